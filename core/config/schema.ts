@@ -1,0 +1,229 @@
+import { z } from 'zod';
+
+/** `owner/name` as GitHub spells it: letters, digits, `-`, `_`, `.`; no `..`, no leading dot. */
+export const repoNamePattern = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/(?!\.)(?!.*\.\.)[A-Za-z0-9._-]{1,100}$/;
+export const RepoName = z.string().regex(repoNamePattern, 'must be "owner/name" as GitHub spells it');
+export type RepoName = z.infer<typeof RepoName>;
+
+/** A DNS name or a leading-dot suffix (".npmjs.org" allows every subdomain), lower case, no scheme, no port. */
+export const EgressDomain = z
+  .string()
+  .regex(/^\.?(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/, 'must be a lower-case domain name, optionally with a leading "." for subdomains');
+
+const Usd = z.number().positive().max(10_000);
+const Minutes = z.number().int().positive().max(24 * 60);
+const SecretName = z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'must be a Secrets Manager secret name');
+const ShellCommand = z.string().min(1).max(2_000);
+
+export const RepoConfig = z
+  .object({
+    name: RepoName,
+    setup: z.array(ShellCommand).max(20).optional(),
+    test: ShellCommand.optional(),
+    budgetUsd: Usd.optional(),
+    maxMinutes: Minutes.optional(),
+    egressAllow: z.array(EgressDomain).max(100).optional(),
+    /** Named secrets (env var name -> Secrets Manager secret name) offered to this repo's setup and tests. */
+    secrets: z.record(z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'must be an UPPER_SNAKE environment variable name'), SecretName).optional(),
+    /** Run this repo's tasks on Fargate Spot (cheaper, may be interrupted). */
+    spot: z.boolean().optional(),
+  })
+  .strict();
+export type RepoConfig = z.infer<typeof RepoConfig>;
+
+export const BudgetsConfig = z
+  .object({
+    perRunUsd: Usd.default(2),
+    maxPerRunUsd: Usd.default(10),
+    perRequesterDailyUsd: Usd.default(20),
+    dailyUsd: Usd.default(100),
+  })
+  .strict()
+  .refine((b) => b.perRunUsd <= b.maxPerRunUsd, { message: 'perRunUsd must not exceed maxPerRunUsd', path: ['perRunUsd'] })
+  .refine((b) => b.maxPerRunUsd <= b.perRequesterDailyUsd, { message: 'maxPerRunUsd must not exceed perRequesterDailyUsd', path: ['maxPerRunUsd'] })
+  .refine((b) => b.perRequesterDailyUsd <= b.dailyUsd, { message: 'perRequesterDailyUsd must not exceed dailyUsd', path: ['perRequesterDailyUsd'] });
+export type BudgetsConfig = z.infer<typeof BudgetsConfig>;
+
+export const ConcurrencyConfig = z
+  .object({
+    global: z.number().int().min(1).max(500).default(5),
+    perRepo: z.number().int().min(1).max(500).default(2),
+  })
+  .strict()
+  .refine((c) => c.perRepo <= c.global, { message: 'perRepo must not exceed global', path: ['perRepo'] });
+export type ConcurrencyConfig = z.infer<typeof ConcurrencyConfig>;
+
+export const TimeoutsConfig = z
+  .object({
+    /** Default and cap of a run's wall-clock time. */
+    maxMinutes: Minutes.default(60),
+    /** A run with no heartbeat (model turn or finished tool call) for this long is stopped. */
+    noProgressMinutes: Minutes.default(10),
+  })
+  .strict()
+  .refine((t) => t.noProgressMinutes <= t.maxMinutes, { message: 'noProgressMinutes must not exceed maxMinutes', path: ['noProgressMinutes'] });
+export type TimeoutsConfig = z.infer<typeof TimeoutsConfig>;
+
+export const defaultEgressAllow = [
+  'github.com',
+  '.github.com',
+  '.githubusercontent.com',
+  'registry.npmjs.org',
+  'registry.yarnpkg.com',
+  'pypi.org',
+  'files.pythonhosted.org',
+  'proxy.golang.org',
+  'sum.golang.org',
+  'index.crates.io',
+  'static.crates.io',
+  'rubygems.org',
+  'repo.maven.apache.org',
+] as const;
+
+export const EgressConfig = z
+  .object({
+    allow: z.array(EgressDomain).max(500).default([...defaultEgressAllow]),
+  })
+  .strict();
+export type EgressConfig = z.infer<typeof EgressConfig>;
+
+const PricePerMillion = z.number().nonnegative().max(1_000);
+export const ModelConfig = z
+  .object({
+    /** Bedrock model id or inference-profile id. */
+    id: z.string().min(1).max(200).regex(/^[A-Za-z0-9.:/_-]+$/, 'must be a Bedrock model or inference-profile id'),
+    maxOutputTokens: z.number().int().min(256).max(128_000).default(8_192),
+    /** Input tokens the model accepts; the runner trims old tool output to stay inside it. */
+    contextWindowTokens: z.number().int().min(8_000).max(2_000_000).default(200_000),
+    /** USD per million tokens. */
+    prices: z
+      .object({
+        input: PricePerMillion,
+        output: PricePerMillion,
+        cacheRead: PricePerMillion,
+        cacheWrite: PricePerMillion,
+      })
+      .strict(),
+    /** Fargate prices used to charge compute time to a run's budget. */
+    fargate: z
+      .object({
+        vcpuHourUsd: z.number().nonnegative().max(10),
+        gbHourUsd: z.number().nonnegative().max(10),
+        vcpu: z.number().positive().max(16).default(1),
+        memoryGb: z.number().positive().max(120).default(4),
+      })
+      .strict(),
+    /** Most model turns a run may take before it stops. */
+    maxTurns: z.number().int().min(1).max(1_000).default(100),
+  })
+  .strict();
+export type ModelConfig = z.infer<typeof ModelConfig>;
+
+export const GithubConfig = z
+  .object({
+    appId: z.number().int().positive().optional(),
+    installationId: z.number().int().positive().optional(),
+    /** Secrets Manager name of the GitHub App private key (PEM). */
+    privateKeySecret: SecretName.optional(),
+    /** Secrets Manager name of the webhook secret. */
+    webhookSecret: SecretName.optional(),
+    /** Fallback: Secrets Manager name of a fine-grained personal access token (weaker: not per-run scoped). */
+    tokenSecret: SecretName.optional(),
+    triggerLabel: z.string().min(1).max(50).default('nightshift'),
+    commentCommand: z.string().regex(/^\/[a-z0-9-]{1,30}$/, 'must look like "/nightshift"').default('/nightshift'),
+    /** GitHub API base URL (GitHub Enterprise Server, or the local forge). */
+    apiUrl: z.string().url().default('https://api.github.com'),
+  })
+  .strict()
+  .superRefine((g, ctx) => {
+    const app = g.appId !== undefined || g.installationId !== undefined || g.privateKeySecret !== undefined;
+    if (app && (g.appId === undefined || g.installationId === undefined || g.privateKeySecret === undefined)) {
+      for (const key of ['appId', 'installationId', 'privateKeySecret'] as const) {
+        if (g[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'required when a GitHub App is configured' });
+      }
+    }
+    if (!app && g.tokenSecret === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['tokenSecret'], message: 'set a GitHub App (appId, installationId, privateKeySecret) or a tokenSecret' });
+    }
+  });
+export type GithubConfig = z.infer<typeof GithubConfig>;
+
+export const ScheduleConfig = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,47}$/, 'must be lower-case letters, digits and "-" (max 48)'),
+    /** EventBridge Scheduler cron body, six fields: "minutes hours day-of-month month day-of-week year". */
+    cron: z.string().regex(/^\S+( \S+){5}$/, 'must be an EventBridge cron expression with six fields'),
+    timezone: z.string().min(1).max(50).default('UTC'),
+    repo: RepoName,
+    prompt: z.string().min(1).max(20_000),
+    budgetUsd: Usd.optional(),
+    paused: z.boolean().default(false),
+  })
+  .strict();
+export type ScheduleConfig = z.infer<typeof ScheduleConfig>;
+
+export const AlarmsConfig = z
+  .object({
+    emails: z.array(z.string().email()).max(20).default([]),
+    /** Spend rate (USD per hour) that trips the circuit breaker. */
+    spendPerHourUsd: Usd.optional(),
+    failedRunRatio: z.number().min(0).max(1).default(0.5),
+    stuckStartingMinutes: Minutes.default(15),
+  })
+  .strict();
+export type AlarmsConfig = z.infer<typeof AlarmsConfig>;
+
+export const AuthConfig = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('iam') }).strict(),
+  z.object({ type: z.literal('jwt'), issuer: z.string().url(), audience: z.array(z.string().min(1)).min(1) }).strict(),
+]);
+export type AuthConfig = z.infer<typeof AuthConfig>;
+
+export const NetworkConfig = z
+  .object({
+    maxAzs: z.number().int().min(1).max(3).default(1),
+  })
+  .strict();
+export type NetworkConfig = z.infer<typeof NetworkConfig>;
+
+export const NightshiftConfig = z
+  .object({
+    $schema: z.string().optional(),
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1').optional(),
+    repos: z.array(RepoConfig).min(1),
+    budgets: BudgetsConfig.default({ perRunUsd: 2, maxPerRunUsd: 10, perRequesterDailyUsd: 20, dailyUsd: 100 }),
+    concurrency: ConcurrencyConfig.default({ global: 5, perRepo: 2 }),
+    timeouts: TimeoutsConfig.default({ maxMinutes: 60, noProgressMinutes: 10 }),
+    egress: EgressConfig.default({ allow: [...defaultEgressAllow] }),
+    model: ModelConfig,
+    github: GithubConfig,
+    schedules: z.array(ScheduleConfig).max(100).default([]),
+    alarms: AlarmsConfig.default({ emails: [], failedRunRatio: 0.5, stuckStartingMinutes: 15 }),
+    auth: AuthConfig.default({ type: 'iam' }),
+    network: NetworkConfig.default({ maxAzs: 1 }),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const seen = new Set<string>();
+    c.repos.forEach((r, i) => {
+      const key = r.name.toLowerCase();
+      if (seen.has(key)) ctx.addIssue({ code: 'custom', path: ['repos', i, 'name'], message: `duplicate repo ${r.name}` });
+      seen.add(key);
+      if (r.budgetUsd !== undefined && r.budgetUsd > c.budgets.maxPerRunUsd) {
+        ctx.addIssue({ code: 'custom', path: ['repos', i, 'budgetUsd'], message: 'must not exceed budgets.maxPerRunUsd' });
+      }
+      if (r.maxMinutes !== undefined && r.maxMinutes > c.timeouts.maxMinutes) {
+        ctx.addIssue({ code: 'custom', path: ['repos', i, 'maxMinutes'], message: 'must not exceed timeouts.maxMinutes' });
+      }
+    });
+    const names = new Set<string>();
+    c.schedules.forEach((s, i) => {
+      if (names.has(s.name)) ctx.addIssue({ code: 'custom', path: ['schedules', i, 'name'], message: `duplicate schedule ${s.name}` });
+      names.add(s.name);
+      if (!seen.has(s.repo.toLowerCase())) ctx.addIssue({ code: 'custom', path: ['schedules', i, 'repo'], message: `${s.repo} is not in repos` });
+      if (s.budgetUsd !== undefined && s.budgetUsd > c.budgets.maxPerRunUsd) {
+        ctx.addIssue({ code: 'custom', path: ['schedules', i, 'budgetUsd'], message: 'must not exceed budgets.maxPerRunUsd' });
+      }
+    });
+  });
+export type NightshiftConfig = z.infer<typeof NightshiftConfig>;

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+
+export const RunStatus = z.enum([
+  'QUEUED',
+  'STARTING',
+  'RUNNING',
+  'WAITING_FOR_HUMAN',
+  'SUCCEEDED',
+  'FAILED',
+  'TIMED_OUT',
+  'CANCELLED',
+  'BUDGET_EXCEEDED',
+]);
+export type RunStatus = z.infer<typeof RunStatus>;
+
+export const terminalStatuses = ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'BUDGET_EXCEEDED'] as const satisfies readonly RunStatus[];
+export type TerminalStatus = (typeof terminalStatuses)[number];
+export const TerminalStatus = z.enum(terminalStatuses);
+
+export const activeStatuses = ['QUEUED', 'STARTING', 'RUNNING', 'WAITING_FOR_HUMAN'] as const satisfies readonly RunStatus[];
+
+export const RunOutcome = z.enum(['pr_opened', 'pr_updated', 'no_changes', 'question']);
+export type RunOutcome = z.infer<typeof RunOutcome>;
+
+export const RunSource = z.enum(['api', 'cli', 'github_issue', 'github_comment', 'schedule']);
+export type RunSource = z.infer<typeof RunSource>;
+
+const allowed: Record<RunStatus, readonly RunStatus[]> = {
+  QUEUED: ['STARTING', 'CANCELLED', 'FAILED', 'TIMED_OUT'],
+  STARTING: ['RUNNING', ...terminalStatuses],
+  RUNNING: ['WAITING_FOR_HUMAN', ...terminalStatuses],
+  WAITING_FOR_HUMAN: ['RUNNING', ...terminalStatuses],
+  SUCCEEDED: [],
+  FAILED: [],
+  TIMED_OUT: [],
+  CANCELLED: [],
+  BUDGET_EXCEEDED: [],
+};
+
+export function isTerminal(status: RunStatus): status is TerminalStatus {
+  return (terminalStatuses as readonly RunStatus[]).includes(status);
+}
+
+export function canTransition(from: RunStatus, to: RunStatus): boolean {
+  return allowed[from].includes(to);
+}
+
+/** The statuses a run may be in for a move to `to` to be legal (used as a DynamoDB condition). */
+export function statusesAllowedBefore(to: RunStatus): RunStatus[] {
+  return RunStatus.options.filter((from) => canTransition(from, to));
+}
+
+/** Thrown when a run is asked to move along an edge the lifecycle does not have. */
+export class IllegalTransitionError extends Error {
+  constructor(
+    readonly runId: string,
+    readonly from: RunStatus,
+    readonly to: RunStatus,
+  ) {
+    super(`run ${runId} cannot move from ${from} to ${to}`);
+    this.name = 'IllegalTransitionError';
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * The DynamoDB data model, shared by the CDK tables (infra/constructs/state.ts), the store modules,
+ * local mode (dynalite) and the tests. Every write is a single-item conditional write: dynalite has
+ * no TransactWriteItems and no TTL, so nothing here relies on them.
+ *
+ * runs      pk runId (ULID, so it sorts by creation time). One item per run: the run record plus its
+ *           ledger fields (budgetMicros, spentMicros, calls map of in-flight reservations, settled).
+ *           GSIs, all with sort key runId and projection ALL, queried newest first:
+ *             byKind (kind = "run"), byRequester, byRepo, byStatus.
+ * events    pk runId, sk seq (a ULID, monotonic per writer): the run's timeline.
+ * control   pk pk. Counters that runs share:
+ *             slot#global, slot#repo#<owner/name>            concurrency semaphores (count, holders map)
+ *             ledger#org#<yyyy-mm-dd>                        org daily committed spend (committedMicros, refunds map)
+ *             ledger#requester#<requester>#<yyyy-mm-dd>      a requester's daily committed spend
+ *             flag#intake                                    the spend circuit breaker (paused, reason, at)
+ * idempotency  Powertools Idempotency's table (pk id, ttl expiration).
+ */
+export const runsKeys = { partitionKey: 'runId' } as const;
+export const runsIndexes = {
+  byKind: { name: 'byKind', partitionKey: 'kind' },
+  byRequester: { name: 'byRequester', partitionKey: 'requester' },
+  byRepo: { name: 'byRepo', partitionKey: 'repo' },
+  byStatus: { name: 'byStatus', partitionKey: 'status' },
+} as const;
+export const runsIndexSortKey = 'runId';
+export const RUN_KIND = 'run';
+
+export const eventsKeys = { partitionKey: 'runId', sortKey: 'seq' } as const;
+export const controlKeys = { partitionKey: 'pk' } as const;
+export const idempotencyKeys = { partitionKey: 'id', ttlAttribute: 'expiration' } as const;
+
+export const controlItemKey = {
+  globalSlot: () => 'slot#global',
+  repoSlot: (repo: string) => `slot#repo#${repo.toLowerCase()}`,
+  orgDay: (day: string) => `ledger#org#${day}`,
+  requesterDay: (requester: string, day: string) => `ledger#requester#${requester}#${day}`,
+  intakeFlag: () => 'flag#intake',
+} as const;
+
+/** Names of the tables, read from the environment (Lambda, runner, local mode) through one helper. */
+export interface TableNames {
+  runs: string;
+  events: string;
+  control: string;
+  idempotency: string;
+}
+
+/** The UTC day a ledger entry belongs to. */
+export function ledgerDay(at: Date): string {
+  return at.toISOString().slice(0, 10);
+}
