@@ -1,0 +1,135 @@
+import type { TokenUsage } from '../pricing';
+import type { RunOutcome, RunSource, RunStatus } from '../runs/lifecycle';
+import type { RunError, RunEvent, RunEventType } from '../runs/schemas';
+
+/**
+ * The contracts of the persistence layer. Implementations live beside this file (DynamoDB via
+ * lib-dynamodb; dynalite offline). Everything that touches money or slots is a single-item
+ * conditional write, safe under any number of concurrent callers.
+ */
+
+/** A run as stored (runs table). Money in integer micro-USD. */
+export interface RunRecord {
+  runId: string;
+  kind: 'run';
+  repo: string;
+  status: RunStatus;
+  outcome: RunOutcome | null;
+  source: RunSource;
+  requester: string;
+  prompt: string;
+  baseBranch: string | null;
+  /** The branch to continue (request `branch`), or the run branch once the runner created it. */
+  branch: string | null;
+  issue: number | null;
+  labels: string[];
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  prUrl: string | null;
+  maxMinutes: number;
+  queuePosition: number | null;
+  cancelRequested: boolean;
+  error: RunError | null;
+  tokens: TokenUsage;
+  /** Ledger: the budget reserved against the day at submit. */
+  budgetMicros: number;
+  /** Ledger: settled model calls and compute charges. */
+  spentMicros: number;
+  /** Ledger: the UTC day the budget was reserved against (yyyy-mm-dd). */
+  ledgerDay: string;
+  /** Ledger: set once the unused budget has been returned to the day. */
+  settled: boolean;
+  /** Hash of the submit body when the request carried an Idempotency-Key. */
+  requestHash: string | null;
+}
+
+export type RunPatch = Partial<Pick<RunRecord, 'outcome' | 'branch' | 'startedAt' | 'finishedAt' | 'prUrl' | 'queuePosition' | 'error' | 'cancelRequested'>>;
+
+export interface RunListQuery {
+  status?: RunStatus;
+  repo?: string;
+  requester?: string;
+  /** 1..100 */
+  limit: number;
+  /** Opaque cursor from a previous page; a malformed one throws `InvalidCursorError`. */
+  cursor?: string;
+}
+
+export interface RunPage {
+  runs: RunRecord[];
+  nextCursor: string | null;
+}
+
+export interface RunRepository {
+  /** Conditional on the id being new. */
+  create(run: RunRecord): Promise<void>;
+  get(runId: string): Promise<RunRecord | undefined>;
+  list(query: RunListQuery): Promise<RunPage>;
+  /**
+   * Moves the run to `to` if the lifecycle allows it from the stored status (a conditional write),
+   * applying `patch` in the same write. Throws `IllegalTransitionError` otherwise, `RunNotFoundError` if absent.
+   */
+  transition(runId: string, to: RunStatus, patch?: RunPatch): Promise<RunRecord>;
+  /** Updates fields without a status change; refused (IllegalTransitionError) once the run is terminal unless `allowTerminal`. */
+  patch(runId: string, patch: RunPatch, options?: { allowTerminal?: boolean }): Promise<RunRecord>;
+}
+
+export interface EventQuery {
+  limit: number;
+  cursor?: string;
+}
+
+export interface RunEventLog {
+  append(runId: string, type: RunEventType, message: string, detail?: Record<string, unknown>): Promise<RunEvent>;
+  list(runId: string, query: EventQuery): Promise<{ events: RunEvent[]; nextCursor: string | null }>;
+}
+
+export interface DailyLimits {
+  requesterDailyMicros: number;
+  orgDailyMicros: number;
+}
+
+export interface BudgetLedgerPort {
+  /**
+   * Reserves a run's whole budget against its requester's day and the org's day (both conditional;
+   * the first is undone if the second fails). Throws `BudgetRefusedError` naming the scope that refused.
+   */
+  reserveRun(input: { runId: string; requester: string; day: string; budgetMicros: number; limits: DailyLimits }): Promise<void>;
+  /** Undoes `reserveRun` for a run that was never created (submit failed after reserving). Idempotent per run id. */
+  releaseRunReservation(input: { runId: string; requester: string; day: string; budgetMicros: number }): Promise<void>;
+  /**
+   * Reserves one model call's worst case inside the run's budget (spent + in flight + worst ≤ budget).
+   * Throws `BudgetExhaustedError` when it does not fit. Idempotent per callId.
+   */
+  reserveCall(runId: string, callId: string, worstMicros: number): Promise<void>;
+  /** Replaces a call's reservation with its real cost and adds its tokens. Exactly once per callId. */
+  settleCall(runId: string, callId: string, actualMicros: number, usage: TokenUsage): Promise<void>;
+  /** Charges compute time (or any non-model cost) to the run. Exactly once per chargeId. */
+  charge(runId: string, chargeId: string, micros: number): Promise<void>;
+  /**
+   * Ends the run's ledger: drops reservations of calls never settled, and returns the unused budget
+   * (budget - spent, never negative) to the requester's and the org's day, exactly once however often called.
+   */
+  settleRun(runId: string): Promise<{ refundedMicros: number; spentMicros: number }>;
+}
+
+export interface SlotCaps {
+  global: number;
+  perRepo: number;
+}
+
+export interface ConcurrencySlotsPort {
+  /** Takes a global and a per-repo slot for the run, or neither. Idempotent for a run that already holds both. */
+  acquire(runId: string, repo: string, caps: SlotCaps): Promise<boolean>;
+  /** Frees whatever the run holds; releasing twice or releasing a non-holder changes nothing. */
+  release(runId: string, repo: string): Promise<void>;
+  /** Run ids holding a slot (global), for tests, recovery and the dashboard. */
+  holders(): Promise<string[]>;
+}
+
+export interface IntakeFlagPort {
+  /** The spend circuit breaker: when paused, submissions are refused with 503. */
+  get(): Promise<{ paused: boolean; reason: string | null; at: string | null }>;
+  set(paused: boolean, reason: string | null): Promise<void>;
+}
