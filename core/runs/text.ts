@@ -40,6 +40,7 @@ export function branchNameReason(name: string): string | undefined {
 export function slugify(text: string, maxLength = 40): string {
   const slug = text
     .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '')

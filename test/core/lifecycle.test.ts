@@ -1,0 +1,30 @@
+import { RunStatus, canTransition, isTerminal, statusesAllowedBefore, terminalStatuses } from '../../core/runs/lifecycle';
+
+describe('run lifecycle', () => {
+  it('follows QUEUED → STARTING → RUNNING → (WAITING_FOR_HUMAN → RUNNING)* → terminal', () => {
+    expect(canTransition('QUEUED', 'STARTING')).toBe(true);
+    expect(canTransition('STARTING', 'RUNNING')).toBe(true);
+    expect(canTransition('RUNNING', 'WAITING_FOR_HUMAN')).toBe(true);
+    expect(canTransition('WAITING_FOR_HUMAN', 'RUNNING')).toBe(true);
+    expect(canTransition('RUNNING', 'SUCCEEDED')).toBe(true);
+  });
+
+  it('never leaves a terminal status', () => {
+    for (const from of terminalStatuses) {
+      for (const to of RunStatus.options) expect(canTransition(from, to)).toBe(false);
+      expect(isTerminal(from)).toBe(true);
+    }
+  });
+
+  it('does not let a queued run succeed or wait for a human without starting', () => {
+    expect(canTransition('QUEUED', 'SUCCEEDED')).toBe(false);
+    expect(canTransition('QUEUED', 'RUNNING')).toBe(false);
+    expect(canTransition('QUEUED', 'WAITING_FOR_HUMAN')).toBe(false);
+    expect(canTransition('QUEUED', 'CANCELLED')).toBe(true);
+  });
+
+  it('lists the statuses a move may start from, for conditional writes', () => {
+    expect(statusesAllowedBefore('STARTING')).toEqual(['QUEUED']);
+    expect(statusesAllowedBefore('CANCELLED').sort()).toEqual(['QUEUED', 'RUNNING', 'STARTING', 'WAITING_FOR_HUMAN']);
+  });
+});
