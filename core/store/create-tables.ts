@@ -1,0 +1,89 @@
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  ResourceInUseException,
+  type CreateTableCommandInput,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { controlKeys, eventsKeys, idempotencyKeys, runsIndexes, runsIndexSortKey, runsKeys, type TableNames } from './tables';
+
+/** The table definitions, mirroring the CDK tables (infra) key for key. */
+type TableDefinition = CreateTableCommandInput & { TableName: string };
+
+export function tableDefinitions(names: TableNames): TableDefinition[] {
+  const indexes = Object.values(runsIndexes);
+  const indexAttributes = [...new Set(indexes.map((index) => index.partitionKey))];
+  return [
+    {
+      TableName: names.runs,
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: runsKeys.partitionKey, KeyType: 'HASH' }],
+      AttributeDefinitions: [
+        { AttributeName: runsKeys.partitionKey, AttributeType: 'S' },
+        ...indexAttributes.map((name) => ({ AttributeName: name, AttributeType: 'S' as const })),
+      ],
+      GlobalSecondaryIndexes: indexes.map((index) => ({
+        IndexName: index.name,
+        KeySchema: [
+          { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
+          { AttributeName: runsIndexSortKey, KeyType: 'RANGE' as const },
+        ],
+        Projection: { ProjectionType: 'ALL' as const },
+      })),
+    },
+    {
+      TableName: names.events,
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: eventsKeys.partitionKey, KeyType: 'HASH' },
+        { AttributeName: eventsKeys.sortKey, KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: eventsKeys.partitionKey, AttributeType: 'S' },
+        { AttributeName: eventsKeys.sortKey, AttributeType: 'S' },
+      ],
+    },
+    {
+      TableName: names.control,
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: controlKeys.partitionKey, KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: controlKeys.partitionKey, AttributeType: 'S' }],
+    },
+    {
+      TableName: names.idempotency,
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: idempotencyKeys.partitionKey, KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: idempotencyKeys.partitionKey, AttributeType: 'S' }],
+    },
+  ];
+}
+
+const activeDeadlineMs = 30_000;
+
+async function waitUntilActive(client: DynamoDBClient, tableName: string): Promise<void> {
+  const deadline = Date.now() + activeDeadlineMs;
+  for (;;) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const indexesActive = (Table?.GlobalSecondaryIndexes ?? []).every((index) => index.IndexStatus === 'ACTIVE');
+    if (Table?.TableStatus === 'ACTIVE' && indexesActive) return;
+    if (Date.now() > deadline) throw new Error(`table ${tableName} did not become ACTIVE within ${activeDeadlineMs} ms`);
+    // The table is still CREATING: poll again shortly (dynalite takes createTableMs, DynamoDB seconds).
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * Creates the tables if they do not exist yet (local mode restarts on an existing data directory)
+ * and waits until they are ACTIVE.
+ */
+export async function createTables(client: DynamoDBClient, names: TableNames): Promise<void> {
+  const definitions = tableDefinitions(names);
+  for (const definition of definitions) {
+    try {
+      await client.send(new CreateTableCommand(definition));
+    } catch (error) {
+      if (!(error instanceof ResourceInUseException)) throw error;
+    }
+  }
+  for (const definition of definitions) await waitUntilActive(client, definition.TableName);
+}

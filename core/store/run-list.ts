@@ -1,0 +1,109 @@
+import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { InvalidCursorError } from '../errors';
+import { activeStatuses, RunStatus } from '../runs/lifecycle';
+import { RunId } from '../runs/schemas';
+import { decodeCursor, encodeCursor } from './cursor';
+import type { RunListQuery, RunPage, RunRecord } from './ports';
+import { toRunRecord } from './run-item';
+import { RUN_KIND, runsIndexes } from './tables';
+
+const ListQuery = z
+  .object({
+    status: RunStatus.optional(),
+    repo: z.string().min(1).max(200).optional(),
+    requester: z.string().min(1).max(2_048).optional(),
+    limit: z.number().int().min(1).max(100),
+    cursor: z.string().optional(),
+  })
+  .strict();
+
+type Filters = Pick<RunListQuery, 'status' | 'repo' | 'requester'>;
+type FilterField = keyof Filters;
+type IndexName = (typeof runsIndexes)[keyof typeof runsIndexes]['name'];
+
+interface IndexChoice {
+  index: IndexName;
+  partitionKey: string;
+  partitionValue: string;
+}
+
+/**
+ * The most selective index for the filters: an active status holds at most the queued and running
+ * runs; a requester or a repo is next; a terminal status grows with history; `kind` is every run.
+ */
+function chooseIndex(filters: Filters): IndexChoice {
+  const status = filters.status;
+  if (status && (activeStatuses as readonly RunStatus[]).includes(status)) {
+    return { index: runsIndexes.byStatus.name, partitionKey: runsIndexes.byStatus.partitionKey, partitionValue: status };
+  }
+  if (filters.requester) return { index: runsIndexes.byRequester.name, partitionKey: runsIndexes.byRequester.partitionKey, partitionValue: filters.requester };
+  if (filters.repo) return { index: runsIndexes.byRepo.name, partitionKey: runsIndexes.byRepo.partitionKey, partitionValue: filters.repo };
+  if (status) return { index: runsIndexes.byStatus.name, partitionKey: runsIndexes.byStatus.partitionKey, partitionValue: status };
+  return { index: runsIndexes.byKind.name, partitionKey: runsIndexes.byKind.partitionKey, partitionValue: RUN_KIND };
+}
+
+/** What a cursor carries: the query it belongs to and the last key seen (a GSI key: index pk + runId). */
+const RunCursor = z
+  .object({
+    v: z.literal(1),
+    f: z.object({ status: RunStatus.optional(), repo: z.string().optional(), requester: z.string().optional() }).strict(),
+    after: RunId,
+  })
+  .strict();
+type RunCursor = z.infer<typeof RunCursor>;
+
+function sameFilters(a: Filters, b: Filters): boolean {
+  return a.status === b.status && a.repo === b.repo && a.requester === b.requester;
+}
+
+/** Bounds DynamoDB pages when a filter discards most of what a page reads. */
+const pageReadLimit = 200;
+
+export async function listRuns(doc: DynamoDBDocumentClient, tableName: string, input: RunListQuery): Promise<RunPage> {
+  const query = ListQuery.parse(input);
+  const filters: Filters = { status: query.status, repo: query.repo, requester: query.requester };
+  let after: string | undefined;
+  if (query.cursor !== undefined) {
+    const cursor: RunCursor = decodeCursor(query.cursor, RunCursor);
+    // A cursor only continues the query that issued it; replaying it under other filters is refused.
+    if (!sameFilters(cursor.f, filters)) throw new InvalidCursorError();
+    after = cursor.after;
+  }
+
+  const choice = chooseIndex(filters);
+  const remaining = (Object.keys(filters) as FilterField[]).filter((field) => filters[field] !== undefined && field !== choice.partitionKey);
+  const filterExpression = remaining.map((field) => `#f_${field} = :f_${field}`).join(' AND ');
+
+  const runs: RunRecord[] = [];
+  let startKey: Record<string, unknown> | undefined = after ? { runId: after, [choice.partitionKey]: choice.partitionValue } : undefined;
+  for (;;) {
+    const page = await doc.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: choice.index,
+        KeyConditionExpression: '#pk = :pk',
+        ...(filterExpression ? { FilterExpression: filterExpression } : {}),
+        ExpressionAttributeNames: { '#pk': choice.partitionKey, ...Object.fromEntries(remaining.map((field) => [`#f_${field}`, field])) },
+        ExpressionAttributeValues: { ':pk': choice.partitionValue, ...Object.fromEntries(remaining.map((field) => [`:f_${field}`, filters[field]])) },
+        ScanIndexForward: false,
+        Limit: remaining.length > 0 ? pageReadLimit : query.limit - runs.length,
+        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      }),
+    );
+    const items = page.Items ?? [];
+    for (let i = 0; i < items.length; i += 1) {
+      runs.push(toRunRecord(items[i]));
+      if (runs.length === query.limit) {
+        const more = i < items.length - 1 || page.LastEvaluatedKey !== undefined;
+        return { runs, nextCursor: more ? encodeCursor({ v: 1, f: cursorFilters(filters), after: runs[runs.length - 1].runId } satisfies RunCursor) : null };
+      }
+    }
+    if (!page.LastEvaluatedKey) return { runs, nextCursor: null };
+    startKey = page.LastEvaluatedKey;
+  }
+}
+
+function cursorFilters(filters: Filters): RunCursor['f'] {
+  return Object.fromEntries(Object.entries(filters).filter(([, value]) => value !== undefined));
+}

@@ -1,0 +1,131 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { RunNotFoundError } from '../errors';
+import { IllegalTransitionError, statusesAllowedBefore, terminalStatuses, type RunStatus } from '../runs/lifecycle';
+import type { RunListQuery, RunPage, RunPatch, RunRecord, RunRepository } from './ports';
+import { listRuns } from './run-list';
+import { newRunItem, RunPatchSchema, toRunRecord } from './run-item';
+
+/** A run id that is already taken (create is conditional on the id being new). */
+export class RunAlreadyExistsError extends Error {
+  constructor(readonly runId: string) {
+    super(`run ${runId} already exists`);
+    this.name = 'RunAlreadyExistsError';
+  }
+}
+
+interface UpdateParts {
+  sets: string[];
+  names: Record<string, string>;
+  values: Record<string, unknown>;
+}
+
+function patchParts(patch: RunPatch): UpdateParts {
+  const parsed = RunPatchSchema.parse(patch);
+  const parts: UpdateParts = { sets: [], names: {}, values: {} };
+  for (const [field, value] of Object.entries(parsed)) {
+    if (value === undefined) continue;
+    parts.sets.push(`#p_${field} = :p_${field}`);
+    parts.names[`#p_${field}`] = field;
+    parts.values[`:p_${field}`] = value;
+  }
+  return parts;
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof ConditionalCheckFailedException;
+}
+
+export function createRunRepository(doc: DynamoDBDocumentClient, tableName: string): RunRepository {
+  async function get(runId: string): Promise<RunRecord | undefined> {
+    const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: { runId }, ConsistentRead: true }));
+    return Item ? toRunRecord(Item) : undefined;
+  }
+
+  async function create(run: RunRecord): Promise<void> {
+    try {
+      await doc.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: newRunItem(run),
+          ConditionExpression: 'attribute_not_exists(runId)',
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) throw new RunAlreadyExistsError(run.runId);
+      throw error;
+    }
+  }
+
+  async function transition(runId: string, to: RunStatus, patch: RunPatch = {}): Promise<RunRecord> {
+    const from = statusesAllowedBefore(to);
+    if (from.length === 0) {
+      const current = await get(runId);
+      if (!current) throw new RunNotFoundError(runId);
+      throw new IllegalTransitionError(runId, current.status, to);
+    }
+    const parts = patchParts(patch);
+    const fromValues = Object.fromEntries(from.map((status, i) => [`:from${i}`, status]));
+    try {
+      const { Attributes } = await doc.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { runId },
+          // The lifecycle edge is checked by DynamoDB against the stored status, so two racing
+          // transitions cannot both leave the same state along edges the lifecycle does not have.
+          ConditionExpression: `attribute_exists(runId) AND #status IN (${Object.keys(fromValues).join(', ')})`,
+          UpdateExpression: `SET ${['#status = :to', ...parts.sets].join(', ')}`,
+          ExpressionAttributeNames: { '#status': 'status', ...parts.names },
+          ExpressionAttributeValues: { ':to': to, ...fromValues, ...parts.values },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toRunRecord(Attributes);
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const current = await get(runId);
+      if (!current) throw new RunNotFoundError(runId);
+      throw new IllegalTransitionError(runId, current.status, to);
+    }
+  }
+
+  async function patchRun(runId: string, patch: RunPatch, options: { allowTerminal?: boolean } = {}): Promise<RunRecord> {
+    const parts = patchParts(patch);
+    if (parts.sets.length === 0) {
+      const current = await get(runId);
+      if (!current) throw new RunNotFoundError(runId);
+      return current;
+    }
+    const terminalValues = Object.fromEntries(terminalStatuses.map((status, i) => [`:terminal${i}`, status]));
+    const guardTerminal = !options.allowTerminal;
+    try {
+      const { Attributes } = await doc.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { runId },
+          ConditionExpression: guardTerminal
+            ? `attribute_exists(runId) AND NOT (#status IN (${Object.keys(terminalValues).join(', ')}))`
+            : 'attribute_exists(runId)',
+          UpdateExpression: `SET ${parts.sets.join(', ')}`,
+          ExpressionAttributeNames: { ...parts.names, ...(guardTerminal ? { '#status': 'status' } : {}) },
+          ExpressionAttributeValues: { ...parts.values, ...(guardTerminal ? terminalValues : {}) },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toRunRecord(Attributes);
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const current = await get(runId);
+      if (!current) throw new RunNotFoundError(runId);
+      throw new IllegalTransitionError(runId, current.status, current.status);
+    }
+  }
+
+  return {
+    create,
+    get,
+    list: (query: RunListQuery): Promise<RunPage> => listRuns(doc, tableName, query),
+    transition,
+    patch: patchRun,
+  };
+}
