@@ -1,0 +1,80 @@
+import type { BudgetLedgerPort, ConcurrencySlotsPort, RunEventLog, RunPatch, RunRecord, RunRepository } from '../store/ports';
+import { RunNotFoundError } from '../errors';
+import { IllegalTransitionError, isTerminal, type TerminalStatus } from './lifecycle';
+import type { RunError, RunnerResult } from './schemas';
+
+export interface FinalizeDeps {
+  runs: RunRepository;
+  events: RunEventLog;
+  ledger: BudgetLedgerPort;
+  slots: ConcurrencySlotsPort;
+  /** Stops whatever compute the run still has (its Fargate task, or a local runner process). Idempotent. */
+  stopRunTasks(runId: string): Promise<void>;
+  now?: () => Date;
+}
+
+export interface FinalizeInput {
+  runId: string;
+  status: TerminalStatus;
+  reason: RunError;
+  result?: RunnerResult;
+}
+
+export interface FinalizeOutcome {
+  run: RunRecord;
+  /** False when the run was already terminal: this call only re-ran the idempotent clean-up. */
+  transitioned: boolean;
+}
+
+/** The error a run shows: none for a run that succeeded, except the question it stopped at. */
+function runError(input: FinalizeInput): RunError | null {
+  if (input.status !== 'SUCCEEDED') return input.reason;
+  return input.result?.outcome === 'question' ? { code: 'question', message: input.result.question ?? input.reason.message } : null;
+}
+
+/**
+ * Ends a run on every path (runner success or failure, timeout, cancel, backstop). Clean-up runs first
+ * and on every call, each step idempotent: stop its tasks, free its slots, return its unused budget
+ * exactly once. Then the terminal status is written once, conditionally; a run that is already
+ * terminal keeps the status it has, so calling this again changes nothing.
+ */
+export async function finalizeRun(deps: FinalizeDeps, input: FinalizeInput): Promise<FinalizeOutcome> {
+  const run = await deps.runs.get(input.runId);
+  if (!run) throw new RunNotFoundError(input.runId);
+
+  await deps.stopRunTasks(run.runId);
+  await deps.slots.release(run.runId, run.repo);
+  await deps.ledger.settleRun(run.runId);
+
+  if (isTerminal(run.status)) return { run, transitioned: false };
+
+  const patch: RunPatch = {
+    finishedAt: (deps.now?.() ?? new Date()).toISOString(),
+    queuePosition: null,
+    error: runError(input),
+  };
+  if (input.result) {
+    patch.outcome = input.result.outcome;
+    if (input.result.prUrl !== null) patch.prUrl = input.result.prUrl;
+    if (input.result.branch !== null) patch.branch = input.result.branch;
+  }
+
+  let ended: RunRecord;
+  try {
+    ended = await deps.runs.transition(run.runId, input.status, patch);
+  } catch (err) {
+    // Another finalizer (the state machine and the backstop can race) got there first.
+    if (err instanceof IllegalTransitionError) {
+      const current = await deps.runs.get(run.runId);
+      if (current && isTerminal(current.status)) return { run: current, transitioned: false };
+    }
+    throw err;
+  }
+  await deps.events.append(run.runId, 'status', `${run.status} → ${input.status}: ${input.reason.message}`, {
+    from: run.status,
+    to: input.status,
+    reason: input.reason,
+    ...(input.result ? { outcome: input.result.outcome, prUrl: input.result.prUrl } : {}),
+  });
+  return { run: ended, transitioned: true };
+}

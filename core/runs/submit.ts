@@ -1,0 +1,189 @@
+import { createHash } from 'node:crypto';
+import type { NightshiftConfig } from '../config/schema';
+import { repoSettings } from '../config/load';
+import { usdToMicros, zeroUsage } from '../pricing';
+import { ledgerDay } from '../store/tables';
+import type { BudgetLedgerPort, IntakeFlagPort, RunRecord } from '../store/ports';
+import { ExecutionInput } from './execution';
+import { finalizeRun, type FinalizeDeps } from './finalize';
+import type { RunSource } from './lifecycle';
+import { newRunId } from './run-id';
+import { SubmitRunRequest } from './schemas';
+
+/** The repository is not in the configuration's `repos` allowlist (HTTP 403). */
+export class RepoNotAllowedError extends Error {
+  constructor(readonly repo: string) {
+    super(`${repo} is not in the repos allowlist`);
+    this.name = 'RepoNotAllowedError';
+  }
+}
+
+/** A request field exceeds a limit that depends on configuration (HTTP 400, naming the field). */
+export class RequestLimitError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+    this.name = 'RequestLimitError';
+  }
+}
+
+/** The spend circuit breaker has paused intake (HTTP 503 with Retry-After). */
+export class IntakePausedError extends Error {
+  constructor(readonly reason: string | null) {
+    super(`run intake is paused${reason ? `: ${reason}` : ''}`);
+    this.name = 'IntakePausedError';
+  }
+}
+
+/** The state machine execution could not be started; the run was ended FAILED and its budget returned. */
+export class ExecutionStartError extends Error {
+  constructor(
+    readonly runId: string,
+    options: { cause: unknown },
+  ) {
+    super(`the execution of run ${runId} could not be started`, options);
+    this.name = 'ExecutionStartError';
+  }
+}
+
+export interface SubmitDeps extends FinalizeDeps {
+  config: NightshiftConfig;
+  ledger: BudgetLedgerPort;
+  intake: IntakeFlagPort;
+  /** Starts the run's state machine execution, named by `input.runId`. */
+  startExecution(input: ExecutionInput): Promise<void>;
+  newRunId?: () => string;
+}
+
+export interface SubmitInput {
+  request: SubmitRunRequest;
+  requester: string;
+  source: RunSource;
+  idempotencyKey?: string;
+}
+
+export interface SubmitResult {
+  runId: string;
+  status: 'QUEUED';
+}
+
+/** What the Idempotency-Key protects: the request, independent of key order. */
+export function requestHash(request: SubmitRunRequest): string {
+  return createHash('sha256').update(canonicalJson(request)).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * The run's effective limits: the request's values, else the repo's, else the config's defaults,
+ * checked against the caps. Pure.
+ */
+export function effectiveLimits(config: NightshiftConfig, request: SubmitRunRequest) {
+  const repo = repoSettings(config, request.repo);
+  if (!repo) throw new RepoNotAllowedError(request.repo);
+  const budgetUsd = request.budgetUsd ?? repo.budgetUsd;
+  if (!(budgetUsd > 0)) throw new RequestLimitError('budgetUsd', 'must be greater than 0');
+  if (budgetUsd > config.budgets.maxPerRunUsd) throw new RequestLimitError('budgetUsd', `must not exceed budgets.maxPerRunUsd (${config.budgets.maxPerRunUsd})`);
+  const budgetMicros = usdToMicros(budgetUsd);
+  if (budgetMicros < 1) throw new RequestLimitError('budgetUsd', 'must be at least 0.000001');
+  const maxMinutes = request.maxMinutes ?? repo.maxMinutes;
+  if (maxMinutes > config.timeouts.maxMinutes) throw new RequestLimitError('maxMinutes', `must not exceed timeouts.maxMinutes (${config.timeouts.maxMinutes})`);
+  return { repo, budgetMicros, maxMinutes };
+}
+
+/**
+ * Accepts a run: checks policy, reserves its whole budget against the requester's and the org's day,
+ * stores it QUEUED and starts its execution. Nothing is left half-written: a reservation is undone if
+ * the run cannot be stored, and a run whose execution cannot start is ended FAILED with its budget returned.
+ */
+export async function submitRun(deps: SubmitDeps, input: SubmitInput): Promise<SubmitResult> {
+  const request = SubmitRunRequest.parse(input.request);
+  const { config } = deps;
+  const { repo, budgetMicros, maxMinutes } = effectiveLimits(config, request);
+
+  const intake = await deps.intake.get();
+  if (intake.paused) throw new IntakePausedError(intake.reason);
+
+  const now = deps.now?.() ?? new Date();
+  const runId = (deps.newRunId ?? newRunId)();
+  const day = ledgerDay(now);
+  await deps.ledger.reserveRun({
+    runId,
+    requester: input.requester,
+    day,
+    budgetMicros,
+    limits: { requesterDailyMicros: usdToMicros(config.budgets.perRequesterDailyUsd), orgDailyMicros: usdToMicros(config.budgets.dailyUsd) },
+  });
+
+  const record: RunRecord = {
+    runId,
+    kind: 'run',
+    repo: repo.name,
+    status: 'QUEUED',
+    outcome: null,
+    source: input.source,
+    requester: input.requester,
+    prompt: request.prompt,
+    baseBranch: request.baseBranch ?? null,
+    branch: request.branch ?? null,
+    issue: request.issue ?? null,
+    labels: request.labels ?? [],
+    createdAt: now.toISOString(),
+    startedAt: null,
+    finishedAt: null,
+    prUrl: null,
+    maxMinutes,
+    queuePosition: null,
+    cancelRequested: false,
+    error: null,
+    tokens: { ...zeroUsage },
+    budgetMicros,
+    spentMicros: 0,
+    ledgerDay: day,
+    settled: false,
+    requestHash: input.idempotencyKey === undefined ? null : requestHash(request),
+  };
+  try {
+    await deps.runs.create(record);
+  } catch (err) {
+    await deps.ledger.releaseRunReservation({ runId, requester: input.requester, day, budgetMicros });
+    throw err;
+  }
+
+  try {
+    await deps.events.append(runId, 'status', `queued by ${input.requester} (${input.source})`, { to: 'QUEUED', source: input.source, budgetMicros, maxMinutes });
+    await deps.startExecution(
+      ExecutionInput.parse({
+        runId,
+        repo: repo.name,
+        timeoutSeconds: maxMinutes * 60,
+        heartbeatSeconds: config.timeouts.noProgressMinutes * 60,
+        capacityProvider: repo.spot ? 'FARGATE_SPOT' : 'FARGATE',
+      }),
+    );
+  } catch (err) {
+    // The run exists but will never be admitted: end it so its budget comes back and nothing waits on it.
+    try {
+      await finalizeRun(deps, {
+        runId,
+        status: 'FAILED',
+        reason: { code: 'execution_start_failed', message: 'the run could not be started' },
+      });
+    } catch (cleanupErr) {
+      throw new AggregateError([err, cleanupErr], `run ${runId} could not be started, nor ended`);
+    }
+    throw new ExecutionStartError(runId, { cause: err });
+  }
+  return { runId, status: 'QUEUED' };
+}

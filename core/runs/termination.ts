@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import type { TerminalStatus } from './lifecycle';
+import { RunnerErrorName, RunnerResult, type RunError } from './schemas';
+
+/**
+ * How a run ended, as the state machine or the backstop saw it, mapped to the terminal status and
+ * reason that `finalizeRun` writes. Pure, so that every path (runTask success/failure, execution
+ * aborted, timed out, failed) is decided in one tested place.
+ */
+export type RunEnding =
+  /** SendTaskSuccess: `output` is the runner's JSON, untrusted until parsed. */
+  | { kind: 'runner_succeeded'; output: unknown }
+  /** SendTaskFailure, or a States.* error the runTask state caught (`error` / `cause` as Step Functions reports them). */
+  | { kind: 'runner_failed'; error: string; cause?: string | null }
+  /** The backstop: an execution that ended without reaching the finalize state. */
+  | { kind: 'execution_ended'; executionStatus: 'FAILED' | 'TIMED_OUT' | 'ABORTED'; error?: string | null; cause?: string | null };
+
+export interface Termination {
+  status: TerminalStatus;
+  reason: RunError;
+  result?: RunnerResult;
+}
+
+const maxReasonLength = 1_000;
+
+/** Error causes come from a task the model steered: keep them short, printable and on one line. */
+export function reasonText(text: string | null | undefined, fallback: string): string {
+  const cleaned = (text ?? '')
+    .toWellFormed()
+    .replace(/[\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF]+/gu, ' ')
+    .trim();
+  if (cleaned.length === 0) return fallback;
+  return cleaned.length > maxReasonLength ? `${cleaned.slice(0, maxReasonLength - 1)}…` : cleaned;
+}
+
+const cancelled = (message: string): Termination => ({ status: 'CANCELLED', reason: { code: 'cancelled', message } });
+
+function fromRunnerSuccess(output: unknown): Termination {
+  const json = typeof output === 'string' ? safeJson(output) : output;
+  const parsed = RunnerResult.safeParse(json);
+  if (!parsed.success) {
+    return { status: 'FAILED', reason: { code: 'invalid_runner_result', message: `the runner reported a result that is not a RunnerResult: ${z.prettifyError(parsed.error).slice(0, 300)}` } };
+  }
+  const result = parsed.data;
+  if (result.outcome === 'question') {
+    return { status: 'SUCCEEDED', reason: { code: 'question', message: reasonText(result.question, 'the agent stopped to ask a question') }, result };
+  }
+  return { status: 'SUCCEEDED', reason: { code: result.outcome, message: reasonText(result.summary, result.outcome) }, result };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+function fromFailure(error: string, cause: string | null | undefined, cancelRequested: boolean): Termination {
+  const named = RunnerErrorName.safeParse(error);
+  if (named.success && named.data === 'Nightshift.BudgetExceeded') {
+    return { status: 'BUDGET_EXCEEDED', reason: { code: 'budget_exceeded', message: reasonText(cause, 'the run used its whole budget') } };
+  }
+  // A requested cancel explains any failure that follows it (the task was stopped, the runner was interrupted).
+  if (cancelRequested || error === 'Nightshift.Cancelled') return cancelled(reasonText(cause, 'the run was cancelled'));
+  switch (error) {
+    case 'States.Timeout':
+      return { status: 'TIMED_OUT', reason: { code: 'timed_out', message: reasonText(cause, 'the run exceeded its maxMinutes') } };
+    case 'States.HeartbeatTimeout':
+      return { status: 'FAILED', reason: { code: 'no_progress', message: reasonText(cause, 'the run made no progress within noProgressMinutes') } };
+    case 'Nightshift.Interrupted':
+      return { status: 'FAILED', reason: { code: 'interrupted', message: reasonText(cause, 'the runner was interrupted') } };
+    case 'Nightshift.RunFailed':
+      return { status: 'FAILED', reason: { code: 'run_failed', message: reasonText(cause, 'the run failed') } };
+    default:
+      return { status: 'FAILED', reason: { code: 'runner_error', message: reasonText(`${error}${cause ? `: ${cause}` : ''}`, 'the run failed') } };
+  }
+}
+
+export function terminationFor(ending: RunEnding, run: { cancelRequested: boolean }): Termination {
+  switch (ending.kind) {
+    case 'runner_succeeded':
+      // A finished run is reported as it finished, even if a cancel arrived in its last moments.
+      return fromRunnerSuccess(ending.output);
+    case 'runner_failed':
+      return fromFailure(ending.error, ending.cause, run.cancelRequested);
+    case 'execution_ended':
+      if (run.cancelRequested) return cancelled('the run was cancelled');
+      if (ending.executionStatus === 'ABORTED') return cancelled('the execution was stopped outside Nightshift');
+      if (ending.executionStatus === 'TIMED_OUT') return { status: 'TIMED_OUT', reason: { code: 'timed_out', message: 'the execution timed out' } };
+      return ending.error
+        ? fromFailure(ending.error, ending.cause, false)
+        : { status: 'FAILED', reason: { code: 'execution_failed', message: reasonText(ending.cause, 'the execution failed') } };
+  }
+}

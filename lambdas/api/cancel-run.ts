@@ -1,0 +1,19 @@
+import { cancelRun } from '../../core/runs/cancel';
+import { lazyApiDeps, type ApiDeps } from './deps';
+import { jsonBody, parseInput } from './http';
+import { runIdFromPath } from './get-run';
+import { CancelRunBody } from './query-schemas';
+import { apiRoute, type ApiHandler } from './route';
+
+/** `POST /v1/runs/{runId}/cancel` */
+export function cancelRunHandler(getDeps: () => ApiDeps): ApiHandler {
+  return apiRoute('cancel-run', getDeps, async ({ event, deps, requester, log }) => {
+    const runId = runIdFromPath(event);
+    parseInput(CancelRunBody, jsonBody(event, {}), 'request body');
+    const cancelled = await cancelRun(deps, { runId, requester });
+    log.info('run cancel accepted', { status: cancelled.status });
+    return { statusCode: 202, body: cancelled, count: ['RunsCancelled'] };
+  });
+}
+
+export const handler = cancelRunHandler(lazyApiDeps());

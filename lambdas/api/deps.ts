@@ -1,0 +1,49 @@
+import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { runtimeConfig } from '../../core/config/runtime';
+import { optionalEnv, requiredEnv } from '../../core/env';
+import type { CancelDeps } from '../../core/runs/cancel';
+import type { SubmitDeps } from '../../core/runs/submit';
+import { createDynamoClient, documentClientFor, tableNamesFromEnv } from '../../core/store/client';
+import { createStore } from '../../core/store/index';
+import { idempotencyKeys } from '../../core/store/tables';
+import { stepFunctionsExecutions } from './step-functions';
+
+/** Everything the API handlers need; the Lambdas build it from the environment, local mode from its own parts. */
+export type ApiDeps = SubmitDeps &
+  CancelDeps & {
+    /** Powertools Idempotency's store for the Idempotency-Key header. */
+    idempotencyStore: BasePersistenceLayer;
+  };
+
+export function apiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ApiDeps {
+  const names = tableNamesFromEnv(env);
+  const dynamo = createDynamoClient({ endpoint: optionalEnv('AWS_ENDPOINT_URL_DYNAMODB', env) });
+  const store = createStore(documentClientFor(dynamo), names);
+  const executions = stepFunctionsExecutions(new SFNClient({}), requiredEnv('STATE_MACHINE_ARN', env));
+  return {
+    config: runtimeConfig(),
+    runs: store.runs,
+    events: store.events,
+    ledger: store.ledger,
+    slots: store.slots,
+    intake: store.intake,
+    startExecution: executions.startExecution,
+    stopExecution: executions.stopExecution,
+    // The API never holds a run's compute: stopping its execution hands the task to the backstop, which stops it.
+    stopRunTasks: (runId) => executions.stopExecution(runId, 'run finalized by the API'),
+    idempotencyStore: new DynamoDBPersistenceLayer({
+      tableName: names.idempotency,
+      keyAttr: idempotencyKeys.partitionKey,
+      expiryAttr: idempotencyKeys.ttlAttribute,
+      awsSdkV3Client: dynamo,
+    }),
+  };
+}
+
+/** Built on first use, then kept for the life of the Lambda instance (clients at module scope). */
+export function lazyApiDeps(build: () => ApiDeps = apiDepsFromEnv): () => ApiDeps {
+  let deps: ApiDeps | undefined;
+  return () => (deps ??= build());
+}

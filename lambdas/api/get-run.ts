@@ -1,0 +1,28 @@
+import { toRunView } from '../../core/runs/view';
+import { lazyApiDeps, type ApiDeps } from './deps';
+import { HttpError, type ApiEvent } from './http';
+import { RunIdPath } from './query-schemas';
+import { apiRoute, type ApiHandler } from './route';
+
+/** The answer for an unknown run id, and for a path segment that cannot be a run id at all. */
+export function unknownRun(): HttpError {
+  return new HttpError(404, 'run_not_found', 'no run with this id');
+}
+
+/** The `runId` path parameter, or a 404 when it cannot name a run. */
+export function runIdFromPath(event: ApiEvent): string {
+  const path = RunIdPath.safeParse({ runId: event.pathParameters?.runId });
+  if (!path.success) throw unknownRun();
+  return path.data.runId;
+}
+
+/** `GET /v1/runs/{runId}` */
+export function getRunHandler(getDeps: () => ApiDeps): ApiHandler {
+  return apiRoute('get-run', getDeps, async ({ event, deps }) => {
+    const run = await deps.runs.get(runIdFromPath(event));
+    if (!run) throw unknownRun();
+    return { statusCode: 200, body: toRunView(run) };
+  });
+}
+
+export const handler = getRunHandler(lazyApiDeps());

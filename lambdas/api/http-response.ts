@@ -1,0 +1,43 @@
+import { IdempotencyAlreadyInProgressError, IdempotencyValidationError } from '@aws-lambda-powertools/idempotency';
+import { ZodError } from 'zod';
+import { describeIssues } from '../../core/config/load';
+import { BudgetRefusedError, InvalidCursorError, RunNotFoundError } from '../../core/errors';
+import { RunEndedError } from '../../core/runs/cancel';
+import { ExecutionStartError, IntakePausedError, RepoNotAllowedError, RequestLimitError } from '../../core/runs/submit';
+import { HttpError } from './http';
+
+/** Seconds a caller should wait before submitting again while the spend circuit breaker holds intake. */
+export const intakePausedRetryAfterSeconds = 300;
+
+/**
+ * Maps the domain's typed errors to the HTTP answer the caller gets. Anything not listed here is a
+ * fault of ours (500), reported without internals.
+ */
+export function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof RepoNotAllowedError) return new HttpError(403, 'repo_not_allowed', err.message);
+  if (err instanceof RequestLimitError) return new HttpError(400, 'invalid_request', err.message, [{ path: err.field, message: err.message }]);
+  if (err instanceof ZodError) {
+    const details = describeIssues(err);
+    return new HttpError(400, 'invalid_request', 'the request is invalid', details);
+  }
+  if (err instanceof BudgetRefusedError) {
+    return new HttpError(429, 'budget_exhausted', err.message, undefined, { 'retry-after': String(Math.max(1, Math.ceil(err.retryAfterSeconds))) });
+  }
+  if (err instanceof IntakePausedError) {
+    return new HttpError(503, 'intake_paused', err.message, undefined, { 'retry-after': String(intakePausedRetryAfterSeconds) });
+  }
+  if (err instanceof RunNotFoundError) return new HttpError(404, 'run_not_found', err.message);
+  if (err instanceof RunEndedError) return new HttpError(409, 'run_ended', err.message);
+  if (err instanceof InvalidCursorError) return new HttpError(400, 'invalid_cursor', err.message, [{ path: 'cursor', message: err.message }]);
+  if (err instanceof IdempotencyValidationError) {
+    return new HttpError(409, 'idempotency_key_reused', 'this Idempotency-Key was used with another request body');
+  }
+  if (err instanceof IdempotencyAlreadyInProgressError) {
+    return new HttpError(409, 'idempotency_in_progress', 'a request with this Idempotency-Key is still being processed', undefined, { 'retry-after': '1' });
+  }
+  if (err instanceof ExecutionStartError) {
+    return new HttpError(503, 'execution_start_failed', `run ${err.runId} could not be started and was ended FAILED; submit again`, undefined, { 'retry-after': '5' });
+  }
+  return new HttpError(500, 'internal_error', 'internal error; quote the x-request-id header when reporting it');
+}

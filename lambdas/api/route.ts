@@ -1,0 +1,58 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import type { ApiDeps } from './deps';
+import { errorResponse, jsonResponse, requesterOf, requestIdOf, type ApiEvent, type ApiResult } from './http';
+import { toHttpError } from './http-response';
+import { apiLogger, routeMetrics } from './observability';
+
+export interface RouteRequest {
+  event: ApiEvent;
+  deps: ApiDeps;
+  requestId: string;
+  requester: string;
+  /** This request's logger: every line carries the request id, and the run id once known (`log.appendKeys({ runId })`). */
+  log: Logger;
+  context?: Context;
+}
+
+export interface RouteAnswer {
+  statusCode: number;
+  body: unknown;
+  headers?: Record<string, string>;
+  /** Count metrics to emit with this answer (EMF), e.g. `RunsSubmitted`. */
+  count?: string[];
+}
+
+export type ApiHandler = (event: ApiEvent, context?: Context) => Promise<ApiResult>;
+
+/**
+ * The shared shape of every API handler: request id, caller identity, typed-error mapping to the error
+ * envelope, `x-request-id` on every response, one log line and one EMF metric set per request.
+ */
+export function apiRoute(route: string, deps: () => ApiDeps, answer: (request: RouteRequest) => Promise<RouteAnswer>): ApiHandler {
+  const metrics = routeMetrics(route);
+  return async (event, context) => {
+    const requestId = requestIdOf(event);
+    const log = apiLogger.createChild({ persistentKeys: { requestId, route } });
+    if (context) log.addContext(context);
+    const runId = event.pathParameters?.runId;
+    if (runId !== undefined) log.appendKeys({ runId: runId.slice(0, 64) });
+    let result: ApiResult;
+    try {
+      const requester = requesterOf(event);
+      const out = await answer({ event, deps: deps(), requestId, requester, log, ...(context ? { context } : {}) });
+      result = jsonResponse(out.statusCode, out.body, requestId, out.headers);
+      for (const name of out.count ?? []) metrics.addMetric(name, MetricUnit.Count, 1);
+    } catch (err) {
+      const httpError = toHttpError(err);
+      if (httpError.statusCode >= 500) log.error('request failed', { statusCode: httpError.statusCode, code: httpError.code, error: err as Error });
+      else log.info('request refused', { statusCode: httpError.statusCode, code: httpError.code, reason: httpError.message });
+      result = errorResponse(httpError, requestId);
+    }
+    log.info('request answered', { statusCode: result.statusCode });
+    metrics.addMetric(`Http${Math.floor(result.statusCode / 100)}xx`, MetricUnit.Count, 1);
+    metrics.publishStoredMetrics();
+    return result;
+  };
+}

@@ -1,0 +1,39 @@
+import { SubmitRunRequest } from '../../core/runs/schemas';
+import { submitRun } from '../../core/runs/submit';
+import { lazyApiDeps, type ApiDeps } from './deps';
+import { header, jsonBody, parseInput } from './http';
+import { idempotentSubmitter, parseIdempotencyKey } from './idempotency';
+import { SubmitSourceHeader } from './query-schemas';
+import { apiRoute, type ApiHandler } from './route';
+
+export function runLinks(runId: string) {
+  return { self: `/v1/runs/${runId}`, events: `/v1/runs/${runId}/events`, cancel: `/v1/runs/${runId}/cancel` };
+}
+
+/** `POST /v1/runs` */
+export function submitRunHandler(getDeps: () => ApiDeps): ApiHandler {
+  const submitters = new WeakMap<ApiDeps, ReturnType<typeof idempotentSubmitter>>();
+  return apiRoute('submit-run', getDeps, async ({ event, deps, requester, log, context }) => {
+    const request = parseInput(SubmitRunRequest, jsonBody(event), 'request body');
+    const source = parseInput(SubmitSourceHeader, header(event, 'x-nightshift-source'), 'x-nightshift-source header');
+    const idempotencyKey = parseIdempotencyKey(header(event, 'idempotency-key'));
+    let submitted;
+    if (idempotencyKey === undefined) {
+      submitted = await submitRun(deps, { request, requester, source });
+    } else {
+      let submitter = submitters.get(deps);
+      if (!submitter) submitters.set(deps, (submitter = idempotentSubmitter(deps)));
+      submitted = await submitter({ request, requester, source, idempotencyKey }, context);
+    }
+    log.appendKeys({ runId: submitted.runId });
+    log.info('run submitted', { repo: request.repo, source, idempotent: idempotencyKey !== undefined });
+    return {
+      statusCode: 202,
+      body: { runId: submitted.runId, status: submitted.status, links: runLinks(submitted.runId) },
+      headers: { location: runLinks(submitted.runId).self },
+      count: ['RunsSubmitted'],
+    };
+  });
+}
+
+export const handler = submitRunHandler(lazyApiDeps());

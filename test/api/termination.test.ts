@@ -1,0 +1,53 @@
+import { reasonText, terminationFor, type RunEnding } from '../../core/runs/termination';
+
+const result = { outcome: 'pr_opened', branch: 'nightshift/x', prUrl: 'https://github.com/a/b/pull/1', question: null, summary: 'did it' };
+
+describe('terminationFor', () => {
+  const cases: [string, RunEnding, boolean, string, string][] = [
+    ['runner success', { kind: 'runner_succeeded', output: result }, false, 'SUCCEEDED', 'pr_opened'],
+    ['runner success as JSON text', { kind: 'runner_succeeded', output: JSON.stringify(result) }, false, 'SUCCEEDED', 'pr_opened'],
+    ['success wins over a late cancel', { kind: 'runner_succeeded', output: result }, true, 'SUCCEEDED', 'pr_opened'],
+    ['a result that is not a RunnerResult', { kind: 'runner_succeeded', output: { outcome: 'merged' } }, false, 'FAILED', 'invalid_runner_result'],
+    ['garbage output', { kind: 'runner_succeeded', output: 'not json' }, false, 'FAILED', 'invalid_runner_result'],
+    ['budget exceeded', { kind: 'runner_failed', error: 'Nightshift.BudgetExceeded', cause: 'spent 2.00' }, false, 'BUDGET_EXCEEDED', 'budget_exceeded'],
+    ['budget exceeded with a cancel pending', { kind: 'runner_failed', error: 'Nightshift.BudgetExceeded' }, true, 'BUDGET_EXCEEDED', 'budget_exceeded'],
+    ['runner cancelled', { kind: 'runner_failed', error: 'Nightshift.Cancelled' }, false, 'CANCELLED', 'cancelled'],
+    ['interrupted after a cancel request', { kind: 'runner_failed', error: 'Nightshift.Interrupted' }, true, 'CANCELLED', 'cancelled'],
+    ['interrupted without one', { kind: 'runner_failed', error: 'Nightshift.Interrupted' }, false, 'FAILED', 'interrupted'],
+    ['wall clock', { kind: 'runner_failed', error: 'States.Timeout' }, false, 'TIMED_OUT', 'timed_out'],
+    ['heartbeat lost', { kind: 'runner_failed', error: 'States.HeartbeatTimeout' }, false, 'FAILED', 'no_progress'],
+    ['run failed', { kind: 'runner_failed', error: 'Nightshift.RunFailed', cause: 'tests broke' }, false, 'FAILED', 'run_failed'],
+    ['task failed to launch', { kind: 'runner_failed', error: 'States.TaskFailed', cause: 'CannotPullContainerError' }, false, 'FAILED', 'runner_error'],
+    ['execution aborted after cancel', { kind: 'execution_ended', executionStatus: 'ABORTED' }, true, 'CANCELLED', 'cancelled'],
+    ['execution stopped from the console', { kind: 'execution_ended', executionStatus: 'ABORTED' }, false, 'CANCELLED', 'cancelled'],
+    ['execution timed out', { kind: 'execution_ended', executionStatus: 'TIMED_OUT' }, false, 'TIMED_OUT', 'timed_out'],
+    ['execution failed with a heartbeat loss', { kind: 'execution_ended', executionStatus: 'FAILED', error: 'States.HeartbeatTimeout' }, false, 'FAILED', 'no_progress'],
+    ['execution failed without detail', { kind: 'execution_ended', executionStatus: 'FAILED' }, false, 'FAILED', 'execution_failed'],
+  ];
+
+  it.each(cases)('%s', (_name, ending, cancelRequested, status, code) => {
+    // Given how the run ended, When mapped, Then it gets this status and reason code
+    const termination = terminationFor(ending, { cancelRequested });
+    expect(termination.status).toBe(status);
+    expect(termination.reason.code).toBe(code);
+    expect(termination.reason.message.length).toBeGreaterThan(0);
+  });
+
+  it('carries the parsed result of a success, and the question of a run that stopped to ask', () => {
+    expect(terminationFor({ kind: 'runner_succeeded', output: result }, { cancelRequested: false }).result).toEqual(result);
+    const asked = terminationFor({ kind: 'runner_succeeded', output: { ...result, outcome: 'question', question: 'Which API version?', prUrl: null } }, { cancelRequested: false });
+    expect(asked).toMatchObject({ status: 'SUCCEEDED', reason: { code: 'question', message: 'Which API version?' } });
+  });
+});
+
+describe('reasonText', () => {
+  it('keeps causes short, on one line and free of invisible characters', () => {
+    expect(reasonText('a\nb\u202Ec\u0000d', 'x')).toBe('a b c d');
+    expect(reasonText('\ud800 lone', 'x')).toBe('\ufffd lone');
+    expect(reasonText('   ', 'fallback')).toBe('fallback');
+    expect(reasonText(null, 'fallback')).toBe('fallback');
+    const long = reasonText('y'.repeat(5_000), 'x');
+    expect(long.length).toBe(1_000);
+    expect(long.endsWith('…')).toBe(true);
+  });
+});

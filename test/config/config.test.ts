@@ -1,0 +1,124 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, parseConfig, repoSettings } from '../../core/config/load';
+
+/** The smallest valid configuration; each case below breaks one field of it. */
+function minimal(): Record<string, any> {
+  return {
+    repos: [{ name: 'acme/web' }],
+    model: {
+      id: 'anthropic.claude-sonnet-4-5',
+      prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 },
+      fargate: { vcpuHourUsd: 0.04, gbHourUsd: 0.004 },
+    },
+    github: { tokenSecret: 'nightshift/github-token' },
+  };
+}
+
+function problemsOf(mutate: (c: Record<string, any>) => void): { path: string; message: string }[] {
+  const config = minimal();
+  mutate(config);
+  try {
+    parseConfig(config, 'test');
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return [...(err as ConfigError).problems];
+  }
+  throw new Error('the configuration was accepted');
+}
+
+describe('configuration', () => {
+  it('accepts the minimal configuration and fills every default', () => {
+    const config = parseConfig(minimal());
+    expect(config.budgets).toEqual({ perRunUsd: 2, maxPerRunUsd: 10, perRequesterDailyUsd: 20, dailyUsd: 100 });
+    expect(config.concurrency).toEqual({ global: 5, perRepo: 2 });
+    expect(config.timeouts).toEqual({ maxMinutes: 60, noProgressMinutes: 10 });
+    expect(config.github.triggerLabel).toBe('nightshift');
+    expect(config.github.commentCommand).toBe('/nightshift');
+    expect(config.auth).toEqual({ type: 'iam' });
+    expect(config.egress.allow).toContain('registry.npmjs.org');
+    expect(config.model.maxOutputTokens).toBe(8_192);
+  });
+
+  it('accepts the committed example', () => {
+    expect(() => loadConfig(join(__dirname, '../../nightshift.config.json'))).not.toThrow();
+  });
+
+  const cases: [string, (c: Record<string, any>) => void, string][] = [
+    ['repos missing', (c) => delete c.repos, 'repos'],
+    ['repos empty', (c) => (c.repos = []), 'repos'],
+    ['repo name missing', (c) => (c.repos = [{}]), 'repos.0.name'],
+    ['repo name not owner/name', (c) => (c.repos[0].name = 'acme'), 'repos.0.name'],
+    ['repo name with ..', (c) => (c.repos[0].name = 'acme/..'), 'repos.0.name'],
+    ['duplicate repo', (c) => c.repos.push({ name: 'ACME/web' }), 'repos.1.name'],
+    ['repo budget over the max', (c) => (c.repos[0].budgetUsd = 11), 'repos.0.budgetUsd'],
+    ['repo maxMinutes over the cap', (c) => (c.repos[0].maxMinutes = 61), 'repos.0.maxMinutes'],
+    ['repo unknown field', (c) => (c.repos[0].branch = 'main'), 'repos.0'],
+    ['repo secret env name', (c) => (c.repos[0].secrets = { 'lower-case': 'x' }), 'repos.0.secrets.lower-case'],
+    ['egress domain with a scheme', (c) => (c.repos[0].egressAllow = ['https://evil.example']), 'repos.0.egressAllow.0'],
+    ['model missing', (c) => delete c.model, 'model'],
+    ['model id missing', (c) => delete c.model.id, 'model.id'],
+    ['model id with spaces', (c) => (c.model.id = 'a model'), 'model.id'],
+    ['prices missing', (c) => delete c.model.prices, 'model.prices'],
+    ['input price missing', (c) => delete c.model.prices.input, 'model.prices.input'],
+    ['output price a string', (c) => (c.model.prices.output = '15'), 'model.prices.output'],
+    ['cache read price negative', (c) => (c.model.prices.cacheRead = -1), 'model.prices.cacheRead'],
+    ['cache write price missing', (c) => delete c.model.prices.cacheWrite, 'model.prices.cacheWrite'],
+    ['fargate missing', (c) => delete c.model.fargate, 'model.fargate'],
+    ['fargate vcpu price missing', (c) => delete c.model.fargate.vcpuHourUsd, 'model.fargate.vcpuHourUsd'],
+    ['fargate GB price missing', (c) => delete c.model.fargate.gbHourUsd, 'model.fargate.gbHourUsd'],
+    ['maxOutputTokens too small', (c) => (c.model.maxOutputTokens = 10), 'model.maxOutputTokens'],
+    ['github missing', (c) => delete c.github, 'github'],
+    ['github without a credential', (c) => (c.github = {}), 'github.tokenSecret'],
+    ['github App without its key', (c) => (c.github = { appId: 1, installationId: 2 }), 'github.privateKeySecret'],
+    ['github comment command', (c) => (c.github.commentCommand = 'nightshift'), 'github.commentCommand'],
+    ['perRunUsd zero', (c) => (c.budgets = { perRunUsd: 0 }), 'budgets.perRunUsd'],
+    ['perRunUsd over maxPerRunUsd', (c) => (c.budgets = { perRunUsd: 5, maxPerRunUsd: 4 }), 'budgets.perRunUsd'],
+    ['daily below per-requester', (c) => (c.budgets = { perRequesterDailyUsd: 50, dailyUsd: 40 }), 'budgets.perRequesterDailyUsd'],
+    ['concurrency global zero', (c) => (c.concurrency = { global: 0 }), 'concurrency.global'],
+    ['perRepo over global', (c) => (c.concurrency = { global: 2, perRepo: 3 }), 'concurrency.perRepo'],
+    ['maxMinutes not an integer', (c) => (c.timeouts = { maxMinutes: 1.5 }), 'timeouts.maxMinutes'],
+    ['noProgressMinutes over maxMinutes', (c) => (c.timeouts = { maxMinutes: 5, noProgressMinutes: 6 }), 'timeouts.noProgressMinutes'],
+    ['schedule for an unknown repo', (c) => (c.schedules = [{ name: 'n', cron: '0 3 * * ? *', repo: 'other/repo', prompt: 'p' }]), 'schedules.0.repo'],
+    ['schedule cron with five fields', (c) => (c.schedules = [{ name: 'n', cron: '0 3 * * *', repo: 'acme/web', prompt: 'p' }]), 'schedules.0.cron'],
+    ['alarm e-mail', (c) => (c.alarms = { emails: ['not-an-email'] }), 'alarms.emails.0'],
+    ['auth type unknown', (c) => (c.auth = { type: 'basic' }), 'auth.type'],
+    ['jwt without issuer', (c) => (c.auth = { type: 'jwt', audience: ['x'] }), 'auth.issuer'],
+    ['region', (c) => (c.region = 'mars'), 'region'],
+    ['unknown top-level field', (c) => (c.budget = {}), '(root)'],
+  ];
+
+  it.each(cases)('%s is reported at its path', (_name, mutate, path) => {
+    const problems = problemsOf(mutate);
+    expect(problems.map((p) => p.path)).toContain(path);
+    expect(problems.every((p) => p.message.length > 0)).toBe(true);
+  });
+
+  it('reports every bad field at once, each with its path in the message', () => {
+    const problems = problemsOf((c) => {
+      delete c.model.prices.input;
+      c.repos[0].name = 'bad';
+    });
+    expect(problems.map((p) => p.path).sort()).toEqual(['model.prices.input', 'repos.0.name']);
+    try {
+      parseConfig({ ...minimal(), repos: [{ name: 'bad' }] }, 'cfg.json');
+    } catch (err) {
+      expect((err as Error).message).toMatch(/cfg\.json[\s\S]*repos\.0\.name/);
+    }
+  });
+
+  it('names the file when it cannot be read or is not JSON', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ns-config-'));
+    expect(() => loadConfig(join(dir, 'absent.json'))).toThrow(/absent\.json[\s\S]*\(file\): cannot read/);
+    writeFileSync(join(dir, 'broken.json'), '{ "repos": [');
+    expect(() => loadConfig(join(dir, 'broken.json'))).toThrow(/broken\.json[\s\S]*\(file\): not valid JSON/);
+  });
+
+  it('resolves a repo case-insensitively with the repo values over the defaults', () => {
+    const config = parseConfig({ ...minimal(), repos: [{ name: 'acme/web', budgetUsd: 1, spot: true }, { name: 'acme/api' }] });
+    expect(repoSettings(config, 'ACME/WEB')).toMatchObject({ name: 'acme/web', budgetUsd: 1, maxMinutes: 60, spot: true });
+    expect(repoSettings(config, 'acme/api')).toMatchObject({ budgetUsd: 2, spot: false });
+    expect(repoSettings(config, 'acme/other')).toBeUndefined();
+  });
+});
