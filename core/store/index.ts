@@ -1,6 +1,8 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createBudgetLedger } from './budget-ledger';
+import { createConcurrencySlots } from './concurrency-slots';
 import { createIntakeFlag } from './intake-flag';
-import type { IntakeFlagPort, RunEventLog, RunRepository } from './ports';
+import type { BudgetLedgerPort, ConcurrencySlotsPort, IntakeFlagPort, RunEventLog, RunRepository } from './ports';
 import { createRunEventLog } from './run-event-log';
 import { createRunRepository } from './run-repository';
 import type { TableNames } from './tables';
@@ -8,16 +10,27 @@ import type { TableNames } from './tables';
 export interface Store {
   runs: RunRepository;
   events: RunEventLog;
+  ledger: BudgetLedgerPort;
+  slots: ConcurrencySlotsPort;
   intake: IntakeFlagPort;
 }
 
+export interface StoreOptions {
+  /** The clock for timestamps and Retry-After; injectable for tests. */
+  now?: () => Date;
+}
+
 /** The persistence layer over one set of tables (DynamoDB, or dynalite offline). */
-export function createStore(doc: DynamoDBDocumentClient, names: TableNames): Store {
+export function createStore(doc: DynamoDBDocumentClient, names: TableNames, options: StoreOptions = {}): Store {
+  const now = options.now ?? (() => new Date());
   return {
     runs: createRunRepository(doc, names.runs),
-    events: createRunEventLog(doc, names.events),
-    intake: createIntakeFlag(doc, names.control),
+    events: createRunEventLog(doc, names.events, now),
+    ledger: createBudgetLedger(doc, { runs: names.runs, control: names.control }, now),
+    slots: createConcurrencySlots(doc, names.control, now),
+    intake: createIntakeFlag(doc, names.control, now),
   };
 }
 
+export { CallNotReservedError, LedgerInconsistencyError, secondsUntilNextUtcDay } from './budget-ledger';
 export { RunAlreadyExistsError } from './run-repository';

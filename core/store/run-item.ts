@@ -59,6 +59,8 @@ export const RunPatchSchema = z
  *   settledCalls   callId -> real cost, so a call is counted once however often it is settled
  *   charges        chargeId -> micros, so a compute charge is counted once
  *   refundMicros   what settleRun returned to the day (set in the same write as `settled`)
+ *   droppedCalls   calls still in flight when settleRun ran (their reservation went back with the refund)
+ *   lateMicros     real cost of dropped calls settled afterwards (spent, but after the refund)
  */
 export const LedgerState = z.object({
   calls: z.record(z.string(), Micros),
@@ -67,6 +69,8 @@ export const LedgerState = z.object({
   settledCalls: z.record(z.string(), Micros),
   charges: z.record(z.string(), Micros),
   refundMicros: Micros.optional(),
+  droppedCalls: z.record(z.string(), Micros).optional(),
+  lateMicros: Micros.optional(),
 });
 export type LedgerState = z.infer<typeof LedgerState>;
 

@@ -1,0 +1,104 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { RepoName } from '../config/schema';
+import { RunId } from '../runs/schemas';
+import type { ConcurrencySlotsPort, SlotCaps } from './ports';
+import { controlItemKey } from './tables';
+
+/**
+ * Concurrency semaphores, the AWS Step Functions concurrency-control pattern: one control item per
+ * semaphore with a `count` and a `holders` map (run id -> acquired at). Acquire and release are single
+ * conditional updates of that item, so any number of concurrent callers cannot exceed the cap, count a
+ * holder twice or free a slot they do not hold.
+ */
+
+const Caps = z.object({ global: z.number().int().positive(), perRepo: z.number().int().positive() }).strict();
+const SlotItem = z.object({ count: z.number().int(), holders: z.record(z.string(), z.string()) });
+
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof ConditionalCheckFailedException;
+}
+
+export function createConcurrencySlots(doc: DynamoDBDocumentClient, tableName: string, now: () => Date = () => new Date()): ConcurrencySlotsPort {
+  async function readSlot(pk: string): Promise<z.infer<typeof SlotItem> | undefined> {
+    const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: { pk }, ConsistentRead: true }));
+    return Item ? SlotItem.parse(Item) : undefined;
+  }
+
+  /** Creates the semaphore if absent (a holder cannot be added to a map that does not exist yet). */
+  async function ensureSlot(pk: string): Promise<void> {
+    await doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { pk },
+        UpdateExpression: 'SET #count = if_not_exists(#count, :zero), holders = if_not_exists(holders, :empty)',
+        ExpressionAttributeNames: { '#count': 'count' },
+        ExpressionAttributeValues: { ':zero': 0, ':empty': {} },
+      }),
+    );
+  }
+
+  /** Takes one slot of the semaphore for the run; true if the run holds it afterwards. */
+  async function take(pk: string, runId: string, cap: number): Promise<boolean> {
+    await ensureSlot(pk);
+    try {
+      await doc.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { pk },
+          ConditionExpression: '#count < :cap AND attribute_not_exists(holders.#run)',
+          UpdateExpression: 'SET #count = #count + :one, holders.#run = :at',
+          ExpressionAttributeNames: { '#count': 'count', '#run': runId },
+          ExpressionAttributeValues: { ':cap': cap, ':one': 1, ':at': now().toISOString() },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    // Refused: either full, or the run already holds this slot (a retried admission): idempotent.
+    const slot = await readSlot(pk);
+    return slot?.holders[runId] !== undefined;
+  }
+
+  /** Frees the run's slot if it holds one; the holder condition makes a second release a no-op. */
+  async function give(pk: string, runId: string): Promise<void> {
+    try {
+      await doc.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { pk },
+          ConditionExpression: 'attribute_exists(holders.#run)',
+          UpdateExpression: 'SET #count = #count - :one REMOVE holders.#run',
+          ExpressionAttributeNames: { '#count': 'count', '#run': runId },
+          ExpressionAttributeValues: { ':one': 1 },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  return {
+    async acquire(runId: string, repo: string, caps: SlotCaps): Promise<boolean> {
+      const id = RunId.parse(runId);
+      const repoKey = controlItemKey.repoSlot(RepoName.parse(repo));
+      const { global, perRepo } = Caps.parse(caps);
+      if (!(await take(controlItemKey.globalSlot(), id, global))) return false;
+      if (await take(repoKey, id, perRepo)) return true;
+      // The repository is full: give the global slot back, so the run holds both or neither.
+      await give(controlItemKey.globalSlot(), id);
+      return false;
+    },
+    async release(runId: string, repo: string): Promise<void> {
+      const id = RunId.parse(runId);
+      await give(controlItemKey.repoSlot(RepoName.parse(repo)), id);
+      await give(controlItemKey.globalSlot(), id);
+    },
+    async holders(): Promise<string[]> {
+      const slot = await readSlot(controlItemKey.globalSlot());
+      return Object.keys(slot?.holders ?? {}).sort();
+    },
+  };
+}

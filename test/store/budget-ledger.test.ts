@@ -1,0 +1,254 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { BudgetExhaustedError, BudgetRefusedError, RunNotFoundError } from '../../core/errors';
+import { CallNotReservedError, createStore, LedgerInconsistencyError, secondsUntilNextUtcDay } from '../../core/store';
+import type { DailyLimits, RunRecord } from '../../core/store/ports';
+import { controlItemKey } from '../../core/store/tables';
+import { startDynalite, type DynaliteHarness } from '../support/dynalite';
+import { queuedRun } from './run-fixtures';
+
+const usage = (input: number, output: number) => ({ input, output, cacheRead: 0, cacheWrite: 0 });
+const generous: DailyLimits = { requesterDailyMicros: 1_000_000_000, orgDailyMicros: 1_000_000_000 };
+
+describe('budget ledger', () => {
+  let db: DynaliteHarness;
+  // A fixed clock: 2030-01-02 23:59:00 UTC, one minute before the next day.
+  const clock = () => new Date('2030-01-02T23:59:00.000Z');
+  let ledger: ReturnType<typeof createStore>['ledger'];
+  let runs: ReturnType<typeof createStore>['runs'];
+
+  beforeAll(async () => {
+    db = await startDynalite();
+    ({ ledger, runs } = createStore(db.doc, db.names, { now: clock }));
+  });
+  afterAll(async () => {
+    await db.stop();
+  });
+
+  async function dayItem(pk: string): Promise<Record<string, unknown> | undefined> {
+    const { Item } = await db.doc.send(new GetCommand({ TableName: db.names.control, Key: { pk }, ConsistentRead: true }));
+    return Item;
+  }
+  async function committed(pk: string): Promise<number> {
+    return ((await dayItem(pk))?.committedMicros as number | undefined) ?? 0;
+  }
+  async function rawRun(runId: string): Promise<Record<string, unknown>> {
+    const { Item } = await db.doc.send(new GetCommand({ TableName: db.names.runs, Key: { runId }, ConsistentRead: true }));
+    if (!Item) throw new Error(`no run ${runId}`);
+    return Item;
+  }
+
+  /** Submit's ledger half: reserve the budget on both days, then store the run. */
+  async function submittedRun(overrides: Partial<RunRecord> = {}, limits: DailyLimits = generous): Promise<RunRecord> {
+    const run = queuedRun(overrides);
+    await ledger.reserveRun({ runId: run.runId, requester: run.requester, day: run.ledgerDay, budgetMicros: run.budgetMicros, limits });
+    await runs.create(run);
+    return run;
+  }
+
+  describe('run reservations against the days', () => {
+    it('reserves a run on its requester day and the org day', async () => {
+      // Given a fresh day (2030-02-01) and a requester
+      const requester = 'arn:aws:iam::1:user/ada';
+      // When a 3 USD run is reserved
+      await submittedRun({ requester, ledgerDay: '2030-02-01', budgetMicros: 3_000_000 });
+      // Then both days commit 3 USD
+      expect(await committed(controlItemKey.requesterDay(requester, '2030-02-01'))).toBe(3_000_000);
+      expect(await committed(controlItemKey.orgDay('2030-02-01'))).toBe(3_000_000);
+    });
+
+    it('never reserves more than the org daily limit under 50 concurrent submissions', async () => {
+      // Given an org limit of 10 USD and 50 requesters each submitting a 1 USD run at once
+      const day = '2030-03-01';
+      const limits = { requesterDailyMicros: 5_000_000, orgDailyMicros: 10_000_000 };
+      const attempts = Array.from({ length: 50 }, (_, i) => queuedRun({ requester: `user-${i}`, ledgerDay: day, budgetMicros: 1_000_000 }));
+      // When they all reserve concurrently
+      const results = await Promise.allSettled(
+        attempts.map((run) => ledger.reserveRun({ runId: run.runId, requester: run.requester, day, budgetMicros: run.budgetMicros, limits })),
+      );
+      // Then exactly 10 fit, the org day holds exactly the limit, and the rest were refused by the org
+      const accepted = results.filter((result) => result.status === 'fulfilled');
+      expect(accepted).toHaveLength(10);
+      expect(await committed(controlItemKey.orgDay(day))).toBe(10_000_000);
+      for (const result of results) {
+        if (result.status === 'rejected') {
+          expect(result.reason).toBeInstanceOf(BudgetRefusedError);
+          expect(result.reason).toMatchObject({ scope: 'org', retryAfterSeconds: 60 });
+        }
+      }
+      // And every refused requester got its own reservation undone
+      const requesterTotals = await Promise.all(attempts.map((run) => committed(controlItemKey.requesterDay(run.requester, day))));
+      expect(requesterTotals.reduce((sum, micros) => sum + micros, 0)).toBe(10_000_000);
+    });
+
+    it('refuses a requester over their own daily limit before touching the org day', async () => {
+      // Given a requester with a 2 USD daily limit who already reserved 1.5 USD
+      const day = '2030-03-02';
+      const limits = { requesterDailyMicros: 2_000_000, orgDailyMicros: 100_000_000 };
+      await submittedRun({ requester: 'bob', ledgerDay: day, budgetMicros: 1_500_000 }, limits);
+      // When they submit a 1 USD run
+      const run = queuedRun({ requester: 'bob', ledgerDay: day, budgetMicros: 1_000_000 });
+      const refused = ledger.reserveRun({ runId: run.runId, requester: 'bob', day, budgetMicros: 1_000_000, limits });
+      // Then the requester scope refuses it and neither day moves
+      await expect(refused).rejects.toMatchObject({ name: 'BudgetRefusedError', scope: 'requester' });
+      expect(await committed(controlItemKey.requesterDay('bob', day))).toBe(1_500_000);
+      expect(await committed(controlItemKey.orgDay(day))).toBe(1_500_000);
+    });
+
+    it('releases the reservation of a run that was never stored, once', async () => {
+      // Given a reserved run whose creation failed
+      const day = '2030-03-03';
+      const run = queuedRun({ requester: 'carol', ledgerDay: day, budgetMicros: 2_000_000 });
+      await ledger.reserveRun({ runId: run.runId, requester: 'carol', day, budgetMicros: 2_000_000, limits: generous });
+      // When the reservation is released twice
+      await ledger.releaseRunReservation({ runId: run.runId, requester: 'carol', day, budgetMicros: 2_000_000 });
+      await ledger.releaseRunReservation({ runId: run.runId, requester: 'carol', day, budgetMicros: 2_000_000 });
+      // Then both days are back to zero, not below
+      expect(await committed(controlItemKey.requesterDay('carol', day))).toBe(0);
+      expect(await committed(controlItemKey.orgDay(day))).toBe(0);
+    });
+
+    it('does not release what was never reserved', async () => {
+      // Given a day with one reservation
+      const day = '2030-03-04';
+      await submittedRun({ requester: 'dan', ledgerDay: day, budgetMicros: 1_000_000 });
+      // When another run that never reserved is released
+      await ledger.releaseRunReservation({ runId: queuedRun().runId, requester: 'dan', day, budgetMicros: 1_000_000 });
+      // Then the committed spend is unchanged
+      expect(await committed(controlItemKey.orgDay(day))).toBe(1_000_000);
+    });
+
+    it('counts Retry-After to the next UTC midnight', () => {
+      expect(secondsUntilNextUtcDay(new Date('2030-01-02T00:00:00.000Z'))).toBe(86_400);
+      expect(secondsUntilNextUtcDay(new Date('2030-01-02T23:59:59.500Z'))).toBe(1);
+    });
+  });
+
+  describe('model calls inside a run', () => {
+    it('never lets 100 concurrent reservations exceed the run budget', async () => {
+      // Given a run with 1 USD budget that already spent 0.1 USD of compute
+      const run = await submittedRun({ budgetMicros: 1_000_000 });
+      await ledger.charge(run.runId, 'compute-1', 100_000);
+      // When 100 model calls reserve a 0.03 USD worst case each at once
+      const results = await Promise.allSettled(Array.from({ length: 100 }, (_, i) => ledger.reserveCall(run.runId, `call-${i}`, 30_000)));
+      // Then exactly the 30 that fit in the remaining 0.9 USD are reserved and the rest are refused
+      const reserved = results.filter((result) => result.status === 'fulfilled').length;
+      expect(reserved).toBe(30);
+      for (const result of results) if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(BudgetExhaustedError);
+      // And spent + in flight never exceeds the budget
+      const item = await rawRun(run.runId);
+      expect((item.spentMicros as number) + (item.inflightMicros as number)).toBeLessThanOrEqual(1_000_000);
+      expect(Object.values(item.calls as Record<string, number>).reduce((sum, micros) => sum + micros, 0)).toBe(item.inflightMicros);
+    });
+
+    it('replaces a reservation with the real cost and tokens, once however often settled', async () => {
+      // Given a run with a reserved call
+      const run = await submittedRun({ budgetMicros: 1_000_000 });
+      await ledger.reserveCall(run.runId, 'c1', 300_000);
+      // When the call is settled twice (a retried Lambda, a replayed message)
+      await ledger.settleCall(run.runId, 'c1', 120_000, usage(1_000, 200));
+      await ledger.settleCall(run.runId, 'c1', 120_000, usage(1_000, 200));
+      // Then its cost and tokens count once and the reservation is gone
+      const stored = await runs.get(run.runId);
+      expect(stored).toMatchObject({ spentMicros: 120_000, tokens: usage(1_000, 200) });
+      const item = await rawRun(run.runId);
+      expect(item).toMatchObject({ inflightMicros: 0, headroomMicros: 880_000, calls: {} });
+    });
+
+    it('counts concurrent settles of the same call once', async () => {
+      const run = await submittedRun({ budgetMicros: 1_000_000 });
+      await ledger.reserveCall(run.runId, 'c1', 300_000);
+      await Promise.all(Array.from({ length: 10 }, () => ledger.settleCall(run.runId, 'c1', 50_000, usage(10, 1))));
+      expect(await runs.get(run.runId)).toMatchObject({ spentMicros: 50_000, tokens: usage(10, 1) });
+    });
+
+    it('treats a repeated reservation of the same call as the same reservation', async () => {
+      const run = await submittedRun({ budgetMicros: 1_000_000 });
+      await ledger.reserveCall(run.runId, 'c1', 400_000);
+      await ledger.reserveCall(run.runId, 'c1', 400_000);
+      expect(await rawRun(run.runId)).toMatchObject({ inflightMicros: 400_000, headroomMicros: 600_000 });
+    });
+
+    it('refuses to settle a call that was never reserved', async () => {
+      const run = await submittedRun();
+      await expect(ledger.settleCall(run.runId, 'ghost', 1, usage(1, 1))).rejects.toBeInstanceOf(CallNotReservedError);
+      expect(await runs.get(run.runId)).toMatchObject({ spentMicros: 0 });
+    });
+
+    it('charges compute once per charge id and refuses a conflicting amount', async () => {
+      const run = await submittedRun({ budgetMicros: 1_000_000 });
+      await ledger.charge(run.runId, 'compute-1', 70_000);
+      await ledger.charge(run.runId, 'compute-1', 70_000);
+      await expect(ledger.charge(run.runId, 'compute-1', 90_000)).rejects.toBeInstanceOf(LedgerInconsistencyError);
+      expect(await runs.get(run.runId)).toMatchObject({ spentMicros: 70_000 });
+    });
+
+    it('reports an unknown run', async () => {
+      const { runId } = queuedRun();
+      await expect(ledger.reserveCall(runId, 'c1', 1)).rejects.toBeInstanceOf(RunNotFoundError);
+      await expect(ledger.settleRun(runId)).rejects.toBeInstanceOf(RunNotFoundError);
+    });
+  });
+
+  describe('settling a run', () => {
+    it('returns the unused budget to both days exactly once, however often it is called', async () => {
+      // Given a 2 USD run on a fresh day that spent 0.5 USD and has a call still in flight
+      const day = '2030-04-01';
+      const run = await submittedRun({ requester: 'erin', ledgerDay: day, budgetMicros: 2_000_000 });
+      await ledger.reserveCall(run.runId, 'c1', 200_000);
+      await ledger.settleCall(run.runId, 'c1', 500_000, usage(5, 5));
+      await ledger.reserveCall(run.runId, 'c2', 300_000);
+      // When settleRun is called twice, then concurrently five more times
+      const first = await ledger.settleRun(run.runId);
+      const second = await ledger.settleRun(run.runId);
+      const more = await Promise.all(Array.from({ length: 5 }, () => ledger.settleRun(run.runId)));
+      // Then every call reports the same refund of 1.5 USD
+      expect(first).toEqual({ refundedMicros: 1_500_000, spentMicros: 500_000 });
+      for (const result of [second, ...more]) expect(result).toEqual(first);
+      // And each day holds exactly what the run spent
+      expect(await committed(controlItemKey.requesterDay('erin', day))).toBe(500_000);
+      expect(await committed(controlItemKey.orgDay(day))).toBe(500_000);
+      // And no more calls can be reserved on the settled run
+      await expect(ledger.reserveCall(run.runId, 'c3', 1)).rejects.toBeInstanceOf(BudgetExhaustedError);
+    });
+
+    it('finishes the refund after a crash between the two steps', async () => {
+      // Given a run whose settle wrote `settled` but crashed before refunding the org day
+      const day = '2030-04-02';
+      const run = await submittedRun({ requester: 'frank', ledgerDay: day, budgetMicros: 1_000_000 });
+      const crashing = createStore(db.doc, { ...db.names, control: 'no-such-table' }, { now: clock }).ledger;
+      await expect(crashing.settleRun(run.runId)).rejects.toThrow();
+      expect(await committed(controlItemKey.orgDay(day))).toBe(1_000_000);
+      // When settleRun runs again with the real tables
+      await ledger.settleRun(run.runId);
+      await ledger.settleRun(run.runId);
+      // Then both days got the refund exactly once
+      expect(await committed(controlItemKey.requesterDay('frank', day))).toBe(0);
+      expect(await committed(controlItemKey.orgDay(day))).toBe(0);
+    });
+
+    it('never refunds a run that overspent, and never goes negative', async () => {
+      const day = '2030-04-03';
+      const run = await submittedRun({ requester: 'gina', ledgerDay: day, budgetMicros: 100_000 });
+      await ledger.reserveCall(run.runId, 'c1', 100_000);
+      await ledger.settleCall(run.runId, 'c1', 100_000, usage(1, 1));
+      await ledger.charge(run.runId, 'compute', 20_000);
+      expect(await ledger.settleRun(run.runId)).toEqual({ refundedMicros: 0, spentMicros: 120_000 });
+      expect(await committed(controlItemKey.orgDay(day))).toBe(100_000);
+    });
+
+    it('keeps the refund exact while calls settle during settleRun', async () => {
+      // Given a run with 20 calls in flight
+      const day = '2030-04-04';
+      const run = await submittedRun({ requester: 'hal', ledgerDay: day, budgetMicros: 5_000_000 });
+      await Promise.all(Array.from({ length: 20 }, (_, i) => ledger.reserveCall(run.runId, `c${i}`, 100_000)));
+      // When they settle while the run settles
+      const [settled] = await Promise.all([ledger.settleRun(run.runId), ...Array.from({ length: 20 }, (_, i) => ledger.settleCall(run.runId, `c${i}`, 10_000, usage(1, 1)))]);
+      // Then the day holds exactly budget - refund, and the run records every call once
+      const stored = await runs.get(run.runId);
+      expect(stored?.spentMicros).toBe(200_000);
+      expect(stored?.tokens).toEqual(usage(20, 20));
+      expect(await committed(controlItemKey.orgDay(day))).toBe(5_000_000 - settled.refundedMicros);
+      expect(settled.refundedMicros).toBeGreaterThanOrEqual(4_800_000);
+    });
+  });
+});
