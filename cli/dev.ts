@@ -1,0 +1,17 @@
+import type { CliIo } from './program';
+
+/** `nightshift dev`: the local platform in the foreground until Ctrl-C. */
+export async function runDev(options: { json: boolean; io: CliIo }): Promise<number> {
+  const { startLocalPlatform, localPlatformOptionsFromEnv } = await import('../local/platform');
+  const platform = await startLocalPlatform(await localPlatformOptionsFromEnv(process.env, { logTo: 'stderr' }));
+  const ready = { event: 'ready', url: platform.url, home: platform.home.root, forge: platform.forgeUrl, model: platform.model };
+  options.io.out(options.json ? JSON.stringify(ready) : `Nightshift local mode is ready on ${platform.url} (home ${platform.home.root}, model ${platform.model}). Ctrl-C stops it.`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  options.io.err('stopping…');
+  await platform.stop();
+  return 0;
+}

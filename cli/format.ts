@@ -1,0 +1,59 @@
+import type { RunEvent, RunView } from '../core/runs/schemas';
+
+/** How the CLI prints runs and events for people (`--json` prints the API's JSON instead). */
+
+export function usd(amount: number): string {
+  return amount < 1 && amount > 0 ? `$${amount.toFixed(4)}` : `$${amount.toFixed(2)}`;
+}
+
+export function runSummaryLine(run: RunView, turns?: number): string {
+  const parts: string[] = [run.status];
+  if (run.queuePosition !== null && run.status === 'QUEUED') parts.push(`queue position ${run.queuePosition}`);
+  if (turns !== undefined) parts.push(`${turns} turn${turns === 1 ? '' : 's'}`);
+  parts.push(`${usd(run.costUsd)} of ${usd(run.budgetUsd)}`);
+  return parts.join(' · ');
+}
+
+export function runDetail(run: RunView): string {
+  const rows: [string, string | null][] = [
+    ['run', run.runId],
+    ['repo', run.repo],
+    ['status', run.status + (run.outcome ? ` (${run.outcome})` : '') + (run.cancelRequested && run.status !== 'CANCELLED' ? ' · cancel requested' : '')],
+    ['requester', run.requester],
+    ['source', run.source],
+    ['created', run.createdAt],
+    ['started', run.startedAt],
+    ['finished', run.finishedAt],
+    ['queue', run.queuePosition !== null ? String(run.queuePosition) : null],
+    ['branch', run.branch],
+    ['pull request', run.prUrl],
+    ['cost', `${usd(run.costUsd)} of ${usd(run.budgetUsd)}`],
+    ['tokens', `in ${run.tokens.input} · out ${run.tokens.output} · cache read ${run.tokens.cacheRead} · cache write ${run.tokens.cacheWrite}`],
+    ['error', run.error ? `${run.error.code}: ${run.error.message}` : null],
+    ['prompt', oneLine(run.prompt, 200)],
+  ];
+  return rows
+    .filter((row): row is [string, string] => row[1] !== null)
+    .map(([k, v]) => `${k.padEnd(13)} ${v}`)
+    .join('\n');
+}
+
+export function runsTable(runs: readonly RunView[]): string {
+  if (runs.length === 0) return 'no runs';
+  const header = ['RUN', 'STATUS', 'REPO', 'COST', 'CREATED', 'PROMPT'];
+  const rows = runs.map((r) => [r.runId, r.status, r.repo, usd(r.costUsd), r.createdAt.replace(/\.\d+Z$/, 'Z'), oneLine(r.prompt, 40)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  return [header, ...rows].map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
+}
+
+export function eventLine(event: RunEvent): string {
+  const time = event.at.replace(/^\d{4}-\d{2}-\d{2}T/, '').replace(/Z$/, '');
+  return `${time}  ${event.type.padEnd(14)} ${oneLine(event.message, 500)}`;
+}
+
+/** Untrusted text (model output, tool output) printed on one line, without terminal control sequences. */
+export function oneLine(text: string, max: number): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/[\u0000-\u001F\u007F-\u009F]+/g, ' ').replace(/\s+/g, ' ').trim();
+  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
+}

@@ -1,0 +1,273 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { isTerminal } from '../core/runs/lifecycle';
+import type { RunView, SubmitRunRequest } from '../core/runs/schemas';
+import { ApiError } from './api-client';
+import { apiClientFor } from './api-target';
+import { exitCodeOfStatus, exitCodes } from './exit-codes';
+import { EventReader, followRun } from './follow-run';
+import { eventLine, runDetail, runsTable } from './format';
+import { runProgress } from './progress';
+
+/** What a command hands back: the process exit code. */
+type CommandResult = number;
+
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const defaultIo: CliIo = {
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+};
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a number greater than 0');
+  return n;
+}
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a whole number greater than 0');
+  return n;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+interface GlobalOptions {
+  api?: string;
+  json?: boolean;
+}
+
+/**
+ * The `nightshift` command line (SPEC §9). `run` resolves to the exit code instead of exiting, so the
+ * program can be driven in-process as well as from bin/nightshift.js.
+ */
+export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
+  let exitCode: number = exitCodes.ok;
+  const program = new Command('nightshift')
+    .description('Background coding agents on your own AWS account, or on this machine in local mode.')
+    .version('0.1.0')
+    .addOption(new Option('--api <url>', 'API of a deployed stack (default: local mode on PORT or 8787)').env('NIGHTSHIFT_API'))
+    .option('--json', 'print JSON instead of text')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+
+  const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+  const action =
+    <A extends unknown[]>(fn: (...args: A) => Promise<CommandResult>) =>
+    async (...args: A) => {
+      exitCode = await fn(...args);
+    };
+
+  program
+    .command('dev')
+    .description('run the local platform (API on 127.0.0.1:PORT, default 8787)')
+    .action(
+      action(async () => {
+        const { runDev } = await import('./dev');
+        return runDev({ json: globals().json ?? false, io });
+      }),
+    );
+
+  program
+    .command('demo')
+    .description('start local mode, submit a recorded run against a sample repository, print the draft PR')
+    .action(
+      action(async () => {
+        const { runDemo } = await import('../local/demo');
+        return runDemo({ json: globals().json ?? false, out: io.out, err: io.err });
+      }),
+    );
+
+  program
+    .command('submit')
+    .description('submit a run')
+    .argument('<repo>', 'owner/name, one of the configured repos')
+    .argument('<prompt>', 'what the agent should do')
+    .option('--base-branch <branch>', 'branch to start from (default: the repository default)')
+    .option('--branch <branch>', 'continue an existing branch')
+    .option('--issue <number>', 'the GitHub issue the run is about', positiveInteger)
+    .option('--budget <usd>', 'budget of the run in USD', positiveNumber)
+    .option('--max-minutes <minutes>', 'wall-clock limit of the run', positiveInteger)
+    .option('--label <label>', 'a label (repeatable)', collect)
+    .option('--idempotency-key <key>', 'the same key and body return the same run')
+    .option('--wait', 'follow the run until it ends; the exit code follows its outcome')
+    .action(
+      action(async (repo: string, prompt: string, opts: { baseBranch?: string; branch?: string; issue?: number; budget?: number; maxMinutes?: number; label?: string[]; idempotencyKey?: string; wait?: boolean }) => {
+        const client = await apiClientFor(globals());
+        const request: SubmitRunRequest = {
+          repo,
+          prompt,
+          ...(opts.baseBranch ? { baseBranch: opts.baseBranch } : {}),
+          ...(opts.branch ? { branch: opts.branch } : {}),
+          ...(opts.issue ? { issue: opts.issue } : {}),
+          ...(opts.budget ? { budgetUsd: opts.budget } : {}),
+          ...(opts.maxMinutes ? { maxMinutes: opts.maxMinutes } : {}),
+          ...(opts.label ? { labels: opts.label } : {}),
+        };
+        const submitted = await client.submit(request, { source: 'cli', ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}) });
+        if (!opts.wait) {
+          if (globals().json) io.out(JSON.stringify(submitted));
+          else io.out(`${submitted.runId} ${submitted.status}`);
+          return exitCodes.ok;
+        }
+        if (!globals().json) io.err(`submitted ${submitted.runId}`);
+        const final = await waitForRun(submitted.runId, globals().json ?? false);
+        return final;
+      }),
+    );
+
+  async function waitForRun(runId: string, json: boolean): Promise<number> {
+    const client = await apiClientFor(globals());
+    const progress = json ? undefined : await runProgress({ label: runId });
+    let lastTurns = 0;
+    const run = await followRun(client, runId, {
+      onProgress: (r, turns) => {
+        lastTurns = turns;
+        progress?.update(r, turns);
+      },
+    });
+    progress?.finish(run, lastTurns);
+    if (json) io.out(JSON.stringify(run));
+    else io.out(finalLine(run));
+    return exitCodeOfStatus(run.status);
+  }
+
+  program
+    .command('status')
+    .description("show a run")
+    .argument('<runId>')
+    .action(
+      action(async (runId: string) => {
+        const run = await (await apiClientFor(globals())).getRun(runId);
+        io.out(globals().json ? JSON.stringify(run) : runDetail(run));
+        return exitCodes.ok;
+      }),
+    );
+
+  program
+    .command('runs')
+    .description('list runs, newest first')
+    .option('--status <status>', 'only runs in this status')
+    .option('--repo <repo>', 'only runs of this repository')
+    .option('--requester <requester>', 'only runs of this requester')
+    .option('--limit <n>', 'at most this many (≤ 100)', positiveInteger)
+    .option('--cursor <cursor>', 'the next page, from a previous answer')
+    .action(
+      action(async (opts: { status?: string; repo?: string; requester?: string; limit?: number; cursor?: string }) => {
+        const page = await (await apiClientFor(globals())).listRuns(opts);
+        if (globals().json) io.out(JSON.stringify(page));
+        else {
+          io.out(runsTable(page.runs));
+          if (page.nextCursor) io.out(`more: nightshift runs --cursor ${page.nextCursor}`);
+        }
+        return exitCodes.ok;
+      }),
+    );
+
+  program
+    .command('logs')
+    .description("print a run's timeline: status changes, model turns, tool calls, tests")
+    .argument('<runId>')
+    .option('-f, --follow', 'keep printing until the run ends')
+    .action(
+      action(async (runId: string, opts: { follow?: boolean }) => {
+        const client = await apiClientFor(globals());
+        const print = (event: Parameters<typeof eventLine>[0]) => io.out(globals().json ? JSON.stringify(event) : eventLine(event));
+        if (opts.follow) {
+          const run = await followRun(client, runId, { onEvent: print });
+          if (!globals().json) io.err(finalLine(run));
+          return exitCodes.ok;
+        }
+        await client.getRun(runId);
+        for (const event of await new EventReader(client, runId).readNew()) print(event);
+        return exitCodes.ok;
+      }),
+    );
+
+  program
+    .command('cancel')
+    .description('cancel a run: a queued run never starts, a running one is stopped')
+    .argument('<runId>')
+    .action(
+      action(async (runId: string) => {
+        const client = await apiClientFor(globals());
+        const answer = await client.cancel(runId);
+        io.out(globals().json ? JSON.stringify(answer) : `cancel requested for ${runId}`);
+        return exitCodes.ok;
+      }),
+    );
+
+  program
+    .command('inbox')
+    .description('items that need a human: ready PRs, questions, budget approvals, stuck and failed runs')
+    .action(
+      action(async () => {
+        const inbox = await (await apiClientFor(globals())).inbox();
+        io.out(JSON.stringify(inbox, null, globals().json ? undefined : 2));
+        return exitCodes.ok;
+      }),
+    );
+
+  program
+    .command('answer')
+    .description('answer an inbox item')
+    .argument('<itemId>')
+    .option('--approve', 'approve (a PR, an extra budget)')
+    .option('--reject', 'reject')
+    .option('--answer <text>', "answer the agent's question")
+    .option('--extra-budget <usd>', 'extra budget to approve, in USD', positiveNumber)
+    .action(
+      action(async (itemId: string, opts: { approve?: boolean; reject?: boolean; answer?: string; extraBudget?: number }) => {
+        const chosen = [opts.approve && 'approve', opts.reject && 'reject', opts.answer !== undefined && 'answer'].filter(Boolean) as ('approve' | 'reject' | 'answer')[];
+        if (chosen.length !== 1) {
+          io.err('error: choose exactly one of --approve, --reject, --answer <text>');
+          return exitCodes.error;
+        }
+        const result = await (await apiClientFor(globals())).answer(itemId, {
+          action: chosen[0]!,
+          ...(opts.answer !== undefined ? { answer: opts.answer } : {}),
+          ...(opts.extraBudget !== undefined ? { extraBudgetUsd: opts.extraBudget } : {}),
+        });
+        io.out(JSON.stringify(result, null, globals().json ? undefined : 2));
+        return exitCodes.ok;
+      }),
+    );
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    return reportError(error, io, globals().json ?? false);
+  }
+}
+
+function finalLine(run: RunView): string {
+  const parts = [`${run.runId} ${run.status}`];
+  if (run.outcome) parts.push(`outcome ${run.outcome}`);
+  if (run.prUrl) parts.push(`pull request ${run.prUrl}`);
+  if (run.error) parts.push(`${run.error.code}: ${run.error.message}`);
+  if (!isTerminal(run.status)) parts.push('(not finished)');
+  return parts.join(' · ');
+}
+
+function reportError(error: unknown, io: CliIo, json: boolean): number {
+  const commanderCode = (error as { code?: string }).code;
+  if (typeof commanderCode === 'string' && commanderCode.startsWith('commander.')) {
+    // Help and version exit 0; usage errors were already printed by commander.
+    return commanderCode === 'commander.helpDisplayed' || commanderCode === 'commander.version' || commanderCode === 'commander.help' ? exitCodes.ok : exitCodes.error;
+  }
+  if (error instanceof ApiError) {
+    if (json) io.err(JSON.stringify({ error: { code: error.code, message: error.message, status: error.status, details: error.details, requestId: error.requestId } }));
+    else io.err(`error: ${error.message}`);
+    return exitCodes.error;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  io.err(json ? JSON.stringify({ error: { code: 'cli_error', message } }) : `error: ${message.split('\n')[0]}`);
+  return exitCodes.error;
+}

@@ -1,0 +1,187 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { readBody } from './http-listen';
+import { localLambdaContext } from './lambda-context';
+import type { LocalLog } from './local-log';
+import { errorText } from './api-server';
+
+/**
+ * The loopback AWS endpoints local mode serves, so the runner and the handlers keep their one code path
+ * (plain SDK clients, pointed here with AWS_ENDPOINT_URL_SFN / AWS_ENDPOINT_URL_LAMBDA):
+ * - Step Functions, AWS JSON 1.0 (`X-Amz-Target: AWSStepFunctions.<Operation>`): the task-token
+ *   operations and Start/StopExecution, answered by the local executor;
+ * - Lambda Invoke (`POST /2015-03-31/functions/<name>/invocations`), answered by in-process handlers.
+ */
+
+/** An error the Step Functions API would return; `name` becomes the response's `__type`. */
+export class SfnApiError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+export interface SfnBackend {
+  sendTaskSuccess(taskToken: string, output: string): Promise<void>;
+  sendTaskFailure(taskToken: string, error: string | undefined, cause: string | undefined): Promise<void>;
+  sendTaskHeartbeat(taskToken: string): Promise<void>;
+  startExecution(stateMachineArn: string, name: string | undefined, input: string): Promise<{ executionArn: string; startDate: Date }>;
+  stopExecution(executionArn: string, error: string | undefined, cause: string | undefined): Promise<{ stopDate: Date }>;
+}
+
+export type LocalFunction = (payload: unknown, context: ReturnType<typeof localLambdaContext>) => Promise<unknown>;
+
+const TaskToken = z.string().min(1).max(4096);
+const sfnRequests = {
+  SendTaskSuccess: z.object({ taskToken: TaskToken, output: z.string().max(256 * 1024) }).strict(),
+  SendTaskFailure: z.object({ taskToken: TaskToken, error: z.string().max(256).optional(), cause: z.string().max(32_768).optional() }).strict(),
+  SendTaskHeartbeat: z.object({ taskToken: TaskToken }).strict(),
+  StartExecution: z
+    .object({ stateMachineArn: z.string().min(1), name: z.string().min(1).max(80).optional(), input: z.string().max(256 * 1024).optional(), traceHeader: z.string().optional() })
+    .strict(),
+  StopExecution: z.object({ executionArn: z.string().min(1), error: z.string().max(256).optional(), cause: z.string().max(32_768).optional() }).strict(),
+} as const;
+type SfnOperation = keyof typeof sfnRequests;
+
+const maxBodyBytes = 6 * 1024 * 1024;
+
+export interface AwsEndpointsOptions {
+  sfn: SfnBackend;
+  functions: ReadonlyMap<string, LocalFunction>;
+  log: LocalLog;
+}
+
+export function createAwsEndpoints(options: AwsEndpointsOptions): Server {
+  return createServer((req, res) => {
+    void serve(req, res).catch((error: unknown) => {
+      options.log.error('aws endpoint request failed', { error: errorText(error) });
+      if (!res.headersSent) sendJson(res, 500, { __type: 'InternalFailure', message: 'internal error' }, 'application/x-amz-json-1.0');
+      else res.destroy();
+    });
+  });
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req, maxBodyBytes);
+    if (body === 'too_large') {
+      sendJson(res, 413, { __type: 'RequestEntityTooLargeException', message: 'request too large' }, 'application/json');
+      return;
+    }
+    const target = req.headers['x-amz-target'];
+    if (typeof target === 'string' && target.startsWith('AWSStepFunctions.')) {
+      await serveSfn(target.slice('AWSStepFunctions.'.length), body, res);
+      return;
+    }
+    const invoke = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
+    if (req.method === 'POST' && invoke) {
+      await serveInvoke(decodeURIComponent(invoke[1]!), req, body, res);
+      return;
+    }
+    sendJson(res, 404, { __type: 'UnknownOperationException', message: 'not an operation local mode serves' }, 'application/json');
+  }
+
+  async function serveSfn(operation: string, body: Buffer, res: ServerResponse): Promise<void> {
+    const contentType = 'application/x-amz-json-1.0';
+    if (!(operation in sfnRequests)) {
+      sendJson(res, 400, { __type: 'UnknownOperationException', message: `local mode does not serve ${operation}` }, contentType);
+      return;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(body.toString('utf8') || '{}');
+    } catch {
+      sendJson(res, 400, { __type: 'SerializationException', message: 'body is not JSON' }, contentType);
+      return;
+    }
+    const parsed = sfnRequests[operation as SfnOperation].safeParse(json);
+    if (!parsed.success) {
+      sendJson(res, 400, { __type: 'ValidationException', message: parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ') }, contentType);
+      return;
+    }
+    try {
+      const result = await callSfn(operation as SfnOperation, parsed.data);
+      sendJson(res, 200, result, contentType);
+    } catch (error) {
+      if (error instanceof SfnApiError) {
+        sendJson(res, 400, { __type: error.name, message: error.message }, contentType);
+        return;
+      }
+      throw error;
+    }
+  }
+
+  async function callSfn(operation: SfnOperation, input: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const sfn = options.sfn;
+    switch (operation) {
+      case 'SendTaskSuccess': {
+        const { taskToken, output } = sfnRequests.SendTaskSuccess.parse(input);
+        try {
+          JSON.parse(output);
+        } catch {
+          throw new SfnApiError('InvalidOutput', 'output is not JSON');
+        }
+        await sfn.sendTaskSuccess(taskToken, output);
+        return {};
+      }
+      case 'SendTaskFailure': {
+        const { taskToken, error, cause } = sfnRequests.SendTaskFailure.parse(input);
+        await sfn.sendTaskFailure(taskToken, error, cause);
+        return {};
+      }
+      case 'SendTaskHeartbeat': {
+        await sfn.sendTaskHeartbeat(sfnRequests.SendTaskHeartbeat.parse(input).taskToken);
+        return {};
+      }
+      case 'StartExecution': {
+        const { stateMachineArn, name, input: executionInput } = sfnRequests.StartExecution.parse(input);
+        const started = await sfn.startExecution(stateMachineArn, name, executionInput ?? '{}');
+        // Timestamps travel as epoch seconds in AWS JSON 1.0.
+        return { executionArn: started.executionArn, startDate: started.startDate.getTime() / 1000 };
+      }
+      case 'StopExecution': {
+        const { executionArn, error, cause } = sfnRequests.StopExecution.parse(input);
+        const stopped = await sfn.stopExecution(executionArn, error, cause);
+        return { stopDate: stopped.stopDate.getTime() / 1000 };
+      }
+    }
+  }
+
+  async function serveInvoke(nameOrArn: string, req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
+    // A function may be named by name, partial ARN or full ARN (optionally with a qualifier).
+    const name = /function:([^:]+)/.exec(nameOrArn)?.[1] ?? nameOrArn;
+    const fn = options.functions.get(name);
+    if (!fn) {
+      sendJson(res, 404, { Type: 'User', Message: `Function not found: ${name}` }, 'application/json', { 'x-amzn-errortype': 'ResourceNotFoundException' });
+      return;
+    }
+    let payload: unknown;
+    try {
+      payload = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
+    } catch {
+      sendJson(res, 400, { Type: 'User', Message: 'payload is not JSON' }, 'application/json', { 'x-amzn-errortype': 'InvalidRequestContentException' });
+      return;
+    }
+    const context = localLambdaContext(name);
+    const asynchronous = req.headers['x-amz-invocation-type'] === 'Event';
+    const run = fn(payload, context);
+    if (asynchronous) {
+      run.catch((error: unknown) => options.log.error('async invocation failed', { function: name, error: errorText(error) }));
+      res.writeHead(202, { 'x-amz-executed-version': '$LATEST' }).end();
+      return;
+    }
+    try {
+      const result = await run;
+      sendJson(res, 200, result ?? null, 'application/json', { 'x-amz-executed-version': '$LATEST' });
+    } catch (error) {
+      // As Lambda reports a function error: HTTP 200, X-Amz-Function-Error, and the error as the payload.
+      const err = error instanceof Error ? error : new Error(String(error));
+      options.log.warn('function returned an error', { function: name, errorType: err.name, error: err.message });
+      sendJson(res, 200, { errorType: err.name, errorMessage: err.message }, 'application/json', { 'x-amz-function-error': 'Unhandled', 'x-amz-executed-version': '$LATEST' });
+    }
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown, contentType: string, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': contentType, 'content-length': String(Buffer.byteLength(text)), ...headers });
+  res.end(text);
+}

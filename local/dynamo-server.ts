@@ -1,0 +1,59 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createDynamoClient } from '../core/store/client';
+import { createTables } from '../core/store/create-tables';
+import type { TableNames } from '../core/store/tables';
+
+/** dynalite ships no types; this is the part of its API local mode uses. */
+type DynaliteFactory = (options: { path?: string; createTableMs?: number; deleteTableMs?: number; updateTableMs?: number }) => Server;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const dynalite = require('dynalite') as DynaliteFactory;
+
+/** The table names local mode uses; fixed so a restart finds its data again. */
+export const localTableNames: TableNames = {
+  runs: 'nightshift-runs',
+  events: 'nightshift-events',
+  control: 'nightshift-control',
+  idempotency: 'nightshift-idempotency',
+};
+
+export interface LocalDynamo {
+  endpoint: string;
+  client: DynamoDBClient;
+  names: TableNames;
+  stop(): Promise<void>;
+}
+
+/**
+ * An embedded DynamoDB (dynalite on LevelDB) on loopback with the platform's tables. With `dataDir`
+ * the data survives a restart; without it everything is in memory.
+ */
+export async function startLocalDynamo(options: { dataDir?: string; names?: TableNames } = {}): Promise<LocalDynamo> {
+  const names = options.names ?? localTableNames;
+  const server = dynalite({ ...(options.dataDir ? { path: options.dataDir } : {}), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = createDynamoClient({ endpoint, region: 'us-east-1' });
+  const stop = async (): Promise<void> => {
+    client.destroy();
+    // dynalite closes LevelDB after the HTTP server; a second start on the same directory needs the lock released.
+    const closed = new Promise<void>((resolve, reject) => server.close((err?: Error) => (err ? reject(err) : resolve())));
+    server.closeAllConnections();
+    await closed;
+  };
+  try {
+    await createTables(client, names);
+  } catch (error) {
+    await stop().catch(() => undefined);
+    throw error;
+  }
+  return { endpoint, client, names, stop };
+}
