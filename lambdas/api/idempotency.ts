@@ -15,6 +15,12 @@ export function parseIdempotencyKey(value: string | undefined): string | undefin
   return value;
 }
 
+/**
+ * Outside Lambda (local mode) there is no invocation deadline; this one bounds how long a submission
+ * that crashed mid-way keeps its key "in progress" before the key can be retried.
+ */
+const localInvocation = { getRemainingTimeInMillis: () => 30_000 } as Partial<Context> as Context;
+
 interface KeyedSubmission extends SubmitInput {
   /** The key as Powertools hashes it: per requester, so two callers can never collide on one key. */
   scope: string;
@@ -38,7 +44,7 @@ export function idempotentSubmitter(deps: ApiDeps) {
     keyPrefix: 'submit-run',
   });
   return (input: SubmitInput & { idempotencyKey: string }, context?: Context): Promise<SubmitResult> => {
-    if (context) config.registerLambdaContext(context);
+    config.registerLambdaContext(context ?? localInvocation);
     return submit({ ...input, scope: `${input.requester}\n${input.idempotencyKey}` });
   };
 }

@@ -1,0 +1,103 @@
+import './quiet-powertools';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { parseConfig } from '../../core/config/load';
+import type { NightshiftConfig } from '../../core/config/schema';
+import { idempotencyKeys } from '../../core/store/tables';
+import type { ApiDeps } from '../../lambdas/api/deps';
+import type { ApiEvent, ApiResult } from '../../lambdas/api/http';
+import { stepFunctionsExecutions } from '../../lambdas/api/step-functions';
+import { startDynalite, type DynaliteHarness } from '../support/dynalite';
+
+export const stateMachineArn = 'arn:aws:states:us-east-1:123456789012:stateMachine:nightshift-runs';
+
+export function testConfig(overrides: Record<string, unknown> = {}): NightshiftConfig {
+  return parseConfig({
+    repos: [{ name: 'acme/web', budgetUsd: 1, maxMinutes: 20, spot: true }, { name: 'acme/api' }],
+    budgets: { perRunUsd: 2, maxPerRunUsd: 5, perRequesterDailyUsd: 10, dailyUsd: 50 },
+    timeouts: { maxMinutes: 60, noProgressMinutes: 10 },
+    model: { id: 'test-model', prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 }, fargate: { vcpuHourUsd: 0.04, gbHourUsd: 0.004 } },
+    github: { tokenSecret: 'nightshift/github-token' },
+    ...overrides,
+  });
+}
+
+const mockSfn = () => mockClient(SFNClient);
+
+export interface ApiHarness {
+  db: DynaliteHarness;
+  deps: ApiDeps;
+  sfn: ReturnType<typeof mockSfn>;
+  stop(): Promise<void>;
+}
+
+/** dynalite with the real store, the real Step Functions adapter over a mocked SFN client, and Powertools Idempotency on dynalite. */
+export async function startApi(config: NightshiftConfig = testConfig()): Promise<ApiHarness> {
+  const db = await startDynalite();
+  const sfn = mockSfn();
+  sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => ({ executionArn: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${input.name}`, startDate: new Date() }));
+  sfn.on(StopExecutionCommand).resolves({ stopDate: new Date() });
+  const executions = stepFunctionsExecutions(new SFNClient({ region: 'us-east-1' }), stateMachineArn);
+  const deps: ApiDeps = {
+    config,
+    ...db.store,
+    startExecution: executions.startExecution,
+    stopExecution: executions.stopExecution,
+    stopRunTasks: (runId) => executions.stopExecution(runId, 'run finalized by the API'),
+    idempotencyStore: new DynamoDBPersistenceLayer({ tableName: db.names.idempotency, keyAttr: idempotencyKeys.partitionKey, expiryAttr: idempotencyKeys.ttlAttribute, awsSdkV3Client: db.client }),
+  };
+  return {
+    db,
+    deps,
+    sfn,
+    async stop() {
+      sfn.restore();
+      await db.stop();
+    },
+  };
+}
+
+/** Every item of every table, in a stable order: the "nothing was written" check. */
+export async function snapshotTables(db: DynaliteHarness): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  for (const table of Object.values(db.names)) {
+    const items: string[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await db.client.send(new ScanCommand({ TableName: table, ...(start ? { ExclusiveStartKey: start as never } : {}) }));
+      for (const item of page.Items ?? []) items.push(JSON.stringify(item, Object.keys(item).sort()));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    out[table] = items.sort();
+  }
+  return out;
+}
+
+export const alice = 'arn:aws:iam::123456789012:user/alice';
+
+export function apiEvent(init: {
+  body?: string | object;
+  headers?: Record<string, string>;
+  runId?: string;
+  query?: Record<string, string>;
+  requester?: string | null;
+  base64?: boolean;
+}): ApiEvent {
+  const body = init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
+  return {
+    headers: { 'content-type': 'application/json', ...(init.headers ?? {}) },
+    ...(body !== undefined ? { body: init.base64 ? Buffer.from(body, 'utf8').toString('base64') : body, isBase64Encoded: init.base64 === true } : {}),
+    ...(init.runId !== undefined ? { pathParameters: { runId: init.runId } } : {}),
+    ...(init.query ? { queryStringParameters: init.query } : {}),
+    requestContext: {
+      requestId: `req-${Math.random().toString(36).slice(2)}`,
+      ...(init.requester === null ? {} : { authorizer: { iam: { userArn: init.requester ?? alice } } }),
+    },
+  };
+}
+
+export function bodyOf(result: ApiResult): any {
+  return JSON.parse(result.body);
+}

@@ -1,0 +1,128 @@
+import './quiet-powertools';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { controlItemKey, ledgerDay } from '../../core/store/tables';
+import { RunId } from '../../core/runs/schemas';
+import { apiLogger } from '../../lambdas/api/observability';
+import { submitRunHandler } from '../../lambdas/api/submit-run';
+import { alice, apiEvent, bodyOf, snapshotTables, startApi, testConfig, type ApiHarness } from './api-harness';
+
+async function committedMicros(api: ApiHarness, pk: string): Promise<number> {
+  const out = await api.db.doc.send(new GetCommand({ TableName: api.db.names.control, Key: { pk } }));
+  return (out.Item?.committedMicros as number | undefined) ?? 0;
+}
+
+const orgDay = () => controlItemKey.orgDay(ledgerDay(new Date()));
+
+describe('POST /v1/runs', () => {
+  let api: ApiHarness;
+  let submit: ReturnType<typeof submitRunHandler>;
+
+  beforeEach(async () => {
+    api = await startApi();
+    submit = submitRunHandler(() => api.deps);
+  });
+  afterEach(() => api.stop());
+
+  it('stores the run QUEUED, reserves its budget and starts its execution named by the run id', async () => {
+    const result = await submit(apiEvent({ body: { repo: 'acme/web', prompt: 'Fix the failing date test', labels: ['deps'] } }));
+
+    expect(result.statusCode).toBe(202);
+    expect(result.headers['x-request-id']).toMatch(/^req-/);
+    const body = bodyOf(result);
+    expect(RunId.safeParse(body.runId).success).toBe(true);
+    expect(body).toEqual({ runId: body.runId, status: 'QUEUED', links: { self: `/v1/runs/${body.runId}`, events: `/v1/runs/${body.runId}/events`, cancel: `/v1/runs/${body.runId}/cancel` } });
+
+    const run = await api.deps.runs.get(body.runId);
+    expect(run).toMatchObject({ status: 'QUEUED', repo: 'acme/web', requester: alice, source: 'api', budgetMicros: 1_000_000, maxMinutes: 20, labels: ['deps'], requestHash: null });
+    expect(await committedMicros(api, orgDay())).toBe(1_000_000);
+    const { events } = await api.deps.events.list(body.runId, { limit: 10 });
+    expect(events.map((e) => e.type)).toEqual(['status']);
+
+    const starts = api.sfn.commandCalls(StartExecutionCommand);
+    expect(starts).toHaveLength(1);
+    expect(starts[0]!.args[0].input.name).toBe(body.runId);
+    expect(JSON.parse(starts[0]!.args[0].input.input!)).toEqual({ runId: body.runId, repo: 'acme/web', timeoutSeconds: 20 * 60, heartbeatSeconds: 10 * 60, capacityProvider: 'FARGATE_SPOT' });
+  });
+
+  it('takes budget and time from the config defaults when neither request nor repo sets them, and marks CLI submissions', async () => {
+    const result = await submit(apiEvent({ body: { repo: 'ACME/API', prompt: 'p' }, headers: { 'x-nightshift-source': 'cli' } }));
+    expect(result.statusCode).toBe(202);
+    const run = await api.deps.runs.get(bodyOf(result).runId);
+    expect(run).toMatchObject({ repo: 'acme/api', source: 'cli', budgetMicros: 2_000_000, maxMinutes: 60 });
+    expect(JSON.parse(api.sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input.input!)).toMatchObject({ timeoutSeconds: 3600, capacityProvider: 'FARGATE' });
+  });
+
+  it('refuses while intake is paused, with Retry-After, writing nothing', async () => {
+    await api.deps.intake.set(true, 'spend alarm');
+    const before = await snapshotTables(api.db);
+    const result = await submit(apiEvent({ body: { repo: 'acme/web', prompt: 'p' } }));
+    expect(result.statusCode).toBe(503);
+    expect(result.headers['retry-after']).toBe('300');
+    expect(bodyOf(result).error.code).toBe('intake_paused');
+    expect(await snapshotTables(api.db)).toEqual(before);
+  });
+
+  it('ends a run whose execution cannot start FAILED, with its budget returned', async () => {
+    api.sfn.on(StartExecutionCommand).rejects(new Error('throttled'));
+    const result = await submit(apiEvent({ body: { repo: 'acme/web', prompt: 'p' } }));
+    expect(result.statusCode).toBe(503);
+    expect(bodyOf(result).error.code).toBe('execution_start_failed');
+
+    const { runs } = await api.deps.runs.list({ limit: 10 });
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ status: 'FAILED', settled: true, error: { code: 'execution_start_failed' } });
+    expect(await committedMicros(api, orgDay())).toBe(0);
+    expect(await committedMicros(api, controlItemKey.requesterDay(alice, ledgerDay(new Date())))).toBe(0);
+    // Finalizing stops the (never started) execution: harmless, and the same path as every other end.
+    expect(api.sfn.commandCalls(StopExecutionCommand).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('logs every line of a submission with its request id and run id', async () => {
+    const lines: string[] = [];
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    apiLogger.setLogLevel('INFO');
+    try {
+      const result = await submit(apiEvent({ body: { repo: 'acme/web', prompt: 'p' } }));
+      const runId = bodyOf(result).runId as string;
+      const logs = lines.flatMap((l) => l.split('\n')).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(logs.length).toBeGreaterThanOrEqual(2);
+      for (const log of logs) expect(log).toMatchObject({ requestId: result.headers['x-request-id'], runId, service: 'nightshift-api' });
+    } finally {
+      apiLogger.setLogLevel('SILENT');
+      write.mockRestore();
+    }
+  });
+});
+
+describe('50 concurrent submits against the org daily limit', () => {
+  let api: ApiHarness;
+  beforeAll(async () => {
+    api = await startApi(testConfig({ budgets: { perRunUsd: 1, maxPerRunUsd: 1, perRequesterDailyUsd: 10, dailyUsd: 10 } }));
+  });
+  afterAll(() => api.stop());
+
+  it('reserve at most the limit; the refused ones get 429 with Retry-After', async () => {
+    const submit = submitRunHandler(() => api.deps);
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => submit(apiEvent({ body: { repo: 'acme/api', prompt: `task ${i}` }, requester: `arn:aws:iam::123456789012:user/u${i}` }))),
+    );
+    const accepted = results.filter((r) => r.statusCode === 202);
+    const refused = results.filter((r) => r.statusCode !== 202);
+
+    expect(accepted).toHaveLength(10);
+    expect(refused).toHaveLength(40);
+    for (const r of refused) {
+      expect(r.statusCode).toBe(429);
+      expect(bodyOf(r).error.code).toBe('budget_exhausted');
+      expect(Number(r.headers['retry-after'])).toBeGreaterThan(0);
+      expect(Number(r.headers['retry-after'])).toBeLessThanOrEqual(86_400);
+    }
+    expect(await committedMicros(api, orgDay())).toBe(10_000_000);
+    expect((await api.deps.runs.list({ limit: 100 })).runs).toHaveLength(10);
+    expect(api.sfn.commandCalls(StartExecutionCommand)).toHaveLength(10);
+  });
+});
