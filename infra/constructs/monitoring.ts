@@ -1,0 +1,337 @@
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { NightshiftConfig } from '../../core/config/schema';
+import { RunSource } from '../../core/runs/lifecycle';
+import { METRICS_NAMESPACE, RefusalReason, metricCatalog, type DimensionsOf, type MetricName } from '../../core/metrics/catalog';
+import { nightshiftFunction } from './lambda-defaults';
+import type { State } from './state';
+
+/** The failed-run ratio is only meaningful over a few runs: below this many ended runs in the window it reads 0. */
+export const FAILED_RATIO_MIN_RUNS = 3;
+/** Window of the failed-run ratio. */
+export const FAILED_RATIO_WINDOW = Duration.hours(1);
+/** Window of the spend-rate alarm (the circuit breaker's trigger). */
+export const SPEND_WINDOW = Duration.hours(1);
+/** How often the run gauges (queue depth, oldest STARTING run, intake flag) are sampled. */
+export const GAUGE_RATE = Duration.minutes(1);
+
+export interface MonitoringProps {
+  readonly config: NightshiftConfig;
+  readonly state: State;
+  readonly stateMachine: sfn.IStateMachine;
+  readonly cluster: ecs.ICluster;
+  /** Every Lambda function of the stack (errors and throttles on the dashboard). */
+  readonly functions: readonly lambda.IFunction[];
+  /** Dead-letter queues the stack owns; each gets a not-empty alarm. */
+  readonly deadLetterQueues: readonly { readonly name: string; readonly queue: sqs.IQueue }[];
+  readonly logRetention: logs.RetentionDays;
+}
+
+/** A metric of the catalog (only catalog names type-check), org-wide unless dimensions are given. */
+export function nightshiftMetric<N extends MetricName>(
+  name: N,
+  options: { dimensions?: Partial<DimensionsOf<N>>; period?: Duration; statistic?: string; label?: string } = {},
+): cloudwatch.Metric {
+  const definition = metricCatalog[name];
+  return new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName: name,
+    statistic: options.statistic ?? definition.statistic,
+    period: options.period ?? Duration.minutes(5),
+    ...(options.dimensions ? { dimensionsMap: options.dimensions as Record<string, string> } : {}),
+    ...(options.label ? { label: options.label } : {}),
+  });
+}
+
+/**
+ * The on-call view: a dashboard of what runs do, cost and where they get stuck; alarms to one
+ * encrypted SNS topic (the configured e-mails); the spend circuit breaker that pauses intake when the
+ * spend-rate alarm fires; and the per-minute run gauges the stuck-runs alarm reads.
+ */
+export class Monitoring extends Construct {
+  readonly alarmTopic: sns.Topic;
+  readonly dashboard: cloudwatch.Dashboard;
+  readonly alarms: {
+    readonly failedRunRatio: cloudwatch.Alarm;
+    readonly stateMachineFailures: cloudwatch.Alarm;
+    readonly stuckStarting: cloudwatch.Alarm;
+    readonly spendPerHour?: cloudwatch.Alarm;
+    readonly deadLetters: readonly cloudwatch.Alarm[];
+  };
+  readonly runGaugesFunction: nodejs.NodejsFunction;
+  readonly circuitBreakerFunction?: nodejs.NodejsFunction;
+  /** Dead letters of the ops functions' own triggers (gauge ticks, breaker deliveries). */
+  readonly deadLetters: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+    const { config, state, logRetention } = props;
+
+    this.alarmTopic = this.createAlarmTopic(config.alarms.emails);
+    const alarmAction = new actions.SnsAction(this.alarmTopic);
+
+    this.deadLetters = new sqs.Queue(this, 'DeadLetters', { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
+    Validations.of(this.deadLetters).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the run-gauge rule and the circuit-breaker subscription.' });
+
+    // Run gauges, sampled every minute.
+    this.runGaugesFunction = nightshiftFunction(this, 'RunGauges', {
+      entry: 'lambdas/ops/run-gauges.ts',
+      description: 'Samples queue depth, the oldest STARTING run and the intake flag as metrics',
+      config,
+      logRetention,
+      environment: { RUNS_TABLE: state.runs.tableName, EVENTS_TABLE: state.events.tableName, CONTROL_TABLE: state.control.tableName },
+      timeout: Duration.seconds(30),
+    });
+    state.runs.grantReadData(this.runGaugesFunction);
+    state.events.grantReadData(this.runGaugesFunction);
+    state.control.grantReadData(this.runGaugesFunction);
+    new events.Rule(this, 'RunGaugesTick', {
+      description: 'Samples the Nightshift run gauges',
+      schedule: events.Schedule.rate(GAUGE_RATE),
+      targets: [new eventTargets.LambdaFunction(this.runGaugesFunction, { deadLetterQueue: this.deadLetters, retryAttempts: 1, maxEventAge: Duration.minutes(5) })],
+    });
+
+    const deadLetterQueues = [...props.deadLetterQueues, { name: 'ops', queue: this.deadLetters as sqs.IQueue }];
+    const deadLetterAlarms = deadLetterQueues.map(({ name, queue }) =>
+      this.notify(
+        new cloudwatch.Alarm(this, `DeadLettersNotEmpty-${name}`, {
+          alarmDescription: `Nightshift: the ${name} dead-letter queue has messages. See docs/operations.md#dead-letters-not-empty`,
+          metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+          threshold: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+        alarmAction,
+      ),
+    );
+
+    const ended = (name: MetricName) => `FILL(${name.toLowerCase()}, 0)`;
+    const endedMetrics = {
+      runssucceeded: nightshiftMetric('RunsSucceeded', { period: FAILED_RATIO_WINDOW }),
+      runsfailed: nightshiftMetric('RunsFailed', { period: FAILED_RATIO_WINDOW }),
+      runstimedout: nightshiftMetric('RunsTimedOut', { period: FAILED_RATIO_WINDOW }),
+      runsbudgetexceeded: nightshiftMetric('RunsBudgetExceeded', { period: FAILED_RATIO_WINDOW }),
+    };
+    const total = `(${ended('RunsSucceeded')} + ${ended('RunsFailed')} + ${ended('RunsTimedOut')} + ${ended('RunsBudgetExceeded')})`;
+    const failedRunRatio = this.notify(
+      new cloudwatch.Alarm(this, 'FailedRunRatio', {
+        alarmDescription: `Nightshift: more than ${config.alarms.failedRunRatio * 100}% of the runs that ended in the last hour failed or timed out. See docs/operations.md#failed-run-ratio`,
+        metric: new cloudwatch.MathExpression({
+          // Cancelled runs are a human's choice and do not count; below a few runs the ratio is noise.
+          expression: `IF(${total} >= ${FAILED_RATIO_MIN_RUNS}, (${ended('RunsFailed')} + ${ended('RunsTimedOut')}) / ${total}, 0)`,
+          usingMetrics: endedMetrics,
+          period: FAILED_RATIO_WINDOW,
+          label: 'failed-run ratio',
+        }),
+        threshold: config.alarms.failedRunRatio,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      alarmAction,
+    );
+
+    const stateMachineFailures = this.notify(
+      new cloudwatch.Alarm(this, 'StateMachineFailures', {
+        alarmDescription: 'Nightshift: run executions failed (the backstop finalizes the runs; look for the cause). See docs/operations.md#state-machine-failures',
+        metric: props.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      alarmAction,
+    );
+
+    const stuckStarting = this.notify(
+      new cloudwatch.Alarm(this, 'StuckStarting', {
+        alarmDescription: `Nightshift: a run has been STARTING for more than ${config.alarms.stuckStartingMinutes} minutes. See docs/operations.md#runs-stuck-in-starting`,
+        metric: nightshiftMetric('OldestStartingSeconds', { period: Duration.minutes(5) }),
+        threshold: config.alarms.stuckStartingMinutes * 60,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        // The gauges write every minute; silence means the watchdog itself stopped, which is worth a page.
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      }),
+      alarmAction,
+    );
+
+    let spendPerHour: cloudwatch.Alarm | undefined;
+    if (config.alarms.spendPerHourUsd !== undefined) {
+      spendPerHour = this.notify(
+        new cloudwatch.Alarm(this, 'SpendPerHour', {
+          alarmDescription: `Nightshift: more than ${config.alarms.spendPerHourUsd} USD spent within an hour; intake is paused by the circuit breaker. See docs/operations.md#spend-per-hour-and-the-circuit-breaker`,
+          metric: new cloudwatch.MathExpression({
+            expression: '(FILL(model, 0) + FILL(compute, 0)) / 1000000',
+            usingMetrics: {
+              model: nightshiftMetric('ModelCostMicroUsd', { period: SPEND_WINDOW }),
+              compute: nightshiftMetric('ComputeCostMicroUsd', { period: SPEND_WINDOW }),
+            },
+            period: SPEND_WINDOW,
+            label: 'spend (USD per hour)',
+          }),
+          threshold: config.alarms.spendPerHourUsd,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+        alarmAction,
+      );
+      this.circuitBreakerFunction = this.createCircuitBreaker(config, state, logRetention, spendPerHour);
+    }
+
+    this.alarms = { failedRunRatio, stateMachineFailures, stuckStarting, deadLetters: deadLetterAlarms, ...(spendPerHour ? { spendPerHour } : {}) };
+
+    const functions = [...props.functions, this.runGaugesFunction, ...(this.circuitBreakerFunction ? [this.circuitBreakerFunction] : [])];
+    this.dashboard = this.createDashboard(config, props, functions, deadLetterQueues);
+  }
+
+  private notify(alarm: cloudwatch.Alarm, action: cloudwatch.IAlarmAction): cloudwatch.Alarm {
+    alarm.addAlarmAction(action);
+    alarm.addOkAction(action);
+    return alarm;
+  }
+
+  private createAlarmTopic(emails: readonly string[]): sns.Topic {
+    const key = new kms.Key(this, 'AlarmTopicKey', { enableKeyRotation: true, description: 'Encrypts the Nightshift alarm topic' });
+    // CloudWatch alarms publish to an encrypted topic only if they may use its key.
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+    );
+    const topic = new sns.Topic(this, 'AlarmTopic', { displayName: 'Nightshift alarms', masterKey: key, enforceSSL: true });
+    for (const email of emails) topic.addSubscription(new subscriptions.EmailSubscription(email));
+    return topic;
+  }
+
+  private createCircuitBreaker(config: NightshiftConfig, state: State, logRetention: logs.RetentionDays, spendAlarm: cloudwatch.Alarm): nodejs.NodejsFunction {
+    const fn = nightshiftFunction(this, 'CircuitBreaker', {
+      entry: 'lambdas/ops/circuit-breaker.ts',
+      description: 'Pauses run intake when the spend-rate alarm fires',
+      config,
+      logRetention,
+      environment: { CONTROL_TABLE: state.control.tableName, SPEND_ALARM_NAME: spendAlarm.alarmName },
+      timeout: Duration.seconds(15),
+    });
+    state.control.grantReadWriteData(fn);
+    this.alarmTopic.addSubscription(
+      new subscriptions.LambdaSubscription(fn, {
+        deadLetterQueue: this.deadLetters,
+        // Only the spend alarm entering ALARM reaches the breaker; the function checks again.
+        filterPolicyWithMessageBody: {
+          AlarmName: sns.FilterOrPolicy.filter(sns.SubscriptionFilter.stringFilter({ allowlist: [spendAlarm.alarmName] })),
+          NewStateValue: sns.FilterOrPolicy.filter(sns.SubscriptionFilter.stringFilter({ allowlist: ['ALARM'] })),
+        },
+      }),
+    );
+    return fn;
+  }
+
+  private createDashboard(
+    config: NightshiftConfig,
+    props: MonitoringProps,
+    functions: readonly lambda.IFunction[],
+    deadLetterQueues: readonly { readonly name: string; readonly queue: sqs.IQueue }[],
+  ): cloudwatch.Dashboard {
+    const m = nightshiftMetric;
+    const period = Duration.minutes(5);
+    const repos = config.repos.map((r) => r.name);
+    const usd = (id: string, name: 'ModelCostMicroUsd' | 'ComputeCostMicroUsd' | 'RunCostMicroUsd', label: string) =>
+      new cloudwatch.MathExpression({ expression: `${id} / 1000000`, usingMetrics: { [id]: m(name, { period: Duration.hours(1) }) }, label, period: Duration.hours(1) });
+    const graph = (title: string, left: cloudwatch.IMetric[], options: Partial<cloudwatch.GraphWidgetProps> = {}) =>
+      new cloudwatch.GraphWidget({ title, left, width: 12, height: 6, period, ...options });
+
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: Stack.of(this).stackName, defaultInterval: Duration.hours(24) });
+    dashboard.addWidgets(
+      new cloudwatch.TextWidget({
+        markdown: '# Nightshift\nRuns, cost and what is stuck. Each chart and alarm is explained in `docs/operations.md`.',
+        width: 24,
+        height: 2,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({
+        title: 'Alarms',
+        alarms: [this.alarms.failedRunRatio, this.alarms.stateMachineFailures, this.alarms.stuckStarting, ...(this.alarms.spendPerHour ? [this.alarms.spendPerHour] : []), ...this.alarms.deadLetters],
+        width: 16,
+        height: 4,
+      }),
+      new cloudwatch.SingleValueWidget({
+        title: 'Now',
+        metrics: [m('IntakePaused', { period: Duration.minutes(1), label: 'intake paused (1 = yes)' }), m('RunsQueued', { period: Duration.minutes(1) }), m('RunsStarting', { period: Duration.minutes(1) })],
+        width: 8,
+        height: 4,
+      }),
+    );
+    dashboard.addWidgets(
+      graph('Runs', [m('RunsSubmitted'), m('RunsStarted'), m('RunsSucceeded'), m('RunsFailed'), m('RunsTimedOut'), m('RunsCancelled'), m('RunsBudgetExceeded')]),
+      graph('Refused submissions by reason', RefusalReason.options.map((reason) => m('SubmissionsRefused', { dimensions: { reason }, label: reason }))),
+    );
+    dashboard.addWidgets(
+      graph('Queue wait and run duration (seconds)', [m('QueueWaitSeconds', { statistic: 'p90', label: 'queue wait p90' }), m('RunDurationSeconds', { statistic: 'p90', label: 'run duration p90' })], {
+        right: [m('QueueWaitSeconds', { label: 'queue wait avg' }), m('RunDurationSeconds', { label: 'run duration avg' })],
+      }),
+      graph('Queue and STARTING', [m('RunsQueued', { period: Duration.minutes(1) }), m('RunsStarting', { period: Duration.minutes(1) })], {
+        right: [m('OldestStartingSeconds', { period: Duration.minutes(1) })],
+        rightAnnotations: [{ value: config.alarms.stuckStartingMinutes * 60, label: 'stuck threshold', color: cloudwatch.Color.RED }],
+      }),
+    );
+    dashboard.addWidgets(
+      graph('Tokens by kind', [m('ModelInputTokens'), m('ModelOutputTokens'), m('ModelCacheReadTokens'), m('ModelCacheWriteTokens')], { stacked: true }),
+      graph('Cost (USD per hour)', [usd('model', 'ModelCostMicroUsd', 'model'), usd('compute', 'ComputeCostMicroUsd', 'compute'), usd('ended', 'RunCostMicroUsd', 'ended runs (settled)')], {
+        period: Duration.hours(1),
+        ...(config.alarms.spendPerHourUsd !== undefined ? { leftAnnotations: [{ value: config.alarms.spendPerHourUsd, label: 'circuit breaker', color: cloudwatch.Color.RED }] } : {}),
+      }),
+    );
+    dashboard.addWidgets(
+      graph('Pull requests, tool calls, blocked egress', [m('PullRequestsOpened'), m('PullRequestsUpdated'), m('EgressBlocked')], { right: [m('ToolCalls'), m('ToolFailures'), m('ModelCalls')] }),
+      graph('Submitted by source', RunSource.options.map((source) => m('RunsSubmitted', { dimensions: { source }, label: source }))),
+    );
+    dashboard.addWidgets(
+      graph('Submitted by repo', repos.map((repo) => m('RunsSubmitted', { dimensions: { repo }, label: repo }))),
+      graph(
+        'Model spend by repo (USD per hour)',
+        repos.map((repo, i) => new cloudwatch.MathExpression({ expression: `r${i} / 1000000`, usingMetrics: { [`r${i}`]: m('ModelCostMicroUsd', { dimensions: { repo }, period: Duration.hours(1) }) }, label: repo, period: Duration.hours(1) })),
+        { period: Duration.hours(1) },
+      ),
+    );
+    dashboard.addWidgets(
+      graph('Lambda errors', functions.map((fn) => fn.metricErrors({ period, statistic: 'Sum' }))),
+      graph('Lambda throttles', functions.map((fn) => fn.metricThrottles({ period, statistic: 'Sum' }))),
+    );
+    dashboard.addWidgets(
+      graph('Run executions', [props.stateMachine.metricFailed({ period, statistic: 'Sum' }), props.stateMachine.metricAborted({ period, statistic: 'Sum' }), props.stateMachine.metricTimedOut({ period, statistic: 'Sum' })], {
+        right: [props.stateMachine.metricStarted({ period, statistic: 'Sum' })],
+      }),
+      graph('Runner tasks and Bedrock throttles', [
+        new cloudwatch.Metric({ namespace: 'ECS/ContainerInsights', metricName: 'RunningTaskCount', dimensionsMap: { ClusterName: props.cluster.clusterName }, statistic: 'Maximum', period, label: 'running tasks' }),
+      ], {
+        right: [new cloudwatch.Metric({ namespace: 'AWS/Bedrock', metricName: 'InvocationThrottles', dimensionsMap: { ModelId: config.model.id }, statistic: 'Sum', period, label: 'Bedrock throttles' })],
+      }),
+    );
+    dashboard.addWidgets(
+      graph('Dead-letter queue depth', deadLetterQueues.map(({ name, queue }) => queue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum', label: name }))),
+      graph('API answers', [m('Http2xx'), m('Http4xx'), m('Http5xx')]),
+    );
+    return dashboard;
+  }
+}

@@ -1,0 +1,30 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { Context } from 'aws-lambda';
+import { createPowertoolsSink } from '../../core/metrics/powertools-sink';
+import { submitScheduledRun, type ScheduleSubmitDeps, type ScheduleSubmitResult } from '../../core/runs/schedule-submit';
+import { lazyApiDeps, type ApiDeps } from '../api/deps';
+
+const logger = new Logger({ serviceName: 'nightshift-schedule' });
+const metrics = createPowertoolsSink();
+
+/**
+ * EventBridge Scheduler target: one invocation per tick of a configured schedule, input
+ * `{"schedule": "<name>", "scheduledTime": ..., "executionId": ...}`. Refusals return normally
+ * (logged and counted); a fault throws so Scheduler's retry policy and dead-letter queue apply.
+ */
+export function scheduleSubmitHandler(getDeps: () => ApiDeps) {
+  return async (event: unknown, context?: Context): Promise<ScheduleSubmitResult> => {
+    const log = logger.createChild();
+    if (context) log.addContext(context);
+    const deps: ScheduleSubmitDeps = { ...getDeps(), metrics, log };
+    try {
+      const result = await submitScheduledRun(deps, event);
+      return result;
+    } catch (err) {
+      log.error('scheduled submission failed; Scheduler will retry, then dead-letter it', { error: err as Error });
+      throw err;
+    }
+  };
+}
+
+export const handler = scheduleSubmitHandler(lazyApiDeps());
