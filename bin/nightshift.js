@@ -4,5 +4,9 @@
 const path = require('node:path');
 const { register } = require('tsx/cjs/api');
 
+// The AWS SDK warns on every start that releases after January 2027 will need Node 22; the project supports
+// Node 20 for its own tooling, so the CLI's output stays about Nightshift. An explicit setting wins.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 register();
 require(path.join(__dirname, '..', 'cli', 'main.ts'));

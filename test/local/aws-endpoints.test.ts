@@ -1,0 +1,98 @@
+import type { Server } from 'node:http';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, SFNClient, StartExecutionCommand, StopExecutionCommand, TaskDoesNotExist } from '@aws-sdk/client-sfn';
+import { createAwsEndpoints, SfnApiError, type LocalFunction, type SfnBackend } from '../../local/aws-endpoints';
+import { closeServer, listenOnLoopback } from '../../local/http-listen';
+import { jsonLog } from '../../local/local-log';
+
+const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+/** A task-token registry of the kind the executor keeps: known tokens get the calls, others are TaskDoesNotExist. */
+class RecordingBackend implements SfnBackend {
+  readonly calls: unknown[][] = [];
+  readonly tokens = new Set(['token-1']);
+  private check(token: string) {
+    if (!this.tokens.has(token)) throw new SfnApiError('TaskDoesNotExist', `task ${token.slice(0, 8)} does not exist`);
+  }
+  async sendTaskSuccess(token: string, output: string) {
+    this.check(token);
+    this.calls.push(['success', token, output]);
+  }
+  async sendTaskFailure(token: string, error?: string, cause?: string) {
+    this.check(token);
+    this.calls.push(['failure', token, error, cause]);
+  }
+  async sendTaskHeartbeat(token: string) {
+    this.check(token);
+    this.calls.push(['heartbeat', token]);
+  }
+  async startExecution(arn: string, name: string | undefined, input: string) {
+    this.calls.push(['start', arn, name, input]);
+    return { executionArn: `${arn.replace(':stateMachine:', ':execution:')}:${name}`, startDate: new Date('2025-01-01T00:00:00Z') };
+  }
+  async stopExecution(arn: string, error?: string, cause?: string) {
+    this.calls.push(['stop', arn, error, cause]);
+    return { stopDate: new Date('2025-01-01T00:01:00Z') };
+  }
+}
+
+describe('local AWS endpoints', () => {
+  let server: Server;
+  let endpoint: string;
+  const backend = new RecordingBackend();
+  const functions = new Map<string, LocalFunction>([
+    ['token-broker', async (payload) => ({ echoed: payload })],
+    [
+      'failing',
+      async () => {
+        throw new TypeError('broker refused');
+      },
+    ],
+  ]);
+
+  beforeAll(async () => {
+    server = createAwsEndpoints({ sfn: backend, functions, log: jsonLog(() => undefined) });
+    endpoint = `http://127.0.0.1:${await listenOnLoopback(server, 0)}`;
+  });
+  afterAll(() => closeServer(server));
+
+  const sfn = () => new SFNClient({ endpoint, region: 'us-east-1', credentials });
+  const lambda = () => new LambdaClient({ endpoint, region: 'us-east-1', credentials });
+
+  it('answers the task-token operations of the SDK against the backend', async () => {
+    await sfn().send(new SendTaskHeartbeatCommand({ taskToken: 'token-1' }));
+    await sfn().send(new SendTaskSuccessCommand({ taskToken: 'token-1', output: '{"outcome":"pr_opened"}' }));
+    await sfn().send(new SendTaskFailureCommand({ taskToken: 'token-1', error: 'Nightshift.RunFailed', cause: 'tests broke' }));
+    expect(backend.calls).toEqual([
+      ['heartbeat', 'token-1'],
+      ['success', 'token-1', '{"outcome":"pr_opened"}'],
+      ['failure', 'token-1', 'Nightshift.RunFailed', 'tests broke'],
+    ]);
+  });
+
+  it('reports an unknown token as the SDK error TaskDoesNotExist', async () => {
+    await expect(sfn().send(new SendTaskHeartbeatCommand({ taskToken: 'forged' }))).rejects.toBeInstanceOf(TaskDoesNotExist);
+  });
+
+  it('refuses output that is not JSON as InvalidOutput', async () => {
+    await expect(sfn().send(new SendTaskSuccessCommand({ taskToken: 'token-1', output: 'not json' }))).rejects.toMatchObject({ name: 'InvalidOutput' });
+  });
+
+  it('starts and stops executions with the dates the SDK expects', async () => {
+    const started = await sfn().send(new StartExecutionCommand({ stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:local', name: 'RUN', input: '{"a":1}' }));
+    expect(started.executionArn).toBe('arn:aws:states:us-east-1:000000000000:execution:local:RUN');
+    expect(started.startDate).toEqual(new Date('2025-01-01T00:00:00Z'));
+    const stopped = await sfn().send(new StopExecutionCommand({ executionArn: started.executionArn!, error: 'Nightshift.Cancelled', cause: 'user' }));
+    expect(stopped.stopDate).toEqual(new Date('2025-01-01T00:01:00Z'));
+  });
+
+  it('invokes in-process functions by name or ARN, and reports a thrown error as a function error', async () => {
+    const ok = await lambda().send(new InvokeCommand({ FunctionName: 'arn:aws:lambda:us-east-1:000000000000:function:token-broker', Payload: Buffer.from('{"runId":"R"}') }));
+    expect(ok.FunctionError).toBeUndefined();
+    expect(JSON.parse(Buffer.from(ok.Payload!).toString())).toEqual({ echoed: { runId: 'R' } });
+    const failed = await lambda().send(new InvokeCommand({ FunctionName: 'failing', Payload: Buffer.from('{}') }));
+    expect(failed.FunctionError).toBe('Unhandled');
+    expect(JSON.parse(Buffer.from(failed.Payload!).toString())).toEqual({ errorType: 'TypeError', errorMessage: 'broker refused' });
+    await expect(lambda().send(new InvokeCommand({ FunctionName: 'missing', Payload: Buffer.from('{}') }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+  });
+});

@@ -1,0 +1,109 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jsonLog } from '../../local/local-log';
+import { RunnerProcesses, type RunnerExit } from '../../local/runner-processes';
+
+const runId = '01JABCDEFGHJKMNPQRSTVWXYZ0';
+
+/** A stand-in runner: prints its environment, starts a grandchild in its group, ignores nothing. */
+const fakeRunner = `
+const { spawn } = require('node:child_process');
+console.log(JSON.stringify({ RUN_ID: process.env.RUN_ID, TASK_TOKEN: process.env.TASK_TOKEN, WS: process.env.NIGHTSHIFT_WORKSPACE, SECRET: process.env.PARENT_ONLY_SECRET ?? null }));
+const grandchild = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+console.log('grandchild ' + grandchild.pid);
+if (process.env.IGNORE_TERM) process.on('SIGTERM', () => console.log('ignoring SIGTERM'));
+setInterval(() => {}, 1000);
+`;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until<T>(probe: () => T | undefined, what: string, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('runner processes', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ns-runners-'));
+    process.env.PARENT_ONLY_SECRET = 'do-not-pass';
+  });
+  afterEach(() => {
+    delete process.env.PARENT_ONLY_SECRET;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const processes = (env: Record<string, string> = {}, stopTimeoutMs = 5_000) =>
+    new RunnerProcesses({ command: [process.execPath, '-e', fakeRunner], cwd: dir, workDir: join(dir, 'work'), logsDir: join(dir, 'logs'), baseEnv: env, stopTimeoutMs, log: jsonLog(() => undefined) });
+
+  const logOf = () => readFileSync(join(dir, 'logs', `${runId}.runner.log`), 'utf8');
+
+  it('starts a runner with the task environment only, in its workspace, and stops its whole process group', async () => {
+    const runners = processes();
+    const exits: RunnerExit[] = [];
+    runners.on('exited', (e) => exits.push(e));
+    const { taskArn } = runners.start(runId, { RUN_ID: runId, TASK_TOKEN: 'tok' });
+    expect(runners.runningRunIds()).toEqual([runId]);
+    const grandchild = Number(await until(() => /grandchild (\d+)/.exec(logOf())?.[1], 'the grandchild'));
+    const env = JSON.parse(logOf().split('\n')[0]!);
+    expect(env).toEqual({ RUN_ID: runId, TASK_TOKEN: 'tok', WS: join(dir, 'work', runId), SECRET: null });
+    expect(existsSync(join(dir, 'work', runId))).toBe(true);
+
+    await runners.stopTask(taskArn);
+    expect(runners.runningRunIds()).toEqual([]);
+    expect(exits).toEqual([{ runId, taskArn, code: null, signal: 'SIGTERM', stopRequested: true }]);
+    await until(() => (alive(grandchild) ? undefined : true), 'the grandchild to end');
+    expect(readdirSync(join(dir, 'logs')).filter((f) => f.endsWith('.pid'))).toEqual([]);
+  });
+
+  it('kills a runner that ignores SIGTERM once the stop timeout passes', async () => {
+    const runners = processes({ IGNORE_TERM: '1' }, 300);
+    runners.start(runId, { RUN_ID: runId, TASK_TOKEN: 'tok' });
+    await until(() => (logOf().includes('grandchild') ? true : undefined), 'the runner to start');
+    const exited = new Promise<RunnerExit>((resolve) => runners.once('exited', resolve));
+    await runners.stopRun(runId);
+    expect(await exited).toMatchObject({ signal: 'SIGKILL', stopRequested: true });
+    expect(logOf()).toContain('ignoring SIGTERM');
+  });
+
+  it('reports a runner that dies on its own as not stop-requested', async () => {
+    const runners = processes();
+    const { pid } = runners.start(runId, { RUN_ID: runId, TASK_TOKEN: 'tok' });
+    const exited = new Promise<RunnerExit>((resolve) => runners.once('exited', resolve));
+    process.kill(pid, 'SIGKILL');
+    expect(await exited).toMatchObject({ runId, signal: 'SIGKILL', stopRequested: false });
+  });
+
+  it('refuses a second runner for the same run and a malformed run id', () => {
+    const runners = processes();
+    runners.start(runId, { RUN_ID: runId });
+    expect(() => runners.start(runId, {})).toThrow(/already has a runner/);
+    expect(() => runners.start('../../etc', {})).toThrow(/malformed run id/);
+    return runners.stopAll();
+  });
+
+  it('stops runners a crashed platform left behind, found by their pid files', async () => {
+    const first = processes();
+    const { pid } = first.start(runId, { RUN_ID: runId });
+    await until(() => (logOf().includes('grandchild') ? true : undefined), 'the runner to start');
+    // A new platform process knows nothing of the first one's children, only the pid files on disk.
+    const second = processes();
+    const logs = join(dir, 'logs');
+    const reaped = second.reapOrphans(() => readdirSync(logs).filter((f) => f.endsWith('.pid')).map((f) => join(logs, f)));
+    expect(reaped).toEqual([runId]);
+    await until(() => (alive(pid) ? undefined : true), 'the orphan to end');
+  });
+});
