@@ -58,9 +58,9 @@ function sameFilters(a: Filters, b: Filters): boolean {
 }
 
 /** Bounds DynamoDB pages when a filter discards most of what a page reads. */
-const pageReadLimit = 200;
+export const defaultPageReadLimit = 200;
 
-export async function listRuns(doc: DynamoDBDocumentClient, tableName: string, input: RunListQuery): Promise<RunPage> {
+export async function listRuns(doc: DynamoDBDocumentClient, tableName: string, input: RunListQuery, pageReadLimit = defaultPageReadLimit): Promise<RunPage> {
   const query = ListQuery.parse(input);
   const filters: Filters = { status: query.status, repo: query.repo, requester: query.requester };
   let after: string | undefined;

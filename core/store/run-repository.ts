@@ -36,7 +36,12 @@ function isConditionFailure(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException;
 }
 
-export function createRunRepository(doc: DynamoDBDocumentClient, tableName: string): RunRepository {
+export interface RunRepositoryOptions {
+  /** Items read per DynamoDB page when filters apply (tests lower it to cross page boundaries). */
+  listPageReadLimit?: number;
+}
+
+export function createRunRepository(doc: DynamoDBDocumentClient, tableName: string, options: RunRepositoryOptions = {}): RunRepository {
   async function get(runId: string): Promise<RunRecord | undefined> {
     const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: { runId }, ConsistentRead: true }));
     return Item ? toRunRecord(Item) : undefined;
@@ -124,7 +129,7 @@ export function createRunRepository(doc: DynamoDBDocumentClient, tableName: stri
   return {
     create,
     get,
-    list: (query: RunListQuery): Promise<RunPage> => listRuns(doc, tableName, query),
+    list: (query: RunListQuery): Promise<RunPage> => listRuns(doc, tableName, query, options.listPageReadLimit),
     transition,
     patch: patchRun,
   };

@@ -1,0 +1,124 @@
+import { InvalidCursorError } from '../../core/errors';
+import type { RunStatus } from '../../core/runs/lifecycle';
+import type { RunListQuery, RunRecord } from '../../core/store/ports';
+import { createRunRepository } from '../../core/store/run-repository';
+import { startDynalite, type DynaliteHarness } from '../support/dynalite';
+import { queuedRun } from './run-fixtures';
+
+describe('run list', () => {
+  let db: DynaliteHarness;
+  const stored: RunRecord[] = [];
+  const requesters = ['alice', 'bob', 'carol'];
+  const repos = ['acme/widgets', 'acme/gadgets'];
+
+  beforeAll(async () => {
+    db = await startDynalite();
+    // Given 36 runs, created in order, over 3 requesters, 2 repos, and statuses QUEUED / RUNNING / SUCCEEDED
+    for (let i = 0; i < 36; i += 1) {
+      const run = queuedRun({ requester: requesters[i % 3], repo: repos[i % 2] });
+      await db.store.runs.create(run);
+      let status: RunStatus = 'QUEUED';
+      if (i % 4 !== 0) {
+        await db.store.runs.transition(run.runId, 'STARTING');
+        await db.store.runs.transition(run.runId, 'RUNNING');
+        status = 'RUNNING';
+      }
+      if (i % 4 === 1) {
+        await db.store.runs.transition(run.runId, 'SUCCEEDED');
+        status = 'SUCCEEDED';
+      }
+      stored.push({ ...run, status });
+    }
+  });
+  afterAll(async () => {
+    await db.stop();
+  });
+
+  const newestFirst = (runs: RunRecord[]) => [...runs].sort((a, b) => (a.runId < b.runId ? 1 : -1)).map((run) => run.runId);
+
+  async function allPages(query: Omit<RunListQuery, 'cursor'>): Promise<{ ids: string[]; pages: number }> {
+    const ids: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await db.store.runs.list({ ...query, ...(cursor ? { cursor } : {}) });
+      expect(page.runs.length).toBeLessThanOrEqual(query.limit);
+      ids.push(...page.runs.map((run) => run.runId));
+      cursor = page.nextCursor ?? undefined;
+      pages += 1;
+      if (pages > 100) throw new Error('paging did not end');
+    } while (cursor);
+    return { ids, pages };
+  }
+
+  it('lists every run newest first', async () => {
+    const page = await db.store.runs.list({ limit: 100 });
+    expect(page.runs.map((run) => run.runId)).toEqual(newestFirst(stored));
+    expect(page.nextCursor).toBeNull();
+  });
+
+  it('pages through all runs with the cursor, each run once', async () => {
+    const { ids, pages } = await allPages({ limit: 10 });
+    expect(ids).toEqual(newestFirst(stored));
+    expect(pages).toBe(4);
+  });
+
+  it.each([
+    ['requester', { requester: 'bob' }, (run: RunRecord) => run.requester === 'bob'],
+    ['repo', { repo: 'acme/gadgets' }, (run: RunRecord) => run.repo === 'acme/gadgets'],
+    ['active status', { status: 'RUNNING' as const }, (run: RunRecord) => run.status === 'RUNNING'],
+    ['terminal status', { status: 'SUCCEEDED' as const }, (run: RunRecord) => run.status === 'SUCCEEDED'],
+    ['requester and repo', { requester: 'alice', repo: 'acme/widgets' }, (run: RunRecord) => run.requester === 'alice' && run.repo === 'acme/widgets'],
+    ['all three', { requester: 'carol', repo: 'acme/gadgets', status: 'RUNNING' as const }, (run: RunRecord) => run.requester === 'carol' && run.repo === 'acme/gadgets' && run.status === 'RUNNING'],
+    ['repo and terminal status', { repo: 'acme/gadgets', status: 'SUCCEEDED' as const }, (run: RunRecord) => run.repo === 'acme/gadgets' && run.status === 'SUCCEEDED'],
+  ])('filters by %s, newest first, across pages of 2', async (_name, filters, matches) => {
+    // When the runs are listed with the filters, two at a time
+    const { ids } = await allPages({ ...filters, limit: 2 });
+    // Then exactly the matching runs come back, newest first, each once
+    const expected = newestFirst(stored.filter(matches));
+    expect(expected.length).toBeGreaterThan(0);
+    expect(ids).toEqual(expected);
+  });
+
+  it('keeps reading DynamoDB pages until the filtered page is full', async () => {
+    // Given a repository that reads only 3 items per DynamoDB page, so most pages hold no match
+    const runs = createRunRepository(db.doc, db.names.runs, { listPageReadLimit: 3 });
+    const expected = newestFirst(stored.filter((run) => run.requester === 'carol' && run.repo === 'acme/gadgets' && run.status === 'RUNNING'));
+    // When a filtered list asks for 2 at a time
+    const ids: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await runs.list({ requester: 'carol', repo: 'acme/gadgets', status: 'RUNNING', limit: 2, ...(cursor ? { cursor } : {}) });
+      ids.push(...page.runs.map((run) => run.runId));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    // Then it still returns every match once, newest first
+    expect(ids).toEqual(expected);
+  });
+
+  it('answers an empty page for a filter nothing matches', async () => {
+    expect(await db.store.runs.list({ requester: 'nobody', limit: 10 })).toEqual({ runs: [], nextCursor: null });
+  });
+
+  it('refuses a cursor that is not one it issued', async () => {
+    const forged = Buffer.from(JSON.stringify({ v: 1, f: {}, after: 'x' })).toString('base64url');
+    for (const cursor of ['', 'not-a-cursor', '!!!', forged, Buffer.from('{"v":2}').toString('base64url'), 'a'.repeat(5_000)]) {
+      await expect(db.store.runs.list({ limit: 5, cursor })).rejects.toBeInstanceOf(InvalidCursorError);
+    }
+  });
+
+  it('refuses a cursor replayed under other filters', async () => {
+    // Given a cursor from bob's list
+    const { nextCursor } = await db.store.runs.list({ requester: 'bob', limit: 2 });
+    expect(nextCursor).not.toBeNull();
+    // When it is used to continue alice's list
+    const replay = db.store.runs.list({ requester: 'alice', limit: 2, cursor: nextCursor! });
+    // Then it is refused
+    await expect(replay).rejects.toBeInstanceOf(InvalidCursorError);
+  });
+
+  it('refuses limits outside 1..100', async () => {
+    await expect(db.store.runs.list({ limit: 0 })).rejects.toThrow();
+    await expect(db.store.runs.list({ limit: 101 })).rejects.toThrow();
+  });
+});

@@ -1,0 +1,21 @@
+import { toRunView } from '../../core/runs/view';
+import { queuedRun } from './run-fixtures';
+
+describe('run view', () => {
+  it('shows money in USD and leaves the ledger internals out', () => {
+    // Given a stored run with a 2.5 USD budget that spent 0.123456 USD
+    const run = queuedRun({ budgetMicros: 2_500_000, spentMicros: 123_456, settled: true, requestHash: 'abc' });
+    // When it is viewed
+    const view = toRunView(run);
+    // Then money is in USD and no ledger field leaks
+    expect(view).toMatchObject({ runId: run.runId, budgetUsd: 2.5, costUsd: 0.123456, queuePosition: 0 });
+    for (const hidden of ['budgetMicros', 'spentMicros', 'ledgerDay', 'settled', 'requestHash', 'kind']) expect(view).not.toHaveProperty(hidden);
+  });
+
+  it('prefers a queue position computed at read time', () => {
+    const run = queuedRun({ queuePosition: 7 });
+    expect(toRunView(run, 2).queuePosition).toBe(2);
+    expect(toRunView(run, null).queuePosition).toBeNull();
+    expect(toRunView(run).queuePosition).toBe(7);
+  });
+});
