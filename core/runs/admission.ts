@@ -1,0 +1,102 @@
+import { z } from 'zod';
+import type { ConcurrencySlotsPort, RunEventLog, RunRecord, RunRepository, SlotCaps } from '../store/ports';
+import { RunNotFoundError } from '../errors';
+import { IllegalTransitionError, isTerminal } from './lifecycle';
+
+/**
+ * A run queued longer than this ends TIMED_OUT (code queue_timeout) instead of waiting forever; it
+ * also bounds the state machine's history (each poll of the wait loop adds ~9 events).
+ */
+export const MAX_QUEUED_MINUTES = 12 * 60;
+
+/**
+ * What the Admit step decided:
+ * - `admitted`: the run holds a global and a per-repo slot and is STARTING;
+ * - `queued`: no slot free; the run stays QUEUED at `queuePosition` (1 = next) and asks again later;
+ * - `cancelled`: a cancel was requested before it started (Finalize ends it CANCELLED);
+ * - `expired`: queued longer than MAX_QUEUED_MINUTES (Finalize ends it TIMED_OUT);
+ * - `ended`: the run is already terminal (for example cancelled by the API); Finalize only re-runs the clean-up.
+ */
+export const AdmissionDecision = z.enum(['admitted', 'queued', 'cancelled', 'expired', 'ended']);
+export type AdmissionDecision = z.infer<typeof AdmissionDecision>;
+
+export const AdmissionResult = z
+  .object({
+    decision: AdmissionDecision,
+    queuePosition: z.number().int().positive().nullable(),
+  })
+  .strict();
+export type AdmissionResult = z.infer<typeof AdmissionResult>;
+
+export interface AdmissionDeps {
+  runs: RunRepository;
+  events: RunEventLog;
+  slots: ConcurrencySlotsPort;
+  caps: SlotCaps;
+  now?: () => Date;
+}
+
+const result = (decision: AdmissionDecision, queuePosition: number | null = null): AdmissionResult => ({ decision, queuePosition });
+
+/**
+ * Admits a run under the concurrency caps. Safe to call again for the same run (a retried step): the
+ * slot acquisition is idempotent and a run already past QUEUED is reported admitted.
+ */
+export async function admitRun(deps: AdmissionDeps, runId: string): Promise<AdmissionResult> {
+  const run = await deps.runs.get(runId);
+  if (!run) throw new RunNotFoundError(runId);
+  if (isTerminal(run.status)) return result('ended');
+  if (run.cancelRequested) return result('cancelled');
+
+  if (run.status !== 'QUEUED') {
+    // A retry after an attempt that admitted the run but whose answer was lost.
+    await deps.slots.acquire(run.runId, run.repo, deps.caps);
+    return result('admitted');
+  }
+
+  const now = deps.now?.() ?? new Date();
+  if (now.getTime() - Date.parse(run.createdAt) > MAX_QUEUED_MINUTES * 60_000) return result('expired');
+
+  if (await deps.slots.acquire(run.runId, run.repo, deps.caps)) return start(deps, run);
+
+  const position = await queuePosition(deps.runs, run);
+  if (position !== run.queuePosition) {
+    try {
+      await deps.runs.patch(run.runId, { queuePosition: position });
+    } catch (err) {
+      // Ended (cancelled) between our read and this write: nothing is held, Finalize tidies up.
+      if (err instanceof IllegalTransitionError) return result('ended');
+      throw err;
+    }
+  }
+  return result('queued', position);
+}
+
+async function start(deps: AdmissionDeps, run: RunRecord): Promise<AdmissionResult> {
+  let started: RunRecord;
+  try {
+    started = await deps.runs.transition(run.runId, 'STARTING', { queuePosition: null });
+  } catch (err) {
+    if (err instanceof IllegalTransitionError) {
+      // Cancelled (ended) while we took the slots: give them back before anyone waits on them.
+      await deps.slots.release(run.runId, run.repo);
+      return result('ended');
+    }
+    throw err;
+  }
+  await deps.events.append(run.runId, 'status', 'QUEUED → STARTING: admitted, starting the runner', { from: 'QUEUED', to: 'STARTING' });
+  // A cancel that landed between our read and the transition: Finalize ends it CANCELLED and frees the slots.
+  return started.cancelRequested ? result('cancelled') : result('admitted');
+}
+
+/** 1 + the number of queued, not-cancelled runs created before this one (run ids sort by creation time). */
+async function queuePosition(runs: RunRepository, run: RunRecord): Promise<number> {
+  let ahead = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await runs.list({ status: 'QUEUED', limit: 100, ...(cursor ? { cursor } : {}) });
+    ahead += page.runs.filter((r) => r.runId < run.runId && !r.cancelRequested).length;
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return ahead + 1;
+}

@@ -1,0 +1,205 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { NightshiftConfig } from '../../core/config/schema';
+import { projectRoot } from './lambda-defaults';
+import { acknowledgeOnPrincipal, nagArnOf, nagRefOf } from './nag';
+import type { Network } from './network';
+import type { State } from './state';
+
+/** The runner's container name: the state machine overrides RUN_ID and TASK_TOKEN on it. */
+export const RUNNER_CONTAINER_NAME = 'runner';
+
+/**
+ * Writable paths on the runner's otherwise read-only root filesystem: the clone and its build output,
+ * temporary files, and the home directories of the runner and the tool user (git and package caches).
+ */
+export const RUNNER_WRITABLE_PATHS = { workspace: '/workspace', tmp: '/tmp', home: '/home' } as const;
+
+/**
+ * Linux capabilities the runner keeps. It starts as root only to run each tool command as the
+ * unprivileged tool user (runner/isolation/tool-identity.ts): that takes SETUID/SETGID, KILL for the
+ * tool's process group, and CHOWN/FOWNER/DAC_OVERRIDE to hand the workspace to that user. Every other
+ * default capability is dropped (Fargate cannot add any back).
+ */
+const droppedCapabilities = [
+  ecs.Capability.AUDIT_WRITE,
+  ecs.Capability.FSETID,
+  ecs.Capability.MKNOD,
+  ecs.Capability.NET_BIND_SERVICE,
+  ecs.Capability.NET_RAW,
+  ecs.Capability.SETFCAP,
+  ecs.Capability.SETPCAP,
+  ecs.Capability.SYS_CHROOT,
+];
+
+export interface AgentRuntimeProps {
+  readonly config: NightshiftConfig;
+  readonly network: Network;
+  readonly state: State;
+  readonly logRetention: logs.RetentionDays;
+  /** The runner image. Default: built from runner/Dockerfile at deploy (never at synth). */
+  readonly image?: ecs.ContainerImage;
+}
+
+/**
+ * Where runs execute: an ECS cluster with FARGATE and FARGATE_SPOT capacity providers and the runner's
+ * Fargate task definition (read-only root filesystem, init process, two minutes to push work in
+ * progress on SIGTERM, a task role with only what the runner needs).
+ */
+export class AgentRuntime extends Construct {
+  readonly cluster: ecs.Cluster;
+  readonly taskDefinition: ecs.FargateTaskDefinition;
+  readonly container: ecs.ContainerDefinition;
+  readonly logGroup: logs.LogGroup;
+  /** The security group and subnets runner tasks are placed in. */
+  readonly network: Network;
+
+  constructor(scope: Construct, id: string, props: AgentRuntimeProps) {
+    super(scope, id);
+    const { config, state } = props;
+    this.network = props.network;
+
+    this.cluster = new ecs.Cluster(this, 'Cluster', {
+      vpc: props.network.vpc,
+      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+      enableFargateCapacityProviders: true,
+    });
+
+    this.logGroup = new logs.LogGroup(this, 'RunnerLogs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
+
+    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'Runner', {
+      cpu: Math.round(config.model.fargate.vcpu * 1024),
+      memoryLimitMiB: Math.round(config.model.fargate.memoryGb * 1024),
+      ephemeralStorageGiB: 50,
+      runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.X86_64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+    });
+    for (const [name] of Object.entries(RUNNER_WRITABLE_PATHS)) this.taskDefinition.addVolume({ name });
+
+    this.container = this.taskDefinition.addContainer(RUNNER_CONTAINER_NAME, {
+      image: props.image ?? runnerImageFromSource(),
+      essential: true,
+      readonlyRootFilesystem: true,
+      stopTimeout: Duration.seconds(120),
+      linuxParameters: this.linuxParameters(),
+      logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'run', mode: ecs.AwsLogDriverMode.NON_BLOCKING }),
+      environment: {
+        ...state.tableEnvironment,
+        TRACES_BUCKET: state.traces.bucketName,
+        NIGHTSHIFT_MODEL: 'bedrock',
+        // The runner reads its configuration from here (core/config/runtime.ts); it holds no secrets.
+        NIGHTSHIFT_CONFIG_JSON: JSON.stringify(withoutEditorFields(config)),
+      },
+    });
+    for (const [name, containerPath] of Object.entries(RUNNER_WRITABLE_PATHS)) {
+      this.container.addMountPoints({ sourceVolume: name, containerPath, readOnly: false });
+    }
+    Validations.of(this.taskDefinition).acknowledge({
+      id: 'AwsSolutions-ECS2',
+      reason: 'The environment holds only table names, the trace bucket and the non-secret configuration; the one secret (the task token) arrives as a per-run override.',
+    });
+
+    this.grantRunnerPermissions(config, state);
+  }
+
+  get taskRole(): iam.IRole {
+    return this.taskDefinition.taskRole;
+  }
+
+  /** Stopping a run's tasks (finalize): find them by StartedBy = run id, then stop them. */
+  grantStopRunTasks(grantee: iam.IGrantable): void {
+    const clusterCondition = { ArnEquals: { 'ecs:cluster': this.cluster.clusterArn } };
+    iam.Grant.addToPrincipal({
+      grantee,
+      // ListTasks has no resource-level permissions; the condition pins it to this cluster.
+      actions: ['ecs:ListTasks'],
+      resourceArns: ['*'],
+      conditions: clusterCondition,
+    });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['ecs:StopTask'],
+      resourceArns: [Stack.of(this).formatArn({ service: 'ecs', resource: 'task', resourceName: `${this.cluster.clusterName}/*` })],
+      conditions: clusterCondition,
+    });
+    acknowledgeOnPrincipal(
+      grantee,
+      { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'ecs:ListTasks has no resource-level permissions; the ecs:cluster condition pins it to the runner cluster.' },
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/${nagRefOf(this.cluster)}/*]`,
+        reason: 'Task ids are created per run at run time; the grant covers only tasks of the runner cluster.',
+      },
+    );
+  }
+
+  private linuxParameters(): ecs.LinuxParameters {
+    const linux = new ecs.LinuxParameters(this, 'RunnerLinux', { initProcessEnabled: true });
+    linux.dropCapabilities(...droppedCapabilities);
+    return linux;
+  }
+
+  private grantRunnerPermissions(config: NightshiftConfig, state: State): void {
+    const role = this.taskDefinition.taskRole;
+    const stack = Stack.of(this);
+    state.grantRunStore(role);
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [state.traces.arnForObjects('*')] }));
+    acknowledgeOnPrincipal(role, {
+      id: `AwsSolutions-IAM5[Resource::${nagArnOf(state.traces)}/*]`,
+      reason: 'The runner writes one trace object per run into the trace bucket; object keys are only known at run time.',
+    });
+
+    // The model: an inference profile (us./eu./global. prefix) routes to the foundation model in any
+    // of its regions, so the foundation-model ARN is region-wildcarded; a plain model id is one ARN.
+    const modelId = config.model.id;
+    const profile = /^(us|eu|apac|global|us-gov|ca|jp|au)\.(.+)$/.exec(modelId);
+    const resources = profile
+      ? [
+          stack.formatArn({ service: 'bedrock', resource: 'inference-profile', resourceName: modelId }),
+          `arn:${stack.partition}:bedrock:*::foundation-model/${profile[2]}`,
+        ]
+      : [`arn:${stack.partition}:bedrock:${stack.region}::foundation-model/${modelId}`];
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'], resources }),
+    );
+    if (profile) {
+      acknowledgeOnPrincipal(role, {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/${profile[2]}]`,
+        reason: 'A cross-region inference profile may serve the call from any region in its set; the model itself is fixed.',
+      });
+    }
+
+    // Named secrets offered to a repository's setup and tests (config repos[].secrets).
+    const secretNames = [...new Set(config.repos.flatMap((r) => Object.values(r.secrets ?? {})))];
+    if (secretNames.length > 0) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['secretsmanager:GetSecretValue'],
+          // Secrets Manager appends a random six-character suffix to every secret ARN.
+          resources: secretNames.map((name) => stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${name}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })),
+        }),
+      );
+    }
+  }
+}
+
+function withoutEditorFields(config: NightshiftConfig): Omit<NightshiftConfig, '$schema'> {
+  const { $schema: _editorOnly, ...runtime } = config;
+  return runtime;
+}
+
+/** The runner image, built from the repository (runner/Dockerfile) by the CDK CLI at deploy time. */
+export function runnerImageFromSource(): ecs.ContainerImage {
+  const dockerfile = join(projectRoot, 'runner', 'Dockerfile');
+  if (!existsSync(dockerfile)) throw new Error(`the runner image is built from ${dockerfile}, which does not exist`);
+  return ecs.ContainerImage.fromAsset(projectRoot, {
+    file: 'runner/Dockerfile',
+    platform: ecrAssets.Platform.LINUX_AMD64,
+    // Only the sources the image needs: hashing node_modules or cdk.out would make every synth slow.
+    exclude: ['node_modules', 'cdk.out', '.git', '.nightshift', '.tmp', 'coverage', 'test', 'docs', 'bench', '*.log'],
+  });
+}

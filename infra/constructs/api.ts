@@ -1,0 +1,99 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import * as authorizers from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { NightshiftConfig } from '../../core/config/schema';
+import { nightshiftFunction } from './lambda-defaults';
+import type { Orchestrator } from './orchestrator';
+import type { State } from './state';
+
+/** The run routes of the HTTP API (SPEC §3) and the handler module of each. */
+export const runRoutes = [
+  { id: 'SubmitRun', method: apigw.HttpMethod.POST, path: '/v1/runs', entry: 'lambdas/api/submit-run.ts', description: 'POST /v1/runs: submit a run' },
+  { id: 'ListRuns', method: apigw.HttpMethod.GET, path: '/v1/runs', entry: 'lambdas/api/list-runs.ts', description: 'GET /v1/runs: list runs' },
+  { id: 'GetRun', method: apigw.HttpMethod.GET, path: '/v1/runs/{runId}', entry: 'lambdas/api/get-run.ts', description: 'GET /v1/runs/{runId}: one run' },
+  { id: 'CancelRun', method: apigw.HttpMethod.POST, path: '/v1/runs/{runId}/cancel', entry: 'lambdas/api/cancel-run.ts', description: 'POST /v1/runs/{runId}/cancel: cancel a run' },
+  { id: 'GetRunEvents', method: apigw.HttpMethod.GET, path: '/v1/runs/{runId}/events', entry: 'lambdas/api/get-run-events.ts', description: 'GET /v1/runs/{runId}/events: the run timeline' },
+] as const;
+
+/** Steady requests per second and burst the stage accepts before answering 429. */
+export const API_THROTTLE = { rateLimit: 50, burstLimit: 100 } as const;
+
+export interface ApiProps {
+  readonly config: NightshiftConfig;
+  readonly state: State;
+  readonly orchestrator: Orchestrator;
+  readonly logRetention: logs.RetentionDays;
+}
+
+/**
+ * The HTTP API: IAM (SigV4) authorization on every route by default, a JWT authorizer when config
+ * `auth.type` is `jwt`; stage throttling and JSON access logs.
+ */
+export class Api extends Construct {
+  readonly httpApi: apigw.HttpApi;
+  readonly stage: apigw.HttpStage;
+  readonly functions: Record<(typeof runRoutes)[number]['id'], nodejs.NodejsFunction>;
+
+  constructor(scope: Construct, id: string, props: ApiProps) {
+    super(scope, id);
+    const { config, state, orchestrator, logRetention } = props;
+
+    this.httpApi = new apigw.HttpApi(this, 'HttpApi', {
+      description: 'Nightshift API (v1)',
+      createDefaultStage: false,
+      defaultAuthorizer:
+        config.auth.type === 'jwt'
+          ? new authorizers.HttpJwtAuthorizer('Jwt', config.auth.issuer, { jwtAudience: config.auth.audience })
+          : new authorizers.HttpIamAuthorizer(),
+    });
+
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    this.stage = new apigw.HttpStage(this, 'Stage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: API_THROTTLE,
+      accessLogSettings: {
+        destination: new apigw.LogGroupLogDestination(accessLogs),
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            ip: '$context.identity.sourceIp',
+            caller: '$context.identity.userArn',
+            requestTime: '$context.requestTime',
+            method: '$context.httpMethod',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            responseLength: '$context.responseLength',
+            latencyMs: '$context.responseLatency',
+            integrationError: '$context.integrationErrorMessage',
+          }),
+        ),
+      },
+    });
+
+    const environment = { ...state.tableEnvironment, STATE_MACHINE_ARN: orchestrator.stateMachine.stateMachineArn };
+    const functions: Partial<Record<(typeof runRoutes)[number]['id'], nodejs.NodejsFunction>> = {};
+    for (const route of runRoutes) {
+      const fn = nightshiftFunction(this, route.id, { entry: route.entry, description: route.description, config, logRetention, environment, timeout: Duration.seconds(15) });
+      if (route.method === apigw.HttpMethod.GET) state.grantRunStoreRead(fn);
+      else state.grantRunStore(fn);
+      this.httpApi.addRoutes({ path: route.path, methods: [route.method], integration: new integrations.HttpLambdaIntegration(`${route.id}Integration`, fn) });
+      functions[route.id] = fn;
+    }
+    this.functions = functions as Record<(typeof runRoutes)[number]['id'], nodejs.NodejsFunction>;
+    state.grantIdempotency(this.functions.SubmitRun);
+    orchestrator.grantStartExecution(this.functions.SubmitRun);
+    orchestrator.grantStopExecution(this.functions.CancelRun);
+  }
+
+  /** The base URL of the API (`https://<id>.execute-api.<region>.amazonaws.com/`). */
+  get url(): string {
+    return this.stage.url;
+  }
+}

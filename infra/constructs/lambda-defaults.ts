@@ -1,0 +1,81 @@
+import { join, relative, resolve } from 'node:path';
+import { Duration, RemovalPolicy, type CfnResource } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import type { NightshiftConfig } from '../../core/config/schema';
+
+/** The repository root: Lambda entries are given relative to it. */
+export const projectRoot = resolve(__dirname, '..', '..');
+
+/**
+ * Template metadata key naming the handler module of a function (`lambdas/orchestrator/admit.ts`).
+ * The offline executor (local/state-machine) maps the state machine's Lambda tasks to in-process
+ * handlers through it, so it runs exactly what is deployed.
+ */
+export const HANDLER_ENTRY_METADATA = 'nightshift:entry';
+
+export interface NightshiftFunctionProps {
+  /** Handler module, relative to the repository root; it exports `handler`. */
+  readonly entry: string;
+  readonly description: string;
+  /** The validated configuration, inlined into the bundle (read by core/config/runtime.ts). */
+  readonly config: NightshiftConfig;
+  readonly logRetention: logs.RetentionDays;
+  readonly environment?: Record<string, string>;
+  readonly timeout?: Duration;
+  readonly memorySize?: number;
+}
+
+/**
+ * The one way Nightshift builds a Lambda function: Node.js 24 on arm64, its own log group with a
+ * retention, its own role with no managed policies (callers grant what it needs), esbuild bundling
+ * with source maps and the configuration inlined at synth (a config change is a new bundle, and the
+ * config never counts against Lambda's 4 KB environment limit).
+ */
+export function nightshiftFunction(scope: Construct, id: string, props: NightshiftFunctionProps): nodejs.NodejsFunction {
+  const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
+  const role = new iam.Role(scope, `${id}Role`, {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: `${props.description} (Nightshift)`,
+  });
+  // The log group exists before the function, so the role only writes to it (no CreateLogGroup anywhere).
+  logGroup.grantWrite(role);
+
+  const fn = new nodejs.NodejsFunction(scope, id, {
+    entry: join(projectRoot, props.entry),
+    handler: 'handler',
+    description: props.description,
+    runtime: lambda.Runtime.NODEJS_24_X,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: props.memorySize ?? 512,
+    timeout: props.timeout ?? Duration.seconds(30),
+    role,
+    logGroup,
+    loggingFormat: lambda.LoggingFormat.JSON,
+    projectRoot,
+    depsLockFilePath: join(projectRoot, 'package-lock.json'),
+    environment: {
+      ...props.environment,
+      NODE_OPTIONS: '--enable-source-maps',
+    },
+    bundling: {
+      minify: true,
+      sourceMap: true,
+      sourcesContent: false,
+      target: 'node24',
+      format: nodejs.OutputFormat.CJS,
+      define: { 'process.env.NIGHTSHIFT_CONFIG_JSON': inlineConfigExpression(props.config) },
+    },
+  });
+  (fn.node.defaultChild as CfnResource).addMetadata(HANDLER_ENTRY_METADATA, relative(projectRoot, join(projectRoot, props.entry)));
+  return fn;
+}
+
+/** The esbuild `define` value: a JS string literal holding the config JSON ($schema is editor-only). */
+export function inlineConfigExpression(config: NightshiftConfig): string {
+  const { $schema: _editorOnly, ...runtime } = config;
+  return JSON.stringify(JSON.stringify(runtime));
+}

@@ -1,0 +1,268 @@
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambdaDestinations from 'aws-cdk-lib/aws-lambda-destinations';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import type { NightshiftConfig } from '../../core/config/schema';
+import { MAX_QUEUED_MINUTES } from '../../core/runs/admission';
+import { RUNNER_CONTAINER_NAME, type AgentRuntime } from './agent-runtime';
+import { nightshiftFunction } from './lambda-defaults';
+import { acknowledgeOnPrincipal, nagArnOf } from './nag';
+import type { State } from './state';
+
+/** State names of the run state machine; tests and local mode refer to them. */
+export const RunStates = {
+  admit: 'Admit',
+  admitted: 'Admitted?',
+  waitForSlot: 'Wait for a slot',
+  runRunner: 'Run the runner',
+  finalize: 'Finalize',
+  done: 'Done',
+  finalizeFailed: 'Finalize failed',
+} as const;
+
+/** How often a queued run asks for a slot again. Each round is ~9 history events (Standard: 25,000). */
+export const QUEUE_POLL_SECONDS = 20;
+
+/** Execution statuses the backstop rule reacts to: the ones that skipped the Finalize state. */
+export const BACKSTOP_STATUSES = ['FAILED', 'TIMED_OUT', 'ABORTED'] as const;
+
+export interface OrchestratorProps {
+  readonly config: NightshiftConfig;
+  readonly state: State;
+  readonly runtime: AgentRuntime;
+  readonly logRetention: logs.RetentionDays;
+}
+
+/**
+ * The run state machine (Standard, JSONPath, one execution per run named by its id):
+ * admit under the concurrency slots (waiting in a loop that holds no compute) → run the runner with
+ * ecs:runTask.waitForTaskToken (wall clock and heartbeat from the execution input) → Finalize, which
+ * every path reaches. An EventBridge rule runs the same idempotent clean-up (the backstop) for the
+ * executions that could not reach Finalize: stopped from the console, timed out, failed.
+ */
+export class Orchestrator extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly admitFunction: nodejs.NodejsFunction;
+  readonly finalizeFunction: nodejs.NodejsFunction;
+  readonly backstopFunction: nodejs.NodejsFunction;
+  readonly backstopRule: events.Rule;
+  /** Backstop events that could not be handled after every retry. */
+  readonly backstopDeadLetters: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: OrchestratorProps) {
+    super(scope, id);
+    const { config, state, runtime, logRetention } = props;
+    const environment = { ...state.tableEnvironment, CLUSTER_ARN: runtime.cluster.clusterArn };
+
+    this.admitFunction = nightshiftFunction(this, 'AdmitFunction', {
+      entry: 'lambdas/orchestrator/admit.ts',
+      description: 'Admits a run under the concurrency slots or keeps it queued',
+      config,
+      logRetention,
+      environment,
+    });
+    this.finalizeFunction = nightshiftFunction(this, 'FinalizeFunction', {
+      entry: 'lambdas/orchestrator/finalize.ts',
+      description: 'Ends a run: stops its task, frees its slots, settles its budget, writes its terminal status',
+      config,
+      logRetention,
+      environment,
+    });
+    this.backstopFunction = nightshiftFunction(this, 'BackstopFunction', {
+      entry: 'lambdas/orchestrator/backstop.ts',
+      description: 'Finalizes runs whose execution ended without reaching Finalize',
+      config,
+      logRetention,
+      environment,
+    });
+    for (const fn of [this.admitFunction, this.finalizeFunction, this.backstopFunction]) state.grantRunStore(fn);
+    runtime.grantStopRunTasks(this.finalizeFunction);
+    runtime.grantStopRunTasks(this.backstopFunction);
+
+    const definition = this.definition(runtime);
+    const logGroup = new logs.LogGroup(this, 'ExecutionLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    this.stateMachine = new sfn.StateMachine(this, 'RunStateMachine', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      queryLanguage: sfn.QueryLanguage.JSON_PATH,
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      comment: 'One Nightshift run: admit, run the runner, finalize',
+      // A safety net above every bound the definition enforces itself (queue limit, maxMinutes, retries).
+      timeout: Duration.minutes(MAX_QUEUED_MINUTES + config.timeouts.maxMinutes + 60),
+      tracingEnabled: true,
+      // Execution data would include the task token (a secret): log events, never data.
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    });
+    this.grantRunTask(runtime);
+    this.stateMachine.grantTaskResponse(runtime.taskRole);
+    acknowledgeOnPrincipal(
+      this.stateMachine,
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'X-Ray tracing (PutTraceSegments, PutTelemetryRecords, GetSampling*) and CloudWatch Logs vended delivery (CreateLogDelivery and friends) have no resource-level permissions.',
+      },
+      ...[this.admitFunction, this.finalizeFunction].map((fn) => ({
+        id: `AwsSolutions-IAM5[Resource::${nagArnOf(fn)}:*]`,
+        reason: 'Invoking a Lambda task covers the function\'s versions and aliases (function ARN plus ":*"); nothing else.',
+      })),
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task-definition/${runtime.taskDefinition.family}:*]`,
+        reason: 'Any revision of the runner task family, so executions started before a deploy can still run; RunTask is pinned to the runner cluster.',
+      },
+    );
+
+    this.backstopDeadLetters = new sqs.Queue(this, 'BackstopDeadLetters', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.backstopDeadLetters).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the backstop rule and function.',
+    });
+    this.backstopFunction.configureAsyncInvoke({
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+      onFailure: new lambdaDestinations.SqsDestination(this.backstopDeadLetters),
+    });
+    this.backstopRule = new events.Rule(this, 'BackstopRule', {
+      description: 'Runs the idempotent run clean-up for executions that ended without reaching Finalize',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: { status: [...BACKSTOP_STATUSES], stateMachineArn: [this.stateMachine.stateMachineArn] },
+      },
+      targets: [new targets.LambdaFunction(this.backstopFunction, { deadLetterQueue: this.backstopDeadLetters, retryAttempts: 8, maxEventAge: Duration.hours(6) })],
+    });
+  }
+
+  /** Submit: StartExecution (name = run id). */
+  grantStartExecution(grantee: iam.IGrantable): void {
+    this.stateMachine.grantStartExecution(grantee);
+  }
+
+  /** Cancel: StopExecution of a run's execution. */
+  grantStopExecution(grantee: iam.IGrantable): void {
+    const stack = Stack.of(this);
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['states:StopExecution'],
+      resourceArns: [stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${this.stateMachine.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+    });
+    acknowledgeOnPrincipal(grantee, {
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${nagArnOf(this.stateMachine, 'Name')}:*]`,
+      reason: 'Executions are named by run ids created at submit time; the grant covers only executions of the run state machine.',
+    });
+  }
+
+  private definition(runtime: AgentRuntime): sfn.IChainable {
+    const lambdaTask = (id: string, fn: nodejs.NodejsFunction, props: Partial<tasks.LambdaInvokeProps>) =>
+      new tasks.LambdaInvoke(this, id, {
+        stateName: id,
+        lambdaFunction: fn,
+        payloadResponseOnly: true,
+        retryOnServiceExceptions: true,
+        taskTimeout: sfn.Timeout.duration(Duration.seconds(90)),
+        ...props,
+      });
+
+    const done = new sfn.Succeed(this, RunStates.done, { stateName: RunStates.done, comment: 'The run is terminal; its status and reason are in the runs table.' });
+    const finalizeFailed = new sfn.Fail(this, RunStates.finalizeFailed, {
+      stateName: RunStates.finalizeFailed,
+      error: 'Nightshift.FinalizeFailed',
+      cause: 'Finalize kept failing; the backstop rule retries the clean-up',
+    });
+
+    const finalize = lambdaTask(RunStates.finalize, this.finalizeFunction, {
+      comment: 'Every path ends here: stop the task, free the slots, settle the budget, write the terminal status.',
+      resultPath: '$.finalized',
+    });
+    finalize.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 6, maxDelay: Duration.seconds(60), jitterStrategy: sfn.JitterType.FULL });
+    finalize.addCatch(finalizeFailed, { errors: ['States.ALL'], resultPath: '$.finalizeFailure' });
+    finalize.next(done);
+
+    const admit = lambdaTask(RunStates.admit, this.admitFunction, {
+      comment: 'Take a global and a per-repo slot, or report the queue position.',
+      payload: sfn.TaskInput.fromObject({ runId: sfn.JsonPath.stringAt('$.runId'), repo: sfn.JsonPath.stringAt('$.repo') }),
+      resultPath: '$.admission',
+    });
+    admit.addRetry({ errors: ['States.TaskFailed', 'States.Timeout'], interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 4, jitterStrategy: sfn.JitterType.FULL });
+    admit.addCatch(finalize, { errors: ['States.ALL'], resultPath: '$.admissionFailure' });
+
+    // A CustomState's construct id is its state name.
+    const runRunner = new sfn.CustomState(this, RunStates.runRunner, {
+      stateJson: {
+        Type: 'Task',
+        Comment: 'Start the runner task; it reports back with SendTaskSuccess/Failure and heartbeats.',
+        Resource: `arn:${Stack.of(this).partition}:states:::ecs:runTask.waitForTaskToken`,
+        Parameters: {
+          Cluster: runtime.cluster.clusterArn,
+          TaskDefinition: runtime.taskDefinition.taskDefinitionArn,
+          CapacityProviderStrategy: [{ 'CapacityProvider.$': '$.capacityProvider', Weight: 1 }],
+          PlatformVersion: 'LATEST',
+          'StartedBy.$': '$.runId',
+          NetworkConfiguration: {
+            AwsvpcConfiguration: {
+              Subnets: runtime.network.vpc.selectSubnets(runtime.network.runnerSubnets).subnetIds,
+              SecurityGroups: [runtime.network.runnerSecurityGroup.securityGroupId],
+              AssignPublicIp: 'DISABLED',
+            },
+          },
+          Overrides: {
+            ContainerOverrides: [
+              {
+                Name: RUNNER_CONTAINER_NAME,
+                Environment: [
+                  { Name: 'RUN_ID', 'Value.$': '$.runId' },
+                  { Name: 'TASK_TOKEN', 'Value.$': '$$.Task.Token' },
+                ],
+              },
+            ],
+          },
+        },
+        TimeoutSecondsPath: '$.timeoutSeconds',
+        HeartbeatSecondsPath: '$.heartbeatSeconds',
+        ResultPath: '$.result',
+      },
+    });
+    // RunTask itself failing (no capacity, throttling) started nothing, so trying again is safe.
+    runRunner.addRetry({ errors: ['ECS.AmazonECSException', 'ECS.ServerException', 'ECS.ThrottlingException'], interval: Duration.seconds(10), backoffRate: 2, maxAttempts: 3, jitterStrategy: sfn.JitterType.FULL });
+    runRunner.addCatch(finalize, { errors: ['States.ALL'], resultPath: '$.failure' });
+    runRunner.next(finalize);
+
+    const waitForSlot = new sfn.Wait(this, RunStates.waitForSlot, {
+      stateName: RunStates.waitForSlot,
+      comment: 'Queued: hold no compute, ask again.',
+      time: sfn.WaitTime.duration(Duration.seconds(QUEUE_POLL_SECONDS)),
+    });
+    const admitted = new sfn.Choice(this, RunStates.admitted, { stateName: RunStates.admitted })
+      .when(sfn.Condition.stringEquals('$.admission.decision', 'admitted'), runRunner)
+      .when(sfn.Condition.stringEquals('$.admission.decision', 'queued'), waitForSlot.next(admit))
+      .otherwise(finalize);
+
+    return admit.next(admitted);
+  }
+
+  /** What ecs:runTask.waitForTaskToken needs: run this task family in this cluster, pass its two roles. */
+  private grantRunTask(runtime: AgentRuntime): void {
+    const stack = Stack.of(this);
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['ecs:RunTask'],
+        // Any revision of the runner family, so executions started before a deploy still run.
+        resources: [stack.formatArn({ service: 'ecs', resource: 'task-definition', resourceName: `${runtime.taskDefinition.family}:*` })],
+        conditions: { ArnEquals: { 'ecs:cluster': runtime.cluster.clusterArn } },
+      }),
+    );
+    const roles = [runtime.taskDefinition.taskRole.roleArn, runtime.taskDefinition.obtainExecutionRole().roleArn];
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['iam:PassRole'], resources: roles, conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } } }),
+    );
+  }
+}

@@ -1,0 +1,122 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Validations } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { controlKeys, eventsKeys, idempotencyKeys, runsIndexes, runsIndexSortKey, runsKeys, type TableNames } from '../../core/store/tables';
+
+export interface StateProps {
+  /** Days a run trace stays in S3 (SPEC §5: 30). */
+  readonly traceRetentionDays: number;
+}
+
+/**
+ * Everything Nightshift remembers: the DynamoDB tables of core/store/tables.ts (on demand,
+ * point-in-time recovery, deletion protection, retained when the stack goes) and the run-trace bucket.
+ */
+export class State extends Construct {
+  readonly runs: dynamodb.Table;
+  readonly events: dynamodb.Table;
+  readonly control: dynamodb.Table;
+  readonly idempotency: dynamodb.Table;
+  readonly traces: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: StateProps) {
+    super(scope, id);
+
+    this.runs = this.table('Runs', { partitionKey: { name: runsKeys.partitionKey, type: dynamodb.AttributeType.STRING } });
+    for (const index of Object.values(runsIndexes)) {
+      this.runs.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: runsIndexSortKey, type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.ALL,
+      });
+    }
+    this.events = this.table('Events', {
+      partitionKey: { name: eventsKeys.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: eventsKeys.sortKey, type: dynamodb.AttributeType.STRING },
+    });
+    this.control = this.table('Control', { partitionKey: { name: controlKeys.partitionKey, type: dynamodb.AttributeType.STRING } });
+    this.idempotency = this.table('Idempotency', {
+      partitionKey: { name: idempotencyKeys.partitionKey, type: dynamodb.AttributeType.STRING },
+      timeToLiveAttribute: idempotencyKeys.ttlAttribute,
+    });
+
+    const accessLogs = new s3.Bucket(this, 'TraceAccessLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      lifecycleRules: [{ expiration: Duration.days(90) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(accessLogs).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This bucket receives the trace bucket\'s server access logs; logging it into itself would loop.',
+    });
+
+    this.traces = new s3.Bucket(this, 'Traces', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      versioned: false,
+      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsPrefix: 'traces/',
+      lifecycleRules: [{ expiration: Duration.days(props.traceRetentionDays), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+
+  /** Table names as the Lambdas, the runner and local mode read them (core/store/client.ts tableNamesFromEnv). */
+  get tableNames(): TableNames {
+    return { runs: this.runs.tableName, events: this.events.tableName, control: this.control.tableName, idempotency: this.idempotency.tableName };
+  }
+
+  get tableEnvironment(): Record<string, string> {
+    const names = this.tableNames;
+    return { RUNS_TABLE: names.runs, EVENTS_TABLE: names.events, CONTROL_TABLE: names.control, IDEMPOTENCY_TABLE: names.idempotency };
+  }
+
+  /**
+   * Read and write runs, their events, slots, the ledger and the intake flag: exactly the item
+   * operations core/store uses (single-item conditional writes and queries), on these tables and the
+   * runs table's named indexes, with no wildcard.
+   */
+  grantRunStore(grantee: iam.IGrantable): void {
+    this.grantItems(grantee, [this.runs, this.events, this.control], ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']);
+  }
+
+  /** Read runs, their events and the intake flag (the API's GET routes). */
+  grantRunStoreRead(grantee: iam.IGrantable): void {
+    this.grantItems(grantee, [this.runs, this.events, this.control], ['dynamodb:GetItem', 'dynamodb:Query']);
+  }
+
+  /** Powertools Idempotency's records (the API's Idempotency-Key). */
+  grantIdempotency(grantee: iam.IGrantable): void {
+    this.grantItems(grantee, [this.idempotency], ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']);
+  }
+
+  private grantItems(grantee: iam.IGrantable, tables: dynamodb.Table[], actions: string[]): void {
+    iam.Grant.addToPrincipal({ grantee, actions, resourceArns: tables.map((t) => t.tableArn) });
+    if (tables.includes(this.runs) && actions.includes('dynamodb:Query')) {
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: ['dynamodb:Query'],
+        resourceArns: Object.values(runsIndexes).map((index) => `${this.runs.tableArn}/index/${index.name}`),
+      });
+    }
+  }
+
+  private table(id: string, props: Pick<dynamodb.TableProps, 'partitionKey' | 'sortKey' | 'timeToLiveAttribute'>): dynamodb.Table {
+    return new dynamodb.Table(this, id, {
+      ...props,
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+}

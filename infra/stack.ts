@@ -1,0 +1,52 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import type { NightshiftConfig } from '../core/config/schema';
+import { AgentRuntime } from './constructs/agent-runtime';
+import { Api } from './constructs/api';
+import { Network } from './constructs/network';
+import { Orchestrator } from './constructs/orchestrator';
+import { State } from './constructs/state';
+
+export interface NightshiftStackProps extends StackProps {
+  readonly config: NightshiftConfig;
+  /** A prebuilt runner image; default: built from runner/Dockerfile at deploy. */
+  readonly runnerImage?: ecs.ContainerImage;
+}
+
+/** The wiring diagram: one construct per concern, connected. What each does lives in its construct. */
+export class NightshiftStack extends Stack {
+  readonly network: Network;
+  readonly state: State;
+  readonly runtime: AgentRuntime;
+  readonly orchestrator: Orchestrator;
+  readonly api: Api;
+
+  constructor(scope: Construct, id: string, props: NightshiftStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const logRetention = logs.RetentionDays.ONE_MONTH;
+
+    this.network = new Network(this, 'Network', { maxAzs: config.network.maxAzs, logRetention });
+    this.state = new State(this, 'State', { traceRetentionDays: 30 });
+    this.runtime = new AgentRuntime(this, 'AgentRuntime', {
+      config,
+      network: this.network,
+      state: this.state,
+      logRetention,
+      ...(props.runnerImage ? { image: props.runnerImage } : {}),
+    });
+    this.orchestrator = new Orchestrator(this, 'Orchestrator', { config, state: this.state, runtime: this.runtime, logRetention });
+    this.api = new Api(this, 'Api', { config, state: this.state, orchestrator: this.orchestrator, logRetention });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the Nightshift HTTP API' });
+    new CfnOutput(this, 'StateMachineArn', { value: this.orchestrator.stateMachine.stateMachineArn, description: 'The run state machine' });
+    new CfnOutput(this, 'RunsTableName', { value: this.state.runs.tableName });
+    new CfnOutput(this, 'EventsTableName', { value: this.state.events.tableName });
+    new CfnOutput(this, 'ControlTableName', { value: this.state.control.tableName });
+    new CfnOutput(this, 'IdempotencyTableName', { value: this.state.idempotency.tableName });
+    new CfnOutput(this, 'TracesBucketName', { value: this.state.traces.bucketName });
+    new CfnOutput(this, 'ClusterArn', { value: this.runtime.cluster.clusterArn });
+  }
+}

@@ -1,0 +1,21 @@
+import { z } from 'zod';
+import { RepoName } from '../../core/config/schema';
+import { admitRun, type AdmissionResult } from '../../core/runs/admission';
+import { RunId } from '../../core/runs/schemas';
+import { lazyOrchestratorDeps, orchestratorLogger, type OrchestratorDeps } from './deps';
+
+/** The Admit state's payload (its Parameters): the run and its repository. */
+export const AdmitTaskInput = z.object({ runId: RunId, repo: RepoName }).strict();
+
+/** The Admit task. Errors are thrown, never returned, so the state's Retry and Catch act on them. */
+export function createAdmitHandler(deps: () => OrchestratorDeps) {
+  return async function handler(event: unknown): Promise<AdmissionResult> {
+    const input = AdmitTaskInput.parse(event);
+    const logger = orchestratorLogger.createChild({ persistentKeys: { runId: input.runId } });
+    const admission = await admitRun(deps(), input.runId);
+    logger.info('admission', { ...admission });
+    return admission;
+  };
+}
+
+export const handler = createAdmitHandler(lazyOrchestratorDeps());

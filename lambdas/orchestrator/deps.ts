@@ -1,0 +1,34 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { runtimeConfig } from '../../core/config/runtime';
+import { optionalEnv, requiredEnv } from '../../core/env';
+import type { AdmissionDeps } from '../../core/runs/admission';
+import type { FinalizeDeps } from '../../core/runs/finalize';
+import { createDynamoClient, documentClientFor, tableNamesFromEnv } from '../../core/store/client';
+import { createStore } from '../../core/store/index';
+import { ecsRunTasks } from './ecs-run-tasks';
+
+/** One structured JSON logger for the state machine's Lambda tasks; every line carries the run id. */
+export const orchestratorLogger = new Logger({ serviceName: 'nightshift-orchestrator' });
+
+/** Everything the orchestrator's handlers need. Lambdas build it from the environment; local mode and tests inject their own. */
+export type OrchestratorDeps = AdmissionDeps & FinalizeDeps;
+
+export function orchestratorDepsFromEnv(env: NodeJS.ProcessEnv = process.env): OrchestratorDeps {
+  const store = createStore(documentClientFor(createDynamoClient({ endpoint: optionalEnv('AWS_ENDPOINT_URL_DYNAMODB', env) })), tableNamesFromEnv(env));
+  const config = runtimeConfig();
+  return {
+    runs: store.runs,
+    events: store.events,
+    ledger: store.ledger,
+    slots: store.slots,
+    caps: { global: config.concurrency.global, perRepo: config.concurrency.perRepo },
+    stopRunTasks: ecsRunTasks(new ECSClient({}), requiredEnv('CLUSTER_ARN', env)).stopRunTasks,
+  };
+}
+
+/** Built on first use, then kept for the life of the Lambda instance (clients at module scope). */
+export function lazyOrchestratorDeps(build: () => OrchestratorDeps = orchestratorDepsFromEnv): () => OrchestratorDeps {
+  let deps: OrchestratorDeps | undefined;
+  return () => (deps ??= build());
+}

@@ -1,0 +1,82 @@
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { z } from 'zod';
+import { AdmissionResult } from '../../core/runs/admission';
+import { ExecutionInput } from '../../core/runs/execution';
+import { finalizeRun } from '../../core/runs/finalize';
+import { isTerminal, type TerminalStatus } from '../../core/runs/lifecycle';
+import { reasonText, terminationFor, type Termination } from '../../core/runs/termination';
+import type { RunRecord } from '../../core/store/ports';
+import { RunNotFoundError } from '../../core/errors';
+import { lazyOrchestratorDeps, orchestratorLogger, type OrchestratorDeps } from './deps';
+
+/** An error as a Catch writes it into the state (`ResultPath`). */
+export const CaughtError = z.object({ Error: z.string(), Cause: z.string().nullish() });
+
+/**
+ * The Finalize state's input: the execution input plus whatever the path that led here added
+ * (`admission`, `admissionFailure`, `result` of the runner, or its `failure`). Unknown keys are dropped.
+ */
+export const FinalizeTaskInput = z.object({
+  ...ExecutionInput.shape,
+  admission: AdmissionResult.optional(),
+  admissionFailure: CaughtError.optional(),
+  result: z.unknown().optional(),
+  failure: CaughtError.optional(),
+});
+export type FinalizeTaskInput = z.infer<typeof FinalizeTaskInput>;
+
+export interface FinalizeTaskOutput {
+  runId: string;
+  status: TerminalStatus;
+  code: string;
+  transitioned: boolean;
+}
+
+const metrics = new Metrics({ namespace: 'Nightshift', serviceName: 'nightshift-orchestrator' });
+
+/** How the path that reached Finalize ended the run. */
+export function terminationOf(input: FinalizeTaskInput, run: RunRecord): Termination {
+  if (input.failure) return terminationFor({ kind: 'runner_failed', error: input.failure.Error, cause: input.failure.Cause ?? null }, run);
+  if (input.result !== undefined) return terminationFor({ kind: 'runner_succeeded', output: input.result }, run);
+  if (input.admissionFailure) {
+    if (run.cancelRequested) return { status: 'CANCELLED', reason: { code: 'cancelled', message: 'the run was cancelled' } };
+    const { Error: error, Cause: cause } = input.admissionFailure;
+    return { status: 'FAILED', reason: { code: 'admission_failed', message: reasonText(`${error}${cause ? `: ${cause}` : ''}`, 'admission failed') } };
+  }
+  switch (input.admission?.decision) {
+    case 'cancelled':
+      return { status: 'CANCELLED', reason: { code: 'cancelled', message: 'the run was cancelled before it started' } };
+    case 'expired':
+      return { status: 'TIMED_OUT', reason: { code: 'queue_timeout', message: 'the run waited too long for a concurrency slot' } };
+    case 'ended':
+      // Already terminal: finalizeRun keeps the status it has and only repeats the clean-up.
+      if (isTerminal(run.status)) return { status: run.status, reason: run.error ?? { code: 'ended', message: 'the run had already ended' } };
+      break;
+    default:
+      break;
+  }
+  throw new Error(`Finalize reached for run ${run.runId} without an outcome (admission ${input.admission?.decision ?? 'none'})`);
+}
+
+/** The Finalize task: every path of the state machine ends here. Throws so the state's Retry acts. */
+export function createFinalizeHandler(deps: () => OrchestratorDeps) {
+  return async function handler(event: unknown): Promise<FinalizeTaskOutput> {
+    const input = FinalizeTaskInput.parse(event);
+    const logger = orchestratorLogger.createChild({ persistentKeys: { runId: input.runId } });
+    const d = deps();
+    const run = await d.runs.get(input.runId);
+    if (!run) throw new RunNotFoundError(input.runId);
+    const termination = terminationOf(input, run);
+    const { run: ended, transitioned } = await finalizeRun(d, { runId: input.runId, ...termination });
+    logger.info('run finalized', { status: ended.status, reason: ended.error, transitioned });
+    if (transitioned) {
+      metrics.addDimensions({ status: ended.status });
+      metrics.addMetric('RunsFinished', MetricUnit.Count, 1);
+      metrics.addMetric('RunSpendMicroUsd', MetricUnit.Count, ended.spentMicros);
+      metrics.publishStoredMetrics();
+    }
+    return { runId: ended.runId, status: ended.status as TerminalStatus, code: termination.reason.code, transitioned };
+  };
+}
+
+export const handler = createFinalizeHandler(lazyOrchestratorDeps());
