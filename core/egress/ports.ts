@@ -71,6 +71,17 @@ export function proxyUrlForRepo(config: Pick<NightshiftConfig, 'repos'>, repo: s
   return `http://${bracketed}:${port}`;
 }
 
+/**
+ * The URL a run of `repo` uses, from the proxy's base URL (NIGHTSHIFT_PROXY_URL: the default port,
+ * `http://egress-proxy.nightshift.internal:3128` on AWS, `http://127.0.0.1:<base>` locally).
+ */
+export function repoProxyUrl(proxyBaseUrl: string, config: Pick<NightshiftConfig, 'repos'>, repo: string): string {
+  const base = new URL(proxyBaseUrl);
+  if (base.protocol !== 'http:' || !base.port) throw new Error(`NIGHTSHIFT_PROXY_URL must be http://host:port, got ${JSON.stringify(proxyBaseUrl)}`);
+  const { port } = proxyPortForRepo(config, repo, Number(base.port));
+  return `http://${base.hostname}:${port}`;
+}
+
 /** Lowest and highest listening port, for the security group rule between the runner and the proxy. */
 export function proxyPortRange(config: Pick<NightshiftConfig, 'repos'>, basePort = DEFAULT_PROXY_PORT): { from: number; to: number } {
   const ports = proxyPorts(config, basePort).map((p) => p.port);

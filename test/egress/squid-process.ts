@@ -78,7 +78,7 @@ async function startOnce(squid: string, config: Pick<NightshiftConfig, 'repos' |
   const child = spawn(squid, ['-N', '-f', conf, '-n', name], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const ports = proxyPorts(config, basePort);
   const url = (p: ProxyPort) => `http://127.0.0.1:${p.port}`;
   const stop = async () => {
