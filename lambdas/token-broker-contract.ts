@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { RunId } from '../core/runs/schemas';
+
+/**
+ * The token broker's Invoke payloads. The runner names only its run: the repository comes from the
+ * run record, never from the caller, so a runner cannot ask for another repository's token.
+ */
+export const TokenBrokerRequest = z.object({ runId: RunId }).strict();
+export type TokenBrokerRequest = z.infer<typeof TokenBrokerRequest>;
+
+export const GITHUB_TOKEN_PERMISSIONS = {
+  contents: 'write',
+  pull_requests: 'write',
+  issues: 'write',
+  metadata: 'read',
+} as const;
+
+export const TokenBrokerResponse = z
+  .object({
+    token: z.string().min(1),
+    /** ISO time; the runner asks again after it. */
+    expiresAt: z.string(),
+    /** `app`: installation token for one repository; `pat`: the configured personal access token (weaker); `forge`: local mode. */
+    mode: z.enum(['app', 'pat', 'forge']),
+    repository: z.string(),
+    permissions: z.record(z.string(), z.string()),
+  })
+  .strict();
+export type TokenBrokerResponse = z.infer<typeof TokenBrokerResponse>;

@@ -1,0 +1,83 @@
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { RepoName } from '../../core/config/schema';
+
+/** Repository `owner/name` of the local forge is the bare repository `<forgeRoot>/owner/name.git`. */
+export function bareRepoPath(forgeRoot: string, repo: string): string {
+  const name = RepoName.parse(repo);
+  const [owner, short] = name.split('/') as [string, string];
+  return join(forgeRoot, owner.toLowerCase(), `${short.toLowerCase()}.git`);
+}
+
+function git(args: string[], cwd?: string): string {
+  return execFileSync('git', args, {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: tmpdir(),
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_CONFIG_GLOBAL: '/dev/null',
+      GIT_AUTHOR_NAME: 'Nightshift Forge',
+      GIT_AUTHOR_EMAIL: 'forge@nightshift.local',
+      GIT_COMMITTER_NAME: 'Nightshift Forge',
+      GIT_COMMITTER_EMAIL: 'forge@nightshift.local',
+    },
+  });
+}
+
+export interface CreateRepoOptions {
+  /** Default branch (default `main`). */
+  branch?: string;
+  message?: string;
+  /** Replace an existing repository of that name. */
+  replace?: boolean;
+}
+
+/** Creates the bare repository `owner/name` holding one commit of `directory`'s files. Returns its path. */
+export function createBareRepoFromDirectory(forgeRoot: string, repo: string, directory: string, options: CreateRepoOptions = {}): string {
+  const bare = bareRepoPath(forgeRoot, repo);
+  const branch = options.branch ?? 'main';
+  if (existsSync(bare)) {
+    if (!options.replace) throw new Error(`forge repository ${repo} already exists at ${bare}`);
+    rmSync(bare, { recursive: true, force: true });
+  }
+  mkdirSync(dirname(bare), { recursive: true });
+  git(['init', '--quiet', '--bare', '--initial-branch', branch, bare]);
+  const work = mkdtempSync(join(tmpdir(), 'nightshift-forge-seed-'));
+  try {
+    cpSync(directory, work, { recursive: true, filter: (src) => !src.split(/[\\/]/).includes('.git') });
+    git(['init', '--quiet', '--initial-branch', branch], work);
+    git(['add', '--all'], work);
+    git(['commit', '--quiet', '--no-verify', '-m', options.message ?? 'Initial commit'], work);
+    git(['push', '--quiet', bare, `HEAD:refs/heads/${branch}`], work);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  return bare;
+}
+
+export function defaultBranchOf(bare: string): string {
+  return git(['symbolic-ref', '--short', 'HEAD'], bare).trim();
+}
+
+/** The commit a branch points at, or undefined when the branch does not exist. */
+export function branchHead(bare: string, branch: string): string | undefined {
+  try {
+    return git(['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`], bare).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Commit subjects of a branch, newest first (for tests and the demo). */
+export function branchLog(bare: string, branch: string, format = '%H %s'): string[] {
+  return git(['log', `--format=${format}`, `refs/heads/${branch}`], bare).split('\n').filter((l) => l !== '');
+}
+
+export function fileAt(bare: string, ref: string, path: string): string {
+  return git(['show', `${ref}:${path}`], bare);
+}

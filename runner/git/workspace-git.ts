@@ -1,0 +1,145 @@
+import { execFile } from 'node:child_process';
+
+/**
+ * The runner's own git: every command runs as the runner (never as the tool user), with the git
+ * directory kept outside the tool-writable checkout (`--separate-git-dir`, then explicit
+ * `--git-dir`/`--work-tree`), so model-written code cannot plant hooks, filters, fsmonitor or
+ * `insteadOf` rewrites that the runner would execute or follow with its token.
+ *
+ * The GitHub token is handed to git per command as an `http.extraHeader` through git's
+ * GIT_CONFIG_COUNT/KEY/VALUE environment (the environment form of `git -c`): never written to
+ * `.git/config` or a file, and not on the command line, where any local user could read it in
+ * /proc/<pid>/cmdline. Only the runner's uid can read its child's environment.
+ */
+export class GitCommandError extends Error {
+  constructor(
+    readonly args: readonly string[],
+    readonly exitCode: number | null,
+    readonly stderr: string,
+  ) {
+    super(`git ${args[0]} failed (exit ${exitCode}): ${stderr.trim().slice(0, 500)}`);
+    this.name = 'GitCommandError';
+  }
+}
+
+export interface GitIdentity {
+  name: string;
+  email: string;
+}
+
+export const NIGHTSHIFT_BOT: GitIdentity = { name: 'Nightshift', email: 'nightshift-bot@users.noreply.github.com' };
+
+export interface WorkspaceGitOptions {
+  gitDir: string;
+  workTree: string;
+  /** Directory git may use as HOME (private to the runner). */
+  home: string;
+  token?: string;
+  proxyUrl?: string;
+  timeoutMs?: number;
+}
+
+export class WorkspaceGit {
+  constructor(private readonly options: WorkspaceGitOptions) {}
+
+  private environment(withToken: boolean): NodeJS.ProcessEnv {
+    const config: [string, string][] = [
+      ['safe.directory', '*'],
+      ['core.hooksPath', '/dev/null'],
+      ['core.fsmonitor', 'false'],
+      ['protocol.ext.allow', 'never'],
+      ['submodule.recurse', 'false'],
+      ['commit.gpgSign', 'false'],
+    ];
+    if (this.options.proxyUrl) config.push(['http.proxy', this.options.proxyUrl]);
+    if (withToken && this.options.token) {
+      const basic = Buffer.from(`x-access-token:${this.options.token}`).toString('base64');
+      config.push(['http.extraHeader', `Authorization: Basic ${basic}`]);
+    }
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: this.options.home,
+      LANG: 'C',
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_CONFIG_GLOBAL: '/dev/null',
+      GIT_TERMINAL_PROMPT: '0',
+      GIT_ASKPASS: '/bin/false',
+      GIT_CONFIG_COUNT: String(config.length),
+    };
+    config.forEach(([key, value], i) => {
+      env[`GIT_CONFIG_KEY_${i}`] = key;
+      env[`GIT_CONFIG_VALUE_${i}`] = value;
+    });
+    return env;
+  }
+
+  /** Runs git without a repository (clone). */
+  raw(args: readonly string[], options: { withToken?: boolean; cwd?: string } = {}): Promise<string> {
+    return new Promise((resolve, reject) => {
+      execFile(
+        'git',
+        [...args],
+        { cwd: options.cwd, env: this.environment(options.withToken ?? false), timeout: this.options.timeoutMs ?? 300_000, maxBuffer: 64 * 1024 * 1024, killSignal: 'SIGKILL' },
+        (err, stdout, stderr) => {
+          if (err) reject(new GitCommandError(args, typeof err.code === 'number' ? err.code : null, stderr));
+          else resolve(stdout);
+        },
+      );
+    });
+  }
+
+  run(args: readonly string[], options: { withToken?: boolean } = {}): Promise<string> {
+    return this.raw(['--git-dir', this.options.gitDir, '--work-tree', this.options.workTree, ...args], { ...options, cwd: this.options.workTree });
+  }
+
+  async clone(url: string, branch: string): Promise<void> {
+    await this.raw(['clone', '--quiet', '--depth', '1', '--single-branch', '--no-tags', '--branch', branch, '--separate-git-dir', this.options.gitDir, '--', url, this.options.workTree], { withToken: true });
+  }
+
+  async head(): Promise<string> {
+    return (await this.run(['rev-parse', 'HEAD'])).trim();
+  }
+
+  async createBranch(branch: string): Promise<void> {
+    await this.run(['checkout', '--quiet', '-b', branch]);
+  }
+
+  /** Stages every change of the checkout; returns the staged paths with their status against `base`. */
+  async stageAll(): Promise<void> {
+    await this.run(['add', '--all', '--', '.']);
+  }
+
+  async stagedChanges(base: string): Promise<{ status: string; path: string }[]> {
+    const out = await this.run(['diff', '--cached', '--name-status', '--no-renames', '-z', base]);
+    const parts = out.split('\0').filter((p) => p !== '');
+    const changes: { status: string; path: string }[] = [];
+    for (let i = 0; i + 1 < parts.length; i += 2) changes.push({ status: parts[i]!, path: parts[i + 1]! });
+    return changes;
+  }
+
+  /** Drops paths from the next commit (they keep the committed version). */
+  async unstage(paths: readonly string[]): Promise<void> {
+    if (paths.length === 0) return;
+    await this.run(['reset', '--quiet', 'HEAD', '--', ...paths]);
+  }
+
+  async hasStagedChanges(): Promise<boolean> {
+    try {
+      await this.run(['diff', '--cached', '--quiet']);
+      return false;
+    } catch (err) {
+      if (err instanceof GitCommandError && err.exitCode === 1) return true;
+      throw err;
+    }
+  }
+
+  async commit(message: string, identity: GitIdentity = NIGHTSHIFT_BOT): Promise<string> {
+    await this.run(['-c', `user.name=${identity.name}`, '-c', `user.email=${identity.email}`, 'commit', '--quiet', '--no-verify', '-m', message]);
+    return this.head();
+  }
+
+  /** Pushes HEAD to exactly `refs/heads/<branch>` on origin. */
+  async push(branch: string): Promise<void> {
+    await this.run(['push', '--quiet', '--no-verify', 'origin', `HEAD:refs/heads/${branch}`], { withToken: true });
+  }
+}

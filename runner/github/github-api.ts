@@ -1,0 +1,60 @@
+import { Octokit } from 'octokit';
+
+/** The GitHub REST calls the runner makes (GitHub, GitHub Enterprise, or the local forge via `baseUrl`). */
+export interface RepoInfo {
+  defaultBranch: string;
+  cloneUrl: string;
+}
+
+export interface PullRequestRef {
+  number: number;
+  url: string;
+}
+
+export interface GithubApi {
+  getRepo(): Promise<RepoInfo>;
+  findOpenPull(branch: string): Promise<PullRequestRef | undefined>;
+  createDraftPull(input: { title: string; body: string; head: string; base: string }): Promise<PullRequestRef>;
+  updatePull(number: number, input: { title: string; body: string }): Promise<PullRequestRef>;
+  getIssue(number: number): Promise<{ title: string; body: string }>;
+  commentOnIssue(number: number, body: string): Promise<void>;
+}
+
+export function octokitGithubApi(options: { baseUrl: string; token: string; repo: string; fetch?: typeof fetch }): GithubApi {
+  const [owner, repo] = options.repo.split('/') as [string, string];
+  const octokit = new Octokit({
+    auth: options.token,
+    baseUrl: options.baseUrl.replace(/\/$/, ''),
+    userAgent: 'nightshift-runner',
+    // No automatic retries of writes: a duplicated PR creation is worse than a failed run.
+    retry: { enabled: false },
+    throttle: { enabled: false },
+    ...(options.fetch ? { request: { fetch: options.fetch } } : {}),
+  });
+  return {
+    async getRepo() {
+      const { data } = await octokit.rest.repos.get({ owner, repo });
+      return { defaultBranch: data.default_branch, cloneUrl: data.clone_url };
+    },
+    async findOpenPull(branch) {
+      const { data } = await octokit.rest.pulls.list({ owner, repo, head: `${owner}:${branch}`, state: 'open', per_page: 10 });
+      const pr = data.find((p: { head: { ref: string } }) => p.head.ref === branch);
+      return pr ? { number: pr.number, url: pr.html_url } : undefined;
+    },
+    async createDraftPull(input) {
+      const { data } = await octokit.rest.pulls.create({ owner, repo, title: input.title, body: input.body, head: input.head, base: input.base, draft: true });
+      return { number: data.number, url: data.html_url };
+    },
+    async updatePull(number, input) {
+      const { data } = await octokit.rest.pulls.update({ owner, repo, pull_number: number, title: input.title, body: input.body });
+      return { number: data.number, url: data.html_url };
+    },
+    async getIssue(number) {
+      const { data } = await octokit.rest.issues.get({ owner, repo, issue_number: number });
+      return { title: data.title, body: data.body ?? '' };
+    },
+    async commentOnIssue(number, body) {
+      await octokit.rest.issues.createComment({ owner, repo, issue_number: number, body });
+    },
+  };
+}

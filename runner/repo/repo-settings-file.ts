@@ -1,0 +1,77 @@
+import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { z } from 'zod';
+
+/**
+ * `.nightshift.yml` at the repository root: the repository's own settings for runs. It is input
+ * from the repository (so from anyone who can push to it): strictly validated, and a bad file fails
+ * the run with a clear reason before anything is pushed.
+ */
+export const NightshiftYml = z
+  .object({
+    /** Commands run (as the tool user) after the clone, before the tests at the base commit. */
+    setup: z.array(z.string().min(1).max(2_000)).max(20).optional(),
+    /** The test command, run at the base commit and again before committing. */
+    test: z.string().min(1).max(2_000).optional(),
+    /** A JUnit XML file the test command writes, relative to the repository root. */
+    testResults: z.string().min(1).max(500).regex(/^(?!\/)(?!.*\.\.)/, 'must be a relative path without ".."').optional(),
+    testTimeoutSeconds: z.number().int().min(10).max(3_600).optional(),
+    /** Extra globs the agent may not change (added to the defaults). */
+    protectedPaths: z.array(z.string().min(1).max(200)).max(100).optional(),
+    /** Extra instructions added to the agent's system prompt. */
+    instructions: z.string().max(20_000).optional(),
+  })
+  .strict();
+export type NightshiftYml = z.infer<typeof NightshiftYml>;
+
+export class RepoSettingsFileError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`.nightshift.yml is invalid: ${problems.join('; ')}`);
+    this.name = 'RepoSettingsFileError';
+  }
+}
+
+const MAX_FILE_BYTES = 64 * 1024;
+
+function readRegularFile(path: string, maxBytes: number): string | undefined {
+  if (!existsSync(path)) return undefined;
+  // Never follow a symlink the repository ships (it could point at a runner file).
+  const stat = lstatSync(path);
+  if (!stat.isFile()) return undefined;
+  if (stat.size > maxBytes) return undefined;
+  return readFileSync(path, 'utf8');
+}
+
+export function readNightshiftYml(repoRoot: string): NightshiftYml {
+  const path = join(repoRoot, '.nightshift.yml');
+  if (existsSync(path) && !lstatSync(path).isFile()) throw new RepoSettingsFileError(['must be a regular file']);
+  const text = readRegularFile(path, MAX_FILE_BYTES);
+  if (text === undefined) {
+    if (existsSync(path)) throw new RepoSettingsFileError([`larger than ${MAX_FILE_BYTES} bytes`]);
+    return {};
+  }
+  let value: unknown;
+  try {
+    value = parse(text, { maxAliasCount: 10 }) ?? {};
+  } catch (err) {
+    throw new RepoSettingsFileError([`not valid YAML: ${(err as Error).message.split('\n')[0]}`]);
+  }
+  const parsed = NightshiftYml.safeParse(value);
+  if (!parsed.success) {
+    throw new RepoSettingsFileError(parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`));
+  }
+  return parsed.data;
+}
+
+const MAX_INSTRUCTIONS_BYTES = 32 * 1024;
+
+/** AGENTS.md and CLAUDE.md, as found at the repository root. */
+export function readAgentInstructions(repoRoot: string): { file: string; text: string }[] {
+  const out: { file: string; text: string }[] = [];
+  for (const file of ['AGENTS.md', 'CLAUDE.md']) {
+    const text = readRegularFile(join(repoRoot, file), MAX_INSTRUCTIONS_BYTES);
+    if (text !== undefined && text.trim() !== '') out.push({ file, text });
+  }
+  return out;
+}

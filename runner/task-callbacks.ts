@@ -1,0 +1,39 @@
+import { SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { RunnerResult, type RunnerErrorName } from '../core/runs/schemas';
+
+/** The runner's side of `ecs:runTask.waitForTaskToken`: heartbeats and the one final report. */
+export interface TaskCallbacks {
+  heartbeat(): Promise<void>;
+  succeed(result: RunnerResult): Promise<void>;
+  fail(error: RunnerErrorName, cause: string): Promise<void>;
+}
+
+/** The state machine no longer waits for this task (timed out, stopped): the runner should stop too. */
+export class TaskNoLongerWaitedError extends Error {
+  constructor(readonly reason: string) {
+    super(`the state machine no longer waits for this run: ${reason}`);
+    this.name = 'TaskNoLongerWaitedError';
+  }
+}
+
+const goneErrors = new Set(['TaskTimedOut', 'InvalidToken', 'TaskDoesNotExist']);
+
+export function stepFunctionsCallbacks(client: SFNClient, taskToken: string): TaskCallbacks {
+  return {
+    async heartbeat() {
+      try {
+        await client.send(new SendTaskHeartbeatCommand({ taskToken }));
+      } catch (err) {
+        const name = (err as { name?: string }).name ?? '';
+        if (goneErrors.has(name)) throw new TaskNoLongerWaitedError(name);
+        throw err;
+      }
+    },
+    async succeed(result) {
+      await client.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(RunnerResult.parse(result)) }));
+    },
+    async fail(error, cause) {
+      await client.send(new SendTaskFailureCommand({ taskToken, error, cause: cause.slice(0, 1_000) }));
+    },
+  };
+}
