@@ -1,0 +1,442 @@
+import '../../core/polyfills';
+import { randomUUID } from 'node:crypto';
+import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { z } from 'zod';
+import { StepFunctionsError, TaskStateError } from './errors';
+import { matchesEventPattern } from './event-pattern';
+import { TaskTokenRegistry } from './task-tokens';
+import { extractStateMachine, LOCAL_ACCOUNT, LOCAL_REGION, type ExtractedStateMachine, type StatusChangeRule } from './template';
+
+/** A Lambda handler run in process: gets the task's payload, returns its result or throws. */
+export type LocalHandler = (event: unknown) => Promise<unknown>;
+
+/** One call of a service integration (`arn:aws:states:::ecs:runTask.waitForTaskToken`, ...). */
+export interface IntegrationCall {
+  executionName: string;
+  executionArn: string;
+  stateName: string;
+  /** The state's resolved Parameters, as the service would receive them. */
+  parameters: unknown;
+  /** For `.waitForTaskToken` resources: the token the task must report back with. */
+  token?: string;
+}
+/**
+ * Implements a service integration. For `.waitForTaskToken` resources it only starts the work (its
+ * return value is ignored; the state completes through the token); a rejection fails the state with
+ * the error's name, like a failing service call.
+ */
+export type LocalIntegration = (call: IntegrationCall) => Promise<unknown>;
+
+export interface LocalStateMachineOptions {
+  /** Lambda handlers by handler module (`lambdas/orchestrator/admit.ts`), as the template names them. */
+  handlers: Readonly<Record<string, LocalHandler>>;
+  /** Service integrations by resource ARN (`arn:aws:states:::ecs:runTask.waitForTaskToken`). */
+  integrations?: Readonly<Record<string, LocalIntegration>>;
+  /** Every Wait state waits this long instead of its Seconds (tests, a responsive local mode). */
+  waitStateMs?: number;
+  /** Every retrier waits this long instead of its IntervalSeconds/BackoffRate. */
+  retryIntervalMs?: number;
+  /** Deliver execution status changes to the template's EventBridge rules (the backstop). Default true. */
+  deliverStatusChanges?: boolean;
+  /** Structured log lines (no execution data: inputs may carry task tokens). */
+  log?: (message: string, fields: Record<string, unknown>) => void;
+}
+
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+export interface ExecutionDescription {
+  name: string;
+  executionArn: string;
+  stateMachineArn: string;
+  status: ExecutionStatus;
+  input: unknown;
+  output: unknown;
+  error: string | null;
+  cause: string | null;
+  startDate: Date;
+  stopDate: Date | null;
+  /** States entered, in order (the path the execution took). */
+  statesEntered: string[];
+  /** Status-change deliveries to rule targets that failed after every retry. */
+  deliveryErrors: string[];
+}
+
+interface ExecutionRecord extends ExecutionDescription {
+  inputText: string;
+  abort: () => void;
+  stopRequest: { error: string | null; cause: string | null } | undefined;
+  deliveries: Promise<void>[];
+  settled: Promise<ExecutionDescription>;
+}
+
+/** Longest task timeout a Node timer can hold; AWS tasks have no default timeout, the library's is 60 s. */
+const UNBOUNDED_TASK_SECONDS = 2_000_000;
+/** Lambda retries a failed asynchronous invocation twice. */
+const ASYNC_INVOKE_ATTEMPTS = 3;
+
+const CallbackInput = z.object({
+  Parameters: z.unknown(),
+  TimeoutSeconds: z.number().int().positive().optional(),
+  HeartbeatSeconds: z.number().int().positive().optional(),
+});
+
+type StateJson = Record<string, unknown>;
+
+/**
+ * Executes the state machine of a synthesized template offline (see index.ts for the full contract).
+ */
+export class LocalStateMachine {
+  readonly stateMachineArn: string;
+  readonly extracted: ExtractedStateMachine;
+  readonly tokens = new TaskTokenRegistry();
+  private readonly machine: StateMachine;
+  private readonly executions = new Map<string, ExecutionRecord>();
+  private readonly taskStates = new Map<string, StateJson>();
+  private readonly waitStates: string[] = [];
+  private readonly retryStates: string[] = [];
+
+  static fromTemplate(template: unknown, options: LocalStateMachineOptions): LocalStateMachine {
+    return new LocalStateMachine(extractStateMachine(template), options);
+  }
+
+  constructor(
+    extracted: ExtractedStateMachine,
+    private readonly options: LocalStateMachineOptions,
+  ) {
+    this.extracted = extracted;
+    this.stateMachineArn = extracted.stateMachineArn;
+    const prepared = { ...extracted.definition, States: this.prepareStates(z.record(z.string(), z.record(z.string(), z.unknown())).parse(extracted.definition.States)) };
+    this.machine = new StateMachine(prepared as unknown as StateMachineDefinition);
+    for (const rule of extracted.statusChangeRules) for (const entry of rule.targetEntries) this.handlerFor(entry);
+  }
+
+  /** Starts an execution named `name` (the run id); AWS's StartExecution semantics for repeated names. */
+  start(name: string, input: unknown): ExecutionDescription {
+    return describe(this.startRecord(name, JSON.stringify(input)));
+  }
+
+  /** StartExecution as the SFN API has it (for a loopback endpoint). */
+  async startExecution(stateMachineArn: string, name: string | undefined, input: string): Promise<{ executionArn: string; startDate: Date }> {
+    if (stateMachineArn !== this.stateMachineArn) throw new StepFunctionsError('StateMachineDoesNotExist', `no state machine ${stateMachineArn}`);
+    const record = this.startRecord(name ?? randomUUID(), input);
+    return { executionArn: record.executionArn, startDate: record.startDate };
+  }
+
+  /** StopExecution: the execution ends ABORTED; its tasks never complete and their tokens are closed. */
+  async stopExecution(executionArn: string, error?: string, cause?: string): Promise<{ stopDate: Date }> {
+    const record = this.record(executionArn);
+    if (record.status === 'RUNNING' && !record.stopRequest) {
+      record.stopRequest = { error: error ?? null, cause: cause ?? null };
+      this.tokens.closeExecution(record.name);
+      record.abort();
+    }
+    await record.settled;
+    return { stopDate: record.stopDate ?? new Date() };
+  }
+
+  async sendTaskSuccess(taskToken: string, output: string): Promise<void> {
+    this.tokens.sendTaskSuccess(taskToken, output);
+  }
+
+  async sendTaskFailure(taskToken: string, error?: string, cause?: string): Promise<void> {
+    this.tokens.sendTaskFailure(taskToken, error, cause);
+  }
+
+  async sendTaskHeartbeat(taskToken: string): Promise<void> {
+    this.tokens.sendTaskHeartbeat(taskToken);
+  }
+
+  describe(nameOrArn: string): ExecutionDescription {
+    return describe(this.record(nameOrArn));
+  }
+
+  /** Resolves once the execution ended and its status change reached every matching rule target. */
+  async waitForExecution(nameOrArn: string): Promise<ExecutionDescription> {
+    return this.record(nameOrArn).settled;
+  }
+
+  /** Every execution, newest last. */
+  list(): ExecutionDescription[] {
+    return [...this.executions.values()].map(describe);
+  }
+
+  /** Stops every running execution and waits for all of them (shutdown, test teardown). */
+  async close(): Promise<void> {
+    await Promise.all([...this.executions.values()].filter((r) => r.status === 'RUNNING').map((r) => this.stopExecution(r.executionArn, 'States.Runtime', 'local platform shut down')));
+    await Promise.all([...this.executions.values()].map((r) => r.settled));
+  }
+
+  private record(nameOrArn: string): ExecutionRecord {
+    const name = nameOrArn.startsWith('arn:') ? nameOrArn.slice(nameOrArn.lastIndexOf(':') + 1) : nameOrArn;
+    const record = this.executions.get(name);
+    if (!record || (nameOrArn.startsWith('arn:') && record.executionArn !== nameOrArn)) throw new StepFunctionsError('ExecutionDoesNotExist', `no execution ${nameOrArn}`);
+    return record;
+  }
+
+  private startRecord(name: string, inputText: string): ExecutionRecord {
+    if (!/^[A-Za-z0-9_-]{1,80}$/.test(name)) throw new StepFunctionsError('InvalidName', `invalid execution name ${JSON.stringify(name)}`);
+    let input: unknown;
+    try {
+      input = JSON.parse(inputText) as unknown;
+    } catch {
+      throw new StepFunctionsError('InvalidExecutionInput', 'input is not valid JSON');
+    }
+    const existing = this.executions.get(name);
+    if (existing) {
+      // Standard workflows: the same name and input while running is the same execution.
+      if (existing.status === 'RUNNING' && existing.inputText === inputText) return existing;
+      throw new StepFunctionsError('ExecutionAlreadyExists', `execution ${name} already exists`);
+    }
+
+    const executionArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${this.extracted.stateMachineName}:${name}`;
+    let pendingToken: string | undefined;
+    const tokens = this.tokens;
+    const taskContext = {
+      // `$$.Task.Token`: one token per task state entry, taken by that state's handler.
+      get Token(): string {
+        pendingToken ??= tokens.issue(name, '');
+        return pendingToken;
+      },
+    };
+    const takeToken = (): string | undefined => {
+      const token = pendingToken;
+      pendingToken = undefined;
+      return token;
+    };
+
+    const record = {
+      name,
+      executionArn,
+      stateMachineArn: this.stateMachineArn,
+      status: 'RUNNING',
+      input,
+      inputText,
+      output: null,
+      error: null,
+      cause: null,
+      startDate: new Date(),
+      stopDate: null,
+      statesEntered: [],
+      deliveryErrors: [],
+      abort: () => undefined,
+      stopRequest: undefined,
+      deliveries: [],
+      settled: Promise.resolve() as unknown as Promise<ExecutionDescription>,
+    } as ExecutionRecord;
+
+    const execution = this.machine.run(input as never, {
+      overrides: {
+        taskResourceLocalHandlers: this.localHandlers(record, takeToken) as never,
+        ...(this.options.waitStateMs !== undefined ? { waitTimeOverrides: Object.fromEntries(this.waitStates.map((s) => [s, this.options.waitStateMs!])) } : {}),
+        ...(this.options.retryIntervalMs !== undefined ? { retryIntervalOverrides: Object.fromEntries(this.retryStates.map((s) => [s, this.options.retryIntervalMs!])) } : {}),
+      },
+      context: {
+        Execution: { Id: executionArn, Name: name },
+        StateMachine: { Id: this.stateMachineArn, Name: this.extracted.stateMachineName },
+        Task: taskContext,
+      },
+    });
+    record.abort = execution.abort;
+    this.executions.set(name, record);
+    this.log('execution started', { execution: name });
+    this.deliverStatusChange(record);
+
+    const history = (async () => {
+      for await (const event of execution.eventLogs) {
+        if (event.type === 'StateEntered') record.statesEntered.push(event.state.name);
+      }
+    })();
+
+    record.settled = execution.result
+      .then(
+        (output) => this.finish(record, 'SUCCEEDED', { output }),
+        (err: unknown) => {
+          if (err instanceof ExecutionAbortedError) return this.finish(record, 'ABORTED', record.stopRequest ?? { error: null, cause: null });
+          if (err instanceof ExecutionTimeoutError) return this.finish(record, 'TIMED_OUT', { error: 'States.Timeout', cause: 'the execution exceeded its TimeoutSeconds' });
+          const inner = err instanceof ExecutionError && err.cause instanceof Error ? err.cause : err instanceof Error ? err : new Error(String(err));
+          return this.finish(record, 'FAILED', { error: inner.name, cause: inner.message });
+        },
+      )
+      .then(async () => {
+        // The history closes with the execution, except for an abort that left a task pending.
+        if (record.status !== 'ABORTED') await history;
+        await Promise.all(record.deliveries);
+        return describe(record);
+      });
+    return record;
+  }
+
+  private finish(record: ExecutionRecord, status: Exclude<ExecutionStatus, 'RUNNING'>, result: { output?: unknown; error?: string | null; cause?: string | null }): void {
+    record.status = status;
+    record.stopDate = new Date();
+    record.output = result.output ?? null;
+    record.error = result.error ?? null;
+    record.cause = result.cause ?? null;
+    this.tokens.closeExecution(record.name);
+    this.log('execution ended', { execution: record.name, status, error: record.error });
+    this.deliverStatusChange(record);
+  }
+
+  /** EventBridge: "Step Functions Execution Status Change" to every rule of the template whose pattern matches. */
+  private deliverStatusChange(record: ExecutionRecord): void {
+    if (this.options.deliverStatusChanges === false) return;
+    const event = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'Step Functions Execution Status Change',
+      source: 'aws.states',
+      account: LOCAL_ACCOUNT,
+      time: new Date().toISOString(),
+      region: LOCAL_REGION,
+      resources: [record.executionArn],
+      detail: {
+        executionArn: record.executionArn,
+        stateMachineArn: record.stateMachineArn,
+        name: record.name,
+        status: record.status,
+        startDate: record.startDate.getTime(),
+        stopDate: record.stopDate?.getTime() ?? null,
+        input: record.inputText,
+        output: record.output === null ? null : JSON.stringify(record.output),
+        error: record.error,
+        cause: record.cause,
+      },
+    };
+    for (const rule of this.extracted.statusChangeRules) {
+      if (!matchesEventPattern(rule.pattern, event)) continue;
+      for (const entry of rule.targetEntries) record.deliveries.push(this.invokeAsync(rule, entry, event, record));
+    }
+  }
+
+  private async invokeAsync(rule: StatusChangeRule, entry: string, event: unknown, record: ExecutionRecord): Promise<void> {
+    const handler = this.handlerFor(entry);
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= ASYNC_INVOKE_ATTEMPTS; attempt++) {
+      try {
+        await handler(structuredClone(event));
+        return;
+      } catch (err) {
+        lastError = err;
+        this.log('rule target failed', { rule: rule.logicalId, entry, attempt, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+      }
+    }
+    record.deliveryErrors.push(`${rule.logicalId} → ${entry}: ${lastError instanceof Error ? `${lastError.name}: ${lastError.message}` : String(lastError)}`);
+  }
+
+  private handlerFor(entry: string): LocalHandler {
+    const handler = this.options.handlers[entry];
+    if (!handler) throw new Error(`no local handler for ${entry}`);
+    return handler;
+  }
+
+  /** The per-execution task implementations, keyed by state name (what the library expects). */
+  private localHandlers(record: ExecutionRecord, takeToken: () => string | undefined): Record<string, (input: never) => Promise<never>> {
+    const handlers: Record<string, (input: never) => Promise<never>> = {};
+    // After a stop the library may still enter a retry; a stopped execution starts nothing new.
+    const whileRunning = <T>(work: () => Promise<T>): Promise<T> => (record.status === 'RUNNING' && !record.stopRequest ? work() : new Promise<T>(() => undefined));
+
+    for (const [stateName, state] of this.taskStates) {
+      const resource = z.string().parse(state.Resource);
+      const entry = this.extracted.lambdaEntries.get(resource);
+      if (entry) {
+        const handler = this.handlerFor(entry);
+        handlers[stateName] = ((input: unknown) => whileRunning(() => handler(structuredClone(input)))) as never;
+      } else if (/^arn:aws:states:::lambda:invoke$/.test(resource)) {
+        handlers[stateName] = ((input: unknown) =>
+          whileRunning(async () => {
+            const { FunctionName, Payload } = z.object({ FunctionName: z.string(), Payload: z.unknown() }).passthrough().parse(input);
+            const fnEntry = this.extracted.lambdaEntries.get(FunctionName.replace(/:\$LATEST$/, ''));
+            if (!fnEntry) throw new TaskStateError('Lambda.ResourceNotFoundException', `no function ${FunctionName}`);
+            return { StatusCode: 200, Payload: await this.handlerFor(fnEntry)(structuredClone(Payload)) };
+          })) as never;
+      } else if (resource.endsWith('.waitForTaskToken')) {
+        const integration = this.integrationFor(resource);
+        handlers[stateName] = ((input: unknown) =>
+          whileRunning(async () => {
+            const { Parameters: parameters, TimeoutSeconds, HeartbeatSeconds } = CallbackInput.parse(input);
+            const token = takeToken();
+            if (!token || !JSON.stringify(parameters).includes(token)) throw new TaskStateError('States.Runtime', `${stateName} does not pass $$.Task.Token to ${resource}`);
+            const completion = this.tokens.wait(token, { ...(TimeoutSeconds ? { timeoutSeconds: TimeoutSeconds } : {}), ...(HeartbeatSeconds ? { heartbeatSeconds: HeartbeatSeconds } : {}) }, stateName);
+            completion.catch(() => undefined); // observed below; a task may fail before the integration returns
+            try {
+              await integration({ executionName: record.name, executionArn: record.executionArn, stateName, parameters, token });
+            } catch (err) {
+              this.tokens.discard(token);
+              throw err;
+            }
+            return completion;
+          })) as never;
+      } else {
+        const integration = this.integrationFor(resource);
+        handlers[stateName] = ((input: unknown) =>
+          whileRunning(() => integration({ executionName: record.name, executionArn: record.executionArn, stateName, parameters: input }))) as never;
+      }
+    }
+    return handlers;
+  }
+
+  private integrationFor(resource: string): LocalIntegration {
+    const integration = this.options.integrations?.[resource];
+    if (!integration) throw new Error(`no local integration for ${resource}`);
+    return integration;
+  }
+
+  /**
+   * The library's view of the states: callback states carry their timeouts in their input (the
+   * registry runs the clocks: TimeoutSeconds and HeartbeatSeconds, static or by path), and no task
+   * gets the library's 60-second default timeout that AWS does not have.
+   */
+  private prepareStates(states: Record<string, StateJson>): Record<string, StateJson> {
+    const prepared: Record<string, StateJson> = {};
+    for (const [name, original] of Object.entries(states)) {
+      const state: StateJson = { ...original };
+      if (state.Type === 'Wait') this.waitStates.push(name);
+      if (Array.isArray(state.Retry)) this.retryStates.push(name);
+      if (state.Type === 'Task') {
+        if (this.taskStates.has(name)) throw new Error(`task state name ${name} is used twice`);
+        const resource = z.string().parse(state.Resource);
+        if (resource.endsWith('.waitForTaskToken')) {
+          const timeouts: StateJson = {};
+          for (const field of ['TimeoutSeconds', 'HeartbeatSeconds'] as const) {
+            if (state[field] !== undefined) timeouts[field] = state[field];
+            if (state[`${field}Path`] !== undefined) timeouts[`${field}.$`] = state[`${field}Path`];
+            delete state[field];
+            delete state[`${field}Path`];
+          }
+          state.Parameters = { ...(state.Parameters === undefined ? { 'Parameters.$': '$' } : { Parameters: state.Parameters }), ...timeouts };
+          state.TimeoutSeconds = UNBOUNDED_TASK_SECONDS;
+        } else if (state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) {
+          state.TimeoutSeconds = UNBOUNDED_TASK_SECONDS;
+        }
+        this.taskStates.set(name, state);
+        // Every task resource must run locally: the library would otherwise call AWS.
+        if (!this.extracted.lambdaEntries.has(resource) && resource !== 'arn:aws:states:::lambda:invoke') this.integrationFor(resource);
+        else if (this.extracted.lambdaEntries.has(resource)) this.handlerFor(this.extracted.lambdaEntries.get(resource)!);
+      }
+      if (state.Type === 'Parallel' || state.Type === 'Map') throw new Error(`${state.Type} states are not supported by the local executor (${name})`);
+      prepared[name] = state;
+    }
+    return prepared;
+  }
+
+  private log(message: string, fields: Record<string, unknown>): void {
+    this.options.log?.(message, { stateMachine: this.extracted.stateMachineName, ...fields });
+  }
+}
+
+function describe(record: ExecutionRecord): ExecutionDescription {
+  return {
+    name: record.name,
+    executionArn: record.executionArn,
+    stateMachineArn: record.stateMachineArn,
+    status: record.status,
+    input: record.input,
+    output: record.output,
+    error: record.error,
+    cause: record.cause,
+    startDate: record.startDate,
+    stopDate: record.stopDate,
+    statesEntered: [...record.statesEntered],
+    deliveryErrors: [...record.deliveryErrors],
+  };
+}
