@@ -1,12 +1,15 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { NightshiftConfig } from '../core/config/schema';
 import { AgentRuntime } from './constructs/agent-runtime';
 import { Api } from './constructs/api';
+import { Monitoring } from './constructs/monitoring';
 import { Network } from './constructs/network';
 import { Orchestrator } from './constructs/orchestrator';
+import { Schedules } from './constructs/schedules';
 import { State } from './constructs/state';
 
 export interface NightshiftStackProps extends StackProps {
@@ -22,13 +25,15 @@ export class NightshiftStack extends Stack {
   readonly runtime: AgentRuntime;
   readonly orchestrator: Orchestrator;
   readonly api: Api;
+  readonly schedules: Schedules;
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: NightshiftStackProps) {
     super(scope, id, props);
     const { config } = props;
     const logRetention = logs.RetentionDays.ONE_MONTH;
 
-    this.network = new Network(this, 'Network', { maxAzs: config.network.maxAzs, logRetention });
+    this.network = new Network(this, 'Network', { maxAzs: config.network.maxAzs, logRetention, config });
     this.state = new State(this, 'State', { traceRetentionDays: 30 });
     this.runtime = new AgentRuntime(this, 'AgentRuntime', {
       config,
@@ -39,6 +44,20 @@ export class NightshiftStack extends Stack {
     });
     this.orchestrator = new Orchestrator(this, 'Orchestrator', { config, state: this.state, runtime: this.runtime, logRetention });
     this.api = new Api(this, 'Api', { config, state: this.state, orchestrator: this.orchestrator, logRetention });
+    this.schedules = new Schedules(this, 'Schedules', { config, state: this.state, orchestrator: this.orchestrator, logRetention });
+    // Last, so that it watches every function and dead-letter queue created above.
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      config,
+      state: this.state,
+      stateMachine: this.orchestrator.stateMachine,
+      cluster: this.runtime.cluster,
+      functions: this.node.findAll().filter((c): c is lambda.Function => c instanceof lambda.Function),
+      deadLetterQueues: [
+        { name: 'backstop', queue: this.orchestrator.backstopDeadLetters },
+        { name: 'schedules', queue: this.schedules.deadLetters },
+      ],
+      logRetention,
+    });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the Nightshift HTTP API' });
     new CfnOutput(this, 'StateMachineArn', { value: this.orchestrator.stateMachine.stateMachineArn, description: 'The run state machine' });
@@ -48,5 +67,7 @@ export class NightshiftStack extends Stack {
     new CfnOutput(this, 'IdempotencyTableName', { value: this.state.idempotency.tableName });
     new CfnOutput(this, 'TracesBucketName', { value: this.state.traces.bucketName });
     new CfnOutput(this, 'ClusterArn', { value: this.runtime.cluster.clusterArn });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.alarmTopic.topicArn, description: 'Alarm notifications (config alarms.emails)' });
+    new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
   }
 }

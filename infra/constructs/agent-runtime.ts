@@ -92,6 +92,8 @@ export class AgentRuntime extends Construct {
         ...state.tableEnvironment,
         TRACES_BUCKET: state.traces.bucketName,
         NIGHTSHIFT_MODEL: 'bedrock',
+        // The egress proxy and its access log (infra/constructs/network.ts, core/egress).
+        ...props.network.runnerEnvironment,
         // The runner reads its configuration from here (core/config/runtime.ts); it holds no secrets.
         NIGHTSHIFT_CONFIG_JSON: JSON.stringify(withoutEditorFields(config)),
       },
@@ -105,6 +107,7 @@ export class AgentRuntime extends Construct {
     });
 
     this.grantRunnerPermissions(config, state);
+    props.network.grantRunnerEgress(this.taskDefinition.taskRole);
   }
 
   get taskRole(): iam.IRole {
