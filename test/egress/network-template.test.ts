@@ -1,0 +1,121 @@
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { parseConfig } from '../../core/config/load';
+import { proxyPortRange } from '../../core/egress';
+import { Network } from '../../infra/constructs/network';
+
+const config = parseConfig({
+  repos: [{ name: 'acme/web', egressAllow: ['.internal-registry.example'] }, { name: 'acme/api' }],
+  model: { id: 'anthropic.claude', prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 }, fargate: { vcpuHourUsd: 0.04, gbHourUsd: 0.004 } },
+  github: { tokenSecret: 'nightshift/token' },
+});
+
+/**
+ * The network constructs alone in a stack (the whole app's factory also needs the runner image's
+ * Dockerfile). cdk-nag runs as in the app, so a finding fails synth here too.
+ */
+function synth(maxAzs = 1) {
+  const app = new App();
+  const stack = new Stack(app, 'NetworkUnderTest', { env: { account: '111122223333', region: 'eu-west-1' } });
+  const network = new Network(stack, 'Network', { maxAzs, logRetention: logs.RetentionDays.ONE_MONTH, config });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  app.synth();
+  const template = Template.fromStack(stack);
+  const id = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
+  return { stack, network, template, id };
+}
+
+describe('Network (VPC, endpoints, egress proxy)', () => {
+  const { stack, network, template, id } = synth();
+  const runnerSg = id(network.runnerSecurityGroup);
+  const proxySg = id(network.egressProxy.securityGroup);
+  const endpointSg = id(network.endpointSecurityGroup);
+  const { from, to } = proxyPortRange(config);
+
+  it('has no NAT gateway, isolated runner subnets and one public subnet for the proxy', () => {
+    template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    template.resourceCountIs('AWS::EC2::Subnet', 2);
+    template.hasResourceProperties('AWS::EC2::Subnet', { MapPublicIpOnLaunch: false, Tags: Match.arrayWith([{ Key: 'aws-cdk:subnet-type', Value: 'Isolated' }]) });
+    expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
+  });
+
+  it('has gateway endpoints for S3 and DynamoDB and interface endpoints only for ECR api/dkr and CloudWatch Logs', () => {
+    const endpoints = Object.values(template.findResources('AWS::EC2::VPCEndpoint')).map((r) => r.Properties as Record<string, unknown>);
+    const names = endpoints.map((p) => JSON.stringify(p.ServiceName)).map((s) => /(s3|dynamodb|ecr\.api|ecr\.dkr|logs)"/.exec(s)?.[1]);
+    expect(names.sort()).toEqual(['dynamodb', 'ecr.api', 'ecr.dkr', 'logs', 's3']);
+    for (const p of endpoints) {
+      const statements = (p.PolicyDocument as { Statement: { Condition?: unknown; Resource: unknown }[] }).Statement;
+      // Every statement is pinned to this account, except S3's read of ECR's own layer bucket.
+      for (const s of statements) if (!JSON.stringify(s.Resource).includes('starport-layer-bucket')) expect(JSON.stringify(s.Condition)).toMatch(/aws:(Resource|Principal)Account/);
+    }
+    template.resourcePropertiesCountIs('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Interface', PrivateDnsEnabled: true, SecurityGroupIds: [{ 'Fn::GetAtt': [endpointSg, 'GroupId'] }] }, 3);
+  });
+
+  it("the runner security group's egress is exactly the proxy ports, the endpoints and the gateway prefix lists", () => {
+    const inline = template.findResources('AWS::EC2::SecurityGroup')[runnerSg]!.Properties.SecurityGroupEgress;
+    expect(inline).toEqual([{ CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic', IpProtocol: 'icmp', FromPort: 252, ToPort: 86 }]);
+    const rules = Object.values(template.findResources('AWS::EC2::SecurityGroupEgress'))
+      .map((r) => r.Properties as Record<string, unknown>)
+      .filter((p) => JSON.stringify(p.GroupId).includes(runnerSg));
+    const shape = rules.map((r) => ({
+      to: r.DestinationSecurityGroupId ? JSON.stringify(r.DestinationSecurityGroupId) : JSON.stringify(r.DestinationPrefixListId),
+      ports: `${r.IpProtocol}:${r.FromPort}-${r.ToPort}`,
+    }));
+    expect(shape).toHaveLength(4);
+    expect(shape).toEqual(
+      expect.arrayContaining([
+        { to: JSON.stringify({ 'Fn::GetAtt': [proxySg, 'GroupId'] }), ports: `tcp:${from}-${to}` },
+        { to: JSON.stringify({ 'Fn::GetAtt': [endpointSg, 'GroupId'] }), ports: 'tcp:443-443' },
+        { to: expect.stringContaining('S3PrefixListLookup'), ports: 'tcp:443-443' },
+        { to: expect.stringContaining('DynamoDBPrefixListLookup'), ports: 'tcp:443-443' },
+      ]),
+    );
+    // No rule anywhere opens the runner to the internet.
+    for (const r of rules) expect([r.CidrIp, r.CidrIpv6]).toEqual([undefined, undefined]);
+  });
+
+  it('the proxy security group accepts only the runner security group, on the proxy ports', () => {
+    expect(template.findResources('AWS::EC2::SecurityGroup')[proxySg]!.Properties.SecurityGroupIngress).toBeUndefined();
+    const ingress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress'))
+      .map((r) => r.Properties as Record<string, unknown>)
+      .filter((p) => JSON.stringify(p.GroupId).includes(proxySg));
+    expect(ingress).toEqual([
+      expect.objectContaining({ IpProtocol: 'tcp', FromPort: from, ToPort: to, SourceSecurityGroupId: { 'Fn::GetAtt': [runnerSg, 'GroupId'] } }),
+    ]);
+    const endpointIngress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress'))
+      .map((r) => r.Properties as Record<string, unknown>)
+      .filter((p) => JSON.stringify(p.GroupId).includes(endpointSg));
+    expect(endpointIngress).toEqual([expect.objectContaining({ FromPort: 443, ToPort: 443, SourceSecurityGroupId: { 'Fn::GetAtt': [runnerSg, 'GroupId'] } })]);
+  });
+
+  it('runs the proxy as a self-healing Fargate service in the public subnet, found through Cloud Map', () => {
+    template.hasResourceProperties('AWS::ECS::Service', {
+      DesiredCount: 1,
+      LaunchType: 'FARGATE',
+      DeploymentConfiguration: Match.objectLike({ MinimumHealthyPercent: 100, DeploymentCircuitBreaker: { Enable: true, Rollback: true } }),
+      NetworkConfiguration: { AwsvpcConfiguration: Match.objectLike({ AssignPublicIp: 'ENABLED', SecurityGroups: [{ 'Fn::GetAtt': [proxySg, 'GroupId'] }] }) },
+      ServiceRegistries: Match.anyValue(),
+    });
+    template.hasResourceProperties('AWS::ServiceDiscovery::PrivateDnsNamespace', { Name: 'nightshift.internal' });
+    template.hasResourceProperties('AWS::ServiceDiscovery::Service', { Name: 'egress-proxy' });
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      Cpu: '256',
+      Memory: '512',
+      ContainerDefinitions: [
+        Match.objectLike({
+          Environment: [{ Name: 'NIGHTSHIFT_SQUID_CONF', Value: Match.stringLikeRegexp('acl allow_default dstdomain -n bedrock-runtime\\.eu-west-1\\.amazonaws\\.com') }],
+          HealthCheck: Match.objectLike({ Command: ['CMD', '/usr/local/bin/healthcheck.sh', '3128'] }),
+        }),
+      ],
+    });
+    expect(network.runnerEnvironment.NIGHTSHIFT_PROXY_URL).toBe('http://egress-proxy.nightshift.internal:3128');
+  });
+
+  it('puts runner subnets and interface endpoints in every AZ when maxAzs is raised', () => {
+    const three = synth(3).template;
+    three.resourceCountIs('AWS::EC2::Subnet', 6);
+    three.resourceCountIs('AWS::EC2::NatGateway', 0);
+  });
+});
