@@ -18,6 +18,7 @@ import type { NightshiftConfig } from '../../core/config/schema';
 import { RunSource } from '../../core/runs/lifecycle';
 import { METRICS_NAMESPACE, RefusalReason, metricCatalog, type DimensionsOf, type MetricName } from '../../core/metrics/catalog';
 import { nightshiftFunction } from './lambda-defaults';
+import { acknowledgeOnPrincipal, nagArnOf } from './nag';
 import type { State } from './state';
 
 /** The failed-run ratio is only meaningful over a few runs: below this many ended runs in the window it reads 0. */
@@ -99,6 +100,10 @@ export class Monitoring extends Construct {
     state.runs.grantReadData(this.runGaugesFunction);
     state.events.grantReadData(this.runGaugesFunction);
     state.control.grantReadData(this.runGaugesFunction);
+    acknowledgeOnPrincipal(this.runGaugesFunction, {
+      id: `AwsSolutions-IAM5[Resource::${nagArnOf(state.runs)}/index/*]`,
+      reason: 'The gauges count runs by status through the byStatus index of the runs table (read only).',
+    });
     new events.Rule(this, 'RunGaugesTick', {
       description: 'Samples the Nightshift run gauges',
       schedule: events.Schedule.rate(GAUGE_RATE),

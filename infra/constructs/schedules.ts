@@ -1,4 +1,5 @@
-import { Duration, TimeZone, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -8,6 +9,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { NightshiftConfig, ScheduleConfig } from '../../core/config/schema';
 import { nightshiftFunction } from './lambda-defaults';
+import { acknowledgeOnPrincipal, nagArnOf } from './nag';
 import type { Orchestrator } from './orchestrator';
 import type { State } from './state';
 
@@ -80,6 +82,16 @@ export class Schedules extends Construct {
     orchestrator.grantStopExecution(this.submitFunction);
     this.submitFunction.configureAsyncInvoke({ ...SUBMIT_ASYNC_RETRY, onFailure: new destinations.SqsDestination(this.deadLetters) });
 
+    // One role for every schedule, assumable by Scheduler for this account only.
+    const invokeRole = new iam.Role(this, 'InvokeRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } } }),
+      description: 'EventBridge Scheduler invoking the Nightshift schedule submit function',
+    });
+    acknowledgeOnPrincipal(invokeRole, {
+      id: `AwsSolutions-IAM5[Resource::${nagArnOf(this.submitFunction)}:*]`,
+      reason: "The target's invoke grant covers the function's versions and aliases (ARN suffix); it names one function only.",
+    });
+
     const schedules = new Map<string, scheduler.Schedule>();
     config.schedules.forEach((entry, index) => {
       const schedule = new scheduler.Schedule(this, scheduleConstructId(entry.name), {
@@ -93,6 +105,7 @@ export class Schedules extends Construct {
             scheduledTime: scheduler.ContextAttribute.scheduledTime,
             executionId: scheduler.ContextAttribute.executionId,
           }),
+          role: invokeRole,
           deadLetterQueue: this.deadLetters,
           ...SCHEDULE_RETRY,
         }),

@@ -5,8 +5,9 @@ import { requiredEnv } from '../../core/env';
 import { emitAll, type MetricsSink } from '../../core/metrics/emf';
 import { createPowertoolsSink } from '../../core/metrics/powertools-sink';
 import type { IntakeFlagPort } from '../../core/store/ports';
-import { opsDynamoDocument } from './clients';
+import type { ScheduleLog } from '../../core/runs/schedule-submit';
 import { createIntakeFlag } from '../../core/store/intake-flag';
+import { opsDynamoDocument } from './clients';
 
 /**
  * The spend circuit breaker. Subscribed to the alarm topic (filtered to the spend alarm); when the
@@ -28,7 +29,7 @@ export const AlarmNotification = z
 export interface CircuitBreakerDeps {
   intake: IntakeFlagPort;
   metrics: MetricsSink;
-  log: Pick<Logger, 'info' | 'warn'>;
+  log: ScheduleLog;
   /** The one alarm allowed to pause intake. */
   spendAlarmName: string;
 }
