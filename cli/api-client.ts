@@ -116,6 +116,11 @@ export class ApiClient {
     return this.call('POST', `/v1/inbox/${encodeURIComponent(itemId)}`, { body: answer });
   }
 
+  /** The spend circuit breaker's switch: status without a change, else pause or resume (`/v1/admin/intake`, IAM only). */
+  async intake(change?: { action: 'pause' | 'resume'; reason?: string }): Promise<unknown> {
+    return change ? this.call('POST', '/v1/admin/intake', { body: change }) : this.call('GET', '/v1/admin/intake');
+  }
+
   async health(): Promise<boolean> {
     try {
       await this.call('GET', '/v1/health');
