@@ -8,6 +8,13 @@ import { EventReader, followRun } from './follow-run';
 import { eventLine, runDetail, runsTable } from './format';
 import { runProgress } from './progress';
 
+// Local mode is loaded only by the commands that run it. require, not import(): under tsx's CommonJS
+// hooks a dynamic import() goes to Node's ESM loader, which cannot load TypeScript.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const loadDev = () => require('./dev') as typeof import('./dev');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const loadDemo = () => require('../local/demo') as typeof import('../local/demo');
+
 /** What a command hands back: the process exit code. */
 type CommandResult = number;
 
@@ -69,7 +76,7 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     .description('run the local platform (API on 127.0.0.1:PORT, default 8787)')
     .action(
       action(async () => {
-        const { runDev } = await import('./dev');
+        const { runDev } = loadDev();
         return runDev({ json: globals().json ?? false, io });
       }),
     );
@@ -79,7 +86,7 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     .description('start local mode, submit a recorded run against a sample repository, print the draft PR')
     .action(
       action(async () => {
-        const { runDemo } = await import('../local/demo');
+        const { runDemo } = loadDemo();
         return runDemo({ json: globals().json ?? false, out: io.out, err: io.err });
       }),
     );

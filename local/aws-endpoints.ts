@@ -29,6 +29,12 @@ export interface SfnBackend {
   stopExecution(executionArn: string, error: string | undefined, cause: string | undefined): Promise<{ stopDate: Date }>;
 }
 
+/** ECS as far as the orchestrator's clean-up uses it: a run's tasks are found by StartedBy and stopped. */
+export interface EcsBackend {
+  listTasks(startedBy: string | undefined): string[];
+  stopTask(taskArn: string): Promise<void>;
+}
+
 export type LocalFunction = (payload: unknown, context: ReturnType<typeof localLambdaContext>) => Promise<unknown>;
 
 const TaskToken = z.string().min(1).max(4096);
@@ -43,10 +49,14 @@ const sfnRequests = {
 } as const;
 type SfnOperation = keyof typeof sfnRequests;
 
+const ecsListTasks = z.object({ cluster: z.string().optional(), startedBy: z.string().max(128).optional(), desiredStatus: z.enum(['RUNNING', 'PENDING', 'STOPPED']).optional(), nextToken: z.string().optional(), maxResults: z.number().optional() }).passthrough();
+const ecsStopTask = z.object({ cluster: z.string().optional(), task: z.string().min(1), reason: z.string().max(255).optional() }).passthrough();
+
 const maxBodyBytes = 6 * 1024 * 1024;
 
 export interface AwsEndpointsOptions {
   sfn: SfnBackend;
+  ecs: EcsBackend;
   functions: ReadonlyMap<string, LocalFunction>;
   log: LocalLog;
 }
@@ -69,6 +79,10 @@ export function createAwsEndpoints(options: AwsEndpointsOptions): Server {
     const target = req.headers['x-amz-target'];
     if (typeof target === 'string' && target.startsWith('AWSStepFunctions.')) {
       await serveSfn(target.slice('AWSStepFunctions.'.length), body, res);
+      return;
+    }
+    if (typeof target === 'string' && target.startsWith('AmazonEC2ContainerServiceV20141113.')) {
+      await serveEcs(target.slice('AmazonEC2ContainerServiceV20141113.'.length), body, res);
       return;
     }
     const invoke = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
@@ -143,6 +157,39 @@ export function createAwsEndpoints(options: AwsEndpointsOptions): Server {
         return { stopDate: stopped.stopDate.getTime() / 1000 };
       }
     }
+  }
+
+  async function serveEcs(operation: string, body: Buffer, res: ServerResponse): Promise<void> {
+    const contentType = 'application/x-amz-json-1.1';
+    let json: unknown;
+    try {
+      json = JSON.parse(body.toString('utf8') || '{}');
+    } catch {
+      sendJson(res, 400, { __type: 'SerializationException', message: 'body is not JSON' }, contentType);
+      return;
+    }
+    if (operation === 'ListTasks') {
+      const input = ecsListTasks.safeParse(json);
+      if (!input.success) {
+        sendJson(res, 400, { __type: 'InvalidParameterException', message: input.error.message }, contentType);
+        return;
+      }
+      // Local runners are RUNNING until their process exits; a STOPPED listing is always empty.
+      const taskArns = input.data.desiredStatus === 'STOPPED' ? [] : options.ecs.listTasks(input.data.startedBy);
+      sendJson(res, 200, { taskArns }, contentType);
+      return;
+    }
+    if (operation === 'StopTask') {
+      const input = ecsStopTask.safeParse(json);
+      if (!input.success) {
+        sendJson(res, 400, { __type: 'InvalidParameterException', message: input.error.message }, contentType);
+        return;
+      }
+      await options.ecs.stopTask(input.data.task);
+      sendJson(res, 200, { task: { taskArn: input.data.task, desiredStatus: 'STOPPED', lastStatus: 'STOPPED', stoppedReason: input.data.reason ?? null } }, contentType);
+      return;
+    }
+    sendJson(res, 400, { __type: 'UnknownOperationException', message: `local mode does not serve ECS ${operation}` }, contentType);
   }
 
   async function serveInvoke(nameOrArn: string, req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {

@@ -54,13 +54,23 @@ export class RunnerProcesses extends EventEmitter<{ started: [{ runId: string; t
   private readonly live = new Map<string, LiveRunner>();
   private sequence = 0;
 
-  constructor(private readonly options: RunnerProcessOptions) {
+  constructor(private options: RunnerProcessOptions) {
     super();
+  }
+
+  /** The environment every runner gets; set once the platform knows its endpoints. */
+  setBaseEnv(env: Record<string, string>): void {
+    this.options = { ...this.options, baseEnv: { ...env } };
   }
 
   /** Run ids whose runner process is alive. */
   runningRunIds(): string[] {
     return [...this.live.values()].map((r) => r.runId);
+  }
+
+  /** Task ARNs of live runners, all or those of one run (ECS ListTasks by StartedBy). */
+  taskArns(runId?: string): string[] {
+    return [...this.live.values()].filter((r) => runId === undefined || r.runId === runId).map((r) => r.taskArn);
   }
 
   workspaceOf(runId: string): string {

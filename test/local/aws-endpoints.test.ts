@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { ECSClient, ListTasksCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, SFNClient, StartExecutionCommand, StopExecutionCommand, TaskDoesNotExist } from '@aws-sdk/client-sfn';
 import { createAwsEndpoints, SfnApiError, type LocalFunction, type SfnBackend } from '../../local/aws-endpoints';
@@ -40,6 +41,13 @@ describe('local AWS endpoints', () => {
   let server: Server;
   let endpoint: string;
   const backend = new RecordingBackend();
+  const stopped: string[] = [];
+  const ecs = {
+    listTasks: (startedBy: string | undefined) => (startedBy === 'RUN1' ? ['arn:aws:ecs:us-east-1:000000000000:task/local/RUN1-1'] : []),
+    stopTask: async (taskArn: string) => {
+      stopped.push(taskArn);
+    },
+  };
   const functions = new Map<string, LocalFunction>([
     ['token-broker', async (payload) => ({ echoed: payload })],
     [
@@ -51,7 +59,7 @@ describe('local AWS endpoints', () => {
   ]);
 
   beforeAll(async () => {
-    server = createAwsEndpoints({ sfn: backend, functions, log: jsonLog(() => undefined) });
+    server = createAwsEndpoints({ sfn: backend, ecs, functions, log: jsonLog(() => undefined) });
     endpoint = `http://127.0.0.1:${await listenOnLoopback(server, 0)}`;
   });
   afterAll(() => closeServer(server));
@@ -84,6 +92,15 @@ describe('local AWS endpoints', () => {
     expect(started.startDate).toEqual(new Date('2025-01-01T00:00:00Z'));
     const stopped = await sfn().send(new StopExecutionCommand({ executionArn: started.executionArn!, error: 'Nightshift.Cancelled', cause: 'user' }));
     expect(stopped.stopDate).toEqual(new Date('2025-01-01T00:01:00Z'));
+  });
+
+  it('lists and stops runner tasks through the ECS API the orchestrator uses', async () => {
+    const client = new ECSClient({ endpoint, region: 'us-east-1', credentials });
+    const listed = await client.send(new ListTasksCommand({ cluster: 'local', startedBy: 'RUN1', desiredStatus: 'RUNNING' }));
+    expect(listed.taskArns).toEqual(['arn:aws:ecs:us-east-1:000000000000:task/local/RUN1-1']);
+    expect((await client.send(new ListTasksCommand({ cluster: 'local', startedBy: 'OTHER' }))).taskArns).toEqual([]);
+    await client.send(new StopTaskCommand({ cluster: 'local', task: listed.taskArns![0]!, reason: 'finalized' }));
+    expect(stopped).toEqual(['arn:aws:ecs:us-east-1:000000000000:task/local/RUN1-1']);
   });
 
   it('invokes in-process functions by name or ARN, and reports a thrown error as a function error', async () => {

@@ -1,0 +1,340 @@
+import '../core/polyfills';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { loadConfig } from '../core/config/load';
+import { setRuntimeConfig } from '../core/config/runtime';
+import type { NightshiftConfig } from '../core/config/schema';
+import { RunId } from '../core/runs/schemas';
+import { documentClientFor } from '../core/store/client';
+import { createStore, type Store } from '../core/store/index';
+import type { ApiRoute, ApiHandler } from './api-gateway';
+import { routesFromTemplate } from './api-routes';
+import { createApiServer, errorText } from './api-server';
+import { createAwsEndpoints, type LocalFunction } from './aws-endpoints';
+import { startLocalDynamo, type LocalDynamo } from './dynamo-server';
+import { startEgressProxy, type LocalEgressProxy } from './egress-proxy';
+import { startForge, type ForgeServer } from './forge';
+import { ensureHome, resolveHome, type NightshiftHome } from './home';
+import { closeServer, listenOnLoopback } from './http-listen';
+import { localLambdaContext } from './lambda-context';
+import { fileLog, stderrLog, type LocalLog } from './local-log';
+import { recoverInterruptedRuns } from './recovery';
+import { RunnerProcesses } from './runner-processes';
+import { extractStateMachine, LocalStateMachine, type IntegrationCall } from './state-machine';
+import { synthesizedTemplate } from './synthesized-stack';
+
+/**
+ * Local mode (SPEC §8): the whole platform on one machine. The same handlers behind a loopback API
+ * Gateway stand-in, dynalite for DynamoDB, the state machine definition from the synthesized stack run
+ * by the offline executor, the runner as a child process per run, the local forge as GitHub, squid as
+ * the egress proxy when installed. The handlers and the runner keep their AWS code paths: their SDK
+ * clients are pointed at loopback endpoints with AWS_ENDPOINT_URL_<SERVICE>.
+ */
+
+/** The repository root: handler entries and the runner are resolved from it. */
+export const repoRoot = resolve(__dirname, '..');
+
+export interface LocalPlatformOptions {
+  home: NightshiftHome;
+  /** Absolute path of the configuration file. */
+  configFile: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** NIGHTSHIFT_MODEL for the runners: `bedrock` or `replay:<absolute file>`. */
+  model: string;
+  /** Who local requests come from, shaped like an IAM principal: `local:<os user>`. */
+  requester: string;
+  log: LocalLog;
+  /** ECS's stop timeout between SIGTERM and SIGKILL of a runner (default 30 s). */
+  runnerStopTimeoutMs?: number;
+  /** Start squid when it is installed (default true). */
+  egressProxy?: boolean;
+  /** Log level of the handlers' Powertools loggers (default INFO). */
+  handlerLogLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+}
+
+export interface LocalPlatform {
+  url: string;
+  home: NightshiftHome;
+  forgeUrl: string;
+  model: string;
+  config: NightshiftConfig;
+  store: Store;
+  runners: RunnerProcesses;
+  machine: LocalStateMachine;
+  egressProxy: LocalEgressProxy | undefined;
+  /** Runs ended by restart recovery at this start. */
+  recovered: string[];
+  stop(): Promise<void>;
+}
+
+const LocalEnv = z.object({
+  PORT: z.string().regex(/^\d{1,5}$/, 'must be a port number').default('8787'),
+  NIGHTSHIFT_HOME: z.string().min(1).default('.nightshift'),
+  NIGHTSHIFT_CONFIG: z.string().min(1).default('nightshift.config.json'),
+  NIGHTSHIFT_MODEL: z.string().min(1).optional(),
+});
+
+/** Options from the environment, as `nightshift dev` takes them (SPEC §8). */
+export function localPlatformOptionsFromEnv(env: NodeJS.ProcessEnv, options: { logTo: 'stderr' | 'file' }): LocalPlatformOptions {
+  const parsed = LocalEnv.parse(env);
+  const home = resolveHome(parsed.NIGHTSHIFT_HOME);
+  ensureHome(home);
+  return {
+    home,
+    configFile: resolve(parsed.NIGHTSHIFT_CONFIG),
+    port: Number(parsed.PORT),
+    model: resolveModel(parsed.NIGHTSHIFT_MODEL, env),
+    requester: localRequester(),
+    log: options.logTo === 'stderr' ? stderrLog() : fileLog(join(home.logs, 'platform.log')),
+  };
+}
+
+/** `bedrock` when AWS credentials are present, else nothing can serve a run: the choice is explicit. */
+function resolveModel(model: string | undefined, env: NodeJS.ProcessEnv): string {
+  if (model) return model.startsWith('replay:') ? `replay:${resolve(model.slice('replay:'.length))}` : model;
+  const hasCredentials = Boolean(env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_CONTAINER_CREDENTIALS_FULL_URI || env.AWS_WEB_IDENTITY_TOKEN_FILE);
+  if (!hasCredentials) throw new Error('no model: set NIGHTSHIFT_MODEL=replay:<session.jsonl>, or provide AWS credentials for Bedrock (NIGHTSHIFT_MODEL=bedrock)');
+  return 'bedrock';
+}
+
+export function localRequester(): string {
+  let name: string;
+  try {
+    name = userInfo().username;
+  } catch {
+    name = process.env.USER ?? 'unknown';
+  }
+  return `local:${name.replace(/[^A-Za-z0-9._@-]/g, '_') || 'unknown'}`;
+}
+
+/** Dummy credentials: the loopback endpoints do not check signatures, the SDK only needs something to sign with. */
+const dummyCredentials = { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' };
+const localRegion = 'us-east-1';
+const runTaskResource = 'arn:aws:states:::ecs:runTask.waitForTaskToken';
+
+/** The runner program: TypeScript through tsx; `--conditions=import` lets CommonJS reach ESM-only Octokit. */
+export function runnerCommand(): string[] {
+  return [process.execPath, '--conditions=import', '--require', require.resolve('tsx/cjs'), join(repoRoot, 'runner', 'main.ts')];
+}
+
+const RunTaskParameters = z
+  .object({
+    StartedBy: RunId,
+    Overrides: z.object({
+      ContainerOverrides: z
+        .array(z.object({ Name: z.string(), Environment: z.array(z.object({ Name: z.string(), Value: z.string() })).default([]) }).passthrough())
+        .min(1),
+    }),
+  })
+  .passthrough();
+
+export async function startLocalPlatform(options: LocalPlatformOptions): Promise<LocalPlatform> {
+  const { home, log } = options;
+  ensureHome(home);
+  const config = loadConfig(options.configFile);
+  setRuntimeConfig(config);
+  const cleanups: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => log.error('shutdown step failed', { error: errorText(error) }));
+    cleanups.length = 0;
+  };
+
+  try {
+    const runners = new RunnerProcesses({
+      command: runnerCommand(),
+      cwd: repoRoot,
+      workDir: home.work,
+      logsDir: home.logs,
+      baseEnv: {},
+      stopTimeoutMs: options.runnerStopTimeoutMs ?? 30_000,
+      log,
+    });
+    runners.reapOrphans(() => readdirSync(home.logs).filter((f) => f.endsWith('.runner.pid')).map((f) => join(home.logs, f)));
+    cleanups.push(() => runners.stopAll());
+
+    const dynamo: LocalDynamo = await startLocalDynamo({ dataDir: home.data });
+    cleanups.push(() => dynamo.stop());
+    const store = createStore(documentClientFor(dynamo.client), dynamo.names);
+
+    const forge: ForgeServer = await startForge({ root: home.forge, port: 0 });
+    cleanups.push(() => forge.stop());
+
+    const egressProxy = options.egressProxy === false ? undefined : await startEgressProxy({ config, dir: join(home.root, 'egress'), log });
+    if (egressProxy) cleanups.push(() => egressProxy.stop());
+    else log.warn('squid is not installed: runner tools will run without the egress proxy, and each run says so in its events');
+
+    const { template, cached } = await synthesizedTemplate({ repoRoot, config, cacheDir: home.cache, log });
+    log.info('stack template ready', { cached });
+
+    if (!existsSync(home.secretsFile)) writeFileSync(home.secretsFile, '{}\n', { mode: 0o600 });
+
+    // The AWS endpoints are created first (their port goes into the environment), answered once the executor exists.
+    let machine: LocalStateMachine | undefined;
+    const functions = new Map<string, LocalFunction>();
+    const endpoints: Server = createAwsEndpoints({
+      sfn: {
+        sendTaskSuccess: (token, output) => requireMachine().sendTaskSuccess(token, output),
+        sendTaskFailure: (token, error, cause) => requireMachine().sendTaskFailure(token, error, cause),
+        sendTaskHeartbeat: (token) => requireMachine().sendTaskHeartbeat(token),
+        startExecution: (arn, name, input) => requireMachine().startExecution(arn, name, input),
+        stopExecution: (arn, error, cause) => requireMachine().stopExecution(arn, error, cause),
+      },
+      ecs: {
+        listTasks: (startedBy) => runners.taskArns(startedBy),
+        stopTask: (taskArn) => runners.stopTask(taskArn),
+      },
+      functions,
+      log,
+    });
+    const requireMachine = (): LocalStateMachine => {
+      if (!machine) throw new Error('the local state machine is not ready');
+      return machine;
+    };
+    const endpointUrl = `http://127.0.0.1:${await listenOnLoopback(endpoints, 0)}`;
+    cleanups.push(() => closeServer(endpoints));
+
+    // The environment the handlers read at module load and the runners get: the same names as on AWS.
+    const serviceEnv: Record<string, string> = {
+      AWS_REGION: localRegion,
+      ...dummyCredentials,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_SFN: endpointUrl,
+      AWS_ENDPOINT_URL_LAMBDA: endpointUrl,
+      AWS_ENDPOINT_URL_ECS: endpointUrl,
+      RUNS_TABLE: dynamo.names.runs,
+      EVENTS_TABLE: dynamo.names.events,
+      CONTROL_TABLE: dynamo.names.control,
+      IDEMPOTENCY_TABLE: dynamo.names.idempotency,
+      NIGHTSHIFT_CONFIG: options.configFile,
+      NIGHTSHIFT_HOME: home.root,
+      GITHUB_API_URL: forge.url,
+    };
+    const extracted = extractStateMachine(template);
+    Object.assign(process.env, serviceEnv, {
+      STATE_MACHINE_ARN: extracted.stateMachineArn,
+      CLUSTER_ARN: `arn:aws:ecs:${localRegion}:000000000000:cluster/nightshift-local`,
+      NIGHTSHIFT_SECRETS_FILE: home.secretsFile,
+      NIGHTSHIFT_GITHUB_MODE: 'forge',
+      // Metrics go to CloudWatch through EMF on AWS; locally they would only be noise on stdout.
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      POWERTOOLS_LOG_LEVEL: options.handlerLogLevel ?? 'INFO',
+    });
+    // The config the handlers read comes from the file, never from an inline copy left in the environment.
+    delete process.env.NIGHTSHIFT_CONFIG_JSON;
+
+    // Every function of the template, by handler module, loaded on first use.
+    const handlerCache = new Map<string, (event: unknown, context?: unknown) => Promise<unknown>>();
+    const handlerOf = (entry: string) => {
+      let handler = handlerCache.get(entry);
+      if (!handler) {
+        // require, not import(): under tsx's CommonJS hooks import() cannot load TypeScript.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const module = require(join(repoRoot, entry)) as { handler?: unknown };
+        if (typeof module.handler !== 'function') throw new Error(`${entry} exports no handler`);
+        handler = module.handler as (event: unknown, context?: unknown) => Promise<unknown>;
+        handlerCache.set(entry, handler);
+      }
+      return handler;
+    };
+    const handlers: Record<string, (event: unknown) => Promise<unknown>> = {};
+    for (const [arn, entry] of extracted.lambdaEntries) {
+      const name = arn.slice(arn.lastIndexOf(':') + 1);
+      handlers[entry] = (event) => handlerOf(entry)(event, localLambdaContext(name, 90_000));
+      functions.set(name, (payload, context) => handlerOf(entry)(payload, context));
+    }
+
+    const brokerEntry = 'lambdas/token-broker.ts';
+    if (![...extracted.lambdaEntries.values()].includes(brokerEntry) && existsSync(join(repoRoot, brokerEntry))) {
+      // The template does not define the broker function (yet): serve the module under a local name.
+      log.warn('the template has no token broker function; serving lambdas/token-broker.ts as "token-broker"');
+      functions.set('token-broker', (payload, context) => handlerOf(brokerEntry)(payload, context));
+    }
+
+    const runTask = async (call: IntegrationCall): Promise<unknown> => {
+      const parameters = RunTaskParameters.parse(call.parameters);
+      const overrides: Record<string, string> = {};
+      for (const { Name, Value } of parameters.Overrides.ContainerOverrides[0]!.Environment) overrides[Name] = Value;
+      const runId = parameters.StartedBy;
+      if (!egressProxy) {
+        await store.events.append(runId, 'note', 'local mode: squid is not installed, so tools ran without the egress proxy (no network allowlist)', { egressProxy: false });
+      }
+      const { taskArn } = runners.start(runId, overrides);
+      return { Tasks: [{ TaskArn: taskArn, StartedBy: runId, LastStatus: 'PROVISIONING' }], Failures: [] };
+    };
+
+    machine = new LocalStateMachine(extracted, {
+      handlers,
+      integrations: { [runTaskResource]: runTask },
+      log: (message, fields) => log.info(message, fields),
+    });
+    const executor = machine;
+    cleanups.push(() => executor.close());
+
+    runners.setBaseEnv({
+      ...serviceEnv,
+      NIGHTSHIFT_MODEL: options.model,
+      TOKEN_BROKER_FUNCTION: tokenBrokerName(extracted.lambdaEntries),
+      NIGHTSHIFT_TRACE_DIR: join(home.root, 'traces'),
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      ...(egressProxy ? { NIGHTSHIFT_PROXY_URL: egressProxy.url } : {}),
+    });
+
+    // A run whose runner dies without reporting is left to the heartbeat clock, as on AWS; its timeline says why.
+    runners.on('exited', (exit) => {
+      if (exit.stopRequested || exit.code === 0) return;
+      store.events
+        .append(exit.runId, 'note', `runner process exited (${exit.signal ?? `code ${exit.code}`}) without reporting; the run ends when its heartbeat window passes`, {
+          code: exit.code,
+          signal: exit.signal,
+        })
+        .catch((error: unknown) => log.error('could not record the runner exit', { runId: exit.runId, error: errorText(error) }));
+    });
+
+    const recovery = await recoverInterruptedRuns(
+      { runs: store.runs, events: store.events, ledger: store.ledger, slots: store.slots, stopRunTasks: (runId) => runners.stopRun(runId) },
+      log,
+    );
+
+    const routes: ApiRoute[] = routesFromTemplate(template).map((route) => ({
+      routeKey: route.routeKey,
+      functionName: route.functionId,
+      load: async () => handlerOf(route.entry) as unknown as ApiHandler,
+    }));
+    let ready = false;
+    const api = createApiServer({ routes, identity: { userArn: options.requester }, isReady: () => ready, log });
+    const port = await listenOnLoopback(api, options.port);
+    cleanups.push(() => closeServer(api));
+    const url = `http://127.0.0.1:${port}`;
+    ready = true;
+    log.info('local platform ready', { url, forge: forge.url, routes: routes.length, recovered: recovery.ended.length, egressProxy: egressProxy?.url ?? null });
+
+    return {
+      url,
+      home,
+      forgeUrl: forge.url,
+      model: options.model,
+      config,
+      store,
+      runners,
+      machine: executor,
+      egressProxy,
+      recovered: recovery.ended,
+      stop: async () => {
+        ready = false;
+        await stopAll();
+      },
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+function tokenBrokerName(lambdaEntries: ReadonlyMap<string, string>): string {
+  for (const [arn, entry] of lambdaEntries) if (entry === 'lambdas/token-broker.ts') return arn.slice(arn.lastIndexOf(':') + 1);
+  return 'token-broker';
+}

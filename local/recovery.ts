@@ -1,0 +1,43 @@
+import { finalizeRun, type FinalizeDeps } from '../core/runs/finalize';
+import { activeStatuses, isTerminal } from '../core/runs/lifecycle';
+import type { LocalLog } from './local-log';
+
+/** Why a run was ended when the local platform started again. */
+export const localRestartReason = {
+  code: 'local_restart',
+  message: 'the local platform stopped while this run was active; its execution and runner did not survive the restart',
+} as const;
+
+/**
+ * At start, a local platform owns no executions: a run a previous process left QUEUED, STARTING, RUNNING
+ * or WAITING_FOR_HUMAN will never hear from its state machine again. Each is ended FAILED with reason
+ * `local_restart` through the same finalizeRun every other path uses (slots released, budget settled),
+ * and slots still held by runs that already ended are freed.
+ */
+export async function recoverInterruptedRuns(deps: FinalizeDeps, log: LocalLog): Promise<{ ended: string[]; slotsFreed: string[] }> {
+  const ended: string[] = [];
+  for (const status of activeStatuses) {
+    let cursor: string | undefined;
+    do {
+      const page = await deps.runs.list({ status, limit: 100, ...(cursor ? { cursor } : {}) });
+      for (const run of page.runs) {
+        const { transitioned } = await finalizeRun(deps, { runId: run.runId, status: 'FAILED', reason: { ...localRestartReason } });
+        if (transitioned) {
+          ended.push(run.runId);
+          log.warn('run ended by restart recovery', { runId: run.runId, was: status });
+        }
+      }
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+  }
+  const slotsFreed: string[] = [];
+  for (const holder of await deps.slots.holders()) {
+    const run = await deps.runs.get(holder);
+    if (run && !isTerminal(run.status)) continue;
+    if (run) await deps.slots.release(run.runId, run.repo);
+    else await deps.slots.release(holder, '');
+    slotsFreed.push(holder);
+    log.warn('slot of an ended run released by restart recovery', { runId: holder });
+  }
+  return { ended, slotsFreed };
+}
