@@ -1,0 +1,57 @@
+import { parseConfig } from '../../core/config/load';
+import { awsProxiedHosts, proxyPortForRepo, proxyPorts, reduceDomains, repoProxyUrl, squidConfig, toolProxyEnv } from '../../core/egress';
+
+const base = {
+  model: { id: 'anthropic.claude', prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 }, fargate: { vcpuHourUsd: 0.04, gbHourUsd: 0.004 } },
+  github: { tokenSecret: 'nightshift/token' },
+};
+const repos = (...names: string[]) => names.map((name) => ({ name, egressAllow: [`${name.split('/')[1]}.example`] }));
+
+describe('proxy ports', () => {
+  it('gives repos with egressAllow their own port and the rest the default 3128', () => {
+    const config = parseConfig({ ...base, repos: [...repos('acme/web'), { name: 'acme/docs' }] });
+    expect(proxyPortForRepo(config, 'acme/docs')).toMatchObject({ name: 'default', port: 3128 });
+    const web = proxyPortForRepo(config, 'ACME/web');
+    expect(web.port).toBeGreaterThan(3128);
+    expect(web.name).toMatch(/^repo-[0-9a-f]{8}$/);
+    expect(repoProxyUrl('http://egress-proxy.nightshift.internal:3128', config, 'acme/web')).toBe(`http://egress-proxy.nightshift.internal:${web.port}`);
+  });
+
+  it('keeps a repo on its port when other repos are added or reordered', () => {
+    const before = parseConfig({ ...base, repos: repos('acme/web', 'acme/api') });
+    const after = parseConfig({ ...base, repos: [...repos('zeta/first', 'acme/api', 'beta/new'), ...repos('acme/web')] });
+    for (const repo of ['acme/web', 'acme/api']) expect(proxyPortForRepo(after, repo)).toEqual(proxyPortForRepo(before, repo));
+    const ports = proxyPorts(after).map((p) => p.port);
+    expect(new Set(ports).size).toBe(ports.length);
+  });
+});
+
+describe('squidConfig', () => {
+  it('reduces the allowlist to what squid accepts (a domain and its own ".domain" refused together)', () => {
+    expect(reduceDomains(['github.com', '.github.com', 'api.github.com', 'pypi.org', 'PyPI.org'])).toEqual(['.github.com', 'pypi.org']);
+  });
+
+  it("puts a repo's extras behind its port ACL and the region's AWS hosts on the default list", () => {
+    const config = parseConfig({ ...base, repos: repos('acme/web') });
+    const conf = squidConfig(config, { region: 'eu-central-1' });
+    const web = proxyPortForRepo(config, 'acme/web');
+    expect(conf).toContain(`http_port 0.0.0.0:${web.port} name=${web.name}`);
+    expect(conf).toContain(`acl allow_${web.name} dstdomain -n web.example`);
+    expect(conf).toContain(`http_access allow port_${web.name} allow_${web.name} !internal_dst`);
+    for (const host of awsProxiedHosts('eu-central-1')) expect(conf).toContain(`acl allow_default dstdomain -n ${host}`);
+    expect(conf.trimEnd().split('\n').at(-1)).toBe('http_access deny all');
+  });
+
+  it('refuses values that could inject squid directives', () => {
+    const config = parseConfig({ ...base, repos: [{ name: 'acme/web' }] });
+    expect(() => squidConfig(config, { region: 'us-east-1\nhttp_access allow all' })).toThrow(/not an AWS region/);
+    expect(() => squidConfig(config, { region: 'us-east-1', accessLog: 'stdio:/tmp/x\nhttp_access allow all' })).toThrow(/unsafe access log/);
+  });
+});
+
+describe('toolProxyEnv', () => {
+  it('sets every spelling tools read, and keeps loopback direct', () => {
+    expect(toolProxyEnv('http://127.0.0.1:3129')).toMatchObject({ HTTPS_PROXY: 'http://127.0.0.1:3129', http_proxy: 'http://127.0.0.1:3129', NO_PROXY: 'localhost,127.0.0.1,::1' });
+    expect(() => toolProxyEnv('socks5://127.0.0.1:1080')).toThrow(/http:\/\/host:port/);
+  });
+});
