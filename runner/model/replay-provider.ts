@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { z } from 'zod';
 import { ConverseResponse } from './converse-response';
 import type { ModelProvider } from './provider';
@@ -34,7 +35,7 @@ export class ReplayProvider implements ModelProvider {
   readonly requests: unknown[] = [];
 
   constructor(readonly file: string) {
-    this.description = `replayed session (${file})`;
+    this.description = `replayed session (${basename(file)})`;
     const lines = readFileSync(file, 'utf8').split('\n');
     this.responses = [];
     lines.forEach((line, i) => {

@@ -1,0 +1,73 @@
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import '../core/polyfills';
+import { runtimeConfig } from '../core/config/runtime';
+import { createDocumentClient, tableNamesFromEnv } from '../core/store/client';
+import { createStore } from '../core/store';
+import { octokitGithubApi } from './github/github-api';
+import { tokenBrokerSource } from './github-token-source';
+import { stdoutSink } from './log';
+import { selectModelProvider } from './model/select-provider';
+import { Redactor } from './redaction';
+import { runWorkspaceDir, RunSession } from './run-session';
+import { readRunnerEnvironment, secretValuesOf } from './runner-environment';
+import { stepFunctionsCallbacks } from './task-callbacks';
+import { directoryTraceSink, s3TraceSink } from './trace/trace-sink';
+
+/** On SIGTERM the run has 30 s (ECS stopTimeout) to push work in progress and report. */
+const SIGTERM_DEADLINE_MS = 28_000;
+
+export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const redactor = new Redactor();
+  for (const secret of secretValuesOf(env)) redactor.add(secret);
+  const settings = readRunnerEnvironment(env);
+  // The task token stays in this process only: never in a child's environment, never logged.
+  const taskToken = settings.TASK_TOKEN;
+  delete process.env.TASK_TOKEN;
+
+  const stop = new AbortController();
+  process.once('SIGTERM', () => {
+    stop.abort(new Error('SIGTERM'));
+    setTimeout(() => process.exit(143), SIGTERM_DEADLINE_MS).unref();
+  });
+
+  const config = runtimeConfig();
+  const region = settings.AWS_REGION ?? config.region;
+  const clientOptions = region ? { region } : {};
+  const doc = createDocumentClient(region ? { region } : {});
+  const names = tableNamesFromEnv(env);
+  const store = createStore(doc, names);
+  const session = new RunSession({
+    runId: settings.RUN_ID,
+    config,
+    runs: store.runs,
+    events: store.events,
+    ledger: store.ledger,
+    callbacks: stepFunctionsCallbacks(new SFNClient(clientOptions), taskToken),
+    tokens: tokenBrokerSource(new LambdaClient(clientOptions), settings.TOKEN_BROKER_FUNCTION),
+    github: (token, repo) => octokitGithubApi({ baseUrl: settings.GITHUB_API_URL ?? config.github.apiUrl, token, repo }),
+    model: selectModelProvider(settings.NIGHTSHIFT_MODEL, config.model.id, region),
+    traceSink: settings.TRACE_BUCKET ? s3TraceSink(new S3Client(clientOptions), settings.TRACE_BUCKET) : directoryTraceSink(settings.NIGHTSHIFT_TRACE_DIR!),
+    workspace: runWorkspaceDir(settings.NIGHTSHIFT_WORKDIR, settings.RUN_ID),
+    keepWorkspace: settings.NIGHTSHIFT_KEEP_WORKSPACE === '1',
+    toolUser: settings.NIGHTSHIFT_TOOL_USER,
+    ...(settings.NIGHTSHIFT_PROXY_URL ? { proxyUrl: settings.NIGHTSHIFT_PROXY_URL } : {}),
+    redactor,
+    logSink: stdoutSink,
+    stop: stop.signal,
+  });
+  const end = await session.execute();
+  return end.kind === 'succeeded' ? 0 : 1;
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      // Only reached before the session exists (bad environment or config): no secret values here.
+      process.stderr.write(`${JSON.stringify({ level: 'error', service: 'nightshift-runner', message: (err as Error).message })}\n`);
+      process.exit(2);
+    },
+  );
+}

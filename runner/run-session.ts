@@ -1,0 +1,548 @@
+import type { ContentBlock } from '@aws-sdk/client-bedrock-runtime';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoSettings } from '../core/config/load';
+import type { NightshiftConfig } from '../core/config/schema';
+import { BudgetExhaustedError } from '../core/errors';
+import { computeMicros, microsToUsd } from '../core/pricing';
+import { IllegalTransitionError, isTerminal } from '../core/runs/lifecycle';
+import type { RunnerErrorName, RunnerResult } from '../core/runs/schemas';
+import { slugify } from '../core/runs/text';
+import type { BudgetLedgerPort, RunEventLog, RunPatch, RunRecord, RunRepository } from '../core/store/ports';
+import { systemPrompt, taskMessage } from './agent/system-prompt';
+import { GitCommandError, WorkspaceGit } from './git/workspace-git';
+import type { GithubApi } from './github/github-api';
+import { pullRequestBody, pullRequestTitle } from './github/pull-request-body';
+import type { GithubTokenSource } from './github-token-source';
+import { runSandboxed } from './isolation/sandbox';
+import { buildToolEnvironment } from './isolation/tool-environment';
+import { resolveToolIdentity, type ToolIdentity } from './isolation/tool-identity';
+import type { LineSink } from './log';
+import { RunnerLogger } from './log';
+import { RunnerMetrics, runnerMetricNames } from './metrics';
+import { ModelBudget } from './model-budget';
+import { usageOf } from './model/converse-response';
+import { Conversation } from './model/conversation';
+import type { ModelProvider } from './model/provider';
+import type { Redactor } from './redaction';
+import { readAgentInstructions, readNightshiftYml, RepoSettingsFileError, type NightshiftYml } from './repo/repo-settings-file';
+import { parseTestOutput, readJunitReport, testDelta, type TestRunResult } from './repo/test-results';
+import { TaskNoLongerWaitedError, type TaskCallbacks } from './task-callbacks';
+import { toolSpecs } from './tools/definitions';
+import { DEFAULT_PROTECTED_PATHS, ProtectedPaths } from './tools/protected-paths';
+import { executeTool, type ToolControl } from './tools/tool-executor';
+import type { TraceSink } from './trace/trace-sink';
+import { RunTrace } from './trace/run-trace';
+import { giveTreeTo, prepareWorkspace, workspaceLayout, type WorkspaceLayout } from './workspace';
+
+/** Everything the runner talks to, behind ports so that tests run it fully offline. */
+export interface RunnerDeps {
+  runId: string;
+  config: NightshiftConfig;
+  runs: RunRepository;
+  events: RunEventLog;
+  ledger: BudgetLedgerPort;
+  callbacks: TaskCallbacks;
+  tokens: GithubTokenSource;
+  github(token: string, repo: string): GithubApi;
+  model: ModelProvider;
+  traceSink: TraceSink;
+  /** This run's workspace directory (created; removed at the end unless `keepWorkspace`). */
+  workspace: string;
+  keepWorkspace?: boolean;
+  toolUser?: string;
+  /** The egress proxy for tools and for the runner's git (NIGHTSHIFT_PROXY_URL). */
+  proxyUrl?: string;
+  redactor: Redactor;
+  logSink: LineSink;
+  /** Aborted on SIGTERM: the run pushes its work in progress and reports. */
+  stop: AbortSignal;
+  now?: () => Date;
+}
+
+/** How the run ended, as reported to the state machine. */
+export type RunEnd = { kind: 'succeeded'; result: RunnerResult } | { kind: 'failed'; error: RunnerErrorName; cause: string };
+
+/** A failure with a short machine-readable code, reported as `Nightshift.RunFailed` with `code: message`. */
+export class RunFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RunFailure';
+  }
+}
+
+class Interrupted extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'Interrupted';
+  }
+}
+
+type AgentEnd = { kind: 'control'; control: ToolControl } | { kind: 'end_turn'; text: string } | { kind: 'turn_limit' };
+
+const DEFAULT_TEST_TIMEOUT_SECONDS = 900;
+const SETUP_TIMEOUT_SECONDS = 900;
+
+export class RunSession {
+  private readonly log: RunnerLogger;
+  private readonly trace: RunTrace;
+  private readonly budget: ModelBudget;
+  private metrics: RunnerMetrics;
+  private readonly now: () => Date;
+  private readonly startedAt: Date;
+  private readonly layout: WorkspaceLayout;
+  private identity!: ToolIdentity;
+  private toolEnv!: Record<string, string>;
+  private git!: WorkspaceGit;
+  private github!: GithubApi;
+  private run!: RunRecord;
+  private branch: string | null = null;
+  private baseBranch = '';
+  private baseCommit = '';
+  private protectedPaths = new ProtectedPaths(DEFAULT_PROTECTED_PATHS);
+  private repoFile: NightshiftYml = {};
+  private testCommand: string | undefined;
+  private baseTests: TestRunResult | undefined;
+  private computeCharged = 0;
+  private turns = 0;
+
+  constructor(private readonly deps: RunnerDeps) {
+    this.now = deps.now ?? (() => new Date());
+    this.startedAt = this.now();
+    this.log = new RunnerLogger(deps.runId, deps.redactor, deps.logSink);
+    this.trace = new RunTrace(deps.redactor);
+    this.budget = new ModelBudget(deps.ledger, deps.runId, deps.config.model.prices, deps.config.model.maxOutputTokens);
+    this.metrics = new RunnerMetrics(deps.logSink, 'unknown', deps.runId);
+    this.layout = workspaceLayout(deps.workspace);
+  }
+
+  /** Runs the whole lifecycle and reports to the state machine exactly once. Never throws. */
+  async execute(): Promise<RunEnd> {
+    let end: RunEnd;
+    try {
+      end = await this.lifecycle();
+    } catch (err) {
+      end = await this.endFromError(err);
+    }
+    await this.wrapUp(end);
+    return end;
+  }
+
+  private async lifecycle(): Promise<RunEnd> {
+    await this.start();
+    await this.checkout();
+    await this.readRepositorySettings();
+    const setupNotes = await this.setup();
+    this.baseTests = await this.runTests('base');
+    const agentEnd = await this.agentLoop(setupNotes);
+    return this.finish(agentEnd);
+  }
+
+  // ---- start -------------------------------------------------------------------------------
+
+  private async start(): Promise<void> {
+    const run = await this.deps.runs.get(this.deps.runId);
+    if (!run) throw new RunFailure('run_not_found', `run ${this.deps.runId} is not in the runs table`);
+    if (isTerminal(run.status) || run.cancelRequested) throw new Interrupted(`run is ${run.cancelRequested ? 'cancel-requested' : run.status}`);
+    this.run = run.status === 'RUNNING' ? run : await this.deps.runs.transition(run.runId, 'RUNNING', { startedAt: this.now().toISOString() });
+    this.metrics = new RunnerMetrics(this.deps.logSink, run.repo, run.runId);
+    await this.emit('status', 'RUNNING: the runner started', { status: 'RUNNING', model: this.deps.model.description });
+    if (this.deps.model.kind === 'replay') await this.emit('note', `replayed session: this run is served by a ${this.deps.model.description}, not a live model`, { replayed: true });
+
+    this.identity = resolveToolIdentity(this.deps.toolUser);
+    if (this.identity.kind === 'separate') {
+      await this.emit('note', `isolation: tools run as ${this.identity.user} (uid ${this.identity.uid}), separate from the runner`, { isolation: 'uid', toolUid: this.identity.uid });
+    } else {
+      await this.emit('note', `isolation: not root, ${this.identity.reason}`, { isolation: 'same-user', toolUid: this.identity.uid });
+    }
+    prepareWorkspace(this.layout, this.identity);
+    this.toolEnv = buildToolEnvironment({ home: this.layout.toolHome, user: this.identity.user, ...(this.deps.proxyUrl ? { proxyUrl: this.deps.proxyUrl } : {}) });
+  }
+
+  // ---- checkout ----------------------------------------------------------------------------
+
+  private async checkout(): Promise<void> {
+    const settings = repoSettings(this.deps.config, this.run.repo);
+    if (!settings) throw new RunFailure('repo_not_allowed', `${this.run.repo} is not in the configuration's repos`);
+    const token = await this.deps.tokens.tokenFor(this.run.runId);
+    this.deps.redactor.add(token.token);
+    this.github = this.deps.github(token.token, settings.name);
+    const info = await this.github.getRepo();
+    const url = new URL(info.cloneUrl);
+    if (url.protocol !== 'https:' && url.protocol !== 'file:') throw new RunFailure('bad_clone_url', `refusing to clone over ${url.protocol}`);
+    this.baseBranch = this.run.baseBranch ?? info.defaultBranch;
+    this.git = new WorkspaceGit({ gitDir: this.layout.gitDir, workTree: this.layout.repo, home: this.layout.runnerHome, token: token.token, ...(this.deps.proxyUrl ? { proxyUrl: this.deps.proxyUrl } : {}) });
+
+    // A run that continues a branch starts from it; otherwise from the base branch on a new run branch.
+    const continuing = this.run.branch;
+    if (continuing && continuing === this.baseBranch) throw new RunFailure('branch_is_base', `refusing to work on the base branch ${continuing}`);
+    await this.git.clone(info.cloneUrl, continuing ?? this.baseBranch);
+    this.baseCommit = await this.git.head();
+    if (continuing) this.branch = continuing;
+    else {
+      this.branch = `nightshift/${this.run.runId}-${slugify(this.run.prompt, 40)}`;
+      await this.git.createBranch(this.branch);
+    }
+    giveTreeTo(this.layout.repo, this.identity);
+    await this.patchRun({ branch: this.branch });
+    await this.emit('note', `cloned ${this.run.repo} at ${this.baseCommit.slice(0, 12)}; working on ${this.branch}`, { baseBranch: this.baseBranch, baseCommit: this.baseCommit, branch: this.branch });
+  }
+
+  private async readRepositorySettings(): Promise<void> {
+    try {
+      this.repoFile = readNightshiftYml(this.layout.repo);
+    } catch (err) {
+      if (err instanceof RepoSettingsFileError) throw new RunFailure('bad_repo_settings', err.message);
+      throw err;
+    }
+    const settings = repoSettings(this.deps.config, this.run.repo)!;
+    this.testCommand = this.repoFile.test ?? settings.test;
+    this.protectedPaths = new ProtectedPaths([...DEFAULT_PROTECTED_PATHS, ...(this.repoFile.protectedPaths ?? [])]);
+  }
+
+  private async setup(): Promise<string[]> {
+    const settings = repoSettings(this.deps.config, this.run.repo)!;
+    const notes: string[] = [];
+    for (const command of [...settings.setup, ...(this.repoFile.setup ?? [])]) {
+      this.checkStop();
+      const result = await runSandboxed({ command, cwd: this.layout.repo, timeoutMs: SETUP_TIMEOUT_SECONDS * 1_000, signal: this.deps.stop }, this.identity, this.toolEnv);
+      if (result.aborted) throw new Interrupted('stopped during setup');
+      const status = result.timedOut ? 'timed out' : `exit code ${result.exitCode}`;
+      notes.push(`\`${command}\`: ${status}${result.exitCode === 0 ? '' : `\n${result.output.slice(-2_000)}`}`);
+      this.trace.record({ type: 'tool_call', turn: 0, name: 'setup', input: { command }, durationMs: result.durationMs, exitCode: result.exitCode, isError: result.exitCode !== 0, output: result.output });
+      await this.emit('tool_call', `setup: ${command} → ${status}`, { name: 'setup', command, exitCode: result.exitCode, durationMs: result.durationMs, output: result.output.slice(-2_000) });
+    }
+    return notes;
+  }
+
+  private async runTests(phase: 'base' | 'head'): Promise<TestRunResult | undefined> {
+    const command = this.testCommand;
+    if (!command) return undefined;
+    this.checkStop();
+    const timeoutSeconds = this.repoFile.testTimeoutSeconds ?? DEFAULT_TEST_TIMEOUT_SECONDS;
+    const result = await runSandboxed({ command, cwd: this.layout.repo, timeoutMs: timeoutSeconds * 1_000, signal: this.deps.stop }, this.identity, this.toolEnv);
+    if (result.aborted) throw new Interrupted(`stopped while running the tests at ${phase}`);
+    const junit = this.repoFile.testResults ? readJunitReport(this.layout.repo, this.repoFile.testResults) : undefined;
+    const parsed = junit ? { format: 'junit' as const, tests: junit } : parseTestOutput(result.output);
+    const tests: TestRunResult = { command, passed: result.exitCode === 0, exitCode: result.exitCode, timedOut: result.timedOut, tests: parsed.tests, format: parsed.format, output: result.output, durationMs: result.durationMs };
+    this.trace.record({ type: 'test_result', phase, command, passed: tests.passed, format: tests.format, tests: tests.tests, output: result.output });
+    const failed = Object.entries(tests.tests).filter(([, s]) => s === 'fail').map(([n]) => n);
+    await this.emit('test_result', `tests at ${phase}: ${tests.passed ? 'passed' : 'failed'}${tests.timedOut ? ' (timed out)' : ''}`, {
+      phase,
+      command,
+      passed: tests.passed,
+      exitCode: tests.exitCode,
+      format: tests.format,
+      total: Object.keys(tests.tests).length,
+      failed: failed.slice(0, 50),
+      durationMs: tests.durationMs,
+    });
+    return tests;
+  }
+
+  // ---- agent loop --------------------------------------------------------------------------
+
+  private async agentLoop(setupNotes: string[]): Promise<AgentEnd> {
+    const model = this.deps.config.model;
+    const conversation = new Conversation({
+      modelId: model.id,
+      system: systemPrompt({
+        repo: this.run.repo,
+        branch: this.branch!,
+        baseBranch: this.baseBranch,
+        protectedPaths: this.protectedPaths.globs,
+        testCommand: this.testCommand,
+        agentInstructions: readAgentInstructions(this.layout.repo),
+        repoInstructions: this.repoFile.instructions,
+      }),
+      tools: toolSpecs(),
+      maxTokens: model.maxOutputTokens,
+      contextWindowTokens: model.contextWindowTokens,
+    });
+    const issue = this.run.issue !== null ? { number: this.run.issue, ...(await this.github.getIssue(this.run.issue)) } : undefined;
+    conversation.addUser([{ text: taskMessage({ prompt: this.run.prompt, issue, setupNotes, baseTests: this.baseTests }) }]);
+
+    for (this.turns = 1; this.turns <= model.maxTurns; this.turns++) {
+      this.checkStop();
+      const turn = this.turns;
+      const request = conversation.buildRequest();
+      const callId = `turn-${String(turn).padStart(4, '0')}`;
+      // Throws BudgetExhaustedError when the worst case does not fit: the call is never made.
+      const worst = await this.budget.reserve(callId, conversation.estimateInputTokens(request));
+      const started = Date.now();
+      let response;
+      try {
+        response = await this.deps.model.converse(request, this.deps.stop);
+      } catch (err) {
+        if (this.deps.stop.aborted) {
+          await this.budget.settleAtWorst(callId, worst);
+          throw new Interrupted('stopped during a model call');
+        }
+        await this.budget.release(callId);
+        throw err;
+      }
+      const usage = usageOf(response);
+      const costMicros = await this.budget.settle(callId, usage);
+      const content = response.output.message.content as ContentBlock[];
+      const toolUses = content.filter((b) => b.toolUse).map((b) => b.toolUse!);
+      const text = content.map((b) => b.text ?? '').join('').trim();
+      this.trace.record({ type: 'model_turn', turn, stopReason: response.stopReason, usage: { ...usage }, costMicros, durationMs: Date.now() - started, text, toolUses: toolUses.map((t) => ({ name: t.name!, input: t.input })) });
+      this.metrics.emit({
+        [runnerMetricNames.modelCalls]: 1,
+        [runnerMetricNames.modelInputTokens]: usage.input,
+        [runnerMetricNames.modelOutputTokens]: usage.output,
+        [runnerMetricNames.modelCacheReadTokens]: usage.cacheRead,
+        [runnerMetricNames.modelCacheWriteTokens]: usage.cacheWrite,
+        [runnerMetricNames.modelCostMicros]: costMicros,
+      });
+      await this.emit('model_turn', `turn ${turn}: ${usage.input + usage.cacheRead + usage.cacheWrite} in, ${usage.output} out, $${microsToUsd(costMicros).toFixed(4)}`, {
+        turn,
+        stopReason: response.stopReason,
+        tokens: usage,
+        costMicros,
+        tools: toolUses.map((t) => t.name),
+      });
+      await this.heartbeat();
+      conversation.addAssistant(content);
+
+      if (toolUses.length === 0) {
+        if (response.stopReason === 'max_tokens') {
+          conversation.addUser([{ text: 'Your reply was cut off at the output limit. Continue, using tools in smaller steps.' }]);
+          continue;
+        }
+        return { kind: 'end_turn', text };
+      }
+      const results: ContentBlock[] = [];
+      let control: ToolControl | undefined;
+      for (const use of toolUses) {
+        if (control) {
+          results.push({ toolResult: { toolUseId: use.toolUseId!, content: [{ text: 'not run: the task already ended' }], status: 'error' } });
+          continue;
+        }
+        const outcome = await executeTool(use.name!, use.input, {
+          repoRoot: this.layout.repo,
+          protectedPaths: this.protectedPaths,
+          identity: this.identity,
+          env: this.toolEnv,
+          signal: this.deps.stop,
+        });
+        this.trace.record({ type: 'tool_call', turn, name: use.name!, input: use.input, durationMs: outcome.durationMs, exitCode: outcome.exitCode, isError: outcome.isError, output: outcome.text });
+        this.metrics.emit({ [runnerMetricNames.toolCalls]: 1, ...(outcome.isError ? { [runnerMetricNames.toolFailures]: 1 } : {}) });
+        await this.emit('tool_call', `${use.name}${outcome.exitCode !== null ? ` → exit ${outcome.exitCode}` : outcome.isError ? ' → refused' : ''} (${(outcome.durationMs / 1000).toFixed(1)} s)`, {
+          turn,
+          name: use.name,
+          input: summarizeInput(use.input),
+          exitCode: outcome.exitCode,
+          isError: outcome.isError,
+          timedOut: outcome.timedOut,
+          durationMs: outcome.durationMs,
+          output: outcome.text.slice(0, 2_000),
+        });
+        if (outcome.aborted) throw new Interrupted('stopped during a tool command');
+        await this.heartbeat();
+        results.push({ toolResult: { toolUseId: use.toolUseId!, content: [{ text: outcome.text }], status: outcome.isError ? 'error' : 'success' } });
+        control = outcome.control;
+      }
+      conversation.addUser(results);
+      if (control) return { kind: 'control', control };
+    }
+    return { kind: 'turn_limit' };
+  }
+
+  // ---- finish ------------------------------------------------------------------------------
+
+  private async finish(agentEnd: AgentEnd): Promise<RunEnd> {
+    if (agentEnd.kind === 'control' && agentEnd.control.kind === 'ask_human') {
+      const question = agentEnd.control.question;
+      const pushed = await this.pushWorkInProgress('question asked');
+      await this.emit('note', `the agent asked a question: ${question}`, { question });
+      return { kind: 'succeeded', result: { outcome: 'question', branch: pushed ? this.branch : null, prUrl: null, question, summary: `The agent stopped to ask: ${question}`.slice(0, 4_000) } };
+    }
+    const summary =
+      agentEnd.kind === 'control' && agentEnd.control.kind === 'finish'
+        ? agentEnd.control.summary
+        : agentEnd.kind === 'end_turn'
+          ? agentEnd.text || 'The agent ended without a summary.'
+          : `The run stopped at the turn limit (${this.deps.config.model.maxTurns} model turns) before the agent finished.`;
+    const risks = agentEnd.kind === 'control' && agentEnd.control.kind === 'finish' ? agentEnd.control.risks : agentEnd.kind === 'turn_limit' ? 'The agent did not finish: the change may be incomplete.' : null;
+
+    const headTests = await this.runTests('head');
+    const staged = await this.stageChanges();
+    if (!staged.changed) {
+      await this.emit('note', 'no changes: nothing to commit, no pull request', {});
+      return { kind: 'succeeded', result: { outcome: 'no_changes', branch: null, prUrl: null, question: null, summary: summary.slice(0, 4_000) } };
+    }
+    const title = pullRequestTitle(this.run.prompt);
+    const commit = await this.git.commit(this.deps.redactor.redact(`${title}\n\n${summary}\n\nNightshift-Run: ${this.run.runId}`));
+    this.checkBranchIsNotBase();
+    await this.git.push(this.branch!);
+    await this.emit('note', `pushed ${commit.slice(0, 12)} to ${this.branch}`, { commit, branch: this.branch });
+
+    await this.chargeCompute();
+    const totals = this.budget.totals;
+    const body = this.deps.redactor.redact(
+      pullRequestBody({
+        runId: this.run.runId,
+        prompt: this.run.prompt,
+        issue: this.run.issue,
+        summary,
+        risks,
+        changedFiles: staged.changes,
+        refusedPaths: staged.refused,
+        baseTests: this.baseTests,
+        headTests,
+        delta: testDelta(this.baseTests, headTests),
+        baseCommit: this.baseCommit,
+        usage: totals.usage,
+        modelMicros: totals.modelMicros,
+        computeMicros: this.computeCharged,
+        replayed: this.deps.model.kind === 'replay' ? this.deps.model.description : null,
+      }),
+    );
+    const existing = await this.github.findOpenPull(this.branch!);
+    const pr = existing ? await this.github.updatePull(existing.number, { title, body }) : await this.github.createDraftPull({ title, body, head: this.branch!, base: this.baseBranch });
+    if (!existing && this.run.issue !== null) await this.github.commentOnIssue(this.run.issue, `Nightshift opened a draft pull request for this issue: ${pr.url}`);
+    await this.patchRun({ prUrl: pr.url });
+    await this.emit('note', `${existing ? 'updated' : 'opened'} draft pull request ${pr.url}`, { prUrl: pr.url, number: pr.number });
+    return { kind: 'succeeded', result: { outcome: existing ? 'pr_updated' : 'pr_opened', branch: this.branch, prUrl: pr.url, question: null, summary: summary.slice(0, 4_000) } };
+  }
+
+  /** Stages everything except protected paths (a shell command may have changed them). */
+  private async stageChanges(): Promise<{ changed: boolean; changes: { status: string; path: string }[]; refused: string[] }> {
+    await this.git.stageAll();
+    const all = await this.git.stagedChanges('HEAD');
+    const refused = all.filter((c) => this.protectedPaths.match(c.path)).map((c) => c.path);
+    if (refused.length) {
+      await this.git.unstage(refused);
+      await this.emit('note', `changes to protected paths were left out of the commit: ${refused.join(', ')}`, { refused });
+    }
+    const changed = await this.git.hasStagedChanges();
+    return { changed, changes: changed ? await this.git.stagedChanges('HEAD') : [], refused };
+  }
+
+  private checkBranchIsNotBase(): void {
+    // Invariant 7: nothing is ever pushed to the base branch.
+    if (!this.branch || this.branch === this.baseBranch) throw new RunFailure('branch_is_base', `refusing to push to the base branch ${this.baseBranch}`);
+  }
+
+  /** Commits whatever the agent changed and pushes it to the run branch. False when there was nothing. */
+  private async pushWorkInProgress(reason: string): Promise<boolean> {
+    if (!this.git || !this.branch || !this.run) return false;
+    const staged = await this.stageChanges();
+    if (!staged.changed) return false;
+    const commit = await this.git.commit(this.deps.redactor.redact(`WIP: ${pullRequestTitle(this.run.prompt)}\n\nWork in progress, pushed because ${reason}.\n\nNightshift-Run: ${this.run.runId}`));
+    this.checkBranchIsNotBase();
+    await this.git.push(this.branch);
+    await this.emit('note', `work in progress pushed to ${this.branch} (${reason})`, { commit, branch: this.branch, reason });
+    return true;
+  }
+
+  // ---- endings -----------------------------------------------------------------------------
+
+  private async endFromError(err: unknown): Promise<RunEnd> {
+    if (err instanceof BudgetExhaustedError) {
+      const pushed = await this.tryPushWorkInProgress('the budget is exhausted');
+      const cause = `budget exhausted: the next model call needs up to $${microsToUsd(err.neededMicros).toFixed(4)}, $${microsToUsd(err.availableMicros).toFixed(4)} left${pushed ? `; work in progress pushed to ${this.branch}` : ''}`;
+      await this.emit('note', cause, { neededMicros: err.neededMicros, availableMicros: err.availableMicros, pushed });
+      return { kind: 'failed', error: 'Nightshift.BudgetExceeded', cause };
+    }
+    if (err instanceof Interrupted || err instanceof TaskNoLongerWaitedError || this.deps.stop.aborted) {
+      const pushed = await this.tryPushWorkInProgress('the run was stopped');
+      const cause = `${err instanceof Error ? err.message : 'stopped'}${pushed ? `; work in progress pushed to ${this.branch}` : ''}`;
+      const cancelled = err instanceof Interrupted && /cancel-requested|CANCELLED/.test(err.message);
+      return { kind: 'failed', error: cancelled ? 'Nightshift.Cancelled' : 'Nightshift.Interrupted', cause };
+    }
+    const code = err instanceof RunFailure ? err.code : err instanceof GitCommandError ? 'git_failed' : 'runner_error';
+    const message = this.deps.redactor.redact(err instanceof Error ? err.message : String(err));
+    this.log.error('run failed', { code, error: message, stack: err instanceof Error && !(err instanceof RunFailure) ? this.deps.redactor.redact(err.stack ?? '') : undefined });
+    await this.emit('note', `run failed: ${code}: ${message}`, { code });
+    return { kind: 'failed', error: 'Nightshift.RunFailed', cause: `${code}: ${message}`.slice(0, 900) };
+  }
+
+  private async tryPushWorkInProgress(reason: string): Promise<boolean> {
+    try {
+      return await this.pushWorkInProgress(reason);
+    } catch (err) {
+      this.log.error('could not push work in progress', { error: this.deps.redactor.redact((err as Error).message) });
+      return false;
+    }
+  }
+
+  /** Charges compute, stores the trace, then reports: the ledger is complete before finalize settles it. */
+  private async wrapUp(end: RunEnd): Promise<void> {
+    try {
+      await this.chargeCompute();
+    } catch (err) {
+      this.log.error('could not charge compute', { error: (err as Error).message });
+    }
+    try {
+      const summary = this.trace.summary();
+      const location = await this.deps.traceSink.put(this.deps.runId, this.trace.body());
+      const totals = this.budget.totals;
+      await this.emit('trace', `trace stored (${summary.lines} lines)`, { location, ...summary, tokens: totals.usage, modelMicros: totals.modelMicros, computeMicros: this.computeCharged });
+    } catch (err) {
+      this.log.error('could not store the trace', { error: this.deps.redactor.redact((err as Error).message) });
+    }
+    try {
+      if (end.kind === 'succeeded') await this.deps.callbacks.succeed({ ...end.result, summary: this.deps.redactor.redact(end.result.summary) });
+      else await this.deps.callbacks.fail(end.error, this.deps.redactor.redact(end.cause));
+    } catch (err) {
+      // The state machine's heartbeat timeout and the backstop end the run if this report is lost.
+      this.log.error('could not report to the state machine', { error: this.deps.redactor.redact((err as Error).message) });
+    }
+    this.log.info('run ended', { end: end.kind === 'succeeded' ? end.result.outcome : end.error });
+    if (!this.deps.keepWorkspace) rmSync(this.layout.root, { recursive: true, force: true });
+  }
+
+  private async chargeCompute(): Promise<void> {
+    if (this.computeCharged > 0) return;
+    const seconds = Math.max(0, (this.now().getTime() - this.startedAt.getTime()) / 1_000);
+    const micros = computeMicros(seconds, this.deps.config.model.fargate);
+    await this.deps.ledger.charge(this.deps.runId, `compute-${this.startedAt.getTime()}`, micros);
+    this.computeCharged = micros;
+    this.metrics.emit({ [runnerMetricNames.computeCostMicros]: micros });
+    await this.emit('note', `compute charged: ${seconds.toFixed(1)} s, $${microsToUsd(micros).toFixed(6)}`, { computeSeconds: seconds, computeMicros: micros });
+  }
+
+  // ---- plumbing ----------------------------------------------------------------------------
+
+  private checkStop(): void {
+    if (this.deps.stop.aborted) throw new Interrupted('stopped (SIGTERM)');
+  }
+
+  private async heartbeat(): Promise<void> {
+    await this.deps.callbacks.heartbeat();
+  }
+
+  private async patchRun(patch: RunPatch): Promise<void> {
+    try {
+      await this.deps.runs.patch(this.deps.runId, patch);
+    } catch (err) {
+      if (err instanceof IllegalTransitionError) throw new Interrupted(`run is ${err.from}`);
+      throw err;
+    }
+  }
+
+  private async emit(type: Parameters<RunEventLog['append']>[1], message: string, detail: Record<string, unknown>): Promise<void> {
+    const redactor = this.deps.redactor;
+    try {
+      await this.deps.events.append(this.deps.runId, type, redactor.redact(message), redactor.redactValue(detail));
+    } catch (err) {
+      // The timeline is for people; losing an entry must not end the run. It is still logged.
+      this.log.warn('could not append a run event', { type, error: (err as Error).message });
+    }
+    this.log.info(message, { event: type });
+  }
+}
+
+function summarizeInput(input: unknown): unknown {
+  if (typeof input !== 'object' || input === null) return input;
+  return Object.fromEntries(Object.entries(input).map(([k, v]) => [k, typeof v === 'string' && v.length > 500 ? `${v.slice(0, 500)}…` : v]));
+}
+
+export function runWorkspaceDir(root: string, runId: string): string {
+  return join(root, runId);
+}

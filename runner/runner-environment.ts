@@ -1,0 +1,47 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { RunId } from '../core/runs/schemas';
+
+/**
+ * The runner's environment (ECS container definition + the state machine's RUN_ID/TASK_TOKEN
+ * overrides; local mode sets the same names and points the AWS SDK at loopback with
+ * AWS_ENDPOINT_URL_<SERVICE>). Table names are read by tableNamesFromEnv, the config by runtimeConfig.
+ */
+export const RunnerEnvironment = z.object({
+  RUN_ID: RunId,
+  TASK_TOKEN: z.string().min(1),
+  TOKEN_BROKER_FUNCTION: z.string().min(1),
+  /** `bedrock` (default) or `replay:<file>`. */
+  NIGHTSHIFT_MODEL: z.string().regex(/^(bedrock|replay:.+)$/).default('bedrock'),
+  /** Overrides config `github.apiUrl` (local forge). */
+  GITHUB_API_URL: z.string().url().optional(),
+  /** S3 bucket for traces; without it, NIGHTSHIFT_TRACE_DIR (local mode). */
+  TRACE_BUCKET: z.string().min(3).optional(),
+  NIGHTSHIFT_TRACE_DIR: z.string().min(1).optional(),
+  /** Parent of the per-run workspace. */
+  NIGHTSHIFT_WORKDIR: z.string().min(1).default(join(tmpdir(), 'nightshift-work')),
+  NIGHTSHIFT_TOOL_USER: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/).default('nightshift-tool'),
+  /** The egress proxy (http://host:port) for tools and the runner's git. */
+  NIGHTSHIFT_PROXY_URL: z.string().url().optional(),
+  NIGHTSHIFT_KEEP_WORKSPACE: z.enum(['0', '1']).default('0'),
+  AWS_REGION: z.string().optional(),
+});
+export type RunnerEnvironment = z.infer<typeof RunnerEnvironment>;
+
+export function readRunnerEnvironment(env: NodeJS.ProcessEnv = process.env): RunnerEnvironment {
+  const parsed = RunnerEnvironment.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  if (!parsed.success) {
+    // Names only: values (the task token) never reach the log.
+    throw new Error(`runner environment is invalid: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+  }
+  if (!parsed.data.TRACE_BUCKET && !parsed.data.NIGHTSHIFT_TRACE_DIR) throw new Error('runner environment is invalid: set TRACE_BUCKET or NIGHTSHIFT_TRACE_DIR');
+  return parsed.data;
+}
+
+/** Values in the runner's environment that must never be written anywhere. */
+export function secretValuesOf(env: NodeJS.ProcessEnv): string[] {
+  return ['TASK_TOKEN', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_CONTAINER_AUTHORIZATION_TOKEN', 'GITHUB_TOKEN']
+    .map((name) => env[name])
+    .filter((v): v is string => typeof v === 'string' && v !== '');
+}

@@ -1,0 +1,118 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { modelCallMicros } from '../../core/pricing';
+import { branchHead, branchLog, fileAt, listPulls } from '../../local/forge';
+import { session, startInProcessRun, startRunnerHarness, type RunnerHarness } from './support/runner-harness';
+
+function transcriptMicros(file: string, turns = Infinity): { micros: number; usage: { input: number; output: number; cacheRead: number; cacheWrite: number } } {
+  const prices = { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 };
+  const usage = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 };
+  let micros = 0;
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .slice(0, turns)
+    .forEach((line) => {
+      const u = (JSON.parse(line) as { usage: { inputTokens: number; outputTokens: number; cacheReadInputTokens?: number; cacheWriteInputTokens?: number } }).usage;
+      const call = { input: u.inputTokens, output: u.outputTokens, cacheRead: u.cacheReadInputTokens ?? 0, cacheWrite: u.cacheWriteInputTokens ?? 0 };
+      micros += modelCallMicros(call, prices);
+      usage.input += call.input;
+      usage.output += call.output;
+      usage.cacheRead += call.cacheRead;
+      usage.cacheWrite += call.cacheWrite;
+    });
+  return { micros, usage };
+}
+export { transcriptMicros };
+
+describe('a replayed session that fixes the failing test', () => {
+  let h: RunnerHarness;
+  beforeAll(async () => {
+    h = await startRunnerHarness();
+  });
+  afterAll(async () => {
+    await h.stop();
+  });
+
+  it('commits once on the run branch, leaves the base branch alone, opens a draft PR with the test delta, and costs exactly the transcript', async () => {
+    // Given a run of the sample repository whose `add` test fails
+    const baseBefore = branchHead(h.bare, 'main')!;
+    const run = await h.createRun({ prompt: 'Fix the failing add test' });
+
+    // When the runner replays the recorded fix
+    const { end, callbacks, logs } = await startInProcessRun(h, run.runId, session('fix-failing-test')).done;
+
+    // Then it reports success with an opened PR
+    expect(end.kind).toBe('succeeded');
+    expect(callbacks.failures).toEqual([]);
+    expect(callbacks.successes).toHaveLength(1);
+    const result = callbacks.successes[0]!;
+    expect(result.outcome).toBe('pr_opened');
+    expect(result.branch).toMatch(new RegExp(`^nightshift/${run.runId}-fix-the-failing-add-test$`));
+    // one heartbeat per model turn and per finished tool call
+    expect(callbacks.heartbeats).toBe(8);
+
+    // one commit on the run branch, on top of the untouched base
+    expect(branchHead(h.bare, 'main')).toBe(baseBefore);
+    const log = branchLog(h.bare, result.branch!, '%H%x09%an <%ae>%x09%B%x00');
+    const commits = branchLog(h.bare, result.branch!, '%H');
+    expect(commits).toHaveLength(2);
+    expect(commits[1]).toBe(baseBefore);
+    expect(log[0]).toContain('Nightshift <nightshift-bot@users.noreply.github.com>');
+    expect(log.join('\n')).toContain(`Nightshift-Run: ${run.runId}`);
+    expect(fileAt(h.bare, result.branch!, 'src/add.js')).toContain('return a + b;');
+    expect(fileAt(h.bare, 'main', 'src/add.js')).toContain('return a - b;');
+
+    // a draft PR whose body has the test delta, the usage and the replay label
+    const pulls = listPulls(h.forgeRoot, 'demo/sample-app');
+    expect(pulls).toHaveLength(1);
+    const pr = pulls[0]!;
+    expect(pr.draft).toBe(true);
+    expect(pr.head).toBe(result.branch);
+    expect(pr.base).toBe('main');
+    expect(result.prUrl).toBe(`${h.forge.url}/demo/sample-app/pull/${pr.number}`);
+    expect(pr.body).toContain('## Tests');
+    expect(pr.body).toMatch(/1 passed, 1 failed at base .* → 2 passed, 0 failed at head/);
+    expect(pr.body).toMatch(/\*\*Newly passing\*\*\n- `add adds two numbers`/);
+    expect(pr.body).toMatch(/\*\*Newly failing\*\*\n- none/);
+    expect(pr.body).toMatch(/\*\*Still failing\*\*\n- none/);
+    expect(pr.body).toContain('M `src/add.js`');
+    expect(pr.body).toContain('Replayed session');
+    expect(pr.body).toContain(run.runId);
+    expect(pr.body).toContain('Fixed `add` in src/add.js');
+
+    // the REST calls the runner made, recorded by the forge
+    const calls = h.forge.requests.map((r) => `${r.method} ${r.path}`);
+    expect(calls).toEqual(['GET /repos/demo/sample-app', 'GET /repos/demo/sample-app/pulls', 'POST /repos/demo/sample-app/pulls']);
+    expect(h.forge.requests[2]!.body).toMatchObject({ draft: true, base: 'main', head: result.branch });
+    expect(h.forge.requests.every((r) => r.auth === 'token')).toBe(true);
+
+    // cost equal to the transcript's usage at config prices (compute is free in this config)
+    const expected = transcriptMicros(session('fix-failing-test'));
+    const stored = (await h.db.store.runs.get(run.runId))!;
+    expect(stored.spentMicros).toBe(expected.micros);
+    expect(stored.tokens).toEqual(expected.usage);
+    expect(stored.status).toBe('RUNNING');
+    expect(stored.branch).toBe(result.branch);
+    expect(stored.prUrl).toBe(result.prUrl);
+
+    // the timeline: status, replay label, tests at base and head, turns and tool calls, trace summary
+    const { events } = await h.db.store.events.list(run.runId, { limit: 100 });
+    const types = events.map((e) => e.type);
+    expect(types[0]).toBe('status');
+    expect(types.filter((t) => t === 'model_turn')).toHaveLength(4);
+    expect(types.filter((t) => t === 'tool_call')).toHaveLength(4);
+    expect(events.filter((e) => e.type === 'test_result').map((e) => e.detail?.passed)).toEqual([false, true]);
+    expect(events.some((e) => e.type === 'note' && e.message.startsWith('replayed session'))).toBe(true);
+    const trace = events.find((e) => e.type === 'trace')!;
+    expect(trace.detail).toMatchObject({ modelTurns: 4, toolCalls: 4, testRuns: 2 });
+    const traceFile = trace.detail!.location as string;
+    const traceLines = readFileSync(traceFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+    expect(traceLines.filter((l) => l.type === 'model_turn')).toHaveLength(4);
+    expect(traceFile).toBe(join(h.root, 'traces', run.runId, 'trace.jsonl'));
+
+    // metrics as EMF lines
+    const emf = logs.filter((l) => l.includes('"CloudWatchMetrics"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(emf.filter((m) => m.ModelCalls === 1)).toHaveLength(4);
+  });
+});

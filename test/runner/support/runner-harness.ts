@@ -1,0 +1,190 @@
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseConfig } from '../../../core/config/load';
+import type { NightshiftConfig } from '../../../core/config/schema';
+import { usdToMicros } from '../../../core/pricing';
+import { newRunId } from '../../../core/runs/run-id';
+import type { RunnerErrorName, RunnerResult } from '../../../core/runs/schemas';
+import type { RunRecord } from '../../../core/store/ports';
+import { mintRunToken } from '../../../lambdas/token-broker';
+import { createBareRepoFromDirectory, startForge, type ForgeServer } from '../../../local/forge';
+import { octokitGithubApi } from '../../../runner/github/github-api';
+import { ReplayProvider } from '../../../runner/model/replay-provider';
+import { Redactor } from '../../../runner/redaction';
+import { RunSession, type RunEnd, type RunnerDeps } from '../../../runner/run-session';
+import type { TaskCallbacks } from '../../../runner/task-callbacks';
+import { directoryTraceSink } from '../../../runner/trace/trace-sink';
+import { startDynalite, type DynaliteHarness } from '../../support/dynalite';
+
+export const REPO = 'demo/sample-app';
+export const fixtures = resolve(__dirname, '../../fixtures');
+export const sampleProject = join(fixtures, 'sample-project');
+export const session = (name: string) => join(fixtures, 'sessions', `${name}.jsonl`);
+
+export function testConfig(overrides: { fargate?: Partial<NightshiftConfig['model']['fargate']>; maxOutputTokens?: number } = {}): NightshiftConfig {
+  return parseConfig({
+    repos: [{ name: REPO, test: 'npm test', budgetUsd: 1, maxMinutes: 20 }],
+    model: {
+      id: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+      maxOutputTokens: overrides.maxOutputTokens ?? 1024,
+      prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 },
+      fargate: { vcpuHourUsd: 0, gbHourUsd: 0, vcpu: 1, memoryGb: 4, ...overrides.fargate },
+    },
+    github: { tokenSecret: 'nightshift/github-token', apiUrl: 'http://127.0.0.1:9' },
+  });
+}
+
+export interface RecordedCallbacks extends TaskCallbacks {
+  heartbeats: number;
+  successes: RunnerResult[];
+  failures: { error: RunnerErrorName; cause: string }[];
+}
+
+export function recordingCallbacks(): RecordedCallbacks {
+  const rec: RecordedCallbacks = {
+    heartbeats: 0,
+    successes: [],
+    failures: [],
+    async heartbeat() {
+      rec.heartbeats++;
+    },
+    async succeed(result) {
+      rec.successes.push(result);
+    },
+    async fail(error, cause) {
+      rec.failures.push({ error, cause });
+    },
+  };
+  return rec;
+}
+
+export interface RunnerHarness {
+  db: DynaliteHarness;
+  forge: ForgeServer;
+  root: string;
+  forgeRoot: string;
+  bare: string;
+  createRun(overrides?: Partial<RunRecord>): Promise<RunRecord>;
+  stop(): Promise<void>;
+}
+
+export async function startRunnerHarness(options: { project?: string } = {}): Promise<RunnerHarness> {
+  const root = mkdtempSync(join(tmpdir(), 'nightshift-runner-test-'));
+  // The tool user (when the tests run as root) must be able to reach the workspaces below.
+  chmodSync(root, 0o711);
+  const forgeRoot = join(root, 'forge');
+  mkdirSync(forgeRoot, { recursive: true });
+  const bare = createBareRepoFromDirectory(forgeRoot, REPO, options.project ?? sampleProject);
+  const db = await startDynalite();
+  const forge = await startForge({ root: forgeRoot });
+  return {
+    db,
+    forge,
+    root,
+    forgeRoot,
+    bare,
+    async createRun(overrides = {}) {
+      const now = new Date();
+      const run: RunRecord = {
+        runId: newRunId(),
+        kind: 'run',
+        repo: REPO,
+        status: 'STARTING',
+        outcome: null,
+        source: 'api',
+        requester: 'arn:aws:iam::123456789012:user/dev',
+        prompt: 'Fix the failing add test',
+        baseBranch: null,
+        branch: null,
+        issue: null,
+        labels: [],
+        createdAt: now.toISOString(),
+        startedAt: null,
+        finishedAt: null,
+        prUrl: null,
+        maxMinutes: 20,
+        queuePosition: null,
+        cancelRequested: false,
+        error: null,
+        tokens: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+        budgetMicros: usdToMicros(1),
+        spentMicros: 0,
+        ledgerDay: now.toISOString().slice(0, 10),
+        settled: false,
+        requestHash: null,
+        ...overrides,
+      };
+      await db.store.runs.create(run);
+      return run;
+    },
+    async stop() {
+      await forge.stop();
+      await db.stop();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface InProcessRun {
+  end: RunEnd;
+  callbacks: RecordedCallbacks;
+  provider: ReplayProvider;
+  logs: string[];
+  traceDir: string;
+}
+
+/** Runs the runner in this process against the harness: forge, dynalite, replay, recorded callbacks. */
+export function startInProcessRun(
+  h: RunnerHarness,
+  runId: string,
+  sessionFile: string,
+  options: { config?: NightshiftConfig; stop?: AbortSignal; secrets?: string[]; callbacks?: RecordedCallbacks } = {},
+): { done: Promise<InProcessRun>; callbacks: RecordedCallbacks; provider: ReplayProvider; logs: string[] } {
+  const config = options.config ?? testConfig();
+  const callbacks = options.callbacks ?? recordingCallbacks();
+  const provider = new ReplayProvider(sessionFile);
+  const logs: string[] = [];
+  const redactor = new Redactor();
+  for (const s of options.secrets ?? []) redactor.add(s);
+  const traceDir = join(h.root, 'traces');
+  const workspace = join(h.root, 'work', runId);
+  const deps: RunnerDeps = {
+    runId,
+    config,
+    runs: h.db.store.runs,
+    events: h.db.store.events,
+    ledger: h.db.store.ledger,
+    callbacks,
+    tokens: { tokenFor: (id) => mintRunToken({ runs: h.db.store.runs, config, secrets: async () => 'unused', forgeRoot: h.forgeRoot }, { runId: id }) },
+    github: (token, repo) => octokitGithubApi({ baseUrl: h.forge.url, token, repo }),
+    model: provider,
+    traceSink: directoryTraceSink(traceDir),
+    workspace,
+    redactor,
+    logSink: (line) => logs.push(line),
+    stop: options.stop ?? new AbortController().signal,
+  };
+  const done = new RunSession(deps).execute().then((end) => ({ end, callbacks, provider, logs, traceDir }));
+  return { done, callbacks, provider, logs };
+}
+
+export function writeProject(dir: string, files: Record<string, string>): string {
+  cpSync(sampleProject, dir, { recursive: true });
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+  return dir;
+}
+
+/** Waits for a condition with a deadline (no sleeps for timing). */
+export async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
