@@ -1,4 +1,6 @@
 import type { BudgetLedgerPort, ConcurrencySlotsPort, RunEventLog, RunPatch, RunRecord, RunRepository } from '../store/ports';
+import { emitAll, type MetricsSink } from '../metrics/emf';
+import { runEndedMetrics } from '../metrics/run-metrics';
 import { RunNotFoundError } from '../errors';
 import { IllegalTransitionError, isTerminal, type TerminalStatus } from './lifecycle';
 import type { RunError, RunnerResult } from './schemas';
@@ -11,6 +13,8 @@ export interface FinalizeDeps {
   /** Stops whatever compute the run still has (its Fargate task, or a local runner process). Idempotent. */
   stopRunTasks(runId: string): Promise<void>;
   now?: () => Date;
+  /** Where the ended run's metrics go (core/metrics/catalog.ts); written once, by the call that ends the run. */
+  metrics?: MetricsSink;
 }
 
 export interface FinalizeInput {
@@ -76,5 +80,6 @@ export async function finalizeRun(deps: FinalizeDeps, input: FinalizeInput): Pro
     reason: input.reason,
     ...(input.result ? { outcome: input.result.outcome, prUrl: input.result.prUrl } : {}),
   });
+  if (deps.metrics) emitAll(deps.metrics, runEndedMetrics(ended));
   return { run: ended, transitioned: true };
 }

@@ -12,7 +12,8 @@ export function cancelRunHandler(getDeps: () => ApiDeps): ApiHandler {
     parseInput(CancelRunBody, jsonBody(event, {}), 'request body');
     const cancelled = await cancelRun(deps, { runId, requester });
     log.info('run cancel accepted', { status: cancelled.status });
-    return { statusCode: 202, body: cancelled, count: ['RunsCancelled'] };
+    // The ended run is counted by finalizeRun (RunsCancelled), on whichever path ends it.
+    return { statusCode: 202, body: cancelled };
   });
 }
 

@@ -5,6 +5,7 @@ import { runtimeConfig } from '../../core/config/runtime';
 import { optionalEnv, requiredEnv } from '../../core/env';
 import type { CancelDeps } from '../../core/runs/cancel';
 import type { SubmitDeps } from '../../core/runs/submit';
+import { createPowertoolsSink } from '../../core/metrics/powertools-sink';
 import { createDynamoClient, documentClientFor, tableNamesFromEnv } from '../../core/store/client';
 import { createStore } from '../../core/store/index';
 import { idempotencyKeys } from '../../core/store/tables';
@@ -33,6 +34,7 @@ export function apiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ApiDeps {
     stopExecution: executions.stopExecution,
     // The API never holds a run's compute: stopping its execution hands the task to the backstop, which stops it.
     stopRunTasks: (runId) => executions.stopExecution(runId, 'run finalized by the API'),
+    metrics: createPowertoolsSink(),
     idempotencyStore: new DynamoDBPersistenceLayer({
       tableName: names.idempotency,
       keyAttr: idempotencyKeys.partitionKey,

@@ -1,10 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
+import { createPowertoolsSink } from '../../core/metrics/powertools-sink';
 
 /** One structured JSON logger for the API; each request logs through a child carrying its request id and run id. */
 export const apiLogger = new Logger({ serviceName: 'nightshift-api' });
 
-/** EMF metrics in the Nightshift namespace, one instance per route (its dimension). */
-export function routeMetrics(route: string): Metrics {
-  return new Metrics({ namespace: 'Nightshift', serviceName: 'nightshift-api', defaultDimensions: { route } });
-}
+/** EMF metrics of the catalog (core/metrics/catalog.ts), written as each answer is made. */
+export const apiMetrics = createPowertoolsSink();

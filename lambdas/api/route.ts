@@ -1,10 +1,11 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
+import { emitAll } from '../../core/metrics/emf';
+import type { MetricRecord } from '../../core/metrics/catalog';
 import type { ApiDeps } from './deps';
 import { errorResponse, jsonResponse, requesterOf, requestIdOf, type ApiEvent, type ApiResult } from './http';
 import { toHttpError } from './http-response';
-import { apiLogger, routeMetrics } from './observability';
+import { apiLogger, apiMetrics } from './observability';
 
 export interface RouteRequest {
   event: ApiEvent;
@@ -20,8 +21,8 @@ export interface RouteAnswer {
   statusCode: number;
   body: unknown;
   headers?: Record<string, string>;
-  /** Count metrics to emit with this answer (EMF), e.g. `RunsSubmitted`. */
-  count?: string[];
+  /** Catalog metrics to emit with this answer (EMF), e.g. `runSubmittedMetrics(run)`. */
+  metrics?: MetricRecord[];
 }
 
 export type ApiHandler = (event: ApiEvent, context?: Context) => Promise<ApiResult>;
@@ -31,7 +32,6 @@ export type ApiHandler = (event: ApiEvent, context?: Context) => Promise<ApiResu
  * envelope, `x-request-id` on every response, one log line and one EMF metric set per request.
  */
 export function apiRoute(route: string, deps: () => ApiDeps, answer: (request: RouteRequest) => Promise<RouteAnswer>): ApiHandler {
-  const metrics = routeMetrics(route);
   return async (event, context) => {
     const requestId = requestIdOf(event);
     const log = apiLogger.createChild({ persistentKeys: { requestId, route } });
@@ -43,7 +43,7 @@ export function apiRoute(route: string, deps: () => ApiDeps, answer: (request: R
       const requester = requesterOf(event);
       const out = await answer({ event, deps: deps(), requestId, requester, log, ...(context ? { context } : {}) });
       result = jsonResponse(out.statusCode, out.body, requestId, out.headers);
-      for (const name of out.count ?? []) metrics.addMetric(name, MetricUnit.Count, 1);
+      emitAll(apiMetrics, out.metrics ?? []);
     } catch (err) {
       const httpError = toHttpError(err);
       if (httpError.statusCode >= 500) log.error('request failed', { statusCode: httpError.statusCode, code: httpError.code, error: err as Error });
@@ -51,8 +51,8 @@ export function apiRoute(route: string, deps: () => ApiDeps, answer: (request: R
       result = errorResponse(httpError, requestId);
     }
     log.info('request answered', { statusCode: result.statusCode });
-    metrics.addMetric(`Http${Math.floor(result.statusCode / 100)}xx`, MetricUnit.Count, 1);
-    metrics.publishStoredMetrics();
+    const family = Math.floor(result.statusCode / 100);
+    apiMetrics.emit({ name: family === 2 ? 'Http2xx' : family === 4 ? 'Http4xx' : 'Http5xx', value: 1, dimensions: { route } });
     return result;
   };
 }

@@ -1,5 +1,9 @@
 import { SubmitRunRequest } from '../../core/runs/schemas';
 import { submitRun } from '../../core/runs/submit';
+import { repoSettings } from '../../core/config/load';
+import { refusalReasonOf, runSubmittedMetrics, submissionRefusedMetrics } from '../../core/metrics/run-metrics';
+import { emitAll } from '../../core/metrics/emf';
+import { apiMetrics } from './observability';
 import { lazyApiDeps, type ApiDeps } from './deps';
 import { header, jsonBody, parseInput } from './http';
 import { idempotentSubmitter, parseIdempotencyKey } from './idempotency';
@@ -18,12 +22,18 @@ export function submitRunHandler(getDeps: () => ApiDeps): ApiHandler {
     const source = parseInput(SubmitSourceHeader, header(event, 'x-nightshift-source'), 'x-nightshift-source header');
     const idempotencyKey = parseIdempotencyKey(header(event, 'idempotency-key'));
     let submitted;
-    if (idempotencyKey === undefined) {
-      submitted = await submitRun(deps, { request, requester, source });
-    } else {
-      let submitter = submitters.get(deps);
-      if (!submitter) submitters.set(deps, (submitter = idempotentSubmitter(deps)));
-      submitted = await submitter({ request, requester, source, idempotencyKey }, context);
+    try {
+      if (idempotencyKey === undefined) {
+        submitted = await submitRun(deps, { request, requester, source });
+      } else {
+        let submitter = submitters.get(deps);
+        if (!submitter) submitters.set(deps, (submitter = idempotentSubmitter(deps)));
+        submitted = await submitter({ request, requester, source, idempotencyKey }, context);
+      }
+    } catch (err) {
+      const reason = refusalReasonOf(err);
+      if (reason) emitAll(apiMetrics, submissionRefusedMetrics(reason, source));
+      throw err;
     }
     log.appendKeys({ runId: submitted.runId });
     log.info('run submitted', { repo: request.repo, source, idempotent: idempotencyKey !== undefined });
@@ -31,7 +41,8 @@ export function submitRunHandler(getDeps: () => ApiDeps): ApiHandler {
       statusCode: 202,
       body: { runId: submitted.runId, status: submitted.status, links: runLinks(submitted.runId) },
       headers: { location: runLinks(submitted.runId).self },
-      count: ['RunsSubmitted'],
+      // The allowlist's spelling of the repo, as the run record and the dashboard have it.
+      metrics: runSubmittedMetrics({ repo: repoSettings(deps.config, request.repo)?.name ?? request.repo, source }),
     };
   });
 }

@@ -4,6 +4,7 @@ import { runtimeConfig } from '../../core/config/runtime';
 import { optionalEnv, requiredEnv } from '../../core/env';
 import type { AdmissionDeps } from '../../core/runs/admission';
 import type { FinalizeDeps } from '../../core/runs/finalize';
+import { createPowertoolsSink } from '../../core/metrics/powertools-sink';
 import { createDynamoClient, documentClientFor, tableNamesFromEnv } from '../../core/store/client';
 import { createStore } from '../../core/store/index';
 import { ecsRunTasks } from './ecs-run-tasks';
@@ -24,6 +25,7 @@ export function orchestratorDepsFromEnv(env: NodeJS.ProcessEnv = process.env): O
     slots: store.slots,
     caps: { global: config.concurrency.global, perRepo: config.concurrency.perRepo },
     stopRunTasks: ecsRunTasks(new ECSClient({}), requiredEnv('CLUSTER_ARN', env)).stopRunTasks,
+    metrics: createPowertoolsSink(),
   };
 }
 

@@ -1,4 +1,3 @@
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { AdmissionResult } from '../../core/runs/admission';
 import { ExecutionInput } from '../../core/runs/execution';
@@ -31,8 +30,6 @@ export interface FinalizeTaskOutput {
   code: string;
   transitioned: boolean;
 }
-
-const metrics = new Metrics({ namespace: 'Nightshift', serviceName: 'nightshift-orchestrator' });
 
 /** How the path that reached Finalize ended the run. */
 export function terminationOf(input: FinalizeTaskInput, run: RunRecord): Termination {
@@ -69,12 +66,6 @@ export function createFinalizeHandler(deps: () => OrchestratorDeps) {
     const termination = terminationOf(input, run);
     const { run: ended, transitioned } = await finalizeRun(d, { runId: input.runId, ...termination });
     logger.info('run finalized', { status: ended.status, reason: ended.error, transitioned });
-    if (transitioned) {
-      metrics.addDimensions({ status: ended.status });
-      metrics.addMetric('RunsFinished', MetricUnit.Count, 1);
-      metrics.addMetric('RunSpendMicroUsd', MetricUnit.Count, ended.spentMicros);
-      metrics.publishStoredMetrics();
-    }
     return { runId: ended.runId, status: ended.status as TerminalStatus, code: termination.reason.code, transitioned };
   };
 }

@@ -1,0 +1,41 @@
+import '../api/quiet-powertools';
+import { finalizeRun } from '../../core/runs/finalize';
+import { submitScheduledRun } from '../../core/runs/schedule-submit';
+import { startApi, testConfig, type ApiHarness } from '../api/api-harness';
+import { listLog, listSink } from './list-sink';
+
+describe('metrics of a run that ends', () => {
+  let api: ApiHarness;
+  beforeEach(async () => {
+    api = await startApi(testConfig({ schedules: [{ name: 'tidy', cron: '0 1 * * ? *', repo: 'acme/api', prompt: 'Tidy up.' }] }));
+  });
+  afterEach(async () => {
+    await api.stop();
+  });
+
+  it('are written once, by the finalize call that ends it, whichever path calls again', async () => {
+    // Given a run submitted by a schedule
+    const metrics = listSink();
+    const submitted = await submitScheduledRun({ ...api.deps, metrics, log: listLog() }, { schedule: 'tidy' });
+    if (submitted.status !== 'submitted') throw new Error(`not submitted: ${submitted.status}`);
+
+    // When it is finalized, and finalized again (the state machine and the backstop can race)
+    const deps = { ...api.deps, metrics };
+    await finalizeRun(deps, { runId: submitted.runId, status: 'CANCELLED', reason: { code: 'cancelled', message: 'cancelled by a test' } });
+    await finalizeRun(deps, { runId: submitted.runId, status: 'FAILED', reason: { code: 'late', message: 'a late backstop' } });
+
+    // Then the run is counted once, as what it became, with the schedule as its source
+    expect(metrics.records).toEqual([
+      { name: 'RunsSubmitted', value: 1, dimensions: { repo: 'acme/api', source: 'schedule' } },
+      { name: 'RunsCancelled', value: 1, dimensions: { repo: 'acme/api', source: 'schedule' } },
+      { name: 'RunCostMicroUsd', value: 0, dimensions: { repo: 'acme/api', source: 'schedule' } },
+    ]);
+  });
+
+  it('an unknown schedule name is a fault, not a refusal: it throws so Scheduler retries and dead-letters it', async () => {
+    const metrics = listSink();
+    await expect(submitScheduledRun({ ...api.deps, metrics, log: listLog() }, { schedule: 'gone' })).rejects.toThrow(/not in the configuration/);
+    await expect(submitScheduledRun({ ...api.deps, metrics, log: listLog() }, { schedule: 'tidy', prompt: 'injected' })).rejects.toThrow();
+    expect(metrics.records).toEqual([]);
+  });
+});
