@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiClient } from '../cli/api-client';
@@ -40,6 +40,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     if (!options.json) options.err(line);
   };
   say(`Nightshift demo: local mode in ${home.root}`);
+  // The in-process handlers log to the console as a Lambda would; the demo keeps them in the platform log.
+  const platformLog = join(home.logs, 'platform.log');
+  const restoreConsole = captureConsole(platformLog);
   say('Model: a recorded session replayed from local/demo/session.jsonl (replay, no AWS account, no model calls)');
   const platform = await startLocalPlatform({
     home,
@@ -47,7 +50,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     port: 0,
     model: `replay:${demoAssets.session}`,
     requester: localRequester(),
-    log: fileLog(join(home.logs, 'platform.log')),
+    log: fileLog(platformLog),
     handlerLogLevel: 'ERROR',
   });
   let ok = false;
@@ -86,12 +89,20 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       }
     }
     ok = run.status === 'SUCCEEDED' && pull !== undefined && pull.draft;
-    if (!ok) options.err(`The demo run did not end with a draft pull request; the platform log is ${join(home.logs, 'platform.log')}`);
+    if (!ok) options.err(`The demo run did not end with a draft pull request; the platform log is ${platformLog}`);
     return ok ? 0 : 1;
   } finally {
     await platform.stop();
+    restoreConsole();
     // A failed demo keeps its home: the platform log and the runner's output are what explain it.
     if (ok && !options.keepHome && process.env.NIGHTSHIFT_DEMO_KEEP !== '1') rmSync(home.root, { recursive: true, force: true });
     else say(`Kept ${home.root}`);
   }
+}
+
+function captureConsole(file: string): () => void {
+  const methods = ['log', 'info', 'warn', 'error', 'debug'] as const;
+  const saved = methods.map((m) => console[m]);
+  for (const m of methods) console[m] = (...args: unknown[]) => appendFileSync(file, `${args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')}\n`);
+  return () => methods.forEach((m, i) => (console[m] = saved[i]!));
 }

@@ -30,8 +30,9 @@ export async function startEgressProxy(options: { config: NightshiftConfig; dir:
   if (!squid) return undefined;
   let lastError: unknown;
   for (let attempt = 1; attempt <= 3; attempt++) {
-    const span = proxyPortRange(options.config, 0);
-    const basePort = 20_000 + Math.floor(Math.random() * (40_000 - (span.to - span.from)));
+    const range = proxyPortRange(options.config);
+    const span = range.to - range.from;
+    const basePort = 20_000 + Math.floor(Math.random() * (40_000 - span));
     try {
       return await startOnce(squid, options, basePort);
     } catch (error) {

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 /**
@@ -35,7 +35,11 @@ export function resolveHome(root = process.env.NIGHTSHIFT_HOME ?? '.nightshift')
 }
 
 export function ensureHome(home: NightshiftHome): void {
-  for (const dir of [home.root, home.data, home.work, home.forge, home.cache, home.logs]) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const dir of [home.data, home.forge, home.cache, home.logs]) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // The agent's tools may run as another, unprivileged user (when the platform runs as root): it must be
+  // able to pass through to its run's workspace, never to list or read anything else here.
+  for (const dir of [home.root, home.work]) {
+    mkdirSync(dir, { recursive: true, mode: 0o711 });
+    chmodSync(dir, 0o711);
   }
 }

@@ -1,4 +1,5 @@
 import '../core/polyfills';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { userInfo } from 'node:os';
@@ -116,9 +117,9 @@ const dummyCredentials = { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'l
 const localRegion = 'us-east-1';
 const runTaskResource = 'arn:aws:states:::ecs:runTask.waitForTaskToken';
 
-/** The runner program: TypeScript through tsx; `--conditions=import` lets CommonJS reach ESM-only Octokit. */
+/** The runner program: TypeScript through tsx, with require reaching ESM-only Octokit (bin/esm-only-packages.js). */
 export function runnerCommand(): string[] {
-  return [process.execPath, '--conditions=import', '--require', require.resolve('tsx/cjs'), join(repoRoot, 'runner', 'main.ts')];
+  return [process.execPath, '--require', join(repoRoot, 'bin', 'esm-only-packages.js'), '--require', require.resolve('tsx/cjs'), join(repoRoot, 'runner', 'main.ts')];
 }
 
 const RunTaskParameters = z
@@ -244,14 +245,14 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     for (const [arn, entry] of extracted.lambdaEntries) {
       const name = arn.slice(arn.lastIndexOf(':') + 1);
       handlers[entry] = (event) => handlerOf(entry)(event, localLambdaContext(name, 90_000));
-      functions.set(name, (payload, context) => handlerOf(entry)(payload, context));
+      functions.set(name, async (payload, context) => handlerOf(entry)(payload, context));
     }
 
     const brokerEntry = 'lambdas/token-broker.ts';
     if (![...extracted.lambdaEntries.values()].includes(brokerEntry) && existsSync(join(repoRoot, brokerEntry))) {
       // The template does not define the broker function (yet): serve the module under a local name.
       log.warn('the template has no token broker function; serving lambdas/token-broker.ts as "token-broker"');
-      functions.set('token-broker', (payload, context) => handlerOf(brokerEntry)(payload, context));
+      functions.set('token-broker', async (payload, context) => handlerOf(brokerEntry)(payload, context));
     }
 
     const runTask = async (call: IntegrationCall): Promise<unknown> => {
@@ -279,6 +280,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       NIGHTSHIFT_MODEL: options.model,
       TOKEN_BROKER_FUNCTION: tokenBrokerName(extracted.lambdaEntries),
       NIGHTSHIFT_TRACE_DIR: join(home.root, 'traces'),
+      NIGHTSHIFT_WORKDIR: home.work,
+      NIGHTSHIFT_TOOL_USER: localToolUser(log),
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...(egressProxy ? { NIGHTSHIFT_PROXY_URL: egressProxy.url } : {}),
     });
@@ -332,6 +335,21 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     await stopAll();
     throw error;
   }
+}
+
+/**
+ * Who the agent's tools run as when the platform runs as root (CI, containers): the image's
+ * `nightshift-tool` user when it exists, else `nobody`; never root. A non-root runner uses its own user.
+ */
+function localToolUser(log: LocalLog): string {
+  if (process.getuid?.() !== 0) return 'nightshift-tool';
+  const exists = (name: string) => spawnSync('id', ['-u', name], { stdio: 'ignore' }).status === 0;
+  if (exists('nightshift-tool')) return 'nightshift-tool';
+  if (exists('nobody')) {
+    log.warn('running as root without a nightshift-tool user: agent tools run as "nobody"');
+    return 'nobody';
+  }
+  throw new Error('running as root, and neither a nightshift-tool nor a nobody user exists to run agent tools as');
 }
 
 function tokenBrokerName(lambdaEntries: ReadonlyMap<string, string>): string {
