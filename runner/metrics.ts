@@ -1,10 +1,12 @@
+import type { MetricName, MetricRecord } from '../core/metrics/catalog';
+import { createEmfWriter, emfBatchLine } from '../core/metrics/emf';
 import type { LineSink } from './log';
 
 /**
  * The runner's CloudWatch metrics, written as Embedded Metric Format lines on stdout (the awslogs
  * driver ships them; CloudWatch extracts the metrics). One list, so dashboards and alarms can name them.
  */
-export const METRICS_NAMESPACE = 'Nightshift';
+export { METRICS_NAMESPACE } from '../core/metrics/catalog';
 
 export const runnerMetricNames = {
   modelInputTokens: 'ModelInputTokens',
@@ -16,7 +18,7 @@ export const runnerMetricNames = {
   toolCalls: 'ToolCalls',
   toolFailures: 'ToolFailures',
   computeCostMicros: 'ComputeCostMicroUsd',
-} as const;
+} as const satisfies Record<string, MetricName>;
 export type RunnerMetricName = (typeof runnerMetricNames)[keyof typeof runnerMetricNames];
 
 export class RunnerMetrics {
@@ -26,25 +28,16 @@ export class RunnerMetrics {
     private readonly runId: string,
   ) {}
 
+  /** Metrics of the catalog (core/metrics/catalog.ts) that take the `repo` dimension, in one EMF line. */
   emit(values: Partial<Record<RunnerMetricName, number>>): void {
-    const names = Object.keys(values) as RunnerMetricName[];
-    if (names.length === 0) return;
-    const line = {
-      _aws: {
-        Timestamp: Date.now(),
-        CloudWatchMetrics: [
-          {
-            Namespace: METRICS_NAMESPACE,
-            Dimensions: [['Repo'], []],
-            Metrics: names.map((name) => ({ Name: name, Unit: 'Count' })),
-          },
-        ],
-      },
-      Repo: this.repo,
-      // Not a dimension (unbounded cardinality), but searchable in Logs Insights.
-      runId: this.runId,
-      ...values,
-    };
-    this.sink(JSON.stringify(line));
+    if (Object.keys(values).length === 0) return;
+    // runId is not a dimension (unbounded cardinality), but searchable in Logs Insights.
+    this.sink(emfBatchLine(values, { repo: this.repo }, new Date(), { runId: this.runId }));
+  }
+
+  /** Records built by core/metrics/run-metrics.ts (e.g. runStartedMetrics), one EMF line each. */
+  emitRecords(records: readonly MetricRecord[]): void {
+    const writer = createEmfWriter({ write: this.sink, context: { runId: this.runId } });
+    for (const record of records) writer.emit(record);
   }
 }

@@ -20,6 +20,7 @@ import { resolveToolIdentity, type ToolIdentity } from './isolation/tool-identit
 import type { LineSink } from './log';
 import { RunnerLogger } from './log';
 import { RunnerMetrics, runnerMetricNames } from './metrics';
+import { runStartedMetrics } from '../core/metrics/run-metrics';
 import { ModelBudget } from './model-budget';
 import { usageOf } from './model/converse-response';
 import { Conversation } from './model/conversation';
@@ -149,6 +150,8 @@ export class RunSession {
     if (isTerminal(run.status) || run.cancelRequested) throw new Interrupted(`run is ${run.cancelRequested ? 'cancel-requested' : run.status}`);
     this.run = run.status === 'RUNNING' ? run : await this.deps.runs.transition(run.runId, 'RUNNING', { startedAt: this.now().toISOString() });
     this.metrics = new RunnerMetrics(this.deps.logSink, run.repo, run.runId);
+    // Counted once: a runner restarted on a run that is already RUNNING did not start it.
+    if (run.status !== 'RUNNING' && this.run.startedAt) this.metrics.emitRecords(runStartedMetrics(this.run, this.run.startedAt));
     await this.emit('status', 'RUNNING: the runner started', { status: 'RUNNING', model: this.deps.model.description });
     if (this.deps.model.kind === 'replay') await this.emit('note', `replayed session: this run is served by a ${this.deps.model.description}, not a live model`, { replayed: true });
 

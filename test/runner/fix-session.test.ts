@@ -1,29 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { modelCallMicros } from '../../core/pricing';
 import { branchHead, branchLog, fileAt, listPulls } from '../../local/forge';
-import { session, startInProcessRun, startRunnerHarness, type RunnerHarness } from './support/runner-harness';
+import { session, startInProcessRun, transcriptMicros, startRunnerHarness, type RunnerHarness } from './support/runner-harness';
 
-function transcriptMicros(file: string, turns = Infinity): { micros: number; usage: { input: number; output: number; cacheRead: number; cacheWrite: number } } {
-  const prices = { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 };
-  const usage = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 };
-  let micros = 0;
-  readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .slice(0, turns)
-    .forEach((line) => {
-      const u = (JSON.parse(line) as { usage: { inputTokens: number; outputTokens: number; cacheReadInputTokens?: number; cacheWriteInputTokens?: number } }).usage;
-      const call = { input: u.inputTokens, output: u.outputTokens, cacheRead: u.cacheReadInputTokens ?? 0, cacheWrite: u.cacheWriteInputTokens ?? 0 };
-      micros += modelCallMicros(call, prices);
-      usage.input += call.input;
-      usage.output += call.output;
-      usage.cacheRead += call.cacheRead;
-      usage.cacheWrite += call.cacheWrite;
-    });
-  return { micros, usage };
-}
-export { transcriptMicros };
 
 describe('a replayed session that fixes the failing test', () => {
   let h: RunnerHarness;

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseConfig } from '../../../core/config/load';
 import type { NightshiftConfig } from '../../../core/config/schema';
-import { usdToMicros } from '../../../core/pricing';
+import { modelCallMicros, usdToMicros } from '../../../core/pricing';
+import { readFileSync } from 'node:fs';
 import { newRunId } from '../../../core/runs/run-id';
 import type { RunnerErrorName, RunnerResult } from '../../../core/runs/schemas';
 import type { RunRecord } from '../../../core/store/ports';
@@ -187,4 +188,25 @@ export async function waitFor<T>(probe: () => Promise<T | undefined> | T | undef
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** Cost and usage of the first `turns` responses of a recorded session at the test config's prices. */
+export function transcriptMicros(file: string, turns = Infinity): { micros: number; usage: { input: number; output: number; cacheRead: number; cacheWrite: number } } {
+  const prices = { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 };
+  const usage = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 };
+  let micros = 0;
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .slice(0, turns)
+    .forEach((line) => {
+      const u = (JSON.parse(line) as { usage: { inputTokens: number; outputTokens: number; cacheReadInputTokens?: number; cacheWriteInputTokens?: number } }).usage;
+      const call = { input: u.inputTokens, output: u.outputTokens, cacheRead: u.cacheReadInputTokens ?? 0, cacheWrite: u.cacheWriteInputTokens ?? 0 };
+      micros += modelCallMicros(call, prices);
+      usage.input += call.input;
+      usage.output += call.output;
+      usage.cacheRead += call.cacheRead;
+      usage.cacheWrite += call.cacheWrite;
+    });
+  return { micros, usage };
 }

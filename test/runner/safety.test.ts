@@ -1,0 +1,155 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { branchHead, branchLog, fileAt, listPulls } from '../../local/forge';
+import { session, startInProcessRun, startRunnerHarness, testConfig, transcriptMicros, waitFor, writeProject, type RunnerHarness } from './support/runner-harness';
+
+describe('runner safety', () => {
+  let h: RunnerHarness;
+  beforeAll(async () => {
+    h = await startRunnerHarness();
+  });
+  afterAll(async () => {
+    await h.stop();
+  });
+
+  it('refuses write_file / edit_file on protected paths, ".." and symlinks out, and keeps shell edits of protected paths out of the commit', async () => {
+    const run = await h.createRun({ prompt: 'Try to change the CI workflow' });
+    const { end, provider } = await startInProcessRun(h, run.runId, session('protected-paths')).done;
+    expect(end.kind).toBe('succeeded');
+
+    // What each tool call returned to the model (requests carry the previous turn's results).
+    const results = (provider.requests as { messages: { content: { toolResult?: { toolUseId: string; status: string; content: { text: string }[] } }[] }[] }[])
+      .flatMap((r) => r.messages.at(-1)!.content)
+      .filter((b) => b.toolResult)
+      .map((b) => b.toolResult!);
+    const byId = new Map(results.map((r) => [r.toolUseId, r]));
+    const text = (id: string) => byId.get(id)!.content[0]!.text;
+    expect(byId.get('tooluse_01')!.status).toBe('error');
+    expect(text('tooluse_01')).toMatch(/\.github\/workflows\/ci\.yml is a protected path/);
+    expect(byId.get('tooluse_02')!.status).toBe('error');
+    expect(text('tooluse_02')).toMatch(/protected path/);
+    expect(text('tooluse_03')).toMatch(/must not contain "\.\."/);
+    expect(text('tooluse_04')).toMatch(/must not contain "\.\."/);
+    expect(text('tooluse_06')).toMatch(/leads outside the repository/);
+    expect(text('tooluse_07')).toMatch(/protected path/);
+    expect(byId.get('tooluse_09')!.status).toBe('success');
+    expect(existsSync(join(h.root, 'work', 'escape.txt'))).toBe(false);
+
+    // The shell appended to the workflow; the commit leaves it out and says so.
+    const branch = (await h.db.store.runs.get(run.runId))!.branch!;
+    expect(fileAt(h.bare, branch, '.github/workflows/ci.yml')).toBe(fileAt(h.bare, 'main', '.github/workflows/ci.yml'));
+    expect(fileAt(h.bare, branch, 'NOTES.md')).toContain('Protected paths were respected.');
+    const pr = listPulls(h.forgeRoot, 'demo/sample-app').find((p) => p.head === branch)!;
+    expect(pr.body).toContain('## Protected paths left unchanged');
+    expect(pr.body).not.toContain('M `.github/workflows/ci.yml`');
+  });
+
+  it('kills a command that outlives its timeout together with its children', async () => {
+    const run = await h.createRun({ prompt: 'Run something slow' });
+    const { end, provider } = await startInProcessRun(h, run.runId, session('hanging-command')).done;
+    expect(end.kind).toBe('succeeded');
+    const result = (provider.requests[1] as { messages: { content: { toolResult?: { content: { text: string }[] } }[] }[] }).messages.at(-1)!.content[0]!.toolResult!.content[0]!.text;
+    expect(result).toMatch(/killed after the 2 s timeout/);
+    expect(result).not.toContain('never');
+    const child = Number(/child=(\d+)/.exec(result)![1]);
+    // The background `sleep 300` was in the command's process group: it is gone too.
+    await waitFor(() => {
+      try {
+        process.kill(child, 0);
+        return undefined;
+      } catch {
+        return true;
+      }
+    }, 'the background child to be killed');
+  });
+
+  it('pushes work in progress and ends BUDGET_EXCEEDED when the next call cannot be reserved, with an exact ledger', async () => {
+    // Given a budget that covers the first call's worst case (≈ 2-5k input tokens + 256 output) but not the whole session
+    const config = testConfig({ maxOutputTokens: 256, fargate: { vcpuHourUsd: 0.04048, gbHourUsd: 0.004445 } });
+    const run = await h.createRun({ prompt: 'Fix add, slowly', budgetMicros: 22_000 });
+    const { end, callbacks } = await startInProcessRun(h, run.runId, session('long-session'), { config }).done;
+
+    expect(end).toMatchObject({ kind: 'failed', error: 'Nightshift.BudgetExceeded' });
+    expect(callbacks.failures).toHaveLength(1);
+    expect(callbacks.failures[0]!.error).toBe('Nightshift.BudgetExceeded');
+    expect(callbacks.failures[0]!.cause).toMatch(/work in progress pushed to nightshift\//);
+    expect(callbacks.successes).toEqual([]);
+
+    // WIP (the fix from turn 1) is on the run branch; no PR was opened for it
+    const stored = (await h.db.store.runs.get(run.runId))!;
+    const wip = branchLog(h.bare, stored.branch!, '%s');
+    expect(wip[0]).toMatch(/^WIP: /);
+    expect(fileAt(h.bare, stored.branch!, 'src/add.js')).toContain('return a + b;');
+    expect(listPulls(h.forgeRoot, 'demo/sample-app').some((p) => p.head === stored.branch)).toBe(false);
+
+    // the ledger holds exactly the settled turns plus the compute charge, and never more than the budget
+    const { events } = await h.db.store.events.list(run.runId, { limit: 100 });
+    const turns = events.filter((e) => e.type === 'model_turn').length;
+    expect(turns).toBeGreaterThan(0);
+    expect(turns).toBeLessThan(5);
+    const compute = events.find((e) => e.type === 'note' && e.detail?.computeMicros !== undefined)!.detail!.computeMicros as number;
+    expect(compute).toBeGreaterThan(0);
+    const expected = transcriptMicros(session('long-session'), turns);
+    expect(stored.spentMicros).toBe(expected.micros + compute);
+    expect(stored.tokens).toEqual(expected.usage);
+    // model spend stays inside the budget; compute is charged on top at the end
+    expect(stored.spentMicros - compute).toBeLessThanOrEqual(stored.budgetMicros);
+  });
+
+  it('on SIGTERM mid-command pushes work in progress and reports within the deadline', async () => {
+    const run = await h.createRun({ prompt: 'Fix add, then hang' });
+    const stop = new AbortController();
+    const started = startInProcessRun(h, run.runId, session('interrupted-session'), { stop: stop.signal });
+    // wait until the hanging command runs (its turn was recorded), then stop as ECS would
+    await waitFor(async () => (await h.db.store.events.list(run.runId, { limit: 100 })).events.some((e) => e.type === 'model_turn' && e.detail?.turn === 2) || undefined, 'turn 2');
+    stop.abort(new Error('SIGTERM'));
+    const deadline = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('runner did not report within 30 s')), 30_000).unref());
+    const { end, callbacks } = await Promise.race([started.done, deadline]);
+
+    expect(end).toMatchObject({ kind: 'failed', error: 'Nightshift.Interrupted' });
+    expect(callbacks.failures[0]!.cause).toMatch(/work in progress pushed/);
+    const branch = (await h.db.store.runs.get(run.runId))!.branch!;
+    expect(branchLog(h.bare, branch, '%s')[0]).toMatch(/^WIP: /);
+    expect(fileAt(h.bare, branch, 'src/add.js')).toContain('return a + b;');
+  });
+
+  it('ends with outcome question when the agent asks a human', async () => {
+    const run = await h.createRun({ prompt: 'Make add accept strings' });
+    const { end } = await startInProcessRun(h, run.runId, session('ask-human')).done;
+    expect(end).toMatchObject({ kind: 'succeeded', result: { outcome: 'question', question: 'Should add() also accept strings?', prUrl: null } });
+  });
+
+  it('fails a run whose replayed session runs out, clearly', async () => {
+    const run = await h.createRun({ prompt: 'Ask too much' });
+    const file = join(mkdtempSync(join(tmpdir(), 'ns-replay-')), 'short.jsonl');
+    require('node:fs').writeFileSync(file, readFileSync(session('fix-failing-test'), 'utf8').split('\n')[0] + '\n');
+    const { end } = await startInProcessRun(h, run.runId, file).done;
+    expect(end).toMatchObject({ kind: 'failed', error: 'Nightshift.RunFailed' });
+    expect((end as { cause: string }).cause).toMatch(/replayed session .*short\.jsonl has 1 recorded responses and the run asked for response 2/);
+  });
+});
+
+describe('a malformed .nightshift.yml', () => {
+  let h: RunnerHarness;
+  beforeAll(async () => {
+    const dir = writeProject(mkdtempSync(join(tmpdir(), 'ns-badyml-')), { '.nightshift.yml': 'test: npm test\nsetup: not-a-list\nsurprise: true\n' });
+    h = await startRunnerHarness({ project: dir });
+  });
+  afterAll(async () => {
+    await h.stop();
+  });
+
+  it('fails the run with a clear reason and pushes nothing', async () => {
+    const run = await h.createRun();
+    const refsBefore = branchHead(h.bare, 'main');
+    const { end, callbacks, provider } = await startInProcessRun(h, run.runId, session('fix-failing-test')).done;
+    expect(end.kind).toBe('failed');
+    expect(callbacks.failures).toEqual([{ error: 'Nightshift.RunFailed', cause: expect.stringMatching(/^bad_repo_settings: \.nightshift\.yml is invalid: .*setup: .*surprise/) }]);
+    expect(provider.requests).toHaveLength(0);
+    expect(branchHead(h.bare, 'main')).toBe(refsBefore);
+    const branch = (await h.db.store.runs.get(run.runId))!.branch!;
+    expect(branchHead(h.bare, branch)).toBeUndefined();
+    expect(listPulls(h.forgeRoot, 'demo/sample-app')).toEqual([]);
+  });
+});
