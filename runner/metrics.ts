@@ -18,6 +18,8 @@ export const runnerMetricNames = {
   toolCalls: 'ToolCalls',
   toolFailures: 'ToolFailures',
   computeCostMicros: 'ComputeCostMicroUsd',
+  /** Sum of the refused-host counts, where the runner reports them (core/egress reportRefusedHosts). */
+  egressBlocked: 'EgressBlocked',
 } as const satisfies Record<string, MetricName>;
 export type RunnerMetricName = (typeof runnerMetricNames)[keyof typeof runnerMetricNames];
 
