@@ -53,6 +53,8 @@ export interface LocalPlatformOptions {
   runnerStopTimeoutMs?: number;
   /** Start squid when it is installed (default true). */
   egressProxy?: boolean;
+  /** Where synthesized templates are cached (default $NIGHTSHIFT_HOME/cache); tests share one across homes. */
+  templateCacheDir?: string;
   /** Log level of the handlers' Powertools loggers (default INFO). */
   handlerLogLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
 }
@@ -168,7 +170,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     if (egressProxy) cleanups.push(() => egressProxy.stop());
     else log.warn('squid is not installed: runner tools will run without the egress proxy, and each run says so in its events');
 
-    const { template, cached } = await synthesizedTemplate({ repoRoot, config, cacheDir: home.cache, log });
+    const { template, cached } = await synthesizedTemplate({ repoRoot, config, cacheDir: options.templateCacheDir ?? home.cache, log });
     log.info('stack template ready', { cached });
 
     if (!existsSync(home.secretsFile)) writeFileSync(home.secretsFile, '{}\n', { mode: 0o600 });

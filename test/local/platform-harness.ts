@@ -1,0 +1,102 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApiClient } from '../../cli/api-client';
+import { isTerminal } from '../../core/runs/lifecycle';
+import type { RunView } from '../../core/runs/schemas';
+import { demoAssets } from '../../local/demo';
+import { createBareRepoFromDirectory } from '../../local/forge';
+import { ensureHome, resolveHome, type NightshiftHome } from '../../local/home';
+import { jsonLog } from '../../local/local-log';
+import { startLocalPlatform, type LocalPlatform } from '../../local/platform';
+
+export const fastSession = demoAssets.session;
+export const slowSession = join(__dirname, 'fixtures', 'slow-session.jsonl');
+export const sampleRepo = 'demo/sample-app';
+export const templateCacheDir = join(tmpdir(), 'nightshift-test-template-cache');
+
+/** A test configuration: the sample repository, cap 2, the shortest timeouts the schema allows. */
+export function testConfig(overrides: { concurrency?: { global: number; perRepo: number } } = {}) {
+  return {
+    repos: [{ name: sampleRepo, test: 'npm test', budgetUsd: 1, maxMinutes: 3 }],
+    budgets: { perRunUsd: 1, maxPerRunUsd: 2, perRequesterDailyUsd: 50, dailyUsd: 100 },
+    concurrency: overrides.concurrency ?? { global: 2, perRepo: 2 },
+    timeouts: { maxMinutes: 3, noProgressMinutes: 1 },
+    egress: { allow: ['registry.npmjs.org'] },
+    model: {
+      id: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+      maxOutputTokens: 4096,
+      prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 },
+      fargate: { vcpuHourUsd: 0.04048, gbHourUsd: 0.004445, vcpu: 1, memoryGb: 4 },
+      maxTurns: 10,
+    },
+    github: { tokenSecret: 'nightshift/github-token' },
+  };
+}
+
+export interface TestPlatform {
+  platform: LocalPlatform;
+  client: ApiClient;
+  home: NightshiftHome;
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+/** A home with the test config and the sample repository in its forge. */
+export function testHome(config: unknown = testConfig()): { home: NightshiftHome; configFile: string } {
+  const home = resolveHome(mkdtempSync(join(tmpdir(), 'ns-local-')));
+  ensureHome(home);
+  const configFile = join(home.root, 'nightshift.config.json');
+  writeFileSync(configFile, JSON.stringify(config));
+  createBareRepoFromDirectory(home.forge, sampleRepo, demoAssets.sampleRepo);
+  return { home, configFile };
+}
+
+export async function startTestPlatform(options: { session: string; home?: NightshiftHome; configFile?: string; keepHome?: boolean; runnerStopTimeoutMs?: number }): Promise<TestPlatform> {
+  const prepared = options.home && options.configFile ? { home: options.home, configFile: options.configFile } : testHome();
+  const logs: string[] = [];
+  // In-process handlers log to the console as a Lambda would; keep it out of Jest's output.
+  const consoleLog = jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void logs.push(args.map(String).join(' ')));
+  const platform = await startLocalPlatform({
+    home: prepared.home,
+    configFile: prepared.configFile,
+    port: 0,
+    model: `replay:${options.session}`,
+    requester: 'local:tester',
+    log: jsonLog((line) => logs.push(line)),
+    templateCacheDir,
+    handlerLogLevel: 'SILENT',
+    runnerStopTimeoutMs: options.runnerStopTimeoutMs ?? 5_000,
+  });
+  return {
+    platform,
+    client: new ApiClient({ baseUrl: platform.url }),
+    home: prepared.home,
+    logs,
+    stop: async () => {
+      await platform.stop();
+      consoleLog.mockRestore();
+      if (!options.keepHome) rmSync(prepared.home.root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls until `probe` returns a value; fails with `what` after the deadline. */
+export async function until<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, deadlineMs = 60_000): Promise<T> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export function untilStatus(client: ApiClient, runId: string, wanted: (run: RunView) => boolean, what: string, deadlineMs = 60_000): Promise<RunView> {
+  return until(async () => {
+    const run = await client.getRun(runId);
+    return wanted(run) ? run : undefined;
+  }, what, deadlineMs);
+}
+
+export const ended = (run: RunView) => isTerminal(run.status);
