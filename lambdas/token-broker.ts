@@ -1,7 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createAppAuth } from '@octokit/auth-app';
 import { readFileSync } from 'node:fs';
-import { Octokit } from 'octokit';
+import { request as githubRequest } from '@octokit/request';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { repoSettings } from '../core/config/load';
@@ -81,7 +81,7 @@ export async function mintRunToken(deps: TokenBrokerDeps, input: unknown): Promi
     const auth = createAppAuth({
       appId: github.appId,
       privateKey,
-      request: new Octokit({ baseUrl: github.apiUrl.replace(/\/$/, ''), userAgent: 'nightshift-token-broker', retry: { enabled: false }, throttle: { enabled: false } }).request,
+      request: githubRequest.defaults({ baseUrl: github.apiUrl.replace(/\/$/, ''), headers: { 'user-agent': 'nightshift-token-broker' } }),
     });
     const installation = await auth({
       type: 'installation',

@@ -1,4 +1,8 @@
-import { Octokit } from 'octokit';
+import { Octokit as OctokitCore } from '@octokit/core';
+import { restEndpointMethods } from '@octokit/plugin-rest-endpoint-methods';
+
+// Core + REST methods only: the `octokit` umbrella pulls in webhooks and OAuth apps the runner never uses.
+const Octokit = OctokitCore.plugin(restEndpointMethods);
 
 /** The GitHub REST calls the runner makes (GitHub, GitHub Enterprise, or the local forge via `baseUrl`). */
 export interface RepoInfo {
@@ -26,9 +30,6 @@ export function octokitGithubApi(options: { baseUrl: string; token: string; repo
     auth: options.token,
     baseUrl: options.baseUrl.replace(/\/$/, ''),
     userAgent: 'nightshift-runner',
-    // No automatic retries of writes: a duplicated PR creation is worse than a failed run.
-    retry: { enabled: false },
-    throttle: { enabled: false },
     ...(options.fetch ? { request: { fetch: options.fetch } } : {}),
   });
   return {
@@ -38,7 +39,7 @@ export function octokitGithubApi(options: { baseUrl: string; token: string; repo
     },
     async findOpenPull(branch) {
       const { data } = await octokit.rest.pulls.list({ owner, repo, head: `${owner}:${branch}`, state: 'open', per_page: 10 });
-      const pr = data.find((p: { head: { ref: string } }) => p.head.ref === branch);
+      const pr = data.find((p) => p.head.ref === branch);
       return pr ? { number: pr.number, url: pr.html_url } : undefined;
     },
     async createDraftPull(input) {
