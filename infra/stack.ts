@@ -11,6 +11,7 @@ import { Network } from './constructs/network';
 import { Orchestrator } from './constructs/orchestrator';
 import { Schedules } from './constructs/schedules';
 import { State } from './constructs/state';
+import { TokenBroker } from './constructs/token-broker';
 
 export interface NightshiftStackProps extends StackProps {
   readonly config: NightshiftConfig;
@@ -23,6 +24,7 @@ export class NightshiftStack extends Stack {
   readonly network: Network;
   readonly state: State;
   readonly runtime: AgentRuntime;
+  readonly tokenBroker: TokenBroker;
   readonly orchestrator: Orchestrator;
   readonly api: Api;
   readonly schedules: Schedules;
@@ -42,6 +44,9 @@ export class NightshiftStack extends Stack {
       logRetention,
       ...(props.runnerImage ? { image: props.runnerImage } : {}),
     });
+    this.tokenBroker = new TokenBroker(this, 'TokenBroker', { config, state: this.state, logRetention });
+    this.tokenBroker.grantInvoke(this.runtime.taskRole);
+    this.runtime.container.addEnvironment('TOKEN_BROKER_FUNCTION', this.tokenBroker.functionName);
     this.orchestrator = new Orchestrator(this, 'Orchestrator', { config, state: this.state, runtime: this.runtime, logRetention });
     this.api = new Api(this, 'Api', { config, state: this.state, orchestrator: this.orchestrator, logRetention });
     this.schedules = new Schedules(this, 'Schedules', { config, state: this.state, orchestrator: this.orchestrator, logRetention });

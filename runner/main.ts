@@ -48,7 +48,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
     tokens: tokenBrokerSource(new LambdaClient(clientOptions), settings.TOKEN_BROKER_FUNCTION),
     github: (token, repo) => octokitGithubApi({ baseUrl: settings.GITHUB_API_URL ?? config.github.apiUrl, token, repo }),
     model: selectModelProvider(settings.NIGHTSHIFT_MODEL, config.model.id, region),
-    traceSink: settings.TRACE_BUCKET ? s3TraceSink(new S3Client(clientOptions), settings.TRACE_BUCKET) : directoryTraceSink(settings.NIGHTSHIFT_TRACE_DIR!),
+    traceSink: settings.TRACES_BUCKET ? s3TraceSink(new S3Client(clientOptions), settings.TRACES_BUCKET) : directoryTraceSink(settings.NIGHTSHIFT_TRACE_DIR!),
     workspace: runWorkspaceDir(settings.NIGHTSHIFT_WORKDIR, settings.RUN_ID),
     keepWorkspace: settings.NIGHTSHIFT_KEEP_WORKSPACE === '1',
     toolUser: settings.NIGHTSHIFT_TOOL_USER,

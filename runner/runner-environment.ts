@@ -17,7 +17,7 @@ export const RunnerEnvironment = z.object({
   /** Overrides config `github.apiUrl` (local forge). */
   GITHUB_API_URL: z.string().url().optional(),
   /** S3 bucket for traces; without it, NIGHTSHIFT_TRACE_DIR (local mode). */
-  TRACE_BUCKET: z.string().min(3).optional(),
+  TRACES_BUCKET: z.string().min(3).optional(),
   NIGHTSHIFT_TRACE_DIR: z.string().min(1).optional(),
   /** Parent of the per-run workspace. */
   NIGHTSHIFT_WORKDIR: z.string().min(1).default(join(tmpdir(), 'nightshift-work')),
@@ -35,7 +35,7 @@ export function readRunnerEnvironment(env: NodeJS.ProcessEnv = process.env): Run
     // Names only: values (the task token) never reach the log.
     throw new Error(`runner environment is invalid: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
   }
-  if (!parsed.data.TRACE_BUCKET && !parsed.data.NIGHTSHIFT_TRACE_DIR) throw new Error('runner environment is invalid: set TRACE_BUCKET or NIGHTSHIFT_TRACE_DIR');
+  if (!parsed.data.TRACES_BUCKET && !parsed.data.NIGHTSHIFT_TRACE_DIR) throw new Error('runner environment is invalid: set TRACES_BUCKET or NIGHTSHIFT_TRACE_DIR');
   return parsed.data;
 }
 

@@ -12,7 +12,7 @@ export function s3TraceSink(client: S3Client, bucket: string): TraceSink {
   return {
     async put(runId, body) {
       const key = `runs/${runId}/trace.jsonl`;
-      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/x-ndjson', ServerSideEncryption: 'aws:kms' }));
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/x-ndjson' }));
       return `s3://${bucket}/${key}`;
     },
   };

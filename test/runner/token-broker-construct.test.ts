@@ -1,0 +1,33 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { synthesize } from '../infra/synth';
+
+describe('TokenBroker construct', () => {
+  const { template, stack } = synthesize({ prebuiltRunnerImage: true });
+  const brokerLogicalId = stack.getLogicalId(stack.tokenBroker.function.node.defaultChild as never);
+
+  it('deploys the broker handler with the tables and read access to the App key only', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'Mints a GitHub token scoped to one RUNNING run and its repository',
+      Environment: { Variables: Match.objectLike({ RUNS_TABLE: Match.anyValue() }) },
+    });
+    const policies = template.findResources('AWS::IAM::Policy');
+    const secretGrants = Object.values(policies).flatMap((p) =>
+      (p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]).filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue')).map((s) => JSON.stringify(s.Resource)),
+    );
+    expect(secretGrants.some((r) => r.includes('nightshift/gh-key-??????'))).toBe(true);
+  });
+
+  it('lets only the runner task role invoke it, and tells the runner its name', () => {
+    const policies = template.findResources('AWS::IAM::Policy');
+    const invokers = Object.values(policies)
+      .filter((p) => JSON.stringify(p.Properties.PolicyDocument).includes('lambda:InvokeFunction') && JSON.stringify(p.Properties.PolicyDocument).includes(brokerLogicalId))
+      .flatMap((p) => p.Properties.Roles as { Ref: string }[]);
+    const taskRoleId = stack.getLogicalId(stack.runtime.taskRole.node.defaultChild as never);
+    expect(invokers).toEqual([{ Ref: taskRoleId }]);
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: Match.arrayWith([
+        Match.objectLike({ Name: 'runner', Environment: Match.arrayWith([{ Name: 'TOKEN_BROKER_FUNCTION', Value: { Ref: brokerLogicalId } }]) }),
+      ]),
+    });
+  });
+});
