@@ -94,6 +94,7 @@ export class RunSession {
   private metrics: RunnerMetrics;
   private readonly now: () => Date;
   private readonly startedAt: Date;
+  private readonly createdAt = performance.now();
   private readonly layout: WorkspaceLayout;
   private identity!: ToolIdentity;
   private toolEnv!: Record<string, string>;
@@ -109,6 +110,8 @@ export class RunSession {
   private baseTests: TestRunResult | undefined;
   private computeCharged = 0;
   private turns = 0;
+  /** Milliseconds each phase took (start, clone, setup, baseTests) and from start to the first model call. */
+  readonly timings: Record<string, number> = {};
 
   constructor(private readonly deps: RunnerDeps) {
     this.now = deps.now ?? (() => new Date());
@@ -133,13 +136,22 @@ export class RunSession {
   }
 
   private async lifecycle(): Promise<RunEnd> {
-    await this.start();
-    await this.checkout();
+    await this.timed('start', () => this.start());
+    await this.timed('clone', () => this.checkout());
     await this.readRepositorySettings();
-    const setupNotes = await this.setup();
-    this.baseTests = await this.runTests('base');
+    const setupNotes = await this.timed('setup', () => this.setup());
+    this.baseTests = await this.timed('baseTests', () => this.runTests('base'));
     const agentEnd = await this.agentLoop(setupNotes);
     return this.finish(agentEnd);
+  }
+
+  private async timed<T>(phase: string, work: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await work();
+    } finally {
+      this.timings[phase] = performance.now() - started;
+    }
   }
 
   // ---- start -------------------------------------------------------------------------------
@@ -276,6 +288,7 @@ export class RunSession {
       // Throws BudgetExhaustedError when the worst case does not fit: the call is never made.
       const worst = await this.budget.reserve(callId, conversation.estimateInputTokens(request));
       const started = Date.now();
+      this.timings.firstModelCall ??= performance.now() - this.createdAt;
       let response;
       try {
         response = await this.deps.model.converse(request, this.deps.stop);

@@ -99,3 +99,41 @@ export function cachedPrefixShare(request: ModelRequest): number {
   const before = parts.slice(0, lastCheckpoint + 1).reduce((sum, p) => sum + p.tokens, 0);
   return total === 0 ? 0 : before / total;
 }
+
+function blocksOf(request: ModelRequest): { key: string; tokens: number; checkpoint: boolean }[] {
+  const out: { key: string; tokens: number; checkpoint: boolean }[] = [];
+  const add = (items: readonly unknown[] | undefined) => {
+    for (const item of items ?? []) {
+      const checkpoint = typeof item === 'object' && item !== null && 'cachePoint' in item;
+      const key = JSON.stringify(item);
+      out.push({ key, tokens: checkpoint ? 0 : estimateTokens(item), checkpoint });
+    }
+  };
+  add(request.toolConfig?.tools);
+  add(request.system);
+  for (const message of request.messages ?? []) add(message.content);
+  return out;
+}
+
+/**
+ * The share of a request's input that the previous request wrote to the cache: the common prefix of
+ * the two, up to the previous request's last checkpoint (what a cache read can serve).
+ */
+export function cacheReadableShare(previous: ModelRequest, current: ModelRequest): number {
+  const before = blocksOf(previous);
+  const now = blocksOf(current);
+  let lastCheckpoint = -1;
+  before.forEach((b, i) => {
+    if (b.checkpoint) lastCheckpoint = i;
+  });
+  const prevContent = before.slice(0, lastCheckpoint + 1).filter((b) => !b.checkpoint);
+  const nowContent = now.filter((b) => !b.checkpoint);
+  let shared = 0;
+  let sharedTokens = 0;
+  while (shared < prevContent.length && shared < nowContent.length && prevContent[shared]!.key === nowContent[shared]!.key) {
+    sharedTokens += nowContent[shared]!.tokens;
+    shared++;
+  }
+  const total = nowContent.reduce((sum, b) => sum + b.tokens, 0);
+  return total === 0 ? 0 : sharedTokens / total;
+}
