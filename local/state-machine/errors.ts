@@ -16,3 +16,16 @@ export class TaskStateError extends Error {
     this.name = name;
   }
 }
+
+/**
+ * Ends a task of a stopped execution. The interpreter neither retries nor catches it, so nothing
+ * runs after a stop; it also releases the interpreter's own task timer.
+ */
+export class ExecutionStoppedError extends TaskStateError {
+  readonly isRetryable = false;
+  readonly isCatchable = false;
+
+  constructor() {
+    super('States.Runtime', 'the execution was stopped');
+  }
+}

@@ -2,7 +2,7 @@ import '../../core/polyfills';
 import { randomUUID } from 'node:crypto';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { z } from 'zod';
-import { StepFunctionsError, TaskStateError } from './errors';
+import { ExecutionStoppedError, StepFunctionsError, TaskStateError } from './errors';
 import { matchesEventPattern } from './event-pattern';
 import { TaskTokenRegistry } from './task-tokens';
 import { extractStateMachine, LOCAL_ACCOUNT, LOCAL_REGION, type ExtractedStateMachine, type StatusChangeRule } from './template';
@@ -66,6 +66,8 @@ interface ExecutionRecord extends ExecutionDescription {
   abort: () => void;
   stopRequest: { error: string | null; cause: string | null } | undefined;
   deliveries: Promise<void>[];
+  /** The execution reached its final status (deliveries may still run). */
+  ended: Promise<void>;
   settled: Promise<ExecutionDescription>;
 }
 
@@ -130,7 +132,8 @@ export class LocalStateMachine {
       this.tokens.closeExecution(record.name);
       record.abort();
     }
-    await record.settled;
+    // Like AWS, the stop returns once the execution is ABORTED; the backstop runs after, asynchronously.
+    await record.ended;
     return { stopDate: record.stopDate ?? new Date() };
   }
 
@@ -221,6 +224,7 @@ export class LocalStateMachine {
       abort: () => undefined,
       stopRequest: undefined,
       deliveries: [],
+      ended: Promise.resolve(),
       settled: Promise.resolve() as unknown as Promise<ExecutionDescription>,
     } as ExecutionRecord;
 
@@ -247,8 +251,7 @@ export class LocalStateMachine {
       }
     })();
 
-    record.settled = execution.result
-      .then(
+    record.ended = execution.result.then(
         (output) => this.finish(record, 'SUCCEEDED', { output }),
         (err: unknown) => {
           if (err instanceof ExecutionAbortedError) return this.finish(record, 'ABORTED', record.stopRequest ?? { error: null, cause: null });
@@ -256,13 +259,13 @@ export class LocalStateMachine {
           const inner = err instanceof ExecutionError && err.cause instanceof Error ? err.cause : err instanceof Error ? err : new Error(String(err));
           return this.finish(record, 'FAILED', { error: inner.name, cause: inner.message });
         },
-      )
-      .then(async () => {
+      );
+    record.settled = record.ended.then(async () => {
         // The history closes with the execution, except for an abort that left a task pending.
         if (record.status !== 'ABORTED') await history;
         await Promise.all(record.deliveries);
         return describe(record);
-      });
+    });
     return record;
   }
 
@@ -333,7 +336,7 @@ export class LocalStateMachine {
   private localHandlers(record: ExecutionRecord, takeToken: () => string | undefined): Record<string, (input: never) => Promise<never>> {
     const handlers: Record<string, (input: never) => Promise<never>> = {};
     // After a stop the library may still enter a retry; a stopped execution starts nothing new.
-    const whileRunning = <T>(work: () => Promise<T>): Promise<T> => (record.status === 'RUNNING' && !record.stopRequest ? work() : new Promise<T>(() => undefined));
+    const whileRunning = <T>(work: () => Promise<T>): Promise<T> => (record.status === 'RUNNING' && !record.stopRequest ? work() : Promise.reject(new ExecutionStoppedError()));
 
     for (const [stateName, state] of this.taskStates) {
       const resource = z.string().parse(state.Resource);

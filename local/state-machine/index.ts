@@ -30,7 +30,7 @@
  *   of states entered.
  */
 export { LocalStateMachine, type ExecutionDescription, type ExecutionStatus, type IntegrationCall, type LocalHandler, type LocalIntegration, type LocalStateMachineOptions } from './executor';
-export { StepFunctionsError, TaskStateError } from './errors';
+export { ExecutionStoppedError, StepFunctionsError, TaskStateError } from './errors';
 export { matchesEventPattern } from './event-pattern';
 export { TaskTokenRegistry, type TokenTimers } from './task-tokens';
 export { extractStateMachine, resolveIntrinsics, type ExtractedStateMachine, type StatusChangeRule } from './template';

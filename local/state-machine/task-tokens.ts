@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { StepFunctionsError, TaskStateError } from './errors';
+import { ExecutionStoppedError, StepFunctionsError, TaskStateError } from './errors';
 
 /** Largest delay a Node timer honours (about 24.8 days); larger ones would fire at once. */
 const maxTimerMs = 2_147_483_647;
@@ -82,6 +82,7 @@ export class TaskTokenRegistry {
       this.clear(entry);
       this.open.delete(token);
       this.closed.add(token);
+      entry.settle?.reject(new ExecutionStoppedError());
     }
   }
 

@@ -1,0 +1,152 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { cancelRun } from '../../core/runs/cancel';
+import type { ExecutionInput } from '../../core/runs/execution';
+import { submitRun } from '../../core/runs/submit';
+import type { NightshiftConfig } from '../../core/config/schema';
+import { controlItemKey, ledgerDay } from '../../core/store/tables';
+import { LocalStateMachine, type IntegrationCall } from '../../local/state-machine';
+import { createAdmitHandler } from '../../lambdas/orchestrator/admit';
+import { createBackstopHandler } from '../../lambdas/orchestrator/backstop';
+import type { OrchestratorDeps } from '../../lambdas/orchestrator/deps';
+import { createFinalizeHandler } from '../../lambdas/orchestrator/finalize';
+import { startDynalite, type DynaliteHarness } from '../support/dynalite';
+
+export const RUN_TASK = 'arn:aws:states:::ecs:runTask.waitForTaskToken';
+
+/** Waits for a condition with a deadline (never a fixed sleep). */
+export async function eventually<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/**
+ * The run state machine from the synthesized template, executed offline: Lambda states are the real
+ * handlers over dynalite, the runner is this test (it sees each runTask call and answers through the
+ * task token), the API's own submit and cancel start and stop executions.
+ */
+export class OrchestrationHarness {
+  private nextInputOverride: Partial<ExecutionInput> | undefined;
+
+  private constructor(
+    readonly db: DynaliteHarness,
+    readonly machine: LocalStateMachine,
+    readonly deps: OrchestratorDeps,
+    readonly config: NightshiftConfig,
+    /** Every runTask call the state machine made, in order. */
+    readonly runTasks: IntegrationCall[],
+    /** Run ids whose tasks finalize asked to stop. */
+    readonly stoppedTasks: string[],
+  ) {}
+
+  static async start(template: unknown, config: NightshiftConfig): Promise<OrchestrationHarness> {
+    const db = await startDynalite();
+    const stoppedTasks: string[] = [];
+    const deps: OrchestratorDeps = {
+      runs: db.store.runs,
+      events: db.store.events,
+      ledger: db.store.ledger,
+      slots: db.store.slots,
+      caps: { global: config.concurrency.global, perRepo: config.concurrency.perRepo },
+      stopRunTasks: async (runId) => {
+        stoppedTasks.push(runId);
+      },
+    };
+    const runTasks: IntegrationCall[] = [];
+    const lazy = () => deps;
+    const machine = LocalStateMachine.fromTemplate(template, {
+      handlers: {
+        'lambdas/orchestrator/admit.ts': createAdmitHandler(lazy),
+        'lambdas/orchestrator/finalize.ts': createFinalizeHandler(lazy),
+        'lambdas/orchestrator/backstop.ts': createBackstopHandler(lazy),
+      },
+      integrations: {
+        [RUN_TASK]: async (call) => {
+          runTasks.push(call);
+        },
+      },
+      waitStateMs: 5,
+      retryIntervalMs: 0,
+    });
+    return new OrchestrationHarness(db, machine, deps, config, runTasks, stoppedTasks);
+  }
+
+  async stop(): Promise<void> {
+    await this.machine.close();
+    await this.db.stop();
+  }
+
+  /** Submits a run through the API's submit logic; its execution starts on the offline machine. */
+  async submit(repo: string, inputOverride?: Partial<ExecutionInput>): Promise<string> {
+    this.nextInputOverride = inputOverride;
+    const { runId } = await submitRun(
+      {
+        ...this.deps,
+        config: this.config,
+        intake: this.db.store.intake,
+        startExecution: async (input) => {
+          this.machine.start(input.runId, { ...input, ...this.nextInputOverride });
+        },
+      },
+      { request: { repo, prompt: 'Fix the failing date test' }, requester: 'alice', source: 'api' },
+    );
+    return runId;
+  }
+
+  async cancel(runId: string): Promise<void> {
+    await cancelRun(
+      {
+        ...this.deps,
+        stopExecution: async (id, cause) => {
+          await this.machine.stopExecution(this.machine.describe(id).executionArn, 'Nightshift.Cancelled', cause);
+        },
+      },
+      { runId, requester: 'alice' },
+    );
+  }
+
+  /** The runner task started for a run (waits for it). */
+  async runnerOf(runId: string): Promise<{ token: string; parameters: Record<string, unknown> }> {
+    const call = await eventually(() => this.runTasks.find((c) => c.executionName === runId), `the runner of ${runId} to start`);
+    return { token: call.token!, parameters: call.parameters as Record<string, unknown> };
+  }
+
+  /** What the runner does first: RUNNING, then some spend charged to the run. */
+  async runnerBegins(runId: string, spentMicros: number): Promise<void> {
+    await this.db.store.runs.transition(runId, 'RUNNING', { startedAt: new Date().toISOString() });
+    await this.db.store.ledger.charge(runId, 'compute-1', spentMicros);
+  }
+
+  async ended(runId: string) {
+    const execution = await this.machine.waitForExecution(runId);
+    const run = await this.db.store.runs.get(runId);
+    if (!run) throw new Error(`run ${runId} vanished`);
+    return { execution, run };
+  }
+
+  /** Invariants after every path: no slot held (global and per repo), the ledger settled exactly once. */
+  async expectNothingLeaked(runIds: string[]): Promise<void> {
+    expect(await this.db.store.slots.holders()).toEqual([]);
+    for (const runId of runIds) {
+      const run = await this.db.store.runs.get(runId);
+      expect(run?.settled).toBe(true);
+      const repoSlot = await this.control(controlItemKey.repoSlot(run!.repo));
+      expect(repoSlot?.count ?? 0).toBe(0);
+    }
+    const runs = await Promise.all(runIds.map((id) => this.db.store.runs.get(id)));
+    const day = ledgerDay(new Date(runs[0]!.createdAt));
+    const orgDay = await this.control(controlItemKey.orgDay(day));
+    // Each run's unused budget came back exactly once: what stays committed is what was spent.
+    expect(orgDay?.committedMicros).toBe(runs.reduce((sum, r) => sum + r!.spentMicros, 0));
+    for (const run of runs) expect((orgDay?.refunds as Record<string, number>)[run!.runId]).toBe(run!.budgetMicros - run!.spentMicros);
+  }
+
+  private async control(pk: string): Promise<Record<string, unknown> | undefined> {
+    const { Item } = await this.db.doc.send(new GetCommand({ TableName: this.db.names.control, Key: { pk }, ConsistentRead: true }));
+    return Item;
+  }
+}
