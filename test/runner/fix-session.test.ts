@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { branchHead, branchLog, fileAt, listPulls } from '../../local/forge';
+import { branchHead, branchLog, createIssue, fileAt, listComments, listPulls } from '../../local/forge';
 import { session, startInProcessRun, transcriptMicros, startRunnerHarness, type RunnerHarness } from './support/runner-harness';
 
 
@@ -93,5 +93,32 @@ describe('a replayed session that fixes the failing test', () => {
     // metrics as EMF lines
     const emf = logs.filter((l) => l.includes('"CloudWatchMetrics"')).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(emf.filter((m) => m.ModelCalls === 1)).toHaveLength(4);
+  });
+
+  it('continues an existing run branch for an issue and updates its draft PR', async () => {
+    // Given the branch and PR of the previous run, and an issue
+    const [pr] = listPulls(h.forgeRoot, 'demo/sample-app');
+    const headBefore = branchHead(h.bare, pr!.head)!;
+    const issue = createIssue(h.forgeRoot, 'demo/sample-app', { title: 'Add notes', body: 'Please write NOTES.md' });
+    const run = await h.createRun({ prompt: 'Add notes', branch: pr!.head, issue: issue.number });
+    const before = h.forge.requests.length;
+
+    // When the runner continues that branch
+    const { end } = await startInProcessRun(h, run.runId, session('protected-paths')).done;
+
+    // Then it commits on top of the branch and updates the same draft PR, linking the issue
+    expect(end).toMatchObject({ kind: 'succeeded', result: { outcome: 'pr_updated', branch: pr!.head, prUrl: `${h.forge.url}/demo/sample-app/pull/${pr!.number}` } });
+    expect(branchLog(h.bare, pr!.head, '%H')[1]).toBe(headBefore);
+    const updated = listPulls(h.forgeRoot, 'demo/sample-app');
+    expect(updated).toHaveLength(1);
+    expect(updated[0]!.draft).toBe(true);
+    expect(updated[0]!.body).toContain(`Closes #${issue.number}`);
+    expect(h.forge.requests.slice(before).map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /repos/demo/sample-app',
+      `GET /repos/demo/sample-app/issues/${issue.number}`,
+      'GET /repos/demo/sample-app/pulls',
+      `PATCH /repos/demo/sample-app/pulls/${pr!.number}`,
+    ]);
+    expect(listComments(h.forgeRoot, 'demo/sample-app', issue.number)).toEqual([]);
   });
 });

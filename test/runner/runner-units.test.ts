@@ -1,0 +1,142 @@
+import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
+import { mockClient } from 'aws-sdk-client-mock';
+import { BedrockProvider } from '../../runner/model/bedrock-provider';
+import { Conversation, TRIMMED_NOTE, cachedPrefixShare } from '../../runner/model/conversation';
+import { Redactor } from '../../runner/redaction';
+import { parseJunitXml, parseTestOutput, testDelta, type TestRunResult } from '../../runner/repo/test-results';
+import { buildToolEnvironment } from '../../runner/isolation/tool-environment';
+import { ProtectedPaths } from '../../runner/tools/protected-paths';
+import { truncateForModel } from '../../runner/tools/model-output';
+import { toolSpecs } from '../../runner/tools/definitions';
+
+describe('test output parsing', () => {
+  it.each([
+    ['go', '=== RUN TestA\n--- PASS: TestA (0.00s)\n--- FAIL: TestB (0.01s)\n', { TestA: 'pass', TestB: 'fail' }],
+    ['pytest', 'tests/test_x.py::test_a PASSED\ntests/test_x.py::test_b FAILED\n', { 'tests/test_x.py::test_a': 'pass', 'tests/test_x.py::test_b': 'fail' }],
+    ['tap', 'ok 1 - works\nnot ok 2 - breaks\nok 3 - skipped # SKIP later\n', { works: 'pass', breaks: 'fail' }],
+    ['jest', '  ✓ adds (3 ms)\n  ✕ subtracts (1 ms)\n', { adds: 'pass', subtracts: 'fail' }],
+  ])('reads %s results', (format, output, tests) => {
+    expect(parseTestOutput(output)).toEqual({ format, tests });
+  });
+
+  it('reads JUnit XML and falls back to pass/fail for unknown output', () => {
+    expect(parseJunitXml('<testsuite><testcase classname="a" name="ok &amp; fine"/><testcase name="bad"><failure/></testcase><testcase name="s"><skipped/></testcase></testsuite>')).toEqual({ 'a › ok & fine': 'pass', bad: 'fail' });
+    expect(parseTestOutput('all good\n')).toEqual({ format: 'none', tests: {} });
+  });
+
+  it('computes the delta base → head', () => {
+    const r = (tests: TestRunResult['tests'], passed = false): TestRunResult => ({ command: 't', passed, exitCode: passed ? 0 : 1, timedOut: false, tests, format: 'tap', output: '', durationMs: 1 });
+    expect(testDelta(r({ a: 'fail', b: 'pass', c: 'fail' }), r({ a: 'pass', b: 'fail', c: 'fail', d: 'fail' }))).toEqual({ newlyPassing: ['a'], newlyFailing: ['b', 'd'], stillFailing: ['c'] });
+    expect(testDelta(r({}, false), r({}, true))).toEqual({ newlyPassing: ['t (whole command)'], newlyFailing: [], stillFailing: [] });
+  });
+});
+
+describe('redaction', () => {
+  it('removes known secrets, their encodings and token-shaped strings', () => {
+    const r = new Redactor();
+    r.add('s3cr3t-value-123');
+    r.add('short');
+    const basic = Buffer.from('x-access-token:s3cr3t-value-123').toString('base64');
+    const out = r.redact(`a s3cr3t-value-123 b ${basic} ghs_${'A'.repeat(36)} AKIAABCDEFGHIJKLMNOP short`);
+    expect(out).toBe('a [REDACTED] b [REDACTED] [REDACTED] [REDACTED] short');
+    expect(r.redactValue({ nested: ['s3cr3t-value-123'] })).toEqual({ nested: ['[REDACTED]'] });
+  });
+});
+
+describe('tool environment', () => {
+  it('is built from an allowlist: no AWS, metadata, token or unknown variables', () => {
+    const env = buildToolEnvironment({
+      home: '/w/home',
+      user: 'nightshift-tool',
+      proxyUrl: 'http://proxy:3128',
+      runnerEnv: { PATH: '/usr/bin', AWS_SECRET_ACCESS_KEY: 'x', AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '/v2', ECS_CONTAINER_METADATA_URI_V4: 'u', TASK_TOKEN: 't', GITHUB_TOKEN: 'g', FOO: 'bar', LANG: 'en_US.UTF-8' },
+    });
+    expect(Object.keys(env).sort()).toEqual(['CI', 'GIT_TERMINAL_PROMPT', 'HOME', 'HTTPS_PROXY', 'HTTP_PROXY', 'LANG', 'LOGNAME', 'NIGHTSHIFT', 'NO_COLOR', 'NO_PROXY', 'PATH', 'SHELL', 'TERM', 'TMPDIR', 'USER', 'http_proxy', 'https_proxy', 'no_proxy'].sort());
+    expect(env.HTTPS_PROXY).toBe('http://proxy:3128');
+  });
+});
+
+describe('protected paths and truncation', () => {
+  it('matches globs case-insensitively, including the protected directory itself', () => {
+    const p = new ProtectedPaths(['.github/workflows/**', 'infra/*.tf']);
+    expect(p.match('.github/workflows/ci.yml')).toBe('.github/workflows/**');
+    expect(p.match('.GitHub/Workflows/deep/x.yml')).toBe('.github/workflows/**');
+    expect(p.match('.github/workflows')).toBe('.github/workflows/**');
+    expect(p.match('infra/main.tf')).toBe('infra/*.tf');
+    expect(p.match('infra/mod/main.tf')).toBeUndefined();
+    expect(p.match('src/.github/workflows.txt')).toBeUndefined();
+  });
+
+  it('keeps head and tail of long output with a note', () => {
+    const out = truncateForModel('a'.repeat(10_000) + 'b'.repeat(10_000), 1_000);
+    expect(out.startsWith('a'.repeat(600))).toBe(true);
+    expect(out.endsWith('b'.repeat(400))).toBe(true);
+    expect(out).toMatch(/\[\.\.\. 19000 characters truncated by the runner/);
+  });
+});
+
+describe('conversation requests', () => {
+  it('always sets maxTokens and puts cache checkpoints after tools, system and the last two messages', () => {
+    const c = new Conversation({ modelId: 'm', system: 'sys', tools: toolSpecs(), maxTokens: 4096, contextWindowTokens: 200_000 });
+    c.addUser([{ text: 'task' }]);
+    c.addAssistant([{ text: 'ok' }]);
+    c.addUser([{ text: 'more' }]);
+    const req = c.buildRequest();
+    expect(req.inferenceConfig).toEqual({ maxTokens: 4096 });
+    expect(req.toolConfig!.tools!.at(-1)).toEqual({ cachePoint: { type: 'default' } });
+    expect(req.toolConfig!.tools!.map((t) => t.toolSpec?.name).filter(Boolean)).toEqual(['shell', 'read_file', 'write_file', 'edit_file', 'list_files', 'search', 'finish', 'ask_human']);
+    expect(req.system!.at(-1)).toEqual({ cachePoint: { type: 'default' } });
+    expect(req.messages!.map((m) => m.content!.some((b) => 'cachePoint' in b && b.cachePoint))).toEqual([false, true, true]);
+    expect(cachedPrefixShare(req)).toBe(1);
+    // the stored conversation has no checkpoints (they move with the tail)
+    expect(c.messages.every((m) => m.content!.every((b) => !('cachePoint' in b && b.cachePoint)))).toBe(true);
+  });
+
+  it('trims the oldest tool output to stay inside the window, keeping the recent messages whole', () => {
+    const c = new Conversation({ modelId: 'm', system: 's', tools: [], maxTokens: 1_000, contextWindowTokens: 8_000 });
+    c.addUser([{ text: 'task' }]);
+    for (let i = 0; i < 6; i++) {
+      c.addAssistant([{ toolUse: { toolUseId: `t${i}`, name: 'shell', input: {} } }]);
+      c.addUser([{ toolResult: { toolUseId: `t${i}`, content: [{ text: 'x'.repeat(6_000) }] } }]);
+    }
+    const req = c.buildRequest();
+    const texts = req.messages!.flatMap((m) => m.content!.filter((b) => b.toolResult).map((b) => b.toolResult!.content![0]!.text));
+    expect(texts[0]).toBe(TRIMMED_NOTE);
+    expect(texts.at(-1)).toBe('x'.repeat(6_000));
+    expect(c.estimateInputTokens(req)).toBeLessThan(8_000 - 1_000);
+  });
+});
+
+describe('Bedrock provider', () => {
+  const ok = { output: { message: { role: 'assistant', content: [{ text: 'hi' }] } }, stopReason: 'end_turn', usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 }, $metadata: {} };
+
+  it('retries throttling and 5xx with backoff, then returns the response', async () => {
+    const bedrock = mockClient(BedrockRuntimeClient);
+    const throttled = Object.assign(new Error('slow down'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 429 } });
+    const unavailable = Object.assign(new Error('oops'), { name: 'Whatever', $metadata: { httpStatusCode: 503 } });
+    bedrock.on(ConverseCommand).rejectsOnce(throttled).rejectsOnce(unavailable).resolves(ok as never);
+    const sleeps: number[] = [];
+    const provider = new BedrockProvider(new BedrockRuntimeClient({ region: 'us-east-1' }), 'm', { attempts: 5, baseDelayMs: 100, maxDelayMs: 1_000 }, async (ms) => {
+      sleeps.push(ms);
+    });
+    const res = await provider.converse({ modelId: 'm', messages: [], inferenceConfig: { maxTokens: 10 } }, new AbortController().signal);
+    expect(res.stopReason).toBe('end_turn');
+    expect(bedrock.commandCalls(ConverseCommand)).toHaveLength(3);
+    expect(sleeps).toHaveLength(2);
+    expect(sleeps[0]).toBeGreaterThanOrEqual(50);
+    expect(sleeps[1]).toBeGreaterThanOrEqual(100);
+    bedrock.restore();
+  });
+
+  it('does not retry a validation error, and gives up after the last attempt', async () => {
+    const bedrock = mockClient(BedrockRuntimeClient);
+    bedrock.on(ConverseCommand).rejects(Object.assign(new Error('bad'), { name: 'ValidationException', $metadata: { httpStatusCode: 400 } }));
+    const provider = new BedrockProvider(new BedrockRuntimeClient({ region: 'us-east-1' }), 'm', { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 }, async () => undefined);
+    await expect(provider.converse({ modelId: 'm', messages: [] }, new AbortController().signal)).rejects.toThrow('bad');
+    expect(bedrock.commandCalls(ConverseCommand)).toHaveLength(1);
+    bedrock.on(ConverseCommand).rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
+    await expect(provider.converse({ modelId: 'm', messages: [] }, new AbortController().signal)).rejects.toThrow('throttled');
+    expect(bedrock.commandCalls(ConverseCommand)).toHaveLength(4);
+    bedrock.restore();
+  });
+});
