@@ -1,0 +1,54 @@
+import { slowSession, sampleRepo, startTestPlatform, until, untilStatus, ended, type TestPlatform } from './platform-harness';
+
+/**
+ * Runs that hold their slot (the recorded session's first tool call sleeps): cancelling a queued run and
+ * a running one, and a runner process that dies without reporting.
+ */
+describe('local mode: cancel and runner loss', () => {
+  let t: TestPlatform;
+  const started: string[] = [];
+  beforeAll(async () => {
+    t = await startTestPlatform({ session: slowSession });
+    t.platform.runners.on('started', ({ runId }) => started.push(runId));
+  });
+  afterAll(() => t?.stop());
+
+  it('cancels a queued run before it starts and a running run by stopping its runner; a killed runner ends FAILED on the heartbeat clock', async () => {
+    const a = await t.client.submit({ repo: sampleRepo, prompt: 'Slow run A.' });
+    const b = await t.client.submit({ repo: sampleRepo, prompt: 'Slow run B.' });
+    await untilStatus(t.client, a.runId, (r) => r.status === 'RUNNING', 'A to run');
+    await untilStatus(t.client, b.runId, (r) => r.status === 'RUNNING', 'B to run');
+    const c = await t.client.submit({ repo: sampleRepo, prompt: 'Queued run C.' });
+    await untilStatus(t.client, c.runId, (r) => r.status === 'QUEUED' && r.queuePosition !== null, 'C to be queued behind the cap');
+
+    // Cancel while queued: it ends CANCELLED and never gets a runner.
+    await t.client.cancel(c.runId);
+    const cancelledQueued = await untilStatus(t.client, c.runId, ended, 'C to end');
+    expect(cancelledQueued.status).toBe('CANCELLED');
+    expect(started).not.toContain(c.runId);
+
+    // Cancel while running: the runner's process group is stopped and the slot freed.
+    await t.client.cancel(a.runId);
+    const cancelledRunning = await untilStatus(t.client, a.runId, ended, 'A to end');
+    expect(cancelledRunning.status).toBe('CANCELLED');
+    await until(() => (t.platform.runners.runningRunIds().includes(a.runId) ? undefined : true), "A's runner to stop");
+    // Cancelling again changes nothing.
+    expect(await t.client.cancel(a.runId)).toMatchObject({ status: 'CANCELLED' });
+
+    // Kill B's runner as if the machine under it died: nothing reports, the heartbeat window ends it.
+    const pid = await until(() => runnerPid(b.runId), "B's runner pid");
+    process.kill(pid, 'SIGKILL');
+    const lost = await untilStatus(t.client, b.runId, ended, 'B to end within the heartbeat window', 100_000);
+    expect(lost.status).toBe('FAILED');
+    expect(lost.error?.code).toBe('no_progress');
+    expect(await t.platform.store.slots.holders()).toEqual([]);
+    const { events } = await t.client.events(b.runId);
+    expect(events.some((e) => /runner process exited \(SIGKILL\)/.test(e.message))).toBe(true);
+  }, 150_000);
+
+  function runnerPid(runId: string): number | undefined {
+    const { readdirSync, readFileSync } = jest.requireActual<typeof import('node:fs')>('node:fs');
+    const file = readdirSync(t.home.logs).find((f) => f === `${runId}.runner.pid`);
+    return file ? (JSON.parse(readFileSync(`${t.home.logs}/${file}`, 'utf8')) as { pid: number }).pid : undefined;
+  }
+});
