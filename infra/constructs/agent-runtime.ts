@@ -107,6 +107,10 @@ export class AgentRuntime extends Construct {
     });
 
     this.grantRunnerPermissions(config, state);
+    acknowledgeOnPrincipal(this.taskDefinition.obtainExecutionRole(), {
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'ecr:GetAuthorizationToken (pulling the runner image) has no resource-level permissions; the pull itself is scoped to the image repository.',
+    });
     props.network.grantRunnerEgress(this.taskDefinition.taskRole);
   }
 

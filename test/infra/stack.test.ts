@@ -1,0 +1,222 @@
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { Validations } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib';
+import { NightshiftStack } from '../../infra/stack';
+import { BACKSTOP_STATUSES, RunStates } from '../../infra/constructs/orchestrator';
+import { runRoutes } from '../../infra/constructs/api';
+import { extractStateMachine } from '../../local/state-machine';
+import { synthesize, testConfig, type Synthesized } from './synth';
+
+let synth: Synthesized;
+let template: Template;
+
+beforeAll(() => {
+  synth = synthesize();
+  template = synth.template;
+});
+
+type Resources = Record<string, { Type: string; Properties?: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string; Metadata?: Record<string, unknown> }>;
+const resources = () => (synth.json.Resources ?? {}) as Resources;
+const ofType = (type: string) => Object.entries(resources()).filter(([, r]) => r.Type === type);
+
+function definitionOf(): Record<string, Record<string, unknown>> {
+  return extractStateMachine(synth.json).definition.States as Record<string, Record<string, unknown>>;
+}
+
+describe('state', () => {
+  test('four DynamoDB tables: on demand, point-in-time recovery, deletion protection, retained', () => {
+    const tables = ofType('AWS::DynamoDB::Table');
+    expect(tables).toHaveLength(4);
+    for (const [, table] of tables) {
+      expect(table.Properties).toMatchObject({ BillingMode: 'PAY_PER_REQUEST', DeletionProtectionEnabled: true, PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } });
+      expect(table.DeletionPolicy).toBe('Retain');
+      expect(table.UpdateReplacePolicy).toBe('Retain');
+    }
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'runId', KeyType: 'HASH' }],
+      GlobalSecondaryIndexes: Match.arrayWith([Match.objectLike({ IndexName: 'byStatus', KeySchema: [{ AttributeName: 'status', KeyType: 'HASH' }, { AttributeName: 'runId', KeyType: 'RANGE' }] })]),
+    });
+    template.hasResourceProperties('AWS::DynamoDB::Table', { TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true } });
+  });
+
+  test('the trace bucket is encrypted, private, TLS-only, logged and expires traces after 30 days', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ ExpirationInDays: 30, Status: 'Enabled' })]) },
+      LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'traces/' }),
+    });
+    const policies = ofType('AWS::S3::BucketPolicy');
+    expect(policies.length).toBeGreaterThanOrEqual(2);
+    for (const [, policy] of policies) {
+      expect(JSON.stringify(policy.Properties)).toContain('"aws:SecureTransport":"false"');
+    }
+  });
+});
+
+describe('agent runtime', () => {
+  test('cluster with Container Insights and both Fargate capacity providers', () => {
+    template.hasResourceProperties('AWS::ECS::Cluster', { ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] });
+    template.hasResourceProperties('AWS::ECS::ClusterCapacityProviderAssociations', { CapacityProviders: Match.arrayWith(['FARGATE', 'FARGATE_SPOT']) });
+  });
+
+  test('the runner container: read-only root, init process, long stop timeout, dropped capabilities, logs with retention', () => {
+    const [, taskDefinition] = ofType('AWS::ECS::TaskDefinition').find(([, r]) => JSON.stringify(r.Properties).includes('"Name":"runner"'))!;
+    const container = (taskDefinition.Properties!.ContainerDefinitions as Record<string, unknown>[])[0]!;
+    expect(container).toMatchObject({ Name: 'runner', ReadonlyRootFilesystem: true, LinuxParameters: { InitProcessEnabled: true } });
+    expect(container.StopTimeout).toBeGreaterThanOrEqual(60);
+    expect((container.LinuxParameters as { Capabilities: { Drop: string[] } }).Capabilities.Drop).toEqual(expect.arrayContaining(['NET_RAW', 'MKNOD', 'SYS_CHROOT', 'SETFCAP']));
+    expect(container.LogConfiguration).toMatchObject({ LogDriver: 'awslogs' });
+    expect((container.MountPoints as { ContainerPath: string }[]).map((m) => m.ContainerPath).sort()).toEqual(['/home', '/tmp', '/workspace']);
+    const environment = (container.Environment as { Name: string }[]).map((e) => e.Name);
+    expect(environment).toEqual(expect.arrayContaining(['RUNS_TABLE', 'EVENTS_TABLE', 'CONTROL_TABLE', 'TRACES_BUCKET', 'NIGHTSHIFT_CONFIG_JSON']));
+    expect(environment).not.toContain('TASK_TOKEN');
+    expect(taskDefinition.Properties).toMatchObject({ RequiresCompatibilities: ['FARGATE'], NetworkMode: 'awsvpc' });
+    for (const [, group] of ofType('AWS::Logs::LogGroup')) expect(group.Properties?.RetentionInDays).toBeGreaterThan(0);
+  });
+
+  test('the runner image is built from runner/Dockerfile at deploy, not at synth', () => {
+    const [, taskDefinition] = ofType('AWS::ECS::TaskDefinition').find(([, r]) => JSON.stringify(r.Properties).includes('"Name":"runner"'))!;
+    expect(JSON.stringify(taskDefinition.Properties)).toContain('cdk-hnb659fds-container-assets');
+  });
+});
+
+describe('orchestrator', () => {
+  test('a Standard JSONPath state machine, logging every event but no execution data, traced', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: false }),
+      TracingConfiguration: { Enabled: true },
+    });
+  });
+
+  test('the runner runs with a task token, StartedBy = run id, clocks from the execution input, and every path reaches Finalize', () => {
+    const states = definitionOf();
+    const runRunner = states[RunStates.runRunner]!;
+    expect(runRunner.Resource).toMatch(/:states:::ecs:runTask\.waitForTaskToken$/);
+    expect(runRunner).toMatchObject({
+      TimeoutSecondsPath: '$.timeoutSeconds',
+      HeartbeatSecondsPath: '$.heartbeatSeconds',
+      Parameters: { 'StartedBy.$': '$.runId', CapacityProviderStrategy: [{ 'CapacityProvider.$': '$.capacityProvider', Weight: 1 }] },
+      Catch: [{ ErrorEquals: ['States.ALL'], Next: RunStates.finalize }],
+      Next: RunStates.finalize,
+    });
+    expect(JSON.stringify(runRunner.Parameters)).toContain('"Value.$":"$$.Task.Token"');
+    expect(states[RunStates.admit]).toMatchObject({ Catch: [{ ErrorEquals: ['States.ALL'], Next: RunStates.finalize }] });
+    expect(states[RunStates.admitted]).toMatchObject({ Default: RunStates.finalize });
+    expect(states[RunStates.waitForSlot]).toMatchObject({ Type: 'Wait', Next: RunStates.admit });
+    expect(states[RunStates.finalize]).toMatchObject({ Next: RunStates.done, Catch: [{ ErrorEquals: ['States.ALL'], Next: RunStates.finalizeFailed }] });
+  });
+
+  test('the backstop rule sends FAILED, TIMED_OUT and ABORTED executions of this state machine to the backstop, with a dead-letter queue', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['aws.states'], 'detail-type': ['Step Functions Execution Status Change'], detail: { status: [...BACKSTOP_STATUSES], stateMachineArn: [Match.anyValue()] } },
+      Targets: [Match.objectLike({ DeadLetterConfig: Match.anyValue(), RetryPolicy: Match.anyValue() })],
+    });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: Match.anyValue() } });
+  });
+
+  test('Lambda functions: Node.js 24 on arm64, JSON logs to their own log group, the config inlined (not in the environment)', () => {
+    const functions = ofType('AWS::Lambda::Function').filter(([, r]) => r.Metadata?.['nightshift:entry']);
+    expect(functions.length).toBeGreaterThanOrEqual(8);
+    for (const [, fn] of functions) {
+      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], LoggingConfig: expect.objectContaining({ LogFormat: 'JSON' }) });
+      expect(JSON.stringify(fn.Properties?.Environment ?? {})).not.toContain('NIGHTSHIFT_CONFIG_JSON');
+    }
+  });
+});
+
+describe('api', () => {
+  test('every run route is IAM-authorized by default; stage throttled and access-logged', () => {
+    for (const route of runRoutes) template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: `${route.method} ${route.path}`, AuthorizationType: 'AWS_IAM' });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingBurstLimit: 100, ThrottlingRateLimit: 50 },
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
+    });
+  });
+
+  test('outputs: API URL, state machine ARN, table names', () => {
+    const outputs = Object.keys((synth.json.Outputs ?? {}) as object);
+    expect(outputs).toEqual(expect.arrayContaining(['ApiUrl', 'StateMachineArn', 'RunsTableName', 'EventsTableName', 'ControlTableName', 'IdempotencyTableName']));
+  });
+
+  test('auth "jwt" puts a JWT authorizer with the configured issuer and audience on the run routes', () => {
+    // Bundling skipped: this checks the API's shape only.
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const config = testConfig({ auth: { type: 'jwt', issuer: 'https://idp.example.com', audience: ['nightshift'] } });
+    const stack = new NightshiftStack(app, 'Jwt', { config });
+    const { Template } = jest.requireActual<typeof import('aws-cdk-lib/assertions')>('aws-cdk-lib/assertions');
+    const jwt = Template.fromStack(stack);
+    jwt.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { AuthorizerType: 'JWT', JwtConfiguration: { Issuer: 'https://idp.example.com', Audience: ['nightshift'] } });
+    for (const route of runRoutes) jwt.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: `${route.method} ${route.path}`, AuthorizationType: 'JWT' });
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  test('zero unacknowledged findings', () => {
+    const report = new AwsSolutionsChecks().validateScope(synth.stack);
+    expect(report.violations.map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.resourceLogicalId).join(', ')}`)).toEqual([]);
+    expect(report.success).toBe(true);
+  });
+
+  test('every acknowledgement names a specific reason', () => {
+    const acknowledgements = synth.stack.node
+      .findAll()
+      .flatMap((c) =>
+        c.node.metadata
+          .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+          .flatMap((m) => Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({ path: c.node.path, id, reason }))),
+      );
+    expect(acknowledgements.length).toBeGreaterThan(0);
+    // A specific reason says why this finding is acceptable here: a sentence, not "ok" or "suppressed".
+    const vague = acknowledgements.filter((a) => a.reason.trim().length < 40 || /^(ok|n\/a|suppressed|todo|fine)\b/i.test(a.reason.trim()));
+    expect(vague).toEqual([]);
+  });
+});
+
+/**
+ * `*` resources allowed, each because the API has no resource-level permissions. Any other `*`
+ * resource, and any `*` action, fails.
+ */
+const wildcardResourceActions: Record<string, string> = {
+  'ecs:ListTasks': 'no resource-level permissions; pinned to the runner cluster by the ecs:cluster condition',
+  'ecr:GetAuthorizationToken': 'ECR registry authentication is account-wide; image pulls are scoped to the repository',
+  'xray:PutTraceSegments': 'X-Ray has no resource-level permissions',
+  'xray:PutTelemetryRecords': 'X-Ray has no resource-level permissions',
+  'xray:GetSamplingRules': 'X-Ray has no resource-level permissions',
+  'xray:GetSamplingTargets': 'X-Ray has no resource-level permissions',
+  'logs:CreateLogDelivery': 'CloudWatch Logs vended delivery (state machine logging) has no resource-level permissions',
+  'logs:GetLogDelivery': 'CloudWatch Logs vended delivery has no resource-level permissions',
+  'logs:UpdateLogDelivery': 'CloudWatch Logs vended delivery has no resource-level permissions',
+  'logs:DeleteLogDelivery': 'CloudWatch Logs vended delivery has no resource-level permissions',
+  'logs:ListLogDeliveries': 'CloudWatch Logs vended delivery has no resource-level permissions',
+  'logs:PutResourcePolicy': 'CloudWatch Logs resource policies are account-wide (vended delivery)',
+  'logs:DescribeResourcePolicies': 'CloudWatch Logs resource policies are account-wide (vended delivery)',
+  'logs:DescribeLogGroups': 'listing log groups has no resource-level permissions',
+  'ec2:DescribePrefixLists': 'EC2 Describe* calls have no resource-level permissions (the network looks up the S3 prefix list)',
+  'cloudwatch:PutMetricData': 'PutMetricData has no resource-level permissions (restricted by the cloudwatch:namespace condition)',
+};
+
+describe('IAM', () => {
+  const statements = () =>
+    ofType('AWS::IAM::Policy').flatMap(([id, policy]) =>
+      ((policy.Properties!.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown; Effect: string }[] }).Statement ?? []).map((s) => ({ id, ...s })),
+    );
+
+  test('no action is a wildcard', () => {
+    for (const s of statements()) {
+      for (const action of [s.Action].flat()) expect({ policy: s.id, action, wildcard: action === '*' || action.endsWith(':*') }).toEqual({ policy: s.id, action, wildcard: false });
+    }
+  });
+
+  test('a "*" resource only for APIs without resource-level permissions', () => {
+    const unjustified = statements()
+      .filter((s) => [s.Resource].flat().includes('*'))
+      .flatMap((s) => [s.Action].flat().map((action) => `${s.id}: ${action}`))
+      .filter((entry) => !(entry.slice(entry.indexOf(': ') + 2) in wildcardResourceActions));
+    expect(unjustified).toEqual([]);
+  });
+});
