@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NightshiftConfig } from '../core/config/schema';
 import { checkProxy, proxyPortRange, proxyPorts, squidConfig } from '../core/egress';
@@ -43,8 +43,35 @@ export async function startEgressProxy(options: { config: NightshiftConfig; dir:
   throw lastError;
 }
 
+/** A squid a crashed platform left running on this home holds its pid file: stop it before starting ours. */
+async function stopLeftoverSquid(dir: string, log: LocalLog): Promise<void> {
+  const pidFile = join(dir, 'squid.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  let cmdline = '';
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return;
+  }
+  if (!Number.isInteger(pid) || pid <= 1 || !cmdline.includes(join(dir, 'squid.conf'))) return;
+  log.warn('stopping the egress proxy a previous platform process left running', { pid });
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the egress proxy left by a previous platform (pid ${pid}) did not stop`);
+}
+
 async function startOnce(squid: string, options: { config: NightshiftConfig; dir: string; log: LocalLog }, basePort: number): Promise<LocalEgressProxy> {
   mkdirSync(options.dir, { recursive: true });
+  await stopLeftoverSquid(options.dir, options.log);
   // squid drops to its effective user ("proxy") when started as root; it must be able to write its logs here.
   chmodSync(options.dir, 0o777);
   const accessLog = join(options.dir, 'access.log');

@@ -79,6 +79,8 @@ const LocalEnv = z.object({
   NIGHTSHIFT_HOME: z.string().min(1).default('.nightshift'),
   NIGHTSHIFT_CONFIG: z.string().min(1).default('nightshift.config.json'),
   NIGHTSHIFT_MODEL: z.string().min(1).optional(),
+  /** Where synthesized templates are cached (default $NIGHTSHIFT_HOME/cache); several homes can share one. */
+  NIGHTSHIFT_CACHE_DIR: z.string().min(1).optional(),
 });
 
 /** Options from the environment, as `nightshift dev` takes them (SPEC §8). */
@@ -92,6 +94,7 @@ export function localPlatformOptionsFromEnv(env: NodeJS.ProcessEnv, options: { l
     port: Number(parsed.PORT),
     model: resolveModel(parsed.NIGHTSHIFT_MODEL, env),
     requester: localRequester(),
+    ...(parsed.NIGHTSHIFT_CACHE_DIR ? { templateCacheDir: resolve(parsed.NIGHTSHIFT_CACHE_DIR) } : {}),
     log: options.logTo === 'stderr' ? stderrLog() : fileLog(join(home.logs, 'platform.log')),
   };
 }

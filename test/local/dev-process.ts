@@ -1,0 +1,71 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { NightshiftHome } from '../../local/home';
+import { templateCacheDir } from './platform-harness';
+
+export const repoRoot = join(__dirname, '..', '..');
+export const cliBin = join(repoRoot, 'bin', 'nightshift.js');
+
+const Ready = z.object({ event: z.literal('ready'), url: z.string().url() });
+
+export interface DevProcess {
+  url: string;
+  child: ChildProcess;
+  output: () => string;
+}
+
+/** `nightshift dev --json` as a user starts it, on a free port; resolves once it printed its ready line. */
+export async function startDevProcess(options: { home: NightshiftHome; configFile: string; session: string }): Promise<DevProcess> {
+  const child = spawn(process.execPath, [cliBin, '--json', 'dev'], {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', NIGHTSHIFT_HOME: options.home.root, NIGHTSHIFT_CONFIG: options.configFile, NIGHTSHIFT_MODEL: `replay:${options.session}`, NIGHTSHIFT_CACHE_DIR: templateCacheDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`nightshift dev did not get ready:\n${stderr.slice(-3000)}`)), 60_000);
+    child.stdout!.on('data', (c: Buffer) => {
+      stdout += c.toString();
+      for (const line of stdout.split('\n')) {
+        const ready = Ready.safeParse(safeJson(line));
+        if (ready.success) {
+          clearTimeout(timer);
+          resolve(ready.data.url);
+        }
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`nightshift dev exited with ${code}:\n${stderr.slice(-3000)}`));
+    });
+  });
+  return { url, child, output: () => `${stdout}\n${stderr}` };
+}
+
+function safeJson(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI like a user would (`npx nightshift ...`), against `api`. */
+export function runCli(args: string[], api: string, timeoutMs = 120_000): CliResult {
+  const result = spawnSync(process.execPath, [cliBin, ...args], {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, NIGHTSHIFT_API: api },
+    encoding: 'utf8',
+    timeout: timeoutMs,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
