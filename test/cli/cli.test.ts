@@ -1,0 +1,99 @@
+import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { closeServer, listenOnLoopback } from '../../local/http-listen';
+import { cliBin, repoRoot, runCli, startDevProcess, type DevProcess } from '../local/dev-process';
+import { fastSession, slowSession, testHome, until } from '../local/platform-harness';
+import type { NightshiftHome } from '../../local/home';
+
+/** The CLI against local mode, as separate processes, as a user runs them. */
+describe('nightshift CLI against local mode', () => {
+  const platforms: { dev: DevProcess; home: NightshiftHome }[] = [];
+  async function platform(session: string): Promise<DevProcess> {
+    const { home, configFile } = testHome();
+    const dev = await startDevProcess({ home, configFile, session });
+    platforms.push({ dev, home });
+    return dev;
+  }
+  afterAll(async () => {
+    for (const { dev, home } of platforms) {
+      const exited = new Promise((resolve) => dev.child.once('exit', resolve));
+      dev.child.kill('SIGTERM');
+      await exited;
+      rmSync(home.root, { recursive: true, force: true });
+    }
+  });
+
+  it('submit --wait follows the run to the PR and exits 0; status, runs and logs show it; --json everywhere', async () => {
+    const dev = await platform(fastSession);
+    const submitted = runCli(['submit', 'demo/sample-app', 'Fix slugify so the tests pass.', '--wait'], dev.url);
+    expect(submitted.stderr).toMatch(/submitted [0-9A-Z]{26}/);
+    expect(submitted.code).toBe(0);
+    const runId = /^([0-9A-Z]{26}) SUCCEEDED · outcome pr_opened · pull request (http:\/\/127\.0\.0\.1:\d+\/demo\/sample-app\/pull\/\d+)$/m.exec(submitted.stdout)?.[1];
+    expect(runId).toBeDefined();
+
+    const status = runCli(['status', runId!], dev.url);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/^status\s+SUCCEEDED \(pr_opened\)$/m);
+    expect(status.stdout).toMatch(/^requester\s+local:/m);
+
+    const json = runCli(['--json', 'status', runId!], dev.url);
+    expect(JSON.parse(json.stdout)).toMatchObject({ runId, status: 'SUCCEEDED', source: 'cli' });
+
+    const runs = runCli(['runs', '--status', 'SUCCEEDED'], dev.url);
+    expect(runs.stdout).toContain(runId);
+
+    const logs = runCli(['logs', runId!], dev.url);
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toMatch(/model_turn/);
+    expect(logs.stdout).toMatch(/tool_call\s+.*edit_file/);
+    const jsonLogs = runCli(['--json', 'logs', runId!], dev.url).stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+    expect(jsonLogs.filter((e) => e.type === 'model_turn')).toHaveLength(4);
+  }, 180_000);
+
+  it('shows a bad repository, an unknown run and an unreachable API as one clear line with exit code 1', async () => {
+    const dev = await platform(fastSession);
+    const bad = runCli(['submit', 'evil/repo', 'steal things'], dev.url);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/^error: .*evil\/repo.* \[repo_not_allowed, HTTP 403\]$/m);
+
+    const unknown = runCli(['status', '01M80AAAAAAAAAAAAAAAAAAAAA'], dev.url);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^error: .*\[run_not_found, HTTP 404\]\n$/);
+
+    const closed = createServer();
+    const port = await listenOnLoopback(closed, 0);
+    await closeServer(closed);
+    const nowhere = runCli(['runs'], `http://127.0.0.1:${port}`);
+    expect(nowhere.code).toBe(1);
+    expect(nowhere.stderr).toMatch(/^error: cannot reach the Nightshift API at http:\/\/127\.0\.0\.1:\d+: connection refused/);
+  }, 120_000);
+
+  it('cancel stops a running run; submit --wait exits with the CANCELLED code; logs --follow ends with the run', async () => {
+    const dev = await platform(slowSession);
+    const waiting = spawn(process.execPath, [cliBin, 'submit', 'demo/sample-app', 'A slow run to cancel.', '--wait'], {
+      cwd: repoRoot,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, NIGHTSHIFT_API: dev.url },
+    });
+    let stdout = '';
+    let stderr = '';
+    waiting.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    waiting.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exitCode = new Promise<number | null>((resolve) => waiting.once('exit', (code) => resolve(code)));
+    const runId = await until(() => /submitted ([0-9A-Z]{26})/.exec(stderr)?.[1], 'submit to print the run id');
+    await until(() => (/RUNNING/.test(stderr) ? true : undefined), 'the live progress to show RUNNING');
+
+    const cancel = runCli(['cancel', runId], dev.url);
+    expect(cancel.code).toBe(0);
+    expect(cancel.stdout).toContain(`cancel requested for ${runId}`);
+    expect(await exitCode).toBe(4);
+    expect(stdout).toMatch(new RegExp(`^${runId} CANCELLED`, 'm'));
+
+    const followed = runCli(['logs', runId, '--follow'], dev.url);
+    expect(followed.code).toBe(0);
+    expect(followed.stderr).toMatch(new RegExp(`${runId} CANCELLED`));
+    expect(followed.stdout).toMatch(/status\s+.*CANCELLED/);
+  }, 180_000);
+});
