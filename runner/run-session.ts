@@ -100,6 +100,7 @@ export class RunSession {
   private toolEnv!: Record<string, string>;
   private git!: WorkspaceGit;
   private github!: GithubApi;
+  private tokenExpiresAt = 0;
   private run!: RunRecord;
   private branch: string | null = null;
   private baseBranch = '';
@@ -184,6 +185,7 @@ export class RunSession {
     if (!settings) throw new RunFailure('repo_not_allowed', `${this.run.repo} is not in the configuration's repos`);
     const token = await this.deps.tokens.tokenFor(this.run.runId);
     this.deps.redactor.add(token.token);
+    this.tokenExpiresAt = Date.parse(token.expiresAt);
     this.github = this.deps.github(token.token, settings.name);
     const info = await this.github.getRepo();
     const url = new URL(info.cloneUrl);
@@ -394,6 +396,7 @@ export class RunSession {
     const title = pullRequestTitle(this.run.prompt);
     const commit = await this.git.commit(this.deps.redactor.redact(`${title}\n\n${summary}\n\nNightshift-Run: ${this.run.runId}`));
     this.checkBranchIsNotBase();
+    await this.freshToken();
     await this.git.push(this.branch!);
     await this.emit('note', `pushed ${commit.slice(0, 12)} to ${this.branch}`, { commit, branch: this.branch });
 
@@ -439,6 +442,16 @@ export class RunSession {
     return { changed, changes: changed ? await this.git.stagedChanges('HEAD') : [], refused };
   }
 
+  /** Installation tokens live an hour: a long run asks the broker again before it pushes. */
+  private async freshToken(): Promise<void> {
+    if (Number.isFinite(this.tokenExpiresAt) && this.tokenExpiresAt - Date.now() > 10 * 60_000) return;
+    const token = await this.deps.tokens.tokenFor(this.run.runId);
+    this.deps.redactor.add(token.token);
+    this.tokenExpiresAt = Date.parse(token.expiresAt);
+    this.git.setToken(token.token);
+    this.github = this.deps.github(token.token, this.run.repo);
+  }
+
   private checkBranchIsNotBase(): void {
     // Invariant 7: nothing is ever pushed to the base branch.
     if (!this.branch || this.branch === this.baseBranch) throw new RunFailure('branch_is_base', `refusing to push to the base branch ${this.baseBranch}`);
@@ -451,6 +464,7 @@ export class RunSession {
     if (!staged.changed) return false;
     const commit = await this.git.commit(this.deps.redactor.redact(`WIP: ${pullRequestTitle(this.run.prompt)}\n\nWork in progress, pushed because ${reason}.\n\nNightshift-Run: ${this.run.runId}`));
     this.checkBranchIsNotBase();
+    await this.freshToken();
     await this.git.push(this.branch);
     await this.emit('note', `work in progress pushed to ${this.branch} (${reason})`, { commit, branch: this.branch, reason });
     return true;

@@ -42,6 +42,11 @@ export interface WorkspaceGitOptions {
 export class WorkspaceGit {
   constructor(private readonly options: WorkspaceGitOptions) {}
 
+  /** A fresh token for the next authenticated command (installation tokens expire after an hour). */
+  setToken(token: string): void {
+    this.options.token = token;
+  }
+
   private environment(withToken: boolean): NodeJS.ProcessEnv {
     const config: [string, string][] = [
       ['safe.directory', '*'],

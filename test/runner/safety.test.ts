@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { mintRunToken } from '../../lambdas/token-broker';
 import { branchHead, branchLog, fileAt, listPulls } from '../../local/forge';
 import { session, startInProcessRun, startRunnerHarness, testConfig, transcriptMicros, waitFor, writeProject, type RunnerHarness } from './support/runner-harness';
 
@@ -112,6 +113,22 @@ describe('runner safety', () => {
     const branch = (await h.db.store.runs.get(run.runId))!.branch!;
     expect(branchLog(h.bare, branch, '%s')[0]).toMatch(/^WIP: /);
     expect(fileAt(h.bare, branch, 'src/add.js')).toContain('return a + b;');
+  });
+
+  it('asks the broker for a fresh token before pushing when the first one is about to expire', async () => {
+    const run = await h.createRun({ prompt: 'Fix add late' });
+    const issued: string[] = [];
+    const tokens = {
+      tokenFor: async (id: string) => {
+        const t = await mintRunToken({ runs: h.db.store.runs, config: testConfig(), secrets: async () => 'unused', forgeRoot: h.forgeRoot }, { runId: id });
+        issued.push(t.token);
+        // the first token is already at its end of life
+        return issued.length === 1 ? { ...t, expiresAt: new Date(Date.now() + 60_000).toISOString() } : t;
+      },
+    };
+    const { end } = await startInProcessRun(h, run.runId, session('fix-failing-test'), { tokens }).done;
+    expect(end).toMatchObject({ kind: 'succeeded', result: { outcome: 'pr_opened' } });
+    expect(issued).toHaveLength(2);
   });
 
   it('ends with outcome question when the agent asks a human', async () => {

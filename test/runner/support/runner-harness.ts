@@ -140,7 +140,7 @@ export function startInProcessRun(
   h: RunnerHarness,
   runId: string,
   sessionFile: string,
-  options: { config?: NightshiftConfig; stop?: AbortSignal; secrets?: string[]; callbacks?: RecordedCallbacks } = {},
+  options: { config?: NightshiftConfig; stop?: AbortSignal; secrets?: string[]; callbacks?: RecordedCallbacks; tokens?: RunnerDeps['tokens'] } = {},
 ): { done: Promise<InProcessRun>; callbacks: RecordedCallbacks; provider: ReplayProvider; logs: string[] } {
   const config = options.config ?? testConfig();
   const callbacks = options.callbacks ?? recordingCallbacks();
@@ -157,7 +157,7 @@ export function startInProcessRun(
     events: h.db.store.events,
     ledger: h.db.store.ledger,
     callbacks,
-    tokens: { tokenFor: (id) => mintRunToken({ runs: h.db.store.runs, config, secrets: async () => 'unused', forgeRoot: h.forgeRoot }, { runId: id }) },
+    tokens: options.tokens ?? { tokenFor: (id) => mintRunToken({ runs: h.db.store.runs, config, secrets: async () => 'unused', forgeRoot: h.forgeRoot }, { runId: id }) },
     github: (token, repo) => octokitGithubApi({ baseUrl: h.forge.url, token, repo }),
     model: provider,
     traceSink: directoryTraceSink(traceDir),
