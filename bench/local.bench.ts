@@ -1,0 +1,68 @@
+import '../core/polyfills';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApiClient } from '../cli/api-client';
+import { isTerminal } from '../core/runs/lifecycle';
+import { demoAssets } from '../local/demo';
+import { createBareRepoFromDirectory } from '../local/forge';
+import { ensureHome, resolveHome } from '../local/home';
+import { jsonLog } from '../local/local-log';
+import { startLocalPlatform } from '../local/platform';
+
+/**
+ * Local mode: from `POST /v1/runs` to the runner process being started (through the API handler, the
+ * state machine's Admit task and the runTask integration), median of 20 runs, one at a time.
+ */
+const samples = 20;
+
+async function main(): Promise<void> {
+  const home = resolveHome(mkdtempSync(join(tmpdir(), 'nightshift-bench-')));
+  ensureHome(home);
+  const config = JSON.parse(JSON.stringify(require(demoAssets.config))) as { budgets: { perRequesterDailyUsd: number; dailyUsd: number } };
+  config.budgets.perRequesterDailyUsd = 50;
+  config.budgets.dailyUsd = 100;
+  const configFile = join(home.root, 'nightshift.config.json');
+  writeFileSync(configFile, JSON.stringify(config));
+  createBareRepoFromDirectory(home.forge, demoAssets.repo, demoAssets.sampleRepo);
+  const platform = await startLocalPlatform({
+    home,
+    configFile,
+    port: 0,
+    model: `replay:${demoAssets.session}`,
+    requester: 'local:bench',
+    log: jsonLog(() => undefined),
+    templateCacheDir: join(tmpdir(), 'nightshift-bench-template-cache'),
+    handlerLogLevel: 'SILENT',
+  });
+  const quiet = console.log;
+  console.log = () => undefined;
+  try {
+    const client = new ApiClient({ baseUrl: platform.url });
+    const times: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      const started = new Promise<number>((resolve) => platform.runners.once('started', () => resolve(performance.now())));
+      const t0 = performance.now();
+      const { runId } = await client.submit({ repo: demoAssets.repo, prompt: `Benchmark run ${i + 1}` });
+      times.push((await started) - t0);
+      for (;;) {
+        if (isTerminal((await client.getRun(runId)).status)) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    times.sort((a, b) => a - b);
+    console.log = quiet;
+    console.log(`submit → runner process started: median ${times[Math.floor(samples / 2)]!.toFixed(0)} ms over ${samples} runs (min ${times[0]!.toFixed(0)} ms, max ${times[samples - 1]!.toFixed(0)} ms)`);
+  } finally {
+    console.log = quiet;
+    await platform.stop();
+    rmSync(home.root, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
