@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { isTerminal } from '../core/runs/lifecycle';
 import type { RunView, SubmitRunRequest } from '../core/runs/schemas';
 import { ApiError } from './api-client';
+import { registerIntakeCommand } from './commands/intake';
 import { apiClientFor } from './api-target';
 import { exitCodeOfStatus, exitCodes } from './exit-codes';
 import { EventReader, followRun } from './follow-run';
@@ -245,6 +246,15 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
         return exitCodes.ok;
       }),
     );
+
+  registerIntakeCommand(program, {
+    client: () => apiClientFor(globals()),
+    out: io.out,
+    json: () => globals().json ?? false,
+    done: (code) => {
+      exitCode = code;
+    },
+  });
 
   try {
     await program.parseAsync([...argv], { from: 'user' });
