@@ -84,6 +84,8 @@ export class AgentRuntime extends Construct {
     this.container = this.taskDefinition.addContainer(RUNNER_CONTAINER_NAME, {
       image: props.image ?? runnerImageFromSource(),
       essential: true,
+      // The whole task's memory, as a hard limit: the runner is the only container.
+      memoryLimitMiB: Math.round(config.model.fargate.memoryGb * 1024),
       readonlyRootFilesystem: true,
       stopTimeout: Duration.seconds(120),
       linuxParameters: this.linuxParameters(),

@@ -64,7 +64,7 @@ describe('agent runtime', () => {
   test('the runner container: read-only root, init process, long stop timeout, dropped capabilities, logs with retention', () => {
     const [, taskDefinition] = ofType('AWS::ECS::TaskDefinition').find(([, r]) => JSON.stringify(r.Properties).includes('"Name":"runner"'))!;
     const container = (taskDefinition.Properties!.ContainerDefinitions as Record<string, unknown>[])[0]!;
-    expect(container).toMatchObject({ Name: 'runner', ReadonlyRootFilesystem: true, LinuxParameters: { InitProcessEnabled: true } });
+    expect(container).toMatchObject({ Name: 'runner', ReadonlyRootFilesystem: true, Memory: 4096, LinuxParameters: { InitProcessEnabled: true } });
     expect(container.StopTimeout).toBeGreaterThanOrEqual(60);
     expect((container.LinuxParameters as { Capabilities: { Drop: string[] } }).Capabilities.Drop).toEqual(expect.arrayContaining(['NET_RAW', 'MKNOD', 'SYS_CHROOT', 'SETFCAP']));
     expect(container.LogConfiguration).toMatchObject({ LogDriver: 'awslogs' });
