@@ -5,6 +5,7 @@ import '../core/polyfills';
 import { runtimeConfig } from '../core/config/runtime';
 import { createDocumentClient, tableNamesFromEnv } from '../core/store/client';
 import { createStore } from '../core/store';
+import { egressSettingsFromEnv } from './egress/egress-settings';
 import { octokitGithubApi } from './github/github-api';
 import { tokenBrokerSource } from './github-token-source';
 import { stdoutSink } from './log';
@@ -38,6 +39,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
   const doc = createDocumentClient(region ? { region } : {});
   const names = tableNamesFromEnv(env);
   const store = createStore(doc, names);
+  const egress = egressSettingsFromEnv(env);
   const session = new RunSession({
     runId: settings.RUN_ID,
     config,
@@ -52,7 +54,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
     workspace: runWorkspaceDir(settings.NIGHTSHIFT_WORKDIR, settings.RUN_ID),
     keepWorkspace: settings.NIGHTSHIFT_KEEP_WORKSPACE === '1',
     toolUser: settings.NIGHTSHIFT_TOOL_USER,
-    ...(settings.NIGHTSHIFT_PROXY_URL ? { proxyUrl: settings.NIGHTSHIFT_PROXY_URL } : {}),
+    ...(egress ? { egress } : {}),
     redactor,
     logSink: stdoutSink,
     stop: stop.signal,

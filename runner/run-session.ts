@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoSettings } from '../core/config/load';
 import type { NightshiftConfig } from '../core/config/schema';
+import { blockedHostsMarkdown, checkProxy, ProxyUnavailableError, refusedHosts, reportRefusedHosts, type RefusedHost } from '../core/egress';
 import { BudgetExhaustedError } from '../core/errors';
 import { computeMicros, microsToUsd } from '../core/pricing';
 import { IllegalTransitionError, isTerminal } from '../core/runs/lifecycle';
@@ -10,6 +11,7 @@ import type { RunnerErrorName, RunnerResult } from '../core/runs/schemas';
 import { slugify } from '../core/runs/text';
 import type { BudgetLedgerPort, RunEventLog, RunPatch, RunRecord, RunRepository } from '../core/store/ports';
 import { systemPrompt, taskMessage } from './agent/system-prompt';
+import { runProxy, runTrafficWindow, type EgressSettings } from './egress/egress-settings';
 import { GitCommandError, WorkspaceGit } from './git/workspace-git';
 import type { GithubApi } from './github/github-api';
 import { pullRequestBody, pullRequestTitle } from './github/pull-request-body';
@@ -45,15 +47,16 @@ export interface RunnerDeps {
   ledger: BudgetLedgerPort;
   callbacks: TaskCallbacks;
   tokens: GithubTokenSource;
-  github(token: string, repo: string): GithubApi;
+  /** `proxyUrl`: the run's egress proxy, which the runner's own GitHub API calls go through. */
+  github(token: string, repo: string, proxyUrl?: string): GithubApi;
   model: ModelProvider;
   traceSink: TraceSink;
   /** This run's workspace directory (created; removed at the end unless `keepWorkspace`). */
   workspace: string;
   keepWorkspace?: boolean;
   toolUser?: string;
-  /** The egress proxy for tools and for the runner's git (NIGHTSHIFT_PROXY_URL). */
-  proxyUrl?: string;
+  /** The egress proxy (NIGHTSHIFT_PROXY_URL and its access log); undefined: no proxy, and the run says so. */
+  egress?: EgressSettings;
   redactor: Redactor;
   logSink: LineSink;
   /** Aborted on SIGTERM: the run pushes its work in progress and reports. */
@@ -110,6 +113,9 @@ export class RunSession {
   private testCommand: string | undefined;
   private baseTests: TestRunResult | undefined;
   private computeCharged = 0;
+  /** The run's port of the egress proxy, once the preflight passed. */
+  private proxy: { url: string; portName: string; port: number } | undefined;
+  private refused: Promise<RefusedHost[]> | undefined;
   private turns = 0;
   /** Milliseconds each phase took (start, clone, setup, baseTests) and from start to the first model call. */
   readonly timings: Record<string, number> = {};
@@ -168,6 +174,8 @@ export class RunSession {
     await this.emit('status', 'RUNNING: the runner started', { status: 'RUNNING', model: this.deps.model.description });
     if (this.deps.model.kind === 'replay') await this.emit('note', `replayed session: this run is served by a ${this.deps.model.description}, not a live model`, { replayed: true });
 
+    await this.checkEgress();
+
     this.identity = resolveToolIdentity(this.deps.toolUser);
     if (this.identity.kind === 'separate') {
       await this.emit('note', `isolation: tools run as ${this.identity.user} (uid ${this.identity.uid}), separate from the runner`, { isolation: 'uid', toolUid: this.identity.uid });
@@ -175,7 +183,25 @@ export class RunSession {
       await this.emit('note', `isolation: not root, ${this.identity.reason}`, { isolation: 'same-user', toolUid: this.identity.uid });
     }
     prepareWorkspace(this.layout, this.identity);
-    this.toolEnv = buildToolEnvironment({ home: this.layout.toolHome, user: this.identity.user, ...(this.deps.proxyUrl ? { proxyUrl: this.deps.proxyUrl } : {}) });
+    this.toolEnv = buildToolEnvironment({ home: this.layout.toolHome, user: this.identity.user, ...(this.proxy ? { proxyUrl: this.proxy.url } : {}) });
+  }
+
+  /** Preflight before any work: a run whose proxy is down or serves another allowlist fails fast instead of hanging. */
+  private async checkEgress(): Promise<void> {
+    const egress = this.deps.egress;
+    if (!egress) {
+      await this.emit('note', 'egress: NIGHTSHIFT_PROXY_URL is not set, so tools ran without an egress proxy (no network allowlist)', { egressProxy: false });
+      return;
+    }
+    const proxy = runProxy(egress, this.deps.config, this.run.repo);
+    try {
+      await checkProxy(proxy.url, { expectedPortName: proxy.portName });
+    } catch (err) {
+      if (err instanceof ProxyUnavailableError) throw new RunFailure('egress_proxy_unavailable', err.message);
+      throw err;
+    }
+    this.proxy = proxy;
+    await this.emit('note', `egress: tools and the runner's GitHub traffic go through the egress proxy (port ${proxy.port}, allowlist "${proxy.portName}")`, { egressProxy: true, proxyPort: proxy.port, portName: proxy.portName });
   }
 
   // ---- checkout ----------------------------------------------------------------------------
@@ -186,12 +212,12 @@ export class RunSession {
     const token = await this.deps.tokens.tokenFor(this.run.runId);
     this.deps.redactor.add(token.token);
     this.tokenExpiresAt = Date.parse(token.expiresAt);
-    this.github = this.deps.github(token.token, settings.name);
+    this.github = this.deps.github(token.token, settings.name, this.proxy?.url);
     const info = await this.github.getRepo();
     const url = new URL(info.cloneUrl);
     if (url.protocol !== 'https:' && url.protocol !== 'file:') throw new RunFailure('bad_clone_url', `refusing to clone over ${url.protocol}`);
     this.baseBranch = this.run.baseBranch ?? info.defaultBranch;
-    this.git = new WorkspaceGit({ gitDir: this.layout.gitDir, workTree: this.layout.repo, home: this.layout.runnerHome, token: token.token, ...(this.deps.proxyUrl ? { proxyUrl: this.deps.proxyUrl } : {}) });
+    this.git = new WorkspaceGit({ gitDir: this.layout.gitDir, workTree: this.layout.repo, home: this.layout.runnerHome, token: token.token, ...(this.proxy ? { proxyUrl: this.proxy.url } : {}) });
 
     // A run that continues a branch starts from it; otherwise from the base branch on a new run branch.
     const continuing = this.run.branch;
@@ -401,6 +427,8 @@ export class RunSession {
     await this.emit('note', `pushed ${commit.slice(0, 12)} to ${this.branch}`, { commit, branch: this.branch });
 
     await this.chargeCompute();
+    // The tools' last network use was the head tests: the refusals are complete now.
+    const blocked = await this.collectRefusedHosts();
     const totals = this.budget.totals;
     const body = this.deps.redactor.redact(
       pullRequestBody({
@@ -419,6 +447,7 @@ export class RunSession {
         modelMicros: totals.modelMicros,
         computeMicros: this.computeCharged,
         replayed: this.deps.model.kind === 'replay' ? this.deps.model.description : null,
+        blockedHosts: blockedHostsMarkdown(blocked),
       }),
     );
     const existing = await this.github.findOpenPull(this.branch!);
@@ -449,7 +478,7 @@ export class RunSession {
     this.deps.redactor.add(token.token);
     this.tokenExpiresAt = Date.parse(token.expiresAt);
     this.git.setToken(token.token);
-    this.github = this.deps.github(token.token, this.run.repo);
+    this.github = this.deps.github(token.token, this.run.repo, this.proxy?.url);
   }
 
   private checkBranchIsNotBase(): void {
@@ -508,6 +537,7 @@ export class RunSession {
     } catch (err) {
       this.log.error('could not charge compute', { error: (err as Error).message });
     }
+    await this.collectRefusedHosts();
     try {
       const summary = this.trace.summary();
       const location = await this.deps.traceSink.put(this.deps.runId, this.trace.body());
@@ -525,6 +555,34 @@ export class RunSession {
     }
     this.log.info('run ended', { end: end.kind === 'succeeded' ? end.result.outcome : end.error });
     if (!this.deps.keepWorkspace) rmSync(this.layout.root, { recursive: true, force: true });
+  }
+
+  /**
+   * The hosts the proxy refused during this run, into the run's events (once) and the EgressBlocked
+   * metric. Reporting is for reviewers: a log that cannot be read is logged and noted, never fatal.
+   */
+  private collectRefusedHosts(): Promise<RefusedHost[]> {
+    this.refused ??= (async () => {
+      const egress = this.deps.egress;
+      if (!egress || !this.proxy || !this.run) return [];
+      if (!egress.accessLog) {
+        await this.emit('note', 'egress: no proxy access log is configured (NIGHTSHIFT_PROXY_LOG_GROUP / NIGHTSHIFT_PROXY_ACCESS_LOG), so refused hosts are not reported', {});
+        return [];
+      }
+      try {
+        const hosts = await refusedHosts(egress.accessLog, runTrafficWindow(egress, this.proxy, this.startedAt, this.now()));
+        await reportRefusedHosts(this.deps.events, this.run.runId, hosts);
+        const count = hosts.reduce((n, h) => n + h.count, 0);
+        if (count > 0) this.metrics.emit({ [runnerMetricNames.egressBlocked]: count });
+        return hosts;
+      } catch (err) {
+        const message = this.deps.redactor.redact((err as Error).message);
+        this.log.error('could not read the refused hosts', { error: message });
+        await this.emit('note', `egress: could not read the proxy's refused hosts: ${message}`, {});
+        return [];
+      }
+    })();
+    return this.refused;
   }
 
   private async chargeCompute(): Promise<void> {

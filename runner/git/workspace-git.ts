@@ -70,6 +70,8 @@ export class WorkspaceGit {
       GIT_TERMINAL_PROMPT: '0',
       GIT_ASKPASS: '/bin/false',
       GIT_CONFIG_COUNT: String(config.length),
+      // A local forge or mirror on loopback is reached directly; libcurl reads no_proxy even with http.proxy.
+      ...(this.options.proxyUrl ? { NO_PROXY: 'localhost,127.0.0.1,::1', no_proxy: 'localhost,127.0.0.1,::1' } : {}),
     };
     config.forEach(([key, value], i) => {
       env[`GIT_CONFIG_KEY_${i}`] = key;

@@ -19,6 +19,8 @@ export interface PullRequestBodyInput {
   computeMicros: number;
   /** Set when a recorded session served the run (SPEC §7: every run it serves says so). */
   replayed: string | null;
+  /** The "Blocked hosts" section (core/egress blockedHostsMarkdown), empty when the proxy refused nothing. */
+  blockedHosts?: string;
 }
 
 const usd = (micros: number) => `$${microsToUsd(micros).toFixed(4)}`;
@@ -55,6 +57,7 @@ export function pullRequestBody(input: PullRequestBodyInput): string {
     tests.push(`**Still failing**\n${list(input.delta.stillFailing)}`);
   } else tests.push('No test command is configured for this repository (`.nightshift.yml` `test`, or the config\'s `repos[].test`).');
   sections.push(`## Tests\n${tests.join('\n\n')}`);
+  if (input.blockedHosts) sections.push(input.blockedHosts.trim());
   sections.push(`## Risks\n${input.risks ?? 'None noted by the agent. Review the changes as you would any contribution.'}`);
   const u = input.usage;
   sections.push(

@@ -1,3 +1,5 @@
+import { toolProxyEnv } from '../../core/egress/proxy-env';
+
 /**
  * The environment of every tool command, built from an allowlist: nothing of the runner's own
  * environment passes unless named here, so AWS credentials, container metadata endpoints, the task
@@ -42,11 +44,7 @@ export function buildToolEnvironment(input: ToolEnvironmentInput): Record<string
     const value = runnerEnv[name];
     if (value) env[name] = value;
   }
-  if (input.proxyUrl) {
-    for (const name of ['HTTPS_PROXY', 'HTTP_PROXY', 'https_proxy', 'http_proxy']) env[name] = input.proxyUrl;
-    env.NO_PROXY = 'localhost,127.0.0.1,::1';
-    env.no_proxy = env.NO_PROXY;
-  }
+  if (input.proxyUrl) Object.assign(env, toolProxyEnv(input.proxyUrl));
   for (const name of Object.keys(env)) if (isForbiddenToolVariable(name)) delete env[name];
   return env;
 }

@@ -51,7 +51,7 @@ describe('tool environment', () => {
       proxyUrl: 'http://proxy:3128',
       runnerEnv: { PATH: '/usr/bin', AWS_SECRET_ACCESS_KEY: 'x', AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '/v2', ECS_CONTAINER_METADATA_URI_V4: 'u', TASK_TOKEN: 't', GITHUB_TOKEN: 'g', FOO: 'bar', LANG: 'en_US.UTF-8' },
     });
-    expect(Object.keys(env).sort()).toEqual(['CI', 'GIT_TERMINAL_PROMPT', 'HOME', 'HTTPS_PROXY', 'HTTP_PROXY', 'LANG', 'LOGNAME', 'NIGHTSHIFT', 'NO_COLOR', 'NO_PROXY', 'PATH', 'SHELL', 'TERM', 'TMPDIR', 'USER', 'http_proxy', 'https_proxy', 'no_proxy'].sort());
+    expect(Object.keys(env).sort()).toEqual(['CI', 'GIT_TERMINAL_PROMPT', 'HOME', 'HTTPS_PROXY', 'HTTP_PROXY', 'LANG', 'LOGNAME', 'NIGHTSHIFT', 'NO_COLOR', 'NO_PROXY', 'PATH', 'SHELL', 'TERM', 'TMPDIR', 'USER', 'http_proxy', 'https_proxy', 'no_proxy', 'npm_config_https_proxy', 'npm_config_proxy'].sort());
     expect(env.HTTPS_PROXY).toBe('http://proxy:3128');
   });
 });

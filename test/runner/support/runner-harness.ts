@@ -140,7 +140,7 @@ export function startInProcessRun(
   h: RunnerHarness,
   runId: string,
   sessionFile: string,
-  options: { config?: NightshiftConfig; stop?: AbortSignal; secrets?: string[]; callbacks?: RecordedCallbacks; tokens?: RunnerDeps['tokens'] } = {},
+  options: { config?: NightshiftConfig; stop?: AbortSignal; secrets?: string[]; callbacks?: RecordedCallbacks; tokens?: RunnerDeps['tokens']; deps?: Partial<RunnerDeps> } = {},
 ): { done: Promise<InProcessRun>; callbacks: RecordedCallbacks; provider: ReplayProvider; logs: string[] } {
   const config = options.config ?? testConfig();
   const callbacks = options.callbacks ?? recordingCallbacks();
@@ -165,6 +165,7 @@ export function startInProcessRun(
     redactor,
     logSink: (line) => logs.push(line),
     stop: options.stop ?? new AbortController().signal,
+    ...options.deps,
   };
   const done = new RunSession(deps).execute().then((end) => ({ end, callbacks, provider, logs, traceDir }));
   return { done, callbacks, provider, logs };
