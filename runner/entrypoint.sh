@@ -1,11 +1,7 @@
 #!/bin/sh
-# Starts the runner. With an egress proxy configured, the runner's own HTTPS to GitHub (Octokit's
-# fetch) goes through it too: Node 24 reads the proxy from the environment when NODE_USE_ENV_PROXY=1.
-# AWS endpoints stay direct (VPC endpoints); the container credentials endpoint is never proxied.
+# Starts the runner. The runner routes its own traffic explicitly (runner/egress/proxied-clients.ts):
+# Bedrock, Step Functions, Lambda, Secrets Manager and GitHub through NIGHTSHIFT_PROXY_URL, DynamoDB,
+# S3 and Logs direct through VPC endpoints. No process-wide proxy variables are set here, so nothing
+# depends on which HTTP stack honours them; tools get their proxy variables per command.
 set -eu
-if [ -n "${NIGHTSHIFT_PROXY_URL:-}" ]; then
-  export HTTPS_PROXY="$NIGHTSHIFT_PROXY_URL" HTTP_PROXY="$NIGHTSHIFT_PROXY_URL"
-  export NO_PROXY="169.254.169.254,169.254.170.2,localhost,127.0.0.1,.amazonaws.com"
-  export NODE_USE_ENV_PROXY=1
-fi
 exec node /app/runner.js

@@ -1,11 +1,9 @@
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SFNClient } from '@aws-sdk/client-sfn';
 import '../core/polyfills';
 import { runtimeConfig } from '../core/config/runtime';
 import { createDocumentClient, tableNamesFromEnv } from '../core/store/client';
 import { createStore } from '../core/store';
 import { egressSettingsFromEnv } from './egress/egress-settings';
+import { proxiedFetch, runnerAwsClients } from './egress/proxied-clients';
 import { octokitGithubApi } from './github/github-api';
 import { tokenBrokerSource } from './github-token-source';
 import { stdoutSink } from './log';
@@ -35,22 +33,23 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
 
   const config = runtimeConfig();
   const region = settings.AWS_REGION ?? config.region;
-  const clientOptions = region ? { region } : {};
   const doc = createDocumentClient(region ? { region } : {});
   const names = tableNamesFromEnv(env);
   const store = createStore(doc, names);
   const egress = egressSettingsFromEnv(env);
+  // AWS APIs outside the VPC go through the proxy's default port (they are allowed on every port).
+  const aws = runnerAwsClients({ ...(region ? { region } : {}), ...(egress ? { proxyUrl: egress.proxyBaseUrl } : {}) });
   const session = new RunSession({
     runId: settings.RUN_ID,
     config,
     runs: store.runs,
     events: store.events,
     ledger: store.ledger,
-    callbacks: stepFunctionsCallbacks(new SFNClient(clientOptions), taskToken),
-    tokens: tokenBrokerSource(new LambdaClient(clientOptions), settings.TOKEN_BROKER_FUNCTION),
-    github: (token, repo) => octokitGithubApi({ baseUrl: settings.GITHUB_API_URL ?? config.github.apiUrl, token, repo }),
-    model: selectModelProvider(settings.NIGHTSHIFT_MODEL, config.model.id, region),
-    traceSink: settings.TRACES_BUCKET ? s3TraceSink(new S3Client(clientOptions), settings.TRACES_BUCKET) : directoryTraceSink(settings.NIGHTSHIFT_TRACE_DIR!),
+    callbacks: stepFunctionsCallbacks(aws.sfn, taskToken),
+    tokens: tokenBrokerSource(aws.lambda, settings.TOKEN_BROKER_FUNCTION),
+    github: (token, repo, proxyUrl) => octokitGithubApi({ baseUrl: settings.GITHUB_API_URL ?? config.github.apiUrl, token, repo, ...(proxyUrl ? { fetch: proxiedFetch(proxyUrl) } : {}) }),
+    model: selectModelProvider(settings.NIGHTSHIFT_MODEL, config.model.id, aws.bedrock),
+    traceSink: settings.TRACES_BUCKET ? s3TraceSink(aws.s3, settings.TRACES_BUCKET) : directoryTraceSink(settings.NIGHTSHIFT_TRACE_DIR!),
     workspace: runWorkspaceDir(settings.NIGHTSHIFT_WORKDIR, settings.RUN_ID),
     keepWorkspace: settings.NIGHTSHIFT_KEEP_WORKSPACE === '1',
     toolUser: settings.NIGHTSHIFT_TOOL_USER,

@@ -73,8 +73,3 @@ export class BedrockProvider implements ModelProvider {
     }
   }
 }
-
-/** The SDK's own retries are off: the provider's loop is the one policy (and the one the tests check). */
-export function createBedrockClient(region?: string): BedrockRuntimeClient {
-  return new BedrockRuntimeClient({ ...(region ? { region } : {}), maxAttempts: 1 });
-}

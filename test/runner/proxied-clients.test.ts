@@ -1,0 +1,125 @@
+import { ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
+import { InvokeCommand } from '@aws-sdk/client-lambda';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { SendTaskHeartbeatCommand } from '@aws-sdk/client-sfn';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { NodeHttpHandler } from '@smithy/node-http-handler';
+import { HttpsProxyAgent } from 'https-proxy-agent';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createDocumentClient } from '../../core/store/client';
+import { octokitGithubApi } from '../../runner/github/github-api';
+import { proxiedFetch, runnerAwsClients } from '../../runner/egress/proxied-clients';
+
+/**
+ * squid refuses loopback and raw IPs by design, so the proof that the runner's clients use the proxy
+ * is a tiny loopback proxy that records every CONNECT (and refuses it), next to a plain loopback
+ * server that records direct requests.
+ */
+interface Recorder {
+  url: string;
+  connects: string[];
+  direct: string[];
+  server: Server;
+}
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+async function startRecorder(): Promise<Recorder> {
+  const connects: string[] = [];
+  const direct: string[] = [];
+  const server = createServer((req, res) => {
+    direct.push(`${req.method} ${req.url}`);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(req.url === '/repos/demo/sample-app' ? JSON.stringify({ default_branch: 'main', clone_url: 'https://example.invalid/x.git' }) : '{}');
+  });
+  server.on('connect', (req, socket) => {
+    connects.push(req.url ?? '');
+    socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
+  });
+  return { url: await listen(server), connects, direct, server };
+}
+
+const agentOf = (client: { config: { requestHandler: unknown } }) => (client.config.requestHandler as NodeHttpHandler).httpHandlerConfigs().httpsAgent;
+
+describe('the runner’s own clients and the egress proxy', () => {
+  let proxy: Recorder;
+  let endpoint: Recorder;
+  const saved = { ...process.env };
+
+  beforeAll(async () => {
+    proxy = await startRecorder();
+    endpoint = await startRecorder();
+    for (const name of Object.keys(process.env)) if (name.startsWith('AWS_ENDPOINT_URL')) delete process.env[name];
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIDLOCAL', AWS_SECRET_ACCESS_KEY: 'local-secret', AWS_REGION: 'us-east-1' });
+  });
+  afterAll(async () => {
+    process.env = saved;
+    for (const r of [proxy, endpoint]) {
+      r.server.closeAllConnections();
+      await new Promise((resolve) => r.server.close(resolve));
+    }
+  });
+
+  it('sends Step Functions, Lambda, Secrets Manager and Bedrock through the proxy by CONNECT to their regional hosts', async () => {
+    // Given the runner's clients with NIGHTSHIFT_PROXY_URL set
+    const aws = runnerAwsClients({ region: 'us-east-1', proxyUrl: proxy.url });
+
+    // When each makes one real call (the recording proxy refuses the tunnel)
+    await expect(aws.sfn.send(new SendTaskHeartbeatCommand({ taskToken: 't' }))).rejects.toBeDefined();
+    await expect(aws.lambda.send(new InvokeCommand({ FunctionName: 'nightshift-token-broker', Payload: Buffer.from('{}') }))).rejects.toBeDefined();
+    await expect(aws.secrets.send(new GetSecretValueCommand({ SecretId: 'nightshift/x' }))).rejects.toBeDefined();
+    await expect(aws.bedrock().send(new ConverseCommand({ modelId: 'm', messages: [{ role: 'user', content: [{ text: 'hi' }] }] }))).rejects.toBeDefined();
+
+    // Then the proxy saw a CONNECT to each service's host, and every client carries the proxy agent
+    expect(new Set(proxy.connects)).toEqual(
+      new Set(['states.us-east-1.amazonaws.com:443', 'lambda.us-east-1.amazonaws.com:443', 'secretsmanager.us-east-1.amazonaws.com:443', 'bedrock-runtime.us-east-1.amazonaws.com:443']),
+    );
+    for (const client of [aws.sfn, aws.lambda, aws.secrets, aws.bedrock()]) expect(agentOf(client)).toBeInstanceOf(HttpsProxyAgent);
+    expect(aws.bedrock()).toBe(aws.bedrock());
+  });
+
+  it('keeps S3 and DynamoDB direct (gateway endpoints): no proxy agent, no CONNECT', async () => {
+    proxy.connects.length = 0;
+    process.env.AWS_ENDPOINT_URL_S3 = endpoint.url;
+    const aws = runnerAwsClients({ region: 'us-east-1', proxyUrl: proxy.url });
+    const doc = createDocumentClient({ endpoint: endpoint.url, region: 'us-east-1' });
+
+    await aws.s3.send(new GetObjectCommand({ Bucket: 'traces', Key: 'k' })).catch(() => undefined);
+    delete process.env.AWS_ENDPOINT_URL_S3;
+    await doc.send(new GetCommand({ TableName: 'runs', Key: { pk: 'x' } })).catch(() => undefined);
+
+    expect(endpoint.direct.length).toBeGreaterThanOrEqual(2);
+    expect(proxy.connects).toEqual([]);
+    expect(agentOf(aws.s3)).not.toBeInstanceOf(HttpsProxyAgent);
+    expect(agentOf(doc)).not.toBeInstanceOf(HttpsProxyAgent);
+  });
+
+  it('without a proxy, no client carries a proxy agent', async () => {
+    proxy.connects.length = 0;
+    process.env.AWS_ENDPOINT_URL_SFN = endpoint.url;
+    const local = runnerAwsClients({ region: 'us-east-1' });
+    await local.sfn.send(new SendTaskHeartbeatCommand({ taskToken: 't' }));
+    delete process.env.AWS_ENDPOINT_URL_SFN;
+    expect(agentOf(local.sfn)).not.toBeInstanceOf(HttpsProxyAgent);
+    expect(agentOf(local.lambda)).not.toBeInstanceOf(HttpsProxyAgent);
+    expect(proxy.connects).toEqual([]);
+  });
+
+  it('sends Octokit to GitHub through the proxy, and to a loopback forge directly', async () => {
+    proxy.connects.length = 0;
+    const fetchViaProxy = proxiedFetch(proxy.url);
+    await expect(octokitGithubApi({ baseUrl: 'https://api.github.com', token: 'ghs_x', repo: 'demo/sample-app', fetch: fetchViaProxy }).getRepo()).rejects.toBeDefined();
+    expect(proxy.connects).toEqual(['api.github.com:443']);
+
+    const before = endpoint.direct.length;
+    const info = await octokitGithubApi({ baseUrl: endpoint.url, token: 'ghs_x', repo: 'demo/sample-app', fetch: fetchViaProxy }).getRepo();
+    expect(info.defaultBranch).toBe('main');
+    expect(endpoint.direct.slice(before)).toEqual(['GET /repos/demo/sample-app']);
+    expect(proxy.connects).toEqual(['api.github.com:443']);
+  });
+});
