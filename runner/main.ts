@@ -11,6 +11,7 @@ import { selectModelProvider } from './model/select-provider';
 import { Redactor } from './redaction';
 import { runWorkspaceDir, RunSession } from './run-session';
 import { readRunnerEnvironment, secretValuesOf } from './runner-environment';
+import { secretsFileReader, secretsManagerReader } from './secrets/repo-secrets';
 import { stepFunctionsCallbacks } from './task-callbacks';
 import { directoryTraceSink, s3TraceSink } from './trace/trace-sink';
 
@@ -54,6 +55,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
     keepWorkspace: settings.NIGHTSHIFT_KEEP_WORKSPACE === '1',
     toolUser: settings.NIGHTSHIFT_TOOL_USER,
     ...(egress ? { egress } : {}),
+    secrets: env.NIGHTSHIFT_SECRETS_FILE ? secretsFileReader(env.NIGHTSHIFT_SECRETS_FILE) : secretsManagerReader(aws.secrets),
     redactor,
     logSink: stdoutSink,
     stop: stop.signal,

@@ -38,6 +38,12 @@ export class Redactor {
     return out;
   }
 
+  /** Whether `text` holds one of the registered secret values (exactly or encoded), not merely a token-shaped string. */
+  containsKnownSecret(text: string): boolean {
+    for (const secret of this.secrets) if (text.includes(secret)) return true;
+    return false;
+  }
+
   /** Redacts every string inside a JSON-like value. */
   redactValue<T>(value: T): T {
     if (typeof value === 'string') return this.redact(value) as T;

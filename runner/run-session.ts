@@ -1,5 +1,5 @@
 import type { ContentBlock } from '@aws-sdk/client-bedrock-runtime';
-import { rmSync } from 'node:fs';
+import { lstatSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoSettings } from '../core/config/load';
 import type { NightshiftConfig } from '../core/config/schema';
@@ -28,6 +28,7 @@ import { usageOf } from './model/converse-response';
 import { Conversation } from './model/conversation';
 import type { ModelProvider } from './model/provider';
 import type { Redactor } from './redaction';
+import { readRepoSecrets, RepoSecretError, type SecretReader } from './secrets/repo-secrets';
 import { readAgentInstructions, readNightshiftYml, RepoSettingsFileError, type NightshiftYml } from './repo/repo-settings-file';
 import { parseTestOutput, readJunitReport, testDelta, type TestRunResult } from './repo/test-results';
 import { TaskNoLongerWaitedError, type TaskCallbacks } from './task-callbacks';
@@ -57,6 +58,8 @@ export interface RunnerDeps {
   toolUser?: string;
   /** The egress proxy (NIGHTSHIFT_PROXY_URL and its access log); undefined: no proxy, and the run says so. */
   egress?: EgressSettings;
+  /** Reads the repo's named secrets (config `repos[].secrets`); required when the repo has any. */
+  secrets?: SecretReader;
   redactor: Redactor;
   logSink: LineSink;
   /** Aborted on SIGTERM: the run pushes its work in progress and reports. */
@@ -101,6 +104,8 @@ export class RunSession {
   private readonly layout: WorkspaceLayout;
   private identity!: ToolIdentity;
   private toolEnv!: Record<string, string>;
+  /** The tool environment plus the repo's named secrets: setup and test commands only, never agent tools. */
+  private commandEnv!: Record<string, string>;
   private git!: WorkspaceGit;
   private github!: GithubApi;
   private tokenExpiresAt = 0;
@@ -146,6 +151,7 @@ export class RunSession {
     await this.timed('start', () => this.start());
     await this.timed('clone', () => this.checkout());
     await this.readRepositorySettings();
+    await this.loadRepoSecrets();
     const setupNotes = await this.timed('setup', () => this.setup());
     this.baseTests = await this.timed('baseTests', () => this.runTests('base'));
     const agentEnd = await this.agentLoop(setupNotes);
@@ -246,12 +252,30 @@ export class RunSession {
     this.protectedPaths = new ProtectedPaths([...DEFAULT_PROTECTED_PATHS, ...(this.repoFile.protectedPaths ?? [])]);
   }
 
+  private async loadRepoSecrets(): Promise<void> {
+    const named = repoSettings(this.deps.config, this.run.repo)!.secrets ?? {};
+    const variables = Object.keys(named);
+    this.commandEnv = this.toolEnv;
+    if (variables.length === 0) return;
+    if (!this.deps.secrets) throw new RunFailure('secret_unavailable', 'the repo has named secrets but the runner has no secret source');
+    let values: Record<string, string>;
+    try {
+      values = await readRepoSecrets(named, this.deps.secrets, Object.keys(this.toolEnv));
+    } catch (err) {
+      if (err instanceof RepoSecretError) throw new RunFailure('secret_unavailable', err.message);
+      throw err;
+    }
+    for (const value of Object.values(values)) this.deps.redactor.add(value);
+    this.commandEnv = { ...this.toolEnv, ...values };
+    await this.emit('note', `secrets: ${variables.join(', ')} offered to the setup and test commands only`, { secrets: variables });
+  }
+
   private async setup(): Promise<string[]> {
     const settings = repoSettings(this.deps.config, this.run.repo)!;
     const notes: string[] = [];
     for (const command of [...settings.setup, ...(this.repoFile.setup ?? [])]) {
       this.checkStop();
-      const result = await runSandboxed({ command, cwd: this.layout.repo, timeoutMs: SETUP_TIMEOUT_SECONDS * 1_000, signal: this.deps.stop }, this.identity, this.toolEnv);
+      const result = await runSandboxed({ command, cwd: this.layout.repo, timeoutMs: SETUP_TIMEOUT_SECONDS * 1_000, signal: this.deps.stop }, this.identity, this.commandEnv);
       if (result.aborted) throw new Interrupted('stopped during setup');
       const status = result.timedOut ? 'timed out' : `exit code ${result.exitCode}`;
       notes.push(`\`${command}\`: ${status}${result.exitCode === 0 ? '' : `\n${result.output.slice(-2_000)}`}`);
@@ -266,7 +290,7 @@ export class RunSession {
     if (!command) return undefined;
     this.checkStop();
     const timeoutSeconds = this.repoFile.testTimeoutSeconds ?? DEFAULT_TEST_TIMEOUT_SECONDS;
-    const result = await runSandboxed({ command, cwd: this.layout.repo, timeoutMs: timeoutSeconds * 1_000, signal: this.deps.stop }, this.identity, this.toolEnv);
+    const result = await runSandboxed({ command, cwd: this.layout.repo, timeoutMs: timeoutSeconds * 1_000, signal: this.deps.stop }, this.identity, this.commandEnv);
     if (result.aborted) throw new Interrupted(`stopped while running the tests at ${phase}`);
     const junit = this.repoFile.testResults ? readJunitReport(this.layout.repo, this.repoFile.testResults) : undefined;
     const parsed = junit ? { format: 'junit' as const, tests: junit } : parseTestOutput(result.output);
@@ -467,8 +491,27 @@ export class RunSession {
       await this.git.unstage(refused);
       await this.emit('note', `changes to protected paths were left out of the commit: ${refused.join(', ')}`, { refused });
     }
+    // The head tests run agent-written code with the repo's secrets: a file that captured one is never pushed.
+    const leaking = all.filter((c) => !refused.includes(c.path) && c.status !== 'D' && this.fileHoldsSecret(c.path)).map((c) => c.path);
+    if (leaking.length) {
+      await this.git.unstage(leaking);
+      await this.emit('note', `files holding a secret value were left out of the commit: ${leaking.join(', ')}`, { leaking });
+      refused.push(...leaking);
+    }
     const changed = await this.git.hasStagedChanges();
     return { changed, changes: changed ? await this.git.stagedChanges('HEAD') : [], refused };
+  }
+
+  private fileHoldsSecret(path: string): boolean {
+    try {
+      const full = join(this.layout.repo, path);
+      const stat = lstatSync(full);
+      const text = stat.isSymbolicLink() ? readlinkSync(full) : stat.isFile() && stat.size <= 20 * 1024 * 1024 ? readFileSync(full, 'utf8') : '';
+      return this.deps.redactor.containsKnownSecret(text);
+    } catch {
+      // Unreadable now: it cannot be committed as something we did not check.
+      return true;
+    }
   }
 
   /** Installation tokens live an hour: a long run asks the broker again before it pushes. */

@@ -1,0 +1,107 @@
+import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseConfig } from '../../core/config/load';
+import { fileAt, listPulls } from '../../local/forge';
+import { secretsFileReader, secretsManagerReader } from '../../runner/secrets/repo-secrets';
+import { session, startInProcessRun, startRunnerHarness, testConfig, type RunnerHarness } from './support/runner-harness';
+
+/**
+ * Named secrets reach the repo's setup and test commands, never the agent's tools, and are never
+ * written down. The test command proves it saw the secret by its length; once the agent has worked
+ * (NOTES.md exists) it also captures the value into a file, which must not be committed.
+ */
+const SECRET_NAME = 'nightshift/sample-app/deploy-key';
+const testCommand = [
+  'node test.js; status=$?',
+  'echo "deploy key offered: $(printf %s "${DEPLOY_KEY:-}" | wc -c) chars"',
+  'if [ -f NOTES.md ]; then printf %s "$DEPLOY_KEY" > captured.txt; fi',
+  'exit $status',
+].join('; ');
+
+function configWithSecret() {
+  const base = testConfig();
+  return parseConfig({ ...base, repos: [{ ...base.repos[0]!, test: testCommand, setup: ['test -n "$DEPLOY_KEY" && echo "setup has the key"'], secrets: { DEPLOY_KEY: SECRET_NAME } }] });
+}
+
+describe('repo secrets', () => {
+  let h: RunnerHarness;
+  const sm = mockClient(SecretsManagerClient);
+  const secret = `CANARY-deploy-${randomBytes(12).toString('hex')}`;
+
+  beforeAll(async () => {
+    h = await startRunnerHarness();
+  });
+  afterAll(async () => {
+    sm.restore();
+    await h.stop();
+  });
+  beforeEach(() => sm.reset());
+
+  it('are read from Secrets Manager and offered to setup and tests only, never to agent tools, the trace, events, logs, commit or PR', async () => {
+    // Given a repo with a named secret in Secrets Manager
+    sm.on(GetSecretValueCommand, { SecretId: SECRET_NAME }).resolves({ SecretString: secret });
+    const run = await h.createRun({ prompt: 'Look around' });
+
+    // When the runner runs a session whose agent dumps its environment
+    const { end, logs, traceDir } = await startInProcessRun(h, run.runId, session('repo-secrets'), {
+      config: configWithSecret(),
+      deps: { secrets: secretsManagerReader(new SecretsManagerClient({ region: 'us-east-1' })) },
+    }).done;
+
+    // Then the secret was read once, by name
+    expect(end).toMatchObject({ kind: 'succeeded', result: { outcome: 'pr_opened' } });
+    expect(sm.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input)).toEqual([{ SecretId: SECRET_NAME }]);
+
+    // setup and both test runs saw it; the agent's `env` did not
+    const { events } = await h.db.store.events.list(run.runId, { limit: 100 });
+    const trace = readFileSync(join(traceDir, run.runId, 'trace.jsonl'), 'utf8');
+    const lines = trace.trim().split('\n').map((l) => JSON.parse(l) as { type: string; name?: string; output?: string; phase?: string });
+    expect(lines.find((l) => l.type === 'tool_call' && l.name === 'setup')!.output).toContain('setup has the key');
+    const testOutputs = lines.filter((l) => l.type === 'test_result').map((l) => l.output);
+    expect(testOutputs).toHaveLength(2);
+    for (const out of testOutputs) expect(out).toContain(`deploy key offered: ${secret.length} chars`);
+    const envDump = lines.find((l) => l.type === 'tool_call' && l.name === 'shell')!.output!;
+    expect(envDump).toContain('deploy=unset');
+    expect(envDump).not.toContain('DEPLOY_KEY=');
+    expect(events.some((e) => e.type === 'note' && e.message === 'secrets: DEPLOY_KEY offered to the setup and test commands only')).toBe(true);
+
+    // the file the head tests captured it into was left out of the commit
+    const result = end.kind === 'succeeded' ? end.result : undefined;
+    expect(fileAt(h.bare, result!.branch!, 'NOTES.md')).toBe('Looked around.\n');
+    expect(() => fileAt(h.bare, result!.branch!, 'captured.txt')).toThrow(/does not exist/);
+    expect(events.some((e) => e.type === 'note' && e.message.includes('files holding a secret value were left out of the commit: captured.txt'))).toBe(true);
+
+    // and the value is nowhere
+    const [pr] = listPulls(h.forgeRoot, 'demo/sample-app').filter((p) => p.head === result!.branch);
+    const stored = await h.db.store.runs.get(run.runId);
+    for (const text of [trace, JSON.stringify(events), logs.join('\n'), pr!.body, JSON.stringify(stored), JSON.stringify(end)]) expect(text).not.toContain(secret);
+  });
+
+  it('fails the run clearly, before setup, when a secret cannot be read', async () => {
+    sm.on(GetSecretValueCommand).rejects(new ResourceNotFoundException({ message: 'not found', $metadata: {} }));
+    const run = await h.createRun({ prompt: 'Look around' });
+    const { end } = await startInProcessRun(h, run.runId, session('repo-secrets'), {
+      config: configWithSecret(),
+      deps: { secrets: secretsManagerReader(new SecretsManagerClient({ region: 'us-east-1' })) },
+    }).done;
+    expect(end).toEqual({ kind: 'failed', error: 'Nightshift.RunFailed', cause: `secret_unavailable: could not read secret ${SECRET_NAME} for DEPLOY_KEY: ResourceNotFoundException` });
+    const { events } = await h.db.store.events.list(run.runId, { limit: 100 });
+    expect(events.some((e) => e.type === 'test_result')).toBe(false);
+  });
+
+  it('refuses a secret named like a tool environment variable, and reads the local secrets file', async () => {
+    const file = join(h.root, 'secrets.json');
+    writeFileSync(file, JSON.stringify({ [SECRET_NAME]: secret }));
+    await expect(secretsFileReader(file)(SECRET_NAME)).resolves.toBe(secret);
+    await expect(secretsFileReader(file)('other')).rejects.toThrow(`secret other is not in ${file}`);
+
+    const base = testConfig();
+    const config = parseConfig({ ...base, repos: [{ ...base.repos[0]!, secrets: { PATH: SECRET_NAME } }] });
+    const run = await h.createRun({ prompt: 'Look around' });
+    const { end } = await startInProcessRun(h, run.runId, session('repo-secrets'), { config, deps: { secrets: secretsFileReader(file) } }).done;
+    expect(end).toEqual({ kind: 'failed', error: 'Nightshift.RunFailed', cause: "secret_unavailable: secret variable PATH would override the tool environment's PATH" });
+  });
+});
