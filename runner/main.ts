@@ -27,8 +27,11 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
   delete process.env.TASK_TOKEN;
 
   const stop = new AbortController();
+  let session: RunSession | undefined;
   process.once('SIGTERM', () => {
     stop.abort(new Error('SIGTERM'));
+    // Store the trace now: pushing work in progress may use up the grace period.
+    void session?.flushTrace().catch(() => undefined);
     setTimeout(() => process.exit(143), SIGTERM_DEADLINE_MS).unref();
   });
 
@@ -40,7 +43,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
   const egress = egressSettingsFromEnv(env);
   // AWS APIs outside the VPC go through the proxy's default port (they are allowed on every port).
   const aws = runnerAwsClients({ ...(region ? { region } : {}), ...(egress ? { proxyUrl: egress.proxyBaseUrl } : {}) });
-  const session = new RunSession({
+  session = new RunSession({
     runId: settings.RUN_ID,
     config,
     runs: store.runs,
@@ -53,6 +56,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
     traceSink: settings.TRACES_BUCKET ? s3TraceSink(aws.s3, settings.TRACES_BUCKET) : directoryTraceSink(settings.NIGHTSHIFT_TRACE_DIR!),
     workspace: runWorkspaceDir(settings.NIGHTSHIFT_WORKDIR, settings.RUN_ID),
     keepWorkspace: settings.NIGHTSHIFT_KEEP_WORKSPACE === '1',
+    ...(settings.NIGHTSHIFT_TRACE_FLUSH_EVERY ? { traceFlushEveryRecords: settings.NIGHTSHIFT_TRACE_FLUSH_EVERY } : {}),
     toolUser: settings.NIGHTSHIFT_TOOL_USER,
     ...(egress ? { egress } : {}),
     secrets: env.NIGHTSHIFT_SECRETS_FILE ? secretsFileReader(env.NIGHTSHIFT_SECRETS_FILE) : secretsManagerReader(aws.secrets),

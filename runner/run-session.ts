@@ -52,6 +52,8 @@ export interface RunnerDeps {
   github(token: string, repo: string, proxyUrl?: string): GithubApi;
   model: ModelProvider;
   traceSink: TraceSink;
+  /** Store the trace after this many new records (default 20; it is also stored every 15 s while records wait, and at the end). */
+  traceFlushEveryRecords?: number;
   /** This run's workspace directory (created; removed at the end unless `keepWorkspace`). */
   workspace: string;
   keepWorkspace?: boolean;
@@ -129,10 +131,20 @@ export class RunSession {
     this.now = deps.now ?? (() => new Date());
     this.startedAt = this.now();
     this.log = new RunnerLogger(deps.runId, deps.redactor, deps.logSink);
-    this.trace = new RunTrace(deps.redactor);
+    this.trace = new RunTrace(deps.redactor, {
+      sink: deps.traceSink,
+      runId: deps.runId,
+      ...(deps.traceFlushEveryRecords ? { flushEveryRecords: deps.traceFlushEveryRecords } : {}),
+      onError: (err) => this.log.warn('could not store the trace so far', { error: deps.redactor.redact((err as Error).message) }),
+    });
     this.budget = new ModelBudget(deps.ledger, deps.runId, deps.config.model.prices, deps.config.model.maxOutputTokens);
     this.metrics = new RunnerMetrics(deps.logSink, 'unknown', deps.runId);
     this.layout = workspaceLayout(deps.workspace);
+  }
+
+  /** Stores the trace recorded so far (SIGTERM: before the grace period may run out). */
+  flushTrace(): Promise<string | undefined> {
+    return this.trace.flush();
   }
 
   /** Runs the whole lifecycle and reports to the state machine exactly once. Never throws. */
@@ -583,7 +595,7 @@ export class RunSession {
     await this.collectRefusedHosts();
     try {
       const summary = this.trace.summary();
-      const location = await this.deps.traceSink.put(this.deps.runId, this.trace.body());
+      const location = await this.trace.flush();
       const totals = this.budget.totals;
       await this.emit('trace', `trace stored (${summary.lines} lines)`, { location, ...summary, tokens: totals.usage, modelMicros: totals.modelMicros, computeMicros: this.computeCharged });
     } catch (err) {

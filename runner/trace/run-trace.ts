@@ -1,4 +1,5 @@
 import type { Redactor } from '../redaction';
+import type { TraceSink } from './trace-sink';
 
 export type TraceRecord =
   | { type: 'model_turn'; turn: number; stopReason: string; usage: Record<string, number>; costMicros: number; durationMs: number; text: string; toolUses: { name: string; input: unknown }[] }
@@ -15,18 +16,65 @@ function clip(value: unknown): unknown {
   return value;
 }
 
-/** The run's trace, redacted line by line as it is recorded (nothing unredacted is kept in memory). */
+export interface TraceStorage {
+  sink: TraceSink;
+  runId: string;
+  /** Store after this many new records (default 20)... */
+  flushEveryRecords?: number;
+  /** ...and at least this often while something is unstored (default 15 s), so a crash loses little. */
+  flushEveryMs?: number;
+  onError(err: unknown): void;
+}
+
+/**
+ * The run's trace, redacted line by line as it is recorded (nothing unredacted is kept in memory),
+ * and stored as it grows: the whole redacted body so far is written every N records and every few
+ * seconds while unstored records wait, so a runner that crashes or is killed keeps most of its trace.
+ * Writes are serialized; the last one wins (S3 PutObject and the file sink replace the object whole).
+ */
 export class RunTrace {
   private readonly lines: string[] = [];
   private counts = { modelTurns: 0, toolCalls: 0, testRuns: 0 };
+  private unstored = 0;
+  private writes: Promise<string | undefined> = Promise.resolve(undefined);
+  private timer: NodeJS.Timeout | undefined;
+  private location: string | undefined;
 
-  constructor(private readonly redactor: Redactor) {}
+  constructor(
+    private readonly redactor: Redactor,
+    private readonly storage?: TraceStorage,
+  ) {}
 
   record(entry: TraceRecord): void {
     if (entry.type === 'model_turn') this.counts.modelTurns++;
     if (entry.type === 'tool_call') this.counts.toolCalls++;
     if (entry.type === 'test_result') this.counts.testRuns++;
     this.lines.push(this.redactor.redact(JSON.stringify({ at: new Date().toISOString(), ...(clip(entry) as object) })));
+    if (!this.storage) return;
+    this.unstored++;
+    if (this.unstored >= (this.storage.flushEveryRecords ?? 20)) void this.flush().catch(this.storage.onError);
+    else this.timer ??= setTimeout(() => void this.flush().catch(this.storage!.onError), this.storage.flushEveryMs ?? 15_000).unref();
+  }
+
+  /** Stores everything recorded so far (after any write in flight); resolves with the trace's location. */
+  flush(): Promise<string | undefined> {
+    const storage = this.storage;
+    if (!storage) return Promise.resolve(undefined);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const pending = this.unstored;
+    this.unstored = 0;
+    const body = this.body();
+    const write = this.writes.then(
+      () => undefined,
+      () => undefined,
+    ).then(async () => {
+      if (pending === 0 && this.location !== undefined) return this.location;
+      this.location = await storage.sink.put(storage.runId, body);
+      return this.location;
+    });
+    this.writes = write.catch(() => undefined);
+    return write;
   }
 
   body(): string {

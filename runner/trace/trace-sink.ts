@@ -1,10 +1,10 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /** Where a run's redacted trace (JSON lines) is kept: S3 in AWS (30-day lifecycle), a directory locally. */
 export interface TraceSink {
-  /** Stores the trace and returns where it is (s3:// URI or file path). */
+  /** Stores the whole trace so far (replacing the previous copy) and returns where it is (s3:// URI or file path). */
   put(runId: string, body: string): Promise<string>;
 }
 
@@ -23,7 +23,10 @@ export function directoryTraceSink(directory: string): TraceSink {
     async put(runId, body) {
       const path = join(directory, runId, 'trace.jsonl');
       mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      writeFileSync(path, body, { mode: 0o600 });
+      // Replaced whole and atomically: a runner killed mid-write leaves the previous complete trace.
+      const partial = `${path}.partial`;
+      writeFileSync(partial, body, { mode: 0o600 });
+      renameSync(partial, path);
       return path;
     },
   };
