@@ -58,6 +58,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
     keepWorkspace: settings.NIGHTSHIFT_KEEP_WORKSPACE === '1',
     ...(settings.NIGHTSHIFT_TRACE_FLUSH_EVERY ? { traceFlushEveryRecords: settings.NIGHTSHIFT_TRACE_FLUSH_EVERY } : {}),
     toolUser: settings.NIGHTSHIFT_TOOL_USER,
+    toolUserExclusive: settings.NIGHTSHIFT_TOOL_USER_EXCLUSIVE === '1',
     ...(egress ? { egress } : {}),
     secrets: env.NIGHTSHIFT_SECRETS_FILE ? secretsFileReader(env.NIGHTSHIFT_SECRETS_FILE) : secretsManagerReader(aws.secrets),
     redactor,

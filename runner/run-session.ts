@@ -58,6 +58,8 @@ export interface RunnerDeps {
   workspace: string;
   keepWorkspace?: boolean;
   toolUser?: string;
+  /** The tool user serves only this run (the image: one run per task): every process of it is killed after each command. */
+  toolUserExclusive?: boolean;
   /** The egress proxy (NIGHTSHIFT_PROXY_URL and its access log); undefined: no proxy, and the run says so. */
   egress?: EgressSettings;
   /** Reads the repo's named secrets (config `repos[].secrets`); required when the repo has any. */
@@ -194,7 +196,7 @@ export class RunSession {
 
     await this.checkEgress();
 
-    this.identity = resolveToolIdentity(this.deps.toolUser);
+    this.identity = resolveToolIdentity(this.deps.toolUser, { exclusive: this.deps.toolUserExclusive === true });
     if (this.identity.kind === 'separate') {
       await this.emit('note', `isolation: tools run as ${this.identity.user} (uid ${this.identity.uid}), separate from the runner`, { isolation: 'uid', toolUid: this.identity.uid });
     } else {

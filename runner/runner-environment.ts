@@ -25,6 +25,8 @@ export const RunnerEnvironment = z.object({
   /** The egress proxy (http://host:port) for tools and the runner's git. */
   NIGHTSHIFT_PROXY_URL: z.string().url().optional(),
   NIGHTSHIFT_KEEP_WORKSPACE: z.enum(['0', '1']).default('0'),
+  /** `1`: the tool user serves only this run (the image), so every process of it is killed after each command. */
+  NIGHTSHIFT_TOOL_USER_EXCLUSIVE: z.enum(['0', '1']).default('0'),
   /** Store the trace after this many new records (default 20). */
   NIGHTSHIFT_TRACE_FLUSH_EVERY: z.coerce.number().int().min(1).max(10_000).optional(),
   AWS_REGION: z.string().optional(),

@@ -1,4 +1,6 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { ToolIdentity } from './tool-identity';
 
 export interface CommandSpec {
@@ -72,6 +74,43 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** Marks every process of one command: descendants inherit it even after leaving the group with setsid. */
+export const COMMAND_MARKER_VARIABLE = 'NIGHTSHIFT_COMMAND_ID';
+
+function realUid(pid: string): number | undefined {
+  const match = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * Kills what a command left running outside its process group (`setsid`, double forks). Every
+ * process of the tool uid that carries the command's marker is killed, in rounds, until none is left
+ * (one may fork while we look). With a tool user dedicated to this run (`exclusive`, the image), every
+ * process of that uid is killed, which also catches a descendant that cleared its environment.
+ */
+export function killCommandLeftovers(marker: string, identity: ToolIdentity): void {
+  if (identity.kind === 'separate' && identity.exclusive) {
+    // kill(-1) as the tool uid signals every process of that uid except the caller itself.
+    spawnSync('/bin/sh', ['-c', 'kill -KILL -1 2>/dev/null; true'], { uid: identity.uid, gid: identity.gid, env: {}, stdio: 'ignore' });
+  }
+  const needle = `${COMMAND_MARKER_VARIABLE}=${marker}\0`;
+  for (let round = 0; round < 10; round++) {
+    let found = 0;
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+      try {
+        if (realUid(pid) !== identity.uid) continue;
+        if (!`${readFileSync(`/proc/${pid}/environ`, 'latin1')}\0`.includes(needle)) continue;
+        process.kill(Number(pid), 'SIGKILL');
+        found++;
+      } catch {
+        // Gone meanwhile, or not ours to read.
+      }
+    }
+    if (found === 0) return;
+  }
+}
+
 /**
  * Runs one tool command: as the tool identity, in a new process group (so a timeout or abort kills
  * every child), with exactly the environment given, stdin closed. Nothing is inherited from the runner.
@@ -79,9 +118,10 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 export function runSandboxed(spec: CommandSpec, identity: ToolIdentity, env: Record<string, string>): Promise<CommandResult> {
   const started = Date.now();
   return new Promise<CommandResult>((resolve, reject) => {
+    const marker = randomBytes(12).toString('hex');
     const child = spawn('/bin/bash', ['-c', spec.command], {
       cwd: spec.cwd,
-      env,
+      env: { ...env, [COMMAND_MARKER_VARIABLE]: marker },
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
       ...(identity.kind === 'separate' ? { uid: identity.uid, gid: identity.gid } : {}),
@@ -117,6 +157,7 @@ export function runSandboxed(spec: CommandSpec, identity: ToolIdentity, env: Rec
       spec.signal?.removeEventListener('abort', onAbort);
       // Background children the command left behind die with it: the group is the command's lifetime.
       if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+      killCommandLeftovers(marker, identity);
       resolve({
         exitCode: exit?.code ?? null,
         killedBy: exit?.signal ?? (timedOut || aborted ? 'SIGKILL' : null),
@@ -135,6 +176,7 @@ export function runSandboxed(spec: CommandSpec, identity: ToolIdentity, env: Rec
       // A child still holding the pipes would keep 'close' from firing: end the group now, and stop
       // reading from one that escaped the group (setsid) after a short while.
       if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+      killCommandLeftovers(marker, identity);
       timers.push(
         setTimeout(() => {
           child.stdout!.destroy();

@@ -7,7 +7,8 @@ import { userInfo } from 'node:os';
  * run as that developer's user, which the run's events say plainly.
  */
 export type ToolIdentity =
-  | { kind: 'separate'; user: string; uid: number; gid: number }
+  /** `exclusive`: the tool user serves only this run (one run per task, as in the image), so every process of it may be killed. */
+  | { kind: 'separate'; user: string; uid: number; gid: number; exclusive?: boolean }
   | { kind: 'same'; user: string; uid: number; gid: number; reason: string };
 
 export const DEFAULT_TOOL_USER = 'nightshift-tool';
@@ -30,7 +31,7 @@ export class ToolUserMissingError extends Error {
   }
 }
 
-export function resolveToolIdentity(toolUser = DEFAULT_TOOL_USER): ToolIdentity {
+export function resolveToolIdentity(toolUser = DEFAULT_TOOL_USER, options: { exclusive?: boolean } = {}): ToolIdentity {
   const self = userInfo();
   if (self.uid !== 0) {
     return {
@@ -44,5 +45,5 @@ export function resolveToolIdentity(toolUser = DEFAULT_TOOL_USER): ToolIdentity 
   const found = lookupUser(toolUser);
   // Running model-written commands as root is never the fallback.
   if (!found || found.uid === 0) throw new ToolUserMissingError(toolUser);
-  return { kind: 'separate', user: toolUser, ...found };
+  return { kind: 'separate', user: toolUser, ...found, ...(options.exclusive ? { exclusive: true } : {}) };
 }

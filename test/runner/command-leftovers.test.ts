@@ -1,0 +1,73 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { runSandboxed } from '../../runner/isolation/sandbox';
+import { buildToolEnvironment } from '../../runner/isolation/tool-environment';
+import { resolveToolIdentity, type ToolIdentity } from '../../runner/isolation/tool-identity';
+import { waitFor } from './support/runner-harness';
+
+/**
+ * A tool process that leaves its command's process group (setsid) is still killed when the command
+ * ends. As root (CI) the commands run as a uid of their own, so no other test's processes share it.
+ */
+const isRoot = userInfo().uid === 0;
+const ownUid = 50_000 + (process.pid % 10_000);
+
+function identity(exclusive: boolean): ToolIdentity {
+  return isRoot ? { kind: 'separate', user: `uid${ownUid}`, uid: ownUid, gid: ownUid, ...(exclusive ? { exclusive: true } : {}) } : resolveToolIdentity();
+}
+
+/** Dead: gone, or a zombie waiting for init to reap it. */
+function dead(pid: number): boolean {
+  if (!existsSync(`/proc/${pid}`)) return true;
+  try {
+    return /^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
+/** Shell: wait until `$!` leads its own session (field 6 of /proc/<pid>/stat is the session id). */
+const untilOwnSession = 'until [ "$(cut -d" " -f6 /proc/$!/stat 2>/dev/null)" = "$!" ]; do :; done';
+
+const run = (command: string, who: ToolIdentity) =>
+  runSandboxed({ command, cwd: '/tmp', timeoutMs: 30_000 }, who, buildToolEnvironment({ home: '/tmp', user: who.user }));
+
+describe('processes a tool command leaves behind', () => {
+  const strays: number[] = [];
+  afterAll(() => {
+    for (const pid of strays) if (!dead(pid)) process.kill(pid, 'SIGKILL');
+  });
+
+  it('a `setsid sleep 1000 &` is gone once the command ends', async () => {
+    // Given a command that starts a process in a new session and exits
+    // (it waits until the process really is in its own session, so the group kill alone cannot catch it)
+    const result = await run(`setsid sleep 1000 & ${untilOwnSession}; echo "escaped=$!"`, identity(false));
+
+    // Then the escaped process was killed with the command
+    const pid = Number(/escaped=(\d+)/.exec(result.output)![1]);
+    strays.push(pid);
+    expect(result.exitCode).toBe(0);
+    await waitFor(() => (dead(pid) ? true : undefined), `process ${pid} to be killed`, 5_000);
+  });
+
+  it('a double fork into a new session is gone too', async () => {
+    const result = await run('( setsid sh -c "sleep 1000 & echo grandchild=\\$!" & ) ; sleep 0.2', identity(false));
+    const pid = Number(/grandchild=(\d+)/.exec(result.output)![1]);
+    strays.push(pid);
+    await waitFor(() => (dead(pid) ? true : undefined), `process ${pid} to be killed`, 5_000);
+  });
+
+  if (isRoot) {
+    it('with a tool user dedicated to the run, even a process that cleared its environment is gone', async () => {
+      const result = await run(`env -i setsid sleep 1000 & ${untilOwnSession}; echo "escaped=$!"`, identity(true));
+      const pid = Number(/escaped=(\d+)/.exec(result.output)![1]);
+      strays.push(pid);
+      await waitFor(() => (dead(pid) ? true : undefined), `process ${pid} to be killed`, 5_000);
+    });
+  } else {
+    it('a runner that is not root never treats its own user as dedicated to the run', () => {
+      expect(resolveToolIdentity(undefined, { exclusive: true })).toMatchObject({ kind: 'same' });
+      expect('exclusive' in resolveToolIdentity(undefined, { exclusive: true })).toBe(false);
+    });
+  }
+});
