@@ -265,9 +265,6 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       const overrides: Record<string, string> = {};
       for (const { Name, Value } of parameters.Overrides.ContainerOverrides[0]!.Environment) overrides[Name] = Value;
       const runId = parameters.StartedBy;
-      if (!egressProxy) {
-        await store.events.append(runId, 'note', 'local mode: squid is not installed, so tools ran without the egress proxy (no network allowlist)', { egressProxy: false });
-      }
       const { taskArn } = runners.start(runId, overrides);
       return { Tasks: [{ TaskArn: taskArn, StartedBy: runId, LastStatus: 'PROVISIONING' }], Failures: [] };
     };
@@ -287,6 +284,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       NIGHTSHIFT_TRACE_DIR: join(home.root, 'traces'),
       NIGHTSHIFT_WORKDIR: home.work,
       NIGHTSHIFT_TOOL_USER: localToolUser(log),
+      // Repos with named secrets read them from the local secrets file instead of Secrets Manager.
+      NIGHTSHIFT_SECRETS_FILE: home.secretsFile,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...(egressProxy ? { NIGHTSHIFT_PROXY_URL: egressProxy.url, NIGHTSHIFT_PROXY_ACCESS_LOG: egressProxy.accessLog } : {}),
     });
