@@ -36,20 +36,38 @@ function runError(input: FinalizeInput): RunError | null {
   return input.result?.outcome === 'question' ? { code: 'question', message: input.result.question ?? input.reason.message } : null;
 }
 
+/** Runs every step even if an earlier one failed: a failed task stop must never keep a slot or the budget held. */
+async function cleanUp(steps: Array<() => Promise<unknown>>): Promise<unknown[]> {
+  const errors: unknown[] = [];
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  return errors;
+}
+
 /**
  * Ends a run on every path (runner success or failure, timeout, cancel, backstop). Clean-up runs first
- * and on every call, each step idempotent: stop its tasks, free its slots, return its unused budget
- * exactly once. Then the terminal status is written once, conditionally; a run that is already
- * terminal keeps the status it has, so calling this again changes nothing.
+ * and on every call, each step idempotent and attempted whatever the others did: stop its tasks, free
+ * its slots, return its unused budget exactly once. Then the terminal status is written once,
+ * conditionally; a run that is already terminal keeps the status it has, so calling this again changes
+ * nothing. If a clean-up step failed, the status is still written and then an AggregateError of the
+ * failures is thrown, so the state machine's Retry (or the backstop) runs the clean-up again.
  */
 export async function finalizeRun(deps: FinalizeDeps, input: FinalizeInput): Promise<FinalizeOutcome> {
   const run = await deps.runs.get(input.runId);
   if (!run) throw new RunNotFoundError(input.runId);
 
-  await deps.stopRunTasks(run.runId);
-  await deps.slots.release(run.runId, run.repo);
-  await deps.ledger.settleRun(run.runId);
+  const failures = await cleanUp([() => deps.stopRunTasks(run.runId), () => deps.slots.release(run.runId, run.repo), () => deps.ledger.settleRun(run.runId)]);
+  const outcome = await endRun(deps, input, run);
+  if (failures.length > 0) throw new AggregateError(failures, `run ${run.runId}: ${failures.length} clean-up step(s) failed; ${outcome.run.status} written`);
+  return outcome;
+}
 
+async function endRun(deps: FinalizeDeps, input: FinalizeInput, run: RunRecord): Promise<FinalizeOutcome> {
   if (isTerminal(run.status)) return { run, transitioned: false };
 
   const patch: RunPatch = {

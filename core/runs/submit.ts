@@ -174,8 +174,9 @@ export async function submitRun(deps: SubmitDeps, input: SubmitInput): Promise<S
     );
   } catch (err) {
     // The run exists but will never be admitted: end it so its budget comes back and nothing waits on it.
+    // Its execution never started, so there is no task to stop (and the submit role may not stop executions).
     try {
-      await finalizeRun(deps, {
+      await finalizeRun({ ...deps, stopRunTasks: async () => undefined }, {
         runId,
         status: 'FAILED',
         reason: { code: 'execution_start_failed', message: 'the run could not be started' },

@@ -77,9 +77,8 @@ export class Schedules extends Construct {
       timeout: Duration.seconds(30),
     });
     state.grantRunStore(this.submitFunction);
+    // No StopExecution: a run whose execution cannot start is finalized without stopping anything.
     orchestrator.grantStartExecution(this.submitFunction);
-    // A run whose execution cannot start is finalized, which stops its (absent) execution.
-    orchestrator.grantStopExecution(this.submitFunction);
     this.submitFunction.configureAsyncInvoke({ ...SUBMIT_ASYNC_RETRY, onFailure: new destinations.SqsDestination(this.deadLetters) });
 
     // One role for every schedule, assumable by Scheduler for this account only.

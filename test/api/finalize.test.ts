@@ -93,6 +93,27 @@ describe('finalizeRun', () => {
     expect(await orgCommitted()).toBe(10);
   });
 
+  it('still frees the slots, settles the ledger and ends the run when stopping its tasks fails', async () => {
+    // Given a running run holding slots, and a task stop that fails (AccessDenied, ECS outage)
+    const runId = await runningRunThatSpent(200_000);
+    await api.deps.ledger.settleCall(runId, 'call-2', 100_000, { input: 1, output: 1, cacheRead: 0, cacheWrite: 0 });
+    const stopFailure = new Error('AccessDenied: ecs:StopTask');
+    const failing: FinalizeDeps = { ...deps, stopRunTasks: async () => Promise.reject(stopFailure) };
+    // When it is finalized
+    const finalizing = finalizeRun(failing, { runId, status: 'TIMED_OUT', reason: { code: 'timed_out', message: 't' } });
+    // Then the call fails with every error collected (so Retry/Catch and the backstop act)
+    await expect(finalizing).rejects.toBeInstanceOf(AggregateError);
+    await expect(finalizing).rejects.toMatchObject({ errors: [stopFailure] });
+    // But the slots were released, the ledger settled and the terminal status written anyway
+    expect(await api.deps.slots.holders()).toEqual([]);
+    expect(await orgCommitted()).toBe(300_000);
+    expect(await api.deps.runs.get(runId)).toMatchObject({ status: 'TIMED_OUT', settled: true });
+    // And a later finalize that can stop the tasks completes the clean-up without changing the run
+    const again = await finalizeRun(deps, { runId, status: 'FAILED', reason: { code: 'x', message: 'y' } });
+    expect(again).toMatchObject({ transitioned: false, run: { status: 'TIMED_OUT' } });
+    expect(stopped).toEqual([runId]);
+  });
+
   it('refuses an unknown run', async () => {
     await expect(finalizeRun(deps, { runId: '01J00000000000000000000000', status: 'FAILED', reason: { code: 'x', message: 'y' } })).rejects.toBeInstanceOf(RunNotFoundError);
   });

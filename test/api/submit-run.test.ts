@@ -63,19 +63,24 @@ describe('POST /v1/runs', () => {
     expect(await snapshotTables(api.db)).toEqual(before);
   });
 
-  it('ends a run whose execution cannot start FAILED, with its budget returned', async () => {
+  it('ends a run whose execution cannot start FAILED, with its budget returned, without stopping what never started', async () => {
+    // Given StartExecution fails, and the SubmitRun role may not call StopExecution (as deployed)
     api.sfn.on(StartExecutionCommand).rejects(new Error('throttled'));
+    api.sfn.on(StopExecutionCommand).rejects(Object.assign(new Error('not authorized to perform states:StopExecution'), { name: 'AccessDeniedException' }));
+    // When a run is submitted
     const result = await submit(apiEvent({ body: { repo: 'acme/web', prompt: 'p' } }));
+    // Then the caller is told the run could not start
     expect(result.statusCode).toBe(503);
     expect(bodyOf(result).error.code).toBe('execution_start_failed');
-
+    // And the run ended FAILED with its ledger settled, nothing committed and no slot held
     const { runs } = await api.deps.runs.list({ limit: 10 });
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ status: 'FAILED', settled: true, error: { code: 'execution_start_failed' } });
     expect(await committedMicros(api, orgDay())).toBe(0);
     expect(await committedMicros(api, controlItemKey.requesterDay(alice, ledgerDay(new Date())))).toBe(0);
-    // Finalizing stops the (never started) execution: harmless, and the same path as every other end.
-    expect(api.sfn.commandCalls(StopExecutionCommand).length).toBeGreaterThanOrEqual(1);
+    expect(await api.deps.slots.holders()).toEqual([]);
+    // And no execution that never started was asked to stop
+    expect(api.sfn.commandCalls(StopExecutionCommand)).toHaveLength(0);
   });
 
   it('logs every line of a submission with its request id and run id', async () => {
