@@ -161,6 +161,62 @@ export function createBudgetLedger(
     throw new LedgerInconsistencyError(`run ${runId} cannot return ${micros} micro-USD to ${pk}: reservation ${current?.reservations[runId] ?? 'missing'}`);
   }
 
+  /**
+   * Moves one day's committed spend by a run's post-settle adjustment (see `dayAdjustments` on the run
+   * item), at most once per run and entry: the `adjustments` marker is written with the amount. Only
+   * UpdateItem, so the runner (which charges after settle) needs no read access to the days.
+   */
+  async function adjustDay(pk: string, runId: string, entry: string, micros: number): Promise<void> {
+    if (micros === 0) return;
+    // The day item exists (the run reserved on it); never create a stray one.
+    await doc.send(
+      new UpdateCommand({
+        TableName: tables.control,
+        Key: { pk },
+        ConditionExpression: 'attribute_exists(committedMicros)',
+        UpdateExpression: 'SET adjustments = if_not_exists(adjustments, :empty)',
+        ExpressionAttributeValues: { ':empty': {} },
+      }),
+    );
+    try {
+      await doc.send(
+        new UpdateCommand({
+          TableName: tables.control,
+          Key: { pk },
+          ConditionExpression: 'attribute_not_exists(adjustments.#key)',
+          UpdateExpression: 'SET committedMicros = committedMicros + :micros, adjustments.#key = :micros',
+          ExpressionAttributeNames: { '#key': `${runId}#${entry}` },
+          ExpressionAttributeValues: { ':micros': micros },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      // The marker exists: this adjustment was applied to this day before.
+    }
+  }
+
+  /** Applies the run's recorded post-settle adjustments (all, or only `entry`) to its requester and org day. */
+  async function applyDayAdjustments(item: RunItem, entry?: string): Promise<void> {
+    for (const [key, micros] of Object.entries(item.dayAdjustments ?? {})) {
+      if (entry !== undefined && key !== entry) continue;
+      await adjustDay(controlItemKey.requesterDay(item.requester, item.ledgerDay), item.runId, key, micros);
+      await adjustDay(controlItemKey.orgDay(item.ledgerDay), item.runId, key, micros);
+    }
+  }
+
+  /** Records on a settled run an amount its days must still move by (once per entry; a settle-time map may predate this). */
+  async function ensureAdjustmentsMap(runId: string): Promise<void> {
+    await doc.send(
+      new UpdateCommand({
+        TableName: tables.runs,
+        Key: { runId },
+        ConditionExpression: 'settled = :true',
+        UpdateExpression: 'SET dayAdjustments = if_not_exists(dayAdjustments, :empty)',
+        ExpressionAttributeValues: { ':true': true, ':empty': {} },
+      }),
+    );
+  }
+
   async function reserveRun(input: { runId: string; requester: string; day: string; budgetMicros: number; limits: DailyLimits }): Promise<void> {
     const { runId, requester, day, budgetMicros, limits } = ReserveRunInput.parse(input);
     const requesterKey = controlItemKey.requesterDay(requester, day);
@@ -221,8 +277,12 @@ export function createBudgetLedger(
     EntryId.parse(callId);
     Micros.parse(actualMicros);
     const tokens = tokenUpdate(TokenUsage.parse(usage));
+    const entry = `call:${callId}`;
     const item = await requireRunItem(runId);
-    if (item.settledCalls[callId] !== undefined) return; // settled before: counted once
+    if (item.settledCalls[callId] !== undefined) {
+      // Settled before: counted once on the run; finish its day adjustment if a crash interrupted it.
+      return applyDayAdjustments(item, entry);
+    }
     const reserved = item.calls[callId];
     if (reserved !== undefined && !item.settled) {
       try {
@@ -245,27 +305,32 @@ export function createBudgetLedger(
       // Either another settle of this call won, or settleRun ended the run meanwhile: look again.
       return settleCall(runId, callId, actualMicros, usage);
     }
-    if (item.settled && item.droppedCalls?.[callId] !== undefined) {
-      // The run ended while this call was in flight: its reservation went back with the refund, but
-      // the real cost is still recorded against the run (once), so the run shows what it spent.
+    const dropped = item.droppedCalls?.[callId];
+    if (item.settled && dropped !== undefined) {
+      // The run ended while this call was in flight: settleRun kept its worst case on the days. Its
+      // real cost is recorded against the run (once), and the days move by real − worst case, so they
+      // hold the true spend.
+      await ensureAdjustmentsMap(runId);
+      let recorded: RunItem;
       try {
-        await doc.send(
+        const { Attributes } = await doc.send(
           new UpdateCommand({
             TableName: tables.runs,
             Key: { runId },
-            ConditionExpression: 'settled = :true AND attribute_exists(droppedCalls.#call) AND attribute_not_exists(settledCalls.#call)',
-            UpdateExpression: `REMOVE droppedCalls.#call SET spentMicros = spentMicros + :actual, lateMicros = if_not_exists(lateMicros, :zero) + :actual, settledCalls.#call = :actual, ${tokens.expression}`,
-            ExpressionAttributeNames: { '#call': callId, ...tokens.names },
-            ExpressionAttributeValues: { ':true': true, ':actual': actualMicros, ':zero': 0, ...tokens.values },
+            ConditionExpression: 'settled = :true AND droppedCalls.#call = :dropped AND attribute_not_exists(settledCalls.#call)',
+            UpdateExpression: `REMOVE droppedCalls.#call SET spentMicros = spentMicros + :actual, lateMicros = if_not_exists(lateMicros, :zero) + :actual, settledCalls.#call = :actual, dayAdjustments.#entry = :delta, ${tokens.expression}`,
+            ExpressionAttributeNames: { '#call': callId, '#entry': entry, ...tokens.names },
+            ExpressionAttributeValues: { ':true': true, ':dropped': dropped, ':actual': actualMicros, ':zero': 0, ':delta': actualMicros - dropped, ...tokens.values },
+            ReturnValues: 'ALL_NEW',
           }),
         );
-        return;
+        recorded = StoredRunItem.parse(Attributes);
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
-        const again = await requireRunItem(runId);
-        if (again.settledCalls[callId] !== undefined) return;
-        throw error;
+        recorded = await requireRunItem(runId);
+        if (recorded.settledCalls[callId] === undefined) throw error;
       }
+      return applyDayAdjustments(recorded, entry);
     }
     throw new CallNotReservedError(runId, callId);
   }
@@ -274,42 +339,84 @@ export function createBudgetLedger(
     RunId.parse(runId);
     EntryId.parse(chargeId);
     Micros.parse(micros);
-    try {
-      await doc.send(
-        new UpdateCommand({
-          TableName: tables.runs,
-          Key: { runId },
-          ConditionExpression: 'attribute_exists(runId) AND attribute_not_exists(charges.#charge)',
-          UpdateExpression: 'SET charges.#charge = :micros, spentMicros = spentMicros + :micros, headroomMicros = headroomMicros - :micros',
-          ExpressionAttributeNames: { '#charge': chargeId },
-          ExpressionAttributeValues: { ':micros': micros },
-        }),
-      );
-      return;
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
+    const entry = `charge:${chargeId}`;
+    // Two rounds at most: the run can settle between the first write and the read after it.
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      try {
+        await doc.send(
+          new UpdateCommand({
+            TableName: tables.runs,
+            Key: { runId },
+            ConditionExpression: 'attribute_exists(runId) AND settled = :false AND attribute_not_exists(charges.#charge)',
+            UpdateExpression: 'SET charges.#charge = :micros, spentMicros = spentMicros + :micros, headroomMicros = headroomMicros - :micros',
+            ExpressionAttributeNames: { '#charge': chargeId },
+            ExpressionAttributeValues: { ':false': false, ':micros': micros },
+          }),
+        );
+        return;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+      const item = await requireRunItem(runId);
+      const previous = item.charges[chargeId];
+      if (previous !== undefined) {
+        if (previous !== micros) throw new LedgerInconsistencyError(`run ${runId} charge ${chargeId} was ${previous} micro-USD, now asked for ${micros}`);
+        // Charged before: counted once on the run; finish its day adjustment if a crash interrupted it.
+        return applyDayAdjustments(item, entry);
+      }
+      if (!item.settled) continue;
+      // The run settled first (the runner's SIGTERM path charges after finalize): the refund is already
+      // back on the days, so the charge is added to them too, or the day would under-count what was spent.
+      await ensureAdjustmentsMap(runId);
+      try {
+        const { Attributes } = await doc.send(
+          new UpdateCommand({
+            TableName: tables.runs,
+            Key: { runId },
+            ConditionExpression: 'settled = :true AND attribute_not_exists(charges.#charge)',
+            UpdateExpression: 'SET charges.#charge = :micros, spentMicros = spentMicros + :micros, dayAdjustments.#entry = :micros',
+            ExpressionAttributeNames: { '#charge': chargeId, '#entry': entry },
+            ExpressionAttributeValues: { ':true': true, ':micros': micros },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        return applyDayAdjustments(StoredRunItem.parse(Attributes), entry);
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
     }
-    const item = await requireRunItem(runId);
-    const previous = item.charges[chargeId];
-    if (previous === micros) return; // charged before: counted once
-    throw new LedgerInconsistencyError(`run ${runId} charge ${chargeId} was ${previous} micro-USD, now asked for ${micros}`);
+    throw new LedgerInconsistencyError(`run ${runId} charge ${chargeId} could not be recorded`);
   }
 
   async function settleRun(runId: string): Promise<{ refundedMicros: number; spentMicros: number }> {
     RunId.parse(runId);
     let item = await requireRunItem(runId);
     for (let attempt = 1; !item.settled; attempt += 1) {
-      const refund = Math.max(0, item.budgetMicros - item.spentMicros);
+      // Calls in flight keep their worst case on the days until they settle (late) at their real cost.
+      const held = item.spentMicros + item.inflightMicros;
+      const refund = Math.max(0, item.budgetMicros - held);
+      // A run may end above its budget (a call's real cost over its estimate, compute): the days count that too.
+      const adjustments = held > item.budgetMicros ? { settle: held - item.budgetMicros } : {};
       try {
         const { Attributes } = await doc.send(
           new UpdateCommand({
             TableName: tables.runs,
             Key: { runId },
-            // Step 1 of 2: decide the refund once. Pinning spentMicros keeps the refund exact while
-            // settleCall or charge race with us; a second settleRun finds `settled` and reuses it.
-            ConditionExpression: 'settled = :false AND spentMicros = :spent',
-            UpdateExpression: 'SET settled = :true, refundMicros = :refund, droppedCalls = calls, calls = :empty, inflightMicros = :zero, headroomMicros = :zero',
-            ExpressionAttributeValues: { ':false': false, ':true': true, ':spent': item.spentMicros, ':refund': refund, ':empty': {}, ':zero': 0 },
+            // Step 1 of 2: decide the refund once. Pinning spent and in flight keeps the refund exact
+            // while settleCall, reserveCall or charge race with us; a second settleRun finds `settled` and reuses it.
+            ConditionExpression: 'settled = :false AND spentMicros = :spent AND inflightMicros = :inflight',
+            UpdateExpression:
+              'SET settled = :true, refundMicros = :refund, dayAdjustments = :adjustments, droppedCalls = calls, calls = :empty, inflightMicros = :zero, headroomMicros = :zero',
+            ExpressionAttributeValues: {
+              ':false': false,
+              ':true': true,
+              ':spent': item.spentMicros,
+              ':inflight': item.inflightMicros,
+              ':refund': refund,
+              ':adjustments': adjustments,
+              ':empty': {},
+              ':zero': 0,
+            },
             ReturnValues: 'ALL_NEW',
           }),
         );
@@ -324,6 +431,8 @@ export function createBudgetLedger(
     // so a crash between the steps is repaired by calling settleRun again.
     await refundOnDay(controlItemKey.requesterDay(item.requester, item.ledgerDay), runId, item.refundMicros, 'throw');
     await refundOnDay(controlItemKey.orgDay(item.ledgerDay), runId, item.refundMicros, 'throw');
+    // And every adjustment recorded since (overspend, late calls and charges), each once per day.
+    await applyDayAdjustments(item);
     return { refundedMicros: item.refundMicros, spentMicros: item.spentMicros };
   }
 

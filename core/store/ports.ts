@@ -108,8 +108,10 @@ export interface BudgetLedgerPort {
   /** Charges compute time (or any non-model cost) to the run. Exactly once per chargeId. */
   charge(runId: string, chargeId: string, micros: number): Promise<void>;
   /**
-   * Ends the run's ledger: drops reservations of calls never settled, and returns the unused budget
-   * (budget - spent, never negative) to the requester's and the org's day, exactly once however often called.
+   * Ends the run's ledger: moves calls still in flight to `droppedCalls` (their worst case stays on the
+   * days until they settle late), and returns the unused budget (budget - spent - in flight, never
+   * negative) to the requester's and the org's day, exactly once however often called. Costs recorded
+   * after settle (late calls, charges) are added to the days too, once each.
    */
   settleRun(runId: string): Promise<{ refundedMicros: number; spentMicros: number }>;
 }

@@ -58,9 +58,14 @@ export const RunPatchSchema = z
  *   headroomMicros budget - spent - inflight: a reservation is the single condition `headroom >= worst`
  *   settledCalls   callId -> real cost, so a call is counted once however often it is settled
  *   charges        chargeId -> micros, so a compute charge is counted once
- *   refundMicros   what settleRun returned to the day (set in the same write as `settled`)
- *   droppedCalls   calls still in flight when settleRun ran (their reservation went back with the refund)
- *   lateMicros     real cost of dropped calls settled afterwards (spent, but after the refund)
+ *   refundMicros   what settleRun returned to the day (set in the same write as `settled`):
+ *                  budget - spent - in flight, never negative
+ *   droppedCalls   calls still in flight when settleRun ran (their worst case stays on the day)
+ *   lateMicros     real cost of dropped calls settled afterwards
+ *   dayAdjustments entry -> signed micros the days must still move by after the refund, so that they
+ *                  hold the run's true spend: `settle` (spent + in flight beyond the budget),
+ *                  `call:<id>` (a dropped call's real cost minus its worst case), `charge:<id>` (a
+ *                  charge after settle). Each is applied to each day once (the day's `adjustments` marker).
  */
 export const LedgerState = z.object({
   calls: z.record(z.string(), Micros),
@@ -71,6 +76,7 @@ export const LedgerState = z.object({
   refundMicros: Micros.optional(),
   droppedCalls: z.record(z.string(), Micros).optional(),
   lateMicros: Micros.optional(),
+  dayAdjustments: z.record(z.string(), z.number().int()).optional(),
 });
 export type LedgerState = z.infer<typeof LedgerState>;
 
