@@ -304,6 +304,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     const recovery = await recoverInterruptedRuns(
       { runs: store.runs, events: store.events, ledger: store.ledger, slots: store.slots, stopRunTasks: (runId) => runners.stopRun(runId) },
       log,
+      config.repos.map((repo) => repo.name),
     );
 
     const routes: ApiRoute[] = routesFromTemplate(template).map((route) => ({

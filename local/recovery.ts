@@ -1,5 +1,6 @@
 import { finalizeRun, type FinalizeDeps } from '../core/runs/finalize';
-import { activeStatuses, isTerminal } from '../core/runs/lifecycle';
+import { activeStatuses } from '../core/runs/lifecycle';
+import { reconcileSlots } from '../core/runs/slot-reconciler';
 import type { LocalLog } from './local-log';
 
 /** Why a run was ended when the local platform started again. */
@@ -12,9 +13,10 @@ export const localRestartReason = {
  * At start, a local platform owns no executions: a run a previous process left QUEUED, STARTING, RUNNING
  * or WAITING_FOR_HUMAN will never hear from its state machine again. Each is ended FAILED with reason
  * `local_restart` through the same finalizeRun every other path uses (slots released, budget settled),
- * and slots still held by runs that already ended are freed.
+ * and slots still held by runs that already ended (or do not exist) are freed, in the global semaphore
+ * and in those of `repos`.
  */
-export async function recoverInterruptedRuns(deps: FinalizeDeps, log: LocalLog): Promise<{ ended: string[]; slotsFreed: string[] }> {
+export async function recoverInterruptedRuns(deps: FinalizeDeps, log: LocalLog, repos: readonly string[] = []): Promise<{ ended: string[]; slotsFreed: string[] }> {
   const ended: string[] = [];
   for (const status of activeStatuses) {
     let cursor: string | undefined;
@@ -30,14 +32,7 @@ export async function recoverInterruptedRuns(deps: FinalizeDeps, log: LocalLog):
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
   }
-  const slotsFreed: string[] = [];
-  for (const holder of await deps.slots.holders()) {
-    const run = await deps.runs.get(holder);
-    if (run && !isTerminal(run.status)) continue;
-    if (run) await deps.slots.release(run.runId, run.repo);
-    else await deps.slots.release(holder, '');
-    slotsFreed.push(holder);
-    log.warn('slot of an ended run released by restart recovery', { runId: holder });
-  }
+  const { released: slotsFreed } = await reconcileSlots({ runs: deps.runs, slots: deps.slots, repos });
+  for (const runId of slotsFreed) log.warn('slot of an ended run released by restart recovery', { runId });
   return { ended, slotsFreed };
 }

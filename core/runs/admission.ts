@@ -51,6 +51,13 @@ export async function admitRun(deps: AdmissionDeps, runId: string): Promise<Admi
   if (run.status !== 'QUEUED') {
     // A retry after an attempt that admitted the run but whose answer was lost.
     await deps.slots.acquire(run.runId, run.repo, deps.caps);
+    // Our read may be stale: if Finalize ended the run and released its slots before we acquired,
+    // nothing would ever release them again. Look once more and give them back.
+    const now = await deps.runs.get(run.runId);
+    if (!now || isTerminal(now.status)) {
+      await deps.slots.release(run.runId, run.repo);
+      return result('ended');
+    }
     return result('admitted');
   }
 

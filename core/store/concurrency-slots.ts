@@ -100,5 +100,12 @@ export function createConcurrencySlots(doc: DynamoDBDocumentClient, tableName: s
       const slot = await readSlot(controlItemKey.globalSlot());
       return Object.keys(slot?.holders ?? {}).sort();
     },
+    async semaphoreHolders(repo: string | null): Promise<string[]> {
+      const slot = await readSlot(repo === null ? controlItemKey.globalSlot() : controlItemKey.repoSlot(RepoName.parse(repo)));
+      return Object.keys(slot?.holders ?? {}).sort();
+    },
+    async releaseSemaphore(runId: string, repo: string | null): Promise<void> {
+      await give(repo === null ? controlItemKey.globalSlot() : controlItemKey.repoSlot(RepoName.parse(repo)), RunId.parse(runId));
+    },
   };
 }

@@ -128,6 +128,10 @@ export interface ConcurrencySlotsPort {
   release(runId: string, repo: string): Promise<void>;
   /** Run ids holding a slot (global), for tests, recovery and the dashboard. */
   holders(): Promise<string[]>;
+  /** Run ids holding one semaphore: a repository's, or the global one (`null`). For the slot reconciler. */
+  semaphoreHolders(repo: string | null): Promise<string[]>;
+  /** Frees the run's place in one semaphore only (a repository's, or the global one); idempotent. */
+  releaseSemaphore(runId: string, repo: string | null): Promise<void>;
 }
 
 export interface IntakeFlagPort {

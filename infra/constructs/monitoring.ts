@@ -91,7 +91,7 @@ export class Monitoring extends Construct {
     // Run gauges, sampled every minute.
     this.runGaugesFunction = nightshiftFunction(this, 'RunGauges', {
       entry: 'lambdas/ops/run-gauges.ts',
-      description: 'Samples queue depth, the oldest STARTING run and the intake flag as metrics',
+      description: 'Samples queue depth, the oldest STARTING run and the intake flag as metrics; frees slots of ended runs',
       config,
       logRetention,
       environment: { RUNS_TABLE: state.runs.tableName, EVENTS_TABLE: state.events.tableName, CONTROL_TABLE: state.control.tableName },
@@ -100,6 +100,8 @@ export class Monitoring extends Construct {
     state.runs.grantReadData(this.runGaugesFunction);
     state.events.grantReadData(this.runGaugesFunction);
     state.control.grantReadData(this.runGaugesFunction);
+    // Each tick also frees slots held by ended or missing runs.
+    state.grantSlotRepair(this.runGaugesFunction);
     acknowledgeOnPrincipal(this.runGaugesFunction, {
       id: `AwsSolutions-IAM5[Resource::${nagArnOf(state.runs)}/index/*]`,
       reason: 'The gauges count runs by status through the byStatus index of the runs table (read only).',

@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { controlKeys, eventsKeys, idempotencyKeys, runsIndexes, runsIndexSortKey, runsKeys, type TableNames } from '../../core/store/tables';
+import { controlItemKey, controlKeys, eventsKeys, idempotencyKeys, runsIndexes, runsIndexSortKey, runsKeys, type TableNames } from '../../core/store/tables';
 
 export interface StateProps {
   /** Days a run trace stays in S3 (SPEC §5: 30). */
@@ -91,6 +91,19 @@ export class State extends Construct {
   /** Read runs, their events and the intake flag (the API's GET routes). */
   grantRunStoreRead(grantee: iam.IGrantable): void {
     this.grantItems(grantee, [this.runs, this.events, this.control], ['dynamodb:GetItem', 'dynamodb:Query']);
+  }
+
+  /**
+   * Free slots whose holder run ended or is gone (the slot reconciler, core/runs/slot-reconciler.ts):
+   * UpdateItem on the control table's semaphore items only (`slot#…` keys).
+   */
+  grantSlotRepair(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:UpdateItem'],
+      resourceArns: [this.control.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${controlItemKey.globalSlot()}`, `${controlItemKey.repoSlot('*')}`] } },
+    });
   }
 
   /** Powertools Idempotency's records (the API's Idempotency-Key). */

@@ -1,12 +1,15 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
+import { runtimeConfig } from '../../core/config/runtime';
 import { requiredEnv } from '../../core/env';
 import type { MetricRecord } from '../../core/metrics/catalog';
 import { emitAll, type MetricsSink } from '../../core/metrics/emf';
 import { createPowertoolsSink } from '../../core/metrics/powertools-sink';
 import type { RunStatus } from '../../core/runs/lifecycle';
+import { reconcileSlots } from '../../core/runs/slot-reconciler';
+import { createConcurrencySlots } from '../../core/store/concurrency-slots';
 import { createIntakeFlag } from '../../core/store/intake-flag';
-import type { IntakeFlagPort, RunEventLog, RunRepository } from '../../core/store/ports';
+import type { ConcurrencySlotsPort, IntakeFlagPort, RunEventLog, RunRepository } from '../../core/store/ports';
 import { createRunEventLog } from '../../core/store/run-event-log';
 import { createRunRepository } from '../../core/store/run-repository';
 import { opsDynamoDocument } from './clients';
@@ -61,8 +64,23 @@ export async function sampleRunGauges(deps: RunGaugeDeps): Promise<MetricRecord[
   return records;
 }
 
+export interface RunGaugeTickDeps extends RunGaugeDeps {
+  slots: ConcurrencySlotsPort;
+  repos: readonly string[];
+}
+
+/**
+ * One minute's work: sample the gauges, then free slots held by runs that ended or do not exist (a
+ * stale admission can take a slot after Finalize released it; core/runs/slot-reconciler.ts).
+ */
+export async function runGaugeTick(deps: RunGaugeTickDeps): Promise<{ records: MetricRecord[]; slotsReleased: string[] }> {
+  const records = await sampleRunGauges(deps);
+  const { released } = await reconcileSlots({ runs: deps.runs, slots: deps.slots, repos: deps.repos });
+  return { records, slotsReleased: released };
+}
+
 const logger = new Logger({ serviceName: 'nightshift-run-gauges' });
-let deps: RunGaugeDeps | undefined;
+let deps: RunGaugeTickDeps | undefined;
 
 export async function handler(_event: unknown, context?: Context): Promise<MetricRecord[]> {
   if (context) logger.addContext(context);
@@ -70,9 +88,12 @@ export async function handler(_event: unknown, context?: Context): Promise<Metri
     runs: createRunRepository(opsDynamoDocument(), requiredEnv('RUNS_TABLE')),
     events: createRunEventLog(opsDynamoDocument(), requiredEnv('EVENTS_TABLE')),
     intake: createIntakeFlag(opsDynamoDocument(), requiredEnv('CONTROL_TABLE')),
+    slots: createConcurrencySlots(opsDynamoDocument(), requiredEnv('CONTROL_TABLE')),
+    repos: runtimeConfig().repos.map((repo) => repo.name),
     metrics: createPowertoolsSink(),
   };
-  const records = await sampleRunGauges(deps);
+  const { records, slotsReleased } = await runGaugeTick(deps);
   logger.info('run gauges sampled', { gauges: Object.fromEntries(records.map((r) => [r.name, r.value])) });
+  if (slotsReleased.length > 0) logger.warn('slots held by ended or missing runs released', { runIds: slotsReleased });
   return records;
 }

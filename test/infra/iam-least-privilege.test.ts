@@ -40,3 +40,16 @@ describe('states:StopExecution', () => {
     expect(actionsOf(roleOfFunction('lambdas/schedule/submit.ts'))).not.toContain('states:StopExecution');
   });
 });
+
+describe('the slot reconciler (run gauges)', () => {
+  test('may update only the semaphore items of the control table', () => {
+    const role = roleOfFunction('lambdas/ops/run-gauges.ts');
+    const updates = statementsOf(role).filter((s) => [s.Action].flat().includes('dynamodb:UpdateItem'));
+    expect(updates).toHaveLength(1);
+    expect(updates[0]).toMatchObject({
+      Action: 'dynamodb:UpdateItem',
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['slot#global', 'slot#repo#*'] } },
+    });
+    expect(JSON.stringify(updates[0]!.Resource)).toContain('Control');
+  });
+});

@@ -45,3 +45,48 @@ test('given a run queued longer than the limit, admission expires it without tak
 test('an unknown run is an error the state machine retries, not a decision', async () => {
   await expect(admitRun(deps(), '01ARZ3NDEKTSV4RRFFQ69G5FAV')).rejects.toMatchObject({ name: 'RunNotFoundError' });
 });
+
+test('a retried admit that reads the run before Finalize releases it does not leave the ended run holding a slot', async () => {
+  // Given an admitted run, and a retried Admit whose read of it is stale: Finalize ends the run and
+  // frees its slots between that read and the slot acquisition
+  const runId = await queuedRun('acme/api');
+  await admitRun(deps(), runId);
+  const staleRead = await db.store.runs.get(runId);
+  const { finalizeRun } = await import('../../core/runs/finalize');
+  const runs = {
+    ...db.store.runs,
+    get: jest.fn().mockResolvedValueOnce(staleRead).mockImplementation((id: string) => db.store.runs.get(id)),
+  };
+  await finalizeRun({ ...db.store, stopRunTasks: async () => undefined }, { runId, status: 'CANCELLED', reason: { code: 'cancelled', message: 'c' } });
+  // When the retried admit goes on from its stale read
+  const decision = await admitRun({ ...deps(), runs }, runId);
+  // Then it reports the run ended, and the run holds no slot
+  expect(decision).toEqual({ decision: 'ended', queuePosition: null });
+  expect(await db.store.slots.holders()).not.toContain(runId);
+  expect(await db.store.slots.semaphoreHolders('acme/api')).not.toContain(runId);
+});
+
+test('the slot reconciler frees slots held by ended or missing runs and keeps those of active runs', async () => {
+  const { reconcileSlots } = await import('../../core/runs/slot-reconciler');
+  // Given an active run holding slots, an ended run still holding slots, and a holder with no run
+  const active = await queuedRun('acme/web');
+  expect(await admitRun({ ...deps(), caps: { global: 10, perRepo: 10 } }, active)).toMatchObject({ decision: 'admitted' });
+  const ended = await queuedRun('acme/api');
+  await db.store.slots.acquire(ended, 'acme/api', { global: 10, perRepo: 10 });
+  await db.store.runs.patch(ended, { cancelRequested: true });
+  await db.store.runs.transition(ended, 'CANCELLED', { error: { code: 'cancelled', message: 'c' } });
+  const ghost = '01ARZ3NDEKTSV4RRFFQ69G5FAV';
+  await db.store.slots.acquire(ghost, 'acme/web', { global: 10, perRepo: 10 });
+  // When the reconciler runs (twice: it is idempotent)
+  const first = await reconcileSlots({ runs: db.store.runs, slots: db.store.slots, repos: config.repos.map((r) => r.name) });
+  const second = await reconcileSlots({ runs: db.store.runs, slots: db.store.slots, repos: config.repos.map((r) => r.name) });
+  // Then only the ended and the missing run lost their slots, in every semaphore
+  expect(first.released.sort()).toEqual([ended, ghost].sort());
+  expect(second.released).toEqual([]);
+  expect(await db.store.slots.holders()).toContain(active);
+  expect(await db.store.slots.holders()).not.toContain(ended);
+  expect(await db.store.slots.holders()).not.toContain(ghost);
+  expect(await db.store.slots.semaphoreHolders('acme/web')).toContain(active);
+  expect(await db.store.slots.semaphoreHolders('acme/web')).not.toContain(ghost);
+  expect(await db.store.slots.semaphoreHolders('acme/api')).not.toContain(ended);
+});
