@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { parse } from '@aws-lambda-powertools/parser';
 import type { z } from 'zod';
+import { requesterIdentity } from '../../core/runs/requester';
 
 /**
  * The subset of an API Gateway HTTP API (payload v2) event the handlers read. Local mode builds the
@@ -60,11 +61,14 @@ export function header(event: ApiEvent, name: string): string | undefined {
   return undefined;
 }
 
-/** The caller, as the authorizer established it: an IAM user or role ARN, or a JWT subject. */
+/**
+ * The caller, as the authorizer established it: an IAM user ARN, an assumed role (without the
+ * caller-chosen session name, core/runs/requester.ts), or a JWT subject.
+ */
 export function requesterOf(event: ApiEvent): string {
   const authorizer = event.requestContext.authorizer;
   const arn = authorizer?.iam?.userArn;
-  if (typeof arn === 'string' && arn.length > 0 && arn.length <= 512) return arn;
+  if (typeof arn === 'string' && arn.length > 0 && arn.length <= 512) return requesterIdentity(arn);
   const sub = authorizer?.jwt?.claims?.sub;
   if (typeof sub === 'string' && sub.length > 0 && sub.length <= 512) return `jwt:${sub}`;
   throw new HttpError(401, 'unauthenticated', 'the request carries no caller identity');

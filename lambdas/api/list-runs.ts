@@ -1,3 +1,4 @@
+import { requesterIdentity } from '../../core/runs/requester';
 import { toRunView } from '../../core/runs/view';
 import { lazyApiDeps, type ApiDeps } from './deps';
 import { parseInput } from './http';
@@ -12,7 +13,8 @@ export function listRunsHandler(getDeps: () => ApiDeps): ApiHandler {
       limit: query.limit,
       ...(query.status ? { status: query.status } : {}),
       ...(query.repo ? { repo: query.repo } : {}),
-      ...(query.requester ? { requester: query.requester } : {}),
+      // Runs are stored under the role of an assumed-role caller: any of its session ARNs finds them.
+      ...(query.requester ? { requester: requesterIdentity(query.requester) } : {}),
       ...(query.cursor ? { cursor: query.cursor } : {}),
     });
     return { statusCode: 200, body: { runs: page.runs.map((run) => toRunView(run)), nextCursor: page.nextCursor } };

@@ -56,7 +56,7 @@ describe('GET /v1/runs, /v1/runs/{runId}, /v1/runs/{runId}/events', () => {
     const result = await getRunHandler(() => api.deps)(apiEvent({ runId: ids[1]! }));
     expect(result.statusCode).toBe(200);
     expect(result.headers['x-request-id']).toBeTruthy();
-    expect(bodyOf(result)).toMatchObject({ runId: ids[1], repo: 'acme/api', status: 'QUEUED', requester: bob, source: 'api', issue: 42, budgetUsd: 2, costUsd: 0, error: null });
+    expect(bodyOf(result)).toMatchObject({ runId: ids[1], repo: 'acme/api', status: 'QUEUED', requester: 'arn:aws:sts::123456789012:assumed-role/dev', source: 'api', issue: 42, budgetUsd: 2, costUsd: 0, error: null });
   });
 
   it("shows a run's timeline, oldest first", async () => {
