@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import type { Context } from 'aws-lambda';
 import { submitRun, type SubmitInput, type SubmitResult } from '../../core/runs/submit';
@@ -24,6 +25,13 @@ const localInvocation = { getRemainingTimeInMillis: () => 30_000 } as Partial<Co
 interface KeyedSubmission extends SubmitInput {
   /** The key as Powertools hashes it: per requester, so two callers can never collide on one key. */
   scope: string;
+  /** Names this call (not hashed): whether submitRun ran for it, or the answer is a replay. */
+  attempt: string;
+}
+
+/** What the submitter answers: the run, and whether this call created it (false for a replayed key). */
+export interface KeyedSubmitResult extends SubmitResult {
+  replayed: boolean;
 }
 
 /**
@@ -38,13 +46,23 @@ export function idempotentSubmitter(deps: ApiDeps) {
     throwOnNoIdempotencyKey: true,
     expiresAfterSeconds: 24 * 60 * 60,
   });
-  const submit = makeIdempotent(async (call: KeyedSubmission): Promise<SubmitResult> => submitRun(deps, call), {
-    persistenceStore: deps.idempotencyStore,
-    config,
-    keyPrefix: 'submit-run',
-  });
-  return (input: SubmitInput & { idempotencyKey: string }, context?: Context): Promise<SubmitResult> => {
+  const executed = new Set<string>();
+  const submit = makeIdempotent(
+    async ({ attempt, scope: _scope, ...call }: KeyedSubmission): Promise<SubmitResult> => {
+      const result = await submitRun(deps, call);
+      executed.add(attempt);
+      return result;
+    },
+    { persistenceStore: deps.idempotencyStore, config, keyPrefix: 'submit-run' },
+  );
+  return async (input: SubmitInput & { idempotencyKey: string }, context?: Context): Promise<KeyedSubmitResult> => {
     config.registerLambdaContext(context ?? localInvocation);
-    return submit({ ...input, scope: `${input.requester}\n${input.idempotencyKey}` });
+    const attempt = randomUUID();
+    try {
+      const result = await submit({ ...input, scope: `${input.requester}\n${input.idempotencyKey}`, attempt });
+      return { ...result, replayed: !executed.has(attempt) };
+    } finally {
+      executed.delete(attempt);
+    }
   };
 }

@@ -21,7 +21,7 @@ export function submitRunHandler(getDeps: () => ApiDeps): ApiHandler {
     const request = parseInput(SubmitRunRequest, jsonBody(event), 'request body');
     const source = parseInput(SubmitSourceHeader, header(event, 'x-nightshift-source'), 'x-nightshift-source header');
     const idempotencyKey = parseIdempotencyKey(header(event, 'idempotency-key'));
-    let submitted;
+    let submitted: { runId: string; status: 'QUEUED'; replayed?: boolean };
     try {
       if (idempotencyKey === undefined) {
         submitted = await submitRun(deps, { request, requester, source });
@@ -36,13 +36,15 @@ export function submitRunHandler(getDeps: () => ApiDeps): ApiHandler {
       throw err;
     }
     log.appendKeys({ runId: submitted.runId });
-    log.info('run submitted', { repo: request.repo, source, idempotent: idempotencyKey !== undefined });
+    const replayed = submitted.replayed === true;
+    log.info(replayed ? 'run submission replayed' : 'run submitted', { repo: request.repo, source, idempotent: idempotencyKey !== undefined });
     return {
       statusCode: 202,
       body: { runId: submitted.runId, status: submitted.status, links: runLinks(submitted.runId) },
       headers: { location: runLinks(submitted.runId).self },
-      // The allowlist's spelling of the repo, as the run record and the dashboard have it.
-      metrics: runSubmittedMetrics({ repo: repoSettings(deps.config, request.repo)?.name ?? request.repo, source }),
+      // The allowlist's spelling of the repo, as the run record and the dashboard have it. A replayed
+      // Idempotency-Key answers the same run again; it was counted when it was submitted.
+      metrics: replayed ? [] : runSubmittedMetrics({ repo: repoSettings(deps.config, request.repo)?.name ?? request.repo, source }),
     };
   });
 }

@@ -1,5 +1,6 @@
 import './quiet-powertools';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { apiMetrics } from '../../lambdas/api/observability';
 import { submitRunHandler } from '../../lambdas/api/submit-run';
 import { apiEvent, bodyOf, snapshotTables, startApi, type ApiHarness } from './api-harness';
 
@@ -25,6 +26,18 @@ describe('Idempotency-Key on POST /v1/runs', () => {
     expect((await api.deps.runs.list({ limit: 10 })).runs).toHaveLength(1);
     expect(api.sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
     expect((await api.deps.runs.get(bodyOf(first).runId))?.requestHash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('counts RunsSubmitted once: a replay of the same key is not a new submission', async () => {
+    const emitted = jest.spyOn(apiMetrics, 'emit');
+    try {
+      await submit(apiEvent({ body, headers: { 'idempotency-key': 'k-metric' } }));
+      await submit(apiEvent({ body, headers: { 'idempotency-key': 'k-metric' } }));
+      const submitted = (emitted.mock.calls as unknown as [{ name: string }][]).map(([record]) => record).filter((record) => record.name === 'RunsSubmitted');
+      expect(submitted).toEqual([{ name: 'RunsSubmitted', value: 1, dimensions: { repo: 'acme/web', source: 'api' } }]);
+    } finally {
+      emitted.mockRestore();
+    }
   });
 
   it('refuses the same key with another body (409) and writes nothing', async () => {
