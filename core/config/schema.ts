@@ -90,8 +90,17 @@ export type EgressConfig = z.infer<typeof EgressConfig>;
 const PricePerMillion = z.number().nonnegative().max(1_000);
 export const ModelConfig = z
   .object({
-    /** Bedrock model id or inference-profile id. */
-    id: z.string().min(1).max(200).regex(/^[A-Za-z0-9.:/_-]+$/, 'must be a Bedrock model or inference-profile id'),
+    /**
+     * Bedrock model id or system inference-profile id (geography prefix). Not an ARN: the runner's IAM
+     * policy is derived from the id (infra/constructs/agent-runtime.ts), and an application inference
+     * profile ARN would need its underlying models resolved at deploy.
+     */
+    id: z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(/^[A-Za-z0-9.:_-]+$/, 'must be a Bedrock model or inference-profile id')
+      .refine((id) => !id.startsWith('arn:'), 'must be a model or inference-profile id, not an ARN'),
     maxOutputTokens: z.number().int().min(256).max(128_000).default(8_192),
     /** Input tokens the model accepts; the runner trims old tool output to stay inside it. */
     contextWindowTokens: z.number().int().min(8_000).max(2_000_000).default(200_000),

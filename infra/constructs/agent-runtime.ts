@@ -38,6 +38,21 @@ const droppedCapabilities = [
   ecs.Capability.SYS_CHROOT,
 ];
 
+/**
+ * The regions a system inference profile's geography routes to, as an ARN region pattern. `global`
+ * profiles route to any commercial region; the InferenceProfileArn condition is what pins those.
+ */
+const inferenceProfileRegions = {
+  us: 'us-*',
+  'us-gov': 'us-gov-*',
+  eu: 'eu-*',
+  apac: 'ap-*',
+  jp: 'ap-northeast-*',
+  au: 'ap-southeast-*',
+  ca: 'ca-*',
+  global: '*',
+} as const;
+
 export interface AgentRuntimeProps {
   readonly config: NightshiftConfig;
   readonly network: Network;
@@ -155,30 +170,36 @@ export class AgentRuntime extends Construct {
   private grantRunnerPermissions(config: NightshiftConfig, state: State): void {
     const role = this.taskDefinition.taskRole;
     const stack = Stack.of(this);
-    state.grantRunStore(role);
+    state.grantRunnerStore(role);
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [state.traces.arnForObjects('*')] }));
     acknowledgeOnPrincipal(role, {
       id: `AwsSolutions-IAM5[Resource::${nagArnOf(state.traces)}/*]`,
       reason: 'The runner writes one trace object per run into the trace bucket; object keys are only known at run time.',
     });
 
-    // The model: an inference profile (us./eu./global. prefix) routes to the foundation model in any
-    // of its regions, so the foundation-model ARN is region-wildcarded; a plain model id is one ARN.
+    // The model. A plain model id is one foundation model in this region. A system inference profile
+    // (geography prefix) is invoked in this region and routes to the foundation model in the regions of
+    // its geography; the foundation model is allowed there only when called through that very profile.
     const modelId = config.model.id;
+    const invoke = ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'];
     const profile = /^(us|eu|apac|global|us-gov|ca|jp|au)\.(.+)$/.exec(modelId);
-    const resources = profile
-      ? [
-          stack.formatArn({ service: 'bedrock', resource: 'inference-profile', resourceName: modelId }),
-          `arn:${stack.partition}:bedrock:*::foundation-model/${profile[2]}`,
-        ]
-      : [`arn:${stack.partition}:bedrock:${stack.region}::foundation-model/${modelId}`];
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'], resources }),
-    );
-    if (profile) {
+    if (!profile) {
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: invoke, resources: [`arn:${stack.partition}:bedrock:${stack.region}::foundation-model/${modelId}`] }));
+    } else {
+      const regions = inferenceProfileRegions[profile[1] as keyof typeof inferenceProfileRegions];
+      const foundationModel = profile[2];
+      const profileArn = stack.formatArn({ service: 'bedrock', resource: 'inference-profile', resourceName: modelId });
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: invoke, resources: [profileArn] }));
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: invoke,
+          resources: [`arn:${stack.partition}:bedrock:${regions}::foundation-model/${foundationModel}`],
+          conditions: { StringEquals: { 'bedrock:InferenceProfileArn': profileArn } },
+        }),
+      );
       acknowledgeOnPrincipal(role, {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/${profile[2]}]`,
-        reason: 'A cross-region inference profile may serve the call from any region in its set; the model itself is fixed.',
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:${regions}::foundation-model/${foundationModel}]`,
+        reason: 'A cross-region inference profile serves the call from a region of its geography; the model is fixed and the bedrock:InferenceProfileArn condition allows it only through this profile.',
       });
     }
 

@@ -101,7 +101,7 @@ export class Api extends Construct {
       environment: { CONTROL_TABLE: state.control.tableName },
       timeout: Duration.seconds(15),
     });
-    state.control.grantReadWriteData(intake);
+    state.grantIntakeFlag(intake);
     this.httpApi.addRoutes({
       path: '/v1/admin/intake',
       methods: [apigw.HttpMethod.GET, apigw.HttpMethod.POST],

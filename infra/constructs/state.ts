@@ -88,6 +88,37 @@ export class State extends Construct {
     this.grantItems(grantee, [this.runs, this.events, this.control], ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']);
   }
 
+  /**
+   * The runner task: its run (read, status and ledger updates: reserveCall, settleCall, charge), its
+   * events (append), and the ledger day items on the control table (UpdateItem only: a cost recorded
+   * after the run settled is added to the days, core/store/budget-ledger.ts). No query, no index, no slot.
+   */
+  grantRunnerStore(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resourceArns: [this.runs.tableArn] });
+    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:PutItem'], resourceArns: [this.events.tableArn] });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:UpdateItem'],
+      resourceArns: [this.control.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [controlItemKey.orgDay('*'), controlItemKey.requesterDay('*', '*')] } },
+    });
+  }
+
+  /** Read one run item by id (the token broker checks the run is RUNNING). */
+  grantRunRead(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem'], resourceArns: [this.runs.tableArn] });
+  }
+
+  /** Read and set the intake flag, and nothing else of the control table (the operator's intake switch). */
+  grantIntakeFlag(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      resourceArns: [this.control.tableArn],
+      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [controlItemKey.intakeFlag()] } },
+    });
+  }
+
   /** Read runs, their events and the intake flag (the API's GET routes). */
   grantRunStoreRead(grantee: iam.IGrantable): void {
     this.grantItems(grantee, [this.runs, this.events, this.control], ['dynamodb:GetItem', 'dynamodb:Query']);

@@ -32,7 +32,8 @@ export class TokenBroker extends Construct {
       environment: state.tableEnvironment,
     });
     this.function = fn;
-    state.grantRunStoreRead(fn);
+    // It only reads the run it is asked about (GetItem).
+    state.grantRunRead(fn);
 
     const github = config.github;
     const secretNames = [github.privateKeySecret, github.tokenSecret].filter((n): n is string => n !== undefined);

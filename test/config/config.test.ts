@@ -60,6 +60,8 @@ describe('configuration', () => {
     ['model missing', (c) => delete c.model, 'model'],
     ['model id missing', (c) => delete c.model.id, 'model.id'],
     ['model id with spaces', (c) => (c.model.id = 'a model'), 'model.id'],
+    ['model id as an ARN', (c) => (c.model.id = 'arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123'), 'model.id'],
+    ['model id as a foundation-model ARN', (c) => (c.model.id = 'arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0'), 'model.id'],
     ['prices missing', (c) => delete c.model.prices, 'model.prices'],
     ['input price missing', (c) => delete c.model.prices.input, 'model.prices.input'],
     ['output price a string', (c) => (c.model.prices.output = '15'), 'model.prices.output'],

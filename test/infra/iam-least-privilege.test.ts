@@ -1,4 +1,4 @@
-import { synthesize, type Synthesized } from './synth';
+import { synthesize, testConfig, type Synthesized } from './synth';
 
 /**
  * What each role may do, read from the synthesized template: the statements of every policy attached
@@ -51,5 +51,74 @@ describe('the slot reconciler (run gauges)', () => {
       Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['slot#global', 'slot#repo#*'] } },
     });
     expect(JSON.stringify(updates[0]!.Resource)).toContain('Control');
+  });
+});
+
+/** Table logical ids appear in resources as Fn::GetAtt / Fn::Join references; this finds which table a statement names. */
+const tablesIn = (resource: unknown) => ['StateRuns', 'StateEvents', 'StateControl', 'StateIdempotency'].filter((t) => JSON.stringify(resource).includes(`"${t}`));
+const dynamoStatements = (roleId: string) => statementsOf(roleId).filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:')));
+
+describe('the runner task role', () => {
+  test('reads and updates runs, appends events, and moves only the ledger day items of the control table', () => {
+    const statements = dynamoStatements(runnerTaskRole());
+    const grants = statements.map((s) => ({ actions: [s.Action].flat().sort(), tables: tablesIn(s.Resource), condition: s.Condition ?? null, indexes: JSON.stringify(s.Resource).includes('/index/') }));
+    expect(grants).toEqual(
+      expect.arrayContaining([
+        { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], tables: ['StateRuns'], condition: null, indexes: false },
+        { actions: ['dynamodb:PutItem'], tables: ['StateEvents'], condition: null, indexes: false },
+        { actions: ['dynamodb:UpdateItem'], tables: ['StateControl'], condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ledger#org#*', 'ledger#requester#*#*'] } }, indexes: false },
+      ]),
+    );
+    expect(grants).toHaveLength(3);
+  });
+});
+
+describe('Bedrock for the runner', () => {
+  const bedrock = () => statementsOf(runnerTaskRole()).filter((s) => [s.Action].flat().some((a) => a.startsWith('bedrock:')));
+
+  test('an inference profile: the profile in this region, and its foundation model in the profile geography only through that profile', () => {
+    const statements = bedrock();
+    expect(statements).toHaveLength(2);
+    const [profile, model] = [statements.find((s) => JSON.stringify(s.Resource).includes('inference-profile/'))!, statements.find((s) => JSON.stringify(s.Resource).includes('foundation-model/'))!];
+    expect(JSON.stringify(profile.Resource)).toContain(':inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0');
+    expect(JSON.stringify(profile.Resource)).toContain('{"Ref":"AWS::Region"}');
+    expect(profile.Condition).toBeUndefined();
+    expect(JSON.stringify(model.Resource)).toContain(':bedrock:us-*::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0');
+    expect(JSON.stringify(model.Resource)).not.toContain(':bedrock:*:');
+    const condition = JSON.stringify(model.Condition);
+    expect(condition).toContain('"StringEquals":{"bedrock:InferenceProfileArn"');
+    expect(condition).toContain('inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0');
+  });
+
+  test('a plain model id: only that model in this region', () => {
+    const plain = synthesize({ config: testConfig({ model: { ...testConfig().model, id: 'anthropic.claude-3-haiku-20240307-v1:0' } }), prebuiltRunnerImage: true });
+    const saved = synth;
+    synth = plain;
+    try {
+      const statements = bedrock();
+      expect(statements).toHaveLength(1);
+      expect(statements[0]!.Resource).toEqual({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':bedrock:', { Ref: 'AWS::Region' }, '::foundation-model/anthropic.claude-3-haiku-20240307-v1:0']] });
+    } finally {
+      synth = saved;
+    }
+  });
+});
+
+describe('the intake switch (AdminIntake)', () => {
+  test('reads and writes only the intake flag item of the control table', () => {
+    const statements = dynamoStatements(roleOfFunction('lambdas/ops/intake.ts'));
+    expect(statements).toHaveLength(1);
+    expect([statements[0]!.Action].flat().sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(tablesIn(statements[0]!.Resource)).toEqual(['StateControl']);
+    expect(statements[0]!.Condition).toEqual({ 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['flag#intake'] } });
+  });
+});
+
+describe('the token broker', () => {
+  test('only gets run items', () => {
+    const statements = dynamoStatements(roleOfFunction('lambdas/token-broker.ts'));
+    expect(statements).toHaveLength(1);
+    expect(statements[0]!.Action).toBe('dynamodb:GetItem');
+    expect(tablesIn(statements[0]!.Resource)).toEqual(['StateRuns']);
   });
 });
