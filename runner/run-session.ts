@@ -69,7 +69,21 @@ export interface RunnerDeps {
   /** Aborted on SIGTERM: the run pushes its work in progress and reports. */
   stop: AbortSignal;
   now?: () => Date;
+  /** Calls `beat` every `intervalMs` until the returned function is called (default: setInterval; tests drive it by hand). */
+  heartbeatTicker?: HeartbeatTicker;
 }
+
+/** Calls `beat` every `intervalMs` until the returned function is called. */
+export type HeartbeatTicker = (beat: () => void, intervalMs: number) => () => void;
+
+const intervalTicker: HeartbeatTicker = (beat, intervalMs) => {
+  const timer = setInterval(beat, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+};
+
+/** Heartbeats during the runner's own long phases; well inside any sensible noProgressMinutes. */
+export const PHASE_HEARTBEAT_INTERVAL_MS = 60_000;
 
 /** How the run ended, as reported to the state machine. */
 export type RunEnd = { kind: 'succeeded'; result: RunnerResult } | { kind: 'failed'; error: RunnerErrorName; cause: string };
@@ -162,12 +176,17 @@ export class RunSession {
   }
 
   private async lifecycle(): Promise<RunEnd> {
+    // A heartbeat after each phase, and on a timer during the long ones the runner bounds itself:
+    // noProgressMinutes runs from RunTask, long before the first model turn.
     await this.timed('start', () => this.start());
-    await this.timed('clone', () => this.checkout());
+    await this.heartbeat();
+    await this.timed('clone', () => this.withHeartbeats(() => this.checkout()));
+    await this.heartbeat();
     await this.readRepositorySettings();
     await this.loadRepoSecrets();
     const setupNotes = await this.timed('setup', () => this.setup());
     this.baseTests = await this.timed('baseTests', () => this.runTests('base'));
+    await this.heartbeat();
     const agentEnd = await this.agentLoop(setupNotes);
     return this.finish(agentEnd);
   }
@@ -289,12 +308,15 @@ export class RunSession {
     const notes: string[] = [];
     for (const command of [...settings.setup, ...(this.repoFile.setup ?? [])]) {
       this.checkStop();
-      const result = await runSandboxed({ command, cwd: this.layout.repo, timeoutMs: SETUP_TIMEOUT_SECONDS * 1_000, signal: this.deps.stop }, this.identity, this.commandEnv);
+      const result = await this.withHeartbeats((signal) =>
+        runSandboxed({ command, cwd: this.layout.repo, timeoutMs: this.withinTimeBox(SETUP_TIMEOUT_SECONDS) * 1_000, signal }, this.identity, this.commandEnv),
+      );
       if (result.aborted) throw new Interrupted('stopped during setup');
       const status = result.timedOut ? 'timed out' : `exit code ${result.exitCode}`;
       notes.push(`\`${command}\`: ${status}${result.exitCode === 0 ? '' : `\n${result.output.slice(-2_000)}`}`);
       this.trace.record({ type: 'tool_call', turn: 0, name: 'setup', input: { command }, durationMs: result.durationMs, exitCode: result.exitCode, isError: result.exitCode !== 0, output: result.output });
       await this.emit('tool_call', `setup: ${command} → ${status}`, { name: 'setup', command, exitCode: result.exitCode, durationMs: result.durationMs, output: result.output.slice(-2_000) });
+      await this.heartbeat();
     }
     return notes;
   }
@@ -303,8 +325,8 @@ export class RunSession {
     const command = this.testCommand;
     if (!command) return undefined;
     this.checkStop();
-    const timeoutSeconds = this.repoFile.testTimeoutSeconds ?? DEFAULT_TEST_TIMEOUT_SECONDS;
-    const result = await runSandboxed({ command, cwd: this.layout.repo, timeoutMs: timeoutSeconds * 1_000, signal: this.deps.stop }, this.identity, this.commandEnv);
+    const timeoutSeconds = this.withinTimeBox(this.repoFile.testTimeoutSeconds ?? DEFAULT_TEST_TIMEOUT_SECONDS);
+    const result = await this.withHeartbeats((signal) => runSandboxed({ command, cwd: this.layout.repo, timeoutMs: timeoutSeconds * 1_000, signal }, this.identity, this.commandEnv));
     if (result.aborted) throw new Interrupted(`stopped while running the tests at ${phase}`);
     const junit = this.repoFile.testResults ? readJunitReport(this.layout.repo, this.repoFile.testResults) : undefined;
     const parsed = junit ? { format: 'junit' as const, tests: junit } : parseTestOutput(result.output);
@@ -452,6 +474,7 @@ export class RunSession {
     const risks = agentEnd.kind === 'control' && agentEnd.control.kind === 'finish' ? agentEnd.control.risks : agentEnd.kind === 'turn_limit' ? 'The agent did not finish: the change may be incomplete.' : null;
 
     const headTests = await this.runTests('head');
+    await this.heartbeat();
     const staged = await this.stageChanges();
     if (!staged.changed) {
       await this.emit('note', 'no changes: nothing to commit, no pull request', {});
@@ -461,8 +484,9 @@ export class RunSession {
     const commit = await this.git.commit(this.deps.redactor.redact(`${title}\n\n${summary}\n\nNightshift-Run: ${this.run.runId}`));
     this.checkBranchIsNotBase();
     await this.freshToken();
-    await this.git.push(this.branch!);
+    await this.withHeartbeats(() => this.git.push(this.branch!));
     await this.emit('note', `pushed ${commit.slice(0, 12)} to ${this.branch}`, { commit, branch: this.branch });
+    await this.heartbeat();
 
     await this.chargeCompute();
     // The tools' last network use was the head tests: the refusals are complete now.
@@ -658,8 +682,51 @@ export class RunSession {
     if (this.deps.stop.aborted) throw new Interrupted('stopped (SIGTERM)');
   }
 
+  /**
+   * Tells the state machine the run makes progress. A lost task (timed out, stopped) ends the run; any
+   * other failure is logged and the next heartbeat tries again (HeartbeatSeconds catches a run that
+   * never gets one through).
+   */
   private async heartbeat(): Promise<void> {
-    await this.deps.callbacks.heartbeat();
+    try {
+      await this.deps.callbacks.heartbeat();
+    } catch (err) {
+      if (err instanceof TaskNoLongerWaitedError) throw err;
+      this.log.warn('a heartbeat failed; the next one tries again', { error: this.deps.redactor.redact((err as Error).message) });
+    }
+  }
+
+  /**
+   * Runs one of the runner's own bounded phases (clone, a setup or test command, the push) with a
+   * heartbeat every minute. The agent's tool commands never get one: a hung tool command must trip
+   * HeartbeatSeconds. When the state machine no longer waits, the phase's command is aborted.
+   */
+  private async withHeartbeats<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const lost = new AbortController();
+    let inFlight = false;
+    const stopTicking = (this.deps.heartbeatTicker ?? intervalTicker)(() => {
+      if (inFlight || lost.signal.aborted) return;
+      inFlight = true;
+      this.heartbeat()
+        .catch((err: unknown) => lost.abort(err))
+        .finally(() => {
+          inFlight = false;
+        });
+    }, PHASE_HEARTBEAT_INTERVAL_MS);
+    try {
+      const result = await work(AbortSignal.any([this.deps.stop, lost.signal]));
+      if (lost.signal.aborted) throw lost.signal.reason;
+      return result;
+    } catch (err) {
+      throw lost.signal.aborted ? lost.signal.reason : err;
+    } finally {
+      stopTicking();
+    }
+  }
+
+  /** A runner-bounded command never outlasts the run's time box. */
+  private withinTimeBox(seconds: number): number {
+    return Math.max(1, Math.min(seconds, this.run.maxMinutes * 60));
   }
 
   private async patchRun(patch: RunPatch): Promise<void> {

@@ -28,8 +28,8 @@ describe('a replayed session that fixes the failing test', () => {
     const result = callbacks.successes[0]!;
     expect(result.outcome).toBe('pr_opened');
     expect(result.branch).toMatch(new RegExp(`^nightshift/${run.runId}-fix-the-failing-add-test$`));
-    // one heartbeat per model turn and per finished tool call
-    expect(callbacks.heartbeats).toBe(8);
+    // one heartbeat per model turn and per finished tool call (8), and after start, clone, base tests, head tests and the push
+    expect(callbacks.heartbeats).toBe(13);
 
     // one commit on the run branch, on top of the untouched base
     expect(branchHead(h.bare, 'main')).toBe(baseBefore);
