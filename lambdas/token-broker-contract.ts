@@ -3,10 +3,26 @@ import { RunId } from '../core/runs/schemas';
 
 /**
  * The token broker's Invoke payloads. The runner names only its run: the repository comes from the
- * run record, never from the caller, so a runner cannot ask for another repository's token.
+ * run record, never from the caller, so a runner cannot ask for another repository's token or
+ * secrets. `kind` defaults to `githubToken`; `repoSecrets` asks for the run repository's named
+ * secrets (config `repos[].secrets`).
  */
-export const TokenBrokerRequest = z.object({ runId: RunId }).strict();
+export const TokenBrokerRequest = z
+  .object({
+    kind: z.enum(['githubToken', 'repoSecrets']).default('githubToken'),
+    runId: RunId,
+  })
+  .strict();
 export type TokenBrokerRequest = z.infer<typeof TokenBrokerRequest>;
+
+/** The answer to `{ kind: "repoSecrets" }`: environment variable → secret value, for the run's repository only. */
+export const RepoSecretsResponse = z
+  .object({
+    repository: z.string(),
+    secrets: z.record(z.string(), z.string()),
+  })
+  .strict();
+export type RepoSecretsResponse = z.infer<typeof RepoSecretsResponse>;
 
 export const GITHUB_TOKEN_PERMISSIONS = {
   contents: 'write',

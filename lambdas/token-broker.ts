@@ -12,12 +12,13 @@ import { createDocumentClient, tableNamesFromEnv } from '../core/store/client';
 import { createStore } from '../core/store';
 import type { RunRepository } from '../core/store/ports';
 import { issueForgeToken } from '../local/forge/forge-tokens';
-import { GITHUB_TOKEN_PERMISSIONS, TokenBrokerRequest, type TokenBrokerResponse } from './token-broker-contract';
+import { GITHUB_TOKEN_PERMISSIONS, TokenBrokerRequest, type RepoSecretsResponse, type TokenBrokerResponse } from './token-broker-contract';
 
 /**
- * The token broker: the one place that holds the GitHub App key. Only the runner task role may
- * invoke it. It mints a token for the run's own repository (from the run record) while the run is
- * RUNNING, and never logs or stores it.
+ * The token broker: the one place that holds the GitHub App key and can read repo secrets. Only the
+ * runner task role may invoke it. While the run is RUNNING it mints a token for the run's own
+ * repository (from the run record), or hands out that repository's named secrets, and never logs or
+ * stores either.
  */
 export class RunNotActiveError extends Error {
   constructor(runId: string, status: string) {
@@ -62,13 +63,49 @@ export interface TokenBrokerDeps {
   now?: () => Date;
 }
 
-export async function mintRunToken(deps: TokenBrokerDeps, input: unknown): Promise<TokenBrokerResponse> {
-  const { runId } = TokenBrokerRequest.parse(input);
+export class RepoSecretUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RepoSecretUnavailableError';
+  }
+}
+
+/** The run's repository settings, if the run is RUNNING, not cancel-requested and its repository is configured. */
+async function activeRunRepo(deps: TokenBrokerDeps, runId: string) {
   const run = await deps.runs.get(runId);
   if (!run) throw new RunNotActiveError(runId, 'unknown');
   if (run.status !== 'RUNNING' || run.cancelRequested) throw new RunNotActiveError(runId, run.cancelRequested ? 'cancel-requested' : run.status);
   const settings = repoSettings(deps.config, run.repo);
   if (!settings) throw new RepoNotAllowedError(run.repo);
+  return settings;
+}
+
+/**
+ * The run repository's named secrets (config `repos[].secrets`), and no other repository's: the
+ * runner's role cannot read Secrets Manager, so a run of repo A never sees repo B's secrets. A secret
+ * that cannot be read is an error naming the variable and the secret, never a value.
+ */
+export async function repoSecretsFor(deps: TokenBrokerDeps, input: unknown): Promise<RepoSecretsResponse> {
+  const request = TokenBrokerRequest.parse(input);
+  if (request.kind !== 'repoSecrets') throw new Error(`expected a repoSecrets request, got ${request.kind}`);
+  const settings = await activeRunRepo(deps, request.runId);
+  const secrets: Record<string, string> = {};
+  for (const [variable, secretName] of Object.entries(settings.secrets ?? {})) {
+    try {
+      secrets[variable] = await deps.secrets(secretName);
+    } catch (err) {
+      const name = (err as { name?: string }).name;
+      throw new RepoSecretUnavailableError(`could not read secret ${secretName} for ${variable}: ${name && name !== 'Error' ? name : (err as Error).message}`);
+    }
+  }
+  return { repository: settings.name, secrets };
+}
+
+export async function mintRunToken(deps: TokenBrokerDeps, input: unknown): Promise<TokenBrokerResponse> {
+  const request = TokenBrokerRequest.parse(input);
+  if (request.kind !== 'githubToken') throw new Error(`expected a githubToken request, got ${request.kind}`);
+  const runId = request.runId;
+  const settings = await activeRunRepo(deps, runId);
   const name = settings.name.split('/')[1]!;
   const github = deps.config.github;
 
@@ -121,11 +158,21 @@ function defaultDeps(): TokenBrokerDeps {
   };
 }
 
-/** Lambda entry: `{ runId }` in, `TokenBrokerResponse` out; refusals throw (FunctionError for the caller). */
-export async function handler(event: unknown): Promise<TokenBrokerResponse> {
+/**
+ * Lambda entry: `{ runId }` (or `{ kind: "githubToken", runId }`) in, `TokenBrokerResponse` out;
+ * `{ kind: "repoSecrets", runId }` in, `RepoSecretsResponse` out. Refusals throw (FunctionError for the caller).
+ */
+export async function handler(event: unknown): Promise<TokenBrokerResponse | RepoSecretsResponse> {
   deps ??= defaultDeps();
-  const response = await mintRunToken(deps, event);
+  const request = TokenBrokerRequest.parse(event);
+  if (request.kind === 'repoSecrets') {
+    const response = await repoSecretsFor(deps, request);
+    // Logged without values: which run got which variables of which repository.
+    console.log(JSON.stringify({ level: 'info', message: 'repo secrets issued', runId: request.runId, repository: response.repository, variables: Object.keys(response.secrets) }));
+    return response;
+  }
+  const response = await mintRunToken(deps, request);
   // Logged without the token: which run got which kind of token for which repository.
-  console.log(JSON.stringify({ level: 'info', message: 'token issued', runId: (event as { runId?: string }).runId, mode: response.mode, repository: response.repository, expiresAt: response.expiresAt }));
+  console.log(JSON.stringify({ level: 'info', message: 'token issued', runId: request.runId, mode: response.mode, repository: response.repository, expiresAt: response.expiresAt }));
   return response;
 }

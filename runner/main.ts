@@ -11,7 +11,7 @@ import { selectModelProvider } from './model/select-provider';
 import { Redactor } from './redaction';
 import { runWorkspaceDir, RunSession } from './run-session';
 import { readRunnerEnvironment, secretValuesOf } from './runner-environment';
-import { secretsFileReader, secretsManagerReader } from './secrets/repo-secrets';
+import { tokenBrokerSecretSource } from './secrets/repo-secrets';
 import { stepFunctionsCallbacks } from './task-callbacks';
 import { directoryTraceSink, s3TraceSink } from './trace/trace-sink';
 
@@ -60,7 +60,8 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
     toolUser: settings.NIGHTSHIFT_TOOL_USER,
     toolUserExclusive: settings.NIGHTSHIFT_TOOL_USER_EXCLUSIVE === '1',
     ...(egress ? { egress } : {}),
-    secrets: env.NIGHTSHIFT_SECRETS_FILE ? secretsFileReader(env.NIGHTSHIFT_SECRETS_FILE) : secretsManagerReader(aws.secrets),
+    // Repo secrets come from the broker too (local mode's broker reads NIGHTSHIFT_SECRETS_FILE).
+    secrets: tokenBrokerSecretSource(aws.lambda, settings.TOKEN_BROKER_FUNCTION),
     redactor,
     logSink: stdoutSink,
     stop: stop.signal,

@@ -28,7 +28,7 @@ import { usageOf } from './model/converse-response';
 import { Conversation } from './model/conversation';
 import type { ModelProvider } from './model/provider';
 import type { Redactor } from './redaction';
-import { readRepoSecrets, RepoSecretError, type SecretReader } from './secrets/repo-secrets';
+import { readRepoSecrets, RepoSecretError, type RepoSecretSource } from './secrets/repo-secrets';
 import { readAgentInstructions, readNightshiftYml, RepoSettingsFileError, type NightshiftYml } from './repo/repo-settings-file';
 import { parseTestOutput, readJunitReport, testDelta, type TestRunResult } from './repo/test-results';
 import { TaskNoLongerWaitedError, type TaskCallbacks } from './task-callbacks';
@@ -62,8 +62,8 @@ export interface RunnerDeps {
   toolUserExclusive?: boolean;
   /** The egress proxy (NIGHTSHIFT_PROXY_URL and its access log); undefined: no proxy, and the run says so. */
   egress?: EgressSettings;
-  /** Reads the repo's named secrets (config `repos[].secrets`); required when the repo has any. */
-  secrets?: SecretReader;
+  /** The run repository's named secrets (config `repos[].secrets`) from the token broker; required when the repo has any. */
+  secrets?: RepoSecretSource;
   redactor: Redactor;
   logSink: LineSink;
   /** Aborted on SIGTERM: the run pushes its work in progress and reports. */
@@ -293,7 +293,7 @@ export class RunSession {
     if (!this.deps.secrets) throw new RunFailure('secret_unavailable', 'the repo has named secrets but the runner has no secret source');
     let values: Record<string, string>;
     try {
-      values = await readRepoSecrets(named, this.deps.secrets, Object.keys(this.toolEnv));
+      values = await readRepoSecrets({ repository: this.run.repo, variables }, this.run.runId, this.deps.secrets, Object.keys(this.toolEnv));
     } catch (err) {
       if (err instanceof RepoSecretError) throw new RunFailure('secret_unavailable', err.message);
       throw err;

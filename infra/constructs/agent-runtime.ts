@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -203,17 +203,8 @@ export class AgentRuntime extends Construct {
       });
     }
 
-    // Named secrets offered to a repository's setup and tests (config repos[].secrets).
-    const secretNames = [...new Set(config.repos.flatMap((r) => Object.values(r.secrets ?? {})))];
-    if (secretNames.length > 0) {
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          actions: ['secretsmanager:GetSecretValue'],
-          // Secrets Manager appends a random six-character suffix to every secret ARN.
-          resources: secretNames.map((name) => stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${name}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })),
-        }),
-      );
-    }
+    // No Secrets Manager access: repo secrets (config repos[].secrets) come from the token broker,
+    // which hands a run only its own repository's secrets (a grant here would cover every repo's).
   }
 }
 

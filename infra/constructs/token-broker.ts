@@ -15,8 +15,9 @@ export interface TokenBrokerProps {
 
 /**
  * The GitHub token broker (lambdas/token-broker.ts): the only holder of the GitHub App key (or the
- * PAT fallback). It reads the run to check that it is RUNNING and mints a token for that run's
- * repository. Nothing may invoke it but what `grantInvoke` names: the runner task role.
+ * PAT fallback) and the only reader of repo secrets. It reads the run to check that it is RUNNING and
+ * mints a token for that run's repository, or returns that repository's named secrets. Nothing may
+ * invoke it but what `grantInvoke` names: the runner task role.
  */
 export class TokenBroker extends Construct {
   readonly function: lambda.IFunction;
@@ -36,7 +37,9 @@ export class TokenBroker extends Construct {
     state.grantRunRead(fn);
 
     const github = config.github;
-    const secretNames = [github.privateKeySecret, github.tokenSecret].filter((n): n is string => n !== undefined);
+    // The App key (or PAT), and every repo's named secrets: the broker hands each run only its own repo's.
+    const repoSecretNames = config.repos.flatMap((r) => Object.values(r.secrets ?? {}));
+    const secretNames = [...new Set([github.privateKeySecret, github.tokenSecret, ...repoSecretNames].filter((n): n is string => n !== undefined))];
     if (secretNames.length > 0) {
       const stack = Stack.of(this);
       fn.addToRolePolicy(

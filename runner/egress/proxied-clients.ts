@@ -1,7 +1,6 @@
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { HttpsProxyAgent } from 'https-proxy-agent';
@@ -11,8 +10,9 @@ import { EnvHttpProxyAgent, fetch as undiciFetch } from 'undici';
  * The runner's own network routes on AWS. The runner security group reaches only the egress proxy,
  * the interface endpoints (ECR, CloudWatch Logs) and the S3/DynamoDB gateway endpoints, so every
  * client that leaves the VPC must go through the proxy explicitly (a direct call would hang until it
- * times out): Bedrock runtime, Step Functions, Lambda (the token broker), Secrets Manager (repo
- * secrets), and GitHub (Octokit, git). DynamoDB, S3 and Logs stay direct.
+ * times out): Bedrock runtime, Step Functions, Lambda (the token broker, which also hands out repo
+ * secrets: the runner never calls Secrets Manager), and GitHub (Octokit, git). DynamoDB, S3 and Logs
+ * stay direct.
  *
  * Only HTTPS is proxied: every AWS API and GitHub is HTTPS, while plain-HTTP endpoints are local
  * mode's loopback stand-ins (AWS_ENDPOINT_URL_<SERVICE>), which the proxy would refuse.
@@ -25,7 +25,6 @@ export interface RunnerAwsClients {
   /** Through the proxy when one is set. */
   readonly sfn: SFNClient;
   readonly lambda: LambdaClient;
-  readonly secrets: SecretsManagerClient;
   bedrock(): BedrockRuntimeClient;
   /** Direct (gateway endpoint). */
   readonly s3: S3Client;
@@ -38,7 +37,6 @@ export function runnerAwsClients(options: { region?: string; proxyUrl?: string }
   return {
     sfn: new SFNClient(proxied),
     lambda: new LambdaClient(proxied),
-    secrets: new SecretsManagerClient(proxied),
     // The SDK's own retries are off: the Bedrock provider's loop is the one retry policy.
     bedrock: () => (bedrock ??= new BedrockRuntimeClient({ ...proxied, maxAttempts: 1 })),
     s3: new S3Client(base),

@@ -1,29 +1,23 @@
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
+import { RepoSecretsResponse } from '../../lambdas/token-broker-contract';
+import { invokeTokenBroker } from '../token-broker-client';
 
 /**
  * A repo's named secrets (config `repos[].secrets`: ENV_NAME → Secrets Manager secret name). The
- * runner reads them after the clone and offers them only to the repo's setup and test commands,
- * never to the agent's tool calls; every value is registered with the redactor first.
+ * runner asks the token broker for them after the clone: the broker checks the run is RUNNING and
+ * answers with that run's repository's secrets only (the runner's role cannot read Secrets Manager,
+ * so a run of one repository never reads another's). Local mode's broker reads NIGHTSHIFT_SECRETS_FILE.
+ * They are offered to the setup commands and the base test run (the head test run only when the repo
+ * opts in), never to the agent's tool calls; every value is registered with the redactor first.
  */
-export type SecretReader = (secretName: string) => Promise<string>;
+export type RepoSecretSource = (runId: string) => Promise<RepoSecretsResponse>;
 
-export function secretsManagerReader(client: SecretsManagerClient): SecretReader {
-  return async (secretName) => {
-    const out = await client.send(new GetSecretValueCommand({ SecretId: secretName }));
-    if (typeof out.SecretString !== 'string') throw new Error(`secret ${secretName} has no string value`);
-    return out.SecretString;
-  };
-}
-
-/** Local mode: NIGHTSHIFT_SECRETS_FILE, a JSON object of secret name → value (the token broker reads the same file). */
-export function secretsFileReader(file: string): SecretReader {
-  return async (secretName) => {
-    const secrets = z.record(z.string(), z.string()).parse(JSON.parse(readFileSync(file, 'utf8')));
-    const value = secrets[secretName];
-    if (value === undefined) throw new Error(`secret ${secretName} is not in ${file}`);
-    return value;
+export function tokenBrokerSecretSource(client: LambdaClient, functionName: string): RepoSecretSource {
+  return async (runId) => {
+    const parsed = RepoSecretsResponse.safeParse(await invokeTokenBroker(client, functionName, { kind: 'repoSecrets', runId }));
+    // Never the payload in the message: it holds the values.
+    if (!parsed.success) throw new Error('malformed repo secrets response from the token broker');
+    return parsed.data;
   };
 }
 
@@ -35,21 +29,30 @@ export class RepoSecretError extends Error {
 }
 
 /**
- * Reads every named secret, or throws naming the variable and the secret (never a value). A name
- * that the tool environment already sets (PATH, HOME, the proxy variables, ...) is refused: a secret
- * must not silently change how setup and tests run.
+ * Reads the run's named secrets, or throws naming the variable or the refusal (never a value). A name
+ * that the tool environment already sets (PATH, HOME, the proxy variables, ...) is refused before
+ * anything is asked: a secret must not silently change how setup and tests run. The answer must hold
+ * exactly the configured variables of the run's repository.
  */
-export async function readRepoSecrets(named: Record<string, string> | undefined, read: SecretReader, reserved: Iterable<string>): Promise<Record<string, string>> {
-  const env: Record<string, string> = {};
+export async function readRepoSecrets(
+  expected: { repository: string; variables: string[] },
+  runId: string,
+  source: RepoSecretSource,
+  reserved: Iterable<string>,
+): Promise<Record<string, string>> {
   const taken = new Set([...reserved].map((n) => n.toUpperCase()));
-  for (const [variable, secretName] of Object.entries(named ?? {})) {
+  for (const variable of expected.variables) {
     if (taken.has(variable.toUpperCase())) throw new RepoSecretError(`secret variable ${variable} would override the tool environment's ${variable}`);
-    try {
-      env[variable] = await read(secretName);
-    } catch (err) {
-      const reason = (err as { name?: string }).name && (err as { name?: string }).name !== 'Error' ? (err as { name: string }).name : (err as Error).message;
-      throw new RepoSecretError(`could not read secret ${secretName} for ${variable}: ${reason}`);
-    }
   }
-  return env;
+  let answer: RepoSecretsResponse;
+  try {
+    answer = await source(runId);
+  } catch (err) {
+    throw new RepoSecretError((err as Error).message);
+  }
+  const got = Object.keys(answer.secrets).sort();
+  if (answer.repository !== expected.repository || got.join('\n') !== [...expected.variables].sort().join('\n')) {
+    throw new RepoSecretError(`the token broker answered with ${got.join(', ') || 'no variables'} of ${answer.repository}, expected ${expected.variables.join(', ')} of ${expected.repository}`);
+  }
+  return answer.secrets;
 }

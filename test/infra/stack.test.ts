@@ -219,4 +219,18 @@ describe('IAM', () => {
       .filter((entry) => !(entry.slice(entry.indexOf(': ') + 2) in wildcardResourceActions));
     expect(unjustified).toEqual([]);
   });
+
+  test("repo secrets: only the token broker reads them (it hands a run its own repo's); the runner task role reads no secret", () => {
+    const ref = (construct: { node: { defaultChild?: unknown } }) => ({ Ref: synth.stack.getLogicalId(construct.node.defaultChild as never) });
+    const secretReaders = (role: { Ref: string }) =>
+      ofType('AWS::IAM::Policy')
+        .filter(([, p]) => JSON.stringify(p.Properties!.Roles) === JSON.stringify([role]))
+        .flatMap(([, p]) => (p.Properties!.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement)
+        .filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'))
+        .map((s) => JSON.stringify(s.Resource));
+    expect(secretReaders(ref(synth.stack.runtime.taskRole))).toEqual([]);
+    const broker = secretReaders(ref(synth.stack.tokenBroker.function.role!));
+    expect(broker.some((r) => r.includes('secret:nightshift/npm-token-??????'))).toBe(true);
+    expect(broker.some((r) => r.includes('secret:nightshift/gh-key-??????'))).toBe(true);
+  });
 });

@@ -1,7 +1,6 @@
 import { ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { SendTaskHeartbeatCommand } from '@aws-sdk/client-sfn';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -65,21 +64,20 @@ describe('the runner’s own clients and the egress proxy', () => {
     }
   });
 
-  it('sends Step Functions, Lambda, Secrets Manager and Bedrock through the proxy by CONNECT to their regional hosts', async () => {
+  it('sends Step Functions, Lambda and Bedrock through the proxy by CONNECT to their regional hosts', async () => {
     // Given the runner's clients with NIGHTSHIFT_PROXY_URL set
     const aws = runnerAwsClients({ region: 'us-east-1', proxyUrl: proxy.url });
 
     // When each makes one real call (the recording proxy refuses the tunnel)
     await expect(aws.sfn.send(new SendTaskHeartbeatCommand({ taskToken: 't' }))).rejects.toBeDefined();
     await expect(aws.lambda.send(new InvokeCommand({ FunctionName: 'nightshift-token-broker', Payload: Buffer.from('{}') }))).rejects.toBeDefined();
-    await expect(aws.secrets.send(new GetSecretValueCommand({ SecretId: 'nightshift/x' }))).rejects.toBeDefined();
     await expect(aws.bedrock().send(new ConverseCommand({ modelId: 'm', messages: [{ role: 'user', content: [{ text: 'hi' }] }] }))).rejects.toBeDefined();
 
     // Then the proxy saw a CONNECT to each service's host, and every client carries the proxy agent
     expect(new Set(proxy.connects)).toEqual(
-      new Set(['states.us-east-1.amazonaws.com:443', 'lambda.us-east-1.amazonaws.com:443', 'secretsmanager.us-east-1.amazonaws.com:443', 'bedrock-runtime.us-east-1.amazonaws.com:443']),
+      new Set(['states.us-east-1.amazonaws.com:443', 'lambda.us-east-1.amazonaws.com:443', 'bedrock-runtime.us-east-1.amazonaws.com:443']),
     );
-    for (const client of [aws.sfn, aws.lambda, aws.secrets, aws.bedrock()]) expect(agentOf(client)).toBeInstanceOf(HttpsProxyAgent);
+    for (const client of [aws.sfn, aws.lambda, aws.bedrock()]) expect(agentOf(client)).toBeInstanceOf(HttpsProxyAgent);
     expect(aws.bedrock()).toBe(aws.bedrock());
   });
 

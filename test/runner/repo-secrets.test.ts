@@ -1,3 +1,4 @@
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { randomBytes } from 'node:crypto';
@@ -5,11 +6,15 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../../core/config/load';
 import { fileAt, listPulls } from '../../local/forge';
-import { secretsFileReader, secretsManagerReader } from '../../runner/secrets/repo-secrets';
+import type { NightshiftConfig } from '../../core/config/schema';
+import { localSecretsFileSource, repoSecretsFor, secretsManagerSource, type SecretSource } from '../../lambdas/token-broker';
+import { tokenBrokerSecretSource } from '../../runner/secrets/repo-secrets';
+import { startAwsLoopback, type AwsLoopback } from './support/aws-loopback';
 import { session, startInProcessRun, startRunnerHarness, testConfig, type RunnerHarness } from './support/runner-harness';
 
 /**
- * Named secrets reach the repo's setup and test commands, never the agent's tools, and are never
+ * Named secrets come from the token broker (a real Lambda Invoke on loopback, the broker's code
+ * behind it, Secrets Manager mocked) and reach the repo's setup and test commands, never the agent's tools, and are never
  * written down. The test command proves it saw the secret by its length; once the agent has worked
  * (NOTES.md exists) it also captures the value into a file, which must not be committed.
  */
@@ -21,9 +26,18 @@ const testCommand = [
   'exit $status',
 ].join('; ');
 
+const OTHER_SECRET_NAME = 'nightshift/other-app/deploy-key';
+
+/** The sample repo with its secret, and a second repo whose secret a run of the first must never get. */
 function configWithSecret() {
   const base = testConfig();
-  return parseConfig({ ...base, repos: [{ ...base.repos[0]!, test: testCommand, setup: ['test -n "$DEPLOY_KEY" && echo "setup has the key"'], secrets: { DEPLOY_KEY: SECRET_NAME } }] });
+  return parseConfig({
+    ...base,
+    repos: [
+      { ...base.repos[0]!, test: testCommand, setup: ['test -n "$DEPLOY_KEY" && echo "setup has the key"'], secrets: { DEPLOY_KEY: SECRET_NAME } },
+      { name: 'demo/other-app', secrets: { OTHER_KEY: OTHER_SECRET_NAME } },
+    ],
+  });
 }
 
 describe('repo secrets', () => {
@@ -31,28 +45,45 @@ describe('repo secrets', () => {
   const sm = mockClient(SecretsManagerClient);
   const secret = `CANARY-deploy-${randomBytes(12).toString('hex')}`;
 
+  let broker: AwsLoopback;
+  /** What the broker Lambda behind the loopback uses for this test. */
+  let brokerConfig: NightshiftConfig;
+  let brokerSecrets: SecretSource;
+
   beforeAll(async () => {
     h = await startRunnerHarness();
+    broker = await startAwsLoopback((_name, payload) => repoSecretsFor({ runs: h.db.store.runs, config: brokerConfig, secrets: brokerSecrets }, payload));
   });
   afterAll(async () => {
     sm.restore();
+    await broker.stop();
     await h.stop();
   });
-  beforeEach(() => sm.reset());
+  beforeEach(() => {
+    sm.reset();
+    broker.invocations.length = 0;
+    brokerSecrets = secretsManagerSource(new SecretsManagerClient({ region: 'us-east-1' }));
+  });
 
-  it('are read from Secrets Manager and offered to setup and tests only, never to agent tools, the trace, events, logs, commit or PR', async () => {
+  /** The runner's real broker client, over the Lambda Invoke API on loopback. */
+  const viaBroker = () => tokenBrokerSecretSource(new LambdaClient({ region: 'us-east-1', endpoint: broker.url, credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' } }), 'token-broker');
+
+  it('come from the broker for the run repository only, and are offered to setup and tests only, never to agent tools, the trace, events, logs, commit or PR', async () => {
     // Given a repo with a named secret in Secrets Manager
     sm.on(GetSecretValueCommand, { SecretId: SECRET_NAME }).resolves({ SecretString: secret });
+    sm.on(GetSecretValueCommand, { SecretId: OTHER_SECRET_NAME }).resolves({ SecretString: 'other-repo-secret' });
+    brokerConfig = configWithSecret();
     const run = await h.createRun({ prompt: 'Look around' });
 
     // When the runner runs a session whose agent dumps its environment
     const { end, logs, traceDir } = await startInProcessRun(h, run.runId, session('repo-secrets'), {
       config: configWithSecret(),
-      deps: { secrets: secretsManagerReader(new SecretsManagerClient({ region: 'us-east-1' })) },
+      deps: { secrets: viaBroker() },
     }).done;
 
-    // Then the secret was read once, by name
+    // Then the runner asked the broker once, naming only its run, and the broker read only this repo's secret
     expect(end).toMatchObject({ kind: 'succeeded', result: { outcome: 'pr_opened' } });
+    expect(broker.invocations).toEqual([{ functionName: 'token-broker', payload: { kind: 'repoSecrets', runId: run.runId } }]);
     expect(sm.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input)).toEqual([{ SecretId: SECRET_NAME }]);
 
     // setup and both test runs saw it; the agent's `env` did not
@@ -82,26 +113,44 @@ describe('repo secrets', () => {
 
   it('fails the run clearly, before setup, when a secret cannot be read', async () => {
     sm.on(GetSecretValueCommand).rejects(new ResourceNotFoundException({ message: 'not found', $metadata: {} }));
+    brokerConfig = configWithSecret();
     const run = await h.createRun({ prompt: 'Look around' });
     const { end } = await startInProcessRun(h, run.runId, session('repo-secrets'), {
       config: configWithSecret(),
-      deps: { secrets: secretsManagerReader(new SecretsManagerClient({ region: 'us-east-1' })) },
+      deps: { secrets: viaBroker() },
     }).done;
-    expect(end).toEqual({ kind: 'failed', error: 'Nightshift.RunFailed', cause: `secret_unavailable: could not read secret ${SECRET_NAME} for DEPLOY_KEY: ResourceNotFoundException` });
+    expect(end).toEqual({ kind: 'failed', error: 'Nightshift.RunFailed', cause: `secret_unavailable: the token broker refused: could not read secret ${SECRET_NAME} for DEPLOY_KEY: ResourceNotFoundException` });
     const { events } = await h.db.store.events.list(run.runId, { limit: 100 });
     expect(events.some((e) => e.type === 'test_result')).toBe(false);
   });
 
-  it('refuses a secret named like a tool environment variable, and reads the local secrets file', async () => {
-    const file = join(h.root, 'secrets.json');
-    writeFileSync(file, JSON.stringify({ [SECRET_NAME]: secret }));
-    await expect(secretsFileReader(file)(SECRET_NAME)).resolves.toBe(secret);
-    await expect(secretsFileReader(file)('other')).rejects.toThrow(`secret other is not in ${file}`);
-
+  it('refuses a secret named like a tool environment variable before asking the broker', async () => {
     const base = testConfig();
     const config = parseConfig({ ...base, repos: [{ ...base.repos[0]!, secrets: { PATH: SECRET_NAME } }] });
+    brokerConfig = config;
     const run = await h.createRun({ prompt: 'Look around' });
-    const { end } = await startInProcessRun(h, run.runId, session('repo-secrets'), { config, deps: { secrets: secretsFileReader(file) } }).done;
+    const { end } = await startInProcessRun(h, run.runId, session('repo-secrets'), { config, deps: { secrets: viaBroker() } }).done;
     expect(end).toEqual({ kind: 'failed', error: 'Nightshift.RunFailed', cause: "secret_unavailable: secret variable PATH would override the tool environment's PATH" });
+    expect(broker.invocations).toEqual([]);
+  });
+
+  it('in local mode come from the broker reading the secrets file', async () => {
+    // Given the local secrets file (NIGHTSHIFT_SECRETS_FILE) the local platform's broker reads
+    const file = join(h.root, 'secrets.json');
+    writeFileSync(file, JSON.stringify({ [SECRET_NAME]: secret }));
+    await expect(localSecretsFileSource(file)('other')).rejects.toThrow(`secret other is not in ${file}`);
+    brokerSecrets = localSecretsFileSource(file);
+    brokerConfig = configWithSecret();
+    const run = await h.createRun({ prompt: 'Look around' });
+
+    // When a run of the repo asks for its secrets
+    const { end, traceDir } = await startInProcessRun(h, run.runId, session('repo-secrets'), { config: configWithSecret(), deps: { secrets: viaBroker() } }).done;
+
+    // Then setup got the value from the file, and Secrets Manager was never called
+    expect(end).toMatchObject({ kind: 'succeeded' });
+    expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+    const trace = readFileSync(join(traceDir, run.runId, 'trace.jsonl'), 'utf8');
+    expect(trace).toContain('setup has the key');
+    expect(trace).not.toContain(secret);
   });
 });

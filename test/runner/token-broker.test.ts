@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { parseConfig } from '../../core/config/load';
-import { mintRunToken, RunNotActiveError } from '../../lambdas/token-broker';
+import { mintRunToken, repoSecretsFor, RepoSecretUnavailableError, RunNotActiveError } from '../../lambdas/token-broker';
 import { verifyForgeToken } from '../../local/forge';
 import { REPO, startRunnerHarness, testConfig, type RunnerHarness } from './support/runner-harness';
 
@@ -73,5 +73,53 @@ describe('the token broker', () => {
     expect((await post(undefined, REPO)).status).toBe(401);
     expect((await post('nsf_forged', REPO)).status).toBe(401);
     expect((await post(response.token, REPO)).status).toBe(404); // authorised; the issue does not exist
+  });
+
+  describe('repo secrets', () => {
+    // Two repositories with a secret each: a run of one gets only its own.
+    const config = parseConfig({
+      ...testConfig(),
+      repos: [
+        { ...testConfig().repos[0]!, secrets: { DEPLOY_KEY: 'nightshift/sample/deploy' } },
+        { name: 'demo/other-app', secrets: { OTHER_KEY: 'nightshift/other/deploy' } },
+      ],
+    });
+    const store: Record<string, string> = { 'nightshift/sample/deploy': 'sample-value', 'nightshift/other/deploy': 'other-value' };
+
+    it("returns only the run repository's named secrets, reading no other", async () => {
+      const run = await h.createRun({ status: 'RUNNING' });
+      const secrets = jest.fn(async (name: string) => store[name]!);
+      await expect(repoSecretsFor({ runs: h.db.store.runs, config, secrets }, { kind: 'repoSecrets', runId: run.runId })).resolves.toEqual({ repository: REPO, secrets: { DEPLOY_KEY: 'sample-value' } });
+      expect(secrets.mock.calls).toEqual([['nightshift/sample/deploy']]);
+    });
+
+    it.each(['SUCCEEDED', 'FAILED', 'STARTING', 'QUEUED'] as const)('refuses a run that is %s, reading nothing', async (status) => {
+      const run = await h.createRun({ status });
+      const secrets = jest.fn(async (name: string) => store[name]!);
+      await expect(repoSecretsFor({ runs: h.db.store.runs, config, secrets }, { kind: 'repoSecrets', runId: run.runId })).rejects.toBeInstanceOf(RunNotActiveError);
+      expect(secrets).not.toHaveBeenCalled();
+    });
+
+    it('refuses a cancel-requested run, a caller naming a repository, and the wrong kind', async () => {
+      const secrets = jest.fn(async (name: string) => store[name]!);
+      const deps = { runs: h.db.store.runs, config, secrets };
+      const cancelled = await h.createRun({ status: 'RUNNING', cancelRequested: true });
+      await expect(repoSecretsFor(deps, { kind: 'repoSecrets', runId: cancelled.runId })).rejects.toThrow(/cancel-requested/);
+      const run = await h.createRun({ status: 'RUNNING' });
+      await expect(repoSecretsFor(deps, { kind: 'repoSecrets', runId: run.runId, repo: 'demo/other-app' })).rejects.toThrow();
+      await expect(repoSecretsFor(deps, { runId: run.runId })).rejects.toThrow(/expected a repoSecrets request/);
+      await expect(mintRunToken({ ...deps, forgeRoot: h.forgeRoot }, { kind: 'repoSecrets', runId: run.runId })).rejects.toThrow(/expected a githubToken request/);
+      expect(secrets).not.toHaveBeenCalled();
+    });
+
+    it('names the variable and the secret, never a value, when a secret cannot be read', async () => {
+      const run = await h.createRun({ status: 'RUNNING' });
+      const failing = async () => {
+        throw Object.assign(new Error('value-like text'), { name: 'AccessDeniedException' });
+      };
+      await expect(repoSecretsFor({ runs: h.db.store.runs, config, secrets: failing }, { kind: 'repoSecrets', runId: run.runId })).rejects.toEqual(
+        new RepoSecretUnavailableError('could not read secret nightshift/sample/deploy for DEPLOY_KEY: AccessDeniedException'),
+      );
+    });
   });
 });
