@@ -122,8 +122,10 @@ export class RunSession {
   private readonly layout: WorkspaceLayout;
   private identity!: ToolIdentity;
   private toolEnv!: Record<string, string>;
-  /** The tool environment plus the repo's named secrets: setup and test commands only, never agent tools. */
+  /** The tool environment plus the repo's named secrets: setup commands and the base test run, never agent tools. */
   private commandEnv!: Record<string, string>;
+  /** The head test run runs agent-written code: it gets the secrets only when the repo opts in (secretsInHeadTests). */
+  private headTestEnv!: Record<string, string>;
   private git!: WorkspaceGit;
   private github!: GithubApi;
   private tokenExpiresAt = 0;
@@ -289,6 +291,7 @@ export class RunSession {
     const named = repoSettings(this.deps.config, this.run.repo)!.secrets ?? {};
     const variables = Object.keys(named);
     this.commandEnv = this.toolEnv;
+    this.headTestEnv = this.toolEnv;
     if (variables.length === 0) return;
     if (!this.deps.secrets) throw new RunFailure('secret_unavailable', 'the repo has named secrets but the runner has no secret source');
     let values: Record<string, string>;
@@ -300,7 +303,9 @@ export class RunSession {
     }
     for (const value of Object.values(values)) this.deps.redactor.add(value);
     this.commandEnv = { ...this.toolEnv, ...values };
-    await this.emit('note', `secrets: ${variables.join(', ')} offered to the setup and test commands only`, { secrets: variables });
+    const inHeadTests = repoSettings(this.deps.config, this.run.repo)!.secretsInHeadTests;
+    if (inHeadTests) this.headTestEnv = this.commandEnv;
+    await this.emit('note', `secrets: ${variables.join(', ')} offered to the setup commands and the tests at base${inHeadTests ? ' and at head (secretsInHeadTests)' : ' only'}`, { secrets: variables, secretsInHeadTests: inHeadTests });
   }
 
   private async setup(): Promise<string[]> {
@@ -326,7 +331,8 @@ export class RunSession {
     if (!command) return undefined;
     this.checkStop();
     const timeoutSeconds = this.withinTimeBox(this.repoFile.testTimeoutSeconds ?? DEFAULT_TEST_TIMEOUT_SECONDS);
-    const result = await this.withHeartbeats((signal) => runSandboxed({ command, cwd: this.layout.repo, timeoutMs: timeoutSeconds * 1_000, signal }, this.identity, this.commandEnv));
+    const env = phase === 'base' ? this.commandEnv : this.headTestEnv;
+    const result = await this.withHeartbeats((signal) => runSandboxed({ command, cwd: this.layout.repo, timeoutMs: timeoutSeconds * 1_000, signal }, this.identity, env));
     if (result.aborted) throw new Interrupted(`stopped while running the tests at ${phase}`);
     const junit = this.repoFile.testResults ? readJunitReport(this.layout.repo, this.repoFile.testResults) : undefined;
     const parsed = junit ? { format: 'junit' as const, tests: junit } : parseTestOutput(result.output);

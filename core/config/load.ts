@@ -60,6 +60,7 @@ export function repoSettings(config: NightshiftConfig, repo: string) {
     maxMinutes: entry.maxMinutes ?? config.timeouts.maxMinutes,
     egressAllow: [...config.egress.allow, ...(entry.egressAllow ?? [])],
     secrets: entry.secrets ?? {},
+    secretsInHeadTests: entry.secretsInHeadTests ?? false,
     spot: entry.spot ?? false,
   };
 }

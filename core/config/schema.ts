@@ -25,6 +25,8 @@ export const RepoConfig = z
     egressAllow: z.array(EgressDomain).max(100).optional(),
     /** Named secrets (env var name -> Secrets Manager secret name) offered to this repo's setup and tests. */
     secrets: z.record(z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'must be an UPPER_SNAKE environment variable name'), SecretName).optional(),
+    /** Also offer `secrets` to the test run at the end, which runs code the agent wrote (default false: setup and base tests only). */
+    secretsInHeadTests: z.boolean().optional(),
     /** Run this repo's tasks on Fargate Spot (cheaper, may be interrupted). */
     spot: z.boolean().optional(),
   })

@@ -29,12 +29,12 @@ const testCommand = [
 const OTHER_SECRET_NAME = 'nightshift/other-app/deploy-key';
 
 /** The sample repo with its secret, and a second repo whose secret a run of the first must never get. */
-function configWithSecret() {
+function configWithSecret(options: { secretsInHeadTests?: boolean } = {}) {
   const base = testConfig();
   return parseConfig({
     ...base,
     repos: [
-      { ...base.repos[0]!, test: testCommand, setup: ['test -n "$DEPLOY_KEY" && echo "setup has the key"'], secrets: { DEPLOY_KEY: SECRET_NAME } },
+      { ...base.repos[0]!, test: testCommand, setup: ['test -n "$DEPLOY_KEY" && echo "setup has the key"'], secrets: { DEPLOY_KEY: SECRET_NAME }, ...options },
       { name: 'demo/other-app', secrets: { OTHER_KEY: OTHER_SECRET_NAME } },
     ],
   });
@@ -86,29 +86,55 @@ describe('repo secrets', () => {
     expect(broker.invocations).toEqual([{ functionName: 'token-broker', payload: { kind: 'repoSecrets', runId: run.runId } }]);
     expect(sm.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input)).toEqual([{ SecretId: SECRET_NAME }]);
 
-    // setup and both test runs saw it; the agent's `env` did not
+    // setup and the tests at base saw it; the tests at head (agent-written code) and the agent's `env` did not
     const { events } = await h.db.store.events.list(run.runId, { limit: 100 });
     const trace = readFileSync(join(traceDir, run.runId, 'trace.jsonl'), 'utf8');
     const lines = trace.trim().split('\n').map((l) => JSON.parse(l) as { type: string; name?: string; output?: string; phase?: string });
     expect(lines.find((l) => l.type === 'tool_call' && l.name === 'setup')!.output).toContain('setup has the key');
-    const testOutputs = lines.filter((l) => l.type === 'test_result').map((l) => l.output);
-    expect(testOutputs).toHaveLength(2);
-    for (const out of testOutputs) expect(out).toContain(`deploy key offered: ${secret.length} chars`);
+    const testOutputs = Object.fromEntries(lines.filter((l) => l.type === 'test_result').map((l) => [l.phase, l.output]));
+    expect(testOutputs.base).toContain(`deploy key offered: ${secret.length} chars`);
+    expect(testOutputs.head).toContain('deploy key offered: 0 chars');
     const envDump = lines.find((l) => l.type === 'tool_call' && l.name === 'shell')!.output!;
     expect(envDump).toContain('deploy=unset');
     expect(envDump).not.toContain('DEPLOY_KEY=');
-    expect(events.some((e) => e.type === 'note' && e.message === 'secrets: DEPLOY_KEY offered to the setup and test commands only')).toBe(true);
+    expect(events.some((e) => e.type === 'note' && e.message === 'secrets: DEPLOY_KEY offered to the setup commands and the tests at base only')).toBe(true);
 
-    // the file the head tests captured it into was left out of the commit
+    // so what the head tests wrote holds no secret and is committed as it is
     const result = end.kind === 'succeeded' ? end.result : undefined;
     expect(fileAt(h.bare, result!.branch!, 'NOTES.md')).toBe('Looked around.\n');
-    expect(() => fileAt(h.bare, result!.branch!, 'captured.txt')).toThrow(/does not exist/);
-    expect(events.some((e) => e.type === 'note' && e.message.includes('files holding a secret value were left out of the commit: captured.txt'))).toBe(true);
+    expect(fileAt(h.bare, result!.branch!, 'captured.txt')).toBe('');
 
     // and the value is nowhere
     const [pr] = listPulls(h.forgeRoot, 'demo/sample-app').filter((p) => p.head === result!.branch);
     const stored = await h.db.store.runs.get(run.runId);
     for (const text of [trace, JSON.stringify(events), logs.join('\n'), pr!.body, JSON.stringify(stored), JSON.stringify(end)]) expect(text).not.toContain(secret);
+  });
+
+  it('reach the tests at head too when the repo opts in (secretsInHeadTests), and a file that captured one is not committed', async () => {
+    // Given a repo that opts in
+    sm.on(GetSecretValueCommand, { SecretId: SECRET_NAME }).resolves({ SecretString: secret });
+    brokerConfig = configWithSecret({ secretsInHeadTests: true });
+    const run = await h.createRun({ prompt: 'Look around' });
+
+    // When the runner runs
+    const { end, traceDir } = await startInProcessRun(h, run.runId, session('repo-secrets'), { config: brokerConfig, deps: { secrets: viaBroker() } }).done;
+
+    // Then both test runs saw the secret
+    expect(end).toMatchObject({ kind: 'succeeded', result: { outcome: 'pr_opened' } });
+    const trace = readFileSync(join(traceDir, run.runId, 'trace.jsonl'), 'utf8');
+    const testOutputs = trace.trim().split('\n').map((l) => JSON.parse(l) as { type: string; output?: string }).filter((l) => l.type === 'test_result').map((l) => l.output);
+    expect(testOutputs).toHaveLength(2);
+    for (const out of testOutputs) expect(out).toContain(`deploy key offered: ${secret.length} chars`);
+    const { events } = await h.db.store.events.list(run.runId, { limit: 100 });
+    expect(events.some((e) => e.type === 'note' && e.message === 'secrets: DEPLOY_KEY offered to the setup commands and the tests at base and at head (secretsInHeadTests)')).toBe(true);
+
+    // and the file the head tests captured it into was left out of the commit
+    const result = end.kind === 'succeeded' ? end.result : undefined;
+    expect(fileAt(h.bare, result!.branch!, 'NOTES.md')).toBe('Looked around.\n');
+    expect(() => fileAt(h.bare, result!.branch!, 'captured.txt')).toThrow(/does not exist/);
+    expect(events.some((e) => e.type === 'note' && e.message.includes('files holding a secret value were left out of the commit: captured.txt'))).toBe(true);
+    const [pr] = listPulls(h.forgeRoot, 'demo/sample-app').filter((p) => p.head === result!.branch);
+    for (const text of [trace, JSON.stringify(events), pr!.body]) expect(text).not.toContain(secret);
   });
 
   it('fails the run clearly, before setup, when a secret cannot be read', async () => {
