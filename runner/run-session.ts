@@ -30,11 +30,12 @@ import type { ModelProvider } from './model/provider';
 import type { Redactor } from './redaction';
 import { readRepoSecrets, RepoSecretError, type RepoSecretSource } from './secrets/repo-secrets';
 import { readAgentInstructions, readNightshiftYml, RepoSettingsFileError, type NightshiftYml } from './repo/repo-settings-file';
-import { parseTestOutput, readJunitReport, testDelta, type TestRunResult } from './repo/test-results';
+import { parseTestOutput, readJunitReport, testDelta, type TestRunResult, type TestState } from './repo/test-results';
 import { TaskNoLongerWaitedError, type TaskCallbacks } from './task-callbacks';
 import { toolSpecs } from './tools/definitions';
 import { DEFAULT_PROTECTED_PATHS, ProtectedPaths } from './tools/protected-paths';
 import { executeTool, type ToolControl } from './tools/tool-executor';
+import { PathRefusedError } from './tools/workspace-paths';
 import type { TraceSink } from './trace/trace-sink';
 import { RunTrace } from './trace/run-trace';
 import { giveTreeTo, prepareWorkspace, workspaceLayout, type WorkspaceLayout } from './workspace';
@@ -334,7 +335,7 @@ export class RunSession {
     const env = phase === 'base' ? this.commandEnv : this.headTestEnv;
     const result = await this.withHeartbeats((signal) => runSandboxed({ command, cwd: this.layout.repo, timeoutMs: timeoutSeconds * 1_000, signal }, this.identity, env));
     if (result.aborted) throw new Interrupted(`stopped while running the tests at ${phase}`);
-    const junit = this.repoFile.testResults ? readJunitReport(this.layout.repo, this.repoFile.testResults) : undefined;
+    const junit = this.repoFile.testResults ? await this.junitReport(this.repoFile.testResults) : undefined;
     const parsed = junit ? { format: 'junit' as const, tests: junit } : parseTestOutput(result.output);
     const tests: TestRunResult = { command, passed: result.exitCode === 0, exitCode: result.exitCode, timedOut: result.timedOut, tests: parsed.tests, format: parsed.format, output: result.output, durationMs: result.durationMs };
     this.trace.record({ type: 'test_result', phase, command, passed: tests.passed, format: tests.format, tests: tests.tests, output: result.output });
@@ -350,6 +351,17 @@ export class RunSession {
       durationMs: tests.durationMs,
     });
     return tests;
+  }
+
+  /** The repo's JUnit file; a refused path (leaving the repository, a symlink, not a regular file) falls back to the output. */
+  private async junitReport(path: string): Promise<Record<string, TestState> | undefined> {
+    try {
+      return readJunitReport(this.layout.repo, path);
+    } catch (err) {
+      if (!(err instanceof PathRefusedError)) throw err;
+      await this.emit('note', `testResults: ${err.message}; per-test results come from the test output`, { testResults: path });
+      return undefined;
+    }
   }
 
   // ---- agent loop --------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-import { existsSync, lstatSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
+import { PathRefusedError, resolveRepoPath } from '../tools/workspace-paths';
 
 /**
  * Results of one run of the repository's tests. Per-test results where the output can be parsed
@@ -72,11 +72,39 @@ export function parseTestOutput(raw: string): { format: TestRunResult['format'];
 }
 
 /** Reads the JUnit report the test command wrote, when `.nightshift.yml` names one. */
+const MAX_JUNIT_BYTES = 20 * 1024 * 1024;
+
+/**
+ * Reads the JUnit file the repo names (`.nightshift.yml` testResults). The runner reads it as root
+ * while the test command (as the tool user) wrote it, so it goes through the file tools' path guard
+ * (no `..`, no symlink at any level leading outside the repository) and is opened with O_NOFOLLOW
+ * (a last-component symlink) and O_NONBLOCK (a FIFO must not hang the runner); only a regular file
+ * with one link is read. Undefined when it does not exist or lists no tests; PathRefusedError when
+ * the path is refused.
+ */
 export function readJunitReport(repoRoot: string, relativePath: string): Record<string, TestState> | undefined {
-  const path = join(repoRoot, relativePath);
-  if (!existsSync(path) || !lstatSync(path).isFile() || lstatSync(path).size > 20 * 1024 * 1024) return undefined;
-  const tests = parseJunitXml(readFileSync(path, 'utf8'));
-  return Object.keys(tests).length ? tests : undefined;
+  const resolved = resolveRepoPath(repoRoot, relativePath);
+  if (!resolved.exists) return undefined;
+  let fd: number;
+  try {
+    fd = openSync(resolved.absolute, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ELOOP') throw new PathRefusedError(relativePath, 'is a symlink');
+    throw err;
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new PathRefusedError(relativePath, 'is not a regular file');
+    // A hard link made by the tool user could name a file it may not read itself.
+    if (stat.nlink > 1) throw new PathRefusedError(relativePath, 'has more than one hard link');
+    if (stat.size > MAX_JUNIT_BYTES) return undefined;
+    const tests = parseJunitXml(readFileSync(fd, 'utf8'));
+    return Object.keys(tests).length ? tests : undefined;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function testDelta(base: TestRunResult | undefined, head: TestRunResult | undefined): TestDelta {
