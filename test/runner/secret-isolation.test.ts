@@ -77,7 +77,7 @@ describe('the agent tools never see the runner secrets', () => {
     expect(aws.sfnCalls.every((c) => c.input.taskToken === canaries.TASK_TOKEN)).toBe(true);
     const result = JSON.parse(aws.sfnCalls.find((c) => c.action === 'SendTaskSuccess')!.input.output!) as { outcome: string; branch: string };
     expect(result.outcome).toBe('pr_opened');
-    expect(aws.invocations).toEqual([{ functionName: 'nightshift-token-broker', payload: { runId: run.runId } }]);
+    expect(aws.invocations).toEqual([{ functionName: 'nightshift-token-broker', payload: { kind: 'githubToken', runId: run.runId } }]);
 
     // The trace keeps tool output, redacted: a leaked canary would show as itself or as [REDACTED].
     const trace = readFileSync(join(traceDir, run.runId, 'trace.jsonl'), 'utf8');
