@@ -284,8 +284,6 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       NIGHTSHIFT_TRACE_DIR: join(home.root, 'traces'),
       NIGHTSHIFT_WORKDIR: home.work,
       NIGHTSHIFT_TOOL_USER: localToolUser(log),
-      // Repos with named secrets read them from the local secrets file instead of Secrets Manager.
-      NIGHTSHIFT_SECRETS_FILE: home.secretsFile,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...(egressProxy ? { NIGHTSHIFT_PROXY_URL: egressProxy.url, NIGHTSHIFT_PROXY_ACCESS_LOG: egressProxy.accessLog } : {}),
     });

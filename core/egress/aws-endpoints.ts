@@ -1,21 +1,17 @@
-import type { NightshiftConfig } from '../config/schema';
-
 /**
  * Regional AWS API hosts the runner calls through the egress proxy. DynamoDB and S3 are reached
  * through gateway endpoints and CloudWatch Logs / ECR through interface endpoints, so they are not
  * on the proxy's allowlist and must be in the runner's NO_PROXY (see `runnerNoProxyHosts`).
  */
-export function awsProxiedHosts(region: string, config?: Pick<NightshiftConfig, 'repos'>): string[] {
+export function awsProxiedHosts(region: string): string[] {
   assertRegion(region);
-  const hosts = [
+  // Repo secrets come from the token broker (which checks the run's repo), never from Secrets Manager directly.
+  return [
     `bedrock-runtime.${region}.amazonaws.com`, // Converse
     `states.${region}.amazonaws.com`, // SendTaskSuccess / Failure / Heartbeat
     `lambda.${region}.amazonaws.com`, // token broker Invoke
     `sts.${region}.amazonaws.com`, // regional STS for the SDK's credential chain when it needs it
   ];
-  // Repo secrets are fetched by the runner at run time, only when some repo has any.
-  if (config?.repos.some((r) => Object.keys(r.secrets ?? {}).length > 0)) hosts.push(`secretsmanager.${region}.amazonaws.com`);
-  return hosts;
 }
 
 /** Hosts the runner's own SDK clients reach without the proxy (VPC endpoints). */

@@ -42,6 +42,11 @@ describe('squidConfig', () => {
     expect(conf.trimEnd().split('\n').at(-1)).toBe('http_access deny all');
   });
 
+  it('never allows Secrets Manager: repo secrets come through the token broker', () => {
+    const config = parseConfig({ ...base, repos: [{ name: 'acme/web', secrets: { NPM_TOKEN: 'acme/npm-token' } }] });
+    expect(squidConfig(config, { region: 'eu-central-1' })).not.toContain('secretsmanager');
+  });
+
   it('refuses values that could inject squid directives', () => {
     const config = parseConfig({ ...base, repos: [{ name: 'acme/web' }] });
     expect(() => squidConfig(config, { region: 'us-east-1\nhttp_access allow all' })).toThrow(/not an AWS region/);
