@@ -631,10 +631,12 @@ export class RunSession {
 
   /** Charges compute, stores the trace, then reports: the ledger is complete before finalize settles it. */
   private async wrapUp(end: RunEnd): Promise<void> {
-    try {
-      await this.chargeCompute();
-    } catch (err) {
-      this.log.error('could not charge compute', { error: (err as Error).message });
+    const chargeFailure = await this.chargeComputeWithRetries();
+    if (chargeFailure) {
+      // A cost that cannot be recorded is never reported as a clean success: the ledger would be short.
+      const cause = `compute_charge_failed: ${chargeFailure}`;
+      await this.emit('note', `could not charge compute to the run's budget: ${chargeFailure}`, { code: 'compute_charge_failed' }).catch(() => undefined);
+      end = end.kind === 'succeeded' ? { kind: 'failed', error: 'Nightshift.RunFailed', cause } : { ...end, cause: `${end.cause}; ${cause}`.slice(0, 900) };
     }
     await this.collectRefusedHosts();
     try {
@@ -682,6 +684,21 @@ export class RunSession {
       }
     })();
     return this.refused;
+  }
+
+  /** The compute charge is idempotent per charge id, so retrying it is safe; the last error's message, or undefined once charged. */
+  private async chargeComputeWithRetries(attempts = 3): Promise<string | undefined> {
+    let failure: string | undefined;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      try {
+        await this.chargeCompute();
+        return undefined;
+      } catch (err) {
+        failure = this.deps.redactor.redact((err as Error).message);
+        this.log.error('could not charge compute', { attempt, error: failure });
+      }
+    }
+    return failure;
   }
 
   private async chargeCompute(): Promise<void> {

@@ -137,6 +137,25 @@ describe('runner safety', () => {
     expect(end).toMatchObject({ kind: 'succeeded', result: { outcome: 'question', question: 'Should add() also accept strings?', prUrl: null } });
   });
 
+  it('never reports success when the compute cost cannot be charged: the ledger would be short', async () => {
+    // Given a ledger whose compute charge keeps failing
+    const run = await h.createRun({ prompt: 'Make add accept strings' });
+    let chargeAttempts = 0;
+    const ledger = {
+      ...h.db.store.ledger,
+      charge: async () => {
+        chargeAttempts++;
+        throw new Error('ProvisionedThroughputExceededException');
+      },
+    };
+    // When a session that would end successfully (the agent asks a human) wraps up
+    const { callbacks } = await startInProcessRun(h, run.runId, session('ask-human'), { deps: { ledger } }).done;
+    // Then the charge was retried and the state machine hears a failure naming the missing charge
+    expect(chargeAttempts).toBe(3);
+    expect(callbacks.successes).toEqual([]);
+    expect(callbacks.failures).toEqual([{ error: 'Nightshift.RunFailed', cause: expect.stringMatching(/^compute_charge_failed: ProvisionedThroughputExceededException/) }]);
+  });
+
   it('fails a run whose replayed session runs out, clearly', async () => {
     const run = await h.createRun({ prompt: 'Ask too much' });
     const file = join(mkdtempSync(join(tmpdir(), 'ns-replay-')), 'short.jsonl');
