@@ -103,11 +103,7 @@ describe('configuration', () => {
       c.repos[0].name = 'bad';
     });
     expect(problems.map((p) => p.path).sort()).toEqual(['model.prices.input', 'repos.0.name']);
-    try {
-      parseConfig({ ...minimal(), repos: [{ name: 'bad' }] }, 'cfg.json');
-    } catch (err) {
-      expect((err as Error).message).toMatch(/cfg\.json[\s\S]*repos\.0\.name/);
-    }
+    expect(() => parseConfig({ ...minimal(), repos: [{ name: 'bad' }] }, 'cfg.json')).toThrow(/cfg\.json[\s\S]*repos\.0\.name/);
   });
 
   it('names the file when it cannot be read or is not JSON', () => {

@@ -10,11 +10,16 @@ describe('TokenBroker construct', () => {
       Description: 'Mints a GitHub token scoped to one RUNNING run and its repository',
       Environment: { Variables: Match.objectLike({ RUNS_TABLE: Match.anyValue() }) },
     });
+    const brokerRoleId = stack.getLogicalId(stack.tokenBroker.function.role!.node.defaultChild as never);
     const policies = template.findResources('AWS::IAM::Policy');
     const secretGrants = Object.values(policies).flatMap((p) =>
-      (p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]).filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue')).map((s) => JSON.stringify(s.Resource)),
+      (p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[])
+        .filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'))
+        .flatMap((s) => [s.Resource].flat().map((resource) => ({ roles: p.Properties.Roles as unknown, secret: /:secret:([^"]+)/.exec(JSON.stringify(resource))?.[1] }))),
     );
-    expect(secretGrants.some((r) => r.includes('nightshift/gh-key-??????'))).toBe(true);
+    // Only the broker's role reads secrets, and exactly the App key and the configured repo secrets, never a wildcard.
+    expect(secretGrants.map((g) => g.roles)).toEqual(secretGrants.map(() => [{ Ref: brokerRoleId }]));
+    expect(secretGrants.map((g) => g.secret).sort()).toEqual(['nightshift/gh-key-??????', 'nightshift/npm-token-??????']);
   });
 
   it('lets only the runner task role invoke it, and tells the runner its name', () => {
