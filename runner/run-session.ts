@@ -138,7 +138,13 @@ export class RunSession {
   private repoFile: NightshiftYml = {};
   private testCommand: string | undefined;
   private baseTests: TestRunResult | undefined;
+  /** Compute charged to the ledger so far: micro-USD, the seconds they cover, and whether the final charge is done. */
   private computeCharged = 0;
+  private computeChargedSeconds = 0;
+  private computeFinal = false;
+  private computeChargeSeq = 0;
+  /** A compute charge that failed, retried with the same id and amount (charges are exactly once per id). */
+  private pendingCompute: { id: string; micros: number; seconds: number } | undefined;
   /** The run's port of the egress proxy, once the preflight passed. */
   private proxy: { url: string; portName: string; port: number } | undefined;
   private refused: Promise<RefusedHost[]> | undefined;
@@ -391,6 +397,8 @@ export class RunSession {
       const turn = this.turns;
       const request = conversation.buildRequest();
       const callId = `turn-${String(turn).padStart(4, '0')}`;
+      // Compute so far first, so that the reservation's headroom check counts it.
+      await this.chargeComputeSoFar();
       // Throws BudgetExhaustedError when the worst case does not fit: the call is never made.
       const worst = await this.budget.reserve(callId, conversation.estimateInputTokens(request));
       const started = Date.now();
@@ -701,14 +709,37 @@ export class RunSession {
     return failure;
   }
 
+  /**
+   * Charges the compute used since the last charge. Called before every model call's reservation, so the
+   * reservation's headroom check sees compute too, and once at the end: a run's overshoot of its budget is
+   * bounded by one call's worst case plus the compute of its last phase (head tests, push).
+   */
+  private async chargeComputeSoFar(): Promise<void> {
+    if (!this.pendingCompute) {
+      const elapsed = Math.max(0, (this.now().getTime() - this.startedAt.getTime()) / 1_000);
+      const seconds = Math.max(0, elapsed - this.computeChargedSeconds);
+      const micros = computeMicros(seconds, this.deps.config.model.fargate);
+      if (micros === 0) return;
+      this.computeChargeSeq += 1;
+      this.pendingCompute = { id: `compute-${this.startedAt.getTime()}-${this.computeChargeSeq}`, micros, seconds };
+    }
+    const charge = this.pendingCompute;
+    await this.deps.ledger.charge(this.deps.runId, charge.id, charge.micros);
+    this.pendingCompute = undefined;
+    this.computeCharged += charge.micros;
+    this.computeChargedSeconds += charge.seconds;
+    this.metrics.emit({ [runnerMetricNames.computeCostMicros]: charge.micros });
+  }
+
+  /** The final compute charge, once; its note carries the run's compute total. */
   private async chargeCompute(): Promise<void> {
-    if (this.computeCharged > 0) return;
-    const seconds = Math.max(0, (this.now().getTime() - this.startedAt.getTime()) / 1_000);
-    const micros = computeMicros(seconds, this.deps.config.model.fargate);
-    await this.deps.ledger.charge(this.deps.runId, `compute-${this.startedAt.getTime()}`, micros);
-    this.computeCharged = micros;
-    this.metrics.emit({ [runnerMetricNames.computeCostMicros]: micros });
-    await this.emit('note', `compute charged: ${seconds.toFixed(1)} s, $${microsToUsd(micros).toFixed(6)}`, { computeSeconds: seconds, computeMicros: micros });
+    if (this.computeFinal) return;
+    await this.chargeComputeSoFar();
+    this.computeFinal = true;
+    await this.emit('note', `compute charged: ${this.computeChargedSeconds.toFixed(1)} s, $${microsToUsd(this.computeCharged).toFixed(6)}`, {
+      computeSeconds: this.computeChargedSeconds,
+      computeMicros: this.computeCharged,
+    });
   }
 
   // ---- plumbing ----------------------------------------------------------------------------

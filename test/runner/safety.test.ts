@@ -138,22 +138,59 @@ describe('runner safety', () => {
   });
 
   it('never reports success when the compute cost cannot be charged: the ledger would be short', async () => {
-    // Given a ledger whose compute charge keeps failing
+    // Given priced compute and a ledger that takes the compute charged before the first model call, then keeps failing
+    const config = testConfig({ fargate: { vcpuHourUsd: 0.04048, gbHourUsd: 0.004445 } });
     const run = await h.createRun({ prompt: 'Make add accept strings' });
+    const real = h.db.store.ledger;
     let chargeAttempts = 0;
     const ledger = {
-      ...h.db.store.ledger,
-      charge: async () => {
+      ...real,
+      charge: async (runId: string, chargeId: string, micros: number) => {
         chargeAttempts++;
-        throw new Error('ProvisionedThroughputExceededException');
+        if (chargeAttempts > 1) throw new Error('ProvisionedThroughputExceededException');
+        await real.charge(runId, chargeId, micros);
       },
     };
     // When a session that would end successfully (the agent asks a human) wraps up
-    const { callbacks } = await startInProcessRun(h, run.runId, session('ask-human'), { deps: { ledger } }).done;
-    // Then the charge was retried and the state machine hears a failure naming the missing charge
-    expect(chargeAttempts).toBe(3);
+    const { callbacks } = await startInProcessRun(h, run.runId, session('ask-human'), { config, deps: { ledger } }).done;
+    // Then the final charge was tried three times and the state machine hears a failure naming the missing charge
+    expect(chargeAttempts).toBe(4);
     expect(callbacks.successes).toEqual([]);
     expect(callbacks.failures).toEqual([{ error: 'Nightshift.RunFailed', cause: expect.stringMatching(/^compute_charge_failed: ProvisionedThroughputExceededException/) }]);
+    // And the compute charged before the model call is on the run
+    expect((await h.db.store.runs.get(run.runId))!.spentMicros).toBeGreaterThan(0);
+  });
+
+  it('charges compute before each model call, so the call reservation counts it', async () => {
+    // Given priced compute
+    const config = testConfig({ fargate: { vcpuHourUsd: 0.04048, gbHourUsd: 0.004445 } });
+    const run = await h.createRun({ prompt: 'Fix the failing add test' });
+    const charges: { id: string; micros: number }[] = [];
+    const reservationsAfterCharges: number[] = [];
+    const real = h.db.store.ledger;
+    const ledger = {
+      ...real,
+      charge: async (runId: string, chargeId: string, micros: number) => {
+        charges.push({ id: chargeId, micros });
+        await real.charge(runId, chargeId, micros);
+      },
+      reserveCall: async (runId: string, callId: string, worst: number) => {
+        reservationsAfterCharges.push(charges.length);
+        await real.reserveCall(runId, callId, worst);
+      },
+    };
+    // When the fix session runs
+    const { callbacks } = await startInProcessRun(h, run.runId, session('fix-failing-test'), { config, deps: { ledger } }).done;
+    expect(callbacks.successes).toHaveLength(1);
+    // Then every model call's reservation came after a compute charge for the time before it
+    expect(reservationsAfterCharges.length).toBeGreaterThan(1);
+    reservationsAfterCharges.forEach((chargesSoFar, i) => expect(chargesSoFar).toBeGreaterThanOrEqual(i + 1));
+    // And the charges are distinct, positive, and sum to the total the run reports
+    expect(new Set(charges.map((c) => c.id)).size).toBe(charges.length);
+    const { events } = await h.db.store.events.list(run.runId, { limit: 200 });
+    const total = events.find((e) => e.type === 'note' && e.detail?.computeMicros !== undefined)!.detail!.computeMicros as number;
+    expect(charges.every((c) => c.micros > 0)).toBe(true);
+    expect(charges.reduce((sum, c) => sum + c.micros, 0)).toBe(total);
   });
 
   it('fails a run whose replayed session runs out, clearly', async () => {
