@@ -3,10 +3,10 @@
  * template with the public on-demand prices below (us-east-1, USD; docs/cost.md explains each line).
  * Run with `npx tsx bench/cost.ts [config file]`.
  */
-import { App, Stack } from 'aws-cdk-lib';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import { loadConfig } from '../core/config/load';
 import type { NightshiftConfig } from '../core/config/schema';
+import { createApp } from '../infra/create-app';
+import { runWhenMain } from './run-main';
 
 export const HOURS_PER_MONTH = 730;
 
@@ -131,28 +131,17 @@ export function perRunOverhead(template: CostTemplate, runner: { vcpu: number; m
   ];
 }
 
-/** The whole app's template when it can be built; otherwise the network alone (the idle-cost part), said loudly. */
-export async function synthesizedTemplate(config: NightshiftConfig): Promise<{ template: CostTemplate; scope: string }> {
-  try {
-    const { createApp } = await import('../infra/create-app');
-    const { app, stack } = createApp({ config, nag: false });
-    const assembly = app.synth();
-    return { template: assembly.getStackArtifact(stack.artifactId).template as CostTemplate, scope: 'whole stack' };
-  } catch (err) {
-    process.stderr.write(`WARNING: the whole app did not synthesize (${(err as Error).message.split('\n')[0]}); pricing the network constructs alone\n`);
-    const { Network } = await import('../infra/constructs/network');
-    const app = new App();
-    const stack = new Stack(app, 'CostNetwork');
-    new Network(stack, 'Network', { maxAzs: config.network.maxAzs, logRetention: logs.RetentionDays.ONE_MONTH, config });
-    return { template: app.synth().getStackArtifact(stack.artifactId).template as CostTemplate, scope: 'network constructs only' };
-  }
+/** The whole app's template, built by the same factory as `cdk synth` (cdk-nag off: only the resources matter here). */
+export function synthesizedTemplate(config: NightshiftConfig): CostTemplate {
+  const { app, stack } = createApp({ config, nag: false });
+  return app.synth().getStackArtifact(stack.artifactId).template as CostTemplate;
 }
 
 const usd = (n: number) => `$${n.toFixed(n < 1 ? 4 : 2)}`;
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<{ idleUsd: number; perRunUsd: number }> {
   const config = loadConfig(argv[0]);
-  const { template, scope } = await synthesizedTemplate(config);
+  const template = synthesizedTemplate(config);
   const idle = idleMonthly(template);
   const run = perRunOverhead(template, { vcpu: config.model.fargate.vcpu, memoryGb: config.model.fargate.memoryGb });
   const idleUsd = idle.reduce((s, l) => s + l.usd, 0);
@@ -162,15 +151,10 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ id
     for (const l of lines) process.stdout.write(`  ${l.item.padEnd(72)} ${l.quantity.padStart(18)} ${usd(l.usd).padStart(10)}\n`);
     process.stdout.write(`  ${'total'.padEnd(72)} ${''.padStart(18)} ${usd(total).padStart(10)}\n`);
   };
-  process.stdout.write(`Template: ${scope}, maxAzs ${config.network.maxAzs}, prices us-east-1 on demand\n`);
+  process.stdout.write(`Template: whole stack, maxAzs ${config.network.maxAzs}, prices us-east-1 on demand\n`);
   print('Idle, per month (no runs)', idle, idleUsd);
   print(`Per run overhead (${RUN_ASSUMPTIONS.minutes}-minute run, model tokens excluded)`, run, perRunUsd);
   return { idleUsd, perRunUsd };
 }
 
-if (require.main === module) {
-  main().catch((err: unknown) => {
-    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  });
-}
+runWhenMain(module, main);

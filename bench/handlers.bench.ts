@@ -10,6 +10,7 @@ import { repoRoot } from '../local/platform';
 import { extractStateMachine } from '../local/state-machine';
 import { HANDLER_ENTRY_METADATA } from '../local/state-machine/template';
 import { synthesizedTemplate } from '../local/synthesized-stack';
+import { runWhenMain } from './run-main';
 
 /**
  * Each Lambda handler of the synthesized stack: its esbuild bundle (minified, CommonJS, the AWS SDK
@@ -69,9 +70,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (require.main === module) {
-  main().catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+runWhenMain(module, main);

@@ -9,6 +9,7 @@ import { createBareRepoFromDirectory } from '../local/forge';
 import { ensureHome, resolveHome } from '../local/home';
 import { jsonLog } from '../local/local-log';
 import { startLocalPlatform } from '../local/platform';
+import { runWhenMain } from './run-main';
 
 /**
  * Local mode: from `POST /v1/runs` to the runner process being started (through the API handler, the
@@ -60,9 +61,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (require.main === module) {
-  main().catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+runWhenMain(module, main);

@@ -8,9 +8,8 @@ import { join } from 'node:path';
  */
 const benchDir = __dirname;
 const root = join(benchDir, '..');
-const files = readdirSync(benchDir)
-  .filter((f) => f.endsWith('.bench.ts'))
-  .sort();
+// cost.ts prices the synthesized stack; it is also run on its own (`npx tsx bench/cost.ts`, docs/cost.md).
+const files = [...readdirSync(benchDir).filter((f) => f.endsWith('.bench.ts')).sort(), 'cost.ts'];
 let failed = 0;
 for (const file of files) {
   process.stdout.write(`\n== ${file}\n`);

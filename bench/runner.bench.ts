@@ -9,6 +9,7 @@ import { octokitGithubApi } from '../runner/github/github-api';
 import { directoryTraceSink } from '../runner/trace/trace-sink';
 import { join } from 'node:path';
 import { recordingCallbacks, session, startRunnerHarness, testConfig, type RunnerHarness } from '../test/runner/support/runner-harness';
+import { runWhenMain } from './run-main';
 
 /**
  * The runner's two benchmark figures (issue 4), measured on the sample repository with replayed sessions:
@@ -65,9 +66,4 @@ export async function main(): Promise<void> {
   }
 }
 
-if (require.main === module) {
-  main().catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+runWhenMain(module, main);

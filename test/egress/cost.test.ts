@@ -11,17 +11,17 @@ const config = (maxAzs: number) =>
 
 describe('bench/cost.ts prices the synthesized template', () => {
   it('keeps the network idle floor under $40/month with one AZ and scales endpoints with AZs', async () => {
-    const one = idleMonthly((await synthesizedTemplate(config(1))).template);
+    const one = idleMonthly(synthesizedTemplate(config(1)));
     const total = one.reduce((s, l) => s + l.usd, 0);
     expect(one.find((l) => l.item.startsWith('Interface endpoints'))).toMatchObject({ quantity: '3 endpoint-AZs' });
     expect(one.find((l) => l.item === 'NAT gateways')!.usd).toBe(0);
     expect(total).toBeLessThanOrEqual(40);
-    const two = idleMonthly((await synthesizedTemplate(config(2))).template);
+    const two = idleMonthly(synthesizedTemplate(config(2)));
     expect(two.find((l) => l.item.startsWith('Interface endpoints'))).toMatchObject({ quantity: '6 endpoint-AZs' });
   });
 
   it('prices a 20-minute run with every line positive', async () => {
-    const lines = perRunOverhead((await synthesizedTemplate(config(1))).template, { vcpu: 1, memoryGb: 4 });
+    const lines = perRunOverhead(synthesizedTemplate(config(1)), { vcpu: 1, memoryGb: 4 });
     for (const l of lines) expect(l.usd).toBeGreaterThan(0);
     expect(lines.find((l) => l.item.startsWith('Runner compute'))!.usd).toBeCloseTo((20 / 60) * (0.04048 + 4 * 0.004445), 6);
   });
