@@ -10,7 +10,7 @@ const config = (maxAzs: number) =>
   });
 
 describe('bench/cost.ts prices the synthesized template', () => {
-  it('keeps the network idle floor under $40/month with one AZ and scales endpoints with AZs', async () => {
+  it('keeps the whole stack idle under $40/month with one AZ and scales endpoints with AZs', () => {
     const one = idleMonthly(synthesizedTemplate(config(1)));
     const total = one.reduce((s, l) => s + l.usd, 0);
     expect(one.find((l) => l.item.startsWith('Interface endpoints'))).toMatchObject({ quantity: '3 endpoint-AZs' });
@@ -20,7 +20,7 @@ describe('bench/cost.ts prices the synthesized template', () => {
     expect(two.find((l) => l.item.startsWith('Interface endpoints'))).toMatchObject({ quantity: '6 endpoint-AZs' });
   });
 
-  it('prices a 20-minute run with every line positive', async () => {
+  it('prices a 20-minute run with every line positive', () => {
     const lines = perRunOverhead(synthesizedTemplate(config(1)), { vcpu: 1, memoryGb: 4 });
     for (const l of lines) expect(l.usd).toBeGreaterThan(0);
     expect(lines.find((l) => l.item.startsWith('Runner compute'))!.usd).toBeCloseTo((20 / 60) * (0.04048 + 4 * 0.004445), 6);
