@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { mintRunToken } from '../../lambdas/token-broker';
 import { branchLog, listPulls } from '../../local/forge';
 import { startAwsLoopback, type AwsLoopback } from './support/aws-loopback';
-import { session, startRunnerHarness, testConfig, type RunnerHarness } from './support/runner-harness';
+import { runnerProcessEnv, session, startRunnerHarness, testConfig, type RunnerHarness } from './support/runner-harness';
 
 /**
  * The runner as a real process (runner/main.ts), its AWS SDK clients pointed at loopback, with canary
@@ -43,25 +43,8 @@ describe('the agent tools never see the runner secrets', () => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'runner/main.ts')], {
       cwd: repoRoot,
       env: {
-        PATH: process.env.PATH,
-        HOME: h.root,
+        ...runnerProcessEnv(h, { runId: run.runId, awsUrl: aws.url, config, sessionFile: session('environment-probe') }),
         ...canaries,
-        RUN_ID: run.runId,
-        AWS_ACCESS_KEY_ID: 'local',
-        AWS_REGION: 'us-east-1',
-        AWS_ENDPOINT_URL_DYNAMODB: h.db.endpoint,
-        AWS_ENDPOINT_URL_SFN: aws.url,
-        AWS_ENDPOINT_URL_LAMBDA: aws.url,
-        RUNS_TABLE: h.db.names.runs,
-        EVENTS_TABLE: h.db.names.events,
-        CONTROL_TABLE: h.db.names.control,
-        IDEMPOTENCY_TABLE: h.db.names.idempotency,
-        NIGHTSHIFT_CONFIG_JSON: JSON.stringify(config),
-        TOKEN_BROKER_FUNCTION: 'nightshift-token-broker',
-        NIGHTSHIFT_MODEL: `replay:${session('environment-probe')}`,
-        GITHUB_API_URL: h.forge.url,
-        NIGHTSHIFT_TRACE_DIR: traceDir,
-        NIGHTSHIFT_WORKDIR: join(h.root, 'work'),
         NIGHTSHIFT_KEEP_WORKSPACE: '1',
       },
       stdio: ['ignore', 'pipe', 'pipe'],

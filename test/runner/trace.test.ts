@@ -6,7 +6,7 @@ import { Redactor } from '../../runner/redaction';
 import { RunTrace } from '../../runner/trace/run-trace';
 import type { TraceSink } from '../../runner/trace/trace-sink';
 import { startAwsLoopback, type AwsLoopback } from './support/aws-loopback';
-import { session, startRunnerHarness, testConfig, waitFor, type RunnerHarness } from './support/runner-harness';
+import { runnerProcessEnv, session, startRunnerHarness, testConfig, waitFor, type RunnerHarness } from './support/runner-harness';
 
 const repoRoot = resolve(__dirname, '../..');
 
@@ -74,26 +74,9 @@ describe('a runner killed mid-run', () => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'runner/main.ts')], {
       cwd: repoRoot,
       env: {
-        PATH: process.env.PATH,
-        HOME: h.root,
-        RUN_ID: run.runId,
+        ...runnerProcessEnv(h, { runId: run.runId, awsUrl: aws.url, config, sessionFile: session('crash-midway') }),
         TASK_TOKEN: 'task-token-for-the-crash-test',
-        AWS_ACCESS_KEY_ID: 'local',
         AWS_SECRET_ACCESS_KEY: 'local-secret',
-        AWS_REGION: 'us-east-1',
-        AWS_ENDPOINT_URL_DYNAMODB: h.db.endpoint,
-        AWS_ENDPOINT_URL_SFN: aws.url,
-        AWS_ENDPOINT_URL_LAMBDA: aws.url,
-        RUNS_TABLE: h.db.names.runs,
-        EVENTS_TABLE: h.db.names.events,
-        CONTROL_TABLE: h.db.names.control,
-        IDEMPOTENCY_TABLE: h.db.names.idempotency,
-        NIGHTSHIFT_CONFIG_JSON: JSON.stringify(config),
-        TOKEN_BROKER_FUNCTION: 'nightshift-token-broker',
-        NIGHTSHIFT_MODEL: `replay:${session('crash-midway')}`,
-        GITHUB_API_URL: h.forge.url,
-        NIGHTSHIFT_TRACE_DIR: join(h.root, 'traces'),
-        NIGHTSHIFT_WORKDIR: join(h.root, 'work'),
         NIGHTSHIFT_TRACE_FLUSH_EVERY: '1',
       },
       stdio: ['ignore', 'ignore', 'pipe'],

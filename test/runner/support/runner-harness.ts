@@ -211,3 +211,30 @@ export function transcriptMicros(file: string, turns = Infinity): { micros: numb
     });
   return { micros, usage };
 }
+
+/**
+ * The environment of a real runner process (`node --import tsx runner/main.ts`) against this harness:
+ * dynalite, the loopback SFN/Lambda endpoints at `awsUrl`, the forge, and a replayed session.
+ */
+export function runnerProcessEnv(h: RunnerHarness, options: { runId: string; awsUrl: string; config: NightshiftConfig; sessionFile: string }): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: h.root,
+    RUN_ID: options.runId,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_REGION: 'us-east-1',
+    AWS_ENDPOINT_URL_DYNAMODB: h.db.endpoint,
+    AWS_ENDPOINT_URL_SFN: options.awsUrl,
+    AWS_ENDPOINT_URL_LAMBDA: options.awsUrl,
+    RUNS_TABLE: h.db.names.runs,
+    EVENTS_TABLE: h.db.names.events,
+    CONTROL_TABLE: h.db.names.control,
+    IDEMPOTENCY_TABLE: h.db.names.idempotency,
+    NIGHTSHIFT_CONFIG_JSON: JSON.stringify(options.config),
+    TOKEN_BROKER_FUNCTION: 'nightshift-token-broker',
+    NIGHTSHIFT_MODEL: `replay:${options.sessionFile}`,
+    GITHUB_API_URL: h.forge.url,
+    NIGHTSHIFT_TRACE_DIR: join(h.root, 'traces'),
+    NIGHTSHIFT_WORKDIR: join(h.root, 'work'),
+  };
+}
