@@ -1,6 +1,7 @@
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { z } from 'zod';
 import { ConverseResponse } from './converse-response';
+import { isUnbilledModelError } from './model-errors';
 import type { ModelProvider, ModelRequest } from './provider';
 
 const retryableNames = new Set(['ThrottlingException', 'ServiceUnavailableException', 'InternalServerException', 'ModelNotReadyException', 'ModelErrorException']);
@@ -44,7 +45,11 @@ export class ModelResponseError extends Error {
   }
 }
 
-/** Bedrock's Converse API; throttling and 5xx are retried with capped, jittered exponential backoff. */
+/**
+ * Bedrock's Converse API. Failures answered before inference (throttling, a model not ready) are
+ * retried here with capped, jittered exponential backoff; a failure that may have been billed (5xx)
+ * is not: the agent loop settles its reservation at the worst case and retries under a new one.
+ */
 export class BedrockProvider implements ModelProvider {
   readonly kind = 'bedrock' as const;
   readonly description: string;
@@ -66,7 +71,7 @@ export class BedrockProvider implements ModelProvider {
         if (!parsed.success) throw new ModelResponseError(z.prettifyError(parsed.error));
         return parsed.data;
       } catch (err) {
-        if (signal.aborted || attempt >= this.retry.attempts || !isRetryableModelError(err)) throw err;
+        if (signal.aborted || attempt >= this.retry.attempts || !isRetryableModelError(err) || !isUnbilledModelError(err)) throw err;
         const cap = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
         await this.sleep(cap / 2 + Math.random() * (cap / 2), signal);
       }

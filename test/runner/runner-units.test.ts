@@ -110,11 +110,11 @@ describe('conversation requests', () => {
 describe('Bedrock provider', () => {
   const ok = { output: { message: { role: 'assistant', content: [{ text: 'hi' }] } }, stopReason: 'end_turn', usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 }, $metadata: {} };
 
-  it('retries throttling and 5xx with backoff, then returns the response', async () => {
+  it('retries throttling with backoff, then returns the response', async () => {
     const bedrock = mockClient(BedrockRuntimeClient);
     const throttled = Object.assign(new Error('slow down'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 429 } });
-    const unavailable = Object.assign(new Error('oops'), { name: 'Whatever', $metadata: { httpStatusCode: 503 } });
-    bedrock.on(ConverseCommand).rejectsOnce(throttled).rejectsOnce(unavailable).resolves(ok as never);
+    const notReady = Object.assign(new Error('warming up'), { name: 'ModelNotReadyException', $metadata: { httpStatusCode: 429 } });
+    bedrock.on(ConverseCommand).rejectsOnce(throttled).rejectsOnce(notReady).resolves(ok as never);
     const sleeps: number[] = [];
     const provider = new BedrockProvider(new BedrockRuntimeClient({ region: 'us-east-1' }), 'm', { attempts: 5, baseDelayMs: 100, maxDelayMs: 1_000 }, async (ms) => {
       sleeps.push(ms);
@@ -125,6 +125,16 @@ describe('Bedrock provider', () => {
     expect(sleeps).toHaveLength(2);
     expect(sleeps[0]).toBeGreaterThanOrEqual(50);
     expect(sleeps[1]).toBeGreaterThanOrEqual(100);
+    bedrock.restore();
+  });
+
+  it('does not retry a 5xx itself: it may have been billed, so the agent loop settles it and retries under a new reservation', async () => {
+    const bedrock = mockClient(BedrockRuntimeClient);
+    const unavailable = Object.assign(new Error('oops'), { name: 'InternalServerException', $metadata: { httpStatusCode: 500 } });
+    bedrock.on(ConverseCommand).rejectsOnce(unavailable).resolves(ok as never);
+    const provider = new BedrockProvider(new BedrockRuntimeClient({ region: 'us-east-1' }), 'm', { attempts: 5, baseDelayMs: 1, maxDelayMs: 1 }, async () => undefined);
+    await expect(provider.converse({ modelId: 'm', messages: [] }, new AbortController().signal)).rejects.toThrow('oops');
+    expect(bedrock.commandCalls(ConverseCommand)).toHaveLength(1);
     bedrock.restore();
   });
 

@@ -1,0 +1,128 @@
+import type { ContentBlock } from '@aws-sdk/client-bedrock-runtime';
+import { microsToUsd } from '../../core/pricing';
+import { systemPrompt, taskMessage } from '../agent/system-prompt';
+import { runnerMetricNames } from '../metrics';
+import { Conversation } from '../model/conversation';
+import type { ModelBudget } from '../model-budget';
+import { readAgentInstructions } from '../repo/repo-settings-file';
+import type { TestRunResult } from '../repo/test-results';
+import { toolSpecs } from '../tools/definitions';
+import { executeTool, type ToolControl } from '../tools/tool-executor';
+import type { ComputeMeter } from './compute-meter';
+import { callModel } from './model-call';
+import type { RunContext } from './run-context';
+import { Interrupted } from './run-errors';
+import type { PreparedRun } from './workspace-phase';
+
+/** How the agent's loop ended: a control tool (finish, ask_human), a turn without tool calls, or the turn limit. */
+export type AgentEnd = { kind: 'control'; control: ToolControl } | { kind: 'end_turn'; text: string } | { kind: 'turn_limit' };
+
+export interface AgentLoopInput {
+  prepared: PreparedRun;
+  budget: ModelBudget;
+  meter: ComputeMeter;
+  setupNotes: string[];
+  baseTests: TestRunResult | undefined;
+}
+
+/** The model ↔ tools loop, until the agent finishes, asks, stops calling tools, or runs out of turns. */
+export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Promise<AgentEnd> {
+  const { prepared, budget, meter } = input;
+  const { deps, run } = ctx;
+  const model = ctx.config.model;
+  const conversation = new Conversation({
+    modelId: model.id,
+    system: systemPrompt({
+      repo: run.repo,
+      branch: prepared.repo.branch,
+      baseBranch: prepared.repo.baseBranch,
+      protectedPaths: prepared.rules.protectedPaths.globs,
+      testCommand: prepared.rules.testCommand,
+      agentInstructions: readAgentInstructions(prepared.layout.repo),
+      repoInstructions: prepared.rules.repoFile.instructions,
+    }),
+    tools: toolSpecs(),
+    maxTokens: model.maxOutputTokens,
+    contextWindowTokens: model.contextWindowTokens,
+  });
+  const issue = run.issue !== null ? { number: run.issue, ...(await prepared.repo.github.getIssue(run.issue)) } : undefined;
+  conversation.addUser([{ text: taskMessage({ prompt: run.prompt, issue, setupNotes: input.setupNotes, baseTests: input.baseTests }) }]);
+
+  for (let turn = 1; turn <= model.maxTurns; turn++) {
+    ctx.checkStop();
+    const request = conversation.buildRequest();
+    const callId = `turn-${String(turn).padStart(4, '0')}`;
+    const { response, usage, costMicros, durationMs } = await callModel(ctx, budget, meter, request, conversation.estimateInputTokens(request), callId);
+    const content = response.output.message.content as ContentBlock[];
+    const toolUses = content.filter((b) => b.toolUse).map((b) => b.toolUse!);
+    const text = content
+      .map((b) => b.text ?? '')
+      .join('')
+      .trim();
+    ctx.trace.record({ type: 'model_turn', turn, stopReason: response.stopReason, usage: { ...usage }, costMicros, durationMs, text, toolUses: toolUses.map((t) => ({ name: t.name!, input: t.input })) });
+    ctx.metrics.emit({
+      [runnerMetricNames.modelCalls]: 1,
+      [runnerMetricNames.modelInputTokens]: usage.input,
+      [runnerMetricNames.modelOutputTokens]: usage.output,
+      [runnerMetricNames.modelCacheReadTokens]: usage.cacheRead,
+      [runnerMetricNames.modelCacheWriteTokens]: usage.cacheWrite,
+      [runnerMetricNames.modelCostMicros]: costMicros,
+    });
+    await ctx.emit('model_turn', `turn ${turn}: ${usage.input + usage.cacheRead + usage.cacheWrite} in, ${usage.output} out, $${microsToUsd(costMicros).toFixed(4)}`, {
+      turn,
+      stopReason: response.stopReason,
+      tokens: usage,
+      costMicros,
+      tools: toolUses.map((t) => t.name),
+    });
+    await ctx.heartbeat();
+    conversation.addAssistant(content);
+
+    if (toolUses.length === 0) {
+      if (response.stopReason === 'max_tokens') {
+        conversation.addUser([{ text: 'Your reply was cut off at the output limit. Continue, using tools in smaller steps.' }]);
+        continue;
+      }
+      return { kind: 'end_turn', text };
+    }
+    const results: ContentBlock[] = [];
+    let control: ToolControl | undefined;
+    for (const use of toolUses) {
+      if (control) {
+        results.push({ toolResult: { toolUseId: use.toolUseId!, content: [{ text: 'not run: the task already ended' }], status: 'error' } });
+        continue;
+      }
+      const outcome = await executeTool(use.name!, use.input, {
+        repoRoot: prepared.layout.repo,
+        protectedPaths: prepared.rules.protectedPaths,
+        identity: prepared.identity,
+        env: prepared.toolEnv,
+        signal: deps.stop,
+      });
+      ctx.trace.record({ type: 'tool_call', turn, name: use.name!, input: use.input, durationMs: outcome.durationMs, exitCode: outcome.exitCode, isError: outcome.isError, output: outcome.text });
+      ctx.metrics.emit({ [runnerMetricNames.toolCalls]: 1, ...(outcome.isError ? { [runnerMetricNames.toolFailures]: 1 } : {}) });
+      await ctx.emit('tool_call', `${use.name}${outcome.exitCode !== null ? ` → exit ${outcome.exitCode}` : outcome.isError ? ' → refused' : ''} (${(outcome.durationMs / 1000).toFixed(1)} s)`, {
+        turn,
+        name: use.name,
+        input: summarizeInput(use.input),
+        exitCode: outcome.exitCode,
+        isError: outcome.isError,
+        timedOut: outcome.timedOut,
+        durationMs: outcome.durationMs,
+        output: outcome.text.slice(0, 2_000),
+      });
+      if (outcome.aborted) throw new Interrupted('stopped during a tool command');
+      await ctx.heartbeat();
+      results.push({ toolResult: { toolUseId: use.toolUseId!, content: [{ text: outcome.text }], status: outcome.isError ? 'error' : 'success' } });
+      control = outcome.control;
+    }
+    conversation.addUser(results);
+    if (control) return { kind: 'control', control };
+  }
+  return { kind: 'turn_limit' };
+}
+
+function summarizeInput(input: unknown): unknown {
+  if (typeof input !== 'object' || input === null) return input;
+  return Object.fromEntries(Object.entries(input).map(([k, v]) => [k, typeof v === 'string' && v.length > 500 ? `${v.slice(0, 500)}…` : v]));
+}

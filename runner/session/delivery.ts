@@ -1,0 +1,141 @@
+import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { blockedHostsMarkdown } from '../../core/egress';
+import { pullRequestBody, pullRequestTitle } from '../github/pull-request-body';
+import type { ModelBudget } from '../model-budget';
+import { testDelta, type TestRunResult } from '../repo/test-results';
+import type { AgentEnd } from './agent-loop';
+import type { ComputeMeter } from './compute-meter';
+import type { RefusedHostsReport } from './refused-hosts-report';
+import type { RunContext } from './run-context';
+import type { RunEnd } from './run-errors';
+import { runTests } from './test-phase';
+import type { PreparedRun } from './workspace-phase';
+
+const SUMMARY_LIMIT = 4_000;
+
+export interface StagedChanges {
+  changed: boolean;
+  changes: { status: string; path: string }[];
+  refused: string[];
+}
+
+export interface DeliveryInput {
+  prepared: PreparedRun;
+  budget: ModelBudget;
+  meter: ComputeMeter;
+  refusedHosts: RefusedHostsReport;
+  baseTests: TestRunResult | undefined;
+}
+
+/**
+ * A change run's delivery: the tests at head, one commit of what the agent changed (protected paths
+ * and files holding a secret left out), the push of the run branch and a draft PR opened or updated.
+ * An `ask_human` ending pushes work in progress and reports the question.
+ */
+export async function deliver(ctx: RunContext, agentEnd: AgentEnd, input: DeliveryInput): Promise<RunEnd> {
+  const { prepared, budget, meter } = input;
+  const { run } = ctx;
+  const { repo } = prepared;
+  if (agentEnd.kind === 'control' && agentEnd.control.kind === 'ask_human') {
+    const question = agentEnd.control.question;
+    const pushed = await pushWorkInProgress(ctx, prepared, 'question asked');
+    await ctx.emit('note', `the agent asked a question: ${question}`, { question });
+    return { kind: 'succeeded', result: { outcome: 'question', branch: pushed ? repo.branch : null, prUrl: null, question, summary: `The agent stopped to ask: ${question}`.slice(0, SUMMARY_LIMIT) } };
+  }
+  const summary =
+    agentEnd.kind === 'control' && agentEnd.control.kind === 'finish'
+      ? agentEnd.control.summary
+      : agentEnd.kind === 'end_turn'
+        ? agentEnd.text || 'The agent ended without a summary.'
+        : `The run stopped at the turn limit (${ctx.config.model.maxTurns} model turns) before the agent finished.`;
+  const risks = agentEnd.kind === 'control' && agentEnd.control.kind === 'finish' ? agentEnd.control.risks : agentEnd.kind === 'turn_limit' ? 'The agent did not finish: the change may be incomplete.' : null;
+
+  const headTests = await runTests(ctx, prepared, 'head');
+  await ctx.heartbeat();
+  const staged = await stageChanges(ctx, prepared);
+  if (!staged.changed) {
+    await ctx.emit('note', 'no changes: nothing to commit, no pull request', {});
+    return { kind: 'succeeded', result: { outcome: 'no_changes', branch: null, prUrl: null, question: null, summary: summary.slice(0, SUMMARY_LIMIT) } };
+  }
+  const title = pullRequestTitle(run.prompt);
+  const commit = await repo.git.commit(ctx.redactor.redact(`${title}\n\n${summary}\n\nNightshift-Run: ${run.runId}`));
+  await ctx.withHeartbeats(() => repo.pushBranch());
+  await ctx.emit('note', `pushed ${commit.slice(0, 12)} to ${repo.branch}`, { commit, branch: repo.branch });
+  await ctx.heartbeat();
+
+  await meter.chargeFinal();
+  // The tools' last network use was the head tests: the refusals are complete now.
+  const blocked = await input.refusedHosts.collect(prepared.proxy);
+  const totals = budget.totals;
+  const body = ctx.redactor.redact(
+    pullRequestBody({
+      runId: run.runId,
+      prompt: run.prompt,
+      issue: run.issue,
+      summary,
+      risks,
+      changedFiles: staged.changes,
+      refusedPaths: staged.refused,
+      baseTests: input.baseTests,
+      headTests,
+      delta: testDelta(input.baseTests, headTests),
+      baseCommit: repo.baseCommit,
+      usage: totals.usage,
+      modelMicros: totals.modelMicros,
+      computeMicros: meter.chargedMicros,
+      replayed: ctx.deps.model.kind === 'replay' ? ctx.deps.model.description : null,
+      blockedHosts: blockedHostsMarkdown(blocked),
+    }),
+  );
+  const existing = await repo.github.findOpenPull(repo.branch);
+  const pr = existing ? await repo.github.updatePull(existing.number, { title, body }) : await repo.github.createDraftPull({ title, body, head: repo.branch, base: repo.baseBranch });
+  if (!existing && run.issue !== null) await repo.github.commentOnIssue(run.issue, `Nightshift opened a draft pull request for this issue: ${pr.url}`);
+  await ctx.patchRun({ prUrl: pr.url });
+  await ctx.emit('note', `${existing ? 'updated' : 'opened'} draft pull request ${pr.url}`, { prUrl: pr.url, number: pr.number });
+  return { kind: 'succeeded', result: { outcome: existing ? 'pr_updated' : 'pr_opened', branch: repo.branch, prUrl: pr.url, question: null, summary: summary.slice(0, SUMMARY_LIMIT) } };
+}
+
+/** Stages everything except protected paths (a shell command may have changed them) and files holding a secret. */
+export async function stageChanges(ctx: RunContext, prepared: PreparedRun): Promise<StagedChanges> {
+  const { git } = prepared.repo;
+  await git.stageAll();
+  const all = await git.stagedChanges('HEAD');
+  const refused = all.filter((c) => prepared.rules.protectedPaths.match(c.path)).map((c) => c.path);
+  if (refused.length) {
+    await git.unstage(refused);
+    await ctx.emit('note', `changes to protected paths were left out of the commit: ${refused.join(', ')}`, { refused });
+  }
+  // The head tests run agent-written code with the repo's secrets: a file that captured one is never pushed.
+  const leaking = all.filter((c) => !refused.includes(c.path) && c.status !== 'D' && fileHoldsSecret(ctx, prepared, c.path)).map((c) => c.path);
+  if (leaking.length) {
+    await git.unstage(leaking);
+    await ctx.emit('note', `files holding a secret value were left out of the commit: ${leaking.join(', ')}`, { leaking });
+    refused.push(...leaking);
+  }
+  const changed = await git.hasStagedChanges();
+  return { changed, changes: changed ? await git.stagedChanges('HEAD') : [], refused };
+}
+
+function fileHoldsSecret(ctx: RunContext, prepared: PreparedRun, path: string): boolean {
+  try {
+    const full = join(prepared.layout.repo, path);
+    const stat = lstatSync(full);
+    const text = stat.isSymbolicLink() ? readlinkSync(full) : stat.isFile() && stat.size <= 20 * 1024 * 1024 ? readFileSync(full, 'utf8') : '';
+    return ctx.redactor.containsKnownSecret(text);
+  } catch {
+    // Unreadable now: it cannot be committed as something we did not check.
+    return true;
+  }
+}
+
+/** Commits whatever the agent changed and pushes it to the run branch. False when there was nothing. */
+export async function pushWorkInProgress(ctx: RunContext, prepared: PreparedRun, reason: string): Promise<boolean> {
+  const { repo } = prepared;
+  const staged = await stageChanges(ctx, prepared);
+  if (!staged.changed) return false;
+  const commit = await repo.git.commit(ctx.redactor.redact(`WIP: ${pullRequestTitle(ctx.run.prompt)}\n\nWork in progress, pushed because ${reason}.\n\nNightshift-Run: ${ctx.run.runId}`));
+  await repo.pushBranch();
+  await ctx.emit('note', `work in progress pushed to ${repo.branch} (${reason})`, { commit, branch: repo.branch, reason });
+  return true;
+}

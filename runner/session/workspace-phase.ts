@@ -1,0 +1,195 @@
+import { repoSettings } from '../../core/config/load';
+import { checkProxy, ProxyUnavailableError } from '../../core/egress';
+import { runStartedMetrics } from '../../core/metrics/run-metrics';
+import { isTerminal } from '../../core/runs/lifecycle';
+import { slugify } from '../../core/runs/text';
+import { runProxy } from '../egress/egress-settings';
+import { WorkspaceGit } from '../git/workspace-git';
+import { runSandboxed } from '../isolation/sandbox';
+import { buildToolEnvironment } from '../isolation/tool-environment';
+import { resolveToolIdentity, type ToolIdentity } from '../isolation/tool-identity';
+import { readNightshiftYml, RepoSettingsFileError, type NightshiftYml } from '../repo/repo-settings-file';
+import { readRepoSecrets, RepoSecretError } from '../secrets/repo-secrets';
+import { DEFAULT_PROTECTED_PATHS, ProtectedPaths } from '../tools/protected-paths';
+import { giveTreeTo, prepareWorkspace, type WorkspaceLayout } from '../workspace';
+import { RepoAccess } from './repo-access';
+import type { RunContext } from './run-context';
+import { Interrupted, RunFailure } from './run-errors';
+
+const SETUP_TIMEOUT_SECONDS = 900;
+
+export interface RunProxy {
+  url: string;
+  portName: string;
+  port: number;
+}
+
+/** A started run: its record is RUNNING, the proxy answered, the workspace exists for the tool user. */
+export interface StartedRun {
+  layout: WorkspaceLayout;
+  identity: ToolIdentity;
+  /** The run's port of the egress proxy, once the preflight passed; undefined without a proxy. */
+  proxy: RunProxy | undefined;
+  /** What every tool command runs with: no credentials, the proxy. */
+  toolEnv: Record<string, string>;
+}
+
+/** What the repository and the config say about this run: `.nightshift.yml`, the test command, protected paths. */
+export interface RepoRules {
+  repoFile: NightshiftYml;
+  testCommand: string | undefined;
+  protectedPaths: ProtectedPaths;
+}
+
+/** The environments of the runner's own commands. */
+export interface CommandEnvironments {
+  /** The tool environment plus the repo's named secrets: setup commands and the base test run, never agent tools. */
+  commandEnv: Record<string, string>;
+  /** The head test run runs agent-written code: it gets the secrets only when the repo opts in (secretsInHeadTests). */
+  headTestEnv: Record<string, string>;
+}
+
+/** A workspace ready for the agent: checked out on the run branch, set up, its rules read. */
+export interface PreparedRun extends StartedRun, CommandEnvironments {
+  repo: RepoAccess;
+  rules: RepoRules;
+}
+
+export const defaultRepoRules = (): RepoRules => ({ repoFile: {}, testCommand: undefined, protectedPaths: new ProtectedPaths(DEFAULT_PROTECTED_PATHS) });
+
+/** Marks the run RUNNING, checks the egress proxy and creates the workspace. */
+export async function startRun(ctx: RunContext, layout: WorkspaceLayout): Promise<StartedRun> {
+  const { deps } = ctx;
+  const run = await deps.runs.get(deps.runId);
+  if (!run) throw new RunFailure('run_not_found', `run ${deps.runId} is not in the runs table`);
+  if (isTerminal(run.status) || run.cancelRequested) throw new Interrupted(`run is ${run.cancelRequested ? 'cancel-requested' : run.status}`);
+  const running = run.status === 'RUNNING' ? run : await deps.runs.transition(run.runId, 'RUNNING', { startedAt: ctx.now().toISOString() });
+  ctx.adoptRun(running);
+  // Counted once: a runner restarted on a run that is already RUNNING did not start it.
+  if (run.status !== 'RUNNING' && running.startedAt) ctx.metrics.emitRecords(runStartedMetrics(running, running.startedAt));
+  await ctx.emit('status', 'RUNNING: the runner started', { status: 'RUNNING', model: deps.model.description });
+  if (deps.model.kind === 'replay') await ctx.emit('note', `replayed session: this run is served by a ${deps.model.description}, not a live model`, { replayed: true });
+
+  const proxy = await checkEgress(ctx);
+
+  const identity = resolveToolIdentity(deps.toolUser, { exclusive: deps.toolUserExclusive === true });
+  if (identity.kind === 'separate') {
+    await ctx.emit('note', `isolation: tools run as ${identity.user} (uid ${identity.uid}), separate from the runner`, { isolation: 'uid', toolUid: identity.uid });
+  } else {
+    await ctx.emit('note', `isolation: not root, ${identity.reason}`, { isolation: 'same-user', toolUid: identity.uid });
+  }
+  prepareWorkspace(layout, identity);
+  const toolEnv = buildToolEnvironment({ home: layout.toolHome, user: identity.user, ...(proxy ? { proxyUrl: proxy.url } : {}) });
+  return { layout, identity, proxy, toolEnv };
+}
+
+/** Preflight before any work: a run whose proxy is down or serves another allowlist fails fast instead of hanging. */
+async function checkEgress(ctx: RunContext): Promise<RunProxy | undefined> {
+  const egress = ctx.deps.egress;
+  if (!egress) {
+    await ctx.emit('note', 'egress: NIGHTSHIFT_PROXY_URL is not set, so tools ran without an egress proxy (no network allowlist)', { egressProxy: false });
+    return undefined;
+  }
+  const proxy = runProxy(egress, ctx.config, ctx.run.repo);
+  try {
+    await checkProxy(proxy.url, { expectedPortName: proxy.portName });
+  } catch (err) {
+    if (err instanceof ProxyUnavailableError) throw new RunFailure('egress_proxy_unavailable', err.message);
+    throw err;
+  }
+  await ctx.emit('note', `egress: tools and the runner's GitHub traffic go through the egress proxy (port ${proxy.port}, allowlist "${proxy.portName}")`, {
+    egressProxy: true,
+    proxyPort: proxy.port,
+    portName: proxy.portName,
+  });
+  return proxy;
+}
+
+/** Clones the repository shallowly and puts the checkout on the run branch (a new one, or the branch the run continues). */
+export async function checkoutRepo(ctx: RunContext, started: StartedRun): Promise<RepoAccess> {
+  const { deps, run } = ctx;
+  const settings = repoSettings(ctx.config, run.repo);
+  if (!settings) throw new RunFailure('repo_not_allowed', `${run.repo} is not in the configuration's repos`);
+  const token = await deps.tokens.tokenFor(run.runId);
+  deps.redactor.add(token.token);
+  const proxyUrl = started.proxy?.url;
+  const github = deps.github(token.token, settings.name, proxyUrl);
+  const info = await github.getRepo();
+  const url = new URL(info.cloneUrl);
+  if (url.protocol !== 'https:' && url.protocol !== 'file:') throw new RunFailure('bad_clone_url', `refusing to clone over ${url.protocol}`);
+  const baseBranch = run.baseBranch ?? info.defaultBranch;
+  const { layout } = started;
+  const git = new WorkspaceGit({ gitDir: layout.gitDir, workTree: layout.repo, home: layout.runnerHome, token: token.token, ...(proxyUrl ? { proxyUrl } : {}) });
+
+  // A run that continues a branch starts from it; otherwise from the base branch on a new run branch.
+  const continuing = run.branch;
+  if (continuing && continuing === baseBranch) throw new RunFailure('branch_is_base', `refusing to work on the base branch ${continuing}`);
+  await git.clone(info.cloneUrl, continuing ?? baseBranch);
+  const baseCommit = await git.head();
+  const branch = continuing ?? `nightshift/${run.runId}-${slugify(run.prompt, 40)}`;
+  if (!continuing) await git.createBranch(branch);
+  giveTreeTo(layout.repo, started.identity);
+  await ctx.patchRun({ branch });
+  await ctx.emit('note', `cloned ${run.repo} at ${baseCommit.slice(0, 12)}; working on ${branch}`, { baseBranch, baseCommit, branch });
+  return new RepoAccess(ctx, git, github, token, branch, baseBranch, baseCommit, proxyUrl);
+}
+
+/** `.nightshift.yml` over the config's repo entry. */
+export function readRepoRules(ctx: RunContext, layout: WorkspaceLayout): RepoRules {
+  let repoFile: NightshiftYml;
+  try {
+    repoFile = readNightshiftYml(layout.repo);
+  } catch (err) {
+    if (err instanceof RepoSettingsFileError) throw new RunFailure('bad_repo_settings', err.message);
+    throw err;
+  }
+  const settings = repoSettings(ctx.config, ctx.run.repo)!;
+  return {
+    repoFile,
+    testCommand: repoFile.test ?? settings.test,
+    protectedPaths: new ProtectedPaths([...DEFAULT_PROTECTED_PATHS, ...(repoFile.protectedPaths ?? [])]),
+  };
+}
+
+/** The repo's named secrets from the broker, into the environments of the runner's own commands (never the agent's tools). */
+export async function loadCommandEnvironments(ctx: RunContext, toolEnv: Record<string, string>): Promise<CommandEnvironments> {
+  const { deps, run } = ctx;
+  const settings = repoSettings(ctx.config, run.repo)!;
+  const variables = Object.keys(settings.secrets ?? {});
+  if (variables.length === 0) return { commandEnv: toolEnv, headTestEnv: toolEnv };
+  if (!deps.secrets) throw new RunFailure('secret_unavailable', 'the repo has named secrets but the runner has no secret source');
+  let values: Record<string, string>;
+  try {
+    values = await readRepoSecrets({ repository: run.repo, variables }, run.runId, deps.secrets, Object.keys(toolEnv));
+  } catch (err) {
+    if (err instanceof RepoSecretError) throw new RunFailure('secret_unavailable', err.message);
+    throw err;
+  }
+  for (const value of Object.values(values)) deps.redactor.add(value);
+  const commandEnv = { ...toolEnv, ...values };
+  const inHeadTests = settings.secretsInHeadTests;
+  await ctx.emit('note', `secrets: ${variables.join(', ')} offered to the setup commands and the tests at base${inHeadTests ? ' and at head (secretsInHeadTests)' : ' only'}`, {
+    secrets: variables,
+    secretsInHeadTests: inHeadTests,
+  });
+  return { commandEnv, headTestEnv: inHeadTests ? commandEnv : toolEnv };
+}
+
+/** Runs the config's then the repository's setup commands; their notes go into the task message. */
+export async function runSetup(ctx: RunContext, prepared: PreparedRun): Promise<string[]> {
+  const settings = repoSettings(ctx.config, ctx.run.repo)!;
+  const notes: string[] = [];
+  for (const command of [...settings.setup, ...(prepared.rules.repoFile.setup ?? [])]) {
+    ctx.checkStop();
+    const result = await ctx.withHeartbeats((signal) =>
+      runSandboxed({ command, cwd: prepared.layout.repo, timeoutMs: ctx.withinTimeBox(SETUP_TIMEOUT_SECONDS) * 1_000, signal }, prepared.identity, prepared.commandEnv),
+    );
+    if (result.aborted) throw new Interrupted('stopped during setup');
+    const status = result.timedOut ? 'timed out' : `exit code ${result.exitCode}`;
+    notes.push(`\`${command}\`: ${status}${result.exitCode === 0 ? '' : `\n${result.output.slice(-2_000)}`}`);
+    ctx.trace.record({ type: 'tool_call', turn: 0, name: 'setup', input: { command }, durationMs: result.durationMs, exitCode: result.exitCode, isError: result.exitCode !== 0, output: result.output });
+    await ctx.emit('tool_call', `setup: ${command} → ${status}`, { name: 'setup', command, exitCode: result.exitCode, durationMs: result.durationMs, output: result.output.slice(-2_000) });
+    await ctx.heartbeat();
+  }
+  return notes;
+}
