@@ -70,7 +70,7 @@ export class RunSession {
     const prepared: PreparedRun = { ...started, repo, rules: defaultRepoRules(), commandEnv: started.toolEnv, headTestEnv: started.toolEnv };
     this.prepared = prepared;
     await ctx.heartbeat();
-    prepared.rules = readRepoRules(ctx, this.layout);
+    prepared.rules = await readRepoRules(ctx, this.layout, repo);
     Object.assign(prepared, await loadCommandEnvironments(ctx, started.toolEnv));
     const setupNotes = await ctx.timed('setup', () => runSetup(ctx, prepared));
     const baseTests: TestRunResult | undefined = await ctx.timed('baseTests', () => runTests(ctx, prepared, 'base'));

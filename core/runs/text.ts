@@ -32,7 +32,9 @@ export function branchNameReason(name: string): string | undefined {
   if (name.startsWith('/') || name.endsWith('/')) return 'must not start or end with "/"';
   if (name.endsWith('.')) return 'must not end with "."';
   if (name.split('/').some((part) => part.startsWith('.') || part.endsWith('.lock'))) return 'no part may start with "." or end with ".lock"';
-  if (name === 'HEAD') return 'must not be HEAD';
+  if (name.toUpperCase() === 'HEAD') return 'must not be HEAD';
+  // `refs/heads/main` would be a branch literally named so, read by people as main: name the branch itself.
+  if (name.toLowerCase().startsWith('refs/')) return 'must be a branch name without "refs/" (for refs/heads/x, write x)';
   return undefined;
 }
 

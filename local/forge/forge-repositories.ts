@@ -64,6 +64,19 @@ export function defaultBranchOf(bare: string): string {
   return git(['symbolic-ref', '--short', 'HEAD'], bare).trim();
 }
 
+/** Marks a branch protected (GitHub branch protection, as the forge's branches API reports it). */
+export function protectBranch(bare: string, branch: string): void {
+  git(['config', '--add', 'nightshift.protectedBranch', branch], bare);
+}
+
+export function protectedBranchesOf(bare: string): string[] {
+  try {
+    return git(['config', '--get-all', 'nightshift.protectedBranch'], bare).split('\n').filter((l) => l !== '');
+  } catch {
+    return [];
+  }
+}
+
 /** The commit a branch points at, or undefined when the branch does not exist. */
 export function branchHead(bare: string, branch: string): string | undefined {
   try {

@@ -6,12 +6,13 @@ import { z } from 'zod';
 import { RepoName } from '../../core/config/schema';
 import { issueForgeToken, verifyForgeToken } from './forge-tokens';
 import { addComment, getPull, listIssues, listPulls, savePull, type ForgePull } from './forge-records';
-import { bareRepoPath, branchHead, defaultBranchOf } from './forge-repositories';
+import { bareRepoPath, branchHead, defaultBranchOf, protectedBranchesOf } from './forge-repositories';
 
 /**
  * The local forge (SPEC §8): a real HTTP server on loopback speaking the subset of GitHub's REST API
  * that Nightshift uses, over bare repositories at `<root>/<owner>/<name>.git`:
  *   GET   /repos/{owner}/{repo}
+ *   GET   /repos/{owner}/{repo}/branches/{branch}     (protected: from `nightshift.protectedBranch` in the bare repo's config)
  *   GET   /repos/{owner}/{repo}/pulls?head=owner:branch&state=open|closed|all
  *   POST  /repos/{owner}/{repo}/pulls               {title, head, base, body?, draft?}
  *   PATCH /repos/{owner}/{repo}/pulls/{number}      {title?, body?, state?}
@@ -104,7 +105,7 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
       draft: p.draft,
       html_url: `${baseUrl}/${repo}/pull/${p.number}`,
       url: `${baseUrl}/repos/${repo}/pulls/${p.number}`,
-      head: { ref: p.head, label: `${owner}:${p.head}`, sha: branchHead(bareRepoPath(root, repo), p.head) ?? null },
+      head: { ref: p.head, label: `${owner}:${p.head}`, sha: branchHead(bareRepoPath(root, repo), p.head) ?? null, repo: { full_name: repo } },
       base: { ref: p.base, label: `${owner}:${p.base}` },
       user: { login: 'nightshift[bot]' },
       created_at: p.createdAt,
@@ -147,6 +148,12 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
         status: 200,
         json: { id: 1, name, full_name: repo, owner: { login: owner }, private: false, default_branch: defaultBranchOf(bare), clone_url: pathToFileURL(bare).href, html_url: `${baseUrl}/${repo}` },
       };
+    }
+    if (rest[0] === 'branches' && rest.length >= 2 && method === 'GET') {
+      const name = rest.slice(1).join('/');
+      const sha = branchHead(bare, name);
+      if (!sha) throw new HttpError(404, 'Branch not found');
+      return { status: 200, json: { name, commit: { sha }, protected: protectedBranchesOf(bare).includes(name) } };
     }
     if (rest[0] === 'pulls' && rest.length === 1 && method === 'GET') {
       const state = url.searchParams.get('state') ?? 'open';

@@ -145,7 +145,29 @@ export class WorkspaceGit {
     return this.head();
   }
 
-  /** Pushes HEAD to exactly `refs/heads/<branch>` on origin. */
+  /**
+   * A file as it is on another branch of origin (fetched shallowly into a private ref), without
+   * checking it out: undefined when the branch has no such file. Only a regular file is returned.
+   */
+  async fileOnRemoteBranch(branch: string, path: string, maxBytes: number): Promise<string | undefined> {
+    const ref = 'refs/nightshift/settings-source';
+    await this.run(['fetch', '--quiet', '--depth', '1', '--no-tags', 'origin', `+refs/heads/${branch}:${ref}`], { withToken: true });
+    const entry = (await this.run(['ls-tree', '-l', ref, '--', path])).trim();
+    if (entry === '') return undefined;
+    const m = /^(\d+) (\w+) ([0-9a-f]+)\s+(-|\d+)\t/.exec(entry);
+    if (!m || m[2] !== 'blob' || (m[1] !== '100644' && m[1] !== '100755')) throw new GitCommandError(['ls-tree'], null, `${path} on ${branch} is not a regular file`);
+    if (Number(m[4]) > maxBytes) throw new GitCommandError(['ls-tree'], null, `${path} on ${branch} is larger than ${maxBytes} bytes`);
+    return this.run(['cat-file', 'blob', m[3]!]);
+  }
+
+  /** The ref `refs/heads/<branch>` on origin points at when it is a symbolic ref (an alias of another branch); undefined otherwise. */
+  async remoteAliasTarget(branch: string): Promise<string | undefined> {
+    const out = await this.run(['ls-remote', '--symref', 'origin', `refs/heads/${branch}`], { withToken: true });
+    const m = /^ref: (\S+)\t/m.exec(out);
+    return m ? m[1] : undefined;
+  }
+
+  /** Pushes HEAD to exactly `refs/heads/<branch>` on origin, never forced. */
   async push(branch: string): Promise<void> {
     await this.run(['push', '--quiet', '--no-verify', 'origin', `HEAD:refs/heads/${branch}`], { withToken: true });
   }

@@ -15,9 +15,16 @@ export interface PullRequestRef {
   url: string;
 }
 
+export interface OpenPullRequest extends PullRequestRef {
+  /** The head branch is in this repository (not a fork). */
+  sameRepository: boolean;
+}
+
 export interface GithubApi {
   getRepo(): Promise<RepoInfo>;
-  findOpenPull(branch: string): Promise<PullRequestRef | undefined>;
+  findOpenPull(branch: string): Promise<OpenPullRequest | undefined>;
+  /** The branch's protection; undefined when the branch does not exist. */
+  getBranch(branch: string): Promise<{ protected: boolean } | undefined>;
   createDraftPull(input: { title: string; body: string; head: string; base: string }): Promise<PullRequestRef>;
   updatePull(number: number, input: { title: string; body: string }): Promise<PullRequestRef>;
   getIssue(number: number): Promise<{ title: string; body: string }>;
@@ -40,7 +47,16 @@ export function octokitGithubApi(options: { baseUrl: string; token: string; repo
     async findOpenPull(branch) {
       const { data } = await octokit.rest.pulls.list({ owner, repo, head: `${owner}:${branch}`, state: 'open', per_page: 10 });
       const pr = data.find((p) => p.head.ref === branch);
-      return pr ? { number: pr.number, url: pr.html_url } : undefined;
+      return pr ? { number: pr.number, url: pr.html_url, sameRepository: (pr.head.repo?.full_name ?? '').toLowerCase() === options.repo.toLowerCase() } : undefined;
+    },
+    async getBranch(branch) {
+      try {
+        const { data } = await octokit.rest.repos.getBranch({ owner, repo, branch });
+        return { protected: data.protected };
+      } catch (err) {
+        if ((err as { status?: number }).status === 404) return undefined;
+        throw err;
+      }
     },
     async createDraftPull(input) {
       const { data } = await octokit.rest.pulls.create({ owner, repo, title: input.title, body: input.body, head: input.head, base: input.base, draft: true });

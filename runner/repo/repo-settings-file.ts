@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
@@ -36,11 +36,21 @@ const MAX_FILE_BYTES = 64 * 1024;
 
 function readRegularFile(path: string, maxBytes: number): string | undefined {
   if (!existsSync(path)) return undefined;
-  // Never follow a symlink the repository ships (it could point at a runner file).
-  const stat = lstatSync(path);
-  if (!stat.isFile()) return undefined;
-  if (stat.size > maxBytes) return undefined;
-  return readFileSync(path, 'utf8');
+  // Never follow a symlink the repository ships (it could point at a runner file), never block on a FIFO.
+  if (!lstatSync(path).isFile()) return undefined;
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile() || stat.nlink > 1 || stat.size > maxBytes) return undefined;
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function readNightshiftYml(repoRoot: string): NightshiftYml {
@@ -48,9 +58,16 @@ export function readNightshiftYml(repoRoot: string): NightshiftYml {
   if (existsSync(path) && !lstatSync(path).isFile()) throw new RepoSettingsFileError(['must be a regular file']);
   const text = readRegularFile(path, MAX_FILE_BYTES);
   if (text === undefined) {
-    if (existsSync(path)) throw new RepoSettingsFileError([`larger than ${MAX_FILE_BYTES} bytes`]);
+    if (existsSync(path)) throw new RepoSettingsFileError([`must be a regular file with one link, at most ${MAX_FILE_BYTES} bytes`]);
     return {};
   }
+  return parseNightshiftYml(text);
+}
+
+export const MAX_NIGHTSHIFT_YML_BYTES = MAX_FILE_BYTES;
+
+/** Validates the text of a `.nightshift.yml` (from the checkout, or from the default branch for a continued branch). */
+export function parseNightshiftYml(text: string): NightshiftYml {
   let value: unknown;
   try {
     value = parse(text, { maxAliasCount: 10 }) ?? {};

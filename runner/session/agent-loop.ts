@@ -46,7 +46,8 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
     contextWindowTokens: model.contextWindowTokens,
   });
   const issue = run.issue !== null ? { number: run.issue, ...(await prepared.repo.github.getIssue(run.issue)) } : undefined;
-  conversation.addUser([{ text: taskMessage({ prompt: run.prompt, issue, setupNotes: input.setupNotes, baseTests: input.baseTests }) }]);
+  // Setup and base-test output may hold a secret the commands had: the model never sees one.
+  conversation.addUser([{ text: ctx.redactor.redact(taskMessage({ prompt: run.prompt, issue, setupNotes: input.setupNotes, baseTests: input.baseTests })) }]);
 
   for (let turn = 1; turn <= model.maxTurns; turn++) {
     ctx.checkStop();
@@ -113,7 +114,8 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
       });
       if (outcome.aborted) throw new Interrupted('stopped during a tool command');
       await ctx.heartbeat();
-      results.push({ toolResult: { toolUseId: use.toolUseId!, content: [{ text: outcome.text }], status: outcome.isError ? 'error' : 'success' } });
+      // Redacted before it enters the conversation: a tool may print a file a setup command wrote with a secret in it.
+      results.push({ toolResult: { toolUseId: use.toolUseId!, content: [{ text: ctx.redactor.redact(outcome.text) }], status: outcome.isError ? 'error' : 'success' } });
       control = outcome.control;
     }
     conversation.addUser(results);

@@ -1,6 +1,7 @@
 import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, posix } from 'node:path';
 import { blockedHostsMarkdown } from '../../core/egress';
+import { inertMarkdown } from '../../core/text/inert-markdown';
 import { pullRequestBody, pullRequestTitle } from '../github/pull-request-body';
 import type { ModelBudget } from '../model-budget';
 import { testDelta, type TestRunResult } from '../repo/test-results';
@@ -68,8 +69,10 @@ export async function deliver(ctx: RunContext, agentEnd: AgentEnd, input: Delive
   // The tools' last network use was the head tests: the refusals are complete now.
   const blocked = await input.refusedHosts.collect(prepared.proxy);
   const totals = budget.totals;
+  // Model-written text cannot make GitHub fetch or link anything outside the repository.
+  const inert = (markdown: string) => inertMarkdown(markdown, { allowedUrlPrefixes: repo.webUrl ? [repo.webUrl] : [] });
   const body = ctx.redactor.redact(
-    pullRequestBody({
+    inert(pullRequestBody({
       runId: run.runId,
       prompt: run.prompt,
       issue: run.issue,
@@ -86,7 +89,7 @@ export async function deliver(ctx: RunContext, agentEnd: AgentEnd, input: Delive
       computeMicros: meter.chargedMicros,
       replayed: ctx.deps.model.kind === 'replay' ? ctx.deps.model.description : null,
       blockedHosts: blockedHostsMarkdown(blocked),
-    }),
+    })),
   );
   const existing = await repo.github.findOpenPull(repo.branch);
   const pr = existing ? await repo.github.updatePull(existing.number, { title, body }) : await repo.github.createDraftPull({ title, body, head: repo.branch, base: repo.baseBranch });
@@ -113,8 +116,29 @@ export async function stageChanges(ctx: RunContext, prepared: PreparedRun): Prom
     await ctx.emit('note', `files holding a secret value were left out of the commit: ${leaking.join(', ')}`, { leaking });
     refused.push(...leaking);
   }
+  // A symlink that points outside the repository would hand whoever checks out the branch a link to their own files.
+  const escaping = all.filter((c) => !refused.includes(c.path) && c.status !== 'D' && symlinkLeavesRepo(prepared.layout.repo, c.path)).map((c) => c.path);
+  if (escaping.length) {
+    await git.unstage(escaping);
+    await ctx.emit('note', `symlinks pointing outside the repository were left out of the commit: ${escaping.join(', ')}`, { escaping });
+    refused.push(...escaping);
+  }
   const changed = await git.hasStagedChanges();
   return { changed, changes: changed ? await git.stagedChanges('HEAD') : [], refused };
+}
+
+/** True for a symlink whose target is absolute or resolves (lexically, from the link's directory) outside the repository. */
+export function symlinkLeavesRepo(repoRoot: string, path: string): boolean {
+  let target: string;
+  try {
+    if (!lstatSync(join(repoRoot, path)).isSymbolicLink()) return false;
+    target = readlinkSync(join(repoRoot, path));
+  } catch {
+    return true;
+  }
+  if (isAbsolute(target) || target.includes('\\')) return true;
+  const resolved = posix.normalize(posix.join(posix.dirname(path), target));
+  return resolved === '..' || resolved.startsWith('../') || resolved.split('/')[0]?.toLowerCase() === '.git';
 }
 
 function fileHoldsSecret(ctx: RunContext, prepared: PreparedRun, path: string): boolean {

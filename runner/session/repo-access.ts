@@ -1,3 +1,4 @@
+import { branchPushRefusal, RUN_BRANCH_PREFIX } from '../../core/runs/branch-ownership';
 import type { WorkspaceGit } from '../git/workspace-git';
 import type { GithubApi } from '../github/github-api';
 import type { RunContext } from './run-context';
@@ -19,6 +20,8 @@ export class RepoAccess {
     readonly baseBranch: string,
     readonly baseCommit: string,
     private readonly proxyUrl: string | undefined,
+    /** The repository's web address (`https://github.com/owner/name`); undefined for a local forge's file clone. */
+    readonly webUrl: string | undefined,
   ) {
     this.tokenExpiresAt = Date.parse(token.expiresAt);
   }
@@ -38,15 +41,33 @@ export class RepoAccess {
     this.api = deps.github(token.token, this.ctx.run.repo, this.proxyUrl);
   }
 
-  /** Invariant 7: nothing is ever pushed to the base branch. */
-  checkBranchIsNotBase(): void {
-    if (!this.branch || this.branch === this.baseBranch) throw new RunFailure('branch_is_base', `refusing to push to the base branch ${this.baseBranch}`);
-  }
-
-  /** Pushes the run branch (never anything else) with a token that has time left. */
+  /** Pushes the run branch (never anything else, never forced) with a token that has time left, after checking it is still the run's own. */
   async pushBranch(): Promise<void> {
-    this.checkBranchIsNotBase();
     await this.freshToken();
+    await assertRunOwnsBranch(this.api, this.git, this.branch, this.baseBranch);
     await this.git.push(this.branch);
   }
+}
+
+/**
+ * Invariant 7, asked of GitHub right before each push (and before a continued branch is checked out):
+ * the branch is not the default, base or a protected branch, not an alias of another, and it is a
+ * `nightshift/` branch or the head of an open same-repository pull request.
+ */
+export async function assertRunOwnsBranch(github: GithubApi, git: WorkspaceGit | undefined, branch: string, baseBranch: string): Promise<void> {
+  const [repo, state, pull, aliasOf] = await Promise.all([
+    github.getRepo(),
+    github.getBranch(branch),
+    branch.toLowerCase().startsWith(RUN_BRANCH_PREFIX) ? Promise.resolve(undefined) : github.findOpenPull(branch),
+    git ? git.remoteAliasTarget(branch) : Promise.resolve(undefined),
+  ]);
+  const refusal = branchPushRefusal({
+    branch,
+    defaultBranch: repo.defaultBranch,
+    baseBranch,
+    isProtected: state?.protected ?? false,
+    aliasOf,
+    isOpenPullRequestHead: pull?.sameRepository === true,
+  });
+  if (refusal) throw new RunFailure('branch_not_allowed', `refusing to push: ${refusal}`);
 }

@@ -1,18 +1,19 @@
+import { chmodSync } from 'node:fs';
 import { repoSettings } from '../../core/config/load';
 import { checkProxy, ProxyUnavailableError } from '../../core/egress';
 import { runStartedMetrics } from '../../core/metrics/run-metrics';
 import { isTerminal } from '../../core/runs/lifecycle';
 import { slugify } from '../../core/runs/text';
 import { runProxy } from '../egress/egress-settings';
-import { WorkspaceGit } from '../git/workspace-git';
+import { GitCommandError, WorkspaceGit } from '../git/workspace-git';
 import { runSandboxed } from '../isolation/sandbox';
 import { buildToolEnvironment } from '../isolation/tool-environment';
 import { resolveToolIdentity, type ToolIdentity } from '../isolation/tool-identity';
-import { readNightshiftYml, RepoSettingsFileError, type NightshiftYml } from '../repo/repo-settings-file';
+import { MAX_NIGHTSHIFT_YML_BYTES, parseNightshiftYml, readNightshiftYml, RepoSettingsFileError, type NightshiftYml } from '../repo/repo-settings-file';
 import { readRepoSecrets, RepoSecretError } from '../secrets/repo-secrets';
 import { DEFAULT_PROTECTED_PATHS, ProtectedPaths } from '../tools/protected-paths';
 import { giveTreeTo, prepareWorkspace, type WorkspaceLayout } from '../workspace';
-import { RepoAccess } from './repo-access';
+import { assertRunOwnsBranch, RepoAccess } from './repo-access';
 import type { RunContext } from './run-context';
 import { Interrupted, RunFailure } from './run-errors';
 
@@ -123,24 +124,42 @@ export async function checkoutRepo(ctx: RunContext, started: StartedRun): Promis
 
   // A run that continues a branch starts from it; otherwise from the base branch on a new run branch.
   const continuing = run.branch;
-  if (continuing && continuing === baseBranch) throw new RunFailure('branch_is_base', `refusing to work on the base branch ${continuing}`);
+  // A continued branch must be the run's to push before any work is done on it (and again before every push).
+  if (continuing) await assertRunOwnsBranch(github, undefined, continuing, baseBranch);
   await git.clone(info.cloneUrl, continuing ?? baseBranch);
+  if (continuing) {
+    const aliasOf = await git.remoteAliasTarget(continuing);
+    if (aliasOf) throw new RunFailure('branch_not_allowed', `refusing to push: ${continuing} is an alias of ${aliasOf}`);
+  }
+  // The git directory is the runner's: tools can neither read nor change it.
+  chmodSync(layout.gitDir, 0o700);
   const baseCommit = await git.head();
   const branch = continuing ?? `nightshift/${run.runId}-${slugify(run.prompt, 40)}`;
   if (!continuing) await git.createBranch(branch);
   giveTreeTo(layout.repo, started.identity);
   await ctx.patchRun({ branch });
   await ctx.emit('note', `cloned ${run.repo} at ${baseCommit.slice(0, 12)}; working on ${branch}`, { baseBranch, baseCommit, branch });
-  return new RepoAccess(ctx, git, github, token, branch, baseBranch, baseCommit, proxyUrl);
+  const webUrl = url.protocol === 'https:' ? `${url.origin}${url.pathname.replace(/\.git$/, '').replace(/\/+$/, '')}` : undefined;
+  return new RepoAccess(ctx, git, github, token, branch, baseBranch, baseCommit, proxyUrl, webUrl);
 }
 
-/** `.nightshift.yml` over the config's repo entry. */
-export function readRepoRules(ctx: RunContext, layout: WorkspaceLayout): RepoRules {
+/**
+ * `.nightshift.yml` over the config's repo entry. A continued branch may hold agent-written commits,
+ * so its settings file (setup and test commands that run with the repo's secrets) is read from the
+ * default branch, never from the branch itself.
+ */
+export async function readRepoRules(ctx: RunContext, layout: WorkspaceLayout, repo: RepoAccess): Promise<RepoRules> {
   let repoFile: NightshiftYml;
   try {
-    repoFile = readNightshiftYml(layout.repo);
+    if (ctx.run.branch) {
+      const { defaultBranch } = await repo.github.getRepo();
+      const text = await repo.git.fileOnRemoteBranch(defaultBranch, '.nightshift.yml', MAX_NIGHTSHIFT_YML_BYTES);
+      repoFile = text === undefined ? {} : parseNightshiftYml(text);
+      await ctx.emit('note', `.nightshift.yml read from the default branch ${defaultBranch}, not from the continued branch ${repo.branch}`, { settingsFrom: defaultBranch });
+    } else repoFile = readNightshiftYml(layout.repo);
   } catch (err) {
     if (err instanceof RepoSettingsFileError) throw new RunFailure('bad_repo_settings', err.message);
+    if (err instanceof GitCommandError && err.exitCode === null) throw new RunFailure('bad_repo_settings', `.nightshift.yml: ${err.stderr}`);
     throw err;
   }
   const settings = repoSettings(ctx.config, ctx.run.repo)!;

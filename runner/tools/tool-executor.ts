@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, lchownSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, ftruncateSync, lchownSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { z } from 'zod';
 import { runSandboxed } from '../isolation/sandbox';
@@ -68,10 +68,41 @@ function makeParents(ctx: ToolContext, file: string): void {
   }
 }
 
-function writeNoFollow(path: string, content: string, identity: ToolIdentity): void {
-  // O_NOFOLLOW: a symlink swapped in after the path check is not written through.
-  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644);
+/**
+ * Opens a file the model named without following a final symlink and without blocking (a FIFO would
+ * freeze the runner's event loop, heartbeats included), and accepts only a regular file with one link
+ * (a hard link could make the runner write or read a file outside the repository).
+ */
+function openRegularFile(path: string, flags: number, mode?: number): number {
+  // Checked before opening too: opening a device can have effects of its own.
+  const before = lstatIfExists(path);
+  if (before && !before.isFile()) throw new ToolRefusal(before.isSymbolicLink() ? 'refused: the path is a symlink' : 'refused: not a regular file (a FIFO, socket, device or directory)');
+  const fd = openSync(path, flags | constants.O_NOFOLLOW | constants.O_NONBLOCK, mode);
   try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new ToolRefusal('refused: not a regular file (a FIFO, socket, device or directory)');
+    if (stat.nlink > 1) throw new ToolRefusal('refused: the file has more than one hard link');
+    return fd;
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+}
+
+function lstatIfExists(path: string) {
+  try {
+    return lstatSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+function writeNoFollow(path: string, content: string, identity: ToolIdentity): void {
+  // Truncated only after the checks: O_TRUNC at open would already have emptied a hard-linked file.
+  const fd = openRegularFile(path, constants.O_WRONLY | constants.O_CREAT, 0o644);
+  try {
+    ftruncateSync(fd, 0);
     writeSync(fd, content);
   } finally {
     closeSync(fd);
@@ -80,10 +111,9 @@ function writeNoFollow(path: string, content: string, identity: ToolIdentity): v
 }
 
 function readNoFollow(path: string): string {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  const fd = openRegularFile(path, constants.O_RDONLY);
   try {
     const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new ToolRefusal('not a regular file');
     if (stat.size > MAX_READ_BYTES) throw new ToolRefusal(`file is ${stat.size} bytes; read it with shell tools (head, sed -n) instead`);
     const buffer = readFileSync(fd);
     if (buffer.subarray(0, 8_192).includes(0)) throw new ToolRefusal('binary file');
@@ -213,6 +243,7 @@ export async function executeTool(name: string, rawInput: unknown, ctx: ToolCont
     if (err instanceof PathRefusedError || err instanceof ToolRefusal) return refused(err.message, started);
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ELOOP') return refused('refused: the path is a symlink', started);
+    if (code === 'ENXIO') return refused('refused: not a regular file (a FIFO or socket)', started);
     if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR' || code === 'EACCES') return refused(`${name} failed: ${code}`, started);
     throw err;
   }

@@ -60,10 +60,11 @@ describe('a replayed session that fixes the failing test', () => {
     expect(pr.body).toContain(run.runId);
     expect(pr.body).toContain('Fixed `add` in src/add.js');
 
-    // the REST calls the runner made, recorded by the forge
+    // the REST calls the runner made, recorded by the forge: before the push it asks again that the branch is its own
     const calls = h.forge.requests.map((r) => `${r.method} ${r.path}`);
-    expect(calls).toEqual(['GET /repos/demo/sample-app', 'GET /repos/demo/sample-app/pulls', 'POST /repos/demo/sample-app/pulls']);
-    expect(h.forge.requests[2]!.body).toMatchObject({ draft: true, base: 'main', head: result.branch });
+    const branchCheck = ['GET /repos/demo/sample-app', `GET /repos/demo/sample-app/branches/${encodeURIComponent(result.branch!)}`];
+    expect(calls).toEqual(['GET /repos/demo/sample-app', ...branchCheck, 'GET /repos/demo/sample-app/pulls', 'POST /repos/demo/sample-app/pulls']);
+    expect(h.forge.requests[4]!.body).toMatchObject({ draft: true, base: 'main', head: result.branch });
     expect(h.forge.requests.every((r) => r.auth === 'token')).toBe(true);
 
     // cost equal to the transcript's usage at config prices (compute is free in this config)
@@ -113,9 +114,14 @@ describe('a replayed session that fixes the failing test', () => {
     expect(updated).toHaveLength(1);
     expect(updated[0]!.draft).toBe(true);
     expect(updated[0]!.body).toContain(`Closes #${issue.number}`);
+    // the continued branch is checked before the clone and before the push; its settings come from the default branch
+    const branchCheck = ['GET /repos/demo/sample-app', `GET /repos/demo/sample-app/branches/${encodeURIComponent(pr!.head)}`];
     expect(h.forge.requests.slice(before).map((r) => `${r.method} ${r.path}`)).toEqual([
       'GET /repos/demo/sample-app',
+      ...branchCheck,
+      'GET /repos/demo/sample-app',
       `GET /repos/demo/sample-app/issues/${issue.number}`,
+      ...branchCheck,
       'GET /repos/demo/sample-app/pulls',
       `PATCH /repos/demo/sample-app/pulls/${pr!.number}`,
     ]);

@@ -1,0 +1,38 @@
+/**
+ * Invariant 7: a run pushes only to its own branch. A run branch is a `nightshift/` branch, or the
+ * head branch of an open pull request of the same repository (continuing that PR); never the default
+ * branch, the base branch, a protected branch, or a ref that is an alias (symbolic ref) of another.
+ * Names are compared case-insensitively, so `Main` counts as `main`: git refs on a case-insensitive
+ * store collide, and a reviewer reads them as the same branch.
+ */
+export const RUN_BRANCH_PREFIX = 'nightshift/';
+
+/** What GitHub (or the local forge) says about the branch a run is about to push, asked right before the push. */
+export interface BranchFacts {
+  /** The branch the run pushes (`refs/heads/<branch>` exactly). */
+  branch: string;
+  defaultBranch: string;
+  baseBranch: string;
+  /** GitHub's branch protection (`GET /repos/{o}/{r}/branches/{b}` → `protected`); false when the branch does not exist yet. */
+  isProtected: boolean;
+  /** The remote ref is a symbolic ref: pushing to it would move the branch it points at. */
+  aliasOf: string | undefined;
+  /** An open pull request of the same repository has this branch as its head. */
+  isOpenPullRequestHead: boolean;
+}
+
+export const sameBranchName = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
+
+/** Why the run must not push to this branch, or undefined when the branch is the run's own. */
+export function branchPushRefusal(facts: BranchFacts): string | undefined {
+  const { branch } = facts;
+  if (branch.toLowerCase().startsWith('refs/') || sameBranchName(branch, 'HEAD')) return `"${branch}" is not a plain branch name`;
+  if (sameBranchName(branch, facts.defaultBranch)) return `${branch} is the repository's default branch`;
+  if (sameBranchName(branch, facts.baseBranch)) return `${branch} is the run's base branch`;
+  if (facts.isProtected) return `${branch} is a protected branch`;
+  if (facts.aliasOf !== undefined) return `${branch} is an alias of ${facts.aliasOf}`;
+  if (!branch.toLowerCase().startsWith(RUN_BRANCH_PREFIX) && !facts.isOpenPullRequestHead) {
+    return `${branch} is neither a ${RUN_BRANCH_PREFIX} branch nor the head branch of an open pull request of this repository`;
+  }
+  return undefined;
+}
