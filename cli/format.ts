@@ -40,8 +40,17 @@ export function runDetail(run: RunView): string {
 
 export function runsTable(runs: readonly RunView[]): string {
   if (runs.length === 0) return 'no runs';
-  const header = ['RUN', 'STATUS', 'REPO', 'COST', 'CREATED', 'PROMPT'];
-  const rows = runs.map((r) => [r.runId, r.status, r.repo, usd(r.costUsd), r.createdAt.replace(/\.\d+Z$/, 'Z'), oneLine(r.prompt, 40)]);
+  const header = ['RUN', 'STATUS', 'OUTCOME', 'REPO', 'COST', 'CREATED', 'PR', 'PROMPT'];
+  const rows = runs.map((r) => [
+    r.runId,
+    r.status,
+    r.outcome ?? (r.error ? r.error.code : '-'),
+    r.repo,
+    usd(r.costUsd),
+    r.createdAt.replace(/\.\d+Z$/, 'Z'),
+    r.prUrl ? oneLine(r.prUrl, 80) : '-',
+    oneLine(r.prompt, 40),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   return [header, ...rows].map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
 }

@@ -1,5 +1,9 @@
 import '../core/polyfills';
+import { exitQuietlyOnClosedPipe } from './closed-pipe';
 import { runCli } from './program';
+
+exitQuietlyOnClosedPipe(process.stdout);
+exitQuietlyOnClosedPipe(process.stderr);
 
 // bin/nightshift.js runs this file through tsx; the exit code is the command's.
 runCli(process.argv.slice(2)).then(

@@ -8,6 +8,7 @@ import { exitCodeOfStatus, exitCodes } from './exit-codes';
 import { EventReader, followRun } from './follow-run';
 import { eventLine, runDetail, runsTable } from './format';
 import { runProgress } from './progress';
+import { readPromptArgument, readStandardInput } from './prompt-source';
 
 // Local mode is loaded only by the commands that run it. require, not import(): under tsx's CommonJS
 // hooks a dynamic import() goes to Node's ESM loader, which cannot load TypeScript.
@@ -96,7 +97,7 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     .command('submit')
     .description('submit a run')
     .argument('<repo>', 'owner/name, one of the configured repos')
-    .argument('<prompt>', 'what the agent should do')
+    .argument('<prompt>', 'what the agent should do; "-" reads it from standard input, "@file" from a file')
     .option('--base-branch <branch>', 'branch to start from (default: the repository default)')
     .option('--branch <branch>', 'continue an existing branch')
     .option('--issue <number>', 'the GitHub issue the run is about', positiveInteger)
@@ -110,7 +111,7 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
         const client = await apiClientFor(globals());
         const request: SubmitRunRequest = {
           repo,
-          prompt,
+          prompt: await readPromptArgument(prompt, { readStdin: () => readStandardInput() }),
           ...(opts.baseBranch ? { baseBranch: opts.baseBranch } : {}),
           ...(opts.branch ? { branch: opts.branch } : {}),
           ...(opts.issue ? { issue: opts.issue } : {}),

@@ -42,6 +42,10 @@ describe('nightshift CLI against local mode', () => {
 
     const runs = runCli(['runs', '--status', 'SUCCEEDED'], dev.url);
     expect(runs.stdout).toContain(runId);
+    // each row shows the outcome and the PR
+    const row = runs.stdout.split("\n").find((l) => l.startsWith(runId!))!;
+    expect(row).toMatch(/SUCCEEDED\s+pr_opened\s+/);
+    expect(row).toContain('/pull/');
 
     const logs = runCli(['logs', runId!], dev.url);
     expect(logs.code).toBe(0);
