@@ -2,7 +2,6 @@ import type { CliIo } from './program';
 
 /** `nightshift dev`: the local platform in the foreground until Ctrl-C. */
 export async function runDev(options: { json: boolean; io: CliIo }): Promise<number> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { startLocalPlatform, localPlatformOptionsFromEnv } = require('../local/platform') as typeof import('../local/platform');
   const platform = await startLocalPlatform(await localPlatformOptionsFromEnv(process.env, { logTo: 'stderr' }));
   const ready = { event: 'ready', url: platform.url, home: platform.home.root, forge: platform.forgeUrl, model: platform.model };

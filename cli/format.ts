@@ -62,7 +62,7 @@ export function eventLine(event: RunEvent): string {
 
 /** Untrusted text (model output, tool output) printed on one line, without terminal control sequences. */
 export function oneLine(text: string, max: number): string {
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters from untrusted text is the point
   const clean = text.replace(/[\u0000-\u001F\u007F-\u009F]+/g, ' ').replace(/\s+/g, ' ').trim();
   return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
 }

@@ -12,9 +12,7 @@ import { readPromptArgument, readStandardInput } from './prompt-source';
 
 // Local mode is loaded only by the commands that run it. require, not import(): under tsx's CommonJS
 // hooks a dynamic import() goes to Node's ESM loader, which cannot load TypeScript.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const loadDev = () => require('./dev') as typeof import('./dev');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const loadDemo = () => require('../local/demo') as typeof import('../local/demo');
 
 /** What a command hands back: the process exit code. */

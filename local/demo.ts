@@ -104,5 +104,9 @@ function captureConsole(file: string): () => void {
   const methods = ['log', 'info', 'warn', 'error', 'debug'] as const;
   const saved = methods.map((m) => console[m]);
   for (const m of methods) console[m] = (...args: unknown[]) => appendFileSync(file, `${args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')}\n`);
-  return () => methods.forEach((m, i) => (console[m] = saved[i]!));
+  return () => {
+    methods.forEach((m, i) => {
+      console[m] = saved[i]!;
+    });
+  };
 }

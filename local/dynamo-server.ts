@@ -7,7 +7,6 @@ import type { TableNames } from '../core/store/tables';
 
 /** dynalite ships no types; this is the part of its API local mode uses. */
 type DynaliteFactory = (options: { path?: string; createTableMs?: number; deleteTableMs?: number; updateTableMs?: number }) => Server;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const dynalite = require('dynalite') as DynaliteFactory;
 
 /** The table names local mode uses; fixed so a restart finds its data again. */

@@ -238,7 +238,6 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       let handler = handlerCache.get(entry);
       if (!handler) {
         // require, not import(): under tsx's CommonJS hooks import() cannot load TypeScript.
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
         const module = require(join(repoRoot, entry)) as { handler?: unknown };
         if (typeof module.handler !== 'function') throw new Error(`${entry} exports no handler`);
         handler = module.handler as (event: unknown, context?: unknown) => Promise<unknown>;

@@ -84,9 +84,7 @@ async function synthesize(config: NightshiftConfig): Promise<SynthesizedTemplate
   try {
     // Loaded only on a cache miss: the CDK is a large module graph. require, not import(): under tsx's
     // CommonJS hooks a dynamic import() goes to Node's ESM loader, which cannot load TypeScript.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { createApp, STACK_NAME } = require('../infra/create-app') as typeof import('../infra/create-app');
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const ecs = require('aws-cdk-lib/aws-ecs') as typeof import('aws-cdk-lib/aws-ecs');
     const { app } = createApp({
       config,

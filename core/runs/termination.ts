@@ -27,6 +27,7 @@ const maxReasonLength = 1_000;
 export function reasonText(text: string | null | undefined, fallback: string): string {
   const cleaned = (text ?? '')
     .toWellFormed()
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters from untrusted text is the point
     .replace(/[\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF]+/gu, ' ')
     .trim();
   if (cleaned.length === 0) return fallback;

@@ -5,6 +5,7 @@
 
 // C0/C1 controls other than tab, LF, CR; bidi embeddings/overrides/isolates (Trojan Source); BOM and
 // other invisible format characters that hide text from a reviewer.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters in untrusted text is the point
 const oddCharacter = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF\uFFF9-\uFFFB]/u;
 
 /** Why a piece of free text is refused, or undefined when it is acceptable. */

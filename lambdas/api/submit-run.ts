@@ -27,7 +27,10 @@ export function submitRunHandler(getDeps: () => ApiDeps): ApiHandler {
         submitted = await submitRun(deps, { request, requester, source });
       } else {
         let submitter = submitters.get(deps);
-        if (!submitter) submitters.set(deps, (submitter = idempotentSubmitter(deps)));
+        if (!submitter) {
+          submitter = idempotentSubmitter(deps);
+          submitters.set(deps, submitter);
+        }
         submitted = await submitter({ request, requester, source, idempotencyKey }, context);
       }
     } catch (err) {

@@ -6,5 +6,6 @@ let doc: DynamoDBDocumentClient | undefined;
 
 /** One DynamoDB document client per Lambda instance (the standard endpoint variable points it at dynalite offline). */
 export function opsDynamoDocument(): DynamoDBDocumentClient {
-  return (doc ??= createDocumentClient({ endpoint: optionalEnv('AWS_ENDPOINT_URL_DYNAMODB') }));
+  doc ??= createDocumentClient({ endpoint: optionalEnv('AWS_ENDPOINT_URL_DYNAMODB') });
+  return doc;
 }

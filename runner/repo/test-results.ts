@@ -44,7 +44,7 @@ export function parseJunitXml(xml: string): Record<string, TestState> {
   return tests;
 }
 
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters from untrusted text is the point
 const ansi = /\x1b\[[0-9;]*m/g;
 
 export function parseTestOutput(raw: string): { format: TestRunResult['format']; tests: Record<string, TestState> } {

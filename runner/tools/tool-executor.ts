@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, ftruncateSync, lchownSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { type Dirent, closeSync, constants, fstatSync, ftruncateSync, lchownSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { z } from 'zod';
 import { runSandboxed } from '../isolation/sandbox';
@@ -129,7 +129,7 @@ function listFiles(ctx: ToolContext, dir: string, pattern: string | undefined): 
   const out: string[] = [];
   let more = false;
   const walk = (abs: string, rel: string) => {
-    let entries;
+    let entries: Dirent[];
     try {
       entries = readdirSync(abs, { withFileTypes: true });
     } catch {

@@ -18,7 +18,6 @@ export function squidOrSkip(): { squid: string | undefined; describeWithSquid: j
   const squid = findSquid();
   if (squid) return { squid, describeWithSquid: describe };
   if (process.env.CI) throw new Error('squid is not installed but CI is set: .ci/run must install Debian\'s squid package');
-  // eslint-disable-next-line no-console
   console.warn('\n\n*** SKIPPING the real-squid egress tests: squid is not installed (apt-get install squid). CI runs them. ***\n\n');
   return { squid, describeWithSquid: describe.skip };
 }

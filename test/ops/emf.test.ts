@@ -131,7 +131,9 @@ describe('EMF written by Lambda handlers (Powertools Metrics)', () => {
       { name: 'SubmissionsRefused', value: 1, dimensions: { reason: 'intake_paused', source: 'schedule' } },
       { name: 'OldestStartingSeconds', value: 42, dimensions: {} },
     ];
-    const lines = emfLines(await captureStdout(() => records.forEach((r) => sink.emit(r))));
+    const lines = emfLines(await captureStdout(() => {
+      for (const r of records) sink.emit(r);
+    }));
     expect(lines).toHaveLength(2);
     expect(lines.map((l) => parseCatalogEmf(l).names[0])).toEqual(['SubmissionsRefused', 'OldestStartingSeconds']);
     expect(JSON.parse(lines[0]!)).not.toHaveProperty('service');

@@ -142,7 +142,7 @@ export class OrchestrationHarness {
     const orgDay = await this.control(controlItemKey.orgDay(day));
     // Each run's unused budget came back exactly once: what stays committed is what was spent.
     expect(orgDay?.committedMicros).toBe(runs.reduce((sum, r) => sum + r!.spentMicros, 0));
-    for (const run of runs) expect((orgDay?.refunds as Record<string, number>)[run!.runId]).toBe(run!.budgetMicros - run!.spentMicros);
+    for (const run of runs) expect((orgDay?.refunds as Record<string, number> | undefined)?.[run!.runId]).toBe(run!.budgetMicros - run!.spentMicros);
   }
 
   private async control(pk: string): Promise<Record<string, unknown> | undefined> {

@@ -8,6 +8,7 @@ import type { RunEventLog } from '../../core/store/ports';
 import { PHASE_HEARTBEAT_INTERVAL_MS, type HeartbeatTicker } from '../../runner/run-session';
 import { stepFunctionsCallbacks } from '../../runner/task-callbacks';
 import { startInProcessRun, startRunnerHarness, testConfig, waitFor, type RunnerHarness } from './support/runner-harness';
+import type { RunEnd } from '../../runner/run-session';
 
 /** A heartbeat timer the test drives by hand: time never decides what the assertions see. */
 function manualTicker() {
@@ -18,7 +19,9 @@ function manualTicker() {
     active.add(beat);
     return () => active.delete(beat);
   };
-  return { ticker, active, intervals, tick: () => [...active].forEach((beat) => beat()) };
+  return { ticker, active, intervals, tick: () => {
+      for (const beat of [...active]) beat();
+    } };
 }
 
 /** A command that runs until the test creates `$HOME/<name>-release`, after announcing itself. */
@@ -131,7 +134,7 @@ describe('heartbeats', () => {
     const run = await h.createRun({ prompt: 'Take your time' });
     const home = join(h.root, 'work', run.runId, 'home');
     const started = startInProcessRun(h, run.runId, slowToolSession(), { config: slowSetupConfig(), callbacks: sfnCallbacks('task-token-2'), deps: { heartbeatTicker: clock.ticker } });
-    let end;
+    let end: RunEnd | undefined;
     try {
       await waitFor(() => existsSync(join(home, 'setup-started')), 'the setup command to start');
 

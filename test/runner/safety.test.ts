@@ -184,7 +184,9 @@ describe('runner safety', () => {
     expect(callbacks.successes).toHaveLength(1);
     // Then every model call's reservation came after a compute charge for the time before it
     expect(reservationsAfterCharges.length).toBeGreaterThan(1);
-    reservationsAfterCharges.forEach((chargesSoFar, i) => expect(chargesSoFar).toBeGreaterThanOrEqual(i + 1));
+    reservationsAfterCharges.forEach((chargesSoFar, i) => {
+      expect(chargesSoFar).toBeGreaterThanOrEqual(i + 1);
+    });
     // And the charges are distinct, positive, and sum to the total the run reports
     expect(new Set(charges.map((c) => c.id)).size).toBe(charges.length);
     const { events } = await h.db.store.events.list(run.runId, { limit: 200 });

@@ -9,7 +9,6 @@ import type { TableNames } from '../../core/store/tables';
 
 /** dynalite ships no types; this is the part of its API the tests use. */
 type DynaliteFactory = (options: { path?: string; createTableMs?: number; deleteTableMs?: number; updateTableMs?: number }) => Server;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const dynalite = require('dynalite') as DynaliteFactory;
 
 export interface DynaliteHarness {
