@@ -5,3 +5,4 @@ export * from './proxy-check';
 export * from './proxy-env';
 export * from './refused-hosts';
 export * from './squid-config';
+export * from './dns-firewall';

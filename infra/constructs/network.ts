@@ -5,7 +5,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { NightshiftConfig } from '../../core/config/schema';
-import { EgressProxy } from './egress-proxy';
+import { DnsFirewall } from './dns-firewall';
+import { EgressProxy, PROXY_NAMESPACE } from './egress-proxy';
 
 export interface NetworkProps {
   /** Availability zones to spread the runner subnets over (config `network.maxAzs`). */
@@ -22,7 +23,8 @@ export interface NetworkProps {
  * - the egress proxy (squid with the allowlist, in a public subnet) on the proxy ports,
  * - the interface endpoints a Fargate task needs before the proxy can help (ECR api/dkr, CloudWatch Logs),
  * - the S3 and DynamoDB gateway endpoints (prefix lists), whose policies keep them to this account.
- * See docs/network.md.
+ * The VPC resolver, which no security group filters, answers only the names on the DNS Firewall's
+ * allowlist (dns-firewall.ts). See docs/network.md.
  */
 export class Network extends Construct {
   readonly vpc: ec2.Vpc;
@@ -31,6 +33,8 @@ export class Network extends Construct {
   /** Where runner tasks are placed. */
   readonly runnerSubnets: ec2.SubnetSelection;
   readonly egressProxy: EgressProxy;
+  /** What the VPC resolver answers: the allowlist, the AWS endpoints, the private namespace; nothing else. */
+  readonly dnsFirewall: DnsFirewall;
   /** The interface endpoints' security group (443 from the runner tasks only). */
   readonly endpointSecurityGroup: ec2.SecurityGroup;
   /**
@@ -85,6 +89,16 @@ export class Network extends Construct {
       logRetention: props.logRetention,
     });
     this.egressProxy.allowFrom(this.runnerSecurityGroup);
+    // Private DNS of the interface endpoints covers the whole VPC, so the proxy task's own image pull and
+    // log driver also resolve ECR and CloudWatch Logs to the endpoints.
+    this.endpointSecurityGroup.addIngressRule(this.egressProxy.securityGroup, ec2.Port.tcp(443), 'Egress proxy task (image pull, log driver)');
+
+    this.dnsFirewall = new DnsFirewall(this, 'DnsFirewall', {
+      vpc: this.vpc,
+      config: props.config,
+      privateNamespace: PROXY_NAMESPACE,
+      logRetention: props.logRetention,
+    });
 
     this.runnerEnvironment = {
       NIGHTSHIFT_PROXY_URL: this.egressProxy.url,
@@ -142,7 +156,7 @@ export class Network extends Construct {
     const stack = Stack.of(this);
     const securityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
       vpc: this.vpc,
-      description: 'Nightshift interface endpoints: HTTPS from runner tasks only',
+      description: 'Nightshift interface endpoints: HTTPS from runner tasks and the egress proxy task only',
       allowAllOutbound: false,
     });
     securityGroup.addIngressRule(this.runnerSecurityGroup, ec2.Port.tcp(443), 'Runner tasks');

@@ -87,7 +87,14 @@ describe('Network (VPC, endpoints, egress proxy)', () => {
     const endpointIngress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress'))
       .map((r) => r.Properties as Record<string, unknown>)
       .filter((p) => JSON.stringify(p.GroupId).includes(endpointSg));
-    expect(endpointIngress).toEqual([expect.objectContaining({ FromPort: 443, ToPort: 443, SourceSecurityGroupId: { 'Fn::GetAtt': [runnerSg, 'GroupId'] } })]);
+    expect(endpointIngress).toHaveLength(2);
+    expect(endpointIngress).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ FromPort: 443, ToPort: 443, SourceSecurityGroupId: { 'Fn::GetAtt': [runnerSg, 'GroupId'] } }),
+        // Endpoint private DNS covers the whole VPC: the proxy task's image pull and log driver land here too.
+        expect.objectContaining({ FromPort: 443, ToPort: 443, SourceSecurityGroupId: { 'Fn::GetAtt': [proxySg, 'GroupId'] } }),
+      ]),
+    );
   });
 
   it('runs the proxy as a self-healing Fargate service in the public subnet, found through Cloud Map', () => {
@@ -111,6 +118,68 @@ describe('Network (VPC, endpoints, egress proxy)', () => {
       ],
     });
     expect(network.runnerEnvironment.NIGHTSHIFT_PROXY_URL).toBe('http://egress-proxy.nightshift.internal:3128');
+  });
+
+  describe('DNS Firewall (the VPC resolver is no way out)', () => {
+    const vpc = { Ref: id(network.vpc as never) };
+    const lists = () => template.findResources('AWS::Route53Resolver::FirewallDomainList');
+    const listId = (domains: (d: unknown[]) => boolean) => {
+      const found = Object.entries(lists()).filter(([, r]) => domains(r.Properties.Domains as unknown[]));
+      expect(found).toHaveLength(1);
+      return { 'Fn::GetAtt': [found[0]![0], 'Id'] };
+    };
+    const rendered = (domains: unknown[]) => domains.map((d) => JSON.stringify(d));
+
+    it('allows the egress allowlist, every repo egressAllow, the AWS names and the private namespace, then blocks everything', () => {
+      const allowed = listId((d) => d.length > 1);
+      const everything = listId((d) => JSON.stringify(d) === JSON.stringify(['*.']));
+      const domains = rendered(Object.values(lists()).find((r) => (r.Properties.Domains as unknown[]).length > 1)!.Properties.Domains as unknown[]);
+      for (const name of ['github.com.', '*.github.com.', 'registry.npmjs.org.', 'internal-registry.example.', '*.internal-registry.example.', 'nightshift.internal.', '*.nightshift.internal.']) {
+        expect(domains).toContain(JSON.stringify(name));
+      }
+      for (const name of ['bedrock-runtime.eu-west-1.amazonaws.com.', 'dynamodb.eu-west-1.amazonaws.com.', '*.s3.eu-west-1.amazonaws.com.', 'logs.eu-west-1.amazonaws.com.', 'api.ecr.eu-west-1.amazonaws.com.', '*.dkr.ecr.eu-west-1.amazonaws.com.']) {
+        expect(domains).toContain(JSON.stringify(name));
+      }
+      expect(domains.some((d) => d.includes('secretsmanager'))).toBe(false);
+      template.resourcePropertiesCountIs('AWS::Route53Resolver::FirewallRuleGroup', {}, 1);
+      template.hasResourceProperties('AWS::Route53Resolver::FirewallRuleGroup', {
+        FirewallRules: [
+          { Priority: 100, Action: 'ALLOW', FirewallDomainListId: allowed, FirewallDomainRedirectionAction: 'TRUST_REDIRECTION_DOMAIN' },
+          { Priority: 200, Action: 'BLOCK', BlockResponse: 'NXDOMAIN', FirewallDomainListId: everything },
+        ],
+      });
+    });
+
+    it('is associated with the runner VPC first among the account rule groups, and fails closed', () => {
+      const [group] = Object.keys(template.findResources('AWS::Route53Resolver::FirewallRuleGroup'));
+      template.resourceCountIs('AWS::Route53Resolver::FirewallRuleGroupAssociation', 1);
+      template.hasResourceProperties('AWS::Route53Resolver::FirewallRuleGroupAssociation', {
+        FirewallRuleGroupId: { 'Fn::GetAtt': [group, 'Id'] },
+        VpcId: vpc,
+        Priority: 100,
+        MutationProtection: 'DISABLED',
+      });
+      template.resourceCountIs('AWS::Route53Resolver::FirewallConfig', 1);
+      template.hasResourceProperties('AWS::Route53Resolver::FirewallConfig', { ResourceId: vpc, FirewallFailOpen: 'DISABLED' });
+    });
+
+    it('logs every VPC query to a log group with retention', () => {
+      const queryLogs = id(network.dnsFirewall.queryLogs);
+      template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+      expect(template.findResources('AWS::Logs::LogGroup')[queryLogs]!.Properties.RetentionInDays).toBe(30);
+      const [config] = Object.keys(template.findResources('AWS::Route53Resolver::ResolverQueryLoggingConfig'));
+      template.hasResourceProperties('AWS::Route53Resolver::ResolverQueryLoggingConfig', { DestinationArn: { 'Fn::GetAtt': [queryLogs, 'Arn'] } });
+      template.hasResourceProperties('AWS::Route53Resolver::ResolverQueryLoggingConfigAssociation', { ResolverQueryLogConfigId: { 'Fn::GetAtt': [config, 'Id'] }, ResourceId: vpc });
+    });
+
+    it('splices the region in at deploy when the stack is environment-agnostic', () => {
+      const app = new App();
+      const agnostic = new Stack(app, 'Agnostic');
+      new Network(agnostic, 'Network', { maxAzs: 1, logRetention: logs.RetentionDays.ONE_MONTH, config });
+      const domains = JSON.stringify(Template.fromStack(agnostic).findResources('AWS::Route53Resolver::FirewallDomainList'));
+      expect(domains).not.toContain('zz-nightshift');
+      expect(domains).toContain('{"Ref":"AWS::Region"}');
+    });
   });
 
   it('puts runner subnets and interface endpoints in every AZ when maxAzs is raised', () => {
