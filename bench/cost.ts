@@ -25,6 +25,8 @@ export const PRICES = {
   kmsKeyMonth: 1,
   secretMonth: 0.4,
   logsIngestGb: 0.5,
+  dnsFirewallDomainMonth: 0.0009, // per domain-list entry
+  dnsFirewallQueryMillion: 0.6, // per million queries inspected
   stepFunctionsTransition: 0.025 / 1000,
   lambdaRequest: 0.2 / 1_000_000,
   lambdaGbSecondArm: 0.0000133334,
@@ -44,7 +46,12 @@ export const RUN_ASSUMPTIONS = {
   dynamoWrites: 300, // events, ledger reservations and settlements, status moves
   dynamoReads: 200,
   s3Puts: 5, // trace
+  dnsQueries: 2_000, // package installs and git through the proxy (squid caches answers for their TTL), endpoint lookups
+  dnsQueryLogBytes: 400, // one resolver query-log record (JSON)
 } as const;
+
+/** DNS queries in the VPC with no run (the proxy's periodic lookups, the Fargate agent), per month. */
+export const IDLE_DNS_QUERIES_MONTH = 100_000;
 
 type Resource = { Type: string; Properties?: Record<string, unknown> };
 export type CostTemplate = { Resources: Record<string, Resource> };
@@ -98,9 +105,22 @@ export function idleMonthly(template: CostTemplate): CostLine[] {
   lines.push({ item: 'CloudWatch dashboards (free for an account\'s first 3)', quantity: String(dashboards), usd: dashboards * PRICES.dashboardMonth });
   const keys = count(template, 'AWS::KMS::Key');
   lines.push({ item: 'KMS customer managed keys', quantity: String(keys), usd: keys * PRICES.kmsKeyMonth });
+  const domains = ofType(template, 'AWS::Route53Resolver::FirewallDomainList').reduce((n, r) => n + ((r.Properties?.Domains as unknown[] | undefined)?.length ?? 0), 0);
+  lines.push({ item: 'DNS Firewall domain-list entries', quantity: `${domains} entries`, usd: domains * PRICES.dnsFirewallDomainMonth });
+  const firewalled = count(template, 'AWS::Route53Resolver::FirewallRuleGroupAssociation') > 0;
+  const logged = count(template, 'AWS::Route53Resolver::ResolverQueryLoggingConfigAssociation') > 0;
+  const idleQueries = firewalled || logged ? IDLE_DNS_QUERIES_MONTH : 0;
+  lines.push({ item: 'DNS Firewall queries + their query log (idle)', quantity: `${idleQueries} queries`, usd: dnsQueriesUsd(idleQueries, firewalled, logged) });
   const secrets = count(template, 'AWS::SecretsManager::Secret');
   lines.push({ item: 'Secrets Manager secrets created by the stack', quantity: String(secrets), usd: secrets * PRICES.secretMonth });
   return lines;
+}
+
+/** DNS Firewall inspection and CloudWatch Logs ingestion of the query log, for a number of queries. */
+function dnsQueriesUsd(queries: number, firewalled: boolean, logged: boolean): number {
+  const inspect = firewalled ? (queries / 1_000_000) * PRICES.dnsFirewallQueryMillion : 0;
+  const log = logged ? ((queries * RUN_ASSUMPTIONS.dnsQueryLogBytes) / 1e9) * PRICES.logsIngestGb : 0;
+  return inspect + log;
 }
 
 /** States in the run state machine: a run passes through each about once (waits loop a few more times). */
@@ -116,6 +136,8 @@ export function perRunOverhead(template: CostTemplate, runner: { vcpu: number; m
   const a = RUN_ASSUMPTIONS;
   const transitions = Math.max(stateCount(template), 10) * 2;
   const endpointGb = a.imageGb + a.runnerLogGb;
+  const firewalled = count(template, 'AWS::Route53Resolver::FirewallRuleGroupAssociation') > 0;
+  const logged = count(template, 'AWS::Route53Resolver::ResolverQueryLoggingConfigAssociation') > 0;
   return [
     { item: 'Step Functions transitions', quantity: String(transitions), usd: transitions * PRICES.stepFunctionsTransition },
     { item: 'Lambda (requests + GB-s)', quantity: `${a.lambdaInvocations} calls`, usd: a.lambdaInvocations * PRICES.lambdaRequest + a.lambdaGbSeconds * PRICES.lambdaGbSecondArm },
@@ -123,6 +145,7 @@ export function perRunOverhead(template: CostTemplate, runner: { vcpu: number; m
     { item: 'CloudWatch Logs ingestion (runner + proxy)', quantity: `${a.runnerLogGb + a.proxyLogGb} GB`, usd: (a.runnerLogGb + a.proxyLogGb) * PRICES.logsIngestGb },
     { item: 'Interface endpoint data (image pull, logs)', quantity: `${endpointGb} GB`, usd: endpointGb * PRICES.endpointDataGb },
     { item: 'S3 trace PUTs', quantity: String(a.s3Puts), usd: a.s3Puts * PRICES.s3Put },
+    ...(firewalled || logged ? [{ item: 'DNS Firewall queries + query log ingestion', quantity: `${a.dnsQueries} queries`, usd: dnsQueriesUsd(a.dnsQueries, firewalled, logged) }] : []),
     {
       item: `Runner compute (${runner.vcpu} vCPU, ${runner.memoryGb} GB, charged to the run's budget)`,
       quantity: `${a.minutes} min`,
@@ -131,9 +154,9 @@ export function perRunOverhead(template: CostTemplate, runner: { vcpu: number; m
   ];
 }
 
-/** The whole app's template, built by the same factory as `cdk synth` (cdk-nag off: only the resources matter here). */
+/** The whole app's template, built by the same factory as `cdk synth` (cdk-nag and cfn-guard off: only the resources matter here). */
 export function synthesizedTemplate(config: NightshiftConfig): CostTemplate {
-  const { app, stack } = createApp({ config, nag: false });
+  const { app, stack } = createApp({ config, nag: false, guard: false });
   return app.synth().getStackArtifact(stack.artifactId).template as CostTemplate;
 }
 

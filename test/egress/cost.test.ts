@@ -20,6 +20,19 @@ describe('bench/cost.ts prices the synthesized template', () => {
     expect(two.find((l) => l.item.startsWith('Interface endpoints'))).toMatchObject({ quantity: '6 endpoint-AZs' });
   });
 
+  it('prices the DNS Firewall: one entry-month per domain-list entry, queries inspected and their query log ingested', () => {
+    const template = synthesizedTemplate(config(1));
+    const entries = Object.values(template.Resources)
+      .filter((r) => r.Type === 'AWS::Route53Resolver::FirewallDomainList')
+      .reduce((n, r) => n + (r.Properties!.Domains as unknown[]).length, 0);
+    expect(entries).toBeGreaterThan(20);
+    const idle = idleMonthly(template);
+    expect(idle.find((l) => l.item === 'DNS Firewall domain-list entries')).toEqual({ item: 'DNS Firewall domain-list entries', quantity: `${entries} entries`, usd: entries * 0.0009 });
+    expect(idle.find((l) => l.item.startsWith('DNS Firewall queries'))!.usd).toBeCloseTo((100_000 / 1e6) * 0.6 + ((100_000 * 400) / 1e9) * 0.5, 9);
+    const run = perRunOverhead(template, { vcpu: 1, memoryGb: 4 });
+    expect(run.find((l) => l.item.startsWith('DNS Firewall queries'))!.usd).toBeCloseTo((2_000 / 1e6) * 0.6 + ((2_000 * 400) / 1e9) * 0.5, 9);
+  });
+
   it('prices a 20-minute run with every line positive', () => {
     const lines = perRunOverhead(synthesizedTemplate(config(1)), { vcpu: 1, memoryGb: 4 });
     for (const l of lines) expect(l.usd).toBeGreaterThan(0);
