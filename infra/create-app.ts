@@ -4,6 +4,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadConfig } from '../core/config/load';
 import type { NightshiftConfig } from '../core/config/schema';
 import { NightshiftStack } from './stack';
+import { acknowledgeSharedGuardFindings, guardValidator } from './validation';
 
 export const STACK_NAME = 'Nightshift';
 
@@ -14,6 +15,11 @@ export interface CreateAppOptions {
   appProps?: AppProps;
   /** cdk-nag's AwsSolutions pack as a validation plugin on the app. Default true. */
   nag?: boolean;
+  /**
+   * cfn-guard (AWS Control Tower proactive controls) as a validation plugin on the app. Default: on,
+   * unless CDK_VALIDATION=false (which also turns off the CDK's own CloudFormation rules).
+   */
+  guard?: boolean;
   /** A prebuilt runner image instead of building runner/Dockerfile at deploy. */
   runnerImage?: ecs.ContainerImage;
 }
@@ -28,6 +34,8 @@ export function createApp(options: CreateAppOptions = {}): { app: App; stack: Ni
     description: 'Nightshift: background coding agents on ECS Fargate, Step Functions and Bedrock',
     ...(config.region ? { env: { region: config.region } } : {}),
   });
+  acknowledgeSharedGuardFindings(stack);
   if (options.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  if (options.guard ?? process.env.CDK_VALIDATION !== 'false') Validations.of(app).addPlugins(guardValidator());
   return { app, stack, config };
 }

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as authorizers from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -107,6 +107,10 @@ export class Api extends Construct {
       methods: [apigw.HttpMethod.GET, apigw.HttpMethod.POST],
       integration: new integrations.HttpLambdaIntegration('AdminIntakeIntegration', intake),
       authorizer: new authorizers.HttpIamAuthorizer(),
+    });
+    Validations.of(this.httpApi).acknowledge({
+      id: 'cdk-validator-cfnguard::lambda_function_public_access_prohibited_check',
+      reason: "The routes' invoke permissions name apigateway.amazonaws.com with a SourceArn of this API's routes; the rule does not read SourceArn conditions.",
     });
   }
 

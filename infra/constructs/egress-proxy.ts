@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import type { NightshiftConfig } from '../../core/config/schema';
 import { DEFAULT_PROXY_PORT, proxyPortRange, squidConfig } from '../../core/egress';
 import { projectRoot } from './lambda-defaults';
+import { acknowledgeGuard } from './nag';
 
 /** The proxy's DNS name inside the VPC (Cloud Map private namespace). */
 export const PROXY_NAMESPACE = 'nightshift.internal';
@@ -101,7 +102,19 @@ export class EgressProxy extends Construct {
 
     Validations.of(task).acknowledge({ id: 'AwsSolutions-ECS2', reason: 'The only variable is the generated squid.conf (the egress allowlist), which is not secret.' });
     Validations.of(task.obtainExecutionRole()).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'ecr:GetAuthorizationToken has no resource-level permissions (added by CDK for the image pull).' });
-    Validations.of(cluster).acknowledge({ id: 'AwsSolutions-ECS4', reason: 'One single-task service: Container Insights would cost more than the proxy; the health check and service events cover it.' });
+    const insights = 'One single-task service: Container Insights would cost more than the proxy; the health check and service events cover it.';
+    Validations.of(cluster).acknowledge({ id: 'AwsSolutions-ECS4', reason: insights });
+    acknowledgeGuard(cluster, { rule: 'ecs_container_insights_enabled_check', reason: insights });
+    acknowledgeGuard(
+      task,
+      { rule: 'ecs_task_definition_nonroot_user_check', reason: 'The entrypoint runs as root only to create the log FIFOs and squid\'s directories for user proxy; squid drops to user proxy itself.' },
+      { rule: 'ecs_containers_readonly_access_check', reason: 'squid writes its pid, log FIFOs and spool under /run/squid and /var/spool/squid in the container; the runner container, which runs model-written code, is read-only.' },
+      { rule: 'ecs_task_definition_memory_hard_limit_check', reason: 'One container in a 512 MiB Fargate task: the task size is its hard memory limit.' },
+    );
+    acknowledgeGuard(this.service, {
+      rule: 'ecs_service_assign_public_ip_disabled_check',
+      reason: 'The egress proxy is the one component with internet egress: a public IP in a public subnet instead of a NAT gateway, behind a security group open only to the runner tasks.',
+    });
   }
 
   /** Accepts proxy traffic from `peer` (the runner security group) on the proxy ports, and nothing else. */

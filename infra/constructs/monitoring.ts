@@ -18,7 +18,7 @@ import type { NightshiftConfig } from '../../core/config/schema';
 import { RunSource } from '../../core/runs/lifecycle';
 import { METRICS_NAMESPACE, RefusalReason, metricCatalog, type DimensionsOf, type MetricName } from '../../core/metrics/catalog';
 import { nightshiftFunction } from './lambda-defaults';
-import { acknowledgeOnPrincipal, nagArnOf } from './nag';
+import { acknowledgeGuard } from './nag';
 import type { State } from './state';
 
 /** The failed-run ratio is only meaningful over a few runs: below this many ended runs in the window it reads 0. */
@@ -87,6 +87,7 @@ export class Monitoring extends Construct {
 
     this.deadLetters = new sqs.Queue(this, 'DeadLetters', { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
     Validations.of(this.deadLetters).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the run-gauge rule and the circuit-breaker subscription.' });
+    acknowledgeGuard(this.deadLetters, { rule: 'sqs_dlq_check', reason: 'This queue is itself the dead-letter queue of the run-gauge rule and the circuit-breaker subscription.' });
 
     // Run gauges, sampled every minute.
     this.runGaugesFunction = nightshiftFunction(this, 'RunGauges', {
@@ -97,15 +98,10 @@ export class Monitoring extends Construct {
       environment: { RUNS_TABLE: state.runs.tableName, EVENTS_TABLE: state.events.tableName, CONTROL_TABLE: state.control.tableName },
       timeout: Duration.seconds(30),
     });
-    state.runs.grantReadData(this.runGaugesFunction);
-    state.events.grantReadData(this.runGaugesFunction);
-    state.control.grantReadData(this.runGaugesFunction);
+    // Only what a tick reads (runs by status, their events, the intake flag, the semaphores): no Scan.
+    state.grantRunGaugeReads(this.runGaugesFunction);
     // Each tick also frees slots held by ended or missing runs.
     state.grantSlotRepair(this.runGaugesFunction);
-    acknowledgeOnPrincipal(this.runGaugesFunction, {
-      id: `AwsSolutions-IAM5[Resource::${nagArnOf(state.runs)}/index/*]`,
-      reason: 'The gauges count runs by status through the byStatus index of the runs table (read only).',
-    });
     new events.Rule(this, 'RunGaugesTick', {
       description: 'Samples the Nightshift run gauges',
       schedule: events.Schedule.rate(GAUGE_RATE),
@@ -225,6 +221,18 @@ export class Monitoring extends Construct {
         conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
       }),
     );
+    // Grants on this key only for AWS services acting on AWS resources (Control Tower CT.KMS.PR.3):
+    // nothing here needs a grant, and a principal of the account that may call kms:CreateGrant cannot
+    // hand the key's use to someone else.
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['kms:CreateGrant'],
+        resources: ['*'],
+        conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+      }),
+    );
     const topic = new sns.Topic(this, 'AlarmTopic', { displayName: 'Nightshift alarms', masterKey: key, enforceSSL: true });
     for (const email of emails) topic.addSubscription(new subscriptions.EmailSubscription(email));
     return topic;
@@ -239,7 +247,8 @@ export class Monitoring extends Construct {
       environment: { CONTROL_TABLE: state.control.tableName, SPEND_ALARM_NAME: spendAlarm.alarmName },
       timeout: Duration.seconds(15),
     });
-    state.control.grantReadWriteData(fn);
+    // Reads and sets the intake flag item, nothing else of the control table.
+    state.grantIntakeFlag(fn);
     this.alarmTopic.addSubscription(
       new subscriptions.LambdaSubscription(fn, {
         deadLetterQueue: this.deadLetters,

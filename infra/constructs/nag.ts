@@ -28,3 +28,21 @@ export function nagArnOf(construct: IConstruct, attribute = 'Arn'): string {
 export function nagRefOf(construct: IConstruct): string {
   return `<${Stack.of(construct).getLogicalId(construct.node.defaultChild as CfnElement)}>`;
 }
+
+/** The cfn-guard validation plugin's name: the namespace of its rule ids in an acknowledgement. */
+export const GUARD_PLUGIN = 'cdk-validator-cfnguard';
+
+export interface GuardAcknowledgement {
+  /** The cfn-guard rule name, e.g. `s3_bucket_versioning_enabled_check` (the report's ruleName). */
+  readonly rule: string;
+  /** Why this exact finding is acceptable for this resource. */
+  readonly reason: string;
+}
+
+/**
+ * Acknowledges cfn-guard (Control Tower) findings on one construct: the acknowledgement covers that
+ * resource (and its children), never the rule for the whole app.
+ */
+export function acknowledgeGuard(construct: IConstruct, ...acknowledgements: GuardAcknowledgement[]): void {
+  Validations.of(construct).acknowledge(...acknowledgements.map((a) => ({ id: `${GUARD_PLUGIN}::${a.rule}`, reason: a.reason })));
+}

@@ -209,7 +209,11 @@ function prefixListIdOf(endpoint: ec2.GatewayVpcEndpoint, stack: Stack): string 
   const provider = stack.node.tryFindChild(`AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`);
   if (provider) {
     Validations.of(provider).acknowledge(
-      { id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'The CDK-provided custom-resource function only writes its own logs.' },
+      {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason:
+          'aws-cdk-lib attaches this managed policy to its shared custom-resource function; it allows creating and writing any log group of the account, for a function that runs only at deploy, with CDK code, to call DescribePrefixLists.',
+      },
       { id: 'AwsSolutions-L1', reason: 'The runtime of the CDK-provided custom-resource function is chosen by aws-cdk-lib.' },
     );
   }

@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { acknowledgeGuard } from './nag';
 import { controlItemKey, controlKeys, eventsKeys, idempotencyKeys, runsIndexes, runsIndexSortKey, runsKeys, type TableNames } from '../../core/store/tables';
 
 export interface StateProps {
@@ -56,6 +57,15 @@ export class State extends Construct {
       id: 'AwsSolutions-S1',
       reason: 'This bucket receives the trace bucket\'s server access logs; logging it into itself would loop.',
     });
+    acknowledgeGuard(
+      accessLogs,
+      { rule: 's3_bucket_logging_enabled_check', reason: 'This bucket receives the trace bucket\'s server access logs; logging it into itself would loop.' },
+      { rule: 's3_bucket_default_encryption_kms_check', reason: 'S3 server access logging delivers only to buckets with SSE-S3 default encryption, not SSE-KMS.' },
+      { rule: 's3_bucket_acl_prohibited_check', reason: 'S3 server access logging delivers here through the LogDeliveryWrite ACL of this bucket; no user is granted access by ACL.' },
+      { rule: 's3_bucket_versioning_enabled_check', reason: 'Only S3 log delivery writes here and access logs expire after 90 days; versions would keep expired logs past that.' },
+      { rule: 's3_bucket_object_lock_enabled_check', reason: 'Object Lock would stop the 90-day expiry of the access logs.' },
+      { rule: 's3_event_notifications_enabled_check', reason: 'Nothing consumes access-log events; a notification target would only add cost.' },
+    );
 
     this.traces = new s3.Bucket(this, 'Traces', {
       encryption: s3.BucketEncryption.S3_MANAGED,
@@ -67,6 +77,16 @@ export class State extends Construct {
       lifecycleRules: [{ expiration: Duration.days(props.traceRetentionDays), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    acknowledgeGuard(
+      this.traces,
+      { rule: 's3_bucket_default_encryption_kms_check', reason: 'SSE-S3: traces are redacted before upload, and SSE-KMS would add a KMS request to every trace write and read.' },
+      {
+        rule: 's3_bucket_versioning_enabled_check',
+        reason: "A run's trace is one object (runs/<runId>/trace.jsonl) that its runner replaces as the run goes; versions would keep every replaced copy, and deleted traces, past the 30 days traces are kept (SPEC §5).",
+      },
+      { rule: 's3_bucket_object_lock_enabled_check', reason: 'Object Lock would stop the 30-day expiry the trace bucket exists to enforce.' },
+      { rule: 's3_event_notifications_enabled_check', reason: 'Nothing consumes trace-bucket events; a notification target would only add cost.' },
+    );
   }
 
   /** Table names as the Lambdas, the runner and local mode read them (core/store/client.ts tableNamesFromEnv). */
@@ -134,6 +154,23 @@ export class State extends Construct {
       actions: ['dynamodb:UpdateItem'],
       resourceArns: [this.control.tableArn],
       conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${controlItemKey.globalSlot()}`, `${controlItemKey.repoSlot('*')}`] } },
+    });
+  }
+
+  /**
+   * What the run gauges read each minute (lambdas/ops/run-gauges.ts): runs by status through the
+   * byStatus index, a run by id (the slot reconciler), a run's events (when it entered STARTING), and
+   * the intake flag and semaphore items of the control table. No Scan, no other index, no other item.
+   */
+  grantRunGaugeReads(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${this.runs.tableArn}/index/${runsIndexes.byStatus.name}`] });
+    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem'], resourceArns: [this.runs.tableArn] });
+    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [this.events.tableArn] });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:GetItem'],
+      resourceArns: [this.control.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [controlItemKey.intakeFlag(), controlItemKey.globalSlot(), controlItemKey.repoSlot('*')] } },
     });
   }
 

@@ -54,6 +54,24 @@ describe('the slot reconciler (run gauges)', () => {
   });
 });
 
+describe('the run gauges', () => {
+  test('read runs only by status (the byStatus index) and by id, the events of a run, and the intake flag and semaphores: no Scan, no other index or item', () => {
+    const role = roleOfFunction('lambdas/ops/run-gauges.ts');
+    const reads = statementsOf(role).filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:') && a !== 'dynamodb:UpdateItem'));
+    const actions = new Set(reads.flatMap((s) => [s.Action].flat()));
+    expect([...actions].sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
+    const resources = JSON.stringify(reads.map((s) => s.Resource));
+    expect(resources).not.toContain('/index/*');
+    expect(resources).not.toMatch(/\/index\/by(Kind|Requester|Repo)/);
+    expect(resources).toContain('/index/byStatus');
+    const control = reads.filter((s) => JSON.stringify(s.Resource).includes('StateControl'));
+    expect(control).toEqual([
+      expect.objectContaining({ Action: 'dynamodb:GetItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['flag#intake', 'slot#global', 'slot#repo#*'] } } }),
+    ]);
+    expect(reads.some((s) => JSON.stringify(s.Resource).includes('StateIdempotency'))).toBe(false);
+  });
+});
+
 /** Table logical ids appear in resources as Fn::GetAtt / Fn::Join references; this finds which table a statement names. */
 const tablesIn = (resource: unknown) => ['StateRuns', 'StateEvents', 'StateControl', 'StateIdempotency'].filter((t) => JSON.stringify(resource).includes(`"${t}`));
 const dynamoStatements = (roleId: string) => statementsOf(roleId).filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:')));

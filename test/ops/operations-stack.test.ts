@@ -189,6 +189,20 @@ describe('operations in the stack', () => {
       template.hasResourceProperties('AWS::Lambda::Function', {
         Environment: { Variables: Match.objectLike({ SPEND_ALARM_NAME: ref(stack, spend) }) },
       });
+      // The breaker reads and sets the intake flag item, and nothing else of the store.
+      const role = ref(stack, breaker.role!);
+      const statements = Object.values(template.findResources('AWS::IAM::Policy'))
+        .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([role]))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Condition?: unknown; Resource: unknown }[])
+        .filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:')));
+      expect(statements).toEqual([
+        {
+          Effect: 'Allow',
+          Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+          Resource: arn(stack, stack.state.control),
+          Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['flag#intake'] } },
+        },
+      ]);
     });
 
     it('has no spend alarm and no breaker when no spend rate is configured', () => {
