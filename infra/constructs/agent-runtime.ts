@@ -118,16 +118,14 @@ export class AgentRuntime extends Construct {
     for (const [name, containerPath] of Object.entries(RUNNER_WRITABLE_PATHS)) {
       this.container.addMountPoints({ sourceVolume: name, containerPath, readOnly: false });
     }
-    Validations.of(this.taskDefinition).acknowledge(
-      {
-        id: 'AwsSolutions-ECS2',
-        reason: 'The environment holds only table names, the trace bucket and the non-secret configuration; the one secret (the task token) arrives as a per-run override.',
-      },
-      {
-        id: 'cdk-validator-cfnguard::ecs_task_definition_nonroot_user_check',
-        reason: 'The runner starts as root only to run every tool command as the unprivileged tool user (runner/isolation), with every other capability dropped.',
-      },
-    );
+    Validations.of(this.taskDefinition).acknowledge({
+      id: 'AwsSolutions-ECS2',
+      reason: 'The environment holds only table names, the trace bucket and the non-secret configuration; the one secret (the task token) arrives as a per-run override.',
+    });
+    Validations.of(this.taskDefinition).acknowledge({
+      id: 'cdk-validator-cfnguard::ecs_task_definition_nonroot_user_check',
+      reason: 'The runner starts as root only to run every tool command as the unprivileged tool user (runner/isolation), keeping only the capabilities that takes.',
+    });
 
     this.grantRunnerPermissions(config, state);
     acknowledgeOnPrincipal(this.taskDefinition.obtainExecutionRole(), {

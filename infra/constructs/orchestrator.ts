@@ -122,10 +122,11 @@ export class Orchestrator extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    Validations.of(this.backstopDeadLetters).acknowledge(
-      { id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the backstop rule and function.' },
-      { id: 'cdk-validator-cfnguard::sqs_dlq_check', reason: 'This queue is itself the dead-letter queue of the backstop rule and function.' },
-    );
+    Validations.of(this.backstopDeadLetters).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the backstop rule and function.',
+    });
+    Validations.of(this.backstopDeadLetters).acknowledge({ id: 'cdk-validator-cfnguard::sqs_dlq_check', reason: 'This queue is itself the dead-letter queue of the backstop rule and function.' });
     this.backstopFunction.configureAsyncInvoke({
       retryAttempts: 2,
       maxEventAge: Duration.hours(6),

@@ -63,10 +63,11 @@ export class Schedules extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    Validations.of(this.deadLetters).acknowledge(
-      { id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the schedules and of the schedule submit function.' },
-      { id: 'cdk-validator-cfnguard::sqs_dlq_check', reason: 'This queue is itself the dead-letter queue of the schedules and of the schedule submit function.' },
-    );
+    Validations.of(this.deadLetters).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the schedules and of the schedule submit function.',
+    });
+    Validations.of(this.deadLetters).acknowledge({ id: 'cdk-validator-cfnguard::sqs_dlq_check', reason: 'This queue is itself the dead-letter queue of the schedules and of the schedule submit function.' });
 
     this.submitFunction = nightshiftFunction(this, 'Submit', {
       entry: 'lambdas/schedule/submit.ts',
