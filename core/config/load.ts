@@ -62,6 +62,8 @@ export function repoSettings(config: NightshiftConfig, repo: string) {
     secrets: entry.secrets ?? {},
     secretsInHeadTests: entry.secretsInHeadTests ?? false,
     spot: entry.spot ?? false,
+    /** Who alone may submit to this repo through the API; undefined: every caller (core/runs/access.ts). */
+    requesters: entry.requesters,
   };
 }
 export type RepoSettings = NonNullable<ReturnType<typeof repoSettings>>;

@@ -15,6 +15,36 @@ const Minutes = z.number().int().positive().max(24 * 60);
 const SecretName = z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'must be a Secrets Manager secret name');
 const ShellCommand = z.string().min(1).max(2_000);
 
+/**
+ * A principal named in `auth.admins` or `repos[].requesters`, in the spelling the API's authorizer
+ * establishes (core/runs/access.ts matches them):
+ *   arn:<partition>:iam::<account>:user/<path/>name   an IAM user (exactly, path included)
+ *   arn:<partition>:iam::<account>:role/<path/>name   an IAM role: every session of it
+ *   arn:<partition>:sts::<account>:assumed-role/name  the same role, as requester ids spell it
+ *   arn:<partition>:iam::<account>:root               the account's root user
+ *   group:<name>                                      a JWT group (auth.type jwt)
+ *   jwt:<sub>                                         a JWT subject (auth.type jwt)
+ *   local:<user>                                      a local mode OS user
+ * Session ARNs are refused: the session name is chosen by whoever assumes the role, so naming one
+ * would admit every principal that may assume the role under that name.
+ */
+const iamPrincipalArn = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:(?:root|(?:user|role)\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64})$/;
+const roleRequesterArn = /^arn:aws(?:-[a-z]+)*:sts::\d{12}:assumed-role\/[\w+=,.@-]{1,64}$/;
+const sessionArn = /^arn:aws(?:-[a-z]+)*:sts::\d{12}:(?:assumed-role\/[\w+=,.@-]+\/.+|federated-user\/.+)$/;
+export const PrincipalEntry = z
+  .string()
+  .min(1)
+  .max(512)
+  .superRefine((entry, ctx) => {
+    if (sessionArn.test(entry)) {
+      ctx.addIssue({ code: 'custom', message: 'must not name a session (its name is chosen by the caller): name the role (arn:…:iam::<account>:role/<name>) instead' });
+    } else if (!(iamPrincipalArn.test(entry) || roleRequesterArn.test(entry) || /^(group|jwt|local):[^\s\u0000-\u001f]{1,256}$/.test(entry))) {
+      ctx.addIssue({ code: 'custom', message: 'must be an IAM user or role ARN, "group:<JWT group>", "jwt:<subject>" or "local:<user>"' });
+    }
+  });
+export type PrincipalEntry = z.infer<typeof PrincipalEntry>;
+const Principals = z.array(PrincipalEntry).max(100);
+
 export const RepoConfig = z
   .object({
     name: RepoName,
@@ -29,6 +59,8 @@ export const RepoConfig = z
     secretsInHeadTests: z.boolean().optional(),
     /** Run this repo's tasks on Fargate Spot (cheaper, may be interrupted). */
     spot: z.boolean().optional(),
+    /** Who alone may submit runs to this repo through the API (absent: every caller). */
+    requesters: Principals.min(1).optional(),
   })
   .strict();
 export type RepoConfig = z.infer<typeof RepoConfig>;
@@ -185,8 +217,17 @@ export const AlarmsConfig = z
 export type AlarmsConfig = z.infer<typeof AlarmsConfig>;
 
 export const AuthConfig = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('iam') }).strict(),
-  z.object({ type: z.literal('jwt'), issuer: z.string().url(), audience: z.array(z.string().min(1)).min(1) }).strict(),
+  z.object({ type: z.literal('iam'), admins: Principals.default([]) }).strict(),
+  z
+    .object({
+      type: z.literal('jwt'),
+      issuer: z.string().url(),
+      audience: z.array(z.string().min(1)).min(1),
+      admins: Principals.default([]),
+      /** The claim that lists a caller's groups (Cognito: "cognito:groups"). */
+      groupsClaim: z.string().regex(/^[A-Za-z0-9:._/-]{1,128}$/, 'must be a JWT claim name').default('groups'),
+    })
+    .strict(),
 ]);
 export type AuthConfig = z.infer<typeof AuthConfig>;
 
@@ -210,7 +251,7 @@ export const NightshiftConfig = z
     github: GithubConfig,
     schedules: z.array(ScheduleConfig).max(100).default([]),
     alarms: AlarmsConfig.default({ emails: [], failedRunRatio: 0.5, stuckStartingMinutes: 15 }),
-    auth: AuthConfig.default({ type: 'iam' }),
+    auth: AuthConfig.default({ type: 'iam', admins: [] }),
     network: NetworkConfig.default({ maxAzs: 1 }),
   })
   .strict()
@@ -227,6 +268,15 @@ export const NightshiftConfig = z
         ctx.addIssue({ code: 'custom', path: ['repos', i, 'maxMinutes'], message: 'must not exceed timeouts.maxMinutes' });
       }
     });
+    // A principal the configured authorizer can never present would silently grant nothing.
+    const principalLists: [PropertyKey[], readonly string[]][] = [[['auth', 'admins'], c.auth.admins], ...c.repos.map((r, i): [PropertyKey[], readonly string[]] => [['repos', i, 'requesters'], r.requesters ?? []])];
+    for (const [path, entries] of principalLists) {
+      entries.forEach((entry, j) => {
+        const jwtOnly = entry.startsWith('group:') || entry.startsWith('jwt:');
+        if (c.auth.type === 'iam' && jwtOnly) ctx.addIssue({ code: 'custom', path: [...path, j], message: 'JWT groups and subjects need auth.type "jwt"' });
+        if (c.auth.type === 'jwt' && entry.startsWith('arn:')) ctx.addIssue({ code: 'custom', path: [...path, j], message: 'IAM ARNs need auth.type "iam" (the JWT authorizer presents no ARN)' });
+      });
+    }
     const names = new Set<string>();
     c.schedules.forEach((s, i) => {
       if (names.has(s.name)) ctx.addIssue({ code: 'custom', path: ['schedules', i, 'name'], message: `duplicate schedule ${s.name}` });

@@ -1,6 +1,7 @@
 import { ZodError } from 'zod';
 import { BudgetRefusedError } from '../errors';
 import type { RunSource } from '../runs/lifecycle';
+import { RequesterNotAllowedError } from '../runs/access';
 import { IntakePausedError, RepoNotAllowedError, RequestLimitError } from '../runs/submit';
 import type { RunRecord } from '../store/ports';
 import { terminalStatusMetric, type MetricRecord, type RefusalReason } from './catalog';
@@ -24,6 +25,7 @@ export function refusalReasonOf(err: unknown): RefusalReason | undefined {
   if (err instanceof IntakePausedError) return 'intake_paused';
   if (err instanceof BudgetRefusedError) return err.scope === 'org' ? 'org_budget' : 'requester_budget';
   if (err instanceof RepoNotAllowedError) return 'repo_not_allowed';
+  if (err instanceof RequesterNotAllowedError) return 'requester_not_allowed';
   if (err instanceof RequestLimitError || err instanceof ZodError) return 'invalid_request';
   return undefined;
 }

@@ -1,5 +1,6 @@
 import { RunNotFoundError } from '../errors';
 import type { RunRecord } from '../store/ports';
+import { maySeeRun, type RunAccess } from './access';
 import { finalizeRun, type FinalizeDeps } from './finalize';
 import { IllegalTransitionError, isTerminal, type RunStatus } from './lifecycle';
 
@@ -22,6 +23,8 @@ export interface CancelDeps extends FinalizeDeps {
 export interface CancelInput {
   runId: string;
   requester: string;
+  /** Who asks: a run the caller may not see is unknown to it (RunNotFoundError), checked before any write. */
+  access: RunAccess;
 }
 
 export interface CancelResult {
@@ -41,7 +44,7 @@ export async function cancelRun(deps: CancelDeps, input: CancelInput): Promise<C
   // At most two rounds: a queued run can be admitted between our read and our conditional write.
   for (let attempt = 0; attempt < 3; attempt++) {
     const run = await deps.runs.get(input.runId);
-    if (!run) throw new RunNotFoundError(input.runId);
+    if (!run || !maySeeRun(input.access, run)) throw new RunNotFoundError(input.runId);
     if (isTerminal(run.status)) {
       if (run.status === 'CANCELLED') return { runId: run.runId, status: run.status, cancelRequested: true };
       throw new RunEndedError(run.runId, run.status);

@@ -7,10 +7,10 @@ import { apiRoute, type ApiHandler } from './route';
 
 /** `POST /v1/runs/{runId}/cancel` */
 export function cancelRunHandler(getDeps: () => ApiDeps): ApiHandler {
-  return apiRoute('cancel-run', getDeps, async ({ event, deps, requester, log }) => {
+  return apiRoute('cancel-run', getDeps, async ({ event, deps, requester, access, log }) => {
     const runId = runIdFromPath(event);
     parseInput(CancelRunBody, jsonBody(event, {}), 'request body');
-    const cancelled = await cancelRun(deps, { runId, requester });
+    const cancelled = await cancelRun(deps, { runId, requester, access });
     log.info('run cancel accepted', { status: cancelled.status });
     // The ended run is counted by finalizeRun (RunsCancelled), on whichever path ends it.
     return { statusCode: 202, body: cancelled };

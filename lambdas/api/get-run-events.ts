@@ -1,3 +1,4 @@
+import { maySeeRun } from '../../core/runs/access';
 import { lazyApiDeps, type ApiDeps } from './deps';
 import { parseInput } from './http';
 import { runIdFromPath, unknownRun } from './get-run';
@@ -6,10 +7,12 @@ import { apiRoute, type ApiHandler } from './route';
 
 /** `GET /v1/runs/{runId}/events`: the run's timeline, oldest first. */
 export function getRunEventsHandler(getDeps: () => ApiDeps): ApiHandler {
-  return apiRoute('get-run-events', getDeps, async ({ event, deps }) => {
+  return apiRoute('get-run-events', getDeps, async ({ event, deps, access }) => {
     const runId = runIdFromPath(event);
     const query = parseInput(RunEventsQuery, event.queryStringParameters ?? {}, 'query');
-    if (!(await deps.runs.get(runId))) throw unknownRun();
+    // The events are read only once the caller may see the run; someone else's run is unknown.
+    const run = await deps.runs.get(runId);
+    if (!run || !maySeeRun(access, run)) throw unknownRun();
     const page = await deps.events.list(runId, { limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}) });
     return { statusCode: 200, body: { runId, events: page.events, nextCursor: page.nextCursor } };
   });

@@ -1,10 +1,11 @@
+import { maySeeRun } from '../../core/runs/access';
 import { toRunView } from '../../core/runs/view';
 import { lazyApiDeps, type ApiDeps } from './deps';
 import { HttpError, type ApiEvent } from './http';
 import { RunIdPath } from './query-schemas';
 import { apiRoute, type ApiHandler } from './route';
 
-/** The answer for an unknown run id, and for a path segment that cannot be a run id at all. */
+/** The answer for an unknown run id, for a path segment that cannot be a run id, and for someone else's run. */
 export function unknownRun(): HttpError {
   return new HttpError(404, 'run_not_found', 'no run with this id');
 }
@@ -18,9 +19,10 @@ export function runIdFromPath(event: ApiEvent): string {
 
 /** `GET /v1/runs/{runId}` */
 export function getRunHandler(getDeps: () => ApiDeps): ApiHandler {
-  return apiRoute('get-run', getDeps, async ({ event, deps }) => {
+  return apiRoute('get-run', getDeps, async ({ event, deps, access }) => {
     const run = await deps.runs.get(runIdFromPath(event));
-    if (!run) throw unknownRun();
+    // Someone else's run is answered exactly as an unknown one: its existence is not revealed.
+    if (!run || !maySeeRun(access, run)) throw unknownRun();
     return { statusCode: 200, body: toRunView(run) };
   });
 }

@@ -2,6 +2,7 @@ import { IdempotencyAlreadyInProgressError, IdempotencyValidationError } from '@
 import { ZodError } from 'zod';
 import { describeIssues } from '../../core/config/load';
 import { BudgetRefusedError, InvalidCursorError, RunNotFoundError } from '../../core/errors';
+import { RequesterNotAllowedError } from '../../core/runs/access';
 import { RunEndedError } from '../../core/runs/cancel';
 import { ExecutionStartError, IntakePausedError, RepoNotAllowedError, RequestLimitError } from '../../core/runs/submit';
 import { HttpError } from './http';
@@ -16,6 +17,7 @@ export const intakePausedRetryAfterSeconds = 300;
 export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof RepoNotAllowedError) return new HttpError(403, 'repo_not_allowed', err.message);
+  if (err instanceof RequesterNotAllowedError) return new HttpError(403, 'requester_not_allowed', err.message);
   if (err instanceof RequestLimitError) return new HttpError(400, 'invalid_request', err.message, [{ path: err.field, message: err.message }]);
   if (err instanceof ZodError) {
     const details = describeIssues(err);

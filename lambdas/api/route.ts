@@ -2,8 +2,10 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { emitAll } from '../../core/metrics/emf';
 import type { MetricRecord } from '../../core/metrics/catalog';
+import { runAccess, type RunAccess } from '../../core/runs/access';
+import { callerOf } from './caller';
 import type { ApiDeps } from './deps';
-import { errorResponse, jsonResponse, requesterOf, requestIdOf, type ApiEvent, type ApiResult } from './http';
+import { errorResponse, jsonResponse, requestIdOf, type ApiEvent, type ApiResult } from './http';
 import { toHttpError } from './http-response';
 import { apiLogger, apiMetrics } from './observability';
 
@@ -12,6 +14,8 @@ export interface RouteRequest {
   deps: ApiDeps;
   requestId: string;
   requester: string;
+  /** Who the caller is and whether it is an admin (core/runs/access.ts), decided before any handler reads. */
+  access: RunAccess;
   /** This request's logger: every line carries the request id, and the run id once known (`log.appendKeys({ runId })`). */
   log: Logger;
   context?: Context;
@@ -28,7 +32,7 @@ export interface RouteAnswer {
 export type ApiHandler = (event: ApiEvent, context?: Context) => Promise<ApiResult>;
 
 /**
- * The shared shape of every API handler: request id, caller identity, typed-error mapping to the error
+ * The shared shape of every API handler: request id, caller identity and admin standing, typed-error mapping to the error
  * envelope, `x-request-id` on every response, one log line and one EMF metric set per request.
  */
 export function apiRoute(route: string, deps: () => ApiDeps, answer: (request: RouteRequest) => Promise<RouteAnswer>): ApiHandler {
@@ -40,8 +44,9 @@ export function apiRoute(route: string, deps: () => ApiDeps, answer: (request: R
     if (runId !== undefined) log.appendKeys({ runId: runId.slice(0, 64) });
     let result: ApiResult;
     try {
-      const requester = requesterOf(event);
-      const out = await answer({ event, deps: deps(), requestId, requester, log, ...(context ? { context } : {}) });
+      const routeDeps = deps();
+      const access = runAccess(routeDeps.config.auth, callerOf(event, routeDeps.config.auth));
+      const out = await answer({ event, deps: routeDeps, requestId, requester: access.caller.requester, access, log, ...(context ? { context } : {}) });
       result = jsonResponse(out.statusCode, out.body, requestId, out.headers);
       emitAll(apiMetrics, out.metrics ?? []);
     } catch (err) {

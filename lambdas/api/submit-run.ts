@@ -1,4 +1,5 @@
 import { SubmitRunRequest } from '../../core/runs/schemas';
+import { maySubmitTo, RequesterNotAllowedError } from '../../core/runs/access';
 import { submitRun } from '../../core/runs/submit';
 import { repoSettings } from '../../core/config/load';
 import { refusalReasonOf, runSubmittedMetrics, submissionRefusedMetrics } from '../../core/metrics/run-metrics';
@@ -17,12 +18,15 @@ export function runLinks(runId: string) {
 /** `POST /v1/runs` */
 export function submitRunHandler(getDeps: () => ApiDeps): ApiHandler {
   const submitters = new WeakMap<ApiDeps, ReturnType<typeof idempotentSubmitter>>();
-  return apiRoute('submit-run', getDeps, async ({ event, deps, requester, log, context }) => {
+  return apiRoute('submit-run', getDeps, async ({ event, deps, requester, access, log, context }) => {
     const request = parseInput(SubmitRunRequest, jsonBody(event), 'request body');
     const source = parseInput(SubmitSourceHeader, header(event, 'x-nightshift-source'), 'x-nightshift-source header');
     const idempotencyKey = parseIdempotencyKey(header(event, 'idempotency-key'));
     let submitted: { runId: string; status: 'QUEUED'; replayed?: boolean };
     try {
+      // repos[].requesters, before anything is read or written (an Idempotency-Key replay included).
+      const repo = repoSettings(deps.config, request.repo);
+      if (repo && !maySubmitTo(access.caller, repo)) throw new RequesterNotAllowedError(repo.name);
       if (idempotencyKey === undefined) {
         submitted = await submitRun(deps, { request, requester, source });
       } else {

@@ -5,7 +5,7 @@ import { getRunEventsHandler } from '../../lambdas/api/get-run-events';
 import { getRunHandler } from '../../lambdas/api/get-run';
 import { listRunsHandler } from '../../lambdas/api/list-runs';
 import { submitRunHandler } from '../../lambdas/api/submit-run';
-import { alice, apiEvent, bodyOf, startApi, type ApiHarness } from './api-harness';
+import { alice, apiEvent, bodyOf, startApi, testConfig, type ApiHarness } from './api-harness';
 
 const bob = 'arn:aws:sts::123456789012:assumed-role/dev/bob';
 
@@ -14,7 +14,8 @@ describe('GET /v1/runs, /v1/runs/{runId}, /v1/runs/{runId}/events', () => {
   const ids: string[] = [];
 
   beforeAll(async () => {
-    api = await startApi();
+    // Alice reads as an admin here (everyone's runs); test/api/authorization.test.ts covers who sees what.
+    api = await startApi(testConfig({ auth: { type: 'iam', admins: [alice] } }));
     const submit = submitRunHandler(() => api.deps);
     // Sequential, so creation order is known: oldest first in `ids`.
     for (const [repo, requester] of [['acme/web', alice], ['acme/api', bob], ['acme/web', bob]] as const) {

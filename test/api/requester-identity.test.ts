@@ -23,8 +23,8 @@ describe('the requester of an assumed role', () => {
     expect(results.map((r) => r.statusCode)).toEqual([202, 202, 429]);
     const run = await api.deps.runs.get(bodyOf(results[0]!).runId as string);
     expect(run?.requester).toBe('arn:aws:sts::123456789012:assumed-role/ci-deployer');
-    // And listing by any session of the role finds the role's runs
-    const listed = await listRunsHandler(() => api.deps)(apiEvent({ query: { requester: session('other') } }));
+    // And listing by any session of the role, as another session of it, finds the role's runs
+    const listed = await listRunsHandler(() => api.deps)(apiEvent({ query: { requester: session('other') }, requester: session('s4') }));
     expect(bodyOf(listed).runs).toHaveLength(2);
   });
 

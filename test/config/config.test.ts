@@ -36,7 +36,7 @@ describe('configuration', () => {
     expect(config.timeouts).toEqual({ maxMinutes: 60, noProgressMinutes: 10 });
     expect(config.github.triggerLabel).toBe('nightshift');
     expect(config.github.commentCommand).toBe('/nightshift');
-    expect(config.auth).toEqual({ type: 'iam' });
+    expect(config.auth).toEqual({ type: 'iam', admins: [] });
     expect(config.egress.allow).toContain('registry.npmjs.org');
     expect(config.model.maxOutputTokens).toBe(8_192);
   });
@@ -87,6 +87,16 @@ describe('configuration', () => {
     ['alarm e-mail', (c) => (c.alarms = { emails: ['not-an-email'] }), 'alarms.emails.0'],
     ['auth type unknown', (c) => (c.auth = { type: 'basic' }), 'auth.type'],
     ['jwt without issuer', (c) => (c.auth = { type: 'jwt', audience: ['x'] }), 'auth.issuer'],
+    ['admin as an assumed-role session (caller-chosen name)', (c) => (c.auth = { type: 'iam', admins: ['arn:aws:sts::123456789012:assumed-role/Admin/alice'] }), 'auth.admins.0'],
+    ['admin as a federated user (caller-chosen name)', (c) => (c.auth = { type: 'iam', admins: ['arn:aws:sts::123456789012:federated-user/alice'] }), 'auth.admins.0'],
+    ['admin that is no principal', (c) => (c.auth = { type: 'iam', admins: ['alice'] }), 'auth.admins.0'],
+    ['admin wildcard', (c) => (c.auth = { type: 'iam', admins: ['arn:aws:iam::123456789012:role/*'] }), 'auth.admins.0'],
+    ['JWT group admin under IAM auth', (c) => (c.auth = { type: 'iam', admins: ['group:admins'] }), 'auth.admins.0'],
+    ['IAM admin under JWT auth', (c) => (c.auth = { type: 'jwt', issuer: 'https://id.example.com', audience: ['x'], admins: ['arn:aws:iam::123456789012:user/alice'] }), 'auth.admins.0'],
+    ['jwt groups claim', (c) => (c.auth = { type: 'jwt', issuer: 'https://id.example.com', audience: ['x'], groupsClaim: 'a b' }), 'auth.groupsClaim'],
+    ['repo requesters empty', (c) => (c.repos[0].requesters = []), 'repos.0.requesters'],
+    ['repo requester as a session', (c) => (c.repos[0].requesters = ['arn:aws:sts::123456789012:assumed-role/dev/bob']), 'repos.0.requesters.0'],
+    ['repo requester as a JWT subject under IAM auth', (c) => (c.repos[0].requesters = ['jwt:abc']), 'repos.0.requesters.0'],
     ['region', (c) => (c.region = 'mars'), 'region'],
     ['unknown top-level field', (c) => (c.budget = {}), '(root)'],
   ];
@@ -95,6 +105,18 @@ describe('configuration', () => {
     const problems = problemsOf(mutate);
     expect(problems.map((p) => p.path)).toContain(path);
     expect(problems.every((p) => p.message.length > 0)).toBe(true);
+  });
+
+  it('accepts admins and requesters in every spelling the authorizers present', () => {
+    const iam = parseConfig({
+      ...minimal(),
+      repos: [{ name: 'acme/web', requesters: ['arn:aws:iam::123456789012:role/team/dev', 'arn:aws:sts::123456789012:assumed-role/ci'] }],
+      auth: { type: 'iam', admins: ['arn:aws:iam::123456789012:user/ops/alice', 'arn:aws-us-gov:iam::123456789012:role/Admin', 'arn:aws:iam::123456789012:root', 'local:root'] },
+    });
+    expect(iam.auth.admins).toHaveLength(4);
+    expect(repoSettings(iam, 'acme/web')?.requesters).toHaveLength(2);
+    const jwt = parseConfig({ ...minimal(), repos: [{ name: 'acme/web', requesters: ['jwt:u-1', 'group:web'] }], auth: { type: 'jwt', issuer: 'https://id.example.com', audience: ['x'], admins: ['group:admins'] } });
+    expect(jwt.auth).toMatchObject({ admins: ['group:admins'], groupsClaim: 'groups' });
   });
 
   it('reports every bad field at once, each with its path in the message', () => {

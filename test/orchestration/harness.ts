@@ -105,7 +105,7 @@ export class OrchestrationHarness {
           await this.machine.stopExecution(this.machine.describe(id).executionArn, 'Nightshift.Cancelled', cause);
         },
       },
-      { runId, requester: 'alice' },
+      { runId, requester: 'alice', access: { caller: { requester: 'alice', groups: [] }, admin: false } },
     );
   }
 

@@ -1,0 +1,224 @@
+import './quiet-powertools';
+import { runRoutes } from '../../infra/constructs/api';
+import { cancelRunHandler } from '../../lambdas/api/cancel-run';
+import { getRunEventsHandler } from '../../lambdas/api/get-run-events';
+import { getRunHandler } from '../../lambdas/api/get-run';
+import type { ApiEvent, ApiResult } from '../../lambdas/api/http';
+import { listRunsHandler } from '../../lambdas/api/list-runs';
+import { submitRunHandler } from '../../lambdas/api/submit-run';
+import { alice, apiEvent, bodyOf, snapshotTables, startApi, testConfig, type ApiHarness } from './api-harness';
+
+/**
+ * SPEC §3 Authorization, against every route of the API: a caller sees, follows and cancels only its
+ * own runs; admins (auth.admins) see and act on all; someone else's run answers exactly like an
+ * unknown one (404) and nothing is written; repos[].requesters limits who may submit (403).
+ */
+
+const account = '123456789012';
+const bobSession = (name: string) => `arn:aws:sts::${account}:assumed-role/dev/${name}`;
+const carol = `arn:aws:iam::${account}:user/carol`;
+const adminSession = `arn:aws:sts::${account}:assumed-role/PlatformAdmin/oncall`;
+const adminUser = `arn:aws:iam::${account}:user/ops/root-cause`;
+const unknownRunId = '01J0000000000000000000000Z';
+
+const iamConfig = () =>
+  testConfig({
+    repos: [{ name: 'acme/web' }, { name: 'acme/secret', requesters: [`arn:aws:iam::${account}:role/team/dev`] }],
+    auth: { type: 'iam', admins: [`arn:aws:iam::${account}:role/platform/PlatformAdmin`, adminUser] },
+  });
+
+type Call = (runId: string, requester: string) => Promise<ApiResult>;
+
+/** Every route of the API that names a run, and how to call it as someone. */
+function runScopedRoutes(api: ApiHarness): Record<string, Call> {
+  const deps = () => api.deps;
+  return {
+    GetRun: (runId, requester) => getRunHandler(deps)(apiEvent({ runId, requester })),
+    GetRunEvents: (runId, requester) => getRunEventsHandler(deps)(apiEvent({ runId, requester })),
+    CancelRun: (runId, requester) => cancelRunHandler(deps)(apiEvent({ runId, requester, body: {} })),
+  };
+}
+
+/** The answer without what differs per request (the request id; the run id the caller itself sent). */
+const comparable = (result: ApiResult, runId: string) => ({ statusCode: result.statusCode, body: JSON.parse(result.body.replaceAll(runId, '<runId>')) });
+
+describe('API authorization (SPEC §3)', () => {
+  let api: ApiHarness;
+  let bobRun: string;
+  let aliceRun: string;
+
+  beforeEach(async () => {
+    api = await startApi(iamConfig());
+    const submit = submitRunHandler(() => api.deps);
+    bobRun = bodyOf(await submit(apiEvent({ body: { repo: 'acme/web', prompt: 'bob' }, requester: bobSession('s1') }))).runId;
+    aliceRun = bodyOf(await submit(apiEvent({ body: { repo: 'acme/web', prompt: 'alice' }, requester: alice }))).runId;
+  });
+  afterEach(() => api.stop());
+
+  it('covers every route of the API that names a run', () => {
+    // A new route with {runId} must be added here, so its authorization is tested.
+    const named = runRoutes.filter((r) => r.path.includes('{runId}')).map((r) => r.id);
+    expect(Object.keys(runScopedRoutes(api)).sort()).toEqual([...named].sort());
+    expect(runRoutes.map((r) => r.id).sort()).toEqual(['CancelRun', 'GetRun', 'GetRunEvents', 'ListRuns', 'SubmitRun']);
+  });
+
+  describe.each(['GetRun', 'GetRunEvents', 'CancelRun'])('%s', (route) => {
+    const call = (runId: string, requester: string) => runScopedRoutes(api)[route]!(runId, requester);
+
+    it("answers someone else's run exactly like an unknown run, and writes nothing", async () => {
+      // Given bob's run, and a run id that does not exist
+      const before = await snapshotTables(api.db);
+      // When alice and carol name bob's run, and alice names an unknown one
+      const unknown = comparable(await call(unknownRunId, alice), unknownRunId);
+      const asAlice = comparable(await call(bobRun, alice), bobRun);
+      const asCarol = comparable(await call(bobRun, carol), bobRun);
+      // Then all are the same 404: whether the run exists is not revealed
+      expect(unknown).toEqual({ statusCode: 404, body: { error: { code: 'run_not_found', message: expect.any(String) } } });
+      expect(asAlice).toEqual(unknown);
+      expect(asCarol).toEqual(unknown);
+      // And nothing was written (no cancel request, no event)
+      expect(await snapshotTables(api.db)).toEqual(before);
+    });
+
+    it("answers the run's requester, from any session of its role", async () => {
+      const result = await call(bobRun, bobSession('another-session'));
+      expect(result.statusCode).toBe(route === 'CancelRun' ? 202 : 200);
+      expect(bodyOf(result).runId).toBe(bobRun);
+    });
+
+    it.each([
+      ['a session of an admin role (matched by role, not session)', adminSession],
+      ['an admin IAM user', adminUser],
+    ])('answers %s for any run', async (_what, admin) => {
+      const result = await call(bobRun, admin);
+      expect(result.statusCode).toBe(route === 'CancelRun' ? 202 : 200);
+      expect(bodyOf(result).runId).toBe(bobRun);
+    });
+
+    it('does not take a session name for an admin', async () => {
+      // A session named like an admin user or role, of a role that is not an admin's
+      for (const impostor of [`arn:aws:sts::${account}:assumed-role/dev/PlatformAdmin`, `arn:aws:sts::${account}:assumed-role/dev/root-cause`]) {
+        expect((await call(aliceRun, impostor)).statusCode).toBe(404);
+      }
+    });
+  });
+
+  describe('ListRuns', () => {
+    const list = (requester: string, query: Record<string, string> = {}) => listRunsHandler(() => api.deps)(apiEvent({ requester, query }));
+    const ids = async (requester: string, query: Record<string, string> = {}) => {
+      const result = await list(requester, query);
+      expect(result.statusCode).toBe(200);
+      return (bodyOf(result).runs as { runId: string }[]).map((r) => r.runId);
+    };
+
+    it("lists only the caller's own runs, whatever filters it sends", async () => {
+      expect(await ids(alice)).toEqual([aliceRun]);
+      expect(await ids(bobSession('s2'))).toEqual([bobRun]);
+      expect(await ids(alice, { repo: 'acme/web' })).toEqual([aliceRun]);
+      expect(await ids(alice, { status: 'QUEUED' })).toEqual([aliceRun]);
+      expect(await ids(carol)).toEqual([]);
+    });
+
+    it("is empty when a caller asks for someone else's runs", async () => {
+      const result = await list(alice, { requester: bobSession('s1') });
+      expect(bodyOf(result)).toEqual({ runs: [], nextCursor: null });
+    });
+
+    it('lists every run for an admin, and filters by requester on request', async () => {
+      expect(await ids(adminSession)).toEqual([aliceRun, bobRun]);
+      expect(await ids(adminUser, { requester: bobSession('x') })).toEqual([bobRun]);
+    });
+
+    it("refuses an admin's cursor replayed by someone else (it cannot page into other requesters' runs)", async () => {
+      const first = bodyOf(await list(adminSession, { limit: '1' }));
+      expect(first.nextCursor).toEqual(expect.any(String));
+      const replayed = await list(alice, { limit: '1', cursor: first.nextCursor });
+      expect(replayed.statusCode).toBe(400);
+      expect(bodyOf(replayed).error.code).toBe('invalid_cursor');
+    });
+  });
+
+  describe('SubmitRun with repos[].requesters', () => {
+    const submit = (requester: string, repo: string, headers: Record<string, string> = {}) =>
+      submitRunHandler(() => api.deps)(apiEvent({ body: { repo, prompt: 'p' }, requester, headers }));
+
+    it('takes runs from the listed role, from any of its sessions', async () => {
+      expect((await submit(bobSession('s3'), 'acme/secret')).statusCode).toBe(202);
+    });
+
+    it.each([
+      ['an unlisted IAM user', alice],
+      ['an admin that is not listed', adminSession],
+      ['a session named like the listed role, of another role', `arn:aws:sts::${account}:assumed-role/ops/dev`],
+    ])('refuses %s with 403 and writes nothing, with or without an Idempotency-Key', async (_what, requester) => {
+      const before = await snapshotTables(api.db);
+      for (const headers of [{}, { 'idempotency-key': 'k-1' }] as Record<string, string>[]) {
+        const result = await submit(requester, 'acme/secret', headers);
+        expect(result.statusCode).toBe(403);
+        expect(bodyOf(result).error.code).toBe('requester_not_allowed');
+      }
+      expect(await snapshotTables(api.db)).toEqual(before);
+    });
+
+    it('matches the repo case-insensitively, as the allowlist does', async () => {
+      expect((await submit(alice, 'ACME/Secret')).statusCode).toBe(403);
+    });
+
+    it('leaves repos without requesters open to every caller', async () => {
+      expect((await submit(carol, 'acme/web')).statusCode).toBe(202);
+    });
+  });
+});
+
+describe('API authorization with JWT auth', () => {
+  let api: ApiHarness;
+  let runId: string;
+
+  const jwtEvent = (claims: Record<string, unknown>, init: Partial<ApiEvent> = {}): ApiEvent => ({
+    headers: { 'content-type': 'application/json' },
+    ...init,
+    requestContext: { requestId: `req-${Math.random().toString(36).slice(2)}`, authorizer: { jwt: { claims } } },
+  });
+
+  beforeEach(async () => {
+    api = await startApi(
+      testConfig({
+        repos: [{ name: 'acme/web' }, { name: 'acme/secret', requesters: ['group:secret-team', 'jwt:u-carol'] }],
+        auth: { type: 'jwt', issuer: 'https://id.example.com', audience: ['nightshift'], admins: ['group:nightshift-admins'], groupsClaim: 'cognito:groups' },
+      }),
+    );
+    const submitted = await submitRunHandler(() => api.deps)(jwtEvent({ sub: 'u-bob' }, { body: JSON.stringify({ repo: 'acme/web', prompt: 'p' }) }));
+    runId = bodyOf(submitted).runId;
+  });
+  afterEach(() => api.stop());
+
+  const getAs = (claims: Record<string, unknown>) => getRunHandler(() => api.deps)(jwtEvent(claims, { pathParameters: { runId } }));
+
+  it.each([
+    ['as API Gateway passes an array claim', '[devs nightshift-admins]'],
+    ['as a real array', ['devs', 'nightshift-admins']],
+    ['comma separated', 'devs,nightshift-admins'],
+  ])('lets a member of an admin group see any run (groups %s)', async (_how, groups) => {
+    expect((await getAs({ sub: 'u-alice', 'cognito:groups': groups })).statusCode).toBe(200);
+  });
+
+  it('hides the run from other subjects, from groups under another claim, and from look-alike group names', async () => {
+    for (const claims of [
+      { sub: 'u-alice' },
+      { sub: 'u-alice', groups: '[nightshift-admins]' },
+      { sub: 'u-alice', 'cognito:groups': '[nightshift-admins-old]' },
+      { sub: 'u-alice', 'cognito:groups': 'nightshift-admins devs' },
+    ]) {
+      expect((await getAs(claims)).statusCode).toBe(404);
+    }
+    expect((await getAs({ sub: 'u-bob' })).statusCode).toBe(200);
+  });
+
+  it('limits submits to the listed groups and subjects', async () => {
+    const submit = (claims: Record<string, unknown>) =>
+      submitRunHandler(() => api.deps)(jwtEvent(claims, { body: JSON.stringify({ repo: 'acme/secret', prompt: 'p' }) }));
+    expect((await submit({ sub: 'u-dave', 'cognito:groups': '[secret-team]' })).statusCode).toBe(202);
+    expect((await submit({ sub: 'u-carol' })).statusCode).toBe(202);
+    expect((await submit({ sub: 'u-erin', 'cognito:groups': '[nightshift-admins]' })).statusCode).toBe(403);
+  });
+});
