@@ -21,6 +21,7 @@ import { startForge, type ForgeServer } from './forge';
 import { ensureHome, resolveHome, type NightshiftHome } from './home';
 import { closeServer, listenOnLoopback } from './http-listen';
 import { localLambdaContext } from './lambda-context';
+import { canIdentifyLoopbackPeers, operatorOnly } from './loopback-peer';
 import { fileLog, stderrLog, type LocalLog } from './local-log';
 import { recoverInterruptedRuns } from './recovery';
 import { RunnerProcesses } from './runner-processes';
@@ -107,6 +108,16 @@ function resolveModel(model: string | undefined, env: NodeJS.ProcessEnv): string
   return 'bedrock';
 }
 
+/**
+ * Local mode's caller is its operator, the OS user running it (`local:<user>`); other OS users are
+ * refused at the door (local/loopback-peer.ts). The operator is an admin: it sees the runs of schedules
+ * and webhooks too, which have other requesters.
+ */
+export function withLocalOperator(config: NightshiftConfig, requester: string): NightshiftConfig {
+  if (config.auth.admins.includes(requester)) return config;
+  return { ...config, auth: { ...config.auth, admins: [...config.auth.admins, requester] } };
+}
+
 export function localRequester(): string {
   let name: string;
   try {
@@ -141,7 +152,7 @@ const RunTaskParameters = z
 export async function startLocalPlatform(options: LocalPlatformOptions): Promise<LocalPlatform> {
   const { home, log } = options;
   ensureHome(home);
-  const config = loadConfig(options.configFile);
+  const config = withLocalOperator(loadConfig(options.configFile), options.requester);
   setRuntimeConfig(config);
   const cleanups: (() => Promise<void>)[] = [];
   const stopAll = async () => {
@@ -310,7 +321,16 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       load: async () => handlerOf(route.entry) as unknown as ApiHandler,
     }));
     let ready = false;
-    const api = createApiServer({ routes, identity: { userArn: options.requester }, isReady: () => ready, log });
+    const operatorUid = process.getuid?.();
+    const identifiable = operatorUid !== undefined && canIdentifyLoopbackPeers();
+    if (!identifiable) log.warn('this system does not list TCP sockets with their owners (/proc/net/tcp): every loopback caller is taken for the operator');
+    const api = createApiServer({
+      routes,
+      identity: { userArn: options.requester },
+      isReady: () => ready,
+      log,
+      ...(identifiable ? { callerRefusal: operatorOnly(operatorUid) } : {}),
+    });
     const port = await listenOnLoopback(api, options.port);
     cleanups.push(() => closeServer(api));
     const url = `http://127.0.0.1:${port}`;
