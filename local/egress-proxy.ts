@@ -1,10 +1,95 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, existsSync, fchownSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NightshiftConfig } from '../core/config/schema';
 import { checkProxy, proxyPortRange, proxyPorts, squidConfig } from '../core/egress';
 import type { LocalLog } from './local-log';
+
+/**
+ * The proxy's files, laid out so that no directory a tool process can write holds anything the
+ * platform (often root) writes, reads or follows:
+ *   egress/        the platform's (mode 0750, group: squid's user): squid.conf, written fresh at each start
+ *   egress/run/    squid's own (mode 0700, owner: squid's user): access.log, cache.log, squid.pid, cores
+ * Started as root, squid runs as `cache_effective_user`, set explicitly and never the tool user, so the
+ * access log that feeds "Blocked hosts" is written by squid alone. The whole egress/ directory is
+ * removed and created again at every start: whatever an earlier layout or a crashed platform left in
+ * it (a symlink, a hard link, a FIFO, a directory swapped for a link) is never opened or followed.
+ */
+export interface EgressLayout {
+  dir: string;
+  conf: string;
+  runDir: string;
+  accessLog: string;
+  cacheLog: string;
+  pidFile: string;
+}
+
+export function egressLayout(dir: string): EgressLayout {
+  const runDir = join(dir, 'run');
+  return { dir, conf: join(dir, 'squid.conf'), runDir, accessLog: join(runDir, 'access.log'), cacheLog: join(runDir, 'cache.log'), pidFile: join(runDir, 'squid.pid') };
+}
+
+/** Who squid runs as: the platform's own user, or (as root) a system user that is neither root nor the tool user. */
+export interface SquidIdentity {
+  user?: string;
+  uid: number;
+  gid: number;
+}
+
+function lookupUser(name: string): { uid: number; gid: number } | undefined {
+  const uid = spawnSync('id', ['-u', name], { encoding: 'utf8' });
+  const gid = spawnSync('id', ['-g', name], { encoding: 'utf8' });
+  if (uid.status !== 0 || gid.status !== 0) return undefined;
+  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+}
+
+export function squidIdentity(toolUid: number | undefined): SquidIdentity {
+  const self = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+  if (self.uid !== 0) return self;
+  for (const user of ['proxy', 'squid', 'nobody']) {
+    const found = lookupUser(user);
+    if (found && found.uid !== 0 && found.uid !== toolUid) return { user, ...found };
+  }
+  throw new Error('running as root, and no user (proxy, squid, nobody) other than root and the tool user exists to run the egress proxy as');
+}
+
+/** A small file the platform owns, read without following a link or blocking on a FIFO; undefined when absent or anything else. */
+function readOwnSmallFile(path: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile() || stat.size > 64) return undefined;
+    const buffer = Buffer.alloc(64);
+    return buffer.subarray(0, readSync(fd, buffer, 0, 64, 0)).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Creates the egress directories afresh and writes squid.conf into the platform's own one. */
+export function prepareEgressDir(layout: EgressLayout, squid: SquidIdentity, conf: string): void {
+  // rm does not follow symlinks: a planted link is removed, never its target.
+  rmSync(layout.dir, { recursive: true, force: true });
+  // Not recursive: the parent ($NIGHTSHIFT_HOME) is the platform's, and an entry that reappeared is refused.
+  mkdirSync(layout.dir, { mode: 0o700 });
+  chownSync(layout.dir, process.getuid?.() ?? 0, squid.gid);
+  chmodSync(layout.dir, 0o750);
+  const fd = openSync(layout.conf, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o640);
+  try {
+    fchownSync(fd, process.getuid?.() ?? 0, squid.gid);
+    writeSync(fd, conf);
+  } finally {
+    closeSync(fd);
+  }
+  mkdirSync(layout.runDir, { mode: 0o700 });
+  chownSync(layout.runDir, squid.uid, squid.gid);
+}
 
 /** The local egress proxy: real squid with the generated configuration, on loopback. */
 export interface LocalEgressProxy {
@@ -25,7 +110,15 @@ export function findSquid(): string | undefined {
  * Starts squid in the foreground with the same configuration generator the deployed proxy uses, in
  * `dir`, on a random loopback port block (retried on a clash). Undefined when squid is not installed.
  */
-export async function startEgressProxy(options: { config: NightshiftConfig; dir: string; log: LocalLog }): Promise<LocalEgressProxy | undefined> {
+export interface EgressProxyOptions {
+  config: NightshiftConfig;
+  dir: string;
+  log: LocalLog;
+  /** The uid the agent's tools run as: squid never runs as it. */
+  toolUid?: number;
+}
+
+export async function startEgressProxy(options: EgressProxyOptions): Promise<LocalEgressProxy | undefined> {
   const squid = findSquid();
   if (!squid) return undefined;
   let lastError: unknown;
@@ -43,18 +136,28 @@ export async function startEgressProxy(options: { config: NightshiftConfig; dir:
   throw lastError;
 }
 
-/** A squid a crashed platform left running on this home holds its pid file: stop it before starting ours. */
-async function stopLeftoverSquid(dir: string, log: LocalLog): Promise<void> {
-  const pidFile = join(dir, 'squid.pid');
-  if (!existsSync(pidFile)) return;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  let cmdline = '';
+/**
+ * A squid a crashed platform left running on this home holds its pid file: stop it before starting
+ * ours. Only a process whose command line is squid's `-f <this home's squid.conf>` is signalled.
+ */
+async function stopLeftoverSquid(layout: EgressLayout, log: LocalLog): Promise<void> {
+  // The pid file of this layout, and of the earlier one (egress/squid.pid), read as untrusted text.
+  for (const pidFile of [layout.pidFile, join(layout.dir, 'squid.pid')]) {
+    const text = readOwnSmallFile(pidFile);
+    if (text === undefined || !/^\s*\d{1,10}\s*$/.test(text)) continue;
+    await stopSquidProcess(Number(text.trim()), layout.conf, log);
+  }
+}
+
+async function stopSquidProcess(pid: number, conf: string, log: LocalLog): Promise<void> {
+  let argv: string[];
   try {
-    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
   } catch {
     return;
   }
-  if (!Number.isInteger(pid) || pid <= 1 || !cmdline.includes(join(dir, 'squid.conf'))) return;
+  const f = argv.indexOf('-f');
+  if (pid <= 1 || pid === process.pid || f < 0 || argv[f + 1] !== conf) return;
   log.warn('stopping the egress proxy a previous platform process left running', { pid });
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + 15_000;
@@ -69,26 +172,22 @@ async function stopLeftoverSquid(dir: string, log: LocalLog): Promise<void> {
   throw new Error(`the egress proxy left by a previous platform (pid ${pid}) did not stop`);
 }
 
-async function startOnce(squid: string, options: { config: NightshiftConfig; dir: string; log: LocalLog }, basePort: number): Promise<LocalEgressProxy> {
-  mkdirSync(options.dir, { recursive: true });
-  await stopLeftoverSquid(options.dir, options.log);
-  // squid drops to its effective user ("proxy") when started as root; it must be able to write its logs here.
-  chmodSync(options.dir, 0o777);
-  const accessLog = join(options.dir, 'access.log');
-  const cacheLog = join(options.dir, 'cache.log');
-  const conf = join(options.dir, 'squid.conf');
-  writeFileSync(
-    conf,
-    squidConfig(options.config, {
-      region: options.config.region ?? 'us-east-1',
-      basePort,
-      listenAddress: '127.0.0.1',
-      accessLog: `stdio:${accessLog}`,
-      cacheLog,
-      pidFile: join(options.dir, 'squid.pid'),
-      coredumpDir: options.dir,
-    }),
-  );
+async function startOnce(squid: string, options: EgressProxyOptions, basePort: number): Promise<LocalEgressProxy> {
+  const layout = egressLayout(options.dir);
+  const { accessLog, conf } = layout;
+  await stopLeftoverSquid(layout, options.log);
+  const identity = squidIdentity(options.toolUid);
+  const generated = squidConfig(options.config, {
+    region: options.config.region ?? 'us-east-1',
+    basePort,
+    listenAddress: '127.0.0.1',
+    accessLog: `stdio:${accessLog}`,
+    cacheLog: layout.cacheLog,
+    pidFile: layout.pidFile,
+    coredumpDir: layout.runDir,
+  });
+  // As root, squid drops to this user; it must never be the user the agent's tools run as.
+  prepareEgressDir(layout, identity, identity.user ? `${generated}cache_effective_user ${identity.user}\n` : generated);
   // Its own service name, so its shared memory segments do not collide with another local platform's.
   const child = spawn(squid, ['-N', '-f', conf, '-n', `nightshift${randomBytes(4).toString('hex')}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

@@ -1,6 +1,6 @@
 import '../core/polyfills';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -18,13 +18,14 @@ import { createAwsEndpoints, type LocalFunction } from './aws-endpoints';
 import { startLocalDynamo, type LocalDynamo } from './dynamo-server';
 import { startEgressProxy, type LocalEgressProxy } from './egress-proxy';
 import { startForge, type ForgeServer } from './forge';
-import { ensureHome, resolveHome, type NightshiftHome } from './home';
+import { assertHomeIsPrivate, ensureHome, resolveHome, secureSecretsFile, type NightshiftHome } from './home';
 import { closeServer, listenOnLoopback } from './http-listen';
 import { localLambdaContext } from './lambda-context';
 import { canIdentifyLoopbackPeers, operatorOnly } from './loopback-peer';
 import { fileLog, stderrLog, type LocalLog } from './local-log';
 import { recoverInterruptedRuns } from './recovery';
 import { RunnerProcesses } from './runner-processes';
+import { reapToolLeftovers } from './tool-leftovers';
 import { extractStateMachine, LocalStateMachine, type IntegrationCall } from './state-machine';
 import { synthesizedTemplate } from './synthesized-stack';
 
@@ -152,6 +153,10 @@ const RunTaskParameters = z
 export async function startLocalPlatform(options: LocalPlatformOptions): Promise<LocalPlatform> {
   const { home, log } = options;
   ensureHome(home);
+  // As root, the tools run as another user: nothing it can write may lead to the platform's files.
+  if (process.getuid?.() === 0) assertHomeIsPrivate(home);
+  secureSecretsFile(home.secretsFile);
+  const toolUser = localToolUser(log);
   const config = withLocalOperator(loadConfig(options.configFile), options.requester);
   setRuntimeConfig(config);
   const cleanups: (() => Promise<void>)[] = [];
@@ -171,6 +176,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       log,
     });
     runners.reapOrphans(() => readdirSync(home.logs).filter((f) => f.endsWith('.runner.pid')).map((f) => join(home.logs, f)));
+    // Their tool commands run in process groups of their own, which the runners' groups do not reach.
+    reapToolLeftovers({ workDir: home.work, toolUid: toolUidOf(toolUser) }, log);
     cleanups.push(() => runners.stopAll());
 
     const dynamo: LocalDynamo = await startLocalDynamo({ dataDir: home.data });
@@ -180,14 +187,12 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     const forge: ForgeServer = await startForge({ root: home.forge, port: 0 });
     cleanups.push(() => forge.stop());
 
-    const egressProxy = options.egressProxy === false ? undefined : await startEgressProxy({ config, dir: join(home.root, 'egress'), log });
+    const egressProxy = options.egressProxy === false ? undefined : await startEgressProxy({ config, dir: join(home.root, 'egress'), log, toolUid: toolUidOf(toolUser) });
     if (egressProxy) cleanups.push(() => egressProxy.stop());
     else log.warn('squid is not installed: runner tools will run without the egress proxy, and each run says so in its events');
 
     const { template, cached } = await synthesizedTemplate({ repoRoot, config, cacheDir: options.templateCacheDir ?? home.cache, log });
     log.info('stack template ready', { cached });
-
-    if (!existsSync(home.secretsFile)) writeFileSync(home.secretsFile, '{}\n', { mode: 0o600 });
 
     // The AWS endpoints are created first (their port goes into the environment), answered once the executor exists.
     let machine: LocalStateMachine | undefined;
@@ -293,7 +298,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       TOKEN_BROKER_FUNCTION: tokenBrokerName(extracted.lambdaEntries),
       NIGHTSHIFT_TRACE_DIR: join(home.root, 'traces'),
       NIGHTSHIFT_WORKDIR: home.work,
-      NIGHTSHIFT_TOOL_USER: localToolUser(log),
+      NIGHTSHIFT_TOOL_USER: toolUser,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...(egressProxy ? { NIGHTSHIFT_PROXY_URL: egressProxy.url, NIGHTSHIFT_PROXY_ACCESS_LOG: egressProxy.accessLog } : {}),
     });
@@ -372,6 +377,16 @@ function localToolUser(log: LocalLog): string {
     return 'nobody';
   }
   throw new Error('running as root, and neither a nightshift-tool nor a nobody user exists to run agent tools as');
+}
+
+/** The uid the tools run as: the tool user's as root, else the platform's own (runner/isolation/tool-identity.ts). */
+function toolUidOf(toolUser: string): number {
+  const self = process.getuid?.() ?? 0;
+  if (self !== 0) return self;
+  const id = spawnSync('id', ['-u', toolUser], { encoding: 'utf8' });
+  const uid = Number(id.stdout.trim());
+  if (id.status !== 0 || !Number.isInteger(uid)) throw new Error(`cannot find the uid of the tool user ${toolUser}`);
+  return uid;
 }
 
 function tokenBrokerName(lambdaEntries: ReadonlyMap<string, string>): string {

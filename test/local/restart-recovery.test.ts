@@ -1,5 +1,8 @@
+import { spawn, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { ApiClient } from '../../cli/api-client';
+import { COMMAND_MARKER_VARIABLE } from '../../runner/isolation/sandbox';
 import { startDevProcess } from './dev-process';
 import { sampleRepo, slowSession, startTestPlatform, testHome, until, untilStatus } from './platform-harness';
 
@@ -29,10 +32,26 @@ describe('local mode: restart recovery', () => {
         }
       }, 'the runner pid file');
 
+      // A tool command of the run, as the sandbox starts one: its own process group and session, the
+      // tool user, the command marker, HOME in the run's workspace (and a background child).
+      const toolId = spawnSync('id', ['-u', 'nightshift-tool'], { encoding: 'utf8' });
+      const asTool = process.getuid?.() === 0 && toolId.status === 0 ? { uid: Number(toolId.stdout.trim()), gid: Number(spawnSync('id', ['-g', 'nightshift-tool'], { encoding: 'utf8' }).stdout.trim()) } : {};
+      const toolHome = join(home.work, running.runId, 'home');
+      const toolCommand = spawn('/bin/bash', ['-c', 'sleep 1000 & exec sleep 1000'], {
+        detached: true,
+        stdio: 'ignore',
+        cwd: '/',
+        env: { PATH: '/usr/bin:/bin', HOME: toolHome, [COMMAND_MARKER_VARIABLE]: 'left-by-a-crash' },
+        ...asTool,
+      });
+      toolCommand.unref();
+      const toolPid = toolCommand.pid!;
+
       // A crash: the platform process dies at once; its runner (own process group) is orphaned.
       dev.child.kill('SIGKILL');
       await new Promise((resolve) => dev.child.once('exit', resolve));
       expect(alive(runnerPid)).toBe(true);
+      expect(alive(toolPid)).toBe(true);
 
       const t = await startTestPlatform({ session: slowSession, home, configFile, keepHome: true });
       try {
@@ -43,6 +62,8 @@ describe('local mode: restart recovery', () => {
         expect(other.status).toBe('FAILED');
         expect(await t.platform.store.slots.holders()).toEqual([]);
         await until(() => (alive(runnerPid) ? undefined : true), 'the orphaned runner to be stopped');
+        // Its tool command's group is not the runner's: it is found by its marker and killed too.
+        await until(() => (alive(toolPid) ? undefined : true), 'the orphaned tool command to be killed');
         // The data survived: both runs are still listed.
         const { runs } = await t.client.listRuns({ limit: 10 });
         expect(runs.map((r) => r.runId)).toEqual(expect.arrayContaining([running.runId, queuedBehind.runId]));
