@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { z } from 'zod';
@@ -53,7 +53,21 @@ export interface TemplateOptions {
   log: LocalLog;
 }
 
+/**
+ * The cached template names the handler modules the platform loads and the state machine it runs, so
+ * the cache directory must be the platform's alone (NIGHTSHIFT_CACHE_DIR may point anywhere, /tmp too).
+ */
+function assertPrivateCacheDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const stat = lstatSync(dir);
+  const self = process.getuid?.() ?? stat.uid;
+  if (!stat.isDirectory() || stat.uid !== self || (stat.mode & 0o022) !== 0) {
+    throw new Error(`the template cache ${dir} must be a directory of uid ${self} that no one else can write (mode ${(stat.mode & 0o7777).toString(8)}, uid ${stat.uid})`);
+  }
+}
+
 export async function synthesizedTemplate(options: TemplateOptions): Promise<{ template: SynthesizedTemplate; cached: boolean; key: string }> {
+  assertPrivateCacheDir(options.cacheDir);
   const key = templateCacheKey(options.repoRoot, options.config);
   const cacheFile = join(options.cacheDir, `template-${key}.json`);
   try {

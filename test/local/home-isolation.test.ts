@@ -7,6 +7,7 @@ import { COMMAND_MARKER_VARIABLE } from '../../runner/isolation/sandbox';
 import { egressLayout, findSquid, startEgressProxy } from '../../local/egress-proxy';
 import { assertHomeIsPrivate, ensureHome, resolveHome, secureSecretsFile, UnsafeHomeError } from '../../local/home';
 import { jsonLog } from '../../local/local-log';
+import { synthesizedTemplate } from '../../local/synthesized-stack';
 import { isToolLeftover, reapToolLeftovers } from '../../local/tool-leftovers';
 import { testConfig } from './platform-harness';
 
@@ -92,6 +93,17 @@ describe('NIGHTSHIFT_HOME', () => {
     expect(() => assertHomeIsPrivate(home)).not.toThrow();
     // Under a sticky directory such as /tmp it is fine
     expect(() => assertHomeIsPrivate(freshHome())).not.toThrow();
+  });
+});
+
+describe('the template cache', () => {
+  it('is refused when someone else could write it: the template names the handler modules the platform loads', async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'ns-cache-'));
+    chmodSync(cacheDir, 0o777);
+    await expect(synthesizedTemplate({ repoRoot: join(__dirname, '../..'), config: parseConfig(testConfig()), cacheDir, log })).rejects.toThrow(/no one else can write/);
+    const linked = join(mkdtempSync(join(tmpdir(), 'ns-cache-')), 'link');
+    symlinkSync(cacheDir, linked);
+    await expect(synthesizedTemplate({ repoRoot: join(__dirname, '../..'), config: parseConfig(testConfig()), cacheDir: linked, log })).rejects.toThrow(/must be a directory/);
   });
 });
 
