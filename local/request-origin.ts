@@ -52,7 +52,7 @@ export function crossSiteRefusal(request: RequestFacts): Refusal | undefined {
 export function contentTypeRefusal(request: Pick<RequestFacts, 'method' | 'headers'>): Refusal | undefined {
   const method = request.method.toUpperCase();
   if (method === 'GET' || method === 'HEAD') return undefined;
-  const mediaType = single(request.headers['content-type'])?.split(';')[0]!.trim().toLowerCase();
+  const mediaType = (single(request.headers['content-type']) ?? '').split(';')[0]?.trim().toLowerCase();
   if (mediaType === 'application/json') return undefined;
   return { statusCode: 415, code: 'unsupported_media_type', message: `${method} requests must send Content-Type: application/json` };
 }

@@ -52,7 +52,7 @@ function facts(pid: number): ProcessFacts | undefined {
 export function isToolLeftover(process: ProcessFacts, scope: ToolLeftoverScope): boolean {
   if (process.uid !== scope.toolUid) return false;
   if (!process.environ.some((entry) => entry.startsWith(`${COMMAND_MARKER_VARIABLE}=`))) return false;
-  const inside = (path: string | undefined) => path !== undefined && path.startsWith(scope.workDir + sep);
+  const inside = (path: string | undefined) => path?.startsWith(scope.workDir + sep) === true;
   const home = process.environ.find((entry) => entry.startsWith('HOME='))?.slice('HOME='.length);
   return inside(home) || inside(process.cwd);
 }

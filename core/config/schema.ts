@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { oddUnicodeReason } from '../runs/text';
 
 /** `owner/name` as GitHub spells it: letters, digits, `-`, `_`, `.`; no `..`, no leading dot. */
 export const repoNamePattern = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/(?!\.)(?!.*\.\.)[A-Za-z0-9._-]{1,100}$/;
@@ -38,7 +39,7 @@ export const PrincipalEntry = z
   .superRefine((entry, ctx) => {
     if (sessionArn.test(entry)) {
       ctx.addIssue({ code: 'custom', message: 'must not name a session (its name is chosen by the caller): name the role (arn:…:iam::<account>:role/<name>) instead' });
-    } else if (!(iamPrincipalArn.test(entry) || roleRequesterArn.test(entry) || /^(group|jwt|local):[^\s\u0000-\u001f]{1,256}$/.test(entry))) {
+    } else if (!(iamPrincipalArn.test(entry) || roleRequesterArn.test(entry) || (/^(group|jwt|local):\S{1,256}$/.test(entry) && oddUnicodeReason(entry) === undefined))) {
       ctx.addIssue({ code: 'custom', message: 'must be an IAM user or role ARN, "group:<JWT group>", "jwt:<subject>" or "local:<user>"' });
     }
   });

@@ -1,5 +1,6 @@
 import type { AuthConfig } from '../../core/config/schema';
 import type { Caller } from '../../core/runs/access';
+import { oddUnicodeReason } from '../../core/runs/text';
 import { requesterOf, type ApiEvent } from './http';
 
 /**
@@ -8,7 +9,7 @@ import { requesterOf, type ApiEvent } from './http';
  * string. Anything else is no groups (never a guess that could grant more).
  */
 export function groupsFromClaim(value: unknown): string[] {
-  const valid = (g: string) => g.length > 0 && g.length <= 256 && !/[\s\u0000-\u001f]/.test(g);
+  const valid = (g: string) => g.length > 0 && g.length <= 256 && !/\s/.test(g) && oddUnicodeReason(g) === undefined;
   if (Array.isArray(value)) return value.filter((g): g is string => typeof g === 'string' && valid(g));
   if (typeof value !== 'string') return [];
   const text = value.trim();

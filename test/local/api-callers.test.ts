@@ -35,9 +35,13 @@ describe('the local API refuses cross-site requests', () => {
   let server: Server;
   let port: number;
   let handled = 0;
+  const counted = (statusCode: number) => {
+    handled++;
+    return { statusCode, body: '{}' };
+  };
   const routes: ApiRoute[] = [
-    { routeKey: 'GET /v1/runs/{runId}', functionName: 'GetRun', load: async () => async () => (handled++, { statusCode: 200, body: '{}' }) },
-    { routeKey: 'POST /v1/runs', functionName: 'SubmitRun', load: async () => async () => (handled++, { statusCode: 202, body: '{}' }) },
+    { routeKey: 'GET /v1/runs/{runId}', functionName: 'GetRun', load: async () => async () => counted(200) },
+    { routeKey: 'POST /v1/runs', functionName: 'SubmitRun', load: async () => async () => counted(202) },
   ];
 
   beforeAll(async () => {
