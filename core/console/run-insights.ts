@@ -1,0 +1,135 @@
+import type { RunStatus } from '../runs/lifecycle';
+import type { RunEvent } from '../runs/schemas';
+
+/**
+ * What the console shows about a run beyond its record, derived from its timeline
+ * (`GET /v1/runs/{runId}/events`): the tool running now, the test delta from base to head, the hosts
+ * the egress proxy refused, and the cost split into model tokens and compute. Pure.
+ */
+
+export interface ToolRunningNow {
+  name: string;
+  turn: number;
+  /** When the model asked for it (the model turn's time). */
+  since: string;
+}
+
+export interface TestSide {
+  passed: boolean;
+  total: number;
+  failed: string[];
+}
+
+export interface TestDelta {
+  base: TestSide | null;
+  head: TestSide | null;
+  /** Failing at head, not at base. */
+  newlyFailing: string[];
+  /** Failing at base, not at head. */
+  newlyPassing: string[];
+}
+
+export interface BlockedHost {
+  host: string;
+  count: number;
+}
+
+export interface CostSplit {
+  modelMicros: number;
+  computeMicros: number;
+  computeSeconds: number | null;
+}
+
+function record(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+function num(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+/**
+ * The tool the agent is running now: a model turn asked for tools, and fewer tool calls of that turn
+ * have been recorded than it asked for (tool calls are recorded when they end). Only while RUNNING.
+ */
+export function toolRunningNow(events: readonly RunEvent[], status: RunStatus): ToolRunningNow | null {
+  if (status !== 'RUNNING') return null;
+  let lastTurn = -1;
+  for (let i = events.length - 1; i >= 0; i--) {
+    if (events[i]!.type === 'model_turn') {
+      lastTurn = i;
+      break;
+    }
+  }
+  if (lastTurn < 0) return null;
+  const turnEvent = events[lastTurn]!;
+  const detail = record(turnEvent.detail);
+  const turn = num(detail.turn);
+  const tools = strings(detail.tools);
+  if (turn === undefined || tools.length === 0) return null;
+  const done = events.slice(lastTurn + 1).filter((e) => e.type === 'tool_call' && num(record(e.detail).turn) === turn).length;
+  // Once a terminal-ish event follows (a status change), nothing is running any more.
+  if (events.slice(lastTurn + 1).some((e) => e.type === 'status')) return null;
+  const name = tools[done];
+  return name === undefined ? null : { name, turn, since: turnEvent.at };
+}
+
+function testSide(event: RunEvent | undefined): TestSide | null {
+  if (!event) return null;
+  const detail = record(event.detail);
+  return { passed: detail.passed === true, total: num(detail.total) ?? 0, failed: strings(detail.failed) };
+}
+
+/** The tests at base and at head (the last report of each phase) and what changed between them. */
+export function testDelta(events: readonly RunEvent[]): TestDelta {
+  const tests = events.filter((e) => e.type === 'test_result');
+  const base = testSide(tests.filter((e) => record(e.detail).phase === 'base').at(-1));
+  const head = testSide(tests.filter((e) => record(e.detail).phase === 'head').at(-1));
+  const baseFailed = new Set(base?.failed ?? []);
+  const headFailed = new Set(head?.failed ?? []);
+  return {
+    base,
+    head,
+    newlyFailing: base && head ? [...headFailed].filter((t) => !baseFailed.has(t)) : [],
+    newlyPassing: base && head ? [...baseFailed].filter((t) => !headFailed.has(t)) : [],
+  };
+}
+
+/** Every host the egress proxy refused, with its request count, most refused first. */
+export function blockedHosts(events: readonly RunEvent[]): BlockedHost[] {
+  const counts = new Map<string, number>();
+  for (const event of events) {
+    if (event.type !== 'egress_blocked') continue;
+    const hosts = record(event.detail).hosts;
+    if (!Array.isArray(hosts)) continue;
+    for (const h of hosts) {
+      const entry = record(h);
+      if (typeof entry.host !== 'string') continue;
+      counts.set(entry.host, (counts.get(entry.host) ?? 0) + (num(entry.count) ?? 1));
+    }
+  }
+  return [...counts].map(([host, count]) => ({ host, count })).sort((a, b) => b.count - a.count || a.host.localeCompare(b.host));
+}
+
+/**
+ * The run's cost by where it went: model turns (each turn's settled cost) and compute (the final
+ * compute charge's note, or the trace summary). Compute not yet charged counts as 0 until it is.
+ */
+export function costSplit(events: readonly RunEvent[]): CostSplit {
+  let modelMicros = 0;
+  let computeMicros = 0;
+  let computeSeconds: number | null = null;
+  for (const event of events) {
+    const detail = record(event.detail);
+    if (event.type === 'model_turn') modelMicros += num(detail.costMicros) ?? 0;
+    else if (event.type === 'note' && num(detail.computeMicros) !== undefined) {
+      computeMicros = num(detail.computeMicros)!;
+      computeSeconds = num(detail.computeSeconds) ?? computeSeconds;
+    } else if (event.type === 'trace' && num(detail.computeMicros) !== undefined && computeSeconds === null) computeMicros = num(detail.computeMicros)!;
+  }
+  return { modelMicros, computeMicros, computeSeconds };
+}
