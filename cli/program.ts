@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { isTerminal } from '../core/runs/lifecycle';
 import type { RunView, SubmitRunRequest } from '../core/runs/schemas';
 import { ApiError } from './api-client';
+import { registerConsoleCommand } from './commands/console';
 import { registerIntakeCommand } from './commands/intake';
 import { apiClientFor } from './api-target';
 import { exitCodeOfStatus, exitCodes } from './exit-codes';
@@ -250,6 +251,15 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     client: () => apiClientFor(globals()),
     out: io.out,
     json: () => globals().json ?? false,
+    done: (code) => {
+      exitCode = code;
+    },
+  });
+
+  registerConsoleCommand(program, {
+    api: () => globals().api,
+    out: io.out,
+    err: io.err,
     done: (code) => {
       exitCode = code;
     },

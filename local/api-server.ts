@@ -21,6 +21,8 @@ export interface ApiServerOptions {
    * OS user than the operator, such as the tool user), or undefined when it may. Absent: anyone on loopback.
    */
   callerRefusal?: (socket: Socket) => string | undefined;
+  /** Everything outside `/v1` (the web console at `/`, local/console-server.ts); 404 without it. */
+  outsideApi?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 }
 
 /**
@@ -63,6 +65,7 @@ export function createApiServer(options: ApiServerOptions): Server {
     if (refusal) return refuse(res, requestId, refusal, { method, path: path.slice(0, 200), origin: String(req.headers.origin ?? '').slice(0, 200) });
     const callerRefused = options.callerRefusal?.(req.socket);
     if (callerRefused !== undefined) return refuse(res, requestId, { statusCode: 403, code: 'local_caller_refused', message: callerRefused }, {});
+    if (options.outsideApi && path !== '/v1' && !path.startsWith('/v1/')) return options.outsideApi(req, res);
     if (method === 'GET' && path === '/v1/health') {
       const ready = options.isReady();
       send(res, ready ? 200 : 503, { 'content-type': 'application/json' }, JSON.stringify({ status: ready ? 'ok' : 'starting' }));

@@ -14,7 +14,9 @@ import { createStore, type Store } from '../core/store/index';
 import type { ApiRoute, ApiHandler } from './api-gateway';
 import { routesFromTemplate } from './api-routes';
 import { createApiServer, errorText } from './api-server';
+import { consoleAssets } from '../console/server/console-assets';
 import { createAwsEndpoints, type LocalFunction } from './aws-endpoints';
+import { createLocalConsole } from './console-server';
 import { startLocalDynamo, type LocalDynamo } from './dynamo-server';
 import { startEgressProxy, type LocalEgressProxy } from './egress-proxy';
 import { startForge, type ForgeServer } from './forge';
@@ -184,7 +186,9 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     cleanups.push(() => dynamo.stop());
     const store = createStore(documentClientFor(dynamo.client), dynamo.names);
 
-    const forge: ForgeServer = await startForge({ root: home.forge, port: 0 });
+    // Pull request links open the web console's PR view, on the API's port (known once it listens).
+    let consoleUrl: string | undefined;
+    const forge: ForgeServer = await startForge({ root: home.forge, port: 0, webUrl: () => consoleUrl });
     cleanups.push(() => forge.stop());
 
     const egressProxy = options.egressProxy === false ? undefined : await startEgressProxy({ config, dir: join(home.root, 'egress'), log, toolUid: toolUidOf(toolUser) });
@@ -329,16 +333,22 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     const operatorUid = process.getuid?.();
     const identifiable = operatorUid !== undefined && canIdentifyLoopbackPeers();
     if (!identifiable) log.warn('this system does not list TCP sockets with their owners (/proc/net/tcp): every loopback caller is taken for the operator');
+    let port = 0;
+    const webConsole = createLocalConsole({ config, forgeRoot: home.forge, apiUrl: () => `http://127.0.0.1:${port}`, port: () => port });
     const api = createApiServer({
       routes,
       identity: { userArn: options.requester },
       isReady: () => ready,
       log,
+      outsideApi: webConsole,
       ...(identifiable ? { callerRefusal: operatorOnly(operatorUid) } : {}),
     });
-    const port = await listenOnLoopback(api, options.port);
+    port = await listenOnLoopback(api, options.port);
     cleanups.push(() => closeServer(api));
     const url = `http://127.0.0.1:${port}`;
+    consoleUrl = url;
+    // Built now so the first page load is quick and a broken console shows in the log at start.
+    consoleAssets().catch((error: unknown) => log.error('the web console could not be built', { error: errorText(error) }));
     ready = true;
     log.info('local platform ready', { url, forge: forge.url, routes: routes.length, recovered: recovery.ended.length, egressProxy: egressProxy?.url ?? null });
 

@@ -44,6 +44,8 @@ export interface ForgeOptions {
   port?: number;
   /** The installation id the app-token endpoint answers for (default 1). */
   installationId?: number;
+  /** Where pull requests are viewed (`html_url`): the web console in local mode; the forge's own URL without it. */
+  webUrl?: () => string | undefined;
 }
 
 class HttpError extends Error {
@@ -103,7 +105,7 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
       title: p.title,
       body: p.body,
       draft: p.draft,
-      html_url: `${baseUrl}/${repo}/pull/${p.number}`,
+      html_url: `${options.webUrl?.() ?? baseUrl}/${repo}/pull/${p.number}`,
       url: `${baseUrl}/repos/${repo}/pulls/${p.number}`,
       head: { ref: p.head, label: `${owner}:${p.head}`, sha: branchHead(bareRepoPath(root, repo), p.head) ?? null, repo: { full_name: repo } },
       base: { ref: p.base, label: `${owner}:${p.base}` },

@@ -21,7 +21,8 @@ describe('local mode: runs end to end', () => {
     expect(run).toMatchObject({ status: 'SUCCEEDED', outcome: 'pr_opened', requester: 'local:tester', source: 'cli', error: null });
     expect(run.costUsd).toBeGreaterThan(0);
     expect(run.tokens.input).toBeGreaterThan(0);
-    expect(run.prUrl).toMatch(new RegExp(`^${t.platform.forgeUrl}/demo/sample-app/pull/\\d+$`));
+    // A local PR link opens the web console's PR view, on the API's port.
+    expect(run.prUrl).toMatch(new RegExp(`^${t.platform.url}/demo/sample-app/pull/\\d+$`));
 
     const pull = listPulls(t.home.forge, sampleRepo).find((p) => run.prUrl!.endsWith(`/pull/${p.number}`));
     expect(pull).toMatchObject({ draft: true, state: 'open', base: 'main', head: run.branch });

@@ -1,0 +1,85 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+
+/**
+ * Debian's Chromium driven by playwright-core, headless and kept off the network (no component
+ * updates, no background requests, a fresh profile), for the console's browser tests.
+ */
+export const chromiumPath = process.env.NIGHTSHIFT_CHROMIUM ?? '/usr/bin/chromium';
+
+/** Screenshots of each page, kept as test artifacts (gitignored). */
+export const artifactsDir = join(__dirname, '..', '..', '.artifacts', 'console');
+
+export interface TestBrowser {
+  context: BrowserContext;
+  page: Page;
+  /** Every dialog (alert, confirm, prompt) the page opened; each is dismissed. */
+  dialogs: string[];
+  /** Errors thrown in the page and console errors, for diagnosis and assertions. */
+  pageErrors: string[];
+  close(): Promise<void>;
+}
+
+export async function openBrowser(): Promise<TestBrowser> {
+  const profile = mkdtempSync(join(tmpdir(), 'ns-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: chromiumPath,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic', '--disable-dev-shm-usage'],
+    viewport: { width: 1280, height: 900 },
+    timeout: 120_000,
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(120_000);
+  const dialogs: string[] = [];
+  const pageErrors: string[] = [];
+  page.on('dialog', (dialog) => {
+    dialogs.push(dialog.message());
+    void dialog.dismiss();
+  });
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') pageErrors.push(message.text());
+  });
+  return {
+    context,
+    page,
+    dialogs,
+    pageErrors,
+    close: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(artifactsDir, { recursive: true });
+  const path = join(artifactsDir, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: string[];
+}
+
+/**
+ * axe-core's WCAG 2.1 A/AA rules on the page as it is. The source is evaluated through the DevTools
+ * protocol (not a <script> tag), so the page's CSP stays as strict as it is for users.
+ */
+export async function axeViolations(page: Page): Promise<AxeViolation[]> {
+  await page.evaluate(`${axeSource}\n;undefined`);
+  // A string, not a function: this file is compiled without the DOM's types.
+  return page.evaluate(`(async () => {
+    const result = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) }));
+  })()`) as Promise<AxeViolation[]>;
+}

@@ -1,0 +1,217 @@
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { HttpRequest } from '@smithy/protocol-http';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { stackConsoleFor } from '../../cli/commands/console';
+import { sigV4Signer } from '../../cli/sigv4';
+import { startStackConsole, type StackConsole } from '../../console/server/stack-console';
+
+/**
+ * `nightshift console` against a loopback stand-in for the stack's API that checks every request's
+ * SigV4 signature (service execute-api) by signing it again with the same credentials.
+ */
+const credentials = { accessKeyId: 'AKIDCONSOLETEST', secretAccessKey: 'console-test-secret' };
+const region = 'eu-west-1';
+const runId = '01J00000000000000000000000';
+const aRun = {
+  runId,
+  repo: 'acme/web',
+  status: 'SUCCEEDED',
+  outcome: 'pr_opened',
+  source: 'api',
+  requester: 'arn:aws:iam::123456789012:user/alice',
+  prompt: 'Fix it',
+  baseBranch: null,
+  issue: null,
+  labels: [],
+  createdAt: '2026-01-01T00:00:00.000Z',
+  startedAt: '2026-01-01T00:00:01.000Z',
+  finishedAt: '2026-01-01T00:01:00.000Z',
+  branch: 'nightshift/x',
+  prUrl: 'https://github.com/acme/web/pull/1',
+  budgetUsd: 2,
+  costUsd: 0.1,
+  maxMinutes: 60,
+  tokens: { input: 1, output: 1, cacheRead: 0, cacheWrite: 0 },
+  queuePosition: null,
+  cancelRequested: false,
+  error: null,
+};
+
+interface Received {
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+  signatureValid: boolean;
+}
+
+async function verifySignature(req: IncomingMessage, body: string): Promise<boolean> {
+  const authorization = req.headers.authorization ?? '';
+  const signed = /SignedHeaders=([^,]+)/.exec(authorization)?.[1]?.split(';');
+  const amzDate = req.headers['x-amz-date'];
+  if (!signed || typeof amzDate !== 'string') return false;
+  const headers: Record<string, string> = {};
+  for (const name of signed) headers[name] = String(req.headers[name] ?? '');
+  const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
+  const query: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) query[k] = v;
+  const request = new HttpRequest({ method: req.method ?? 'GET', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: url.pathname, query, headers, ...(body ? { body } : {}) });
+  const signer = new SignatureV4({ service: 'execute-api', region, credentials, sha256: Sha256 });
+  const date = new Date(`${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`);
+  const again = await signer.sign(request, { signingDate: date });
+  return again.headers.authorization === authorization;
+}
+
+function startFakeApi(): Promise<{ server: Server; url: string; received: Received[] }> {
+  const received: Received[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      void verifySignature(req, body).then((signatureValid) => {
+        received.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body, signatureValid });
+        if (!signatureValid) {
+          res.writeHead(403, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ message: 'The request signature we calculated does not match the signature you provided.' }));
+          return;
+        }
+        if (/^\/v1\/runs\/[0-9A-Z]{26}$/.test(req.url ?? '') && req.url !== `/v1/runs/${runId}`) {
+          res.writeHead(404, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: { code: 'run_not_found', message: 'no run with this id' } }));
+          return;
+        }
+        res.writeHead(req.method === 'POST' ? 202 : 200, { 'content-type': 'application/json', 'x-request-id': 'req-1', 'set-cookie': 'stack=1' });
+        res.end(JSON.stringify(req.method === 'POST' ? { runId, status: 'QUEUED', links: {} } : req.url === `/v1/runs/${runId}` ? aRun : { runs: [], nextCursor: null }));
+      });
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, received })));
+}
+
+describe('nightshift console (stack console proxy)', () => {
+  let api: Awaited<ReturnType<typeof startFakeApi>>;
+  let console_: StackConsole;
+
+  beforeAll(async () => {
+    api = await startFakeApi();
+    const apiUrl = new URL(api.url);
+    console_ = await startStackConsole({
+      apiUrl,
+      port: 0,
+      signer: await sigV4Signer({ apiUrl, region, credentials: async () => credentials }),
+      repos: [{ name: 'acme/web', budgetUsd: 2, maxMinutes: 60 }],
+      budgets: { perRunUsd: 2, maxPerRunUsd: 10 },
+    });
+  });
+  afterAll(async () => {
+    await console_.stop();
+    await new Promise((r) => api.server.close(r));
+  });
+
+  it('forwards a page read signed with SigV4, query included, and passes the answer back', async () => {
+    const response = await fetch(`${console_.url}/v1/runs?status=RUNNING&limit=5`, { headers: { cookie: 'session=secret', authorization: 'Bearer from-page' } });
+    expect(response.status).toBe(200);
+    await expect(response.json()).resolves.toEqual({ runs: [], nextCursor: null });
+    expect(response.headers.get('x-request-id')).toBe('req-1');
+    expect(response.headers.get('set-cookie')).toBeNull();
+    const seen = api.received.at(-1)!;
+    expect(seen).toMatchObject({ method: 'GET', path: '/v1/runs?status=RUNNING&limit=5', signatureValid: true });
+    expect(seen.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDCONSOLETEST\/\d{8}\/eu-west-1\/execute-api\/aws4_request/);
+    // The browser's cookie and authorization never reach the API.
+    expect(seen.headers.cookie).toBeUndefined();
+    expect(seen.headers.authorization).not.toContain('from-page');
+  });
+
+  it('forwards a same-origin JSON submit with its body and idempotency key, signed', async () => {
+    const body = JSON.stringify({ repo: 'acme/web', prompt: 'Fix it' });
+    const response = await fetch(`${console_.url}/v1/runs`, { method: 'POST', headers: { origin: console_.url, 'content-type': 'application/json', 'idempotency-key': 'k-1' }, body });
+    expect(response.status).toBe(202);
+    const seen = api.received.at(-1)!;
+    expect(seen).toMatchObject({ method: 'POST', path: '/v1/runs', body, signatureValid: true });
+    expect(seen.headers['idempotency-key']).toBe('k-1');
+    expect(seen.headers.authorization).toContain('idempotency-key');
+  });
+
+  it('refuses other origins, other hosts, non-JSON changes and changes without an Origin, forwarding nothing', async () => {
+    const before = api.received.length;
+    const post = (headers: Record<string, string>) => fetch(`${console_.url}/v1/runs`, { method: 'POST', headers, body: '{}' });
+    expect((await post({ origin: 'https://evil.example', 'content-type': 'application/json' })).status).toBe(403);
+    expect((await post({ origin: console_.url, 'content-type': 'text/plain' })).status).toBe(415);
+    expect((await post({ 'content-type': 'application/json' })).status).toBe(403);
+    expect((await fetch(`${console_.url}/v1/runs`, { headers: { 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
+    const rebinding = await new Promise<number>((resolve, reject) => {
+      const url = new URL(`${console_.url}/v1/runs`);
+      const req = require('node:http').request({ host: url.hostname, port: url.port, path: url.pathname, headers: { host: 'attacker.example:80' } }, (res: IncomingMessage) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(rebinding).toBe(403);
+    expect(api.received.length).toBe(before);
+  });
+
+  it('serves the page with a strict CSP, its configuration, and no diff (a stack keeps its repositories on GitHub)', async () => {
+    const page = await fetch(`${console_.url}/runs/01J00000000000000000000000`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toBe("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+    const html = await page.text();
+    expect(html).toContain('<script type="module" src="/console.js"></script>');
+    expect(html).not.toMatch(/<script>|style=/);
+    const script = await fetch(`${console_.url}/console.js`);
+    expect(script.headers.get('content-type')).toContain('text/javascript');
+    expect(await script.text()).not.toContain('innerHTML');
+    await expect((await fetch(`${console_.url}/_console/config`)).json()).resolves.toEqual({
+      mode: 'stack',
+      api: new URL(api.url).origin,
+      repos: [{ name: 'acme/web', budgetUsd: 2, maxMinutes: 60 }],
+      budgets: { perRunUsd: 2, maxPerRunUsd: 10 },
+      diffs: false,
+    });
+    expect((await fetch(`${console_.url}/nope/at/all/here`)).status).toBe(404);
+  });
+
+  it('asks the API (signed) before answering for a run diff, and says a stack has none', async () => {
+    const diff = await fetch(`${console_.url}/_console/runs/${runId}/diff`);
+    expect(diff.status).toBe(501);
+    await expect(diff.json()).resolves.toMatchObject({ error: { code: 'diff_unavailable' } });
+    expect(api.received.at(-1)).toMatchObject({ path: `/v1/runs/${runId}`, signatureValid: true });
+    // A run the API does not show this caller stays hidden: its refusal comes back unchanged.
+    const unknown = await fetch(`${console_.url}/_console/runs/01J00000000000000000000001/diff`);
+    expect(unknown.status).toBe(404);
+    await expect(unknown.json()).resolves.toEqual({ error: { code: 'run_not_found', message: 'no run with this id' } });
+  });
+});
+
+describe('stackConsoleFor (the command’s wiring)', () => {
+  it('signs with the default credential chain and reads the allowlist from NIGHTSHIFT_CONFIG', async () => {
+    const api = await startFakeApi();
+    const saved = { ...process.env };
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey, AWS_REGION: region });
+    delete process.env.AWS_SESSION_TOKEN;
+    delete process.env.AWS_PROFILE;
+    try {
+      const server = await stackConsoleFor({ api: api.url, port: 0, env: { NIGHTSHIFT_CONFIG: 'nightshift.config.json' } });
+      try {
+        const response = await fetch(`${server.url}/v1/runs`);
+        expect(response.status).toBe(200);
+        expect(api.received.at(-1)?.signatureValid).toBe(true);
+        const config = (await (await fetch(`${server.url}/_console/config`)).json()) as { repos: { name: string }[] };
+        expect(config.repos.map((r) => r.name)).toEqual(['demo/sample-app', 'acme/web']);
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      process.env = saved;
+      await new Promise((r) => api.server.close(r));
+    }
+  });
+
+  it('refuses an API URL that is not http(s)', async () => {
+    await expect(stackConsoleFor({ api: 'file:///etc/passwd', port: 0, env: {} })).rejects.toThrow('must be http(s)');
+  });
+});
