@@ -4,8 +4,12 @@ import type { CliIo } from './program';
 export async function runDev(options: { json: boolean; io: CliIo }): Promise<number> {
   const { startLocalPlatform, localPlatformOptionsFromEnv } = require('../local/platform') as typeof import('../local/platform');
   const platform = await startLocalPlatform(await localPlatformOptionsFromEnv(process.env, { logTo: 'stderr' }));
-  const ready = { event: 'ready', url: platform.url, home: platform.home.root, forge: platform.forgeUrl, model: platform.model };
-  options.io.out(options.json ? JSON.stringify(ready) : `Nightshift local mode is ready on ${platform.url} (home ${platform.home.root}, model ${platform.model}). Ctrl-C stops it.`);
+  const ready = { event: 'ready', url: platform.url, console: `${platform.url}/`, home: platform.home.root, forge: platform.forgeUrl, model: platform.model };
+  options.io.out(
+    options.json
+      ? JSON.stringify(ready)
+      : `Nightshift local mode is ready on ${platform.url} (home ${platform.home.root}, model ${platform.model}). Web console: ${platform.url}/ . Ctrl-C stops it.`,
+  );
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
