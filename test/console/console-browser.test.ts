@@ -44,6 +44,11 @@ describe('web console in Chromium', () => {
         await screenshot(page, 'submit');
         await page.getByLabel('Repository').selectOption(sampleRepo);
         await page.getByLabel('Prompt').fill('Fix slugify so the tests pass.');
+        // Over the cap: the API's refusal is shown, and nothing was submitted.
+        await page.getByLabel('Budget (USD)').fill('50');
+        await page.getByRole('button', { name: 'Submit run' }).click();
+        await page.getByRole('alert').filter({ hasText: 'The run was not submitted' }).waitFor();
+        expect((await platform.client.listRuns()).runs).toEqual([]);
         await page.getByLabel('Budget (USD)').fill('0.5');
         await page.getByRole('button', { name: 'Submit run' }).click();
 

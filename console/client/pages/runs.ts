@@ -13,10 +13,15 @@ export function runsPage(ctx: PageContext): () => void {
   const statusSelect = el('select', { id: 'filter-status', name: 'status' }, el('option', { value: '' }, 'any status'), ...STATUSES.map((s) => el('option', { value: s, ...(s === filter.status ? { selected: true } : {}) }, s)));
   const repoSelect = el('select', { id: 'filter-repo', name: 'repo' }, el('option', { value: '' }, 'any repository'));
   const requesterInput = el('input', { id: 'filter-requester', name: 'requester', type: 'text', value: filter.requester, autocomplete: 'off', spellcheck: 'false' });
-  ctx.config.then((config) => {
-    for (const repo of config.repos) repoSelect.appendChild(el('option', { value: repo.name, ...(repo.name === filter.repo ? { selected: true } : {}) }, repo.name));
-  }, () => undefined);
-  if (filter.repo) repoSelect.appendChild(el('option', { value: filter.repo, selected: true }, filter.repo));
+  const addRepos = (names: readonly string[]) => {
+    // A filter on a repository no longer in the allowlist still shows as chosen.
+    const all = filter.repo && !names.includes(filter.repo) ? [...names, filter.repo] : names;
+    for (const name of all) repoSelect.appendChild(el('option', { value: name, ...(name === filter.repo ? { selected: true } : {}) }, name));
+  };
+  ctx.config.then(
+    (config) => addRepos(config.repos.map((r) => r.name)),
+    () => addRepos([]),
+  );
 
   const form = el(
     'form',
