@@ -194,7 +194,9 @@ export function runPage(ctx: PageContext, runId: string): () => void {
     replaceChildren(
       hosts,
       el('h2', { id: 'hosts-h' }, 'Blocked hosts'),
-      refused.length > 0 ? el('ul', {}, ...refused.map((h) => el('li', {}, el('code', {}, h.host), ` (${h.count} request${h.count === 1 ? '' : 's'})`))) : el('p', { class: 'muted' }, 'The egress proxy refused nothing.'),
+      refused.length > 0
+        ? el('ul', {}, ...refused.map((h) => el('li', {}, el('code', {}, h.host), ` (${h.count} request${h.count === 1 ? '' : 's'})`)))
+        : el('p', { class: 'muted' }, TERMINAL.has(r.status) ? 'The egress proxy refused nothing.' : 'Reported when the run ends.'),
     );
   }
 
