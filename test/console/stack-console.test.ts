@@ -4,6 +4,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { stackConsoleFor } from '../../cli/commands/console';
+import { runCli } from '../../cli/program';
 import { sigV4Signer } from '../../cli/sigv4';
 import { startStackConsole, type StackConsole } from '../../console/server/stack-console';
 
@@ -209,6 +210,18 @@ describe('stackConsoleFor (the command’s wiring)', () => {
       process.env = saved;
       await new Promise((r) => api.server.close(r));
     }
+  });
+
+  it('nightshift console without --api points at local mode and exits 1', async () => {
+    const saved = process.env.NIGHTSHIFT_API;
+    delete process.env.NIGHTSHIFT_API;
+    const err: string[] = [];
+    try {
+      await expect(runCli(['console'], { out: () => undefined, err: (t) => err.push(t) })).resolves.toBe(1);
+    } finally {
+      if (saved !== undefined) process.env.NIGHTSHIFT_API = saved;
+    }
+    expect(err.join('\n')).toContain('Local mode serves the console itself at http://127.0.0.1:8787/');
   });
 
   it('refuses an API URL that is not http(s)', async () => {
