@@ -1,4 +1,5 @@
-import type { ClassifiedDiff, DiffFile, DiffLine, RiskKind } from '../../core/console/risky-diff';
+import type { DiffFile, DiffLine, RiskKind } from '../../core/console/risky-diff';
+import type { DiffAnswer } from './answers';
 import { el, type Child } from './dom';
 
 export const RISK_LABEL: Record<RiskKind, string> = {
@@ -75,7 +76,7 @@ function fileBlock(file: DiffFile, index: number): HTMLElement {
 }
 
 /** A classified diff as a list of files, risky lines marked with a badge and the reason in words. */
-export function diffView(diff: ClassifiedDiff): HTMLElement {
+export function diffView(diff: DiffAnswer): HTMLElement {
   const riskyFiles = diff.files.filter((f) => f.risks.length > 0 || f.hunks.some((h) => h.lines.some((l) => l.risks.length > 0)));
   return el(
     'div',

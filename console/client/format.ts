@@ -1,5 +1,3 @@
-import type { RunStatus } from '../../core/runs/lifecycle';
-
 export function usd(value: number): string {
   return `$${value < 0.01 && value > 0 ? value.toFixed(4) : value.toFixed(2)}`;
 }
@@ -20,9 +18,9 @@ export function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
 
-export const TERMINAL: ReadonlySet<RunStatus> = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'BUDGET_EXCEEDED']);
+export const TERMINAL: ReadonlySet<string> = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'BUDGET_EXCEEDED']);
 
-export const STATUSES: readonly RunStatus[] = ['QUEUED', 'STARTING', 'RUNNING', 'WAITING_FOR_HUMAN', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'BUDGET_EXCEEDED'];
+export const STATUSES: readonly string[] = ['QUEUED', 'STARTING', 'RUNNING', 'WAITING_FOR_HUMAN', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'BUDGET_EXCEEDED'];
 
 /** `local:alice` or an IAM ARN → something short enough for a table cell (the full value is the title). */
 export function shortRequester(requester: string): string {

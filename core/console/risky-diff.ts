@@ -4,7 +4,8 @@
  * deleted or skipped tests, lockfiles and migrations. Pure: the console renders what this returns.
  */
 
-export type RiskKind = 'protected_path' | 'ci_config' | 'deleted_test' | 'skipped_test' | 'lockfile' | 'migration';
+export const RISK_KINDS = ['protected_path', 'ci_config', 'deleted_test', 'skipped_test', 'lockfile', 'migration'] as const;
+export type RiskKind = (typeof RISK_KINDS)[number];
 
 export interface Risk {
   kind: RiskKind;
@@ -12,7 +13,8 @@ export interface Risk {
   reason: string;
 }
 
-export type DiffLineKind = 'add' | 'del' | 'context' | 'note';
+export const DIFF_LINE_KINDS = ['add', 'del', 'context', 'note'] as const;
+export type DiffLineKind = (typeof DIFF_LINE_KINDS)[number];
 
 export interface DiffLine {
   kind: DiffLineKind;
@@ -28,7 +30,8 @@ export interface DiffHunk {
   lines: DiffLine[];
 }
 
-export type FileChange = 'added' | 'deleted' | 'modified' | 'renamed';
+export const FILE_CHANGES = ['added', 'deleted', 'modified', 'renamed'] as const;
+export type FileChange = (typeof FILE_CHANGES)[number];
 
 export interface DiffFile {
   oldPath: string | null;

@@ -1,5 +1,9 @@
-import type { RunStatus } from '../runs/lifecycle';
-import type { RunEvent } from '../runs/schemas';
+/** The part of a timeline entry (`RunEvent`, core/runs/schemas.ts) these functions read. */
+export interface TimelineEvent {
+  type: string;
+  at: string;
+  detail?: Record<string, unknown> | undefined;
+}
 
 /**
  * What the console shows about a run beyond its record, derived from its timeline
@@ -56,7 +60,7 @@ function strings(value: unknown): string[] {
  * The tool the agent is running now: a model turn asked for tools, and fewer tool calls of that turn
  * have been recorded than it asked for (tool calls are recorded when they end). Only while RUNNING.
  */
-export function toolRunningNow(events: readonly RunEvent[], status: RunStatus): ToolRunningNow | null {
+export function toolRunningNow(events: readonly TimelineEvent[], status: string): ToolRunningNow | null {
   if (status !== 'RUNNING') return null;
   let lastTurn = -1;
   for (let i = events.length - 1; i >= 0; i--) {
@@ -78,14 +82,14 @@ export function toolRunningNow(events: readonly RunEvent[], status: RunStatus): 
   return name === undefined ? null : { name, turn, since: turnEvent.at };
 }
 
-function testSide(event: RunEvent | undefined): TestSide | null {
+function testSide(event: TimelineEvent | undefined): TestSide | null {
   if (!event) return null;
   const detail = record(event.detail);
   return { passed: detail.passed === true, total: num(detail.total) ?? 0, failed: strings(detail.failed) };
 }
 
 /** The tests at base and at head (the last report of each phase) and what changed between them. */
-export function testDelta(events: readonly RunEvent[]): TestDelta {
+export function testDelta(events: readonly TimelineEvent[]): TestDelta {
   const tests = events.filter((e) => e.type === 'test_result');
   const base = testSide(tests.filter((e) => record(e.detail).phase === 'base').at(-1));
   const head = testSide(tests.filter((e) => record(e.detail).phase === 'head').at(-1));
@@ -100,7 +104,7 @@ export function testDelta(events: readonly RunEvent[]): TestDelta {
 }
 
 /** Every host the egress proxy refused, with its request count, most refused first. */
-export function blockedHosts(events: readonly RunEvent[]): BlockedHost[] {
+export function blockedHosts(events: readonly TimelineEvent[]): BlockedHost[] {
   const counts = new Map<string, number>();
   for (const event of events) {
     if (event.type !== 'egress_blocked') continue;
@@ -119,7 +123,7 @@ export function blockedHosts(events: readonly RunEvent[]): BlockedHost[] {
  * The run's cost by where it went: model turns (each turn's settled cost) and compute (the final
  * compute charge's note, or the trace summary). Compute not yet charged counts as 0 until it is.
  */
-export function costSplit(events: readonly RunEvent[]): CostSplit {
+export function costSplit(events: readonly TimelineEvent[]): CostSplit {
   let modelMicros = 0;
   let computeMicros = 0;
   let computeSeconds: number | null = null;

@@ -1,6 +1,6 @@
 import { blockedHosts, costSplit, testDelta, toolRunningNow, type TestSide } from '../../../core/console/run-insights';
-import type { RunEvent, RunView } from '../../../core/runs/schemas';
 import { api, ApiProblem } from '../api';
+import type { EventAnswer, RunAnswer } from '../answers';
 import { diffView } from '../diff-view';
 import { el, replaceChildren, routeLink, safeHref, type Child } from '../dom';
 import { TERMINAL, seconds, shortRequester, usd, usdFromMicros, when } from '../format';
@@ -35,8 +35,8 @@ export function runPage(ctx: PageContext, runId: string): () => void {
     el('section', { 'aria-labelledby': 'diff-h' }, el('div', { class: 'section-head' }, el('h2', { id: 'diff-h' }, 'Changes against the base branch'), diffButton), diffArea),
   );
 
-  let run: RunView | undefined;
-  const events: RunEvent[] = [];
+  let run: RunAnswer | undefined;
+  const events: EventAnswer[] = [];
   let pageCursor: string | undefined;
   let lastSeq = '';
   let lastStatus = '';
@@ -113,7 +113,7 @@ export function runPage(ctx: PageContext, runId: string): () => void {
     },
   });
 
-  function renderRun(r: RunView): void {
+  function renderRun(r: RunAnswer): void {
     const active = !TERMINAL.has(r.status);
     const cancel = active
       ? el('button', { type: 'button', class: 'danger', disabled: r.cancelRequested }, r.cancelRequested ? 'Cancelling…' : 'Cancel run')
@@ -155,7 +155,7 @@ export function runPage(ctx: PageContext, runId: string): () => void {
     renderInsights(r);
   }
 
-  function renderInsights(r: RunView): void {
+  function renderInsights(r: RunAnswer): void {
     const tool = toolRunningNow(events, r.status);
     now.hidden = !tool && TERMINAL.has(r.status);
     now.textContent = tool ? `Running now: ${tool.name} (asked for in turn ${tool.turn})` : TERMINAL.has(r.status) ? '' : r.status === 'RUNNING' ? 'Running now: waiting for the model' : `Now: ${r.status.replace(/_/g, ' ').toLowerCase()}`;
@@ -227,7 +227,7 @@ function text(value: unknown): string | undefined {
 }
 
 /** One timeline entry; tool output and long messages are collapsed (details/summary) until opened. */
-function eventItem(event: RunEvent): HTMLLIElement {
+function eventItem(event: EventAnswer): HTMLLIElement {
   const detail = event.detail ?? {};
   const parts: Child[] = [];
   const long = isLong(event.message);

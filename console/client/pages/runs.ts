@@ -1,5 +1,5 @@
-import type { RunView } from '../../../core/runs/schemas';
-import { api, type RunPage } from '../api';
+import { api } from '../api';
+import type { RunAnswer, RunPageAnswer } from '../answers';
 import { el, replaceChildren, routeLink, safeHref } from '../dom';
 import { STATUSES, TERMINAL, shortRequester, usd, when } from '../format';
 import { live } from '../live';
@@ -66,8 +66,8 @@ export function runsPage(ctx: PageContext): () => void {
   );
 
   // The first page is polled; older pages, once loaded, are kept as they are (they are mostly finished runs).
-  let first: RunPage = { runs: [], nextCursor: null };
-  let older: RunView[] = [];
+  let first: RunPageAnswer = { runs: [], nextCursor: null };
+  let older: RunAnswer[] = [];
   let olderCursor: string | null = null;
   let lastSignature = '';
   const query = { ...(filter.status ? { status: filter.status } : {}), ...(filter.repo ? { repo: filter.repo } : {}), ...(filter.requester ? { requester: filter.requester } : {}) };
@@ -121,7 +121,7 @@ export function runsPage(ctx: PageContext): () => void {
   return () => poller.stop();
 }
 
-function runRow(run: RunView): HTMLTableRowElement {
+function runRow(run: RunAnswer): HTMLTableRowElement {
   const pr = safeHref(run.prUrl);
   const over = run.costUsd > run.budgetUsd;
   return el(
@@ -144,6 +144,6 @@ function runRow(run: RunView): HTMLTableRowElement {
   );
 }
 
-export function statusBadge(run: Pick<RunView, 'status' | 'cancelRequested'>): HTMLElement {
+export function statusBadge(run: Pick<RunAnswer, 'status' | 'cancelRequested'>): HTMLElement {
   return el('span', { class: `status status-${run.status.toLowerCase()}`, 'data-status': run.status }, run.status.replace(/_/g, ' '), run.cancelRequested && !TERMINAL.has(run.status) ? ' (cancelling)' : '');
 }
