@@ -54,18 +54,38 @@ export function renderMarkdown(source: string): HTMLElement {
   return root;
 }
 
-/** Inline code, bold, and links shown as "text (address)"; everything else is text. */
+const NAMED_REFERENCES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'", nbsp: '\u00a0' };
+
+/**
+ * Markdown's escapes outside code, as a renderer reads them: character references (`&lt;`, `&#60;`,
+ * `&#x3c;`) and backslash escapes of punctuation (`\[`). PR bodies use both to keep model-written text
+ * inert on GitHub (core/text/inert-markdown.ts). The result goes into a text node, so a decoded `<`
+ * is just a character.
+ */
+export function unescapeMarkdown(text: string): string {
+  return text.replace(/\\([!-/:-@[-`{-~])|&(#\d{1,7}|#x[0-9a-f]{1,6}|[a-z]{2,6});/gi, (whole, punctuation: string | undefined, reference: string | undefined) => {
+    if (punctuation !== undefined) return punctuation;
+    const ref = reference!;
+    if (ref.startsWith('#')) {
+      const code = ref[1] === 'x' || ref[1] === 'X' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
+      return code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff) ? String.fromCodePoint(code) : '\ufffd';
+    }
+    return NAMED_REFERENCES[ref.toLowerCase()] ?? whole;
+  });
+}
+
+/** Inline code (kept literal), bold, and links shown as "text (address)"; everything else is text. */
 function inline(text: string): Child[] {
   const out: Child[] = [];
-  const pattern = /`([^`]+)`|\*\*([^*]+)\*\*|\[([^\]]+)\]\(([^)\s]+)\)/g;
+  const pattern = /`([^`]+)`|\*\*([^*]+)\*\*|(?<!\\)\[([^\]]+)\]\(([^)\s]+)\)/g;
   let last = 0;
   for (const match of text.matchAll(pattern)) {
-    if (match.index > last) out.push(text.slice(last, match.index));
+    if (match.index > last) out.push(unescapeMarkdown(text.slice(last, match.index)));
     if (match[1] !== undefined) out.push(el('code', {}, match[1]));
-    else if (match[2] !== undefined) out.push(el('strong', {}, match[2]));
-    else out.push(`${match[3]} (${match[4]})`);
+    else if (match[2] !== undefined) out.push(el('strong', {}, unescapeMarkdown(match[2])));
+    else out.push(unescapeMarkdown(`${match[3]} (${match[4]})`));
     last = match.index + match[0].length;
   }
-  if (last < text.length) out.push(text.slice(last));
+  if (last < text.length) out.push(unescapeMarkdown(text.slice(last)));
   return out;
 }
