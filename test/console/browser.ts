@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { startTestPlatform, type TestPlatform } from '../local/platform-harness';
 
 /**
  * Debian's Chromium driven by playwright-core, headless and kept off the network (no component
@@ -82,4 +83,39 @@ export async function axeViolations(page: Page): Promise<AxeViolation[]> {
     const result = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
     return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) }));
   })()`) as Promise<AxeViolation[]>;
+}
+
+/** Generous: the browser tests start a whole local platform and Chromium on a 2-core machine. */
+export const CONSOLE_TEST_TIMEOUT_MS = 240_000;
+
+export interface ConsoleFixture {
+  readonly platform: TestPlatform;
+  readonly browser: TestBrowser;
+}
+
+/**
+ * A local platform serving the recorded session `session` (test/fixtures/sessions/<session>.jsonl)
+ * and a fresh Chromium, for the tests of the describe block it is called in.
+ */
+export function useConsoleFixture(session: string, options: Omit<Parameters<typeof startTestPlatform>[0], 'session'> = {}): ConsoleFixture {
+  let platform: TestPlatform | undefined;
+  let browser: TestBrowser | undefined;
+  beforeAll(async () => {
+    platform = await startTestPlatform({ ...options, session: join(__dirname, '..', 'fixtures', 'sessions', `${session}.jsonl`) });
+    browser = await openBrowser();
+  }, CONSOLE_TEST_TIMEOUT_MS);
+  afterAll(async () => {
+    await browser?.close();
+    await platform?.stop();
+  }, CONSOLE_TEST_TIMEOUT_MS);
+  return {
+    get platform() {
+      if (!platform) throw new Error('the console fixture is not started yet');
+      return platform;
+    },
+    get browser() {
+      if (!browser) throw new Error('the console fixture is not started yet');
+      return browser;
+    },
+  };
 }

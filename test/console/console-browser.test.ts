@@ -1,7 +1,6 @@
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { sampleRepo, startTestPlatform, type TestPlatform } from '../local/platform-harness';
-import { axeViolations, openBrowser, screenshot, type TestBrowser } from './browser';
+import { sampleRepo } from '../local/platform-harness';
+import { axeViolations, CONSOLE_TEST_TIMEOUT_MS, screenshot, useConsoleFixture } from './browser';
 
 /**
  * The web console in Debian's Chromium against local mode: submit from the form, follow the run live
@@ -9,8 +8,7 @@ import { axeViolations, openBrowser, screenshot, type TestBrowser } from './brow
  * and on every page
 (the hostile replay is console-hostile.test.ts: one local platform per test file).
  */
-const sessions = join(__dirname, '..', 'fixtures', 'sessions');
-const long = 240_000;
+const long = CONSOLE_TEST_TIMEOUT_MS;
 
 async function pageReady(page: Page, path: string): Promise<void> {
   await page.waitForSelector(`main[data-ready="${path}"]`, { timeout: 120_000 });
@@ -23,22 +21,13 @@ async function expectAccessible(page: Page): Promise<void> {
 
 describe('web console in Chromium', () => {
   describe('a run submitted from the form', () => {
-    let platform: TestPlatform;
-    let browser: TestBrowser;
-    beforeAll(async () => {
-      platform = await startTestPlatform({ session: join(sessions, 'console-risky.jsonl') });
-      browser = await openBrowser();
-    }, long);
-    afterAll(async () => {
-      await browser?.close();
-      await platform?.stop();
-    }, long);
+    const fixture = useConsoleFixture('console-risky');
 
     it(
       'is submitted, followed live to SUCCEEDED, and shows its timeline, tests, cost and diff with the lockfile marked',
       async () => {
-        const { page } = browser;
-        await page.goto(`${platform.platform.url}/submit`);
+        const { page } = fixture.browser;
+        await page.goto(`${fixture.platform.platform.url}/submit`);
         await pageReady(page, '/submit');
         await expectAccessible(page);
         await screenshot(page, 'submit');
@@ -48,7 +37,7 @@ describe('web console in Chromium', () => {
         await page.getByLabel('Budget (USD)').fill('50');
         await page.getByRole('button', { name: 'Submit run' }).click();
         await page.getByRole('alert').filter({ hasText: 'The run was not submitted' }).waitFor();
-        expect((await platform.client.listRuns()).runs).toEqual([]);
+        expect((await fixture.platform.client.listRuns()).runs).toEqual([]);
         await page.getByLabel('Budget (USD)').fill('0.5');
         await page.getByRole('button', { name: 'Submit run' }).click();
 
@@ -56,7 +45,7 @@ describe('web console in Chromium', () => {
         const runId = page.url().split('/').pop()!;
         // Live: the page itself follows the run (no reload) until the badge says SUCCEEDED.
         await page.waitForSelector('h1 ~ .status[data-status="SUCCEEDED"]', { timeout: 180_000 });
-        const run = await platform.client.getRun(runId);
+        const run = await fixture.platform.client.getRun(runId);
         expect(run).toMatchObject({ status: 'SUCCEEDED', budgetUsd: 0.5, prompt: 'Fix slugify so the tests pass.' });
 
         await page.getByText('tests at head: passed').waitFor();
@@ -90,7 +79,7 @@ describe('web console in Chromium', () => {
         await page.locator('tr.line-risky[data-risk~="lockfile"]').first().waitFor();
         await expectAccessible(page);
         await screenshot(page, 'pull-request');
-        expect(browser.dialogs).toEqual([]);
+        expect(fixture.browser.dialogs).toEqual([]);
       },
       long,
     );
@@ -98,7 +87,7 @@ describe('web console in Chromium', () => {
     it(
       'answers the console paths of local mode with the CSP, through the API for runs, and refuses what it should',
       async () => {
-        const base = platform.platform.url;
+        const base = fixture.platform.platform.url;
         const page = await fetch(`${base}/`);
         expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
         expect((await fetch(`${base}/v1/health`)).status).toBe(200);
@@ -119,8 +108,8 @@ describe('web console in Chromium', () => {
     it(
       'is reachable from the keyboard: skip link first, then the navigation',
       async () => {
-        const { page } = browser;
-        await page.goto(`${platform.platform.url}/`);
+        const { page } = fixture.browser;
+        await page.goto(`${fixture.platform.platform.url}/`);
         await pageReady(page, '/');
         await page.keyboard.press('Tab');
         await expect(page.evaluate('document.activeElement?.textContent')).resolves.toBe('Skip to content');

@@ -1,33 +1,22 @@
-import { join } from 'node:path';
-import { sampleRepo, startTestPlatform, type TestPlatform } from '../local/platform-harness';
-import { openBrowser, screenshot, type TestBrowser } from './browser';
+import { sampleRepo } from '../local/platform-harness';
+import { CONSOLE_TEST_TIMEOUT_MS, screenshot, useConsoleFixture } from './browser';
 
 /**
  * A hostile replay in the web console: the recorded session's file name, tool output, summary and
  * risks carry markup and script; the console shows all of it as text and runs none of it.
  */
-const sessions = join(__dirname, '..', 'fixtures', 'sessions');
-const long = 240_000;
+const long = CONSOLE_TEST_TIMEOUT_MS;
 
 describe('web console in Chromium', () => {
   describe('a hostile replay', () => {
-    let platform: TestPlatform;
-    let browser: TestBrowser;
-    beforeAll(async () => {
-      platform = await startTestPlatform({ session: join(sessions, 'console-hostile.jsonl') });
-      browser = await openBrowser();
-    }, long);
-    afterAll(async () => {
-      await browser?.close();
-      await platform?.stop();
-    }, long);
+    const fixture = useConsoleFixture('console-hostile');
 
     it(
       'shows markup and script in the summary, tool output and file names as text, and runs none of it',
       async () => {
-        const { page } = browser;
-        const { runId } = await platform.client.submit({ repo: sampleRepo, prompt: 'Hostile <script>alert("prompt")</script>' });
-        await page.goto(`${platform.platform.url}/runs/${runId}`);
+        const { page } = fixture.browser;
+        const { runId } = await fixture.platform.client.submit({ repo: sampleRepo, prompt: 'Hostile <script>alert("prompt")</script>' });
+        await page.goto(`${fixture.platform.platform.url}/runs/${runId}`);
         await page.waitForSelector('h1 ~ .status[data-status="SUCCEEDED"]', { timeout: 180_000 });
         await page.locator('.diff-file').first().waitFor({ timeout: 120_000 });
 
@@ -43,7 +32,7 @@ describe('web console in Chromium', () => {
         await expect(page.locator('.diff-file-name code').allTextContents()).resolves.toContain('<img src=x onerror=alert(1)>.js');
         await screenshot(page, 'hostile-run');
 
-        const prUrl = (await platform.client.getRun(runId)).prUrl!;
+        const prUrl = (await fixture.platform.client.getRun(runId)).prUrl!;
         await page.goto(prUrl);
         await page.locator('.pr-body h2').waitFor();
         const body = await page.locator('.pr-body').textContent();
@@ -52,7 +41,7 @@ describe('web console in Chromium', () => {
         expect(body).toContain('<iframe src="javascript:alert(4)"></iframe>');
         await screenshot(page, 'hostile-pull-request');
 
-        for (const url of [`${platform.platform.url}/runs/${runId}`, prUrl, `${platform.platform.url}/`]) {
+        for (const url of [`${fixture.platform.platform.url}/runs/${runId}`, prUrl, `${fixture.platform.platform.url}/`]) {
           await page.goto(url);
           await page.waitForSelector('main[data-ready]');
           // Nothing the agent wrote became an element: no images, scripts or frames in the page at all.
@@ -60,8 +49,8 @@ describe('web console in Chromium', () => {
           await expect(page.evaluate('document.scripts.length')).resolves.toBe(1);
           await expect(page.evaluate('window.__pwned')).resolves.toBeUndefined();
         }
-        expect(browser.dialogs).toEqual([]);
-        expect(browser.pageErrors).toEqual([]);
+        expect(fixture.browser.dialogs).toEqual([]);
+        expect(fixture.browser.pageErrors).toEqual([]);
       },
       long,
     );

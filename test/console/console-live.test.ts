@@ -1,33 +1,23 @@
-import { join } from 'node:path';
 import { squidOrSkip } from '../egress/squid-process';
-import { sampleRepo, startTestPlatform, type TestPlatform } from '../local/platform-harness';
-import { openBrowser, screenshot, type TestBrowser } from './browser';
+import { sampleRepo } from '../local/platform-harness';
+import { CONSOLE_TEST_TIMEOUT_MS, screenshot, useConsoleFixture } from './browser';
 
 /**
  * A run followed in the console while it works: the tool running now (a slow shell command), then,
  * once it ended, the hosts the egress proxy (real squid) refused.
  */
 const { describeWithSquid } = squidOrSkip();
-const long = 240_000;
+const long = CONSOLE_TEST_TIMEOUT_MS;
 
 describeWithSquid('web console in Chromium: a run at work', () => {
-  let platform: TestPlatform;
-  let browser: TestBrowser;
-  beforeAll(async () => {
-    platform = await startTestPlatform({ session: join(__dirname, '..', 'fixtures', 'sessions', 'console-live.jsonl') });
-    browser = await openBrowser();
-  }, long);
-  afterAll(async () => {
-    await browser?.close();
-    await platform?.stop();
-  }, long);
+  const fixture = useConsoleFixture('console-live');
 
   it(
     'shows the tool running now while it runs, and the refused host after',
     async () => {
-      const { page } = browser;
-      const { runId } = await platform.client.submit({ repo: sampleRepo, prompt: 'Download the installer and note what happened.' });
-      await page.goto(`${platform.platform.url}/runs/${runId}`);
+      const { page } = fixture.browser;
+      const { runId } = await fixture.platform.client.submit({ repo: sampleRepo, prompt: 'Download the installer and note what happened.' });
+      await page.goto(`${fixture.platform.platform.url}/runs/${runId}`);
       // The slow `sleep 20` shell command: asked for by a model turn, not yet recorded as a tool call.
       await page.locator('.running-now', { hasText: 'Running now: shell' }).waitFor({ timeout: 180_000 });
       await screenshot(page, 'run-at-work');
@@ -36,7 +26,7 @@ describeWithSquid('web console in Chromium: a run at work', () => {
       const hosts = page.locator('section[aria-labelledby="hosts-h"] li');
       await hosts.first().waitFor({ timeout: 60_000 });
       await expect(hosts.allTextContents()).resolves.toEqual([expect.stringMatching(/^denied\.example\.com \(\d+ requests?\)$/)]);
-      expect(browser.dialogs).toEqual([]);
+      expect(fixture.browser.dialogs).toEqual([]);
     },
     long,
   );
