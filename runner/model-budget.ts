@@ -17,8 +17,9 @@ export class ModelBudget {
     private readonly maxTokens: number,
   ) {}
 
-  async reserve(callId: string, inputTokensEstimate: number): Promise<number> {
-    const worst = worstCaseCallMicros(inputTokensEstimate, this.maxTokens, this.prices);
+  /** `maxTokens`: the output limit of this call when it is not the configured one (a cut-off call asked again). */
+  async reserve(callId: string, inputTokensEstimate: number, maxTokens = this.maxTokens): Promise<number> {
+    const worst = worstCaseCallMicros(inputTokensEstimate, Math.max(maxTokens, this.maxTokens), this.prices);
     await this.ledger.reserveCall(this.runId, callId, worst);
     return worst;
   }

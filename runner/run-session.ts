@@ -4,6 +4,7 @@ import type { TestRunResult } from './repo/test-results';
 import { runAgentLoop } from './session/agent-loop';
 import { ComputeMeter } from './session/compute-meter';
 import { deliver } from './session/delivery';
+import { FinishGate } from './session/finish-gate';
 import { RefusedHostsReport } from './session/refused-hosts-report';
 import { RunContext, type RunnerDeps } from './session/run-context';
 import { endFromError, reportEnd } from './session/run-ending';
@@ -28,6 +29,8 @@ export class RunSession {
   private readonly refusedHosts: RefusedHostsReport;
   private started: StartedRun | undefined;
   private prepared: PreparedRun | undefined;
+  /** Set once the agent loop starts: from then on every failure pushes work in progress. */
+  private loopStarted = false;
 
   constructor(deps: RunnerDeps) {
     this.ctx = new RunContext(deps);
@@ -53,7 +56,7 @@ export class RunSession {
     try {
       end = await this.lifecycle();
     } catch (err) {
-      end = await endFromError(this.ctx, err, this.prepared);
+      end = await endFromError(this.ctx, err, this.prepared, { loopStarted: this.loopStarted });
     }
     return reportEnd(this.ctx, end, { layout: this.layout, proxy: this.started?.proxy, budget: this.budget, meter: this.meter, refusedHosts: this.refusedHosts });
   }
@@ -75,8 +78,10 @@ export class RunSession {
     const setupNotes = await ctx.timed('setup', () => runSetup(ctx, prepared));
     const baseTests: TestRunResult | undefined = await ctx.timed('baseTests', () => runTests(ctx, prepared, 'base'));
     await ctx.heartbeat();
-    const agentEnd = await runAgentLoop(ctx, { prepared, budget: this.budget, meter: this.meter, setupNotes, baseTests });
-    return deliver(ctx, agentEnd, { prepared, budget: this.budget, meter: this.meter, refusedHosts: this.refusedHosts, baseTests });
+    const gate = new FinishGate(ctx, prepared, baseTests);
+    this.loopStarted = true;
+    const agentEnd = await runAgentLoop(ctx, { prepared, budget: this.budget, meter: this.meter, setupNotes, baseTests, gate });
+    return deliver(ctx, agentEnd, { prepared, budget: this.budget, meter: this.meter, refusedHosts: this.refusedHosts, baseTests, gate });
   }
 }
 

@@ -136,7 +136,7 @@ export const ModelConfig = z
       .max(200)
       .regex(/^[A-Za-z0-9.:_-]+$/, 'must be a Bedrock model or inference-profile id')
       .refine((id) => !id.startsWith('arn:'), 'must be a model or inference-profile id, not an ARN'),
-    maxOutputTokens: z.number().int().min(256).max(128_000).default(8_192),
+    maxOutputTokens: z.number().int().min(256).max(128_000).default(16_384),
     /** Input tokens the model accepts; the runner trims old tool output to stay inside it. */
     contextWindowTokens: z.number().int().min(8_000).max(2_000_000).default(200_000),
     /** USD per million tokens. */

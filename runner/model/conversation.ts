@@ -39,7 +39,8 @@ export class Conversation {
     this.messages.push({ role: 'assistant', content });
   }
 
-  buildRequest(): ModelRequest {
+  /** The next request; `maxTokens` raises the output limit of this one call (a cut-off call asked again). */
+  buildRequest(maxTokens = this.options.maxTokens): ModelRequest {
     this.trimToWindow();
     const last = this.messages.length - 1;
     const messages = this.messages.map((m, i) => (i >= last - 1 ? { ...m, content: [...(m.content ?? []), cachePoint as ContentBlock] } : m));
@@ -48,7 +49,7 @@ export class Conversation {
       system: [{ text: this.options.system }, cachePoint as SystemContentBlock],
       toolConfig: { tools: [...this.options.tools, cachePoint as Tool] },
       messages,
-      inferenceConfig: { maxTokens: this.options.maxTokens },
+      inferenceConfig: { maxTokens },
     };
   }
 

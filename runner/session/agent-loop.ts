@@ -13,6 +13,9 @@ import { callModel } from './model-call';
 import type { RunContext } from './run-context';
 import { Interrupted } from './run-errors';
 import type { PreparedRun } from './workspace-phase';
+import type { FinishGate } from './finish-gate';
+import { LoopControl, modelStopMessage, retryMaxTokensFor, TEXT_ONLY_NUDGES } from './loop-control';
+import { RunFailure } from './run-errors';
 
 /** How the agent's loop ended: a control tool (finish, ask_human), a turn without tool calls, or the turn limit. */
 export type AgentEnd = { kind: 'control'; control: ToolControl } | { kind: 'end_turn'; text: string } | { kind: 'turn_limit' };
@@ -23,6 +26,7 @@ export interface AgentLoopInput {
   meter: ComputeMeter;
   setupNotes: string[];
   baseTests: TestRunResult | undefined;
+  gate: FinishGate;
 }
 
 /** The model ↔ tools loop, until the agent finishes, asks, stops calling tools, or runs out of turns. */
@@ -48,10 +52,16 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
   const issue = run.issue !== null ? { number: run.issue, ...(await prepared.repo.github.getIssue(run.issue)) } : undefined;
   // Setup and base-test output may hold a secret the commands had: the model never sees one.
   conversation.addUser([{ text: ctx.redactor.redact(taskMessage({ prompt: run.prompt, issue, setupNotes: input.setupNotes, baseTests: input.baseTests })) }]);
+  const control = new LoopControl({ maxTurns: model.maxTurns, maxTokens: model.maxOutputTokens, retryMaxTokens: retryMaxTokensFor(model.maxOutputTokens), budgetMicros: run.budgetMicros });
+  /** The next user message, with the limits note when the run nears its turn limit or budget. */
+  const answer = (turn: number, content: ContentBlock[]) => {
+    const note = control.limitsNote(turn, run.spentMicros + budget.totals.modelMicros + meter.chargedMicros);
+    conversation.addUser(note ? [...content, { text: note }] : content);
+  };
 
   for (let turn = 1; turn <= model.maxTurns; turn++) {
     ctx.checkStop();
-    const request = conversation.buildRequest();
+    const request = conversation.buildRequest(control.maxTokens);
     const callId = `turn-${String(turn).padStart(4, '0')}`;
     const { response, usage, costMicros, durationMs } = await callModel(ctx, budget, meter, request, conversation.estimateInputTokens(request), callId);
     const content = response.output.message.content as ContentBlock[];
@@ -77,29 +87,49 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
       tools: toolUses.map((t) => t.name),
     });
     await ctx.heartbeat();
-    conversation.addAssistant(content);
-
-    if (toolUses.length === 0) {
-      if (response.stopReason === 'max_tokens') {
-        conversation.addUser([{ text: 'Your reply was cut off at the output limit. Continue, using tools in smaller steps.' }]);
-        continue;
-      }
-      return { kind: 'end_turn', text };
+    const decision = control.decide(response);
+    if (decision.action === 'retry') {
+      // The cut-off response is dropped: the same request is asked again with room for the whole call.
+      await ctx.emit('note', `turn ${turn} was cut off at the output limit; asking again with up to ${decision.maxTokens} output tokens`, { turn, maxTokens: decision.maxTokens });
+      continue;
     }
+    if (decision.action === 'stop') {
+      conversation.addAssistant(content);
+      throw new RunFailure(decision.reason, `${modelStopMessage(decision.reason)} (stop reason ${decision.reason}) at turn ${turn}; the agent did not finish`);
+    }
+    if (decision.action === 'cut_off') {
+      // A cut-off tool call cannot be answered: only the turn's text stays in the conversation.
+      const kept = content.filter((b) => b.text);
+      conversation.addAssistant(kept.length ? kept : [{ text: '(cut off)' }]);
+      answer(turn, [{ text: decision.message }]);
+      continue;
+    }
+    conversation.addAssistant(content);
+    if (decision.action === 'nudge') {
+      await ctx.emit('note', `turn ${turn} called no tool: the agent is asked to continue (${control.nudgesUsed} of ${TEXT_ONLY_NUDGES})`, { turn });
+      answer(turn, [{ text: decision.message }]);
+      continue;
+    }
+    if (decision.action === 'end_turn') return { kind: 'end_turn', text };
     const results: ContentBlock[] = [];
-    let control: ToolControl | undefined;
+    let ended: ToolControl | undefined;
     for (const use of toolUses) {
-      if (control) {
+      if (ended) {
         results.push({ toolResult: { toolUseId: use.toolUseId!, content: [{ text: 'not run: the task already ended' }], status: 'error' } });
         continue;
       }
-      const outcome = await executeTool(use.name!, use.input, {
+      let outcome = await executeTool(use.name!, use.input, {
         repoRoot: prepared.layout.repo,
         protectedPaths: prepared.rules.protectedPaths,
         identity: prepared.identity,
         env: prepared.toolEnv,
         signal: deps.stop,
       });
+      if (outcome.control?.kind === 'finish') {
+        const verdict = await input.gate.review(outcome.control.summary);
+        const { control: finish, ...rest } = outcome;
+        outcome = verdict.accepted ? { ...rest, text: verdict.text, control: finish } : { ...rest, text: verdict.text, isError: true };
+      }
       ctx.trace.record({ type: 'tool_call', turn, name: use.name!, input: use.input, durationMs: outcome.durationMs, exitCode: outcome.exitCode, isError: outcome.isError, output: outcome.text });
       ctx.metrics.emit({ [runnerMetricNames.toolCalls]: 1, ...(outcome.isError ? { [runnerMetricNames.toolFailures]: 1 } : {}) });
       await ctx.emit('tool_call', `${use.name}${outcome.exitCode !== null ? ` → exit ${outcome.exitCode}` : outcome.isError ? ' → refused' : ''} (${(outcome.durationMs / 1000).toFixed(1)} s)`, {
@@ -116,10 +146,13 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
       await ctx.heartbeat();
       // Redacted before it enters the conversation: a tool may print a file a setup command wrote with a secret in it.
       results.push({ toolResult: { toolUseId: use.toolUseId!, content: [{ text: ctx.redactor.redact(outcome.text) }], status: outcome.isError ? 'error' : 'success' } });
-      control = outcome.control;
+      ended = outcome.control;
     }
-    conversation.addUser(results);
-    if (control) return { kind: 'control', control };
+    if (ended) {
+      conversation.addUser(results);
+      return { kind: 'control', control: ended };
+    }
+    answer(turn, results);
   }
   return { kind: 'turn_limit' };
 }

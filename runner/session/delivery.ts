@@ -7,10 +7,11 @@ import type { ModelBudget } from '../model-budget';
 import { testDelta, type TestRunResult } from '../repo/test-results';
 import type { AgentEnd } from './agent-loop';
 import type { ComputeMeter } from './compute-meter';
+import type { FinishGate } from './finish-gate';
+import { isScratchPath } from '../repo/workspace-changes';
 import type { RefusedHostsReport } from './refused-hosts-report';
 import type { RunContext } from './run-context';
 import type { RunEnd } from './run-errors';
-import { runTests } from './test-phase';
 import type { PreparedRun } from './workspace-phase';
 
 const SUMMARY_LIMIT = 4_000;
@@ -27,6 +28,7 @@ export interface DeliveryInput {
   meter: ComputeMeter;
   refusedHosts: RefusedHostsReport;
   baseTests: TestRunResult | undefined;
+  gate: FinishGate;
 }
 
 /**
@@ -50,11 +52,22 @@ export async function deliver(ctx: RunContext, agentEnd: AgentEnd, input: Delive
       : agentEnd.kind === 'end_turn'
         ? agentEnd.text || 'The agent ended without a summary.'
         : `The run stopped at the turn limit (${ctx.config.model.maxTurns} model turns) before the agent finished.`;
-  const risks = agentEnd.kind === 'control' && agentEnd.control.kind === 'finish' ? agentEnd.control.risks : agentEnd.kind === 'turn_limit' ? 'The agent did not finish: the change may be incomplete.' : null;
+  const agentRisks =
+    agentEnd.kind === 'control' && agentEnd.control.kind === 'finish'
+      ? agentEnd.control.risks
+      : agentEnd.kind === 'turn_limit'
+        ? 'The agent did not finish: the change may be incomplete.'
+        : 'The agent stopped without calling `finish`: the change was not verified by the finish gate and may be incomplete.';
 
-  const headTests = await runTests(ctx, prepared, 'head');
-  await ctx.heartbeat();
-  const staged = await stageChanges(ctx, prepared);
+  // The gate's test run when nothing changed since `finish` (no extra cost), else a new one.
+  const { tests: headTests, flaky } = await input.gate.headTests();
+  const delta = testDelta(input.baseTests, headTests);
+  const runnerRisks = [
+    flaky.length ? `Flaky at head (failed, then passed on a re-run): ${flaky.slice(0, 20).join(', ')}${flaky.length > 20 ? ` and ${flaky.length - 20} more` : ''}.` : undefined,
+    input.gate.hasRejected && delta.newlyFailing.length ? `The agent finished after the finish gate reported ${delta.newlyFailing.length} newly failing test(s).` : undefined,
+  ].filter((r) => r !== undefined);
+  const risks = agentRisks || runnerRisks.length ? [agentRisks, ...runnerRisks].filter((r) => r).join('\n\n') : null;
+  const staged = await stageChanges(ctx, prepared, summary);
   if (!staged.changed) {
     await ctx.emit('note', 'no changes: nothing to commit, no pull request', {});
     return { kind: 'succeeded', result: { outcome: 'no_changes', branch: null, prUrl: null, question: null, summary: summary.slice(0, SUMMARY_LIMIT) } };
@@ -82,7 +95,7 @@ export async function deliver(ctx: RunContext, agentEnd: AgentEnd, input: Delive
       refusedPaths: staged.refused,
       baseTests: input.baseTests,
       headTests,
-      delta: testDelta(input.baseTests, headTests),
+      delta,
       baseCommit: repo.baseCommit,
       usage: totals.usage,
       modelMicros: totals.modelMicros,
@@ -99,11 +112,21 @@ export async function deliver(ctx: RunContext, agentEnd: AgentEnd, input: Delive
   return { kind: 'succeeded', result: { outcome: existing ? 'pr_updated' : 'pr_opened', branch: repo.branch, prUrl: pr.url, question: null, summary: summary.slice(0, SUMMARY_LIMIT) } };
 }
 
-/** Stages everything except protected paths (a shell command may have changed them) and files holding a secret. */
-export async function stageChanges(ctx: RunContext, prepared: PreparedRun): Promise<StagedChanges> {
+/**
+ * Stages everything except protected paths (a shell command may have changed them), files holding a
+ * secret, and scratch: a new file whose name says scratch (runner/repo/workspace-changes.ts) that
+ * `summary` (the agent's finish summary) does not name.
+ */
+export async function stageChanges(ctx: RunContext, prepared: PreparedRun, summary = ''): Promise<StagedChanges> {
   const { git } = prepared.repo;
   await git.stageAll();
-  const all = await git.stagedChanges('HEAD');
+  let all = await git.stagedChanges('HEAD');
+  const scratch = all.filter((c) => c.status === 'A' && isScratchPath(c.path) && !summary.includes(c.path)).map((c) => c.path);
+  if (scratch.length) {
+    await git.unstage(scratch);
+    await ctx.emit('note', `scratch files were left out of the commit: ${scratch.join(', ')}`, { scratch });
+    all = all.filter((c) => !scratch.includes(c.path));
+  }
   const refused = all.filter((c) => prepared.rules.protectedPaths.match(c.path)).map((c) => c.path);
   if (refused.length) {
     await git.unstage(refused);

@@ -36,7 +36,7 @@ export async function callModel(ctx: RunContext, budget: ModelBudget, meter: Com
   for (let attempt = 1; ; attempt++) {
     const id = attempt === 1 ? callId : `${callId}-retry${attempt - 1}`;
     await meter.chargeSoFar();
-    const worst = await budget.reserve(id, inputTokensEstimate);
+    const worst = await budget.reserve(id, inputTokensEstimate, request.inferenceConfig?.maxTokens);
     const started = Date.now();
     ctx.timings.firstModelCall ??= performance.now() - ctx.createdAt;
     let response: ConverseResponse;

@@ -12,8 +12,12 @@ import type { RunContext } from './run-context';
 import { Interrupted, RunFailure, type RunEnd } from './run-errors';
 import type { PreparedRun, RunProxy } from './workspace-phase';
 
-/** How a failure ends the run: budget, a stop from outside, or an error with a code; work in progress is pushed where there is some. */
-export async function endFromError(ctx: RunContext, err: unknown, prepared: PreparedRun | undefined): Promise<RunEnd> {
+/**
+ * How a failure ends the run: budget, a stop from outside, or an error with a code. Work in progress is
+ * pushed where there is some: always for the budget and a stop, and for any other failure once the
+ * agent loop has started (`loopStarted`: before it, the checkout holds no agent work).
+ */
+export async function endFromError(ctx: RunContext, err: unknown, prepared: PreparedRun | undefined, options: { loopStarted?: boolean } = {}): Promise<RunEnd> {
   const push = (reason: string) => tryPushWorkInProgress(ctx, prepared, reason);
   const branch = prepared?.repo.branch;
   if (err instanceof BudgetExhaustedError) {
@@ -31,8 +35,10 @@ export async function endFromError(ctx: RunContext, err: unknown, prepared: Prep
   const code = err instanceof RunFailure ? err.code : err instanceof GitCommandError ? 'git_failed' : 'runner_error';
   const message = ctx.redactor.redact(err instanceof Error ? err.message : String(err));
   ctx.log.error('run failed', { code, error: message, stack: err instanceof Error && !(err instanceof RunFailure) ? ctx.redactor.redact(err.stack ?? '') : undefined });
-  await ctx.emit('note', `run failed: ${code}: ${message}`, { code });
-  return { kind: 'failed', error: 'Nightshift.RunFailed', cause: `${code}: ${message}`.slice(0, 900) };
+  const pushed = options.loopStarted ? await push(`the run failed (${code})`) : false;
+  const cause = `${code}: ${message}${pushed ? `; work in progress pushed to ${branch}` : ''}`;
+  await ctx.emit('note', `run failed: ${cause}`, { code, pushed });
+  return { kind: 'failed', error: 'Nightshift.RunFailed', cause: cause.slice(0, 900) };
 }
 
 async function tryPushWorkInProgress(ctx: RunContext, prepared: PreparedRun | undefined, reason: string): Promise<boolean> {

@@ -38,7 +38,7 @@ describe('configuration', () => {
     expect(config.github.commentCommand).toBe('/nightshift');
     expect(config.auth).toEqual({ type: 'iam', admins: [] });
     expect(config.egress.allow).toContain('registry.npmjs.org');
-    expect(config.model.maxOutputTokens).toBe(8_192);
+    expect(config.model.maxOutputTokens).toBe(16_384);
   });
 
   it('accepts the committed example', () => {

@@ -1,0 +1,164 @@
+import type { Message } from '@aws-sdk/client-bedrock-runtime';
+import { parseConfig } from '../../core/config/load';
+import { usdToMicros } from '../../core/pricing';
+import { branchHead, branchLog, fileAt, listPulls } from '../../local/forge';
+import type { ModelRequest } from '../../runner/model/provider';
+import { CONTINUE_MESSAGE, LoopControl, retryMaxTokensFor } from '../../runner/session/loop-control';
+import { session, startInProcessRun, startRunnerHarness, testConfig, type RunnerHarness } from './support/runner-harness';
+
+const reply = (stopReason: 'end_turn' | 'tool_use' | 'max_tokens' | 'guardrail_intervened' | 'content_filtered' | 'model_context_window_exceeded', tools = false) => ({
+  stopReason,
+  output: { message: { role: 'assistant' as const, content: tools ? [{ toolUse: { toolUseId: 't', name: 'shell', input: { command: 'true' } } }] : [{ text: 'thinking' }] } },
+});
+
+describe('loop control decisions', () => {
+  const options = { maxTurns: 50, maxTokens: 1_000, retryMaxTokens: 4_000, budgetMicros: usdToMicros(2) };
+
+  it('nudges a text-only turn twice, then ends; a turn with tools resets nothing', () => {
+    const control = new LoopControl(options);
+    expect(control.decide(reply('end_turn'))).toEqual({ action: 'nudge', message: CONTINUE_MESSAGE });
+    expect(control.decide(reply('tool_use', true))).toEqual({ action: 'tools' });
+    expect(control.decide(reply('end_turn'))).toEqual({ action: 'nudge', message: CONTINUE_MESSAGE });
+    expect(control.decide(reply('end_turn'))).toEqual({ action: 'end_turn' });
+  });
+
+  it('retries a cut-off call once with the larger limit, then tells the model to work in smaller pieces', () => {
+    const control = new LoopControl(options);
+    expect(control.decide(reply('max_tokens', true))).toEqual({ action: 'retry', maxTokens: 4_000 });
+    expect(control.maxTokens).toBe(4_000);
+    const second = control.decide(reply('max_tokens', true));
+    expect(second).toMatchObject({ action: 'cut_off', message: expect.stringContaining('(4000 tokens)') });
+    // the raised limit is for the retry only
+    expect(control.maxTokens).toBe(1_000);
+    expect(control.decide(reply('max_tokens'))).toEqual({ action: 'retry', maxTokens: 4_000 });
+    expect(control.decide(reply('tool_use', true))).toEqual({ action: 'tools' });
+    expect(control.maxTokens).toBe(1_000);
+  });
+
+  it('stops on guardrail, content filter and context window, even with tool calls in the turn', () => {
+    for (const reason of ['guardrail_intervened', 'content_filtered', 'model_context_window_exceeded'] as const) {
+      expect(new LoopControl(options).decide(reply(reason, true))).toEqual({ action: 'stop', reason });
+    }
+  });
+
+  it('tells the model its turns and budget only when it nears either', () => {
+    const control = new LoopControl(options);
+    expect(control.limitsNote(10, usdToMicros(0.5))).toBeUndefined();
+    expect(control.limitsNote(40, usdToMicros(0.5))).toBe('[runner] 10 model turns left of 50; $1.50 of the $2.00 budget left. Wrap up: make sure the change is complete and verified, then call `finish` (what is not done goes into its risks).');
+    expect(control.limitsNote(10, usdToMicros(1.7))).toContain('40 model turns left of 50; $0.30 of the $2.00 budget left');
+    expect(new LoopControl({ ...options, maxTurns: 5 }).limitsNote(4, 0)).toContain('1 model turn left of 5;');
+  });
+
+  it('raises the retry limit within what the models allow', () => {
+    expect(retryMaxTokensFor(1_024)).toBe(4_096);
+    expect(retryMaxTokensFor(32_000)).toBe(64_000);
+    expect(retryMaxTokensFor(100_000)).toBe(100_000);
+  });
+});
+
+describe('scripted sessions through each control path', () => {
+  let h: RunnerHarness;
+  beforeAll(async () => {
+    h = await startRunnerHarness();
+  });
+  afterAll(async () => {
+    await h.stop();
+  });
+
+  const lastUserText = (request: unknown) => {
+    const messages = (request as ModelRequest).messages as Message[];
+    const last = messages[messages.length - 1]!;
+    expect(last.role).toBe('user');
+    return (last.content ?? [])
+      .filter((b) => !b.cachePoint)
+      .map((b) => b.text ?? b.toolResult?.content?.map((c) => c.text).join('') ?? '')
+      .join('\n');
+  };
+
+  it('answers a text-only turn with a continue message and goes on to finish', async () => {
+    const run = await h.createRun({ prompt: 'Fix the failing add test' });
+    const { end, provider } = await startInProcessRun(h, run.runId, session('text-only-turn')).done;
+    expect(end).toMatchObject({ kind: 'succeeded', result: { outcome: 'pr_opened' } });
+    expect(provider.requests).toHaveLength(3);
+    expect(lastUserText(provider.requests[2])).toBe(CONTINUE_MESSAGE);
+    const { events } = await h.db.store.events.list(run.runId, { limit: 100 });
+    expect(events.filter((e) => e.type === 'note' && e.message.includes('called no tool'))).toHaveLength(1);
+  });
+
+  it('ends after the third text-only turn without another call', async () => {
+    const run = await h.createRun({ prompt: 'Think about add' });
+    const { end, provider } = await startInProcessRun(h, run.runId, session('text-only-thrice')).done;
+    // exactly three calls: a fourth would exhaust the recording and fail the run
+    expect(provider.requests).toHaveLength(3);
+    expect(end).toMatchObject({ kind: 'succeeded', result: { outcome: 'no_changes', summary: 'I believe the task is done.' } });
+  });
+
+  it('asks a cut-off tool call again with more output tokens, the same conversation, and the normal limit after', async () => {
+    const run = await h.createRun({ prompt: 'Fix the failing add test' });
+    const { end, provider } = await startInProcessRun(h, run.runId, session('truncated-tool-call')).done;
+    expect(end).toMatchObject({ kind: 'succeeded', result: { outcome: 'pr_opened' } });
+    const [first, retry, after] = provider.requests as ModelRequest[];
+    expect(first!.inferenceConfig?.maxTokens).toBe(1_024);
+    expect(retry!.inferenceConfig?.maxTokens).toBe(4_096);
+    expect(retry!.messages).toEqual(first!.messages);
+    expect(after!.inferenceConfig?.maxTokens).toBe(1_024);
+    const pr = listPulls(h.forgeRoot, 'demo/sample-app').find((p) => p.head === (end as { result: { branch: string } }).result.branch)!;
+    expect(fileAt(h.bare, pr.head, 'src/add.js')).toContain('return a + b;');
+    // the retry was reserved at its larger limit: the run still spent only what the transcript says
+    const stored = (await h.db.store.runs.get(run.runId))!;
+    expect(stored.tokens.output).toBe(1_024 + 60 + 60);
+  });
+
+  it('pushes work in progress and fails with the reason on a guardrail stop, with no pull request', async () => {
+    const run = await h.createRun({ prompt: 'Fix the failing add test' });
+    const pullsBefore = listPulls(h.forgeRoot, 'demo/sample-app').length;
+    const { end, callbacks } = await startInProcessRun(h, run.runId, session('guardrail-stop')).done;
+    expect(end).toMatchObject({ kind: 'failed', error: 'Nightshift.RunFailed' });
+    const cause = (end as { cause: string }).cause;
+    expect(cause).toMatch(/^guardrail_intervened: the model provider’s guardrail stopped the response .* work in progress pushed to nightshift\//);
+    expect(callbacks.successes).toEqual([]);
+    expect(listPulls(h.forgeRoot, 'demo/sample-app')).toHaveLength(pullsBefore);
+    const branch = cause.match(/pushed to (\S+)$/)![1]!;
+    expect(branchLog(h.bare, branch, '%s')[0]).toMatch(/^WIP: /);
+    expect(fileAt(h.bare, branch, 'src/add.js')).toContain('return a + b;');
+  });
+
+  it('returns the first finish with a regression and scratch to the agent, accepts the second, and reports honestly', async () => {
+    const run = await h.createRun({ prompt: 'Fix the failing add test' });
+    const baseBefore = branchHead(h.bare, 'main');
+    const { end, provider } = await startInProcessRun(h, run.runId, session('finish-regression')).done;
+    expect(end).toMatchObject({ kind: 'succeeded', result: { outcome: 'pr_opened' } });
+    expect(provider.requests).toHaveLength(5);
+
+    // the gate's answer to the first finish: the delta, the scratch file, the diff stat and what to do
+    const gate = lastUserText(provider.requests[4]);
+    expect(gate).toMatch(/^Not finished yet: 1 test newly failing; 1 new file that looks like scratch\./);
+    expect(gate).toContain('Tests (`npm test`): 1 passed, 1 failed at base → 1 passed, 1 failed at head.');
+    expect(gate).toContain('Newly failing:\n- greet says hello');
+    expect(gate).toContain('Newly passing:\n- add adds two numbers');
+    expect(gate).toContain('New files:\n- debug.log');
+    expect(gate).toMatch(/Diff stat \(tracked files\):\n src\/add\.js\s+\| 2 \+-\n src\/greet\.js \| 2 \+-\n 2 files changed/);
+    expect(gate).toContain('Then call `finish` again.');
+
+    // the second finish is accepted: the PR shows the regression; the scratch file is not committed
+    const branch = (end as { result: { branch: string } }).result.branch;
+    const pr = listPulls(h.forgeRoot, 'demo/sample-app').find((p) => p.head === branch)!;
+    expect(pr.body).toMatch(/\*\*Newly failing\*\*\n- `greet says hello`/);
+    expect(pr.body).toContain('The greet test fails: its expectation needs a decision.');
+    expect(pr.body).toContain('The agent finished after the finish gate reported 1 newly failing test(s).');
+    expect(() => fileAt(h.bare, branch, 'debug.log')).toThrow();
+    expect(branchLog(h.bare, branch, '%H')[1]).toBe(baseBefore);
+
+    // the tests ran at base, at the first finish (and its flake re-run), and not again: nothing changed after
+    const { events } = await h.db.store.events.list(run.runId, { limit: 200 });
+    expect(events.filter((e) => e.type === 'test_result').map((e) => e.detail?.phase)).toEqual(['base', 'head', 'head']);
+  });
+
+  it('tells the model its remaining turns when it nears the limit', async () => {
+    const base = testConfig();
+    const config = parseConfig({ ...base, model: { ...base.model, maxTurns: 4 } });
+    const run = await h.createRun({ prompt: 'Fix the failing add test' });
+    const { provider } = await startInProcessRun(h, run.runId, session('text-only-turn'), { config }).done;
+    expect(lastUserText(provider.requests[1])).toContain('[runner] 3 model turns left of 4;');
+  });
+});
