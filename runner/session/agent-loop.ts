@@ -1,4 +1,5 @@
 import type { ContentBlock } from '@aws-sdk/client-bedrock-runtime';
+import { join } from 'node:path';
 import { microsToUsd } from '../../core/pricing';
 import { systemPrompt, taskMessage } from '../agent/system-prompt';
 import { runnerMetricNames } from '../metrics';
@@ -124,6 +125,8 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
         identity: prepared.identity,
         env: prepared.toolEnv,
         signal: deps.stop,
+        outputDir: join(prepared.layout.root, 'tool-output'),
+        gitFiles: () => gitViewFiles(prepared),
       });
       if (outcome.control?.kind === 'finish') {
         const verdict = await input.gate.review(outcome.control.summary);
@@ -160,4 +163,10 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
 function summarizeInput(input: unknown): unknown {
   if (typeof input !== 'object' || input === null) return input;
   return Object.fromEntries(Object.entries(input).map(([k, v]) => [k, typeof v === 'string' && v.length > 500 ? `${v.slice(0, 500)}…` : v]));
+}
+
+/** Files tracked or untracked and not ignored (the runner's git reads its own git directory; the tools cannot). */
+export async function gitViewFiles(prepared: PreparedRun): Promise<string[]> {
+  const out = await prepared.repo.git.run(['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--deduplicate']);
+  return out.split('\0').filter((f) => f !== '');
 }
