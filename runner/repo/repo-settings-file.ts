@@ -34,7 +34,7 @@ export class RepoSettingsFileError extends Error {
 
 const MAX_FILE_BYTES = 64 * 1024;
 
-function readRegularFile(path: string, maxBytes: number): string | undefined {
+export function readRegularFile(path: string, maxBytes: number): string | undefined {
   if (!existsSync(path)) return undefined;
   // Never follow a symlink the repository ships (it could point at a runner file), never block on a FIFO.
   if (!lstatSync(path).isFile()) return undefined;

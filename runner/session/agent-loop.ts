@@ -1,7 +1,10 @@
 import type { ContentBlock } from '@aws-sdk/client-bedrock-runtime';
 import { join } from 'node:path';
 import { microsToUsd } from '../../core/pricing';
+import { orientation } from '../agent/orientation';
 import { systemPrompt, taskMessage } from '../agent/system-prompt';
+import { DEFAULT_SHELL_TIMEOUT_SECONDS } from '../tools/shell-tool';
+import { DEFAULT_TEST_TIMEOUT_SECONDS } from './test-phase';
 import { runnerMetricNames } from '../metrics';
 import { Conversation } from '../model/conversation';
 import type { ModelBudget } from '../model-budget';
@@ -43,6 +46,9 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
       baseBranch: prepared.repo.baseBranch,
       protectedPaths: prepared.rules.protectedPaths.globs,
       testCommand: prepared.rules.testCommand,
+      testTimeoutSeconds: ctx.withinTimeBox(prepared.rules.repoFile.testTimeoutSeconds ?? DEFAULT_TEST_TIMEOUT_SECONDS),
+      shellTimeoutSeconds: DEFAULT_SHELL_TIMEOUT_SECONDS,
+      egressAllow: prepared.proxy ? [...ctx.config.egress.allow, ...(ctx.config.repos.find((r) => r.name === run.repo)?.egressAllow ?? [])] : undefined,
       agentInstructions: readAgentInstructions(prepared.layout.repo),
       repoInstructions: prepared.rules.repoFile.instructions,
     }),
@@ -52,7 +58,8 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
   });
   const issue = run.issue !== null ? { number: run.issue, ...(await prepared.repo.github.getIssue(run.issue)) } : undefined;
   // Setup and base-test output may hold a secret the commands had: the model never sees one.
-  conversation.addUser([{ text: ctx.redactor.redact(taskMessage({ prompt: run.prompt, issue, setupNotes: input.setupNotes, baseTests: input.baseTests })) }]);
+  const orient = orientation(prepared.layout.repo, await gitViewFiles(prepared));
+  conversation.addUser([{ text: ctx.redactor.redact(taskMessage({ prompt: run.prompt, issue, setupNotes: input.setupNotes, baseTests: input.baseTests, orientation: orient })) }]);
   const control = new LoopControl({ maxTurns: model.maxTurns, maxTokens: model.maxOutputTokens, retryMaxTokens: retryMaxTokensFor(model.maxOutputTokens), budgetMicros: run.budgetMicros });
   /** The next user message, with the limits note when the run nears its turn limit or budget. */
   const answer = (turn: number, content: ContentBlock[]) => {

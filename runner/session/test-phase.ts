@@ -5,7 +5,7 @@ import type { RunContext } from './run-context';
 import { Interrupted } from './run-errors';
 import type { PreparedRun } from './workspace-phase';
 
-const DEFAULT_TEST_TIMEOUT_SECONDS = 900;
+export const DEFAULT_TEST_TIMEOUT_SECONDS = 900;
 
 export type TestPhase = 'base' | 'head';
 
