@@ -4,6 +4,7 @@ import type { TestRunResult } from './repo/test-results';
 import { runAgentLoop } from './session/agent-loop';
 import { ComputeMeter } from './session/compute-meter';
 import { deliver } from './session/delivery';
+import { runChecks } from './session/checks-phase';
 import { FinishGate } from './session/finish-gate';
 import { RefusedHostsReport } from './session/refused-hosts-report';
 import { RunContext, type RunnerDeps } from './session/run-context';
@@ -78,10 +79,11 @@ export class RunSession {
     const setupNotes = await ctx.timed('setup', () => runSetup(ctx, prepared));
     const baseTests: TestRunResult | undefined = await ctx.timed('baseTests', () => runTests(ctx, prepared, 'base'));
     await ctx.heartbeat();
-    const gate = new FinishGate(ctx, prepared, baseTests);
+    const baseChecks = await ctx.timed('baseChecks', () => runChecks(ctx, prepared, 'base'));
+    const gate = new FinishGate(ctx, prepared, baseTests, baseChecks);
     this.loopStarted = true;
     const agentEnd = await runAgentLoop(ctx, { prepared, budget: this.budget, meter: this.meter, setupNotes, baseTests, gate });
-    return deliver(ctx, agentEnd, { prepared, budget: this.budget, meter: this.meter, refusedHosts: this.refusedHosts, baseTests, gate });
+    return deliver(ctx, agentEnd, { prepared, budget: this.budget, meter: this.meter, refusedHosts: this.refusedHosts, baseTests, baseChecks, gate });
   }
 }
 

@@ -12,6 +12,8 @@ export interface PullRequestBodyInput {
   refusedPaths: string[];
   baseTests: TestRunResult | undefined;
   headTests: TestRunResult | undefined;
+  /** The `.nightshift.yml` checks section (base and head), when the repository has checks. */
+  checks?: string | undefined;
   delta: TestDelta;
   baseCommit: string;
   usage: TokenUsage;
@@ -57,6 +59,7 @@ export function pullRequestBody(input: PullRequestBodyInput): string {
     tests.push(`**Still failing**\n${list(input.delta.stillFailing)}`);
   } else tests.push('No test command is configured for this repository (`.nightshift.yml` `test`, or the config\'s `repos[].test`).');
   sections.push(`## Tests\n${tests.join('\n\n')}`);
+  if (input.checks) sections.push(input.checks);
   if (input.blockedHosts) sections.push(input.blockedHosts.trim());
   sections.push(`## Risks\n${input.risks ?? 'None noted by the agent. Review the changes as you would any contribution.'}`);
   const u = input.usage;

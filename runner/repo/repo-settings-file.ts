@@ -17,6 +17,20 @@ export const NightshiftYml = z
     /** A JUnit XML file the test command writes, relative to the repository root. */
     testResults: z.string().min(1).max(500).regex(/^(?!\/)(?!.*\.\.)/, 'must be a relative path without ".."').optional(),
     testTimeoutSeconds: z.number().int().min(10).max(3_600).optional(),
+    /** Checks (lint, typecheck, build) run like the tests at base and head; their delta goes into the finish gate and the PR. */
+    checks: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,39}$/, 'must be 1-40 letters, digits, spaces, "_", "." or "-"'),
+            run: z.string().min(1).max(2_000),
+            timeoutSeconds: z.number().int().min(10).max(3_600).optional(),
+          })
+          .strict(),
+      )
+      .max(10)
+      .refine((checks) => new Set(checks.map((c) => c.name)).size === checks.length, 'check names must be unique')
+      .optional(),
     /** Extra globs the agent may not change (added to the defaults). */
     protectedPaths: z.array(z.string().min(1).max(200)).max(100).optional(),
     /** Extra instructions added to the agent's system prompt. */

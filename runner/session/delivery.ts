@@ -8,6 +8,7 @@ import { testDelta, type TestRunResult } from '../repo/test-results';
 import type { AgentEnd } from './agent-loop';
 import type { ComputeMeter } from './compute-meter';
 import type { FinishGate } from './finish-gate';
+import { checkDelta, checksMarkdown, type CheckResult } from './checks-phase';
 import { isScratchPath } from '../repo/workspace-changes';
 import type { RefusedHostsReport } from './refused-hosts-report';
 import type { RunContext } from './run-context';
@@ -28,6 +29,7 @@ export interface DeliveryInput {
   meter: ComputeMeter;
   refusedHosts: RefusedHostsReport;
   baseTests: TestRunResult | undefined;
+  baseChecks: CheckResult[];
   gate: FinishGate;
 }
 
@@ -60,11 +62,13 @@ export async function deliver(ctx: RunContext, agentEnd: AgentEnd, input: Delive
         : 'The agent stopped without calling `finish`: the change was not verified by the finish gate and may be incomplete.';
 
   // The gate's test run when nothing changed since `finish` (no extra cost), else a new one.
-  const { tests: headTests, flaky } = await input.gate.headTests();
+  const { tests: headTests, flaky, checks: headChecks } = await input.gate.headTests();
+  const checksDelta = checkDelta(input.baseChecks, headChecks);
   const delta = testDelta(input.baseTests, headTests);
   const runnerRisks = [
     flaky.length ? `Flaky at head (failed, then passed on a re-run): ${flaky.slice(0, 20).join(', ')}${flaky.length > 20 ? ` and ${flaky.length - 20} more` : ''}.` : undefined,
     input.gate.hasRejected && delta.newlyFailing.length ? `The agent finished after the finish gate reported ${delta.newlyFailing.length} newly failing test(s).` : undefined,
+    checksDelta.newlyFailing.length ? `Checks newly failing at head: ${checksDelta.newlyFailing.join(', ')}.` : undefined,
   ].filter((r) => r !== undefined);
   const risks = agentRisks || runnerRisks.length ? [agentRisks, ...runnerRisks].filter((r) => r).join('\n\n') : null;
   const staged = await stageChanges(ctx, prepared, summary);
@@ -96,6 +100,7 @@ export async function deliver(ctx: RunContext, agentEnd: AgentEnd, input: Delive
       baseTests: input.baseTests,
       headTests,
       delta,
+      checks: checksMarkdown(input.baseChecks, headChecks),
       baseCommit: repo.baseCommit,
       usage: totals.usage,
       modelMicros: totals.modelMicros,

@@ -3,6 +3,7 @@ import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { summarizeTests, testDelta, type TestDelta, type TestRunResult } from '../repo/test-results';
 import { isDeleted, isTestPath, isUntracked, parseStatusZ, unreferencedScratch, type WorkspaceChange } from '../repo/workspace-changes';
+import { checkDelta, runChecks, type CheckDelta, type CheckResult } from './checks-phase';
 import type { RunContext } from './run-context';
 import { runTests } from './test-phase';
 import type { PreparedRun } from './workspace-phase';
@@ -15,6 +16,9 @@ export interface GateReview {
   tests: TestRunResult | undefined;
   delta: TestDelta;
   flaky: string[];
+  /** `.nightshift.yml` checks at head, and their delta against base. */
+  checks: CheckResult[];
+  checkDelta: CheckDelta;
   changes: WorkspaceChange[];
   newFiles: string[];
   scratch: string[];
@@ -41,6 +45,7 @@ export class FinishGate {
     private readonly ctx: RunContext,
     private readonly prepared: PreparedRun,
     private readonly baseTests: TestRunResult | undefined,
+    private readonly baseChecks: CheckResult[] = [],
   ) {}
 
   get hasRejected(): boolean {
@@ -63,6 +68,7 @@ export class FinishGate {
       report(review, this.baseTests),
       [
         'What to do:',
+        review.checkDelta.newlyFailing.length ? '- Fix what the newly failing checks report (run them with `shell`).' : undefined,
         review.delta.newlyFailing.length ? '- Fix the newly failing tests (run them with `shell`), unless they fail for a reason outside this task: then say so in `risks`.' : undefined,
         review.deletedTests.length ? '- Restore deleted tests unless the task asks for their removal (then say so in the summary).' : undefined,
         review.scratch.length ? '- Delete scratch files, or name them in the `finish` summary if they belong to the change (unnamed scratch files are not committed).' : undefined,
@@ -75,10 +81,10 @@ export class FinishGate {
   }
 
   /** The head tests for the PR: the gate's run when nothing changed since, else a new run. */
-  async headTests(): Promise<{ tests: TestRunResult | undefined; flaky: string[] }> {
-    if (this.last && this.last.fingerprint === (await this.fingerprint())) return { tests: this.last.review.tests, flaky: this.last.review.flaky };
+  async headTests(): Promise<{ tests: TestRunResult | undefined; flaky: string[]; checks: CheckResult[] }> {
+    if (this.last && this.last.fingerprint === (await this.fingerprint())) return { tests: this.last.review.tests, flaky: this.last.review.flaky, checks: this.last.review.checks };
     const tests = await this.runHeadTests();
-    return { tests, flaky: [] };
+    return { tests, flaky: [], checks: await runChecks(this.ctx, this.prepared, 'head') };
   }
 
   /** A test run at head, with the heartbeat that follows each of the runner's phases. */
@@ -92,8 +98,9 @@ export class FinishGate {
     const before = await this.fingerprint();
     let tests: TestRunResult | undefined;
     let flaky: string[] = [];
+    let checks: CheckResult[];
     if (this.last && this.last.fingerprint === before) {
-      ({ tests, flaky } = this.last.review);
+      ({ tests, flaky, checks } = this.last.review);
     } else {
       tests = await this.runHeadTests();
       const first = testDelta(this.baseTests, tests);
@@ -103,6 +110,7 @@ export class FinishGate {
         flaky = first.newlyFailing.filter((name) => again?.tests[name] === 'pass');
         if (flaky.length) await this.ctx.emit('note', `flaky at head (failed, then passed on a re-run): ${flaky.slice(0, LISTED).join(', ')}`, { flaky: flaky.slice(0, 100) });
       }
+      checks = await runChecks(this.ctx, this.prepared, 'head');
     }
     const changes = await this.changes();
     const delta = testDelta(this.baseTests, tests);
@@ -111,6 +119,8 @@ export class FinishGate {
       tests,
       delta,
       flaky,
+      checks,
+      checkDelta: checkDelta(this.baseChecks, checks),
       changes,
       newFiles: changes.filter(isUntracked).map((c) => c.path),
       scratch: unreferencedScratch(changes, summary),
@@ -149,6 +159,8 @@ function problemsOf(review: GateReview): string[] {
   const n = review.delta.newlyFailing.length;
   if (n) problems.push(`${n} test${n === 1 ? '' : 's'} newly failing`);
   if (review.tests?.timedOut) problems.push('the tests timed out');
+  const c = review.checkDelta.newlyFailing;
+  if (c.length) problems.push(`check${c.length === 1 ? '' : 's'} newly failing: ${c.join(', ')}`);
   if (review.deletedTests.length) problems.push(`${review.deletedTests.length} test file${review.deletedTests.length === 1 ? '' : 's'} deleted`);
   if (review.scratch.length) problems.push(`${review.scratch.length} new file${review.scratch.length === 1 ? '' : 's'} that look${review.scratch.length === 1 ? 's' : ''} like scratch`);
   return problems;
@@ -173,6 +185,14 @@ export function report(review: GateReview, base: TestRunResult | undefined): str
     if (!review.tests.passed && review.delta.newlyFailing.length) lines.push(`Test output (end):\n\`\`\`\n${review.tests.output.slice(-3_000)}\n\`\`\``);
   } else {
     lines.push('Tests: no test command is configured.');
+  }
+  if (review.checks.length) {
+    lines.push(`Checks (.nightshift.yml): ${review.checks.map((c) => `${c.name} ${c.passed ? 'passed' : c.timedOut ? 'timed out' : 'failed'}`).join(', ')} at head.`);
+    lines.push(listed('Checks newly failing', review.checkDelta.newlyFailing));
+    for (const name of review.checkDelta.newlyFailing) {
+      const check = review.checks.find((c) => c.name === name)!;
+      lines.push(`Check ${name} (\`${check.command}\`), output (end):\n\`\`\`\n${check.outputTail}\n\`\`\``);
+    }
   }
   lines.push(listed('New files', review.newFiles));
   if (review.scratch.length) lines.push(listed('New files that look like scratch (not committed unless the finish summary names them)', review.scratch));
