@@ -1,15 +1,19 @@
 import type { ContentBlock, Message, SystemContentBlock, Tool } from '@aws-sdk/client-bedrock-runtime';
+import { compact, type CompactionResult } from './compaction';
 import type { ModelRequest } from './provider';
 
 /**
  * The agent's conversation and the Converse requests built from it. Prompt caching checkpoints go
- * after the tools, after the system prompt and on the last two messages (Bedrock allows four), so
- * each request reads the previous one's prefix from the cache. Old tool output is trimmed first
- * when the conversation would not fit the model's window.
+ * after the system prompt (its prefix holds the tools, which come first: a checkpoint after the tools
+ * would waste one of Bedrock's four) and on the last two messages, so each request reads the previous
+ * one's prefix from the cache. Near the model's window, old tool output is cleared in one cut to
+ * about half (runner/model/compaction.ts), so the prefix is rewritten once per cut.
  */
 const cachePoint = { cachePoint: { type: 'default' } } as const;
 
-export const TRIMMED_NOTE = '[older tool output removed by the runner to keep the conversation inside the model window]';
+/** Compaction starts above this share of the input limit and cuts down to COMPACT_TO. */
+const HIGH_WATER = 0.85;
+const COMPACT_TO = 0.5;
 
 /** Bytes per token we assume: low on purpose, so reservations over- rather than under-estimate. */
 const BYTES_PER_TOKEN = 3;
@@ -28,6 +32,8 @@ export interface ConversationOptions {
 
 export class Conversation {
   readonly messages: Message[] = [];
+  /** What each compaction cleared, in order (for events and tests). */
+  readonly compactions: CompactionResult[] = [];
 
   constructor(private readonly options: ConversationOptions) {}
 
@@ -41,13 +47,13 @@ export class Conversation {
 
   /** The next request; `maxTokens` raises the output limit of this one call (a cut-off call asked again). */
   buildRequest(maxTokens = this.options.maxTokens): ModelRequest {
-    this.trimToWindow();
+    this.compactNearWindow();
     const last = this.messages.length - 1;
     const messages = this.messages.map((m, i) => (i >= last - 1 ? { ...m, content: [...(m.content ?? []), cachePoint as ContentBlock] } : m));
     return {
       modelId: this.options.modelId,
       system: [{ text: this.options.system }, cachePoint as SystemContentBlock],
-      toolConfig: { tools: [...this.options.tools, cachePoint as Tool] },
+      toolConfig: { tools: [...this.options.tools] },
       messages,
       inferenceConfig: { maxTokens },
     };
@@ -62,18 +68,17 @@ export class Conversation {
     return Math.floor((this.options.contextWindowTokens - this.options.maxTokens) * 0.9);
   }
 
-  /** Replaces the oldest tool results with a note until the conversation fits; the last four messages stay whole. */
-  private trimToWindow(): void {
-    const size = () => estimateTokens({ s: this.options.system, t: this.options.tools, m: this.messages });
-    if (size() <= this.inputLimit()) return;
-    for (let i = 0; i < this.messages.length - 4 && size() > this.inputLimit(); i++) {
-      const message = this.messages[i]!;
-      message.content = (message.content ?? []).map((block) => {
-        if (!block.toolResult) return block;
-        const already = block.toolResult.content?.length === 1 && block.toolResult.content[0]?.text === TRIMMED_NOTE;
-        return already ? block : { toolResult: { ...block.toolResult, content: [{ text: TRIMMED_NOTE }] } };
-      });
-    }
+  /** The conversation's size as the next request would carry it (tokens, estimated high). */
+  size(): number {
+    return estimateTokens({ s: this.options.system, t: this.options.tools, m: this.messages });
+  }
+
+  /** One cut to about half the limit when the conversation passes the high-water mark. */
+  private compactNearWindow(): void {
+    const limit = this.inputLimit();
+    if (this.size() <= limit * HIGH_WATER) return;
+    const result = compact(this.messages, () => this.size(), Math.floor(limit * COMPACT_TO));
+    if (result.clearedResults || result.clearedInputs) this.compactions.push(result);
   }
 }
 

@@ -69,7 +69,10 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
 
   for (let turn = 1; turn <= model.maxTurns; turn++) {
     ctx.checkStop();
+    const compactionsBefore = conversation.compactions.length;
     const request = conversation.buildRequest(control.maxTokens);
+    const cut = conversation.compactions[compactionsBefore];
+    if (cut) await ctx.emit('note', `conversation compacted before turn ${turn}: ${cut.clearedResults} old tool outputs and ${cut.clearedInputs} large tool inputs cleared`, { turn, ...cut });
     const callId = `turn-${String(turn).padStart(4, '0')}`;
     const { response, usage, costMicros, durationMs } = await callModel(ctx, budget, meter, request, conversation.estimateInputTokens(request), callId);
     const content = response.output.message.content as ContentBlock[];

@@ -123,6 +123,16 @@ describe('scripted sessions through each control path', () => {
     expect(fileAt(h.bare, branch, 'src/add.js')).toContain('return a + b;');
   });
 
+  it('pushes work in progress and fails with the reason on a context overflow', async () => {
+    const run = await h.createRun({ prompt: 'Fix the failing add test' });
+    const { end } = await startInProcessRun(h, run.runId, session('context-overflow')).done;
+    expect(end).toMatchObject({ kind: 'failed', error: 'Nightshift.RunFailed' });
+    const cause = (end as { cause: string }).cause;
+    expect(cause).toMatch(/^model_context_window_exceeded: the conversation no longer fits the model’s context window .* at turn 2; .*work in progress pushed to nightshift\//);
+    const branch = cause.match(/pushed to (\S+)$/)![1]!;
+    expect(fileAt(h.bare, branch, 'src/add.js')).toContain('return a + b;');
+  });
+
   it('returns the first finish with a regression and scratch to the agent, accepts the second, and reports honestly', async () => {
     const run = await h.createRun({ prompt: 'Fix the failing add test' });
     const baseBefore = branchHead(h.bare, 'main');

@@ -1,7 +1,8 @@
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { mockClient } from 'aws-sdk-client-mock';
 import { BedrockProvider } from '../../runner/model/bedrock-provider';
-import { Conversation, TRIMMED_NOTE, cachedPrefixShare } from '../../runner/model/conversation';
+import { Conversation, cacheReadableShare, cachedPrefixShare } from '../../runner/model/conversation';
+import { clearedOutputNote } from '../../runner/model/compaction';
 import { Redactor } from '../../runner/redaction';
 import { parseJunitXml, parseTestOutput, testDelta, type TestRunResult } from '../../runner/repo/test-results';
 import { buildToolEnvironment } from '../../runner/isolation/tool-environment';
@@ -76,14 +77,15 @@ describe('protected paths and truncation', () => {
 });
 
 describe('conversation requests', () => {
-  it('always sets maxTokens and puts cache checkpoints after tools, system and the last two messages', () => {
+  it('always sets maxTokens and puts cache checkpoints after the system prompt (whose prefix holds the tools) and the last two messages', () => {
     const c = new Conversation({ modelId: 'm', system: 'sys', tools: toolSpecs(), maxTokens: 4096, contextWindowTokens: 200_000 });
     c.addUser([{ text: 'task' }]);
     c.addAssistant([{ text: 'ok' }]);
     c.addUser([{ text: 'more' }]);
     const req = c.buildRequest();
     expect(req.inferenceConfig).toEqual({ maxTokens: 4096 });
-    expect(req.toolConfig!.tools!.at(-1)).toEqual({ cachePoint: { type: 'default' } });
+    // no checkpoint after the tools: the system checkpoint's prefix already covers them
+    expect(req.toolConfig!.tools!.some((t) => 'cachePoint' in t && t.cachePoint)).toBe(false);
     expect(req.toolConfig!.tools!.map((t) => t.toolSpec?.name).filter(Boolean)).toEqual(['shell', 'read_file', 'write_file', 'edit_file', 'list_files', 'search', 'finish', 'ask_human']);
     expect(req.system!.at(-1)).toEqual({ cachePoint: { type: 'default' } });
     expect(req.messages!.map((m) => m.content!.some((b) => 'cachePoint' in b && b.cachePoint))).toEqual([false, true, true]);
@@ -92,18 +94,47 @@ describe('conversation requests', () => {
     expect(c.messages.every((m) => m.content!.every((b) => !('cachePoint' in b && b.cachePoint)))).toBe(true);
   });
 
-  it('trims the oldest tool output to stay inside the window, keeping the recent messages whole', () => {
+  it('clears the oldest tool output in one cut to about half the window, naming the tool and its arguments, keeping the recent messages whole', () => {
     const c = new Conversation({ modelId: 'm', system: 's', tools: [], maxTokens: 1_000, contextWindowTokens: 8_000 });
     c.addUser([{ text: 'task' }]);
     for (let i = 0; i < 6; i++) {
-      c.addAssistant([{ toolUse: { toolUseId: `t${i}`, name: 'shell', input: {} } }]);
+      c.addAssistant([{ toolUse: { toolUseId: `t${i}`, name: 'shell', input: { command: `cat big${i}.txt` } } }]);
       c.addUser([{ toolResult: { toolUseId: `t${i}`, content: [{ text: 'x'.repeat(6_000) }] } }]);
     }
     const req = c.buildRequest();
     const texts = req.messages!.flatMap((m) => m.content!.filter((b) => b.toolResult).map((b) => b.toolResult!.content![0]!.text));
-    expect(texts[0]).toBe(TRIMMED_NOTE);
+    expect(texts[0]).toBe('[output of shell command="cat big0.txt" cleared by the runner to keep the conversation inside the model window; run it again if you need it]');
+    expect(texts[0]).toBe(clearedOutputNote('shell', { command: 'cat big0.txt' }));
     expect(texts.at(-1)).toBe('x'.repeat(6_000));
+    // one cut, as far as the four recent messages allow (two 6,000-character results stay whole)
+    expect(c.compactions).toEqual([{ clearedResults: 4, clearedInputs: 0 }]);
+    expect(texts.slice(0, 4).every((t) => t!.startsWith('[output of shell command="cat big'))).toBe(true);
+    expect(texts.slice(4)).toEqual(['x'.repeat(6_000), 'x'.repeat(6_000)]);
     expect(c.estimateInputTokens(req)).toBeLessThan(8_000 - 1_000);
+  });
+
+  it('rewrites the cached prefix once per cut, not every turn', () => {
+    const c = new Conversation({ modelId: 'm', system: 's', tools: [], maxTokens: 1_000, contextWindowTokens: 20_000 });
+    c.addUser([{ text: 'task' }]);
+    const requests: ReturnType<Conversation['buildRequest']>[] = [];
+    for (let i = 0; i < 24; i++) {
+      c.addAssistant([{ toolUse: { toolUseId: `t${i}`, name: 'write_file', input: { path: `f${i}.txt`, content: 'y'.repeat(1_500) } } }]);
+      c.addUser([{ toolResult: { toolUseId: `t${i}`, content: [{ text: 'x'.repeat(3_000) }] } }]);
+      // a copy: the conversation's stored messages change at a cut, a sent request does not
+      requests.push(structuredClone(c.buildRequest()));
+    }
+    const shares = requests.slice(1).map((r, i) => cacheReadableShare(requests[i]!, r));
+    const cuts = shares.filter((s) => s < 0.5).length;
+    expect(cuts).toBe(c.compactions.length);
+    // each cut frees a third of the window: about one cut every four turns here, never one per turn
+    expect(c.compactions.length).toBeGreaterThanOrEqual(2);
+    expect(cuts).toBeLessThan(shares.length / 3);
+    // once the conversation is long, every request between cuts reads nearly all of its prefix from the cache
+    const firstCut = shares.findIndex((s) => s < 0.5);
+    expect(shares.slice(firstCut).filter((s) => s >= 0.5).every((s) => s > 0.8)).toBe(true);
+    // large old inputs were cleared too, with the size said
+    const firstUse = requests.at(-1)!.messages![1]!.content![0]!.toolUse!;
+    expect(firstUse.input).toEqual({ path: 'f0.txt', content: '[1500 characters cleared by the runner]' });
   });
 });
 
