@@ -1,4 +1,4 @@
-import { ReplayExhaustedError } from './replay-provider';
+import { ReplayDivergedError, ReplayExhaustedError } from './replay-provider';
 
 /**
  * A provider refused the request before the model ran (validation, authorization, throttling): the
@@ -32,7 +32,7 @@ const unbilledAwsErrorNames = new Set([
  * been billed, so its reservation is settled at the worst case: invariant 1 holds on error paths too.
  */
 export function isUnbilledModelError(err: unknown): boolean {
-  if (err instanceof ModelRequestRejectedError || err instanceof ReplayExhaustedError) return true;
+  if (err instanceof ModelRequestRejectedError || err instanceof ReplayExhaustedError || err instanceof ReplayDivergedError) return true;
   if (typeof err !== 'object' || err === null) return false;
   const e = err as { name?: unknown; $metadata?: { httpStatusCode?: unknown } };
   if (typeof e.name !== 'string' || !unbilledAwsErrorNames.has(e.name)) return false;
