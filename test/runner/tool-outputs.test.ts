@@ -28,7 +28,7 @@ describe('tool outputs (golden)', () => {
     writeFileSync(join(repo, 'src/lib/util.js'), 'const x = 1;\nconst y = 1;\n\tconst z = 2;\n');
     writeFileSync(join(repo, 'config.json'), '{ "name": "demo" }\n');
     writeFileSync(join(repo, 'crlf.txt'), 'one\r\ntwo\r\n');
-    writeFileSync(join(repo, 'long.txt'), Array.from({ length: 1_200 }, (_, i) => `line ${i + 1}`).join('\n') + '\n');
+    writeFileSync(join(repo, 'long.txt'), `${Array.from({ length: 1_200 }, (_, i) => `line ${i + 1}`).join('\n')}\n`);
     writeFileSync(join(repo, '.gitignore'), 'build/\n*.log\n');
     mkdirSync(join(repo, 'build'));
     writeFileSync(join(repo, 'build/out.js'), 'function add() {}\n');
