@@ -1,14 +1,16 @@
 import type { CliIo } from './program';
 
 /** `nightshift dev`: the local platform in the foreground until Ctrl-C. */
-export async function runDev(options: { json: boolean; io: CliIo }): Promise<number> {
+export async function runDev(options: { json: boolean; io: CliIo; record?: string }): Promise<number> {
   const { startLocalPlatform, localPlatformOptionsFromEnv } = require('../local/platform') as typeof import('../local/platform');
-  const platform = await startLocalPlatform(await localPlatformOptionsFromEnv(process.env, { logTo: 'stderr' }));
-  const ready = { event: 'ready', url: platform.url, console: `${platform.url}/`, home: platform.home.root, forge: platform.forgeUrl, model: platform.model };
+  const env = options.record ? { ...process.env, NIGHTSHIFT_RECORD: options.record } : process.env;
+  const platform = await startLocalPlatform(await localPlatformOptionsFromEnv(env, { logTo: 'stderr' }));
+  const ready = { event: 'ready', url: platform.url, console: `${platform.url}/`, home: platform.home.root, forge: platform.forgeUrl, model: platform.model, record: platform.recordDir ?? null };
+  const recording = platform.recordDir ? `; recording model responses to ${platform.recordDir}` : '';
   options.io.out(
     options.json
       ? JSON.stringify(ready)
-      : `Nightshift local mode is ready on ${platform.url} (home ${platform.home.root}, model ${platform.model}). Web console: ${platform.url}/ . Ctrl-C stops it.`,
+      : `Nightshift local mode is ready on ${platform.url} (home ${platform.home.root}, model ${platform.model}${recording}). Web console: ${platform.url}/ . Ctrl-C stops it.`,
   );
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

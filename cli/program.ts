@@ -75,10 +75,11 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
   program
     .command('dev')
     .description('run the local platform (API on 127.0.0.1:PORT, default 8787)')
+    .addOption(new Option('--record <dir>', "record every run's model responses (redacted, replay format) to <dir>/<runId>.jsonl").env('NIGHTSHIFT_RECORD'))
     .action(
-      action(async () => {
+      action(async (options: { record?: string }) => {
         const { runDev } = loadDev();
-        return runDev({ json: globals().json ?? false, io });
+        return runDev({ json: globals().json ?? false, io, ...(options.record ? { record: options.record } : {}) });
       }),
     );
 

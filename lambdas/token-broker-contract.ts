@@ -5,11 +5,12 @@ import { RunId } from '../core/runs/schemas';
  * The token broker's Invoke payloads. The runner names only its run: the repository comes from the
  * run record, never from the caller, so a runner cannot ask for another repository's token or
  * secrets. `kind` defaults to `githubToken`; `repoSecrets` asks for the run repository's named
- * secrets (config `repos[].secrets`).
+ * secrets (config `repos[].secrets`); `modelApiKey` for the key of the configured model provider
+ * (config `model.apiKeySecret`, anthropic and openai).
  */
 export const TokenBrokerRequest = z
   .object({
-    kind: z.enum(['githubToken', 'repoSecrets']).default('githubToken'),
+    kind: z.enum(['githubToken', 'repoSecrets', 'modelApiKey']).default('githubToken'),
     runId: RunId,
   })
   .strict();
@@ -23,6 +24,15 @@ export const RepoSecretsResponse = z
   })
   .strict();
 export type RepoSecretsResponse = z.infer<typeof RepoSecretsResponse>;
+
+/** The answer to `{ kind: "modelApiKey" }`: the configured provider's API key. */
+export const ModelApiKeyResponse = z
+  .object({
+    provider: z.enum(['anthropic', 'openai']),
+    apiKey: z.string().min(1),
+  })
+  .strict();
+export type ModelApiKeyResponse = z.infer<typeof ModelApiKeyResponse>;
 
 export const GITHUB_TOKEN_PERMISSIONS = {
   contents: 'write',

@@ -12,7 +12,7 @@ import { createDocumentClient, tableNamesFromEnv } from '../core/store/client';
 import { createStore } from '../core/store';
 import type { RunRepository } from '../core/store/ports';
 import { issueForgeToken } from '../local/forge/forge-tokens';
-import { GITHUB_TOKEN_PERMISSIONS, TokenBrokerRequest, type RepoSecretsResponse, type TokenBrokerResponse } from './token-broker-contract';
+import { GITHUB_TOKEN_PERMISSIONS, TokenBrokerRequest, type ModelApiKeyResponse, type RepoSecretsResponse, type TokenBrokerResponse } from './token-broker-contract';
 
 /**
  * The token broker: the one place that holds the GitHub App key and can read repo secrets. Only the
@@ -60,6 +60,8 @@ export interface TokenBrokerDeps {
   secrets: SecretSource;
   /** `forge`: local mode, tokens the local forge under this directory accepts. */
   forgeRoot?: string;
+  /** Local mode only: a model API key from the platform's environment (ANTHROPIC_API_KEY, OPENAI_API_KEY), before `secrets`. */
+  modelKeyFromEnvironment?: (provider: 'anthropic' | 'openai') => string | undefined;
   now?: () => Date;
 }
 
@@ -99,6 +101,29 @@ export async function repoSecretsFor(deps: TokenBrokerDeps, input: unknown): Pro
     }
   }
   return { repository: settings.name, secrets };
+}
+
+/**
+ * The configured model provider's API key (config `model.apiKeySecret`), to a RUNNING run only. The
+ * runner asks for it at its first model call and sends it in a header, nowhere else.
+ */
+export async function modelApiKeyFor(deps: TokenBrokerDeps, input: unknown): Promise<ModelApiKeyResponse> {
+  const request = TokenBrokerRequest.parse(input);
+  if (request.kind !== 'modelApiKey') throw new Error(`expected a modelApiKey request, got ${request.kind}`);
+  const model = deps.config.model;
+  if (model.provider === 'bedrock' || model.apiKeySecret === undefined) throw new Error(`the configured model provider (${model.provider}) takes no API key`);
+  await activeRunRepo(deps, request.runId);
+  const fromEnvironment = deps.modelKeyFromEnvironment?.(model.provider)?.trim();
+  if (fromEnvironment) return { provider: model.provider, apiKey: fromEnvironment };
+  let apiKey: string;
+  try {
+    apiKey = (await deps.secrets(model.apiKeySecret)).trim();
+  } catch (err) {
+    const name = (err as { name?: string }).name;
+    throw new RepoSecretUnavailableError(`could not read the model API key secret ${model.apiKeySecret}: ${name && name !== 'Error' ? name : (err as Error).message}`);
+  }
+  if (apiKey === '') throw new RepoSecretUnavailableError(`the model API key secret ${model.apiKeySecret} is empty`);
+  return { provider: model.provider, apiKey };
 }
 
 export async function mintRunToken(deps: TokenBrokerDeps, input: unknown): Promise<TokenBrokerResponse> {
@@ -155,16 +180,24 @@ function defaultDeps(): TokenBrokerDeps {
     config: runtimeConfig(),
     secrets: secretsFile ? localSecretsFileSource(secretsFile) : secretsManagerSource(new SecretsManagerClient({})),
     ...(forgeHome ? { forgeRoot: forgeHome } : {}),
+    // Local mode reads keys from the platform's environment too; a Lambda's environment holds none.
+    ...(secretsFile ? { modelKeyFromEnvironment: (provider: 'anthropic' | 'openai') => optionalEnv(provider === 'anthropic' ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY') } : {}),
   };
 }
 
 /**
  * Lambda entry: `{ runId }` (or `{ kind: "githubToken", runId }`) in, `TokenBrokerResponse` out;
- * `{ kind: "repoSecrets", runId }` in, `RepoSecretsResponse` out. Refusals throw (FunctionError for the caller).
+ * `{ kind: "repoSecrets", runId }` in, `RepoSecretsResponse` out; `{ kind: "modelApiKey", runId }` in,
+ * `ModelApiKeyResponse` out. Refusals throw (FunctionError for the caller).
  */
-export async function handler(event: unknown): Promise<TokenBrokerResponse | RepoSecretsResponse> {
+export async function handler(event: unknown): Promise<TokenBrokerResponse | RepoSecretsResponse | ModelApiKeyResponse> {
   deps ??= defaultDeps();
   const request = TokenBrokerRequest.parse(event);
+  if (request.kind === 'modelApiKey') {
+    const response = await modelApiKeyFor(deps, request);
+    console.log(JSON.stringify({ level: 'info', message: 'model API key issued', runId: request.runId, provider: response.provider }));
+    return response;
+  }
   if (request.kind === 'repoSecrets') {
     const response = await repoSecretsFor(deps, request);
     // Logged without values: which run got which variables of which repository.

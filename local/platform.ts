@@ -1,6 +1,6 @@
 import '../core/polyfills';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -48,8 +48,10 @@ export interface LocalPlatformOptions {
   configFile: string;
   /** 0 picks a free port. */
   port: number;
-  /** NIGHTSHIFT_MODEL for the runners: `bedrock` or `replay:<absolute file>`. */
+  /** NIGHTSHIFT_MODEL for the runners: `bedrock`, `anthropic`, `openai` or `replay:<absolute file>`. */
   model: string;
+  /** NIGHTSHIFT_RECORD: each run's model responses are recorded (redacted) to `<dir>/<runId>.jsonl`. */
+  recordDir?: string;
   /** Who local requests come from, shaped like an IAM principal: `local:<os user>`. */
   requester: string;
   log: LocalLog;
@@ -68,6 +70,7 @@ export interface LocalPlatform {
   home: NightshiftHome;
   forgeUrl: string;
   model: string;
+  recordDir: string | undefined;
   config: NightshiftConfig;
   store: Store;
   runners: RunnerProcesses;
@@ -83,6 +86,8 @@ const LocalEnv = z.object({
   NIGHTSHIFT_HOME: z.string().min(1).default('.nightshift'),
   NIGHTSHIFT_CONFIG: z.string().min(1).default('nightshift.config.json'),
   NIGHTSHIFT_MODEL: z.string().min(1).optional(),
+  /** A directory: every run's model responses, recorded in the replay format (docs/providers.md). */
+  NIGHTSHIFT_RECORD: z.string().min(1).optional(),
   /** Where synthesized templates are cached (default $NIGHTSHIFT_HOME/cache); several homes can share one. */
   NIGHTSHIFT_CACHE_DIR: z.string().min(1).optional(),
 });
@@ -96,18 +101,24 @@ export function localPlatformOptionsFromEnv(env: NodeJS.ProcessEnv, options: { l
     home,
     configFile: resolve(parsed.NIGHTSHIFT_CONFIG),
     port: Number(parsed.PORT),
-    model: resolveModel(parsed.NIGHTSHIFT_MODEL, env),
+    model: resolveModel(parsed.NIGHTSHIFT_MODEL, env, resolve(parsed.NIGHTSHIFT_CONFIG)),
+    ...(parsed.NIGHTSHIFT_RECORD ? { recordDir: resolve(parsed.NIGHTSHIFT_RECORD) } : {}),
     requester: localRequester(),
     ...(parsed.NIGHTSHIFT_CACHE_DIR ? { templateCacheDir: resolve(parsed.NIGHTSHIFT_CACHE_DIR) } : {}),
     log: options.logTo === 'stderr' ? stderrLog() : fileLog(join(home.logs, 'platform.log')),
   };
 }
 
-/** `bedrock` when AWS credentials are present, else nothing can serve a run: the choice is explicit. */
-function resolveModel(model: string | undefined, env: NodeJS.ProcessEnv): string {
+/**
+ * The config's `model.provider` when it is anthropic or openai; `bedrock` when AWS credentials are
+ * present; else nothing can serve a run: the choice is explicit.
+ */
+function resolveModel(model: string | undefined, env: NodeJS.ProcessEnv, configFile: string): string {
   if (model) return model.startsWith('replay:') ? `replay:${resolve(model.slice('replay:'.length))}` : model;
+  const configured = configuredModelProvider(configFile);
+  if (configured && configured !== 'bedrock') return configured;
   const hasCredentials = Boolean(env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_CONTAINER_CREDENTIALS_FULL_URI || env.AWS_WEB_IDENTITY_TOKEN_FILE);
-  if (!hasCredentials) throw new Error('no model: set NIGHTSHIFT_MODEL=replay:<session.jsonl>, or provide AWS credentials for Bedrock (NIGHTSHIFT_MODEL=bedrock)');
+  if (!hasCredentials) throw new Error('no model: set model.provider to anthropic or openai in the config (docs/providers.md), NIGHTSHIFT_MODEL=replay:<session.jsonl>, or provide AWS credentials for Bedrock (NIGHTSHIFT_MODEL=bedrock)');
   return 'bedrock';
 }
 
@@ -119,6 +130,16 @@ function resolveModel(model: string | undefined, env: NodeJS.ProcessEnv): string
 export function withLocalOperator(config: NightshiftConfig, requester: string): NightshiftConfig {
   if (config.auth.admins.includes(requester)) return config;
   return { ...config, auth: { ...config.auth, admins: [...config.auth.admins, requester] } };
+}
+
+/** `model.provider` of the config file, read without validating it (startLocalPlatform validates the whole file). */
+function configuredModelProvider(configFile: string): string | undefined {
+  try {
+    const parsed = z.object({ model: z.object({ provider: z.string() }) }).safeParse(JSON.parse(readFileSync(configFile, 'utf8')));
+    return parsed.success ? parsed.data.model.provider : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function localRequester(): string {
@@ -197,6 +218,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
 
     const { template, cached } = await synthesizedTemplate({ repoRoot, config, cacheDir: options.templateCacheDir ?? home.cache, log });
     log.info('stack template ready', { cached });
+
+    if (options.recordDir) mkdirSync(options.recordDir, { recursive: true, mode: 0o700 });
 
     // The AWS endpoints are created first (their port goes into the environment), answered once the executor exists.
     let machine: LocalStateMachine | undefined;
@@ -299,6 +322,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     runners.setBaseEnv({
       ...serviceEnv,
       NIGHTSHIFT_MODEL: options.model,
+      ...(options.recordDir ? { NIGHTSHIFT_RECORD_DIR: options.recordDir } : {}),
       TOKEN_BROKER_FUNCTION: tokenBrokerName(extracted.lambdaEntries),
       NIGHTSHIFT_TRACE_DIR: join(home.root, 'traces'),
       NIGHTSHIFT_WORKDIR: home.work,
@@ -357,6 +381,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       home,
       forgeUrl: forge.url,
       model: options.model,
+      recordDir: options.recordDir,
       config,
       store,
       runners,

@@ -1,4 +1,5 @@
 import '../core/polyfills';
+import { join } from 'node:path';
 import { runtimeConfig } from '../core/config/runtime';
 import { createDocumentClient, tableNamesFromEnv } from '../core/store/client';
 import { createStore } from '../core/store';
@@ -7,6 +8,9 @@ import { proxiedFetch, runnerAwsClients } from './egress/proxied-clients';
 import { octokitGithubApi } from './github/github-api';
 import { tokenBrokerSource } from './github-token-source';
 import { stdoutSink } from './log';
+import { tokenBrokerModelApiKey } from './model/model-api-key';
+import type { ModelProvider } from './model/provider';
+import { RecordingProvider } from './model/recording-provider';
 import { selectModelProvider } from './model/select-provider';
 import { Redactor } from './redaction';
 import { runWorkspaceDir, RunSession } from './run-session';
@@ -43,6 +47,15 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
   const egress = egressSettingsFromEnv(env);
   // AWS APIs outside the VPC go through the proxy's default port (they are allowed on every port).
   const aws = runnerAwsClients({ ...(region ? { region } : {}), ...(egress ? { proxyUrl: egress.proxyBaseUrl } : {}) });
+  let model: ModelProvider = selectModelProvider({
+    spec: settings.NIGHTSHIFT_MODEL,
+    model: config.model,
+    bedrock: aws.bedrock,
+    apiKey: tokenBrokerModelApiKey(aws.lambda, settings.TOKEN_BROKER_FUNCTION, settings.RUN_ID, (key) => redactor.add(key)),
+    // The Anthropic and OpenAI-compatible APIs leave the VPC through the proxy, like Bedrock (loopback servers stay direct).
+    ...(egress ? { fetch: proxiedFetch(egress.proxyBaseUrl) } : {}),
+  });
+  if (settings.NIGHTSHIFT_RECORD_DIR) model = new RecordingProvider(model, join(settings.NIGHTSHIFT_RECORD_DIR, `${settings.RUN_ID}.jsonl`), (value) => redactor.redactValue(value));
   session = new RunSession({
     runId: settings.RUN_ID,
     config,
@@ -52,7 +65,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
     callbacks: stepFunctionsCallbacks(aws.sfn, taskToken),
     tokens: tokenBrokerSource(aws.lambda, settings.TOKEN_BROKER_FUNCTION),
     github: (token, repo, proxyUrl) => octokitGithubApi({ baseUrl: settings.GITHUB_API_URL ?? config.github.apiUrl, token, repo, ...(proxyUrl ? { fetch: proxiedFetch(proxyUrl) } : {}) }),
-    model: selectModelProvider(settings.NIGHTSHIFT_MODEL, config.model.id, aws.bedrock),
+    model,
     traceSink: settings.TRACES_BUCKET ? s3TraceSink(aws.s3, settings.TRACES_BUCKET) : directoryTraceSink(settings.NIGHTSHIFT_TRACE_DIR!),
     workspace: runWorkspaceDir(settings.NIGHTSHIFT_WORKDIR, settings.RUN_ID),
     keepWorkspace: settings.NIGHTSHIFT_KEEP_WORKSPACE === '1',

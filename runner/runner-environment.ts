@@ -2,6 +2,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { RunId } from '../core/runs/schemas';
+import { modelSpecPattern } from './model/select-provider';
 
 /**
  * The runner's environment (ECS container definition + the state machine's RUN_ID/TASK_TOKEN
@@ -12,8 +13,10 @@ export const RunnerEnvironment = z.object({
   RUN_ID: RunId,
   TASK_TOKEN: z.string().min(1),
   TOKEN_BROKER_FUNCTION: z.string().min(1),
-  /** `bedrock` (default) or `replay:<file>`. */
-  NIGHTSHIFT_MODEL: z.string().regex(/^(bedrock|replay:.+)$/).default('bedrock'),
+  /** Unset: config `model.provider`. Else `bedrock`, `anthropic`, `openai` (the configured one) or `replay:<file>`. */
+  NIGHTSHIFT_MODEL: z.string().regex(modelSpecPattern).optional(),
+  /** Local mode: record each model response (redacted) to `<dir>/<RUN_ID>.jsonl`, the replay format. */
+  NIGHTSHIFT_RECORD_DIR: z.string().min(1).optional(),
   /** Overrides config `github.apiUrl` (local forge). */
   GITHUB_API_URL: z.string().url().optional(),
   /** S3 bucket for traces; without it, NIGHTSHIFT_TRACE_DIR (local mode). */

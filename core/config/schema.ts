@@ -123,19 +123,55 @@ export const EgressConfig = z
 export type EgressConfig = z.infer<typeof EgressConfig>;
 
 const PricePerMillion = z.number().nonnegative().max(1_000);
+
+/** Model providers (SPEC §7, docs/providers.md). */
+export const ModelProviderName = z.enum(['bedrock', 'anthropic', 'openai']);
+export type ModelProviderName = z.infer<typeof ModelProviderName>;
+
+/** Default API roots; an OpenAI-compatible server other than OpenAI's names its own `baseUrl`. */
+export const defaultModelBaseUrls = { anthropic: 'https://api.anthropic.com', openai: 'https://api.openai.com/v1' } as const;
+
+const loopbackHosts = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** The API root of a provider: http or https, no credentials, query or fragment (the key is a secret, never part of the URL). */
+const ModelBaseUrl = z
+  .string()
+  .max(500)
+  .url()
+  .superRefine((value, ctx) => {
+    const url = new URL(value);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') ctx.addIssue({ code: 'custom', message: 'must be an http or https URL' });
+    if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'must not hold credentials: put the key in apiKeySecret' });
+    if (url.search || url.hash) ctx.addIssue({ code: 'custom', message: 'must not have a query or fragment' });
+  });
+
 export const ModelConfig = z
   .object({
+    /** Who serves the model: Bedrock Converse (default), the Anthropic Messages API, or an OpenAI-compatible chat completions server. */
+    provider: ModelProviderName.default('bedrock'),
     /**
-     * Bedrock model id or system inference-profile id (geography prefix). Not an ARN: the runner's IAM
-     * policy is derived from the id (infra/constructs/agent-runtime.ts), and an application inference
-     * profile ARN would need its underlying models resolved at deploy.
+     * The model the provider serves. For Bedrock a model id or system inference-profile id (geography
+     * prefix), not an ARN: the runner's IAM policy is derived from the id (infra/constructs/agent-runtime.ts),
+     * and an application inference profile ARN would need its underlying models resolved at deploy.
+     * For the others the id the API takes (`claude-sonnet-4-5`, `gpt-4.1`, `qwen2.5-coder:32b`, `hosted_vllm/org/model`).
      */
     id: z
       .string()
       .min(1)
       .max(200)
-      .regex(/^[A-Za-z0-9.:_-]+$/, 'must be a Bedrock model or inference-profile id')
-      .refine((id) => !id.startsWith('arn:'), 'must be a model or inference-profile id, not an ARN'),
+      .regex(/^[A-Za-z0-9.:_\/@+-]+$/, 'must be a model id (letters, digits and . : _ / @ + -)'),
+    /** anthropic and openai: the API root (default https://api.anthropic.com, https://api.openai.com/v1). */
+    baseUrl: ModelBaseUrl.optional(),
+    /**
+     * anthropic and openai: Secrets Manager name of the API key (the token broker hands it to a RUNNING
+     * run; locally a key of secrets.json, or ANTHROPIC_API_KEY / OPENAI_API_KEY). Required for
+     * anthropic; an OpenAI-compatible server without keys (Ollama, vLLM) omits it.
+     */
+    apiKeySecret: SecretName.optional(),
+    /** openai: which field carries the output limit (OpenAI's reasoning models take only max_completion_tokens). */
+    maxTokensParameter: z.enum(['max_tokens', 'max_completion_tokens']).optional(),
+    /** anthropic and openai: one HTTP attempt's time limit (a slow local model may need more than the default 600). */
+    requestTimeoutSeconds: z.number().int().min(10).max(3_600).optional(),
     maxOutputTokens: z.number().int().min(256).max(128_000).default(16_384),
     /** Input tokens the model accepts; the runner trims old tool output to stay inside it. */
     contextWindowTokens: z.number().int().min(8_000).max(2_000_000).default(200_000),
@@ -160,7 +196,26 @@ export const ModelConfig = z
     /** Most model turns a run may take before it stops. */
     maxTurns: z.number().int().min(1).max(1_000).default(100),
   })
-  .strict();
+  .strict()
+  .superRefine((m, ctx) => {
+    if (m.provider === 'bedrock') {
+      if (!/^[A-Za-z0-9.:_-]+$/.test(m.id)) ctx.addIssue({ code: 'custom', path: ['id'], message: 'must be a Bedrock model or inference-profile id' });
+      if (m.id.startsWith('arn:')) ctx.addIssue({ code: 'custom', path: ['id'], message: 'must be a model or inference-profile id, not an ARN' });
+      for (const key of ['baseUrl', 'apiKeySecret', 'maxTokensParameter', 'requestTimeoutSeconds'] as const) {
+        if (m[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'applies to the anthropic and openai providers only' });
+      }
+      return;
+    }
+    if (m.provider === 'anthropic') {
+      if (m.apiKeySecret === undefined) ctx.addIssue({ code: 'custom', path: ['apiKeySecret'], message: 'required for the anthropic provider: the secret name of the API key' });
+      if (m.maxTokensParameter !== undefined) ctx.addIssue({ code: 'custom', path: ['maxTokensParameter'], message: 'applies to the openai provider only' });
+    }
+    const base = m.baseUrl ?? defaultModelBaseUrls[m.provider];
+    const url = URL.canParse(base) ? new URL(base) : undefined;
+    if (url && url.protocol === 'http:' && m.apiKeySecret !== undefined && !loopbackHosts.has(url.hostname)) {
+      ctx.addIssue({ code: 'custom', path: ['baseUrl'], message: 'must be https when an apiKeySecret is set (the key would cross the network in clear text); http is for loopback or key-less servers' });
+    }
+  });
 export type ModelConfig = z.infer<typeof ModelConfig>;
 
 export const GithubConfig = z

@@ -1,5 +1,6 @@
 export * from './access-log';
 export * from './aws-endpoints';
+export * from './model-hosts';
 export * from './ports';
 export * from './proxy-check';
 export * from './proxy-env';

@@ -108,7 +108,7 @@ export class AgentRuntime extends Construct {
       environment: {
         ...state.tableEnvironment,
         TRACES_BUCKET: state.traces.bucketName,
-        NIGHTSHIFT_MODEL: 'bedrock',
+        NIGHTSHIFT_MODEL: config.model.provider,
         // The egress proxy and its access log (infra/constructs/network.ts, core/egress).
         ...props.network.runnerEnvironment,
         // The runner reads its configuration from here (core/config/runtime.ts); it holds no secrets.
@@ -184,6 +184,8 @@ export class AgentRuntime extends Construct {
     // The model. A plain model id is one foundation model in this region. A system inference profile
     // (geography prefix) is invoked in this region and routes to the foundation model in the regions of
     // its geography; the foundation model is allowed there only when called through that very profile.
+    // Another provider is reached over HTTPS through the egress proxy with a key from the token broker: no Bedrock grant.
+    if (config.model.provider !== 'bedrock') return;
     const modelId = config.model.id;
     const invoke = ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'];
     const profile = /^(us|eu|apac|global|us-gov|ca|jp|au)\.(.+)$/.exec(modelId);

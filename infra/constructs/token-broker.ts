@@ -37,9 +37,9 @@ export class TokenBroker extends Construct {
     state.grantRunRead(fn);
 
     const github = config.github;
-    // The App key (or PAT), and every repo's named secrets: the broker hands each run only its own repo's.
+    // The App key (or PAT), the model provider's API key, and every repo's named secrets: the broker hands each run only its own repo's.
     const repoSecretNames = config.repos.flatMap((r) => Object.values(r.secrets ?? {}));
-    const secretNames = [...new Set([github.privateKeySecret, github.tokenSecret, ...repoSecretNames].filter((n): n is string => n !== undefined))];
+    const secretNames = [...new Set([github.privateKeySecret, github.tokenSecret, config.model.apiKeySecret, ...repoSecretNames].filter((n): n is string => n !== undefined))];
     if (secretNames.length > 0) {
       const stack = Stack.of(this);
       fn.addToRolePolicy(

@@ -1,54 +1,43 @@
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { z } from 'zod';
 import { ConverseResponse } from './converse-response';
-import { isUnbilledModelError } from './model-errors';
+import { abortableSleep, defaultRetryPolicy, InvalidModelRequestError, isNetworkError, isUnbilledModelError, ModelCallError, ModelResponseError, withRetries, type RetryPolicy, type Sleep } from './model-errors';
 import type { ModelProvider, ModelRequest } from './provider';
+import { converseRequestViolations } from './request-rules';
+
+export { abortableSleep, defaultRetryPolicy, ModelResponseError, type RetryPolicy, type Sleep } from './model-errors';
 
 const retryableNames = new Set(['ThrottlingException', 'ServiceUnavailableException', 'InternalServerException', 'ModelNotReadyException', 'ModelErrorException']);
 
+/**
+ * Worth another attempt: throttling, 5xx, a connection refused or cut (also after the response began,
+ * which the AWS SDK reports without a status), and the same kinds from the HTTP providers. Whether
+ * the provider or the run retries it depends on whether it may have been billed (isUnbilledModelError).
+ */
 export function isRetryableModelError(err: unknown): boolean {
+  if (err instanceof ModelCallError) return err.retryable;
   if (typeof err !== 'object' || err === null) return false;
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
   if (e.name && retryableNames.has(e.name)) return true;
   const status = e.$metadata?.httpStatusCode;
-  return status !== undefined && (status === 429 || status >= 500);
+  if (status !== undefined && (status === 429 || status >= 500)) return true;
+  return isNetworkError(err) || isCutResponse(err);
 }
 
-export interface RetryPolicy {
-  attempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
-
-export const defaultRetryPolicy: RetryPolicy = { attempts: 6, baseDelayMs: 1_000, maxDelayMs: 30_000 };
-
-export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
-
-export const abortableSleep: Sleep = (ms, signal) =>
-  new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-
-export class ModelResponseError extends Error {
-  constructor(reason: string) {
-    super(`Bedrock returned a response the runner cannot use: ${reason}`);
-    this.name = 'ModelResponseError';
-  }
+/**
+ * A body cut after a 200 status line reaches the caller as a plain Error wrapping Node's "aborted"
+ * (no name, code or status survive the SDK's deserialisation wrapper), so its message is all there is.
+ */
+function isCutResponse(err: unknown): boolean {
+  const message = (err as { message?: unknown }).message;
+  return typeof message === 'string' && /^AWS SDK error wrapper for Error: (aborted|socket hang up|terminated|read ECONNRESET)\b/.test(message);
 }
 
 /**
  * Bedrock's Converse API. Failures answered before inference (throttling, a model not ready) are
- * retried here with capped, jittered exponential backoff; a failure that may have been billed (5xx)
- * is not: the agent loop settles its reservation at the worst case and retries under a new one.
+ * retried here with capped, jittered exponential backoff; a failure that may have been billed (5xx,
+ * a cut connection) is not: the agent loop settles its reservation at the worst case and retries
+ * under a new one. A request that breaks the Converse rules is refused before it is sent.
  */
 export class BedrockProvider implements ModelProvider {
   readonly kind = 'bedrock' as const;
@@ -64,17 +53,16 @@ export class BedrockProvider implements ModelProvider {
   }
 
   async converse(request: ModelRequest, signal: AbortSignal): Promise<ConverseResponse> {
-    for (let attempt = 1; ; attempt++) {
-      try {
+    const violations = converseRequestViolations(request);
+    if (violations.length > 0) throw new InvalidModelRequestError('Converse', violations);
+    return withRetries(
+      async () => {
         const raw = await this.client.send(new ConverseCommand(request), { abortSignal: signal });
         const parsed = ConverseResponse.safeParse(raw);
         if (!parsed.success) throw new ModelResponseError(z.prettifyError(parsed.error));
         return parsed.data;
-      } catch (err) {
-        if (signal.aborted || attempt >= this.retry.attempts || !isRetryableModelError(err) || !isUnbilledModelError(err)) throw err;
-        const cap = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
-        await this.sleep(cap / 2 + Math.random() * (cap / 2), signal);
-      }
-    }
+      },
+      { isRetryable: (err) => isRetryableModelError(err) && isUnbilledModelError(err), policy: this.retry, sleep: this.sleep, signal },
+    );
   }
 }

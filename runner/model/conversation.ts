@@ -15,6 +15,8 @@ const cachePoint = { cachePoint: { type: 'default' } } as const;
 const HIGH_WATER = 0.85;
 const COMPACT_TO = 0.5;
 
+export const EMPTY_REPLY_NOTE = '[the model returned no content]';
+
 /** Bytes per token we assume: low on purpose, so reservations over- rather than under-estimate. */
 const BYTES_PER_TOKEN = 3;
 
@@ -41,8 +43,14 @@ export class Conversation {
     this.messages.push({ role: 'user', content });
   }
 
+  /**
+   * The model's reply as the next request will carry it. Every provider refuses blank text blocks and
+   * empty messages in a request, though a model may return either (an empty end_turn, text that is
+   * only a newline before a tool call), so those are dropped and an empty reply is kept as a note.
+   */
   addAssistant(content: ContentBlock[]): void {
-    this.messages.push({ role: 'assistant', content });
+    const kept = content.filter((block) => !('text' in block && typeof block.text === 'string' && block.text.trim() === ''));
+    this.messages.push({ role: 'assistant', content: kept.length > 0 ? kept : [{ text: EMPTY_REPLY_NOTE }] });
   }
 
   /** The next request; `maxTokens` raises the output limit of this one call (a cut-off call asked again). */

@@ -2,10 +2,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { z } from 'zod';
 import { ConverseResponse } from './converse-response';
-import type { ModelProvider } from './provider';
+import { InvalidModelRequestError, ModelRequestRejectedError } from './model-errors';
+import type { ModelProvider, ModelRequest } from './provider';
+import { converseRequestViolations } from './request-rules';
 
-/** The recorded session ran out: the run asked for more model calls than were recorded. */
-export class ReplayExhaustedError extends Error {
+/** The recorded session ran out: the run asked for more model calls than were recorded (nothing was billed). */
+export class ReplayExhaustedError extends ModelRequestRejectedError {
   constructor(
     readonly file: string,
     readonly recorded: number,
@@ -20,7 +22,7 @@ export class ReplayExhaustedError extends Error {
  * no longer answer this runner's conversation, and a tool change that alters what the model sees
  * needs a live re-run (and a new recording).
  */
-export class ReplayDivergedError extends Error {
+export class ReplayDivergedError extends ModelRequestRejectedError {
   constructor(
     readonly file: string,
     readonly toolUseId: string,
@@ -48,7 +50,9 @@ export class ReplayFileError extends Error {
 
 /**
  * `replay:<file>` (SPEC §7): JSON lines, one Converse response per model call, returned in order.
- * It checks nothing about the request. Every run it serves says so (events and PR body).
+ * Each request must pass the Converse request rules (request-rules.ts) first, as Bedrock would
+ * demand: every test session checks the requests the runner builds. Every run it serves says so
+ * (events and PR body).
  */
 export class ReplayProvider implements ModelProvider {
   readonly kind = 'replay' as const;
@@ -102,9 +106,11 @@ export class ReplayProvider implements ModelProvider {
     return this.responses.length;
   }
 
-  async converse(request: unknown, signal: AbortSignal): Promise<ConverseResponse> {
+  async converse(request: ModelRequest, signal: AbortSignal): Promise<ConverseResponse> {
     signal.throwIfAborted();
     this.requests.push(request);
+    const violations = converseRequestViolations(request);
+    if (violations.length > 0) throw new InvalidModelRequestError('Converse', violations);
     this.checkOutputs(request);
     const response = this.responses[this.next];
     if (!response) throw new ReplayExhaustedError(this.file, this.responses.length);

@@ -1,6 +1,3 @@
-import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
-import { mockClient } from 'aws-sdk-client-mock';
-import { BedrockProvider } from '../../runner/model/bedrock-provider';
 import { Conversation, cacheReadableShare, cachedPrefixShare } from '../../runner/model/conversation';
 import { clearedOutputNote } from '../../runner/model/compaction';
 import { Redactor } from '../../runner/redaction';
@@ -138,46 +135,3 @@ describe('conversation requests', () => {
   });
 });
 
-describe('Bedrock provider', () => {
-  const ok = { output: { message: { role: 'assistant', content: [{ text: 'hi' }] } }, stopReason: 'end_turn', usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 }, $metadata: {} };
-
-  it('retries throttling with backoff, then returns the response', async () => {
-    const bedrock = mockClient(BedrockRuntimeClient);
-    const throttled = Object.assign(new Error('slow down'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 429 } });
-    const notReady = Object.assign(new Error('warming up'), { name: 'ModelNotReadyException', $metadata: { httpStatusCode: 429 } });
-    bedrock.on(ConverseCommand).rejectsOnce(throttled).rejectsOnce(notReady).resolves(ok as never);
-    const sleeps: number[] = [];
-    const provider = new BedrockProvider(new BedrockRuntimeClient({ region: 'us-east-1' }), 'm', { attempts: 5, baseDelayMs: 100, maxDelayMs: 1_000 }, async (ms) => {
-      sleeps.push(ms);
-    });
-    const res = await provider.converse({ modelId: 'm', messages: [], inferenceConfig: { maxTokens: 10 } }, new AbortController().signal);
-    expect(res.stopReason).toBe('end_turn');
-    expect(bedrock.commandCalls(ConverseCommand)).toHaveLength(3);
-    expect(sleeps).toHaveLength(2);
-    expect(sleeps[0]).toBeGreaterThanOrEqual(50);
-    expect(sleeps[1]).toBeGreaterThanOrEqual(100);
-    bedrock.restore();
-  });
-
-  it('does not retry a 5xx itself: it may have been billed, so the agent loop settles it and retries under a new reservation', async () => {
-    const bedrock = mockClient(BedrockRuntimeClient);
-    const unavailable = Object.assign(new Error('oops'), { name: 'InternalServerException', $metadata: { httpStatusCode: 500 } });
-    bedrock.on(ConverseCommand).rejectsOnce(unavailable).resolves(ok as never);
-    const provider = new BedrockProvider(new BedrockRuntimeClient({ region: 'us-east-1' }), 'm', { attempts: 5, baseDelayMs: 1, maxDelayMs: 1 }, async () => undefined);
-    await expect(provider.converse({ modelId: 'm', messages: [] }, new AbortController().signal)).rejects.toThrow('oops');
-    expect(bedrock.commandCalls(ConverseCommand)).toHaveLength(1);
-    bedrock.restore();
-  });
-
-  it('does not retry a validation error, and gives up after the last attempt', async () => {
-    const bedrock = mockClient(BedrockRuntimeClient);
-    bedrock.on(ConverseCommand).rejects(Object.assign(new Error('bad'), { name: 'ValidationException', $metadata: { httpStatusCode: 400 } }));
-    const provider = new BedrockProvider(new BedrockRuntimeClient({ region: 'us-east-1' }), 'm', { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 }, async () => undefined);
-    await expect(provider.converse({ modelId: 'm', messages: [] }, new AbortController().signal)).rejects.toThrow('bad');
-    expect(bedrock.commandCalls(ConverseCommand)).toHaveLength(1);
-    bedrock.on(ConverseCommand).rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
-    await expect(provider.converse({ modelId: 'm', messages: [] }, new AbortController().signal)).rejects.toThrow('throttled');
-    expect(bedrock.commandCalls(ConverseCommand)).toHaveLength(4);
-    bedrock.restore();
-  });
-});

@@ -1,0 +1,46 @@
+import { closeSync, constants, fstatSync, openSync, writeSync } from 'node:fs';
+import { ConverseResponse } from './converse-response';
+import type { ModelProvider, ModelRequest } from './provider';
+
+/**
+ * Records a live session in the replay format (SPEC §7): each response the wrapped provider returns
+ * is appended to `file` as one Converse response per line, after `redact` (the run's redactor: known
+ * secret values and token-shaped strings), and only then handed to the runner. A recorded file
+ * replays with `NIGHTSHIFT_MODEL=replay:<file>`, so a real run becomes a regression test.
+ *
+ * The file is created new (never appended to or followed through a symbolic link) with mode 600.
+ */
+export class RecordingProvider implements ModelProvider {
+  readonly kind: ModelProvider['kind'];
+  readonly description: string;
+  private fd: number | undefined;
+  /** Responses written so far. */
+  recorded = 0;
+
+  constructor(
+    private readonly inner: ModelProvider,
+    readonly file: string,
+    private readonly redact: <T>(value: T) => T,
+  ) {
+    this.kind = inner.kind;
+    this.description = `${inner.description}, recorded`;
+    // Opened at once: a file that exists already or cannot be created fails the run before any call.
+    this.fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    if (!fstatSync(this.fd).isFile()) throw new Error(`${file} is not a regular file`);
+  }
+
+  async converse(request: ModelRequest, signal: AbortSignal): Promise<ConverseResponse> {
+    const response = await this.inner.converse(request, signal);
+    // Written before the runner acts on it: a run that crashes midway leaves every turn it took.
+    const line = ConverseResponse.parse(this.redact(structuredClone(response)));
+    if (this.fd === undefined) throw new Error(`the recording ${this.file} is closed`);
+    writeSync(this.fd, `${JSON.stringify(line)}\n`);
+    this.recorded++;
+    return response;
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
