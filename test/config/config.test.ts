@@ -41,6 +41,19 @@ describe('configuration', () => {
     expect(config.model.maxOutputTokens).toBe(16_384);
   });
 
+  it('accepts each model provider with the fields it takes', () => {
+    expect(parseConfig(minimal()).model.provider).toBe('bedrock');
+    const anthropic = parseConfig({ ...minimal(), model: { ...minimal().model, provider: 'anthropic', id: 'claude-sonnet-4-5', apiKeySecret: 'nightshift/anthropic-api-key' } });
+    expect(anthropic.model).toMatchObject({ provider: 'anthropic', id: 'claude-sonnet-4-5', apiKeySecret: 'nightshift/anthropic-api-key' });
+    expect(anthropic.model.baseUrl).toBeUndefined();
+    const ollama = parseConfig({ ...minimal(), model: { ...minimal().model, provider: 'openai', id: 'qwen2.5-coder:32b', baseUrl: 'http://127.0.0.1:11434/v1', requestTimeoutSeconds: 1_800 } });
+    expect(ollama.model).toMatchObject({ provider: 'openai', id: 'qwen2.5-coder:32b', baseUrl: 'http://127.0.0.1:11434/v1' });
+    const vllm = parseConfig({ ...minimal(), model: { ...minimal().model, provider: 'openai', id: 'Qwen/Qwen2.5-Coder-32B-Instruct', baseUrl: 'http://gpu-box.lan:8000/v1' } });
+    expect(vllm.model.id).toBe('Qwen/Qwen2.5-Coder-32B-Instruct');
+    const openai = parseConfig({ ...minimal(), model: { ...minimal().model, provider: 'openai', id: 'gpt-5', apiKeySecret: 'nightshift/openai-api-key', maxTokensParameter: 'max_completion_tokens' } });
+    expect(openai.model.maxTokensParameter).toBe('max_completion_tokens');
+  });
+
   it('accepts the committed example', () => {
     expect(() => loadConfig(join(__dirname, '../../nightshift.config.json'))).not.toThrow();
   });
@@ -71,6 +84,17 @@ describe('configuration', () => {
     ['fargate vcpu price missing', (c) => delete c.model.fargate.vcpuHourUsd, 'model.fargate.vcpuHourUsd'],
     ['fargate GB price missing', (c) => delete c.model.fargate.gbHourUsd, 'model.fargate.gbHourUsd'],
     ['maxOutputTokens too small', (c) => (c.model.maxOutputTokens = 10), 'model.maxOutputTokens'],
+    ['model provider unknown', (c) => (c.model.provider = 'gemini'), 'model.provider'],
+    ['bedrock model id with a slash', (c) => (c.model.id = 'meta-llama/Llama-3.1-8B'), 'model.id'],
+    ['bedrock with a baseUrl', (c) => (c.model.baseUrl = 'https://api.anthropic.com'), 'model.baseUrl'],
+    ['bedrock with an apiKeySecret', (c) => (c.model.apiKeySecret = 'nightshift/key'), 'model.apiKeySecret'],
+    ['anthropic without apiKeySecret', (c) => Object.assign(c.model, { provider: 'anthropic', id: 'claude-sonnet-4-5' }), 'model.apiKeySecret'],
+    ['anthropic with maxTokensParameter', (c) => Object.assign(c.model, { provider: 'anthropic', id: 'claude-sonnet-4-5', apiKeySecret: 'k', maxTokensParameter: 'max_tokens' }), 'model.maxTokensParameter'],
+    ['openai baseUrl with credentials', (c) => Object.assign(c.model, { provider: 'openai', id: 'gpt-4.1', baseUrl: 'https://user:pw@gateway.example/v1' }), 'model.baseUrl'],
+    ['openai baseUrl with a query', (c) => Object.assign(c.model, { provider: 'openai', id: 'gpt-4.1', baseUrl: 'https://gateway.example/v1?key=x' }), 'model.baseUrl'],
+    ['openai baseUrl not http', (c) => Object.assign(c.model, { provider: 'openai', id: 'gpt-4.1', baseUrl: 'ftp://gateway.example/v1' }), 'model.baseUrl'],
+    ['a key over plain http to another host', (c) => Object.assign(c.model, { provider: 'openai', id: 'gpt-4.1', baseUrl: 'http://gpu-box.lan:8000/v1', apiKeySecret: 'k' }), 'model.baseUrl'],
+    ['request timeout too short', (c) => Object.assign(c.model, { provider: 'openai', id: 'gpt-4.1', requestTimeoutSeconds: 1 }), 'model.requestTimeoutSeconds'],
     ['github missing', (c) => delete c.github, 'github'],
     ['github without a credential', (c) => (c.github = {}), 'github.tokenSecret'],
     ['github App without its key', (c) => (c.github = { appId: 1, installationId: 2 }), 'github.privateKeySecret'],

@@ -42,6 +42,17 @@ describe('squidConfig', () => {
     expect(conf.trimEnd().split('\n').at(-1)).toBe('http_access deny all');
   });
 
+  it("allows the model API host of an anthropic or openai provider, never a loopback one", () => {
+    const withModel = (model: Record<string, unknown>) => parseConfig({ ...base, repos: repos('acme/web'), model: { ...base.model, ...model } });
+    expect(squidConfig(withModel({ provider: 'anthropic', id: 'claude-sonnet-4-5', apiKeySecret: 'k' }), { region: 'eu-central-1' })).toContain('acl allow_default dstdomain -n api.anthropic.com');
+    expect(squidConfig(withModel({ provider: 'openai', id: 'gpt-4.1', baseUrl: 'https://llm-gateway.example.com/v1' }), { region: 'eu-central-1' })).toContain('acl allow_default dstdomain -n llm-gateway.example.com');
+    const ollama = squidConfig(withModel({ provider: 'openai', id: 'llama3.1:8b', baseUrl: 'http://127.0.0.1:11434/v1' }), { region: 'eu-central-1' });
+    expect(ollama).not.toContain('127.0.0.1 ');
+    const bedrock = squidConfig(parseConfig({ ...base, repos: repos('acme/web') }), { region: 'eu-central-1' });
+    expect(ollama).toBe(bedrock);
+    expect(bedrock).not.toContain('anthropic.com');
+  });
+
   it('never allows Secrets Manager: repo secrets come through the token broker', () => {
     const config = parseConfig({ ...base, repos: [{ name: 'acme/web', secrets: { NPM_TOKEN: 'acme/npm-token' } }] });
     expect(squidConfig(config, { region: 'eu-central-1' })).not.toContain('secretsmanager');

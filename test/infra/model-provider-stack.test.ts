@@ -1,0 +1,32 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { synthesize, testConfig } from './synth';
+
+/** A stack whose model is the Anthropic API: no Bedrock grant, the key for the broker only, the host on the proxy. */
+describe('a stack with the anthropic model provider', () => {
+  const config = testConfig({ model: { ...testConfig().model, provider: 'anthropic', id: 'claude-sonnet-4-5', apiKeySecret: 'nightshift/anthropic-api-key' } });
+  const { template, stack } = synthesize({ config, prebuiltRunnerImage: true });
+  const policies = Object.values(template.findResources('AWS::IAM::Policy')) as { Properties: { Roles: { Ref: string }[]; PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } }[];
+  const statementsOfRole = (roleId: string) => policies.filter((p) => p.Properties.Roles.some((r) => r.Ref === roleId)).flatMap((p) => p.Properties.PolicyDocument.Statement);
+
+  it('grants the runner task role no Bedrock action and tells the runner its provider', () => {
+    const taskRoleId = stack.getLogicalId(stack.runtime.taskRole.node.defaultChild as never);
+    const actions = statementsOfRole(taskRoleId).flatMap((s) => [s.Action].flat());
+    expect(actions.length).toBeGreaterThan(0);
+    expect(actions.filter((a) => a.startsWith('bedrock:'))).toEqual([]);
+    expect(actions.filter((a) => a.startsWith('secretsmanager:'))).toEqual([]);
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: Match.arrayWith([Match.objectLike({ Name: 'runner', Environment: Match.arrayWith([{ Name: 'NIGHTSHIFT_MODEL', Value: 'anthropic' }]) })]),
+    });
+  });
+
+  it('lets only the token broker read the API key secret', () => {
+    const brokerRoleId = stack.getLogicalId(stack.tokenBroker.function.role!.node.defaultChild as never);
+    const readers = policies.filter((p) => JSON.stringify(p.Properties.PolicyDocument).includes('secret:nightshift/anthropic-api-key-??????'));
+    expect(readers.map((p) => p.Properties.Roles)).toEqual([[{ Ref: brokerRoleId }]]);
+  });
+
+  it('allows the API host on the egress proxy', () => {
+    const proxy = Object.values(template.findResources('AWS::ECS::TaskDefinition')).find((r) => JSON.stringify(r).includes('NIGHTSHIFT_SQUID_CONF'))!;
+    expect(JSON.stringify(proxy)).toContain('acl allow_default dstdomain -n api.anthropic.com');
+  });
+});

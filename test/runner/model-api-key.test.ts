@@ -1,0 +1,134 @@
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseConfig } from '../../core/config/load';
+import type { NightshiftConfig } from '../../core/config/schema';
+import { localSecretsFileSource, modelApiKeyFor, RunNotActiveError, type TokenBrokerDeps } from '../../lambdas/token-broker';
+import { Conversation } from '../../runner/model/conversation';
+import { tokenBrokerModelApiKey } from '../../runner/model/model-api-key';
+import { ModelChoiceError, selectModelProvider } from '../../runner/model/select-provider';
+import { ReplayProvider } from '../../runner/model/replay-provider';
+import { Redactor } from '../../runner/redaction';
+import { toolSpecs } from '../../runner/tools/definitions';
+import { startAwsLoopback, type AwsLoopback } from './support/aws-loopback';
+import { startModelServer, type ModelServer } from './support/model-servers';
+import { session, startRunnerHarness, testConfig, type RunnerHarness } from './support/runner-harness';
+
+const KEY = 'sk-ant-api03-broker-handed-key-7c1d';
+
+function anthropicConfig(baseUrl?: string): NightshiftConfig {
+  const base = testConfig();
+  return parseConfig({ ...base, model: { ...base.model, provider: 'anthropic', id: 'claude-sonnet-4-5', apiKeySecret: 'nightshift/anthropic-api-key', ...(baseUrl ? { baseUrl } : {}) } });
+}
+
+describe('the model API key', () => {
+  let h: RunnerHarness;
+  beforeAll(async () => {
+    h = await startRunnerHarness();
+  });
+  afterAll(async () => {
+    await h.stop();
+  });
+
+  describe('from the token broker', () => {
+    const deps = (config: NightshiftConfig, extra: Partial<TokenBrokerDeps> = {}): TokenBrokerDeps => ({ runs: h.db.store.runs, config, secrets: async (name) => (name === 'nightshift/anthropic-api-key' ? KEY : 'wrong'), ...extra });
+
+    it('goes to a RUNNING run only, read from the configured secret', async () => {
+      const running = await h.createRun({ status: 'RUNNING' });
+      await expect(modelApiKeyFor(deps(anthropicConfig()), { kind: 'modelApiKey', runId: running.runId })).resolves.toEqual({ provider: 'anthropic', apiKey: KEY });
+      const done = await h.createRun({ status: 'SUCCEEDED' });
+      const secrets = jest.fn(async () => KEY);
+      await expect(modelApiKeyFor(deps(anthropicConfig(), { secrets }), { kind: 'modelApiKey', runId: done.runId })).rejects.toBeInstanceOf(RunNotActiveError);
+      expect(secrets).not.toHaveBeenCalled();
+      await expect(modelApiKeyFor(deps(anthropicConfig()), { kind: 'repoSecrets', runId: running.runId })).rejects.toThrow(/expected a modelApiKey request/);
+    });
+
+    it('is refused when the provider takes none, and names the secret (never a value) when it cannot be read', async () => {
+      const running = await h.createRun({ status: 'RUNNING' });
+      await expect(modelApiKeyFor(deps(testConfig()), { kind: 'modelApiKey', runId: running.runId })).rejects.toThrow('the configured model provider (bedrock) takes no API key');
+      const file = join(h.root, 'secrets-empty.json');
+      writeFileSync(file, '{}');
+      await expect(modelApiKeyFor(deps(anthropicConfig(), { secrets: localSecretsFileSource(file) }), { kind: 'modelApiKey', runId: running.runId })).rejects.toThrow(
+        `could not read the model API key secret nightshift/anthropic-api-key: secret nightshift/anthropic-api-key is not in ${file}`,
+      );
+    });
+
+    it("in local mode prefers the platform's ANTHROPIC_API_KEY, else secrets.json", async () => {
+      const running = await h.createRun({ status: 'RUNNING' });
+      const file = join(h.root, 'secrets-model.json');
+      writeFileSync(file, JSON.stringify({ 'nightshift/anthropic-api-key': 'sk-from-the-secrets-file-0001' }));
+      const local = (env: string | undefined) => deps(anthropicConfig(), { secrets: localSecretsFileSource(file), modelKeyFromEnvironment: (p) => (p === 'anthropic' ? env : undefined) });
+      await expect(modelApiKeyFor(local('sk-from-the-environment-0002'), { kind: 'modelApiKey', runId: running.runId })).resolves.toMatchObject({ apiKey: 'sk-from-the-environment-0002' });
+      await expect(modelApiKeyFor(local(undefined), { kind: 'modelApiKey', runId: running.runId })).resolves.toMatchObject({ apiKey: 'sk-from-the-secrets-file-0001' });
+    });
+  });
+
+  describe('in the runner', () => {
+    let broker: AwsLoopback;
+    let server: ModelServer;
+    let brokerConfig: NightshiftConfig;
+    beforeAll(async () => {
+      broker = await startAwsLoopback((_fn, payload) => modelApiKeyFor({ runs: h.db.store.runs, config: brokerConfig, secrets: async () => KEY }, payload));
+      server = await startModelServer(() => ({
+        kind: 'json',
+        body: { type: 'message', role: 'assistant', content: [{ type: 'text', text: 'hello' }], stop_reason: 'end_turn', usage: { input_tokens: 10, output_tokens: 2 } },
+      }));
+    });
+    afterAll(async () => {
+      await broker.stop();
+      await server.stop();
+    });
+    const lambda = () => new LambdaClient({ region: 'us-east-1', endpoint: broker.url, credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' } });
+    const request = () => {
+      const c = new Conversation({ modelId: 'claude-sonnet-4-5', system: 's', tools: toolSpecs(), maxTokens: 100, contextWindowTokens: 200_000 });
+      c.addUser([{ text: 'hi' }]);
+      return c.buildRequest();
+    };
+
+    it('asks the broker once, at the first call, registers the key with the redactor and sends it in the header only', async () => {
+      brokerConfig = anthropicConfig(server.url);
+      const run = await h.createRun({ status: 'RUNNING' });
+      const redactor = new Redactor();
+      const provider = selectModelProvider({
+        spec: undefined,
+        model: brokerConfig.model,
+        bedrock: () => {
+          throw new Error('no Bedrock here');
+        },
+        apiKey: tokenBrokerModelApiKey(lambda(), 'token-broker', run.runId, (key) => redactor.add(key)),
+      });
+      expect(provider.kind).toBe('anthropic');
+      expect(broker.invocations).toHaveLength(0);
+      await provider.converse(request(), new AbortController().signal);
+      await provider.converse(request(), new AbortController().signal);
+      expect(broker.invocations).toEqual([{ functionName: 'token-broker', payload: { kind: 'modelApiKey', runId: run.runId } }]);
+      expect(server.requests.map((r) => r.headers['x-api-key'])).toEqual([KEY, KEY]);
+      expect(redactor.redact(`key=${KEY}`)).toBe('key=[REDACTED]');
+    });
+
+    it('fails the call with the broker refusal when the run is not RUNNING', async () => {
+      brokerConfig = anthropicConfig(server.url);
+      const run = await h.createRun({ status: 'CANCELLED' });
+      const provider = selectModelProvider({ spec: 'anthropic', model: brokerConfig.model, bedrock: () => undefined as never, apiKey: tokenBrokerModelApiKey(lambda(), 'token-broker', run.runId, () => undefined) });
+      const before = server.requests.length;
+      await expect(provider.converse(request(), new AbortController().signal)).rejects.toThrow(/the token broker refused: run .* is CANCELLED/);
+      expect(server.requests).toHaveLength(before);
+    });
+  });
+
+  describe('choosing the provider', () => {
+    const choose = (spec: string | undefined, config: NightshiftConfig) =>
+      selectModelProvider({ spec, model: config.model, bedrock: () => undefined as never, apiKey: async () => KEY });
+
+    it('follows model.provider, takes replay:<file>, and refuses a provider the config does not describe', () => {
+      expect(choose(undefined, anthropicConfig()).description).toBe('Anthropic API (claude-sonnet-4-5)');
+      const base = testConfig();
+      const openai = parseConfig({ ...base, model: { ...base.model, provider: 'openai', id: 'llama3.1:8b', baseUrl: 'http://127.0.0.1:11434/v1' } });
+      expect(choose('openai', openai).description).toBe('OpenAI-compatible API (llama3.1:8b at 127.0.0.1:11434)');
+      expect(choose(`replay:${session('fix-failing-test')}`, openai)).toBeInstanceOf(ReplayProvider);
+      expect(() => choose('anthropic', openai)).toThrow(ModelChoiceError);
+      expect(() => choose('anthropic', openai)).toThrow('NIGHTSHIFT_MODEL=anthropic but the config\'s model.provider is openai');
+      expect(() => choose('gpt', openai)).toThrow('NIGHTSHIFT_MODEL must be "bedrock", "anthropic", "openai" or "replay:<file>", got "gpt"');
+    });
+  });
+});
