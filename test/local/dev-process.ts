@@ -15,11 +15,23 @@ export interface DevProcess {
   output: () => string;
 }
 
-/** `nightshift dev --json` as a user starts it, on a free port; resolves once it printed its ready line. */
-export async function startDevProcess(options: { home: NightshiftHome; configFile: string; session: string }): Promise<DevProcess> {
-  const child = spawn(process.execPath, [cliBin, '--json', 'dev'], {
+/**
+ * `nightshift dev --json` as a user starts it, on a free port; resolves once it printed its ready line.
+ * Without `session` the config's model provider serves the runs; `env` and `args` add to the user's.
+ */
+export async function startDevProcess(options: { home: NightshiftHome; configFile: string; session?: string; env?: Record<string, string>; args?: string[] }): Promise<DevProcess> {
+  const child = spawn(process.execPath, [cliBin, '--json', 'dev', ...(options.args ?? [])], {
     cwd: repoRoot,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', NIGHTSHIFT_HOME: options.home.root, NIGHTSHIFT_CONFIG: options.configFile, NIGHTSHIFT_MODEL: `replay:${options.session}`, NIGHTSHIFT_CACHE_DIR: templateCacheDir },
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      PORT: '0',
+      NIGHTSHIFT_HOME: options.home.root,
+      NIGHTSHIFT_CONFIG: options.configFile,
+      ...(options.session ? { NIGHTSHIFT_MODEL: `replay:${options.session}` } : {}),
+      NIGHTSHIFT_CACHE_DIR: templateCacheDir,
+      ...options.env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
