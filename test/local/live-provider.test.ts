@@ -4,7 +4,8 @@ import type { NightshiftHome } from '../../local/home';
 import type { MessagesRequest } from '../../runner/model/anthropic-wire';
 import { messagesRequestViolations } from '../../runner/model/request-rules';
 import { messagesResponseOf, sessionResponses, startModelServer, type ModelServer } from '../runner/support/model-servers';
-import { runCli, startDevProcess, type DevProcess } from './dev-process';
+import { spawn } from 'node:child_process';
+import { cliBin, repoRoot, runCli, startDevProcess, type CliResult, type DevProcess } from './dev-process';
 import { fastSession, testConfig, testHome } from './platform-harness';
 
 /**
@@ -12,6 +13,18 @@ import { fastSession, testConfig, testHome } from './platform-harness';
  * ANTHROPIC_API_KEY in the environment, `nightshift dev --record <dir>`, `nightshift submit --wait`. The
  * Anthropic API is a loopback server speaking the Messages API that answers the demo session.
  */
+/** The CLI as a separate process, without blocking this one: the loopback model server answers from here. */
+function runCliAsync(args: string[], api: string): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cliBin, ...args], { cwd: repoRoot, env: { PATH: process.env.PATH, HOME: process.env.HOME, NIGHTSHIFT_API: api } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 describe('local mode with the anthropic provider, recording the run', () => {
   const KEY = 'sk-ant-local-newcomer-key-3e8a91';
   let server: ModelServer;
@@ -40,8 +53,11 @@ describe('local mode with the anthropic provider, recording the run', () => {
   it('serves the run from the configured provider with the key from the environment, and records it redacted for replay', async () => {
     expect(dev.output()).toContain('"model":"anthropic"');
 
-    const submitted = runCli(['submit', 'demo/sample-app', 'Fix slugify so the tests pass.', '--wait'], dev.url);
-    expect(submitted.code).toBe(0);
+    const submitted = await runCliAsync(['submit', 'demo/sample-app', 'Fix slugify so the tests pass.', '--wait'], dev.url);
+    if (submitted.code !== 0) {
+      const runnerLogs = readdirSync(home.logs).filter((f) => f.endsWith('.runner.log')).map((f) => readFileSync(join(home.logs, f), 'utf8').slice(-3000));
+      throw new Error(`submit --wait exited ${submitted.code} after ${server.requests.length} model requests:\n${submitted.stdout}\n${runnerLogs.join('\n').slice(-1500)}`);
+    }
     const runId = /^([0-9A-Z]{26}) SUCCEEDED · outcome pr_opened/m.exec(submitted.stdout)?.[1];
     expect(runId).toBeDefined();
 
@@ -62,7 +78,8 @@ describe('local mode with the anthropic provider, recording the run', () => {
     expect(recorded).not.toContain(KEY);
     const lines = recorded.trimEnd().split('\n').map((l) => JSON.parse(l) as { stopReason: string });
     expect(lines.map((l) => l.stopReason)).toEqual(sessionResponses(fastSession).map((r) => r.stopReason));
-    const status = JSON.parse(runCli(['--json', 'status', runId!], dev.url).stdout) as { tokens: unknown };
-    expect(status.tokens).toBeDefined();
+    const status = JSON.parse(runCli(['--json', 'status', runId!], dev.url).stdout) as { model?: unknown; tokens: { input: number; output: number } };
+    const usage = sessionResponses(fastSession).reduce((sum, r) => sum + r.usage.outputTokens, 0);
+    expect(status.tokens.output).toBe(usage);
   }, 180_000);
 });
