@@ -96,7 +96,6 @@ describe('a billed model call is never recorded as free (invariant 1 on error pa
 
   it.each([
     ['a response that failed to parse', new ModelResponseError('usage missing')],
-    ['a connection reset after generation', reset()],
     ['an error of unknown kind', new Error('something odd')],
   ])('Given %s, When the run ends, Then that call is charged at its worst case', async (_what, failure) => {
     const { end, stored, reserved } = await runWithFirstCallFailing(failure);
@@ -106,8 +105,12 @@ describe('a billed model call is never recorded as free (invariant 1 on error pa
     expect(stored.spentMicros).toBe(worst);
   });
 
-  it('Given a 5xx on the first call, When it is retried under a new reservation, Then the run succeeds and pays the worst case plus the real calls', async () => {
-    const { end, stored, reserved } = await runWithFirstCallFailing(awsError('InternalServerException', 500));
+  it.each([
+    ['a 5xx', awsError('InternalServerException', 500)],
+    // A cut connection is as transient as a 5xx, and as possibly billed.
+    ['a connection reset after generation', reset()],
+  ])('Given %s on the first call, When it is retried under a new reservation, Then the run succeeds and pays the worst case plus the real calls', async (_what, failure) => {
+    const { end, stored, reserved } = await runWithFirstCallFailing(failure);
     expect(end.kind).toBe('succeeded');
     expect([...reserved.keys()].slice(0, 2)).toEqual(['turn-0001', 'turn-0001-retry1']);
     expect(stored.spentMicros).toBe(reserved.get('turn-0001')! + transcriptMicros(session('fix-failing-test')).micros);

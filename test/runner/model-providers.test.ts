@@ -2,9 +2,9 @@ import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { AnthropicProvider } from '../../runner/model/anthropic-provider';
 import type { MessagesRequest } from '../../runner/model/anthropic-wire';
-import { BedrockProvider } from '../../runner/model/bedrock-provider';
+import { BedrockProvider, isRetryableModelError } from '../../runner/model/bedrock-provider';
 import { Conversation } from '../../runner/model/conversation';
-import { InvalidModelRequestError, ModelCallError, ModelResponseError } from '../../runner/model/model-errors';
+import { InvalidModelRequestError, isUnbilledModelError, ModelCallError, ModelResponseError } from '../../runner/model/model-errors';
 import { OpenAiProvider } from '../../runner/model/openai-provider';
 import type { ChatRequest } from '../../runner/model/openai-wire';
 import type { ModelRequest } from '../../runner/model/provider';
@@ -140,31 +140,42 @@ describe('Anthropic provider against a loopback Messages API', () => {
     expect(server.requests).toHaveLength(2);
   });
 
-  it('retries 429 after its Retry-After, 529 overloaded and 5xx, then answers', async () => {
+  it('retries what was refused before the model ran (429 after its Retry-After, 529 overloaded), then answers', async () => {
     server.script(
       { kind: 'json', status: 429, headers: { 'retry-after': '2' }, body: { type: 'error', error: { type: 'rate_limit_error', message: 'slow down' } } },
       { kind: 'json', status: 529, body: { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } } },
-      { kind: 'json', status: 500, body: { type: 'error', error: { type: 'api_error', message: 'internal' } } },
       { kind: 'json', body: anthropicOk },
     );
     const s = sleeps();
     const response = await provider({ sleep: s.sleep }).p.converse(runnerRequest(), never);
     expect(response.stopReason).toBe('tool_use');
-    expect(server.requests).toHaveLength(4);
+    expect(server.requests).toHaveLength(3);
     expect(s.calls[0]).toBe(2_000);
-    expect(s.calls).toHaveLength(3);
+    expect(s.calls).toHaveLength(2);
   });
 
-  it('retries a connection cut after the response started and one refused before it, then gives up after the last attempt', async () => {
-    server.script({ kind: 'reset-after-start', partial: '{"id":"msg_1","type":"mess' }, { kind: 'reset-before' }, { kind: 'json', body: anthropicOk });
-    expect((await provider().p.converse(runnerRequest(), never)).stopReason).toBe('tool_use');
+  it('leaves a 500 and a connection cut once the request was sent to the run (they may have been billed); retries a refused connection', async () => {
+    server.script(
+      { kind: 'json', status: 500, body: { type: 'error', error: { type: 'api_error', message: 'internal' } } },
+      { kind: 'reset-after-start', partial: '{"id":"msg_1","type":"mess' },
+      { kind: 'reset-before' },
+    );
+    for (const expected of ['unavailable', 'network', 'network'] as const) {
+      const err = await failure(provider().p.converse(runnerRequest(), never));
+      expect({ failure: err.failure, possiblyBilled: err.possiblyBilled, unbilled: isUnbilledModelError(err), retryable: isRetryableModelError(err) }).toEqual({ failure: expected, possiblyBilled: true, unbilled: false, retryable: true });
+    }
     expect(server.requests).toHaveLength(3);
 
-    server.script(...Array.from({ length: 4 }, () => ({ kind: 'reset-after-start' as const, partial: '{"id"' })));
-    const err = await failure(provider().p.converse(runnerRequest(), never));
+    // Nothing listens: the request never left, so the provider retries it itself, then gives up.
+    const closed = await startModelServer();
+    await closed.stop();
+    const s = sleeps();
+    const nowhere = new AnthropicProvider({ baseUrl: closed.url, model: 'm', apiKey: async () => undefined, retry: fast, sleep: s.sleep });
+    const err = await failure(nowhere.converse(runnerRequest(), never));
     expect(err.failure).toBe('network');
-    expect(err.message).toContain('connection to 127.0.0.1');
-    expect(server.requests).toHaveLength(3 + 4);
+    expect(err.possiblyBilled).toBe(false);
+    expect(err.message).toContain('ECONNREFUSED');
+    expect(s.calls).toHaveLength(fast.attempts - 1);
   });
 
   it('sends no key header when none is configured, and refuses an answer it cannot use', async () => {
@@ -305,17 +316,22 @@ describe('OpenAI-compatible provider against a loopback chat completions server'
     expect(server.requests).toHaveLength(4);
   });
 
-  it('retries 429, 503 and a connection cut after the response started', async () => {
+  it('retries 429 itself; a 503 and a connection cut after the response started go to the run as possibly billed', async () => {
     server.script(
       { kind: 'json', status: 429, body: { error: { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded' } } },
+      { kind: 'json', body: chatOk },
       { kind: 'json', status: 503, body: { error: { message: 'upstream unavailable' } } },
       { kind: 'reset-after-start', partial: '{"choices": [' },
-      { kind: 'json', body: chatOk },
     );
     const s = sleeps();
     expect((await provider({ sleep: s.sleep }).converse(runnerRequest(), never)).stopReason).toBe('tool_use');
+    expect(server.requests).toHaveLength(2);
+    expect(s.calls).toHaveLength(1);
+    const unavailable = await failure(provider().converse(runnerRequest(), never));
+    expect([unavailable.failure, unavailable.status, unavailable.possiblyBilled]).toEqual(['unavailable', 503, true]);
+    const cut = await failure(provider().converse(runnerRequest(), never));
+    expect([cut.failure, cut.possiblyBilled, isUnbilledModelError(cut), isRetryableModelError(cut)]).toEqual(['network', true, false, true]);
     expect(server.requests).toHaveLength(4);
-    expect(s.calls).toHaveLength(3);
   });
 
   it('refuses an answer without usage: the budget could not be charged', async () => {
@@ -365,23 +381,47 @@ describe('Bedrock provider: the real AWS SDK client against a loopback Converse 
     expect(response.output.message.content[1]!.toolUse).toEqual({ toolUseId: 'tooluse_02', name: 'edit_file', input: { path: 'src/add.js', oldText: 'a - b', newText: 'a + b' } });
   });
 
-  it('retries ThrottlingException, a 503 and a connection cut after the response started; a ValidationException is not retried', async () => {
+  it('retries ThrottlingException and ModelNotReadyException with backoff; a ValidationException is not retried', async () => {
     server.script(
       { kind: 'json', status: 429, headers: { 'x-amzn-errortype': 'ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/' }, body: { message: 'Too many requests' } },
-      { kind: 'json', status: 503, headers: { 'x-amzn-errortype': 'ServiceUnavailableException' }, body: { message: 'unavailable' } },
-      { kind: 'reset-after-start', partial: '{"output": {"mess' },
+      { kind: 'json', status: 429, headers: { 'x-amzn-errortype': 'ModelNotReadyException' }, body: { message: 'warming up' } },
       { kind: 'json', body: converseOk },
     );
     const s = sleeps();
-    expect((await provider(s.sleep).converse(runnerRequest(), never)).stopReason).toBe('tool_use');
-    expect(server.requests).toHaveLength(4);
-    expect(s.calls).toHaveLength(3);
+    const slow = new BedrockProvider(
+      new BedrockRuntimeClient({ region: 'us-east-1', endpoint: server.url, credentials: { accessKeyId: 'AKIDLOOPBACK', secretAccessKey: 'loopback-secret' }, maxAttempts: 1, requestHandler: new NodeHttpHandler() }),
+      'm',
+      { attempts: 5, baseDelayMs: 100, maxDelayMs: 1_000 },
+      s.sleep,
+    );
+    expect((await slow.converse(runnerRequest(), never)).stopReason).toBe('tool_use');
+    expect(server.requests).toHaveLength(3);
+    expect(s.calls).toHaveLength(2);
+    expect(s.calls[0]).toBeGreaterThanOrEqual(50);
+    expect(s.calls[1]).toBeGreaterThanOrEqual(100);
 
     server.script({ kind: 'json', status: 400, headers: { 'x-amzn-errortype': 'ValidationException' }, body: { message: 'The model returned the following errors: messages: roles must alternate' } });
     const err = await provider().converse(runnerRequest(), never).catch((e: unknown) => e as Error);
     expect((err as Error).name).toBe('ValidationException');
     expect((err as Error).message).toContain('roles must alternate');
-    expect(server.requests).toHaveLength(5);
+    expect(server.requests).toHaveLength(4);
+  });
+
+  it('does not retry a 503 or a connection cut after the response started: they may have been billed, the run settles and retries them', async () => {
+    server.script(
+      { kind: 'json', status: 503, headers: { 'x-amzn-errortype': 'ServiceUnavailableException' }, body: { message: 'unavailable' } },
+      { kind: 'reset-after-start', partial: '{"output": {"mess' },
+    );
+    for (const name of ['ServiceUnavailableException', 'Error']) {
+      const err = (await provider()
+        .converse(runnerRequest(), never)
+        .then(
+          () => new Error('answered'),
+          (e: unknown) => e,
+        )) as Error;
+      expect({ name: err.name, unbilled: isUnbilledModelError(err), retryable: isRetryableModelError(err) }).toEqual({ name, unbilled: false, retryable: true });
+    }
+    expect(server.requests).toHaveLength(2);
   });
 
   it('gives up after the last attempt and never sends a request that breaks the Converse rules', async () => {

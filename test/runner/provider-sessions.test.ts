@@ -33,9 +33,11 @@ function scripted(encode: (r: ConverseResponse, i: number) => unknown): { steps:
   responses[0] = { ...first, output: { message: { ...first.output.message, content: [{ text: `The add test fails; the log shows ${LEAKED}.` }, ...first.output.message.content.slice(1)] } } };
   let served = 0;
   return {
-    // One throttled call and one cut after the status line: both retried inside the run.
+    // One throttled call (retried by the provider: unbilled) and one cut after the status line (may
+    // have been billed: settled at its worst case and retried by the run under a new reservation).
     steps: [
-      { kind: 'json', status: 429, headers: { 'retry-after': '0' }, body: { error: { type: 'rate_limit_error', message: 'slow down' } } },
+      // (Bedrock names it in x-amzn-errortype; the others ignore the header.)
+      { kind: 'json', status: 429, headers: { 'retry-after': '0', 'x-amzn-errortype': 'ThrottlingException' }, body: { error: { type: 'rate_limit_error', message: 'slow down' } } },
       { kind: 'reset-after-start', partial: '{"id": "x' },
     ],
     fallback: () => {
@@ -113,7 +115,8 @@ describe('live providers drive a whole run, and a recording of it replays', () =
     const { end, callbacks } = await startInProcessRun(h, run.runId, fixture, { secrets: [API_KEY], deps: { model: recorder } }).done;
     recorder.close();
 
-    // Then it succeeds like the replayed session, at the same cost (usage mapped with cache reads and writes apart)
+    // Then it succeeds like the replayed session, at the same cost (usage mapped with cache reads and
+    // writes apart) plus the worst case of the call that was cut
     expect(callbacks.failures).toEqual([]);
     expect(end.kind).toBe('succeeded');
     const result = callbacks.successes[0]!;
@@ -122,7 +125,12 @@ describe('live providers drive a whole run, and a recording of it replays', () =
     const stored = (await h.db.store.runs.get(run.runId))!;
     const expected = transcriptMicros(fixture);
     expect(stored.tokens).toEqual(expected.usage);
-    expect(stored.spentMicros).toBe(expected.micros);
+    const { events } = await h.db.store.events.list(run.runId, { limit: 100 });
+    const settled = events.filter((e) => e.type === 'note' && /may have been billed/.test(e.message));
+    expect(settled).toHaveLength(1);
+    const worst = (settled[0]!.detail as { worstMicros: number }).worstMicros;
+    expect(worst).toBeGreaterThan(0);
+    expect(stored.spentMicros).toBe(expected.micros + worst);
     const pr = listPulls(h.forgeRoot, 'demo/sample-app').find((p) => p.head === result.branch)!;
     expect(pr.body).not.toContain('Replayed session');
 
