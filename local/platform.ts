@@ -114,8 +114,12 @@ export function localPlatformOptionsFromEnv(env: NodeJS.ProcessEnv, options: { l
  * present; else nothing can serve a run: the choice is explicit.
  */
 function resolveModel(model: string | undefined, env: NodeJS.ProcessEnv, configFile: string): string {
-  if (model) return model.startsWith('replay:') ? `replay:${resolve(model.slice('replay:'.length))}` : model;
   const configured = configuredModelProvider(configFile);
+  if (model && !model.startsWith('replay:') && configured && model !== configured) {
+    // The runner would refuse it at every run's start: say so once, now.
+    throw new Error(`NIGHTSHIFT_MODEL=${model} but the config's model.provider is ${configured}: unset NIGHTSHIFT_MODEL or set model.provider (docs/providers.md)`);
+  }
+  if (model) return model.startsWith('replay:') ? `replay:${resolve(model.slice('replay:'.length))}` : model;
   if (configured && configured !== 'bedrock') return configured;
   const hasCredentials = Boolean(env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_CONTAINER_CREDENTIALS_FULL_URI || env.AWS_WEB_IDENTITY_TOKEN_FILE);
   if (!hasCredentials) throw new Error('no model: set model.provider to anthropic or openai in the config (docs/providers.md), NIGHTSHIFT_MODEL=replay:<session.jsonl>, or provide AWS credentials for Bedrock (NIGHTSHIFT_MODEL=bedrock)');
@@ -135,7 +139,7 @@ export function withLocalOperator(config: NightshiftConfig, requester: string): 
 /** `model.provider` of the config file, read without validating it (startLocalPlatform validates the whole file). */
 function configuredModelProvider(configFile: string): string | undefined {
   try {
-    const parsed = z.object({ model: z.object({ provider: z.string() }) }).safeParse(JSON.parse(readFileSync(configFile, 'utf8')));
+    const parsed = z.object({ model: z.object({ provider: z.string().default('bedrock') }) }).safeParse(JSON.parse(readFileSync(configFile, 'utf8')));
     return parsed.success ? parsed.data.model.provider : undefined;
   } catch {
     return undefined;

@@ -1,5 +1,4 @@
 import '../core/polyfills';
-import { join } from 'node:path';
 import { runtimeConfig } from '../core/config/runtime';
 import { createDocumentClient, tableNamesFromEnv } from '../core/store/client';
 import { createStore } from '../core/store';
@@ -55,7 +54,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
     // The Anthropic and OpenAI-compatible APIs leave the VPC through the proxy, like Bedrock (loopback servers stay direct).
     ...(egress ? { fetch: proxiedFetch(egress.proxyBaseUrl) } : {}),
   });
-  if (settings.NIGHTSHIFT_RECORD_DIR) model = new RecordingProvider(model, join(settings.NIGHTSHIFT_RECORD_DIR, `${settings.RUN_ID}.jsonl`), (value) => redactor.redactValue(value));
+  if (settings.NIGHTSHIFT_RECORD_DIR) model = RecordingProvider.inDirectory(model, settings.NIGHTSHIFT_RECORD_DIR, settings.RUN_ID, (value) => redactor.redactValue(value));
   session = new RunSession({
     runId: settings.RUN_ID,
     config,

@@ -1,4 +1,5 @@
 import { closeSync, constants, fstatSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConverseResponse } from './converse-response';
 import type { ModelProvider, ModelRequest } from './provider';
 
@@ -37,6 +38,21 @@ export class RecordingProvider implements ModelProvider {
     writeSync(this.fd, `${JSON.stringify(line)}\n`);
     this.recorded++;
     return response;
+  }
+
+  /**
+   * A recorder writing to `<dir>/<name>.jsonl`, or `<name>-2.jsonl`, `-3`… when a file of that name
+   * exists (a run resumed in a new task records each task's calls apart; nothing is overwritten).
+   */
+  static inDirectory(inner: ModelProvider, dir: string, name: string, redact: <T>(value: T) => T): RecordingProvider {
+    for (let n = 1; ; n++) {
+      const file = join(dir, n === 1 ? `${name}.jsonl` : `${name}-${n}.jsonl`);
+      try {
+        return new RecordingProvider(inner, file, redact);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || n >= 100) throw err;
+      }
+    }
   }
 
   close(): void {

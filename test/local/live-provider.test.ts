@@ -1,6 +1,8 @@
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NightshiftHome } from '../../local/home';
+import { localPlatformOptionsFromEnv } from '../../local/platform';
 import type { MessagesRequest } from '../../runner/model/anthropic-wire';
 import { messagesRequestViolations } from '../../runner/model/request-rules';
 import { messagesResponseOf, sessionResponses, startModelServer, type ModelServer } from '../runner/support/model-servers';
@@ -82,4 +84,29 @@ describe('local mode with the anthropic provider, recording the run', () => {
     const usage = sessionResponses(fastSession).reduce((sum, r) => sum + r.usage.outputTokens, 0);
     expect(status.tokens.output).toBe(usage);
   }, 180_000);
+});
+
+describe('nightshift dev options for the model', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ns-model-options-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const configWith = (model: Record<string, unknown>) => {
+    const file = join(dir, `config-${Math.random().toString(16).slice(2)}.json`);
+    const base = testConfig();
+    writeFileSync(file, JSON.stringify({ ...base, model: { ...base.model, ...model } }));
+    return file;
+  };
+  const options = (env: Record<string, string>) => localPlatformOptionsFromEnv({ NIGHTSHIFT_HOME: join(dir, 'home'), ...env }, { logTo: 'file' });
+
+  it("takes the config's anthropic or openai provider without NIGHTSHIFT_MODEL, and the recording directory", () => {
+    const anthropic = configWith({ provider: 'anthropic', id: 'claude-sonnet-4-5', apiKeySecret: 'k' });
+    expect(options({ NIGHTSHIFT_CONFIG: anthropic, NIGHTSHIFT_RECORD: join(dir, 'rec') })).toMatchObject({ model: 'anthropic', recordDir: join(dir, 'rec') });
+    expect(options({ NIGHTSHIFT_CONFIG: configWith({ provider: 'openai', id: 'llama3.1:8b', baseUrl: 'http://127.0.0.1:11434/v1' }) }).model).toBe('openai');
+  });
+
+  it('refuses at start a NIGHTSHIFT_MODEL naming another provider than the config, in one line', () => {
+    const anthropic = configWith({ provider: 'anthropic', id: 'claude-sonnet-4-5', apiKeySecret: 'k' });
+    expect(() => options({ NIGHTSHIFT_CONFIG: anthropic, NIGHTSHIFT_MODEL: 'openai' })).toThrow("NIGHTSHIFT_MODEL=openai but the config's model.provider is anthropic: unset NIGHTSHIFT_MODEL or set model.provider (docs/providers.md)");
+    expect(() => options({ NIGHTSHIFT_CONFIG: configWith({}), NIGHTSHIFT_MODEL: 'anthropic' })).toThrow("the config's model.provider is bedrock");
+    expect(options({ NIGHTSHIFT_CONFIG: anthropic, NIGHTSHIFT_MODEL: `replay:${fastSession}` }).model).toBe(`replay:${fastSession}`);
+  });
 });

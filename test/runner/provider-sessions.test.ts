@@ -161,10 +161,14 @@ describe('live providers drive a whole run, and a recording of it replays', () =
     expect((await h.db.store.runs.get(again.runId))!.spentMicros).toBe(expected.micros);
   });
 
-  it('a recording never overwrites a file that exists', () => {
+  it('a recording never overwrites a file that exists: a second task of the same run records beside it', () => {
     const file = join(h.root, 'exists.jsonl');
     writeFileSync(file, 'keep\n');
     expect(() => new RecordingProvider(new ReplayProvider(fixture), file, (v) => v)).toThrow(/EEXIST/);
+    expect(readFileSync(file, 'utf8')).toBe('keep\n');
+    const second = RecordingProvider.inDirectory(new ReplayProvider(fixture), h.root, 'exists', (v) => v);
+    expect(second.file).toBe(join(h.root, 'exists-2.jsonl'));
+    second.close();
     expect(readFileSync(file, 'utf8')).toBe('keep\n');
   });
 });
