@@ -1,5 +1,6 @@
-import type { NightshiftConfig } from '../config/schema';
+import type { ModelConfig, NightshiftConfig } from '../config/schema';
 import { awsProxiedHosts, runnerNoProxyHosts } from './aws-endpoints';
+import { modelProviderHosts } from './model-hosts';
 import { reduceDomains } from './squid-config';
 
 /**
@@ -10,7 +11,8 @@ import { reduceDomains } from './squid-config';
  *
  * - what the egress proxy resolves for the runs: the egress allowlist (`egress.allow`), every repo's
  *   `egressAllow` (the VPC cannot tell repos apart; squid keeps them on their ports) and the regional
- *   AWS API hosts it forwards for the runner (`awsProxiedHosts`);
+ *   AWS API hosts it forwards for the runner (`awsProxiedHosts`), and the model API host of an
+ *   anthropic or openai provider (`modelProviderHosts`);
  * - what the runner and the Fargate agent (image pull, log driver) reach directly through the VPC
  *   endpoints: DynamoDB (also its account-based `<account>.ddb` endpoints), S3 (regional, and its
  *   virtual-hosted bucket names: the trace bucket and ECR's layer bucket), CloudWatch Logs, ECR api and
@@ -61,13 +63,14 @@ export function awsVpcEndpointHosts(region: string): string[] {
  * Every name the VPC must resolve, in squid's notation (a leading dot: the domain and its subdomains),
  * reduced to the widest entries.
  */
-export function vpcResolvedDomains(config: Pick<NightshiftConfig, 'repos' | 'egress'>, options: DnsFirewallOptions): string[] {
+export function vpcResolvedDomains(config: Pick<NightshiftConfig, 'repos' | 'egress'> & { model?: Pick<ModelConfig, 'provider' | 'baseUrl'> }, options: DnsFirewallOptions): string[] {
   const namespace = options.privateNamespace.toLowerCase();
   if (!/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(namespace)) throw new Error(`not a private namespace: ${JSON.stringify(options.privateNamespace)}`);
   return reduceDomains([
     ...config.egress.allow,
     ...config.repos.flatMap((repo) => repo.egressAllow ?? []),
     ...awsProxiedHosts(options.region),
+    ...modelProviderHosts(config.model),
     ...awsVpcEndpointHosts(options.region),
     `.${namespace}`,
   ]);
@@ -81,7 +84,7 @@ export function dnsFirewallSpecs(domain: string): string[] {
 }
 
 /** The rule group: allow the names the VPC needs, then block every other name (fail closed). */
-export function dnsFirewallRules(config: Pick<NightshiftConfig, 'repos' | 'egress'>, options: DnsFirewallOptions): DnsFirewallRule[] {
+export function dnsFirewallRules(config: Pick<NightshiftConfig, 'repos' | 'egress'> & { model?: Pick<ModelConfig, 'provider' | 'baseUrl'> }, options: DnsFirewallOptions): DnsFirewallRule[] {
   const allowed = [...new Set(vpcResolvedDomains(config, options).flatMap(dnsFirewallSpecs))].sort();
   return [
     { name: 'VpcNames', priority: DNS_RULE_PRIORITY.allowVpcNames, action: 'ALLOW', domains: allowed },

@@ -25,8 +25,10 @@ describe('a stack with the anthropic model provider', () => {
     expect(readers.map((p) => p.Properties.Roles)).toEqual([[{ Ref: brokerRoleId }]]);
   });
 
-  it('allows the API host on the egress proxy', () => {
+  it('allows the API host on the egress proxy, and lets the VPC resolve it through the DNS Firewall', () => {
     const proxy = Object.values(template.findResources('AWS::ECS::TaskDefinition')).find((r) => JSON.stringify(r).includes('NIGHTSHIFT_SQUID_CONF'))!;
     expect(JSON.stringify(proxy)).toContain('acl allow_default dstdomain -n api.anthropic.com');
+    const lists = JSON.stringify(template.findResources('AWS::Route53Resolver::FirewallDomainList'));
+    expect(lists).toContain('"api.anthropic.com."');
   });
 });
