@@ -159,7 +159,7 @@ export const ModelConfig = z
       .string()
       .min(1)
       .max(200)
-      .regex(/^[A-Za-z0-9.:_\/@+-]+$/, 'must be a model id (letters, digits and . : _ / @ + -)'),
+      .regex(/^[A-Za-z0-9.:_/@+-]+$/, 'must be a model id (letters, digits and . : _ / @ + -)'),
     /** anthropic and openai: the API root (default https://api.anthropic.com, https://api.openai.com/v1). */
     baseUrl: ModelBaseUrl.optional(),
     /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type ConverseResponse } from './converse-response';
+import type { ConverseResponse } from './converse-response';
 import type { ModelRequest } from './provider';
 import { ModelResponseError, UnsupportedRequestError } from './model-errors';
 

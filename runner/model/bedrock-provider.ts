@@ -1,4 +1,4 @@
-import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
+import { type BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { z } from 'zod';
 import { ConverseResponse } from './converse-response';
 import { abortableSleep, defaultRetryPolicy, InvalidModelRequestError, isNetworkError, isUnbilledModelError, ModelCallError, ModelResponseError, withRetries, type RetryPolicy, type Sleep } from './model-errors';
