@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toMessagesRequest } from '../../runner/model/anthropic-wire';
-import { Conversation, EMPTY_REPLY_NOTE, TRIMMED_NOTE } from '../../runner/model/conversation';
+import { Conversation, EMPTY_REPLY_NOTE } from '../../runner/model/conversation';
 import { InvalidModelRequestError } from '../../runner/model/model-errors';
 import { toChatRequest } from '../../runner/model/openai-wire';
 import type { ModelRequest } from '../../runner/model/provider';
@@ -84,7 +84,8 @@ describe('provider request rules', () => {
 
   it('refuse more than four cache points', () => {
     const request = valid();
-    request.messages![0]!.content!.push({ cachePoint: { type: 'default' } });
+    // The conversation places three (after the system prompt, on the last two messages): two more make five.
+    request.messages![0]!.content!.push({ cachePoint: { type: 'default' } }, { text: 'more' }, { cachePoint: { type: 'default' } });
     const v = allViolations(request);
     expect(v.converse).toContainEqual('cache points: 5, at most 4 are allowed');
     expect(v.messages).toContainEqual('cache_control: 5 breakpoints, at most 4 are allowed');
@@ -159,7 +160,7 @@ describe('the conversation keeps its requests valid', () => {
       c.addUser([{ toolResult: { toolUseId: `t${i}`, content: [{ text: 'y'.repeat(4_000) }], status: 'success' } }]);
     }
     const request = c.buildRequest();
-    expect(JSON.stringify(request)).toContain(TRIMMED_NOTE);
+    expect(JSON.stringify(request)).toContain('cleared by the runner');
     expect(allViolations(request)).toEqual({ converse: [], messages: [], chat: [] });
   });
 
