@@ -4,11 +4,11 @@ import type { ModelRequest } from '../runner/model/provider';
 import { ReplayProvider } from '../runner/model/replay-provider';
 import { Redactor } from '../runner/redaction';
 import { RunSession } from '../runner/run-session';
-import { mintRunToken } from '../lambdas/token-broker';
+import { tokenBrokerSource } from '../runner/github-token-source';
 import { octokitGithubApi } from '../runner/github/github-api';
 import { directoryTraceSink } from '../runner/trace/trace-sink';
 import { join } from 'node:path';
-import { recordingCallbacks, session, startRunnerHarness, testConfig, type RunnerHarness } from '../test/runner/support/runner-harness';
+import { inProcessBroker, recordingCallbacks, session, startRunnerHarness, testConfig, type RunnerHarness } from '../test/runner/support/runner-harness';
 import { runWhenMain } from './run-main';
 
 /**
@@ -27,7 +27,7 @@ async function runSession(h: RunnerHarness, file: string): Promise<{ session: Ru
     events: h.db.store.events,
     ledger: h.db.store.ledger,
     callbacks: recordingCallbacks(),
-    tokens: { tokenFor: (id) => mintRunToken({ runs: h.db.store.runs, config, secrets: async () => 'unused', forgeRoot: h.forgeRoot }, { runId: id }) },
+    tokens: tokenBrokerSource(inProcessBroker(h.brokerDeps(config), h.runKeyOf(run.runId))),
     github: (token, repo) => octokitGithubApi({ baseUrl: h.forge.url, token, repo }),
     model: provider,
     traceSink: directoryTraceSink(join(h.root, 'traces')),
