@@ -106,7 +106,7 @@ export class AgentRuntime extends Construct {
       linuxParameters: this.linuxParameters(),
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'run', mode: ecs.AwsLogDriverMode.NON_BLOCKING }),
       environment: {
-        ...state.tableEnvironment,
+        // The runner reaches no table or bucket itself; the token broker stores its trace through a presigned PUT.
         TRACES_BUCKET: state.traces.bucketName,
         NIGHTSHIFT_MODEL: 'bedrock',
         // The egress proxy and its access log (infra/constructs/network.ts, core/egress).
@@ -120,7 +120,7 @@ export class AgentRuntime extends Construct {
     }
     Validations.of(this.taskDefinition).acknowledge({
       id: 'AwsSolutions-ECS2',
-      reason: 'The environment holds only table names, the trace bucket and the non-secret configuration; the one secret (the task token) arrives as a per-run override.',
+      reason: 'The environment holds only the trace bucket, the proxy and the non-secret configuration; the proxy credential is an ECS secret, and the task token and run key arrive as per-run overrides.',
     });
     Validations.of(this.taskDefinition).acknowledge({
       id: 'cdk-validator-cfnguard::ecs_task_definition_nonroot_user_check',
@@ -133,6 +133,8 @@ export class AgentRuntime extends Construct {
       reason: 'ecr:GetAuthorizationToken (pulling the runner image) has no resource-level permissions; the pull itself is scoped to the image repository.',
     });
     props.network.grantRunnerEgress(this.taskDefinition.taskRole);
+    // The credential that opens the proxy's AWS API hosts; the runner keeps it from its tools.
+    props.network.egressProxy.addRunnerCredential(this.container);
   }
 
   get taskRole(): iam.IRole {

@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createDocumentClient } from '../../core/store/client';
 import { octokitGithubApi } from '../../runner/github/github-api';
+import { newRunnerProxyPassword, toolProxyEnv, withRunnerCredential } from '../../core/egress';
 import { proxiedFetch, runnerAwsClients } from '../../runner/egress/proxied-clients';
 
 /**
@@ -19,6 +20,8 @@ import { proxiedFetch, runnerAwsClients } from '../../runner/egress/proxied-clie
 interface Recorder {
   url: string;
   connects: string[];
+  /** The Proxy-Authorization header of each CONNECT ('' when absent). */
+  proxyAuth: string[];
   direct: string[];
   server: Server;
 }
@@ -30,6 +33,7 @@ async function listen(server: Server): Promise<string> {
 
 async function startRecorder(): Promise<Recorder> {
   const connects: string[] = [];
+  const proxyAuth: string[] = [];
   const direct: string[] = [];
   const server = createServer((req, res) => {
     direct.push(`${req.method} ${req.url}`);
@@ -38,9 +42,10 @@ async function startRecorder(): Promise<Recorder> {
   });
   server.on('connect', (req, socket) => {
     connects.push(req.url ?? '');
+    proxyAuth.push(req.headers['proxy-authorization'] ?? '');
     socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
   });
-  return { url: await listen(server), connects, direct, server };
+  return { url: await listen(server), connects, proxyAuth, direct, server };
 }
 
 const agentOf = (client: { config: { requestHandler: unknown } }) => (client.config.requestHandler as NodeHttpHandler).httpHandlerConfigs().httpsAgent;
@@ -79,6 +84,22 @@ describe('the runner’s own clients and the egress proxy', () => {
     );
     for (const client of [aws.sfn, aws.lambda, aws.bedrock()]) expect(agentOf(client)).toBeInstanceOf(HttpsProxyAgent);
     expect(aws.bedrock()).toBe(aws.bedrock());
+  });
+
+  it('presents the runner credential on every AWS CONNECT, while the tools\' proxy variables carry none', async () => {
+    proxy.connects.length = 0;
+    proxy.proxyAuth.length = 0;
+    const password = newRunnerProxyPassword();
+    const aws = runnerAwsClients({ region: 'us-east-1', proxyUrl: withRunnerCredential(proxy.url, password) });
+    await expect(aws.sfn.send(new SendTaskHeartbeatCommand({ taskToken: 't' }))).rejects.toBeDefined();
+    await expect(aws.lambda.send(new InvokeCommand({ FunctionName: 'nightshift-token-broker', Payload: Buffer.from('{}') }))).rejects.toBeDefined();
+    await expect(aws.bedrock().send(new ConverseCommand({ modelId: 'm', messages: [{ role: 'user', content: [{ text: 'hi' }] }] }))).rejects.toBeDefined();
+    const basic = `Basic ${Buffer.from(`nightshift-runner:${password}`).toString('base64')}`;
+    expect(proxy.proxyAuth.length).toBeGreaterThanOrEqual(3);
+    expect(proxy.proxyAuth.every((h) => h === basic)).toBe(true);
+    // What the agent's tools get from the same proxy: no user, no password.
+    expect(JSON.stringify(toolProxyEnv(proxy.url))).not.toContain(password);
+    expect(() => withRunnerCredential(proxy.url, 'not a password')).toThrow();
   });
 
   it('keeps S3 and DynamoDB direct (gateway endpoints): no proxy agent, no CONNECT', async () => {
