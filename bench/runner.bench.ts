@@ -4,6 +4,7 @@ import type { ModelRequest } from '../runner/model/provider';
 import { ReplayProvider } from '../runner/model/replay-provider';
 import { Redactor } from '../runner/redaction';
 import { RunSession } from '../runner/run-session';
+import { brokerEventLog, brokerLedger, brokerRunAccess } from '../runner/broker-run-data';
 import { tokenBrokerSource } from '../runner/github-token-source';
 import { octokitGithubApi } from '../runner/github/github-api';
 import { directoryTraceSink } from '../runner/trace/trace-sink';
@@ -20,14 +21,15 @@ async function runSession(h: RunnerHarness, file: string): Promise<{ session: Ru
   const config = testConfig();
   const run = await h.createRun({ prompt: 'Benchmark run' });
   const provider = new ReplayProvider(file);
+  const broker = inProcessBroker(h.brokerDeps(config), run.runKey);
   const runner = new RunSession({
     runId: run.runId,
     config,
-    runs: h.db.store.runs,
-    events: h.db.store.events,
-    ledger: h.db.store.ledger,
+    runs: brokerRunAccess(broker),
+    events: brokerEventLog(broker),
+    ledger: brokerLedger(broker),
     callbacks: recordingCallbacks(),
-    tokens: tokenBrokerSource(inProcessBroker(h.brokerDeps(config), h.runKeyOf(run.runId))),
+    tokens: tokenBrokerSource(broker),
     github: (token, repo) => octokitGithubApi({ baseUrl: h.forge.url, token, repo }),
     model: provider,
     traceSink: directoryTraceSink(join(h.root, 'traces')),

@@ -1,13 +1,11 @@
 import { ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { SendTaskHeartbeatCommand } from '@aws-sdk/client-sfn';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { NodeHttpHandler } from '@smithy/node-http-handler';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createDocumentClient } from '../../core/store/client';
+import { brokerTraceSink } from '../../runner/broker-run-data';
 import { octokitGithubApi } from '../../runner/github/github-api';
 import { newRunnerProxyPassword, toolProxyEnv, withRunnerCredential } from '../../core/egress';
 import { proxiedFetch, runnerAwsClients } from '../../runner/egress/proxied-clients';
@@ -102,20 +100,14 @@ describe('the runner’s own clients and the egress proxy', () => {
     expect(() => withRunnerCredential(proxy.url, 'not a password')).toThrow();
   });
 
-  it('keeps S3 and DynamoDB direct (gateway endpoints): no proxy agent, no CONNECT', async () => {
+  it('stores the trace with a direct PUT to the URL the broker presigned (S3 gateway endpoint): no CONNECT', async () => {
     proxy.connects.length = 0;
-    process.env.AWS_ENDPOINT_URL_S3 = endpoint.url;
-    const aws = runnerAwsClients({ region: 'us-east-1', proxyUrl: proxy.url });
-    const doc = createDocumentClient({ endpoint: endpoint.url, region: 'us-east-1' });
-
-    await aws.s3.send(new GetObjectCommand({ Bucket: 'traces', Key: 'k' })).catch(() => undefined);
-    delete process.env.AWS_ENDPOINT_URL_S3;
-    await doc.send(new GetCommand({ TableName: 'runs', Key: { pk: 'x' } })).catch(() => undefined);
-
-    expect(endpoint.direct.length).toBeGreaterThanOrEqual(2);
+    const before = endpoint.direct.length;
+    const runId = '01KC0000000000000000000001';
+    const broker = { call: async () => ({ ok: true, value: { url: `${endpoint.url}/runs/${runId}/trace.jsonl?X-Amz-Signature=s`, location: `s3://traces/runs/${runId}/trace.jsonl`, expiresAt: new Date().toISOString() } }) };
+    await expect(brokerTraceSink(broker).put(runId, '{}\n')).resolves.toBe(`s3://traces/runs/${runId}/trace.jsonl`);
+    expect(endpoint.direct.slice(before)).toEqual([`PUT /runs/${runId}/trace.jsonl?X-Amz-Signature=s`]);
     expect(proxy.connects).toEqual([]);
-    expect(agentOf(aws.s3)).not.toBeInstanceOf(HttpsProxyAgent);
-    expect(agentOf(doc)).not.toBeInstanceOf(HttpsProxyAgent);
   });
 
   it('without a proxy, no client carries a proxy agent', async () => {

@@ -12,6 +12,7 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { hashRunKey, newRunKey } from '../../../core/runs/run-key';
 import { RUN_KEY_HASH_ATTRIBUTE } from '../../../core/store/run-keys';
 import { brokerRequest, type TokenBrokerDeps } from '../../../lambdas/token-broker';
+import { brokerEventLog, brokerLedger, brokerRunAccess } from '../../../runner/broker-run-data';
 import { tokenBrokerSource } from '../../../runner/github-token-source';
 import type { BrokerCaller } from '../../../runner/token-broker-client';
 import { createBareRepoFromDirectory, startForge, type ForgeServer } from '../../../local/forge';
@@ -177,14 +178,16 @@ export function startInProcessRun(
   for (const s of options.secrets ?? []) redactor.add(s);
   const traceDir = join(h.root, 'traces');
   const workspace = join(h.root, 'work', runId);
+  const broker = inProcessBroker(h.brokerDeps(config), h.runKeyOf(runId));
   const deps: RunnerDeps = {
     runId,
     config,
-    runs: h.db.store.runs,
-    events: h.db.store.events,
-    ledger: h.db.store.ledger,
+    // Everything of the run through the token broker with the run key, as on AWS.
+    runs: brokerRunAccess(broker),
+    events: brokerEventLog(broker),
+    ledger: brokerLedger(broker),
     callbacks,
-    tokens: options.tokens ?? tokenBrokerSource(inProcessBroker(h.brokerDeps(config), h.runKeyOf(runId))),
+    tokens: options.tokens ?? tokenBrokerSource(broker),
     github: (token, repo) => octokitGithubApi({ baseUrl: h.forge.url, token, repo }),
     model: provider,
     traceSink: directoryTraceSink(traceDir),
@@ -248,15 +251,12 @@ export function runnerProcessEnv(h: RunnerHarness, options: { runId: string; aws
     PATH: process.env.PATH,
     HOME: h.root,
     RUN_ID: options.runId,
+    RUN_KEY: h.runKeyOf(options.runId),
     AWS_ACCESS_KEY_ID: 'local',
     AWS_REGION: 'us-east-1',
-    AWS_ENDPOINT_URL_DYNAMODB: h.db.endpoint,
+    // No DynamoDB endpoint or table names: the runner reaches its run only through the broker.
     AWS_ENDPOINT_URL_SFN: options.awsUrl,
     AWS_ENDPOINT_URL_LAMBDA: options.awsUrl,
-    RUNS_TABLE: h.db.names.runs,
-    EVENTS_TABLE: h.db.names.events,
-    CONTROL_TABLE: h.db.names.control,
-    IDEMPOTENCY_TABLE: h.db.names.idempotency,
     NIGHTSHIFT_CONFIG_JSON: JSON.stringify(options.config),
     TOKEN_BROKER_FUNCTION: 'nightshift-token-broker',
     NIGHTSHIFT_MODEL: `replay:${options.sessionFile}`,
