@@ -228,7 +228,9 @@ async function mintRunToken(deps: TokenBrokerDeps, runId: string): Promise<Token
 function refusalOf(err: unknown): BrokerRefusal | undefined {
   if (err instanceof BudgetExhaustedError) return { name: 'BudgetExhaustedError', message: err.message, neededMicros: err.neededMicros, availableMicros: err.availableMicros };
   if (err instanceof IllegalTransitionError) return { name: 'IllegalTransitionError', message: err.message, from: err.from, to: err.to };
-  if (err instanceof CallNotReservedError || err instanceof LedgerInconsistencyError || err instanceof RunNotFoundError) return { name: err.name as 'CallNotReservedError', message: err.message };
+  if (err instanceof CallNotReservedError) return { name: 'CallNotReservedError', message: err.message };
+  if (err instanceof LedgerInconsistencyError) return { name: 'LedgerInconsistencyError', message: err.message };
+  if (err instanceof RunNotFoundError) return { name: 'RunNotFoundError', message: err.message };
   return undefined;
 }
 

@@ -3,8 +3,8 @@ import type { BrokerCaller } from '../token-broker-client';
 
 /**
  * A repo's named secrets (config `repos[].secrets`: ENV_NAME → Secrets Manager secret name). The
- * runner asks the token broker for them after the clone: the broker checks the run key and that the run is RUNNING and
- * answers with that run's repository's secrets only (the runner's role cannot read Secrets Manager,
+ * runner asks the token broker for them after the clone: the broker checks the run key and that the
+ * run is RUNNING, and answers with that run's repository's secrets only (the runner's role cannot read Secrets Manager,
  * so a run of one repository never reads another's). Local mode's broker reads NIGHTSHIFT_SECRETS_FILE.
  * They are offered to the setup commands and the base test run (the head test run only when the repo
  * opts in), never to the agent's tool calls; every value is registered with the redactor first.
