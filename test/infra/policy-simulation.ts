@@ -37,6 +37,8 @@ function arnOf(template: Template, id: string): string {
       return `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${id}`;
     case 'AWS::SNS::Topic':
       return `arn:aws:sns:${REGION}:${ACCOUNT}:${id}`;
+    case 'AWS::SecretsManager::Secret':
+      return `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${id}-AbCdEf`;
     default:
       throw new Error(`no ARN known for ${id} (${type ?? 'not in the template'})`);
   }
@@ -56,6 +58,7 @@ function refOf(template: Template, id: string): string {
       return id.toLowerCase();
     case 'AWS::StepFunctions::StateMachine':
     case 'AWS::SNS::Topic':
+    case 'AWS::SecretsManager::Secret':
       return arnOf(template, id);
     default:
       throw new Error(`no Ref value known for ${id} (${type ?? 'not in the template'})`);

@@ -27,6 +27,12 @@ beforeAll(() => {
   brokerArn = arnOf(template, stack.getLogicalId(stack.tokenBroker.function.node.defaultChild as never));
 });
 
+/** The execution role of the task definition whose container is named `container`. */
+function executionRoleOf(container: string): string {
+  const [definition] = Object.values(template.Resources).filter((r) => r.Type === 'AWS::ECS::TaskDefinition' && JSON.stringify(r.Properties).includes(`"Name":"${container}"`));
+  return ((definition!.Properties!.ExecutionRoleArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'])[0];
+}
+
 /** Every DynamoDB data-plane action that reads or writes items. */
 const itemActions = [
   'dynamodb:GetItem',
@@ -71,10 +77,16 @@ describe("a runner's credentials (the runner task role)", () => {
     expect(allowed).toEqual([]);
   });
 
-  test('cannot read any secret: repo secrets and the App key come from the broker', async () => {
+  test('cannot read any secret: repo secrets and the App key come from the broker, the proxy credential from ECS at start', async () => {
     for (const name of ['nightshift/gh-key', 'nightshift/npm-token']) {
       expect(await decide(template, taskRole, { action: 'secretsmanager:GetSecretValue', resource: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}-AbCdEf` })).not.toBe('Allowed');
     }
+    const credential = arnOf(template, logicalIdOf(template, 'AWS::SecretsManager::Secret', 'NetworkEgressProxyRunnerCredential'));
+    expect(await decide(template, taskRole, { action: 'secretsmanager:GetSecretValue', resource: credential })).not.toBe('Allowed');
+    // Only the two execution roles (ECS, for the squid and runner containers) read it.
+    const readers: string[] = [];
+    for (const role of rolesOf(template)) if ((await decide(template, role, { action: 'secretsmanager:GetSecretValue', resource: credential })) === 'Allowed') readers.push(role);
+    expect(readers.sort()).toEqual([executionRoleOf('runner'), executionRoleOf('squid')].sort());
   });
 
   test('invokes the token broker and no other function of the stack', async () => {
