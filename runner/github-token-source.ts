@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { TokenBrokerResponse } from '../lambdas/token-broker-contract';
 import { TokenBrokerRefusedError, type BrokerCaller } from './token-broker-client';
 

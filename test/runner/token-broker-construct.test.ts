@@ -26,7 +26,7 @@ describe('TokenBroker construct', () => {
     const credentialId = stack.getLogicalId(stack.network.egressProxy.runnerCredential.node.defaultChild as never);
     const executionRoles = [stack.runtime.taskDefinition.obtainExecutionRole(), stack.network.egressProxy.service.taskDefinition.obtainExecutionRole()].map((r) => ({ Ref: stack.getLogicalId(r.node.defaultChild as never) }));
     const others = secretGrants.filter((g) => g.secret === undefined);
-    expect(JSON.stringify(others.map((g) => g.roles).flat().sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))))).toBe(JSON.stringify([...executionRoles].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))));
+    expect(JSON.stringify(others.flatMap((g) => g.roles as unknown[]).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))))).toBe(JSON.stringify([...executionRoles].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))));
     const otherResources = Object.values(policies).flatMap((p) => (p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]).filter((st) => [st.Action].flat().includes('secretsmanager:GetSecretValue') && !/:secret:/.test(JSON.stringify(st.Resource))).map((st) => st.Resource));
     expect(otherResources).toEqual(otherResources.map(() => ({ Ref: credentialId })));
   });
