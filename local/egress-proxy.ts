@@ -90,7 +90,7 @@ function writePlatformFile(path: string, content: string | Buffer, mode: number,
   const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
   try {
     fchownSync(fd, process.getuid?.() ?? 0, squid.gid);
-    writeSync(fd, content);
+    writeSync(fd, typeof content === 'string' ? Buffer.from(content, 'utf8') : content);
   } finally {
     closeSync(fd);
   }
