@@ -41,8 +41,10 @@ export const RUN_ASSUMPTIONS = {
   imageGb: 1.5, // runner image pulled through the ECR interface endpoint (layers come through the free S3 gateway endpoint, manifests through the endpoint)
   runnerLogGb: 0.01,
   proxyLogGb: 0.001,
-  lambdaInvocations: 12, // admission, token broker, finalize, API reads
-  lambdaGbSeconds: 12 * 0.5 * 0.3,
+  // admission, finalize, API reads, and the token broker: the runner's every run-data read and write
+  // (events, ledger reservations and settlements, status, trace uploads) is one broker call
+  lambdaInvocations: 512,
+  lambdaGbSeconds: 512 * 0.5 * 0.1,
   dynamoWrites: 300, // events, ledger reservations and settlements, status moves
   dynamoReads: 200,
   s3Puts: 5, // trace

@@ -4,11 +4,12 @@ import type { ModelRequest } from '../runner/model/provider';
 import { ReplayProvider } from '../runner/model/replay-provider';
 import { Redactor } from '../runner/redaction';
 import { RunSession } from '../runner/run-session';
-import { mintRunToken } from '../lambdas/token-broker';
+import { brokerEventLog, brokerLedger, brokerRunAccess } from '../runner/broker-run-data';
+import { tokenBrokerSource } from '../runner/github-token-source';
 import { octokitGithubApi } from '../runner/github/github-api';
 import { directoryTraceSink } from '../runner/trace/trace-sink';
 import { join } from 'node:path';
-import { recordingCallbacks, session, startRunnerHarness, testConfig, type RunnerHarness } from '../test/runner/support/runner-harness';
+import { inProcessBroker, recordingCallbacks, session, startRunnerHarness, testConfig, type RunnerHarness } from '../test/runner/support/runner-harness';
 import { runWhenMain } from './run-main';
 
 /**
@@ -20,14 +21,15 @@ async function runSession(h: RunnerHarness, file: string): Promise<{ session: Ru
   const config = testConfig();
   const run = await h.createRun({ prompt: 'Benchmark run' });
   const provider = new ReplayProvider(file);
+  const broker = inProcessBroker(h.brokerDeps(config), run.runKey);
   const runner = new RunSession({
     runId: run.runId,
     config,
-    runs: h.db.store.runs,
-    events: h.db.store.events,
-    ledger: h.db.store.ledger,
+    runs: brokerRunAccess(broker),
+    events: brokerEventLog(broker),
+    ledger: brokerLedger(broker),
     callbacks: recordingCallbacks(),
-    tokens: { tokenFor: (id) => mintRunToken({ runs: h.db.store.runs, config, secrets: async () => 'unused', forgeRoot: h.forgeRoot }, { runId: id }) },
+    tokens: tokenBrokerSource(broker),
     github: (token, repo) => octokitGithubApi({ baseUrl: h.forge.url, token, repo }),
     model: provider,
     traceSink: directoryTraceSink(join(h.root, 'traces')),

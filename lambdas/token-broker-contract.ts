@@ -1,20 +1,58 @@
 import { z } from 'zod';
-import { RunId } from '../core/runs/schemas';
+import { TokenUsage } from '../core/pricing';
+import { RunKey } from '../core/runs/run-key';
+import { BranchName, RunEventType, RunId } from '../core/runs/schemas';
 
 /**
- * The token broker's Invoke payloads. The runner names only its run: the repository comes from the
- * run record, never from the caller, so a runner cannot ask for another repository's token or
- * secrets. `kind` defaults to `githubToken`; `repoSecrets` asks for the run repository's named
- * secrets (config `repos[].secrets`); `modelApiKey` for the key of the configured model provider
- * (config `model.apiKeySecret`, anthropic and openai).
+ * The token broker's Invoke payloads. The broker is the runner's only way to its run's data: every
+ * request names the run and carries the run key (core/runs/run-key.ts) that Admit issued to the task
+ * launched for it. The broker checks the key before anything else, so another principal that may
+ * invoke the function, or a runner naming another run, gets nothing. The repository and every other
+ * fact about the run come from the run record, never from the caller.
  */
-export const TokenBrokerRequest = z
-  .object({
-    kind: z.enum(['githubToken', 'repoSecrets', 'modelApiKey']).default('githubToken'),
-    runId: RunId,
-  })
-  .strict();
+const Caller = { runId: RunId, runKey: RunKey };
+
+const EntryId = z.string().regex(/^[A-Za-z0-9._:#-]{1,128}$/);
+const Micros = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+export const TokenBrokerRequest = z.discriminatedUnion('kind', [
+  /** An installation token for the run's repository (RUNNING, not cancel-requested). */
+  z.object({ kind: z.literal('githubToken'), ...Caller }).strict(),
+  /** The run repository's named secrets (config `repos[].secrets`; RUNNING, not cancel-requested). */
+  z.object({ kind: z.literal('repoSecrets'), ...Caller }).strict(),
+  /** The key of the configured model provider (config `model.apiKeySecret`, anthropic and openai; RUNNING, not cancel-requested). */
+  z.object({ kind: z.literal('modelApiKey'), ...Caller }).strict(),
+  /** The run record. */
+  z.object({ kind: z.literal('getRun'), ...Caller }).strict(),
+  /** STARTING → RUNNING (startedAt is the broker's clock). */
+  z.object({ kind: z.literal('startRun'), ...Caller }).strict(),
+  /** The fields the runner records on its run, and no other: the run branch and the pull request. */
+  z
+    .object({
+      kind: z.literal('patchRun'),
+      ...Caller,
+      patch: z.object({ branch: BranchName, prUrl: z.string().url().max(2_048) }).partial().strict(),
+    })
+    .strict(),
+  /** One entry of the run's timeline (already redacted by the runner). */
+  z
+    .object({
+      kind: z.literal('appendEvent'),
+      ...Caller,
+      type: RunEventType,
+      message: z.string().max(4_000),
+      detail: z.record(z.string(), z.unknown()).optional(),
+    })
+    .strict(),
+  /** The run ledger (core/store/budget-ledger.ts), for this run only. */
+  z.object({ kind: z.literal('reserveCall'), ...Caller, callId: EntryId, worstMicros: Micros }).strict(),
+  z.object({ kind: z.literal('settleCall'), ...Caller, callId: EntryId, actualMicros: Micros, usage: TokenUsage }).strict(),
+  z.object({ kind: z.literal('charge'), ...Caller, chargeId: EntryId, micros: Micros }).strict(),
+  /** A short-lived presigned PUT for the run's own trace object (AWS only; local mode writes a directory). */
+  z.object({ kind: z.literal('traceUpload'), ...Caller }).strict(),
+]);
 export type TokenBrokerRequest = z.infer<typeof TokenBrokerRequest>;
+export type TokenBrokerRequestKind = TokenBrokerRequest['kind'];
 
 /** The answer to `{ kind: "repoSecrets" }`: environment variable → secret value, for the run's repository only. */
 export const RepoSecretsResponse = z
@@ -53,3 +91,25 @@ export const TokenBrokerResponse = z
   })
   .strict();
 export type TokenBrokerResponse = z.infer<typeof TokenBrokerResponse>;
+
+/** The answer to `{ kind: "traceUpload" }`: PUT the whole trace to `url` before `expiresAt`. */
+export const TraceUploadResponse = z.object({ url: z.string().url(), location: z.string(), expiresAt: z.string() }).strict();
+export type TraceUploadResponse = z.infer<typeof TraceUploadResponse>;
+
+/**
+ * Refusals of the run-data kinds the runner acts on, returned as data (not a function error) so that
+ * the runner gets the same typed error the store would have thrown.
+ */
+export const BrokerRefusal = z.discriminatedUnion('name', [
+  z.object({ name: z.literal('BudgetExhaustedError'), message: z.string(), neededMicros: Micros, availableMicros: Micros }).strict(),
+  z.object({ name: z.literal('IllegalTransitionError'), message: z.string(), from: z.string(), to: z.string() }).strict(),
+  z.object({ name: z.enum(['CallNotReservedError', 'LedgerInconsistencyError', 'RunNotFoundError']), message: z.string() }).strict(),
+]);
+export type BrokerRefusal = z.infer<typeof BrokerRefusal>;
+
+/** The envelope of the run-data kinds (getRun … charge): a value, or a typed refusal. */
+export const BrokerOutcome = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), value: z.unknown() }).strict(),
+  z.object({ ok: z.literal(false), refusal: BrokerRefusal }).strict(),
+]);
+export type BrokerOutcome = z.infer<typeof BrokerOutcome>;

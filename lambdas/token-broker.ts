@@ -1,4 +1,6 @@
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createAppAuth } from '@octokit/auth-app';
 import { readFileSync } from 'node:fs';
 import { request as githubRequest } from '@octokit/request';
@@ -8,17 +10,32 @@ import { repoSettings } from '../core/config/load';
 import { runtimeConfig } from '../core/config/runtime';
 import type { NightshiftConfig } from '../core/config/schema';
 import { optionalEnv } from '../core/env';
+import { BudgetExhaustedError, RunNotFoundError } from '../core/errors';
+import { IllegalTransitionError, isTerminal } from '../core/runs/lifecycle';
 import { createDocumentClient, tableNamesFromEnv } from '../core/store/client';
-import { createStore } from '../core/store';
-import type { RunRepository } from '../core/store/ports';
+import { CallNotReservedError, createStore, LedgerInconsistencyError } from '../core/store';
+import { runnerRunAccess } from '../core/store/runner-access';
+import type { BudgetLedgerPort, RunEventLog, RunKeysPort, RunRecord, RunRepository } from '../core/store/ports';
 import { issueForgeToken } from '../local/forge/forge-tokens';
-import { GITHUB_TOKEN_PERMISSIONS, TokenBrokerRequest, type ModelApiKeyResponse, type RepoSecretsResponse, type TokenBrokerResponse } from './token-broker-contract';
+import {
+  GITHUB_TOKEN_PERMISSIONS,
+  TokenBrokerRequest,
+  type BrokerOutcome,
+  type BrokerRefusal,
+  type ModelApiKeyResponse,
+  type RepoSecretsResponse,
+  type TokenBrokerResponse,
+  type TraceUploadResponse,
+} from './token-broker-contract';
 
 /**
- * The token broker: the one place that holds the GitHub App key and can read repo secrets. Only the
- * runner task role may invoke it. While the run is RUNNING it mints a token for the run's own
- * repository (from the run record), or hands out that repository's named secrets, and never logs or
- * stores either.
+ * The token broker: the one place that holds the GitHub App key and can read repo secrets, and the
+ * runner's only way to its run's data (the runner task role has no DynamoDB or S3 access). Only the
+ * runner task role may invoke it, and every request must carry the run key of the run it names
+ * (core/runs/run-key.ts): the key is checked before anything is read for the caller. While the run is
+ * RUNNING it mints a token for the run's own repository (from the run record), or hands out that
+ * repository's named secrets, and never logs or stores either. The run-data kinds do for that run
+ * only, with the store's own conditions, what the runner used to do with its own DynamoDB grants.
  */
 export class RunNotActiveError extends Error {
   constructor(runId: string, status: string) {
@@ -33,6 +50,32 @@ export class RepoNotAllowedError extends Error {
     this.name = 'RepoNotAllowedError';
   }
 }
+
+/** The caller did not present the key of the run it named: it is not that run's runner. Says nothing more. */
+export class RunKeyRefusedError extends Error {
+  constructor(runId: string) {
+    super(`refused: the caller is not the runner of run ${runId}`);
+    this.name = 'RunKeyRefusedError';
+  }
+}
+
+/** A write to a run that ended more than RUN_WRITE_GRACE_MS ago: what it recorded stands as it was. */
+export class RunClosedError extends Error {
+  constructor(runId: string) {
+    super(`run ${runId} ended; its timeline and trace are closed`);
+    this.name = 'RunClosedError';
+  }
+}
+
+/**
+ * How long after a run ended its runner may still append events and store its trace: Finalize stops
+ * the task, and the runner's SIGTERM path (at most the task's 120 s stop timeout) reports what it
+ * pushed and stores the last trace. After this the run's records cannot be changed with runner credentials.
+ */
+export const RUN_WRITE_GRACE_MS = 10 * 60_000;
+
+/** How long a presigned trace PUT is valid. */
+const TRACE_URL_SECONDS = 300;
 
 /** Reads a secret's string value (Secrets Manager in AWS, `secrets.json` in local mode). */
 export type SecretSource = (name: string) => Promise<string>;
@@ -54,10 +97,26 @@ export function localSecretsFileSource(file: string): SecretSource {
   };
 }
 
+/** Presigns a PUT of one run's trace object (`runs/<runId>/trace.jsonl`), and of no other key. */
+export type TracePresigner = (runId: string) => Promise<TraceUploadResponse>;
+
+export function s3TracePresigner(client: S3Client, bucket: string, now: () => Date = () => new Date()): TracePresigner {
+  return async (runId) => {
+    const key = `runs/${runId}/trace.jsonl`;
+    const url = await getSignedUrl(client, new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: 'application/x-ndjson' }), { expiresIn: TRACE_URL_SECONDS });
+    return { url, location: `s3://${bucket}/${key}`, expiresAt: new Date(now().getTime() + TRACE_URL_SECONDS * 1000).toISOString() };
+  };
+}
+
 export interface TokenBrokerDeps {
   runs: RunRepository;
+  runKeys: RunKeysPort;
+  events: RunEventLog;
+  ledger: BudgetLedgerPort;
   config: NightshiftConfig;
   secrets: SecretSource;
+  /** AWS: presigned trace uploads. Absent in local mode, whose runners write traces to a directory. */
+  traces?: TracePresigner;
   /** `forge`: local mode, tokens the local forge under this directory accepts. */
   forgeRoot?: string;
   /** Local mode only: a model API key from the platform's environment (ANTHROPIC_API_KEY, OPENAI_API_KEY), before `secrets`. */
@@ -72,14 +131,40 @@ export class RepoSecretUnavailableError extends Error {
   }
 }
 
+/** Verify first: nothing about the run is read for a caller that does not hold its key. */
+async function authenticate(deps: TokenBrokerDeps, request: TokenBrokerRequest): Promise<void> {
+  let matches = false;
+  try {
+    matches = await deps.runKeys.verify(request.runId, request.runKey);
+  } catch (err) {
+    // An unknown run is refused exactly like a wrong key.
+    if (!(err instanceof RunNotFoundError)) throw err;
+  }
+  if (!matches) throw new RunKeyRefusedError(request.runId);
+}
+
+async function requireRun(deps: TokenBrokerDeps, runId: string): Promise<RunRecord> {
+  const run = await deps.runs.get(runId);
+  if (!run) throw new RunNotFoundError(runId);
+  return run;
+}
+
 /** The run's repository settings, if the run is RUNNING, not cancel-requested and its repository is configured. */
 async function activeRunRepo(deps: TokenBrokerDeps, runId: string) {
-  const run = await deps.runs.get(runId);
-  if (!run) throw new RunNotActiveError(runId, 'unknown');
+  const run = await requireRun(deps, runId);
   if (run.status !== 'RUNNING' || run.cancelRequested) throw new RunNotActiveError(runId, run.cancelRequested ? 'cancel-requested' : run.status);
   const settings = repoSettings(deps.config, run.repo);
   if (!settings) throw new RepoNotAllowedError(run.repo);
   return settings;
+}
+
+/** Timeline and trace writes: while the run is active, and for RUN_WRITE_GRACE_MS after it ended. */
+async function requireOpenForWrites(deps: TokenBrokerDeps, runId: string): Promise<void> {
+  const run = await requireRun(deps, runId);
+  if (!isTerminal(run.status)) return;
+  const ended = run.finishedAt ? Date.parse(run.finishedAt) : Number.NaN;
+  const now = (deps.now?.() ?? new Date()).getTime();
+  if (!(now - ended <= RUN_WRITE_GRACE_MS)) throw new RunClosedError(runId);
 }
 
 /**
@@ -87,10 +172,8 @@ async function activeRunRepo(deps: TokenBrokerDeps, runId: string) {
  * runner's role cannot read Secrets Manager, so a run of repo A never sees repo B's secrets. A secret
  * that cannot be read is an error naming the variable and the secret, never a value.
  */
-export async function repoSecretsFor(deps: TokenBrokerDeps, input: unknown): Promise<RepoSecretsResponse> {
-  const request = TokenBrokerRequest.parse(input);
-  if (request.kind !== 'repoSecrets') throw new Error(`expected a repoSecrets request, got ${request.kind}`);
-  const settings = await activeRunRepo(deps, request.runId);
+async function repoSecretsFor(deps: TokenBrokerDeps, runId: string): Promise<RepoSecretsResponse> {
+  const settings = await activeRunRepo(deps, runId);
   const secrets: Record<string, string> = {};
   for (const [variable, secretName] of Object.entries(settings.secrets ?? {})) {
     try {
@@ -107,12 +190,10 @@ export async function repoSecretsFor(deps: TokenBrokerDeps, input: unknown): Pro
  * The configured model provider's API key (config `model.apiKeySecret`), to a RUNNING run only. The
  * runner asks for it at its first model call and sends it in a header, nowhere else.
  */
-export async function modelApiKeyFor(deps: TokenBrokerDeps, input: unknown): Promise<ModelApiKeyResponse> {
-  const request = TokenBrokerRequest.parse(input);
-  if (request.kind !== 'modelApiKey') throw new Error(`expected a modelApiKey request, got ${request.kind}`);
+export async function modelApiKeyFor(deps: TokenBrokerDeps, runId: string): Promise<ModelApiKeyResponse> {
   const model = deps.config.model;
   if (model.provider === 'bedrock' || model.apiKeySecret === undefined) throw new Error(`the configured model provider (${model.provider}) takes no API key`);
-  await activeRunRepo(deps, request.runId);
+  await activeRunRepo(deps, runId);
   const fromEnvironment = deps.modelKeyFromEnvironment?.(model.provider)?.trim();
   if (fromEnvironment) return { provider: model.provider, apiKey: fromEnvironment };
   let apiKey: string;
@@ -126,10 +207,7 @@ export async function modelApiKeyFor(deps: TokenBrokerDeps, input: unknown): Pro
   return { provider: model.provider, apiKey };
 }
 
-export async function mintRunToken(deps: TokenBrokerDeps, input: unknown): Promise<TokenBrokerResponse> {
-  const request = TokenBrokerRequest.parse(input);
-  if (request.kind !== 'githubToken') throw new Error(`expected a githubToken request, got ${request.kind}`);
-  const runId = request.runId;
+async function mintRunToken(deps: TokenBrokerDeps, runId: string): Promise<TokenBrokerResponse> {
   const settings = await activeRunRepo(deps, runId);
   const name = settings.name.split('/')[1]!;
   const github = deps.config.github;
@@ -170,42 +248,109 @@ export async function mintRunToken(deps: TokenBrokerDeps, input: unknown): Promi
   throw new Error('no GitHub App or token secret configured');
 }
 
+/** The store's typed refusals the runner acts on, as data; anything else stays an error. */
+function refusalOf(err: unknown): BrokerRefusal | undefined {
+  if (err instanceof BudgetExhaustedError) return { name: 'BudgetExhaustedError', message: err.message, neededMicros: err.neededMicros, availableMicros: err.availableMicros };
+  if (err instanceof IllegalTransitionError) return { name: 'IllegalTransitionError', message: err.message, from: err.from, to: err.to };
+  if (err instanceof CallNotReservedError) return { name: 'CallNotReservedError', message: err.message };
+  if (err instanceof LedgerInconsistencyError) return { name: 'LedgerInconsistencyError', message: err.message };
+  if (err instanceof RunNotFoundError) return { name: 'RunNotFoundError', message: err.message };
+  return undefined;
+}
+
+async function outcomeOf(work: () => Promise<unknown>): Promise<BrokerOutcome> {
+  try {
+    return { ok: true, value: (await work()) ?? null };
+  } catch (err) {
+    const refusal = refusalOf(err);
+    if (refusal) return { ok: false, refusal };
+    throw err;
+  }
+}
+
+/** The run-data kinds: the run named by the (already verified) request, and nothing else. */
+function runData(deps: TokenBrokerDeps, request: Exclude<TokenBrokerRequest, { kind: 'githubToken' | 'repoSecrets' | 'modelApiKey' }>): Promise<BrokerOutcome> {
+  const { runId } = request;
+  switch (request.kind) {
+    case 'getRun':
+      return outcomeOf(() => requireRun(deps, runId));
+    case 'startRun':
+      return outcomeOf(() => runnerRunAccess(deps.runs, deps.now).start(runId));
+    case 'patchRun':
+      return outcomeOf(() => runnerRunAccess(deps.runs, deps.now).patch(runId, request.patch));
+    case 'appendEvent':
+      return outcomeOf(async () => {
+        await requireOpenForWrites(deps, runId);
+        return deps.events.append(runId, request.type, request.message, request.detail);
+      });
+    case 'reserveCall':
+      return outcomeOf(() => deps.ledger.reserveCall(runId, request.callId, request.worstMicros));
+    case 'settleCall':
+      return outcomeOf(() => deps.ledger.settleCall(runId, request.callId, request.actualMicros, request.usage));
+    case 'charge':
+      return outcomeOf(() => deps.ledger.charge(runId, request.chargeId, request.micros));
+    case 'traceUpload':
+      return outcomeOf(async () => {
+        if (!deps.traces) throw new Error('this broker stores no traces (local mode writes them to a directory)');
+        await requireOpenForWrites(deps, runId);
+        return deps.traces(runId);
+      });
+  }
+}
+
+/**
+ * One broker request: parsed, authenticated by its run key, then answered for that run only.
+ * Refusals of the caller (bad input, wrong key, a run not RUNNING for a token) throw.
+ */
+export async function brokerRequest(deps: TokenBrokerDeps, input: unknown): Promise<TokenBrokerResponse | RepoSecretsResponse | ModelApiKeyResponse | BrokerOutcome> {
+  const request = TokenBrokerRequest.parse(input);
+  await authenticate(deps, request);
+  if (request.kind === 'githubToken') return mintRunToken(deps, request.runId);
+  if (request.kind === 'repoSecrets') return repoSecretsFor(deps, request.runId);
+  if (request.kind === 'modelApiKey') return modelApiKeyFor(deps, request.runId);
+  return runData(deps, request);
+}
+
 let deps: TokenBrokerDeps | undefined;
 
 function defaultDeps(): TokenBrokerDeps {
   const secretsFile = optionalEnv('NIGHTSHIFT_SECRETS_FILE');
   const forgeHome = optionalEnv('NIGHTSHIFT_GITHUB_MODE') === 'forge' ? join(optionalEnv('NIGHTSHIFT_HOME') ?? '.nightshift', 'forge') : undefined;
+  const tracesBucket = optionalEnv('TRACES_BUCKET');
+  const store = createStore(createDocumentClient(), tableNamesFromEnv());
   return {
-    runs: createStore(createDocumentClient(), tableNamesFromEnv()).runs,
+    runs: store.runs,
+    runKeys: store.runKeys,
+    events: store.events,
+    ledger: store.ledger,
     config: runtimeConfig(),
     secrets: secretsFile ? localSecretsFileSource(secretsFile) : secretsManagerSource(new SecretsManagerClient({})),
+    ...(tracesBucket ? { traces: s3TracePresigner(new S3Client({}), tracesBucket) } : {}),
     ...(forgeHome ? { forgeRoot: forgeHome } : {}),
     // Local mode reads keys from the platform's environment too; a Lambda's environment holds none.
     ...(secretsFile ? { modelKeyFromEnvironment: (provider: 'anthropic' | 'openai') => optionalEnv(provider === 'anthropic' ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY') } : {}),
   };
 }
 
-/**
- * Lambda entry: `{ runId }` (or `{ kind: "githubToken", runId }`) in, `TokenBrokerResponse` out;
- * `{ kind: "repoSecrets", runId }` in, `RepoSecretsResponse` out; `{ kind: "modelApiKey", runId }` in,
- * `ModelApiKeyResponse` out. Refusals throw (FunctionError for the caller).
- */
-export async function handler(event: unknown): Promise<TokenBrokerResponse | RepoSecretsResponse | ModelApiKeyResponse> {
+const loggedKinds = new Set(['githubToken', 'repoSecrets', 'modelApiKey', 'startRun']);
+
+/** Lambda entry: a `TokenBrokerRequest` in; a token, the repo's secrets, or a run-data outcome out. Refusals throw (FunctionError). */
+export async function handler(event: unknown): Promise<TokenBrokerResponse | RepoSecretsResponse | ModelApiKeyResponse | BrokerOutcome> {
   deps ??= defaultDeps();
-  const request = TokenBrokerRequest.parse(event);
-  if (request.kind === 'modelApiKey') {
-    const response = await modelApiKeyFor(deps, request);
-    console.log(JSON.stringify({ level: 'info', message: 'model API key issued', runId: request.runId, provider: response.provider }));
+  const request = TokenBrokerRequest.safeParse(event);
+  const runId = request.success ? request.data.runId : undefined;
+  const kind = request.success ? request.data.kind : undefined;
+  try {
+    const response = await brokerRequest(deps, event);
+    // Logged without values: which run got what (never the key, a token or a secret).
+    if (kind && loggedKinds.has(kind)) {
+      const detail = 'secrets' in response ? { repository: response.repository, variables: Object.keys(response.secrets) } : 'apiKey' in response ? { provider: response.provider } : 'token' in response ? { mode: response.mode, repository: response.repository, expiresAt: response.expiresAt } : {};
+      console.log(JSON.stringify({ level: 'info', message: `${kind} answered`, runId, kind, ...detail }));
+    }
     return response;
+  } catch (err) {
+    // A refusal is worth a line: a caller without the run's key is either a bug or someone trying.
+    console.log(JSON.stringify({ level: 'warn', message: 'request refused', runId: runId ?? null, kind: kind ?? null, error: (err as Error).name }));
+    throw err;
   }
-  if (request.kind === 'repoSecrets') {
-    const response = await repoSecretsFor(deps, request);
-    // Logged without values: which run got which variables of which repository.
-    console.log(JSON.stringify({ level: 'info', message: 'repo secrets issued', runId: request.runId, repository: response.repository, variables: Object.keys(response.secrets) }));
-    return response;
-  }
-  const response = await mintRunToken(deps, request);
-  // Logged without the token: which run got which kind of token for which repository.
-  console.log(JSON.stringify({ level: 'info', message: 'token issued', runId: request.runId, mode: response.mode, repository: response.repository, expiresAt: response.expiresAt }));
-  return response;
 }

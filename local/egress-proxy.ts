@@ -3,13 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, closeSync, constants, existsSync, fchownSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NightshiftConfig } from '../core/config/schema';
-import { checkProxy, proxyPortRange, proxyPorts, squidConfig } from '../core/egress';
+import { checkProxy, newRunnerProxyPassword, proxyPortRange, proxyPorts, runnerProxyPasswordHash, squidConfig } from '../core/egress';
 import type { LocalLog } from './local-log';
 
 /**
  * The proxy's files, laid out so that no directory a tool process can write holds anything the
  * platform (often root) writes, reads or follows:
- *   egress/        the platform's (mode 0750, group: squid's user): squid.conf, written fresh at each start
+ *   egress/        the platform's (mode 0750, group: squid's user): squid.conf, the runner-credential
+ *                  helper and the credential's hash, written fresh at each start
  *   egress/run/    squid's own (mode 0700, owner: squid's user): access.log, cache.log, squid.pid, cores
  * Started as root, squid runs as `cache_effective_user`, set explicitly and never the tool user, so the
  * access log that feeds "Blocked hosts" is written by squid alone. The whole egress/ directory is
@@ -23,11 +24,23 @@ export interface EgressLayout {
   accessLog: string;
   cacheLog: string;
   pidFile: string;
+  /** proxy/runner-auth.sh, copied where squid's user may run it, and the SHA-256 of this start's runner credential. */
+  authHelper: string;
+  credentialHash: string;
 }
 
 export function egressLayout(dir: string): EgressLayout {
   const runDir = join(dir, 'run');
-  return { dir, conf: join(dir, 'squid.conf'), runDir, accessLog: join(runDir, 'access.log'), cacheLog: join(runDir, 'cache.log'), pidFile: join(runDir, 'squid.pid') };
+  return {
+    dir,
+    conf: join(dir, 'squid.conf'),
+    runDir,
+    accessLog: join(runDir, 'access.log'),
+    cacheLog: join(runDir, 'cache.log'),
+    pidFile: join(runDir, 'squid.pid'),
+    authHelper: join(dir, 'runner-auth.sh'),
+    credentialHash: join(dir, 'runner-credential.sha256'),
+  };
 }
 
 /** Who squid runs as: the platform's own user, or (as root) a system user that is neither root nor the tool user. */
@@ -72,21 +85,31 @@ function readOwnSmallFile(path: string): string | undefined {
   }
 }
 
-/** Creates the egress directories afresh and writes squid.conf into the platform's own one. */
-export function prepareEgressDir(layout: EgressLayout, squid: SquidIdentity, conf: string): void {
+/** A new file of the platform's (never an existing name, never through a link), readable by squid's group. */
+function writePlatformFile(path: string, content: string | Buffer, mode: number, squid: SquidIdentity): void {
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+  try {
+    fchownSync(fd, process.getuid?.() ?? 0, squid.gid);
+    writeSync(fd, typeof content === 'string' ? Buffer.from(content, 'utf8') : content);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Creates the egress directories afresh and writes squid.conf, the runner-credential helper and the
+ * credential's hash (core/egress/runner-credential.ts) into the platform's own one.
+ */
+export function prepareEgressDir(layout: EgressLayout, squid: SquidIdentity, conf: string, runnerCredentialHash: string): void {
   // rm does not follow symlinks: a planted link is removed, never its target.
   rmSync(layout.dir, { recursive: true, force: true });
   // Not recursive: the parent ($NIGHTSHIFT_HOME) is the platform's, and an entry that reappeared is refused.
   mkdirSync(layout.dir, { mode: 0o700 });
   chownSync(layout.dir, process.getuid?.() ?? 0, squid.gid);
   chmodSync(layout.dir, 0o750);
-  const fd = openSync(layout.conf, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o640);
-  try {
-    fchownSync(fd, process.getuid?.() ?? 0, squid.gid);
-    writeSync(fd, conf);
-  } finally {
-    closeSync(fd);
-  }
+  writePlatformFile(layout.conf, conf, 0o640, squid);
+  writePlatformFile(layout.authHelper, readFileSync(join(__dirname, '..', 'proxy', 'runner-auth.sh')), 0o750, squid);
+  writePlatformFile(layout.credentialHash, `${runnerCredentialHash}\n`, 0o640, squid);
   mkdirSync(layout.runDir, { mode: 0o700 });
   chownSync(layout.runDir, squid.uid, squid.gid);
 }
@@ -96,6 +119,8 @@ export interface LocalEgressProxy {
   /** The default port's URL, the runner's NIGHTSHIFT_PROXY_URL. */
   url: string;
   accessLog: string;
+  /** The runners' credential for the AWS API hosts (new at every start); squid holds only its hash. */
+  runnerPassword: string;
   stop(): Promise<void>;
 }
 
@@ -185,9 +210,11 @@ async function startOnce(squid: string, options: EgressProxyOptions, basePort: n
     cacheLog: layout.cacheLog,
     pidFile: layout.pidFile,
     coredumpDir: layout.runDir,
+    runnerAuth: { helper: layout.authHelper, hashFile: layout.credentialHash },
   });
+  const runnerPassword = newRunnerProxyPassword();
   // As root, squid drops to this user; it must never be the user the agent's tools run as.
-  prepareEgressDir(layout, identity, identity.user ? `${generated}cache_effective_user ${identity.user}\n` : generated);
+  prepareEgressDir(layout, identity, identity.user ? `${generated}cache_effective_user ${identity.user}\n` : generated, runnerProxyPasswordHash(runnerPassword));
   // Its own service name, so its shared memory segments do not collide with another local platform's.
   const child = spawn(squid, ['-N', '-f', conf, '-n', `nightshift${randomBytes(4).toString('hex')}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -216,5 +243,5 @@ async function startOnce(squid: string, options: EgressProxyOptions, basePort: n
     }
   }
   options.log.info('egress proxy started', { url: `http://127.0.0.1:${basePort}`, ports: ports.length });
-  return { url: `http://127.0.0.1:${basePort}`, accessLog, stop };
+  return { url: `http://127.0.0.1:${basePort}`, accessLog, runnerPassword, stop };
 }

@@ -332,7 +332,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       NIGHTSHIFT_WORKDIR: home.work,
       NIGHTSHIFT_TOOL_USER: toolUser,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      ...(egressProxy ? { NIGHTSHIFT_PROXY_URL: egressProxy.url, NIGHTSHIFT_PROXY_ACCESS_LOG: egressProxy.accessLog } : {}),
+      ...(egressProxy ? { NIGHTSHIFT_PROXY_URL: egressProxy.url, NIGHTSHIFT_PROXY_ACCESS_LOG: egressProxy.accessLog, NIGHTSHIFT_PROXY_PASSWORD: egressProxy.runnerPassword } : {}),
     });
 
     // A run whose runner dies without reporting is left to the heartbeat clock, as on AWS; its timeline says why.

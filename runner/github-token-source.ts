@@ -1,7 +1,6 @@
-import type { LambdaClient } from '@aws-sdk/client-lambda';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { TokenBrokerResponse } from '../lambdas/token-broker-contract';
-import { invokeTokenBroker, TokenBrokerRefusedError } from './token-broker-client';
+import { TokenBrokerRefusedError, type BrokerCaller } from './token-broker-client';
 
 export { TokenBrokerRefusedError } from './token-broker-client';
 
@@ -12,11 +11,11 @@ export interface GithubTokenSource {
   tokenFor(runId: string): Promise<GithubToken>;
 }
 
-/** The token broker Lambda (only the runner task role may invoke it). */
-export function tokenBrokerSource(client: LambdaClient, functionName: string): GithubTokenSource {
+/** The token broker Lambda (only the runner task role may invoke it; the run key says which run's runner asks). */
+export function tokenBrokerSource(broker: BrokerCaller): GithubTokenSource {
   return {
     async tokenFor(runId) {
-      const parsed = TokenBrokerResponse.safeParse(await invokeTokenBroker(client, functionName, { kind: 'githubToken', runId }));
+      const parsed = TokenBrokerResponse.safeParse(await broker.call({ kind: 'githubToken', runId }));
       if (!parsed.success) throw new TokenBrokerRefusedError('malformed broker response');
       return parsed.data;
     },

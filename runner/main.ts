@@ -1,7 +1,7 @@
 import '../core/polyfills';
 import { runtimeConfig } from '../core/config/runtime';
-import { createDocumentClient, tableNamesFromEnv } from '../core/store/client';
-import { createStore } from '../core/store';
+import { withRunnerCredential } from '../core/egress/runner-credential';
+import { brokerEventLog, brokerLedger, brokerRunAccess, brokerTraceSink } from './broker-run-data';
 import { egressSettingsFromEnv } from './egress/egress-settings';
 import { proxiedFetch, runnerAwsClients } from './egress/proxied-clients';
 import { octokitGithubApi } from './github/github-api';
@@ -16,7 +16,8 @@ import { runWorkspaceDir, RunSession } from './run-session';
 import { readRunnerEnvironment, secretValuesOf } from './runner-environment';
 import { tokenBrokerSecretSource } from './secrets/repo-secrets';
 import { stepFunctionsCallbacks } from './task-callbacks';
-import { directoryTraceSink, s3TraceSink } from './trace/trace-sink';
+import { lambdaBrokerCaller } from './token-broker-client';
+import { directoryTraceSink } from './trace/trace-sink';
 
 /** On SIGTERM the run has 30 s (ECS stopTimeout) to push work in progress and report. */
 const SIGTERM_DEADLINE_MS = 28_000;
@@ -25,9 +26,10 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
   const redactor = new Redactor();
   for (const secret of secretValuesOf(env)) redactor.add(secret);
   const settings = readRunnerEnvironment(env);
-  // The task token stays in this process only: never in a child's environment, never logged.
+  // The task token, the run key and the proxy credential stay in this process only: never in a
+  // child's environment, never logged (the redactor has them).
   const taskToken = settings.TASK_TOKEN;
-  delete process.env.TASK_TOKEN;
+  for (const name of ['TASK_TOKEN', 'RUN_KEY', 'NIGHTSHIFT_PROXY_PASSWORD']) delete process.env[name];
 
   const stop = new AbortController();
   let session: RunSession | undefined;
@@ -40,17 +42,18 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
 
   const config = runtimeConfig();
   const region = settings.AWS_REGION ?? config.region;
-  const doc = createDocumentClient(region ? { region } : {});
-  const names = tableNamesFromEnv(env);
-  const store = createStore(doc, names);
   const egress = egressSettingsFromEnv(env);
-  // AWS APIs outside the VPC go through the proxy's default port (they are allowed on every port).
-  const aws = runnerAwsClients({ ...(region ? { region } : {}), ...(egress ? { proxyUrl: egress.proxyBaseUrl } : {}) });
+  // AWS APIs outside the VPC go through the proxy's default port with the runner credential, which
+  // the proxy requires for them (core/egress/runner-credential.ts); the tools' proxy URL has none.
+  const awsProxy = egress && settings.NIGHTSHIFT_PROXY_PASSWORD ? withRunnerCredential(egress.proxyBaseUrl, settings.NIGHTSHIFT_PROXY_PASSWORD) : undefined;
+  const aws = runnerAwsClients({ ...(region ? { region } : {}), ...(awsProxy ? { proxyUrl: awsProxy } : {}) });
+  // The runner has no DynamoDB or S3 access: its run, events, ledger and trace go through the broker, with the run key.
+  const broker = lambdaBrokerCaller(aws.lambda, settings.TOKEN_BROKER_FUNCTION, settings.RUN_KEY);
   let model: ModelProvider = selectModelProvider({
     spec: settings.NIGHTSHIFT_MODEL,
     model: config.model,
     bedrock: aws.bedrock,
-    apiKey: tokenBrokerModelApiKey(aws.lambda, settings.TOKEN_BROKER_FUNCTION, settings.RUN_ID, (key) => redactor.add(key)),
+    apiKey: tokenBrokerModelApiKey(broker, settings.RUN_ID, (key) => redactor.add(key)),
     // The Anthropic and OpenAI-compatible APIs leave the VPC through the proxy, like Bedrock (loopback servers stay direct).
     ...(egress ? { fetch: proxiedFetch(egress.proxyBaseUrl) } : {}),
   });
@@ -58,14 +61,14 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
   session = new RunSession({
     runId: settings.RUN_ID,
     config,
-    runs: store.runs,
-    events: store.events,
-    ledger: store.ledger,
+    runs: brokerRunAccess(broker),
+    events: brokerEventLog(broker),
+    ledger: brokerLedger(broker),
     callbacks: stepFunctionsCallbacks(aws.sfn, taskToken),
-    tokens: tokenBrokerSource(aws.lambda, settings.TOKEN_BROKER_FUNCTION),
+    tokens: tokenBrokerSource(broker),
     github: (token, repo, proxyUrl) => octokitGithubApi({ baseUrl: settings.GITHUB_API_URL ?? config.github.apiUrl, token, repo, ...(proxyUrl ? { fetch: proxiedFetch(proxyUrl) } : {}) }),
     model,
-    traceSink: settings.TRACES_BUCKET ? s3TraceSink(aws.s3, settings.TRACES_BUCKET) : directoryTraceSink(settings.NIGHTSHIFT_TRACE_DIR!),
+    traceSink: settings.TRACES_BUCKET ? brokerTraceSink(broker) : directoryTraceSink(settings.NIGHTSHIFT_TRACE_DIR!),
     workspace: runWorkspaceDir(settings.NIGHTSHIFT_WORKDIR, settings.RUN_ID),
     keepWorkspace: settings.NIGHTSHIFT_KEEP_WORKSPACE === '1',
     ...(settings.NIGHTSHIFT_TRACE_FLUSH_EVERY ? { traceFlushEveryRecords: settings.NIGHTSHIFT_TRACE_FLUSH_EVERY } : {}),
@@ -73,7 +76,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
     toolUserExclusive: settings.NIGHTSHIFT_TOOL_USER_EXCLUSIVE === '1',
     ...(egress ? { egress } : {}),
     // Repo secrets come from the broker too (local mode's broker reads NIGHTSHIFT_SECRETS_FILE).
-    secrets: tokenBrokerSecretSource(aws.lambda, settings.TOKEN_BROKER_FUNCTION),
+    secrets: tokenBrokerSecretSource(broker),
     redactor,
     logSink: stdoutSink,
     stop: stop.signal,

@@ -1,5 +1,5 @@
 import { addUsage, modelCallMicros, worstCaseCallMicros, zeroUsage, type ModelPrices, type TokenUsage } from '../core/pricing';
-import type { BudgetLedgerPort } from '../core/store/ports';
+import type { RunnerLedger } from '../core/store/ports';
 
 /**
  * One model call's money: its worst case (input estimate + maxTokens at the dearest rates) is
@@ -11,7 +11,7 @@ export class ModelBudget {
   private spent = 0;
 
   constructor(
-    private readonly ledger: BudgetLedgerPort,
+    private readonly ledger: RunnerLedger,
     private readonly runId: string,
     private readonly prices: ModelPrices,
     private readonly maxTokens: number,

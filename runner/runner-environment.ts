@@ -1,17 +1,21 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { RunnerProxyPassword } from '../core/egress/runner-credential';
+import { RunKey } from '../core/runs/run-key';
 import { RunId } from '../core/runs/schemas';
 import { modelSpecPattern } from './model/select-provider';
 
 /**
- * The runner's environment (ECS container definition + the state machine's RUN_ID/TASK_TOKEN
- * overrides; local mode sets the same names and points the AWS SDK at loopback with
+ * The runner's environment (ECS container definition + the state machine's RUN_ID/TASK_TOKEN/RUN_KEY
+ * overrides and the proxy credential secret; local mode sets the same names and points the AWS SDK at loopback with
  * AWS_ENDPOINT_URL_<SERVICE>). Table names are read by tableNamesFromEnv, the config by runtimeConfig.
  */
 export const RunnerEnvironment = z.object({
   RUN_ID: RunId,
   TASK_TOKEN: z.string().min(1),
+  /** The run key Admit issued to this task: its identity at the token broker. A secret. */
+  RUN_KEY: RunKey,
   TOKEN_BROKER_FUNCTION: z.string().min(1),
   /** Unset: config `model.provider`. Else `bedrock`, `anthropic`, `openai` (the configured one) or `replay:<file>`. */
   NIGHTSHIFT_MODEL: z.string().regex(modelSpecPattern).optional(),
@@ -27,6 +31,8 @@ export const RunnerEnvironment = z.object({
   NIGHTSHIFT_TOOL_USER: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/).default('nightshift-tool'),
   /** The egress proxy (http://host:port) for tools and the runner's git. */
   NIGHTSHIFT_PROXY_URL: z.string().url().optional(),
+  /** The runner's credential at the proxy for the AWS API hosts (core/egress/runner-credential.ts). A secret. */
+  NIGHTSHIFT_PROXY_PASSWORD: RunnerProxyPassword.optional(),
   NIGHTSHIFT_KEEP_WORKSPACE: z.enum(['0', '1']).default('0'),
   /** `1`: the tool user serves only this run (the image), so every process of it is killed after each command. */
   NIGHTSHIFT_TOOL_USER_EXCLUSIVE: z.enum(['0', '1']).default('0'),
@@ -43,12 +49,14 @@ export function readRunnerEnvironment(env: NodeJS.ProcessEnv = process.env): Run
     throw new Error(`runner environment is invalid: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
   }
   if (!parsed.data.TRACES_BUCKET && !parsed.data.NIGHTSHIFT_TRACE_DIR) throw new Error('runner environment is invalid: set TRACES_BUCKET or NIGHTSHIFT_TRACE_DIR');
+  // Behind a proxy the runner's AWS clients need the credential: without it every model call would get a 407.
+  if (parsed.data.NIGHTSHIFT_PROXY_URL && !parsed.data.NIGHTSHIFT_PROXY_PASSWORD) throw new Error('runner environment is invalid: NIGHTSHIFT_PROXY_URL is set without NIGHTSHIFT_PROXY_PASSWORD');
   return parsed.data;
 }
 
 /** Values in the runner's environment that must never be written anywhere. */
 export function secretValuesOf(env: NodeJS.ProcessEnv): string[] {
-  return ['TASK_TOKEN', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_CONTAINER_AUTHORIZATION_TOKEN', 'GITHUB_TOKEN']
+  return ['TASK_TOKEN', 'RUN_KEY', 'NIGHTSHIFT_PROXY_PASSWORD', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_CONTAINER_AUTHORIZATION_TOKEN', 'GITHUB_TOKEN']
     .map((name) => env[name])
     .filter((v): v is string => typeof v === 'string' && v !== '');
 }

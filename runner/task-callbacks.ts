@@ -16,7 +16,20 @@ export class TaskNoLongerWaitedError extends Error {
   }
 }
 
+/**
+ * The task role may not call SendTask* for this token: a deploy whose grant does not cover the state
+ * machine (docs/operations.md, "Checking states:SendTask* at the first deploy"). No retry mends it, and
+ * the final report would be refused the same way, so the run stops and says so.
+ */
+export class TaskCallbacksDeniedError extends Error {
+  constructor(readonly reason: string) {
+    super(`the task role may not report to the state machine (${reason}): states:SendTaskHeartbeat/Success/Failure were refused for this run's task token; see docs/operations.md`);
+    this.name = 'TaskCallbacksDeniedError';
+  }
+}
+
 const goneErrors = new Set(['TaskTimedOut', 'InvalidToken', 'TaskDoesNotExist']);
+const deniedErrors = new Set(['AccessDeniedException', 'AccessDenied', 'UnauthorizedOperation', 'NotAuthorized', 'UnauthorizedException']);
 
 export function stepFunctionsCallbacks(client: SFNClient, taskToken: string): TaskCallbacks {
   return {
@@ -26,6 +39,7 @@ export function stepFunctionsCallbacks(client: SFNClient, taskToken: string): Ta
       } catch (err) {
         const name = (err as { name?: string }).name ?? '';
         if (goneErrors.has(name)) throw new TaskNoLongerWaitedError(name);
+        if (deniedErrors.has(name)) throw new TaskCallbacksDeniedError(name);
         throw err;
       }
     },

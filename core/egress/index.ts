@@ -7,3 +7,4 @@ export * from './proxy-env';
 export * from './refused-hosts';
 export * from './squid-config';
 export * from './dns-firewall';
+export * from './runner-credential';

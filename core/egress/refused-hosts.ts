@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { createInterface } from 'node:readline';
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import type { RunEventLog } from '../store/ports';
+import type { RunnerEventLog } from '../store/ports';
 import type { RunEvent } from '../runs/schemas';
 import { parseAccessLogLine, summarizeRefusals, type AccessLogEntry, type RefusedHost } from './access-log';
 import { PROXY_CHECK_HOST } from './squid-config';
@@ -117,7 +117,7 @@ export const MAX_REPORTED_HOSTS = 50;
  * Writes one `egress_blocked` event for the run, listing the refused hosts (nothing when none were
  * refused). The runner puts the same list in the PR body's "Blocked hosts" section.
  */
-export async function reportRefusedHosts(events: RunEventLog, runId: string, hosts: readonly RefusedHost[]): Promise<RunEvent | undefined> {
+export async function reportRefusedHosts(events: RunnerEventLog, runId: string, hosts: readonly RefusedHost[]): Promise<RunEvent | undefined> {
   if (hosts.length === 0) return undefined;
   const shown = hosts.slice(0, MAX_REPORTED_HOSTS);
   const more = hosts.length - shown.length;

@@ -1,6 +1,8 @@
 import { z } from 'zod';
-import type { ConcurrencySlotsPort, RunEventLog, RunRecord, RunRepository, SlotCaps } from '../store/ports';
+import type { ConcurrencySlotsPort, RunEventLog, RunKeysPort, RunRecord, RunRepository, SlotCaps } from '../store/ports';
+import { RunNotLaunchableError } from '../store/run-keys';
 import { RunNotFoundError } from '../errors';
+import { RunKey } from './run-key';
 import { IllegalTransitionError, isTerminal } from './lifecycle';
 
 /**
@@ -11,7 +13,8 @@ export const MAX_QUEUED_MINUTES = 12 * 60;
 
 /**
  * What the Admit step decided:
- * - `admitted`: the run holds a global and a per-repo slot and is STARTING;
+ * - `admitted`: the run holds a global and a per-repo slot and is STARTING; `runKey` is the run key
+ *   for the task about to launch (its hash is on the run item; a retried admission issues a new one);
  * - `queued`: no slot free; the run stays QUEUED at `queuePosition` (1 = next) and asks again later;
  * - `cancelled`: a cancel was requested before it started (Finalize ends it CANCELLED);
  * - `expired`: queued longer than MAX_QUEUED_MINUTES (Finalize ends it TIMED_OUT);
@@ -24,6 +27,8 @@ export const AdmissionResult = z
   .object({
     decision: AdmissionDecision,
     queuePosition: z.number().int().positive().nullable(),
+    /** A secret: never logged (the Admit handler logs the decision only). */
+    runKey: RunKey.optional(),
   })
   .strict();
 export type AdmissionResult = z.infer<typeof AdmissionResult>;
@@ -32,6 +37,7 @@ export interface AdmissionDeps {
   runs: RunRepository;
   events: RunEventLog;
   slots: ConcurrencySlotsPort;
+  runKeys: RunKeysPort;
   caps: SlotCaps;
   now?: () => Date;
 }
@@ -58,7 +64,7 @@ export async function admitRun(deps: AdmissionDeps, runId: string): Promise<Admi
       await deps.slots.release(run.runId, run.repo);
       return result('ended');
     }
-    return result('admitted');
+    return admitted(deps, run);
   }
 
   const now = deps.now?.() ?? new Date();
@@ -93,7 +99,21 @@ async function start(deps: AdmissionDeps, run: RunRecord): Promise<AdmissionResu
   }
   await deps.events.append(run.runId, 'status', 'QUEUED → STARTING: admitted, starting the runner', { from: 'QUEUED', to: 'STARTING' });
   // A cancel that landed between our read and the transition: Finalize ends it CANCELLED and frees the slots.
-  return started.cancelRequested ? result('cancelled') : result('admitted');
+  return started.cancelRequested ? result('cancelled') : admitted(deps, started);
+}
+
+/** Admitted: a new run key for the task about to launch (any earlier key stops working). */
+async function admitted(deps: AdmissionDeps, run: RunRecord): Promise<AdmissionResult> {
+  try {
+    return { ...result('admitted'), runKey: await deps.runKeys.issue(run.runId) };
+  } catch (err) {
+    // Ended between our read and the key: nothing launches; give the slots back before anyone waits on them.
+    if (err instanceof RunNotLaunchableError) {
+      await deps.slots.release(run.runId, run.repo);
+      return result('ended');
+    }
+    throw err;
+  }
 }
 
 /** 1 + the number of queued, not-cancelled runs created before this one (run ids sort by creation time). */

@@ -2,8 +2,9 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createBudgetLedger } from './budget-ledger';
 import { createConcurrencySlots } from './concurrency-slots';
 import { createIntakeFlag } from './intake-flag';
-import type { BudgetLedgerPort, ConcurrencySlotsPort, IntakeFlagPort, RunEventLog, RunRepository } from './ports';
+import type { BudgetLedgerPort, ConcurrencySlotsPort, IntakeFlagPort, RunEventLog, RunKeysPort, RunRepository } from './ports';
 import { createRunEventLog } from './run-event-log';
+import { createRunKeys } from './run-keys';
 import { createRunRepository } from './run-repository';
 import type { TableNames } from './tables';
 
@@ -13,6 +14,7 @@ export interface Store {
   ledger: BudgetLedgerPort;
   slots: ConcurrencySlotsPort;
   intake: IntakeFlagPort;
+  runKeys: RunKeysPort;
 }
 
 export interface StoreOptions {
@@ -29,6 +31,7 @@ export function createStore(doc: DynamoDBDocumentClient, names: TableNames, opti
     ledger: createBudgetLedger(doc, { runs: names.runs, control: names.control }, now),
     slots: createConcurrencySlots(doc, names.control, now),
     intake: createIntakeFlag(doc, names.control, now),
+    runKeys: createRunKeys(doc, names.runs),
   };
 }
 

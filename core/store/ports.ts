@@ -75,6 +75,29 @@ export interface RunRepository {
   patch(runId: string, patch: RunPatch, options?: { allowTerminal?: boolean }): Promise<RunRecord>;
 }
 
+/**
+ * What a runner does with its own run, and nothing more: read it, mark it RUNNING (the clock is the
+ * writer's), record the run branch and the pull request. On AWS this is the token broker, which checks
+ * the run key first (runner/broker-run-data.ts); `runnerRunAccess` is the same over a store.
+ */
+export interface RunnerRunAccess {
+  get(runId: string): Promise<RunRecord | undefined>;
+  start(runId: string): Promise<RunRecord>;
+  patch(runId: string, patch: Pick<RunPatch, 'branch' | 'prUrl'>): Promise<RunRecord>;
+}
+export type RunnerEventLog = Pick<RunEventLog, 'append'>;
+export type RunnerLedger = Pick<BudgetLedgerPort, 'reserveCall' | 'settleCall' | 'charge'>;
+
+/**
+ * Run keys (core/runs/run-key.ts): `issue` stores the hash of a new key on a STARTING or RUNNING run
+ * and returns the key (the only time it exists in the clear); `verify` says whether a presented key is
+ * the run's current one, in constant time. RunNotFoundError when the run does not exist.
+ */
+export interface RunKeysPort {
+  issue(runId: string): Promise<string>;
+  verify(runId: string, presented: string): Promise<boolean>;
+}
+
 export interface EventQuery {
   limit: number;
   cursor?: string;

@@ -8,11 +8,11 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { NightshiftConfig } from '../../core/config/schema';
 import { projectRoot } from './lambda-defaults';
-import { acknowledgeOnPrincipal, nagArnOf, nagRefOf } from './nag';
+import { acknowledgeOnPrincipal, nagRefOf } from './nag';
 import type { Network } from './network';
 import type { State } from './state';
 
-/** The runner's container name: the state machine overrides RUN_ID and TASK_TOKEN on it. */
+/** The runner's container name: the state machine overrides RUN_ID, TASK_TOKEN and RUN_KEY on it. */
 export const RUNNER_CONTAINER_NAME = 'runner';
 
 /**
@@ -106,7 +106,7 @@ export class AgentRuntime extends Construct {
       linuxParameters: this.linuxParameters(),
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'run', mode: ecs.AwsLogDriverMode.NON_BLOCKING }),
       environment: {
-        ...state.tableEnvironment,
+        // The runner reaches no table or bucket itself; the token broker stores its trace through a presigned PUT.
         TRACES_BUCKET: state.traces.bucketName,
         NIGHTSHIFT_MODEL: config.model.provider,
         // The egress proxy and its access log (infra/constructs/network.ts, core/egress).
@@ -120,19 +120,21 @@ export class AgentRuntime extends Construct {
     }
     Validations.of(this.taskDefinition).acknowledge({
       id: 'AwsSolutions-ECS2',
-      reason: 'The environment holds only table names, the trace bucket and the non-secret configuration; the one secret (the task token) arrives as a per-run override.',
+      reason: 'The environment holds only the trace bucket, the proxy and the non-secret configuration; the proxy credential is an ECS secret, and the task token and run key arrive as per-run overrides.',
     });
     Validations.of(this.taskDefinition).acknowledge({
       id: 'cdk-validator-cfnguard::ecs_task_definition_nonroot_user_check',
       reason: 'The runner starts as root only to run every tool command as the unprivileged tool user (runner/isolation), keeping only the capabilities that takes.',
     });
 
-    this.grantRunnerPermissions(config, state);
+    this.grantRunnerPermissions(config);
     acknowledgeOnPrincipal(this.taskDefinition.obtainExecutionRole(), {
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'ecr:GetAuthorizationToken (pulling the runner image) has no resource-level permissions; the pull itself is scoped to the image repository.',
     });
     props.network.grantRunnerEgress(this.taskDefinition.taskRole);
+    // The credential that opens the proxy's AWS API hosts; the runner keeps it from its tools.
+    props.network.egressProxy.addRunnerCredential(this.container);
   }
 
   get taskRole(): iam.IRole {
@@ -171,15 +173,12 @@ export class AgentRuntime extends Construct {
     return linux;
   }
 
-  private grantRunnerPermissions(config: NightshiftConfig, state: State): void {
+  private grantRunnerPermissions(config: NightshiftConfig): void {
     const role = this.taskDefinition.taskRole;
     const stack = Stack.of(this);
-    state.grantRunnerStore(role);
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [state.traces.arnForObjects('*')] }));
-    acknowledgeOnPrincipal(role, {
-      id: `AwsSolutions-IAM5[Resource::${nagArnOf(state.traces)}/*]`,
-      reason: 'The runner writes one trace object per run into the trace bucket; object keys are only known at run time.',
-    });
+    // No DynamoDB and no S3: the run record, its events, its ledger entries and its trace are read and
+    // written through the token broker, which checks the run key first (docs/security.md). A grant here
+    // would reach every run, since all runner tasks share this role.
 
     // The model. A plain model id is one foundation model in this region. A system inference profile
     // (geography prefix) is invoked in this region and routes to the foundation model in the regions of

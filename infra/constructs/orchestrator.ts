@@ -222,6 +222,8 @@ export class Orchestrator extends Construct {
                 Environment: [
                   { Name: 'RUN_ID', 'Value.$': '$.runId' },
                   { Name: 'TASK_TOKEN', 'Value.$': '$$.Task.Token' },
+                  // The run key Admit issued for this launch: the task's identity at the token broker.
+                  { Name: 'RUN_KEY', 'Value.$': '$.admission.runKey' },
                 ],
               },
             ],

@@ -109,9 +109,11 @@ export class State extends Construct {
   }
 
   /**
-   * The runner task: its run (read, status and ledger updates: reserveCall, settleCall, charge), its
-   * events (append), and the ledger day items on the control table (UpdateItem only: a cost recorded
-   * after the run settled is added to the days, core/store/budget-ledger.ts). No query, no index, no slot.
+   * What the token broker does for a runner (lambdas/token-broker.ts), on the one run whose key the
+   * runner presented: read it and its key hash, record RUNNING, the branch and the PR, and the ledger
+   * updates (reserveCall, settleCall, charge); append its events; and move the ledger day items by a
+   * cost recorded after the run settled (UpdateItem on day keys only, core/store/budget-ledger.ts).
+   * No query, no index, no slot, no intake flag. The runner task role itself has none of this.
    */
   grantRunnerStore(grantee: iam.IGrantable): void {
     iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resourceArns: [this.runs.tableArn] });
@@ -124,9 +126,9 @@ export class State extends Construct {
     });
   }
 
-  /** Read one run item by id (the token broker checks the run is RUNNING). */
-  grantRunRead(grantee: iam.IGrantable): void {
-    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem'], resourceArns: [this.runs.tableArn] });
+  /** The objects of run traces (`runs/<runId>/trace.jsonl`): PutObject only, for the broker's presigned uploads. */
+  grantTraceWrite(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({ grantee, actions: ['s3:PutObject'], resourceArns: [this.traces.arnForObjects('runs/*')] });
   }
 
   /** Read and set the intake flag, and nothing else of the control table (the operator's intake switch). */

@@ -5,6 +5,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { NightshiftConfig } from '../../core/config/schema';
 import { nightshiftFunction } from './lambda-defaults';
+import { acknowledgeOnPrincipal, nagArnOf } from './nag';
 import type { State } from './state';
 
 export interface TokenBrokerProps {
@@ -14,10 +15,12 @@ export interface TokenBrokerProps {
 }
 
 /**
- * The GitHub token broker (lambdas/token-broker.ts): the only holder of the GitHub App key (or the
- * PAT fallback) and the only reader of repo secrets. It reads the run to check that it is RUNNING and
- * mints a token for that run's repository, or returns that repository's named secrets. Nothing may
- * invoke it but what `grantInvoke` names: the runner task role.
+ * The token broker (lambdas/token-broker.ts): the only holder of the GitHub App key (or the PAT
+ * fallback), the only reader of repo secrets, and the runner's only way to its run's data. Every
+ * request carries the run key Admit issued to the task launched for that run; the broker checks it
+ * first, then mints a token for that run's repository, returns that repository's named secrets, or
+ * reads and writes that one run's item, events, ledger entries and trace. Nothing may invoke it but
+ * what `grantInvoke` names: the runner task role.
  */
 export class TokenBroker extends Construct {
   readonly function: lambda.IFunction;
@@ -27,14 +30,19 @@ export class TokenBroker extends Construct {
     const { config, state } = props;
     const fn = nightshiftFunction(this, 'Function', {
       entry: 'lambdas/token-broker.ts',
-      description: 'Mints a GitHub token scoped to one RUNNING run and its repository',
+      description: 'The runner\'s broker: run-key checked GitHub tokens, repo secrets and run data for one run',
       config,
       logRetention: props.logRetention,
-      environment: state.tableEnvironment,
+      environment: { ...state.tableEnvironment, TRACES_BUCKET: state.traces.bucketName },
     });
     this.function = fn;
-    // It only reads the run it is asked about (GetItem).
-    state.grantRunRead(fn);
+    // What the runner did with its own grants before, now for the one run whose key it presents.
+    state.grantRunnerStore(fn);
+    state.grantTraceWrite(fn);
+    acknowledgeOnPrincipal(fn, {
+      id: `AwsSolutions-IAM5[Resource::${nagArnOf(state.traces)}/runs/*]`,
+      reason: 'Trace objects are keyed by run ids created at run time; the broker presigns a PUT only for the key of the run whose run key it checked.',
+    });
 
     const github = config.github;
     // The App key (or PAT), the model provider's API key, and every repo's named secrets: the broker hands each run only its own repo's.

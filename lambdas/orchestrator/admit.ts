@@ -13,7 +13,8 @@ export function createAdmitHandler(deps: () => OrchestratorDeps) {
     const input = AdmitTaskInput.parse(event);
     const logger = orchestratorLogger.createChild({ persistentKeys: { runId: input.runId } });
     const admission = await admitRun(deps(), input.runId);
-    logger.info('admission', { ...admission });
+    // The run key is a secret: only the decision is logged.
+    logger.info('admission', { decision: admission.decision, queuePosition: admission.queuePosition });
     return admission;
   };
 }

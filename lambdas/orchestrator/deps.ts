@@ -23,6 +23,7 @@ export function orchestratorDepsFromEnv(env: NodeJS.ProcessEnv = process.env): O
     events: store.events,
     ledger: store.ledger,
     slots: store.slots,
+    runKeys: store.runKeys,
     caps: { global: config.concurrency.global, perRepo: config.concurrency.perRepo },
     stopRunTasks: ecsRunTasks(new ECSClient({}), requiredEnv('CLUSTER_ARN', env)).stopRunTasks,
     metrics: createPowertoolsSink(),

@@ -1,6 +1,5 @@
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { HttpsProxyAgent } from 'https-proxy-agent';
@@ -11,8 +10,11 @@ import { EnvHttpProxyAgent, fetch as undiciFetch } from 'undici';
  * the interface endpoints (ECR, CloudWatch Logs) and the S3/DynamoDB gateway endpoints, so every
  * client that leaves the VPC must go through the proxy explicitly (a direct call would hang until it
  * times out): Bedrock runtime, Step Functions, Lambda (the token broker, which also hands out repo
- * secrets: the runner never calls Secrets Manager), and GitHub (Octokit, git). DynamoDB, S3 and Logs
- * stay direct.
+ * secrets, and the runner's run data: the runner has no DynamoDB or S3 access of its own), and GitHub
+ * (Octokit, git). The trace's presigned S3 PUT (plain fetch) and the log driver stay direct.
+ *
+ * The AWS clients get the proxy URL with the runner credential (core/egress/runner-credential.ts):
+ * the proxy opens the AWS API hosts to nothing else.
  *
  * Only HTTPS is proxied: every AWS API and GitHub is HTTPS, while plain-HTTP endpoints are local
  * mode's loopback stand-ins (AWS_ENDPOINT_URL_<SERVICE>), which the proxy would refuse.
@@ -26,8 +28,6 @@ export interface RunnerAwsClients {
   readonly sfn: SFNClient;
   readonly lambda: LambdaClient;
   bedrock(): BedrockRuntimeClient;
-  /** Direct (gateway endpoint). */
-  readonly s3: S3Client;
 }
 
 export function runnerAwsClients(options: { region?: string; proxyUrl?: string }): RunnerAwsClients {
@@ -39,7 +39,6 @@ export function runnerAwsClients(options: { region?: string; proxyUrl?: string }
     lambda: new LambdaClient(proxied),
     // The SDK's own retries are off: the Bedrock provider's loop is the one retry policy.
     bedrock: () => (bedrock ??= new BedrockRuntimeClient({ ...proxied, maxAttempts: 1 })),
-    s3: new S3Client(base),
   };
 }
 

@@ -1,20 +1,19 @@
-import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { RepoSecretsResponse } from '../../lambdas/token-broker-contract';
-import { invokeTokenBroker } from '../token-broker-client';
+import type { BrokerCaller } from '../token-broker-client';
 
 /**
  * A repo's named secrets (config `repos[].secrets`: ENV_NAME → Secrets Manager secret name). The
- * runner asks the token broker for them after the clone: the broker checks the run is RUNNING and
- * answers with that run's repository's secrets only (the runner's role cannot read Secrets Manager,
+ * runner asks the token broker for them after the clone: the broker checks the run key and that the
+ * run is RUNNING, and answers with that run's repository's secrets only (the runner's role cannot read Secrets Manager,
  * so a run of one repository never reads another's). Local mode's broker reads NIGHTSHIFT_SECRETS_FILE.
  * They are offered to the setup commands and the base test run (the head test run only when the repo
  * opts in), never to the agent's tool calls; every value is registered with the redactor first.
  */
 export type RepoSecretSource = (runId: string) => Promise<RepoSecretsResponse>;
 
-export function tokenBrokerSecretSource(client: LambdaClient, functionName: string): RepoSecretSource {
+export function tokenBrokerSecretSource(broker: BrokerCaller): RepoSecretSource {
   return async (runId) => {
-    const parsed = RepoSecretsResponse.safeParse(await invokeTokenBroker(client, functionName, { kind: 'repoSecrets', runId }));
+    const parsed = RepoSecretsResponse.safeParse(await broker.call({ kind: 'repoSecrets', runId }));
     // Never the payload in the message: it holds the values.
     if (!parsed.success) throw new Error('malformed repo secrets response from the token broker');
     return parsed.data;

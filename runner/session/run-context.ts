@@ -1,6 +1,6 @@
 import type { NightshiftConfig } from '../../core/config/schema';
 import { IllegalTransitionError } from '../../core/runs/lifecycle';
-import type { BudgetLedgerPort, RunEventLog, RunPatch, RunRecord, RunRepository } from '../../core/store/ports';
+import type { RunEventLog, RunnerEventLog, RunnerLedger, RunnerRunAccess, RunPatch, RunRecord } from '../../core/store/ports';
 import type { EgressSettings } from '../egress/egress-settings';
 import type { GithubApi } from '../github/github-api';
 import type { GithubTokenSource } from '../github-token-source';
@@ -9,7 +9,7 @@ import { RunnerMetrics } from '../metrics';
 import type { ModelProvider } from '../model/provider';
 import type { Redactor } from '../redaction';
 import type { RepoSecretSource } from '../secrets/repo-secrets';
-import { TaskNoLongerWaitedError, type TaskCallbacks } from '../task-callbacks';
+import { TaskCallbacksDeniedError, TaskNoLongerWaitedError, type TaskCallbacks } from '../task-callbacks';
 import { RunTrace } from '../trace/run-trace';
 import type { TraceSink } from '../trace/trace-sink';
 import { Interrupted } from './run-errors';
@@ -18,9 +18,10 @@ import { Interrupted } from './run-errors';
 export interface RunnerDeps {
   runId: string;
   config: NightshiftConfig;
-  runs: RunRepository;
-  events: RunEventLog;
-  ledger: BudgetLedgerPort;
+  /** Its own run, events and ledger entries only: on AWS through the token broker (runner/broker-run-data.ts). */
+  runs: RunnerRunAccess;
+  events: RunnerEventLog;
+  ledger: RunnerLedger;
   callbacks: TaskCallbacks;
   tokens: GithubTokenSource;
   /** `proxyUrl`: the run's egress proxy, which the runner's own GitHub API calls go through. */
@@ -129,15 +130,16 @@ export class RunContext {
   }
 
   /**
-   * Tells the state machine the run makes progress. A lost task (timed out, stopped) ends the run; any
-   * other failure is logged and the next heartbeat tries again (HeartbeatSeconds catches a run that
-   * never gets one through).
+   * Tells the state machine the run makes progress. A lost task (timed out, stopped) ends the run; so
+   * does a refusal of the call itself (AccessDenied: the task role may not call SendTask* on this state
+   * machine, which no retry mends; docs/operations.md). Any other failure is logged and the next
+   * heartbeat tries again (HeartbeatSeconds catches a run that never gets one through).
    */
   async heartbeat(): Promise<void> {
     try {
       await this.deps.callbacks.heartbeat();
     } catch (err) {
-      if (err instanceof TaskNoLongerWaitedError) throw err;
+      if (err instanceof TaskNoLongerWaitedError || err instanceof TaskCallbacksDeniedError) throw err;
       this.log.warn('a heartbeat failed; the next one tries again', { error: this.redactor.redact((err as Error).message) });
     }
   }
@@ -175,7 +177,7 @@ export class RunContext {
     return Math.max(1, Math.min(seconds, this.run.maxMinutes * 60));
   }
 
-  async patchRun(patch: RunPatch): Promise<void> {
+  async patchRun(patch: Pick<RunPatch, 'branch' | 'prUrl'>): Promise<void> {
     try {
       await this.deps.runs.patch(this.deps.runId, patch);
     } catch (err) {

@@ -3,7 +3,7 @@ import { BudgetExhaustedError } from '../../core/errors';
 import { microsToUsd } from '../../core/pricing';
 import { GitCommandError } from '../git/workspace-git';
 import type { ModelBudget } from '../model-budget';
-import { TaskNoLongerWaitedError } from '../task-callbacks';
+import { TaskCallbacksDeniedError, TaskNoLongerWaitedError } from '../task-callbacks';
 import type { WorkspaceLayout } from '../workspace';
 import type { ComputeMeter } from './compute-meter';
 import { pushWorkInProgress } from './delivery';
@@ -31,6 +31,15 @@ export async function endFromError(ctx: RunContext, err: unknown, prepared: Prep
     const cause = `${err instanceof Error ? err.message : 'stopped'}${pushed ? `; work in progress pushed to ${branch}` : ''}`;
     const cancelled = err instanceof Interrupted && /cancel-requested|CANCELLED/.test(err.message);
     return { kind: 'failed', error: cancelled ? 'Nightshift.Cancelled' : 'Nightshift.Interrupted', cause };
+  }
+  if (err instanceof TaskCallbacksDeniedError) {
+    // The final report will most likely be refused too, so the timeline and the log say why the run
+    // ends (Finalize then records it as no_progress when the heartbeat window passes).
+    const pushed = await push('the task role may not report to the state machine');
+    const cause = `task_callbacks_denied: ${err.message}${pushed ? `; work in progress pushed to ${branch}` : ''}`;
+    ctx.log.error('run failed', { code: 'task_callbacks_denied', error: err.message });
+    await ctx.emit('status', `run failed: ${cause}`, { code: 'task_callbacks_denied', reason: err.reason, pushed });
+    return { kind: 'failed', error: 'Nightshift.RunFailed', cause: cause.slice(0, 900) };
   }
   const code = err instanceof RunFailure ? err.code : err instanceof GitCommandError ? 'git_failed' : 'runner_error';
   const message = ctx.redactor.redact(err instanceof Error ? err.message : String(err));

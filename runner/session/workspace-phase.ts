@@ -64,7 +64,7 @@ export async function startRun(ctx: RunContext, layout: WorkspaceLayout): Promis
   const run = await deps.runs.get(deps.runId);
   if (!run) throw new RunFailure('run_not_found', `run ${deps.runId} is not in the runs table`);
   if (isTerminal(run.status) || run.cancelRequested) throw new Interrupted(`run is ${run.cancelRequested ? 'cancel-requested' : run.status}`);
-  const running = run.status === 'RUNNING' ? run : await deps.runs.transition(run.runId, 'RUNNING', { startedAt: ctx.now().toISOString() });
+  const running = run.status === 'RUNNING' ? run : await deps.runs.start(run.runId);
   ctx.adoptRun(running);
   // Counted once: a runner restarted on a run that is already RUNNING did not start it.
   if (run.status !== 'RUNNING' && running.startedAt) ctx.metrics.emitRecords(runStartedMetrics(running, running.startedAt));

@@ -1,21 +1,13 @@
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
-/** Where a run's redacted trace (JSON lines) is kept: S3 in AWS (30-day lifecycle), a directory locally. */
+/**
+ * Where a run's redacted trace (JSON lines) is kept: S3 in AWS (30-day lifecycle; through a PUT the
+ * token broker presigns, runner/broker-run-data.ts), a directory locally.
+ */
 export interface TraceSink {
   /** Stores the whole trace so far (replacing the previous copy) and returns where it is (s3:// URI or file path). */
   put(runId: string, body: string): Promise<string>;
-}
-
-export function s3TraceSink(client: S3Client, bucket: string): TraceSink {
-  return {
-    async put(runId, body) {
-      const key = `runs/${runId}/trace.jsonl`;
-      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/x-ndjson' }));
-      return `s3://${bucket}/${key}`;
-    },
-  };
 }
 
 export function directoryTraceSink(directory: string): TraceSink {

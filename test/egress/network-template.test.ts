@@ -112,7 +112,9 @@ describe('Network (VPC, endpoints, egress proxy)', () => {
       Memory: '512',
       ContainerDefinitions: [
         Match.objectLike({
-          Environment: [{ Name: 'NIGHTSHIFT_SQUID_CONF', Value: Match.stringLikeRegexp('acl allow_default dstdomain -n bedrock-runtime\\.eu-west-1\\.amazonaws\\.com') }],
+          Environment: [{ Name: 'NIGHTSHIFT_SQUID_CONF', Value: Match.stringLikeRegexp('acl aws_api dstdomain -n bedrock-runtime\\.eu-west-1\\.amazonaws\\.com') }],
+          // The runner credential reaches squid as an ECS secret, never as a plain variable.
+          Secrets: [{ Name: 'NIGHTSHIFT_PROXY_PASSWORD', ValueFrom: { Ref: Match.stringLikeRegexp('RunnerCredential') } }],
           HealthCheck: Match.objectLike({ Command: ['CMD', '/usr/local/bin/healthcheck.sh', '3128'] }),
         }),
       ],

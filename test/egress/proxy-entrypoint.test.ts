@@ -1,10 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parseConfig } from '../../core/config/load';
-import { checkProxy, parseAccessLogLine, squidConfig } from '../../core/egress';
+import { checkProxy, newRunnerProxyPassword, parseAccessLogLine, runnerProxyPasswordHash, squidConfig, withRunnerCredential } from '../../core/egress';
 import { connectVia } from './proxy-request';
 import { squidOrSkip } from './squid-process';
 
@@ -23,11 +23,26 @@ describeWithSquid('proxy/entrypoint.sh and proxy/healthcheck.sh (the container i
     chmodSync(dir, 0o777);
     const runDir = join(dir, 'run');
     const basePort = 20_000 + Math.floor(Math.random() * 40_000);
-    const conf = squidConfig(config, { region: 'eu-west-1', basePort, listenAddress: '127.0.0.1', accessLog: `stdio:${runDir}/access.pipe`, cacheLog: `${runDir}/cache.pipe`, pidFile: `${runDir}/squid.pid`, coredumpDir: dir });
+    // The helper where squid's user can run it, as the image has it in /usr/local/bin.
+    const helper = join(dir, 'runner-auth.sh');
+    copyFileSync(join(root, 'proxy/runner-auth.sh'), helper);
+    chmodSync(helper, 0o755);
+    const password = newRunnerProxyPassword();
+    const conf = squidConfig(config, {
+      region: 'eu-west-1',
+      basePort,
+      listenAddress: '127.0.0.1',
+      accessLog: `stdio:${runDir}/access.pipe`,
+      cacheLog: `${runDir}/cache.pipe`,
+      pidFile: `${runDir}/squid.pid`,
+      coredumpDir: dir,
+      runnerAuth: { helper, hashFile: `${runDir}/runner-credential.sha256` },
+    });
     const child = spawn('bash', [join(root, 'proxy/entrypoint.sh')], {
       env: {
         PATH: `${process.env.PATH}:/usr/sbin`,
         NIGHTSHIFT_SQUID_CONF: conf,
+        NIGHTSHIFT_PROXY_PASSWORD: password,
         SQUID_CONF_FILE: join(dir, 'squid.conf'),
         SQUID_RUN_DIR: runDir,
         SQUID_SPOOL_DIR: join(dir, 'spool'),
@@ -60,6 +75,12 @@ describeWithSquid('proxy/entrypoint.sh and proxy/healthcheck.sh (the container i
       expect(unhealthy.status).not.toBe(0);
 
       expect((await connectVia(`http://127.0.0.1:${basePort}`, 'not-allowed.example:443')).status).toBe(403);
+      // The runner credential: only its hash is on disk, and it opens the AWS API hosts that nothing else can use.
+      const stored = readFileSync(`${runDir}/runner-credential.sha256`, 'utf8');
+      expect(stored.trim()).toBe(runnerProxyPasswordHash(password));
+      expect(stored).not.toContain(password);
+      expect((await connectVia(`http://127.0.0.1:${basePort}`, 'states.eu-west-1.amazonaws.com:443')).status).toBe(407);
+      expect((await connectVia(withRunnerCredential(`http://127.0.0.1:${basePort}`, password), 'states.eu-west-1.amazonaws.com:443')).status).not.toBe(407);
       const deadlineLog = Date.now() + 10_000;
       while (!stdout.includes('not-allowed.example') && Date.now() < deadlineLog) await new Promise((r) => setTimeout(r, 50));
       const line = stdout.split('\n').find((l) => l.includes('not-allowed.example'));
@@ -69,6 +90,23 @@ describeWithSquid('proxy/entrypoint.sh and proxy/healthcheck.sh (the container i
       const code = await exited;
       rmSync(dir, { recursive: true, force: true });
       expect(code).toBe(0);
+    }
+  });
+
+  it('refuses to start without a well-formed runner credential', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ns-entry-'));
+    try {
+      for (const password of [undefined, 'short', 'has spaces in it and is long enough to pass a length check']) {
+        const run = spawnSync('bash', [join(root, 'proxy/entrypoint.sh')], {
+          env: { PATH: `${process.env.PATH}:/usr/sbin`, NIGHTSHIFT_SQUID_CONF: '# empty', SQUID_CONF_FILE: join(dir, 'squid.conf'), SQUID_RUN_DIR: join(dir, 'run'), SQUID_SPOOL_DIR: join(dir, 'spool'), SQUID_USER: userInfo().username, ...(password ? { NIGHTSHIFT_PROXY_PASSWORD: password } : {}) },
+          encoding: 'utf8',
+          timeout: 10_000,
+        });
+        expect(run.status).not.toBe(0);
+        expect(run.stderr).toMatch(/NIGHTSHIFT_PROXY_PASSWORD/);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

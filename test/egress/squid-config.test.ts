@@ -31,14 +31,17 @@ describe('squidConfig', () => {
     expect(reduceDomains(['github.com', '.github.com', 'api.github.com', 'pypi.org', 'PyPI.org'])).toEqual(['.github.com', 'pypi.org']);
   });
 
-  it("puts a repo's extras behind its port ACL and the region's AWS hosts on the default list", () => {
+  it("puts a repo's extras behind its port ACL and the region's AWS hosts behind the runner credential", () => {
     const config = parseConfig({ ...base, repos: repos('acme/web') });
     const conf = squidConfig(config, { region: 'eu-central-1' });
     const web = proxyPortForRepo(config, 'acme/web');
     expect(conf).toContain(`http_port 0.0.0.0:${web.port} name=${web.name}`);
     expect(conf).toContain(`acl allow_${web.name} dstdomain -n web.example`);
     expect(conf).toContain(`http_access allow port_${web.name} allow_${web.name} !internal_dst`);
-    for (const host of awsProxiedHosts('eu-central-1')) expect(conf).toContain(`acl allow_default dstdomain -n ${host}`);
+    for (const host of awsProxiedHosts('eu-central-1')) {
+      expect(conf).toContain(`acl aws_api dstdomain -n ${host}`);
+      expect(conf).not.toContain(`acl allow_default dstdomain -n ${host}`);
+    }
     expect(conf.trimEnd().split('\n').at(-1)).toBe('http_access deny all');
   });
 
@@ -51,6 +54,21 @@ describe('squidConfig', () => {
     const bedrock = squidConfig(parseConfig({ ...base, repos: repos('acme/web') }), { region: 'eu-central-1' });
     expect(ollama).toBe(bedrock);
     expect(bedrock).not.toContain('anthropic.com');
+  });
+
+  it('asks for the runner credential for the AWS API hosts before any allowlist can open them', () => {
+    // An operator allowlist that covers every AWS host must not open the runner's hosts to tools.
+    const config = parseConfig({ ...base, egress: { allow: ['.amazonaws.com'] }, repos: [{ name: 'acme/web', egressAllow: ['.amazonaws.com'] }] });
+    const access = squidConfig(config, { region: 'us-east-1' })
+      .split('\n')
+      .filter((l) => l.startsWith('http_access '));
+    const deny = access.indexOf('http_access deny aws_api !runner_credential');
+    expect(deny).toBeGreaterThan(-1);
+    expect(access.slice(0, deny).every((l) => l.startsWith('http_access deny'))).toBe(true);
+    const conf = squidConfig(config, { region: 'us-east-1' });
+    expect(conf).toContain('auth_param basic program /usr/local/bin/runner-auth.sh /run/squid/runner-credential.sha256');
+    expect(conf).toContain('acl runner_credential proxy_auth nightshift-runner');
+    expect(() => squidConfig(config, { region: 'us-east-1', runnerAuth: { helper: '/x.sh', hashFile: '/tmp/h\nhttp_access allow all' } })).toThrow(/unsafe credential hash file/);
   });
 
   it('never allows Secrets Manager: repo secrets come through the token broker', () => {

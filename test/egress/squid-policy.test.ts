@@ -12,6 +12,8 @@ import {
   refusedHosts,
   refusedHostsFromCloudWatch,
   reportRefusedHosts,
+  awsProxiedHosts,
+  withRunnerCredential,
   type ProxyPort,
 } from '../../core/egress';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
@@ -80,11 +82,15 @@ describeWithSquid('the generated squid configuration, run by real squid', () => 
     expectRefused(await connectVia(proxy.url(web), 'api-only.example:443'));
   });
 
-  it('allows the regional AWS API hosts the runner calls, and only for the configured region', async () => {
-    expectNotRefused(await connectVia(proxy.url(shared), 'bedrock-runtime.us-east-1.amazonaws.com:443'));
-    expectNotRefused(await connectVia(proxy.url(shared), 'states.us-east-1.amazonaws.com:443'));
-    expectRefused(await connectVia(proxy.url(shared), 'bedrock-runtime.eu-west-1.amazonaws.com:443'));
-    expectRefused(await connectVia(proxy.url(shared), 's3.us-east-1.amazonaws.com:443'));
+  it('allows the regional AWS API hosts the runner calls to the runner credential, and only for the configured region', async () => {
+    const runner = (port: ProxyPort) => withRunnerCredential(proxy.url(port), proxy.runnerPassword);
+    expectNotRefused(await connectVia(runner(shared), 'bedrock-runtime.us-east-1.amazonaws.com:443'));
+    expectNotRefused(await connectVia(runner(shared), 'states.us-east-1.amazonaws.com:443'));
+    expectNotRefused(await connectVia(runner(web), 'lambda.us-east-1.amazonaws.com:443'));
+    expectRefused(await connectVia(runner(shared), 'bedrock-runtime.eu-west-1.amazonaws.com:443'));
+    expectRefused(await connectVia(runner(shared), 's3.us-east-1.amazonaws.com:443'));
+    // The credential opens nothing else.
+    expectRefused(await connectVia(runner(shared), 'credential-opens-nothing.example:443'));
   });
 
   it('refuses CONNECT to any port but 443, even for an allowlisted domain', async () => {
@@ -159,6 +165,7 @@ describeWithSquid('the generated squid configuration, run by real squid', () => 
       expect(names).toEqual(expect.arrayContaining(['example.com', 'exfil.example.net', 'npm.internal-registry.example', 'api-only.example', 'github.com:22', 'github.com:8443', '140.82.112.3', '169.254.170.2', '[::1]']));
       expect(names).not.toContain('raw.githubusercontent.com');
       expect(names).not.toContain('proxy-check.nightshift.invalid');
+      // The runner's own (credentialed) requests are not refusals.
       expect(names.some((n) => n.startsWith('bedrock-runtime.us-east-1'))).toBe(false);
       expect(hosts.find((h) => h.host === 'npm.internal-registry.example')!.count).toBe(2);
 
@@ -224,4 +231,29 @@ describeWithSquid('the generated squid configuration, run by real squid', () => 
       }
     });
   });
+  // Last: these refusals would otherwise be in the refused-hosts window above.
+  describe('a tool (anything without the runner credential) asking for an AWS API host the runner uses', () => {
+    const hosts = awsProxiedHosts('us-east-1');
+    const wrong = (port: ProxyPort, user: string, password: string) => {
+      const url = new URL(proxy.url(port));
+      url.username = user;
+      url.password = password;
+      return url.toString();
+    };
+    it.each([
+      ['no credential', (port: ProxyPort) => proxy.url(port)],
+      ['a wrong password', (port: ProxyPort) => wrong(port, 'nightshift-runner', 'a'.repeat(43))],
+      ['the right password under another user', (port: ProxyPort) => wrong(port, 'someone', proxy.runnerPassword)],
+      ['a password that is not URL-safe', (port: ProxyPort) => wrong(port, 'nightshift-runner', `${proxy.runnerPassword}%20x`)],
+    ])('with %s is asked to authenticate (407) on every port, CONNECT and plain HTTP', async (_label, via) => {
+      for (const port of proxy.ports) {
+        for (const host of hosts) {
+          const connect = await connectVia(via(port), `${host}:443`);
+          const get = await getVia(via(port), `http://${host}/`);
+          expect({ host, port: port.name, connect: connect.status, get: get.status }).toEqual({ host, port: port.name, connect: 407, get: 407 });
+        }
+      }
+    });
+  });
+
 });

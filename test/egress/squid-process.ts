@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { NightshiftConfig } from '../../core/config/schema';
-import { checkProxy, proxyPorts, squidConfig, type ProxyPort } from '../../core/egress';
+import { copyFileSync } from 'node:fs';
+import { checkProxy, newRunnerProxyPassword, proxyPorts, runnerProxyPasswordHash, squidConfig, type ProxyPort } from '../../core/egress';
 
 /** The squid binary, or undefined. Under CI a missing squid is a failure, never a skip (.ci/run installs it). */
 export function findSquid(): string | undefined {
@@ -27,6 +28,8 @@ export interface RunningSquid {
   readonly accessLog: string;
   readonly ports: ProxyPort[];
   url(port: ProxyPort): string;
+  /** The runner's proxy password this squid accepts (its hash file holds the SHA-256). */
+  readonly runnerPassword: string;
   stop(): Promise<void>;
 }
 
@@ -69,9 +72,25 @@ async function startOnce(squid: string, config: Pick<NightshiftConfig, 'repos' |
   const accessLog = join(dir, 'access.log');
   const cacheLog = join(dir, 'cache.log');
   const conf = join(dir, 'squid.conf');
+  // The helper as the proxy image has it, where squid's user can run it; the hash file as proxy/entrypoint.sh writes it.
+  const helper = join(dir, 'runner-auth.sh');
+  copyFileSync(join(__dirname, '../../proxy/runner-auth.sh'), helper);
+  chmodSync(helper, 0o755);
+  const runnerPassword = newRunnerProxyPassword();
+  const hashFile = join(dir, 'runner-credential.sha256');
+  writeFileSync(hashFile, `${runnerProxyPasswordHash(runnerPassword)}\n`, { mode: 0o644 });
   writeFileSync(
     conf,
-    squidConfig(config, { region, basePort, listenAddress: '127.0.0.1', accessLog: `stdio:${accessLog}`, cacheLog, pidFile: join(dir, 'squid.pid'), coredumpDir: dir }),
+    squidConfig(config, {
+      region,
+      basePort,
+      listenAddress: '127.0.0.1',
+      accessLog: `stdio:${accessLog}`,
+      cacheLog,
+      pidFile: join(dir, 'squid.pid'),
+      coredumpDir: dir,
+      runnerAuth: { helper, hashFile },
+    }),
   );
   const name = `nstest${randomBytes(4).toString('hex')}`;
   const child = spawn(squid, ['-N', '-f', conf, '-n', name], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -92,5 +111,5 @@ async function startOnce(squid: string, config: Pick<NightshiftConfig, 'repos' |
     await stop();
     throw new Error(`${(err as Error).message}\n${stderr.slice(-2000)}`);
   }
-  return { dir, accessLog, ports, url, stop };
+  return { dir, accessLog, ports, url, runnerPassword, stop };
 }

@@ -77,8 +77,15 @@ const tablesIn = (resource: unknown) => ['StateRuns', 'StateEvents', 'StateContr
 const dynamoStatements = (roleId: string) => statementsOf(roleId).filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:')));
 
 describe('the runner task role', () => {
-  test('reads and updates runs, appends events, and moves only the ledger day items of the control table', () => {
-    const statements = dynamoStatements(runnerTaskRole());
+  test('has no DynamoDB and no S3 grant: its run data goes through the token broker (test/infra/run-isolation-iam.test.ts)', () => {
+    expect(dynamoStatements(runnerTaskRole())).toEqual([]);
+    expect(statementsOf(runnerTaskRole()).filter((s) => [s.Action].flat().some((a) => a.startsWith('s3:')))).toEqual([]);
+  });
+});
+
+describe('the token broker', () => {
+  test('reads and updates runs, appends events, and moves only the ledger day items of the control table, for the runner it checked', () => {
+    const statements = dynamoStatements(roleOfFunction('lambdas/token-broker.ts'));
     const grants = statements.map((s) => ({ actions: [s.Action].flat().sort(), tables: tablesIn(s.Resource), condition: s.Condition ?? null, indexes: JSON.stringify(s.Resource).includes('/index/') }));
     expect(grants).toEqual(
       expect.arrayContaining([
@@ -132,11 +139,3 @@ describe('the intake switch (AdminIntake)', () => {
   });
 });
 
-describe('the token broker', () => {
-  test('only gets run items', () => {
-    const statements = dynamoStatements(roleOfFunction('lambdas/token-broker.ts'));
-    expect(statements).toHaveLength(1);
-    expect(statements[0]!.Action).toBe('dynamodb:GetItem');
-    expect(tablesIn(statements[0]!.Resource)).toEqual(['StateRuns']);
-  });
-});

@@ -70,8 +70,10 @@ describe('agent runtime', () => {
     expect(container.LogConfiguration).toMatchObject({ LogDriver: 'awslogs' });
     expect((container.MountPoints as { ContainerPath: string }[]).map((m) => m.ContainerPath).sort()).toEqual(['/home', '/tmp', '/workspace']);
     const environment = (container.Environment as { Name: string }[]).map((e) => e.Name);
-    expect(environment).toEqual(expect.arrayContaining(['RUNS_TABLE', 'EVENTS_TABLE', 'CONTROL_TABLE', 'TRACES_BUCKET', 'NIGHTSHIFT_CONFIG_JSON']));
-    expect(environment).not.toContain('TASK_TOKEN');
+    expect(environment).toEqual(expect.arrayContaining(['TRACES_BUCKET', 'NIGHTSHIFT_CONFIG_JSON']));
+    // No table names (the runner reaches no table), and no secret in plain sight.
+    for (const name of ['RUNS_TABLE', 'EVENTS_TABLE', 'CONTROL_TABLE', 'TASK_TOKEN', 'RUN_KEY', 'NIGHTSHIFT_PROXY_PASSWORD']) expect(environment).not.toContain(name);
+    expect(container.Secrets).toEqual([{ Name: 'NIGHTSHIFT_PROXY_PASSWORD', ValueFrom: { Ref: expect.stringMatching(/RunnerCredential/) } }]);
     expect(taskDefinition.Properties).toMatchObject({ RequiresCompatibilities: ['FARGATE'], NetworkMode: 'awsvpc' });
     for (const [, group] of ofType('AWS::Logs::LogGroup')) expect(group.Properties?.RetentionInDays).toBeGreaterThan(0);
   });
@@ -103,6 +105,7 @@ describe('orchestrator', () => {
       Next: RunStates.finalize,
     });
     expect(JSON.stringify(runRunner.Parameters)).toContain('"Value.$":"$$.Task.Token"');
+    expect(JSON.stringify(runRunner.Parameters)).toContain('{"Name":"RUN_KEY","Value.$":"$.admission.runKey"}');
     expect(states[RunStates.admit]).toMatchObject({ Catch: [{ ErrorEquals: ['States.ALL'], Next: RunStates.finalize }] });
     expect(states[RunStates.admitted]).toMatchObject({ Default: RunStates.finalize });
     expect(states[RunStates.waitForSlot]).toMatchObject({ Type: 'Wait', Next: RunStates.admit });

@@ -145,7 +145,7 @@ describe('the egress proxy directory', () => {
       const layout = egressLayout(dir);
       expect(lstatSync(layout.conf).isFile()).toBe(true);
       expect(lstatSync(layout.runDir).isDirectory()).toBe(true);
-      expect(readdirSync(dir).sort()).toEqual(['run', 'squid.conf']);
+      expect(readdirSync(dir).sort()).toEqual(['run', 'runner-auth.sh', 'runner-credential.sha256', 'squid.conf']);
       expect(proxy?.accessLog).toBe(layout.accessLog);
     } finally {
       await proxy?.stop();

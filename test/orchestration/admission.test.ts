@@ -20,14 +20,20 @@ async function queuedRun(repo: string): Promise<string> {
   return runId;
 }
 
-const deps = (now?: Date) => ({ runs: db.store.runs, events: db.store.events, slots: db.store.slots, caps: { global: 2, perRepo: 1 }, ...(now ? { now: () => now } : {}) });
+const deps = (now?: Date) => ({ runs: db.store.runs, events: db.store.events, slots: db.store.slots, runKeys: db.store.runKeys, caps: { global: 2, perRepo: 1 }, ...(now ? { now: () => now } : {}) });
 
 test('given queued runs, when slots run out, then later runs queue in creation order; a retried admit stays admitted', async () => {
   const first = await queuedRun('acme/web');
   const second = await queuedRun('acme/web');
   const third = await queuedRun('acme/web');
-  expect(await admitRun(deps(), first)).toEqual({ decision: 'admitted', queuePosition: null });
-  expect(await admitRun(deps(), first)).toEqual({ decision: 'admitted', queuePosition: null });
+  const admitted = await admitRun(deps(), first);
+  expect(admitted).toEqual({ decision: 'admitted', queuePosition: null, runKey: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
+  const retried = await admitRun(deps(), first);
+  expect(retried).toEqual({ decision: 'admitted', queuePosition: null, runKey: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
+  // The retry launches a new task with a new key: the key of the lost answer no longer opens the run.
+  expect(retried.runKey).not.toBe(admitted.runKey);
+  expect(await db.store.runKeys.verify(first, retried.runKey!)).toBe(true);
+  expect(await db.store.runKeys.verify(first, admitted.runKey!)).toBe(false);
   expect(await admitRun(deps(), third)).toEqual({ decision: 'queued', queuePosition: 2 });
   expect(await admitRun(deps(), second)).toEqual({ decision: 'queued', queuePosition: 1 });
   expect((await db.store.runs.get(third))?.queuePosition).toBe(2);

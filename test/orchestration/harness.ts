@@ -51,6 +51,7 @@ export class OrchestrationHarness {
       events: db.store.events,
       ledger: db.store.ledger,
       slots: db.store.slots,
+      runKeys: db.store.runKeys,
       caps: { global: config.concurrency.global, perRepo: config.concurrency.perRepo },
       stopRunTasks: async (runId) => {
         stoppedTasks.push(runId);

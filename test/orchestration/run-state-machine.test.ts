@@ -33,8 +33,22 @@ describe('the run state machine, executed offline from the synthesized template'
     expect(runner.parameters).toMatchObject({
       StartedBy: runId,
       CapacityProviderStrategy: [{ CapacityProvider: 'FARGATE_SPOT', Weight: 1 }],
-      Overrides: { ContainerOverrides: [{ Name: 'runner', Environment: [{ Name: 'RUN_ID', Value: runId }, { Name: 'TASK_TOKEN', Value: runner.token }] }] },
+      Overrides: {
+        ContainerOverrides: [
+          {
+            Name: 'runner',
+            Environment: [
+              { Name: 'RUN_ID', Value: runId },
+              { Name: 'TASK_TOKEN', Value: runner.token },
+              { Name: 'RUN_KEY', Value: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) },
+            ],
+          },
+        ],
+      },
     });
+    // The task is handed the run key whose hash Admit stored: the broker will know it as this run's runner.
+    const runKey = (runner.parameters as { Overrides: { ContainerOverrides: [{ Environment: { Name: string; Value: string }[] }] } }).Overrides.ContainerOverrides[0].Environment.find((e) => e.Name === 'RUN_KEY')!.Value;
+    expect(await h.db.store.runKeys.verify(runId, runKey)).toBe(true);
     expect((await h.db.store.runs.get(runId))?.status).toBe('STARTING');
     await h.runnerBegins(runId, 1_500);
     await h.machine.sendTaskHeartbeat(runner.token);

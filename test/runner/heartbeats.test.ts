@@ -152,6 +152,26 @@ describe('heartbeats', () => {
     expect(clock.active.size).toBe(0);
   });
 
+  it.each(['AccessDeniedException', 'AccessDenied', 'UnauthorizedOperation'])(
+    'ends the run at its first heartbeat with a clear error when SendTaskHeartbeat is refused (%s): no retries until the heartbeat window passes',
+    async (name) => {
+      // Given a deploy whose task role may not call SendTask* on this state machine
+      sfn.on(SendTaskHeartbeatCommand).rejects(Object.assign(new Error('User is not authorized to perform: states:SendTaskHeartbeat'), { name, $metadata: {} }));
+      sfn.on(SendTaskFailureCommand).rejects(Object.assign(new Error('not authorized'), { name, $metadata: {} }));
+      const run = await h.createRun({ prompt: 'Fix the failing add test' });
+
+      // When the run starts
+      const { end } = await startInProcessRun(h, run.runId, slowToolSession(), { callbacks: sfnCallbacks('task-token-denied') }).done;
+
+      // Then the first heartbeat was the only one, nothing else ran, and the timeline says what to check
+      expect(heartbeats()).toBe(1);
+      expect(end).toMatchObject({ kind: 'failed', error: 'Nightshift.RunFailed', cause: expect.stringMatching(/^task_callbacks_denied: .*docs\/operations\.md/) });
+      const { events } = await h.db.store.events.list(run.runId, { limit: 100 });
+      expect(events.find((e) => e.detail?.code === 'task_callbacks_denied')).toMatchObject({ type: 'status', detail: { reason: name } });
+      expect(events.some((e) => e.type === 'tool_call' || e.type === 'model_turn')).toBe(false);
+    },
+  );
+
   const heartbeats = () => sfn.commandCalls(SendTaskHeartbeatCommand).length;
 
   const sfnCallbacks = (taskToken: string) => Object.assign(stepFunctionsCallbacks(new SFNClient({ region: 'us-east-1' }), taskToken), { heartbeats: 0, successes: [], failures: [] });

@@ -3,7 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../../core/config/load';
 import type { NightshiftConfig } from '../../core/config/schema';
-import { localSecretsFileSource, modelApiKeyFor, RunNotActiveError, type TokenBrokerDeps } from '../../lambdas/token-broker';
+import { brokerRequest, localSecretsFileSource, modelApiKeyFor, RunNotActiveError, type TokenBrokerDeps } from '../../lambdas/token-broker';
+import { lambdaBrokerCaller } from '../../runner/token-broker-client';
 import { Conversation } from '../../runner/model/conversation';
 import { tokenBrokerModelApiKey } from '../../runner/model/model-api-key';
 import { ModelChoiceError, selectModelProvider } from '../../runner/model/select-provider';
@@ -31,24 +32,23 @@ describe('the model API key', () => {
   });
 
   describe('from the token broker', () => {
-    const deps = (config: NightshiftConfig, extra: Partial<TokenBrokerDeps> = {}): TokenBrokerDeps => ({ runs: h.db.store.runs, config, secrets: async (name) => (name === 'nightshift/anthropic-api-key' ? KEY : 'wrong'), ...extra });
+    const deps = (config: NightshiftConfig, extra: Partial<TokenBrokerDeps> = {}): TokenBrokerDeps => ({ runs: h.db.store.runs, runKeys: h.db.store.runKeys, events: h.db.store.events, ledger: h.db.store.ledger, config, secrets: async (name) => (name === 'nightshift/anthropic-api-key' ? KEY : 'wrong'), ...extra });
 
     it('goes to a RUNNING run only, read from the configured secret', async () => {
       const running = await h.createRun({ status: 'RUNNING' });
-      await expect(modelApiKeyFor(deps(anthropicConfig()), { kind: 'modelApiKey', runId: running.runId })).resolves.toEqual({ provider: 'anthropic', apiKey: KEY });
+      await expect(modelApiKeyFor(deps(anthropicConfig()), running.runId)).resolves.toEqual({ provider: 'anthropic', apiKey: KEY });
       const done = await h.createRun({ status: 'SUCCEEDED' });
       const secrets = jest.fn(async () => KEY);
-      await expect(modelApiKeyFor(deps(anthropicConfig(), { secrets }), { kind: 'modelApiKey', runId: done.runId })).rejects.toBeInstanceOf(RunNotActiveError);
+      await expect(modelApiKeyFor(deps(anthropicConfig(), { secrets }), done.runId)).rejects.toBeInstanceOf(RunNotActiveError);
       expect(secrets).not.toHaveBeenCalled();
-      await expect(modelApiKeyFor(deps(anthropicConfig()), { kind: 'repoSecrets', runId: running.runId })).rejects.toThrow(/expected a modelApiKey request/);
     });
 
     it('is refused when the provider takes none, and names the secret (never a value) when it cannot be read', async () => {
       const running = await h.createRun({ status: 'RUNNING' });
-      await expect(modelApiKeyFor(deps(testConfig()), { kind: 'modelApiKey', runId: running.runId })).rejects.toThrow('the configured model provider (bedrock) takes no API key');
+      await expect(modelApiKeyFor(deps(testConfig()), running.runId)).rejects.toThrow('the configured model provider (bedrock) takes no API key');
       const file = join(h.root, 'secrets-empty.json');
       writeFileSync(file, '{}');
-      await expect(modelApiKeyFor(deps(anthropicConfig(), { secrets: localSecretsFileSource(file) }), { kind: 'modelApiKey', runId: running.runId })).rejects.toThrow(
+      await expect(modelApiKeyFor(deps(anthropicConfig(), { secrets: localSecretsFileSource(file) }), running.runId)).rejects.toThrow(
         `could not read the model API key secret nightshift/anthropic-api-key: secret nightshift/anthropic-api-key is not in ${file}`,
       );
     });
@@ -58,8 +58,8 @@ describe('the model API key', () => {
       const file = join(h.root, 'secrets-model.json');
       writeFileSync(file, JSON.stringify({ 'nightshift/anthropic-api-key': 'sk-from-the-secrets-file-0001' }));
       const local = (env: string | undefined) => deps(anthropicConfig(), { secrets: localSecretsFileSource(file), modelKeyFromEnvironment: (p) => (p === 'anthropic' ? env : undefined) });
-      await expect(modelApiKeyFor(local('sk-from-the-environment-0002'), { kind: 'modelApiKey', runId: running.runId })).resolves.toMatchObject({ apiKey: 'sk-from-the-environment-0002' });
-      await expect(modelApiKeyFor(local(undefined), { kind: 'modelApiKey', runId: running.runId })).resolves.toMatchObject({ apiKey: 'sk-from-the-secrets-file-0001' });
+      await expect(modelApiKeyFor(local('sk-from-the-environment-0002'), running.runId)).resolves.toMatchObject({ apiKey: 'sk-from-the-environment-0002' });
+      await expect(modelApiKeyFor(local(undefined), running.runId)).resolves.toMatchObject({ apiKey: 'sk-from-the-secrets-file-0001' });
     });
   });
 
@@ -68,7 +68,7 @@ describe('the model API key', () => {
     let server: ModelServer;
     let brokerConfig: NightshiftConfig;
     beforeAll(async () => {
-      broker = await startAwsLoopback((_fn, payload) => modelApiKeyFor({ runs: h.db.store.runs, config: brokerConfig, secrets: async () => KEY }, payload));
+      broker = await startAwsLoopback((_fn, payload) => brokerRequest({ runs: h.db.store.runs, runKeys: h.db.store.runKeys, events: h.db.store.events, ledger: h.db.store.ledger, config: brokerConfig, secrets: async () => KEY }, payload));
       server = await startModelServer(() => ({
         kind: 'json',
         body: { type: 'message', role: 'assistant', content: [{ type: 'text', text: 'hello' }], stop_reason: 'end_turn', usage: { input_tokens: 10, output_tokens: 2 } },
@@ -88,6 +88,7 @@ describe('the model API key', () => {
     it('asks the broker once, at the first call, registers the key with the redactor and sends it in the header only', async () => {
       brokerConfig = anthropicConfig(server.url);
       const run = await h.createRun({ status: 'RUNNING' });
+      const runKey = await h.db.store.runKeys.issue(run.runId);
       const redactor = new Redactor();
       const provider = selectModelProvider({
         spec: undefined,
@@ -95,23 +96,24 @@ describe('the model API key', () => {
         bedrock: () => {
           throw new Error('no Bedrock here');
         },
-        apiKey: tokenBrokerModelApiKey(lambda(), 'token-broker', run.runId, (key) => redactor.add(key)),
+        apiKey: tokenBrokerModelApiKey(lambdaBrokerCaller(lambda(), 'token-broker', runKey), run.runId, (key) => redactor.add(key)),
       });
       expect(provider.kind).toBe('anthropic');
       expect(broker.invocations).toHaveLength(0);
       await provider.converse(request(), new AbortController().signal);
       await provider.converse(request(), new AbortController().signal);
-      expect(broker.invocations).toEqual([{ functionName: 'token-broker', payload: { kind: 'modelApiKey', runId: run.runId } }]);
+      expect(broker.invocations).toEqual([{ functionName: 'token-broker', payload: { kind: 'modelApiKey', runId: run.runId, runKey } }]);
       expect(server.requests.map((r) => r.headers['x-api-key'])).toEqual([KEY, KEY]);
       expect(redactor.redact(`key=${KEY}`)).toBe('key=[REDACTED]');
     });
 
-    it('fails the call with the broker refusal when the run is not RUNNING', async () => {
+    it('fails the call with the broker refusal when the run is no longer active (cancel requested)', async () => {
       brokerConfig = anthropicConfig(server.url);
-      const run = await h.createRun({ status: 'CANCELLED' });
-      const provider = selectModelProvider({ spec: 'anthropic', model: brokerConfig.model, bedrock: () => undefined as never, apiKey: tokenBrokerModelApiKey(lambda(), 'token-broker', run.runId, () => undefined) });
+      const run = await h.createRun({ status: 'RUNNING', cancelRequested: true });
+      const runKey = await h.db.store.runKeys.issue(run.runId);
+      const provider = selectModelProvider({ spec: 'anthropic', model: brokerConfig.model, bedrock: () => undefined as never, apiKey: tokenBrokerModelApiKey(lambdaBrokerCaller(lambda(), 'token-broker', runKey), run.runId, () => undefined) });
       const before = server.requests.length;
-      await expect(provider.converse(request(), new AbortController().signal)).rejects.toThrow(/the token broker refused: run .* is CANCELLED/);
+      await expect(provider.converse(request(), new AbortController().signal)).rejects.toThrow(/the token broker refused: run .* is cancel-requested/);
       expect(server.requests).toHaveLength(before);
     });
   });

@@ -1,14 +1,13 @@
 import { ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { SendTaskHeartbeatCommand } from '@aws-sdk/client-sfn';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { NodeHttpHandler } from '@smithy/node-http-handler';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createDocumentClient } from '../../core/store/client';
+import { brokerTraceSink } from '../../runner/broker-run-data';
 import { octokitGithubApi } from '../../runner/github/github-api';
+import { newRunnerProxyPassword, toolProxyEnv, withRunnerCredential } from '../../core/egress';
 import { proxiedFetch, runnerAwsClients } from '../../runner/egress/proxied-clients';
 
 /**
@@ -19,6 +18,8 @@ import { proxiedFetch, runnerAwsClients } from '../../runner/egress/proxied-clie
 interface Recorder {
   url: string;
   connects: string[];
+  /** The Proxy-Authorization header of each CONNECT ('' when absent). */
+  proxyAuth: string[];
   direct: string[];
   server: Server;
 }
@@ -30,6 +31,7 @@ async function listen(server: Server): Promise<string> {
 
 async function startRecorder(): Promise<Recorder> {
   const connects: string[] = [];
+  const proxyAuth: string[] = [];
   const direct: string[] = [];
   const server = createServer((req, res) => {
     direct.push(`${req.method} ${req.url}`);
@@ -38,9 +40,10 @@ async function startRecorder(): Promise<Recorder> {
   });
   server.on('connect', (req, socket) => {
     connects.push(req.url ?? '');
+    proxyAuth.push(req.headers['proxy-authorization'] ?? '');
     socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
   });
-  return { url: await listen(server), connects, direct, server };
+  return { url: await listen(server), connects, proxyAuth, direct, server };
 }
 
 const agentOf = (client: { config: { requestHandler: unknown } }) => (client.config.requestHandler as NodeHttpHandler).httpHandlerConfigs().httpsAgent;
@@ -81,20 +84,30 @@ describe('the runner’s own clients and the egress proxy', () => {
     expect(aws.bedrock()).toBe(aws.bedrock());
   });
 
-  it('keeps S3 and DynamoDB direct (gateway endpoints): no proxy agent, no CONNECT', async () => {
+  it('presents the runner credential on every AWS CONNECT, while the tools\' proxy variables carry none', async () => {
     proxy.connects.length = 0;
-    process.env.AWS_ENDPOINT_URL_S3 = endpoint.url;
-    const aws = runnerAwsClients({ region: 'us-east-1', proxyUrl: proxy.url });
-    const doc = createDocumentClient({ endpoint: endpoint.url, region: 'us-east-1' });
+    proxy.proxyAuth.length = 0;
+    const password = newRunnerProxyPassword();
+    const aws = runnerAwsClients({ region: 'us-east-1', proxyUrl: withRunnerCredential(proxy.url, password) });
+    await expect(aws.sfn.send(new SendTaskHeartbeatCommand({ taskToken: 't' }))).rejects.toBeDefined();
+    await expect(aws.lambda.send(new InvokeCommand({ FunctionName: 'nightshift-token-broker', Payload: Buffer.from('{}') }))).rejects.toBeDefined();
+    await expect(aws.bedrock().send(new ConverseCommand({ modelId: 'm', messages: [{ role: 'user', content: [{ text: 'hi' }] }] }))).rejects.toBeDefined();
+    const basic = `Basic ${Buffer.from(`nightshift-runner:${password}`).toString('base64')}`;
+    expect(proxy.proxyAuth.length).toBeGreaterThanOrEqual(3);
+    expect(proxy.proxyAuth.every((h) => h === basic)).toBe(true);
+    // What the agent's tools get from the same proxy: no user, no password.
+    expect(JSON.stringify(toolProxyEnv(proxy.url))).not.toContain(password);
+    expect(() => withRunnerCredential(proxy.url, 'not a password')).toThrow();
+  });
 
-    await aws.s3.send(new GetObjectCommand({ Bucket: 'traces', Key: 'k' })).catch(() => undefined);
-    delete process.env.AWS_ENDPOINT_URL_S3;
-    await doc.send(new GetCommand({ TableName: 'runs', Key: { pk: 'x' } })).catch(() => undefined);
-
-    expect(endpoint.direct.length).toBeGreaterThanOrEqual(2);
+  it('stores the trace with a direct PUT to the URL the broker presigned (S3 gateway endpoint): no CONNECT', async () => {
+    proxy.connects.length = 0;
+    const before = endpoint.direct.length;
+    const runId = '01KC0000000000000000000001';
+    const broker = { call: async () => ({ ok: true, value: { url: `${endpoint.url}/runs/${runId}/trace.jsonl?X-Amz-Signature=s`, location: `s3://traces/runs/${runId}/trace.jsonl`, expiresAt: new Date().toISOString() } }) };
+    await expect(brokerTraceSink(broker).put(runId, '{}\n')).resolves.toBe(`s3://traces/runs/${runId}/trace.jsonl`);
+    expect(endpoint.direct.slice(before)).toEqual([`PUT /runs/${runId}/trace.jsonl?X-Amz-Signature=s`]);
     expect(proxy.connects).toEqual([]);
-    expect(agentOf(aws.s3)).not.toBeInstanceOf(HttpsProxyAgent);
-    expect(agentOf(doc)).not.toBeInstanceOf(HttpsProxyAgent);
   });
 
   it('without a proxy, no client carries a proxy agent', async () => {

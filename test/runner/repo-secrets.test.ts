@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { parseConfig } from '../../core/config/load';
 import { fileAt, listPulls } from '../../local/forge';
 import type { NightshiftConfig } from '../../core/config/schema';
-import { localSecretsFileSource, repoSecretsFor, secretsManagerSource, type SecretSource } from '../../lambdas/token-broker';
+import { brokerRequest, localSecretsFileSource, secretsManagerSource, type SecretSource } from '../../lambdas/token-broker';
 import { tokenBrokerSecretSource } from '../../runner/secrets/repo-secrets';
+import { lambdaBrokerCaller } from '../../runner/token-broker-client';
 import { startAwsLoopback, type AwsLoopback } from './support/aws-loopback';
 import { session, startInProcessRun, startRunnerHarness, testConfig, type RunnerHarness } from './support/runner-harness';
 
@@ -52,7 +53,7 @@ describe('repo secrets', () => {
 
   beforeAll(async () => {
     h = await startRunnerHarness();
-    broker = await startAwsLoopback((_name, payload) => repoSecretsFor({ runs: h.db.store.runs, config: brokerConfig, secrets: brokerSecrets }, payload));
+    broker = await startAwsLoopback((_name, payload) => brokerRequest(h.brokerDeps(brokerConfig, { secrets: brokerSecrets }), payload));
   });
   afterAll(async () => {
     sm.restore();
@@ -66,7 +67,8 @@ describe('repo secrets', () => {
   });
 
   /** The runner's real broker client, over the Lambda Invoke API on loopback. */
-  const viaBroker = () => tokenBrokerSecretSource(new LambdaClient({ region: 'us-east-1', endpoint: broker.url, credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' } }), 'token-broker');
+  const viaBroker = (runId: string) =>
+    tokenBrokerSecretSource(lambdaBrokerCaller(new LambdaClient({ region: 'us-east-1', endpoint: broker.url, credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' } }), 'token-broker', h.runKeyOf(runId)));
 
   it('come from the broker for the run repository only, and are offered to setup and tests only, never to agent tools, the trace, events, logs, commit or PR', async () => {
     // Given a repo with a named secret in Secrets Manager
@@ -78,12 +80,12 @@ describe('repo secrets', () => {
     // When the runner runs a session whose agent dumps its environment
     const { end, logs, traceDir } = await startInProcessRun(h, run.runId, session('repo-secrets'), {
       config: configWithSecret(),
-      deps: { secrets: viaBroker() },
+      deps: { secrets: viaBroker(run.runId) },
     }).done;
 
     // Then the runner asked the broker once, naming only its run, and the broker read only this repo's secret
     expect(end).toMatchObject({ kind: 'succeeded', result: { outcome: 'pr_opened' } });
-    expect(broker.invocations).toEqual([{ functionName: 'token-broker', payload: { kind: 'repoSecrets', runId: run.runId } }]);
+    expect(broker.invocations).toEqual([{ functionName: 'token-broker', payload: { kind: 'repoSecrets', runId: run.runId, runKey: run.runKey } }]);
     expect(sm.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input)).toEqual([{ SecretId: SECRET_NAME }]);
 
     // setup and the tests at base saw it; the tests at head (agent-written code) and the agent's `env` did not
@@ -117,7 +119,7 @@ describe('repo secrets', () => {
     const run = await h.createRun({ prompt: 'Look around' });
 
     // When the runner runs
-    const { end, traceDir } = await startInProcessRun(h, run.runId, session('repo-secrets'), { config: brokerConfig, deps: { secrets: viaBroker() } }).done;
+    const { end, traceDir } = await startInProcessRun(h, run.runId, session('repo-secrets'), { config: brokerConfig, deps: { secrets: viaBroker(run.runId) } }).done;
 
     // Then both test runs saw the secret
     expect(end).toMatchObject({ kind: 'succeeded', result: { outcome: 'pr_opened' } });
@@ -143,7 +145,7 @@ describe('repo secrets', () => {
     const run = await h.createRun({ prompt: 'Look around' });
     const { end } = await startInProcessRun(h, run.runId, session('repo-secrets'), {
       config: configWithSecret(),
-      deps: { secrets: viaBroker() },
+      deps: { secrets: viaBroker(run.runId) },
     }).done;
     expect(end).toEqual({ kind: 'failed', error: 'Nightshift.RunFailed', cause: `secret_unavailable: the token broker refused: could not read secret ${SECRET_NAME} for DEPLOY_KEY: ResourceNotFoundException` });
     const { events } = await h.db.store.events.list(run.runId, { limit: 100 });
@@ -155,7 +157,7 @@ describe('repo secrets', () => {
     const config = parseConfig({ ...base, repos: [{ ...base.repos[0]!, secrets: { PATH: SECRET_NAME } }] });
     brokerConfig = config;
     const run = await h.createRun({ prompt: 'Look around' });
-    const { end } = await startInProcessRun(h, run.runId, session('repo-secrets'), { config, deps: { secrets: viaBroker() } }).done;
+    const { end } = await startInProcessRun(h, run.runId, session('repo-secrets'), { config, deps: { secrets: viaBroker(run.runId) } }).done;
     expect(end).toEqual({ kind: 'failed', error: 'Nightshift.RunFailed', cause: "secret_unavailable: secret variable PATH would override the tool environment's PATH" });
     expect(broker.invocations).toEqual([]);
   });
@@ -170,7 +172,7 @@ describe('repo secrets', () => {
     const run = await h.createRun({ prompt: 'Look around' });
 
     // When a run of the repo asks for its secrets
-    const { end, traceDir } = await startInProcessRun(h, run.runId, session('repo-secrets'), { config: configWithSecret(), deps: { secrets: viaBroker() } }).done;
+    const { end, traceDir } = await startInProcessRun(h, run.runId, session('repo-secrets'), { config: configWithSecret(), deps: { secrets: viaBroker(run.runId) } }).done;
 
     // Then setup got the value from the file, and Secrets Manager was never called
     expect(end).toMatchObject({ kind: 'succeeded' });

@@ -1,9 +1,9 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mintRunToken } from '../../lambdas/token-broker';
+import { tokenBrokerSource } from '../../runner/github-token-source';
 import { branchHead, branchLog, fileAt, listPulls } from '../../local/forge';
-import { session, startInProcessRun, startRunnerHarness, testConfig, transcriptMicros, waitFor, writeProject, type RunnerHarness } from './support/runner-harness';
+import { inProcessBroker, session, startInProcessRun, startRunnerHarness, testConfig, transcriptMicros, waitFor, writeProject, type RunnerHarness } from './support/runner-harness';
 
 describe('runner safety', () => {
   let h: RunnerHarness;
@@ -120,7 +120,7 @@ describe('runner safety', () => {
     const issued: string[] = [];
     const tokens = {
       tokenFor: async (id: string) => {
-        const t = await mintRunToken({ runs: h.db.store.runs, config: testConfig(), secrets: async () => 'unused', forgeRoot: h.forgeRoot }, { runId: id });
+        const t = await tokenBrokerSource(inProcessBroker(h.brokerDeps(testConfig()), h.runKeyOf(id))).tokenFor(id);
         issued.push(t.token);
         // the first token is already at its end of life
         return issued.length === 1 ? { ...t, expiresAt: new Date(Date.now() + 60_000).toISOString() } : t;

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
-import { mintRunToken } from '../../lambdas/token-broker';
+import { brokerRequest } from '../../lambdas/token-broker';
 import { branchLog, listPulls } from '../../local/forge';
 import { startAwsLoopback, type AwsLoopback } from './support/aws-loopback';
 import { runnerProcessEnv, session, startRunnerHarness, testConfig, type RunnerHarness } from './support/runner-harness';
@@ -30,7 +30,7 @@ describe('the agent tools never see the runner secrets', () => {
 
   beforeAll(async () => {
     h = await startRunnerHarness();
-    aws = await startAwsLoopback((_name, payload) => mintRunToken({ runs: h.db.store.runs, config, secrets: async () => 'unused', forgeRoot: h.forgeRoot }, payload));
+    aws = await startAwsLoopback((_name, payload) => brokerRequest(h.brokerDeps(config), payload));
   });
   afterAll(async () => {
     await aws.stop();
@@ -60,7 +60,10 @@ describe('the agent tools never see the runner secrets', () => {
     expect(aws.sfnCalls.every((c) => c.input.taskToken === canaries.TASK_TOKEN)).toBe(true);
     const result = JSON.parse(aws.sfnCalls.find((c) => c.action === 'SendTaskSuccess')!.input.output!) as { outcome: string; branch: string };
     expect(result.outcome).toBe('pr_opened');
-    expect(aws.invocations).toEqual([{ functionName: 'nightshift-token-broker', payload: { kind: 'githubToken', runId: run.runId } }]);
+    // Every broker call named this run and carried its run key; one of them asked for the GitHub token.
+    expect(aws.invocations.length).toBeGreaterThan(5);
+    expect(aws.invocations.every((i) => i.functionName === 'nightshift-token-broker' && (i.payload as { runId: string; runKey: string }).runId === run.runId && (i.payload as { runKey: string }).runKey === run.runKey)).toBe(true);
+    expect(aws.invocations.filter((i) => (i.payload as { kind: string }).kind === 'githubToken')).toHaveLength(1);
 
     // The trace keeps tool output, redacted: a leaked canary would show as itself or as [REDACTED].
     const trace = readFileSync(join(traceDir, run.runId, 'trace.jsonl'), 'utf8');
@@ -73,9 +76,10 @@ describe('the agent tools never see the runner secrets', () => {
     const [env, pid1, parent, scan] = toolOutputs.map((t) => t.output!);
     expect(env).toMatch(/^exit code 0/);
     expect(env).toContain('CI=true');
-    expect(env).not.toMatch(/^(AWS_|ECS_|TASK_TOKEN|SOME_OTHER)/m);
+    expect(env).not.toMatch(/^(AWS_|ECS_|TASK_TOKEN|RUN_KEY|NIGHTSHIFT_PROXY_PASSWORD|SOME_OTHER)/m);
     for (const out of [env, pid1, parent, scan]) {
       expect(out).not.toContain('CANARY');
+      expect(out).not.toContain(run.runKey);
       expect(out).not.toContain('[REDACTED]');
     }
     expect(scan).toMatch(/^exit code 0\n0\n?$/);
@@ -100,7 +104,7 @@ describe('the agent tools never see the runner secrets', () => {
     const workspace = join(h.root, 'work', run.runId);
     const gitConfig = existsSync(join(workspace, 'git', 'config')) ? readFileSync(join(workspace, 'git', 'config'), 'utf8') : '';
     const everywhere = [trace, output, JSON.stringify(stored), JSON.stringify(events), JSON.stringify(pr), commits.join('\n'), gitConfig, JSON.stringify(h.forge.requests)].join('\n');
-    for (const value of Object.values(canaries)) expect(everywhere).not.toContain(value);
+    for (const value of [...Object.values(canaries), run.runKey]) expect(everywhere).not.toContain(value);
     expect(gitConfig).not.toMatch(/extraheader|nsf_/i);
   });
 });

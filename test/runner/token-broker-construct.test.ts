@@ -7,8 +7,8 @@ describe('TokenBroker construct', () => {
 
   it('deploys the broker handler with the tables and read access to the App key only', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Description: 'Mints a GitHub token scoped to one RUNNING run and its repository',
-      Environment: { Variables: Match.objectLike({ RUNS_TABLE: Match.anyValue() }) },
+      Description: "The runner's broker: run-key checked GitHub tokens, repo secrets and run data for one run",
+      Environment: { Variables: Match.objectLike({ RUNS_TABLE: Match.anyValue(), TRACES_BUCKET: Match.anyValue() }) },
     });
     const brokerRoleId = stack.getLogicalId(stack.tokenBroker.function.role!.node.defaultChild as never);
     const policies = template.findResources('AWS::IAM::Policy');
@@ -17,9 +17,18 @@ describe('TokenBroker construct', () => {
         .filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'))
         .flatMap((s) => [s.Resource].flat().map((resource) => ({ roles: p.Properties.Roles as unknown, secret: /:secret:([^"]+)/.exec(JSON.stringify(resource))?.[1] }))),
     );
-    // Only the broker's role reads secrets, and exactly the App key and the configured repo secrets, never a wildcard.
-    expect(secretGrants.map((g) => g.roles)).toEqual(secretGrants.map(() => [{ Ref: brokerRoleId }]));
-    expect(secretGrants.map((g) => g.secret).sort()).toEqual(['nightshift/gh-key-??????', 'nightshift/npm-token-??????']);
+    // Only the broker's role reads named secrets, and exactly the App key and the configured repo secrets, never a wildcard.
+    const named = secretGrants.filter((g) => g.secret !== undefined);
+    expect(named.map((g) => g.roles)).toEqual(named.map(() => [{ Ref: brokerRoleId }]));
+    expect(named.map((g) => g.secret).sort()).toEqual(['nightshift/gh-key-??????', 'nightshift/npm-token-??????']);
+    // The one other secret is the stack's own proxy credential, read by ECS for the squid and runner
+    // containers at start (their execution roles), never by a task role.
+    const credentialId = stack.getLogicalId(stack.network.egressProxy.runnerCredential.node.defaultChild as never);
+    const executionRoles = [stack.runtime.taskDefinition.obtainExecutionRole(), stack.network.egressProxy.service.taskDefinition.obtainExecutionRole()].map((r) => ({ Ref: stack.getLogicalId(r.node.defaultChild as never) }));
+    const others = secretGrants.filter((g) => g.secret === undefined);
+    expect(JSON.stringify(others.flatMap((g) => g.roles as unknown[]).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))))).toBe(JSON.stringify([...executionRoles].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))));
+    const otherResources = Object.values(policies).flatMap((p) => (p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]).filter((st) => [st.Action].flat().includes('secretsmanager:GetSecretValue') && !/:secret:/.test(JSON.stringify(st.Resource))).map((st) => st.Resource));
+    expect(otherResources).toEqual(otherResources.map(() => ({ Ref: credentialId })));
   });
 
   it('lets only the runner task role invoke it, and tells the runner its name', () => {

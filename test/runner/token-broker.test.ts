@@ -1,78 +1,234 @@
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { generateKeyPairSync } from 'node:crypto';
 import { parseConfig } from '../../core/config/load';
-import { mintRunToken, repoSecretsFor, RepoSecretUnavailableError, RunNotActiveError } from '../../lambdas/token-broker';
+import { BudgetExhaustedError } from '../../core/errors';
+import { IllegalTransitionError } from '../../core/runs/lifecycle';
+import { newRunKey } from '../../core/runs/run-key';
+import { newRunId } from '../../core/runs/run-id';
+import { brokerRequest, handler, RepoSecretUnavailableError, RunClosedError, RunKeyRefusedError, RunNotActiveError, RUN_WRITE_GRACE_MS, type TokenBrokerDeps } from '../../lambdas/token-broker';
+import { TokenBrokerRequest, type TokenBrokerRequestKind } from '../../lambdas/token-broker-contract';
 import { verifyForgeToken } from '../../local/forge';
-import { REPO, startRunnerHarness, testConfig, type RunnerHarness } from './support/runner-harness';
+import { brokerEventLog, brokerLedger, brokerRunAccess, brokerTraceSink } from '../../runner/broker-run-data';
+import { inProcessBroker, REPO, startRunnerHarness, testConfig, type RunnerHarness } from './support/runner-harness';
+
+/**
+ * The token broker decides who is asking by the run key alone (SPEC invariant 9): every principal that
+ * may invoke the function (and a runner naming another run) is, to the broker, a caller without the
+ * named run's key. Each kind of request is tried with every key such a caller could have.
+ */
+
+/** A well-formed request of each kind, minus the caller; `satisfies` makes a new kind fail to compile until it is listed here. */
+const requestOf = {
+  githubToken: () => ({}),
+  repoSecrets: () => ({}),
+  getRun: () => ({}),
+  startRun: () => ({}),
+  patchRun: () => ({ patch: { branch: 'nightshift/elsewhere' } }),
+  appendEvent: () => ({ type: 'note', message: 'forged entry' }),
+  reserveCall: () => ({ callId: 'call-1', worstMicros: 1 }),
+  settleCall: () => ({ callId: 'call-1', actualMicros: 0, usage: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 } }),
+  charge: () => ({ chargeId: 'compute-x', micros: 1 }),
+  modelApiKey: () => ({}),
+  traceUpload: () => ({}),
+} satisfies Record<TokenBrokerRequestKind, () => Record<string, unknown>>;
+const kinds = Object.keys(requestOf) as TokenBrokerRequestKind[];
 
 describe('the token broker', () => {
   let h: RunnerHarness;
+  const secretsRead: string[] = [];
+  const presigned: string[] = [];
+  let deps: TokenBrokerDeps;
   beforeAll(async () => {
     h = await startRunnerHarness();
+    deps = h.brokerDeps(testConfig(), {
+      secrets: async (name) => {
+        secretsRead.push(name);
+        return 'secret-value';
+      },
+      traces: async (runId) => {
+        presigned.push(runId);
+        return { url: `https://traces.example/runs/${runId}/trace.jsonl?X-Amz-Signature=x`, location: `s3://traces/runs/${runId}/trace.jsonl`, expiresAt: new Date(Date.now() + 300_000).toISOString() };
+      },
+    });
   });
   afterAll(async () => {
     await h.stop();
   });
 
-  const appConfig = (apiUrl: string) =>
-    parseConfig({
-      ...testConfig(),
-      github: { appId: 4242, installationId: 1, privateKeySecret: 'nightshift/github-app-key', apiUrl },
+  it('lists every request kind of the contract in this test', () => {
+    expect(TokenBrokerRequest.options.map((o) => o.shape.kind.value).sort()).toEqual([...kinds].sort());
+  });
+
+  describe.each(kinds)('%s from a caller that is not the named run\'s runner', (kind) => {
+    /** What the broker could have changed or handed out: compared before and after each attempt. */
+    async function observable(runId: string) {
+      const run = await h.db.store.runs.get(runId);
+      const events = await h.db.store.events.list(runId, { limit: 100 });
+      return { run, events: events.events.length, secretsRead: secretsRead.length, presigned: presigned.length, forgeRequests: h.forge.requests.length };
+    }
+
+    it.each([
+      ['no key', (_target: string, _other: string) => undefined],
+      ['a made-up key', () => newRunKey()],
+      ["another run's key (a runner asking for someone else's run)", (_target: string, other: string) => h.runKeyOf(other)],
+      ['a key that is not a key', () => 'x'.repeat(43).replace(/x/g, '!')],
+    ])('with %s gets nothing and changes nothing', async (_label, keyFor) => {
+      const target = await h.createRun({ status: 'RUNNING' });
+      const other = await h.createRun({ status: 'RUNNING' });
+      const before = await observable(target.runId);
+      const runKey = keyFor(target.runId, other.runId);
+      await expect(brokerRequest(deps, { kind, runId: target.runId, ...(runKey !== undefined ? { runKey } : {}), ...requestOf[kind]() })).rejects.toThrow(runKey !== undefined && /^[A-Za-z0-9_-]{43}$/.test(runKey) ? RunKeyRefusedError : Error);
+      expect(await observable(target.runId)).toEqual(before);
     });
 
-  it.each(['SUCCEEDED', 'FAILED', 'CANCELLED', 'STARTING', 'QUEUED'] as const)('refuses a run that is %s', async (status) => {
-    const run = await h.createRun({ status });
-    const secrets = jest.fn(async () => 'never read');
-    await expect(mintRunToken({ runs: h.db.store.runs, config: appConfig(h.forge.url), secrets }, { runId: run.runId })).rejects.toBeInstanceOf(RunNotActiveError);
-    expect(secrets).not.toHaveBeenCalled();
+    it('naming a run that does not exist, or one that was never launched, is refused the same way', async () => {
+      await expect(brokerRequest(deps, { kind, runId: newRunId(), runKey: newRunKey(), ...requestOf[kind]() })).rejects.toBeInstanceOf(RunKeyRefusedError);
+      const never = await h.db.store.runs.get((await h.createRun({ status: 'QUEUED' })).runId);
+      await h.db.doc.send(new UpdateCommand({ TableName: h.db.names.runs, Key: { runId: never!.runId }, UpdateExpression: 'REMOVE runKeyHash' }));
+      await expect(brokerRequest(deps, { kind, runId: never!.runId, runKey: newRunKey(), ...requestOf[kind]() })).rejects.toBeInstanceOf(RunKeyRefusedError);
+    });
   });
 
-  it('refuses a running run whose cancel was requested, and malformed input', async () => {
-    const run = await h.createRun({ status: 'RUNNING', cancelRequested: true });
-    const deps = { runs: h.db.store.runs, config: appConfig(h.forge.url), secrets: async () => 'x' };
-    await expect(mintRunToken(deps, { runId: run.runId })).rejects.toThrow(/cancel-requested/);
-    await expect(mintRunToken(deps, { runId: run.runId, repo: 'other/repo' })).rejects.toThrow();
-    await expect(mintRunToken(deps, { runId: '../etc' })).rejects.toThrow();
+  it('a relaunch (a new key from Admit) shuts out the task holding the previous key', async () => {
+    const run = await h.createRun({ status: 'STARTING' });
+    const first = await h.db.store.runKeys.issue(run.runId);
+    const second = await h.db.store.runKeys.issue(run.runId);
+    await expect(brokerRequest(deps, { kind: 'getRun', runId: run.runId, runKey: first })).rejects.toBeInstanceOf(RunKeyRefusedError);
+    await expect(brokerRequest(deps, { kind: 'getRun', runId: run.runId, runKey: second })).resolves.toMatchObject({ ok: true, value: { runId: run.runId } });
   });
 
-  it('mints a GitHub App installation token for exactly the run repository with only the listed permissions', async () => {
-    // Given a running run and an App whose key is in the secret store
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  it('the run record it returns never carries the key hash', async () => {
     const run = await h.createRun({ status: 'RUNNING' });
-    const secrets = jest.fn(async () => privateKey);
-    const before = h.forge.requests.length;
-
-    // When the runner asks for its token
-    const response = await mintRunToken({ runs: h.db.store.runs, config: appConfig(h.forge.url), secrets }, { runId: run.runId });
-
-    // Then the token request names one repository and only these permissions, signed as the App
-    expect(secrets).toHaveBeenCalledWith('nightshift/github-app-key');
-    const sent = h.forge.requests.slice(before);
-    expect(sent).toHaveLength(1);
-    expect(sent[0]).toMatchObject({ method: 'POST', path: '/app/installations/1/access_tokens', auth: 'bearer', status: 201 });
-    expect(sent[0]!.body).toEqual({ repositories: ['sample-app'], permissions: { contents: 'write', pull_requests: 'write', issues: 'write', metadata: 'read' } });
-    expect(response).toMatchObject({ mode: 'app', repository: REPO, permissions: { contents: 'write', pull_requests: 'write', issues: 'write', metadata: 'read' } });
-    // and the token works for that repository only
-    expect(verifyForgeToken(h.forgeRoot, response.token)).toMatchObject({ repo: REPO });
-    expect(JSON.stringify(h.forge.requests)).not.toContain(response.token);
-    expect(JSON.stringify(h.forge.requests)).not.toContain(privateKey.slice(40, 80));
+    const answer = await brokerRequest(deps, { kind: 'getRun', runId: run.runId, runKey: run.runKey });
+    expect(JSON.stringify(answer)).not.toMatch(/runKeyHash|[0-9a-f]{64}/);
   });
 
-  it('falls back to a personal access token secret (documented as weaker)', async () => {
-    const run = await h.createRun({ status: 'RUNNING' });
-    const config = parseConfig({ ...testConfig(), github: { tokenSecret: 'nightshift/github-pat' } });
-    const response = await mintRunToken({ runs: h.db.store.runs, config, secrets: async (name) => (name === 'nightshift/github-pat' ? 'github_pat_0123456789abcdefghij\n' : 'wrong') }, { runId: run.runId });
-    expect(response).toMatchObject({ mode: 'pat', token: 'github_pat_0123456789abcdefghij', repository: REPO });
+  describe('what a runner may record on its own run', () => {
+    it.each([
+      ['repo', { repo: 'demo/other-app' }],
+      ['status', { status: 'SUCCEEDED' }],
+      ['requester', { requester: 'arn:aws:iam::123456789012:user/someone-else' }],
+      ['budget', { budgetMicros: 10 ** 12 }],
+      ['spend', { spentMicros: 0 }],
+      ['headroom', { headroomMicros: 10 ** 12 }],
+      ['cancel flag', { cancelRequested: false }],
+      ['a run key hash', { runKeyHash: '0'.repeat(64) }],
+    ])('refuses a patch of its %s, changing nothing', async (_field, patch) => {
+      const run = await h.createRun({ status: 'RUNNING' });
+      const before = await h.db.doc.send(new GetCommand({ TableName: h.db.names.runs, Key: { runId: run.runId } }));
+      await expect(brokerRequest(deps, { kind: 'patchRun', runId: run.runId, runKey: run.runKey, patch })).rejects.toThrow();
+      const after = await h.db.doc.send(new GetCommand({ TableName: h.db.names.runs, Key: { runId: run.runId } }));
+      expect(after.Item).toEqual(before.Item);
+    });
+
+    it('records its branch and PR, marks itself RUNNING once, and gets the store\'s typed refusals', async () => {
+      const run = await h.createRun({ status: 'STARTING' });
+      const caller = inProcessBroker(deps, run.runKey);
+      const access = brokerRunAccess(caller);
+      await expect(access.start(run.runId)).resolves.toMatchObject({ status: 'RUNNING' });
+      await expect(access.start(run.runId)).rejects.toBeInstanceOf(IllegalTransitionError);
+      await expect(access.patch(run.runId, { branch: 'nightshift/fix-1', prUrl: 'https://github.com/demo/sample-app/pull/1' })).resolves.toMatchObject({ branch: 'nightshift/fix-1' });
+      // The budget is $1: a call whose worst case is more is refused as the ledger refuses it.
+      await expect(brokerLedger(caller).reserveCall(run.runId, 'call-big', 2_000_000)).rejects.toBeInstanceOf(BudgetExhaustedError);
+      await brokerLedger(caller).reserveCall(run.runId, 'call-1', 10_000);
+      await brokerLedger(caller).settleCall(run.runId, 'call-1', 4_000, { input: 10, output: 5, cacheRead: 0, cacheWrite: 0 });
+      await brokerLedger(caller).charge(run.runId, 'compute-1', 1_000);
+      expect(await h.db.store.runs.get(run.runId)).toMatchObject({ spentMicros: 5_000, tokens: { input: 10, output: 5 } });
+      await expect(brokerEventLog(caller).append(run.runId, 'note', 'hello', { a: 1 })).resolves.toMatchObject({ runId: run.runId, type: 'note' });
+    });
   });
 
-  it('issues forge tokens in local mode that the forge accepts for writes to that repository only', async () => {
-    const run = await h.createRun({ status: 'RUNNING' });
-    const response = await mintRunToken({ runs: h.db.store.runs, config: testConfig(), secrets: async () => 'unused', forgeRoot: h.forgeRoot }, { runId: run.runId });
-    expect(response.mode).toBe('forge');
-    const post = (token: string | undefined, repo: string) =>
-      fetch(`${h.forge.url}/repos/${repo}/issues/999/comments`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `token ${token}` } : {}) }, body: JSON.stringify({ body: 'hi' }) });
-    expect((await post(undefined, REPO)).status).toBe(401);
-    expect((await post('nsf_forged', REPO)).status).toBe(401);
-    expect((await post(response.token, REPO)).status).toBe(404); // authorised; the issue does not exist
+  describe('after the run ended', () => {
+    it('the timeline and the trace are closed to its runner once the grace period is over', async () => {
+      const ended = new Date(Date.now() - RUN_WRITE_GRACE_MS - 1_000).toISOString();
+      const run = await h.createRun({ status: 'SUCCEEDED', finishedAt: ended });
+      const caller = inProcessBroker(deps, run.runKey);
+      const before = presigned.length;
+      await expect(brokerEventLog(caller).append(run.runId, 'note', 'rewritten history')).rejects.toMatchObject({ message: expect.stringContaining('closed') });
+      await expect(brokerTraceSink(caller).put(run.runId, 'forged trace')).rejects.toThrow();
+      await expect(brokerRequest(deps, { kind: 'traceUpload', runId: run.runId, runKey: run.runKey })).rejects.toBeInstanceOf(RunClosedError);
+      expect(presigned.length).toBe(before);
+    });
+
+    it('within the grace period (the SIGTERM path), the runner still stores its last trace', async () => {
+      const run = await h.createRun({ status: 'CANCELLED', finishedAt: new Date().toISOString() });
+      const puts: string[] = [];
+      const sink = brokerTraceSink(inProcessBroker(deps, run.runKey), (async (url: string) => {
+        puts.push(url);
+        return new Response(null, { status: 200 });
+      }) as unknown as typeof fetch);
+      await expect(sink.put(run.runId, '{}\n')).resolves.toBe(`s3://traces/runs/${run.runId}/trace.jsonl`);
+      expect(puts).toEqual([expect.stringContaining(`/runs/${run.runId}/trace.jsonl`)]);
+    });
+  });
+
+  describe('GitHub tokens', () => {
+    const appConfig = (apiUrl: string) =>
+      parseConfig({
+        ...testConfig(),
+        github: { appId: 4242, installationId: 1, privateKeySecret: 'nightshift/github-app-key', apiUrl },
+      });
+
+    it.each(['SUCCEEDED', 'FAILED', 'CANCELLED', 'STARTING', 'QUEUED'] as const)('refuses its own runner while the run is %s', async (status) => {
+      const run = await h.createRun({ status });
+      const secrets = jest.fn(async () => 'never read');
+      await expect(brokerRequest({ ...deps, config: appConfig(h.forge.url), secrets, forgeRoot: undefined }, { kind: 'githubToken', runId: run.runId, runKey: run.runKey })).rejects.toBeInstanceOf(RunNotActiveError);
+      expect(secrets).not.toHaveBeenCalled();
+    });
+
+    it('refuses a running run whose cancel was requested, a caller naming a repository, and malformed input', async () => {
+      const run = await h.createRun({ status: 'RUNNING', cancelRequested: true });
+      await expect(brokerRequest(deps, { kind: 'githubToken', runId: run.runId, runKey: run.runKey })).rejects.toThrow(/cancel-requested/);
+      const running = await h.createRun({ status: 'RUNNING' });
+      await expect(brokerRequest(deps, { kind: 'githubToken', runId: running.runId, runKey: running.runKey, repo: 'other/repo' })).rejects.toThrow();
+      await expect(brokerRequest(deps, { kind: 'githubToken', runId: '../etc', runKey: running.runKey })).rejects.toThrow();
+      await expect(brokerRequest(deps, { runId: running.runId, runKey: running.runKey })).rejects.toThrow();
+    });
+
+    it('mints a GitHub App installation token for exactly the run repository with only the listed permissions', async () => {
+      // Given a running run and an App whose key is in the secret store
+      const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+      const run = await h.createRun({ status: 'RUNNING' });
+      const secrets = jest.fn(async () => privateKey);
+      const before = h.forge.requests.length;
+
+      // When the runner asks for its token
+      const response = await brokerRequest({ ...deps, config: appConfig(h.forge.url), secrets, forgeRoot: undefined }, { kind: 'githubToken', runId: run.runId, runKey: run.runKey });
+
+      // Then the token request names one repository and only these permissions, signed as the App
+      expect(secrets).toHaveBeenCalledWith('nightshift/github-app-key');
+      const sent = h.forge.requests.slice(before);
+      expect(sent).toHaveLength(1);
+      expect(sent[0]).toMatchObject({ method: 'POST', path: '/app/installations/1/access_tokens', auth: 'bearer', status: 201 });
+      expect(sent[0]!.body).toEqual({ repositories: ['sample-app'], permissions: { contents: 'write', pull_requests: 'write', issues: 'write', metadata: 'read' } });
+      expect(response).toMatchObject({ mode: 'app', repository: REPO, permissions: { contents: 'write', pull_requests: 'write', issues: 'write', metadata: 'read' } });
+      // and the token works for that repository only
+      const token = (response as { token: string }).token;
+      expect(verifyForgeToken(h.forgeRoot, token)).toMatchObject({ repo: REPO });
+      expect(JSON.stringify(h.forge.requests)).not.toContain(token);
+      expect(JSON.stringify(h.forge.requests)).not.toContain(privateKey.slice(40, 80));
+    });
+
+    it('falls back to a personal access token secret (documented as weaker)', async () => {
+      const run = await h.createRun({ status: 'RUNNING' });
+      const config = parseConfig({ ...testConfig(), github: { tokenSecret: 'nightshift/github-pat' } });
+      const response = await brokerRequest(
+        { ...deps, config, forgeRoot: undefined, secrets: async (name) => (name === 'nightshift/github-pat' ? 'github_pat_0123456789abcdefghij\n' : 'wrong') },
+        { kind: 'githubToken', runId: run.runId, runKey: run.runKey },
+      );
+      expect(response).toMatchObject({ mode: 'pat', token: 'github_pat_0123456789abcdefghij', repository: REPO });
+    });
+
+    it('issues forge tokens in local mode that the forge accepts for writes to that repository only', async () => {
+      const run = await h.createRun({ status: 'RUNNING' });
+      const response = (await brokerRequest(deps, { kind: 'githubToken', runId: run.runId, runKey: run.runKey })) as { mode: string; token: string };
+      expect(response.mode).toBe('forge');
+      const post = (token: string | undefined, repo: string) =>
+        fetch(`${h.forge.url}/repos/${repo}/issues/999/comments`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `token ${token}` } : {}) }, body: JSON.stringify({ body: 'hi' }) });
+      expect((await post(undefined, REPO)).status).toBe(401);
+      expect((await post('nsf_forged', REPO)).status).toBe(401);
+      expect((await post(response.token, REPO)).status).toBe(404); // authorised; the issue does not exist
+    });
   });
 
   describe('repo secrets', () => {
@@ -89,26 +245,23 @@ describe('the token broker', () => {
     it("returns only the run repository's named secrets, reading no other", async () => {
       const run = await h.createRun({ status: 'RUNNING' });
       const secrets = jest.fn(async (name: string) => store[name]!);
-      await expect(repoSecretsFor({ runs: h.db.store.runs, config, secrets }, { kind: 'repoSecrets', runId: run.runId })).resolves.toEqual({ repository: REPO, secrets: { DEPLOY_KEY: 'sample-value' } });
+      await expect(brokerRequest({ ...deps, config, secrets }, { kind: 'repoSecrets', runId: run.runId, runKey: run.runKey })).resolves.toEqual({ repository: REPO, secrets: { DEPLOY_KEY: 'sample-value' } });
       expect(secrets.mock.calls).toEqual([['nightshift/sample/deploy']]);
     });
 
-    it.each(['SUCCEEDED', 'FAILED', 'STARTING', 'QUEUED'] as const)('refuses a run that is %s, reading nothing', async (status) => {
+    it.each(['SUCCEEDED', 'FAILED', 'STARTING', 'QUEUED'] as const)('refuses its own runner while the run is %s, reading nothing', async (status) => {
       const run = await h.createRun({ status });
       const secrets = jest.fn(async (name: string) => store[name]!);
-      await expect(repoSecretsFor({ runs: h.db.store.runs, config, secrets }, { kind: 'repoSecrets', runId: run.runId })).rejects.toBeInstanceOf(RunNotActiveError);
+      await expect(brokerRequest({ ...deps, config, secrets }, { kind: 'repoSecrets', runId: run.runId, runKey: run.runKey })).rejects.toBeInstanceOf(RunNotActiveError);
       expect(secrets).not.toHaveBeenCalled();
     });
 
-    it('refuses a cancel-requested run, a caller naming a repository, and the wrong kind', async () => {
+    it('refuses a cancel-requested run and a caller naming a repository', async () => {
       const secrets = jest.fn(async (name: string) => store[name]!);
-      const deps = { runs: h.db.store.runs, config, secrets };
       const cancelled = await h.createRun({ status: 'RUNNING', cancelRequested: true });
-      await expect(repoSecretsFor(deps, { kind: 'repoSecrets', runId: cancelled.runId })).rejects.toThrow(/cancel-requested/);
+      await expect(brokerRequest({ ...deps, config, secrets }, { kind: 'repoSecrets', runId: cancelled.runId, runKey: cancelled.runKey })).rejects.toThrow(/cancel-requested/);
       const run = await h.createRun({ status: 'RUNNING' });
-      await expect(repoSecretsFor(deps, { kind: 'repoSecrets', runId: run.runId, repo: 'demo/other-app' })).rejects.toThrow();
-      await expect(repoSecretsFor(deps, { runId: run.runId })).rejects.toThrow(/expected a repoSecrets request/);
-      await expect(mintRunToken({ ...deps, forgeRoot: h.forgeRoot }, { kind: 'repoSecrets', runId: run.runId })).rejects.toThrow(/expected a githubToken request/);
+      await expect(brokerRequest({ ...deps, config, secrets }, { kind: 'repoSecrets', runId: run.runId, runKey: run.runKey, repo: 'demo/other-app' })).rejects.toThrow();
       expect(secrets).not.toHaveBeenCalled();
     });
 
@@ -117,9 +270,26 @@ describe('the token broker', () => {
       const failing = async () => {
         throw Object.assign(new Error('value-like text'), { name: 'AccessDeniedException' });
       };
-      await expect(repoSecretsFor({ runs: h.db.store.runs, config, secrets: failing }, { kind: 'repoSecrets', runId: run.runId })).rejects.toEqual(
+      await expect(brokerRequest({ ...deps, config, secrets: failing }, { kind: 'repoSecrets', runId: run.runId, runKey: run.runKey })).rejects.toEqual(
         new RepoSecretUnavailableError('could not read secret nightshift/sample/deploy for DEPLOY_KEY: AccessDeniedException'),
       );
     });
+  });
+
+  it('the Lambda entry logs who was refused, never the key it was offered', async () => {
+    const run = await h.createRun({ status: 'RUNNING' });
+    const lines: string[] = [];
+    const log = jest.spyOn(console, 'log').mockImplementation((line: string) => void lines.push(line));
+    const env = { ...process.env };
+    Object.assign(process.env, { RUNS_TABLE: h.db.names.runs, EVENTS_TABLE: h.db.names.events, CONTROL_TABLE: h.db.names.control, IDEMPOTENCY_TABLE: h.db.names.idempotency, AWS_ENDPOINT_URL_DYNAMODB: h.db.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x', NIGHTSHIFT_CONFIG_JSON: JSON.stringify(testConfig()) });
+    try {
+      const wrong = newRunKey();
+      await expect(handler({ kind: 'githubToken', runId: run.runId, runKey: wrong })).rejects.toBeInstanceOf(RunKeyRefusedError);
+      expect(lines.join('\n')).toContain('request refused');
+      expect(lines.join('\n')).not.toContain(wrong);
+    } finally {
+      log.mockRestore();
+      process.env = env;
+    }
   });
 });

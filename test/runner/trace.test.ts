@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { mintRunToken } from '../../lambdas/token-broker';
+import { brokerRequest } from '../../lambdas/token-broker';
 import { Redactor } from '../../runner/redaction';
 import { RunTrace } from '../../runner/trace/run-trace';
 import type { TraceSink } from '../../runner/trace/trace-sink';
@@ -52,7 +52,7 @@ describe('a runner killed mid-run', () => {
 
   beforeAll(async () => {
     h = await startRunnerHarness();
-    aws = await startAwsLoopback((_name, payload) => mintRunToken({ runs: h.db.store.runs, config, secrets: async () => 'unused', forgeRoot: h.forgeRoot }, payload));
+    aws = await startAwsLoopback((_name, payload) => brokerRequest(h.brokerDeps(config), payload));
   });
   afterAll(async () => {
     // The hanging tool command outlived its killed runner: end it (it is recognisable by its argument).

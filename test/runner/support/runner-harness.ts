@@ -8,7 +8,13 @@ import { readFileSync } from 'node:fs';
 import { newRunId } from '../../../core/runs/run-id';
 import type { RunnerErrorName, RunnerResult } from '../../../core/runs/schemas';
 import type { RunRecord } from '../../../core/store/ports';
-import { mintRunToken } from '../../../lambdas/token-broker';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { hashRunKey, newRunKey } from '../../../core/runs/run-key';
+import { RUN_KEY_HASH_ATTRIBUTE } from '../../../core/store/run-keys';
+import { brokerRequest, type TokenBrokerDeps } from '../../../lambdas/token-broker';
+import { brokerEventLog, brokerLedger, brokerRunAccess } from '../../../runner/broker-run-data';
+import { tokenBrokerSource } from '../../../runner/github-token-source';
+import type { BrokerCaller } from '../../../runner/token-broker-client';
 import { createBareRepoFromDirectory, startForge, type ForgeServer } from '../../../local/forge';
 import { octokitGithubApi } from '../../../runner/github/github-api';
 import { ReplayProvider } from '../../../runner/model/replay-provider';
@@ -66,8 +72,18 @@ export interface RunnerHarness {
   root: string;
   forgeRoot: string;
   bare: string;
-  createRun(overrides?: Partial<RunRecord>): Promise<RunRecord>;
+  /** A run, with the run key Admit would have issued to its task (whatever status it is created in). */
+  createRun(overrides?: Partial<RunRecord>): Promise<RunRecord & { runKey: string }>;
+  /** The token broker over this harness's tables and forge (local-mode tokens), as the Lambda builds it. */
+  brokerDeps(config: NightshiftConfig, extra?: Partial<TokenBrokerDeps>): TokenBrokerDeps;
+  /** The run key createRun issued for `runId`. */
+  runKeyOf(runId: string): string;
   stop(): Promise<void>;
+}
+
+/** The broker called in process, as the runner's Lambda client calls it: the run key is added to every request. */
+export function inProcessBroker(deps: TokenBrokerDeps, runKey: string): BrokerCaller {
+  return { call: (request) => brokerRequest(deps, { ...request, runKey }) };
 }
 
 export async function startRunnerHarness(options: { project?: string } = {}): Promise<RunnerHarness> {
@@ -79,6 +95,7 @@ export async function startRunnerHarness(options: { project?: string } = {}): Pr
   const bare = createBareRepoFromDirectory(forgeRoot, REPO, options.project ?? sampleProject);
   const db = await startDynalite();
   const forge = await startForge({ root: forgeRoot });
+  const runKeys = new Map<string, string>();
   return {
     db,
     forge,
@@ -117,7 +134,18 @@ export async function startRunnerHarness(options: { project?: string } = {}): Pr
         ...overrides,
       };
       await db.store.runs.create(run);
-      return run;
+      const runKey = newRunKey();
+      await db.doc.send(new UpdateCommand({ TableName: db.names.runs, Key: { runId: run.runId }, UpdateExpression: 'SET #h = :h', ExpressionAttributeNames: { '#h': RUN_KEY_HASH_ATTRIBUTE }, ExpressionAttributeValues: { ':h': hashRunKey(runKey) } }));
+      runKeys.set(run.runId, runKey);
+      return { ...run, runKey };
+    },
+    runKeyOf(runId) {
+      const key = runKeys.get(runId);
+      if (!key) throw new Error(`no run key was issued for ${runId}`);
+      return key;
+    },
+    brokerDeps(config, extra = {}) {
+      return { runs: db.store.runs, runKeys: db.store.runKeys, events: db.store.events, ledger: db.store.ledger, config, secrets: async () => 'unused', forgeRoot, ...extra };
     },
     async stop() {
       await forge.stop();
@@ -150,14 +178,16 @@ export function startInProcessRun(
   for (const s of options.secrets ?? []) redactor.add(s);
   const traceDir = join(h.root, 'traces');
   const workspace = join(h.root, 'work', runId);
+  const broker = inProcessBroker(h.brokerDeps(config), h.runKeyOf(runId));
   const deps: RunnerDeps = {
     runId,
     config,
-    runs: h.db.store.runs,
-    events: h.db.store.events,
-    ledger: h.db.store.ledger,
+    // Everything of the run through the token broker with the run key, as on AWS.
+    runs: brokerRunAccess(broker),
+    events: brokerEventLog(broker),
+    ledger: brokerLedger(broker),
     callbacks,
-    tokens: options.tokens ?? { tokenFor: (id) => mintRunToken({ runs: h.db.store.runs, config, secrets: async () => 'unused', forgeRoot: h.forgeRoot }, { runId: id }) },
+    tokens: options.tokens ?? tokenBrokerSource(broker),
     github: (token, repo) => octokitGithubApi({ baseUrl: h.forge.url, token, repo }),
     model: provider,
     traceSink: directoryTraceSink(traceDir),
@@ -221,15 +251,12 @@ export function runnerProcessEnv(h: RunnerHarness, options: { runId: string; aws
     PATH: process.env.PATH,
     HOME: h.root,
     RUN_ID: options.runId,
+    RUN_KEY: h.runKeyOf(options.runId),
     AWS_ACCESS_KEY_ID: 'local',
     AWS_REGION: 'us-east-1',
-    AWS_ENDPOINT_URL_DYNAMODB: h.db.endpoint,
+    // No DynamoDB endpoint or table names: the runner reaches its run only through the broker.
     AWS_ENDPOINT_URL_SFN: options.awsUrl,
     AWS_ENDPOINT_URL_LAMBDA: options.awsUrl,
-    RUNS_TABLE: h.db.names.runs,
-    EVENTS_TABLE: h.db.names.events,
-    CONTROL_TABLE: h.db.names.control,
-    IDEMPOTENCY_TABLE: h.db.names.idempotency,
     NIGHTSHIFT_CONFIG_JSON: JSON.stringify(options.config),
     TOKEN_BROKER_FUNCTION: 'nightshift-token-broker',
     NIGHTSHIFT_MODEL: `replay:${options.sessionFile}`,
