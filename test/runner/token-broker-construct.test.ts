@@ -17,9 +17,12 @@ describe('TokenBroker construct', () => {
         .filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'))
         .flatMap((s) => [s.Resource].flat().map((resource) => ({ roles: p.Properties.Roles as unknown, secret: /:secret:([^"]+)/.exec(JSON.stringify(resource))?.[1] }))),
     );
-    // Only the broker's role reads secrets, and exactly the App key and the configured repo secrets, never a wildcard.
-    expect(secretGrants.map((g) => g.roles)).toEqual(secretGrants.map(() => [{ Ref: brokerRoleId }]));
-    expect(secretGrants.map((g) => g.secret).sort()).toEqual(['nightshift/gh-key-??????', 'nightshift/npm-token-??????']);
+    // The broker reads exactly the App key and the configured repo secrets, never a wildcard; the only other
+    // secret readers are the GitHub webhook's two functions (test/infra/github-webhook.test.ts).
+    const webhookRoles = [stack.githubWebhook!.function, stack.githubWebhook!.tokenBroker].map((fn) => JSON.stringify([{ Ref: stack.getLogicalId(fn.role!.node.defaultChild as never) }]));
+    const brokerGrants = secretGrants.filter((g) => !webhookRoles.includes(JSON.stringify(g.roles)));
+    expect(brokerGrants.map((g) => g.roles)).toEqual(brokerGrants.map(() => [{ Ref: brokerRoleId }]));
+    expect(brokerGrants.map((g) => g.secret).sort()).toEqual(['nightshift/gh-key-??????', 'nightshift/npm-token-??????']);
   });
 
   it('lets only the runner task role invoke it, and tells the runner its name', () => {
