@@ -65,7 +65,8 @@ export function webhookDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Webhoo
     },
     submit: (input) => submitRun(submitDeps, input),
     cancel: async (runId, requester) => {
-      await cancelRun(submitDeps, { runId, requester });
+      // The sender's write access on the repository, asked of GitHub, is what lets it stop a thread's runs.
+      await cancelRun(submitDeps, { runId, requester, access: { caller: { requester, groups: [] }, admin: true } });
     },
     warn: (message, fields) => logger.warn(message, fields),
   };
