@@ -3,7 +3,7 @@ import { ZodError } from 'zod';
 import type { NightshiftConfig } from '../config/schema';
 import type { WebhookDeliveriesPort } from '../store/webhook-deliveries';
 import { DeliveryId } from '../store/webhook-deliveries';
-import { classifyDelivery } from './webhook-events';
+import { classifyDelivery, type WebhookTrigger } from './webhook-events';
 import { handleTrigger, type IntakeOutcome, type WebhookIntakeDeps } from './webhook-intake';
 import type { WebhookSecret } from './webhook-signature';
 
@@ -57,7 +57,7 @@ export async function receiveWebhook(deps: WebhookReceiverDeps, request: Webhook
   } catch {
     return error(400, 'malformed_json', 'the body is not JSON');
   }
-  let trigger;
+  let trigger: WebhookTrigger;
   try {
     trigger = classifyDelivery(event, payload, deps.config.github);
   } catch (err) {
