@@ -1,4 +1,6 @@
 import { taskMessage } from '../../runner/agent/system-prompt';
+import { issueLink } from '../../runner/github/pull-request-body';
+import type { TestRunResult } from '../../runner/repo/test-results';
 
 describe('task message', () => {
   it('gives the issue to the model stripped of hidden text and fenced as data', () => {
@@ -14,5 +16,15 @@ describe('task message', () => {
     expect(text).not.toContain('\u202E');
     // The body's own fence cannot close ours: ours is longer.
     expect(text).toContain('````text');
+  });
+});
+
+describe('issue link in the PR body', () => {
+  const tests = (passed: boolean, timedOut = false): TestRunResult => ({ command: 'npm test', passed, exitCode: passed ? 0 : 1, timedOut, tests: {}, format: 'none', output: '', durationMs: 1 });
+  it('says Fixes only when the head tests passed', () => {
+    expect(issueLink(4, tests(true))).toBe('Fixes #4');
+    expect(issueLink(4, tests(false))).toBe('Refs #4');
+    expect(issueLink(4, tests(true, true))).toBe('Refs #4');
+    expect(issueLink(4, undefined)).toBe('Refs #4');
   });
 });
