@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import type { NightshiftConfig } from '../../core/config/schema';
 import { bodyKey, deliveryKey } from '../../core/store/webhook-deliveries';
 import { nightshiftFunction } from './lambda-defaults';
+import { acknowledgeGuard } from './nag';
 import type { Orchestrator } from './orchestrator';
 import type { State } from './state';
 
@@ -84,10 +85,9 @@ export class GithubWebhook extends Construct {
       integration: new integrations.HttpLambdaIntegration('GithubWebhookIntegration', fn),
       authorizer: new apigw.HttpNoneAuthorizer(),
     });
-    Validations.of(route!).acknowledge({
-      id: 'AwsSolutions-APIG4',
-      reason:
-        'GitHub cannot sign requests with SigV4 or present a JWT: the webhook authenticates by its X-Hub-Signature-256 HMAC, verified over the raw body in constant time before anything is parsed (lambdas/github/webhook.ts).',
-    });
+    const noAuthorizerReason =
+      'GitHub cannot sign requests with SigV4 or present a JWT: the webhook authenticates by its X-Hub-Signature-256 HMAC, verified over the raw body in constant time before anything is parsed (lambdas/github/webhook.ts).';
+    Validations.of(route!).acknowledge({ id: 'AwsSolutions-APIG4', reason: noAuthorizerReason });
+    acknowledgeGuard(route!, { rule: 'api_gw_v2_authorization_type_configured_check', reason: noAuthorizerReason });
   }
 }
