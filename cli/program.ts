@@ -3,6 +3,7 @@ import { isTerminal } from '../core/runs/lifecycle';
 import type { RunView, SubmitRunRequest } from '../core/runs/schemas';
 import { ApiError } from './api-client';
 import { registerConsoleCommand } from './commands/console';
+import { registerForgeCommand } from './commands/forge';
 import { registerIntakeCommand } from './commands/intake';
 import { apiClientFor } from './api-target';
 import { exitCodeOfStatus, exitCodes } from './exit-codes';
@@ -261,6 +262,13 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     api: () => globals().api,
     out: io.out,
     err: io.err,
+    done: (code) => {
+      exitCode = code;
+    },
+  });
+
+  registerForgeCommand(program, {
+    out: io.out,
     done: (code) => {
       exitCode = code;
     },

@@ -6,6 +6,7 @@ import type { Construct } from 'constructs';
 import type { NightshiftConfig } from '../core/config/schema';
 import { AgentRuntime } from './constructs/agent-runtime';
 import { Api } from './constructs/api';
+import { GithubWebhook, WEBHOOK_ROUTE_PATH } from './constructs/github-webhook';
 import { Monitoring } from './constructs/monitoring';
 import { Network } from './constructs/network';
 import { Orchestrator } from './constructs/orchestrator';
@@ -28,6 +29,8 @@ export class NightshiftStack extends Stack {
   readonly orchestrator: Orchestrator;
   readonly api: Api;
   readonly schedules: Schedules;
+  /** Present when config `github.webhookSecret` is set. */
+  readonly githubWebhook: GithubWebhook | undefined;
   readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: NightshiftStackProps) {
@@ -49,6 +52,10 @@ export class NightshiftStack extends Stack {
     this.runtime.container.addEnvironment('TOKEN_BROKER_FUNCTION', this.tokenBroker.functionName);
     this.orchestrator = new Orchestrator(this, 'Orchestrator', { config, state: this.state, runtime: this.runtime, logRetention });
     this.api = new Api(this, 'Api', { config, state: this.state, orchestrator: this.orchestrator, logRetention });
+    const webhookSecretName = config.github.webhookSecret;
+    this.githubWebhook = webhookSecretName
+      ? new GithubWebhook(this, 'GithubWebhook', { config, httpApi: this.api.httpApi, state: this.state, orchestrator: this.orchestrator, logRetention, webhookSecretName })
+      : undefined;
     this.schedules = new Schedules(this, 'Schedules', { config, state: this.state, orchestrator: this.orchestrator, logRetention });
     // Last, so that it watches every function and dead-letter queue created above.
     this.monitoring = new Monitoring(this, 'Monitoring', {
@@ -65,6 +72,7 @@ export class NightshiftStack extends Stack {
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the Nightshift HTTP API' });
+    if (this.githubWebhook) new CfnOutput(this, 'GithubWebhookUrl', { value: `${this.api.url.replace(/\/$/, '')}${WEBHOOK_ROUTE_PATH}`, description: 'Payload URL of the GitHub App webhook (docs/github-app.md)' });
     new CfnOutput(this, 'StateMachineArn', { value: this.orchestrator.stateMachine.stateMachineArn, description: 'The run state machine' });
     new CfnOutput(this, 'RunsTableName', { value: this.state.runs.tableName });
     new CfnOutput(this, 'EventsTableName', { value: this.state.events.tableName });

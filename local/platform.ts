@@ -1,6 +1,7 @@
 import '../core/polyfills';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -69,6 +70,7 @@ export interface LocalPlatform {
   url: string;
   home: NightshiftHome;
   forgeUrl: string;
+  forge: ForgeServer;
   model: string;
   recordDir: string | undefined;
   config: NightshiftConfig;
@@ -269,6 +271,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     const extracted = extractStateMachine(template);
     Object.assign(process.env, serviceEnv, {
       STATE_MACHINE_ARN: extracted.stateMachineArn,
+      // The GitHub webhook's own token broker (present when config github.webhookSecret is set).
+      WEBHOOK_TOKEN_BROKER_FUNCTION: functionNameOf(extracted.lambdaEntries, 'lambdas/github/webhook-token-broker.ts') ?? '',
       CLUSTER_ARN: `arn:aws:ecs:${localRegion}:000000000000:cluster/nightshift-local`,
       NIGHTSHIFT_SECRETS_FILE: home.secretsFile,
       NIGHTSHIFT_GITHUB_MODE: 'forge',
@@ -377,6 +381,11 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     consoleUrl = url;
     // Built now so the first page load is quick and a broken console shows in the log at start.
     consoleAssets().catch((error: unknown) => log.error('the web console could not be built', { error: errorText(error) }));
+    // The local forge delivers signed webhooks to the same route GitHub would call (SPEC §8).
+    const webhookRoute = routes.some((r) => r.routeKey === 'POST /v1/webhooks/github');
+    if (webhookRoute && config.github.webhookSecret) forge.setWebhook(`${url}/v1/webhooks/github`, localWebhookSecret(home.secretsFile, config.github.webhookSecret));
+    // Where `nightshift forge` finds the running forge.
+    writeFileSync(join(home.forge, '.url'), `${forge.url}\n`);
     ready = true;
     log.info('local platform ready', { url, forge: forge.url, routes: routes.length, recovered: recovery.ended.length, egressProxy: egressProxy?.url ?? null });
 
@@ -384,6 +393,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       url,
       home,
       forgeUrl: forge.url,
+      forge,
       model: options.model,
       recordDir: options.recordDir,
       config,
@@ -426,6 +436,21 @@ function toolUidOf(toolUser: string): number {
   const uid = Number(id.stdout.trim());
   if (id.status !== 0 || !Number.isInteger(uid)) throw new Error(`cannot find the uid of the tool user ${toolUser}`);
   return uid;
+}
+
+/** The webhook secret from the local secrets file; a random one is created there when it is missing. */
+function localWebhookSecret(secretsFile: string, name: string): string {
+  const secrets = z.record(z.string(), z.string()).parse(JSON.parse(readFileSync(secretsFile, 'utf8')));
+  const existing = secrets[name];
+  if (existing) return existing;
+  const secret = randomBytes(32).toString('hex');
+  writeFileSync(secretsFile, `${JSON.stringify({ ...secrets, [name]: secret }, null, 2)}\n`, { mode: 0o600 });
+  return secret;
+}
+
+function functionNameOf(lambdaEntries: ReadonlyMap<string, string>, entry: string): string | undefined {
+  for (const [arn, e] of lambdaEntries) if (e === entry) return arn.slice(arn.lastIndexOf(':') + 1);
+  return undefined;
 }
 
 function tokenBrokerName(lambdaEntries: ReadonlyMap<string, string>): string {

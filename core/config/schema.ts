@@ -72,11 +72,14 @@ export const BudgetsConfig = z
     maxPerRunUsd: Usd.default(10),
     perRequesterDailyUsd: Usd.default(20),
     dailyUsd: Usd.default(100),
+    /** All runs of one GitHub issue or pull request together (a thread, SPEC §3). */
+    perThreadUsd: Usd.default(10),
   })
   .strict()
   .refine((b) => b.perRunUsd <= b.maxPerRunUsd, { message: 'perRunUsd must not exceed maxPerRunUsd', path: ['perRunUsd'] })
   .refine((b) => b.maxPerRunUsd <= b.perRequesterDailyUsd, { message: 'maxPerRunUsd must not exceed perRequesterDailyUsd', path: ['maxPerRunUsd'] })
-  .refine((b) => b.perRequesterDailyUsd <= b.dailyUsd, { message: 'perRequesterDailyUsd must not exceed dailyUsd', path: ['perRequesterDailyUsd'] });
+  .refine((b) => b.perRequesterDailyUsd <= b.dailyUsd, { message: 'perRequesterDailyUsd must not exceed dailyUsd', path: ['perRequesterDailyUsd'] })
+  .refine((b) => b.perRunUsd <= b.perThreadUsd, { message: 'perRunUsd must not exceed perThreadUsd (no GitHub-triggered run could start)', path: ['perRunUsd'] });
 export type BudgetsConfig = z.infer<typeof BudgetsConfig>;
 
 export const ConcurrencyConfig = z
@@ -299,7 +302,7 @@ export const NightshiftConfig = z
     $schema: z.string().optional(),
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1').optional(),
     repos: z.array(RepoConfig).min(1),
-    budgets: BudgetsConfig.default({ perRunUsd: 2, maxPerRunUsd: 10, perRequesterDailyUsd: 20, dailyUsd: 100 }),
+    budgets: BudgetsConfig.default({ perRunUsd: 2, maxPerRunUsd: 10, perRequesterDailyUsd: 20, dailyUsd: 100, perThreadUsd: 10 }),
     concurrency: ConcurrencyConfig.default({ global: 5, perRepo: 2 }),
     timeouts: TimeoutsConfig.default({ maxMinutes: 60, noProgressMinutes: 10 }),
     egress: EgressConfig.default({ allow: [...defaultEgressAllow] }),

@@ -3,7 +3,10 @@ import type { ConcurrencySlotsPort, RunEventLog, RunKeysPort, RunRecord, RunRepo
 import { RunNotLaunchableError } from '../store/run-keys';
 import { RunNotFoundError } from '../errors';
 import { RunKey } from './run-key';
+
+import type { ThreadStorePort } from '../store/threads';
 import { IllegalTransitionError, isTerminal } from './lifecycle';
+import { threadBlocker } from './threads';
 
 /**
  * A run queued longer than this ends TIMED_OUT (code queue_timeout) instead of waiting forever; it
@@ -39,6 +42,8 @@ export interface AdmissionDeps {
   slots: ConcurrencySlotsPort;
   runKeys: RunKeysPort;
   caps: SlotCaps;
+  /** GitHub threads: a run of a thread waits behind that thread's earlier runs (SPEC §3). */
+  threads?: ThreadStorePort;
   now?: () => Date;
 }
 
@@ -70,7 +75,9 @@ export async function admitRun(deps: AdmissionDeps, runId: string): Promise<Admi
   const now = deps.now?.() ?? new Date();
   if (now.getTime() - Date.parse(run.createdAt) > MAX_QUEUED_MINUTES * 60_000) return result('expired');
 
-  if (await deps.slots.acquire(run.runId, run.repo, deps.caps)) return start(deps, run);
+  // One run of a thread at a time: checked before taking slots, so a waiting run holds none.
+  const blocker = run.thread ? await threadBlocker({ runs: deps.runs, threads: requireThreads(deps) }, run) : undefined;
+  if (blocker === undefined && (await deps.slots.acquire(run.runId, run.repo, deps.caps))) return start(deps, run);
 
   const position = await queuePosition(deps.runs, run);
   if (position !== run.queuePosition) {
@@ -83,6 +90,11 @@ export async function admitRun(deps: AdmissionDeps, runId: string): Promise<Admi
     }
   }
   return result('queued', position);
+}
+
+function requireThreads(deps: AdmissionDeps): ThreadStorePort {
+  if (!deps.threads) throw new Error('admitting a run of a GitHub thread needs the thread store');
+  return deps.threads;
 }
 
 async function start(deps: AdmissionDeps, run: RunRecord): Promise<AdmissionResult> {

@@ -4,11 +4,13 @@ import { repoSettings } from '../config/load';
 import { usdToMicros, zeroUsage } from '../pricing';
 import { ledgerDay } from '../store/tables';
 import type { BudgetLedgerPort, IntakeFlagPort, RunRecord } from '../store/ports';
+import type { ThreadStorePort } from '../store/threads';
 import { ExecutionInput } from './execution';
 import { finalizeRun, type FinalizeDeps } from './finalize';
 import type { RunSource } from './lifecycle';
 import { newRunId } from './run-id';
 import { SubmitRunRequest } from './schemas';
+import { threadCommittedMicros } from './threads';
 
 /** The repository is not in the configuration's `repos` allowlist (HTTP 403). */
 export class RepoNotAllowedError extends Error {
@@ -55,6 +57,8 @@ export interface SubmitDeps extends FinalizeDeps {
   /** Starts the run's state machine execution, named by `input.runId`. */
   startExecution(input: ExecutionInput): Promise<void>;
   newRunId?: () => string;
+  /** GitHub threads (core/store/threads.ts): needed only to submit runs that name a `thread`. */
+  threads?: ThreadStorePort;
 }
 
 export interface SubmitInput {
@@ -62,6 +66,8 @@ export interface SubmitInput {
   requester: string;
   source: RunSource;
   idempotencyKey?: string;
+  /** `owner/name#N` of the issue or pull request the run comes from (GitHub triggers only). */
+  thread?: string;
 }
 
 export interface SubmitResult {
@@ -118,13 +124,27 @@ export async function submitRun(deps: SubmitDeps, input: SubmitInput): Promise<S
   const now = deps.now?.() ?? new Date();
   const runId = (deps.newRunId ?? newRunId)();
   const day = ledgerDay(now);
-  await deps.ledger.reserveRun({
-    runId,
-    requester: input.requester,
-    day,
-    budgetMicros,
-    limits: { requesterDailyMicros: usdToMicros(config.budgets.perRequesterDailyUsd), orgDailyMicros: usdToMicros(config.budgets.dailyUsd) },
-  });
+  const thread = input.thread;
+  if (thread !== undefined) {
+    // budgets.perThreadUsd caps what all of a thread's runs commit together; a refusal throws ThreadBudgetError.
+    if (!deps.threads) throw new Error('a run with a thread needs the thread store');
+    await deps.threads.reserve({ thread, runId, budgetMicros, capMicros: usdToMicros(config.budgets.perThreadUsd), committedOf: (runs) => threadCommittedMicros(deps.runs, runs) });
+  }
+  const releaseThread = async () => {
+    if (thread !== undefined) await deps.threads?.release(thread, runId);
+  };
+  try {
+    await deps.ledger.reserveRun({
+      runId,
+      requester: input.requester,
+      day,
+      budgetMicros,
+      limits: { requesterDailyMicros: usdToMicros(config.budgets.perRequesterDailyUsd), orgDailyMicros: usdToMicros(config.budgets.dailyUsd) },
+    });
+  } catch (err) {
+    await releaseThread();
+    throw err;
+  }
 
   const record: RunRecord = {
     runId,
@@ -153,11 +173,13 @@ export async function submitRun(deps: SubmitDeps, input: SubmitInput): Promise<S
     ledgerDay: day,
     settled: false,
     requestHash: input.idempotencyKey === undefined ? null : requestHash(request),
+    thread: thread ?? null,
   };
   try {
     await deps.runs.create(record);
   } catch (err) {
     await deps.ledger.releaseRunReservation({ runId, requester: input.requester, day, budgetMicros });
+    await releaseThread();
     throw err;
   }
 

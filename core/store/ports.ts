@@ -42,6 +42,8 @@ export interface RunRecord {
   settled: boolean;
   /** Hash of the submit body when the request carried an Idempotency-Key. */
   requestHash: string | null;
+  /** The GitHub thread (`owner/name#N`) of a run started from an issue or pull request. */
+  thread?: string | null;
 }
 
 export type RunPatch = Partial<Pick<RunRecord, 'outcome' | 'branch' | 'startedAt' | 'finishedAt' | 'prUrl' | 'queuePosition' | 'error' | 'cancelRequested'>>;

@@ -35,6 +35,7 @@ export const StoredRunRecord = z.object({
   ledgerDay: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
   settled: z.boolean(),
   requestHash: z.string().nullable(),
+  thread: z.string().nullable().optional(),
 });
 
 export const RunPatchSchema = z

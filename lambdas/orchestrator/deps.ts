@@ -7,6 +7,7 @@ import type { FinalizeDeps } from '../../core/runs/finalize';
 import { createPowertoolsSink } from '../../core/metrics/powertools-sink';
 import { createDynamoClient, documentClientFor, tableNamesFromEnv } from '../../core/store/client';
 import { createStore } from '../../core/store/index';
+import { createThreadStore } from '../../core/store/threads';
 import { ecsRunTasks } from './ecs-run-tasks';
 
 /** One structured JSON logger for the state machine's Lambda tasks; every line carries the run id. */
@@ -16,7 +17,9 @@ export const orchestratorLogger = new Logger({ serviceName: 'nightshift-orchestr
 export type OrchestratorDeps = AdmissionDeps & FinalizeDeps;
 
 export function orchestratorDepsFromEnv(env: NodeJS.ProcessEnv = process.env): OrchestratorDeps {
-  const store = createStore(documentClientFor(createDynamoClient({ endpoint: optionalEnv('AWS_ENDPOINT_URL_DYNAMODB', env) })), tableNamesFromEnv(env));
+  const doc = documentClientFor(createDynamoClient({ endpoint: optionalEnv('AWS_ENDPOINT_URL_DYNAMODB', env) }));
+  const names = tableNamesFromEnv(env);
+  const store = createStore(doc, names);
   const config = runtimeConfig();
   return {
     runs: store.runs,
@@ -25,6 +28,7 @@ export function orchestratorDepsFromEnv(env: NodeJS.ProcessEnv = process.env): O
     slots: store.slots,
     runKeys: store.runKeys,
     caps: { global: config.concurrency.global, perRepo: config.concurrency.perRepo },
+    threads: createThreadStore(doc, names.control),
     stopRunTasks: ecsRunTasks(new ECSClient({}), requiredEnv('CLUSTER_ARN', env)).stopRunTasks,
     metrics: createPowertoolsSink(),
   };

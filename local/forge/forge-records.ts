@@ -22,10 +22,27 @@ export const ForgePull = z
   .strict();
 export type ForgePull = z.infer<typeof ForgePull>;
 
-export const ForgeIssue = z.object({ number: z.number().int().positive(), title: z.string(), body: z.string(), state: z.enum(['open', 'closed']), createdAt: z.string() }).strict();
+/** Who wrote something on the forge: a person, or a bot (the platform's own tokens write as `nightshift[bot]`). */
+export const ForgeUser = z.object({ login: z.string().min(1).max(100), type: z.enum(['User', 'Bot']) }).strict();
+export type ForgeUser = z.infer<typeof ForgeUser>;
+export const forgeBot: ForgeUser = { login: 'nightshift[bot]', type: 'Bot' };
+const someone: ForgeUser = { login: 'forge-user', type: 'User' };
+
+export const ForgeIssue = z
+  .object({
+    number: z.number().int().positive(),
+    title: z.string(),
+    body: z.string(),
+    state: z.enum(['open', 'closed']),
+    createdAt: z.string(),
+    updatedAt: z.string().optional(),
+    user: ForgeUser.default(someone),
+    labels: z.array(z.string()).default([]),
+  })
+  .strict();
 export type ForgeIssue = z.infer<typeof ForgeIssue>;
 
-export const ForgeComment = z.object({ id: z.number().int().positive(), body: z.string(), createdAt: z.string() }).strict();
+export const ForgeComment = z.object({ id: z.number().int().positive(), body: z.string(), createdAt: z.string(), user: ForgeUser.default(forgeBot) }).strict();
 export type ForgeComment = z.infer<typeof ForgeComment>;
 
 function dirOf(forgeRoot: string, repo: string, kind: 'pulls' | 'issues'): string {
@@ -73,12 +90,47 @@ export function listIssues(forgeRoot: string, repo: string): ForgeIssue[] {
 }
 
 /** Creates an issue (tests and the demo); returns its number. */
-export function createIssue(forgeRoot: string, repo: string, input: { title: string; body: string }, now = new Date()): ForgeIssue {
+export function createIssue(forgeRoot: string, repo: string, input: { title: string; body: string; user?: ForgeUser }, now = new Date()): ForgeIssue {
   const dir = dirOf(forgeRoot, repo, 'issues');
   mkdirSync(dir, { recursive: true });
-  const issue = ForgeIssue.parse({ number: nextNumber(forgeRoot, repo), title: input.title, body: input.body, state: 'open', createdAt: now.toISOString() });
+  const issue = ForgeIssue.parse({ number: nextNumber(forgeRoot, repo), title: input.title, body: input.body, state: 'open', createdAt: now.toISOString(), updatedAt: now.toISOString(), ...(input.user ? { user: input.user } : {}) });
   writeAtomically(join(dir, `${issue.number}.json`), issue);
   return issue;
+}
+
+/** Adds labels to an issue; returns the issue and the labels that were new. */
+export function addLabels(forgeRoot: string, repo: string, number: number, labels: readonly string[], now = new Date()): { issue: ForgeIssue; added: string[] } | undefined {
+  const issue = listIssues(forgeRoot, repo).find((i) => i.number === number);
+  if (!issue) return undefined;
+  const added = [...new Set(labels)].filter((l) => !issue.labels.includes(l));
+  const updated = ForgeIssue.parse({ ...issue, labels: [...issue.labels, ...added], updatedAt: now.toISOString() });
+  writeAtomically(join(dirOf(forgeRoot, repo, 'issues'), `${number}.json`), updated);
+  return { issue: updated, added };
+}
+
+/** Repository permissions of forge users (`<owner>/<name>.collaborators.json`); the owner is admin. */
+export const ForgePermission = z.enum(['admin', 'maintain', 'write', 'triage', 'read']);
+export type ForgePermission = z.infer<typeof ForgePermission>;
+
+function collaboratorsFile(forgeRoot: string, repo: string): string {
+  return bareRepoPath(forgeRoot, repo).replace(/\.git$/, '.collaborators.json');
+}
+
+export function setCollaborator(forgeRoot: string, repo: string, login: string, permission: ForgePermission): void {
+  const all = collaborators(forgeRoot, repo);
+  all[login.toLowerCase()] = ForgePermission.parse(permission);
+  writeAtomically(collaboratorsFile(forgeRoot, repo), all);
+}
+
+function collaborators(forgeRoot: string, repo: string): Record<string, ForgePermission> {
+  const file = collaboratorsFile(forgeRoot, repo);
+  return existsSync(file) ? z.record(z.string(), ForgePermission).parse(JSON.parse(readFileSync(file, 'utf8'))) : {};
+}
+
+export function permissionOf(forgeRoot: string, repo: string, login: string): ForgePermission | 'none' {
+  const owner = repo.split('/')[0]!.toLowerCase();
+  if (login.toLowerCase() === owner) return 'admin';
+  return collaborators(forgeRoot, repo)[login.toLowerCase()] ?? 'none';
 }
 
 export function listComments(forgeRoot: string, repo: string, number: number): ForgeComment[] {
@@ -86,11 +138,12 @@ export function listComments(forgeRoot: string, repo: string, number: number): F
   return existsSync(path) ? z.array(ForgeComment).parse(JSON.parse(readFileSync(path, 'utf8'))) : [];
 }
 
-export function addComment(forgeRoot: string, repo: string, number: number, body: string, now = new Date()): ForgeComment {
+export function addComment(forgeRoot: string, repo: string, number: number, body: string, now = new Date(), user: ForgeUser = forgeBot): ForgeComment {
   const dir = dirOf(forgeRoot, repo, 'issues');
   mkdirSync(dir, { recursive: true });
   const comments = listComments(forgeRoot, repo, number);
-  const comment = { id: comments.length + 1, body, createdAt: now.toISOString() };
+  // Comment ids are unique across the repository's threads (GitHub's are global): number * 10^6 + n.
+  const comment = ForgeComment.parse({ id: number * 1_000_000 + comments.length + 1, body, createdAt: now.toISOString(), user });
   writeAtomically(join(dir, `${number}.comments.json`), [...comments, comment]);
   return comment;
 }

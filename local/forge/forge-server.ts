@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -5,7 +6,8 @@ import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { RepoName } from '../../core/config/schema';
 import { issueForgeToken, verifyForgeToken } from './forge-tokens';
-import { addComment, getPull, listIssues, listPulls, savePull, type ForgePull } from './forge-records';
+import { sign } from '@octokit/webhooks-methods';
+import { addComment, addLabels, createIssue, forgeBot, getPull, listComments, listIssues, listPulls, permissionOf, savePull, type ForgeIssue, type ForgePull, type ForgeUser } from './forge-records';
 import { bareRepoPath, branchHead, defaultBranchOf, protectedBranchesOf } from './forge-repositories';
 
 /**
@@ -18,7 +20,16 @@ import { bareRepoPath, branchHead, defaultBranchOf, protectedBranchesOf } from '
  *   PATCH /repos/{owner}/{repo}/pulls/{number}      {title?, body?, state?}
  *   GET   /repos/{owner}/{repo}/issues/{number}
  *   POST  /repos/{owner}/{repo}/issues/{number}/comments {body}
+ *   POST  /repos/{owner}/{repo}/issues              {title, body?}
+ *   POST  /repos/{owner}/{repo}/issues/{number}/labels {labels}
+ *   GET   /repos/{owner}/{repo}/issues/{number}/comments
+ *   GET   /repos/{owner}/{repo}/collaborators/{login}/permission
+ *   GET   /repos/{owner}/{repo}/pulls/{number}/comments and /reviews (always empty: no inline reviews here)
+ *   POST  /repos/{owner}/{repo}/issues/{number}/reactions, /issues/comments/{id}/reactions, /pulls/comments/{id}/reactions
  *   POST  /app/installations/{id}/access_tokens     (GitHub App token exchange, for the broker's app mode)
+ * When a label or a comment is added, and when an issue is opened, the forge delivers a signed
+ * GitHub-shaped webhook (issues.labeled, issue_comment.created, issues.opened) to the webhook URL set
+ * with `setWebhook`, after answering the request, as GitHub does.
  * Reads are public (like public repositories); writes need `Authorization: token|Bearer <t>` with a
  * forge token issued for that repository. Clone URLs are file:// URLs of the bare repositories.
  * Every request is recorded (method, path, query, body, kind of auth; never the token itself).
@@ -32,10 +43,25 @@ export interface ForgeRequest {
   status: number;
 }
 
+/** One webhook delivery the forge made (for tests and the demo). */
+export interface ForgeDelivery {
+  event: string;
+  action: string;
+  deliveryId: string;
+  /** The platform's answer, or 0 when it could not be reached. */
+  status: number;
+  answer: string;
+}
+
 export interface ForgeServer {
   url: string;
   root: string;
   requests: ForgeRequest[];
+  deliveries: ForgeDelivery[];
+  /** Where to deliver webhooks, signed with `secret` (X-Hub-Signature-256). */
+  setWebhook(url: string, secret: string): void;
+  /** Resolves once every delivery started so far has been answered. */
+  idle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -89,12 +115,87 @@ function readBody(req: IncomingMessage): Promise<unknown> {
 const CreatePull = z.object({ title: z.string().min(1), head: z.string().min(1), base: z.string().min(1), body: z.string().optional(), draft: z.boolean().optional(), maintainer_can_modify: z.boolean().optional() });
 const UpdatePull = z.object({ title: z.string().min(1).optional(), body: z.string().optional(), state: z.enum(['open', 'closed']).optional(), base: z.string().optional() });
 const CreateComment = z.object({ body: z.string().min(1) });
+const CreateIssue = z.object({ title: z.string().min(1).max(256), body: z.string().max(65_536).optional() });
+const AddLabels = z.object({ labels: z.array(z.string().min(1).max(50)).min(1).max(100) });
+const CreateReaction = z.object({ content: z.enum(['+1', '-1', 'laugh', 'confused', 'heart', 'hooray', 'rocket', 'eyes']) });
+
+interface PendingDelivery {
+  event: string;
+  payload: Record<string, unknown> & { action: string };
+}
 const AccessTokenRequest = z.object({ repositories: z.array(z.string()).optional(), repository_ids: z.array(z.number()).optional(), permissions: z.record(z.string(), z.string()).optional() });
 
 export function startForge(options: ForgeOptions): Promise<ForgeServer> {
   const root = options.root;
   const requests: ForgeRequest[] = [];
+  const deliveries: ForgeDelivery[] = [];
+  const inFlight = new Set<Promise<void>>();
+  let webhook: { url: string; secret: string } | undefined;
   let baseUrl = '';
+
+  const userJson = (u: ForgeUser) => ({ login: u.login, type: u.type, id: 0 });
+  const repoJson = (repo: string) => {
+    const [owner, name] = repo.split('/') as [string, string];
+    return { id: 1, name, full_name: repo, owner: { login: owner }, private: false, html_url: `${baseUrl}/${repo}` };
+  };
+  const issueJson = (repo: string, issue: ForgeIssue) => ({
+    id: issue.number,
+    number: issue.number,
+    title: issue.title,
+    body: issue.body,
+    state: issue.state,
+    labels: issue.labels.map((name) => ({ name })),
+    user: userJson(issue.user),
+    html_url: `${baseUrl}/${repo}/issues/${issue.number}`,
+    created_at: issue.createdAt,
+    updated_at: issue.updatedAt ?? issue.createdAt,
+  });
+  /** A pull request seen through the issues API, as GitHub shows it. */
+  const pullAsIssueJson = (repo: string, p: ForgePull) => ({
+    id: p.number,
+    number: p.number,
+    title: p.title,
+    body: p.body,
+    state: p.state,
+    labels: [],
+    user: userJson(forgeBot),
+    html_url: `${baseUrl}/${repo}/pull/${p.number}`,
+    created_at: p.createdAt,
+    updated_at: p.updatedAt,
+    pull_request: { url: `${baseUrl}/repos/${repo}/pulls/${p.number}` },
+  });
+
+  const deliver = (pending: PendingDelivery) => {
+    const target = webhook;
+    if (!target) return;
+    const deliveryId = randomUUID();
+    const body = JSON.stringify(pending.payload);
+    const run = (async () => {
+      let status = 0;
+      let answer = '';
+      try {
+        const response = await fetch(target.url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'user-agent': 'GitHub-Hookshot/nightshift-forge',
+            'x-github-event': pending.event,
+            'x-github-delivery': deliveryId,
+            'x-hub-signature-256': await sign(target.secret, body),
+          },
+          body,
+          signal: AbortSignal.timeout(30_000),
+        });
+        status = response.status;
+        answer = (await response.text()).slice(0, 2_000);
+      } catch (err) {
+        answer = (err as Error).message;
+      }
+      deliveries.push({ event: pending.event, action: pending.payload.action, deliveryId, status, answer });
+    })();
+    inFlight.add(run);
+    void run.finally(() => inFlight.delete(run));
+  };
 
   const pullJson = (repo: string, p: ForgePull) => {
     const [owner] = repo.split('/') as [string];
@@ -107,15 +208,15 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
       draft: p.draft,
       html_url: `${options.webUrl?.() ?? baseUrl}/${repo}/pull/${p.number}`,
       url: `${baseUrl}/repos/${repo}/pulls/${p.number}`,
-      head: { ref: p.head, label: `${owner}:${p.head}`, sha: branchHead(bareRepoPath(root, repo), p.head) ?? null, repo: { full_name: repo } },
-      base: { ref: p.base, label: `${owner}:${p.base}` },
+      head: { ref: p.head, label: `${owner}:${p.head}`, sha: branchHead(bareRepoPath(root, repo), p.head) ?? null, repo: repoJson(repo) },
+      base: { ref: p.base, label: `${owner}:${p.base}`, repo: repoJson(repo) },
       user: { login: 'nightshift[bot]' },
       created_at: p.createdAt,
       updated_at: p.updatedAt,
     };
   };
 
-  const route = async (req: IncomingMessage, url: URL, body: unknown, token: string | undefined): Promise<{ status: number; json: unknown }> => {
+  const route = async (req: IncomingMessage, url: URL, body: unknown, token: string | undefined): Promise<{ status: number; json: unknown; deliveries?: PendingDelivery[] }> => {
     const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
     const method = req.method ?? 'GET';
 
@@ -137,11 +238,14 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
     const bare = bareRepoPath(root, repo);
     if (!existsSync(bare)) throw new HttpError(404, 'Not Found');
     const write = method !== 'GET' && method !== 'HEAD';
+    let writer: ForgeUser = forgeBot;
     if (write) {
       const record = token ? verifyForgeToken(root, token) : undefined;
       if (!record) throw new HttpError(401, 'Bad credentials');
       if (record.repo !== repo.toLowerCase()) throw new HttpError(403, 'Resource not accessible by integration');
+      if (record.login) writer = { login: record.login, type: 'User' };
     }
+    const sender = userJson(writer);
     const rest = parts.slice(3);
 
     if (rest.length === 0 && method === 'GET') {
@@ -188,15 +292,57 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
     }
     if (rest[0] === 'issues' && rest.length === 2 && method === 'GET') {
       const issue = listIssues(root, repo).find((i) => i.number === Number(rest[1]));
-      if (!issue) throw new HttpError(404, 'Not Found');
-      return { status: 200, json: { id: issue.number, number: issue.number, title: issue.title, body: issue.body, state: issue.state, html_url: `${baseUrl}/${repo}/issues/${issue.number}`, created_at: issue.createdAt } };
+      if (issue) return { status: 200, json: issueJson(repo, issue) };
+      const pull = getPull(root, repo, Number(rest[1]));
+      if (!pull) throw new HttpError(404, 'Not Found');
+      return { status: 200, json: pullAsIssueJson(repo, pull) };
+    }
+    if (rest[0] === 'issues' && rest.length === 1 && method === 'POST') {
+      const input = CreateIssue.parse(body);
+      const issue = createIssue(root, repo, { title: input.title, body: input.body ?? '', user: writer });
+      return { status: 201, json: issueJson(repo, issue), deliveries: [{ event: 'issues', payload: { action: 'opened', issue: issueJson(repo, issue), repository: repoJson(repo), sender } }] };
+    }
+    if (rest[0] === 'issues' && rest[2] === 'labels' && rest.length === 3 && method === 'POST') {
+      const input = AddLabels.parse(body);
+      const result = addLabels(root, repo, Number(rest[1]), input.labels);
+      if (!result) throw new HttpError(404, 'Not Found');
+      const issue = issueJson(repo, result.issue);
+      return {
+        status: 200,
+        json: issue.labels,
+        deliveries: result.added.map((name) => ({ event: 'issues', payload: { action: 'labeled', label: { name }, issue, repository: repoJson(repo), sender } })),
+      };
+    }
+    if (rest[0] === 'issues' && rest[2] === 'comments' && rest.length === 3 && method === 'GET') {
+      const number = Number(rest[1]);
+      return {
+        status: 200,
+        json: listComments(root, repo, number).map((c) => ({ id: c.id, body: c.body, user: userJson(c.user), created_at: c.createdAt, updated_at: c.createdAt, html_url: `${baseUrl}/${repo}/issues/${number}#issuecomment-${c.id}` })),
+      };
+    }
+    if (rest[0] === 'collaborators' && rest[2] === 'permission' && rest.length === 3 && method === 'GET') {
+      const permission = permissionOf(root, repo, rest[1]!);
+      const legacy = permission === 'maintain' ? 'write' : permission === 'triage' ? 'read' : permission;
+      return { status: 200, json: { permission: legacy, role_name: permission, user: { login: rest[1], type: 'User' } } };
+    }
+    if (rest[0] === 'pulls' && rest.length === 3 && (rest[2] === 'comments' || rest[2] === 'reviews') && method === 'GET') {
+      if (!getPull(root, repo, Number(rest[1]))) throw new HttpError(404, 'Not Found');
+      return { status: 200, json: [] };
+    }
+    if (rest.at(-1) === 'reactions' && method === 'POST' && (rest[0] === 'issues' || rest[0] === 'pulls')) {
+      const input = CreateReaction.parse(body);
+      return { status: 201, json: { id: 1, content: input.content, user: sender } };
     }
     if (rest[0] === 'issues' && rest[2] === 'comments' && rest.length === 3 && method === 'POST') {
       const number = Number(rest[1]);
       const known = listIssues(root, repo).some((i) => i.number === number) || listPulls(root, repo).some((p) => p.number === number);
       if (!known) throw new HttpError(404, 'Not Found');
-      const comment = addComment(root, repo, number, CreateComment.parse(body).body);
-      return { status: 201, json: { id: comment.id, body: comment.body, created_at: comment.createdAt, html_url: `${baseUrl}/${repo}/issues/${number}#issuecomment-${comment.id}` } };
+      const comment = addComment(root, repo, number, CreateComment.parse(body).body, new Date(), writer);
+      const json = { id: comment.id, body: comment.body, user: userJson(comment.user), created_at: comment.createdAt, html_url: `${baseUrl}/${repo}/issues/${number}#issuecomment-${comment.id}` };
+      const issue = listIssues(root, repo).find((i) => i.number === number);
+      const pull = getPull(root, repo, number);
+      const thread = issue ? issueJson(repo, issue) : pullAsIssueJson(repo, pull!);
+      return { status: 201, json, deliveries: [{ event: 'issue_comment', payload: { action: 'created', issue: thread, comment: json, repository: repoJson(repo), sender } }] };
     }
     throw new HttpError(404, 'Not Found');
   };
@@ -218,7 +364,10 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
     let body: unknown;
     try {
       body = await readBody(req);
-      ({ status, json } = await route(req, url, body, m?.[2]));
+      let pending: PendingDelivery[] | undefined;
+      ({ status, json, deliveries: pending } = await route(req, url, body, m?.[2]));
+      // After the answer, as GitHub delivers webhooks asynchronously.
+      if (pending) res.once('finish', () => pending.forEach(deliver));
     } catch (err) {
       if (err instanceof HttpError) {
         status = err.status;
@@ -248,6 +397,13 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
         url: baseUrl,
         root,
         requests,
+        deliveries,
+        setWebhook: (url, secret) => {
+          webhook = { url, secret };
+        },
+        idle: async () => {
+          while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+        },
         stop: () =>
           new Promise<void>((done) => {
             server.closeAllConnections();

@@ -7,7 +7,7 @@ import { z } from 'zod';
  * Tokens the local forge accepts: random per run, each bound to one repository and an expiry.
  * Only their SHA-256 is kept (under `<forge>/.tokens/`), so the forge's files hold no usable token.
  */
-const ForgeTokenRecord = z.object({ repo: z.string(), runId: z.string().nullable(), expiresAt: z.string() }).strict();
+const ForgeTokenRecord = z.object({ repo: z.string(), runId: z.string().nullable(), expiresAt: z.string(), login: z.string().optional() }).strict();
 export type ForgeTokenRecord = z.infer<typeof ForgeTokenRecord>;
 
 function tokenDir(forgeRoot: string): string {
@@ -18,11 +18,12 @@ function digest(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-export function issueForgeToken(forgeRoot: string, repo: string, runId: string | null, ttlSeconds = 3_600, now = new Date()): { token: string; expiresAt: string } {
+/** `login`: a person the token writes as (the CLI); without it the token writes as `nightshift[bot]`. */
+export function issueForgeToken(forgeRoot: string, repo: string, runId: string | null, ttlSeconds = 3_600, now = new Date(), login?: string): { token: string; expiresAt: string } {
   const token = `nsf_${randomBytes(24).toString('base64url')}`;
   const expiresAt = new Date(now.getTime() + ttlSeconds * 1_000).toISOString();
   mkdirSync(tokenDir(forgeRoot), { recursive: true, mode: 0o700 });
-  writeFileSync(join(tokenDir(forgeRoot), digest(token)), JSON.stringify({ repo: repo.toLowerCase(), runId, expiresAt }), { mode: 0o600 });
+  writeFileSync(join(tokenDir(forgeRoot), digest(token)), JSON.stringify({ repo: repo.toLowerCase(), runId, expiresAt, ...(login ? { login } : {}) }), { mode: 0o600 });
   return { token, expiresAt };
 }
 

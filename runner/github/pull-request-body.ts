@@ -43,10 +43,18 @@ export function pullRequestTitle(prompt: string): string {
   return `Nightshift: ${first.length > 72 ? `${first.slice(0, 69)}...` : first}`;
 }
 
+/**
+ * `Fixes #N` (GitHub closes the issue on merge) only when the tests at head passed; otherwise, or
+ * with no test command, `Refs #N`: a run that could not show its change works does not close the issue.
+ */
+export function issueLink(issue: number, headTests: TestRunResult | undefined): string {
+  return headTests?.passed && !headTests.timedOut ? `Fixes #${issue}` : `Refs #${issue}`;
+}
+
 export function pullRequestBody(input: PullRequestBodyInput): string {
   const sections: string[] = [];
   if (input.replayed) sections.push(`> [!NOTE]\n> **Replayed session.** This run was served by a ${input.replayed}: recorded model responses, not a live model.`);
-  sections.push(`## Goal\n${quote(input.prompt)}${input.issue !== null ? `\n\nCloses #${input.issue}` : ''}`);
+  sections.push(`## Goal\n${quote(input.prompt)}${input.issue !== null ? `\n\n${issueLink(input.issue, input.headTests)}` : ''}`);
   sections.push(`## Summary\n${input.summary}`);
   sections.push(`## Changed files\n${input.changedFiles.length ? input.changedFiles.map((c) => `- ${c.status} \`${c.path}\``).join('\n') : '- none'}`);
   if (input.refusedPaths.length) sections.push(`## Protected paths left unchanged\nChanges to these paths were dropped from the commit:\n${list(input.refusedPaths)}`);

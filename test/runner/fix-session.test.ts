@@ -113,7 +113,8 @@ describe('a replayed session that fixes the failing test', () => {
     const updated = listPulls(h.forgeRoot, 'demo/sample-app');
     expect(updated).toHaveLength(1);
     expect(updated[0]!.draft).toBe(true);
-    expect(updated[0]!.body).toContain(`Closes #${issue.number}`);
+    // Fixes #N only when the head tests passed, else Refs #N (test/runner/task-message.test.ts).
+    expect(updated[0]!.body).toMatch(new RegExp(`\\n(Fixes|Refs) #${issue.number}\\n`));
     // the continued branch is checked before the clone and before the push; its settings come from the default branch
     const branchCheck = ['GET /repos/demo/sample-app', `GET /repos/demo/sample-app/branches/${encodeURIComponent(pr!.head)}`];
     expect(h.forge.requests.slice(before).map((r) => `${r.method} ${r.path}`)).toEqual([

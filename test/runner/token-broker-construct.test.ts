@@ -17,8 +17,10 @@ describe('TokenBroker construct', () => {
         .filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'))
         .flatMap((s) => [s.Resource].flat().map((resource) => ({ roles: p.Properties.Roles as unknown, secret: /:secret:([^"]+)/.exec(JSON.stringify(resource))?.[1] }))),
     );
-    // Only the broker's role reads named secrets, and exactly the App key and the configured repo secrets, never a wildcard.
-    const named = secretGrants.filter((g) => g.secret !== undefined);
+    // Only the broker's role reads named secrets, exactly the App key and the configured repo secrets, never a wildcard;
+    // the only other readers of named secrets are the GitHub webhook's two functions (test/infra/github-webhook.test.ts).
+    const webhookRoles = [stack.githubWebhook!.function, stack.githubWebhook!.tokenBroker].map((fn) => JSON.stringify([{ Ref: stack.getLogicalId(fn.role!.node.defaultChild as never) }]));
+    const named = secretGrants.filter((g) => g.secret !== undefined && !webhookRoles.includes(JSON.stringify(g.roles)));
     expect(named.map((g) => g.roles)).toEqual(named.map(() => [{ Ref: brokerRoleId }]));
     expect(named.map((g) => g.secret).sort()).toEqual(['nightshift/gh-key-??????', 'nightshift/npm-token-??????']);
     // The one other secret is the stack's own proxy credential, read by ECS for the squid and runner

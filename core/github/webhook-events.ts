@@ -1,0 +1,172 @@
+import { z } from 'zod';
+
+/**
+ * The part of GitHub's webhook payloads Nightshift reads (payloads carry far more; unknown fields are
+ * kept out by reading only these). Parsed only after the signature verified.
+ */
+const Login = z.string().min(1).max(100);
+export const Sender = z.object({ login: Login, type: z.string().max(50) });
+export type Sender = z.infer<typeof Sender>;
+const Repository = z.object({ full_name: z.string().min(3).max(200) });
+const Timestamp = z.string().min(1).max(40);
+const Text = z.string().max(262_144);
+
+const IssueRef = z.object({
+  number: z.number().int().positive(),
+  title: Text,
+  body: Text.nullable().optional(),
+  updated_at: Timestamp,
+  user: Sender,
+  pull_request: z.object({}).passthrough().optional(),
+});
+
+const PullRef = z.object({
+  number: z.number().int().positive(),
+  state: z.enum(['open', 'closed']),
+  html_url: z.string().max(2_000),
+  updated_at: Timestamp,
+  user: Sender,
+  head: z.object({ ref: z.string().min(1).max(255), sha: z.string().max(64).optional(), repo: Repository.nullable() }),
+  base: z.object({ ref: z.string().min(1).max(255), repo: Repository }),
+});
+export type PullRef = z.infer<typeof PullRef>;
+
+export const IssuesLabeled = z.object({ action: z.literal('labeled'), label: z.object({ name: z.string().max(100) }), issue: IssueRef, repository: Repository, sender: Sender });
+export const IssueCommentCreated = z.object({
+  action: z.literal('created'),
+  issue: IssueRef,
+  comment: z.object({ id: z.number().int().positive(), body: Text, created_at: Timestamp, user: Sender }),
+  repository: Repository,
+  sender: Sender,
+});
+export const PullRequestReviewSubmitted = z.object({
+  action: z.literal('submitted'),
+  review: z.object({ id: z.number().int().positive(), body: Text.nullable(), submitted_at: Timestamp, user: Sender }),
+  pull_request: PullRef,
+  repository: Repository,
+  sender: Sender,
+});
+export const PullRequestReviewCommentCreated = z.object({
+  action: z.literal('created'),
+  comment: z.object({ id: z.number().int().positive(), body: Text, created_at: Timestamp, user: Sender, path: z.string().max(4_096), line: z.number().int().nullable().optional() }),
+  pull_request: PullRef,
+  repository: Repository,
+  sender: Sender,
+});
+
+/** Where a `/nightshift` command was written. */
+export type CommandSource = 'issue_comment' | 'review' | 'review_comment';
+
+export type WebhookTrigger =
+  | { kind: 'ignore'; reason: string }
+  | { kind: 'issue_labeled'; repo: string; number: number; sender: Sender; at: string }
+  | {
+      kind: 'command';
+      repo: string;
+      number: number;
+      /** True when the thread is a pull request. */
+      onPullRequest: boolean;
+      /** The pull request when the payload carries it (review events); issue comments on a PR do not. */
+      pull: PullRef | null;
+      sender: Sender;
+      /** The text after the command, trimmed (may be empty). */
+      instructions: string;
+      stop: boolean;
+      source: CommandSource;
+      commentId: number;
+      at: string;
+    };
+
+export interface TriggerSettings {
+  triggerLabel: string;
+  commentCommand: string;
+}
+
+/**
+ * The command in a comment body: it must start the body (after leading white space) and be followed
+ * by white space or the end. `undefined` when the body is not a command.
+ */
+export function parseCommand(body: string | null | undefined, command: string): { instructions: string; stop: boolean } | undefined {
+  if (!body) return undefined;
+  const text = body.trimStart();
+  if (!text.toLowerCase().startsWith(command.toLowerCase())) return undefined;
+  const rest = text.slice(command.length);
+  if (rest.length > 0 && !/^\s/.test(rest)) return undefined;
+  const instructions = rest.trim();
+  return { instructions, stop: /^stop\.?$/i.test(instructions) };
+}
+
+const ignore = (reason: string): WebhookTrigger => ({ kind: 'ignore', reason });
+
+/** What one verified delivery asks of Nightshift (pure: no I/O). */
+export function classifyDelivery(event: string, payload: unknown, settings: TriggerSettings): WebhookTrigger {
+  const action = z.object({ action: z.string().max(100).optional() }).passthrough().safeParse(payload);
+  if (!action.success) return ignore('payload is not an object');
+  const act = action.data.action;
+  switch (event) {
+    case 'ping':
+      return ignore('ping');
+    case 'issues': {
+      if (act !== 'labeled') return ignore(`issues.${act ?? '?'}`);
+      const p = IssuesLabeled.parse(payload);
+      if (p.label.name.toLowerCase() !== settings.triggerLabel.toLowerCase()) return ignore(`label ${p.label.name} is not the trigger label`);
+      if (p.issue.pull_request) return ignore('the trigger label on a pull request starts nothing; use the comment command');
+      return { kind: 'issue_labeled', repo: p.repository.full_name, number: p.issue.number, sender: p.sender, at: p.issue.updated_at };
+    }
+    case 'issue_comment': {
+      if (act !== 'created') return ignore(`issue_comment.${act ?? '?'}`);
+      const p = IssueCommentCreated.parse(payload);
+      const command = parseCommand(p.comment.body, settings.commentCommand);
+      if (!command) return ignore('not a command');
+      return {
+        kind: 'command',
+        repo: p.repository.full_name,
+        number: p.issue.number,
+        onPullRequest: p.issue.pull_request !== undefined,
+        pull: null,
+        sender: p.sender,
+        ...command,
+        source: 'issue_comment',
+        commentId: p.comment.id,
+        at: p.comment.created_at,
+      };
+    }
+    case 'pull_request_review': {
+      if (act !== 'submitted') return ignore(`pull_request_review.${act ?? '?'}`);
+      const p = PullRequestReviewSubmitted.parse(payload);
+      const command = parseCommand(p.review.body, settings.commentCommand);
+      if (!command) return ignore('not a command');
+      return { kind: 'command', repo: p.repository.full_name, number: p.pull_request.number, onPullRequest: true, pull: p.pull_request, sender: p.sender, ...command, source: 'review', commentId: p.review.id, at: p.review.submitted_at };
+    }
+    case 'pull_request_review_comment': {
+      if (act !== 'created') return ignore(`pull_request_review_comment.${act ?? '?'}`);
+      const p = PullRequestReviewCommentCreated.parse(payload);
+      const command = parseCommand(p.comment.body, settings.commentCommand);
+      if (!command) return ignore('not a command');
+      return {
+        kind: 'command',
+        repo: p.repository.full_name,
+        number: p.pull_request.number,
+        onPullRequest: true,
+        pull: p.pull_request,
+        sender: p.sender,
+        ...command,
+        source: 'review_comment',
+        commentId: p.comment.id,
+        at: p.comment.created_at,
+      };
+    }
+    default:
+      return ignore(`event ${event.slice(0, 50)} is not handled`);
+  }
+}
+
+/** Bots never trigger runs: GitHub Apps (ours included, so a comment of ours cannot loop) and machine users named `x[bot]`. */
+export function isBot(sender: Sender): boolean {
+  return sender.type === 'Bot' || /\[bot\]$/i.test(sender.login);
+}
+
+/** `owner/name#N`: the thread of an issue or pull request (`repo` as the allowlist spells it). */
+export function threadKey(repo: string, number: number): string {
+  return `${repo}#${number}`;
+}

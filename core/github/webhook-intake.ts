@@ -1,0 +1,232 @@
+import { repoSettings } from '../config/load';
+import type { NightshiftConfig } from '../config/schema';
+import { BudgetRefusedError } from '../errors';
+import { microsToUsd } from '../pricing';
+import { RunEndedError } from '../runs/cancel';
+import { IntakePausedError, type SubmitInput } from '../runs/submit';
+import { activeThreadRuns, threadRuns } from '../runs/threads';
+import type { RunRepository } from '../store/ports';
+import { ThreadBudgetError, type ThreadStorePort } from '../store/threads';
+import { canTrigger, type GithubComment, type GithubRepoPort, type PullDetails, type ReactionTarget, type RepoPermission } from './github-port';
+import { issuePrompt, iterationPrompt, type ThreadComment } from './thread-prompt';
+import { isBot, parseCommand, threadKey, type PullRef, type Sender, type WebhookTrigger } from './webhook-events';
+
+/** A delivery whose event happened longer ago than this is stale: the dedup markers (7 days) may be gone. */
+export const STALE_AFTER_MS = 6 * 86_400_000;
+/** How long a permission GitHub reported is believed. */
+export const PERMISSION_TTL_MS = 60_000;
+
+/** GitHub's answers about permissions, kept briefly per instance (repo, login). */
+export class PermissionCache {
+  private readonly entries = new Map<string, { permission: RepoPermission; at: number }>();
+  constructor(private readonly now: () => number = Date.now) {}
+
+  async get(repo: string, login: string, ask: () => Promise<RepoPermission>): Promise<RepoPermission> {
+    const key = `${repo.toLowerCase()}\n${login.toLowerCase()}`;
+    const hit = this.entries.get(key);
+    if (hit && this.now() - hit.at < PERMISSION_TTL_MS) return hit.permission;
+    const permission = await ask();
+    if (this.entries.size > 1_000) this.entries.clear();
+    this.entries.set(key, { permission, at: this.now() });
+    return permission;
+  }
+}
+
+export interface WebhookIntakeDeps {
+  config: NightshiftConfig;
+  /** A client for one repository (its token from the webhook token broker). */
+  github(repo: string): Promise<GithubRepoPort>;
+  runs: RunRepository;
+  threads: ThreadStorePort;
+  submit(input: SubmitInput): Promise<{ runId: string }>;
+  cancel(runId: string, requester: string): Promise<void>;
+  permissions: PermissionCache;
+  now?: () => Date;
+  /** Where failures of the courtesy calls after a submission go (the run exists; the delivery must not be retried). */
+  warn(message: string, fields: Record<string, unknown>): void;
+}
+
+/** After a run was submitted, a failed comment or reaction is logged, never thrown: a retry would submit it again. */
+async function afterSubmit(ctx: TriggerContext, what: string, call: () => Promise<void>): Promise<void> {
+  try {
+    await call();
+  } catch (err) {
+    ctx.deps.warn(`could not ${what}`, { repo: ctx.repo, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+  }
+}
+
+export type IntakeOutcome =
+  | { action: 'ignored'; reason: string }
+  | { action: 'refused'; reason: string; commented: boolean }
+  | { action: 'submitted'; runId: string; thread: string; behind: string | null }
+  | { action: 'cancelled'; runIds: string[]; thread: string };
+
+const requesterOf = (login: string) => `github:${login}`;
+
+/** What Nightshift does with one verified, first-seen delivery. */
+export async function handleTrigger(deps: WebhookIntakeDeps, trigger: WebhookTrigger): Promise<IntakeOutcome> {
+  if (trigger.kind === 'ignore') return { action: 'ignored', reason: trigger.reason };
+  const settings = repoSettings(deps.config, trigger.repo);
+  if (!settings) return { action: 'ignored', reason: `${trigger.repo} is not in the repos allowlist` };
+  const repo = settings.name;
+
+  const now = deps.now?.() ?? new Date();
+  if (isBot(trigger.sender)) return { action: 'ignored', reason: `sender ${trigger.sender.login} is a bot` };
+  const at = Date.parse(trigger.at);
+  if (!(at > now.getTime() - STALE_AFTER_MS)) return { action: 'ignored', reason: `the event is from ${trigger.at}, older than the delivery window` };
+
+  const github = await deps.github(repo);
+  const permissionOf = (login: string) => deps.permissions.get(repo, login, () => github.permissionOf(login));
+  const thread = threadKey(repo, trigger.number);
+  if (!canTrigger(await permissionOf(trigger.sender.login))) {
+    // One polite comment per thread, not one per comment.
+    const first = await deps.threads.claimNotice(thread);
+    if (first) await github.comment(trigger.number, untrustedNotice(trigger.sender.login, deps.config));
+    return { action: 'refused', reason: `${trigger.sender.login} has no write access to ${repo}`, commented: first };
+  }
+
+  const reaction: ReactionTarget | undefined =
+    trigger.kind === 'issue_labeled'
+      ? { kind: 'issue', number: trigger.number }
+      : trigger.source === 'issue_comment'
+        ? { kind: 'issue_comment', id: trigger.commentId }
+        : trigger.source === 'review_comment'
+          ? { kind: 'review_comment', id: trigger.commentId }
+          : undefined; // reviews take no reactions
+
+  const ctx: TriggerContext = { deps, github, repo, permissionOf, sender: trigger.sender, now };
+  let outcome: IntakeOutcome;
+  if (trigger.kind === 'issue_labeled') outcome = await startIssueRun(ctx, trigger.number, '');
+  else if (trigger.stop) outcome = await stopThread(ctx, trigger.number, trigger.onPullRequest);
+  else if (trigger.onPullRequest) outcome = await startIteration(ctx, trigger.number, trigger.pull === null ? null : pullOf(trigger.pull), trigger.instructions, trigger.commentId);
+  else {
+    // On an issue: iterate on the issue's Nightshift pull request if it has an open one, else start on the issue.
+    const pull = await openPullOfThread(ctx, thread);
+    outcome = pull ? await startIteration(ctx, pull.number, pull, trigger.instructions, trigger.commentId) : await startIssueRun(ctx, trigger.number, trigger.instructions);
+  }
+  if (outcome.action === 'submitted' && reaction) await afterSubmit(ctx, 'add the 👀 reaction', () => github.react(reaction, 'eyes'));
+  return outcome;
+}
+
+interface TriggerContext {
+  deps: WebhookIntakeDeps;
+  github: GithubRepoPort;
+  repo: string;
+  sender: Sender;
+  now: Date;
+  permissionOf(login: string): Promise<RepoPermission>;
+}
+
+function pullOf(pull: PullRef): PullDetails {
+  return { number: pull.number, state: pull.state, headRef: pull.head.ref, headRepo: pull.head.repo?.full_name ?? null, baseRepo: pull.base.repo.full_name, htmlUrl: pull.html_url };
+}
+
+/** A comment that is itself a command: its text was the instructions of a run, not review context. */
+function isCommand(ctx: TriggerContext, c: GithubComment): boolean {
+  return parseCommand(c.body, ctx.deps.config.github.commentCommand) !== undefined;
+}
+
+/** Comments whose authors have write access, as the prompt takes them (bots' and others' are marked untrusted). */
+async function asThreadComments(ctx: TriggerContext, comments: readonly GithubComment[]): Promise<ThreadComment[]> {
+  const out: ThreadComment[] = [];
+  for (const c of comments) {
+    const trusted = !isBot(c.user) && canTrigger(await ctx.permissionOf(c.user.login));
+    out.push({ author: c.user.login, body: c.body, createdAt: c.createdAt, trusted, ...(c.path !== undefined ? { path: c.path, line: c.line ?? null } : {}) });
+  }
+  return out;
+}
+
+async function startIssueRun(ctx: TriggerContext, number: number, instructions: string): Promise<IntakeOutcome> {
+  const issue = await ctx.github.issue(number);
+  const comments = await asThreadComments(ctx, (await ctx.github.issueComments(number)).filter((c) => !isCommand(ctx, c)));
+  // The command's own text comes last, as the instructions of this run.
+  const extra: ThreadComment[] = instructions ? [{ author: ctx.sender.login, body: instructions, createdAt: ctx.now.toISOString(), trusted: true }] : [];
+  const prompt = issuePrompt({ repo: ctx.repo, number, title: issue.title, body: issue.body, author: issue.user.login, comments: [...comments, ...extra] });
+  return submitOnThread(ctx, number, { request: { repo: ctx.repo, prompt, issue: number, labels: ['github'] }, requester: requesterOf(ctx.sender.login), source: 'github_issue', thread: threadKey(ctx.repo, number) });
+}
+
+async function startIteration(ctx: TriggerContext, number: number, known: PullDetails | null, instructions: string, commandId: number): Promise<IntakeOutcome> {
+  const pull = known ?? (await ctx.github.pull(number));
+  if (pull.state !== 'open') return refuse(ctx, number, `pull request #${number} is closed`, `Nightshift works only on open pull requests; #${number} is closed, so this did not start a run.`);
+  if (pull.headRepo === null || pull.headRepo.toLowerCase() !== ctx.repo.toLowerCase()) {
+    return refuse(
+      ctx,
+      number,
+      'the pull request comes from a fork',
+      `Nightshift adds commits only to pull requests whose branch is in ${ctx.repo}; this one comes from the fork ${pull.headRepo ?? '(deleted)'}, so it did not start a run.`,
+    );
+  }
+  const thread = threadKey(ctx.repo, number);
+  const since = (await ctx.deps.threads.get(thread))?.lastRunAt ?? null;
+  const all = [...(await ctx.github.reviews(number)), ...(await ctx.github.reviewComments(number)), ...(await ctx.github.issueComments(number))]
+    .filter((c) => c.id !== commandId && !isCommand(ctx, c) && (since === null || Date.parse(c.createdAt) > Date.parse(since)))
+    .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
+  const comments = await asThreadComments(ctx, all);
+  const prompt = iterationPrompt({ repo: ctx.repo, number, branch: pull.headRef, requestedBy: ctx.sender.login, instructions, comments });
+  return submitOnThread(ctx, number, { request: { repo: ctx.repo, prompt, branch: pull.headRef, labels: ['github'] }, requester: requesterOf(ctx.sender.login), source: 'github_comment', thread });
+}
+
+async function submitOnThread(ctx: TriggerContext, number: number, input: SubmitInput & { thread: string }): Promise<IntakeOutcome> {
+  const ahead = await activeThreadRuns(ctx.deps, input.thread);
+  let runId: string;
+  try {
+    ({ runId } = await ctx.deps.submit(input));
+  } catch (err) {
+    if (err instanceof ThreadBudgetError) {
+      const cap = ctx.deps.config.budgets.perThreadUsd;
+      return refuse(ctx, number, err.message, `This thread's runs have committed $${microsToUsd(err.committedMicros).toFixed(2)} of the $${cap.toFixed(2)} a thread may use (budgets.perThreadUsd), so Nightshift did not start another run.`);
+    }
+    if (err instanceof BudgetRefusedError) return refuse(ctx, number, err.message, `Nightshift did not start a run: ${err.message} today. It can be asked again tomorrow.`);
+    if (err instanceof IntakePausedError) return refuse(ctx, number, err.message, 'Nightshift did not start a run: intake is paused by the spend circuit breaker. Ask again once an operator resumes it.');
+    throw err;
+  }
+  const behind = ahead.at(-1)?.runId ?? null;
+  await afterSubmit(ctx, 'comment on the thread', () => ctx.github.comment(number, behind ? `Nightshift queued run \`${runId}\` behind run \`${behind}\` of this thread; it starts when that one ends.` : `Nightshift queued run \`${runId}\` for this ${input.source === 'github_issue' ? 'issue' : 'pull request'}.`));
+  return { action: 'submitted', runId, thread: input.thread, behind };
+}
+
+async function refuse(ctx: TriggerContext, number: number, reason: string, comment: string): Promise<IntakeOutcome> {
+  await ctx.github.comment(number, comment);
+  return { action: 'refused', reason, commented: true };
+}
+
+async function stopThread(ctx: TriggerContext, number: number, onPullRequest: boolean): Promise<IntakeOutcome> {
+  const thread = threadKey(ctx.repo, number);
+  const active = await activeThreadRuns(ctx.deps, thread);
+  const cancelled: string[] = [];
+  for (const run of active) {
+    try {
+      await ctx.deps.cancel(run.runId, requesterOf(ctx.sender.login));
+      cancelled.push(run.runId);
+    } catch (err) {
+      if (!(err instanceof RunEndedError)) throw err;
+    }
+  }
+  const what = onPullRequest ? 'pull request' : 'issue';
+  await ctx.github.comment(number, cancelled.length > 0 ? `Nightshift cancelled ${cancelled.map((id) => `\`${id}\``).join(', ')} at @${ctx.sender.login}'s request.` : `Nightshift has no active run on this ${what}.`);
+  return { action: 'cancelled', runIds: cancelled, thread };
+}
+
+/** The open pull request a run of this (issue) thread opened, if any. */
+async function openPullOfThread(ctx: TriggerContext, thread: string): Promise<PullDetails | undefined> {
+  for (const run of await threadRuns(ctx.deps, thread)) {
+    const number = pullNumberOf(run.prUrl);
+    if (number === undefined) continue;
+    const pull = await ctx.github.pull(number);
+    if (pull.state === 'open') return pull;
+  }
+  return undefined;
+}
+
+export function pullNumberOf(prUrl: string | null): number | undefined {
+  const m = prUrl ? /\/pull\/(\d+)$/.exec(prUrl) : null;
+  return m ? Number(m[1]) : undefined;
+}
+
+function untrustedNotice(login: string, config: NightshiftConfig): string {
+  return (
+    `Thanks, @${login}. Nightshift starts runs only for people with write access to this repository, so this did not start one. ` +
+    `A maintainer can add the \`${config.github.triggerLabel}\` label to an issue, or comment \`${config.github.commentCommand} <instructions>\` on a pull request. ` +
+    '(Nightshift says this once per issue or pull request.)'
+  );
+}

@@ -1,0 +1,67 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { idempotencyKeys } from './tables';
+
+/**
+ * Webhook deliveries already processed (SPEC §6 invariant 10), in the idempotency table beside
+ * Powertools' records: `github-delivery#<X-GitHub-Delivery>` and `github-body#<sha256 of the body>`,
+ * each with a TTL (`expiration`, epoch seconds). The delivery header is not covered by GitHub's
+ * signature, so a captured body replayed under a new delivery id is caught by the body's digest.
+ * A claim is one conditional PutItem per key; an expired marker counts as absent even before
+ * DynamoDB's TTL sweep removes it (dynalite has no TTL at all).
+ */
+export const DELIVERY_TTL_DAYS = 7;
+
+export const DeliveryId = z.string().regex(/^[A-Za-z0-9-]{1,100}$/, 'must be a GitHub delivery id');
+const Digest = z.string().regex(/^[0-9a-f]{64}$/);
+
+export type DeliveryClaim = 'new' | 'duplicate_delivery' | 'replayed_body';
+
+export interface WebhookDeliveriesPort {
+  /** Claims the delivery and its body; `new` exactly once per delivery id and per body within the TTL. */
+  claim(deliveryId: string, bodyDigest: string, event: string): Promise<DeliveryClaim>;
+  /** Gives a claim back (a fault of ours before anything was done), so that GitHub's redelivery is processed. */
+  release(deliveryId: string, bodyDigest: string): Promise<void>;
+}
+
+export const deliveryKey = (deliveryId: string) => `github-delivery#${deliveryId}`;
+export const bodyKey = (digest: string) => `github-body#${digest}`;
+
+export function createWebhookDeliveries(doc: DynamoDBDocumentClient, tableName: string, now: () => Date = () => new Date()): WebhookDeliveriesPort {
+  async function put(id: string, item: Record<string, unknown>): Promise<boolean> {
+    const at = now();
+    const nowSeconds = Math.floor(at.getTime() / 1000);
+    try {
+      await doc.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: { [idempotencyKeys.partitionKey]: id, [idempotencyKeys.ttlAttribute]: nowSeconds + DELIVERY_TTL_DAYS * 86_400, receivedAt: at.toISOString(), ...item },
+          ConditionExpression: 'attribute_not_exists(#id) OR #exp < :now',
+          ExpressionAttributeNames: { '#id': idempotencyKeys.partitionKey, '#exp': idempotencyKeys.ttlAttribute },
+          ExpressionAttributeValues: { ':now': nowSeconds },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+  async function remove(id: string): Promise<void> {
+    await doc.send(new DeleteCommand({ TableName: tableName, Key: { [idempotencyKeys.partitionKey]: id } }));
+  }
+  return {
+    async claim(deliveryId, bodyDigest, event) {
+      const id = DeliveryId.parse(deliveryId);
+      const digest = Digest.parse(bodyDigest);
+      if (!(await put(deliveryKey(id), { event: event.slice(0, 100), bodyDigest: digest }))) return 'duplicate_delivery';
+      if (!(await put(bodyKey(digest), { deliveryId: id }))) return 'replayed_body';
+      return 'new';
+    },
+    async release(deliveryId, bodyDigest) {
+      await remove(bodyKey(Digest.parse(bodyDigest)));
+      await remove(deliveryKey(DeliveryId.parse(deliveryId)));
+    },
+  };
+}

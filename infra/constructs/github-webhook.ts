@@ -1,0 +1,93 @@
+import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { NightshiftConfig } from '../../core/config/schema';
+import { bodyKey, deliveryKey } from '../../core/store/webhook-deliveries';
+import { nightshiftFunction } from './lambda-defaults';
+import { acknowledgeGuard } from './nag';
+import type { Orchestrator } from './orchestrator';
+import type { State } from './state';
+
+export interface GithubWebhookProps {
+  readonly config: NightshiftConfig;
+  readonly httpApi: apigw.HttpApi;
+  readonly state: State;
+  readonly orchestrator: Orchestrator;
+  readonly logRetention: logs.RetentionDays;
+  /** Config `github.webhookSecret`: the Secrets Manager name only this construct's webhook function reads. */
+  readonly webhookSecretName: string;
+}
+
+export const WEBHOOK_ROUTE_PATH = '/v1/webhooks/github';
+
+function secretArn(stack: Stack, name: string): string {
+  // Secrets Manager appends a random six-character suffix to every secret ARN.
+  return stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${name}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+}
+
+/**
+ * The GitHub loop's entry (SPEC §3): `POST /v1/webhooks/github` with no authorizer (the signature is
+ * the authentication, checked by the function before anything else), its own function, and a token
+ * broker of its own that mints narrow tokens for it (issues write, pull requests read) from the App key.
+ * The webhook function is the only reader of the webhook secret and holds no App key.
+ */
+export class GithubWebhook extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly tokenBroker: nodejs.NodejsFunction;
+
+  constructor(scope: Construct, id: string, props: GithubWebhookProps) {
+    super(scope, id);
+    const { config, state, orchestrator, logRetention } = props;
+    const stack = Stack.of(this);
+
+    this.tokenBroker = nightshiftFunction(this, 'TokenBroker', {
+      entry: 'lambdas/github/webhook-token-broker.ts',
+      description: 'Mints issue-comment tokens for one allowlisted repository, for the GitHub webhook only',
+      config,
+      logRetention,
+      timeout: Duration.seconds(8),
+    });
+    const brokerSecrets = [config.github.privateKeySecret, config.github.tokenSecret].filter((n): n is string => n !== undefined);
+    this.tokenBroker.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: brokerSecrets.map((n) => secretArn(stack, n)) }));
+
+    this.function = nightshiftFunction(this, 'Function', {
+      entry: 'lambdas/github/webhook.ts',
+      description: 'POST /v1/webhooks/github: verifies, deduplicates and acts on GitHub deliveries',
+      config,
+      logRetention,
+      environment: { ...state.tableEnvironment, STATE_MACHINE_ARN: orchestrator.stateMachine.stateMachineArn, WEBHOOK_TOKEN_BROKER_FUNCTION: this.tokenBroker.functionName },
+      // GitHub waits 10 s for an answer; the run itself starts asynchronously (StartExecution).
+      timeout: Duration.seconds(9),
+    });
+    const fn = this.function;
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretArn(stack, props.webhookSecretName)] }));
+    // Submit and cancel runs (runs, events, ledger, slots, threads), as the API's submit and cancel do.
+    state.grantRunStore(fn);
+    orchestrator.grantStartExecution(fn);
+    orchestrator.grantStopExecution(fn);
+    // Delivery markers only, in the idempotency table: claim (conditional put) and give back.
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+        resources: [state.idempotency.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [deliveryKey('*'), bodyKey('*')] } },
+      }),
+    );
+    iam.Grant.addToPrincipal({ grantee: fn, actions: ['lambda:InvokeFunction'], resourceArns: [this.tokenBroker.functionArn] });
+
+    const [route] = props.httpApi.addRoutes({
+      path: WEBHOOK_ROUTE_PATH,
+      methods: [apigw.HttpMethod.POST],
+      integration: new integrations.HttpLambdaIntegration('GithubWebhookIntegration', fn),
+      authorizer: new apigw.HttpNoneAuthorizer(),
+    });
+    const noAuthorizerReason =
+      'GitHub cannot sign requests with SigV4 or present a JWT: the webhook authenticates by its X-Hub-Signature-256 HMAC, verified over the raw body in constant time before anything is parsed (lambdas/github/webhook.ts).';
+    Validations.of(route!).acknowledge({ id: 'AwsSolutions-APIG4', reason: noAuthorizerReason });
+    acknowledgeGuard(route!, { rule: 'api_gw_v2_authorization_type_configured_check', reason: noAuthorizerReason });
+  }
+}

@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { RepoName } from '../../core/config/schema';
+
+/**
+ * The webhook token broker's Invoke payload (lambdas/github/webhook-token-broker.ts): a token for one
+ * allowlisted repository, to read permissions, issues, pull requests and comments and to write
+ * comments and reactions. Only the webhook function may invoke it.
+ */
+export const WebhookTokenRequest = z.object({ kind: z.literal('webhookToken'), repo: RepoName }).strict();
+export type WebhookTokenRequest = z.infer<typeof WebhookTokenRequest>;
+
+/** What the webhook handler needs, and no more: no contents, no pushes, no check runs. */
+export const WEBHOOK_TOKEN_PERMISSIONS = { issues: 'write', pull_requests: 'read', metadata: 'read' } as const;
+
+export const WebhookTokenResponse = z
+  .object({
+    token: z.string().min(1),
+    expiresAt: z.string(),
+    mode: z.enum(['app', 'pat', 'forge']),
+    repository: z.string(),
+  })
+  .strict();
+export type WebhookTokenResponse = z.infer<typeof WebhookTokenResponse>;

@@ -1,0 +1,108 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import type { Context } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import { runtimeConfig } from '../../core/config/runtime';
+import { optionalEnv, requiredEnv } from '../../core/env';
+import { PermissionCache } from '../../core/github/webhook-intake';
+import { receiveWebhook, WEBHOOK_MAX_BODY_BYTES, type WebhookReceiverDeps } from '../../core/github/webhook-receiver';
+import { WebhookSecret } from '../../core/github/webhook-signature';
+import { createPowertoolsSink } from '../../core/metrics/powertools-sink';
+import { cancelRun } from '../../core/runs/cancel';
+import { submitRun } from '../../core/runs/submit';
+import { createDynamoClient, documentClientFor, tableNamesFromEnv } from '../../core/store/client';
+import { createStore } from '../../core/store/index';
+import { createThreadStore } from '../../core/store/threads';
+import { createWebhookDeliveries } from '../../core/store/webhook-deliveries';
+import { header, type ApiEvent, type ApiResult } from '../api/http';
+import { stepFunctionsExecutions } from '../api/step-functions';
+import { localSecretsFileSource, secretsManagerSource } from '../token-broker';
+import { octokitRepoClient } from './github-repo-client';
+import { requestWebhookToken } from './webhook-token-client';
+
+/**
+ * `POST /v1/webhooks/github`: no IAM or JWT authorizer on this route; the signature is the
+ * authentication (core/github/webhook-receiver.ts). The only function that can read the webhook secret.
+ */
+const logger = new Logger({ serviceName: 'nightshift-github-webhook' });
+
+export function webhookDepsFromEnv(env: NodeJS.ProcessEnv = process.env): WebhookReceiverDeps {
+  const config = runtimeConfig();
+  const secretName = config.github.webhookSecret;
+  if (!secretName) throw new Error('config github.webhookSecret is not set: the webhook route cannot verify deliveries');
+  const secretsFile = optionalEnv('NIGHTSHIFT_SECRETS_FILE', env);
+  const secrets = secretsFile ? localSecretsFileSource(secretsFile) : secretsManagerSource(new SecretsManagerClient({}));
+  const dynamo = createDynamoClient({ endpoint: optionalEnv('AWS_ENDPOINT_URL_DYNAMODB', env) });
+  const doc = documentClientFor(dynamo);
+  const names = tableNamesFromEnv(env);
+  const store = createStore(doc, names);
+  const threads = createThreadStore(doc, names.control);
+  const executions = stepFunctionsExecutions(new SFNClient({}), requiredEnv('STATE_MACHINE_ARN', env));
+  const lambda = new LambdaClient({});
+  const brokerName = requiredEnv('WEBHOOK_TOKEN_BROKER_FUNCTION', env);
+  const apiUrl = optionalEnv('GITHUB_API_URL', env) ?? config.github.apiUrl;
+  const submitDeps = {
+    config,
+    ...store,
+    threads,
+    startExecution: executions.startExecution,
+    stopExecution: executions.stopExecution,
+    stopRunTasks: (runId: string) => executions.stopExecution(runId, 'run finalized by the GitHub webhook'),
+    metrics: createPowertoolsSink(),
+  };
+  return {
+    config,
+    secret: new WebhookSecret({ read: () => secrets(secretName) }),
+    deliveries: createWebhookDeliveries(doc, names.idempotency),
+    runs: store.runs,
+    threads,
+    permissions: new PermissionCache(),
+    async github(repo) {
+      const token = await requestWebhookToken(lambda, brokerName, { kind: 'webhookToken', repo });
+      return octokitRepoClient({ baseUrl: apiUrl, token: token.token, repo });
+    },
+    submit: (input) => submitRun(submitDeps, input),
+    cancel: async (runId, requester) => {
+      // The sender's write access on the repository, asked of GitHub, is what lets it stop a thread's runs.
+      await cancelRun(submitDeps, { runId, requester, access: { caller: { requester, groups: [] }, admin: true } });
+    },
+    warn: (message, fields) => logger.warn(message, fields),
+  };
+}
+
+function rawBody(event: ApiEvent): Buffer | 'too_large' {
+  const raw = event.body ?? '';
+  // Refuse on the encoded size before decoding a huge string.
+  if (raw.length > (event.isBase64Encoded ? Math.ceil(WEBHOOK_MAX_BODY_BYTES / 3) * 4 + 4 : WEBHOOK_MAX_BODY_BYTES * 4)) return 'too_large';
+  return event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
+}
+
+export function webhookHandler(getDeps: () => WebhookReceiverDeps) {
+  return async (event: ApiEvent, context?: Context): Promise<ApiResult> => {
+    const requestId = event.requestContext.requestId && /^[A-Za-z0-9=_-]{1,128}$/.test(event.requestContext.requestId) ? event.requestContext.requestId : randomUUID();
+    const log = logger.createChild({ persistentKeys: { requestId, route: 'github-webhook' } });
+    if (context) log.addContext(context);
+    let statusCode: number;
+    let body: Record<string, unknown>;
+    try {
+      const raw = rawBody(event);
+      const answer =
+        raw === 'too_large'
+          ? { statusCode: 413, body: { error: { code: 'body_too_large', message: `the body exceeds ${WEBHOOK_MAX_BODY_BYTES} bytes` } }, log: { code: 'body_too_large' } }
+          : await receiveWebhook(getDeps(), { header: (name) => header(event, name), body: raw });
+      ({ statusCode, body } = answer);
+      if ('runId' in answer.log && typeof answer.log.runId === 'string') log.appendKeys({ runId: answer.log.runId });
+      log.info('webhook answered', { statusCode, ...answer.log });
+    } catch (err) {
+      log.error('webhook failed', { error: err as Error });
+      statusCode = 500;
+      body = { error: { code: 'internal_error', message: 'internal error; GitHub may redeliver this delivery' } };
+    }
+    return { statusCode, headers: { 'content-type': 'application/json; charset=utf-8', 'x-request-id': requestId, 'cache-control': 'no-store' }, body: JSON.stringify(body) };
+  };
+}
+
+let deps: WebhookReceiverDeps | undefined;
+export const handler = webhookHandler(() => (deps ??= webhookDepsFromEnv()));

@@ -1,0 +1,153 @@
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { sign } from '@octokit/webhooks-methods';
+import { randomUUID } from 'node:crypto';
+import { parseConfig } from '../../core/config/load';
+import type { NightshiftConfig } from '../../core/config/schema';
+import type { GithubComment, GithubRepoPort, PullDetails, ReactionTarget, RepoPermission } from '../../core/github/github-port';
+import { PermissionCache } from '../../core/github/webhook-intake';
+import { receiveWebhook, type WebhookAnswer, type WebhookReceiverDeps } from '../../core/github/webhook-receiver';
+import { WebhookSecret } from '../../core/github/webhook-signature';
+import type { ExecutionInput } from '../../core/runs/execution';
+import { cancelRun } from '../../core/runs/cancel';
+import { submitRun, type SubmitDeps } from '../../core/runs/submit';
+import { createThreadStore } from '../../core/store/threads';
+import { createWebhookDeliveries } from '../../core/store/webhook-deliveries';
+import { startDynalite, type DynaliteHarness } from '../support/dynalite';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const examples = require('@octokit/webhooks-examples') as { name: string; examples: Record<string, unknown>[] }[];
+
+export const SECRET = 'test-webhook-secret-0123456789';
+export const REPO = 'acme/web';
+
+export function webhookConfig(overrides: Record<string, unknown> = {}): NightshiftConfig {
+  return parseConfig({
+    repos: [{ name: REPO, budgetUsd: 1 }],
+    budgets: { perRunUsd: 1, maxPerRunUsd: 2, perRequesterDailyUsd: 20, dailyUsd: 50, perThreadUsd: 2.5 },
+    model: { id: 'test-model', prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 }, fargate: { vcpuHourUsd: 0.04, gbHourUsd: 0.004 } },
+    github: { tokenSecret: 'nightshift/github-token', webhookSecret: 'nightshift/gh-webhook' },
+    ...overrides,
+  });
+}
+
+/**
+ * A real payload from @octokit/webhooks-examples, adjusted to the test repository, sender and clock
+ * (the examples are from 2019; deliveries older than the dedup window are refused as stale).
+ */
+export function examplePayload(event: string, action: string, adjust: (p: Record<string, any>) => void = () => undefined, index = 0): Record<string, any> {
+  const found = examples.find((e) => e.name === event)?.examples.filter((p) => p.action === action)[index];
+  if (!found) throw new Error(`no ${event}.${action} example`);
+  const p = structuredClone(found) as Record<string, any>;
+  const now = new Date().toISOString();
+  p.repository.full_name = REPO;
+  p.repository.name = 'web';
+  p.repository.owner.login = 'acme';
+  for (const key of ['issue', 'pull_request']) if (p[key]) p[key].updated_at = now;
+  if (p.comment) p.comment.created_at = now;
+  if (p.review) p.review.submitted_at = now;
+  if (p.pull_request) {
+    p.pull_request.head.repo.full_name = REPO;
+    p.pull_request.base.repo.full_name = REPO;
+  }
+  adjust(p);
+  return p;
+}
+
+/** An in-memory GitHub repository: what the webhook handler asks and what it wrote. */
+export class FakeRepo implements GithubRepoPort {
+  permissions = new Map<string, RepoPermission>([['Codertocat', 'admin']]);
+  issues = new Map<number, { title: string; body: string | null; user: { login: string; type: string } }>([[1, { title: 'Spelling error in the README file', body: 'It looks like you accidently spelled commit with two t.', user: { login: 'Codertocat', type: 'User' } }]]);
+  comments = new Map<number, GithubComment[]>();
+  inline = new Map<number, GithubComment[]>();
+  pulls = new Map<number, PullDetails>([[2, { number: 2, state: 'open', headRef: 'changes', headRepo: REPO, baseRepo: REPO, htmlUrl: 'https://github.com/acme/web/pull/2' }]]);
+  written: { number: number; body: string }[] = [];
+  reactions: ReactionTarget[] = [];
+  permissionCalls = 0;
+
+  async permissionOf(login: string) {
+    this.permissionCalls++;
+    return this.permissions.get(login) ?? 'none';
+  }
+  async issue(number: number) {
+    const issue = this.issues.get(number);
+    if (!issue) throw Object.assign(new Error('Not Found'), { status: 404 });
+    return { ...issue, isPullRequest: this.pulls.has(number) };
+  }
+  async issueComments(number: number) {
+    return this.comments.get(number) ?? [];
+  }
+  async pull(number: number) {
+    const pull = this.pulls.get(number);
+    if (!pull) throw Object.assign(new Error('Not Found'), { status: 404 });
+    return pull;
+  }
+  async reviewComments(number: number) {
+    return this.inline.get(number) ?? [];
+  }
+  async reviews() {
+    return [];
+  }
+  async comment(number: number, body: string) {
+    this.written.push({ number, body });
+  }
+  async react(target: ReactionTarget) {
+    this.reactions.push(target);
+  }
+}
+
+export interface WebhookHarness {
+  db: DynaliteHarness;
+  deps: WebhookReceiverDeps;
+  repo: FakeRepo;
+  started: ExecutionInput[];
+  stopped: string[];
+  deliver(event: string, payload: unknown, options?: { delivery?: string; signature?: string | null; secret?: string }): Promise<WebhookAnswer>;
+  itemCount(table: string): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function startWebhookHarness(config: NightshiftConfig = webhookConfig()): Promise<WebhookHarness> {
+  const db = await startDynalite();
+  const repo = new FakeRepo();
+  const started: ExecutionInput[] = [];
+  const stopped: string[] = [];
+  const threads = createThreadStore(db.doc, db.names.control);
+  const submitDeps: SubmitDeps & { stopExecution(runId: string, cause: string): Promise<void> } = {
+    config,
+    ...db.store,
+    threads,
+    startExecution: async (input) => void started.push(input),
+    stopExecution: async (runId) => void stopped.push(runId),
+    stopRunTasks: async () => undefined,
+  };
+  const deps: WebhookReceiverDeps = {
+    config,
+    secret: new WebhookSecret({ read: async () => SECRET }),
+    deliveries: createWebhookDeliveries(db.doc, db.names.idempotency),
+    runs: db.store.runs,
+    threads,
+    permissions: new PermissionCache(),
+    github: async () => repo,
+    submit: (input) => submitRun(submitDeps, input),
+    cancel: async (runId, requester) => void (await cancelRun(submitDeps, { runId, requester, access: { caller: { requester, groups: [] }, admin: true } })),
+    warn: () => undefined,
+  };
+  return {
+    db,
+    deps,
+    repo,
+    started,
+    stopped,
+    async deliver(event, payload, options = {}) {
+      const body = Buffer.from(JSON.stringify(payload));
+      const signature = options.signature === null ? undefined : (options.signature ?? (await sign(options.secret ?? SECRET, body.toString('utf8'))));
+      const headers: Record<string, string | undefined> = { 'x-github-event': event, 'x-github-delivery': options.delivery ?? randomUUID(), 'x-hub-signature-256': signature };
+      return receiveWebhook(deps, { header: (name) => headers[name.toLowerCase()], body });
+    },
+    async itemCount(table) {
+      const out = await db.client.send(new ScanCommand({ TableName: table }));
+      return out.Count ?? 0;
+    },
+    stop: () => db.stop(),
+  };
+}

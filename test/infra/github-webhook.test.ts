@@ -1,0 +1,52 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { synthesize, testConfig } from './synth';
+
+describe('GithubWebhook construct', () => {
+  const { template, stack, json } = synthesize({ prebuiltRunnerImage: true });
+  const webhook = stack.githubWebhook!;
+  const ref = (fn: { role?: { node: { defaultChild?: unknown } } }) => ({ Ref: stack.getLogicalId(fn.role!.node.defaultChild as never) });
+  const policies = Object.values(template.findResources('AWS::IAM::Policy')) as { Properties: { Roles: unknown; PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown; Condition?: unknown }[] } } }[];
+
+  it('serves POST /v1/webhooks/github without an authorizer, every other route keeps IAM', () => {
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')) as { Properties: { RouteKey: string; AuthorizationType?: string } }[];
+    const byKey = Object.fromEntries(routes.map((r) => [r.Properties.RouteKey, r.Properties.AuthorizationType]));
+    expect(byKey['POST /v1/webhooks/github']).toBe('NONE');
+    for (const [key, type] of Object.entries(byKey)) if (key !== 'POST /v1/webhooks/github') expect({ key, type }).toEqual({ key, type: 'AWS_IAM' });
+    expect(JSON.stringify((json as { Outputs: unknown }).Outputs)).toContain('GithubWebhookUrl');
+  });
+
+  it('lets only the webhook function read the webhook secret, and the webhook broker the App key, never a wildcard', () => {
+    const readers = policies.flatMap((p) =>
+      p.Properties.PolicyDocument.Statement.filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue')).flatMap((s) =>
+        [s.Resource].flat().map((r) => ({ roles: JSON.stringify(p.Properties.Roles), secret: /:secret:([^"]+)/.exec(JSON.stringify(r))?.[1] })),
+      ),
+    );
+    expect(readers.filter((r) => r.secret === 'nightshift/gh-webhook-??????').map((r) => r.roles)).toEqual([JSON.stringify([ref(webhook.function)])]);
+    expect(readers.filter((r) => r.roles === JSON.stringify([ref(webhook.function)])).map((r) => r.secret)).toEqual(['nightshift/gh-webhook-??????']);
+    expect(readers.filter((r) => r.roles === JSON.stringify([ref(webhook.tokenBroker)])).map((r) => r.secret)).toEqual(['nightshift/gh-key-??????']);
+  });
+
+  it('lets only the webhook function invoke the webhook broker, and the function writes only delivery markers to the idempotency table', () => {
+    const brokerId = stack.getLogicalId(webhook.tokenBroker.node.defaultChild as never);
+    const invokers = policies.filter((p) => p.Properties.PolicyDocument.Statement.some((s) => [s.Action].flat().includes('lambda:InvokeFunction') && JSON.stringify(s.Resource).includes(brokerId)));
+    expect(invokers.map((p) => p.Properties.Roles)).toEqual([[ref(webhook.function)]]);
+    const idempotencyId = stack.getLogicalId(stack.state.idempotency.node.defaultChild as never);
+    const markerWrites = policies
+      .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([ref(webhook.function)]))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .filter((s) => JSON.stringify(s.Resource).includes(idempotencyId));
+    expect(markerWrites).toEqual([
+      expect.objectContaining({ Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem'], Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['github-delivery#*', 'github-body#*'] } } }),
+    ]);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'POST /v1/webhooks/github: verifies, deduplicates and acts on GitHub deliveries',
+      Timeout: 9,
+      Environment: { Variables: Match.objectLike({ WEBHOOK_TOKEN_BROKER_FUNCTION: { Ref: brokerId } }) },
+    });
+  });
+
+  it('is not deployed without a webhook secret', () => {
+    const { stack: without } = synthesize({ prebuiltRunnerImage: true, config: testConfig({ github: { appId: 1, installationId: 2, privateKeySecret: 'nightshift/gh-key' } }) });
+    expect(without.githubWebhook).toBeUndefined();
+  });
+});
