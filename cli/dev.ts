@@ -10,7 +10,7 @@ export async function runDev(options: { json: boolean; io: CliIo; record?: strin
   options.io.out(
     options.json
       ? JSON.stringify(ready)
-      : `Nightshift local mode is ready on ${platform.url} (home ${platform.home.root}, model ${platform.model}${recording}). Web console: ${platform.url}/ . Ctrl-C stops it.`,
+      : `Nightshift local mode is ready on ${platform.url} (home ${platform.home.root}, model ${platform.model ?? 'none: submissions are refused until one is configured (docs/providers.md)'}${recording}). Web console: ${platform.url}/ . Ctrl-C stops it.`,
   );
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

@@ -21,6 +21,8 @@ export interface ApiServerOptions {
    * OS user than the operator, such as the tool user), or undefined when it may. Absent: anyone on loopback.
    */
   callerRefusal?: (socket: Socket) => string | undefined;
+  /** Local mode's own refusal of a route it cannot serve now (a submit while no model is configured), or undefined. */
+  routeRefusal?: (method: string, path: string) => { statusCode: 422; code: string; message: string } | undefined;
   /** Everything outside `/v1` (the web console at `/`, local/console-server.ts); 404 without it. */
   outsideApi?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 }
@@ -65,6 +67,8 @@ export function createApiServer(options: ApiServerOptions): Server {
     if (refusal) return refuse(res, requestId, refusal, { method, path: path.slice(0, 200), origin: String(req.headers.origin ?? '').slice(0, 200) });
     const callerRefused = options.callerRefusal?.(req.socket);
     if (callerRefused !== undefined) return refuse(res, requestId, { statusCode: 403, code: 'local_caller_refused', message: callerRefused }, {});
+    const routeRefused = options.routeRefusal?.(method, path);
+    if (routeRefused) return refuse(res, requestId, routeRefused, { method, path });
     if (options.outsideApi && path !== '/v1' && !path.startsWith('/v1/')) return options.outsideApi(req, res);
     if (method === 'GET' && path === '/v1/health') {
       const ready = options.isReady();

@@ -49,8 +49,8 @@ export interface LocalPlatformOptions {
   configFile: string;
   /** 0 picks a free port. */
   port: number;
-  /** NIGHTSHIFT_MODEL for the runners: `bedrock`, `anthropic`, `openai` or `replay:<absolute file>`. */
-  model: string;
+  /** NIGHTSHIFT_MODEL for the runners: `bedrock`, `anthropic`, `openai` or `replay:<absolute file>`; undefined: none is configured, and submissions are refused with how to configure one. */
+  model: string | undefined;
   /** NIGHTSHIFT_RECORD: each run's model responses are recorded (redacted) to `<dir>/<runId>.jsonl`. */
   recordDir?: string;
   /** Who local requests come from, shaped like an IAM principal: `local:<os user>`. */
@@ -71,7 +71,7 @@ export interface LocalPlatform {
   home: NightshiftHome;
   forgeUrl: string;
   forge: ForgeServer;
-  model: string;
+  model: string | undefined;
   recordDir: string | undefined;
   config: NightshiftConfig;
   store: Store;
@@ -115,7 +115,7 @@ export function localPlatformOptionsFromEnv(env: NodeJS.ProcessEnv, options: { l
  * The config's `model.provider` when it is anthropic or openai; `bedrock` when AWS credentials are
  * present; else nothing can serve a run: the choice is explicit.
  */
-function resolveModel(model: string | undefined, env: NodeJS.ProcessEnv, configFile: string): string {
+function resolveModel(model: string | undefined, env: NodeJS.ProcessEnv, configFile: string): string | undefined {
   const configured = configuredModelProvider(configFile);
   if (model && !model.startsWith('replay:') && configured && model !== configured) {
     // The runner would refuse it at every run's start: say so once, now.
@@ -124,9 +124,13 @@ function resolveModel(model: string | undefined, env: NodeJS.ProcessEnv, configF
   if (model) return model.startsWith('replay:') ? `replay:${resolve(model.slice('replay:'.length))}` : model;
   if (configured && configured !== 'bedrock') return configured;
   const hasCredentials = Boolean(env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_CONTAINER_CREDENTIALS_FULL_URI || env.AWS_WEB_IDENTITY_TOKEN_FILE);
-  if (!hasCredentials) throw new Error('no model: set model.provider to anthropic or openai in the config (docs/providers.md), NIGHTSHIFT_MODEL=replay:<session.jsonl>, or provide AWS credentials for Bedrock (NIGHTSHIFT_MODEL=bedrock)');
-  return 'bedrock';
+  // No model: the platform still starts (the console, the forge, the API), and a submission says how to configure one.
+  return hasCredentials ? 'bedrock' : undefined;
 }
+
+/** What a submission is told while local mode has no model to serve runs with. */
+export const NO_MODEL_MESSAGE =
+  'local mode has no model to run agents with: set model.provider to anthropic or openai in the config (docs/providers.md), start it with NIGHTSHIFT_MODEL=replay:<session.jsonl>, or provide AWS credentials for Bedrock (NIGHTSHIFT_MODEL=bedrock)';
 
 /**
  * Local mode's caller is its operator, the OS user running it (`local:<user>`); other OS users are
@@ -329,7 +333,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
 
     runners.setBaseEnv({
       ...serviceEnv,
-      NIGHTSHIFT_MODEL: options.model,
+      ...(options.model ? { NIGHTSHIFT_MODEL: options.model } : {}),
       ...(options.recordDir ? { NIGHTSHIFT_RECORD_DIR: options.recordDir } : {}),
       TOKEN_BROKER_FUNCTION: tokenBrokerName(extracted.lambdaEntries),
       NIGHTSHIFT_TRACE_DIR: join(home.root, 'traces'),
@@ -373,6 +377,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       isReady: () => ready,
       log,
       outsideApi: webConsole,
+      ...(options.model ? {} : { routeRefusal: (method: string, path: string) => (method === 'POST' && path === '/v1/runs' ? { statusCode: 422 as const, code: 'no_model', message: NO_MODEL_MESSAGE } : undefined) }),
       ...(identifiable ? { callerRefusal: operatorOnly(operatorUid) } : {}),
     });
     port = await listenOnLoopback(api, options.port);
@@ -387,7 +392,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     // Where `nightshift forge` finds the running forge.
     writeFileSync(join(home.forge, '.url'), `${forge.url}\n`);
     ready = true;
-    log.info('local platform ready', { url, forge: forge.url, routes: routes.length, recovered: recovery.ended.length, egressProxy: egressProxy?.url ?? null });
+    if (!options.model) log.warn('no model is configured: the platform runs, and submissions are refused until one is', { reason: NO_MODEL_MESSAGE });
+    log.info('local platform ready', { url, model: options.model ?? null, forge: forge.url, routes: routes.length, recovered: recovery.ended.length, egressProxy: egressProxy?.url ?? null });
 
     return {
       url,

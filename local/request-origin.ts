@@ -17,7 +17,7 @@ export interface RequestFacts {
 }
 
 export interface Refusal {
-  statusCode: 403 | 415;
+  statusCode: 403 | 415 | 422;
   code: 'cross_site_refused' | 'unsupported_media_type';
   message: string;
 }
