@@ -1,5 +1,5 @@
 import '../core/polyfills';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -8,10 +8,7 @@ import { ApiClient } from '../cli/api-client';
 import { consoleAssets } from '../console/server/console-assets';
 import { isTerminal } from '../core/runs/lifecycle';
 import { demoAssets } from '../local/demo';
-import { createBareRepoFromDirectory } from '../local/forge';
-import { ensureHome, resolveHome } from '../local/home';
-import { jsonLog } from '../local/local-log';
-import { startLocalPlatform } from '../local/platform';
+import { startBenchPlatform } from './bench-platform';
 import { runWhenMain } from './run-main';
 
 /**
@@ -36,26 +33,10 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`console bytes shipped for the runs page: ${raw} (${gzip} gzip), plus the API's JSON\n`);
 
-  const home = resolveHome(mkdtempSync(join(tmpdir(), 'nightshift-bench-console-')));
-  ensureHome(home);
-  const config = JSON.parse(JSON.stringify(require(demoAssets.config))) as { budgets: { perRequesterDailyUsd: number; dailyUsd: number } };
-  config.budgets.perRequesterDailyUsd = 50;
-  config.budgets.dailyUsd = 100;
-  const configFile = join(home.root, 'nightshift.config.json');
-  writeFileSync(configFile, JSON.stringify(config));
-  createBareRepoFromDirectory(home.forge, demoAssets.repo, demoAssets.sampleRepo);
   const quiet = console.log;
   console.log = () => undefined;
-  const platform = await startLocalPlatform({
-    home,
-    configFile,
-    port: 0,
-    model: `replay:${demoAssets.session}`,
-    requester: 'local:bench',
-    log: jsonLog(() => undefined),
-    templateCacheDir: join(tmpdir(), 'nightshift-bench-template-cache'),
-    handlerLogLevel: 'SILENT',
-  });
+  const bench = await startBenchPlatform('console');
+  const { platform } = bench;
   const profile = mkdtempSync(join(tmpdir(), 'nightshift-bench-chromium-'));
   try {
     const client = new ApiClient({ baseUrl: platform.url });
@@ -88,10 +69,9 @@ async function main(): Promise<void> {
       await context.close();
     }
   } finally {
-    await platform.stop();
     console.log = quiet;
     rmSync(profile, { recursive: true, force: true });
-    rmSync(home.root, { recursive: true, force: true });
+    await bench.stop();
   }
 }
 

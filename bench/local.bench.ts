@@ -1,14 +1,8 @@
 import '../core/polyfills';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ApiClient } from '../cli/api-client';
 import { isTerminal } from '../core/runs/lifecycle';
 import { demoAssets } from '../local/demo';
-import { createBareRepoFromDirectory } from '../local/forge';
-import { ensureHome, resolveHome } from '../local/home';
-import { jsonLog } from '../local/local-log';
-import { startLocalPlatform } from '../local/platform';
+import { startBenchPlatform } from './bench-platform';
 import { runWhenMain } from './run-main';
 
 /**
@@ -18,24 +12,8 @@ import { runWhenMain } from './run-main';
 const samples = 20;
 
 async function main(): Promise<void> {
-  const home = resolveHome(mkdtempSync(join(tmpdir(), 'nightshift-bench-')));
-  ensureHome(home);
-  const config = JSON.parse(JSON.stringify(require(demoAssets.config))) as { budgets: { perRequesterDailyUsd: number; dailyUsd: number } };
-  config.budgets.perRequesterDailyUsd = 50;
-  config.budgets.dailyUsd = 100;
-  const configFile = join(home.root, 'nightshift.config.json');
-  writeFileSync(configFile, JSON.stringify(config));
-  createBareRepoFromDirectory(home.forge, demoAssets.repo, demoAssets.sampleRepo);
-  const platform = await startLocalPlatform({
-    home,
-    configFile,
-    port: 0,
-    model: `replay:${demoAssets.session}`,
-    requester: 'local:bench',
-    log: jsonLog(() => undefined),
-    templateCacheDir: join(tmpdir(), 'nightshift-bench-template-cache'),
-    handlerLogLevel: 'SILENT',
-  });
+  const bench = await startBenchPlatform('local');
+  const { platform } = bench;
   const quiet = console.log;
   console.log = () => undefined;
   try {
@@ -56,8 +34,7 @@ async function main(): Promise<void> {
     console.log(`submit → runner process started: median ${times[Math.floor(samples / 2)]!.toFixed(0)} ms over ${samples} runs (min ${times[0]!.toFixed(0)} ms, max ${times[samples - 1]!.toFixed(0)} ms)`);
   } finally {
     console.log = quiet;
-    await platform.stop();
-    rmSync(home.root, { recursive: true, force: true });
+    await bench.stop();
   }
 }
 

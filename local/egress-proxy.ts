@@ -1,9 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, closeSync, constants, existsSync, fchownSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, existsSync, fchownSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NightshiftConfig } from '../core/config/schema';
 import { checkProxy, newRunnerProxyPassword, proxyPortRange, proxyPorts, runnerProxyPasswordHash, squidConfig } from '../core/egress';
+import { readRegularFile } from '../runner/fs/regular-file';
 import type { LocalLog } from './local-log';
 
 /**
@@ -67,23 +68,6 @@ export function squidIdentity(toolUid: number | undefined): SquidIdentity {
   throw new Error('running as root, and no user (proxy, squid, nobody) other than root and the tool user exists to run the egress proxy as');
 }
 
-/** A small file the platform owns, read without following a link or blocking on a FIFO; undefined when absent or anything else. */
-function readOwnSmallFile(path: string): string | undefined {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return undefined;
-  }
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile() || stat.size > 64) return undefined;
-    const buffer = Buffer.alloc(64);
-    return buffer.subarray(0, readSync(fd, buffer, 0, 64, 0)).toString('utf8');
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** A new file of the platform's (never an existing name, never through a link), readable by squid's group. */
 function writePlatformFile(path: string, content: string | Buffer, mode: number, squid: SquidIdentity): void {
@@ -168,7 +152,7 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Loc
 async function stopLeftoverSquid(layout: EgressLayout, log: LocalLog): Promise<void> {
   // The pid file of this layout, and of the earlier one (egress/squid.pid), read as untrusted text.
   for (const pidFile of [layout.pidFile, join(layout.dir, 'squid.pid')]) {
-    const text = readOwnSmallFile(pidFile);
+    const text = readRegularFile(pidFile, 64);
     if (text === undefined || !/^\s*\d{1,10}\s*$/.test(text)) continue;
     await stopSquidProcess(Number(text.trim()), layout.conf, log);
   }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { readRegularFile } from '../repo/repo-settings-file';
+import { readRegularFile } from '../fs/regular-file';
 
 /** What the task message tells the agent about the repository before its first tool call. */
 export interface Orientation {

@@ -1,4 +1,5 @@
-import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
+import { readRegularFile } from '../fs/regular-file';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
@@ -47,25 +48,6 @@ export class RepoSettingsFileError extends Error {
 }
 
 const MAX_FILE_BYTES = 64 * 1024;
-
-export function readRegularFile(path: string, maxBytes: number): string | undefined {
-  if (!existsSync(path)) return undefined;
-  // Never follow a symlink the repository ships (it could point at a runner file), never block on a FIFO.
-  if (!lstatSync(path).isFile()) return undefined;
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return undefined;
-  }
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile() || stat.nlink > 1 || stat.size > maxBytes) return undefined;
-    return readFileSync(fd, 'utf8');
-  } finally {
-    closeSync(fd);
-  }
-}
 
 export function readNightshiftYml(repoRoot: string): NightshiftYml {
   const path = join(repoRoot, '.nightshift.yml');
