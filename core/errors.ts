@@ -9,6 +9,14 @@ export class RunNotFoundError extends Error {
   }
 }
 
+/** The repository is not in the configuration's `repos` allowlist (HTTP 403 at the API; a refusal at the brokers). */
+export class RepoNotAllowedError extends Error {
+  constructor(readonly repo: string) {
+    super(`${repo} is not in the repos allowlist`);
+    this.name = 'RepoNotAllowedError';
+  }
+}
+
 export class InvalidCursorError extends Error {
   constructor() {
     super('cursor is not one this API returned');

@@ -1,8 +1,8 @@
 import { ZodError } from 'zod';
-import { BudgetRefusedError } from '../errors';
+import { BudgetRefusedError, RepoNotAllowedError } from '../errors';
 import type { RunSource } from '../runs/lifecycle';
 import { RequesterNotAllowedError } from '../runs/access';
-import { IntakePausedError, RepoNotAllowedError, RequestLimitError } from '../runs/submit';
+import { IntakePausedError, RequestLimitError } from '../runs/submit';
 import type { RunRecord } from '../store/ports';
 import { terminalStatusMetric, type MetricRecord, type RefusalReason } from './catalog';
 

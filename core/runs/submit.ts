@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { NightshiftConfig } from '../config/schema';
 import { repoSettings } from '../config/load';
+import { RepoNotAllowedError } from '../errors';
 import { usdToMicros, zeroUsage } from '../pricing';
 import { ledgerDay } from '../store/tables';
 import type { BudgetLedgerPort, IntakeFlagPort, RunRecord } from '../store/ports';
@@ -11,14 +12,6 @@ import type { RunSource } from './lifecycle';
 import { newRunId } from './run-id';
 import { SubmitRunRequest } from './schemas';
 import { threadCommittedMicros } from './threads';
-
-/** The repository is not in the configuration's `repos` allowlist (HTTP 403). */
-export class RepoNotAllowedError extends Error {
-  constructor(readonly repo: string) {
-    super(`${repo} is not in the repos allowlist`);
-    this.name = 'RepoNotAllowedError';
-  }
-}
 
 /** A request field exceeds a limit that depends on configuration (HTTP 400, naming the field). */
 export class RequestLimitError extends Error {
