@@ -9,6 +9,44 @@ export class RunNotFoundError extends Error {
   }
 }
 
+/** The repository is not in the configuration's `repos` allowlist (HTTP 403 at the API; a refusal at the brokers). */
+export class RepoNotAllowedError extends Error {
+  constructor(readonly repo: string) {
+    super(`${repo} is not in the repos allowlist`);
+    this.name = 'RepoNotAllowedError';
+  }
+}
+
+/** A request field exceeds a limit that depends on configuration (HTTP 400, naming the field). */
+export class RequestLimitError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+    this.name = 'RequestLimitError';
+  }
+}
+
+/** The spend circuit breaker has paused intake (HTTP 503 with Retry-After). */
+export class IntakePausedError extends Error {
+  constructor(readonly reason: string | null) {
+    super(`run intake is paused${reason ? `: ${reason}` : ''}`);
+    this.name = 'IntakePausedError';
+  }
+}
+
+/** The state machine execution could not be started; the run was ended FAILED and its budget returned. */
+export class ExecutionStartError extends Error {
+  constructor(
+    readonly runId: string,
+    options: { cause: unknown },
+  ) {
+    super(`the execution of run ${runId} could not be started`, options);
+    this.name = 'ExecutionStartError';
+  }
+}
+
 export class InvalidCursorError extends Error {
   constructor() {
     super('cursor is not one this API returned');

@@ -10,7 +10,7 @@ import { repoSettings } from '../core/config/load';
 import { runtimeConfig } from '../core/config/runtime';
 import type { NightshiftConfig } from '../core/config/schema';
 import { optionalEnv } from '../core/env';
-import { BudgetExhaustedError, RunNotFoundError } from '../core/errors';
+import { BudgetExhaustedError, RepoNotAllowedError, RunNotFoundError } from '../core/errors';
 import { IllegalTransitionError, isTerminal } from '../core/runs/lifecycle';
 import { createDocumentClient, tableNamesFromEnv } from '../core/store/client';
 import { CallNotReservedError, createStore, LedgerInconsistencyError } from '../core/store';
@@ -41,13 +41,6 @@ export class RunNotActiveError extends Error {
   constructor(runId: string, status: string) {
     super(`run ${runId} is ${status}; tokens are only issued to RUNNING runs`);
     this.name = 'RunNotActiveError';
-  }
-}
-
-export class RepoNotAllowedError extends Error {
-  constructor(repo: string) {
-    super(`repository ${repo} is not in the configuration's repos`);
-    this.name = 'RepoNotAllowedError';
   }
 }
 

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import type { NightshiftConfig } from '../core/config/schema';
 import { classifyDiff } from '../core/console/risky-diff';
+import { submitFormSettings } from '../core/console/submit-form';
 import type { RunView } from '../core/runs/schemas';
 import { createConsoleHost, type ConsoleConfig, type ConsoleDiffs, type ConsoleHandler } from '../console/server/console-host';
 import { NightshiftYml } from '../runner/repo/repo-settings-file';
@@ -27,8 +28,7 @@ export function createLocalConsole(options: LocalConsoleOptions): ConsoleHandler
   const consoleConfig: ConsoleConfig = {
     mode: 'local',
     api: 'local mode',
-    repos: config.repos.map((repo) => ({ name: repo.name, budgetUsd: repo.budgetUsd ?? config.budgets.perRunUsd, maxMinutes: repo.maxMinutes ?? config.timeouts.maxMinutes })),
-    budgets: { perRunUsd: config.budgets.perRunUsd, maxPerRunUsd: config.budgets.maxPerRunUsd },
+    ...submitFormSettings(config),
     diffs: true,
   };
   return createConsoleHost({

@@ -10,6 +10,7 @@ import { loadConfig } from '../core/config/load';
 import { setRuntimeConfig } from '../core/config/runtime';
 import type { NightshiftConfig } from '../core/config/schema';
 import { RunId } from '../core/runs/schemas';
+import { RUNNER_STOP_TIMEOUT_SECONDS } from '../core/runs/stop-grace';
 import { documentClientFor } from '../core/store/client';
 import { createStore, type Store } from '../core/store/index';
 import type { ApiRoute, ApiHandler } from './api-gateway';
@@ -56,7 +57,7 @@ export interface LocalPlatformOptions {
   /** Who local requests come from, shaped like an IAM principal: `local:<os user>`. */
   requester: string;
   log: LocalLog;
-  /** ECS's stop timeout between SIGTERM and SIGKILL of a runner (default 30 s). */
+  /** The stop timeout between SIGTERM and SIGKILL of a runner (default: the task definition's, core/runs/stop-grace.ts). */
   runnerStopTimeoutMs?: number;
   /** Start squid when it is installed (default true). */
   egressProxy?: boolean;
@@ -205,7 +206,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       workDir: home.work,
       logsDir: home.logs,
       baseEnv: {},
-      stopTimeoutMs: options.runnerStopTimeoutMs ?? 30_000,
+      stopTimeoutMs: options.runnerStopTimeoutMs ?? RUNNER_STOP_TIMEOUT_SECONDS * 1000,
       log,
     });
     runners.reapOrphans(() => readdirSync(home.logs).filter((f) => f.endsWith('.runner.pid')).map((f) => join(home.logs, f)));

@@ -97,7 +97,8 @@ export class RunnerProcesses extends EventEmitter<{ started: [{ runId: string; t
     try {
       child = spawn(program, args, {
         cwd: this.options.cwd,
-        env: { ...inherited, ...this.options.baseEnv, ...env, NIGHTSHIFT_WORKSPACE: workspace },
+        // The runner is told the grace it has, as ECS's task definition tells it (core/runs/stop-grace.ts).
+        env: { ...inherited, ...this.options.baseEnv, ...env, NIGHTSHIFT_WORKSPACE: workspace, NIGHTSHIFT_STOP_TIMEOUT_SECONDS: String(Math.max(1, Math.ceil(this.options.stopTimeoutMs / 1000))) },
         // Its own process group, so a stop reaches the agent's tool commands too.
         detached: true,
         stdio: ['ignore', logFd, logFd],

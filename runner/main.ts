@@ -1,6 +1,7 @@
 import '../core/polyfills';
 import { runtimeConfig } from '../core/config/runtime';
 import { withRunnerCredential } from '../core/egress/runner-credential';
+import { runnerGiveUpAfterMs } from '../core/runs/stop-grace';
 import { brokerEventLog, brokerLedger, brokerRunAccess, brokerTraceSink } from './broker-run-data';
 import { egressSettingsFromEnv } from './egress/egress-settings';
 import { proxiedFetch, runnerAwsClients } from './egress/proxied-clients';
@@ -19,9 +20,6 @@ import { stepFunctionsCallbacks } from './task-callbacks';
 import { lambdaBrokerCaller } from './token-broker-client';
 import { directoryTraceSink } from './trace/trace-sink';
 
-/** On SIGTERM the run has 30 s (ECS stopTimeout) to push work in progress and report. */
-const SIGTERM_DEADLINE_MS = 28_000;
-
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const redactor = new Redactor();
   for (const secret of secretValuesOf(env)) redactor.add(secret);
@@ -37,7 +35,8 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
     stop.abort(new Error('SIGTERM'));
     // Store the trace now: pushing work in progress may use up the grace period.
     void session?.flushTrace().catch(() => undefined);
-    setTimeout(() => process.exit(143), SIGTERM_DEADLINE_MS).unref();
+    // The grace the launcher grants (core/runs/stop-grace.ts), less a margin so the exit is ours, not a SIGKILL.
+    setTimeout(() => process.exit(143), runnerGiveUpAfterMs(settings.NIGHTSHIFT_STOP_TIMEOUT_SECONDS)).unref();
   });
 
   const config = runtimeConfig();

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { RunnerProxyPassword } from '../core/egress/runner-credential';
 import { RunKey } from '../core/runs/run-key';
 import { RunId } from '../core/runs/schemas';
+import { RUNNER_STOP_TIMEOUT_SECONDS } from '../core/runs/stop-grace';
 import { modelSpecPattern } from './model/select-provider';
 
 /**
@@ -36,6 +37,8 @@ export const RunnerEnvironment = z.object({
   NIGHTSHIFT_KEEP_WORKSPACE: z.enum(['0', '1']).default('0'),
   /** `1`: the tool user serves only this run (the image), so every process of it is killed after each command. */
   NIGHTSHIFT_TOOL_USER_EXCLUSIVE: z.enum(['0', '1']).default('0'),
+  /** Seconds between SIGTERM and SIGKILL that the launcher grants (ECS `stopTimeout`; local mode's stop timeout). */
+  NIGHTSHIFT_STOP_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(RUNNER_STOP_TIMEOUT_SECONDS).default(RUNNER_STOP_TIMEOUT_SECONDS),
   /** Store the trace after this many new records (default 20). */
   NIGHTSHIFT_TRACE_FLUSH_EVERY: z.coerce.number().int().min(1).max(10_000).optional(),
   AWS_REGION: z.string().optional(),

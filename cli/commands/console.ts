@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig } from '../../core/config/load';
+import { submitFormSettings, submitFormWithoutConfig } from '../../core/console/submit-form';
 import { startStackConsole, type StackConsole } from '../../console/server/stack-console';
 import { sigV4Signer } from '../sigv4';
 
@@ -34,19 +35,14 @@ export async function stackConsoleFor(settings: StackConsoleSettings): Promise<S
   }
   if (apiUrl.protocol !== 'https:' && apiUrl.protocol !== 'http:') throw new Error(`the API URL must be http(s), not ${apiUrl.protocol}`);
   const configFile = resolve(settings.env.NIGHTSHIFT_CONFIG ?? 'nightshift.config.json');
-  let repos: { name: string; budgetUsd: number; maxMinutes: number }[] = [];
-  let budgets = { perRunUsd: 2, maxPerRunUsd: 10 };
-  if (existsSync(configFile)) {
-    const config = loadConfig(configFile);
-    repos = config.repos.map((r) => ({ name: r.name, budgetUsd: r.budgetUsd ?? config.budgets.perRunUsd, maxMinutes: r.maxMinutes ?? config.timeouts.maxMinutes }));
-    budgets = { perRunUsd: config.budgets.perRunUsd, maxPerRunUsd: config.budgets.maxPerRunUsd };
-  } else settings.warn?.(`no ${configFile}: the submit form offers no repositories (set NIGHTSHIFT_CONFIG to the file the stack was deployed with)`);
+  let form = submitFormWithoutConfig();
+  if (existsSync(configFile)) form = submitFormSettings(loadConfig(configFile));
+  else settings.warn?.(`no ${configFile}: the submit form offers no repositories (set NIGHTSHIFT_CONFIG to the file the stack was deployed with)`);
   const token = settings.env.NIGHTSHIFT_TOKEN;
   return startStackConsole({
     apiUrl,
     port: settings.port,
-    repos,
-    budgets,
+    ...form,
     ...(token ? { bearerToken: token } : { signer: await sigV4Signer({ apiUrl }) }),
   });
 }

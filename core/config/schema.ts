@@ -297,21 +297,25 @@ export const NetworkConfig = z
   .strict();
 export type NetworkConfig = z.infer<typeof NetworkConfig>;
 
+/**
+ * The whole configuration. Each default is written once, on its field; an omitted section is parsed
+ * from `{}` (`.prefault`), so it gets the same field defaults as a section given in part.
+ */
 export const NightshiftConfig = z
   .object({
     $schema: z.string().optional(),
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1').optional(),
     repos: z.array(RepoConfig).min(1),
-    budgets: BudgetsConfig.default({ perRunUsd: 2, maxPerRunUsd: 10, perRequesterDailyUsd: 20, dailyUsd: 100, perThreadUsd: 10 }),
-    concurrency: ConcurrencyConfig.default({ global: 5, perRepo: 2 }),
-    timeouts: TimeoutsConfig.default({ maxMinutes: 60, noProgressMinutes: 10 }),
-    egress: EgressConfig.default({ allow: [...defaultEgressAllow] }),
+    budgets: BudgetsConfig.prefault({}),
+    concurrency: ConcurrencyConfig.prefault({}),
+    timeouts: TimeoutsConfig.prefault({}),
+    egress: EgressConfig.prefault({}),
     model: ModelConfig,
     github: GithubConfig,
     schedules: z.array(ScheduleConfig).max(100).default([]),
-    alarms: AlarmsConfig.default({ emails: [], failedRunRatio: 0.5, stuckStartingMinutes: 15 }),
-    auth: AuthConfig.default({ type: 'iam', admins: [] }),
-    network: NetworkConfig.default({ maxAzs: 1 }),
+    alarms: AlarmsConfig.prefault({}),
+    auth: AuthConfig.prefault({ type: 'iam' }),
+    network: NetworkConfig.prefault({}),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -1,9 +1,9 @@
 import { repoSettings } from '../config/load';
 import type { NightshiftConfig } from '../config/schema';
-import { BudgetRefusedError } from '../errors';
+import { BudgetRefusedError, IntakePausedError } from '../errors';
 import { microsToUsd } from '../pricing';
 import { RunEndedError } from '../runs/cancel';
-import { IntakePausedError, type SubmitInput } from '../runs/submit';
+import type { SubmitInput } from '../runs/submit';
 import { activeThreadRuns, threadRuns } from '../runs/threads';
 import type { RunRepository } from '../store/ports';
 import { ThreadBudgetError, type ThreadStorePort } from '../store/threads';

@@ -1,8 +1,7 @@
 import { ZodError } from 'zod';
-import { BudgetRefusedError } from '../errors';
+import { BudgetRefusedError, IntakePausedError, RepoNotAllowedError, RequestLimitError } from '../errors';
 import type { RunSource } from '../runs/lifecycle';
 import { RequesterNotAllowedError } from '../runs/access';
-import { IntakePausedError, RepoNotAllowedError, RequestLimitError } from '../runs/submit';
 import type { RunRecord } from '../store/ports';
 import { terminalStatusMetric, type MetricRecord, type RefusalReason } from './catalog';
 

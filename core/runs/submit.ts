@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { NightshiftConfig } from '../config/schema';
 import { repoSettings } from '../config/load';
+import { ExecutionStartError, IntakePausedError, RepoNotAllowedError, RequestLimitError } from '../errors';
 import { usdToMicros, zeroUsage } from '../pricing';
 import { ledgerDay } from '../store/tables';
 import type { BudgetLedgerPort, IntakeFlagPort, RunRecord } from '../store/ports';
@@ -11,44 +12,6 @@ import type { RunSource } from './lifecycle';
 import { newRunId } from './run-id';
 import { SubmitRunRequest } from './schemas';
 import { threadCommittedMicros } from './threads';
-
-/** The repository is not in the configuration's `repos` allowlist (HTTP 403). */
-export class RepoNotAllowedError extends Error {
-  constructor(readonly repo: string) {
-    super(`${repo} is not in the repos allowlist`);
-    this.name = 'RepoNotAllowedError';
-  }
-}
-
-/** A request field exceeds a limit that depends on configuration (HTTP 400, naming the field). */
-export class RequestLimitError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
-    this.name = 'RequestLimitError';
-  }
-}
-
-/** The spend circuit breaker has paused intake (HTTP 503 with Retry-After). */
-export class IntakePausedError extends Error {
-  constructor(readonly reason: string | null) {
-    super(`run intake is paused${reason ? `: ${reason}` : ''}`);
-    this.name = 'IntakePausedError';
-  }
-}
-
-/** The state machine execution could not be started; the run was ended FAILED and its budget returned. */
-export class ExecutionStartError extends Error {
-  constructor(
-    readonly runId: string,
-    options: { cause: unknown },
-  ) {
-    super(`the execution of run ${runId} could not be started`, options);
-    this.name = 'ExecutionStartError';
-  }
-}
 
 export interface SubmitDeps extends FinalizeDeps {
   config: NightshiftConfig;

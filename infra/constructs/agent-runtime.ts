@@ -7,6 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { NightshiftConfig } from '../../core/config/schema';
+import { RUNNER_STOP_TIMEOUT_SECONDS } from '../../core/runs/stop-grace';
 import { projectRoot } from './lambda-defaults';
 import { acknowledgeOnPrincipal, nagRefOf } from './nag';
 import type { Network } from './network';
@@ -102,13 +103,15 @@ export class AgentRuntime extends Construct {
       // The whole task's memory, as a hard limit: the runner is the only container.
       memoryLimitMiB: Math.round(config.model.fargate.memoryGb * 1024),
       readonlyRootFilesystem: true,
-      stopTimeout: Duration.seconds(120),
+      stopTimeout: Duration.seconds(RUNNER_STOP_TIMEOUT_SECONDS),
       linuxParameters: this.linuxParameters(),
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'run', mode: ecs.AwsLogDriverMode.NON_BLOCKING }),
       environment: {
         // The runner reaches no table or bucket itself; the token broker stores its trace through a presigned PUT.
         TRACES_BUCKET: state.traces.bucketName,
         NIGHTSHIFT_MODEL: config.model.provider,
+        // The runner gives up just before ECS's SIGKILL (core/runs/stop-grace.ts).
+        NIGHTSHIFT_STOP_TIMEOUT_SECONDS: String(RUNNER_STOP_TIMEOUT_SECONDS),
         // The egress proxy and its access log (infra/constructs/network.ts, core/egress).
         ...props.network.runnerEnvironment,
         // The runner reads its configuration from here (core/config/runtime.ts); it holds no secrets.

@@ -1,10 +1,9 @@
 import { IdempotencyAlreadyInProgressError, IdempotencyValidationError } from '@aws-lambda-powertools/idempotency';
 import { ZodError } from 'zod';
 import { describeIssues } from '../../core/config/load';
-import { BudgetRefusedError, InvalidCursorError, RunNotFoundError } from '../../core/errors';
+import { BudgetRefusedError, ExecutionStartError, IntakePausedError, InvalidCursorError, RepoNotAllowedError, RequestLimitError, RunNotFoundError } from '../../core/errors';
 import { RequesterNotAllowedError } from '../../core/runs/access';
 import { RunEndedError } from '../../core/runs/cancel';
-import { ExecutionStartError, IntakePausedError, RepoNotAllowedError, RequestLimitError } from '../../core/runs/submit';
 import { HttpError } from './http';
 
 /** Seconds a caller should wait before submitting again while the spend circuit breaker holds intake. */

@@ -3,6 +3,7 @@ import { createAppAuth } from '@octokit/auth-app';
 import { request as githubRequest } from '@octokit/request';
 import { join } from 'node:path';
 import { repoSettings } from '../../core/config/load';
+import { RepoNotAllowedError } from '../../core/errors';
 import { runtimeConfig } from '../../core/config/runtime';
 import type { NightshiftConfig } from '../../core/config/schema';
 import { optionalEnv } from '../../core/env';
@@ -17,13 +18,6 @@ import { WEBHOOK_TOKEN_PERMISSIONS, WebhookTokenRequest, type WebhookTokenRespon
  * repository alone with issues write, pull requests read and metadata read. It reads the App key (or
  * the PAT fallback), never the webhook secret or repo secrets, and reads no table.
  */
-export class WebhookRepoNotAllowedError extends Error {
-  constructor(repo: string) {
-    super(`repository ${repo} is not in the configuration's repos`);
-    this.name = 'RepoNotAllowedError';
-  }
-}
-
 export interface WebhookTokenBrokerDeps {
   config: NightshiftConfig;
   secrets: SecretSource;
@@ -35,7 +29,7 @@ export interface WebhookTokenBrokerDeps {
 export async function mintWebhookToken(deps: WebhookTokenBrokerDeps, input: unknown): Promise<WebhookTokenResponse> {
   const request = WebhookTokenRequest.parse(input);
   const settings = repoSettings(deps.config, request.repo);
-  if (!settings) throw new WebhookRepoNotAllowedError(request.repo);
+  if (!settings) throw new RepoNotAllowedError(request.repo);
   const github = deps.config.github;
   if (deps.forgeRoot) {
     const { token, expiresAt } = issueForgeToken(deps.forgeRoot, settings.name, null, 900, deps.now?.());

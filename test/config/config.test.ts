@@ -41,6 +41,18 @@ describe('configuration', () => {
     expect(config.model.maxOutputTokens).toBe(16_384);
   });
 
+  it('gives an omitted section, an empty one and one given in part the same field defaults', () => {
+    const omitted = parseConfig(minimal());
+    const empty = parseConfig({ ...minimal(), budgets: {}, concurrency: {}, timeouts: {}, egress: {}, alarms: {}, auth: { type: 'iam' }, network: {} });
+    expect(empty).toEqual(omitted);
+    const partial = parseConfig({ ...minimal(), budgets: { dailyUsd: 50 }, timeouts: { maxMinutes: 30 }, alarms: { emails: ['ops@example.com'] } });
+    expect(partial.budgets).toEqual({ ...omitted.budgets, dailyUsd: 50 });
+    expect(partial.timeouts).toEqual({ ...omitted.timeouts, maxMinutes: 30 });
+    expect(partial.alarms).toEqual({ ...omitted.alarms, emails: ['ops@example.com'] });
+    expect(omitted.network).toEqual({ maxAzs: 1 });
+    expect(omitted.alarms).toEqual({ emails: [], failedRunRatio: 0.5, stuckStartingMinutes: 15 });
+  });
+
   it('accepts each model provider with the fields it takes', () => {
     expect(parseConfig(minimal()).model.provider).toBe('bedrock');
     const anthropic = parseConfig({ ...minimal(), model: { ...minimal().model, provider: 'anthropic', id: 'claude-sonnet-4-5', apiKeySecret: 'nightshift/anthropic-api-key' } });

@@ -6,6 +6,7 @@ import { NightshiftStack } from '../../infra/stack';
 import { BACKSTOP_STATUSES, RunStates } from '../../infra/constructs/orchestrator';
 import { runRoutes } from '../../infra/constructs/api';
 import { extractStateMachine } from '../../local/state-machine';
+import { RUNNER_STOP_TIMEOUT_SECONDS } from '../../core/runs/stop-grace';
 import { synthesize, testConfig, type Synthesized } from './synth';
 
 let synth: Synthesized;
@@ -65,7 +66,9 @@ describe('agent runtime', () => {
     const [, taskDefinition] = ofType('AWS::ECS::TaskDefinition').find(([, r]) => JSON.stringify(r.Properties).includes('"Name":"runner"'))!;
     const container = (taskDefinition.Properties!.ContainerDefinitions as Record<string, unknown>[])[0]!;
     expect(container).toMatchObject({ Name: 'runner', ReadonlyRootFilesystem: true, Memory: 4096, LinuxParameters: { InitProcessEnabled: true } });
-    expect(container.StopTimeout).toBeGreaterThanOrEqual(60);
+    // One grace for ECS and the runner: the task definition's stop timeout is what the runner is told it has.
+    expect(container.StopTimeout).toBe(RUNNER_STOP_TIMEOUT_SECONDS);
+    expect(container.Environment).toEqual(expect.arrayContaining([{ Name: 'NIGHTSHIFT_STOP_TIMEOUT_SECONDS', Value: String(RUNNER_STOP_TIMEOUT_SECONDS) }]));
     expect((container.LinuxParameters as { Capabilities: { Drop: string[] } }).Capabilities.Drop).toEqual(expect.arrayContaining(['NET_RAW', 'MKNOD', 'SYS_CHROOT', 'SETFCAP']));
     expect(container.LogConfiguration).toMatchObject({ LogDriver: 'awslogs' });
     expect((container.MountPoints as { ContainerPath: string }[]).map((m) => m.ContainerPath).sort()).toEqual(['/home', '/tmp', '/workspace']);

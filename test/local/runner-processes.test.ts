@@ -9,7 +9,7 @@ const runId = '01JABCDEFGHJKMNPQRSTVWXYZ0';
 /** A stand-in runner: prints its environment, starts a grandchild in its group, ignores nothing. */
 const fakeRunner = `
 const { spawn } = require('node:child_process');
-console.log(JSON.stringify({ RUN_ID: process.env.RUN_ID, TASK_TOKEN: process.env.TASK_TOKEN, WS: process.env.NIGHTSHIFT_WORKSPACE, SECRET: process.env.PARENT_ONLY_SECRET ?? null }));
+console.log(JSON.stringify({ RUN_ID: process.env.RUN_ID, TASK_TOKEN: process.env.TASK_TOKEN, WS: process.env.NIGHTSHIFT_WORKSPACE, SECRET: process.env.PARENT_ONLY_SECRET ?? null, GRACE: process.env.NIGHTSHIFT_STOP_TIMEOUT_SECONDS }));
 const grandchild = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
 console.log('grandchild ' + grandchild.pid);
 if (process.env.IGNORE_TERM) process.on('SIGTERM', () => console.log('ignoring SIGTERM'));
@@ -59,7 +59,8 @@ describe('runner processes', () => {
     expect(runners.runningRunIds()).toEqual([runId]);
     const grandchild = Number(await until(() => /grandchild (\d+)/.exec(logOf())?.[1], 'the grandchild'));
     const env = JSON.parse(logOf().split('\n')[0]!);
-    expect(env).toEqual({ RUN_ID: runId, TASK_TOKEN: 'tok', WS: join(dir, 'work', runId), SECRET: null });
+    // The runner is told the stop grace it has (5 s here), as the task definition tells it on ECS.
+    expect(env).toEqual({ RUN_ID: runId, TASK_TOKEN: 'tok', WS: join(dir, 'work', runId), SECRET: null, GRACE: '5' });
     expect(existsSync(join(dir, 'work', runId))).toBe(true);
 
     await runners.stopTask(taskArn);

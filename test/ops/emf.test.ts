@@ -3,8 +3,7 @@ import { METRICS_NAMESPACE, metricCatalog, metricNames, validateMetricRecord, ty
 import { EmfDocument, createEmfWriter, emfBatchLine, emfLine } from '../../core/metrics/emf';
 import { createPowertoolsSink } from '../../core/metrics/powertools-sink';
 import { runEndedMetrics, runStartedMetrics, refusalReasonOf, submissionRefusedMetrics } from '../../core/metrics/run-metrics';
-import { BudgetRefusedError } from '../../core/errors';
-import { IntakePausedError, RepoNotAllowedError } from '../../core/runs/submit';
+import { BudgetRefusedError, IntakePausedError, RepoNotAllowedError } from '../../core/errors';
 import { createIntakeFlag } from '../../core/store/intake-flag';
 import { intakeAdminHandler } from '../../lambdas/ops/intake';
 import { RunnerMetrics } from '../../runner/metrics';

@@ -1,0 +1,37 @@
+import { join } from 'node:path';
+import { importCycles, importGraph, importsAcross } from './import-graph';
+
+const graph = importGraph(join(__dirname, '../..'));
+
+describe('the module graph', () => {
+  it('has every source folder in it', () => {
+    const folders = new Set([...graph.edges.keys()].map((file) => file.split('/')[0]));
+    for (const folder of ['core', 'lambdas', 'runner', 'local', 'cli', 'infra', 'console']) expect(folders).toContain(folder);
+    // The graph follows real imports: the runner's entry reaches the session it runs.
+    expect(graph.edges.get('runner/main.ts')).toContain('runner/run-session.ts');
+  });
+
+  it('has no import cycle (type-only imports are erased and left out)', () => {
+    expect(importCycles(graph)).toEqual([]);
+  });
+
+  it('finds a cycle when there is one', () => {
+    const cyclic = { edges: new Map([['a.ts', ['b.ts']], ['b.ts', ['c.ts']], ['c.ts', ['a.ts']], ['d.ts', ['a.ts']]]) };
+    expect(importCycles(cyclic)).toEqual([['a.ts', 'b.ts', 'c.ts']]);
+  });
+
+  it('keeps the domain free of the platform around it: core imports no handler, runner, local mode, stack or CLI', () => {
+    expect(importsAcross(graph, 'core', ['lambdas', 'runner', 'local', 'infra', 'cli', 'console'])).toEqual([]);
+  });
+
+  it('keeps local mode out of what is deployed: the runner and the stack import nothing of it', () => {
+    expect(importsAcross(graph, 'runner', ['local'])).toEqual([]);
+    expect(importsAcross(graph, 'infra', ['local'])).toEqual([]);
+  });
+
+  it('lets the Lambda handlers reach local mode only for the local forge tokens their local branch issues', () => {
+    // In local mode the two token brokers write the local forge's token files themselves; nothing else
+    // of local mode may enter a handler bundle.
+    expect(importsAcross(graph, 'lambdas', ['local'])).toEqual(['lambdas/github/webhook-token-broker.ts → local/forge/forge-tokens.ts', 'lambdas/token-broker.ts → local/forge/forge-tokens.ts']);
+  });
+});

@@ -1,0 +1,107 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import ts from 'typescript';
+
+/**
+ * The project's module graph as TypeScript sees it: each source file and the project files it imports
+ * at run time (`import type` and `export type` are left out: they are erased and make no cycle).
+ */
+export interface ImportGraph {
+  /** Project-relative path → the project-relative paths it imports at run time. */
+  edges: Map<string, string[]>;
+}
+
+const SOURCE_DIRS = ['core', 'lambdas', 'runner', 'local', 'cli', 'infra', 'console', 'bench'];
+
+export function importGraph(root: string): ImportGraph {
+  const edges = new Map<string, string[]>();
+  for (const file of SOURCE_DIRS.flatMap((dir) => sourceFiles(join(root, dir)))) {
+    const text = readFileSync(file, 'utf8');
+    const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
+    const targets: string[] = [];
+    for (const statement of source.statements) {
+      const specifier = runtimeSpecifierOf(statement);
+      if (!specifier?.startsWith('.')) continue;
+      const target = resolveModule(dirname(file), specifier);
+      if (target) targets.push(relative(root, target));
+    }
+    edges.set(relative(root, file), [...new Set(targets)]);
+  }
+  return { edges };
+}
+
+/** The module a statement loads at run time, if any. */
+function runtimeSpecifierOf(statement: ts.Statement): string | undefined {
+  if (ts.isImportDeclaration(statement)) {
+    const clause = statement.importClause;
+    if (clause?.isTypeOnly) return undefined;
+    // `import { type A, type B } from` is erased too.
+    const bindings = clause?.namedBindings;
+    if (clause && !clause.name && bindings && ts.isNamedImports(bindings) && bindings.elements.length > 0 && bindings.elements.every((e) => e.isTypeOnly)) return undefined;
+    return (statement.moduleSpecifier as ts.StringLiteral).text;
+  }
+  if (ts.isExportDeclaration(statement) && statement.moduleSpecifier && !statement.isTypeOnly) return (statement.moduleSpecifier as ts.StringLiteral).text;
+  return undefined;
+}
+
+function resolveModule(fromDir: string, specifier: string): string | undefined {
+  const base = resolve(fromDir, specifier);
+  for (const candidate of [base, `${base}.ts`, `${base}.tsx`, join(base, 'index.ts')]) {
+    if (candidate.endsWith('.ts') || candidate.endsWith('.tsx')) if (existsSync(candidate) && statSync(candidate).isFile()) return candidate;
+  }
+  return undefined;
+}
+
+function sourceFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name === 'node_modules' || entry.name === 'cdk.out' ? [] : sourceFiles(path);
+    return /\.tsx?$/.test(entry.name) && !entry.name.endsWith('.d.ts') ? [path] : [];
+  });
+}
+
+/** The import cycles: strongly connected components of more than one module (Tarjan), each sorted. */
+export function importCycles(graph: ImportGraph): string[][] {
+  let index = 0;
+  const indices = new Map<string, number>();
+  const lowlinks = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const cycles: string[][] = [];
+  const visit = (node: string) => {
+    indices.set(node, index);
+    lowlinks.set(node, index);
+    index++;
+    stack.push(node);
+    onStack.add(node);
+    for (const next of graph.edges.get(node) ?? []) {
+      if (!indices.has(next)) {
+        visit(next);
+        lowlinks.set(node, Math.min(lowlinks.get(node)!, lowlinks.get(next)!));
+      } else if (onStack.has(next)) lowlinks.set(node, Math.min(lowlinks.get(node)!, indices.get(next)!));
+    }
+    if (lowlinks.get(node) === indices.get(node)) {
+      const component: string[] = [];
+      for (;;) {
+        const member = stack.pop()!;
+        onStack.delete(member);
+        component.push(member);
+        if (member === node) break;
+      }
+      if (component.length > 1 || (graph.edges.get(node) ?? []).includes(node)) cycles.push(component.sort());
+    }
+  };
+  for (const node of graph.edges.keys()) if (!indices.has(node)) visit(node);
+  return cycles;
+}
+
+/** Imports from a module under `from` into a module under one of `into` (project-relative folder prefixes). */
+export function importsAcross(graph: ImportGraph, from: string, into: string[]): string[] {
+  const found: string[] = [];
+  for (const [file, targets] of graph.edges) {
+    if (!file.startsWith(`${from}/`)) continue;
+    for (const target of targets) if (into.some((dir) => target.startsWith(`${dir}/`))) found.push(`${file} → ${target}`);
+  }
+  return found.sort();
+}
