@@ -22,6 +22,8 @@ import { CONTEXT_RETRIES, LoopControl, modelStopMessage, retryMaxTokensFor, TEXT
 import { isContextWindowError } from '../model/model-errors';
 import type { ModelCallResult } from './model-call';
 import { RunFailure } from './run-errors';
+import { continuedBranchDiff, type BranchDiff } from './branch-diff';
+import { GitCommandError } from '../git/workspace-git';
 
 /** How the agent's loop ended: a control tool (finish, ask_human), a turn without tool calls, or the turn limit. */
 export type AgentEnd = { kind: 'control'; control: ToolControl } | { kind: 'end_turn'; text: string } | { kind: 'turn_limit' };
@@ -61,6 +63,7 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
   const issue = run.issue !== null ? { number: run.issue, ...(await prepared.repo.github.getIssue(run.issue)) } : undefined;
   // Setup and base-test output may hold a secret the commands had: the model never sees one.
   const orient = orientation(prepared.layout.repo, await gitViewFiles(prepared));
+  if (run.branch) orient.branchDiff = await branchDiffForTask(ctx, prepared);
   conversation.addUser([{ text: ctx.redactor.redact(taskMessage({ prompt: run.prompt, issue, setupNotes: input.setupNotes, baseTests: input.baseTests, orientation: orient })) }]);
   const control = new LoopControl({ maxTurns: model.maxTurns, maxTokens: model.maxOutputTokens, retryMaxTokens: retryMaxTokensFor(model.maxOutputTokens), budgetMicros: run.budgetMicros });
   /** The next user message, with the limits note when the run nears its turn limit or budget. */
@@ -199,6 +202,21 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
     answer(turn, results);
   }
   return { kind: 'turn_limit' };
+}
+
+/** A continued branch's changes against its base; a fetch that fails is said in the message, not fatal. */
+async function branchDiffForTask(ctx: RunContext, prepared: PreparedRun): Promise<BranchDiff> {
+  const { repo } = prepared;
+  try {
+    const diff = await ctx.withHeartbeats(() => continuedBranchDiff(repo.git, repo.branch, repo.baseBranch));
+    await ctx.emit('note', `continued branch ${repo.branch}: its changes against ${diff.base} are in the task message (${diff.text.length} characters)`, { base: diff.base });
+    return diff;
+  } catch (err) {
+    if (!(err instanceof GitCommandError)) throw err;
+    const why = ctx.redactor.redact(err.message);
+    await ctx.emit('note', `continued branch ${repo.branch}: its diff against ${repo.baseBranch} could not be computed (${why})`, {});
+    return { base: repo.baseBranch, text: `(could not be computed: ${why})` };
+  }
 }
 
 function summarizeInput(input: unknown): unknown {
