@@ -21,7 +21,10 @@ export const EvalTask = z
     language: z.enum(['javascript', 'python']),
     kind: z.enum(['bug', 'feature', 'ambiguous', 'unrelated-failures', 'huge-file', 'long-output', 'long-task']),
     prompt: z.string().min(1),
-    issue: z.object({ title: z.string().min(1), body: z.string() }).strict().optional(),
+    issue: z
+      .object({ title: z.string().min(1), body: z.string() })
+      .strict()
+      .optional(),
     /** The repository's own test command (the runner's `test`: what the agent and the finish gate run). */
     test: z.string().min(1),
     /** `ask`: the right outcome is a question to a human (the run ends with `ask_human`), not a change. */
@@ -72,7 +75,8 @@ export function loadSuite(only?: readonly string[], tasksDir = TASKS_DIR): Loade
     .filter((e) => e.isDirectory())
     .map((e) => loadTask(join(tasksDir, e.name)))
     .sort((a, b) => a.task.id.localeCompare(b.task.id));
-  for (const t of all) if (t.dir !== join(tasksDir, t.task.id)) throw new Error(`${t.dir}: its directory must be named after its id ${t.task.id}`);
+  for (const t of all)
+    if (t.dir !== join(tasksDir, t.task.id)) throw new Error(`${t.dir}: its directory must be named after its id ${t.task.id}`);
   if (!only || only.length === 0) return all;
   const unknown = only.filter((id) => !all.some((t) => t.task.id === id));
   if (unknown.length) throw new Error(`unknown eval task(s): ${unknown.join(', ')} (known: ${all.map((t) => t.task.id).join(', ')})`);

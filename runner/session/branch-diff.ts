@@ -36,17 +36,26 @@ export async function continuedBranchDiff(git: WorkspaceGit, branch: string, bas
   }
   if (!mergeBase) {
     const searched = 1 + DEEPEN_STEPS.reduce((a, b) => a + b, 0);
-    return { base: baseBranch, text: `(no common ancestor with ${baseBranch} within ${searched} commits of either tip: the branch's changes cannot be shown)` };
+    return {
+      base: baseBranch,
+      text: `(no common ancestor with ${baseBranch} within ${searched} commits of either tip: the branch's changes cannot be shown)`,
+    };
   }
   const short = mergeBase.slice(0, 12);
-  if (mergeBase === head) return { base: `${baseBranch} (merge base ${short})`, text: `(no changes: the branch is at ${short}, which is on ${baseBranch})` };
-  const commits = (await git.run(['log', '--no-decorate', '--format=%h %s', `-${COMMITS_LISTED + 1}`, `${mergeBase}..${head}`])).trim().split('\n');
+  if (mergeBase === head)
+    return { base: `${baseBranch} (merge base ${short})`, text: `(no changes: the branch is at ${short}, which is on ${baseBranch})` };
+  const commits = (await git.run(['log', '--no-decorate', '--format=%h %s', `-${COMMITS_LISTED + 1}`, `${mergeBase}..${head}`]))
+    .trim()
+    .split('\n');
   const listed = commits.slice(0, COMMITS_LISTED).join('\n') + (commits.length > COMMITS_LISTED ? '\n… more commits' : '');
   const stat = (await git.run(['diff', '--no-color', '--no-ext-diff', '--no-textconv', '--stat=120', mergeBase, head])).trimEnd();
   const patch = (await git.run(['diff', '--no-color', '--no-ext-diff', '--no-textconv', mergeBase, head])).trimEnd();
   const text = `Commits:\n${listed}\n\nDiff stat:\n${stat}\n\n${patch}`;
   return {
     base: `${baseBranch} (merge base ${short})`,
-    text: text.length <= MAX_BRANCH_DIFF_CHARS ? text : `${truncateText(text, MAX_BRANCH_DIFF_CHARS)}\n[the rest of the diff is not shown; read the files named in the stat above]`,
+    text:
+      text.length <= MAX_BRANCH_DIFF_CHARS
+        ? text
+        : `${truncateText(text, MAX_BRANCH_DIFF_CHARS)}\n[the rest of the diff is not shown; read the files named in the stat above]`,
   };
 }

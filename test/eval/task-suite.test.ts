@@ -12,7 +12,9 @@ const suite = loadSuite();
 describe('the eval suite', () => {
   it('covers both languages and every kind of task the harness promises', () => {
     expect(new Set(suite.map((t) => t.task.language))).toEqual(new Set(['javascript', 'python']));
-    expect(new Set(suite.map((t) => t.task.kind))).toEqual(new Set(['bug', 'feature', 'ambiguous', 'unrelated-failures', 'huge-file', 'long-output', 'long-task']));
+    expect(new Set(suite.map((t) => t.task.kind))).toEqual(
+      new Set(['bug', 'feature', 'ambiguous', 'unrelated-failures', 'huge-file', 'long-output', 'long-task']),
+    );
   });
 
   describe.each(suite.map((t) => [t.task.id, t] as const))('%s', (_id, loaded) => {

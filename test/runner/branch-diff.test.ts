@@ -11,7 +11,10 @@ describe('a continued branch diff against its base', () => {
   let bare: string;
   let forkPoint: string;
   const git = (cwd: string, ...args: string[]) =>
-    execFileSync('git', ['-c', 'user.name=T', '-c', 'user.email=t@example.com', '-c', 'init.defaultBranch=main', ...args], { cwd, encoding: 'utf8' }).trim();
+    execFileSync('git', ['-c', 'user.name=T', '-c', 'user.email=t@example.com', '-c', 'init.defaultBranch=main', ...args], {
+      cwd,
+      encoding: 'utf8',
+    }).trim();
   const commitFile = (dir: string, file: string, content: string, message: string) => {
     writeFileSync(join(dir, file), content);
     git(dir, 'add', file);
@@ -80,6 +83,9 @@ describe('a continued branch diff against its base', () => {
   it('says so when the branch shares no history with its base within the bound', async () => {
     const ws = await cloneOf('nightshift/r3-orphan');
     const diff = await continuedBranchDiff(ws, 'nightshift/r3-orphan', 'main');
-    expect(diff).toEqual({ base: 'main', text: "(no common ancestor with main within 337 commits of either tip: the branch's changes cannot be shown)" });
+    expect(diff).toEqual({
+      base: 'main',
+      text: "(no common ancestor with main within 337 commits of either tip: the branch's changes cannot be shown)",
+    });
   });
 });
