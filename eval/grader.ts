@@ -39,13 +39,27 @@ function run(cwd: string, command: string, args: readonly string[], options: { i
     killSignal: 'SIGKILL',
     maxBuffer: 64 * 1024 * 1024,
     // Nothing of the caller's environment beyond PATH: no keys reach the graded code.
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: options.home, LANG: 'C.UTF-8', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', NO_COLOR: '1' },
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: options.home,
+      LANG: 'C.UTF-8',
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_CONFIG_GLOBAL: '/dev/null',
+      NO_COLOR: '1',
+    },
   });
-  return { status: result.status, timedOut: result.error !== undefined && (result.error as NodeJS.ErrnoException).code === 'ETIMEDOUT', output: `${result.stdout ?? ''}${result.stderr ?? ''}` };
+  return {
+    status: result.status,
+    timedOut: result.error !== undefined && (result.error as NodeJS.ErrnoException).code === 'ETIMEDOUT',
+    output: `${result.stdout ?? ''}${result.stderr ?? ''}`,
+  };
 }
 
 function git(cwd: string, home: string, args: readonly string[], input?: string) {
-  return run(cwd, 'git', ['-c', 'user.name=eval', '-c', 'user.email=eval@nightshift.local', '-c', 'core.hooksPath=/dev/null', ...args], { home, ...(input !== undefined ? { input } : {}) });
+  return run(cwd, 'git', ['-c', 'user.name=eval', '-c', 'user.email=eval@nightshift.local', '-c', 'core.hooksPath=/dev/null', ...args], {
+    home,
+    ...(input !== undefined ? { input } : {}),
+  });
 }
 
 function touches(path: string, guarded: string): boolean {
@@ -72,7 +86,11 @@ export function grade(loaded: LoadedTask, submission: Submission): Grade {
   const missingAll = (names: readonly string[]) => Object.fromEntries(names.map((n) => [n, 'missing' as const]));
   try {
     cpSync(loaded.repoDir, ws, { recursive: true });
-    for (const args of [['init', '-q', '-b', 'main'], ['add', '-A'], ['commit', '-q', '-m', 'base']]) {
+    for (const args of [
+      ['init', '-q', '-b', 'main'],
+      ['add', '-A'],
+      ['commit', '-q', '-m', 'base'],
+    ]) {
       const r = git(ws, home, args);
       if (r.status !== 0) throw new Error(`grader: git ${args[0]} failed: ${r.output}`);
     }
@@ -89,9 +107,21 @@ export function grade(loaded: LoadedTask, submission: Submission): Grade {
         }
       }
     }
-    if (!applied) return { taskId: task.id, resolved: false, applied, failToPass: missingAll(task.grader.failToPass), passToPass: missingAll(task.grader.passToPass), touchedForbidden: [], reasons, outputTail: '' };
+    if (!applied)
+      return {
+        taskId: task.id,
+        resolved: false,
+        applied,
+        failToPass: missingAll(task.grader.failToPass),
+        passToPass: missingAll(task.grader.passToPass),
+        touchedForbidden: [],
+        reasons,
+        outputTail: '',
+      };
     git(ws, home, ['add', '-A']);
-    const changed = git(ws, home, ['diff', '--cached', '--name-only', '--no-renames', 'HEAD']).output.split('\n').filter((p) => p !== '');
+    const changed = git(ws, home, ['diff', '--cached', '--name-only', '--no-renames', 'HEAD'])
+      .output.split('\n')
+      .filter((p) => p !== '');
     const touchedForbidden = changed.filter((p) => task.mustNotTouch.some((g) => touches(p, g)));
     if (touchedForbidden.length) reasons.push(`changed what it had to leave alone: ${touchedForbidden.join(', ')}`);
 
@@ -103,12 +133,24 @@ export function grade(loaded: LoadedTask, submission: Submission): Grade {
     const states = (names: readonly string[]) => Object.fromEntries(names.map((n) => [n, tests[n] ?? ('missing' as const)]));
     const failToPass = states(task.grader.failToPass);
     const passToPass = states(task.grader.passToPass);
-    for (const [kind, map] of [['fail-to-pass', failToPass], ['pass-to-pass', passToPass]] as const) {
+    for (const [kind, map] of [
+      ['fail-to-pass', failToPass],
+      ['pass-to-pass', passToPass],
+    ] as const) {
       const bad = Object.entries(map).filter(([, s]) => s !== 'pass');
       if (bad.length) reasons.push(`${kind} not passing: ${bad.map(([n, s]) => `${n} (${s})`).join(', ')}`);
     }
     if (task.expect === 'ask' && !submission.asked) reasons.push('the task is ambiguous and the run did not ask');
-    return { taskId: task.id, resolved: reasons.length === 0, applied, failToPass, passToPass, touchedForbidden, reasons, outputTail: result.output.slice(-OUTPUT_TAIL) };
+    return {
+      taskId: task.id,
+      resolved: reasons.length === 0,
+      applied,
+      failToPass,
+      passToPass,
+      touchedForbidden,
+      reasons,
+      outputTail: result.output.slice(-OUTPUT_TAIL),
+    };
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
