@@ -1,5 +1,8 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { grade } from '../../eval/grader';
 import { loadSuite } from '../../eval/task-suite';
+import { estimateTokens } from '../../runner/model/conversation';
 
 /**
  * Every eval task is validated offline, as SWE-bench validates its instances: its gold patch (for an
@@ -33,6 +36,20 @@ describe('the eval suite', () => {
       // what must keep passing passes at base already: the task is graded on its change, not the repo's state
       expect(Object.values(result.passToPass).every((s) => s === 'pass')).toBe(true);
     });
+  });
+});
+
+describe('the long task', () => {
+  it('does not fit its window without compaction: reading the modules it must change passes the high-water mark', () => {
+    const long = suite.find((t) => t.task.kind === 'long-task')!;
+    const dir = join(long.repoDir, 'converters');
+    const reads = readdirSync(dir)
+      .filter((f) => f !== '__init__.py')
+      .map((f) => estimateTokens(readFileSync(join(dir, f), 'utf8')));
+    expect(reads).toHaveLength(12);
+    // runner/model/conversation.ts: compaction starts above 85% of (window - output limit) × 0.9, here with the smallest output limit the config allows
+    const highWater = (long.task.contextWindowTokens! - 256) * 0.9 * 0.85;
+    expect(reads.reduce((a, b) => a + b, 0)).toBeGreaterThan(highWater);
   });
 });
 
