@@ -2,7 +2,9 @@ import type { Message } from '@aws-sdk/client-bedrock-runtime';
 import { parseConfig } from '../../core/config/load';
 import { usdToMicros } from '../../core/pricing';
 import { branchHead, branchLog, fileAt, listPulls } from '../../local/forge';
-import type { ModelRequest } from '../../runner/model/provider';
+import { ModelCallError } from '../../runner/model/model-errors';
+import type { ModelProvider, ModelRequest } from '../../runner/model/provider';
+import { ReplayProvider } from '../../runner/model/replay-provider';
 import { CONTEXT_RETRIES, CONTINUE_MESSAGE, LoopControl, retryMaxTokensFor } from '../../runner/session/loop-control';
 import { session, startInProcessRun, startRunnerHarness, testConfig, type RunnerHarness } from './support/runner-harness';
 
@@ -154,6 +156,33 @@ describe('scripted sessions through each control path', () => {
     expect(events.filter((e) => e.type === 'note' && e.message.includes('did not fit the model')).map((e) => e.message)).toEqual([
       "turn 4 did not fit the model's context window (stop reason model_context_window_exceeded): 1 old tool outputs and 0 large tool inputs cleared, and the turn asked again (1 of 2)",
     ]);
+  });
+
+  it('compacts and asks again when the provider refuses the request as too long, without billing the refusal', async () => {
+    const run = await h.createRun({ prompt: 'Fix the failing add test' });
+    // The fourth call is refused by the provider (as Anthropic answers a prompt that is too long); the
+    // recording's overflowed line is skipped with it, and the run goes on from the fifth.
+    const replay = new ReplayProvider(session('context-overflow-compacted'));
+    let calls = 0;
+    const refusing: ModelProvider = {
+      kind: 'anthropic',
+      description: 'refuses the fourth call as too long',
+      converse: async (request, signal) => {
+        const response = await replay.converse(request, signal);
+        calls += 1;
+        if (calls === 4) throw new ModelCallError('anthropic', 'context_window', 'prompt is too long: 210000 tokens > 200000 maximum', false, 400);
+        return response;
+      },
+    };
+    const { end } = await startInProcessRun(h, run.runId, session('context-overflow-compacted'), { deps: { model: refusing } }).done;
+    expect(end).toMatchObject({ kind: 'succeeded', result: { outcome: 'pr_opened' } });
+    const { events } = await h.db.store.events.list(run.runId, { limit: 200 });
+    expect(events.filter((e) => e.type === 'note' && e.message.includes('did not fit the model')).map((e) => e.message)).toEqual([
+      "turn 4 did not fit the model's context window (the provider refused the request as too long): 1 old tool outputs and 0 large tool inputs cleared, and the turn asked again (1 of 2)",
+    ]);
+    // the refused call was released, not charged: the run spent what the five answered calls cost
+    const stored = (await h.db.store.runs.get(run.runId))!;
+    expect(stored.tokens.output).toBe(80 + 40 + 60 + 40 + 60);
   });
 
   it('pushes work in progress and fails with the reason on a context overflow with nothing left to compact', async () => {
