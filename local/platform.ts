@@ -116,7 +116,7 @@ export function localPlatformOptionsFromEnv(env: NodeJS.ProcessEnv, options: { l
  * The config's `model.provider` when it is anthropic or openai; `bedrock` when AWS credentials are
  * present; else nothing can serve a run: the choice is explicit.
  */
-function resolveModel(model: string | undefined, env: NodeJS.ProcessEnv, configFile: string): string | undefined {
+export function resolveModel(model: string | undefined, env: NodeJS.ProcessEnv, configFile: string): string | undefined {
   const configured = configuredModelProvider(configFile);
   if (model && !model.startsWith('replay:') && configured && model !== configured) {
     // The runner would refuse it at every run's start: say so once, now.

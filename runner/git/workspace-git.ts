@@ -160,6 +160,25 @@ export class WorkspaceGit {
     return this.run(['cat-file', 'blob', m[3]!]);
   }
 
+  /**
+   * Fetches `refs/heads/<branch>` of origin into `ref`: `depth` commits from its tip, or `deepen`
+   * more commits below the current shallow boundary of every ref fetched (the checkout's too).
+   */
+  async fetchShallow(refspecs: readonly { branch: string; ref: string }[], how: { depth: number } | { deepen: number }): Promise<void> {
+    const depth = 'depth' in how ? ['--depth', String(how.depth)] : ['--deepen', String(how.deepen)];
+    await this.run(['fetch', '--quiet', ...depth, '--no-tags', 'origin', ...refspecs.map(({ branch, ref }) => `+refs/heads/${branch}:${ref}`)], { withToken: true });
+  }
+
+  /** The best common ancestor of two commits in the history fetched so far; undefined when none is there. */
+  async mergeBase(a: string, b: string): Promise<string | undefined> {
+    try {
+      return (await this.run(['merge-base', a, b])).trim();
+    } catch (err) {
+      if (err instanceof GitCommandError && err.exitCode === 1) return undefined;
+      throw err;
+    }
+  }
+
   /** The ref `refs/heads/<branch>` on origin points at when it is a symbolic ref (an alias of another branch); undefined otherwise. */
   async remoteAliasTarget(branch: string): Promise<string | undefined> {
     const out = await this.run(['ls-remote', '--symref', 'origin', `refs/heads/${branch}`], { withToken: true });

@@ -45,31 +45,38 @@ function clearedInput(input: unknown): { input: unknown; changed: boolean } {
 }
 
 /**
- * Clears from the oldest message forward until `size()` is at most `target`. Mutates `messages`.
+ * Clears from the oldest message forward until `size()` is at most `target`. Replaces entries of
+ * `messages` (never the message objects themselves).
  * The last KEPT_RECENT_MESSAGES messages are never touched.
  */
 export function compact(messages: Message[], size: () => number, target: number): CompactionResult {
   const result: CompactionResult = { clearedResults: 0, clearedInputs: 0 };
   const uses = new Map<string, { name: string; input: unknown }>();
-  for (const m of messages) for (const b of m.content ?? []) if (b.toolUse?.toolUseId) uses.set(b.toolUse.toolUseId, { name: b.toolUse.name ?? 'tool', input: b.toolUse.input });
+  for (const m of messages)
+    for (const b of m.content ?? [])
+      if (b.toolUse?.toolUseId) uses.set(b.toolUse.toolUseId, { name: b.toolUse.name ?? 'tool', input: b.toolUse.input });
   for (let i = 0; i < messages.length - KEPT_RECENT_MESSAGES && size() > target; i++) {
     const message = messages[i]!;
-    message.content = (message.content ?? []).map((block): ContentBlock => {
-      if (block.toolResult) {
-        const use = uses.get(block.toolResult.toolUseId ?? '');
-        const note = clearedOutputNote(use?.name ?? 'a tool', use?.input);
-        if (block.toolResult.content?.length === 1 && block.toolResult.content[0]?.text === note) return block;
-        result.clearedResults++;
-        return { toolResult: { ...block.toolResult, content: [{ text: note }] } };
-      }
-      if (block.toolUse) {
-        const { input, changed } = clearedInput(block.toolUse.input);
-        if (!changed) return block;
-        result.clearedInputs++;
-        return { toolUse: { ...block.toolUse, input: input as never } };
-      }
-      return block;
-    });
+    // A new message object: a request already built (and perhaps still held by a provider) keeps what it sent.
+    messages[i] = {
+      ...message,
+      content: (message.content ?? []).map((block): ContentBlock => {
+        if (block.toolResult) {
+          const use = uses.get(block.toolResult.toolUseId ?? '');
+          const note = clearedOutputNote(use?.name ?? 'a tool', use?.input);
+          if (block.toolResult.content?.length === 1 && block.toolResult.content[0]?.text === note) return block;
+          result.clearedResults++;
+          return { toolResult: { ...block.toolResult, content: [{ text: note }] } };
+        }
+        if (block.toolUse) {
+          const { input, changed } = clearedInput(block.toolUse.input);
+          if (!changed) return block;
+          result.clearedInputs++;
+          return { toolUse: { ...block.toolUse, input: input as never } };
+        }
+        return block;
+      }),
+    };
   }
   return result;
 }

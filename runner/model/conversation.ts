@@ -36,6 +36,11 @@ export class Conversation {
   readonly messages: Message[] = [];
   /** What each compaction cleared, in order (for events and tests). */
   readonly compactions: CompactionResult[] = [];
+  /**
+   * The input limit learned from a context-window overflow: the estimate let through a conversation
+   * the model refused, so the limit drops below what was refused and stays there for the run.
+   */
+  private learnedLimit: number | undefined;
 
   constructor(private readonly options: ConversationOptions) {}
 
@@ -73,7 +78,21 @@ export class Conversation {
   }
 
   private inputLimit(): number {
-    return Math.floor((this.options.contextWindowTokens - this.options.maxTokens) * 0.9);
+    const configured = Math.floor((this.options.contextWindowTokens - this.options.maxTokens) * 0.9);
+    return Math.min(configured, this.learnedLimit ?? configured);
+  }
+
+  /**
+   * After the model refused the conversation as too long for its window: the limit drops to 90% of
+   * what was refused and the conversation is cut at once (the same cut as near the window, to about
+   * half the limit), so the turn can be asked again. Tool uses and their results stay paired: only
+   * their content is replaced. Returns what was cleared (nothing: there is nothing left to clear).
+   */
+  compactAfterOverflow(): CompactionResult {
+    this.learnedLimit = Math.floor(Math.min(this.size(), this.inputLimit()) * 0.9);
+    const result = compact(this.messages, () => this.size(), Math.floor(this.inputLimit() * COMPACT_TO));
+    if (result.clearedResults || result.clearedInputs) this.compactions.push(result);
+    return result;
   }
 
   /** The conversation's size as the next request would carry it (tokens, estimated high). */

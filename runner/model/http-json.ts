@@ -1,4 +1,4 @@
-import { isConnectError, isNetworkError, ModelCallError, ModelResponseError, retryAfterMs, type ModelCallFailure } from './model-errors';
+import { CONTEXT_WINDOW_TEXT, isConnectError, isNetworkError, ModelCallError, ModelResponseError, retryAfterMs, type ModelCallFailure } from './model-errors';
 
 /**
  * One JSON POST to a model API with `fetch` (global, or the runner's proxied undici fetch), and the
@@ -39,14 +39,12 @@ export function errorBodyText(text: string): { message: string; type?: string } 
   return { message: message.slice(0, MAX_ERROR_TEXT), ...(type ? { type } : {}) };
 }
 
-const contextWindowText = /prompt is too long|context[ _]length|context window|maximum context|too many (input )?tokens|input is too long/i;
-
 export function failureOfStatus(status: number, message: string, type: string | undefined): ModelCallFailure {
   if (status === 429) return 'throttled';
   if (status === 408 || status === 409 || status >= 500) return 'unavailable';
   if (status === 401 || status === 403) return 'unauthorized';
   if (status === 404) return 'not_found';
-  if (contextWindowText.test(message) || (type !== undefined && contextWindowText.test(type))) return 'context_window';
+  if (CONTEXT_WINDOW_TEXT.test(message) || (type !== undefined && CONTEXT_WINDOW_TEXT.test(type))) return 'context_window';
   return 'rejected';
 }
 

@@ -62,6 +62,9 @@ export type ModelCallFailure =
   /** The connection failed or was cut, before or after the response started: retried. */
   | 'network';
 
+/** How providers word a request that does not fit the model's context window. */
+export const CONTEXT_WINDOW_TEXT = /prompt is too long|context[ _]length|context window|maximum context|too many (input )?tokens|input is too long/i;
+
 const retryable: ReadonlySet<ModelCallFailure> = new Set(['throttled', 'unavailable', 'network']);
 
 export class ModelCallError extends Error {
@@ -198,4 +201,16 @@ export function retryAfterMs(header: string | null, now: number = Date.now()): n
   if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1_000;
   const at = Date.parse(header);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/**
+ * The request did not fit the model's context window and was refused for it (an HTTP provider's
+ * `context_window` failure, Bedrock's ValidationException "Input is too long"): the agent loop
+ * compacts the conversation and asks again, like a `model_context_window_exceeded` stop.
+ */
+export function isContextWindowError(err: unknown): boolean {
+  if (err instanceof ModelCallError) return err.failure === 'context_window';
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { name?: unknown; message?: unknown };
+  return e.name === 'ValidationException' && typeof e.message === 'string' && CONTEXT_WINDOW_TEXT.test(e.message);
 }

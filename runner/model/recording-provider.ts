@@ -1,7 +1,8 @@
-import { closeSync, constants, fstatSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConverseResponse } from './converse-response';
 import type { ModelProvider, ModelRequest } from './provider';
+import { recordedOutputsFile } from './replay-provider';
 
 /**
  * Records a live session in the replay format (SPEC §7): each response the wrapped provider returns
@@ -9,7 +10,12 @@ import type { ModelProvider, ModelRequest } from './provider';
  * secret values and token-shaped strings), and only then handed to the runner. A recorded file
  * replays with `NIGHTSHIFT_MODEL=replay:<file>`, so a real run becomes a regression test.
  *
- * The file is created new (never appended to or followed through a symbolic link) with mode 600.
+ * Next to it, `<name>.outputs.json` holds every tool output the model saw (toolUseId → text, from the
+ * tool results of each request), so a replay of the recording fails when a tool now answers
+ * differently (runner/model/replay-provider.ts). It is rewritten after each call (a new file renamed
+ * over the old one).
+ *
+ * The files are created new (never appended to or followed through a symbolic link) with mode 600.
  */
 export class RecordingProvider implements ModelProvider {
   readonly kind: ModelProvider['kind'];
@@ -17,6 +23,8 @@ export class RecordingProvider implements ModelProvider {
   private fd: number | undefined;
   /** Responses written so far. */
   recorded = 0;
+  private readonly outputs: Record<string, string> = {};
+  private outputsWrites = 0;
 
   constructor(
     private readonly inner: ModelProvider,
@@ -31,6 +39,7 @@ export class RecordingProvider implements ModelProvider {
   }
 
   async converse(request: ModelRequest, signal: AbortSignal): Promise<ConverseResponse> {
+    this.recordOutputs(request);
     const response = await this.inner.converse(request, signal);
     // Written before the runner acts on it: a run that crashes midway leaves every turn it took.
     const line = ConverseResponse.parse(this.redact(structuredClone(response)));
@@ -38,6 +47,30 @@ export class RecordingProvider implements ModelProvider {
     writeSync(this.fd, `${JSON.stringify(line)}\n`);
     this.recorded++;
     return response;
+  }
+
+  /** The tool results this request carries, as the model sees them (already redacted by the runner; redacted again). */
+  private recordOutputs(request: ModelRequest): void {
+    let added = false;
+    for (const message of request.messages ?? []) {
+      if (message.role !== 'user') continue;
+      for (const block of message.content ?? []) {
+        const result = block.toolResult;
+        if (!result?.toolUseId || result.toolUseId in this.outputs) continue;
+        this.outputs[result.toolUseId] = this.redact((result.content ?? []).map((c) => c.text ?? '').join(''));
+        added = true;
+      }
+    }
+    if (!added) return;
+    const target = recordedOutputsFile(this.file);
+    const temp = `${target}.${process.pid}.${++this.outputsWrites}.tmp`;
+    const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    try {
+      writeSync(fd, `${JSON.stringify(this.outputs, null, 1)}\n`);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, target);
   }
 
   /**

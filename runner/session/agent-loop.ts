@@ -18,8 +18,12 @@ import type { RunContext } from './run-context';
 import { Interrupted } from './run-errors';
 import type { PreparedRun } from './workspace-phase';
 import type { FinishGate } from './finish-gate';
-import { LoopControl, modelStopMessage, retryMaxTokensFor, TEXT_ONLY_NUDGES } from './loop-control';
+import { CONTEXT_RETRIES, LoopControl, modelStopMessage, retryMaxTokensFor, TEXT_ONLY_NUDGES, type LoopDecision } from './loop-control';
+import { isContextWindowError } from '../model/model-errors';
+import type { ModelCallResult } from './model-call';
 import { RunFailure } from './run-errors';
+import { continuedBranchDiff, type BranchDiff } from './branch-diff';
+import { GitCommandError } from '../git/workspace-git';
 
 /** How the agent's loop ended: a control tool (finish, ask_human), a turn without tool calls, or the turn limit. */
 export type AgentEnd = { kind: 'control'; control: ToolControl } | { kind: 'end_turn'; text: string } | { kind: 'turn_limit' };
@@ -59,12 +63,29 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
   const issue = run.issue !== null ? { number: run.issue, ...(await prepared.repo.github.getIssue(run.issue)) } : undefined;
   // Setup and base-test output may hold a secret the commands had: the model never sees one.
   const orient = orientation(prepared.layout.repo, await gitViewFiles(prepared));
+  if (run.branch) orient.branchDiff = await branchDiffForTask(ctx, prepared);
   conversation.addUser([{ text: ctx.redactor.redact(taskMessage({ prompt: run.prompt, issue, setupNotes: input.setupNotes, baseTests: input.baseTests, orientation: orient })) }]);
   const control = new LoopControl({ maxTurns: model.maxTurns, maxTokens: model.maxOutputTokens, retryMaxTokens: retryMaxTokensFor(model.maxOutputTokens), budgetMicros: run.budgetMicros });
   /** The next user message, with the limits note when the run nears its turn limit or budget. */
   const answer = (turn: number, content: ContentBlock[]) => {
     const note = control.limitsNote(turn, run.spentMicros + budget.totals.modelMicros + meter.chargedMicros);
     conversation.addUser(note ? [...content, { text: note }] : content);
+  };
+
+  /**
+   * A turn that did not fit the model's window: the conversation is cut at once and the turn asked
+   * again; when the retries are used up, or nothing is left to clear, the run ends with the reason.
+   */
+  const compactAfterOverflow = async (decision: LoopDecision, turn: number, how: string) => {
+    const stop = modelStopMessage('model_context_window_exceeded');
+    if (decision.action !== 'compact') throw new RunFailure('model_context_window_exceeded', `${stop} (${how}) at turn ${turn}, after ${CONTEXT_RETRIES} compactions in a row; the agent did not finish`);
+    const cut = conversation.compactAfterOverflow();
+    if (cut.clearedResults === 0 && cut.clearedInputs === 0) throw new RunFailure('model_context_window_exceeded', `${stop} (${how}) at turn ${turn}; compaction found no old tool output left to clear, so the agent did not finish`);
+    await ctx.emit('note', `turn ${turn} did not fit the model's context window (${how}): ${cut.clearedResults} old tool outputs and ${cut.clearedInputs} large tool inputs cleared, and the turn asked again (${decision.attempt} of ${CONTEXT_RETRIES})`, {
+      turn,
+      ...cut,
+      attempt: decision.attempt,
+    });
   };
 
   for (let turn = 1; turn <= model.maxTurns; turn++) {
@@ -74,7 +95,15 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
     const cut = conversation.compactions[compactionsBefore];
     if (cut) await ctx.emit('note', `conversation compacted before turn ${turn}: ${cut.clearedResults} old tool outputs and ${cut.clearedInputs} large tool inputs cleared`, { turn, ...cut });
     const callId = `turn-${String(turn).padStart(4, '0')}`;
-    const { response, usage, costMicros, durationMs } = await callModel(ctx, budget, meter, request, conversation.estimateInputTokens(request), callId);
+    let call: ModelCallResult;
+    try {
+      call = await callModel(ctx, budget, meter, request, conversation.estimateInputTokens(request), callId);
+    } catch (err) {
+      if (!isContextWindowError(err)) throw err;
+      await compactAfterOverflow(control.contextOverflow(), turn, 'the provider refused the request as too long');
+      continue;
+    }
+    const { response, usage, costMicros, durationMs } = call;
     const content = response.output.message.content as ContentBlock[];
     const toolUses = content.filter((b) => b.toolUse).map((b) => b.toolUse!);
     const text = content
@@ -102,6 +131,11 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
     if (decision.action === 'retry') {
       // The cut-off response is dropped: the same request is asked again with room for the whole call.
       await ctx.emit('note', `turn ${turn} was cut off at the output limit; asking again with up to ${decision.maxTokens} output tokens`, { turn, maxTokens: decision.maxTokens });
+      continue;
+    }
+    if (decision.action === 'compact' || (decision.action === 'stop' && decision.reason === 'model_context_window_exceeded')) {
+      // The overflowed response is dropped: the same turn is asked again over the compacted conversation.
+      await compactAfterOverflow(decision, turn, 'stop reason model_context_window_exceeded');
       continue;
     }
     if (decision.action === 'stop') {
@@ -168,6 +202,21 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
     answer(turn, results);
   }
   return { kind: 'turn_limit' };
+}
+
+/** A continued branch's changes against its base; a fetch that fails is said in the message, not fatal. */
+async function branchDiffForTask(ctx: RunContext, prepared: PreparedRun): Promise<BranchDiff> {
+  const { repo } = prepared;
+  try {
+    const diff = await ctx.withHeartbeats(() => continuedBranchDiff(repo.git, repo.branch, repo.baseBranch));
+    await ctx.emit('note', `continued branch ${repo.branch}: its changes against ${diff.base} are in the task message (${diff.text.length} characters)`, { base: diff.base });
+    return diff;
+  } catch (err) {
+    if (!(err instanceof GitCommandError)) throw err;
+    const why = ctx.redactor.redact(err.message);
+    await ctx.emit('note', `continued branch ${repo.branch}: its diff against ${repo.baseBranch} could not be computed (${why})`, {});
+    return { base: repo.baseBranch, text: `(could not be computed: ${why})` };
+  }
 }
 
 function summarizeInput(input: unknown): unknown {

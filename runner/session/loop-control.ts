@@ -10,10 +10,16 @@ import type { ConverseResponse } from '../model/converse-response';
  * - A response cut off by `max_tokens` (a tool call, typically a whole-file write, that did not fit)
  *   is asked again with more output tokens (`retryMaxTokens`); cut off at that limit too, the model is
  *   told to work in smaller pieces.
- * - Guardrail, content-filter and context-window stops end the loop with that reason: the run pushes
- *   its work in progress and never opens a "finished" PR.
+ * - A context-window overflow (the stop reason, or the provider refusing the request as too long) is
+ *   answered by compacting the conversation and asking the turn again, at most `CONTEXT_RETRIES`
+ *   times in a row; one more overflow ends the loop like the stops below.
+ * - Guardrail, content-filter and (after its retries) context-window stops end the loop with that
+ *   reason: the run pushes its work in progress and never opens a "finished" PR.
  */
 export const TEXT_ONLY_NUDGES = 2;
+
+/** Compact-and-retry attempts after context-window overflows in a row (a turn that fits resets the count). */
+export const CONTEXT_RETRIES = 2;
 
 export const CONTINUE_MESSAGE =
   'You replied without calling a tool. If the task is done, call `finish` (the runner then verifies it); if you need a human, call `ask_human`; otherwise continue with a tool call.';
@@ -29,6 +35,8 @@ export type LoopDecision =
   | { action: 'retry'; maxTokens: number }
   /** Keep the turn's text (without its cut-off tool call) and answer with this message. */
   | { action: 'cut_off'; message: string }
+  /** Compact the conversation and ask the turn again (the overflowed response is dropped). */
+  | { action: 'compact'; attempt: number }
   /** The agent ended its turn for good. */
   | { action: 'end_turn' }
   /** The model stopped for a reason that is not the agent's choice. */
@@ -50,6 +58,7 @@ export function retryMaxTokensFor(maxTokens: number): number {
 
 export class LoopControl {
   private nudges = 0;
+  private overflows = 0;
   private nextMaxTokens: number;
 
   constructor(private readonly options: LoopControlOptions) {
@@ -69,7 +78,9 @@ export class LoopControl {
     const asked = this.nextMaxTokens;
     this.nextMaxTokens = this.options.maxTokens;
     const { stopReason } = response;
-    if (stopReason === 'guardrail_intervened' || stopReason === 'content_filtered' || stopReason === 'model_context_window_exceeded') return { action: 'stop', reason: stopReason };
+    if (stopReason === 'model_context_window_exceeded') return this.contextOverflow();
+    this.overflows = 0;
+    if (stopReason === 'guardrail_intervened' || stopReason === 'content_filtered') return { action: 'stop', reason: stopReason };
     if (stopReason === 'max_tokens') {
       if (asked < this.options.retryMaxTokens) {
         this.nextMaxTokens = this.options.retryMaxTokens;
@@ -87,6 +98,14 @@ export class LoopControl {
       return { action: 'nudge', message: CONTINUE_MESSAGE };
     }
     return { action: 'end_turn' };
+  }
+
+  /** A turn that did not fit the window (stopped for it, or refused as too long): compact and retry, or stop. */
+  contextOverflow(): LoopDecision {
+    this.nextMaxTokens = this.options.maxTokens;
+    if (this.overflows >= CONTEXT_RETRIES) return { action: 'stop', reason: 'model_context_window_exceeded' };
+    this.overflows += 1;
+    return { action: 'compact', attempt: this.overflows };
   }
 
   /**

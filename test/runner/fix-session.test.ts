@@ -105,7 +105,14 @@ describe('a replayed session that fixes the failing test', () => {
     const before = h.forge.requests.length;
 
     // When the runner continues that branch
-    const { end } = await startInProcessRun(h, run.runId, session('protected-paths')).done;
+    const { end, provider } = await startInProcessRun(h, run.runId, session('protected-paths')).done;
+
+    // The task message shows what the branch already changed against main (its base was not in the clone)
+    const task = JSON.stringify((provider.requests[0] as { messages: { content: { text?: string }[] }[] }).messages[0]!.content[0]!.text);
+    expect(task).toContain('# This branch so far (a continued run)');
+    expect(task).toContain('src/add.js | 2 +-');
+    expect(task).toContain('-  return a - b;');
+    expect(task).toContain('+  return a + b;');
 
     // Then it commits on top of the branch and updates the same draft PR, linking the issue
     expect(end).toMatchObject({ kind: 'succeeded', result: { outcome: 'pr_updated', branch: pr!.head, prUrl: `${h.forge.url}/demo/sample-app/pull/${pr!.number}` } });

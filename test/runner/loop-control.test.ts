@@ -2,8 +2,10 @@ import type { Message } from '@aws-sdk/client-bedrock-runtime';
 import { parseConfig } from '../../core/config/load';
 import { usdToMicros } from '../../core/pricing';
 import { branchHead, branchLog, fileAt, listPulls } from '../../local/forge';
-import type { ModelRequest } from '../../runner/model/provider';
-import { CONTINUE_MESSAGE, LoopControl, retryMaxTokensFor } from '../../runner/session/loop-control';
+import { ModelCallError } from '../../runner/model/model-errors';
+import type { ModelProvider, ModelRequest } from '../../runner/model/provider';
+import { ReplayProvider } from '../../runner/model/replay-provider';
+import { CONTEXT_RETRIES, CONTINUE_MESSAGE, LoopControl, retryMaxTokensFor } from '../../runner/session/loop-control';
 import { session, startInProcessRun, startRunnerHarness, testConfig, type RunnerHarness } from './support/runner-harness';
 
 const reply = (stopReason: 'end_turn' | 'tool_use' | 'max_tokens' | 'guardrail_intervened' | 'content_filtered' | 'model_context_window_exceeded', tools = false) => ({
@@ -35,10 +37,21 @@ describe('loop control decisions', () => {
     expect(control.maxTokens).toBe(1_000);
   });
 
-  it('stops on guardrail, content filter and context window, even with tool calls in the turn', () => {
-    for (const reason of ['guardrail_intervened', 'content_filtered', 'model_context_window_exceeded'] as const) {
+  it('stops on guardrail and content filter, even with tool calls in the turn', () => {
+    for (const reason of ['guardrail_intervened', 'content_filtered'] as const) {
       expect(new LoopControl(options).decide(reply(reason, true))).toEqual({ action: 'stop', reason });
     }
+  });
+
+  it('compacts and retries a context-window overflow at most CONTEXT_RETRIES times in a row, then stops', () => {
+    const control = new LoopControl(options);
+    expect(control.decide(reply('model_context_window_exceeded', true))).toEqual({ action: 'compact', attempt: 1 });
+    // a turn that fits resets the count
+    expect(control.decide(reply('tool_use', true))).toEqual({ action: 'tools' });
+    expect(control.decide(reply('model_context_window_exceeded'))).toEqual({ action: 'compact', attempt: 1 });
+    // the provider refusing the request as too long counts the same
+    expect(control.contextOverflow()).toEqual({ action: 'compact', attempt: CONTEXT_RETRIES });
+    expect(control.decide(reply('model_context_window_exceeded'))).toEqual({ action: 'stop', reason: 'model_context_window_exceeded' });
   });
 
   it('tells the model its turns and budget only when it nears either', () => {
@@ -123,12 +136,61 @@ describe('scripted sessions through each control path', () => {
     expect(fileAt(h.bare, branch, 'src/add.js')).toContain('return a + b;');
   });
 
-  it('pushes work in progress and fails with the reason on a context overflow', async () => {
+  it('compacts the conversation on a context overflow, asks the turn again and finishes', async () => {
+    const run = await h.createRun({ prompt: 'Fix the failing add test' });
+    const { end, provider } = await startInProcessRun(h, run.runId, session('context-overflow-compacted')).done;
+    // Without compact-and-retry the run failed at turn 4 with the work pushed as WIP.
+    expect(end).toMatchObject({ kind: 'succeeded', result: { outcome: 'pr_opened' } });
+    const requests = provider.requests as ModelRequest[];
+    expect(requests).toHaveLength(6);
+    const [overflowed, retried] = [requests[3]!, requests[4]!];
+    // the overflowed response was dropped: the retry asks the same turn, over the compacted conversation
+    expect(retried.messages).toHaveLength(overflowed.messages!.length);
+    const resultText = (request: ModelRequest, id: string) =>
+      request.messages!.flatMap((m) => m.content ?? []).find((b) => b.toolResult?.toolUseId === id)!.toolResult!.content![0]!.text;
+    expect(resultText(overflowed, 'tooluse_01')).toContain('return a - b;');
+    expect(resultText(retried, 'tooluse_01')).toBe('[output of read_file path="src/add.js" cleared by the runner to keep the conversation inside the model window; run it again if you need it]');
+    // every tool use still has its result (the replay provider checked each request against the Converse rules)
+    expect(retried.messages!.flatMap((m) => m.content ?? []).filter((b) => b.toolUse).length).toBe(retried.messages!.flatMap((m) => m.content ?? []).filter((b) => b.toolResult).length);
+    const { events } = await h.db.store.events.list(run.runId, { limit: 200 });
+    expect(events.filter((e) => e.type === 'note' && e.message.includes('did not fit the model')).map((e) => e.message)).toEqual([
+      "turn 4 did not fit the model's context window (stop reason model_context_window_exceeded): 1 old tool outputs and 0 large tool inputs cleared, and the turn asked again (1 of 2)",
+    ]);
+  });
+
+  it('compacts and asks again when the provider refuses the request as too long, without billing the refusal', async () => {
+    const run = await h.createRun({ prompt: 'Fix the failing add test' });
+    // The fourth call is refused by the provider (as Anthropic answers a prompt that is too long); the
+    // recording's overflowed line is skipped with it, and the run goes on from the fifth.
+    const replay = new ReplayProvider(session('context-overflow-compacted'));
+    let calls = 0;
+    const refusing: ModelProvider = {
+      kind: 'anthropic',
+      description: 'refuses the fourth call as too long',
+      converse: async (request, signal) => {
+        const response = await replay.converse(request, signal);
+        calls += 1;
+        if (calls === 4) throw new ModelCallError('anthropic', 'context_window', 'prompt is too long: 210000 tokens > 200000 maximum', false, 400);
+        return response;
+      },
+    };
+    const { end } = await startInProcessRun(h, run.runId, session('context-overflow-compacted'), { deps: { model: refusing } }).done;
+    expect(end).toMatchObject({ kind: 'succeeded', result: { outcome: 'pr_opened' } });
+    const { events } = await h.db.store.events.list(run.runId, { limit: 200 });
+    expect(events.filter((e) => e.type === 'note' && e.message.includes('did not fit the model')).map((e) => e.message)).toEqual([
+      "turn 4 did not fit the model's context window (the provider refused the request as too long): 1 old tool outputs and 0 large tool inputs cleared, and the turn asked again (1 of 2)",
+    ]);
+    // the refused call was released, not charged: the run spent what the five answered calls cost
+    const stored = (await h.db.store.runs.get(run.runId))!;
+    expect(stored.tokens.output).toBe(80 + 40 + 60 + 40 + 60);
+  });
+
+  it('pushes work in progress and fails with the reason on a context overflow with nothing left to compact', async () => {
     const run = await h.createRun({ prompt: 'Fix the failing add test' });
     const { end } = await startInProcessRun(h, run.runId, session('context-overflow')).done;
     expect(end).toMatchObject({ kind: 'failed', error: 'Nightshift.RunFailed' });
     const cause = (end as { cause: string }).cause;
-    expect(cause).toMatch(/^model_context_window_exceeded: the conversation no longer fits the model’s context window .* at turn 2; .*work in progress pushed to nightshift\//);
+    expect(cause).toMatch(/^model_context_window_exceeded: the conversation no longer fits the model’s context window .* at turn 2; compaction found no old tool output left to clear, .*work in progress pushed to nightshift\//);
     const branch = cause.match(/pushed to (\S+)$/)![1]!;
     expect(fileAt(h.bare, branch, 'src/add.js')).toContain('return a + b;');
   });

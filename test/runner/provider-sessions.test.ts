@@ -11,7 +11,7 @@ import { OpenAiProvider } from '../../runner/model/openai-provider';
 import type { ChatRequest } from '../../runner/model/openai-wire';
 import type { ModelProvider, ModelRequest } from '../../runner/model/provider';
 import { RecordingProvider } from '../../runner/model/recording-provider';
-import { ReplayProvider } from '../../runner/model/replay-provider';
+import { recordedOutputsFile, ReplayProvider } from '../../runner/model/replay-provider';
 import { chatRequestViolations, converseRequestViolations, messagesRequestViolations } from '../../runner/model/request-rules';
 import { Redactor } from '../../runner/redaction';
 import { chatResponseOf, converseBodyOf, messagesResponseOf, sessionResponses, startModelServer, type ModelServer, type ServerStep } from './support/model-servers';
@@ -147,6 +147,13 @@ describe('live providers drive a whole run, and a recording of it replays', () =
     expect(recorded).not.toContain(LEAKED);
     expect(recorded).not.toContain(API_KEY);
     expect(recorded).toContain('[REDACTED]');
+    // beside it, every tool output the model saw, redacted too (a replay compares the run's outputs with them)
+    const outputsFile = recordedOutputsFile(recordFile);
+    expect(statSync(outputsFile).mode & 0o777).toBe(0o600);
+    const outputs = JSON.parse(readFileSync(outputsFile, 'utf8')) as Record<string, string>;
+    expect(Object.keys(outputs)).toHaveLength(3);
+    expect(Object.values(outputs).join('\n')).toContain('return a + b;');
+    expect(JSON.stringify(outputs)).not.toContain(API_KEY);
 
     // When the recording is replayed as a regression test
     const replay = new ReplayProvider(recordFile);

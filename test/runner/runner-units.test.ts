@@ -1,5 +1,7 @@
 import { Conversation, cacheReadableShare, cachedPrefixShare } from '../../runner/model/conversation';
 import { clearedOutputNote } from '../../runner/model/compaction';
+import { isContextWindowError, ModelCallError } from '../../runner/model/model-errors';
+import { converseRequestViolations } from '../../runner/model/request-rules';
 import { Redactor } from '../../runner/redaction';
 import { parseJunitXml, parseTestOutput, testDelta, type TestRunResult } from '../../runner/repo/test-results';
 import { buildToolEnvironment } from '../../runner/isolation/tool-environment';
@@ -108,6 +110,44 @@ describe('conversation requests', () => {
     expect(texts.slice(0, 4).every((t) => t!.startsWith('[output of shell command="cat big'))).toBe(true);
     expect(texts.slice(4)).toEqual(['x'.repeat(6_000), 'x'.repeat(6_000)]);
     expect(c.estimateInputTokens(req)).toBeLessThan(8_000 - 1_000);
+  });
+
+  it('after an overflow cuts at once below what was refused, keeps every tool use paired with its result, and stays below after', () => {
+    // the estimate thinks 200,000 tokens fit; the model refused far less
+    const c = new Conversation({ modelId: 'm', system: 's', tools: toolSpecs(), maxTokens: 1_000, contextWindowTokens: 200_000 });
+    c.addUser([{ text: 'task' }]);
+    for (let i = 0; i < 6; i++) {
+      c.addAssistant([{ text: `step ${i}` }, { toolUse: { toolUseId: `t${i}`, name: 'read_file', input: { path: `f${i}.txt` } } }]);
+      c.addUser([{ toolResult: { toolUseId: `t${i}`, content: [{ text: 'x'.repeat(6_000) }] } }]);
+    }
+    const refused = c.size();
+    const cut = c.compactAfterOverflow();
+    expect(cut.clearedResults).toBeGreaterThan(0);
+    expect(c.compactions).toEqual([cut]);
+    expect(c.size()).toBeLessThan(refused);
+    const req = c.buildRequest();
+    expect(converseRequestViolations(req)).toEqual([]);
+    // the learned limit holds: growing back towards what was refused cuts again before it gets there
+    for (let i = 6; i < 12; i++) {
+      c.addAssistant([{ toolUse: { toolUseId: `t${i}`, name: 'read_file', input: { path: `f${i}.txt` } } }]);
+      c.addUser([{ toolResult: { toolUseId: `t${i}`, content: [{ text: 'x'.repeat(6_000) }] } }]);
+      const next = c.buildRequest();
+      expect(converseRequestViolations(next)).toEqual([]);
+      expect(c.estimateInputTokens(next)).toBeLessThan(refused);
+    }
+    expect(c.compactions.length).toBeGreaterThan(1);
+    // nothing left outside the recent messages: an overflow now clears nothing (the run then ends)
+    const bare = new Conversation({ modelId: 'm', system: 's', tools: [], maxTokens: 1_000, contextWindowTokens: 200_000 });
+    bare.addUser([{ text: 'task' }]);
+    expect(bare.compactAfterOverflow()).toEqual({ clearedResults: 0, clearedInputs: 0 });
+  });
+
+  it('knows a request refused as too long for the window, from any provider', () => {
+    expect(isContextWindowError(new ModelCallError('anthropic', 'context_window', 'prompt is too long', false, 400))).toBe(true);
+    expect(isContextWindowError(new ModelCallError('openai', 'rejected', 'bad field', false, 400))).toBe(false);
+    expect(isContextWindowError(Object.assign(new Error('Input is too long for requested model.'), { name: 'ValidationException' }))).toBe(true);
+    expect(isContextWindowError(Object.assign(new Error('Malformed input request'), { name: 'ValidationException' }))).toBe(false);
+    expect(isContextWindowError('too long')).toBe(false);
   });
 
   it('rewrites the cached prefix once per cut, not every turn', () => {

@@ -1,0 +1,13 @@
+import unittest
+
+from converters.liters_to_gallons import REFERENCE, convert
+
+
+class LitersToGallonsTest(unittest.TestCase):
+    def test_reference_values(self):
+        for value, expected in REFERENCE[:20]:
+            self.assertAlmostEqual(convert(value), expected)
+
+    def test_rejects_negative(self):
+        with self.assertRaisesRegex(ValueError, "negative value: -2"):
+            convert(-2)

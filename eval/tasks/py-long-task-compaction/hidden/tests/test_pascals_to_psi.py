@@ -1,0 +1,13 @@
+import unittest
+
+from converters.pascals_to_psi import REFERENCE, convert
+
+
+class PascalsToPsiTest(unittest.TestCase):
+    def test_reference_values(self):
+        for value, expected in REFERENCE[:20]:
+            self.assertAlmostEqual(convert(value), expected)
+
+    def test_rejects_negative(self):
+        with self.assertRaisesRegex(ValueError, "negative value: -2"):
+            convert(-2)

@@ -1,0 +1,1 @@
+"""Unit converters, one module each; every module exposes convert(value)."""
