@@ -122,7 +122,8 @@ export function squidConfig(config: Pick<NightshiftConfig, 'repos' | 'egress'> &
     // Before any allowlist: an allowlist entry that covers an AWS API host opens nothing without the credential.
     'http_access deny aws_api !runner_credential',
     'http_access allow aws_api !internal_dst',
-    'http_access allow allow_default !internal_dst',
+    // An empty default allowlist defines no ACL: squid refuses to start on a reference to an undefined one.
+    ...(reduceDomains(defaults).length > 0 ? ['http_access allow allow_default !internal_dst'] : []),
     ...ports.filter((p) => p.extraAllow.length > 0).map((p) => `http_access allow port_${aclSuffix(p)} allow_${aclSuffix(p)} !internal_dst`),
     'http_access deny all',
   ];

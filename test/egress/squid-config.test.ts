@@ -71,6 +71,16 @@ describe('squidConfig', () => {
     expect(() => squidConfig(config, { region: 'us-east-1', runnerAuth: { helper: '/x.sh', hashFile: '/tmp/h\nhttp_access allow all' } })).toThrow(/unsafe credential hash file/);
   });
 
+  it('references only ACLs it defines, also with an empty default allowlist (squid would not start)', () => {
+    for (const egress of [{ allow: [] }, {}]) {
+      const conf = squidConfig(parseConfig({ ...base, egress, repos: [...repos('acme/web'), { name: 'acme/docs' }] }), { region: 'eu-central-1' });
+      const defined = new Set([...conf.matchAll(/^acl (\S+) /gm)].map((m) => m[1]));
+      const used = [...conf.matchAll(/^http_access (?:allow|deny) (.+)$/gm)].flatMap((m) => m[1]!.split(' ').map((name) => name.replace(/^!/, ''))).filter((name) => name !== 'all');
+      expect(used.length).toBeGreaterThan(0);
+      for (const name of used) expect(defined).toContain(name);
+    }
+  });
+
   it('never allows Secrets Manager: repo secrets come through the token broker', () => {
     const config = parseConfig({ ...base, repos: [{ name: 'acme/web', secrets: { NPM_TOKEN: 'acme/npm-token' } }] });
     expect(squidConfig(config, { region: 'eu-central-1' })).not.toContain('secretsmanager');
