@@ -188,7 +188,7 @@ export function changeCoverageMarkdown(e: ChangeCoverageEvidence): string {
     lines.push(
       c.measured === 0
         ? `**Changed lines:** none of the ${c.added} added line${c.added === 1 ? '' : 's'} is in the coverage report at head.`
-        : `**Changed lines:** ${c.covered} of ${c.measured} added executable line${c.measured === 1 ? '' : 's'} covered at head (${pct(c.percent)}); ${c.added - c.measured} added line${c.added - c.measured === 1 ? ' is' : 's are'} not executable or not in the report.`,
+        : `**Changed lines:** ${c.covered} of ${c.measured} added executable line${c.measured === 1 ? '' : 's'} covered at head (${pct(c.percent)})${c.added > c.measured ? `; ${c.added - c.measured} added line${c.added - c.measured === 1 ? ' is' : 's are'} not executable or not in the report` : ''}.`,
     );
   } else lines.push('**Changed lines:** no coverage report at head, so no figure.');
   const total = (t: ChangeCoverageEvidence['base']) => (t ? `${pct(t.percent)} (${t.covered}/${t.total} lines)` : 'no report');
