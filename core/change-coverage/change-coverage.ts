@@ -63,11 +63,15 @@ export function locateCoverage(report: CoverageReport, repoRoots: readonly strin
       else merge(bySuffix, suffix, file.lines);
       continue;
     }
-    // Cobertura: a relative filename is under the first <source> inside the repository, else under the root.
-    const candidates = !posix.isAbsolute(file.path) && report.sourceRoots.length ? [...report.sourceRoots.map((s) => posix.join(s, file.path)), file.path] : [file.path];
-    const path = candidates.map((c) => repoRelative(c, repoRoots)).find((p) => p !== undefined);
-    if (path === undefined) outside++;
-    else merge(byPath, path, file.lines);
+    // Cobertura: a relative filename is under one of the <source>s (the report does not say which), so
+    // it is filed under each; only the one that names a changed file is ever looked up.
+    const candidates = !posix.isAbsolute(file.path) && report.sourceRoots.length ? report.sourceRoots.map((s) => posix.join(s, file.path)) : [file.path];
+    const paths = new Set(candidates.map((c) => repoRelative(c, repoRoots)).filter((p) => p !== undefined));
+    // Sources outside the checkout (a report made elsewhere): the filename itself, relative to the root.
+    const fallback = paths.size === 0 && candidates[0] !== file.path ? repoRelative(file.path, repoRoots) : undefined;
+    if (fallback !== undefined) paths.add(fallback);
+    if (paths.size === 0) outside++;
+    for (const path of paths) merge(byPath, path, file.lines);
   }
   return { byPath, bySuffix, totals, outside };
 }

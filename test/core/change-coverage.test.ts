@@ -40,6 +40,18 @@ describe('coverage report formats', () => {
     expect(located.totals).toEqual({ covered: 5, total: 7 });
   });
 
+  it('look a Cobertura filename up under each of several <source>s', () => {
+    const xml = sample('coveragepy-cobertura.xml').replace('<source>/home/runner/work/shop/shop/src</source>', '<source>/home/runner/work/shop/shop/src</source><source>/home/runner/work/shop/shop/lib</source><source>/elsewhere</source>');
+    const located = locateCoverage(parseCoverageReport('cobertura', xml), [ROOT]);
+    expect(linesOf(located, 'src/shop/price.py')?.get(4)).toBe(0);
+    expect(linesOf(located, 'lib/shop/price.py')?.get(4)).toBe(0);
+    expect(linesOf(located, 'shop/price.py')).toBeUndefined();
+    expect(located).toMatchObject({ totals: { covered: 5, total: 7 }, outside: 0 });
+    // A report made in another checkout (a container's /app): its filenames, relative to the root.
+    const elsewhere = locateCoverage(parseCoverageReport('cobertura', sample('coveragepy-cobertura.xml').replace(`${ROOT}/src`, '/app')), [ROOT]);
+    expect(linesOf(elsewhere, 'shop/price.py')?.get(4)).toBe(0);
+  });
+
   it('parse JaCoCo (DOCTYPE kept unfetched, entities decoded) and match its source-root paths as suffixes', () => {
     const report = parseCoverageReport('jacoco', sample('jacoco.xml'));
     expect(asObject(report)).toEqual({ 'com/example/shop/Price.java': { 3: 3, 5: 2, 6: 0, 7: 0, 9: 2 } });
