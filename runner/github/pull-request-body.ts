@@ -14,6 +14,8 @@ export interface PullRequestBodyInput {
   headTests: TestRunResult | undefined;
   /** The `.nightshift.yml` checks section (base and head), when the repository has checks. */
   checks?: string | undefined;
+  /** The coverage-of-the-change section (runner/session/coverage-phase.ts), when the repository names a coverage report. */
+  coverage?: string | undefined;
   delta: TestDelta;
   baseCommit: string;
   usage: TokenUsage;
@@ -68,6 +70,7 @@ export function pullRequestBody(input: PullRequestBodyInput): string {
   } else tests.push('No test command is configured for this repository (`.nightshift.yml` `test`, or the config\'s `repos[].test`).');
   sections.push(`## Tests\n${tests.join('\n\n')}`);
   if (input.checks) sections.push(input.checks);
+  if (input.coverage) sections.push(input.coverage);
   if (input.blockedHosts) sections.push(input.blockedHosts.trim());
   sections.push(`## Risks\n${input.risks ?? 'None noted by the agent. Review the changes as you would any contribution.'}`);
   const u = input.usage;

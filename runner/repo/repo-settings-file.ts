@@ -3,6 +3,9 @@ import { readRegularFile } from '../fs/regular-file';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { CoverageFormat } from '../../core/change-coverage/report-formats';
+
+const RepoRelativePath = z.string().min(1).max(500).regex(/^(?!\/)(?!.*\.\.)/, 'must be a relative path without ".."');
 
 /**
  * `.nightshift.yml` at the repository root: the repository's own settings for runs. It is input
@@ -16,7 +19,9 @@ export const NightshiftYml = z
     /** The test command, run at the base commit and again before committing. */
     test: z.string().min(1).max(2_000).optional(),
     /** A JUnit XML file the test command writes, relative to the repository root. */
-    testResults: z.string().min(1).max(500).regex(/^(?!\/)(?!.*\.\.)/, 'must be a relative path without ".."').optional(),
+    testResults: RepoRelativePath.optional(),
+    /** A coverage report the test command writes (relative to the repository root); the PR shows the changed lines' coverage. */
+    coverage: z.object({ report: RepoRelativePath, format: CoverageFormat }).strict().optional(),
     testTimeoutSeconds: z.number().int().min(10).max(3_600).optional(),
     /** Checks (lint, typecheck, build) run like the tests at base and head; their delta goes into the finish gate and the PR. */
     checks: z

@@ -1,5 +1,5 @@
-import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
-import { PathRefusedError, resolveRepoPath } from '../tools/workspace-paths';
+import type { CoverageReading } from '../../core/change-coverage/change-coverage';
+import { readReportFile } from './report-file';
 
 /**
  * Results of one run of the repository's tests. Per-test results where the output can be parsed
@@ -17,6 +17,8 @@ export interface TestRunResult {
   format: 'junit' | 'jest' | 'pytest' | 'go' | 'tap' | 'none';
   output: string;
   durationMs: number;
+  /** The `.nightshift.yml` coverage report this run wrote; undefined when none is configured. */
+  coverage?: CoverageReading;
 }
 
 export interface TestDelta {
@@ -71,40 +73,18 @@ export function parseTestOutput(raw: string): { format: TestRunResult['format'];
   return { format: 'none', tests: {} };
 }
 
-/** Reads the JUnit report the test command wrote, when `.nightshift.yml` names one. */
 const MAX_JUNIT_BYTES = 20 * 1024 * 1024;
 
 /**
- * Reads the JUnit file the repo names (`.nightshift.yml` testResults). The runner reads it as root
- * while the test command (as the tool user) wrote it, so it goes through the file tools' path guard
- * (no `..`, no symlink at any level leading outside the repository) and is opened with O_NOFOLLOW
- * (a last-component symlink) and O_NONBLOCK (a FIFO must not hang the runner); only a regular file
- * with one link is read. Undefined when it does not exist or lists no tests; PathRefusedError when
- * the path is refused.
+ * Reads the JUnit file the repo names (`.nightshift.yml` testResults) through the report reader's
+ * guards (runner/repo/report-file.ts). Undefined when it does not exist, is too large or lists no
+ * tests; PathRefusedError when the path is refused.
  */
 export function readJunitReport(repoRoot: string, relativePath: string): Record<string, TestState> | undefined {
-  const resolved = resolveRepoPath(repoRoot, relativePath);
-  if (!resolved.exists) return undefined;
-  let fd: number;
-  try {
-    fd = openSync(resolved.absolute, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
-    if (code === 'ELOOP') throw new PathRefusedError(relativePath, 'is a symlink');
-    throw err;
-  }
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new PathRefusedError(relativePath, 'is not a regular file');
-    // A hard link made by the tool user could name a file it may not read itself.
-    if (stat.nlink > 1) throw new PathRefusedError(relativePath, 'has more than one hard link');
-    if (stat.size > MAX_JUNIT_BYTES) return undefined;
-    const tests = parseJunitXml(readFileSync(fd, 'utf8'));
-    return Object.keys(tests).length ? tests : undefined;
-  } finally {
-    closeSync(fd);
-  }
+  const file = readReportFile(repoRoot, relativePath, MAX_JUNIT_BYTES);
+  if (file.kind !== 'read') return undefined;
+  const tests = parseJunitXml(file.text);
+  return Object.keys(tests).length ? tests : undefined;
 }
 
 export function testDelta(base: TestRunResult | undefined, head: TestRunResult | undefined): TestDelta {

@@ -9,6 +9,7 @@ import type { AgentEnd } from './agent-loop';
 import type { ComputeMeter } from './compute-meter';
 import type { FinishGate } from './finish-gate';
 import { checkDelta, checksMarkdown, type CheckResult } from './checks-phase';
+import { changeCoverageSection } from './coverage-phase';
 import { isScratchPath } from '../repo/workspace-changes';
 import type { RefusedHostsReport } from './refused-hosts-report';
 import type { RunContext } from './run-context';
@@ -81,6 +82,7 @@ export async function deliver(ctx: RunContext, agentEnd: AgentEnd, input: Delive
   await ctx.withHeartbeats(() => repo.pushBranch());
   await ctx.emit('note', `pushed ${commit.slice(0, 12)} to ${repo.branch}`, { commit, branch: repo.branch });
   await ctx.heartbeat();
+  const coverage = await changeCoverageSection(ctx, prepared, { base: input.baseTests, head: headTests, commit });
 
   await meter.chargeFinal();
   // The tools' last network use was the head tests: the refusals are complete now.
@@ -101,6 +103,7 @@ export async function deliver(ctx: RunContext, agentEnd: AgentEnd, input: Delive
       headTests,
       delta,
       checks: checksMarkdown(input.baseChecks, headChecks),
+      coverage,
       baseCommit: repo.baseCommit,
       usage: totals.usage,
       modelMicros: totals.modelMicros,
@@ -131,6 +134,14 @@ export async function stageChanges(ctx: RunContext, prepared: PreparedRun, summa
     await git.unstage(scratch);
     await ctx.emit('note', `scratch files were left out of the commit: ${scratch.join(', ')}`, { scratch });
     all = all.filter((c) => !scratch.includes(c.path));
+  }
+  // The coverage report is the tests' output, not part of the change.
+  const report = prepared.rules.repoFile.coverage?.report;
+  const reportChange = all.find((c) => report !== undefined && c.path === posix.normalize(report));
+  if (reportChange) {
+    await git.unstage([reportChange.path]);
+    await ctx.emit('note', `the coverage report ${reportChange.path} was left out of the commit`, { coverageReport: reportChange.path });
+    all = all.filter((c) => c !== reportChange);
   }
   const refused = all.filter((c) => prepared.rules.protectedPaths.match(c.path)).map((c) => c.path);
   if (refused.length) {

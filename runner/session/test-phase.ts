@@ -2,6 +2,7 @@ import { parseTestOutput, readJunitReport, type TestRunResult, type TestState } 
 import { runSandboxed } from '../isolation/sandbox';
 import { PathRefusedError } from '../tools/workspace-paths';
 import type { RunContext } from './run-context';
+import { coverageDetail, coverageStampBefore, readCoverage } from './coverage-phase';
 import { Interrupted } from './run-errors';
 import type { PreparedRun } from './workspace-phase';
 
@@ -16,10 +17,12 @@ export async function runTests(ctx: RunContext, prepared: PreparedRun, phase: Te
   ctx.checkStop();
   const timeoutSeconds = ctx.withinTimeBox(repoFile.testTimeoutSeconds ?? DEFAULT_TEST_TIMEOUT_SECONDS);
   const env = phase === 'base' ? prepared.commandEnv : prepared.headTestEnv;
+  const coverageStamp = coverageStampBefore(prepared.layout.repo, repoFile.coverage);
   const result = await ctx.withHeartbeats((signal) => runSandboxed({ command, cwd: prepared.layout.repo, timeoutMs: timeoutSeconds * 1_000, signal }, prepared.identity, env));
   if (result.aborted) throw new Interrupted(`stopped while running the tests at ${phase}`);
   const junit = repoFile.testResults ? await junitReport(ctx, prepared, repoFile.testResults) : undefined;
   const parsed = junit ? { format: 'junit' as const, tests: junit } : parseTestOutput(result.output);
+  const coverage = readCoverage(prepared.layout.repo, repoFile.coverage, coverageStamp);
   const tests: TestRunResult = {
     command,
     passed: result.exitCode === 0,
@@ -29,6 +32,7 @@ export async function runTests(ctx: RunContext, prepared: PreparedRun, phase: Te
     format: parsed.format,
     output: result.output,
     durationMs: result.durationMs,
+    ...(coverage ? { coverage } : {}),
   };
   ctx.trace.record({ type: 'test_result', phase, command, passed: tests.passed, format: tests.format, tests: tests.tests, output: result.output });
   const failed = Object.entries(tests.tests)
@@ -43,6 +47,7 @@ export async function runTests(ctx: RunContext, prepared: PreparedRun, phase: Te
     total: Object.keys(tests.tests).length,
     failed: failed.slice(0, 50),
     durationMs: tests.durationMs,
+    ...(coverage ? { coverage: coverageDetail(coverage) } : {}),
   });
   return tests;
 }
