@@ -74,10 +74,11 @@ describe('local mode with the anthropic provider, recording the run', () => {
     const runnerLog = readFileSync(join(home.logs, `${runId}.runner.log`), 'utf8');
     expect(runnerLog).not.toContain(KEY);
 
-    // the recording: one Converse line per turn, replayable, without the key
-    expect(readdirSync(join(home.root, 'recordings'))).toEqual([`${runId}.jsonl`]);
+    // the recording: one Converse line per turn and the tool outputs the model saw, replayable, without the key
+    expect(readdirSync(join(home.root, 'recordings')).sort()).toEqual([`${runId}.jsonl`, `${runId}.outputs.json`]);
     const recorded = readFileSync(join(home.root, 'recordings', `${runId}.jsonl`), 'utf8');
     expect(recorded).not.toContain(KEY);
+    expect(readFileSync(join(home.root, 'recordings', `${runId}.outputs.json`), 'utf8')).not.toContain(KEY);
     const lines = recorded.trimEnd().split('\n').map((l) => JSON.parse(l) as { stopReason: string });
     expect(lines.map((l) => l.stopReason)).toEqual(sessionResponses(fastSession).map((r) => r.stopReason));
     const status = JSON.parse(runCli(['--json', 'status', runId!], dev.url).stdout) as { model?: unknown; tokens: { input: number; output: number } };
