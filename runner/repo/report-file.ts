@@ -1,4 +1,5 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
+import { readPlantedFile } from '../fs/regular-file';
 import { PathRefusedError, resolveRepoPath } from '../tools/workspace-paths';
 
 /** A report file the test command wrote, as the runner read it. */
@@ -8,32 +9,15 @@ export type ReportFile = { kind: 'absent' } | { kind: 'too_large'; bytes: number
  * Reads a report the repository names (`.nightshift.yml` testResults, coverage). The runner reads it
  * as root while the test command (as the tool user, running agent-written code) wrote it, so it goes
  * through the file tools' path guard (no `..`, no symlink at any level leading outside the
- * repository) and is opened with O_NOFOLLOW (a last-component symlink) and O_NONBLOCK (a FIFO must
- * not hang the runner); only a regular file with one link, at most `maxBytes`, is read.
- * PathRefusedError when the path is refused.
+ * repository) and the planted-file read (runner/fs/regular-file.ts: no final symlink, no FIFO, one
+ * link, at most `maxBytes`). PathRefusedError when the path or the file is refused.
  */
 export function readReportFile(repoRoot: string, relativePath: string, maxBytes: number): ReportFile {
   const resolved = resolveRepoPath(repoRoot, relativePath);
   if (!resolved.exists) return { kind: 'absent' };
-  let fd: number;
-  try {
-    fd = openSync(resolved.absolute, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { kind: 'absent' };
-    if (code === 'ELOOP') throw new PathRefusedError(relativePath, 'is a symlink');
-    throw err;
-  }
-  try {
-    const stat = fstatSync(fd, { bigint: true });
-    if (!stat.isFile()) throw new PathRefusedError(relativePath, 'is not a regular file');
-    // A hard link made by the tool user could name a file it may not read itself.
-    if (stat.nlink > 1n) throw new PathRefusedError(relativePath, 'has more than one hard link');
-    if (stat.size > BigInt(maxBytes)) return { kind: 'too_large', bytes: Number(stat.size) };
-    return { kind: 'read', text: readFileSync(fd, 'utf8'), stamp: stampOf(stat) };
-  } finally {
-    closeSync(fd);
-  }
+  const file = readPlantedFile(resolved.absolute, maxBytes);
+  if (file.kind === 'refused') throw new PathRefusedError(relativePath, file.why);
+  return file.kind === 'read' ? { kind: 'read', text: file.text, stamp: stampOf(file.stat) } : file;
 }
 
 /**
