@@ -277,6 +277,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       STATE_MACHINE_ARN: extracted.stateMachineArn,
       // The GitHub webhook's own token broker (present when config github.webhookSecret is set).
       WEBHOOK_TOKEN_BROKER_FUNCTION: functionNameOf(extracted.lambdaEntries, 'lambdas/github/webhook-token-broker.ts') ?? '',
+      // What submit asks about a branch to continue; the local forge answers the GitHub API it calls.
+      BRANCH_FACTS_FUNCTION: functionNameOf(extracted.lambdaEntries, 'lambdas/github/branch-facts.ts') ?? '',
       CLUSTER_ARN: `arn:aws:ecs:${localRegion}:000000000000:cluster/nightshift-local`,
       NIGHTSHIFT_SECRETS_FILE: home.secretsFile,
       NIGHTSHIFT_GITHUB_MODE: 'forge',

@@ -2,7 +2,7 @@ import { ZodError } from 'zod';
 import { BudgetRefusedError } from '../errors';
 import type { RunSource } from '../runs/lifecycle';
 import { RequesterNotAllowedError } from '../runs/access';
-import { IntakePausedError, RepoNotAllowedError, RequestLimitError } from '../runs/submit';
+import { BranchNotAllowedError, IntakePausedError, RepoNotAllowedError, RequestLimitError } from '../runs/submit';
 import type { RunRecord } from '../store/ports';
 import { terminalStatusMetric, type MetricRecord, type RefusalReason } from './catalog';
 
@@ -27,6 +27,7 @@ export function refusalReasonOf(err: unknown): RefusalReason | undefined {
   if (err instanceof RepoNotAllowedError) return 'repo_not_allowed';
   if (err instanceof RequesterNotAllowedError) return 'requester_not_allowed';
   if (err instanceof RequestLimitError || err instanceof ZodError) return 'invalid_request';
+  if (err instanceof BranchNotAllowedError) return 'branch_not_allowed';
   return undefined;
 }
 
