@@ -12,8 +12,9 @@ import { acknowledgeOnPrincipal, nagRefOf } from './nag';
 import type { Network } from './network';
 import type { State } from './state';
 
-/** The runner's container name: the state machine overrides RUN_ID, TASK_TOKEN and RUN_KEY on it. */
-export const RUNNER_CONTAINER_NAME = 'runner';
+// The runner's container name: the state machine overrides RUN_ID, TASK_TOKEN and RUN_KEY on it (defined in core for the task-stopped handler).
+export { RUNNER_CONTAINER_NAME } from '../../core/runs/runner-stop';
+import { RUNNER_CONTAINER_NAME } from '../../core/runs/runner-stop';
 
 /**
  * Writable paths on the runner's otherwise read-only root filesystem: the clone and its build output,
