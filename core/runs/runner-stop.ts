@@ -30,9 +30,9 @@ export type RunnerStopOutcome =
   | { action: 'fail'; error: typeof RUNNER_LOST_ERROR; cause: string };
 
 const exitMeanings: Record<number, string> = {
-  137: 'killed (SIGKILL), most often for running out of memory',
-  139: 'crashed (segmentation fault)',
-  143: 'stopped (SIGTERM) before it could report',
+  137: 'killed with SIGKILL, most often for running out of memory',
+  139: 'a segmentation fault',
+  143: 'stopped with SIGTERM',
 };
 
 /** What a person reads in the run's error: what stopped the runner, in words, with ECS's and the runner's own text. */
