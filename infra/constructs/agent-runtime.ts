@@ -168,6 +168,20 @@ export class AgentRuntime extends Construct {
     );
   }
 
+  /** DescribeTasks on this cluster's tasks only (the task-stopped handler reads a stopped task's overrides). */
+  grantDescribeRunTasks(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['ecs:DescribeTasks'],
+      resourceArns: [Stack.of(this).formatArn({ service: 'ecs', resource: 'task', resourceName: `${this.cluster.clusterName}/*` })],
+      conditions: { ArnEquals: { 'ecs:cluster': this.cluster.clusterArn } },
+    });
+    acknowledgeOnPrincipal(grantee, {
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/${nagRefOf(this.cluster)}/*]`,
+      reason: 'Task ids are created per run at run time; the grant covers only tasks of the runner cluster.',
+    });
+  }
+
   private linuxParameters(): ecs.LinuxParameters {
     const linux = new ecs.LinuxParameters(this, 'RunnerLinux', { initProcessEnabled: true });
     linux.dropCapabilities(...droppedCapabilities);

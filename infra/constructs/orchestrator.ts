@@ -154,8 +154,10 @@ export class Orchestrator extends Construct {
       logRetention,
       environment: { CLUSTER_ARN: runtime.cluster.clusterArn },
     });
-    // SendTaskFailure only: it cannot report a success, heartbeat a task, or touch any table.
+    // SendTaskFailure only: it cannot report a success, heartbeat a task, stop a task, or touch any table.
     iam.Grant.addToPrincipal({ grantee: this.taskStoppedFunction, actions: ['states:SendTaskFailure'], resourceArns: [this.stateMachine.stateMachineArn] });
+    // Reads a stopped task's overrides when its event does not carry them.
+    runtime.grantDescribeRunTasks(this.taskStoppedFunction);
     this.taskStoppedFunction.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(1), onFailure: new lambdaDestinations.SqsDestination(this.backstopDeadLetters) });
     this.taskStoppedRule = new events.Rule(this, 'TaskStoppedRule', {
       description: 'Runner tasks of this cluster that stopped: ends their run if the runner did not report',

@@ -11,8 +11,12 @@ import { BranchName } from '../../core/runs/schemas';
 export const BranchFactsRequest = z.object({ kind: z.literal('branchFacts'), repo: RepoName, branch: BranchName }).strict();
 export type BranchFactsRequest = z.infer<typeof BranchFactsRequest>;
 
-/** Reading a repository, a branch and the open pull requests: nothing that writes, no contents. */
-export const BRANCH_FACTS_PERMISSIONS = { metadata: 'read', pull_requests: 'read' } as const;
+/**
+ * Reading a repository, a branch and the open pull requests: nothing that writes. Contents read is
+ * asked too because GitHub may authorize the branch endpoint under it; the token never leaves the
+ * function, which holds the App key anyway, so narrowing it further would only risk a refused call.
+ */
+export const BRANCH_FACTS_PERMISSIONS = { metadata: 'read', contents: 'read', pull_requests: 'read' } as const;
 
 export const BranchFactsAnswer = z
   .object({

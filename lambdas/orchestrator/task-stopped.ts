@@ -1,3 +1,4 @@
+import { DescribeTasksCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { SendTaskFailureCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import { requiredEnv } from '../../core/env';
@@ -38,6 +39,13 @@ export interface TaskStoppedDeps {
   /** The runner cluster: events of any other cluster are ignored, whatever the rule matched. */
   clusterArn: string;
   sendTaskFailure: SendTaskFailure;
+  /** The runner container's TASK_TOKEN override, asked of ECS (DescribeTasks) when the event does not carry it. */
+  describeTaskToken(taskArn: string): Promise<string | undefined>;
+}
+
+/** The runner container's TASK_TOKEN in a task's overrides (the event's detail, or DescribeTasks' task). */
+function taskTokenOf(overrides: { containerOverrides?: { name?: string; environment?: { name?: string; value?: string }[] }[] } | undefined): string | undefined {
+  return overrides?.containerOverrides?.find((o) => o.name === RUNNER_CONTAINER_NAME)?.environment?.find((e) => e.name === 'TASK_TOKEN')?.value;
 }
 
 export type TaskStoppedOutcome = { runId: string | null; taskArn: string } & (LostRunnerAction | { action: 'ignored'; why: string });
@@ -59,11 +67,11 @@ export function createTaskStoppedHandler(deps: () => TaskStoppedDeps) {
     if (!runId.success) return { ...base, runId: null, action: 'ignored', why: 'a task not started for a run' };
     const logger = orchestratorLogger.createChild({ persistentKeys: { runId: runId.data } });
     const container = detail.containers.find((c) => c.name === RUNNER_CONTAINER_NAME);
-    const token = detail.overrides?.containerOverrides.find((o) => o.name === RUNNER_CONTAINER_NAME)?.environment?.find((e) => e.name === 'TASK_TOKEN')?.value;
+    const token = taskTokenOf(detail.overrides) ?? (await d.describeTaskToken(detail.taskArn));
     if (!token) {
       // Nothing to fail the task with: the heartbeat window ends the run.
-      logger.error('runner task stopped, but its event carries no task token', { taskArn: detail.taskArn, stopCode: detail.stopCode });
-      return { ...base, runId: runId.data, action: 'ignored', why: 'the event carries no task token' };
+      logger.error('runner task stopped, but neither its event nor ECS has its task token', { taskArn: detail.taskArn, stopCode: detail.stopCode });
+      return { ...base, runId: runId.data, action: 'ignored', why: 'no task token in the event or from ECS' };
     }
     const result = await endLostRunner(
       {
@@ -85,9 +93,15 @@ export function createTaskStoppedHandler(deps: () => TaskStoppedDeps) {
 let deps: TaskStoppedDeps | undefined;
 function depsFromEnv(): TaskStoppedDeps {
   const sfn = new SFNClient({});
+  const ecs = new ECSClient({});
+  const clusterArn = requiredEnv('CLUSTER_ARN');
   return {
-    clusterArn: requiredEnv('CLUSTER_ARN'),
+    clusterArn,
     sendTaskFailure: async (taskToken, error, cause) => void (await sfn.send(new SendTaskFailureCommand({ taskToken, error, cause }))),
+    describeTaskToken: async (taskArn) => {
+      const { tasks } = await ecs.send(new DescribeTasksCommand({ cluster: clusterArn, tasks: [taskArn] }));
+      return taskTokenOf(tasks?.[0]?.overrides);
+    },
   };
 }
 

@@ -30,13 +30,22 @@ test('is granted SendTaskFailure on the run state machine, and nothing else of S
   for (const action of ['states:StopExecution', 'states:DescribeExecution']) expect(await decide(template, role, { action, resource: execution })).not.toBe('Allowed');
 });
 
-test('reaches no table, no task and no function', async () => {
+test("describes this cluster's tasks only (a stopped task's overrides), and nothing else of ECS", async () => {
+  const [cluster] = Object.entries(template.Resources).filter(([id, r]) => r.Type === 'AWS::ECS::Cluster' && id.startsWith('AgentRuntime')).map(([id]) => arnOf(template, id));
+  const task = `${cluster!.replace(':cluster/', ':task/')}/0123456789abcdef`;
+  expect(await decide(template, role, { action: 'ecs:DescribeTasks', resource: task, context: { 'ecs:cluster': cluster! } })).toBe('Allowed');
+  const otherCluster = `arn:aws:ecs:us-east-1:111122223333:cluster/other`;
+  expect(await decide(template, role, { action: 'ecs:DescribeTasks', resource: `${otherCluster.replace(':cluster/', ':task/')}/0123456789abcdef`, context: { 'ecs:cluster': otherCluster } })).not.toBe('Allowed');
+});
+
+test('reaches no table, changes no task and invokes no function', async () => {
   const of = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type).map(([id]) => arnOf(template, id));
   for (const table of of('AWS::DynamoDB::Table')) {
     for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']) expect(await decide(template, role, { action, resource: table })).not.toBe('Allowed');
   }
   for (const fn of of('AWS::Lambda::Function')) expect(await decide(template, role, { action: 'lambda:InvokeFunction', resource: fn })).not.toBe('Allowed');
   for (const cluster of of('AWS::ECS::Cluster')) {
-    expect(await decide(template, role, { action: 'ecs:StopTask', resource: `${cluster.replace(':cluster/', ':task/')}/abc` })).not.toBe('Allowed');
+    const task = `${cluster.replace(':cluster/', ':task/')}/abc`;
+    for (const action of ['ecs:StopTask', 'ecs:TagResource']) expect(await decide(template, role, { action, resource: task, context: { 'ecs:cluster': cluster } })).not.toBe('Allowed');
   }
 });

@@ -31,6 +31,7 @@ beforeAll(() => {
   family = stack.runtime.taskDefinition.family;
 });
 beforeEach(async () => {
+  described = new Map();
   h = await OrchestrationHarness.start(template, config);
 });
 afterEach(async () => {
@@ -38,7 +39,7 @@ afterEach(async () => {
 });
 
 /** The sample event, for this stack's cluster and runner family, about the run's task and token. */
-function stoppedEvent(runId: string, token: string, adjust: (detail: Record<string, any>) => void = () => undefined): Record<string, any> {
+function stoppedEvent(runId: string, token: string, adjust: (detail: Record<string, any>) => unknown = () => undefined): Record<string, any> {
   const event = structuredClone(sample);
   event.detail.clusterArn = clusterArn;
   event.detail.group = `family:${family}`;
@@ -51,7 +52,14 @@ function stoppedEvent(runId: string, token: string, adjust: (detail: Record<stri
   return event;
 }
 
-const handler = () => createTaskStoppedHandler(() => ({ clusterArn, sendTaskFailure: (token, error, cause) => h.machine.sendTaskFailure(token, error, cause) }));
+/** What ECS's DescribeTasks answers for a task's overrides, when a test gives one; none by default. */
+let described: Map<string, string>;
+const handler = () =>
+  createTaskStoppedHandler(() => ({
+    clusterArn,
+    sendTaskFailure: (token, error, cause) => h.machine.sendTaskFailure(token, error, cause),
+    describeTaskToken: async (taskArn) => described.get(taskArn),
+  }));
 
 describe('the task-stopped rule (synthesized)', () => {
   test("matches a stopped runner task of this cluster, and no running task, other family or other cluster's task", () => {
@@ -121,11 +129,21 @@ describe('a runner task that stops without reporting, executed offline', () => {
     await h.expectNothingLeaked([ok, failed]);
   });
 
-  test.each<[string, (d: Record<string, any>) => void, RegExp]>([
-    ['a task still running', (d) => void (d.lastStatus = 'RUNNING'), /RUNNING/],
-    ['a task of another cluster', (d) => void (d.clusterArn = 'arn:aws:ecs:us-east-1:000000000000:cluster/other'), /another cluster/],
-    ['a task not started for a run', (d) => void (d.startedBy = 'ecs-svc/123'), /not started for a run/],
-    ['an event without the task token', (d) => void (d.overrides = { containerOverrides: [{ name: 'runner' }] }), /no task token/],
+  test('an event without the overrides: the token is asked of ECS (DescribeTasks), and the run ends the same', async () => {
+    const runId = await h.submit('acme/web');
+    const runner = await h.runnerOf(runId);
+    const event = stoppedEvent(runId, runner.token, (d) => Object.assign(d, { overrides: { containerOverrides: [{ name: 'runner' }] } }));
+    described.set(event.detail.taskArn, runner.token);
+    expect(await handler()(event)).toMatchObject({ action: 'failed' });
+    expect((await h.ended(runId)).run.error?.code).toBe('runner_lost');
+    await h.expectNothingLeaked([runId]);
+  });
+
+  test.each<[string, (d: Record<string, any>) => unknown, RegExp]>([
+    ['a task still running', (d) => Object.assign(d, { lastStatus: 'RUNNING' }), /RUNNING/],
+    ['a task of another cluster', (d) => Object.assign(d, { clusterArn: 'arn:aws:ecs:us-east-1:000000000000:cluster/other' }), /another cluster/],
+    ['a task not started for a run', (d) => Object.assign(d, { startedBy: 'ecs-svc/123' }), /not started for a run/],
+    ['an event without the task token that ECS cannot describe either', (d) => Object.assign(d, { overrides: { containerOverrides: [{ name: 'runner' }] } }), /no task token/],
   ])('ignores %s', async (_what, adjust, why) => {
     const runId = await h.submit('acme/web');
     const runner = await h.runnerOf(runId);
