@@ -13,7 +13,7 @@ const Octokit = OctokitCore.plugin(restEndpointMethods);
  * the branch a submission wants to continue — the default branch, whether the branch exists, the name
  * GitHub answers for it (another branch's when it is an alias), its protection, and whether it is the
  * head of an open pull request of the same repository. It mints a read-only token for its own calls
- * (metadata and pull requests read) and returns facts only: the token never leaves this function, so
+ * (BRANCH_FACTS_PERMISSIONS: read only) and returns facts only: the token never leaves this function, so
  * the API and webhook functions that may invoke it get no way to GitHub.
  */
 export interface BranchFactsDeps extends WebhookTokenBrokerDeps {
