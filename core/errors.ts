@@ -36,6 +36,28 @@ export class IntakePausedError extends Error {
   }
 }
 
+/** `branch` names a branch the run must not push (invariant 7): the default, base or a protected branch, an alias, or a foreign branch (HTTP 422). */
+export class BranchNotAllowedError extends Error {
+  constructor(
+    readonly branch: string,
+    readonly refusal: string,
+  ) {
+    super(`branch ${branch} cannot be continued: ${refusal}`);
+    this.name = 'BranchNotAllowedError';
+  }
+}
+
+/** GitHub could not say whether `branch` may be continued; nothing was written (HTTP 503 with Retry-After). */
+export class BranchCheckUnavailableError extends Error {
+  constructor(
+    readonly branch: string,
+    options: { cause: unknown },
+  ) {
+    super(`GitHub could not be asked about branch ${branch}; nothing was submitted, try again`, options);
+    this.name = 'BranchCheckUnavailableError';
+  }
+}
+
 /** The state machine execution could not be started; the run was ended FAILED and its budget returned. */
 export class ExecutionStartError extends Error {
   constructor(

@@ -6,6 +6,7 @@ import type { Construct } from 'constructs';
 import type { NightshiftConfig } from '../core/config/schema';
 import { AgentRuntime } from './constructs/agent-runtime';
 import { Api } from './constructs/api';
+import { BranchFacts } from './constructs/branch-facts';
 import { GithubWebhook, WEBHOOK_ROUTE_PATH } from './constructs/github-webhook';
 import { Monitoring } from './constructs/monitoring';
 import { Network } from './constructs/network';
@@ -28,6 +29,7 @@ export class NightshiftStack extends Stack {
   readonly tokenBroker: TokenBroker;
   readonly orchestrator: Orchestrator;
   readonly api: Api;
+  readonly branchFacts: BranchFacts;
   readonly schedules: Schedules;
   /** Present when config `github.webhookSecret` is set. */
   readonly githubWebhook: GithubWebhook | undefined;
@@ -51,10 +53,11 @@ export class NightshiftStack extends Stack {
     this.tokenBroker.grantInvoke(this.runtime.taskRole);
     this.runtime.container.addEnvironment('TOKEN_BROKER_FUNCTION', this.tokenBroker.functionName);
     this.orchestrator = new Orchestrator(this, 'Orchestrator', { config, state: this.state, runtime: this.runtime, logRetention });
-    this.api = new Api(this, 'Api', { config, state: this.state, orchestrator: this.orchestrator, logRetention });
+    this.branchFacts = new BranchFacts(this, 'BranchFacts', { config, logRetention });
+    this.api = new Api(this, 'Api', { config, state: this.state, orchestrator: this.orchestrator, branchFacts: this.branchFacts, logRetention });
     const webhookSecretName = config.github.webhookSecret;
     this.githubWebhook = webhookSecretName
-      ? new GithubWebhook(this, 'GithubWebhook', { config, httpApi: this.api.httpApi, state: this.state, orchestrator: this.orchestrator, logRetention, webhookSecretName })
+      ? new GithubWebhook(this, 'GithubWebhook', { config, httpApi: this.api.httpApi, state: this.state, orchestrator: this.orchestrator, branchFacts: this.branchFacts, logRetention, webhookSecretName })
       : undefined;
     this.schedules = new Schedules(this, 'Schedules', { config, state: this.state, orchestrator: this.orchestrator, logRetention });
     // Last, so that it watches every function and dead-letter queue created above.

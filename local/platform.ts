@@ -28,6 +28,7 @@ import { localLambdaContext } from './lambda-context';
 import { canIdentifyLoopbackPeers, operatorOnly } from './loopback-peer';
 import { fileLog, stderrLog, type LocalLog } from './local-log';
 import { recoverInterruptedRuns } from './recovery';
+import { failLostLocalRunner, localSecretValues } from './runner-loss';
 import { RunnerProcesses } from './runner-processes';
 import { reapToolLeftovers } from './tool-leftovers';
 import { extractStateMachine, LocalStateMachine, type IntegrationCall } from './state-machine';
@@ -278,6 +279,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       STATE_MACHINE_ARN: extracted.stateMachineArn,
       // The GitHub webhook's own token broker (present when config github.webhookSecret is set).
       WEBHOOK_TOKEN_BROKER_FUNCTION: functionNameOf(extracted.lambdaEntries, 'lambdas/github/webhook-token-broker.ts') ?? '',
+      // What submit asks about a branch to continue; the local forge answers the GitHub API it calls.
+      BRANCH_FACTS_FUNCTION: functionNameOf(extracted.lambdaEntries, 'lambdas/github/branch-facts.ts') ?? '',
       CLUSTER_ARN: `arn:aws:ecs:${localRegion}:000000000000:cluster/nightshift-local`,
       NIGHTSHIFT_SECRETS_FILE: home.secretsFile,
       NIGHTSHIFT_GITHUB_MODE: 'forge',
@@ -315,12 +318,15 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       functions.set('token-broker', async (payload, context) => handlerOf(brokerEntry)(payload, context));
     }
 
+    // Each live runner's task token and the secrets handed to it, to fail its task if it dies without reporting.
+    const runnerTasks = new Map<string, { taskToken: string; secretValues: string[] }>();
     const runTask = async (call: IntegrationCall): Promise<unknown> => {
       const parameters = RunTaskParameters.parse(call.parameters);
       const overrides: Record<string, string> = {};
       for (const { Name, Value } of parameters.Overrides.ContainerOverrides[0]!.Environment) overrides[Name] = Value;
       const runId = parameters.StartedBy;
       const { taskArn } = runners.start(runId, overrides);
+      if (overrides.TASK_TOKEN) runnerTasks.set(taskArn, { taskToken: overrides.TASK_TOKEN, secretValues: [overrides.RUN_KEY ?? '', egressProxy?.runnerPassword ?? ''] });
       return { Tasks: [{ TaskArn: taskArn, StartedBy: runId, LastStatus: 'PROVISIONING' }], Failures: [] };
     };
 
@@ -344,15 +350,21 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       ...(egressProxy ? { NIGHTSHIFT_PROXY_URL: egressProxy.url, NIGHTSHIFT_PROXY_ACCESS_LOG: egressProxy.accessLog, NIGHTSHIFT_PROXY_PASSWORD: egressProxy.runnerPassword } : {}),
     });
 
-    // A run whose runner dies without reporting is left to the heartbeat clock, as on AWS; its timeline says why.
+    // A runner that dies without reporting fails its run's task at once, as ECS's Task State Change
+    // event does on AWS (local/runner-loss.ts); the heartbeat stays the backstop. A stop the platform
+    // asked for (cancel, finalize, shutdown) is not a loss.
     runners.on('exited', (exit) => {
-      if (exit.stopRequested || exit.code === 0) return;
-      store.events
-        .append(exit.runId, 'note', `runner process exited (${exit.signal ?? `code ${exit.code}`}) without reporting; the run ends when its heartbeat window passes`, {
-          code: exit.code,
-          signal: exit.signal,
+      const task = runnerTasks.get(exit.taskArn);
+      runnerTasks.delete(exit.taskArn);
+      if (exit.stopRequested || !task) return;
+      failLostLocalRunner(exit, { taskToken: task.taskToken, secretValues: [...task.secretValues, ...localSecretValues(home.secretsFile)] }, (token, error, cause) =>
+        requireMachine().sendTaskFailure(token, error, cause),
+      )
+        .then(async (result) => {
+          if (result.action !== 'failed') return;
+          await store.events.append(exit.runId, 'note', `runner process exited (${exit.signal ?? `code ${exit.code}`}) without reporting: ${result.cause}`, { code: exit.code, signal: exit.signal });
         })
-        .catch((error: unknown) => log.error('could not record the runner exit', { runId: exit.runId, error: errorText(error) }));
+        .catch((error: unknown) => log.error('could not end the run of a lost runner', { runId: exit.runId, error: errorText(error) }));
     });
 
     const recovery = await recoverInterruptedRuns(

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { LocalLog } from './local-log';
@@ -34,6 +34,25 @@ export interface RunnerExit {
   signal: NodeJS.Signals | null;
   /** True when the platform asked for the stop (stopTask or shutdown). */
   stopRequested: boolean;
+  /** The last lines the runner wrote to stderr (not redacted: the platform redacts before showing them). */
+  lastErrorLines: string[];
+}
+
+/** How much of a runner's stderr is kept for its run's error, and how many of its last lines. */
+const STDERR_TAIL_BYTES = 8_192;
+const STDERR_TAIL_LINES = 8;
+const STDERR_LINE_CHARS = 400;
+/** How long an exit waits for the rest of the runner's stderr. */
+const STDERR_DRAIN_MS = 2_000;
+
+/** The last non-empty lines of a stderr tail, each cut to a readable length. */
+export function lastLinesOf(tail: string): string[] {
+  return tail
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .slice(-STDERR_TAIL_LINES)
+    .map((line) => (line.length > STDERR_LINE_CHARS ? `${line.slice(0, STDERR_LINE_CHARS - 1)}…` : line));
 }
 
 interface LiveRunner {
@@ -99,15 +118,30 @@ export class RunnerProcesses extends EventEmitter<{ started: [{ runId: string; t
         cwd: this.options.cwd,
         // The runner is told the grace it has, as ECS's task definition tells it (core/runs/stop-grace.ts).
         env: { ...inherited, ...this.options.baseEnv, ...env, NIGHTSHIFT_WORKSPACE: workspace, NIGHTSHIFT_STOP_TIMEOUT_SECONDS: String(Math.max(1, Math.ceil(this.options.stopTimeoutMs / 1000))) },
-        // Its own process group, so a stop reaches the agent's tool commands too.
+        // Its own process group, so a stop reaches the agent's tool commands too. Stderr comes through
+        // the platform (into the same log), so that a runner that dies can say why in its run's error.
         detached: true,
-        stdio: ['ignore', logFd, logFd],
+        stdio: ['ignore', logFd, 'pipe'],
       });
-    } finally {
+    } catch (error) {
       closeSync(logFd);
+      throw error;
     }
     const pid = child.pid;
-    if (pid === undefined) throw new Error(`runner process for ${runId} did not start`);
+    if (pid === undefined) {
+      closeSync(logFd);
+      throw new Error(`runner process for ${runId} did not start`);
+    }
+    let stderrTail = '';
+    const stderrEnded = new Promise<void>((resolve) => {
+      const stderr = child.stderr!;
+      stderr.on('data', (chunk: Buffer) => {
+        writeSync(logFd, chunk);
+        stderrTail = (stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
+      });
+      stderr.once('close', () => resolve());
+      stderr.once('error', () => resolve());
+    }).finally(() => closeSync(logFd));
     const taskArn = `arn:aws:ecs:us-east-1:000000000000:task/nightshift-local/${runId}-${++this.sequence}`;
     const pidFile = join(this.options.logsDir, `${runId}.runner.pid`);
     writeFileSync(pidFile, JSON.stringify({ runId, pid }), { mode: 0o600 });
@@ -117,12 +151,17 @@ export class RunnerProcesses extends EventEmitter<{ started: [{ runId: string; t
       child,
       stopRequested: false,
       exited: new Promise<RunnerExit>((resolve) => {
-        child.once('exit', (code, signal) => {
+        child.once('exit', async (code, signal) => {
           this.live.delete(taskArn);
           rmSync(pidFile, { force: true });
           // The process group may outlive its leader (a tool command still running): end it too.
           killGroup(pid, 'SIGKILL');
-          const exit: RunnerExit = { runId, taskArn, code, signal, stopRequested: runner.stopRequested };
+          // What the runner wrote last reaches the pipe before its end. A process outside the group that
+          // still holds the pipe must not hold the exit back: wait for the end a bounded time.
+          let bound: NodeJS.Timeout | undefined;
+          await Promise.race([stderrEnded, new Promise<void>((resolve) => (bound = setTimeout(resolve, STDERR_DRAIN_MS)))]);
+          clearTimeout(bound);
+          const exit: RunnerExit = { runId, taskArn, code, signal, stopRequested: runner.stopRequested, lastErrorLines: lastLinesOf(stderrTail) };
           this.options.log.info('runner process exited', { runId, taskArn, code, signal, stopRequested: runner.stopRequested });
           this.emit('exited', exit);
           resolve(exit);

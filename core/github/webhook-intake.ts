@@ -3,6 +3,7 @@ import type { NightshiftConfig } from '../config/schema';
 import { BudgetRefusedError, IntakePausedError } from '../errors';
 import { microsToUsd } from '../pricing';
 import { RunEndedError } from '../runs/cancel';
+import { BranchCheckUnavailableError, BranchNotAllowedError } from '../errors';
 import type { SubmitInput } from '../runs/submit';
 import { activeThreadRuns, threadRuns } from '../runs/threads';
 import type { RunRepository } from '../store/ports';
@@ -178,6 +179,8 @@ async function submitOnThread(ctx: TriggerContext, number: number, input: Submit
     }
     if (err instanceof BudgetRefusedError) return refuse(ctx, number, err.message, `Nightshift did not start a run: ${err.message} today. It can be asked again tomorrow.`);
     if (err instanceof IntakePausedError) return refuse(ctx, number, err.message, 'Nightshift did not start a run: intake is paused by the spend circuit breaker. Ask again once an operator resumes it.');
+    if (err instanceof BranchNotAllowedError) return refuse(ctx, number, err.message, `Nightshift did not start a run: it never pushes to this pull request's branch (${err.refusal}).`);
+    if (err instanceof BranchCheckUnavailableError) return refuse(ctx, number, err.message, 'Nightshift did not start a run: GitHub could not be asked about the branch. Ask again in a minute.');
     throw err;
   }
   const behind = ahead.at(-1)?.runId ?? null;

@@ -18,7 +18,7 @@ export const MetricDimension = z.enum(['repo', 'source', 'reason', 'route']);
 export type MetricDimension = z.infer<typeof MetricDimension>;
 
 /** Why a submission was refused; the `reason` dimension of `SubmissionsRefused`. */
-export const RefusalReason = z.enum(['intake_paused', 'requester_budget', 'org_budget', 'repo_not_allowed', 'requester_not_allowed', 'invalid_request']);
+export const RefusalReason = z.enum(['intake_paused', 'requester_budget', 'org_budget', 'repo_not_allowed', 'requester_not_allowed', 'invalid_request', 'branch_not_allowed']);
 export type RefusalReason = z.infer<typeof RefusalReason>;
 
 /** Values each dimension may take: checked on every emission, so a run id can never become a dimension. */

@@ -1,5 +1,5 @@
 import { ZodError } from 'zod';
-import { BudgetRefusedError, IntakePausedError, RepoNotAllowedError, RequestLimitError } from '../errors';
+import { BranchNotAllowedError, BudgetRefusedError, IntakePausedError, RepoNotAllowedError, RequestLimitError } from '../errors';
 import type { RunSource } from '../runs/lifecycle';
 import { RequesterNotAllowedError } from '../runs/access';
 import type { RunRecord } from '../store/ports';
@@ -26,6 +26,7 @@ export function refusalReasonOf(err: unknown): RefusalReason | undefined {
   if (err instanceof RepoNotAllowedError) return 'repo_not_allowed';
   if (err instanceof RequesterNotAllowedError) return 'requester_not_allowed';
   if (err instanceof RequestLimitError || err instanceof ZodError) return 'invalid_request';
+  if (err instanceof BranchNotAllowedError) return 'branch_not_allowed';
   return undefined;
 }
 

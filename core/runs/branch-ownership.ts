@@ -36,3 +36,31 @@ export function branchPushRefusal(facts: BranchFacts): string | undefined {
   }
   return undefined;
 }
+
+/** What GitHub says about a branch a submission names (`branch`, continue), asked before anything is written. */
+export interface ContinueBranchFacts {
+  defaultBranch: string;
+  exists: boolean;
+  /** The name GitHub answers for the branch; another branch's when the asked name is an alias of it. */
+  answeredName: string | null;
+  isProtected: boolean;
+  isOpenPullRequestHead: boolean;
+}
+
+/** Asks GitHub (or the local forge) for the facts of `branch` in `repo`; throws when GitHub cannot answer. */
+export type BranchFactsPort = (repo: string, branch: string) => Promise<ContinueBranchFacts>;
+
+/**
+ * Why a submission may not continue `branch`, or undefined: the same rule the runner applies before
+ * each push, on the facts GitHub gives at submit (the base branch defaults to the default branch).
+ */
+export function continueBranchRefusal(request: { branch: string; baseBranch?: string | undefined }, facts: ContinueBranchFacts): string | undefined {
+  return branchPushRefusal({
+    branch: request.branch,
+    defaultBranch: facts.defaultBranch,
+    baseBranch: request.baseBranch ?? facts.defaultBranch,
+    isProtected: facts.isProtected,
+    aliasOf: facts.answeredName !== null && facts.answeredName !== request.branch ? facts.answeredName : undefined,
+    isOpenPullRequestHead: facts.isOpenPullRequestHead,
+  });
+}

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { NightshiftConfig } from '../config/schema';
 import { repoSettings } from '../config/load';
-import { ExecutionStartError, IntakePausedError, RepoNotAllowedError, RequestLimitError } from '../errors';
+import { BranchCheckUnavailableError, BranchNotAllowedError, ExecutionStartError, IntakePausedError, RepoNotAllowedError, RequestLimitError } from '../errors';
 import { usdToMicros, zeroUsage } from '../pricing';
 import { ledgerDay } from '../store/tables';
 import type { BudgetLedgerPort, IntakeFlagPort, RunRecord } from '../store/ports';
 import type { ThreadStorePort } from '../store/threads';
+import { continueBranchRefusal, type BranchFactsPort } from './branch-ownership';
 import { ExecutionInput } from './execution';
 import { finalizeRun, type FinalizeDeps } from './finalize';
 import type { RunSource } from './lifecycle';
@@ -22,6 +23,8 @@ export interface SubmitDeps extends FinalizeDeps {
   newRunId?: () => string;
   /** GitHub threads (core/store/threads.ts): needed only to submit runs that name a `thread`. */
   threads?: ThreadStorePort;
+  /** What GitHub says about a branch: needed only to submit runs that name a `branch` to continue. */
+  branchFacts?: BranchFactsPort;
 }
 
 export interface SubmitInput {
@@ -72,6 +75,23 @@ export function effectiveLimits(config: NightshiftConfig, request: SubmitRunRequ
 }
 
 /**
+ * Invariant 7 at submit, before anything is written: GitHub is asked about the branch and the runner's
+ * push rule applied to its answer. When GitHub cannot answer the submission is refused as retryable
+ * (the run could not clone or push anyway, and a refusal leaves nothing to clean up).
+ */
+async function assertBranchCanBeContinued(deps: SubmitDeps, repo: string, request: { branch: string; baseBranch: string | undefined }): Promise<void> {
+  if (!deps.branchFacts) throw new Error('a run that continues a branch needs the branch facts lookup');
+  let facts: Awaited<ReturnType<BranchFactsPort>>;
+  try {
+    facts = await deps.branchFacts(repo, request.branch);
+  } catch (err) {
+    throw new BranchCheckUnavailableError(request.branch, { cause: err });
+  }
+  const refusal = continueBranchRefusal(request, facts);
+  if (refusal) throw new BranchNotAllowedError(request.branch, refusal);
+}
+
+/**
  * Accepts a run: checks policy, reserves its whole budget against the requester's and the org's day,
  * stores it QUEUED and starts its execution. Nothing is left half-written: a reservation is undone if
  * the run cannot be stored, and a run whose execution cannot start is ended FAILED with its budget returned.
@@ -83,6 +103,7 @@ export async function submitRun(deps: SubmitDeps, input: SubmitInput): Promise<S
 
   const intake = await deps.intake.get();
   if (intake.paused) throw new IntakePausedError(intake.reason);
+  if (request.branch !== undefined) await assertBranchCanBeContinued(deps, repo.name, { branch: request.branch, baseBranch: request.baseBranch });
 
   const now = deps.now?.() ?? new Date();
   const runId = (deps.newRunId ?? newRunId)();

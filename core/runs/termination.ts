@@ -73,6 +73,9 @@ function fromFailure(error: string, cause: string | null | undefined, cancelRequ
       return { status: 'FAILED', reason: { code: 'interrupted', message: reasonText(cause, 'the runner was interrupted') } };
     case 'Nightshift.RunFailed':
       return { status: 'FAILED', reason: { code: 'run_failed', message: reasonText(cause, 'the run failed') } };
+    // The task stopped without reporting (core/runs/runner-stop.ts): the cause says why, in words.
+    case 'Nightshift.RunnerLost':
+      return { status: 'FAILED', reason: { code: 'runner_lost', message: reasonText(cause, 'the runner stopped without reporting') } };
     default:
       return { status: 'FAILED', reason: { code: 'runner_error', message: reasonText(`${error}${cause ? `: ${cause}` : ''}`, 'the run failed') } };
   }

@@ -13,8 +13,9 @@ import { acknowledgeOnPrincipal, nagRefOf } from './nag';
 import type { Network } from './network';
 import type { State } from './state';
 
-/** The runner's container name: the state machine overrides RUN_ID, TASK_TOKEN and RUN_KEY on it. */
-export const RUNNER_CONTAINER_NAME = 'runner';
+// The runner's container name: the state machine overrides RUN_ID, TASK_TOKEN and RUN_KEY on it (defined in core for the task-stopped handler).
+export { RUNNER_CONTAINER_NAME } from '../../core/runs/runner-stop';
+import { RUNNER_CONTAINER_NAME } from '../../core/runs/runner-stop';
 
 /**
  * Writable paths on the runner's otherwise read-only root filesystem: the clone and its build output,
@@ -168,6 +169,20 @@ export class AgentRuntime extends Construct {
         reason: 'Task ids are created per run at run time; the grant covers only tasks of the runner cluster.',
       },
     );
+  }
+
+  /** DescribeTasks on this cluster's tasks only (the task-stopped handler reads a stopped task's overrides). */
+  grantDescribeRunTasks(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['ecs:DescribeTasks'],
+      resourceArns: [Stack.of(this).formatArn({ service: 'ecs', resource: 'task', resourceName: `${this.cluster.clusterName}/*` })],
+      conditions: { ArnEquals: { 'ecs:cluster': this.cluster.clusterArn } },
+    });
+    acknowledgeOnPrincipal(grantee, {
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/${nagRefOf(this.cluster)}/*]`,
+      reason: 'Task ids are created per run at run time; the grant covers only tasks of the runner cluster.',
+    });
   }
 
   private linuxParameters(): ecs.LinuxParameters {

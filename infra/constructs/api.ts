@@ -7,6 +7,7 @@ import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { NightshiftConfig } from '../../core/config/schema';
+import type { BranchFacts } from './branch-facts';
 import { nightshiftFunction } from './lambda-defaults';
 import type { Orchestrator } from './orchestrator';
 import type { State } from './state';
@@ -27,6 +28,8 @@ export interface ApiProps {
   readonly config: NightshiftConfig;
   readonly state: State;
   readonly orchestrator: Orchestrator;
+  /** Asked at submit about a `branch` to continue (invariant 7). */
+  readonly branchFacts: BranchFacts;
   readonly logRetention: logs.RetentionDays;
 }
 
@@ -89,6 +92,7 @@ export class Api extends Construct {
     this.functions = functions as Record<(typeof runRoutes)[number]['id'], nodejs.NodejsFunction>;
     state.grantIdempotency(this.functions.SubmitRun);
     orchestrator.grantStartExecution(this.functions.SubmitRun);
+    props.branchFacts.grantInvoke(this.functions.SubmitRun);
     orchestrator.grantStopExecution(this.functions.CancelRun);
 
     // The operator's switch of the spend circuit breaker (lambdas/ops/intake.ts): IAM-signed callers

@@ -7,6 +7,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { NightshiftConfig } from '../../core/config/schema';
 import { bodyKey, deliveryKey } from '../../core/store/webhook-deliveries';
+import type { BranchFacts } from './branch-facts';
 import { nightshiftFunction } from './lambda-defaults';
 import { acknowledgeGuard } from './nag';
 import type { Orchestrator } from './orchestrator';
@@ -17,6 +18,8 @@ export interface GithubWebhookProps {
   readonly httpApi: apigw.HttpApi;
   readonly state: State;
   readonly orchestrator: Orchestrator;
+  /** Asked before a run continues a pull request's branch. */
+  readonly branchFacts: BranchFacts;
   readonly logRetention: logs.RetentionDays;
   /** Config `github.webhookSecret`: the Secrets Manager name only this construct's webhook function reads. */
   readonly webhookSecretName: string;
@@ -24,7 +27,7 @@ export interface GithubWebhookProps {
 
 export const WEBHOOK_ROUTE_PATH = '/v1/webhooks/github';
 
-function secretArn(stack: Stack, name: string): string {
+export function secretArn(stack: Stack, name: string): string {
   // Secrets Manager appends a random six-character suffix to every secret ARN.
   return stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${name}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
 }
@@ -78,6 +81,7 @@ export class GithubWebhook extends Construct {
       }),
     );
     iam.Grant.addToPrincipal({ grantee: fn, actions: ['lambda:InvokeFunction'], resourceArns: [this.tokenBroker.functionArn] });
+    props.branchFacts.grantInvoke(fn);
 
     const [route] = props.httpApi.addRoutes({
       path: WEBHOOK_ROUTE_PATH,

@@ -55,6 +55,9 @@ export class Orchestrator extends Construct {
   readonly backstopRule: events.Rule;
   /** Backstop events that could not be handled after every retry. */
   readonly backstopDeadLetters: sqs.Queue;
+  /** Ends a run whose runner task stopped without reporting, from ECS's Task State Change event. */
+  readonly taskStoppedFunction: nodejs.NodejsFunction;
+  readonly taskStoppedRule: events.Rule;
 
   constructor(scope: Construct, id: string, props: OrchestratorProps) {
     super(scope, id);
@@ -140,6 +143,31 @@ export class Orchestrator extends Construct {
         detail: { status: [...BACKSTOP_STATUSES], stateMachineArn: [this.stateMachine.stateMachineArn] },
       },
       targets: [new targets.LambdaFunction(this.backstopFunction, { deadLetterQueue: this.backstopDeadLetters, retryAttempts: 8, maxEventAge: Duration.hours(6) })],
+    });
+
+    // A runner task that stops without reporting (crash, out of memory, image pull failure) fails its
+    // waiting task within seconds of ECS's event; the heartbeat window stays the backstop.
+    this.taskStoppedFunction = nightshiftFunction(this, 'TaskStoppedFunction', {
+      entry: 'lambdas/orchestrator/task-stopped.ts',
+      description: 'Fails the waiting task of a run whose runner task stopped without reporting',
+      config,
+      logRetention,
+      environment: { CLUSTER_ARN: runtime.cluster.clusterArn },
+    });
+    // SendTaskFailure only: it cannot report a success, heartbeat a task, stop a task, or touch any table.
+    iam.Grant.addToPrincipal({ grantee: this.taskStoppedFunction, actions: ['states:SendTaskFailure'], resourceArns: [this.stateMachine.stateMachineArn] });
+    // Reads a stopped task's overrides when its event does not carry them.
+    runtime.grantDescribeRunTasks(this.taskStoppedFunction);
+    this.taskStoppedFunction.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(1), onFailure: new lambdaDestinations.SqsDestination(this.backstopDeadLetters) });
+    this.taskStoppedRule = new events.Rule(this, 'TaskStoppedRule', {
+      description: 'Runner tasks of this cluster that stopped: ends their run if the runner did not report',
+      eventPattern: {
+        source: ['aws.ecs'],
+        detailType: ['ECS Task State Change'],
+        // RunTask's default group is the task family: this cluster's runner tasks, nothing else.
+        detail: { clusterArn: [runtime.cluster.clusterArn], lastStatus: ['STOPPED'], group: [`family:${runtime.taskDefinition.family}`] },
+      },
+      targets: [new targets.LambdaFunction(this.taskStoppedFunction, { deadLetterQueue: this.backstopDeadLetters, retryAttempts: 8, maxEventAge: Duration.hours(1) })],
     });
   }
 

@@ -1,5 +1,6 @@
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { runtimeConfig } from '../../core/config/runtime';
 import { optionalEnv, requiredEnv } from '../../core/env';
@@ -9,6 +10,7 @@ import { createPowertoolsSink } from '../../core/metrics/powertools-sink';
 import { createDynamoClient, documentClientFor, tableNamesFromEnv } from '../../core/store/client';
 import { createStore } from '../../core/store/index';
 import { idempotencyKeys } from '../../core/store/tables';
+import { lambdaBranchFacts } from '../github/branch-facts-client';
 import { stepFunctionsExecutions } from './step-functions';
 
 /** Everything the API handlers need; the Lambdas build it from the environment, local mode from its own parts. */
@@ -23,6 +25,7 @@ export function apiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ApiDeps {
   const dynamo = createDynamoClient({ endpoint: optionalEnv('AWS_ENDPOINT_URL_DYNAMODB', env) });
   const store = createStore(documentClientFor(dynamo), names);
   const executions = stepFunctionsExecutions(new SFNClient({}), requiredEnv('STATE_MACHINE_ARN', env));
+  const branchFactsFunction = optionalEnv('BRANCH_FACTS_FUNCTION', env);
   return {
     config: runtimeConfig(),
     runs: store.runs,
@@ -35,6 +38,8 @@ export function apiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ApiDeps {
     // The API never holds a run's compute: stopping its execution hands the task to the backstop, which stops it.
     stopRunTasks: (runId) => executions.stopExecution(runId, 'run finalized by the API'),
     metrics: createPowertoolsSink(),
+    // Only the submit function is granted this function; the others never call it (a branch is only submitted).
+    ...(branchFactsFunction ? { branchFacts: lambdaBranchFacts(new LambdaClient({}), branchFactsFunction) } : {}),
     idempotencyStore: new DynamoDBPersistenceLayer({
       tableName: names.idempotency,
       keyAttr: idempotencyKeys.partitionKey,

@@ -1,13 +1,16 @@
 import { IdempotencyAlreadyInProgressError, IdempotencyValidationError } from '@aws-lambda-powertools/idempotency';
 import { ZodError } from 'zod';
 import { describeIssues } from '../../core/config/load';
-import { BudgetRefusedError, ExecutionStartError, IntakePausedError, InvalidCursorError, RepoNotAllowedError, RequestLimitError, RunNotFoundError } from '../../core/errors';
+import { BranchCheckUnavailableError, BranchNotAllowedError, BudgetRefusedError, ExecutionStartError, IntakePausedError, InvalidCursorError, RepoNotAllowedError, RequestLimitError, RunNotFoundError } from '../../core/errors';
 import { RequesterNotAllowedError } from '../../core/runs/access';
 import { RunEndedError } from '../../core/runs/cancel';
 import { HttpError } from './http';
 
 /** Seconds a caller should wait before submitting again while the spend circuit breaker holds intake. */
 export const intakePausedRetryAfterSeconds = 300;
+
+/** Seconds a caller should wait before submitting again when GitHub could not be asked about a branch. */
+export const branchCheckRetryAfterSeconds = 30;
 
 /**
  * Maps the domain's typed errors to the HTTP answer the caller gets. Anything not listed here is a
@@ -27,6 +30,10 @@ export function toHttpError(err: unknown): HttpError {
   }
   if (err instanceof IntakePausedError) {
     return new HttpError(503, 'intake_paused', err.message, undefined, { 'retry-after': String(intakePausedRetryAfterSeconds) });
+  }
+  if (err instanceof BranchNotAllowedError) return new HttpError(422, 'branch_not_allowed', err.message, [{ path: 'branch', message: err.refusal }]);
+  if (err instanceof BranchCheckUnavailableError) {
+    return new HttpError(503, 'branch_check_unavailable', err.message, undefined, { 'retry-after': String(branchCheckRetryAfterSeconds) });
   }
   if (err instanceof RunNotFoundError) return new HttpError(404, 'run_not_found', err.message);
   if (err instanceof RunEndedError) return new HttpError(409, 'run_ended', err.message);

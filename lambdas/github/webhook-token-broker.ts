@@ -30,31 +30,41 @@ export async function mintWebhookToken(deps: WebhookTokenBrokerDeps, input: unkn
   const request = WebhookTokenRequest.parse(input);
   const settings = repoSettings(deps.config, request.repo);
   if (!settings) throw new RepoNotAllowedError(request.repo);
+  return mintRepoToken(deps, settings.name, WEBHOOK_TOKEN_PERMISSIONS, 'nightshift-webhook-token-broker');
+}
+
+/**
+ * A token for one allowlisted repository (`repo` as the allowlist spells it) with `permissions`: an
+ * installation token narrowed to that repository, a token of the local forge, or the PAT fallback.
+ * Shared by the webhook token broker and the branch facts function (which keeps its token to itself).
+ */
+export async function mintRepoToken(deps: WebhookTokenBrokerDeps, repo: string, permissions: Record<string, 'read' | 'write'>, userAgent: string): Promise<WebhookTokenResponse> {
   const github = deps.config.github;
   if (deps.forgeRoot) {
-    const { token, expiresAt } = issueForgeToken(deps.forgeRoot, settings.name, null, 900, deps.now?.());
-    return { token, expiresAt, mode: 'forge', repository: settings.name };
+    const { token, expiresAt } = issueForgeToken(deps.forgeRoot, repo, null, 900, deps.now?.());
+    return { token, expiresAt, mode: 'forge', repository: repo };
   }
   if (github.appId !== undefined && github.installationId !== undefined && github.privateKeySecret !== undefined) {
     const auth = createAppAuth({
       appId: github.appId,
       privateKey: await deps.secrets(github.privateKeySecret),
-      request: githubRequest.defaults({ baseUrl: github.apiUrl.replace(/\/$/, ''), headers: { 'user-agent': 'nightshift-webhook-token-broker' } }),
+      request: githubRequest.defaults({ baseUrl: github.apiUrl.replace(/\/$/, ''), headers: { 'user-agent': userAgent } }),
     });
-    const installation = await auth({ type: 'installation', installationId: github.installationId, repositoryNames: [settings.name.split('/')[1]!], permissions: { ...WEBHOOK_TOKEN_PERMISSIONS } });
-    return { token: installation.token, expiresAt: installation.expiresAt, mode: 'app', repository: settings.name };
+    const installation = await auth({ type: 'installation', installationId: github.installationId, repositoryNames: [repo.split('/')[1]!], permissions: { ...permissions } });
+    return { token: installation.token, expiresAt: installation.expiresAt, mode: 'app', repository: repo };
   }
   if (github.tokenSecret !== undefined) {
     // The PAT fallback is not narrowed per request: its scope is what it was created with (docs/github-app.md).
     const token = (await deps.secrets(github.tokenSecret)).trim();
-    return { token, expiresAt: new Date((deps.now?.() ?? new Date()).getTime() + 900_000).toISOString(), mode: 'pat', repository: settings.name };
+    return { token, expiresAt: new Date((deps.now?.() ?? new Date()).getTime() + 900_000).toISOString(), mode: 'pat', repository: repo };
   }
   throw new Error('no GitHub App or token secret configured');
 }
 
 let deps: WebhookTokenBrokerDeps | undefined;
 
-function defaultDeps(): WebhookTokenBrokerDeps {
+/** The broker's dependencies from the environment: the secrets (local file or Secrets Manager) and, in local mode, the forge. */
+export function webhookTokenBrokerDepsFromEnv(): WebhookTokenBrokerDeps {
   const secretsFile = optionalEnv('NIGHTSHIFT_SECRETS_FILE');
   const forgeHome = optionalEnv('NIGHTSHIFT_GITHUB_MODE') === 'forge' ? join(optionalEnv('NIGHTSHIFT_HOME') ?? '.nightshift', 'forge') : undefined;
   return {
@@ -66,7 +76,7 @@ function defaultDeps(): WebhookTokenBrokerDeps {
 
 /** Lambda entry: `{ kind: "webhookToken", repo }` in, `WebhookTokenResponse` out; refusals throw. */
 export async function handler(event: unknown): Promise<WebhookTokenResponse> {
-  deps ??= defaultDeps();
+  deps ??= webhookTokenBrokerDepsFromEnv();
   const response = await mintWebhookToken(deps, event);
   // Logged without the token.
   console.log(JSON.stringify({ level: 'info', message: 'webhook token issued', mode: response.mode, repository: response.repository, expiresAt: response.expiresAt }));

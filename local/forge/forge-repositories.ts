@@ -86,6 +86,16 @@ export function branchHead(bare: string, branch: string): string | undefined {
   }
 }
 
+/** The branch a branch name points at when it is a symbolic ref (an alias), else undefined. */
+export function branchAliasTarget(bare: string, branch: string): string | undefined {
+  try {
+    const target = git(['symbolic-ref', '--quiet', `refs/heads/${branch}`], bare).trim();
+    return target.startsWith('refs/heads/') ? target.slice('refs/heads/'.length) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Commit subjects of a branch, newest first (for tests and the demo). */
 export function branchLog(bare: string, branch: string, format = '%H %s'): string[] {
   return git(['log', `--format=${format}`, `refs/heads/${branch}`], bare).split('\n').filter((l) => l !== '');

@@ -8,13 +8,13 @@ import { RepoName } from '../../core/config/schema';
 import { issueForgeToken, verifyForgeToken } from './forge-tokens';
 import { sign } from '@octokit/webhooks-methods';
 import { addComment, addLabels, createIssue, forgeBot, getPull, listComments, listIssues, listPulls, permissionOf, savePull, type ForgeIssue, type ForgePull, type ForgeUser } from './forge-records';
-import { bareRepoPath, branchHead, defaultBranchOf, protectedBranchesOf } from './forge-repositories';
+import { bareRepoPath, branchAliasTarget, branchHead, defaultBranchOf, protectedBranchesOf } from './forge-repositories';
 
 /**
  * The local forge (SPEC §8): a real HTTP server on loopback speaking the subset of GitHub's REST API
  * that Nightshift uses, over bare repositories at `<root>/<owner>/<name>.git`:
  *   GET   /repos/{owner}/{repo}
- *   GET   /repos/{owner}/{repo}/branches/{branch}     (protected: from `nightshift.protectedBranch` in the bare repo's config)
+ *   GET   /repos/{owner}/{repo}/branches/{branch}     (protected: from `nightshift.protectedBranch` in the bare repo's config; an alias answers its target's name)
  *   GET   /repos/{owner}/{repo}/pulls?head=owner:branch&state=open|closed|all
  *   POST  /repos/{owner}/{repo}/pulls               {title, head, base, body?, draft?}
  *   PATCH /repos/{owner}/{repo}/pulls/{number}      {title?, body?, state?}
@@ -256,9 +256,11 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
       };
     }
     if (rest[0] === 'branches' && rest.length >= 2 && method === 'GET') {
-      const name = rest.slice(1).join('/');
-      const sha = branchHead(bare, name);
+      const asked = rest.slice(1).join('/');
+      const sha = branchHead(bare, asked);
       if (!sha) throw new HttpError(404, 'Branch not found');
+      // An alias answers as the branch it points at, as GitHub answers a renamed branch's old name.
+      const name = branchAliasTarget(bare, asked) ?? asked;
       return { status: 200, json: { name, commit: { sha }, protected: protectedBranchesOf(bare).includes(name) } };
     }
     if (rest[0] === 'pulls' && rest.length === 1 && method === 'GET') {

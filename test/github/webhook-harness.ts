@@ -119,6 +119,8 @@ export async function startWebhookHarness(config: NightshiftConfig = webhookConf
     startExecution: async (input) => void started.push(input),
     stopExecution: async (runId) => void stopped.push(runId),
     stopRunTasks: async () => undefined,
+    // GitHub's answer about a branch, from the fake repository's open pull requests.
+    branchFacts: async (_repo, branch) => ({ defaultBranch: 'main', exists: true, answeredName: branch, isProtected: false, isOpenPullRequestHead: [...repo.pulls.values()].some((p) => p.state === 'open' && p.headRef === branch && p.headRepo === REPO) }),
   };
   const deps: WebhookReceiverDeps = {
     config,

@@ -169,6 +169,15 @@ describe('pull request commands', () => {
     expect(h.repo.written).toEqual([{ number: 2, body: expect.stringContaining('fork') }]);
   });
 
+  test("a pull request whose head is the default branch is refused with a comment, nothing written", async () => {
+    const before = await Promise.all([h.db.names.runs, h.db.names.events, h.db.names.control].map((t) => h.itemCount(t)));
+    const answer = await h.deliver('pull_request_review_comment', reviewComment('/nightshift do it', (p) => (p.pull_request.head.ref = 'Main')));
+    expect(answer).toMatchObject({ statusCode: 202, body: { status: 'refused' } });
+    expect(await runsOf()).toHaveLength(0);
+    expect(h.repo.written).toEqual([{ number: 2, body: expect.stringContaining("never pushes to this pull request's branch (Main is the repository's default branch)") }]);
+    expect(await Promise.all([h.db.names.runs, h.db.names.events, h.db.names.control].map((t) => h.itemCount(t)))).toEqual(before);
+  });
+
   test('an issue comment on a pull request asks GitHub for the pull request', async () => {
     const answer = await h.deliver('issue_comment', examplePayload('issue_comment', 'created', (p) => {
       p.issue.number = 2;

@@ -13,7 +13,7 @@ describe('local mode: cancel and runner loss', () => {
   });
   afterAll(() => t?.stop());
 
-  it('cancels a queued run before it starts and a running run by stopping its runner; a killed runner ends FAILED on the heartbeat clock', async () => {
+  it('cancels a queued run before it starts and a running run by stopping its runner; a killed runner ends FAILED at once, from its exit', async () => {
     const a = await t.client.submit({ repo: sampleRepo, prompt: 'Slow run A.' });
     const b = await t.client.submit({ repo: sampleRepo, prompt: 'Slow run B.' });
     await untilStatus(t.client, a.runId, (r) => r.status === 'RUNNING', 'A to run');
@@ -35,15 +35,16 @@ describe('local mode: cancel and runner loss', () => {
     // Cancelling again changes nothing.
     expect(await t.client.cancel(a.runId)).toMatchObject({ status: 'CANCELLED' });
 
-    // Kill B's runner as if the machine under it died: nothing reports, the heartbeat window ends it.
+    // Kill B's runner as if the machine under it died: nothing reports, its exit ends the run (not the heartbeat window).
     const pid = await until(() => runnerPid(b.runId), "B's runner pid");
     process.kill(pid, 'SIGKILL');
-    const lost = await untilStatus(t.client, b.runId, ended, 'B to end within the heartbeat window', 100_000);
+    const lost = await untilStatus(t.client, b.runId, ended, 'B to end', 100_000);
     expect(lost.status).toBe('FAILED');
-    expect(lost.error?.code).toBe('no_progress');
+    expect(lost.error).toMatchObject({ code: 'runner_lost', message: expect.stringMatching(/^the runner was ended by signal SIGKILL without reporting/) });
     expect(await t.platform.store.slots.holders()).toEqual([]);
+    expect((await t.platform.store.runs.get(b.runId))?.settled).toBe(true);
     const { events } = await t.client.events(b.runId);
-    expect(events.some((e) => /runner process exited \(SIGKILL\)/.test(e.message))).toBe(true);
+    expect(events.some((e) => /runner process exited \(SIGKILL\) without reporting/.test(e.message))).toBe(true);
   }, 150_000);
 
   function runnerPid(runId: string): number | undefined {

@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jsonLog } from '../../local/local-log';
+import { failLostLocalRunner } from '../../local/runner-loss';
 import { RunnerProcesses, type RunnerExit } from '../../local/runner-processes';
 
 const runId = '01JABCDEFGHJKMNPQRSTVWXYZ0';
@@ -65,7 +66,7 @@ describe('runner processes', () => {
 
     await runners.stopTask(taskArn);
     expect(runners.runningRunIds()).toEqual([]);
-    expect(exits).toEqual([{ runId, taskArn, code: null, signal: 'SIGTERM', stopRequested: true }]);
+    expect(exits).toEqual([{ runId, taskArn, code: null, signal: 'SIGTERM', stopRequested: true, lastErrorLines: [] }]);
     await until(() => (alive(grandchild) ? undefined : true), 'the grandchild to end');
     expect(readdirSync(join(dir, 'logs')).filter((f) => f.endsWith('.pid'))).toEqual([]);
   });
@@ -106,5 +107,37 @@ describe('runner processes', () => {
     const reaped = second.reapOrphans(() => readdirSync(logs).filter((f) => f.endsWith('.pid')).map((f) => join(logs, f)));
     expect(reaped).toEqual([runId]);
     await until(() => (alive(pid) ? undefined : true), 'the orphan to end');
+  });
+
+  it('keeps the last stderr lines of a runner that dies at start, in its log too, and its run error has them redacted', async () => {
+    const secret = 'repo-secret-value-0123456789';
+    const dying = [
+      "console.log('a log line on stdout');",
+      "for (let i = 1; i <= 12; i++) console.error('setup line ' + i);",
+      "console.error('cannot start: token ' + process.env.TASK_TOKEN + ' secret " + secret + " key ghp_' + 'a'.repeat(36));",
+      'process.exit(3);',
+    ].join('\n');
+    const runners = new RunnerProcesses({ command: [process.execPath, '-e', dying], cwd: dir, workDir: join(dir, 'work'), logsDir: join(dir, 'logs'), baseEnv: {}, stopTimeoutMs: 5_000, log: jsonLog(() => undefined) });
+    const exited = new Promise<RunnerExit>((resolve) => runners.once('exited', resolve));
+    const token = 'task-token-value-abcdefghijklmnop';
+    runners.start(runId, { RUN_ID: runId, TASK_TOKEN: token });
+    const exit = await exited;
+    expect(exit).toMatchObject({ code: 3, signal: null, stopRequested: false });
+    // The last eight lines, stdout left out, in order; the log file still has everything.
+    expect(exit.lastErrorLines).toHaveLength(8);
+    expect(exit.lastErrorLines.slice(0, 7)).toEqual(['setup line 6', 'setup line 7', 'setup line 8', 'setup line 9', 'setup line 10', 'setup line 11', 'setup line 12']);
+    expect(logOf()).toContain('a log line on stdout');
+    expect(logOf()).toContain('setup line 1\n');
+
+    const failures: { token: string; error: string; cause: string }[] = [];
+    const result = await failLostLocalRunner(exit, { taskToken: token, secretValues: [secret] }, async (t, error, cause) => void failures.push({ token: t, error, cause }));
+    expect(result.action).toBe('failed');
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({ token, error: 'Nightshift.RunnerLost' });
+    const { cause } = failures[0]!;
+    expect(cause).toMatch(/^the runner exited with code 3 without reporting\. last error lines: setup line 6 \| .* \| cannot start: token \[REDACTED\] secret \[REDACTED\] key \[REDACTED\]$/);
+    expect(cause).not.toContain(token);
+    expect(cause).not.toContain(secret);
+    expect(cause).not.toContain('ghp_');
   });
 });

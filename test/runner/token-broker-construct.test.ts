@@ -18,8 +18,9 @@ describe('TokenBroker construct', () => {
         .flatMap((s) => [s.Resource].flat().map((resource) => ({ roles: p.Properties.Roles as unknown, secret: /:secret:([^"]+)/.exec(JSON.stringify(resource))?.[1] }))),
     );
     // Only the broker's role reads named secrets, exactly the App key and the configured repo secrets, never a wildcard;
-    // the only other readers of named secrets are the GitHub webhook's two functions (test/infra/github-webhook.test.ts).
-    const webhookRoles = [stack.githubWebhook!.function, stack.githubWebhook!.tokenBroker].map((fn) => JSON.stringify([{ Ref: stack.getLogicalId(fn.role!.node.defaultChild as never) }]));
+    // the only other readers of named secrets are the GitHub webhook's two functions (test/infra/github-webhook.test.ts)
+    // and the branch facts function, which reads the App key only (test/infra/branch-facts-iam.test.ts).
+    const webhookRoles = [stack.githubWebhook!.function, stack.githubWebhook!.tokenBroker, stack.branchFacts.function].map((fn) => JSON.stringify([{ Ref: stack.getLogicalId(fn.role!.node.defaultChild as never) }]));
     const named = secretGrants.filter((g) => g.secret !== undefined && !webhookRoles.includes(JSON.stringify(g.roles)));
     expect(named.map((g) => g.roles)).toEqual(named.map(() => [{ Ref: brokerRoleId }]));
     expect(named.map((g) => g.secret).sort()).toEqual(['nightshift/gh-key-??????', 'nightshift/npm-token-??????']);

@@ -1,0 +1,91 @@
+import { reasonText } from './termination';
+
+/** The runner's container name in the task definition; its overrides carry RUN_ID, TASK_TOKEN and RUN_KEY. */
+export const RUNNER_CONTAINER_NAME = 'runner';
+
+/**
+ * What is known when a run's runner stopped: ECS's Task State Change event on AWS, the process exit in
+ * local mode. One pure decision for both, so a later Spot resume plugs in here.
+ */
+export interface RunnerStopFacts {
+  /** ECS `stopCode` (TaskFailedToStart, EssentialContainerExited, UserInitiated, SpotInterruption, ...); null in local mode. */
+  stopCode: string | null;
+  /** ECS `stoppedReason` ("Essential container in task exited", "CannotPullContainerError: ..."); null in local mode. */
+  stoppedReason: string | null;
+  /** The runner container's (or process's) exit code; null when it never ran or was killed by a signal. */
+  exitCode: number | null;
+  /** The runner container's `reason` (OutOfMemoryError, CannotStartContainerError...); in local mode the signal that killed the process. */
+  containerReason: string | null;
+  /** Local mode: the runner's last stderr lines, redacted. */
+  lastErrorLines: readonly string[];
+}
+
+/** The state machine error a lost runner's task fails with (SendTaskFailure), mapped to `runner_lost` by terminationFor. */
+export const RUNNER_LOST_ERROR = 'Nightshift.RunnerLost';
+
+export type RunnerStopOutcome =
+  /** The runner exited on its own after reporting (exit code 0): nothing to do; the heartbeat stays the backstop. */
+  | { action: 'none'; why: string }
+  /** End the run now: fail its waiting task with this cause. A task that already reported ignores it. */
+  | { action: 'fail'; error: typeof RUNNER_LOST_ERROR; cause: string };
+
+const exitMeanings: Record<number, string> = {
+  137: 'killed with SIGKILL, most often for running out of memory',
+  139: 'a segmentation fault',
+  143: 'stopped with SIGTERM',
+};
+
+/** What a person reads in the run's error: what stopped the runner, in words, with ECS's and the runner's own text. */
+function describe(facts: RunnerStopFacts): string {
+  const parts: string[] = [];
+  const reason = facts.containerReason ?? '';
+  if (facts.stopCode === 'TaskFailedToStart' || /^Cannot(Pull|Start|Create)Container/i.test(reason) || /^Cannot(Pull|Start|Create)Container|ResourceInitializationError/i.test(facts.stoppedReason ?? '')) {
+    parts.push('the runner task could not start');
+  } else if (facts.stopCode === 'SpotInterruption') {
+    parts.push('the runner lost its Fargate Spot capacity before it could report');
+  } else if (/OutOfMemory/i.test(reason)) {
+    parts.push('the runner ran out of memory');
+  } else if (facts.exitCode !== null) {
+    const meaning = exitMeanings[facts.exitCode];
+    parts.push(`the runner exited with code ${facts.exitCode}${meaning ? ` (${meaning})` : ''} without reporting`);
+  } else if (reason) {
+    parts.push(`the runner was ended by ${reason} without reporting`);
+  } else {
+    parts.push('the runner stopped without reporting');
+  }
+  const detail = [facts.stoppedReason, facts.containerReason].filter((t): t is string => Boolean(t) && !parts[0]!.includes(t!));
+  if (detail.length > 0) parts.push(`ECS: ${[...new Set(detail)].join('; ')}`);
+  if (facts.lastErrorLines.length > 0) parts.push(`last error lines: ${facts.lastErrorLines.join(' | ')}`);
+  return parts.join('. ');
+}
+
+/** Whether a stopped runner ends its run now, and with what cause. Pure. */
+export function runnerStopOutcome(facts: RunnerStopFacts): RunnerStopOutcome {
+  if (facts.exitCode === 0) return { action: 'none', why: 'the runner exited normally, after reporting its result' };
+  return { action: 'fail', error: RUNNER_LOST_ERROR, cause: reasonText(describe(facts), 'the runner stopped without reporting') };
+}
+
+/** SendTaskFailure of the run's waiting task (Step Functions on AWS, the offline executor locally). */
+export type SendTaskFailure = (taskToken: string, error: string, cause: string) => Promise<void>;
+
+/** Step Functions' answers for a token whose task already ended: the runner reported, or the run was stopped. */
+const TASK_ALREADY_ENDED = new Set(['TaskTimedOut', 'TaskDoesNotExist']);
+
+export type LostRunnerAction = { action: 'none'; why: string } | { action: 'failed'; cause: string } | { action: 'already_ended'; cause: string };
+
+/**
+ * Acts on a stopped runner: when the outcome is to fail, fails the run's waiting task, so the state
+ * machine's Catch takes the run to Finalize (slots and budget released there, exactly once). A task
+ * that already ended (the runner reported before it stopped) ignores it. Other errors are thrown.
+ */
+export async function endLostRunner(facts: RunnerStopFacts, taskToken: string, sendTaskFailure: SendTaskFailure): Promise<LostRunnerAction> {
+  const outcome = runnerStopOutcome(facts);
+  if (outcome.action === 'none') return outcome;
+  try {
+    await sendTaskFailure(taskToken, outcome.error, outcome.cause);
+    return { action: 'failed', cause: outcome.cause };
+  } catch (err) {
+    if (TASK_ALREADY_ENDED.has((err as { name?: string }).name ?? '')) return { action: 'already_ended', cause: outcome.cause };
+    throw err;
+  }
+}

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { RepoName } from '../../core/config/schema';
+import { BranchName } from '../../core/runs/schemas';
+
+/**
+ * The branch facts function's Invoke payload (lambdas/github/branch-facts.ts): what GitHub says about
+ * one branch of one allowlisted repository, so that submit can refuse a `branch` the run must not push
+ * (invariant 7) before anything is written. The answer holds facts only, never a token: the API and
+ * webhook functions may invoke this function, and neither may hold a GitHub token of the broker's.
+ */
+export const BranchFactsRequest = z.object({ kind: z.literal('branchFacts'), repo: RepoName, branch: BranchName }).strict();
+export type BranchFactsRequest = z.infer<typeof BranchFactsRequest>;
+
+/**
+ * Reading a repository, a branch and the open pull requests: nothing that writes. Contents read is
+ * asked too because GitHub may authorize the branch endpoint under it; the token never leaves the
+ * function, which holds the App key anyway, so narrowing it further would only risk a refused call.
+ */
+export const BRANCH_FACTS_PERMISSIONS = { metadata: 'read', contents: 'read', pull_requests: 'read' } as const;
+
+export const BranchFactsAnswer = z
+  .object({
+    repository: z.string(),
+    defaultBranch: z.string().min(1),
+    branch: z
+      .object({
+        exists: z.boolean(),
+        /** The name GitHub answers for it: another branch's when the asked name is an alias (a renamed branch, a symbolic ref). */
+        name: z.string().nullable(),
+        protected: z.boolean(),
+      })
+      .strict(),
+    /** An open pull request of this repository (not a fork) has the branch as its head. */
+    openPullRequestHead: z.boolean(),
+  })
+  .strict();
+export type BranchFactsAnswer = z.infer<typeof BranchFactsAnswer>;

@@ -1,0 +1,69 @@
+import { Octokit as OctokitCore } from '@octokit/core';
+import { restEndpointMethods } from '@octokit/plugin-rest-endpoint-methods';
+import { repoSettings } from '../../core/config/load';
+import { RepoNotAllowedError } from '../../core/errors';
+import { optionalEnv } from '../../core/env';
+import { BRANCH_FACTS_PERMISSIONS, BranchFactsAnswer, BranchFactsRequest } from './branch-facts-contract';
+import { GITHUB_CALL_TIMEOUT_MS } from './github-repo-client';
+import { mintRepoToken, webhookTokenBrokerDepsFromEnv, type WebhookTokenBrokerDeps } from './webhook-token-broker';
+
+const Octokit = OctokitCore.plugin(restEndpointMethods);
+
+/**
+ * The branch facts function: what GitHub (or the local forge, which answers the same API) says about
+ * the branch a submission wants to continue — the default branch, whether the branch exists, the name
+ * GitHub answers for it (another branch's when it is an alias), its protection, and whether it is the
+ * head of an open pull request of the same repository. It mints a read-only token for its own calls
+ * (BRANCH_FACTS_PERMISSIONS: read only) and returns facts only: the token never leaves this function, so
+ * the API and webhook functions that may invoke it get no way to GitHub.
+ */
+export interface BranchFactsDeps extends WebhookTokenBrokerDeps {
+  /** GitHub's API (config `github.apiUrl`, or the local forge's). */
+  apiUrl: string;
+}
+
+export async function lookupBranchFacts(deps: BranchFactsDeps, input: unknown): Promise<BranchFactsAnswer> {
+  const request = BranchFactsRequest.parse(input);
+  const settings = repoSettings(deps.config, request.repo);
+  if (!settings) throw new RepoNotAllowedError(request.repo);
+  const { token } = await mintRepoToken(deps, settings.name, BRANCH_FACTS_PERMISSIONS, 'nightshift-branch-facts');
+  const octokit = new Octokit({
+    auth: token,
+    baseUrl: deps.apiUrl.replace(/\/$/, ''),
+    userAgent: 'nightshift-branch-facts',
+    request: { fetch: (url: string, init: RequestInit) => fetch(url, { ...init, signal: AbortSignal.timeout(GITHUB_CALL_TIMEOUT_MS) }) },
+  });
+  const [owner, repo] = settings.name.split('/') as [string, string];
+  const [repository, branch, pulls] = await Promise.all([
+    octokit.rest.repos.get({ owner, repo }),
+    octokit.rest.repos.getBranch({ owner, repo, branch: request.branch }).then(
+      ({ data }) => ({ exists: true, name: data.name, protected: data.protected }),
+      (err: unknown) => {
+        // A branch that does not exist yet (a new nightshift/ branch) is a fact, not a failure.
+        if ((err as { status?: number }).status === 404) return { exists: false, name: null, protected: false };
+        throw err;
+      },
+    ),
+    octokit.rest.pulls.list({ owner, repo, head: `${owner}:${request.branch}`, state: 'open', per_page: 10 }),
+  ]);
+  const fullName = repository.data.full_name.toLowerCase();
+  return BranchFactsAnswer.parse({
+    repository: settings.name,
+    defaultBranch: repository.data.default_branch,
+    branch,
+    openPullRequestHead: pulls.data.some((p) => p.state === 'open' && p.head.ref === request.branch && (p.head.repo?.full_name ?? '').toLowerCase() === fullName),
+  });
+}
+
+let deps: BranchFactsDeps | undefined;
+
+/** Lambda entry: `{ kind: "branchFacts", repo, branch }` in, `BranchFactsAnswer` out; refusals and GitHub failures throw. */
+export async function handler(event: unknown): Promise<BranchFactsAnswer> {
+  if (!deps) {
+    const base = webhookTokenBrokerDepsFromEnv();
+    deps = { ...base, apiUrl: optionalEnv('GITHUB_API_URL') ?? base.config.github.apiUrl };
+  }
+  const answer = await lookupBranchFacts(deps, event);
+  console.log(JSON.stringify({ level: 'info', message: 'branch facts answered', repository: answer.repository, exists: answer.branch.exists, protected: answer.branch.protected }));
+  return answer;
+}
