@@ -97,6 +97,8 @@ export const TimeoutsConfig = z
     maxMinutes: Minutes.default(60),
     /** A run with no heartbeat (model turn or finished tool call) for this long is stopped. */
     noProgressMinutes: Minutes.default(10),
+    /** How long a paused run waits for a human (WAITING_FOR_HUMAN) before it ends TIMED_OUT, code no_answer. */
+    answerHours: z.number().int().min(1).max(30 * 24).default(72),
   })
   .strict()
   .refine((t) => t.noProgressMinutes <= t.maxMinutes, { message: 'noProgressMinutes must not exceed maxMinutes', path: ['noProgressMinutes'] });
@@ -304,7 +306,7 @@ export const NightshiftConfig = z
     repos: z.array(RepoConfig).min(1),
     budgets: BudgetsConfig.default({ perRunUsd: 2, maxPerRunUsd: 10, perRequesterDailyUsd: 20, dailyUsd: 100, perThreadUsd: 10 }),
     concurrency: ConcurrencyConfig.default({ global: 5, perRepo: 2 }),
-    timeouts: TimeoutsConfig.default({ maxMinutes: 60, noProgressMinutes: 10 }),
+    timeouts: TimeoutsConfig.default({ maxMinutes: 60, noProgressMinutes: 10, answerHours: 72 }),
     egress: EgressConfig.default({ allow: [...defaultEgressAllow] }),
     model: ModelConfig,
     github: GithubConfig,

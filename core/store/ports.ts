@@ -1,3 +1,4 @@
+import type { RunResume } from '../inbox/pause-report';
 import type { TokenUsage } from '../pricing';
 import type { RunOutcome, RunSource, RunStatus } from '../runs/lifecycle';
 import type { RunError, RunEvent, RunEventType } from '../runs/schemas';
@@ -44,9 +45,11 @@ export interface RunRecord {
   requestHash: string | null;
   /** The GitHub thread (`owner/name#N`) of a run started from an issue or pull request. */
   thread?: string | null;
+  /** Set by a pause (core/runs/pause.ts): what the next runner task of the run restores. Absent on runs that never paused. */
+  resume?: RunResume | null;
 }
 
-export type RunPatch = Partial<Pick<RunRecord, 'outcome' | 'branch' | 'startedAt' | 'finishedAt' | 'prUrl' | 'queuePosition' | 'error' | 'cancelRequested'>>;
+export type RunPatch = Partial<Pick<RunRecord, 'outcome' | 'branch' | 'startedAt' | 'finishedAt' | 'prUrl' | 'queuePosition' | 'error' | 'cancelRequested' | 'resume'>>;
 
 export interface RunListQuery {
   status?: RunStatus;

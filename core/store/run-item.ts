@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RunResume } from '../inbox/pause-report';
 import { TokenUsage } from '../pricing';
 import { RunOutcome, RunSource, RunStatus } from '../runs/lifecycle';
 import { RunError, RunId } from '../runs/schemas';
@@ -36,6 +37,7 @@ export const StoredRunRecord = z.object({
   settled: z.boolean(),
   requestHash: z.string().nullable(),
   thread: z.string().nullable().optional(),
+  resume: RunResume.nullable().optional(),
 });
 
 export const RunPatchSchema = z
@@ -48,6 +50,7 @@ export const RunPatchSchema = z
     queuePosition: z.number().int().nonnegative().nullable(),
     error: RunError.nullable(),
     cancelRequested: z.boolean(),
+    resume: RunResume.nullable(),
   })
   .partial()
   .strict();

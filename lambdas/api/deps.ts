@@ -1,3 +1,4 @@
+import type { AnswerDeps } from '../../core/runs/answer';
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -13,7 +14,8 @@ import { stepFunctionsExecutions } from './step-functions';
 
 /** Everything the API handlers need; the Lambdas build it from the environment, local mode from its own parts. */
 export type ApiDeps = SubmitDeps &
-  CancelDeps & {
+  CancelDeps &
+  AnswerDeps & {
     /** Powertools Idempotency's store for the Idempotency-Key header. */
     idempotencyStore: BasePersistenceLayer;
   };
@@ -30,8 +32,10 @@ export function apiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ApiDeps {
     ledger: store.ledger,
     slots: store.slots,
     intake: store.intake,
+    inbox: store.inbox,
     startExecution: executions.startExecution,
     stopExecution: executions.stopExecution,
+    sendTaskSuccess: executions.sendTaskSuccess,
     // The API never holds a run's compute: stopping its execution hands the task to the backstop, which stops it.
     stopRunTasks: (runId) => executions.stopExecution(runId, 'run finalized by the API'),
     metrics: createPowertoolsSink(),

@@ -1,4 +1,4 @@
-import { ExecutionDoesNotExist, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { ExecutionDoesNotExist, SendTaskSuccessCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { ExecutionInput } from '../../core/runs/execution';
 
 /** The execution ARN of a run: executions are named by run id. */
@@ -17,6 +17,10 @@ export function stepFunctionsExecutions(sfn: SFNClient, stateMachineArn: string)
     async startExecution(input: ExecutionInput): Promise<void> {
       const parsed = ExecutionInput.parse(input);
       await sfn.send(new StartExecutionCommand({ stateMachineArn, name: parsed.runId, input: JSON.stringify(parsed) }));
+    },
+    /** An answer completes the token a paused run's execution waits on. */
+    async sendTaskSuccess(taskToken: string, output: string): Promise<void> {
+      await sfn.send(new SendTaskSuccessCommand({ taskToken, output }));
     },
     async stopExecution(runId: string, cause: string): Promise<void> {
       try {

@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import { RepoName } from '../config/schema';
+import { RunId } from '../runs/schemas';
+
+/** Why an inbox item exists (SPEC §3). Each pause reason of the runner is one of these. */
+export const InboxItemType = z.enum(['pr_ready', 'question', 'plan_approval', 'risky_action', 'budget_approval', 'stuck', 'failed']);
+export type InboxItemType = z.infer<typeof InboxItemType>;
+
+export const InboxItemState = z.enum(['open', 'resolved']);
+export type InboxItemState = z.infer<typeof InboxItemState>;
+
+export const InboxAction = z.enum(['approve', 'reject', 'answer', 'dismiss']);
+export type InboxAction = z.infer<typeof InboxAction>;
+
+/** Items are ULIDs like runs: sortable by creation time. */
+export const InboxItemId = RunId;
+
+/** Who or what resolved an item: a caller, or Nightshift itself when the run ended or no answer came in time. */
+export const SYSTEM_RESOLVER = 'nightshift';
+
+export const InboxResolution = z
+  .object({
+    action: z.union([InboxAction, z.literal('expired'), z.literal('closed')]),
+    answer: z.string().nullable(),
+  })
+  .strict();
+export type InboxResolution = z.infer<typeof InboxResolution>;
+
+/** What a pause asks for, as the runner reports it. `details` is type-specific (the question, the plan, ...). */
+export const InboxDetails = z.record(z.string(), z.unknown());
+
+/** An inbox item as the API shows it (SPEC §3); the task token never leaves the store. */
+export const InboxItemView = z
+  .object({
+    itemId: InboxItemId,
+    type: InboxItemType,
+    state: InboxItemState,
+    runId: RunId,
+    repo: RepoName,
+    requester: z.string(),
+    createdAt: z.string(),
+    resolvedAt: z.string().nullable(),
+    resolvedBy: z.string().nullable(),
+    message: z.string(),
+    details: InboxDetails,
+    resolution: InboxResolution.nullable(),
+  })
+  .strict();
+export type InboxItemView = z.infer<typeof InboxItemView>;
+
+/** Answers longer than this are refused: the answer goes into the model's conversation. */
+export const MAX_ANSWER_CHARS = 8_000;
+
+/** Body of `POST /v1/inbox/{itemId}`. */
+export const ResolveInboxRequest = z
+  .object({
+    action: InboxAction,
+    answer: z.string().trim().min(1, 'must not be empty').max(MAX_ANSWER_CHARS).optional(),
+    extraBudgetUsd: z.number().positive().max(10_000).optional(),
+    plan: z.string().trim().min(1).max(20_000).optional(),
+  })
+  .strict();
+export type ResolveInboxRequest = z.infer<typeof ResolveInboxRequest>;
+
+/** The actions each item type accepts (SPEC §3). */
+export const actionsFor: Record<InboxItemType, readonly InboxAction[]> = {
+  question: ['answer'],
+  stuck: ['answer'],
+  plan_approval: ['approve', 'reject'],
+  risky_action: ['approve', 'reject'],
+  budget_approval: ['approve', 'reject'],
+  pr_ready: ['dismiss'],
+  failed: ['dismiss'],
+};
+
+/**
+ * What a resolution request does to an item, decided without touching the store:
+ * - `resolve`: the item is open and the request fits its type: write it (conditionally);
+ * - `same`: the item was already resolved this way: answer 200 with it, change nothing;
+ * - `conflict`: the item was resolved otherwise (or closed by Nightshift): 409;
+ * - `invalid`: the request does not fit the item's type: 400, nothing changes.
+ */
+export type ResolutionDecision =
+  | { kind: 'resolve'; resolution: InboxResolution }
+  | { kind: 'same' }
+  | { kind: 'conflict'; reason: string }
+  | { kind: 'invalid'; reason: string };
+
+export function decideResolution(item: Pick<InboxItemView, 'type' | 'state' | 'resolution'>, request: ResolveInboxRequest): ResolutionDecision {
+  const allowed = actionsFor[item.type];
+  if (!allowed.includes(request.action)) return { kind: 'invalid', reason: `a ${item.type} item accepts ${allowed.map((a) => `"${a}"`).join(' or ')}, not "${request.action}"` };
+  if (request.action === 'answer' && request.answer === undefined) return { kind: 'invalid', reason: 'action "answer" needs an answer' };
+  if (request.action !== 'answer' && request.answer !== undefined) return { kind: 'invalid', reason: `action "${request.action}" takes no answer` };
+  if (request.plan !== undefined && !(item.type === 'plan_approval' && request.action === 'approve')) return { kind: 'invalid', reason: 'an edited plan goes only with approving a plan_approval item' };
+  if (request.extraBudgetUsd !== undefined && !(item.type === 'budget_approval' && request.action === 'approve')) {
+    return { kind: 'invalid', reason: 'extraBudgetUsd goes only with approving a budget_approval item' };
+  }
+  const resolution: InboxResolution = { action: request.action, answer: request.answer ?? null };
+  if (item.state === 'open') return { kind: 'resolve', resolution };
+  const previous = item.resolution;
+  if (previous && previous.action === resolution.action && previous.answer === resolution.answer) return { kind: 'same' };
+  if (previous && (previous.action === 'expired' || previous.action === 'closed')) return { kind: 'conflict', reason: `the item was ${previous.action === 'expired' ? 'not answered in time' : 'closed when its run ended'}` };
+  return { kind: 'conflict', reason: `the item was already resolved with "${previous?.action ?? 'another action'}"` };
+}
