@@ -102,3 +102,34 @@ export function decideResolution(item: Pick<InboxItemView, 'type' | 'state' | 'r
   if (previous && (previous.action === 'expired' || previous.action === 'closed')) return { kind: 'conflict', reason: `the item was ${previous.action === 'expired' ? 'not answered in time' : 'closed when its run ended'}` };
   return { kind: 'conflict', reason: `the item was already resolved with "${previous?.action ?? 'another action'}"` };
 }
+
+/** Which items a list shows by state (SPEC §3: `open` by default). */
+export const InboxStateFilter = z.enum(['open', 'resolved', 'all']);
+export type InboxStateFilter = z.infer<typeof InboxStateFilter>;
+
+/**
+ * One page of an inbox list, as the store runs it: newest first, `requester` already fixed by the
+ * caller's access (core/runs/access.ts `listScope`) before the query.
+ */
+export interface InboxListQuery {
+  state: InboxStateFilter;
+  type?: InboxItemType;
+  repo?: string;
+  requester?: string;
+  limit: number;
+  cursor?: string;
+}
+
+/** The item states a state filter covers, each one partition of the byState index. */
+export function statesOf(filter: InboxStateFilter): InboxItemState[] {
+  return filter === 'all' ? ['open', 'resolved'] : [filter];
+}
+
+/**
+ * Newest first across several partitions already sorted newest first (ULIDs sort by creation): the
+ * first `limit` of their merge, and whether any is left after them.
+ */
+export function newestFirst<T extends { itemId: string }>(lists: readonly (readonly T[])[], limit: number): { items: T[]; more: boolean } {
+  const merged = lists.flat().sort((a, b) => (a.itemId < b.itemId ? 1 : a.itemId > b.itemId ? -1 : 0));
+  return { items: merged.slice(0, limit), more: merged.length > limit };
+}

@@ -1,7 +1,8 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { InboxDetails, InboxItemId, InboxItemState, InboxItemType, InboxResolution, SYSTEM_RESOLVER, type InboxItemView } from '../inbox/inbox-item';
+import { InboxDetails, InboxItemId, InboxItemState, InboxItemType, InboxResolution, newestFirst, statesOf, SYSTEM_RESOLVER, type InboxItemView, type InboxListQuery } from '../inbox/inbox-item';
+import { decodeCursor, encodeCursor } from './cursor';
 import { RunId } from '../runs/schemas';
 import { inboxIndexes } from './tables';
 
@@ -45,11 +46,16 @@ export interface InboxStore {
   get(itemId: string): Promise<StoredInboxItem | undefined>;
   /** Every item of one run, oldest first. */
   listByRun(runId: string): Promise<StoredInboxItem[]>;
+  /** One page of items, newest first (`GET /v1/inbox`); a malformed cursor throws `InvalidCursorError`. */
+  list(query: InboxListQuery): Promise<{ items: StoredInboxItem[]; nextCursor: string | null }>;
   /** Resolves an open item (conditional on `state = open`); `InboxItemNotOpenError` otherwise. */
   resolve(itemId: string, resolution: InboxResolution, by: string, at: string): Promise<StoredInboxItem>;
   /** Resolves every open item of the run that a task token waits on (the run ended): Nightshift is the resolver. */
   closeWaiting(runId: string, action: 'expired' | 'closed', at: string): Promise<number>;
 }
+
+/** A list cursor: the item id the next page starts below (ids sort by creation). */
+const ListCursor = z.object({ v: z.literal(1), before: InboxItemId }).strict();
 
 function isConditionFailure(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException;
@@ -61,8 +67,64 @@ export function createInboxStore(doc: DynamoDBDocumentClient, tableName: string)
     return Item ? StoredInboxItem.parse(Item) : undefined;
   }
 
+  /**
+   * Up to `limit` items of one index partition, newest first, below `before`, that pass the filters:
+   * reads pages until it has them or the partition ends (a filter is applied after DynamoDB reads).
+   */
+  async function newestOf(index: { name: string; partitionKey: string }, value: string, query: InboxListQuery, before: string | undefined, limit: number): Promise<StoredInboxItem[]> {
+    const names: Record<string, string> = { '#pk': index.partitionKey };
+    const values: Record<string, unknown> = { ':pk': value };
+    const filters: string[] = [];
+    if (before) {
+      names['#id'] = 'itemId';
+      values[':before'] = before;
+    }
+    const filter = (attribute: string, wanted: string | undefined) => {
+      if (wanted === undefined || attribute === index.partitionKey) return;
+      names[`#${attribute}`] = attribute;
+      values[`:${attribute}`] = wanted;
+      filters.push(`#${attribute} = :${attribute}`);
+    };
+    filter('type', query.type);
+    filter('repo', query.repo);
+    filter('requester', query.requester);
+    if (index.partitionKey !== 'state' && query.state !== 'all') filter('state', query.state);
+    const items: StoredInboxItem[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await doc.send(
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: index.name,
+          KeyConditionExpression: before ? '#pk = :pk AND #id < :before' : '#pk = :pk',
+          ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ScanIndexForward: false,
+          Limit: 100,
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      for (const raw of page.Items ?? []) items.push(StoredInboxItem.parse(raw));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && items.length < limit);
+    return items.slice(0, limit);
+  }
+
   const store: InboxStore = {
     get,
+    async list(query) {
+      const before = query.cursor ? decodeCursor(query.cursor, ListCursor).before : undefined;
+      // One more than a page says whether another page follows.
+      const want = query.limit + 1;
+      const lists =
+        query.requester !== undefined
+          ? [await newestOf(inboxIndexes.byRequester, query.requester, query, before, want)]
+          : await Promise.all(statesOf(query.state).map((state) => newestOf(inboxIndexes.byState, state, query, before, want)));
+      const { items, more } = newestFirst(lists, query.limit);
+      const last = items.at(-1);
+      return { items, nextCursor: more && last ? encodeCursor({ v: 1, before: last.itemId }) : null };
+    },
     async create(item) {
       const parsed = StoredInboxItem.parse(item);
       try {

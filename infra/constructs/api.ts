@@ -22,6 +22,7 @@ export const runRoutes = [
 
 /** The inbox routes (docs/inbox.md): read and resolve the items of the caller's paused runs. */
 export const inboxRoutes = [
+  { id: 'ListInbox', method: apigw.HttpMethod.GET, path: '/v1/inbox', entry: 'lambdas/api/list-inbox.ts', description: 'GET /v1/inbox: the inbox items of the caller (all for an admin)' },
   { id: 'GetInboxItem', method: apigw.HttpMethod.GET, path: '/v1/inbox/{itemId}', entry: 'lambdas/api/get-inbox-item.ts', description: 'GET /v1/inbox/{itemId}: one inbox item' },
   { id: 'ResolveInboxItem', method: apigw.HttpMethod.POST, path: '/v1/inbox/{itemId}', entry: 'lambdas/api/resolve-inbox-item.ts', description: 'POST /v1/inbox/{itemId}: answer, approve, reject or dismiss an inbox item' },
 ] as const;

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { runCli, type CliIo } from '../../cli/program';
 import { listPulls } from '../../local/forge';
 import { ended, sampleRepo, startTestPlatform, until, untilStatus, type TestPlatform } from './platform-harness';
 
@@ -22,9 +23,9 @@ describe('local mode: ask, wait without compute, answer, resume', () => {
     const paused = events.find((e) => e.type === 'status' && e.detail?.to === 'WAITING_FOR_HUMAN');
     const itemId = paused?.detail?.itemId as string;
     expect(itemId).toMatch(/^[0-9A-Z]{26}$/);
-    const item = await t.client.answer(itemId, { action: 'answer', answer: 'Yes, keep digits.' });
+    const item = await t.client.resolveInboxItem(itemId, { action: 'answer', answer: 'Yes, keep digits.' });
     expect(item).toMatchObject({ itemId, state: 'resolved', resolution: { action: 'answer', answer: 'Yes, keep digits.' } });
-    await expect(t.client.answer(itemId, { action: 'answer', answer: 'No.' })).rejects.toMatchObject({ status: 409 });
+    await expect(t.client.resolveInboxItem(itemId, { action: 'answer', answer: 'No.' })).rejects.toMatchObject({ status: 409 });
 
     const run = await untilStatus(t.client, submitted.runId, ended, 'the resumed run to end', 120_000);
     expect(run).toMatchObject({ status: 'SUCCEEDED', outcome: 'pr_opened', branch: waiting.branch });
@@ -34,5 +35,41 @@ describe('local mode: ask, wait without compute, answer, resume', () => {
     expect(all.some((e) => /resumed after the question was answered/.test(e.message))).toBe(true);
     expect(all.filter((e) => e.type === 'status' && e.detail?.from === 'WAITING_FOR_HUMAN' && e.detail?.to === 'QUEUED')).toHaveLength(1);
     expect(await t.platform.store.slots.holders()).toEqual([]);
+  }, 240_000);
+
+  it('Given submit --wait in the CLI, When the run pauses, Then it says how to answer; nightshift inbox lists the item, answer resumes the run, and submit --wait ends with the PR', async () => {
+    const api = t.client.baseUrl.toString().replace(/\/$/, '');
+    const capture = () => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const io: CliIo = { out: (line) => out.push(line), err: (line) => err.push(line) };
+      return { io, out, err };
+    };
+    const submit = capture();
+    const waited = runCli(['--api', api, '--json', 'submit', sampleRepo, 'Fix slugify so the tests pass.', '--wait'], submit.io);
+    const notice = await until(() => submit.err.map((l) => JSON.parse(l) as { paused?: { itemId: string; type: string; message: string; resolveWith: string } }).find((l) => l.paused)?.paused, 'submit --wait to show the pause', 90_000);
+    expect(notice).toMatchObject({ type: 'question', resolveWith: `nightshift answer ${notice.itemId} "<your answer>"` });
+    expect(notice.message.length).toBeGreaterThan(0);
+
+    const inbox = capture();
+    expect(await runCli(['--api', api, 'inbox'], inbox.io)).toBe(0);
+    const listed = inbox.out.join('\n');
+    expect(listed).toMatch(new RegExp(`^${notice.itemId}\\s+question\\s+open\\s+${sampleRepo}`, 'm'));
+    expect(listed).toContain(`${notice.itemId}: nightshift answer ${notice.itemId}`);
+
+    // A resolution the type does not take is one clear line, exit 1, and changes nothing.
+    const wrong = capture();
+    expect(await runCli(['--api', api, 'reject', notice.itemId], wrong.io)).toBe(1);
+    expect(wrong.err.join('\n')).toMatch(/^error: .*reject/m);
+
+    const answer = capture();
+    expect(await runCli(['--api', api, 'answer', notice.itemId, 'Yes, keep digits.'], answer.io)).toBe(0);
+    expect(answer.out).toEqual([expect.stringMatching(new RegExp(`^${notice.itemId} question resolved: answer by local:`))]);
+
+    expect(await waited).toBe(0);
+    expect(JSON.parse(submit.out.at(-1)!)).toMatchObject({ status: 'SUCCEEDED', outcome: 'pr_opened' });
+    const resolved = capture();
+    await runCli(['--api', api, '--json', 'inbox', '--state', 'resolved'], resolved.io);
+    expect(JSON.parse(resolved.out[0]!).items).toEqual(expect.arrayContaining([expect.objectContaining({ itemId: notice.itemId, state: 'resolved', resolution: { action: 'answer', answer: 'Yes, keep digits.' } })]));
   }, 240_000);
 });
