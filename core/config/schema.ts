@@ -74,6 +74,8 @@ export const BudgetsConfig = z
     dailyUsd: Usd.default(100),
     /** All runs of one GitHub issue or pull request together (a thread, SPEC §3). */
     perThreadUsd: Usd.default(10),
+    /** A run whose budget runs out asks its requester for more in the inbox (budget_approval) instead of ending BUDGET_EXCEEDED. */
+    askForMore: z.boolean().default(false),
   })
   .strict()
   .refine((b) => b.perRunUsd <= b.maxPerRunUsd, { message: 'perRunUsd must not exceed maxPerRunUsd', path: ['perRunUsd'] })
@@ -304,7 +306,7 @@ export const NightshiftConfig = z
     $schema: z.string().optional(),
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1').optional(),
     repos: z.array(RepoConfig).min(1),
-    budgets: BudgetsConfig.default({ perRunUsd: 2, maxPerRunUsd: 10, perRequesterDailyUsd: 20, dailyUsd: 100, perThreadUsd: 10 }),
+    budgets: BudgetsConfig.default({ perRunUsd: 2, maxPerRunUsd: 10, perRequesterDailyUsd: 20, dailyUsd: 100, perThreadUsd: 10, askForMore: false }),
     concurrency: ConcurrencyConfig.default({ global: 5, perRepo: 2 }),
     timeouts: TimeoutsConfig.default({ maxMinutes: 60, noProgressMinutes: 10, answerHours: 72 }),
     egress: EgressConfig.default({ allow: [...defaultEgressAllow] }),

@@ -22,6 +22,8 @@ export const InboxResolution = z
   .object({
     action: z.union([InboxAction, z.literal('expired'), z.literal('closed')]),
     answer: z.string().nullable(),
+    /** budget_approval approved: how much more the run may spend. */
+    extraBudgetUsd: z.number().positive().optional(),
   })
   .strict();
 export type InboxResolution = z.infer<typeof InboxResolution>;
@@ -95,10 +97,11 @@ export function decideResolution(item: Pick<InboxItemView, 'type' | 'state' | 'r
   if (request.extraBudgetUsd !== undefined && !(item.type === 'budget_approval' && request.action === 'approve')) {
     return { kind: 'invalid', reason: 'extraBudgetUsd goes only with approving a budget_approval item' };
   }
-  const resolution: InboxResolution = { action: request.action, answer: request.answer ?? null };
+  if (item.type === 'budget_approval' && request.action === 'approve' && request.extraBudgetUsd === undefined) return { kind: 'invalid', reason: 'approving a budget_approval item needs extraBudgetUsd (how much more the run may spend)' };
+  const resolution: InboxResolution = { action: request.action, answer: request.answer ?? null, ...(request.extraBudgetUsd !== undefined ? { extraBudgetUsd: request.extraBudgetUsd } : {}) };
   if (item.state === 'open') return { kind: 'resolve', resolution };
   const previous = item.resolution;
-  if (previous && previous.action === resolution.action && previous.answer === resolution.answer) return { kind: 'same' };
+  if (previous && previous.action === resolution.action && previous.answer === resolution.answer && previous.extraBudgetUsd === resolution.extraBudgetUsd) return { kind: 'same' };
   if (previous && (previous.action === 'expired' || previous.action === 'closed')) return { kind: 'conflict', reason: `the item was ${previous.action === 'expired' ? 'not answered in time' : 'closed when its run ended'}` };
   return { kind: 'conflict', reason: `the item was already resolved with "${previous?.action ?? 'another action'}"` };
 }

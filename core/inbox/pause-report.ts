@@ -3,7 +3,7 @@ import { RunId } from '../runs/schemas';
 import { InboxDetails, InboxItemId } from './inbox-item';
 
 /** The pause reasons the runner reports (each an inbox item type that a task token waits on). */
-export const PauseReason = z.enum(['question']);
+export const PauseReason = z.enum(['question', 'budget_approval']);
 export type PauseReason = z.infer<typeof PauseReason>;
 
 /**
@@ -37,7 +37,7 @@ export const RunResume = z
     itemId: InboxItemId,
     reason: PauseReason,
     checkpoint: z.string().min(1),
-    /** The answer (`question`); null until the item is resolved. */
+    /** What the run resumes with (the human's answer to a `question`, the approval of a `budget_approval`); null until the item is resolved. */
     answer: z.string().nullable(),
     /** When the answer re-queued the run: the queue limit counts from here. */
     answeredAt: z.string().nullable(),

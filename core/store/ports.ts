@@ -142,6 +142,13 @@ export interface BudgetLedgerPort {
    * after settle (late calls, charges) are added to the days too, once each.
    */
   settleRun(runId: string): Promise<{ refundedMicros: number; spentMicros: number }>;
+  /**
+   * Adds `extraMicros` to an unsettled run's budget and to its reservation on its requester's and the
+   * org's day (the days of its submission, whose limits it must fit, like a submission), at most once
+   * per `extensionId`. Throws `BudgetRefusedError` naming the day that refused, or
+   * `BudgetExtensionRefusedError` (the run ended, or the budget would pass `maxBudgetMicros`).
+   */
+  extendRun(input: { runId: string; extensionId: string; extraMicros: number; maxBudgetMicros: number; limits: DailyLimits }): Promise<{ budgetMicros: number }>;
 }
 
 export interface SlotCaps {

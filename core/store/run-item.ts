@@ -70,6 +70,8 @@ export const RunPatchSchema = z
  *                  hold the run's true spend: `settle` (spent + in flight beyond the budget),
  *                  `call:<id>` (a dropped call's real cost minus its worst case), `charge:<id>` (a
  *                  charge after settle). Each is applied to each day once (the day's `adjustments` marker).
+ *   extensions     extensionId -> micros an approved budget_approval added to the budget (and to the
+ *                  run's reservation on both days), once per extension
  */
 export const LedgerState = z.object({
   calls: z.record(z.string(), Micros),
@@ -81,6 +83,8 @@ export const LedgerState = z.object({
   droppedCalls: z.record(z.string(), Micros).optional(),
   lateMicros: Micros.optional(),
   dayAdjustments: z.record(z.string(), z.number().int()).optional(),
+  /** extensionId (the inbox item that approved it) -> micros added to the budget after submit (budget_approval). */
+  extensions: z.record(z.string(), Micros).optional(),
 });
 export type LedgerState = z.infer<typeof LedgerState>;
 

@@ -10,6 +10,7 @@ import { createPowertoolsSink } from '../../core/metrics/powertools-sink';
 import { createDynamoClient, documentClientFor, tableNamesFromEnv } from '../../core/store/client';
 import { createStore } from '../../core/store/index';
 import { idempotencyKeys } from '../../core/store/tables';
+import { createThreadStore } from '../../core/store/threads';
 import { stepFunctionsExecutions } from './step-functions';
 
 /** Everything the API handlers need; the Lambdas build it from the environment, local mode from its own parts. */
@@ -23,7 +24,8 @@ export type ApiDeps = SubmitDeps &
 export function apiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ApiDeps {
   const names = tableNamesFromEnv(env);
   const dynamo = createDynamoClient({ endpoint: optionalEnv('AWS_ENDPOINT_URL_DYNAMODB', env) });
-  const store = createStore(documentClientFor(dynamo), names);
+  const doc = documentClientFor(dynamo);
+  const store = createStore(doc, names);
   const executions = stepFunctionsExecutions(new SFNClient({}), requiredEnv('STATE_MACHINE_ARN', env));
   return {
     config: runtimeConfig(),
@@ -36,6 +38,9 @@ export function apiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ApiDeps {
     startExecution: executions.startExecution,
     stopExecution: executions.stopExecution,
     sendTaskSuccess: executions.sendTaskSuccess,
+    sendTaskFailure: executions.sendTaskFailure,
+    // The thread limit of an approved budget_approval (budgets.perThreadUsd).
+    threads: createThreadStore(doc, names.control),
     // The API never holds a run's compute: stopping its execution hands the task to the backstop, which stops it.
     stopRunTasks: (runId) => executions.stopExecution(runId, 'run finalized by the API'),
     metrics: createPowertoolsSink(),

@@ -4,6 +4,8 @@ import { describeIssues } from '../../core/config/load';
 import { BudgetRefusedError, InvalidCursorError, RunNotFoundError } from '../../core/errors';
 import { RequesterNotAllowedError } from '../../core/runs/access';
 import { InboxConflictError, InboxItemNotFoundError, InvalidResolutionError } from '../../core/runs/answer';
+import { BudgetExtensionRefusedError } from '../../core/store/budget-ledger';
+import { ThreadBudgetError } from '../../core/store/threads';
 import { RunEndedError } from '../../core/runs/cancel';
 import { ExecutionStartError, IntakePausedError, RepoNotAllowedError, RequestLimitError } from '../../core/runs/submit';
 import { HttpError } from './http';
@@ -35,6 +37,9 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof InboxItemNotFoundError) return new HttpError(404, 'inbox_item_not_found', 'no inbox item with this id');
   if (err instanceof InvalidResolutionError) return new HttpError(400, 'invalid_resolution', err.message);
   if (err instanceof InboxConflictError) return new HttpError(409, 'inbox_item_resolved', err.message);
+  // A budget_approval the limits do not allow: the item stays open (approve less, or reject).
+  if (err instanceof BudgetExtensionRefusedError) return new HttpError(400, 'budget_extension_refused', err.message);
+  if (err instanceof ThreadBudgetError) return new HttpError(429, 'thread_budget_exhausted', err.message);
   if (err instanceof InvalidCursorError) return new HttpError(400, 'invalid_cursor', err.message, [{ path: 'cursor', message: err.message }]);
   if (err instanceof IdempotencyValidationError) {
     return new HttpError(409, 'idempotency_key_reused', 'this Idempotency-Key was used with another request body');

@@ -1,5 +1,7 @@
 import type { ContentBlock } from '@aws-sdk/client-bedrock-runtime';
 import { join } from 'node:path';
+import { BudgetExhaustedError } from '../../core/errors';
+import { budgetApprovalRequest } from '../../core/inbox/budget-approval';
 import { microsToUsd } from '../../core/pricing';
 import { orientation } from '../agent/orientation';
 import { systemPrompt, taskMessage } from '../agent/system-prompt';
@@ -90,7 +92,16 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
     const cut = conversation.compactions[compactionsBefore];
     if (cut) await ctx.emit('note', `conversation compacted before turn ${turn}: ${cut.clearedResults} old tool outputs and ${cut.clearedInputs} large tool inputs cleared`, { turn, ...cut });
     const callId = `turn-${String(turn).padStart(4, '0')}`;
-    const { response, usage, costMicros, durationMs } = await callModel(ctx, budget, meter, request, conversation.estimateInputTokens(request), callId);
+    let called: Awaited<ReturnType<typeof callModel>>;
+    try {
+      called = await callModel(ctx, budget, meter, request, conversation.estimateInputTokens(request), callId);
+    } catch (err) {
+      // budgets.askForMore: the call that does not fit is not made; the run asks its requester instead of ending.
+      if (!(err instanceof BudgetExhaustedError) || !ctx.config.budgets.askForMore) throw err;
+      const asked = budgetApprovalRequest({ budgetMicros: run.budgetMicros, spentMicros: Math.max(0, run.budgetMicros - err.availableMicros) }, err.neededMicros);
+      return { kind: 'pause', pause: { reason: 'budget_approval', ...asked }, state: { messages: conversation.messages, turn: turn - 1, toolUseId: null } };
+    }
+    const { response, usage, costMicros, durationMs } = called;
     const content = response.output.message.content as ContentBlock[];
     const toolUses = content.filter((b) => b.toolUse).map((b) => b.toolUse!);
     const text = content

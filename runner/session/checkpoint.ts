@@ -21,9 +21,9 @@ export const CheckpointFile = z
     /** Model calls served so far: a replayed session goes on from the next recorded response. */
     modelCalls: z.number().int().nonnegative(),
     /** Every message up to the pause; the last one is the user turn of tool results, with the pause's tool result to be replaced by the answer. */
-    messages: z.array(z.object({ role: z.enum(['user', 'assistant']), content: z.array(z.record(z.string(), z.unknown())) }).strict()).min(2),
-    /** The tool use whose result the answer becomes. */
-    toolUseId: z.string().min(1),
+    messages: z.array(z.object({ role: z.enum(['user', 'assistant']), content: z.array(z.record(z.string(), z.unknown())) }).strict()).min(1),
+    /** The tool use whose result the answer becomes (`ask_human`); null when the pause came between turns (budget_approval). */
+    toolUseId: z.string().min(1).nullable(),
   })
   .strict();
 export type CheckpointFile = z.infer<typeof CheckpointFile>;
@@ -32,8 +32,8 @@ export type CheckpointFile = z.infer<typeof CheckpointFile>;
 export interface LoopState {
   messages: Message[];
   turn: number;
-  /** The toolUseId of the control tool call that ended the loop. */
-  toolUseId: string;
+  /** The toolUseId of the tool call that paused the loop, or null for a pause between turns. */
+  toolUseId: string | null;
 }
 
 /** Why the agent loop stopped to wait for a human: one inbox item's type, its message and details. */
@@ -73,13 +73,22 @@ export async function checkpointIfPaused(ctx: RunContext, agentEnd: AgentEnd, pr
   return { kind: 'paused', report };
 }
 
-/** The stored conversation with the human's answer as the result of the tool call that paused the run. */
-export function conversationWithAnswer(file: CheckpointFile, answer: string): Message[] {
+/**
+ * The stored conversation with the resolution in it: as the result of the tool call that paused the
+ * run (`ask_human`), or, for a pause between turns, as a note at the end of the last user message
+ * (which keeps the roles alternating).
+ */
+export function conversationWithAnswer(file: CheckpointFile, text: string): Message[] {
   const messages = structuredClone(file.messages) as unknown as Message[];
   const last = messages[messages.length - 1];
-  const asked = last?.role === 'user' ? (last.content ?? []).find((b: ContentBlock) => b.toolResult?.toolUseId === file.toolUseId) : undefined;
+  if (last?.role !== 'user') throw new Error(`checkpoint ${file.itemId} does not end with a user message`);
+  if (file.toolUseId === null) {
+    last.content = [...(last.content ?? []), { text }];
+    return messages;
+  }
+  const asked = (last.content ?? []).find((b: ContentBlock) => b.toolResult?.toolUseId === file.toolUseId);
   if (!asked?.toolResult) throw new Error(`checkpoint ${file.itemId} has no result for tool use ${file.toolUseId} in its last message`);
-  asked.toolResult.content = [{ text: `A human answered your question:\n${answer}` }];
+  asked.toolResult.content = [{ text }];
   asked.toolResult.status = 'success';
   return messages;
 }

@@ -1,6 +1,7 @@
 import type { Message } from '@aws-sdk/client-bedrock-runtime';
 import { z } from 'zod';
 import { ReplayProvider } from '../model/replay-provider';
+import { resumeText } from '../../core/inbox/budget-approval';
 import { CheckpointFile, conversationWithAnswer } from './checkpoint';
 import type { RunContext } from './run-context';
 import { RunFailure } from './run-errors';
@@ -28,8 +29,8 @@ export async function restoreConversation(ctx: RunContext): Promise<RestoredConv
     throw new RunFailure('checkpoint_unreadable', `cannot restore the conversation of pause ${resume.itemId}: ${reason}`);
   }
   if (file.runId !== ctx.run.runId || file.itemId !== resume.itemId) throw new RunFailure('checkpoint_mismatch', `checkpoint ${resume.itemId} belongs to another run or pause`);
-  const messages = conversationWithAnswer(file, resume.answer);
+  const messages = conversationWithAnswer(file, resumeText(resume.reason, resume.answer));
   if (ctx.deps.model instanceof ReplayProvider) ctx.deps.model.continueAfter(file.modelCalls);
-  await ctx.emit('note', `resumed after the ${resume.reason} was answered; the conversation goes on from turn ${file.turn + 1}`, { itemId: resume.itemId, segment: resume.segment, turn: file.turn });
+  await ctx.emit('note', `resumed after the ${resume.reason} was ${resume.reason === 'question' ? 'answered' : 'approved'}; the conversation goes on from turn ${file.turn + 1}`, { itemId: resume.itemId, segment: resume.segment, turn: file.turn });
   return { messages, turn: file.turn };
 }

@@ -1,7 +1,7 @@
 import './quiet-powertools';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { SFNClient, StartExecutionCommand, SendTaskSuccessCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { SFNClient, StartExecutionCommand, SendTaskFailureCommand, SendTaskSuccessCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseConfig } from '../../core/config/load';
 import type { NightshiftConfig } from '../../core/config/schema';
@@ -40,6 +40,7 @@ export async function startApi(config: NightshiftConfig = testConfig()): Promise
   sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => ({ executionArn: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${input.name}`, startDate: new Date() }));
   sfn.on(StopExecutionCommand).resolves({ stopDate: new Date() });
   sfn.on(SendTaskSuccessCommand).resolves({});
+  sfn.on(SendTaskFailureCommand).resolves({});
   const executions = stepFunctionsExecutions(new SFNClient({ region: 'us-east-1' }), stateMachineArn);
   const deps: ApiDeps = {
     config,
@@ -47,6 +48,7 @@ export async function startApi(config: NightshiftConfig = testConfig()): Promise
     startExecution: executions.startExecution,
     stopExecution: executions.stopExecution,
     sendTaskSuccess: executions.sendTaskSuccess,
+    sendTaskFailure: executions.sendTaskFailure,
     stopRunTasks: (runId) => executions.stopExecution(runId, 'run finalized by the API'),
     idempotencyStore: new DynamoDBPersistenceLayer({ tableName: db.names.idempotency, keyAttr: idempotencyKeys.partitionKey, expiryAttr: idempotencyKeys.ttlAttribute, awsSdkV3Client: db.client }),
   };

@@ -12,6 +12,7 @@ import { createFinalizeHandler } from '../../lambdas/orchestrator/finalize';
 import { createPauseHandler } from '../../lambdas/orchestrator/pause';
 import { resolveInboxItem } from '../../core/runs/answer';
 import type { ResolveInboxRequest } from '../../core/inbox/inbox-item';
+import { createThreadStore } from '../../core/store/threads';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
 
 export const RUN_TASK = 'arn:aws:states:::ecs:runTask.waitForTaskToken';
@@ -123,6 +124,10 @@ export class OrchestrationHarness {
         runs: this.db.store.runs,
         events: this.db.store.events,
         sendTaskSuccess: (token, output) => this.machine.sendTaskSuccess(token, output),
+        sendTaskFailure: (token, error, cause) => this.machine.sendTaskFailure(token, error, cause),
+        config: this.config,
+        ledger: this.db.store.ledger,
+        threads: createThreadStore(this.db.doc, this.db.names.control),
       },
       { itemId, access: { caller: { requester: caller, groups: [] }, admin }, request },
     );

@@ -1,4 +1,5 @@
 import { pausedRunHoldings } from '../../core/inbox/paused-run';
+import { budgetApprovalRequest } from '../../core/inbox/budget-approval';
 import type { RunnerPause } from '../../core/inbox/pause-report';
 import { newRunId } from '../../core/runs/run-id';
 import type { RunnerResult } from '../../core/runs/schemas';
@@ -43,12 +44,12 @@ async function orgCommitted(runId: string): Promise<number> {
   return Item?.committedMicros as number;
 }
 
-/** Starts a run, lets its runner spend `spent` and ask `question`; returns once the run waits. */
-async function pausedRun(repo: string, question: string, spent: number, input: Record<string, number> = {}) {
+/** Starts a run, lets its runner spend `spent` and ask `question` (or report `pause`); returns once the run waits. */
+async function pausedRun(repo: string, question: string, spent: number | 'all', input: Record<string, number> = {}, pause?: RunnerPause) {
   const runId = await h.submit(repo, input);
   const runner = await h.runnerOf(runId);
-  await h.runnerBegins(runId, spent);
-  const report = questionPause(question);
+  await h.runnerBegins(runId, spent === 'all' ? (await h.db.store.runs.get(runId))!.budgetMicros : spent);
+  const report = pause ?? questionPause(question);
   await h.machine.sendTaskSuccess(runner.token, JSON.stringify(report));
   const run = await eventually(async () => {
     const r = await h.db.store.runs.get(runId);
@@ -160,5 +161,53 @@ describe('pausing for a human and resuming on the same branch (the real state ma
     await h.machine.sendTaskSuccess(second.token!, JSON.stringify(prOpened));
     expect((await h.ended(runId)).run.status).toBe('SUCCEEDED');
     await h.expectNothingLeaked([runId, other]);
+  });
+
+  describe('budget_approval (budgets.askForMore)', () => {
+    function budgetPause(): RunnerPause {
+      const asked = budgetApprovalRequest({ budgetMicros: 2_000_000, spentMicros: 2_000_000 }, 50_000);
+      return { pause: { itemId: newRunId(), reason: 'budget_approval', ...asked, branch: 'nightshift/run-fix', checkpoint: '/traces/run/checkpoint.json' } };
+    }
+    /** A run that spent its whole budget and asks for more. */
+    async function outOfBudget() {
+      const paused = await pausedRun('acme/api', '', 'all', {}, budgetPause());
+      return { ...paused, budget: paused.run.budgetMicros };
+    }
+
+    test('Given a run that ran out of budget and asks for more, When its requester approves more, Then the extra is reserved on the days, the run resumes with a note saying so, and its ledger ends exact', async () => {
+      const { runId, itemId, budget } = await outOfBudget();
+      expect(await orgCommitted(runId)).toBe(budget);
+      // Approving needs an amount; more than maxPerRunUsd allows is refused and the item stays open.
+      await expect(h.resolve(itemId, { action: 'approve' })).rejects.toMatchObject({ name: 'InvalidResolutionError' });
+      await expect(h.resolve(itemId, { action: 'approve', extraBudgetUsd: config.budgets.maxPerRunUsd })).rejects.toMatchObject({ name: 'BudgetExtensionRefusedError' });
+      expect(await h.db.store.inbox.get(itemId)).toMatchObject({ state: 'open' });
+      expect(await orgCommitted(runId)).toBe(budget);
+
+      const view = await h.resolve(itemId, { action: 'approve', extraBudgetUsd: 1 });
+      expect(view).toMatchObject({ state: 'resolved', resolution: { action: 'approve', extraBudgetUsd: 1 } });
+      expect(await h.resolve(itemId, { action: 'approve', extraBudgetUsd: 1 })).toEqual(view);
+      await expect(h.resolve(itemId, { action: 'approve', extraBudgetUsd: 2 })).rejects.toMatchObject({ name: 'InboxConflictError' });
+      expect(await orgCommitted(runId)).toBe(budget + 1_000_000);
+
+      const second = await eventually(() => h.runnersOf(runId)[1], 'the resumed task');
+      expect(await h.db.store.runs.get(runId)).toMatchObject({ budgetMicros: budget + 1_000_000, resume: { itemId, reason: 'budget_approval', answer: expect.stringContaining('approved $1.00 more budget') } });
+      await h.runnerBegins(runId, 400_000, 'compute-2');
+      await h.machine.sendTaskSuccess(second.token!, JSON.stringify(prOpened));
+      const { run } = await h.ended(runId);
+      expect(run).toMatchObject({ status: 'SUCCEEDED', spentMicros: budget + 400_000, budgetMicros: budget + 1_000_000 });
+      await h.expectNothingLeaked([runId]);
+    });
+
+    test('Given a run that asks for more budget, When its requester rejects, Then it ends BUDGET_EXCEEDED (budget_declined) with its WIP branch named and nothing held', async () => {
+      const { runId, itemId, budget } = await outOfBudget();
+      await h.resolve(itemId, { action: 'reject' });
+      const { run, execution } = await h.ended(runId);
+      expect(run).toMatchObject({ status: 'BUDGET_EXCEEDED', error: { code: 'budget_declined' }, spentMicros: budget, settled: true });
+      expect(run.error?.message).toContain('nightshift/run-fix');
+      expect(execution.statesEntered.slice(-3)).toEqual([RunStates.waitForHuman, RunStates.finalize, RunStates.done]);
+      expect(h.runnersOf(runId)).toHaveLength(1);
+      await expect(h.resolve(itemId, { action: 'approve', extraBudgetUsd: 1 })).rejects.toMatchObject({ name: 'InboxConflictError' });
+      await h.expectNothingLeaked([runId]);
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseConfig } from '../../core/config/load';
 import { admitRun } from '../../core/runs/admission';
 import { resolveInboxItem } from '../../core/runs/answer';
 import { pauseRun } from '../../core/runs/pause';
@@ -98,7 +99,7 @@ describe.each([
     expect(await slots.holders()).toEqual([]);
     const sent: string[] = [];
     await resolveInboxItem(
-      { inbox: h.db.store.inbox, runs: h.db.store.runs, events: h.db.store.events, sendTaskSuccess: async (token) => void sent.push(token) },
+      { inbox: h.db.store.inbox, runs: h.db.store.runs, events: h.db.store.events, sendTaskSuccess: async (token) => void sent.push(token), sendTaskFailure: async () => undefined, config: testConfig(), ledger: h.db.store.ledger },
       { itemId: item.itemId, access: { caller: { requester: run.requester, groups: [] }, admin: false }, request: { action: 'answer', answer: 'Yes: numeric strings count as numbers.' } },
     );
     expect(sent).toEqual(['token-1']);
@@ -132,5 +133,38 @@ describe.each([
     const { end, provider } = await startInProcessRun(h, run.runId, session('ask-then-fix'), { deps: storesFor().deps(run.runId) }).done;
     expect(end).toMatchObject({ kind: 'failed', error: 'Nightshift.RunFailed', cause: expect.stringMatching(/^checkpoint_unreadable: /) });
     expect(provider.requests).toHaveLength(0);
+  });
+});
+
+describe('a runner task whose budget runs out with budgets.askForMore', () => {
+  it('Given a run whose next model call does not fit, When it may ask for more, Then it pauses (budget_approval) instead of ending; When more is approved, Then the next task goes on with a note saying so and opens the PR', async () => {
+    const config = parseConfig({ ...testConfig(), budgets: { ...testConfig().budgets, askForMore: true } });
+    const file = session('fix-failing-test');
+    // A budget that cannot cover even the first call's worst case.
+    const run = await h.createRun({ prompt: 'Fix the failing add test', budgetMicros: 1_000 });
+    await h.db.store.ledger.reserveRun({ runId: run.runId, requester: run.requester, day: run.ledgerDay, budgetMicros: 1_000, limits: { requesterDailyMicros: 100_000_000, orgDailyMicros: 100_000_000 } });
+    const first = await startInProcessRun(h, run.runId, file, { config }).done;
+    expect(first.end.kind).toBe('paused');
+    expect(first.provider.requests).toHaveLength(0);
+    const report = first.callbacks.pauses[0]!;
+    expect(report.pause).toMatchObject({ reason: 'budget_approval', details: { budgetUsd: 0.001 }, message: expect.stringMatching(/^The run has spent \$0\.00 of its \$0\.00 budget/) });
+    expect(JSON.parse(readFileSync(join(first.traceDir, run.runId, `checkpoint-${report.pause.itemId}.json`), 'utf8'))).toMatchObject({ turn: 0, modelCalls: 0, toolUseId: null });
+
+    const slots = h.db.store.slots;
+    await slots.acquire(run.runId, run.repo, { global: 1, perRepo: 1 });
+    const item = await pauseRun({ runs: h.db.store.runs, events: h.db.store.events, slots, inbox: h.db.store.inbox, stopRunTasks: async () => undefined }, { runId: run.runId, token: 'token-1', report });
+    await resolveInboxItem(
+      { inbox: h.db.store.inbox, runs: h.db.store.runs, events: h.db.store.events, sendTaskSuccess: async () => undefined, sendTaskFailure: async () => undefined, config, ledger: h.db.store.ledger },
+      { itemId: item.itemId, access: { caller: { requester: run.requester, groups: [] }, admin: false }, request: { action: 'approve', extraBudgetUsd: 1 } },
+    );
+    const admitted = await admitRun({ runs: h.db.store.runs, events: h.db.store.events, slots, runKeys: h.db.store.runKeys, caps: { global: 1, perRepo: 1 } }, run.runId);
+    h.useRunKey(run.runId, admitted.runKey!);
+
+    const second = await startInProcessRun(h, run.runId, file, { config }).done;
+    expect(second.end).toMatchObject({ kind: 'succeeded', result: { outcome: 'pr_opened', branch: report.pause.branch } });
+    const firstRequest = second.provider.requests[0] as { messages: { role: string; content: { text?: string }[] }[] };
+    expect(firstRequest.messages).toHaveLength(1);
+    expect(firstRequest.messages[0]!.content.map((b) => b.text ?? '').join('\n')).toContain("The requester approved $1.00 more budget (the run's budget is now $1.00)");
+    expect(await h.db.store.runs.get(run.runId)).toMatchObject({ budgetMicros: 1_001_000 });
   });
 });
