@@ -333,7 +333,7 @@ function resolutionLine(item: InboxItemAnswer): HTMLElement {
     'p',
     { class: 'resolution', role: 'status' },
     el('strong', {}, verb),
-    r?.answer ? el('span', {}, ': ', el('q', {}, r.answer)) : null,
+    r?.answer ? el('span', { class: 'resolution-answer' }, `: “${r.answer}”`) : null,
     item.resolvedBy ? ` by ${shortRequester(item.resolvedBy)}` : '',
     item.resolvedAt ? el('span', { class: 'muted' }, ` · ${when(item.resolvedAt)}`) : null,
     ' · ',
