@@ -36,6 +36,8 @@ interface Card {
   noticeGone(): void;
   /** Resolved from this page: the card shows the outcome and stays until the page is left. */
   settled: boolean;
+  /** No longer open (kept only for its draft): not counted as waiting. */
+  gone: boolean;
 }
 
 /**
@@ -113,13 +115,15 @@ export function inboxPage(ctx: PageContext): () => void {
       if (cards.has(item.itemId)) continue;
       let card: Card | undefined;
       const built = itemCard(item, resolveFrom(() => card));
-      card = { item, node: built.node, hasDraft: built.hasDraft, noticeGone: built.noticeGone, settled: false };
+      card = { item, node: built.node, hasDraft: built.hasDraft, noticeGone: built.noticeGone, settled: false, gone: false };
       cards.set(item.itemId, card);
     }
     for (const [itemId, card] of cards) {
       if (openIds.has(itemId) || card.settled) continue;
-      if (card.hasDraft()) card.noticeGone();
-      else {
+      if (card.hasDraft()) {
+        card.gone = true;
+        card.noticeGone();
+      } else {
         card.node.remove();
         cards.delete(itemId);
       }
@@ -138,11 +142,11 @@ export function inboxPage(ctx: PageContext): () => void {
       wanted.forEach((node, index) => {
         if (group.list.children[index] !== node) group.list.insertBefore(node, group.list.children[index] ?? null);
       });
-      const waiting = (byType.get(type) ?? []).filter((c) => !c.settled).length;
+      const waiting = (byType.get(type) ?? []).filter((c) => !c.settled && !c.gone).length;
       replaceChildren(group.title, group.label, ' ', el('span', { class: 'count' }, `(${waiting} open)`));
       group.section.hidden = wanted.length === 0;
     }
-    const waitingTotal = [...cards.values()].filter((c) => !c.settled).length;
+    const waitingTotal = [...cards.values()].filter((c) => !c.settled && !c.gone).length;
     replaceChildren(heading, 'Inbox', waitingTotal > 0 ? el('span', { class: 'count' }, ` (${waitingTotal} open)`) : null);
     document.title = `${waitingTotal > 0 ? `(${waitingTotal}) ` : ''}Inbox · Nightshift`;
     empty.hidden = cards.size > 0;
