@@ -108,25 +108,13 @@ describe('web console in Chromium', () => {
         const runId = askedRunId!;
         // The runner's plan and budget pauses are not built yet (issue 13): the items are written to
         // the store as Pause would write them, with no task token waiting, and resolved through the real API.
-        const base = { runId, repo: sampleRepo, requester: 'local:tester', state: 'open' as const, resolvedAt: null, resolvedBy: null, resolution: null, taskToken: null, checkpoint: null };
-        const planId = newRunId();
-        await platform.store.inbox.create({
-          ...base,
-          itemId: planId,
-          type: 'plan_approval',
-          createdAt: new Date().toISOString(),
-          message: 'Approve this plan?',
-          details: { plan: '1. Read src/slugify.js\n2. Collapse separators <b>now</b>\n3. Run the tests' },
-        });
-        const budgetId = newRunId();
-        await platform.store.inbox.create({
-          ...base,
-          itemId: budgetId,
-          type: 'budget_approval',
-          createdAt: new Date().toISOString(),
-          message: 'The run has spent its budget; it asks for more.',
-          details: { budgetUsd: 1, spentUsd: 0.98, requestedUsd: 0.5, reason: '<img src=x onerror="window.__pwned=1">' },
-        });
+        const openItem = async (type: 'plan_approval' | 'budget_approval', message: string, details: Record<string, unknown>) => {
+          const itemId = newRunId();
+          await platform.store.inbox.create({ itemId, type, runId, repo: sampleRepo, requester: 'local:tester', state: 'open', createdAt: new Date().toISOString(), resolvedAt: null, resolvedBy: null, message, details, resolution: null, taskToken: null, checkpoint: null });
+          return itemId;
+        };
+        const planId = await openItem('plan_approval', 'Approve this plan?', { plan: '1. Read src/slugify.js\n2. Collapse separators <b>now</b>\n3. Run the tests' });
+        const budgetId = await openItem('budget_approval', 'The run has spent its budget; it asks for more.', { budgetUsd: 1, spentUsd: 0.98, requestedUsd: 0.5, reason: '<img src=x onerror="window.__pwned=1">' });
 
         await page.goto(`${platform.url}/inbox`);
         await pageReady(page, '/inbox');

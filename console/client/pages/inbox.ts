@@ -214,6 +214,8 @@ function itemCard(item: InboxItemAnswer, resolve: Resolve): { node: HTMLElement;
     });
     return node;
   };
+  const approveOrReject = (what: string, approve: () => ResolveInboxRequest | string) =>
+    el('div', { class: 'buttons' }, button(`Approve ${what}`, approve), button(`Reject ${what}`, () => ({ action: 'reject' }), 'danger'));
 
   const body: Child[] = [];
   switch (item.type) {
@@ -222,27 +224,22 @@ function itemCard(item: InboxItemAnswer, resolve: Resolve): { node: HTMLElement;
       const answer = el('textarea', { id: `answer-${key}`, name: 'answer', rows: 3, maxlength: 8_000, required: true });
       answer.addEventListener('input', markDraft);
       const send = button('Send answer', () => (answer.value.trim() === '' ? 'Write an answer first: the run continues with it.' : { action: 'answer', answer: answer.value }));
-      append(controls, el('div', { class: 'field' }, el('label', { for: `answer-${key}` }, 'Your answer'), answer), el('div', { class: 'buttons' }, send));
+      append(controls, field(`answer-${key}`, 'Your answer', answer), el('div', { class: 'buttons' }, send));
       break;
     }
     case 'plan_approval': {
       const proposed = detailText(item.details, PLAN_FIELD) ?? '';
-      const plan = el('textarea', { id: `plan-${key}`, name: 'plan', rows: 10, maxlength: 20_000, 'aria-describedby': `plan-help-${key}` });
+      const plan = el('textarea', { id: `plan-${key}`, name: 'plan', rows: 10, maxlength: 20_000 });
       plan.value = proposed;
       plan.addEventListener('input', markDraft);
       append(
         controls,
-        el('div', { class: 'field' }, el('label', { for: `plan-${key}` }, 'The proposed plan (edit it to approve your version)'), plan, el('p', { id: `plan-help-${key}`, class: 'help' }, 'Approve sends your edits if you made any; Reject ends the plan.')),
-        el(
-          'div',
-          { class: 'buttons' },
-          button('Approve plan', () => {
-            const edited = plan.value.trim();
-            if (edited === '') return 'The plan is empty: write one to approve, or reject.';
-            return edited !== proposed.trim() ? { action: 'approve', plan: plan.value } : { action: 'approve' };
-          }),
-          button('Reject plan', () => ({ action: 'reject' }), 'danger'),
-        ),
+        field(`plan-${key}`, 'The proposed plan (edit it to approve your version)', plan, 'Approve sends your edits if you made any; Reject ends the plan.'),
+        approveOrReject('plan', () => {
+          const edited = plan.value.trim();
+          if (edited === '') return 'The plan is empty: write one to approve, or reject.';
+          return edited !== proposed.trim() ? { action: 'approve', plan: plan.value } : { action: 'approve' };
+        }),
       );
       break;
     }
@@ -262,28 +259,23 @@ function itemCard(item: InboxItemAnswer, resolve: Resolve): { node: HTMLElement;
           el('dd', {}, spent !== undefined ? usd(spent) : '—'),
         ),
       );
-      const extra = el('input', { id: `extra-${key}`, name: 'extraBudgetUsd', type: 'number', inputmode: 'decimal', min: 0.01, step: 0.01, 'aria-describedby': `extra-help-${key}` });
+      const extra = el('input', { id: `extra-${key}`, name: 'extraBudgetUsd', type: 'number', inputmode: 'decimal', min: 0.01, step: 0.01 });
       if (requested !== undefined && requested > 0) extra.value = requested.toFixed(2);
       extra.addEventListener('input', markDraft);
       append(
         controls,
-        el('div', { class: 'field' }, el('label', { for: `extra-${key}` }, 'Extra budget (USD)'), extra, el('p', { id: `extra-help-${key}`, class: 'help' }, 'What approving adds to the run’s budget; empty approves what it asked for.')),
-        el(
-          'div',
-          { class: 'buttons' },
-          button('Approve budget', () => {
-            if (extra.value.trim() === '') return { action: 'approve' };
-            const amount = Number(extra.value);
-            if (!Number.isFinite(amount) || amount <= 0) return 'The extra budget must be a number of dollars greater than 0.';
-            return { action: 'approve', extraBudgetUsd: amount };
-          }),
-          button('Reject', () => ({ action: 'reject' }), 'danger'),
-        ),
+        field(`extra-${key}`, 'Extra budget (USD)', extra, 'What approving adds to the run’s budget, prefilled with what it asked for; empty approves without an amount.'),
+        approveOrReject('budget', () => {
+          if (extra.value.trim() === '') return { action: 'approve' };
+          const amount = Number(extra.value);
+          if (!Number.isFinite(amount) || amount <= 0) return 'The extra budget must be a number of dollars greater than 0.';
+          return { action: 'approve', extraBudgetUsd: amount };
+        }),
       );
       break;
     }
     case 'risky_action':
-      append(controls, el('div', { class: 'buttons' }, button('Approve action', () => ({ action: 'approve' })), button('Reject action', () => ({ action: 'reject' }), 'danger')));
+      append(controls, approveOrReject('action', () => ({ action: 'approve' })));
       break;
     case 'pr_ready':
     case 'failed':
@@ -326,6 +318,12 @@ function itemCard(item: InboxItemAnswer, resolve: Resolve): { node: HTMLElement;
       gone.textContent = 'This item is no longer open: it was resolved elsewhere, or its run ended. Sending now gets the API’s answer.';
     },
   };
+}
+
+/** A labelled control with its help text (the control's `aria-describedby` names `{id}-help`). */
+function field(id: string, label: string, control: HTMLElement, help?: string): HTMLElement {
+  if (help) control.setAttribute('aria-describedby', `${id}-help`);
+  return el('div', { class: 'field' }, el('label', { for: id }, label), control, help ? el('p', { id: `${id}-help`, class: 'help' }, help) : null);
 }
 
 const RESOLVED_AS: Readonly<Record<string, string>> = { answer: 'Answered', approve: 'Approved', reject: 'Rejected', dismiss: 'Dismissed', expired: 'Not answered in time', closed: 'Closed when its run ended' };
