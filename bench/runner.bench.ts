@@ -7,7 +7,7 @@ import { RunSession } from '../runner/run-session';
 import { brokerEventLog, brokerLedger, brokerRunAccess } from '../runner/broker-run-data';
 import { tokenBrokerSource } from '../runner/github-token-source';
 import { octokitGithubApi } from '../runner/github/github-api';
-import { directoryTraceSink } from '../runner/trace/trace-sink';
+import { directoryCheckpointStore, directoryTraceSink } from '../runner/trace/trace-sink';
 import { join } from 'node:path';
 import { inProcessBroker, recordingCallbacks, session, startRunnerHarness, testConfig, type RunnerHarness } from '../test/runner/support/runner-harness';
 import { runWhenMain } from './run-main';
@@ -33,13 +33,14 @@ async function runSession(h: RunnerHarness, file: string): Promise<{ session: Ru
     github: (token, repo) => octokitGithubApi({ baseUrl: h.forge.url, token, repo }),
     model: provider,
     traceSink: directoryTraceSink(join(h.root, 'traces')),
+    checkpoints: directoryCheckpointStore(join(h.root, 'traces')),
     workspace: join(h.root, 'work', run.runId),
     redactor: new Redactor(),
     logSink: () => undefined,
     stop: new AbortController().signal,
   });
   const end = await runner.execute();
-  if (end.kind !== 'succeeded') throw new Error(`benchmark run failed: ${end.cause}`);
+  if (end.kind !== 'succeeded') throw new Error(`benchmark run failed: ${end.kind === 'failed' ? end.cause : 'it paused'}`);
   return { session: runner, provider };
 }
 

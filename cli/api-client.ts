@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { RunEvent, RunView, type SubmitRunRequest } from '../core/runs/schemas';
 import { RunStatus } from '../core/runs/lifecycle';
+import { InboxItemView, type ResolveInboxRequest } from '../core/inbox/inbox-item';
 import type { RequestSigner } from './sigv4';
 
 /**
@@ -52,10 +53,16 @@ export interface ListRunsFilter {
   cursor?: string;
 }
 
-export interface InboxAnswer {
-  action: 'approve' | 'reject' | 'answer';
-  answer?: string;
-  extraBudgetUsd?: number;
+export const InboxPage = z.object({ items: z.array(InboxItemView), nextCursor: z.string().nullable() });
+export type InboxPage = z.infer<typeof InboxPage>;
+
+export interface InboxFilter {
+  type?: string;
+  state?: string;
+  repo?: string;
+  requester?: string;
+  limit?: number;
+  cursor?: string;
 }
 
 export interface ApiClientOptions {
@@ -108,12 +115,19 @@ export class ApiClient {
     return EventPage.parse(await this.call('GET', `/v1/runs/${encodeURIComponent(runId)}/events`, { query }));
   }
 
-  async inbox(): Promise<unknown> {
-    return this.call('GET', '/v1/inbox');
+  async inbox(filter: InboxFilter = {}): Promise<InboxPage> {
+    const query: Record<string, string> = {};
+    for (const [k, v] of Object.entries(filter)) if (v !== undefined) query[k] = String(v);
+    return InboxPage.parse(await this.call('GET', '/v1/inbox', { query }));
   }
 
-  async answer(itemId: string, answer: InboxAnswer): Promise<unknown> {
-    return this.call('POST', `/v1/inbox/${encodeURIComponent(itemId)}`, { body: answer });
+  async inboxItem(itemId: string): Promise<InboxItemView> {
+    return InboxItemView.parse(await this.call('GET', `/v1/inbox/${encodeURIComponent(itemId)}`));
+  }
+
+  /** `POST /v1/inbox/{itemId}`: answer, approve, reject or dismiss (the same resolution again is 200, another 409). */
+  async resolveInboxItem(itemId: string, resolution: ResolveInboxRequest): Promise<InboxItemView> {
+    return InboxItemView.parse(await this.call('POST', `/v1/inbox/${encodeURIComponent(itemId)}`, { body: resolution }));
   }
 
   /** The spend circuit breaker's switch: status without a change, else pause or resume (`/v1/admin/intake`, IAM only). */

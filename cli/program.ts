@@ -4,6 +4,7 @@ import type { RunView, SubmitRunRequest } from '../core/runs/schemas';
 import { ApiError } from './api-client';
 import { registerConsoleCommand } from './commands/console';
 import { registerForgeCommand } from './commands/forge';
+import { pauseNotice, pauseNoticeText, registerInboxCommands } from './commands/inbox';
 import { registerIntakeCommand } from './commands/intake';
 import { apiClientFor } from './api-target';
 import { exitCodeOfStatus, exitCodes } from './exit-codes';
@@ -106,7 +107,7 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     .option('--max-minutes <minutes>', 'wall-clock limit of the run', positiveInteger)
     .option('--label <label>', 'a label (repeatable)', collect)
     .option('--idempotency-key <key>', 'the same key and body return the same run')
-    .option('--wait', 'follow the run until it ends; the exit code follows its outcome')
+    .option('--wait', 'follow the run until it ends (a pause shows how to answer it); the exit code follows its outcome')
     .action(
       action(async (repo: string, prompt: string, opts: { baseBranch?: string; branch?: string; issue?: number; budget?: number; maxMinutes?: number; label?: string[]; idempotencyKey?: string; wait?: boolean }) => {
         const client = await apiClientFor(globals());
@@ -140,6 +141,14 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
       onProgress: (r, turns) => {
         lastTurns = turns;
         progress?.update(r, turns);
+      },
+      // A pause says what it waits for and how to resolve it; the run is followed on through the answer.
+      onEvent: (event) => {
+        const notice = pauseNotice(event);
+        if (!notice) return;
+        if (json) io.err(JSON.stringify({ paused: notice }));
+        else if (progress) progress.note(pauseNoticeText(notice));
+        else io.err(pauseNoticeText(notice));
       },
     });
     progress?.finish(run, lastTurns);
@@ -213,41 +222,14 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
       }),
     );
 
-  program
-    .command('inbox')
-    .description('items that need a human: ready PRs, questions, budget approvals, stuck and failed runs')
-    .action(
-      action(async () => {
-        const inbox = await (await apiClientFor(globals())).inbox();
-        io.out(JSON.stringify(inbox, null, globals().json ? undefined : 2));
-        return exitCodes.ok;
-      }),
-    );
-
-  program
-    .command('answer')
-    .description('answer an inbox item')
-    .argument('<itemId>')
-    .option('--approve', 'approve (a PR, an extra budget)')
-    .option('--reject', 'reject')
-    .option('--answer <text>', "answer the agent's question")
-    .option('--extra-budget <usd>', 'extra budget to approve, in USD', positiveNumber)
-    .action(
-      action(async (itemId: string, opts: { approve?: boolean; reject?: boolean; answer?: string; extraBudget?: number }) => {
-        const chosen = [opts.approve && 'approve', opts.reject && 'reject', opts.answer !== undefined && 'answer'].filter(Boolean) as ('approve' | 'reject' | 'answer')[];
-        if (chosen.length !== 1) {
-          io.err('error: choose exactly one of --approve, --reject, --answer <text>');
-          return exitCodes.error;
-        }
-        const result = await (await apiClientFor(globals())).answer(itemId, {
-          action: chosen[0]!,
-          ...(opts.answer !== undefined ? { answer: opts.answer } : {}),
-          ...(opts.extraBudget !== undefined ? { extraBudgetUsd: opts.extraBudget } : {}),
-        });
-        io.out(JSON.stringify(result, null, globals().json ? undefined : 2));
-        return exitCodes.ok;
-      }),
-    );
+  registerInboxCommands(program, {
+    client: () => apiClientFor(globals()),
+    out: io.out,
+    json: () => globals().json ?? false,
+    done: (code) => {
+      exitCode = code;
+    },
+  });
 
   registerIntakeCommand(program, {
     client: () => apiClientFor(globals()),

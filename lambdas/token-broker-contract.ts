@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TokenUsage } from '../core/pricing';
 import { RunKey } from '../core/runs/run-key';
+import { MAX_TASK_SEGMENTS } from '../core/runs/run-objects';
 import { BranchName, RunEventType, RunId } from '../core/runs/schemas';
 
 /**
@@ -14,6 +15,7 @@ const Caller = { runId: RunId, runKey: RunKey };
 
 const EntryId = z.string().regex(/^[A-Za-z0-9._:#-]{1,128}$/);
 const Micros = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const Segment = z.number().int().min(2).max(MAX_TASK_SEGMENTS);
 
 export const TokenBrokerRequest = z.discriminatedUnion('kind', [
   /** An installation token for the run's repository (RUNNING, not cancel-requested). */
@@ -48,8 +50,15 @@ export const TokenBrokerRequest = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('reserveCall'), ...Caller, callId: EntryId, worstMicros: Micros }).strict(),
   z.object({ kind: z.literal('settleCall'), ...Caller, callId: EntryId, actualMicros: Micros, usage: TokenUsage }).strict(),
   z.object({ kind: z.literal('charge'), ...Caller, chargeId: EntryId, micros: Micros }).strict(),
-  /** A short-lived presigned PUT for the run's own trace object (AWS only; local mode writes a directory). */
-  z.object({ kind: z.literal('traceUpload'), ...Caller }).strict(),
+  /**
+   * A short-lived presigned PUT for the run's own trace object (AWS only; local mode writes a
+   * directory): `trace.jsonl`, or with `segment` the trace of a task resumed after a pause.
+   */
+  z.object({ kind: z.literal('traceUpload'), ...Caller, segment: Segment.optional() }).strict(),
+  /** A presigned PUT of the checkpoint of the pause `itemId` (RUNNING, not cancel-requested; AWS only). */
+  z.object({ kind: z.literal('checkpointUpload'), ...Caller, itemId: RunId }).strict(),
+  /** A presigned GET of the checkpoint the run resumes from: only the answered pause its record names (AWS only). */
+  z.object({ kind: z.literal('checkpointDownload'), ...Caller, itemId: RunId }).strict(),
 ]);
 export type TokenBrokerRequest = z.infer<typeof TokenBrokerRequest>;
 export type TokenBrokerRequestKind = TokenBrokerRequest['kind'];
@@ -92,7 +101,7 @@ export const TokenBrokerResponse = z
   .strict();
 export type TokenBrokerResponse = z.infer<typeof TokenBrokerResponse>;
 
-/** The answer to `{ kind: "traceUpload" }`: PUT the whole trace to `url` before `expiresAt`. */
+/** The answer to `traceUpload` and `checkpointUpload` (PUT the whole object to `url` before `expiresAt`) and `checkpointDownload` (GET it). */
 export const TraceUploadResponse = z.object({ url: z.string().url(), location: z.string(), expiresAt: z.string() }).strict();
 export type TraceUploadResponse = z.infer<typeof TraceUploadResponse>;
 

@@ -1,4 +1,4 @@
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createAppAuth } from '@octokit/auth-app';
@@ -12,6 +12,7 @@ import type { NightshiftConfig } from '../core/config/schema';
 import { optionalEnv } from '../core/env';
 import { BudgetExhaustedError, RepoNotAllowedError, RunNotFoundError } from '../core/errors';
 import { IllegalTransitionError, isTerminal } from '../core/runs/lifecycle';
+import { checkpointObjectName, runObjectKey, traceObjectName } from '../core/runs/run-objects';
 import { createDocumentClient, tableNamesFromEnv } from '../core/store/client';
 import { CallNotReservedError, createStore, LedgerInconsistencyError } from '../core/store';
 import { runnerRunAccess } from '../core/store/runner-access';
@@ -67,8 +68,8 @@ export class RunClosedError extends Error {
  */
 export const RUN_WRITE_GRACE_MS = 10 * 60_000;
 
-/** How long a presigned trace PUT is valid. */
-const TRACE_URL_SECONDS = 300;
+/** How long a presigned trace or checkpoint URL is valid. */
+const OBJECT_URL_SECONDS = 300;
 
 /** Reads a secret's string value (Secrets Manager in AWS, `secrets.json` in local mode). */
 export type SecretSource = (name: string) => Promise<string>;
@@ -90,15 +91,25 @@ export function localSecretsFileSource(file: string): SecretSource {
   };
 }
 
-/** Presigns a PUT of one run's trace object (`runs/<runId>/trace.jsonl`), and of no other key. */
-export type TracePresigner = (runId: string) => Promise<TraceUploadResponse>;
+/** Presigns one request on one of a run's objects (`runs/<runId>/<name>`, the name from core/runs/run-objects.ts), and on no other key. */
+export type RunObjectPresigner = (runId: string, objectName: string, method: 'PUT' | 'GET') => Promise<TraceUploadResponse>;
 
-export function s3TracePresigner(client: S3Client, bucket: string, now: () => Date = () => new Date()): TracePresigner {
-  return async (runId) => {
-    const key = `runs/${runId}/trace.jsonl`;
-    const url = await getSignedUrl(client, new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: 'application/x-ndjson' }), { expiresIn: TRACE_URL_SECONDS });
-    return { url, location: `s3://${bucket}/${key}`, expiresAt: new Date(now().getTime() + TRACE_URL_SECONDS * 1000).toISOString() };
+export function s3RunObjectPresigner(client: S3Client, bucket: string, now: () => Date = () => new Date()): RunObjectPresigner {
+  return async (runId, objectName, method) => {
+    const key = runObjectKey(runId, objectName);
+    const contentType = objectName.endsWith('.jsonl') ? 'application/x-ndjson' : 'application/json';
+    const command = method === 'PUT' ? new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: contentType }) : new GetObjectCommand({ Bucket: bucket, Key: key });
+    const url = await getSignedUrl(client, command, { expiresIn: OBJECT_URL_SECONDS });
+    return { url, location: `s3://${bucket}/${key}`, expiresAt: new Date(now().getTime() + OBJECT_URL_SECONDS * 1000).toISOString() };
   };
+}
+
+/** A trace or checkpoint request the run's state does not allow (a later task's trace, a checkpoint outside RUNNING, or one the run does not resume from). */
+export class RunObjectRefusedError extends Error {
+  constructor(runId: string, reason: string) {
+    super(`run ${runId}: ${reason}`);
+    this.name = 'RunObjectRefusedError';
+  }
 }
 
 export interface TokenBrokerDeps {
@@ -108,8 +119,8 @@ export interface TokenBrokerDeps {
   ledger: BudgetLedgerPort;
   config: NightshiftConfig;
   secrets: SecretSource;
-  /** AWS: presigned trace uploads. Absent in local mode, whose runners write traces to a directory. */
-  traces?: TracePresigner;
+  /** AWS: presigned trace and checkpoint URLs. Absent in local mode, whose runners keep both in a directory. */
+  traces?: RunObjectPresigner;
   /** `forge`: local mode, tokens the local forge under this directory accepts. */
   forgeRoot?: string;
   /** Local mode only: a model API key from the platform's environment (ANTHROPIC_API_KEY, OPENAI_API_KEY), before `secrets`. */
@@ -152,12 +163,46 @@ async function activeRunRepo(deps: TokenBrokerDeps, runId: string) {
 }
 
 /** Timeline and trace writes: while the run is active, and for RUN_WRITE_GRACE_MS after it ended. */
-async function requireOpenForWrites(deps: TokenBrokerDeps, runId: string): Promise<void> {
+async function requireOpenForWrites(deps: TokenBrokerDeps, runId: string): Promise<RunRecord> {
   const run = await requireRun(deps, runId);
-  if (!isTerminal(run.status)) return;
+  if (!isTerminal(run.status)) return run;
   const ended = run.finishedAt ? Date.parse(run.finishedAt) : Number.NaN;
   const now = (deps.now?.() ?? new Date()).getTime();
   if (!(now - ended <= RUN_WRITE_GRACE_MS)) throw new RunClosedError(runId);
+  return run;
+}
+
+function presignerOf(deps: TokenBrokerDeps): RunObjectPresigner {
+  if (!deps.traces) throw new Error('this broker stores no run objects (local mode keeps traces and checkpoints in a directory)');
+  return deps.traces;
+}
+
+/** The run's task segment: 1 for its first task, then one more for each pause (core/runs/pause.ts). */
+const segmentOf = (run: RunRecord): number => run.resume?.segment ?? 1;
+
+/**
+ * The run's own objects only, each in the state that needs it: a trace of this task or an earlier one
+ * while open for writes; a checkpoint written while RUNNING (a pause starts there), never over the one
+ * the run resumes from; and read back only for the answered pause the run record names.
+ */
+async function presignRunObject(deps: TokenBrokerDeps, request: Extract<TokenBrokerRequest, { kind: 'traceUpload' | 'checkpointUpload' | 'checkpointDownload' }>): Promise<TraceUploadResponse> {
+  const presign = presignerOf(deps);
+  const { runId } = request;
+  if (request.kind === 'traceUpload') {
+    const run = await requireOpenForWrites(deps, runId);
+    const segment = request.segment ?? 1;
+    if (segment > segmentOf(run)) throw new RunObjectRefusedError(runId, `task segment ${segment} has not started (the run is on segment ${segmentOf(run)})`);
+    return presign(runId, traceObjectName(segment), 'PUT');
+  }
+  const run = await requireRun(deps, runId);
+  if (run.status !== 'RUNNING' || run.cancelRequested) throw new RunObjectRefusedError(runId, `checkpoints are only read and written while the run is RUNNING (it is ${run.cancelRequested ? 'cancel-requested' : run.status})`);
+  const resumesFrom = run.resume?.answer != null ? run.resume.itemId : undefined;
+  if (request.kind === 'checkpointUpload') {
+    if (request.itemId === resumesFrom) throw new RunObjectRefusedError(runId, 'the checkpoint the run resumes from is not replaced');
+    return presign(runId, checkpointObjectName(request.itemId), 'PUT');
+  }
+  if (request.itemId !== resumesFrom) throw new RunObjectRefusedError(runId, 'the run does not resume from that pause');
+  return presign(runId, checkpointObjectName(request.itemId), 'GET');
 }
 
 /**
@@ -283,11 +328,9 @@ function runData(deps: TokenBrokerDeps, request: Exclude<TokenBrokerRequest, { k
     case 'charge':
       return outcomeOf(() => deps.ledger.charge(runId, request.chargeId, request.micros));
     case 'traceUpload':
-      return outcomeOf(async () => {
-        if (!deps.traces) throw new Error('this broker stores no traces (local mode writes them to a directory)');
-        await requireOpenForWrites(deps, runId);
-        return deps.traces(runId);
-      });
+    case 'checkpointUpload':
+    case 'checkpointDownload':
+      return outcomeOf(() => presignRunObject(deps, request));
   }
 }
 
@@ -318,14 +361,14 @@ function defaultDeps(): TokenBrokerDeps {
     ledger: store.ledger,
     config: runtimeConfig(),
     secrets: secretsFile ? localSecretsFileSource(secretsFile) : secretsManagerSource(new SecretsManagerClient({})),
-    ...(tracesBucket ? { traces: s3TracePresigner(new S3Client({}), tracesBucket) } : {}),
+    ...(tracesBucket ? { traces: s3RunObjectPresigner(new S3Client({}), tracesBucket) } : {}),
     ...(forgeHome ? { forgeRoot: forgeHome } : {}),
     // Local mode reads keys from the platform's environment too; a Lambda's environment holds none.
     ...(secretsFile ? { modelKeyFromEnvironment: (provider: 'anthropic' | 'openai') => optionalEnv(provider === 'anthropic' ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY') } : {}),
   };
 }
 
-const loggedKinds = new Set(['githubToken', 'repoSecrets', 'modelApiKey', 'startRun']);
+const loggedKinds = new Set(['githubToken', 'repoSecrets', 'modelApiKey', 'startRun', 'checkpointUpload', 'checkpointDownload']);
 
 /** Lambda entry: a `TokenBrokerRequest` in; a token, the repo's secrets, or a run-data outcome out. Refusals throw (FunctionError). */
 export async function handler(event: unknown): Promise<TokenBrokerResponse | RepoSecretsResponse | ModelApiKeyResponse | BrokerOutcome> {

@@ -15,6 +15,7 @@ export const localTableNames: TableNames = {
   events: 'nightshift-events',
   control: 'nightshift-control',
   idempotency: 'nightshift-idempotency',
+  inbox: 'nightshift-inbox',
 };
 
 export interface LocalDynamo {

@@ -270,6 +270,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       EVENTS_TABLE: dynamo.names.events,
       CONTROL_TABLE: dynamo.names.control,
       IDEMPOTENCY_TABLE: dynamo.names.idempotency,
+      INBOX_TABLE: dynamo.names.inbox,
       NIGHTSHIFT_CONFIG: options.configFile,
       NIGHTSHIFT_HOME: home.root,
       GITHUB_API_URL: forge.url,
@@ -368,7 +369,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     });
 
     const recovery = await recoverInterruptedRuns(
-      { runs: store.runs, events: store.events, ledger: store.ledger, slots: store.slots, stopRunTasks: (runId) => runners.stopRun(runId) },
+      { runs: store.runs, events: store.events, ledger: store.ledger, slots: store.slots, inbox: store.inbox, stopRunTasks: (runId) => runners.stopRun(runId) },
       log,
       config.repos.map((repo) => repo.name),
     );

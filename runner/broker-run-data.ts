@@ -5,7 +5,7 @@ import type { RunnerEventLog, RunnerLedger, RunnerRunAccess, RunRecord } from '.
 import { StoredRunRecord } from '../core/store/run-item';
 import { BrokerOutcome, TraceUploadResponse, type BrokerRefusal } from '../lambdas/token-broker-contract';
 import { TokenBrokerRefusedError, type BrokerCall, type BrokerCaller } from './token-broker-client';
-import type { TraceSink } from './trace/trace-sink';
+import type { CheckpointStore, TraceSink } from './trace/trace-sink';
 
 /**
  * The runner's run data on AWS: every read and write of its run item, events, ledger entries and
@@ -70,18 +70,42 @@ export function brokerLedger(broker: BrokerCaller): RunnerLedger {
   };
 }
 
+/** PUTs a whole object to a URL the broker presigned. The URL carries a signature: never in a message. */
+async function putPresigned(put: typeof fetch, url: string, body: string, contentType: string, what: string): Promise<void> {
+  const response = await put(url, { method: 'PUT', body, headers: { 'content-type': contentType } });
+  if (!response.ok) throw new Error(`storing the ${what} failed: HTTP ${response.status}`);
+}
+
 /**
  * The trace in S3 through a presigned PUT the broker issues for the run's own key only, and only
  * while the run is open for writes (after that, nothing with runner credentials can replace it).
  */
 export function brokerTraceSink(broker: BrokerCaller, put: typeof fetch = fetch): TraceSink {
   return {
-    async put(runId, body) {
-      const upload = TraceUploadResponse.parse(await outcome(broker, { kind: 'traceUpload', runId }));
-      const response = await put(upload.url, { method: 'PUT', body, headers: { 'content-type': 'application/x-ndjson' } });
-      // The URL carries a signature: never in the message.
-      if (!response.ok) throw new Error(`storing the trace failed: HTTP ${response.status}`);
+    async put(runId, body, segment = 1) {
+      const upload = TraceUploadResponse.parse(await outcome(broker, { kind: 'traceUpload', runId, ...(segment > 1 ? { segment } : {}) }));
+      await putPresigned(put, upload.url, body, 'application/x-ndjson', 'trace');
       return upload.location;
+    },
+  };
+}
+
+/**
+ * The checkpoints of the run's pauses in S3, through a presigned PUT (while RUNNING) and GET (of the
+ * answered pause the run record names, only) that the broker issues for that run's own key.
+ */
+export function brokerCheckpointStore(broker: BrokerCaller, request: typeof fetch = fetch): CheckpointStore {
+  return {
+    async put(runId, itemId, body) {
+      const upload = TraceUploadResponse.parse(await outcome(broker, { kind: 'checkpointUpload', runId, itemId }));
+      await putPresigned(request, upload.url, body, 'application/json', 'checkpoint');
+      return upload.location;
+    },
+    async read(runId, itemId) {
+      const download = TraceUploadResponse.parse(await outcome(broker, { kind: 'checkpointDownload', runId, itemId }));
+      const response = await request(download.url, { method: 'GET' });
+      if (!response.ok) throw new Error(`reading the checkpoint failed: HTTP ${response.status}`);
+      return response.text();
     },
   };
 }

@@ -2,7 +2,7 @@ import '../core/polyfills';
 import { runtimeConfig } from '../core/config/runtime';
 import { withRunnerCredential } from '../core/egress/runner-credential';
 import { runnerGiveUpAfterMs } from '../core/runs/stop-grace';
-import { brokerEventLog, brokerLedger, brokerRunAccess, brokerTraceSink } from './broker-run-data';
+import { brokerCheckpointStore, brokerEventLog, brokerLedger, brokerRunAccess, brokerTraceSink } from './broker-run-data';
 import { egressSettingsFromEnv } from './egress/egress-settings';
 import { proxiedFetch, runnerAwsClients } from './egress/proxied-clients';
 import { octokitGithubApi } from './github/github-api';
@@ -18,7 +18,7 @@ import { readRunnerEnvironment, secretValuesOf } from './runner-environment';
 import { tokenBrokerSecretSource } from './secrets/repo-secrets';
 import { stepFunctionsCallbacks } from './task-callbacks';
 import { lambdaBrokerCaller } from './token-broker-client';
-import { directoryTraceSink } from './trace/trace-sink';
+import { directoryCheckpointStore, directoryTraceSink } from './trace/trace-sink';
 
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const redactor = new Redactor();
@@ -68,6 +68,8 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
     github: (token, repo, proxyUrl) => octokitGithubApi({ baseUrl: settings.GITHUB_API_URL ?? config.github.apiUrl, token, repo, ...(proxyUrl ? { fetch: proxiedFetch(proxyUrl) } : {}) }),
     model,
     traceSink: settings.TRACES_BUCKET ? brokerTraceSink(broker) : directoryTraceSink(settings.NIGHTSHIFT_TRACE_DIR!),
+    // Pause checkpoints are kept like traces: presigned by the broker for this run only, a directory locally.
+    checkpoints: settings.TRACES_BUCKET ? brokerCheckpointStore(broker) : directoryCheckpointStore(settings.NIGHTSHIFT_TRACE_DIR!),
     workspace: runWorkspaceDir(settings.NIGHTSHIFT_WORKDIR, settings.RUN_ID),
     keepWorkspace: settings.NIGHTSHIFT_KEEP_WORKSPACE === '1',
     ...(settings.NIGHTSHIFT_TRACE_FLUSH_EVERY ? { traceFlushEveryRecords: settings.NIGHTSHIFT_TRACE_FLUSH_EVERY } : {}),

@@ -2,11 +2,13 @@ import { join } from 'node:path';
 import { ModelBudget } from './model-budget';
 import type { TestRunResult } from './repo/test-results';
 import { runAgentLoop } from './session/agent-loop';
+import { checkpointIfPaused } from './session/checkpoint';
 import { ComputeMeter } from './session/compute-meter';
 import { deliver } from './session/delivery';
 import { runChecks } from './session/checks-phase';
 import { FinishGate } from './session/finish-gate';
 import { RefusedHostsReport } from './session/refused-hosts-report';
+import { restoreConversation } from './session/resume';
 import { RunContext, type RunnerDeps } from './session/run-context';
 import { endFromError, reportEnd } from './session/run-ending';
 import type { RunEnd } from './session/run-errors';
@@ -18,9 +20,10 @@ export { PHASE_HEARTBEAT_INTERVAL_MS, type HeartbeatTicker, type RunnerDeps } fr
 export { RunFailure, type RunEnd } from './session/run-errors';
 
 /**
- * One run of the `change` kind, composed of its phases (runner/session/): start and workspace,
- * setup and the tests at base, the agent loop, delivery of a draft PR, and the ending that charges
- * compute, stores the trace and reports to the state machine exactly once.
+ * One runner task of a `change` run, composed of its phases (runner/session/): start and workspace,
+ * setup and the tests at base, the conversation restored after a pause, the agent loop, then either
+ * a pause (checkpoint) or delivery of a draft PR, and the ending that charges compute, stores the
+ * trace and reports to the state machine exactly once.
  */
 export class RunSession {
   private readonly ctx: RunContext;
@@ -81,8 +84,11 @@ export class RunSession {
     await ctx.heartbeat();
     const baseChecks = await ctx.timed('baseChecks', () => runChecks(ctx, prepared, 'base'));
     const gate = new FinishGate(ctx, prepared, baseTests, baseChecks);
+    const restored = await restoreConversation(ctx);
     this.loopStarted = true;
-    const agentEnd = await runAgentLoop(ctx, { prepared, budget: this.budget, meter: this.meter, setupNotes, baseTests, gate });
+    const agentEnd = await runAgentLoop(ctx, { prepared, budget: this.budget, meter: this.meter, setupNotes, baseTests, gate, restored });
+    const paused = await checkpointIfPaused(ctx, agentEnd, prepared);
+    if (paused) return paused;
     return deliver(ctx, agentEnd, { prepared, budget: this.budget, meter: this.meter, refusedHosts: this.refusedHosts, baseTests, baseChecks, gate });
   }
 }

@@ -1,10 +1,13 @@
 import { SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { RunnerPause } from '../core/inbox/pause-report';
 import { RunnerResult, type RunnerErrorName } from '../core/runs/schemas';
 
 /** The runner's side of `ecs:runTask.waitForTaskToken`: heartbeats and the one final report. */
 export interface TaskCallbacks {
   heartbeat(): Promise<void>;
   succeed(result: RunnerResult): Promise<void>;
+  /** The run paused for a human (SendTaskSuccess with `{pause}`: the state machine waits on the inbox). */
+  pause(report: RunnerPause): Promise<void>;
   fail(error: RunnerErrorName, cause: string): Promise<void>;
 }
 
@@ -45,6 +48,9 @@ export function stepFunctionsCallbacks(client: SFNClient, taskToken: string): Ta
     },
     async succeed(result) {
       await client.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(RunnerResult.parse(result)) }));
+    },
+    async pause(report) {
+      await client.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(RunnerPause.parse(report)) }));
     },
     async fail(error, cause) {
       await client.send(new SendTaskFailureCommand({ taskToken, error, cause: cause.slice(0, 1_000) }));

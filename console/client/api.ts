@@ -1,8 +1,12 @@
 import * as z from 'zod/mini';
+// Types only (erased from the bundle): the API's own request schema.
+import type { ResolveInboxRequest } from '../../core/inbox/inbox-item';
 import {
   ConsoleConfigAnswer,
   EventPageAnswer,
   ErrorAnswer,
+  InboxItemAnswer,
+  InboxPageAnswer,
   PullAnswer,
   RunAnswer,
   RunDiffAnswer,
@@ -82,6 +86,14 @@ export const api = {
   async cancel(runId: string): Promise<void> {
     // 202 with the run; the page re-reads the run itself.
     await call(z.unknown(), 'POST', `/v1/runs/${encodeURIComponent(runId)}/cancel`, {});
+  },
+  listInbox(filter: { state: 'open' | 'resolved' | 'all'; cursor?: string; limit?: number }) {
+    const query = new URLSearchParams({ state: filter.state, limit: String(filter.limit ?? 100), ...(filter.cursor ? { cursor: filter.cursor } : {}) });
+    return call(InboxPageAnswer, 'GET', `/v1/inbox?${query}`);
+  },
+  /** `POST /v1/inbox/{itemId}`: the resolved item; the API's 400, 404 and 409 come back as ApiProblem. */
+  resolveInboxItem(itemId: string, request: ResolveInboxRequest) {
+    return call(InboxItemAnswer, 'POST', `/v1/inbox/${encodeURIComponent(itemId)}`, request);
   },
   config() {
     return call(ConsoleConfigAnswer, 'GET', '/_console/config');

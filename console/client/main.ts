@@ -1,6 +1,7 @@
 import { api } from './api';
 import { el, replaceChildren } from './dom';
 import type { PageContext } from './page';
+import { inboxPage } from './pages/inbox';
 import { pullPage } from './pages/pull';
 import { runPage } from './pages/run';
 import { runsPage } from './pages/runs';
@@ -8,7 +9,7 @@ import { submitPage } from './pages/submit';
 
 /**
  * The web console (SPEC §10): a client of the API on its own origin. Routes: `/` the runs, `/runs/{id}`
- * one run, `/submit` the form, `/{owner}/{name}/pull/{n}` a local pull request.
+ * one run, `/submit` the form, `/inbox` the inbox, `/{owner}/{name}/pull/{n}` a local pull request.
  */
 const main = document.getElementById('main') as HTMLElement;
 const announcer = document.getElementById('announcer') as HTMLElement;
@@ -51,6 +52,9 @@ function route(): void {
   } else if (path === '/submit') {
     document.title = 'New run · Nightshift';
     cleanup = submitPage(ctx);
+  } else if (path === '/inbox') {
+    document.title = 'Inbox · Nightshift';
+    cleanup = inboxPage(ctx);
   } else if (run) {
     const runId = decodeURIComponent(run[1]!);
     document.title = `Run ${runId.slice(-8)} · Nightshift`;

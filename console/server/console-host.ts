@@ -36,7 +36,7 @@ export type { ConsoleConfig, PullView, RunDiff };
 export type ConsoleHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 /** Client-side routes: each serves the page, which renders the route itself. */
-const PAGE_ROUTES: readonly RegExp[] = [/^\/$/, /^\/runs\/[^/]+$/, /^\/submit$/, /^\/[^/_][^/]*\/[^/]+\/pull\/\d+$/];
+const PAGE_ROUTES: readonly RegExp[] = [/^\/$/, /^\/runs\/[^/]+$/, /^\/submit$/, /^\/inbox$/, /^\/[^/_][^/]*\/[^/]+\/pull\/\d+$/];
 
 const PullPath = z.object({ repo: RepoName, number: z.coerce.number().int().positive().max(2_147_483_647) });
 

@@ -74,6 +74,8 @@ export const BudgetsConfig = z
     dailyUsd: Usd.default(100),
     /** All runs of one GitHub issue or pull request together (a thread, SPEC §3). */
     perThreadUsd: Usd.default(10),
+    /** A run whose budget runs out asks its requester for more in the inbox (budget_approval) instead of ending BUDGET_EXCEEDED. */
+    askForMore: z.boolean().default(false),
   })
   .strict()
   .refine((b) => b.perRunUsd <= b.maxPerRunUsd, { message: 'perRunUsd must not exceed maxPerRunUsd', path: ['perRunUsd'] })
@@ -97,6 +99,8 @@ export const TimeoutsConfig = z
     maxMinutes: Minutes.default(60),
     /** A run with no heartbeat (model turn or finished tool call) for this long is stopped. */
     noProgressMinutes: Minutes.default(10),
+    /** How long a paused run waits for a human (WAITING_FOR_HUMAN) before it ends TIMED_OUT, code no_answer. */
+    answerHours: z.number().int().min(1).max(30 * 24).default(72),
   })
   .strict()
   .refine((t) => t.noProgressMinutes <= t.maxMinutes, { message: 'noProgressMinutes must not exceed maxMinutes', path: ['noProgressMinutes'] });

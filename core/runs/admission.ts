@@ -73,7 +73,9 @@ export async function admitRun(deps: AdmissionDeps, runId: string): Promise<Admi
   }
 
   const now = deps.now?.() ?? new Date();
-  if (now.getTime() - Date.parse(run.createdAt) > MAX_QUEUED_MINUTES * 60_000) return result('expired');
+  // A resumed run queues again from its answer, not from its creation.
+  const queuedSince = run.resume?.answeredAt ?? run.createdAt;
+  if (now.getTime() - Date.parse(queuedSince) > MAX_QUEUED_MINUTES * 60_000) return result('expired');
 
   // One run of a thread at a time: checked before taking slots, so a waiting run holds none.
   const blocker = run.thread ? await threadBlocker({ runs: deps.runs, threads: requireThreads(deps) }, run) : undefined;

@@ -14,6 +14,8 @@ export const ExecutionInput = z
     timeoutSeconds: z.number().int().positive(),
     /** noProgressMinutes in seconds: the runTask state's HeartbeatSecondsPath. */
     heartbeatSeconds: z.number().int().positive(),
+    /** timeouts.answerHours in seconds: how long the wait-for-a-human state waits on its token. */
+    answerSeconds: z.number().int().positive(),
     /** FARGATE_SPOT for repos that opted in, else FARGATE. */
     capacityProvider: z.enum(['FARGATE', 'FARGATE_SPOT']),
   })

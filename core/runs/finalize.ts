@@ -1,3 +1,4 @@
+import type { InboxStore } from '../store/inbox-store';
 import type { BudgetLedgerPort, ConcurrencySlotsPort, RunEventLog, RunPatch, RunRecord, RunRepository } from '../store/ports';
 import { emitAll, type MetricsSink } from '../metrics/emf';
 import { runEndedMetrics } from '../metrics/run-metrics';
@@ -10,6 +11,8 @@ export interface FinalizeDeps {
   events: RunEventLog;
   ledger: BudgetLedgerPort;
   slots: ConcurrencySlotsPort;
+  /** Open items a paused run waited on are closed when it ends (expired when no answer came in time). */
+  inbox: InboxStore;
   /** Stops whatever compute the run still has (its Fargate task, or a local runner process). Idempotent. */
   stopRunTasks(runId: string): Promise<void>;
   now?: () => Date;
@@ -52,7 +55,7 @@ async function cleanUp(steps: Array<() => Promise<unknown>>): Promise<unknown[]>
 /**
  * Ends a run on every path (runner success or failure, timeout, cancel, backstop). Clean-up runs first
  * and on every call, each step idempotent and attempted whatever the others did: stop its tasks, free
- * its slots, return its unused budget exactly once. Then the terminal status is written once,
+ * its slots, return its unused budget exactly once, close the inbox items it waited on. Then the terminal status is written once,
  * conditionally; a run that is already terminal keeps the status it has, so calling this again changes
  * nothing. If a clean-up step failed, the status is still written and then an AggregateError of the
  * failures is thrown, so the state machine's Retry (or the backstop) runs the clean-up again.
@@ -61,7 +64,13 @@ export async function finalizeRun(deps: FinalizeDeps, input: FinalizeInput): Pro
   const run = await deps.runs.get(input.runId);
   if (!run) throw new RunNotFoundError(input.runId);
 
-  const failures = await cleanUp([() => deps.stopRunTasks(run.runId), () => deps.slots.release(run.runId, run.repo), () => deps.ledger.settleRun(run.runId)]);
+  const closeAs = input.reason.code === 'no_answer' ? 'expired' : 'closed';
+  const failures = await cleanUp([
+    () => deps.stopRunTasks(run.runId),
+    () => deps.slots.release(run.runId, run.repo),
+    () => deps.ledger.settleRun(run.runId),
+    () => deps.inbox.closeWaiting(run.runId, closeAs, (deps.now?.() ?? new Date()).toISOString()),
+  ]);
   const outcome = await endRun(deps, input, run);
   if (failures.length > 0) throw new AggregateError(failures, `run ${run.runId}: ${failures.length} clean-up step(s) failed; ${outcome.run.status} written`);
   return outcome;

@@ -29,7 +29,8 @@ const allowed: Record<RunStatus, readonly RunStatus[]> = {
   QUEUED: ['STARTING', 'CANCELLED', 'FAILED', 'TIMED_OUT'],
   STARTING: ['RUNNING', ...terminalStatuses],
   RUNNING: ['WAITING_FOR_HUMAN', ...terminalStatuses],
-  WAITING_FOR_HUMAN: ['RUNNING', ...terminalStatuses],
+  // An answer re-queues the run: it takes slots again under the caps before a new task starts.
+  WAITING_FOR_HUMAN: ['QUEUED', ...terminalStatuses],
   SUCCEEDED: [],
   FAILED: [],
   TIMED_OUT: [],

@@ -175,6 +175,7 @@ export async function submitRun(deps: SubmitDeps, input: SubmitInput): Promise<S
         repo: repo.name,
         timeoutSeconds: maxMinutes * 60,
         heartbeatSeconds: config.timeouts.noProgressMinutes * 60,
+        answerSeconds: config.timeouts.answerHours * 3600,
         capacityProvider: repo.spot ? 'FARGATE_SPOT' : 'FARGATE',
       }),
     );

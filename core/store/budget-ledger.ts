@@ -50,6 +50,17 @@ export class CallNotReservedError extends Error {
 }
 
 /** The ledger found state it can only reach through a bug or a manual edit; it refuses to guess about money. */
+/** A budget extension the run cannot take: it ended, or its budget would pass `budgets.maxPerRunUsd`. */
+export class BudgetExtensionRefusedError extends Error {
+  constructor(
+    readonly runId: string,
+    reason: string,
+  ) {
+    super(`run ${runId} cannot take more budget: ${reason}`);
+    this.name = 'BudgetExtensionRefusedError';
+  }
+}
+
 export class LedgerInconsistencyError extends Error {
   constructor(message: string) {
     super(message);
@@ -404,7 +415,7 @@ export function createBudgetLedger(
             Key: { runId },
             // Step 1 of 2: decide the refund once. Pinning spent and in flight keeps the refund exact
             // while settleCall, reserveCall or charge race with us; a second settleRun finds `settled` and reuses it.
-            ConditionExpression: 'settled = :false AND spentMicros = :spent AND inflightMicros = :inflight',
+            ConditionExpression: 'settled = :false AND spentMicros = :spent AND inflightMicros = :inflight AND budgetMicros = :budget',
             UpdateExpression:
               'SET settled = :true, refundMicros = :refund, dayAdjustments = :adjustments, droppedCalls = calls, calls = :empty, inflightMicros = :zero, headroomMicros = :zero',
             ExpressionAttributeValues: {
@@ -412,6 +423,7 @@ export function createBudgetLedger(
               ':true': true,
               ':spent': item.spentMicros,
               ':inflight': item.inflightMicros,
+              ':budget': item.budgetMicros,
               ':refund': refund,
               ':adjustments': adjustments,
               ':empty': {},
@@ -436,5 +448,107 @@ export function createBudgetLedger(
     return { refundedMicros: item.refundMicros, spentMicros: item.spentMicros };
   }
 
-  return { reserveRun, releaseRunReservation, reserveCall, settleCall, charge, settleRun };
+  /**
+   * Adds an extension to the run's reservation on one day if the day's limit takes it, once per
+   * extension (the day's `extensions` marker): false when the limit refuses it.
+   */
+  async function extendOnDay(pk: string, runId: string, key: string, micros: number, limit: number): Promise<boolean> {
+    await doc.send(
+      new UpdateCommand({
+        TableName: tables.control,
+        Key: { pk },
+        ConditionExpression: 'attribute_exists(reservations.#run)',
+        UpdateExpression: 'SET extensions = if_not_exists(extensions, :empty)',
+        ExpressionAttributeNames: { '#run': runId },
+        ExpressionAttributeValues: { ':empty': {} },
+      }),
+    );
+    try {
+      await doc.send(
+        new UpdateCommand({
+          TableName: tables.control,
+          Key: { pk },
+          ConditionExpression: 'attribute_not_exists(extensions.#key) AND attribute_not_exists(refunds.#run) AND committedMicros <= :room',
+          UpdateExpression: 'SET committedMicros = committedMicros + :micros, reservations.#run = reservations.#run + :micros, extensions.#key = :micros',
+          ExpressionAttributeNames: { '#run': runId, '#key': key },
+          ExpressionAttributeValues: { ':room': limit - micros, ':micros': micros },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    const current = await getDayItem(pk);
+    return (current as { extensions?: Record<string, number> } | undefined)?.extensions?.[key] === micros;
+  }
+
+  /** Takes an extension back off one day (the run could not take it after all). */
+  async function undoExtensionOnDay(pk: string, runId: string, key: string, micros: number): Promise<void> {
+    try {
+      await doc.send(
+        new UpdateCommand({
+          TableName: tables.control,
+          Key: { pk },
+          ConditionExpression: 'extensions.#key = :micros',
+          UpdateExpression: 'SET committedMicros = committedMicros - :micros, reservations.#run = reservations.#run - :micros REMOVE extensions.#key',
+          ExpressionAttributeNames: { '#run': runId, '#key': key },
+          ExpressionAttributeValues: { ':micros': micros },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async function extendRun(input: { runId: string; extensionId: string; extraMicros: number; maxBudgetMicros: number; limits: DailyLimits }): Promise<{ budgetMicros: number }> {
+    const runId = RunId.parse(input.runId);
+    const extensionId = EntryId.parse(input.extensionId);
+    const extra = Micros.positive().parse(input.extraMicros);
+    const item = await requireRunItem(runId);
+    if (item.extensions?.[extensionId] !== undefined) return { budgetMicros: item.budgetMicros };
+    if (item.settled) throw new BudgetExtensionRefusedError(runId, 'it has ended');
+    if (item.budgetMicros + extra > input.maxBudgetMicros) throw new BudgetExtensionRefusedError(runId, `its budget would be ${item.budgetMicros + extra} micro-USD, above budgets.maxPerRunUsd (${input.maxBudgetMicros})`);
+    const key = `${runId}#${extensionId}`;
+    const requesterKey = controlItemKey.requesterDay(item.requester, item.ledgerDay);
+    const orgKey = controlItemKey.orgDay(item.ledgerDay);
+    if (!(await extendOnDay(requesterKey, runId, key, extra, input.limits.requesterDailyMicros))) throw new BudgetRefusedError('requester', secondsUntilNextUtcDay(now()));
+    if (!(await extendOnDay(orgKey, runId, key, extra, input.limits.orgDailyMicros))) {
+      await undoExtensionOnDay(requesterKey, runId, key, extra);
+      throw new BudgetRefusedError('org', secondsUntilNextUtcDay(now()));
+    }
+    await doc.send(
+      new UpdateCommand({
+        TableName: tables.runs,
+        Key: { runId },
+        ConditionExpression: 'attribute_exists(runId)',
+        UpdateExpression: 'SET extensions = if_not_exists(extensions, :empty)',
+        ExpressionAttributeValues: { ':empty': {} },
+      }),
+    );
+    try {
+      const { Attributes } = await doc.send(
+        new UpdateCommand({
+          TableName: tables.runs,
+          Key: { runId },
+          // Unsettled: settleRun pins the budget it refunds from, so the extension and the refund cannot cross.
+          ConditionExpression: 'settled = :false AND attribute_not_exists(extensions.#ext)',
+          UpdateExpression: 'SET budgetMicros = budgetMicros + :extra, headroomMicros = headroomMicros + :extra, extensions.#ext = :extra',
+          ExpressionAttributeNames: { '#ext': extensionId },
+          ExpressionAttributeValues: { ':false': false, ':extra': extra },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return { budgetMicros: StoredRunItem.parse(Attributes).budgetMicros };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    const after = await requireRunItem(runId);
+    if (after.extensions?.[extensionId] !== undefined) return { budgetMicros: after.budgetMicros };
+    // Settled meanwhile: its refund was computed without the extension, so the days must not keep it.
+    await undoExtensionOnDay(orgKey, runId, key, extra);
+    await undoExtensionOnDay(requesterKey, runId, key, extra);
+    throw new BudgetExtensionRefusedError(runId, 'it has ended');
+  }
+
+  return { reserveRun, releaseRunReservation, reserveCall, settleCall, charge, settleRun, extendRun };
 }

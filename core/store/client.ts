@@ -43,5 +43,6 @@ export function tableNamesFromEnv(env: NodeJS.ProcessEnv = process.env): TableNa
     events: requiredEnv('EVENTS_TABLE', env),
     control: requiredEnv('CONTROL_TABLE', env),
     idempotency: requiredEnv('IDEMPOTENCY_TABLE', env),
+    inbox: requiredEnv('INBOX_TABLE', env),
   };
 }

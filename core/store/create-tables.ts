@@ -5,15 +5,34 @@ import {
   type CreateTableCommandInput,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { controlKeys, eventsKeys, idempotencyKeys, runsIndexes, runsIndexSortKey, runsKeys, type TableNames } from './tables';
+import { controlKeys, eventsKeys, idempotencyKeys, inboxIndexes, inboxIndexSortKey, inboxKeys, runsIndexes, runsIndexSortKey, runsKeys, type TableNames } from './tables';
 
 /** The table definitions, mirroring the CDK tables (infra) key for key. */
 type TableDefinition = CreateTableCommandInput & { TableName: string };
+
+function indexedTable(tableName: string, partitionKey: string, indexes: readonly { name: string; partitionKey: string }[], sortKey: string): TableDefinition {
+  const indexAttributes = [...new Set(indexes.map((index) => index.partitionKey))];
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    KeySchema: [{ AttributeName: partitionKey, KeyType: 'HASH' }],
+    AttributeDefinitions: [{ AttributeName: partitionKey, AttributeType: 'S' }, ...indexAttributes.filter((name) => name !== partitionKey).map((name) => ({ AttributeName: name, AttributeType: 'S' as const }))],
+    GlobalSecondaryIndexes: indexes.map((index) => ({
+      IndexName: index.name,
+      KeySchema: [
+        { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
+        { AttributeName: sortKey, KeyType: 'RANGE' as const },
+      ],
+      Projection: { ProjectionType: 'ALL' as const },
+    })),
+  };
+}
 
 export function tableDefinitions(names: TableNames): TableDefinition[] {
   const indexes = Object.values(runsIndexes);
   const indexAttributes = [...new Set(indexes.map((index) => index.partitionKey))];
   return [
+    indexedTable(names.inbox, inboxKeys.partitionKey, Object.values(inboxIndexes), inboxIndexSortKey),
     {
       TableName: names.runs,
       BillingMode: 'PAY_PER_REQUEST',

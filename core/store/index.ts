@@ -1,6 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createBudgetLedger } from './budget-ledger';
 import { createConcurrencySlots } from './concurrency-slots';
+import { createInboxStore, type InboxStore } from './inbox-store';
 import { createIntakeFlag } from './intake-flag';
 import type { BudgetLedgerPort, ConcurrencySlotsPort, IntakeFlagPort, RunEventLog, RunKeysPort, RunRepository } from './ports';
 import { createRunEventLog } from './run-event-log';
@@ -15,6 +16,7 @@ export interface Store {
   slots: ConcurrencySlotsPort;
   intake: IntakeFlagPort;
   runKeys: RunKeysPort;
+  inbox: InboxStore;
 }
 
 export interface StoreOptions {
@@ -32,6 +34,7 @@ export function createStore(doc: DynamoDBDocumentClient, names: TableNames, opti
     slots: createConcurrencySlots(doc, names.control, now),
     intake: createIntakeFlag(doc, names.control, now),
     runKeys: createRunKeys(doc, names.runs),
+    inbox: createInboxStore(doc, names.inbox),
   };
 }
 

@@ -1,3 +1,4 @@
+import type { RunResume } from '../inbox/pause-report';
 import type { TokenUsage } from '../pricing';
 import type { RunOutcome, RunSource, RunStatus } from '../runs/lifecycle';
 import type { RunError, RunEvent, RunEventType } from '../runs/schemas';
@@ -44,9 +45,11 @@ export interface RunRecord {
   requestHash: string | null;
   /** The GitHub thread (`owner/name#N`) of a run started from an issue or pull request. */
   thread?: string | null;
+  /** Set by a pause (core/runs/pause.ts): what the next runner task of the run restores. Absent on runs that never paused. */
+  resume?: RunResume | null;
 }
 
-export type RunPatch = Partial<Pick<RunRecord, 'outcome' | 'branch' | 'startedAt' | 'finishedAt' | 'prUrl' | 'queuePosition' | 'error' | 'cancelRequested'>>;
+export type RunPatch = Partial<Pick<RunRecord, 'outcome' | 'branch' | 'startedAt' | 'finishedAt' | 'prUrl' | 'queuePosition' | 'error' | 'cancelRequested' | 'resume'>>;
 
 export interface RunListQuery {
   status?: RunStatus;
@@ -139,6 +142,13 @@ export interface BudgetLedgerPort {
    * after settle (late calls, charges) are added to the days too, once each.
    */
   settleRun(runId: string): Promise<{ refundedMicros: number; spentMicros: number }>;
+  /**
+   * Adds `extraMicros` to an unsettled run's budget and to its reservation on its requester's and the
+   * org's day (the days of its submission, whose limits it must fit, like a submission), at most once
+   * per `extensionId`. Throws `BudgetRefusedError` naming the day that refused, or
+   * `BudgetExtensionRefusedError` (the run ended, or the budget would pass `maxBudgetMicros`).
+   */
+  extendRun(input: { runId: string; extensionId: string; extraMicros: number; maxBudgetMicros: number; limits: DailyLimits }): Promise<{ budgetMicros: number }>;
 }
 
 export interface SlotCaps {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RunResume } from '../inbox/pause-report';
 import { TokenUsage } from '../pricing';
 import { RunOutcome, RunSource, RunStatus } from '../runs/lifecycle';
 import { RunError, RunId } from '../runs/schemas';
@@ -36,6 +37,7 @@ export const StoredRunRecord = z.object({
   settled: z.boolean(),
   requestHash: z.string().nullable(),
   thread: z.string().nullable().optional(),
+  resume: RunResume.nullable().optional(),
 });
 
 export const RunPatchSchema = z
@@ -48,6 +50,7 @@ export const RunPatchSchema = z
     queuePosition: z.number().int().nonnegative().nullable(),
     error: RunError.nullable(),
     cancelRequested: z.boolean(),
+    resume: RunResume.nullable(),
   })
   .partial()
   .strict();
@@ -67,6 +70,8 @@ export const RunPatchSchema = z
  *                  hold the run's true spend: `settle` (spent + in flight beyond the budget),
  *                  `call:<id>` (a dropped call's real cost minus its worst case), `charge:<id>` (a
  *                  charge after settle). Each is applied to each day once (the day's `adjustments` marker).
+ *   extensions     extensionId -> micros an approved budget_approval added to the budget (and to the
+ *                  run's reservation on both days), once per extension
  */
 export const LedgerState = z.object({
   calls: z.record(z.string(), Micros),
@@ -78,6 +83,8 @@ export const LedgerState = z.object({
   droppedCalls: z.record(z.string(), Micros).optional(),
   lateMicros: Micros.optional(),
   dayAdjustments: z.record(z.string(), z.number().int()).optional(),
+  /** extensionId (the inbox item that approved it) -> micros added to the budget after submit (budget_approval). */
+  extensions: z.record(z.string(), Micros).optional(),
 });
 export type LedgerState = z.infer<typeof LedgerState>;
 

@@ -4,7 +4,11 @@ import type { RunnerRunAccess, RunRepository } from './ports';
 export function runnerRunAccess(runs: RunRepository, now: () => Date = () => new Date()): RunnerRunAccess {
   return {
     get: (runId) => runs.get(runId),
-    start: (runId) => runs.transition(runId, 'RUNNING', { startedAt: now().toISOString() }),
+    async start(runId) {
+      // A run resumed after a pause keeps the start of its first task.
+      const run = await runs.get(runId);
+      return runs.transition(runId, 'RUNNING', { startedAt: run?.startedAt ?? now().toISOString() });
+    },
     patch: (runId, patch) => runs.patch(runId, { ...(patch.branch !== undefined ? { branch: patch.branch } : {}), ...(patch.prUrl !== undefined ? { prUrl: patch.prUrl } : {}) }),
   };
 }

@@ -13,6 +13,10 @@
  *             ledger#org#<yyyy-mm-dd>                        org daily committed spend (committedMicros, refunds map)
  *             ledger#requester#<requester>#<yyyy-mm-dd>      a requester's daily committed spend
  *             flag#intake                                    the spend circuit breaker (paused, reason, at)
+ * inbox     pk itemId (ULID). Items that need a human (core/inbox/): a paused run's question or
+ *           approval with the task token its execution waits on (never shown by the API).
+ *           GSIs with sort key itemId, projection ALL: byRun (runId), byState (state),
+ *           byRequester (requester).
  * idempotency  Powertools Idempotency's table (pk id, ttl expiration).
  */
 export const runsKeys = { partitionKey: 'runId' } as const;
@@ -24,6 +28,14 @@ export const runsIndexes = {
 } as const;
 export const runsIndexSortKey = 'runId';
 export const RUN_KIND = 'run';
+
+export const inboxKeys = { partitionKey: 'itemId' } as const;
+export const inboxIndexes = {
+  byRun: { name: 'byRun', partitionKey: 'runId' },
+  byState: { name: 'byState', partitionKey: 'state' },
+  byRequester: { name: 'byRequester', partitionKey: 'requester' },
+} as const;
+export const inboxIndexSortKey = 'itemId';
 
 export const eventsKeys = { partitionKey: 'runId', sortKey: 'seq' } as const;
 export const controlKeys = { partitionKey: 'pk' } as const;
@@ -43,6 +55,7 @@ export interface TableNames {
   events: string;
   control: string;
   idempotency: string;
+  inbox: string;
 }
 
 /** The UTC day a ledger entry belongs to. */

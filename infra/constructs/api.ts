@@ -21,6 +21,13 @@ export const runRoutes = [
   { id: 'GetRunEvents', method: apigw.HttpMethod.GET, path: '/v1/runs/{runId}/events', entry: 'lambdas/api/get-run-events.ts', description: 'GET /v1/runs/{runId}/events: the run timeline' },
 ] as const;
 
+/** The inbox routes (docs/inbox.md): read and resolve the items of the caller's paused runs. */
+export const inboxRoutes = [
+  { id: 'ListInbox', method: apigw.HttpMethod.GET, path: '/v1/inbox', entry: 'lambdas/api/list-inbox.ts', description: 'GET /v1/inbox: the inbox items of the caller (all for an admin)' },
+  { id: 'GetInboxItem', method: apigw.HttpMethod.GET, path: '/v1/inbox/{itemId}', entry: 'lambdas/api/get-inbox-item.ts', description: 'GET /v1/inbox/{itemId}: one inbox item' },
+  { id: 'ResolveInboxItem', method: apigw.HttpMethod.POST, path: '/v1/inbox/{itemId}', entry: 'lambdas/api/resolve-inbox-item.ts', description: 'POST /v1/inbox/{itemId}: answer, approve, reject or dismiss an inbox item' },
+] as const;
+
 /** Steady requests per second and burst the stage accepts before answering 429. */
 export const API_THROTTLE = { rateLimit: 50, burstLimit: 100 } as const;
 
@@ -90,6 +97,18 @@ export class Api extends Construct {
       functions[route.id] = fn;
     }
     this.functions = functions as Record<(typeof runRoutes)[number]['id'], nodejs.NodejsFunction>;
+    for (const route of inboxRoutes) {
+      const fn = nightshiftFunction(this, route.id, { entry: route.entry, description: route.description, config, logRetention, environment, timeout: Duration.seconds(15) });
+      if (route.method === apigw.HttpMethod.GET) {
+        state.grantInboxRead(fn);
+      } else {
+        // Resolve the item, re-queue its run (runs UpdateItem, an event), complete the execution's token.
+        state.grantInboxResolve(fn);
+        state.grantRunStore(fn);
+        orchestrator.stateMachine.grantTaskResponse(fn);
+      }
+      this.httpApi.addRoutes({ path: route.path, methods: [route.method], integration: new integrations.HttpLambdaIntegration(`${route.id}Integration`, fn) });
+    }
     state.grantIdempotency(this.functions.SubmitRun);
     orchestrator.grantStartExecution(this.functions.SubmitRun);
     props.branchFacts.grantInvoke(this.functions.SubmitRun);

@@ -10,6 +10,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { NightshiftConfig } from '../../core/config/schema';
+import { MAX_PAUSES_PER_RUN } from '../../core/inbox/paused-run';
 import { MAX_QUEUED_MINUTES } from '../../core/runs/admission';
 import { RUNNER_CONTAINER_NAME, type AgentRuntime } from './agent-runtime';
 import { nightshiftFunction } from './lambda-defaults';
@@ -22,6 +23,9 @@ export const RunStates = {
   admitted: 'Admitted?',
   waitForSlot: 'Wait for a slot',
   runRunner: 'Run the runner',
+  paused: 'Paused?',
+  waitForHuman: 'Wait for a human',
+  resume: 'Resume',
   finalize: 'Finalize',
   done: 'Done',
   finalizeFailed: 'Finalize failed',
@@ -52,6 +56,7 @@ export class Orchestrator extends Construct {
   readonly admitFunction: nodejs.NodejsFunction;
   readonly finalizeFunction: nodejs.NodejsFunction;
   readonly backstopFunction: nodejs.NodejsFunction;
+  readonly pauseFunction: nodejs.NodejsFunction;
   readonly backstopRule: events.Rule;
   /** Backstop events that could not be handled after every retry. */
   readonly backstopDeadLetters: sqs.Queue;
@@ -85,9 +90,18 @@ export class Orchestrator extends Construct {
       logRetention,
       environment,
     });
-    for (const fn of [this.admitFunction, this.finalizeFunction, this.backstopFunction]) state.grantRunStore(fn);
-    runtime.grantStopRunTasks(this.finalizeFunction);
-    runtime.grantStopRunTasks(this.backstopFunction);
+    this.pauseFunction = nightshiftFunction(this, 'PauseFunction', {
+      entry: 'lambdas/orchestrator/pause.ts',
+      description: 'Pauses a run for a human: records the inbox item with the task token, stops the task, frees the slots',
+      config,
+      logRetention,
+      environment,
+    });
+    for (const fn of [this.admitFunction, this.finalizeFunction, this.backstopFunction, this.pauseFunction]) state.grantRunStore(fn);
+    for (const fn of [this.finalizeFunction, this.backstopFunction, this.pauseFunction]) {
+      runtime.grantStopRunTasks(fn);
+      state.grantInboxWrite(fn);
+    }
 
     const definition = this.definition(runtime);
     const logGroup = new logs.LogGroup(this, 'ExecutionLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
@@ -95,9 +109,10 @@ export class Orchestrator extends Construct {
       stateMachineType: sfn.StateMachineType.STANDARD,
       queryLanguage: sfn.QueryLanguage.JSON_PATH,
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
-      comment: 'One Nightshift run: admit, run the runner, finalize',
-      // A safety net above every bound the definition enforces itself (queue limit, maxMinutes, retries).
-      timeout: Duration.minutes(MAX_QUEUED_MINUTES + config.timeouts.maxMinutes + 60),
+      comment: 'One Nightshift run: admit, run the runner (pausing for a human and resuming as often as it asks), finalize',
+      // A safety net above every bound the definition enforces itself: each task segment (queue limit,
+      // maxMinutes) and each pause (answerHours), at most MAX_PAUSES_PER_RUN of them, plus retries.
+      timeout: Duration.minutes((MAX_PAUSES_PER_RUN + 1) * (MAX_QUEUED_MINUTES + config.timeouts.maxMinutes) + MAX_PAUSES_PER_RUN * config.timeouts.answerHours * 60 + 60),
       tracingEnabled: true,
       // Execution data would include the task token (a secret): log events, never data.
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
@@ -110,7 +125,7 @@ export class Orchestrator extends Construct {
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason: 'X-Ray tracing (PutTraceSegments, PutTelemetryRecords, GetSampling*) and CloudWatch Logs vended delivery (CreateLogDelivery and friends) have no resource-level permissions.',
       },
-      ...[this.admitFunction, this.finalizeFunction].map((fn) => ({
+      ...[this.admitFunction, this.finalizeFunction, this.pauseFunction].map((fn) => ({
         id: `AwsSolutions-IAM5[Resource::${nagArnOf(fn)}:*]`,
         reason: 'Invoking a Lambda task covers the function\'s versions and aliases (function ARN plus ":*"); nothing else.',
       })),
@@ -265,7 +280,33 @@ export class Orchestrator extends Construct {
     // RunTask itself failing (no capacity, throttling) started nothing, so trying again is safe.
     runRunner.addRetry({ errors: ['ECS.AmazonECSException', 'ECS.ServerException', 'ECS.ThrottlingException'], interval: Duration.seconds(10), backoffRate: 2, maxAttempts: 3, jitterStrategy: sfn.JitterType.FULL });
     runRunner.addCatch(finalize, { errors: ['States.ALL'], resultPath: '$.failure' });
-    runRunner.next(finalize);
+
+    // A pause (SPEC §4): the runner reported {pause}; the Pause task records the inbox item with this
+    // state's token and frees the slots; the execution waits (no compute, no slot) until an answer
+    // completes the token, or answerSeconds pass (States.Timeout → Finalize: TIMED_OUT, no_answer).
+    const waitForHuman = lambdaTask(RunStates.waitForHuman, this.pauseFunction, {
+      comment: 'Record the inbox item with this token, stop the task, free the slots; wait for the answer.',
+      integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+      payloadResponseOnly: false,
+      retryOnServiceExceptions: false,
+      payload: sfn.TaskInput.fromObject({ runId: sfn.JsonPath.stringAt('$.runId'), token: sfn.JsonPath.taskToken, report: sfn.JsonPath.objectAt('$.result') }),
+      taskTimeout: sfn.Timeout.at('$.answerSeconds'),
+      resultPath: '$.answer',
+    });
+    waitForHuman.addRetry({ errors: ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'], interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 4, jitterStrategy: sfn.JitterType.FULL });
+    waitForHuman.addCatch(finalize, { errors: ['States.ALL'], resultPath: '$.pauseFailure' });
+    // Answered: the run is QUEUED again; back to the execution input and through Admit, like a new run.
+    const resume = new sfn.Pass(this, RunStates.resume, {
+      stateName: RunStates.resume,
+      comment: 'Answered: start again from the execution input (the answer is on the run record).',
+      parameters: { 'execution.$': '$$.Execution.Input' },
+      outputPath: '$.execution',
+    });
+    waitForHuman.next(resume);
+    const paused = new sfn.Choice(this, RunStates.paused, { stateName: RunStates.paused })
+      .when(sfn.Condition.isPresent('$.result.pause'), waitForHuman)
+      .otherwise(finalize);
+    runRunner.next(paused);
 
     const waitForSlot = new sfn.Wait(this, RunStates.waitForSlot, {
       stateName: RunStates.waitForSlot,
@@ -277,6 +318,7 @@ export class Orchestrator extends Construct {
       .when(sfn.Condition.stringEquals('$.admission.decision', 'queued'), waitForSlot.next(admit))
       .otherwise(finalize);
 
+    resume.next(admit);
     return admit.next(admitted);
   }
 

@@ -5,7 +5,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { acknowledgeGuard } from './nag';
-import { controlItemKey, controlKeys, eventsKeys, idempotencyKeys, runsIndexes, runsIndexSortKey, runsKeys, type TableNames } from '../../core/store/tables';
+import { controlItemKey, controlKeys, eventsKeys, idempotencyKeys, inboxIndexes, inboxIndexSortKey, inboxKeys, runsIndexes, runsIndexSortKey, runsKeys, type TableNames } from '../../core/store/tables';
 
 export interface StateProps {
   /** Days a run trace stays in S3 (SPEC §5: 30). */
@@ -16,11 +16,15 @@ export interface StateProps {
  * Everything Nightshift remembers: the DynamoDB tables of core/store/tables.ts (on demand,
  * point-in-time recovery, deletion protection, retained when the stack goes) and the run-trace bucket.
  */
+/** The key pattern of pause checkpoints in the traces bucket (core/runs/run-objects.ts). */
+export const CHECKPOINT_OBJECTS = 'runs/*/checkpoint-*.json';
+
 export class State extends Construct {
   readonly runs: dynamodb.Table;
   readonly events: dynamodb.Table;
   readonly control: dynamodb.Table;
   readonly idempotency: dynamodb.Table;
+  readonly inbox: dynamodb.Table;
   readonly traces: s3.Bucket;
 
   constructor(scope: Construct, id: string, props: StateProps) {
@@ -44,6 +48,16 @@ export class State extends Construct {
       partitionKey: { name: idempotencyKeys.partitionKey, type: dynamodb.AttributeType.STRING },
       timeToLiveAttribute: idempotencyKeys.ttlAttribute,
     });
+
+    this.inbox = this.table('Inbox', { partitionKey: { name: inboxKeys.partitionKey, type: dynamodb.AttributeType.STRING } });
+    for (const index of Object.values(inboxIndexes)) {
+      this.inbox.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: inboxIndexSortKey, type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.ALL,
+      });
+    }
 
     const accessLogs = new s3.Bucket(this, 'TraceAccessLogs', {
       encryption: s3.BucketEncryption.S3_MANAGED,
@@ -91,12 +105,12 @@ export class State extends Construct {
 
   /** Table names as the Lambdas, the runner and local mode read them (core/store/client.ts tableNamesFromEnv). */
   get tableNames(): TableNames {
-    return { runs: this.runs.tableName, events: this.events.tableName, control: this.control.tableName, idempotency: this.idempotency.tableName };
+    return { runs: this.runs.tableName, events: this.events.tableName, control: this.control.tableName, idempotency: this.idempotency.tableName, inbox: this.inbox.tableName };
   }
 
   get tableEnvironment(): Record<string, string> {
     const names = this.tableNames;
-    return { RUNS_TABLE: names.runs, EVENTS_TABLE: names.events, CONTROL_TABLE: names.control, IDEMPOTENCY_TABLE: names.idempotency };
+    return { RUNS_TABLE: names.runs, EVENTS_TABLE: names.events, CONTROL_TABLE: names.control, IDEMPOTENCY_TABLE: names.idempotency, INBOX_TABLE: names.inbox };
   }
 
   /**
@@ -126,9 +140,14 @@ export class State extends Construct {
     });
   }
 
-  /** The objects of run traces (`runs/<runId>/trace.jsonl`): PutObject only, for the broker's presigned uploads. */
+  /** The objects of run traces (`runs/<runId>/trace*.jsonl`) and pause checkpoints: PutObject only, for the broker's presigned uploads. */
   grantTraceWrite(grantee: iam.IGrantable): void {
     iam.Grant.addToPrincipal({ grantee, actions: ['s3:PutObject'], resourceArns: [this.traces.arnForObjects('runs/*')] });
+  }
+
+  /** GetObject of pause checkpoints (`runs/<runId>/checkpoint-<itemId>.json`) and of no trace: for the broker's presigned downloads to a resumed run. */
+  grantCheckpointRead(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [this.traces.arnForObjects(CHECKPOINT_OBJECTS)] });
   }
 
   /** Read and set the intake flag, and nothing else of the control table (the operator's intake switch). */
@@ -174,6 +193,27 @@ export class State extends Construct {
       resourceArns: [this.control.tableArn],
       conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [controlItemKey.intakeFlag(), controlItemKey.globalSlot(), controlItemKey.repoSlot('*')] } },
     });
+  }
+
+  /**
+   * The inbox as the state machine's tasks use it: Pause creates an item (PutItem), Finalize closes the
+   * items of an ended run (Query byRun, UpdateItem). No Scan, no delete, only the byRun index.
+   */
+  grantInboxWrite(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resourceArns: [this.inbox.tableArn] });
+    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${this.inbox.tableArn}/index/${inboxIndexes.byRun.name}`] });
+  }
+
+  /** Read inbox items (the API's GET routes): GetItem and Query on the inbox indexes. */
+  grantInboxRead(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem'], resourceArns: [this.inbox.tableArn] });
+    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: Object.values(inboxIndexes).map((index) => `${this.inbox.tableArn}/index/${index.name}`) });
+  }
+
+  /** Read and resolve inbox items (the API: list, get, answer): Get/UpdateItem and Query on the inbox indexes. */
+  grantInboxResolve(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resourceArns: [this.inbox.tableArn] });
+    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: Object.values(inboxIndexes).map((index) => `${this.inbox.tableArn}/index/${index.name}`) });
   }
 
   /** Powertools Idempotency's records (the API's Idempotency-Key). */

@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 import type { NightshiftConfig } from '../../core/config/schema';
 import { nightshiftFunction } from './lambda-defaults';
 import { acknowledgeOnPrincipal, nagArnOf } from './nag';
-import type { State } from './state';
+import { CHECKPOINT_OBJECTS, type State } from './state';
 
 export interface TokenBrokerProps {
   readonly config: NightshiftConfig;
@@ -19,7 +19,7 @@ export interface TokenBrokerProps {
  * fallback), the only reader of repo secrets, and the runner's only way to its run's data. Every
  * request carries the run key Admit issued to the task launched for that run; the broker checks it
  * first, then mints a token for that run's repository, returns that repository's named secrets, or
- * reads and writes that one run's item, events, ledger entries and trace. Nothing may invoke it but
+ * reads and writes that one run's item, events, ledger entries, trace and pause checkpoints. Nothing may invoke it but
  * what `grantInvoke` names: the runner task role.
  */
 export class TokenBroker extends Construct {
@@ -41,7 +41,12 @@ export class TokenBroker extends Construct {
     state.grantTraceWrite(fn);
     acknowledgeOnPrincipal(fn, {
       id: `AwsSolutions-IAM5[Resource::${nagArnOf(state.traces)}/runs/*]`,
-      reason: 'Trace objects are keyed by run ids created at run time; the broker presigns a PUT only for the key of the run whose run key it checked.',
+      reason: 'Trace and checkpoint objects are keyed by run ids created at run time; the broker presigns a PUT only for a key of the run whose run key it checked.',
+    });
+    state.grantCheckpointRead(fn);
+    acknowledgeOnPrincipal(fn, {
+      id: `AwsSolutions-IAM5[Resource::${nagArnOf(state.traces)}/${CHECKPOINT_OBJECTS}]`,
+      reason: 'Checkpoint keys hold the run id and the pause id, known only at run time; the broker presigns a GET only for the answered pause named by the record of the run whose key it checked. Traces stay unreadable to it.',
     });
 
     const github = config.github;

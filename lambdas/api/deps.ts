@@ -1,3 +1,4 @@
+import type { AnswerDeps } from '../../core/runs/answer';
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -11,11 +12,13 @@ import { createDynamoClient, documentClientFor, tableNamesFromEnv } from '../../
 import { createStore } from '../../core/store/index';
 import { idempotencyKeys } from '../../core/store/tables';
 import { lambdaBranchFacts } from '../github/branch-facts-client';
+import { createThreadStore } from '../../core/store/threads';
 import { stepFunctionsExecutions } from './step-functions';
 
 /** Everything the API handlers need; the Lambdas build it from the environment, local mode from its own parts. */
 export type ApiDeps = SubmitDeps &
-  CancelDeps & {
+  CancelDeps &
+  AnswerDeps & {
     /** Powertools Idempotency's store for the Idempotency-Key header. */
     idempotencyStore: BasePersistenceLayer;
   };
@@ -23,7 +26,8 @@ export type ApiDeps = SubmitDeps &
 export function apiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ApiDeps {
   const names = tableNamesFromEnv(env);
   const dynamo = createDynamoClient({ endpoint: optionalEnv('AWS_ENDPOINT_URL_DYNAMODB', env) });
-  const store = createStore(documentClientFor(dynamo), names);
+  const doc = documentClientFor(dynamo);
+  const store = createStore(doc, names);
   const executions = stepFunctionsExecutions(new SFNClient({}), requiredEnv('STATE_MACHINE_ARN', env));
   const branchFactsFunction = optionalEnv('BRANCH_FACTS_FUNCTION', env);
   return {
@@ -33,8 +37,13 @@ export function apiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ApiDeps {
     ledger: store.ledger,
     slots: store.slots,
     intake: store.intake,
+    inbox: store.inbox,
     startExecution: executions.startExecution,
     stopExecution: executions.stopExecution,
+    sendTaskSuccess: executions.sendTaskSuccess,
+    sendTaskFailure: executions.sendTaskFailure,
+    // The thread limit of an approved budget_approval (budgets.perThreadUsd).
+    threads: createThreadStore(doc, names.control),
     // The API never holds a run's compute: stopping its execution hands the task to the backstop, which stops it.
     stopRunTasks: (runId) => executions.stopExecution(runId, 'run finalized by the API'),
     metrics: createPowertoolsSink(),

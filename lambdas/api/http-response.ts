@@ -3,6 +3,9 @@ import { ZodError } from 'zod';
 import { describeIssues } from '../../core/config/load';
 import { BranchCheckUnavailableError, BranchNotAllowedError, BudgetRefusedError, ExecutionStartError, IntakePausedError, InvalidCursorError, RepoNotAllowedError, RequestLimitError, RunNotFoundError } from '../../core/errors';
 import { RequesterNotAllowedError } from '../../core/runs/access';
+import { InboxConflictError, InboxItemNotFoundError, InvalidResolutionError } from '../../core/runs/answer';
+import { BudgetExtensionRefusedError } from '../../core/store/budget-ledger';
+import { ThreadBudgetError } from '../../core/store/threads';
 import { RunEndedError } from '../../core/runs/cancel';
 import { HttpError } from './http';
 
@@ -37,6 +40,12 @@ export function toHttpError(err: unknown): HttpError {
   }
   if (err instanceof RunNotFoundError) return new HttpError(404, 'run_not_found', err.message);
   if (err instanceof RunEndedError) return new HttpError(409, 'run_ended', err.message);
+  if (err instanceof InboxItemNotFoundError) return new HttpError(404, 'inbox_item_not_found', 'no inbox item with this id');
+  if (err instanceof InvalidResolutionError) return new HttpError(400, 'invalid_resolution', err.message);
+  if (err instanceof InboxConflictError) return new HttpError(409, 'inbox_item_resolved', err.message);
+  // A budget_approval the limits do not allow: the item stays open (approve less, or reject).
+  if (err instanceof BudgetExtensionRefusedError) return new HttpError(400, 'budget_extension_refused', err.message);
+  if (err instanceof ThreadBudgetError) return new HttpError(429, 'thread_budget_exhausted', err.message);
   if (err instanceof InvalidCursorError) return new HttpError(400, 'invalid_cursor', err.message, [{ path: 'cursor', message: err.message }]);
   if (err instanceof IdempotencyValidationError) {
     return new HttpError(409, 'idempotency_key_reused', 'this Idempotency-Key was used with another request body');

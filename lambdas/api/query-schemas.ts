@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RepoName } from '../../core/config/schema';
+import { InboxItemType, InboxStateFilter } from '../../core/inbox/inbox-item';
 import { RunStatus } from '../../core/runs/lifecycle';
 import { RunId } from '../../core/runs/schemas';
 import { oddUnicodeReason } from '../../core/runs/text';
@@ -47,3 +48,16 @@ export const CancelRunBody = z.object({}).strict();
 
 /** Who is submitting: the CLI says so in a header; the HTTP API cannot claim the GitHub or schedule sources. */
 export const SubmitSourceHeader = z.enum(['api', 'cli']).default('api');
+
+/** `GET /v1/inbox`: SPEC §3's filters; `state` is `open` unless asked. */
+export const ListInboxQuery = z
+  .object({
+    type: InboxItemType.optional(),
+    state: InboxStateFilter.default('open'),
+    repo: RepoName.optional(),
+    requester: ListRunsQuery.shape.requester,
+    limit: limit(100, 20),
+    cursor: cursor.optional(),
+  })
+  .strict();
+export type ListInboxQuery = z.infer<typeof ListInboxQuery>;

@@ -1,4 +1,4 @@
-import { ExecutionDoesNotExist, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { ExecutionDoesNotExist, SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { ExecutionInput } from '../../core/runs/execution';
 
 /** The execution ARN of a run: executions are named by run id. */
@@ -17,6 +17,14 @@ export function stepFunctionsExecutions(sfn: SFNClient, stateMachineArn: string)
     async startExecution(input: ExecutionInput): Promise<void> {
       const parsed = ExecutionInput.parse(input);
       await sfn.send(new StartExecutionCommand({ stateMachineArn, name: parsed.runId, input: JSON.stringify(parsed) }));
+    },
+    /** An answer completes the token a paused run's execution waits on. */
+    async sendTaskSuccess(taskToken: string, output: string): Promise<void> {
+      await sfn.send(new SendTaskSuccessCommand({ taskToken, output }));
+    },
+    /** A rejection fails the token (the wait state's Catch takes the run to Finalize). */
+    async sendTaskFailure(taskToken: string, error: string, cause: string): Promise<void> {
+      await sfn.send(new SendTaskFailureCommand({ taskToken, error, cause: cause.slice(0, 1_000) }));
     },
     async stopExecution(runId: string, cause: string): Promise<void> {
       try {

@@ -4,6 +4,7 @@ import { runtimeConfig } from '../../core/config/runtime';
 import { optionalEnv, requiredEnv } from '../../core/env';
 import type { AdmissionDeps } from '../../core/runs/admission';
 import type { FinalizeDeps } from '../../core/runs/finalize';
+import type { PauseDeps } from '../../core/runs/pause';
 import { createPowertoolsSink } from '../../core/metrics/powertools-sink';
 import { createDynamoClient, documentClientFor, tableNamesFromEnv } from '../../core/store/client';
 import { createStore } from '../../core/store/index';
@@ -14,7 +15,7 @@ import { ecsRunTasks } from './ecs-run-tasks';
 export const orchestratorLogger = new Logger({ serviceName: 'nightshift-orchestrator' });
 
 /** Everything the orchestrator's handlers need. Lambdas build it from the environment; local mode and tests inject their own. */
-export type OrchestratorDeps = AdmissionDeps & FinalizeDeps;
+export type OrchestratorDeps = AdmissionDeps & FinalizeDeps & PauseDeps;
 
 export function orchestratorDepsFromEnv(env: NodeJS.ProcessEnv = process.env): OrchestratorDeps {
   const doc = documentClientFor(createDynamoClient({ endpoint: optionalEnv('AWS_ENDPOINT_URL_DYNAMODB', env) }));
@@ -27,6 +28,7 @@ export function orchestratorDepsFromEnv(env: NodeJS.ProcessEnv = process.env): O
     ledger: store.ledger,
     slots: store.slots,
     runKeys: store.runKeys,
+    inbox: store.inbox,
     caps: { global: config.concurrency.global, perRepo: config.concurrency.perRepo },
     threads: createThreadStore(doc, names.control),
     stopRunTasks: ecsRunTasks(new ECSClient({}), requiredEnv('CLUSTER_ARN', env)).stopRunTasks,

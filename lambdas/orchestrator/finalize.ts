@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AdmissionResult } from '../../core/runs/admission';
 import { ExecutionInput } from '../../core/runs/execution';
+import { BUDGET_DECLINED_ERROR } from '../../core/runs/answer';
 import { finalizeRun } from '../../core/runs/finalize';
 import { isTerminal, type TerminalStatus } from '../../core/runs/lifecycle';
 import { reasonText, terminationFor, type Termination } from '../../core/runs/termination';
@@ -21,6 +22,8 @@ export const FinalizeTaskInput = z.object({
   admissionFailure: CaughtError.optional(),
   result: z.unknown().optional(),
   failure: CaughtError.optional(),
+  /** The wait for a human failed: no answer within answerSeconds (States.Timeout), or the Pause task refused. */
+  pauseFailure: CaughtError.optional(),
 });
 export type FinalizeTaskInput = z.infer<typeof FinalizeTaskInput>;
 
@@ -33,6 +36,7 @@ export interface FinalizeTaskOutput {
 
 /** How the path that reached Finalize ended the run. */
 export function terminationOf(input: FinalizeTaskInput, run: RunRecord): Termination {
+  if (input.pauseFailure) return pauseTermination(input.pauseFailure, run);
   if (input.failure) return terminationFor({ kind: 'runner_failed', error: input.failure.Error, cause: input.failure.Cause ?? null }, run);
   if (input.result !== undefined) return terminationFor({ kind: 'runner_succeeded', output: input.result }, run);
   if (input.admissionFailure) {
@@ -53,6 +57,18 @@ export function terminationOf(input: FinalizeTaskInput, run: RunRecord): Termina
       break;
   }
   throw new Error(`Finalize reached for run ${run.runId} without an outcome (admission ${input.admission?.decision ?? 'none'})`);
+}
+
+/** How a wait for a human ended without an answer. */
+function pauseTermination(failure: z.infer<typeof CaughtError>, run: RunRecord): Termination {
+  if (isTerminal(run.status)) return { status: run.status, reason: run.error ?? { code: 'ended', message: 'the run had already ended' } };
+  if (run.cancelRequested) return { status: 'CANCELLED', reason: { code: 'cancelled', message: 'the run was cancelled while it waited for a human' } };
+  if (failure.Error === BUDGET_DECLINED_ERROR) return { status: 'BUDGET_EXCEEDED', reason: { code: 'budget_declined', message: reasonText(`the requester declined more budget${run.branch ? `; its work in progress is on ${run.branch}` : ''}`, 'the requester declined more budget') } };
+  if (failure.Error === 'States.Timeout') {
+    const branch = run.branch ? `; its work in progress is on ${run.branch}` : '';
+    return { status: 'TIMED_OUT', reason: { code: 'no_answer', message: `nobody answered within timeouts.answerHours${branch}` } };
+  }
+  return { status: 'FAILED', reason: { code: 'pause_failed', message: reasonText(`${failure.Error}${failure.Cause ? `: ${failure.Cause}` : ''}`, 'the run could not pause') } };
 }
 
 /** The Finalize task: every path of the state machine ends here. Throws so the state's Retry acts. */

@@ -73,6 +73,10 @@ interface ExecutionRecord extends ExecutionDescription {
 
 /** Longest task timeout a Node timer can hold; AWS tasks have no default timeout, the library's is 60 s. */
 const UNBOUNDED_TASK_SECONDS = 2_000_000;
+/** Longest delay a Node timer honours, in whole seconds (about 24.8 days). */
+const MAX_TIMER_SECONDS = Math.floor(2_147_483_647 / 1000);
+/** The Lambda callback integration, served by the template's own handlers. */
+const LAMBDA_INVOKE_WAIT = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
 /** Lambda retries a failed asynchronous invocation twice. */
 const ASYNC_INVOKE_ATTEMPTS = 3;
 
@@ -107,7 +111,10 @@ export class LocalStateMachine {
   ) {
     this.extracted = extracted;
     this.stateMachineArn = extracted.stateMachineArn;
-    const prepared = { ...extracted.definition, States: this.prepareStates(z.record(z.string(), z.record(z.string(), z.unknown())).parse(extracted.definition.States)) };
+    const prepared: Record<string, unknown> = { ...extracted.definition, States: this.prepareStates(z.record(z.string(), z.record(z.string(), z.unknown())).parse(extracted.definition.States)) };
+    // A Node timer fires at once beyond ~24.8 days: longer execution timeouts (weeks of waiting for
+    // humans) are held at the longest one a timer can keep.
+    if (typeof prepared.TimeoutSeconds === 'number' && prepared.TimeoutSeconds > MAX_TIMER_SECONDS) prepared.TimeoutSeconds = MAX_TIMER_SECONDS;
     this.machine = new StateMachine(prepared as unknown as StateMachineDefinition);
     for (const rule of extracted.statusChangeRules) for (const entry of rule.targetEntries) this.handlerFor(entry);
   }
@@ -235,7 +242,7 @@ export class LocalStateMachine {
         ...(this.options.retryIntervalMs !== undefined ? { retryIntervalOverrides: Object.fromEntries(this.retryStates.map((s) => [s, this.options.retryIntervalMs!])) } : {}),
       },
       context: {
-        Execution: { Id: executionArn, Name: name },
+        Execution: { Id: executionArn, Name: name, Input: structuredClone(input) as never },
         StateMachine: { Id: this.stateMachineArn, Name: this.extracted.stateMachineName },
         Task: taskContext,
       },
@@ -353,7 +360,7 @@ export class LocalStateMachine {
             return { StatusCode: 200, Payload: await this.handlerFor(fnEntry)(structuredClone(Payload)) };
           })) as never;
       } else if (resource.endsWith('.waitForTaskToken')) {
-        const integration = this.integrationFor(resource);
+        const integration = resource === LAMBDA_INVOKE_WAIT ? this.lambdaInvokeIntegration() : this.integrationFor(resource);
         handlers[stateName] = ((input: unknown) =>
           whileRunning(async () => {
             const { Parameters: parameters, TimeoutSeconds, HeartbeatSeconds } = CallbackInput.parse(input);
@@ -376,6 +383,22 @@ export class LocalStateMachine {
       }
     }
     return handlers;
+  }
+
+  /** lambda:invoke.waitForTaskToken: the function's handler gets the Payload (which carries the token); the state completes through the token. */
+  private lambdaInvokeIntegration(): LocalIntegration {
+    return async (call) => {
+      const { FunctionName, Payload } = z.object({ FunctionName: z.string(), Payload: z.unknown() }).passthrough().parse(call.parameters);
+      const fnEntry = this.extracted.lambdaEntries.get(FunctionName.replace(/:\$LATEST$/, ''));
+      if (!fnEntry) throw new TaskStateError('Lambda.ResourceNotFoundException', `no function ${FunctionName}`);
+      try {
+        await this.handlerFor(fnEntry)(structuredClone(Payload));
+      } catch (err) {
+        // Like Lambda: the function's error fails the state with the error's name as its Error.
+        const error = err instanceof Error ? err : new Error(String(err));
+        throw new TaskStateError(error.name, error.message);
+      }
+    };
   }
 
   private integrationFor(resource: string): LocalIntegration {
@@ -413,7 +436,7 @@ export class LocalStateMachine {
         }
         this.taskStates.set(name, state);
         // Every task resource must run locally: the library would otherwise call AWS.
-        if (!this.extracted.lambdaEntries.has(resource) && resource !== 'arn:aws:states:::lambda:invoke') this.integrationFor(resource);
+        if (!this.extracted.lambdaEntries.has(resource) && resource !== 'arn:aws:states:::lambda:invoke' && resource !== LAMBDA_INVOKE_WAIT) this.integrationFor(resource);
         else if (this.extracted.lambdaEntries.has(resource)) this.handlerFor(this.extracted.lambdaEntries.get(resource)!);
       }
       if (state.Type === 'Parallel' || state.Type === 'Map') throw new Error(`${state.Type} states are not supported by the local executor (${name})`);

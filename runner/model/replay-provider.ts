@@ -106,6 +106,16 @@ export class ReplayProvider implements ModelProvider {
     return this.responses.length;
   }
 
+  /** A resumed run: the first `calls` responses were served to the run's earlier tasks. */
+  continueAfter(calls: number): void {
+    this.next = Math.max(this.next, calls);
+  }
+
+  /** Responses served so far (the run's tasks together, once resumed). */
+  get served(): number {
+    return this.next;
+  }
+
   async converse(request: ModelRequest, signal: AbortSignal): Promise<ConverseResponse> {
     signal.throwIfAborted();
     this.requests.push(request);

@@ -1,5 +1,7 @@
 import type { ContentBlock } from '@aws-sdk/client-bedrock-runtime';
 import { join } from 'node:path';
+import { BudgetExhaustedError } from '../../core/errors';
+import { budgetApprovalRequest } from '../../core/inbox/budget-approval';
 import { microsToUsd } from '../../core/pricing';
 import { orientation } from '../agent/orientation';
 import { systemPrompt, taskMessage } from '../agent/system-prompt';
@@ -16,6 +18,8 @@ import type { ComputeMeter } from './compute-meter';
 import { callModel } from './model-call';
 import type { RunContext } from './run-context';
 import { Interrupted } from './run-errors';
+import type { LoopState, PauseRequest } from './checkpoint';
+import type { RestoredConversation } from './resume';
 import type { PreparedRun } from './workspace-phase';
 import type { FinishGate } from './finish-gate';
 import { CONTEXT_RETRIES, LoopControl, modelStopMessage, retryMaxTokensFor, TEXT_ONLY_NUDGES, type LoopDecision } from './loop-control';
@@ -25,8 +29,15 @@ import { RunFailure } from './run-errors';
 import { continuedBranchDiff, type BranchDiff } from './branch-diff';
 import { GitCommandError } from '../git/workspace-git';
 
-/** How the agent's loop ended: a control tool (finish, ask_human), a turn without tool calls, or the turn limit. */
-export type AgentEnd = { kind: 'control'; control: ToolControl } | { kind: 'end_turn'; text: string } | { kind: 'turn_limit' };
+/**
+ * How the agent's loop ended: `finish`, a pause (with the loop's state, which runner/session/checkpoint.ts
+ * keeps: every reason to wait for a human ends the loop this way), a turn without tool calls, or the turn limit.
+ */
+export type AgentEnd =
+  | { kind: 'control'; control: Extract<ToolControl, { kind: 'finish' }> }
+  | { kind: 'pause'; pause: PauseRequest; state: LoopState }
+  | { kind: 'end_turn'; text: string }
+  | { kind: 'turn_limit' };
 
 export interface AgentLoopInput {
   prepared: PreparedRun;
@@ -35,6 +46,8 @@ export interface AgentLoopInput {
   setupNotes: string[];
   baseTests: TestRunResult | undefined;
   gate: FinishGate;
+  /** A resumed run: the conversation of its pause with the answer in it, instead of the task message. */
+  restored?: RestoredConversation | undefined;
 }
 
 /** The model ↔ tools loop, until the agent finishes, asks, stops calling tools, or runs out of turns. */
@@ -60,11 +73,15 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
     maxTokens: model.maxOutputTokens,
     contextWindowTokens: model.contextWindowTokens,
   });
-  const issue = run.issue !== null ? { number: run.issue, ...(await prepared.repo.github.getIssue(run.issue)) } : undefined;
-  // Setup and base-test output may hold a secret the commands had: the model never sees one.
-  const orient = orientation(prepared.layout.repo, await gitViewFiles(prepared));
-  if (run.branch) orient.branchDiff = await branchDiffForTask(ctx, prepared);
-  conversation.addUser([{ text: ctx.redactor.redact(taskMessage({ prompt: run.prompt, issue, setupNotes: input.setupNotes, baseTests: input.baseTests, orientation: orient })) }]);
+  if (input.restored) {
+    conversation.messages.push(...input.restored.messages);
+  } else {
+    const issue = run.issue !== null ? { number: run.issue, ...(await prepared.repo.github.getIssue(run.issue)) } : undefined;
+    // Setup and base-test output may hold a secret the commands had: the model never sees one.
+    const orient = orientation(prepared.layout.repo, await gitViewFiles(prepared));
+    if (run.branch) orient.branchDiff = await branchDiffForTask(ctx, prepared);
+    conversation.addUser([{ text: ctx.redactor.redact(taskMessage({ prompt: run.prompt, issue, setupNotes: input.setupNotes, baseTests: input.baseTests, orientation: orient })) }]);
+  }
   const control = new LoopControl({ maxTurns: model.maxTurns, maxTokens: model.maxOutputTokens, retryMaxTokens: retryMaxTokensFor(model.maxOutputTokens), budgetMicros: run.budgetMicros });
   /** The next user message, with the limits note when the run nears its turn limit or budget. */
   const answer = (turn: number, content: ContentBlock[]) => {
@@ -88,7 +105,8 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
     });
   };
 
-  for (let turn = 1; turn <= model.maxTurns; turn++) {
+  // Turns (and so model call ids) go on across the run's tasks: a resumed run never reuses one.
+  for (let turn = (input.restored?.turn ?? 0) + 1; turn <= model.maxTurns; turn++) {
     ctx.checkStop();
     const compactionsBefore = conversation.compactions.length;
     const request = conversation.buildRequest(control.maxTokens);
@@ -99,9 +117,14 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
     try {
       call = await callModel(ctx, budget, meter, request, conversation.estimateInputTokens(request), callId);
     } catch (err) {
-      if (!isContextWindowError(err)) throw err;
-      await compactAfterOverflow(control.contextOverflow(), turn, 'the provider refused the request as too long');
-      continue;
+      if (isContextWindowError(err)) {
+        await compactAfterOverflow(control.contextOverflow(), turn, 'the provider refused the request as too long');
+        continue;
+      }
+      // budgets.askForMore: the call that does not fit is not made; the run asks its requester instead of ending.
+      if (!(err instanceof BudgetExhaustedError) || !ctx.config.budgets.askForMore) throw err;
+      const asked = budgetApprovalRequest({ budgetMicros: run.budgetMicros, spentMicros: Math.max(0, run.budgetMicros - err.availableMicros) }, err.neededMicros);
+      return { kind: 'pause', pause: { reason: 'budget_approval', ...asked }, state: { messages: conversation.messages, turn: turn - 1, toolUseId: null } };
     }
     const { response, usage, costMicros, durationMs } = call;
     const content = response.output.message.content as ContentBlock[];
@@ -158,6 +181,7 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
     if (decision.action === 'end_turn') return { kind: 'end_turn', text };
     const results: ContentBlock[] = [];
     let ended: ToolControl | undefined;
+    let endedUseId = '';
     for (const use of toolUses) {
       if (ended) {
         results.push({ toolResult: { toolUseId: use.toolUseId!, content: [{ text: 'not run: the task already ended' }], status: 'error' } });
@@ -194,10 +218,16 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
       // Redacted before it enters the conversation: a tool may print a file a setup command wrote with a secret in it.
       results.push({ toolResult: { toolUseId: use.toolUseId!, content: [{ text: ctx.redactor.redact(outcome.text) }], status: outcome.isError ? 'error' : 'success' } });
       ended = outcome.control;
+      if (ended) endedUseId = use.toolUseId!;
     }
-    if (ended) {
+    if (ended?.kind === 'finish') {
       conversation.addUser(results);
       return { kind: 'control', control: ended };
+    }
+    if (ended?.kind === 'ask_human') {
+      conversation.addUser(results);
+      // The pause's tool result becomes the human's answer when the run resumes.
+      return { kind: 'pause', pause: { reason: 'question', message: ended.question, details: { question: ended.question } }, state: { messages: conversation.messages, turn, toolUseId: endedUseId } };
     }
     answer(turn, results);
   }

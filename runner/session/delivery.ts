@@ -37,18 +37,13 @@ export interface DeliveryInput {
 /**
  * A change run's delivery: the tests at head, one commit of what the agent changed (protected paths
  * and files holding a secret left out), the push of the run branch and a draft PR opened or updated.
- * An `ask_human` ending pushes work in progress and reports the question.
+ * (A pause never gets here: runner/session/checkpoint.ts keeps it.)
  */
 export async function deliver(ctx: RunContext, agentEnd: AgentEnd, input: DeliveryInput): Promise<RunEnd> {
   const { prepared, budget, meter } = input;
   const { run } = ctx;
   const { repo } = prepared;
-  if (agentEnd.kind === 'control' && agentEnd.control.kind === 'ask_human') {
-    const question = agentEnd.control.question;
-    const pushed = await pushWorkInProgress(ctx, prepared, 'question asked');
-    await ctx.emit('note', `the agent asked a question: ${question}`, { question });
-    return { kind: 'succeeded', result: { outcome: 'question', branch: pushed ? repo.branch : null, prUrl: null, question, summary: `The agent stopped to ask: ${question}`.slice(0, SUMMARY_LIMIT) } };
-  }
+  if (agentEnd.kind === 'pause') throw new Error('a pause is checkpointed, not delivered');
   const summary =
     agentEnd.kind === 'control' && agentEnd.control.kind === 'finish'
       ? agentEnd.control.summary

@@ -11,7 +11,7 @@ import type { Redactor } from '../redaction';
 import type { RepoSecretSource } from '../secrets/repo-secrets';
 import { TaskCallbacksDeniedError, TaskNoLongerWaitedError, type TaskCallbacks } from '../task-callbacks';
 import { RunTrace } from '../trace/run-trace';
-import type { TraceSink } from '../trace/trace-sink';
+import type { CheckpointStore, TraceSink } from '../trace/trace-sink';
 import { Interrupted } from './run-errors';
 
 /** Everything the runner talks to, behind ports so that tests run it fully offline. */
@@ -28,6 +28,8 @@ export interface RunnerDeps {
   github(token: string, repo: string, proxyUrl?: string): GithubApi;
   model: ModelProvider;
   traceSink: TraceSink;
+  /** The checkpoints of the run's pauses (beside the trace; on AWS through the token broker). */
+  checkpoints: CheckpointStore;
   /** Store the trace after this many new records (default 20; it is also stored every 15 s while records wait, and at the end). */
   traceFlushEveryRecords?: number;
   /** This run's workspace directory (created; removed at the end unless `keepWorkspace`). */
@@ -113,6 +115,8 @@ export class RunContext {
 
   adoptRun(run: RunRecord): void {
     this.current = run;
+    // A resumed run's task (segment 2, 3, ...) keeps its trace beside the earlier tasks' traces.
+    if (run.resume && run.resume.answer !== null) this.trace.useSegment(run.resume.segment);
     this.metrics = new RunnerMetrics(this.deps.logSink, run.repo, run.runId);
   }
 

@@ -77,7 +77,7 @@ export async function reportEnd(ctx: RunContext, end: RunEnd, input: ReportInput
     // A cost that cannot be recorded is never reported as a clean success: the ledger would be short.
     const cause = `compute_charge_failed: ${chargeFailure}`;
     await ctx.emit('note', `could not charge compute to the run's budget: ${chargeFailure}`, { code: 'compute_charge_failed' }).catch(() => undefined);
-    end = end.kind === 'succeeded' ? { kind: 'failed', error: 'Nightshift.RunFailed', cause } : { ...end, cause: `${end.cause}; ${cause}`.slice(0, 900) };
+    end = end.kind === 'failed' ? { ...end, cause: `${end.cause}; ${cause}`.slice(0, 900) } : { kind: 'failed', error: 'Nightshift.RunFailed', cause };
   }
   await input.refusedHosts.collect(input.proxy);
   try {
@@ -90,12 +90,13 @@ export async function reportEnd(ctx: RunContext, end: RunEnd, input: ReportInput
   }
   try {
     if (end.kind === 'succeeded') await deps.callbacks.succeed({ ...end.result, summary: redactor.redact(end.result.summary) });
+    else if (end.kind === 'paused') await deps.callbacks.pause(redactor.redactValue(end.report));
     else await deps.callbacks.fail(end.error, redactor.redact(end.cause));
   } catch (err) {
     // The state machine's heartbeat timeout and the backstop end the run if this report is lost.
     ctx.log.error('could not report to the state machine', { error: redactor.redact((err as Error).message) });
   }
-  ctx.log.info('run ended', { end: end.kind === 'succeeded' ? end.result.outcome : end.error });
+  ctx.log.info(end.kind === 'paused' ? 'run paused' : 'run ended', { end: end.kind === 'succeeded' ? end.result.outcome : end.kind === 'paused' ? end.report.pause.reason : end.error });
   if (!deps.keepWorkspace) rmSync(input.layout.root, { recursive: true, force: true });
   return end;
 }

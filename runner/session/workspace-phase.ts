@@ -66,8 +66,8 @@ export async function startRun(ctx: RunContext, layout: WorkspaceLayout): Promis
   if (isTerminal(run.status) || run.cancelRequested) throw new Interrupted(`run is ${run.cancelRequested ? 'cancel-requested' : run.status}`);
   const running = run.status === 'RUNNING' ? run : await deps.runs.start(run.runId);
   ctx.adoptRun(running);
-  // Counted once: a runner restarted on a run that is already RUNNING did not start it.
-  if (run.status !== 'RUNNING' && running.startedAt) ctx.metrics.emitRecords(runStartedMetrics(running, running.startedAt));
+  // Counted once: a runner restarted on a run that is already RUNNING, or resumed after a pause, did not start it.
+  if (run.status !== 'RUNNING' && run.startedAt === null && running.startedAt) ctx.metrics.emitRecords(runStartedMetrics(running, running.startedAt));
   await ctx.emit('status', 'RUNNING: the runner started', { status: 'RUNNING', model: deps.model.description });
   if (deps.model.kind === 'replay') await ctx.emit('note', `replayed session: this run is served by a ${deps.model.description}, not a live model`, { replayed: true });
 

@@ -40,7 +40,7 @@ export async function executeTool(name: string, rawInput: unknown, ctx: ToolCont
       }
       case 'ask_human': {
         const input = parsed.data as z.infer<typeof toolInputs.ask_human>;
-        return ok('the question was recorded; the run stops here', started, { control: { kind: 'ask_human', question: input.question } });
+        return ok('the question went to a human; the run pauses until the answer comes back as this result', started, { control: { kind: 'ask_human', question: input.question } });
       }
     }
   } catch (err) {

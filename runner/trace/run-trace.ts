@@ -39,11 +39,17 @@ export class RunTrace {
   private writes: Promise<string | undefined> = Promise.resolve(undefined);
   private timer: NodeJS.Timeout | undefined;
   private location: string | undefined;
+  private segment = 1;
 
   constructor(
     private readonly redactor: Redactor,
     private readonly storage?: TraceStorage,
   ) {}
+
+  /** A resumed run's later tasks keep their own trace beside the first one's: trace-2.jsonl, trace-3.jsonl, ... */
+  useSegment(segment: number): void {
+    this.segment = segment;
+  }
 
   record(entry: TraceRecord): void {
     if (entry.type === 'model_turn') this.counts.modelTurns++;
@@ -70,7 +76,7 @@ export class RunTrace {
       () => undefined,
     ).then(async () => {
       if (pending === 0 && this.location !== undefined) return this.location;
-      this.location = await storage.sink.put(storage.runId, body);
+      this.location = await storage.sink.put(storage.runId, body, this.segment);
       return this.location;
     });
     this.writes = write.catch(() => undefined);

@@ -1,7 +1,7 @@
 import './quiet-powertools';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { SFNClient, StartExecutionCommand, SendTaskFailureCommand, SendTaskSuccessCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseConfig } from '../../core/config/load';
 import type { NightshiftConfig } from '../../core/config/schema';
@@ -39,12 +39,16 @@ export async function startApi(config: NightshiftConfig = testConfig()): Promise
   const sfn = mockSfn();
   sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => ({ executionArn: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${input.name}`, startDate: new Date() }));
   sfn.on(StopExecutionCommand).resolves({ stopDate: new Date() });
+  sfn.on(SendTaskSuccessCommand).resolves({});
+  sfn.on(SendTaskFailureCommand).resolves({});
   const executions = stepFunctionsExecutions(new SFNClient({ region: 'us-east-1' }), stateMachineArn);
   const deps: ApiDeps = {
     config,
     ...db.store,
     startExecution: executions.startExecution,
     stopExecution: executions.stopExecution,
+    sendTaskSuccess: executions.sendTaskSuccess,
+    sendTaskFailure: executions.sendTaskFailure,
     stopRunTasks: (runId) => executions.stopExecution(runId, 'run finalized by the API'),
     idempotencyStore: new DynamoDBPersistenceLayer({ tableName: db.names.idempotency, keyAttr: idempotencyKeys.partitionKey, expiryAttr: idempotencyKeys.ttlAttribute, awsSdkV3Client: db.client }),
   };
@@ -81,6 +85,7 @@ export function apiEvent(init: {
   body?: string | object;
   headers?: Record<string, string>;
   runId?: string;
+  itemId?: string;
   query?: Record<string, string>;
   requester?: string | null;
   base64?: boolean;
@@ -90,6 +95,7 @@ export function apiEvent(init: {
     headers: { 'content-type': 'application/json', ...(init.headers ?? {}) },
     ...(body !== undefined ? { body: init.base64 ? Buffer.from(body, 'utf8').toString('base64') : body, isBase64Encoded: init.base64 === true } : {}),
     ...(init.runId !== undefined ? { pathParameters: { runId: init.runId } } : {}),
+    ...(init.itemId !== undefined ? { pathParameters: { itemId: init.itemId } } : {}),
     ...(init.query ? { queryStringParameters: init.query } : {}),
     requestContext: {
       requestId: `req-${Math.random().toString(36).slice(2)}`,

@@ -20,6 +20,7 @@ describe('the Lambda entry points', () => {
       EVENTS_TABLE: db.names.events,
       CONTROL_TABLE: db.names.control,
       IDEMPOTENCY_TABLE: db.names.idempotency,
+      INBOX_TABLE: db.names.inbox,
       STATE_MACHINE_ARN: stateMachineArn,
       AWS_ENDPOINT_URL_DYNAMODB: db.endpoint,
       AWS_REGION: 'us-east-1',

@@ -42,7 +42,7 @@ describe('POST /v1/runs', () => {
     const starts = api.sfn.commandCalls(StartExecutionCommand);
     expect(starts).toHaveLength(1);
     expect(starts[0]!.args[0].input.name).toBe(body.runId);
-    expect(JSON.parse(starts[0]!.args[0].input.input!)).toEqual({ runId: body.runId, repo: 'acme/web', timeoutSeconds: 20 * 60, heartbeatSeconds: 10 * 60, capacityProvider: 'FARGATE_SPOT' });
+    expect(JSON.parse(starts[0]!.args[0].input.input!)).toEqual({ runId: body.runId, repo: 'acme/web', timeoutSeconds: 20 * 60, heartbeatSeconds: 10 * 60, answerSeconds: 72 * 3600, capacityProvider: 'FARGATE_SPOT' });
   });
 
   it('takes budget and time from the config defaults when neither request nor repo sets them, and marks CLI submissions', async () => {

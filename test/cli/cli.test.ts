@@ -67,10 +67,10 @@ describe('nightshift CLI against local mode', () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/^error: .*\[run_not_found, HTTP 404\]\n$/);
 
-    // The inbox endpoints are not deployed yet: the API's answer is still one line.
-    const inbox = runCli(['inbox'], dev.url);
-    expect(inbox.code).toBe(1);
-    expect(inbox.stderr).toBe('error: GET /v1/inbox failed: Not Found [HTTP 404]\n');
+    // Someone else's or an unknown inbox item is not found: one line.
+    const item = runCli(['answer', '01M80AAAAAAAAAAAAAAAAAAAAA', 'yes'], dev.url);
+    expect(item.code).toBe(1);
+    expect(item.stderr).toMatch(/^error: .*\[inbox_item_not_found, HTTP 404\]\n$/);
 
     const closed = createServer();
     const port = await listenOnLoopback(closed, 0);

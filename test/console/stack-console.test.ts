@@ -84,6 +84,13 @@ function startFakeApi(): Promise<{ server: Server; url: string; received: Receiv
           res.end(JSON.stringify({ error: { code: 'run_not_found', message: 'no run with this id' } }));
           return;
         }
+        if (req.method === 'POST' && req.url?.startsWith('/v1/inbox/')) {
+          // The inbox's resolution rule in small: the first answer resolves, any other is a conflict.
+          const first = (JSON.parse(body) as { answer?: string }).answer === 'Yes.';
+          res.writeHead(first ? 200 : 409, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(first ? { itemId: 'item', state: 'resolved' } : { error: { code: 'inbox_item_resolved', message: 'the item was already resolved with "answer"' } }));
+          return;
+        }
         res.writeHead(req.method === 'POST' ? 202 : 200, { 'content-type': 'application/json', 'x-request-id': 'req-1', 'set-cookie': 'stack=1' });
         res.end(JSON.stringify(req.method === 'POST' ? { runId, status: 'QUEUED', links: {} } : req.url === `/v1/runs/${runId}` ? aRun : { runs: [], nextCursor: null }));
       });
@@ -134,6 +141,23 @@ describe('nightshift console (stack console proxy)', () => {
     expect(seen).toMatchObject({ method: 'POST', path: '/v1/runs', body, signatureValid: true });
     expect(seen.headers['idempotency-key']).toBe('k-1');
     expect(seen.headers.authorization).toContain('idempotency-key');
+  });
+
+  it('serves the inbox page and forwards an inbox resolution signed, passing the API\'s 409 back unchanged; a cross-site one forwards nothing', async () => {
+    const page = await fetch(`${console_.url}/inbox`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    const itemPath = '/v1/inbox/01J00000000000000000000001';
+    const resolve = (answer: string, origin = console_.url) =>
+      fetch(`${console_.url}${itemPath}`, { method: 'POST', headers: { origin, 'content-type': 'application/json' }, body: JSON.stringify({ action: 'answer', answer }) });
+    expect((await resolve('Yes.')).status).toBe(200);
+    expect(api.received.at(-1)).toMatchObject({ method: 'POST', path: itemPath, body: '{"action":"answer","answer":"Yes."}', signatureValid: true });
+    const conflict = await resolve('No.');
+    expect(conflict.status).toBe(409);
+    await expect(conflict.json()).resolves.toEqual({ error: { code: 'inbox_item_resolved', message: 'the item was already resolved with "answer"' } });
+    const before = api.received.length;
+    expect((await resolve('Yes.', 'https://evil.example')).status).toBe(403);
+    expect(api.received.length).toBe(before);
   });
 
   it('refuses other origins, other hosts, non-JSON changes and changes without an Origin, forwarding nothing', async () => {

@@ -1,11 +1,14 @@
 import { RunStatus, canTransition, isTerminal, statusesAllowedBefore, terminalStatuses } from '../../core/runs/lifecycle';
 
 describe('run lifecycle', () => {
-  it('follows QUEUED → STARTING → RUNNING → (WAITING_FOR_HUMAN → RUNNING)* → terminal', () => {
+  it('follows QUEUED → STARTING → RUNNING → (WAITING_FOR_HUMAN → QUEUED → STARTING → RUNNING)* → terminal', () => {
     expect(canTransition('QUEUED', 'STARTING')).toBe(true);
     expect(canTransition('STARTING', 'RUNNING')).toBe(true);
     expect(canTransition('RUNNING', 'WAITING_FOR_HUMAN')).toBe(true);
-    expect(canTransition('WAITING_FOR_HUMAN', 'RUNNING')).toBe(true);
+    expect(canTransition('WAITING_FOR_HUMAN', 'QUEUED')).toBe(true);
+    // A paused run never runs again without being re-admitted under the caps.
+    expect(canTransition('WAITING_FOR_HUMAN', 'RUNNING')).toBe(false);
+    expect(canTransition('WAITING_FOR_HUMAN', 'STARTING')).toBe(false);
     expect(canTransition('RUNNING', 'SUCCEEDED')).toBe(true);
   });
 

@@ -51,7 +51,7 @@ const itemActions = [
 ];
 
 describe("a runner's credentials (the runner task role)", () => {
-  test.each(['StateRuns', 'StateEvents', 'StateControl', 'StateIdempotency'])('reach no item of the %s table, its own run\'s or another\'s', async (prefix) => {
+  test.each(['StateRuns', 'StateEvents', 'StateControl', 'StateIdempotency', 'StateInbox'])('reach no item of the %s table, its own run\'s or another\'s', async (prefix) => {
     const decisions: string[] = [];
     for (const action of itemActions) {
       for (const keys of [[ownRun], [otherRun], [`ledger#org#${day}`], [`ledger#requester#arn:aws:iam::${ACCOUNT}:user/dev#${day}`], ['slot#global'], ['flag#intake']]) {
@@ -64,10 +64,11 @@ describe("a runner's credentials (the runner task role)", () => {
     expect(decisions).toEqual([]);
   });
 
-  test('cannot read, write, overwrite or delete any trace object, its own run\'s included', async () => {
+  test('cannot read, write, overwrite or delete any trace or checkpoint object, its own run\'s included', async () => {
     const allowed: string[] = [];
+    const pause = '01JDXKQ1Z8C9V5W3T2R4M6N8P0';
     for (const action of ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:PutObjectAcl', 's3:RestoreObject', 's3:PutObjectTagging']) {
-      for (const key of [`runs/${ownRun}/trace.jsonl`, `runs/${otherRun}/trace.jsonl`, 'anything']) {
+      for (const key of [`runs/${ownRun}/trace.jsonl`, `runs/${otherRun}/trace.jsonl`, `runs/${ownRun}/trace-2.jsonl`, `runs/${ownRun}/checkpoint-${pause}.json`, `runs/${otherRun}/checkpoint-${pause}.json`, 'anything']) {
         if ((await decide(template, taskRole, { action, resource: `${tracesBucket()}/${key}` })) === 'Allowed') allowed.push(`${action} ${key}`);
       }
     }
@@ -157,5 +158,13 @@ describe("the broker's own role (the checked path)", () => {
     expect(await decide(template, brokerRole, { action: 's3:PutObject', resource: `${tracesBucket()}/runs/${ownRun}/trace.jsonl` })).toBe('Allowed');
     expect(await decide(template, brokerRole, { action: 's3:PutObject', resource: `${tracesBucket()}/elsewhere/x` })).not.toBe('Allowed');
     for (const action of ['s3:GetObject', 's3:DeleteObject']) expect(await decide(template, brokerRole, { action, resource: `${tracesBucket()}/runs/${ownRun}/trace.jsonl` })).not.toBe('Allowed');
+  });
+
+  test('presigns checkpoint downloads and nothing else it reads: no trace, nothing outside runs/', async () => {
+    const checkpoint = `${tracesBucket()}/runs/${ownRun}/checkpoint-01JDXKQ1Z8C9V5W3T2R4M6N8P0.json`;
+    expect(await decide(template, brokerRole, { action: 's3:GetObject', resource: checkpoint })).toBe('Allowed');
+    expect(await decide(template, brokerRole, { action: 's3:PutObject', resource: checkpoint })).toBe('Allowed');
+    expect(await decide(template, brokerRole, { action: 's3:DeleteObject', resource: checkpoint })).not.toBe('Allowed');
+    for (const key of [`runs/${ownRun}/trace-2.jsonl`, `elsewhere/checkpoint-x.json`, `runs/${ownRun}/notes.json`]) expect(await decide(template, brokerRole, { action: 's3:GetObject', resource: `${tracesBucket()}/${key}` })).not.toBe('Allowed');
   });
 });

@@ -26,9 +26,9 @@ function definitionOf(): Record<string, Record<string, unknown>> {
 }
 
 describe('state', () => {
-  test('four DynamoDB tables: on demand, point-in-time recovery, deletion protection, retained', () => {
+  test('five DynamoDB tables (runs, events, control, idempotency, inbox): on demand, point-in-time recovery, deletion protection, retained', () => {
     const tables = ofType('AWS::DynamoDB::Table');
-    expect(tables).toHaveLength(4);
+    expect(tables).toHaveLength(5);
     for (const [, table] of tables) {
       expect(table.Properties).toMatchObject({ BillingMode: 'PAY_PER_REQUEST', DeletionProtectionEnabled: true, PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } });
       expect(table.DeletionPolicy).toBe('Retain');
@@ -105,8 +105,15 @@ describe('orchestrator', () => {
       HeartbeatSecondsPath: '$.heartbeatSeconds',
       Parameters: { 'StartedBy.$': '$.runId', CapacityProviderStrategy: [{ 'CapacityProvider.$': '$.capacityProvider', Weight: 1 }] },
       Catch: [{ ErrorEquals: ['States.ALL'], Next: RunStates.finalize }],
-      Next: RunStates.finalize,
+      Next: RunStates.paused,
     });
+    // A pause waits on the inbox's task token for answerSeconds, then goes back through Admit; anything else is Finalize's.
+    expect(states[RunStates.paused]).toMatchObject({ Type: 'Choice', Choices: [{ Variable: '$.result.pause', IsPresent: true, Next: RunStates.waitForHuman }], Default: RunStates.finalize });
+    const wait = states[RunStates.waitForHuman]!;
+    expect(wait.Resource).toMatch(/:states:::lambda:invoke\.waitForTaskToken$/);
+    expect(wait).toMatchObject({ TimeoutSecondsPath: '$.answerSeconds', Next: RunStates.resume, Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.pauseFailure', Next: RunStates.finalize }] });
+    expect(JSON.stringify(wait.Parameters)).toContain('"token.$":"$$.Task.Token"');
+    expect(states[RunStates.resume]).toMatchObject({ Type: 'Pass', Parameters: { 'execution.$': '$$.Execution.Input' }, OutputPath: '$.execution', Next: RunStates.admit });
     expect(JSON.stringify(runRunner.Parameters)).toContain('"Value.$":"$$.Task.Token"');
     expect(JSON.stringify(runRunner.Parameters)).toContain('{"Name":"RUN_KEY","Value.$":"$.admission.runKey"}');
     expect(states[RunStates.admit]).toMatchObject({ Catch: [{ ErrorEquals: ['States.ALL'], Next: RunStates.finalize }] });

@@ -9,6 +9,10 @@ import { createAdmitHandler } from '../../lambdas/orchestrator/admit';
 import { createBackstopHandler } from '../../lambdas/orchestrator/backstop';
 import type { OrchestratorDeps } from '../../lambdas/orchestrator/deps';
 import { createFinalizeHandler } from '../../lambdas/orchestrator/finalize';
+import { createPauseHandler } from '../../lambdas/orchestrator/pause';
+import { resolveInboxItem } from '../../core/runs/answer';
+import type { ResolveInboxRequest } from '../../core/inbox/inbox-item';
+import { createThreadStore } from '../../core/store/threads';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
 
 export const RUN_TASK = 'arn:aws:states:::ecs:runTask.waitForTaskToken';
@@ -52,6 +56,7 @@ export class OrchestrationHarness {
       ledger: db.store.ledger,
       slots: db.store.slots,
       runKeys: db.store.runKeys,
+      inbox: db.store.inbox,
       caps: { global: config.concurrency.global, perRepo: config.concurrency.perRepo },
       stopRunTasks: async (runId) => {
         stoppedTasks.push(runId);
@@ -64,6 +69,7 @@ export class OrchestrationHarness {
         'lambdas/orchestrator/admit.ts': createAdmitHandler(lazy),
         'lambdas/orchestrator/finalize.ts': createFinalizeHandler(lazy),
         'lambdas/orchestrator/backstop.ts': createBackstopHandler(lazy),
+        'lambdas/orchestrator/pause.ts': createPauseHandler(lazy),
       },
       integrations: {
         [RUN_TASK]: async (call) => {
@@ -110,6 +116,28 @@ export class OrchestrationHarness {
     );
   }
 
+  /** Resolves an inbox item as the API does (`POST /v1/inbox/{itemId}`), as `caller` (an admin or not). */
+  async resolve(itemId: string, request: ResolveInboxRequest, caller = 'alice', admin = false) {
+    return resolveInboxItem(
+      {
+        inbox: this.db.store.inbox,
+        runs: this.db.store.runs,
+        events: this.db.store.events,
+        sendTaskSuccess: (token, output) => this.machine.sendTaskSuccess(token, output),
+        sendTaskFailure: (token, error, cause) => this.machine.sendTaskFailure(token, error, cause),
+        config: this.config,
+        ledger: this.db.store.ledger,
+        threads: createThreadStore(this.db.doc, this.db.names.control),
+      },
+      { itemId, access: { caller: { requester: caller, groups: [] }, admin }, request },
+    );
+  }
+
+  /** The runner tasks started for a run so far. */
+  runnersOf(runId: string): IntegrationCall[] {
+    return this.runTasks.filter((c) => c.executionName === runId);
+  }
+
   /** The runner task started for a run (waits for it). */
   async runnerOf(runId: string): Promise<{ token: string; parameters: Record<string, unknown> }> {
     const call = await eventually(() => this.runTasks.find((c) => c.executionName === runId), `the runner of ${runId} to start`);
@@ -117,9 +145,9 @@ export class OrchestrationHarness {
   }
 
   /** What the runner does first: RUNNING, then some spend charged to the run. */
-  async runnerBegins(runId: string, spentMicros: number): Promise<void> {
+  async runnerBegins(runId: string, spentMicros: number, chargeId = 'compute-1'): Promise<void> {
     await this.db.store.runs.transition(runId, 'RUNNING', { startedAt: new Date().toISOString() });
-    await this.db.store.ledger.charge(runId, 'compute-1', spentMicros);
+    await this.db.store.ledger.charge(runId, chargeId, spentMicros);
   }
 
   async ended(runId: string) {

@@ -56,7 +56,7 @@ describe('the run state machine, executed offline from the synthesized template'
 
     const { execution, run } = await h.ended(runId);
     expect(execution.status).toBe('SUCCEEDED');
-    expect(execution.statesEntered).toEqual([RunStates.admit, RunStates.admitted, RunStates.runRunner, RunStates.finalize, RunStates.done]);
+    expect(execution.statesEntered).toEqual([RunStates.admit, RunStates.admitted, RunStates.runRunner, RunStates.paused, RunStates.finalize, RunStates.done]);
     expect(run).toMatchObject({ status: 'SUCCEEDED', outcome: 'pr_opened', prUrl: prOpened.prUrl, error: null, queuePosition: null });
     expect(run.finishedAt).not.toBeNull();
     expect(h.stoppedTasks).toContain(runId);

@@ -174,7 +174,7 @@ describe('heartbeats', () => {
 
   const heartbeats = () => sfn.commandCalls(SendTaskHeartbeatCommand).length;
 
-  const sfnCallbacks = (taskToken: string) => Object.assign(stepFunctionsCallbacks(new SFNClient({ region: 'us-east-1' }), taskToken), { heartbeats: 0, successes: [], failures: [] });
+  const sfnCallbacks = (taskToken: string) => Object.assign(stepFunctionsCallbacks(new SFNClient({ region: 'us-east-1' }), taskToken), { heartbeats: 0, successes: [], pauses: [], failures: [] });
 
   const slowSetupConfig = () => {
     const base = testConfig();

@@ -131,12 +131,6 @@ describe('runner safety', () => {
     expect(issued).toHaveLength(2);
   });
 
-  it('ends with outcome question when the agent asks a human', async () => {
-    const run = await h.createRun({ prompt: 'Make add accept strings' });
-    const { end } = await startInProcessRun(h, run.runId, session('ask-human')).done;
-    expect(end).toMatchObject({ kind: 'succeeded', result: { outcome: 'question', question: 'Should add() also accept strings?', prUrl: null } });
-  });
-
   it('never reports success when the compute cost cannot be charged: the ledger would be short', async () => {
     // Given priced compute and a ledger that takes the compute charged before the first model call, then keeps failing
     const config = testConfig({ fargate: { vcpuHourUsd: 0.04048, gbHourUsd: 0.004445 } });
@@ -151,7 +145,7 @@ describe('runner safety', () => {
         await real.charge(runId, chargeId, micros);
       },
     };
-    // When a session that would end successfully (the agent asks a human) wraps up
+    // When a session that would pause cleanly (the agent asks a human) wraps up
     const { callbacks } = await startInProcessRun(h, run.runId, session('ask-human'), { config, deps: { ledger } }).done;
     // Then the final charge was tried three times and the state machine hears a failure naming the missing charge
     expect(chargeAttempts).toBe(4);

@@ -5,10 +5,10 @@ import { BudgetExhaustedError } from '../../core/errors';
 import { IllegalTransitionError } from '../../core/runs/lifecycle';
 import { newRunKey } from '../../core/runs/run-key';
 import { newRunId } from '../../core/runs/run-id';
-import { brokerRequest, handler, RepoSecretUnavailableError, RunClosedError, RunKeyRefusedError, RunNotActiveError, RUN_WRITE_GRACE_MS, type TokenBrokerDeps } from '../../lambdas/token-broker';
+import { brokerRequest, handler, RepoSecretUnavailableError, RunClosedError, RunKeyRefusedError, RunNotActiveError, RunObjectRefusedError, RUN_WRITE_GRACE_MS, type TokenBrokerDeps } from '../../lambdas/token-broker';
 import { TokenBrokerRequest, type TokenBrokerRequestKind } from '../../lambdas/token-broker-contract';
 import { verifyForgeToken } from '../../local/forge';
-import { brokerEventLog, brokerLedger, brokerRunAccess, brokerTraceSink } from '../../runner/broker-run-data';
+import { brokerCheckpointStore, brokerEventLog, brokerLedger, brokerRunAccess, brokerTraceSink } from '../../runner/broker-run-data';
 import { inProcessBroker, REPO, startRunnerHarness, testConfig, type RunnerHarness } from './support/runner-harness';
 
 /**
@@ -30,6 +30,8 @@ const requestOf = {
   charge: () => ({ chargeId: 'compute-x', micros: 1 }),
   modelApiKey: () => ({}),
   traceUpload: () => ({}),
+  checkpointUpload: () => ({ itemId: newRunId() }),
+  checkpointDownload: () => ({ itemId: newRunId() }),
 } satisfies Record<TokenBrokerRequestKind, () => Record<string, unknown>>;
 const kinds = Object.keys(requestOf) as TokenBrokerRequestKind[];
 
@@ -45,9 +47,9 @@ describe('the token broker', () => {
         secretsRead.push(name);
         return 'secret-value';
       },
-      traces: async (runId) => {
-        presigned.push(runId);
-        return { url: `https://traces.example/runs/${runId}/trace.jsonl?X-Amz-Signature=x`, location: `s3://traces/runs/${runId}/trace.jsonl`, expiresAt: new Date(Date.now() + 300_000).toISOString() };
+      traces: async (runId, objectName, method) => {
+        presigned.push(`${method} runs/${runId}/${objectName}`);
+        return { url: `https://traces.example/runs/${runId}/${objectName}?X-Amz-Signature=x`, location: `s3://traces/runs/${runId}/${objectName}`, expiresAt: new Date(Date.now() + 300_000).toISOString() };
       },
     });
   });
@@ -159,6 +161,58 @@ describe('the token broker', () => {
       }) as unknown as typeof fetch);
       await expect(sink.put(run.runId, '{}\n')).resolves.toBe(`s3://traces/runs/${run.runId}/trace.jsonl`);
       expect(puts).toEqual([expect.stringContaining(`/runs/${run.runId}/trace.jsonl`)]);
+    });
+  });
+
+  describe('checkpoints and later traces: the run\'s own objects, each in the state that needs it', () => {
+    const resumeOf = (itemId: string, answer: string | null) => ({ itemId, reason: 'question' as const, checkpoint: `s3://traces/runs/x/checkpoint-${itemId}.json`, answer, answeredAt: answer === null ? null : new Date().toISOString(), segment: 2 });
+    const ask = (run: { runId: string; runKey: string }, kind: 'checkpointUpload' | 'checkpointDownload', itemId: string) => brokerRequest(deps, { kind, runId: run.runId, runKey: run.runKey, itemId });
+
+    it('presigns a PUT of a running run\'s checkpoint under its own prefix, and nothing outside RUNNING', async () => {
+      const run = await h.createRun({ status: 'RUNNING' });
+      const itemId = newRunId();
+      await expect(ask(run, 'checkpointUpload', itemId)).resolves.toMatchObject({ ok: true, value: { location: `s3://traces/runs/${run.runId}/checkpoint-${itemId}.json` } });
+      expect(presigned.at(-1)).toBe(`PUT runs/${run.runId}/checkpoint-${itemId}.json`);
+      const before = presigned.length;
+      for (const overrides of [{ status: 'STARTING' as const }, { status: 'WAITING_FOR_HUMAN' as const }, { status: 'SUCCEEDED' as const, finishedAt: new Date().toISOString() }, { status: 'RUNNING' as const, cancelRequested: true }]) {
+        const other = await h.createRun(overrides);
+        await expect(ask(other, 'checkpointUpload', newRunId())).rejects.toBeInstanceOf(RunObjectRefusedError);
+      }
+      // A path in the item id is refused by the contract before anything is read.
+      await expect(ask(run, 'checkpointUpload', '../../runs/other/trace')).rejects.toThrow();
+      expect(presigned.length).toBe(before);
+    });
+
+    it('presigns a GET only of the answered pause the run resumes from, and never replaces that checkpoint', async () => {
+      const itemId = newRunId();
+      const waiting = await h.createRun({ status: 'RUNNING', resume: resumeOf(itemId, null) });
+      const resumed = await h.createRun({ status: 'RUNNING', resume: resumeOf(itemId, 'use strings') });
+      const before = presigned.length;
+      await expect(ask(waiting, 'checkpointDownload', itemId)).rejects.toBeInstanceOf(RunObjectRefusedError);
+      await expect(ask(resumed, 'checkpointDownload', newRunId())).rejects.toBeInstanceOf(RunObjectRefusedError);
+      await expect(ask(resumed, 'checkpointUpload', itemId)).rejects.toBeInstanceOf(RunObjectRefusedError);
+      const never = await h.createRun({ status: 'RUNNING' });
+      await expect(ask(never, 'checkpointDownload', itemId)).rejects.toBeInstanceOf(RunObjectRefusedError);
+      expect(presigned.length).toBe(before);
+      await expect(ask(resumed, 'checkpointDownload', itemId)).resolves.toMatchObject({ ok: true });
+      expect(presigned.at(-1)).toBe(`GET runs/${resumed.runId}/checkpoint-${itemId}.json`);
+    });
+
+    it('round-trips a checkpoint through the presigned URLs, and a resumed task\'s trace is its own object', async () => {
+      const itemId = newRunId();
+      const run = await h.createRun({ status: 'RUNNING' });
+      const objects = new Map<string, string>();
+      const s3 = (async (url: string, init?: RequestInit) => {
+        const key = new URL(url).pathname;
+        if (init?.method === 'PUT') objects.set(key, String(init.body));
+        return objects.has(key) ? new Response(objects.get(key) ?? '', { status: 200 }) : new Response(null, { status: 404 });
+      }) as unknown as typeof fetch;
+      await brokerCheckpointStore(inProcessBroker(deps, run.runKey), s3).put(run.runId, itemId, '{"v":1}');
+      await h.db.store.runs.patch(run.runId, { resume: resumeOf(itemId, 'yes') });
+      await expect(brokerCheckpointStore(inProcessBroker(deps, run.runKey), s3).read(run.runId, itemId)).resolves.toBe('{"v":1}');
+      await expect(brokerTraceSink(inProcessBroker(deps, run.runKey), s3).put(run.runId, '{}\n', 2)).resolves.toBe(`s3://traces/runs/${run.runId}/trace-2.jsonl`);
+      // A segment the run has not reached is refused: a task cannot write ahead of itself.
+      await expect(brokerRequest(deps, { kind: 'traceUpload', runId: run.runId, runKey: run.runKey, segment: 3 })).rejects.toBeInstanceOf(RunObjectRefusedError);
     });
   });
 
@@ -281,7 +335,7 @@ describe('the token broker', () => {
     const lines: string[] = [];
     const log = jest.spyOn(console, 'log').mockImplementation((line: string) => void lines.push(line));
     const env = { ...process.env };
-    Object.assign(process.env, { RUNS_TABLE: h.db.names.runs, EVENTS_TABLE: h.db.names.events, CONTROL_TABLE: h.db.names.control, IDEMPOTENCY_TABLE: h.db.names.idempotency, AWS_ENDPOINT_URL_DYNAMODB: h.db.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x', NIGHTSHIFT_CONFIG_JSON: JSON.stringify(testConfig()) });
+    Object.assign(process.env, { RUNS_TABLE: h.db.names.runs, EVENTS_TABLE: h.db.names.events, CONTROL_TABLE: h.db.names.control, IDEMPOTENCY_TABLE: h.db.names.idempotency, INBOX_TABLE: h.db.names.inbox, AWS_ENDPOINT_URL_DYNAMODB: h.db.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x', NIGHTSHIFT_CONFIG_JSON: JSON.stringify(testConfig()) });
     try {
       const wrong = newRunKey();
       await expect(handler({ kind: 'githubToken', runId: run.runId, runKey: wrong })).rejects.toBeInstanceOf(RunKeyRefusedError);

@@ -1,6 +1,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { BudgetExhaustedError, BudgetRefusedError, RunNotFoundError } from '../../core/errors';
 import { CallNotReservedError, createStore, LedgerInconsistencyError, secondsUntilNextUtcDay } from '../../core/store';
+import { BudgetExtensionRefusedError } from '../../core/store/budget-ledger';
 import type { DailyLimits, RunRecord } from '../../core/store/ports';
 import { controlItemKey } from '../../core/store/tables';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
@@ -44,6 +45,39 @@ describe('budget ledger', () => {
     await runs.create(run);
     return run;
   }
+
+  describe('budget extensions (an approved budget_approval)', () => {
+    const max = 10_000_000;
+    it('Given a run that used its budget, When more is approved, Then its budget, headroom and both days grow once, and settling returns exactly the unspent part', async () => {
+      const requester = 'arn:aws:iam::1:user/ext-1';
+      const run = await submittedRun({ requester, ledgerDay: '2031-07-01', budgetMicros: 1_000_000 });
+      await ledger.charge(run.runId, 'compute-1', 1_000_000);
+      await expect(ledger.reserveCall(run.runId, 'turn-0002', 10)).rejects.toBeInstanceOf(BudgetExhaustedError);
+      await expect(ledger.extendRun({ runId: run.runId, extensionId: 'ITEM1', extraMicros: 2_000_000, maxBudgetMicros: max, limits: generous })).resolves.toEqual({ budgetMicros: 3_000_000 });
+      // The same approval again changes nothing.
+      await expect(ledger.extendRun({ runId: run.runId, extensionId: 'ITEM1', extraMicros: 2_000_000, maxBudgetMicros: max, limits: generous })).resolves.toEqual({ budgetMicros: 3_000_000 });
+      expect(await committed(controlItemKey.orgDay('2031-07-01'))).toBe(3_000_000);
+      expect(await committed(controlItemKey.requesterDay(requester, '2031-07-01'))).toBe(3_000_000);
+      await ledger.reserveCall(run.runId, 'turn-0002', 500_000);
+      await ledger.settleCall(run.runId, 'turn-0002', 400_000, usage(1, 1));
+      expect(await rawRun(run.runId)).toMatchObject({ budgetMicros: 3_000_000, spentMicros: 1_400_000, headroomMicros: 1_600_000 });
+      await expect(ledger.settleRun(run.runId)).resolves.toEqual({ refundedMicros: 1_600_000, spentMicros: 1_400_000 });
+      expect(await committed(controlItemKey.orgDay('2031-07-01'))).toBe(1_400_000);
+      expect(await committed(controlItemKey.requesterDay(requester, '2031-07-01'))).toBe(1_400_000);
+      // A settled run takes no more.
+      await expect(ledger.extendRun({ runId: run.runId, extensionId: 'ITEM2', extraMicros: 1, maxBudgetMicros: max, limits: generous })).rejects.toBeInstanceOf(BudgetExtensionRefusedError);
+    });
+
+    it('Given limits, When an extension does not fit maxPerRunUsd or a day, Then it is refused and nothing moved (the requester day undone when the org day refuses)', async () => {
+      const requester = 'arn:aws:iam::1:user/ext-2';
+      const run = await submittedRun({ requester, ledgerDay: '2031-07-02', budgetMicros: 4_000_000 });
+      const before = { run: await rawRun(run.runId), org: await committed(controlItemKey.orgDay('2031-07-02')), mine: await committed(controlItemKey.requesterDay(requester, '2031-07-02')) };
+      await expect(ledger.extendRun({ runId: run.runId, extensionId: 'ITEM1', extraMicros: 7_000_000, maxBudgetMicros: max, limits: generous })).rejects.toBeInstanceOf(BudgetExtensionRefusedError);
+      await expect(ledger.extendRun({ runId: run.runId, extensionId: 'ITEM1', extraMicros: 1_000_000, maxBudgetMicros: max, limits: { requesterDailyMicros: 4_500_000, orgDailyMicros: 100_000_000 } })).rejects.toMatchObject({ name: BudgetRefusedError.name, scope: 'requester' });
+      await expect(ledger.extendRun({ runId: run.runId, extensionId: 'ITEM1', extraMicros: 1_000_000, maxBudgetMicros: max, limits: { requesterDailyMicros: 100_000_000, orgDailyMicros: 4_500_000 } })).rejects.toMatchObject({ scope: 'org' });
+      expect({ run: await rawRun(run.runId), org: await committed(controlItemKey.orgDay('2031-07-02')), mine: await committed(controlItemKey.requesterDay(requester, '2031-07-02')) }).toEqual(before);
+    });
+  });
 
   describe('run reservations against the days', () => {
     it('reserves a run on its requester day and the org day', async () => {

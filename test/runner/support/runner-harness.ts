@@ -6,6 +6,7 @@ import type { NightshiftConfig } from '../../../core/config/schema';
 import { modelCallMicros, usdToMicros } from '../../../core/pricing';
 import { readFileSync } from 'node:fs';
 import { newRunId } from '../../../core/runs/run-id';
+import type { RunnerPause } from '../../../core/inbox/pause-report';
 import type { RunnerErrorName, RunnerResult } from '../../../core/runs/schemas';
 import type { RunRecord } from '../../../core/store/ports';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -21,7 +22,7 @@ import { ReplayProvider } from '../../../runner/model/replay-provider';
 import { Redactor } from '../../../runner/redaction';
 import { RunSession, type RunEnd, type RunnerDeps } from '../../../runner/run-session';
 import type { TaskCallbacks } from '../../../runner/task-callbacks';
-import { directoryTraceSink } from '../../../runner/trace/trace-sink';
+import { directoryCheckpointStore, directoryTraceSink } from '../../../runner/trace/trace-sink';
 import { startDynalite, type DynaliteHarness } from '../../support/dynalite';
 
 export const REPO = 'demo/sample-app';
@@ -45,6 +46,7 @@ export function testConfig(overrides: { fargate?: Partial<NightshiftConfig['mode
 export interface RecordedCallbacks extends TaskCallbacks {
   heartbeats: number;
   successes: RunnerResult[];
+  pauses: RunnerPause[];
   failures: { error: RunnerErrorName; cause: string }[];
 }
 
@@ -52,12 +54,16 @@ export function recordingCallbacks(): RecordedCallbacks {
   const rec: RecordedCallbacks = {
     heartbeats: 0,
     successes: [],
+    pauses: [],
     failures: [],
     async heartbeat() {
       rec.heartbeats++;
     },
     async succeed(result) {
       rec.successes.push(result);
+    },
+    async pause(report) {
+      rec.pauses.push(report);
     },
     async fail(error, cause) {
       rec.failures.push({ error, cause });
@@ -76,8 +82,10 @@ export interface RunnerHarness {
   createRun(overrides?: Partial<RunRecord>): Promise<RunRecord & { runKey: string }>;
   /** The token broker over this harness's tables and forge (local-mode tokens), as the Lambda builds it. */
   brokerDeps(config: NightshiftConfig, extra?: Partial<TokenBrokerDeps>): TokenBrokerDeps;
-  /** The run key createRun issued for `runId`. */
+  /** The run key createRun issued for `runId` (or the one `useRunKey` set). */
   runKeyOf(runId: string): string;
+  /** The next task's run key: Admit issues a new one at every admission (a resume after a pause). */
+  useRunKey(runId: string, runKey: string): void;
   stop(): Promise<void>;
 }
 
@@ -144,6 +152,9 @@ export async function startRunnerHarness(options: { project?: string } = {}): Pr
       if (!key) throw new Error(`no run key was issued for ${runId}`);
       return key;
     },
+    useRunKey(runId, runKey) {
+      runKeys.set(runId, runKey);
+    },
     brokerDeps(config, extra = {}) {
       return { runs: db.store.runs, runKeys: db.store.runKeys, events: db.store.events, ledger: db.store.ledger, config, secrets: async () => 'unused', forgeRoot, ...extra };
     },
@@ -191,6 +202,7 @@ export function startInProcessRun(
     github: (token, repo) => octokitGithubApi({ baseUrl: h.forge.url, token, repo }),
     model: provider,
     traceSink: directoryTraceSink(traceDir),
+    checkpoints: directoryCheckpointStore(traceDir),
     workspace,
     redactor,
     logSink: (line) => logs.push(line),

@@ -1,0 +1,42 @@
+import type { InboxItemAnswer } from './answers';
+
+/**
+ * What the inbox page reads out of an item's type-specific `details` (SPEC §3: the question, the
+ * proposed plan, the action awaiting approval, the amount asked for, the failure). Each reader takes a
+ * field only if it has the right kind of value; everything else in `details` is still shown, as text,
+ * in the item's list of details, so a field the runner adds later is never hidden.
+ */
+export type Details = InboxItemAnswer['details'];
+
+export function detailText(details: Details, key: string): string | undefined {
+  const value = details[key];
+  return typeof value === 'string' && value.trim() !== '' ? value : undefined;
+}
+
+export function detailUsd(details: Details, key: string): number | undefined {
+  const value = details[key];
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
+}
+
+/** The fields of a budget approval: the run's budget, what it spent, and the extra amount it asks for. */
+export const BUDGET_FIELDS = { budget: 'budgetUsd', spent: 'spentUsd', requested: 'requestedUsd' } as const;
+
+/** The field of a plan approval that holds the proposed plan. */
+export const PLAN_FIELD = 'plan';
+
+/** The fields the item's own view already shows, by type; the rest of `details` is listed as it is. */
+export function shownFields(item: Pick<InboxItemAnswer, 'type' | 'message' | 'details'>): Set<string> {
+  const shown = new Set<string>();
+  // The question is the item's message (the runner writes both); shown once.
+  if (detailText(item.details, 'question') === item.message) shown.add('question');
+  if (item.type === 'plan_approval' && detailText(item.details, PLAN_FIELD) !== undefined) shown.add(PLAN_FIELD);
+  if (item.type === 'budget_approval') for (const key of Object.values(BUDGET_FIELDS)) if (detailUsd(item.details, key) !== undefined) shown.add(key);
+  return shown;
+}
+
+/** A detail's value as text: strings as they are, anything else as indented JSON. */
+export function detailValueText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const json = JSON.stringify(value, null, 2);
+  return json === undefined ? String(value) : json;
+}

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { RunId } from '../runs/schemas';
+import { InboxDetails, InboxItemId } from './inbox-item';
+
+/** The pause reasons the runner reports (each an inbox item type that a task token waits on). */
+export const PauseReason = z.enum(['question', 'budget_approval']);
+export type PauseReason = z.infer<typeof PauseReason>;
+
+/**
+ * The runner's second SendTaskSuccess shape (the first is RunnerResult): the run paused. Its work in
+ * progress is on `branch` and its conversation at `checkpoint`; `itemId` names the checkpoint and
+ * becomes the inbox item's id, so a retried Pause task creates the item once.
+ */
+export const RunnerPause = z
+  .object({
+    pause: z
+      .object({
+        itemId: InboxItemId,
+        reason: PauseReason,
+        message: z.string().min(1).max(4_000),
+        details: InboxDetails,
+        branch: z.string().min(1),
+        checkpoint: z.string().min(1).max(2_048),
+      })
+      .strict(),
+  })
+  .strict();
+export type RunnerPause = z.infer<typeof RunnerPause>;
+
+/**
+ * On the run record while it is paused and after an answer: what the next runner task restores. The
+ * runner reads it at start; `segment` counts the tasks of the run (1 is the first), so model call ids
+ * and charges of one task never collide with another's.
+ */
+export const RunResume = z
+  .object({
+    itemId: InboxItemId,
+    reason: PauseReason,
+    checkpoint: z.string().min(1),
+    /** What the run resumes with (the human's answer to a `question`, the approval of a `budget_approval`); null until the item is resolved. */
+    answer: z.string().nullable(),
+    /** When the answer re-queued the run: the queue limit counts from here. */
+    answeredAt: z.string().nullable(),
+    segment: z.number().int().min(2),
+  })
+  .strict();
+export type RunResume = z.infer<typeof RunResume>;
+
+/** The Pause task's payload: the execution's run, the runner's report and the token the wait state issued. */
+export const PauseTaskInput = z
+  .object({
+    runId: RunId,
+    token: z.string().min(1),
+    report: RunnerPause,
+  })
+  .strict();
+export type PauseTaskInput = z.infer<typeof PauseTaskInput>;

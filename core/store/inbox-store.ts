@@ -1,0 +1,211 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { InboxDetails, InboxItemId, InboxItemState, InboxItemType, InboxResolution, newestFirst, statesOf, SYSTEM_RESOLVER, type InboxItemView, type InboxListQuery } from '../inbox/inbox-item';
+import { decodeCursor, encodeCursor } from './cursor';
+import { RunId } from '../runs/schemas';
+import { inboxIndexes } from './tables';
+
+/** An inbox item as stored: the view plus what only Nightshift reads (the task token, the checkpoint). */
+export const StoredInboxItem = z.object({
+  itemId: InboxItemId,
+  type: InboxItemType,
+  state: InboxItemState,
+  runId: RunId,
+  repo: z.string().min(1),
+  requester: z.string().min(1),
+  createdAt: z.string().min(1),
+  resolvedAt: z.string().nullable(),
+  resolvedBy: z.string().nullable(),
+  message: z.string(),
+  details: InboxDetails,
+  resolution: InboxResolution.nullable(),
+  /** The task token the run's execution waits on; null for items nothing waits on (pr_ready, failed). */
+  taskToken: z.string().nullable(),
+  /** Where the paused conversation is kept (s3:// URI or file path); null for items without a checkpoint. */
+  checkpoint: z.string().nullable(),
+});
+export type StoredInboxItem = z.infer<typeof StoredInboxItem>;
+
+export function toInboxView(item: StoredInboxItem): InboxItemView {
+  const { taskToken: _token, checkpoint: _checkpoint, ...view } = item;
+  return view;
+}
+
+/** Someone resolved the item between our read and our write. */
+export class InboxItemNotOpenError extends Error {
+  constructor(readonly itemId: string) {
+    super(`inbox item ${itemId} is not open`);
+    this.name = 'InboxItemNotOpenError';
+  }
+}
+
+export interface InboxStore {
+  /** Creates the item; the same item id again (a retried task) keeps it and, while open, takes the new task token. */
+  create(item: StoredInboxItem): Promise<StoredInboxItem>;
+  get(itemId: string): Promise<StoredInboxItem | undefined>;
+  /** Every item of one run, oldest first. */
+  listByRun(runId: string): Promise<StoredInboxItem[]>;
+  /** One page of items, newest first (`GET /v1/inbox`); a malformed cursor throws `InvalidCursorError`. */
+  list(query: InboxListQuery): Promise<{ items: StoredInboxItem[]; nextCursor: string | null }>;
+  /** Resolves an open item (conditional on `state = open`); `InboxItemNotOpenError` otherwise. */
+  resolve(itemId: string, resolution: InboxResolution, by: string, at: string): Promise<StoredInboxItem>;
+  /** Resolves every open item of the run that a task token waits on (the run ended): Nightshift is the resolver. */
+  closeWaiting(runId: string, action: 'expired' | 'closed', at: string): Promise<number>;
+}
+
+/** A list cursor: the item id the next page starts below (ids sort by creation). */
+const ListCursor = z.object({ v: z.literal(1), before: InboxItemId }).strict();
+
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof ConditionalCheckFailedException;
+}
+
+export function createInboxStore(doc: DynamoDBDocumentClient, tableName: string): InboxStore {
+  async function get(itemId: string): Promise<StoredInboxItem | undefined> {
+    const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: { itemId }, ConsistentRead: true }));
+    return Item ? StoredInboxItem.parse(Item) : undefined;
+  }
+
+  /**
+   * Up to `limit` items of one index partition, newest first, below `before`, that pass the filters:
+   * reads pages until it has them or the partition ends (a filter is applied after DynamoDB reads).
+   */
+  async function newestOf(index: { name: string; partitionKey: string }, value: string, query: InboxListQuery, before: string | undefined, limit: number): Promise<StoredInboxItem[]> {
+    const names: Record<string, string> = { '#pk': index.partitionKey };
+    const values: Record<string, unknown> = { ':pk': value };
+    const filters: string[] = [];
+    if (before) {
+      names['#id'] = 'itemId';
+      values[':before'] = before;
+    }
+    const filter = (attribute: string, wanted: string | undefined) => {
+      if (wanted === undefined || attribute === index.partitionKey) return;
+      names[`#${attribute}`] = attribute;
+      values[`:${attribute}`] = wanted;
+      filters.push(`#${attribute} = :${attribute}`);
+    };
+    filter('type', query.type);
+    filter('repo', query.repo);
+    filter('requester', query.requester);
+    if (index.partitionKey !== 'state' && query.state !== 'all') filter('state', query.state);
+    const items: StoredInboxItem[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await doc.send(
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: index.name,
+          KeyConditionExpression: before ? '#pk = :pk AND #id < :before' : '#pk = :pk',
+          ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ScanIndexForward: false,
+          Limit: 100,
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      for (const raw of page.Items ?? []) items.push(StoredInboxItem.parse(raw));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && items.length < limit);
+    return items.slice(0, limit);
+  }
+
+  const store: InboxStore = {
+    get,
+    async list(query) {
+      const before = query.cursor ? decodeCursor(query.cursor, ListCursor).before : undefined;
+      // One more than a page says whether another page follows.
+      const want = query.limit + 1;
+      const lists =
+        query.requester !== undefined
+          ? [await newestOf(inboxIndexes.byRequester, query.requester, query, before, want)]
+          : await Promise.all(statesOf(query.state).map((state) => newestOf(inboxIndexes.byState, state, query, before, want)));
+      const { items, more } = newestFirst(lists, query.limit);
+      const last = items.at(-1);
+      return { items, nextCursor: more && last ? encodeCursor({ v: 1, before: last.itemId }) : null };
+    },
+    async create(item) {
+      const parsed = StoredInboxItem.parse(item);
+      try {
+        await doc.send(new PutCommand({ TableName: tableName, Item: parsed, ConditionExpression: 'attribute_not_exists(itemId)' }));
+        return parsed;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+      const existing = await get(parsed.itemId);
+      if (!existing || existing.runId !== parsed.runId || existing.type !== parsed.type) throw new Error(`inbox item ${parsed.itemId} exists for another run or type`);
+      if (existing.state !== 'open' || existing.taskToken === parsed.taskToken) return existing;
+      // A retried Pause task waits on a new token: the item must complete that one.
+      try {
+        const { Attributes } = await doc.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { itemId: parsed.itemId },
+            ConditionExpression: '#state = :open AND runId = :run',
+            UpdateExpression: 'SET taskToken = :token',
+            ExpressionAttributeNames: { '#state': 'state' },
+            ExpressionAttributeValues: { ':open': 'open', ':run': parsed.runId, ':token': parsed.taskToken },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        return StoredInboxItem.parse(Attributes);
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        return (await get(parsed.itemId)) ?? existing;
+      }
+    },
+    async listByRun(runId) {
+      const items: StoredInboxItem[] = [];
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await doc.send(
+          new QueryCommand({
+            TableName: tableName,
+            IndexName: inboxIndexes.byRun.name,
+            KeyConditionExpression: '#run = :run',
+            ExpressionAttributeNames: { '#run': inboxIndexes.byRun.partitionKey },
+            ExpressionAttributeValues: { ':run': runId },
+            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+          }),
+        );
+        for (const raw of page.Items ?? []) items.push(StoredInboxItem.parse(raw));
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+      return items;
+    },
+    async resolve(itemId, resolution, by, at) {
+      try {
+        const { Attributes } = await doc.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { itemId },
+            ConditionExpression: '#state = :open',
+            UpdateExpression: 'SET #state = :resolved, resolution = :resolution, resolvedBy = :by, resolvedAt = :at',
+            ExpressionAttributeNames: { '#state': 'state' },
+            ExpressionAttributeValues: { ':open': 'open', ':resolved': 'resolved', ':resolution': InboxResolution.parse(resolution), ':by': by, ':at': at },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        return StoredInboxItem.parse(Attributes);
+      } catch (error) {
+        if (isConditionFailure(error)) throw new InboxItemNotOpenError(itemId);
+        throw error;
+      }
+    },
+    async closeWaiting(runId, action, at) {
+      let closed = 0;
+      for (const item of await store.listByRun(runId)) {
+        if (item.state !== 'open' || item.taskToken === null) continue;
+        try {
+          await store.resolve(item.itemId, { action, answer: null }, SYSTEM_RESOLVER, at);
+          closed++;
+        } catch (err) {
+          if (!(err instanceof InboxItemNotOpenError)) throw err;
+        }
+      }
+      return closed;
+    },
+  };
+  return store;
+}

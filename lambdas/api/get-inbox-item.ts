@@ -1,0 +1,4 @@
+import { lazyApiDeps } from './deps';
+import { getInboxItemHandler } from './inbox-item';
+
+export const handler = getInboxItemHandler(lazyApiDeps());

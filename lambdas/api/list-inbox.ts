@@ -1,0 +1,4 @@
+import { lazyApiDeps } from './deps';
+import { listInboxHandler } from './inbox-item';
+
+export const handler = listInboxHandler(lazyApiDeps());

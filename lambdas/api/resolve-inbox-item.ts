@@ -1,0 +1,4 @@
+import { lazyApiDeps } from './deps';
+import { resolveInboxItemHandler } from './inbox-item';
+
+export const handler = resolveInboxItemHandler(lazyApiDeps());

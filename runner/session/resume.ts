@@ -1,0 +1,36 @@
+import type { Message } from '@aws-sdk/client-bedrock-runtime';
+import { z } from 'zod';
+import { ReplayProvider } from '../model/replay-provider';
+import { resumeText } from '../../core/inbox/budget-approval';
+import { CheckpointFile, conversationWithAnswer } from './checkpoint';
+import type { RunContext } from './run-context';
+import { RunFailure } from './run-errors';
+
+/** A conversation restored from a pause, with the answer in it: where the agent loop goes on. */
+export interface RestoredConversation {
+  messages: Message[];
+  /** The last model turn before the pause. */
+  turn: number;
+}
+
+/**
+ * The run resumes after a pause (its record's `resume` holds the answer): read the checkpoint of
+ * that pause back from the run's objects, put the answer in as the paused tool call's result, and let
+ * a replayed session go on from the next recorded response. Undefined for a run that never paused.
+ */
+export async function restoreConversation(ctx: RunContext): Promise<RestoredConversation | undefined> {
+  const resume = ctx.run.resume;
+  if (!resume || resume.answer === null) return undefined;
+  let file: CheckpointFile;
+  try {
+    file = CheckpointFile.parse(JSON.parse(await ctx.deps.checkpoints.read(ctx.run.runId, resume.itemId)));
+  } catch (err) {
+    const reason = err instanceof z.ZodError ? 'it is not a checkpoint' : ctx.redactor.redact((err as Error).message);
+    throw new RunFailure('checkpoint_unreadable', `cannot restore the conversation of pause ${resume.itemId}: ${reason}`);
+  }
+  if (file.runId !== ctx.run.runId || file.itemId !== resume.itemId) throw new RunFailure('checkpoint_mismatch', `checkpoint ${resume.itemId} belongs to another run or pause`);
+  const messages = conversationWithAnswer(file, resumeText(resume.reason, resume.answer));
+  if (ctx.deps.model instanceof ReplayProvider) ctx.deps.model.continueAfter(file.modelCalls);
+  await ctx.emit('note', `resumed after the ${resume.reason} was ${resume.reason === 'question' ? 'answered' : 'approved'}; the conversation goes on from turn ${file.turn + 1}`, { itemId: resume.itemId, segment: resume.segment, turn: file.turn });
+  return { messages, turn: file.turn };
+}
