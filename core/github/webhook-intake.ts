@@ -7,6 +7,8 @@ import { IntakePausedError, type SubmitInput } from '../runs/submit';
 import { activeThreadRuns, threadRuns } from '../runs/threads';
 import type { RunRepository } from '../store/ports';
 import { ThreadBudgetError, type ThreadStorePort } from '../store/threads';
+import { pullNumberOf, recordPullOutcome } from './pull-outcome';
+import type { MetricsSink } from '../metrics/emf';
 import { canTrigger, type GithubComment, type GithubRepoPort, type PullDetails, type ReactionTarget, type RepoPermission } from './github-port';
 import { issuePrompt, iterationPrompt, type ThreadComment } from './thread-prompt';
 import { isBot, parseCommand, threadKey, type PullRef, type Sender, type WebhookTrigger } from './webhook-events';
@@ -41,6 +43,8 @@ export interface WebhookIntakeDeps {
   submit(input: SubmitInput): Promise<{ runId: string }>;
   cancel(runId: string, requester: string): Promise<void>;
   permissions: PermissionCache;
+  /** Where the pull request outcome metrics go (core/metrics/catalog.ts). */
+  metrics?: MetricsSink;
   now?: () => Date;
   /** Where failures of the courtesy calls after a submission go (the run exists; the delivery must not be retried). */
   warn(message: string, fields: Record<string, unknown>): void;
@@ -59,7 +63,8 @@ export type IntakeOutcome =
   | { action: 'ignored'; reason: string }
   | { action: 'refused'; reason: string; commented: boolean }
   | { action: 'submitted'; runId: string; thread: string; behind: string | null }
-  | { action: 'cancelled'; runIds: string[]; thread: string };
+  | { action: 'cancelled'; runIds: string[]; thread: string }
+  | { action: 'recorded'; state: 'merged' | 'closed'; runIds: string[] };
 
 const requesterOf = (login: string) => `github:${login}`;
 
@@ -71,9 +76,11 @@ export async function handleTrigger(deps: WebhookIntakeDeps, trigger: WebhookTri
   const repo = settings.name;
 
   const now = deps.now?.() ?? new Date();
-  if (isBot(trigger.sender)) return { action: 'ignored', reason: `sender ${trigger.sender.login} is a bot` };
   const at = Date.parse(trigger.at);
   if (!(at > now.getTime() - STALE_AFTER_MS)) return { action: 'ignored', reason: `the event is from ${trigger.at}, older than the delivery window` };
+  // An outcome is recorded whoever closed the pull request (a merge bot included); it starts nothing.
+  if (trigger.kind === 'pull_closed') return recordPullOutcome(deps, repo, trigger);
+  if (isBot(trigger.sender)) return { action: 'ignored', reason: `sender ${trigger.sender.login} is a bot` };
 
   const github = await deps.github(repo);
   const permissionOf = (login: string) => deps.permissions.get(repo, login, () => github.permissionOf(login));
@@ -218,10 +225,6 @@ async function openPullOfThread(ctx: TriggerContext, thread: string): Promise<Pu
   return undefined;
 }
 
-export function pullNumberOf(prUrl: string | null): number | undefined {
-  const m = prUrl ? /\/pull\/(\d+)$/.exec(prUrl) : null;
-  return m ? Number(m[1]) : undefined;
-}
 
 function untrustedNotice(login: string, config: NightshiftConfig): string {
   return (

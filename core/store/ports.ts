@@ -44,9 +44,19 @@ export interface RunRecord {
   requestHash: string | null;
   /** The GitHub thread (`owner/name#N`) of a run started from an issue or pull request. */
   thread?: string | null;
+  /** The id of the run's one status comment on its GitHub thread, edited in place (core/github/run-status.ts). */
+  statusCommentId?: number | null;
+  /** How the pull request of the run's thread ended on GitHub (`pull_request.closed`), and when. */
+  pullRequest?: PullRequestOutcome | null;
 }
 
-export type RunPatch = Partial<Pick<RunRecord, 'outcome' | 'branch' | 'startedAt' | 'finishedAt' | 'prUrl' | 'queuePosition' | 'error' | 'cancelRequested'>>;
+export interface PullRequestOutcome {
+  number: number;
+  state: 'merged' | 'closed';
+  at: string;
+}
+
+export type RunPatch = Partial<Pick<RunRecord, 'outcome' | 'branch' | 'startedAt' | 'finishedAt' | 'prUrl' | 'queuePosition' | 'error' | 'cancelRequested' | 'statusCommentId' | 'pullRequest'>>;
 
 export interface RunListQuery {
   status?: RunStatus;

@@ -6,6 +6,7 @@ import type { RunPatch, RunRecord } from './ports';
 
 const Micros = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const Timestamp = z.string().min(1);
+const PullRequestOutcome = z.object({ number: z.number().int().positive(), state: z.enum(['merged', 'closed']), at: Timestamp }).strict();
 
 /** A run record as read back from the runs table (ledger internals are stripped: see `LedgerState`). */
 export const StoredRunRecord = z.object({
@@ -36,6 +37,8 @@ export const StoredRunRecord = z.object({
   settled: z.boolean(),
   requestHash: z.string().nullable(),
   thread: z.string().nullable().optional(),
+  statusCommentId: z.number().int().positive().nullable().optional(),
+  pullRequest: PullRequestOutcome.nullable().optional(),
 });
 
 export const RunPatchSchema = z
@@ -48,6 +51,8 @@ export const RunPatchSchema = z
     queuePosition: z.number().int().nonnegative().nullable(),
     error: RunError.nullable(),
     cancelRequested: z.boolean(),
+    statusCommentId: z.number().int().positive().nullable(),
+    pullRequest: PullRequestOutcome.nullable(),
   })
   .partial()
   .strict();

@@ -59,6 +59,7 @@ export function webhookDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Webhoo
     runs: store.runs,
     threads,
     permissions: new PermissionCache(),
+    metrics: submitDeps.metrics,
     async github(repo) {
       const token = await requestWebhookToken(lambda, brokerName, { kind: 'webhookToken', repo });
       return octokitRepoClient({ baseUrl: apiUrl, token: token.token, repo });

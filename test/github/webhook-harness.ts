@@ -7,6 +7,7 @@ import type { GithubComment, GithubRepoPort, PullDetails, ReactionTarget, RepoPe
 import { PermissionCache } from '../../core/github/webhook-intake';
 import { receiveWebhook, type WebhookAnswer, type WebhookReceiverDeps } from '../../core/github/webhook-receiver';
 import { WebhookSecret } from '../../core/github/webhook-signature';
+import type { MetricRecord } from '../../core/metrics/catalog';
 import type { ExecutionInput } from '../../core/runs/execution';
 import { cancelRun } from '../../core/runs/cancel';
 import { submitRun, type SubmitDeps } from '../../core/runs/submit';
@@ -101,6 +102,7 @@ export interface WebhookHarness {
   repo: FakeRepo;
   started: ExecutionInput[];
   stopped: string[];
+  metrics: MetricRecord[];
   deliver(event: string, payload: unknown, options?: { delivery?: string; signature?: string | null; secret?: string }): Promise<WebhookAnswer>;
   itemCount(table: string): Promise<number>;
   stop(): Promise<void>;
@@ -111,6 +113,7 @@ export async function startWebhookHarness(config: NightshiftConfig = webhookConf
   const repo = new FakeRepo();
   const started: ExecutionInput[] = [];
   const stopped: string[] = [];
+  const metrics: MetricRecord[] = [];
   const threads = createThreadStore(db.doc, db.names.control);
   const submitDeps: SubmitDeps & { stopExecution(runId: string, cause: string): Promise<void> } = {
     config,
@@ -127,6 +130,7 @@ export async function startWebhookHarness(config: NightshiftConfig = webhookConf
     runs: db.store.runs,
     threads,
     permissions: new PermissionCache(),
+    metrics: { emit: (record) => void metrics.push(record as MetricRecord) },
     github: async () => repo,
     submit: (input) => submitRun(submitDeps, input),
     cancel: async (runId, requester) => void (await cancelRun(submitDeps, { runId, requester, access: { caller: { requester, groups: [] }, admin: true } })),
@@ -138,6 +142,7 @@ export async function startWebhookHarness(config: NightshiftConfig = webhookConf
     repo,
     started,
     stopped,
+    metrics,
     async deliver(event, payload, options = {}) {
       const body = Buffer.from(JSON.stringify(payload));
       const signature = options.signature === null ? undefined : (options.signature ?? (await sign(options.secret ?? SECRET, body.toString('utf8'))));

@@ -194,3 +194,63 @@ test('a repository outside the allowlist is ignored', async () => {
     await other.stop();
   }
 });
+
+describe('pull request outcomes', () => {
+  /** The real pull_request.closed example, on a pull request the issue run opened from its run branch. */
+  const closed = (number: number, branch: string, merged: boolean, closedAt: string) =>
+    examplePayload('pull_request', 'closed', (p) => {
+      p.number = number;
+      p.pull_request.number = number;
+      p.pull_request.head.ref = branch;
+      p.pull_request.merged = merged;
+      p.pull_request.merged_at = merged ? closedAt : null;
+      p.pull_request.closed_at = closedAt;
+      p.pull_request.created_at = new Date(Date.parse(closedAt) - 7_200_000).toISOString();
+    });
+
+  async function issueRunWithPull(number: number): Promise<{ runId: string; branch: string }> {
+    await h.deliver('issues', labeled());
+    const [run] = await runsOf();
+    const branch = `nightshift/${run!.runId}-spelling`;
+    await h.db.store.runs.transition(run!.runId, 'STARTING');
+    await h.db.store.runs.transition(run!.runId, 'RUNNING');
+    await h.db.store.runs.transition(run!.runId, 'SUCCEEDED', { outcome: 'pr_opened', branch, prUrl: `https://github.com/${REPO}/pull/${number}`, finishedAt: new Date().toISOString() });
+    return { runId: run!.runId, branch };
+  }
+
+  test('merged: recorded with its time on the runs of the thread, with the merge metrics', async () => {
+    const { runId, branch } = await issueRunWithPull(7);
+    const at = new Date().toISOString();
+    const answer = await h.deliver('pull_request', closed(7, branch, true, at));
+    expect(answer).toMatchObject({ statusCode: 202, body: { status: 'recorded', state: 'merged', runIds: [runId] } });
+    expect(await h.db.store.runs.get(runId)).toMatchObject({ pullRequest: { number: 7, state: 'merged', at } });
+    expect(h.metrics.map((m) => [m.name, m.value])).toEqual([
+      ['PullRequestsMerged', 1],
+      ['PullRequestTimeToMergeSeconds', 7_200],
+      ['MergedPullRequestCostMicroUsd', 0],
+    ]);
+    expect(h.repo.written.filter((w) => w.number === 7)).toEqual([]);
+  });
+
+  test('closed without a merge: recorded as closed, counted as closed unmerged', async () => {
+    const { runId, branch } = await issueRunWithPull(7);
+    await h.deliver('pull_request', closed(7, branch, false, new Date().toISOString()));
+    expect((await h.db.store.runs.get(runId))!.pullRequest).toMatchObject({ state: 'closed' });
+    expect(h.metrics.map((m) => m.name)).toEqual(['PullRequestsClosedUnmerged']);
+  });
+
+  test('a pull request no run opened, or a run branch name on another pull request, records nothing', async () => {
+    const { runId, branch } = await issueRunWithPull(7);
+    expect(await h.deliver('pull_request', closed(8, 'feature', true, new Date().toISOString()))).toMatchObject({ statusCode: 202, body: { status: 'ignored' } });
+    // Someone's pull request #9 from a branch named like the run's: the run's PR is #7, so it is not this one.
+    expect(await h.deliver('pull_request', closed(9, branch, true, new Date().toISOString()))).toMatchObject({ statusCode: 202, body: { status: 'ignored' } });
+    expect((await h.db.store.runs.get(runId))!.pullRequest ?? null).toBeNull();
+    expect(h.metrics).toEqual([]);
+  });
+
+  test('other pull_request actions start and record nothing', async () => {
+    const answer = await h.deliver('pull_request', examplePayload('pull_request', 'opened'));
+    expect(answer).toMatchObject({ statusCode: 202, body: { status: 'ignored' } });
+    expect(await h.itemCount('idempotency')).toBe(0);
+  });
+});
