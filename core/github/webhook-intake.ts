@@ -4,7 +4,9 @@ import { BudgetRefusedError } from '../errors';
 import { microsToUsd } from '../pricing';
 import { RunEndedError } from '../runs/cancel';
 import { IntakePausedError, type SubmitInput } from '../runs/submit';
+import { queuePosition } from '../runs/admission';
 import { activeThreadRuns, threadRuns } from '../runs/threads';
+import { queuedComment } from './run-status';
 import type { RunRepository } from '../store/ports';
 import { ThreadBudgetError, type ThreadStorePort } from '../store/threads';
 import { pullNumberOf, recordPullOutcome } from './pull-outcome';
@@ -125,7 +127,7 @@ interface TriggerContext {
 }
 
 function pullOf(pull: PullRef): PullDetails {
-  return { number: pull.number, state: pull.state, headRef: pull.head.ref, headRepo: pull.head.repo?.full_name ?? null, baseRepo: pull.base.repo.full_name, htmlUrl: pull.html_url };
+  return { number: pull.number, state: pull.state, headRef: pull.head.ref, headRepo: pull.head.repo?.full_name ?? null, baseRepo: pull.base.repo.full_name, htmlUrl: pull.html_url, headSha: pull.head.sha ?? null };
 }
 
 /** A comment that is itself a command: its text was the instructions of a run, not review context. */
@@ -188,7 +190,13 @@ async function submitOnThread(ctx: TriggerContext, number: number, input: Submit
     throw err;
   }
   const behind = ahead.at(-1)?.runId ?? null;
-  await afterSubmit(ctx, 'comment on the thread', () => ctx.github.comment(number, behind ? `Nightshift queued run \`${runId}\` behind run \`${behind}\` of this thread; it starts when that one ends.` : `Nightshift queued run \`${runId}\` for this ${input.source === 'github_issue' ? 'issue' : 'pull request'}.`));
+  // The run's one status comment (core/github/run-status.ts): the runner and the run's end edit it in place.
+  await afterSubmit(ctx, 'post the status comment', async () => {
+    const run = await ctx.deps.runs.get(runId);
+    if (!run) return;
+    const { id } = await ctx.github.comment(number, queuedComment({ runId, behind, position: await queuePosition(ctx.deps.runs, run), budgetMicros: run.budgetMicros }));
+    await ctx.deps.runs.patch(runId, { statusCommentId: id }, { allowTerminal: true });
+  });
   return { action: 'submitted', runId, thread: input.thread, behind };
 }
 

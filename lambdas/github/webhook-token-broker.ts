@@ -8,7 +8,7 @@ import type { NightshiftConfig } from '../../core/config/schema';
 import { optionalEnv } from '../../core/env';
 import { issueForgeToken } from '../../local/forge/forge-tokens';
 import { localSecretsFileSource, secretsManagerSource, type SecretSource } from '../token-broker';
-import { WEBHOOK_TOKEN_PERMISSIONS, WebhookTokenRequest, type WebhookTokenResponse } from './webhook-token-contract';
+import { STATUS_TOKEN_PERMISSIONS, WEBHOOK_TOKEN_PERMISSIONS, WebhookTokenRequest, type WebhookTokenResponse } from './webhook-token-contract';
 
 /**
  * The webhook token broker: a function of its own, apart from the run token broker, so that neither
@@ -47,7 +47,7 @@ export async function mintWebhookToken(deps: WebhookTokenBrokerDeps, input: unkn
       privateKey: await deps.secrets(github.privateKeySecret),
       request: githubRequest.defaults({ baseUrl: github.apiUrl.replace(/\/$/, ''), headers: { 'user-agent': 'nightshift-webhook-token-broker' } }),
     });
-    const installation = await auth({ type: 'installation', installationId: github.installationId, repositoryNames: [settings.name.split('/')[1]!], permissions: { ...WEBHOOK_TOKEN_PERMISSIONS } });
+    const installation = await auth({ type: 'installation', installationId: github.installationId, repositoryNames: [settings.name.split('/')[1]!], permissions: { ...(request.checks ? STATUS_TOKEN_PERMISSIONS : WEBHOOK_TOKEN_PERMISSIONS) } });
     return { token: installation.token, expiresAt: installation.expiresAt, mode: 'app', repository: settings.name };
   }
   if (github.tokenSecret !== undefined) {

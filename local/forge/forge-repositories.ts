@@ -86,6 +86,16 @@ export function branchHead(bare: string, branch: string): string | undefined {
   }
 }
 
+/** True when the bare repository has this commit (a full sha). */
+export function commitExists(bare: string, sha: string): boolean {
+  if (!/^[0-9a-f]{40}$/.test(sha)) return false;
+  try {
+    return git(['cat-file', '-t', sha], bare).trim() === 'commit';
+  } catch {
+    return false;
+  }
+}
+
 /** Commit subjects of a branch, newest first (for tests and the demo). */
 export function branchLog(bare: string, branch: string, format = '%H %s'): string[] {
   return git(['log', `--format=${format}`, `refs/heads/${branch}`], bare).split('\n').filter((l) => l !== '');

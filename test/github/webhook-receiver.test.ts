@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { admitRun } from '../../core/runs/admission';
 import { WEBHOOK_MAX_BODY_BYTES } from '../../core/github/webhook-receiver';
+import { reportRunEnded, RunNotEndedError } from '../../core/github/run-status-report';
 import { examplePayload, REPO, startWebhookHarness, webhookConfig, type WebhookHarness } from './webhook-harness';
 
 let h: WebhookHarness;
@@ -45,7 +46,10 @@ describe('issue label', () => {
     expect(runs[0]!.prompt).toContain('Spelling error in the README file');
     expect(h.started.map((s) => s.runId)).toEqual([runs[0]!.runId]);
     expect(h.repo.reactions).toEqual([{ kind: 'issue', number: 1 }]);
-    expect(h.repo.written).toEqual([{ number: 1, body: expect.stringContaining(runs[0]!.runId) }]);
+    expect(h.repo.written).toEqual([{ number: 1, id: 1_000, body: expect.stringContaining(runs[0]!.runId) }]);
+    // That comment is the run's one status comment: its id is on the run, for the edits that follow.
+    expect(runs[0]!.statusCommentId).toBe(1_000);
+    expect(h.repo.written[0]!.body).toContain('queued');
   });
 
   test('another label starts nothing and writes nothing', async () => {
@@ -72,7 +76,7 @@ describe('issue label', () => {
     expect(await h.deliver('issues', byStranger())).toMatchObject({ statusCode: 202, body: { status: 'refused', commented: true } });
     expect(await h.deliver('issues', byStranger())).toMatchObject({ statusCode: 202, body: { status: 'refused', commented: false } });
     expect(await runsOf()).toHaveLength(0);
-    expect(h.repo.written).toEqual([{ number: 1, body: expect.stringContaining('write access') }]);
+    expect(h.repo.written).toEqual([{ number: 1, id: expect.any(Number), body: expect.stringContaining('write access') }]);
   });
 
   test('a bot, our own App included, is ignored', async () => {
@@ -166,7 +170,7 @@ describe('pull request commands', () => {
     const answer = await h.deliver('pull_request_review_comment', reviewComment('/nightshift do it', (p) => (p.pull_request.head.repo.full_name = 'mallory/web')));
     expect(answer).toMatchObject({ statusCode: 202, body: { status: 'refused' } });
     expect(await runsOf()).toHaveLength(0);
-    expect(h.repo.written).toEqual([{ number: 2, body: expect.stringContaining('fork') }]);
+    expect(h.repo.written).toEqual([{ number: 2, id: expect.any(Number), body: expect.stringContaining('fork') }]);
   });
 
   test('an issue comment on a pull request asks GitHub for the pull request', async () => {
@@ -252,5 +256,59 @@ describe('pull request outcomes', () => {
     const answer = await h.deliver('pull_request', examplePayload('pull_request', 'opened'));
     expect(answer).toMatchObject({ statusCode: 202, body: { status: 'ignored' } });
     expect(await h.itemCount('idempotency')).toBe(0);
+  });
+});
+
+describe('the end of a run on GitHub', () => {
+  const ended = (runId: string, status = 'SUCCEEDED') => ({ source: 'aws.states', 'detail-type': 'Step Functions Execution Status Change', detail: { name: runId, status } });
+  const statusDeps = () => ({ runs: h.db.store.runs, events: h.db.store.events, github: async () => h.repo });
+
+  async function iterationThatPushed(): Promise<string> {
+    await h.deliver('pull_request_review_comment', examplePayload('pull_request_review_comment', 'created', (p) => (p.comment.body = '/nightshift also handle the empty list')));
+    const [run] = await runsOf();
+    await h.db.store.runs.transition(run!.runId, 'STARTING');
+    await h.db.store.runs.transition(run!.runId, 'RUNNING');
+    await h.db.store.events.append(run!.runId, 'test_result', 'tests at base: failed', { phase: 'base', passed: false, total: 2, failed: ['empty list'] });
+    await h.db.store.events.append(run!.runId, 'model_turn', 'turn 1', { turn: 1 });
+    await h.db.store.events.append(run!.runId, 'test_result', 'tests at head: passed', { phase: 'head', passed: true, total: 2, failed: [] });
+    await h.db.store.runs.transition(run!.runId, 'SUCCEEDED', { outcome: 'pr_updated', prUrl: `https://github.com/${REPO}/pull/2`, finishedAt: new Date().toISOString() });
+    await h.db.store.events.append(run!.runId, 'status', 'RUNNING → SUCCEEDED', { from: 'RUNNING', to: 'SUCCEEDED', reason: { code: 'pr_updated', message: 'Handled the empty list.' } });
+    return run!.runId;
+  }
+
+  test('edits the one status comment to the result and writes the Nightshift check run on the head commit, once', async () => {
+    const runId = await iterationThatPushed();
+    const { id } = h.repo.written.find((w) => w.body.includes(runId))!;
+    expect(await reportRunEnded(statusDeps(), ended(runId))).toEqual({ action: 'reported', runId, comment: 'edited', checkRun: 'written' });
+    expect(await reportRunEnded(statusDeps(), ended(runId))).toMatchObject({ action: 'reported' });
+    expect(h.repo.written.filter((w) => w.body.includes(runId))).toHaveLength(1);
+    expect(h.repo.edits.at(-1)).toEqual({ id, body: expect.stringContaining(`pushed new commits to https://github.com/${REPO}/pull/2`) });
+    expect(h.repo.edits.at(-1)!.body).toContain('newly passing: `empty list`');
+    expect(h.repo.checkRuns).toEqual([
+      { headSha: 'c0ffee0000000000000000000000000000000002', externalId: runId, output: expect.objectContaining({ name: 'Nightshift', conclusion: 'success', summary: expect.stringContaining('Handled the empty list.') }) },
+    ]);
+  });
+
+  test('with the token-secret fallback the check run is skipped, the comment still edited', async () => {
+    const runId = await iterationThatPushed();
+    h.repo.canWriteChecks = false;
+    expect(await reportRunEnded(statusDeps(), ended(runId))).toMatchObject({ comment: 'edited', checkRun: 'no_checks_permission' });
+    expect(h.repo.checkRuns).toEqual([]);
+  });
+
+  test('a run cancelled while queued says so in plain words; a run that has not ended yet is retried, not reported', async () => {
+    await h.deliver('issues', labeled());
+    const [run] = await runsOf();
+    await expect(reportRunEnded(statusDeps(), ended(run!.runId, 'ABORTED'))).rejects.toBeInstanceOf(RunNotEndedError);
+    expect(h.repo.edits).toEqual([]);
+    await h.db.store.runs.transition(run!.runId, 'CANCELLED', { error: { code: 'cancelled', message: 'the run was cancelled before it started' }, finishedAt: new Date().toISOString() });
+    expect(await reportRunEnded(statusDeps(), ended(run!.runId, 'ABORTED'))).toMatchObject({ comment: 'edited', checkRun: 'no_pull_request' });
+    expect(h.repo.edits.at(-1)!.body).toContain('It was cancelled (the run was cancelled before it started).');
+  });
+
+  test('a run not started from GitHub, or an event of another shape, writes nothing', async () => {
+    await expect(reportRunEnded(statusDeps(), { source: 'aws.states', detail: { name: 'x' } })).rejects.toThrow();
+    expect(await reportRunEnded(statusDeps(), ended('01JBX7M5Q6RZ5Y9V3G2H4K8N0P'))).toMatchObject({ action: 'ignored' });
+    expect(h.repo.edits).toEqual([]);
   });
 });

@@ -45,6 +45,20 @@ describe('GithubWebhook construct', () => {
     });
   });
 
+  it('sends the end of every run execution (however it ended) to the webhook function, and only it', () => {
+    const fnId = stack.getLogicalId(webhook.function.node.defaultChild as never);
+    const machineId = stack.getLogicalId(stack.orchestrator.stateMachine.node.defaultChild as never);
+    const rules = Object.values(template.findResources('AWS::Events::Rule')) as { Properties: { EventPattern: any; Targets: { Arn: unknown }[] } }[];
+    const toFunction = rules.filter((r) => r.Properties.Targets.some((t) => JSON.stringify(t.Arn).includes(fnId)));
+    expect(toFunction).toHaveLength(1);
+    expect(toFunction[0]!.Properties.EventPattern).toEqual({
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: { status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArn: [{ Ref: machineId }] },
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', { Action: 'lambda:InvokeFunction', Principal: 'events.amazonaws.com', FunctionName: { 'Fn::GetAtt': [fnId, 'Arn'] } });
+  });
+
   it('is not deployed without a webhook secret', () => {
     const { stack: without } = synthesize({ prebuiltRunnerImage: true, config: testConfig({ github: { appId: 1, installationId: 2, privateKeySecret: 'nightshift/gh-key' } }) });
     expect(without.githubWebhook).toBeUndefined();
