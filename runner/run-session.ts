@@ -7,6 +7,7 @@ import { deliver } from './session/delivery';
 import { runChecks } from './session/checks-phase';
 import { FinishGate } from './session/finish-gate';
 import { RefusedHostsReport } from './session/refused-hosts-report';
+import { StatusProgress } from './session/status-progress';
 import { RunContext, type RunnerDeps } from './session/run-context';
 import { endFromError, reportEnd } from './session/run-ending';
 import type { RunEnd } from './session/run-errors';
@@ -74,6 +75,9 @@ export class RunSession {
     const prepared: PreparedRun = { ...started, repo, rules: defaultRepoRules(), commandEnv: started.toolEnv, headTestEnv: started.toolEnv };
     this.prepared = prepared;
     await ctx.heartbeat();
+    // The GitHub status comment says the run is running, before setup and the tests at base.
+    const status = new StatusProgress(ctx, repo.github);
+    await status.report(0, ctx.run.spentMicros);
     prepared.rules = await readRepoRules(ctx, this.layout, repo);
     Object.assign(prepared, await loadCommandEnvironments(ctx, started.toolEnv));
     const setupNotes = await ctx.timed('setup', () => runSetup(ctx, prepared));
@@ -82,7 +86,7 @@ export class RunSession {
     const baseChecks = await ctx.timed('baseChecks', () => runChecks(ctx, prepared, 'base'));
     const gate = new FinishGate(ctx, prepared, baseTests, baseChecks);
     this.loopStarted = true;
-    const agentEnd = await runAgentLoop(ctx, { prepared, budget: this.budget, meter: this.meter, setupNotes, baseTests, gate });
+    const agentEnd = await runAgentLoop(ctx, { prepared, budget: this.budget, meter: this.meter, setupNotes, baseTests, gate, status });
     return deliver(ctx, agentEnd, { prepared, budget: this.budget, meter: this.meter, refusedHosts: this.refusedHosts, baseTests, baseChecks, gate });
   }
 }

@@ -18,6 +18,7 @@ import type { RunContext } from './run-context';
 import { Interrupted } from './run-errors';
 import type { PreparedRun } from './workspace-phase';
 import type { FinishGate } from './finish-gate';
+import type { StatusProgress } from './status-progress';
 import { LoopControl, modelStopMessage, retryMaxTokensFor, TEXT_ONLY_NUDGES } from './loop-control';
 import { RunFailure } from './run-errors';
 
@@ -31,6 +32,8 @@ export interface AgentLoopInput {
   setupNotes: string[];
   baseTests: TestRunResult | undefined;
   gate: FinishGate;
+  /** The GitHub status comment's running stage (a GitHub run only). */
+  status: StatusProgress;
 }
 
 /** The model ↔ tools loop, until the agent finishes, asks, stops calling tools, or runs out of turns. */
@@ -98,6 +101,7 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
       tools: toolUses.map((t) => t.name),
     });
     await ctx.heartbeat();
+    await input.status.report(turn, run.spentMicros + budget.totals.modelMicros + meter.chargedMicros);
     const decision = control.decide(response);
     if (decision.action === 'retry') {
       // The cut-off response is dropped: the same request is asked again with room for the whole call.
