@@ -9,7 +9,7 @@ import { activeThreadRuns, threadRuns } from '../runs/threads';
 import { queuedComment } from './run-status';
 import type { RunRepository } from '../store/ports';
 import { ThreadBudgetError, type ThreadStorePort } from '../store/threads';
-import { pullNumberOf, recordPullOutcome } from './pull-outcome';
+import { pullNumberOf, recordPullOutcome, runIdOfBranch } from './pull-outcome';
 import type { MetricsSink } from '../metrics/emf';
 import { canTrigger, type GithubComment, type GithubRepoPort, type PullDetails, type ReactionTarget, type RepoPermission } from './github-port';
 import { issuePrompt, iterationPrompt, type ThreadComment } from './thread-prompt';
@@ -172,7 +172,16 @@ async function startIteration(ctx: TriggerContext, number: number, known: PullDe
     .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
   const comments = await asThreadComments(ctx, all);
   const prompt = iterationPrompt({ repo: ctx.repo, number, branch: pull.headRef, requestedBy: ctx.sender.login, instructions, comments });
-  return submitOnThread(ctx, number, { request: { repo: ctx.repo, prompt, branch: pull.headRef, labels: ['github'] }, requester: requesterOf(ctx.sender.login), source: 'github_comment', thread });
+  // The issue the pull request was opened for, so the rewritten PR body still links it (Fixes/Refs #N).
+  const issue = await issueOfPull(ctx, pull);
+  return submitOnThread(ctx, number, { request: { repo: ctx.repo, prompt, branch: pull.headRef, labels: ['github'], ...(issue ? { issue } : {}) }, requester: requesterOf(ctx.sender.login), source: 'github_comment', thread });
+}
+
+/** The issue of the run that opened this pull request from its run branch, if a run did. */
+async function issueOfPull(ctx: TriggerContext, pull: PullDetails): Promise<number | undefined> {
+  const opener = runIdOfBranch(pull.headRef);
+  const run = opener ? await ctx.deps.runs.get(opener) : undefined;
+  return run && run.repo.toLowerCase() === ctx.repo.toLowerCase() && pullNumberOf(run.prUrl) === pull.number ? (run.issue ?? undefined) : undefined;
 }
 
 async function submitOnThread(ctx: TriggerContext, number: number, input: SubmitInput & { thread: string }): Promise<IntakeOutcome> {

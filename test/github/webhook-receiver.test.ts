@@ -252,6 +252,19 @@ describe('pull request outcomes', () => {
     expect(h.metrics).toEqual([]);
   });
 
+  test("an iteration on the issue run's pull request carries the issue, so the rewritten PR body still links it", async () => {
+    const { branch } = await issueRunWithPull(7);
+    h.repo.pulls.set(7, { number: 7, state: 'open', headRef: branch, headRepo: REPO, baseRepo: REPO, htmlUrl: `https://github.com/${REPO}/pull/7`, headSha: null });
+    const answer = await h.deliver('issue_comment', examplePayload('issue_comment', 'created', (p) => {
+      p.issue.number = 7;
+      p.issue.pull_request = { url: `https://api.github.com/repos/${REPO}/pulls/7` };
+      p.comment.body = '/nightshift also fix the docs';
+    }));
+    expect(answer).toMatchObject({ statusCode: 202, body: { status: 'submitted', thread: `${REPO}#7` } });
+    const iteration = (await runsOf()).find((r) => r.source === 'github_comment');
+    expect(iteration).toMatchObject({ issue: 1, branch, thread: `${REPO}#7` });
+  });
+
   test('other pull_request actions start and record nothing', async () => {
     const answer = await h.deliver('pull_request', examplePayload('pull_request', 'opened'));
     expect(answer).toMatchObject({ statusCode: 202, body: { status: 'ignored' } });
