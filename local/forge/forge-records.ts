@@ -18,6 +18,8 @@ export const ForgePull = z
     state: z.enum(['open', 'closed']),
     createdAt: z.string(),
     updatedAt: z.string(),
+    closedAt: z.string().nullable().optional(),
+    mergedAt: z.string().nullable().optional(),
   })
   .strict();
 export type ForgePull = z.infer<typeof ForgePull>;

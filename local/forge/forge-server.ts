@@ -26,7 +26,7 @@ import {
   type ForgePull,
   type ForgeUser,
 } from './forge-records';
-import { bareRepoPath, branchHead, commitExists, defaultBranchOf, protectedBranchesOf } from './forge-repositories';
+import { bareRepoPath, branchHead, commitExists, defaultBranchOf, mergeBranch, MergeConflictError, protectedBranchesOf } from './forge-repositories';
 
 /**
  * The local forge (SPEC §8): a real HTTP server on loopback speaking the subset of GitHub's REST API
@@ -35,7 +35,8 @@ import { bareRepoPath, branchHead, commitExists, defaultBranchOf, protectedBranc
  *   GET   /repos/{owner}/{repo}/branches/{branch}     (protected: from `nightshift.protectedBranch` in the bare repo's config)
  *   GET   /repos/{owner}/{repo}/pulls?head=owner:branch&state=open|closed|all
  *   POST  /repos/{owner}/{repo}/pulls               {title, head, base, body?, draft?}
- *   PATCH /repos/{owner}/{repo}/pulls/{number}      {title?, body?, state?}
+ *   PATCH /repos/{owner}/{repo}/pulls/{number}      {title?, body?, state?}   (closing delivers pull_request.closed)
+ *   PUT   /repos/{owner}/{repo}/pulls/{number}/merge (merges in the bare repository; delivers pull_request.closed, merged)
  *   GET   /repos/{owner}/{repo}/issues/{number}
  *   POST  /repos/{owner}/{repo}/issues/{number}/comments {body}
  *   POST  /repos/{owner}/{repo}/issues              {title, body?}
@@ -247,8 +248,16 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
       user: { login: 'nightshift[bot]' },
       created_at: p.createdAt,
       updated_at: p.updatedAt,
+      closed_at: p.closedAt ?? null,
+      merged: Boolean(p.mergedAt),
+      merged_at: p.mergedAt ?? null,
     };
   };
+  /** GitHub's `pull_request.closed`, merged or not, after a close or a merge through the API. */
+  const closedDelivery = (repo: string, p: ForgePull, sender: ReturnType<typeof userJson>): PendingDelivery => ({
+    event: 'pull_request',
+    payload: { action: 'closed', number: p.number, pull_request: pullJson(repo, p), repository: repoJson(repo), sender },
+  });
 
   const checkRunRecord = (input: Partial<z.infer<typeof CreateCheckRun>> & { name: string }, headSha: string, existing?: ForgeCheckRun): Omit<ForgeCheckRun, 'id'> => ({
     name: input.name,
@@ -343,8 +352,27 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
       if (!existing) throw new HttpError(404, 'Not Found');
       if (method === 'GET') return { status: 200, json: pullJson(repo, existing) };
       const input = UpdatePull.parse(body ?? {});
-      const updated = savePull(root, repo, { ...existing, ...input, updatedAt: new Date().toISOString() });
-      return { status: 200, json: pullJson(repo, updated) };
+      const now = new Date().toISOString();
+      const closing = existing.state === 'open' && input.state === 'closed';
+      const updated = savePull(root, repo, { ...existing, ...input, updatedAt: now, ...(closing ? { closedAt: now } : {}), ...(input.state === 'open' ? { closedAt: null } : {}) });
+      return { status: 200, json: pullJson(repo, updated), ...(closing ? { deliveries: [closedDelivery(repo, updated, sender)] } : {}) };
+    }
+    if (rest[0] === 'pulls' && rest[2] === 'merge' && rest.length === 3 && method === 'PUT') {
+      const existing = getPull(root, repo, Number(rest[1]));
+      if (!existing) throw new HttpError(404, 'Not Found');
+      if (existing.state !== 'open') throw new HttpError(405, 'Pull Request is not mergeable');
+      // As on GitHub, merging takes write access; the platform's own tokens never merge (SPEC §5).
+      if (writer.type === 'Bot' || !['admin', 'maintain', 'write'].includes(permissionOf(root, repo, writer.login))) throw new HttpError(403, 'Resource not accessible by integration');
+      let sha: string;
+      try {
+        sha = mergeBranch(bare, existing.base, existing.head, `Merge pull request #${existing.number} from ${existing.head}`);
+      } catch (err) {
+        if (err instanceof MergeConflictError) throw new HttpError(405, 'Pull Request is not mergeable');
+        throw err;
+      }
+      const now = new Date().toISOString();
+      const merged = savePull(root, repo, { ...existing, state: 'closed', updatedAt: now, closedAt: now, mergedAt: now });
+      return { status: 200, json: { sha, merged: true, message: 'Pull Request successfully merged' }, deliveries: [closedDelivery(repo, merged, sender)] };
     }
     if (rest[0] === 'issues' && rest.length === 2 && method === 'GET') {
       const issue = listIssues(root, repo).find((i) => i.number === Number(rest[1]));

@@ -1,4 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { octokitRepoClient } from '../../lambdas/github/github-repo-client';
@@ -95,6 +98,41 @@ describe('the local forge answers the status endpoints GitHub-shaped (through th
     await client.upsertCheckRun({ headSha, externalId: RUN, output: { ...output, conclusion: 'failure', summary: 'second' } });
     expect(listCheckRuns(root, 'acme/web')).toEqual([expect.objectContaining({ name: 'Nightshift', headSha, externalId: RUN, status: 'completed', conclusion: 'failure', summary: 'second' })]);
     await expect(client.upsertCheckRun({ headSha: 'f'.repeat(40), externalId: RUN, output })).rejects.toMatchObject({ status: 422 });
+  });
+
+  test('merging and closing deliver pull_request.closed, merged or not; the platform itself cannot merge', async () => {
+    const bare = join(root, 'acme', 'web.git');
+    const received: { event: string; body: Record<string, any> }[] = [];
+    const hook = createServer((req, res) => {
+      let text = '';
+      req.on('data', (c) => (text += c));
+      req.on('end', () => {
+        received.push({ event: String(req.headers['x-github-event']), body: JSON.parse(text) });
+        res.writeHead(202).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    forge.setWebhook(`http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`, 'secret-0123456789');
+    try {
+      execFileSync('git', ['branch', 'feature', 'main'], { cwd: bare });
+      execFileSync('git', ['branch', 'other', 'main'], { cwd: bare });
+      const as = (login: string | null) => issueForgeToken(root, 'acme/web', null, 600, new Date(), login ?? undefined).token;
+      const api = async (token: string, method: string, path: string, body: unknown) => fetch(`${forge.url}/repos/acme/web${path}`, { method, headers: { authorization: `token ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const pr = (await (await api(as('acme'), 'POST', '/pulls', { title: 'f', head: 'feature', base: 'main' })).json()) as { number: number };
+      expect((await api(as(null), 'PUT', `/pulls/${pr.number}/merge`, {})).status).toBe(403);
+      expect((await api(as('acme'), 'PUT', `/pulls/${pr.number}/merge`, {})).status).toBe(200);
+      const other = (await (await api(as('acme'), 'POST', '/pulls', { title: 'o', head: 'other', base: 'main' })).json()) as { number: number };
+      expect((await api(as('acme'), 'PATCH', `/pulls/${other.number}`, { state: 'closed' })).status).toBe(200);
+      await forge.idle();
+      expect(received.map((r) => [r.event, r.body.action, r.body.pull_request.number, r.body.pull_request.merged])).toEqual([
+        ['pull_request', 'closed', pr.number, true],
+        ['pull_request', 'closed', other.number, false],
+      ]);
+      expect(received[0]!.body.pull_request.merged_at).toEqual(expect.any(String));
+      expect(branchHead(bare, 'main')).toBe(branchHead(bare, 'feature'));
+    } finally {
+      hook.close();
+    }
   });
 
   test('without a token of the repository nothing is written', async () => {
