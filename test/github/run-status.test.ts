@@ -102,7 +102,7 @@ describe('the local forge answers the status endpoints GitHub-shaped (through th
 
   test('merging and closing deliver pull_request.closed, merged or not; the platform itself cannot merge', async () => {
     const bare = join(root, 'acme', 'web.git');
-    const received: { event: string; body: Record<string, any> }[] = [];
+    const received: { event: string; body: { action: string; pull_request: { number: number; merged: boolean; merged_at: string | null } } }[] = [];
     const hook = createServer((req, res) => {
       let text = '';
       req.on('data', (c) => (text += c));

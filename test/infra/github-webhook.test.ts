@@ -49,7 +49,7 @@ describe('GithubWebhook construct', () => {
   it('sends the end of every run execution (however it ended) to the webhook function, and only it', () => {
     const fnId = stack.getLogicalId(webhook.function.node.defaultChild as never);
     const machineId = stack.getLogicalId(stack.orchestrator.stateMachine.node.defaultChild as never);
-    const rules = Object.values(template.findResources('AWS::Events::Rule')) as { Properties: { EventPattern: any; Targets: { Arn: unknown }[] } }[];
+    const rules = Object.values(template.findResources('AWS::Events::Rule')) as { Properties: { EventPattern: unknown; Targets: { Arn: unknown }[] } }[];
     const toFunction = rules.filter((r) => r.Properties.Targets.some((t) => JSON.stringify(t.Arn).includes(fnId)));
     expect(toFunction).toHaveLength(1);
     expect(toFunction[0]!.Properties.EventPattern).toEqual({
