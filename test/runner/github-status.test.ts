@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { branchLog, createIssue, listComments, listPulls } from '../../local/forge';
 import { addComment } from '../../local/forge/forge-records';
 import { iterationReply } from '../../runner/github/iteration-reply';
+import { STATUS_EDIT_INTERVAL_MS, StatusProgress } from '../../runner/session/status-progress';
 import { startInProcessRun, startRunnerHarness, type RunnerHarness } from './support/runner-harness';
 
 const appendNote = join(__dirname, '..', 'fixtures', 'sessions', 'append-note.jsonl');
@@ -61,5 +62,55 @@ describe('iterationReply', () => {
     expect(reply).toContain('1 passed, 1 failed at base → 1 passed, 0 failed at head.');
     expect(reply).toContain('Newly passing: `empty list`.');
     expect(iterationReply({ ...base, requester: 'github:evil@team', baseTests: undefined, headTests: undefined, delta: { newlyFailing: [], newlyPassing: [], stillFailing: [] } })).not.toContain('@');
+  });
+});
+
+describe('StatusProgress', () => {
+  const runId = '01JBX7M5Q6RZ5Y9V3G2H4K8N0P';
+  function progress(run: { thread: string | null; statusCommentId: number | null }, stored: { statusCommentId: number | null }, failEdit = false) {
+    const edits: { id: number; body: string }[] = [];
+    const warnings: string[] = [];
+    let clock = 0;
+    const ctx = {
+      run: { runId, budgetMicros: 1_000_000, ...run },
+      deps: { runs: { get: async () => ({ runId, ...stored }) } },
+      log: { warn: (message: string) => warnings.push(message) },
+      redactor: { redact: (s: string) => s },
+    };
+    const github = {
+      updateIssueComment: async (id: number, body: string) => {
+        if (failEdit) throw new Error('502 Bad Gateway');
+        edits.push({ id, body });
+      },
+    };
+    const status = new StatusProgress(ctx as never, github as never, () => clock);
+    return { status, edits, warnings, tick: (ms: number) => (clock += ms) };
+  }
+
+  test('edits at the first report, then at most every STATUS_EDIT_INTERVAL_MS', async () => {
+    const p = progress({ thread: 'acme/web#1', statusCommentId: 7 }, { statusCommentId: 7 });
+    await p.status.report(0, 0);
+    await p.status.report(1, 10_000);
+    p.tick(STATUS_EDIT_INTERVAL_MS);
+    await p.status.report(2, 20_000);
+    expect(p.edits.map((e) => [e.id, /preparing|2 model turns/.exec(e.body)?.[0]])).toEqual([
+      [7, 'preparing'],
+      [7, '2 model turns'],
+    ]);
+  });
+
+  test('reads the comment id again when the webhook stored it after the runner started; a run without a thread edits nothing', async () => {
+    const late = progress({ thread: 'acme/web#1', statusCommentId: null }, { statusCommentId: 9 });
+    await late.status.report(1, 0);
+    expect(late.edits.map((e) => e.id)).toEqual([9]);
+    const api = progress({ thread: null, statusCommentId: null }, { statusCommentId: null });
+    await api.status.report(1, 0);
+    expect(api.edits).toEqual([]);
+  });
+
+  test('a failed edit is logged and does not end the run', async () => {
+    const p = progress({ thread: 'acme/web#1', statusCommentId: 7 }, { statusCommentId: 7 }, true);
+    await expect(p.status.report(1, 0)).resolves.toBeUndefined();
+    expect(p.warnings).toEqual(['could not edit the status comment']);
   });
 });
