@@ -9,6 +9,7 @@ import { runChecks } from './session/checks-phase';
 import { FinishGate } from './session/finish-gate';
 import { RefusedHostsReport } from './session/refused-hosts-report';
 import { restoreConversation } from './session/resume';
+import { StatusProgress } from './session/status-progress';
 import { RunContext, type RunnerDeps } from './session/run-context';
 import { endFromError, reportEnd } from './session/run-ending';
 import type { RunEnd } from './session/run-errors';
@@ -77,6 +78,9 @@ export class RunSession {
     const prepared: PreparedRun = { ...started, repo, rules: defaultRepoRules(), commandEnv: started.toolEnv, headTestEnv: started.toolEnv };
     this.prepared = prepared;
     await ctx.heartbeat();
+    // The GitHub status comment says the run is running, before setup and the tests at base.
+    const status = new StatusProgress(ctx, repo.github);
+    await status.report(0, ctx.run.spentMicros);
     prepared.rules = await readRepoRules(ctx, this.layout, repo);
     Object.assign(prepared, await loadCommandEnvironments(ctx, started.toolEnv));
     const setupNotes = await ctx.timed('setup', () => runSetup(ctx, prepared));
@@ -86,7 +90,7 @@ export class RunSession {
     const gate = new FinishGate(ctx, prepared, baseTests, baseChecks);
     const restored = await restoreConversation(ctx);
     this.loopStarted = true;
-    const agentEnd = await runAgentLoop(ctx, { prepared, budget: this.budget, meter: this.meter, setupNotes, baseTests, gate, restored });
+    const agentEnd = await runAgentLoop(ctx, { prepared, budget: this.budget, meter: this.meter, setupNotes, baseTests, gate, restored, status });
     const paused = await checkpointIfPaused(ctx, agentEnd, prepared);
     if (paused) return paused;
     return deliver(ctx, agentEnd, { prepared, budget: this.budget, meter: this.meter, refusedHosts: this.refusedHosts, baseTests, baseChecks, gate });

@@ -7,7 +7,7 @@ import { issueForgeToken } from '../../local/forge/forge-tokens';
 import { resolveHome } from '../../local/home';
 
 /**
- * `nightshift forge issue|label|comment|allow`: act on the running local forge as a person, for
+ * `nightshift forge issue|label|comment|merge|close|allow`: act on the running local forge as a person, for
  * trying the GitHub loop locally (docs/local-mode.md). The forge delivers the matching webhooks to
  * the local platform. Runs against NIGHTSHIFT_HOME (default `.nightshift`); writes go through the
  * forge's REST API with a short-lived token for `--as <login>`.
@@ -63,6 +63,20 @@ export function registerForgeCommand(program: Command, context: ForgeCommandCont
     async (repo: string, number: string, text: string, options: { as: string }) => {
       await call(env, RepoName.parse(repo), options.as, 'POST', `/issues/${issueNumber(number)}/comments`, { body: text });
       context.out(`commented on ${repo}#${number}`);
+      context.done(0);
+    },
+  );
+  as(forge.command('merge').description('merge a pull request (the forge delivers pull_request.closed, merged: the outcome lands on its runs)').addArgument(new Argument('<repo>')).addArgument(new Argument('<number>'))).action(
+    async (repo: string, number: string, options: { as: string }) => {
+      await call(env, RepoName.parse(repo), options.as, 'PUT', `/pulls/${issueNumber(number)}/merge`, {});
+      context.out(`merged ${repo}#${number}`);
+      context.done(0);
+    },
+  );
+  as(forge.command('close').description('close a pull request without merging it').addArgument(new Argument('<repo>')).addArgument(new Argument('<number>'))).action(
+    async (repo: string, number: string, options: { as: string }) => {
+      await call(env, RepoName.parse(repo), options.as, 'PATCH', `/pulls/${issueNumber(number)}`, { state: 'closed' });
+      context.out(`closed ${repo}#${number}`);
       context.done(0);
     },
   );

@@ -27,6 +27,8 @@ export const RunAnswer = z.object({
   queuePosition: z.nullable(z.number()),
   cancelRequested: z.boolean(),
   error: z.nullable(z.object({ code: z.string(), message: z.string() })),
+  thread: z.optional(z.nullable(z.string())),
+  pullRequest: z.optional(z.nullable(z.object({ state: z.string(), at: z.string() }))),
 });
 export type RunAnswer = z.infer<typeof RunAnswer>;
 

@@ -1,3 +1,5 @@
+import type { CheckRunOutput } from './run-status';
+
 /**
  * The GitHub calls the webhook handler makes for one repository, with a token of the webhook broker
  * (issues write, pull requests read, metadata read: lambdas/github/webhook-token-broker.ts).
@@ -25,6 +27,8 @@ export interface PullDetails {
   headRepo: string | null;
   baseRepo: string;
   htmlUrl: string;
+  /** The head commit (null when the payload did not carry it). */
+  headSha: string | null;
 }
 
 export interface GithubComment {
@@ -48,8 +52,14 @@ export interface GithubRepoPort {
   reviewComments(number: number): Promise<GithubComment[]>;
   /** Review bodies of a pull request (empty bodies left out). */
   reviews(number: number): Promise<GithubComment[]>;
-  comment(number: number, body: string): Promise<void>;
+  /** A new comment on the issue or pull request; its id, to edit it later. */
+  comment(number: number, body: string): Promise<{ id: number }>;
+  editComment(commentId: number, body: string): Promise<void>;
   react(target: ReactionTarget, content: 'eyes'): Promise<void>;
+  /** True when the token may write check runs (a GitHub App or the local forge; not the PAT fallback). */
+  readonly canWriteChecks: boolean;
+  /** The check run of `externalId` (a run id) on the commit: created, or updated when it exists. */
+  upsertCheckRun(input: { headSha: string; externalId: string; output: CheckRunOutput }): Promise<void>;
 }
 
 /** Write, maintain or admin: who may trigger a run (SPEC §3). */

@@ -54,6 +54,26 @@ export const PullRequestReviewCommentCreated = z.object({
   sender: Sender,
 });
 
+export const PullRequestClosed = z.object({
+  action: z.literal('closed'),
+  pull_request: z.object({
+    number: z.number().int().positive(),
+    merged: z.boolean().nullable().optional(),
+    merged_at: Timestamp.nullable().optional(),
+    closed_at: Timestamp.nullable(),
+    created_at: Timestamp,
+    head: z.object({ ref: z.string().min(1).max(255) }),
+  }),
+  repository: Repository,
+  sender: Sender,
+});
+
+/**
+ * The webhook events Nightshift acts on: what the GitHub App subscribes to (infra/github-app-manifest.json;
+ * a test holds the two together). `ping` is sent to every App and needs no subscription.
+ */
+export const HANDLED_EVENTS = ['issues', 'issue_comment', 'pull_request', 'pull_request_review', 'pull_request_review_comment'] as const;
+
 /** Where a `/nightshift` command was written. */
 export type CommandSource = 'issue_comment' | 'review' | 'review_comment';
 
@@ -74,6 +94,17 @@ export type WebhookTrigger =
       stop: boolean;
       source: CommandSource;
       commentId: number;
+      at: string;
+    }
+  | {
+      /** A pull request was closed, merged or not: the outcome of a Nightshift PR (`at` is when it closed). */
+      kind: 'pull_closed';
+      repo: string;
+      number: number;
+      merged: boolean;
+      headRef: string;
+      openedAt: string;
+      sender: Sender;
       at: string;
     };
 
@@ -155,6 +186,15 @@ export function classifyDelivery(event: string, payload: unknown, settings: Trig
         commentId: p.comment.id,
         at: p.comment.created_at,
       };
+    }
+    case 'pull_request': {
+      if (act !== 'closed') return ignore(`pull_request.${act ?? '?'}`);
+      const p = PullRequestClosed.parse(payload);
+      const pr = p.pull_request;
+      const merged = pr.merged === true && typeof pr.merged_at === 'string';
+      const at = merged ? pr.merged_at! : pr.closed_at;
+      if (!at) return ignore('the closed pull request has no closed_at');
+      return { kind: 'pull_closed', repo: p.repository.full_name, number: pr.number, merged, headRef: pr.head.ref, openedAt: pr.created_at, sender: p.sender, at };
     }
     default:
       return ignore(`event ${event.slice(0, 50)} is not handled`);

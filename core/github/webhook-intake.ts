@@ -5,9 +5,13 @@ import { microsToUsd } from '../pricing';
 import { RunEndedError } from '../runs/cancel';
 import { BranchCheckUnavailableError, BranchNotAllowedError } from '../errors';
 import type { SubmitInput } from '../runs/submit';
+import { queuePosition } from '../runs/admission';
 import { activeThreadRuns, threadRuns } from '../runs/threads';
+import { queuedComment } from './run-status';
 import type { RunRepository } from '../store/ports';
 import { ThreadBudgetError, type ThreadStorePort } from '../store/threads';
+import { pullNumberOf, recordPullOutcome, runIdOfBranch } from './pull-outcome';
+import type { MetricsSink } from '../metrics/emf';
 import { canTrigger, type GithubComment, type GithubRepoPort, type PullDetails, type ReactionTarget, type RepoPermission } from './github-port';
 import { issuePrompt, iterationPrompt, type ThreadComment } from './thread-prompt';
 import { isBot, parseCommand, threadKey, type PullRef, type Sender, type WebhookTrigger } from './webhook-events';
@@ -42,6 +46,8 @@ export interface WebhookIntakeDeps {
   submit(input: SubmitInput): Promise<{ runId: string }>;
   cancel(runId: string, requester: string): Promise<void>;
   permissions: PermissionCache;
+  /** Where the pull request outcome metrics go (core/metrics/catalog.ts). */
+  metrics?: MetricsSink;
   now?: () => Date;
   /** Where failures of the courtesy calls after a submission go (the run exists; the delivery must not be retried). */
   warn(message: string, fields: Record<string, unknown>): void;
@@ -60,7 +66,8 @@ export type IntakeOutcome =
   | { action: 'ignored'; reason: string }
   | { action: 'refused'; reason: string; commented: boolean }
   | { action: 'submitted'; runId: string; thread: string; behind: string | null }
-  | { action: 'cancelled'; runIds: string[]; thread: string };
+  | { action: 'cancelled'; runIds: string[]; thread: string }
+  | { action: 'recorded'; state: 'merged' | 'closed'; runIds: string[] };
 
 const requesterOf = (login: string) => `github:${login}`;
 
@@ -72,9 +79,11 @@ export async function handleTrigger(deps: WebhookIntakeDeps, trigger: WebhookTri
   const repo = settings.name;
 
   const now = deps.now?.() ?? new Date();
-  if (isBot(trigger.sender)) return { action: 'ignored', reason: `sender ${trigger.sender.login} is a bot` };
   const at = Date.parse(trigger.at);
   if (!(at > now.getTime() - STALE_AFTER_MS)) return { action: 'ignored', reason: `the event is from ${trigger.at}, older than the delivery window` };
+  // An outcome is recorded whoever closed the pull request (a merge bot included); it starts nothing.
+  if (trigger.kind === 'pull_closed') return recordPullOutcome(deps, repo, trigger);
+  if (isBot(trigger.sender)) return { action: 'ignored', reason: `sender ${trigger.sender.login} is a bot` };
 
   const github = await deps.github(repo);
   const permissionOf = (login: string) => deps.permissions.get(repo, login, () => github.permissionOf(login));
@@ -119,7 +128,7 @@ interface TriggerContext {
 }
 
 function pullOf(pull: PullRef): PullDetails {
-  return { number: pull.number, state: pull.state, headRef: pull.head.ref, headRepo: pull.head.repo?.full_name ?? null, baseRepo: pull.base.repo.full_name, htmlUrl: pull.html_url };
+  return { number: pull.number, state: pull.state, headRef: pull.head.ref, headRepo: pull.head.repo?.full_name ?? null, baseRepo: pull.base.repo.full_name, htmlUrl: pull.html_url, headSha: pull.head.sha ?? null };
 }
 
 /** A comment that is itself a command: its text was the instructions of a run, not review context. */
@@ -164,7 +173,16 @@ async function startIteration(ctx: TriggerContext, number: number, known: PullDe
     .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
   const comments = await asThreadComments(ctx, all);
   const prompt = iterationPrompt({ repo: ctx.repo, number, branch: pull.headRef, requestedBy: ctx.sender.login, instructions, comments });
-  return submitOnThread(ctx, number, { request: { repo: ctx.repo, prompt, branch: pull.headRef, labels: ['github'] }, requester: requesterOf(ctx.sender.login), source: 'github_comment', thread });
+  // The issue the pull request was opened for, so the rewritten PR body still links it (Fixes/Refs #N).
+  const issue = await issueOfPull(ctx, pull);
+  return submitOnThread(ctx, number, { request: { repo: ctx.repo, prompt, branch: pull.headRef, labels: ['github'], ...(issue ? { issue } : {}) }, requester: requesterOf(ctx.sender.login), source: 'github_comment', thread });
+}
+
+/** The issue of the run that opened this pull request from its run branch, if a run did. */
+async function issueOfPull(ctx: TriggerContext, pull: PullDetails): Promise<number | undefined> {
+  const opener = runIdOfBranch(pull.headRef);
+  const run = opener ? await ctx.deps.runs.get(opener) : undefined;
+  return run && run.repo.toLowerCase() === ctx.repo.toLowerCase() && pullNumberOf(run.prUrl) === pull.number ? (run.issue ?? undefined) : undefined;
 }
 
 async function submitOnThread(ctx: TriggerContext, number: number, input: SubmitInput & { thread: string }): Promise<IntakeOutcome> {
@@ -184,7 +202,13 @@ async function submitOnThread(ctx: TriggerContext, number: number, input: Submit
     throw err;
   }
   const behind = ahead.at(-1)?.runId ?? null;
-  await afterSubmit(ctx, 'comment on the thread', () => ctx.github.comment(number, behind ? `Nightshift queued run \`${runId}\` behind run \`${behind}\` of this thread; it starts when that one ends.` : `Nightshift queued run \`${runId}\` for this ${input.source === 'github_issue' ? 'issue' : 'pull request'}.`));
+  // The run's one status comment (core/github/run-status.ts): the runner and the run's end edit it in place.
+  await afterSubmit(ctx, 'post the status comment', async () => {
+    const run = await ctx.deps.runs.get(runId);
+    if (!run) return;
+    const { id } = await ctx.github.comment(number, queuedComment({ runId, behind, position: await queuePosition(ctx.deps.runs, run), budgetMicros: run.budgetMicros }));
+    await ctx.deps.runs.patch(runId, { statusCommentId: id }, { allowTerminal: true });
+  });
   return { action: 'submitted', runId, thread: input.thread, behind };
 }
 
@@ -221,10 +245,6 @@ async function openPullOfThread(ctx: TriggerContext, thread: string): Promise<Pu
   return undefined;
 }
 
-export function pullNumberOf(prUrl: string | null): number | undefined {
-  const m = prUrl ? /\/pull\/(\d+)$/.exec(prUrl) : null;
-  return m ? Number(m[1]) : undefined;
-}
 
 function untrustedNotice(login: string, config: NightshiftConfig): string {
   return (

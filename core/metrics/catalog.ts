@@ -33,7 +33,7 @@ export const DimensionValue = {
 export type MetricUnit = 'Count' | 'Seconds' | 'None';
 
 /** The component that writes a metric; documentation for operators and a check target for tests. */
-export type MetricEmitter = 'api' | 'submit' | 'finalize' | 'runner' | 'run-gauges' | 'circuit-breaker';
+export type MetricEmitter = 'api' | 'submit' | 'finalize' | 'runner' | 'run-gauges' | 'circuit-breaker' | 'github-webhook';
 
 export interface MetricDefinition {
   readonly unit: MetricUnit;
@@ -105,6 +105,34 @@ export const metricCatalog = {
     statistic: 'Sum',
     emittedBy: ['finalize'],
     description: 'existing pull requests a run pushed to',
+  },
+  PullRequestsMerged: {
+    unit: 'Count',
+    dimensions: ['repo'],
+    statistic: 'Sum',
+    emittedBy: ['github-webhook'],
+    description: 'Nightshift pull requests merged (pull_request.closed with merged: true)',
+  },
+  PullRequestsClosedUnmerged: {
+    unit: 'Count',
+    dimensions: ['repo'],
+    statistic: 'Sum',
+    emittedBy: ['github-webhook'],
+    description: 'Nightshift pull requests closed without a merge; with PullRequestsMerged it gives the merge rate',
+  },
+  PullRequestTimeToMergeSeconds: {
+    unit: 'Seconds',
+    dimensions: ['repo'],
+    statistic: 'Average',
+    emittedBy: ['github-webhook'],
+    description: 'time from a Nightshift pull request being opened to its merge',
+  },
+  MergedPullRequestCostMicroUsd: {
+    unit: 'None',
+    dimensions: ['repo'],
+    statistic: 'Average',
+    emittedBy: ['github-webhook'],
+    description: "what all runs of a merged pull request's thread spent together (the issue run and its iterations), in micro-USD",
   },
   ModelCalls: { unit: 'Count', dimensions: ['repo'], statistic: 'Sum', emittedBy: ['runner'], description: 'model (Bedrock Converse) calls settled' },
   ModelInputTokens: { unit: 'Count', dimensions: ['repo'], statistic: 'Sum', emittedBy: ['runner'], description: 'model input tokens, per call' },

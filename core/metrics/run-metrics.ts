@@ -68,3 +68,17 @@ export function runEndedMetrics(
   if (run.status === 'SUCCEEDED' && run.outcome === 'pr_updated') records.push({ name: 'PullRequestsUpdated', value: 1, dimensions: { repo: run.repo } });
   return records;
 }
+
+/**
+ * A Nightshift pull request was closed: merged (with the time from opening to merge and what its
+ * thread's runs cost together) or closed without a merge. Emitted once per delivery, by the webhook.
+ */
+export function pullRequestClosedMetrics(input: { repo: string; merged: boolean; openedAt: string; closedAt: string; threadSpentMicros: number }): MetricRecord[] {
+  const dimensions = { repo: input.repo };
+  if (!input.merged) return [{ name: 'PullRequestsClosedUnmerged', value: 1, dimensions }];
+  return [
+    { name: 'PullRequestsMerged', value: 1, dimensions },
+    { name: 'PullRequestTimeToMergeSeconds', value: seconds(input.openedAt, input.closedAt), dimensions },
+    { name: 'MergedPullRequestCostMicroUsd', value: input.threadSpentMicros, dimensions },
+  ];
+}

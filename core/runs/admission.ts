@@ -131,7 +131,7 @@ async function admitted(deps: AdmissionDeps, run: RunRecord): Promise<AdmissionR
 }
 
 /** 1 + the number of queued, not-cancelled runs created before this one (run ids sort by creation time). */
-async function queuePosition(runs: RunRepository, run: RunRecord): Promise<number> {
+export async function queuePosition(runs: Pick<RunRepository, 'list'>, run: Pick<RunRecord, 'runId'>): Promise<number> {
   let ahead = 0;
   let cursor: string | undefined;
   do {

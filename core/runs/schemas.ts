@@ -68,6 +68,10 @@ export const RunView = z
     queuePosition: z.number().int().nullable(),
     cancelRequested: z.boolean(),
     error: RunError.nullable(),
+    /** The GitHub issue or pull request (`owner/name#N`) whose thread the run belongs to. */
+    thread: z.string().nullable(),
+    /** How the thread's pull request ended on GitHub, once it did. */
+    pullRequest: z.object({ number: z.number().int(), state: z.enum(['merged', 'closed']), at: z.string() }).strict().nullable(),
   })
   .strict();
 export type RunView = z.infer<typeof RunView>;

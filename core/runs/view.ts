@@ -30,5 +30,7 @@ export function toRunView(record: RunRecord, queuePosition?: number | null): Run
     queuePosition: queuePosition === undefined ? record.queuePosition : queuePosition,
     cancelRequested: record.cancelRequested,
     error: record.error,
+    thread: record.thread ?? null,
+    pullRequest: record.pullRequest ?? null,
   });
 }

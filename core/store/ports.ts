@@ -47,9 +47,19 @@ export interface RunRecord {
   thread?: string | null;
   /** Set by a pause (core/runs/pause.ts): what the next runner task of the run restores. Absent on runs that never paused. */
   resume?: RunResume | null;
+  /** The id of the run's one status comment on its GitHub thread, edited in place (core/github/run-status.ts). */
+  statusCommentId?: number | null;
+  /** How the pull request of the run's thread ended on GitHub (`pull_request.closed`), and when. */
+  pullRequest?: PullRequestOutcome | null;
 }
 
-export type RunPatch = Partial<Pick<RunRecord, 'outcome' | 'branch' | 'startedAt' | 'finishedAt' | 'prUrl' | 'queuePosition' | 'error' | 'cancelRequested' | 'resume'>>;
+export interface PullRequestOutcome {
+  number: number;
+  state: 'merged' | 'closed';
+  at: string;
+}
+
+export type RunPatch = Partial<Pick<RunRecord, 'outcome' | 'branch' | 'startedAt' | 'finishedAt' | 'prUrl' | 'queuePosition' | 'error' | 'cancelRequested' | 'resume' | 'statusCommentId' | 'pullRequest'>>;
 
 export interface RunListQuery {
   status?: RunStatus;

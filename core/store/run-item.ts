@@ -7,6 +7,7 @@ import type { RunPatch, RunRecord } from './ports';
 
 const Micros = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const Timestamp = z.string().min(1);
+const PullRequestOutcome = z.object({ number: z.number().int().positive(), state: z.enum(['merged', 'closed']), at: Timestamp }).strict();
 
 /** A run record as read back from the runs table (ledger internals are stripped: see `LedgerState`). */
 export const StoredRunRecord = z.object({
@@ -38,6 +39,8 @@ export const StoredRunRecord = z.object({
   requestHash: z.string().nullable(),
   thread: z.string().nullable().optional(),
   resume: RunResume.nullable().optional(),
+  statusCommentId: z.number().int().positive().nullable().optional(),
+  pullRequest: PullRequestOutcome.nullable().optional(),
 });
 
 export const RunPatchSchema = z
@@ -51,6 +54,8 @@ export const RunPatchSchema = z
     error: RunError.nullable(),
     cancelRequested: z.boolean(),
     resume: RunResume.nullable(),
+    statusCommentId: z.number().int().positive().nullable(),
+    pullRequest: PullRequestOutcome.nullable(),
   })
   .partial()
   .strict();

@@ -1,6 +1,8 @@
 import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -35,12 +37,15 @@ export function secretArn(stack: Stack, name: string): string {
 /**
  * The GitHub loop's entry (SPEC §3): `POST /v1/webhooks/github` with no authorizer (the signature is
  * the authentication, checked by the function before anything else), its own function, and a token
- * broker of its own that mints narrow tokens for it (issues write, pull requests read) from the App key.
+ * broker of its own that mints narrow tokens for it (issues write, pull requests read; checks write for
+ * the run-end report) from the App key.
  * The webhook function is the only reader of the webhook secret and holds no App key.
  */
 export class GithubWebhook extends Construct {
   readonly function: nodejs.NodejsFunction;
   readonly tokenBroker: nodejs.NodejsFunction;
+  /** Execution ends of the run state machine → the webhook function: each GitHub run's result comment and check run. */
+  readonly runEndedRule: events.Rule;
 
   constructor(scope: Construct, id: string, props: GithubWebhookProps) {
     super(scope, id);
@@ -82,6 +87,18 @@ export class GithubWebhook extends Construct {
     );
     iam.Grant.addToPrincipal({ grantee: fn, actions: ['lambda:InvokeFunction'], resourceArns: [this.tokenBroker.functionArn] });
     props.branchFacts.grantInvoke(fn);
+
+    // The end of every run's execution (however it ended) reaches the same function, which edits the
+    // run's status comment and writes the check run with a token of its own broker (core/github/run-status-report.ts).
+    this.runEndedRule = new events.Rule(this, 'RunEndedRule', {
+      description: 'Reports the end of runs started from GitHub on their issue or pull request (status comment, check run)',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: { status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArn: [orchestrator.stateMachine.stateMachineArn] },
+      },
+      targets: [new targets.LambdaFunction(fn, { retryAttempts: 4, maxEventAge: Duration.hours(2) })],
+    });
 
     const [route] = props.httpApi.addRoutes({
       path: WEBHOOK_ROUTE_PATH,

@@ -322,6 +322,30 @@ export class Monitoring extends Construct {
       graph('Pull requests, tool calls, blocked egress', [m('PullRequestsOpened'), m('PullRequestsUpdated'), m('EgressBlocked')], { right: [m('ToolCalls'), m('ToolFailures'), m('ModelCalls')] }),
       graph('Submitted by source', RunSource.options.map((source) => m('RunsSubmitted', { dimensions: { source }, label: source }))),
     );
+    // Outcomes on GitHub (core/github/pull-outcome.ts): counted per day, since reviews take days.
+    const day = Duration.days(1);
+    dashboard.addWidgets(
+      graph('Pull requests merged and closed (per day)', [m('PullRequestsMerged', { period: day, label: 'merged' }), m('PullRequestsClosedUnmerged', { period: day, label: 'closed unmerged' })], {
+        period: day,
+        right: [
+          new cloudwatch.MathExpression({
+            expression: 'IF(merged + closed > 0, 100 * merged / (merged + closed), 0)',
+            usingMetrics: { merged: m('PullRequestsMerged', { period: day }), closed: m('PullRequestsClosedUnmerged', { period: day }) },
+            label: 'merge rate (%)',
+            period: day,
+          }),
+        ],
+        rightYAxis: { min: 0, max: 100, label: '%', showUnits: false },
+      }),
+      graph(
+        'Time to merge (hours) and cost per merged PR (USD)',
+        [new cloudwatch.MathExpression({ expression: 'ttm / 3600', usingMetrics: { ttm: m('PullRequestTimeToMergeSeconds', { period: day }) }, label: 'time from PR to merge (hours, avg)', period: day })],
+        {
+          period: day,
+          right: [new cloudwatch.MathExpression({ expression: 'cost / 1000000', usingMetrics: { cost: m('MergedPullRequestCostMicroUsd', { period: day }) }, label: 'cost per merged PR (USD, avg)', period: day })],
+        },
+      ),
+    );
     dashboard.addWidgets(
       graph('Submitted by repo', repos.map((repo) => m('RunsSubmitted', { dimensions: { repo }, label: repo }))),
       graph(

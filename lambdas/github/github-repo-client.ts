@@ -2,6 +2,7 @@ import { Octokit as OctokitCore } from '@octokit/core';
 import { restEndpointMethods } from '@octokit/plugin-rest-endpoint-methods';
 import { z } from 'zod';
 import type { GithubComment, GithubRepoPort, RepoPermission } from '../../core/github/github-port';
+import { CHECK_RUN_NAME } from '../../core/github/run-status';
 
 const Octokit = OctokitCore.plugin(restEndpointMethods);
 
@@ -21,7 +22,7 @@ function permissionFrom(answer: z.infer<typeof Permission>): RepoPermission {
 }
 
 /** GithubRepoPort over Octokit (GitHub, GitHub Enterprise, or the local forge through `baseUrl`). */
-export function octokitRepoClient(options: { baseUrl: string; token: string; repo: string }): GithubRepoPort {
+export function octokitRepoClient(options: { baseUrl: string; token: string; repo: string; canWriteChecks?: boolean }): GithubRepoPort {
   const [owner, repo] = options.repo.split('/') as [string, string];
   const octokit = new Octokit({
     auth: options.token,
@@ -57,7 +58,7 @@ export function octokitRepoClient(options: { baseUrl: string; token: string; rep
     },
     async pull(number) {
       const { data } = await octokit.rest.pulls.get({ owner, repo, pull_number: number });
-      return { number: data.number, state: data.state === 'open' ? 'open' : 'closed', headRef: data.head.ref, headRepo: data.head.repo?.full_name ?? null, baseRepo: data.base.repo.full_name, htmlUrl: data.html_url };
+      return { number: data.number, state: data.state === 'open' ? 'open' : 'closed', headRef: data.head.ref, headRepo: data.head.repo?.full_name ?? null, baseRepo: data.base.repo.full_name, htmlUrl: data.html_url, headSha: data.head.sha || null };
     },
     async reviewComments(number) {
       const { data } = await octokit.rest.pulls.listReviewComments({ owner, repo, pull_number: number, per_page: MAX_COMMENTS });
@@ -68,7 +69,19 @@ export function octokitRepoClient(options: { baseUrl: string; token: string; rep
       return defined(data.map((r) => (r.submitted_at ? comment({ id: r.id, user: r.user, body: r.body, created_at: r.submitted_at }) : undefined)));
     },
     async comment(number, body) {
-      await octokit.rest.issues.createComment({ owner, repo, issue_number: number, body });
+      const { data } = await octokit.rest.issues.createComment({ owner, repo, issue_number: number, body });
+      return { id: data.id };
+    },
+    async editComment(commentId, body) {
+      await octokit.rest.issues.updateComment({ owner, repo, comment_id: commentId, body });
+    },
+    canWriteChecks: options.canWriteChecks ?? false,
+    async upsertCheckRun({ headSha, externalId, output }) {
+      const { data } = await octokit.rest.checks.listForRef({ owner, repo, ref: headSha, check_name: CHECK_RUN_NAME, per_page: 100 });
+      const existing = data.check_runs.find((c) => c.external_id === externalId);
+      const fields = { name: output.name, status: 'completed' as const, conclusion: output.conclusion, completed_at: new Date().toISOString(), output: { title: output.title, summary: output.summary } };
+      if (existing) await octokit.rest.checks.update({ owner, repo, check_run_id: existing.id, ...fields });
+      else await octokit.rest.checks.create({ owner, repo, head_sha: headSha, external_id: externalId, ...fields });
     },
     async react(target, content) {
       if (target.kind === 'issue') await octokit.rest.reactions.createForIssue({ owner, repo, issue_number: target.number, content });

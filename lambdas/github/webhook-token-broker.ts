@@ -9,7 +9,7 @@ import type { NightshiftConfig } from '../../core/config/schema';
 import { optionalEnv } from '../../core/env';
 import { issueForgeToken } from '../../local/forge/forge-tokens';
 import { localSecretsFileSource, secretsManagerSource, type SecretSource } from '../token-broker';
-import { WEBHOOK_TOKEN_PERMISSIONS, WebhookTokenRequest, type WebhookTokenResponse } from './webhook-token-contract';
+import { STATUS_TOKEN_PERMISSIONS, WEBHOOK_TOKEN_PERMISSIONS, WebhookTokenRequest, type WebhookTokenResponse } from './webhook-token-contract';
 
 /**
  * The webhook token broker: a function of its own, apart from the run token broker, so that neither
@@ -30,7 +30,7 @@ export async function mintWebhookToken(deps: WebhookTokenBrokerDeps, input: unkn
   const request = WebhookTokenRequest.parse(input);
   const settings = repoSettings(deps.config, request.repo);
   if (!settings) throw new RepoNotAllowedError(request.repo);
-  return mintRepoToken(deps, settings.name, WEBHOOK_TOKEN_PERMISSIONS, 'nightshift-webhook-token-broker');
+  return mintRepoToken(deps, settings.name, request.checks ? STATUS_TOKEN_PERMISSIONS : WEBHOOK_TOKEN_PERMISSIONS, 'nightshift-webhook-token-broker');
 }
 
 /**

@@ -6,11 +6,20 @@ import { RepoName } from '../../core/config/schema';
  * allowlisted repository, to read permissions, issues, pull requests and comments and to write
  * comments and reactions. Only the webhook function may invoke it.
  */
-export const WebhookTokenRequest = z.object({ kind: z.literal('webhookToken'), repo: RepoName }).strict();
+export const WebhookTokenRequest = z
+  .object({
+    kind: z.literal('webhookToken'),
+    repo: RepoName,
+    /** Also `checks: write`: for the check run written when a run ends (core/github/run-status-report.ts). */
+    checks: z.boolean().optional(),
+  })
+  .strict();
 export type WebhookTokenRequest = z.infer<typeof WebhookTokenRequest>;
 
 /** What the webhook handler needs, and no more: no contents, no pushes, no check runs. */
 export const WEBHOOK_TOKEN_PERMISSIONS = { issues: 'write', pull_requests: 'read', metadata: 'read' } as const;
+/** The same, plus check runs: asked for only when a run's end is reported. */
+export const STATUS_TOKEN_PERMISSIONS = { ...WEBHOOK_TOKEN_PERMISSIONS, checks: 'write' } as const;
 
 export const WebhookTokenResponse = z
   .object({

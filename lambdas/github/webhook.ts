@@ -9,6 +9,7 @@ import { optionalEnv, requiredEnv } from '../../core/env';
 import { PermissionCache } from '../../core/github/webhook-intake';
 import { receiveWebhook, WEBHOOK_MAX_BODY_BYTES, type WebhookReceiverDeps } from '../../core/github/webhook-receiver';
 import { WebhookSecret } from '../../core/github/webhook-signature';
+import { isExecutionStatusChange, reportRunEnded, RunNotEndedError, type RunStatusReport, type RunStatusReportDeps } from '../../core/github/run-status-report';
 import { createPowertoolsSink } from '../../core/metrics/powertools-sink';
 import { cancelRun } from '../../core/runs/cancel';
 import { submitRun } from '../../core/runs/submit';
@@ -29,7 +30,13 @@ import { requestWebhookToken } from './webhook-token-client';
  */
 const logger = new Logger({ serviceName: 'nightshift-github-webhook' });
 
-export function webhookDepsFromEnv(env: NodeJS.ProcessEnv = process.env): WebhookReceiverDeps {
+/** The function's two jobs: GitHub's deliveries (the route) and the end of GitHub runs (the EventBridge rule). */
+export interface WebhookFunctionDeps {
+  webhook: WebhookReceiverDeps;
+  runStatus: RunStatusReportDeps;
+}
+
+export function webhookDepsFromEnv(env: NodeJS.ProcessEnv = process.env): WebhookFunctionDeps {
   const config = runtimeConfig();
   const secretName = config.github.webhookSecret;
   if (!secretName) throw new Error('config github.webhookSecret is not set: the webhook route cannot verify deliveries');
@@ -54,17 +61,20 @@ export function webhookDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Webhoo
     metrics: createPowertoolsSink(),
     branchFacts: lambdaBranchFacts(lambda, requiredEnv('BRANCH_FACTS_FUNCTION', env)),
   };
-  return {
+  const repoClient = async (repo: string, checks: boolean) => {
+    const token = await requestWebhookToken(lambda, brokerName, { kind: 'webhookToken', repo, ...(checks ? { checks } : {}) });
+    // Check runs need a GitHub App (or the local forge): with the PAT fallback they are skipped (docs/github-app.md).
+    return octokitRepoClient({ baseUrl: apiUrl, token: token.token, repo, canWriteChecks: checks && token.mode !== 'pat' });
+  };
+  const webhook: WebhookReceiverDeps = {
     config,
     secret: new WebhookSecret({ read: () => secrets(secretName) }),
     deliveries: createWebhookDeliveries(doc, names.idempotency),
     runs: store.runs,
     threads,
     permissions: new PermissionCache(),
-    async github(repo) {
-      const token = await requestWebhookToken(lambda, brokerName, { kind: 'webhookToken', repo });
-      return octokitRepoClient({ baseUrl: apiUrl, token: token.token, repo });
-    },
+    metrics: submitDeps.metrics,
+    github: (repo) => repoClient(repo, false),
     submit: (input) => submitRun(submitDeps, input),
     cancel: async (runId, requester) => {
       // The sender's write access on the repository, asked of GitHub, is what lets it stop a thread's runs.
@@ -72,6 +82,7 @@ export function webhookDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Webhoo
     },
     warn: (message, fields) => logger.warn(message, fields),
   };
+  return { webhook, runStatus: { runs: store.runs, events: store.events, github: (repo) => repoClient(repo, true) } };
 }
 
 function rawBody(event: ApiEvent): Buffer | 'too_large' {
@@ -79,6 +90,31 @@ function rawBody(event: ApiEvent): Buffer | 'too_large' {
   // Refuse on the encoded size before decoding a huge string.
   if (raw.length > (event.isBase64Encoded ? Math.ceil(WEBHOOK_MAX_BODY_BYTES / 3) * 4 + 4 : WEBHOOK_MAX_BODY_BYTES * 4)) return 'too_large';
   return event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
+}
+
+/** How often, and how far apart, the end of an aborted run is looked for before the invocation fails (EventBridge retries it). */
+const NOT_ENDED_ATTEMPTS = 5;
+const NOT_ENDED_DELAY_MS = 1_000;
+
+/**
+ * The end of a run's execution (EventBridge, the function's second trigger): its status comment and
+ * check run on GitHub. Throws on failure so the rule's retries act.
+ */
+export async function runStatusHandler(deps: RunStatusReportDeps, event: unknown): Promise<RunStatusReport> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const report = await reportRunEnded(deps, event);
+      logger.info('run status reported on GitHub', { ...report });
+      return report;
+    } catch (err) {
+      // An aborted execution's backstop finalizes the run at about the same time as this runs.
+      if (!(err instanceof RunNotEndedError) || attempt >= NOT_ENDED_ATTEMPTS) {
+        logger.error('could not report the run status on GitHub', { error: err as Error });
+        throw err;
+      }
+      await new Promise((resolve) => setTimeout(resolve, NOT_ENDED_DELAY_MS));
+    }
+  }
 }
 
 export function webhookHandler(getDeps: () => WebhookReceiverDeps) {
@@ -106,5 +142,13 @@ export function webhookHandler(getDeps: () => WebhookReceiverDeps) {
   };
 }
 
-let deps: WebhookReceiverDeps | undefined;
-export const handler = webhookHandler(() => (deps ??= webhookDepsFromEnv()));
+let deps: WebhookFunctionDeps | undefined;
+const functionDeps = () => (deps ??= webhookDepsFromEnv());
+const onDelivery = webhookHandler(() => functionDeps().webhook);
+
+/** API Gateway deliveries from GitHub, or EventBridge execution status changes of runs. */
+export async function handler(event: ApiEvent | Record<string, unknown>, context?: Context): Promise<ApiResult | RunStatusReport> {
+  // An API Gateway event never carries `source: aws.states` at its top level: a request body cannot put it there.
+  if (isExecutionStatusChange(event)) return runStatusHandler(functionDeps().runStatus, event);
+  return onDelivery(event as ApiEvent, context);
+}

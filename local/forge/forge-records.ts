@@ -18,6 +18,8 @@ export const ForgePull = z
     state: z.enum(['open', 'closed']),
     createdAt: z.string(),
     updatedAt: z.string(),
+    closedAt: z.string().nullable().optional(),
+    mergedAt: z.string().nullable().optional(),
   })
   .strict();
 export type ForgePull = z.infer<typeof ForgePull>;
@@ -146,4 +148,53 @@ export function addComment(forgeRoot: string, repo: string, number: number, body
   const comment = ForgeComment.parse({ id: number * 1_000_000 + comments.length + 1, body, createdAt: now.toISOString(), user });
   writeAtomically(join(dir, `${number}.comments.json`), [...comments, comment]);
   return comment;
+}
+
+/** Edits a comment in place (GitHub's comment ids are global; ours encode the thread: number * 10^6 + n). Undefined when there is none. */
+export function updateComment(forgeRoot: string, repo: string, id: number, body: string): { number: number; comment: ForgeComment } | undefined {
+  const number = Math.floor(id / 1_000_000);
+  if (number < 1) return undefined;
+  const comments = listComments(forgeRoot, repo, number);
+  const at = comments.findIndex((c) => c.id === id);
+  if (at < 0) return undefined;
+  const comment = ForgeComment.parse({ ...comments[at]!, body });
+  comments[at] = comment;
+  writeAtomically(join(dirOf(forgeRoot, repo, 'issues'), `${number}.comments.json`), comments);
+  return { number, comment };
+}
+
+/** A check run on a commit (`<owner>/<name>.checks.json`), as the checks API keeps it. */
+export const ForgeCheckRun = z
+  .object({
+    id: z.number().int().positive(),
+    name: z.string().min(1).max(200),
+    headSha: z.string().regex(/^[0-9a-f]{40}$/),
+    externalId: z.string().max(200).nullable(),
+    status: z.enum(['queued', 'in_progress', 'completed']),
+    conclusion: z.enum(['success', 'failure', 'neutral', 'cancelled', 'skipped', 'timed_out', 'action_required']).nullable(),
+    title: z.string().max(1_000).nullable(),
+    summary: z.string().max(65_535).nullable(),
+    completedAt: z.string().nullable(),
+  })
+  .strict();
+export type ForgeCheckRun = z.infer<typeof ForgeCheckRun>;
+
+function checksFile(forgeRoot: string, repo: string): string {
+  return bareRepoPath(forgeRoot, repo).replace(/\.git$/, '.checks.json');
+}
+
+export function listCheckRuns(forgeRoot: string, repo: string): ForgeCheckRun[] {
+  const file = checksFile(forgeRoot, repo);
+  return existsSync(file) ? z.array(ForgeCheckRun).parse(JSON.parse(readFileSync(file, 'utf8'))) : [];
+}
+
+/** Creates (no `id`) or replaces (an existing `id`) a check run. */
+export function saveCheckRun(forgeRoot: string, repo: string, run: Omit<ForgeCheckRun, 'id'> & { id?: number }): ForgeCheckRun {
+  const all = listCheckRuns(forgeRoot, repo);
+  const record = ForgeCheckRun.parse({ ...run, id: run.id ?? all.reduce((max, c) => Math.max(max, c.id), 0) + 1 });
+  const at = all.findIndex((c) => c.id === record.id);
+  if (at >= 0) all[at] = record;
+  else all.push(record);
+  writeAtomically(checksFile(forgeRoot, repo), all);
+  return record;
 }

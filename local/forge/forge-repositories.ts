@@ -96,6 +96,48 @@ export function branchAliasTarget(bare: string, branch: string): string | undefi
   }
 }
 
+/** True when the bare repository has this commit (a full sha). */
+export function commitExists(bare: string, sha: string): boolean {
+  if (!/^[0-9a-f]{40}$/.test(sha)) return false;
+  try {
+    return git(['cat-file', '-t', sha], bare).trim() === 'commit';
+  } catch {
+    return false;
+  }
+}
+
+/** The merge conflicts `git merge-tree` reports, as an error. */
+export class MergeConflictError extends Error {
+  constructor(readonly head: string) {
+    super(`${head} does not merge cleanly`);
+    this.name = 'MergeConflictError';
+  }
+}
+
+/**
+ * Merges branch `head` into `base` in the bare repository, as GitHub's merge button does: a fast
+ * forward when `base` has not moved, else a merge commit (git merge-tree, no work tree). Returns the new tip.
+ */
+export function mergeBranch(bare: string, base: string, head: string, message: string): string {
+  const baseSha = branchHead(bare, base);
+  const headSha = branchHead(bare, head);
+  if (!baseSha || !headSha) throw new Error(`cannot merge ${head} into ${base}: a branch is missing`);
+  let tip = headSha;
+  try {
+    git(['merge-base', '--is-ancestor', baseSha, headSha], bare);
+  } catch {
+    let tree: string;
+    try {
+      tree = git(['merge-tree', '--write-tree', baseSha, headSha], bare).split('\n')[0]!.trim();
+    } catch {
+      throw new MergeConflictError(head);
+    }
+    tip = git(['commit-tree', tree, '-p', baseSha, '-p', headSha, '-m', message], bare).trim();
+  }
+  git(['update-ref', `refs/heads/${base}`, tip, baseSha], bare);
+  return tip;
+}
+
 /** Commit subjects of a branch, newest first (for tests and the demo). */
 export function branchLog(bare: string, branch: string, format = '%H %s'): string[] {
   return git(['log', `--format=${format}`, `refs/heads/${branch}`], bare).split('\n').filter((l) => l !== '');

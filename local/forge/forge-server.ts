@@ -7,8 +7,26 @@ import { z } from 'zod';
 import { RepoName } from '../../core/config/schema';
 import { issueForgeToken, verifyForgeToken } from './forge-tokens';
 import { sign } from '@octokit/webhooks-methods';
-import { addComment, addLabels, createIssue, forgeBot, getPull, listComments, listIssues, listPulls, permissionOf, savePull, type ForgeIssue, type ForgePull, type ForgeUser } from './forge-records';
-import { bareRepoPath, branchAliasTarget, branchHead, defaultBranchOf, protectedBranchesOf } from './forge-repositories';
+import {
+  addComment,
+  addLabels,
+  createIssue,
+  forgeBot,
+  getPull,
+  listCheckRuns,
+  listComments,
+  listIssues,
+  listPulls,
+  permissionOf,
+  saveCheckRun,
+  savePull,
+  updateComment,
+  type ForgeCheckRun,
+  type ForgeIssue,
+  type ForgePull,
+  type ForgeUser,
+} from './forge-records';
+import { bareRepoPath, branchAliasTarget, branchHead, commitExists, defaultBranchOf, mergeBranch, MergeConflictError, protectedBranchesOf } from './forge-repositories';
 
 /**
  * The local forge (SPEC §8): a real HTTP server on loopback speaking the subset of GitHub's REST API
@@ -17,7 +35,8 @@ import { bareRepoPath, branchAliasTarget, branchHead, defaultBranchOf, protected
  *   GET   /repos/{owner}/{repo}/branches/{branch}     (protected: from `nightshift.protectedBranch` in the bare repo's config; an alias answers its target's name)
  *   GET   /repos/{owner}/{repo}/pulls?head=owner:branch&state=open|closed|all
  *   POST  /repos/{owner}/{repo}/pulls               {title, head, base, body?, draft?}
- *   PATCH /repos/{owner}/{repo}/pulls/{number}      {title?, body?, state?}
+ *   PATCH /repos/{owner}/{repo}/pulls/{number}      {title?, body?, state?}   (closing delivers pull_request.closed)
+ *   PUT   /repos/{owner}/{repo}/pulls/{number}/merge (merges in the bare repository; delivers pull_request.closed, merged)
  *   GET   /repos/{owner}/{repo}/issues/{number}
  *   POST  /repos/{owner}/{repo}/issues/{number}/comments {body}
  *   POST  /repos/{owner}/{repo}/issues              {title, body?}
@@ -26,6 +45,10 @@ import { bareRepoPath, branchAliasTarget, branchHead, defaultBranchOf, protected
  *   GET   /repos/{owner}/{repo}/collaborators/{login}/permission
  *   GET   /repos/{owner}/{repo}/pulls/{number}/comments and /reviews (always empty: no inline reviews here)
  *   POST  /repos/{owner}/{repo}/issues/{number}/reactions, /issues/comments/{id}/reactions, /pulls/comments/{id}/reactions
+ *   PATCH /repos/{owner}/{repo}/issues/comments/{id} {body}   (the run's status comment, edited in place)
+ *   POST  /repos/{owner}/{repo}/check-runs           {name, head_sha, external_id?, status?, conclusion?, completed_at?, output?}
+ *   PATCH /repos/{owner}/{repo}/check-runs/{id}      (the same fields)
+ *   GET   /repos/{owner}/{repo}/commits/{ref}/check-runs?check_name=
  *   POST  /app/installations/{id}/access_tokens     (GitHub App token exchange, for the broker's app mode)
  * When a label or a comment is added, and when an issue is opened, the forge delivers a signed
  * GitHub-shaped webhook (issues.labeled, issue_comment.created, issues.opened) to the webhook URL set
@@ -117,6 +140,18 @@ const UpdatePull = z.object({ title: z.string().min(1).optional(), body: z.strin
 const CreateComment = z.object({ body: z.string().min(1) });
 const CreateIssue = z.object({ title: z.string().min(1).max(256), body: z.string().max(65_536).optional() });
 const AddLabels = z.object({ labels: z.array(z.string().min(1).max(50)).min(1).max(100) });
+const UpdateComment = z.object({ body: z.string().min(1).max(65_536) });
+const CheckRunOutput = z.object({ title: z.string().max(1_000), summary: z.string().max(65_535), text: z.string().max(65_535).optional() });
+const CheckRunFields = {
+  name: z.string().min(1).max(200),
+  external_id: z.string().max(200).optional(),
+  status: z.enum(['queued', 'in_progress', 'completed']).optional(),
+  conclusion: z.enum(['success', 'failure', 'neutral', 'cancelled', 'skipped', 'timed_out', 'action_required']).optional(),
+  completed_at: z.string().optional(),
+  output: CheckRunOutput.optional(),
+};
+const CreateCheckRun = z.object({ ...CheckRunFields, head_sha: z.string().regex(/^[0-9a-f]{40}$/, 'must be a commit sha') });
+const UpdateCheckRun = z.object(CheckRunFields).partial();
 const CreateReaction = z.object({ content: z.enum(['+1', '-1', 'laugh', 'confused', 'heart', 'hooray', 'rocket', 'eyes']) });
 
 interface PendingDelivery {
@@ -213,8 +248,38 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
       user: { login: 'nightshift[bot]' },
       created_at: p.createdAt,
       updated_at: p.updatedAt,
+      closed_at: p.closedAt ?? null,
+      merged: Boolean(p.mergedAt),
+      merged_at: p.mergedAt ?? null,
     };
   };
+  /** GitHub's `pull_request.closed`, merged or not, after a close or a merge through the API. */
+  const closedDelivery = (repo: string, p: ForgePull, sender: ReturnType<typeof userJson>): PendingDelivery => ({
+    event: 'pull_request',
+    payload: { action: 'closed', number: p.number, pull_request: pullJson(repo, p), repository: repoJson(repo), sender },
+  });
+
+  const checkRunRecord = (input: Partial<z.infer<typeof CreateCheckRun>> & { name: string }, headSha: string, existing?: ForgeCheckRun): Omit<ForgeCheckRun, 'id'> => ({
+    name: input.name,
+    headSha,
+    externalId: input.external_id ?? existing?.externalId ?? null,
+    status: input.status ?? (input.conclusion ? 'completed' : (existing?.status ?? 'queued')),
+    conclusion: input.conclusion ?? existing?.conclusion ?? null,
+    title: input.output?.title ?? existing?.title ?? null,
+    summary: input.output?.summary ?? existing?.summary ?? null,
+    completedAt: input.completed_at ?? existing?.completedAt ?? null,
+  });
+  const checkRunJson = (repo: string, c: ForgeCheckRun) => ({
+    id: c.id,
+    name: c.name,
+    head_sha: c.headSha,
+    external_id: c.externalId,
+    status: c.status,
+    conclusion: c.conclusion,
+    completed_at: c.completedAt,
+    output: { title: c.title, summary: c.summary },
+    html_url: `${baseUrl}/${repo}/runs/${c.id}`,
+  });
 
   const route = async (req: IncomingMessage, url: URL, body: unknown, token: string | undefined): Promise<{ status: number; json: unknown; deliveries?: PendingDelivery[] }> => {
     const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
@@ -289,8 +354,27 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
       if (!existing) throw new HttpError(404, 'Not Found');
       if (method === 'GET') return { status: 200, json: pullJson(repo, existing) };
       const input = UpdatePull.parse(body ?? {});
-      const updated = savePull(root, repo, { ...existing, ...input, updatedAt: new Date().toISOString() });
-      return { status: 200, json: pullJson(repo, updated) };
+      const now = new Date().toISOString();
+      const closing = existing.state === 'open' && input.state === 'closed';
+      const updated = savePull(root, repo, { ...existing, ...input, updatedAt: now, ...(closing ? { closedAt: now } : {}), ...(input.state === 'open' ? { closedAt: null } : {}) });
+      return { status: 200, json: pullJson(repo, updated), ...(closing ? { deliveries: [closedDelivery(repo, updated, sender)] } : {}) };
+    }
+    if (rest[0] === 'pulls' && rest[2] === 'merge' && rest.length === 3 && method === 'PUT') {
+      const existing = getPull(root, repo, Number(rest[1]));
+      if (!existing) throw new HttpError(404, 'Not Found');
+      if (existing.state !== 'open') throw new HttpError(405, 'Pull Request is not mergeable');
+      // As on GitHub, merging takes write access; the platform's own tokens never merge (SPEC §5).
+      if (writer.type === 'Bot' || !['admin', 'maintain', 'write'].includes(permissionOf(root, repo, writer.login))) throw new HttpError(403, 'Resource not accessible by integration');
+      let sha: string;
+      try {
+        sha = mergeBranch(bare, existing.base, existing.head, `Merge pull request #${existing.number} from ${existing.head}`);
+      } catch (err) {
+        if (err instanceof MergeConflictError) throw new HttpError(405, 'Pull Request is not mergeable');
+        throw err;
+      }
+      const now = new Date().toISOString();
+      const merged = savePull(root, repo, { ...existing, state: 'closed', updatedAt: now, closedAt: now, mergedAt: now });
+      return { status: 200, json: { sha, merged: true, message: 'Pull Request successfully merged' }, deliveries: [closedDelivery(repo, merged, sender)] };
     }
     if (rest[0] === 'issues' && rest.length === 2 && method === 'GET') {
       const issue = listIssues(root, repo).find((i) => i.number === Number(rest[1]));
@@ -334,6 +418,31 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
     if (rest.at(-1) === 'reactions' && method === 'POST' && (rest[0] === 'issues' || rest[0] === 'pulls')) {
       const input = CreateReaction.parse(body);
       return { status: 201, json: { id: 1, content: input.content, user: sender } };
+    }
+    if (rest[0] === 'issues' && rest[1] === 'comments' && rest.length === 3 && method === 'PATCH') {
+      const edited = updateComment(root, repo, Number(rest[2]), UpdateComment.parse(body).body);
+      if (!edited) throw new HttpError(404, 'Not Found');
+      const c = edited.comment;
+      return { status: 200, json: { id: c.id, body: c.body, user: userJson(c.user), created_at: c.createdAt, updated_at: new Date().toISOString(), html_url: `${baseUrl}/${repo}/issues/${edited.number}#issuecomment-${c.id}` } };
+    }
+    if (rest[0] === 'check-runs' && rest.length === 1 && method === 'POST') {
+      const input = CreateCheckRun.parse(body);
+      if (!commitExists(bare, input.head_sha)) throw new HttpError(422, 'Validation Failed', [{ resource: 'CheckRun', field: 'head_sha', code: 'invalid' }]);
+      const run = saveCheckRun(root, repo, checkRunRecord(input, input.head_sha));
+      return { status: 201, json: checkRunJson(repo, run) };
+    }
+    if (rest[0] === 'check-runs' && rest.length === 2 && method === 'PATCH') {
+      const existing = listCheckRuns(root, repo).find((c) => c.id === Number(rest[1]));
+      if (!existing) throw new HttpError(404, 'Not Found');
+      const input = UpdateCheckRun.parse(body ?? {});
+      return { status: 200, json: checkRunJson(repo, saveCheckRun(root, repo, { ...checkRunRecord({ ...input, name: input.name ?? existing.name }, existing.headSha, existing), id: existing.id })) };
+    }
+    if (rest[0] === 'commits' && rest.at(-1) === 'check-runs' && rest.length >= 3 && method === 'GET') {
+      const ref = rest.slice(1, -1).join('/');
+      const sha = /^[0-9a-f]{40}$/.test(ref) ? ref : branchHead(bare, ref);
+      const name = url.searchParams.get('check_name');
+      const runs = listCheckRuns(root, repo).filter((c) => c.headSha === sha && (!name || c.name === name));
+      return { status: 200, json: { total_count: runs.length, check_runs: runs.map((c) => checkRunJson(repo, c)) } };
     }
     if (rest[0] === 'issues' && rest[2] === 'comments' && rest.length === 3 && method === 'POST') {
       const number = Number(rest[1]);

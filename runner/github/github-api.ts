@@ -29,6 +29,8 @@ export interface GithubApi {
   updatePull(number: number, input: { title: string; body: string }): Promise<PullRequestRef>;
   getIssue(number: number): Promise<{ title: string; body: string }>;
   commentOnIssue(number: number, body: string): Promise<void>;
+  /** Edits a comment (the run's status comment: core/github/run-status.ts). */
+  updateIssueComment(commentId: number, body: string): Promise<void>;
 }
 
 export function octokitGithubApi(options: { baseUrl: string; token: string; repo: string; fetch?: typeof fetch }): GithubApi {
@@ -72,6 +74,9 @@ export function octokitGithubApi(options: { baseUrl: string; token: string; repo
     },
     async commentOnIssue(number, body) {
       await octokit.rest.issues.createComment({ owner, repo, issue_number: number, body });
+    },
+    async updateIssueComment(commentId, body) {
+      await octokit.rest.issues.updateComment({ owner, repo, comment_id: commentId, body });
     },
   };
 }

@@ -25,6 +25,7 @@ import type { FinishGate } from './finish-gate';
 import { CONTEXT_RETRIES, LoopControl, modelStopMessage, retryMaxTokensFor, TEXT_ONLY_NUDGES, type LoopDecision } from './loop-control';
 import { isContextWindowError } from '../model/model-errors';
 import type { ModelCallResult } from './model-call';
+import type { StatusProgress } from './status-progress';
 import { RunFailure } from './run-errors';
 import { continuedBranchDiff, type BranchDiff } from './branch-diff';
 import { GitCommandError } from '../git/workspace-git';
@@ -48,6 +49,8 @@ export interface AgentLoopInput {
   gate: FinishGate;
   /** A resumed run: the conversation of its pause with the answer in it, instead of the task message. */
   restored?: RestoredConversation | undefined;
+  /** The GitHub status comment's running stage (a GitHub run only). */
+  status: StatusProgress;
 }
 
 /** The model ↔ tools loop, until the agent finishes, asks, stops calling tools, or runs out of turns. */
@@ -150,6 +153,7 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
       tools: toolUses.map((t) => t.name),
     });
     await ctx.heartbeat();
+    await input.status.report(turn, run.spentMicros + budget.totals.modelMicros + meter.chargedMicros);
     const decision = control.decide(response);
     if (decision.action === 'retry') {
       // The cut-off response is dropped: the same request is asked again with room for the whole call.

@@ -2,6 +2,7 @@ import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import { isAbsolute, join, posix } from 'node:path';
 import { blockedHostsMarkdown } from '../../core/egress';
 import { inertMarkdown } from '../../core/text/inert-markdown';
+import { iterationReply } from '../github/iteration-reply';
 import { pullRequestBody, pullRequestTitle } from '../github/pull-request-body';
 import type { ModelBudget } from '../model-budget';
 import { testDelta, type TestRunResult } from '../repo/test-results';
@@ -109,7 +110,17 @@ export async function deliver(ctx: RunContext, agentEnd: AgentEnd, input: Delive
   );
   const existing = await repo.github.findOpenPull(repo.branch);
   const pr = existing ? await repo.github.updatePull(existing.number, { title, body }) : await repo.github.createDraftPull({ title, body, head: repo.branch, base: repo.baseBranch });
-  if (!existing && run.issue !== null) await repo.github.commentOnIssue(run.issue, `Nightshift opened a draft pull request for this issue: ${pr.url}`);
+  // A run from a GitHub thread says it in its status comment (core/github/run-status.ts) instead.
+  if (!existing && run.issue !== null && !run.thread) await repo.github.commentOnIssue(run.issue, `Nightshift opened a draft pull request for this issue: ${pr.url}`);
+  if (existing && run.source === 'github_comment') {
+    // A /nightshift iteration answers on its pull request with what it changed.
+    const reply = iterationReply({ runId: run.runId, requester: run.requester, branch: repo.branch, commits: [{ sha: commit, subject: title }], changedFiles: staged.changes, baseTests: input.baseTests, headTests, delta });
+    try {
+      await repo.github.commentOnIssue(existing.number, ctx.redactor.redact(reply));
+    } catch (err) {
+      ctx.log.warn('could not reply on the pull request', { error: ctx.redactor.redact((err as Error).message) });
+    }
+  }
   await ctx.patchRun({ prUrl: pr.url });
   await ctx.emit('note', `${existing ? 'updated' : 'opened'} draft pull request ${pr.url}`, { prUrl: pr.url, number: pr.number });
   return { kind: 'succeeded', result: { outcome: existing ? 'pr_updated' : 'pr_opened', branch: repo.branch, prUrl: pr.url, question: null, summary: summary.slice(0, SUMMARY_LIMIT) } };

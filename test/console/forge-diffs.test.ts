@@ -39,6 +39,8 @@ function run(overrides: Partial<RunView>): RunView {
     queuePosition: null,
     cancelRequested: false,
     error: null,
+    thread: null,
+    pullRequest: null,
     ...overrides,
   };
 }

@@ -4,9 +4,11 @@ import { randomUUID } from 'node:crypto';
 import { parseConfig } from '../../core/config/load';
 import type { NightshiftConfig } from '../../core/config/schema';
 import type { GithubComment, GithubRepoPort, PullDetails, ReactionTarget, RepoPermission } from '../../core/github/github-port';
+import type { CheckRunOutput } from '../../core/github/run-status';
 import { PermissionCache } from '../../core/github/webhook-intake';
 import { receiveWebhook, type WebhookAnswer, type WebhookReceiverDeps } from '../../core/github/webhook-receiver';
 import { WebhookSecret } from '../../core/github/webhook-signature';
+import type { MetricRecord } from '../../core/metrics/catalog';
 import type { ExecutionInput } from '../../core/runs/execution';
 import { cancelRun } from '../../core/runs/cancel';
 import { submitRun, type SubmitDeps } from '../../core/runs/submit';
@@ -59,8 +61,11 @@ export class FakeRepo implements GithubRepoPort {
   issues = new Map<number, { title: string; body: string | null; user: { login: string; type: string } }>([[1, { title: 'Spelling error in the README file', body: 'It looks like you accidently spelled commit with two t.', user: { login: 'Codertocat', type: 'User' } }]]);
   comments = new Map<number, GithubComment[]>();
   inline = new Map<number, GithubComment[]>();
-  pulls = new Map<number, PullDetails>([[2, { number: 2, state: 'open', headRef: 'changes', headRepo: REPO, baseRepo: REPO, htmlUrl: 'https://github.com/acme/web/pull/2' }]]);
-  written: { number: number; body: string }[] = [];
+  pulls = new Map<number, PullDetails>([[2, { number: 2, state: 'open', headRef: 'changes', headRepo: REPO, baseRepo: REPO, htmlUrl: 'https://github.com/acme/web/pull/2', headSha: 'c0ffee0000000000000000000000000000000002' }]]);
+  written: { number: number; body: string; id: number }[] = [];
+  edits: { id: number; body: string }[] = [];
+  checkRuns: { headSha: string; externalId: string; output: CheckRunOutput }[] = [];
+  canWriteChecks = true;
   reactions: ReactionTarget[] = [];
   permissionCalls = 0;
 
@@ -88,7 +93,17 @@ export class FakeRepo implements GithubRepoPort {
     return [];
   }
   async comment(number: number, body: string) {
-    this.written.push({ number, body });
+    const id = 1_000 + this.written.length;
+    this.written.push({ number, body, id });
+    return { id };
+  }
+  async editComment(id: number, body: string) {
+    this.edits.push({ id, body });
+  }
+  async upsertCheckRun(input: { headSha: string; externalId: string; output: CheckRunOutput }) {
+    const at = this.checkRuns.findIndex((c) => c.externalId === input.externalId && c.headSha === input.headSha);
+    if (at >= 0) this.checkRuns[at] = input;
+    else this.checkRuns.push(input);
   }
   async react(target: ReactionTarget) {
     this.reactions.push(target);
@@ -101,6 +116,7 @@ export interface WebhookHarness {
   repo: FakeRepo;
   started: ExecutionInput[];
   stopped: string[];
+  metrics: MetricRecord[];
   deliver(event: string, payload: unknown, options?: { delivery?: string; signature?: string | null; secret?: string }): Promise<WebhookAnswer>;
   itemCount(table: string): Promise<number>;
   stop(): Promise<void>;
@@ -111,6 +127,7 @@ export async function startWebhookHarness(config: NightshiftConfig = webhookConf
   const repo = new FakeRepo();
   const started: ExecutionInput[] = [];
   const stopped: string[] = [];
+  const metrics: MetricRecord[] = [];
   const threads = createThreadStore(db.doc, db.names.control);
   const submitDeps: SubmitDeps & { stopExecution(runId: string, cause: string): Promise<void> } = {
     config,
@@ -129,6 +146,7 @@ export async function startWebhookHarness(config: NightshiftConfig = webhookConf
     runs: db.store.runs,
     threads,
     permissions: new PermissionCache(),
+    metrics: { emit: (record) => void metrics.push(record as MetricRecord) },
     github: async () => repo,
     submit: (input) => submitRun(submitDeps, input),
     cancel: async (runId, requester) => void (await cancelRun(submitDeps, { runId, requester, access: { caller: { requester, groups: [] }, admin: true } })),
@@ -140,6 +158,7 @@ export async function startWebhookHarness(config: NightshiftConfig = webhookConf
     repo,
     started,
     stopped,
+    metrics,
     async deliver(event, payload, options = {}) {
       const body = Buffer.from(JSON.stringify(payload));
       const signature = options.signature === null ? undefined : (options.signature ?? (await sign(options.secret ?? SECRET, body.toString('utf8'))));

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { admitRun } from '../../core/runs/admission';
 import { WEBHOOK_MAX_BODY_BYTES } from '../../core/github/webhook-receiver';
+import { reportRunEnded, RunNotEndedError } from '../../core/github/run-status-report';
 import { examplePayload, REPO, startWebhookHarness, webhookConfig, type WebhookHarness } from './webhook-harness';
 
 let h: WebhookHarness;
@@ -45,7 +46,10 @@ describe('issue label', () => {
     expect(runs[0]!.prompt).toContain('Spelling error in the README file');
     expect(h.started.map((s) => s.runId)).toEqual([runs[0]!.runId]);
     expect(h.repo.reactions).toEqual([{ kind: 'issue', number: 1 }]);
-    expect(h.repo.written).toEqual([{ number: 1, body: expect.stringContaining(runs[0]!.runId) }]);
+    expect(h.repo.written).toEqual([{ number: 1, id: 1_000, body: expect.stringContaining(runs[0]!.runId) }]);
+    // That comment is the run's one status comment: its id is on the run, for the edits that follow.
+    expect(runs[0]!.statusCommentId).toBe(1_000);
+    expect(h.repo.written[0]!.body).toContain('queued');
   });
 
   test('another label starts nothing and writes nothing', async () => {
@@ -72,7 +76,7 @@ describe('issue label', () => {
     expect(await h.deliver('issues', byStranger())).toMatchObject({ statusCode: 202, body: { status: 'refused', commented: true } });
     expect(await h.deliver('issues', byStranger())).toMatchObject({ statusCode: 202, body: { status: 'refused', commented: false } });
     expect(await runsOf()).toHaveLength(0);
-    expect(h.repo.written).toEqual([{ number: 1, body: expect.stringContaining('write access') }]);
+    expect(h.repo.written).toEqual([{ number: 1, id: expect.any(Number), body: expect.stringContaining('write access') }]);
   });
 
   test('a bot, our own App included, is ignored', async () => {
@@ -166,7 +170,7 @@ describe('pull request commands', () => {
     const answer = await h.deliver('pull_request_review_comment', reviewComment('/nightshift do it', (p) => (p.pull_request.head.repo.full_name = 'mallory/web')));
     expect(answer).toMatchObject({ statusCode: 202, body: { status: 'refused' } });
     expect(await runsOf()).toHaveLength(0);
-    expect(h.repo.written).toEqual([{ number: 2, body: expect.stringContaining('fork') }]);
+    expect(h.repo.written).toEqual([{ number: 2, id: expect.any(Number), body: expect.stringContaining('fork') }]);
   });
 
   test("a pull request whose head is the default branch is refused with a comment, nothing written", async () => {
@@ -202,4 +206,131 @@ test('a repository outside the allowlist is ignored', async () => {
   } finally {
     await other.stop();
   }
+});
+
+describe('pull request outcomes', () => {
+  /** The real pull_request.closed example, on a pull request the issue run opened from its run branch. */
+  const closed = (number: number, branch: string, merged: boolean, closedAt: string) =>
+    examplePayload('pull_request', 'closed', (p) => {
+      p.number = number;
+      p.pull_request.number = number;
+      p.pull_request.head.ref = branch;
+      p.pull_request.merged = merged;
+      p.pull_request.merged_at = merged ? closedAt : null;
+      p.pull_request.closed_at = closedAt;
+      p.pull_request.created_at = new Date(Date.parse(closedAt) - 7_200_000).toISOString();
+    });
+
+  async function issueRunWithPull(number: number): Promise<{ runId: string; branch: string }> {
+    await h.deliver('issues', labeled());
+    const [run] = await runsOf();
+    const branch = `nightshift/${run!.runId}-spelling`;
+    await h.db.store.runs.transition(run!.runId, 'STARTING');
+    await h.db.store.runs.transition(run!.runId, 'RUNNING');
+    await h.db.store.runs.transition(run!.runId, 'SUCCEEDED', { outcome: 'pr_opened', branch, prUrl: `https://github.com/${REPO}/pull/${number}`, finishedAt: new Date().toISOString() });
+    return { runId: run!.runId, branch };
+  }
+
+  test('merged: recorded with its time on the runs of the thread, with the merge metrics', async () => {
+    const { runId, branch } = await issueRunWithPull(7);
+    const at = new Date().toISOString();
+    const answer = await h.deliver('pull_request', closed(7, branch, true, at));
+    expect(answer).toMatchObject({ statusCode: 202, body: { status: 'recorded', state: 'merged', runIds: [runId] } });
+    expect(await h.db.store.runs.get(runId)).toMatchObject({ pullRequest: { number: 7, state: 'merged', at } });
+    expect(h.metrics.map((m) => [m.name, m.value])).toEqual([
+      ['PullRequestsMerged', 1],
+      ['PullRequestTimeToMergeSeconds', 7_200],
+      ['MergedPullRequestCostMicroUsd', 0],
+    ]);
+    expect(h.repo.written.filter((w) => w.number === 7)).toEqual([]);
+  });
+
+  test('closed without a merge: recorded as closed, counted as closed unmerged', async () => {
+    const { runId, branch } = await issueRunWithPull(7);
+    await h.deliver('pull_request', closed(7, branch, false, new Date().toISOString()));
+    expect((await h.db.store.runs.get(runId))!.pullRequest).toMatchObject({ state: 'closed' });
+    expect(h.metrics.map((m) => m.name)).toEqual(['PullRequestsClosedUnmerged']);
+  });
+
+  test('a pull request no run opened, or a run branch name on another pull request, records nothing', async () => {
+    const { runId, branch } = await issueRunWithPull(7);
+    expect(await h.deliver('pull_request', closed(8, 'feature', true, new Date().toISOString()))).toMatchObject({ statusCode: 202, body: { status: 'ignored' } });
+    // Someone's pull request #9 from a branch named like the run's: the run's PR is #7, so it is not this one.
+    expect(await h.deliver('pull_request', closed(9, branch, true, new Date().toISOString()))).toMatchObject({ statusCode: 202, body: { status: 'ignored' } });
+    expect((await h.db.store.runs.get(runId))!.pullRequest ?? null).toBeNull();
+    expect(h.metrics).toEqual([]);
+  });
+
+  test("an iteration on the issue run's pull request carries the issue, so the rewritten PR body still links it", async () => {
+    const { branch } = await issueRunWithPull(7);
+    h.repo.pulls.set(7, { number: 7, state: 'open', headRef: branch, headRepo: REPO, baseRepo: REPO, htmlUrl: `https://github.com/${REPO}/pull/7`, headSha: null });
+    const answer = await h.deliver('issue_comment', examplePayload('issue_comment', 'created', (p) => {
+      p.issue.number = 7;
+      p.issue.pull_request = { url: `https://api.github.com/repos/${REPO}/pulls/7` };
+      p.comment.body = '/nightshift also fix the docs';
+    }));
+    expect(answer).toMatchObject({ statusCode: 202, body: { status: 'submitted', thread: `${REPO}#7` } });
+    const iteration = (await runsOf()).find((r) => r.source === 'github_comment');
+    expect(iteration).toMatchObject({ issue: 1, branch, thread: `${REPO}#7` });
+  });
+
+  test('other pull_request actions start and record nothing', async () => {
+    const answer = await h.deliver('pull_request', examplePayload('pull_request', 'opened'));
+    expect(answer).toMatchObject({ statusCode: 202, body: { status: 'ignored' } });
+    expect(await h.itemCount('idempotency')).toBe(0);
+  });
+});
+
+describe('the end of a run on GitHub', () => {
+  const ended = (runId: string, status = 'SUCCEEDED') => ({ source: 'aws.states', 'detail-type': 'Step Functions Execution Status Change', detail: { name: runId, status } });
+  const statusDeps = () => ({ runs: h.db.store.runs, events: h.db.store.events, github: async () => h.repo });
+
+  async function iterationThatPushed(): Promise<string> {
+    await h.deliver('pull_request_review_comment', examplePayload('pull_request_review_comment', 'created', (p) => (p.comment.body = '/nightshift also handle the empty list')));
+    const [run] = await runsOf();
+    await h.db.store.runs.transition(run!.runId, 'STARTING');
+    await h.db.store.runs.transition(run!.runId, 'RUNNING');
+    await h.db.store.events.append(run!.runId, 'test_result', 'tests at base: failed', { phase: 'base', passed: false, total: 2, failed: ['empty list'] });
+    await h.db.store.events.append(run!.runId, 'model_turn', 'turn 1', { turn: 1 });
+    await h.db.store.events.append(run!.runId, 'test_result', 'tests at head: passed', { phase: 'head', passed: true, total: 2, failed: [] });
+    await h.db.store.runs.transition(run!.runId, 'SUCCEEDED', { outcome: 'pr_updated', prUrl: `https://github.com/${REPO}/pull/2`, finishedAt: new Date().toISOString() });
+    await h.db.store.events.append(run!.runId, 'status', 'RUNNING → SUCCEEDED', { from: 'RUNNING', to: 'SUCCEEDED', reason: { code: 'pr_updated', message: 'Handled the empty list.' } });
+    return run!.runId;
+  }
+
+  test('edits the one status comment to the result and writes the Nightshift check run on the head commit, once', async () => {
+    const runId = await iterationThatPushed();
+    const { id } = h.repo.written.find((w) => w.body.includes(runId))!;
+    expect(await reportRunEnded(statusDeps(), ended(runId))).toEqual({ action: 'reported', runId, comment: 'edited', checkRun: 'written' });
+    expect(await reportRunEnded(statusDeps(), ended(runId))).toMatchObject({ action: 'reported' });
+    expect(h.repo.written.filter((w) => w.body.includes(runId))).toHaveLength(1);
+    expect(h.repo.edits.at(-1)).toEqual({ id, body: expect.stringContaining(`pushed new commits to https://github.com/${REPO}/pull/2`) });
+    expect(h.repo.edits.at(-1)!.body).toContain('newly passing: `empty list`');
+    expect(h.repo.checkRuns).toEqual([
+      { headSha: 'c0ffee0000000000000000000000000000000002', externalId: runId, output: expect.objectContaining({ name: 'Nightshift', conclusion: 'success', summary: expect.stringContaining('Handled the empty list.') }) },
+    ]);
+  });
+
+  test('with the token-secret fallback the check run is skipped, the comment still edited', async () => {
+    const runId = await iterationThatPushed();
+    h.repo.canWriteChecks = false;
+    expect(await reportRunEnded(statusDeps(), ended(runId))).toMatchObject({ comment: 'edited', checkRun: 'no_checks_permission' });
+    expect(h.repo.checkRuns).toEqual([]);
+  });
+
+  test('a run cancelled while queued says so in plain words; a run that has not ended yet is retried, not reported', async () => {
+    await h.deliver('issues', labeled());
+    const [run] = await runsOf();
+    await expect(reportRunEnded(statusDeps(), ended(run!.runId, 'ABORTED'))).rejects.toBeInstanceOf(RunNotEndedError);
+    expect(h.repo.edits).toEqual([]);
+    await h.db.store.runs.transition(run!.runId, 'CANCELLED', { error: { code: 'cancelled', message: 'the run was cancelled before it started' }, finishedAt: new Date().toISOString() });
+    expect(await reportRunEnded(statusDeps(), ended(run!.runId, 'ABORTED'))).toMatchObject({ comment: 'edited', checkRun: 'no_pull_request' });
+    expect(h.repo.edits.at(-1)!.body).toContain('It was cancelled (the run was cancelled before it started).');
+  });
+
+  test('a run not started from GitHub, or an event of another shape, writes nothing', async () => {
+    await expect(reportRunEnded(statusDeps(), { source: 'aws.states', detail: { name: 'x' } })).rejects.toThrow();
+    expect(await reportRunEnded(statusDeps(), ended('01JBX7M5Q6RZ5Y9V3G2H4K8N0P'))).toMatchObject({ action: 'ignored' });
+    expect(h.repo.edits).toEqual([]);
+  });
 });

@@ -1,4 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import { ACCOUNT, arnOf, decide, REGION, rolesOf, type Template } from './policy-simulation';
 import { synthesize, testConfig } from './synth';
 
 describe('GithubWebhook construct', () => {
@@ -43,6 +44,35 @@ describe('GithubWebhook construct', () => {
       Timeout: 9,
       Environment: { Variables: Match.objectLike({ WEBHOOK_TOKEN_BROKER_FUNCTION: { Ref: brokerId } }) },
     });
+  });
+
+  it('sends the end of every run execution (however it ended) to the webhook function, and only it', () => {
+    const fnId = stack.getLogicalId(webhook.function.node.defaultChild as never);
+    const machineId = stack.getLogicalId(stack.orchestrator.stateMachine.node.defaultChild as never);
+    const rules = Object.values(template.findResources('AWS::Events::Rule')) as { Properties: { EventPattern: unknown; Targets: { Arn: unknown }[] } }[];
+    const toFunction = rules.filter((r) => r.Properties.Targets.some((t) => JSON.stringify(t.Arn).includes(fnId)));
+    expect(toFunction).toHaveLength(1);
+    expect(toFunction[0]!.Properties.EventPattern).toEqual({
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: { status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArn: [{ Ref: machineId }] },
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', { Action: 'lambda:InvokeFunction', Principal: 'events.amazonaws.com', FunctionName: { 'Fn::GetAtt': [fnId, 'Arn'] } });
+  });
+
+  it('per the IAM policy simulator, of every role in the stack only the webhook function may invoke the webhook broker or read the webhook secret', async () => {
+    const t = json as unknown as Template;
+    const brokerArn = arnOf(t, stack.getLogicalId(webhook.tokenBroker.node.defaultChild as never));
+    const secret = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:nightshift/gh-webhook-AbCdEf`;
+    const invokers: string[] = [];
+    const readers: string[] = [];
+    for (const role of rolesOf(t)) {
+      if ((await decide(t, role, { action: 'lambda:InvokeFunction', resource: brokerArn })) === 'Allowed') invokers.push(role);
+      if ((await decide(t, role, { action: 'secretsmanager:GetSecretValue', resource: secret })) === 'Allowed') readers.push(role);
+    }
+    const fnRole = stack.getLogicalId(webhook.function.role!.node.defaultChild as never);
+    expect(invokers).toEqual([fnRole]);
+    expect(readers).toEqual([fnRole]);
   });
 
   it('is not deployed without a webhook secret', () => {

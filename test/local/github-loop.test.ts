@@ -1,10 +1,15 @@
+import { sign } from '@octokit/webhooks-methods';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../cli/program';
-import { issueForgeToken, branchLog, bareRepoPath } from '../../local/forge';
+import { issueForgeToken, branchHead, branchLog, bareRepoPath, listCheckRuns } from '../../local/forge';
 import { listComments, setCollaborator } from '../../local/forge/forge-records';
 import { sampleRepo, startTestPlatform, testConfig, testHome, until, type TestPlatform } from './platform-harness';
 
 const session = join(__dirname, '..', 'fixtures', 'sessions', 'append-note.jsonl');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const examples = require('@octokit/webhooks-examples') as { name: string; examples: Record<string, any>[] }[];
 
 /**
  * The GitHub loop end to end on one machine (SPEC §8): people act on the local forge over its REST
@@ -49,12 +54,25 @@ describe('the GitHub loop in local mode', () => {
     const bare = bareRepoPath(t.home.forge, sampleRepo);
     const before = branchLog(bare, first.branch!);
 
+    // The issue run's one status comment ends as its result (edited in place when its execution ended),
+    // and the PR's head commit has the Nightshift check run.
+    const issueComments = () => listComments(t.home.forge, sampleRepo, Number(issue.number)).filter((c) => c.user.type === 'Bot' && c.body.includes(first.runId));
+    const result = await until(() => issueComments().find((c) => c.body.includes('opened a draft pull request')), 'the status comment to show the result', 60_000);
+    expect(issueComments()).toHaveLength(1);
+    expect(result.body).toContain(first.prUrl!);
+    expect(result.body).toMatch(/Tests: .* at base → .* at head/);
+    const checks = await until(() => listCheckRuns(t.home.forge, sampleRepo).filter((c) => c.externalId === first.runId).at(0), 'the check run', 60_000);
+    expect(checks).toMatchObject({ name: 'Nightshift', headSha: branchHead(bare, first.branch!), status: 'completed', conclusion: expect.stringMatching(/success|neutral/) });
+    expect(checks.summary).toContain('Cost $');
+
     // A stranger's command gets one polite reply and starts nothing.
     await as('mallory', 'POST', `/issues/${pr}/comments`, { body: '/nightshift delete the tests' });
     await as('alice', 'POST', `/issues/${pr}/comments`, { body: '/nightshift also keep a second note' });
     const second = await until(async () => (await runsBy('github_comment')).find((r) => r.status === 'SUCCEEDED'), 'the iteration run to succeed', 120_000);
     expect(second).toMatchObject({ thread: `${sampleRepo}#${pr}`, branch: first.branch, outcome: 'pr_updated', prUrl: first.prUrl });
     expect(second.prompt).toContain('also keep a second note');
+    // It carries the issue of the PR, and answers on the PR with what it changed.
+    expect(second.issue).toBe(issue.number);
     expect(branchLog(bare, first.branch!)).toHaveLength(before.length + 1);
 
     await t.platform.forge.idle();
@@ -62,8 +80,28 @@ describe('the GitHub loop in local mode', () => {
     const replies = listComments(t.home.forge, sampleRepo, pr).filter((c) => c.user.type === 'Bot');
     expect(replies.filter((c) => c.body.includes('write access'))).toHaveLength(1);
     expect(replies.some((c) => c.body.includes(second.runId))).toBe(true);
+    expect(replies.filter((c) => c.body.startsWith(`@alice Nightshift run \`${second.runId}\` pushed 1 commit`))).toHaveLength(1);
+    await until(() => listComments(t.home.forge, sampleRepo, pr).find((c) => c.body.includes(second.runId) && c.body.includes('pushed new commits')), 'the iteration status comment to show the result', 60_000);
     // Every delivery was answered by the webhook route (none refused for its signature).
     expect(t.platform.forge.deliveries.length).toBeGreaterThanOrEqual(3);
     for (const d of t.platform.forge.deliveries) expect([200, 202]).toContain(d.status);
+
+    // GitHub's real pull_request.closed payload, merged, signed, over HTTP: the outcome lands on the thread's runs.
+    const closed = structuredClone(examples.find((e) => e.name === 'pull_request')!.examples.find((p) => p.action === 'closed')!);
+    const now = new Date();
+    Object.assign(closed.repository, { full_name: sampleRepo, name: sampleRepo.split('/')[1], owner: { ...closed.repository.owner, login: sampleRepo.split('/')[0] } });
+    closed.number = pr;
+    Object.assign(closed.pull_request, { number: pr, merged: true, merged_at: now.toISOString(), closed_at: now.toISOString(), updated_at: now.toISOString(), created_at: new Date(now.getTime() - 3_600_000).toISOString() });
+    closed.pull_request.head.ref = first.branch;
+    const body = JSON.stringify(closed);
+    const secret = (JSON.parse(readFileSync(t.home.secretsFile, 'utf8')) as Record<string, string>)['nightshift/gh-webhook']!;
+    const answer = await fetch(`${t.platform.url}/v1/webhooks/github`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-github-event': 'pull_request', 'x-github-delivery': randomUUID(), 'x-hub-signature-256': await sign(secret, body) },
+      body,
+    });
+    expect(answer.status).toBe(202);
+    expect(await answer.json()).toMatchObject({ status: 'recorded', state: 'merged', runIds: [first.runId, second.runId].sort() });
+    for (const runId of [first.runId, second.runId]) expect(await t.client.getRun(runId)).toMatchObject({ thread: expect.any(String), pullRequest: { number: pr, state: 'merged', at: now.toISOString() } });
   }, 300_000);
 });

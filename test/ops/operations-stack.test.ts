@@ -231,6 +231,7 @@ describe('operations in the stack', () => {
         ...['RunsSubmitted', 'RunsStarted', 'RunsSucceeded', 'RunsFailed', 'RunsTimedOut', 'RunsCancelled', 'RunsBudgetExceeded'],
         ...['QueueWaitSeconds', 'RunDurationSeconds', 'ModelInputTokens', 'ModelOutputTokens', 'ModelCacheReadTokens', 'ModelCacheWriteTokens'],
         ...['PullRequestsOpened', 'ToolCalls', 'EgressBlocked', 'SubmissionsRefused', 'OldestStartingSeconds', 'IntakePaused'],
+        ...['PullRequestsMerged', 'PullRequestsClosedUnmerged', 'PullRequestTimeToMergeSeconds', 'MergedPullRequestCostMicroUsd'],
       ].map((n) => `Nightshift/${n}`);
       const health = ['AWS/Lambda/Errors', 'AWS/Lambda/Throttles', 'AWS/States/ExecutionsFailed', 'AWS/States/ExecutionsAborted', 'ECS/ContainerInsights/RunningTaskCount', 'AWS/SQS/ApproximateNumberOfMessagesVisible', 'AWS/Bedrock/InvocationThrottles'];
       for (const metric of [...wanted, ...health]) expect(shown).toContain(metric);

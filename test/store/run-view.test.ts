@@ -18,4 +18,12 @@ describe('run view', () => {
     expect(toRunView(run, null).queuePosition).toBeNull();
     expect(toRunView(run).queuePosition).toBe(7);
   });
+
+  it("shows the run's GitHub thread and how its pull request ended, and the status comment id stays internal", () => {
+    const run = queuedRun({ thread: 'acme/web#12', statusCommentId: 99, pullRequest: { number: 13, state: 'merged', at: '2026-12-02T10:00:00Z' } });
+    const view = toRunView(run);
+    expect(view).toMatchObject({ thread: 'acme/web#12', pullRequest: { number: 13, state: 'merged', at: '2026-12-02T10:00:00Z' } });
+    expect(view).not.toHaveProperty('statusCommentId');
+    expect(toRunView(queuedRun({}))).toMatchObject({ thread: null, pullRequest: null });
+  });
 });

@@ -143,6 +143,8 @@ export function runPage(ctx: PageContext, runId: string): () => void {
         ...fact('Branch', r.branch ? el('code', {}, r.branch) : '—'),
         ...fact('Base', r.baseBranch ?? 'default branch'),
         ...fact('Pull request', prLink),
+        ...(r.pullRequest ? fact('Pull request outcome', `${r.pullRequest.state} ${when(r.pullRequest.at)}`) : []),
+        ...(r.thread ? fact('GitHub thread', el('code', {}, r.thread)) : []),
         ...(r.status === 'QUEUED' && r.queuePosition !== null ? fact('Queue position', `#${r.queuePosition}`) : []),
         ...fact('Created', el('span', { title: r.createdAt }, when(r.createdAt))),
         ...fact('Started', when(r.startedAt)),
