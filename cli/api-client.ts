@@ -148,7 +148,7 @@ export class ApiClient {
     try {
       response = await fetch(url, { method, headers, ...(body !== undefined ? { body } : {}), signal: AbortSignal.timeout(30_000) });
     } catch (error) {
-      throw new ApiError(`cannot reach the Nightshift API at ${this.baseUrl.origin}: ${networkReason(error)}`, null, 'unreachable');
+      throw new ApiError(`cannot reach the Nightshift API at ${this.baseUrl.origin}: ${networkReason(error)}${apiUrlHint(this.baseUrl, false)}`, null, 'unreachable');
     }
     const text = await response.text();
     const requestId = response.headers.get('x-request-id') ?? response.headers.get('apigw-requestid');
@@ -161,7 +161,7 @@ export class ApiClient {
       }
     }
     if (response.ok) {
-      if (json === undefined && text.length > 0) throw new ApiError(`the API answered ${method} ${path} with something that is not JSON`, response.status, 'bad_response', [], requestId);
+      if (json === undefined && text.length > 0) throw new ApiError(`the API answered ${method} ${path} with something that is not JSON${apiUrlHint(this.baseUrl, true)}`, response.status, 'bad_response', [], requestId);
       return json;
     }
     const envelope = ErrorEnvelope.safeParse(json);
@@ -172,13 +172,27 @@ export class ApiClient {
     }
     const gateway = GatewayError.safeParse(json);
     const reason = gateway.success ? gateway.data.message : text.slice(0, 200).replace(/\s+/g, ' ').trim() || response.statusText;
-    throw new ApiError(`${method} ${path} failed: ${reason} [HTTP ${response.status}]`, response.status, `http_${response.status}`, [], requestId);
+    // Nightshift answers its own errors in the envelope: a 404 or a non-JSON page without one is another server, or another path.
+    const elsewhere = !gateway.success || response.status === 404;
+    throw new ApiError(`${method} ${path} failed: ${reason} [HTTP ${response.status}]${elsewhere ? apiUrlHint(this.baseUrl, true) : ''}`, response.status, `http_${response.status}`, [], requestId);
   }
+}
+
+/**
+ * What to check when --api (or NIGHTSHIFT_API) seems to name something other than the Nightshift API:
+ * `reached` false when nothing answered, true when a server answered that is not Nightshift's API.
+ */
+export function apiUrlHint(baseUrl: URL, reached: boolean): string {
+  const path = baseUrl.pathname.replace(/\/+$/, '');
+  if (/\/v1$/.test(path)) return `. Hint: drop "/v1" from --api (${baseUrl.origin}${path}): it is the API's base URL, and the CLI adds /v1/...`;
+  const local = baseUrl.hostname === '127.0.0.1' || baseUrl.hostname === 'localhost' || baseUrl.hostname === '[::1]';
+  if (local && !reached) return '. Hint: start local mode with `npm start` (or `nightshift dev`) in the clone; it listens on 127.0.0.1:8787 unless PORT says otherwise';
+  return `. Hint: ${baseUrl.href} does not look like the Nightshift API; --api (or NIGHTSHIFT_API) must be a stack's ApiUrl output (https://<id>.execute-api.<region>.amazonaws.com/) or local mode's http://127.0.0.1:8787`;
 }
 
 function networkReason(error: unknown): string {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  if (cause?.code === 'ECONNREFUSED') return 'connection refused (is `nightshift dev` running, or is --api right?)';
+  if (cause?.code === 'ECONNREFUSED') return 'connection refused (nothing listens there)';
   if (cause?.code === 'ENOTFOUND') return 'host not found';
   if ((error as Error).name === 'TimeoutError') return 'no answer within 30 seconds';
   return cause?.message ?? (error as Error).message;

@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError } from '../core/config/load';
 import { isTerminal } from '../core/runs/lifecycle';
 import type { RunView, SubmitRunRequest } from '../core/runs/schemas';
 import { ApiError } from './api-client';
@@ -299,6 +300,12 @@ function reportError(error: unknown, io: CliIo, json: boolean): number {
   }
   if (error instanceof ApiError) {
     if (json) io.err(JSON.stringify({ error: { code: error.code, message: error.message, status: error.status, details: error.details, requestId: error.requestId } }));
+    else io.err(`error: ${error.message}`);
+    return exitCodes.error;
+  }
+  if (error instanceof ConfigError) {
+    // Every bad field, each with its path, as synth lists them.
+    if (json) io.err(JSON.stringify({ error: { code: 'invalid_config', message: `invalid Nightshift configuration in ${error.source}`, details: error.problems } }));
     else io.err(`error: ${error.message}`);
     return exitCodes.error;
   }

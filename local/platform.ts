@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { loadConfig } from '../core/config/load';
+import { issuePath, loadConfig } from '../core/config/load';
 import { setRuntimeConfig } from '../core/config/runtime';
 import type { NightshiftConfig } from '../core/config/schema';
 import { RunId } from '../core/runs/schemas';
@@ -96,7 +96,9 @@ const LocalEnv = z.object({
 
 /** Options from the environment, as `nightshift dev` takes them (SPEC §8). */
 export function localPlatformOptionsFromEnv(env: NodeJS.ProcessEnv, options: { logTo: 'stderr' | 'file' }): LocalPlatformOptions {
-  const parsed = LocalEnv.parse(env);
+  const read = LocalEnv.safeParse(env);
+  if (!read.success) throw new Error(`local mode's environment is invalid: ${read.error.issues.map((i) => `${issuePath(i.path)}: ${i.message}`).join('; ')}`);
+  const parsed = read.data;
   const home = resolveHome(parsed.NIGHTSHIFT_HOME);
   ensureHome(home);
   return {
