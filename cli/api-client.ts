@@ -131,7 +131,7 @@ export class ApiClient {
     }
   }
 
-  private async call(method: 'GET' | 'POST', path: string, options: { body?: unknown; query?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<unknown> {
+  private async call(method: 'GET' | 'POST', path: string, options: { body?: unknown; query?: Record<string, string>; headers?: Record<string, string>; probe?: boolean } = {}): Promise<unknown> {
     const url = new URL(this.baseUrl.toString());
     url.pathname = `${url.pathname.replace(/\/+$/, '')}${path}`;
     for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, v);
@@ -172,9 +172,20 @@ export class ApiClient {
     }
     const gateway = GatewayError.safeParse(json);
     const reason = gateway.success ? gateway.data.message : text.slice(0, 200).replace(/\s+/g, ' ').trim() || response.statusText;
-    // Nightshift answers its own errors in the envelope: a 404 or a non-JSON page without one is another server, or another path.
-    const elsewhere = !gateway.success || response.status === 404;
+    // Nightshift answers its own errors in the envelope: a page without one is another server, and a
+    // gateway's 404 is either a route this API lacks or another API, which its OpenAPI document tells apart.
+    const elsewhere = !options.probe && (!gateway.success || (response.status === 404 && !(await this.servesNightshiftApi())));
     throw new ApiError(`${method} ${path} failed: ${reason} [HTTP ${response.status}]${elsewhere ? apiUrlHint(this.baseUrl, true) : ''}`, response.status, `http_${response.status}`, [], requestId);
+  }
+
+  /** Whether the base URL serves Nightshift's OpenAPI document (GET /v1/openapi.json). */
+  private async servesNightshiftApi(): Promise<boolean> {
+    try {
+      const document = z.object({ openapi: z.string(), info: z.object({ title: z.literal('Nightshift API') }) }).safeParse(await this.call('GET', '/v1/openapi.json', { probe: true }));
+      return document.success;
+    } catch {
+      return false;
+    }
   }
 }
 

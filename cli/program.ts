@@ -138,9 +138,9 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     const progress = json ? undefined : await runProgress({ label: runId });
     let lastTurns = 0;
     const run = await followRun(client, runId, {
-      onProgress: (r, turns) => {
+      onProgress: (r, turns, activity) => {
         lastTurns = turns;
-        progress?.update(r, turns);
+        progress?.update(r, turns, activity);
       },
     });
     progress?.finish(run, lastTurns);

@@ -15,6 +15,7 @@ import { executeTool, type ToolControl } from '../tools/tool-executor';
 import type { ComputeMeter } from './compute-meter';
 import { callModel } from './model-call';
 import type { RunContext } from './run-context';
+import { announceToolStart } from './tool-start';
 import { Interrupted } from './run-errors';
 import type { PreparedRun } from './workspace-phase';
 import type { FinishGate } from './finish-gate';
@@ -129,6 +130,7 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
         results.push({ toolResult: { toolUseId: use.toolUseId!, content: [{ text: 'not run: the task already ended' }], status: 'error' } });
         continue;
       }
+      await announceToolStart(ctx, { name: use.name!, input: use.input, turn });
       let outcome = await executeTool(use.name!, use.input, {
         repoRoot: prepared.layout.repo,
         protectedPaths: prepared.rules.protectedPaths,
