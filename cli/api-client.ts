@@ -121,6 +121,16 @@ export class ApiClient {
     return change ? this.call('POST', '/v1/admin/intake', { body: change }) : this.call('GET', '/v1/admin/intake');
   }
 
+  /** Local mode's forge (its /v1/health names it); undefined for a deployed stack or anything else. */
+  async localForgeUrl(): Promise<string | undefined> {
+    try {
+      const health = z.object({ forge: z.string().url() }).safeParse(await this.call('GET', '/v1/health', { probe: true }));
+      return health.success ? health.data.forge : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   async health(): Promise<boolean> {
     try {
       await this.call('GET', '/v1/health');

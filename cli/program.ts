@@ -6,6 +6,7 @@ import { ApiError } from './api-client';
 import { registerConsoleCommand } from './commands/console';
 import { registerForgeCommand } from './commands/forge';
 import { registerIntakeCommand } from './commands/intake';
+import { registerPullRequestCommand } from './commands/pull-request';
 import { apiClientFor } from './api-target';
 import { exitCodeOfStatus, exitCodes } from './exit-codes';
 import { EventReader, followRun } from './follow-run';
@@ -251,6 +252,15 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     );
 
   registerIntakeCommand(program, {
+    client: () => apiClientFor(globals()),
+    out: io.out,
+    json: () => globals().json ?? false,
+    done: (code) => {
+      exitCode = code;
+    },
+  });
+
+  registerPullRequestCommand(program, {
     client: () => apiClientFor(globals()),
     out: io.out,
     json: () => globals().json ?? false,

@@ -96,7 +96,7 @@ const LocalEnv = z.object({
 });
 
 /** Options from the environment, as `nightshift dev` takes them (SPEC §8). */
-export function localPlatformOptionsFromEnv(env: NodeJS.ProcessEnv, options: { logTo: 'stderr' | 'file' }): LocalPlatformOptions {
+export function localPlatformOptionsFromEnv(env: NodeJS.ProcessEnv, options: { logTo: 'stderr' | 'file'; logFormat?: 'json' | 'text' }): LocalPlatformOptions {
   const read = LocalEnv.safeParse(env);
   if (!read.success) throw new Error(`local mode's environment is invalid: ${read.error.issues.map((i) => `${issuePath(i.path)}: ${i.message}`).join('; ')}`);
   const parsed = read.data;
@@ -113,7 +113,9 @@ export function localPlatformOptionsFromEnv(env: NodeJS.ProcessEnv, options: { l
     ...(parsed.NIGHTSHIFT_RECORD ? { recordDir: resolve(parsed.NIGHTSHIFT_RECORD) } : {}),
     requester: localRequester(),
     ...(parsed.NIGHTSHIFT_CACHE_DIR ? { templateCacheDir: resolve(parsed.NIGHTSHIFT_CACHE_DIR) } : {}),
-    log: options.logTo === 'stderr' ? stderrLog() : fileLog(join(home.logs, 'platform.log')),
+    log: options.logTo === 'stderr' ? stderrLog(options.logFormat) : fileLog(join(home.logs, 'platform.log')),
+    // For a person: the handlers' own per-request JSON lines only when they warn.
+    ...(options.logFormat === 'text' ? { handlerLogLevel: 'WARN' as const } : {}),
   };
 }
 
@@ -384,6 +386,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       routes,
       identity: { userArn: options.requester },
       isReady: () => ready,
+      forgeUrl: () => forge.url,
       log,
       outsideApi: webConsole,
       ...(options.model ? {} : { routeRefusal: (method: string, path: string) => (method === 'POST' && path === '/v1/runs' ? { statusCode: 422 as const, code: 'no_model', message: NO_MODEL_MESSAGE } : undefined) }),
