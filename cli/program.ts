@@ -251,39 +251,15 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
       }),
     );
 
-  registerIntakeCommand(program, {
-    client: () => apiClientFor(globals()),
-    out: io.out,
-    json: () => globals().json ?? false,
-    done: (code) => {
-      exitCode = code;
-    },
-  });
-
-  registerPullRequestCommand(program, {
-    client: () => apiClientFor(globals()),
-    out: io.out,
-    json: () => globals().json ?? false,
-    done: (code) => {
-      exitCode = code;
-    },
-  });
-
-  registerConsoleCommand(program, {
-    api: () => globals().api,
-    out: io.out,
-    err: io.err,
-    done: (code) => {
-      exitCode = code;
-    },
-  });
-
-  registerForgeCommand(program, {
-    out: io.out,
-    done: (code) => {
-      exitCode = code;
-    },
-  });
+  const done = (code: number) => {
+    exitCode = code;
+  };
+  // The API-backed commands registered from their own modules share one context.
+  const apiCommand = { client: () => apiClientFor(globals()), out: io.out, json: () => globals().json ?? false, done };
+  registerIntakeCommand(program, apiCommand);
+  registerPullRequestCommand(program, apiCommand);
+  registerConsoleCommand(program, { api: () => globals().api, out: io.out, err: io.err, done });
+  registerForgeCommand(program, { out: io.out, done });
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { closeServer, listenOnLoopback } from '../../local/http-listen';
 import type { NightshiftHome } from '../../local/home';
-import { cliBin, repoRoot, runCli, startDevProcess, type DevProcess } from '../local/dev-process';
+import { cliBin, repoRoot, runCli, startDevProcess, stopDevProcess, type DevProcess } from '../local/dev-process';
 import { fastSession, testConfig, testHome, templateCacheDir } from '../local/platform-harness';
 
 /** `nightshift dev` started as a user starts it, expected to refuse at once. */
@@ -64,7 +64,7 @@ describe('errors a person can act on', () => {
       dev = await startDevProcess({ home, configFile, session: fastSession });
     }, 180_000);
     afterAll(async () => {
-      if (dev && dev.child.exitCode === null) await new Promise((resolve) => dev.child.once('exit', resolve).kill('SIGTERM'));
+      if (dev) await stopDevProcess(dev.child);
     });
 
     it("Given a budget below one model call's worst case, When submitted, Then the CLI says the amount needed and no run exists", () => {

@@ -1,13 +1,12 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { githubApiRootFor, pullRequestLocation, terminalText } from '../../cli/commands/pull-request';
 import { createBareRepoFromDirectory } from '../../local/forge';
 import { demoAssets } from '../../local/demo';
-import type { NightshiftHome } from '../../local/home';
-import { cliBin, repoRoot, runCli, startDevProcess, type DevProcess } from '../local/dev-process';
-import { fastSession, sampleRepo, slowSession, templateCacheDir, testConfig, testHome, until } from '../local/platform-harness';
+import { cliBin, devPlatforms, repoRoot, runCli, stopDevProcess } from '../local/dev-process';
+import { fastSession, sampleRepo, slowSession, templateCacheDir, testConfig, until } from '../local/platform-harness';
 
 /** A CLI process whose output is read while it runs. */
 function watch(args: string[], env: Record<string, string | undefined>, cwd = repoRoot) {
@@ -19,26 +18,13 @@ function watch(args: string[], env: Record<string, string | undefined>, cwd = re
   return { child, output, exited };
 }
 
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  await new Promise((resolve) => child.once('exit', resolve).kill('SIGTERM'));
-}
-
 /** The CLI a newcomer uses in the first hour (issue 16 item 6), as processes against `nightshift dev`. */
 describe('the CLI in the first hour', () => {
-  const platforms: { dev: DevProcess; home: NightshiftHome }[] = [];
+  const platforms = devPlatforms();
+  const platform = (session: string) => platforms.start(session);
   const dirs: string[] = [];
-  async function platform(session: string): Promise<DevProcess> {
-    const { home, configFile } = testHome();
-    const dev = await startDevProcess({ home, configFile, session });
-    platforms.push({ dev, home });
-    return dev;
-  }
   afterAll(async () => {
-    for (const { dev, home } of platforms) {
-      await stop(dev.child);
-      rmSync(home.root, { recursive: true, force: true });
-    }
+    await platforms.stopAll();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -120,7 +106,7 @@ describe('the CLI in the first hour', () => {
       const runs = spawnSync(bin, ['runs'], { cwd: tmpdir(), env: { ...env, NIGHTSHIFT_API: url[0]! }, encoding: 'utf8' });
       expect(runs.stdout.trim()).toBe('no runs');
     } finally {
-      await stop(dev);
+      await stopDevProcess(dev);
     }
   }, 240_000);
 });

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { openApiDocument } from '../../lambdas/api/openapi';
 import { openApiValidator } from '../support/openapi-validator';
-import { startDevProcess, type DevProcess } from './dev-process';
+import { startDevProcess, stopDevProcess, type DevProcess } from './dev-process';
 import { fastSession, sampleRepo, testHome, until } from './platform-harness';
 
 /**
@@ -20,7 +20,7 @@ describe('the handlers answer as the OpenAPI document says', () => {
     dev = await startDevProcess({ home, configFile, session: fastSession });
   }, 180_000);
   afterAll(async () => {
-    if (dev && dev.child.exitCode === null) await new Promise((resolve) => dev.child.once('exit', resolve).kill('SIGTERM'));
+    if (dev) await stopDevProcess(dev.child);
     rmSync(root, { recursive: true, force: true });
   });
 

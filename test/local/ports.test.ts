@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { findSquid } from '../../local/egress-proxy';
 import { localPorts, PORT_OFFSETS } from '../../local/ports';
-import { cliBin, repoRoot, startDevProcess, type DevProcess } from './dev-process';
+import { cliBin, repoRoot, startDevProcess, stopDevProcess, type DevProcess } from './dev-process';
 import { templateCacheDir, testHome } from './platform-harness';
 
 async function listening(port: number): Promise<boolean> {
@@ -62,7 +62,7 @@ describe('local mode ports', () => {
       for (const offset of [PORT_OFFSETS.awsEndpoints, PORT_OFFSETS.dynamo]) expect(await listening(base + offset)).toBe(true);
       if (findSquid()) expect(await listening(base + PORT_OFFSETS.proxy)).toBe(true);
     } finally {
-      await new Promise((resolve) => dev.child.once('exit', resolve).kill('SIGTERM'));
+      await stopDevProcess(dev.child);
     }
   }, 180_000);
 
