@@ -135,6 +135,16 @@ export class ApiClient {
     return change ? this.call('POST', '/v1/admin/intake', { body: change }) : this.call('GET', '/v1/admin/intake');
   }
 
+  /** Local mode's forge (its /v1/health names it); undefined for a deployed stack or anything else. */
+  async localForgeUrl(): Promise<string | undefined> {
+    try {
+      const health = z.object({ forge: z.string().url() }).safeParse(await this.call('GET', '/v1/health', { probe: true }));
+      return health.success ? health.data.forge : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   async health(): Promise<boolean> {
     try {
       await this.call('GET', '/v1/health');
@@ -145,7 +155,7 @@ export class ApiClient {
     }
   }
 
-  private async call(method: 'GET' | 'POST', path: string, options: { body?: unknown; query?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<unknown> {
+  private async call(method: 'GET' | 'POST', path: string, options: { body?: unknown; query?: Record<string, string>; headers?: Record<string, string>; probe?: boolean } = {}): Promise<unknown> {
     const url = new URL(this.baseUrl.toString());
     url.pathname = `${url.pathname.replace(/\/+$/, '')}${path}`;
     for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, v);
@@ -162,7 +172,7 @@ export class ApiClient {
     try {
       response = await fetch(url, { method, headers, ...(body !== undefined ? { body } : {}), signal: AbortSignal.timeout(30_000) });
     } catch (error) {
-      throw new ApiError(`cannot reach the Nightshift API at ${this.baseUrl.origin}: ${networkReason(error)}`, null, 'unreachable');
+      throw new ApiError(`cannot reach the Nightshift API at ${this.baseUrl.origin}: ${networkReason(error)}${apiUrlHint(this.baseUrl, false)}`, null, 'unreachable');
     }
     const text = await response.text();
     const requestId = response.headers.get('x-request-id') ?? response.headers.get('apigw-requestid');
@@ -175,7 +185,7 @@ export class ApiClient {
       }
     }
     if (response.ok) {
-      if (json === undefined && text.length > 0) throw new ApiError(`the API answered ${method} ${path} with something that is not JSON`, response.status, 'bad_response', [], requestId);
+      if (json === undefined && text.length > 0) throw new ApiError(`the API answered ${method} ${path} with something that is not JSON${apiUrlHint(this.baseUrl, true)}`, response.status, 'bad_response', [], requestId);
       return json;
     }
     const envelope = ErrorEnvelope.safeParse(json);
@@ -186,13 +196,38 @@ export class ApiClient {
     }
     const gateway = GatewayError.safeParse(json);
     const reason = gateway.success ? gateway.data.message : text.slice(0, 200).replace(/\s+/g, ' ').trim() || response.statusText;
-    throw new ApiError(`${method} ${path} failed: ${reason} [HTTP ${response.status}]`, response.status, `http_${response.status}`, [], requestId);
+    // Nightshift answers its own errors in the envelope: a page without one is another server, and a
+    // gateway's 404 is either a route this API lacks or another API, which its OpenAPI document tells apart.
+    const elsewhere = !options.probe && (!gateway.success || (response.status === 404 && !(await this.servesNightshiftApi())));
+    throw new ApiError(`${method} ${path} failed: ${reason} [HTTP ${response.status}]${elsewhere ? apiUrlHint(this.baseUrl, true) : ''}`, response.status, `http_${response.status}`, [], requestId);
   }
+
+  /** Whether the base URL serves Nightshift's OpenAPI document (GET /v1/openapi.json). */
+  private async servesNightshiftApi(): Promise<boolean> {
+    try {
+      const document = z.object({ openapi: z.string(), info: z.object({ title: z.literal('Nightshift API') }) }).safeParse(await this.call('GET', '/v1/openapi.json', { probe: true }));
+      return document.success;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/**
+ * What to check when --api (or NIGHTSHIFT_API) seems to name something other than the Nightshift API:
+ * `reached` false when nothing answered, true when a server answered that is not Nightshift's API.
+ */
+export function apiUrlHint(baseUrl: URL, reached: boolean): string {
+  const path = baseUrl.pathname.replace(/\/+$/, '');
+  if (/\/v1$/.test(path)) return `. Hint: drop "/v1" from --api (${baseUrl.origin}${path}): it is the API's base URL, and the CLI adds /v1/...`;
+  const local = baseUrl.hostname === '127.0.0.1' || baseUrl.hostname === 'localhost' || baseUrl.hostname === '[::1]';
+  if (local && !reached) return '. Hint: start local mode with `npm start` (or `nightshift dev`) in the clone; it listens on 127.0.0.1:8787 unless PORT says otherwise';
+  return `. Hint: ${baseUrl.href} does not look like the Nightshift API; --api (or NIGHTSHIFT_API) must be a stack's ApiUrl output (https://<id>.execute-api.<region>.amazonaws.com/) or local mode's http://127.0.0.1:8787`;
 }
 
 function networkReason(error: unknown): string {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  if (cause?.code === 'ECONNREFUSED') return 'connection refused (is `nightshift dev` running, or is --api right?)';
+  if (cause?.code === 'ECONNREFUSED') return 'connection refused (nothing listens there)';
   if (cause?.code === 'ENOTFOUND') return 'host not found';
   if ((error as Error).name === 'TimeoutError') return 'no answer within 30 seconds';
   return cause?.message ?? (error as Error).message;

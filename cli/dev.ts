@@ -4,7 +4,8 @@ import type { CliIo } from './program';
 export async function runDev(options: { json: boolean; io: CliIo; record?: string }): Promise<number> {
   const { startLocalPlatform, localPlatformOptionsFromEnv } = require('../local/platform') as typeof import('../local/platform');
   const env = options.record ? { ...process.env, NIGHTSHIFT_RECORD: options.record } : process.env;
-  const platform = await startLocalPlatform(await localPlatformOptionsFromEnv(env, { logTo: 'stderr' }));
+  // Lines a person reads, unless --json asks for the structured ones.
+  const platform = await startLocalPlatform(await localPlatformOptionsFromEnv(env, { logTo: 'stderr', logFormat: options.json ? 'json' : 'text' }));
   const ready = { event: 'ready', url: platform.url, console: `${platform.url}/`, home: platform.home.root, forge: platform.forgeUrl, model: platform.model, record: platform.recordDir ?? null };
   const recording = platform.recordDir ? `; recording model responses to ${platform.recordDir}` : '';
   options.io.out(

@@ -6,8 +6,8 @@ export interface FollowOptions {
   pollMs?: number;
   /** Each new event of the run's timeline, oldest first. */
   onEvent?: (event: RunEvent) => void;
-  /** The run after every poll, with the number of model turns so far. */
-  onProgress?: (run: RunView, turns: number) => void;
+  /** The run after every poll, with the number of model turns so far and what runs now (a tool_start not yet ended), if anything. */
+  onProgress?: (run: RunView, turns: number, activity: string | undefined) => void;
   signal?: AbortSignal;
 }
 
@@ -20,13 +20,17 @@ export async function followRun(client: ApiClient, runId: string, options: Follo
   const pollMs = options.pollMs ?? 1_000;
   const reader = new EventReader(client, runId);
   let turns = 0;
+  let activity: string | undefined;
   for (;;) {
     const run = await client.getRun(runId);
     for (const event of await reader.readNew()) {
       if (event.type === 'model_turn') turns++;
+      // A tool_start holds until the step ends: its tool_call or test_result, or the next model turn.
+      if (event.type === 'tool_start') activity = event.message;
+      else if (event.type === 'tool_call' || event.type === 'test_result' || event.type === 'model_turn') activity = undefined;
       options.onEvent?.(event);
     }
-    options.onProgress?.(run, turns);
+    options.onProgress?.(run, turns, isTerminal(run.status) ? undefined : activity);
     if (isTerminal(run.status)) return run;
     await delay(pollMs, options.signal);
   }

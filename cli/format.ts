@@ -6,11 +6,13 @@ export function usd(amount: number): string {
   return amount < 1 && amount > 0 ? `$${amount.toFixed(4)}` : `$${amount.toFixed(2)}`;
 }
 
-export function runSummaryLine(run: RunView, turns?: number): string {
+export function runSummaryLine(run: RunView, turns?: number, activity?: string): string {
   const parts: string[] = [run.status];
   if (run.queuePosition !== null && run.status === 'QUEUED') parts.push(`queue position ${run.queuePosition}`);
   if (turns !== undefined) parts.push(`${turns} turn${turns === 1 ? '' : 's'}`);
   parts.push(`${usd(run.costUsd)} of ${usd(run.budgetUsd)}`);
+  // What runs now (already redacted by the runner), so a long test run does not look like a hang.
+  if (activity) parts.push(`running ${oneLine(activity, 120)}`);
   return parts.join(' · ');
 }
 

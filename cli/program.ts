@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError } from '../core/config/load';
 import { isTerminal } from '../core/runs/lifecycle';
 import type { RunView, SubmitRunRequest } from '../core/runs/schemas';
 import { ApiError } from './api-client';
@@ -6,6 +7,7 @@ import { registerConsoleCommand } from './commands/console';
 import { registerForgeCommand } from './commands/forge';
 import { pauseNotice, pauseNoticeText, registerInboxCommands } from './commands/inbox';
 import { registerIntakeCommand } from './commands/intake';
+import { registerPullRequestCommand } from './commands/pull-request';
 import { apiClientFor } from './api-target';
 import { exitCodeOfStatus, exitCodes } from './exit-codes';
 import { EventReader, followRun } from './follow-run';
@@ -138,9 +140,9 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     const progress = json ? undefined : await runProgress({ label: runId });
     let lastTurns = 0;
     const run = await followRun(client, runId, {
-      onProgress: (r, turns) => {
+      onProgress: (r, turns, activity) => {
         lastTurns = turns;
-        progress?.update(r, turns);
+        progress?.update(r, turns, activity);
       },
       // A pause says what it waits for and how to resolve it; the run is followed on through the answer.
       onEvent: (event) => {
@@ -231,30 +233,15 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     },
   });
 
-  registerIntakeCommand(program, {
-    client: () => apiClientFor(globals()),
-    out: io.out,
-    json: () => globals().json ?? false,
-    done: (code) => {
-      exitCode = code;
-    },
-  });
-
-  registerConsoleCommand(program, {
-    api: () => globals().api,
-    out: io.out,
-    err: io.err,
-    done: (code) => {
-      exitCode = code;
-    },
-  });
-
-  registerForgeCommand(program, {
-    out: io.out,
-    done: (code) => {
-      exitCode = code;
-    },
-  });
+  const done = (code: number) => {
+    exitCode = code;
+  };
+  // The API-backed commands registered from their own modules share one context.
+  const apiCommand = { client: () => apiClientFor(globals()), out: io.out, json: () => globals().json ?? false, done };
+  registerIntakeCommand(program, apiCommand);
+  registerPullRequestCommand(program, apiCommand);
+  registerConsoleCommand(program, { api: () => globals().api, out: io.out, err: io.err, done });
+  registerForgeCommand(program, { out: io.out, done });
 
   try {
     await program.parseAsync([...argv], { from: 'user' });
@@ -281,6 +268,12 @@ function reportError(error: unknown, io: CliIo, json: boolean): number {
   }
   if (error instanceof ApiError) {
     if (json) io.err(JSON.stringify({ error: { code: error.code, message: error.message, status: error.status, details: error.details, requestId: error.requestId } }));
+    else io.err(`error: ${error.message}`);
+    return exitCodes.error;
+  }
+  if (error instanceof ConfigError) {
+    // Every bad field, each with its path, as synth lists them.
+    if (json) io.err(JSON.stringify({ error: { code: 'invalid_config', message: `invalid Nightshift configuration in ${error.source}`, details: error.problems } }));
     else io.err(`error: ${error.message}`);
     return exitCodes.error;
   }

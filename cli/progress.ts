@@ -3,7 +3,7 @@ import { runSummaryLine } from './format';
 
 /** Live progress of a run: an ora spinner on a terminal, one line per change otherwise (CI logs, pipes). */
 export interface RunProgress {
-  update(run: RunView, turns: number): void;
+  update(run: RunView, turns: number, activity?: string): void;
   /** Prints a line above the spinner. */
   note(line: string): void;
   finish(run: RunView, turns: number): void;
@@ -26,8 +26,8 @@ export async function runProgress(options: { stream?: NodeJS.WriteStream; label:
     const { default: ora } = await import('ora');
     const spinner = ora({ text: options.label, stream }).start() as unknown as Spinner;
     return {
-      update(run, turns) {
-        spinner.text = `${options.label} ${runSummaryLine(run, turns)}`;
+      update(run, turns, activity) {
+        spinner.text = `${options.label} ${runSummaryLine(run, turns, activity)}`;
       },
       note(line) {
         spinner.clear();
@@ -43,8 +43,8 @@ export async function runProgress(options: { stream?: NodeJS.WriteStream; label:
   }
   let last = '';
   return {
-    update(run, turns) {
-      const line = runSummaryLine(run, turns);
+    update(run, turns, activity) {
+      const line = runSummaryLine(run, turns, activity);
       if (line !== last) stream.write(`${options.label} ${line}\n`);
       last = line;
     },

@@ -89,6 +89,30 @@ export function worstCaseCallMicros(inputTokensEstimate: number, maxOutputTokens
   return Math.ceil(perMillion(inputTokensEstimate, dearestInput) + perMillion(maxOutputTokens, prices.output));
 }
 
+/** Bytes per token assumed when estimating: low on purpose, so reservations over- rather than under-estimate. */
+const BYTES_PER_TOKEN = 3;
+
+/** Tokens of a value as a request carries it, estimated on the high side (the runner's reservations and the submit floor). */
+export function estimateTokens(value: unknown): number {
+  return Math.ceil(Buffer.byteLength(JSON.stringify(value)) / BYTES_PER_TOKEN);
+}
+
+/**
+ * Input tokens of a run's first model call besides the task: the system prompt and the tool
+ * definitions, without the repository's own instructions (test/runner/task-message.test.ts checks the
+ * runner's stay under it).
+ */
+export const FIRST_CALL_FIXED_INPUT_TOKENS = 4_000;
+
+/**
+ * The worst case of a run's first model call: the least a budget must hold for the run to make any
+ * call at all (the runner reserves each call's worst case before making it). A budget below it is
+ * refused at submit instead of ending BUDGET_EXCEEDED before the first turn.
+ */
+export function firstCallWorstCaseMicros(prompt: string, model: Pick<ModelConfig, 'maxOutputTokens' | 'prices'>): number {
+  return worstCaseCallMicros(FIRST_CALL_FIXED_INPUT_TOKENS + estimateTokens(prompt), model.maxOutputTokens, model.prices);
+}
+
 export type FargatePrices = ModelConfig['fargate'];
 
 /** Compute cost of `seconds` of one runner task, in micro-USD, rounded up. */

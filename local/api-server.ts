@@ -15,6 +15,8 @@ export interface ApiServerOptions {
   identity: LocalIdentity;
   /** False until the platform can take runs: /v1/health answers 503 until then. */
   isReady: () => boolean;
+  /** The local forge's API root, in /v1/health (`nightshift pr` reads local pull requests there). */
+  forgeUrl?: () => string;
   log: LocalLog;
   /**
    * Why the process at the other end of this connection may not call (local/loopback-peer.ts: another
@@ -72,7 +74,7 @@ export function createApiServer(options: ApiServerOptions): Server {
     if (options.outsideApi && path !== '/v1' && !path.startsWith('/v1/')) return options.outsideApi(req, res);
     if (method === 'GET' && path === '/v1/health') {
       const ready = options.isReady();
-      send(res, ready ? 200 : 503, { 'content-type': 'application/json' }, JSON.stringify({ status: ready ? 'ok' : 'starting' }));
+      send(res, ready ? 200 : 503, { 'content-type': 'application/json' }, JSON.stringify({ status: ready ? 'ok' : 'starting', ...(options.forgeUrl ? { forge: options.forgeUrl() } : {}) }));
       return;
     }
     const match = matchRoute(options.routes, method, path);

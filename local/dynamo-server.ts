@@ -27,14 +27,14 @@ export interface LocalDynamo {
 
 /**
  * An embedded DynamoDB (dynalite on LevelDB) on loopback with the platform's tables. With `dataDir`
- * the data survives a restart; without it everything is in memory.
+ * the data survives a restart; without it everything is in memory. `port` 0 (default): a free one.
  */
-export async function startLocalDynamo(options: { dataDir?: string; names?: TableNames } = {}): Promise<LocalDynamo> {
+export async function startLocalDynamo(options: { dataDir?: string; names?: TableNames; port?: number } = {}): Promise<LocalDynamo> {
   const names = options.names ?? localTableNames;
   const server = dynalite({ ...(options.dataDir ? { path: options.dataDir } : {}), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
       server.off('error', reject);
       resolve();
     });

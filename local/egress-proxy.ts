@@ -125,11 +125,15 @@ export interface EgressProxyOptions {
   log: LocalLog;
   /** The uid the agent's tools run as: squid never runs as it. */
   toolUid?: number;
+  /** The default port (repo ports above it); undefined: a random free block, retried on a clash. */
+  basePort?: number;
 }
 
 export async function startEgressProxy(options: EgressProxyOptions): Promise<LocalEgressProxy | undefined> {
   const squid = findSquid();
   if (!squid) return undefined;
+  // A port the operator chose is used as it is (local/ports.ts checked it is free): no retry elsewhere.
+  if (options.basePort !== undefined) return startOnce(squid, options, options.basePort);
   let lastError: unknown;
   for (let attempt = 1; attempt <= 3; attempt++) {
     const range = proxyPortRange(options.config);

@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { loadConfig } from '../core/config/load';
+import { issuePath, loadConfig } from '../core/config/load';
 import { setRuntimeConfig } from '../core/config/runtime';
 import type { NightshiftConfig } from '../core/config/schema';
 import { RunId } from '../core/runs/schemas';
@@ -20,13 +20,14 @@ import { consoleAssets } from '../console/server/console-assets';
 import { createAwsEndpoints, type LocalFunction } from './aws-endpoints';
 import { createLocalConsole } from './console-server';
 import { startLocalDynamo, type LocalDynamo } from './dynamo-server';
-import { startEgressProxy, type LocalEgressProxy } from './egress-proxy';
+import { findSquid, startEgressProxy, type LocalEgressProxy } from './egress-proxy';
 import { startForge, type ForgeServer } from './forge';
 import { assertHomeIsPrivate, ensureHome, resolveHome, secureSecretsFile, type NightshiftHome } from './home';
 import { closeServer, listenOnLoopback } from './http-listen';
 import { localLambdaContext } from './lambda-context';
 import { canIdentifyLoopbackPeers, operatorOnly } from './loopback-peer';
 import { fileLog, stderrLog, type LocalLog } from './local-log';
+import { assertPortsFree, listenAs, localPorts } from './ports';
 import { recoverInterruptedRuns } from './recovery';
 import { failLostLocalRunner, localSecretValues } from './runner-loss';
 import { RunnerProcesses } from './runner-processes';
@@ -49,7 +50,7 @@ export interface LocalPlatformOptions {
   home: NightshiftHome;
   /** Absolute path of the configuration file. */
   configFile: string;
-  /** 0 picks a free port. */
+  /** The base port (local/ports.ts: the API on it, the other listeners above it); 0 puts every listener on a free port. */
   port: number;
   /** NIGHTSHIFT_MODEL for the runners: `bedrock`, `anthropic`, `openai` or `replay:<absolute file>`; undefined: none is configured, and submissions are refused with how to configure one. */
   model: string | undefined;
@@ -97,19 +98,26 @@ const LocalEnv = z.object({
 });
 
 /** Options from the environment, as `nightshift dev` takes them (SPEC §8). */
-export function localPlatformOptionsFromEnv(env: NodeJS.ProcessEnv, options: { logTo: 'stderr' | 'file' }): LocalPlatformOptions {
-  const parsed = LocalEnv.parse(env);
+export function localPlatformOptionsFromEnv(env: NodeJS.ProcessEnv, options: { logTo: 'stderr' | 'file'; logFormat?: 'json' | 'text' }): LocalPlatformOptions {
+  const read = LocalEnv.safeParse(env);
+  if (!read.success) throw new Error(`local mode's environment is invalid: ${read.error.issues.map((i) => `${issuePath(i.path)}: ${i.message}`).join('; ')}`);
+  const parsed = read.data;
+  const basePort = Number(parsed.PORT);
+  // Checked now, so a base port without room for every listener is one line at start.
+  localPorts(basePort);
   const home = resolveHome(parsed.NIGHTSHIFT_HOME);
   ensureHome(home);
   return {
     home,
     configFile: resolve(parsed.NIGHTSHIFT_CONFIG),
-    port: Number(parsed.PORT),
+    port: basePort,
     model: resolveModel(parsed.NIGHTSHIFT_MODEL, env, resolve(parsed.NIGHTSHIFT_CONFIG)),
     ...(parsed.NIGHTSHIFT_RECORD ? { recordDir: resolve(parsed.NIGHTSHIFT_RECORD) } : {}),
     requester: localRequester(),
     ...(parsed.NIGHTSHIFT_CACHE_DIR ? { templateCacheDir: resolve(parsed.NIGHTSHIFT_CACHE_DIR) } : {}),
-    log: options.logTo === 'stderr' ? stderrLog() : fileLog(join(home.logs, 'platform.log')),
+    log: options.logTo === 'stderr' ? stderrLog(options.logFormat) : fileLog(join(home.logs, 'platform.log')),
+    // For a person: the handlers' own per-request JSON lines only when they warn.
+    ...(options.logFormat === 'text' ? { handlerLogLevel: 'WARN' as const } : {}),
   };
 }
 
@@ -194,6 +202,9 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   const toolUser = localToolUser(log);
   const config = withLocalOperator(loadConfig(options.configFile), options.requester);
   setRuntimeConfig(config);
+  // Every listener's port from the one base port, each checked free before anything starts.
+  const ports = localPorts(options.port);
+  await assertPortsFree(ports, options.port, config, options.egressProxy !== false && findSquid() !== undefined);
   const cleanups: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => log.error('shutdown step failed', { error: errorText(error) }));
@@ -215,16 +226,16 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     reapToolLeftovers({ workDir: home.work, toolUid: toolUidOf(toolUser) }, log);
     cleanups.push(() => runners.stopAll());
 
-    const dynamo: LocalDynamo = await startLocalDynamo({ dataDir: home.data });
+    const dynamo: LocalDynamo = await listenAs('dynamo', ports.dynamo, options.port, () => startLocalDynamo({ dataDir: home.data, port: ports.dynamo }));
     cleanups.push(() => dynamo.stop());
     const store = createStore(documentClientFor(dynamo.client), dynamo.names);
 
     // Pull request links open the web console's PR view, on the API's port (known once it listens).
     let consoleUrl: string | undefined;
-    const forge: ForgeServer = await startForge({ root: home.forge, port: 0, webUrl: () => consoleUrl });
+    const forge: ForgeServer = await listenAs('forge', ports.forge, options.port, () => startForge({ root: home.forge, port: ports.forge, webUrl: () => consoleUrl }));
     cleanups.push(() => forge.stop());
 
-    const egressProxy = options.egressProxy === false ? undefined : await startEgressProxy({ config, dir: join(home.root, 'egress'), log, toolUid: toolUidOf(toolUser) });
+    const egressProxy = options.egressProxy === false ? undefined : await startEgressProxy({ config, dir: join(home.root, 'egress'), log, toolUid: toolUidOf(toolUser), ...(ports.proxy !== undefined ? { basePort: ports.proxy } : {}) });
     if (egressProxy) cleanups.push(() => egressProxy.stop());
     else log.warn('squid is not installed: runner tools will run without the egress proxy, and each run says so in its events');
 
@@ -255,7 +266,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       if (!machine) throw new Error('the local state machine is not ready');
       return machine;
     };
-    const endpointUrl = `http://127.0.0.1:${await listenOnLoopback(endpoints, 0)}`;
+    const endpointUrl = `http://127.0.0.1:${await listenAs('awsEndpoints', ports.awsEndpoints, options.port, () => listenOnLoopback(endpoints, ports.awsEndpoints))}`;
     cleanups.push(() => closeServer(endpoints));
 
     // The environment the handlers read at module load and the runners get: the same names as on AWS.
@@ -389,12 +400,13 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       routes,
       identity: { userArn: options.requester },
       isReady: () => ready,
+      forgeUrl: () => forge.url,
       log,
       outsideApi: webConsole,
       ...(options.model ? {} : { routeRefusal: (method: string, path: string) => (method === 'POST' && path === '/v1/runs' ? { statusCode: 422 as const, code: 'no_model', message: NO_MODEL_MESSAGE } : undefined) }),
       ...(identifiable ? { callerRefusal: operatorOnly(operatorUid) } : {}),
     });
-    port = await listenOnLoopback(api, options.port);
+    port = await listenAs('api', ports.api, options.port, () => listenOnLoopback(api, ports.api));
     cleanups.push(() => closeServer(api));
     const url = `http://127.0.0.1:${port}`;
     consoleUrl = url;

@@ -37,7 +37,12 @@ export function loadConfig(file = process.env.NIGHTSHIFT_CONFIG ?? 'nightshift.c
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError(path, [{ path: '(file)', message: `cannot read: ${(err as Error).message}` }]);
+    const code = (err as NodeJS.ErrnoException).code;
+    const message =
+      code === 'ENOENT'
+        ? 'the file does not exist: create it (the committed nightshift.config.json is an example; docs/configuration.md lists every field) or name another with NIGHTSHIFT_CONFIG'
+        : `cannot read: ${(err as Error).message}`;
+    throw new ConfigError(path, [{ path: '(file)', message }]);
   }
   let json: unknown;
   try {

@@ -76,7 +76,8 @@ export const RunView = z
   .strict();
 export type RunView = z.infer<typeof RunView>;
 
-export const RunEventType = z.enum(['status', 'model_turn', 'tool_call', 'test_result', 'egress_blocked', 'note', 'trace']);
+/** `tool_start`: a tool, setup command or test run begins (its `tool_call` or `test_result` follows when it ends). */
+export const RunEventType = z.enum(['status', 'model_turn', 'tool_start', 'tool_call', 'test_result', 'egress_blocked', 'note', 'trace']);
 export type RunEventType = z.infer<typeof RunEventType>;
 
 /** One entry of a run's timeline (`GET /v1/runs/{runId}/events`). `detail` is type-specific and already redacted. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { NightshiftConfig } from '../config/schema';
 import { repoSettings } from '../config/load';
 import { BranchCheckUnavailableError, BranchNotAllowedError, ExecutionStartError, IntakePausedError, RepoNotAllowedError, RequestLimitError } from '../errors';
-import { usdToMicros, zeroUsage } from '../pricing';
+import { firstCallWorstCaseMicros, usdToMicros, zeroUsage } from '../pricing';
 import { ledgerDay } from '../store/tables';
 import type { BudgetLedgerPort, IntakeFlagPort, RunRecord } from '../store/ports';
 import type { ThreadStorePort } from '../store/threads';
@@ -69,6 +69,15 @@ export function effectiveLimits(config: NightshiftConfig, request: SubmitRunRequ
   if (budgetUsd > config.budgets.maxPerRunUsd) throw new RequestLimitError('budgetUsd', `must not exceed budgets.maxPerRunUsd (${config.budgets.maxPerRunUsd})`);
   const budgetMicros = usdToMicros(budgetUsd);
   if (budgetMicros < 1) throw new RequestLimitError('budgetUsd', 'must be at least 0.000001');
+  const firstCall = firstCallWorstCaseMicros(request.prompt, config.model);
+  if (budgetMicros < firstCall) {
+    // Rounded up to the cent, so the amount named is enough when given back.
+    const needed = Math.ceil(firstCall / 10_000) / 100;
+    throw new RequestLimitError(
+      'budgetUsd',
+      `must be at least $${needed.toFixed(2)}: one model call can cost up to that (${config.model.maxOutputTokens} output tokens at $${config.model.prices.output} per million, plus the prompt, system prompt and tools as input), and the run reserves it before its first call`,
+    );
+  }
   const maxMinutes = request.maxMinutes ?? repo.maxMinutes;
   if (maxMinutes > config.timeouts.maxMinutes) throw new RequestLimitError('maxMinutes', `must not exceed timeouts.maxMinutes (${config.timeouts.maxMinutes})`);
   return { repo, budgetMicros, maxMinutes };

@@ -57,7 +57,27 @@ function safeJson(text: string): unknown {
   }
 }
 
-function fromFailure(error: string, cause: string | null | undefined, cancelRequested: boolean): Termination {
+/** The run's clocks, so a timeout is told in the words of the config (`maxMinutes`, `noProgressMinutes`), not the state machine's. */
+export interface RunClocks {
+  maxMinutes?: number;
+  noProgressMinutes?: number;
+}
+
+const minutes = (n: number) => `${n} minute${n === 1 ? '' : 's'}`;
+
+/** The wall clock ran out. Step Functions' own cause ("TimeoutSeconds exceeded") is not shown: it speaks of the state machine. */
+export function timedOutReason(clocks: RunClocks): RunError {
+  const limit = clocks.maxMinutes === undefined ? 'its max minutes' : `its max minutes (${minutes(clocks.maxMinutes)})`;
+  return { code: 'timed_out', message: `the run reached ${limit} before it finished; submit it again with a larger --max-minutes (at most timeouts.maxMinutes)` };
+}
+
+/** No heartbeat (a model turn or a finished tool call) within noProgressMinutes. */
+export function noProgressReason(clocks: RunClocks): RunError {
+  const window = clocks.noProgressMinutes === undefined ? 'timeouts.noProgressMinutes' : `${minutes(clocks.noProgressMinutes)} (timeouts.noProgressMinutes)`;
+  return { code: 'no_progress', message: `no heartbeat for ${window}: the agent finished no model turn or tool call in that time (a hung command, or a runner that stopped)` };
+}
+
+function fromFailure(error: string, cause: string | null | undefined, cancelRequested: boolean, clocks: RunClocks): Termination {
   const named = RunnerErrorName.safeParse(error);
   if (named.success && named.data === 'Nightshift.BudgetExceeded') {
     return { status: 'BUDGET_EXCEEDED', reason: { code: 'budget_exceeded', message: reasonText(cause, 'the run used its whole budget') } };
@@ -66,9 +86,9 @@ function fromFailure(error: string, cause: string | null | undefined, cancelRequ
   if (cancelRequested || error === 'Nightshift.Cancelled') return cancelled(reasonText(cause, 'the run was cancelled'));
   switch (error) {
     case 'States.Timeout':
-      return { status: 'TIMED_OUT', reason: { code: 'timed_out', message: reasonText(cause, 'the run exceeded its maxMinutes') } };
+      return { status: 'TIMED_OUT', reason: timedOutReason(clocks) };
     case 'States.HeartbeatTimeout':
-      return { status: 'FAILED', reason: { code: 'no_progress', message: reasonText(cause, 'the run made no progress within noProgressMinutes') } };
+      return { status: 'FAILED', reason: noProgressReason(clocks) };
     case 'Nightshift.Interrupted':
       return { status: 'FAILED', reason: { code: 'interrupted', message: reasonText(cause, 'the runner was interrupted') } };
     case 'Nightshift.RunFailed':
@@ -81,19 +101,19 @@ function fromFailure(error: string, cause: string | null | undefined, cancelRequ
   }
 }
 
-export function terminationFor(ending: RunEnding, run: { cancelRequested: boolean }): Termination {
+export function terminationFor(ending: RunEnding, run: { cancelRequested: boolean } & RunClocks): Termination {
   switch (ending.kind) {
     case 'runner_succeeded':
       // A finished run is reported as it finished, even if a cancel arrived in its last moments.
       return fromRunnerSuccess(ending.output);
     case 'runner_failed':
-      return fromFailure(ending.error, ending.cause, run.cancelRequested);
+      return fromFailure(ending.error, ending.cause, run.cancelRequested, run);
     case 'execution_ended':
       if (run.cancelRequested) return cancelled('the run was cancelled');
       if (ending.executionStatus === 'ABORTED') return cancelled('the execution was stopped outside Nightshift');
-      if (ending.executionStatus === 'TIMED_OUT') return { status: 'TIMED_OUT', reason: { code: 'timed_out', message: 'the execution timed out' } };
+      if (ending.executionStatus === 'TIMED_OUT') return { status: 'TIMED_OUT', reason: timedOutReason(run) };
       return ending.error
-        ? fromFailure(ending.error, ending.cause, false)
+        ? fromFailure(ending.error, ending.cause, false, run)
         : { status: 'FAILED', reason: { code: 'execution_failed', message: reasonText(ending.cause, 'the execution failed') } };
   }
 }

@@ -110,6 +110,16 @@ export class Api extends Construct {
       this.httpApi.addRoutes({ path: route.path, methods: [route.method], integration: new integrations.HttpLambdaIntegration(`${route.id}Integration`, fn) });
     }
     state.grantIdempotency(this.functions.SubmitRun);
+
+    // The API's own description (lambdas/api/openapi.ts): built from the schemas, reads nothing, grants nothing.
+    const openApi = nightshiftFunction(this, 'OpenApi', {
+      entry: 'lambdas/api/get-openapi.ts',
+      description: 'GET /v1/openapi.json: the OpenAPI 3.1 description of the API',
+      config,
+      logRetention,
+      timeout: Duration.seconds(5),
+    });
+    this.httpApi.addRoutes({ path: '/v1/openapi.json', methods: [apigw.HttpMethod.GET], integration: new integrations.HttpLambdaIntegration('OpenApiIntegration', openApi) });
     orchestrator.grantStartExecution(this.functions.SubmitRun);
     props.branchFacts.grantInvoke(this.functions.SubmitRun);
     orchestrator.grantStopExecution(this.functions.CancelRun);

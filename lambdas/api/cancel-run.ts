@@ -4,6 +4,7 @@ import { jsonBody, parseInput } from './http';
 import { runIdFromPath } from './get-run';
 import { CancelRunBody } from './query-schemas';
 import { apiRoute, type ApiHandler } from './route';
+import type { CancelRunAnswer } from './answers';
 
 /** `POST /v1/runs/{runId}/cancel` */
 export function cancelRunHandler(getDeps: () => ApiDeps): ApiHandler {
@@ -13,7 +14,7 @@ export function cancelRunHandler(getDeps: () => ApiDeps): ApiHandler {
     const cancelled = await cancelRun(deps, { runId, requester, access });
     log.info('run cancel accepted', { status: cancelled.status });
     // The ended run is counted by finalizeRun (RunsCancelled), on whichever path ends it.
-    return { statusCode: 202, body: cancelled };
+    return { statusCode: 202, body: cancelled satisfies CancelRunAnswer };
   });
 }
 

@@ -4,6 +4,7 @@ import { parseInput } from './http';
 import { runIdFromPath, unknownRun } from './get-run';
 import { RunEventsQuery } from './query-schemas';
 import { apiRoute, type ApiHandler } from './route';
+import type { RunEventsAnswer } from './answers';
 
 /** `GET /v1/runs/{runId}/events`: the run's timeline, oldest first. */
 export function getRunEventsHandler(getDeps: () => ApiDeps): ApiHandler {
@@ -14,7 +15,7 @@ export function getRunEventsHandler(getDeps: () => ApiDeps): ApiHandler {
     const run = await deps.runs.get(runId);
     if (!run || !maySeeRun(access, run)) throw unknownRun();
     const page = await deps.events.list(runId, { limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}) });
-    return { statusCode: 200, body: { runId, events: page.events, nextCursor: page.nextCursor } };
+    return { statusCode: 200, body: { runId, events: page.events, nextCursor: page.nextCursor } satisfies RunEventsAnswer };
   });
 }
 

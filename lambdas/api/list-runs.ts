@@ -4,6 +4,7 @@ import { lazyApiDeps, type ApiDeps } from './deps';
 import { parseInput } from './http';
 import { ListRunsQuery } from './query-schemas';
 import { apiRoute, type ApiHandler } from './route';
+import type { RunListAnswer } from './answers';
 
 /**
  * `GET /v1/runs`: newest first, filtered by status, repo or requester, paged with an opaque cursor.
@@ -16,7 +17,7 @@ export function listRunsHandler(getDeps: () => ApiDeps): ApiHandler {
     const query = parseInput(ListRunsQuery, event.queryStringParameters ?? {}, 'query');
     // Runs are stored under the role of an assumed-role caller: any of its session ARNs finds them.
     const scope = listScope(access, query.requester);
-    if (scope === 'none') return { statusCode: 200, body: { runs: [], nextCursor: null } };
+    if (scope === 'none') return { statusCode: 200, body: { runs: [], nextCursor: null } satisfies RunListAnswer };
     const page = await deps.runs.list({
       limit: query.limit,
       ...(query.status ? { status: query.status } : {}),
@@ -24,7 +25,7 @@ export function listRunsHandler(getDeps: () => ApiDeps): ApiHandler {
       ...scope,
       ...(query.cursor ? { cursor: query.cursor } : {}),
     });
-    return { statusCode: 200, body: { runs: page.runs.map((run) => toRunView(run)), nextCursor: page.nextCursor } };
+    return { statusCode: 200, body: { runs: page.runs.map((run) => toRunView(run)), nextCursor: page.nextCursor } satisfies RunListAnswer };
   });
 }
 

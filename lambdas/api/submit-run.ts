@@ -10,6 +10,7 @@ import { header, jsonBody, parseInput } from './http';
 import { idempotentSubmitter, parseIdempotencyKey } from './idempotency';
 import { SubmitSourceHeader } from './query-schemas';
 import { apiRoute, type ApiHandler } from './route';
+import type { SubmitRunAnswer } from './answers';
 
 export function runLinks(runId: string) {
   return { self: `/v1/runs/${runId}`, events: `/v1/runs/${runId}/events`, cancel: `/v1/runs/${runId}/cancel` };
@@ -47,7 +48,7 @@ export function submitRunHandler(getDeps: () => ApiDeps): ApiHandler {
     log.info(replayed ? 'run submission replayed' : 'run submitted', { repo: request.repo, source, idempotent: idempotencyKey !== undefined });
     return {
       statusCode: 202,
-      body: { runId: submitted.runId, status: submitted.status, links: runLinks(submitted.runId) },
+      body: { runId: submitted.runId, status: submitted.status, links: runLinks(submitted.runId) } satisfies SubmitRunAnswer,
       headers: { location: runLinks(submitted.runId).self },
       // The allowlist's spelling of the repo, as the run record and the dashboard have it. A replayed
       // Idempotency-Key answers the same run again; it was counted when it was submitted.

@@ -49,7 +49,10 @@ export function createBackstopHandler(deps: () => OrchestratorDeps) {
       logger.error('execution ended for an unknown run', { executionArn: detail.executionArn, status: status.data });
       return { runId: runId.data, action: 'ignored' };
     }
-    const termination = terminationFor({ kind: 'execution_ended', executionStatus: status.data, error: detail.error ?? null, cause: detail.cause ?? null }, run);
+    const termination = terminationFor(
+      { kind: 'execution_ended', executionStatus: status.data, error: detail.error ?? null, cause: detail.cause ?? null },
+      { cancelRequested: run.cancelRequested, maxMinutes: run.maxMinutes },
+    );
     const { run: ended, transitioned } = await finalizeRun(d, { runId: run.runId, ...termination });
     logger.info('backstop finalized run', { executionStatus: status.data, status: ended.status, transitioned });
     return { runId: run.runId, action: transitioned ? 'finalized' : 'already_terminal' };

@@ -36,9 +36,11 @@ export interface FinalizeTaskOutput {
 
 /** How the path that reached Finalize ended the run. */
 export function terminationOf(input: FinalizeTaskInput, run: RunRecord): Termination {
+  // The clocks this execution ran with, so a timeout names them in minutes.
+  const clocks = { cancelRequested: run.cancelRequested, maxMinutes: Math.round(input.timeoutSeconds / 60), noProgressMinutes: Math.round(input.heartbeatSeconds / 60) };
   if (input.pauseFailure) return pauseTermination(input.pauseFailure, run);
-  if (input.failure) return terminationFor({ kind: 'runner_failed', error: input.failure.Error, cause: input.failure.Cause ?? null }, run);
-  if (input.result !== undefined) return terminationFor({ kind: 'runner_succeeded', output: input.result }, run);
+  if (input.failure) return terminationFor({ kind: 'runner_failed', error: input.failure.Error, cause: input.failure.Cause ?? null }, clocks);
+  if (input.result !== undefined) return terminationFor({ kind: 'runner_succeeded', output: input.result }, clocks);
   if (input.admissionFailure) {
     if (run.cancelRequested) return { status: 'CANCELLED', reason: { code: 'cancelled', message: 'the run was cancelled' } };
     const { Error: error, Cause: cause } = input.admissionFailure;

@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
 import { existsSync, readdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -96,6 +98,8 @@ export interface ForgeOptions {
   /** Where pull requests are viewed (`html_url`): the web console in local mode; the forge's own URL without it. */
   webUrl?: () => string | undefined;
 }
+
+const execFileAsync = promisify(execFile);
 
 class HttpError extends Error {
   constructor(
@@ -281,7 +285,7 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
     html_url: `${baseUrl}/${repo}/runs/${c.id}`,
   });
 
-  const route = async (req: IncomingMessage, url: URL, body: unknown, token: string | undefined): Promise<{ status: number; json: unknown; deliveries?: PendingDelivery[] }> => {
+  const route = async (req: IncomingMessage, url: URL, body: unknown, token: string | undefined): Promise<{ status: number; json: unknown; diff?: string; deliveries?: PendingDelivery[] }> => {
     const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
     const method = req.method ?? 'GET';
 
@@ -352,6 +356,11 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
     if (rest[0] === 'pulls' && rest.length === 2 && (method === 'PATCH' || method === 'GET')) {
       const existing = getPull(root, repo, Number(rest[1]));
       if (!existing) throw new HttpError(404, 'Not Found');
+      // `Accept: application/vnd.github.diff` asks for the pull request as a diff, as GitHub answers it.
+      if (method === 'GET' && /application\/vnd\.github(\.v3)?\.diff/.test(String(req.headers.accept ?? ''))) {
+        const { stdout } = await execFileAsync('git', ['--git-dir', bare, 'diff', '--no-color', '--no-ext-diff', '--no-textconv', '-M', `refs/heads/${existing.base}...refs/heads/${existing.head}`, '--'], { maxBuffer: 64 * 1024 * 1024 });
+        return { status: 200, json: undefined, diff: stdout };
+      }
       if (method === 'GET') return { status: 200, json: pullJson(repo, existing) };
       const input = UpdatePull.parse(body ?? {});
       const now = new Date().toISOString();
@@ -472,11 +481,12 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
     const auth: ForgeRequest['auth'] = m ? (m[1]!.toLowerCase() === 'token' ? 'token' : 'bearer') : 'none';
     let status = 500;
     let json: unknown;
+    let diff: string | undefined;
     let body: unknown;
     try {
       body = await readBody(req);
       let pending: PendingDelivery[] | undefined;
-      ({ status, json, deliveries: pending } = await route(req, url, body, m?.[2]));
+      ({ status, json, diff, deliveries: pending } = await route(req, url, body, m?.[2]));
       // After the answer, as GitHub delivers webhooks asynchronously.
       if (pending) res.once('finish', () => pending.forEach(deliver));
     } catch (err) {
@@ -492,6 +502,11 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
       }
     }
     requests.push({ method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), body, auth, status });
+    if (diff !== undefined && status === 200) {
+      res.writeHead(200, { 'content-type': 'application/vnd.github.diff; charset=utf-8', 'x-github-media-type': 'github.v3; format=diff' });
+      res.end(diff);
+      return;
+    }
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'x-github-media-type': 'github.v3' });
     res.end(JSON.stringify(json));
   };

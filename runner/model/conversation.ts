@@ -1,6 +1,8 @@
 import type { ContentBlock, Message, SystemContentBlock, Tool } from '@aws-sdk/client-bedrock-runtime';
 import { compact, type CompactionResult } from './compaction';
 import type { ModelRequest } from './provider';
+// One estimate for the runner's reservations and the submit-time budget floor.
+import { estimateTokens } from '../../core/pricing';
 
 /**
  * The agent's conversation and the Converse requests built from it. Prompt caching checkpoints go
@@ -17,12 +19,6 @@ const COMPACT_TO = 0.5;
 
 export const EMPTY_REPLY_NOTE = '[the model returned no content]';
 
-/** Bytes per token we assume: low on purpose, so reservations over- rather than under-estimate. */
-const BYTES_PER_TOKEN = 3;
-
-export function estimateTokens(value: unknown): number {
-  return Math.ceil(Buffer.byteLength(JSON.stringify(value)) / BYTES_PER_TOKEN);
-}
 
 export interface ConversationOptions {
   modelId: string;

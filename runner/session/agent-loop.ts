@@ -17,6 +17,7 @@ import { executeTool, type ToolControl } from '../tools/tool-executor';
 import type { ComputeMeter } from './compute-meter';
 import { callModel } from './model-call';
 import type { RunContext } from './run-context';
+import { announceToolStart } from './tool-start';
 import { Interrupted } from './run-errors';
 import type { LoopState, PauseRequest } from './checkpoint';
 import type { RestoredConversation } from './resume';
@@ -191,6 +192,7 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
         results.push({ toolResult: { toolUseId: use.toolUseId!, content: [{ text: 'not run: the task already ended' }], status: 'error' } });
         continue;
       }
+      await announceToolStart(ctx, { name: use.name!, input: use.input, turn });
       let outcome = await executeTool(use.name!, use.input, {
         repoRoot: prepared.layout.repo,
         protectedPaths: prepared.rules.protectedPaths,

@@ -3,6 +3,7 @@ import { runSandboxed } from '../isolation/sandbox';
 import { PathRefusedError } from '../tools/workspace-paths';
 import type { RunContext } from './run-context';
 import { coverageDetail, coverageStampBefore, readCoverage } from './coverage-phase';
+import { announceToolStart } from './tool-start';
 import { Interrupted } from './run-errors';
 import type { PreparedRun } from './workspace-phase';
 
@@ -18,6 +19,7 @@ export async function runTests(ctx: RunContext, prepared: PreparedRun, phase: Te
   const timeoutSeconds = ctx.withinTimeBox(repoFile.testTimeoutSeconds ?? DEFAULT_TEST_TIMEOUT_SECONDS);
   const env = phase === 'base' ? prepared.commandEnv : prepared.headTestEnv;
   const coverageStamp = coverageStampBefore(prepared.layout.repo, repoFile.coverage);
+  await announceToolStart(ctx, { name: `tests at ${phase}`, input: { command }, turn: 0 });
   const result = await ctx.withHeartbeats((signal) => runSandboxed({ command, cwd: prepared.layout.repo, timeoutMs: timeoutSeconds * 1_000, signal }, prepared.identity, env));
   if (result.aborted) throw new Interrupted(`stopped while running the tests at ${phase}`);
   const junit = repoFile.testResults ? await junitReport(ctx, prepared, repoFile.testResults) : undefined;

@@ -15,6 +15,7 @@ import { DEFAULT_PROTECTED_PATHS, ProtectedPaths } from '../tools/protected-path
 import { giveTreeTo, prepareWorkspace, type WorkspaceLayout } from '../workspace';
 import { assertRunOwnsBranch, RepoAccess } from './repo-access';
 import type { RunContext } from './run-context';
+import { announceToolStart } from './tool-start';
 import { Interrupted, RunFailure } from './run-errors';
 
 const SETUP_TIMEOUT_SECONDS = 900;
@@ -200,6 +201,7 @@ export async function runSetup(ctx: RunContext, prepared: PreparedRun): Promise<
   const notes: string[] = [];
   for (const command of [...settings.setup, ...(prepared.rules.repoFile.setup ?? [])]) {
     ctx.checkStop();
+    await announceToolStart(ctx, { name: 'setup', input: { command }, turn: 0 });
     const result = await ctx.withHeartbeats((signal) =>
       runSandboxed({ command, cwd: prepared.layout.repo, timeoutMs: ctx.withinTimeBox(SETUP_TIMEOUT_SECONDS) * 1_000, signal }, prepared.identity, prepared.commandEnv),
     );

@@ -53,6 +53,20 @@ describe('POST /v1/runs', () => {
     expect(JSON.parse(api.sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input.input!)).toMatchObject({ timeoutSeconds: 3600, capacityProvider: 'FARGATE' });
   });
 
+  it("Given a budget below one model call's worst case, When submitted, Then it is a 400 on budgetUsd naming the amount needed, writing nothing", async () => {
+    const before = await snapshotTables(api.db);
+    const result = await submit(apiEvent({ body: { repo: 'acme/web', prompt: 'Fix the failing date test', budgetUsd: 0.01 } }));
+    expect(result.statusCode).toBe(400);
+    const error = bodyOf(result).error;
+    expect(error.code).toBe('invalid_request');
+    expect(error.details).toEqual([{ path: 'budgetUsd', message: expect.stringMatching(/^budgetUsd: must be at least \$0\.\d\d: one model call can cost up to that/) }]);
+    // The amount named is enough.
+    const needed = Number(/\$(\d+\.\d\d)/.exec(error.details[0].message)![1]);
+    expect(await snapshotTables(api.db)).toEqual(before);
+    expect((await submit(apiEvent({ body: { repo: 'acme/web', prompt: 'Fix the failing date test', budgetUsd: needed } }))).statusCode).toBe(202);
+    expect((await submit(apiEvent({ body: { repo: 'acme/web', prompt: 'Fix the failing date test', budgetUsd: needed - 0.01 } }))).statusCode).toBe(400);
+  });
+
   it('refuses while intake is paused, with Retry-After, writing nothing', async () => {
     await api.deps.intake.set(true, 'spend alarm');
     const before = await snapshotTables(api.db);

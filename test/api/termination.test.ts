@@ -33,6 +33,17 @@ describe('terminationFor', () => {
     expect(termination.reason.message.length).toBeGreaterThan(0);
   });
 
+  it('Given a wall clock or heartbeat loss, When mapped, Then the reason speaks of max minutes and heartbeats in minutes, never TimeoutSeconds', () => {
+    const clocks = { cancelRequested: false, maxMinutes: 30, noProgressMinutes: 10 };
+    const timedOut = terminationFor({ kind: 'runner_failed', error: 'States.Timeout', cause: 'the task did not finish within TimeoutSeconds' }, clocks);
+    expect(timedOut.reason.message).toMatch(/^the run reached its max minutes \(30 minutes\)/);
+    const stalled = terminationFor({ kind: 'runner_failed', error: 'States.HeartbeatTimeout', cause: 'no heartbeat within HeartbeatSeconds' }, clocks);
+    expect(stalled.reason.message).toMatch(/^no heartbeat for 10 minutes \(timeouts\.noProgressMinutes\)/);
+    const execution = terminationFor({ kind: 'execution_ended', executionStatus: 'TIMED_OUT' }, { cancelRequested: false, maxMinutes: 1 });
+    expect(execution.reason.message).toMatch(/max minutes \(1 minute\)/);
+    for (const t of [timedOut, stalled, execution]) expect(t.reason.message).not.toMatch(/TimeoutSeconds|HeartbeatSeconds|States\./);
+  });
+
   it('carries the parsed result of a success, and the question of a run that stopped to ask', () => {
     expect(terminationFor({ kind: 'runner_succeeded', output: result }, { cancelRequested: false }).result).toEqual(result);
     const asked = terminationFor({ kind: 'runner_succeeded', output: { ...result, outcome: 'question', question: 'Which API version?', prUrl: null } }, { cancelRequested: false });

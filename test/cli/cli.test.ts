@@ -1,28 +1,14 @@
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { closeServer, listenOnLoopback } from '../../local/http-listen';
-import { cliBin, repoRoot, runCli, startDevProcess, type DevProcess } from '../local/dev-process';
-import { fastSession, slowSession, testHome, until } from '../local/platform-harness';
-import type { NightshiftHome } from '../../local/home';
+import { cliBin, devPlatforms, repoRoot, runCli } from '../local/dev-process';
+import { fastSession, slowSession, until } from '../local/platform-harness';
 
 /** The CLI against local mode, as separate processes, as a user runs them. */
 describe('nightshift CLI against local mode', () => {
-  const platforms: { dev: DevProcess; home: NightshiftHome }[] = [];
-  async function platform(session: string): Promise<DevProcess> {
-    const { home, configFile } = testHome();
-    const dev = await startDevProcess({ home, configFile, session });
-    platforms.push({ dev, home });
-    return dev;
-  }
-  afterAll(async () => {
-    for (const { dev, home } of platforms) {
-      const exited = new Promise((resolve) => dev.child.once('exit', resolve));
-      dev.child.kill('SIGTERM');
-      await exited;
-      rmSync(home.root, { recursive: true, force: true });
-    }
-  });
+  const platforms = devPlatforms();
+  const platform = (session: string) => platforms.start(session);
+  afterAll(() => platforms.stopAll());
 
   it('submit --wait follows the run to the PR and exits 0; status, runs and logs show it; --json everywhere', async () => {
     const dev = await platform(fastSession);

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { grade } from '../../eval/grader';
 import { loadSuite } from '../../eval/task-suite';
-import { estimateTokens } from '../../runner/model/conversation';
+import { estimateTokens } from '../../core/pricing';
 
 /**
  * Every eval task is validated offline, as SWE-bench validates its instances: its gold patch (for an

@@ -1,8 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { NightshiftHome } from '../../local/home';
-import { templateCacheDir } from './platform-harness';
+import { templateCacheDir, testHome } from './platform-harness';
 
 export const repoRoot = join(__dirname, '..', '..');
 export const cliBin = join(repoRoot, 'bin', 'nightshift.js');
@@ -55,6 +56,31 @@ export async function startDevProcess(options: { home: NightshiftHome; configFil
     });
   });
   return { url, child, output: () => `${stdout}\n${stderr}` };
+}
+
+/** Ends a `nightshift dev` process (SIGTERM, as Ctrl-C would) and waits until it has exited. */
+export async function stopDevProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise((resolve) => child.once('exit', resolve).kill('SIGTERM'));
+}
+
+/** `nightshift dev` processes a suite starts, each in a fresh test home; `stopAll` (afterAll) ends them and removes their homes. */
+export function devPlatforms() {
+  const started: { dev: DevProcess; home: NightshiftHome }[] = [];
+  return {
+    async start(session: string): Promise<DevProcess> {
+      const { home, configFile } = testHome();
+      const dev = await startDevProcess({ home, configFile, session });
+      started.push({ dev, home });
+      return dev;
+    },
+    async stopAll(): Promise<void> {
+      for (const { dev, home } of started.splice(0)) {
+        await stopDevProcess(dev.child);
+        rmSync(home.root, { recursive: true, force: true });
+      }
+    },
+  };
 }
 
 function safeJson(line: string): unknown {

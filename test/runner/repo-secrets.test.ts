@@ -162,6 +162,25 @@ describe('repo secrets', () => {
     expect(broker.invocations).toEqual([]);
   });
 
+  it('Given a setup command that spells the secret out, When its start is announced, Then the tool_start event shows the command with the value redacted', async () => {
+    const base = configWithSecret();
+    const config = parseConfig({ ...base, repos: [{ ...base.repos[0]!, setup: [`test "$DEPLOY_KEY" = "${secret}" && echo "setup has the key"`] }, base.repos[1]!] });
+    brokerConfig = config;
+    sm.on(GetSecretValueCommand, { SecretId: SECRET_NAME }).resolves({ SecretString: secret });
+    const run = await h.createRun({ prompt: 'Look around' });
+    const { end } = await startInProcessRun(h, run.runId, session('repo-secrets'), { config, deps: { secrets: viaBroker(run.runId) } }).done;
+    expect(end).toMatchObject({ kind: 'succeeded' });
+    const { events } = await h.db.store.events.list(run.runId, { limit: 200 });
+    const starts = events.filter((e) => e.type === 'tool_start');
+    expect(starts.map((e) => e.message)).toEqual(expect.arrayContaining(['setup: test "$DEPLOY_KEY" = "[REDACTED]" && echo "setup has the key"', 'tests at base: ' + testCommand.replace(/\s+/g, ' ')]));
+    expect(JSON.stringify(events)).not.toContain(secret);
+    // Every agent tool call was announced before it ran, in order.
+    const agentStarts = starts.filter((e) => Number(e.detail?.turn) > 0).map((e) => e.detail?.name);
+    const agentCalls = events.filter((e) => e.type === 'tool_call' && Number(e.detail?.turn) > 0).map((e) => e.detail?.name);
+    expect(agentStarts).toEqual(agentCalls);
+    expect(agentStarts.length).toBeGreaterThan(0);
+  });
+
   it('in local mode come from the broker reading the secrets file', async () => {
     // Given the local secrets file (NIGHTSHIFT_SECRETS_FILE) the local platform's broker reads
     const file = join(h.root, 'secrets.json');

@@ -28,3 +28,15 @@ describe('issue link in the PR body', () => {
     expect(issueLink(4, undefined)).toBe('Refs #4');
   });
 });
+
+describe('the submit-time budget floor', () => {
+  it("Given the runner's system prompt and tools at their largest fixed size, When estimated, Then they fit in FIRST_CALL_FIXED_INPUT_TOKENS", () => {
+    const { systemPrompt } = jest.requireActual<typeof import('../../runner/agent/system-prompt')>('../../runner/agent/system-prompt');
+    const { toolSpecs } = jest.requireActual<typeof import('../../runner/tools/definitions')>('../../runner/tools/definitions');
+    const { estimateTokens, FIRST_CALL_FIXED_INPUT_TOKENS } = jest.requireActual<typeof import('../../core/pricing')>('../../core/pricing');
+    // Forty allowlisted hosts (the most the prompt lists) and the usual protected paths; the repository's own instructions are not fixed.
+    const hosts = Array.from({ length: 40 }, (_, i) => `registry-${i}.packages.example.com`);
+    const system = systemPrompt({ repo: 'some-org/some-repository', branch: 'nightshift/01JZ0000000000000000000000-fix-it', baseBranch: 'main', protectedPaths: ['.github/', '.nightshift.yml', 'package-lock.json'], testCommand: 'npm test', testTimeoutSeconds: 600, shellTimeoutSeconds: 120, egressAllow: hosts, agentInstructions: [], repoInstructions: undefined });
+    expect(estimateTokens({ system, tools: toolSpecs() })).toBeLessThanOrEqual(FIRST_CALL_FIXED_INPUT_TOKENS);
+  });
+});

@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import { RunStatus } from '../../core/runs/lifecycle';
+import { RunEvent, RunId, RunView } from '../../core/runs/schemas';
+
+/**
+ * What the API answers, as zod schemas: the handlers' bodies are typed by them and the OpenAPI
+ * document (lambdas/api/openapi.ts) describes them, so the description cannot drift from the answers.
+ */
+
+export const ErrorDetail = z.object({ path: z.string(), message: z.string() }).strict();
+
+/** Every 4xx and 5xx a handler answers (SPEC §3). */
+export const ErrorEnvelope = z
+  .object({
+    error: z.object({ code: z.string(), message: z.string(), details: z.array(ErrorDetail).optional() }).strict(),
+  })
+  .strict();
+export type ErrorEnvelope = z.infer<typeof ErrorEnvelope>;
+
+export const RunLinks = z.object({ self: z.string(), events: z.string(), cancel: z.string() }).strict();
+
+/** `POST /v1/runs` → 202. */
+export const SubmitRunAnswer = z.object({ runId: RunId, status: z.literal('QUEUED'), links: RunLinks }).strict();
+export type SubmitRunAnswer = z.infer<typeof SubmitRunAnswer>;
+
+/** `GET /v1/runs` → 200. */
+export const RunListAnswer = z.object({ runs: z.array(RunView), nextCursor: z.string().nullable() }).strict();
+export type RunListAnswer = z.infer<typeof RunListAnswer>;
+
+/** `GET /v1/runs/{runId}/events` → 200. */
+export const RunEventsAnswer = z.object({ runId: RunId, events: z.array(RunEvent), nextCursor: z.string().nullable() }).strict();
+export type RunEventsAnswer = z.infer<typeof RunEventsAnswer>;
+
+/** `POST /v1/runs/{runId}/cancel` → 202. */
+export const CancelRunAnswer = z.object({ runId: RunId, status: RunStatus, cancelRequested: z.literal(true) }).strict();
+export type CancelRunAnswer = z.infer<typeof CancelRunAnswer>;
+
+/** `GET|POST /v1/admin/intake` → 200: the spend circuit breaker's switch. */
+export const IntakeStatusAnswer = z.object({ paused: z.boolean(), reason: z.string().nullable(), at: z.string().nullable() }).strict();
+
+/** `POST /v1/webhooks/github` → 200 (a delivery seen before) or 202 (acted on or ignored), with what was done. */
+export const WebhookAnswer = z.object({ status: z.string(), reason: z.string().optional() }).catchall(z.unknown());
