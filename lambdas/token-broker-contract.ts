@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { TokenUsage } from '../core/pricing';
 import { RunKey } from '../core/runs/run-key';
 import { BranchName, RunEventType, RunId } from '../core/runs/schemas';

@@ -5,7 +5,7 @@ import { createAppAuth } from '@octokit/auth-app';
 import { readFileSync } from 'node:fs';
 import { request as githubRequest } from '@octokit/request';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { repoSettings } from '../core/config/load';
 import { runtimeConfig } from '../core/config/runtime';
 import type { NightshiftConfig } from '../core/config/schema';

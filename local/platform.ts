@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import type { Server } from 'node:http';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { loadConfig } from '../core/config/load';
 import { setRuntimeConfig } from '../core/config/runtime';
 import type { NightshiftConfig } from '../core/config/schema';

@@ -1,6 +1,6 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { RunnerProxyPassword } from '../core/egress/runner-credential';
 import { RunKey } from '../core/runs/run-key';
 import { RunId } from '../core/runs/schemas';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { oddUnicodeReason } from '../runs/text';
 
 /** `owner/name` as GitHub spells it: letters, digits, `-`, `_`, `.`; no `..`, no leading dot. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { TokenUsage } from '../pricing';
 import { RunOutcome, RunSource, RunStatus } from '../runs/lifecycle';
 import { RunError, RunId } from '../runs/schemas';

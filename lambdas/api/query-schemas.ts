@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RepoName } from '../../core/config/schema';
 import { RunStatus } from '../../core/runs/lifecycle';
 import { RunId } from '../../core/runs/schemas';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { AdmissionResult } from '../../core/runs/admission';
 import { ExecutionInput } from '../../core/runs/execution';
 import { finalizeRun } from '../../core/runs/finalize';

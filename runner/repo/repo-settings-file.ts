@@ -2,7 +2,7 @@ import { existsSync, lstatSync } from 'node:fs';
 import { readRegularFile } from '../fs/regular-file';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * `.nightshift.yml` at the repository root: the repository's own settings for runs. It is input

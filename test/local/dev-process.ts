@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { NightshiftHome } from '../../local/home';
 import { templateCacheDir } from './platform-harness';
 
