@@ -31,6 +31,7 @@ import { RunnerProcesses } from './runner-processes';
 import { reapToolLeftovers } from './tool-leftovers';
 import { extractStateMachine, LocalStateMachine, type IntegrationCall } from './state-machine';
 import { synthesizedTemplate } from './synthesized-stack';
+import { bundledFile } from '../bin/bundles';
 
 /**
  * Local mode (SPEC §8): the whole platform on one machine. The same handlers behind a loopback API
@@ -167,9 +168,13 @@ const dummyCredentials = { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'l
 const localRegion = 'us-east-1';
 const runTaskResource = 'arn:aws:states:::ecs:runTask.waitForTaskToken';
 
-/** The runner program: TypeScript through tsx, with require reaching ESM-only Octokit (bin/esm-only-packages.js). */
-export function runnerCommand(): string[] {
-  return [process.execPath, '--require', join(repoRoot, 'bin', 'esm-only-packages.js'), '--require', require.resolve('tsx/cjs'), join(repoRoot, 'runner', 'main.ts')];
+/**
+ * The runner program: the esbuild bundle the runner image runs (bin/bundles.js, built once and cached by
+ * the hash of its sources under .nightshift/bundles), with the image's NODE_OPTIONS (--enable-source-maps).
+ */
+export async function runnerCommand(): Promise<string[]> {
+  const { file } = await bundledFile('runner');
+  return [process.execPath, '--enable-source-maps', file];
 }
 
 const RunTaskParameters = z
@@ -200,7 +205,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
 
   try {
     const runners = new RunnerProcesses({
-      command: runnerCommand(),
+      command: await runnerCommand(),
       cwd: repoRoot,
       workDir: home.work,
       logsDir: home.logs,
