@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { TokenUsage } from '../core/pricing';
 import { RunKey } from '../core/runs/run-key';
+import { SetupCacheKey } from '../core/setup-cache';
 import { BranchName, RunEventType, RunId } from '../core/runs/schemas';
 
 /**
@@ -50,6 +51,10 @@ export const TokenBrokerRequest = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('charge'), ...Caller, chargeId: EntryId, micros: Micros }).strict(),
   /** A short-lived presigned PUT for the run's own trace object (AWS only; local mode writes a directory). */
   z.object({ kind: z.literal('traceUpload'), ...Caller }).strict(),
+  /** A short-lived presigned GET of one setup-cache entry of the run's repository (AWS only; local mode uses a directory). */
+  z.object({ kind: z.literal('setupCacheRead'), ...Caller, key: SetupCacheKey }).strict(),
+  /** A presigned PUT that cannot replace an existing entry; only while RUNNING and before the run's first model call. */
+  z.object({ kind: z.literal('setupCacheWrite'), ...Caller, key: SetupCacheKey }).strict(),
 ]);
 export type TokenBrokerRequest = z.infer<typeof TokenBrokerRequest>;
 export type TokenBrokerRequestKind = TokenBrokerRequest['kind'];
@@ -95,6 +100,10 @@ export type TokenBrokerResponse = z.infer<typeof TokenBrokerResponse>;
 /** The answer to `{ kind: "traceUpload" }`: PUT the whole trace to `url` before `expiresAt`. */
 export const TraceUploadResponse = z.object({ url: z.string().url(), location: z.string(), expiresAt: z.string() }).strict();
 export type TraceUploadResponse = z.infer<typeof TraceUploadResponse>;
+
+/** The answer to `setupCacheRead` / `setupCacheWrite`: the URL, and the headers a PUT must send (they are signed). */
+export const SetupCacheUrlResponse = z.object({ url: z.string().url(), headers: z.record(z.string(), z.string()), expiresAt: z.string() }).strict();
+export type SetupCacheUrlResponse = z.infer<typeof SetupCacheUrlResponse>;
 
 /**
  * Refusals of the run-data kinds the runner acts on, returned as data (not a function error) so that

@@ -342,6 +342,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       ...(options.recordDir ? { NIGHTSHIFT_RECORD_DIR: options.recordDir } : {}),
       TOKEN_BROKER_FUNCTION: tokenBrokerName(extracted.lambdaEntries),
       NIGHTSHIFT_TRACE_DIR: join(home.root, 'traces'),
+      NIGHTSHIFT_SETUP_CACHE_DIR: join(home.root, 'setup-cache'),
       NIGHTSHIFT_WORKDIR: home.work,
       NIGHTSHIFT_TOOL_USER: toolUser,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

@@ -67,7 +67,7 @@ describe("a runner's credentials (the runner task role)", () => {
   test('cannot read, write, overwrite or delete any trace object, its own run\'s included', async () => {
     const allowed: string[] = [];
     for (const action of ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:PutObjectAcl', 's3:RestoreObject', 's3:PutObjectTagging']) {
-      for (const key of [`runs/${ownRun}/trace.jsonl`, `runs/${otherRun}/trace.jsonl`, 'anything']) {
+      for (const key of [`runs/${ownRun}/trace.jsonl`, `runs/${otherRun}/trace.jsonl`, `setup-cache/demo/sample-app/${'a'.repeat(64)}.tar.gz`, 'anything']) {
         if ((await decide(template, taskRole, { action, resource: `${tracesBucket()}/${key}` })) === 'Allowed') allowed.push(`${action} ${key}`);
       }
     }
@@ -157,5 +157,12 @@ describe("the broker's own role (the checked path)", () => {
     expect(await decide(template, brokerRole, { action: 's3:PutObject', resource: `${tracesBucket()}/runs/${ownRun}/trace.jsonl` })).toBe('Allowed');
     expect(await decide(template, brokerRole, { action: 's3:PutObject', resource: `${tracesBucket()}/elsewhere/x` })).not.toBe('Allowed');
     for (const action of ['s3:GetObject', 's3:DeleteObject']) expect(await decide(template, brokerRole, { action, resource: `${tracesBucket()}/runs/${ownRun}/trace.jsonl` })).not.toBe('Allowed');
+  });
+
+  test('presigns setup-cache reads and writes under setup-cache/ only, and deletes no entry', async () => {
+    const entry = `${tracesBucket()}/setup-cache/demo/sample-app/${'a'.repeat(64)}.tar.gz`;
+    for (const action of ['s3:GetObject', 's3:PutObject']) expect(await decide(template, brokerRole, { action, resource: entry })).toBe('Allowed');
+    expect(await decide(template, brokerRole, { action: 's3:DeleteObject', resource: entry })).not.toBe('Allowed');
+    expect(await decide(template, brokerRole, { action: 's3:GetObject', resource: `${tracesBucket()}/runs/${ownRun}/trace.jsonl` })).not.toBe('Allowed');
   });
 });
