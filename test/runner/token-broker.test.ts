@@ -64,8 +64,14 @@ describe('the token broker', () => {
     });
     const presignSetup = deps.setupCache!;
     deps.setupCache = {
-      read: async (repo, key) => (presigned.push(`read ${repo}`), presignSetup.read(repo, key)),
-      write: async (repo, key) => (presigned.push(`write ${repo}`), presignSetup.write(repo, key)),
+      read: async (repo, key) => {
+        presigned.push(`read ${repo}`);
+        return presignSetup.read(repo, key);
+      },
+      write: async (repo, key) => {
+        presigned.push(`write ${repo}`);
+        return presignSetup.write(repo, key);
+      },
     };
   });
   afterAll(async () => {

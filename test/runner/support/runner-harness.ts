@@ -158,6 +158,8 @@ export async function startRunnerHarness(options: { project?: string } = {}): Pr
 
 export interface InProcessRun {
   end: RunEnd;
+  /** The session that ran (its phase timings). */
+  session: RunSession;
   callbacks: RecordedCallbacks;
   provider: ReplayProvider;
   logs: string[];
@@ -198,7 +200,8 @@ export function startInProcessRun(
     stop: options.stop ?? new AbortController().signal,
     ...options.deps,
   };
-  const done = new RunSession(deps).execute().then((end) => ({ end, callbacks, provider, logs, traceDir }));
+  const runner = new RunSession(deps);
+  const done = runner.execute().then((end) => ({ end, session: runner, callbacks, provider, logs, traceDir }));
   return { done, callbacks, provider, logs };
 }
 
