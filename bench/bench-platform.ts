@@ -3,12 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { demoAssets } from '../local/demo';
 import { createBareRepoFromDirectory } from '../local/forge';
-import { ensureHome, resolveHome } from '../local/home';
+import { ensureHome, resolveHome, type NightshiftHome } from '../local/home';
 import { jsonLog } from '../local/local-log';
 import { startLocalPlatform, type LocalPlatform } from '../local/platform';
 
 export interface BenchPlatform {
   platform: LocalPlatform;
+  /** The platform's home (runner logs under `logs/`). */
+  home: NightshiftHome;
   /** Stops the platform and removes its home. */
   stop(): Promise<void>;
 }
@@ -38,6 +40,7 @@ export async function startBenchPlatform(name: string): Promise<BenchPlatform> {
   });
   return {
     platform,
+    home,
     stop: async () => {
       await platform.stop();
       rmSync(home.root, { recursive: true, force: true });

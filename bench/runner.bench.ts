@@ -1,5 +1,6 @@
 import '../core/polyfills';
 import { cachedPrefixShare, cacheReadableShare } from '../runner/model/conversation';
+import { estimateTokens } from '../core/pricing';
 import type { ModelRequest } from '../runner/model/provider';
 import { ReplayProvider } from '../runner/model/replay-provider';
 import { Redactor } from '../runner/redaction';
@@ -13,9 +14,11 @@ import { inProcessBroker, recordingCallbacks, session, startRunnerHarness, testC
 import { runWhenMain } from './run-main';
 
 /**
- * The runner's two benchmark figures (issue 4), measured on the sample repository with replayed sessions:
- *  1. runner start to its first model call, with the clone, setup and base tests taken out;
- *  2. the share of each request's input tokens before its last cache checkpoint, over 30 turns.
+ * Prompt caching over a 30-turn replayed session on the sample repository: the share of each request's
+ * input before its last cache checkpoint, the share readable from the previous call's cache writes, and
+ * what the input costs in dollars with caching against without (token counts estimated from the
+ * requests with the runner's own estimator, at the configured model's prices). Runner start → first
+ * model call is measured on a real runner process in bench/local.bench.ts.
  */
 async function runSession(h: RunnerHarness, file: string): Promise<{ session: RunSession; provider: ReplayProvider }> {
   const config = testConfig();
@@ -47,15 +50,6 @@ async function runSession(h: RunnerHarness, file: string): Promise<{ session: Ru
 export async function main(): Promise<void> {
   const h = await startRunnerHarness();
   try {
-    const samples: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const { session: s } = await runSession(h, session('fix-failing-test'));
-      const t = s.timings;
-      samples.push(t.firstModelCall! - t.clone! - t.setup! - t.baseTests!);
-    }
-    samples.sort((a, b) => a - b);
-    console.log(`runner start to first model call (clone, setup and base tests excluded): median ${samples[2]!.toFixed(0)} ms over ${samples.length} runs`);
-
     const { provider } = await runSession(h, session('thirty-turns'));
     const requests = provider.requests as ModelRequest[];
     const shares = requests.map(cachedPrefixShare);
@@ -64,6 +58,19 @@ export async function main(): Promise<void> {
     const readable = requests.slice(1).map((r, i) => cacheReadableShare(requests[i]!, r));
     const pct = (xs: number[]) => `mean ${((xs.reduce((a, b) => a + b, 0) / xs.length) * 100).toFixed(1)}%, min ${(Math.min(...xs) * 100).toFixed(1)}%`;
     console.log(`input before the last cache checkpoint over a ${requests.length}-turn replayed session: ${pct(shares)} (readable from the previous call's cache writes: ${pct(readable)})`);
+    // Dollars: without caching every input token is billed as input; with it, the part the previous call
+    // wrote is a cache read, the rest before the last checkpoint a cache write, the tail plain input.
+    const prices = testConfig().model.prices;
+    let withCache = 0;
+    let withoutCache = 0;
+    requests.forEach((request, i) => {
+      const tokens = estimateTokens([request.toolConfig?.tools, request.system, request.messages]);
+      const read = i === 0 ? 0 : readable[i - 1]! * tokens;
+      const written = Math.max(0, shares[i]! * tokens - read);
+      withCache += (read * prices.cacheRead + written * prices.cacheWrite + (tokens - read - written) * prices.input) / 1e6;
+      withoutCache += (tokens * prices.input) / 1e6;
+    });
+    console.log(`input cost of the ${requests.length} turns at $${prices.input}/$${prices.cacheRead}/$${prices.cacheWrite} per MTok (input/cache read/cache write): $${withCache.toFixed(3)} with caching, $${withoutCache.toFixed(3)} without (${((withCache / withoutCache) * 100).toFixed(0)}%)`);
   } finally {
     await h.stop();
   }

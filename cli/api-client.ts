@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RunEvent, RunView, type SubmitRunRequest } from '../core/runs/schemas';
 import { RunStatus } from '../core/runs/lifecycle';
 import { InboxItemView, type ResolveInboxRequest } from '../core/inbox/inbox-item';

@@ -1,5 +1,4 @@
 import { ApiClient } from './api-client';
-import { sigV4Signer } from './sigv4';
 
 export interface ApiTargetOptions {
   api?: string;
@@ -23,5 +22,8 @@ export async function apiClientFor(options: ApiTargetOptions, env: NodeJS.Proces
   if (!explicit || isLoopback(probe.baseUrl)) return probe;
   const token = env.NIGHTSHIFT_TOKEN;
   if (token) return new ApiClient({ baseUrl, userAgent, bearerToken: token });
+  // The SigV4 signer (Smithy and the AWS credential chain) loads only for a deployed stack's API, so
+  // a local command does not pay for it at start.
+  const { sigV4Signer } = require('./sigv4') as typeof import('./sigv4');
   return new ApiClient({ baseUrl, userAgent, signer: await sigV4Signer({ apiUrl: probe.baseUrl }) });
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ModelConfig } from './config/schema';
 
 /**
@@ -89,12 +89,15 @@ export function worstCaseCallMicros(inputTokensEstimate: number, maxOutputTokens
   return Math.ceil(perMillion(inputTokensEstimate, dearestInput) + perMillion(maxOutputTokens, prices.output));
 }
 
+const utf8 = new TextEncoder();
+
 /** Bytes per token assumed when estimating: low on purpose, so reservations over- rather than under-estimate. */
 const BYTES_PER_TOKEN = 3;
 
 /** Tokens of a value as a request carries it, estimated on the high side (the runner's reservations and the submit floor). */
 export function estimateTokens(value: unknown): number {
-  return Math.ceil(Buffer.byteLength(JSON.stringify(value)) / BYTES_PER_TOKEN);
+  // TextEncoder, not Buffer: the console's client imports this module too.
+  return Math.ceil(utf8.encode(JSON.stringify(value)).length / BYTES_PER_TOKEN);
 }
 
 /**

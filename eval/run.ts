@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { resolveModel } from '../local/platform';
 import { grade } from './grader';
 import { runEval } from './harness';

@@ -1,7 +1,8 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { TokenUsage } from '../core/pricing';
 import { RunKey } from '../core/runs/run-key';
 import { MAX_TASK_SEGMENTS } from '../core/runs/run-objects';
+import { SetupCacheKey } from '../core/setup-cache';
 import { BranchName, RunEventType, RunId } from '../core/runs/schemas';
 
 /**
@@ -59,6 +60,10 @@ export const TokenBrokerRequest = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('checkpointUpload'), ...Caller, itemId: RunId }).strict(),
   /** A presigned GET of the checkpoint the run resumes from: only the answered pause its record names (AWS only). */
   z.object({ kind: z.literal('checkpointDownload'), ...Caller, itemId: RunId }).strict(),
+  /** A short-lived presigned GET of one setup-cache entry of the run's repository (AWS only; local mode uses a directory). */
+  z.object({ kind: z.literal('setupCacheRead'), ...Caller, key: SetupCacheKey }).strict(),
+  /** A presigned PUT that cannot replace an existing entry; only while RUNNING and before the run's first model call. */
+  z.object({ kind: z.literal('setupCacheWrite'), ...Caller, key: SetupCacheKey }).strict(),
 ]);
 export type TokenBrokerRequest = z.infer<typeof TokenBrokerRequest>;
 export type TokenBrokerRequestKind = TokenBrokerRequest['kind'];
@@ -104,6 +109,10 @@ export type TokenBrokerResponse = z.infer<typeof TokenBrokerResponse>;
 /** The answer to `traceUpload` and `checkpointUpload` (PUT the whole object to `url` before `expiresAt`) and `checkpointDownload` (GET it). */
 export const TraceUploadResponse = z.object({ url: z.string().url(), location: z.string(), expiresAt: z.string() }).strict();
 export type TraceUploadResponse = z.infer<typeof TraceUploadResponse>;
+
+/** The answer to `setupCacheRead` / `setupCacheWrite`: the URL, and the headers a PUT must send (they are signed). */
+export const SetupCacheUrlResponse = z.object({ url: z.string().url(), headers: z.record(z.string(), z.string()), expiresAt: z.string() }).strict();
+export type SetupCacheUrlResponse = z.infer<typeof SetupCacheUrlResponse>;
 
 /**
  * Refusals of the run-data kinds the runner acts on, returned as data (not a function error) so that

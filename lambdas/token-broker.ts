@@ -5,7 +5,7 @@ import { createAppAuth } from '@octokit/auth-app';
 import { readFileSync } from 'node:fs';
 import { request as githubRequest } from '@octokit/request';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { repoSettings } from '../core/config/load';
 import { runtimeConfig } from '../core/config/runtime';
 import type { NightshiftConfig } from '../core/config/schema';
@@ -16,6 +16,7 @@ import { checkpointObjectName, runObjectKey, traceObjectName } from '../core/run
 import { createDocumentClient, tableNamesFromEnv } from '../core/store/client';
 import { CallNotReservedError, createStore, LedgerInconsistencyError } from '../core/store';
 import { runnerRunAccess } from '../core/store/runner-access';
+import { setupCacheObjectKey, type SetupCacheKey } from '../core/setup-cache';
 import type { BudgetLedgerPort, RunEventLog, RunKeysPort, RunRecord, RunRepository } from '../core/store/ports';
 import { issueForgeToken } from '../local/forge/forge-tokens';
 import {
@@ -25,6 +26,7 @@ import {
   type BrokerRefusal,
   type ModelApiKeyResponse,
   type RepoSecretsResponse,
+  type SetupCacheUrlResponse,
   type TokenBrokerResponse,
   type TraceUploadResponse,
 } from './token-broker-contract';
@@ -112,6 +114,40 @@ export class RunObjectRefusedError extends Error {
   }
 }
 
+/** How long a presigned setup-cache GET or PUT is valid (an entry of a few hundred MB at a modest rate). */
+const SETUP_CACHE_URL_SECONDS = 900;
+
+/** Presigns a GET or a no-overwrite PUT of one entry under a repository's setup-cache prefix, and of no other key. */
+export interface SetupCachePresigner {
+  read(repo: string, key: SetupCacheKey): Promise<SetupCacheUrlResponse>;
+  write(repo: string, key: SetupCacheKey): Promise<SetupCacheUrlResponse>;
+}
+
+export function s3SetupCachePresigner(client: S3Client, bucket: string, now: () => Date = () => new Date()): SetupCachePresigner {
+  const expiresAt = () => new Date(now().getTime() + SETUP_CACHE_URL_SECONDS * 1000).toISOString();
+  return {
+    async read(repo, key) {
+      const url = await getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: setupCacheObjectKey(repo, key) }), { expiresIn: SETUP_CACHE_URL_SECONDS });
+      return { url, headers: {}, expiresAt: expiresAt() };
+    },
+    async write(repo, key) {
+      // If-None-Match is signed: the upload cannot replace an entry another run stored (S3 answers 412).
+      const headers = { 'if-none-match': '*', 'content-type': 'application/gzip' };
+      const command = new PutObjectCommand({ Bucket: bucket, Key: setupCacheObjectKey(repo, key), IfNoneMatch: '*', ContentType: 'application/gzip' });
+      const url = await getSignedUrl(client, command, { expiresIn: SETUP_CACHE_URL_SECONDS, signableHeaders: new Set(['if-none-match', 'content-type']) });
+      return { url, headers, expiresAt: expiresAt() };
+    },
+  };
+}
+
+/** A setup-cache write after the run's first model call: the agent may have run by then (docs/runner.md). */
+export class SetupCacheClosedError extends Error {
+  constructor(runId: string) {
+    super(`run ${runId} already called the model; the setup cache is written only before that`);
+    this.name = 'SetupCacheClosedError';
+  }
+}
+
 export interface TokenBrokerDeps {
   runs: RunRepository;
   runKeys: RunKeysPort;
@@ -121,6 +157,8 @@ export interface TokenBrokerDeps {
   secrets: SecretSource;
   /** AWS: presigned trace and checkpoint URLs. Absent in local mode, whose runners keep both in a directory. */
   traces?: RunObjectPresigner;
+  /** AWS: presigned setup-cache reads and writes. Absent in local mode, whose runners use a directory. */
+  setupCache?: SetupCachePresigner;
   /** `forge`: local mode, tokens the local forge under this directory accepts. */
   forgeRoot?: string;
   /** Local mode only: a model API key from the platform's environment (ANTHROPIC_API_KEY, OPENAI_API_KEY), before `secrets`. */
@@ -331,6 +369,21 @@ function runData(deps: TokenBrokerDeps, request: Exclude<TokenBrokerRequest, { k
     case 'checkpointUpload':
     case 'checkpointDownload':
       return outcomeOf(() => presignRunObject(deps, request));
+    case 'setupCacheRead':
+      return outcomeOf(async () => {
+        if (!deps.setupCache) throw new Error('this broker has no setup cache (local mode uses a directory)');
+        // The repository comes from the run record, never from the caller: its prefix is the only one reachable.
+        const settings = await activeRunRepo(deps, runId);
+        return deps.setupCache.read(settings.name, request.key);
+      });
+    case 'setupCacheWrite':
+      return outcomeOf(async () => {
+        if (!deps.setupCache) throw new Error('this broker has no setup cache (local mode uses a directory)');
+        const settings = await activeRunRepo(deps, runId);
+        const run = await requireRun(deps, runId);
+        if (Object.values(run.tokens).some((n) => n > 0)) throw new SetupCacheClosedError(runId);
+        return deps.setupCache.write(settings.name, request.key);
+      });
   }
 }
 
@@ -361,7 +414,7 @@ function defaultDeps(): TokenBrokerDeps {
     ledger: store.ledger,
     config: runtimeConfig(),
     secrets: secretsFile ? localSecretsFileSource(secretsFile) : secretsManagerSource(new SecretsManagerClient({})),
-    ...(tracesBucket ? { traces: s3RunObjectPresigner(new S3Client({}), tracesBucket) } : {}),
+    ...(tracesBucket ? { traces: s3RunObjectPresigner(new S3Client({}), tracesBucket), setupCache: s3SetupCachePresigner(new S3Client({}), tracesBucket) } : {}),
     ...(forgeHome ? { forgeRoot: forgeHome } : {}),
     // Local mode reads keys from the platform's environment too; a Lambda's environment holds none.
     ...(secretsFile ? { modelKeyFromEnvironment: (provider: 'anthropic' | 'openai') => optionalEnv(provider === 'anthropic' ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY') } : {}),

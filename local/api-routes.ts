@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { HANDLER_ENTRY_METADATA } from './state-machine/template';
 import type { SynthesizedTemplate } from './synthesized-stack';
 

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { z } from 'zod';
+import * as z from 'zod';
 import { readBody } from './http-listen';
 import { localLambdaContext } from './lambda-context';
 import type { LocalLog } from './local-log';

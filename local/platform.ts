@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import type { Server } from 'node:http';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { issuePath, loadConfig } from '../core/config/load';
 import { setRuntimeConfig } from '../core/config/runtime';
 import type { NightshiftConfig } from '../core/config/schema';
@@ -34,6 +34,7 @@ import { RunnerProcesses } from './runner-processes';
 import { reapToolLeftovers } from './tool-leftovers';
 import { extractStateMachine, LocalStateMachine, type IntegrationCall } from './state-machine';
 import { synthesizedTemplate } from './synthesized-stack';
+import { bundledFile } from '../bin/bundles';
 
 /**
  * Local mode (SPEC §8): the whole platform on one machine. The same handlers behind a loopback API
@@ -177,9 +178,13 @@ const dummyCredentials = { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'l
 const localRegion = 'us-east-1';
 const runTaskResource = 'arn:aws:states:::ecs:runTask.waitForTaskToken';
 
-/** The runner program: TypeScript through tsx, with require reaching ESM-only Octokit (bin/esm-only-packages.js). */
-export function runnerCommand(): string[] {
-  return [process.execPath, '--require', join(repoRoot, 'bin', 'esm-only-packages.js'), '--require', require.resolve('tsx/cjs'), join(repoRoot, 'runner', 'main.ts')];
+/**
+ * The runner program: the esbuild bundle the runner image runs (bin/bundles.js, built once and cached by
+ * the hash of its sources under .nightshift/bundles), with the image's NODE_OPTIONS (--enable-source-maps).
+ */
+export async function runnerCommand(): Promise<string[]> {
+  const { file } = await bundledFile('runner');
+  return [process.execPath, '--enable-source-maps', file];
 }
 
 const RunTaskParameters = z
@@ -213,7 +218,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
 
   try {
     const runners = new RunnerProcesses({
-      command: runnerCommand(),
+      command: await runnerCommand(),
       cwd: repoRoot,
       workDir: home.work,
       logsDir: home.logs,
@@ -356,6 +361,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       ...(options.recordDir ? { NIGHTSHIFT_RECORD_DIR: options.recordDir } : {}),
       TOKEN_BROKER_FUNCTION: tokenBrokerName(extracted.lambdaEntries),
       NIGHTSHIFT_TRACE_DIR: join(home.root, 'traces'),
+      NIGHTSHIFT_SETUP_CACHE_DIR: join(home.root, 'setup-cache'),
       NIGHTSHIFT_WORKDIR: home.work,
       NIGHTSHIFT_TOOL_USER: toolUser,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { endLostRunner, type LostRunnerAction, type SendTaskFailure } from '../core/runs/runner-stop';
 import { Redactor } from '../runner/redaction';
 import type { RunnerExit } from './runner-processes';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { NightshiftConfig } from '../core/config/schema';
 import type { LocalLog } from './local-log';
 

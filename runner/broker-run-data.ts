@@ -3,7 +3,8 @@ import { IllegalTransitionError, RunStatus } from '../core/runs/lifecycle';
 import { RunEvent } from '../core/runs/schemas';
 import type { RunnerEventLog, RunnerLedger, RunnerRunAccess, RunRecord } from '../core/store/ports';
 import { StoredRunRecord } from '../core/store/run-item';
-import { BrokerOutcome, TraceUploadResponse, type BrokerRefusal } from '../lambdas/token-broker-contract';
+import { BrokerOutcome, SetupCacheUrlResponse, TraceUploadResponse, type BrokerRefusal } from '../lambdas/token-broker-contract';
+import type { SetupCacheUrls } from './session/setup-cache';
 import { TokenBrokerRefusedError, type BrokerCall, type BrokerCaller } from './token-broker-client';
 import type { CheckpointStore, TraceSink } from './trace/trace-sink';
 
@@ -106,6 +107,17 @@ export function brokerCheckpointStore(broker: BrokerCaller, request: typeof fetc
       const response = await request(download.url, { method: 'GET' });
       if (!response.ok) throw new Error(`reading the checkpoint failed: HTTP ${response.status}`);
       return response.text();
+    },
+  };
+}
+
+/** Presigned URLs for the run's setup-cache entries (the broker picks the repository's prefix from the run record). */
+export function brokerSetupCacheUrls(broker: BrokerCaller, runId: string): SetupCacheUrls {
+  return {
+    readUrl: async (key) => SetupCacheUrlResponse.parse(await outcome(broker, { kind: 'setupCacheRead', runId, key })).url,
+    writeUrl: async (key) => {
+      const { url, headers } = SetupCacheUrlResponse.parse(await outcome(broker, { kind: 'setupCacheWrite', runId, key }));
+      return { url, headers };
     },
   };
 }

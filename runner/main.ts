@@ -2,7 +2,8 @@ import '../core/polyfills';
 import { runtimeConfig } from '../core/config/runtime';
 import { withRunnerCredential } from '../core/egress/runner-credential';
 import { runnerGiveUpAfterMs } from '../core/runs/stop-grace';
-import { brokerCheckpointStore, brokerEventLog, brokerLedger, brokerRunAccess, brokerTraceSink } from './broker-run-data';
+import { brokerCheckpointStore, brokerEventLog, brokerLedger, brokerRunAccess, brokerSetupCacheUrls, brokerTraceSink } from './broker-run-data';
+import { type as osType, release as osRelease } from 'node:os';
 import { egressSettingsFromEnv } from './egress/egress-settings';
 import { proxiedFetch, runnerAwsClients } from './egress/proxied-clients';
 import { octokitGithubApi } from './github/github-api';
@@ -16,6 +17,7 @@ import { Redactor } from './redaction';
 import { runWorkspaceDir, RunSession } from './run-session';
 import { readRunnerEnvironment, secretValuesOf } from './runner-environment';
 import { tokenBrokerSecretSource } from './secrets/repo-secrets';
+import { directorySetupCacheStore, presignedSetupCacheStore } from './session/setup-cache';
 import { stepFunctionsCallbacks } from './task-callbacks';
 import { lambdaBrokerCaller } from './token-broker-client';
 import { directoryCheckpointStore, directoryTraceSink } from './trace/trace-sink';
@@ -56,6 +58,10 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
     // The Anthropic and OpenAI-compatible APIs leave the VPC through the proxy, like Bedrock (loopback servers stay direct).
     ...(egress ? { fetch: proxiedFetch(egress.proxyBaseUrl) } : {}),
   });
+  // Native builds depend on the image, the architecture and the Node version: all of them are in the setup cache's key.
+  const setupCacheImage = `${settings.NIGHTSHIFT_RUNNER_IMAGE ?? `local ${osType()} ${osRelease()}`} ${process.platform}-${process.arch} node ${process.version}`;
+  const setupCacheDir = settings.NIGHTSHIFT_SETUP_CACHE_DIR;
+  const setupCacheUrls = settings.TRACES_BUCKET ? brokerSetupCacheUrls(broker, settings.RUN_ID) : undefined;
   if (settings.NIGHTSHIFT_RECORD_DIR) model = RecordingProvider.inDirectory(model, settings.NIGHTSHIFT_RECORD_DIR, settings.RUN_ID, (value) => redactor.redactValue(value));
   session = new RunSession({
     runId: settings.RUN_ID,
@@ -70,6 +76,9 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
     traceSink: settings.TRACES_BUCKET ? brokerTraceSink(broker) : directoryTraceSink(settings.NIGHTSHIFT_TRACE_DIR!),
     // Pause checkpoints are kept like traces: presigned by the broker for this run only, a directory locally.
     checkpoints: settings.TRACES_BUCKET ? brokerCheckpointStore(broker) : directoryCheckpointStore(settings.NIGHTSHIFT_TRACE_DIR!),
+    ...(setupCacheDir || setupCacheUrls
+      ? { setupCache: (repo: string) => ({ store: setupCacheDir ? directorySetupCacheStore(setupCacheDir, repo) : presignedSetupCacheStore(setupCacheUrls!), image: setupCacheImage }) }
+      : {}),
     workspace: runWorkspaceDir(settings.NIGHTSHIFT_WORKDIR, settings.RUN_ID),
     keepWorkspace: settings.NIGHTSHIFT_KEEP_WORKSPACE === '1',
     ...(settings.NIGHTSHIFT_TRACE_FLUSH_EVERY ? { traceFlushEveryRecords: settings.NIGHTSHIFT_TRACE_FLUSH_EVERY } : {}),

@@ -1,6 +1,6 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { RunnerProxyPassword } from '../core/egress/runner-credential';
 import { RunKey } from '../core/runs/run-key';
 import { RunId } from '../core/runs/schemas';
@@ -27,6 +27,10 @@ export const RunnerEnvironment = z.object({
   /** S3 bucket for traces; without it, NIGHTSHIFT_TRACE_DIR (local mode). */
   TRACES_BUCKET: z.string().min(3).optional(),
   NIGHTSHIFT_TRACE_DIR: z.string().min(1).optional(),
+  /** Local mode: the setup cache's directory (runner/session/setup-cache.ts); on AWS it is S3 through the broker. */
+  NIGHTSHIFT_SETUP_CACHE_DIR: z.string().min(1).optional(),
+  /** The runner image (URI with its asset hash), part of the setup cache's key; locally the host's OS stands in for it. */
+  NIGHTSHIFT_RUNNER_IMAGE: z.string().min(1).max(512).optional(),
   /** Parent of the per-run workspace. */
   NIGHTSHIFT_WORKDIR: z.string().min(1).default(join(tmpdir(), 'nightshift-work')),
   NIGHTSHIFT_TOOL_USER: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/).default('nightshift-tool'),

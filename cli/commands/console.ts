@@ -3,8 +3,7 @@ import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig } from '../../core/config/load';
 import { submitFormSettings, submitFormWithoutConfig } from '../../core/console/submit-form';
-import { startStackConsole, type StackConsole } from '../../console/server/stack-console';
-import { sigV4Signer } from '../sigv4';
+import type { StackConsole } from '../../console/server/stack-console';
 
 /**
  * `nightshift console [--port N]`: the web console for a deployed stack (`--api` or NIGHTSHIFT_API),
@@ -39,6 +38,9 @@ export async function stackConsoleFor(settings: StackConsoleSettings): Promise<S
   if (existsSync(configFile)) form = submitFormSettings(loadConfig(configFile));
   else settings.warn?.(`no ${configFile}: the submit form offers no repositories (set NIGHTSHIFT_CONFIG to the file the stack was deployed with)`);
   const token = settings.env.NIGHTSHIFT_TOKEN;
+  // Loaded by this command only (the console server finds its page files beside its sources; see bin/bundles.js).
+  const { startStackConsole } = require('../../console/server/stack-console') as typeof import('../../console/server/stack-console');
+  const { sigV4Signer } = require('../sigv4') as typeof import('../sigv4');
   return startStackConsole({
     apiUrl,
     port: settings.port,

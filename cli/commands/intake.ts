@@ -1,5 +1,5 @@
 import { Argument, type Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ApiClient } from '../api-client';
 
 /**

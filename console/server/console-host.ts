@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
+import * as z from 'zod';
 import { RepoName } from '../../core/config/schema';
 import { RunId, RunView } from '../../core/runs/schemas';
 import type { ConsoleConfig, PullView, RunDiff } from '../contract';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CoverageReportError, scanXml } from './xml-subset';
 
 export { CoverageReportError } from './xml-subset';

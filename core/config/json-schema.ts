@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { NightshiftConfig } from './schema';
 
 /** Where the generated JSON Schema of nightshift.config.json lives, relative to the repository root. */

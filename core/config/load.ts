@@ -66,6 +66,7 @@ export function repoSettings(config: NightshiftConfig, repo: string) {
     egressAllow: [...config.egress.allow, ...(entry.egressAllow ?? [])],
     secrets: entry.secrets ?? {},
     secretsInHeadTests: entry.secretsInHeadTests ?? false,
+    setupCache: entry.setupCache ?? true,
     spot: entry.spot ?? false,
     /** Who alone may submit to this repo through the API; undefined: every caller (core/runs/access.ts). */
     requesters: entry.requesters,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { oddUnicodeReason } from '../runs/text';
 
 /** `owner/name` as GitHub spells it: letters, digits, `-`, `_`, `.`; no `..`, no leading dot. */
@@ -58,6 +58,8 @@ export const RepoConfig = z
     secrets: z.record(z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'must be an UPPER_SNAKE environment variable name'), SecretName).optional(),
     /** Also offer `secrets` to the test run at the end, which runs code the agent wrote (default false: setup and base tests only). */
     secretsInHeadTests: z.boolean().optional(),
+    /** Cache what the setup commands install, keyed by the lockfiles, the commands and the image (default true; docs/runner.md). */
+    setupCache: z.boolean().optional(),
     /** Run this repo's tasks on Fargate Spot (cheaper, may be interrupted). */
     spot: z.boolean().optional(),
     /** Who alone may submit runs to this repo through the API (absent: every caller). */

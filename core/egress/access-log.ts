@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The proxy's access-log line (squid `logformat nightshift`), space separated, one request a line:

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The runner's proxy credential. The egress proxy opens the AWS API hosts the runner calls (Bedrock

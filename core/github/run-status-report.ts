@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { testDelta } from '../console/run-insights';
 import { isTerminal } from '../runs/lifecycle';
 import { RunId, type RunEvent } from '../runs/schemas';

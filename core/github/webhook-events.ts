@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The part of GitHub's webhook payloads Nightshift reads (payloads carry far more; unknown fields are

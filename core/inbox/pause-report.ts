@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RunId } from '../runs/schemas';
 import { InboxDetails, InboxItemId } from './inbox-item';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { METRICS_NAMESPACE, validateMetricRecord, type MetricName, type MetricRecord } from './catalog';
 
 /**

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ConcurrencySlotsPort, RunEventLog, RunKeysPort, RunRecord, RunRepository, SlotCaps } from '../store/ports';
 import { RunNotLaunchableError } from '../store/run-keys';
 import { RunNotFoundError } from '../errors';

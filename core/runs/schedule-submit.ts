@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ScheduleConfig } from '../config/schema';
 import type { RefusalReason } from '../metrics/catalog';
 import { emitAll, type MetricsSink } from '../metrics/emf';

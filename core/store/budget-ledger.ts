@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { BudgetExhaustedError, BudgetRefusedError, RunNotFoundError } from '../errors';
 import { TokenUsage } from '../pricing';
 import { RunId } from '../runs/schemas';

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { RepoName } from '../config/schema';
 import { RunId } from '../runs/schemas';
 import type { ConcurrencySlotsPort, SlotCaps } from './ports';

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { InboxDetails, InboxItemId, InboxItemState, InboxItemType, InboxResolution, newestFirst, statesOf, SYSTEM_RESOLVER, type InboxItemView, type InboxListQuery } from '../inbox/inbox-item';
 import { decodeCursor, encodeCursor } from './cursor';
 import { RunId } from '../runs/schemas';

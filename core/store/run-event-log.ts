@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidCursorError } from '../errors';
 import { RunEvent, RunEventType, RunId } from '../runs/schemas';
 import { decodeCursor, encodeCursor } from './cursor';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RunResume } from '../inbox/pause-report';
 import { TokenUsage } from '../pricing';
 import { RunOutcome, RunSource, RunStatus } from '../runs/lifecycle';

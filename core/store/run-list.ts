@@ -1,5 +1,5 @@
 import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidCursorError } from '../errors';
 import { activeStatuses, RunStatus } from '../runs/lifecycle';
 import { RunId } from '../runs/schemas';

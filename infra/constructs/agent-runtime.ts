@@ -119,6 +119,8 @@ export class AgentRuntime extends Construct {
         NIGHTSHIFT_CONFIG_JSON: JSON.stringify(withoutEditorFields(config)),
       },
     });
+    // The image is part of the setup cache's key (runner/session/setup-cache.ts): a new image never restores an old install.
+    this.container.addEnvironment('NIGHTSHIFT_RUNNER_IMAGE', this.container.imageName);
     for (const [name, containerPath] of Object.entries(RUNNER_WRITABLE_PATHS)) {
       this.container.addMountPoints({ sourceVolume: name, containerPath, readOnly: false });
     }

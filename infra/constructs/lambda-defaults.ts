@@ -5,6 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import type { BuildOptions } from 'esbuild';
 import type { NightshiftConfig } from '../../core/config/schema';
 
 /** The repository root: Lambda entries are given relative to it. */
@@ -28,6 +29,11 @@ export interface NightshiftFunctionProps {
   readonly timeout?: Duration;
   readonly memorySize?: number;
 }
+
+/** How every handler is bundled and started; `lambdaEsbuildOptions` replays the same build for the size budget and the bench. */
+export const LAMBDA_BUNDLING = { minify: true, sourceMap: true, sourcesContent: false, target: 'node24' } as const;
+/** The functions' NODE_OPTIONS: stack traces through the source map (it costs module init time, measured in bench/handlers.bench.ts). */
+export const LAMBDA_NODE_OPTIONS = '--enable-source-maps';
 
 /**
  * The one way Nightshift builds a Lambda function: Node.js 24 on arm64, its own log group with a
@@ -59,13 +65,10 @@ export function nightshiftFunction(scope: Construct, id: string, props: Nightshi
     depsLockFilePath: join(projectRoot, 'package-lock.json'),
     environment: {
       ...props.environment,
-      NODE_OPTIONS: '--enable-source-maps',
+      NODE_OPTIONS: LAMBDA_NODE_OPTIONS,
     },
     bundling: {
-      minify: true,
-      sourceMap: true,
-      sourcesContent: false,
-      target: 'node24',
+      ...LAMBDA_BUNDLING,
       format: nodejs.OutputFormat.CJS,
       define: { 'process.env.NIGHTSHIFT_CONFIG_JSON': inlineConfigExpression(props.config) },
     },
@@ -78,4 +81,27 @@ export function nightshiftFunction(scope: Construct, id: string, props: Nightshi
 export function inlineConfigExpression(config: NightshiftConfig): string {
   const { $schema: _editorOnly, ...runtime } = config;
   return JSON.stringify(JSON.stringify(runtime));
+}
+
+/**
+ * The esbuild options NodejsFunction passes for a handler (bundling above, plus its defaults for the
+ * Node.js 18+ runtimes: platform node, the AWS SDK v3 external since the runtime provides it), so a
+ * bundle built with these is byte for byte what is deployed, minus the asset staging.
+ */
+export function lambdaEsbuildOptions(entry: string, config: NightshiftConfig, outfile: string): BuildOptions {
+  return {
+    entryPoints: [join(projectRoot, entry)],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    minify: LAMBDA_BUNDLING.minify,
+    sourcemap: LAMBDA_BUNDLING.sourceMap,
+    sourcesContent: LAMBDA_BUNDLING.sourcesContent,
+    target: LAMBDA_BUNDLING.target,
+    external: ['@aws-sdk/*'],
+    define: { 'process.env.NIGHTSHIFT_CONFIG_JSON': inlineConfigExpression(config) },
+    absWorkingDir: projectRoot,
+    logLevel: 'error',
+  };
 }

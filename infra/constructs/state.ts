@@ -5,6 +5,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { acknowledgeGuard } from './nag';
+import { SETUP_CACHE_RETENTION_DAYS } from '../../core/setup-cache';
 import { controlItemKey, controlKeys, eventsKeys, idempotencyKeys, inboxIndexes, inboxIndexSortKey, inboxKeys, runsIndexes, runsIndexSortKey, runsKeys, type TableNames } from '../../core/store/tables';
 
 export interface StateProps {
@@ -88,7 +89,11 @@ export class State extends Construct {
       versioned: false,
       serverAccessLogsBucket: accessLogs,
       serverAccessLogsPrefix: 'traces/',
-      lifecycleRules: [{ expiration: Duration.days(props.traceRetentionDays), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      lifecycleRules: [
+        { expiration: Duration.days(props.traceRetentionDays), abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        // Setup-cache entries (setup-cache/<owner>/<name>/<key>.tar.gz) are rebuilt by the next run that misses.
+        { prefix: 'setup-cache/', expiration: Duration.days(SETUP_CACHE_RETENTION_DAYS) },
+      ],
       removalPolicy: RemovalPolicy.RETAIN,
     });
     acknowledgeGuard(
@@ -148,6 +153,11 @@ export class State extends Construct {
   /** GetObject of pause checkpoints (`runs/<runId>/checkpoint-<itemId>.json`) and of no trace: for the broker's presigned downloads to a resumed run. */
   grantCheckpointRead(grantee: iam.IGrantable): void {
     iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [this.traces.arnForObjects(CHECKPOINT_OBJECTS)] });
+  }
+
+  /** Setup-cache entries (`setup-cache/*`): get and put, for the broker's presigned URLs (it picks the run's repository's prefix). */
+  grantSetupCache(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject', 's3:PutObject'], resourceArns: [this.traces.arnForObjects('setup-cache/*')] });
   }
 
   /** Read and set the intake flag, and nothing else of the control table (the operator's intake switch). */

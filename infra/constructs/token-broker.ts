@@ -48,6 +48,11 @@ export class TokenBroker extends Construct {
       id: `AwsSolutions-IAM5[Resource::${nagArnOf(state.traces)}/${CHECKPOINT_OBJECTS}]`,
       reason: 'Checkpoint keys hold the run id and the pause id, known only at run time; the broker presigns a GET only for the answered pause named by the record of the run whose key it checked. Traces stay unreadable to it.',
     });
+    state.grantSetupCache(fn);
+    acknowledgeOnPrincipal(fn, {
+      id: `AwsSolutions-IAM5[Resource::${nagArnOf(state.traces)}/setup-cache/*]`,
+      reason: "Setup-cache entries are keyed by repository and a content hash known only at run time; the broker presigns a GET or a no-overwrite PUT only under the prefix of the checked run's own repository.",
+    });
 
     const github = config.github;
     // The App key (or PAT), the model provider's API key, and every repo's named secrets: the broker hands each run only its own repo's.

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RunStatus } from '../../core/runs/lifecycle';
 import { RunEvent, RunId, RunView } from '../../core/runs/schemas';
 

@@ -1,4 +1,3 @@
-import { IdempotencyAlreadyInProgressError, IdempotencyValidationError } from '@aws-lambda-powertools/idempotency';
 import { ZodError } from 'zod';
 import { describeIssues } from '../../core/config/load';
 import { BranchCheckUnavailableError, BranchNotAllowedError, BudgetRefusedError, ExecutionStartError, IntakePausedError, InvalidCursorError, RepoNotAllowedError, RequestLimitError, RunNotFoundError } from '../../core/errors';
@@ -47,12 +46,6 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof BudgetExtensionRefusedError) return new HttpError(400, 'budget_extension_refused', err.message);
   if (err instanceof ThreadBudgetError) return new HttpError(429, 'thread_budget_exhausted', err.message);
   if (err instanceof InvalidCursorError) return new HttpError(400, 'invalid_cursor', err.message, [{ path: 'cursor', message: err.message }]);
-  if (err instanceof IdempotencyValidationError) {
-    return new HttpError(409, 'idempotency_key_reused', 'this Idempotency-Key was used with another request body');
-  }
-  if (err instanceof IdempotencyAlreadyInProgressError) {
-    return new HttpError(409, 'idempotency_in_progress', 'a request with this Idempotency-Key is still being processed', undefined, { 'retry-after': '1' });
-  }
   if (err instanceof ExecutionStartError) {
     return new HttpError(503, 'execution_start_failed', `run ${err.runId} could not be started and was ended FAILED; submit again`, undefined, { 'retry-after': '5' });
   }

@@ -1,9 +1,46 @@
 import { randomUUID } from 'node:crypto';
-import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { IdempotencyAlreadyInProgressError, IdempotencyConfig, IdempotencyValidationError, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { Context } from 'aws-lambda';
 import { submitRun, type SubmitInput, type SubmitResult } from '../../core/runs/submit';
-import type { ApiDeps } from './deps';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { optionalEnv } from '../../core/env';
+import { tableNamesFromEnv } from '../../core/store/client';
+import { idempotencyKeys } from '../../core/store/tables';
+import { lambdaBranchFacts } from '../github/branch-facts-client';
+import { apiDepsFromEnv, apiDynamoClient, type ApiDeps } from './deps';
 import { HttpError } from './http';
+
+/** What `POST /v1/runs` needs: the API's deps and Powertools Idempotency's store for the Idempotency-Key header. */
+export type SubmitApiDeps = ApiDeps & { idempotencyStore: BasePersistenceLayer };
+
+export function submitApiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SubmitApiDeps {
+  const dynamo = apiDynamoClient(env);
+  const branchFactsFunction = optionalEnv('BRANCH_FACTS_FUNCTION', env);
+  return {
+    ...apiDepsFromEnv(env, dynamo),
+    // Only the submit function is granted this function; the others never call it (a branch is only submitted).
+    ...(branchFactsFunction ? { branchFacts: lambdaBranchFacts(new LambdaClient({}), branchFactsFunction) } : {}),
+    idempotencyStore: new DynamoDBPersistenceLayer({
+      tableName: tableNamesFromEnv(env).idempotency,
+      keyAttr: idempotencyKeys.partitionKey,
+      expiryAttr: idempotencyKeys.ttlAttribute,
+      awsSdkV3Client: dynamo,
+    }),
+  };
+}
+
+/** Powertools Idempotency's refusals as the caller sees them. */
+function idempotencyHttpError(err: unknown): unknown {
+  if (err instanceof IdempotencyValidationError) {
+    return new HttpError(409, 'idempotency_key_reused', 'this Idempotency-Key was used with another request body');
+  }
+  if (err instanceof IdempotencyAlreadyInProgressError) {
+    return new HttpError(409, 'idempotency_in_progress', 'a request with this Idempotency-Key is still being processed', undefined, { 'retry-after': '1' });
+  }
+  return err;
+}
 
 /** Idempotency-Key values: what clients commonly send (UUIDs, ULIDs, hashes), nothing that could confuse a log. */
 const idempotencyKeyPattern = /^[A-Za-z0-9._:-]{1,255}$/;
@@ -39,7 +76,7 @@ export interface KeyedSubmitResult extends SubmitResult {
  * (the same run); the same key with another body is refused (IdempotencyValidationError → 409).
  * A submission that failed leaves no record, so it can be retried with the same key.
  */
-export function idempotentSubmitter(deps: ApiDeps) {
+export function idempotentSubmitter(deps: SubmitApiDeps) {
   const config = new IdempotencyConfig({
     eventKeyJmesPath: 'scope',
     payloadValidationJmesPath: 'request',
@@ -61,6 +98,8 @@ export function idempotentSubmitter(deps: ApiDeps) {
     try {
       const result = await submit({ ...input, scope: `${input.requester}\n${input.idempotencyKey}`, attempt });
       return { ...result, replayed: !executed.has(attempt) };
+    } catch (err) {
+      throw idempotencyHttpError(err);
     } finally {
       executed.delete(attempt);
     }

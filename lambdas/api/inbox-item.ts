@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { InboxItemId, ResolveInboxRequest } from '../../core/inbox/inbox-item';
 import { listScope, maySeeRun } from '../../core/runs/access';
 import { InboxItemNotFoundError, resolveInboxItem } from '../../core/runs/answer';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RunView, SubmitRunRequest } from '../../core/runs/schemas';
 import { IntakeChange } from '../ops/intake';
 import { CancelRunAnswer, ErrorEnvelope, IntakeStatusAnswer, RunEventsAnswer, RunListAnswer, SubmitRunAnswer, WebhookAnswer } from './answers';

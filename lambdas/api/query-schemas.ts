@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RepoName } from '../../core/config/schema';
 import { InboxItemType, InboxStateFilter } from '../../core/inbox/inbox-item';
 import { RunStatus } from '../../core/runs/lifecycle';

@@ -9,9 +9,9 @@ import { errorResponse, jsonResponse, requestIdOf, type ApiEvent, type ApiResult
 import { toHttpError } from './http-response';
 import { apiLogger, apiMetrics } from './observability';
 
-export interface RouteRequest {
+export interface RouteRequest<D extends ApiDeps = ApiDeps> {
   event: ApiEvent;
-  deps: ApiDeps;
+  deps: D;
   requestId: string;
   requester: string;
   /** Who the caller is and whether it is an admin (core/runs/access.ts), decided before any handler reads. */
@@ -35,7 +35,7 @@ export type ApiHandler = (event: ApiEvent, context?: Context) => Promise<ApiResu
  * The shared shape of every API handler: request id, caller identity and admin standing, typed-error mapping to the error
  * envelope, `x-request-id` on every response, one log line and one EMF metric set per request.
  */
-export function apiRoute(route: string, deps: () => ApiDeps, answer: (request: RouteRequest) => Promise<RouteAnswer>): ApiHandler {
+export function apiRoute<D extends ApiDeps>(route: string, deps: () => D, answer: (request: RouteRequest<D>) => Promise<RouteAnswer>): ApiHandler {
   return async (event, context) => {
     const requestId = requestIdOf(event);
     const log = apiLogger.createChild({ persistentKeys: { requestId, route } });

@@ -5,9 +5,9 @@ import { repoSettings } from '../../core/config/load';
 import { refusalReasonOf, runSubmittedMetrics, submissionRefusedMetrics } from '../../core/metrics/run-metrics';
 import { emitAll } from '../../core/metrics/emf';
 import { apiMetrics } from './observability';
-import { lazyApiDeps, type ApiDeps } from './deps';
+import { lazyApiDeps } from './deps';
 import { header, jsonBody, parseInput } from './http';
-import { idempotentSubmitter, parseIdempotencyKey } from './idempotency';
+import { idempotentSubmitter, parseIdempotencyKey, submitApiDepsFromEnv, type SubmitApiDeps } from './idempotency';
 import { SubmitSourceHeader } from './query-schemas';
 import { apiRoute, type ApiHandler } from './route';
 import type { SubmitRunAnswer } from './answers';
@@ -17,8 +17,8 @@ export function runLinks(runId: string) {
 }
 
 /** `POST /v1/runs` */
-export function submitRunHandler(getDeps: () => ApiDeps): ApiHandler {
-  const submitters = new WeakMap<ApiDeps, ReturnType<typeof idempotentSubmitter>>();
+export function submitRunHandler(getDeps: () => SubmitApiDeps): ApiHandler {
+  const submitters = new WeakMap<SubmitApiDeps, ReturnType<typeof idempotentSubmitter>>();
   return apiRoute('submit-run', getDeps, async ({ event, deps, requester, access, log, context }) => {
     const request = parseInput(SubmitRunRequest, jsonBody(event), 'request body');
     const source = parseInput(SubmitSourceHeader, header(event, 'x-nightshift-source'), 'x-nightshift-source header');
@@ -57,4 +57,4 @@ export function submitRunHandler(getDeps: () => ApiDeps): ApiHandler {
   });
 }
 
-export const handler = submitRunHandler(lazyApiDeps());
+export const handler = submitRunHandler(lazyApiDeps(submitApiDepsFromEnv));

@@ -1,13 +1,10 @@
-import { Octokit as OctokitCore } from '@octokit/core';
-import { restEndpointMethods } from '@octokit/plugin-rest-endpoint-methods';
+import { Octokit } from '@octokit/core';
 import { repoSettings } from '../../core/config/load';
 import { RepoNotAllowedError } from '../../core/errors';
 import { optionalEnv } from '../../core/env';
 import { BRANCH_FACTS_PERMISSIONS, BranchFactsAnswer, BranchFactsRequest } from './branch-facts-contract';
 import { GITHUB_CALL_TIMEOUT_MS } from './github-repo-client';
 import { mintRepoToken, webhookTokenBrokerDepsFromEnv, type WebhookTokenBrokerDeps } from './webhook-token-broker';
-
-const Octokit = OctokitCore.plugin(restEndpointMethods);
 
 /**
  * The branch facts function: what GitHub (or the local forge, which answers the same API) says about
@@ -35,8 +32,8 @@ export async function lookupBranchFacts(deps: BranchFactsDeps, input: unknown): 
   });
   const [owner, repo] = settings.name.split('/') as [string, string];
   const [repository, branch, pulls] = await Promise.all([
-    octokit.rest.repos.get({ owner, repo }),
-    octokit.rest.repos.getBranch({ owner, repo, branch: request.branch }).then(
+    octokit.request('GET /repos/{owner}/{repo}', { owner, repo }),
+    octokit.request('GET /repos/{owner}/{repo}/branches/{branch}', { owner, repo, branch: request.branch }).then(
       ({ data }) => ({ exists: true, name: data.name, protected: data.protected }),
       (err: unknown) => {
         // A branch that does not exist yet (a new nightshift/ branch) is a fact, not a failure.
@@ -44,7 +41,7 @@ export async function lookupBranchFacts(deps: BranchFactsDeps, input: unknown): 
         throw err;
       },
     ),
-    octokit.rest.pulls.list({ owner, repo, head: `${owner}:${request.branch}`, state: 'open', per_page: 10 }),
+    octokit.request('GET /repos/{owner}/{repo}/pulls', { owner, repo, head: `${owner}:${request.branch}`, state: 'open', per_page: 10 }),
   ]);
   const fullName = repository.data.full_name.toLowerCase();
   return BranchFactsAnswer.parse({

@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { requiredEnv } from '../../core/env';
 import type { MetricsSink } from '../../core/metrics/emf';
 import { createPowertoolsSink } from '../../core/metrics/powertools-sink';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RepoName } from '../../core/config/schema';
 import { admitRun, type AdmissionResult } from '../../core/runs/admission';
 import { RunId } from '../../core/runs/schemas';

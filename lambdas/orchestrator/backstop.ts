@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { finalizeRun } from '../../core/runs/finalize';
 import { RunId } from '../../core/runs/schemas';
 import { terminationFor } from '../../core/runs/termination';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { AdmissionResult } from '../../core/runs/admission';
 import { ExecutionInput } from '../../core/runs/execution';
 import { BUDGET_DECLINED_ERROR } from '../../core/runs/answer';

@@ -1,6 +1,6 @@
 import { DescribeTasksCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { SendTaskFailureCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { z } from 'zod';
+import * as z from 'zod';
 import { requiredEnv } from '../../core/env';
 import { endLostRunner, RUNNER_CONTAINER_NAME, type LostRunnerAction, type SendTaskFailure } from '../../core/runs/runner-stop';
 import { RunId } from '../../core/runs/schemas';

@@ -5,7 +5,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import { z } from 'zod';
+import * as z from 'zod';
 import { RepoName } from '../../core/config/schema';
 import { issueForgeToken, verifyForgeToken } from './forge-tokens';
 import { sign } from '@octokit/webhooks-methods';

@@ -1,7 +1,7 @@
 import '../../core/polyfills';
 import { randomUUID } from 'node:crypto';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ExecutionStoppedError, StepFunctionsError, TaskStateError } from './errors';
 import { matchesEventPattern } from './event-pattern';
 import { TaskTokenRegistry } from './task-tokens';

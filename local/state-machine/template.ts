@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Reads the run state machine out of a synthesized CloudFormation template: its definition with every

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { readRegularFile } from '../fs/regular-file';
 
 /** What the task message tells the agent about the repository before its first tool call. */

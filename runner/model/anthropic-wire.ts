@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ConverseResponse } from './converse-response';
 import type { ModelRequest } from './provider';
 import { ModelResponseError, UnsupportedRequestError } from './model-errors';

@@ -1,5 +1,5 @@
 import { type BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConverseResponse } from './converse-response';
 import { abortableSleep, defaultRetryPolicy, InvalidModelRequestError, isNetworkError, isUnbilledModelError, ModelCallError, ModelResponseError, withRetries, type RetryPolicy, type Sleep } from './model-errors';
 import type { ModelProvider, ModelRequest } from './provider';

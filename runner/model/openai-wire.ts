@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ConverseResponse } from './converse-response';
 import { ModelResponseError, UnsupportedRequestError } from './model-errors';
 import type { ModelRequest } from './provider';

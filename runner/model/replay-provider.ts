@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConverseResponse } from './converse-response';
 import { InvalidModelRequestError, ModelRequestRejectedError } from './model-errors';
 import type { ModelProvider, ModelRequest } from './provider';

@@ -2,7 +2,7 @@ import { existsSync, lstatSync } from 'node:fs';
 import { readRegularFile } from '../fs/regular-file';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CoverageFormat } from '../../core/change-coverage/report-formats';
 
 const RepoRelativePath = z.string().min(1).max(500).regex(/^(?!\/)(?!.*\.\.)/, 'must be a relative path without ".."');

@@ -1,5 +1,5 @@
 import type { ContentBlock, Message } from '@aws-sdk/client-bedrock-runtime';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { InboxDetails } from '../../core/inbox/inbox-item';
 import type { PauseReason, RunnerPause } from '../../core/inbox/pause-report';
 import { newRunId } from '../../core/runs/run-id';

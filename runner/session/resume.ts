@@ -1,5 +1,5 @@
 import type { Message } from '@aws-sdk/client-bedrock-runtime';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ReplayProvider } from '../model/replay-provider';
 import { resumeText } from '../../core/inbox/budget-approval';
 import { CheckpointFile, conversationWithAnswer } from './checkpoint';

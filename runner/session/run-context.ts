@@ -12,6 +12,7 @@ import type { RepoSecretSource } from '../secrets/repo-secrets';
 import { TaskCallbacksDeniedError, TaskNoLongerWaitedError, type TaskCallbacks } from '../task-callbacks';
 import { RunTrace } from '../trace/run-trace';
 import type { CheckpointStore, TraceSink } from '../trace/trace-sink';
+import type { SetupCacheSettings } from './setup-cache';
 import { Interrupted } from './run-errors';
 
 /** Everything the runner talks to, behind ports so that tests run it fully offline. */
@@ -40,6 +41,8 @@ export interface RunnerDeps {
   toolUserExclusive?: boolean;
   /** The egress proxy (NIGHTSHIFT_PROXY_URL and its access log); undefined: no proxy, and the run says so. */
   egress?: EgressSettings;
+  /** The setup cache for a repository (runner/session/setup-cache.ts); undefined: every run installs from scratch. */
+  setupCache?: (repo: string) => SetupCacheSettings;
   /** The run repository's named secrets (config `repos[].secrets`) from the token broker; required when the repo has any. */
   secrets?: RepoSecretSource;
   redactor: Redactor;

@@ -14,6 +14,7 @@ import { readRepoSecrets, RepoSecretError } from '../secrets/repo-secrets';
 import { DEFAULT_PROTECTED_PATHS, ProtectedPaths } from '../tools/protected-paths';
 import { giveTreeTo, prepareWorkspace, type WorkspaceLayout } from '../workspace';
 import { assertRunOwnsBranch, RepoAccess } from './repo-access';
+import { restoreSetup, runSetupCacheKey, saveSetup } from './setup-cache';
 import type { RunContext } from './run-context';
 import { announceToolStart } from './tool-start';
 import { Interrupted, RunFailure } from './run-errors';
@@ -195,11 +196,28 @@ export async function loadCommandEnvironments(ctx: RunContext, toolEnv: Record<s
   return { commandEnv, headTestEnv: inHeadTests ? commandEnv : toolEnv };
 }
 
-/** Runs the config's then the repository's setup commands; their notes go into the task message. */
+/**
+ * Runs the config's then the repository's setup commands; their notes go into the task message. With
+ * a setup cache (runner/session/setup-cache.ts), an entry for this key replaces the commands, and a
+ * successful setup without one is saved before anything else runs.
+ */
 export async function runSetup(ctx: RunContext, prepared: PreparedRun): Promise<string[]> {
   const settings = repoSettings(ctx.config, ctx.run.repo)!;
+  const commands = [...settings.setup, ...(prepared.rules.repoFile.setup ?? [])];
+  const cache = ctx.deps.setupCache && commands.length > 0 && settings.setupCache ? ctx.deps.setupCache(ctx.run.repo) : undefined;
+  const key = cache ? runSetupCacheKey(ctx, prepared, commands, cache.image) : undefined;
+  if (cache && key && (await restoreSetup(ctx, prepared, cache, key))) {
+    return [`setup restored from the setup cache (the commands ${commands.map((c) => `\`${c}\``).join(', ')} succeeded on the same lockfiles and were not run again)`];
+  }
+  const { notes, succeeded } = await runSetupCommands(ctx, prepared, commands);
+  if (cache && key && succeeded) await saveSetup(ctx, prepared, cache, key);
+  return notes;
+}
+
+async function runSetupCommands(ctx: RunContext, prepared: PreparedRun, commands: readonly string[]): Promise<{ notes: string[]; succeeded: boolean }> {
   const notes: string[] = [];
-  for (const command of [...settings.setup, ...(prepared.rules.repoFile.setup ?? [])]) {
+  let succeeded = true;
+  for (const command of commands) {
     ctx.checkStop();
     await announceToolStart(ctx, { name: 'setup', input: { command }, turn: 0 });
     const result = await ctx.withHeartbeats((signal) =>
@@ -211,6 +229,7 @@ export async function runSetup(ctx: RunContext, prepared: PreparedRun): Promise<
     ctx.trace.record({ type: 'tool_call', turn: 0, name: 'setup', input: { command }, durationMs: result.durationMs, exitCode: result.exitCode, isError: result.exitCode !== 0, output: result.output });
     await ctx.emit('tool_call', `setup: ${command} → ${status}`, { name: 'setup', command, exitCode: result.exitCode, durationMs: result.durationMs, output: result.output.slice(-2_000) });
     await ctx.heartbeat();
+    if (result.exitCode !== 0) succeeded = false;
   }
-  return notes;
+  return { notes, succeeded };
 }

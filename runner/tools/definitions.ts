@@ -1,5 +1,5 @@
 import type { Tool } from '@aws-sdk/client-bedrock-runtime';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The agent's tools (SPEC §5). Names and inputs are part of the product contract: recorded sessions

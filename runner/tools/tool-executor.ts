@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { toolInputs, type ToolInput, type ToolName } from './definitions';
 import { editFile, listFiles, readFile, writeFile } from './file-tools';
 import { runSearch } from './search-tool';

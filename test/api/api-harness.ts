@@ -6,7 +6,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { parseConfig } from '../../core/config/load';
 import type { NightshiftConfig } from '../../core/config/schema';
 import { idempotencyKeys } from '../../core/store/tables';
-import type { ApiDeps } from '../../lambdas/api/deps';
+import type { SubmitApiDeps } from '../../lambdas/api/idempotency';
 import type { ApiEvent, ApiResult } from '../../lambdas/api/http';
 import { stepFunctionsExecutions } from '../../lambdas/api/step-functions';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
@@ -28,7 +28,7 @@ const mockSfn = () => mockClient(SFNClient);
 
 export interface ApiHarness {
   db: DynaliteHarness;
-  deps: ApiDeps;
+  deps: SubmitApiDeps;
   sfn: ReturnType<typeof mockSfn>;
   stop(): Promise<void>;
 }
@@ -42,7 +42,7 @@ export async function startApi(config: NightshiftConfig = testConfig()): Promise
   sfn.on(SendTaskSuccessCommand).resolves({});
   sfn.on(SendTaskFailureCommand).resolves({});
   const executions = stepFunctionsExecutions(new SFNClient({ region: 'us-east-1' }), stateMachineArn);
-  const deps: ApiDeps = {
+  const deps: SubmitApiDeps = {
     config,
     ...db.store,
     startExecution: executions.startExecution,

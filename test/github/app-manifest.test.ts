@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { classifyDelivery, HANDLED_EVENTS } from '../../core/github/webhook-events';
 import { GITHUB_TOKEN_PERMISSIONS } from '../../lambdas/token-broker-contract';
 import { STATUS_TOKEN_PERMISSIONS, WEBHOOK_TOKEN_PERMISSIONS } from '../../lambdas/github/webhook-token-contract';

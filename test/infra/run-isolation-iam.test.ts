@@ -68,7 +68,7 @@ describe("a runner's credentials (the runner task role)", () => {
     const allowed: string[] = [];
     const pause = '01JDXKQ1Z8C9V5W3T2R4M6N8P0';
     for (const action of ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:PutObjectAcl', 's3:RestoreObject', 's3:PutObjectTagging']) {
-      for (const key of [`runs/${ownRun}/trace.jsonl`, `runs/${otherRun}/trace.jsonl`, `runs/${ownRun}/trace-2.jsonl`, `runs/${ownRun}/checkpoint-${pause}.json`, `runs/${otherRun}/checkpoint-${pause}.json`, 'anything']) {
+      for (const key of [`runs/${ownRun}/trace.jsonl`, `runs/${otherRun}/trace.jsonl`, `runs/${ownRun}/trace-2.jsonl`, `runs/${ownRun}/checkpoint-${pause}.json`, `runs/${otherRun}/checkpoint-${pause}.json`, `setup-cache/demo/sample-app/${'a'.repeat(64)}.tar.gz`, 'anything']) {
         if ((await decide(template, taskRole, { action, resource: `${tracesBucket()}/${key}` })) === 'Allowed') allowed.push(`${action} ${key}`);
       }
     }
@@ -166,5 +166,12 @@ describe("the broker's own role (the checked path)", () => {
     expect(await decide(template, brokerRole, { action: 's3:PutObject', resource: checkpoint })).toBe('Allowed');
     expect(await decide(template, brokerRole, { action: 's3:DeleteObject', resource: checkpoint })).not.toBe('Allowed');
     for (const key of [`runs/${ownRun}/trace-2.jsonl`, `elsewhere/checkpoint-x.json`, `runs/${ownRun}/notes.json`]) expect(await decide(template, brokerRole, { action: 's3:GetObject', resource: `${tracesBucket()}/${key}` })).not.toBe('Allowed');
+  });
+
+  test('presigns setup-cache reads and writes under setup-cache/ only, and deletes no entry', async () => {
+    const entry = `${tracesBucket()}/setup-cache/demo/sample-app/${'a'.repeat(64)}.tar.gz`;
+    for (const action of ['s3:GetObject', 's3:PutObject']) expect(await decide(template, brokerRole, { action, resource: entry })).toBe('Allowed');
+    expect(await decide(template, brokerRole, { action: 's3:DeleteObject', resource: entry })).not.toBe('Allowed');
+    expect(await decide(template, brokerRole, { action: 's3:GetObject', resource: `${tracesBucket()}/runs/${ownRun}/trace.jsonl` })).not.toBe('Allowed');
   });
 });

@@ -5,8 +5,9 @@ import { BudgetExhaustedError } from '../../core/errors';
 import { IllegalTransitionError } from '../../core/runs/lifecycle';
 import { newRunKey } from '../../core/runs/run-key';
 import { newRunId } from '../../core/runs/run-id';
-import { brokerRequest, handler, RepoSecretUnavailableError, RunClosedError, RunKeyRefusedError, RunNotActiveError, RunObjectRefusedError, RUN_WRITE_GRACE_MS, type TokenBrokerDeps } from '../../lambdas/token-broker';
-import { TokenBrokerRequest, type TokenBrokerRequestKind } from '../../lambdas/token-broker-contract';
+import { S3Client } from '@aws-sdk/client-s3';
+import { brokerRequest, handler, RepoSecretUnavailableError, RunClosedError, RunKeyRefusedError, RunNotActiveError, RunObjectRefusedError, RUN_WRITE_GRACE_MS, s3SetupCachePresigner, SetupCacheClosedError, type TokenBrokerDeps } from '../../lambdas/token-broker';
+import { BrokerOutcome, SetupCacheUrlResponse, TokenBrokerRequest, type TokenBrokerRequestKind } from '../../lambdas/token-broker-contract';
 import { verifyForgeToken } from '../../local/forge';
 import { brokerCheckpointStore, brokerEventLog, brokerLedger, brokerRunAccess, brokerTraceSink } from '../../runner/broker-run-data';
 import { inProcessBroker, REPO, startRunnerHarness, testConfig, type RunnerHarness } from './support/runner-harness';
@@ -32,8 +33,17 @@ const requestOf = {
   traceUpload: () => ({}),
   checkpointUpload: () => ({ itemId: newRunId() }),
   checkpointDownload: () => ({ itemId: newRunId() }),
+  setupCacheRead: () => ({ key: 'a'.repeat(64) }),
+  setupCacheWrite: () => ({ key: 'a'.repeat(64) }),
 } satisfies Record<TokenBrokerRequestKind, () => Record<string, unknown>>;
 const kinds = Object.keys(requestOf) as TokenBrokerRequestKind[];
+
+/** The value of a run-data answer, or the refusal as an error. */
+async function outcomeValue(answer: Promise<unknown>): Promise<unknown> {
+  const outcome = BrokerOutcome.parse(await answer);
+  if (!outcome.ok) throw new Error(outcome.refusal.message);
+  return outcome.value;
+}
 
 describe('the token broker', () => {
   let h: RunnerHarness;
@@ -51,7 +61,20 @@ describe('the token broker', () => {
         presigned.push(`${method} runs/${runId}/${objectName}`);
         return { url: `https://traces.example/runs/${runId}/${objectName}?X-Amz-Signature=x`, location: `s3://traces/runs/${runId}/${objectName}`, expiresAt: new Date(Date.now() + 300_000).toISOString() };
       },
+      // The real presigner: no network, it only signs (with dummy credentials).
+      setupCache: s3SetupCachePresigner(new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'example' } }), 'nightshift-traces'),
     });
+    const presignSetup = deps.setupCache!;
+    deps.setupCache = {
+      read: async (repo, key) => {
+        presigned.push(`read ${repo}`);
+        return presignSetup.read(repo, key);
+      },
+      write: async (repo, key) => {
+        presigned.push(`write ${repo}`);
+        return presignSetup.write(repo, key);
+      },
+    };
   });
   afterAll(async () => {
     await h.stop();
@@ -137,6 +160,34 @@ describe('the token broker', () => {
       await brokerLedger(caller).charge(run.runId, 'compute-1', 1_000);
       expect(await h.db.store.runs.get(run.runId)).toMatchObject({ spentMicros: 5_000, tokens: { input: 10, output: 5 } });
       await expect(brokerEventLog(caller).append(run.runId, 'note', 'hello', { a: 1 })).resolves.toMatchObject({ runId: run.runId, type: 'note' });
+    });
+  });
+
+  describe('the setup cache', () => {
+    const key = 'b'.repeat(64);
+
+    it("reads and writes only under the run's own repository's prefix, whatever the caller names", async () => {
+      const run = await h.createRun({ status: 'RUNNING' });
+      const read = SetupCacheUrlResponse.parse(await outcomeValue(brokerRequest(deps, { kind: 'setupCacheRead', runId: run.runId, runKey: run.runKey, key })));
+      expect(new URL(read.url).pathname).toBe(`/setup-cache/${REPO}/${key}.tar.gz`);
+      const write = SetupCacheUrlResponse.parse(await outcomeValue(brokerRequest(deps, { kind: 'setupCacheWrite', runId: run.runId, runKey: run.runKey, key })));
+      expect(new URL(write.url).pathname).toBe(`/setup-cache/${REPO}/${key}.tar.gz`);
+      // The no-overwrite condition is part of the signature: a PUT without it does not match.
+      expect(write.headers).toMatchObject({ 'if-none-match': '*' });
+      expect(new URL(write.url).searchParams.get('X-Amz-SignedHeaders')).toContain('if-none-match');
+      // A key is 64 hex digits: nothing that could climb out of the prefix.
+      await expect(brokerRequest(deps, { kind: 'setupCacheRead', runId: run.runId, runKey: run.runKey, key: '../other/repo' })).rejects.toThrow();
+    });
+
+    it('refuses a write once the run has called the model (the agent may have run), and both to a run that is not RUNNING', async () => {
+      const run = await h.createRun({ status: 'RUNNING', tokens: { input: 120, output: 30, cacheRead: 0, cacheWrite: 0 } });
+      const before = presigned.length;
+      await expect(brokerRequest(deps, { kind: 'setupCacheWrite', runId: run.runId, runKey: run.runKey, key })).rejects.toBeInstanceOf(SetupCacheClosedError);
+      expect(presigned.length).toBe(before);
+      const ended = await h.createRun({ status: 'SUCCEEDED', finishedAt: new Date().toISOString() });
+      await expect(brokerRequest(deps, { kind: 'setupCacheRead', runId: ended.runId, runKey: ended.runKey, key })).rejects.toBeInstanceOf(RunNotActiveError);
+      await expect(brokerRequest(deps, { kind: 'setupCacheWrite', runId: ended.runId, runKey: ended.runKey, key })).rejects.toBeInstanceOf(RunNotActiveError);
+      expect(presigned.length).toBe(before);
     });
   });
 

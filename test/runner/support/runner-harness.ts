@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -168,6 +169,8 @@ export async function startRunnerHarness(options: { project?: string } = {}): Pr
 
 export interface InProcessRun {
   end: RunEnd;
+  /** The session that ran (its phase timings). */
+  session: RunSession;
   callbacks: RecordedCallbacks;
   provider: ReplayProvider;
   logs: string[];
@@ -209,7 +212,8 @@ export function startInProcessRun(
     stop: options.stop ?? new AbortController().signal,
     ...options.deps,
   };
-  const done = new RunSession(deps).execute().then((end) => ({ end, callbacks, provider, logs, traceDir }));
+  const runner = new RunSession(deps);
+  const done = runner.execute().then((end) => ({ end, session: runner, callbacks, provider, logs, traceDir }));
   return { done, callbacks, provider, logs };
 }
 
@@ -220,6 +224,28 @@ export function writeProject(dir: string, files: Record<string, string>): string
     writeFileSync(join(dir, path), content);
   }
   return dir;
+}
+
+/**
+ * The sample project with npm dependencies that install offline: each package directory is packed
+ * (`npm pack`) into vendor/, depended on as `file:vendor/<tarball>`, and locked by npm itself.
+ */
+export function vendoredNpmProject(dir: string, packageDirs: string[]): string {
+  const project = writeProject(dir, {});
+  mkdirSync(join(project, 'vendor'), { recursive: true });
+  const dependencies: Record<string, string> = {};
+  for (const pkg of packageDirs) {
+    const packed = spawnSync('npm', ['pack', pkg, '--pack-destination', join(project, 'vendor'), '--json'], { encoding: 'utf8', cwd: project });
+    if (packed.status !== 0) throw new Error(`npm pack ${pkg} failed: ${packed.stderr}`);
+    const [info] = JSON.parse(packed.stdout) as { name: string; filename: string }[];
+    dependencies[info!.name] = `file:vendor/${info!.filename}`;
+  }
+  const manifest = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ ...manifest, dependencies }, null, 2));
+  const locked = spawnSync('npm', ['install', '--package-lock-only', '--offline', '--no-audit', '--no-fund'], { encoding: 'utf8', cwd: project });
+  if (locked.status !== 0) throw new Error(`npm install --package-lock-only failed: ${locked.stderr}`);
+  writeFileSync(join(project, '.gitignore'), 'node_modules/\n');
+  return project;
 }
 
 /** Waits for a condition with a deadline (no sleeps for timing). */

@@ -1,0 +1,69 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bundledFile } from '../../bin/bundles';
+
+/** The bundle cache of bin/bundles.js on a checkout of its own: a runner entry that imports a second module. */
+describe('bundle cache (bin/bundles.js)', () => {
+  let root: string;
+  const write = (file: string, text: string) => {
+    mkdirSync(join(root, file, '..'), { recursive: true });
+    writeFileSync(join(root, file), text);
+  };
+  const run = (file: string) => spawnSync(process.execPath, ['--enable-source-maps', file], { encoding: 'utf8' });
+
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'nightshift-bundles-'));
+    write('runner/main.ts', "import { greeting } from './greeting';\nconst text: string = greeting();\nconsole.log(text);\n");
+    write('runner/greeting.ts', "export const greeting = (): string => 'first';\n");
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  test('builds once, then serves the cached file while no input changed', async () => {
+    const first = await bundledFile('runner', { root });
+    expect(first.built).toBe(true);
+    expect(first.file.startsWith(join(root, '.nightshift', 'bundles'))).toBe(true);
+    expect(run(first.file).stdout).toBe('first\n');
+    const second = await bundledFile('runner', { root });
+    expect(second).toEqual({ file: first.file, built: false });
+  });
+
+  test('a touched input with the same bytes (a checkout, a copy) is re-hashed, not rebuilt', async () => {
+    const first = await bundledFile('runner', { root });
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(join(root, 'runner/greeting.ts'), later, later);
+    expect(await bundledFile('runner', { root })).toEqual({ file: first.file, built: false });
+    const manifest = JSON.parse(readFileSync(join(root, '.nightshift', 'bundles', 'runner.json'), 'utf8')) as { inputs: { path: string; mtimeMs: number }[] };
+    expect(manifest.inputs.find((i) => i.path === 'runner/greeting.ts')?.mtimeMs).toBe(later.getTime());
+  });
+
+  test('a changed input rebuilds under a new name; the old build stays for processes still starting from it', async () => {
+    const first = await bundledFile('runner', { root });
+    write('runner/greeting.ts', "export const greeting = (): string => 'second';\n");
+    const second = await bundledFile('runner', { root });
+    expect(second.built).toBe(true);
+    expect(second.file).not.toBe(first.file);
+    expect(run(second.file).stdout).toBe('second\n');
+    expect(existsSync(first.file)).toBe(true);
+  });
+
+  test('a removed input or a lost bundle file rebuilds', async () => {
+    const first = await bundledFile('runner', { root });
+    rmSync(first.file);
+    const second = await bundledFile('runner', { root });
+    expect(second.built).toBe(true);
+    expect(run(second.file).stdout).toBe('first\n');
+    write('runner/main.ts', "console.log('standalone');\n");
+    rmSync(join(root, 'runner/greeting.ts'));
+    const third = await bundledFile('runner', { root });
+    expect(third.built).toBe(true);
+    expect(run(third.file).stdout).toBe('standalone\n');
+  });
+
+  test('a build error is thrown and caches nothing', async () => {
+    write('runner/main.ts', "import { missing } from './nowhere';\nconsole.log(missing);\n");
+    await expect(bundledFile('runner', { root })).rejects.toThrow(/nowhere/);
+    expect(existsSync(join(root, '.nightshift', 'bundles', 'runner.json'))).toBe(false);
+  });
+});
