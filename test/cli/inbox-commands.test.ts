@@ -21,6 +21,7 @@ describe('the CLI inbox', () => {
 
   it('Given an agent-written message with terminal control sequences, When the inbox is printed, Then it is one line of text and only open items get a hint', () => {
     const table = inboxTable([item({ message: 'hi\u001b[2J\nthere\u0007' }), item({ itemId: '01JDXKQ1Z8C9V5W3T2R4M6N8P1', state: 'resolved' })]);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the test looks for control characters that must not be printed
     expect(table).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
     expect(table.split('\n')[1]).toMatch(/question\s+open\s+acme\/web\s+01JDXKPZ.*2026-12-02T10:00:00Z\s+hi \[2J there$/);
     expect(table.match(/nightshift answer/g)).toHaveLength(1);
