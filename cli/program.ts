@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigError } from '../core/config/load';
+import { isConfigError } from '../core/config/load';
 import { isTerminal } from '../core/runs/lifecycle';
 import type { RunView, SubmitRunRequest } from '../core/runs/schemas';
 import { ApiError } from './api-client';
@@ -271,7 +271,7 @@ function reportError(error: unknown, io: CliIo, json: boolean): number {
     else io.err(`error: ${error.message}`);
     return exitCodes.error;
   }
-  if (error instanceof ConfigError) {
+  if (isConfigError(error)) {
     // Every bad field, each with its path, as synth lists them.
     if (json) io.err(JSON.stringify({ error: { code: 'invalid_config', message: `invalid Nightshift configuration in ${error.source}`, details: error.problems } }));
     else io.err(`error: ${error.message}`);

@@ -14,6 +14,16 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * A ConfigError by its shape, not its class: the bundled CLI loads `nightshift dev` through tsx
+ * (bin/bundles.js), so the error it throws is another copy of the class and `instanceof` says no.
+ */
+export function isConfigError(error: unknown): error is ConfigError {
+  if (error instanceof ConfigError) return true;
+  const e = error as Partial<ConfigError> | null;
+  return e instanceof Error && e.name === 'ConfigError' && typeof e.source === 'string' && Array.isArray(e.problems);
+}
+
 /** `repos.0.name`-style path of a zod issue; `(root)` for the whole document. */
 export function issuePath(path: readonly PropertyKey[]): string {
   return path.length === 0 ? '(root)' : path.map((p) => String(p)).join('.');

@@ -166,7 +166,7 @@ describe('configuration', () => {
 
   it('names the file when it cannot be read or is not JSON', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ns-config-'));
-    expect(() => loadConfig(join(dir, 'absent.json'))).toThrow(/absent\.json[\s\S]*\(file\): cannot read/);
+    expect(() => loadConfig(join(dir, 'absent.json'))).toThrow(/absent\.json[\s\S]*\(file\): the file does not exist/);
     writeFileSync(join(dir, 'broken.json'), '{ "repos": [');
     expect(() => loadConfig(join(dir, 'broken.json'))).toThrow(/broken\.json[\s\S]*\(file\): not valid JSON/);
   });

@@ -38,6 +38,8 @@ const aRun = {
   queuePosition: null,
   cancelRequested: false,
   error: null,
+  thread: null,
+  pullRequest: null,
 };
 
 interface Received {

@@ -178,7 +178,7 @@ describe('pull request commands', () => {
     const answer = await h.deliver('pull_request_review_comment', reviewComment('/nightshift do it', (p) => (p.pull_request.head.ref = 'Main')));
     expect(answer).toMatchObject({ statusCode: 202, body: { status: 'refused' } });
     expect(await runsOf()).toHaveLength(0);
-    expect(h.repo.written).toEqual([{ number: 2, body: expect.stringContaining("never pushes to this pull request's branch (Main is the repository's default branch)") }]);
+    expect(h.repo.written).toEqual([{ number: 2, id: expect.any(Number), body: expect.stringContaining("never pushes to this pull request's branch (Main is the repository's default branch)") }]);
     expect(await Promise.all([h.db.names.runs, h.db.names.events, h.db.names.control].map((t) => h.itemCount(t)))).toEqual(before);
   });
 

@@ -45,6 +45,8 @@ export class OrchestrationHarness {
     readonly runTasks: IntegrationCall[],
     /** Run ids whose tasks finalize asked to stop. */
     readonly stoppedTasks: string[],
+    /** Execution ends the GitHub webhook function's rule received (it edits a GitHub run's status comment; these runs have no thread). */
+    readonly githubRunEnds: unknown[],
   ) {}
 
   static async start(template: unknown, config: NightshiftConfig): Promise<OrchestrationHarness> {
@@ -63,6 +65,7 @@ export class OrchestrationHarness {
       },
     };
     const runTasks: IntegrationCall[] = [];
+    const githubRunEnds: unknown[] = [];
     const lazy = () => deps;
     const machine = LocalStateMachine.fromTemplate(template, {
       handlers: {
@@ -70,6 +73,9 @@ export class OrchestrationHarness {
         'lambdas/orchestrator/finalize.ts': createFinalizeHandler(lazy),
         'lambdas/orchestrator/backstop.ts': createBackstopHandler(lazy),
         'lambdas/orchestrator/pause.ts': createPauseHandler(lazy),
+        'lambdas/github/webhook.ts': async (event) => {
+          githubRunEnds.push(event);
+        },
       },
       integrations: {
         [RUN_TASK]: async (call) => {
@@ -79,7 +85,7 @@ export class OrchestrationHarness {
       waitStateMs: 5,
       retryIntervalMs: 0,
     });
-    return new OrchestrationHarness(db, machine, deps, config, runTasks, stoppedTasks);
+    return new OrchestrationHarness(db, machine, deps, config, runTasks, stoppedTasks, githubRunEnds);
   }
 
   async stop(): Promise<void> {

@@ -61,6 +61,9 @@ describe('the run state machine, executed offline from the synthesized template'
     expect(run.finishedAt).not.toBeNull();
     expect(h.stoppedTasks).toContain(runId);
     await h.expectNothingLeaked([runId]);
+    // The execution's end reaches the GitHub function's rule too (it reports a GitHub run's end on its thread).
+    const ended = await eventually(() => h.githubRunEnds.find((e) => (e as { detail?: { name?: string } }).detail?.name === runId), 'the run-ended event');
+    expect(ended).toMatchObject({ source: 'aws.states', 'detail-type': 'Step Functions Execution Status Change', detail: { status: 'SUCCEEDED' } });
     // The token is spent: a late callback is refused like AWS refuses it.
     await expectTaskClosed(h.machine.sendTaskSuccess(runner.token, JSON.stringify(prOpened)));
   });
