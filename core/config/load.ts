@@ -20,8 +20,9 @@ export class ConfigError extends Error {
  */
 export function isConfigError(error: unknown): error is ConfigError {
   if (error instanceof ConfigError) return true;
-  const e = error as Partial<ConfigError> | null;
-  return e instanceof Error && e.name === 'ConfigError' && typeof e.source === 'string' && Array.isArray(e.problems);
+  if (!(error instanceof Error) || error.name !== 'ConfigError') return false;
+  const { source, problems } = error as Error & Partial<ConfigError>;
+  return typeof source === 'string' && Array.isArray(problems);
 }
 
 /** `repos.0.name`-style path of a zod issue; `(root)` for the whole document. */

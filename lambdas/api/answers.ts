@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { InboxItemView } from '../../core/inbox/inbox-item';
 import { RunStatus } from '../../core/runs/lifecycle';
 import { RunEvent, RunId, RunView } from '../../core/runs/schemas';
 
@@ -26,6 +27,10 @@ export type SubmitRunAnswer = z.infer<typeof SubmitRunAnswer>;
 /** `GET /v1/runs` → 200. */
 export const RunListAnswer = z.object({ runs: z.array(RunView), nextCursor: z.string().nullable() }).strict();
 export type RunListAnswer = z.infer<typeof RunListAnswer>;
+
+/** `GET /v1/inbox`: a page of items, newest first. */
+export const InboxListAnswer = z.object({ items: z.array(InboxItemView), nextCursor: z.string().nullable() }).strict();
+export type InboxListAnswer = z.infer<typeof InboxListAnswer>;
 
 /** `GET /v1/runs/{runId}/events` → 200. */
 export const RunEventsAnswer = z.object({ runId: RunId, events: z.array(RunEvent), nextCursor: z.string().nullable() }).strict();

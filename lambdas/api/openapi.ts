@@ -1,8 +1,9 @@
 import * as z from 'zod';
+import { InboxItemView, ResolveInboxRequest } from '../../core/inbox/inbox-item';
 import { RunView, SubmitRunRequest } from '../../core/runs/schemas';
 import { IntakeChange } from '../ops/intake';
-import { CancelRunAnswer, ErrorEnvelope, IntakeStatusAnswer, RunEventsAnswer, RunListAnswer, SubmitRunAnswer, WebhookAnswer } from './answers';
-import { ListRunsQuery, RunEventsQuery } from './query-schemas';
+import { CancelRunAnswer, ErrorEnvelope, InboxListAnswer, IntakeStatusAnswer, RunEventsAnswer, RunListAnswer, SubmitRunAnswer, WebhookAnswer } from './answers';
+import { ListInboxQuery, ListRunsQuery, RunEventsQuery } from './query-schemas';
 
 /**
  * The API's OpenAPI 3.1 description (SPEC §3), built from the zod schemas the handlers parse their
@@ -24,6 +25,9 @@ const components = {
   IntakeChange,
   IntakeStatusAnswer,
   WebhookAnswer,
+  InboxItemView,
+  InboxListAnswer,
+  ResolveInboxRequest,
   ErrorEnvelope,
 } as const;
 type ComponentName = keyof typeof components;
@@ -37,7 +41,7 @@ function componentSchemas(): Record<string, JsonSchema> {
   // Requests are described as a caller writes them (defaults optional), answers as a handler writes them.
   const input = z.toJSONSchema(registry, { io: 'input', uri: (id) => `#/components/schemas/${id}`, unrepresentable: 'any' }).schemas;
   const output = z.toJSONSchema(registry, { io: 'output', uri: (id) => `#/components/schemas/${id}`, unrepresentable: 'any' }).schemas;
-  const requests = new Set<string>(['SubmitRunRequest', 'IntakeChange']);
+  const requests = new Set<string>(['SubmitRunRequest', 'IntakeChange', 'ResolveInboxRequest']);
   const out: Record<string, JsonSchema> = {};
   for (const id of Object.keys(components)) {
     // Each component sits inside the document: no dialect or id of its own.
@@ -57,6 +61,8 @@ function queryParameters(schema: z.ZodObject): JsonSchema[] {
 
 const runIdParameter = { name: 'runId', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9A-HJKMNP-TV-Z]{26}$' }, description: 'a run id (ULID); anything else is answered 404' };
 
+const itemIdParameter = { name: 'itemId', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9A-HJKMNP-TV-Z]{26}$' }, description: 'an inbox item id (ULID); anything else is answered 404' };
+
 const json = (name: ComponentName) => ({ content: { 'application/json': { schema: ref(name) } } });
 const answer = (description: string, name: ComponentName) => ({ description, ...json(name) });
 const refusal = (description: string) => answer(description, 'ErrorEnvelope');
@@ -74,7 +80,7 @@ export function openApiDocument(): JsonSchema {
       title: 'Nightshift API',
       version: '1',
       description:
-        'Background coding agents: submit a run, follow it, cancel it. Errors are {"error": {"code", "message", "details"?}}; every answer carries x-request-id. Generated from the zod schemas the handlers use (lambdas/api/openapi.ts).',
+        'Background coding agents: submit a run, follow it, cancel it, answer what it asks. Errors are {"error": {"code", "message", "details"?}}; every answer carries x-request-id. Generated from the zod schemas the handlers use (lambdas/api/openapi.ts).',
     },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     security: [{ iam: [] }, { jwt: [] }],
@@ -136,6 +142,36 @@ export function openApiDocument(): JsonSchema {
           summary: "The run's timeline, oldest first",
           parameters: [runIdParameter, ...queryParameters(RunEventsQuery)],
           responses: { '200': answer('a page of events', 'RunEventsAnswer'), '400': refusal('invalid_request or invalid_cursor'), '404': refusal('run_not_found'), ...commonErrors },
+        },
+      },
+      '/v1/inbox': {
+        get: {
+          operationId: 'listInbox',
+          summary: "Inbox items of the caller's runs (all for an admin), newest first; open ones by default",
+          parameters: queryParameters(ListInboxQuery),
+          responses: { '200': answer('a page of inbox items', 'InboxListAnswer'), '400': refusal('invalid_request or invalid_cursor'), ...commonErrors },
+        },
+      },
+      '/v1/inbox/{itemId}': {
+        get: {
+          operationId: 'getInboxItem',
+          summary: 'One inbox item',
+          parameters: [itemIdParameter],
+          responses: { '200': answer('the item', 'InboxItemView'), '404': refusal('inbox_item_not_found (unknown, not an item id, or not yours)'), ...commonErrors },
+        },
+        post: {
+          operationId: 'resolveInboxItem',
+          summary: 'Answer, approve, reject or dismiss an inbox item; the same resolution again is 200',
+          parameters: [itemIdParameter],
+          requestBody: { required: true, ...json('ResolveInboxRequest') },
+          responses: {
+            '200': answer('the item as resolved', 'InboxItemView'),
+            '400': refusal('malformed_json, invalid_request or invalid_resolution (an action the item type does not take)'),
+            '404': refusal('inbox_item_not_found'),
+            '409': refusal('inbox_item_resolved: resolved otherwise before, expired, or closed with its run'),
+            '413': refusal('body_too_large'),
+            ...commonErrors,
+          },
         },
       },
       '/v1/openapi.json': {

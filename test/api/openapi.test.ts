@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
-import { runRoutes } from '../../infra/constructs/api';
+import { inboxRoutes, runRoutes } from '../../infra/constructs/api';
 import { WEBHOOK_ROUTE_PATH } from '../../infra/constructs/github-webhook';
 import { handler as openApiHandler } from '../../lambdas/api/get-openapi';
 import { openApiDocument } from '../../lambdas/api/openapi';
@@ -28,7 +28,7 @@ describe('the OpenAPI document', () => {
   it('Given the routes the stack deploys, When the document is read, Then it describes each of them', () => {
     const paths = document.paths as Operations;
     const described = Object.entries(paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`));
-    const deployed = [...runRoutes.map((r) => `${r.method} ${r.path}`), 'GET /v1/openapi.json', 'GET /v1/admin/intake', 'POST /v1/admin/intake', `POST ${WEBHOOK_ROUTE_PATH}`];
+    const deployed = [...[...runRoutes, ...inboxRoutes].map((r) => `${r.method} ${r.path}`), 'GET /v1/openapi.json', 'GET /v1/admin/intake', 'POST /v1/admin/intake', `POST ${WEBHOOK_ROUTE_PATH}`];
     expect(described.sort()).toEqual(deployed.sort());
   });
 

@@ -50,6 +50,8 @@ describe('the handlers answer as the OpenAPI document says', () => {
     expect((await call('POST', '/v1/runs/{runId}/cancel', `/v1/runs/${runId}/cancel`, { body: '{}' })).status).toBe(409);
     expect((await call('GET', '/v1/openapi.json', '/v1/openapi.json')).body).toEqual(openApiDocument());
     expect((await call('GET', '/v1/admin/intake', '/v1/admin/intake')).body).toMatchObject({ paused: false });
+    // The run asked nothing: its inbox is empty, in every state.
+    expect((await call('GET', '/v1/inbox', '/v1/inbox?state=all')).body).toEqual({ items: [], nextCursor: null });
   }, 180_000);
 
   it('Given bad requests, When the handlers refuse them, Then every refusal is a documented status with the error envelope', async () => {
@@ -65,6 +67,10 @@ describe('the handlers answer as the OpenAPI document says', () => {
     expect((await call('POST', '/v1/runs/{runId}/cancel', '/v1/runs/01JZ0000000000000000000000/cancel', { body: '{"now":true}' })).status).toBe(400);
     expect((await call('POST', '/v1/runs/{runId}/cancel', '/v1/runs/01JZ0000000000000000000000/cancel')).status).toBe(404);
     expect((await call('POST', '/v1/admin/intake', '/v1/admin/intake', { body: '{"action":"stop"}' })).status).toBe(400);
+    expect((await call('GET', '/v1/inbox', '/v1/inbox?state=closed')).status).toBe(400);
+    expect((await call('GET', '/v1/inbox/{itemId}', '/v1/inbox/01JZ0000000000000000000000')).status).toBe(404);
+    expect((await call('POST', '/v1/inbox/{itemId}', '/v1/inbox/01JZ0000000000000000000000', { body: '{"action":"answer","answer":"yes"}' })).status).toBe(404);
+    expect((await call('POST', '/v1/inbox/{itemId}', '/v1/inbox/01JZ0000000000000000000000', { body: '{"action":"shrug"}' })).status).toBe(400);
   }, 60_000);
 
   it('Given intake paused, When a run is submitted, Then the 503 and the switch answers match the document', async () => {
