@@ -185,6 +185,41 @@ describe('scripted sessions through each control path', () => {
     expect(stored.tokens.output).toBe(80 + 40 + 60 + 40 + 60);
   });
 
+  it('ends the run after exactly two compactions in a row when each retry overflows again', async () => {
+    const run = await h.createRun({ prompt: 'Fix the failing add test' });
+    // Twelve turns of long shell output fill the conversation; from the thirteenth call on every request
+    // is refused as too long. The first cut stops at half the window with old output left, the second
+    // clears more, so the bound is what stops the run, not an empty compaction.
+    const turns = 12;
+    const longOutput = 'node -e "for (let i = 0; i < 4000; i++) console.log(\'line \' + i + \' of a long build log\')"';
+    let calls = 0;
+    const scripted: ModelProvider = {
+      kind: 'anthropic',
+      description: 'long shell turns, then refuses every request as too long',
+      converse: async () => {
+        calls += 1;
+        if (calls > turns) throw new ModelCallError('anthropic', 'context_window', 'prompt is too long: 210000 tokens > 200000 maximum', false, 400);
+        return {
+          output: { message: { role: 'assistant', content: [{ toolUse: { toolUseId: `tooluse_${calls}`, name: 'shell', input: { command: longOutput } } }] } },
+          stopReason: 'tool_use',
+          usage: { inputTokens: 1000, outputTokens: 10, totalTokens: 1010, cacheReadInputTokens: 0, cacheWriteInputTokens: 0 },
+          metrics: { latencyMs: 1 },
+          $metadata: {},
+        };
+      },
+    };
+    const { end } = await startInProcessRun(h, run.runId, session('context-overflow-compacted'), { deps: { model: scripted } }).done;
+    expect(end).toMatchObject({ kind: 'failed', error: 'Nightshift.RunFailed' });
+    const { events } = await h.db.store.events.list(run.runId, { limit: 300 });
+    const retries = events.filter((e) => e.type === 'note' && e.message.includes('did not fit the model')).map((e) => e.message);
+    expect(retries).toHaveLength(CONTEXT_RETRIES);
+    for (const [i, message] of retries.entries()) expect(message).toMatch(new RegExp(`^turn ${turns + 1 + i} did not fit .*: [1-9]\\d* old tool outputs .* the turn asked again \\(${i + 1} of ${CONTEXT_RETRIES}\\)$`));
+    expect((end as { cause: string }).cause).toMatch(new RegExp(`^model_context_window_exceeded: .* at turn ${turns + 1 + CONTEXT_RETRIES}, after ${CONTEXT_RETRIES} compactions in a row; the agent did not finish`));
+    expect(calls).toBe(turns + CONTEXT_RETRIES + 1);
+    // The refused calls were released, not charged: only the answered turns were billed.
+    expect((await h.db.store.runs.get(run.runId))!.tokens.output).toBe(turns * 10);
+  });
+
   it('pushes work in progress and fails with the reason on a context overflow with nothing left to compact', async () => {
     const run = await h.createRun({ prompt: 'Fix the failing add test' });
     const { end } = await startInProcessRun(h, run.runId, session('context-overflow')).done;
