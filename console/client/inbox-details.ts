@@ -1,3 +1,4 @@
+import { BUDGET_DETAIL_FIELDS, PLAN_DETAIL_FIELD } from '../../core/inbox/detail-fields';
 import type { InboxItemAnswer } from './answers';
 
 /**
@@ -18,11 +19,20 @@ export function detailUsd(details: Details, key: string): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
 }
 
-/** The fields of a budget approval: the run's budget, what it spent, and the extra amount it asks for. */
-export const BUDGET_FIELDS = { budget: 'budgetUsd', spent: 'spentUsd', requested: 'requestedUsd' } as const;
+/** The fields of a budget approval (the run's budget, its spend, its next call's worst case), as the runner writes them. */
+export const BUDGET_FIELDS = BUDGET_DETAIL_FIELDS;
 
-/** The field of a plan approval that holds the proposed plan. */
-export const PLAN_FIELD = 'plan';
+/** The field of a plan approval that holds the proposed plan, as the runner writes it. */
+export const PLAN_FIELD = PLAN_DETAIL_FIELD;
+
+/**
+ * What the extra-budget field offers first: the run's own budget again (it doubles it), and never less
+ * than the call that did not fit, rounded up to the cent. The requester changes it as they like.
+ */
+export function suggestedExtraUsd(budgetUsd: number | undefined, nextCallUsd: number | undefined): number | undefined {
+  const floor = Math.max(budgetUsd ?? 0, nextCallUsd ?? 0);
+  return floor > 0 ? Math.ceil(floor * 100) / 100 : undefined;
+}
 
 /** The fields the item's own view already shows, by type; the rest of `details` is listed as it is. */
 export function shownFields(item: Pick<InboxItemAnswer, 'type' | 'message' | 'details'>): Set<string> {

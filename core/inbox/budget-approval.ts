@@ -1,4 +1,5 @@
 import { microsToUsd, usdToMicros } from '../pricing';
+import { BUDGET_DETAIL_FIELDS } from './detail-fields';
 import type { PauseReason } from './pause-report';
 
 /**
@@ -15,7 +16,11 @@ const dollarsUp = (micros: number) => `$${(Math.ceil(micros / 10_000) / 100).toF
 export function budgetApprovalRequest(run: { budgetMicros: number; spentMicros: number }, neededMicros: number): { message: string; details: Record<string, number> } {
   return {
     message: `The run has spent ${dollars(run.spentMicros)} of its ${dollars(run.budgetMicros)} budget and its next model call may cost up to ${dollarsUp(neededMicros)}. Approve more budget to let it go on, or reject to end it BUDGET_EXCEEDED.`,
-    details: { budgetUsd: microsToUsd(run.budgetMicros), spentUsd: microsToUsd(run.spentMicros), nextCallUsd: microsToUsd(neededMicros) },
+    details: {
+      [BUDGET_DETAIL_FIELDS.budget]: microsToUsd(run.budgetMicros),
+      [BUDGET_DETAIL_FIELDS.spent]: microsToUsd(run.spentMicros),
+      [BUDGET_DETAIL_FIELDS.nextCall]: microsToUsd(neededMicros),
+    },
   };
 }
 

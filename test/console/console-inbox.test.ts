@@ -1,4 +1,5 @@
 import type { Page } from 'playwright-core';
+import { budgetApprovalRequest } from '../../core/inbox/budget-approval';
 import { newRunId } from '../../core/runs/run-id';
 import { sampleRepo } from '../local/platform-harness';
 import { axeViolations, CONSOLE_TEST_TIMEOUT_MS, screenshot, useConsoleFixture } from './browser';
@@ -106,15 +107,16 @@ describe('web console in Chromium', () => {
         const { platform } = fixture.platform;
         expect(askedRunId).toBeDefined();
         const runId = askedRunId!;
-        // The runner's plan and budget pauses are not built yet (issue 13): the items are written to
-        // the store as Pause would write them, with no task token waiting, and resolved through the real API.
+        // The items are written to the store as Pause would write them, with no task token waiting, and resolved through the real API.
         const openItem = async (type: 'plan_approval' | 'budget_approval', message: string, details: Record<string, unknown>) => {
           const itemId = newRunId();
           await platform.store.inbox.create({ itemId, type, runId, repo: sampleRepo, requester: 'local:tester', state: 'open', createdAt: new Date().toISOString(), resolvedAt: null, resolvedBy: null, message, details, resolution: null, taskToken: null, checkpoint: null });
           return itemId;
         };
         const planId = await openItem('plan_approval', 'Approve this plan?', { plan: '1. Read src/slugify.js\n2. Collapse separators <b>now</b>\n3. Run the tests' });
-        const budgetId = await openItem('budget_approval', 'The run has spent its budget; it asks for more.', { budgetUsd: 1, spentUsd: 0.98, requestedUsd: 0.5, reason: '<img src=x onerror="window.__pwned=1">' });
+        // The budget item carries what the runner's pause writes (core/inbox/budget-approval.ts), plus a hostile extra field.
+        const asked = budgetApprovalRequest({ budgetMicros: 1_000_000, spentMicros: 980_000 }, 270_000);
+        const budgetId = await openItem('budget_approval', asked.message, { ...asked.details, reason: '<img src=x onerror="window.__pwned=1">' });
 
         await page.goto(`${platform.url}/inbox`);
         await pageReady(page, '/inbox');
@@ -125,9 +127,10 @@ describe('web console in Chromium', () => {
         // Grouped by type, in the reviewer's order.
         await expect(page.locator('section.inbox-group:not([hidden]) h2').allTextContents()).resolves.toEqual(['Plans to approve (1 open)', 'Budget approvals (1 open)']);
         await expect(plan.getByLabel(/The proposed plan/).inputValue()).resolves.toBe('1. Read src/slugify.js\n2. Collapse separators <b>now</b>\n3. Run the tests');
-        await expect(budget.locator('dd.amount').textContent()).resolves.toBe('$0.50 more');
+        await expect(budget.locator('dd.amount').textContent()).resolves.toBe('up to $0.27');
         await expect(budget.textContent()).resolves.toContain('$0.98');
-        await expect(budget.getByLabel('Extra budget (USD)').inputValue()).resolves.toBe('0.50');
+        // Prefilled with the run's budget again, never less than the call that did not fit.
+        await expect(budget.getByLabel('Extra budget (USD)').inputValue()).resolves.toBe('1.00');
         await expect(budget.locator('.inbox-details').textContent()).resolves.toContain('<img src=x onerror="window.__pwned=1">');
         await expectNothingRan(page);
         await expect(axeViolations(page)).resolves.toEqual([]);

@@ -2,7 +2,7 @@ import type { ResolveInboxRequest } from '../../../core/inbox/inbox-item';
 import { api, ApiProblem } from '../api';
 import type { InboxItemAnswer } from '../answers';
 import { append, el, replaceChildren, routeLink, type Child } from '../dom';
-import { BUDGET_FIELDS, detailText, detailUsd, detailValueText, PLAN_FIELD, shownFields } from '../inbox-details';
+import { BUDGET_FIELDS, detailText, detailUsd, detailValueText, PLAN_FIELD, shownFields, suggestedExtraUsd } from '../inbox-details';
 import { shortRequester, usd, when } from '../format';
 import { live } from '../live';
 import type { PageContext } from '../page';
@@ -246,13 +246,13 @@ function itemCard(item: InboxItemAnswer, resolve: Resolve): { node: HTMLElement;
     case 'budget_approval': {
       const budget = detailUsd(item.details, BUDGET_FIELDS.budget);
       const spent = detailUsd(item.details, BUDGET_FIELDS.spent);
-      const requested = detailUsd(item.details, BUDGET_FIELDS.requested);
+      const nextCall = detailUsd(item.details, BUDGET_FIELDS.nextCall);
       body.push(
         el(
           'dl',
           { class: 'facts-list' },
-          el('dt', {}, 'Asked for'),
-          el('dd', { class: 'amount' }, requested !== undefined ? `${usd(requested)} more` : 'no amount given'),
+          el('dt', {}, 'Next model call'),
+          el('dd', { class: 'amount' }, nextCall !== undefined ? `up to ${usd(nextCall)}` : '—'),
           el('dt', {}, 'Budget'),
           el('dd', {}, budget !== undefined ? usd(budget) : '—'),
           el('dt', {}, 'Spent'),
@@ -260,15 +260,15 @@ function itemCard(item: InboxItemAnswer, resolve: Resolve): { node: HTMLElement;
         ),
       );
       const extra = el('input', { id: `extra-${key}`, name: 'extraBudgetUsd', type: 'number', inputmode: 'decimal', min: 0.01, step: 0.01 });
-      if (requested !== undefined && requested > 0) extra.value = requested.toFixed(2);
+      const suggested = suggestedExtraUsd(budget, nextCall);
+      if (suggested !== undefined) extra.value = suggested.toFixed(2);
       extra.addEventListener('input', markDraft);
       append(
         controls,
-        field(`extra-${key}`, 'Extra budget (USD)', extra, 'What approving adds to the run’s budget, prefilled with what it asked for; empty approves without an amount.'),
+        field(`extra-${key}`, 'Extra budget (USD)', extra, 'What approving adds to the run’s budget; prefilled with its budget again (never less than the call that did not fit).'),
         approveOrReject('budget', () => {
-          if (extra.value.trim() === '') return { action: 'approve' };
           const amount = Number(extra.value);
-          if (!Number.isFinite(amount) || amount <= 0) return 'The extra budget must be a number of dollars greater than 0.';
+          if (extra.value.trim() === '' || !Number.isFinite(amount) || amount <= 0) return 'Say how much more the run may spend: a number of dollars greater than 0.';
           return { action: 'approve', extraBudgetUsd: amount };
         }),
       );
