@@ -13,10 +13,16 @@ export interface TimelineEvent {
 
 export interface ToolRunningNow {
   name: string;
+  /** The model turn that asked for it; 0 for the runner's own setup commands and test runs. */
   turn: number;
-  /** When the model asked for it (the model turn's time). */
+  /** When it started (its `tool_start` event), or when the model asked for it (a timeline without start events). */
   since: string;
+  /** What it does, in one line (`shell: npm test`), as the runner's start event says; absent without one. */
+  activity?: string;
 }
+
+/** The events that say a started tool, setup command or test run is over, or that the run moved on. */
+const ENDS_A_START = new Set(['tool_call', 'test_result', 'model_turn', 'status']);
 
 export interface TestSide {
   passed: boolean;
@@ -57,11 +63,24 @@ function strings(value: unknown): string[] {
 }
 
 /**
- * The tool the agent is running now: a model turn asked for tools, and fewer tool calls of that turn
- * have been recorded than it asked for (tool calls are recorded when they end). Only while RUNNING.
+ * What the run is running now: the last `tool_start` not yet ended; on a timeline without start
+ * events, the tool a model turn asked for of which no call has been recorded yet (tool calls are
+ * recorded when they end). Only while RUNNING.
  */
 export function toolRunningNow(events: readonly TimelineEvent[], status: string): ToolRunningNow | null {
   if (status !== 'RUNNING') return null;
+  // The runner announces each tool, setup command and test run before it runs (`tool_start`): the
+  // last one is running unless something that ends it came after.
+  for (let i = events.length - 1; i >= 0; i--) {
+    const e = events[i]!;
+    if (e.type === 'tool_start') {
+      const detail = record(e.detail);
+      const name = typeof detail.name === 'string' ? detail.name : undefined;
+      if (name === undefined) break;
+      return { name, turn: num(detail.turn) ?? 0, since: e.at, ...(typeof detail.activity === 'string' ? { activity: detail.activity } : {}) };
+    }
+    if (ENDS_A_START.has(e.type)) break;
+  }
   let lastTurn = -1;
   for (let i = events.length - 1; i >= 0; i--) {
     if (events[i]!.type === 'model_turn') {

@@ -22,6 +22,24 @@ describe('toolRunningNow', () => {
     expect(toolRunningNow([], 'RUNNING')).toBeNull();
   });
 
+  it('given start events, when one has not ended, then it is what runs now, setup and tests included, with its one-line activity', () => {
+    const setup = [event('tool_start', { turn: 0, name: 'setup', activity: 'setup: npm ci' })];
+    expect(toolRunningNow(setup, 'RUNNING')).toEqual({ name: 'setup', turn: 0, since: setup[0]!.at, activity: 'setup: npm ci' });
+    const tests = [...setup, event('tool_call', { name: 'setup' }), event('tool_start', { turn: 0, name: 'tests at base', activity: 'tests at base: npm test' })];
+    expect(toolRunningNow(tests, 'RUNNING')).toMatchObject({ name: 'tests at base', activity: 'tests at base: npm test' });
+    const agent = [event('model_turn', { turn: 2, tools: ['shell'] }), event('tool_start', { turn: 2, name: 'shell', activity: 'shell: npm test -- --watch=false' })];
+    expect(toolRunningNow(agent, 'RUNNING')).toEqual({ name: 'shell', turn: 2, since: agent[1]!.at, activity: 'shell: npm test -- --watch=false' });
+  });
+
+  it('given a start followed by its end, the next model turn or a status change, then the start is no longer running', () => {
+    const start = event('tool_start', { turn: 0, name: 'tests at head', activity: 'tests at head: npm test' });
+    expect(toolRunningNow([start, event('test_result', { phase: 'head', passed: true, total: 1, failed: [] })], 'RUNNING')).toBeNull();
+    expect(toolRunningNow([start, event('status', { status: 'RUNNING' })], 'RUNNING')).toBeNull();
+    // A later turn that asked for nothing yet is not the ended start: the turn's own tools decide.
+    expect(toolRunningNow([event('tool_start', { turn: 1, name: 'shell', activity: 'shell: ls' }), event('tool_call', { turn: 1, name: 'shell' }), event('model_turn', { turn: 2, tools: ['read_file'] })], 'RUNNING')).toMatchObject({ name: 'read_file', turn: 2 });
+    expect(toolRunningNow([start], 'SUCCEEDED')).toBeNull();
+  });
+
   it('ignores tool calls of other turns (setup commands have none)', () => {
     const events = [event('tool_call', { name: 'setup' }), event('model_turn', { turn: 4, tools: ['search'] }), event('tool_call', { turn: 3, name: 'shell' })];
     expect(toolRunningNow(events, 'RUNNING')).toMatchObject({ name: 'search', turn: 4 });

@@ -160,7 +160,7 @@ export function runPage(ctx: PageContext, runId: string): () => void {
   function renderInsights(r: RunAnswer): void {
     const tool = toolRunningNow(events, r.status);
     now.hidden = !tool && TERMINAL.has(r.status);
-    now.textContent = tool ? `Running now: ${tool.name} (asked for in turn ${tool.turn})` : TERMINAL.has(r.status) ? '' : r.status === 'RUNNING' ? 'Running now: waiting for the model' : `Now: ${r.status.replace(/_/g, ' ').toLowerCase()}`;
+    now.textContent = tool ? `Running now: ${tool.activity ?? tool.name}${tool.turn > 0 ? ` (asked for in turn ${tool.turn})` : ''}` : TERMINAL.has(r.status) ? '' : r.status === 'RUNNING' ? 'Running now: waiting for the model' : `Now: ${r.status.replace(/_/g, ' ').toLowerCase()}`;
 
     const delta = testDelta(events);
     replaceChildren(
