@@ -51,7 +51,7 @@ export interface LateCostRun {
   markApplied(): Promise<void>;
 }
 
-/** A `late` entry can be pre-empted by a concurrent apply of another entry's cleanup; this bounds the retries. */
+/** A write that lost a race (another entry's cleanup, the day's item created meanwhile) is tried again, this often at most. */
 const maxLateAttempts = 20;
 
 export function createLedgerDays(doc: DynamoDBDocumentClient, table: string) {
@@ -80,29 +80,40 @@ export function createLedgerDays(doc: DynamoDBDocumentClient, table: string) {
    */
   async function reserve(pk: string, day: string, runId: string, micros: number, limit: number): Promise<boolean> {
     if (micros > limit) return false;
-    await ensure(pk, day);
-    try {
-      await doc.send(
-        new UpdateCommand({
-          TableName: table,
-          Key: { pk },
-          // committed + micros <= limit, rearranged because conditions have no arithmetic.
-          ConditionExpression: 'attribute_not_exists(reservations.#run) AND attribute_not_exists(refunds.#run) AND committedMicros <= :room',
-          UpdateExpression: 'SET committedMicros = committedMicros + :micros, reservations.#run = :micros',
-          ExpressionAttributeNames: { '#run': runId },
-          ExpressionAttributeValues: { ':room': limit - micros, ':micros': micros },
-        }),
-      );
+    // One write in the steady state: the day's item is created (a second write) only by its first run.
+    for (let attempt = 0; attempt < maxLateAttempts; attempt += 1) {
+      try {
+        await doc.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: { pk },
+            // committed + micros <= limit, rearranged because conditions have no arithmetic.
+            ConditionExpression: 'attribute_not_exists(reservations.#run) AND attribute_not_exists(refunds.#run) AND committedMicros <= :room',
+            UpdateExpression: 'SET committedMicros = committedMicros + :micros, reservations.#run = :micros',
+            ExpressionAttributeNames: { '#run': runId },
+            ExpressionAttributeValues: { ':room': limit - micros, ':micros': micros },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+      const current = await get(pk);
+      if (current === undefined) {
+        await ensure(pk, day);
+        continue;
+      }
+      const reserved = current.reservations[runId];
+      if (reserved === undefined && current.refunds?.[runId] === undefined) {
+        // Refused by the limit, or the write found no item that another submission created since: look again.
+        if (current.committedMicros > limit - micros) return false;
+        continue;
+      }
+      // The run reserved on this day before (a retried submit): the same reservation stands, once.
+      if (reserved !== micros) throw new LedgerInconsistencyError(`run ${runId} already has a different or finished reservation on ${pk}`);
       return true;
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
     }
-    const current = await get(pk);
-    const reserved = current?.reservations[runId];
-    if (reserved === undefined && current?.refunds?.[runId] === undefined) return false;
-    // The run reserved on this day before (a retried submit): the same reservation stands, once.
-    if (reserved !== micros) throw new LedgerInconsistencyError(`run ${runId} already has a different or finished reservation on ${pk}`);
-    return true;
+    throw new LedgerInconsistencyError(`run ${runId} could not reserve on ${pk}`);
   }
 
   /**
