@@ -62,6 +62,10 @@ export function secondsUntilNextUtcDay(now: Date): number {
   return Math.max(1, Math.ceil((next - now.getTime()) / 1000));
 }
 
+type DayScope = 'requester' | 'org';
+/** Post-settle calls and charges never carry `settle`, which settleRun moves with the reservation. */
+const bothDays: ReadonlySet<DayScope> = new Set<DayScope>(['requester', 'org']);
+
 /** settleRun retries its one conditional write while settleCall/charge move `spentMicros` under it. */
 const maxSettleAttempts = 20;
 
@@ -84,7 +88,7 @@ export function createBudgetLedger(
   const days = createLedgerDays(doc, tables.control);
 
   /** The run's two days: what each is called on the run's `dayAdjustmentsApplied` markers, and its item key. */
-  function runDays(item: { requester: string; ledgerDay: string }): Array<{ scope: 'requester' | 'org'; pk: string }> {
+  function runDays(item: { requester: string; ledgerDay: string }): Array<{ scope: DayScope; pk: string }> {
     return [
       { scope: 'requester', pk: controlItemKey.requesterDay(item.requester, item.ledgerDay) },
       { scope: 'org', pk: controlItemKey.orgDay(item.ledgerDay) },
@@ -118,11 +122,11 @@ export function createBudgetLedger(
    * day, each once per day. `settle` (spent beyond the budget) travels in the write that ends the
    * reservation, except for a run whose refund an older version made (it kept the `refunds` marker).
    */
-  async function applyDayAdjustments(item: RunItem, options: { entry?: string; settleFolded: boolean }): Promise<void> {
+  async function applyDayAdjustments(item: RunItem, options: { entry?: string; settleFoldedOn: ReadonlySet<DayScope> }): Promise<void> {
     for (const [key, micros] of Object.entries(item.dayAdjustments ?? {})) {
       if (options.entry !== undefined && key !== options.entry) continue;
-      if (key === 'settle' && options.settleFolded) continue;
       for (const { scope, pk } of runDays(item)) {
+        if (key === 'settle' && options.settleFoldedOn.has(scope)) continue;
         const marker = `${scope}#${key}`;
         await days.applyLate(pk, `${item.runId}#${key}`, micros, {
           applied: async () => (await requireRunItem(item.runId)).dayAdjustmentsApplied?.[marker] === true,
@@ -210,7 +214,7 @@ export function createBudgetLedger(
     const item = await requireRunItem(runId);
     if (item.settledCalls[callId] !== undefined) {
       // Settled before: counted once on the run; finish its day adjustment if a crash interrupted it.
-      return applyDayAdjustments(item, { entry, settleFolded: true });
+      return applyDayAdjustments(item, { entry, settleFoldedOn: bothDays });
     }
     const reserved = item.calls[callId];
     if (reserved !== undefined && !item.settled) {
@@ -259,7 +263,7 @@ export function createBudgetLedger(
         recorded = await requireRunItem(runId);
         if (recorded.settledCalls[callId] === undefined) throw error;
       }
-      return applyDayAdjustments(recorded, { entry, settleFolded: true });
+      return applyDayAdjustments(recorded, { entry, settleFoldedOn: bothDays });
     }
     throw new CallNotReservedError(runId, callId);
   }
@@ -291,7 +295,7 @@ export function createBudgetLedger(
       if (previous !== undefined) {
         if (previous !== micros) throw new LedgerInconsistencyError(`run ${runId} charge ${chargeId} was ${previous} micro-USD, now asked for ${micros}`);
         // Charged before: counted once on the run; finish its day adjustment if a crash interrupted it.
-        return applyDayAdjustments(item, { entry, settleFolded: true });
+        return applyDayAdjustments(item, { entry, settleFoldedOn: bothDays });
       }
       if (!item.settled) continue;
       // The run settled first (the runner's SIGTERM path charges after finalize): the refund is already
@@ -309,7 +313,7 @@ export function createBudgetLedger(
             ReturnValues: 'ALL_NEW',
           }),
         );
-        return applyDayAdjustments(StoredRunItem.parse(Attributes), { entry, settleFolded: true });
+        return applyDayAdjustments(StoredRunItem.parse(Attributes), { entry, settleFoldedOn: bothDays });
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
       }
@@ -362,14 +366,14 @@ export function createBudgetLedger(
     // between the steps is repaired by calling settleRun again and a second call changes nothing.
     const settleAdjustment = item.dayAdjustments?.settle ?? 0;
     const taken = Object.keys(item.extensions ?? {});
-    let settleFolded = true;
-    for (const { pk } of runDays(item)) {
+    const settleFoldedOn = new Set<DayScope>();
+    for (const { scope, pk } of runDays(item)) {
       const ended = await days.endReservation(pk, runId, item.budgetMicros, settleAdjustment - item.refundMicros, taken);
       // A refund made by the previous format kept its `refunds` marker and left `settle` to the adjustments.
-      if (ended === 'ended-in-old-format') settleFolded = false;
+      if (ended !== 'ended-in-old-format') settleFoldedOn.add(scope);
     }
     // And every adjustment recorded since (late calls and charges), each once per day.
-    await applyDayAdjustments(item, { settleFolded });
+    await applyDayAdjustments(item, { settleFoldedOn });
     return { refundedMicros: item.refundMicros, spentMicros: item.spentMicros };
   }
 

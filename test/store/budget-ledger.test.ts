@@ -409,6 +409,26 @@ describe('budget ledger', () => {
       expect(await committed(controlItemKey.orgDay(day))).toBe(123_000);
     });
 
+    it('Given an overspent run the previous version refunded on its requester day only (it stopped before the org day), When it is settled again, Then each day counts the overspend once', async () => {
+      const day = '2030-04-12';
+      const run = await submittedRun({ requester: 'pia', ledgerDay: day, budgetMicros: 100_000 });
+      await ledger.charge(run.runId, 'compute', 130_000);
+      const crashing = createStore(db.doc, { ...db.names, control: 'no-such-table' }, { now: clock }).ledger;
+      await expect(crashing.settleRun(run.runId)).rejects.toThrow();
+      await db.doc.send(
+        new UpdateCommand({
+          TableName: db.names.control,
+          Key: { pk: controlItemKey.requesterDay('pia', day) },
+          UpdateExpression: 'SET committedMicros = committedMicros + :over, refunds = :refunds, adjustments = :adjustments',
+          ExpressionAttributeValues: { ':over': 30_000, ':refunds': { [run.runId]: 0 }, ':adjustments': { [`${run.runId}#settle`]: 30_000 } },
+        }),
+      );
+      await ledger.settleRun(run.runId);
+      await ledger.settleRun(run.runId);
+      expect(await committed(controlItemKey.requesterDay('pia', day))).toBe(130_000);
+      expect(await committed(controlItemKey.orgDay(day))).toBe(130_000);
+    });
+
     it('keeps the refund exact while calls settle during settleRun', async () => {
       // Given a run with 20 calls in flight
       const day = '2030-04-04';
