@@ -1,10 +1,10 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { BudgetExhaustedError, BudgetRefusedError, RunNotFoundError } from '../errors';
 import { TokenUsage } from '../pricing';
 import { RunId } from '../runs/schemas';
 import type { BudgetLedgerPort, DailyLimits } from './ports';
+import { createLedgerDays, isConditionFailure, LedgerInconsistencyError } from './ledger-day';
 import { StoredRunItem, type StoredRunItem as RunItem } from './run-item';
 import { controlItemKey } from './tables';
 
@@ -12,8 +12,11 @@ import { controlItemKey } from './tables';
  * The budget ledger, in integer micro-USD, as single-item conditional writes (no transactions, so it
  * runs on dynalite too). DynamoDB conditions cannot do arithmetic, so every limit is checked against
  * a counter kept in the same item: `headroomMicros` on the run, `committedMicros <= limit - amount`
- * (computed by the caller) on a day. docs/data-model.md explains why each write is race-free.
+ * (computed by the caller) on a day (core/store/ledger-day.ts, which keeps a day's item the same size
+ * however many runs the day has). docs/data-model.md explains why each write is race-free.
  */
+
+export { LedgerInconsistencyError };
 
 const Micros = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const Day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a UTC day (yyyy-mm-dd)');
@@ -31,13 +34,6 @@ const ReserveRunInput = z
   .strict();
 const ReleaseInput = ReserveRunInput.omit({ limits: true });
 
-/** A day's committed spend: reservations of runs not yet settled plus what settled runs spent. */
-const DayItem = z.object({
-  committedMicros: z.number().int(),
-  reservations: z.record(z.string(), Micros),
-  refunds: z.record(z.string(), Micros),
-});
-
 /** A call settled that was never reserved: a bug in the caller, never silently counted or dropped. */
 export class CallNotReservedError extends Error {
   constructor(
@@ -49,7 +45,6 @@ export class CallNotReservedError extends Error {
   }
 }
 
-/** The ledger found state it can only reach through a bug or a manual edit; it refuses to guess about money. */
 /** A budget extension the run cannot take: it ended, or its budget would pass `budgets.maxPerRunUsd`. */
 export class BudgetExtensionRefusedError extends Error {
   constructor(
@@ -61,22 +56,15 @@ export class BudgetExtensionRefusedError extends Error {
   }
 }
 
-export class LedgerInconsistencyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'LedgerInconsistencyError';
-  }
-}
-
-function isConditionFailure(error: unknown): boolean {
-  return error instanceof ConditionalCheckFailedException;
-}
-
 /** Seconds until the next UTC midnight: when a refused submission can next fit a fresh day. */
 export function secondsUntilNextUtcDay(now: Date): number {
   const next = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1);
   return Math.max(1, Math.ceil((next - now.getTime()) / 1000));
 }
+
+type DayScope = 'requester' | 'org';
+/** Post-settle calls and charges never carry `settle`, which settleRun moves with the reservation. */
+const bothDays: ReadonlySet<DayScope> = new Set<DayScope>(['requester', 'org']);
 
 /** settleRun retries its one conditional write while settleCall/charge move `spentMicros` under it. */
 const maxSettleAttempts = 20;
@@ -97,121 +85,54 @@ export function createBudgetLedger(
     return item;
   }
 
-  async function getDayItem(pk: string): Promise<z.infer<typeof DayItem> | undefined> {
-    const { Item } = await doc.send(new GetCommand({ TableName: tables.control, Key: { pk }, ConsistentRead: true }));
-    return Item ? DayItem.parse(Item) : undefined;
+  const days = createLedgerDays(doc, tables.control);
+
+  /** The run's two days: what each is called on the run's `dayAdjustmentsApplied` markers, and its item key. */
+  function runDays(item: { requester: string; ledgerDay: string }): Array<{ scope: DayScope; pk: string }> {
+    return [
+      { scope: 'requester', pk: controlItemKey.requesterDay(item.requester, item.ledgerDay) },
+      { scope: 'org', pk: controlItemKey.orgDay(item.ledgerDay) },
+    ];
   }
 
-  /** Creates the day item's counter and maps if absent (a nested map key cannot be set on a missing map). */
-  async function ensureDayItem(pk: string, day: string): Promise<void> {
+  /** Records on the run that one day counts one post-settle adjustment (ledger-day.ts `applyLate`, step 4). */
+  async function markAdjustmentApplied(runId: string, marker: string): Promise<void> {
     await doc.send(
       new UpdateCommand({
-        TableName: tables.control,
-        Key: { pk },
-        UpdateExpression:
-          'SET committedMicros = if_not_exists(committedMicros, :zero), reservations = if_not_exists(reservations, :empty), refunds = if_not_exists(refunds, :empty), #day = :day',
-        ExpressionAttributeNames: { '#day': 'day' },
-        ExpressionAttributeValues: { ':zero': 0, ':empty': {}, ':day': day },
+        TableName: tables.runs,
+        Key: { runId },
+        ConditionExpression: 'settled = :true',
+        UpdateExpression: 'SET dayAdjustmentsApplied = if_not_exists(dayAdjustmentsApplied, :empty)',
+        ExpressionAttributeValues: { ':true': true, ':empty': {} },
+      }),
+    );
+    await doc.send(
+      new UpdateCommand({
+        TableName: tables.runs,
+        Key: { runId },
+        UpdateExpression: 'SET dayAdjustmentsApplied.#marker = :true',
+        ExpressionAttributeNames: { '#marker': marker },
+        ExpressionAttributeValues: { ':true': true },
       }),
     );
   }
 
-  /** Adds the run's reservation to one day item if it fits; false when the day's limit refuses it. */
-  async function reserveOnDay(pk: string, day: string, runId: string, micros: number, limit: number): Promise<boolean> {
-    if (micros > limit) return false;
-    await ensureDayItem(pk, day);
-    try {
-      await doc.send(
-        new UpdateCommand({
-          TableName: tables.control,
-          Key: { pk },
-          // committed + micros <= limit, rearranged because conditions have no arithmetic.
-          ConditionExpression: 'attribute_not_exists(reservations.#run) AND committedMicros <= :room',
-          UpdateExpression: 'SET committedMicros = committedMicros + :micros, reservations.#run = :micros',
-          ExpressionAttributeNames: { '#run': runId },
-          ExpressionAttributeValues: { ':room': limit - micros, ':micros': micros },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
-    const current = await getDayItem(pk);
-    const reserved = current?.reservations[runId];
-    if (reserved === undefined) return false;
-    // The run reserved on this day before (a retried submit): the same reservation stands, once.
-    if (reserved !== micros || current?.refunds[runId] !== undefined) {
-      throw new LedgerInconsistencyError(`run ${runId} already has a different or finished reservation on ${pk}`);
-    }
-    return true;
-  }
-
   /**
-   * Returns `micros` of the run's reservation to one day item, at most once per run: the `refunds`
-   * marker and the amount are written in the same conditional update.
+   * Applies the run's recorded post-settle adjustments (all, or only `entry`) to its requester and org
+   * day, each once per day. `settle` (spent beyond the budget) travels in the write that ends the
+   * reservation, except for a run whose refund an older version made (it kept the `refunds` marker).
    */
-  async function refundOnDay(pk: string, runId: string, micros: number, whenNotReserved: 'ignore' | 'throw'): Promise<void> {
-    try {
-      await doc.send(
-        new UpdateCommand({
-          TableName: tables.control,
-          Key: { pk },
-          ConditionExpression: 'reservations.#run >= :micros AND attribute_not_exists(refunds.#run)',
-          UpdateExpression: 'SET committedMicros = committedMicros - :micros, refunds.#run = :micros',
-          ExpressionAttributeNames: { '#run': runId },
-          ExpressionAttributeValues: { ':micros': micros },
-        }),
-      );
-      return;
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
-    const current = await getDayItem(pk);
-    if (current?.refunds[runId] !== undefined) return; // refunded before: exactly once
-    if (current?.reservations[runId] === undefined && whenNotReserved === 'ignore') return;
-    throw new LedgerInconsistencyError(`run ${runId} cannot return ${micros} micro-USD to ${pk}: reservation ${current?.reservations[runId] ?? 'missing'}`);
-  }
-
-  /**
-   * Moves one day's committed spend by a run's post-settle adjustment (see `dayAdjustments` on the run
-   * item), at most once per run and entry: the `adjustments` marker is written with the amount. Only
-   * UpdateItem, so the runner (which charges after settle) needs no read access to the days.
-   */
-  async function adjustDay(pk: string, runId: string, entry: string, micros: number): Promise<void> {
-    if (micros === 0) return;
-    // The day item exists (the run reserved on it); never create a stray one.
-    await doc.send(
-      new UpdateCommand({
-        TableName: tables.control,
-        Key: { pk },
-        ConditionExpression: 'attribute_exists(committedMicros)',
-        UpdateExpression: 'SET adjustments = if_not_exists(adjustments, :empty)',
-        ExpressionAttributeValues: { ':empty': {} },
-      }),
-    );
-    try {
-      await doc.send(
-        new UpdateCommand({
-          TableName: tables.control,
-          Key: { pk },
-          ConditionExpression: 'attribute_not_exists(adjustments.#key)',
-          UpdateExpression: 'SET committedMicros = committedMicros + :micros, adjustments.#key = :micros',
-          ExpressionAttributeNames: { '#key': `${runId}#${entry}` },
-          ExpressionAttributeValues: { ':micros': micros },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      // The marker exists: this adjustment was applied to this day before.
-    }
-  }
-
-  /** Applies the run's recorded post-settle adjustments (all, or only `entry`) to its requester and org day. */
-  async function applyDayAdjustments(item: RunItem, entry?: string): Promise<void> {
+  async function applyDayAdjustments(item: RunItem, options: { entry?: string; settleFoldedOn: ReadonlySet<DayScope> }): Promise<void> {
     for (const [key, micros] of Object.entries(item.dayAdjustments ?? {})) {
-      if (entry !== undefined && key !== entry) continue;
-      await adjustDay(controlItemKey.requesterDay(item.requester, item.ledgerDay), item.runId, key, micros);
-      await adjustDay(controlItemKey.orgDay(item.ledgerDay), item.runId, key, micros);
+      if (options.entry !== undefined && key !== options.entry) continue;
+      for (const { scope, pk } of runDays(item)) {
+        if (key === 'settle' && options.settleFoldedOn.has(scope)) continue;
+        const marker = `${scope}#${key}`;
+        await days.applyLate(pk, `${item.runId}#${key}`, micros, {
+          applied: async () => (await requireRunItem(item.runId)).dayAdjustmentsApplied?.[marker] === true,
+          markApplied: () => markAdjustmentApplied(item.runId, marker),
+        });
+      }
     }
   }
 
@@ -232,20 +153,21 @@ export function createBudgetLedger(
     const { runId, requester, day, budgetMicros, limits } = ReserveRunInput.parse(input);
     const requesterKey = controlItemKey.requesterDay(requester, day);
     const orgKey = controlItemKey.orgDay(day);
-    if (!(await reserveOnDay(requesterKey, day, runId, budgetMicros, limits.requesterDailyMicros))) {
+    if (!(await days.reserve(requesterKey, day, runId, budgetMicros, limits.requesterDailyMicros))) {
       throw new BudgetRefusedError('requester', secondsUntilNextUtcDay(now()));
     }
-    if (!(await reserveOnDay(orgKey, day, runId, budgetMicros, limits.orgDailyMicros))) {
-      // Undo the requester's reservation; the refund marker makes a retry of this undo harmless.
-      await refundOnDay(requesterKey, runId, budgetMicros, 'throw');
+    if (!(await days.reserve(orgKey, day, runId, budgetMicros, limits.orgDailyMicros))) {
+      // Undo the requester's reservation; its entry is removed in the same write, so a retry is harmless.
+      await days.endReservation(requesterKey, runId, budgetMicros, -budgetMicros, []);
       throw new BudgetRefusedError('org', secondsUntilNextUtcDay(now()));
     }
   }
 
   async function releaseRunReservation(input: { runId: string; requester: string; day: string; budgetMicros: number }): Promise<void> {
     const { runId, requester, day, budgetMicros } = ReleaseInput.parse(input);
-    await refundOnDay(controlItemKey.orgDay(day), runId, budgetMicros, 'ignore');
-    await refundOnDay(controlItemKey.requesterDay(requester, day), runId, budgetMicros, 'ignore');
+    // 'missing' is fine here: a run that never reserved (or was released before) has nothing to give back.
+    await days.endReservation(controlItemKey.orgDay(day), runId, budgetMicros, -budgetMicros, []);
+    await days.endReservation(controlItemKey.requesterDay(requester, day), runId, budgetMicros, -budgetMicros, []);
   }
 
   async function reserveCall(runId: string, callId: string, worstMicros: number): Promise<void> {
@@ -292,7 +214,7 @@ export function createBudgetLedger(
     const item = await requireRunItem(runId);
     if (item.settledCalls[callId] !== undefined) {
       // Settled before: counted once on the run; finish its day adjustment if a crash interrupted it.
-      return applyDayAdjustments(item, entry);
+      return applyDayAdjustments(item, { entry, settleFoldedOn: bothDays });
     }
     const reserved = item.calls[callId];
     if (reserved !== undefined && !item.settled) {
@@ -341,7 +263,7 @@ export function createBudgetLedger(
         recorded = await requireRunItem(runId);
         if (recorded.settledCalls[callId] === undefined) throw error;
       }
-      return applyDayAdjustments(recorded, entry);
+      return applyDayAdjustments(recorded, { entry, settleFoldedOn: bothDays });
     }
     throw new CallNotReservedError(runId, callId);
   }
@@ -373,7 +295,7 @@ export function createBudgetLedger(
       if (previous !== undefined) {
         if (previous !== micros) throw new LedgerInconsistencyError(`run ${runId} charge ${chargeId} was ${previous} micro-USD, now asked for ${micros}`);
         // Charged before: counted once on the run; finish its day adjustment if a crash interrupted it.
-        return applyDayAdjustments(item, entry);
+        return applyDayAdjustments(item, { entry, settleFoldedOn: bothDays });
       }
       if (!item.settled) continue;
       // The run settled first (the runner's SIGTERM path charges after finalize): the refund is already
@@ -391,7 +313,7 @@ export function createBudgetLedger(
             ReturnValues: 'ALL_NEW',
           }),
         );
-        return applyDayAdjustments(StoredRunItem.parse(Attributes), entry);
+        return applyDayAdjustments(StoredRunItem.parse(Attributes), { entry, settleFoldedOn: bothDays });
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
       }
@@ -417,7 +339,7 @@ export function createBudgetLedger(
             // while settleCall, reserveCall or charge race with us; a second settleRun finds `settled` and reuses it.
             ConditionExpression: 'settled = :false AND spentMicros = :spent AND inflightMicros = :inflight AND budgetMicros = :budget',
             UpdateExpression:
-              'SET settled = :true, refundMicros = :refund, dayAdjustments = :adjustments, droppedCalls = calls, calls = :empty, inflightMicros = :zero, headroomMicros = :zero',
+              'SET settled = :true, refundMicros = :refund, dayAdjustments = :adjustments, dayAdjustmentsApplied = :empty, droppedCalls = calls, calls = :empty, inflightMicros = :zero, headroomMicros = :zero',
             ExpressionAttributeValues: {
               ':false': false,
               ':true': true,
@@ -439,65 +361,20 @@ export function createBudgetLedger(
       }
     }
     if (item.refundMicros === undefined) throw new LedgerInconsistencyError(`run ${runId} is settled without a refund amount`);
-    // Step 2 of 2: return the refund to both days, each at most once (guarded by the run's marker),
-    // so a crash between the steps is repaired by calling settleRun again.
-    await refundOnDay(controlItemKey.requesterDay(item.requester, item.ledgerDay), runId, item.refundMicros, 'throw');
-    await refundOnDay(controlItemKey.orgDay(item.ledgerDay), runId, item.refundMicros, 'throw');
-    // And every adjustment recorded since (overspend, late calls and charges), each once per day.
-    await applyDayAdjustments(item);
+    // Step 2 of 2: on each day, replace the run's reservation by what it holds (budget - refund, plus
+    // any spend beyond the budget) and remove its entry, in one write pinned to the entry, so a crash
+    // between the steps is repaired by calling settleRun again and a second call changes nothing.
+    const settleAdjustment = item.dayAdjustments?.settle ?? 0;
+    const taken = Object.keys(item.extensions ?? {});
+    const settleFoldedOn = new Set<DayScope>();
+    for (const { scope, pk } of runDays(item)) {
+      const ended = await days.endReservation(pk, runId, item.budgetMicros, settleAdjustment - item.refundMicros, taken);
+      // A refund made by the previous format kept its `refunds` marker and left `settle` to the adjustments.
+      if (ended !== 'ended-in-old-format') settleFoldedOn.add(scope);
+    }
+    // And every adjustment recorded since (late calls and charges), each once per day.
+    await applyDayAdjustments(item, { settleFoldedOn });
     return { refundedMicros: item.refundMicros, spentMicros: item.spentMicros };
-  }
-
-  /**
-   * Adds an extension to the run's reservation on one day if the day's limit takes it, once per
-   * extension (the day's `extensions` marker): false when the limit refuses it.
-   */
-  async function extendOnDay(pk: string, runId: string, key: string, micros: number, limit: number): Promise<boolean> {
-    await doc.send(
-      new UpdateCommand({
-        TableName: tables.control,
-        Key: { pk },
-        ConditionExpression: 'attribute_exists(reservations.#run)',
-        UpdateExpression: 'SET extensions = if_not_exists(extensions, :empty)',
-        ExpressionAttributeNames: { '#run': runId },
-        ExpressionAttributeValues: { ':empty': {} },
-      }),
-    );
-    try {
-      await doc.send(
-        new UpdateCommand({
-          TableName: tables.control,
-          Key: { pk },
-          ConditionExpression: 'attribute_not_exists(extensions.#key) AND attribute_not_exists(refunds.#run) AND committedMicros <= :room',
-          UpdateExpression: 'SET committedMicros = committedMicros + :micros, reservations.#run = reservations.#run + :micros, extensions.#key = :micros',
-          ExpressionAttributeNames: { '#run': runId, '#key': key },
-          ExpressionAttributeValues: { ':room': limit - micros, ':micros': micros },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
-    const current = await getDayItem(pk);
-    return (current as { extensions?: Record<string, number> } | undefined)?.extensions?.[key] === micros;
-  }
-
-  /** Takes an extension back off one day (the run could not take it after all). */
-  async function undoExtensionOnDay(pk: string, runId: string, key: string, micros: number): Promise<void> {
-    try {
-      await doc.send(
-        new UpdateCommand({
-          TableName: tables.control,
-          Key: { pk },
-          ConditionExpression: 'extensions.#key = :micros',
-          UpdateExpression: 'SET committedMicros = committedMicros - :micros, reservations.#run = reservations.#run - :micros REMOVE extensions.#key',
-          ExpressionAttributeNames: { '#run': runId, '#key': key },
-          ExpressionAttributeValues: { ':micros': micros },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
   }
 
   async function extendRun(input: { runId: string; extensionId: string; extraMicros: number; maxBudgetMicros: number; limits: DailyLimits }): Promise<{ budgetMicros: number }> {
@@ -511,9 +388,13 @@ export function createBudgetLedger(
     const key = `${runId}#${extensionId}`;
     const requesterKey = controlItemKey.requesterDay(item.requester, item.ledgerDay);
     const orgKey = controlItemKey.orgDay(item.ledgerDay);
-    if (!(await extendOnDay(requesterKey, runId, key, extra, input.limits.requesterDailyMicros))) throw new BudgetRefusedError('requester', secondsUntilNextUtcDay(now()));
-    if (!(await extendOnDay(orgKey, runId, key, extra, input.limits.orgDailyMicros))) {
-      await undoExtensionOnDay(requesterKey, runId, key, extra);
+    const onRequester = await days.extend(requesterKey, runId, key, extra, input.limits.requesterDailyMicros);
+    if (onRequester === 'ended') throw new BudgetExtensionRefusedError(runId, 'it has ended');
+    if (onRequester === 'refused') throw new BudgetRefusedError('requester', secondsUntilNextUtcDay(now()));
+    const onOrg = await days.extend(orgKey, runId, key, extra, input.limits.orgDailyMicros);
+    if (onOrg !== 'extended') {
+      await days.undoExtension(requesterKey, runId, key, extra);
+      if (onOrg === 'ended') throw new BudgetExtensionRefusedError(runId, 'it has ended');
       throw new BudgetRefusedError('org', secondsUntilNextUtcDay(now()));
     }
     await doc.send(
@@ -545,8 +426,8 @@ export function createBudgetLedger(
     const after = await requireRunItem(runId);
     if (after.extensions?.[extensionId] !== undefined) return { budgetMicros: after.budgetMicros };
     // Settled meanwhile: its refund was computed without the extension, so the days must not keep it.
-    await undoExtensionOnDay(orgKey, runId, key, extra);
-    await undoExtensionOnDay(requesterKey, runId, key, extra);
+    await days.undoExtension(orgKey, runId, key, extra);
+    await days.undoExtension(requesterKey, runId, key, extra);
     throw new BudgetExtensionRefusedError(runId, 'it has ended');
   }
 

@@ -74,7 +74,8 @@ export const RunPatchSchema = z
  *   dayAdjustments entry -> signed micros the days must still move by after the refund, so that they
  *                  hold the run's true spend: `settle` (spent + in flight beyond the budget),
  *                  `call:<id>` (a dropped call's real cost minus its worst case), `charge:<id>` (a
- *                  charge after settle). Each is applied to each day once (the day's `adjustments` marker).
+ *                  charge after settle). `settle` moves the days in the write that ends the reservation; the
+ *                  others are applied to each day once (`dayAdjustmentsApplied`).
  *   extensions     extensionId -> micros an approved budget_approval added to the budget (and to the
  *                  run's reservation on both days), once per extension
  */
@@ -88,6 +89,8 @@ export const LedgerState = z.object({
   droppedCalls: z.record(z.string(), Micros).optional(),
   lateMicros: Micros.optional(),
   dayAdjustments: z.record(z.string(), z.number().int()).optional(),
+  /** `<requester|org>#<entry>` -> true once that day counts that adjustment (core/store/ledger-day.ts `applyLate`). */
+  dayAdjustmentsApplied: z.record(z.string(), z.literal(true)).optional(),
   /** extensionId (the inbox item that approved it) -> micros added to the budget after submit (budget_approval). */
   extensions: z.record(z.string(), Micros).optional(),
 });

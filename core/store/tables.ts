@@ -10,7 +10,8 @@
  * events    pk runId, sk seq (a ULID, monotonic per writer): the run's timeline.
  * control   pk pk. Counters that runs share:
  *             slot#global, slot#repo#<owner/name>            concurrency semaphores (count, holders map)
- *             ledger#org#<yyyy-mm-dd>                        org daily committed spend (committedMicros, refunds map)
+ *             ledger#org#<yyyy-mm-dd>                        org daily committed spend (committedMicros, and
+ *                                                            entries of active runs only: core/store/ledger-day.ts)
  *             ledger#requester#<requester>#<yyyy-mm-dd>      a requester's daily committed spend
  *             flag#intake                                    the spend circuit breaker (paused, reason, at)
  * inbox     pk itemId (ULID). Items that need a human (core/inbox/): a paused run's question or

@@ -32,7 +32,7 @@ describe('local mode: a runner that dies at start', () => {
     expect(record).toMatchObject({ settled: true, spentMicros: 0 });
     const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
     const { Item: orgDay } = await doc.send(new GetCommand({ TableName: process.env.CONTROL_TABLE!, Key: { pk: controlItemKey.orgDay(record!.ledgerDay) }, ConsistentRead: true }));
-    expect(orgDay).toMatchObject({ committedMicros: 0, refunds: { [run.runId]: record!.budgetMicros } });
+    expect(orgDay).toMatchObject({ committedMicros: 0, reservations: {} });
     doc.destroy();
     const { events } = await t.client.events(run.runId);
     expect(events.some((e) => /runner process exited \(code 2\) without reporting/.test(e.message))).toBe(true);

@@ -1,4 +1,4 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { BudgetExhaustedError, BudgetRefusedError, RunNotFoundError } from '../../core/errors';
 import { CallNotReservedError, createStore, LedgerInconsistencyError, secondsUntilNextUtcDay } from '../../core/store';
 import { BudgetExtensionRefusedError } from '../../core/store/budget-ledger';
@@ -324,6 +324,109 @@ describe('budget ledger', () => {
       // Then both days got it exactly once
       expect(await committed(controlItemKey.orgDay(day))).toBe(40_000);
       expect(await committed(controlItemKey.requesterDay('kim', day))).toBe(40_000);
+    });
+
+    it('Given a run that settled, Then neither of its days keeps an entry for it (a day item does not grow with the runs of the day)', async () => {
+      const day = '2030-04-08';
+      const requester = 'lena';
+      const before = await dayItem(controlItemKey.orgDay(day));
+      const run = await submittedRun({ requester, ledgerDay: day, budgetMicros: 1_000_000 });
+      await ledger.reserveCall(run.runId, 'c1', 300_000);
+      await ledger.settleCall(run.runId, 'c1', 200_000, usage(1, 1));
+      await ledger.charge(run.runId, 'compute', 10_000);
+      await ledger.settleRun(run.runId);
+      await ledger.charge(run.runId, 'late-compute', 5_000);
+      for (const pk of [controlItemKey.orgDay(day), controlItemKey.requesterDay(requester, day)]) {
+        const item = await dayItem(pk);
+        expect(item).toMatchObject({ committedMicros: 215_000, reservations: {} });
+        expect(item?.refunds).toBeUndefined();
+        expect(item?.adjustments).toBeUndefined();
+        expect(item?.late ?? {}).toEqual({});
+      }
+      expect(before).toBeUndefined();
+    });
+
+    it('Given a late charge retried while settleRun is retried, all at once, Then each day counts it once', async () => {
+      const day = '2030-04-09';
+      const run = await submittedRun({ requester: 'mia', ledgerDay: day, budgetMicros: 1_000_000 });
+      await ledger.settleRun(run.runId);
+      await Promise.all([...Array.from({ length: 4 }, () => ledger.charge(run.runId, 'compute', 30_000)), ...Array.from({ length: 4 }, () => ledger.settleRun(run.runId))]);
+      expect(await committed(controlItemKey.orgDay(day))).toBe(30_000);
+      expect(await committed(controlItemKey.requesterDay('mia', day))).toBe(30_000);
+      expect((await dayItem(controlItemKey.orgDay(day)))?.late).toEqual({});
+    });
+
+    it('Given an extension on the days that its run never took (extendRun stopped after the days), When the run settles, Then the days give it back too', async () => {
+      const day = '2030-04-10';
+      const run = await submittedRun({ requester: 'noor', ledgerDay: day, budgetMicros: 1_000_000 });
+      await ledger.charge(run.runId, 'compute', 100_000);
+      for (const pk of [controlItemKey.orgDay(day), controlItemKey.requesterDay('noor', day)]) {
+        await db.doc.send(
+          new UpdateCommand({
+            TableName: db.names.control,
+            Key: { pk },
+            UpdateExpression: 'SET committedMicros = committedMicros + :x, reservations.#run = reservations.#run + :x, extensions = :ext',
+            ExpressionAttributeNames: { '#run': run.runId },
+            ExpressionAttributeValues: { ':x': 500_000, ':ext': { [`${run.runId}#ITEM9`]: 500_000 } },
+          }),
+        );
+      }
+      expect(await committed(controlItemKey.orgDay(day))).toBe(1_500_000);
+      await expect(ledger.settleRun(run.runId)).resolves.toEqual({ refundedMicros: 900_000, spentMicros: 100_000 });
+      await ledger.settleRun(run.runId);
+      for (const pk of [controlItemKey.orgDay(day), controlItemKey.requesterDay('noor', day)]) {
+        expect(await dayItem(pk)).toMatchObject({ committedMicros: 100_000, reservations: {}, extensions: {} });
+      }
+    });
+
+    it('Given a day item in the previous format (a run refunded with a kept `refunds` marker, its overspend in `adjustments`), When the run is settled again and a late charge comes, Then nothing is counted twice', async () => {
+      const day = '2030-04-11';
+      const run = await submittedRun({ requester: 'omar', ledgerDay: day, budgetMicros: 100_000 });
+      await ledger.charge(run.runId, 'compute', 120_000);
+      // Step 1 of settle only (the days unreachable), then the days as the previous version settled them.
+      const crashing = createStore(db.doc, { ...db.names, control: 'no-such-table' }, { now: clock }).ledger;
+      await expect(crashing.settleRun(run.runId)).rejects.toThrow();
+      for (const pk of [controlItemKey.orgDay(day), controlItemKey.requesterDay('omar', day)]) {
+        await db.doc.send(
+          new UpdateCommand({
+            TableName: db.names.control,
+            Key: { pk },
+            UpdateExpression: 'SET committedMicros = committedMicros + :over, refunds = :refunds, adjustments = :adjustments',
+            ExpressionAttributeValues: { ':over': 20_000, ':refunds': { [run.runId]: 0 }, ':adjustments': { [`${run.runId}#settle`]: 20_000 } },
+          }),
+        );
+      }
+      expect(await committed(controlItemKey.orgDay(day))).toBe(120_000);
+      await ledger.settleRun(run.runId);
+      await ledger.charge(run.runId, 'late', 3_000);
+      await ledger.settleRun(run.runId);
+      expect(await committed(controlItemKey.orgDay(day))).toBe(123_000);
+      expect(await committed(controlItemKey.requesterDay('omar', day))).toBe(123_000);
+      // And a new run on that old-format day reserves and settles as usual.
+      const next = await submittedRun({ requester: 'omar', ledgerDay: day, budgetMicros: 50_000 });
+      expect(await committed(controlItemKey.orgDay(day))).toBe(173_000);
+      await ledger.settleRun(next.runId);
+      expect(await committed(controlItemKey.orgDay(day))).toBe(123_000);
+    });
+
+    it('Given an overspent run the previous version refunded on its requester day only (it stopped before the org day), When it is settled again, Then each day counts the overspend once', async () => {
+      const day = '2030-04-12';
+      const run = await submittedRun({ requester: 'pia', ledgerDay: day, budgetMicros: 100_000 });
+      await ledger.charge(run.runId, 'compute', 130_000);
+      const crashing = createStore(db.doc, { ...db.names, control: 'no-such-table' }, { now: clock }).ledger;
+      await expect(crashing.settleRun(run.runId)).rejects.toThrow();
+      await db.doc.send(
+        new UpdateCommand({
+          TableName: db.names.control,
+          Key: { pk: controlItemKey.requesterDay('pia', day) },
+          UpdateExpression: 'SET committedMicros = committedMicros + :over, refunds = :refunds, adjustments = :adjustments',
+          ExpressionAttributeValues: { ':over': 30_000, ':refunds': { [run.runId]: 0 }, ':adjustments': { [`${run.runId}#settle`]: 30_000 } },
+        }),
+      );
+      await ledger.settleRun(run.runId);
+      await ledger.settleRun(run.runId);
+      expect(await committed(controlItemKey.requesterDay('pia', day))).toBe(130_000);
+      expect(await committed(controlItemKey.orgDay(day))).toBe(130_000);
     });
 
     it('keeps the refund exact while calls settle during settleRun', async () => {
