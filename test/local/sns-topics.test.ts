@@ -17,7 +17,12 @@ describe('local SNS', () => {
       sfn: {} as never,
       ecs: { listTasks: () => [], stopTask: async () => undefined },
       functions: new Map(),
-      sns: { publish: async (m) => (published.push(m), 'local-message-1') },
+      sns: {
+        publish: async (m) => {
+          published.push(m);
+          return 'local-message-1';
+        },
+      },
       log: jsonLog(() => undefined),
     });
     endpoint = `http://127.0.0.1:${await listenOnLoopback(server, 0)}`;
