@@ -221,6 +221,25 @@ describe('answering on the thread', () => {
   });
 });
 
+test('an iteration run on a pull request asks on the pull request, and is answered there', async () => {
+  const onPull = (body: string) =>
+    examplePayload('issue_comment', 'created', (p) => {
+      p.issue.number = 2;
+      p.issue.pull_request = { url: 'https://api.github.com/repos/acme/web/pulls/2' };
+      p.comment.body = body;
+    });
+  const submitted = await h.deliver('issue_comment', onPull('/nightshift rename the helper'));
+  const { runId, itemId } = await pauseSubmitted(submitted.body.runId as string);
+  expect(notified.at(-1)).toMatchObject({ itemId, thread: `${REPO}#2` });
+  const posted = await postInboxItem({ runs: h.db.store.runs, inbox: h.db.store.inbox, github: async () => h.repo, commentCommand: '/nightshift' }, itemId);
+  expect(posted).toMatchObject({ action: 'posted', thread: `${REPO}#2` });
+  expect(h.repo.written.at(-1)!.number).toBe(2);
+  // The answer on the issue (#1) is not this thread's: nothing waits there.
+  expect(await h.deliver('issue_comment', comment('/nightshift answer keep the old name'))).toMatchObject({ body: { status: 'refused' } });
+  expect(await h.deliver('issue_comment', onPull('/nightshift answer keep the old name as an alias'))).toMatchObject({ body: { status: 'resolved', itemId, runId } });
+  expect((await h.db.store.runs.get(runId))!.resume).toMatchObject({ answer: 'keep the old name as an alias' });
+});
+
 describe('parsing', () => {
   test.each([
     ['answer use v2', { action: 'answer', itemId: null, text: 'use v2' }],
