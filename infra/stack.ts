@@ -8,6 +8,7 @@ import { AgentRuntime } from './constructs/agent-runtime';
 import { Api } from './constructs/api';
 import { BranchFacts } from './constructs/branch-facts';
 import { GithubWebhook, WEBHOOK_ROUTE_PATH } from './constructs/github-webhook';
+import { InboxNotifications } from './constructs/inbox-notifications';
 import { Monitoring } from './constructs/monitoring';
 import { Network } from './constructs/network';
 import { Orchestrator } from './constructs/orchestrator';
@@ -28,6 +29,7 @@ export class NightshiftStack extends Stack {
   readonly runtime: AgentRuntime;
   readonly tokenBroker: TokenBroker;
   readonly orchestrator: Orchestrator;
+  readonly inboxNotifications: InboxNotifications;
   readonly api: Api;
   readonly branchFacts: BranchFacts;
   readonly schedules: Schedules;
@@ -53,12 +55,17 @@ export class NightshiftStack extends Stack {
     this.tokenBroker.grantInvoke(this.runtime.taskRole);
     this.runtime.container.addEnvironment('TOKEN_BROKER_FUNCTION', this.tokenBroker.functionName);
     this.orchestrator = new Orchestrator(this, 'Orchestrator', { config, state: this.state, runtime: this.runtime, logRetention });
+    // New inbox items, announced by the Pause function that creates them.
+    this.inboxNotifications = new InboxNotifications(this, 'InboxNotifications', { config });
+    this.inboxNotifications.grantPublish(this.orchestrator.pauseFunction);
     this.branchFacts = new BranchFacts(this, 'BranchFacts', { config, logRetention });
     this.api = new Api(this, 'Api', { config, state: this.state, orchestrator: this.orchestrator, branchFacts: this.branchFacts, logRetention });
     const webhookSecretName = config.github.webhookSecret;
     this.githubWebhook = webhookSecretName
       ? new GithubWebhook(this, 'GithubWebhook', { config, httpApi: this.api.httpApi, state: this.state, orchestrator: this.orchestrator, branchFacts: this.branchFacts, logRetention, webhookSecretName })
       : undefined;
+    // The webhook function posts a GitHub run's question on its issue or pull request.
+    if (this.githubWebhook) this.inboxNotifications.deliverThreadItemsTo(this.githubWebhook.function);
     this.schedules = new Schedules(this, 'Schedules', { config, state: this.state, orchestrator: this.orchestrator, logRetention });
     // Last, so that it watches every function and dead-letter queue created above.
     this.monitoring = new Monitoring(this, 'Monitoring', {
@@ -84,6 +91,7 @@ export class NightshiftStack extends Stack {
     new CfnOutput(this, 'TracesBucketName', { value: this.state.traces.bucketName });
     new CfnOutput(this, 'ClusterArn', { value: this.runtime.cluster.clusterArn });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.alarmTopic.topicArn, description: 'Alarm notifications (config alarms.emails)' });
+    new CfnOutput(this, 'InboxTopicArn', { value: this.inboxNotifications.topic.topicArn, description: 'New inbox items (config notifications.emails)' });
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
   }
 }

@@ -4,6 +4,7 @@ import { readBody } from './http-listen';
 import { localLambdaContext } from './lambda-context';
 import type { LocalLog } from './local-log';
 import { errorText } from './api-server';
+import { parsePublish, type PublishedMessage } from './sns-topics';
 
 /**
  * The loopback AWS endpoints local mode serves, so the runner and the handlers keep their one code path
@@ -35,6 +36,11 @@ export interface EcsBackend {
   stopTask(taskArn: string): Promise<void>;
 }
 
+/** SNS as far as the Pause function uses it: Publish (local/sns-topics.ts delivers it). */
+export interface SnsBackend {
+  publish(message: PublishedMessage): Promise<string>;
+}
+
 export type LocalFunction = (payload: unknown, context: ReturnType<typeof localLambdaContext>) => Promise<unknown>;
 
 const TaskToken = z.string().min(1).max(4096);
@@ -58,6 +64,8 @@ export interface AwsEndpointsOptions {
   sfn: SfnBackend;
   ecs: EcsBackend;
   functions: ReadonlyMap<string, LocalFunction>;
+  /** Absent: SNS requests are refused like any operation local mode does not serve. */
+  sns?: SnsBackend;
   log: LocalLog;
 }
 
@@ -85,12 +93,35 @@ export function createAwsEndpoints(options: AwsEndpointsOptions): Server {
       await serveEcs(target.slice('AmazonEC2ContainerServiceV20141113.'.length), body, res);
       return;
     }
+    // SNS speaks the AWS Query protocol: a form body with the Action, answered in XML.
+    if (req.method === 'POST' && options.sns && String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
+      await serveSns(new URLSearchParams(body.toString('utf8')), res);
+      return;
+    }
     const invoke = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
     if (req.method === 'POST' && invoke) {
       await serveInvoke(decodeURIComponent(invoke[1]!), req, body, res);
       return;
     }
     sendJson(res, 404, { __type: 'UnknownOperationException', message: 'not an operation local mode serves' }, 'application/json');
+  }
+
+  async function serveSns(form: URLSearchParams, res: ServerResponse): Promise<void> {
+    const xml = (status: number, text: string) => {
+      res.writeHead(status, { 'content-type': 'text/xml', 'content-length': String(Buffer.byteLength(text)) });
+      res.end(text);
+    };
+    const fault = (code: string, message: string) =>
+      xml(400, `<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${escapeXml(message)}</Message></Error><RequestId>local</RequestId></ErrorResponse>`);
+    if (form.get('Action') !== 'Publish') return fault('InvalidAction', `local mode serves only SNS Publish, not ${form.get('Action') ?? '(none)'}`);
+    let message: PublishedMessage;
+    try {
+      message = parsePublish(form);
+    } catch (error) {
+      return fault('InvalidParameter', errorText(error));
+    }
+    const messageId = await options.sns!.publish(message);
+    xml(200, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>${escapeXml(messageId)}</MessageId></PublishResult><ResponseMetadata><RequestId>${escapeXml(messageId)}</RequestId></ResponseMetadata></PublishResponse>`);
   }
 
   async function serveSfn(operation: string, body: Buffer, res: ServerResponse): Promise<void> {
@@ -225,6 +256,10 @@ export function createAwsEndpoints(options: AwsEndpointsOptions): Server {
       sendJson(res, 200, { errorType: err.name, errorMessage: err.message }, 'application/json', { 'x-amz-function-error': 'Unhandled', 'x-amz-executed-version': '$LATEST' });
     }
   }
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 function sendJson(res: ServerResponse, status: number, value: unknown, contentType: string, headers: Record<string, string> = {}): void {

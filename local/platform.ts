@@ -1,7 +1,7 @@
 import '../core/polyfills';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -34,6 +34,7 @@ import { RunnerProcesses } from './runner-processes';
 import { reapToolLeftovers } from './tool-leftovers';
 import { extractStateMachine, LocalStateMachine, type IntegrationCall } from './state-machine';
 import { synthesizedTemplate } from './synthesized-stack';
+import { lambdaSubscriptionsOf, localTopicArn, matchesFilterPolicy, newMessageId, snsLambdaEvent, type PublishedMessage } from './sns-topics';
 import { bundledFile } from '../bin/bundles';
 
 /**
@@ -252,6 +253,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     // The AWS endpoints are created first (their port goes into the environment), answered once the executor exists.
     let machine: LocalStateMachine | undefined;
     const functions = new Map<string, LocalFunction>();
+    // SNS: every published message goes to the outbox file (what would have been e-mailed), then to the
+    // template's Lambda subscriptions of its topic, asynchronously as SNS delivers (local/sns-topics.ts).
+    const outbox = join(home.logs, 'notifications.jsonl');
+    let deliverToSubscriptions: (message: PublishedMessage, messageId: string) => void = () => undefined;
     const endpoints: Server = createAwsEndpoints({
       sfn: {
         sendTaskSuccess: (token, output) => requireMachine().sendTaskSuccess(token, output),
@@ -265,6 +270,15 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         stopTask: (taskArn) => runners.stopTask(taskArn),
       },
       functions,
+      sns: {
+        publish: async (message) => {
+          const messageId = newMessageId();
+          appendFileSync(outbox, `${JSON.stringify({ at: new Date().toISOString(), messageId, ...message })}\n`, { mode: 0o600 });
+          log.info('notification published (local outbox)', { topicArn: message.topicArn, subject: message.subject, attributes: message.attributes, outbox });
+          deliverToSubscriptions(message, messageId);
+          return messageId;
+        },
+      },
       log,
     });
     const requireMachine = (): LocalStateMachine => {
@@ -282,6 +296,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       AWS_ENDPOINT_URL_SFN: endpointUrl,
       AWS_ENDPOINT_URL_LAMBDA: endpointUrl,
       AWS_ENDPOINT_URL_ECS: endpointUrl,
+      AWS_ENDPOINT_URL_SNS: endpointUrl,
       RUNS_TABLE: dynamo.names.runs,
       EVENTS_TABLE: dynamo.names.events,
       CONTROL_TABLE: dynamo.names.control,
@@ -298,6 +313,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       WEBHOOK_TOKEN_BROKER_FUNCTION: functionNameOf(extracted.lambdaEntries, 'lambdas/github/webhook-token-broker.ts') ?? '',
       // What submit asks about a branch to continue; the local forge answers the GitHub API it calls.
       BRANCH_FACTS_FUNCTION: functionNameOf(extracted.lambdaEntries, 'lambdas/github/branch-facts.ts') ?? '',
+      // The inbox topic the Pause function publishes to (as its environment says on AWS).
+      INBOX_TOPIC_ARN: localTopicArn(template, 'InboxNotifications') ?? '',
       CLUSTER_ARN: `arn:aws:ecs:${localRegion}:000000000000:cluster/nightshift-local`,
       NIGHTSHIFT_SECRETS_FILE: home.secretsFile,
       NIGHTSHIFT_GITHUB_MODE: 'forge',
@@ -327,6 +344,25 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       handlers[entry] = (event) => handlerOf(entry)(event, localLambdaContext(name, 90_000));
       functions.set(name, async (payload, context) => handlerOf(entry)(payload, context));
     }
+
+    const subscriptions = lambdaSubscriptionsOf(template, extracted.lambdaEntries);
+    deliverToSubscriptions = (message, messageId) => {
+      for (const subscription of subscriptions) {
+        if (subscription.topicArn !== message.topicArn || !matchesFilterPolicy(subscription.filterPolicy, message.attributes)) continue;
+        const event = snsLambdaEvent(message, messageId, `${message.topicArn}:${subscription.entry}`);
+        void (async () => {
+          // Lambda's asynchronous invocation: the first attempt and two retries.
+          for (let attempt = 1; attempt <= 3; attempt++) {
+            try {
+              await handlerOf(subscription.entry)(structuredClone(event), localLambdaContext(subscription.entry, 90_000));
+              return;
+            } catch (error) {
+              log.error('SNS subscription delivery failed', { entry: subscription.entry, attempt, error: errorText(error) });
+            }
+          }
+        })();
+      }
+    };
 
     const brokerEntry = 'lambdas/token-broker.ts';
     if (![...extracted.lambdaEntries.values()].includes(brokerEntry) && existsSync(join(repoRoot, brokerEntry))) {

@@ -281,6 +281,14 @@ export const AlarmsConfig = z
   .strict();
 export type AlarmsConfig = z.infer<typeof AlarmsConfig>;
 
+/** Who is told about new inbox items (docs/inbox.md#notifications): the inbox topic's e-mail subscriptions. */
+export const NotificationsConfig = z
+  .object({
+    emails: z.array(z.string().email()).max(20).default([]),
+  })
+  .strict();
+export type NotificationsConfig = z.infer<typeof NotificationsConfig>;
+
 export const AuthConfig = z.discriminatedUnion('type', [
   z.object({ type: z.literal('iam'), admins: Principals.default([]) }).strict(),
   z
@@ -320,6 +328,7 @@ export const NightshiftConfig = z
     github: GithubConfig,
     schedules: z.array(ScheduleConfig).max(100).default([]),
     alarms: AlarmsConfig.prefault({}),
+    notifications: NotificationsConfig.prefault({}),
     auth: AuthConfig.prefault({ type: 'iam' }),
     network: NetworkConfig.prefault({}),
   })

@@ -42,6 +42,9 @@ export interface GithubComment {
 
 export type ReactionTarget = { kind: 'issue'; number: number } | { kind: 'issue_comment'; id: number } | { kind: 'review_comment'; id: number };
 
+/** 👀 a run started; 👍 an inbox command was taken; 😕 it was refused. */
+export type ReactionContent = 'eyes' | '+1' | 'confused';
+
 export interface GithubRepoPort {
   /** The user's permission on the repository, as GitHub reports it (`role_name` when it is finer). */
   permissionOf(login: string): Promise<RepoPermission>;
@@ -55,7 +58,7 @@ export interface GithubRepoPort {
   /** A new comment on the issue or pull request; its id, to edit it later. */
   comment(number: number, body: string): Promise<{ id: number }>;
   editComment(commentId: number, body: string): Promise<void>;
-  react(target: ReactionTarget, content: 'eyes'): Promise<void>;
+  react(target: ReactionTarget, content: ReactionContent): Promise<void>;
   /** True when the token may write check runs (a GitHub App or the local forge; not the PAT fallback). */
   readonly canWriteChecks: boolean;
   /** The check run of `externalId` (a run id) on the commit: created, or updated when it exists. */

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { parseInboxCommand, type InboxCommand } from './inbox-commands';
 
 /**
  * The part of GitHub's webhook payloads Nightshift reads (payloads carry far more; unknown fields are
@@ -92,6 +93,8 @@ export type WebhookTrigger =
       /** The text after the command, trimmed (may be empty). */
       instructions: string;
       stop: boolean;
+      /** `/nightshift answer|approve|reject ...`: resolves the thread's inbox item instead of starting a run. */
+      inbox: InboxCommand | null;
       source: CommandSource;
       commentId: number;
       at: string;
@@ -117,14 +120,14 @@ export interface TriggerSettings {
  * The command in a comment body: it must start the body (after leading white space) and be followed
  * by white space or the end. `undefined` when the body is not a command.
  */
-export function parseCommand(body: string | null | undefined, command: string): { instructions: string; stop: boolean } | undefined {
+export function parseCommand(body: string | null | undefined, command: string): { instructions: string; stop: boolean; inbox: InboxCommand | null } | undefined {
   if (!body) return undefined;
   const text = body.trimStart();
   if (!text.toLowerCase().startsWith(command.toLowerCase())) return undefined;
   const rest = text.slice(command.length);
   if (rest.length > 0 && !/^\s/.test(rest)) return undefined;
   const instructions = rest.trim();
-  return { instructions, stop: /^stop\.?$/i.test(instructions) };
+  return { instructions, stop: /^stop\.?$/i.test(instructions), inbox: parseInboxCommand(instructions) ?? null };
 }
 
 const ignore = (reason: string): WebhookTrigger => ({ kind: 'ignore', reason });

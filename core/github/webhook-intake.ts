@@ -14,6 +14,10 @@ import { pullNumberOf, recordPullOutcome, runIdOfBranch } from './pull-outcome';
 import type { MetricsSink } from '../metrics/emf';
 import { canTrigger, type GithubComment, type GithubRepoPort, type PullDetails, type ReactionTarget, type RepoPermission } from './github-port';
 import { issuePrompt, iterationPrompt, type ThreadComment } from './thread-prompt';
+import { resolveFromThread, type ThreadInboxDeps } from './inbox-on-thread';
+import type { InboxStore } from '../store/inbox-store';
+import type { ResolveInput } from '../runs/answer';
+import type { InboxItemView } from '../inbox/inbox-item';
 import { isBot, parseCommand, threadKey, type PullRef, type Sender, type WebhookTrigger } from './webhook-events';
 
 /** A delivery whose event happened longer ago than this is stale: the dedup markers (7 days) may be gone. */
@@ -45,6 +49,10 @@ export interface WebhookIntakeDeps {
   threads: ThreadStorePort;
   submit(input: SubmitInput): Promise<{ runId: string }>;
   cancel(runId: string, requester: string): Promise<void>;
+  /** The inbox, for `/nightshift answer|approve|reject` (core/github/inbox-on-thread.ts). */
+  inbox: Pick<InboxStore, 'get'>;
+  /** resolveInboxItem (core/runs/answer.ts) with its dependencies: the one resolution code of the API and the thread. */
+  resolveItem(input: ResolveInput): Promise<InboxItemView>;
   permissions: PermissionCache;
   /** Where the pull request outcome metrics go (core/metrics/catalog.ts). */
   metrics?: MetricsSink;
@@ -67,6 +75,7 @@ export type IntakeOutcome =
   | { action: 'refused'; reason: string; commented: boolean }
   | { action: 'submitted'; runId: string; thread: string; behind: string | null }
   | { action: 'cancelled'; runIds: string[]; thread: string }
+  | { action: 'resolved'; itemId: string; runId: string; thread: string }
   | { action: 'recorded'; state: 'merged' | 'closed'; runIds: string[] };
 
 const requesterOf = (login: string) => `github:${login}`;
@@ -91,7 +100,7 @@ export async function handleTrigger(deps: WebhookIntakeDeps, trigger: WebhookTri
   if (!canTrigger(await permissionOf(trigger.sender.login))) {
     // One polite comment per thread, not one per comment.
     const first = await deps.threads.claimNotice(thread);
-    if (first) await github.comment(trigger.number, untrustedNotice(trigger.sender.login, deps.config));
+    if (first) await github.comment(trigger.number, untrustedNotice(trigger.sender.login, deps.config, trigger.kind === 'command' && trigger.inbox !== null));
     return { action: 'refused', reason: `${trigger.sender.login} has no write access to ${repo}`, commented: first };
   }
 
@@ -108,6 +117,10 @@ export async function handleTrigger(deps: WebhookIntakeDeps, trigger: WebhookTri
   let outcome: IntakeOutcome;
   if (trigger.kind === 'issue_labeled') outcome = await startIssueRun(ctx, trigger.number, '');
   else if (trigger.stop) outcome = await stopThread(ctx, trigger.number, trigger.onPullRequest);
+  else if (trigger.inbox) {
+    const inboxDeps: ThreadInboxDeps = { runs: deps.runs, threads: deps.threads, inbox: deps.inbox, resolveItem: deps.resolveItem, commentCommand: deps.config.github.commentCommand };
+    return resolveFromThread(inboxDeps, github, { repo, thread, number: trigger.number, login: trigger.sender.login, command: trigger.inbox, reaction });
+  }
   else if (trigger.onPullRequest) outcome = await startIteration(ctx, trigger.number, trigger.pull === null ? null : pullOf(trigger.pull), trigger.instructions, trigger.commentId);
   else {
     // On an issue: iterate on the issue's Nightshift pull request if it has an open one, else start on the issue.
@@ -246,7 +259,13 @@ async function openPullOfThread(ctx: TriggerContext, thread: string): Promise<Pu
 }
 
 
-function untrustedNotice(login: string, config: NightshiftConfig): string {
+function untrustedNotice(login: string, config: NightshiftConfig, inboxCommand: boolean): string {
+  if (inboxCommand) {
+    return (
+      `Thanks, @${login}. Nightshift takes answers and approvals on GitHub only from people with write access to this repository, so this changed nothing. ` +
+      '(Nightshift says this once per issue or pull request.)'
+    );
+  }
   return (
     `Thanks, @${login}. Nightshift starts runs only for people with write access to this repository, so this did not start one. ` +
     `A maintainer can add the \`${config.github.triggerLabel}\` label to an issue, or comment \`${config.github.commentCommand} <instructions>\` on a pull request. ` +

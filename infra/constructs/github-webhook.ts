@@ -77,6 +77,10 @@ export class GithubWebhook extends Construct {
     state.grantRunStore(fn);
     orchestrator.grantStartExecution(fn);
     orchestrator.grantStopExecution(fn);
+    // `/nightshift answer|approve|reject`: resolve the item and complete the token its run's execution waits on,
+    // as POST /v1/inbox/{itemId} does; and read the new items the inbox topic announces, to post them.
+    state.grantInboxAnswer(fn);
+    orchestrator.stateMachine.grantTaskResponse(fn);
     // Delivery markers only, in the idempotency table: claim (conditional put) and give back.
     fn.addToRolePolicy(
       new iam.PolicyStatement({

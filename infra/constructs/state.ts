@@ -226,6 +226,14 @@ export class State extends Construct {
     iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: Object.values(inboxIndexes).map((index) => `${this.inbox.tableArn}/index/${index.name}`) });
   }
 
+  /**
+   * The GitHub webhook function's part of the inbox: read an item by id (to post it, to resolve it) and
+   * resolve it (conditional UpdateItem). No index, no PutItem: it never lists or creates items.
+   */
+  grantInboxAnswer(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resourceArns: [this.inbox.tableArn] });
+  }
+
   /** Powertools Idempotency's records (the API's Idempotency-Key). */
   grantIdempotency(grantee: iam.IGrantable): void {
     this.grantItems(grantee, [this.idempotency], ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']);

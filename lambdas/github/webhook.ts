@@ -12,6 +12,8 @@ import { WebhookSecret } from '../../core/github/webhook-signature';
 import { isExecutionStatusChange, reportRunEnded, RunNotEndedError, type RunStatusReport, type RunStatusReportDeps } from '../../core/github/run-status-report';
 import { createPowertoolsSink } from '../../core/metrics/powertools-sink';
 import { cancelRun } from '../../core/runs/cancel';
+import { resolveInboxItem, type AnswerDeps } from '../../core/runs/answer';
+import { isSnsDelivery, itemIdsOf, postInboxItem, type PostItemDeps, type PostItemOutcome } from '../../core/github/inbox-on-thread';
 import { submitRun } from '../../core/runs/submit';
 import { createDynamoClient, documentClientFor, tableNamesFromEnv } from '../../core/store/client';
 import { createStore } from '../../core/store/index';
@@ -30,10 +32,14 @@ import { requestWebhookToken } from './webhook-token-client';
  */
 const logger = new Logger({ serviceName: 'nightshift-github-webhook' });
 
-/** The function's two jobs: GitHub's deliveries (the route) and the end of GitHub runs (the EventBridge rule). */
+/**
+ * The function's three jobs: GitHub's deliveries (the route), the end of GitHub runs (the EventBridge
+ * rule), and new inbox items of GitHub runs (the inbox topic's subscription), posted on their thread.
+ */
 export interface WebhookFunctionDeps {
   webhook: WebhookReceiverDeps;
   runStatus: RunStatusReportDeps;
+  inboxItems: PostItemDeps;
 }
 
 export function webhookDepsFromEnv(env: NodeJS.ProcessEnv = process.env): WebhookFunctionDeps {
@@ -66,6 +72,17 @@ export function webhookDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Webhoo
     // Check runs need a GitHub App (or the local forge): with the PAT fallback they are skipped (docs/github-app.md).
     return octokitRepoClient({ baseUrl: apiUrl, token: token.token, repo, canWriteChecks: checks && token.mode !== 'pat' });
   };
+  // `/nightshift answer|approve|reject` resolves through the API's own code: resolve the item, re-queue the run, complete its token.
+  const answerDeps: AnswerDeps = {
+    inbox: store.inbox,
+    runs: store.runs,
+    events: store.events,
+    sendTaskSuccess: executions.sendTaskSuccess,
+    sendTaskFailure: executions.sendTaskFailure,
+    config,
+    ledger: store.ledger,
+    threads,
+  };
   const webhook: WebhookReceiverDeps = {
     config,
     secret: new WebhookSecret({ read: () => secrets(secretName) }),
@@ -80,9 +97,15 @@ export function webhookDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Webhoo
       // The sender's write access on the repository, asked of GitHub, is what lets it stop a thread's runs.
       await cancelRun(submitDeps, { runId, requester, access: { caller: { requester, groups: [] }, admin: true } });
     },
+    inbox: store.inbox,
+    resolveItem: (input) => resolveInboxItem(answerDeps, input),
     warn: (message, fields) => logger.warn(message, fields),
   };
-  return { webhook, runStatus: { runs: store.runs, events: store.events, github: (repo) => repoClient(repo, true) } };
+  return {
+    webhook,
+    runStatus: { runs: store.runs, events: store.events, github: (repo) => repoClient(repo, true) },
+    inboxItems: { runs: store.runs, inbox: store.inbox, github: (repo) => repoClient(repo, false), commentCommand: config.github.commentCommand },
+  };
 }
 
 function rawBody(event: ApiEvent): Buffer | 'too_large' {
@@ -117,6 +140,17 @@ export async function runStatusHandler(deps: RunStatusReportDeps, event: unknown
   }
 }
 
+/** New inbox items of GitHub runs (the inbox topic): each posted on its thread. Throws so the asynchronous invocation is retried. */
+export async function inboxItemsHandler(deps: PostItemDeps, event: unknown): Promise<PostItemOutcome[]> {
+  const outcomes: PostItemOutcome[] = [];
+  for (const itemId of itemIdsOf(event)) {
+    const outcome = await postInboxItem(deps, itemId);
+    logger.info('inbox item on GitHub', { ...outcome });
+    outcomes.push(outcome);
+  }
+  return outcomes;
+}
+
 export function webhookHandler(getDeps: () => WebhookReceiverDeps) {
   return async (event: ApiEvent, context?: Context): Promise<ApiResult> => {
     const requestId = event.requestContext.requestId && /^[A-Za-z0-9=_-]{1,128}$/.test(event.requestContext.requestId) ? event.requestContext.requestId : randomUUID();
@@ -146,9 +180,10 @@ let deps: WebhookFunctionDeps | undefined;
 const functionDeps = () => (deps ??= webhookDepsFromEnv());
 const onDelivery = webhookHandler(() => functionDeps().webhook);
 
-/** API Gateway deliveries from GitHub, or EventBridge execution status changes of runs. */
-export async function handler(event: ApiEvent | Record<string, unknown>, context?: Context): Promise<ApiResult | RunStatusReport> {
-  // An API Gateway event never carries `source: aws.states` at its top level: a request body cannot put it there.
+/** API Gateway deliveries from GitHub, EventBridge execution status changes of runs, or the inbox topic's new items. */
+export async function handler(event: ApiEvent | Record<string, unknown>, context?: Context): Promise<ApiResult | RunStatusReport | PostItemOutcome[]> {
+  // An API Gateway event never carries `source: aws.states` or SNS `Records` at its top level: a request body cannot put them there.
   if (isExecutionStatusChange(event)) return runStatusHandler(functionDeps().runStatus, event);
+  if (isSnsDelivery(event)) return inboxItemsHandler(functionDeps().inboxItems, event);
   return onDelivery(event as ApiEvent, context);
 }

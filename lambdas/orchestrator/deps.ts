@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { runtimeConfig } from '../../core/config/runtime';
 import { optionalEnv, requiredEnv } from '../../core/env';
 import type { AdmissionDeps } from '../../core/runs/admission';
@@ -10,6 +11,7 @@ import { createDynamoClient, documentClientFor, tableNamesFromEnv } from '../../
 import { createStore } from '../../core/store/index';
 import { createThreadStore } from '../../core/store/threads';
 import { ecsRunTasks } from './ecs-run-tasks';
+import { snsInboxNotifier } from './inbox-topic';
 
 /** One structured JSON logger for the state machine's Lambda tasks; every line carries the run id. */
 export const orchestratorLogger = new Logger({ serviceName: 'nightshift-orchestrator' });
@@ -22,6 +24,8 @@ export function orchestratorDepsFromEnv(env: NodeJS.ProcessEnv = process.env): O
   const names = tableNamesFromEnv(env);
   const store = createStore(doc, names);
   const config = runtimeConfig();
+  // Only the Pause function is given the topic (and sns:Publish on it): infra/constructs/inbox-notifications.ts.
+  const inboxTopic = optionalEnv('INBOX_TOPIC_ARN', env);
   return {
     runs: store.runs,
     events: store.events,
@@ -33,6 +37,7 @@ export function orchestratorDepsFromEnv(env: NodeJS.ProcessEnv = process.env): O
     threads: createThreadStore(doc, names.control),
     stopRunTasks: ecsRunTasks(new ECSClient({}), requiredEnv('CLUSTER_ARN', env)).stopRunTasks,
     metrics: createPowertoolsSink(),
+    ...(inboxTopic ? { notify: snsInboxNotifier(new SNSClient({}), inboxTopic, config.github.commentCommand) } : {}),
   };
 }
 

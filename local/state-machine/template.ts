@@ -45,6 +45,8 @@ function localArn(type: string, logicalId: string): string | undefined {
       return `arn:aws:ecs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:cluster/${logicalId}`;
     case 'AWS::ECS::TaskDefinition':
       return `arn:aws:ecs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:task-definition/${logicalId}:1`;
+    case 'AWS::SNS::Topic':
+      return `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${logicalId}`;
     default:
       return undefined;
   }

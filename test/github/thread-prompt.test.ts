@@ -50,8 +50,10 @@ describe('prompts', () => {
 
 describe('commands', () => {
   it('reads the command only at the start of the body, followed by white space or the end', () => {
-    expect(parseCommand('/nightshift also handle []', '/nightshift')).toEqual({ instructions: 'also handle []', stop: false });
-    expect(parseCommand('  /nightshift stop', '/nightshift')).toEqual({ instructions: 'stop', stop: true });
+    expect(parseCommand('/nightshift also handle []', '/nightshift')).toEqual({ instructions: 'also handle []', stop: false, inbox: null });
+    expect(parseCommand('  /nightshift stop', '/nightshift')).toEqual({ instructions: 'stop', stop: true, inbox: null });
+    // answer/approve/reject first: an inbox command (core/github/inbox-commands.ts), not a run's instructions.
+    expect(parseCommand('/nightshift answer use v2', '/nightshift')).toEqual({ instructions: 'answer use v2', stop: false, inbox: { action: 'answer', itemId: null, text: 'use v2' } });
     expect(parseCommand('/nightshiftx', '/nightshift')).toBeUndefined();
     expect(parseCommand('please /nightshift', '/nightshift')).toBeUndefined();
     expect(parseCommand(null, '/nightshift')).toBeUndefined();

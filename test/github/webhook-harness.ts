@@ -11,6 +11,7 @@ import { WebhookSecret } from '../../core/github/webhook-signature';
 import type { MetricRecord } from '../../core/metrics/catalog';
 import type { ExecutionInput } from '../../core/runs/execution';
 import { cancelRun } from '../../core/runs/cancel';
+import { resolveInboxItem, type AnswerDeps } from '../../core/runs/answer';
 import { submitRun, type SubmitDeps } from '../../core/runs/submit';
 import { createThreadStore } from '../../core/store/threads';
 import { createWebhookDeliveries } from '../../core/store/webhook-deliveries';
@@ -105,13 +106,18 @@ export class FakeRepo implements GithubRepoPort {
     if (at >= 0) this.checkRuns[at] = input;
     else this.checkRuns.push(input);
   }
-  async react(target: ReactionTarget) {
+  reactionContents: string[] = [];
+  async react(target: ReactionTarget, content: string) {
     this.reactions.push(target);
+    this.reactionContents.push(content);
   }
 }
 
 export interface WebhookHarness {
   db: DynaliteHarness;
+  /** Task tokens completed by inbox resolutions: [token, output] for a success, [token, error] for a failure. */
+  taskSuccesses: [string, string][];
+  taskFailures: [string, string][];
   deps: WebhookReceiverDeps;
   repo: FakeRepo;
   started: ExecutionInput[];
@@ -139,6 +145,15 @@ export async function startWebhookHarness(config: NightshiftConfig = webhookConf
     // GitHub's answer about a branch, from the fake repository's open pull requests.
     branchFacts: async (_repo, branch) => ({ defaultBranch: 'main', exists: true, answeredName: branch, isProtected: false, isOpenPullRequestHead: [...repo.pulls.values()].some((p) => p.state === 'open' && p.headRef === branch && p.headRepo === REPO) }),
   };
+  const taskSuccesses: [string, string][] = [];
+  const taskFailures: [string, string][] = [];
+  const answerDeps: AnswerDeps = {
+    ...db.store,
+    config,
+    threads,
+    sendTaskSuccess: async (token, output) => void taskSuccesses.push([token, output]),
+    sendTaskFailure: async (token, error) => void taskFailures.push([token, error]),
+  };
   const deps: WebhookReceiverDeps = {
     config,
     secret: new WebhookSecret({ read: async () => SECRET }),
@@ -150,10 +165,14 @@ export async function startWebhookHarness(config: NightshiftConfig = webhookConf
     github: async () => repo,
     submit: (input) => submitRun(submitDeps, input),
     cancel: async (runId, requester) => void (await cancelRun(submitDeps, { runId, requester, access: { caller: { requester, groups: [] }, admin: true } })),
+    inbox: db.store.inbox,
+    resolveItem: (input) => resolveInboxItem(answerDeps, input),
     warn: () => undefined,
   };
   return {
     db,
+    taskSuccesses,
+    taskFailures,
     deps,
     repo,
     started,

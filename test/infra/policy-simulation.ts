@@ -39,6 +39,8 @@ function arnOf(template: Template, id: string): string {
       return `arn:aws:sns:${REGION}:${ACCOUNT}:${id}`;
     case 'AWS::SecretsManager::Secret':
       return `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${id}-AbCdEf`;
+    case 'AWS::KMS::Key':
+      return `arn:aws:kms:${REGION}:${ACCOUNT}:key/${id}`;
     default:
       throw new Error(`no ARN known for ${id} (${type ?? 'not in the template'})`);
   }

@@ -1,0 +1,104 @@
+import * as z from 'zod';
+import { RepoName } from '../config/schema';
+import { RunId } from '../runs/schemas';
+import type { RunRecord } from '../store/ports';
+import type { StoredInboxItem } from '../store/inbox-store';
+import { actionsFor, InboxItemId, InboxItemType, type InboxAction } from './inbox-item';
+
+/**
+ * What Nightshift says when an inbox item is created (SPEC §3, issue 13 item 4): one short message on
+ * the inbox topic (SNS on AWS: the configured e-mails, and the GitHub webhook function for runs of a
+ * GitHub thread; local mode: the outbox file). It names the item and how to resolve it, and carries
+ * none of the item's free text: the question, the plan or the failure are agent-written and may quote
+ * code or output, and an e-mail leaves the account. They are read with `nightshift inbox`, the console
+ * or, for a GitHub thread, the comment the webhook function posts from the store.
+ */
+export const InboxNotification = z
+  .object({
+    itemId: InboxItemId,
+    type: InboxItemType,
+    runId: RunId,
+    repo: RepoName,
+    requester: z.string().min(1).max(400),
+    /** `owner/name#N` when the run came from GitHub: the question is posted there too. */
+    thread: z.string().min(3).max(220).nullable(),
+  })
+  .strict();
+export type InboxNotification = z.infer<typeof InboxNotification>;
+
+/** Message attributes of an inbox notification: what the topic's subscribers filter on and read. */
+export const INBOX_ATTRIBUTES = { itemId: 'itemId', type: 'type', thread: 'thread' } as const;
+
+/** Where new inbox items are announced (core/runs/pause.ts calls it once the run waits). */
+export interface InboxNotifier {
+  itemCreated(notification: InboxNotification): Promise<void>;
+}
+
+export function notificationOf(item: Pick<StoredInboxItem, 'itemId' | 'type' | 'runId' | 'repo' | 'requester'>, run: Pick<RunRecord, 'thread'>): InboxNotification {
+  return { itemId: item.itemId, type: item.type, runId: item.runId, repo: item.repo, requester: item.requester, thread: run.thread ?? null };
+}
+
+/** The CLI command that resolves an item of this type with this action. */
+export function cliCommandFor(itemId: string, type: InboxItemType, action: InboxAction): string {
+  switch (action) {
+    case 'answer':
+      return `nightshift answer ${itemId} "<your answer>"`;
+    case 'approve':
+      return type === 'budget_approval' ? `nightshift approve ${itemId} --extra-budget <usd>` : `nightshift approve ${itemId}`;
+    case 'reject':
+      return `nightshift reject ${itemId}`;
+    case 'dismiss':
+      return `POST /v1/inbox/${itemId} {"action":"dismiss"}`;
+  }
+}
+
+/** The GitHub comment command that resolves an item of this type with this action (core/github/inbox-commands.ts). */
+export function commentCommandFor(command: string, type: InboxItemType, action: InboxAction): string | undefined {
+  switch (action) {
+    case 'answer':
+      return `${command} answer <your answer>`;
+    case 'approve':
+      return type === 'budget_approval' ? `${command} approve <extra USD>` : `${command} approve`;
+    case 'reject':
+      return `${command} reject`;
+    case 'dismiss':
+      return undefined;
+  }
+}
+
+const label: Record<InboxItemType, string> = {
+  question: 'asks a question',
+  stuck: 'is stuck and asks for a hint',
+  plan_approval: 'proposes a plan to approve',
+  risky_action: 'waits for approval of a risky action',
+  budget_approval: 'asks for more budget',
+  pr_ready: 'has a pull request ready for review',
+  failed: 'failed',
+};
+
+/**
+ * The topic message (SNS `Subject` is at most 100 ASCII characters without line breaks; the body is
+ * plain text for e-mail). Pure: every value in it is an id, a type, a repository or a thread, each
+ * validated by the schema above, so nothing agent-written reaches it.
+ */
+export function notificationText(n: InboxNotification, commentCommand: string): { subject: string; message: string } {
+  const actions = actionsFor[n.type];
+  const subject = `Nightshift: run ${n.runId} on ${n.repo} ${label[n.type]}`.replace(/[^\x20-\x7E]/g, '?').slice(0, 100);
+  const lines = [
+    `A Nightshift run ${label[n.type]} (inbox item ${n.itemId}, type ${n.type}).`,
+    '',
+    `Repository: ${n.repo}`,
+    `Run:        ${n.runId}`,
+    `Requester:  ${n.requester}`,
+    ...(n.thread ? [`GitHub:     ${n.thread}`] : []),
+    '',
+    `Read it:    nightshift inbox --state open   (or the console's inbox page)`,
+    ...actions.map((a) => `Resolve:    ${cliCommandFor(n.itemId, n.type, a)}`),
+  ];
+  if (n.thread) {
+    const onGithub = actions.map((a) => commentCommandFor(commentCommand, n.type, a)).filter((c): c is string => c !== undefined);
+    if (onGithub.length > 0) lines.push('', `Or comment on ${n.thread} (people with write access): ${onGithub.map((c) => `\`${c}\``).join(', ')}`);
+  }
+  lines.push('', 'The item itself (the question, the plan, the action) is not in this message: read it where you resolve it.');
+  return { subject, message: lines.join('\n') };
+}

@@ -1,0 +1,52 @@
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import type { NightshiftConfig } from '../../core/config/schema';
+import { INBOX_ATTRIBUTES } from '../../core/inbox/inbox-notification';
+
+export interface InboxNotificationsProps {
+  readonly config: NightshiftConfig;
+}
+
+/**
+ * The inbox topic (docs/inbox.md#notifications): each new inbox item is published once, by the Pause
+ * function, as a short message with no agent-written text. Subscribers: the e-mails of config
+ * `notifications.emails`, and the GitHub webhook function for items of runs that came from GitHub
+ * (it posts the question on the issue or pull request). Encrypted with a key of its own, TLS only.
+ */
+export class InboxNotifications extends Construct {
+  readonly topic: sns.Topic;
+  readonly key: kms.Key;
+
+  constructor(scope: Construct, id: string, props: InboxNotificationsProps) {
+    super(scope, id);
+    this.key = new kms.Key(this, 'TopicKey', { enableKeyRotation: true, description: 'Encrypts the Nightshift inbox topic' });
+    // As for the alarm topic's key: no grants on this key except for AWS services acting on AWS resources (CT.KMS.PR.3).
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['kms:CreateGrant'],
+        resources: ['*'],
+        conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+      }),
+    );
+    this.topic = new sns.Topic(this, 'Topic', { displayName: 'Nightshift inbox', masterKey: this.key, enforceSSL: true });
+    for (const email of props.config.notifications.emails) this.topic.addSubscription(new subscriptions.EmailSubscription(email));
+  }
+
+  /** The one publisher: `sns:Publish` on this topic (and the key's data-key use it needs), nothing else; the topic ARN in its environment. */
+  grantPublish(fn: lambda.Function): void {
+    iam.Grant.addToPrincipal({ grantee: fn, actions: ['sns:Publish'], resourceArns: [this.topic.topicArn] });
+    iam.Grant.addToPrincipal({ grantee: fn, actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resourceArns: [this.key.keyArn] });
+    fn.addEnvironment('INBOX_TOPIC_ARN', this.topic.topicArn);
+  }
+
+  /** Items of runs with a GitHub thread (the `thread` attribute present) to `fn`: the webhook function. */
+  deliverThreadItemsTo(fn: lambda.IFunction): void {
+    this.topic.addSubscription(new subscriptions.LambdaSubscription(fn, { filterPolicy: { [INBOX_ATTRIBUTES.thread]: sns.SubscriptionFilter.existsFilter() } }));
+  }
+}

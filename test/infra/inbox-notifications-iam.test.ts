@@ -1,0 +1,77 @@
+import { arnOf, decide, identityPoliciesOf, rolesOf, type Template } from './policy-simulation';
+import { synthesize, testConfig } from './synth';
+
+/**
+ * Issue 13 item 4: new inbox items go to an encrypted SNS topic with the configured e-mails; of every
+ * role in the stack only the Pause function may publish to it (per the IAM policy simulator), and it
+ * may publish nowhere else; the webhook function is subscribed for items of GitHub threads only.
+ */
+let template: Template;
+let stack: ReturnType<typeof synthesize>['stack'];
+let assertions: ReturnType<typeof synthesize>['template'];
+let topicArn: string;
+let alarmTopicArn: string;
+let keyArn: string;
+let pauseRole: string;
+
+beforeAll(() => {
+  const synthesized = synthesize({ config: testConfig({ notifications: { emails: ['oncall@example.com', 'lead@example.com'] } }), prebuiltRunnerImage: true });
+  ({ stack } = synthesized);
+  assertions = synthesized.template;
+  template = synthesized.json as unknown as Template;
+  const id = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
+  topicArn = arnOf(template, id(stack.inboxNotifications.topic));
+  alarmTopicArn = arnOf(template, id(stack.monitoring.alarmTopic));
+  keyArn = arnOf(template, id(stack.inboxNotifications.key));
+  pauseRole = id(stack.orchestrator.pauseFunction.role! as unknown as { node: { defaultChild?: unknown } });
+});
+
+test('the topic is encrypted with its own rotating key, TLS only, with one e-mail subscription per configured address', () => {
+  const topicId = stack.getLogicalId(stack.inboxNotifications.topic.node.defaultChild as never);
+  const keyId = stack.getLogicalId(stack.inboxNotifications.key.node.defaultChild as never);
+  expect(template.Resources[topicId]!.Properties).toEqual(expect.objectContaining({ KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } }));
+  expect(template.Resources[keyId]!.Properties).toEqual(expect.objectContaining({ EnableKeyRotation: true }));
+  const subscriptions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::SNS::Subscription' && JSON.stringify(r.Properties?.TopicArn).includes(topicId));
+  expect(subscriptions.filter((s) => s.Properties?.Protocol === 'email').map((s) => s.Properties?.Endpoint).sort()).toEqual(['lead@example.com', 'oncall@example.com']);
+  // The webhook function, for items of runs with a GitHub thread only.
+  const lambdas = subscriptions.filter((s) => s.Properties?.Protocol === 'lambda');
+  expect(lambdas).toHaveLength(1);
+  expect(lambdas[0]!.Properties).toEqual(expect.objectContaining({ FilterPolicy: { thread: [{ exists: true }] }, Endpoint: { 'Fn::GetAtt': [stack.getLogicalId(stack.githubWebhook!.function.node.defaultChild as never), 'Arn'] } }));
+  const topicPolicies = Object.values(template.Resources).filter((r) => r.Type === 'AWS::SNS::TopicPolicy' && JSON.stringify(r.Properties?.Topics).includes(topicId));
+  expect(JSON.stringify(topicPolicies)).toContain('"aws:SecureTransport":"false"');
+  expect(JSON.stringify((synthesizedOutputs()))).toContain('InboxTopicArn');
+});
+
+function synthesizedOutputs(): unknown {
+  return (assertions.toJSON() as { Outputs?: unknown }).Outputs;
+}
+
+test('the Pause function, and no other role, may publish to the inbox topic and use its key to do so', async () => {
+  expect(await decide(template, pauseRole, { action: 'sns:Publish', resource: topicArn })).toBe('Allowed');
+  // KMS needs the key policy too, which the simulator is not given: the key's use is read from the role's policy itself.
+  const statements = identityPoliciesOf(template, pauseRole).flatMap((p) => p.policy.Statement as { Action: string | string[]; Resource: unknown; Effect: string }[]);
+  expect(statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('kms:')))).toEqual([{ Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Effect: 'Allow', Resource: keyArn }]);
+  for (const role of rolesOf(template).filter((r) => r !== pauseRole)) {
+    expect({ role, decision: await decide(template, role, { action: 'sns:Publish', resource: topicArn }) }).toEqual({ role, decision: expect.not.stringMatching(/^Allowed$/) });
+  }
+  const env = (template.Resources[stack.getLogicalId(stack.orchestrator.pauseFunction.node.defaultChild as never)]!.Properties as { Environment: { Variables: Record<string, unknown> } }).Environment.Variables;
+  expect(env.INBOX_TOPIC_ARN).toEqual({ Ref: stack.getLogicalId(stack.inboxNotifications.topic.node.defaultChild as never) });
+});
+
+test('the Pause function publishes nowhere else and manages nothing of SNS', async () => {
+  expect(await decide(template, pauseRole, { action: 'sns:Publish', resource: alarmTopicArn })).not.toBe('Allowed');
+  expect(await decide(template, pauseRole, { action: 'sns:Publish', resource: 'arn:aws:sns:us-east-1:111122223333:someone-elses-topic' })).not.toBe('Allowed');
+  for (const action of ['sns:Subscribe', 'sns:SetTopicAttributes', 'sns:DeleteTopic', 'sns:Unsubscribe']) expect(await decide(template, pauseRole, { action, resource: topicArn })).not.toBe('Allowed');
+  expect(await decide(template, pauseRole, { action: 'kms:Decrypt', resource: 'arn:aws:kms:us-east-1:111122223333:key/other' })).not.toBe('Allowed');
+  expect(await decide(template, pauseRole, { action: 'kms:CreateGrant', resource: keyArn })).not.toBe('Allowed');
+});
+
+test('the webhook function may resolve inbox items and complete the waiting token, but not create, list or delete items', async () => {
+  const webhookRole = stack.getLogicalId(stack.githubWebhook!.function.role!.node.defaultChild as never);
+  const inbox = arnOf(template, stack.getLogicalId(stack.state.inbox.node.defaultChild as never));
+  expect(await decide(template, webhookRole, { action: 'dynamodb:GetItem', resource: inbox })).toBe('Allowed');
+  expect(await decide(template, webhookRole, { action: 'dynamodb:UpdateItem', resource: inbox })).toBe('Allowed');
+  for (const action of ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Scan']) expect(await decide(template, webhookRole, { action, resource: inbox })).not.toBe('Allowed');
+  expect(await decide(template, webhookRole, { action: 'dynamodb:Query', resource: `${inbox}/index/byState` })).not.toBe('Allowed');
+  expect(await decide(template, webhookRole, { action: 'sns:Publish', resource: topicArn })).not.toBe('Allowed');
+});

@@ -1,0 +1,61 @@
+import type { Server } from 'node:http';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { createAwsEndpoints } from '../../local/aws-endpoints';
+import { closeServer, listenOnLoopback } from '../../local/http-listen';
+import { jsonLog } from '../../local/local-log';
+import { lambdaSubscriptionsOf, localTopicArn, matchesFilterPolicy, type PublishedMessage } from '../../local/sns-topics';
+import { extractStateMachine } from '../../local/state-machine';
+import { synthesize, testConfig } from '../infra/synth';
+
+/** Local mode's SNS: the real SDK's Publish (Query protocol) against the loopback endpoint, and the template's subscriptions. */
+describe('local SNS', () => {
+  let server: Server;
+  let endpoint: string;
+  const published: PublishedMessage[] = [];
+  beforeAll(async () => {
+    server = createAwsEndpoints({
+      sfn: {} as never,
+      ecs: { listTasks: () => [], stopTask: async () => undefined },
+      functions: new Map(),
+      sns: {
+        publish: async (m) => {
+          published.push(m);
+          return 'local-message-1';
+        },
+      },
+      log: jsonLog(() => undefined),
+    });
+    endpoint = `http://127.0.0.1:${await listenOnLoopback(server, 0)}`;
+  });
+  afterAll(() => closeServer(server));
+
+  test('Publish through the SDK reaches the backend with its subject, text and string attributes, and answers its message id', async () => {
+    const sns = new SNSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const out = await sns.send(
+      new PublishCommand({
+        TopicArn: 'arn:aws:sns:us-east-1:000000000000:Inbox',
+        Subject: 'Nightshift: run X asks',
+        Message: 'line one\nline & <two>',
+        MessageAttributes: { itemId: { DataType: 'String', StringValue: '01KC0000000000000000000001' }, thread: { DataType: 'String', StringValue: 'acme/web#1' } },
+      }),
+    );
+    expect(out.MessageId).toBe('local-message-1');
+    expect(published).toEqual([{ topicArn: 'arn:aws:sns:us-east-1:000000000000:Inbox', subject: 'Nightshift: run X asks', message: 'line one\nline & <two>', attributes: { itemId: '01KC0000000000000000000001', thread: 'acme/web#1' } }]);
+  });
+
+  test('filter policies: exact strings and exists, anything else refused', () => {
+    expect(matchesFilterPolicy({ thread: [{ exists: true }] }, { thread: 'acme/web#1' })).toBe(true);
+    expect(matchesFilterPolicy({ thread: [{ exists: true }] }, { itemId: 'x' })).toBe(false);
+    expect(matchesFilterPolicy({ type: ['question', 'stuck'] }, { type: 'stuck' })).toBe(true);
+    expect(matchesFilterPolicy(undefined, {})).toBe(true);
+    expect(() => matchesFilterPolicy({ n: [{ numeric: ['>', 1] }] }, {})).toThrow();
+  });
+
+  test("the synthesized stack's inbox topic delivers to the webhook function, for items with a thread only", () => {
+    const { json } = synthesize({ config: testConfig(), prebuiltRunnerImage: true });
+    const { lambdaEntries } = extractStateMachine(json);
+    const topic = localTopicArn(json, 'InboxNotifications');
+    expect(topic).toMatch(/^arn:aws:sns:us-east-1:000000000000:InboxNotificationsTopic/);
+    expect(lambdaSubscriptionsOf(json, lambdaEntries)).toEqual([{ topicArn: topic, entry: 'lambdas/github/webhook.ts', filterPolicy: { thread: [{ exists: true }] } }]);
+  });
+});
