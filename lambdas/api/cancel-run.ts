@@ -1,5 +1,5 @@
 import { cancelRun } from '../../core/runs/cancel';
-import { lazyApiDeps, type ApiDeps } from './deps';
+import { apiDepsFromEnv, lazyApiDeps, type ApiDeps } from './deps';
 import { jsonBody, parseInput } from './http';
 import { runIdFromPath } from './get-run';
 import { CancelRunBody } from './query-schemas';
@@ -18,4 +18,4 @@ export function cancelRunHandler(getDeps: () => ApiDeps): ApiHandler {
   });
 }
 
-export const handler = cancelRunHandler(lazyApiDeps());
+export const handler = cancelRunHandler(lazyApiDeps(apiDepsFromEnv));

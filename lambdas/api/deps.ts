@@ -8,6 +8,9 @@ import type { SubmitDeps } from '../../core/runs/submit';
 import { createPowertoolsSink } from '../../core/metrics/powertools-sink';
 import { createDynamoClient, documentClientFor, tableNamesFromEnv } from '../../core/store/client';
 import { createStore } from '../../core/store/index';
+import { createInboxStore } from '../../core/store/inbox-store';
+import { createRunEventLog } from '../../core/store/run-event-log';
+import { createRunRepository } from '../../core/store/run-repository';
 import { createThreadStore } from '../../core/store/threads';
 import { stepFunctionsExecutions } from './step-functions';
 
@@ -47,8 +50,22 @@ export function apiDepsFromEnv(env: NodeJS.ProcessEnv = process.env, dynamo: Dyn
   };
 }
 
+/** What the read-only routes need (GET runs, events, inbox): no ledger, slots or executions, so their bundles carry none. */
+export type ReadApiDeps = Pick<ApiDeps, 'config' | 'runs' | 'events' | 'inbox'>;
+
+export function readApiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ReadApiDeps {
+  const names = tableNamesFromEnv(env);
+  const doc = documentClientFor(apiDynamoClient(env));
+  return {
+    config: runtimeConfig(),
+    runs: createRunRepository(doc, names.runs),
+    events: createRunEventLog(doc, names.events),
+    inbox: createInboxStore(doc, names.inbox),
+  };
+}
+
 /** Built on first use, then kept for the life of the Lambda instance (clients at module scope). */
-export function lazyApiDeps<D extends ApiDeps = ApiDeps>(build: () => D = apiDepsFromEnv as () => D): () => D {
+export function lazyApiDeps<D extends ReadApiDeps>(build: () => D): () => D {
   let deps: D | undefined;
   return () => (deps ??= build());
 }

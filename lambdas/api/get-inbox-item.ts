@@ -1,4 +1,4 @@
-import { lazyApiDeps } from './deps';
+import { lazyApiDeps, readApiDepsFromEnv } from './deps';
 import { getInboxItemHandler } from './inbox-item';
 
-export const handler = getInboxItemHandler(lazyApiDeps());
+export const handler = getInboxItemHandler(lazyApiDeps(readApiDepsFromEnv));

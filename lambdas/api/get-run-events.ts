@@ -1,5 +1,5 @@
 import { maySeeRun } from '../../core/runs/access';
-import { lazyApiDeps, type ApiDeps } from './deps';
+import { lazyApiDeps, readApiDepsFromEnv, type ReadApiDeps } from './deps';
 import { parseInput } from './http';
 import { runIdFromPath, unknownRun } from './get-run';
 import { RunEventsQuery } from './query-schemas';
@@ -7,7 +7,7 @@ import { apiRoute, type ApiHandler } from './route';
 import type { RunEventsAnswer } from './answers';
 
 /** `GET /v1/runs/{runId}/events`: the run's timeline, oldest first. */
-export function getRunEventsHandler(getDeps: () => ApiDeps): ApiHandler {
+export function getRunEventsHandler(getDeps: () => ReadApiDeps): ApiHandler {
   return apiRoute('get-run-events', getDeps, async ({ event, deps, access }) => {
     const runId = runIdFromPath(event);
     const query = parseInput(RunEventsQuery, event.queryStringParameters ?? {}, 'query');
@@ -19,4 +19,4 @@ export function getRunEventsHandler(getDeps: () => ApiDeps): ApiHandler {
   });
 }
 
-export const handler = getRunEventsHandler(lazyApiDeps());
+export const handler = getRunEventsHandler(lazyApiDeps(readApiDepsFromEnv));

@@ -1,6 +1,6 @@
 import { maySeeRun } from '../../core/runs/access';
 import { toRunView } from '../../core/runs/view';
-import { lazyApiDeps, type ApiDeps } from './deps';
+import { lazyApiDeps, readApiDepsFromEnv, type ReadApiDeps } from './deps';
 import { HttpError, type ApiEvent } from './http';
 import { RunIdPath } from './query-schemas';
 import { apiRoute, type ApiHandler } from './route';
@@ -18,7 +18,7 @@ export function runIdFromPath(event: ApiEvent): string {
 }
 
 /** `GET /v1/runs/{runId}` */
-export function getRunHandler(getDeps: () => ApiDeps): ApiHandler {
+export function getRunHandler(getDeps: () => ReadApiDeps): ApiHandler {
   return apiRoute('get-run', getDeps, async ({ event, deps, access }) => {
     const run = await deps.runs.get(runIdFromPath(event));
     // Someone else's run is answered exactly as an unknown one: its existence is not revealed.
@@ -27,4 +27,4 @@ export function getRunHandler(getDeps: () => ApiDeps): ApiHandler {
   });
 }
 
-export const handler = getRunHandler(lazyApiDeps());
+export const handler = getRunHandler(lazyApiDeps(readApiDepsFromEnv));

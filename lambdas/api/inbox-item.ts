@@ -3,7 +3,7 @@ import { InboxItemId, ResolveInboxRequest } from '../../core/inbox/inbox-item';
 import { listScope, maySeeRun } from '../../core/runs/access';
 import { InboxItemNotFoundError, resolveInboxItem } from '../../core/runs/answer';
 import { toInboxView } from '../../core/store/inbox-store';
-import type { ApiDeps } from './deps';
+import type { ApiDeps, ReadApiDeps } from './deps';
 import { HttpError, jsonBody, parseInput, type ApiEvent } from './http';
 import { ListInboxQuery } from './query-schemas';
 import { apiRoute, type ApiHandler } from './route';
@@ -23,7 +23,7 @@ function itemIdFromPath(event: ApiEvent): string {
  * paged with an opaque cursor. Like the run list, a caller who is not an admin lists its own items
  * only: the requester is fixed before the query, and asking for someone else's is an empty page.
  */
-export function listInboxHandler(getDeps: () => ApiDeps): ApiHandler {
+export function listInboxHandler(getDeps: () => ReadApiDeps): ApiHandler {
   return apiRoute('list-inbox', getDeps, async ({ event, deps, access }) => {
     const query = parseInput(ListInboxQuery, event.queryStringParameters ?? {}, 'query');
     const scope = listScope(access, query.requester);
@@ -41,7 +41,7 @@ export function listInboxHandler(getDeps: () => ApiDeps): ApiHandler {
 }
 
 /** `GET /v1/inbox/{itemId}`: one item of the caller's runs, or any for an admin (404 for anyone else). */
-export function getInboxItemHandler(getDeps: () => ApiDeps): ApiHandler {
+export function getInboxItemHandler(getDeps: () => ReadApiDeps): ApiHandler {
   return apiRoute('get-inbox-item', getDeps, async ({ event, deps, access }) => {
     const item = await deps.inbox.get(itemIdFromPath(event));
     if (!item || !maySeeRun(access, item)) throw unknownItem();

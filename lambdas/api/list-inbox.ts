@@ -1,4 +1,4 @@
-import { lazyApiDeps } from './deps';
+import { lazyApiDeps, readApiDepsFromEnv } from './deps';
 import { listInboxHandler } from './inbox-item';
 
-export const handler = listInboxHandler(lazyApiDeps());
+export const handler = listInboxHandler(lazyApiDeps(readApiDepsFromEnv));

@@ -1,6 +1,6 @@
 import { listScope } from '../../core/runs/access';
 import { toRunView } from '../../core/runs/view';
-import { lazyApiDeps, type ApiDeps } from './deps';
+import { lazyApiDeps, readApiDepsFromEnv, type ReadApiDeps } from './deps';
 import { parseInput } from './http';
 import { ListRunsQuery } from './query-schemas';
 import { apiRoute, type ApiHandler } from './route';
@@ -12,7 +12,7 @@ import type { RunListAnswer } from './answers';
  * (so neither pages nor cursors can reach another requester's partition), and asking for someone
  * else's runs is an empty page.
  */
-export function listRunsHandler(getDeps: () => ApiDeps): ApiHandler {
+export function listRunsHandler(getDeps: () => ReadApiDeps): ApiHandler {
   return apiRoute('list-runs', getDeps, async ({ event, deps, access }) => {
     const query = parseInput(ListRunsQuery, event.queryStringParameters ?? {}, 'query');
     // Runs are stored under the role of an assumed-role caller: any of its session ARNs finds them.
@@ -29,4 +29,4 @@ export function listRunsHandler(getDeps: () => ApiDeps): ApiHandler {
   });
 }
 
-export const handler = listRunsHandler(lazyApiDeps());
+export const handler = listRunsHandler(lazyApiDeps(readApiDepsFromEnv));

@@ -1,4 +1,4 @@
-import { lazyApiDeps } from './deps';
+import { apiDepsFromEnv, lazyApiDeps } from './deps';
 import { resolveInboxItemHandler } from './inbox-item';
 
-export const handler = resolveInboxItemHandler(lazyApiDeps());
+export const handler = resolveInboxItemHandler(lazyApiDeps(apiDepsFromEnv));

@@ -9,7 +9,10 @@ import { errorResponse, jsonResponse, requestIdOf, type ApiEvent, type ApiResult
 import { toHttpError } from './http-response';
 import { apiLogger, apiMetrics } from './observability';
 
-export interface RouteRequest<D extends ApiDeps = ApiDeps> {
+/** What every route needs of its deps: the configuration (who is an admin). */
+export type RouteDeps = Pick<ApiDeps, 'config'>;
+
+export interface RouteRequest<D extends RouteDeps = ApiDeps> {
   event: ApiEvent;
   deps: D;
   requestId: string;
@@ -35,7 +38,7 @@ export type ApiHandler = (event: ApiEvent, context?: Context) => Promise<ApiResu
  * The shared shape of every API handler: request id, caller identity and admin standing, typed-error mapping to the error
  * envelope, `x-request-id` on every response, one log line and one EMF metric set per request.
  */
-export function apiRoute<D extends ApiDeps>(route: string, deps: () => D, answer: (request: RouteRequest<D>) => Promise<RouteAnswer>): ApiHandler {
+export function apiRoute<D extends RouteDeps>(route: string, deps: () => D, answer: (request: RouteRequest<D>) => Promise<RouteAnswer>): ApiHandler {
   return async (event, context) => {
     const requestId = requestIdOf(event);
     const log = apiLogger.createChild({ persistentKeys: { requestId, route } });

@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { createPowertoolsSink } from '../../core/metrics/powertools-sink';
 import { submitScheduledRun, type ScheduleSubmitDeps, type ScheduleSubmitResult } from '../../core/runs/schedule-submit';
-import { lazyApiDeps, type ApiDeps } from '../api/deps';
+import { apiDepsFromEnv, lazyApiDeps, type ApiDeps } from '../api/deps';
 
 const logger = new Logger({ serviceName: 'nightshift-schedule' });
 const metrics = createPowertoolsSink();
@@ -27,4 +27,4 @@ export function scheduleSubmitHandler(getDeps: () => ApiDeps) {
   };
 }
 
-export const handler = scheduleSubmitHandler(lazyApiDeps());
+export const handler = scheduleSubmitHandler(lazyApiDeps(apiDepsFromEnv));
