@@ -20,6 +20,8 @@ export const ForgePull = z
     updatedAt: z.string(),
     closedAt: z.string().nullable().optional(),
     mergedAt: z.string().nullable().optional(),
+    /** `owner/name` of the head repository when it is a fork (absent: this repository). */
+    headRepo: z.string().optional(),
   })
   .strict();
 export type ForgePull = z.infer<typeof ForgePull>;

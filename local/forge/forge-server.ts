@@ -272,7 +272,7 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
       draft: p.draft,
       html_url: `${options.webUrl?.() ?? baseUrl}/${repo}/pull/${p.number}`,
       url: `${baseUrl}/repos/${repo}/pulls/${p.number}`,
-      head: { ref: p.head, label: `${owner}:${p.head}`, sha: branchHead(bareRepoPath(root, repo), p.head) ?? null, repo: repoJson(repo) },
+      head: { ref: p.head, label: `${(p.headRepo ?? repo).split('/')[0]}:${p.head}`, sha: branchHead(bareRepoPath(root, repo), p.head) ?? null, repo: repoJson(p.headRepo ?? repo) },
       base: { ref: p.base, label: `${owner}:${p.base}`, repo: repoJson(repo) },
       user: { login: 'nightshift[bot]' },
       created_at: p.createdAt,
