@@ -50,8 +50,12 @@ describe('prompts', () => {
 
 describe('commands', () => {
   it('reads the command only at the start of the body, followed by white space or the end', () => {
-    expect(parseCommand('/nightshift also handle []', '/nightshift')).toEqual({ instructions: 'also handle []', stop: false });
-    expect(parseCommand('  /nightshift stop', '/nightshift')).toEqual({ instructions: 'stop', stop: true });
+    expect(parseCommand('/nightshift also handle []', '/nightshift')).toEqual({ instructions: 'also handle []', stop: false, review: false });
+    expect(parseCommand('  /nightshift stop', '/nightshift')).toEqual({ instructions: 'stop', stop: true, review: false });
+    // `review` asks for a review run; what follows it is what the review should look at.
+    expect(parseCommand('/nightshift review', '/nightshift')).toEqual({ instructions: '', stop: false, review: true });
+    expect(parseCommand('/nightshift Review the error paths', '/nightshift')).toEqual({ instructions: 'the error paths', stop: false, review: true });
+    expect(parseCommand('/nightshift reviewer notes please', '/nightshift')).toEqual({ instructions: 'reviewer notes please', stop: false, review: false });
     expect(parseCommand('/nightshiftx', '/nightshift')).toBeUndefined();
     expect(parseCommand('please /nightshift', '/nightshift')).toBeUndefined();
     expect(parseCommand(null, '/nightshift')).toBeUndefined();
