@@ -61,6 +61,19 @@ describe('commands', () => {
     expect(parseCommand(null, '/nightshift')).toBeUndefined();
   });
 
+  it('the review label on a pull request asks for a review; on an issue, or without the setting, it starts nothing', () => {
+    // GitHub's real issues.labeled payload, on a pull request (GitHub sends pull request labels as issues events).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const examples = require('@octokit/webhooks-examples') as { name: string; examples: Record<string, unknown>[] }[];
+    const labeled = structuredClone(examples.find((e) => e.name === 'issues')!.examples.find((p) => p.action === 'labeled')!) as { label: { name: string }; issue: Record<string, unknown> };
+    labeled.label.name = 'Nightshift-Review';
+    const onPull = { ...labeled, issue: { ...labeled.issue, pull_request: { url: 'https://api.github.com/repos/o/r/pulls/1' } } };
+    const settings = { triggerLabel: 'nightshift', commentCommand: '/nightshift', reviewLabel: 'nightshift-review' };
+    expect(classifyDelivery('issues', onPull, settings)).toMatchObject({ kind: 'pull_labeled', number: labeled.issue.number });
+    expect(classifyDelivery('issues', labeled, settings)).toMatchObject({ kind: 'ignore', reason: 'label Nightshift-Review is not the trigger label' });
+    expect(classifyDelivery('issues', onPull, { triggerLabel: 'nightshift', commentCommand: '/nightshift' }).kind).toBe('ignore');
+  });
+
   it('ignores events it does not act on', () => {
     expect(classifyDelivery('ping', { zen: 'x' }, { triggerLabel: 'nightshift', commentCommand: '/nightshift' })).toEqual({ kind: 'ignore', reason: 'ping' });
     expect(classifyDelivery('issues', { action: 'opened' }, { triggerLabel: 'nightshift', commentCommand: '/nightshift' }).kind).toBe('ignore');
