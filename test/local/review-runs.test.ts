@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ApiError } from '../../cli/api-client';
 import { runCli } from '../../cli/program';
-import { bareRepoPath, branchHead, defaultBranchOf, issueForgeToken, listReviews } from '../../local/forge';
+import { bareRepoPath, branchHead, defaultBranchOf, issueForgeToken, listCheckRuns, listReviews } from '../../local/forge';
 import { listComments, savePull, setCollaborator } from '../../local/forge/forge-records';
 import { sampleRepo, startTestPlatform, testConfig, testHome, until, type TestPlatform } from './platform-harness';
 
@@ -124,6 +124,9 @@ describe('review runs in local mode', () => {
 
     // The run's status comment on the pull request ends saying it reviewed.
     await until(() => listComments(t.home.forge, sampleRepo, pr).find((c) => c.body.includes(run.runId) && c.body.includes('posted a review')), 'the status comment to show the review', 60_000);
+    // …and the pull request's head commit has the run's check run, like any run of a thread.
+    const check = await until(() => listCheckRuns(t.home.forge, sampleRepo).find((c) => c.externalId === run.runId && c.status === 'completed'), 'the check run', 60_000);
+    expect(check).toMatchObject({ headSha: headBefore, title: expect.stringMatching(/^Reviewed:/) });
   }, 200_000);
 
   it('the API with kind review posts a second review; the CLI lists the run with its kind', async () => {
