@@ -23,6 +23,7 @@ export function runDetail(run: RunView): string {
     ['status', run.status + (run.outcome ? ` (${run.outcome})` : '') + (run.cancelRequested && run.status !== 'CANCELLED' ? ' · cancel requested' : '')],
     ['requester', run.requester],
     ['source', run.source],
+    ['kind', run.kind + (run.pr !== null ? ` of pull request #${run.pr}` : '')],
     ['created', run.createdAt],
     ['started', run.startedAt],
     ['finished', run.finishedAt],
@@ -43,10 +44,11 @@ export function runDetail(run: RunView): string {
 
 export function runsTable(runs: readonly RunView[]): string {
   if (runs.length === 0) return 'no runs';
-  const header = ['RUN', 'STATUS', 'OUTCOME', 'REPO', 'COST', 'CREATED', 'PR', 'PROMPT'];
+  const header = ['RUN', 'STATUS', 'KIND', 'OUTCOME', 'REPO', 'COST', 'CREATED', 'PR', 'PROMPT'];
   const rows = runs.map((r) => [
     r.runId,
     r.status,
+    r.kind,
     r.outcome ?? (r.error ? r.error.code : '-'),
     r.repo,
     usd(r.costUsd),

@@ -47,6 +47,17 @@ export class BranchNotAllowedError extends Error {
   }
 }
 
+/** `pr` names a pull request a review run may not review: unknown, closed, or from a fork (HTTP 422). */
+export class ReviewNotAllowedError extends Error {
+  constructor(
+    readonly pr: number,
+    readonly refusal: string,
+  ) {
+    super(`pull request #${pr} cannot be reviewed: ${refusal}`);
+    this.name = 'ReviewNotAllowedError';
+  }
+}
+
 /** GitHub could not say whether `branch` may be continued; nothing was written (HTTP 503 with Retry-After). */
 export class BranchCheckUnavailableError extends Error {
   constructor(

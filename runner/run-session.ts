@@ -9,6 +9,7 @@ import { runChecks } from './session/checks-phase';
 import { FinishGate } from './session/finish-gate';
 import { RefusedHostsReport } from './session/refused-hosts-report';
 import { restoreConversation } from './session/resume';
+import { runReview } from './session/review-run';
 import { StatusProgress } from './session/status-progress';
 import { RunContext, type RunnerDeps } from './session/run-context';
 import { endFromError, reportEnd } from './session/run-ending';
@@ -21,7 +22,7 @@ export { PHASE_HEARTBEAT_INTERVAL_MS, type HeartbeatTicker, type RunnerDeps } fr
 export { RunFailure, type RunEnd } from './session/run-errors';
 
 /**
- * One runner task of a `change` run, composed of its phases (runner/session/): start and workspace,
+ * One runner task of a `change` run (a `review` run branches off after the start phase), composed of its phases (runner/session/): start and workspace,
  * setup and the tests at base, the conversation restored after a pause, the agent loop, then either
  * a pause (checkpoint) or delivery of a draft PR, and the ending that charges compute, stores the
  * trace and reports to the state machine exactly once.
@@ -73,6 +74,8 @@ export class RunSession {
     const started = await ctx.timed('start', () => startRun(ctx, this.layout));
     this.started = started;
     await ctx.heartbeat();
+    // A review run composes the phases its own way (runner/session/review-run.ts): it never pushes work in progress.
+    if (ctx.run.runKind === 'review') return runReview(ctx, started, { budget: this.budget, meter: this.meter });
     const repo = await ctx.timed('clone', () => ctx.withHeartbeats(() => checkoutRepo(ctx, started)));
     // From here on a failure pushes work in progress to the run branch.
     const prepared: PreparedRun = { ...started, repo, rules: defaultRepoRules(), commandEnv: started.toolEnv, headTestEnv: started.toolEnv };

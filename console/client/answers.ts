@@ -13,6 +13,10 @@ export const RunAnswer = z.object({
   status: z.string(),
   outcome: z.nullable(z.string()),
   source: z.string(),
+  /** `change` or `review` (an older API without kinds: change). */
+  kind: z._default(z.string(), 'change'),
+  /** The pull request a review run read. */
+  pr: z._default(z.nullable(z.number()), null),
   requester: z.string(),
   prompt: z.string(),
   baseBranch: z.nullable(z.string()),

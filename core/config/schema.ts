@@ -78,8 +78,11 @@ export const BudgetsConfig = z
     perThreadUsd: Usd.default(10),
     /** A run whose budget runs out asks its requester for more in the inbox (budget_approval) instead of ending BUDGET_EXCEEDED. */
     askForMore: z.boolean().default(false),
+    /** The default budget of a review run (`kind: review`): reading a diff costs less than changing code. */
+    reviewUsd: Usd.default(1),
   })
   .strict()
+  .refine((b) => b.reviewUsd <= b.maxPerRunUsd, { message: 'reviewUsd must not exceed maxPerRunUsd', path: ['reviewUsd'] })
   .refine((b) => b.perRunUsd <= b.maxPerRunUsd, { message: 'perRunUsd must not exceed maxPerRunUsd', path: ['perRunUsd'] })
   .refine((b) => b.maxPerRunUsd <= b.perRequesterDailyUsd, { message: 'maxPerRunUsd must not exceed perRequesterDailyUsd', path: ['maxPerRunUsd'] })
   .refine((b) => b.perRequesterDailyUsd <= b.dailyUsd, { message: 'perRequesterDailyUsd must not exceed dailyUsd', path: ['perRequesterDailyUsd'] })
@@ -239,6 +242,8 @@ export const GithubConfig = z
     tokenSecret: SecretName.optional(),
     triggerLabel: z.string().min(1).max(50).default('nightshift'),
     commentCommand: z.string().regex(/^\/[a-z0-9-]{1,30}$/, 'must look like "/nightshift"').default('/nightshift'),
+    /** The label that, added to a pull request, starts a review run of it (`kind: review`). */
+    reviewLabel: z.string().min(1).max(50).default('nightshift-review'),
     /** GitHub API base URL (GitHub Enterprise Server, or the local forge). */
     apiUrl: z.string().url().default('https://api.github.com'),
   })

@@ -103,7 +103,9 @@ export function endedComment(s: EndedStatus): string {
           ? `✅ pushed new commits to ${run.prUrl}`
           : run.outcome === 'question'
             ? '❓ stopped to ask a question (see the inbox).'
-            : '✅ finished with no changes to commit.';
+            : run.outcome === 'reviewed'
+              ? `🔎 posted a review (a comment, not an approval) on ${run.prUrl}; nothing was pushed.`
+              : '✅ finished with no changes to commit.';
     const summary = s.summary ? `\n\n${inert(s.summary.slice(0, 2_000))}` : '';
     return `${head(run.runId)}: ${what}${summary}\n\n${testDeltaLine(s.tests)}\n${cost}`;
   }
@@ -125,7 +127,7 @@ export function checkRunOf(s: EndedStatus): CheckRunOutput {
     run.status === 'SUCCEEDED' ? (failing || s.tests.newlyFailing.length > 0 ? 'neutral' : 'success') : run.status === 'CANCELLED' ? 'cancelled' : run.status === 'TIMED_OUT' ? 'timed_out' : 'failure';
   const title =
     run.status === 'SUCCEEDED'
-      ? `${run.outcome === 'pr_updated' ? 'Pushed new commits' : run.outcome === 'no_changes' ? 'No changes' : 'Draft ready'}: ${s.tests.newlyFailing.length} newly failing, ${s.tests.newlyPassing.length} newly passing; ${usd(run.spentMicros)}`
+      ? `${run.outcome === 'pr_updated' ? 'Pushed new commits' : run.outcome === 'no_changes' ? 'No changes' : run.outcome === 'reviewed' ? 'Reviewed' : 'Draft ready'}: ${s.tests.newlyFailing.length} newly failing, ${s.tests.newlyPassing.length} newly passing; ${usd(run.spentMicros)}`
       : `Run ${run.status.toLowerCase().replace('_', ' ')}; ${usd(run.spentMicros)}`;
   const body = run.status === 'SUCCEEDED' ? inert((s.summary ?? 'The agent gave no summary.').slice(0, 4_000)) : inert(failureInPlainWords(run));
   const summary = `${body}\n\n${testDeltaLine(s.tests)}\n\nCost ${usd(run.spentMicros)} of the ${usd(run.budgetMicros)} budget, ${s.turns} model turns. Run \`${run.runId}\`.`;

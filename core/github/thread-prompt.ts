@@ -100,3 +100,24 @@ export function iterationPrompt(input: IterationPromptInput): string {
   ].join('\n\n');
   return truncateText(withComments(head, input.comments, 'Review comments since the last Nightshift run, by people with write access:'), PROMPT_MAX);
 }
+
+export interface ReviewPromptInput {
+  repo: string;
+  number: number;
+  requestedBy: string;
+  /** What follows `/nightshift review` (may be empty). */
+  instructions: string;
+  /** The pull request's discussion: comments, reviews and inline comments. */
+  comments: readonly ThreadComment[];
+}
+
+/** The prompt of a review run started on GitHub: what to look at, and the discussion so far (fenced, trusted authors only). */
+export function reviewPrompt(input: ReviewPromptInput): string {
+  const instructions = truncateText(stripHiddenText(input.instructions).trim(), BODY_MAX);
+  const head = [
+    `Review pull request #${input.number} of ${input.repo}: read its diff and the code around it, run the tests that cover it, and report bugs, risks and missing tests as one review with inline comments. Do not change the code.`,
+    dataNotice,
+    instructions.length > 0 ? fenceUntrusted(`What @${oneLine(input.requestedBy, 100)} asked the review to look at:`, instructions) : `@${oneLine(input.requestedBy, 100)} asked Nightshift for a review.`,
+  ].join('\n\n');
+  return truncateText(withComments(head, input.comments, 'The discussion of the pull request so far, by people with write access:'), PROMPT_MAX);
+}

@@ -81,6 +81,8 @@ export type CommandSource = 'issue_comment' | 'review' | 'review_comment';
 export type WebhookTrigger =
   | { kind: 'ignore'; reason: string }
   | { kind: 'issue_labeled'; repo: string; number: number; sender: Sender; at: string }
+  /** The review label (`github.reviewLabel`) added to a pull request: a review run of it. */
+  | { kind: 'pull_labeled'; repo: string; number: number; sender: Sender; at: string }
   | {
       kind: 'command';
       repo: string;
@@ -95,6 +97,8 @@ export type WebhookTrigger =
       stop: boolean;
       /** `/nightshift answer|approve|reject ...`: resolves the thread's inbox item instead of starting a run. */
       inbox: InboxCommand | null;
+      /** `/nightshift review [instructions]`: a review run of the pull request (`instructions` is what follows `review`). */
+      review: boolean;
       source: CommandSource;
       commentId: number;
       at: string;
@@ -114,20 +118,24 @@ export type WebhookTrigger =
 export interface TriggerSettings {
   triggerLabel: string;
   commentCommand: string;
+  /** The label that starts a review run on a pull request (config `github.reviewLabel`); none: labels on PRs start nothing. */
+  reviewLabel?: string;
 }
 
 /**
  * The command in a comment body: it must start the body (after leading white space) and be followed
  * by white space or the end. `undefined` when the body is not a command.
  */
-export function parseCommand(body: string | null | undefined, command: string): { instructions: string; stop: boolean; inbox: InboxCommand | null } | undefined {
+export function parseCommand(body: string | null | undefined, command: string): { instructions: string; stop: boolean; review: boolean; inbox: InboxCommand | null } | undefined {
   if (!body) return undefined;
   const text = body.trimStart();
   if (!text.toLowerCase().startsWith(command.toLowerCase())) return undefined;
   const rest = text.slice(command.length);
   if (rest.length > 0 && !/^\s/.test(rest)) return undefined;
   const instructions = rest.trim();
-  return { instructions, stop: /^stop\.?$/i.test(instructions), inbox: parseInboxCommand(instructions) ?? null };
+  const review = /^review(?:\s|$)/i.exec(instructions);
+  if (review) return { instructions: instructions.slice(review[0].length).trim(), stop: false, review: true, inbox: null };
+  return { instructions, stop: /^stop\.?$/i.test(instructions), review: false, inbox: parseInboxCommand(instructions) ?? null };
 }
 
 const ignore = (reason: string): WebhookTrigger => ({ kind: 'ignore', reason });
@@ -143,7 +151,11 @@ export function classifyDelivery(event: string, payload: unknown, settings: Trig
     case 'issues': {
       if (act !== 'labeled') return ignore(`issues.${act ?? '?'}`);
       const p = IssuesLabeled.parse(payload);
-      if (p.label.name.toLowerCase() !== settings.triggerLabel.toLowerCase()) return ignore(`label ${p.label.name} is not the trigger label`);
+      const label = p.label.name.toLowerCase();
+      if (p.issue.pull_request && settings.reviewLabel !== undefined && label === settings.reviewLabel.toLowerCase()) {
+        return { kind: 'pull_labeled', repo: p.repository.full_name, number: p.issue.number, sender: p.sender, at: p.issue.updated_at };
+      }
+      if (label !== settings.triggerLabel.toLowerCase()) return ignore(`label ${p.label.name} is not the trigger label`);
       if (p.issue.pull_request) return ignore('the trigger label on a pull request starts nothing; use the comment command');
       return { kind: 'issue_labeled', repo: p.repository.full_name, number: p.issue.number, sender: p.sender, at: p.issue.updated_at };
     }

@@ -3,7 +3,7 @@ import type { NightshiftConfig } from '../config/schema';
 import { BudgetRefusedError, IntakePausedError } from '../errors';
 import { microsToUsd } from '../pricing';
 import { RunEndedError } from '../runs/cancel';
-import { BranchCheckUnavailableError, BranchNotAllowedError } from '../errors';
+import { BranchCheckUnavailableError, BranchNotAllowedError, ReviewNotAllowedError } from '../errors';
 import type { SubmitInput } from '../runs/submit';
 import { queuePosition } from '../runs/admission';
 import { activeThreadRuns, threadRuns } from '../runs/threads';
@@ -13,7 +13,7 @@ import { ThreadBudgetError, type ThreadStorePort } from '../store/threads';
 import { pullNumberOf, recordPullOutcome, runIdOfBranch } from './pull-outcome';
 import type { MetricsSink } from '../metrics/emf';
 import { canTrigger, type GithubComment, type GithubRepoPort, type PullDetails, type ReactionTarget, type RepoPermission } from './github-port';
-import { issuePrompt, iterationPrompt, type ThreadComment } from './thread-prompt';
+import { issuePrompt, iterationPrompt, reviewPrompt, type ThreadComment } from './thread-prompt';
 import { resolveFromThread, type ThreadInboxDeps } from './inbox-on-thread';
 import type { InboxStore } from '../store/inbox-store';
 import type { ResolveInput } from '../runs/answer';
@@ -105,7 +105,7 @@ export async function handleTrigger(deps: WebhookIntakeDeps, trigger: WebhookTri
   }
 
   const reaction: ReactionTarget | undefined =
-    trigger.kind === 'issue_labeled'
+    trigger.kind === 'issue_labeled' || trigger.kind === 'pull_labeled'
       ? { kind: 'issue', number: trigger.number }
       : trigger.source === 'issue_comment'
         ? { kind: 'issue_comment', id: trigger.commentId }
@@ -116,11 +116,15 @@ export async function handleTrigger(deps: WebhookIntakeDeps, trigger: WebhookTri
   const ctx: TriggerContext = { deps, github, repo, permissionOf, sender: trigger.sender, now };
   let outcome: IntakeOutcome;
   if (trigger.kind === 'issue_labeled') outcome = await startIssueRun(ctx, trigger.number, '');
-  else if (trigger.stop) outcome = await stopThread(ctx, trigger.number, trigger.onPullRequest);
+  else if (trigger.kind === 'pull_labeled') outcome = await startReview(ctx, trigger.number, null, '', null);
   else if (trigger.inbox) {
     const inboxDeps: ThreadInboxDeps = { runs: deps.runs, threads: deps.threads, inbox: deps.inbox, resolveItem: deps.resolveItem, commentCommand: deps.config.github.commentCommand };
     return resolveFromThread(inboxDeps, github, { repo, thread, number: trigger.number, login: trigger.sender.login, command: trigger.inbox, reaction });
-  }
+  } else if (trigger.review) {
+    outcome = trigger.onPullRequest
+      ? await startReview(ctx, trigger.number, trigger.pull === null ? null : pullOf(trigger.pull), trigger.instructions, trigger.commentId)
+      : await refuse(ctx, trigger.number, 'a review was asked on an issue', `Nightshift reviews pull requests: comment \`${deps.config.github.commentCommand} review\` on one.`);
+  } else if (trigger.stop) outcome = await stopThread(ctx, trigger.number, trigger.onPullRequest);
   else if (trigger.onPullRequest) outcome = await startIteration(ctx, trigger.number, trigger.pull === null ? null : pullOf(trigger.pull), trigger.instructions, trigger.commentId);
   else {
     // On an issue: iterate on the issue's Nightshift pull request if it has an open one, else start on the issue.
@@ -191,6 +195,29 @@ async function startIteration(ctx: TriggerContext, number: number, known: PullDe
   return submitOnThread(ctx, number, { request: { repo: ctx.repo, prompt, branch: pull.headRef, labels: ['github'], ...(issue ? { issue } : {}) }, requester: requesterOf(ctx.sender.login), source: 'github_comment', thread });
 }
 
+/**
+ * A review run of a pull request (`kind: review`): same repository only (a fork's code is never run),
+ * open only; its prompt carries the discussion so far, fenced, from authors with write access.
+ */
+async function startReview(ctx: TriggerContext, number: number, known: PullDetails | null, instructions: string, commandId: number | null): Promise<IntakeOutcome> {
+  const pull = known ?? (await ctx.github.pull(number));
+  if (pull.state !== 'open') return refuse(ctx, number, `pull request #${number} is closed`, `Nightshift reviews only open pull requests; #${number} is closed, so this did not start a review.`);
+  if (pull.headRepo === null || pull.headRepo.toLowerCase() !== ctx.repo.toLowerCase()) {
+    return refuse(
+      ctx,
+      number,
+      'the pull request comes from a fork',
+      `Nightshift reviews only pull requests whose branch is in ${ctx.repo}; this one comes from the fork ${pull.headRepo ?? '(deleted)'}, so it did not start a review.`,
+    );
+  }
+  const all = [...(await ctx.github.reviews(number)), ...(await ctx.github.reviewComments(number)), ...(await ctx.github.issueComments(number))]
+    .filter((c) => c.id !== commandId && !isCommand(ctx, c))
+    .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
+  const prompt = reviewPrompt({ repo: ctx.repo, number, requestedBy: ctx.sender.login, instructions, comments: await asThreadComments(ctx, all) });
+  const thread = threadKey(ctx.repo, number);
+  return submitOnThread(ctx, number, { request: { repo: ctx.repo, prompt, kind: 'review', pr: number, labels: ['github', 'review'] }, requester: requesterOf(ctx.sender.login), source: 'github_comment', thread });
+}
+
 /** The issue of the run that opened this pull request from its run branch, if a run did. */
 async function issueOfPull(ctx: TriggerContext, pull: PullDetails): Promise<number | undefined> {
   const opener = runIdOfBranch(pull.headRef);
@@ -211,6 +238,7 @@ async function submitOnThread(ctx: TriggerContext, number: number, input: Submit
     if (err instanceof BudgetRefusedError) return refuse(ctx, number, err.message, `Nightshift did not start a run: ${err.message} today. It can be asked again tomorrow.`);
     if (err instanceof IntakePausedError) return refuse(ctx, number, err.message, 'Nightshift did not start a run: intake is paused by the spend circuit breaker. Ask again once an operator resumes it.');
     if (err instanceof BranchNotAllowedError) return refuse(ctx, number, err.message, `Nightshift did not start a run: it never pushes to this pull request's branch (${err.refusal}).`);
+    if (err instanceof ReviewNotAllowedError) return refuse(ctx, number, err.message, `Nightshift did not start a review: ${err.refusal}.`);
     if (err instanceof BranchCheckUnavailableError) return refuse(ctx, number, err.message, 'Nightshift did not start a run: GitHub could not be asked about the branch. Ask again in a minute.');
     throw err;
   }

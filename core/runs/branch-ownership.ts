@@ -64,3 +64,25 @@ export function continueBranchRefusal(request: { branch: string; baseBranch?: st
     isOpenPullRequestHead: facts.isOpenPullRequestHead,
   });
 }
+
+/** What GitHub says about the pull request a review run names (`pr`), asked at submit before anything is written. */
+export interface ReviewPullFacts {
+  state: 'open' | 'closed';
+  headRef: string;
+  /** `owner/name` of the head repository; null when the fork was deleted. */
+  headRepo: string | null;
+}
+
+/** Asks GitHub (or the local forge) about pull request `number` of `repo`: undefined when there is none; throws when GitHub cannot answer. */
+export type PullFactsPort = (repo: string, number: number) => Promise<ReviewPullFacts | undefined>;
+
+/**
+ * Why a review run may not review pull request `number`, or undefined: it must exist, be open, and
+ * come from a branch of the same repository (never a fork, whose code Nightshift does not run).
+ */
+export function reviewPullRefusal(repo: string, number: number, facts: ReviewPullFacts | undefined): string | undefined {
+  if (!facts) return `${repo} has no pull request #${number}`;
+  if (facts.state !== 'open') return `pull request #${number} is closed`;
+  if (facts.headRepo === null || facts.headRepo.toLowerCase() !== repo.toLowerCase()) return `pull request #${number} comes from the fork ${facts.headRepo ?? '(deleted)'}: Nightshift reviews only pull requests whose branch is in ${repo}`;
+  return undefined;
+}

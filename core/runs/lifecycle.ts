@@ -19,11 +19,15 @@ export const TerminalStatus = z.enum(terminalStatuses);
 
 export const activeStatuses = ['QUEUED', 'STARTING', 'RUNNING', 'WAITING_FOR_HUMAN'] as const satisfies readonly RunStatus[];
 
-export const RunOutcome = z.enum(['pr_opened', 'pr_updated', 'no_changes', 'question']);
+export const RunOutcome = z.enum(['pr_opened', 'pr_updated', 'no_changes', 'question', 'reviewed']);
 export type RunOutcome = z.infer<typeof RunOutcome>;
 
 export const RunSource = z.enum(['api', 'cli', 'github_issue', 'github_comment', 'schedule']);
 export type RunSource = z.infer<typeof RunSource>;
+
+/** `change` edits, pushes and opens or updates a draft PR; `review` reads a PR, pushes nothing and posts one COMMENT review. */
+export const RunKind = z.enum(['change', 'review']);
+export type RunKind = z.infer<typeof RunKind>;
 
 const allowed: Record<RunStatus, readonly RunStatus[]> = {
   QUEUED: ['STARTING', 'CANCELLED', 'FAILED', 'TIMED_OUT'],

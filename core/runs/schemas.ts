@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { RepoName } from '../config/schema';
 import { TokenUsage } from '../pricing';
-import { RunOutcome, RunSource, RunStatus } from './lifecycle';
+import { RunKind, RunOutcome, RunSource, RunStatus } from './lifecycle';
 import { branchNameReason, oddUnicodeReason } from './text';
 
 /** Run ids are ULIDs: sortable by creation time, safe in execution names, branch names and S3 keys. */
@@ -36,8 +36,21 @@ export const SubmitRunRequest = z
     budgetUsd: z.number().positive('must be greater than 0').max(10_000).optional(),
     maxMinutes: z.number().int().positive('must be greater than 0').max(24 * 60).optional(),
     labels: z.array(Label).max(10).optional(),
+    /** `review`: read pull request `pr` and post one COMMENT review; nothing is pushed (default `change`). */
+    kind: RunKind.optional(),
+    /** The pull request a review run reviews (required with `kind: review`). */
+    pr: z.number().int().positive().max(2_147_483_647).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((request, ctx) => {
+    if (request.kind === 'review') {
+      if (request.pr === undefined) ctx.addIssue({ code: 'custom', path: ['pr'], message: 'required with kind "review": the number of the pull request to review' });
+      // A review reads the pull request's own branches and pushes nothing.
+      for (const field of ['branch', 'baseBranch', 'issue'] as const) {
+        if (request[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: 'not allowed with kind "review": the pull request names its branches' });
+      }
+    } else if (request.pr !== undefined) ctx.addIssue({ code: 'custom', path: ['pr'], message: 'only allowed with kind "review" (a change run continues a pull request by its `branch`)' });
+  });
 export type SubmitRunRequest = z.infer<typeof SubmitRunRequest>;
 
 export const RunError = z.object({ code: z.string(), message: z.string() }).strict();
@@ -51,6 +64,9 @@ export const RunView = z
     status: RunStatus,
     outcome: RunOutcome.nullable(),
     source: RunSource,
+    kind: RunKind,
+    /** The pull request a review run reviewed. */
+    pr: z.number().int().nullable(),
     requester: z.string(),
     prompt: z.string(),
     baseBranch: z.string().nullable(),

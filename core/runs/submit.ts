@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { NightshiftConfig } from '../config/schema';
 import { repoSettings } from '../config/load';
-import { BranchCheckUnavailableError, BranchNotAllowedError, ExecutionStartError, IntakePausedError, RepoNotAllowedError, RequestLimitError } from '../errors';
+import { BranchCheckUnavailableError, BranchNotAllowedError, ExecutionStartError, IntakePausedError, RepoNotAllowedError, RequestLimitError, ReviewNotAllowedError } from '../errors';
 import { firstCallWorstCaseMicros, usdToMicros, zeroUsage } from '../pricing';
 import { ledgerDay } from '../store/tables';
 import type { BudgetLedgerPort, IntakeFlagPort, RunRecord } from '../store/ports';
 import type { ThreadStorePort } from '../store/threads';
-import { continueBranchRefusal, type BranchFactsPort } from './branch-ownership';
+import { continueBranchRefusal, reviewPullRefusal, type BranchFactsPort, type PullFactsPort } from './branch-ownership';
 import { ExecutionInput } from './execution';
 import { finalizeRun, type FinalizeDeps } from './finalize';
 import type { RunSource } from './lifecycle';
@@ -25,6 +25,8 @@ export interface SubmitDeps extends FinalizeDeps {
   threads?: ThreadStorePort;
   /** What GitHub says about a branch: needed only to submit runs that name a `branch` to continue. */
   branchFacts?: BranchFactsPort;
+  /** What GitHub says about a pull request: needed only to submit review runs (`kind: review`). */
+  pullFacts?: PullFactsPort;
 }
 
 export interface SubmitInput {
@@ -64,7 +66,8 @@ function canonicalJson(value: unknown): string {
 export function effectiveLimits(config: NightshiftConfig, request: SubmitRunRequest) {
   const repo = repoSettings(config, request.repo);
   if (!repo) throw new RepoNotAllowedError(request.repo);
-  const budgetUsd = request.budgetUsd ?? repo.budgetUsd;
+  // A review reads a diff: its own default (budgets.reviewUsd), not the repo's change budget.
+  const budgetUsd = request.budgetUsd ?? (request.kind === 'review' ? config.budgets.reviewUsd : repo.budgetUsd);
   if (!(budgetUsd > 0)) throw new RequestLimitError('budgetUsd', 'must be greater than 0');
   if (budgetUsd > config.budgets.maxPerRunUsd) throw new RequestLimitError('budgetUsd', `must not exceed budgets.maxPerRunUsd (${config.budgets.maxPerRunUsd})`);
   const budgetMicros = usdToMicros(budgetUsd);
@@ -100,6 +103,19 @@ async function assertBranchCanBeContinued(deps: SubmitDeps, repo: string, reques
   if (refusal) throw new BranchNotAllowedError(request.branch, refusal);
 }
 
+/** A review run's pull request must be open and from this repository, asked of GitHub before anything is written. */
+async function assertPullCanBeReviewed(deps: SubmitDeps, repo: string, pr: number): Promise<void> {
+  if (!deps.pullFacts) throw new Error('a review run needs the pull request facts lookup');
+  let facts: Awaited<ReturnType<PullFactsPort>>;
+  try {
+    facts = await deps.pullFacts(repo, pr);
+  } catch (err) {
+    throw new BranchCheckUnavailableError(`of pull request #${pr}`, { cause: err });
+  }
+  const refusal = reviewPullRefusal(repo, pr, facts);
+  if (refusal) throw new ReviewNotAllowedError(pr, refusal);
+}
+
 /**
  * Accepts a run: checks policy, reserves its whole budget against the requester's and the org's day,
  * stores it QUEUED and starts its execution. Nothing is left half-written: a reservation is undone if
@@ -113,6 +129,7 @@ export async function submitRun(deps: SubmitDeps, input: SubmitInput): Promise<S
   const intake = await deps.intake.get();
   if (intake.paused) throw new IntakePausedError(intake.reason);
   if (request.branch !== undefined) await assertBranchCanBeContinued(deps, repo.name, { branch: request.branch, baseBranch: request.baseBranch });
+  if (request.kind === 'review' && request.pr !== undefined) await assertPullCanBeReviewed(deps, repo.name, request.pr);
 
   const now = deps.now?.() ?? new Date();
   const runId = (deps.newRunId ?? newRunId)();
@@ -167,6 +184,7 @@ export async function submitRun(deps: SubmitDeps, input: SubmitInput): Promise<S
     settled: false,
     requestHash: input.idempotencyKey === undefined ? null : requestHash(request),
     thread: thread ?? null,
+    ...(request.kind === 'review' ? { runKind: 'review' as const, pr: request.pr ?? null } : {}),
   };
   try {
     await deps.runs.create(record);

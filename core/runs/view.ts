@@ -13,6 +13,8 @@ export function toRunView(record: RunRecord, queuePosition?: number | null): Run
     status: record.status,
     outcome: record.outcome,
     source: record.source,
+    kind: record.runKind ?? 'change',
+    pr: record.pr ?? null,
     requester: record.requester,
     prompt: record.prompt,
     baseBranch: record.baseBranch,

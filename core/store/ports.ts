@@ -1,6 +1,6 @@
 import type { RunResume } from '../inbox/pause-report';
 import type { TokenUsage } from '../pricing';
-import type { RunOutcome, RunSource, RunStatus } from '../runs/lifecycle';
+import type { RunKind, RunOutcome, RunSource, RunStatus } from '../runs/lifecycle';
 import type { RunError, RunEvent, RunEventType } from '../runs/schemas';
 
 /**
@@ -51,6 +51,10 @@ export interface RunRecord {
   statusCommentId?: number | null;
   /** How the pull request of the run's thread ended on GitHub (`pull_request.closed`), and when. */
   pullRequest?: PullRequestOutcome | null;
+  /** What the run does (SPEC §3 `kind`); absent on runs stored before review runs: `change`. (`kind` is the table's item type.) */
+  runKind?: RunKind;
+  /** The pull request a review run reviews. */
+  pr?: number | null;
 }
 
 export interface PullRequestOutcome {

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { RunResume } from '../inbox/pause-report';
 import { TokenUsage } from '../pricing';
-import { RunOutcome, RunSource, RunStatus } from '../runs/lifecycle';
+import { RunKind, RunOutcome, RunSource, RunStatus } from '../runs/lifecycle';
 import { RunError, RunId } from '../runs/schemas';
 import type { RunPatch, RunRecord } from './ports';
 
@@ -41,6 +41,8 @@ export const StoredRunRecord = z.object({
   resume: RunResume.nullable().optional(),
   statusCommentId: z.number().int().positive().nullable().optional(),
   pullRequest: PullRequestOutcome.nullable().optional(),
+  runKind: RunKind.optional(),
+  pr: z.number().int().positive().nullable().optional(),
 });
 
 export const RunPatchSchema = z

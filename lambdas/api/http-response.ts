@@ -1,6 +1,6 @@
 import { ZodError } from 'zod';
 import { describeIssues } from '../../core/config/load';
-import { BranchCheckUnavailableError, BranchNotAllowedError, BudgetRefusedError, ExecutionStartError, IntakePausedError, InvalidCursorError, RepoNotAllowedError, RequestLimitError, RunNotFoundError } from '../../core/errors';
+import { BranchCheckUnavailableError, BranchNotAllowedError, BudgetRefusedError, ExecutionStartError, IntakePausedError, InvalidCursorError, RepoNotAllowedError, RequestLimitError, ReviewNotAllowedError, RunNotFoundError } from '../../core/errors';
 import { RequesterNotAllowedError } from '../../core/runs/access';
 import { InboxConflictError, InboxItemNotFoundError, InvalidResolutionError } from '../../core/runs/answer';
 import { BudgetExtensionRefusedError } from '../../core/store/budget-ledger';
@@ -34,6 +34,7 @@ export function toHttpError(err: unknown): HttpError {
     return new HttpError(503, 'intake_paused', err.message, undefined, { 'retry-after': String(intakePausedRetryAfterSeconds) });
   }
   if (err instanceof BranchNotAllowedError) return new HttpError(422, 'branch_not_allowed', err.message, [{ path: 'branch', message: err.refusal }]);
+  if (err instanceof ReviewNotAllowedError) return new HttpError(422, 'review_not_allowed', err.message, [{ path: 'pr', message: err.refusal }]);
   if (err instanceof BranchCheckUnavailableError) {
     return new HttpError(503, 'branch_check_unavailable', err.message, undefined, { 'retry-after': String(branchCheckRetryAfterSeconds) });
   }

@@ -8,7 +8,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { optionalEnv } from '../../core/env';
 import { tableNamesFromEnv } from '../../core/store/client';
 import { idempotencyKeys } from '../../core/store/tables';
-import { lambdaBranchFacts } from '../github/branch-facts-client';
+import { lambdaBranchFacts, lambdaPullFacts } from '../github/branch-facts-client';
 import { apiDepsFromEnv, apiDynamoClient, type ApiDeps } from './deps';
 import { HttpError } from './http';
 
@@ -18,10 +18,11 @@ export type SubmitApiDeps = ApiDeps & { idempotencyStore: BasePersistenceLayer }
 export function submitApiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SubmitApiDeps {
   const dynamo = apiDynamoClient(env);
   const branchFactsFunction = optionalEnv('BRANCH_FACTS_FUNCTION', env);
+  const lambda = branchFactsFunction ? new LambdaClient({}) : undefined;
   return {
     ...apiDepsFromEnv(env, dynamo),
-    // Only the submit function is granted this function; the others never call it (a branch is only submitted).
-    ...(branchFactsFunction ? { branchFacts: lambdaBranchFacts(new LambdaClient({}), branchFactsFunction) } : {}),
+    // Only the submit function is granted this function; the others never call it (a branch or a review's pull request is only submitted).
+    ...(lambda && branchFactsFunction ? { branchFacts: lambdaBranchFacts(lambda, branchFactsFunction), pullFacts: lambdaPullFacts(lambda, branchFactsFunction) } : {}),
     idempotencyStore: new DynamoDBPersistenceLayer({
       tableName: tableNamesFromEnv(env).idempotency,
       keyAttr: idempotencyKeys.partitionKey,

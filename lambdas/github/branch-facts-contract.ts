@@ -35,3 +35,16 @@ export const BranchFactsAnswer = z
   })
   .strict();
 export type BranchFactsAnswer = z.infer<typeof BranchFactsAnswer>;
+
+/** The same function asked about one pull request (a review run's `pr`): facts only, no token. */
+export const PullFactsRequest = z.object({ kind: z.literal('pullFacts'), repo: RepoName, pull: z.number().int().positive() }).strict();
+export type PullFactsRequest = z.infer<typeof PullFactsRequest>;
+
+export const PullFactsAnswer = z
+  .object({
+    repository: z.string(),
+    /** null: the repository has no such pull request. */
+    pull: z.object({ state: z.enum(['open', 'closed']), headRef: z.string().min(1), headRepo: z.string().nullable() }).strict().nullable(),
+  })
+  .strict();
+export type PullFactsAnswer = z.infer<typeof PullFactsAnswer>;

@@ -2,7 +2,7 @@ import { Octokit } from '@octokit/core';
 import { repoSettings } from '../../core/config/load';
 import { RepoNotAllowedError } from '../../core/errors';
 import { optionalEnv } from '../../core/env';
-import { BRANCH_FACTS_PERMISSIONS, BranchFactsAnswer, BranchFactsRequest } from './branch-facts-contract';
+import { BRANCH_FACTS_PERMISSIONS, BranchFactsAnswer, BranchFactsRequest, PullFactsAnswer, PullFactsRequest } from './branch-facts-contract';
 import { GITHUB_CALL_TIMEOUT_MS } from './github-repo-client';
 import { mintRepoToken, webhookTokenBrokerDepsFromEnv, type WebhookTokenBrokerDeps } from './webhook-token-broker';
 
@@ -19,10 +19,10 @@ export interface BranchFactsDeps extends WebhookTokenBrokerDeps {
   apiUrl: string;
 }
 
-export async function lookupBranchFacts(deps: BranchFactsDeps, input: unknown): Promise<BranchFactsAnswer> {
-  const request = BranchFactsRequest.parse(input);
-  const settings = repoSettings(deps.config, request.repo);
-  if (!settings) throw new RepoNotAllowedError(request.repo);
+/** A read-only client for one allowlisted repository, its token minted here and never returned. */
+async function repoClient(deps: BranchFactsDeps, name: string) {
+  const settings = repoSettings(deps.config, name);
+  if (!settings) throw new RepoNotAllowedError(name);
   const { token } = await mintRepoToken(deps, settings.name, BRANCH_FACTS_PERMISSIONS, 'nightshift-branch-facts');
   const octokit = new Octokit({
     auth: token,
@@ -31,6 +31,25 @@ export async function lookupBranchFacts(deps: BranchFactsDeps, input: unknown): 
     request: { fetch: (url: string, init: RequestInit) => fetch(url, { ...init, signal: AbortSignal.timeout(GITHUB_CALL_TIMEOUT_MS) }) },
   });
   const [owner, repo] = settings.name.split('/') as [string, string];
+  return { settings, octokit, owner, repo };
+}
+
+/** A review run's pull request: its state and where its head branch lives (a fork or this repository). */
+export async function lookupPullFacts(deps: BranchFactsDeps, input: unknown): Promise<PullFactsAnswer> {
+  const request = PullFactsRequest.parse(input);
+  const { settings, octokit, owner, repo } = await repoClient(deps, request.repo);
+  try {
+    const { data } = await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { owner, repo, pull_number: request.pull });
+    return PullFactsAnswer.parse({ repository: settings.name, pull: { state: data.state === 'open' ? 'open' : 'closed', headRef: data.head.ref, headRepo: data.head.repo?.full_name ?? null } });
+  } catch (err) {
+    if ((err as { status?: number }).status === 404) return { repository: settings.name, pull: null };
+    throw err;
+  }
+}
+
+export async function lookupBranchFacts(deps: BranchFactsDeps, input: unknown): Promise<BranchFactsAnswer> {
+  const request = BranchFactsRequest.parse(input);
+  const { settings, octokit, owner, repo } = await repoClient(deps, request.repo);
   const [repository, branch, pulls] = await Promise.all([
     octokit.request('GET /repos/{owner}/{repo}', { owner, repo }),
     octokit.request('GET /repos/{owner}/{repo}/branches/{branch}', { owner, repo, branch: request.branch }).then(
@@ -54,11 +73,19 @@ export async function lookupBranchFacts(deps: BranchFactsDeps, input: unknown): 
 
 let deps: BranchFactsDeps | undefined;
 
-/** Lambda entry: `{ kind: "branchFacts", repo, branch }` in, `BranchFactsAnswer` out; refusals and GitHub failures throw. */
-export async function handler(event: unknown): Promise<BranchFactsAnswer> {
+/**
+ * Lambda entry: `{ kind: "branchFacts", repo, branch }` in, `BranchFactsAnswer` out, or `{ kind:
+ * "pullFacts", repo, pull }` in, `PullFactsAnswer` out; refusals and GitHub failures throw.
+ */
+export async function handler(event: unknown): Promise<BranchFactsAnswer | PullFactsAnswer> {
   if (!deps) {
     const base = webhookTokenBrokerDepsFromEnv();
     deps = { ...base, apiUrl: optionalEnv('GITHUB_API_URL') ?? base.config.github.apiUrl };
+  }
+  if (typeof event === 'object' && event !== null && (event as { kind?: unknown }).kind === 'pullFacts') {
+    const pull = await lookupPullFacts(deps, event);
+    console.log(JSON.stringify({ level: 'info', message: 'pull request facts answered', repository: pull.repository, found: pull.pull !== null }));
+    return pull;
   }
   const answer = await lookupBranchFacts(deps, event);
   console.log(JSON.stringify({ level: 'info', message: 'branch facts answered', repository: answer.repository, exists: answer.branch.exists, protected: answer.branch.protected }));

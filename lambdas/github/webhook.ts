@@ -22,7 +22,7 @@ import { createWebhookDeliveries } from '../../core/store/webhook-deliveries';
 import { header, type ApiEvent, type ApiResult } from '../api/http';
 import { stepFunctionsExecutions } from '../api/step-functions';
 import { localSecretsFileSource, secretsManagerSource } from '../token-broker';
-import { lambdaBranchFacts } from './branch-facts-client';
+import { lambdaBranchFacts, lambdaPullFacts } from './branch-facts-client';
 import { octokitRepoClient } from './github-repo-client';
 import { requestWebhookToken } from './webhook-token-client';
 
@@ -66,6 +66,7 @@ export function webhookDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Webhoo
     stopRunTasks: (runId: string) => executions.stopExecution(runId, 'run finalized by the GitHub webhook'),
     metrics: createPowertoolsSink(),
     branchFacts: lambdaBranchFacts(lambda, requiredEnv('BRANCH_FACTS_FUNCTION', env)),
+    pullFacts: lambdaPullFacts(lambda, requiredEnv('BRANCH_FACTS_FUNCTION', env)),
   };
   const repoClient = async (repo: string, checks: boolean) => {
     const token = await requestWebhookToken(lambda, brokerName, { kind: 'webhookToken', repo, ...(checks ? { checks } : {}) });

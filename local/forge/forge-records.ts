@@ -20,6 +20,8 @@ export const ForgePull = z
     updatedAt: z.string(),
     closedAt: z.string().nullable().optional(),
     mergedAt: z.string().nullable().optional(),
+    /** `owner/name` of the head repository when it is a fork (absent: this repository). */
+    headRepo: z.string().optional(),
   })
   .strict();
 export type ForgePull = z.infer<typeof ForgePull>;
@@ -196,5 +198,39 @@ export function saveCheckRun(forgeRoot: string, repo: string, run: Omit<ForgeChe
   if (at >= 0) all[at] = record;
   else all.push(record);
   writeAtomically(checksFile(forgeRoot, repo), all);
+  return record;
+}
+
+/** A pull request review (`<owner>/<name>.pulls/<number>.reviews.json`) with its inline comments, as GitHub keeps it. */
+export const ForgeReview = z
+  .object({
+    id: z.number().int().positive(),
+    user: ForgeUser,
+    body: z.string(),
+    state: z.enum(['COMMENTED', 'APPROVED', 'CHANGES_REQUESTED']),
+    commitId: z.string().regex(/^[0-9a-f]{40}$/),
+    submittedAt: z.string(),
+    comments: z.array(z.object({ id: z.number().int().positive(), path: z.string(), line: z.number().int().positive(), side: z.enum(['LEFT', 'RIGHT']), body: z.string() }).strict()),
+  })
+  .strict();
+export type ForgeReview = z.infer<typeof ForgeReview>;
+
+function reviewsFile(forgeRoot: string, repo: string, number: number): string {
+  return join(dirOf(forgeRoot, repo, 'pulls'), `${number}.reviews.json`);
+}
+
+export function listReviews(forgeRoot: string, repo: string, number: number): ForgeReview[] {
+  const path = reviewsFile(forgeRoot, repo, number);
+  return existsSync(path) ? z.array(ForgeReview).parse(JSON.parse(readFileSync(path, 'utf8'))) : [];
+}
+
+/** Stores a submitted review; review and comment ids are unique across the repository (number * 10^6 + n). */
+export function addReview(forgeRoot: string, repo: string, number: number, review: Omit<ForgeReview, 'id' | 'comments'> & { comments: Omit<ForgeReview['comments'][number], 'id'>[] }): ForgeReview {
+  const existing = listReviews(forgeRoot, repo, number);
+  const id = number * 1_000_000 + 500_000 + existing.length + 1;
+  const comments = review.comments.map((c, i) => ({ ...c, id: id * 100 + i + 1 }));
+  const record = ForgeReview.parse({ ...review, id, comments });
+  mkdirSync(dirOf(forgeRoot, repo, 'pulls'), { recursive: true });
+  writeAtomically(reviewsFile(forgeRoot, repo, number), [...existing, record]);
   return record;
 }

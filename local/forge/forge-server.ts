@@ -12,6 +12,7 @@ import { sign } from '@octokit/webhooks-methods';
 import {
   addComment,
   addLabels,
+  addReview,
   createIssue,
   forgeBot,
   getPull,
@@ -19,6 +20,7 @@ import {
   listComments,
   listIssues,
   listPulls,
+  listReviews,
   permissionOf,
   saveCheckRun,
   savePull,
@@ -26,8 +28,10 @@ import {
   type ForgeCheckRun,
   type ForgeIssue,
   type ForgePull,
+  type ForgeReview,
   type ForgeUser,
 } from './forge-records';
+import { commentableLines } from '../../core/review/review-anchoring';
 import { bareRepoPath, branchAliasTarget, branchHead, commitExists, defaultBranchOf, mergeBranch, MergeConflictError, protectedBranchesOf } from './forge-repositories';
 
 /**
@@ -45,7 +49,10 @@ import { bareRepoPath, branchAliasTarget, branchHead, commitExists, defaultBranc
  *   POST  /repos/{owner}/{repo}/issues/{number}/labels {labels}
  *   GET   /repos/{owner}/{repo}/issues/{number}/comments
  *   GET   /repos/{owner}/{repo}/collaborators/{login}/permission
- *   GET   /repos/{owner}/{repo}/pulls/{number}/comments and /reviews (always empty: no inline reviews here)
+ *   GET   /repos/{owner}/{repo}/pulls/{number}          (`Accept: application/vnd.github.diff`: the diff base...head)
+ *   POST  /repos/{owner}/{repo}/pulls/{number}/reviews  {commit_id?, body?, event, comments?: [{path, line, side?, body}]}
+ *         (each comment must be on a line of the diff's hunks on its side, else 422 as on GitHub)
+ *   GET   /repos/{owner}/{repo}/pulls/{number}/reviews and /comments (the reviews' inline comments)
  *   POST  /repos/{owner}/{repo}/issues/{number}/reactions, /issues/comments/{id}/reactions, /pulls/comments/{id}/reactions
  *   PATCH /repos/{owner}/{repo}/issues/comments/{id} {body}   (the run's status comment, edited in place)
  *   POST  /repos/{owner}/{repo}/check-runs           {name, head_sha, external_id?, status?, conclusion?, completed_at?, output?}
@@ -100,6 +107,12 @@ export interface ForgeOptions {
 }
 
 const execFileAsync = promisify(execFile);
+
+/** A pull request's diff as GitHub computes it: from the merge base of base and head to head. */
+async function pullDiff(bare: string, pull: ForgePull): Promise<string> {
+  const { stdout } = await execFileAsync('git', ['--git-dir', bare, 'diff', '--no-color', '--no-ext-diff', '--no-textconv', '-M', `refs/heads/${pull.base}...refs/heads/${pull.head}`, '--'], { maxBuffer: 64 * 1024 * 1024 });
+  return stdout;
+}
 
 class HttpError extends Error {
   constructor(
@@ -156,6 +169,18 @@ const CheckRunFields = {
 };
 const CreateCheckRun = z.object({ ...CheckRunFields, head_sha: z.string().regex(/^[0-9a-f]{40}$/, 'must be a commit sha') });
 const UpdateCheckRun = z.object(CheckRunFields).partial();
+const CreateReview = z
+  .object({
+    commit_id: z.string().regex(/^[0-9a-f]{40}$/, 'must be a commit sha').optional(),
+    body: z.string().max(65_536).optional(),
+    event: z.enum(['APPROVE', 'REQUEST_CHANGES', 'COMMENT']),
+    comments: z
+      .array(z.object({ path: z.string().min(1), line: z.number().int().positive(), side: z.enum(['LEFT', 'RIGHT']).optional(), body: z.string().min(1).max(65_536) }).strict())
+      .max(100)
+      .optional(),
+  })
+  .strict();
+const reviewStates = { APPROVE: 'APPROVED', REQUEST_CHANGES: 'CHANGES_REQUESTED', COMMENT: 'COMMENTED' } as const;
 const CreateReaction = z.object({ content: z.enum(['+1', '-1', 'laugh', 'confused', 'heart', 'hooray', 'rocket', 'eyes']) });
 
 interface PendingDelivery {
@@ -247,7 +272,7 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
       draft: p.draft,
       html_url: `${options.webUrl?.() ?? baseUrl}/${repo}/pull/${p.number}`,
       url: `${baseUrl}/repos/${repo}/pulls/${p.number}`,
-      head: { ref: p.head, label: `${owner}:${p.head}`, sha: branchHead(bareRepoPath(root, repo), p.head) ?? null, repo: repoJson(repo) },
+      head: { ref: p.head, label: `${(p.headRepo ?? repo).split('/')[0]}:${p.head}`, sha: branchHead(bareRepoPath(root, repo), p.head) ?? null, repo: repoJson(p.headRepo ?? repo) },
       base: { ref: p.base, label: `${owner}:${p.base}`, repo: repoJson(repo) },
       user: { login: 'nightshift[bot]' },
       created_at: p.createdAt,
@@ -257,6 +282,28 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
       merged_at: p.mergedAt ?? null,
     };
   };
+  const reviewJson = (repo: string, number: number, r: ForgeReview) => ({
+    id: r.id,
+    user: userJson(r.user),
+    body: r.body,
+    state: r.state,
+    commit_id: r.commitId,
+    submitted_at: r.submittedAt,
+    html_url: `${options.webUrl?.() ?? baseUrl}/${repo}/pull/${number}#pullrequestreview-${r.id}`,
+  });
+  const reviewCommentJson = (repo: string, number: number, r: ForgeReview, c: ForgeReview['comments'][number]) => ({
+    id: c.id,
+    pull_request_review_id: r.id,
+    path: c.path,
+    line: c.line,
+    side: c.side,
+    body: c.body,
+    commit_id: r.commitId,
+    user: userJson(r.user),
+    created_at: r.submittedAt,
+    updated_at: r.submittedAt,
+    html_url: `${options.webUrl?.() ?? baseUrl}/${repo}/pull/${number}#discussion_r${c.id}`,
+  });
   /** GitHub's `pull_request.closed`, merged or not, after a close or a merge through the API. */
   const closedDelivery = (repo: string, p: ForgePull, sender: ReturnType<typeof userJson>): PendingDelivery => ({
     event: 'pull_request',
@@ -357,10 +404,7 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
       const existing = getPull(root, repo, Number(rest[1]));
       if (!existing) throw new HttpError(404, 'Not Found');
       // `Accept: application/vnd.github.diff` asks for the pull request as a diff, as GitHub answers it.
-      if (method === 'GET' && /application\/vnd\.github(\.v3)?\.diff/.test(String(req.headers.accept ?? ''))) {
-        const { stdout } = await execFileAsync('git', ['--git-dir', bare, 'diff', '--no-color', '--no-ext-diff', '--no-textconv', '-M', `refs/heads/${existing.base}...refs/heads/${existing.head}`, '--'], { maxBuffer: 64 * 1024 * 1024 });
-        return { status: 200, json: undefined, diff: stdout };
-      }
+      if (method === 'GET' && /application\/vnd\.github(\.v3)?\.diff/.test(String(req.headers.accept ?? ''))) return { status: 200, json: undefined, diff: await pullDiff(bare, existing) };
       if (method === 'GET') return { status: 200, json: pullJson(repo, existing) };
       const input = UpdatePull.parse(body ?? {});
       const now = new Date().toISOString();
@@ -421,8 +465,28 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
       return { status: 200, json: { permission: legacy, role_name: permission, user: { login: rest[1], type: 'User' } } };
     }
     if (rest[0] === 'pulls' && rest.length === 3 && (rest[2] === 'comments' || rest[2] === 'reviews') && method === 'GET') {
-      if (!getPull(root, repo, Number(rest[1]))) throw new HttpError(404, 'Not Found');
-      return { status: 200, json: [] };
+      const number = Number(rest[1]);
+      if (!getPull(root, repo, number)) throw new HttpError(404, 'Not Found');
+      const reviews = listReviews(root, repo, number);
+      if (rest[2] === 'reviews') return { status: 200, json: reviews.map((r) => reviewJson(repo, number, r)) };
+      return { status: 200, json: reviews.flatMap((r) => r.comments.map((c) => reviewCommentJson(repo, number, r, c))) };
+    }
+    if (rest[0] === 'pulls' && rest.length === 3 && rest[2] === 'reviews' && method === 'POST') {
+      const number = Number(rest[1]);
+      const pull = getPull(root, repo, number);
+      if (!pull) throw new HttpError(404, 'Not Found');
+      const input = CreateReview.parse(body);
+      const commitId = input.commit_id ?? branchHead(bare, pull.head);
+      if (!commitId || !commitExists(bare, commitId)) throw new HttpError(422, 'Unprocessable Entity', ['commit_id is not part of the pull request']);
+      // As on GitHub: a comment must sit on a line of the diff's hunks, on its side.
+      const lines = commentableLines(await pullDiff(bare, pull));
+      const comments = (input.comments ?? []).map((c) => ({ path: c.path, line: c.line, side: c.side ?? ('RIGHT' as const), body: c.body }));
+      for (const c of comments) {
+        if (!lines.get(c.path)?.[c.side].has(c.line)) throw new HttpError(422, 'Unprocessable Entity', [`Line could not be resolved: ${c.path} line ${c.line} (${c.side}) is not in the diff`]);
+      }
+      if (input.event !== 'APPROVE' && (input.body ?? '') === '' && comments.length === 0) throw new HttpError(422, 'Unprocessable Entity', [`Review body is required for ${input.event}`]);
+      const review = addReview(root, repo, number, { user: writer, body: input.body ?? '', state: reviewStates[input.event], commitId, submittedAt: new Date().toISOString(), comments });
+      return { status: 200, json: reviewJson(repo, number, review) };
     }
     if (rest.at(-1) === 'reactions' && method === 'POST' && (rest[0] === 'issues' || rest[0] === 'pulls')) {
       const input = CreateReaction.parse(body);

@@ -20,6 +20,26 @@ export interface OpenPullRequest extends PullRequestRef {
   sameRepository: boolean;
 }
 
+/** A pull request a review run reads. */
+export interface PullRequestDetails extends PullRequestRef {
+  state: 'open' | 'closed';
+  headRef: string;
+  headSha: string;
+  /** `owner/name` of the head repository; null when the fork was deleted. */
+  headRepo: string | null;
+  baseRef: string;
+  title: string;
+  body: string;
+}
+
+/** An inline comment of a review, on the new side of the diff. */
+export interface ReviewCommentInput {
+  path: string;
+  line: number;
+  side: 'RIGHT';
+  body: string;
+}
+
 export interface GithubApi {
   getRepo(): Promise<RepoInfo>;
   findOpenPull(branch: string): Promise<OpenPullRequest | undefined>;
@@ -31,6 +51,11 @@ export interface GithubApi {
   commentOnIssue(number: number, body: string): Promise<void>;
   /** Edits a comment (the run's status comment: core/github/run-status.ts). */
   updateIssueComment(commentId: number, body: string): Promise<void>;
+  getPull(number: number): Promise<PullRequestDetails>;
+  /** The pull request's diff as GitHub computes it (merge base → head). */
+  getPullDiff(number: number): Promise<string>;
+  /** Posts one review of type COMMENT: the only event the runner can send (never APPROVE or REQUEST_CHANGES). */
+  createCommentReview(number: number, input: { commitId: string; body: string; comments: ReviewCommentInput[] }): Promise<{ id: number; url: string }>;
 }
 
 export function octokitGithubApi(options: { baseUrl: string; token: string; repo: string; fetch?: typeof fetch }): GithubApi {
@@ -77,6 +102,28 @@ export function octokitGithubApi(options: { baseUrl: string; token: string; repo
     },
     async updateIssueComment(commentId, body) {
       await octokit.rest.issues.updateComment({ owner, repo, comment_id: commentId, body });
+    },
+    async getPull(number) {
+      const { data } = await octokit.rest.pulls.get({ owner, repo, pull_number: number });
+      return {
+        number: data.number,
+        url: data.html_url,
+        state: data.state === 'open' ? 'open' : 'closed',
+        headRef: data.head.ref,
+        headSha: data.head.sha,
+        headRepo: data.head.repo?.full_name ?? null,
+        baseRef: data.base.ref,
+        title: data.title,
+        body: data.body ?? '',
+      };
+    },
+    async getPullDiff(number) {
+      const { data } = await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { owner, repo, pull_number: number, headers: { accept: 'application/vnd.github.diff' } });
+      return data as unknown as string;
+    },
+    async createCommentReview(number, input) {
+      const { data } = await octokit.rest.pulls.createReview({ owner, repo, pull_number: number, commit_id: input.commitId, body: input.body, event: 'COMMENT', comments: input.comments });
+      return { id: data.id, url: data.html_url };
     },
   };
 }

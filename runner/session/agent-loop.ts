@@ -1,4 +1,4 @@
-import type { ContentBlock } from '@aws-sdk/client-bedrock-runtime';
+import type { ContentBlock, Tool } from '@aws-sdk/client-bedrock-runtime';
 import { join } from 'node:path';
 import { BudgetExhaustedError } from '../../core/errors';
 import { budgetApprovalRequest } from '../../core/inbox/budget-approval';
@@ -13,7 +13,7 @@ import type { ModelBudget } from '../model-budget';
 import { readAgentInstructions } from '../repo/repo-settings-file';
 import type { TestRunResult } from '../repo/test-results';
 import { toolSpecs } from '../tools/definitions';
-import { executeTool, type ToolControl } from '../tools/tool-executor';
+import { executeTool, type ToolControl, type ToolOutcome } from '../tools/tool-executor';
 import type { ComputeMeter } from './compute-meter';
 import { callModel } from './model-call';
 import type { RunContext } from './run-context';
@@ -47,11 +47,26 @@ export interface AgentLoopInput {
   meter: ComputeMeter;
   setupNotes: string[];
   baseTests: TestRunResult | undefined;
-  gate: FinishGate;
+  /** Verifies a change run's `finish` (absent for a kind whose `finish` needs no verification). */
+  gate?: FinishGate;
   /** A resumed run: the conversation of its pause with the answer in it, instead of the task message. */
   restored?: RestoredConversation | undefined;
   /** The GitHub status comment's running stage (a GitHub run only). */
   status: StatusProgress;
+  /** Another run kind's loop (a review: runner/session/review-run.ts); absent: a change run's. */
+  profile?: AgentLoopProfile;
+}
+
+/**
+ * What a run kind other than `change` puts into the same loop: its system prompt, its tools, its task
+ * message, and its own answer to a tool call before the shared executor runs it (its `finish`, and the
+ * refusal of tools it does not offer). Such a kind never pauses: a budget that runs out ends the run.
+ */
+export interface AgentLoopProfile {
+  system: string;
+  tools: Tool[];
+  task: string;
+  tool(name: string, input: unknown): ToolOutcome | undefined;
 }
 
 /** The model ↔ tools loop, until the agent finishes, asks, stops calling tools, or runs out of turns. */
@@ -61,7 +76,7 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
   const model = ctx.config.model;
   const conversation = new Conversation({
     modelId: model.id,
-    system: systemPrompt({
+    system: input.profile?.system ?? systemPrompt({
       repo: run.repo,
       branch: prepared.repo.branch,
       baseBranch: prepared.repo.baseBranch,
@@ -73,12 +88,14 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
       agentInstructions: readAgentInstructions(prepared.layout.repo),
       repoInstructions: prepared.rules.repoFile.instructions,
     }),
-    tools: toolSpecs(),
+    tools: input.profile?.tools ?? toolSpecs(),
     maxTokens: model.maxOutputTokens,
     contextWindowTokens: model.contextWindowTokens,
   });
   if (input.restored) {
     conversation.messages.push(...input.restored.messages);
+  } else if (input.profile) {
+    conversation.addUser([{ text: ctx.redactor.redact(input.profile.task) }]);
   } else {
     const issue = run.issue !== null ? { number: run.issue, ...(await prepared.repo.github.getIssue(run.issue)) } : undefined;
     // Setup and base-test output may hold a secret the commands had: the model never sees one.
@@ -126,7 +143,7 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
         continue;
       }
       // budgets.askForMore: the call that does not fit is not made; the run asks its requester instead of ending.
-      if (!(err instanceof BudgetExhaustedError) || !ctx.config.budgets.askForMore) throw err;
+      if (!(err instanceof BudgetExhaustedError) || !ctx.config.budgets.askForMore || input.profile) throw err;
       const asked = budgetApprovalRequest({ budgetMicros: run.budgetMicros, spentMicros: Math.max(0, run.budgetMicros - err.availableMicros) }, err.neededMicros);
       return { kind: 'pause', pause: { reason: 'budget_approval', ...asked }, state: { messages: conversation.messages, turn: turn - 1, toolUseId: null } };
     }
@@ -193,7 +210,7 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
         continue;
       }
       await announceToolStart(ctx, { name: use.name!, input: use.input, turn });
-      let outcome = await executeTool(use.name!, use.input, {
+      let outcome = input.profile?.tool(use.name!, use.input) ?? await executeTool(use.name!, use.input, {
         repoRoot: prepared.layout.repo,
         protectedPaths: prepared.rules.protectedPaths,
         identity: prepared.identity,
@@ -202,7 +219,7 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
         outputDir: join(prepared.layout.root, 'tool-output'),
         gitFiles: () => gitViewFiles(prepared),
       });
-      if (outcome.control?.kind === 'finish') {
+      if (outcome.control?.kind === 'finish' && input.gate) {
         const verdict = await input.gate.review(outcome.control.summary);
         const { control: finish, ...rest } = outcome;
         outcome = verdict.accepted ? { ...rest, text: verdict.text, control: finish } : { ...rest, text: verdict.text, isError: true };

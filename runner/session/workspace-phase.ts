@@ -150,14 +150,15 @@ export async function checkoutRepo(ctx: RunContext, started: StartedRun): Promis
  * so its settings file (setup and test commands that run with the repo's secrets) is read from the
  * default branch, never from the branch itself.
  */
-export async function readRepoRules(ctx: RunContext, layout: WorkspaceLayout, repo: RepoAccess): Promise<RepoRules> {
+export async function readRepoRules(ctx: RunContext, layout: WorkspaceLayout, repo: RepoAccess, options: { reviewedBranch?: boolean } = {}): Promise<RepoRules> {
   let repoFile: NightshiftYml;
   try {
-    if (ctx.run.branch) {
+    // A review reads a pull request's branch, which is no more trusted than a continued one.
+    if (ctx.run.branch || options.reviewedBranch) {
       const { defaultBranch } = await repo.github.getRepo();
       const text = await repo.git.fileOnRemoteBranch(defaultBranch, '.nightshift.yml', MAX_NIGHTSHIFT_YML_BYTES);
       repoFile = text === undefined ? {} : parseNightshiftYml(text);
-      await ctx.emit('note', `.nightshift.yml read from the default branch ${defaultBranch}, not from the continued branch ${repo.branch}`, { settingsFrom: defaultBranch });
+      await ctx.emit('note', `.nightshift.yml read from the default branch ${defaultBranch}, not from the ${options.reviewedBranch ? 'reviewed' : 'continued'} branch ${repo.branch}`, { settingsFrom: defaultBranch });
     } else repoFile = readNightshiftYml(layout.repo);
   } catch (err) {
     if (err instanceof RepoSettingsFileError) throw new RunFailure('bad_repo_settings', err.message);

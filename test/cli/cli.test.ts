@@ -30,7 +30,7 @@ describe('nightshift CLI against local mode', () => {
     expect(runs.stdout).toContain(runId);
     // each row shows the outcome and the PR
     const row = runs.stdout.split("\n").find((l) => l.startsWith(runId!))!;
-    expect(row).toMatch(/SUCCEEDED\s+pr_opened\s+/);
+    expect(row).toMatch(/SUCCEEDED\s+change\s+pr_opened\s+/);
     expect(row).toContain('/pull/');
 
     const logs = runCli(['logs', runId!], dev.url);

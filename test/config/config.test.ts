@@ -31,7 +31,7 @@ function problemsOf(mutate: (c: Record<string, any>) => void): { path: string; m
 describe('configuration', () => {
   it('accepts the minimal configuration and fills every default', () => {
     const config = parseConfig(minimal());
-    expect(config.budgets).toEqual({ perRunUsd: 2, maxPerRunUsd: 10, perRequesterDailyUsd: 20, dailyUsd: 100, perThreadUsd: 10, askForMore: false });
+    expect(config.budgets).toEqual({ perRunUsd: 2, maxPerRunUsd: 10, perRequesterDailyUsd: 20, dailyUsd: 100, perThreadUsd: 10, askForMore: false, reviewUsd: 1 });
     expect(config.concurrency).toEqual({ global: 5, perRepo: 2 });
     expect(config.timeouts).toEqual({ maxMinutes: 60, noProgressMinutes: 10, answerHours: 72 });
     expect(config.github.triggerLabel).toBe('nightshift');

@@ -22,6 +22,8 @@ function run(overrides: Partial<RunView>): RunView {
     status: 'SUCCEEDED',
     outcome: 'pr_opened',
     source: 'api',
+    kind: 'change',
+    pr: null,
     requester: 'local:t',
     prompt: 'p',
     baseBranch: null,

@@ -50,13 +50,30 @@ describe('prompts', () => {
 
 describe('commands', () => {
   it('reads the command only at the start of the body, followed by white space or the end', () => {
-    expect(parseCommand('/nightshift also handle []', '/nightshift')).toEqual({ instructions: 'also handle []', stop: false, inbox: null });
-    expect(parseCommand('  /nightshift stop', '/nightshift')).toEqual({ instructions: 'stop', stop: true, inbox: null });
+    expect(parseCommand('/nightshift also handle []', '/nightshift')).toEqual({ instructions: 'also handle []', stop: false, review: false, inbox: null });
+    expect(parseCommand('  /nightshift stop', '/nightshift')).toEqual({ instructions: 'stop', stop: true, review: false, inbox: null });
     // answer/approve/reject first: an inbox command (core/github/inbox-commands.ts), not a run's instructions.
-    expect(parseCommand('/nightshift answer use v2', '/nightshift')).toEqual({ instructions: 'answer use v2', stop: false, inbox: { action: 'answer', itemId: null, text: 'use v2' } });
+    expect(parseCommand('/nightshift answer use v2', '/nightshift')).toEqual({ instructions: 'answer use v2', stop: false, review: false, inbox: { action: 'answer', itemId: null, text: 'use v2' } });
+    // `review` asks for a review run; what follows it is what the review should look at.
+    expect(parseCommand('/nightshift review', '/nightshift')).toEqual({ instructions: '', stop: false, review: true, inbox: null });
+    expect(parseCommand('/nightshift Review the error paths', '/nightshift')).toEqual({ instructions: 'the error paths', stop: false, review: true, inbox: null });
+    expect(parseCommand('/nightshift reviewer notes please', '/nightshift')).toEqual({ instructions: 'reviewer notes please', stop: false, review: false, inbox: null });
     expect(parseCommand('/nightshiftx', '/nightshift')).toBeUndefined();
     expect(parseCommand('please /nightshift', '/nightshift')).toBeUndefined();
     expect(parseCommand(null, '/nightshift')).toBeUndefined();
+  });
+
+  it('the review label on a pull request asks for a review; on an issue, or without the setting, it starts nothing', () => {
+    // GitHub's real issues.labeled payload, on a pull request (GitHub sends pull request labels as issues events).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const examples = require('@octokit/webhooks-examples') as { name: string; examples: Record<string, unknown>[] }[];
+    const labeled = structuredClone(examples.find((e) => e.name === 'issues')!.examples.find((p) => p.action === 'labeled')!) as { label: { name: string }; issue: Record<string, unknown> };
+    labeled.label.name = 'Nightshift-Review';
+    const onPull = { ...labeled, issue: { ...labeled.issue, pull_request: { url: 'https://api.github.com/repos/o/r/pulls/1' } } };
+    const settings = { triggerLabel: 'nightshift', commentCommand: '/nightshift', reviewLabel: 'nightshift-review' };
+    expect(classifyDelivery('issues', onPull, settings)).toMatchObject({ kind: 'pull_labeled', number: labeled.issue.number });
+    expect(classifyDelivery('issues', labeled, settings)).toMatchObject({ kind: 'ignore', reason: 'label Nightshift-Review is not the trigger label' });
+    expect(classifyDelivery('issues', onPull, { triggerLabel: 'nightshift', commentCommand: '/nightshift' }).kind).toBe('ignore');
   });
 
   it('ignores events it does not act on', () => {

@@ -144,6 +144,11 @@ export async function startWebhookHarness(config: NightshiftConfig = webhookConf
     stopRunTasks: async () => undefined,
     // GitHub's answer about a branch, from the fake repository's open pull requests.
     branchFacts: async (_repo, branch) => ({ defaultBranch: 'main', exists: true, answeredName: branch, isProtected: false, isOpenPullRequestHead: [...repo.pulls.values()].some((p) => p.state === 'open' && p.headRef === branch && p.headRepo === REPO) }),
+    // GitHub's answer about a review's pull request, from the fake repository.
+    pullFacts: async (_repo, number) => {
+      const pull = repo.pulls.get(number);
+      return pull ? { state: pull.state, headRef: pull.headRef, headRepo: pull.headRepo } : undefined;
+    },
   };
   const taskSuccesses: [string, string][] = [];
   const taskFailures: [string, string][] = [];

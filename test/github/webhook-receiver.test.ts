@@ -182,6 +182,26 @@ describe('pull request commands', () => {
     expect(await Promise.all([h.db.names.runs, h.db.names.events, h.db.names.control].map((t) => h.itemCount(t)))).toEqual(before);
   });
 
+  test('/nightshift review starts a review run of the pull request with the discussion, and pushes to no branch', async () => {
+    h.repo.inline.set(2, [{ id: 5, user: { login: 'Codertocat', type: 'User' }, body: 'Is the empty list handled?', createdAt: new Date().toISOString(), path: 'README.md', line: 1 }]);
+    const answer = await h.deliver('pull_request_review_comment', reviewComment('/nightshift review look at the error paths'));
+    expect(answer).toMatchObject({ statusCode: 202, body: { status: 'submitted', thread: `${REPO}#2` } });
+    const [run] = await runsOf();
+    expect(run).toMatchObject({ source: 'github_comment', runKind: 'review', pr: 2, branch: null, thread: `${REPO}#2`, labels: ['github', 'review'] });
+    expect(run!.prompt).toContain('Review pull request #2');
+    expect(run!.prompt).toContain('look at the error paths');
+    expect(run!.prompt).toContain('Is the empty list handled?');
+  });
+
+  test('/nightshift review of a fork pull request is refused with a comment, nothing written', async () => {
+    const before = await Promise.all([h.db.names.runs, h.db.names.events, h.db.names.control].map((t) => h.itemCount(t)));
+    const answer = await h.deliver('pull_request_review_comment', reviewComment('/nightshift review', (p) => (p.pull_request.head.repo.full_name = 'mallory/web')));
+    expect(answer).toMatchObject({ statusCode: 202, body: { status: 'refused' } });
+    expect(await runsOf()).toHaveLength(0);
+    expect(h.repo.written).toEqual([{ number: 2, id: expect.any(Number), body: expect.stringContaining('Nightshift reviews only pull requests whose branch is in acme/web; this one comes from the fork mallory/web') }]);
+    expect(await Promise.all([h.db.names.runs, h.db.names.events, h.db.names.control].map((t) => h.itemCount(t)))).toEqual(before);
+  });
+
   test('an issue comment on a pull request asks GitHub for the pull request', async () => {
     const answer = await h.deliver('issue_comment', examplePayload('issue_comment', 'created', (p) => {
       p.issue.number = 2;

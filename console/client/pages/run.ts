@@ -139,6 +139,7 @@ export function runPage(ctx: PageContext, runId: string): () => void {
         { class: 'facts-list' },
         ...fact('Repository', r.repo),
         ...fact('Requester', el('span', { title: r.requester }, shortRequester(r.requester))),
+        ...fact('Kind', r.kind === 'review' && r.pr !== null ? `review of pull request #${r.pr} (pushes nothing)` : r.kind),
         ...fact('Outcome', r.outcome ?? '—'),
         ...fact('Branch', r.branch ? el('code', {}, r.branch) : '—'),
         ...fact('Base', r.baseBranch ?? 'default branch'),

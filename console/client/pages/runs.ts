@@ -48,7 +48,7 @@ export function runsPage(ctx: PageContext): () => void {
     el(
       'thead',
       {},
-      el('tr', {}, ...['Run', 'Status', 'Repository', 'Requester', 'Outcome', 'Cost of budget', 'Pull request', 'Queue', 'Created'].map((h) => el('th', { scope: 'col' }, h))),
+      el('tr', {}, ...['Run', 'Status', 'Kind', 'Repository', 'Requester', 'Outcome', 'Cost of budget', 'Pull request', 'Queue', 'Created'].map((h) => el('th', { scope: 'col' }, h))),
     ),
     tbody,
   );
@@ -129,6 +129,8 @@ function runRow(run: RunAnswer): HTMLTableRowElement {
     { 'data-run-id': run.runId },
     el('td', {}, routeLink(`/runs/${encodeURIComponent(run.runId)}`, el('code', {}, run.runId.slice(-8)), el('span', { class: 'visually-hidden' }, ` run ${run.runId}`))),
     el('td', {}, statusBadge(run)),
+    // A review run says which pull request it read.
+    el('td', {}, run.kind === 'review' && run.pr !== null ? `review of #${run.pr}` : run.kind),
     el('td', {}, run.repo),
     el('td', { title: run.requester }, shortRequester(run.requester)),
     el('td', {}, run.outcome ?? (run.error ? run.error.code : '—')),

@@ -1,0 +1,120 @@
+import { chmodSync } from 'node:fs';
+import { repoSettings } from '../../core/config/load';
+import { reviewPullRefusal } from '../../core/runs/branch-ownership';
+import { readAgentInstructions } from '../repo/repo-settings-file';
+import { REVIEW_TOOLS, ReviewFinish, reviewSystemPrompt, reviewTaskMessage, reviewToolSpecs } from '../agent/review-prompt';
+import { WorkspaceGit } from '../git/workspace-git';
+import type { PullRequestDetails } from '../github/github-api';
+import type { ModelBudget } from '../model-budget';
+import { ok, refused } from '../tools/tool-context';
+import { giveTreeTo } from '../workspace';
+import { runAgentLoop, type AgentLoopProfile } from './agent-loop';
+import type { ComputeMeter } from './compute-meter';
+import { RepoAccess } from './repo-access';
+import { deliverReview } from './review-delivery';
+import type { RunContext } from './run-context';
+import { RunFailure, type RunEnd } from './run-errors';
+import { StatusProgress } from './status-progress';
+import { runTests } from './test-phase';
+import { defaultRepoRules, loadCommandEnvironments, readRepoRules, runSetup, type PreparedRun, type StartedRun } from './workspace-phase';
+
+export interface ReviewRunInput {
+  budget: ModelBudget;
+  meter: ComputeMeter;
+}
+
+/** The checkout of the pull request under review: its head, and nothing the runner will ever push. */
+export interface ReviewedPull {
+  pull: PullRequestDetails;
+  /** The commit the review is about (the head the clone got). */
+  commit: string;
+}
+
+/**
+ * A review run (`kind: review`), composed of the same phases as a change run but not the same ones
+ * after the loop: the pull request's head checked out (never a new branch), setup, the tests at head,
+ * the agent loop with read-only tools, then one COMMENT review (runner/session/review-delivery.ts)
+ * instead of a commit, a push and a PR. Read-only is the runner's doing, not the prompt's: nothing
+ * here pushes, the git directory is the runner's, and whatever a command wrote is discarded and the
+ * checkout's HEAD checked unchanged before the review is posted.
+ */
+export async function runReview(ctx: RunContext, started: StartedRun, input: ReviewRunInput): Promise<RunEnd> {
+  const { repo, reviewed } = await ctx.timed('clone', () => ctx.withHeartbeats(() => checkoutPullRequest(ctx, started)));
+  await ctx.heartbeat();
+  const status = new StatusProgress(ctx, repo.github);
+  await status.report(0, ctx.run.spentMicros);
+  const prepared: PreparedRun = { ...started, repo, rules: defaultRepoRules(), commandEnv: started.toolEnv, headTestEnv: started.toolEnv };
+  prepared.rules = await readRepoRules(ctx, started.layout, repo, { reviewedBranch: true });
+  // The pull request's code is not the default branch's: secrets reach it only as they reach a change run's head tests.
+  const { headTestEnv } = await loadCommandEnvironments(ctx, started.toolEnv);
+  Object.assign(prepared, { commandEnv: headTestEnv, headTestEnv });
+  const setupNotes = await ctx.timed('setup', () => runSetup(ctx, prepared));
+  const headTests = await ctx.timed('headTests', () => runTests(ctx, prepared, 'head'));
+  await ctx.heartbeat();
+  const diff = await repo.github.getPullDiff(reviewed.pull.number);
+  await ctx.emit('note', `reviewing pull request #${reviewed.pull.number} at ${reviewed.commit.slice(0, 12)}: its diff against ${reviewed.pull.baseRef} has ${diff.length} characters`, { pr: reviewed.pull.number, commit: reviewed.commit });
+
+  let finish: ReviewFinish | undefined;
+  const profile: AgentLoopProfile = {
+    system: reviewSystemPrompt({ repo: ctx.run.repo, pr: reviewed.pull.number, headRef: reviewed.pull.headRef, baseRef: reviewed.pull.baseRef, testCommand: prepared.rules.testCommand, agentInstructions: readAgentInstructions(started.layout.repo) }),
+    tools: reviewToolSpecs(),
+    task: reviewTaskMessage({ prompt: ctx.run.prompt, pr: { number: reviewed.pull.number, title: reviewed.pull.title, body: reviewed.pull.body }, diff, headTests, setupNotes }),
+    tool(name, raw) {
+      const at = Date.now();
+      if (!(REVIEW_TOOLS as readonly string[]).includes(name)) return refused(`${name} is not available in a review run: it is read-only (read_file, list_files, search, shell, finish)`, at);
+      if (name !== 'finish') return undefined;
+      const parsed = ReviewFinish.safeParse(raw);
+      if (!parsed.success) return refused(`invalid input for finish: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, at);
+      finish = parsed.data;
+      return ok('the runner now posts the review', at, { control: { kind: 'finish', summary: parsed.data.summary, risks: null } });
+    },
+  };
+  const agentEnd = await runAgentLoop(ctx, { prepared, budget: input.budget, meter: input.meter, setupNotes, baseTests: undefined, status, profile });
+  await discardWrites(ctx, repo, reviewed.commit);
+  return deliverReview(ctx, agentEnd, { repo, reviewed, diff, finish, headTests, budget: input.budget, meter: input.meter });
+}
+
+/** Clones the pull request's head shallowly, after checking (again, as at submit) that it is open and not from a fork. */
+export async function checkoutPullRequest(ctx: RunContext, started: StartedRun): Promise<{ repo: RepoAccess; reviewed: ReviewedPull }> {
+  const { deps, run } = ctx;
+  const settings = repoSettings(ctx.config, run.repo);
+  if (!settings) throw new RunFailure('repo_not_allowed', `${run.repo} is not in the configuration's repos`);
+  if (!run.pr) throw new RunFailure('review_without_pr', 'a review run names no pull request');
+  const token = await deps.tokens.tokenFor(run.runId);
+  deps.redactor.add(token.token);
+  const proxyUrl = started.proxy?.url;
+  const github = deps.github(token.token, settings.name, proxyUrl);
+  const [info, pull] = await Promise.all([github.getRepo(), github.getPull(run.pr)]);
+  const refusal = reviewPullRefusal(settings.name, run.pr, pull);
+  if (refusal) throw new RunFailure('review_not_allowed', refusal);
+  const url = new URL(info.cloneUrl);
+  if (url.protocol !== 'https:' && url.protocol !== 'file:') throw new RunFailure('bad_clone_url', `refusing to clone over ${url.protocol}`);
+  const { layout } = started;
+  const git = new WorkspaceGit({ gitDir: layout.gitDir, workTree: layout.repo, home: layout.runnerHome, token: token.token, ...(proxyUrl ? { proxyUrl } : {}) });
+  await git.clone(info.cloneUrl, pull.headRef);
+  // The git directory is the runner's: tools can neither read nor change it (no commit, no ref moves).
+  chmodSync(layout.gitDir, 0o700);
+  const commit = await git.head();
+  if (commit !== pull.headSha) await ctx.emit('note', `pull request #${pull.number} moved while the run started: reviewing ${commit.slice(0, 12)}, its head when cloned`, { asked: pull.headSha, cloned: commit });
+  giveTreeTo(layout.repo, started.identity);
+  await ctx.emit('note', `cloned ${run.repo} at ${commit.slice(0, 12)}, the head of pull request #${pull.number} (${pull.headRef}); a review pushes nothing`, { pr: pull.number, headRef: pull.headRef, commit });
+  const webUrl = url.protocol === 'https:' ? `${url.origin}${url.pathname.replace(/\.git$/, '').replace(/\/+$/, '')}` : undefined;
+  return { repo: new RepoAccess(ctx, git, github, token, pull.headRef, pull.baseRef, commit, proxyUrl, webUrl), reviewed: { pull, commit } };
+}
+
+/** No file write of a review is kept: the checkout goes back to the reviewed commit, which must be HEAD again. */
+async function discardWrites(ctx: RunContext, repo: RepoAccess, commit: string): Promise<void> {
+  const changed = (await repo.git.run(['status', '--porcelain', '--untracked-files=all'])).split('\n').filter((l) => l.trim() !== '');
+  if (changed.length) {
+    await repo.git.run(['checkout', '--quiet', '--force', commit, '--', '.']);
+    await repo.git.run(['clean', '-fdq']);
+    await ctx.emit('note', `a review keeps no file writes: ${changed.length} change(s) in the checkout discarded`, { discarded: changed.slice(0, 50).map((l) => l.slice(3)) });
+  }
+  // Where tools share the runner's user (local mode) a command could commit: the checkout goes back, and nothing is pushed either way.
+  const head = await repo.git.head();
+  if (head !== commit) {
+    await repo.git.run(['reset', '--quiet', '--hard', commit]);
+    await ctx.emit('note', `a review keeps no commits: the checkout's HEAD moved from ${commit.slice(0, 12)} to ${head.slice(0, 12)} and was reset`, { moved: head });
+  }
+  if ((await repo.git.head()) !== commit) throw new RunFailure('review_changed_branch', `the checkout's HEAD could not be put back on ${commit.slice(0, 12)}`);
+}
