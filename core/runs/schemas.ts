@@ -36,6 +36,8 @@ export const SubmitRunRequest = z
     budgetUsd: z.number().positive('must be greater than 0').max(10_000).optional(),
     maxMinutes: z.number().int().positive('must be greater than 0').max(24 * 60).optional(),
     labels: z.array(Label).max(10).optional(),
+    /** true: the agent first explores without changing anything and proposes a plan, which waits in the inbox (`plan_approval`) before any edit. */
+    plan: z.boolean().optional(),
   })
   .strict();
 export type SubmitRunRequest = z.infer<typeof SubmitRunRequest>;

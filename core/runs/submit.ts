@@ -167,6 +167,7 @@ export async function submitRun(deps: SubmitDeps, input: SubmitInput): Promise<S
     settled: false,
     requestHash: input.idempotencyKey === undefined ? null : requestHash(request),
     thread: thread ?? null,
+    ...(request.plan === true ? { plan: true } : {}),
   };
   try {
     await deps.runs.create(record);
