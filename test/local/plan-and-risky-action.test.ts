@@ -59,6 +59,9 @@ describe('local mode: plan approval and risky actions through the one pause mech
     // The plan phase changed nothing: the early edit was refused with what to do instead, and the branch is the base commit.
     const before = await allEvents(submitted.runId);
     expect(before.find((e) => e.type === 'tool_call' && e.detail?.name === 'edit_file')).toMatchObject({ detail: { isError: true, output: expect.stringContaining('propose_plan') } });
+    // The shell ran in the plan phase, and what it wrote was discarded before the pause pushed the branch.
+    expect(before.find((e) => e.type === 'tool_call' && e.detail?.name === 'shell')).toMatchObject({ detail: { exitCode: 0 } });
+    expect(before.some((e) => /plan phase: discarded what the shell changed in 1 file/.test(e.message))).toBe(true);
     expect(execFileSync('git', ['--git-dir', bareRepoPath(t.home.forge, sampleRepo), 'rev-parse', plan.run.branch!], { encoding: 'utf8' }).trim()).toBe(baseHead());
 
     const edited = '1. Collapse runs of separators.\n2. Trim the ends.\n3. Write CHANGELOG.md, then run npm test. EDITED-BY-HUMAN';
@@ -71,7 +74,7 @@ describe('local mode: plan approval and risky actions through the one pause mech
     expect(await t.client.inboxItem(risky.itemId)).toMatchObject({ type: 'risky_action', details: { tool: 'shell', command: RISKY, pattern: 'echo released*' } });
     expect(risky.checkpoint).toContain('EDITED-BY-HUMAN');
     expect(risky.checkpoint).toContain('approved your plan with edits');
-    expect((await allEvents(submitted.runId)).filter((e) => e.type === 'tool_call' && e.detail?.name === 'shell')).toEqual([]);
+    expect((await allEvents(submitted.runId)).filter((e) => e.type === 'tool_call' && (e.detail?.input as { command?: string })?.command === RISKY)).toEqual([]);
 
     await t.client.resolveInboxItem(risky.itemId, { action: 'approve' });
     const run = await untilStatus(t.client, submitted.runId, ended, 'the run to end', 120_000);
@@ -80,6 +83,7 @@ describe('local mode: plan approval and risky actions through the one pause mech
     const events = await allEvents(submitted.runId);
     expect(events.filter((e) => e.type === 'tool_call' && e.detail?.name === 'shell' && (e.detail?.input as { command?: string })?.command === RISKY)).toHaveLength(1);
     expect(branchFile(run.branch!, 'CHANGELOG.md')).toBe('released\n');
+    expect(branchFile(run.branch!, 'plan-notes.txt')).toBeUndefined();
     expect(await t.platform.store.slots.holders()).toEqual([]);
   }, 300_000);
 
