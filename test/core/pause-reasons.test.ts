@@ -69,8 +69,8 @@ describe('plan_approval', () => {
   });
 
   it('tells the agent the approved plan, saying when it was edited', () => {
-    expect(planApprovedNote('do B', true)).toMatch(/^The requester approved your plan with edits\. Follow this plan, as edited;[^]*\n\ndo B$/);
-    expect(planApprovedNote('do A', false)).toMatch(/^The requester approved your plan\. Follow it;[^]*\n\ndo A$/);
+    expect(planApprovedNote('do B', true)).toMatch(/^The requester approved your plan with edits\. Follow this plan, as edited;[\s\S]*\n\ndo B$/);
+    expect(planApprovedNote('do A', false)).toMatch(/^The requester approved your plan\. Follow it;[\s\S]*\n\ndo A$/);
   });
 
   it('teaches the agent what to do instead of a write or a finish in the plan phase', () => {
