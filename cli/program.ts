@@ -109,10 +109,11 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     .option('--max-minutes <minutes>', 'wall-clock limit of the run', positiveInteger)
     .option('--label <label>', 'a label (repeatable)', collect)
     .option('--review <pr>', 'a review run (kind review): read pull request <pr>, push nothing, post one COMMENT review', positiveInteger)
+    .option('--plan', 'explore first and propose a plan that waits in the inbox for approval (plan_approval) before any edit')
     .option('--idempotency-key <key>', 'the same key and body return the same run')
     .option('--wait', 'follow the run until it ends (a pause shows how to answer it); the exit code follows its outcome')
     .action(
-      action(async (repo: string, prompt: string, opts: { baseBranch?: string; branch?: string; issue?: number; budget?: number; maxMinutes?: number; label?: string[]; review?: number; idempotencyKey?: string; wait?: boolean }) => {
+      action(async (repo: string, prompt: string, opts: { baseBranch?: string; branch?: string; issue?: number; budget?: number; maxMinutes?: number; label?: string[]; review?: number; plan?: boolean; idempotencyKey?: string; wait?: boolean }) => {
         const client = await apiClientFor(globals());
         const request: SubmitRunRequest = {
           repo,
@@ -124,6 +125,7 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
           ...(opts.maxMinutes ? { maxMinutes: opts.maxMinutes } : {}),
           ...(opts.label ? { labels: opts.label } : {}),
           ...(opts.review ? { kind: 'review' as const, pr: opts.review } : {}),
+          ...(opts.plan ? { plan: true } : {}),
         };
         const submitted = await client.submit(request, { source: 'cli', ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}) });
         if (!opts.wait) {

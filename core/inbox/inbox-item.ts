@@ -24,6 +24,8 @@ export const InboxResolution = z
     answer: z.string().nullable(),
     /** budget_approval approved: how much more the run may spend. */
     extraBudgetUsd: z.number().positive().optional(),
+    /** plan_approval approved with an edited plan: the plan the run follows. */
+    plan: z.string().min(1).optional(),
   })
   .strict();
 export type InboxResolution = z.infer<typeof InboxResolution>;
@@ -98,10 +100,15 @@ export function decideResolution(item: Pick<InboxItemView, 'type' | 'state' | 'r
     return { kind: 'invalid', reason: 'extraBudgetUsd goes only with approving a budget_approval item' };
   }
   if (item.type === 'budget_approval' && request.action === 'approve' && request.extraBudgetUsd === undefined) return { kind: 'invalid', reason: 'approving a budget_approval item needs extraBudgetUsd (how much more the run may spend)' };
-  const resolution: InboxResolution = { action: request.action, answer: request.answer ?? null, ...(request.extraBudgetUsd !== undefined ? { extraBudgetUsd: request.extraBudgetUsd } : {}) };
+  const resolution: InboxResolution = {
+    action: request.action,
+    answer: request.answer ?? null,
+    ...(request.extraBudgetUsd !== undefined ? { extraBudgetUsd: request.extraBudgetUsd } : {}),
+    ...(request.plan !== undefined ? { plan: request.plan } : {}),
+  };
   if (item.state === 'open') return { kind: 'resolve', resolution };
   const previous = item.resolution;
-  if (previous && previous.action === resolution.action && previous.answer === resolution.answer && previous.extraBudgetUsd === resolution.extraBudgetUsd) return { kind: 'same' };
+  if (previous && previous.action === resolution.action && previous.answer === resolution.answer && previous.extraBudgetUsd === resolution.extraBudgetUsd && previous.plan === resolution.plan) return { kind: 'same' };
   if (previous && (previous.action === 'expired' || previous.action === 'closed')) return { kind: 'conflict', reason: `the item was ${previous.action === 'expired' ? 'not answered in time' : 'closed when its run ended'}` };
   return { kind: 'conflict', reason: `the item was already resolved with "${previous?.action ?? 'another action'}"` };
 }

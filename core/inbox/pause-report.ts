@@ -1,9 +1,9 @@
 import * as z from 'zod';
 import { RunId } from '../runs/schemas';
-import { InboxDetails, InboxItemId } from './inbox-item';
+import { InboxAction, InboxDetails, InboxItemId } from './inbox-item';
 
 /** The pause reasons the runner reports (each an inbox item type that a task token waits on). */
-export const PauseReason = z.enum(['question', 'budget_approval']);
+export const PauseReason = z.enum(['question', 'budget_approval', 'plan_approval', 'risky_action']);
 export type PauseReason = z.infer<typeof PauseReason>;
 
 /**
@@ -39,6 +39,8 @@ export const RunResume = z
     checkpoint: z.string().min(1),
     /** What the run resumes with (the human's answer to a `question`, the approval of a `budget_approval`); null until the item is resolved. */
     answer: z.string().nullable(),
+    /** How the item was resolved: a resumed `risky_action` runs its pending call on `approve` and returns `answer` as a refusal on `reject`. Absent before the item is resolved (and on records from before it existed). */
+    action: InboxAction.optional(),
     /** When the answer re-queued the run: the queue limit counts from here. */
     answeredAt: z.string().nullable(),
     segment: z.number().int().min(2),

@@ -2,6 +2,7 @@ import { decideResolution, SYSTEM_RESOLVER, type InboxItemView, type InboxResolu
 import { InboxItemNotOpenError, toInboxView, type InboxStore, type StoredInboxItem } from '../store/inbox-store';
 import type { NightshiftConfig } from '../config/schema';
 import { budgetApprovedNote } from '../inbox/budget-approval';
+import { pauseResolutionEffect, type PauseResolutionEffect } from '../inbox/pause-resolution';
 import { usdToMicros } from '../pricing';
 import type { BudgetLedgerPort, RunEventLog, RunRecord, RunRepository } from '../store/ports';
 import type { ThreadStorePort } from '../store/threads';
@@ -52,8 +53,7 @@ export interface AnswerDeps {
   now?: () => Date;
 }
 
-/** The error a rejected budget_approval fails the wait with: Finalize ends the run BUDGET_EXCEEDED. */
-export const BUDGET_DECLINED_ERROR = 'Nightshift.BudgetDeclined';
+export { BUDGET_DECLINED_ERROR, PLAN_REJECTED_ERROR } from '../inbox/pause-resolution';
 
 export interface ResolveInput {
   itemId: string;
@@ -84,25 +84,28 @@ export async function resolveInboxItem(deps: AnswerDeps, input: ResolveInput): P
     case 'resolve':
       break;
   }
-  let resumeWith = decision.resolution.answer;
+  const resolver = input.access.caller.requester;
+  // What the resolution does to a paused run (core/inbox/pause-resolution.ts); nothing for an item no run waits on.
+  let effect: PauseResolutionEffect | undefined;
   if (item.taskToken !== null) {
     const run = await checkRunWaits(deps, item);
+    effect = pauseResolutionEffect(item, decision.resolution, resolver);
     // More budget is reserved before the item is resolved: a refusal (limits, maxPerRunUsd, the
     // thread) leaves it open to approve a smaller amount or reject. Once per item (the extension id).
-    if (item.type === 'budget_approval' && decision.resolution.action === 'approve') resumeWith = await extendBudget(deps, run, item, decision.resolution.extraBudgetUsd!);
+    if (effect.kind === 'extend_budget') effect = { kind: 'resume', answer: await extendBudget(deps, run, item, effect.extraBudgetUsd) };
   }
 
   let resolved: StoredInboxItem;
   try {
-    resolved = await deps.inbox.resolve(item.itemId, decision.resolution, input.access.caller.requester, (deps.now?.() ?? new Date()).toISOString());
+    resolved = await deps.inbox.resolve(item.itemId, decision.resolution, resolver, (deps.now?.() ?? new Date()).toISOString());
   } catch (err) {
     // Resolved by someone else in the meantime: decide again against what they wrote.
     if (err instanceof InboxItemNotOpenError) return resolveInboxItem(deps, input);
     throw err;
   }
-  if (resolved.taskToken !== null) {
-    if (decision.resolution.action === 'reject') await endRejected(deps, resolved);
-    else await resumeRun(deps, resolved, decision.resolution, resumeWith);
+  if (resolved.taskToken !== null && effect) {
+    if (effect.kind === 'end') await endRejected(deps, resolved, effect.error, effect.cause);
+    else if (effect.kind === 'resume') await resumeRun(deps, resolved, decision.resolution, effect.answer);
   }
   return toInboxView(resolved);
 }
@@ -142,17 +145,17 @@ async function extendBudget(deps: AnswerDeps, run: RunRecord, item: StoredInboxI
 }
 
 /** A rejection: the wait fails with the reason's error, and Finalize ends the run (its WIP stays on the branch). */
-async function endRejected(deps: AnswerDeps, item: StoredInboxItem): Promise<void> {
+async function endRejected(deps: AnswerDeps, item: StoredInboxItem, error: string, cause: string): Promise<void> {
   await deps.events.append(item.runId, 'note', `${item.type} rejected by ${item.resolvedBy ?? SYSTEM_RESOLVER}`, { itemId: item.itemId, action: 'reject' });
-  await deps.sendTaskFailure(item.taskToken!, BUDGET_DECLINED_ERROR, `the requester declined the ${item.type}`);
+  await deps.sendTaskFailure(item.taskToken!, error, cause);
 }
 
-async function resumeRun(deps: AnswerDeps, item: StoredInboxItem, resolution: InboxResolution, resumeWith: string | null): Promise<void> {
+async function resumeRun(deps: AnswerDeps, item: StoredInboxItem, resolution: InboxResolution, resumeWith: string): Promise<void> {
   const run = await deps.runs.get(item.runId);
   if (!run?.resume || run.resume.itemId !== item.itemId) throw new InboxConflictError(item.itemId, `run ${item.runId} no longer waits for this item`);
   const answeredAt = (deps.now?.() ?? new Date()).toISOString();
   try {
-    await deps.runs.transition(run.runId, 'QUEUED', { queuePosition: null, resume: { ...run.resume, answer: resumeWith, answeredAt } });
+    await deps.runs.transition(run.runId, 'QUEUED', { queuePosition: null, resume: { ...run.resume, answer: resumeWith, ...(resolution.action === 'approve' || resolution.action === 'reject' || resolution.action === 'answer' ? { action: resolution.action } : {}), answeredAt } });
   } catch (err) {
     // Ended (cancelled, no answer in time) between our check and this write.
     if (err instanceof IllegalTransitionError) throw new InboxConflictError(item.itemId, `run ${run.runId} is ${err.from}: the answer came too late`);

@@ -40,6 +40,8 @@ export const SubmitRunRequest = z
     kind: RunKind.optional(),
     /** The pull request a review run reviews (required with `kind: review`). */
     pr: z.number().int().positive().max(2_147_483_647).optional(),
+    /** true: the agent first explores without changing anything and proposes a plan, which waits in the inbox (`plan_approval`) before any edit. */
+    plan: z.boolean().optional(),
   })
   .strict()
   .superRefine((request, ctx) => {

@@ -185,6 +185,7 @@ export async function submitRun(deps: SubmitDeps, input: SubmitInput): Promise<S
     requestHash: input.idempotencyKey === undefined ? null : requestHash(request),
     thread: thread ?? null,
     ...(request.kind === 'review' ? { runKind: 'review' as const, pr: request.pr ?? null } : {}),
+    ...(request.plan === true ? { plan: true } : {}),
   };
   try {
     await deps.runs.create(record);

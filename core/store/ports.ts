@@ -45,6 +45,8 @@ export interface RunRecord {
   requestHash: string | null;
   /** The GitHub thread (`owner/name#N`) of a run started from an issue or pull request. */
   thread?: string | null;
+  /** Submitted with `plan: true`: the run proposes a plan for approval before any edit (absent otherwise). */
+  plan?: boolean;
   /** Set by a pause (core/runs/pause.ts): what the next runner task of the run restores. Absent on runs that never paused. */
   resume?: RunResume | null;
   /** The id of the run's one status comment on its GitHub thread, edited in place (core/github/run-status.ts). */

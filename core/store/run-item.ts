@@ -38,6 +38,7 @@ export const StoredRunRecord = z.object({
   settled: z.boolean(),
   requestHash: z.string().nullable(),
   thread: z.string().nullable().optional(),
+  plan: z.boolean().optional(),
   resume: RunResume.nullable().optional(),
   statusCommentId: z.number().int().positive().nullable().optional(),
   pullRequest: PullRequestOutcome.nullable().optional(),

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { AdmissionResult } from '../../core/runs/admission';
 import { ExecutionInput } from '../../core/runs/execution';
-import { BUDGET_DECLINED_ERROR } from '../../core/runs/answer';
+import { BUDGET_DECLINED_ERROR, PLAN_REJECTED_ERROR } from '../../core/runs/answer';
 import { finalizeRun } from '../../core/runs/finalize';
 import { isTerminal, type TerminalStatus } from '../../core/runs/lifecycle';
 import { reasonText, terminationFor, type Termination } from '../../core/runs/termination';
@@ -66,6 +66,7 @@ function pauseTermination(failure: z.infer<typeof CaughtError>, run: RunRecord):
   if (isTerminal(run.status)) return { status: run.status, reason: run.error ?? { code: 'ended', message: 'the run had already ended' } };
   if (run.cancelRequested) return { status: 'CANCELLED', reason: { code: 'cancelled', message: 'the run was cancelled while it waited for a human' } };
   if (failure.Error === BUDGET_DECLINED_ERROR) return { status: 'BUDGET_EXCEEDED', reason: { code: 'budget_declined', message: reasonText(`the requester declined more budget${run.branch ? `; its work in progress is on ${run.branch}` : ''}`, 'the requester declined more budget') } };
+  if (failure.Error === PLAN_REJECTED_ERROR) return { status: 'CANCELLED', reason: { code: 'plan_rejected', message: 'the requester rejected the plan; nothing was changed' } };
   if (failure.Error === 'States.Timeout') {
     const branch = run.branch ? `; its work in progress is on ${run.branch}` : '';
     return { status: 'TIMED_OUT', reason: { code: 'no_answer', message: `nobody answered within timeouts.answerHours${branch}` } };

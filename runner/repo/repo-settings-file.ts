@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import * as z from 'zod';
 import { CoverageFormat } from '../../core/change-coverage/report-formats';
+import { ApprovalRequired } from '../../core/inbox/risky-action';
 
 const RepoRelativePath = z.string().min(1).max(500).regex(/^(?!\/)(?!.*\.\.)/, 'must be a relative path without ".."');
 
@@ -39,6 +40,8 @@ export const NightshiftYml = z
       .optional(),
     /** Extra globs the agent may not change (added to the defaults). */
     protectedPaths: z.array(z.string().min(1).max(200)).max(100).optional(),
+    /** Tool calls that wait for a human's approval in the inbox (`risky_action`): edits of these path globs, shell commands of these patterns. */
+    approvalRequired: ApprovalRequired.optional(),
     /** Extra instructions added to the agent's system prompt. */
     instructions: z.string().max(20_000).optional(),
   })

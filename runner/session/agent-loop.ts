@@ -1,5 +1,4 @@
 import type { ContentBlock, Tool } from '@aws-sdk/client-bedrock-runtime';
-import { join } from 'node:path';
 import { BudgetExhaustedError } from '../../core/errors';
 import { budgetApprovalRequest } from '../../core/inbox/budget-approval';
 import { microsToUsd } from '../../core/pricing';
@@ -13,12 +12,17 @@ import type { ModelBudget } from '../model-budget';
 import { readAgentInstructions } from '../repo/repo-settings-file';
 import type { TestRunResult } from '../repo/test-results';
 import { toolSpecs } from '../tools/definitions';
-import { executeTool, type ToolControl, type ToolOutcome } from '../tools/tool-executor';
+import type { ToolControl, ToolOutcome } from '../tools/tool-executor';
+import { proposePlanToolSpec } from '../tools/plan-tool';
+import { PLAN_PHASE_NOTE } from '../../core/inbox/plan-approval';
+import { NOT_RUN_AFTER_PAUSE } from '../../core/inbox/risky-action';
+import { gateToolCall } from './tool-gate';
+import { gitViewFiles, runToolCall, type ToolUse } from './tool-call';
+import { discardPlanPhaseChanges } from './plan-phase';
+import { settlePendingCall } from './pending-call';
 import type { ComputeMeter } from './compute-meter';
 import { callModel } from './model-call';
 import type { RunContext } from './run-context';
-import { announceToolStart } from './tool-start';
-import { Interrupted } from './run-errors';
 import type { LoopState, PauseRequest } from './checkpoint';
 import type { RestoredConversation } from './resume';
 import type { PreparedRun } from './workspace-phase';
@@ -69,10 +73,23 @@ export interface AgentLoopProfile {
   tool(name: string, input: unknown): ToolOutcome | undefined;
 }
 
-/** The model ↔ tools loop, until the agent finishes, asks, stops calling tools, or runs out of turns. */
+/**
+ * The model ↔ tools loop, until the agent finishes, pauses, stops calling tools, or runs out of
+ * turns. A plan run (`plan: true`) starts in its plan phase (runner/session/tool-gate.ts); when the
+ * loop leaves it still in that phase, whatever the shell changed is discarded.
+ */
 export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Promise<AgentEnd> {
+  const phase = { planPhase: input.restored ? input.restored.planPhase : ctx.run.plan === true };
+  try {
+    return await agentLoop(ctx, input, phase);
+  } finally {
+    if (phase.planPhase) await discardPlanPhaseChanges(ctx, input.prepared);
+  }
+}
+
+async function agentLoop(ctx: RunContext, input: AgentLoopInput, phase: { planPhase: boolean }): Promise<AgentEnd> {
   const { prepared, budget, meter } = input;
-  const { deps, run } = ctx;
+  const { run } = ctx;
   const model = ctx.config.model;
   const conversation = new Conversation({
     modelId: model.id,
@@ -88,12 +105,14 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
       agentInstructions: readAgentInstructions(prepared.layout.repo),
       repoInstructions: prepared.rules.repoFile.instructions,
     }),
-    tools: input.profile?.tools ?? toolSpecs(),
+    tools: input.profile?.tools ?? (run.plan === true ? [...toolSpecs(), proposePlanToolSpec()] : toolSpecs()),
     maxTokens: model.maxOutputTokens,
     contextWindowTokens: model.contextWindowTokens,
   });
+  const gateRules = () => ({ planRun: run.plan === true, planPhase: phase.planPhase, approvalRequired: prepared.rules.repoFile.approvalRequired });
   if (input.restored) {
     conversation.messages.push(...input.restored.messages);
+    await settlePendingCall(ctx, input, conversation.messages);
   } else if (input.profile) {
     conversation.addUser([{ text: ctx.redactor.redact(input.profile.task) }]);
   } else {
@@ -101,7 +120,8 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
     // Setup and base-test output may hold a secret the commands had: the model never sees one.
     const orient = orientation(prepared.layout.repo, await gitViewFiles(prepared));
     if (run.branch) orient.branchDiff = await branchDiffForTask(ctx, prepared);
-    conversation.addUser([{ text: ctx.redactor.redact(taskMessage({ prompt: run.prompt, issue, setupNotes: input.setupNotes, baseTests: input.baseTests, orientation: orient })) }]);
+    const task = ctx.redactor.redact(taskMessage({ prompt: run.prompt, issue, setupNotes: input.setupNotes, baseTests: input.baseTests, orientation: orient }));
+    conversation.addUser(phase.planPhase ? [{ text: task }, { text: PLAN_PHASE_NOTE }] : [{ text: task }]);
   }
   const control = new LoopControl({ maxTurns: model.maxTurns, maxTokens: model.maxOutputTokens, retryMaxTokens: retryMaxTokensFor(model.maxOutputTokens), budgetMicros: run.budgetMicros });
   /** The next user message, with the limits note when the run nears its turn limit or budget. */
@@ -145,7 +165,7 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
       // budgets.askForMore: the call that does not fit is not made; the run asks its requester instead of ending.
       if (!(err instanceof BudgetExhaustedError) || !ctx.config.budgets.askForMore || input.profile) throw err;
       const asked = budgetApprovalRequest({ budgetMicros: run.budgetMicros, spentMicros: Math.max(0, run.budgetMicros - err.availableMicros) }, err.neededMicros);
-      return { kind: 'pause', pause: { reason: 'budget_approval', ...asked }, state: { messages: conversation.messages, turn: turn - 1, toolUseId: null } };
+      return { kind: 'pause', pause: { reason: 'budget_approval', ...asked }, state: { messages: conversation.messages, turn: turn - 1, toolUseId: null, planPhase: phase.planPhase } };
     }
     const { response, usage, costMicros, durationMs } = call;
     const content = response.output.message.content as ContentBlock[];
@@ -204,44 +224,30 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
     const results: ContentBlock[] = [];
     let ended: ToolControl | undefined;
     let endedUseId = '';
-    for (const use of toolUses) {
-      if (ended) {
-        results.push({ toolResult: { toolUseId: use.toolUseId!, content: [{ text: 'not run: the task already ended' }], status: 'error' } });
+    let paused: { pause: PauseRequest; toolUseId: string } | undefined;
+    for (const raw of toolUses) {
+      const use: ToolUse = { toolUseId: raw.toolUseId!, name: raw.name!, input: raw.input };
+      if (ended || paused) {
+        results.push({ toolResult: { toolUseId: use.toolUseId, content: [{ text: paused ? NOT_RUN_AFTER_PAUSE : 'not run: the task already ended' }], status: 'error' } });
         continue;
       }
-      await announceToolStart(ctx, { name: use.name!, input: use.input, turn });
-      let outcome = input.profile?.tool(use.name!, use.input) ?? await executeTool(use.name!, use.input, {
-        repoRoot: prepared.layout.repo,
-        protectedPaths: prepared.rules.protectedPaths,
-        identity: prepared.identity,
-        env: prepared.toolEnv,
-        signal: deps.stop,
-        outputDir: join(prepared.layout.root, 'tool-output'),
-        gitFiles: () => gitViewFiles(prepared),
-      });
-      if (outcome.control?.kind === 'finish' && input.gate) {
-        const verdict = await input.gate.review(outcome.control.summary);
-        const { control: finish, ...rest } = outcome;
-        outcome = verdict.accepted ? { ...rest, text: verdict.text, control: finish } : { ...rest, text: verdict.text, isError: true };
+      // The plan phase and .nightshift.yml approvalRequired: refused, or a pause before the call runs.
+      const gated = input.profile ? ({ kind: 'run' } as const) : gateToolCall(gateRules(), use.name, use.input);
+      if (gated.kind === 'pause') {
+        await ctx.emit('note', `${use.name} waits for approval (${gated.pause.reason}) before it runs`, { turn, name: use.name, reason: gated.pause.reason });
+        results.push({ toolResult: { toolUseId: use.toolUseId, content: [{ text: gated.result }], status: 'success' } });
+        paused = { pause: gated.pause, toolUseId: use.toolUseId };
+        continue;
       }
-      ctx.trace.record({ type: 'tool_call', turn, name: use.name!, input: use.input, durationMs: outcome.durationMs, exitCode: outcome.exitCode, isError: outcome.isError, output: outcome.text });
-      ctx.metrics.emit({ [runnerMetricNames.toolCalls]: 1, ...(outcome.isError ? { [runnerMetricNames.toolFailures]: 1 } : {}) });
-      await ctx.emit('tool_call', `${use.name}${outcome.exitCode !== null ? ` → exit ${outcome.exitCode}` : outcome.isError ? ' → refused' : ''} (${(outcome.durationMs / 1000).toFixed(1)} s)`, {
-        turn,
-        name: use.name,
-        input: summarizeInput(use.input),
-        exitCode: outcome.exitCode,
-        isError: outcome.isError,
-        timedOut: outcome.timedOut,
-        durationMs: outcome.durationMs,
-        output: outcome.text.slice(0, 2_000),
-      });
-      if (outcome.aborted) throw new Interrupted('stopped during a tool command');
-      await ctx.heartbeat();
-      // Redacted before it enters the conversation: a tool may print a file a setup command wrote with a secret in it.
-      results.push({ toolResult: { toolUseId: use.toolUseId!, content: [{ text: ctx.redactor.redact(outcome.text) }], status: outcome.isError ? 'error' : 'success' } });
+      const { outcome, result } = await runToolCall(ctx, input, use, turn, gated.kind === 'refuse' ? gated.text : undefined);
+      results.push(result);
       ended = outcome.control;
-      if (ended) endedUseId = use.toolUseId!;
+      if (ended) endedUseId = use.toolUseId;
+    }
+    if (paused) {
+      conversation.addUser(results);
+      // The paused call's placeholder result becomes the plan to follow, the call's own result, or its refusal when the run resumes.
+      return { kind: 'pause', pause: paused.pause, state: { messages: conversation.messages, turn, toolUseId: paused.toolUseId, planPhase: phase.planPhase } };
     }
     if (ended?.kind === 'finish') {
       conversation.addUser(results);
@@ -250,7 +256,7 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
     if (ended?.kind === 'ask_human') {
       conversation.addUser(results);
       // The pause's tool result becomes the human's answer when the run resumes.
-      return { kind: 'pause', pause: { reason: 'question', message: ended.question, details: { question: ended.question } }, state: { messages: conversation.messages, turn, toolUseId: endedUseId } };
+      return { kind: 'pause', pause: { reason: 'question', message: ended.question, details: { question: ended.question } }, state: { messages: conversation.messages, turn, toolUseId: endedUseId, planPhase: phase.planPhase } };
     }
     answer(turn, results);
   }
@@ -272,13 +278,4 @@ async function branchDiffForTask(ctx: RunContext, prepared: PreparedRun): Promis
   }
 }
 
-function summarizeInput(input: unknown): unknown {
-  if (typeof input !== 'object' || input === null) return input;
-  return Object.fromEntries(Object.entries(input).map(([k, v]) => [k, typeof v === 'string' && v.length > 500 ? `${v.slice(0, 500)}…` : v]));
-}
-
-/** Files tracked or untracked and not ignored (the runner's git reads its own git directory; the tools cannot). */
-export async function gitViewFiles(prepared: PreparedRun): Promise<string[]> {
-  const out = await prepared.repo.git.run(['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--deduplicate']);
-  return out.split('\0').filter((f) => f !== '');
-}
+export { gitViewFiles };

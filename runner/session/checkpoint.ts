@@ -24,6 +24,8 @@ export const CheckpointFile = z
     messages: z.array(z.object({ role: z.enum(['user', 'assistant']), content: z.array(z.record(z.string(), z.unknown())) }).strict()).min(1),
     /** The tool use whose result the answer becomes (`ask_human`); null when the pause came between turns (budget_approval). */
     toolUseId: z.string().min(1).nullable(),
+    /** A plan run paused before its plan was approved (a question, or the plan itself): it resumes still in the plan phase unless this pause was the plan's. */
+    planPhase: z.boolean().optional(),
   })
   .strict();
 export type CheckpointFile = z.infer<typeof CheckpointFile>;
@@ -34,6 +36,8 @@ export interface LoopState {
   turn: number;
   /** The toolUseId of the tool call that paused the loop, or null for a pause between turns. */
   toolUseId: string | null;
+  /** A plan run whose plan is not approved yet (runner/session/tool-gate.ts). */
+  planPhase?: boolean;
 }
 
 /** Why the agent loop stopped to wait for a human: one inbox item's type, its message and details. */
@@ -54,7 +58,8 @@ export async function checkpointIfPaused(ctx: RunContext, agentEnd: AgentEnd, pr
   const { pause, state } = agentEnd;
   const { repo } = prepared;
   const itemId = newRunId();
-  const pushed = await pushWorkInProgress(ctx, prepared, `paused: ${pause.reason}`);
+  // In a plan run's plan phase nothing is committed: the branch is pushed as it is, for the next task to check out.
+  const pushed = state.planPhase ? false : await pushWorkInProgress(ctx, prepared, `paused: ${pause.reason}`);
   if (!pushed) await ctx.withHeartbeats(() => repo.pushBranch());
   const file: CheckpointFile = {
     v: 1,
@@ -65,6 +70,7 @@ export async function checkpointIfPaused(ctx: RunContext, agentEnd: AgentEnd, pr
     // Tool output entered the conversation redacted; the redactor runs again over everything kept.
     messages: ctx.redactor.redactValue(state.messages) as unknown as CheckpointFile['messages'],
     toolUseId: state.toolUseId,
+    ...(state.planPhase ? { planPhase: true } : {}),
   };
   const checkpoint = await ctx.deps.checkpoints.put(ctx.run.runId, itemId, JSON.stringify(CheckpointFile.parse(file)));
   const message = ctx.redactor.redact(pause.message);

@@ -5,12 +5,17 @@ import { resumeText } from '../../core/inbox/budget-approval';
 import { CheckpointFile, conversationWithAnswer } from './checkpoint';
 import type { RunContext } from './run-context';
 import { RunFailure } from './run-errors';
+import { pendingCallOf, type PendingCall } from './pending-call';
 
 /** A conversation restored from a pause, with the answer in it: where the agent loop goes on. */
 export interface RestoredConversation {
   messages: Message[];
   /** The last model turn before the pause. */
   turn: number;
+  /** A plan run whose plan is still to be approved (it paused in the plan phase for another reason). */
+  planPhase: boolean;
+  /** A `risky_action` pause: the call that waited, to run now (approved) or to refuse (rejected), exactly once. */
+  pending?: PendingCall;
 }
 
 /**
@@ -30,7 +35,9 @@ export async function restoreConversation(ctx: RunContext): Promise<RestoredConv
   }
   if (file.runId !== ctx.run.runId || file.itemId !== resume.itemId) throw new RunFailure('checkpoint_mismatch', `checkpoint ${resume.itemId} belongs to another run or pause`);
   const messages = conversationWithAnswer(file, resumeText(resume.reason, resume.answer));
+  const pending = resume.reason === 'risky_action' ? pendingCallOf(file, messages, resume.action === 'approve', resume.answer) : undefined;
   if (ctx.deps.model instanceof ReplayProvider) ctx.deps.model.continueAfter(file.modelCalls);
-  await ctx.emit('note', `resumed after the ${resume.reason} was ${resume.reason === 'question' ? 'answered' : 'approved'}; the conversation goes on from turn ${file.turn + 1}`, { itemId: resume.itemId, segment: resume.segment, turn: file.turn });
-  return { messages, turn: file.turn };
+  const how = resume.reason === 'question' ? 'answered' : resume.action === 'reject' ? 'rejected' : 'approved';
+  await ctx.emit('note', `resumed after the ${resume.reason} was ${how}; the conversation goes on from turn ${file.turn + 1}`, { itemId: resume.itemId, segment: resume.segment, turn: file.turn });
+  return { messages, turn: file.turn, planPhase: file.planPhase === true && resume.reason !== 'plan_approval', ...(pending ? { pending } : {}) };
 }
