@@ -9,6 +9,7 @@ import { queuePosition } from '../runs/admission';
 import { activeThreadRuns, threadRuns } from '../runs/threads';
 import { queuedComment } from './run-status';
 import type { RunRepository } from '../store/ports';
+import type { InboxStore } from '../store/inbox-store';
 import { ThreadBudgetError, type ThreadStorePort } from '../store/threads';
 import { pullNumberOf, recordPullOutcome, runIdOfBranch } from './pull-outcome';
 import type { MetricsSink } from '../metrics/emf';
@@ -43,6 +44,8 @@ export interface WebhookIntakeDeps {
   github(repo: string): Promise<GithubRepoPort>;
   runs: RunRepository;
   threads: ThreadStorePort;
+  /** `pull_request.closed` closes the `pr_ready` items of the pull request's runs. */
+  inbox: Pick<InboxStore, 'listByRun' | 'resolve'>;
   submit(input: SubmitInput): Promise<{ runId: string }>;
   cancel(runId: string, requester: string): Promise<void>;
   permissions: PermissionCache;

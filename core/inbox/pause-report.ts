@@ -3,7 +3,7 @@ import { RunId } from '../runs/schemas';
 import { InboxDetails, InboxItemId } from './inbox-item';
 
 /** The pause reasons the runner reports (each an inbox item type that a task token waits on). */
-export const PauseReason = z.enum(['question', 'budget_approval']);
+export const PauseReason = z.enum(['question', 'budget_approval', 'stuck']);
 export type PauseReason = z.infer<typeof PauseReason>;
 
 /**

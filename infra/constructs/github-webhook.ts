@@ -77,6 +77,8 @@ export class GithubWebhook extends Construct {
     state.grantRunStore(fn);
     orchestrator.grantStartExecution(fn);
     orchestrator.grantStopExecution(fn);
+    // pull_request.closed closes the pr_ready items of the pull request's runs.
+    state.grantInboxClose(fn);
     // Delivery markers only, in the idempotency table: claim (conditional put) and give back.
     fn.addToRolePolicy(
       new iam.PolicyStatement({

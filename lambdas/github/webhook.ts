@@ -72,6 +72,7 @@ export function webhookDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Webhoo
     deliveries: createWebhookDeliveries(doc, names.idempotency),
     runs: store.runs,
     threads,
+    inbox: store.inbox,
     permissions: new PermissionCache(),
     metrics: submitDeps.metrics,
     github: (repo) => repoClient(repo, false),

@@ -30,6 +30,8 @@ import type { StatusProgress } from './status-progress';
 import { RunFailure } from './run-errors';
 import { continuedBranchDiff, type BranchDiff } from './branch-diff';
 import { GitCommandError } from '../git/workspace-git';
+import type { ObservedStep } from '../../core/runs/stuck';
+import { StuckWatch } from './stuck-watch';
 
 /**
  * How the agent's loop ended: `finish`, a pause (with the loop's state, which runner/session/checkpoint.ts
@@ -109,6 +111,7 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
     });
   };
 
+  const stuckWatch = new StuckWatch(prepared);
   // Turns (and so model call ids) go on across the run's tasks: a resumed run never reuses one.
   for (let turn = (input.restored?.turn ?? 0) + 1; turn <= model.maxTurns; turn++) {
     ctx.checkStop();
@@ -185,6 +188,7 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
     }
     if (decision.action === 'end_turn') return { kind: 'end_turn', text };
     const results: ContentBlock[] = [];
+    const steps: ObservedStep[] = [];
     let ended: ToolControl | undefined;
     let endedUseId = '';
     for (const use of toolUses) {
@@ -222,7 +226,9 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
       if (outcome.aborted) throw new Interrupted('stopped during a tool command');
       await ctx.heartbeat();
       // Redacted before it enters the conversation: a tool may print a file a setup command wrote with a secret in it.
-      results.push({ toolResult: { toolUseId: use.toolUseId!, content: [{ text: ctx.redactor.redact(outcome.text) }], status: outcome.isError ? 'error' : 'success' } });
+      const told = ctx.redactor.redact(outcome.text);
+      results.push({ toolResult: { toolUseId: use.toolUseId!, content: [{ text: told }], status: outcome.isError ? 'error' : 'success' } });
+      steps.push({ tool: use.name!, input: use.input, failed: outcome.isError, output: told });
       ended = outcome.control;
       if (ended) endedUseId = use.toolUseId!;
     }
@@ -234,6 +240,12 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
       conversation.addUser(results);
       // The pause's tool result becomes the human's answer when the run resumes.
       return { kind: 'pause', pause: { reason: 'question', message: ended.question, details: { question: ended.question } }, state: { messages: conversation.messages, turn, toolUseId: endedUseId } };
+    }
+    // The same failing step again and again, or no change for many turns: ask for a hint between turns.
+    const stuck = await ctx.withHeartbeats(() => stuckWatch.observe(turn, steps));
+    if (stuck) {
+      conversation.addUser(results);
+      return { kind: 'pause', pause: { reason: 'stuck', message: stuck.message, details: stuck.details }, state: { messages: conversation.messages, turn, toolUseId: null } };
     }
     answer(turn, results);
   }

@@ -31,6 +31,6 @@ export async function restoreConversation(ctx: RunContext): Promise<RestoredConv
   if (file.runId !== ctx.run.runId || file.itemId !== resume.itemId) throw new RunFailure('checkpoint_mismatch', `checkpoint ${resume.itemId} belongs to another run or pause`);
   const messages = conversationWithAnswer(file, resumeText(resume.reason, resume.answer));
   if (ctx.deps.model instanceof ReplayProvider) ctx.deps.model.continueAfter(file.modelCalls);
-  await ctx.emit('note', `resumed after the ${resume.reason} was ${resume.reason === 'question' ? 'answered' : 'approved'}; the conversation goes on from turn ${file.turn + 1}`, { itemId: resume.itemId, segment: resume.segment, turn: file.turn });
+  await ctx.emit('note', `resumed after the ${resume.reason} was ${resume.reason === 'budget_approval' ? 'approved' : 'answered'}; the conversation goes on from turn ${file.turn + 1}`, { itemId: resume.itemId, segment: resume.segment, turn: file.turn });
   return { messages, turn: file.turn };
 }

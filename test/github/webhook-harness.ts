@@ -145,6 +145,7 @@ export async function startWebhookHarness(config: NightshiftConfig = webhookConf
     deliveries: createWebhookDeliveries(db.doc, db.names.idempotency),
     runs: db.store.runs,
     threads,
+    inbox: db.store.inbox,
     permissions: new PermissionCache(),
     metrics: { emit: (record) => void metrics.push(record as MetricRecord) },
     github: async () => repo,
