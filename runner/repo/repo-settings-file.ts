@@ -39,6 +39,8 @@ export const NightshiftYml = z
       .optional(),
     /** Extra globs the agent may not change (added to the defaults). */
     protectedPaths: z.array(z.string().min(1).max(200)).max(100).optional(),
+    /** When set, the only globs the agent may change: an edit anywhere else is refused like a protected path (which stay protected inside them). */
+    allowedPaths: z.array(z.string().min(1).max(200)).min(1).max(100).optional(),
     /** Extra instructions added to the agent's system prompt. */
     instructions: z.string().max(20_000).optional(),
   })

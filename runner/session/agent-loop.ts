@@ -68,6 +68,7 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
       branch: prepared.repo.branch,
       baseBranch: prepared.repo.baseBranch,
       protectedPaths: prepared.rules.protectedPaths.globs,
+      allowedPaths: prepared.rules.protectedPaths.allowedGlobs,
       testCommand: prepared.rules.testCommand,
       testTimeoutSeconds: ctx.withinTimeBox(prepared.rules.repoFile.testTimeoutSeconds ?? DEFAULT_TEST_TIMEOUT_SECONDS),
       shellTimeoutSeconds: DEFAULT_SHELL_TIMEOUT_SECONDS,
