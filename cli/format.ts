@@ -9,6 +9,7 @@ export function usd(amount: number): string {
 export function runSummaryLine(run: RunView, turns?: number, activity?: string): string {
   const parts: string[] = [run.status];
   if (run.queuePosition !== null && run.status === 'QUEUED') parts.push(`queue position ${run.queuePosition}`);
+  if (run.queueReason && run.status === 'QUEUED') parts.push(oneLine(run.queueReason, 160));
   if (turns !== undefined) parts.push(`${turns} turn${turns === 1 ? '' : 's'}`);
   parts.push(`${usd(run.costUsd)} of ${usd(run.budgetUsd)}`);
   // What runs now (already redacted by the runner), so a long test run does not look like a hang.
@@ -27,7 +28,7 @@ export function runDetail(run: RunView): string {
     ['created', run.createdAt],
     ['started', run.startedAt],
     ['finished', run.finishedAt],
-    ['queue', run.queuePosition !== null ? String(run.queuePosition) : null],
+    ['queue', run.queuePosition !== null ? String(run.queuePosition) + (run.queueReason ? ` (${oneLine(run.queueReason, 300)})` : '') : null],
     ['branch', run.branch],
     ['pull request', run.prUrl ? run.prUrl + (run.pullRequest ? ` (${run.pullRequest.state} ${run.pullRequest.at})` : '') : null],
     ['thread', run.thread],

@@ -6,7 +6,7 @@ import { oneLine } from '../format';
 import { readPromptArgument, readStandardInput } from '../prompt-source';
 
 /**
- * `nightshift inbox`, `answer <itemId> <text>`, `approve <itemId>`, `reject <itemId>` (SPEC §9): the
+ * `nightshift inbox`, `answer <itemId> <text>`, `approve <itemId>`, `reject <itemId>`, `dismiss <itemId>` (SPEC §9): the
  * person's side of a paused run (docs/inbox.md). Every item text is agent-written: printed on one
  * line without control characters (`oneLine`).
  */
@@ -26,7 +26,8 @@ export function howToResolve(item: Pick<InboxItemView, 'itemId' | 'type'>): stri
     const extra = item.type === 'budget_approval' ? ' [--extra-budget <usd>]' : item.type === 'plan_approval' ? ' [--plan @edited-plan.md]' : '';
     return `nightshift approve ${item.itemId}${extra}   or   nightshift reject ${item.itemId}`;
   }
-  return `dismiss it with POST /v1/inbox/${item.itemId} {"action":"dismiss"}`;
+  // pr_ready and failed: nothing waits on them; a merged or closed PR closes a pr_ready item by itself.
+  return item.type === 'pr_ready' ? `review the PR (merging or closing it closes this item), or nightshift dismiss ${item.itemId}` : `nightshift dismiss ${item.itemId}`;
 }
 
 export function inboxTable(items: readonly InboxItemView[]): string {
@@ -119,4 +120,10 @@ export function registerInboxCommands(program: Command, context: InboxCommandCon
     .description('reject a plan, a risky action or more budget')
     .argument('<itemId>')
     .action(async (itemId: string) => resolve(itemId, { action: 'reject' }));
+
+  program
+    .command('dismiss')
+    .description('dismiss a ready PR or a failed run from the inbox (nothing waits on them)')
+    .argument('<itemId>')
+    .action(async (itemId: string) => resolve(itemId, { action: 'dismiss' }));
 }

@@ -29,6 +29,7 @@ export const RunAnswer = z.object({
   costUsd: z.number(),
   tokens: z.object({ input: z.number(), output: z.number(), cacheRead: z.number(), cacheWrite: z.number() }),
   queuePosition: z.nullable(z.number()),
+  queueReason: z.optional(z.nullable(z.string())),
   cancelRequested: z.boolean(),
   error: z.nullable(z.object({ code: z.string(), message: z.string() })),
   thread: z.optional(z.nullable(z.string())),

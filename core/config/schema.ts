@@ -93,6 +93,11 @@ export const ConcurrencyConfig = z
   .object({
     global: z.number().int().min(1).max(500).default(5),
     perRepo: z.number().int().min(1).max(500).default(2),
+    /**
+     * The review backlog: while a requester has this many `pr_ready` inbox items open (pull requests
+     * awaiting review, neither merged, closed nor dismissed), their new runs wait QUEUED. Unset: no limit.
+     */
+    maxOpenPrsPerRequester: z.number().int().min(1).max(1_000).optional(),
   })
   .strict()
   .refine((c) => c.perRepo <= c.global, { message: 'perRepo must not exceed global', path: ['perRepo'] });

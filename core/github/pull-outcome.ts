@@ -2,6 +2,8 @@ import { emitAll, type MetricsSink } from '../metrics/emf';
 import { pullRequestClosedMetrics } from '../metrics/run-metrics';
 import { RunId } from '../runs/schemas';
 import { threadRuns } from '../runs/threads';
+import { InboxItemNotOpenError, type InboxStore } from '../store/inbox-store';
+import { SYSTEM_RESOLVER } from '../inbox/inbox-item';
 import type { RunRecord, RunRepository } from '../store/ports';
 import type { ThreadStorePort } from '../store/threads';
 import { threadKey, type WebhookTrigger } from './webhook-events';
@@ -9,6 +11,8 @@ import { threadKey, type WebhookTrigger } from './webhook-events';
 export interface PullOutcomeDeps {
   runs: RunRepository;
   threads: ThreadStorePort;
+  /** The `pr_ready` items of the pull request's runs are closed: it no longer waits for review. */
+  inbox: Pick<InboxStore, 'listByRun' | 'resolve'>;
   metrics?: MetricsSink;
 }
 
@@ -49,16 +53,31 @@ async function runsOfPull(deps: PullOutcomeDeps, repo: string, pull: PullClosed)
 /**
  * `pull_request.closed` (SPEC §3 outcomes): on a Nightshift pull request (one a run opened or pushed
  * to), records merged or closed, and when, on every run of its thread, and emits the outcome metrics
- * (core/metrics/run-metrics.ts). Any other pull request is ignored and nothing is written.
+ * (core/metrics/run-metrics.ts), and closes the open `pr_ready` items of those runs (resolved by
+ * Nightshift, action `closed`, with how the pull request ended), which frees the requester's review
+ * backlog (`concurrency.maxOpenPrsPerRequester`). Any other pull request is ignored and nothing is written.
  */
 export async function recordPullOutcome(deps: PullOutcomeDeps, repo: string, pull: PullClosed): Promise<PullOutcomeResult> {
   const runs = await runsOfPull(deps, repo, pull);
   if (!runs.some((r) => pullNumberOf(r.prUrl) === pull.number)) return { action: 'ignored', reason: `pull request #${pull.number} is not a Nightshift pull request` };
   const state = pull.merged ? 'merged' : 'closed';
   for (const run of runs) await deps.runs.patch(run.runId, { pullRequest: { number: pull.number, state, at: pull.at } }, { allowTerminal: true });
+  for (const run of runs) await closePrReadyItems(deps, run.runId, state, pull.at);
   if (deps.metrics) {
     const threadSpentMicros = runs.reduce((sum, r) => sum + r.spentMicros, 0);
     emitAll(deps.metrics, pullRequestClosedMetrics({ repo, merged: pull.merged, openedAt: pull.openedAt, closedAt: pull.at, threadSpentMicros }));
   }
   return { action: 'recorded', state, runIds: runs.map((r) => r.runId).sort() };
+}
+
+/** Closes the run's open `pr_ready` items; one resolved meanwhile (dismissed, or a redelivery) is left as it is. */
+async function closePrReadyItems(deps: PullOutcomeDeps, runId: string, state: 'merged' | 'closed', at: string): Promise<void> {
+  for (const item of await deps.inbox.listByRun(runId)) {
+    if (item.type !== 'pr_ready' || item.state !== 'open') continue;
+    try {
+      await deps.inbox.resolve(item.itemId, { action: 'closed', answer: null, pullRequest: state }, SYSTEM_RESOLVER, at);
+    } catch (err) {
+      if (!(err instanceof InboxItemNotOpenError)) throw err;
+    }
+  }
 }

@@ -49,8 +49,8 @@ export interface WebhookIntakeDeps {
   threads: ThreadStorePort;
   submit(input: SubmitInput): Promise<{ runId: string }>;
   cancel(runId: string, requester: string): Promise<void>;
-  /** The inbox, for `/nightshift answer|approve|reject` (core/github/inbox-on-thread.ts). */
-  inbox: Pick<InboxStore, 'get'>;
+  /** The inbox: `/nightshift answer|approve|reject` reads the item (core/github/inbox-on-thread.ts); `pull_request.closed` closes the `pr_ready` items of the pull request's runs. */
+  inbox: Pick<InboxStore, 'get' | 'listByRun' | 'resolve'>;
   /** resolveInboxItem (core/runs/answer.ts) with its dependencies: the one resolution code of the API and the thread. */
   resolveItem(input: ResolveInput): Promise<InboxItemView>;
   permissions: PermissionCache;

@@ -1,5 +1,6 @@
 import { microsToUsd, usdToMicros } from '../pricing';
 import { BUDGET_DETAIL_FIELDS } from './detail-fields';
+import { stuckHintText } from '../runs/stuck';
 import type { PauseReason } from './pause-report';
 
 /**
@@ -31,8 +32,10 @@ export function budgetApprovedNote(extraUsd: number, budgetMicros: number): stri
 
 /**
  * The text the resumed conversation gets for the pause: a question's answer becomes the `ask_human`
- * tool result; any other reason's resolution is a note in the last user message.
+ * tool result; a stuck run's hint and any other reason's resolution are a note in the last user message.
  */
 export function resumeText(reason: PauseReason, answer: string): string {
-  return reason === 'question' ? `A human answered your question:\n${answer}` : answer;
+  if (reason === 'question') return `A human answered your question:\n${answer}`;
+  if (reason === 'stuck') return stuckHintText(answer);
+  return answer;
 }

@@ -26,6 +26,8 @@ export const InboxResolution = z
     extraBudgetUsd: z.number().positive().optional(),
     /** plan_approval approved with an edited plan: the plan the run follows. */
     plan: z.string().min(1).optional(),
+    /** A pr_ready item closed by Nightshift: how its pull request ended on GitHub. */
+    pullRequest: z.enum(['merged', 'closed']).optional(),
   })
   .strict();
 export type InboxResolution = z.infer<typeof InboxResolution>;
@@ -109,6 +111,7 @@ export function decideResolution(item: Pick<InboxItemView, 'type' | 'state' | 'r
   if (item.state === 'open') return { kind: 'resolve', resolution };
   const previous = item.resolution;
   if (previous && previous.action === resolution.action && previous.answer === resolution.answer && previous.extraBudgetUsd === resolution.extraBudgetUsd && previous.plan === resolution.plan) return { kind: 'same' };
+  if (previous?.pullRequest) return { kind: 'conflict', reason: `the item was closed when its pull request was ${previous.pullRequest}` };
   if (previous && (previous.action === 'expired' || previous.action === 'closed')) return { kind: 'conflict', reason: `the item was ${previous.action === 'expired' ? 'not answered in time' : 'closed when its run ended'}` };
   return { kind: 'conflict', reason: `the item was already resolved with "${previous?.action ?? 'another action'}"` };
 }

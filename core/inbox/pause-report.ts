@@ -3,7 +3,7 @@ import { RunId } from '../runs/schemas';
 import { InboxAction, InboxDetails, InboxItemId } from './inbox-item';
 
 /** The pause reasons the runner reports (each an inbox item type that a task token waits on). */
-export const PauseReason = z.enum(['question', 'budget_approval', 'plan_approval', 'risky_action']);
+export const PauseReason = z.enum(['question', 'budget_approval', 'plan_approval', 'risky_action', 'stuck']);
 export type PauseReason = z.infer<typeof PauseReason>;
 
 /**

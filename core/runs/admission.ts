@@ -5,6 +5,7 @@ import { RunNotFoundError } from '../errors';
 import { RunKey } from './run-key';
 
 import type { ThreadStorePort } from '../store/threads';
+import type { InboxStore } from '../store/inbox-store';
 import { IllegalTransitionError, isTerminal } from './lifecycle';
 import { threadBlocker } from './threads';
 
@@ -44,6 +45,8 @@ export interface AdmissionDeps {
   caps: SlotCaps;
   /** GitHub threads: a run of a thread waits behind that thread's earlier runs (SPEC §3). */
   threads?: ThreadStorePort;
+  /** `concurrency.maxOpenPrsPerRequester`: a requester's new runs wait while that many of their `pr_ready` items are open. */
+  reviewBacklog?: { maxOpenPrsPerRequester: number | undefined; inbox: Pick<InboxStore, 'list'> };
   now?: () => Date;
 }
 
@@ -77,14 +80,19 @@ export async function admitRun(deps: AdmissionDeps, runId: string): Promise<Admi
   const queuedSince = run.resume?.answeredAt ?? run.createdAt;
   if (now.getTime() - Date.parse(queuedSince) > MAX_QUEUED_MINUTES * 60_000) return result('expired');
 
-  // One run of a thread at a time: checked before taking slots, so a waiting run holds none.
-  const blocker = run.thread ? await threadBlocker({ runs: deps.runs, threads: requireThreads(deps) }, run) : undefined;
-  if (blocker === undefined && (await deps.slots.acquire(run.runId, run.repo, deps.caps))) return start(deps, run);
+  // The requester's review backlog, then one run of a thread at a time: both checked before taking
+  // slots, so a waiting run holds none.
+  let reason = await reviewBacklogReason(deps, run);
+  if (reason === undefined) {
+    const blocker = run.thread ? await threadBlocker({ runs: deps.runs, threads: requireThreads(deps) }, run) : undefined;
+    if (blocker === undefined && (await deps.slots.acquire(run.runId, run.repo, deps.caps))) return start(deps, run);
+    reason = blocker !== undefined ? `waiting for run ${blocker} of its thread` : 'waiting for a concurrency slot';
+  }
 
   const position = await queuePosition(deps.runs, run);
-  if (position !== run.queuePosition) {
+  if (position !== run.queuePosition || reason !== (run.queueReason ?? null)) {
     try {
-      await deps.runs.patch(run.runId, { queuePosition: position });
+      await deps.runs.patch(run.runId, { queuePosition: position, queueReason: reason });
     } catch (err) {
       // Ended (cancelled) between our read and this write: nothing is held, Finalize tidies up.
       if (err instanceof IllegalTransitionError) return result('ended');
@@ -92,6 +100,18 @@ export async function admitRun(deps: AdmissionDeps, runId: string): Promise<Admi
     }
   }
   return result('queued', position);
+}
+
+/**
+ * Why a new run must wait for its requester's reviews, or undefined. Only a run's first admission: a
+ * run resumed after a pause already started, and its people are answering it.
+ */
+export async function reviewBacklogReason(deps: Pick<AdmissionDeps, 'reviewBacklog'>, run: Pick<RunRecord, 'requester' | 'resume'>): Promise<string | undefined> {
+  const max = deps.reviewBacklog?.maxOpenPrsPerRequester;
+  if (!deps.reviewBacklog || max === undefined || run.resume) return undefined;
+  const { items } = await deps.reviewBacklog.inbox.list({ state: 'open', type: 'pr_ready', requester: run.requester, limit: max });
+  if (items.length < max) return undefined;
+  return `waiting for review: ${run.requester} has ${items.length} pull request${items.length === 1 ? '' : 's'} awaiting review (concurrency.maxOpenPrsPerRequester is ${max}); merging, closing or dismissing one lets this run start`;
 }
 
 function requireThreads(deps: AdmissionDeps): ThreadStorePort {
@@ -102,7 +122,7 @@ function requireThreads(deps: AdmissionDeps): ThreadStorePort {
 async function start(deps: AdmissionDeps, run: RunRecord): Promise<AdmissionResult> {
   let started: RunRecord;
   try {
-    started = await deps.runs.transition(run.runId, 'STARTING', { queuePosition: null });
+    started = await deps.runs.transition(run.runId, 'STARTING', { queuePosition: null, queueReason: null });
   } catch (err) {
     if (err instanceof IllegalTransitionError) {
       // Cancelled (ended) while we took the slots: give them back before anyone waits on them.

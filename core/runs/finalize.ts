@@ -1,4 +1,5 @@
 import type { InboxStore } from '../store/inbox-store';
+import { runOutcomeItem } from '../inbox/run-outcome-item';
 import type { BudgetLedgerPort, ConcurrencySlotsPort, RunEventLog, RunPatch, RunRecord, RunRepository } from '../store/ports';
 import { emitAll, type MetricsSink } from '../metrics/emf';
 import { runEndedMetrics } from '../metrics/run-metrics';
@@ -11,7 +12,10 @@ export interface FinalizeDeps {
   events: RunEventLog;
   ledger: BudgetLedgerPort;
   slots: ConcurrencySlotsPort;
-  /** Open items a paused run waited on are closed when it ends (expired when no answer came in time). */
+  /**
+   * Open items a paused run waited on are closed when it ends (expired when no answer came in time),
+   * and the run's `pr_ready` or `failed` item is created (core/inbox/run-outcome-item.ts).
+   */
   inbox: InboxStore;
   /** Stops whatever compute the run still has (its Fargate task, or a local runner process). Idempotent. */
   stopRunTasks(runId: string): Promise<void>;
@@ -57,7 +61,7 @@ async function cleanUp(steps: Array<() => Promise<unknown>>): Promise<unknown[]>
  * and on every call, each step idempotent and attempted whatever the others did: stop its tasks, free
  * its slots, return its unused budget exactly once, close the inbox items it waited on. Then the terminal status is written once,
  * conditionally; a run that is already terminal keeps the status it has, so calling this again changes
- * nothing. If a clean-up step failed, the status is still written and then an AggregateError of the
+ * nothing; the run's `pr_ready` or `failed` item is created after it. If a clean-up step failed, the status is still written and then an AggregateError of the
  * failures is thrown, so the state machine's Retry (or the backstop) runs the clean-up again.
  */
 export async function finalizeRun(deps: FinalizeDeps, input: FinalizeInput): Promise<FinalizeOutcome> {
@@ -72,6 +76,9 @@ export async function finalizeRun(deps: FinalizeDeps, input: FinalizeInput): Pro
     () => deps.inbox.closeWaiting(run.runId, closeAs, (deps.now?.() ?? new Date()).toISOString()),
   ]);
   const outcome = await endRun(deps, input, run);
+  // On every call, with an id of its own derived from the run: a retry or the backstop creates it once.
+  const item = runOutcomeItem(outcome.run);
+  if (item) failures.push(...(await cleanUp([() => deps.inbox.create(item)])));
   if (failures.length > 0) throw new AggregateError(failures, `run ${run.runId}: ${failures.length} clean-up step(s) failed; ${outcome.run.status} written`);
   return outcome;
 }

@@ -84,6 +84,8 @@ export const RunView = z
     maxMinutes: z.number().int(),
     tokens: TokenUsage,
     queuePosition: z.number().int().nullable(),
+    /** Why a QUEUED run waits: a concurrency slot, an earlier run of its thread, or its requester's review backlog. */
+    queueReason: z.string().nullable(),
     cancelRequested: z.boolean(),
     error: RunError.nullable(),
     /** The GitHub issue or pull request (`owner/name#N`) whose thread the run belongs to. */

@@ -30,6 +30,7 @@ export function toRunView(record: RunRecord, queuePosition?: number | null): Run
     maxMinutes: record.maxMinutes,
     tokens: record.tokens,
     queuePosition: queuePosition === undefined ? record.queuePosition : queuePosition,
+    queueReason: record.status === 'QUEUED' ? (record.queueReason ?? null) : null,
     cancelRequested: record.cancelRequested,
     error: record.error,
     thread: record.thread ?? null,

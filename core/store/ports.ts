@@ -30,6 +30,8 @@ export interface RunRecord {
   prUrl: string | null;
   maxMinutes: number;
   queuePosition: number | null;
+  /** Why a QUEUED run waits (a concurrency slot, its thread, its requester's review backlog); absent or null otherwise. */
+  queueReason?: string | null;
   cancelRequested: boolean;
   error: RunError | null;
   tokens: TokenUsage;
@@ -65,7 +67,7 @@ export interface PullRequestOutcome {
   at: string;
 }
 
-export type RunPatch = Partial<Pick<RunRecord, 'outcome' | 'branch' | 'startedAt' | 'finishedAt' | 'prUrl' | 'queuePosition' | 'error' | 'cancelRequested' | 'resume' | 'statusCommentId' | 'pullRequest'>>;
+export type RunPatch = Partial<Pick<RunRecord, 'outcome' | 'branch' | 'startedAt' | 'finishedAt' | 'prUrl' | 'queuePosition' | 'queueReason' | 'error' | 'cancelRequested' | 'resume' | 'statusCommentId' | 'pullRequest'>>;
 
 export interface RunListQuery {
   status?: RunStatus;

@@ -81,6 +81,8 @@ export class GithubWebhook extends Construct {
     // as POST /v1/inbox/{itemId} does; and read the new items the inbox topic announces, to post them.
     state.grantInboxAnswer(fn);
     orchestrator.stateMachine.grantTaskResponse(fn);
+    // pull_request.closed closes the pr_ready items of the pull request's runs.
+    state.grantInboxClose(fn);
     // Delivery markers only, in the idempotency table: claim (conditional put) and give back.
     fn.addToRolePolicy(
       new iam.PolicyStatement({

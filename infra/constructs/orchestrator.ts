@@ -98,6 +98,8 @@ export class Orchestrator extends Construct {
       environment,
     });
     for (const fn of [this.admitFunction, this.finalizeFunction, this.backstopFunction, this.pauseFunction]) state.grantRunStore(fn);
+    // The review backlog (concurrency.maxOpenPrsPerRequester): Admit counts the requester's open pr_ready items.
+    if (config.concurrency.maxOpenPrsPerRequester !== undefined) state.grantInboxBacklogRead(this.admitFunction);
     for (const fn of [this.finalizeFunction, this.backstopFunction, this.pauseFunction]) {
       runtime.grantStopRunTasks(fn);
       state.grantInboxWrite(fn);

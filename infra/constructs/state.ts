@@ -214,6 +214,20 @@ export class State extends Construct {
     iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${this.inbox.tableArn}/index/${inboxIndexes.byRun.name}`] });
   }
 
+  /**
+   * Close the inbox items of given runs (the GitHub webhook: a merged or closed pull request closes
+   * its runs' pr_ready items; a cancel closes what a run waited on): Query byRun, conditional UpdateItem.
+   */
+  grantInboxClose(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:UpdateItem'], resourceArns: [this.inbox.tableArn] });
+    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${this.inbox.tableArn}/index/${inboxIndexes.byRun.name}`] });
+  }
+
+  /** Count a requester's open pr_ready items (Admit, `concurrency.maxOpenPrsPerRequester`): Query on the byRequester index only. */
+  grantInboxBacklogRead(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${this.inbox.tableArn}/index/${inboxIndexes.byRequester.name}`] });
+  }
+
   /** Read inbox items (the API's GET routes): GetItem and Query on the inbox indexes. */
   grantInboxRead(grantee: iam.IGrantable): void {
     iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem'], resourceArns: [this.inbox.tableArn] });

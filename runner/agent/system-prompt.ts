@@ -8,6 +8,8 @@ export interface SystemPromptInput {
   branch: string;
   baseBranch: string;
   protectedPaths: string[];
+  /** `.nightshift.yml` `allowedPaths`: the only paths the agent may change, when set. */
+  allowedPaths?: string[] | undefined;
   testCommand: string | undefined;
   /** The runner's timeout of the test command (seconds). */
   testTimeoutSeconds: number;
@@ -52,6 +54,7 @@ export function systemPrompt(input: SystemPromptInput): string {
     '- Commands run as an unprivileged user with no credentials.',
     '- Paths you give to tools are relative to the repository root and cannot leave it.',
     `- These paths are protected and will not be changed: ${input.protectedPaths.join(', ')}.`,
+    ...(input.allowedPaths ? [`- Only these paths may be changed (anything else is refused like a protected path): ${input.allowedPaths.join(', ')}.`] : []),
     '',
     '# Rules',
     '- Do not edit or delete tests to make them pass, and do not fix failures unrelated to the task: report them in `risks`.',

@@ -42,6 +42,8 @@ export const NightshiftYml = z
     protectedPaths: z.array(z.string().min(1).max(200)).max(100).optional(),
     /** Tool calls that wait for a human's approval in the inbox (`risky_action`): edits of these path globs, shell commands of these patterns. */
     approvalRequired: ApprovalRequired.optional(),
+    /** When set, the only globs the agent may change: an edit anywhere else is refused like a protected path (which stay protected inside them). */
+    allowedPaths: z.array(z.string().min(1).max(200)).min(1).max(100).optional(),
     /** Extra instructions added to the agent's system prompt. */
     instructions: z.string().max(20_000).optional(),
   })

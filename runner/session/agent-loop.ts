@@ -34,6 +34,8 @@ import type { StatusProgress } from './status-progress';
 import { RunFailure } from './run-errors';
 import { continuedBranchDiff, type BranchDiff } from './branch-diff';
 import { GitCommandError } from '../git/workspace-git';
+import type { ObservedStep } from '../../core/runs/stuck';
+import { StuckWatch } from './stuck-watch';
 
 /**
  * How the agent's loop ended: `finish`, a pause (with the loop's state, which runner/session/checkpoint.ts
@@ -98,6 +100,7 @@ async function agentLoop(ctx: RunContext, input: AgentLoopInput, phase: { planPh
       branch: prepared.repo.branch,
       baseBranch: prepared.repo.baseBranch,
       protectedPaths: prepared.rules.protectedPaths.globs,
+      allowedPaths: prepared.rules.protectedPaths.allowedGlobs,
       testCommand: prepared.rules.testCommand,
       testTimeoutSeconds: ctx.withinTimeBox(prepared.rules.repoFile.testTimeoutSeconds ?? DEFAULT_TEST_TIMEOUT_SECONDS),
       shellTimeoutSeconds: DEFAULT_SHELL_TIMEOUT_SECONDS,
@@ -146,6 +149,7 @@ async function agentLoop(ctx: RunContext, input: AgentLoopInput, phase: { planPh
     });
   };
 
+  const stuckWatch = new StuckWatch(prepared);
   // Turns (and so model call ids) go on across the run's tasks: a resumed run never reuses one.
   for (let turn = (input.restored?.turn ?? 0) + 1; turn <= model.maxTurns; turn++) {
     ctx.checkStop();
@@ -222,6 +226,7 @@ async function agentLoop(ctx: RunContext, input: AgentLoopInput, phase: { planPh
     }
     if (decision.action === 'end_turn') return { kind: 'end_turn', text };
     const results: ContentBlock[] = [];
+    const steps: ObservedStep[] = [];
     let ended: ToolControl | undefined;
     let endedUseId = '';
     let paused: { pause: PauseRequest; toolUseId: string } | undefined;
@@ -241,6 +246,7 @@ async function agentLoop(ctx: RunContext, input: AgentLoopInput, phase: { planPh
       }
       const { outcome, result } = await runToolCall(ctx, input, use, turn, gated.kind === 'refuse' ? gated.text : undefined);
       results.push(result);
+      steps.push({ tool: use.name, input: use.input, failed: outcome.isError, output: result.toolResult?.content?.[0]?.text ?? '' });
       ended = outcome.control;
       if (ended) endedUseId = use.toolUseId;
     }
@@ -257,6 +263,12 @@ async function agentLoop(ctx: RunContext, input: AgentLoopInput, phase: { planPh
       conversation.addUser(results);
       // The pause's tool result becomes the human's answer when the run resumes.
       return { kind: 'pause', pause: { reason: 'question', message: ended.question, details: { question: ended.question } }, state: { messages: conversation.messages, turn, toolUseId: endedUseId, planPhase: phase.planPhase } };
+    }
+    // The same failing step again and again, or no change for many turns: ask for a hint between turns.
+    const stuck = await ctx.withHeartbeats(() => stuckWatch.observe(turn, steps));
+    if (stuck) {
+      conversation.addUser(results);
+      return { kind: 'pause', pause: { reason: 'stuck', message: stuck.message, details: stuck.details }, state: { messages: conversation.messages, turn, toolUseId: null } };
     }
     answer(turn, results);
   }

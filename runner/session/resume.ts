@@ -37,7 +37,7 @@ export async function restoreConversation(ctx: RunContext): Promise<RestoredConv
   const messages = conversationWithAnswer(file, resumeText(resume.reason, resume.answer));
   const pending = resume.reason === 'risky_action' ? pendingCallOf(file, messages, resume.action === 'approve', resume.answer) : undefined;
   if (ctx.deps.model instanceof ReplayProvider) ctx.deps.model.continueAfter(file.modelCalls);
-  const how = resume.reason === 'question' ? 'answered' : resume.action === 'reject' ? 'rejected' : 'approved';
+  const how = resume.reason === 'question' || resume.reason === 'stuck' ? 'answered' : resume.action === 'reject' ? 'rejected' : 'approved';
   await ctx.emit('note', `resumed after the ${resume.reason} was ${how}; the conversation goes on from turn ${file.turn + 1}`, { itemId: resume.itemId, segment: resume.segment, turn: file.turn });
   return { messages, turn: file.turn, planPhase: file.planPhase === true && resume.reason !== 'plan_approval', ...(pending ? { pending } : {}) };
 }

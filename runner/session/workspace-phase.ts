@@ -169,7 +169,7 @@ export async function readRepoRules(ctx: RunContext, layout: WorkspaceLayout, re
   return {
     repoFile,
     testCommand: repoFile.test ?? settings.test,
-    protectedPaths: new ProtectedPaths([...DEFAULT_PROTECTED_PATHS, ...(repoFile.protectedPaths ?? [])]),
+    protectedPaths: new ProtectedPaths([...DEFAULT_PROTECTED_PATHS, ...(repoFile.protectedPaths ?? [])], repoFile.allowedPaths),
   };
 }
 

@@ -88,11 +88,20 @@ describe('web console in Chromium', () => {
         await expect(client.getRun(runId)).resolves.toMatchObject({ status: 'SUCCEEDED', outcome: 'pr_opened' });
         await page.getByRole('link', { name: 'view the pull request' }).waitFor();
 
-        // Back in the inbox, nothing is open and the answer is among the recently resolved.
+        // Back in the inbox, the run's PR waits for review (pr_ready, with its link as text); one click
+        // dismisses it, then nothing is open and the answer is among the recently resolved.
         await page.getByRole('link', { name: 'Inbox', exact: true }).click();
         await pageReady(page, '/inbox');
+        const ready = page.locator('li.inbox-item[data-type="pr_ready"]');
+        await ready.waitFor();
+        const { prUrl } = await client.getRun(runId);
+        await expect(ready.textContent()).resolves.toContain(prUrl!);
+        await ready.getByRole('button', { name: 'Dismiss' }).click();
+        await ready.locator('.resolution').waitFor();
+        await page.goto(`${fixture.platform.platform.url}/inbox`);
+        await pageReady(page, '/inbox');
         await page.getByText('Nothing needs you right now').waitFor();
-        await expect(page.locator('.inbox-resolved li').first().textContent()).resolves.toContain('Answered: “Yes, keep digits.”');
+        await page.locator('.inbox-resolved li').filter({ hasText: 'Answered: “Yes, keep digits.”' }).first().waitFor();
         await expectNothingRan(page);
         expect(fixture.browser.dialogs).toEqual([]);
         expect(fixture.browser.pageErrors).toEqual([]);

@@ -39,6 +39,7 @@ function run(overrides: Partial<RunView>): RunView {
     maxMinutes: 5,
     tokens: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
     queuePosition: null,
+    queueReason: null,
     cancelRequested: false,
     error: null,
     thread: null,

@@ -224,7 +224,8 @@ function itemCard(item: InboxItemAnswer, resolve: Resolve): { node: HTMLElement;
       const answer = el('textarea', { id: `answer-${key}`, name: 'answer', rows: 3, maxlength: 8_000, required: true });
       answer.addEventListener('input', markDraft);
       const send = button('Send answer', () => (answer.value.trim() === '' ? 'Write an answer first: the run continues with it.' : { action: 'answer', answer: answer.value }));
-      append(controls, field(`answer-${key}`, 'Your answer', answer), el('div', { class: 'buttons' }, send));
+      // A stuck run asks for a hint: the runner saw it repeat a failing step (its details say which).
+      append(controls, field(`answer-${key}`, item.type === 'stuck' ? 'Your hint' : 'Your answer', answer), el('div', { class: 'buttons' }, send));
       break;
     }
     case 'plan_approval': {

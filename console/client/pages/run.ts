@@ -147,6 +147,7 @@ export function runPage(ctx: PageContext, runId: string): () => void {
         ...(r.pullRequest ? fact('Pull request outcome', `${r.pullRequest.state} ${when(r.pullRequest.at)}`) : []),
         ...(r.thread ? fact('GitHub thread', el('code', {}, r.thread)) : []),
         ...(r.status === 'QUEUED' && r.queuePosition !== null ? fact('Queue position', `#${r.queuePosition}`) : []),
+        ...(r.status === 'QUEUED' && r.queueReason ? fact('Waiting', r.queueReason) : []),
         ...fact('Created', el('span', { title: r.createdAt }, when(r.createdAt))),
         ...fact('Started', when(r.startedAt)),
         ...fact('Finished', when(r.finishedAt)),

@@ -1,0 +1,48 @@
+import { admitRun } from '../../core/runs/admission';
+import { resolveInboxItem } from '../../core/runs/answer';
+import { pauseRun } from '../../core/runs/pause';
+import { session, startInProcessRun, startRunnerHarness, testConfig, type RunnerHarness } from './support/runner-harness';
+
+let h: RunnerHarness;
+beforeAll(async () => {
+  h = await startRunnerHarness();
+});
+afterAll(async () => {
+  await h.stop();
+});
+
+describe('a runner task that sees itself stuck', () => {
+  it('Given an agent that runs the same failing tests three times, When the runner sees it, Then it pauses (stuck) with what repeats; When the requester sends a hint, Then the next task goes on with the hint after the last tool results and opens the PR', async () => {
+    const file = session('stuck-then-fix');
+    const run = await h.createRun({ prompt: 'Fix the failing add test' });
+    const first = await startInProcessRun(h, run.runId, file).done;
+    expect(first.end.kind).toBe('paused');
+    // Three model calls, not the whole budget: the fourth is never asked for.
+    expect(first.provider.requests).toHaveLength(3);
+    const report = first.callbacks.pauses[0]!;
+    expect(report.pause).toMatchObject({ reason: 'stuck', details: { kind: 'repeated_failure', tool: 'shell', step: 'npm test', times: 3, turn: 3 } });
+    expect(report.pause.details.failure).toMatch(/add/);
+
+    const slots = h.db.store.slots;
+    await slots.acquire(run.runId, run.repo, { global: 1, perRepo: 1 });
+    const item = await pauseRun({ runs: h.db.store.runs, events: h.db.store.events, slots, inbox: h.db.store.inbox, stopRunTasks: async () => undefined }, { runId: run.runId, token: 'token-1', report });
+    expect(item).toMatchObject({ type: 'stuck', state: 'open' });
+    const hint = 'The subtraction in src/add.js is the bug: make it an addition.';
+    await resolveInboxItem(
+      { inbox: h.db.store.inbox, runs: h.db.store.runs, events: h.db.store.events, sendTaskSuccess: async () => undefined, sendTaskFailure: async () => undefined, config: testConfig(), ledger: h.db.store.ledger },
+      { itemId: item.itemId, access: { caller: { requester: run.requester, groups: [] }, admin: false }, request: { action: 'answer', answer: hint } },
+    );
+    const admitted = await admitRun({ runs: h.db.store.runs, events: h.db.store.events, slots, runKeys: h.db.store.runKeys, caps: { global: 1, perRepo: 1 } }, run.runId);
+    h.useRunKey(run.runId, admitted.runKey!);
+
+    const second = await startInProcessRun(h, run.runId, file).done;
+    expect(second.end).toMatchObject({ kind: 'succeeded', result: { outcome: 'pr_opened', branch: report.pause.branch } });
+    const firstRequest = second.provider.requests[0] as { messages: { role: string; content: { text?: string; toolResult?: { toolUseId: string } }[] }[] };
+    const last = firstRequest.messages.at(-1)!;
+    expect(last.role).toBe('user');
+    expect(last.content[0]?.toolResult?.toolUseId).toBe('tooluse_03');
+    // After the turn's tool result (a cache point may follow it in the request).
+    const texts = last.content.slice(1).filter((b) => b.text !== undefined).map((b) => b.text);
+    expect(texts).toEqual([`[runner] You seemed stuck, so the run paused and asked the requester for help. Their hint:\n${hint}`]);
+  });
+});
