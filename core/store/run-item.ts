@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { RunResume } from '../inbox/pause-report';
 import { TokenUsage } from '../pricing';
 import { RunOutcome, RunSource, RunStatus } from '../runs/lifecycle';
+import { AutomaticResumes } from '../runs/runner-stop';
 import { RunError, RunId } from '../runs/schemas';
 import type { RunPatch, RunRecord } from './ports';
 
@@ -39,6 +40,7 @@ export const StoredRunRecord = z.object({
   requestHash: z.string().nullable(),
   thread: z.string().nullable().optional(),
   resume: RunResume.nullable().optional(),
+  automaticResumes: AutomaticResumes.nullable().optional(),
   statusCommentId: z.number().int().positive().nullable().optional(),
   pullRequest: PullRequestOutcome.nullable().optional(),
 });
@@ -54,6 +56,7 @@ export const RunPatchSchema = z
     error: RunError.nullable(),
     cancelRequested: z.boolean(),
     resume: RunResume.nullable(),
+    automaticResumes: AutomaticResumes.nullable(),
     statusCommentId: z.number().int().positive().nullable(),
     pullRequest: PullRequestOutcome.nullable(),
   })

@@ -3,6 +3,7 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { runtimeConfig } from '../../core/config/runtime';
 import { optionalEnv, requiredEnv } from '../../core/env';
 import type { AdmissionDeps } from '../../core/runs/admission';
+import type { AutomaticResumeDeps } from '../../core/runs/automatic-resume';
 import type { FinalizeDeps } from '../../core/runs/finalize';
 import type { PauseDeps } from '../../core/runs/pause';
 import { createPowertoolsSink } from '../../core/metrics/powertools-sink';
@@ -15,7 +16,7 @@ import { ecsRunTasks } from './ecs-run-tasks';
 export const orchestratorLogger = new Logger({ serviceName: 'nightshift-orchestrator' });
 
 /** Everything the orchestrator's handlers need. Lambdas build it from the environment; local mode and tests inject their own. */
-export type OrchestratorDeps = AdmissionDeps & FinalizeDeps & PauseDeps;
+export type OrchestratorDeps = AdmissionDeps & FinalizeDeps & PauseDeps & AutomaticResumeDeps;
 
 export function orchestratorDepsFromEnv(env: NodeJS.ProcessEnv = process.env): OrchestratorDeps {
   const doc = documentClientFor(createDynamoClient({ endpoint: optionalEnv('AWS_ENDPOINT_URL_DYNAMODB', env) }));

@@ -19,6 +19,7 @@ import { callModel } from './model-call';
 import type { RunContext } from './run-context';
 import { announceToolStart } from './tool-start';
 import { Interrupted } from './run-errors';
+import { interruptionPause, type LoopProgress } from './interruption';
 import type { LoopState, PauseRequest } from './checkpoint';
 import type { RestoredConversation } from './resume';
 import type { PreparedRun } from './workspace-phase';
@@ -54,8 +55,22 @@ export interface AgentLoopInput {
   status: StatusProgress;
 }
 
-/** The model ↔ tools loop, until the agent finishes, asks, stops calling tools, or runs out of turns. */
+/**
+ * The model ↔ tools loop, until the agent finishes, asks, stops calling tools, or runs out of turns;
+ * SIGTERM from outside the platform ends it in an `interrupted` pause (runner/session/interruption.ts).
+ */
 export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Promise<AgentEnd> {
+  const progress: LoopProgress = { messages: [], turn: input.restored?.turn ?? 0 };
+  try {
+    return await runTurns(ctx, input, progress);
+  } catch (err) {
+    const interrupted = interruptionPause(ctx, err, progress);
+    if (interrupted) return interrupted;
+    throw err;
+  }
+}
+
+async function runTurns(ctx: RunContext, input: AgentLoopInput, progress: LoopProgress): Promise<AgentEnd> {
   const { prepared, budget, meter } = input;
   const { deps, run } = ctx;
   const model = ctx.config.model;
@@ -77,6 +92,7 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
     maxTokens: model.maxOutputTokens,
     contextWindowTokens: model.contextWindowTokens,
   });
+  progress.messages = conversation.messages;
   if (input.restored) {
     conversation.messages.push(...input.restored.messages);
   } else {
@@ -111,6 +127,7 @@ export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Prom
 
   // Turns (and so model call ids) go on across the run's tasks: a resumed run never reuses one.
   for (let turn = (input.restored?.turn ?? 0) + 1; turn <= model.maxTurns; turn++) {
+    progress.turn = turn;
     ctx.checkStop();
     const compactionsBefore = conversation.compactions.length;
     const request = conversation.buildRequest(control.maxTokens);

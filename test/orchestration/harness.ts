@@ -10,6 +10,7 @@ import { createBackstopHandler } from '../../lambdas/orchestrator/backstop';
 import type { OrchestratorDeps } from '../../lambdas/orchestrator/deps';
 import { createFinalizeHandler } from '../../lambdas/orchestrator/finalize';
 import { createPauseHandler } from '../../lambdas/orchestrator/pause';
+import { createAutomaticResumeHandler } from '../../lambdas/orchestrator/automatic-resume';
 import { resolveInboxItem } from '../../core/runs/answer';
 import type { ResolveInboxRequest } from '../../core/inbox/inbox-item';
 import { createThreadStore } from '../../core/store/threads';
@@ -70,6 +71,10 @@ export class OrchestrationHarness {
         'lambdas/orchestrator/finalize.ts': createFinalizeHandler(lazy),
         'lambdas/orchestrator/backstop.ts': createBackstopHandler(lazy),
         'lambdas/orchestrator/pause.ts': createPauseHandler(lazy),
+        'lambdas/orchestrator/automatic-resume.ts': createAutomaticResumeHandler(lazy),
+        // The GitHub loop's run-ended rule (status comment, outcome metrics): these runs come from the
+        // API and have no GitHub thread; test/github and test/local/github-loop.test.ts cover it.
+        'lambdas/github/webhook.ts': async () => undefined,
       },
       integrations: {
         [RUN_TASK]: async (call) => {
