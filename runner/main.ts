@@ -33,7 +33,10 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
 
   const stop = new AbortController();
   let session: RunSession | undefined;
-  process.once('SIGTERM', () => {
+  // `on`, not `once`: a second SIGTERM (the platform stopping a task that is already checkpointing
+  // after a Spot interruption) must not kill the process before it reports and cleans up.
+  process.on('SIGTERM', () => {
+    if (stop.signal.aborted) return;
     stop.abort(new Error('SIGTERM'));
     // Store the trace now: pushing work in progress may use up the grace period.
     void session?.flushTrace().catch(() => undefined);

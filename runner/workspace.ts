@@ -1,4 +1,4 @@
-import { chmodSync, lchownSync, lstatSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, lchownSync, lstatSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ToolIdentity } from './isolation/tool-identity';
 
@@ -40,6 +40,9 @@ export function assertToolCanReach(dir: string, identity: ToolIdentity): void {
 }
 
 export function prepareWorkspace(layout: WorkspaceLayout, identity: ToolIdentity): void {
+  // A resumed run's new task starts clean: an earlier task of the run that was killed (local mode, a
+  // lost task resumed from its checkpoint) may have left its workspace; the branch holds its work.
+  rmSync(layout.root, { recursive: true, force: true });
   mkdirSync(layout.root, { recursive: true });
   // Traversable (not listable) by the tool user, who needs to reach repo/ and home/.
   chmodSync(layout.root, 0o711);

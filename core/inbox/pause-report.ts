@@ -7,6 +7,22 @@ export const PauseReason = z.enum(['question', 'budget_approval', 'plan_approval
 export type PauseReason = z.infer<typeof PauseReason>;
 
 /**
+ * Reasons a run checkpoints and resumes without a human (no inbox item, no task token): `interrupted`,
+ * the runner's SIGTERM from outside the platform (a Fargate Spot interruption, in practice), resumed at
+ * once by core/runs/automatic-resume.ts. Kept apart from PauseReason, whose every value is an inbox item type.
+ */
+export const AutomaticPauseReason = z.enum(['interrupted']);
+export type AutomaticPauseReason = z.infer<typeof AutomaticPauseReason>;
+
+/** Why a checkpoint was taken: for a human (PauseReason) or not (AutomaticPauseReason). */
+export const CheckpointReason = z.union([PauseReason, AutomaticPauseReason]);
+export type CheckpointReason = z.infer<typeof CheckpointReason>;
+
+export function isAutomaticPauseReason(reason: CheckpointReason): reason is AutomaticPauseReason {
+  return AutomaticPauseReason.safeParse(reason).success;
+}
+
+/**
  * The runner's second SendTaskSuccess shape (the first is RunnerResult): the run paused. Its work in
  * progress is on `branch` and its conversation at `checkpoint`; `itemId` names the checkpoint and
  * becomes the inbox item's id, so a retried Pause task creates the item once.
@@ -16,7 +32,7 @@ export const RunnerPause = z
     pause: z
       .object({
         itemId: InboxItemId,
-        reason: PauseReason,
+        reason: CheckpointReason,
         message: z.string().min(1).max(4_000),
         details: InboxDetails,
         branch: z.string().min(1),
@@ -35,9 +51,9 @@ export type RunnerPause = z.infer<typeof RunnerPause>;
 export const RunResume = z
   .object({
     itemId: InboxItemId,
-    reason: PauseReason,
+    reason: CheckpointReason,
     checkpoint: z.string().min(1),
-    /** What the run resumes with (the human's answer to a `question`, the approval of a `budget_approval`); null until the item is resolved. */
+    /** What the run resumes with (the human's answer to a `question`, the approval of a `budget_approval`, the note of an automatic resume); null until the item is resolved. */
     answer: z.string().nullable(),
     /** How the item was resolved: a resumed `risky_action` runs its pending call on `approve` and returns `answer` as a refusal on `reject`. Absent before the item is resolved (and on records from before it existed). */
     action: InboxAction.optional(),

@@ -3,6 +3,8 @@ import type { ConcurrencySlotsPort, RunEventLog, RunKeysPort, RunRecord, RunRepo
 import { RunNotLaunchableError } from '../store/run-keys';
 import { RunNotFoundError } from '../errors';
 import { RunKey } from './run-key';
+import { capacityProviderOf } from './automatic-resume';
+import { CapacityProvider } from './runner-stop';
 
 import type { ThreadStorePort } from '../store/threads';
 import type { InboxStore } from '../store/inbox-store';
@@ -33,6 +35,8 @@ export const AdmissionResult = z
     queuePosition: z.number().int().positive().nullable(),
     /** A secret: never logged (the Admit handler logs the decision only). */
     runKey: RunKey.optional(),
+    /** Admitted: the capacity the task launches on (the runTask state's capacity provider strategy). */
+    capacityProvider: CapacityProvider.optional(),
   })
   .strict();
 export type AdmissionResult = z.infer<typeof AdmissionResult>;
@@ -56,7 +60,7 @@ const result = (decision: AdmissionDecision, queuePosition: number | null = null
  * Admits a run under the concurrency caps. Safe to call again for the same run (a retried step): the
  * slot acquisition is idempotent and a run already past QUEUED is reported admitted.
  */
-export async function admitRun(deps: AdmissionDeps, runId: string): Promise<AdmissionResult> {
+export async function admitRun(deps: AdmissionDeps, runId: string, requested?: CapacityProvider): Promise<AdmissionResult> {
   const run = await deps.runs.get(runId);
   if (!run) throw new RunNotFoundError(runId);
   if (isTerminal(run.status)) return result('ended');
@@ -72,7 +76,7 @@ export async function admitRun(deps: AdmissionDeps, runId: string): Promise<Admi
       await deps.slots.release(run.runId, run.repo);
       return result('ended');
     }
-    return admitted(deps, run);
+    return admitted(deps, run, requested);
   }
 
   const now = deps.now?.() ?? new Date();
@@ -85,7 +89,7 @@ export async function admitRun(deps: AdmissionDeps, runId: string): Promise<Admi
   let reason = await reviewBacklogReason(deps, run);
   if (reason === undefined) {
     const blocker = run.thread ? await threadBlocker({ runs: deps.runs, threads: requireThreads(deps) }, run) : undefined;
-    if (blocker === undefined && (await deps.slots.acquire(run.runId, run.repo, deps.caps))) return start(deps, run);
+    if (blocker === undefined && (await deps.slots.acquire(run.runId, run.repo, deps.caps))) return start(deps, run, requested);
     reason = blocker !== undefined ? `waiting for run ${blocker} of its thread` : 'waiting for a concurrency slot';
   }
 
@@ -119,7 +123,7 @@ function requireThreads(deps: AdmissionDeps): ThreadStorePort {
   return deps.threads;
 }
 
-async function start(deps: AdmissionDeps, run: RunRecord): Promise<AdmissionResult> {
+async function start(deps: AdmissionDeps, run: RunRecord, requested: CapacityProvider | undefined): Promise<AdmissionResult> {
   let started: RunRecord;
   try {
     started = await deps.runs.transition(run.runId, 'STARTING', { queuePosition: null, queueReason: null });
@@ -133,13 +137,17 @@ async function start(deps: AdmissionDeps, run: RunRecord): Promise<AdmissionResu
   }
   await deps.events.append(run.runId, 'status', 'QUEUED → STARTING: admitted, starting the runner', { from: 'QUEUED', to: 'STARTING' });
   // A cancel that landed between our read and the transition: Finalize ends it CANCELLED and frees the slots.
-  return started.cancelRequested ? result('cancelled') : admitted(deps, started);
+  return started.cancelRequested ? result('cancelled') : admitted(deps, started, requested);
 }
 
-/** Admitted: a new run key for the task about to launch (any earlier key stops working). */
-async function admitted(deps: AdmissionDeps, run: RunRecord): Promise<AdmissionResult> {
+/**
+ * Admitted: a new run key for the task about to launch (any earlier key stops working), and the
+ * capacity it runs on: the execution's, unless automatic resumes moved the run to regular Fargate.
+ */
+async function admitted(deps: AdmissionDeps, run: RunRecord, requested: CapacityProvider | undefined): Promise<AdmissionResult> {
   try {
-    return { ...result('admitted'), runKey: await deps.runKeys.issue(run.runId) };
+    const capacity = requested ? { capacityProvider: capacityProviderOf(run, requested) } : {};
+    return { ...result('admitted'), runKey: await deps.runKeys.issue(run.runId), ...capacity };
   } catch (err) {
     // Ended between our read and the key: nothing launches; give the slots back before anyone waits on them.
     if (err instanceof RunNotLaunchableError) {

@@ -31,8 +31,9 @@ export type RunKind = z.infer<typeof RunKind>;
 
 const allowed: Record<RunStatus, readonly RunStatus[]> = {
   QUEUED: ['STARTING', 'CANCELLED', 'FAILED', 'TIMED_OUT'],
-  STARTING: ['RUNNING', ...terminalStatuses],
-  RUNNING: ['WAITING_FOR_HUMAN', ...terminalStatuses],
+  // A task interrupted or lost after a checkpoint re-queues the run without a human (core/runs/automatic-resume.ts).
+  STARTING: ['RUNNING', 'QUEUED', ...terminalStatuses],
+  RUNNING: ['WAITING_FOR_HUMAN', 'QUEUED', ...terminalStatuses],
   // An answer re-queues the run: it takes slots again under the caps before a new task starts.
   WAITING_FOR_HUMAN: ['QUEUED', ...terminalStatuses],
   SUCCEEDED: [],

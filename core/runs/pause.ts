@@ -1,5 +1,5 @@
 import { MAX_PAUSES_PER_RUN, pausedRunHoldings } from '../inbox/paused-run';
-import type { PauseTaskInput } from '../inbox/pause-report';
+import { isAutomaticPauseReason, type PauseTaskInput } from '../inbox/pause-report';
 import type { InboxStore, StoredInboxItem } from '../store/inbox-store';
 import { notificationOf, type InboxNotifier } from '../inbox/inbox-notification';
 import type { ConcurrencySlotsPort, RunEventLog, RunRepository } from '../store/ports';
@@ -41,6 +41,9 @@ export async function pauseRun(deps: PauseDeps, input: PauseTaskInput): Promise<
   const { pause } = input.report;
   const run = await deps.runs.get(input.runId);
   if (!run) throw new RunNotFoundError(input.runId);
+  const reason = pause.reason;
+  // An interruption resumes without a human (core/runs/automatic-resume.ts): it never becomes an inbox item.
+  if (isAutomaticPauseReason(reason)) throw new PauseRefusedError(run.runId, `a ${reason} pause resumes without a human`);
   const retried = run.status === 'WAITING_FOR_HUMAN' && run.resume?.itemId === pause.itemId;
   if (!retried) {
     if (run.status !== 'RUNNING') throw new PauseRefusedError(run.runId, `it is ${run.status}`);
@@ -52,7 +55,7 @@ export async function pauseRun(deps: PauseDeps, input: PauseTaskInput): Promise<
   const now = (deps.now?.() ?? new Date()).toISOString();
   const item = await deps.inbox.create({
     itemId: pause.itemId,
-    type: pause.reason,
+    type: reason,
     state: 'open',
     runId: run.runId,
     repo: run.repo,

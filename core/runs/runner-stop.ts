@@ -1,3 +1,4 @@
+import * as z from 'zod';
 import { reasonText } from './termination';
 
 /** The runner's container name in the task definition; its overrides carry RUN_ID, TASK_TOKEN and RUN_KEY. */
@@ -5,7 +6,8 @@ export const RUNNER_CONTAINER_NAME = 'runner';
 
 /**
  * What is known when a run's runner stopped: ECS's Task State Change event on AWS, the process exit in
- * local mode. One pure decision for both, so a later Spot resume plugs in here.
+ * local mode. One pure decision for both; whether the run then resumes without a human is
+ * `automaticResumeFor` below.
  */
 export interface RunnerStopFacts {
   /** ECS `stopCode` (TaskFailedToStart, EssentialContainerExited, UserInitiated, SpotInterruption, ...); null in local mode. */
@@ -88,4 +90,57 @@ export async function endLostRunner(facts: RunnerStopFacts, taskToken: string, s
     if (TASK_ALREADY_ENDED.has((err as { name?: string }).name ?? '')) return { action: 'already_ended', cause: outcome.cause };
     throw err;
   }
+}
+
+/** The Fargate capacity a run's task runs on (the execution input asks, the run record's automatic resumes may move it). */
+export const CapacityProvider = z.enum(['FARGATE', 'FARGATE_SPOT']);
+export type CapacityProvider = z.infer<typeof CapacityProvider>;
+
+/**
+ * Resumes without a human on the first two interruptions or losses on the capacity the run asked for;
+ * once the run has been resumed this often, a run on Spot resumes once more on regular Fargate (Spot
+ * capacity is evidently being reclaimed) and one on regular Fargate ends.
+ */
+export const MAX_AUTOMATIC_RESUMES = 2;
+
+/** On the run record: how often it resumed without a human, and the capacity its next tasks run on. */
+export const AutomaticResumes = z
+  .object({
+    count: z.number().int().positive(),
+    capacityProvider: CapacityProvider,
+    /** What the last one resumed from: the interruption's checkpoint id, or `lost:<segment>`; a retried task changes nothing twice. */
+    lastKey: z.string().min(1),
+    /** Why the last one happened, in words (the run's timeline has each). */
+    lastCause: z.string().min(1).max(1_000),
+  })
+  .strict();
+export type AutomaticResumes = z.infer<typeof AutomaticResumes>;
+
+export interface AutomaticResumeFacts {
+  /** `interrupted`: the runner checkpointed on SIGTERM and reported it; `lost`: the task stopped without reporting. */
+  stop: 'interrupted' | 'lost';
+  /** Whether there is a checkpoint to go on from: the interruption's own, or for a lost task the one the run last resumed from. */
+  hasCheckpoint: boolean;
+  cancelRequested: boolean;
+  /** Automatic resumes of the run so far. */
+  resumes: number;
+  /** The capacity the stopped task ran on. */
+  capacityProvider: CapacityProvider;
+}
+
+export type AutomaticResumeDecision = { action: 'resume'; capacityProvider: CapacityProvider; attempt: number; why: string } | { action: 'end'; why: string };
+
+/** Whether a run whose task was interrupted or lost resumes at once without a human, and on which capacity. Pure. */
+export function automaticResumeFor(facts: AutomaticResumeFacts): AutomaticResumeDecision {
+  if (facts.cancelRequested) return { action: 'end', why: 'a cancel was requested' };
+  if (!facts.hasCheckpoint) return { action: 'end', why: 'the task left no checkpoint to resume from' };
+  const attempt = facts.resumes + 1;
+  const what = facts.stop === 'interrupted' ? 'interrupted' : 'lost after a checkpoint';
+  if (facts.resumes < MAX_AUTOMATIC_RESUMES) {
+    return { action: 'resume', capacityProvider: facts.capacityProvider, attempt, why: `the task was ${what}: resumed without a human (${attempt} of ${MAX_AUTOMATIC_RESUMES}) on ${facts.capacityProvider}` };
+  }
+  if (facts.capacityProvider === 'FARGATE_SPOT') {
+    return { action: 'resume', capacityProvider: 'FARGATE', attempt, why: `the task was ${what} after ${facts.resumes} automatic resumes on Fargate Spot: resumed once more, on regular Fargate` };
+  }
+  return { action: 'end', why: `the task was ${what} after ${facts.resumes} automatic resumes (at most ${MAX_AUTOMATIC_RESUMES}, then one on regular Fargate for a Spot run)` };
 }

@@ -1,6 +1,7 @@
 import type { RunResume } from '../inbox/pause-report';
 import type { TokenUsage } from '../pricing';
 import type { RunKind, RunOutcome, RunSource, RunStatus } from '../runs/lifecycle';
+import type { AutomaticResumes } from '../runs/runner-stop';
 import type { RunError, RunEvent, RunEventType } from '../runs/schemas';
 
 /**
@@ -51,6 +52,8 @@ export interface RunRecord {
   plan?: boolean;
   /** Set by a pause (core/runs/pause.ts): what the next runner task of the run restores. Absent on runs that never paused. */
   resume?: RunResume | null;
+  /** Set by an automatic resume (core/runs/automatic-resume.ts): how often the run resumed without a human, and on which capacity. */
+  automaticResumes?: AutomaticResumes | null;
   /** The id of the run's one status comment on its GitHub thread, edited in place (core/github/run-status.ts). */
   statusCommentId?: number | null;
   /** How the pull request of the run's thread ended on GitHub (`pull_request.closed`), and when. */
@@ -67,7 +70,7 @@ export interface PullRequestOutcome {
   at: string;
 }
 
-export type RunPatch = Partial<Pick<RunRecord, 'outcome' | 'branch' | 'startedAt' | 'finishedAt' | 'prUrl' | 'queuePosition' | 'queueReason' | 'error' | 'cancelRequested' | 'resume' | 'statusCommentId' | 'pullRequest'>>;
+export type RunPatch = Partial<Pick<RunRecord, 'outcome' | 'branch' | 'startedAt' | 'finishedAt' | 'prUrl' | 'queuePosition' | 'queueReason' | 'error' | 'cancelRequested' | 'resume' | 'automaticResumes' | 'statusCommentId' | 'pullRequest'>>;
 
 export interface RunListQuery {
   status?: RunStatus;

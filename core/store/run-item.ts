@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { RunResume } from '../inbox/pause-report';
 import { TokenUsage } from '../pricing';
 import { RunKind, RunOutcome, RunSource, RunStatus } from '../runs/lifecycle';
+import { AutomaticResumes } from '../runs/runner-stop';
 import { RunError, RunId } from '../runs/schemas';
 import type { RunPatch, RunRecord } from './ports';
 
@@ -41,6 +42,7 @@ export const StoredRunRecord = z.object({
   thread: z.string().nullable().optional(),
   plan: z.boolean().optional(),
   resume: RunResume.nullable().optional(),
+  automaticResumes: AutomaticResumes.nullable().optional(),
   statusCommentId: z.number().int().positive().nullable().optional(),
   pullRequest: PullRequestOutcome.nullable().optional(),
   runKind: RunKind.optional(),
@@ -59,6 +61,7 @@ export const RunPatchSchema = z
     error: RunError.nullable(),
     cancelRequested: z.boolean(),
     resume: RunResume.nullable(),
+    automaticResumes: AutomaticResumes.nullable(),
     statusCommentId: z.number().int().positive().nullable(),
     pullRequest: PullRequestOutcome.nullable(),
   })

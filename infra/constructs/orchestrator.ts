@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import type { NightshiftConfig } from '../../core/config/schema';
 import { MAX_PAUSES_PER_RUN } from '../../core/inbox/paused-run';
 import { MAX_QUEUED_MINUTES } from '../../core/runs/admission';
+import { MAX_AUTOMATIC_RESUMES, RUNNER_LOST_ERROR } from '../../core/runs/runner-stop';
 import { RUNNER_CONTAINER_NAME, type AgentRuntime } from './agent-runtime';
 import { nightshiftFunction } from './lambda-defaults';
 import { acknowledgeOnPrincipal, nagArnOf } from './nag';
@@ -25,6 +26,8 @@ export const RunStates = {
   runRunner: 'Run the runner',
   paused: 'Paused?',
   waitForHuman: 'Wait for a human',
+  pauseKind: 'For a human?',
+  resumeWithoutHuman: 'Resume without a human',
   resume: 'Resume',
   finalize: 'Finalize',
   done: 'Done',
@@ -57,6 +60,8 @@ export class Orchestrator extends Construct {
   readonly finalizeFunction: nodejs.NodejsFunction;
   readonly backstopFunction: nodejs.NodejsFunction;
   readonly pauseFunction: nodejs.NodejsFunction;
+  /** Re-queues a run whose task was interrupted or lost after a checkpoint, without a human. */
+  readonly automaticResumeFunction: nodejs.NodejsFunction;
   readonly backstopRule: events.Rule;
   /** Backstop events that could not be handled after every retry. */
   readonly backstopDeadLetters: sqs.Queue;
@@ -97,7 +102,16 @@ export class Orchestrator extends Construct {
       logRetention,
       environment,
     });
-    for (const fn of [this.admitFunction, this.finalizeFunction, this.backstopFunction, this.pauseFunction]) state.grantRunStore(fn);
+    this.automaticResumeFunction = nightshiftFunction(this, 'AutomaticResumeFunction', {
+      entry: 'lambdas/orchestrator/automatic-resume.ts',
+      description: 'Resumes an interrupted run (or one lost after a checkpoint) without a human: stops the task, frees the slots, re-queues it',
+      config,
+      logRetention,
+      environment,
+    });
+    for (const fn of [this.admitFunction, this.finalizeFunction, this.backstopFunction, this.pauseFunction, this.automaticResumeFunction]) state.grantRunStore(fn);
+    // It creates no inbox item: the run store and stopping the run's task are all it needs.
+    runtime.grantStopRunTasks(this.automaticResumeFunction);
     // The review backlog (concurrency.maxOpenPrsPerRequester): Admit counts the requester's open pr_ready items.
     if (config.concurrency.maxOpenPrsPerRequester !== undefined) state.grantInboxBacklogRead(this.admitFunction);
     for (const fn of [this.finalizeFunction, this.backstopFunction, this.pauseFunction]) {
@@ -113,8 +127,9 @@ export class Orchestrator extends Construct {
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       comment: 'One Nightshift run: admit, run the runner (pausing for a human and resuming as often as it asks), finalize',
       // A safety net above every bound the definition enforces itself: each task segment (queue limit,
-      // maxMinutes) and each pause (answerHours), at most MAX_PAUSES_PER_RUN of them, plus retries.
-      timeout: Duration.minutes((MAX_PAUSES_PER_RUN + 1) * (MAX_QUEUED_MINUTES + config.timeouts.maxMinutes) + MAX_PAUSES_PER_RUN * config.timeouts.answerHours * 60 + 60),
+      // maxMinutes) and each pause (answerHours), at most MAX_PAUSES_PER_RUN of them and at most
+      // MAX_AUTOMATIC_RESUMES + 1 automatic resumes (the last on regular Fargate), plus retries.
+      timeout: Duration.minutes((MAX_PAUSES_PER_RUN + MAX_AUTOMATIC_RESUMES + 2) * (MAX_QUEUED_MINUTES + config.timeouts.maxMinutes) + MAX_PAUSES_PER_RUN * config.timeouts.answerHours * 60 + 60),
       tracingEnabled: true,
       // Execution data would include the task token (a secret): log events, never data.
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
@@ -127,7 +142,7 @@ export class Orchestrator extends Construct {
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason: 'X-Ray tracing (PutTraceSegments, PutTelemetryRecords, GetSampling*) and CloudWatch Logs vended delivery (CreateLogDelivery and friends) have no resource-level permissions.',
       },
-      ...[this.admitFunction, this.finalizeFunction, this.pauseFunction].map((fn) => ({
+      ...[this.admitFunction, this.finalizeFunction, this.pauseFunction, this.automaticResumeFunction].map((fn) => ({
         id: `AwsSolutions-IAM5[Resource::${nagArnOf(fn)}:*]`,
         reason: 'Invoking a Lambda task covers the function\'s versions and aliases (function ARN plus ":*"); nothing else.',
       })),
@@ -235,7 +250,7 @@ export class Orchestrator extends Construct {
 
     const admit = lambdaTask(RunStates.admit, this.admitFunction, {
       comment: 'Take a global and a per-repo slot, or report the queue position.',
-      payload: sfn.TaskInput.fromObject({ runId: sfn.JsonPath.stringAt('$.runId'), repo: sfn.JsonPath.stringAt('$.repo') }),
+      payload: sfn.TaskInput.fromObject({ runId: sfn.JsonPath.stringAt('$.runId'), repo: sfn.JsonPath.stringAt('$.repo'), capacityProvider: sfn.JsonPath.stringAt('$.capacityProvider') }),
       resultPath: '$.admission',
     });
     admit.addRetry({ errors: ['States.TaskFailed', 'States.Timeout'], interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 4, jitterStrategy: sfn.JitterType.FULL });
@@ -250,7 +265,8 @@ export class Orchestrator extends Construct {
         Parameters: {
           Cluster: runtime.cluster.clusterArn,
           TaskDefinition: runtime.taskDefinition.taskDefinitionArn,
-          CapacityProviderStrategy: [{ 'CapacityProvider.$': '$.capacityProvider', Weight: 1 }],
+          // Admit's choice: the execution's (FARGATE_SPOT for repos with `spot`), or regular Fargate once automatic resumes moved the run.
+          CapacityProviderStrategy: [{ 'CapacityProvider.$': '$.admission.capacityProvider', Weight: 1 }],
           PlatformVersion: 'LATEST',
           'StartedBy.$': '$.runId',
           NetworkConfiguration: {
@@ -281,6 +297,17 @@ export class Orchestrator extends Construct {
     });
     // RunTask itself failing (no capacity, throttling) started nothing, so trying again is safe.
     runRunner.addRetry({ errors: ['ECS.AmazonECSException', 'ECS.ServerException', 'ECS.ThrottlingException'], interval: Duration.seconds(10), backoffRate: 2, maxAttempts: 3, jitterStrategy: sfn.JitterType.FULL });
+    // Resume without a human (SPEC §4): a runner that checkpointed on SIGTERM reports an `interrupted`
+    // pause; a task lost without reporting (ECS's Task State Change: Nightshift.RunnerLost) resumes
+    // from the run's last checkpoint. Both are re-queued at once, under the cap, or refused to Finalize.
+    const resumeWithoutHuman = lambdaTask(RunStates.resumeWithoutHuman, this.automaticResumeFunction, {
+      comment: 'Interrupted, or lost after a checkpoint: stop the task, free the slots, re-queue the run on the same branch (no inbox item).',
+      // The whole state, as Finalize gets it: the report ($.result) or the failure ($.failure), whichever there is.
+      resultPath: '$.automaticResume',
+    });
+    resumeWithoutHuman.addRetry({ errors: ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'], interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 4, jitterStrategy: sfn.JitterType.FULL });
+    resumeWithoutHuman.addCatch(finalize, { errors: ['States.ALL'], resultPath: '$.resumeFailure' });
+    runRunner.addCatch(resumeWithoutHuman, { errors: [RUNNER_LOST_ERROR], resultPath: '$.failure' });
     runRunner.addCatch(finalize, { errors: ['States.ALL'], resultPath: '$.failure' });
 
     // A pause (SPEC §4): the runner reported {pause}; the Pause task records the inbox item with this
@@ -305,8 +332,12 @@ export class Orchestrator extends Construct {
       outputPath: '$.execution',
     });
     waitForHuman.next(resume);
+    resumeWithoutHuman.next(resume);
+    const pauseKind = new sfn.Choice(this, RunStates.pauseKind, { stateName: RunStates.pauseKind })
+      .when(sfn.Condition.stringEquals('$.result.pause.reason', 'interrupted'), resumeWithoutHuman)
+      .otherwise(waitForHuman);
     const paused = new sfn.Choice(this, RunStates.paused, { stateName: RunStates.paused })
-      .when(sfn.Condition.isPresent('$.result.pause'), waitForHuman)
+      .when(sfn.Condition.isPresent('$.result.pause'), pauseKind)
       .otherwise(finalize);
     runRunner.next(paused);
 

@@ -4,6 +4,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { runtimeConfig } from '../../core/config/runtime';
 import { optionalEnv, requiredEnv } from '../../core/env';
 import type { AdmissionDeps } from '../../core/runs/admission';
+import type { AutomaticResumeDeps } from '../../core/runs/automatic-resume';
 import type { FinalizeDeps } from '../../core/runs/finalize';
 import type { PauseDeps } from '../../core/runs/pause';
 import { createPowertoolsSink } from '../../core/metrics/powertools-sink';
@@ -17,7 +18,7 @@ import { snsInboxNotifier } from './inbox-topic';
 export const orchestratorLogger = new Logger({ serviceName: 'nightshift-orchestrator' });
 
 /** Everything the orchestrator's handlers need. Lambdas build it from the environment; local mode and tests inject their own. */
-export type OrchestratorDeps = AdmissionDeps & FinalizeDeps & PauseDeps;
+export type OrchestratorDeps = AdmissionDeps & FinalizeDeps & PauseDeps & AutomaticResumeDeps;
 
 export function orchestratorDepsFromEnv(env: NodeJS.ProcessEnv = process.env): OrchestratorDeps {
   const doc = documentClientFor(createDynamoClient({ endpoint: optionalEnv('AWS_ENDPOINT_URL_DYNAMODB', env) }));

@@ -24,6 +24,8 @@ export const FinalizeTaskInput = z.object({
   failure: CaughtError.optional(),
   /** The wait for a human failed: no answer within answerSeconds (States.Timeout), or the Pause task refused. */
   pauseFailure: CaughtError.optional(),
+  /** The run was interrupted or lost and did not resume without a human (core/runs/automatic-resume.ts). */
+  resumeFailure: CaughtError.optional(),
 });
 export type FinalizeTaskInput = z.infer<typeof FinalizeTaskInput>;
 
@@ -39,6 +41,8 @@ export function terminationOf(input: FinalizeTaskInput, run: RunRecord): Termina
   // The clocks this execution ran with, so a timeout names them in minutes.
   const clocks = { cancelRequested: run.cancelRequested, maxMinutes: Math.round(input.timeoutSeconds / 60), noProgressMinutes: Math.round(input.heartbeatSeconds / 60) };
   if (input.pauseFailure) return pauseTermination(input.pauseFailure, run);
+  // A lost task that did not resume ends as lost (its `failure`); an interruption that did not resume ends here.
+  if (input.resumeFailure && !input.failure) return resumeTermination(input.resumeFailure, run);
   if (input.failure) return terminationFor({ kind: 'runner_failed', error: input.failure.Error, cause: input.failure.Cause ?? null }, clocks);
   if (input.result !== undefined) return terminationFor({ kind: 'runner_succeeded', output: input.result }, clocks);
   if (input.admissionFailure) {
@@ -72,6 +76,15 @@ function pauseTermination(failure: z.infer<typeof CaughtError>, run: RunRecord):
     return { status: 'TIMED_OUT', reason: { code: 'no_answer', message: `nobody answered within timeouts.answerHours${branch}` } };
   }
   return { status: 'FAILED', reason: { code: 'pause_failed', message: reasonText(`${failure.Error}${failure.Cause ? `: ${failure.Cause}` : ''}`, 'the run could not pause') } };
+}
+
+/** How an interruption the run could not resume from ends it. */
+function resumeTermination(failure: z.infer<typeof CaughtError>, run: RunRecord): Termination {
+  if (isTerminal(run.status)) return { status: run.status, reason: run.error ?? { code: 'ended', message: 'the run had already ended' } };
+  if (run.cancelRequested) return { status: 'CANCELLED', reason: { code: 'cancelled', message: 'the run was cancelled' } };
+  const why = failure.Error === 'Nightshift.NotResumed' && failure.Cause ? failure.Cause.replace(/^run \S+ does not resume: /, '') : `${failure.Error}${failure.Cause ? `: ${failure.Cause}` : ''}`;
+  const branch = run.branch ? `; its work in progress is on ${run.branch}` : '';
+  return { status: 'FAILED', reason: { code: 'interrupted', message: reasonText(`the runner was interrupted and the run did not resume: ${why}${branch}`, 'the runner was interrupted') } };
 }
 
 /** The Finalize task: every path of the state machine ends here. Throws so the state's Retry acts. */

@@ -23,6 +23,7 @@ import { settlePendingCall } from './pending-call';
 import type { ComputeMeter } from './compute-meter';
 import { callModel } from './model-call';
 import type { RunContext } from './run-context';
+import { interruptionPause, type LoopProgress } from './interruption';
 import type { LoopState, PauseRequest } from './checkpoint';
 import type { RestoredConversation } from './resume';
 import type { PreparedRun } from './workspace-phase';
@@ -78,18 +79,24 @@ export interface AgentLoopProfile {
 /**
  * The model ↔ tools loop, until the agent finishes, pauses, stops calling tools, or runs out of
  * turns. A plan run (`plan: true`) starts in its plan phase (runner/session/tool-gate.ts); when the
- * loop leaves it still in that phase, whatever the shell changed is discarded.
+ * loop leaves it still in that phase, whatever the shell changed is discarded. SIGTERM from outside
+ * the platform ends it in an `interrupted` pause (runner/session/interruption.ts).
  */
 export async function runAgentLoop(ctx: RunContext, input: AgentLoopInput): Promise<AgentEnd> {
   const phase = { planPhase: input.restored ? input.restored.planPhase : ctx.run.plan === true };
+  const progress: LoopProgress = { messages: [], turn: input.restored?.turn ?? 0 };
   try {
-    return await agentLoop(ctx, input, phase);
+    return await agentLoop(ctx, input, phase, progress);
+  } catch (err) {
+    const interrupted = interruptionPause(ctx, err, progress);
+    if (interrupted) return interrupted;
+    throw err;
   } finally {
     if (phase.planPhase) await discardPlanPhaseChanges(ctx, input.prepared);
   }
 }
 
-async function agentLoop(ctx: RunContext, input: AgentLoopInput, phase: { planPhase: boolean }): Promise<AgentEnd> {
+async function agentLoop(ctx: RunContext, input: AgentLoopInput, phase: { planPhase: boolean }, progress: LoopProgress): Promise<AgentEnd> {
   const { prepared, budget, meter } = input;
   const { run } = ctx;
   const model = ctx.config.model;
@@ -113,6 +120,7 @@ async function agentLoop(ctx: RunContext, input: AgentLoopInput, phase: { planPh
     contextWindowTokens: model.contextWindowTokens,
   });
   const gateRules = () => ({ planRun: run.plan === true, planPhase: phase.planPhase, approvalRequired: prepared.rules.repoFile.approvalRequired });
+  progress.messages = conversation.messages;
   if (input.restored) {
     conversation.messages.push(...input.restored.messages);
     await settlePendingCall(ctx, input, conversation.messages);
@@ -152,6 +160,7 @@ async function agentLoop(ctx: RunContext, input: AgentLoopInput, phase: { planPh
   const stuckWatch = new StuckWatch(prepared);
   // Turns (and so model call ids) go on across the run's tasks: a resumed run never reuses one.
   for (let turn = (input.restored?.turn ?? 0) + 1; turn <= model.maxTurns; turn++) {
+    progress.turn = turn;
     ctx.checkStop();
     const compactionsBefore = conversation.compactions.length;
     const request = conversation.buildRequest(control.maxTokens);

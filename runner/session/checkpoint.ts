@@ -1,7 +1,7 @@
 import type { ContentBlock, Message } from '@aws-sdk/client-bedrock-runtime';
 import * as z from 'zod';
 import type { InboxDetails } from '../../core/inbox/inbox-item';
-import type { PauseReason, RunnerPause } from '../../core/inbox/pause-report';
+import { isAutomaticPauseReason, type CheckpointReason, type RunnerPause } from '../../core/inbox/pause-report';
 import { newRunId } from '../../core/runs/run-id';
 import { ReplayProvider } from '../model/replay-provider';
 import type { AgentEnd } from './agent-loop';
@@ -40,9 +40,9 @@ export interface LoopState {
   planPhase?: boolean;
 }
 
-/** Why the agent loop stopped to wait for a human: one inbox item's type, its message and details. */
+/** Why the agent loop stopped: for a human (one inbox item's type, its message and details), or an interruption that resumes without one. */
 export interface PauseRequest {
-  reason: PauseReason;
+  reason: CheckpointReason;
   message: string;
   details: z.infer<typeof InboxDetails>;
 }
@@ -74,7 +74,8 @@ export async function checkpointIfPaused(ctx: RunContext, agentEnd: AgentEnd, pr
   };
   const checkpoint = await ctx.deps.checkpoints.put(ctx.run.runId, itemId, JSON.stringify(CheckpointFile.parse(file)));
   const message = ctx.redactor.redact(pause.message);
-  await ctx.emit('note', `paused for a human (${pause.reason}): ${message}`, { itemId, reason: pause.reason, branch: repo.branch, checkpoint, pushedWork: pushed });
+  const waitsFor = isAutomaticPauseReason(pause.reason) ? 'checkpointed to resume without a human' : 'paused for a human';
+  await ctx.emit('note', `${waitsFor} (${pause.reason}): ${message}`, { itemId, reason: pause.reason, branch: repo.branch, checkpoint, pushedWork: pushed });
   const report: RunnerPause = { pause: { itemId, reason: pause.reason, message, details: ctx.redactor.redactValue(pause.details) as PauseRequest['details'], branch: repo.branch, checkpoint } };
   return { kind: 'paused', report };
 }

@@ -12,6 +12,13 @@ describe('run lifecycle', () => {
     expect(canTransition('RUNNING', 'SUCCEEDED')).toBe(true);
   });
 
+  it('re-queues a task interrupted or lost after a checkpoint without a human: RUNNING or STARTING → QUEUED, never straight to another task', () => {
+    expect(canTransition('RUNNING', 'QUEUED')).toBe(true);
+    expect(canTransition('STARTING', 'QUEUED')).toBe(true);
+    expect(statusesAllowedBefore('QUEUED').sort()).toEqual(['RUNNING', 'STARTING', 'WAITING_FOR_HUMAN']);
+    expect(canTransition('RUNNING', 'STARTING')).toBe(false);
+  });
+
   it('never leaves a terminal status', () => {
     for (const from of terminalStatuses) {
       for (const to of RunStatus.options) expect(canTransition(from, to)).toBe(false);

@@ -1,4 +1,4 @@
-import { endLostRunner, runnerStopOutcome, type RunnerStopFacts } from '../../core/runs/runner-stop';
+import { automaticResumeFor, endLostRunner, MAX_AUTOMATIC_RESUMES, runnerStopOutcome, type AutomaticResumeFacts, type RunnerStopFacts } from '../../core/runs/runner-stop';
 import { terminationFor } from '../../core/runs/termination';
 
 const facts = (over: Partial<RunnerStopFacts>): RunnerStopFacts => ({ stopCode: 'EssentialContainerExited', stoppedReason: 'Essential container in task exited', exitCode: 1, containerReason: null, lastErrorLines: [], ...over });
@@ -38,5 +38,31 @@ describe('what a stopped runner means for its run', () => {
     await expect(endLostRunner(facts({}), 'tok', async () => Promise.reject(ended))).resolves.toMatchObject({ action: 'already_ended' });
     await expect(endLostRunner(facts({}), 'tok', async () => Promise.reject(Object.assign(new Error('x'), { name: 'ThrottlingException' })))).rejects.toThrow('x');
     await expect(endLostRunner(facts({ exitCode: 0 }), 'tok', async () => Promise.reject(new Error('never called')))).resolves.toMatchObject({ action: 'none' });
+  });
+});
+
+describe('which stopped tasks resume without a human, and on which capacity', () => {
+  const stopped = (over: Partial<AutomaticResumeFacts>): AutomaticResumeFacts => ({ stop: 'interrupted', hasCheckpoint: true, cancelRequested: false, resumes: 0, capacityProvider: 'FARGATE_SPOT', ...over });
+
+  test('Given a Spot interruption the runner checkpointed, Then the run resumes at once on Spot, the first and the second time', () => {
+    expect(automaticResumeFor(stopped({}))).toEqual({ action: 'resume', capacityProvider: 'FARGATE_SPOT', attempt: 1, why: expect.stringContaining('1 of 2') });
+    expect(automaticResumeFor(stopped({ resumes: 1 }))).toMatchObject({ action: 'resume', capacityProvider: 'FARGATE_SPOT', attempt: 2 });
+  });
+
+  test('Given a Spot run resumed twice already, When it is interrupted again, Then it resumes once more on regular Fargate, and a loss after that ends it', () => {
+    expect(MAX_AUTOMATIC_RESUMES).toBe(2);
+    expect(automaticResumeFor(stopped({ resumes: 2 }))).toMatchObject({ action: 'resume', capacityProvider: 'FARGATE', attempt: 3, why: expect.stringContaining('regular Fargate') });
+    expect(automaticResumeFor(stopped({ resumes: 3, capacityProvider: 'FARGATE' }))).toMatchObject({ action: 'end', why: expect.stringContaining('after 3 automatic resumes') });
+  });
+
+  test('Given a run on regular Fargate, Then it resumes on regular Fargate at most twice', () => {
+    expect(automaticResumeFor(stopped({ capacityProvider: 'FARGATE', resumes: 1 }))).toMatchObject({ action: 'resume', capacityProvider: 'FARGATE', attempt: 2 });
+    expect(automaticResumeFor(stopped({ capacityProvider: 'FARGATE', resumes: 2 }))).toMatchObject({ action: 'end' });
+  });
+
+  test('Given a task lost after a checkpoint, Then it resumes from it like an interruption; lost without one, or with a cancel requested, it ends', () => {
+    expect(automaticResumeFor(stopped({ stop: 'lost' }))).toMatchObject({ action: 'resume', why: expect.stringContaining('lost after a checkpoint') });
+    expect(automaticResumeFor(stopped({ stop: 'lost', hasCheckpoint: false }))).toEqual({ action: 'end', why: 'the task left no checkpoint to resume from' });
+    expect(automaticResumeFor(stopped({ cancelRequested: true }))).toEqual({ action: 'end', why: 'a cancel was requested' });
   });
 });

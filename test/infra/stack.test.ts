@@ -103,12 +103,21 @@ describe('orchestrator', () => {
     expect(runRunner).toMatchObject({
       TimeoutSecondsPath: '$.timeoutSeconds',
       HeartbeatSecondsPath: '$.heartbeatSeconds',
-      Parameters: { 'StartedBy.$': '$.runId', CapacityProviderStrategy: [{ 'CapacityProvider.$': '$.capacityProvider', Weight: 1 }] },
-      Catch: [{ ErrorEquals: ['States.ALL'], Next: RunStates.finalize }],
+      // Admit picks the capacity: the execution's, or regular Fargate once automatic resumes moved the run.
+      Parameters: { 'StartedBy.$': '$.runId', CapacityProviderStrategy: [{ 'CapacityProvider.$': '$.admission.capacityProvider', Weight: 1 }] },
+      // A lost task may resume from the run's last checkpoint; anything else is Finalize's.
+      Catch: [
+        { ErrorEquals: ['Nightshift.RunnerLost'], ResultPath: '$.failure', Next: RunStates.resumeWithoutHuman },
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: RunStates.finalize },
+      ],
       Next: RunStates.paused,
     });
-    // A pause waits on the inbox's task token for answerSeconds, then goes back through Admit; anything else is Finalize's.
-    expect(states[RunStates.paused]).toMatchObject({ Type: 'Choice', Choices: [{ Variable: '$.result.pause', IsPresent: true, Next: RunStates.waitForHuman }], Default: RunStates.finalize });
+    expect(states[RunStates.admit]!.Parameters).toMatchObject({ 'capacityProvider.$': '$.capacityProvider' });
+    // A pause for a human waits on the inbox's task token for answerSeconds, then goes back through Admit;
+    // an interruption resumes without a human; anything else is Finalize's.
+    expect(states[RunStates.paused]).toMatchObject({ Type: 'Choice', Choices: [{ Variable: '$.result.pause', IsPresent: true, Next: RunStates.pauseKind }], Default: RunStates.finalize });
+    expect(states[RunStates.pauseKind]).toMatchObject({ Type: 'Choice', Choices: [{ Variable: '$.result.pause.reason', StringEquals: 'interrupted', Next: RunStates.resumeWithoutHuman }], Default: RunStates.waitForHuman });
+    expect(states[RunStates.resumeWithoutHuman]).toMatchObject({ ResultPath: '$.automaticResume', Next: RunStates.resume, Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.resumeFailure', Next: RunStates.finalize }] });
     const wait = states[RunStates.waitForHuman]!;
     expect(wait.Resource).toMatch(/:states:::lambda:invoke\.waitForTaskToken$/);
     expect(wait).toMatchObject({ TimeoutSecondsPath: '$.answerSeconds', Next: RunStates.resume, Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.pauseFailure', Next: RunStates.finalize }] });

@@ -10,6 +10,7 @@ import { createBackstopHandler } from '../../lambdas/orchestrator/backstop';
 import type { OrchestratorDeps } from '../../lambdas/orchestrator/deps';
 import { createFinalizeHandler } from '../../lambdas/orchestrator/finalize';
 import { createPauseHandler } from '../../lambdas/orchestrator/pause';
+import { createAutomaticResumeHandler } from '../../lambdas/orchestrator/automatic-resume';
 import { resolveInboxItem } from '../../core/runs/answer';
 import type { ResolveInboxRequest } from '../../core/inbox/inbox-item';
 import { createThreadStore } from '../../core/store/threads';
@@ -73,6 +74,7 @@ export class OrchestrationHarness {
         'lambdas/orchestrator/finalize.ts': createFinalizeHandler(lazy),
         'lambdas/orchestrator/backstop.ts': createBackstopHandler(lazy),
         'lambdas/orchestrator/pause.ts': createPauseHandler(lazy),
+        'lambdas/orchestrator/automatic-resume.ts': createAutomaticResumeHandler(lazy),
         'lambdas/github/webhook.ts': async (event) => {
           githubRunEnds.push(event);
         },

@@ -99,7 +99,7 @@ describe('pausing for a human and resuming on the same branch (the real state ma
     const { execution, run } = await h.ended(runId);
     expect(run).toMatchObject({ status: 'SUCCEEDED', outcome: 'pr_opened', spentMicros: 1_500 });
     expect(execution.statesEntered).toEqual([
-      RunStates.admit, RunStates.admitted, RunStates.runRunner, RunStates.paused, RunStates.waitForHuman, RunStates.resume,
+      RunStates.admit, RunStates.admitted, RunStates.runRunner, RunStates.paused, RunStates.pauseKind, RunStates.waitForHuman, RunStates.resume,
       RunStates.admit, RunStates.admitted, RunStates.runRunner, RunStates.paused, RunStates.finalize, RunStates.done,
     ]);
     await h.expectNothingLeaked([runId]);

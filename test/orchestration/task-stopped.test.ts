@@ -80,7 +80,8 @@ describe('a runner task that stops without reporting, executed offline', () => {
     const outcome = await handler()(stoppedEvent(runId, runner.token));
     expect(outcome).toMatchObject({ runId, action: 'failed' });
     const { execution, run } = await h.ended(runId);
-    expect(execution.statesEntered).toEqual([RunStates.admit, RunStates.admitted, RunStates.runRunner, RunStates.finalize, RunStates.done]);
+    // A lost task is offered to the automatic resume first; with no checkpoint to go on from, it refuses and Finalize ends the run.
+    expect(execution.statesEntered).toEqual([RunStates.admit, RunStates.admitted, RunStates.runRunner, RunStates.resumeWithoutHuman, RunStates.finalize, RunStates.done]);
     expect(run.status).toBe('FAILED');
     expect(run.error?.code).toBe('runner_lost');
     expect(run.error?.message).toMatch(/^the runner ran out of memory\. ECS: Essential container in task exited; OutOfMemoryError: Container killed due to memory usage$/);
