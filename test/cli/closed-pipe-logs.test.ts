@@ -23,6 +23,7 @@ sys.stdout.buffer.write(line)
 /** `producer | python3 reader` in a shell; the exit status of each side. */
 function pipeline(args: string[], api: string) {
   return new Promise<{ stdout: string; stderr: string; cli: number; reader: number }>((resolve) => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: bash expands ${PIPESTATUS[...]}, not JavaScript
     const script = '"$NODE" "$CLI" "$@" | python3 -c "$READER"; echo "status ${PIPESTATUS[0]} ${PIPESTATUS[1]}" >&3';
     const child = spawn('bash', ['-c', script, 'pipeline', ...args], {
       cwd: repoRoot,
