@@ -6,6 +6,7 @@ import type { Server } from 'node:http';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as z from 'zod';
+import { parseModelChoice } from './model-choice';
 import { issuePath, loadConfig } from '../core/config/load';
 import { setRuntimeConfig } from '../core/config/runtime';
 import type { NightshiftConfig } from '../core/config/schema';
@@ -129,11 +130,12 @@ export function localPlatformOptionsFromEnv(env: NodeJS.ProcessEnv, options: { l
  */
 export function resolveModel(model: string | undefined, env: NodeJS.ProcessEnv, configFile: string): string | undefined {
   const configured = configuredModelProvider(configFile);
-  if (model && !model.startsWith('replay:') && configured && model !== configured) {
-    // The runner would refuse it at every run's start: say so once, now.
-    throw new Error(`NIGHTSHIFT_MODEL=${model} but the config's model.provider is ${configured}: unset NIGHTSHIFT_MODEL or set model.provider (docs/providers.md)`);
+  // The runner would refuse a bad choice at every run's start: say so once, now, in one line.
+  const choice = model ? parseModelChoice(model) : undefined;
+  if (choice?.kind === 'provider' && configured && choice.name !== configured) {
+    throw new Error(`NIGHTSHIFT_MODEL=${choice.name} but the config's model.provider is ${configured}: unset NIGHTSHIFT_MODEL or set model.provider (docs/providers.md)`);
   }
-  if (model) return model.startsWith('replay:') ? `replay:${resolve(model.slice('replay:'.length))}` : model;
+  if (choice) return choice.kind === 'replay' ? `replay:${choice.file}` : choice.name;
   if (configured && configured !== 'bedrock') return configured;
   const hasCredentials = Boolean(env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_CONTAINER_CREDENTIALS_FULL_URI || env.AWS_WEB_IDENTITY_TOKEN_FILE);
   // No model: the platform still starts (the console, the forge, the API), and a submission says how to configure one.

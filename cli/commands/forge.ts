@@ -1,13 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Argument, type Command } from 'commander';
 import { RepoName } from '../../core/config/schema';
 import { ForgePermission, setCollaborator } from '../../local/forge/forge-records';
+import { importCheckout } from '../../local/forge/forge-import';
+import { suggestedRepoEntry } from '../../local/forge/repo-entry';
 import { issueForgeToken } from '../../local/forge/forge-tokens';
-import { resolveHome } from '../../local/home';
+import { ensureHome, resolveHome } from '../../local/home';
 
 /**
- * `nightshift forge issue|label|comment|merge|close|allow`: act on the running local forge as a person, for
+ * `nightshift forge add|issue|label|comment|merge|close|allow`: act on the running local forge as a person, for
  * trying the GitHub loop locally (docs/local-mode.md). The forge delivers the matching webhooks to
  * the local platform. Runs against NIGHTSHIFT_HOME (default `.nightshift`); writes go through the
  * forge's REST API with a short-lived token for `--as <login>`.
@@ -18,8 +20,10 @@ export interface ForgeCommandContext {
   env?: NodeJS.ProcessEnv;
 }
 
+const homeOf = (env: NodeJS.ProcessEnv) => resolveHome(env.NIGHTSHIFT_HOME && env.NIGHTSHIFT_HOME !== '' ? env.NIGHTSHIFT_HOME : '.nightshift');
+
 function forgeHome(env: NodeJS.ProcessEnv) {
-  const home = resolveHome(env.NIGHTSHIFT_HOME && env.NIGHTSHIFT_HOME !== '' ? env.NIGHTSHIFT_HOME : '.nightshift');
+  const home = homeOf(env);
   const urlFile = join(home.forge, '.url');
   if (!existsSync(urlFile)) throw new Error(`no local forge is running for ${home.root} (start it with: nightshift dev)`);
   return { forgeRoot: home.forge, url: readFileSync(urlFile, 'utf8').trim() };
@@ -44,6 +48,22 @@ export function registerForgeCommand(program: Command, context: ForgeCommandCont
   const env = context.env ?? process.env;
   const forge = program.command('forge').description('act on the local forge as a person (issues, labels, comments), to try the GitHub loop locally');
   const as = (cmd: Command) => cmd.option('--as <login>', 'who does it (a forge user; the repository owner is admin)', 'forge-user');
+
+  forge
+    .command('add')
+    .description("put a repository of your own into the local forge, from a git checkout (its current branch and history), and print its repos[] entry for nightshift.config.json")
+    .addArgument(new Argument('<repo>', 'the name it gets in the forge, owner/name'))
+    .addArgument(new Argument('[dir]', 'the git checkout (default: the current directory)'))
+    .action(async (repo: string, dir: string | undefined) => {
+      const home = homeOf(env);
+      const directory = resolve(dir ?? process.cwd());
+      // Refusals (name, existing repository, not a work tree) are checked before the home is touched.
+      const imported = importCheckout(home.forge, repo, directory, () => ensureHome(home));
+      context.out(`added ${imported.repo} to the local forge (${imported.bare}), branch ${imported.branch} at ${imported.commit.slice(0, 12)}`);
+      context.out('add this entry to "repos" in nightshift.config.json (then restart nightshift dev):');
+      context.out(JSON.stringify(suggestedRepoEntry(imported.repo, directory), null, 2));
+      context.done(0);
+    });
 
   as(forge.command('issue').description('open an issue').addArgument(new Argument('<repo>')).addArgument(new Argument('<title>')).addArgument(new Argument('[body]'))).action(
     async (repo: string, title: string, body: string | undefined, options: { as: string }) => {

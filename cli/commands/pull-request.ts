@@ -25,7 +25,8 @@ export function pullRequestLocation(prUrl: string): PullRequestLocation {
   return { owner: m[1]!, repo: m[2]!, number: Number(m[3]), origin: url.origin };
 }
 
-const loopback = (url: URL) => url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]';
+/** Loopback: `localhost`, `[::1]` and all of 127.0.0.0/8 (127.0.0.2 is this machine as much as 127.0.0.1). */
+const loopback = (url: URL) => /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(url.hostname) || url.hostname === 'localhost' || url.hostname === '[::1]';
 
 /**
  * The REST API root that serves the pull request: NIGHTSHIFT_GITHUB_API when set, api.github.com for

@@ -6,7 +6,7 @@ import { localPlatformOptionsFromEnv } from '../../local/platform';
 import type { MessagesRequest } from '../../runner/model/anthropic-wire';
 import { messagesRequestViolations } from '../../runner/model/request-rules';
 import { messagesResponseOf, sessionResponses, startModelServer, type ModelServer } from '../runner/support/model-servers';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cliBin, repoRoot, runCli, startDevProcess, type CliResult, type DevProcess } from './dev-process';
 import { fastSession, testConfig, testHome } from './platform-harness';
 
@@ -109,5 +109,50 @@ describe('nightshift dev options for the model', () => {
     expect(() => options({ NIGHTSHIFT_CONFIG: anthropic, NIGHTSHIFT_MODEL: 'openai' })).toThrow("NIGHTSHIFT_MODEL=openai but the config's model.provider is anthropic: unset NIGHTSHIFT_MODEL or set model.provider (docs/providers.md)");
     expect(() => options({ NIGHTSHIFT_CONFIG: configWith({}), NIGHTSHIFT_MODEL: 'anthropic' })).toThrow("the config's model.provider is bedrock");
     expect(options({ NIGHTSHIFT_CONFIG: anthropic, NIGHTSHIFT_MODEL: `replay:${fastSession}` }).model).toBe(`replay:${fastSession}`);
+  });
+
+  it('refuses at start, in one line, a NIGHTSHIFT_MODEL that is no choice, listing the valid ones', () => {
+    const config = configWith({});
+    for (const typo of ['bedrok', 'Anthropic', 'replay', 'openai:gpt-4o']) {
+      expect(() => options({ NIGHTSHIFT_CONFIG: config, NIGHTSHIFT_MODEL: typo })).toThrow(`NIGHTSHIFT_MODEL=${typo} is not a model choice: use "bedrock", "anthropic", "openai" or "replay:<file>" (docs/providers.md)`);
+    }
+    expect(() => options({ NIGHTSHIFT_CONFIG: config, NIGHTSHIFT_MODEL: 'replay:' })).toThrow('NIGHTSHIFT_MODEL=replay: needs a file: replay:<session.jsonl>');
+  });
+
+  it('refuses at start, in one line, a replay file that cannot be read or whose first line is not a response', () => {
+    const config = configWith({});
+    const missing = join(dir, 'missing.jsonl');
+    expect(() => options({ NIGHTSHIFT_CONFIG: config, NIGHTSHIFT_MODEL: `replay:${missing}` })).toThrow(`NIGHTSHIFT_MODEL=replay:${missing}: cannot read the replayed session ${missing} (ENOENT)`);
+    expect(() => options({ NIGHTSHIFT_CONFIG: config, NIGHTSHIFT_MODEL: `replay:${dir}` })).toThrow(`cannot read the replayed session ${dir} (EISDIR)`);
+    const empty = join(dir, 'empty.jsonl');
+    writeFileSync(empty, '\n\n');
+    expect(() => options({ NIGHTSHIFT_CONFIG: config, NIGHTSHIFT_MODEL: `replay:${empty}` })).toThrow(`the replayed session ${empty} has no responses`);
+    const notJson = join(dir, 'not-json.jsonl');
+    writeFileSync(notJson, '\n{"output": \n');
+    expect(() => options({ NIGHTSHIFT_CONFIG: config, NIGHTSHIFT_MODEL: `replay:${notJson}` })).toThrow(new RegExp(`^NIGHTSHIFT_MODEL=replay:${notJson}: line 2 of ${notJson} is not JSON \\(`));
+    const notResponse = join(dir, 'not-response.jsonl');
+    writeFileSync(notResponse, `${JSON.stringify({ role: 'assistant', text: 'hi' })}\n`);
+    const refused = (() => {
+      try {
+        options({ NIGHTSHIFT_CONFIG: config, NIGHTSHIFT_MODEL: `replay:${notResponse}` });
+        return '';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })();
+    expect(refused).toMatch(new RegExp(`^NIGHTSHIFT_MODEL=replay:${notResponse}: line 1 of ${notResponse} is not a recorded model response \\(.+\\)$`));
+    expect(refused).not.toContain('\n');
+  });
+
+  it('given a bad NIGHTSHIFT_MODEL, nightshift dev exits 1 at once with the one line on stderr and starts nothing', () => {
+    const started = spawnSync(process.execPath, [cliBin, 'dev'], {
+      cwd: repoRoot,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', NIGHTSHIFT_HOME: join(dir, 'dev-home'), NIGHTSHIFT_CONFIG: configWith({}), NIGHTSHIFT_MODEL: 'anthropc' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(started.status).toBe(1);
+    expect(started.stdout).toBe('');
+    expect(started.stderr).toBe('error: NIGHTSHIFT_MODEL=anthropc is not a model choice: use "bedrock", "anthropic", "openai" or "replay:<file>" (docs/providers.md)\n');
   });
 });

@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import * as z from 'zod';
+import { ModelProviderName } from '../core/config/schema';
+import { ConverseResponse } from '../runner/model/converse-response';
+
+/** NIGHTSHIFT_MODEL as local mode reads it at start: a provider name, or a replayed session's file. */
+export type ModelChoice = { kind: 'provider'; name: ModelProviderName } | { kind: 'replay'; file: string };
+
+const validValues = `${ModelProviderName.options.map((n) => `"${n}"`).join(', ')} or "replay:<file>"`;
+
+/**
+ * Parses NIGHTSHIFT_MODEL with the runner's choice (runner/model/select-provider.ts: a ModelProviderName
+ * or `replay:<file>`), so a typo fails `nightshift dev` at start in one line instead of every run at its
+ * start. For a replay, the file must be readable and its first response must parse as one (the runner
+ * checks every line when it loads it).
+ */
+export function parseModelChoice(value: string): ModelChoice {
+  if (value.startsWith('replay:')) {
+    const path = value.slice('replay:'.length);
+    if (path === '') throw new Error(`NIGHTSHIFT_MODEL=replay: needs a file: replay:<session.jsonl>`);
+    const file = resolve(path);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new Error(`NIGHTSHIFT_MODEL=${value}: cannot read the replayed session ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+    const lineIndex = text.split('\n').findIndex((l) => l.trim() !== '');
+    if (lineIndex < 0) throw new Error(`NIGHTSHIFT_MODEL=${value}: the replayed session ${file} has no responses`);
+    const line = text.split('\n')[lineIndex]!;
+    let json: unknown;
+    try {
+      json = JSON.parse(line);
+    } catch (error) {
+      throw new Error(`NIGHTSHIFT_MODEL=${value}: line ${lineIndex + 1} of ${file} is not JSON (${(error as Error).message})`);
+    }
+    const parsed = ConverseResponse.safeParse(json);
+    if (!parsed.success) throw new Error(`NIGHTSHIFT_MODEL=${value}: line ${lineIndex + 1} of ${file} is not a recorded model response (${z.prettifyError(parsed.error).replace(/\s*\n\s*/g, '; ')})`);
+    return { kind: 'replay', file };
+  }
+  const named = ModelProviderName.safeParse(value);
+  if (!named.success) throw new Error(`NIGHTSHIFT_MODEL=${value} is not a model choice: use ${validValues} (docs/providers.md)`);
+  return { kind: 'provider', name: named.data };
+}
