@@ -2,6 +2,7 @@ import { CfnResource, type IPolicyValidationContext, type IPolicyValidationPlugi
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
+import type { IConstruct } from 'constructs';
 import { acknowledgeGuard } from './constructs/nag';
 
 /**
@@ -35,6 +36,19 @@ class BlockingGuardValidator implements IPolicyValidationPlugin {
   }
 }
 
+/** The functions that call GitHub's API, with what they call it for (so their acknowledgement says so). */
+const githubCallers = new WeakMap<IConstruct, string>();
+
+/**
+ * Records that `fn` calls GitHub's API (`what`: what for), so that its `lambda_inside_vpc_check`
+ * acknowledgement says so; every other function's says it calls AWS APIs only.
+ */
+export function callsGithubApi(fn: lambda.IFunction, what: string): void {
+  const resource = fn.node.defaultChild;
+  if (!resource) throw new Error(`${fn.node.path} has no function resource`);
+  githubCallers.set(resource, what);
+}
+
 /** Log retention at or above this many days satisfies Control Tower (ct-cloudwatch-pr-2). */
 const CONTROL_TOWER_LOG_RETENTION_DAYS = 365;
 
@@ -50,7 +64,7 @@ export function acknowledgeSharedGuardFindings(stack: Stack): void {
       if (days !== undefined && days < CONTROL_TOWER_LOG_RETENTION_DAYS) {
         acknowledgeGuard(construct, {
           rule: 'cloudwatch_log_group_retention_period_check',
-          reason: `Kept ${days} days on purpose, not a year: run, proxy and DNS logs can quote repository content and hosts, and follow the traces' 30-day rule (SPEC §5).`,
+          reason: `Kept ${days} days on purpose, not a year: the runner's, the proxy's, the DNS firewall's and the functions' logs can quote repository content, branches and hosts, and follow the traces' ${days}-day rule (SPEC §5).`,
         });
       }
       if (construct.kmsKeyId === undefined) {
@@ -62,10 +76,12 @@ export function acknowledgeSharedGuardFindings(stack: Stack): void {
     }
     const isFunction = CfnResource.isCfnResource(construct) && construct.cfnResourceType === 'AWS::Lambda::Function';
     if (isFunction && !(construct instanceof lambda.CfnFunction && construct.vpcConfig !== undefined)) {
+      const github = githubCallers.get(construct);
       acknowledgeGuard(construct, {
         rule: 'lambda_inside_vpc_check',
-        reason:
-          'Outside the runner VPC on purpose: the stack\'s functions (and the CDK\'s custom-resource handlers) run only platform code, never repository or model-written code, and call AWS APIs and, for the token broker, GitHub\'s API; the isolated runner VPC could reach those only through more endpoints or a NAT gateway.',
+        reason: `Outside the runner VPC on purpose: it runs only platform code, never repository or model-written code, and calls ${
+          github ? `AWS APIs and GitHub's API (${github})` : 'AWS APIs only'
+        }; the isolated runner VPC could reach ${github ? 'GitHub only through the egress proxy, and AWS' : 'those'} only through more endpoints or a NAT gateway.`,
       });
     }
   }

@@ -219,9 +219,10 @@ function presignerOf(deps: TokenBrokerDeps): RunObjectPresigner {
 const segmentOf = (run: RunRecord): number => run.resume?.segment ?? 1;
 
 /**
- * The run's own objects only, each in the state that needs it: a trace of this task or an earlier one
- * while open for writes; a checkpoint written while RUNNING (a pause starts there), never over the one
- * the run resumes from; and read back only for the answered pause the run record names.
+ * The run's own objects only, each in the state that needs it: the trace of the current task only,
+ * while open for writes (never an earlier task's: a trace is not rewritten after the fact); a
+ * checkpoint written while RUNNING (a pause starts there), never over the one the run resumes from;
+ * and read back only for the answered pause the run record names.
  */
 async function presignRunObject(deps: TokenBrokerDeps, request: Extract<TokenBrokerRequest, { kind: 'traceUpload' | 'checkpointUpload' | 'checkpointDownload' }>): Promise<TraceUploadResponse> {
   const presign = presignerOf(deps);
@@ -229,7 +230,13 @@ async function presignRunObject(deps: TokenBrokerDeps, request: Extract<TokenBro
   if (request.kind === 'traceUpload') {
     const run = await requireOpenForWrites(deps, runId);
     const segment = request.segment ?? 1;
+    // Write-once per task: only the current task's trace is writable. An earlier segment's trace is
+    // final (a resumed task must not rewrite its predecessor's record), a later one has not started,
+    // and a paused run has no task whose trace is open (the pausing task stored its own before it
+    // reported the pause: runner/session/run-ending.ts).
     if (segment > segmentOf(run)) throw new RunObjectRefusedError(runId, `task segment ${segment} has not started (the run is on segment ${segmentOf(run)})`);
+    if (segment < segmentOf(run)) throw new RunObjectRefusedError(runId, `the trace of task segment ${segment} is final (the run is on segment ${segmentOf(run)})`);
+    if (run.status === 'WAITING_FOR_HUMAN') throw new RunObjectRefusedError(runId, 'the run is waiting for a human: no task of it is running to write a trace');
     return presign(runId, traceObjectName(segment), 'PUT');
   }
   const run = await requireRun(deps, runId);

@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import type { NightshiftConfig } from '../../core/config/schema';
 import { secretArn } from './github-webhook';
 import { nightshiftFunction } from './lambda-defaults';
+import { callsGithubApi } from '../validation';
 
 export interface BranchFactsProps {
   readonly config: NightshiftConfig;
@@ -31,6 +32,7 @@ export class BranchFacts extends Construct {
       logRetention: props.logRetention,
       timeout: Duration.seconds(8),
     });
+    callsGithubApi(this.function, 'a read-only installation token, then the branch, its protection and open pull requests');
     const secrets = [config.github.privateKeySecret, config.github.tokenSecret].filter((n): n is string => n !== undefined);
     if (secrets.length > 0) this.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: secrets.map((n) => secretArn(Stack.of(this), n)) }));
   }

@@ -12,6 +12,7 @@ import { bodyKey, deliveryKey } from '../../core/store/webhook-deliveries';
 import type { BranchFacts } from './branch-facts';
 import { nightshiftFunction } from './lambda-defaults';
 import { acknowledgeGuard } from './nag';
+import { callsGithubApi } from '../validation';
 import type { Orchestrator } from './orchestrator';
 import type { State } from './state';
 
@@ -61,6 +62,7 @@ export class GithubWebhook extends Construct {
     });
     const brokerSecrets = [config.github.privateKeySecret, config.github.tokenSecret].filter((n): n is string => n !== undefined);
     this.tokenBroker.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: brokerSecrets.map((n) => secretArn(stack, n)) }));
+    callsGithubApi(this.tokenBroker, 'installation tokens for the webhook function');
 
     this.function = nightshiftFunction(this, 'Function', {
       entry: 'lambdas/github/webhook.ts',
@@ -72,6 +74,7 @@ export class GithubWebhook extends Construct {
       timeout: Duration.seconds(9),
     });
     const fn = this.function;
+    callsGithubApi(fn, "the sender's permission, issue and pull request threads, comments, reactions and check runs");
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretArn(stack, props.webhookSecretName)] }));
     // Submit and cancel runs (runs, events, ledger, slots, threads), as the API's submit and cancel do.
     state.grantRunStore(fn);

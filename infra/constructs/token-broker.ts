@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import type { NightshiftConfig } from '../../core/config/schema';
 import { nightshiftFunction } from './lambda-defaults';
 import { acknowledgeOnPrincipal, nagArnOf } from './nag';
+import { callsGithubApi } from '../validation';
 import { CHECKPOINT_OBJECTS, type State } from './state';
 
 export interface TokenBrokerProps {
@@ -36,6 +37,7 @@ export class TokenBroker extends Construct {
       environment: { ...state.tableEnvironment, TRACES_BUCKET: state.traces.bucketName },
     });
     this.function = fn;
+    callsGithubApi(fn, 'installation tokens for the run repository');
     // What the runner did with its own grants before, now for the one run whose key it presents.
     state.grantRunnerStore(fn);
     state.grantTraceWrite(fn);

@@ -52,6 +52,12 @@ test('cdk synth runs the CDK default rules and cfn-guard; every guard finding is
       for (const c of finding.violatingConstructs) expect(c.constructPath === at || c.constructPath.startsWith(`${at}/`)).toBe(true);
       expect((finding.reason ?? '').length).toBeGreaterThanOrEqual(40);
     }
+    // Each function outside the VPC says what it calls: the four that call GitHub's API say so, every other says AWS APIs only.
+    const githubCallers = [stack.tokenBroker.function, stack.githubWebhook!.function, stack.githubWebhook!.tokenBroker, stack.branchFacts.function].map((f) => f.node.path);
+    const outsideVpc = acknowledged.filter((f) => f.ruleName === 'lambda_inside_vpc_check');
+    const saysGithub = outsideVpc.filter((f) => /GitHub's API/.test(f.reason ?? '')).map((f) => githubCallers.find((p) => (f.acknowledgedAt ?? '').startsWith(`${p}/`)));
+    expect(saysGithub.sort()).toEqual([...githubCallers].sort());
+    for (const f of outsideVpc) if (!/GitHub's API/.test(f.reason ?? '')) expect(f.reason).toMatch(/calls AWS APIs only/);
     // Fixed rather than acknowledged: the alarm key's policy limits grants to AWS services.
     expect(acknowledged.map((f) => f.ruleName)).not.toContain('kms_create_grant_aws_service_check');
   } finally {

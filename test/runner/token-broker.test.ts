@@ -265,6 +265,33 @@ describe('the token broker', () => {
       // A segment the run has not reached is refused: a task cannot write ahead of itself.
       await expect(brokerRequest(deps, { kind: 'traceUpload', runId: run.runId, runKey: run.runKey, segment: 3 })).rejects.toBeInstanceOf(RunObjectRefusedError);
     });
+
+    it('keeps every earlier task\'s trace final: only the current segment is presigned, and nothing while the run waits', async () => {
+      const upload = (r: { runId: string; runKey: string }, segment?: number) => brokerRequest(deps, { kind: 'traceUpload', runId: r.runId, runKey: r.runKey, ...(segment === undefined ? {} : { segment }) });
+      // A run resumed twice is on segment 3: segments 1 (named by omission or explicitly) and 2 are final.
+      const resumed = await h.createRun({ status: 'RUNNING', resume: { ...resumeOf(newRunId(), 'go on'), segment: 3 } });
+      const before = presigned.length;
+      for (const segment of [undefined, 2]) {
+        const refused = upload(resumed, segment);
+        await expect(refused).rejects.toBeInstanceOf(RunObjectRefusedError);
+        await expect(refused).rejects.toThrow(/final/);
+      }
+      // The first task's trace has no explicit segment number: naming it is malformed, refused too.
+      await expect(upload(resumed, 1)).rejects.toThrow();
+      for (const segment of [4, 9]) await expect(upload(resumed, segment)).rejects.toBeInstanceOf(RunObjectRefusedError);
+      // Whatever state the run is in: within the grace period after it ended, and while it waits for the next task.
+      const ended = await h.createRun({ status: 'CANCELLED', finishedAt: new Date().toISOString(), resume: { ...resumeOf(newRunId(), 'yes'), segment: 2 } });
+      await expect(upload(ended)).rejects.toBeInstanceOf(RunObjectRefusedError);
+      const waiting = await h.createRun({ status: 'WAITING_FOR_HUMAN', resume: { ...resumeOf(newRunId(), null), segment: 2 } });
+      for (const segment of [undefined, 2]) await expect(upload(waiting, segment)).rejects.toBeInstanceOf(RunObjectRefusedError);
+      expect(presigned.length).toBe(before);
+      // The current task's trace still works, in a running run and in the grace period.
+      await expect(upload(resumed, 3)).resolves.toMatchObject({ ok: true, value: { location: `s3://traces/runs/${resumed.runId}/trace-3.jsonl` } });
+      expect(presigned.at(-1)).toBe(`PUT runs/${resumed.runId}/trace-3.jsonl`);
+      await expect(upload(ended, 2)).resolves.toMatchObject({ ok: true });
+      const first = await h.createRun({ status: 'RUNNING' });
+      await expect(upload(first)).resolves.toMatchObject({ ok: true, value: { location: `s3://traces/runs/${first.runId}/trace.jsonl` } });
+    });
   });
 
   describe('GitHub tokens', () => {
