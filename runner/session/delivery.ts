@@ -1,3 +1,4 @@
+import type { WorkspaceGit } from '../git/workspace-git';
 import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import { isAbsolute, join, posix } from 'node:path';
 import { blockedHostsMarkdown } from '../../core/egress';
@@ -69,12 +70,15 @@ export async function deliver(ctx: RunContext, agentEnd: AgentEnd, input: Delive
   ].filter((r) => r !== undefined);
   const risks = agentRisks || runnerRisks.length ? [agentRisks, ...runnerRisks].filter((r) => r).join('\n\n') : null;
   const staged = await stageChanges(ctx, prepared, summary);
-  if (!staged.changed) {
+  // A resumed task that changed nothing more still delivers what the run's earlier tasks pushed.
+  const earlier = staged.changed ? undefined : await earlierTaskCommit(repo.git, run.runId);
+  if (!staged.changed && earlier === undefined) {
     await ctx.emit('note', 'no changes: nothing to commit, no pull request', {});
     return { kind: 'succeeded', result: { outcome: 'no_changes', branch: null, prUrl: null, question: null, summary: summary.slice(0, SUMMARY_LIMIT) } };
   }
   const title = pullRequestTitle(run.prompt);
-  const commit = await repo.git.commit(ctx.redactor.redact(`${title}\n\n${summary}\n\nNightshift-Run: ${run.runId}`));
+  if (earlier !== undefined) await ctx.emit('note', `nothing more changed in this task: the pull request carries what the run's earlier tasks pushed (${earlier.slice(0, 12)})`, { commit: earlier });
+  const commit = earlier ?? (await repo.git.commit(ctx.redactor.redact(`${title}\n\n${summary}\n\nNightshift-Run: ${run.runId}`)));
   await ctx.withHeartbeats(() => repo.pushBranch());
   await ctx.emit('note', `pushed ${commit.slice(0, 12)} to ${repo.branch}`, { commit, branch: repo.branch });
   await ctx.heartbeat();
@@ -196,6 +200,16 @@ function fileHoldsSecret(ctx: RunContext, prepared: PreparedRun, path: string): 
     // Unreadable now: it cannot be committed as something we did not check.
     return true;
   }
+}
+
+/**
+ * The newest commit on the branch an earlier task of this run made (a pause's or an interruption's
+ * work in progress, which carries the run's trailer), or undefined. A task resumed after its agent had
+ * already made the change must deliver it, not end `no_changes` because its own task changed nothing.
+ */
+export async function earlierTaskCommit(git: Pick<WorkspaceGit, 'run'>, runId: string): Promise<string | undefined> {
+  const out = await git.run(['log', '-n', '50', '--fixed-strings', `--grep=Nightshift-Run: ${runId}`, '--format=%H', 'HEAD']);
+  return out.split('\n').find((line) => line.trim() !== '')?.trim();
 }
 
 /** Commits whatever the agent changed and pushes it to the run branch. False when there was nothing. */
