@@ -40,6 +40,9 @@ const aRun = {
   error: null,
   thread: null,
   pullRequest: null,
+  kind: 'change',
+  pr: null,
+  queueReason: null,
 };
 
 interface Received {
