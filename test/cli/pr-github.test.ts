@@ -35,6 +35,9 @@ const run = RunView.parse({
   error: null,
   thread: null,
   pullRequest: null,
+  kind: 'change',
+  pr: null,
+  queueReason: null,
 });
 
 interface Seen {
