@@ -277,7 +277,7 @@ async function agentLoop(ctx: RunContext, input: AgentLoopInput, phase: { planPh
     const stuck = await ctx.withHeartbeats(() => stuckWatch.observe(turn, steps));
     if (stuck) {
       conversation.addUser(results);
-      return { kind: 'pause', pause: { reason: 'stuck', message: stuck.message, details: stuck.details }, state: { messages: conversation.messages, turn, toolUseId: null } };
+      return { kind: 'pause', pause: { reason: 'stuck', message: stuck.message, details: stuck.details }, state: { messages: conversation.messages, turn, toolUseId: null, planPhase: phase.planPhase } };
     }
     answer(turn, results);
   }

@@ -120,8 +120,9 @@ describe('heartbeats', () => {
     expect(nextAfter(/^test_result: tests at base/)).toBe('heartbeat');
     expect(nextAfter(/^test_result: tests at head/)).toBe('heartbeat');
     expect(nextAfter(/^note: pushed /)).toBe('heartbeat');
-    // the timer ran only around the runner's own phases: clone, setup, base tests, head tests, push
-    expect(clock.intervals).toEqual(Array(5).fill(PHASE_HEARTBEAT_INTERVAL_MS));
+    // the timer ran only around the runner's own phases: clone, setup, base tests, head tests, push,
+    // and the stuck watch's look at the workspace after each of the session's two tool turns
+    expect(clock.intervals).toEqual(Array(7).fill(PHASE_HEARTBEAT_INTERVAL_MS));
     expect(clock.active.size).toBe(0);
     expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(1);
   });
