@@ -111,8 +111,8 @@ describe('resuming without a human (the real state machine definition, executed 
     await h.machine.sendTaskSuccess(third.token, JSON.stringify({ ...prOpened, prUrl: 'https://github.com/acme/api/pull/8' }));
     const { run } = await h.ended(runId);
     expect(run).toMatchObject({ status: 'SUCCEEDED', spentMicros: 100_000 });
-    // Only the human pause is an inbox item.
-    expect((await h.db.store.inbox.listByRun(runId)).map((i) => i.type)).toEqual(['question']);
+    // Only the human pause is a pause item (the lost task made none); the run's end leaves its pr_ready item.
+    expect((await h.db.store.inbox.listByRun(runId)).map((i) => i.type)).toEqual(['question', 'pr_ready']);
 
     const never = await h.submit('acme/api');
     const lost = await task(never, 1);
