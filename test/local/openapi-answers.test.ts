@@ -50,8 +50,13 @@ describe('the handlers answer as the OpenAPI document says', () => {
     expect((await call('POST', '/v1/runs/{runId}/cancel', `/v1/runs/${runId}/cancel`, { body: '{}' })).status).toBe(409);
     expect((await call('GET', '/v1/openapi.json', '/v1/openapi.json')).body).toEqual(openApiDocument());
     expect((await call('GET', '/v1/admin/intake', '/v1/admin/intake')).body).toMatchObject({ paused: false });
-    // The run asked nothing: its inbox is empty, in every state.
-    expect((await call('GET', '/v1/inbox', '/v1/inbox?state=all')).body).toEqual({ items: [], nextCursor: null });
+    // The run asked nothing; its end left its pr_ready item, which is read and dismissed as the document says.
+    const inbox = await call('GET', '/v1/inbox', '/v1/inbox?state=all');
+    const items = inbox.body.items as { itemId: string; type: string; runId: string }[];
+    expect(items.map((i) => [i.type, i.runId])).toEqual([['pr_ready', runId]]);
+    const itemPath = `/v1/inbox/${items[0]!.itemId}`;
+    expect((await call('GET', '/v1/inbox/{itemId}', itemPath)).body).toMatchObject({ type: 'pr_ready', state: 'open' });
+    expect((await call('POST', '/v1/inbox/{itemId}', itemPath, { body: '{"action":"dismiss"}' })).body).toMatchObject({ state: 'resolved', resolution: { action: 'dismiss' } });
   }, 180_000);
 
   it('Given bad requests, When the handlers refuse them, Then every refusal is a documented status with the error envelope', async () => {
