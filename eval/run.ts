@@ -37,6 +37,9 @@ export function evalModelChoice(
       error: `${configFile} does not exist: the eval takes the model settings from it (NIGHTSHIFT_CONFIG names another). ${NO_PROVIDER_MESSAGE}`,
     };
   if (replay) return { model: `replay:${resolve(replay)}`, modelConfig };
+  // A replay named in NIGHTSHIFT_MODEL is refused before local mode's own check of the file.
+  const notLive = { error: 'NIGHTSHIFT_MODEL=replay:… is not a live provider: use --replay <file> (it serves every trial the same recorded session)' };
+  if (env.NIGHTSHIFT_MODEL?.trim().startsWith('replay:')) return notLive;
   let model: string | undefined;
   try {
     model = resolveModel(env.NIGHTSHIFT_MODEL, env, configFile);
@@ -44,10 +47,7 @@ export function evalModelChoice(
     return { error: (err as Error).message };
   }
   if (!model) return { error: NO_PROVIDER_MESSAGE };
-  if (model.startsWith('replay:'))
-    return {
-      error: 'NIGHTSHIFT_MODEL=replay:… is not a live provider: use --replay <file> (it serves every trial the same recorded session)',
-    };
+  if (model.startsWith('replay:')) return notLive;
   return { model, modelConfig };
 }
 
