@@ -37,8 +37,8 @@ describe('local mode: a Spot interruption resumes without a human', () => {
     const pulls = listPulls(t.home.forge, sampleRepo).filter((p) => p.head === run.branch);
     expect(pulls).toHaveLength(1);
     expect(run.prUrl).toMatch(new RegExp(`/pull/${pulls[0]!.number}$`));
-    // No inbox item: nobody was asked.
-    expect((await t.client.inbox({ state: 'open' })).items.filter((i) => i.runId === submitted.runId)).toEqual([]);
+    // Nobody was asked: the only inbox item is the pr_ready the run's end leaves.
+    expect((await t.client.inbox({ state: 'all' })).items.filter((i) => i.runId === submitted.runId).map((i) => i.type)).toEqual(['pr_ready']);
 
     // Costs counted once: what each task charged (its model calls and its compute) adds up to the run's spend.
     const traces = events.filter((e) => e.type === 'trace');
