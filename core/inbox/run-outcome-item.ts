@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { microsToUsd } from '../pricing';
+import { ulidOf } from '../runs/run-id';
 import type { RunRecord } from '../store/ports';
 import type { StoredInboxItem } from '../store/inbox-store';
 
@@ -30,25 +31,14 @@ export function outcomeItemType(run: Pick<RunRecord, 'status' | 'outcome' | 'prU
   return undefined;
 }
 
-const alphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-function encode(value: bigint, length: number): string {
-  let out = '';
-  for (let i = 0; i < length; i++) {
-    out = alphabet[Number(value & 31n)] + out;
-    value >>= 5n;
-  }
-  return out;
-}
-
 /**
  * The item's id: a ULID (items sort by creation like every other) whose time is the run's end and
  * whose random part comes from the run id and the type, so a retried Finalize, or the backstop after
  * the state machine, finds the same item instead of making a second one.
  */
 export function outcomeItemId(runId: string, type: RunOutcomeItemType, endedAt: string): string {
-  const time = BigInt(Date.parse(endedAt));
   const random = BigInt(`0x${createHash('sha256').update(`${runId}\0${type}`).digest('hex').slice(0, 20)}`);
-  return encode(time, 10) + encode(random, 16);
+  return ulidOf(Date.parse(endedAt), random);
 }
 
 /** The item an ended run leaves, or undefined when its ending leaves none. */

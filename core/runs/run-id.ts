@@ -38,8 +38,14 @@ export function runIdGenerator(now: () => number = Date.now, random: (bytes: num
       lastTime = time;
       lastRandom = BigInt(`0x${random(10).toString('hex')}`);
     }
-    return encode(BigInt(time), 10) + encode(lastRandom, 16);
+    return ulidOf(time, lastRandom);
   };
+}
+
+/** The ULID of a time (ms) and an 80-bit random part: for ids derived from something else instead of drawn. */
+export function ulidOf(timeMs: number, random: bigint): string {
+  if (!Number.isInteger(timeMs) || timeMs < 0 || timeMs > maxTime) throw new RangeError(`cannot encode time ${timeMs} in a ULID`);
+  return encode(BigInt(timeMs), 10) + encode(random & maxRandom, 16);
 }
 
 /** The process-wide generator. */
