@@ -1,4 +1,5 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { positiveInteger, positiveNumber } from './option-values';
 import { isConfigError } from '../core/config/load';
 import { isTerminal } from '../core/runs/lifecycle';
 import type { RunView, SubmitRunRequest } from '../core/runs/schemas';
@@ -33,17 +34,6 @@ const defaultIo: CliIo = {
   err: (text) => process.stderr.write(`${text}\n`),
 };
 
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a number greater than 0');
-  return n;
-}
-
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a whole number greater than 0');
-  return n;
-}
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];

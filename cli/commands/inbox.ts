@@ -1,4 +1,5 @@
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
+import { positiveInteger, positiveNumber } from '../option-values';
 import { actionsFor, InboxItemType, InboxStateFilter, type InboxItemView, type ResolveInboxRequest } from '../../core/inbox/inbox-item';
 import type { RunEvent } from '../../core/runs/schemas';
 import type { ApiClient } from '../api-client';
@@ -56,17 +57,6 @@ export function pauseNoticeText(notice: NonNullable<ReturnType<typeof pauseNotic
   return [`paused for a human (${notice.type}): ${notice.message}`, `  resolve it: ${notice.resolveWith}`, '  (the run holds no slot and no compute while it waits; this command keeps following it)'].join('\n');
 }
 
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a number greater than 0');
-  return n;
-}
-
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a whole number greater than 0');
-  return n;
-}
 
 export function registerInboxCommands(program: Command, context: InboxCommandContext): void {
   const resolve = async (itemId: string, resolution: ResolveInboxRequest) => {
