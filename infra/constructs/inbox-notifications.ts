@@ -4,6 +4,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { encryptedTopic } from './encrypted-topic';
 import type { NightshiftConfig } from '../../core/config/schema';
 import { INBOX_ATTRIBUTES } from '../../core/inbox/inbox-notification';
 
@@ -23,19 +24,9 @@ export class InboxNotifications extends Construct {
 
   constructor(scope: Construct, id: string, props: InboxNotificationsProps) {
     super(scope, id);
-    this.key = new kms.Key(this, 'TopicKey', { enableKeyRotation: true, description: 'Encrypts the Nightshift inbox topic' });
-    // As for the alarm topic's key: no grants on this key except for AWS services acting on AWS resources (CT.KMS.PR.3).
-    this.key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['kms:CreateGrant'],
-        resources: ['*'],
-        conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
-      }),
-    );
-    this.topic = new sns.Topic(this, 'Topic', { displayName: 'Nightshift inbox', masterKey: this.key, enforceSSL: true });
-    for (const email of props.config.notifications.emails) this.topic.addSubscription(new subscriptions.EmailSubscription(email));
+    const { topic, key } = encryptedTopic(this, 'Topic', { displayName: 'Nightshift inbox', keyDescription: 'Encrypts the Nightshift inbox topic', emails: props.config.notifications.emails });
+    this.topic = topic;
+    this.key = key;
   }
 
   /** The one publisher: `sns:Publish` on this topic (and the key's data-key use it needs), nothing else; the topic ARN in its environment. */

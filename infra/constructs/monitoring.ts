@@ -5,7 +5,6 @@ import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -14,6 +13,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { encryptedTopic } from './encrypted-topic';
 import type { NightshiftConfig } from '../../core/config/schema';
 import { RunSource } from '../../core/runs/lifecycle';
 import { METRICS_NAMESPACE, RefusalReason, metricCatalog, type DimensionsOf, type MetricName } from '../../core/metrics/catalog';
@@ -211,7 +211,7 @@ export class Monitoring extends Construct {
   }
 
   private createAlarmTopic(emails: readonly string[]): sns.Topic {
-    const key = new kms.Key(this, 'AlarmTopicKey', { enableKeyRotation: true, description: 'Encrypts the Nightshift alarm topic' });
+    const { topic, key } = encryptedTopic(this, 'AlarmTopic', { displayName: 'Nightshift alarms', keyDescription: 'Encrypts the Nightshift alarm topic', emails });
     // CloudWatch alarms publish to an encrypted topic only if they may use its key.
     key.addToResourcePolicy(
       new iam.PolicyStatement({
@@ -221,20 +221,6 @@ export class Monitoring extends Construct {
         conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
       }),
     );
-    // Grants on this key only for AWS services acting on AWS resources (Control Tower CT.KMS.PR.3):
-    // nothing here needs a grant, and a principal of the account that may call kms:CreateGrant cannot
-    // hand the key's use to someone else.
-    key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['kms:CreateGrant'],
-        resources: ['*'],
-        conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
-      }),
-    );
-    const topic = new sns.Topic(this, 'AlarmTopic', { displayName: 'Nightshift alarms', masterKey: key, enforceSSL: true });
-    for (const email of emails) topic.addSubscription(new subscriptions.EmailSubscription(email));
     return topic;
   }
 
