@@ -2,43 +2,15 @@ import { spawn } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { RunView } from '../../core/runs/schemas';
 import { cliBin, repoRoot } from '../local/dev-process';
+import { runViewFixture } from '../support/run-view';
 
 const runId = '01J9ZQ4V7K8M2N3P4Q5R6S7T8V';
 const prUrl = 'https://github.com/acme/web/pull/12';
 const diff = 'diff --git a/src/date.js b/src/date.js\n--- a/src/date.js\n+++ b/src/date.js\n@@ -1 +1 @@\n-old\n+new\n';
 
 /** A deployed stack's run, as GET /v1/runs/{runId} answers it (checked against the API's own schema). */
-const run = RunView.parse({
-  runId,
-  repo: 'acme/web',
-  status: 'SUCCEEDED',
-  outcome: 'pr_opened',
-  source: 'api',
-  requester: 'arn:aws:iam::123456789012:user/alice',
-  prompt: 'Fix the date test.',
-  baseBranch: 'main',
-  issue: null,
-  labels: [],
-  createdAt: '2026-12-02T10:00:00.000Z',
-  startedAt: '2026-12-02T10:00:05.000Z',
-  finishedAt: '2026-12-02T10:03:00.000Z',
-  branch: `nightshift/${runId}-fix-the-date-test`,
-  prUrl,
-  budgetUsd: 2,
-  costUsd: 0.12,
-  maxMinutes: 30,
-  tokens: { input: 1000, output: 100, cacheRead: 0, cacheWrite: 0 },
-  queuePosition: null,
-  cancelRequested: false,
-  error: null,
-  thread: null,
-  pullRequest: null,
-  kind: 'change',
-  pr: null,
-  queueReason: null,
-});
+const run = runViewFixture({ runId, prompt: 'Fix the date test.', baseBranch: 'main', branch: `nightshift/${runId}-fix-the-date-test`, prUrl, costUsd: 0.12, maxMinutes: 30 });
 
 interface Seen {
   path: string;

@@ -7,6 +7,7 @@ import { stackConsoleFor } from '../../cli/commands/console';
 import { runCli } from '../../cli/program';
 import { sigV4Signer } from '../../cli/sigv4';
 import { startStackConsole, type StackConsole } from '../../console/server/stack-console';
+import { runViewFixture } from '../support/run-view';
 
 /**
  * `nightshift console` against a loopback stand-in for the stack's API that checks every request's
@@ -15,35 +16,7 @@ import { startStackConsole, type StackConsole } from '../../console/server/stack
 const credentials = { accessKeyId: 'AKIDCONSOLETEST', secretAccessKey: 'console-test-secret' };
 const region = 'eu-west-1';
 const runId = '01J00000000000000000000000';
-const aRun = {
-  runId,
-  repo: 'acme/web',
-  status: 'SUCCEEDED',
-  outcome: 'pr_opened',
-  source: 'api',
-  requester: 'arn:aws:iam::123456789012:user/alice',
-  prompt: 'Fix it',
-  baseBranch: null,
-  issue: null,
-  labels: [],
-  createdAt: '2026-01-01T00:00:00.000Z',
-  startedAt: '2026-01-01T00:00:01.000Z',
-  finishedAt: '2026-01-01T00:01:00.000Z',
-  branch: 'nightshift/x',
-  prUrl: 'https://github.com/acme/web/pull/1',
-  budgetUsd: 2,
-  costUsd: 0.1,
-  maxMinutes: 60,
-  tokens: { input: 1, output: 1, cacheRead: 0, cacheWrite: 0 },
-  queuePosition: null,
-  cancelRequested: false,
-  error: null,
-  thread: null,
-  pullRequest: null,
-  kind: 'change',
-  pr: null,
-  queueReason: null,
-};
+const aRun = runViewFixture({ runId });
 
 interface Received {
   method: string;
