@@ -80,7 +80,7 @@ export const api = {
     const query = new URLSearchParams({ limit: '500', ...(cursor ? { cursor } : {}) });
     return call(EventPageAnswer, 'GET', `/v1/runs/${encodeURIComponent(runId)}/events?${query}`);
   },
-  submit(request: { repo: string; prompt: string; budgetUsd?: number }, idempotencyKey: string) {
+  submit(request: { repo: string; prompt: string; budgetUsd?: number; plan?: boolean }, idempotencyKey: string) {
     return call(SubmitAnswer, 'POST', '/v1/runs', request, { 'idempotency-key': idempotencyKey });
   },
   async cancel(runId: string): Promise<void> {

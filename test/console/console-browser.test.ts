@@ -85,6 +85,29 @@ describe('web console in Chromium', () => {
     );
 
     it(
+      'submits a run in plan mode when "Plan first" is ticked, and the run is stored as a plan run',
+      async () => {
+        const { page } = fixture.browser;
+        const { platform, client } = fixture.platform;
+        await page.goto(`${platform.url}/submit`);
+        await pageReady(page, '/submit');
+        await page.getByLabel('Repository').selectOption(sampleRepo);
+        await page.getByLabel('Prompt').fill('Plan how to fix slugify.');
+        await page.getByLabel('Plan first').check();
+        await expectAccessible(page);
+        const posted = page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/v1/runs'));
+        await page.getByRole('button', { name: 'Submit run' }).click();
+        expect((await posted).postDataJSON()).toEqual({ repo: sampleRepo, prompt: 'Plan how to fix slugify.', plan: true });
+        await page.waitForURL(/\/runs\/[0-9A-Z]{26}$/);
+        const runId = page.url().split('/').pop()!;
+        await expect(platform.store.runs.get(runId)).resolves.toMatchObject({ plan: true });
+        // This file's replay is not a plan session: the run is cancelled, not followed.
+        await client.cancel(runId);
+      },
+      long,
+    );
+
+    it(
       'answers the console paths of local mode with the CSP, through the API for runs, and refuses what it should',
       async () => {
         const base = fixture.platform.platform.url;

@@ -4,7 +4,7 @@ import { usd } from '../format';
 import type { PageContext } from '../page';
 
 /**
- * The submit form: a repository of the allowlist, the prompt and a budget. One idempotency key per
+ * The submit form: a repository of the allowlist, the prompt, a budget and plan mode. One idempotency key per
  * filled-in form, so a double click or a retry after a lost answer submits one run, not two.
  */
 export function submitPage(ctx: PageContext): () => void {
@@ -12,6 +12,8 @@ export function submitPage(ctx: PageContext): () => void {
   const prompt = el('textarea', { id: 'submit-prompt', name: 'prompt', required: true, rows: 8, maxlength: 20_000, 'aria-describedby': 'submit-prompt-help', spellcheck: 'true' });
   const budget = el('input', { id: 'submit-budget', name: 'budgetUsd', type: 'number', inputmode: 'decimal', min: 0.01, step: 0.01, 'aria-describedby': 'submit-budget-help' });
   const budgetHelp = el('p', { id: 'submit-budget-help', class: 'help' }, 'Leave empty for the repository’s default.');
+  // Plan mode (`plan: true`): the agent explores and proposes a plan that waits in the inbox before any edit.
+  const plan = el('input', { id: 'submit-plan', name: 'plan', type: 'checkbox', 'aria-describedby': 'submit-plan-help' });
   const submit = el('button', { type: 'submit' }, 'Submit run');
   const problem = el('div', { class: 'problem', role: 'alert', hidden: true });
   let idempotencyKey = crypto.randomUUID();
@@ -22,6 +24,12 @@ export function submitPage(ctx: PageContext): () => void {
     el('div', { class: 'field' }, el('label', { for: 'submit-repo' }, 'Repository'), repo, el('p', { id: 'submit-repo-help', class: 'help' }, 'Only repositories on the allowlist can be chosen.')),
     el('div', { class: 'field' }, el('label', { for: 'submit-prompt' }, 'Prompt'), prompt, el('p', { id: 'submit-prompt-help', class: 'help' }, 'What the agent should do, up to 20,000 characters.')),
     el('div', { class: 'field' }, el('label', { for: 'submit-budget' }, 'Budget (USD)'), budget, budgetHelp),
+    el(
+      'div',
+      { class: 'field' },
+      el('label', { for: 'submit-plan' }, plan, ' Plan first'),
+      el('p', { id: 'submit-plan-help', class: 'help' }, 'The agent explores without changing anything and proposes a plan; it waits in the inbox for your approval (or your edited plan) before any edit.'),
+    ),
     problem,
     submit,
   );
@@ -77,7 +85,7 @@ export function submitPage(ctx: PageContext): () => void {
     submit.disabled = true;
     submit.textContent = 'Submitting…';
     try {
-      const answer = await api.submit({ repo: repo.value, prompt: text, ...(budgetUsd !== undefined ? { budgetUsd } : {}) }, idempotencyKey);
+      const answer = await api.submit({ repo: repo.value, prompt: text, ...(budgetUsd !== undefined ? { budgetUsd } : {}), ...(plan.checked ? { plan: true } : {}) }, idempotencyKey);
       ctx.announce(`Run ${answer.runId} submitted`);
       ctx.navigate(`/runs/${encodeURIComponent(answer.runId)}`);
     } catch (error) {
