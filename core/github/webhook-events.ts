@@ -55,6 +55,9 @@ export const PullRequestReviewCommentCreated = z.object({
   sender: Sender,
 });
 
+/** A label added to a pull request: GitHub sends it as `pull_request.labeled` (never as an `issues` event). */
+export const PullRequestLabeled = z.object({ action: z.literal('labeled'), label: z.object({ name: z.string().max(100) }), pull_request: PullRef, repository: Repository, sender: Sender });
+
 export const PullRequestClosed = z.object({
   action: z.literal('closed'),
   pull_request: z.object({
@@ -82,7 +85,7 @@ export type WebhookTrigger =
   | { kind: 'ignore'; reason: string }
   | { kind: 'issue_labeled'; repo: string; number: number; sender: Sender; at: string }
   /** The review label (`github.reviewLabel`) added to a pull request: a review run of it. */
-  | { kind: 'pull_labeled'; repo: string; number: number; sender: Sender; at: string }
+  | { kind: 'pull_labeled'; repo: string; number: number; pull: PullRef; sender: Sender; at: string }
   | {
       kind: 'command';
       repo: string;
@@ -152,11 +155,9 @@ export function classifyDelivery(event: string, payload: unknown, settings: Trig
       if (act !== 'labeled') return ignore(`issues.${act ?? '?'}`);
       const p = IssuesLabeled.parse(payload);
       const label = p.label.name.toLowerCase();
-      if (p.issue.pull_request && settings.reviewLabel !== undefined && label === settings.reviewLabel.toLowerCase()) {
-        return { kind: 'pull_labeled', repo: p.repository.full_name, number: p.issue.number, sender: p.sender, at: p.issue.updated_at };
-      }
+      // A pull request's labels arrive as pull_request.labeled; an issues event about one is not GitHub's and starts nothing.
+      if (p.issue.pull_request) return ignore('a label on a pull request is read from pull_request.labeled');
       if (label !== settings.triggerLabel.toLowerCase()) return ignore(`label ${p.label.name} is not the trigger label`);
-      if (p.issue.pull_request) return ignore('the trigger label on a pull request starts nothing; use the comment command');
       return { kind: 'issue_labeled', repo: p.repository.full_name, number: p.issue.number, sender: p.sender, at: p.issue.updated_at };
     }
     case 'issue_comment': {
@@ -203,6 +204,13 @@ export function classifyDelivery(event: string, payload: unknown, settings: Trig
       };
     }
     case 'pull_request': {
+      if (act === 'labeled') {
+        const p = PullRequestLabeled.parse(payload);
+        if (settings.reviewLabel === undefined || p.label.name.toLowerCase() !== settings.reviewLabel.toLowerCase()) {
+          return ignore(`label ${p.label.name} on a pull request is not the review label`);
+        }
+        return { kind: 'pull_labeled', repo: p.repository.full_name, number: p.pull_request.number, pull: p.pull_request, sender: p.sender, at: p.pull_request.updated_at };
+      }
       if (act !== 'closed') return ignore(`pull_request.${act ?? '?'}`);
       const p = PullRequestClosed.parse(payload);
       const pr = p.pull_request;

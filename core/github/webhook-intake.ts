@@ -116,7 +116,7 @@ export async function handleTrigger(deps: WebhookIntakeDeps, trigger: WebhookTri
   const ctx: TriggerContext = { deps, github, repo, permissionOf, sender: trigger.sender, now };
   let outcome: IntakeOutcome;
   if (trigger.kind === 'issue_labeled') outcome = await startIssueRun(ctx, trigger.number, '');
-  else if (trigger.kind === 'pull_labeled') outcome = await startReview(ctx, trigger.number, null, '', null);
+  else if (trigger.kind === 'pull_labeled') outcome = await startReview(ctx, trigger.number, pullOf(trigger.pull), '', null);
   else if (trigger.inbox) {
     const inboxDeps: ThreadInboxDeps = { runs: deps.runs, threads: deps.threads, inbox: deps.inbox, resolveItem: deps.resolveItem, commentCommand: deps.config.github.commentCommand };
     return resolveFromThread(inboxDeps, github, { repo, thread, number: trigger.number, login: trigger.sender.login, command: trigger.inbox, reaction });

@@ -22,6 +22,7 @@ export const ForgePull = z
     mergedAt: z.string().nullable().optional(),
     /** `owner/name` of the head repository when it is a fork (absent: this repository). */
     headRepo: z.string().optional(),
+    labels: z.array(z.string()).optional(),
   })
   .strict();
 export type ForgePull = z.infer<typeof ForgePull>;
@@ -110,6 +111,15 @@ export function addLabels(forgeRoot: string, repo: string, number: number, label
   const updated = ForgeIssue.parse({ ...issue, labels: [...issue.labels, ...added], updatedAt: now.toISOString() });
   writeAtomically(join(dirOf(forgeRoot, repo, 'issues'), `${number}.json`), updated);
   return { issue: updated, added };
+}
+
+/** Labels a pull request (GitHub labels pull requests through the issues API); undefined when there is no such pull request. */
+export function addPullLabels(forgeRoot: string, repo: string, number: number, labels: readonly string[], now = new Date()): { pull: ForgePull; added: string[] } | undefined {
+  const pull = getPull(forgeRoot, repo, number);
+  if (!pull) return undefined;
+  const had = pull.labels ?? [];
+  const added = [...new Set(labels)].filter((l) => !had.includes(l));
+  return { pull: savePull(forgeRoot, repo, { ...pull, labels: [...had, ...added], updatedAt: now.toISOString() }), added };
 }
 
 /** Repository permissions of forge users (`<owner>/<name>.collaborators.json`); the owner is admin. */

@@ -12,6 +12,7 @@ import { sign } from '@octokit/webhooks-methods';
 import {
   addComment,
   addLabels,
+  addPullLabels,
   addReview,
   createIssue,
   forgeBot,
@@ -221,7 +222,7 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
     title: p.title,
     body: p.body,
     state: p.state,
-    labels: [],
+    labels: (p.labels ?? []).map((name) => ({ name })),
     user: userJson(forgeBot),
     html_url: `${baseUrl}/${repo}/pull/${p.number}`,
     created_at: p.createdAt,
@@ -274,7 +275,8 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
       url: `${baseUrl}/repos/${repo}/pulls/${p.number}`,
       head: { ref: p.head, label: `${(p.headRepo ?? repo).split('/')[0]}:${p.head}`, sha: branchHead(bareRepoPath(root, repo), p.head) ?? null, repo: repoJson(p.headRepo ?? repo) },
       base: { ref: p.base, label: `${owner}:${p.base}`, repo: repoJson(repo) },
-      user: { login: 'nightshift[bot]' },
+      labels: (p.labels ?? []).map((name) => ({ name })),
+      user: userJson(forgeBot),
       created_at: p.createdAt,
       updated_at: p.updatedAt,
       closed_at: p.closedAt ?? null,
@@ -444,7 +446,17 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
     if (rest[0] === 'issues' && rest[2] === 'labels' && rest.length === 3 && method === 'POST') {
       const input = AddLabels.parse(body);
       const result = addLabels(root, repo, Number(rest[1]), input.labels);
-      if (!result) throw new HttpError(404, 'Not Found');
+      if (!result) {
+        // A pull request is labelled through the issues API too, and GitHub tells of it as pull_request.labeled.
+        const labelled = addPullLabels(root, repo, Number(rest[1]), input.labels);
+        if (!labelled) throw new HttpError(404, 'Not Found');
+        const pull_request = pullJson(repo, labelled.pull);
+        return {
+          status: 200,
+          json: pull_request.labels,
+          deliveries: labelled.added.map((name) => ({ event: 'pull_request', payload: { action: 'labeled', number: labelled.pull.number, label: { name }, pull_request, repository: repoJson(repo), sender } })),
+        };
+      }
       const issue = issueJson(repo, result.issue);
       return {
         status: 200,

@@ -63,17 +63,34 @@ describe('commands', () => {
     expect(parseCommand(null, '/nightshift')).toBeUndefined();
   });
 
-  it('the review label on a pull request asks for a review; on an issue, or without the setting, it starts nothing', () => {
-    // GitHub's real issues.labeled payload, on a pull request (GitHub sends pull request labels as issues events).
+  it('the review label on a pull request (pull_request.labeled) asks for a review; another label, or no setting, starts nothing', () => {
+    // GitHub's real pull_request.labeled payload: GitHub tells of a pull request's labels as pull_request events.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const examples = require('@octokit/webhooks-examples') as { name: string; examples: Record<string, unknown>[] }[];
+    const labeled = structuredClone(examples.find((e) => e.name === 'pull_request')!.examples.find((p) => p.action === 'labeled')!) as { label: { name: string }; pull_request: { number: number; head: { ref: string } } };
+    const settings = { triggerLabel: 'nightshift', commentCommand: '/nightshift', reviewLabel: 'nightshift-review' };
+    expect(classifyDelivery('pull_request', labeled, settings)).toEqual({ kind: 'ignore', reason: `label ${labeled.label.name} on a pull request is not the review label` });
+    labeled.label.name = 'Nightshift-Review';
+    expect(classifyDelivery('pull_request', labeled, settings)).toMatchObject({
+      kind: 'pull_labeled',
+      number: labeled.pull_request.number,
+      pull: { number: labeled.pull_request.number, state: 'open', head: { ref: labeled.pull_request.head.ref } },
+    });
+    expect(classifyDelivery('pull_request', labeled, { triggerLabel: 'nightshift', commentCommand: '/nightshift' }).kind).toBe('ignore');
+    // The trigger label on a pull request starts nothing either: pull requests are iterated with the comment command.
+    labeled.label.name = 'nightshift';
+    expect(classifyDelivery('pull_request', labeled, settings).kind).toBe('ignore');
+  });
+
+  it('an issues.labeled event about a pull request starts nothing (GitHub sends those as pull_request.labeled)', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const examples = require('@octokit/webhooks-examples') as { name: string; examples: Record<string, unknown>[] }[];
     const labeled = structuredClone(examples.find((e) => e.name === 'issues')!.examples.find((p) => p.action === 'labeled')!) as { label: { name: string }; issue: Record<string, unknown> };
-    labeled.label.name = 'Nightshift-Review';
+    labeled.label.name = 'nightshift-review';
     const onPull = { ...labeled, issue: { ...labeled.issue, pull_request: { url: 'https://api.github.com/repos/o/r/pulls/1' } } };
     const settings = { triggerLabel: 'nightshift', commentCommand: '/nightshift', reviewLabel: 'nightshift-review' };
-    expect(classifyDelivery('issues', onPull, settings)).toMatchObject({ kind: 'pull_labeled', number: labeled.issue.number });
-    expect(classifyDelivery('issues', labeled, settings)).toMatchObject({ kind: 'ignore', reason: 'label Nightshift-Review is not the trigger label' });
-    expect(classifyDelivery('issues', onPull, { triggerLabel: 'nightshift', commentCommand: '/nightshift' }).kind).toBe('ignore');
+    expect(classifyDelivery('issues', onPull, settings)).toEqual({ kind: 'ignore', reason: 'a label on a pull request is read from pull_request.labeled' });
+    expect(classifyDelivery('issues', labeled, settings)).toMatchObject({ kind: 'ignore', reason: 'label nightshift-review is not the trigger label' });
   });
 
   it('ignores events it does not act on', () => {

@@ -178,4 +178,19 @@ describe('review runs in local mode', () => {
     expect(answer.errors).toEqual([expect.stringContaining('Line could not be resolved')]);
     expect(listReviews(t.home.forge, sampleRepo, pr)).toHaveLength(2);
   });
+
+  it('the review label added to the pull request (delivered as GitHub does, pull_request.labeled) starts one review run', async () => {
+    const earlier = new Set((await reviewRuns()).map((r) => r.runId));
+    const before = earlier.size;
+    // alice labels the pull request through the issues API, as on GitHub; the forge delivers the signed webhook.
+    await as('alice', 'POST', `/issues/${pr}/labels`, { labels: ['nightshift-review'] });
+    const run = await until(async () => (await reviewRuns()).find((r) => !earlier.has(r.runId) && (r.status === 'SUCCEEDED' || r.status === 'FAILED')), 'the labelled review to end', 120_000);
+    expect(run).toMatchObject({ status: 'SUCCEEDED', outcome: 'reviewed', source: 'github_comment', pr, runKind: 'review', thread: `${sampleRepo}#${pr}`, requester: 'github:alice' });
+    expect(await reviewRuns()).toHaveLength(before + 1);
+    expect(listReviews(t.home.forge, sampleRepo, pr)).toHaveLength(3);
+    expect(branchHead(bare, 'fix/slug-trim')).toBe(headBefore);
+    // Labelling again with the same label adds nothing, so GitHub (and the forge) tells of nothing, and no run starts.
+    await as('alice', 'POST', `/issues/${pr}/labels`, { labels: ['nightshift-review'] });
+    expect(await reviewRuns()).toHaveLength(before + 1);
+  }, 200_000);
 });
