@@ -1,0 +1,99 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { demoAssets } from '../../local/demo';
+import { branchHead, defaultBranchOf, listReviews } from '../../local/forge';
+import { savePull } from '../../local/forge/forge-records';
+import type { ModelProvider } from '../../runner/model/provider';
+import { ReplayProvider } from '../../runner/model/replay-provider';
+import { REPO, session, startInProcessRun, startRunnerHarness, type RunnerHarness } from './support/runner-harness';
+
+const gitEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir(), GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_AUTHOR_NAME: 'alice', GIT_AUTHOR_EMAIL: 'a@example.com', GIT_COMMITTER_NAME: 'alice', GIT_COMMITTER_EMAIL: 'a@example.com' };
+const fixed = `'use strict';
+
+/** Turns a title into a URL slug: "Hello, World!" -> "hello-world". */
+function slugify(title) {
+  return title
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+}
+
+module.exports = { slugify };
+`;
+
+/**
+ * A review run whose pull request moves under it (issue 15 item 1): the runner anchors its inline
+ * comments on the diff it fetched before the agent loop; when the author pushes meanwhile and the
+ * comment's line is no longer in the diff, GitHub (here the local forge, which checks every inline
+ * comment against the pull request's diff as GitHub does) refuses the review with 422. The runner then
+ * posts the one review with every comment in its body, so nothing the review found is lost.
+ */
+describe('a review whose pull request moved under it', () => {
+  let h: RunnerHarness;
+  let work: string;
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: work, env: gitEnv, encoding: 'utf8' });
+
+  beforeAll(async () => {
+    h = await startRunnerHarness({ project: demoAssets.sampleRepo });
+    work = mkdtempSync(join(tmpdir(), 'review-moved-'));
+    git('clone', '-q', pathToFileURL(h.bare).href, '.');
+    git('checkout', '-qb', 'fix/slug-trim');
+    writeFileSync(join(work, 'src', 'slugify.js'), fixed);
+    git('commit', '-qam', 'Collapse and trim separators');
+    git('push', '-q', 'origin', 'fix/slug-trim');
+  }, 60_000);
+  afterAll(async () => {
+    rmSync(work, { recursive: true, force: true });
+    await h.stop();
+  });
+
+  it('GitHub refuses the inline comments (422): the one COMMENT review is posted with all of them in its body', async () => {
+    // Given an open pull request of the same repository, and a review run of it
+    const base = defaultBranchOf(h.bare);
+    const now = new Date().toISOString();
+    const pull = savePull(h.forgeRoot, REPO, { title: 'Trim slug separators', body: 'Fixes the slug tests.', head: 'fix/slug-trim', base, draft: false, state: 'open', createdAt: now, updatedAt: now });
+    const reviewed = branchHead(h.bare, 'fix/slug-trim')!;
+    const run = await h.createRun({ runKind: 'review', pr: pull.number, prompt: 'Review this change.' });
+
+    // When the author pushes while the agent reviews: slugify.js goes back to the base, so line 8 leaves the diff
+    const replay = new ReplayProvider(session('review-pr'));
+    let pushed = false;
+    const model: ModelProvider = {
+      kind: replay.kind,
+      description: replay.description,
+      async converse(request, signal) {
+        if (!pushed) {
+          pushed = true;
+          git('checkout', '-q', `origin/${base}`, '--', 'src/slugify.js');
+          writeFileSync(join(work, 'NOTES.md'), 'A note the author added.\n');
+          git('add', '-A');
+          git('commit', '-qm', 'Back out the slug change for now');
+          git('push', '-q', 'origin', 'fix/slug-trim');
+        }
+        return replay.converse(request, signal);
+      },
+    };
+    const { end } = await startInProcessRun(h, run.runId, session('review-pr'), { deps: { model } }).done;
+
+    // Then the run reviewed, and the forge refused the first review (the inline comment) with 422
+    expect(end).toMatchObject({ kind: 'succeeded', result: { outcome: 'reviewed', branch: null } });
+    const posts = h.forge.requests.filter((r) => r.method === 'POST' && r.path === `/repos/${REPO}/pulls/${pull.number}/reviews`);
+    expect(posts.map((r) => r.status)).toEqual([422, 200]);
+    // Exactly one review exists: COMMENT, on the commit the run reviewed, no inline comments, every comment in its body
+    const reviews = listReviews(h.forgeRoot, REPO, pull.number);
+    expect(reviews).toHaveLength(1);
+    expect(reviews[0]).toMatchObject({ state: 'COMMENTED', commitId: reviewed, comments: [] });
+    expect(reviews[0]!.body).toContain('`src/slugify.js` line 8 (GitHub did not accept it inline)');
+    expect(reviews[0]!.body).toContain('Trimming with');
+    expect(reviews[0]!.body).toContain('`README.md` line 1');
+    // And the run says so in its events; the author's push is the branch's head, nothing of the runner's
+    const events = (await h.db.store.events.list(run.runId, { limit: 200 })).events.map((e) => e.message);
+    expect(events.some((m) => m.startsWith('GitHub refused the inline comments (422)'))).toBe(true);
+    expect(events.some((m) => m.includes('0 inline comment(s), 2 in the summary'))).toBe(true);
+    expect(readFileSync(join(work, 'src', 'slugify.js'), 'utf8')).not.toBe(fixed);
+    expect(branchHead(h.bare, 'fix/slug-trim')).toBe(git('rev-parse', 'HEAD').trim());
+  }, 120_000);
+});
