@@ -35,14 +35,17 @@ function commentBlock(c: ThreadComment): string {
   return fenceUntrusted(`Comment by @${oneLine(c.author, 100)}${where} (${oneLine(c.createdAt, 40)}):`, truncateText(stripHiddenText(c.body).trim(), COMMENT_MAX));
 }
 
-/** Adds the newest comments that fit, oldest first in the result, and says how many were left out. */
-function withComments(head: string, comments: readonly ThreadComment[], heading: string): string {
+/**
+ * The trusted comments that fit in `budget` characters, the newest kept and oldest first, each fenced,
+ * under `heading`, with a note of how many were left out and why; '' when there is nothing to say.
+ */
+export function fencedComments(comments: readonly ThreadComment[], heading: string, budget: number): string {
   const trusted = comments.filter((c) => c.trusted && stripHiddenText(c.body).trim().length > 0);
   const blocks: string[] = [];
-  let used = head.length + heading.length + 200;
+  let used = heading.length + 200;
   for (let i = trusted.length - 1; i >= 0; i--) {
     const block = commentBlock(trusted[i]!);
-    if (used + block.length + 2 > PROMPT_MAX) break;
+    if (used + block.length + 2 > budget) break;
     blocks.unshift(block);
     used += block.length + 2;
   }
@@ -52,8 +55,13 @@ function withComments(head: string, comments: readonly ThreadComment[], heading:
     omitted > 0 ? `${omitted} older comment(s) left out for length.` : '',
     skipped > 0 ? `${skipped} comment(s) by people without write access (or empty) were left out.` : '',
   ].filter(Boolean);
-  if (blocks.length === 0) return [head, ...notes].join('\n\n');
-  return [head, heading, ...blocks, ...notes].join('\n\n');
+  return (blocks.length === 0 ? notes : [heading, ...blocks, ...notes]).join('\n\n');
+}
+
+/** Adds the newest comments that fit the prompt after `head`. */
+function withComments(head: string, comments: readonly ThreadComment[], heading: string): string {
+  const rest = fencedComments(comments, heading, PROMPT_MAX - head.length);
+  return rest ? `${head}\n\n${rest}` : head;
 }
 
 export interface IssuePromptInput {
@@ -107,17 +115,17 @@ export interface ReviewPromptInput {
   requestedBy: string;
   /** What follows `/nightshift review` (may be empty). */
   instructions: string;
-  /** The pull request's discussion: comments, reviews and inline comments. */
-  comments: readonly ThreadComment[];
 }
 
-/** The prompt of a review run started on GitHub: what to look at, and the discussion so far (fenced, trusted authors only). */
+/**
+ * The prompt of a review run started on GitHub: what to look at. The pull request's discussion is not in
+ * it: the review run reads it when it starts (core/github/pull-discussion.ts), whoever asked for it.
+ */
 export function reviewPrompt(input: ReviewPromptInput): string {
   const instructions = truncateText(stripHiddenText(input.instructions).trim(), BODY_MAX);
-  const head = [
+  return [
     `Review pull request #${input.number} of ${input.repo}: read its diff and the code around it, run the tests that cover it, and report bugs, risks and missing tests as one review with inline comments. Do not change the code.`,
     dataNotice,
     instructions.length > 0 ? fenceUntrusted(`What @${oneLine(input.requestedBy, 100)} asked the review to look at:`, instructions) : `@${oneLine(input.requestedBy, 100)} asked Nightshift for a review.`,
   ].join('\n\n');
-  return truncateText(withComments(head, input.comments, 'The discussion of the pull request so far, by people with write access:'), PROMPT_MAX);
 }

@@ -14,6 +14,7 @@ import { pullNumberOf, recordPullOutcome, runIdOfBranch } from './pull-outcome';
 import type { MetricsSink } from '../metrics/emf';
 import { canTrigger, type GithubComment, type GithubRepoPort, type PullDetails, type ReactionTarget, type RepoPermission } from './github-port';
 import { issuePrompt, iterationPrompt, reviewPrompt, type ThreadComment } from './thread-prompt';
+import { markTrusted, pullDiscussion, type DiscussionSource } from './pull-discussion';
 import { resolveFromThread, type ThreadInboxDeps } from './inbox-on-thread';
 import type { InboxStore } from '../store/inbox-store';
 import type { ResolveInput } from '../runs/answer';
@@ -116,13 +117,13 @@ export async function handleTrigger(deps: WebhookIntakeDeps, trigger: WebhookTri
   const ctx: TriggerContext = { deps, github, repo, permissionOf, sender: trigger.sender, now };
   let outcome: IntakeOutcome;
   if (trigger.kind === 'issue_labeled') outcome = await startIssueRun(ctx, trigger.number, '');
-  else if (trigger.kind === 'pull_labeled') outcome = await startReview(ctx, trigger.number, pullOf(trigger.pull), '', null);
+  else if (trigger.kind === 'pull_labeled') outcome = await startReview(ctx, trigger.number, pullOf(trigger.pull), '');
   else if (trigger.inbox) {
     const inboxDeps: ThreadInboxDeps = { runs: deps.runs, threads: deps.threads, inbox: deps.inbox, resolveItem: deps.resolveItem, commentCommand: deps.config.github.commentCommand };
     return resolveFromThread(inboxDeps, github, { repo, thread, number: trigger.number, login: trigger.sender.login, command: trigger.inbox, reaction });
   } else if (trigger.review) {
     outcome = trigger.onPullRequest
-      ? await startReview(ctx, trigger.number, trigger.pull === null ? null : pullOf(trigger.pull), trigger.instructions, trigger.commentId)
+      ? await startReview(ctx, trigger.number, trigger.pull === null ? null : pullOf(trigger.pull), trigger.instructions)
       : await refuse(ctx, trigger.number, 'a review was asked on an issue', `Nightshift reviews pull requests: comment \`${deps.config.github.commentCommand} review\` on one.`);
   } else if (trigger.stop) outcome = await stopThread(ctx, trigger.number, trigger.onPullRequest);
   else if (trigger.onPullRequest) outcome = await startIteration(ctx, trigger.number, trigger.pull === null ? null : pullOf(trigger.pull), trigger.instructions, trigger.commentId);
@@ -154,18 +155,14 @@ function isCommand(ctx: TriggerContext, c: GithubComment): boolean {
 }
 
 /** Comments whose authors have write access, as the prompt takes them (bots' and others' are marked untrusted). */
-async function asThreadComments(ctx: TriggerContext, comments: readonly GithubComment[]): Promise<ThreadComment[]> {
-  const out: ThreadComment[] = [];
-  for (const c of comments) {
-    const trusted = !isBot(c.user) && canTrigger(await ctx.permissionOf(c.user.login));
-    out.push({ author: c.user.login, body: c.body, createdAt: c.createdAt, trusted, ...(c.path !== undefined ? { path: c.path, line: c.line ?? null } : {}) });
-  }
-  return out;
+/** The pull request's discussion reads, with the permission lookups this delivery caches. */
+function discussionSource(ctx: TriggerContext): DiscussionSource {
+  return { permissionOf: ctx.permissionOf, issueComments: (n) => ctx.github.issueComments(n), reviews: (n) => ctx.github.reviews(n), reviewComments: (n) => ctx.github.reviewComments(n) };
 }
 
 async function startIssueRun(ctx: TriggerContext, number: number, instructions: string): Promise<IntakeOutcome> {
   const issue = await ctx.github.issue(number);
-  const comments = await asThreadComments(ctx, (await ctx.github.issueComments(number)).filter((c) => !isCommand(ctx, c)));
+  const comments = await markTrusted((await ctx.github.issueComments(number)).filter((c) => !isCommand(ctx, c)), ctx.permissionOf);
   // The command's own text comes last, as the instructions of this run.
   const extra: ThreadComment[] = instructions ? [{ author: ctx.sender.login, body: instructions, createdAt: ctx.now.toISOString(), trusted: true }] : [];
   const prompt = issuePrompt({ repo: ctx.repo, number, title: issue.title, body: issue.body, author: issue.user.login, comments: [...comments, ...extra] });
@@ -185,10 +182,7 @@ async function startIteration(ctx: TriggerContext, number: number, known: PullDe
   }
   const thread = threadKey(ctx.repo, number);
   const since = (await ctx.deps.threads.get(thread))?.lastRunAt ?? null;
-  const all = [...(await ctx.github.reviews(number)), ...(await ctx.github.reviewComments(number)), ...(await ctx.github.issueComments(number))]
-    .filter((c) => c.id !== commandId && !isCommand(ctx, c) && (since === null || Date.parse(c.createdAt) > Date.parse(since)))
-    .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
-  const comments = await asThreadComments(ctx, all);
+  const comments = await pullDiscussion(discussionSource(ctx), number, { commentCommand: ctx.deps.config.github.commentCommand, since, excludeId: commandId });
   const prompt = iterationPrompt({ repo: ctx.repo, number, branch: pull.headRef, requestedBy: ctx.sender.login, instructions, comments });
   // The issue the pull request was opened for, so the rewritten PR body still links it (Fixes/Refs #N).
   const issue = await issueOfPull(ctx, pull);
@@ -197,9 +191,9 @@ async function startIteration(ctx: TriggerContext, number: number, known: PullDe
 
 /**
  * A review run of a pull request (`kind: review`): same repository only (a fork's code is never run),
- * open only; its prompt carries the discussion so far, fenced, from authors with write access.
+ * open only; its prompt is what the person asked the review to look at.
  */
-async function startReview(ctx: TriggerContext, number: number, known: PullDetails | null, instructions: string, commandId: number | null): Promise<IntakeOutcome> {
+async function startReview(ctx: TriggerContext, number: number, known: PullDetails | null, instructions: string): Promise<IntakeOutcome> {
   const pull = known ?? (await ctx.github.pull(number));
   if (pull.state !== 'open') return refuse(ctx, number, `pull request #${number} is closed`, `Nightshift reviews only open pull requests; #${number} is closed, so this did not start a review.`);
   if (pull.headRepo === null || pull.headRepo.toLowerCase() !== ctx.repo.toLowerCase()) {
@@ -210,10 +204,8 @@ async function startReview(ctx: TriggerContext, number: number, known: PullDetai
       `Nightshift reviews only pull requests whose branch is in ${ctx.repo}; this one comes from the fork ${pull.headRepo ?? '(deleted)'}, so it did not start a review.`,
     );
   }
-  const all = [...(await ctx.github.reviews(number)), ...(await ctx.github.reviewComments(number)), ...(await ctx.github.issueComments(number))]
-    .filter((c) => c.id !== commandId && !isCommand(ctx, c))
-    .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
-  const prompt = reviewPrompt({ repo: ctx.repo, number, requestedBy: ctx.sender.login, instructions, comments: await asThreadComments(ctx, all) });
+  // The discussion is read by the review run itself when it starts (runner/session/review-run.ts), as for a review asked through the API.
+  const prompt = reviewPrompt({ repo: ctx.repo, number, requestedBy: ctx.sender.login, instructions });
   const thread = threadKey(ctx.repo, number);
   return submitOnThread(ctx, number, { request: { repo: ctx.repo, prompt, kind: 'review', pr: number, labels: ['github', 'review'] }, requester: requesterOf(ctx.sender.login), source: 'github_comment', thread });
 }

@@ -22,13 +22,22 @@ function permissionFrom(answer: z.infer<typeof Permission>): RepoPermission {
  * GithubRepoPort over Octokit (GitHub, GitHub Enterprise, or the local forge through `baseUrl`). Calls go
  * through `octokit.request` with typed routes: the REST plugin's table of every endpoint is 80 KiB of the bundle.
  */
-export function octokitRepoClient(options: { baseUrl: string; token: string; repo: string; canWriteChecks?: boolean }): GithubRepoPort {
+export function octokitRepoClient(options: {
+  baseUrl: string;
+  token: string;
+  repo: string;
+  canWriteChecks?: boolean;
+  /** The runner's client goes through the egress proxy (its proxied fetch); the webhook's calls GitHub directly. */
+  fetch?: typeof fetch;
+  userAgent?: string;
+}): GithubRepoPort {
   const [owner, repo] = options.repo.split('/') as [string, string];
+  const send = options.fetch ?? fetch;
   const octokit = new Octokit({
     auth: options.token,
     baseUrl: options.baseUrl.replace(/\/$/, ''),
-    userAgent: 'nightshift-webhook',
-    request: { fetch: (url: string, init: RequestInit) => fetch(url, { ...init, signal: AbortSignal.timeout(GITHUB_CALL_TIMEOUT_MS) }) },
+    userAgent: options.userAgent ?? 'nightshift-webhook',
+    request: { fetch: (url: string, init: RequestInit) => send(url, { ...init, signal: AbortSignal.timeout(GITHUB_CALL_TIMEOUT_MS) }) },
   });
   // Octokit's JSON reader answers ids past 2^53 as bigint; GitHub's comment ids are far below that.
   const comment = (c: { id: number | bigint; user: unknown; body?: string | null; created_at: string; path?: string; line?: number | null }): GithubComment | undefined => {

@@ -1,5 +1,8 @@
 import { Octokit as OctokitCore } from '@octokit/core';
 import { restEndpointMethods } from '@octokit/plugin-rest-endpoint-methods';
+import { pullDiscussion } from '../../core/github/pull-discussion';
+import type { ThreadComment } from '../../core/github/thread-prompt';
+import { octokitRepoClient } from '../../lambdas/github/github-repo-client';
 
 // Core + REST methods only: the `octokit` umbrella pulls in webhooks and OAuth apps the runner never uses.
 const Octokit = OctokitCore.plugin(restEndpointMethods);
@@ -56,6 +59,8 @@ export interface GithubApi {
   getPullDiff(number: number): Promise<string>;
   /** Posts one review of type COMMENT: the only event the runner can send (never APPROVE or REQUEST_CHANGES). */
   createCommentReview(number: number, input: { commitId: string; body: string; comments: ReviewCommentInput[] }): Promise<{ id: number; url: string }>;
+  /** The pull request's discussion without commands, each comment marked trusted or not (core/github/pull-discussion.ts). */
+  pullDiscussion(number: number, commentCommand: string): Promise<ThreadComment[]>;
 }
 
 export function octokitGithubApi(options: { baseUrl: string; token: string; repo: string; fetch?: typeof fetch }): GithubApi {
@@ -124,6 +129,11 @@ export function octokitGithubApi(options: { baseUrl: string; token: string; repo
     async createCommentReview(number, input) {
       const { data } = await octokit.rest.pulls.createReview({ owner, repo, pull_number: number, commit_id: input.commitId, body: input.body, event: 'COMMENT', comments: input.comments });
       return { id: data.id, url: data.html_url };
+    },
+    async pullDiscussion(number, commentCommand) {
+      // The same reads, and the same trust rule, as the webhook's for an iteration's context.
+      const reads = octokitRepoClient({ baseUrl: options.baseUrl, token: options.token, repo: options.repo, userAgent: 'nightshift-runner', ...(options.fetch ? { fetch: options.fetch } : {}) });
+      return pullDiscussion(reads, number, { commentCommand });
     },
   };
 }

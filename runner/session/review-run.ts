@@ -1,5 +1,6 @@
 import { chmodSync } from 'node:fs';
 import { repoSettings } from '../../core/config/load';
+import type { ThreadComment } from '../../core/github/thread-prompt';
 import { reviewPullRefusal } from '../../core/runs/branch-ownership';
 import { readAgentInstructions } from '../repo/repo-settings-file';
 import { REVIEW_TOOLS, ReviewFinish, reviewSystemPrompt, reviewTaskMessage, reviewToolSpecs } from '../agent/review-prompt';
@@ -53,12 +54,13 @@ export async function runReview(ctx: RunContext, started: StartedRun, input: Rev
   await ctx.heartbeat();
   const diff = await repo.github.getPullDiff(reviewed.pull.number);
   await ctx.emit('note', `reviewing pull request #${reviewed.pull.number} at ${reviewed.commit.slice(0, 12)}: its diff against ${reviewed.pull.baseRef} has ${diff.length} characters`, { pr: reviewed.pull.number, commit: reviewed.commit });
+  const discussion = await readDiscussion(ctx, repo, reviewed.pull.number);
 
   let finish: ReviewFinish | undefined;
   const profile: AgentLoopProfile = {
     system: reviewSystemPrompt({ repo: ctx.run.repo, pr: reviewed.pull.number, headRef: reviewed.pull.headRef, baseRef: reviewed.pull.baseRef, testCommand: prepared.rules.testCommand, agentInstructions: readAgentInstructions(started.layout.repo) }),
     tools: reviewToolSpecs(),
-    task: reviewTaskMessage({ prompt: ctx.run.prompt, pr: { number: reviewed.pull.number, title: reviewed.pull.title, body: reviewed.pull.body }, diff, headTests, setupNotes }),
+    task: reviewTaskMessage({ prompt: ctx.run.prompt, pr: { number: reviewed.pull.number, title: reviewed.pull.title, body: reviewed.pull.body }, diff, discussion, headTests, setupNotes }),
     tool(name, raw) {
       const at = Date.now();
       if (!(REVIEW_TOOLS as readonly string[]).includes(name)) return refused(`${name} is not available in a review run: it is read-only (read_file, list_files, search, shell, finish)`, at);
@@ -72,6 +74,23 @@ export async function runReview(ctx: RunContext, started: StartedRun, input: Rev
   const agentEnd = await runAgentLoop(ctx, { prepared, budget: input.budget, meter: input.meter, setupNotes, baseTests: undefined, status, profile });
   await discardWrites(ctx, repo, reviewed.commit);
   return deliverReview(ctx, agentEnd, { repo, reviewed, diff, finish, headTests, budget: input.budget, meter: input.meter });
+}
+
+/**
+ * The pull request's discussion as the review starts (so a review that queued sees what was said
+ * meanwhile), read the same way whether GitHub, the API or the CLI asked for the review. A failed read
+ * is said in an event and in the task, and the review goes on without it.
+ */
+async function readDiscussion(ctx: RunContext, repo: RepoAccess, number: number): Promise<ThreadComment[] | null> {
+  try {
+    const discussion = await repo.github.pullDiscussion(number, ctx.config.github.commentCommand);
+    const trusted = discussion.filter((c) => c.trusted).length;
+    await ctx.emit('note', `read the discussion of pull request #${number}: ${trusted} comment(s) by people with write access, ${discussion.length - trusted} by others left out`, { pr: number, trusted, leftOut: discussion.length - trusted });
+    return discussion;
+  } catch (err) {
+    await ctx.emit('note', `the discussion of pull request #${number} could not be read (${ctx.redactor.redact(String(err)).slice(0, 300)}); the review goes on without it`, { pr: number });
+    return null;
+  }
 }
 
 /** Clones the pull request's head shallowly, after checking (again, as at submit) that it is open and not from a fork. */
