@@ -11,6 +11,7 @@ import { GithubWebhook, WEBHOOK_ROUTE_PATH } from './constructs/github-webhook';
 import { InboxNotifications } from './constructs/inbox-notifications';
 import { Monitoring } from './constructs/monitoring';
 import { Network } from './constructs/network';
+import { Operations } from './constructs/operations';
 import { Orchestrator } from './constructs/orchestrator';
 import { Schedules } from './constructs/schedules';
 import { State } from './constructs/state';
@@ -35,6 +36,7 @@ export class NightshiftStack extends Stack {
   readonly schedules: Schedules;
   /** Present when config `github.webhookSecret` is set. */
   readonly githubWebhook: GithubWebhook | undefined;
+  readonly operations: Operations;
   readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: NightshiftStackProps) {
@@ -52,8 +54,7 @@ export class NightshiftStack extends Stack {
       ...(props.runnerImage ? { image: props.runnerImage } : {}),
     });
     this.tokenBroker = new TokenBroker(this, 'TokenBroker', { config, state: this.state, logRetention });
-    this.tokenBroker.grantInvoke(this.runtime.taskRole);
-    this.runtime.container.addEnvironment('TOKEN_BROKER_FUNCTION', this.tokenBroker.functionName);
+    this.tokenBroker.serveRunner(this.runtime);
     this.orchestrator = new Orchestrator(this, 'Orchestrator', { config, state: this.state, runtime: this.runtime, logRetention });
     // New inbox items, announced by the Pause function that creates them.
     this.inboxNotifications = new InboxNotifications(this, 'InboxNotifications', { config });
@@ -67,10 +68,11 @@ export class NightshiftStack extends Stack {
     // The webhook function posts a GitHub run's question on its issue or pull request.
     if (this.githubWebhook) this.inboxNotifications.deliverThreadItemsTo(this.githubWebhook.function);
     this.schedules = new Schedules(this, 'Schedules', { config, state: this.state, orchestrator: this.orchestrator, logRetention });
+    this.operations = new Operations(this, 'Operations', { config, state: this.state, httpApi: this.api.httpApi, logRetention });
     // Last, so that it watches every function and dead-letter queue created above.
     this.monitoring = new Monitoring(this, 'Monitoring', {
       config,
-      state: this.state,
+      operations: this.operations,
       stateMachine: this.orchestrator.stateMachine,
       cluster: this.runtime.cluster,
       functions: this.node.findAll().filter((c): c is lambda.Function => c instanceof lambda.Function),
@@ -78,7 +80,6 @@ export class NightshiftStack extends Stack {
         { name: 'backstop', queue: this.orchestrator.backstopDeadLetters },
         { name: 'schedules', queue: this.schedules.deadLetters },
       ],
-      logRetention,
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the Nightshift HTTP API' });

@@ -124,23 +124,6 @@ export class Api extends Construct {
     props.branchFacts.grantInvoke(this.functions.SubmitRun);
     orchestrator.grantStopExecution(this.functions.CancelRun);
 
-    // The operator's switch of the spend circuit breaker (lambdas/ops/intake.ts): IAM-signed callers
-    // only, whatever config.auth says; who may flip it is an IAM policy on /v1/admin/*.
-    const intake = nightshiftFunction(this, 'AdminIntake', {
-      entry: 'lambdas/ops/intake.ts',
-      description: 'GET|POST /v1/admin/intake: status, pause and resume of run intake',
-      config,
-      logRetention,
-      environment: { CONTROL_TABLE: state.control.tableName },
-      timeout: Duration.seconds(15),
-    });
-    state.grantIntakeFlag(intake);
-    this.httpApi.addRoutes({
-      path: '/v1/admin/intake',
-      methods: [apigw.HttpMethod.GET, apigw.HttpMethod.POST],
-      integration: new integrations.HttpLambdaIntegration('AdminIntakeIntegration', intake),
-      authorizer: new authorizers.HttpIamAuthorizer(),
-    });
     Validations.of(this.httpApi).acknowledge({
       id: 'cdk-validator-cfnguard::lambda_function_public_access_prohibited_check',
       reason: "The routes' invoke permissions name apigateway.amazonaws.com with a SourceArn of this API's routes; the rule does not read SourceArn conditions.",

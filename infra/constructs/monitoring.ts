@@ -1,25 +1,19 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { encryptedTopic } from './encrypted-topic';
 import type { NightshiftConfig } from '../../core/config/schema';
 import { RunSource } from '../../core/runs/lifecycle';
-import { METRICS_NAMESPACE, RefusalReason, metricCatalog, type DimensionsOf, type MetricName } from '../../core/metrics/catalog';
-import { nightshiftFunction } from './lambda-defaults';
-import { acknowledgeGuard } from './nag';
-import type { State } from './state';
+import { RefusalReason, type MetricName } from '../../core/metrics/catalog';
+import { nightshiftMetric } from './nightshift-metric';
+import type { Operations } from './operations';
 
 /** The failed-run ratio is only meaningful over a few runs: below this many ended runs in the window it reads 0. */
 export const FAILED_RATIO_MIN_RUNS = 3;
@@ -27,41 +21,23 @@ export const FAILED_RATIO_MIN_RUNS = 3;
 export const FAILED_RATIO_WINDOW = Duration.hours(1);
 /** Window of the spend-rate alarm (the circuit breaker's trigger). */
 export const SPEND_WINDOW = Duration.hours(1);
-/** How often the run gauges (queue depth, oldest STARTING run, intake flag) are sampled. */
-export const GAUGE_RATE = Duration.minutes(1);
 
 export interface MonitoringProps {
   readonly config: NightshiftConfig;
-  readonly state: State;
   readonly stateMachine: sfn.IStateMachine;
   readonly cluster: ecs.ICluster;
   /** Every Lambda function of the stack (errors and throttles on the dashboard). */
   readonly functions: readonly lambda.IFunction[];
-  /** Dead-letter queues the stack owns; each gets a not-empty alarm. */
+  /** Dead-letter queues the stack owns; each gets a not-empty alarm (the operations' own is added here). */
   readonly deadLetterQueues: readonly { readonly name: string; readonly queue: sqs.IQueue }[];
-  readonly logRetention: logs.RetentionDays;
-}
-
-/** A metric of the catalog (only catalog names type-check), org-wide unless dimensions are given. */
-export function nightshiftMetric<N extends MetricName>(
-  name: N,
-  options: { dimensions?: Partial<DimensionsOf<N>>; period?: Duration; statistic?: string; label?: string } = {},
-): cloudwatch.Metric {
-  const definition = metricCatalog[name];
-  return new cloudwatch.Metric({
-    namespace: METRICS_NAMESPACE,
-    metricName: name,
-    statistic: options.statistic ?? definition.statistic,
-    period: options.period ?? Duration.minutes(5),
-    ...(options.dimensions ? { dimensionsMap: options.dimensions as Record<string, string> } : {}),
-    ...(options.label ? { label: options.label } : {}),
-  });
+  /** The gauges, the slot repair, the intake switch; the spend alarm is wired to its circuit breaker. */
+  readonly operations: Operations;
 }
 
 /**
- * The on-call view: a dashboard of what runs do, cost and where they get stuck; alarms to one
- * encrypted SNS topic (the configured e-mails); the spend circuit breaker that pauses intake when the
- * spend-rate alarm fires; and the per-minute run gauges the stuck-runs alarm reads.
+ * The on-call view: a dashboard of what runs do, cost and where they get stuck, and alarms to one
+ * encrypted SNS topic (the configured e-mails). The spend-rate alarm trips the circuit breaker of
+ * Operations (infra/constructs/operations.ts), whose run gauges the stuck-runs alarm reads.
  */
 export class Monitoring extends Construct {
   readonly alarmTopic: sns.Topic;
@@ -73,42 +49,15 @@ export class Monitoring extends Construct {
     readonly spendPerHour?: cloudwatch.Alarm;
     readonly deadLetters: readonly cloudwatch.Alarm[];
   };
-  readonly runGaugesFunction: nodejs.NodejsFunction;
-  readonly circuitBreakerFunction?: nodejs.NodejsFunction;
-  /** Dead letters of the ops functions' own triggers (gauge ticks, breaker deliveries). */
-  readonly deadLetters: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
-    const { config, state, logRetention } = props;
+    const { config, operations } = props;
 
     this.alarmTopic = this.createAlarmTopic(config.alarms.emails);
     const alarmAction = new actions.SnsAction(this.alarmTopic);
 
-    this.deadLetters = new sqs.Queue(this, 'DeadLetters', { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
-    Validations.of(this.deadLetters).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the run-gauge rule and the circuit-breaker subscription.' });
-    acknowledgeGuard(this.deadLetters, { rule: 'sqs_dlq_check', reason: 'This queue is itself the dead-letter queue of the run-gauge rule and the circuit-breaker subscription.' });
-
-    // Run gauges, sampled every minute.
-    this.runGaugesFunction = nightshiftFunction(this, 'RunGauges', {
-      entry: 'lambdas/ops/run-gauges.ts',
-      description: 'Samples queue depth, the oldest STARTING run and the intake flag as metrics; frees slots of ended runs',
-      config,
-      logRetention,
-      environment: { RUNS_TABLE: state.runs.tableName, EVENTS_TABLE: state.events.tableName, CONTROL_TABLE: state.control.tableName },
-      timeout: Duration.seconds(30),
-    });
-    // Only what a tick reads (runs by status, their events, the intake flag, the semaphores): no Scan.
-    state.grantRunGaugeReads(this.runGaugesFunction);
-    // Each tick also frees slots held by ended or missing runs.
-    state.grantSlotRepair(this.runGaugesFunction);
-    new events.Rule(this, 'RunGaugesTick', {
-      description: 'Samples the Nightshift run gauges',
-      schedule: events.Schedule.rate(GAUGE_RATE),
-      targets: [new eventTargets.LambdaFunction(this.runGaugesFunction, { deadLetterQueue: this.deadLetters, retryAttempts: 1, maxEventAge: Duration.minutes(5) })],
-    });
-
-    const deadLetterQueues = [...props.deadLetterQueues, { name: 'ops', queue: this.deadLetters as sqs.IQueue }];
+    const deadLetterQueues = [...props.deadLetterQueues, { name: 'ops', queue: operations.deadLetters as sqs.IQueue }];
     const deadLetterAlarms = deadLetterQueues.map(({ name, queue }) =>
       this.notify(
         new cloudwatch.Alarm(this, `DeadLettersNotEmpty-${name}`, {
@@ -195,12 +144,13 @@ export class Monitoring extends Construct {
         }),
         alarmAction,
       );
-      this.circuitBreakerFunction = this.createCircuitBreaker(config, state, logRetention, spendPerHour);
+      operations.pauseIntakeOn(spendPerHour, this.alarmTopic);
     }
 
     this.alarms = { failedRunRatio, stateMachineFailures, stuckStarting, deadLetters: deadLetterAlarms, ...(spendPerHour ? { spendPerHour } : {}) };
 
-    const functions = [...props.functions, this.runGaugesFunction, ...(this.circuitBreakerFunction ? [this.circuitBreakerFunction] : [])];
+    const breaker = operations.circuitBreakerFunction;
+    const functions = [...props.functions, ...(breaker && !props.functions.includes(breaker) ? [breaker] : [])];
     this.dashboard = this.createDashboard(config, props, functions, deadLetterQueues);
   }
 
@@ -222,30 +172,6 @@ export class Monitoring extends Construct {
       }),
     );
     return topic;
-  }
-
-  private createCircuitBreaker(config: NightshiftConfig, state: State, logRetention: logs.RetentionDays, spendAlarm: cloudwatch.Alarm): nodejs.NodejsFunction {
-    const fn = nightshiftFunction(this, 'CircuitBreaker', {
-      entry: 'lambdas/ops/circuit-breaker.ts',
-      description: 'Pauses run intake when the spend-rate alarm fires',
-      config,
-      logRetention,
-      environment: { CONTROL_TABLE: state.control.tableName, SPEND_ALARM_NAME: spendAlarm.alarmName },
-      timeout: Duration.seconds(15),
-    });
-    // Reads and sets the intake flag item, nothing else of the control table.
-    state.grantIntakeFlag(fn);
-    this.alarmTopic.addSubscription(
-      new subscriptions.LambdaSubscription(fn, {
-        deadLetterQueue: this.deadLetters,
-        // Only the spend alarm entering ALARM reaches the breaker; the function checks again.
-        filterPolicyWithMessageBody: {
-          AlarmName: sns.FilterOrPolicy.filter(sns.SubscriptionFilter.stringFilter({ allowlist: [spendAlarm.alarmName] })),
-          NewStateValue: sns.FilterOrPolicy.filter(sns.SubscriptionFilter.stringFilter({ allowlist: ['ALARM'] })),
-        },
-      }),
-    );
-    return fn;
   }
 
   private createDashboard(

@@ -1,4 +1,5 @@
 import { ArnFormat, Stack } from 'aws-cdk-lib';
+import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -76,6 +77,12 @@ export class TokenBroker extends Construct {
   grantInvoke(grantee: iam.IGrantable): iam.Grant {
     // The unqualified function only (no `:*` versions or aliases): there is one broker.
     return iam.Grant.addToPrincipal({ grantee, actions: ['lambda:InvokeFunction'], resourceArns: [this.function.functionArn] });
+  }
+
+  /** The runner's way to the broker, in one call: invoke on its task role and the function's name in its container. */
+  serveRunner(runtime: { readonly taskRole: iam.IGrantable; readonly container: ecs.ContainerDefinition }): void {
+    this.grantInvoke(runtime.taskRole);
+    runtime.container.addEnvironment('TOKEN_BROKER_FUNCTION', this.function.functionName);
   }
 
   get functionName(): string {

@@ -145,7 +145,7 @@ describe('operations in the stack', () => {
     });
 
     it('dead-letter queues not empty, one alarm per queue', () => {
-      const queues = [stack.orchestrator.backstopDeadLetters, stack.schedules.deadLetters, stack.monitoring.deadLetters];
+      const queues = [stack.orchestrator.backstopDeadLetters, stack.schedules.deadLetters, stack.operations.deadLetters];
       expect(stack.monitoring.alarms.deadLetters).toHaveLength(queues.length);
       queues.forEach((queue, i) => {
         expect(alarmProps(stack.monitoring.alarms.deadLetters[i]!)).toMatchObject({
@@ -167,7 +167,7 @@ describe('operations in the stack', () => {
         ComparisonOperator: 'GreaterThanThreshold',
         TreatMissingData: 'breaching',
       });
-      template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)', Targets: [Match.objectLike({ Arn: arn(stack, stack.monitoring.runGaugesFunction) })] });
+      template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)', Targets: [Match.objectLike({ Arn: arn(stack, stack.operations.runGaugesFunction) })] });
     });
 
     it('spend per hour above alarms.spendPerHourUsd, which also trips the circuit breaker', () => {
@@ -179,7 +179,7 @@ describe('operations in the stack', () => {
         ['ModelCostMicroUsd', 3600],
         ['ComputeCostMicroUsd', 3600],
       ]);
-      const breaker = stack.monitoring.circuitBreakerFunction!;
+      const breaker = stack.operations.circuitBreakerFunction!;
       template.hasResourceProperties('AWS::SNS::Subscription', {
         Protocol: 'lambda',
         TopicArn: topic(),
@@ -209,7 +209,7 @@ describe('operations in the stack', () => {
     it('has no spend alarm and no breaker when no spend rate is configured', () => {
       const { stack: plain } = synth(testConfig());
       expect(plain.monitoring.alarms.spendPerHour).toBeUndefined();
-      expect(plain.monitoring.circuitBreakerFunction).toBeUndefined();
+      expect(plain.operations.circuitBreakerFunction).toBeUndefined();
     });
   });
 
