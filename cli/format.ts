@@ -32,6 +32,7 @@ export function runDetail(run: RunView): string {
     ['branch', run.branch],
     ['pull request', run.prUrl ? run.prUrl + (run.pullRequest ? ` (${run.pullRequest.state} ${run.pullRequest.at})` : '') : null],
     ['thread', run.thread],
+    ['resumed', run.automaticResumes ? `${run.automaticResumes.count} time${run.automaticResumes.count === 1 ? '' : 's'} without a human, now on ${run.automaticResumes.capacityProvider} (last: ${oneLine(run.automaticResumes.lastCause, 200)})` : null],
     ['cost', `${usd(run.costUsd)} of ${usd(run.budgetUsd)}`],
     ['tokens', `in ${run.tokens.input} · out ${run.tokens.output} · cache read ${run.tokens.cacheRead} · cache write ${run.tokens.cacheWrite}`],
     ['error', run.error ? `${run.error.code}: ${run.error.message}` : null],

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { RepoName } from '../config/schema';
 import { TokenUsage } from '../pricing';
 import { RunKind, RunOutcome, RunSource, RunStatus } from './lifecycle';
+import { CapacityProvider } from './runner-stop';
 import { branchNameReason, oddUnicodeReason } from './text';
 
 /** Run ids are ULIDs: sortable by creation time, safe in execution names, branch names and S3 keys. */
@@ -92,6 +93,8 @@ export const RunView = z
     thread: z.string().nullable(),
     /** How the thread's pull request ended on GitHub, once it did. */
     pullRequest: z.object({ number: z.number().int(), state: z.enum(['merged', 'closed']), at: z.string() }).strict().nullable(),
+    /** Resumes without a human (Spot interruption, task lost after a checkpoint): how many, on which capacity the run goes on, and why the last one happened. */
+    automaticResumes: z.object({ count: z.number().int().positive(), capacityProvider: CapacityProvider, lastCause: z.string() }).strict().nullable(),
   })
   .strict();
 export type RunView = z.infer<typeof RunView>;

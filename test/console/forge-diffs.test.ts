@@ -44,6 +44,7 @@ function run(overrides: Partial<RunView>): RunView {
     error: null,
     thread: null,
     pullRequest: null,
+    automaticResumes: null,
     ...overrides,
   };
 }

@@ -47,6 +47,8 @@ describe('local mode: a Spot interruption resumes without a human', () => {
     const stored = await t.platform.store.runs.get(submitted.runId);
     expect(stored).toMatchObject({ settled: true, automaticResumes: { count: 1, capacityProvider: 'FARGATE' } });
     expect(stored!.spentMicros).toBe(charged);
+    // The API's run view shows it too (the dedupe key stays internal).
+    expect(run.automaticResumes).toEqual({ count: 1, capacityProvider: 'FARGATE', lastCause: expect.any(String) });
     expect(await t.platform.store.slots.holders()).toEqual([]);
   }, 300_000);
 

@@ -28,4 +28,14 @@ describe('run view', () => {
     expect(view).not.toHaveProperty('statusCommentId');
     expect(toRunView(queuedRun({}))).toMatchObject({ thread: null, pullRequest: null });
   });
+
+  it('shows how often the run resumed without a human, on which capacity and why, and keeps the resume key internal', () => {
+    // Given a run resumed twice after Spot interruptions, now on regular Fargate
+    const run = queuedRun({ automaticResumes: { count: 2, capacityProvider: 'FARGATE', lastKey: 'ckpt-2', lastCause: 'Spot interruption (SIGTERM)' } });
+    // When it is viewed
+    const view = toRunView(run);
+    // Then people see the count, the capacity and the cause, not the key that dedupes retried resumes
+    expect(view.automaticResumes).toEqual({ count: 2, capacityProvider: 'FARGATE', lastCause: 'Spot interruption (SIGTERM)' });
+    expect(toRunView(queuedRun({})).automaticResumes).toBeNull();
+  });
 });

@@ -31,6 +31,7 @@ export function runViewFixture(overrides: Partial<RunView> = {}): RunView {
     error: null,
     thread: null,
     pullRequest: null,
+    automaticResumes: null,
     kind: 'change',
     pr: null,
     ...overrides,
