@@ -235,6 +235,22 @@ export const ModelConfig = z
   });
 export type ModelConfig = z.infer<typeof ModelConfig>;
 
+/** CI auto-fix on Nightshift pull requests (docs/github-app.md#ci-auto-fix): on by default, `/nightshift autofix off|on` per PR. */
+export const AutofixConfig = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Fix runs started for CI failures: at most this many per head commit and per pull request. */
+    maxAttempts: z
+      .object({
+        perCommit: z.number().int().min(1).max(10).default(2),
+        perPullRequest: z.number().int().min(1).max(50).default(3),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+export type AutofixConfig = z.infer<typeof AutofixConfig>;
+
 export const GithubConfig = z
   .object({
     appId: z.number().int().positive().optional(),
@@ -251,6 +267,7 @@ export const GithubConfig = z
     reviewLabel: z.string().min(1).max(50).default('nightshift-review'),
     /** GitHub API base URL (GitHub Enterprise Server, or the local forge). */
     apiUrl: z.string().url().default('https://api.github.com'),
+    autofix: AutofixConfig.prefault({}),
   })
   .strict()
   .superRefine((g, ctx) => {
