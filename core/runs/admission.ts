@@ -4,7 +4,7 @@ import { RunNotLaunchableError } from '../store/run-keys';
 import { RunNotFoundError } from '../errors';
 import { RunKey } from './run-key';
 import { capacityProviderOf } from './automatic-resume';
-import { CapacityProvider } from './runner-stop';
+import { CapacityProvider } from './schemas';
 
 import type { ThreadStorePort } from '../store/threads';
 import type { InboxStore } from '../store/inbox-store';

@@ -4,8 +4,8 @@ import { RunnerPause, type RunResume } from '../inbox/pause-report';
 import { pausedRunHoldings } from '../inbox/paused-run';
 import type { ConcurrencySlotsPort, RunEventLog, RunRecord, RunRepository } from '../store/ports';
 import { IllegalTransitionError, isTerminal } from './lifecycle';
-import { automaticResumeFor, CapacityProvider, RUNNER_LOST_ERROR, type AutomaticResumeDecision } from './runner-stop';
-import { RunId } from './schemas';
+import { automaticResumeFor, RUNNER_LOST_ERROR, type AutomaticResumeDecision } from './runner-stop';
+import { CapacityProvider, RunId } from './schemas';
 
 /** What a run resumed after an interruption is told, at the end of its last user message. */
 export const INTERRUPTION_RESUME_NOTE =

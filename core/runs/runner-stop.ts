@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { CapacityProvider } from './schemas';
 import { reasonText } from './termination';
 
 /** The runner's container name in the task definition; its overrides carry RUN_ID, TASK_TOKEN and RUN_KEY. */
@@ -92,9 +93,6 @@ export async function endLostRunner(facts: RunnerStopFacts, taskToken: string, s
   }
 }
 
-/** The Fargate capacity a run's task runs on (the execution input asks, the run record's automatic resumes may move it). */
-export const CapacityProvider = z.enum(['FARGATE', 'FARGATE_SPOT']);
-export type CapacityProvider = z.infer<typeof CapacityProvider>;
 
 /**
  * Resumes without a human on the first two interruptions or losses on the capacity the run asked for;
