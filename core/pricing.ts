@@ -116,7 +116,7 @@ export function firstCallWorstCaseMicros(prompt: string, model: Pick<ModelConfig
   return worstCaseCallMicros(FIRST_CALL_FIXED_INPUT_TOKENS + estimateTokens(prompt), model.maxOutputTokens, model.prices);
 }
 
-export type FargatePrices = ModelConfig['fargate'];
+export type FargatePrices = Pick<ModelConfig['fargate'], 'vcpuHourUsd' | 'gbHourUsd' | 'vcpu' | 'memoryGb'>;
 
 /** Compute cost of `seconds` of one runner task, in micro-USD, rounded up. */
 export function computeMicros(seconds: number, fargate: FargatePrices): number {

@@ -162,6 +162,10 @@ const ModelBaseUrl = z
     if (url.search || url.hash) ctx.addIssue({ code: 'custom', message: 'must not have a query or fragment' });
   });
 
+/** The runner image targets of runner/Dockerfile. */
+export const RunnerImage = z.enum(['full', 'slim']);
+export type RunnerImage = z.infer<typeof RunnerImage>;
+
 export const ModelConfig = z
   .object({
     /** Who serves the model: Bedrock Converse (default), the Anthropic Messages API, or an OpenAI-compatible chat completions server. */
@@ -208,6 +212,11 @@ export const ModelConfig = z
         gbHourUsd: z.number().nonnegative().max(10),
         vcpu: z.number().positive().max(16).default(1),
         memoryGb: z.number().positive().max(120).default(4),
+        /**
+         * The runner image (runner/Dockerfile's targets, docs/runner.md#images): `full` adds make and g++
+         * for dependencies that compile native code at install; `slim` leaves them out (smaller, faster to pull).
+         */
+        image: RunnerImage.default('full'),
       })
       .strict(),
     /** Most model turns a run may take before it stops. */

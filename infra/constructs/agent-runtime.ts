@@ -6,7 +6,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { NightshiftConfig } from '../../core/config/schema';
+import type { NightshiftConfig, RunnerImage } from '../../core/config/schema';
 import { RUNNER_STOP_TIMEOUT_SECONDS } from '../../core/runs/stop-grace';
 import { projectRoot } from './lambda-defaults';
 import { acknowledgeOnPrincipal, nagRefOf } from './nag';
@@ -99,7 +99,7 @@ export class AgentRuntime extends Construct {
     for (const [name] of Object.entries(RUNNER_WRITABLE_PATHS)) this.taskDefinition.addVolume({ name });
 
     this.container = this.taskDefinition.addContainer(RUNNER_CONTAINER_NAME, {
-      image: props.image ?? runnerImageFromSource(),
+      image: props.image ?? runnerImageFromSource(config.model.fargate.image),
       essential: true,
       // The whole task's memory, as a hard limit: the runner is the only container.
       memoryLimitMiB: Math.round(config.model.fargate.memoryGb * 1024),
@@ -238,12 +238,13 @@ function withoutEditorFields(config: NightshiftConfig): Omit<NightshiftConfig, '
   return runtime;
 }
 
-/** The runner image, built from the repository (runner/Dockerfile) by the CDK CLI at deploy time. */
-export function runnerImageFromSource(): ecs.ContainerImage {
+/** The runner image, built from the repository (runner/Dockerfile, the `target` stage) by the CDK CLI at deploy time. */
+export function runnerImageFromSource(target: RunnerImage): ecs.ContainerImage {
   const dockerfile = join(projectRoot, 'runner', 'Dockerfile');
   if (!existsSync(dockerfile)) throw new Error(`the runner image is built from ${dockerfile}, which does not exist`);
   return ecs.ContainerImage.fromAsset(projectRoot, {
     file: 'runner/Dockerfile',
+    target,
     platform: ecrAssets.Platform.LINUX_AMD64,
     // Only the sources the image needs: hashing node_modules or cdk.out would make every synth slow.
     exclude: ['node_modules', 'cdk.out', '.git', '.nightshift', '.tmp', 'coverage', 'test', 'docs', 'bench', '*.log'],
