@@ -53,8 +53,7 @@ async function branchRuns(deps: CiFixDeps, repo: string, pull: PullDetails): Pro
 }
 
 export async function handleCiFailure(deps: CiFixDeps, repo: string, trigger: CiFailed): Promise<CiFixOutcome> {
-  const settings = deps.config.github.autofix;
-  if (!settings.enabled) return ignored('CI auto-fix is off (github.autofix.enabled)');
+  // `github.autofix.enabled` is the default of each pull request, which `/nightshift autofix on|off` overrides (fixPullRequest).
   const appId = deps.config.github.appId;
   if (trigger.app && appId !== undefined && trigger.app.id === appId) return ignored("the check suite is Nightshift's own");
   if (trigger.headRepo !== null && trigger.headRepo.toLowerCase() !== repo.toLowerCase()) return ignored(`the commit is on the fork ${trigger.headRepo}`);
@@ -77,7 +76,9 @@ async function fixPullRequest(deps: CiFixDeps, repo: string, trigger: CiFailed, 
   const command = deps.config.github.commentCommand;
   const thread = threadKey(repo, pull.number);
   const state = await deps.attempts.get(thread);
-  if (!(state.enabled ?? settings.enabled)) return ignored(`auto-fix is off on pull request #${pull.number} (${command} autofix off)`);
+  if (!(state.enabled ?? settings.enabled)) {
+    return ignored(state.enabled === false ? `auto-fix is off on pull request #${pull.number} (${command} autofix off)` : 'CI auto-fix is off (github.autofix.enabled) and nobody turned it on for this pull request');
+  }
   if (state.suites[String(trigger.checkSuiteId)] !== undefined) return ignored(`check suite ${trigger.checkSuiteId} was handled already`);
   // A run of the pull request still working will push, and CI runs again on its commit.
   const active = runs.find((r) => !isTerminal(r.status));

@@ -318,7 +318,6 @@ function untrustedNotice(login: string, config: NightshiftConfig, inboxCommand: 
 async function ciFailure(deps: WebhookIntakeDeps, repo: string, trigger: Extract<WebhookTrigger, { kind: 'ci_failed' }>, now: Date): Promise<CiFixOutcome> {
   const autofix = deps.autofix;
   if (!autofix) return { action: 'ignored', reason: 'CI auto-fix is not wired in this deployment' };
-  if (!deps.config.github.autofix.enabled) return { action: 'ignored', reason: 'CI auto-fix is off (github.autofix.enabled)' };
   const github = await deps.github(repo);
   const ctx: TriggerContext = { deps, github, repo, sender: trigger.sender, now, permissionOf: (login) => deps.permissions.get(repo, login, () => github.permissionOf(login)) };
   return handleCiFailure(

@@ -56,7 +56,7 @@ describe('CI auto-fix through the webhook receiver', () => {
     await h.db.store.runs.transition(runId, 'RUNNING');
     await h.db.store.runs.transition(runId, 'SUCCEEDED', { outcome: 'pr_updated', prUrl: `https://github.com/${REPO}/pull/${run.thread!.split('#')[1]}`, finishedAt: new Date().toISOString() });
   }
-  const suiteFailed = (number: number, head: string, suiteId: number, adjust: (p: Record<string, any>) => void = () => undefined) =>
+  const suiteFailed = (number: number, head: string, suiteId: number, adjust: (p: Record<string, unknown>) => void = () => undefined) =>
     examplePayload('check_suite', 'completed', (p) => {
       Object.assign(p.check_suite, { id: suiteId, head_sha: head, head_branch: `nightshift/pr-${number}`, conclusion: 'failure', updated_at: new Date().toISOString(), app: { id: 15368, slug: 'github-actions' } });
       p.check_suite.pull_requests = [{ ...p.check_suite.pull_requests[0], number, head: { ...p.check_suite.pull_requests[0].head, ref: `nightshift/pr-${number}`, sha: head } }];
@@ -96,7 +96,9 @@ describe('CI auto-fix through the webhook receiver', () => {
     expect(await h.deliver('workflow_run', workflowFailed(10, sha(10), 101))).toMatchObject({ statusCode: 202, body: { status: 'ignored' } });
     await ended(fix!.runId);
     // The same suite told again (another delivery of the event, a new body): still one attempt.
-    const again = await h.deliver('check_suite', suiteFailed(10, sha(10), 101, (p) => void (p.check_suite.latest_check_runs_count = 2)));
+    const again = await h.deliver('check_suite', suiteFailed(10, sha(10), 101, (p) => {
+      (p.check_suite as { latest_check_runs_count: number }).latest_check_runs_count = 2;
+    }));
     expect(again.body).toMatchObject({ status: 'ignored', reason: 'check suite 101 was handled already' });
     expect(await fixRuns(10)).toHaveLength(1);
   });
@@ -176,4 +178,35 @@ describe('CI auto-fix through the webhook receiver', () => {
     expect((await h.deliver('issue_comment', command('/nightshift autofix on'))).body).toMatchObject({ status: 'autofix', state: 'on' });
     expect((await h.deliver('check_suite', suiteFailed(40, sha(40), 402))).body).toMatchObject({ status: 'submitted' });
   });
+});
+
+describe('CI auto-fix off in the config', () => {
+  test('a CI failure starts nothing until `/nightshift autofix on` on the pull request', async () => {
+    const h = await startWebhookHarness(webhookConfig({ github: { tokenSecret: 'nightshift/github-token', webhookSecret: 'nightshift/gh-webhook', autofix: { enabled: false } } }));
+    try {
+      const ci = new FakeCi();
+      h.deps.autofix = { attempts: createAutofixAttempts(h.db.doc, h.db.names.control), events: h.db.store.events, ci: async () => ci };
+      const { runId } = await h.deps.submit({ request: { repo: REPO, prompt: 'Change it.', branch: 'changes' }, requester: 'github:alice', source: 'github_comment', thread: `${REPO}#2` });
+      await h.db.store.runs.transition(runId, 'STARTING');
+      await h.db.store.runs.transition(runId, 'RUNNING');
+      await h.db.store.runs.transition(runId, 'SUCCEEDED', { outcome: 'pr_updated', prUrl: `https://github.com/${REPO}/pull/2`, finishedAt: new Date().toISOString() });
+      const head = h.repo.pulls.get(2)!.headSha!;
+      const failed = (id: number) =>
+        examplePayload('check_suite', 'completed', (p) => {
+          Object.assign(p.check_suite, { id, head_sha: head, conclusion: 'failure', updated_at: new Date().toISOString() });
+          p.check_suite.pull_requests[0].head.sha = head;
+        });
+      expect((await h.deliver('check_suite', failed(1))).body).toMatchObject({ status: 'ignored', reason: 'CI auto-fix is off (github.autofix.enabled) and nobody turned it on for this pull request' });
+      expect(ci.reads).toEqual([]);
+      const on = examplePayload('issue_comment', 'created', (p) => {
+        p.issue.number = 2;
+        p.issue.pull_request = { url: `https://api.github.com/repos/${REPO}/pulls/2` };
+        Object.assign(p.comment, { body: '/nightshift autofix on', user: { login: 'Codertocat', type: 'User' } });
+      });
+      expect((await h.deliver('issue_comment', on)).body).toMatchObject({ status: 'autofix', state: 'on' });
+      expect((await h.deliver('check_suite', failed(2))).body).toMatchObject({ status: 'submitted' });
+    } finally {
+      await h.stop();
+    }
+  }, 60_000);
 });

@@ -34,10 +34,14 @@ describe('CI events (real @octokit/webhooks-examples payloads)', () => {
   it('success, a requested suite, a cancelled run and pull requests of another head start nothing', () => {
     expect(classifyDelivery('check_suite', examplePayload('check_suite', 'completed'), settings)).toEqual({ kind: 'ignore', reason: 'the check suite concluded success' });
     expect(classifyDelivery('check_suite', examplePayload('check_suite', 'requested'), settings)).toEqual({ kind: 'ignore', reason: 'check_suite.requested' });
-    const cancelled = examplePayload('workflow_run', 'completed', (x) => void (x.workflow_run.conclusion = 'cancelled'), 1);
+    const cancelled = examplePayload('workflow_run', 'completed', (x) => {
+      x.workflow_run.conclusion = 'cancelled';
+    }, 1);
     expect(classifyDelivery('workflow_run', cancelled, settings)).toEqual({ kind: 'ignore', reason: 'the workflow run concluded cancelled' });
     // The example's pull request has another head sha than the run: it is not a pull request of this commit.
-    const other = examplePayload('workflow_run', 'completed', (x) => void (x.workflow_run.conclusion = 'failure'), 2);
+    const other = examplePayload('workflow_run', 'completed', (x) => {
+      x.workflow_run.conclusion = 'failure';
+    }, 2);
     expect(classifyDelivery('workflow_run', other, settings)).toMatchObject({ kind: 'ci_failed', pullNumbers: [] });
   });
 });
