@@ -3,7 +3,11 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { generateKeyPairSync } from 'node:crypto';
 import { octokitCiClient } from '../../lambdas/github/github-ci-client';
+import { mintWebhookToken } from '../../lambdas/github/webhook-token-broker';
+import { CI_TOKEN_PERMISSIONS, WEBHOOK_TOKEN_PERMISSIONS } from '../../lambdas/github/webhook-token-contract';
+import { webhookConfig } from './webhook-harness';
 import { branchHead, createBareRepoFromDirectory, startForge, type ForgeServer } from '../../local/forge';
 
 /**
@@ -73,5 +77,20 @@ describe('the CI client against the local forge', () => {
     } finally {
       server.close();
     }
+  });
+
+  test('the webhook broker asks the App for checks and actions read only when asked with ci, never with checks write too', async () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    const config = webhookConfig({ github: { appId: 4242, installationId: 1, privateKeySecret: 'nightshift/github-app-key', webhookSecret: 'nightshift/gh-webhook', apiUrl: forge.url } });
+    const deps = { config, secrets: async () => privateKey };
+    const asked = async (request: Record<string, unknown>) => {
+      const before = forge.requests.length;
+      await mintWebhookToken(deps, { kind: 'webhookToken', repo: 'acme/web', ...request });
+      return forge.requests.slice(before).map((r) => (r.body as { permissions?: unknown }).permissions);
+    };
+    expect(await asked({ ci: true })).toEqual([{ ...CI_TOKEN_PERMISSIONS }]);
+    expect(CI_TOKEN_PERMISSIONS).toEqual({ issues: 'write', pull_requests: 'read', metadata: 'read', checks: 'read', actions: 'read' });
+    expect(await asked({})).toEqual([{ ...WEBHOOK_TOKEN_PERMISSIONS }]);
+    await expect(mintWebhookToken(deps, { kind: 'webhookToken', repo: 'acme/web', ci: true, checks: true })).rejects.toThrow(/not both/);
   });
 });
