@@ -180,7 +180,7 @@ describe('CI auto-fix through the webhook receiver', () => {
   });
 });
 
-describe('CI auto-fix off in the config', () => {
+describe('CI auto-fix with other configurations', () => {
   test('a CI failure starts nothing until `/nightshift autofix on` on the pull request', async () => {
     const h = await startWebhookHarness(webhookConfig({ github: { tokenSecret: 'nightshift/github-token', webhookSecret: 'nightshift/gh-webhook', autofix: { enabled: false } } }));
     try {
@@ -205,6 +205,33 @@ describe('CI auto-fix off in the config', () => {
       });
       expect((await h.deliver('issue_comment', on)).body).toMatchObject({ status: 'autofix', state: 'on' });
       expect((await h.deliver('check_suite', failed(2))).body).toMatchObject({ status: 'submitted' });
+    } finally {
+      await h.stop();
+    }
+  }, 60_000);
+
+  test("Nightshift's own check suite, or one whose only failure is the Nightshift check run, starts nothing", async () => {
+    const h = await startWebhookHarness(webhookConfig({ github: { appId: 4242, installationId: 1, privateKeySecret: 'nightshift/github-app-key', webhookSecret: 'nightshift/gh-webhook' } }));
+    try {
+      const ci = new FakeCi();
+      ci.jobs = [{ id: 9, name: 'Nightshift', conclusion: 'failure', failedSteps: [], summary: 'the run failed', hasLog: false }];
+      h.deps.autofix = { attempts: createAutofixAttempts(h.db.doc, h.db.names.control), events: h.db.store.events, ci: async () => ci };
+      const { runId } = await h.deps.submit({ request: { repo: REPO, prompt: 'Change it.', branch: 'changes' }, requester: 'github:alice', source: 'github_comment', thread: `${REPO}#2` });
+      await h.db.store.runs.transition(runId, 'STARTING');
+      await h.db.store.runs.transition(runId, 'RUNNING');
+      await h.db.store.runs.transition(runId, 'FAILED', { prUrl: `https://github.com/${REPO}/pull/2`, finishedAt: new Date().toISOString() });
+      const head = h.repo.pulls.get(2)!.headSha!;
+      const failed = (id: number, appId: number) =>
+        examplePayload('check_suite', 'completed', (p) => {
+          Object.assign(p.check_suite, { id, head_sha: head, conclusion: 'failure', updated_at: new Date().toISOString(), app: { id: appId, slug: 'nightshift' } });
+          p.check_suite.pull_requests[0].head.sha = head;
+        });
+      expect((await h.deliver('check_suite', failed(1, 4242))).body).toMatchObject({ status: 'ignored', reason: "the check suite is Nightshift's own" });
+      expect(ci.reads).toEqual([]);
+      expect((await h.deliver('check_suite', failed(2, 77))).body).toMatchObject({ status: 'ignored', reason: expect.stringContaining('no failed job other than') });
+      expect(ci.reads).toEqual(['check-runs 2']);
+      // Nothing was counted: a later real failure of the same commit still gets its attempts.
+      expect((await createAutofixAttempts(h.db.doc, h.db.names.control).get(`${REPO}#2`)).total).toBe(0);
     } finally {
       await h.stop();
     }
