@@ -37,7 +37,7 @@ export function runIdOfBranch(ref: string): string | undefined {
  * itself (`/nightshift` iterations) and, when its head is a run branch, the run that opened it with
  * the runs of that run's thread (the issue run and its siblings). Only runs of this repository.
  */
-async function runsOfPull(deps: PullOutcomeDeps, repo: string, pull: PullClosed): Promise<RunRecord[]> {
+export async function runsOfPull(deps: Pick<PullOutcomeDeps, 'runs' | 'threads'>, repo: string, pull: { number: number; headRef: string }): Promise<RunRecord[]> {
   const found = new Map<string, RunRecord>();
   for (const run of await threadRuns(deps, threadKey(repo, pull.number))) found.set(run.runId, run);
   const opener = runIdOfBranch(pull.headRef);

@@ -49,7 +49,7 @@ export type RunStatusReport =
 /** Most timelines are a few hundred entries; the report reads at most this many. */
 const MAX_EVENTS = 5_000;
 
-async function timeline(events: Pick<RunEventLog, 'list'>, runId: string): Promise<RunEvent[]> {
+export async function timeline(events: Pick<RunEventLog, 'list'>, runId: string): Promise<RunEvent[]> {
   const all: RunEvent[] = [];
   let cursor: string | undefined;
   do {

@@ -73,10 +73,53 @@ export const PullRequestClosed = z.object({
 });
 
 /**
+ * CI on a commit (CI auto-fix, core/github/ci-autofix.ts). GitHub Actions tells of one workflow's run
+ * twice, as its check suite and as its workflow run; both carry the check suite id, which is what an
+ * attempt is counted by. `pull_requests` lists the same-repository pull requests whose head is the
+ * commit (never a fork's: GitHub leaves those out), only as a hint: the pull request is read again.
+ */
+const CiPullRef = z.object({ number: z.number().int().positive(), head: z.object({ ref: z.string().min(1).max(255), sha: z.string().max(64) }) });
+const CiConclusion = z.string().max(40).nullable();
+export const CheckSuiteCompleted = z.object({
+  action: z.literal('completed'),
+  check_suite: z.object({
+    id: z.number().int().positive(),
+    head_branch: z.string().max(255).nullable(),
+    head_sha: z.string().regex(/^[0-9a-f]{40}$/),
+    status: z.string().max(40).nullable(),
+    conclusion: CiConclusion,
+    updated_at: Timestamp,
+    pull_requests: z.array(CiPullRef).max(100),
+    app: z.object({ id: z.number().int(), slug: z.string().max(100).optional() }).nullable().optional(),
+  }),
+  repository: Repository,
+  sender: Sender,
+});
+export const WorkflowRunCompleted = z.object({
+  action: z.literal('completed'),
+  workflow_run: z.object({
+    id: z.number().int().positive(),
+    name: z.string().max(1_000).nullable().optional(),
+    check_suite_id: z.number().int().positive(),
+    head_branch: z.string().max(255).nullable(),
+    head_sha: z.string().regex(/^[0-9a-f]{40}$/),
+    status: z.string().max(40).nullable(),
+    conclusion: CiConclusion,
+    updated_at: Timestamp,
+    pull_requests: z.array(CiPullRef).max(100),
+    head_repository: Repository.nullable().optional(),
+  }),
+  repository: Repository,
+  sender: Sender,
+});
+/** CI conclusions that ask for a fix (`cancelled`, `skipped`, `neutral`, `action_required`, `stale` do not). */
+const FAILED_CONCLUSIONS = new Set(['failure', 'timed_out']);
+
+/**
  * The webhook events Nightshift acts on: what the GitHub App subscribes to (infra/github-app-manifest.json;
  * a test holds the two together). `ping` is sent to every App and needs no subscription.
  */
-export const HANDLED_EVENTS = ['issues', 'issue_comment', 'pull_request', 'pull_request_review', 'pull_request_review_comment'] as const;
+export const HANDLED_EVENTS = ['issues', 'issue_comment', 'pull_request', 'pull_request_review', 'pull_request_review_comment', 'check_suite', 'workflow_run'] as const;
 
 /** Where a `/nightshift` command was written. */
 export type CommandSource = 'issue_comment' | 'review' | 'review_comment';
@@ -114,6 +157,28 @@ export type WebhookTrigger =
       merged: boolean;
       headRef: string;
       openedAt: string;
+      sender: Sender;
+      at: string;
+    }
+  | {
+      /** CI failed on a commit (`check_suite` or `workflow_run` completed with a failure): perhaps an auto-fix run. */
+      kind: 'ci_failed';
+      repo: string;
+      headSha: string;
+      headBranch: string | null;
+      /** The check suite: what an attempt is counted by (one per workflow run of GitHub Actions). */
+      checkSuiteId: number;
+      /** The workflow run, when the event was one (its jobs and logs are read through it). */
+      workflowRunId: number | null;
+      /** The workflow's name, when the event tells. */
+      workflow: string | null;
+      /** The app whose check suite it is (`github-actions` for Actions), when the event tells. */
+      app: { id: number; slug: string | null } | null;
+      /** The head repository, when the event tells (`workflow_run`): a fork's is never fixed. */
+      headRepo: string | null;
+      /** Pull request numbers the event names for the commit (a hint: each is read again). */
+      pullNumbers: number[];
+      conclusion: string;
       sender: Sender;
       at: string;
     };
@@ -218,6 +283,48 @@ export function classifyDelivery(event: string, payload: unknown, settings: Trig
       const at = merged ? pr.merged_at! : pr.closed_at;
       if (!at) return ignore('the closed pull request has no closed_at');
       return { kind: 'pull_closed', repo: p.repository.full_name, number: pr.number, merged, headRef: pr.head.ref, openedAt: pr.created_at, sender: p.sender, at };
+    }
+    case 'check_suite': {
+      if (act !== 'completed') return ignore(`check_suite.${act ?? '?'}`);
+      const p = CheckSuiteCompleted.parse(payload);
+      const suite = p.check_suite;
+      if (!suite.conclusion || !FAILED_CONCLUSIONS.has(suite.conclusion)) return ignore(`the check suite concluded ${suite.conclusion ?? 'nothing'}`);
+      return {
+        kind: 'ci_failed',
+        repo: p.repository.full_name,
+        headSha: suite.head_sha,
+        headBranch: suite.head_branch,
+        checkSuiteId: suite.id,
+        workflowRunId: null,
+        workflow: null,
+        app: suite.app ? { id: suite.app.id, slug: suite.app.slug ?? null } : null,
+        headRepo: null,
+        pullNumbers: suite.pull_requests.filter((pr) => pr.head.sha === suite.head_sha).map((pr) => pr.number),
+        conclusion: suite.conclusion,
+        sender: p.sender,
+        at: suite.updated_at,
+      };
+    }
+    case 'workflow_run': {
+      if (act !== 'completed') return ignore(`workflow_run.${act ?? '?'}`);
+      const p = WorkflowRunCompleted.parse(payload);
+      const run = p.workflow_run;
+      if (!run.conclusion || !FAILED_CONCLUSIONS.has(run.conclusion)) return ignore(`the workflow run concluded ${run.conclusion ?? 'nothing'}`);
+      return {
+        kind: 'ci_failed',
+        repo: p.repository.full_name,
+        headSha: run.head_sha,
+        headBranch: run.head_branch,
+        checkSuiteId: run.check_suite_id,
+        workflowRunId: run.id,
+        workflow: run.name ?? null,
+        app: null,
+        headRepo: run.head_repository?.full_name ?? null,
+        pullNumbers: run.pull_requests.filter((pr) => pr.head.sha === run.head_sha).map((pr) => pr.number),
+        conclusion: run.conclusion,
+        sender: p.sender,
+        at: run.updated_at,
+      };
     }
     default:
       return ignore(`event ${event.slice(0, 50)} is not handled`);

@@ -20,6 +20,11 @@ import type { InboxStore } from '../store/inbox-store';
 import type { ResolveInput } from '../runs/answer';
 import type { InboxItemView } from '../inbox/inbox-item';
 import { isBot, parseCommand, threadKey, type PullRef, type Sender, type WebhookTrigger } from './webhook-events';
+import type { AutofixAttemptsPort } from '../store/autofix-attempts';
+import type { RunEventLog } from '../store/ports';
+import type { GithubCiPort } from './ci-port';
+import { parseAutofixToggle } from './ci-autofix';
+import { handleCiFailure, toggleAutofix, type CiFixOutcome } from './ci-fix-intake';
 
 /** A delivery whose event happened longer ago than this is stale: the dedup markers (7 days) may be gone. */
 export const STALE_AFTER_MS = 6 * 86_400_000;
@@ -60,6 +65,13 @@ export interface WebhookIntakeDeps {
   now?: () => Date;
   /** Where failures of the courtesy calls after a submission go (the run exists; the delivery must not be retried). */
   warn(message: string, fields: Record<string, unknown>): void;
+  /** CI auto-fix (core/github/ci-fix-intake.ts): without it, CI events and `autofix on|off` do nothing. */
+  autofix?: {
+    attempts: AutofixAttemptsPort;
+    events: Pick<RunEventLog, 'list'>;
+    /** A client that also reads checks and Actions (the webhook broker's token asked with `ci: true`). */
+    ci(repo: string): Promise<GithubCiPort>;
+  };
 }
 
 /** After a run was submitted, a failed comment or reaction is logged, never thrown: a retry would submit it again. */
@@ -77,7 +89,8 @@ export type IntakeOutcome =
   | { action: 'submitted'; runId: string; thread: string; behind: string | null }
   | { action: 'cancelled'; runIds: string[]; thread: string }
   | { action: 'resolved'; itemId: string; runId: string; thread: string }
-  | { action: 'recorded'; state: 'merged' | 'closed'; runIds: string[] };
+  | { action: 'recorded'; state: 'merged' | 'closed'; runIds: string[] }
+  | { action: 'autofix'; state: 'on' | 'off'; thread: string };
 
 const requesterOf = (login: string) => `github:${login}`;
 
@@ -93,6 +106,8 @@ export async function handleTrigger(deps: WebhookIntakeDeps, trigger: WebhookTri
   if (!(at > now.getTime() - STALE_AFTER_MS)) return { action: 'ignored', reason: `the event is from ${trigger.at}, older than the delivery window` };
   // An outcome is recorded whoever closed the pull request (a merge bot included); it starts nothing.
   if (trigger.kind === 'pull_closed') return recordPullOutcome(deps, repo, trigger);
+  // CI auto-fix: CI events are sent as the CI's bot (github-actions[bot]), so they come before the bot check.
+  if (trigger.kind === 'ci_failed') return ciFailure(deps, repo, trigger, now);
   if (isBot(trigger.sender)) return { action: 'ignored', reason: `sender ${trigger.sender.login} is a bot` };
 
   const github = await deps.github(repo);
@@ -115,6 +130,8 @@ export async function handleTrigger(deps: WebhookIntakeDeps, trigger: WebhookTri
           : undefined; // reviews take no reactions
 
   const ctx: TriggerContext = { deps, github, repo, permissionOf, sender: trigger.sender, now };
+  const autofixToggle = trigger.kind === 'command' && trigger.onPullRequest && !trigger.review && !trigger.inbox ? parseAutofixToggle(trigger.instructions) : undefined;
+  if (autofixToggle && deps.autofix && trigger.kind === 'command') return toggleAutofix({ attempts: deps.autofix.attempts, github, config: deps.config }, repo, trigger.number, autofixToggle);
   let outcome: IntakeOutcome;
   if (trigger.kind === 'issue_labeled') outcome = await startIssueRun(ctx, trigger.number, '');
   else if (trigger.kind === 'pull_labeled') outcome = await startReview(ctx, trigger.number, pullOf(trigger.pull), '');
@@ -290,5 +307,36 @@ function untrustedNotice(login: string, config: NightshiftConfig, inboxCommand: 
     `Thanks, @${login}. Nightshift starts runs only for people with write access to this repository, so this did not start one. ` +
     `A maintainer can add the \`${config.github.triggerLabel}\` label to an issue, or comment \`${config.github.commentCommand} <instructions>\` on a pull request. ` +
     '(Nightshift says this once per issue or pull request.)'
+  );
+}
+
+/**
+ * CI auto-fix (docs/github-app.md#ci-auto-fix): a failed check suite or workflow run on the head of a
+ * Nightshift pull request. Decided in core/github/ci-fix-intake.ts; a fix run goes through the same
+ * thread submission as an iteration, so its refusals, status comment and check run are the same.
+ */
+async function ciFailure(deps: WebhookIntakeDeps, repo: string, trigger: Extract<WebhookTrigger, { kind: 'ci_failed' }>, now: Date): Promise<CiFixOutcome> {
+  const autofix = deps.autofix;
+  if (!autofix) return { action: 'ignored', reason: 'CI auto-fix is not wired in this deployment' };
+  const github = await deps.github(repo);
+  const ctx: TriggerContext = { deps, github, repo, sender: trigger.sender, now, permissionOf: (login) => deps.permissions.get(repo, login, () => github.permissionOf(login)) };
+  return handleCiFailure(
+    {
+      config: deps.config,
+      runs: deps.runs,
+      threads: deps.threads,
+      events: autofix.events,
+      attempts: autofix.attempts,
+      github,
+      ci: () => autofix.ci(repo),
+      submitOnThread: async (number, input) => {
+        const outcome = await submitOnThread(ctx, number, input);
+        if (outcome.action === 'submitted' || outcome.action === 'refused') return outcome;
+        throw new Error(`unexpected submission outcome ${outcome.action}`);
+      },
+      warn: deps.warn,
+    },
+    repo,
+    trigger,
   );
 }

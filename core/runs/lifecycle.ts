@@ -22,7 +22,7 @@ export const activeStatuses = ['QUEUED', 'STARTING', 'RUNNING', 'WAITING_FOR_HUM
 export const RunOutcome = z.enum(['pr_opened', 'pr_updated', 'no_changes', 'question', 'reviewed']);
 export type RunOutcome = z.infer<typeof RunOutcome>;
 
-export const RunSource = z.enum(['api', 'cli', 'github_issue', 'github_comment', 'schedule']);
+export const RunSource = z.enum(['api', 'cli', 'github_issue', 'github_comment', 'github_ci', 'schedule']);
 export type RunSource = z.infer<typeof RunSource>;
 
 /** `change` edits, pushes and opens or updates a draft PR; `review` reads a PR, pushes nothing and posts one COMMENT review. */

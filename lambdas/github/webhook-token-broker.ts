@@ -9,13 +9,14 @@ import type { NightshiftConfig } from '../../core/config/schema';
 import { optionalEnv } from '../../core/env';
 import { issueForgeToken } from '../../local/forge/forge-tokens';
 import { localSecretsFileSource, secretsManagerSource, type SecretSource } from '../token-broker';
-import { STATUS_TOKEN_PERMISSIONS, WEBHOOK_TOKEN_PERMISSIONS, WebhookTokenRequest, type WebhookTokenResponse } from './webhook-token-contract';
+import { CI_TOKEN_PERMISSIONS, STATUS_TOKEN_PERMISSIONS, WEBHOOK_TOKEN_PERMISSIONS, WebhookTokenRequest, type WebhookTokenResponse } from './webhook-token-contract';
 
 /**
  * The webhook token broker: a function of its own, apart from the run token broker, so that neither
  * the internet-facing webhook function nor a runner holds more than it needs. The webhook function
  * (its only caller, by IAM) names an allowlisted repository and gets an installation token for that
- * repository alone with issues write, pull requests read and metadata read. It reads the App key (or
+ * repository alone with issues write, pull requests read and metadata read (plus checks write for the
+ * run-end report, or checks and actions read for CI auto-fix). It reads the App key (or
  * the PAT fallback), never the webhook secret or repo secrets, and reads no table.
  */
 export interface WebhookTokenBrokerDeps {
@@ -30,7 +31,9 @@ export async function mintWebhookToken(deps: WebhookTokenBrokerDeps, input: unkn
   const request = WebhookTokenRequest.parse(input);
   const settings = repoSettings(deps.config, request.repo);
   if (!settings) throw new RepoNotAllowedError(request.repo);
-  return mintRepoToken(deps, settings.name, request.checks ? STATUS_TOKEN_PERMISSIONS : WEBHOOK_TOKEN_PERMISSIONS, 'nightshift-webhook-token-broker');
+  if (request.checks && request.ci) throw new Error('a webhook token is asked with checks or ci, not both');
+  const permissions = request.checks ? STATUS_TOKEN_PERMISSIONS : request.ci ? CI_TOKEN_PERMISSIONS : WEBHOOK_TOKEN_PERMISSIONS;
+  return mintRepoToken(deps, settings.name, permissions, 'nightshift-webhook-token-broker');
 }
 
 /**

@@ -24,6 +24,8 @@ import { stepFunctionsExecutions } from '../api/step-functions';
 import { localSecretsFileSource, secretsManagerSource } from '../token-broker';
 import { lambdaBranchFacts, lambdaPullFacts } from './branch-facts-client';
 import { octokitRepoClient } from './github-repo-client';
+import { octokitCiClient } from './github-ci-client';
+import { createAutofixAttempts } from '../../core/store/autofix-attempts';
 import { requestWebhookToken } from './webhook-token-client';
 
 /**
@@ -101,6 +103,15 @@ export function webhookDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Webhoo
     inbox: store.inbox,
     resolveItem: (input) => resolveInboxItem(answerDeps, input),
     warn: (message, fields) => logger.warn(message, fields),
+    // CI auto-fix: attempts on the control table (autofix#owner/name#N), CI reads with a token that also reads checks and Actions.
+    autofix: {
+      attempts: createAutofixAttempts(doc, names.control),
+      events: store.events,
+      ci: async (repo) => {
+        const token = await requestWebhookToken(lambda, brokerName, { kind: 'webhookToken', repo, ci: true });
+        return octokitCiClient({ baseUrl: apiUrl, token: token.token, repo });
+      },
+    },
   };
   return {
     webhook,

@@ -244,3 +244,52 @@ export function addReview(forgeRoot: string, repo: string, number: number, revie
   writeAtomically(reviewsFile(forgeRoot, repo, number), [...existing, record]);
   return record;
 }
+
+/**
+ * CI on the forge (`<owner>/<name>.ci.json`): what a test or the demo says CI did on a commit, as one
+ * GitHub Actions workflow run with its check suite and jobs (each with its log). The forge answers the
+ * Actions and checks reads for it and delivers its `check_suite` and `workflow_run` events.
+ */
+export const ForgeCiJob = z
+  .object({
+    id: z.number().int().positive(),
+    name: z.string().min(1).max(200),
+    conclusion: z.enum(['success', 'failure', 'neutral', 'cancelled', 'skipped', 'timed_out', 'action_required']),
+    steps: z.array(z.object({ name: z.string().min(1).max(200), conclusion: z.enum(['success', 'failure', 'skipped', 'cancelled', 'timed_out']) }).strict()),
+    log: z.string().max(8 * 1024 * 1024),
+  })
+  .strict();
+export type ForgeCiJob = z.infer<typeof ForgeCiJob>;
+
+export const ForgeCiRun = z
+  .object({
+    workflowRunId: z.number().int().positive(),
+    checkSuiteId: z.number().int().positive(),
+    name: z.string().min(1).max(200),
+    headSha: z.string().regex(/^[0-9a-f]{40}$/),
+    headBranch: z.string().min(1).max(255),
+    conclusion: ForgeCiJob.shape.conclusion,
+    createdAt: z.string(),
+    jobs: z.array(ForgeCiJob).max(100),
+  })
+  .strict();
+export type ForgeCiRun = z.infer<typeof ForgeCiRun>;
+
+function ciFile(forgeRoot: string, repo: string): string {
+  return bareRepoPath(forgeRoot, repo).replace(/\.git$/, '.ci.json');
+}
+
+export function listCiRuns(forgeRoot: string, repo: string): ForgeCiRun[] {
+  const file = ciFile(forgeRoot, repo);
+  return existsSync(file) ? z.array(ForgeCiRun).parse(JSON.parse(readFileSync(file, 'utf8'))) : [];
+}
+
+/** Records a completed CI run (ids given out here: workflow runs, check suites and jobs each count up). */
+export function saveCiRun(forgeRoot: string, repo: string, input: Omit<ForgeCiRun, 'workflowRunId' | 'checkSuiteId' | 'jobs'> & { jobs: Omit<ForgeCiJob, 'id'>[] }): ForgeCiRun {
+  const all = listCiRuns(forgeRoot, repo);
+  const n = all.length + 1;
+  const jobBase = all.reduce((max, r) => Math.max(max, ...r.jobs.map((j) => j.id)), 0);
+  const record = ForgeCiRun.parse({ ...input, workflowRunId: 7_000 + n, checkSuiteId: 9_000 + n, jobs: input.jobs.map((j, i) => ({ ...j, id: jobBase + i + 1 })) });
+  writeAtomically(ciFile(forgeRoot, repo), [...all, record]);
+  return record;
+}

@@ -26,6 +26,10 @@ import {
   saveCheckRun,
   savePull,
   updateComment,
+  listCiRuns,
+  saveCiRun,
+  type ForgeCiJob,
+  type ForgeCiRun,
   type ForgeCheckRun,
   type ForgeIssue,
   type ForgePull,
@@ -59,6 +63,9 @@ import { bareRepoPath, branchAliasTarget, branchHead, commitExists, defaultBranc
  *   POST  /repos/{owner}/{repo}/check-runs           {name, head_sha, external_id?, status?, conclusion?, completed_at?, output?}
  *   PATCH /repos/{owner}/{repo}/check-runs/{id}      (the same fields)
  *   GET   /repos/{owner}/{repo}/commits/{ref}/check-runs?check_name=
+ *   GET   /repos/{owner}/{repo}/actions/runs/{id}/jobs, /check-suites/{id}/check-runs
+ *   GET   /repos/{owner}/{repo}/actions/jobs/{id}/logs (302 to the plain-text log, as GitHub answers)
+ *         (CI runs are what `reportCi` recorded: `<name>.ci.json`; it delivers check_suite and workflow_run completed)
  *   POST  /app/installations/{id}/access_tokens     (GitHub App token exchange, for the broker's app mode)
  * When a label or a comment is added, and when an issue is opened, the forge delivers a signed
  * GitHub-shaped webhook (issues.labeled, issue_comment.created, issues.opened) to the webhook URL set
@@ -93,9 +100,25 @@ export interface ForgeServer {
   deliveries: ForgeDelivery[];
   /** Where to deliver webhooks, signed with `secret` (X-Hub-Signature-256). */
   setWebhook(url: string, secret: string): void;
+  /**
+   * CI completed on a commit (a test or the demo says so): recorded as one Actions workflow run with its
+   * check suite and jobs, and told as GitHub Actions tells it, `check_suite.completed` and
+   * `workflow_run.completed` (both, by default), after the same-repository open pull requests whose head it is.
+   */
+  reportCi(repo: string, input: ReportCiInput): ForgeCiRun;
   /** Resolves once every delivery started so far has been answered. */
   idle(): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface ReportCiInput {
+  headSha: string;
+  headBranch: string;
+  /** The workflow's name (default `CI`). */
+  name?: string;
+  jobs: Omit<ForgeCiJob, 'id'>[];
+  /** Which events to deliver (default both, as GitHub Actions does). */
+  events?: ('check_suite' | 'workflow_run')[];
 }
 
 export interface ForgeOptions {
@@ -334,7 +357,110 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
     html_url: `${baseUrl}/${repo}/runs/${c.id}`,
   });
 
-  const route = async (req: IncomingMessage, url: URL, body: unknown, token: string | undefined): Promise<{ status: number; json: unknown; diff?: string; deliveries?: PendingDelivery[] }> => {
+  const ciJobJson = (repo: string, run: ForgeCiRun, j: ForgeCiJob) => ({
+    id: j.id,
+    run_id: run.workflowRunId,
+    name: j.name,
+    head_sha: run.headSha,
+    head_branch: run.headBranch,
+    status: 'completed',
+    conclusion: j.conclusion,
+    workflow_name: run.name,
+    steps: j.steps.map((step, i) => ({ name: step.name, status: 'completed', conclusion: step.conclusion, number: i + 1 })),
+    html_url: `${baseUrl}/${repo}/actions/runs/${run.workflowRunId}/job/${j.id}`,
+    check_run_url: `${baseUrl}/repos/${repo}/check-runs/${j.id}`,
+  });
+  // An Actions job is also a check run of its check suite, with the same id.
+  const ciCheckRunJson = (repo: string, run: ForgeCiRun, j: ForgeCiJob) => ({
+    id: j.id,
+    name: j.name,
+    head_sha: run.headSha,
+    status: 'completed',
+    conclusion: j.conclusion,
+    output: { title: null, summary: null, text: null },
+    check_suite: { id: run.checkSuiteId },
+    app: { id: 15368, slug: 'github-actions', name: 'GitHub Actions' },
+    html_url: `${baseUrl}/${repo}/actions/runs/${run.workflowRunId}/job/${j.id}`,
+  });
+  const actionsBot = { login: 'github-actions[bot]', type: 'Bot', id: 41898282 };
+  /** The same-repository open pull requests whose head is the commit, as GitHub lists them in CI events (forks' left out). */
+  const ciPulls = (repo: string, run: ForgeCiRun) =>
+    listPulls(root, repo)
+      .filter((p) => p.state === 'open' && p.headRepo === undefined && p.head === run.headBranch && branchHead(bareRepoPath(root, repo), p.head) === run.headSha)
+      .map((p) => ({
+        url: `${baseUrl}/repos/${repo}/pulls/${p.number}`,
+        id: p.number,
+        number: p.number,
+        head: { ref: p.head, sha: run.headSha, repo: { id: 1, url: `${baseUrl}/repos/${repo}`, name: repo.split('/')[1] } },
+        base: { ref: p.base, sha: branchHead(bareRepoPath(root, repo), p.base) ?? '', repo: { id: 1, url: `${baseUrl}/repos/${repo}`, name: repo.split('/')[1] } },
+      }));
+  const ciDeliveries = (repo: string, run: ForgeCiRun, events: readonly ('check_suite' | 'workflow_run')[]): PendingDelivery[] => {
+    const pull_requests = ciPulls(repo, run);
+    const head_commit = { id: run.headSha, message: 'commit', timestamp: run.createdAt };
+    const out: PendingDelivery[] = [];
+    if (events.includes('check_suite')) {
+      out.push({
+        event: 'check_suite',
+        payload: {
+          action: 'completed',
+          check_suite: {
+            id: run.checkSuiteId,
+            head_branch: run.headBranch,
+            head_sha: run.headSha,
+            status: 'completed',
+            conclusion: run.conclusion,
+            url: `${baseUrl}/repos/${repo}/check-suites/${run.checkSuiteId}`,
+            pull_requests,
+            app: { id: 15368, slug: 'github-actions', name: 'GitHub Actions' },
+            created_at: run.createdAt,
+            updated_at: run.createdAt,
+            latest_check_runs_count: run.jobs.length,
+            check_runs_url: `${baseUrl}/repos/${repo}/check-suites/${run.checkSuiteId}/check-runs`,
+            head_commit,
+          },
+          repository: repoJson(repo),
+          sender: actionsBot,
+        },
+      });
+    }
+    if (events.includes('workflow_run')) {
+      out.push({
+        event: 'workflow_run',
+        payload: {
+          action: 'completed',
+          workflow_run: {
+            id: run.workflowRunId,
+            name: run.name,
+            check_suite_id: run.checkSuiteId,
+            head_branch: run.headBranch,
+            head_sha: run.headSha,
+            event: 'pull_request',
+            status: 'completed',
+            conclusion: run.conclusion,
+            pull_requests,
+            created_at: run.createdAt,
+            updated_at: run.createdAt,
+            jobs_url: `${baseUrl}/repos/${repo}/actions/runs/${run.workflowRunId}/jobs`,
+            logs_url: `${baseUrl}/repos/${repo}/actions/runs/${run.workflowRunId}/logs`,
+            head_commit,
+            head_repository: repoJson(repo),
+            repository: repoJson(repo),
+          },
+          workflow: { id: 1, name: run.name, path: '.github/workflows/ci.yml' },
+          repository: repoJson(repo),
+          sender: actionsBot,
+        },
+      });
+    }
+    return out;
+  };
+
+  const route = async (
+    req: IncomingMessage,
+    url: URL,
+    body: unknown,
+    token: string | undefined,
+  ): Promise<{ status: number; json: unknown; diff?: string; text?: string; location?: string; deliveries?: PendingDelivery[] }> => {
     const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
     const method = req.method ?? 'GET';
 
@@ -349,6 +475,14 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
       return { status: 201, json: { token: issued, expires_at: expiresAt, permissions: input.permissions ?? {}, repository_selection: 'selected', repositories: [{ name: names[0], full_name: `${owner}/${names[0]}` }] } };
     }
 
+    // Where a job's log redirects to (GitHub: a short-lived download URL on another host).
+    if (parts[0] === '_logs' && parts.length === 4 && method === 'GET') {
+      const job = listCiRuns(root, `${parts[1]}/${parts[2]}`)
+        .flatMap((r) => r.jobs)
+        .find((j) => j.id === Number(parts[3]));
+      if (!job) throw new HttpError(404, 'Not Found');
+      return { status: 200, json: undefined, text: job.log };
+    }
     if (parts[0] !== 'repos' || parts.length < 3) throw new HttpError(404, 'Not Found');
     const repoParsed = RepoName.safeParse(`${parts[1]}/${parts[2]}`);
     if (!repoParsed.success) throw new HttpError(404, 'Not Found');
@@ -529,6 +663,21 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
       const runs = listCheckRuns(root, repo).filter((c) => c.headSha === sha && (!name || c.name === name));
       return { status: 200, json: { total_count: runs.length, check_runs: runs.map((c) => checkRunJson(repo, c)) } };
     }
+    if (rest[0] === 'actions' && rest[1] === 'runs' && rest[3] === 'jobs' && rest.length === 4 && method === 'GET') {
+      const run = listCiRuns(root, repo).find((r) => r.workflowRunId === Number(rest[2]));
+      if (!run) throw new HttpError(404, 'Not Found');
+      return { status: 200, json: { total_count: run.jobs.length, jobs: run.jobs.map((j) => ciJobJson(repo, run, j)) } };
+    }
+    if (rest[0] === 'check-suites' && rest[2] === 'check-runs' && rest.length === 3 && method === 'GET') {
+      const run = listCiRuns(root, repo).find((r) => r.checkSuiteId === Number(rest[1]));
+      if (!run) throw new HttpError(404, 'Not Found');
+      return { status: 200, json: { total_count: run.jobs.length, check_runs: run.jobs.map((j) => ciCheckRunJson(repo, run, j)) } };
+    }
+    if (rest[0] === 'actions' && rest[1] === 'jobs' && rest[3] === 'logs' && rest.length === 4 && method === 'GET') {
+      const known = listCiRuns(root, repo).some((r) => r.jobs.some((j) => j.id === Number(rest[2])));
+      if (!known) throw new HttpError(404, 'Not Found');
+      return { status: 302, json: undefined, location: `${baseUrl}/_logs/${repo}/${Number(rest[2])}` };
+    }
     if (rest[0] === 'issues' && rest[2] === 'comments' && rest.length === 3 && method === 'POST') {
       const number = Number(rest[1]);
       const known = listIssues(root, repo).some((i) => i.number === number) || listPulls(root, repo).some((p) => p.number === number);
@@ -558,11 +707,13 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
     let status = 500;
     let json: unknown;
     let diff: string | undefined;
+    let text: string | undefined;
+    let location: string | undefined;
     let body: unknown;
     try {
       body = await readBody(req);
       let pending: PendingDelivery[] | undefined;
-      ({ status, json, diff, deliveries: pending } = await route(req, url, body, m?.[2]));
+      ({ status, json, diff, text, location, deliveries: pending } = await route(req, url, body, m?.[2]));
       // After the answer, as GitHub delivers webhooks asynchronously.
       if (pending) res.once('finish', () => pending.forEach(deliver));
     } catch (err) {
@@ -578,6 +729,16 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
       }
     }
     requests.push({ method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), body, auth, status });
+    if (location !== undefined && status === 302) {
+      res.writeHead(302, { location });
+      res.end();
+      return;
+    }
+    if (text !== undefined && status === 200) {
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(text);
+      return;
+    }
     if (diff !== undefined && status === 200) {
       res.writeHead(200, { 'content-type': 'application/vnd.github.diff; charset=utf-8', 'x-github-media-type': 'github.v3; format=diff' });
       res.end(diff);
@@ -602,6 +763,12 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
         deliveries,
         setWebhook: (url, secret) => {
           webhook = { url, secret };
+        },
+        reportCi: (repo, input) => {
+          const failed = input.jobs.some((j) => j.conclusion === 'failure' || j.conclusion === 'timed_out');
+          const run = saveCiRun(root, repo, { name: input.name ?? 'CI', headSha: input.headSha, headBranch: input.headBranch, conclusion: failed ? 'failure' : 'success', createdAt: new Date().toISOString(), jobs: input.jobs });
+          ciDeliveries(repo, run, input.events ?? ['check_suite', 'workflow_run']).forEach(deliver);
+          return run;
         },
         idle: async () => {
           while (inFlight.size > 0) await Promise.allSettled([...inFlight]);

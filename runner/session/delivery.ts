@@ -116,8 +116,8 @@ export async function deliver(ctx: RunContext, agentEnd: AgentEnd, input: Delive
   const pr = existing ? await repo.github.updatePull(existing.number, { title, body }) : await repo.github.createDraftPull({ title, body, head: repo.branch, base: repo.baseBranch });
   // A run from a GitHub thread says it in its status comment (core/github/run-status.ts) instead.
   if (!existing && run.issue !== null && !run.thread) await repo.github.commentOnIssue(run.issue, `Nightshift opened a draft pull request for this issue: ${pr.url}`);
-  if (existing && run.source === 'github_comment') {
-    // A /nightshift iteration answers on its pull request with what it changed.
+  if (existing && (run.source === 'github_comment' || run.source === 'github_ci')) {
+    // A /nightshift iteration (or a CI fix run) answers on its pull request with what it changed.
     const reply = iterationReply({ runId: run.runId, requester: run.requester, branch: repo.branch, commits: [{ sha: commit, subject: title }], changedFiles: staged.changes, baseTests: input.baseTests, headTests, delta });
     try {
       await repo.github.commentOnIssue(existing.number, ctx.redactor.redact(reply));

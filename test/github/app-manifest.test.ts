@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as z from 'zod';
 import { classifyDelivery, HANDLED_EVENTS } from '../../core/github/webhook-events';
 import { GITHUB_TOKEN_PERMISSIONS } from '../../lambdas/token-broker-contract';
-import { STATUS_TOKEN_PERMISSIONS, WEBHOOK_TOKEN_PERMISSIONS } from '../../lambdas/github/webhook-token-contract';
+import { CI_TOKEN_PERMISSIONS, STATUS_TOKEN_PERMISSIONS, WEBHOOK_TOKEN_PERMISSIONS } from '../../lambdas/github/webhook-token-contract';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const examples = require('@octokit/webhooks-examples') as { name: string; examples: Record<string, unknown>[] }[];
@@ -22,15 +22,15 @@ const Manifest = z
 const manifest = Manifest.parse(JSON.parse(readFileSync(join(__dirname, '..', '..', 'infra', 'github-app-manifest.json'), 'utf8')));
 
 const level = { read: 1, write: 2 } as const;
-/** Every token Nightshift asks its App for: the runner's (run broker), the webhook's and the run-end report's. */
-const asked: Record<string, 'read' | 'write'>[] = [GITHUB_TOKEN_PERMISSIONS, WEBHOOK_TOKEN_PERMISSIONS, STATUS_TOKEN_PERMISSIONS];
+/** Every token Nightshift asks its App for: the runner's (run broker), the webhook's, the run-end report's and CI auto-fix's. */
+const asked: Record<string, 'read' | 'write'>[] = [GITHUB_TOKEN_PERMISSIONS, WEBHOOK_TOKEN_PERMISSIONS, STATUS_TOKEN_PERMISSIONS, CI_TOKEN_PERMISSIONS];
 
 describe('the GitHub App manifest (infra/github-app-manifest.json)', () => {
   test('grants exactly the permissions the brokers ask for, at the highest level any asks', () => {
     const needed: Record<string, 'read' | 'write'> = {};
     for (const token of asked) for (const [name, lvl] of Object.entries(token)) if (!needed[name] || level[lvl] > level[needed[name]!]) needed[name] = lvl;
     expect(manifest.default_permissions).toEqual(needed);
-    expect(manifest.default_permissions).toEqual({ contents: 'write', pull_requests: 'write', issues: 'write', checks: 'write', metadata: 'read' });
+    expect(manifest.default_permissions).toEqual({ contents: 'write', pull_requests: 'write', issues: 'write', checks: 'write', actions: 'read', metadata: 'read' });
   });
 
   test('subscribes to exactly the events the webhook handler acts on', () => {

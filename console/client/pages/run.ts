@@ -139,6 +139,7 @@ export function runPage(ctx: PageContext, runId: string): () => void {
         { class: 'facts-list' },
         ...fact('Repository', r.repo),
         ...fact('Requester', el('span', { title: r.requester }, shortRequester(r.requester))),
+        ...fact('Source', r.source === 'github_ci' ? 'github_ci (a CI failure on its pull request started it: auto-fix)' : r.source),
         ...fact('Kind', r.kind === 'review' && r.pr !== null ? `review of pull request #${r.pr} (pushes nothing)` : r.kind),
         ...fact('Outcome', r.outcome ?? '—'),
         ...fact('Branch', r.branch ? el('code', {}, r.branch) : '—'),
