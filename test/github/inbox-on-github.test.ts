@@ -32,7 +32,7 @@ async function questionOnIssue(options: { reason?: 'question' | 'budget_approval
   return pauseSubmitted(runId, options);
 }
 
-async function pauseSubmitted(runId: string, options: { reason?: 'question' | 'budget_approval'; details?: Record<string, unknown> } = {}): Promise<{ runId: string; itemId: string }> {
+async function pauseSubmitted(runId: string, options: { reason?: 'question' | 'budget_approval' | 'plan_approval'; details?: Record<string, unknown> } = {}): Promise<{ runId: string; itemId: string }> {
   await h.db.store.runs.transition(runId, 'STARTING');
   await h.db.store.runs.transition(runId, 'RUNNING', { startedAt: new Date().toISOString() });
   const itemId = newRunId();
@@ -238,6 +238,56 @@ test('an iteration run on a pull request asks on the pull request, and is answer
   expect(await h.deliver('issue_comment', comment('/nightshift answer keep the old name'))).toMatchObject({ body: { status: 'refused' } });
   expect(await h.deliver('issue_comment', onPull('/nightshift answer keep the old name as an alias'))).toMatchObject({ body: { status: 'resolved', itemId, runId } });
   expect((await h.db.store.runs.get(runId))!.resume).toMatchObject({ answer: 'keep the old name as an alias' });
+});
+
+describe('/nightshift plan', () => {
+  const onPull = (body: string, login = 'Codertocat') =>
+    examplePayload('issue_comment', 'created', (p) => {
+      p.issue.number = 2;
+      p.issue.pull_request = { url: 'https://api.github.com/repos/acme/web/pulls/2' };
+      p.comment.body = body;
+      p.comment.user.login = login;
+      p.sender.login = login;
+    });
+
+  test('Given a writer comments /nightshift plan on an issue, Then a run on the issue is submitted with plan: true and its text as instructions, and its plan_approval is posted and approved with an edited plan on the thread', async () => {
+    const submitted = await h.deliver('issue_comment', comment('/nightshift plan keep the public API as it is'));
+    expect(submitted).toMatchObject({ statusCode: 202, body: { status: 'submitted', thread: `${REPO}#1` } });
+    const runId = submitted.body.runId as string;
+    const run = (await h.db.store.runs.get(runId))!;
+    expect(run).toMatchObject({ plan: true, issue: 1, source: 'github_issue', requester: 'github:Codertocat' });
+    expect(run.prompt).toContain('keep the public API as it is');
+    expect(run.prompt).not.toMatch(/```text\nplan keep/);
+
+    const { itemId } = await pauseSubmitted(runId, { reason: 'plan_approval', details: { plan: '1. Do it.' } });
+    const posted = await postInboxItem({ runs: h.db.store.runs, inbox: h.db.store.inbox, github: async () => h.repo, commentCommand: '/nightshift' }, itemId);
+    expect(posted).toMatchObject({ action: 'posted', thread: `${REPO}#1` });
+    expect(h.repo.written.at(-1)!.body).toContain('proposes a plan and waits for approval');
+    expect(h.repo.written.at(-1)!.body).toContain('`/nightshift approve` or `/nightshift reject`');
+
+    const approved = await h.deliver('issue_comment', comment('/nightshift approve 1. Do it.\n2. Also the docs.'));
+    expect(approved).toMatchObject({ body: { status: 'resolved', itemId, runId } });
+    expect(await h.db.store.inbox.get(itemId)).toMatchObject({ state: 'resolved', resolvedBy: 'github:Codertocat', resolution: { action: 'approve', plan: '1. Do it.\n2. Also the docs.' } });
+    expect(h.started).toHaveLength(1); // approving started no second run
+  });
+
+  test('on a pull request it is an iteration with plan: true, and reject resolves its plan_approval', async () => {
+    const submitted = await h.deliver('issue_comment', onPull('/nightshift plan split the module'));
+    const runId = submitted.body.runId as string;
+    expect(await h.db.store.runs.get(runId)).toMatchObject({ plan: true, branch: 'changes', source: 'github_comment', thread: `${REPO}#2` });
+    const { itemId } = await pauseSubmitted(runId, { reason: 'plan_approval', details: { plan: 'the plan' } });
+    expect(await h.deliver('issue_comment', onPull('/nightshift reject not now'))).toMatchObject({ body: { status: 'resolved', itemId } });
+    expect(await h.db.store.inbox.get(itemId)).toMatchObject({ resolution: { action: 'reject' } });
+    expect(h.taskFailures.map(([token]) => token)).toEqual([`token-of-${itemId}`]);
+  });
+
+  test('a person without write access starts no plan run; a plain command is no plan run', async () => {
+    const refused = await h.deliver('issue_comment', comment('/nightshift plan delete the tests', 'stranger'));
+    expect(refused).toMatchObject({ body: { status: 'refused' } });
+    expect(h.started).toHaveLength(0);
+    const plain = await h.deliver('issue_comment', comment('/nightshift planner notes: fix it'));
+    expect((await h.db.store.runs.get(plain.body.runId as string))!.plan).toBeFalsy();
+  });
 });
 
 describe('parsing', () => {
