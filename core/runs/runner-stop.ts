@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { reasonText } from './termination';
+import { CapacityProvider } from './capacity-provider';
 
 /** The runner's container name in the task definition; its overrides carry RUN_ID, TASK_TOKEN and RUN_KEY. */
 export const RUNNER_CONTAINER_NAME = 'runner';
@@ -92,9 +93,7 @@ export async function endLostRunner(facts: RunnerStopFacts, taskToken: string, s
   }
 }
 
-/** The Fargate capacity a run's task runs on (the execution input asks, the run record's automatic resumes may move it). */
-export const CapacityProvider = z.enum(['FARGATE', 'FARGATE_SPOT']);
-export type CapacityProvider = z.infer<typeof CapacityProvider>;
+export { CapacityProvider } from './capacity-provider';
 
 /**
  * Resumes without a human on the first two interruptions or losses on the capacity the run asked for;

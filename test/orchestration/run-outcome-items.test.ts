@@ -5,6 +5,7 @@ import { recordPullOutcome } from '../../core/github/pull-outcome';
 import { outcomeItemId, outcomeItemType } from '../../core/inbox/run-outcome-item';
 import { createThreadStore } from '../../core/store/threads';
 import { SYSTEM_RESOLVER } from '../../core/inbox/inbox-item';
+import type { InboxNotification } from '../../core/inbox/inbox-notification';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
 import { testConfig } from '../infra/synth';
 
@@ -57,10 +58,25 @@ describe('outcome items', () => {
 
   it('Given a run that opened a PR, When Finalize runs twice, Then one pr_ready item with no task token exists', async () => {
     const runId = await runningRun('carol');
-    await finalizeRun(finalizeDeps(), prOpened(runId, 11));
-    await finalizeRun(finalizeDeps(), prOpened(runId, 11));
+    const announced: InboxNotification[] = [];
+    const notify = { itemCreated: async (n: InboxNotification) => void announced.push(n) };
+    await finalizeRun({ ...finalizeDeps(), notify }, prOpened(runId, 11));
+    await finalizeRun({ ...finalizeDeps(), notify }, prOpened(runId, 11));
     const items = await db.store.inbox.listByRun(runId);
     expect(items).toEqual([expect.objectContaining({ type: 'pr_ready', state: 'open', requester: 'carol', taskToken: null, checkpoint: null, details: expect.objectContaining({ prUrl: 'https://github.com/acme/web/pull/11' }) })]);
+    // Announced once, by the call that created it.
+    expect(announced).toEqual([{ itemId: items[0]!.itemId, type: 'pr_ready', runId, repo: 'acme/web', requester: 'carol', thread: null }]);
+  });
+
+  it('Given a failed run and a notifier that fails, When Finalize ends it, Then the run ends, the item exists and the timeline says the announcement failed', async () => {
+    const runId = await runningRun('carol');
+    const notify = { itemCreated: async () => Promise.reject(new Error('SNS is down')) };
+    const { run } = await finalizeRun({ ...finalizeDeps(), notify }, { runId, status: 'FAILED', reason: { code: 'tests_broken', message: 'the tests could not run' } });
+    expect(run.status).toBe('FAILED');
+    const [item] = await db.store.inbox.listByRun(runId);
+    expect(item).toMatchObject({ type: 'failed' });
+    const { events } = await db.store.events.list(runId, { limit: 100 });
+    expect(events.map((e) => e.message)).toContainEqual(`the inbox notification for ${item!.itemId} could not be sent: Error`);
   });
 
   it('Given a run that failed, When Finalize ends it, Then a failed item carries the error', async () => {
