@@ -58,7 +58,8 @@ export class NightshiftStack extends Stack {
     this.orchestrator = new Orchestrator(this, 'Orchestrator', { config, state: this.state, runtime: this.runtime, logRetention });
     // New inbox items, announced by the Pause function that creates them.
     this.inboxNotifications = new InboxNotifications(this, 'InboxNotifications', { config });
-    this.inboxNotifications.grantPublish(this.orchestrator.pauseFunction);
+    // The functions that create inbox items announce them: Pause its items, Finalize and the backstop a run's pr_ready/failed item.
+    for (const fn of [this.orchestrator.pauseFunction, this.orchestrator.finalizeFunction, this.orchestrator.backstopFunction]) this.inboxNotifications.grantPublish(fn);
     this.branchFacts = new BranchFacts(this, 'BranchFacts', { config, logRetention });
     this.api = new Api(this, 'Api', { config, state: this.state, orchestrator: this.orchestrator, branchFacts: this.branchFacts, logRetention });
     const webhookSecretName = config.github.webhookSecret;

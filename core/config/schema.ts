@@ -95,7 +95,8 @@ export const ConcurrencyConfig = z
     perRepo: z.number().int().min(1).max(500).default(2),
     /**
      * The review backlog: while a requester has this many `pr_ready` inbox items open (pull requests
-     * awaiting review, neither merged, closed nor dismissed), their new runs wait QUEUED. Unset: no limit.
+     * awaiting review, neither merged, closed nor dismissed) or active runs that may open one, their
+     * new runs wait QUEUED (core/runs/review-backlog.ts). Unset: no limit.
      */
     maxOpenPrsPerRequester: z.number().int().min(1).max(1_000).optional(),
   })

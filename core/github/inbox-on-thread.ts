@@ -3,6 +3,7 @@ import { BudgetRefusedError } from '../errors';
 import { BudgetExtensionRefusedError } from '../store/budget-ledger';
 import type { InboxItemView } from '../inbox/inbox-item';
 import { INBOX_ATTRIBUTES } from '../inbox/inbox-notification';
+import { PauseReason } from '../inbox/pause-report';
 import { InboxConflictError, InboxItemNotFoundError, InvalidResolutionError, type ResolveInput } from '../runs/answer';
 import type { InboxStore } from '../store/inbox-store';
 import { toInboxView } from '../store/inbox-store';
@@ -136,6 +137,8 @@ export function itemIdsOf(event: unknown): string[] {
 export interface PostItemDeps {
   runs: RunRepository;
   inbox: Pick<InboxStore, 'get'>;
+  /** The one-comment-per-item claim on the thread item (core/store/threads.ts `postedItems`). */
+  threads: Pick<ThreadStorePort, 'claimItemPost' | 'releaseItemPost'>;
   github(repo: string): Promise<GithubRepoPort>;
   commentCommand: string;
 }
@@ -144,17 +147,31 @@ export type PostItemOutcome = { action: 'posted'; itemId: string; thread: string
 
 /**
  * Posts a new item on its run's thread, read from the store (the topic message carries no text).
- * Skipped when the item is already resolved (answered meanwhile: nothing to ask) or its run has no
- * thread. SNS delivers at least once: a redelivery may post the comment twice, which is the lesser
- * failure than a question nobody sees.
+ * Skipped when the item is already resolved (answered meanwhile: nothing to ask), when it is a
+ * `pr_ready` or `failed` item (the run's status comment already tells how it ended), or when its run
+ * has no thread. SNS delivers at least once, so the post is claimed first with a conditional write on
+ * the thread item, keyed by the item id: a redelivery (or two deliveries at once) finds the claim and
+ * posts nothing. A post that fails gives the claim back and throws, so the asynchronous invocation's
+ * retry posts it; a function stopped between the claim and the post (a timeout) leaves the item
+ * unposted on GitHub, still in the inbox and the e-mail (chosen over posting it twice).
  */
+const isPauseReason = (type: string): boolean => PauseReason.safeParse(type).success;
+
 export async function postInboxItem(deps: PostItemDeps, itemId: string): Promise<PostItemOutcome> {
   const item = await deps.inbox.get(itemId);
   if (!item) return { action: 'skipped', itemId, reason: 'unknown item' };
   if (item.state !== 'open') return { action: 'skipped', itemId, reason: 'already resolved' };
+  if (!isPauseReason(item.type)) return { action: 'skipped', itemId, reason: `a ${item.type} item is told by the run's status comment` };
   const run = await deps.runs.get(item.runId);
   if (!run?.thread) return { action: 'skipped', itemId, reason: 'the run has no GitHub thread' };
-  const github = await deps.github(run.repo);
-  const { id } = await github.comment(threadNumber(run.thread), inboxItemComment(toInboxView(item), deps.commentCommand));
+  if (!(await deps.threads.claimItemPost(run.thread, itemId))) return { action: 'skipped', itemId, reason: 'already posted' };
+  let id: number;
+  try {
+    const github = await deps.github(run.repo);
+    ({ id } = await github.comment(threadNumber(run.thread), inboxItemComment(toInboxView(item), deps.commentCommand)));
+  } catch (err) {
+    await deps.threads.releaseItemPost(run.thread, itemId);
+    throw err;
+  }
   return { action: 'posted', itemId, thread: run.thread, commentId: id };
 }

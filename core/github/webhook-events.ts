@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { parseInboxCommand, type InboxCommand } from './inbox-commands';
+import { parsePlanCommand } from './plan-command';
 
 /**
  * The part of GitHub's webhook payloads Nightshift reads (payloads carry far more; unknown fields are
@@ -145,6 +146,8 @@ export type WebhookTrigger =
       inbox: InboxCommand | null;
       /** `/nightshift review [instructions]`: a review run of the pull request (`instructions` is what follows `review`). */
       review: boolean;
+      /** `/nightshift plan [instructions]`: the run submits with `plan: true` (`instructions` is what follows `plan`). */
+      plan: boolean;
       source: CommandSource;
       commentId: number;
       at: string;
@@ -194,7 +197,7 @@ export interface TriggerSettings {
  * The command in a comment body: it must start the body (after leading white space) and be followed
  * by white space or the end. `undefined` when the body is not a command.
  */
-export function parseCommand(body: string | null | undefined, command: string): { instructions: string; stop: boolean; review: boolean; inbox: InboxCommand | null } | undefined {
+export function parseCommand(body: string | null | undefined, command: string): { instructions: string; stop: boolean; review: boolean; plan: boolean; inbox: InboxCommand | null } | undefined {
   if (!body) return undefined;
   const text = body.trimStart();
   if (!text.toLowerCase().startsWith(command.toLowerCase())) return undefined;
@@ -202,8 +205,10 @@ export function parseCommand(body: string | null | undefined, command: string): 
   if (rest.length > 0 && !/^\s/.test(rest)) return undefined;
   const instructions = rest.trim();
   const review = /^review(?:\s|$)/i.exec(instructions);
-  if (review) return { instructions: instructions.slice(review[0].length).trim(), stop: false, review: true, inbox: null };
-  return { instructions, stop: /^stop\.?$/i.test(instructions), review: false, inbox: parseInboxCommand(instructions) ?? null };
+  if (review) return { instructions: instructions.slice(review[0].length).trim(), stop: false, review: true, plan: false, inbox: null };
+  const plan = parsePlanCommand(instructions);
+  if (plan) return { instructions: plan.instructions, stop: false, review: false, plan: true, inbox: null };
+  return { instructions, stop: /^stop\.?$/i.test(instructions), review: false, plan: false, inbox: parseInboxCommand(instructions) ?? null };
 }
 
 const ignore = (reason: string): WebhookTrigger => ({ kind: 'ignore', reason });

@@ -143,11 +143,11 @@ export async function handleTrigger(deps: WebhookIntakeDeps, trigger: WebhookTri
       ? await startReview(ctx, trigger.number, trigger.pull === null ? null : pullOf(trigger.pull), trigger.instructions)
       : await refuse(ctx, trigger.number, 'a review was asked on an issue', `Nightshift reviews pull requests: comment \`${deps.config.github.commentCommand} review\` on one.`);
   } else if (trigger.stop) outcome = await stopThread(ctx, trigger.number, trigger.onPullRequest);
-  else if (trigger.onPullRequest) outcome = await startIteration(ctx, trigger.number, trigger.pull === null ? null : pullOf(trigger.pull), trigger.instructions, trigger.commentId);
+  else if (trigger.onPullRequest) outcome = await startIteration(ctx, trigger.number, trigger.pull === null ? null : pullOf(trigger.pull), trigger.instructions, trigger.commentId, trigger.plan);
   else {
     // On an issue: iterate on the issue's Nightshift pull request if it has an open one, else start on the issue.
     const pull = await openPullOfThread(ctx, thread);
-    outcome = pull ? await startIteration(ctx, pull.number, pull, trigger.instructions, trigger.commentId) : await startIssueRun(ctx, trigger.number, trigger.instructions);
+    outcome = pull ? await startIteration(ctx, pull.number, pull, trigger.instructions, trigger.commentId, trigger.plan) : await startIssueRun(ctx, trigger.number, trigger.instructions, trigger.plan);
   }
   if (outcome.action === 'submitted' && reaction) await afterSubmit(ctx, 'add the 👀 reaction', () => github.react(reaction, 'eyes'));
   return outcome;
@@ -177,16 +177,19 @@ function discussionSource(ctx: TriggerContext): DiscussionSource {
   return { permissionOf: ctx.permissionOf, issueComments: (n) => ctx.github.issueComments(n), reviews: (n) => ctx.github.reviews(n), reviewComments: (n) => ctx.github.reviewComments(n) };
 }
 
-async function startIssueRun(ctx: TriggerContext, number: number, instructions: string): Promise<IntakeOutcome> {
+/** `plan`: `/nightshift plan ...` (core/github/plan-command.ts): the run proposes a plan that waits for approval on the thread. */
+const planOf = (plan: boolean) => (plan ? { plan: true } : {});
+
+async function startIssueRun(ctx: TriggerContext, number: number, instructions: string, plan = false): Promise<IntakeOutcome> {
   const issue = await ctx.github.issue(number);
   const comments = await markTrusted((await ctx.github.issueComments(number)).filter((c) => !isCommand(ctx, c)), ctx.permissionOf);
   // The command's own text comes last, as the instructions of this run.
   const extra: ThreadComment[] = instructions ? [{ author: ctx.sender.login, body: instructions, createdAt: ctx.now.toISOString(), trusted: true }] : [];
   const prompt = issuePrompt({ repo: ctx.repo, number, title: issue.title, body: issue.body, author: issue.user.login, comments: [...comments, ...extra] });
-  return submitOnThread(ctx, number, { request: { repo: ctx.repo, prompt, issue: number, labels: ['github'] }, requester: requesterOf(ctx.sender.login), source: 'github_issue', thread: threadKey(ctx.repo, number) });
+  return submitOnThread(ctx, number, { request: { repo: ctx.repo, prompt, issue: number, labels: ['github'], ...planOf(plan) }, requester: requesterOf(ctx.sender.login), source: 'github_issue', thread: threadKey(ctx.repo, number) });
 }
 
-async function startIteration(ctx: TriggerContext, number: number, known: PullDetails | null, instructions: string, commandId: number): Promise<IntakeOutcome> {
+async function startIteration(ctx: TriggerContext, number: number, known: PullDetails | null, instructions: string, commandId: number, plan = false): Promise<IntakeOutcome> {
   const pull = known ?? (await ctx.github.pull(number));
   if (pull.state !== 'open') return refuse(ctx, number, `pull request #${number} is closed`, `Nightshift works only on open pull requests; #${number} is closed, so this did not start a run.`);
   if (pull.headRepo === null || pull.headRepo.toLowerCase() !== ctx.repo.toLowerCase()) {
@@ -203,7 +206,7 @@ async function startIteration(ctx: TriggerContext, number: number, known: PullDe
   const prompt = iterationPrompt({ repo: ctx.repo, number, branch: pull.headRef, requestedBy: ctx.sender.login, instructions, comments });
   // The issue the pull request was opened for, so the rewritten PR body still links it (Fixes/Refs #N).
   const issue = await issueOfPull(ctx, pull);
-  return submitOnThread(ctx, number, { request: { repo: ctx.repo, prompt, branch: pull.headRef, labels: ['github'], ...(issue ? { issue } : {}) }, requester: requesterOf(ctx.sender.login), source: 'github_comment', thread });
+  return submitOnThread(ctx, number, { request: { repo: ctx.repo, prompt, branch: pull.headRef, labels: ['github'], ...(issue ? { issue } : {}), ...planOf(plan) }, requester: requesterOf(ctx.sender.login), source: 'github_comment', thread });
 }
 
 /**

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { RepoName } from '../config/schema';
 import { RunId } from '../runs/schemas';
-import type { RunRecord } from '../store/ports';
+import type { RunEventLog, RunRecord } from '../store/ports';
 import type { StoredInboxItem } from '../store/inbox-store';
 import { actionsFor, InboxItemId, InboxItemType, type InboxAction } from './inbox-item';
 
@@ -29,13 +29,31 @@ export type InboxNotification = z.infer<typeof InboxNotification>;
 /** Message attributes of an inbox notification: what the topic's subscribers filter on and read. */
 export const INBOX_ATTRIBUTES = { itemId: 'itemId', type: 'type', thread: 'thread' } as const;
 
-/** Where new inbox items are announced (core/runs/pause.ts calls it once the run waits). */
+/** Where new inbox items are announced (core/runs/pause.ts once the run waits, core/runs/finalize.ts for the `pr_ready`/`failed` item of a run that ended). */
 export interface InboxNotifier {
   itemCreated(notification: InboxNotification): Promise<void>;
 }
 
 export function notificationOf(item: Pick<StoredInboxItem, 'itemId' | 'type' | 'runId' | 'repo' | 'requester'>, run: Pick<RunRecord, 'thread'>): InboxNotification {
   return { itemId: item.itemId, type: item.type, runId: item.runId, repo: item.repo, requester: item.requester, thread: run.thread ?? null };
+}
+
+/**
+ * Announces a new item, if there is a notifier. A failed publish is written to the run's timeline and
+ * does not fail the caller: the item is in the inbox either way, and failing the Pause or Finalize
+ * task would retry a step that is complete, whose retry could not announce it either.
+ */
+export async function announceItem(
+  deps: { notify?: InboxNotifier; events: Pick<RunEventLog, 'append'> },
+  item: Pick<StoredInboxItem, 'itemId' | 'type' | 'runId' | 'repo' | 'requester'>,
+  run: Pick<RunRecord, 'thread'>,
+): Promise<void> {
+  if (!deps.notify) return;
+  try {
+    await deps.notify.itemCreated(notificationOf(item, run));
+  } catch (err) {
+    await deps.events.append(item.runId, 'note', `the inbox notification for ${item.itemId} could not be sent: ${err instanceof Error ? err.name : 'error'}`, { itemId: item.itemId });
+  }
 }
 
 /** The CLI command that resolves an item of this type with this action. */
@@ -48,7 +66,7 @@ export function cliCommandFor(itemId: string, type: InboxItemType, action: Inbox
     case 'reject':
       return `nightshift reject ${itemId}`;
     case 'dismiss':
-      return `POST /v1/inbox/${itemId} {"action":"dismiss"}`;
+      return `nightshift dismiss ${itemId}`;
   }
 }
 
@@ -99,6 +117,7 @@ export function notificationText(n: InboxNotification, commentCommand: string): 
     const onGithub = actions.map((a) => commentCommandFor(commentCommand, n.type, a)).filter((c): c is string => c !== undefined);
     if (onGithub.length > 0) lines.push('', `Or comment on ${n.thread} (people with write access): ${onGithub.map((c) => `\`${c}\``).join(', ')}`);
   }
-  lines.push('', 'The item itself (the question, the plan, the action) is not in this message: read it where you resolve it.');
+  if (n.type === 'pr_ready') lines.push('', 'Merging or closing the pull request on GitHub closes this item too; while it is open it counts in the requester\'s review backlog.');
+  lines.push('', `The item itself (${n.type === 'pr_ready' ? 'the pull request link' : n.type === 'failed' ? 'the failure' : 'the question, the plan, the action'}) is not in this message: read it where you resolve it.`);
   return { subject, message: lines.join('\n') };
 }

@@ -26,6 +26,11 @@ export function isAutomaticPauseReason(reason: CheckpointReason): reason is Auto
  * The runner's second SendTaskSuccess shape (the first is RunnerResult): the run paused. Its work in
  * progress is on `branch` and its conversation at `checkpoint`; `itemId` names the checkpoint and
  * becomes the inbox item's id, so a retried Pause task creates the item once.
+ *
+ * An `interrupted` pause may have `checkpoint: null`: SIGTERM came before the agent loop started
+ * (clone, setup, the tests at base), so there is no conversation to keep and nothing was lost; the
+ * run starts its task over (core/runs/automatic-resume.ts). Its `branch` is then the run branch as
+ * pushed (unchanged), or null when the checkout had not made it yet.
  */
 export const RunnerPause = z
   .object({
@@ -35,10 +40,14 @@ export const RunnerPause = z
         reason: CheckpointReason,
         message: z.string().min(1).max(4_000),
         details: InboxDetails,
-        branch: z.string().min(1),
-        checkpoint: z.string().min(1).max(2_048),
+        branch: z.string().min(1).nullable(),
+        checkpoint: z.string().min(1).max(2_048).nullable(),
       })
-      .strict(),
+      .strict()
+      .superRefine((pause, issues) => {
+        if (pause.checkpoint === null && pause.reason !== 'interrupted') issues.addIssue({ code: 'custom', path: ['checkpoint'], message: 'only an interruption before the agent loop has no checkpoint' });
+        if (pause.branch === null && pause.checkpoint !== null) issues.addIssue({ code: 'custom', path: ['branch'], message: 'a checkpoint names the branch its work is on' });
+      }),
   })
   .strict();
 export type RunnerPause = z.infer<typeof RunnerPause>;
@@ -52,7 +61,8 @@ export const RunResume = z
   .object({
     itemId: InboxItemId,
     reason: CheckpointReason,
-    checkpoint: z.string().min(1),
+    /** null: a task interrupted before its agent loop; nothing to restore, the next task starts the task over (`answer` is null too). */
+    checkpoint: z.string().min(1).nullable(),
     /** What the run resumes with (the human's answer to a `question`, the approval of a `budget_approval`, the note of an automatic resume); null until the item is resolved. */
     answer: z.string().nullable(),
     /** How the item was resolved: a resumed `risky_action` runs its pending call on `approve` and returns `answer` as a refusal on `reject`. Absent before the item is resolved (and on records from before it existed). */

@@ -4,10 +4,10 @@ import { RunNotLaunchableError } from '../store/run-keys';
 import { RunNotFoundError } from '../errors';
 import { RunKey } from './run-key';
 import { capacityProviderOf } from './automatic-resume';
-import { CapacityProvider } from './schemas';
+import { CapacityProvider } from './capacity-provider';
 
 import type { ThreadStorePort } from '../store/threads';
-import type { InboxStore } from '../store/inbox-store';
+import { releaseReviewPlace, takeReviewPlace, type ReviewBacklogDeps } from './review-backlog';
 import { IllegalTransitionError, isTerminal } from './lifecycle';
 import { threadBlocker } from './threads';
 
@@ -49,8 +49,8 @@ export interface AdmissionDeps {
   caps: SlotCaps;
   /** GitHub threads: a run of a thread waits behind that thread's earlier runs (SPEC §3). */
   threads?: ThreadStorePort;
-  /** `concurrency.maxOpenPrsPerRequester`: a requester's new runs wait while that many of their `pr_ready` items are open. */
-  reviewBacklog?: { maxOpenPrsPerRequester: number | undefined; inbox: Pick<InboxStore, 'list'> };
+  /** `concurrency.maxOpenPrsPerRequester`: a requester's new runs wait while that many review places are taken (core/runs/review-backlog.ts). */
+  reviewBacklog?: Omit<ReviewBacklogDeps, 'runs'>;
   now?: () => Date;
 }
 
@@ -91,6 +91,7 @@ export async function admitRun(deps: AdmissionDeps, runId: string, requested?: C
     const blocker = run.thread ? await threadBlocker({ runs: deps.runs, threads: requireThreads(deps) }, run) : undefined;
     if (blocker === undefined && (await deps.slots.acquire(run.runId, run.repo, deps.caps))) return start(deps, run, requested);
     reason = blocker !== undefined ? `waiting for run ${blocker} of its thread` : 'waiting for a concurrency slot';
+    await giveBackReviewPlace(deps, run);
   }
 
   const position = await queuePosition(deps.runs, run);
@@ -110,12 +111,17 @@ export async function admitRun(deps: AdmissionDeps, runId: string, requested?: C
  * Why a new run must wait for its requester's reviews, or undefined. Only a run's first admission: a
  * run resumed after a pause already started, and its people are answering it.
  */
-export async function reviewBacklogReason(deps: Pick<AdmissionDeps, 'reviewBacklog'>, run: Pick<RunRecord, 'requester' | 'resume'>): Promise<string | undefined> {
+export async function reviewBacklogReason(deps: Pick<AdmissionDeps, 'reviewBacklog' | 'runs'>, run: Pick<RunRecord, 'runId' | 'requester' | 'resume'>): Promise<string | undefined> {
   const max = deps.reviewBacklog?.maxOpenPrsPerRequester;
   if (!deps.reviewBacklog || max === undefined || run.resume) return undefined;
-  const { items } = await deps.reviewBacklog.inbox.list({ state: 'open', type: 'pr_ready', requester: run.requester, limit: max });
-  if (items.length < max) return undefined;
-  return `waiting for review: ${run.requester} has ${items.length} pull request${items.length === 1 ? '' : 's'} awaiting review (concurrency.maxOpenPrsPerRequester is ${max}); merging, closing or dismissing one lets this run start`;
+  // Takes the run's review place (exact under concurrent admissions); a run that then waits for a slot or its thread gives it back.
+  const decision = await takeReviewPlace({ ...deps.reviewBacklog, runs: deps.runs }, run, max);
+  return decision.taken ? undefined : decision.reason;
+}
+
+/** A run that took a review place but waits again (a slot, its thread) gives it back: a queued run holds none. */
+async function giveBackReviewPlace(deps: AdmissionDeps, run: Pick<RunRecord, 'runId' | 'requester' | 'resume'>): Promise<void> {
+  if (deps.reviewBacklog?.maxOpenPrsPerRequester !== undefined && !run.resume) await releaseReviewPlace(deps.reviewBacklog, run);
 }
 
 function requireThreads(deps: AdmissionDeps): ThreadStorePort {

@@ -5,7 +5,8 @@ import { pausedRunHoldings } from '../inbox/paused-run';
 import type { ConcurrencySlotsPort, RunEventLog, RunRecord, RunRepository } from '../store/ports';
 import { IllegalTransitionError, isTerminal } from './lifecycle';
 import { automaticResumeFor, RUNNER_LOST_ERROR, type AutomaticResumeDecision } from './runner-stop';
-import { CapacityProvider, RunId } from './schemas';
+import { CapacityProvider } from './capacity-provider';
+import { RunId } from './schemas';
 
 /** What a run resumed after an interruption is told, at the end of its last user message. */
 export const INTERRUPTION_RESUME_NOTE =
@@ -56,7 +57,8 @@ export function capacityProviderOf(run: Pick<RunRecord, 'automaticResumes'>, req
 
 /**
  * Resume without a human (SPEC §4): the run's task was interrupted (the runner checkpointed on SIGTERM
- * and reported an `interrupted` pause) or lost after a checkpoint (it stopped without reporting, and
+ * and reported an `interrupted` pause, or, interrupted before its agent loop, reported one with no
+ * checkpoint: the task starts over) or lost after a checkpoint (it stopped without reporting, and
  * the run had resumed from a pause before: that checkpoint and the branch as pushed then are where it
  * goes on). The same path as an answered pause, with no inbox item and no wait: the task is stopped,
  * the slots given back, and the run re-queued (RUNNING or STARTING → QUEUED) with what the next task
@@ -92,7 +94,7 @@ export async function resumeWithoutHuman(deps: AutomaticResumeDeps, input: Autom
   await deps.slots.release(run.runId, run.repo);
   const automaticResumes = { count: decision.attempt, capacityProvider: decision.capacityProvider, lastKey: stop.key, lastCause: stop.cause.slice(0, 1_000) };
   try {
-    await deps.runs.transition(run.runId, 'QUEUED', { queuePosition: null, resume: stop.resume!, automaticResumes, ...(stop.branch ? { branch: stop.branch } : {}) });
+    await deps.runs.transition(run.runId, 'QUEUED', { queuePosition: null, resume: stop.resume!, automaticResumes, ...(stop.branch !== undefined ? { branch: stop.branch } : {}) });
   } catch (err) {
     if (err instanceof IllegalTransitionError) throw new ResumeRefusedError(run.runId, `it became ${err.from}`);
     throw err;
@@ -118,7 +120,8 @@ interface StopFacts {
   cause: string;
   /** What the next task restores; undefined when there is no checkpoint to go on from. */
   resume: RunResume | undefined;
-  branch: string | undefined;
+  /** The branch the next task continues; undefined: as on the run record; null: none yet (a start over from the base branch). */
+  branch: string | null | undefined;
 }
 
 function stopOf(run: RunRecord, input: AutomaticResumeTaskInput, now: string): StopFacts {
@@ -126,6 +129,18 @@ function stopOf(run: RunRecord, input: AutomaticResumeTaskInput, now: string): S
   if (input.result) {
     const { pause } = input.result;
     if (pause.reason !== 'interrupted') throw new ResumeRefusedError(run.runId, `a ${pause.reason} pause waits for a human`);
+    if (pause.checkpoint === null) {
+      // Interrupted before its agent loop: nothing was lost. The task starts over on the run's branch,
+      // from the checkpoint it was resuming from (with the same answer) if any, else from the start.
+      const last = run.resume && run.resume.answer !== null ? run.resume : undefined;
+      return {
+        kind: 'interrupted',
+        key: pause.itemId,
+        cause: pause.message,
+        resume: last ? { ...last, answeredAt: now, segment } : { itemId: pause.itemId, reason: 'interrupted', checkpoint: null, answer: null, answeredAt: now, segment },
+        branch: pause.branch,
+      };
+    }
     return {
       kind: 'interrupted',
       key: pause.itemId,

@@ -1,5 +1,6 @@
 import type { InboxStore } from '../store/inbox-store';
 import { runOutcomeItem } from '../inbox/run-outcome-item';
+import { announceItem, type InboxNotifier } from '../inbox/inbox-notification';
 import type { BudgetLedgerPort, ConcurrencySlotsPort, RunEventLog, RunPatch, RunRecord, RunRepository } from '../store/ports';
 import { emitAll, type MetricsSink } from '../metrics/emf';
 import { runEndedMetrics } from '../metrics/run-metrics';
@@ -22,6 +23,8 @@ export interface FinalizeDeps {
   now?: () => Date;
   /** Where the ended run's metrics go (core/metrics/catalog.ts); written once, by the call that ends the run. */
   metrics?: MetricsSink;
+  /** Announces the run's new `pr_ready` or `failed` item (the inbox topic on AWS, the outbox locally), as Pause announces its items. */
+  notify?: InboxNotifier;
 }
 
 export interface FinalizeInput {
@@ -78,7 +81,13 @@ export async function finalizeRun(deps: FinalizeDeps, input: FinalizeInput): Pro
   const outcome = await endRun(deps, input, run);
   // On every call, with an id of its own derived from the run: a retry or the backstop creates it once.
   const item = runOutcomeItem(outcome.run);
-  if (item) failures.push(...(await cleanUp([() => deps.inbox.create(item)])));
+  if (item) {
+    // Announced by the call that creates it: a retry (or the backstop after the state machine) finds it and says nothing.
+    const isNew = (await deps.inbox.get(item.itemId)) === undefined;
+    const created = await cleanUp([() => deps.inbox.create(item)]);
+    failures.push(...created);
+    if (isNew && created.length === 0) await announceItem(deps, item, outcome.run);
+  }
   if (failures.length > 0) throw new AggregateError(failures, `run ${run.runId}: ${failures.length} clean-up step(s) failed; ${outcome.run.status} written`);
   return outcome;
 }

@@ -1,7 +1,7 @@
 import { MAX_PAUSES_PER_RUN, pausedRunHoldings } from '../inbox/paused-run';
 import { isAutomaticPauseReason, type PauseTaskInput } from '../inbox/pause-report';
 import type { InboxStore, StoredInboxItem } from '../store/inbox-store';
-import { notificationOf, type InboxNotifier } from '../inbox/inbox-notification';
+import { announceItem, type InboxNotifier } from '../inbox/inbox-notification';
 import type { ConcurrencySlotsPort, RunEventLog, RunRepository } from '../store/ports';
 import { RunNotFoundError } from '../errors';
 import { IllegalTransitionError } from './lifecycle';
@@ -93,20 +93,7 @@ export async function pauseRun(deps: PauseDeps, input: PauseTaskInput): Promise<
     branch: pause.branch,
     holds,
   });
-  await announce(deps, item, run);
+  // Once the run waits, so an answer prompted by the announcement finds the run waiting.
+  await announceItem(deps, item, run);
   return item;
-}
-
-/**
- * The item on the inbox topic, once the run waits (so an answer prompted by it finds the run waiting).
- * A failed publish is written to the run's timeline and does not fail the pause: the run waits
- * either way and the item is in the inbox; failing here would retry a pause that is complete.
- */
-async function announce(deps: PauseDeps, item: StoredInboxItem, run: { thread?: string | null }): Promise<void> {
-  if (!deps.notify) return;
-  try {
-    await deps.notify.itemCreated(notificationOf(item, run));
-  } catch (err) {
-    await deps.events.append(item.runId, 'note', `the inbox notification for ${item.itemId} could not be sent: ${err instanceof Error ? err.name : 'error'}`, { itemId: item.itemId });
-  }
 }

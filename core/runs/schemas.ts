@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { RepoName } from '../config/schema';
 import { TokenUsage } from '../pricing';
 import { RunKind, RunOutcome, RunSource, RunStatus } from './lifecycle';
+import { CapacityProvider } from './capacity-provider';
 import { branchNameReason, oddUnicodeReason } from './text';
 
 /** Run ids are ULIDs: sortable by creation time, safe in execution names, branch names and S3 keys. */
@@ -54,10 +55,6 @@ export const SubmitRunRequest = z
     } else if (request.pr !== undefined) ctx.addIssue({ code: 'custom', path: ['pr'], message: 'only allowed with kind "review" (a change run continues a pull request by its `branch`)' });
   });
 export type SubmitRunRequest = z.infer<typeof SubmitRunRequest>;
-
-/** The Fargate capacity a run's task runs on (the execution input asks, the run record's automatic resumes may move it). */
-export const CapacityProvider = z.enum(['FARGATE', 'FARGATE_SPOT']);
-export type CapacityProvider = z.infer<typeof CapacityProvider>;
 
 export const RunError = z.object({ code: z.string(), message: z.string() }).strict();
 export type RunError = z.infer<typeof RunError>;

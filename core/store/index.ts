@@ -3,6 +3,7 @@ import { createBudgetLedger } from './budget-ledger';
 import { createConcurrencySlots } from './concurrency-slots';
 import { createInboxStore, type InboxStore } from './inbox-store';
 import { createIntakeFlag } from './intake-flag';
+import { createReviewPlaces, type ReviewPlacesPort } from './review-places';
 import type { BudgetLedgerPort, ConcurrencySlotsPort, IntakeFlagPort, RunEventLog, RunKeysPort, RunRepository } from './ports';
 import { createRunEventLog } from './run-event-log';
 import { createRunKeys } from './run-keys';
@@ -17,6 +18,8 @@ export interface Store {
   intake: IntakeFlagPort;
   runKeys: RunKeysPort;
   inbox: InboxStore;
+  /** A requester's review places (`concurrency.maxOpenPrsPerRequester`). */
+  reviewPlaces: ReviewPlacesPort;
 }
 
 export interface StoreOptions {
@@ -35,6 +38,7 @@ export function createStore(doc: DynamoDBDocumentClient, names: TableNames, opti
     intake: createIntakeFlag(doc, names.control, now),
     runKeys: createRunKeys(doc, names.runs),
     inbox: createInboxStore(doc, names.inbox),
+    reviewPlaces: createReviewPlaces(doc, names.control),
   };
 }
 

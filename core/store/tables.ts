@@ -48,6 +48,8 @@ export const controlItemKey = {
   orgDay: (day: string) => `ledger#org#${day}`,
   requesterDay: (requester: string, day: string) => `ledger#requester#${requester}#${day}`,
   intakeFlag: () => 'flag#intake',
+  /** A requester's review places (`concurrency.maxOpenPrsPerRequester`, core/runs/review-backlog.ts). */
+  reviewPlaces: (requester: string) => `review-places#${requester}`,
 } as const;
 
 /** Names of the tables, read from the environment (Lambda, runner, local mode) through one helper. */

@@ -11,6 +11,8 @@ import { RunId } from '../runs/schemas';
  *              perThreadUsd check on the same reading (optimistic concurrency, a conditional update)
  *   lastRunAt  when the newest run was submitted (review comments "since the last run")
  *   noticeAt   when the one polite refusal was posted for this thread
+ *   postedItems the inbox items posted on the thread (a string set): SNS delivers an item's
+ *              notification at least once, and this conditional write makes it one comment
  */
 export const threadItemKey = (thread: string) => `thread#${thread.toLowerCase()}`;
 export const ThreadName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}#[1-9][0-9]{0,9}$/, 'must be "owner/name#N"');
@@ -52,6 +54,10 @@ export interface ThreadStorePort {
   release(thread: string, runId: string): Promise<void>;
   /** True the first time only: the one polite refusal of a thread. */
   claimNotice(thread: string): Promise<boolean>;
+  /** True the first time only for this item: its one comment on the thread (core/github/inbox-on-thread.ts). */
+  claimItemPost(thread: string, itemId: string): Promise<boolean>;
+  /** Gives a claim back: the comment could not be posted, so a redelivery must post it. */
+  releaseItemPost(thread: string, itemId: string): Promise<void>;
 }
 
 const MAX_ATTEMPTS = 5;
@@ -127,6 +133,26 @@ export function createThreadStore(doc: DynamoDBDocumentClient, tableName: string
         if (isConditionFailure(err)) return false;
         throw err;
       }
+    },
+    async claimItemPost(thread, itemId) {
+      try {
+        await doc.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: key(thread),
+            UpdateExpression: 'ADD postedItems :item',
+            ConditionExpression: 'NOT contains(postedItems, :id)',
+            ExpressionAttributeValues: { ':item': new Set([itemId]), ':id': itemId },
+          }),
+        );
+        return true;
+      } catch (err) {
+        if (isConditionFailure(err)) return false;
+        throw err;
+      }
+    },
+    async releaseItemPost(thread, itemId) {
+      await doc.send(new UpdateCommand({ TableName: tableName, Key: key(thread), UpdateExpression: 'DELETE postedItems :item', ExpressionAttributeValues: { ':item': new Set([itemId]) } }));
     },
   };
 }

@@ -7,14 +7,15 @@ import { Construct } from 'constructs';
 import { encryptedTopic } from './encrypted-topic';
 import type { NightshiftConfig } from '../../core/config/schema';
 import { INBOX_ATTRIBUTES } from '../../core/inbox/inbox-notification';
+import { PauseReason } from '../../core/inbox/pause-report';
 
 export interface InboxNotificationsProps {
   readonly config: NightshiftConfig;
 }
 
 /**
- * The inbox topic (docs/inbox.md#notifications): each new inbox item is published once, by the Pause
- * function, as a short message with no agent-written text. Subscribers: the e-mails of config
+ * The inbox topic (docs/inbox.md#notifications): each new inbox item is published once, by the
+ * function that creates it (Pause; Finalize or the backstop for a run's pr_ready/failed item), as a short message with no agent-written text. Subscribers: the e-mails of config
  * `notifications.emails`, and the GitHub webhook function for items of runs that came from GitHub
  * (it posts the question on the issue or pull request). Encrypted with a key of its own, TLS only.
  */
@@ -29,15 +30,23 @@ export class InboxNotifications extends Construct {
     this.key = key;
   }
 
-  /** The one publisher: `sns:Publish` on this topic (and the key's data-key use it needs), nothing else; the topic ARN in its environment. */
+  /** A publisher: `sns:Publish` on this topic (and the key's data-key use it needs), nothing else; the topic ARN in its environment. */
   grantPublish(fn: lambda.Function): void {
     iam.Grant.addToPrincipal({ grantee: fn, actions: ['sns:Publish'], resourceArns: [this.topic.topicArn] });
     iam.Grant.addToPrincipal({ grantee: fn, actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resourceArns: [this.key.keyArn] });
     fn.addEnvironment('INBOX_TOPIC_ARN', this.topic.topicArn);
   }
 
-  /** Items of runs with a GitHub thread (the `thread` attribute present) to `fn`: the webhook function. */
+  /**
+   * Items that wait for a human (a pause reason) of runs with a GitHub thread (the `thread` attribute
+   * present) to `fn`: the webhook function, which posts them on the thread. A run's `pr_ready` and
+   * `failed` items are not sent: its status comment tells how it ended.
+   */
   deliverThreadItemsTo(fn: lambda.IFunction): void {
-    this.topic.addSubscription(new subscriptions.LambdaSubscription(fn, { filterPolicy: { [INBOX_ATTRIBUTES.thread]: sns.SubscriptionFilter.existsFilter() } }));
+    this.topic.addSubscription(
+      new subscriptions.LambdaSubscription(fn, {
+        filterPolicy: { [INBOX_ATTRIBUTES.thread]: sns.SubscriptionFilter.existsFilter(), [INBOX_ATTRIBUTES.type]: sns.SubscriptionFilter.stringFilter({ allowlist: [...PauseReason.options] }) },
+      }),
+    );
   }
 }

@@ -223,9 +223,15 @@ export class State extends Construct {
     iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${this.inbox.tableArn}/index/${inboxIndexes.byRun.name}`] });
   }
 
-  /** Count a requester's open pr_ready items (Admit, `concurrency.maxOpenPrsPerRequester`): Query on the byRequester index only. */
+  /**
+   * The review backlog (Admit, `concurrency.maxOpenPrsPerRequester`, core/runs/review-backlog.ts): Query on
+   * the byRequester index (a requester's open pr_ready items) and GetItem of items (whether a place's
+   * pr_ready item is still open). The review places item is in the control table, which the run store
+   * grant already covers.
+   */
   grantInboxBacklogRead(grantee: iam.IGrantable): void {
     iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${this.inbox.tableArn}/index/${inboxIndexes.byRequester.name}`] });
+    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem'], resourceArns: [this.inbox.tableArn] });
   }
 
   /** Read inbox items (the API's GET routes): GetItem and Query on the inbox indexes. */

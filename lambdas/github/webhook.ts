@@ -116,7 +116,7 @@ export function webhookDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Webhoo
   return {
     webhook,
     runStatus: { runs: store.runs, events: store.events, github: (repo) => repoClient(repo, true) },
-    inboxItems: { runs: store.runs, inbox: store.inbox, github: (repo) => repoClient(repo, false), commentCommand: config.github.commentCommand },
+    inboxItems: { runs: store.runs, inbox: store.inbox, threads, github: (repo) => repoClient(repo, false), commentCommand: config.github.commentCommand },
   };
 }
 

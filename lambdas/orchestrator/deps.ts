@@ -36,7 +36,7 @@ export function orchestratorDepsFromEnv(env: NodeJS.ProcessEnv = process.env): O
     inbox: store.inbox,
     caps: { global: config.concurrency.global, perRepo: config.concurrency.perRepo },
     threads: createThreadStore(doc, names.control),
-    reviewBacklog: { maxOpenPrsPerRequester: config.concurrency.maxOpenPrsPerRequester, inbox: store.inbox },
+    reviewBacklog: { maxOpenPrsPerRequester: config.concurrency.maxOpenPrsPerRequester, inbox: store.inbox, places: store.reviewPlaces },
     stopRunTasks: ecsRunTasks(new ECSClient({}), requiredEnv('CLUSTER_ARN', env)).stopRunTasks,
     metrics: createPowertoolsSink(),
     ...(inboxTopic ? { notify: snsInboxNotifier(new SNSClient({}), inboxTopic, config.github.commentCommand) } : {}),

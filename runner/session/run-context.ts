@@ -118,8 +118,9 @@ export class RunContext {
 
   adoptRun(run: RunRecord): void {
     this.current = run;
-    // A resumed run's task (segment 2, 3, ...) keeps its trace beside the earlier tasks' traces.
-    if (run.resume && run.resume.answer !== null) this.trace.useSegment(run.resume.segment);
+    // A resumed run's task (segment 2, 3, ...) keeps its trace beside the earlier tasks' traces; so
+    // does a task started over after an interruption before its loop (a resume with nothing to restore).
+    if (run.resume) this.trace.useSegment(run.resume.segment);
     this.metrics = new RunnerMetrics(this.deps.logSink, run.repo, run.runId);
   }
 

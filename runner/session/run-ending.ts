@@ -7,6 +7,7 @@ import { TaskCallbacksDeniedError, TaskNoLongerWaitedError } from '../task-callb
 import type { WorkspaceLayout } from '../workspace';
 import type { ComputeMeter } from './compute-meter';
 import { pushWorkInProgress } from './delivery';
+import { startOverAfterEarlyInterruption } from './early-interruption';
 import type { RefusedHostsReport } from './refused-hosts-report';
 import type { RunContext } from './run-context';
 import { Interrupted, RunFailure, type RunEnd } from './run-errors';
@@ -18,6 +19,12 @@ import type { PreparedRun, RunProxy } from './workspace-phase';
  * agent loop has started (`loopStarted`: before it, the checkout holds no agent work).
  */
 export async function endFromError(ctx: RunContext, err: unknown, prepared: PreparedRun | undefined, options: { loopStarted?: boolean } = {}): Promise<RunEnd> {
+  // SIGTERM before the loop: the task starts over without a human (early-interruption.ts).
+  const startOver = startOverAfterEarlyInterruption(ctx, err, options);
+  if (startOver) {
+    await ctx.emit('note', startOver.kind === 'paused' ? startOver.report.pause.message : 'interrupted', { beforeLoop: true });
+    return startOver;
+  }
   const push = (reason: string) => tryPushWorkInProgress(ctx, prepared, reason);
   const branch = prepared?.repo.branch;
   if (err instanceof BudgetExhaustedError) {

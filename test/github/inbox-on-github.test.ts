@@ -1,6 +1,7 @@
 import { mockClient } from 'aws-sdk-client-mock';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { isSnsDelivery, itemIdsOf, postInboxItem } from '../../core/github/inbox-on-thread';
+import { isSnsDelivery, itemIdsOf, postInboxItem, type PostItemDeps } from '../../core/github/inbox-on-thread';
+import type { GithubRepoPort } from '../../core/github/github-port';
 import { parseInboxCommand } from '../../core/github/inbox-commands';
 import type { InboxNotification } from '../../core/inbox/inbox-notification';
 import { pauseRun } from '../../core/runs/pause';
@@ -32,7 +33,7 @@ async function questionOnIssue(options: { reason?: 'question' | 'budget_approval
   return pauseSubmitted(runId, options);
 }
 
-async function pauseSubmitted(runId: string, options: { reason?: 'question' | 'budget_approval'; details?: Record<string, unknown> } = {}): Promise<{ runId: string; itemId: string }> {
+async function pauseSubmitted(runId: string, options: { reason?: 'question' | 'budget_approval' | 'plan_approval'; details?: Record<string, unknown> } = {}): Promise<{ runId: string; itemId: string }> {
   await h.db.store.runs.transition(runId, 'STARTING');
   await h.db.store.runs.transition(runId, 'RUNNING', { startedAt: new Date().toISOString() });
   const itemId = newRunId();
@@ -54,6 +55,9 @@ function comment(body: string, login = 'Codertocat', type = 'User') {
   });
 }
 
+/** What the webhook function posts items with (lambdas/github/webhook.ts `inboxItems`). */
+const postDeps = (github: () => Promise<GithubRepoPort> = async () => h.repo): PostItemDeps => ({ runs: h.db.store.runs, inbox: h.db.store.inbox, threads: h.deps.threads, github, commentCommand: '/nightshift' });
+
 const snsEventOf = (itemId: string) => ({ Records: [{ EventSource: 'aws:sns', EventSubscriptionArn: 'arn:aws:sns:us-east-1:111122223333:inbox:sub', Sns: { Type: 'Notification', MessageId: 'm-1', TopicArn: 'arn:aws:sns:us-east-1:111122223333:inbox', Subject: 's', Message: 'm', MessageAttributes: { itemId: { Type: 'String', Value: itemId }, thread: { Type: 'String', Value: `${REPO}#1` } } } }] });
 
 describe('the question goes out', () => {
@@ -63,7 +67,7 @@ describe('the question goes out', () => {
 
     // The inbox topic delivers to the webhook function (its Lambda subscription), which posts it from the store.
     const before = h.repo.written.length;
-    const outcomes = await inboxItemsHandler({ runs: h.db.store.runs, inbox: h.db.store.inbox, github: async () => h.repo, commentCommand: '/nightshift' }, snsEventOf(itemId));
+    const outcomes = await inboxItemsHandler(postDeps(), snsEventOf(itemId));
     expect(outcomes).toEqual([{ action: 'posted', itemId, thread: `${REPO}#1`, commentId: expect.any(Number) }]);
     const posted = h.repo.written.slice(before);
     expect(posted).toHaveLength(1);
@@ -77,11 +81,36 @@ describe('the question goes out', () => {
     expect(posted[0]!.body).not.toContain('<img');
   });
 
+  test('Given SNS delivers the same notification twice, or twice at once, Then the item is posted on the thread once', async () => {
+    const { itemId } = await questionOnIssue();
+    const before = h.repo.written.length;
+    const first = await inboxItemsHandler(postDeps(), snsEventOf(itemId));
+    const again = await inboxItemsHandler(postDeps(), snsEventOf(itemId));
+    expect(first).toEqual([expect.objectContaining({ action: 'posted', itemId })]);
+    expect(again).toEqual([{ action: 'skipped', itemId, reason: 'already posted' }]);
+    const second = await questionOnIssue();
+    const racing = await Promise.all([inboxItemsHandler(postDeps(), snsEventOf(second.itemId)), inboxItemsHandler(postDeps(), snsEventOf(second.itemId))]);
+    expect(racing.flat().map((o) => o.action).sort()).toEqual(['posted', 'skipped']);
+    const posted = h.repo.written.slice(before).map((w) => w.body);
+    expect(posted.filter((b) => b.includes(`inbox item \`${itemId}\``))).toHaveLength(1);
+    expect(posted.filter((b) => b.includes(`inbox item \`${second.itemId}\``))).toHaveLength(1);
+  });
+
+  test('a post that fails gives its claim back, so the retried delivery posts it once', async () => {
+    const { itemId } = await questionOnIssue();
+    const down = { ...h.repo, comment: async () => Promise.reject(new Error('GitHub is down')) } as unknown as GithubRepoPort;
+    await expect(inboxItemsHandler(postDeps(async () => down), snsEventOf(itemId))).rejects.toThrow('GitHub is down');
+    const before = h.repo.written.length;
+    expect(await inboxItemsHandler(postDeps(), snsEventOf(itemId))).toEqual([expect.objectContaining({ action: 'posted', itemId })]);
+    expect(await inboxItemsHandler(postDeps(), snsEventOf(itemId))).toEqual([expect.objectContaining({ action: 'skipped', reason: 'already posted' })]);
+    expect(h.repo.written.length).toBe(before + 1);
+  });
+
   test('an item answered before the delivery arrives, or of a run without a thread, is not posted', async () => {
     const { itemId } = await questionOnIssue();
     await h.deliver('issue_comment', comment('/nightshift answer yes'));
     const before = h.repo.written.length;
-    expect(await postInboxItem({ runs: h.db.store.runs, inbox: h.db.store.inbox, github: async () => h.repo, commentCommand: '/nightshift' }, itemId)).toEqual({ action: 'skipped', itemId, reason: 'already resolved' });
+    expect(await postInboxItem(postDeps(), itemId)).toEqual({ action: 'skipped', itemId, reason: 'already resolved' });
     expect(h.repo.written.length).toBe(before);
     expect(isSnsDelivery(snsEventOf(itemId))).toBe(true);
     expect(isSnsDelivery({ body: '{"Records":[]}', requestContext: {} })).toBe(false);
@@ -231,13 +260,63 @@ test('an iteration run on a pull request asks on the pull request, and is answer
   const submitted = await h.deliver('issue_comment', onPull('/nightshift rename the helper'));
   const { runId, itemId } = await pauseSubmitted(submitted.body.runId as string);
   expect(notified.at(-1)).toMatchObject({ itemId, thread: `${REPO}#2` });
-  const posted = await postInboxItem({ runs: h.db.store.runs, inbox: h.db.store.inbox, github: async () => h.repo, commentCommand: '/nightshift' }, itemId);
+  const posted = await postInboxItem(postDeps(), itemId);
   expect(posted).toMatchObject({ action: 'posted', thread: `${REPO}#2` });
   expect(h.repo.written.at(-1)!.number).toBe(2);
   // The answer on the issue (#1) is not this thread's: nothing waits there.
   expect(await h.deliver('issue_comment', comment('/nightshift answer keep the old name'))).toMatchObject({ body: { status: 'refused' } });
   expect(await h.deliver('issue_comment', onPull('/nightshift answer keep the old name as an alias'))).toMatchObject({ body: { status: 'resolved', itemId, runId } });
   expect((await h.db.store.runs.get(runId))!.resume).toMatchObject({ answer: 'keep the old name as an alias' });
+});
+
+describe('/nightshift plan', () => {
+  const onPull = (body: string, login = 'Codertocat') =>
+    examplePayload('issue_comment', 'created', (p) => {
+      p.issue.number = 2;
+      p.issue.pull_request = { url: 'https://api.github.com/repos/acme/web/pulls/2' };
+      p.comment.body = body;
+      p.comment.user.login = login;
+      p.sender.login = login;
+    });
+
+  test('Given a writer comments /nightshift plan on an issue, Then a run on the issue is submitted with plan: true and its text as instructions, and its plan_approval is posted and approved with an edited plan on the thread', async () => {
+    const submitted = await h.deliver('issue_comment', comment('/nightshift plan keep the public API as it is'));
+    expect(submitted).toMatchObject({ statusCode: 202, body: { status: 'submitted', thread: `${REPO}#1` } });
+    const runId = submitted.body.runId as string;
+    const run = (await h.db.store.runs.get(runId))!;
+    expect(run).toMatchObject({ plan: true, issue: 1, source: 'github_issue', requester: 'github:Codertocat' });
+    expect(run.prompt).toContain('keep the public API as it is');
+    expect(run.prompt).not.toMatch(/```text\nplan keep/);
+
+    const { itemId } = await pauseSubmitted(runId, { reason: 'plan_approval', details: { plan: '1. Do it.' } });
+    const posted = await postInboxItem(postDeps(), itemId);
+    expect(posted).toMatchObject({ action: 'posted', thread: `${REPO}#1` });
+    expect(h.repo.written.at(-1)!.body).toContain('proposes a plan and waits for approval');
+    expect(h.repo.written.at(-1)!.body).toContain('`/nightshift approve` or `/nightshift reject`');
+
+    const approved = await h.deliver('issue_comment', comment('/nightshift approve 1. Do it.\n2. Also the docs.'));
+    expect(approved).toMatchObject({ body: { status: 'resolved', itemId, runId } });
+    expect(await h.db.store.inbox.get(itemId)).toMatchObject({ state: 'resolved', resolvedBy: 'github:Codertocat', resolution: { action: 'approve', plan: '1. Do it.\n2. Also the docs.' } });
+    expect(h.started).toHaveLength(1); // approving started no second run
+  });
+
+  test('on a pull request it is an iteration with plan: true, and reject resolves its plan_approval', async () => {
+    const submitted = await h.deliver('issue_comment', onPull('/nightshift plan split the module'));
+    const runId = submitted.body.runId as string;
+    expect(await h.db.store.runs.get(runId)).toMatchObject({ plan: true, branch: 'changes', source: 'github_comment', thread: `${REPO}#2` });
+    const { itemId } = await pauseSubmitted(runId, { reason: 'plan_approval', details: { plan: 'the plan' } });
+    expect(await h.deliver('issue_comment', onPull('/nightshift reject not now'))).toMatchObject({ body: { status: 'resolved', itemId } });
+    expect(await h.db.store.inbox.get(itemId)).toMatchObject({ resolution: { action: 'reject' } });
+    expect(h.taskFailures.map(([token]) => token)).toEqual([`token-of-${itemId}`]);
+  });
+
+  test('a person without write access starts no plan run; a plain command is no plan run', async () => {
+    const refused = await h.deliver('issue_comment', comment('/nightshift plan delete the tests', 'stranger'));
+    expect(refused).toMatchObject({ body: { status: 'refused' } });
+    expect(h.started).toHaveLength(0);
+    const plain = await h.deliver('issue_comment', comment('/nightshift planner notes: fix it'));
+    expect((await h.db.store.runs.get(plain.body.runId as string))!.plan).toBeFalsy();
+  });
 });
 
 describe('parsing', () => {

@@ -50,14 +50,20 @@ describe('prompts', () => {
 
 describe('commands', () => {
   it('reads the command only at the start of the body, followed by white space or the end', () => {
-    expect(parseCommand('/nightshift also handle []', '/nightshift')).toEqual({ instructions: 'also handle []', stop: false, review: false, inbox: null });
-    expect(parseCommand('  /nightshift stop', '/nightshift')).toEqual({ instructions: 'stop', stop: true, review: false, inbox: null });
+    expect(parseCommand('/nightshift also handle []', '/nightshift')).toEqual({ instructions: 'also handle []', stop: false, review: false, plan: false, inbox: null });
+    expect(parseCommand('  /nightshift stop', '/nightshift')).toEqual({ instructions: 'stop', stop: true, review: false, plan: false, inbox: null });
     // answer/approve/reject first: an inbox command (core/github/inbox-commands.ts), not a run's instructions.
-    expect(parseCommand('/nightshift answer use v2', '/nightshift')).toEqual({ instructions: 'answer use v2', stop: false, review: false, inbox: { action: 'answer', itemId: null, text: 'use v2' } });
+    expect(parseCommand('/nightshift answer use v2', '/nightshift')).toEqual({ instructions: 'answer use v2', stop: false, review: false, plan: false, inbox: { action: 'answer', itemId: null, text: 'use v2' } });
     // `review` asks for a review run; what follows it is what the review should look at.
-    expect(parseCommand('/nightshift review', '/nightshift')).toEqual({ instructions: '', stop: false, review: true, inbox: null });
-    expect(parseCommand('/nightshift Review the error paths', '/nightshift')).toEqual({ instructions: 'the error paths', stop: false, review: true, inbox: null });
-    expect(parseCommand('/nightshift reviewer notes please', '/nightshift')).toEqual({ instructions: 'reviewer notes please', stop: false, review: false, inbox: null });
+    expect(parseCommand('/nightshift review', '/nightshift')).toEqual({ instructions: '', stop: false, review: true, plan: false, inbox: null });
+    expect(parseCommand('/nightshift Review the error paths', '/nightshift')).toEqual({ instructions: 'the error paths', stop: false, review: true, plan: false, inbox: null });
+    expect(parseCommand('/nightshift reviewer notes please', '/nightshift')).toEqual({ instructions: 'reviewer notes please', stop: false, review: false, plan: false, inbox: null });
+    // `plan` asks for a plan run (plan: true); what follows it is the run's instructions. Hidden text is no command.
+    expect(parseCommand('/nightshift plan cover the docs too', '/nightshift')).toEqual({ instructions: 'cover the docs too', stop: false, review: false, plan: true, inbox: null });
+    expect(parseCommand('/nightshift PLAN', '/nightshift')).toEqual({ instructions: '', stop: false, review: false, plan: true, inbox: null });
+    expect(parseCommand('/nightshift <!-- x -->plan\u200b it', '/nightshift')).toEqual({ instructions: 'it', stop: false, review: false, plan: true, inbox: null });
+    expect(parseCommand('/nightshift planner notes', '/nightshift')).toEqual({ instructions: 'planner notes', stop: false, review: false, plan: false, inbox: null });
+    expect(parseCommand('/nightshift <!-- plan --> fix it', '/nightshift')).toMatchObject({ plan: false });
     expect(parseCommand('/nightshiftx', '/nightshift')).toBeUndefined();
     expect(parseCommand('please /nightshift', '/nightshift')).toBeUndefined();
     expect(parseCommand(null, '/nightshift')).toBeUndefined();

@@ -3,8 +3,9 @@ import { synthesize, testConfig } from './synth';
 
 /**
  * Issue 13 item 4: new inbox items go to an encrypted SNS topic with the configured e-mails; of every
- * role in the stack only the Pause function may publish to it (per the IAM policy simulator), and it
- * may publish nowhere else; the webhook function is subscribed for items of GitHub threads only.
+ * role in the stack only the functions that create items (Pause, Finalize, the backstop) may publish
+ * to it (per the IAM policy simulator), and they may publish nowhere else; the webhook function is
+ * subscribed for the waiting items of GitHub threads only.
  */
 let template: Template;
 let stack: ReturnType<typeof synthesize>['stack'];
@@ -13,6 +14,7 @@ let topicArn: string;
 let alarmTopicArn: string;
 let keyArn: string;
 let pauseRole: string;
+let publisherRoles: string[];
 
 beforeAll(() => {
   const synthesized = synthesize({ config: testConfig({ notifications: { emails: ['oncall@example.com', 'lead@example.com'] } }), prebuiltRunnerImage: true });
@@ -24,6 +26,7 @@ beforeAll(() => {
   alarmTopicArn = arnOf(template, id(stack.monitoring.alarmTopic));
   keyArn = arnOf(template, id(stack.inboxNotifications.key));
   pauseRole = id(stack.orchestrator.pauseFunction.role! as unknown as { node: { defaultChild?: unknown } });
+  publisherRoles = [stack.orchestrator.pauseFunction, stack.orchestrator.finalizeFunction, stack.orchestrator.backstopFunction].map((fn) => id(fn.role! as unknown as { node: { defaultChild?: unknown } }));
 });
 
 test('the topic is encrypted with its own rotating key, TLS only, with one e-mail subscription per configured address', () => {
@@ -36,7 +39,7 @@ test('the topic is encrypted with its own rotating key, TLS only, with one e-mai
   // The webhook function, for items of runs with a GitHub thread only.
   const lambdas = subscriptions.filter((s) => s.Properties?.Protocol === 'lambda');
   expect(lambdas).toHaveLength(1);
-  expect(lambdas[0]!.Properties).toEqual(expect.objectContaining({ FilterPolicy: { thread: [{ exists: true }] }, Endpoint: { 'Fn::GetAtt': [stack.getLogicalId(stack.githubWebhook!.function.node.defaultChild as never), 'Arn'] } }));
+  expect(lambdas[0]!.Properties).toEqual(expect.objectContaining({ FilterPolicy: { thread: [{ exists: true }], type: ['question', 'budget_approval', 'plan_approval', 'risky_action', 'stuck'] }, Endpoint: { 'Fn::GetAtt': [stack.getLogicalId(stack.githubWebhook!.function.node.defaultChild as never), 'Arn'] } }));
   const topicPolicies = Object.values(template.Resources).filter((r) => r.Type === 'AWS::SNS::TopicPolicy' && JSON.stringify(r.Properties?.Topics).includes(topicId));
   expect(JSON.stringify(topicPolicies)).toContain('"aws:SecureTransport":"false"');
   expect(JSON.stringify((synthesizedOutputs()))).toContain('InboxTopicArn');
@@ -46,19 +49,25 @@ function synthesizedOutputs(): unknown {
   return (assertions.toJSON() as { Outputs?: unknown }).Outputs;
 }
 
-test('the Pause function, and no other role, may publish to the inbox topic and use its key to do so', async () => {
-  expect(await decide(template, pauseRole, { action: 'sns:Publish', resource: topicArn })).toBe('Allowed');
-  // KMS needs the key policy too, which the simulator is not given: the key's use is read from the role's policy itself.
-  const statements = identityPoliciesOf(template, pauseRole).flatMap((p) => p.policy.Statement as { Action: string | string[]; Resource: unknown; Effect: string }[]);
-  expect(statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('kms:')))).toEqual([{ Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Effect: 'Allow', Resource: keyArn }]);
-  for (const role of rolesOf(template).filter((r) => r !== pauseRole)) {
+test('the Pause, Finalize and backstop functions, and no other role, may publish to the inbox topic and use its key to do so', async () => {
+  expect(new Set(publisherRoles).size).toBe(3);
+  for (const role of publisherRoles) {
+    expect(await decide(template, role, { action: 'sns:Publish', resource: topicArn })).toBe('Allowed');
+    // KMS needs the key policy too, which the simulator is not given: the key's use is read from the role's policy itself.
+    const statements = identityPoliciesOf(template, role).flatMap((p) => p.policy.Statement as { Action: string | string[]; Resource: unknown; Effect: string }[]);
+    expect(statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('kms:')))).toEqual([{ Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Effect: 'Allow', Resource: keyArn }]);
+  }
+  for (const role of rolesOf(template).filter((r) => !publisherRoles.includes(r))) {
     expect({ role, decision: await decide(template, role, { action: 'sns:Publish', resource: topicArn }) }).toEqual({ role, decision: expect.not.stringMatching(/^Allowed$/) });
   }
-  const env = (template.Resources[stack.getLogicalId(stack.orchestrator.pauseFunction.node.defaultChild as never)]!.Properties as { Environment: { Variables: Record<string, unknown> } }).Environment.Variables;
-  expect(env.INBOX_TOPIC_ARN).toEqual({ Ref: stack.getLogicalId(stack.inboxNotifications.topic.node.defaultChild as never) });
+  for (const fn of [stack.orchestrator.pauseFunction, stack.orchestrator.finalizeFunction, stack.orchestrator.backstopFunction]) {
+    const env = (template.Resources[stack.getLogicalId(fn.node.defaultChild as never)]!.Properties as { Environment: { Variables: Record<string, unknown> } }).Environment.Variables;
+    expect(env.INBOX_TOPIC_ARN).toEqual({ Ref: stack.getLogicalId(stack.inboxNotifications.topic.node.defaultChild as never) });
+  }
 });
 
-test('the Pause function publishes nowhere else and manages nothing of SNS', async () => {
+test('the publishers publish nowhere else and manage nothing of SNS', async () => {
+  for (const role of publisherRoles) expect(await decide(template, role, { action: 'sns:Publish', resource: alarmTopicArn })).not.toBe('Allowed');
   expect(await decide(template, pauseRole, { action: 'sns:Publish', resource: alarmTopicArn })).not.toBe('Allowed');
   expect(await decide(template, pauseRole, { action: 'sns:Publish', resource: 'arn:aws:sns:us-east-1:111122223333:someone-elses-topic' })).not.toBe('Allowed');
   for (const action of ['sns:Subscribe', 'sns:SetTopicAttributes', 'sns:DeleteTopic', 'sns:Unsubscribe']) expect(await decide(template, pauseRole, { action, resource: topicArn })).not.toBe('Allowed');

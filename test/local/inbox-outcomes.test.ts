@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { issueForgeToken } from '../../local/forge';
 import { setCollaborator } from '../../local/forge/forge-records';
@@ -24,6 +24,13 @@ describe('local mode: stuck, pr_ready, failed and the review backlog', () => {
 
   const itemsOf = async (runId: string, type: InboxItemView['type']) => (await t.client.inbox({ state: 'all', type })).items.filter((i) => i.runId === runId);
   let first: { runId: string; prUrl: string };
+  /** What local SNS wrote to the outbox (the e-mail subscribers' copy) about one item. */
+  const announced = (itemId: string) => {
+    const outbox = join(t.home.logs, 'notifications.jsonl');
+    if (!existsSync(outbox)) return [];
+    const lines = readFileSync(outbox, 'utf8').trim().split('\n').filter(Boolean);
+    return lines.map((l) => JSON.parse(l) as { subject: string; message: string; attributes: Record<string, string> }).filter((m) => m.attributes.itemId === itemId);
+  };
 
   it('Given an agent that runs the same failing tests three times, When the runner sees it, Then the run pauses stuck, and a hint resumes it to its PR, which leaves a pr_ready item', async () => {
     const submitted = await t.client.submit({ repo: sampleRepo, prompt: 'Fix slugify so the tests pass.' });
@@ -44,6 +51,15 @@ describe('local mode: stuck, pr_ready, failed and the review backlog', () => {
 
     const ready = await until(async () => (await itemsOf(submitted.runId, 'pr_ready'))[0], 'the pr_ready item');
     expect(ready).toMatchObject({ state: 'open', requester: run.requester, details: { prUrl: run.prUrl, branch: run.branch } });
+    // Announced on the inbox topic by Finalize, once, with the e-mail text and no PR link or summary.
+    const [mail] = await until(async () => (announced(ready.itemId).length > 0 ? announced(ready.itemId) : undefined), 'the pr_ready announcement', 30_000);
+    expect(announced(ready.itemId)).toHaveLength(1);
+    expect(announced(stuck!.itemId)).toHaveLength(1);
+    expect(mail!.attributes).toEqual({ itemId: ready.itemId, type: 'pr_ready' });
+    expect(mail!.subject).toBe(`Nightshift: run ${run.runId} on ${sampleRepo} has a pull request ready for review`);
+    expect(mail!.message).toContain(`Resolve:    nightshift dismiss ${ready.itemId}`);
+    expect(mail!.message).toContain('Merging or closing the pull request on GitHub closes this item too');
+    expect(mail!.message).not.toContain(run.prUrl!);
     for (const wrong of [{ action: 'answer', answer: 'x' }, { action: 'approve' }, { action: 'reject' }] as const) {
       await expect(t.client.resolveInboxItem(ready.itemId, wrong)).rejects.toMatchObject({ status: 400 });
     }
@@ -80,6 +96,10 @@ describe('local mode: stuck, pr_ready, failed and the review backlog', () => {
     expect(run.status).toBe('FAILED');
     const failed = await until(async () => (await itemsOf(submitted.runId, 'failed'))[0], 'the failed item');
     expect(failed).toMatchObject({ state: 'open', message: `The run ended FAILED: ${run.error!.message}`, details: { status: 'FAILED', error: { code: run.error!.code } } });
+    const mails = await until(async () => (announced(failed.itemId).length > 0 ? announced(failed.itemId) : undefined), 'the failed announcement', 30_000);
+    expect(mails).toEqual([expect.objectContaining({ subject: `Nightshift: run ${run.runId} on ${sampleRepo} failed`, attributes: { itemId: failed.itemId, type: 'failed' } })]);
+    expect(mails[0]!.message).toContain(`Resolve:    nightshift dismiss ${failed.itemId}`);
+    expect(mails[0]!.message).not.toContain(run.error!.message);
     await expect(t.client.resolveInboxItem(failed.itemId, { action: 'answer', answer: 'ok' })).rejects.toMatchObject({ status: 400 });
     const dismissed = await t.client.resolveInboxItem(failed.itemId, { action: 'dismiss' });
     expect(dismissed).toMatchObject({ state: 'resolved', resolution: { action: 'dismiss', answer: null } });

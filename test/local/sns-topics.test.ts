@@ -51,11 +51,16 @@ describe('local SNS', () => {
     expect(() => matchesFilterPolicy({ n: [{ numeric: ['>', 1] }] }, {})).toThrow();
   });
 
-  test("the synthesized stack's inbox topic delivers to the webhook function, for items with a thread only", () => {
+  test("the synthesized stack's inbox topic delivers to the webhook function, for waiting items with a thread only", () => {
     const { json } = synthesize({ config: testConfig(), prebuiltRunnerImage: true });
     const { lambdaEntries } = extractStateMachine(json);
     const topic = localTopicArn(json, 'InboxNotifications');
     expect(topic).toMatch(/^arn:aws:sns:us-east-1:000000000000:InboxNotificationsTopic/);
-    expect(lambdaSubscriptionsOf(json, lambdaEntries)).toEqual([{ topicArn: topic, entry: 'lambdas/github/webhook.ts', filterPolicy: { thread: [{ exists: true }] } }]);
+    const [subscription] = lambdaSubscriptionsOf(json, lambdaEntries);
+    expect(lambdaSubscriptionsOf(json, lambdaEntries)).toEqual([{ topicArn: topic, entry: 'lambdas/github/webhook.ts', filterPolicy: { thread: [{ exists: true }], type: ['question', 'budget_approval', 'plan_approval', 'risky_action', 'stuck'] } }]);
+    // A run's pr_ready/failed item is announced (e-mail) but not sent to the webhook function: its status comment tells the end.
+    expect(matchesFilterPolicy(subscription!.filterPolicy, { itemId: 'x', type: 'question', thread: 'acme/web#1' })).toBe(true);
+    expect(matchesFilterPolicy(subscription!.filterPolicy, { itemId: 'x', type: 'pr_ready', thread: 'acme/web#1' })).toBe(false);
+    expect(matchesFilterPolicy(subscription!.filterPolicy, { itemId: 'x', type: 'question' })).toBe(false);
   });
 });

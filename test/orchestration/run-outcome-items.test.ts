@@ -5,6 +5,7 @@ import { recordPullOutcome } from '../../core/github/pull-outcome';
 import { outcomeItemId, outcomeItemType } from '../../core/inbox/run-outcome-item';
 import { createThreadStore } from '../../core/store/threads';
 import { SYSTEM_RESOLVER } from '../../core/inbox/inbox-item';
+import type { InboxNotification } from '../../core/inbox/inbox-notification';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
 import { testConfig } from '../infra/synth';
 
@@ -57,10 +58,25 @@ describe('outcome items', () => {
 
   it('Given a run that opened a PR, When Finalize runs twice, Then one pr_ready item with no task token exists', async () => {
     const runId = await runningRun('carol');
-    await finalizeRun(finalizeDeps(), prOpened(runId, 11));
-    await finalizeRun(finalizeDeps(), prOpened(runId, 11));
+    const announced: InboxNotification[] = [];
+    const notify = { itemCreated: async (n: InboxNotification) => void announced.push(n) };
+    await finalizeRun({ ...finalizeDeps(), notify }, prOpened(runId, 11));
+    await finalizeRun({ ...finalizeDeps(), notify }, prOpened(runId, 11));
     const items = await db.store.inbox.listByRun(runId);
     expect(items).toEqual([expect.objectContaining({ type: 'pr_ready', state: 'open', requester: 'carol', taskToken: null, checkpoint: null, details: expect.objectContaining({ prUrl: 'https://github.com/acme/web/pull/11' }) })]);
+    // Announced once, by the call that created it.
+    expect(announced).toEqual([{ itemId: items[0]!.itemId, type: 'pr_ready', runId, repo: 'acme/web', requester: 'carol', thread: null }]);
+  });
+
+  it('Given a failed run and a notifier that fails, When Finalize ends it, Then the run ends, the item exists and the timeline says the announcement failed', async () => {
+    const runId = await runningRun('carol');
+    const notify = { itemCreated: async () => Promise.reject(new Error('SNS is down')) };
+    const { run } = await finalizeRun({ ...finalizeDeps(), notify }, { runId, status: 'FAILED', reason: { code: 'tests_broken', message: 'the tests could not run' } });
+    expect(run.status).toBe('FAILED');
+    const [item] = await db.store.inbox.listByRun(runId);
+    expect(item).toMatchObject({ type: 'failed' });
+    const { events } = await db.store.events.list(runId, { limit: 100 });
+    expect(events.map((e) => e.message)).toContainEqual(`the inbox notification for ${item!.itemId} could not be sent: Error`);
   });
 
   it('Given a run that failed, When Finalize ends it, Then a failed item carries the error', async () => {
@@ -84,7 +100,7 @@ describe('the review backlog (concurrency.maxOpenPrsPerRequester)', () => {
     slots: db.store.slots,
     runKeys: db.store.runKeys,
     caps: { global: 50, perRepo: 50 },
-    reviewBacklog: { maxOpenPrsPerRequester: max, inbox: db.store.inbox },
+    reviewBacklog: { maxOpenPrsPerRequester: max, inbox: db.store.inbox, places: db.store.reviewPlaces },
   });
   const queued = async (requester: string) =>
     (await submitRun({ config, ...db.store, stopRunTasks: async () => undefined, startExecution: async () => undefined }, { request: { repo: 'acme/api', prompt: 'Another change' }, requester, source: 'cli' })).runId;
@@ -105,8 +121,71 @@ describe('the review backlog (concurrency.maxOpenPrsPerRequester)', () => {
     expect(await admitRun(admissionDeps(2), again)).toMatchObject({ decision: 'queued' });
     const [item] = await db.store.inbox.listByRun(opened[0]!);
     await db.store.inbox.resolve(item!.itemId, { action: 'dismiss', answer: null }, 'dave', new Date().toISOString());
+    // The run admitted under the limit of 3 holds a place while it is active: it may open a pull request.
+    expect(await admitRun(admissionDeps(2), again)).toMatchObject({ decision: 'queued' });
+    expect((await db.store.runs.get(again))?.queueReason).toBe(
+      'waiting for review: dave has 1 pull request awaiting review and 1 active run that may open one (concurrency.maxOpenPrsPerRequester is 2); merging, closing or dismissing one lets this run start',
+    );
+    // It ends without a pull request: its place is free, and the waiting run starts.
+    await db.store.runs.transition(runId, 'RUNNING');
+    await finalizeRun(finalizeDeps(), { runId, status: 'SUCCEEDED', reason: { code: 'no_changes', message: 'nothing to change' }, result: { outcome: 'no_changes', branch: null, prUrl: null, question: null, summary: 'nothing' } });
     expect(await admitRun(admissionDeps(2), again)).toMatchObject({ decision: 'admitted' });
     expect((await db.store.runs.get(again))?.queueReason).toBeNull();
+  });
+
+  it('Given a limit of 1 and nothing open, When two runs of one requester are admitted at the same instant, Then exactly one starts; when it opens a PR its place passes to the pr_ready item', async () => {
+    for (const requester of ['hana', 'ivan', 'jude']) {
+      const [a, b] = [await queued(requester), await queued(requester)];
+      const decisions = await Promise.all([admitRun(admissionDeps(1), a), admitRun(admissionDeps(1), b)]);
+      expect(decisions.map((d) => d.decision).sort()).toEqual(['admitted', 'queued']);
+      const [started, waiting] = decisions[0]!.decision === 'admitted' ? [a, b] : [b, a];
+      expect((await db.store.reviewPlaces.read(requester)).places).toEqual([started]);
+      // The started run opens a PR: the place stays taken by its pr_ready item until it is dismissed.
+      await db.store.runs.transition(started, 'RUNNING');
+      await finalizeRun(finalizeDeps(), prOpened(started, 50));
+      expect(await admitRun(admissionDeps(1), waiting)).toMatchObject({ decision: 'queued' });
+      expect((await db.store.runs.get(waiting))?.queueReason).toMatch(new RegExp(`^waiting for review: ${requester} has 1 pull request awaiting review \\(`));
+      const [ready] = await db.store.inbox.listByRun(started);
+      await db.store.inbox.resolve(ready!.itemId, { action: 'dismiss', answer: null }, requester, new Date().toISOString());
+      expect(await admitRun(admissionDeps(1), waiting)).toMatchObject({ decision: 'admitted' });
+      expect((await db.store.reviewPlaces.read(requester)).places).toEqual([waiting]);
+    }
+  });
+
+  it('Given a competing writer, When it takes the last place between an admission’s reading and its write, Then the admission decides again and waits', async () => {
+    const runId = await queued('kim');
+    const rival = await queued('kim');
+    await db.store.runs.transition(rival, 'STARTING');
+    const places = db.store.reviewPlaces;
+    let interfered = false;
+    // The rival's write lands right after this admission read the (empty) places.
+    const racing = {
+      ...places,
+      async read(requester: string) {
+        const current = await places.read(requester);
+        if (!interfered) {
+          interfered = true;
+          expect(await places.write(requester, [rival], current.version)).toBe(true);
+        }
+        return current;
+      },
+    };
+    const deps = { ...admissionDeps(1), reviewBacklog: { maxOpenPrsPerRequester: 1, inbox: db.store.inbox, places: racing } };
+    expect(await admitRun(deps, runId)).toMatchObject({ decision: 'queued' });
+    expect((await db.store.runs.get(runId))?.queueReason).toMatch(/^waiting for review: kim has 0 pull requests awaiting review and 1 active run that may open one/);
+    expect((await places.read('kim')).places).toEqual([rival]);
+    // A stale version never writes.
+    expect(await places.write('kim', [runId], 0)).toBe(false);
+  });
+
+  it('Given a run that took a place but waits for a slot, Then it gives the place back', async () => {
+    expect(await admitRun(admissionDeps(undefined), await queued('mona'))).toMatchObject({ decision: 'admitted' });
+    const runId = await queued('lena');
+    // Every global slot is taken.
+    const full = { ...admissionDeps(1), caps: { global: (await db.store.slots.holders()).length, perRepo: 50 } };
+    expect(await admitRun(full, runId)).toMatchObject({ decision: 'queued' });
+    expect((await db.store.runs.get(runId))?.queueReason).toBe('waiting for a concurrency slot');
+    expect((await db.store.reviewPlaces.read('lena')).places).toEqual([]);
   });
 
   it('Given a run resumed after a pause, When its requester has a full backlog, Then it is not held', async () => {

@@ -1,0 +1,69 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { issueForgeToken, listPulls } from '../../local/forge';
+import { listComments, setCollaborator } from '../../local/forge/forge-records';
+import { bareRepoPath } from '../../local/forge/forge-repositories';
+import { sampleRepo, startTestPlatform, testConfig, testHome, until, type TestPlatform } from './platform-harness';
+
+/**
+ * Issue 13 item 2 on GitHub, end to end in local mode: `/nightshift plan <text>` on an issue of the
+ * local forge submits a plan run (plan: true); its plan_approval is posted on the issue like a
+ * question; a stranger's approve changes nothing; the writer's `/nightshift approve <edited plan>`
+ * resumes the run with the edited plan in its conversation, and it ends with its PR.
+ * The scripted model (plan-then-risky.jsonl): explore, propose a plan, then a shell command (no
+ * approvalRequired in this repository, so it just runs), the fix, the tests, finish.
+ */
+describe('local mode: /nightshift plan on an issue, approved on the issue', () => {
+  let t: TestPlatform;
+  beforeAll(async () => {
+    const config = { ...testConfig(), github: { tokenSecret: 'nightshift/github-token', webhookSecret: 'nightshift/gh-webhook' } };
+    const prepared = testHome(config);
+    setCollaborator(prepared.home.forge, sampleRepo, 'alice', 'write');
+    t = await startTestPlatform({ session: join(__dirname, 'fixtures', 'plan-then-risky.jsonl'), ...prepared });
+  }, 240_000);
+  afterAll(() => t?.stop());
+
+  const as = async (login: string, method: string, path: string, body: unknown) => {
+    const { token } = issueForgeToken(t.home.forge, sampleRepo, null, 600, new Date(), login);
+    const response = await fetch(`${t.platform.forgeUrl}/repos/${sampleRepo}${path}`, { method, headers: { authorization: `token ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect(response.status).toBeLessThan(300);
+    return (await response.json()) as Record<string, unknown>;
+  };
+  const baseHead = () => execFileSync('git', ['--git-dir', bareRepoPath(t.home.forge, sampleRepo), 'rev-parse', 'main'], { encoding: 'utf8' }).trim();
+
+  it('plan comment → plan_approval on the issue → a stranger is refused → alice approves an edited plan → the run resumes with it to its PR', async () => {
+    const issue = await as('alice', 'POST', '/issues', { title: 'Fix slugify', body: 'Fix slugify so the tests pass.' });
+    const number = Number(issue.number);
+    await as('alice', 'POST', `/issues/${number}/comments`, { body: '/nightshift plan and keep digits' });
+    const waiting = await until(async () => (await t.platform.store.runs.list({ limit: 10 })).runs.find((r) => r.source === 'github_issue' && r.status === 'WAITING_FOR_HUMAN'), 'the plan run to wait for approval', 120_000);
+    expect(waiting).toMatchObject({ plan: true, issue: number, thread: `${sampleRepo}#${number}`, requester: 'github:alice' });
+    expect(waiting.prompt).toContain('and keep digits');
+    const itemId = waiting.resume!.itemId;
+    expect(await t.platform.store.inbox.get(itemId)).toMatchObject({ type: 'plan_approval', state: 'open', details: { plan: expect.stringContaining('Collapse runs of separators') } });
+    // In the plan phase nothing was committed: the branch is the base commit.
+    expect(execFileSync('git', ['--git-dir', bareRepoPath(t.home.forge, sampleRepo), 'rev-parse', waiting.branch!], { encoding: 'utf8' }).trim()).toBe(baseHead());
+
+    const botComments = () => listComments(t.home.forge, sampleRepo, number).filter((c) => c.user.type === 'Bot');
+    const posted = await until(() => botComments().find((c) => c.body.includes(`inbox item \`${itemId}\``)), 'the plan on the issue', 60_000);
+    expect(posted.body).toContain('proposes a plan and waits for approval');
+    expect(posted.body).toContain('Collapse runs of separators');
+    expect(posted.body).toContain('`/nightshift approve` or `/nightshift reject`');
+
+    await as('mallory', 'POST', `/issues/${number}/comments`, { body: '/nightshift approve' });
+    await t.platform.forge.idle();
+    expect(await t.platform.store.inbox.get(itemId)).toMatchObject({ state: 'open' });
+
+    const edited = '1. Collapse runs of separators.\n2. Trim the ends.\n3. Run npm test. EDITED-ON-GITHUB';
+    await as('alice', 'POST', `/issues/${number}/comments`, { body: `/nightshift approve ${edited}` });
+    const run = await until(async () => {
+      const r = await t.platform.store.runs.get(waiting.runId);
+      return r && ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'BUDGET_EXCEEDED'].includes(r.status) ? r : undefined;
+    }, 'the resumed run to end', 150_000);
+    expect(run).toMatchObject({ status: 'SUCCEEDED', outcome: 'pr_opened', branch: waiting.branch, resume: { itemId, action: 'approve', answer: expect.stringContaining('EDITED-ON-GITHUB') } });
+    expect(await t.platform.store.inbox.get(itemId)).toMatchObject({ state: 'resolved', resolvedBy: 'github:alice', resolution: { action: 'approve', plan: edited } });
+    expect(listPulls(t.home.forge, sampleRepo).some((p) => run.prUrl!.endsWith(`/pull/${p.number}`) && p.head === waiting.branch)).toBe(true);
+    expect(botComments().some((c) => c.body.includes(`@alice approved inbox item \`${itemId}\``))).toBe(true);
+    // One run: the approval resumed it, and started no other.
+    expect((await t.platform.store.runs.list({ limit: 10 })).runs).toHaveLength(1);
+  }, 360_000);
+});
