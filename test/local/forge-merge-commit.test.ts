@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { bareRepoPath, branchHead, createBareRepoFromDirectory, fileAt, getPull, issueForgeToken } from '../../local/forge';
 import { mergeBranch, MergeConflictError } from '../../local/forge/forge-repositories';
 import { setCollaborator } from '../../local/forge/forge-records';
+import { protectedPathsOfNightshiftYml } from '../../console/server/nightshift-yml-paths';
+import { classifiedRunDiff } from '../../console/server/run-diff';
 import { fastSession, sampleRepo, startTestPlatform, testConfig, testHome, until, untilStatus, ended, type TestPlatform } from './platform-harness';
 
 /**
@@ -94,6 +96,16 @@ describe('local mode: a draft PR merged with a merge commit', () => {
     const number = Number(/\/pull\/(\d+)$/.exec(run.prUrl!)![1]);
     const ready = await until(async () => (await t.client.inbox({ type: 'pr_ready', state: 'all' })).items.find((i) => i.runId === run.runId), 'the pr_ready item');
     expect(ready.state).toBe('open');
+
+    // The stack's diff route, served in local mode from the synthesized template: the branch facts
+    // function reads the forge as it reads GitHub; classified, it is the local console's own diff.
+    const viaRoute = await fetch(`${t.platform.url}/v1/runs/${run.runId}/diff`);
+    expect(viaRoute.status).toBe(200);
+    const text = (await viaRoute.json()) as { runId: string; base: string; head: string; diff: string; truncated: boolean; nightshiftYml: string | null };
+    expect(text).toMatchObject({ runId: run.runId, repo: sampleRepo, base: 'main', head: run.branch, truncated: false });
+    const consoleDiff = await (await fetch(`${t.platform.url}/_console/runs/${run.runId}/diff`)).json();
+    expect(classifiedRunDiff({ repo: sampleRepo, base: text.base, head: text.head, diffText: text.diff, protectedPaths: protectedPathsOfNightshiftYml(text.nightshiftYml) })).toEqual(consoleDiff);
+    expect(text.diff).toContain('diff --git');
 
     const bare = bareRepoPath(t.home.forge, sampleRepo);
     const head = branchHead(bare, run.branch!)!;
