@@ -76,7 +76,7 @@ export interface WaitingStatus {
  */
 export function waitingComment(s: WaitingStatus): string {
   const w = WAITING_FOR[s.reason] ?? { what: 'a person', noun: 'request' };
-  return `${head(s.runId)}: ⏸️ waiting for ${w.what} — see the ${w.noun} below (inbox item \`${s.itemId}\`). It holds no slot while it waits.\n\nCost so far ${usd(s.spentMicros)} of the ${usd(s.budgetMicros)} budget. This comment is updated when the run goes on.`;
+  return `${head(s.runId)}: ⏸️ waiting for ${w.what} — see the ${w.noun} below (item \`${s.itemId}\` in the inbox). It holds no slot while it waits.\n\nCost so far ${usd(s.spentMicros)} of the ${usd(s.budgetMicros)} budget. This comment is updated when the run goes on.`;
 }
 
 export interface ResumedStatus {

@@ -40,7 +40,7 @@ const snsEventOf = (itemId: string) => ({ Records: [{ EventSource: 'aws:sns', Sn
 describe('the waiting and resumed stages of the status comment', () => {
   test('waiting names what the run waits for and points below; resumed says how it was resolved', () => {
     expect(waitingComment({ runId: RUN, reason: 'question', itemId: 'ITEM', spentMicros: 250_000, budgetMicros: 2_000_000 })).toMatch(
-      /^\*\*Nightshift\*\* run `01JBX7M5Q6RZ5Y9V3G2H4K8N0P`: ⏸️ waiting for an answer — see the question below \(inbox item `ITEM`\)\..*Cost so far \$0\.25 of the \$2\.00 budget/s,
+      /^\*\*Nightshift\*\* run `01JBX7M5Q6RZ5Y9V3G2H4K8N0P`: ⏸️ waiting for an answer — see the question below \(item `ITEM` in the inbox\)\..*Cost so far \$0\.25 of the \$2\.00 budget/s,
     );
     expect(waitingComment({ runId: RUN, reason: 'budget_approval', itemId: 'ITEM', spentMicros: 0, budgetMicros: 1 })).toContain('waiting for an approval of more budget — see the request below');
     expect(waitingComment({ runId: RUN, reason: 'plan_approval', itemId: 'ITEM', spentMicros: 0, budgetMicros: 1 })).toContain('waiting for an approval of its plan — see the plan below');
@@ -56,7 +56,7 @@ describe('the webhook function edits the comment as the run waits and goes on', 
     const outcomes = await inboxItemsHandler(deps(), snsEventOf(itemId));
     expect(outcomes).toEqual([expect.objectContaining({ action: 'posted', itemId })]);
     const edited = h.repo.edits.slice(edits);
-    expect(edited).toEqual([{ id: statusCommentId, body: expect.stringContaining(`waiting for an answer — see the question below (inbox item \`${itemId}\`)`) }]);
+    expect(edited).toEqual([{ id: statusCommentId, body: expect.stringContaining(`waiting for an answer — see the question below (item \`${itemId}\` in the inbox)`) }]);
   });
 
   test('Given the question answered on the thread, Then the status comment says the run goes on; a late item delivery does not put it back to waiting', async () => {

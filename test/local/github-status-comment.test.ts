@@ -46,7 +46,7 @@ describe('local mode: the status comment while a GitHub run waits for a human', 
     // The comment says the run waits, and the question is a comment of its own below it.
     const statusBody = () => listComments(t.home.forge, sampleRepo, number).find((c) => c.id === statusCommentId)?.body ?? '';
     await until(() => (statusBody().includes('⏸️ waiting for an answer') ? true : undefined), 'the status comment to say the run waits', 60_000);
-    expect(statusBody()).toContain(`— see the question below (inbox item \`${itemId}\`)`);
+    expect(statusBody()).toContain(`— see the question below (item \`${itemId}\` in the inbox)`);
     const comments = listComments(t.home.forge, sampleRepo, number);
     const questionAt = comments.findIndex((c) => c.user.type === 'Bot' && c.body.includes(`inbox item \`${itemId}\``) && c.id !== statusCommentId);
     expect(questionAt).toBeGreaterThan(comments.findIndex((c) => c.id === statusCommentId));
