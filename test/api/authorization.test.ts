@@ -69,7 +69,11 @@ describe('API authorization (SPEC §3)', () => {
     const DIFF = 'diff --git a/package-lock.json b/package-lock.json\n--- a/package-lock.json\n+++ b/package-lock.json\n@@ -1 +1 @@\n-{}\n+{"lockfileVersion": 3}\n';
     let asked: [string, string | null, string][];
     const call = (runId: string, requester: string) =>
-      getRunDiffHandler(() => ({ ...api.deps, compareDiff: async (repo: string, base: string | null, head: string) => (asked.push([repo, base, head]), { repository: repo, base: base ?? 'main', diff: DIFF, truncated: false, nightshiftYml: null }) }))(apiEvent({ runId, requester }));
+      getRunDiffHandler(() => ({ ...api.deps, compareDiff: async (repo: string, base: string | null, head: string) => {
+          asked.push([repo, base, head]);
+          return { repository: repo, base: base ?? 'main', diff: DIFF, truncated: false, nightshiftYml: null };
+        },
+      }))(apiEvent({ runId, requester }));
     beforeEach(async () => {
       asked = [];
       await api.deps.runs.patch(bobRun, { branch: `nightshift/${bobRun}-x` });
