@@ -13,7 +13,7 @@ export interface ConsoleConfig {
   api: string;
   repos: { name: string; budgetUsd: number; maxMinutes: number }[];
   budgets: { perRunUsd: number; maxPerRunUsd: number };
-  /** Whether `/_console/runs/{id}/diff` can answer (local mode reads the forge's repositories). */
+  /** Whether `/_console/runs/{id}/diff` can answer (local mode reads the forge's repositories; a deployed stack's console asks GET /v1/runs/{runId}/diff). */
   diffs: boolean;
 }
 

@@ -1,13 +1,11 @@
 import { execFile } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { parse as parseYaml } from 'yaml';
 import type { NightshiftConfig } from '../core/config/schema';
-import { classifyDiff } from '../core/console/risky-diff';
 import { submitFormSettings } from '../core/console/submit-form';
 import type { RunView } from '../core/runs/schemas';
 import { createConsoleHost, type ConsoleConfig, type ConsoleDiffs, type ConsoleHandler } from '../console/server/console-host';
-import { NightshiftYml } from '../runner/repo/repo-settings-file';
-import { DEFAULT_PROTECTED_PATHS, ProtectedPaths } from '../runner/tools/protected-paths';
+import { protectedPathsOfNightshiftYml } from '../console/server/nightshift-yml-paths';
+import { classifiedRunDiff } from '../console/server/run-diff';
 import { bareRepoPath, branchHead, defaultBranchOf, getPull } from './forge';
 
 /**
@@ -44,13 +42,12 @@ export function createLocalConsole(options: LocalConsoleOptions): ConsoleHandler
 }
 
 /** Diffs of the local forge: `git diff base...head` in the bare repository, risky lines marked. */
-export function forgeDiffs(forgeRoot: string): ConsoleDiffs {
+export function forgeDiffs(forgeRoot: string): Required<ConsoleDiffs> {
   const diffOf = async (repo: string, base: string, head: string) => {
     const bare = bareRepoPath(forgeRoot, repo);
     if (!branchHead(bare, head) || !branchHead(bare, base)) return undefined;
-    const text = await git(bare, ['diff', '--no-color', '--no-ext-diff', '--no-textconv', '-M', `refs/heads/${base}...refs/heads/${head}`, '--']);
-    const protectedPaths = await protectedPathsAt(bare, base);
-    return { repo, base, head, diff: classifyDiff(text, { protectedMatch: (path) => protectedPaths.match(path) }) };
+    const diffText = await git(bare, ['diff', '--no-color', '--no-ext-diff', '--no-textconv', '-M', `refs/heads/${base}...refs/heads/${head}`, '--']);
+    return classifiedRunDiff({ repo, base, head, diffText, protectedPaths: protectedPathsOfNightshiftYml(await nightshiftYmlAt(bare, base)) });
   };
   return {
     async runDiff(run: RunView) {
@@ -83,17 +80,13 @@ export function forgeDiffs(forgeRoot: string): ConsoleDiffs {
   };
 }
 
-/** The runner's protected paths for this repository: the defaults and `.nightshift.yml` of the base branch. */
-async function protectedPathsAt(bare: string, base: string): Promise<ProtectedPaths> {
-  let extra: string[] = [];
+/** `.nightshift.yml` of the base branch, whose protected paths mark risky lines; null when there is none. */
+async function nightshiftYmlAt(bare: string, base: string): Promise<string | null> {
   try {
-    const text = await git(bare, ['show', `refs/heads/${base}:.nightshift.yml`]);
-    const parsed = NightshiftYml.safeParse(parseYaml(text));
-    if (parsed.success) extra = parsed.data.protectedPaths ?? [];
+    return await git(bare, ['show', `refs/heads/${base}:.nightshift.yml`]);
   } catch {
-    // No .nightshift.yml at base (or not YAML): the defaults apply, as for the runner.
+    return null;
   }
-  return new ProtectedPaths([...DEFAULT_PROTECTED_PATHS, ...extra]);
 }
 
 const MAX_DIFF_BYTES = 32 * 1024 * 1024;

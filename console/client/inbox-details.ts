@@ -1,4 +1,4 @@
-import { BUDGET_DETAIL_FIELDS, PLAN_DETAIL_FIELD } from '../../core/inbox/detail-fields';
+import { BUDGET_DETAIL_FIELDS, PLAN_DETAIL_FIELD, RISKY_DETAIL_FIELDS } from '../../core/inbox/detail-fields';
 import type { InboxItemAnswer } from './answers';
 
 /**
@@ -25,6 +25,14 @@ export const BUDGET_FIELDS = BUDGET_DETAIL_FIELDS;
 /** The field of a plan approval that holds the proposed plan, as the runner writes it. */
 export const PLAN_FIELD = PLAN_DETAIL_FIELD;
 
+/** The fields of a risky action (tool, command or path, the matched pattern, an edit's proposed change), as the runner writes them. */
+export const RISKY_FIELDS = RISKY_DETAIL_FIELDS;
+
+/** An edit's proposed change, line by line: `-` removes, `+` writes; any other line is context. */
+export function changeLines(change: string): { kind: 'add' | 'del' | 'context'; text: string }[] {
+  return change.split('\n').map((line) => (line.startsWith('+') ? { kind: 'add', text: line.slice(1) } : line.startsWith('-') ? { kind: 'del', text: line.slice(1) } : { kind: 'context', text: line }));
+}
+
 /**
  * What the extra-budget field offers first: the run's own budget again (it doubles it), and never less
  * than the call that did not fit, rounded up to the cent. The requester changes it as they like.
@@ -41,6 +49,7 @@ export function shownFields(item: Pick<InboxItemAnswer, 'type' | 'message' | 'de
   if (detailText(item.details, 'question') === item.message) shown.add('question');
   if (item.type === 'plan_approval' && detailText(item.details, PLAN_FIELD) !== undefined) shown.add(PLAN_FIELD);
   if (item.type === 'budget_approval') for (const key of Object.values(BUDGET_FIELDS)) if (detailUsd(item.details, key) !== undefined) shown.add(key);
+  if (item.type === 'risky_action') for (const key of Object.values(RISKY_FIELDS)) if (detailText(item.details, key) !== undefined) shown.add(key);
   return shown;
 }
 

@@ -8,9 +8,10 @@ import { sendBody, sendError, sendJson } from './console-responses';
 import { guardRequest } from './request-guard';
 
 /**
- * The console's own side of a console server: the page and its files, and three read-only answers the
- * API has no route for: the submit form's choices (`/_console/config`), a run's diff against its base
- * (`/_console/runs/{runId}/diff`) and a local pull request (`/_console/pulls/{owner}/{name}/{number}`).
+ * The console's own side of a console server: the page and its files, and three read-only answers:
+ * the submit form's choices (`/_console/config`), a run's diff against its base
+ * (`/_console/runs/{runId}/diff`: local mode reads the forge, a deployed stack's console asks the API's
+ * `GET /v1/runs/{runId}/diff`) and a local pull request (`/_console/pulls/{owner}/{name}/{number}`).
  * A run's diff is shown only to a caller the API shows the run to: the host asks the API first, with
  * the caller's own request, so the API's authorization rules decide.
  */
@@ -18,8 +19,8 @@ import { guardRequest } from './request-guard';
 export interface ConsoleDiffs {
   /** The run's branch against its base; undefined while the run has no branch. */
   runDiff(run: RunView): Promise<RunDiff | undefined>;
-  /** A pull request of the local forge; undefined when there is none with that number. */
-  pull(repo: string, number: number): Promise<PullView | undefined>;
+  /** A pull request of the local forge; undefined when there is none with that number. Absent for a deployed stack (its pull requests live on GitHub). */
+  pull?(repo: string, number: number): Promise<PullView | undefined>;
 }
 
 export interface ConsoleHostOptions {
@@ -58,7 +59,7 @@ export function createConsoleHost(options: ConsoleHostOptions): ConsoleHandler {
 
     const pull = /^\/_console\/pulls\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(path);
     if (pull) {
-      if (!options.diffs) return sendError(res, 404, 'not_local', 'pull requests of a deployed stack live on GitHub');
+      if (!options.diffs?.pull) return sendError(res, 404, 'not_local', 'pull requests of a deployed stack live on GitHub');
       const parsed = PullPath.safeParse({ repo: `${decodeSegment(pull[1]!)}/${decodeSegment(pull[2]!)}`, number: pull[3] });
       if (!parsed.success) return sendError(res, 404, 'pull_not_found', 'no such pull request');
       const view = await options.diffs.pull(parsed.data.repo, parsed.data.number);

@@ -1,7 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RequestSigner } from '../../cli/sigv4';
+import * as z from 'zod';
 import type { ConsoleConfig } from '../contract';
+import { protectedPathsOfNightshiftYml } from './nightshift-yml-paths';
+import { classifiedRunDiff } from './run-diff';
 import { createConsoleHost } from './console-host';
 import { SECURITY_HEADERS, sendError } from './console-responses';
 import { guardRequest } from './request-guard';
@@ -32,6 +35,9 @@ export interface StackConsole {
   stop(): Promise<void>;
 }
 
+/** What GET /v1/runs/{runId}/diff answers (lambdas/api/answers.ts RunDiffAnswer): the text this console classifies. */
+const RunDiffText = z.object({ repo: z.string(), base: z.string(), head: z.string(), diff: z.string(), truncated: z.boolean(), nightshiftYml: z.string().nullable() });
+
 /** The API refuses bodies over 64 KiB itself; the proxy does not buffer more than that. */
 const MAX_BODY_BYTES = 64 * 1024 + 1;
 /** The request headers the page may send on to the API; everything else (cookies, authorization, origin) stays here. */
@@ -51,12 +57,26 @@ export async function startStackConsole(options: StackConsoleOptions): Promise<S
     return doFetch(url, { method, headers, ...(body !== undefined ? { body } : {}), redirect: 'manual', signal: AbortSignal.timeout(30_000) });
   };
 
+  const getApi = async (path: string) => {
+    const response = await callApi('GET', path, { accept: 'application/json' }, undefined);
+    return { status: response.status, body: await response.text() };
+  };
   const host = createConsoleHost({
-    config: () => ({ mode: 'stack', api: options.apiUrl.origin, repos: options.repos, budgets: options.budgets, diffs: false }),
+    config: () => ({ mode: 'stack', api: options.apiUrl.origin, repos: options.repos, budgets: options.budgets, diffs: true }),
     port: () => port,
-    callApi: async (path) => {
-      const response = await callApi('GET', path, { accept: 'application/json' }, undefined);
-      return { status: response.status, body: await response.text() };
+    callApi: getApi,
+    // The stack's API reads the diff text from GitHub (GET /v1/runs/{runId}/diff); this console marks its risky lines as local mode's does.
+    diffs: {
+      runDiff: async (run) => {
+        const answer = await getApi(`/v1/runs/${encodeURIComponent(run.runId)}/diff`);
+        if (answer.status === 200) {
+          const text = RunDiffText.parse(JSON.parse(answer.body));
+          return classifiedRunDiff({ repo: text.repo, base: text.base, head: text.head, diffText: text.diff, protectedPaths: protectedPathsOfNightshiftYml(text.nightshiftYml), cut: text.truncated });
+        }
+        const code = /"code"\s*:\s*"([a-z_]+)"/.exec(answer.body)?.[1];
+        if (answer.status === 404 && code === 'no_branch') return undefined;
+        throw new Error(`the API answered ${answer.status} ${code ?? ''} for the run's diff`.trim());
+      },
     },
   });
 

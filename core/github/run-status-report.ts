@@ -5,15 +5,21 @@ import { RunId, type RunEvent } from '../runs/schemas';
 import type { RunEventLog, RunRepository } from '../store/ports';
 import type { GithubRepoPort } from './github-port';
 import { pullNumberOf } from './pull-outcome';
-import { checkRunOf, endedComment, type EndedStatus } from './run-status';
+import { isAutomaticPauseReason } from '../inbox/pause-report';
+import type { RunRecord } from '../store/ports';
+import { checkRunOf, endedComment, resumedComment, waitingComment, type EndedStatus } from './run-status';
 
 /**
- * The end of a run on GitHub: when a run's execution ends (an EventBridge rule on the state machine's
+ * The one path that writes a GitHub run's status comment from the webhook function (the runner writes
+ * the running stage itself, runner/session/status-progress.ts):
+ * - `reportRunEnded`: the end of a run. When a run's execution ends (an EventBridge rule on the state machine's
  * execution status changes invokes the webhook function; local mode delivers the same events), the
  * run's status comment is edited to the result, and a check run named Nightshift is written on its
  * pull request's head commit. Everything shown comes from the run record and its timeline (the turns,
  * the tests at base and head, the summary in the final status event), so every way a run ends (the
  * runner's report, a timeout, a cancel while queued, a lost task) reads the same.
+ * - `reportRunProgress`: a run between its start and its end, as it is now: waiting for a human (the
+ *   inbox topic's delivery of its new item), or queued again once that was resolved on GitHub.
  */
 
 /** The part of "Step Functions Execution Status Change" read here; the execution name is the run id. */
@@ -35,8 +41,12 @@ export class RunNotEndedError extends Error {
   }
 }
 
-export interface RunStatusReportDeps {
+export interface StatusCommentDeps {
   runs: RunRepository;
+  github(repo: string): Promise<GithubRepoPort>;
+}
+
+export interface RunStatusReportDeps extends StatusCommentDeps {
   events: Pick<RunEventLog, 'list'>;
   /** A client for the run's repository that may also write check runs where the token allows it. */
   github(repo: string): Promise<GithubRepoPort>;
@@ -88,14 +98,7 @@ export async function reportRunEnded(deps: RunStatusReportDeps, event: unknown):
 
   const status = endedStatusOf(run, await timeline(deps.events, run.runId));
   const github = await deps.github(run.repo);
-  let comment: 'edited' | 'created' = 'edited';
-  if (run.statusCommentId) await github.editComment(run.statusCommentId, endedComment(status));
-  else {
-    // The queued comment could not be posted (or the run ended before its id was stored): one now.
-    const { id } = await github.comment(threadNumber(run.thread), endedComment(status));
-    await deps.runs.patch(run.runId, { statusCommentId: id }, { allowTerminal: true });
-    comment = 'created';
-  }
+  const comment = await writeStatusComment(deps, github, run, run.thread, endedComment(status));
   const pr = pullNumberOf(run.prUrl);
   if (pr === undefined) return { action: 'reported', runId: run.runId, comment, checkRun: 'no_pull_request' };
   if (!github.canWriteChecks) return { action: 'reported', runId: run.runId, comment, checkRun: 'no_checks_permission' };
@@ -103,4 +106,44 @@ export async function reportRunEnded(deps: RunStatusReportDeps, event: unknown):
   if (!headSha) return { action: 'reported', runId: run.runId, comment, checkRun: 'no_head_commit' };
   await github.upsertCheckRun({ headSha, externalId: run.runId, output: checkRunOf(status) });
   return { action: 'reported', runId: run.runId, comment, checkRun: 'written' };
+}
+
+/** The run's one status comment: edited in place, or posted (and its id stored) when the queued one never was. */
+async function writeStatusComment(deps: Pick<StatusCommentDeps, 'runs'>, github: GithubRepoPort, run: RunRecord, thread: string, body: string): Promise<'edited' | 'created'> {
+  if (run.statusCommentId) {
+    await github.editComment(run.statusCommentId, body);
+    return 'edited';
+  }
+  // The queued comment could not be posted (or the run got here before its id was stored): one now.
+  const { id } = await github.comment(threadNumber(thread), body);
+  await deps.runs.patch(run.runId, { statusCommentId: id }, { allowTerminal: true });
+  return 'created';
+}
+
+export type RunProgressReport = { action: 'ignored'; reason: string } | { action: 'reported'; runId: string; stage: 'waiting' | 'resumed'; comment: 'edited' | 'created' };
+
+/**
+ * The status comment of a run that is neither running nor ended, from its record as it is now:
+ * WAITING_FOR_HUMAN says what it waits for and points to the question below it; QUEUED (or STARTING)
+ * after a person resolved that says it goes on. Anything else is someone else's to write (the runner
+ * writes running, `reportRunEnded` the end, the webhook's submit queued), so a late delivery never
+ * writes over a newer stage: what is written is always the run's current status.
+ */
+export async function reportRunProgress(deps: StatusCommentDeps, runId: string): Promise<RunProgressReport> {
+  const run = await deps.runs.get(runId);
+  if (!run) return { action: 'ignored', reason: `run ${runId} is unknown` };
+  const { thread, resume } = run;
+  if (!thread) return { action: 'ignored', reason: 'the run was not started from GitHub' };
+  const human = resume && !isAutomaticPauseReason(resume.reason) ? resume : undefined;
+  let stage: 'waiting' | 'resumed';
+  let body: string;
+  if (run.status === 'WAITING_FOR_HUMAN' && human) {
+    stage = 'waiting';
+    body = waitingComment({ runId, reason: human.reason, itemId: human.itemId, spentMicros: run.spentMicros, budgetMicros: run.budgetMicros });
+  } else if ((run.status === 'QUEUED' || run.status === 'STARTING') && human?.answeredAt) {
+    stage = 'resumed';
+    body = resumedComment({ runId, action: human.action, spentMicros: run.spentMicros, budgetMicros: run.budgetMicros });
+  } else return { action: 'ignored', reason: `the run is ${run.status}: not a stage this report writes` };
+  const comment = await writeStatusComment(deps, await deps.github(run.repo), run, thread, body);
+  return { action: 'reported', runId, stage, comment };
 }

@@ -5,9 +5,9 @@ import { inertMarkdown } from '../text/inert-markdown';
 
 /**
  * What a run shows on GitHub (SPEC §3, issue 11 item 6): ONE status comment per run on its thread,
- * edited in place as the run goes queued → running → ended, and a check run named Nightshift on the
+ * edited in place as the run goes queued → running (→ waiting for a human → queued → running)* → ended, and a check run named Nightshift on the
  * pull request's head commit once it ends. Pure: the writers are the webhook function (queued at
- * submit, the result when the run's execution ends: core/github/run-status-report.ts) and the runner
+ * submit, waiting and resumed, the result when the run's execution ends: core/github/run-status-report.ts) and the runner
  * (running, with its run token: runner/session/status-progress.ts). docs/github-app.md says who writes what.
  */
 
@@ -50,6 +50,47 @@ export interface RunningStatus {
 export function runningComment(s: RunningStatus): string {
   const doing = s.turns === 0 ? 'preparing the workspace and running the tests at base' : `working: ${s.turns} model turn${s.turns === 1 ? '' : 's'} so far`;
   return `${head(s.runId)}: 🏃 running, ${doing}.\n\nCost so far ${usd(s.spentMicros)} of the ${usd(s.budgetMicros)} budget. This comment is updated as the run goes.`;
+}
+
+/** What a waiting run waits for, by its pause reason (an inbox item type); any other reason reads as a person's input. */
+const WAITING_FOR: Record<string, { what: string; noun: string }> = {
+  question: { what: 'an answer', noun: 'question' },
+  stuck: { what: 'a hint (it is stuck)', noun: 'question' },
+  plan_approval: { what: 'an approval of its plan', noun: 'plan' },
+  risky_action: { what: 'an approval of a risky action', noun: 'request' },
+  budget_approval: { what: 'an approval of more budget', noun: 'request' },
+};
+
+export interface WaitingStatus {
+  runId: string;
+  /** The pause reason: the type of the inbox item the run waits on. */
+  reason: string;
+  itemId: string;
+  spentMicros: number;
+  budgetMicros: number;
+}
+
+/**
+ * WAITING_FOR_HUMAN: the run stopped and waits for a person. The question itself is a comment of its
+ * own, posted after this one (core/github/inbox-on-thread.ts), so this one points below.
+ */
+export function waitingComment(s: WaitingStatus): string {
+  const w = WAITING_FOR[s.reason] ?? { what: 'a person', noun: 'request' };
+  return `${head(s.runId)}: ⏸️ waiting for ${w.what} — see the ${w.noun} below (item \`${s.itemId}\` in the inbox). It holds no slot while it waits.\n\nCost so far ${usd(s.spentMicros)} of the ${usd(s.budgetMicros)} budget. This comment is updated when the run goes on.`;
+}
+
+export interface ResumedStatus {
+  runId: string;
+  /** How the item it waited on was resolved (`answer`, `approve`, `reject`), when known. */
+  action: string | undefined;
+  spentMicros: number;
+  budgetMicros: number;
+}
+
+/** WAITING_FOR_HUMAN → QUEUED: resolved, the run waits for a slot to go on from where it stopped. */
+export function resumedComment(s: ResumedStatus): string {
+  const how = s.action === 'answer' ? 'answered' : s.action === 'approve' ? 'approved' : s.action === 'reject' ? 'rejected' : 'resolved';
+  return `${head(s.runId)}: ⏳ ${how}; queued to go on from where it stopped, as soon as a slot is free.\n\nCost so far ${usd(s.spentMicros)} of the ${usd(s.budgetMicros)} budget. This comment is updated as the run goes.`;
 }
 
 export interface EndedStatus {

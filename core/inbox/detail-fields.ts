@@ -8,3 +8,10 @@ export const BUDGET_DETAIL_FIELDS = { budget: 'budgetUsd', spent: 'spentUsd', ne
 
 /** A plan approval: the proposed plan. */
 export const PLAN_DETAIL_FIELD = 'plan';
+
+/**
+ * A risky action: the tool, what it would run (`command`, for shell) or change (`path`, for edits),
+ * the `approvalRequired` rule it matched, and for an edit the proposed change as lines starting with
+ * `-` (text it removes) or `+` (text it writes).
+ */
+export const RISKY_DETAIL_FIELDS = { tool: 'tool', command: 'command', path: 'path', pattern: 'pattern', change: 'change' } as const;

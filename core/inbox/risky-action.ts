@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { globToRegExp } from '../text/glob';
+import { RISKY_DETAIL_FIELDS as F } from './detail-fields';
 
 /**
  * The `risky_action` pause (SPEC §3, §5): `.nightshift.yml` `approvalRequired` names path globs for
@@ -66,17 +67,33 @@ export function riskyActionOf(rules: ApprovalRequired | undefined, name: string,
 const MAX_SHOWN = 2_000;
 const shown = (text: string) => (text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}…` : text);
 
-/** The inbox item's message and details (the runner redacts both before they leave it). */
-export function riskyActionRequest(action: RiskyAction): { message: string; details: Record<string, string> } {
+/**
+ * An edit's proposed change for the person who approves it: the lines it removes (`-`) and writes
+ * (`+`), from the tool call's input; at most MAX_SHOWN characters. Undefined for an input that is not an edit's.
+ */
+export function proposedChangeOf(tool: 'write_file' | 'edit_file', input: unknown): string | undefined {
+  if (typeof input !== 'object' || input === null) return undefined;
+  const fields = input as Record<string, unknown>;
+  const lines = (prefix: string, text: unknown) => (typeof text === 'string' && text !== '' ? text.replace(/\n$/, '').split('\n').map((l) => `${prefix}${l}`) : []);
+  const change = tool === 'write_file' ? lines('+', fields.content) : [...lines('-', fields.oldText), ...lines('+', fields.newText)];
+  return change.length > 0 ? shown(change.join('\n')) : undefined;
+}
+
+/**
+ * The inbox item's message and details (the runner redacts both before they leave it). With the tool
+ * call's input, an edit's details carry its proposed change too (`proposedChangeOf`).
+ */
+export function riskyActionRequest(action: RiskyAction, input?: unknown): { message: string; details: Record<string, string> } {
   if (action.tool === 'shell') {
     return {
       message: `The agent wants to run a command that .nightshift.yml marks as needing approval (pattern "${action.pattern}"): ${shown(action.command)}. Approve to run it, or reject to refuse it (the agent is told and goes on).`,
-      details: { tool: 'shell', command: shown(action.command), pattern: action.pattern },
+      details: { [F.tool]: 'shell', [F.command]: shown(action.command), [F.pattern]: action.pattern },
     };
   }
+  const change = input === undefined ? undefined : proposedChangeOf(action.tool, input);
   return {
     message: `The agent wants to change ${action.path} (${action.tool}), which .nightshift.yml marks as needing approval (glob "${action.pattern}"). Approve to make the change, or reject to refuse it (the agent is told and goes on).`,
-    details: { tool: action.tool, path: action.path, pattern: action.pattern },
+    details: { [F.tool]: action.tool, [F.path]: action.path, [F.pattern]: action.pattern, ...(change !== undefined ? { [F.change]: change } : {}) },
   };
 }
 

@@ -19,6 +19,7 @@ export const runRoutes = [
   { id: 'GetRun', method: apigw.HttpMethod.GET, path: '/v1/runs/{runId}', entry: 'lambdas/api/get-run.ts', description: 'GET /v1/runs/{runId}: one run' },
   { id: 'CancelRun', method: apigw.HttpMethod.POST, path: '/v1/runs/{runId}/cancel', entry: 'lambdas/api/cancel-run.ts', description: 'POST /v1/runs/{runId}/cancel: cancel a run' },
   { id: 'GetRunEvents', method: apigw.HttpMethod.GET, path: '/v1/runs/{runId}/events', entry: 'lambdas/api/get-run-events.ts', description: 'GET /v1/runs/{runId}/events: the run timeline' },
+  { id: 'GetRunDiff', method: apigw.HttpMethod.GET, path: '/v1/runs/{runId}/diff', entry: 'lambdas/api/get-run-diff.ts', description: "GET /v1/runs/{runId}/diff: the run branch's diff against its base, risky lines marked" },
 ] as const;
 
 /** The inbox routes (docs/inbox.md): read and resolve the items of the caller's paused runs. */
@@ -35,7 +36,7 @@ export interface ApiProps {
   readonly config: NightshiftConfig;
   readonly state: State;
   readonly orchestrator: Orchestrator;
-  /** Asked at submit about a `branch` to continue (invariant 7). */
+  /** Asked at submit about a `branch` to continue (invariant 7), and for a run branch's diff (GET /v1/runs/{runId}/diff). */
   readonly branchFacts: BranchFacts;
   readonly logRetention: logs.RetentionDays;
 }
@@ -122,6 +123,8 @@ export class Api extends Construct {
     this.httpApi.addRoutes({ path: '/v1/openapi.json', methods: [apigw.HttpMethod.GET], integration: new integrations.HttpLambdaIntegration('OpenApiIntegration', openApi) });
     orchestrator.grantStartExecution(this.functions.SubmitRun);
     props.branchFacts.grantInvoke(this.functions.SubmitRun);
+    // The deployed console's diffs: text from GitHub through the branch facts function, whose token stays there.
+    props.branchFacts.grantInvoke(this.functions.GetRunDiff);
     orchestrator.grantStopExecution(this.functions.CancelRun);
 
     Validations.of(this.httpApi).acknowledge({

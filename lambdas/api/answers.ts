@@ -45,3 +45,22 @@ export const IntakeStatusAnswer = z.object({ paused: z.boolean(), reason: z.stri
 
 /** `POST /v1/webhooks/github` → 200 (a delivery seen before) or 202 (acted on or ignored), with what was done. */
 export const WebhookAnswer = z.object({ status: z.string(), reason: z.string().optional() }).catchall(z.unknown());
+
+/**
+ * `GET /v1/runs/{runId}/diff`: the run branch against its base, as GitHub's compare diff text, with
+ * `.nightshift.yml` of the base (its protected paths). The console marks the risky lines itself
+ * (console/server/run-diff.ts), as local mode's console does with the forge's diff.
+ */
+export const RunDiffAnswer = z
+  .object({
+    runId: RunId,
+    repo: z.string(),
+    base: z.string(),
+    head: z.string(),
+    /** `git diff base...head` as GitHub answers a compare; cut at 1 MiB (`truncated`). */
+    diff: z.string(),
+    truncated: z.boolean(),
+    nightshiftYml: z.string().nullable(),
+  })
+  .strict();
+export type RunDiffAnswer = z.infer<typeof RunDiffAnswer>;

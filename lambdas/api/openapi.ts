@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { InboxItemView, ResolveInboxRequest } from '../../core/inbox/inbox-item';
 import { RunView, SubmitRunRequest } from '../../core/runs/schemas';
 import { IntakeChange } from '../ops/intake';
-import { CancelRunAnswer, ErrorEnvelope, InboxListAnswer, IntakeStatusAnswer, RunEventsAnswer, RunListAnswer, SubmitRunAnswer, WebhookAnswer } from './answers';
+import { CancelRunAnswer, ErrorEnvelope, InboxListAnswer, IntakeStatusAnswer, RunDiffAnswer, RunEventsAnswer, RunListAnswer, SubmitRunAnswer, WebhookAnswer } from './answers';
 import { ListInboxQuery, ListRunsQuery, RunEventsQuery } from './query-schemas';
 
 /**
@@ -21,6 +21,7 @@ const components = {
   SubmitRunAnswer,
   RunListAnswer,
   RunEventsAnswer,
+  RunDiffAnswer,
   CancelRunAnswer,
   IntakeChange,
   IntakeStatusAnswer,
@@ -142,6 +143,14 @@ export function openApiDocument(): JsonSchema {
           summary: "The run's timeline, oldest first",
           parameters: [runIdParameter, ...queryParameters(RunEventsQuery)],
           responses: { '200': answer('a page of events', 'RunEventsAnswer'), '400': refusal('invalid_request or invalid_cursor'), '404': refusal('run_not_found'), ...commonErrors },
+        },
+      },
+      '/v1/runs/{runId}/diff': {
+        get: {
+          operationId: 'getRunDiff',
+          summary: "The run branch's diff against its base as GitHub compares them, with .nightshift.yml of the base",
+          parameters: [runIdParameter],
+          responses: { '200': answer('the diff text', 'RunDiffAnswer'), '404': refusal('run_not_found, or no_branch: the run has no branch on GitHub yet'), ...commonErrors },
         },
       },
       '/v1/inbox': {

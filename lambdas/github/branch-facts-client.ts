@@ -1,6 +1,6 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { BranchFactsPort, PullFactsPort } from '../../core/runs/branch-ownership';
-import { BranchFactsAnswer, PullFactsAnswer } from './branch-facts-contract';
+import { BranchFactsAnswer, CompareDiffAnswer, PullFactsAnswer } from './branch-facts-contract';
 
 /** The branch facts function (lambdas/github/branch-facts.ts) as submit's BranchFactsPort: one synchronous call. */
 export function lambdaBranchFacts(client: LambdaClient, functionName: string): BranchFactsPort {
@@ -19,6 +19,13 @@ export function lambdaBranchFacts(client: LambdaClient, functionName: string): B
 /** The same function as submit's PullFactsPort (a review run's `pr`). */
 export function lambdaPullFacts(client: LambdaClient, functionName: string): PullFactsPort {
   return async (repo, pull) => PullFactsAnswer.parse(await invoke(client, functionName, { kind: 'pullFacts', repo, pull })).pull ?? undefined;
+}
+
+/** A run branch's diff against its base, as the branch facts function reads it from GitHub (GET /v1/runs/{runId}/diff). */
+export type CompareDiffPort = (repo: string, base: string | null, head: string) => Promise<CompareDiffAnswer>;
+
+export function lambdaCompareDiff(client: LambdaClient, functionName: string): CompareDiffPort {
+  return async (repo, base, head) => CompareDiffAnswer.parse(await invoke(client, functionName, { kind: 'compareDiff', repo, ...(base ? { base } : {}), head }));
 }
 
 async function invoke(client: LambdaClient, functionName: string, request: Record<string, unknown>): Promise<unknown> {

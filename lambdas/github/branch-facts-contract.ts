@@ -48,3 +48,30 @@ export const PullFactsAnswer = z
   })
   .strict();
 export type PullFactsAnswer = z.infer<typeof PullFactsAnswer>;
+
+/**
+ * The same function asked for a run branch's diff against its base (`GET /v1/runs/{runId}/diff`,
+ * the deployed stack's console): GitHub's compare diff, and `.nightshift.yml` at the base. Text only,
+ * never a token; whoever shows it classifies it (console/server/run-diff.ts).
+ */
+/** Without `base`, the repository's default branch (where a run without `baseBranch` started). */
+export const CompareDiffRequest = z.object({ kind: z.literal('compareDiff'), repo: RepoName, base: BranchName.optional(), head: BranchName }).strict();
+export type CompareDiffRequest = z.infer<typeof CompareDiffRequest>;
+
+/** The most diff text the function returns (a Lambda answer is at most 6 MB, and the API's classified answer is larger than the text). */
+export const MAX_COMPARE_DIFF_CHARS = 1024 * 1024;
+
+export const CompareDiffAnswer = z
+  .object({
+    repository: z.string(),
+    /** The base compared against: the asked one, or the default branch. */
+    base: z.string().min(1),
+    /** null: the base or the head branch does not exist (yet). */
+    diff: z.string().max(MAX_COMPARE_DIFF_CHARS).nullable(),
+    /** The diff was cut at MAX_COMPARE_DIFF_CHARS. */
+    truncated: z.boolean(),
+    /** `.nightshift.yml` of the base branch as text (null without one): its protected paths mark risky lines as the runner protects them. */
+    nightshiftYml: z.string().max(256 * 1024).nullable(),
+  })
+  .strict();
+export type CompareDiffAnswer = z.infer<typeof CompareDiffAnswer>;

@@ -2,7 +2,7 @@ import { Octokit } from '@octokit/core';
 import { repoSettings } from '../../core/config/load';
 import { RepoNotAllowedError } from '../../core/errors';
 import { optionalEnv } from '../../core/env';
-import { BRANCH_FACTS_PERMISSIONS, BranchFactsAnswer, BranchFactsRequest, PullFactsAnswer, PullFactsRequest } from './branch-facts-contract';
+import { BRANCH_FACTS_PERMISSIONS, BranchFactsAnswer, BranchFactsRequest, CompareDiffAnswer, CompareDiffRequest, MAX_COMPARE_DIFF_CHARS, PullFactsAnswer, PullFactsRequest } from './branch-facts-contract';
 import { GITHUB_CALL_TIMEOUT_MS } from './github-repo-client';
 import { mintRepoToken, webhookTokenBrokerDepsFromEnv, type WebhookTokenBrokerDeps } from './webhook-token-broker';
 
@@ -47,6 +47,35 @@ export async function lookupPullFacts(deps: BranchFactsDeps, input: unknown): Pr
   }
 }
 
+const notFound = (err: unknown) => (err as { status?: number }).status === 404;
+
+/** A run branch against its base: GitHub's compare diff (base...head) and `.nightshift.yml` at the base, as text. */
+export async function lookupCompareDiff(deps: BranchFactsDeps, input: unknown): Promise<CompareDiffAnswer> {
+  const request = CompareDiffRequest.parse(input);
+  const { settings, octokit, owner, repo } = await repoClient(deps, request.repo);
+  const base = request.base ?? (await octokit.request('GET /repos/{owner}/{repo}', { owner, repo })).data.default_branch;
+  const [diff, nightshiftYml] = await Promise.all([
+    octokit
+      .request('GET /repos/{owner}/{repo}/compare/{basehead}', { owner, repo, basehead: `${base}...${request.head}`, headers: { accept: 'application/vnd.github.diff' } })
+      .then(
+        ({ data }) => String(data as unknown),
+        (err: unknown) => {
+          if (notFound(err)) return null;
+          throw err;
+        },
+      ),
+    octokit.request('GET /repos/{owner}/{repo}/contents/{path}', { owner, repo, path: '.nightshift.yml', ref: base, headers: { accept: 'application/vnd.github.raw' } }).then(
+      ({ data }) => String(data as unknown).slice(0, 256 * 1024) as string | null,
+      (err: unknown) => {
+        if (notFound(err)) return null;
+        throw err;
+      },
+    ),
+  ]);
+  const truncated = diff !== null && diff.length > MAX_COMPARE_DIFF_CHARS;
+  return CompareDiffAnswer.parse({ repository: settings.name, base, diff: truncated ? diff.slice(0, MAX_COMPARE_DIFF_CHARS) : diff, truncated, nightshiftYml });
+}
+
 export async function lookupBranchFacts(deps: BranchFactsDeps, input: unknown): Promise<BranchFactsAnswer> {
   const request = BranchFactsRequest.parse(input);
   const { settings, octokit, owner, repo } = await repoClient(deps, request.repo);
@@ -74,10 +103,11 @@ export async function lookupBranchFacts(deps: BranchFactsDeps, input: unknown): 
 let deps: BranchFactsDeps | undefined;
 
 /**
- * Lambda entry: `{ kind: "branchFacts", repo, branch }` in, `BranchFactsAnswer` out, or `{ kind:
- * "pullFacts", repo, pull }` in, `PullFactsAnswer` out; refusals and GitHub failures throw.
+ * Lambda entry: `{ kind: "branchFacts", repo, branch }` in, `BranchFactsAnswer` out; `{ kind:
+ * "pullFacts", repo, pull }` in, `PullFactsAnswer` out; or `{ kind: "compareDiff", repo, base, head }`
+ * in, `CompareDiffAnswer` out; refusals and GitHub failures throw.
  */
-export async function handler(event: unknown): Promise<BranchFactsAnswer | PullFactsAnswer> {
+export async function handler(event: unknown): Promise<BranchFactsAnswer | PullFactsAnswer | CompareDiffAnswer> {
   if (!deps) {
     const base = webhookTokenBrokerDepsFromEnv();
     deps = { ...base, apiUrl: optionalEnv('GITHUB_API_URL') ?? base.config.github.apiUrl };
@@ -86,6 +116,11 @@ export async function handler(event: unknown): Promise<BranchFactsAnswer | PullF
     const pull = await lookupPullFacts(deps, event);
     console.log(JSON.stringify({ level: 'info', message: 'pull request facts answered', repository: pull.repository, found: pull.pull !== null }));
     return pull;
+  }
+  if (typeof event === 'object' && event !== null && (event as { kind?: unknown }).kind === 'compareDiff') {
+    const compared = await lookupCompareDiff(deps, event);
+    console.log(JSON.stringify({ level: 'info', message: 'compare diff answered', repository: compared.repository, found: compared.diff !== null, chars: compared.diff?.length ?? 0, truncated: compared.truncated }));
+    return compared;
   }
   const answer = await lookupBranchFacts(deps, event);
   console.log(JSON.stringify({ level: 'info', message: 'branch facts answered', repository: answer.repository, exists: answer.branch.exists, protected: answer.branch.protected }));

@@ -9,7 +9,7 @@ import { optionalEnv, requiredEnv } from '../../core/env';
 import { PermissionCache } from '../../core/github/webhook-intake';
 import { receiveWebhook, WEBHOOK_MAX_BODY_BYTES, type WebhookReceiverDeps } from '../../core/github/webhook-receiver';
 import { WebhookSecret } from '../../core/github/webhook-signature';
-import { isExecutionStatusChange, reportRunEnded, RunNotEndedError, type RunStatusReport, type RunStatusReportDeps } from '../../core/github/run-status-report';
+import { isExecutionStatusChange, reportRunEnded, reportRunProgress, RunNotEndedError, type RunProgressReport, type RunStatusReport, type RunStatusReportDeps, type StatusCommentDeps } from '../../core/github/run-status-report';
 import { createPowertoolsSink } from '../../core/metrics/powertools-sink';
 import { cancelRun } from '../../core/runs/cancel';
 import { resolveInboxItem, type AnswerDeps } from '../../core/runs/answer';
@@ -101,7 +101,12 @@ export function webhookDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Webhoo
       await cancelRun(submitDeps, { runId, requester, access: { caller: { requester, groups: [] }, admin: true } });
     },
     inbox: store.inbox,
-    resolveItem: (input) => resolveInboxItem(answerDeps, input),
+    resolveItem: async (input) => {
+      const item = await resolveInboxItem(answerDeps, input);
+      // Resolved on GitHub: the run's status comment leaves "waiting" for "queued to go on" at once.
+      await reportProgressOnGithub({ runs: store.runs, github: (repo) => repoClient(repo, false) }, item.runId);
+      return item;
+    },
     warn: (message, fields) => logger.warn(message, fields),
     // CI auto-fix: attempts on the control table (autofix#owner/name#N), CI reads with a token that also reads checks and Actions.
     autofix: {
@@ -152,13 +157,34 @@ export async function runStatusHandler(deps: RunStatusReportDeps, event: unknown
   }
 }
 
-/** New inbox items of GitHub runs (the inbox topic): each posted on its thread. Throws so the asynchronous invocation is retried. */
+/**
+ * A GitHub run's status comment between its start and its end (core/github/run-status-report.ts).
+ * A courtesy, like the runner's running edits: a failure is logged and fails nothing, since what
+ * caused it (the question posted, the answer taken) has happened and must not be redone by a retry.
+ */
+export async function reportProgressOnGithub(deps: StatusCommentDeps, runId: string): Promise<RunProgressReport | undefined> {
+  try {
+    const report = await reportRunProgress(deps, runId);
+    logger.info('run progress on GitHub', { ...report });
+    return report;
+  } catch (err) {
+    logger.warn('could not edit the status comment', { runId, error: err as Error });
+    return undefined;
+  }
+}
+
+/**
+ * New inbox items of GitHub runs (the inbox topic): each posted on its thread, and the run's status
+ * comment then says it waits for it. Throws so the asynchronous invocation is retried.
+ */
 export async function inboxItemsHandler(deps: PostItemDeps, event: unknown): Promise<PostItemOutcome[]> {
   const outcomes: PostItemOutcome[] = [];
   for (const itemId of itemIdsOf(event)) {
     const outcome = await postInboxItem(deps, itemId);
     logger.info('inbox item on GitHub', { ...outcome });
     outcomes.push(outcome);
+    const item = await deps.inbox.get(itemId);
+    if (item) await reportProgressOnGithub(deps, item.runId);
   }
   return outcomes;
 }

@@ -37,7 +37,7 @@ import {
   type ForgeUser,
 } from './forge-records';
 import { commentableLines } from '../../core/review/review-anchoring';
-import { bareRepoPath, branchAliasTarget, branchHead, commitExists, defaultBranchOf, mergeBranch, MergeConflictError, protectedBranchesOf } from './forge-repositories';
+import { bareRepoPath, branchAliasTarget, branchHead, commitExists, defaultBranchOf, fileAt, mergeBranch, MergeConflictError, protectedBranchesOf } from './forge-repositories';
 
 /**
  * The local forge (SPEC §8): a real HTTP server on loopback speaking the subset of GitHub's REST API
@@ -55,6 +55,8 @@ import { bareRepoPath, branchAliasTarget, branchHead, commitExists, defaultBranc
  *   GET   /repos/{owner}/{repo}/issues/{number}/comments
  *   GET   /repos/{owner}/{repo}/collaborators/{login}/permission
  *   GET   /repos/{owner}/{repo}/pulls/{number}          (`Accept: application/vnd.github.diff`: the diff base...head)
+ *   GET   /repos/{owner}/{repo}/compare/{base}...{head} (`Accept: application/vnd.github.diff` only: the diff from their merge base)
+ *   GET   /repos/{owner}/{repo}/contents/{path}?ref=    (`Accept: application/vnd.github.raw` only: the file's text at a branch)
  *   POST  /repos/{owner}/{repo}/pulls/{number}/reviews  {commit_id?, body?, event, comments?: [{path, line, side?, body}]}
  *         (each comment must be on a line of the diff's hunks on its side, else 422 as on GitHub)
  *   GET   /repos/{owner}/{repo}/pulls/{number}/reviews and /comments (the reviews' inline comments)
@@ -133,7 +135,7 @@ export interface ForgeOptions {
 const execFileAsync = promisify(execFile);
 
 /** A pull request's diff as GitHub computes it: from the merge base of base and head to head. */
-async function pullDiff(bare: string, pull: ForgePull): Promise<string> {
+async function pullDiff(bare: string, pull: Pick<ForgePull, 'base' | 'head'>): Promise<string> {
   const { stdout } = await execFileAsync('git', ['--git-dir', bare, 'diff', '--no-color', '--no-ext-diff', '--no-textconv', '-M', `refs/heads/${pull.base}...refs/heads/${pull.head}`, '--'], { maxBuffer: 64 * 1024 * 1024 });
   return stdout;
 }
@@ -460,7 +462,7 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
     url: URL,
     body: unknown,
     token: string | undefined,
-  ): Promise<{ status: number; json: unknown; diff?: string; text?: string; location?: string; deliveries?: PendingDelivery[] }> => {
+  ): Promise<{ status: number; json: unknown; diff?: string; text?: string; location?: string; raw?: string; deliveries?: PendingDelivery[] }> => {
     const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
     const method = req.method ?? 'GET';
 
@@ -514,6 +516,24 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
       // An alias answers as the branch it points at, as GitHub answers a renamed branch's old name.
       const name = branchAliasTarget(bare, asked) ?? asked;
       return { status: 200, json: { name, commit: { sha }, protected: protectedBranchesOf(bare).includes(name) } };
+    }
+    // GitHub's compare of two branches (`base...head`, from their merge base), answered as a diff only.
+    if (rest[0] === 'compare' && rest.length >= 2 && method === 'GET') {
+      const m = /^(.+?)\.\.\.(.+)$/.exec(rest.slice(1).join('/'));
+      if (!m || !branchHead(bare, m[1]!) || !branchHead(bare, m[2]!)) throw new HttpError(404, 'Not Found');
+      if (!/application\/vnd\.github(\.v3)?\.diff/.test(String(req.headers.accept ?? ''))) throw new HttpError(415, 'the local forge answers a compare as a diff only (Accept: application/vnd.github.diff)');
+      return { status: 200, json: undefined, diff: await pullDiff(bare, { base: m[1]!, head: m[2]! }) };
+    }
+    // A file at a ref, raw (`Accept: application/vnd.github.raw`), as the contents API answers it.
+    if (rest[0] === 'contents' && rest.length >= 2 && method === 'GET') {
+      if (!/application\/vnd\.github(\.v3)?\.raw/.test(String(req.headers.accept ?? ''))) throw new HttpError(415, 'the local forge answers contents raw only (Accept: application/vnd.github.raw)');
+      const ref = url.searchParams.get('ref') ?? defaultBranchOf(bare);
+      if (!branchHead(bare, ref)) throw new HttpError(404, 'Not Found');
+      try {
+        return { status: 200, json: undefined, raw: fileAt(bare, `refs/heads/${ref}`, rest.slice(1).join('/')) };
+      } catch {
+        throw new HttpError(404, 'Not Found');
+      }
     }
     if (rest[0] === 'pulls' && rest.length === 1 && method === 'GET') {
       const state = url.searchParams.get('state') ?? 'open';
@@ -709,11 +729,12 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
     let diff: string | undefined;
     let text: string | undefined;
     let location: string | undefined;
+    let raw: string | undefined;
     let body: unknown;
     try {
       body = await readBody(req);
       let pending: PendingDelivery[] | undefined;
-      ({ status, json, diff, text, location, deliveries: pending } = await route(req, url, body, m?.[2]));
+      ({ status, json, diff, text, location, raw, deliveries: pending } = await route(req, url, body, m?.[2]));
       // After the answer, as GitHub delivers webhooks asynchronously.
       if (pending) res.once('finish', () => pending.forEach(deliver));
     } catch (err) {
@@ -742,6 +763,11 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
     if (diff !== undefined && status === 200) {
       res.writeHead(200, { 'content-type': 'application/vnd.github.diff; charset=utf-8', 'x-github-media-type': 'github.v3; format=diff' });
       res.end(diff);
+      return;
+    }
+    if (raw !== undefined && status === 200) {
+      res.writeHead(200, { 'content-type': 'application/vnd.github.raw; charset=utf-8', 'x-github-media-type': 'github.v3; format=raw' });
+      res.end(raw);
       return;
     }
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'x-github-media-type': 'github.v3' });

@@ -32,6 +32,6 @@ export function gateToolCall(rules: ToolGateRules, name: string, input: unknown)
   }
   if (rules.planPhase && PLAN_PHASE_REFUSED.has(name)) return { kind: 'refuse', text: planPhaseRefusal(name) };
   const risky = riskyActionOf(rules.approvalRequired, name, input);
-  if (risky) return { kind: 'pause', pause: { reason: 'risky_action', ...riskyActionRequest(risky) }, result: RISKY_ACTION_PENDING };
+  if (risky) return { kind: 'pause', pause: { reason: 'risky_action', ...riskyActionRequest(risky, input) }, result: RISKY_ACTION_PENDING };
   return { kind: 'run' };
 }

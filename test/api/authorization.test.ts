@@ -2,6 +2,7 @@ import './quiet-powertools';
 import { runRoutes } from '../../infra/constructs/api';
 import { cancelRunHandler } from '../../lambdas/api/cancel-run';
 import { getRunEventsHandler } from '../../lambdas/api/get-run-events';
+import { getRunDiffHandler } from '../../lambdas/api/get-run-diff';
 import { getRunHandler } from '../../lambdas/api/get-run';
 import type { ApiEvent, ApiResult } from '../../lambdas/api/http';
 import { listRunsHandler } from '../../lambdas/api/list-runs';
@@ -36,6 +37,8 @@ function runScopedRoutes(api: ApiHarness): Record<string, Call> {
     GetRun: (runId, requester) => getRunHandler(deps)(apiEvent({ runId, requester })),
     GetRunEvents: (runId, requester) => getRunEventsHandler(deps)(apiEvent({ runId, requester })),
     CancelRun: (runId, requester) => cancelRunHandler(deps)(apiEvent({ runId, requester, body: {} })),
+    // Its own describe below: the branch facts function is asked only once the caller may see the run.
+    GetRunDiff: (runId, requester) => getRunDiffHandler(() => ({ ...api.deps, compareDiff: async () => ({ repository: 'acme/web', base: 'main', diff: '', truncated: false, nightshiftYml: null }) }))(apiEvent({ runId, requester })),
   };
 }
 
@@ -59,7 +62,42 @@ describe('API authorization (SPEC §3)', () => {
     // A new route with {runId} must be added here, so its authorization is tested.
     const named = runRoutes.filter((r) => r.path.includes('{runId}')).map((r) => r.id);
     expect(Object.keys(runScopedRoutes(api)).sort()).toEqual([...named].sort());
-    expect(runRoutes.map((r) => r.id).sort()).toEqual(['CancelRun', 'GetRun', 'GetRunEvents', 'ListRuns', 'SubmitRun']);
+    expect(runRoutes.map((r) => r.id).sort()).toEqual(['CancelRun', 'GetRun', 'GetRunDiff', 'GetRunEvents', 'ListRuns', 'SubmitRun']);
+  });
+
+  describe('GetRunDiff', () => {
+    const DIFF = 'diff --git a/package-lock.json b/package-lock.json\n--- a/package-lock.json\n+++ b/package-lock.json\n@@ -1 +1 @@\n-{}\n+{"lockfileVersion": 3}\n';
+    let asked: [string, string | null, string][];
+    const call = (runId: string, requester: string) =>
+      getRunDiffHandler(() => ({ ...api.deps, compareDiff: async (repo: string, base: string | null, head: string) => {
+          asked.push([repo, base, head]);
+          return { repository: repo, base: base ?? 'main', diff: DIFF, truncated: false, nightshiftYml: null };
+        },
+      }))(apiEvent({ runId, requester }));
+    beforeEach(async () => {
+      asked = [];
+      await api.deps.runs.patch(bobRun, { branch: `nightshift/${bobRun}-x` });
+    });
+
+    it("answers someone else's run exactly like an unknown run, and asks GitHub nothing", async () => {
+      const unknown = comparable(await call(unknownRunId, alice), unknownRunId);
+      expect(unknown).toEqual({ statusCode: 404, body: { error: { code: 'run_not_found', message: expect.any(String) } } });
+      expect(comparable(await call(bobRun, alice), bobRun)).toEqual(unknown);
+      expect(comparable(await call(bobRun, carol), bobRun)).toEqual(unknown);
+      expect(asked).toEqual([]);
+    });
+
+    it("answers the run's requester and an admin with the classified diff; a run without a branch is no_branch", async () => {
+      for (const caller of [bobSession('another-session'), adminUser]) {
+        const result = await call(bobRun, caller);
+        expect(result.statusCode).toBe(200);
+        expect(bodyOf(result)).toEqual({ runId: bobRun, repo: 'acme/web', base: 'main', head: `nightshift/${bobRun}-x`, diff: DIFF, truncated: false, nightshiftYml: null });
+      }
+      expect(asked).toEqual([['acme/web', null, `nightshift/${bobRun}-x`], ['acme/web', null, `nightshift/${bobRun}-x`]]);
+      const none = await call(aliceRun, alice);
+      expect(none.statusCode).toBe(404);
+      expect(bodyOf(none)).toMatchObject({ error: { code: 'no_branch' } });
+    });
   });
 
   describe.each(['GetRun', 'GetRunEvents', 'CancelRun'])('%s', (route) => {

@@ -7,6 +7,7 @@ import { stackConsoleFor } from '../../cli/commands/console';
 import { runCli } from '../../cli/program';
 import { sigV4Signer } from '../../cli/sigv4';
 import { startStackConsole, type StackConsole } from '../../console/server/stack-console';
+import { classifiedRunDiff } from '../../console/server/run-diff';
 import { runViewFixture } from '../support/run-view';
 
 /**
@@ -17,6 +18,9 @@ const credentials = { accessKeyId: 'AKIDCONSOLETEST', secretAccessKey: 'console-
 const region = 'eu-west-1';
 const runId = '01J00000000000000000000000';
 const aRun = runViewFixture({ runId });
+/** What the stack's GET /v1/runs/{runId}/diff answers (lambdas/api/get-run-diff.ts): GitHub's compare diff and .nightshift.yml of the base, as text. */
+const DIFF_TEXT = 'diff --git a/docs/guide.md b/docs/guide.md\n--- a/docs/guide.md\n+++ b/docs/guide.md\n@@ -1 +1 @@\n-old\n+new <script>x</script>\n';
+const diffText = { runId, repo: 'acme/web', base: 'main', head: `nightshift/${runId}-x`, diff: DIFF_TEXT, truncated: false, nightshiftYml: 'protectedPaths:\n  - "docs/**"\n' };
 
 interface Received {
   method: string;
@@ -67,6 +71,11 @@ function startFakeApi(): Promise<{ server: Server; url: string; received: Receiv
           const first = (JSON.parse(body) as { answer?: string }).answer === 'Yes.';
           res.writeHead(first ? 200 : 409, { 'content-type': 'application/json' });
           res.end(JSON.stringify(first ? { itemId: 'item', state: 'resolved' } : { error: { code: 'inbox_item_resolved', message: 'the item was already resolved with "answer"' } }));
+          return;
+        }
+        if (req.url === `/v1/runs/${runId}/diff`) {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(diffText));
           return;
         }
         res.writeHead(req.method === 'POST' ? 202 : 200, { 'content-type': 'application/json', 'x-request-id': 'req-1', 'set-cookie': 'stack=1' });
@@ -158,7 +167,7 @@ describe('nightshift console (stack console proxy)', () => {
     expect(api.received.length).toBe(before);
   });
 
-  it('serves the page with a strict CSP, its configuration, and no diff (a stack keeps its repositories on GitHub)', async () => {
+  it('serves the page with a strict CSP and its configuration', async () => {
     const page = await fetch(`${console_.url}/runs/01J00000000000000000000000`);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-security-policy')).toBe("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
@@ -173,16 +182,25 @@ describe('nightshift console (stack console proxy)', () => {
       api: new URL(api.url).origin,
       repos: [{ name: 'acme/web', budgetUsd: 2, maxMinutes: 60 }],
       budgets: { perRunUsd: 2, maxPerRunUsd: 10 },
-      diffs: false,
+      diffs: true,
     });
     expect((await fetch(`${console_.url}/nope/at/all/here`)).status).toBe(404);
   });
 
-  it('asks the API (signed) before answering for a run diff, and says a stack has none', async () => {
+  it("asks the API (signed) for the run, then for its diff (GET /v1/runs/{runId}/diff), and answers it as local mode's console does", async () => {
+    const before = api.received.length;
     const diff = await fetch(`${console_.url}/_console/runs/${runId}/diff`);
-    expect(diff.status).toBe(501);
-    await expect(diff.json()).resolves.toMatchObject({ error: { code: 'diff_unavailable' } });
-    expect(api.received.at(-1)).toMatchObject({ path: `/v1/runs/${runId}`, signatureValid: true });
+    expect(diff.status).toBe(200);
+    // Classified here as local mode's console classifies the forge's diff: .nightshift.yml's protected path marked.
+    await expect(diff.json()).resolves.toEqual(classifiedRunDiff({ repo: 'acme/web', base: 'main', head: `nightshift/${runId}-x`, diffText: DIFF_TEXT, protectedPaths: ['docs/**'] }));
+    const [file] = (classifiedRunDiff({ repo: 'acme/web', base: 'main', head: 'h', diffText: DIFF_TEXT, protectedPaths: ['docs/**'] })).diff.files;
+    expect(file!.hunks[0]!.lines.filter((l) => l.kind !== 'context').map((l) => l.risks.map((r) => r.kind))).toEqual([['protected_path'], ['protected_path']]);
+    expect(api.received.slice(before).map((r) => [r.path, r.signatureValid])).toEqual([
+      [`/v1/runs/${runId}`, true],
+      [`/v1/runs/${runId}/diff`, true],
+    ]);
+    // Pull requests of a stack live on GitHub.
+    expect((await fetch(`${console_.url}/_console/pulls/acme/web/1`)).status).toBe(404);
     // A run the API does not show this caller stays hidden: its refusal comes back unchanged.
     const unknown = await fetch(`${console_.url}/_console/runs/01J00000000000000000000001/diff`);
     expect(unknown.status).toBe(404);

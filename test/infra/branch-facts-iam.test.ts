@@ -1,3 +1,5 @@
+// Loaded first: the stack's imports reach core/runs/runner-stop.ts ⇄ schemas.ts in an order that fails otherwise (a cycle at the integration commit).
+import '../../core/runs/schemas';
 import { synthesize, testConfig } from './synth';
 import { ACCOUNT, arnOf, decide, REGION, rolesOf, type Template } from './policy-simulation';
 
@@ -11,6 +13,7 @@ let template: Template;
 let submitRole: string;
 let webhookRole: string;
 let factsRole: string;
+let diffRole: string;
 let factsArn: string;
 let runBrokerArn: string;
 let webhookBrokerArn: string;
@@ -23,6 +26,7 @@ beforeAll(() => {
   submitRole = logicalId(stack.api.functions.SubmitRun.role!, stack);
   webhookRole = logicalId(stack.githubWebhook!.function.role!, stack);
   factsRole = logicalId(stack.branchFacts.function.role!, stack);
+  diffRole = logicalId(stack.api.functions.GetRunDiff.role!, stack);
   factsArn = arnOf(template, logicalId(stack.branchFacts.function, stack));
   runBrokerArn = arnOf(template, logicalId(stack.tokenBroker.function, stack));
   webhookBrokerArn = arnOf(template, logicalId(stack.githubWebhook!.tokenBroker, stack));
@@ -50,10 +54,24 @@ describe("the submit function's role", () => {
 });
 
 describe('who may invoke the branch facts function', () => {
-  test('of every role in the stack, the submitters of runs that name a branch: the submit and webhook functions', async () => {
+  test('of every role in the stack, the submitters of runs that name a branch (the submit and webhook functions) and the run diff route', async () => {
     const invokers: string[] = [];
     for (const role of rolesOf(template)) if ((await decide(template, role, { action: 'lambda:InvokeFunction', resource: factsArn })) === 'Allowed') invokers.push(role);
-    expect(invokers.sort()).toEqual([submitRole, webhookRole].sort());
+    expect(invokers.sort()).toEqual([submitRole, webhookRole, diffRole].sort());
+  });
+
+  test('the run diff route (GET /v1/runs/{runId}/diff) invokes it and nothing else, reads no secret and writes no table', async () => {
+    const invocable: string[] = [];
+    for (const fn of functions()) if ((await decide(template, diffRole, { action: 'lambda:InvokeFunction', resource: fn })) === 'Allowed') invocable.push(fn);
+    expect(invocable).toEqual([factsArn]);
+    for (const name of ['nightshift/gh-key', 'nightshift/gh-webhook', 'nightshift/npm-token']) {
+      expect(await decide(template, diffRole, { action: 'secretsmanager:GetSecretValue', resource: secret(name) })).not.toBe('Allowed');
+    }
+    for (const [id, r] of Object.entries(template.Resources)) {
+      if (r.Type !== 'AWS::DynamoDB::Table') continue;
+      const table = arnOf(template, id);
+      for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']) expect(await decide(template, diffRole, { action, resource: table })).not.toBe('Allowed');
+    }
   });
 });
 

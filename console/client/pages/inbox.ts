@@ -2,7 +2,7 @@ import type { ResolveInboxRequest } from '../../../core/inbox/inbox-item';
 import { api, ApiProblem } from '../api';
 import type { InboxItemAnswer } from '../answers';
 import { append, el, replaceChildren, routeLink, type Child } from '../dom';
-import { BUDGET_FIELDS, detailText, detailUsd, detailValueText, PLAN_FIELD, shownFields, suggestedExtraUsd } from '../inbox-details';
+import { BUDGET_FIELDS, changeLines, detailText, detailUsd, detailValueText, PLAN_FIELD, RISKY_FIELDS, shownFields, suggestedExtraUsd } from '../inbox-details';
 import { shortRequester, usd, when } from '../format';
 import { live } from '../live';
 import type { PageContext } from '../page';
@@ -276,6 +276,7 @@ function itemCard(item: InboxItemAnswer, resolve: Resolve): { node: HTMLElement;
       break;
     }
     case 'risky_action':
+      body.push(riskyActionView(item));
       append(controls, approveOrReject('action', () => ({ action: 'approve' })));
       break;
     case 'pr_ready':
@@ -319,6 +320,54 @@ function itemCard(item: InboxItemAnswer, resolve: Resolve): { node: HTMLElement;
       gone.textContent = 'This item is no longer open: it was resolved elsewhere, or its run ended. Sending now gets the API’s answer.';
     },
   };
+}
+
+/**
+ * What a risky action would do, all of it agent-written and shown as text: the tool, the command it
+ * would run or the file it would change, the `approvalRequired` rule that held it back, and an edit's
+ * proposed change as removed and added lines.
+ */
+function riskyActionView(item: InboxItemAnswer): HTMLElement {
+  const tool = detailText(item.details, RISKY_FIELDS.tool);
+  const command = detailText(item.details, RISKY_FIELDS.command);
+  const path = detailText(item.details, RISKY_FIELDS.path);
+  const pattern = detailText(item.details, RISKY_FIELDS.pattern);
+  const change = detailText(item.details, RISKY_FIELDS.change);
+  const key = item.itemId;
+  return el(
+    'div',
+    { class: 'risky-action' },
+    el(
+      'dl',
+      { class: 'facts-list' },
+      el('dt', {}, 'Tool'),
+      el('dd', {}, el('code', {}, tool ?? '—')),
+      ...(command !== undefined ? [el('dt', {}, 'Command'), el('dd', {}, el('pre', { class: 'risky-command' }, el('code', {}, command)))] : []),
+      ...(path !== undefined ? [el('dt', {}, 'File'), el('dd', {}, el('code', { class: 'risky-path' }, path))] : []),
+      el('dt', {}, command !== undefined ? 'Matched command pattern' : 'Matched path glob'),
+      el('dd', {}, el('code', { class: 'risky-pattern' }, pattern ?? '—')),
+    ),
+    change !== undefined
+      ? el(
+          'table',
+          { class: 'diff-table risky-change', 'aria-labelledby': `change-h-${key}` },
+          el('caption', { id: `change-h-${key}`, class: 'risky-change-caption' }, 'The proposed change'),
+          el('thead', { class: 'visually-hidden' }, el('tr', {}, el('th', { scope: 'col' }, 'change'), el('th', { scope: 'col' }, 'text'))),
+          el(
+            'tbody',
+            {},
+            ...changeLines(change).map((line) =>
+              el(
+                'tr',
+                { class: `line line-${line.kind}` },
+                el('td', { class: 'sign' }, el('span', { 'aria-hidden': 'true' }, line.kind === 'add' ? '+' : line.kind === 'del' ? '−' : ' '), el('span', { class: 'visually-hidden' }, line.kind === 'add' ? 'added' : line.kind === 'del' ? 'removed' : 'unchanged')),
+                el('td', { class: 'code' }, el('code', {}, line.text)),
+              ),
+            ),
+          ),
+        )
+      : null,
+  );
 }
 
 /** A labelled control with its help text (the control's `aria-describedby` names `{id}-help`). */

@@ -1,0 +1,70 @@
+import { join } from 'node:path';
+import { issueForgeToken } from '../../local/forge';
+import { listComments, setCollaborator } from '../../local/forge/forge-records';
+import { sampleRepo, startTestPlatform, testConfig, testHome, until, type TestPlatform } from './platform-harness';
+
+/**
+ * Issue 11 item 6 end to end in local mode with the local forge: a GitHub run's ONE status comment is
+ * edited in place through every stage, the wait for a human included: queued (the webhook at submit)
+ * → running (the runner) → waiting for an answer, pointing to the question posted below it (the
+ * webhook function, on the inbox topic's delivery) → answered and queued to go on (the webhook
+ * function, as it takes the `/nightshift answer`) → running again (the resumed runner) → the result
+ * with the PR (the run-end report). The forge records every request, so each edit is seen in order.
+ */
+describe('local mode: the status comment while a GitHub run waits for a human', () => {
+  let t: TestPlatform;
+  beforeAll(async () => {
+    const config = { ...testConfig(), github: { tokenSecret: 'nightshift/github-token', webhookSecret: 'nightshift/gh-webhook' } };
+    const prepared = testHome(config);
+    setCollaborator(prepared.home.forge, sampleRepo, 'alice', 'write');
+    t = await startTestPlatform({ session: join(__dirname, 'fixtures', 'ask-then-demo.jsonl'), ...prepared });
+  }, 240_000);
+  afterAll(() => t?.stop());
+
+  const as = async (login: string, method: string, path: string, body: unknown) => {
+    const { token } = issueForgeToken(t.home.forge, sampleRepo, null, 600, new Date(), login);
+    const response = await fetch(`${t.platform.forgeUrl}/repos/${sampleRepo}${path}`, { method, headers: { authorization: `token ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect(response.status).toBeLessThan(300);
+    return (await response.json()) as Record<string, unknown>;
+  };
+  /** Every body the status comment was edited to, in order (the forge's request log). */
+  const editsOf = (commentId: number) =>
+    t.platform.forge.requests
+      .filter((r) => r.method === 'PATCH' && r.path === `/repos/${sampleRepo}/issues/comments/${commentId}` && r.status === 200)
+      .map((r) => String((r.body as { body?: unknown }).body));
+
+  it('queued → running → waiting, pointing to the question below → answered, queued to go on → running → the result, all in one comment', async () => {
+    const issue = await as('alice', 'POST', '/issues', { title: 'Fix slugify', body: 'Fix slugify so the tests pass.' });
+    const number = Number(issue.number);
+    await as('alice', 'POST', `/issues/${number}/labels`, { labels: ['nightshift'] });
+    const waiting = await until(async () => (await t.platform.store.runs.list({ limit: 10 })).runs.find((r) => r.source === 'github_issue' && r.status === 'WAITING_FOR_HUMAN'), 'the issue run to wait for a human', 120_000);
+    const { runId } = waiting;
+    const itemId = waiting.resume!.itemId;
+    const statusCommentId = waiting.statusCommentId!;
+    expect(statusCommentId).toEqual(expect.any(Number));
+
+    // The comment says the run waits, and the question is a comment of its own below it.
+    const statusBody = () => listComments(t.home.forge, sampleRepo, number).find((c) => c.id === statusCommentId)?.body ?? '';
+    await until(() => (statusBody().includes('⏸️ waiting for an answer') ? true : undefined), 'the status comment to say the run waits', 60_000);
+    expect(statusBody()).toContain(`— see the question below (item \`${itemId}\` in the inbox)`);
+    const comments = listComments(t.home.forge, sampleRepo, number);
+    const questionAt = comments.findIndex((c) => c.user.type === 'Bot' && c.body.includes(`inbox item \`${itemId}\``) && c.id !== statusCommentId);
+    expect(questionAt).toBeGreaterThan(comments.findIndex((c) => c.id === statusCommentId));
+    // One status comment per run (the question reads "… run `id` asks a question").
+    expect(comments.filter((c) => c.body.startsWith(`**Nightshift** run \`${runId}\`: `))).toHaveLength(1);
+
+    await as('alice', 'POST', `/issues/${number}/comments`, { body: '/nightshift answer Yes, keep digits.' });
+    const run = await until(async () => {
+      const r = await t.platform.store.runs.get(runId);
+      return r && ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'BUDGET_EXCEEDED'].includes(r.status) ? r : undefined;
+    }, 'the resumed run to end', 150_000);
+    expect(run).toMatchObject({ status: 'SUCCEEDED', outcome: 'pr_opened' });
+    await until(() => (statusBody().includes('✅ opened a draft pull request') ? true : undefined), 'the result in the status comment', 60_000);
+
+    // The stages, in the order they were written (the runner may edit "running" more than once in a segment).
+    const stages = editsOf(statusCommentId).map((body) => (body.includes('⏸️ waiting for an answer') ? 'waiting' : body.includes('⏳ answered; queued to go on') ? 'resumed' : body.includes('🏃 running') ? 'running' : body.includes('✅') ? 'result' : `other: ${body}`));
+    const collapsed = stages.filter((s, i) => s !== stages[i - 1]);
+    expect(collapsed).toEqual(['running', 'waiting', 'resumed', 'running', 'result']);
+    expect(statusBody()).toContain(run.prUrl!);
+  }, 360_000);
+});
