@@ -45,7 +45,7 @@ interface GlobalOptions {
 }
 
 /**
- * The `nightshift` command line (SPEC §9). `run` resolves to the exit code instead of exiting, so the
+ * The `nightshift` command line (docs/cli.md). `run` resolves to the exit code instead of exiting, so the
  * program can be driven in-process as well as from bin/nightshift.js.
  */
 export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {

@@ -39,7 +39,7 @@ import { lambdaSubscriptionsOf, localTopicArn, matchesFilterPolicy, newMessageId
 import { bundledFile } from '../bin/bundles';
 
 /**
- * Local mode (SPEC §8): the whole platform on one machine. The same handlers behind a loopback API
+ * Local mode (docs/local-mode.md): the whole platform on one machine. The same handlers behind a loopback API
  * Gateway stand-in, dynalite for DynamoDB, the state machine definition from the synthesized stack run
  * by the offline executor, the runner as a child process per run, the local forge as GitHub, squid as
  * the egress proxy when installed. The handlers and the runner keep their AWS code paths: their SDK
@@ -100,7 +100,7 @@ const LocalEnv = z.object({
   NIGHTSHIFT_CACHE_DIR: z.string().min(1).optional(),
 });
 
-/** Options from the environment, as `nightshift dev` takes them (SPEC §8). */
+/** Options from the environment, as `nightshift dev` takes them (docs/local-mode.md#environment). */
 export function localPlatformOptionsFromEnv(env: NodeJS.ProcessEnv, options: { logTo: 'stderr' | 'file'; logFormat?: 'json' | 'text' }): LocalPlatformOptions {
   const read = LocalEnv.safeParse(env);
   if (!read.success) throw new Error(`local mode's environment is invalid: ${read.error.issues.map((i) => `${issuePath(i.path)}: ${i.message}`).join('; ')}`);
@@ -456,7 +456,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     consoleUrl = url;
     // Built now so the first page load is quick and a broken console shows in the log at start.
     consoleAssets().catch((error: unknown) => log.error('the web console could not be built', { error: errorText(error) }));
-    // The local forge delivers signed webhooks to the same route GitHub would call (SPEC §8).
+    // The local forge delivers signed webhooks to the same route GitHub would call (docs/local-mode.md#the-github-loop-on-one-machine).
     const webhookRoute = routes.some((r) => r.routeKey === 'POST /v1/webhooks/github');
     if (webhookRoute && config.github.webhookSecret) forge.setWebhook(`${url}/v1/webhooks/github`, localWebhookSecret(home.secretsFile, config.github.webhookSecret));
     // Where `nightshift forge` finds the running forge.

@@ -47,7 +47,7 @@ export interface AdmissionDeps {
   slots: ConcurrencySlotsPort;
   runKeys: RunKeysPort;
   caps: SlotCaps;
-  /** GitHub threads: a run of a thread waits behind that thread's earlier runs (SPEC §3). */
+  /** GitHub threads: a run of a thread waits behind that thread's earlier runs (docs/github-app.md, Threads). */
   threads?: ThreadStorePort;
   /** `concurrency.maxOpenPrsPerRequester`: a requester's new runs wait while that many of their `pr_ready` items are open. */
   reviewBacklog?: { maxOpenPrsPerRequester: number | undefined; inbox: Pick<InboxStore, 'list'> };

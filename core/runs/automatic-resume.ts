@@ -55,7 +55,7 @@ export function capacityProviderOf(run: Pick<RunRecord, 'automaticResumes'>, req
 }
 
 /**
- * Resume without a human (SPEC §4): the run's task was interrupted (the runner checkpointed on SIGTERM
+ * Resume without a human (docs/inbox.md#resume-without-a-human): the run's task was interrupted (the runner checkpointed on SIGTERM
  * and reported an `interrupted` pause) or lost after a checkpoint (it stopped without reporting, and
  * the run had resumed from a pause before: that checkpoint and the branch as pushed then are where it
  * goes on). The same path as an answered pause, with no inbox item and no wait: the task is stopped,

@@ -59,7 +59,7 @@ export type SubmitRunRequest = z.infer<typeof SubmitRunRequest>;
 export const RunError = z.object({ code: z.string(), message: z.string() }).strict();
 export type RunError = z.infer<typeof RunError>;
 
-/** A run as the API shows it (SPEC §3). Money in USD. */
+/** A run as the API shows it (docs/api.md#requests). Money in USD. */
 export const RunView = z
   .object({
     runId: RunId,

@@ -36,7 +36,7 @@ export function secretArn(stack: Stack, name: string): string {
 }
 
 /**
- * The GitHub loop's entry (SPEC §3): `POST /v1/webhooks/github` with no authorizer (the signature is
+ * The GitHub loop's entry (docs/github-app.md): `POST /v1/webhooks/github` with no authorizer (the signature is
  * the authentication, checked by the function before anything else), its own function, and a token
  * broker of its own that mints narrow tokens for it (issues write, pull requests read; checks write for
  * the run-end report) from the App key.

@@ -9,7 +9,7 @@ import { submitRunHandler } from '../../lambdas/api/submit-run';
 import { alice, apiEvent, bodyOf, snapshotTables, startApi, testConfig, type ApiHarness } from './api-harness';
 
 /**
- * SPEC §3 Authorization, against every route of the API: a caller sees, follows and cancels only its
+ * docs/api.md#authorization, against every route of the API: a caller sees, follows and cancels only its
  * own runs; admins (auth.admins) see and act on all; someone else's run answers exactly like an
  * unknown one (404) and nothing is written; repos[].requesters limits who may submit (403).
  */
@@ -42,7 +42,7 @@ function runScopedRoutes(api: ApiHarness): Record<string, Call> {
 /** The answer without what differs per request (the request id; the run id the caller itself sent). */
 const comparable = (result: ApiResult, runId: string) => ({ statusCode: result.statusCode, body: JSON.parse(result.body.replaceAll(runId, '<runId>')) });
 
-describe('API authorization (SPEC §3)', () => {
+describe('API authorization (docs/api.md#authorization)', () => {
   let api: ApiHarness;
   let bobRun: string;
   let aliceRun: string;

@@ -12,8 +12,8 @@ const session = join(__dirname, '..', 'fixtures', 'sessions', 'append-note.jsonl
 const examples = require('@octokit/webhooks-examples') as { name: string; examples: Record<string, any>[] }[];
 
 /**
- * The GitHub loop end to end on one machine (SPEC §8): people act on the local forge over its REST
- * API, the forge delivers signed webhooks to the local platform's /v1/webhooks/github, runs open a
+ * The GitHub loop end to end on one machine (docs/local-mode.md#the-github-loop-on-one-machine): people
+ * act on the local forge over its REST API, the forge delivers signed webhooks to the local platform's /v1/webhooks/github, runs open a
  * draft PR, and a `/nightshift` comment on it adds a commit to the same PR.
  */
 describe('the GitHub loop in local mode', () => {

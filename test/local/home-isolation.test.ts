@@ -12,7 +12,7 @@ import { isToolLeftover, reapToolLeftovers } from '../../local/tool-leftovers';
 import { testConfig } from './platform-harness';
 
 /**
- * SPEC §8, last bullet: when local mode runs as root its agent's tools run as another user, and no
+ * docs/local-mode.md#isolation-honestly: when local mode runs as root its agent's tools run as another user, and no
  * directory that user can write is one where the platform writes, reads or follows its own files.
  * Each test is written against the class of attack: every kind of file a tool could plant (symlink,
  * hard link, FIFO, a replaced directory), every file the platform keeps.

@@ -13,8 +13,8 @@ import { brokerCheckpointStore, brokerEventLog, brokerLedger, brokerRunAccess, b
 import { inProcessBroker, REPO, startRunnerHarness, testConfig, type RunnerHarness } from './support/runner-harness';
 
 /**
- * The token broker decides who is asking by the run key alone (SPEC invariant 9): every principal that
- * may invoke the function (and a runner naming another run) is, to the broker, a caller without the
+ * The token broker decides who is asking by the run key alone (docs/security.md#broker-identity-and-run-scoped-credentials):
+ * every principal that may invoke the function (and a runner naming another run) is, to the broker, a caller without the
  * named run's key. Each kind of request is tried with every key such a caller could have.
  */
 
