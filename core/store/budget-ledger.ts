@@ -273,7 +273,7 @@ export function createBudgetLedger(
     EntryId.parse(chargeId);
     Micros.parse(micros);
     const entry = `charge:${chargeId}`;
-    // Two rounds at most: the run can settle between the first write and the read after it.
+    // Three rounds at most: the run can settle between the first write and the read after it; the next round decides again.
     for (let attempt = 0; attempt < 3; attempt += 1) {
       try {
         await doc.send(

@@ -13,13 +13,13 @@ export interface StateProps {
   readonly traceRetentionDays: number;
 }
 
+/** The key pattern of pause checkpoints in the traces bucket (core/runs/run-objects.ts). */
+export const CHECKPOINT_OBJECTS = 'runs/*/checkpoint-*.json';
+
 /**
  * Everything Nightshift remembers: the DynamoDB tables of core/store/tables.ts (on demand,
  * point-in-time recovery, deletion protection, retained when the stack goes) and the run-trace bucket.
  */
-/** The key pattern of pause checkpoints in the traces bucket (core/runs/run-objects.ts). */
-export const CHECKPOINT_OBJECTS = 'runs/*/checkpoint-*.json';
-
 export class State extends Construct {
   readonly runs: dynamodb.Table;
   readonly events: dynamodb.Table;

@@ -15,6 +15,7 @@ import { fastSession, testConfig, testHome } from './platform-harness';
  * ANTHROPIC_API_KEY in the environment, `nightshift dev --record <dir>`, `nightshift submit --wait`. The
  * Anthropic API is a loopback server speaking the Messages API that answers the demo session.
  */
+
 /** The CLI as a separate process, without blocking this one: the loopback model server answers from here. */
 function runCliAsync(args: string[], api: string): Promise<CliResult> {
   return new Promise((resolve) => {
