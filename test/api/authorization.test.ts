@@ -6,7 +6,8 @@ import { getRunHandler } from '../../lambdas/api/get-run';
 import type { ApiEvent, ApiResult } from '../../lambdas/api/http';
 import { listRunsHandler } from '../../lambdas/api/list-runs';
 import { submitRunHandler } from '../../lambdas/api/submit-run';
-import { alice, apiEvent, bodyOf, snapshotTables, startApi, testConfig, type ApiHarness } from './api-harness';
+import { alice, apiEvent, bodyOf, snapshotTables, startApi, type ApiHarness } from './api-harness';
+import { apiFixture, testConfig } from '../support/test-config';
 
 /**
  * docs/api.md#authorization, against every route of the API: a caller sees, follows and cancels only its
@@ -22,7 +23,7 @@ const adminUser = `arn:aws:iam::${account}:user/ops/root-cause`;
 const unknownRunId = '01J0000000000000000000000Z';
 
 const iamConfig = () =>
-  testConfig({
+  testConfig(apiFixture, {
     repos: [{ name: 'acme/web' }, { name: 'acme/secret', requesters: [`arn:aws:iam::${account}:role/team/dev`] }],
     auth: { type: 'iam', admins: [`arn:aws:iam::${account}:role/platform/PlatformAdmin`, adminUser] },
   });
@@ -182,7 +183,7 @@ describe('API authorization with JWT auth', () => {
 
   beforeEach(async () => {
     api = await startApi(
-      testConfig({
+      testConfig(apiFixture, {
         repos: [{ name: 'acme/web' }, { name: 'acme/secret', requesters: ['group:secret-team', 'jwt:u-carol'] }],
         auth: { type: 'jwt', issuer: 'https://id.example.com', audience: ['nightshift'], admins: ['group:nightshift-admins'], groupsClaim: 'cognito:groups' },
       }),

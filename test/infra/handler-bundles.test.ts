@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { HANDLER_ENTRY_METADATA, lambdaEsbuildOptions } from '../../infra/constructs/lambda-defaults';
-import { synthesize, testConfig } from './synth';
+import { synthesize } from './synth';
+import { stackFixture, testConfig } from '../support/test-config';
 
 /**
  * Bundle size budget (issue 14): each handler, built exactly as NodejsFunction builds it, is at most
@@ -30,7 +31,7 @@ const OVER_BUDGET: Record<string, { bytes: number; why: string }> = {
 };
 
 describe('Lambda handler bundles', () => {
-  const config = testConfig();
+  const config = testConfig(stackFixture);
   const { json } = synthesize({ config, prebuiltRunnerImage: true });
   const resources = Object.values(json.Resources as Record<string, { Metadata?: Record<string, unknown> }>);
   const entries = [...new Set(resources.map((r) => r.Metadata?.[HANDLER_ENTRY_METADATA]).filter((e): e is string => typeof e === 'string'))].sort();

@@ -2,7 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { issueForgeToken, listPulls } from '../../local/forge';
 import { listComments, setCollaborator } from '../../local/forge/forge-records';
-import { sampleRepo, startTestPlatform, testConfig, testHome, until, type TestPlatform } from './platform-harness';
+import { sampleRepo, startTestPlatform, testHome, type TestPlatform } from './platform-harness';
+import { localFixture } from '../support/test-config';
+import { eventually } from '../support/eventually';
 
 /**
  * Issue 13 item 4 end to end in local mode: an issue-label run asks a question; the Pause function
@@ -13,7 +15,7 @@ import { sampleRepo, startTestPlatform, testConfig, testHome, until, type TestPl
 describe('local mode: a GitHub run asks on its issue and is answered there', () => {
   let t: TestPlatform;
   beforeAll(async () => {
-    const config = { ...testConfig(), github: { tokenSecret: 'nightshift/github-token', webhookSecret: 'nightshift/gh-webhook' }, notifications: { emails: ['oncall@example.com'] } };
+    const config = { ...localFixture(), github: { tokenSecret: 'nightshift/github-token', webhookSecret: 'nightshift/gh-webhook' }, notifications: { emails: ['oncall@example.com'] } };
     const prepared = testHome(config);
     setCollaborator(prepared.home.forge, sampleRepo, 'alice', 'write');
     t = await startTestPlatform({ session: join(__dirname, 'fixtures', 'ask-then-demo.jsonl'), ...prepared });
@@ -31,11 +33,11 @@ describe('local mode: a GitHub run asks on its issue and is answered there', () 
     const issue = await as('alice', 'POST', '/issues', { title: 'Fix slugify', body: 'Fix slugify so the tests pass.' });
     const number = Number(issue.number);
     await as('alice', 'POST', `/issues/${number}/labels`, { labels: ['nightshift'] });
-    const waiting = await until(async () => (await t.platform.store.runs.list({ limit: 10 })).runs.find((r) => r.source === 'github_issue' && r.status === 'WAITING_FOR_HUMAN'), 'the issue run to wait for a human', 120_000);
+    const waiting = await eventually(async () => (await t.platform.store.runs.list({ limit: 10 })).runs.find((r) => r.source === 'github_issue' && r.status === 'WAITING_FOR_HUMAN'), 'the issue run to wait for a human', 120_000);
     const itemId = waiting.resume!.itemId;
 
     const botComments = () => listComments(t.home.forge, sampleRepo, number).filter((c) => c.user.type === 'Bot');
-    const question = await until(() => botComments().find((c) => c.body.includes(`inbox item \`${itemId}\``)), 'the question on the issue', 60_000);
+    const question = await eventually(() => botComments().find((c) => c.body.includes(`inbox item \`${itemId}\``)), 'the question on the issue', 60_000);
     expect(question.body).toContain('/nightshift answer <your answer>');
 
     // The outbox holds what the e-mail subscribers would get: ids and commands, no question text.
@@ -53,7 +55,7 @@ describe('local mode: a GitHub run asks on its issue and is answered there', () 
     expect(botComments().at(-1)!.body).toContain('only from people with write access');
 
     await as('alice', 'POST', `/issues/${number}/comments`, { body: '/nightshift answer Yes, keep digits.' });
-    const run = await until(async () => {
+    const run = await eventually(async () => {
       const r = await t.platform.store.runs.get(waiting.runId);
       return r && ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'BUDGET_EXCEEDED'].includes(r.status) ? r : undefined;
     }, 'the resumed run to end', 150_000);

@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { issueForgeToken } from '../../local/forge';
 import { setCollaborator } from '../../local/forge/forge-records';
 import type { InboxItemView } from '../../core/inbox/inbox-item';
-import { ended, sampleRepo, startTestPlatform, testConfig, testHome, until, untilStatus, type TestPlatform } from './platform-harness';
+import { ended, sampleRepo, startTestPlatform, testHome, untilStatus, type TestPlatform } from './platform-harness';
+import { localFixture } from '../support/test-config';
+import { eventually } from '../support/eventually';
 
 /**
  * Issue 13 items 2 and 5 in local mode: a looping replayed session pauses as `stuck` and a hint resumes
@@ -14,7 +16,7 @@ import { ended, sampleRepo, startTestPlatform, testConfig, testHome, until, unti
 describe('local mode: stuck, pr_ready, failed and the review backlog', () => {
   let t: TestPlatform;
   beforeAll(async () => {
-    const base = testConfig();
+    const base = localFixture();
     const config = { ...base, concurrency: { ...base.concurrency, maxOpenPrsPerRequester: 1 }, github: { tokenSecret: 'nightshift/github-token', webhookSecret: 'nightshift/gh-webhook' } };
     const prepared = testHome(config);
     setCollaborator(prepared.home.forge, sampleRepo, 'alice', 'write');
@@ -42,7 +44,7 @@ describe('local mode: stuck, pr_ready, failed and the review backlog', () => {
     const { events } = await t.client.events(submitted.runId, { limit: 500 });
     expect(events.some((e) => /resumed after the stuck was answered; the conversation goes on from turn 4/.test(e.message))).toBe(true);
 
-    const ready = await until(async () => (await itemsOf(submitted.runId, 'pr_ready'))[0], 'the pr_ready item');
+    const ready = await eventually(async () => (await itemsOf(submitted.runId, 'pr_ready'))[0], 'the pr_ready item', 60_000);
     expect(ready).toMatchObject({ state: 'open', requester: run.requester, details: { prUrl: run.prUrl, branch: run.branch } });
     for (const wrong of [{ action: 'answer', answer: 'x' }, { action: 'approve' }, { action: 'reject' }] as const) {
       await expect(t.client.resolveInboxItem(ready.itemId, wrong)).rejects.toMatchObject({ status: 400 });
@@ -61,7 +63,7 @@ describe('local mode: stuck, pr_ready, failed and the review backlog', () => {
     const { token } = issueForgeToken(t.home.forge, sampleRepo, null, 600, new Date(), 'alice');
     const merged = await fetch(`${t.platform.forgeUrl}/repos/${sampleRepo}/pulls/${pr}/merge`, { method: 'PUT', headers: { authorization: `token ${token}`, 'content-type': 'application/json' }, body: '{}' });
     expect(merged.status).toBe(200);
-    const closed = await until(async () => (await itemsOf(first.runId, 'pr_ready')).find((i) => i.state === 'resolved'), 'the pr_ready item to close', 30_000);
+    const closed = await eventually(async () => (await itemsOf(first.runId, 'pr_ready')).find((i) => i.state === 'resolved'), 'the pr_ready item to close', 30_000);
     expect(closed).toMatchObject({ resolvedBy: 'nightshift', resolution: { action: 'closed', answer: null, pullRequest: 'merged' } });
     await expect(t.client.resolveInboxItem(closed.itemId, { action: 'dismiss' })).rejects.toMatchObject({ status: 409 });
 
@@ -78,7 +80,7 @@ describe('local mode: stuck, pr_ready, failed and the review backlog', () => {
     const submitted = await t.client.submit({ repo: sampleRepo, prompt: 'Fix slugify so the tests pass.' });
     const run = await untilStatus(t.client, submitted.runId, ended, 'the run to fail', 60_000);
     expect(run.status).toBe('FAILED');
-    const failed = await until(async () => (await itemsOf(submitted.runId, 'failed'))[0], 'the failed item');
+    const failed = await eventually(async () => (await itemsOf(submitted.runId, 'failed'))[0], 'the failed item', 60_000);
     expect(failed).toMatchObject({ state: 'open', message: `The run ended FAILED: ${run.error!.message}`, details: { status: 'FAILED', error: { code: run.error!.code } } });
     await expect(t.client.resolveInboxItem(failed.itemId, { action: 'answer', answer: 'ok' })).rejects.toMatchObject({ status: 400 });
     const dismissed = await t.client.resolveInboxItem(failed.itemId, { action: 'dismiss' });

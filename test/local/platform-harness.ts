@@ -9,30 +9,13 @@ import { createBareRepoFromDirectory } from '../../local/forge';
 import { ensureHome, resolveHome, type NightshiftHome } from '../../local/home';
 import { jsonLog } from '../../local/local-log';
 import { startLocalPlatform, type LocalPlatform } from '../../local/platform';
+import { eventually } from '../support/eventually';
+import { localFixture } from '../support/test-config';
 
 export const fastSession = demoAssets.session;
 export const slowSession = join(__dirname, 'fixtures', 'slow-session.jsonl');
 export const sampleRepo = 'demo/sample-app';
 export const templateCacheDir = join(tmpdir(), 'nightshift-test-template-cache');
-
-/** A test configuration: the sample repository, cap 2, the shortest timeouts the schema allows. */
-export function testConfig(overrides: { concurrency?: { global: number; perRepo: number } } = {}) {
-  return {
-    repos: [{ name: sampleRepo, test: 'npm test', budgetUsd: 1, maxMinutes: 3 }],
-    budgets: { perRunUsd: 1, maxPerRunUsd: 2, perRequesterDailyUsd: 50, dailyUsd: 100 },
-    concurrency: overrides.concurrency ?? { global: 2, perRepo: 2 },
-    timeouts: { maxMinutes: 3, noProgressMinutes: 1 },
-    egress: { allow: ['registry.npmjs.org'] },
-    model: {
-      id: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
-      maxOutputTokens: 4096,
-      prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 },
-      fargate: { vcpuHourUsd: 0.04048, gbHourUsd: 0.004445, vcpu: 1, memoryGb: 4 },
-      maxTurns: 10,
-    },
-    github: { tokenSecret: 'nightshift/github-token' },
-  };
-}
 
 export interface TestPlatform {
   platform: LocalPlatform;
@@ -43,7 +26,7 @@ export interface TestPlatform {
 }
 
 /** A home with the test config and the sample repository in its forge. */
-export function testHome(config: unknown = testConfig()): { home: NightshiftHome; configFile: string } {
+export function testHome(config: unknown = localFixture()): { home: NightshiftHome; configFile: string } {
   const home = resolveHome(mkdtempSync(join(tmpdir(), 'ns-local-')));
   ensureHome(home);
   const configFile = join(home.root, 'nightshift.config.json');
@@ -81,19 +64,8 @@ export async function startTestPlatform(options: { session: string; home?: Night
   };
 }
 
-/** Polls until `probe` returns a value; fails with `what` after the deadline. */
-export async function until<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, deadlineMs = 60_000): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 export function untilStatus(client: ApiClient, runId: string, wanted: (run: RunView) => boolean, what: string, deadlineMs = 60_000): Promise<RunView> {
-  return until(async () => {
+  return eventually(async () => {
     const run = await client.getRun(runId);
     return wanted(run) ? run : undefined;
   }, what, deadlineMs);

@@ -1,10 +1,10 @@
 import { admitRun, MAX_QUEUED_MINUTES } from '../../core/runs/admission';
 import { submitRun } from '../../core/runs/submit';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
-import { testConfig } from '../infra/synth';
+import { stackFixture, testConfig } from '../support/test-config';
 
 let db: DynaliteHarness;
-const config = testConfig();
+const config = testConfig(stackFixture);
 beforeAll(async () => {
   db = await startDynalite();
 });

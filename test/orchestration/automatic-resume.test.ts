@@ -3,21 +3,14 @@ import { INTERRUPTION_RESUME_NOTE } from '../../core/runs/automatic-resume';
 import { newRunId } from '../../core/runs/run-id';
 import { RUNNER_LOST_ERROR } from '../../core/runs/runner-stop';
 import type { RunnerResult } from '../../core/runs/schemas';
-import { synthesize, testConfig } from '../infra/synth';
-import { eventually, OrchestrationHarness } from './harness';
+import { stackFixture, testConfig } from '../support/test-config';
+import { eventually } from '../support/eventually';
+import { type OrchestrationHarness, withOrchestrationHarness } from './harness';
 
-const config = testConfig();
-let template: unknown;
+const config = testConfig(stackFixture);
 let h: OrchestrationHarness;
-
-beforeAll(() => {
-  template = synthesize({ config, prebuiltRunnerImage: true }).json;
-});
-beforeEach(async () => {
-  h = await OrchestrationHarness.start(template, config);
-});
-afterEach(async () => {
-  await h.stop();
+withOrchestrationHarness(config, (harness) => {
+  h = harness;
 });
 
 const branch = 'nightshift/run-fix';

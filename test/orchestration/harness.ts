@@ -15,18 +15,30 @@ import { resolveInboxItem } from '../../core/runs/answer';
 import type { ResolveInboxRequest } from '../../core/inbox/inbox-item';
 import { createThreadStore } from '../../core/store/threads';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
+import { eventually } from '../support/eventually';
+import { synthesize } from '../infra/synth';
 
 export const RUN_TASK = 'arn:aws:states:::ecs:runTask.waitForTaskToken';
 
-/** Waits for a condition with a deadline (never a fixed sleep). */
-export async function eventually<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
+/**
+ * The usual set-up of an orchestration test file: the stack synthesized once for the file (the
+ * definition under test is the deployed one, never a copy), a fresh harness for each test, stopped
+ * after it. `use` receives each test's harness.
+ */
+export function withOrchestrationHarness(config: NightshiftConfig, use: (harness: OrchestrationHarness) => void): void {
+  let template: unknown;
+  let harness: OrchestrationHarness | undefined;
+  beforeAll(() => {
+    template = synthesize({ config, prebuiltRunnerImage: true }).json;
+  });
+  beforeEach(async () => {
+    harness = await OrchestrationHarness.start(template, config);
+    use(harness);
+  });
+  afterEach(async () => {
+    await harness?.stop();
+    harness = undefined;
+  });
 }
 
 /**

@@ -6,11 +6,11 @@ import { outcomeItemId, outcomeItemType } from '../../core/inbox/run-outcome-ite
 import { createThreadStore } from '../../core/store/threads';
 import { SYSTEM_RESOLVER } from '../../core/inbox/inbox-item';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
-import { testConfig } from '../infra/synth';
+import { stackFixture, testConfig } from '../support/test-config';
 
 /** pr_ready and failed items (created at Finalize, closed by pull_request.closed) and the review backlog they make at admission. */
 let db: DynaliteHarness;
-const config = testConfig();
+const config = testConfig(stackFixture);
 beforeAll(async () => {
   db = await startDynalite();
 });

@@ -6,7 +6,8 @@ import { join, resolve } from 'node:path';
 import { brokerRequest } from '../../lambdas/token-broker';
 import { branchLog, listPulls } from '../../local/forge';
 import { startAwsLoopback, type AwsLoopback } from './support/aws-loopback';
-import { runnerProcessEnv, session, startRunnerHarness, testConfig, type RunnerHarness } from './support/runner-harness';
+import { runnerProcessEnv, session, startRunnerHarness, type RunnerHarness } from './support/runner-harness';
+import { runnerFixture, testConfig } from '../support/test-config';
 
 /**
  * The runner as a real process (runner/main.ts), its AWS SDK clients pointed at loopback, with canary
@@ -19,7 +20,7 @@ const isRoot = userInfo().uid === 0;
 describe('the agent tools never see the runner secrets', () => {
   let h: RunnerHarness;
   let aws: AwsLoopback;
-  const config = testConfig();
+  const config = testConfig(runnerFixture());
   const canaries = {
     TASK_TOKEN: `CANARY-task-token-${randomBytes(8).toString('hex')}`,
     AWS_SECRET_ACCESS_KEY: `CANARY-aws-secret-${randomBytes(8).toString('hex')}`,
