@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { CapacityProvider } from './lifecycle';
 import { reasonText } from './termination';
 
 /** The runner's container name in the task definition; its overrides carry RUN_ID, TASK_TOKEN and RUN_KEY. */
@@ -92,9 +93,8 @@ export async function endLostRunner(facts: RunnerStopFacts, taskToken: string, s
   }
 }
 
-/** The Fargate capacity a run's task runs on (the execution input asks, the run record's automatic resumes may move it). */
-export const CapacityProvider = z.enum(['FARGATE', 'FARGATE_SPOT']);
-export type CapacityProvider = z.infer<typeof CapacityProvider>;
+// Defined beside the other run enums, so core/runs/schemas.ts need not import this module (which imports termination, which imports schemas).
+export { CapacityProvider };
 
 /**
  * Resumes without a human on the first two interruptions or losses on the capacity the run asked for;
