@@ -6,6 +6,8 @@ import * as z from 'zod';
 /**
  * Tokens the local forge accepts: random per run, each bound to one repository and an expiry.
  * Only their SHA-256 is kept (under `<forge>/.tokens/`), so the forge's files hold no usable token.
+ * The token brokers issue them in local mode (NIGHTSHIFT_GITHUB_MODE=forge), the local forge
+ * (local/forge/forge-server.ts) verifies them; here, so no handler imports local mode.
  */
 const ForgeTokenRecord = z.object({ repo: z.string(), runId: z.string().nullable(), expiresAt: z.string(), login: z.string().optional() }).strict();
 export type ForgeTokenRecord = z.infer<typeof ForgeTokenRecord>;
