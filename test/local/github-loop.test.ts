@@ -3,9 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../cli/program';
-import { issueForgeToken, branchHead, branchLog, bareRepoPath, listCheckRuns } from '../../local/forge';
+import { branchHead, branchLog, bareRepoPath, listCheckRuns } from '../../local/forge';
 import { listComments, setCollaborator } from '../../local/forge/forge-records';
-import { sampleRepo, startTestPlatform, testHome, type TestPlatform } from './platform-harness';
+import { sampleRepo, startTestPlatform, testHome, type TestPlatform, actOnForge } from './platform-harness';
 import { localFixture } from '../support/test-config';
 import { eventually } from '../support/eventually';
 
@@ -28,12 +28,7 @@ describe('the GitHub loop in local mode', () => {
   }, 240_000);
   afterAll(() => t?.stop());
 
-  const as = async (login: string, method: string, path: string, body: unknown) => {
-    const { token } = issueForgeToken(t.home.forge, sampleRepo, null, 600, new Date(), login);
-    const response = await fetch(`${t.platform.forgeUrl}/repos/${sampleRepo}${path}`, { method, headers: { authorization: `token ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    expect(response.status).toBeLessThan(300);
-    return (await response.json()) as Record<string, unknown>;
-  };
+  const as: ReturnType<typeof actOnForge> = (...args) => actOnForge(t)(...args);
   const runsBy = async (source: string) => (await t.platform.store.runs.list({ limit: 100 })).runs.filter((r) => r.source === source);
 
   it('label → draft PR → /nightshift comment → a new commit on the same PR; strangers get one reply', async () => {

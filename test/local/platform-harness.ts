@@ -5,7 +5,7 @@ import { ApiClient } from '../../cli/api-client';
 import { isTerminal } from '../../core/runs/lifecycle';
 import type { RunView } from '../../core/runs/schemas';
 import { demoAssets } from '../../local/demo';
-import { createBareRepoFromDirectory } from '../../local/forge';
+import { createBareRepoFromDirectory, issueForgeToken } from '../../local/forge';
 import { ensureHome, resolveHome, type NightshiftHome } from '../../local/home';
 import { jsonLog } from '../../local/local-log';
 import { startLocalPlatform, type LocalPlatform } from '../../local/platform';
@@ -72,3 +72,17 @@ export function untilStatus(client: ApiClient, runId: string, wanted: (run: RunV
 }
 
 export const ended = (run: RunView) => isTerminal(run.status);
+
+/**
+ * A person acting on the local forge over its REST API, as someone on GitHub would (a token of theirs,
+ * on the sample repository): the answer's JSON; the status must be under 300 unless `expected` names it.
+ */
+export function actOnForge(t: TestPlatform): (login: string, method: string, path: string, body: unknown, expected?: number) => Promise<Record<string, unknown>> {
+  return async (login, method, path, body, expected = 300) => {
+    const { token } = issueForgeToken(t.home.forge, sampleRepo, null, 600, new Date(), login);
+    const response = await fetch(`${t.platform.forgeUrl}/repos/${sampleRepo}${path}`, { method, headers: { authorization: `token ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (expected === 300) expect(response.status).toBeLessThan(300);
+    else expect(response.status).toBe(expected);
+    return (await response.json()) as Record<string, unknown>;
+  };
+}

@@ -6,15 +6,9 @@ import { COMMAND_MARKER_VARIABLE } from '../../runner/isolation/sandbox';
 import { startDevProcess } from './dev-process';
 import { sampleRepo, slowSession, startTestPlatform, testHome, untilStatus } from './platform-harness';
 import { eventually } from '../support/eventually';
+import { isAlive } from '../support/processes';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const alive = isAlive;
 
 describe('local mode: restart recovery', () => {
   it('ends runs a crashed platform left active with reason local_restart, stops their runners and frees their slots; runs survive the restart', async () => {

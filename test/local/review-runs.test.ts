@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ApiError } from '../../cli/api-client';
 import { runCli } from '../../cli/program';
-import { bareRepoPath, branchHead, defaultBranchOf, issueForgeToken, listCheckRuns, listReviews } from '../../local/forge';
+import { bareRepoPath, branchHead, defaultBranchOf, listCheckRuns, listReviews } from '../../local/forge';
 import { listComments, savePull, setCollaborator } from '../../local/forge/forge-records';
-import { sampleRepo, startTestPlatform, testHome, type TestPlatform } from './platform-harness';
+import { sampleRepo, startTestPlatform, testHome, type TestPlatform, actOnForge } from './platform-harness';
 import { localFixture } from '../support/test-config';
 import { eventually } from '../support/eventually';
 
@@ -67,13 +67,7 @@ describe('review runs in local mode', () => {
   }, 240_000);
   afterAll(() => t?.stop());
 
-  const as = async (login: string, method: string, path: string, body: unknown, expected = 300) => {
-    const { token } = issueForgeToken(t.home.forge, sampleRepo, null, 600, new Date(), login);
-    const response = await fetch(`${t.platform.forgeUrl}/repos/${sampleRepo}${path}`, { method, headers: { authorization: `token ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    if (expected === 300) expect(response.status).toBeLessThan(300);
-    else expect(response.status).toBe(expected);
-    return (await response.json()) as Record<string, unknown>;
-  };
+  const as: ReturnType<typeof actOnForge> = (...args) => actOnForge(t)(...args);
   const reviewRuns = async () => (await t.platform.store.runs.list({ limit: 100 })).runs.filter((r) => r.runKind === 'review');
 
   it('/nightshift review on a pull request → one COMMENT review, anchored inline, the rest in the summary, nothing pushed', async () => {

@@ -5,6 +5,7 @@ import { jsonLog } from '../../local/local-log';
 import { failLostLocalRunner } from '../../local/runner-loss';
 import { RunnerProcesses, type RunnerExit } from '../../local/runner-processes';
 import { eventually } from '../support/eventually';
+import { isAlive } from '../support/processes';
 
 const runId = '01JABCDEFGHJKMNPQRSTVWXYZ0';
 
@@ -18,14 +19,7 @@ if (process.env.IGNORE_TERM) process.on('SIGTERM', () => console.log('ignoring S
 setInterval(() => {}, 1000);
 `;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const alive = isAlive;
 
 describe('runner processes', () => {
   let dir: string;

@@ -5,13 +5,10 @@ import { RUNNER_LOST_ERROR } from '../../core/runs/runner-stop';
 import type { RunnerResult } from '../../core/runs/schemas';
 import { stackFixture, testConfig } from '../support/test-config';
 import { eventually } from '../support/eventually';
-import { type OrchestrationHarness, withOrchestrationHarness } from './harness';
+import { withOrchestrationHarness } from './harness';
 
 const config = testConfig(stackFixture);
-let h: OrchestrationHarness;
-withOrchestrationHarness(config, (harness) => {
-  h = harness;
-});
+const h = withOrchestrationHarness(config);
 
 const branch = 'nightshift/run-fix';
 

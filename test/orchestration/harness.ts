@@ -23,21 +23,29 @@ export const RUN_TASK = 'arn:aws:states:::ecs:runTask.waitForTaskToken';
 /**
  * The usual set-up of an orchestration test file: the stack synthesized once for the file (the
  * definition under test is the deployed one, never a copy), a fresh harness for each test, stopped
- * after it. `use` receives each test's harness.
+ * after it. The answer stands for the current test's harness (it forwards to it), so a file writes
+ * `const h = withOrchestrationHarness(config)` once and uses `h` in every test.
  */
-export function withOrchestrationHarness(config: NightshiftConfig, use: (harness: OrchestrationHarness) => void): void {
+export function withOrchestrationHarness(config: NightshiftConfig): OrchestrationHarness {
   let template: unknown;
-  let harness: OrchestrationHarness | undefined;
+  let current: OrchestrationHarness | undefined;
   beforeAll(() => {
     template = synthesize({ config, prebuiltRunnerImage: true }).json;
   });
   beforeEach(async () => {
-    harness = await OrchestrationHarness.start(template, config);
-    use(harness);
+    current = await OrchestrationHarness.start(template, config);
   });
   afterEach(async () => {
-    await harness?.stop();
-    harness = undefined;
+    await current?.stop();
+    current = undefined;
+  });
+  const harness = (): OrchestrationHarness => {
+    if (!current) throw new Error('the orchestration harness exists only while a test runs');
+    return current;
+  };
+  return new Proxy({} as OrchestrationHarness, {
+    get: (_target, property) => Reflect.get(harness(), property, harness()),
+    set: (_target, property, value) => Reflect.set(harness(), property, value),
   });
 }
 

@@ -8,13 +8,10 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { RunStates } from '../../infra/constructs/orchestrator';
 import { stackFixture, testConfig } from '../support/test-config';
 import { eventually } from '../support/eventually';
-import { type OrchestrationHarness, withOrchestrationHarness } from './harness';
+import { withOrchestrationHarness } from './harness';
 
 const config = testConfig(stackFixture);
-let h: OrchestrationHarness;
-withOrchestrationHarness(config, (harness) => {
-  h = harness;
-});
+const h = withOrchestrationHarness(config);
 
 function questionPause(question: string): RunnerPause {
   return {

@@ -5,18 +5,12 @@ import { recordPullOutcome } from '../../core/github/pull-outcome';
 import { outcomeItemId, outcomeItemType } from '../../core/inbox/run-outcome-item';
 import { createThreadStore } from '../../core/store/threads';
 import { SYSTEM_RESOLVER } from '../../core/inbox/inbox-item';
-import { startDynalite, type DynaliteHarness } from '../support/dynalite';
+import { withDynalite } from '../support/dynalite';
 import { stackFixture, testConfig } from '../support/test-config';
 
 /** pr_ready and failed items (created at Finalize, closed by pull_request.closed) and the review backlog they make at admission. */
-let db: DynaliteHarness;
+const db = withDynalite();
 const config = testConfig(stackFixture);
-beforeAll(async () => {
-  db = await startDynalite();
-});
-afterAll(async () => {
-  await db.stop();
-});
 
 async function runningRun(requester: string): Promise<string> {
   const { runId } = await submitRun({ config, ...db.store, stopRunTasks: async () => undefined, startExecution: async () => undefined }, { request: { repo: 'acme/web', prompt: 'Tidy the README' }, requester, source: 'cli' });

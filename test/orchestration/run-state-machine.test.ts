@@ -3,13 +3,10 @@ import { RunStates } from '../../infra/constructs/orchestrator';
 import { StepFunctionsError } from '../../local/state-machine';
 import { stackFixture, testConfig } from '../support/test-config';
 import { eventually } from '../support/eventually';
-import { type OrchestrationHarness, withOrchestrationHarness } from './harness';
+import { withOrchestrationHarness } from './harness';
 
 const config = testConfig(stackFixture);
-let h: OrchestrationHarness;
-withOrchestrationHarness(config, (harness) => {
-  h = harness;
-});
+const h = withOrchestrationHarness(config);
 
 const prOpened: RunnerResult = { outcome: 'pr_opened', branch: 'nightshift/run-fix', prUrl: 'https://github.com/acme/web/pull/7', question: null, summary: 'Fixed the date test' };
 
