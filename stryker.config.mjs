@@ -8,6 +8,7 @@ export default {
   coverageAnalysis: 'perTest',
   mutate: [
     'core/store/budget-ledger.ts',
+    'core/store/ledger-run.ts',
     'core/store/concurrency-slots.ts',
     'core/runs/admission.ts',
     'core/runs/finalize.ts',

@@ -10,7 +10,8 @@ import { tokenBrokerSource } from '../runner/github-token-source';
 import { octokitGithubApi } from '../runner/github/github-api';
 import { directoryCheckpointStore, directoryTraceSink } from '../runner/trace/trace-sink';
 import { join } from 'node:path';
-import { inProcessBroker, recordingCallbacks, session, startRunnerHarness, testConfig, type RunnerHarness } from '../test/runner/support/runner-harness';
+import { inProcessBroker, recordingCallbacks, session, startRunnerHarness, type RunnerHarness } from '../test/runner/support/runner-harness';
+import { runnerFixture, testConfig } from '../test/support/test-config';
 import { runWhenMain } from './run-main';
 
 /**
@@ -21,7 +22,7 @@ import { runWhenMain } from './run-main';
  * model call is measured on a real runner process in bench/local.bench.ts.
  */
 async function runSession(h: RunnerHarness, file: string): Promise<{ session: RunSession; provider: ReplayProvider }> {
-  const config = testConfig();
+  const config = testConfig(runnerFixture());
   const run = await h.createRun({ prompt: 'Benchmark run' });
   const provider = new ReplayProvider(file);
   const broker = inProcessBroker(h.brokerDeps(config), run.runKey);
@@ -60,7 +61,7 @@ export async function main(): Promise<void> {
     console.log(`input before the last cache checkpoint over a ${requests.length}-turn replayed session: ${pct(shares)} (readable from the previous call's cache writes: ${pct(readable)})`);
     // Dollars: without caching every input token is billed as input; with it, the part the previous call
     // wrote is a cache read, the rest before the last checkpoint a cache write, the tail plain input.
-    const prices = testConfig().model.prices;
+    const prices = testConfig(runnerFixture()).model.prices;
     let withCache = 0;
     let withoutCache = 0;
     requests.forEach((request, i) => {

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { parseConfig } from '../core/config/load';
 import { createBareRepoFromDirectory } from '../local/forge';
 import { directorySetupCacheStore } from '../runner/session/setup-cache';
-import { session, startInProcessRun, startRunnerHarness, testConfig, vendoredNpmProject } from '../test/runner/support/runner-harness';
+import { session, startInProcessRun, startRunnerHarness, vendoredNpmProject } from '../test/runner/support/runner-harness';
+import { runnerFixture, testConfig } from '../test/support/test-config';
 import { runWhenMain } from './run-main';
 
 /**
@@ -24,7 +25,7 @@ async function main(): Promise<void> {
   try {
     const project = vendoredNpmProject(join(h.root, 'deps-project'), packages.map((p) => join(__dirname, '..', 'node_modules', p)));
     createBareRepoFromDirectory(h.forgeRoot, REPO, project);
-    const base = testConfig();
+    const base = testConfig(runnerFixture());
     const config = parseConfig({ ...base, repos: [{ ...base.repos[0]!, name: REPO, setup: ['npm ci --offline --no-audit --no-fund'] }] });
     const setupMs = async (cacheDir: string) => {
       const run = await h.createRun({ repo: REPO, status: 'STARTING' });

@@ -5,7 +5,7 @@ import { InboxItemView, type ResolveInboxRequest } from '../core/inbox/inbox-ite
 import type { RequestSigner } from './sigv4';
 
 /**
- * The HTTP client of the Nightshift API (SPEC §3) the CLI uses, for local mode and for a deployed stack.
+ * The HTTP client of the Nightshift API (docs/api.md) the CLI uses, for local mode and for a deployed stack.
  * Every answer is checked with zod; every failure becomes an `ApiError` whose message is one clear line.
  */
 

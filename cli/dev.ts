@@ -1,4 +1,4 @@
-import type { CliIo } from './program';
+import type { CliIo } from './cli-io';
 
 /** `nightshift dev`: the local platform in the foreground until Ctrl-C. */
 export async function runDev(options: { json: boolean; io: CliIo; record?: string }): Promise<number> {

@@ -15,6 +15,7 @@ import { EventReader, followRun } from './follow-run';
 import { eventLine, runDetail, runsTable } from './format';
 import { runProgress } from './progress';
 import { readPromptArgument, readStandardInput } from './prompt-source';
+import type { CliIo } from './cli-io';
 
 // Local mode is loaded only by the commands that run it. require, not import(): under tsx's CommonJS
 // hooks a dynamic import() goes to Node's ESM loader, which cannot load TypeScript.
@@ -24,10 +25,7 @@ const loadDemo = () => require('../local/demo') as typeof import('../local/demo'
 /** What a command hands back: the process exit code. */
 type CommandResult = number;
 
-export interface CliIo {
-  out: (text: string) => void;
-  err: (text: string) => void;
-}
+export type { CliIo };
 
 const defaultIo: CliIo = {
   out: (text) => process.stdout.write(`${text}\n`),
@@ -45,7 +43,7 @@ interface GlobalOptions {
 }
 
 /**
- * The `nightshift` command line (SPEC §9). `run` resolves to the exit code instead of exiting, so the
+ * The `nightshift` command line (docs/cli.md). `run` resolves to the exit code instead of exiting, so the
  * program can be driven in-process as well as from bin/nightshift.js.
  */
 export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {

@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 
-/** Longest prompt the API accepts (SPEC §3): read no more than a little past it, so a huge file fails fast. */
+/** Longest prompt the API accepts (docs/api.md#requests): read no more than a little past it, so a huge file fails fast. */
 const MAX_PROMPT_BYTES = 20_000 * 4 + 1;
 
 export class PromptSourceError extends Error {

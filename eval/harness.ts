@@ -101,7 +101,7 @@ export function runActivity(
 }
 
 /**
- * Runs every task k times through the real local platform (SPEC §8: the state machine, the runner
+ * Runs every task k times through the real local platform (docs/local-mode.md: the state machine, the runner
  * as its own process, the local forge) with the given model, records each run (responses and the
  * tool outputs the model saw), grades each run's branch diff against the base commit, and writes
  * `report.json` to outDir. One platform per task, so a task's window and turn limit are its own.

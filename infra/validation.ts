@@ -64,7 +64,7 @@ export function acknowledgeSharedGuardFindings(stack: Stack): void {
       if (days !== undefined && days < CONTROL_TOWER_LOG_RETENTION_DAYS) {
         acknowledgeGuard(construct, {
           rule: 'cloudwatch_log_group_retention_period_check',
-          reason: `Kept ${days} days on purpose, not a year: the runner's, the proxy's, the DNS firewall's and the functions' logs can quote repository content, branches and hosts, and follow the traces' ${days}-day rule (SPEC §5).`,
+          reason: `Kept ${days} days on purpose, not a year: the runner's, the proxy's, the DNS firewall's and the functions' logs can quote repository content, branches and hosts, and follow the traces' ${days}-day rule (docs/architecture.md, State).`,
         });
       }
       if (construct.kmsKeyId === undefined) {

@@ -18,7 +18,7 @@ import { CallNotReservedError, createStore, LedgerInconsistencyError } from '../
 import { runnerRunAccess } from '../core/store/runner-access';
 import { setupCacheObjectKey, type SetupCacheKey } from '../core/setup-cache';
 import type { BudgetLedgerPort, RunEventLog, RunKeysPort, RunRecord, RunRepository } from '../core/store/ports';
-import { issueForgeToken } from '../local/forge/forge-tokens';
+import { issueForgeToken } from './github/forge-tokens';
 import {
   GITHUB_TOKEN_PERMISSIONS,
   TokenBrokerRequest,

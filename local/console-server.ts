@@ -9,7 +9,7 @@ import { classifiedRunDiff } from '../console/server/run-diff';
 import { bareRepoPath, branchHead, defaultBranchOf, getPull } from './forge';
 
 /**
- * The web console in local mode (SPEC §8, §10): served at `/` by the API server on the same port.
+ * The web console in local mode (docs/console.md, docs/local-mode.md): served at `/` by the API server on the same port.
  * `/v1` stays the API's; the console's diffs and pull requests come from the local forge's bare
  * repositories.
  */

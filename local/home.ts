@@ -2,7 +2,7 @@ import { chmodSync, closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdi
 import { dirname, join, resolve } from 'node:path';
 
 /**
- * The layout of `$NIGHTSHIFT_HOME` (SPEC §8). Everything local mode writes lives under it, so several
+ * The layout of `$NIGHTSHIFT_HOME` (docs/local-mode.md#what-runs-where). Everything local mode writes lives under it, so several
  * local platforms can run side by side with different homes.
  */
 export interface NightshiftHome {

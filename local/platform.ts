@@ -1,7 +1,7 @@
 import '../core/polyfills';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -18,14 +18,13 @@ import type { ApiRoute, ApiHandler } from './api-gateway';
 import { routesFromTemplate } from './api-routes';
 import { createApiServer, errorText } from './api-server';
 import { consoleAssets } from '../console/server/console-assets';
-import { createAwsEndpoints, type LocalFunction } from './aws-endpoints';
+import { createAwsEndpoints } from './aws-endpoints';
 import { createLocalConsole } from './console-server';
 import { startLocalDynamo, type LocalDynamo } from './dynamo-server';
 import { findSquid, startEgressProxy, type LocalEgressProxy } from './egress-proxy';
 import { startForge, type ForgeServer } from './forge';
 import { assertHomeIsPrivate, ensureHome, resolveHome, secureSecretsFile, type NightshiftHome } from './home';
 import { closeServer, listenOnLoopback } from './http-listen';
-import { localLambdaContext } from './lambda-context';
 import { canIdentifyLoopbackPeers, operatorOnly } from './loopback-peer';
 import { fileLog, stderrLog, type LocalLog } from './local-log';
 import { assertPortsFree, listenAs, localPorts } from './ports';
@@ -35,15 +34,18 @@ import { RunnerProcesses } from './runner-processes';
 import { reapToolLeftovers } from './tool-leftovers';
 import { extractStateMachine, LocalStateMachine, type IntegrationCall } from './state-machine';
 import { synthesizedTemplate } from './synthesized-stack';
-import { lambdaSubscriptionsOf, localTopicArn, matchesFilterPolicy, newMessageId, snsLambdaEvent, type PublishedMessage } from './sns-topics';
+import { exposeToHandlers, runnerEnvironment, serviceEnvironment } from './service-environment';
+import { newMessageId } from './sns-topics';
+import { TemplateFunctions } from './template-functions';
 import { bundledFile } from '../bin/bundles';
 
 /**
- * Local mode (SPEC §8): the whole platform on one machine. The same handlers behind a loopback API
+ * Local mode (docs/local-mode.md): the whole platform on one machine. The same handlers behind a loopback API
  * Gateway stand-in, dynalite for DynamoDB, the state machine definition from the synthesized stack run
  * by the offline executor, the runner as a child process per run, the local forge as GitHub, squid as
  * the egress proxy when installed. The handlers and the runner keep their AWS code paths: their SDK
- * clients are pointed at loopback endpoints with AWS_ENDPOINT_URL_<SERVICE>.
+ * clients are pointed at loopback endpoints with AWS_ENDPOINT_URL_<SERVICE> (local/service-environment.ts);
+ * the template's functions are served from their modules by local/template-functions.ts.
  */
 
 /** The repository root: handler entries and the runner are resolved from it. */
@@ -100,7 +102,7 @@ const LocalEnv = z.object({
   NIGHTSHIFT_CACHE_DIR: z.string().min(1).optional(),
 });
 
-/** Options from the environment, as `nightshift dev` takes them (SPEC §8). */
+/** Options from the environment, as `nightshift dev` takes them (docs/local-mode.md#environment). */
 export function localPlatformOptionsFromEnv(env: NodeJS.ProcessEnv, options: { logTo: 'stderr' | 'file'; logFormat?: 'json' | 'text' }): LocalPlatformOptions {
   const read = LocalEnv.safeParse(env);
   if (!read.success) throw new Error(`local mode's environment is invalid: ${read.error.issues.map((i) => `${issuePath(i.path)}: ${i.message}`).join('; ')}`);
@@ -176,9 +178,6 @@ export function localRequester(): string {
   return `local:${name.replace(/[^A-Za-z0-9._@-]/g, '_') || 'unknown'}`;
 }
 
-/** Dummy credentials: the loopback endpoints do not check signatures, the SDK only needs something to sign with. */
-const dummyCredentials = { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' };
-const localRegion = 'us-east-1';
 const runTaskResource = 'arn:aws:states:::ecs:runTask.waitForTaskToken';
 
 /**
@@ -254,11 +253,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
 
     // The AWS endpoints are created first (their port goes into the environment), answered once the executor exists.
     let machine: LocalStateMachine | undefined;
-    const functions = new Map<string, LocalFunction>();
+    const functions = new TemplateFunctions({ repoRoot, log });
     // SNS: every published message goes to the outbox file (what would have been e-mailed), then to the
     // template's Lambda subscriptions of its topic, asynchronously as SNS delivers (local/sns-topics.ts).
     const outbox = join(home.logs, 'notifications.jsonl');
-    let deliverToSubscriptions: (message: PublishedMessage, messageId: string) => void = () => undefined;
     const endpoints: Server = createAwsEndpoints({
       sfn: {
         sendTaskSuccess: (token, output) => requireMachine().sendTaskSuccess(token, output),
@@ -271,13 +269,13 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         listTasks: (startedBy) => runners.taskArns(startedBy),
         stopTask: (taskArn) => runners.stopTask(taskArn),
       },
-      functions,
+      functions: functions.byName,
       sns: {
         publish: async (message) => {
           const messageId = newMessageId();
           appendFileSync(outbox, `${JSON.stringify({ at: new Date().toISOString(), messageId, ...message })}\n`, { mode: 0o600 });
           log.info('notification published (local outbox)', { topicArn: message.topicArn, subject: message.subject, attributes: message.attributes, outbox });
-          deliverToSubscriptions(message, messageId);
+          functions.deliver(message, messageId);
           return messageId;
         },
       },
@@ -290,88 +288,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     const endpointUrl = `http://127.0.0.1:${await listenAs('awsEndpoints', ports.awsEndpoints, options.port, () => listenOnLoopback(endpoints, ports.awsEndpoints))}`;
     cleanups.push(() => closeServer(endpoints));
 
-    // The environment the handlers read at module load and the runners get: the same names as on AWS.
-    const serviceEnv: Record<string, string> = {
-      AWS_REGION: localRegion,
-      ...dummyCredentials,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-      AWS_ENDPOINT_URL_SFN: endpointUrl,
-      AWS_ENDPOINT_URL_LAMBDA: endpointUrl,
-      AWS_ENDPOINT_URL_ECS: endpointUrl,
-      AWS_ENDPOINT_URL_SNS: endpointUrl,
-      RUNS_TABLE: dynamo.names.runs,
-      EVENTS_TABLE: dynamo.names.events,
-      CONTROL_TABLE: dynamo.names.control,
-      IDEMPOTENCY_TABLE: dynamo.names.idempotency,
-      INBOX_TABLE: dynamo.names.inbox,
-      NIGHTSHIFT_CONFIG: options.configFile,
-      NIGHTSHIFT_HOME: home.root,
-      GITHUB_API_URL: forge.url,
-    };
+    const serviceEnv = serviceEnvironment({ dynamo, awsEndpointsUrl: endpointUrl, configFile: options.configFile, home, githubApiUrl: forge.url });
     const extracted = extractStateMachine(template);
-    Object.assign(process.env, serviceEnv, {
-      STATE_MACHINE_ARN: extracted.stateMachineArn,
-      // The GitHub webhook's own token broker (present when config github.webhookSecret is set).
-      WEBHOOK_TOKEN_BROKER_FUNCTION: functionNameOf(extracted.lambdaEntries, 'lambdas/github/webhook-token-broker.ts') ?? '',
-      // What submit asks about a branch to continue; the local forge answers the GitHub API it calls.
-      BRANCH_FACTS_FUNCTION: functionNameOf(extracted.lambdaEntries, 'lambdas/github/branch-facts.ts') ?? '',
-      // The inbox topic the Pause function publishes to (as its environment says on AWS).
-      INBOX_TOPIC_ARN: localTopicArn(template, 'InboxNotifications') ?? '',
-      CLUSTER_ARN: `arn:aws:ecs:${localRegion}:000000000000:cluster/nightshift-local`,
-      NIGHTSHIFT_SECRETS_FILE: home.secretsFile,
-      NIGHTSHIFT_GITHUB_MODE: 'forge',
-      // Metrics go to CloudWatch through EMF on AWS; locally they would only be noise on stdout.
-      POWERTOOLS_METRICS_DISABLED: 'true',
-      POWERTOOLS_LOG_LEVEL: options.handlerLogLevel ?? 'INFO',
-    });
-    // The config the handlers read comes from the file, never from an inline copy left in the environment.
-    delete process.env.NIGHTSHIFT_CONFIG_JSON;
-
-    // Every function of the template, by handler module, loaded on first use.
-    const handlerCache = new Map<string, (event: unknown, context?: unknown) => Promise<unknown>>();
-    const handlerOf = (entry: string) => {
-      let handler = handlerCache.get(entry);
-      if (!handler) {
-        // require, not import(): under tsx's CommonJS hooks import() cannot load TypeScript.
-        const module = require(join(repoRoot, entry)) as { handler?: unknown };
-        if (typeof module.handler !== 'function') throw new Error(`${entry} exports no handler`);
-        handler = module.handler as (event: unknown, context?: unknown) => Promise<unknown>;
-        handlerCache.set(entry, handler);
-      }
-      return handler;
-    };
-    const handlers: Record<string, (event: unknown) => Promise<unknown>> = {};
-    for (const [arn, entry] of extracted.lambdaEntries) {
-      const name = arn.slice(arn.lastIndexOf(':') + 1);
-      handlers[entry] = (event) => handlerOf(entry)(event, localLambdaContext(name, 90_000));
-      functions.set(name, async (payload, context) => handlerOf(entry)(payload, context));
-    }
-
-    const subscriptions = lambdaSubscriptionsOf(template, extracted.lambdaEntries);
-    deliverToSubscriptions = (message, messageId) => {
-      for (const subscription of subscriptions) {
-        if (subscription.topicArn !== message.topicArn || !matchesFilterPolicy(subscription.filterPolicy, message.attributes)) continue;
-        const event = snsLambdaEvent(message, messageId, `${message.topicArn}:${subscription.entry}`);
-        void (async () => {
-          // Lambda's asynchronous invocation: the first attempt and two retries.
-          for (let attempt = 1; attempt <= 3; attempt++) {
-            try {
-              await handlerOf(subscription.entry)(structuredClone(event), localLambdaContext(subscription.entry, 90_000));
-              return;
-            } catch (error) {
-              log.error('SNS subscription delivery failed', { entry: subscription.entry, attempt, error: errorText(error) });
-            }
-          }
-        })();
-      }
-    };
-
-    const brokerEntry = 'lambdas/token-broker.ts';
-    if (![...extracted.lambdaEntries.values()].includes(brokerEntry) && existsSync(join(repoRoot, brokerEntry))) {
-      // The template does not define the broker function (yet): serve the module under a local name.
-      log.warn('the template has no token broker function; serving lambdas/token-broker.ts as "token-broker"');
-      functions.set('token-broker', async (payload, context) => handlerOf(brokerEntry)(payload, context));
-    }
+    exposeToHandlers(serviceEnv, { extracted, template, home, handlerLogLevel: options.handlerLogLevel ?? 'INFO' });
+    const handlers = functions.serve(extracted, template);
 
     // Each live runner's task token and the secrets handed to it, to fail its task if it dies without reporting.
     const runnerTasks = new Map<string, { taskToken: string; secretValues: string[] }>();
@@ -393,18 +313,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     const executor = machine;
     cleanups.push(() => executor.close());
 
-    runners.setBaseEnv({
-      ...serviceEnv,
-      ...(options.model ? { NIGHTSHIFT_MODEL: options.model } : {}),
-      ...(options.recordDir ? { NIGHTSHIFT_RECORD_DIR: options.recordDir } : {}),
-      TOKEN_BROKER_FUNCTION: tokenBrokerName(extracted.lambdaEntries),
-      NIGHTSHIFT_TRACE_DIR: join(home.root, 'traces'),
-      NIGHTSHIFT_SETUP_CACHE_DIR: join(home.root, 'setup-cache'),
-      NIGHTSHIFT_WORKDIR: home.work,
-      NIGHTSHIFT_TOOL_USER: toolUser,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      ...(egressProxy ? { NIGHTSHIFT_PROXY_URL: egressProxy.url, NIGHTSHIFT_PROXY_ACCESS_LOG: egressProxy.accessLog, NIGHTSHIFT_PROXY_PASSWORD: egressProxy.runnerPassword } : {}),
-    });
+    runners.setBaseEnv(runnerEnvironment(serviceEnv, { extracted, home, model: options.model, recordDir: options.recordDir, toolUser, egressProxy }));
 
     // A runner that dies without reporting fails its run's task at once, as ECS's Task State Change
     // event does on AWS (local/runner-loss.ts); the heartbeat stays the backstop. A stop the platform
@@ -432,7 +341,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     const routes: ApiRoute[] = routesFromTemplate(template).map((route) => ({
       routeKey: route.routeKey,
       functionName: route.functionId,
-      load: async () => handlerOf(route.entry) as unknown as ApiHandler,
+      load: async () => functions.handlerOf(route.entry) as unknown as ApiHandler,
     }));
     let ready = false;
     const operatorUid = process.getuid?.();
@@ -456,7 +365,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     consoleUrl = url;
     // Built now so the first page load is quick and a broken console shows in the log at start.
     consoleAssets().catch((error: unknown) => log.error('the web console could not be built', { error: errorText(error) }));
-    // The local forge delivers signed webhooks to the same route GitHub would call (SPEC §8).
+    // The local forge delivers signed webhooks to the same route GitHub would call (docs/local-mode.md#the-github-loop-on-one-machine).
     const webhookRoute = routes.some((r) => r.routeKey === 'POST /v1/webhooks/github');
     if (webhookRoute && config.github.webhookSecret) forge.setWebhook(`${url}/v1/webhooks/github`, localWebhookSecret(home.secretsFile, config.github.webhookSecret));
     // Where `nightshift forge` finds the running forge.
@@ -522,14 +431,4 @@ function localWebhookSecret(secretsFile: string, name: string): string {
   const secret = randomBytes(32).toString('hex');
   writeFileSync(secretsFile, `${JSON.stringify({ ...secrets, [name]: secret }, null, 2)}\n`, { mode: 0o600 });
   return secret;
-}
-
-function functionNameOf(lambdaEntries: ReadonlyMap<string, string>, entry: string): string | undefined {
-  for (const [arn, e] of lambdaEntries) if (e === entry) return arn.slice(arn.lastIndexOf(':') + 1);
-  return undefined;
-}
-
-function tokenBrokerName(lambdaEntries: ReadonlyMap<string, string>): string {
-  for (const [arn, entry] of lambdaEntries) if (entry === 'lambdas/token-broker.ts') return arn.slice(arn.lastIndexOf(':') + 1);
-  return 'token-broker';
 }

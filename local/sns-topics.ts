@@ -4,7 +4,7 @@ import { CloudFormationTemplate, LOCAL_ACCOUNT, LOCAL_REGION } from './state-mac
 import { resolveIntrinsics } from './state-machine';
 
 /**
- * SNS as local mode serves it (SPEC §8): Publish on the loopback AWS endpoints (local/aws-endpoints.ts)
+ * SNS as local mode serves it (docs/local-mode.md#what-runs-where): Publish on the loopback AWS endpoints (local/aws-endpoints.ts)
  * writes each message to the outbox file, where a person (or a test) reads what would have been
  * e-mailed, and delivers it to the template's Lambda subscriptions of the topic whose filter policy
  * matches, as SNS invokes a subscribed function: asynchronously, with the SNS event shape.

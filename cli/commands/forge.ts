@@ -5,7 +5,7 @@ import { RepoName } from '../../core/config/schema';
 import { ForgePermission, setCollaborator } from '../../local/forge/forge-records';
 import { importCheckout } from '../../local/forge/forge-import';
 import { suggestedRepoEntry } from '../../local/forge/repo-entry';
-import { issueForgeToken } from '../../local/forge/forge-tokens';
+import { issueForgeToken } from '../../lambdas/github/forge-tokens';
 import { ensureHome, resolveHome } from '../../local/home';
 
 /**

@@ -7,7 +7,7 @@ import { oneLine } from '../format';
 import { readPromptArgument, readStandardInput } from '../prompt-source';
 
 /**
- * `nightshift inbox`, `answer <itemId> <text>`, `approve <itemId>`, `reject <itemId>`, `dismiss <itemId>` (SPEC §9): the
+ * `nightshift inbox`, `answer <itemId> <text>`, `approve <itemId>`, `reject <itemId>`, `dismiss <itemId>` (docs/cli.md): the
  * person's side of a paused run (docs/inbox.md). Every item text is agent-written: printed on one
  * line without control characters (`oneLine`).
  */

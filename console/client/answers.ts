@@ -95,7 +95,7 @@ export const PullAnswer = z.object({
 export type PullAnswer = z.infer<typeof PullAnswer>;
 
 /**
- * An inbox item (SPEC §3). `type` is one of the API's types, but kept a string here so a type the API
+ * An inbox item (docs/inbox.md). `type` is one of the API's types, but kept a string here so a type the API
  * adds later shows in its own group instead of breaking the page; `details` is type-specific and is
  * read field by field where it is shown (pages/inbox-item-view.ts).
  */
@@ -118,7 +118,7 @@ export type InboxItemAnswer = z.infer<typeof InboxItemAnswer>;
 export const InboxPageAnswer = z.object({ items: z.array(InboxItemAnswer), nextCursor: z.nullable(z.string()) });
 export type InboxPageAnswer = z.infer<typeof InboxPageAnswer>;
 
-/** The API's error envelope (SPEC §3), or API Gateway's own `{message}`. */
+/** The API's error envelope (docs/api.md#errors), or API Gateway's own `{message}`. */
 export const ErrorAnswer = z.union([
   z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.optional(z.array(z.object({ path: z.string(), message: z.string() }))) }) }),
   z.object({ message: z.string() }),

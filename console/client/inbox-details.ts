@@ -2,7 +2,7 @@ import { BUDGET_DETAIL_FIELDS, PLAN_DETAIL_FIELD, RISKY_DETAIL_FIELDS } from '..
 import type { InboxItemAnswer } from './answers';
 
 /**
- * What the inbox page reads out of an item's type-specific `details` (SPEC §3: the question, the
+ * What the inbox page reads out of an item's type-specific `details` (docs/inbox.md: the question, the
  * proposed plan, the action awaiting approval, the amount asked for, the failure). Each reader takes a
  * field only if it has the right kind of value; everything else in `details` is still shown, as text,
  * in the item's list of details, so a field the runner adds later is never hidden.

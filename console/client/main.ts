@@ -8,7 +8,7 @@ import { runsPage } from './pages/runs';
 import { submitPage } from './pages/submit';
 
 /**
- * The web console (SPEC §10): a client of the API on its own origin. Routes: `/` the runs, `/runs/{id}`
+ * The web console (docs/console.md): a client of the API on its own origin. Routes: `/` the runs, `/runs/{id}`
  * one run, `/submit` the form, `/inbox` the inbox, `/{owner}/{name}/pull/{n}` a local pull request.
  */
 const main = document.getElementById('main') as HTMLElement;

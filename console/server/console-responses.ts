@@ -34,7 +34,7 @@ export function sendJson(res: ServerResponse, status: number, value: unknown): v
   sendBody(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
 }
 
-/** The API's error envelope (SPEC §3), so the page reads the console's own errors like the API's. */
+/** The API's error envelope (docs/api.md#errors), so the page reads the console's own errors like the API's. */
 export function sendError(res: ServerResponse, status: number, code: string, message: string): void {
   sendJson(res, status, { error: { code, message } });
 }

@@ -10,7 +10,7 @@ import { SECURITY_HEADERS, sendError } from './console-responses';
 import { guardRequest } from './request-guard';
 
 /**
- * `nightshift console` (SPEC §9, §10): the web console for a deployed stack, on loopback. It serves the
+ * `nightshift console` (docs/console.md#opening-it): the web console for a deployed stack, on loopback. It serves the
  * same page as local mode and forwards the page's `/v1` calls to the stack's API, signed with the
  * caller's AWS credentials (SigV4) or carrying their bearer token (JWT auth), so the API's own
  * authorization decides everything, exactly as for the CLI. Only the console's own page can use it

@@ -74,7 +74,7 @@ export const BudgetsConfig = z
     maxPerRunUsd: Usd.default(10),
     perRequesterDailyUsd: Usd.default(20),
     dailyUsd: Usd.default(100),
-    /** All runs of one GitHub issue or pull request together (a thread, SPEC §3). */
+    /** All runs of one GitHub issue or pull request together (a thread, docs/github-app.md). */
     perThreadUsd: Usd.default(10),
     /** A run whose budget runs out asks its requester for more in the inbox (budget_approval) instead of ending BUDGET_EXCEEDED. */
     askForMore: z.boolean().default(false),
@@ -142,7 +142,7 @@ export type EgressConfig = z.infer<typeof EgressConfig>;
 
 const PricePerMillion = z.number().nonnegative().max(1_000);
 
-/** Model providers (SPEC §7, docs/providers.md). */
+/** Model providers (docs/providers.md). */
 export const ModelProviderName = z.enum(['bedrock', 'anthropic', 'openai']);
 export type ModelProviderName = z.infer<typeof ModelProviderName>;
 

@@ -65,7 +65,7 @@ export interface GithubRepoPort {
   upsertCheckRun(input: { headSha: string; externalId: string; output: CheckRunOutput }): Promise<void>;
 }
 
-/** Write, maintain or admin: who may trigger a run (SPEC §3). */
+/** Write, maintain or admin: who may trigger a run (docs/github-app.md#who-may-trigger). */
 export function canTrigger(permission: RepoPermission): boolean {
   return permission === 'admin' || permission === 'maintain' || permission === 'write';
 }

@@ -5,7 +5,7 @@ import { inertMarkdown } from '../text/inert-markdown';
 import { stripHiddenText, truncateText } from './untrusted-text';
 
 /**
- * The inbox on a GitHub thread (SPEC §3, issue 13 item 4): the question or approval of a GitHub run is
+ * The inbox on a GitHub thread (docs/github-app.md#answering-on-github): the question or approval of a GitHub run is
  * posted on its issue or pull request, and `/nightshift answer <text>`, `/nightshift approve` or
  * `/nightshift reject` by someone with write access resolves it. Pure: parsing and the texts.
  */

@@ -51,7 +51,7 @@ export async function runsOfPull(deps: Pick<PullOutcomeDeps, 'runs' | 'threads'>
 }
 
 /**
- * `pull_request.closed` (SPEC §3 outcomes): on a Nightshift pull request (one a run opened or pushed
+ * `pull_request.closed` (docs/github-app.md#outcomes-pull_requestclosed): on a Nightshift pull request (one a run opened or pushed
  * to), records merged or closed, and when, on every run of its thread, and emits the outcome metrics
  * (core/metrics/run-metrics.ts), and closes the open `pr_ready` items of those runs (resolved by
  * Nightshift, action `closed`, with how the pull request ended), which frees the requester's review

@@ -4,7 +4,7 @@ import type { RunRecord } from '../store/ports';
 import { inertMarkdown } from '../text/inert-markdown';
 
 /**
- * What a run shows on GitHub (SPEC §3, issue 11 item 6): ONE status comment per run on its thread,
+ * What a run shows on GitHub (docs/github-app.md, Progress on GitHub): ONE status comment per run on its thread,
  * edited in place as the run goes queued → running (→ waiting for a human → queued → running)* → ended, and a check run named Nightshift on the
  * pull request's head commit once it ends. Pure: the writers are the webhook function (queued at
  * submit, waiting and resumed, the result when the run's execution ends: core/github/run-status-report.ts) and the runner

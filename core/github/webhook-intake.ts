@@ -171,7 +171,6 @@ function isCommand(ctx: TriggerContext, c: GithubComment): boolean {
   return parseCommand(c.body, ctx.deps.config.github.commentCommand) !== undefined;
 }
 
-/** Comments whose authors have write access, as the prompt takes them (bots' and others' are marked untrusted). */
 /** The pull request's discussion reads, with the permission lookups this delivery caches. */
 function discussionSource(ctx: TriggerContext): DiscussionSource {
   return { permissionOf: ctx.permissionOf, issueComments: (n) => ctx.github.issueComments(n), reviews: (n) => ctx.github.reviews(n), reviewComments: (n) => ctx.github.reviewComments(n) };

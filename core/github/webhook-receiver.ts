@@ -34,7 +34,7 @@ export interface WebhookReceiverDeps extends WebhookIntakeDeps {
 const error = (statusCode: number, code: string, message: string): WebhookAnswer => ({ statusCode, body: { error: { code, message } }, log: { code } });
 
 /**
- * `POST /v1/webhooks/github` (SPEC §3, invariant 10): size, then the signature over the raw bytes,
+ * `POST /v1/webhooks/github` (docs/github-app.md, The request path): size, then the signature over the raw bytes,
  * before anything is parsed; then the event is classified (pure) and, if it asks for something, the
  * delivery is claimed once (conditional writes) and handed to the intake. Nothing is written for a
  * request that is refused or ignored. A fault of ours gives the claim back so GitHub's redelivery works.

@@ -4,7 +4,7 @@ import { stuckHintText } from '../runs/stuck';
 import type { PauseReason } from './pause-report';
 
 /**
- * The `budget_approval` pause (config `budgets.askForMore`, SPEC §3): a run whose next model call no
+ * The `budget_approval` pause (config `budgets.askForMore`, docs/inbox.md#budget_approval): a run whose next model call no
  * longer fits its budget asks its requester for more instead of ending BUDGET_EXCEEDED. Pure: what the
  * item says, and what the resumed conversation is told.
  */

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { RepoName } from '../config/schema';
 import { RunId } from '../runs/schemas';
 
-/** Why an inbox item exists (SPEC §3). Each pause reason of the runner is one of these. */
+/** Why an inbox item exists (docs/inbox.md). Each pause reason of the runner is one of these. */
 export const InboxItemType = z.enum(['pr_ready', 'question', 'plan_approval', 'risky_action', 'budget_approval', 'stuck', 'failed']);
 export type InboxItemType = z.infer<typeof InboxItemType>;
 
@@ -35,7 +35,7 @@ export type InboxResolution = z.infer<typeof InboxResolution>;
 /** What a pause asks for, as the runner reports it. `details` is type-specific (the question, the plan, ...). */
 export const InboxDetails = z.record(z.string(), z.unknown());
 
-/** An inbox item as the API shows it (SPEC §3); the task token never leaves the store. */
+/** An inbox item as the API shows it (docs/api.md#requests); the task token never leaves the store. */
 export const InboxItemView = z
   .object({
     itemId: InboxItemId,
@@ -68,7 +68,7 @@ export const ResolveInboxRequest = z
   .strict();
 export type ResolveInboxRequest = z.infer<typeof ResolveInboxRequest>;
 
-/** The actions each item type accepts (SPEC §3). */
+/** The actions each item type accepts (docs/inbox.md#resolving-an-item). */
 export const actionsFor: Record<InboxItemType, readonly InboxAction[]> = {
   question: ['answer'],
   stuck: ['answer'],
@@ -116,7 +116,7 @@ export function decideResolution(item: Pick<InboxItemView, 'type' | 'state' | 'r
   return { kind: 'conflict', reason: `the item was already resolved with "${previous?.action ?? 'another action'}"` };
 }
 
-/** Which items a list shows by state (SPEC §3: `open` by default). */
+/** Which items a list shows by state (docs/api.md#requests: `open` by default). */
 export const InboxStateFilter = z.enum(['open', 'resolved', 'all']);
 export type InboxStateFilter = z.infer<typeof InboxStateFilter>;
 

@@ -6,7 +6,7 @@ import type { StoredInboxItem } from '../store/inbox-store';
 import { actionsFor, InboxItemId, InboxItemType, type InboxAction } from './inbox-item';
 
 /**
- * What Nightshift says when an inbox item is created (SPEC §3, issue 13 item 4): one short message on
+ * What Nightshift says when an inbox item is created (docs/inbox.md#notifications): one short message on
  * the inbox topic (SNS on AWS: the configured e-mails, and the GitHub webhook function for runs of a
  * GitHub thread; local mode: the outbox file). It names the item and how to resolve it, and carries
  * none of the item's free text: the question, the plan or the failure are agent-written and may quote

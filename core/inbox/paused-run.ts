@@ -1,7 +1,7 @@
 import type { RunRecord } from '../store/ports';
 
 /**
- * What a run holds while it waits for a human (SPEC §6, invariant 8):
+ * What a run holds while it waits for a human (docs/inbox.md#what-a-paused-run-holds):
  * - no concurrency slot: the pause gives both back before the run is WAITING_FOR_HUMAN;
  * - no compute: the runner task reported the pause, charged its compute and exited; the pause stops it anyway;
  * - its budget reservation, unchanged: the unused part (`budget - spent`) stays reserved on the

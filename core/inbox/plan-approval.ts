@@ -1,5 +1,5 @@
 /**
- * The `plan_approval` pause (SPEC §3: a run submitted with `plan: true`): the agent first explores
+ * The `plan_approval` pause (docs/inbox.md#plan_approval: a run submitted with `plan: true`): the agent first explores
  * without changing the repository and ends its exploration with a plan (`propose_plan`); the plan
  * waits in the inbox; an approval (optionally with the plan edited) resumes the run with the approved
  * plan in its conversation and every tool; a rejection ends the run CANCELLED, `plan_rejected`.

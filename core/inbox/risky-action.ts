@@ -3,7 +3,7 @@ import { globToRegExp } from '../text/glob';
 import { RISKY_DETAIL_FIELDS as F } from './detail-fields';
 
 /**
- * The `risky_action` pause (SPEC §3, §5): `.nightshift.yml` `approvalRequired` names path globs for
+ * The `risky_action` pause (docs/inbox.md#risky_action): `.nightshift.yml` `approvalRequired` names path globs for
  * edits and command patterns for shell; a tool call that matches waits for its requester's approval
  * before it runs. Pure: what matches, what the item says, what the resumed agent is told.
  *

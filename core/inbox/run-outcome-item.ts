@@ -5,13 +5,13 @@ import type { RunRecord } from '../store/ports';
 import type { StoredInboxItem } from '../store/inbox-store';
 
 /**
- * The informational inbox items a run leaves when it ends (SPEC §3): `pr_ready` when it opened a pull
+ * The informational inbox items a run leaves when it ends (docs/inbox.md#pr_ready-and-failed): `pr_ready` when it opened a pull
  * request for review, `failed` when it failed. Nothing waits on them (no task token, no checkpoint):
  * they are resolved by `dismiss`, and a `pr_ready` also when its pull request is merged or closed
  * (core/github/pull-outcome.ts). Open `pr_ready` items hold the requester's review places
  * (`concurrency.maxOpenPrsPerRequester`, core/runs/review-backlog.ts).
  *
- * Which endings leave one (chosen where SPEC is silent):
+ * Which endings leave one (our choice):
  * - `pr_ready`: SUCCEEDED with outcome `pr_opened`. A run that pushed to an existing pull request
  *   (`pr_updated`) leaves none: that pull request already had its item, and counting it twice would
  *   double the backlog;

@@ -2,7 +2,7 @@ import type { AuthConfig, RepoConfig } from '../config/schema';
 import { requesterIdentity } from './requester';
 
 /**
- * Who may see and act on which runs (SPEC §3, Authorization). Pure: the caller is what the platform's
+ * Who may see and act on which runs (docs/api.md#authorization). Pure: the caller is what the platform's
  * authorizer established (an IAM principal, JWT claims, local mode's OS user), never a payload field.
  *
  *   - a caller sees, follows and cancels its own runs (run.requester = its requester identity);

@@ -4,11 +4,10 @@ import { RunNotLaunchableError } from '../store/run-keys';
 import { RunNotFoundError } from '../errors';
 import { RunKey } from './run-key';
 import { capacityProviderOf } from './automatic-resume';
-import { CapacityProvider } from './capacity-provider';
 
 import type { ThreadStorePort } from '../store/threads';
 import { releaseReviewPlace, takeReviewPlace, type ReviewBacklogDeps } from './review-backlog';
-import { IllegalTransitionError, isTerminal } from './lifecycle';
+import { CapacityProvider, IllegalTransitionError, isTerminal } from './lifecycle';
 import { threadBlocker } from './threads';
 
 /**
@@ -47,7 +46,7 @@ export interface AdmissionDeps {
   slots: ConcurrencySlotsPort;
   runKeys: RunKeysPort;
   caps: SlotCaps;
-  /** GitHub threads: a run of a thread waits behind that thread's earlier runs (SPEC §3). */
+  /** GitHub threads: a run of a thread waits behind that thread's earlier runs (docs/github-app.md, Threads). */
   threads?: ThreadStorePort;
   /** `concurrency.maxOpenPrsPerRequester`: a requester's new runs wait while that many review places are taken (core/runs/review-backlog.ts). */
   reviewBacklog?: Omit<ReviewBacklogDeps, 'runs'>;

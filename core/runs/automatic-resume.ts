@@ -3,9 +3,8 @@ import { RunNotFoundError } from '../errors';
 import { RunnerPause, type RunResume } from '../inbox/pause-report';
 import { pausedRunHoldings } from '../inbox/paused-run';
 import type { ConcurrencySlotsPort, RunEventLog, RunRecord, RunRepository } from '../store/ports';
-import { IllegalTransitionError, isTerminal } from './lifecycle';
+import { CapacityProvider, IllegalTransitionError, isTerminal } from './lifecycle';
 import { automaticResumeFor, RUNNER_LOST_ERROR, type AutomaticResumeDecision } from './runner-stop';
-import { CapacityProvider } from './capacity-provider';
 import { RunId } from './schemas';
 
 /** What a run resumed after an interruption is told, at the end of its last user message. */
@@ -56,7 +55,7 @@ export function capacityProviderOf(run: Pick<RunRecord, 'automaticResumes'>, req
 }
 
 /**
- * Resume without a human (SPEC §4): the run's task was interrupted (the runner checkpointed on SIGTERM
+ * Resume without a human (docs/inbox.md#resume-without-a-human): the run's task was interrupted (the runner checkpointed on SIGTERM
  * and reported an `interrupted` pause, or, interrupted before its agent loop, reported one with no
  * checkpoint: the task starts over) or lost after a checkpoint (it stopped without reporting, and
  * the run had resumed from a pause before: that checkpoint and the branch as pushed then are where it

@@ -41,7 +41,7 @@ export interface CancelResult {
  */
 export async function cancelRun(deps: CancelDeps, input: CancelInput): Promise<CancelResult> {
   const cause = `cancelled by ${input.requester}`;
-  // At most two rounds: a queued run can be admitted between our read and our conditional write.
+  // Three rounds at most: a queued run can be admitted between our read and our conditional write; the next round decides on what it became.
   for (let attempt = 0; attempt < 3; attempt++) {
     const run = await deps.runs.get(input.runId);
     if (!run || !maySeeRun(input.access, run)) throw new RunNotFoundError(input.runId);

@@ -3,7 +3,7 @@ import * as z from 'zod';
 
 /**
  * The run key: the credential that makes a caller of the token broker "the runner task launched for
- * this run" (SPEC invariant 9). Admit creates one per launch (32 random bytes), stores only its
+ * this run" (docs/security.md#broker-identity-and-run-scoped-credentials). Admit creates one per launch (32 random bytes), stores only its
  * SHA-256 on the run item, and hands the key to the state machine, which passes it to that one task as
  * a container override (RUN_KEY), beside the task token. The broker hashes what a caller presents and
  * compares it with the stored hash in constant time. Nothing the runner can write holds the hash: the

@@ -1,6 +1,6 @@
 import * as z from 'zod';
+import { CapacityProvider } from './lifecycle';
 import { reasonText } from './termination';
-import { CapacityProvider } from './capacity-provider';
 
 /** The runner's container name in the task definition; its overrides carry RUN_ID, TASK_TOKEN and RUN_KEY. */
 export const RUNNER_CONTAINER_NAME = 'runner';

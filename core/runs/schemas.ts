@@ -1,8 +1,7 @@
 import * as z from 'zod';
 import { RepoName } from '../config/schema';
 import { TokenUsage } from '../pricing';
-import { RunKind, RunOutcome, RunSource, RunStatus } from './lifecycle';
-import { CapacityProvider } from './capacity-provider';
+import { CapacityProvider, RunKind, RunOutcome, RunSource, RunStatus } from './lifecycle';
 import { branchNameReason, oddUnicodeReason } from './text';
 
 /** Run ids are ULIDs: sortable by creation time, safe in execution names, branch names and S3 keys. */
@@ -59,7 +58,7 @@ export type SubmitRunRequest = z.infer<typeof SubmitRunRequest>;
 export const RunError = z.object({ code: z.string(), message: z.string() }).strict();
 export type RunError = z.infer<typeof RunError>;
 
-/** A run as the API shows it (SPEC §3). Money in USD. */
+/** A run as the API shows it (docs/api.md#requests). Money in USD. */
 export const RunView = z
   .object({
     runId: RunId,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as z from 'zod';
 
 /**
- * Stuck detection (SPEC §4, the `stuck` pause): the runner watching itself repeat a failing step, so
+ * Stuck detection (the `stuck` pause, docs/inbox.md#stuck): the runner watching itself repeat a failing step, so
  * it asks its requester for a hint instead of burning its budget. Pure: the agent loop feeds it one
  * observation per turn (its tool calls and whether each failed, the workspace's fingerprint) and
  * pauses when it answers with a verdict.

@@ -18,7 +18,7 @@ export async function threadCommittedMicros(runs: RunRepository, reserved: Recor
 
 /**
  * The thread run this one must wait behind, if any: at most one run of a thread is admitted at a time
- * (SPEC §3), and they go in submission order. A run waits while an older run of its thread has not
+ * (docs/github-app.md, Threads), and they go in submission order. A run waits while an older run of its thread has not
  * ended, or while any other run of it holds compute or waits for a human.
  */
 export async function threadBlocker(deps: { runs: RunRepository; threads: ThreadStorePort }, run: RunRecord): Promise<string | undefined> {

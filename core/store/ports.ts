@@ -58,7 +58,7 @@ export interface RunRecord {
   statusCommentId?: number | null;
   /** How the pull request of the run's thread ended on GitHub (`pull_request.closed`), and when. */
   pullRequest?: PullRequestOutcome | null;
-  /** What the run does (SPEC §3 `kind`); absent on runs stored before review runs: `change`. (`kind` is the table's item type.) */
+  /** What the run does (`kind`, docs/api.md); absent on runs stored before review runs: `change`. (`kind` is the table's item type.) */
   runKind?: RunKind;
   /** The pull request a review run reviews. */
   pr?: number | null;

@@ -4,7 +4,7 @@ import * as z from 'zod';
 import { RunId } from '../runs/schemas';
 
 /**
- * GitHub threads (SPEC §3): the runs started from one issue or pull request. One control item per
+ * GitHub threads (docs/github-app.md, Threads): the runs started from one issue or pull request. One control item per
  * thread, `thread#<owner/name>#<N>` (lower case):
  *   runs       runId -> budget micros reserved at submit (the thread's run ids, in ULID = creation order)
  *   version    bumped by every reservation: two submissions on one thread cannot both pass the

@@ -4,7 +4,7 @@ import * as z from 'zod';
 import { idempotencyKeys } from './tables';
 
 /**
- * Webhook deliveries already processed (SPEC §6 invariant 10), in the idempotency table beside
+ * Webhook deliveries already processed (at most once: docs/github-app.md, The request path), in the idempotency table beside
  * Powertools' records: `github-delivery#<X-GitHub-Delivery>` and `github-body#<sha256 of the body>`,
  * each with a TTL (`expiration`, epoch seconds). The delivery header is not covered by GitHub's
  * signature, so a captured body replayed under a new delivery id is caught by the body's digest.

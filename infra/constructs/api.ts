@@ -12,7 +12,7 @@ import { nightshiftFunction } from './lambda-defaults';
 import type { Orchestrator } from './orchestrator';
 import type { State } from './state';
 
-/** The run routes of the HTTP API (SPEC §3) and the handler module of each. */
+/** The run routes of the HTTP API (docs/api.md) and the handler module of each. */
 export const runRoutes = [
   { id: 'SubmitRun', method: apigw.HttpMethod.POST, path: '/v1/runs', entry: 'lambdas/api/submit-run.ts', description: 'POST /v1/runs: submit a run' },
   { id: 'ListRuns', method: apigw.HttpMethod.GET, path: '/v1/runs', entry: 'lambdas/api/list-runs.ts', description: 'GET /v1/runs: list runs' },

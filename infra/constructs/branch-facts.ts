@@ -4,7 +4,7 @@ import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { NightshiftConfig } from '../../core/config/schema';
-import { secretArn } from './github-webhook';
+import { secretArn } from './secret-arn';
 import { nightshiftFunction } from './lambda-defaults';
 import { callsGithubApi } from '../validation';
 

@@ -23,7 +23,7 @@ export interface DnsFirewallProps {
 export const DNS_FIREWALL_ASSOCIATION_PRIORITY = 100;
 
 /**
- * Route 53 Resolver DNS Firewall on the runner VPC (SPEC §6 invariant 6: DNS is not a way out).
+ * Route 53 Resolver DNS Firewall on the runner VPC (docs/network.md: DNS is not a way out).
  * One rule group from `dnsFirewallRules` (core/egress/dns-firewall.ts): ALLOW the names the VPC must
  * resolve, then BLOCK every other name with NXDOMAIN. Fail closed: if DNS Firewall cannot decide, the
  * resolver answers nothing. Every query is logged (with the rule's decision) to a log group.

@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -15,6 +15,7 @@ import { acknowledgeGuard } from './nag';
 import { callsGithubApi } from '../validation';
 import type { Orchestrator } from './orchestrator';
 import type { State } from './state';
+import { secretArn } from './secret-arn';
 
 export interface GithubWebhookProps {
   readonly config: NightshiftConfig;
@@ -30,13 +31,8 @@ export interface GithubWebhookProps {
 
 export const WEBHOOK_ROUTE_PATH = '/v1/webhooks/github';
 
-export function secretArn(stack: Stack, name: string): string {
-  // Secrets Manager appends a random six-character suffix to every secret ARN.
-  return stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${name}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-}
-
 /**
- * The GitHub loop's entry (SPEC §3): `POST /v1/webhooks/github` with no authorizer (the signature is
+ * The GitHub loop's entry (docs/github-app.md): `POST /v1/webhooks/github` with no authorizer (the signature is
  * the authentication, checked by the function before anything else), its own function, and a token
  * broker of its own that mints narrow tokens for it (issues write, pull requests read; checks write for
  * the run-end report) from the App key.

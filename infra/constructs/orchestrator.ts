@@ -297,7 +297,7 @@ export class Orchestrator extends Construct {
     });
     // RunTask itself failing (no capacity, throttling) started nothing, so trying again is safe.
     runRunner.addRetry({ errors: ['ECS.AmazonECSException', 'ECS.ServerException', 'ECS.ThrottlingException'], interval: Duration.seconds(10), backoffRate: 2, maxAttempts: 3, jitterStrategy: sfn.JitterType.FULL });
-    // Resume without a human (SPEC §4): a runner that checkpointed on SIGTERM reports an `interrupted`
+    // Resume without a human (docs/inbox.md#resume-without-a-human): a runner that checkpointed on SIGTERM reports an `interrupted`
     // pause; a task lost without reporting (ECS's Task State Change: Nightshift.RunnerLost) resumes
     // from the run's last checkpoint. Both are re-queued at once, under the cap, or refused to Finalize.
     const resumeWithoutHuman = lambdaTask(RunStates.resumeWithoutHuman, this.automaticResumeFunction, {
@@ -310,7 +310,7 @@ export class Orchestrator extends Construct {
     runRunner.addCatch(resumeWithoutHuman, { errors: [RUNNER_LOST_ERROR], resultPath: '$.failure' });
     runRunner.addCatch(finalize, { errors: ['States.ALL'], resultPath: '$.failure' });
 
-    // A pause (SPEC §4): the runner reported {pause}; the Pause task records the inbox item with this
+    // A pause (docs/inbox.md): the runner reported {pause}; the Pause task records the inbox item with this
     // state's token and frees the slots; the execution waits (no compute, no slot) until an answer
     // completes the token, or answerSeconds pass (States.Timeout → Finalize: TIMED_OUT, no_answer).
     const waitForHuman = lambdaTask(RunStates.waitForHuman, this.pauseFunction, {

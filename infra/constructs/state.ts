@@ -9,17 +9,17 @@ import { SETUP_CACHE_RETENTION_DAYS } from '../../core/setup-cache';
 import { controlItemKey, controlKeys, eventsKeys, idempotencyKeys, inboxIndexes, inboxIndexSortKey, inboxKeys, runsIndexes, runsIndexSortKey, runsKeys, type TableNames } from '../../core/store/tables';
 
 export interface StateProps {
-  /** Days a run trace stays in S3 (SPEC §5: 30). */
+  /** Days a run trace stays in S3 (30, docs/architecture.md). */
   readonly traceRetentionDays: number;
 }
+
+/** The key pattern of pause checkpoints in the traces bucket (core/runs/run-objects.ts). */
+export const CHECKPOINT_OBJECTS = 'runs/*/checkpoint-*.json';
 
 /**
  * Everything Nightshift remembers: the DynamoDB tables of core/store/tables.ts (on demand,
  * point-in-time recovery, deletion protection, retained when the stack goes) and the run-trace bucket.
  */
-/** The key pattern of pause checkpoints in the traces bucket (core/runs/run-objects.ts). */
-export const CHECKPOINT_OBJECTS = 'runs/*/checkpoint-*.json';
-
 export class State extends Construct {
   readonly runs: dynamodb.Table;
   readonly events: dynamodb.Table;
@@ -101,7 +101,7 @@ export class State extends Construct {
       { rule: 's3_bucket_default_encryption_kms_check', reason: 'SSE-S3: traces are redacted before upload, and SSE-KMS would add a KMS request to every trace write and read.' },
       {
         rule: 's3_bucket_versioning_enabled_check',
-        reason: "A run's trace is one object (runs/<runId>/trace.jsonl) that its runner replaces as the run goes; versions would keep every replaced copy, and deleted traces, past the 30 days traces are kept (SPEC §5).",
+        reason: "A run's trace is one object (runs/<runId>/trace.jsonl) that its runner replaces as the run goes; versions would keep every replaced copy, and deleted traces, past the 30 days traces are kept (docs/architecture.md).",
       },
       { rule: 's3_bucket_object_lock_enabled_check', reason: 'Object Lock would stop the 30-day expiry the trace bucket exists to enforce.' },
       { rule: 's3_event_notifications_enabled_check', reason: 'Nothing consumes trace-bucket events; a notification target would only add cost.' },

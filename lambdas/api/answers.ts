@@ -10,7 +10,7 @@ import { RunEvent, RunId, RunView } from '../../core/runs/schemas';
 
 export const ErrorDetail = z.object({ path: z.string(), message: z.string() }).strict();
 
-/** Every 4xx and 5xx a handler answers (SPEC §3). */
+/** Every 4xx and 5xx a handler answers (docs/api.md#errors). */
 export const ErrorEnvelope = z
   .object({
     error: z.object({ code: z.string(), message: z.string(), details: z.array(ErrorDetail).optional() }).strict(),

@@ -6,7 +6,7 @@ import { CancelRunAnswer, ErrorEnvelope, InboxListAnswer, IntakeStatusAnswer, Ru
 import { ListInboxQuery, ListRunsQuery, RunEventsQuery } from './query-schemas';
 
 /**
- * The API's OpenAPI 3.1 description (SPEC §3), built from the zod schemas the handlers parse their
+ * The API's OpenAPI 3.1 description (docs/api.md#the-openapi-document), built from the zod schemas the handlers parse their
  * input with and type their answers by. Served at `GET /v1/openapi.json` and written to
  * docs/schemas/openapi.json (`npm run schemas`); a test keeps the file up to date and another checks
  * every handler's answers against it.

@@ -49,7 +49,7 @@ export const CancelRunBody = z.object({}).strict();
 /** Who is submitting: the CLI says so in a header; the HTTP API cannot claim the GitHub or schedule sources. */
 export const SubmitSourceHeader = z.enum(['api', 'cli']).default('api');
 
-/** `GET /v1/inbox`: SPEC §3's filters; `state` is `open` unless asked. */
+/** `GET /v1/inbox`: the filters of docs/api.md#requests; `state` is `open` unless asked. */
 export const ListInboxQuery = z
   .object({
     type: InboxItemType.optional(),

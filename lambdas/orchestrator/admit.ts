@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { RepoName } from '../../core/config/schema';
 import { admitRun, type AdmissionResult } from '../../core/runs/admission';
-import { CapacityProvider } from '../../core/runs/capacity-provider';
+import { CapacityProvider } from '../../core/runs/lifecycle';
 import { RunId } from '../../core/runs/schemas';
 import { lazyOrchestratorDeps, orchestratorLogger, type OrchestratorDeps } from './deps';
 

@@ -40,7 +40,7 @@ import { commentableLines } from '../../core/review/review-anchoring';
 import { bareRepoPath, branchAliasTarget, branchHead, commitExists, defaultBranchOf, fileAt, mergeBranch, MergeConflictError, protectedBranchesOf } from './forge-repositories';
 
 /**
- * The local forge (SPEC §8): a real HTTP server on loopback speaking the subset of GitHub's REST API
+ * The local forge (docs/runner.md#local-forge): a real HTTP server on loopback speaking the subset of GitHub's REST API
  * that Nightshift uses, over bare repositories at `<root>/<owner>/<name>.git`:
  *   GET   /repos/{owner}/{repo}
  *   GET   /repos/{owner}/{repo}/branches/{branch}     (protected: from `nightshift.protectedBranch` in the bare repo's config; an alias answers its target's name)
@@ -572,7 +572,7 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
       const existing = getPull(root, repo, Number(rest[1]));
       if (!existing) throw new HttpError(404, 'Not Found');
       if (existing.state !== 'open') throw new HttpError(405, 'Pull Request is not mergeable');
-      // As on GitHub, merging takes write access; the platform's own tokens never merge (SPEC §5).
+      // As on GitHub, merging takes write access; the platform's own tokens never merge (docs/security.md).
       if (writer.type === 'Bot' || !['admin', 'maintain', 'write'].includes(permissionOf(root, repo, writer.login))) throw new HttpError(403, 'Resource not accessible by integration');
       let sha: string;
       try {

@@ -7,7 +7,7 @@ import { summarizeTests, type TestRunResult } from '../repo/test-results';
 import { toolSpecs } from '../tools/definitions';
 
 /**
- * What a review run's agent sees (SPEC §5): the read-only tools (`read_file`, `list_files`, `search`,
+ * What a review run's agent sees (docs/runner.md#review-runs): the read-only tools (`read_file`, `list_files`, `search`,
  * `shell`), and a `finish` that carries the review's inline comments beside the summary. Writing
  * tools are not offered; `shell` may still write files, which the runner discards (runner/session/review-run.ts).
  */

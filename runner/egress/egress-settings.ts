@@ -1,5 +1,6 @@
 import type { NightshiftConfig } from '../../core/config/schema';
-import { accessLogSourceFromEnv, proxyPortForRepo, repoProxyUrl, taskPrivateIp, type AccessLogSource, type RunTrafficWindow } from '../../core/egress';
+import { proxyPortForRepo, repoProxyUrl, type RunTrafficWindow } from '../../core/egress';
+import { accessLogSourceFromEnv, taskPrivateIp, type AccessLogSource } from './access-log-reader';
 
 /**
  * How this runner reaches the egress proxy and finds the requests it refused. On AWS the stack sets

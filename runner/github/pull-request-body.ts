@@ -21,7 +21,7 @@ export interface PullRequestBodyInput {
   usage: TokenUsage;
   modelMicros: number;
   computeMicros: number;
-  /** Set when a recorded session served the run (SPEC §7: every run it serves says so). */
+  /** Set when a recorded session served the run (docs/providers.md#recording-a-session: every run it serves says so). */
   replayed: string | null;
   /** The "Blocked hosts" section (core/egress blockedHostsMarkdown), empty when the proxy refused nothing. */
   blockedHosts?: string;

@@ -3,7 +3,7 @@ import type { TokenUsage } from '../../core/pricing';
 
 /**
  * The part of a Bedrock Converse response the runner uses. Both providers return it: the Bedrock
- * provider validates what the service sent, the replay provider each recorded line (SPEC §7).
+ * provider validates what the service sent, the replay provider each recorded line (docs/providers.md#requests-a-provider-accepts).
  */
 export const ConverseContentBlock = z.object({
   text: z.string().optional(),

@@ -5,7 +5,7 @@ import type { ModelProvider, ModelRequest } from './provider';
 import { recordedOutputsFile } from './replay-provider';
 
 /**
- * Records a live session in the replay format (SPEC §7): each response the wrapped provider returns
+ * Records a live session in the replay format (docs/providers.md#recording-a-session): each response the wrapped provider returns
  * is appended to `file` as one Converse response per line, after `redact` (the run's redactor: known
  * secret values and token-shaped strings), and only then handed to the runner. A recorded file
  * replays with `NIGHTSHIFT_MODEL=replay:<file>`, so a real run becomes a regression test.

@@ -49,7 +49,7 @@ export class ReplayFileError extends Error {
 }
 
 /**
- * `replay:<file>` (SPEC §7): JSON lines, one Converse response per model call, returned in order.
+ * `replay:<file>` (docs/providers.md#recording-a-session): JSON lines, one Converse response per model call, returned in order.
  * Each request must pass the Converse request rules (request-rules.ts) first, as Bedrock would
  * demand: every test session checks the requests the runner builds. Every run it serves says so
  * (events and PR body).

@@ -48,7 +48,7 @@ export interface PauseRequest {
 }
 
 /**
- * A pause of the run (SPEC §4), the one mechanism every reason uses: its work in progress is
+ * A pause of the run (docs/inbox.md#the-mechanism-step-by-step), the one mechanism every reason uses: its work in progress is
  * committed and the run branch pushed (even unchanged, so the next task can check it out), the
  * conversation stored redacted beside the trace (ctx.deps.checkpoints: through the broker in AWS),
  * and the pause reported instead of an ending. Undefined when the loop did not end at a pause.

@@ -1,4 +1,5 @@
-import { refusedHosts, reportRefusedHosts, type RefusedHost } from '../../core/egress';
+import { reportRefusedHosts, type RefusedHost } from '../../core/egress';
+import { refusedHosts } from '../egress/access-log-reader';
 import { runTrafficWindow } from '../egress/egress-settings';
 import { runnerMetricNames } from '../metrics';
 import type { RunContext } from './run-context';

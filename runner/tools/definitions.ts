@@ -2,7 +2,7 @@ import type { Tool } from '@aws-sdk/client-bedrock-runtime';
 import * as z from 'zod';
 
 /**
- * The agent's tools (SPEC §5). Names and inputs are part of the product contract: recorded sessions
+ * The agent's tools (docs/runner.md#tools). Names and inputs are part of the product contract: recorded sessions
  * depend on them, so they change only with a migration of the recordings.
  */
 const RepoPath = z.string().min(1).max(1_000);

@@ -32,7 +32,7 @@ export function directoryTraceSink(directory: string): TraceSink {
 }
 
 /**
- * Where the checkpoints of a run's pauses are kept (the conversation, redacted, SPEC §4): beside its
+ * Where the checkpoints of a run's pauses are kept (the conversation, redacted, docs/inbox.md): beside its
  * trace, as `checkpoint-<itemId>.json`. In AWS through a presigned PUT and GET the broker issues for
  * that run's own checkpoint only (runner/broker-run-data.ts); locally the trace directory.
  */

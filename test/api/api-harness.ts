@@ -3,26 +3,15 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { SFNClient, StartExecutionCommand, SendTaskFailureCommand, SendTaskSuccessCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import { parseConfig } from '../../core/config/load';
 import type { NightshiftConfig } from '../../core/config/schema';
 import { idempotencyKeys } from '../../core/store/tables';
 import type { SubmitApiDeps } from '../../lambdas/api/idempotency';
 import type { ApiEvent, ApiResult } from '../../lambdas/api/http';
 import { stepFunctionsExecutions } from '../../lambdas/api/step-functions';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
+import { apiFixture, testConfig } from '../support/test-config';
 
 export const stateMachineArn = 'arn:aws:states:us-east-1:123456789012:stateMachine:nightshift-runs';
-
-export function testConfig(overrides: Record<string, unknown> = {}): NightshiftConfig {
-  return parseConfig({
-    repos: [{ name: 'acme/web', budgetUsd: 1, maxMinutes: 20, spot: true }, { name: 'acme/api' }],
-    budgets: { perRunUsd: 2, maxPerRunUsd: 5, perRequesterDailyUsd: 10, dailyUsd: 50 },
-    timeouts: { maxMinutes: 60, noProgressMinutes: 10 },
-    model: { id: 'test-model', prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 }, fargate: { vcpuHourUsd: 0.04, gbHourUsd: 0.004 } },
-    github: { tokenSecret: 'nightshift/github-token' },
-    ...overrides,
-  });
-}
 
 const mockSfn = () => mockClient(SFNClient);
 
@@ -34,7 +23,7 @@ export interface ApiHarness {
 }
 
 /** dynalite with the real store, the real Step Functions adapter over a mocked SFN client, and Powertools Idempotency on dynalite. */
-export async function startApi(config: NightshiftConfig = testConfig()): Promise<ApiHarness> {
+export async function startApi(config: NightshiftConfig = testConfig(apiFixture)): Promise<ApiHarness> {
   const db = await startDynalite();
   const sfn = mockSfn();
   sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => ({ executionArn: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${input.name}`, startDate: new Date() }));

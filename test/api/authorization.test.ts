@@ -7,10 +7,11 @@ import { getRunHandler } from '../../lambdas/api/get-run';
 import type { ApiEvent, ApiResult } from '../../lambdas/api/http';
 import { listRunsHandler } from '../../lambdas/api/list-runs';
 import { submitRunHandler } from '../../lambdas/api/submit-run';
-import { alice, apiEvent, bodyOf, snapshotTables, startApi, testConfig, type ApiHarness } from './api-harness';
+import { alice, apiEvent, bodyOf, snapshotTables, startApi, type ApiHarness } from './api-harness';
+import { apiFixture, testConfig } from '../support/test-config';
 
 /**
- * SPEC §3 Authorization, against every route of the API: a caller sees, follows and cancels only its
+ * docs/api.md#authorization, against every route of the API: a caller sees, follows and cancels only its
  * own runs; admins (auth.admins) see and act on all; someone else's run answers exactly like an
  * unknown one (404) and nothing is written; repos[].requesters limits who may submit (403).
  */
@@ -23,7 +24,7 @@ const adminUser = `arn:aws:iam::${account}:user/ops/root-cause`;
 const unknownRunId = '01J0000000000000000000000Z';
 
 const iamConfig = () =>
-  testConfig({
+  testConfig(apiFixture, {
     repos: [{ name: 'acme/web' }, { name: 'acme/secret', requesters: [`arn:aws:iam::${account}:role/team/dev`] }],
     auth: { type: 'iam', admins: [`arn:aws:iam::${account}:role/platform/PlatformAdmin`, adminUser] },
   });
@@ -45,7 +46,7 @@ function runScopedRoutes(api: ApiHarness): Record<string, Call> {
 /** The answer without what differs per request (the request id; the run id the caller itself sent). */
 const comparable = (result: ApiResult, runId: string) => ({ statusCode: result.statusCode, body: JSON.parse(result.body.replaceAll(runId, '<runId>')) });
 
-describe('API authorization (SPEC §3)', () => {
+describe('API authorization (docs/api.md#authorization)', () => {
   let api: ApiHarness;
   let bobRun: string;
   let aliceRun: string;
@@ -220,7 +221,7 @@ describe('API authorization with JWT auth', () => {
 
   beforeEach(async () => {
     api = await startApi(
-      testConfig({
+      testConfig(apiFixture, {
         repos: [{ name: 'acme/web' }, { name: 'acme/secret', requesters: ['group:secret-team', 'jwt:u-carol'] }],
         auth: { type: 'jwt', issuer: 'https://id.example.com', audience: ['nightshift'], admins: ['group:nightshift-admins'], groupsClaim: 'cognito:groups' },
       }),

@@ -4,7 +4,8 @@ import { newRunId } from '../../core/runs/run-id';
 import { pauseRun } from '../../core/runs/pause';
 import { getInboxItemHandler, listInboxHandler, resolveInboxItemHandler } from '../../lambdas/api/inbox-item';
 import { submitRunHandler } from '../../lambdas/api/submit-run';
-import { alice, apiEvent, bodyOf, snapshotTables, startApi, testConfig, type ApiHarness } from './api-harness';
+import { alice, apiEvent, bodyOf, snapshotTables, startApi, type ApiHarness } from './api-harness';
+import { apiFixture, testConfig } from '../support/test-config';
 
 describe('GET and POST /v1/inbox/{itemId}', () => {
   let api: ApiHarness;
@@ -28,7 +29,7 @@ describe('GET and POST /v1/inbox/{itemId}', () => {
 
   const admin = 'arn:aws:iam::123456789012:user/ops';
   beforeEach(async () => {
-    api = await startApi(testConfig({ auth: { type: 'iam', admins: [admin] } }));
+    api = await startApi(testConfig(apiFixture, { auth: { type: 'iam', admins: [admin] } }));
     resolve = resolveInboxItemHandler(() => api.deps);
     get = getInboxItemHandler(() => api.deps);
   });
@@ -98,7 +99,7 @@ describe('GET /v1/inbox', () => {
   };
 
   beforeEach(async () => {
-    api = await startApi(testConfig({ auth: { type: 'iam', admins: [admin] } }));
+    api = await startApi(testConfig(apiFixture, { auth: { type: 'iam', admins: [admin] } }));
     list = listInboxHandler(() => api.deps);
   });
   afterEach(() => api.stop());

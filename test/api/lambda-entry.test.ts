@@ -6,7 +6,8 @@ import { handler as getRun } from '../../lambdas/api/get-run';
 import { handler as submitRun } from '../../lambdas/api/submit-run';
 import { executionArn } from '../../lambdas/api/step-functions';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
-import { apiEvent, bodyOf, stateMachineArn, testConfig } from './api-harness';
+import { apiEvent, bodyOf, stateMachineArn } from './api-harness';
+import { apiFixture, testConfig } from '../support/test-config';
 
 describe('the Lambda entry points', () => {
   let db: DynaliteHarness;
@@ -24,7 +25,7 @@ describe('the Lambda entry points', () => {
       STATE_MACHINE_ARN: stateMachineArn,
       AWS_ENDPOINT_URL_DYNAMODB: db.endpoint,
       AWS_REGION: 'us-east-1',
-      NIGHTSHIFT_CONFIG_JSON: JSON.stringify(testConfig()),
+      NIGHTSHIFT_CONFIG_JSON: JSON.stringify(testConfig(apiFixture)),
     });
     setRuntimeConfig(undefined);
     sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn', startDate: new Date() });

@@ -5,7 +5,8 @@ import { getRunEventsHandler } from '../../lambdas/api/get-run-events';
 import { getRunHandler } from '../../lambdas/api/get-run';
 import { listRunsHandler } from '../../lambdas/api/list-runs';
 import { submitRunHandler } from '../../lambdas/api/submit-run';
-import { alice, apiEvent, bodyOf, startApi, testConfig, type ApiHarness } from './api-harness';
+import { alice, apiEvent, bodyOf, startApi, type ApiHarness } from './api-harness';
+import { apiFixture, testConfig } from '../support/test-config';
 
 const bob = 'arn:aws:sts::123456789012:assumed-role/dev/bob';
 
@@ -15,7 +16,7 @@ describe('GET /v1/runs, /v1/runs/{runId}, /v1/runs/{runId}/events', () => {
 
   beforeAll(async () => {
     // Alice reads as an admin here (everyone's runs); test/api/authorization.test.ts covers who sees what.
-    api = await startApi(testConfig({ auth: { type: 'iam', admins: [alice] } }));
+    api = await startApi(testConfig(apiFixture, { auth: { type: 'iam', admins: [alice] } }));
     const submit = submitRunHandler(() => api.deps);
     // Sequential, so creation order is known: oldest first in `ids`.
     for (const [repo, requester] of [['acme/web', alice], ['acme/api', bob], ['acme/web', bob]] as const) {

@@ -5,7 +5,8 @@ import { controlItemKey, ledgerDay } from '../../core/store/tables';
 import { RunId } from '../../core/runs/schemas';
 import { apiLogger } from '../../lambdas/api/observability';
 import { submitRunHandler } from '../../lambdas/api/submit-run';
-import { alice, apiEvent, bodyOf, snapshotTables, startApi, testConfig, type ApiHarness } from './api-harness';
+import { alice, apiEvent, bodyOf, snapshotTables, startApi, type ApiHarness } from './api-harness';
+import { apiFixture, testConfig } from '../support/test-config';
 
 async function committedMicros(api: ApiHarness, pk: string): Promise<number> {
   const out = await api.db.doc.send(new GetCommand({ TableName: api.db.names.control, Key: { pk } }));
@@ -120,7 +121,7 @@ describe('POST /v1/runs', () => {
 describe('50 concurrent submits against the org daily limit', () => {
   let api: ApiHarness;
   beforeAll(async () => {
-    api = await startApi(testConfig({ budgets: { perRunUsd: 1, maxPerRunUsd: 1, perRequesterDailyUsd: 10, dailyUsd: 10 } }));
+    api = await startApi(testConfig(apiFixture, { budgets: { perRunUsd: 1, maxPerRunUsd: 1, perRequesterDailyUsd: 10, dailyUsd: 10 } }));
   });
   afterAll(() => api.stop());
 

@@ -29,9 +29,7 @@ describe('the module graph', () => {
     expect(importsAcross(graph, 'infra', ['local'])).toEqual([]);
   });
 
-  it('lets the Lambda handlers reach local mode only for the local forge tokens their local branch issues', () => {
-    // In local mode the two token brokers write the local forge's token files themselves; nothing else
-    // of local mode may enter a handler bundle.
-    expect(importsAcross(graph, 'lambdas', ['local'])).toEqual(['lambdas/github/webhook-token-broker.ts → local/forge/forge-tokens.ts', 'lambdas/token-broker.ts → local/forge/forge-tokens.ts']);
+  it('keeps local mode out of the Lambda handlers: the forge tokens their local branch issues live with them (lambdas/github/forge-tokens.ts)', () => {
+    expect(importsAcross(graph, 'lambdas', ['local'])).toEqual([]);
   });
 });

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { closeServer, listenOnLoopback } from '../../local/http-listen';
 import type { NightshiftHome } from '../../local/home';
 import { cliBin, repoRoot, runCli, startDevProcess, stopDevProcess, type DevProcess } from '../local/dev-process';
-import { fastSession, testConfig, testHome, templateCacheDir } from '../local/platform-harness';
+import { fastSession, testHome, templateCacheDir } from '../local/platform-harness';
+import { localFixture } from '../support/test-config';
 
 /** `nightshift dev` started as a user starts it, expected to refuse at once. */
 function devRefusal(home: NightshiftHome, configFile: string, extraArgs: string[] = []) {
@@ -26,7 +27,7 @@ describe('errors a person can act on', () => {
   });
 
   it('Given a config with three bad fields, When nightshift dev starts, Then it exits 1 listing every field with its path', () => {
-    const config = testConfig() as Record<string, unknown> & { timeouts: Record<string, unknown>; repos: Record<string, unknown>[] };
+    const config = localFixture() as Record<string, unknown> & { timeouts: Record<string, unknown>; repos: Record<string, unknown>[] };
     config.repos[0]!.name = 'not a repo';
     config.timeouts = { ...config.timeouts, maxMinuts: 5 };
     config.model = { ...(config.model as object), maxOutputTokens: 'lots' };

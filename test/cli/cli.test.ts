@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { closeServer, listenOnLoopback } from '../../local/http-listen';
 import { cliBin, devPlatforms, repoRoot, runCli } from '../local/dev-process';
-import { fastSession, slowSession, until } from '../local/platform-harness';
+import { fastSession, slowSession } from '../local/platform-harness';
+import { eventually } from '../support/eventually';
 
 /** The CLI against local mode, as separate processes, as a user runs them. */
 describe('nightshift CLI against local mode', () => {
@@ -77,8 +78,8 @@ describe('nightshift CLI against local mode', () => {
     waiting.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     waiting.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const exitCode = new Promise<number | null>((resolve) => waiting.once('exit', (code) => resolve(code)));
-    const runId = await until(() => /submitted ([0-9A-Z]{26})/.exec(stderr)?.[1], 'submit to print the run id');
-    await until(() => (/RUNNING/.test(stderr) ? true : undefined), 'the live progress to show RUNNING');
+    const runId = await eventually(() => /submitted ([0-9A-Z]{26})/.exec(stderr)?.[1], 'submit to print the run id', 60_000);
+    await eventually(() => (/RUNNING/.test(stderr) ? true : undefined), 'the live progress to show RUNNING', 60_000);
 
     const cancel = runCli(['cancel', runId], dev.url);
     expect(cancel.code).toBe(0);

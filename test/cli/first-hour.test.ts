@@ -6,7 +6,9 @@ import { githubApiRootFor, pullRequestLocation, terminalText } from '../../cli/c
 import { createBareRepoFromDirectory } from '../../local/forge';
 import { demoAssets } from '../../local/demo';
 import { cliBin, devPlatforms, repoRoot, runCli, stopDevProcess } from '../local/dev-process';
-import { fastSession, sampleRepo, slowSession, templateCacheDir, testConfig, until } from '../local/platform-harness';
+import { fastSession, sampleRepo, slowSession, templateCacheDir } from '../local/platform-harness';
+import { localFixture } from '../support/test-config';
+import { eventually } from '../support/eventually';
 
 /** A CLI process whose output is read while it runs. */
 function watch(args: string[], env: Record<string, string | undefined>, cwd = repoRoot) {
@@ -31,11 +33,11 @@ describe('the CLI in the first hour', () => {
   it('Given a long tool call, When submit --wait and logs --follow watch the run, Then both show the command running now', async () => {
     const dev = await platform(slowSession);
     const waiting = watch(['submit', sampleRepo, 'A slow run.', '--wait'], { NIGHTSHIFT_API: dev.url });
-    const runId = await until(() => /submitted ([0-9A-Z]{26})/.exec(waiting.output.stderr)?.[1], 'submit to print the run id');
+    const runId = await eventually(() => /submitted ([0-9A-Z]{26})/.exec(waiting.output.stderr)?.[1], 'submit to print the run id', 60_000);
     const following = watch(['logs', runId, '--follow'], { NIGHTSHIFT_API: dev.url });
     // The session's first tool call is `sleep 45`: while it runs, the progress line says so.
-    await until(() => (/RUNNING · \d+ turns? · .* · running shell: sleep 45$/m.test(waiting.output.stderr) ? true : undefined), 'submit --wait to show the running command', 90_000);
-    await until(() => (/^\S+\s+tool_start\s+shell: sleep 45$/m.test(following.output.stdout) ? true : undefined), 'logs --follow to print the tool start');
+    await eventually(() => (/RUNNING · \d+ turns? · .* · running shell: sleep 45$/m.test(waiting.output.stderr) ? true : undefined), 'submit --wait to show the running command', 90_000);
+    await eventually(() => (/^\S+\s+tool_start\s+shell: sleep 45$/m.test(following.output.stdout) ? true : undefined), 'logs --follow to print the tool start', 60_000);
     expect(runCli(['cancel', runId], dev.url).code).toBe(0);
     expect(await waiting.exited).toBe(4);
     expect(await following.exited).toBe(0);
@@ -87,7 +89,7 @@ describe('the CLI in the first hour', () => {
     const bin = join(prefix, 'bin', 'nightshift');
     // A project directory as people have them (mkdtemp makes it private, which squid's user could not traverse).
     chmodSync(work, 0o755);
-    writeFileSync(join(work, 'nightshift.config.json'), JSON.stringify(testConfig()));
+    writeFileSync(join(work, 'nightshift.config.json'), JSON.stringify(localFixture()));
     createBareRepoFromDirectory(join(work, '.nightshift', 'forge'), sampleRepo, demoAssets.sampleRepo);
     const env = { PATH: `${join(prefix, 'bin')}:${process.env.PATH}`, HOME: process.env.HOME, PORT: '0', NIGHTSHIFT_MODEL: `replay:${fastSession}`, NIGHTSHIFT_CACHE_DIR: templateCacheDir };
     const dev = spawn(bin, ['dev'], { cwd: work, env });
@@ -96,7 +98,7 @@ describe('the CLI in the first hour', () => {
     dev.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     dev.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     try {
-      const url = await until(() => /Nightshift local mode is ready on (http:\/\/127\.0\.0\.1:\d+) \(home (\S+),/.exec(stdout)?.slice(1), 'the ready line', 120_000).catch((error: Error) => {
+      const url = await eventually(() => /Nightshift local mode is ready on (http:\/\/127\.0\.0\.1:\d+) \(home (\S+),/.exec(stdout)?.slice(1), 'the ready line', 120_000).catch((error: Error) => {
         throw new Error(`${error.message}\n${stdout}\n${stderr.slice(-3_000)}`);
       });
       expect(url[1]).toBe(join(work, '.nightshift'));

@@ -7,7 +7,8 @@ import { branchLog } from '../../local/forge';
 import { bareRepoPath } from '../../local/forge/forge-repositories';
 import { resolveHome } from '../../local/home';
 import { cliBin, repoRoot, runCli, startDevProcess, stopDevProcess, type DevProcess } from '../local/dev-process';
-import { fastSession, testConfig } from '../local/platform-harness';
+import { fastSession } from '../local/platform-harness';
+import { localFixture } from '../support/test-config';
 
 const gitEnv = { PATH: process.env.PATH, HOME: tmpdir(), GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_AUTHOR_NAME: 'Me', GIT_AUTHOR_EMAIL: 'me@example.com', GIT_COMMITTER_NAME: 'Me', GIT_COMMITTER_EMAIL: 'me@example.com' };
 const git = (args: string[], cwd: string) => execFileSync('git', args, { cwd, env: gitEnv, encoding: 'utf8' });
@@ -92,7 +93,7 @@ describe('nightshift forge add', () => {
     expect(branchLog(bareRepoPath(resolveHome(home).forge, 'me/my-app'), 'main', '%s')).toEqual(['Notes', 'My app']);
 
     const configFile = join(home, 'nightshift.config.json');
-    writeFileSync(configFile, JSON.stringify({ ...testConfig(), repos: [{ ...(entry as object), budgetUsd: 1, maxMinutes: 3 }] }));
+    writeFileSync(configFile, JSON.stringify({ ...localFixture(), repos: [{ ...(entry as object), budgetUsd: 1, maxMinutes: 3 }] }));
     dev = await startDevProcess({ home: resolveHome(home), configFile, session: fastSession });
     const submitted = runCli(['submit', 'me/my-app', 'Fix slugify so the tests pass.', '--wait'], dev.url);
     expect(submitted.code).toBe(0);

@@ -5,7 +5,9 @@ import { riskyActionRequest } from '../../core/inbox/risky-action';
 import { newRunId } from '../../core/runs/run-id';
 import { demoAssets } from '../../local/demo';
 import { createBareRepoFromDirectory } from '../../local/forge';
-import { ended, sampleRepo, startTestPlatform, testConfig, testHome, until, untilStatus, type TestPlatform } from '../local/platform-harness';
+import { ended, sampleRepo, startTestPlatform, testHome, untilStatus, type TestPlatform } from '../local/platform-harness';
+import { localFixture } from '../support/test-config';
+import { eventually } from '../support/eventually';
 import { axeViolations, CONSOLE_TEST_TIMEOUT_MS, openBrowser, screenshot, type TestBrowser } from './browser';
 
 /**
@@ -24,7 +26,7 @@ describe('web console in Chromium: filters, queue, reject and risky actions', ()
   let t: TestPlatform;
   let browser: TestBrowser;
   beforeAll(async () => {
-    const base = testConfig({ concurrency: { global: 1, perRepo: 1 } });
+    const base = localFixture({ concurrency: { global: 1, perRepo: 1 } });
     const config = { ...base, repos: [...base.repos, { name: otherRepo, test: 'npm test', budgetUsd: 1, maxMinutes: 3 }] };
     const prepared = testHome(config);
     createBareRepoFromDirectory(prepared.home.forge, otherRepo, demoAssets.sampleRepo);
@@ -42,7 +44,7 @@ describe('web console in Chromium: filters, queue, reject and risky actions', ()
     return page.locator(`tr[data-run-id="${runId}"] td`).nth(headers.indexOf(column)).textContent();
   };
   // Polled through locators: a string given to waitForFunction would be eval'd, which the console's CSP refuses.
-  const rowCount = (page: Page, n: number) => until(async () => ((await page.locator('table.runs tbody tr').count()) === n ? true : undefined), `${n} rows on the runs page`, 60_000);
+  const rowCount = (page: Page, n: number) => eventually(async () => ((await page.locator('table.runs tbody tr').count()) === n ? true : undefined), `${n} rows on the runs page`, 60_000);
   const shownRuns = (page: Page) => page.locator('table.runs tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-run-id')));
 
   const openItem = async (type: InboxItemType, message: string, details: Record<string, unknown>) => {
@@ -70,7 +72,7 @@ describe('web console in Chromium: filters, queue, reject and risky actions', ()
 
       // The page picks the new runs up without a reload, with their positions.
       await page.locator(`tr[data-run-id="${queuedSample}"] .status[data-status="QUEUED"]`).waitFor();
-      await until(async () => ((await cell(page, queuedSample, 'Queue')) === '#2' ? true : undefined), 'the Queue column to show #2', 60_000);
+      await eventually(async () => ((await cell(page, queuedSample, 'Queue')) === '#2' ? true : undefined), 'the Queue column to show #2', 60_000);
       await expect(cell(page, queuedOther, 'Queue')).resolves.toBe('#1');
       await expect(cell(page, queuedSample, 'Queue')).resolves.toBe('#2');
       await expect(cell(page, working, 'Queue')).resolves.toBe('—');

@@ -9,13 +9,12 @@ import {
   parseAccessLogLine,
   ProxyUnavailableError,
   proxyPortForRepo,
-  refusedHosts,
-  refusedHostsFromCloudWatch,
   reportRefusedHosts,
   awsProxiedHosts,
   withRunnerCredential,
   type ProxyPort,
 } from '../../core/egress';
+import { refusedHosts, refusedHostsFromCloudWatch } from '../../runner/egress/access-log-reader';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
 import { connectVia, getVia } from './proxy-request';
 import { squidOrSkip, startSquid, type RunningSquid } from './squid-process';

@@ -1,6 +1,5 @@
-// Loaded first: the stack's imports reach core/runs/runner-stop.ts ⇄ schemas.ts in an order that fails otherwise (a cycle at the integration commit).
-import '../../core/runs/schemas';
-import { synthesize, testConfig } from './synth';
+import { synthesize } from './synth';
+import { stackFixture, testConfig } from '../support/test-config';
 import { ACCOUNT, arnOf, decide, REGION, rolesOf, type Template } from './policy-simulation';
 
 /**
@@ -21,7 +20,7 @@ const secret = (name: string) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:se
 const logicalId = (construct: { node: { defaultChild?: unknown } }, stack: { getLogicalId(e: never): string }) => stack.getLogicalId(construct.node.defaultChild as never);
 
 beforeAll(() => {
-  const { json, stack } = synthesize({ config: testConfig(), prebuiltRunnerImage: true });
+  const { json, stack } = synthesize({ config: testConfig(stackFixture), prebuiltRunnerImage: true });
   template = json as unknown as Template;
   submitRole = logicalId(stack.api.functions.SubmitRun.role!, stack);
   webhookRole = logicalId(stack.githubWebhook!.function.role!, stack);

@@ -1,6 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { ACCOUNT, arnOf, decide, REGION, rolesOf, type Template } from './policy-simulation';
-import { synthesize, testConfig } from './synth';
+import { synthesize } from './synth';
+import { stackFixture, testConfig } from '../support/test-config';
 
 describe('GithubWebhook construct', () => {
   const { template, stack, json } = synthesize({ prebuiltRunnerImage: true });
@@ -76,7 +77,7 @@ describe('GithubWebhook construct', () => {
   });
 
   it('is not deployed without a webhook secret', () => {
-    const { stack: without } = synthesize({ prebuiltRunnerImage: true, config: testConfig({ github: { appId: 1, installationId: 2, privateKeySecret: 'nightshift/gh-key' } }) });
+    const { stack: without } = synthesize({ prebuiltRunnerImage: true, config: testConfig(stackFixture, { github: { appId: 1, installationId: 2, privateKeySecret: 'nightshift/gh-key' } }) });
     expect(without.githubWebhook).toBeUndefined();
   });
 });

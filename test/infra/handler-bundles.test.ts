@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { HANDLER_ENTRY_METADATA, lambdaEsbuildOptions } from '../../infra/constructs/lambda-defaults';
-import { synthesize, testConfig } from './synth';
+import { synthesize } from './synth';
+import { stackFixture, testConfig } from '../support/test-config';
 
 /**
  * Bundle size budget (issue 14): each handler, built exactly as NodejsFunction builds it, is at most
@@ -21,7 +22,7 @@ const OVER_BUDGET: Record<string, { bytes: number; why: string }> = {
   'lambdas/api/cancel-run.ts': { bytes: 217_000, why: `finalizing a queued run: ${LEDGER}` },
   'lambdas/api/resolve-inbox-item.ts': { bytes: 218_000, why: `an approved budget_approval extends the budget: ${LEDGER}` },
   'lambdas/schedule/submit.ts': { bytes: 215_000, why: `a scheduled submission reserves: ${LEDGER}` },
-  'lambdas/orchestrator/admit.ts': { bytes: 204_000, why: `admission ends a run it refuses: ${LEDGER}` },
+  'lambdas/orchestrator/admit.ts': { bytes: 205_000, why: `admission ends a run it refuses: ${LEDGER}` },
   'lambdas/orchestrator/backstop.ts': { bytes: 212_000, why: `the backstop settles what an execution left: ${LEDGER}` },
   'lambdas/orchestrator/finalize.ts': { bytes: 216_000, why: `Finalize settles the run: ${LEDGER}` },
   'lambdas/orchestrator/automatic-resume.ts': { bytes: 207_000, why: `a resume that cannot be kept ends its run: ${LEDGER}` },
@@ -30,7 +31,7 @@ const OVER_BUDGET: Record<string, { bytes: number; why: string }> = {
 };
 
 describe('Lambda handler bundles', () => {
-  const config = testConfig();
+  const config = testConfig(stackFixture);
   const { json } = synthesize({ config, prebuiltRunnerImage: true });
   const resources = Object.values(json.Resources as Record<string, { Metadata?: Record<string, unknown> }>);
   const entries = [...new Set(resources.map((r) => r.Metadata?.[HANDLER_ENTRY_METADATA]).filter((e): e is string => typeof e === 'string'))].sort();

@@ -1,4 +1,5 @@
-import { synthesize, testConfig, type Synthesized } from './synth';
+import { synthesize, type Synthesized } from './synth';
+import { stackFixture, testConfig } from '../support/test-config';
 
 /**
  * What each role may do, read from the synthesized template: the statements of every policy attached
@@ -116,7 +117,7 @@ describe('Bedrock for the runner', () => {
   });
 
   test('a plain model id: only that model in this region', () => {
-    const plain = synthesize({ config: testConfig({ model: { ...testConfig().model, id: 'anthropic.claude-3-haiku-20240307-v1:0' } }), prebuiltRunnerImage: true });
+    const plain = synthesize({ config: testConfig(stackFixture, { model: { ...testConfig(stackFixture).model, id: 'anthropic.claude-3-haiku-20240307-v1:0' } }), prebuiltRunnerImage: true });
     const saved = synth;
     synth = plain;
     try {

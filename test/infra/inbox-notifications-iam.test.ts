@@ -1,5 +1,6 @@
 import { arnOf, decide, identityPoliciesOf, rolesOf, type Template } from './policy-simulation';
-import { synthesize, testConfig } from './synth';
+import { synthesize } from './synth';
+import { stackFixture, testConfig } from '../support/test-config';
 
 /**
  * Issue 13 item 4: new inbox items go to an encrypted SNS topic with the configured e-mails; of every
@@ -17,7 +18,7 @@ let pauseRole: string;
 let publisherRoles: string[];
 
 beforeAll(() => {
-  const synthesized = synthesize({ config: testConfig({ notifications: { emails: ['oncall@example.com', 'lead@example.com'] } }), prebuiltRunnerImage: true });
+  const synthesized = synthesize({ config: testConfig(stackFixture, { notifications: { emails: ['oncall@example.com', 'lead@example.com'] } }), prebuiltRunnerImage: true });
   ({ stack } = synthesized);
   assertions = synthesized.template;
   template = synthesized.json as unknown as Template;

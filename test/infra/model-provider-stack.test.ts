@@ -1,9 +1,10 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { synthesize, testConfig } from './synth';
+import { synthesize } from './synth';
+import { stackFixture, testConfig } from '../support/test-config';
 
 /** A stack whose model is the Anthropic API: no Bedrock grant, the key for the broker only, the host on the proxy. */
 describe('a stack with the anthropic model provider', () => {
-  const config = testConfig({ model: { ...testConfig().model, provider: 'anthropic', id: 'claude-sonnet-4-5', apiKeySecret: 'nightshift/anthropic-api-key' } });
+  const config = testConfig(stackFixture, { model: { ...testConfig(stackFixture).model, provider: 'anthropic', id: 'claude-sonnet-4-5', apiKeySecret: 'nightshift/anthropic-api-key' } });
   const { template, stack } = synthesize({ config, prebuiltRunnerImage: true });
   const policies = Object.values(template.findResources('AWS::IAM::Policy')) as { Properties: { Roles: { Ref: string }[]; PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } }[];
   const statementsOfRole = (roleId: string) => policies.filter((p) => p.Properties.Roles.some((r) => r.Ref === roleId)).flatMap((p) => p.Properties.PolicyDocument.Statement);

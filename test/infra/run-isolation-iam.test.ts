@@ -1,4 +1,5 @@
-import { synthesize, testConfig } from './synth';
+import { synthesize } from './synth';
+import { stackFixture, testConfig } from '../support/test-config';
 import { ACCOUNT, arnOf, decide, logicalIdOf, REGION, rolesOf, type Template } from './policy-simulation';
 
 /**
@@ -20,7 +21,7 @@ const otherRun = '01KC0000000000000000000002';
 const day = '2026-12-01';
 
 beforeAll(() => {
-  const { json, stack } = synthesize({ config: testConfig(), prebuiltRunnerImage: true });
+  const { json, stack } = synthesize({ config: testConfig(stackFixture), prebuiltRunnerImage: true });
   template = json as unknown as Template;
   taskRole = stack.getLogicalId(stack.runtime.taskRole.node.defaultChild as never);
   brokerRole = stack.getLogicalId(stack.tokenBroker.function.role!.node.defaultChild as never);

@@ -3,7 +3,7 @@ import { App, Stack, cx_api } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { parseConfig } from '../../core/config/load';
 import { runnerImageFromSource } from '../../infra/constructs/agent-runtime';
-import { testConfig } from './synth';
+import { stackFixture, testConfig } from '../support/test-config';
 
 /** The Docker image assets one synthesized stack asks the CDK CLI to build: Dockerfile and target stage. */
 function dockerBuilds(image: ecs.ContainerImage): { dockerFile?: string; dockerBuildTarget?: string }[] {
@@ -20,7 +20,7 @@ function dockerBuilds(image: ecs.ContainerImage): { dockerFile?: string; dockerB
 
 describe('the runner image (runner/Dockerfile targets)', () => {
   test('given no choice, when the config is read, then the full image (with the C/C++ toolchain) is built', () => {
-    expect(testConfig().model.fargate.image).toBe('full');
+    expect(testConfig(stackFixture).model.fargate.image).toBe('full');
   });
 
   test.each(['full', 'slim'] as const)('given fargate.image %s, when the stack is synthesized, then the CLI builds that stage of runner/Dockerfile', (target) => {
@@ -28,7 +28,7 @@ describe('the runner image (runner/Dockerfile targets)', () => {
   });
 
   test('given an image that is not a target, when the config is read, then it is refused with the choices', () => {
-    const config = testConfig();
+    const config = testConfig(stackFixture);
     expect(() => parseConfig({ ...config, model: { ...config.model, fargate: { ...config.model.fargate, image: 'alpine' } } })).toThrow(/full.*slim|slim.*full/);
   });
 

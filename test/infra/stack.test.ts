@@ -7,7 +7,8 @@ import { BACKSTOP_STATUSES, RunStates } from '../../infra/constructs/orchestrato
 import { runRoutes } from '../../infra/constructs/api';
 import { extractStateMachine } from '../../local/state-machine';
 import { RUNNER_STOP_TIMEOUT_SECONDS } from '../../core/runs/stop-grace';
-import { synthesize, testConfig, type Synthesized } from './synth';
+import { synthesize, type Synthesized } from './synth';
+import { stackFixture, testConfig } from '../support/test-config';
 
 let synth: Synthesized;
 let template: Template;
@@ -168,7 +169,7 @@ describe('api', () => {
   test('auth "jwt" puts a JWT authorizer with the configured issuer and audience on the run routes', () => {
     // Bundling skipped: this checks the API's shape only.
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    const config = testConfig({ auth: { type: 'jwt', issuer: 'https://idp.example.com', audience: ['nightshift'] } });
+    const config = testConfig(stackFixture, { auth: { type: 'jwt', issuer: 'https://idp.example.com', audience: ['nightshift'] } });
     const stack = new NightshiftStack(app, 'Jwt', { config });
     const { Template } = jest.requireActual<typeof import('aws-cdk-lib/assertions')>('aws-cdk-lib/assertions');
     const jwt = Template.fromStack(stack);

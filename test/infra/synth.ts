@@ -1,27 +1,9 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import { parseConfig } from '../../core/config/load';
 import type { NightshiftConfig } from '../../core/config/schema';
 import { createApp } from '../../infra/create-app';
 import type { NightshiftStack } from '../../infra/stack';
-
-/** The configuration the infra and orchestration tests synthesize (one Spot repo, secrets, an inference profile). */
-export function testConfig(overrides: Record<string, unknown> = {}): NightshiftConfig {
-  return parseConfig({
-    repos: [
-      { name: 'acme/web', test: 'npm test', secrets: { NPM_TOKEN: 'nightshift/npm-token' }, spot: true },
-      { name: 'acme/api', maxMinutes: 30 },
-    ],
-    concurrency: { global: 2, perRepo: 1 },
-    model: {
-      id: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
-      prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 },
-      fargate: { vcpuHourUsd: 0.04048, gbHourUsd: 0.004445 },
-    },
-    github: { appId: 1, installationId: 2, privateKeySecret: 'nightshift/gh-key', webhookSecret: 'nightshift/gh-webhook' },
-    ...overrides,
-  });
-}
+import { stackFixture, testConfig } from '../support/test-config';
 
 export interface Synthesized {
   stack: NightshiftStack;
@@ -39,7 +21,7 @@ export function synthesize(options: { config?: NightshiftConfig; prebuiltRunnerI
   process.env.CDK_VALIDATION = 'false';
   try {
     const { app, stack } = createApp({
-      config: options.config ?? testConfig(),
+      config: options.config ?? testConfig(stackFixture),
       ...(options.prebuiltRunnerImage ? { runnerImage: ecs.ContainerImage.fromRegistry('public.ecr.aws/docker/library/node:24-slim') } : {}),
     });
     const assembly = app.synth();

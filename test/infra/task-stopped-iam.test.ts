@@ -1,4 +1,5 @@
-import { synthesize, testConfig } from './synth';
+import { synthesize } from './synth';
+import { stackFixture, testConfig } from '../support/test-config';
 import { arnOf, decide, identityPoliciesOf, type Template } from './policy-simulation';
 
 /**
@@ -10,7 +11,7 @@ let role: string;
 let stateMachineArn: string;
 
 beforeAll(() => {
-  const { json, stack } = synthesize({ config: testConfig(), prebuiltRunnerImage: true });
+  const { json, stack } = synthesize({ config: testConfig(stackFixture), prebuiltRunnerImage: true });
   template = json as unknown as Template;
   role = stack.getLogicalId(stack.orchestrator.taskStoppedFunction.role!.node.defaultChild as never);
   stateMachineArn = arnOf(template, stack.getLogicalId(stack.orchestrator.stateMachine.node.defaultChild as never));

@@ -7,7 +7,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { createApp } from '../../infra/create-app';
 import { GUARD_PLUGIN } from '../../infra/constructs/nag';
-import { testConfig } from './synth';
+import { stackFixture, testConfig } from '../support/test-config';
 
 /**
  * CloudFormation validation as `cdk synth` runs it: createApp (the factory infra/app.ts calls) with
@@ -34,7 +34,7 @@ function withValidation<T>(body: () => T): T {
 test('cdk synth runs the CDK default rules and cfn-guard; every guard finding is acknowledged on its resource, with a reason', () => {
   const outdir = mkdtempSync(join(tmpdir(), 'nightshift-validate-'));
   try {
-    const { app, stack } = createApp({ config: testConfig(), appProps: { outdir, context: { '@aws-cdk/core:validateAgainstDefaultRules': true } } });
+    const { app, stack } = createApp({ config: testConfig(stackFixture), appProps: { outdir, context: { '@aws-cdk/core:validateAgainstDefaultRules': true } } });
     // A violation of any plugin fails synth with the report.
     withValidation(() => app.synth());
     const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as { pluginReports: PluginReport[] };
@@ -69,7 +69,7 @@ test('a resource added without its own acknowledgement fails cdk synth, even whe
   const outdir = mkdtempSync(join(tmpdir(), 'nightshift-validate-'));
   try {
     // Lambda bundling skipped: only the template matters here.
-    const { app, stack } = createApp({ config: testConfig(), nag: false, runnerImage, appProps: { outdir, context: { 'aws:cdk:bundling-stacks': [] } } });
+    const { app, stack } = createApp({ config: testConfig(stackFixture), nag: false, runnerImage, appProps: { outdir, context: { 'aws:cdk:bundling-stacks': [] } } });
     new sqs.Queue(stack, 'UnacknowledgedQueue', { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(1) });
     new s3.Bucket(stack, 'UnacknowledgedBucket', { encryption: s3.BucketEncryption.S3_MANAGED, blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL, enforceSSL: true, removalPolicy: RemovalPolicy.DESTROY });
     let message = '';

@@ -1,4 +1,5 @@
-import { synthesize, testConfig } from './synth';
+import { synthesize } from './synth';
+import { stackFixture, testConfig } from '../support/test-config';
 import { arnOf, decide, rolesOf, type Template } from './policy-simulation';
 
 /**
@@ -14,7 +15,7 @@ let brokerArn: string;
 const logicalId = (construct: { node: { defaultChild?: unknown } }, stack: { getLogicalId(e: never): string }) => stack.getLogicalId(construct.node.defaultChild as never);
 
 beforeAll(() => {
-  const { json, stack } = synthesize({ config: testConfig(), prebuiltRunnerImage: true });
+  const { json, stack } = synthesize({ config: testConfig(stackFixture), prebuiltRunnerImage: true });
   template = json as unknown as Template;
   webhookRole = logicalId(stack.githubWebhook!.function.role!, stack);
   brokerId = logicalId(stack.githubWebhook!.tokenBroker, stack);

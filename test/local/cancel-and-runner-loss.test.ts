@@ -1,4 +1,5 @@
-import { slowSession, sampleRepo, startTestPlatform, until, untilStatus, ended, type TestPlatform } from './platform-harness';
+import { slowSession, sampleRepo, startTestPlatform, untilStatus, ended, type TestPlatform } from './platform-harness';
+import { eventually } from '../support/eventually';
 
 /**
  * Runs that hold their slot (the recorded session's first tool call sleeps): cancelling a queued run and
@@ -31,12 +32,12 @@ describe('local mode: cancel and runner loss', () => {
     await t.client.cancel(a.runId);
     const cancelledRunning = await untilStatus(t.client, a.runId, ended, 'A to end');
     expect(cancelledRunning.status).toBe('CANCELLED');
-    await until(() => (t.platform.runners.runningRunIds().includes(a.runId) ? undefined : true), "A's runner to stop");
+    await eventually(() => (t.platform.runners.runningRunIds().includes(a.runId) ? undefined : true), "A's runner to stop", 60_000);
     // Cancelling again changes nothing.
     expect(await t.client.cancel(a.runId)).toMatchObject({ status: 'CANCELLED' });
 
     // Kill B's runner as if the machine under it died: nothing reports, its exit ends the run (not the heartbeat window).
-    const pid = await until(() => runnerPid(b.runId), "B's runner pid");
+    const pid = await eventually(() => runnerPid(b.runId), "B's runner pid", 60_000);
     process.kill(pid, 'SIGKILL');
     const lost = await untilStatus(t.client, b.runId, ended, 'B to end', 100_000);
     expect(lost.status).toBe('FAILED');

@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { runCli } from '../../cli/program';
 import { bareRepoPath, branchHead, branchLog, createBareRepoFromDirectory, listCheckRuns, listComments } from '../../local/forge';
 import { demoAssets } from '../../local/demo';
-import { sampleRepo, startTestPlatform, testConfig, testHome, until, type TestPlatform } from './platform-harness';
+import { sampleRepo, startTestPlatform, testHome, type TestPlatform } from './platform-harness';
+import { localFixture } from '../support/test-config';
+import { eventually } from '../support/eventually';
 
 const session = join(__dirname, '..', 'fixtures', 'sessions', 'append-note.jsonl');
 /** A second repository whose tests fail at base (the sample app's slugify tests) and are not fixed by the runs. */
@@ -18,7 +20,7 @@ const failingRepo = 'demo/failing-app';
 describe('CI auto-fix in local mode', () => {
   let t: TestPlatform;
   beforeAll(async () => {
-    const base = testConfig();
+    const base = localFixture();
     const config = {
       ...base,
       repos: [
@@ -47,7 +49,7 @@ describe('CI auto-fix in local mode', () => {
 
   it('CI fails on the head of a Nightshift PR → one fix run on its branch with the log → a new commit on the same PR; past the cap → a comment, no run', async () => {
     const { runId } = await t.client.submit({ repo: sampleRepo, prompt: 'Keep a notes file.' }, { source: 'api' });
-    const opener = await until(async () => (await runs()).find((r) => r.runId === runId && ended(r.status)), 'the first run to end', 120_000);
+    const opener = await eventually(async () => (await runs()).find((r) => r.runId === runId && ended(r.status)), 'the first run to end', 120_000);
     expect(opener).toMatchObject({ status: 'SUCCEEDED', outcome: 'pr_opened' });
     const pr = Number(/\/pull\/(\d+)$/.exec(opener.prUrl!)![1]);
     const bare = bareRepoPath(t.home.forge, sampleRepo);
@@ -57,7 +59,7 @@ describe('CI auto-fix in local mode', () => {
 
     // CI fails on h1: the forge tells it twice (check suite and workflow run); one fix run starts.
     failCi(sampleRepo, h1, branch, '✕ notes are sorted');
-    const fix = await until(async () => (await runs()).find((r) => r.source === 'github_ci' && ended(r.status)), 'the fix run to end', 120_000);
+    const fix = await eventually(async () => (await runs()).find((r) => r.source === 'github_ci' && ended(r.status)), 'the fix run to end', 120_000);
     await t.platform.forge.idle();
     expect((await runs()).filter((r) => r.source === 'github_ci')).toHaveLength(1);
     expect(fix).toMatchObject({ status: 'SUCCEEDED', outcome: 'pr_updated', branch, prUrl: opener.prUrl, thread: `${sampleRepo}#${pr}`, requester: opener.requester });
@@ -75,8 +77,8 @@ describe('CI auto-fix in local mode', () => {
     expect(answers.filter((d) => d.answer.includes('"status":"submitted"'))).toHaveLength(1);
 
     // Visible as other runs from GitHub: its status comment and the Nightshift check run on the new head.
-    await until(() => listComments(t.home.forge, sampleRepo, pr).find((c) => c.body.includes(fix.runId) && c.body.includes('pushed new commits')), 'the fix run status comment', 60_000);
-    const check = await until(() => listCheckRuns(t.home.forge, sampleRepo).find((c) => c.externalId === fix.runId && c.status === 'completed'), 'the fix run check run', 60_000);
+    await eventually(() => listComments(t.home.forge, sampleRepo, pr).find((c) => c.body.includes(fix.runId) && c.body.includes('pushed new commits')), 'the fix run status comment', 60_000);
+    const check = await eventually(() => listCheckRuns(t.home.forge, sampleRepo).find((c) => c.externalId === fix.runId && c.status === 'completed'), 'the fix run check run', 60_000);
     expect(check.headSha).toBe(h2);
     // The CLI shows where it came from.
     const out: string[] = [];
@@ -85,7 +87,7 @@ describe('CI auto-fix in local mode', () => {
 
     // CI fails on h2: the second (and last, perPullRequest 2) fix run.
     failCi(sampleRepo, h2, branch, '✕ notes end with a newline');
-    const second = await until(async () => (await runs()).find((r) => r.source === 'github_ci' && r.runId !== fix.runId && ended(r.status)), 'the second fix run to end', 120_000);
+    const second = await eventually(async () => (await runs()).find((r) => r.source === 'github_ci' && r.runId !== fix.runId && ended(r.status)), 'the second fix run to end', 120_000);
     expect(second).toMatchObject({ status: 'SUCCEEDED', branch });
     expect(second.prompt).toContain('This is auto-fix attempt 1 of at most 1 for this commit, and 2 of at most 2 for the pull request.');
     const h3 = branchHead(bare, branch)!;
@@ -94,7 +96,7 @@ describe('CI auto-fix in local mode', () => {
     // A third failure is past the cap: one comment, no run.
     failCi(sampleRepo, h3, branch, '✕ still failing');
     await t.platform.forge.idle();
-    const stopped = await until(() => listComments(t.home.forge, sampleRepo, pr).find((c) => c.body.startsWith('Nightshift auto-fix stopped')), 'the cap comment', 30_000);
+    const stopped = await eventually(() => listComments(t.home.forge, sampleRepo, pr).find((c) => c.body.startsWith('Nightshift auto-fix stopped')), 'the cap comment', 30_000);
     expect(stopped.body).toContain('github.autofix.maxAttempts.perPullRequest');
     expect((await runs()).filter((r) => r.source === 'github_ci')).toHaveLength(2);
     expect(branchHead(bare, branch)).toBe(h3);
@@ -102,12 +104,12 @@ describe('CI auto-fix in local mode', () => {
 
   it('a failure the tests already had at base is reported on the PR and not "fixed"', async () => {
     const { runId } = await t.client.submit({ repo: failingRepo, prompt: 'Keep a notes file.' }, { source: 'api' });
-    const opener = await until(async () => (await runs(failingRepo)).find((r) => r.runId === runId && ended(r.status)), 'the run to end', 120_000);
+    const opener = await eventually(async () => (await runs(failingRepo)).find((r) => r.runId === runId && ended(r.status)), 'the run to end', 120_000);
     const pr = Number(/\/pull\/(\d+)$/.exec(opener.prUrl!)![1]);
     const head = branchHead(bareRepoPath(t.home.forge, failingRepo), opener.branch!)!;
     failCi(failingRepo, head, opener.branch!, '✕ slugify collapses separators');
     await t.platform.forge.idle();
-    const said = await until(() => listComments(t.home.forge, failingRepo, pr).find((c) => c.body.includes('were already failing before Nightshift changed this branch')), 'the pre-existing failure comment', 30_000);
+    const said = await eventually(() => listComments(t.home.forge, failingRepo, pr).find((c) => c.body.includes('were already failing before Nightshift changed this branch')), 'the pre-existing failure comment', 30_000);
     expect(said.body).toContain(opener.runId);
     expect((await runs(failingRepo)).filter((r) => r.source === 'github_ci')).toHaveLength(0);
     expect(execFileSync('git', ['--git-dir', bareRepoPath(t.home.forge, failingRepo), 'rev-parse', `refs/heads/${opener.branch!}`], { encoding: 'utf8' }).trim()).toBe(head);

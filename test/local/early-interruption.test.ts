@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { demoAssets } from '../../local/demo';
 import { listPulls } from '../../local/forge';
 import { createBareRepoFromDirectory } from '../../local/forge/forge-repositories';
-import { ended, fastSession, sampleRepo, startTestPlatform, testHome, until, untilStatus, type TestPlatform } from './platform-harness';
+import { ended, fastSession, sampleRepo, startTestPlatform, testHome, untilStatus, type TestPlatform } from './platform-harness';
+import { eventually } from '../support/eventually';
 
 /**
  * Local mode end to end: a runner that gets SIGTERM before its agent loop started (here: during
@@ -33,8 +34,8 @@ describe('local mode: SIGTERM before the agent loop starts the task over', () =>
 
   it('Given a runner in its setup, When it gets SIGTERM, Then the run is resumed without a human, starts over on a new task and ends with one PR, its costs counted once', async () => {
     const submitted = await t.client.submit({ repo: sampleRepo, prompt: 'Fix slugify so the tests pass.' });
-    await until(async () => ((await t.client.events(submitted.runId, { limit: 500 })).events.some((e) => e.type === 'tool_start' && /sleep 45/.test(e.message)) ? true : undefined), 'the runner to be in its setup', 90_000);
-    const pid = await until(() => runnerPid(submitted.runId), 'the runner pid');
+    await eventually(async () => ((await t.client.events(submitted.runId, { limit: 500 })).events.some((e) => e.type === 'tool_start' && /sleep 45/.test(e.message)) ? true : undefined), 'the runner to be in its setup', 90_000);
+    const pid = await eventually(() => runnerPid(submitted.runId), 'the runner pid', 60_000);
     process.kill(pid, 'SIGTERM');
 
     const run = await untilStatus(t.client, submitted.runId, ended, 'the restarted run to end', 150_000);

@@ -7,7 +7,9 @@ import { mergeBranch, MergeConflictError } from '../../local/forge/forge-reposit
 import { setCollaborator } from '../../local/forge/forge-records';
 import { protectedPathsOfNightshiftYml } from '../../console/server/nightshift-yml-paths';
 import { classifiedRunDiff } from '../../console/server/run-diff';
-import { fastSession, sampleRepo, startTestPlatform, testConfig, testHome, until, untilStatus, ended, type TestPlatform } from './platform-harness';
+import { fastSession, sampleRepo, startTestPlatform, testHome, untilStatus, ended, type TestPlatform } from './platform-harness';
+import { localFixture } from '../support/test-config';
+import { eventually } from '../support/eventually';
 
 /**
  * The local forge's merge when the base branch moved after the pull request was opened (issue 11):
@@ -75,7 +77,7 @@ describe('mergeBranch in a bare repository', () => {
 describe('local mode: a draft PR merged with a merge commit', () => {
   let t: TestPlatform;
   beforeAll(async () => {
-    const config = { ...testConfig(), github: { tokenSecret: 'nightshift/github-token', webhookSecret: 'nightshift/gh-webhook' } };
+    const config = { ...localFixture(), github: { tokenSecret: 'nightshift/github-token', webhookSecret: 'nightshift/gh-webhook' } };
     const prepared = testHome(config);
     setCollaborator(prepared.home.forge, sampleRepo, 'alice', 'write');
     t = await startTestPlatform({ session: fastSession, ...prepared });
@@ -90,11 +92,11 @@ describe('local mode: a draft PR merged with a merge commit', () => {
   it('Given an issue run with its draft PR and main moved since, When alice merges it, Then main gets a merge commit, the runs record the merge and the pr_ready item closes', async () => {
     const issue = (await (await as('alice', 'POST', '/issues', { title: 'Fix slugify', body: 'Fix slugify so the tests pass.' })).json()) as { number: number };
     expect((await as('alice', 'POST', `/issues/${issue.number}/labels`, { labels: ['nightshift'] })).status).toBe(200);
-    const started = await until(async () => (await t.platform.store.runs.list({ limit: 10 })).runs.find((r) => r.source === 'github_issue'), 'the issue run', 60_000);
+    const started = await eventually(async () => (await t.platform.store.runs.list({ limit: 10 })).runs.find((r) => r.source === 'github_issue'), 'the issue run', 60_000);
     const run = await untilStatus(t.client, started.runId, ended, 'the issue run to end', 120_000);
     expect(run).toMatchObject({ status: 'SUCCEEDED', outcome: 'pr_opened', thread: `${sampleRepo}#${issue.number}` });
     const number = Number(/\/pull\/(\d+)$/.exec(run.prUrl!)![1]);
-    const ready = await until(async () => (await t.client.inbox({ type: 'pr_ready', state: 'all' })).items.find((i) => i.runId === run.runId), 'the pr_ready item');
+    const ready = await eventually(async () => (await t.client.inbox({ type: 'pr_ready', state: 'all' })).items.find((i) => i.runId === run.runId), 'the pr_ready item', 60_000);
     expect(ready.state).toBe('open');
 
     // The stack's diff route, served in local mode from the synthesized template: the branch facts
@@ -121,7 +123,7 @@ describe('local mode: a draft PR merged with a merge commit', () => {
     // A merged pull request is not mergeable again.
     expect((await as('alice', 'PUT', `/pulls/${number}/merge`, {})).status).toBe(405);
 
-    const closed = await until(async () => (await t.client.inbox({ type: 'pr_ready', state: 'all' })).items.find((i) => i.itemId === ready.itemId && i.state === 'resolved'), 'the pr_ready item to close', 30_000);
+    const closed = await eventually(async () => (await t.client.inbox({ type: 'pr_ready', state: 'all' })).items.find((i) => i.itemId === ready.itemId && i.state === 'resolved'), 'the pr_ready item to close', 30_000);
     expect(closed).toMatchObject({ resolvedBy: 'nightshift', resolution: { action: 'closed', answer: null, pullRequest: 'merged' } });
     // Recorded on the thread's run (docs/github-app.md#outcomes-pull_requestclosed), shown in the run view.
     expect(await t.client.getRun(run.runId)).toMatchObject({ thread: `${sampleRepo}#${issue.number}`, pullRequest: { number, state: 'merged', at: expect.any(String) } });

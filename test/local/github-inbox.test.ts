@@ -1,9 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { issueForgeToken, listPulls } from '../../local/forge';
+import { listPulls } from '../../local/forge';
 import { listComments, setCollaborator } from '../../local/forge/forge-records';
-import { sampleRepo, startTestPlatform, testConfig, testHome, until, type TestPlatform } from './platform-harness';
+import { sampleRepo, startTestPlatform, testHome, type TestPlatform, actOnForge } from './platform-harness';
+import { localFixture } from '../support/test-config';
+import { eventually } from '../support/eventually';
 
 /**
  * Issue 13 item 4 end to end in local mode: an issue-label run asks a question; the Pause function
@@ -14,29 +16,24 @@ import { sampleRepo, startTestPlatform, testConfig, testHome, until, type TestPl
 describe('local mode: a GitHub run asks on its issue and is answered there', () => {
   let t: TestPlatform;
   beforeAll(async () => {
-    const config = { ...testConfig(), github: { tokenSecret: 'nightshift/github-token', webhookSecret: 'nightshift/gh-webhook' }, notifications: { emails: ['oncall@example.com'] } };
+    const config = { ...localFixture(), github: { tokenSecret: 'nightshift/github-token', webhookSecret: 'nightshift/gh-webhook' }, notifications: { emails: ['oncall@example.com'] } };
     const prepared = testHome(config);
     setCollaborator(prepared.home.forge, sampleRepo, 'alice', 'write');
     t = await startTestPlatform({ session: join(__dirname, 'fixtures', 'ask-then-demo.jsonl'), ...prepared });
   }, 240_000);
   afterAll(() => t?.stop());
 
-  const as = async (login: string, method: string, path: string, body: unknown) => {
-    const { token } = issueForgeToken(t.home.forge, sampleRepo, null, 600, new Date(), login);
-    const response = await fetch(`${t.platform.forgeUrl}/repos/${sampleRepo}${path}`, { method, headers: { authorization: `token ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    expect(response.status).toBeLessThan(300);
-    return (await response.json()) as Record<string, unknown>;
-  };
+  const as: ReturnType<typeof actOnForge> = (...args) => actOnForge(t)(...args);
 
   it('label → question on the issue and in the outbox → a stranger is refused → alice answers → the run resumes to its PR', async () => {
     const issue = await as('alice', 'POST', '/issues', { title: 'Fix slugify', body: 'Fix slugify so the tests pass.' });
     const number = Number(issue.number);
     await as('alice', 'POST', `/issues/${number}/labels`, { labels: ['nightshift'] });
-    const waiting = await until(async () => (await t.platform.store.runs.list({ limit: 10 })).runs.find((r) => r.source === 'github_issue' && r.status === 'WAITING_FOR_HUMAN'), 'the issue run to wait for a human', 120_000);
+    const waiting = await eventually(async () => (await t.platform.store.runs.list({ limit: 10 })).runs.find((r) => r.source === 'github_issue' && r.status === 'WAITING_FOR_HUMAN'), 'the issue run to wait for a human', 120_000);
     const itemId = waiting.resume!.itemId;
 
     const botComments = () => listComments(t.home.forge, sampleRepo, number).filter((c) => c.user.type === 'Bot');
-    const question = await until(() => botComments().find((c) => c.body.includes(`inbox item \`${itemId}\``)), 'the question on the issue', 60_000);
+    const question = await eventually(() => botComments().find((c) => c.body.includes(`inbox item \`${itemId}\``)), 'the question on the issue', 60_000);
     expect(question.body).toContain('/nightshift answer <your answer>');
 
     // The outbox holds what the e-mail subscribers would get: ids and commands, no question text.
@@ -59,7 +56,7 @@ describe('local mode: a GitHub run asks on its issue and is answered there', () 
     expect(botComments().at(-1)!.body).toContain('only from people with write access');
 
     await as('alice', 'POST', `/issues/${number}/comments`, { body: '/nightshift answer Yes, keep digits.' });
-    const run = await until(async () => {
+    const run = await eventually(async () => {
       const r = await t.platform.store.runs.get(waiting.runId);
       return r && ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'BUDGET_EXCEEDED'].includes(r.status) ? r : undefined;
     }, 'the resumed run to end', 150_000);

@@ -3,35 +3,32 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../cli/program';
-import { issueForgeToken, branchHead, branchLog, bareRepoPath, listCheckRuns } from '../../local/forge';
+import { branchHead, branchLog, bareRepoPath, listCheckRuns } from '../../local/forge';
 import { listComments, setCollaborator } from '../../local/forge/forge-records';
-import { sampleRepo, startTestPlatform, testConfig, testHome, until, type TestPlatform } from './platform-harness';
+import { sampleRepo, startTestPlatform, testHome, type TestPlatform, actOnForge } from './platform-harness';
+import { localFixture } from '../support/test-config';
+import { eventually } from '../support/eventually';
 
 const session = join(__dirname, '..', 'fixtures', 'sessions', 'append-note.jsonl');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const examples = require('@octokit/webhooks-examples') as { name: string; examples: Record<string, any>[] }[];
 
 /**
- * The GitHub loop end to end on one machine (SPEC §8): people act on the local forge over its REST
- * API, the forge delivers signed webhooks to the local platform's /v1/webhooks/github, runs open a
+ * The GitHub loop end to end on one machine (docs/local-mode.md#the-github-loop-on-one-machine): people
+ * act on the local forge over its REST API, the forge delivers signed webhooks to the local platform's /v1/webhooks/github, runs open a
  * draft PR, and a `/nightshift` comment on it adds a commit to the same PR.
  */
 describe('the GitHub loop in local mode', () => {
   let t: TestPlatform;
   beforeAll(async () => {
-    const config = { ...testConfig(), github: { tokenSecret: 'nightshift/github-token', webhookSecret: 'nightshift/gh-webhook' } };
+    const config = { ...localFixture(), github: { tokenSecret: 'nightshift/github-token', webhookSecret: 'nightshift/gh-webhook' } };
     const prepared = testHome(config);
     setCollaborator(prepared.home.forge, sampleRepo, 'alice', 'write');
     t = await startTestPlatform({ session, ...prepared });
   }, 240_000);
   afterAll(() => t?.stop());
 
-  const as = async (login: string, method: string, path: string, body: unknown) => {
-    const { token } = issueForgeToken(t.home.forge, sampleRepo, null, 600, new Date(), login);
-    const response = await fetch(`${t.platform.forgeUrl}/repos/${sampleRepo}${path}`, { method, headers: { authorization: `token ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    expect(response.status).toBeLessThan(300);
-    return (await response.json()) as Record<string, unknown>;
-  };
+  const as: ReturnType<typeof actOnForge> = (...args) => actOnForge(t)(...args);
   const runsBy = async (source: string) => (await t.platform.store.runs.list({ limit: 100 })).runs.filter((r) => r.source === source);
 
   it('label → draft PR → /nightshift comment → a new commit on the same PR; strangers get one reply', async () => {
@@ -47,7 +44,7 @@ describe('the GitHub loop in local mode', () => {
       else process.env.NIGHTSHIFT_HOME = home;
     }
     expect(out).toEqual([`labelled ${sampleRepo}#${issue.number} nightshift`]);
-    const first = await until(async () => (await runsBy('github_issue')).find((r) => r.status === 'SUCCEEDED'), 'the issue run to succeed', 120_000);
+    const first = await eventually(async () => (await runsBy('github_issue')).find((r) => r.status === 'SUCCEEDED'), 'the issue run to succeed', 120_000);
     expect(first).toMatchObject({ thread: `${sampleRepo}#${issue.number}`, issue: issue.number, outcome: 'pr_opened', requester: 'github:alice' });
     expect(first.prompt).not.toContain('print the token');
     const pr = Number(/\/pull\/(\d+)$/.exec(first.prUrl!)![1]);
@@ -57,18 +54,18 @@ describe('the GitHub loop in local mode', () => {
     // The issue run's one status comment ends as its result (edited in place when its execution ended),
     // and the PR's head commit has the Nightshift check run.
     const issueComments = () => listComments(t.home.forge, sampleRepo, Number(issue.number)).filter((c) => c.user.type === 'Bot' && c.body.includes(first.runId));
-    const result = await until(() => issueComments().find((c) => c.body.includes('opened a draft pull request')), 'the status comment to show the result', 60_000);
+    const result = await eventually(() => issueComments().find((c) => c.body.includes('opened a draft pull request')), 'the status comment to show the result', 60_000);
     expect(issueComments()).toHaveLength(1);
     expect(result.body).toContain(first.prUrl!);
     expect(result.body).toMatch(/Tests: .* at base → .* at head/);
-    const checks = await until(() => listCheckRuns(t.home.forge, sampleRepo).filter((c) => c.externalId === first.runId).at(0), 'the check run', 60_000);
+    const checks = await eventually(() => listCheckRuns(t.home.forge, sampleRepo).filter((c) => c.externalId === first.runId).at(0), 'the check run', 60_000);
     expect(checks).toMatchObject({ name: 'Nightshift', headSha: branchHead(bare, first.branch!), status: 'completed', conclusion: expect.stringMatching(/success|neutral/) });
     expect(checks.summary).toContain('Cost $');
 
     // A stranger's command gets one polite reply and starts nothing.
     await as('mallory', 'POST', `/issues/${pr}/comments`, { body: '/nightshift delete the tests' });
     await as('alice', 'POST', `/issues/${pr}/comments`, { body: '/nightshift also keep a second note' });
-    const second = await until(async () => (await runsBy('github_comment')).find((r) => r.status === 'SUCCEEDED'), 'the iteration run to succeed', 120_000);
+    const second = await eventually(async () => (await runsBy('github_comment')).find((r) => r.status === 'SUCCEEDED'), 'the iteration run to succeed', 120_000);
     expect(second).toMatchObject({ thread: `${sampleRepo}#${pr}`, branch: first.branch, outcome: 'pr_updated', prUrl: first.prUrl });
     expect(second.prompt).toContain('also keep a second note');
     // It carries the issue of the PR, and answers on the PR with what it changed.
@@ -81,7 +78,7 @@ describe('the GitHub loop in local mode', () => {
     expect(replies.filter((c) => c.body.includes('write access'))).toHaveLength(1);
     expect(replies.some((c) => c.body.includes(second.runId))).toBe(true);
     expect(replies.filter((c) => c.body.startsWith(`@alice Nightshift run \`${second.runId}\` pushed 1 commit`))).toHaveLength(1);
-    await until(() => listComments(t.home.forge, sampleRepo, pr).find((c) => c.body.includes(second.runId) && c.body.includes('pushed new commits')), 'the iteration status comment to show the result', 60_000);
+    await eventually(() => listComments(t.home.forge, sampleRepo, pr).find((c) => c.body.includes(second.runId) && c.body.includes('pushed new commits')), 'the iteration status comment to show the result', 60_000);
     // Every delivery was answered by the webhook route (none refused for its signature).
     expect(t.platform.forge.deliveries.length).toBeGreaterThanOrEqual(3);
     for (const d of t.platform.forge.deliveries) expect([200, 202]).toContain(d.status);

@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { issueForgeToken, listPulls } from '../../local/forge';
 import { listComments, setCollaborator } from '../../local/forge/forge-records';
 import { bareRepoPath } from '../../local/forge/forge-repositories';
-import { sampleRepo, startTestPlatform, testConfig, testHome, until, type TestPlatform } from './platform-harness';
+import { sampleRepo, startTestPlatform, testHome, type TestPlatform } from './platform-harness';
+import { localFixture } from '../support/test-config';
+import { eventually } from '../support/eventually';
 
 /**
  * Issue 13 item 2 on GitHub, end to end in local mode: `/nightshift plan <text>` on an issue of the
@@ -16,7 +18,7 @@ import { sampleRepo, startTestPlatform, testConfig, testHome, until, type TestPl
 describe('local mode: /nightshift plan on an issue, approved on the issue', () => {
   let t: TestPlatform;
   beforeAll(async () => {
-    const config = { ...testConfig(), github: { tokenSecret: 'nightshift/github-token', webhookSecret: 'nightshift/gh-webhook' } };
+    const config = { ...localFixture(), github: { tokenSecret: 'nightshift/github-token', webhookSecret: 'nightshift/gh-webhook' } };
     const prepared = testHome(config);
     setCollaborator(prepared.home.forge, sampleRepo, 'alice', 'write');
     t = await startTestPlatform({ session: join(__dirname, 'fixtures', 'plan-then-risky.jsonl'), ...prepared });
@@ -35,7 +37,7 @@ describe('local mode: /nightshift plan on an issue, approved on the issue', () =
     const issue = await as('alice', 'POST', '/issues', { title: 'Fix slugify', body: 'Fix slugify so the tests pass.' });
     const number = Number(issue.number);
     await as('alice', 'POST', `/issues/${number}/comments`, { body: '/nightshift plan and keep digits' });
-    const waiting = await until(async () => (await t.platform.store.runs.list({ limit: 10 })).runs.find((r) => r.source === 'github_issue' && r.status === 'WAITING_FOR_HUMAN'), 'the plan run to wait for approval', 120_000);
+    const waiting = await eventually(async () => (await t.platform.store.runs.list({ limit: 10 })).runs.find((r) => r.source === 'github_issue' && r.status === 'WAITING_FOR_HUMAN'), 'the plan run to wait for approval', 120_000);
     expect(waiting).toMatchObject({ plan: true, issue: number, thread: `${sampleRepo}#${number}`, requester: 'github:alice' });
     expect(waiting.prompt).toContain('and keep digits');
     const itemId = waiting.resume!.itemId;
@@ -44,7 +46,7 @@ describe('local mode: /nightshift plan on an issue, approved on the issue', () =
     expect(execFileSync('git', ['--git-dir', bareRepoPath(t.home.forge, sampleRepo), 'rev-parse', waiting.branch!], { encoding: 'utf8' }).trim()).toBe(baseHead());
 
     const botComments = () => listComments(t.home.forge, sampleRepo, number).filter((c) => c.user.type === 'Bot');
-    const posted = await until(() => botComments().find((c) => c.body.includes(`inbox item \`${itemId}\``)), 'the plan on the issue', 60_000);
+    const posted = await eventually(() => botComments().find((c) => c.body.includes(`inbox item \`${itemId}\``)), 'the plan on the issue', 60_000);
     expect(posted.body).toContain('proposes a plan and waits for approval');
     expect(posted.body).toContain('Collapse runs of separators');
     expect(posted.body).toContain('`/nightshift approve` or `/nightshift reject`');
@@ -55,7 +57,7 @@ describe('local mode: /nightshift plan on an issue, approved on the issue', () =
 
     const edited = '1. Collapse runs of separators.\n2. Trim the ends.\n3. Run npm test. EDITED-ON-GITHUB';
     await as('alice', 'POST', `/issues/${number}/comments`, { body: `/nightshift approve ${edited}` });
-    const run = await until(async () => {
+    const run = await eventually(async () => {
       const r = await t.platform.store.runs.get(waiting.runId);
       return r && ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'BUDGET_EXCEEDED'].includes(r.status) ? r : undefined;
     }, 'the resumed run to end', 150_000);

@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { issueForgeToken } from '../../local/forge';
 import { setCollaborator } from '../../local/forge/forge-records';
 import type { InboxItemView } from '../../core/inbox/inbox-item';
-import { ended, sampleRepo, startTestPlatform, testConfig, testHome, until, untilStatus, type TestPlatform } from './platform-harness';
+import { ended, sampleRepo, startTestPlatform, testHome, untilStatus, type TestPlatform } from './platform-harness';
+import { localFixture } from '../support/test-config';
+import { eventually } from '../support/eventually';
 
 /**
  * Issue 13 items 2 and 5 in local mode: a looping replayed session pauses as `stuck` and a hint resumes
@@ -14,7 +16,7 @@ import { ended, sampleRepo, startTestPlatform, testConfig, testHome, until, unti
 describe('local mode: stuck, pr_ready, failed and the review backlog', () => {
   let t: TestPlatform;
   beforeAll(async () => {
-    const base = testConfig();
+    const base = localFixture();
     const config = { ...base, concurrency: { ...base.concurrency, maxOpenPrsPerRequester: 1 }, github: { tokenSecret: 'nightshift/github-token', webhookSecret: 'nightshift/gh-webhook' } };
     const prepared = testHome(config);
     setCollaborator(prepared.home.forge, sampleRepo, 'alice', 'write');
@@ -49,10 +51,10 @@ describe('local mode: stuck, pr_ready, failed and the review backlog', () => {
     const { events } = await t.client.events(submitted.runId, { limit: 500 });
     expect(events.some((e) => /resumed after the stuck was answered; the conversation goes on from turn 4/.test(e.message))).toBe(true);
 
-    const ready = await until(async () => (await itemsOf(submitted.runId, 'pr_ready'))[0], 'the pr_ready item');
+    const ready = await eventually(async () => (await itemsOf(submitted.runId, 'pr_ready'))[0], 'the pr_ready item', 60_000);
     expect(ready).toMatchObject({ state: 'open', requester: run.requester, details: { prUrl: run.prUrl, branch: run.branch } });
     // Announced on the inbox topic by Finalize, once, with the e-mail text and no PR link or summary.
-    const [mail] = await until(async () => (announced(ready.itemId).length > 0 ? announced(ready.itemId) : undefined), 'the pr_ready announcement', 30_000);
+    const [mail] = await eventually(async () => (announced(ready.itemId).length > 0 ? announced(ready.itemId) : undefined), 'the pr_ready announcement', 30_000);
     expect(announced(ready.itemId)).toHaveLength(1);
     expect(announced(stuck!.itemId)).toHaveLength(1);
     expect(mail!.attributes).toEqual({ itemId: ready.itemId, type: 'pr_ready' });
@@ -77,7 +79,7 @@ describe('local mode: stuck, pr_ready, failed and the review backlog', () => {
     const { token } = issueForgeToken(t.home.forge, sampleRepo, null, 600, new Date(), 'alice');
     const merged = await fetch(`${t.platform.forgeUrl}/repos/${sampleRepo}/pulls/${pr}/merge`, { method: 'PUT', headers: { authorization: `token ${token}`, 'content-type': 'application/json' }, body: '{}' });
     expect(merged.status).toBe(200);
-    const closed = await until(async () => (await itemsOf(first.runId, 'pr_ready')).find((i) => i.state === 'resolved'), 'the pr_ready item to close', 30_000);
+    const closed = await eventually(async () => (await itemsOf(first.runId, 'pr_ready')).find((i) => i.state === 'resolved'), 'the pr_ready item to close', 30_000);
     expect(closed).toMatchObject({ resolvedBy: 'nightshift', resolution: { action: 'closed', answer: null, pullRequest: 'merged' } });
     await expect(t.client.resolveInboxItem(closed.itemId, { action: 'dismiss' })).rejects.toMatchObject({ status: 409 });
 
@@ -94,9 +96,9 @@ describe('local mode: stuck, pr_ready, failed and the review backlog', () => {
     const submitted = await t.client.submit({ repo: sampleRepo, prompt: 'Fix slugify so the tests pass.' });
     const run = await untilStatus(t.client, submitted.runId, ended, 'the run to fail', 60_000);
     expect(run.status).toBe('FAILED');
-    const failed = await until(async () => (await itemsOf(submitted.runId, 'failed'))[0], 'the failed item');
+    const failed = await eventually(async () => (await itemsOf(submitted.runId, 'failed'))[0], 'the failed item', 60_000);
     expect(failed).toMatchObject({ state: 'open', message: `The run ended FAILED: ${run.error!.message}`, details: { status: 'FAILED', error: { code: run.error!.code } } });
-    const mails = await until(async () => (announced(failed.itemId).length > 0 ? announced(failed.itemId) : undefined), 'the failed announcement', 30_000);
+    const mails = await eventually(async () => (announced(failed.itemId).length > 0 ? announced(failed.itemId) : undefined), 'the failed announcement', 30_000);
     expect(mails).toEqual([expect.objectContaining({ subject: `Nightshift: run ${run.runId} on ${sampleRepo} failed`, attributes: { itemId: failed.itemId, type: 'failed' } })]);
     expect(mails[0]!.message).toContain(`Resolve:    nightshift dismiss ${failed.itemId}`);
     expect(mails[0]!.message).not.toContain(run.error!.message);

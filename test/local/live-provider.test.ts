@@ -8,13 +8,15 @@ import { messagesRequestViolations } from '../../runner/model/request-rules';
 import { messagesResponseOf, sessionResponses, startModelServer, type ModelServer } from '../runner/support/model-servers';
 import { spawn, spawnSync } from 'node:child_process';
 import { cliBin, repoRoot, runCli, startDevProcess, type CliResult, type DevProcess } from './dev-process';
-import { fastSession, testConfig, testHome } from './platform-harness';
+import { fastSession, testHome } from './platform-harness';
+import { localFixture } from '../support/test-config';
 
 /**
  * Local mode with a live provider, as a newcomer runs it: `model.provider: "anthropic"` in the config,
  * ANTHROPIC_API_KEY in the environment, `nightshift dev --record <dir>`, `nightshift submit --wait`. The
  * Anthropic API is a loopback server speaking the Messages API that answers the demo session.
  */
+
 /** The CLI as a separate process, without blocking this one: the loopback model server answers from here. */
 function runCliAsync(args: string[], api: string): Promise<CliResult> {
   return new Promise((resolve) => {
@@ -39,7 +41,7 @@ describe('local mode with the anthropic provider, recording the run', () => {
       const response = responses[served++];
       return response ? { kind: 'json', body: messagesResponseOf(response, `msg_${served}`) } : { kind: 'json', status: 400, body: { type: 'error', error: { type: 'invalid_request_error', message: 'no more turns' } } };
     });
-    const base = testConfig();
+    const base = localFixture();
     const prepared = testHome({ ...base, model: { ...base.model, provider: 'anthropic', id: 'claude-sonnet-4-5', baseUrl: server.url, apiKeySecret: 'nightshift/anthropic-api-key' } });
     home = prepared.home;
     dev = await startDevProcess({ home, configFile: prepared.configFile, env: { ANTHROPIC_API_KEY: KEY }, args: ['--record', join(home.root, 'recordings')] });
@@ -92,7 +94,7 @@ describe('nightshift dev options for the model', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const configWith = (model: Record<string, unknown>) => {
     const file = join(dir, `config-${Math.random().toString(16).slice(2)}.json`);
-    const base = testConfig();
+    const base = localFixture();
     writeFileSync(file, JSON.stringify({ ...base, model: { ...base.model, ...model } }));
     return file;
   };

@@ -2,7 +2,8 @@ import { rmSync } from 'node:fs';
 import { openApiDocument } from '../../lambdas/api/openapi';
 import { openApiValidator } from '../support/openapi-validator';
 import { startDevProcess, stopDevProcess, type DevProcess } from './dev-process';
-import { fastSession, sampleRepo, testHome, until } from './platform-harness';
+import { fastSession, sampleRepo, testHome } from './platform-harness';
+import { eventually } from '../support/eventually';
 
 /**
  * Every handler's answers, as `nightshift dev` serves them over HTTP, checked against the OpenAPI
@@ -39,7 +40,7 @@ describe('the handlers answer as the OpenAPI document says', () => {
     const accepted = await submit({ repo: sampleRepo, prompt: 'Fix the failing test' }, { 'idempotency-key': 'openapi-1' });
     expect(accepted.status).toBe(202);
     const runId = String(accepted.body.runId);
-    const finished = await until(async () => {
+    const finished = await eventually(async () => {
       const run = await call('GET', '/v1/runs/{runId}', `/v1/runs/${runId}`);
       return ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'BUDGET_EXCEEDED'].includes(String(run.body.status)) ? run : undefined;
     }, 'the run to end', 120_000);

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { runCli, type CliIo } from '../../cli/program';
 import { listPulls } from '../../local/forge';
-import { ended, sampleRepo, startTestPlatform, until, untilStatus, type TestPlatform } from './platform-harness';
+import { ended, sampleRepo, startTestPlatform, untilStatus, type TestPlatform } from './platform-harness';
+import { eventually } from '../support/eventually';
 
 /** Local mode over HTTP: a run pauses for a human, frees its slot and process, and resumes on the same branch when answered. */
 describe('local mode: ask, wait without compute, answer, resume', () => {
@@ -17,7 +18,7 @@ describe('local mode: ask, wait without compute, answer, resume', () => {
     expect(waiting.status).toBe('WAITING_FOR_HUMAN');
     // Invariant 8: no slot, no runner process.
     expect(await t.platform.store.slots.holders()).toEqual([]);
-    await until(() => (t.platform.runners.runningRunIds().length === 0 ? true : undefined), 'the runner process to exit');
+    await eventually(() => (t.platform.runners.runningRunIds().length === 0 ? true : undefined), 'the runner process to exit', 60_000);
 
     const { events } = await t.client.events(submitted.runId);
     const paused = events.find((e) => e.type === 'status' && e.detail?.to === 'WAITING_FOR_HUMAN');
@@ -47,7 +48,7 @@ describe('local mode: ask, wait without compute, answer, resume', () => {
     };
     const submit = capture();
     const waited = runCli(['--api', api, '--json', 'submit', sampleRepo, 'Fix slugify so the tests pass.', '--wait'], submit.io);
-    const notice = await until(() => submit.err.map((l) => JSON.parse(l) as { paused?: { itemId: string; type: string; message: string; resolveWith: string } }).find((l) => l.paused)?.paused, 'submit --wait to show the pause', 90_000);
+    const notice = await eventually(() => submit.err.map((l) => JSON.parse(l) as { paused?: { itemId: string; type: string; message: string; resolveWith: string } }).find((l) => l.paused)?.paused, 'submit --wait to show the pause', 90_000);
     expect(notice).toMatchObject({ type: 'question', resolveWith: `nightshift answer ${notice.itemId} "<your answer>"` });
     expect(notice.message.length).toBeGreaterThan(0);
 

@@ -5,34 +5,17 @@ import { ApiClient } from '../../cli/api-client';
 import { isTerminal } from '../../core/runs/lifecycle';
 import type { RunView } from '../../core/runs/schemas';
 import { demoAssets } from '../../local/demo';
-import { createBareRepoFromDirectory } from '../../local/forge';
+import { createBareRepoFromDirectory, issueForgeToken } from '../../local/forge';
 import { ensureHome, resolveHome, type NightshiftHome } from '../../local/home';
 import { jsonLog } from '../../local/local-log';
 import { startLocalPlatform, type LocalPlatform } from '../../local/platform';
+import { eventually } from '../support/eventually';
+import { localFixture } from '../support/test-config';
 
 export const fastSession = demoAssets.session;
 export const slowSession = join(__dirname, 'fixtures', 'slow-session.jsonl');
 export const sampleRepo = 'demo/sample-app';
 export const templateCacheDir = join(tmpdir(), 'nightshift-test-template-cache');
-
-/** A test configuration: the sample repository, cap 2, the shortest timeouts the schema allows. */
-export function testConfig(overrides: { concurrency?: { global: number; perRepo: number } } = {}) {
-  return {
-    repos: [{ name: sampleRepo, test: 'npm test', budgetUsd: 1, maxMinutes: 3 }],
-    budgets: { perRunUsd: 1, maxPerRunUsd: 2, perRequesterDailyUsd: 50, dailyUsd: 100 },
-    concurrency: overrides.concurrency ?? { global: 2, perRepo: 2 },
-    timeouts: { maxMinutes: 3, noProgressMinutes: 1 },
-    egress: { allow: ['registry.npmjs.org'] },
-    model: {
-      id: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
-      maxOutputTokens: 4096,
-      prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 },
-      fargate: { vcpuHourUsd: 0.04048, gbHourUsd: 0.004445, vcpu: 1, memoryGb: 4 },
-      maxTurns: 10,
-    },
-    github: { tokenSecret: 'nightshift/github-token' },
-  };
-}
 
 export interface TestPlatform {
   platform: LocalPlatform;
@@ -43,7 +26,7 @@ export interface TestPlatform {
 }
 
 /** A home with the test config and the sample repository in its forge. */
-export function testHome(config: unknown = testConfig()): { home: NightshiftHome; configFile: string } {
+export function testHome(config: unknown = localFixture()): { home: NightshiftHome; configFile: string } {
   const home = resolveHome(mkdtempSync(join(tmpdir(), 'ns-local-')));
   ensureHome(home);
   const configFile = join(home.root, 'nightshift.config.json');
@@ -81,22 +64,25 @@ export async function startTestPlatform(options: { session: string; home?: Night
   };
 }
 
-/** Polls until `probe` returns a value; fails with `what` after the deadline. */
-export async function until<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, deadlineMs = 60_000): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 export function untilStatus(client: ApiClient, runId: string, wanted: (run: RunView) => boolean, what: string, deadlineMs = 60_000): Promise<RunView> {
-  return until(async () => {
+  return eventually(async () => {
     const run = await client.getRun(runId);
     return wanted(run) ? run : undefined;
   }, what, deadlineMs);
 }
 
 export const ended = (run: RunView) => isTerminal(run.status);
+
+/**
+ * A person acting on the local forge over its REST API, as someone on GitHub would (a token of theirs,
+ * on the sample repository): the answer's JSON; the status must be under 300 unless `expected` names it.
+ */
+export function actOnForge(t: TestPlatform): (login: string, method: string, path: string, body: unknown, expected?: number) => Promise<Record<string, unknown>> {
+  return async (login, method, path, body, expected = 300) => {
+    const { token } = issueForgeToken(t.home.forge, sampleRepo, null, 600, new Date(), login);
+    const response = await fetch(`${t.platform.forgeUrl}/repos/${sampleRepo}${path}`, { method, headers: { authorization: `token ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (expected === 300) expect(response.status).toBeLessThan(300);
+    else expect(response.status).toBe(expected);
+    return (await response.json()) as Record<string, unknown>;
+  };
+}

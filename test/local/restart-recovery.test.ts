@@ -4,16 +4,11 @@ import { join } from 'node:path';
 import { ApiClient } from '../../cli/api-client';
 import { COMMAND_MARKER_VARIABLE } from '../../runner/isolation/sandbox';
 import { startDevProcess } from './dev-process';
-import { sampleRepo, slowSession, startTestPlatform, testHome, until, untilStatus } from './platform-harness';
+import { sampleRepo, slowSession, startTestPlatform, testHome, untilStatus } from './platform-harness';
+import { eventually } from '../support/eventually';
+import { isAlive } from '../support/processes';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const alive = isAlive;
 
 describe('local mode: restart recovery', () => {
   it('ends runs a crashed platform left active with reason local_restart, stops their runners and frees their slots; runs survive the restart', async () => {
@@ -24,13 +19,13 @@ describe('local mode: restart recovery', () => {
       const running = await client.submit({ repo: sampleRepo, prompt: 'A run that is mid-flight when the platform dies.' });
       const queuedBehind = await client.submit({ repo: sampleRepo, prompt: 'A second one.' });
       await untilStatus(client, running.runId, (r) => r.status === 'RUNNING', 'the run to be RUNNING');
-      const runnerPid = await until(() => {
+      const runnerPid = await eventually(() => {
         try {
           return (JSON.parse(require('node:fs').readFileSync(`${home.logs}/${running.runId}.runner.pid`, 'utf8')) as { pid: number }).pid;
         } catch {
           return undefined;
         }
-      }, 'the runner pid file');
+      }, 'the runner pid file', 60_000);
 
       // A tool command of the run, as the sandbox starts one: its own process group and session, the
       // tool user, the command marker, HOME in the run's workspace (and a background child).
@@ -61,9 +56,9 @@ describe('local mode: restart recovery', () => {
         const other = await t.client.getRun(queuedBehind.runId);
         expect(other.status).toBe('FAILED');
         expect(await t.platform.store.slots.holders()).toEqual([]);
-        await until(() => (alive(runnerPid) ? undefined : true), 'the orphaned runner to be stopped');
+        await eventually(() => (alive(runnerPid) ? undefined : true), 'the orphaned runner to be stopped', 60_000);
         // Its tool command's group is not the runner's: it is found by its marker and killed too.
-        await until(() => (alive(toolPid) ? undefined : true), 'the orphaned tool command to be killed');
+        await eventually(() => (alive(toolPid) ? undefined : true), 'the orphaned tool command to be killed', 60_000);
         // The data survived: both runs are still listed.
         const { runs } = await t.client.listRuns({ limit: 10 });
         expect(runs.map((r) => r.runId)).toEqual(expect.arrayContaining([running.runId, queuedBehind.runId]));

@@ -7,9 +7,11 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ApiError } from '../../cli/api-client';
 import { runCli } from '../../cli/program';
-import { bareRepoPath, branchHead, defaultBranchOf, issueForgeToken, listCheckRuns, listReviews } from '../../local/forge';
+import { bareRepoPath, branchHead, defaultBranchOf, listCheckRuns, listReviews } from '../../local/forge';
 import { listComments, savePull, setCollaborator } from '../../local/forge/forge-records';
-import { sampleRepo, startTestPlatform, testConfig, testHome, until, type TestPlatform } from './platform-harness';
+import { sampleRepo, startTestPlatform, testHome, type TestPlatform, actOnForge } from './platform-harness';
+import { localFixture } from '../support/test-config';
+import { eventually } from '../support/eventually';
 
 const session = join(__dirname, '..', 'fixtures', 'sessions', 'review-pr.jsonl');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -44,7 +46,7 @@ describe('review runs in local mode', () => {
   const refs = () => execFileSync('git', ['--git-dir', bare, 'for-each-ref', '--format=%(refname) %(objectname)'], { encoding: 'utf8' });
 
   beforeAll(async () => {
-    const config = { ...testConfig(), github: { tokenSecret: 'nightshift/github-token', webhookSecret: 'nightshift/gh-webhook' } };
+    const config = { ...localFixture(), github: { tokenSecret: 'nightshift/github-token', webhookSecret: 'nightshift/gh-webhook' } };
     const prepared = testHome(config);
     setCollaborator(prepared.home.forge, sampleRepo, 'alice', 'write');
     bare = bareRepoPath(prepared.home.forge, sampleRepo);
@@ -65,13 +67,7 @@ describe('review runs in local mode', () => {
   }, 240_000);
   afterAll(() => t?.stop());
 
-  const as = async (login: string, method: string, path: string, body: unknown, expected = 300) => {
-    const { token } = issueForgeToken(t.home.forge, sampleRepo, null, 600, new Date(), login);
-    const response = await fetch(`${t.platform.forgeUrl}/repos/${sampleRepo}${path}`, { method, headers: { authorization: `token ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    if (expected === 300) expect(response.status).toBeLessThan(300);
-    else expect(response.status).toBe(expected);
-    return (await response.json()) as Record<string, unknown>;
-  };
+  const as: ReturnType<typeof actOnForge> = (...args) => actOnForge(t)(...args);
   const reviewRuns = async () => (await t.platform.store.runs.list({ limit: 100 })).runs.filter((r) => r.runKind === 'review');
 
   it('/nightshift review on a pull request → one COMMENT review, anchored inline, the rest in the summary, nothing pushed', async () => {
@@ -92,7 +88,7 @@ describe('review runs in local mode', () => {
     });
     expect(answer.status).toBe(202);
 
-    const run = await until(async () => (await reviewRuns()).find((r) => r.status === 'SUCCEEDED' || r.status === 'FAILED'), 'the review run to end', 120_000);
+    const run = await eventually(async () => (await reviewRuns()).find((r) => r.status === 'SUCCEEDED' || r.status === 'FAILED'), 'the review run to end', 120_000);
     expect(run).toMatchObject({ status: 'SUCCEEDED', outcome: 'reviewed', source: 'github_comment', pr, runKind: 'review', thread: `${sampleRepo}#${pr}`, requester: 'github:alice' });
     expect(run.prompt).toContain('check the trimming');
     const view = await t.client.getRun(run.runId);
@@ -123,15 +119,15 @@ describe('review runs in local mode', () => {
     expect(events.find((e) => e.message.startsWith('a review keeps no file writes'))?.detail).toMatchObject({ discarded: expect.arrayContaining(['src/slugify.js', 'REVIEW-NOTES.txt']) });
 
     // The run's status comment on the pull request ends saying it reviewed.
-    await until(() => listComments(t.home.forge, sampleRepo, pr).find((c) => c.body.includes(run.runId) && c.body.includes('posted a review')), 'the status comment to show the review', 60_000);
+    await eventually(() => listComments(t.home.forge, sampleRepo, pr).find((c) => c.body.includes(run.runId) && c.body.includes('posted a review')), 'the status comment to show the review', 60_000);
     // …and the pull request's head commit has the run's check run, like any run of a thread.
-    const check = await until(() => listCheckRuns(t.home.forge, sampleRepo).find((c) => c.externalId === run.runId && c.status === 'completed'), 'the check run', 60_000);
+    const check = await eventually(() => listCheckRuns(t.home.forge, sampleRepo).find((c) => c.externalId === run.runId && c.status === 'completed'), 'the check run', 60_000);
     expect(check).toMatchObject({ headSha: headBefore, title: expect.stringMatching(/^Reviewed:/) });
   }, 200_000);
 
   it('the API with kind review posts a second review; the CLI lists the run with its kind', async () => {
     const { runId } = await t.client.submit({ repo: sampleRepo, prompt: 'Review this change for correctness.', kind: 'review', pr }, { source: 'api' });
-    const run = await until(async () => {
+    const run = await eventually(async () => {
       const r = await t.client.getRun(runId);
       return r.status === 'SUCCEEDED' || r.status === 'FAILED' ? r : undefined;
     }, 'the API review to end', 120_000);
@@ -184,7 +180,7 @@ describe('review runs in local mode', () => {
     const before = earlier.size;
     // alice labels the pull request through the issues API, as on GitHub; the forge delivers the signed webhook.
     await as('alice', 'POST', `/issues/${pr}/labels`, { labels: ['nightshift-review'] });
-    const run = await until(async () => (await reviewRuns()).find((r) => !earlier.has(r.runId) && (r.status === 'SUCCEEDED' || r.status === 'FAILED')), 'the labelled review to end', 120_000);
+    const run = await eventually(async () => (await reviewRuns()).find((r) => !earlier.has(r.runId) && (r.status === 'SUCCEEDED' || r.status === 'FAILED')), 'the labelled review to end', 120_000);
     expect(run).toMatchObject({ status: 'SUCCEEDED', outcome: 'reviewed', source: 'github_comment', pr, runKind: 'review', thread: `${sampleRepo}#${pr}`, requester: 'github:alice' });
     expect(await reviewRuns()).toHaveLength(before + 1);
     expect(listReviews(t.home.forge, sampleRepo, pr)).toHaveLength(3);

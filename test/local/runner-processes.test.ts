@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { jsonLog } from '../../local/local-log';
 import { failLostLocalRunner } from '../../local/runner-loss';
 import { RunnerProcesses, type RunnerExit } from '../../local/runner-processes';
+import { eventually } from '../support/eventually';
+import { isAlive } from '../support/processes';
 
 const runId = '01JABCDEFGHJKMNPQRSTVWXYZ0';
 
@@ -17,24 +19,7 @@ if (process.env.IGNORE_TERM) process.on('SIGTERM', () => console.log('ignoring S
 setInterval(() => {}, 1000);
 `;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function until<T>(probe: () => T | undefined, what: string, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const alive = isAlive;
 
 describe('runner processes', () => {
   let dir: string;
@@ -58,7 +43,7 @@ describe('runner processes', () => {
     runners.on('exited', (e) => exits.push(e));
     const { taskArn } = runners.start(runId, { RUN_ID: runId, TASK_TOKEN: 'tok' });
     expect(runners.runningRunIds()).toEqual([runId]);
-    const grandchild = Number(await until(() => /grandchild (\d+)/.exec(logOf())?.[1], 'the grandchild'));
+    const grandchild = Number(await eventually(() => /grandchild (\d+)/.exec(logOf())?.[1], 'the grandchild', 10_000));
     const env = JSON.parse(logOf().split('\n')[0]!);
     // The runner is told the stop grace it has (5 s here), as the task definition tells it on ECS.
     expect(env).toEqual({ RUN_ID: runId, TASK_TOKEN: 'tok', WS: join(dir, 'work', runId), SECRET: null, GRACE: '5' });
@@ -67,14 +52,14 @@ describe('runner processes', () => {
     await runners.stopTask(taskArn);
     expect(runners.runningRunIds()).toEqual([]);
     expect(exits).toEqual([{ runId, taskArn, code: null, signal: 'SIGTERM', stopRequested: true, lastErrorLines: [] }]);
-    await until(() => (alive(grandchild) ? undefined : true), 'the grandchild to end');
+    await eventually(() => (alive(grandchild) ? undefined : true), 'the grandchild to end', 10_000);
     expect(readdirSync(join(dir, 'logs')).filter((f) => f.endsWith('.pid'))).toEqual([]);
   });
 
   it('kills a runner that ignores SIGTERM once the stop timeout passes', async () => {
     const runners = processes({ IGNORE_TERM: '1' }, 300);
     runners.start(runId, { RUN_ID: runId, TASK_TOKEN: 'tok' });
-    await until(() => (logOf().includes('grandchild') ? true : undefined), 'the runner to start');
+    await eventually(() => (logOf().includes('grandchild') ? true : undefined), 'the runner to start', 10_000);
     const exited = new Promise<RunnerExit>((resolve) => runners.once('exited', resolve));
     await runners.stopRun(runId);
     expect(await exited).toMatchObject({ signal: 'SIGKILL', stopRequested: true });
@@ -100,13 +85,13 @@ describe('runner processes', () => {
   it('stops runners a crashed platform left behind, found by their pid files', async () => {
     const first = processes();
     const { pid } = first.start(runId, { RUN_ID: runId });
-    await until(() => (logOf().includes('grandchild') ? true : undefined), 'the runner to start');
+    await eventually(() => (logOf().includes('grandchild') ? true : undefined), 'the runner to start', 10_000);
     // A new platform process knows nothing of the first one's children, only the pid files on disk.
     const second = processes();
     const logs = join(dir, 'logs');
     const reaped = second.reapOrphans(() => readdirSync(logs).filter((f) => f.endsWith('.pid')).map((f) => join(logs, f)));
     expect(reaped).toEqual([runId]);
-    await until(() => (alive(pid) ? undefined : true), 'the orphan to end');
+    await eventually(() => (alive(pid) ? undefined : true), 'the orphan to end', 10_000);
   });
 
   it('keeps the last stderr lines of a runner that dies at start, in its log too, and its run error has them redacted', async () => {

@@ -5,7 +5,8 @@ import { closeServer, listenOnLoopback } from '../../local/http-listen';
 import { jsonLog } from '../../local/local-log';
 import { lambdaSubscriptionsOf, localTopicArn, matchesFilterPolicy, type PublishedMessage } from '../../local/sns-topics';
 import { extractStateMachine } from '../../local/state-machine';
-import { synthesize, testConfig } from '../infra/synth';
+import { synthesize } from '../infra/synth';
+import { stackFixture, testConfig } from '../support/test-config';
 
 /** Local mode's SNS: the real SDK's Publish (Query protocol) against the loopback endpoint, and the template's subscriptions. */
 describe('local SNS', () => {
@@ -52,7 +53,7 @@ describe('local SNS', () => {
   });
 
   test("the synthesized stack's inbox topic delivers to the webhook function, for waiting items with a thread only", () => {
-    const { json } = synthesize({ config: testConfig(), prebuiltRunnerImage: true });
+    const { json } = synthesize({ config: testConfig(stackFixture), prebuiltRunnerImage: true });
     const { lambdaEntries } = extractStateMachine(json);
     const topic = localTopicArn(json, 'InboxNotifications');
     expect(topic).toMatch(/^arn:aws:sns:us-east-1:000000000000:InboxNotificationsTopic/);

@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { listPulls } from '../../local/forge';
-import { ended, sampleRepo, startTestPlatform, until, untilStatus, type TestPlatform } from './platform-harness';
+import { ended, sampleRepo, startTestPlatform, untilStatus, type TestPlatform } from './platform-harness';
+import { eventually } from '../support/eventually';
 
 /**
  * Local mode end to end: a runner that gets SIGTERM from outside the platform (as ECS sends it at a
@@ -19,8 +20,8 @@ describe('local mode: a Spot interruption resumes without a human', () => {
 
   it('Given a running runner, When it gets SIGTERM, Then the run is resumed on the same branch with no inbox item and ends with one PR, its costs counted once and nothing held', async () => {
     const submitted = await t.client.submit({ repo: sampleRepo, prompt: 'Fix slugify so the tests pass.' });
-    await until(async () => ((await t.client.events(submitted.runId, { limit: 500 })).events.some((e) => e.type === 'tool_start' && /sleep 45/.test(e.message)) ? true : undefined), 'the runner to be in its sleeping tool command', 90_000);
-    const pid = await until(() => runnerPid(submitted.runId), 'the runner pid');
+    await eventually(async () => ((await t.client.events(submitted.runId, { limit: 500 })).events.some((e) => e.type === 'tool_start' && /sleep 45/.test(e.message)) ? true : undefined), 'the runner to be in its sleeping tool command', 90_000);
+    const pid = await eventually(() => runnerPid(submitted.runId), 'the runner pid', 60_000);
     process.kill(pid, 'SIGTERM');
 
     const run = await untilStatus(t.client, submitted.runId, ended, 'the resumed run to end', 150_000);

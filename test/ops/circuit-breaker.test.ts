@@ -5,11 +5,12 @@ import { submitScheduledRun, type ScheduleSubmitDeps } from '../../core/runs/sch
 import { submitRunHandler } from '../../lambdas/api/submit-run';
 import { onAlarmNotification, type CircuitBreakerDeps } from '../../lambdas/ops/circuit-breaker';
 import { intakeAdminHandler } from '../../lambdas/ops/intake';
-import { apiEvent, bodyOf, snapshotTables, startApi, testConfig, type ApiHarness } from '../api/api-harness';
+import { apiEvent, bodyOf, snapshotTables, startApi, type ApiHarness } from '../api/api-harness';
+import { apiFixture, testConfig } from '../support/test-config';
 import { listLog, listSink } from './list-sink';
 
 const SPEND_ALARM = 'Nightshift-MonitoringSpendPerHour-ABC123';
-const config = testConfig({
+const config = testConfig(apiFixture, {
   schedules: [{ name: 'nightly-deps', cron: '0 3 * * ? *', timezone: 'Europe/Berlin', repo: 'acme/web', prompt: 'Update dependencies.' }],
   alarms: { spendPerHourUsd: 20 },
 });

@@ -1,13 +1,14 @@
 import '../api/quiet-powertools';
 import { finalizeRun } from '../../core/runs/finalize';
 import { submitScheduledRun } from '../../core/runs/schedule-submit';
-import { startApi, testConfig, type ApiHarness } from '../api/api-harness';
+import { startApi, type ApiHarness } from '../api/api-harness';
+import { apiFixture, testConfig } from '../support/test-config';
 import { listLog, listSink } from './list-sink';
 
 describe('metrics of a run that ends', () => {
   let api: ApiHarness;
   beforeEach(async () => {
-    api = await startApi(testConfig({ schedules: [{ name: 'tidy', cron: '0 1 * * ? *', repo: 'acme/api', prompt: 'Tidy up.' }] }));
+    api = await startApi(testConfig(apiFixture, { schedules: [{ name: 'tidy', cron: '0 1 * * ? *', repo: 'acme/api', prompt: 'Tidy up.' }] }));
   });
   afterEach(async () => {
     await api.stop();

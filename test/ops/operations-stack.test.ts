@@ -5,7 +5,7 @@ import type { NightshiftConfig } from '../../core/config/schema';
 import { METRICS_NAMESPACE, metricNames } from '../../core/metrics/catalog';
 import { createApp } from '../../infra/create-app';
 import type { NightshiftStack } from '../../infra/stack';
-import { testConfig } from '../api/api-harness';
+import { apiFixture, testConfig } from '../support/test-config';
 
 const runnerImage = ContainerImage.fromRegistry('public.ecr.aws/docker/library/node:24');
 const noBundling = { context: { 'aws:cdk:bundling-stacks': [] } };
@@ -15,7 +15,7 @@ const schedules = [
   { name: 'weekly-lint', cron: '30 6 ? * MON *', timezone: 'America/New_York', repo: 'acme/api', prompt: 'Fix lint warnings.', budgetUsd: 1 },
   { name: 'paused-chore', cron: '0 12 1 * ? *', repo: 'acme/web', prompt: 'Monthly chore.', paused: true },
 ];
-const config = testConfig({ schedules, alarms: { emails: ['oncall@example.com', 'lead@example.com'], spendPerHourUsd: 25, failedRunRatio: 0.4, stuckStartingMinutes: 20 } });
+const config = testConfig(apiFixture, { schedules, alarms: { emails: ['oncall@example.com', 'lead@example.com'], spendPerHourUsd: 25, failedRunRatio: 0.4, stuckStartingMinutes: 20 } });
 
 function synth(c: NightshiftConfig, nag = false): { stack: NightshiftStack; template: Template } {
   const { app, stack } = createApp({ config: c, nag, runnerImage, appProps: noBundling });
@@ -92,14 +92,14 @@ describe('operations in the stack', () => {
 
     it('keeps logical ids tied to schedule names, so a changed config updates schedules instead of orphaning them', () => {
       const before = new Map(schedules.map((s) => [s.name, logicalId(stack, stack.schedules.schedules.get(s.name)!)]));
-      const changed = synth(testConfig({ schedules: [{ ...schedules[1]!, cron: '0 7 ? * TUE *' }, schedules[0]!], alarms: { spendPerHourUsd: 25 } }));
+      const changed = synth(testConfig(apiFixture, { schedules: [{ ...schedules[1]!, cron: '0 7 ? * TUE *' }, schedules[0]!], alarms: { spendPerHourUsd: 25 } }));
       const after = changed.template.findResources('AWS::Scheduler::Schedule');
       expect(Object.keys(after).sort()).toEqual([before.get('nightly-deps'), before.get('weekly-lint')].sort());
       expect(after[before.get('weekly-lint')!]!.Properties.ScheduleExpression).toBe('cron(0 7 ? * TUE *)');
     });
 
     it('refuses a time zone Scheduler would not know, naming the field', () => {
-      expect(() => createApp({ config: testConfig({ schedules: [{ ...schedules[0]!, timezone: 'Mars/Olympus' }] }), nag: false, runnerImage, appProps: noBundling })).toThrow(
+      expect(() => createApp({ config: testConfig(apiFixture, { schedules: [{ ...schedules[0]!, timezone: 'Mars/Olympus' }] }), nag: false, runnerImage, appProps: noBundling })).toThrow(
         /schedules\.0\.timezone/,
       );
     });
@@ -207,7 +207,7 @@ describe('operations in the stack', () => {
     });
 
     it('has no spend alarm and no breaker when no spend rate is configured', () => {
-      const { stack: plain } = synth(testConfig());
+      const { stack: plain } = synth(testConfig(apiFixture));
       expect(plain.monitoring.alarms.spendPerHour).toBeUndefined();
       expect(plain.operations.circuitBreakerFunction).toBeUndefined();
     });

@@ -1,16 +1,10 @@
 import { admitRun, MAX_QUEUED_MINUTES } from '../../core/runs/admission';
 import { submitRun } from '../../core/runs/submit';
-import { startDynalite, type DynaliteHarness } from '../support/dynalite';
-import { testConfig } from '../infra/synth';
+import { withDynalite } from '../support/dynalite';
+import { stackFixture, testConfig } from '../support/test-config';
 
-let db: DynaliteHarness;
-const config = testConfig();
-beforeAll(async () => {
-  db = await startDynalite();
-});
-afterAll(async () => {
-  await db.stop();
-});
+const db = withDynalite();
+const config = testConfig(stackFixture);
 
 async function queuedRun(repo: string): Promise<string> {
   const { runId } = await submitRun(

@@ -3,22 +3,12 @@ import { INTERRUPTION_RESUME_NOTE } from '../../core/runs/automatic-resume';
 import { newRunId } from '../../core/runs/run-id';
 import { RUNNER_LOST_ERROR } from '../../core/runs/runner-stop';
 import type { RunnerResult } from '../../core/runs/schemas';
-import { synthesize, testConfig } from '../infra/synth';
-import { eventually, OrchestrationHarness } from './harness';
+import { stackFixture, testConfig } from '../support/test-config';
+import { eventually } from '../support/eventually';
+import { withOrchestrationHarness } from './harness';
 
-const config = testConfig();
-let template: unknown;
-let h: OrchestrationHarness;
-
-beforeAll(() => {
-  template = synthesize({ config, prebuiltRunnerImage: true }).json;
-});
-beforeEach(async () => {
-  h = await OrchestrationHarness.start(template, config);
-});
-afterEach(async () => {
-  await h.stop();
-});
+const config = testConfig(stackFixture);
+const h = withOrchestrationHarness(config);
 
 const branch = 'nightshift/run-fix';
 

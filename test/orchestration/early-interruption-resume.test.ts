@@ -3,7 +3,7 @@ import { resumeWithoutHuman } from '../../core/runs/automatic-resume';
 import { newRunId } from '../../core/runs/run-id';
 import { submitRun } from '../../core/runs/submit';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
-import { testConfig } from '../infra/synth';
+import { stackFixture, testConfig } from '../support/test-config';
 
 /**
  * An interruption before the agent loop (docs/inbox.md#resume-without-a-human): the runner reports an
@@ -12,7 +12,7 @@ import { testConfig } from '../infra/synth';
  * with the same answer, for a resumed one.
  */
 let db: DynaliteHarness;
-const config = testConfig();
+const config = testConfig(stackFixture);
 beforeAll(async () => {
   db = await startDynalite();
 });

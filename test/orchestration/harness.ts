@@ -15,18 +15,38 @@ import { resolveInboxItem } from '../../core/runs/answer';
 import type { ResolveInboxRequest } from '../../core/inbox/inbox-item';
 import { createThreadStore } from '../../core/store/threads';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
+import { eventually } from '../support/eventually';
+import { synthesize } from '../infra/synth';
 
 export const RUN_TASK = 'arn:aws:states:::ecs:runTask.waitForTaskToken';
 
-/** Waits for a condition with a deadline (never a fixed sleep). */
-export async function eventually<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
+/**
+ * The usual set-up of an orchestration test file: the stack synthesized once for the file (the
+ * definition under test is the deployed one, never a copy), a fresh harness for each test, stopped
+ * after it. The answer stands for the current test's harness (it forwards to it), so a file writes
+ * `const h = withOrchestrationHarness(config)` once and uses `h` in every test.
+ */
+export function withOrchestrationHarness(config: NightshiftConfig): OrchestrationHarness {
+  let template: unknown;
+  let current: OrchestrationHarness | undefined;
+  beforeAll(() => {
+    template = synthesize({ config, prebuiltRunnerImage: true }).json;
+  });
+  beforeEach(async () => {
+    current = await OrchestrationHarness.start(template, config);
+  });
+  afterEach(async () => {
+    await current?.stop();
+    current = undefined;
+  });
+  const harness = (): OrchestrationHarness => {
+    if (!current) throw new Error('the orchestration harness exists only while a test runs');
+    return current;
+  };
+  return new Proxy({} as OrchestrationHarness, {
+    get: (_target, property) => Reflect.get(harness(), property, harness()),
+    set: (_target, property, value) => Reflect.set(harness(), property, value),
+  });
 }
 
 /**

@@ -6,22 +6,12 @@ import type { RunnerResult } from '../../core/runs/schemas';
 import { controlItemKey, ledgerDay } from '../../core/store/tables';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { RunStates } from '../../infra/constructs/orchestrator';
-import { synthesize, testConfig } from '../infra/synth';
-import { eventually, OrchestrationHarness } from './harness';
+import { stackFixture, testConfig } from '../support/test-config';
+import { eventually } from '../support/eventually';
+import { withOrchestrationHarness } from './harness';
 
-const config = testConfig();
-let template: unknown;
-let h: OrchestrationHarness;
-
-beforeAll(() => {
-  template = synthesize({ config, prebuiltRunnerImage: true }).json;
-});
-beforeEach(async () => {
-  h = await OrchestrationHarness.start(template, config);
-});
-afterEach(async () => {
-  await h.stop();
-});
+const config = testConfig(stackFixture);
+const h = withOrchestrationHarness(config);
 
 function questionPause(question: string): RunnerPause {
   return {

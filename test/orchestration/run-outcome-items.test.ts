@@ -6,18 +6,12 @@ import { outcomeItemId, outcomeItemType } from '../../core/inbox/run-outcome-ite
 import { createThreadStore } from '../../core/store/threads';
 import { SYSTEM_RESOLVER } from '../../core/inbox/inbox-item';
 import type { InboxNotification } from '../../core/inbox/inbox-notification';
-import { startDynalite, type DynaliteHarness } from '../support/dynalite';
-import { testConfig } from '../infra/synth';
+import { withDynalite } from '../support/dynalite';
+import { stackFixture, testConfig } from '../support/test-config';
 
 /** pr_ready and failed items (created at Finalize, closed by pull_request.closed) and the review backlog they make at admission. */
-let db: DynaliteHarness;
-const config = testConfig();
-beforeAll(async () => {
-  db = await startDynalite();
-});
-afterAll(async () => {
-  await db.stop();
-});
+const db = withDynalite();
+const config = testConfig(stackFixture);
 
 async function runningRun(requester: string): Promise<string> {
   const { runId } = await submitRun({ config, ...db.store, stopRunTasks: async () => undefined, startExecution: async () => undefined }, { request: { repo: 'acme/web', prompt: 'Tidy the README' }, requester, source: 'cli' });

@@ -1,23 +1,12 @@
 import { RunnerResult } from '../../core/runs/schemas';
 import { RunStates } from '../../infra/constructs/orchestrator';
 import { StepFunctionsError } from '../../local/state-machine';
-import { synthesize, testConfig } from '../infra/synth';
-import { eventually, OrchestrationHarness } from './harness';
+import { stackFixture, testConfig } from '../support/test-config';
+import { eventually } from '../support/eventually';
+import { withOrchestrationHarness } from './harness';
 
-const config = testConfig();
-let template: unknown;
-let h: OrchestrationHarness;
-
-beforeAll(() => {
-  // The definition under test is the one in the synthesized template, never a copy.
-  template = synthesize({ config, prebuiltRunnerImage: true }).json;
-});
-beforeEach(async () => {
-  h = await OrchestrationHarness.start(template, config);
-});
-afterEach(async () => {
-  await h.stop();
-});
+const config = testConfig(stackFixture);
+const h = withOrchestrationHarness(config);
 
 const prOpened: RunnerResult = { outcome: 'pr_opened', branch: 'nightshift/run-fix', prUrl: 'https://github.com/acme/web/pull/7', question: null, summary: 'Fixed the date test' };
 

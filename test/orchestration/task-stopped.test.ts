@@ -4,7 +4,8 @@ import { RunStates } from '../../infra/constructs/orchestrator';
 import { matchesEventPattern, resolveIntrinsics } from '../../local/state-machine';
 import { CloudFormationTemplate } from '../../local/state-machine/template';
 import { createTaskStoppedHandler, type TaskStoppedOutcome } from '../../lambdas/orchestrator/task-stopped';
-import { synthesize, testConfig } from '../infra/synth';
+import { synthesize } from '../infra/synth';
+import { stackFixture, testConfig } from '../support/test-config';
 import { OrchestrationHarness } from './harness';
 
 /**
@@ -13,7 +14,7 @@ import { OrchestrationHarness } from './harness';
  * the synthesized state machine definition on the offline executor and dynalite. The run ends at once
  * with the stop reason in words, and Finalize releases its slots and budget exactly.
  */
-const config = testConfig();
+const config = testConfig(stackFixture);
 let template: CloudFormationTemplate;
 let rulePattern: Record<string, unknown>;
 let clusterArn: string;

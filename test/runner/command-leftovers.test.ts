@@ -3,7 +3,7 @@ import { userInfo } from 'node:os';
 import { runSandboxed } from '../../runner/isolation/sandbox';
 import { buildToolEnvironment } from '../../runner/isolation/tool-environment';
 import { resolveToolIdentity, type ToolIdentity } from '../../runner/isolation/tool-identity';
-import { waitFor } from './support/runner-harness';
+import { eventually } from '../support/eventually';
 
 /**
  * A tool process that leaves its command's process group (setsid) is still killed when the command
@@ -47,14 +47,14 @@ describe('processes a tool command leaves behind', () => {
     const pid = Number(/escaped=(\d+)/.exec(result.output)![1]);
     strays.push(pid);
     expect(result.exitCode).toBe(0);
-    await waitFor(() => (dead(pid) ? true : undefined), `process ${pid} to be killed`, 5_000);
+    await eventually(() => (dead(pid) ? true : undefined), `process ${pid} to be killed`, 5_000);
   });
 
   it('a double fork into a new session is gone too', async () => {
     const result = await run('( setsid sh -c "sleep 1000 & echo grandchild=\\$!" & ) ; sleep 0.2', identity(false));
     const pid = Number(/grandchild=(\d+)/.exec(result.output)![1]);
     strays.push(pid);
-    await waitFor(() => (dead(pid) ? true : undefined), `process ${pid} to be killed`, 5_000);
+    await eventually(() => (dead(pid) ? true : undefined), `process ${pid} to be killed`, 5_000);
   });
 
   if (isRoot) {
@@ -62,7 +62,7 @@ describe('processes a tool command leaves behind', () => {
       const result = await run(`env -i setsid sleep 1000 & ${untilOwnSession}; echo "escaped=$!"`, identity(true));
       const pid = Number(/escaped=(\d+)/.exec(result.output)![1]);
       strays.push(pid);
-      await waitFor(() => (dead(pid) ? true : undefined), `process ${pid} to be killed`, 5_000);
+      await eventually(() => (dead(pid) ? true : undefined), `process ${pid} to be killed`, 5_000);
     });
   } else {
     it('a runner that is not root never treats its own user as dedicated to the run', () => {

@@ -1,7 +1,8 @@
 import { createServer } from 'node:net';
 import { listPulls } from '../../local/forge';
 import { localEgressSettings } from './support/egress';
-import { session, startInProcessRun, startRunnerHarness, testConfig, type RunnerHarness } from './support/runner-harness';
+import { session, startInProcessRun, startRunnerHarness, type RunnerHarness } from './support/runner-harness';
+import { runnerFixture, testConfig } from '../support/test-config';
 import { squidOrSkip, startSquid, type RunningSquid } from '../egress/squid-process';
 
 const { squid, describeWithSquid } = squidOrSkip();
@@ -9,7 +10,7 @@ const { squid, describeWithSquid } = squidOrSkip();
 describeWithSquid('the runner behind a real egress proxy (squid on loopback)', () => {
   let h: RunnerHarness;
   let proxy: RunningSquid;
-  const config = testConfig();
+  const config = testConfig(runnerFixture());
 
   beforeAll(async () => {
     h = await startRunnerHarness();
@@ -73,7 +74,7 @@ describeWithSquid('the runner behind a real egress proxy (squid on loopback)', (
 
   it('fails fast when the proxy port serves another allowlist (proxy and runner configs differ)', async () => {
     // Given a runner config where the repo has its own port, and a squid that does not know that repo
-    const runnerConfig = testConfig();
+    const runnerConfig = testConfig(runnerFixture());
     runnerConfig.repos[0] = { ...runnerConfig.repos[0]!, egressAllow: ['.internal-mirror.example'] };
     const run = await h.createRun({ prompt: 'Anything' });
 

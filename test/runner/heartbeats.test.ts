@@ -7,7 +7,9 @@ import { parseConfig } from '../../core/config/load';
 import type { RunEventLog } from '../../core/store/ports';
 import { PHASE_HEARTBEAT_INTERVAL_MS, type HeartbeatTicker } from '../../runner/run-session';
 import { stepFunctionsCallbacks } from '../../runner/task-callbacks';
-import { startInProcessRun, startRunnerHarness, testConfig, waitFor, type RunnerHarness } from './support/runner-harness';
+import { startInProcessRun, startRunnerHarness, type RunnerHarness } from './support/runner-harness';
+import { runnerFixture, testConfig } from '../support/test-config';
+import { eventually } from '../support/eventually';
 import type { RunEnd } from '../../runner/run-session';
 
 /** A heartbeat timer the test drives by hand: time never decides what the assertions see. */
@@ -77,12 +79,12 @@ describe('heartbeats', () => {
       deps: { events, heartbeatTicker: clock.ticker },
     });
     try {
-      await waitFor(() => existsSync(join(home, 'setup-started')), 'the setup command to start');
+      await eventually(() => existsSync(join(home, 'setup-started')), 'the setup command to start');
       expect(clock.active.size).toBe(1);
       const beforeTicks = heartbeats();
       for (let i = 1; i <= 3; i++) {
         // A tick while the previous heartbeat is still in flight sends nothing: tick until this one arrives.
-        await waitFor(() => {
+        await eventually(() => {
           if (heartbeats() < beforeTicks + i) clock.tick();
           return heartbeats() === beforeTicks + i;
         }, `timer heartbeat ${i}`);
@@ -91,7 +93,7 @@ describe('heartbeats', () => {
       writeFileSync(join(home, 'setup-release'), '');
 
       // and no timer runs while the agent's shell command runs
-      await waitFor(() => existsSync(join(home, 'tool-started')), 'the agent tool command to start');
+      await eventually(() => existsSync(join(home, 'tool-started')), 'the agent tool command to start');
       expect(clock.active.size).toBe(0);
       const duringTool = heartbeats();
       clock.tick();
@@ -137,7 +139,7 @@ describe('heartbeats', () => {
     const started = startInProcessRun(h, run.runId, slowToolSession(), { config: slowSetupConfig(), callbacks: sfnCallbacks('task-token-2'), deps: { heartbeatTicker: clock.ticker } });
     let end: RunEnd | undefined;
     try {
-      await waitFor(() => existsSync(join(home, 'setup-started')), 'the setup command to start');
+      await eventually(() => existsSync(join(home, 'setup-started')), 'the setup command to start');
 
       // When its heartbeat window has passed and the timer fires
       sfn.on(SendTaskHeartbeatCommand).rejects(new TaskTimedOut({ message: 'timed out', $metadata: {} }));
@@ -178,7 +180,7 @@ describe('heartbeats', () => {
   const sfnCallbacks = (taskToken: string) => Object.assign(stepFunctionsCallbacks(new SFNClient({ region: 'us-east-1' }), taskToken), { heartbeats: 0, successes: [], pauses: [], failures: [] });
 
   const slowSetupConfig = () => {
-    const base = testConfig();
+    const base = testConfig(runnerFixture());
     return parseConfig({ ...base, repos: [{ ...base.repos[0]!, setup: [waitForRelease('setup')] }] });
   };
 

@@ -6,7 +6,8 @@ import { ModelCallError } from '../../runner/model/model-errors';
 import type { ModelProvider, ModelRequest } from '../../runner/model/provider';
 import { ReplayProvider } from '../../runner/model/replay-provider';
 import { CONTEXT_RETRIES, CONTINUE_MESSAGE, LoopControl, retryMaxTokensFor } from '../../runner/session/loop-control';
-import { session, startInProcessRun, startRunnerHarness, testConfig, type RunnerHarness } from './support/runner-harness';
+import { session, startInProcessRun, startRunnerHarness, type RunnerHarness } from './support/runner-harness';
+import { runnerFixture, testConfig } from '../support/test-config';
 
 const reply = (stopReason: 'end_turn' | 'tool_use' | 'max_tokens' | 'guardrail_intervened' | 'content_filtered' | 'model_context_window_exceeded', tools = false) => ({
   stopReason,
@@ -262,7 +263,7 @@ describe('scripted sessions through each control path', () => {
   });
 
   it('tells the model its remaining turns when it nears the limit', async () => {
-    const base = testConfig();
+    const base = testConfig(runnerFixture());
     const config = parseConfig({ ...base, model: { ...base.model, maxTurns: 4 } });
     const run = await h.createRun({ prompt: 'Fix the failing add test' });
     const { provider } = await startInProcessRun(h, run.runId, session('text-only-turn'), { config }).done;

@@ -13,12 +13,13 @@ import { Redactor } from '../../runner/redaction';
 import { toolSpecs } from '../../runner/tools/definitions';
 import { startAwsLoopback, type AwsLoopback } from './support/aws-loopback';
 import { startModelServer, type ModelServer } from './support/model-servers';
-import { session, startRunnerHarness, testConfig, type RunnerHarness } from './support/runner-harness';
+import { session, startRunnerHarness, type RunnerHarness } from './support/runner-harness';
+import { runnerFixture, testConfig } from '../support/test-config';
 
 const KEY = 'sk-ant-api03-broker-handed-key-7c1d';
 
 function anthropicConfig(baseUrl?: string): NightshiftConfig {
-  const base = testConfig();
+  const base = testConfig(runnerFixture());
   return parseConfig({ ...base, model: { ...base.model, provider: 'anthropic', id: 'claude-sonnet-4-5', apiKeySecret: 'nightshift/anthropic-api-key', ...(baseUrl ? { baseUrl } : {}) } });
 }
 
@@ -45,7 +46,7 @@ describe('the model API key', () => {
 
     it('is refused when the provider takes none, and names the secret (never a value) when it cannot be read', async () => {
       const running = await h.createRun({ status: 'RUNNING' });
-      await expect(modelApiKeyFor(deps(testConfig()), running.runId)).rejects.toThrow('the configured model provider (bedrock) takes no API key');
+      await expect(modelApiKeyFor(deps(testConfig(runnerFixture())), running.runId)).rejects.toThrow('the configured model provider (bedrock) takes no API key');
       const file = join(h.root, 'secrets-empty.json');
       writeFileSync(file, '{}');
       await expect(modelApiKeyFor(deps(anthropicConfig(), { secrets: localSecretsFileSource(file) }), running.runId)).rejects.toThrow(
@@ -124,7 +125,7 @@ describe('the model API key', () => {
 
     it('follows model.provider, takes replay:<file>, and refuses a provider the config does not describe', () => {
       expect(choose(undefined, anthropicConfig()).description).toBe('Anthropic API (claude-sonnet-4-5)');
-      const base = testConfig();
+      const base = testConfig(runnerFixture());
       const openai = parseConfig({ ...base, model: { ...base.model, provider: 'openai', id: 'llama3.1:8b', baseUrl: 'http://127.0.0.1:11434/v1' } });
       expect(choose('openai', openai).description).toBe('OpenAI-compatible API (llama3.1:8b at 127.0.0.1:11434)');
       expect(choose(`replay:${session('fix-failing-test')}`, openai)).toBeInstanceOf(ReplayProvider);

@@ -7,7 +7,8 @@ import { resolveInboxItem } from '../../core/runs/answer';
 import { pauseRun } from '../../core/runs/pause';
 import type { RunnerDeps } from '../../runner/session/run-context';
 import { brokerCheckpointStore, brokerTraceSink } from '../../runner/broker-run-data';
-import { inProcessBroker, session, startInProcessRun, startRunnerHarness, testConfig, transcriptMicros, type RunnerHarness } from './support/runner-harness';
+import { inProcessBroker, session, startInProcessRun, startRunnerHarness, transcriptMicros, type RunnerHarness } from './support/runner-harness';
+import { runnerFixture, testConfig } from '../support/test-config';
 
 const SECRET = 's3cr3t-t0ken-9f2a';
 let h: RunnerHarness;
@@ -53,7 +54,7 @@ function brokerStores(): ObjectStores {
   return {
     deps(runId) {
       const broker = inProcessBroker(
-        h.brokerDeps(testConfig(), { traces: async (id, objectName) => ({ url: `https://traces.example/runs/${id}/${objectName}?X-Amz-Signature=x`, location: `s3://traces/runs/${id}/${objectName}`, expiresAt: new Date(Date.now() + 300_000).toISOString() }) }),
+        h.brokerDeps(testConfig(runnerFixture()), { traces: async (id, objectName) => ({ url: `https://traces.example/runs/${id}/${objectName}?X-Amz-Signature=x`, location: `s3://traces/runs/${id}/${objectName}`, expiresAt: new Date(Date.now() + 300_000).toISOString() }) }),
         h.runKeyOf(runId),
       );
       return { traceSink: brokerTraceSink(broker, s3), checkpoints: brokerCheckpointStore(broker, s3) };
@@ -99,7 +100,7 @@ describe.each([
     expect(await slots.holders()).toEqual([]);
     const sent: string[] = [];
     await resolveInboxItem(
-      { inbox: h.db.store.inbox, runs: h.db.store.runs, events: h.db.store.events, sendTaskSuccess: async (token) => void sent.push(token), sendTaskFailure: async () => undefined, config: testConfig(), ledger: h.db.store.ledger },
+      { inbox: h.db.store.inbox, runs: h.db.store.runs, events: h.db.store.events, sendTaskSuccess: async (token) => void sent.push(token), sendTaskFailure: async () => undefined, config: testConfig(runnerFixture()), ledger: h.db.store.ledger },
       { itemId: item.itemId, access: { caller: { requester: run.requester, groups: [] }, admin: false }, request: { action: 'answer', answer: 'Yes: numeric strings count as numbers.' } },
     );
     expect(sent).toEqual(['token-1']);
@@ -138,7 +139,7 @@ describe.each([
 
 describe('a runner task whose budget runs out with budgets.askForMore', () => {
   it('Given a run whose next model call does not fit, When it may ask for more, Then it pauses (budget_approval) instead of ending; When more is approved, Then the next task goes on with a note saying so and opens the PR', async () => {
-    const config = parseConfig({ ...testConfig(), budgets: { ...testConfig().budgets, askForMore: true } });
+    const config = parseConfig({ ...testConfig(runnerFixture()), budgets: { ...testConfig(runnerFixture()).budgets, askForMore: true } });
     const file = session('fix-failing-test');
     // A budget that cannot cover even the first call's worst case.
     const run = await h.createRun({ prompt: 'Fix the failing add test', budgetMicros: 1_000 });

@@ -11,7 +11,8 @@ import { brokerRequest, localSecretsFileSource, secretsManagerSource, type Secre
 import { tokenBrokerSecretSource } from '../../runner/secrets/repo-secrets';
 import { lambdaBrokerCaller } from '../../runner/token-broker-client';
 import { startAwsLoopback, type AwsLoopback } from './support/aws-loopback';
-import { session, startInProcessRun, startRunnerHarness, testConfig, type RunnerHarness } from './support/runner-harness';
+import { session, startInProcessRun, startRunnerHarness, type RunnerHarness } from './support/runner-harness';
+import { runnerFixture, testConfig } from '../support/test-config';
 
 /**
  * Named secrets come from the token broker (a real Lambda Invoke on loopback, the broker's code
@@ -31,7 +32,7 @@ const OTHER_SECRET_NAME = 'nightshift/other-app/deploy-key';
 
 /** The sample repo with its secret, and a second repo whose secret a run of the first must never get. */
 function configWithSecret(options: { secretsInHeadTests?: boolean } = {}) {
-  const base = testConfig();
+  const base = testConfig(runnerFixture());
   return parseConfig({
     ...base,
     repos: [
@@ -153,7 +154,7 @@ describe('repo secrets', () => {
   });
 
   it('refuses a secret named like a tool environment variable before asking the broker', async () => {
-    const base = testConfig();
+    const base = testConfig(runnerFixture());
     const config = parseConfig({ ...base, repos: [{ ...base.repos[0]!, secrets: { PATH: SECRET_NAME } }] });
     brokerConfig = config;
     const run = await h.createRun({ prompt: 'Look around' });

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tokenBrokerSource } from '../../runner/github-token-source';
 import { branchHead, branchLog, fileAt, listPulls } from '../../local/forge';
-import { inProcessBroker, session, startInProcessRun, startRunnerHarness, testConfig, transcriptMicros, waitFor, writeProject, type RunnerHarness } from './support/runner-harness';
+import { inProcessBroker, session, startInProcessRun, startRunnerHarness, transcriptMicros, writeProject, type RunnerHarness } from './support/runner-harness';
+import { runnerFixture, testConfig } from '../support/test-config';
+import { eventually } from '../support/eventually';
 
 describe('runner safety', () => {
   let h: RunnerHarness;
@@ -55,7 +57,7 @@ describe('runner safety', () => {
     expect(result).not.toContain('never');
     const child = Number(/child=(\d+)/.exec(result)![1]);
     // The background `sleep 300` was in the command's process group: it is gone too.
-    await waitFor(() => {
+    await eventually(() => {
       try {
         process.kill(child, 0);
         return undefined;
@@ -67,7 +69,7 @@ describe('runner safety', () => {
 
   it('pushes work in progress and ends BUDGET_EXCEEDED when the next call cannot be reserved, with an exact ledger', async () => {
     // Given a budget that covers the first call's worst case (≈ 2-5k input tokens + 256 output) but not the whole session
-    const config = testConfig({ maxOutputTokens: 256, fargate: { vcpuHourUsd: 0.04048, gbHourUsd: 0.004445 } });
+    const config = testConfig(runnerFixture({ maxOutputTokens: 256, fargate: { vcpuHourUsd: 0.04048, gbHourUsd: 0.004445 } }));
     const run = await h.createRun({ prompt: 'Fix add, slowly', budgetMicros: 22_000 });
     const { end, callbacks } = await startInProcessRun(h, run.runId, session('long-session'), { config }).done;
 
@@ -103,7 +105,7 @@ describe('runner safety', () => {
     const stop = new AbortController();
     const started = startInProcessRun(h, run.runId, session('interrupted-session'), { stop: stop.signal });
     // wait until the hanging command runs (its turn was recorded), then stop as ECS would
-    await waitFor(async () => (await h.db.store.events.list(run.runId, { limit: 100 })).events.some((e) => e.type === 'model_turn' && e.detail?.turn === 2) || undefined, 'turn 2');
+    await eventually(async () => (await h.db.store.events.list(run.runId, { limit: 100 })).events.some((e) => e.type === 'model_turn' && e.detail?.turn === 2) || undefined, 'turn 2');
     stop.abort(new Error('SIGTERM'));
     const deadline = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('runner did not report within 30 s')), 30_000).unref());
     const { end, callbacks } = await Promise.race([started.done, deadline]);
@@ -123,7 +125,7 @@ describe('runner safety', () => {
     const issued: string[] = [];
     const tokens = {
       tokenFor: async (id: string) => {
-        const t = await tokenBrokerSource(inProcessBroker(h.brokerDeps(testConfig()), h.runKeyOf(id))).tokenFor(id);
+        const t = await tokenBrokerSource(inProcessBroker(h.brokerDeps(testConfig(runnerFixture())), h.runKeyOf(id))).tokenFor(id);
         issued.push(t.token);
         // the first token is already at its end of life
         return issued.length === 1 ? { ...t, expiresAt: new Date(Date.now() + 60_000).toISOString() } : t;
@@ -136,7 +138,7 @@ describe('runner safety', () => {
 
   it('never reports success when the compute cost cannot be charged: the ledger would be short', async () => {
     // Given priced compute and a ledger that takes the compute charged before the first model call, then keeps failing
-    const config = testConfig({ fargate: { vcpuHourUsd: 0.04048, gbHourUsd: 0.004445 } });
+    const config = testConfig(runnerFixture({ fargate: { vcpuHourUsd: 0.04048, gbHourUsd: 0.004445 } }));
     const run = await h.createRun({ prompt: 'Make add accept strings' });
     const real = h.db.store.ledger;
     let chargeAttempts = 0;
@@ -160,7 +162,7 @@ describe('runner safety', () => {
 
   it('charges compute before each model call, so the call reservation counts it', async () => {
     // Given priced compute
-    const config = testConfig({ fargate: { vcpuHourUsd: 0.04048, gbHourUsd: 0.004445 } });
+    const config = testConfig(runnerFixture({ fargate: { vcpuHourUsd: 0.04048, gbHourUsd: 0.004445 } }));
     const run = await h.createRun({ prompt: 'Fix the failing add test' });
     const charges: { id: string; micros: number }[] = [];
     const reservationsAfterCharges: number[] = [];

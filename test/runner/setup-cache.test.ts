@@ -9,7 +9,8 @@ import type { NightshiftConfig } from '../../core/config/schema';
 import { setupCacheKey, setupCacheObjectKey, type SetupCacheKeyInput } from '../../core/setup-cache';
 import { createBareRepoFromDirectory } from '../../local/forge';
 import { directorySetupCacheStore, presignedSetupCacheStore, type SetupCacheStore } from '../../runner/session/setup-cache';
-import { session, startInProcessRun, startRunnerHarness, testConfig, vendoredNpmProject, type RunnerHarness } from './support/runner-harness';
+import { session, startInProcessRun, startRunnerHarness, vendoredNpmProject, type RunnerHarness } from './support/runner-harness';
+import { runnerFixture, testConfig } from '../support/test-config';
 
 /**
  * The setup cache with a real npm install: the sample repository depends on a package of its own
@@ -30,7 +31,7 @@ function cachedProject(root: string): string {
 }
 
 function cacheConfig(setup: string[] = [SETUP]): NightshiftConfig {
-  const base = testConfig();
+  const base = testConfig(runnerFixture());
   return parseConfig({ ...base, repos: [{ ...base.repos[0]!, name: REPO, setup }] });
 }
 

@@ -1,7 +1,8 @@
 import { admitRun } from '../../core/runs/admission';
 import { resolveInboxItem } from '../../core/runs/answer';
 import { pauseRun } from '../../core/runs/pause';
-import { session, startInProcessRun, startRunnerHarness, testConfig, type RunnerHarness } from './support/runner-harness';
+import { session, startInProcessRun, startRunnerHarness, type RunnerHarness } from './support/runner-harness';
+import { runnerFixture, testConfig } from '../support/test-config';
 
 let h: RunnerHarness;
 beforeAll(async () => {
@@ -29,7 +30,7 @@ describe('a runner task that sees itself stuck', () => {
     expect(item).toMatchObject({ type: 'stuck', state: 'open' });
     const hint = 'The subtraction in src/add.js is the bug: make it an addition.';
     await resolveInboxItem(
-      { inbox: h.db.store.inbox, runs: h.db.store.runs, events: h.db.store.events, sendTaskSuccess: async () => undefined, sendTaskFailure: async () => undefined, config: testConfig(), ledger: h.db.store.ledger },
+      { inbox: h.db.store.inbox, runs: h.db.store.runs, events: h.db.store.events, sendTaskSuccess: async () => undefined, sendTaskFailure: async () => undefined, config: testConfig(runnerFixture()), ledger: h.db.store.ledger },
       { itemId: item.itemId, access: { caller: { requester: run.requester, groups: [] }, admin: false }, request: { action: 'answer', answer: hint } },
     );
     const admitted = await admitRun({ runs: h.db.store.runs, events: h.db.store.events, slots, runKeys: h.db.store.runKeys, caps: { global: 1, perRepo: 1 } }, run.runId);

@@ -10,11 +10,12 @@ import { brokerRequest, handler, RepoSecretUnavailableError, RunClosedError, Run
 import { BrokerOutcome, SetupCacheUrlResponse, TokenBrokerRequest, type TokenBrokerRequestKind } from '../../lambdas/token-broker-contract';
 import { verifyForgeToken } from '../../local/forge';
 import { brokerCheckpointStore, brokerEventLog, brokerLedger, brokerRunAccess, brokerTraceSink } from '../../runner/broker-run-data';
-import { inProcessBroker, REPO, startRunnerHarness, testConfig, type RunnerHarness } from './support/runner-harness';
+import { inProcessBroker, REPO, startRunnerHarness, type RunnerHarness } from './support/runner-harness';
+import { runnerFixture, testConfig } from '../support/test-config';
 
 /**
- * The token broker decides who is asking by the run key alone (SPEC invariant 9): every principal that
- * may invoke the function (and a runner naming another run) is, to the broker, a caller without the
+ * The token broker decides who is asking by the run key alone (docs/security.md#broker-identity-and-run-scoped-credentials):
+ * every principal that may invoke the function (and a runner naming another run) is, to the broker, a caller without the
  * named run's key. Each kind of request is tried with every key such a caller could have.
  */
 
@@ -52,7 +53,7 @@ describe('the token broker', () => {
   let deps: TokenBrokerDeps;
   beforeAll(async () => {
     h = await startRunnerHarness();
-    deps = h.brokerDeps(testConfig(), {
+    deps = h.brokerDeps(testConfig(runnerFixture()), {
       secrets: async (name) => {
         secretsRead.push(name);
         return 'secret-value';
@@ -297,7 +298,7 @@ describe('the token broker', () => {
   describe('GitHub tokens', () => {
     const appConfig = (apiUrl: string) =>
       parseConfig({
-        ...testConfig(),
+        ...testConfig(runnerFixture()),
         github: { appId: 4242, installationId: 1, privateKeySecret: 'nightshift/github-app-key', apiUrl },
       });
 
@@ -343,7 +344,7 @@ describe('the token broker', () => {
 
     it('falls back to a personal access token secret (documented as weaker)', async () => {
       const run = await h.createRun({ status: 'RUNNING' });
-      const config = parseConfig({ ...testConfig(), github: { tokenSecret: 'nightshift/github-pat' } });
+      const config = parseConfig({ ...testConfig(runnerFixture()), github: { tokenSecret: 'nightshift/github-pat' } });
       const response = await brokerRequest(
         { ...deps, config, forgeRoot: undefined, secrets: async (name) => (name === 'nightshift/github-pat' ? 'github_pat_0123456789abcdefghij\n' : 'wrong') },
         { kind: 'githubToken', runId: run.runId, runKey: run.runKey },
@@ -366,9 +367,9 @@ describe('the token broker', () => {
   describe('repo secrets', () => {
     // Two repositories with a secret each: a run of one gets only its own.
     const config = parseConfig({
-      ...testConfig(),
+      ...testConfig(runnerFixture()),
       repos: [
-        { ...testConfig().repos[0]!, secrets: { DEPLOY_KEY: 'nightshift/sample/deploy' } },
+        { ...testConfig(runnerFixture()).repos[0]!, secrets: { DEPLOY_KEY: 'nightshift/sample/deploy' } },
         { name: 'demo/other-app', secrets: { OTHER_KEY: 'nightshift/other/deploy' } },
       ],
     });
@@ -413,7 +414,7 @@ describe('the token broker', () => {
     const lines: string[] = [];
     const log = jest.spyOn(console, 'log').mockImplementation((line: string) => void lines.push(line));
     const env = { ...process.env };
-    Object.assign(process.env, { RUNS_TABLE: h.db.names.runs, EVENTS_TABLE: h.db.names.events, CONTROL_TABLE: h.db.names.control, IDEMPOTENCY_TABLE: h.db.names.idempotency, INBOX_TABLE: h.db.names.inbox, AWS_ENDPOINT_URL_DYNAMODB: h.db.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x', NIGHTSHIFT_CONFIG_JSON: JSON.stringify(testConfig()) });
+    Object.assign(process.env, { RUNS_TABLE: h.db.names.runs, EVENTS_TABLE: h.db.names.events, CONTROL_TABLE: h.db.names.control, IDEMPOTENCY_TABLE: h.db.names.idempotency, INBOX_TABLE: h.db.names.inbox, AWS_ENDPOINT_URL_DYNAMODB: h.db.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x', NIGHTSHIFT_CONFIG_JSON: JSON.stringify(testConfig(runnerFixture())) });
     try {
       const wrong = newRunKey();
       await expect(handler({ kind: 'githubToken', runId: run.runId, runKey: wrong })).rejects.toBeInstanceOf(RunKeyRefusedError);

@@ -6,7 +6,9 @@ import { Redactor } from '../../runner/redaction';
 import { RunTrace } from '../../runner/trace/run-trace';
 import type { TraceSink } from '../../runner/trace/trace-sink';
 import { startAwsLoopback, type AwsLoopback } from './support/aws-loopback';
-import { runnerProcessEnv, session, startRunnerHarness, testConfig, waitFor, type RunnerHarness } from './support/runner-harness';
+import { runnerProcessEnv, session, startRunnerHarness, type RunnerHarness } from './support/runner-harness';
+import { runnerFixture, testConfig } from '../support/test-config';
+import { eventually } from '../support/eventually';
 
 const repoRoot = resolve(__dirname, '../..');
 
@@ -26,7 +28,7 @@ describe('the trace is stored as it grows', () => {
 
     // When 7 records arrive, one holding a secret, then the run ends
     for (let i = 1; i <= 7; i++) trace.record({ type: 'note', message: i === 2 ? 'token CANARY-secret-value' : `note ${i}` });
-    await waitFor(() => (puts.length >= 2 ? true : undefined), 'two intermediate writes');
+    await eventually(() => (puts.length >= 2 ? true : undefined), 'two intermediate writes');
     const location = await trace.flush();
 
     // Then the stored copies were the first 3, the first 6 and all 7 lines, none with the secret
@@ -40,7 +42,7 @@ describe('the trace is stored as it grows', () => {
     const puts: string[] = [];
     const trace = new RunTrace(new Redactor(), { sink: { put: async (_r, body) => (puts.push(body), 'x') }, runId: 'r', flushEveryRecords: 100, flushEveryMs: 10, onError: () => undefined });
     trace.record({ type: 'note', message: 'only one' });
-    await waitFor(() => (puts.length === 1 ? true : undefined), 'the interval write');
+    await eventually(() => (puts.length === 1 ? true : undefined), 'the interval write');
     expect(puts[0]).toContain('only one');
   });
 });
@@ -48,7 +50,7 @@ describe('the trace is stored as it grows', () => {
 describe('a runner killed mid-run', () => {
   let h: RunnerHarness;
   let aws: AwsLoopback;
-  const config = testConfig();
+  const config = testConfig(runnerFixture());
 
   beforeAll(async () => {
     h = await startRunnerHarness();
@@ -84,7 +86,7 @@ describe('a runner killed mid-run', () => {
     const exited = new Promise<void>((done) => child.on('close', () => done()));
     try {
       // When it is killed (no SIGTERM handling, no wrap-up) while the second command hangs
-      const stored = await waitFor(
+      const stored = await eventually(
         () => {
           const text = existsSync(traceFile) ? readFileSync(traceFile, 'utf8') : '';
           return text.includes('step one done') && text.includes('sleep 613.25') ? text : undefined;

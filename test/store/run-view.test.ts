@@ -10,7 +10,7 @@ describe('run view', () => {
     // Then money is in USD and no ledger field leaks
     expect(view).toMatchObject({ runId: run.runId, budgetUsd: 2.5, costUsd: 0.123456, queuePosition: 0 });
     for (const hidden of ['budgetMicros', 'spentMicros', 'ledgerDay', 'settled', 'requestHash', 'runKind']) expect(view).not.toHaveProperty(hidden);
-    // `kind` is the run's kind (SPEC §3), not the table's item type; a record without one is a change run.
+    // `kind` is the run's kind (docs/api.md#requests), not the table's item type; a record without one is a change run.
     expect(view).toMatchObject({ kind: 'change', pr: null });
   });
 

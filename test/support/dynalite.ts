@@ -56,3 +56,23 @@ export async function startDynalite(options: { path?: string; names?: TableNames
     },
   };
 }
+
+/**
+ * dynalite for a whole test file: started before its first test, stopped after its last. The answer
+ * stands for it (it forwards to the running harness), so a file writes `const db = withDynalite()` once.
+ */
+export function withDynalite(): DynaliteHarness {
+  let current: DynaliteHarness | undefined;
+  beforeAll(async () => {
+    current = await startDynalite();
+  });
+  afterAll(async () => {
+    await current?.stop();
+    current = undefined;
+  });
+  const harness = (): DynaliteHarness => {
+    if (!current) throw new Error('dynalite runs only between the first and the last test of the file');
+    return current;
+  };
+  return new Proxy({} as DynaliteHarness, { get: (_target, property) => Reflect.get(harness(), property, harness()) });
+}

@@ -41,7 +41,7 @@ interface Card {
 }
 
 /**
- * The inbox (SPEC §3, §10): the open items of the caller's runs (all runs for an admin) grouped by
+ * The inbox (docs/inbox.md, docs/console.md#the-inbox): the open items of the caller's runs (all runs for an admin) grouped by
  * type, each resolved with one click through `POST /v1/inbox/{itemId}`, and the recently resolved
  * ones; live by polling with backoff like the runs page. Every string of an item (its message, the
  * question, the plan, the details) is model- or agent-written and reaches the page as text only.

@@ -2,7 +2,6 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseConfig } from '../../../core/config/load';
 import type { NightshiftConfig } from '../../../core/config/schema';
 import { modelCallMicros, usdToMicros } from '../../../core/pricing';
 import { readFileSync } from 'node:fs';
@@ -25,24 +24,12 @@ import { RunSession, type RunEnd, type RunnerDeps } from '../../../runner/run-se
 import type { TaskCallbacks } from '../../../runner/task-callbacks';
 import { directoryCheckpointStore, directoryTraceSink } from '../../../runner/trace/trace-sink';
 import { startDynalite, type DynaliteHarness } from '../../support/dynalite';
+import { runnerFixture, testConfig } from '../../support/test-config';
 
 export const REPO = 'demo/sample-app';
 export const fixtures = resolve(__dirname, '../../fixtures');
 export const sampleProject = join(fixtures, 'sample-project');
 export const session = (name: string) => join(fixtures, 'sessions', `${name}.jsonl`);
-
-export function testConfig(overrides: { fargate?: Partial<NightshiftConfig['model']['fargate']>; maxOutputTokens?: number } = {}): NightshiftConfig {
-  return parseConfig({
-    repos: [{ name: REPO, test: 'npm test', budgetUsd: 1, maxMinutes: 20 }],
-    model: {
-      id: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
-      maxOutputTokens: overrides.maxOutputTokens ?? 1024,
-      prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 },
-      fargate: { vcpuHourUsd: 0, gbHourUsd: 0, vcpu: 1, memoryGb: 4, ...overrides.fargate },
-    },
-    github: { tokenSecret: 'nightshift/github-token', apiUrl: 'http://127.0.0.1:9' },
-  });
-}
 
 export interface RecordedCallbacks extends TaskCallbacks {
   heartbeats: number;
@@ -184,7 +171,7 @@ export function startInProcessRun(
   sessionFile: string,
   options: { config?: NightshiftConfig; stop?: AbortSignal; secrets?: string[]; callbacks?: RecordedCallbacks; tokens?: RunnerDeps['tokens']; deps?: Partial<RunnerDeps> } = {},
 ): { done: Promise<InProcessRun>; callbacks: RecordedCallbacks; provider: ReplayProvider; logs: string[] } {
-  const config = options.config ?? testConfig();
+  const config = options.config ?? testConfig(runnerFixture());
   const callbacks = options.callbacks ?? recordingCallbacks();
   const provider = new ReplayProvider(sessionFile);
   const logs: string[] = [];
@@ -246,17 +233,6 @@ export function vendoredNpmProject(dir: string, packageDirs: string[]): string {
   if (locked.status !== 0) throw new Error(`npm install --package-lock-only failed: ${locked.stderr}`);
   writeFileSync(join(project, '.gitignore'), 'node_modules/\n');
   return project;
-}
-
-/** Waits for a condition with a deadline (no sleeps for timing). */
-export async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** Cost and usage of the first `turns` responses of a recorded session at the test config's prices. */

@@ -1,9 +1,0 @@
-import * as z from 'zod';
-
-/**
- * The Fargate capacity a run's task runs on (the execution input asks, the run record's automatic
- * resumes may move it). A module of its own so that the run schemas can name it without importing
- * runner-stop.ts, which imports them back (through termination.ts).
- */
-export const CapacityProvider = z.enum(['FARGATE', 'FARGATE_SPOT']);
-export type CapacityProvider = z.infer<typeof CapacityProvider>;

@@ -1,0 +1,308 @@
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BudgetExhaustedError, RunNotFoundError } from '../errors';
+import type { TokenUsage } from '../pricing';
+import { isConditionFailure, LedgerInconsistencyError } from './ledger-day';
+import { StoredRunItem, type StoredRunItem as RunItem } from './run-item';
+
+/**
+ * The run's side of the budget ledger: the ledger fields of one run item (runs table), each move a
+ * single-item conditional write. `headroomMicros` is budget − spent − in flight, so a call's worst case
+ * is reserved with one comparison; `calls` / `settledCalls` / `charges` / `extensions` make each entry
+ * count once; `settled` with `refundMicros` decides the refund once. What the run's two days must move
+ * after it settled is recorded here (`dayAdjustments`, `dayAdjustmentsApplied`) and applied by
+ * core/store/budget-ledger.ts through the day ledger (core/store/ledger-day.ts). Inputs are validated
+ * by the budget ledger before they reach these writes.
+ */
+
+/** A call settled that was never reserved: a bug in the caller, never silently counted or dropped. */
+export class CallNotReservedError extends Error {
+  constructor(
+    readonly runId: string,
+    readonly callId: string,
+  ) {
+    super(`run ${runId} has no reservation for call ${callId}`);
+    this.name = 'CallNotReservedError';
+  }
+}
+
+/** settle retries its one conditional write while settleCall/charge move `spentMicros` under it. */
+const maxSettleAttempts = 20;
+
+function tokenUpdate(usage: TokenUsage): { expression: string; names: Record<string, string>; values: Record<string, number> } {
+  const fields = ['input', 'output', 'cacheRead', 'cacheWrite'] as const;
+  return {
+    expression: fields.map((field) => `tokens.#t_${field} = tokens.#t_${field} + :t_${field}`).join(', '),
+    names: Object.fromEntries(fields.map((field) => [`#t_${field}`, field])),
+    values: Object.fromEntries(fields.map((field) => [`:t_${field}`, usage[field]])),
+  };
+}
+
+/**
+ * The run ledger on table `table`. A move that leaves its days something to apply answers the run
+ * item to apply it from (the days move by its `dayAdjustments` entry); `undefined` when the days have
+ * nothing to do.
+ */
+export function createLedgerRuns(doc: DynamoDBDocumentClient, table: string) {
+  async function getItem(runId: string): Promise<RunItem | undefined> {
+    const { Item } = await doc.send(new GetCommand({ TableName: table, Key: { runId }, ConsistentRead: true }));
+    return Item ? StoredRunItem.parse(Item) : undefined;
+  }
+
+  async function requireItem(runId: string): Promise<RunItem> {
+    const item = await getItem(runId);
+    if (!item) throw new RunNotFoundError(runId);
+    return item;
+  }
+
+  /** Records on the run that one day counts one post-settle adjustment (ledger-day.ts `applyLate`, step 4). */
+  async function markAdjustmentApplied(runId: string, marker: string): Promise<void> {
+    await doc.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { runId },
+        ConditionExpression: 'settled = :true',
+        UpdateExpression: 'SET dayAdjustmentsApplied = if_not_exists(dayAdjustmentsApplied, :empty)',
+        ExpressionAttributeValues: { ':true': true, ':empty': {} },
+      }),
+    );
+    await doc.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { runId },
+        UpdateExpression: 'SET dayAdjustmentsApplied.#marker = :true',
+        ExpressionAttributeNames: { '#marker': marker },
+        ExpressionAttributeValues: { ':true': true },
+      }),
+    );
+  }
+
+  /** Records on a settled run an amount its days must still move by (once per entry; a settle-time map may predate this). */
+  async function ensureAdjustmentsMap(runId: string): Promise<void> {
+    await doc.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { runId },
+        ConditionExpression: 'settled = :true',
+        UpdateExpression: 'SET dayAdjustments = if_not_exists(dayAdjustments, :empty)',
+        ExpressionAttributeValues: { ':true': true, ':empty': {} },
+      }),
+    );
+  }
+
+  async function reserveCall(runId: string, callId: string, worstMicros: number): Promise<void> {
+    try {
+      await doc.send(
+        new UpdateCommand({
+          TableName: table,
+          Key: { runId },
+          // spent + in flight + worst <= budget, as one comparison against the headroom counter.
+          ConditionExpression:
+            'attribute_exists(runId) AND settled = :false AND attribute_not_exists(calls.#call) AND attribute_not_exists(settledCalls.#call) AND headroomMicros >= :worst',
+          UpdateExpression: 'SET calls.#call = :worst, inflightMicros = inflightMicros + :worst, headroomMicros = headroomMicros - :worst',
+          ExpressionAttributeNames: { '#call': callId },
+          ExpressionAttributeValues: { ':false': false, ':worst': worstMicros },
+        }),
+      );
+      return;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    const item = await requireItem(runId);
+    if (item.calls[callId] !== undefined || item.settledCalls[callId] !== undefined) return; // reserved before
+    throw new BudgetExhaustedError(runId, worstMicros, item.settled ? 0 : Math.max(0, item.headroomMicros));
+  }
+
+  /** Settles call `callId` on the run; the item answered carries `dayAdjustments['call:<callId>']` for the days. */
+  async function settleCall(runId: string, callId: string, actualMicros: number, usage: TokenUsage): Promise<RunItem | undefined> {
+    const tokens = tokenUpdate(usage);
+    const entry = `call:${callId}`;
+    const item = await requireItem(runId);
+    if (item.settledCalls[callId] !== undefined) {
+      // Settled before: counted once on the run; finish its day adjustment if a crash interrupted it.
+      return item;
+    }
+    const reserved = item.calls[callId];
+    if (reserved !== undefined && !item.settled) {
+      try {
+        await doc.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: { runId },
+            // Pinning the reservation read above makes the headroom delta exact; a racing settle of
+            // the same call removes it, so only one of them passes.
+            ConditionExpression: 'settled = :false AND calls.#call = :reserved',
+            UpdateExpression: `REMOVE calls.#call SET inflightMicros = inflightMicros - :reserved, headroomMicros = headroomMicros + :delta, spentMicros = spentMicros + :actual, settledCalls.#call = :actual, ${tokens.expression}`,
+            ExpressionAttributeNames: { '#call': callId, ...tokens.names },
+            ExpressionAttributeValues: { ':false': false, ':reserved': reserved, ':delta': reserved - actualMicros, ':actual': actualMicros, ...tokens.values },
+          }),
+        );
+        return undefined;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+      // Either another settle of this call won, or settle ended the run meanwhile: look again.
+      return settleCall(runId, callId, actualMicros, usage);
+    }
+    const dropped = item.droppedCalls?.[callId];
+    if (item.settled && dropped !== undefined) {
+      // The run ended while this call was in flight: settle kept its worst case on the days. Its
+      // real cost is recorded against the run (once), and the days move by real − worst case, so they
+      // hold the true spend.
+      await ensureAdjustmentsMap(runId);
+      try {
+        const { Attributes } = await doc.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: { runId },
+            ConditionExpression: 'settled = :true AND droppedCalls.#call = :dropped AND attribute_not_exists(settledCalls.#call)',
+            UpdateExpression: `REMOVE droppedCalls.#call SET spentMicros = spentMicros + :actual, lateMicros = if_not_exists(lateMicros, :zero) + :actual, settledCalls.#call = :actual, dayAdjustments.#entry = :delta, ${tokens.expression}`,
+            ExpressionAttributeNames: { '#call': callId, '#entry': entry, ...tokens.names },
+            ExpressionAttributeValues: { ':true': true, ':dropped': dropped, ':actual': actualMicros, ':zero': 0, ':delta': actualMicros - dropped, ...tokens.values },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        return StoredRunItem.parse(Attributes);
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        const recorded = await requireItem(runId);
+        if (recorded.settledCalls[callId] === undefined) throw error;
+        return recorded;
+      }
+    }
+    throw new CallNotReservedError(runId, callId);
+  }
+
+  /** Charges `micros` to the run once; the item answered carries `dayAdjustments['charge:<chargeId>']` for the days. */
+  async function charge(runId: string, chargeId: string, micros: number): Promise<RunItem | undefined> {
+    const entry = `charge:${chargeId}`;
+    // Three rounds at most: the run can settle between the first write and the read after it; the next round decides again.
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      try {
+        await doc.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: { runId },
+            ConditionExpression: 'attribute_exists(runId) AND settled = :false AND attribute_not_exists(charges.#charge)',
+            UpdateExpression: 'SET charges.#charge = :micros, spentMicros = spentMicros + :micros, headroomMicros = headroomMicros - :micros',
+            ExpressionAttributeNames: { '#charge': chargeId },
+            ExpressionAttributeValues: { ':false': false, ':micros': micros },
+          }),
+        );
+        return undefined;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+      const item = await requireItem(runId);
+      const previous = item.charges[chargeId];
+      if (previous !== undefined) {
+        if (previous !== micros) throw new LedgerInconsistencyError(`run ${runId} charge ${chargeId} was ${previous} micro-USD, now asked for ${micros}`);
+        // Charged before: counted once on the run; finish its day adjustment if a crash interrupted it.
+        return item;
+      }
+      if (!item.settled) continue;
+      // The run settled first (the runner's SIGTERM path charges after finalize): the refund is already
+      // back on the days, so the charge is added to them too, or the day would under-count what was spent.
+      await ensureAdjustmentsMap(runId);
+      try {
+        const { Attributes } = await doc.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: { runId },
+            ConditionExpression: 'settled = :true AND attribute_not_exists(charges.#charge)',
+            UpdateExpression: 'SET charges.#charge = :micros, spentMicros = spentMicros + :micros, dayAdjustments.#entry = :micros',
+            ExpressionAttributeNames: { '#charge': chargeId, '#entry': entry },
+            ExpressionAttributeValues: { ':true': true, ':micros': micros },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        return StoredRunItem.parse(Attributes);
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    }
+    throw new LedgerInconsistencyError(`run ${runId} charge ${chargeId} could not be recorded`);
+  }
+
+  /**
+   * Step 1 of settling a run: decide its refund once and answer the settled item (`refundMicros`,
+   * `dayAdjustments.settle` for spend beyond the budget). Step 2, on the days, is the budget ledger's.
+   */
+  async function settle(runId: string): Promise<RunItem> {
+    let item = await requireItem(runId);
+    for (let attempt = 1; !item.settled; attempt += 1) {
+      // Calls in flight keep their worst case on the days until they settle (late) at their real cost.
+      const held = item.spentMicros + item.inflightMicros;
+      const refund = Math.max(0, item.budgetMicros - held);
+      // A run may end above its budget (a call's real cost over its estimate, compute): the days count that too.
+      const adjustments = held > item.budgetMicros ? { settle: held - item.budgetMicros } : {};
+      try {
+        const { Attributes } = await doc.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: { runId },
+            // Pinning spent and in flight keeps the refund exact while settleCall, reserveCall or
+            // charge race with us; a second settle finds `settled` and reuses it.
+            ConditionExpression: 'settled = :false AND spentMicros = :spent AND inflightMicros = :inflight AND budgetMicros = :budget',
+            UpdateExpression:
+              'SET settled = :true, refundMicros = :refund, dayAdjustments = :adjustments, dayAdjustmentsApplied = :empty, droppedCalls = calls, calls = :empty, inflightMicros = :zero, headroomMicros = :zero',
+            ExpressionAttributeValues: {
+              ':false': false,
+              ':true': true,
+              ':spent': item.spentMicros,
+              ':inflight': item.inflightMicros,
+              ':budget': item.budgetMicros,
+              ':refund': refund,
+              ':adjustments': adjustments,
+              ':empty': {},
+              ':zero': 0,
+            },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        item = StoredRunItem.parse(Attributes);
+      } catch (error) {
+        if (!isConditionFailure(error) || attempt >= maxSettleAttempts) throw error;
+        item = await requireItem(runId);
+      }
+    }
+    return item;
+  }
+
+  /**
+   * Adds extension `extensionId` (`extra` micros) to the run's budget and headroom, once, while it is
+   * unsettled: the new budget, or `ended` when the run settled first (its refund was computed without it).
+   */
+  async function extend(runId: string, extensionId: string, extra: number): Promise<{ budgetMicros: number } | 'ended'> {
+    await doc.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { runId },
+        ConditionExpression: 'attribute_exists(runId)',
+        UpdateExpression: 'SET extensions = if_not_exists(extensions, :empty)',
+        ExpressionAttributeValues: { ':empty': {} },
+      }),
+    );
+    try {
+      const { Attributes } = await doc.send(
+        new UpdateCommand({
+          TableName: table,
+          Key: { runId },
+          // Unsettled: settle pins the budget it refunds from, so the extension and the refund cannot cross.
+          ConditionExpression: 'settled = :false AND attribute_not_exists(extensions.#ext)',
+          UpdateExpression: 'SET budgetMicros = budgetMicros + :extra, headroomMicros = headroomMicros + :extra, extensions.#ext = :extra',
+          ExpressionAttributeNames: { '#ext': extensionId },
+          ExpressionAttributeValues: { ':false': false, ':extra': extra },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return { budgetMicros: StoredRunItem.parse(Attributes).budgetMicros };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    const after = await requireItem(runId);
+    if (after.extensions?.[extensionId] !== undefined) return { budgetMicros: after.budgetMicros };
+    return 'ended';
+  }
+
+  return { getItem, requireItem, markAdjustmentApplied, reserveCall, settleCall, charge, settle, extend };
+}
