@@ -1,7 +1,7 @@
 import { stripHiddenText } from './untrusted-text';
 
 /**
- * `/nightshift plan <text>` (SPEC §3 `plan`, issue 13 item 2): a run that first explores read-only
+ * `/nightshift plan <text>` (docs/github-app.md#plans-on-github): a run that first explores read-only
  * and proposes a plan, which waits as a `plan_approval` item (posted on the thread like a question)
  * until `/nightshift approve [edited plan]` or `/nightshift reject`. On an issue it is a new run on the
  * issue, on a pull request an iteration, as the same comment without `plan` would be; only the
