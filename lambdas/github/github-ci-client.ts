@@ -1,7 +1,6 @@
-import { Octokit } from '@octokit/core';
 import * as z from 'zod';
 import type { CiJob, GithubCiPort } from '../../core/github/ci-port';
-import { GITHUB_CALL_TIMEOUT_MS } from './github-repo-client';
+import { boundedOctokit } from './github-repo-client';
 
 /** A log read stops after this many bytes whatever its size (only the end is kept). */
 const MAX_LOG_READ_BYTES = 32 * 1024 * 1024;
@@ -51,13 +50,7 @@ async function tailOf(stream: ReadableStream<Uint8Array>, maxBytes: number): Pro
  */
 export function octokitCiClient(options: { baseUrl: string; token: string; repo: string; fetch?: typeof fetch; userAgent?: string }): GithubCiPort {
   const [owner, repo] = options.repo.split('/') as [string, string];
-  const send = options.fetch ?? fetch;
-  const octokit = new Octokit({
-    auth: options.token,
-    baseUrl: options.baseUrl.replace(/\/$/, ''),
-    userAgent: options.userAgent ?? 'nightshift-webhook',
-    request: { fetch: (url: string, init: RequestInit) => send(url, { ...init, signal: AbortSignal.timeout(GITHUB_CALL_TIMEOUT_MS) }) },
-  });
+  const octokit = boundedOctokit(options);
   return {
     async workflowJobs(workflowRunId) {
       const { data } = await octokit.request('GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs', { owner, repo, run_id: workflowRunId, filter: 'latest', per_page: 100 });

@@ -18,6 +18,17 @@ function permissionFrom(answer: z.infer<typeof Permission>): RepoPermission {
   return p === 'admin' || p === 'write' || p === 'read' ? p : 'none';
 }
 
+/** An Octokit whose every call is bounded by GITHUB_CALL_TIMEOUT_MS, through `fetch` when given (the runner's proxied one). */
+export function boundedOctokit(options: { baseUrl: string; token: string; fetch?: typeof fetch; userAgent?: string }): Octokit {
+  const send = options.fetch ?? fetch;
+  return new Octokit({
+    auth: options.token,
+    baseUrl: options.baseUrl.replace(/\/$/, ''),
+    userAgent: options.userAgent ?? 'nightshift-webhook',
+    request: { fetch: (url: string, init: RequestInit) => send(url, { ...init, signal: AbortSignal.timeout(GITHUB_CALL_TIMEOUT_MS) }) },
+  });
+}
+
 /**
  * GithubRepoPort over Octokit (GitHub, GitHub Enterprise, or the local forge through `baseUrl`). Calls go
  * through `octokit.request` with typed routes: the REST plugin's table of every endpoint is 80 KiB of the bundle.
@@ -32,13 +43,7 @@ export function octokitRepoClient(options: {
   userAgent?: string;
 }): GithubRepoPort {
   const [owner, repo] = options.repo.split('/') as [string, string];
-  const send = options.fetch ?? fetch;
-  const octokit = new Octokit({
-    auth: options.token,
-    baseUrl: options.baseUrl.replace(/\/$/, ''),
-    userAgent: options.userAgent ?? 'nightshift-webhook',
-    request: { fetch: (url: string, init: RequestInit) => send(url, { ...init, signal: AbortSignal.timeout(GITHUB_CALL_TIMEOUT_MS) }) },
-  });
+  const octokit = boundedOctokit(options);
   // Octokit's JSON reader answers ids past 2^53 as bigint; GitHub's comment ids are far below that.
   const comment = (c: { id: number | bigint; user: unknown; body?: string | null; created_at: string; path?: string; line?: number | null }): GithubComment | undefined => {
     const user = User.safeParse(c.user);
