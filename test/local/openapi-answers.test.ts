@@ -70,6 +70,7 @@ describe('the handlers answer as the OpenAPI document says', () => {
     expect((await call('GET', '/v1/runs', '/v1/runs?cursor=not-ours')).status).toBe(400);
     expect((await call('GET', '/v1/runs/{runId}', '/v1/runs/01JZ0000000000000000000000')).status).toBe(404);
     expect((await call('GET', '/v1/runs/{runId}/events', '/v1/runs/nope/events')).status).toBe(404);
+    expect((await call('GET', '/v1/runs/{runId}/diff', '/v1/runs/01JZ0000000000000000000000/diff')).status).toBe(404);
     expect((await call('POST', '/v1/runs/{runId}/cancel', '/v1/runs/01JZ0000000000000000000000/cancel', { body: '{"now":true}' })).status).toBe(400);
     expect((await call('POST', '/v1/runs/{runId}/cancel', '/v1/runs/01JZ0000000000000000000000/cancel')).status).toBe(404);
     expect((await call('POST', '/v1/admin/intake', '/v1/admin/intake', { body: '{"action":"stop"}' })).status).toBe(400);
