@@ -424,7 +424,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     });
 
     const recovery = await recoverInterruptedRuns(
-      { runs: store.runs, events: store.events, ledger: store.ledger, slots: store.slots, inbox: store.inbox, stopRunTasks: (runId) => runners.stopRun(runId) },
+      { runs: store.runs, events: store.events, ledger: store.ledger, slots: store.slots, queue: store.queue, inbox: store.inbox, stopRunTasks: (runId) => runners.stopRun(runId) },
       log,
       config.repos.map((repo) => repo.name),
     );

@@ -98,9 +98,12 @@ export const ConcurrencyConfig = z
      * awaiting review, neither merged, closed nor dismissed), their new runs wait QUEUED. Unset: no limit.
      */
     maxOpenPrsPerRequester: z.number().int().min(1).max(1_000).optional(),
+    /** Parallel agents per person: at most this many of one requester's runs hold a slot at once. Unset: no per-requester cap. */
+    perRequester: z.number().int().min(1).max(500).optional(),
   })
   .strict()
-  .refine((c) => c.perRepo <= c.global, { message: 'perRepo must not exceed global', path: ['perRepo'] });
+  .refine((c) => c.perRepo <= c.global, { message: 'perRepo must not exceed global', path: ['perRepo'] })
+  .refine((c) => c.perRequester === undefined || c.perRequester <= c.global, { message: 'perRequester must not exceed global', path: ['perRequester'] });
 export type ConcurrencyConfig = z.infer<typeof ConcurrencyConfig>;
 
 export const TimeoutsConfig = z

@@ -6,6 +6,7 @@ import { RunEndedError } from '../runs/cancel';
 import { BranchCheckUnavailableError, BranchNotAllowedError, ReviewNotAllowedError } from '../errors';
 import type { SubmitInput } from '../runs/submit';
 import { queuePosition } from '../runs/admission';
+import type { RunQueuePort } from '../store/run-queue';
 import { activeThreadRuns, threadRuns } from '../runs/threads';
 import { queuedComment } from './run-status';
 import type { RunRepository } from '../store/ports';
@@ -47,6 +48,8 @@ export interface WebhookIntakeDeps {
   /** A client for one repository (its token from the webhook token broker). */
   github(repo: string): Promise<GithubRepoPort>;
   runs: RunRepository;
+  /** The run queue: the position a new run's status comment shows. */
+  queue: Pick<RunQueuePort, 'position'>;
   threads: ThreadStorePort;
   submit(input: SubmitInput): Promise<{ runId: string }>;
   cancel(runId: string, requester: string): Promise<void>;
@@ -239,7 +242,7 @@ async function submitOnThread(ctx: TriggerContext, number: number, input: Submit
   await afterSubmit(ctx, 'post the status comment', async () => {
     const run = await ctx.deps.runs.get(runId);
     if (!run) return;
-    const { id } = await ctx.github.comment(number, queuedComment({ runId, behind, position: await queuePosition(ctx.deps.runs, run), budgetMicros: run.budgetMicros }));
+    const { id } = await ctx.github.comment(number, queuedComment({ runId, behind, position: await queuePosition(ctx.deps.queue, run), budgetMicros: run.budgetMicros }));
     await ctx.deps.runs.patch(runId, { statusCommentId: id }, { allowTerminal: true });
   });
   return { action: 'submitted', runId, thread: input.thread, behind };

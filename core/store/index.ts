@@ -7,6 +7,7 @@ import type { BudgetLedgerPort, ConcurrencySlotsPort, IntakeFlagPort, RunEventLo
 import { createRunEventLog } from './run-event-log';
 import { createRunKeys } from './run-keys';
 import { createRunRepository } from './run-repository';
+import { createRunQueue, type RunQueuePort } from './run-queue';
 import type { TableNames } from './tables';
 
 export interface Store {
@@ -17,6 +18,7 @@ export interface Store {
   intake: IntakeFlagPort;
   runKeys: RunKeysPort;
   inbox: InboxStore;
+  queue: RunQueuePort;
 }
 
 export interface StoreOptions {
@@ -35,6 +37,7 @@ export function createStore(doc: DynamoDBDocumentClient, names: TableNames, opti
     intake: createIntakeFlag(doc, names.control, now),
     runKeys: createRunKeys(doc, names.runs),
     inbox: createInboxStore(doc, names.inbox),
+    queue: createRunQueue(doc, names.control),
   };
 }
 

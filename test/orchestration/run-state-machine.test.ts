@@ -88,8 +88,8 @@ describe('the run state machine, executed offline from the synthesized template'
     await h.machine.sendTaskSuccess(secondRunner.token, JSON.stringify(prOpened));
     const { execution, run } = await h.ended(second);
     expect(run).toMatchObject({ status: 'SUCCEEDED', outcome: 'pr_opened', queuePosition: null });
-    expect(execution.statesEntered).toContain(RunStates.waitForSlot);
-    expect(execution.statesEntered.filter((s) => s === RunStates.runRunner)).toHaveLength(1);
+    // Woken by the first run's Finalize: Admit waited on its token, was woken, and admitted it on the second pass.
+    expect(execution.statesEntered).toEqual([RunStates.admit, RunStates.admitted, RunStates.admit, RunStates.admitted, RunStates.runRunner, RunStates.paused, RunStates.finalize, RunStates.done]);
     await h.expectNothingLeaked([first, second]);
   });
 
