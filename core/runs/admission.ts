@@ -117,7 +117,7 @@ export async function admitRun(deps: AdmissionDeps, runId: string, requested?: C
     }
     throw err;
   }
-  return { ...result('queued', position), wokenAt };
+  return waitToken ? { ...result('queued', position), wokenAt } : result('queued', position);
 }
 
 /**

@@ -20,7 +20,7 @@ async function queuedRun(repo: string): Promise<string> {
   return runId;
 }
 
-const deps = (now?: Date) => ({ runs: db.store.runs, events: db.store.events, slots: db.store.slots, runKeys: db.store.runKeys, caps: { global: 2, perRepo: 1 }, ...(now ? { now: () => now } : {}) });
+const deps = (now?: Date) => ({ runs: db.store.runs, queue: db.store.queue, events: db.store.events, slots: db.store.slots, runKeys: db.store.runKeys, caps: { global: 2, perRepo: 1 }, ...(now ? { now: () => now } : {}) });
 
 test('given queued runs, when slots run out, then later runs queue in creation order; a retried admit stays admitted', async () => {
   const first = await queuedRun('acme/web');
