@@ -92,9 +92,9 @@ export async function endLostRunner(facts: RunnerStopFacts, taskToken: string, s
   }
 }
 
-/** The Fargate capacity a run's task runs on (the execution input asks, the run record's automatic resumes may move it). */
-export const CapacityProvider = z.enum(['FARGATE', 'FARGATE_SPOT']);
-export type CapacityProvider = z.infer<typeof CapacityProvider>;
+// In a module of its own, which run schemas import without loading this one (an import cycle through termination.ts).
+import { CapacityProvider } from './capacity-provider';
+export { CapacityProvider };
 
 /**
  * Resumes without a human on the first two interruptions or losses on the capacity the run asked for;

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { RepoName } from '../config/schema';
 import { TokenUsage } from '../pricing';
 import { RunKind, RunOutcome, RunSource, RunStatus } from './lifecycle';
-import { CapacityProvider } from './runner-stop';
+import { CapacityProvider } from './capacity-provider';
 import { branchNameReason, oddUnicodeReason } from './text';
 
 /** Run ids are ULIDs: sortable by creation time, safe in execution names, branch names and S3 keys. */

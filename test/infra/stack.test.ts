@@ -112,7 +112,7 @@ describe('orchestrator', () => {
       ],
       Next: RunStates.paused,
     });
-    expect(states[RunStates.admit]!.Parameters).toMatchObject({ 'capacityProvider.$': '$.capacityProvider' });
+    expect(states[RunStates.admit]!.Parameters).toMatchObject({ Payload: { 'capacityProvider.$': '$.capacityProvider' } });
     // A pause for a human waits on the inbox's task token for answerSeconds, then goes back through Admit;
     // an interruption resumes without a human; anything else is Finalize's.
     expect(states[RunStates.paused]).toMatchObject({ Type: 'Choice', Choices: [{ Variable: '$.result.pause', IsPresent: true, Next: RunStates.pauseKind }], Default: RunStates.finalize });

@@ -34,9 +34,11 @@ test('given queued runs, when slots run out, then later runs queue in creation o
   expect(retried.runKey).not.toBe(admitted.runKey);
   expect(await db.store.runKeys.verify(first, retried.runKey!)).toBe(true);
   expect(await db.store.runKeys.verify(first, admitted.runKey!)).toBe(false);
-  expect(await admitRun(deps(), third)).toEqual({ decision: 'queued', queuePosition: 2 });
+  // The third asks first: alone in the queue it is next; the second, submitted before it, then goes ahead of it.
+  expect(await admitRun(deps(), third)).toEqual({ decision: 'queued', queuePosition: 1 });
   expect(await admitRun(deps(), second)).toEqual({ decision: 'queued', queuePosition: 1 });
-  expect((await db.store.runs.get(third))?.queuePosition).toBe(2);
+  expect(await db.store.queue.position(third, 'normal')).toBe(2);
+  expect((await db.store.queue.head(10)).map((e) => e.runId)).toEqual([second, third]);
   expect((await db.store.runs.get(first))?.status).toBe('STARTING');
   expect(await db.store.slots.holders()).toEqual([first]);
 });
