@@ -7,6 +7,7 @@ import { BranchCheckUnavailableError, BranchNotAllowedError, ReviewNotAllowedErr
 import type { SubmitInput } from '../runs/submit';
 import { queuePosition } from '../runs/admission';
 import type { RunQueuePort } from '../store/run-queue';
+import type { RunPriority } from '../runs/schemas';
 import { activeThreadRuns, threadRuns } from '../runs/threads';
 import { queuedComment } from './run-status';
 import type { RunRepository } from '../store/ports';
@@ -119,7 +120,7 @@ export async function handleTrigger(deps: WebhookIntakeDeps, trigger: WebhookTri
 
   const ctx: TriggerContext = { deps, github, repo, permissionOf, sender: trigger.sender, now };
   let outcome: IntakeOutcome;
-  if (trigger.kind === 'issue_labeled') outcome = await startIssueRun(ctx, trigger.number, '');
+  if (trigger.kind === 'issue_labeled') outcome = await startIssueRun(ctx, trigger.number, '', trigger.priority);
   else if (trigger.kind === 'pull_labeled') outcome = await startReview(ctx, trigger.number, pullOf(trigger.pull), '');
   else if (trigger.inbox) {
     const inboxDeps: ThreadInboxDeps = { runs: deps.runs, threads: deps.threads, inbox: deps.inbox, resolveItem: deps.resolveItem, commentCommand: deps.config.github.commentCommand };
@@ -163,13 +164,13 @@ function discussionSource(ctx: TriggerContext): DiscussionSource {
   return { permissionOf: ctx.permissionOf, issueComments: (n) => ctx.github.issueComments(n), reviews: (n) => ctx.github.reviews(n), reviewComments: (n) => ctx.github.reviewComments(n) };
 }
 
-async function startIssueRun(ctx: TriggerContext, number: number, instructions: string): Promise<IntakeOutcome> {
+async function startIssueRun(ctx: TriggerContext, number: number, instructions: string, priority?: RunPriority): Promise<IntakeOutcome> {
   const issue = await ctx.github.issue(number);
   const comments = await markTrusted((await ctx.github.issueComments(number)).filter((c) => !isCommand(ctx, c)), ctx.permissionOf);
   // The command's own text comes last, as the instructions of this run.
   const extra: ThreadComment[] = instructions ? [{ author: ctx.sender.login, body: instructions, createdAt: ctx.now.toISOString(), trusted: true }] : [];
   const prompt = issuePrompt({ repo: ctx.repo, number, title: issue.title, body: issue.body, author: issue.user.login, comments: [...comments, ...extra] });
-  return submitOnThread(ctx, number, { request: { repo: ctx.repo, prompt, issue: number, labels: ['github'] }, requester: requesterOf(ctx.sender.login), source: 'github_issue', thread: threadKey(ctx.repo, number) });
+  return submitOnThread(ctx, number, { request: { repo: ctx.repo, prompt, issue: number, labels: ['github'], ...(priority ? { priority } : {}) }, requester: requesterOf(ctx.sender.login), source: 'github_issue', thread: threadKey(ctx.repo, number) });
 }
 
 async function startIteration(ctx: TriggerContext, number: number, known: PullDetails | null, instructions: string, commandId: number): Promise<IntakeOutcome> {
