@@ -79,12 +79,14 @@ export async function finalizeRun(deps: FinalizeDeps, input: FinalizeInput): Pro
     () => deps.stopRunTasks(run.runId),
     () => deps.slots.release(run.runId, run.repo, run.requester),
     () => deps.queue.remove(run.runId),
+    // At once, so a freed slot is taken within the second; a run of a thread that waits for this one is woken below.
+    async () => deps.wakeQueue?.(),
     () => deps.ledger.settleRun(run.runId),
     () => deps.inbox.closeWaiting(run.runId, closeAs, (deps.now?.() ?? new Date()).toISOString()),
   ]);
   const outcome = await endRun(deps, input, run);
   // After the terminal status, so a run of the same thread that waited for this one sees it ended.
-  await deps.wakeQueue?.({ includeHeld: run.thread != null });
+  if (run.thread != null) await deps.wakeQueue?.({ includeHeld: true });
   // On every call, with an id of its own derived from the run: a retry or the backstop creates it once.
   const item = runOutcomeItem(outcome.run);
   if (item) failures.push(...(await cleanUp([() => deps.inbox.create(item)])));

@@ -49,7 +49,8 @@ export function selectRunsToWake(entries: readonly QueueEntry[], occupancy: Slot
   const selected: QueueEntry[] = [];
   for (const entry of entries) {
     if (global.used >= caps.global) break;
-    if (claimed(entry) || entry.runId === options.exclude) continue;
+    // A taken token: re-checking (counted above), or a wake-up that never came back (its next Admit stores a new token).
+    if (entry.wokenAt !== null || entry.runId === options.exclude) continue;
     if (entry.held && !options.includeHeld && now - Date.parse(entry.since) < HELD_RECHECK_MS) continue;
     if ((repos.get(repoOf(entry)) ?? 0) >= caps.perRepo) continue;
     if (caps.perRequester !== undefined && (requesters.get(entry.requester) ?? 0) >= caps.perRequester) continue;

@@ -37,8 +37,9 @@ export interface LocalStateMachineOptions {
   /** Every retrier waits this long instead of its IntervalSeconds/BackoffRate. */
   retryIntervalMs?: number;
   /**
-   * Callback tasks' clocks (TimeoutSeconds, HeartbeatSeconds) run this much faster or slower: 1/600
-   * makes a 15-minute wait take 1.5 s (benchmarks of long queues). Default 1.
+   * Callback tasks' clocks (TimeoutSeconds, HeartbeatSeconds) run this much faster or slower: 1/900
+   * makes a 15-minute wait take 1 s (benchmarks of long queues). A static TimeoutSeconds, which the
+   * interpreter enforces in whole seconds, is rounded (at least 1 s). Default 1.
    */
   callbackTimeScale?: number;
   /** Deliver execution status changes to the template's EventBridge rules (the backstop). Default true. */
@@ -110,7 +111,7 @@ export class LocalStateMachine {
   private readonly waitStates: string[] = [];
   private readonly retryStates: string[] = [];
   /** Callback states whose static TimeoutSeconds the interpreter itself enforces. */
-  private readonly nativeTimeouts = new Set<string>();
+  private readonly nativeTimeouts = new Map<string, number>();
 
   static fromTemplate(template: unknown, options: LocalStateMachineOptions): LocalStateMachine {
     return new LocalStateMachine(extractStateMachine(template), options);
@@ -382,7 +383,8 @@ export class LocalStateMachine {
             const scale = this.options.callbackTimeScale ?? 1;
             // A static TimeoutSeconds is the interpreter's own clock (a true States.Timeout, which States.TaskFailed
             // does not match, as on AWS); the token closes just after it, so a late callback gets TaskTimedOut.
-            const timeoutSeconds = TimeoutSeconds !== undefined ? TimeoutSeconds * scale + (this.nativeTimeouts.has(stateName) ? NATIVE_TIMEOUT_GRACE_SECONDS : 0) : undefined;
+            const native = this.nativeTimeouts.get(stateName);
+            const timeoutSeconds = native !== undefined ? native + NATIVE_TIMEOUT_GRACE_SECONDS : TimeoutSeconds !== undefined ? TimeoutSeconds * scale : undefined;
             const completion = this.tokens.wait(token, { ...(timeoutSeconds ? { timeoutSeconds } : {}), ...(HeartbeatSeconds ? { heartbeatSeconds: HeartbeatSeconds * scale } : {}) }, stateName);
             completion.catch(() => undefined); // observed below; a task may fail before the integration returns
             try {
@@ -449,8 +451,9 @@ export class LocalStateMachine {
           state.Parameters = { ...(state.Parameters === undefined ? { 'Parameters.$': '$' } : { Parameters: state.Parameters }), ...timeouts };
           state.TimeoutSeconds = UNBOUNDED_TASK_SECONDS;
           if (typeof timeouts.TimeoutSeconds === 'number' && timeouts.HeartbeatSeconds === undefined && timeouts['HeartbeatSeconds.$'] === undefined) {
-            state.TimeoutSeconds = timeouts.TimeoutSeconds * (this.options.callbackTimeScale ?? 1);
-            this.nativeTimeouts.add(name);
+            // The interpreter takes whole seconds only: a scaled timeout is rounded (at least 1 s).
+            state.TimeoutSeconds = Math.max(1, Math.round(timeouts.TimeoutSeconds * (this.options.callbackTimeScale ?? 1)));
+            this.nativeTimeouts.set(name, state.TimeoutSeconds);
           }
         } else if (state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) {
           state.TimeoutSeconds = UNBOUNDED_TASK_SECONDS;
