@@ -12,13 +12,13 @@ import { runWhenMain } from './run-main';
  * - slot-free → next admitted: from the moment the holder's Finalize has released its slots to the
  *   moment the queued run's runner task is requested (its Admit woken, re-run, admitted);
  * - state transitions per run (states entered plus retries, as Step Functions bills them): no queue,
- *   and queued 1, 10 and 60 minutes. Queue time is driven through the executor's callback clock
- *   (`callbackTimeScale`: one real second is fifteen minutes), so the Admit state's re-check timeout
+ *   and queued 1 minute, 10 minutes, 1 hour and 6 hours. Queue time is driven through the executor's callback clock
+ *   (`callbackTimeScale`: one real second is thirty minutes), so the Admit state's re-check timeout
  *   (QUEUE_RECHECK_SECONDS) fires as it would on AWS.
  */
 const done: RunnerResult = { outcome: 'no_changes', branch: null, prUrl: null, question: null, summary: 'nothing to change' };
 const oneSlot = testConfig({ concurrency: { global: 1, perRepo: 1 } });
-const SCALE = 1 / 900;
+const SCALE = 1 / 1800;
 
 async function finish(h: OrchestrationHarness, runId: string): Promise<void> {
   const runner = await h.runnerOf(runId);
@@ -70,7 +70,8 @@ async function transitionsFor(template: unknown, queuedMinutes: number): Promise
       await finish(h, alone);
       return (await h.ended(alone)).execution.stateTransitions;
     }
-    const holder = await h.submit('acme/web');
+    // The holder's own clocks run scaled too: a day of wall clock and heartbeat, so it holds the slot for the whole wait.
+    const holder = await h.submit('acme/web', { timeoutSeconds: 86_400, heartbeatSeconds: 86_400 });
     await h.runnerOf(holder);
     const queued = await h.submit('acme/api');
     await waitingInQueue(h, queued);
@@ -91,13 +92,13 @@ async function main(): Promise<void> {
     `slot-free → next admitted (local: offline executor, in-process handlers, dynalite; ${latencies.length} rounds): median ${percentile(latencies, 0.5).toFixed(0)} ms, p90 ${percentile(latencies, 0.9).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms\n`,
   );
   const poll = (minutes: number) => 6 + 3 * Math.ceil((minutes * 60) / 20);
-  for (const minutes of [0, 1, 10, 60]) {
+  for (const minutes of [0, 1, 10, 60, 360]) {
     const transitions = await transitionsFor(template, minutes);
-    const label = minutes === 0 ? 'no queue' : `queued ${minutes} min`;
+    const label = minutes === 0 ? 'no queue' : minutes >= 60 ? `queued ${minutes / 60} h` : `queued ${minutes} min`;
     const before = minutes === 0 ? '' : ` (the 20-second poll loop it replaces: ${poll(minutes)})`;
     process.stdout.write(`state transitions per run, ${label}: ${transitions}${before}\n`);
   }
-  process.stdout.write(`(a queued run is re-checked by its Admit state's timeout every ${QUEUE_RECHECK_SECONDS / 60} min without a wake-up: +1 transition each)\n`);
+  process.stdout.write(`(a queued run is re-checked by its Admit state's timeout every ${QUEUE_RECHECK_SECONDS / 3600} h without a wake-up: +1 transition each)\n`);
 }
 
 runWhenMain(module, main);

@@ -35,10 +35,12 @@ export const RunStates = {
 
 /**
  * A queued run's Admit state waits on its task token until a released slot wakes it; after this long
- * without a wake-up it runs Admit again (one state transition), the last line of defence behind the
- * wake-ups and the per-minute queue sweep (docs/architecture.md#admission-and-the-queue).
+ * without a wake-up it runs Admit again (one state transition). It is the last line of defence behind
+ * the wake-ups and the per-minute queue sweep, so it is long: a run costs at most 10 transitions for
+ * any wait up to MAX_QUEUED_MINUTES (two re-checks), where a 60-120 s re-check would make a 10-minute
+ * wait cost 13-16 (docs/architecture.md#admission-and-the-queue).
  */
-export const QUEUE_RECHECK_SECONDS = 15 * 60;
+export const QUEUE_RECHECK_SECONDS = 4 * 60 * 60;
 
 /** Execution statuses the backstop rule reacts to: the ones that skipped the Finalize state. */
 export const BACKSTOP_STATUSES = ['FAILED', 'TIMED_OUT', 'ABORTED'] as const;

@@ -452,8 +452,9 @@ export class LocalStateMachine {
           state.TimeoutSeconds = UNBOUNDED_TASK_SECONDS;
           if (typeof timeouts.TimeoutSeconds === 'number' && timeouts.HeartbeatSeconds === undefined && timeouts['HeartbeatSeconds.$'] === undefined) {
             // The interpreter takes whole seconds only: a scaled timeout is rounded (at least 1 s).
-            state.TimeoutSeconds = Math.max(1, Math.round(timeouts.TimeoutSeconds * (this.options.callbackTimeScale ?? 1)));
-            this.nativeTimeouts.set(name, state.TimeoutSeconds);
+            const seconds = Math.max(1, Math.round(timeouts.TimeoutSeconds * (this.options.callbackTimeScale ?? 1)));
+            state.TimeoutSeconds = seconds;
+            this.nativeTimeouts.set(name, seconds);
           }
         } else if (state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) {
           state.TimeoutSeconds = UNBOUNDED_TASK_SECONDS;
