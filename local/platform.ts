@@ -37,6 +37,8 @@ import { extractStateMachine, LocalStateMachine, type IntegrationCall } from './
 import { synthesizedTemplate } from './synthesized-stack';
 import { lambdaSubscriptionsOf, localTopicArn, matchesFilterPolicy, newMessageId, snsLambdaEvent, type PublishedMessage } from './sns-topics';
 import { bundledFile } from '../bin/bundles';
+import { capsOf } from '../core/runs/caps';
+import { QUEUE_SWEEP_MS, sweepQueue } from './queue-sweep';
 
 /**
  * Local mode (SPEC §8): the whole platform on one machine. The same handlers behind a loopback API
@@ -392,6 +394,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     });
     const executor = machine;
     cleanups.push(() => executor.close());
+    // The queue sweep the run gauges make every minute on AWS: wakes what a lost wake-up left waiting.
+    const sweep = setInterval(() => void sweepQueue({ queue: store.queue, slots: store.slots, caps: capsOf(config), machine: executor }).catch((error: unknown) => log.warn('queue sweep failed', { error: errorText(error) })), QUEUE_SWEEP_MS);
+    sweep.unref();
+    cleanups.push(async () => clearInterval(sweep));
 
     runners.setBaseEnv({
       ...serviceEnv,
