@@ -2,7 +2,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { WOKEN_OUTPUT } from '../../core/runs/queue-wake';
 import type { RunnerResult } from '../../core/runs/schemas';
 import { controlItemKey } from '../../core/store/tables';
-import { RunStates } from '../../infra/constructs/orchestrator';
+import { QUEUE_RECHECK_SECONDS, RunStates } from '../../infra/constructs/orchestrator';
 import { runGaugeTick } from '../../lambdas/ops/run-gauges';
 import { synthesize, testConfig } from '../infra/synth';
 import { eventually, OrchestrationHarness } from './harness';
@@ -184,4 +184,29 @@ test('given a release whose wake-up is lost, then the per-minute queue sweep adm
   await h.runnerOf(queued);
   await finish(queued);
   await h.expectNothingLeaked([holder, queued]);
+});
+
+test('given no wake-up for QUEUE_RECHECK_SECONDS, then the Admit state times out and runs Admit again, and the run keeps its place', async () => {
+  // The executor's callback clock runs so that the 4-hour re-check takes one second.
+  h = await OrchestrationHarness.start(template, oneSlot, { callbackTimeScale: 1 / QUEUE_RECHECK_SECONDS });
+  // The runners' clocks are scaled too: a long wall clock and heartbeat keep each on its slot until it reports.
+  const clocks = { timeoutSeconds: 86_400 * 30, heartbeatSeconds: 86_400 * 30 };
+  const holder = await h.submit('acme/web', clocks);
+  await h.runnerOf(holder);
+  const queued = await h.submit('acme/api', clocks);
+  await waitingInQueue(queued);
+  const behind = await h.submit('acme/api', clocks);
+  await waitingInQueue(behind);
+
+  await eventually(() => h.machine.describe(queued).statesEntered.filter((s) => s === RunStates.admit).length >= 2, 'the re-check timeout to run Admit again', 20_000);
+  await waitingInQueue(queued);
+  expect(h.machine.describe(queued).statesEntered.slice(0, 2)).toEqual([RunStates.admit, RunStates.admit]);
+  expect(await h.db.store.queue.position(queued, 'normal')).toBe(1);
+  expect(h.runnersOf(queued)).toHaveLength(0);
+
+  await finish(holder);
+  await finish(queued);
+  await finish(behind);
+  expect(startedOrder()).toEqual([holder, queued, behind]);
+  await h.expectNothingLeaked([holder, queued, behind]);
 });
