@@ -13,8 +13,12 @@ import type { QueueEntry, RunQueuePort } from '../store/run-queue';
 
 /** A woken entry counts against the caps for this long, so two wakers do not wake two runs for one slot. */
 export const WAKE_CLAIM_MS = 60_000;
-/** A held entry (waiting for its thread or its requester's reviews) is re-checked by the sweep at most this often. */
-export const HELD_RECHECK_MS = 10 * 60_000;
+/**
+ * A held entry (waiting for its thread or its requester's reviews) is re-checked by the sweep at most
+ * this often: the review backlog changes in the inbox, which wakes nothing yet, so a run held by it
+ * costs 2 state transitions per re-check.
+ */
+export const HELD_RECHECK_MS = 60_000;
 /** How far into the queue one wake-up looks: entries blocked by their repository or requester cap are skipped, up to this many. */
 export const WAKE_SCAN_LIMIT = 200;
 
