@@ -18,7 +18,7 @@ export const WAKE_CLAIM_MS = 60_000;
  * this often: the review backlog changes in the inbox, which wakes nothing yet, so a run held by it
  * costs 2 state transitions per re-check.
  */
-export const HELD_RECHECK_MS = 60_000;
+export const HELD_RECHECK_MS = 30_000;
 /** How far into the queue one wake-up looks: entries blocked by their repository or requester cap are skipped, up to this many. */
 export const WAKE_SCAN_LIMIT = 200;
 
