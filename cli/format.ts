@@ -29,6 +29,7 @@ export function runDetail(run: RunView): string {
     ['started', run.startedAt],
     ['finished', run.finishedAt],
     ['queue', run.queuePosition !== null ? String(run.queuePosition) + (run.queueReason ? ` (${oneLine(run.queueReason, 300)})` : '') : null],
+    ['priority', run.priority === 'normal' ? null : run.priority],
     ['branch', run.branch],
     ['pull request', run.prUrl ? run.prUrl + (run.pullRequest ? ` (${run.pullRequest.state} ${run.pullRequest.at})` : '') : null],
     ['thread', run.thread],

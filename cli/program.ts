@@ -98,10 +98,12 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     .option('--label <label>', 'a label (repeatable)', collect)
     .option('--review <pr>', 'a review run (kind review): read pull request <pr>, push nothing, post one COMMENT review', positiveInteger)
     .option('--plan', 'explore first and propose a plan that waits in the inbox for approval (plan_approval) before any edit')
+    // The values are RunPriority's (core/runs/schemas.ts); commander refuses any other.
+    .addOption(new Option('--priority <priority>', 'queue priority: high runs start before normal ones, normal before low (default normal)').choices(['high', 'normal', 'low']))
     .option('--idempotency-key <key>', 'the same key and body return the same run')
     .option('--wait', 'follow the run until it ends (a pause shows how to answer it); the exit code follows its outcome')
     .action(
-      action(async (repo: string, prompt: string, opts: { baseBranch?: string; branch?: string; issue?: number; budget?: number; maxMinutes?: number; label?: string[]; review?: number; plan?: boolean; idempotencyKey?: string; wait?: boolean }) => {
+      action(async (repo: string, prompt: string, opts: { baseBranch?: string; branch?: string; issue?: number; budget?: number; maxMinutes?: number; label?: string[]; review?: number; plan?: boolean; priority?: SubmitRunRequest['priority']; idempotencyKey?: string; wait?: boolean }) => {
         const client = await apiClientFor(globals());
         const request: SubmitRunRequest = {
           repo,
@@ -114,6 +116,7 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
           ...(opts.label ? { labels: opts.label } : {}),
           ...(opts.review ? { kind: 'review' as const, pr: opts.review } : {}),
           ...(opts.plan ? { plan: true } : {}),
+          ...(opts.priority ? { priority: opts.priority } : {}),
         };
         const submitted = await client.submit(request, { source: 'cli', ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}) });
         if (!opts.wait) {

@@ -70,6 +70,8 @@ export class NightshiftStack extends Stack {
     if (this.githubWebhook) this.inboxNotifications.deliverThreadItemsTo(this.githubWebhook.function);
     this.schedules = new Schedules(this, 'Schedules', { config, state: this.state, orchestrator: this.orchestrator, logRetention });
     this.operations = new Operations(this, 'Operations', { config, state: this.state, httpApi: this.api.httpApi, logRetention });
+    // The per-minute queue sweep wakes queued runs (core/runs/queue-wake.ts).
+    this.orchestrator.grantQueueWakeUp([this.operations.runGaugesFunction]);
     // Last, so that it watches every function and dead-letter queue created above.
     this.monitoring = new Monitoring(this, 'Monitoring', {
       config,

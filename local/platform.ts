@@ -38,6 +38,8 @@ import { exposeToHandlers, runnerEnvironment, serviceEnvironment } from './servi
 import { newMessageId } from './sns-topics';
 import { TemplateFunctions } from './template-functions';
 import { bundledFile } from '../bin/bundles';
+import { capsOf } from '../core/runs/caps';
+import { QUEUE_SWEEP_MS, sweepQueue } from './queue-sweep';
 
 /**
  * Local mode (docs/local-mode.md): the whole platform on one machine. The same handlers behind a loopback API
@@ -312,6 +314,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     });
     const executor = machine;
     cleanups.push(() => executor.close());
+    // The queue sweep the run gauges make every minute on AWS: wakes what a lost wake-up left waiting.
+    const sweep = setInterval(() => void sweepQueue({ queue: store.queue, slots: store.slots, caps: capsOf(config), machine: executor }).catch((error: unknown) => log.warn('queue sweep failed', { error: errorText(error) })), QUEUE_SWEEP_MS);
+    sweep.unref();
+    cleanups.push(async () => clearInterval(sweep));
 
     runners.setBaseEnv(runnerEnvironment(serviceEnv, { extracted, home, model: options.model, recordDir: options.recordDir, toolUser, egressProxy }));
 
@@ -333,7 +339,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     });
 
     const recovery = await recoverInterruptedRuns(
-      { runs: store.runs, events: store.events, ledger: store.ledger, slots: store.slots, inbox: store.inbox, stopRunTasks: (runId) => runners.stopRun(runId) },
+      { runs: store.runs, events: store.events, ledger: store.ledger, slots: store.slots, queue: store.queue, inbox: store.inbox, stopRunTasks: (runId) => runners.stopRun(runId) },
       log,
       config.repos.map((repo) => repo.name),
     );

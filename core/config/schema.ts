@@ -99,9 +99,12 @@ export const ConcurrencyConfig = z
      * new runs wait QUEUED (core/runs/review-backlog.ts). Unset: no limit.
      */
     maxOpenPrsPerRequester: z.number().int().min(1).max(1_000).optional(),
+    /** Parallel agents per person: at most this many of one requester's runs hold a slot at once. Unset: no per-requester cap. */
+    perRequester: z.number().int().min(1).max(500).optional(),
   })
   .strict()
-  .refine((c) => c.perRepo <= c.global, { message: 'perRepo must not exceed global', path: ['perRepo'] });
+  .refine((c) => c.perRepo <= c.global, { message: 'perRepo must not exceed global', path: ['perRepo'] })
+  .refine((c) => c.perRequester === undefined || c.perRequester <= c.global, { message: 'perRequester must not exceed global', path: ['perRequester'] });
 export type ConcurrencyConfig = z.infer<typeof ConcurrencyConfig>;
 
 export const TimeoutsConfig = z

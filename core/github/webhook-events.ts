@@ -1,6 +1,8 @@
 import * as z from 'zod';
 import { parseInboxCommand, type InboxCommand } from './inbox-commands';
 import { parsePlanCommand } from './plan-command';
+import { priorityOfLabels } from './priority-label';
+import type { RunPriority } from '../runs/schemas';
 
 /**
  * The part of GitHub's webhook payloads Nightshift reads (payloads carry far more; unknown fields are
@@ -33,7 +35,14 @@ const PullRef = z.object({
 });
 export type PullRef = z.infer<typeof PullRef>;
 
-export const IssuesLabeled = z.object({ action: z.literal('labeled'), label: z.object({ name: z.string().max(100) }), issue: IssueRef, repository: Repository, sender: Sender });
+export const IssuesLabeled = z.object({
+  action: z.literal('labeled'),
+  label: z.object({ name: z.string().max(100) }),
+  // The issue's labels after this one was added: a priority label beside the trigger label (core/github/priority-label.ts).
+  issue: IssueRef.extend({ labels: z.array(z.object({ name: z.string().max(100) })).max(100).optional() }),
+  repository: Repository,
+  sender: Sender,
+});
 export const IssueCommentCreated = z.object({
   action: z.literal('created'),
   issue: IssueRef,
@@ -127,7 +136,7 @@ export type CommandSource = 'issue_comment' | 'review' | 'review_comment';
 
 export type WebhookTrigger =
   | { kind: 'ignore'; reason: string }
-  | { kind: 'issue_labeled'; repo: string; number: number; sender: Sender; at: string }
+  | { kind: 'issue_labeled'; repo: string; number: number; sender: Sender; at: string; priority?: RunPriority }
   /** The review label (`github.reviewLabel`) added to a pull request: a review run of it. */
   | { kind: 'pull_labeled'; repo: string; number: number; pull: PullRef; sender: Sender; at: string }
   | {
@@ -228,7 +237,8 @@ export function classifyDelivery(event: string, payload: unknown, settings: Trig
       // A pull request's labels arrive as pull_request.labeled; an issues event about one is not GitHub's and starts nothing.
       if (p.issue.pull_request) return ignore('a label on a pull request is read from pull_request.labeled');
       if (label !== settings.triggerLabel.toLowerCase()) return ignore(`label ${p.label.name} is not the trigger label`);
-      return { kind: 'issue_labeled', repo: p.repository.full_name, number: p.issue.number, sender: p.sender, at: p.issue.updated_at };
+      const priority = priorityOfLabels((p.issue.labels ?? []).map((l) => l.name), settings.triggerLabel);
+      return { kind: 'issue_labeled', repo: p.repository.full_name, number: p.issue.number, sender: p.sender, at: p.issue.updated_at, ...(priority ? { priority } : {}) };
     }
     case 'issue_comment': {
       if (act !== 'created') return ignore(`issue_comment.${act ?? '?'}`);

@@ -6,6 +6,8 @@ import { RunEndedError } from '../runs/cancel';
 import { BranchCheckUnavailableError, BranchNotAllowedError, ReviewNotAllowedError } from '../errors';
 import type { SubmitInput } from '../runs/submit';
 import { queuePosition } from '../runs/admission';
+import type { RunQueuePort } from '../store/run-queue';
+import type { RunPriority } from '../runs/schemas';
 import { activeThreadRuns, threadRuns } from '../runs/threads';
 import { queuedComment } from './run-status';
 import type { RunRepository } from '../store/ports';
@@ -52,6 +54,8 @@ export interface WebhookIntakeDeps {
   /** A client for one repository (its token from the webhook token broker). */
   github(repo: string): Promise<GithubRepoPort>;
   runs: RunRepository;
+  /** The run queue: the position a new run's status comment shows. */
+  queue: Pick<RunQueuePort, 'position'>;
   threads: ThreadStorePort;
   submit(input: SubmitInput): Promise<{ runId: string }>;
   cancel(runId: string, requester: string): Promise<void>;
@@ -133,7 +137,7 @@ export async function handleTrigger(deps: WebhookIntakeDeps, trigger: WebhookTri
   const autofixToggle = trigger.kind === 'command' && trigger.onPullRequest && !trigger.review && !trigger.inbox ? parseAutofixToggle(trigger.instructions) : undefined;
   if (autofixToggle && deps.autofix && trigger.kind === 'command') return toggleAutofix({ attempts: deps.autofix.attempts, github, config: deps.config }, repo, trigger.number, autofixToggle);
   let outcome: IntakeOutcome;
-  if (trigger.kind === 'issue_labeled') outcome = await startIssueRun(ctx, trigger.number, '');
+  if (trigger.kind === 'issue_labeled') outcome = await startIssueRun(ctx, trigger.number, '', { priority: trigger.priority });
   else if (trigger.kind === 'pull_labeled') outcome = await startReview(ctx, trigger.number, pullOf(trigger.pull), '');
   else if (trigger.inbox) {
     const inboxDeps: ThreadInboxDeps = { runs: deps.runs, threads: deps.threads, inbox: deps.inbox, resolveItem: deps.resolveItem, commentCommand: deps.config.github.commentCommand };
@@ -147,7 +151,7 @@ export async function handleTrigger(deps: WebhookIntakeDeps, trigger: WebhookTri
   else {
     // On an issue: iterate on the issue's Nightshift pull request if it has an open one, else start on the issue.
     const pull = await openPullOfThread(ctx, thread);
-    outcome = pull ? await startIteration(ctx, pull.number, pull, trigger.instructions, trigger.commentId, trigger.plan) : await startIssueRun(ctx, trigger.number, trigger.instructions, trigger.plan);
+    outcome = pull ? await startIteration(ctx, pull.number, pull, trigger.instructions, trigger.commentId, trigger.plan) : await startIssueRun(ctx, trigger.number, trigger.instructions, { plan: trigger.plan });
   }
   if (outcome.action === 'submitted' && reaction) await afterSubmit(ctx, 'add the 👀 reaction', () => github.react(reaction, 'eyes'));
   return outcome;
@@ -179,13 +183,18 @@ function discussionSource(ctx: TriggerContext): DiscussionSource {
 /** `plan`: `/nightshift plan ...` (core/github/plan-command.ts): the run proposes a plan that waits for approval on the thread. */
 const planOf = (plan: boolean) => (plan ? { plan: true } : {});
 
-async function startIssueRun(ctx: TriggerContext, number: number, instructions: string, plan = false): Promise<IntakeOutcome> {
+async function startIssueRun(ctx: TriggerContext, number: number, instructions: string, options: { plan?: boolean; priority?: RunPriority } = {}): Promise<IntakeOutcome> {
   const issue = await ctx.github.issue(number);
   const comments = await markTrusted((await ctx.github.issueComments(number)).filter((c) => !isCommand(ctx, c)), ctx.permissionOf);
   // The command's own text comes last, as the instructions of this run.
   const extra: ThreadComment[] = instructions ? [{ author: ctx.sender.login, body: instructions, createdAt: ctx.now.toISOString(), trusted: true }] : [];
   const prompt = issuePrompt({ repo: ctx.repo, number, title: issue.title, body: issue.body, author: issue.user.login, comments: [...comments, ...extra] });
-  return submitOnThread(ctx, number, { request: { repo: ctx.repo, prompt, issue: number, labels: ['github'], ...planOf(plan) }, requester: requesterOf(ctx.sender.login), source: 'github_issue', thread: threadKey(ctx.repo, number) });
+  return submitOnThread(ctx, number, {
+    request: { repo: ctx.repo, prompt, issue: number, labels: ['github'], ...planOf(options.plan ?? false), ...(options.priority ? { priority: options.priority } : {}) },
+    requester: requesterOf(ctx.sender.login),
+    source: 'github_issue',
+    thread: threadKey(ctx.repo, number),
+  });
 }
 
 async function startIteration(ctx: TriggerContext, number: number, known: PullDetails | null, instructions: string, commandId: number, plan = false): Promise<IntakeOutcome> {
@@ -258,7 +267,7 @@ async function submitOnThread(ctx: TriggerContext, number: number, input: Submit
   await afterSubmit(ctx, 'post the status comment', async () => {
     const run = await ctx.deps.runs.get(runId);
     if (!run) return;
-    const { id } = await ctx.github.comment(number, queuedComment({ runId, behind, position: await queuePosition(ctx.deps.runs, run), budgetMicros: run.budgetMicros }));
+    const { id } = await ctx.github.comment(number, queuedComment({ runId, behind, position: await queuePosition(ctx.deps.queue, run), budgetMicros: run.budgetMicros }));
     await ctx.deps.runs.patch(runId, { statusCommentId: id }, { allowTerminal: true });
   });
   return { action: 'submitted', runId, thread: input.thread, behind };

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { ConcurrencySlotsPort, RunEventLog, RunKeysPort, RunRecord, RunRepository, SlotCaps } from '../store/ports';
+import type { RunQueuePort } from '../store/run-queue';
 import { RunNotLaunchableError } from '../store/run-keys';
 import { RunNotFoundError } from '../errors';
 import { RunKey } from './run-key';
@@ -10,22 +11,26 @@ import { releaseReviewPlace, takeReviewPlace, type ReviewBacklogDeps } from './r
 import { CapacityProvider, IllegalTransitionError, isTerminal } from './lifecycle';
 import { threadBlocker } from './threads';
 
-/**
- * A run queued longer than this ends TIMED_OUT (code queue_timeout) instead of waiting forever; it
- * also bounds the state machine's history (each poll of the wait loop adds ~9 events).
- */
+/** A run queued longer than this ends TIMED_OUT (code queue_timeout) instead of waiting forever. */
 export const MAX_QUEUED_MINUTES = 12 * 60;
+
+/** Why a run waits when no slot is free: the only reason a freed slot wakes it for. */
+export const SLOT_WAIT_REASON = 'waiting for a concurrency slot';
 
 /**
  * What the Admit step decided:
  * - `admitted`: the run holds a global and a per-repo slot and is STARTING; `runKey` is the run key
  *   for the task about to launch (its hash is on the run item; a retried admission issues a new one);
- * - `queued`: no slot free; the run stays QUEUED at `queuePosition` (1 = next) and asks again later;
+ * - `queued`: no slot free; the run stays QUEUED at `queuePosition` (1 = next), its queue entry holds
+ *   the token its Admit state waits on (the state machine never sees this decision: the state goes on
+ *   waiting);
+ * - `woken`: not an admission decision but what a waker completes a queued run's Admit state with
+ *   (core/runs/queue-wake.ts): the run goes through Admit again;
  * - `cancelled`: a cancel was requested before it started (Finalize ends it CANCELLED);
  * - `expired`: queued longer than MAX_QUEUED_MINUTES (Finalize ends it TIMED_OUT);
  * - `ended`: the run is already terminal (for example cancelled by the API); Finalize only re-runs the clean-up.
  */
-export const AdmissionDecision = z.enum(['admitted', 'queued', 'cancelled', 'expired', 'ended']);
+export const AdmissionDecision = z.enum(['admitted', 'queued', 'woken', 'cancelled', 'expired', 'ended']);
 export type AdmissionDecision = z.infer<typeof AdmissionDecision>;
 
 export const AdmissionResult = z
@@ -42,6 +47,8 @@ export type AdmissionResult = z.infer<typeof AdmissionResult>;
 
 export interface AdmissionDeps {
   runs: RunRepository;
+  /** The queue entries of QUEUED runs (order, position, the token a queued Admit state waits on). */
+  queue: RunQueuePort;
   events: RunEventLog;
   slots: ConcurrencySlotsPort;
   runKeys: RunKeysPort;
@@ -57,9 +64,11 @@ const result = (decision: AdmissionDecision, queuePosition: number | null = null
 
 /**
  * Admits a run under the concurrency caps. Safe to call again for the same run (a retried step): the
- * slot acquisition is idempotent and a run already past QUEUED is reported admitted.
+ * slot acquisition is idempotent and a run already past QUEUED is reported admitted. A run that must
+ * wait gets (or keeps) its place in the queue with `waitToken`, the token of its Admit state.
+ * `wokenAt` in the answer: a waker woke this run before and it found no slot (it must not wake itself).
  */
-export async function admitRun(deps: AdmissionDeps, runId: string, requested?: CapacityProvider): Promise<AdmissionResult> {
+export async function admitRun(deps: AdmissionDeps, runId: string, requested?: CapacityProvider, waitToken?: string): Promise<AdmissionResult & { wokenAt?: string | null }> {
   const run = await deps.runs.get(runId);
   if (!run) throw new RunNotFoundError(runId);
   if (isTerminal(run.status)) return result('ended');
@@ -67,14 +76,15 @@ export async function admitRun(deps: AdmissionDeps, runId: string, requested?: C
 
   if (run.status !== 'QUEUED') {
     // A retry after an attempt that admitted the run but whose answer was lost.
-    await deps.slots.acquire(run.runId, run.repo, deps.caps);
+    await deps.slots.acquire(run.runId, run.repo, deps.caps, run.requester);
     // Our read may be stale: if Finalize ended the run and released its slots before we acquired,
     // nothing would ever release them again. Look once more and give them back.
     const now = await deps.runs.get(run.runId);
     if (!now || isTerminal(now.status)) {
-      await deps.slots.release(run.runId, run.repo);
+      await deps.slots.release(run.runId, run.repo, run.requester);
       return result('ended');
     }
+    await deps.queue.remove(run.runId);
     return admitted(deps, run, requested);
   }
 
@@ -88,22 +98,26 @@ export async function admitRun(deps: AdmissionDeps, runId: string, requested?: C
   let reason = await reviewBacklogReason(deps, run);
   if (reason === undefined) {
     const blocker = run.thread ? await threadBlocker({ runs: deps.runs, threads: requireThreads(deps) }, run) : undefined;
-    if (blocker === undefined && (await deps.slots.acquire(run.runId, run.repo, deps.caps))) return start(deps, run, requested);
-    reason = blocker !== undefined ? `waiting for run ${blocker} of its thread` : 'waiting for a concurrency slot';
+    if (blocker === undefined && (await deps.slots.acquire(run.runId, run.repo, deps.caps, run.requester))) return start(deps, run, requested);
+    reason = blocker !== undefined ? `waiting for run ${blocker} of its thread` : SLOT_WAIT_REASON;
     await giveBackReviewPlace(deps, run);
   }
 
-  const position = await queuePosition(deps.runs, run);
-  if (position !== run.queuePosition || reason !== (run.queueReason ?? null)) {
-    try {
-      await deps.runs.patch(run.runId, { queuePosition: position, queueReason: reason });
-    } catch (err) {
-      // Ended (cancelled) between our read and this write: nothing is held, Finalize tidies up.
-      if (err instanceof IllegalTransitionError) return result('ended');
-      throw err;
+  const priority = run.priority ?? 'normal';
+  const { wokenAt } = await deps.queue.wait({ runId: run.runId, repo: run.repo, requester: run.requester, priority, held: reason !== SLOT_WAIT_REASON, at: now.toISOString(), ...(waitToken ? { token: waitToken } : {}) });
+  const position = await deps.queue.position(run.runId, priority);
+  try {
+    // Written every time (not only when it changed): the write is refused once the run ended, which
+    // tells us a cancel raced with us and the entry we just wrote must go.
+    await deps.runs.patch(run.runId, { queuePosition: position, queueReason: reason });
+  } catch (err) {
+    if (err instanceof IllegalTransitionError) {
+      await deps.queue.remove(run.runId);
+      return result('ended');
     }
+    throw err;
   }
-  return result('queued', position);
+  return waitToken ? { ...result('queued', position), wokenAt } : result('queued', position);
 }
 
 /**
@@ -135,11 +149,12 @@ async function start(deps: AdmissionDeps, run: RunRecord, requested: CapacityPro
   } catch (err) {
     if (err instanceof IllegalTransitionError) {
       // Cancelled (ended) while we took the slots: give them back before anyone waits on them.
-      await deps.slots.release(run.runId, run.repo);
+      await deps.slots.release(run.runId, run.repo, run.requester);
       return result('ended');
     }
     throw err;
   }
+  await deps.queue.remove(run.runId);
   await deps.events.append(run.runId, 'status', 'QUEUED → STARTING: admitted, starting the runner', { from: 'QUEUED', to: 'STARTING' });
   // A cancel that landed between our read and the transition: Finalize ends it CANCELLED and frees the slots.
   return started.cancelRequested ? result('cancelled') : admitted(deps, started, requested);
@@ -156,21 +171,18 @@ async function admitted(deps: AdmissionDeps, run: RunRecord, requested: Capacity
   } catch (err) {
     // Ended between our read and the key: nothing launches; give the slots back before anyone waits on them.
     if (err instanceof RunNotLaunchableError) {
-      await deps.slots.release(run.runId, run.repo);
+      await deps.slots.release(run.runId, run.repo, run.requester);
       return result('ended');
     }
     throw err;
   }
 }
 
-/** 1 + the number of queued, not-cancelled runs created before this one (run ids sort by creation time). */
-export async function queuePosition(runs: Pick<RunRepository, 'list'>, run: Pick<RunRecord, 'runId'>): Promise<number> {
-  let ahead = 0;
-  let cursor: string | undefined;
-  do {
-    const page = await runs.list({ status: 'QUEUED', limit: 100, ...(cursor ? { cursor } : {}) });
-    ahead += page.runs.filter((r) => r.runId < run.runId && !r.cancelRequested).length;
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
-  return ahead + 1;
+/**
+ * A run's queue position as people see it: 1 + the queue entries ahead of it (a COUNT over the queue
+ * index keys, no run item read). A run not in the queue yet (just submitted, its Admit has not run)
+ * counts as the last one.
+ */
+export async function queuePosition(queue: Pick<RunQueuePort, 'position'>, run: Pick<RunRecord, 'runId' | 'priority'>): Promise<number> {
+  return queue.position(run.runId, run.priority ?? 'normal');
 }

@@ -90,7 +90,7 @@ export async function resumeWithoutHuman(deps: AutomaticResumeDeps, input: Autom
 
   // Invariant 8 as at a pause: no compute and no slot until Admit takes them again.
   await deps.stopRunTasks(run.runId);
-  await deps.slots.release(run.runId, run.repo);
+  await deps.slots.release(run.runId, run.repo, run.requester);
   const automaticResumes = { count: decision.attempt, capacityProvider: decision.capacityProvider, lastKey: stop.key, lastCause: stop.cause.slice(0, 1_000) };
   try {
     await deps.runs.transition(run.runId, 'QUEUED', { queuePosition: null, resume: stop.resume!, automaticResumes, ...(stop.branch !== undefined ? { branch: stop.branch } : {}) });

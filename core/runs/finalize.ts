@@ -7,12 +7,18 @@ import { runEndedMetrics } from '../metrics/run-metrics';
 import { RunNotFoundError } from '../errors';
 import { IllegalTransitionError, isTerminal, type TerminalStatus } from './lifecycle';
 import type { RunError, RunnerResult } from './schemas';
+import type { RunQueuePort } from '../store/run-queue';
+import type { QueueWaker } from './queue-wake';
 
 export interface FinalizeDeps {
   runs: RunRepository;
   events: RunEventLog;
   ledger: BudgetLedgerPort;
   slots: ConcurrencySlotsPort;
+  /** The run queue: an ended run leaves it (a run cancelled while QUEUED has an entry). */
+  queue: Pick<RunQueuePort, 'remove'>;
+  /** Wakes the queued runs the freed slots can admit (core/runs/queue-wake.ts); none: the sweep finds them. */
+  wakeQueue?: QueueWaker;
   /**
    * Open items a paused run waited on are closed when it ends (expired when no answer came in time),
    * and the run's `pr_ready` or `failed` item is created (core/inbox/run-outcome-item.ts).
@@ -74,11 +80,16 @@ export async function finalizeRun(deps: FinalizeDeps, input: FinalizeInput): Pro
   const closeAs = input.reason.code === 'no_answer' ? 'expired' : 'closed';
   const failures = await cleanUp([
     () => deps.stopRunTasks(run.runId),
-    () => deps.slots.release(run.runId, run.repo),
+    () => deps.slots.release(run.runId, run.repo, run.requester),
+    () => deps.queue.remove(run.runId),
+    // At once, so a freed slot is taken within the second; a run of a thread that waits for this one is woken below.
+    async () => deps.wakeQueue?.(),
     () => deps.ledger.settleRun(run.runId),
     () => deps.inbox.closeWaiting(run.runId, closeAs, (deps.now?.() ?? new Date()).toISOString()),
   ]);
   const outcome = await endRun(deps, input, run);
+  // After the terminal status, so a run of the same thread that waited for this one sees it ended.
+  if (run.thread != null) await deps.wakeQueue?.({ includeHeld: true });
   // On every call, with an id of its own derived from the run: a retry or the backstop creates it once.
   const item = runOutcomeItem(outcome.run);
   if (item) {

@@ -6,12 +6,15 @@ import type { ConcurrencySlotsPort, RunEventLog, RunRepository } from '../store/
 import { RunNotFoundError } from '../errors';
 import { IllegalTransitionError } from './lifecycle';
 import { reasonText } from './termination';
+import type { QueueWaker } from './queue-wake';
 
 export interface PauseDeps {
   runs: RunRepository;
   events: RunEventLog;
   slots: ConcurrencySlotsPort;
   inbox: InboxStore;
+  /** Wakes the queued runs the freed slots can admit (core/runs/queue-wake.ts); none: the sweep finds them. */
+  wakeQueue?: QueueWaker;
   /** Stops whatever compute the run still has: the runner reported the pause and is exiting. */
   stopRunTasks(runId: string): Promise<void>;
   /** Announces the new item (the inbox topic on AWS, the outbox locally); none: nobody is told but the inbox. */
@@ -71,7 +74,8 @@ export async function pauseRun(deps: PauseDeps, input: PauseTaskInput): Promise<
   });
   // Invariant 8: a paused run holds no compute and no slot.
   await deps.stopRunTasks(run.runId);
-  await deps.slots.release(run.runId, run.repo);
+  await deps.slots.release(run.runId, run.repo, run.requester);
+  await deps.wakeQueue?.();
   if (retried) return item;
 
   const segment = (run.resume?.segment ?? 1) + 1;

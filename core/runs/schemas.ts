@@ -25,6 +25,13 @@ export const BranchName = z.string().superRefine((name, ctx) => {
 
 export const Label = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,49}$/, 'labels are 1-50 of letters, digits, ".", "_", ":" or "-"');
 
+/**
+ * A run's place in the queue (docs/architecture.md#admission): `high` runs are admitted before
+ * `normal` ones, `normal` before `low`; first come, first served within a priority, per cap.
+ */
+export const RunPriority = z.enum(['high', 'normal', 'low']);
+export type RunPriority = z.infer<typeof RunPriority>;
+
 /** Body of `POST /v1/runs`. Caps that depend on config (`maxPerRunUsd`, `timeouts.maxMinutes`) are checked by the submit logic. */
 export const SubmitRunRequest = z
   .object({
@@ -42,6 +49,8 @@ export const SubmitRunRequest = z
     pr: z.number().int().positive().max(2_147_483_647).optional(),
     /** true: the agent first explores without changing anything and proposes a plan, which waits in the inbox (`plan_approval`) before any edit. */
     plan: z.boolean().optional(),
+    /** Queue priority (default `normal`): high before normal before low, FIFO within one. */
+    priority: RunPriority.optional(),
   })
   .strict()
   .superRefine((request, ctx) => {
@@ -86,6 +95,8 @@ export const RunView = z
     queuePosition: z.number().int().nullable(),
     /** Why a QUEUED run waits: a concurrency slot, an earlier run of its thread, or its requester's review backlog. */
     queueReason: z.string().nullable(),
+    /** Queue priority: `high`, `normal` or `low`. */
+    priority: RunPriority,
     cancelRequested: z.boolean(),
     error: RunError.nullable(),
     /** The GitHub issue or pull request (`owner/name#N`) whose thread the run belongs to. */

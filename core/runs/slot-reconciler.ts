@@ -8,6 +8,7 @@ export interface SlotReconcilerDeps {
   repos: readonly string[];
 }
 
+
 /**
  * Frees slots whose holder can never release them: a run that is terminal (its Finalize released
  * before a stale admission took the slot again) or that does not exist. A holder whose run is still
@@ -26,7 +27,7 @@ export async function reconcileSlots(deps: SlotReconcilerDeps): Promise<{ releas
         keeps = run !== undefined && !isTerminal(run.status);
         verdicts.set(runId, keeps);
         // A terminal run also frees its own repository's semaphore, even one no longer configured.
-        if (run && !keeps) await deps.slots.release(run.runId, run.repo);
+        if (run && !keeps) await deps.slots.release(run.runId, run.repo, run.requester);
       }
       if (keeps) continue;
       await deps.slots.releaseSemaphore(runId, repo);

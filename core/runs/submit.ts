@@ -186,6 +186,8 @@ export async function submitRun(deps: SubmitDeps, input: SubmitInput): Promise<S
     thread: thread ?? null,
     ...(request.kind === 'review' ? { runKind: 'review' as const, pr: request.pr ?? null } : {}),
     ...(request.plan === true ? { plan: true } : {}),
+    // `normal` is the default and stays implicit, as on runs stored before priorities.
+    ...(request.priority !== undefined && request.priority !== 'normal' ? { priority: request.priority } : {}),
   };
   try {
     await deps.runs.create(record);

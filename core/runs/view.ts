@@ -31,6 +31,7 @@ export function toRunView(record: RunRecord, queuePosition?: number | null): Run
     tokens: record.tokens,
     queuePosition: queuePosition === undefined ? record.queuePosition : queuePosition,
     queueReason: record.status === 'QUEUED' ? (record.queueReason ?? null) : null,
+    priority: record.priority ?? 'normal',
     cancelRequested: record.cancelRequested,
     error: record.error,
     thread: record.thread ?? null,

@@ -3,17 +3,19 @@ import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk
 import * as z from 'zod';
 import { RepoName } from '../config/schema';
 import { RunId } from '../runs/schemas';
-import type { ConcurrencySlotsPort, SlotCaps } from './ports';
+import type { ConcurrencySlotsPort, SlotCaps, SlotOccupancy } from './ports';
 import { controlItemKey } from './tables';
 
 /**
  * Concurrency semaphores, the AWS Step Functions concurrency-control pattern: one control item per
  * semaphore with a `count` and a `holders` map (run id -> acquired at). Acquire and release are single
  * conditional updates of that item, so any number of concurrent callers cannot exceed the cap, count a
- * holder twice or free a slot they do not hold.
+ * holder twice or free a slot they do not hold. With `concurrency.perRequester` a run takes a third
+ * semaphore, its requester's, in the same all-or-none way.
  */
 
-const Caps = z.object({ global: z.number().int().positive(), perRepo: z.number().int().positive() }).strict();
+const Caps = z.object({ global: z.number().int().positive(), perRepo: z.number().int().positive(), perRequester: z.number().int().positive().optional() }).strict();
+const Requester = z.string().min(1).max(200);
 const SlotItem = z.object({ count: z.number().int(), holders: z.record(z.string(), z.string()) });
 
 function isConditionFailure(error: unknown): boolean {
@@ -81,20 +83,42 @@ export function createConcurrencySlots(doc: DynamoDBDocumentClient, tableName: s
   }
 
   return {
-    async acquire(runId: string, repo: string, caps: SlotCaps): Promise<boolean> {
+    async acquire(runId: string, repo: string, caps: SlotCaps, requester?: string): Promise<boolean> {
       const id = RunId.parse(runId);
       const repoKey = controlItemKey.repoSlot(RepoName.parse(repo));
-      const { global, perRepo } = Caps.parse(caps);
+      const { global, perRepo, perRequester } = Caps.parse(caps);
+      if (perRequester !== undefined && requester === undefined) throw new Error('a per-requester cap needs the run\'s requester');
       if (!(await take(controlItemKey.globalSlot(), id, global))) return false;
-      if (await take(repoKey, id, perRepo)) return true;
-      // The repository is full: give the global slot back, so the run holds both or neither.
+      if (!(await take(repoKey, id, perRepo))) {
+        // The repository is full: give the global slot back, so the run holds all or none.
+        await give(controlItemKey.globalSlot(), id);
+        return false;
+      }
+      if (perRequester === undefined || (await take(controlItemKey.requesterSlot(Requester.parse(requester)), id, perRequester))) return true;
+      // The requester is at their cap: give the other two back.
+      await give(repoKey, id);
       await give(controlItemKey.globalSlot(), id);
       return false;
     },
-    async release(runId: string, repo: string): Promise<void> {
+    async release(runId: string, repo: string, requester?: string): Promise<void> {
       const id = RunId.parse(runId);
+      if (requester !== undefined) await give(controlItemKey.requesterSlot(Requester.parse(requester)), id);
       await give(controlItemKey.repoSlot(RepoName.parse(repo)), id);
       await give(controlItemKey.globalSlot(), id);
+    },
+    async occupancy(repos: readonly string[], requesters: readonly string[]): Promise<SlotOccupancy> {
+      const countOf = async (pk: string) => {
+        const slot = await readSlot(pk);
+        return slot ? Object.keys(slot.holders).length : 0;
+      };
+      const uniqueRepos = [...new Set(repos.map((r) => RepoName.parse(r).toLowerCase()))];
+      const uniqueRequesters = [...new Set(requesters.map((r) => Requester.parse(r)))];
+      const [global, repoCounts, requesterCounts] = await Promise.all([
+        countOf(controlItemKey.globalSlot()),
+        Promise.all(uniqueRepos.map(async (r) => [r, await countOf(controlItemKey.repoSlot(r))] as const)),
+        Promise.all(uniqueRequesters.map(async (r) => [r, await countOf(controlItemKey.requesterSlot(r))] as const)),
+      ]);
+      return { global, repos: Object.fromEntries(repoCounts), requesters: Object.fromEntries(requesterCounts) };
     },
     async holders(): Promise<string[]> {
       const slot = await readSlot(controlItemKey.globalSlot());

@@ -5,7 +5,7 @@ import {
   type CreateTableCommandInput,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { controlKeys, eventsKeys, idempotencyKeys, inboxIndexes, inboxIndexSortKey, inboxKeys, runsIndexes, runsIndexSortKey, runsKeys, type TableNames } from './tables';
+import { controlKeys, eventsKeys, queueIndex, idempotencyKeys, inboxIndexes, inboxIndexSortKey, inboxKeys, runsIndexes, runsIndexSortKey, runsKeys, type TableNames } from './tables';
 
 /** The table definitions, mirroring the CDK tables (infra) key for key. */
 type TableDefinition = CreateTableCommandInput & { TableName: string };
@@ -66,7 +66,21 @@ export function tableDefinitions(names: TableNames): TableDefinition[] {
       TableName: names.control,
       BillingMode: 'PAY_PER_REQUEST',
       KeySchema: [{ AttributeName: controlKeys.partitionKey, KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: controlKeys.partitionKey, AttributeType: 'S' }],
+      AttributeDefinitions: [
+        { AttributeName: controlKeys.partitionKey, AttributeType: 'S' },
+        { AttributeName: queueIndex.partitionKey, AttributeType: 'S' },
+        { AttributeName: queueIndex.sortKey, AttributeType: 'S' },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: queueIndex.name,
+          KeySchema: [
+            { AttributeName: queueIndex.partitionKey, KeyType: 'HASH' },
+            { AttributeName: queueIndex.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...queueIndex.projected] },
+        },
+      ],
     },
     {
       TableName: names.idempotency,

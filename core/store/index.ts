@@ -8,6 +8,7 @@ import type { BudgetLedgerPort, ConcurrencySlotsPort, IntakeFlagPort, RunEventLo
 import { createRunEventLog } from './run-event-log';
 import { createRunKeys } from './run-keys';
 import { createRunRepository } from './run-repository';
+import { createRunQueue, type RunQueuePort } from './run-queue';
 import type { TableNames } from './tables';
 
 export interface Store {
@@ -20,6 +21,7 @@ export interface Store {
   inbox: InboxStore;
   /** A requester's review places (`concurrency.maxOpenPrsPerRequester`). */
   reviewPlaces: ReviewPlacesPort;
+  queue: RunQueuePort;
 }
 
 export interface StoreOptions {
@@ -39,6 +41,7 @@ export function createStore(doc: DynamoDBDocumentClient, names: TableNames, opti
     runKeys: createRunKeys(doc, names.runs),
     inbox: createInboxStore(doc, names.inbox),
     reviewPlaces: createReviewPlaces(doc, names.control),
+    queue: createRunQueue(doc, names.control),
   };
 }
 

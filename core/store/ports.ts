@@ -2,7 +2,7 @@ import type { RunResume } from '../inbox/pause-report';
 import type { TokenUsage } from '../pricing';
 import type { RunKind, RunOutcome, RunSource, RunStatus } from '../runs/lifecycle';
 import type { AutomaticResumes } from '../runs/runner-stop';
-import type { RunError, RunEvent, RunEventType } from '../runs/schemas';
+import type { RunError, RunEvent, RunEventType, RunPriority } from '../runs/schemas';
 
 /**
  * The contracts of the persistence layer. Implementations live beside this file (DynamoDB via
@@ -33,6 +33,8 @@ export interface RunRecord {
   queuePosition: number | null;
   /** Why a QUEUED run waits (a concurrency slot, its thread, its requester's review backlog); absent or null otherwise. */
   queueReason?: string | null;
+  /** Queue priority (core/runs/schemas.ts RunPriority); absent on runs stored before priorities: `normal`. */
+  priority?: RunPriority;
   cancelRequested: boolean;
   error: RunError | null;
   tokens: TokenUsage;
@@ -177,13 +179,27 @@ export interface BudgetLedgerPort {
 export interface SlotCaps {
   global: number;
   perRepo: number;
+  /** `concurrency.perRequester`: parallel agents per person; unset: no per-requester semaphore. */
+  perRequester?: number | undefined;
+}
+
+/** How many runs hold each semaphore: the global one, and the named repositories' (lower-cased) and requesters'. */
+export interface SlotOccupancy {
+  global: number;
+  repos: Record<string, number>;
+  requesters: Record<string, number>;
 }
 
 export interface ConcurrencySlotsPort {
-  /** Takes a global and a per-repo slot for the run, or neither. Idempotent for a run that already holds both. */
-  acquire(runId: string, repo: string, caps: SlotCaps): Promise<boolean>;
-  /** Frees whatever the run holds; releasing twice or releasing a non-holder changes nothing. */
-  release(runId: string, repo: string): Promise<void>;
+  /**
+   * Takes a global and a per-repo slot for the run (and its requester's, with `caps.perRequester`, which
+   * then needs `requester`), or none. Idempotent for a run that already holds them.
+   */
+  acquire(runId: string, repo: string, caps: SlotCaps, requester?: string): Promise<boolean>;
+  /** Frees whatever the run holds (its requester's slot too when `requester` is given); releasing twice or releasing a non-holder changes nothing. */
+  release(runId: string, repo: string, requester?: string): Promise<void>;
+  /** Holder counts of the global semaphore and of these repositories' and requesters' (the queue's wake-up, core/runs/queue-wake.ts). */
+  occupancy(repos: readonly string[], requesters: readonly string[]): Promise<SlotOccupancy>;
   /** Run ids holding a slot (global), for tests, recovery and the dashboard. */
   holders(): Promise<string[]>;
   /** Run ids holding one semaphore: a repository's, or the global one (`null`). For the slot reconciler. */

@@ -3,7 +3,7 @@ import { RunResume } from '../inbox/pause-report';
 import { TokenUsage } from '../pricing';
 import { RunKind, RunOutcome, RunSource, RunStatus } from '../runs/lifecycle';
 import { AutomaticResumes } from '../runs/runner-stop';
-import { RunError, RunId } from '../runs/schemas';
+import { RunError, RunId, RunPriority } from '../runs/schemas';
 import type { RunPatch, RunRecord } from './ports';
 
 const Micros = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
@@ -31,6 +31,7 @@ export const StoredRunRecord = z.object({
   maxMinutes: z.number().int().positive(),
   queuePosition: z.number().int().nonnegative().nullable(),
   queueReason: z.string().max(1_000).nullable().optional(),
+  priority: RunPriority.optional(),
   cancelRequested: z.boolean(),
   error: RunError.nullable(),
   tokens: TokenUsage,

@@ -9,11 +9,16 @@
  *             byKind (kind = "run"), byRequester, byRepo, byStatus.
  * events    pk runId, sk seq (a ULID, monotonic per writer): the run's timeline.
  * control   pk pk. Counters that runs share:
- *             slot#global, slot#repo#<owner/name>            concurrency semaphores (count, holders map)
+ *             slot#global, slot#repo#<owner/name>,           concurrency semaphores (count, holders map)
+ *             slot#requester#<requester>                     (the last only with concurrency.perRequester)
+ *             queue#<runId>                                  a QUEUED run's queue entry: its order key, and the
+ *                                                            task token its Admit state waits on (core/store/run-queue.ts)
  *             ledger#org#<yyyy-mm-dd>                        org daily committed spend (committedMicros, and
  *                                                            entries of active runs only: core/store/ledger-day.ts)
  *             ledger#requester#<requester>#<yyyy-mm-dd>      a requester's daily committed spend
  *             flag#intake                                    the spend circuit breaker (paused, reason, at)
+ *           GSI byQueue (sparse: queue entries only), partition `queue` (one value), sort `queueOrder`
+ *           (`<priority rank>#<runId>`), projection INCLUDE runId, repo, requester, held, wokenAt, since (never the token).
  * inbox     pk itemId (ULID). Items that need a human (core/inbox/): a paused run's question or
  *           approval with the task token its execution waits on (never shown by the API).
  *           GSIs with sort key itemId, projection ALL: byRun (runId), byState (state),
@@ -40,11 +45,15 @@ export const inboxIndexSortKey = 'itemId';
 
 export const eventsKeys = { partitionKey: 'runId', sortKey: 'seq' } as const;
 export const controlKeys = { partitionKey: 'pk' } as const;
+/** The control table's sparse index of queue entries, in admission order (core/store/run-queue.ts). */
+export const queueIndex = { name: 'byQueue', partitionKey: 'queue', sortKey: 'queueOrder', projected: ['runId', 'repo', 'requester', 'held', 'wokenAt', 'since'] } as const;
 export const idempotencyKeys = { partitionKey: 'id', ttlAttribute: 'expiration' } as const;
 
 export const controlItemKey = {
   globalSlot: () => 'slot#global',
   repoSlot: (repo: string) => `slot#repo#${repo.toLowerCase()}`,
+  requesterSlot: (requester: string) => `slot#requester#${requester}`,
+  queueEntry: (runId: string) => `queue#${runId}`,
   orgDay: (day: string) => `ledger#org#${day}`,
   requesterDay: (requester: string, day: string) => `ledger#requester#${requester}#${day}`,
   intakeFlag: () => 'flag#intake',

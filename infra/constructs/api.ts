@@ -94,6 +94,8 @@ export class Api extends Construct {
       const fn = nightshiftFunction(this, route.id, { entry: route.entry, description: route.description, config, logRetention, environment, timeout: Duration.seconds(15) });
       if (route.method === apigw.HttpMethod.GET) state.grantRunStoreRead(fn);
       else state.grantRunStore(fn);
+      // A queued run's live position: a COUNT over the queue index (core/store/run-queue.ts).
+      if (route.id === 'GetRun') state.grantQueuePositionRead(fn);
       this.httpApi.addRoutes({ path: route.path, methods: [route.method], integration: new integrations.HttpLambdaIntegration(`${route.id}Integration`, fn) });
       functions[route.id] = fn;
     }

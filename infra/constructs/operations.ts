@@ -66,6 +66,8 @@ export class Operations extends Construct {
     state.grantRunGaugeReads(this.runGaugesFunction);
     // Each tick also frees slots held by ended or missing runs.
     state.grantSlotRepair(this.runGaugesFunction);
+    // The queue sweep; SendTaskSuccess on the run state machine is granted by the stack (Orchestrator.grantQueueWakeUp).
+    state.grantQueueWake(this.runGaugesFunction);
     new events.Rule(this, 'RunGaugesTick', {
       description: 'Samples the Nightshift run gauges',
       schedule: events.Schedule.rate(GAUGE_RATE),

@@ -22,7 +22,6 @@ import type { State } from './state';
 export const RunStates = {
   admit: 'Admit',
   admitted: 'Admitted?',
-  waitForSlot: 'Wait for a slot',
   runRunner: 'Run the runner',
   paused: 'Paused?',
   waitForHuman: 'Wait for a human',
@@ -34,8 +33,14 @@ export const RunStates = {
   finalizeFailed: 'Finalize failed',
 } as const;
 
-/** How often a queued run asks for a slot again. Each round is ~9 history events (Standard: 25,000). */
-export const QUEUE_POLL_SECONDS = 20;
+/**
+ * A queued run's Admit state waits on its task token until a released slot wakes it; after this long
+ * without a wake-up it runs Admit again (one state transition). It is the last line of defence behind
+ * the wake-ups and the per-minute queue sweep, so it is long: a run costs at most 10 transitions for
+ * any wait up to MAX_QUEUED_MINUTES (two re-checks), where a 60-120 s re-check would make a 10-minute
+ * wait cost 13-16 (docs/architecture.md#admission-and-the-queue).
+ */
+export const QUEUE_RECHECK_SECONDS = 4 * 60 * 60;
 
 /** Execution statuses the backstop rule reacts to: the ones that skipped the Finalize state. */
 export const BACKSTOP_STATUSES = ['FAILED', 'TIMED_OUT', 'ABORTED'] as const;
@@ -49,7 +54,8 @@ export interface OrchestratorProps {
 
 /**
  * The run state machine (Standard, JSONPath, one execution per run named by its id):
- * admit under the concurrency slots (waiting in a loop that holds no compute) → run the runner with
+ * admit under the concurrency slots (a queued run waits on a task token, holding no compute, until a
+ * released slot wakes it) → run the runner with
  * ecs:runTask.waitForTaskToken (wall clock and heartbeat from the execution input) → Finalize, which
  * every path reaches. An EventBridge rule runs the same idempotent clean-up (the backstop) for the
  * executions that could not reach Finalize: stopped from the console, timed out, failed.
@@ -110,6 +116,8 @@ export class Orchestrator extends Construct {
       environment,
     });
     for (const fn of [this.admitFunction, this.finalizeFunction, this.backstopFunction, this.pauseFunction, this.automaticResumeFunction]) state.grantRunStore(fn);
+    // The queue: Admit stores a waiting run's token with its entry; whatever frees a slot wakes the next run.
+    for (const fn of [this.admitFunction, this.finalizeFunction, this.backstopFunction, this.pauseFunction]) state.grantRunQueue(fn);
     // It creates no inbox item: the run store and stopping the run's task are all it needs.
     runtime.grantStopRunTasks(this.automaticResumeFunction);
     // The review backlog (concurrency.maxOpenPrsPerRequester): Admit counts the requester's open pr_ready items.
@@ -136,6 +144,7 @@ export class Orchestrator extends Construct {
     });
     this.grantRunTask(runtime);
     this.stateMachine.grantTaskResponse(runtime.taskRole);
+    this.grantQueueWakeUp([this.admitFunction, this.finalizeFunction, this.backstopFunction, this.pauseFunction]);
     acknowledgeOnPrincipal(
       this.stateMachine,
       {
@@ -203,6 +212,21 @@ export class Orchestrator extends Construct {
     });
   }
 
+  /**
+   * SendTaskSuccess on this state machine's tasks, and nothing else: Admit completes its own waiting
+   * state, and whatever frees a slot completes a queued run's. A policy of its own, not the functions'
+   * default policy: the state machine refers to these functions, and a function waits for its default
+   * policy, so granting through it would be a dependency cycle.
+   */
+  grantQueueWakeUp(functions: nodejs.NodejsFunction[]): void {
+    for (const fn of functions) {
+      new iam.Policy(this, `${fn.node.id}QueueWakeUp`, {
+        roles: [fn.role!],
+        statements: [new iam.PolicyStatement({ actions: ['states:SendTaskSuccess'], resources: [this.stateMachine.stateMachineArn] })],
+      });
+    }
+  }
+
   /** Submit: StartExecution (name = run id). */
   grantStartExecution(grantee: iam.IGrantable): void {
     this.stateMachine.grantStartExecution(grantee);
@@ -248,12 +272,21 @@ export class Orchestrator extends Construct {
     finalize.addCatch(finalizeFailed, { errors: ['States.ALL'], resultPath: '$.finalizeFailure' });
     finalize.next(done);
 
+    // Admit decides at once (SendTaskSuccess of its own token) or leaves the run waiting in the queue
+    // with this token, holding no compute, until a released slot wakes it (core/runs/queue-wake.ts).
     const admit = lambdaTask(RunStates.admit, this.admitFunction, {
-      comment: 'Take a global and a per-repo slot, or report the queue position.',
-      payload: sfn.TaskInput.fromObject({ runId: sfn.JsonPath.stringAt('$.runId'), repo: sfn.JsonPath.stringAt('$.repo'), capacityProvider: sfn.JsonPath.stringAt('$.capacityProvider') }),
+      comment: 'Take the slots (global, per repo, per requester), or wait in the queue on this token until a released slot wakes the run.',
+      integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+      payloadResponseOnly: false,
+      retryOnServiceExceptions: false,
+      payload: sfn.TaskInput.fromObject({ runId: sfn.JsonPath.stringAt('$.runId'), repo: sfn.JsonPath.stringAt('$.repo'), capacityProvider: sfn.JsonPath.stringAt('$.capacityProvider'), token: sfn.JsonPath.taskToken }),
+      taskTimeout: sfn.Timeout.duration(Duration.seconds(QUEUE_RECHECK_SECONDS)),
       resultPath: '$.admission',
     });
-    admit.addRetry({ errors: ['States.TaskFailed', 'States.Timeout'], interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 4, jitterStrategy: sfn.JitterType.FULL });
+    // States.TaskFailed matches every error but States.Timeout: the function or the Lambda service failed.
+    admit.addRetry({ errors: ['States.TaskFailed'], interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 4, jitterStrategy: sfn.JitterType.FULL });
+    // No wake-up within the re-check time: ask again (the run keeps its place in the queue).
+    admit.addCatch(admit, { errors: ['States.Timeout'], resultPath: sfn.JsonPath.DISCARD });
     admit.addCatch(finalize, { errors: ['States.ALL'], resultPath: '$.admissionFailure' });
 
     // A CustomState's construct id is its state name.
@@ -341,14 +374,10 @@ export class Orchestrator extends Construct {
       .otherwise(finalize);
     runRunner.next(paused);
 
-    const waitForSlot = new sfn.Wait(this, RunStates.waitForSlot, {
-      stateName: RunStates.waitForSlot,
-      comment: 'Queued: hold no compute, ask again.',
-      time: sfn.WaitTime.duration(Duration.seconds(QUEUE_POLL_SECONDS)),
-    });
     const admitted = new sfn.Choice(this, RunStates.admitted, { stateName: RunStates.admitted })
       .when(sfn.Condition.stringEquals('$.admission.decision', 'admitted'), runRunner)
-      .when(sfn.Condition.stringEquals('$.admission.decision', 'queued'), waitForSlot.next(admit))
+      // Woken by a released slot: admission again, under the caps (a lost race waits again, in the same place).
+      .when(sfn.Condition.stringEquals('$.admission.decision', 'woken'), admit)
       .otherwise(finalize);
 
     resume.next(admit);

@@ -6,7 +6,7 @@ import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { acknowledgeGuard } from './nag';
 import { SETUP_CACHE_RETENTION_DAYS } from '../../core/setup-cache';
-import { controlItemKey, controlKeys, eventsKeys, idempotencyKeys, inboxIndexes, inboxIndexSortKey, inboxKeys, runsIndexes, runsIndexSortKey, runsKeys, type TableNames } from '../../core/store/tables';
+import { controlItemKey, controlKeys, eventsKeys, idempotencyKeys, queueIndex, inboxIndexes, inboxIndexSortKey, inboxKeys, runsIndexes, runsIndexSortKey, runsKeys, type TableNames } from '../../core/store/tables';
 
 export interface StateProps {
   /** Days a run trace stays in S3 (30, docs/architecture.md). */
@@ -45,6 +45,14 @@ export class State extends Construct {
       sortKey: { name: eventsKeys.sortKey, type: dynamodb.AttributeType.STRING },
     });
     this.control = this.table('Control', { partitionKey: { name: controlKeys.partitionKey, type: dynamodb.AttributeType.STRING } });
+    // Queue entries in admission order, without their task tokens (core/store/run-queue.ts).
+    this.control.addGlobalSecondaryIndex({
+      indexName: queueIndex.name,
+      partitionKey: { name: queueIndex.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: queueIndex.sortKey, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: [...queueIndex.projected],
+    });
     this.idempotency = this.table('Idempotency', {
       partitionKey: { name: idempotencyKeys.partitionKey, type: dynamodb.AttributeType.STRING },
       timeToLiveAttribute: idempotencyKeys.ttlAttribute,
@@ -176,6 +184,43 @@ export class State extends Construct {
   }
 
   /**
+   * The run queue as the state machine's tasks use it (core/store/run-queue.ts), beside grantRunStore's
+   * item reads and writes: the byQueue index (the head of the queue, a run's position) and deleting a
+   * queue entry (`queue#…` keys only) once its run leaves the queue.
+   */
+  grantRunQueue(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${this.control.tableArn}/index/${queueIndex.name}`] });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:DeleteItem'],
+      resourceArns: [this.control.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [controlItemKey.queueEntry('*')] } },
+    });
+  }
+
+  /**
+   * The queue sweep of the run gauges (core/runs/queue-wake.ts): read the head of the queue through the
+   * byQueue index and take a waiting entry's task token (UpdateItem on `queue#…` keys only) to wake it.
+   */
+  grantQueueWake(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${this.control.tableArn}/index/${queueIndex.name}`] });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:UpdateItem'],
+      resourceArns: [this.control.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [controlItemKey.queueEntry('*')] } },
+    });
+  }
+
+  /**
+   * A run's queue position for the API (GET /v1/runs/{id}): its queue entry (GetItem on `queue#…` keys)
+   * and a count of the entries ahead of it through the byQueue index.
+   */
+  grantQueuePositionRead(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${this.control.tableArn}/index/${queueIndex.name}`] });
+  }
+
+  /**
    * Free slots whose holder run ended or is gone (the slot reconciler, core/runs/slot-reconciler.ts):
    * UpdateItem on the control table's semaphore items only (`slot#…` keys).
    */
@@ -184,7 +229,7 @@ export class State extends Construct {
       grantee,
       actions: ['dynamodb:UpdateItem'],
       resourceArns: [this.control.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${controlItemKey.globalSlot()}`, `${controlItemKey.repoSlot('*')}`] } },
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${controlItemKey.globalSlot()}`, `${controlItemKey.repoSlot('*')}`, `${controlItemKey.requesterSlot('*')}`] } },
     });
   }
 
@@ -201,7 +246,7 @@ export class State extends Construct {
       grantee,
       actions: ['dynamodb:GetItem'],
       resourceArns: [this.control.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [controlItemKey.intakeFlag(), controlItemKey.globalSlot(), controlItemKey.repoSlot('*')] } },
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [controlItemKey.intakeFlag(), controlItemKey.globalSlot(), controlItemKey.repoSlot('*'), controlItemKey.requesterSlot('*')] } },
     });
   }
 

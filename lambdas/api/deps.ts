@@ -11,6 +11,7 @@ import { createStore } from '../../core/store/index';
 import { createInboxStore } from '../../core/store/inbox-store';
 import { createRunEventLog } from '../../core/store/run-event-log';
 import { createRunRepository } from '../../core/store/run-repository';
+import { createRunQueue, type RunQueuePort } from '../../core/store/run-queue';
 import { createThreadStore } from '../../core/store/threads';
 import { stepFunctionsExecutions } from './step-functions';
 
@@ -36,6 +37,7 @@ export function apiDepsFromEnv(env: NodeJS.ProcessEnv = process.env, dynamo: Dyn
     events: store.events,
     ledger: store.ledger,
     slots: store.slots,
+    queue: store.queue,
     intake: store.intake,
     inbox: store.inbox,
     startExecution: executions.startExecution,
@@ -51,7 +53,10 @@ export function apiDepsFromEnv(env: NodeJS.ProcessEnv = process.env, dynamo: Dyn
 }
 
 /** What the read-only routes need (GET runs, events, inbox): no ledger, slots or executions, so their bundles carry none. */
-export type ReadApiDeps = Pick<ApiDeps, 'config' | 'runs' | 'events' | 'inbox'>;
+export type ReadApiDeps = Pick<ApiDeps, 'config' | 'runs' | 'events' | 'inbox'> & {
+  /** A QUEUED run's live position (GET /v1/runs/{runId}); absent: the position Admit stored. */
+  queuePositions?: Pick<RunQueuePort, 'position'>;
+};
 
 export function readApiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ReadApiDeps {
   const names = tableNamesFromEnv(env);
@@ -61,6 +66,7 @@ export function readApiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ReadAp
     runs: createRunRepository(doc, names.runs),
     events: createRunEventLog(doc, names.events),
     inbox: createInboxStore(doc, names.inbox),
+    queuePositions: createRunQueue(doc, names.control),
   };
 }
 

@@ -91,6 +91,7 @@ export function webhookDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Webhoo
     secret: new WebhookSecret({ read: () => secrets(secretName) }),
     deliveries: createWebhookDeliveries(doc, names.idempotency),
     runs: store.runs,
+    queue: store.queue,
     threads,
     permissions: new PermissionCache(),
     metrics: submitDeps.metrics,

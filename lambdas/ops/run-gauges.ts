@@ -7,6 +7,11 @@ import { emitAll, type MetricsSink } from '../../core/metrics/emf';
 import { createPowertoolsSink } from '../../core/metrics/powertools-sink';
 import type { RunStatus } from '../../core/runs/lifecycle';
 import { reconcileSlots } from '../../core/runs/slot-reconciler';
+import { wakeQueuedRuns, WOKEN_OUTPUT, type QueueWakeDeps } from '../../core/runs/queue-wake';
+import { capsOf } from '../../core/runs/caps';
+import { createRunQueue } from '../../core/store/run-queue';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { sfnTaskCompleter } from '../orchestrator/task-callbacks';
 import { createConcurrencySlots } from '../../core/store/concurrency-slots';
 import { createIntakeFlag } from '../../core/store/intake-flag';
 import type { ConcurrencySlotsPort, IntakeFlagPort, RunEventLog, RunRepository } from '../../core/store/ports';
@@ -67,20 +72,25 @@ export async function sampleRunGauges(deps: RunGaugeDeps): Promise<MetricRecord[
 export interface RunGaugeTickDeps extends RunGaugeDeps {
   slots: ConcurrencySlotsPort;
   repos: readonly string[];
+  /** The queue sweep: wakes queued runs a lost wake-up left waiting (core/runs/queue-wake.ts). */
+  queueWake: Omit<QueueWakeDeps, 'slots'>;
 }
 
 /**
- * One minute's work: sample the gauges, then free slots held by runs that ended or do not exist (a
- * stale admission can take a slot after Finalize released it; core/runs/slot-reconciler.ts).
+ * One minute's work: sample the gauges, free slots held by runs that ended or do not exist (a stale
+ * admission can take a slot after Finalize released it; core/runs/slot-reconciler.ts), then sweep the
+ * queue: wake the queued runs the free capacity admits, the backstop of the wake-ups on release.
  */
-export async function runGaugeTick(deps: RunGaugeTickDeps): Promise<{ records: MetricRecord[]; slotsReleased: string[] }> {
+export async function runGaugeTick(deps: RunGaugeTickDeps): Promise<{ records: MetricRecord[]; slotsReleased: string[]; woken: string[] }> {
   const records = await sampleRunGauges(deps);
   const { released } = await reconcileSlots({ runs: deps.runs, slots: deps.slots, repos: deps.repos });
-  return { records, slotsReleased: released };
+  const { woken } = await wakeQueuedRuns({ ...deps.queueWake, slots: deps.slots });
+  return { records, slotsReleased: released, woken };
 }
 
 const logger = new Logger({ serviceName: 'nightshift-run-gauges' });
 let deps: RunGaugeTickDeps | undefined;
+const completeTask = sfnTaskCompleter(new SFNClient({}));
 
 export async function handler(_event: unknown, context?: Context): Promise<MetricRecord[]> {
   if (context) logger.addContext(context);
@@ -91,8 +101,14 @@ export async function handler(_event: unknown, context?: Context): Promise<Metri
     slots: createConcurrencySlots(opsDynamoDocument(), requiredEnv('CONTROL_TABLE')),
     repos: runtimeConfig().repos.map((repo) => repo.name),
     metrics: createPowertoolsSink(),
+    queueWake: {
+      queue: createRunQueue(opsDynamoDocument(), requiredEnv('CONTROL_TABLE')),
+      caps: capsOf(runtimeConfig()),
+      wakeRun: (token) => completeTask(token, WOKEN_OUTPUT),
+    },
   };
-  const { records, slotsReleased } = await runGaugeTick(deps);
+  const { records, slotsReleased, woken } = await runGaugeTick(deps);
+  if (woken.length > 0) logger.info('queue sweep woke queued runs', { woken });
   logger.info('run gauges sampled', { gauges: Object.fromEntries(records.map((r) => [r.name, r.value])) });
   if (slotsReleased.length > 0) logger.warn('slots held by ended or missing runs released', { runIds: slotsReleased });
   return records;

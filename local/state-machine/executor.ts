@@ -36,6 +36,12 @@ export interface LocalStateMachineOptions {
   waitStateMs?: number;
   /** Every retrier waits this long instead of its IntervalSeconds/BackoffRate. */
   retryIntervalMs?: number;
+  /**
+   * Callback tasks' clocks (TimeoutSeconds, HeartbeatSeconds) run this much faster or slower: 1/900
+   * makes a 15-minute wait take 1 s (benchmarks of long queues). A static TimeoutSeconds, which the
+   * interpreter enforces in whole seconds, is rounded (at least 1 s). Default 1.
+   */
+  callbackTimeScale?: number;
   /** Deliver execution status changes to the template's EventBridge rules (the backstop). Default true. */
   deliverStatusChanges?: boolean;
   /** Structured log lines (no execution data: inputs may carry task tokens). */
@@ -57,6 +63,8 @@ export interface ExecutionDescription {
   stopDate: Date | null;
   /** States entered, in order (the path the execution took). */
   statesEntered: string[];
+  /** State transitions as Step Functions bills them: every state entered, and every retry of one. */
+  stateTransitions: number;
   /** Status-change deliveries to rule targets that failed after every retry. */
   deliveryErrors: string[];
 }
@@ -75,6 +83,8 @@ interface ExecutionRecord extends ExecutionDescription {
 const UNBOUNDED_TASK_SECONDS = 2_000_000;
 /** Longest delay a Node timer honours, in whole seconds (about 24.8 days). */
 const MAX_TIMER_SECONDS = Math.floor(2_147_483_647 / 1000);
+/** How long after the interpreter's own timeout a callback state's token closes. */
+const NATIVE_TIMEOUT_GRACE_SECONDS = 0.05;
 /** The Lambda callback integration, served by the template's own handlers. */
 const LAMBDA_INVOKE_WAIT = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
 /** Lambda retries a failed asynchronous invocation twice. */
@@ -100,6 +110,8 @@ export class LocalStateMachine {
   private readonly taskStates = new Map<string, StateJson>();
   private readonly waitStates: string[] = [];
   private readonly retryStates: string[] = [];
+  /** Callback states whose static TimeoutSeconds the interpreter itself enforces. */
+  private readonly nativeTimeouts = new Map<string, number>();
 
   static fromTemplate(template: unknown, options: LocalStateMachineOptions): LocalStateMachine {
     return new LocalStateMachine(extractStateMachine(template), options);
@@ -227,6 +239,7 @@ export class LocalStateMachine {
       startDate: new Date(),
       stopDate: null,
       statesEntered: [],
+      stateTransitions: 0,
       deliveryErrors: [],
       abort: () => undefined,
       stopRequest: undefined,
@@ -255,6 +268,7 @@ export class LocalStateMachine {
     const history = (async () => {
       for await (const event of execution.eventLogs) {
         if (event.type === 'StateEntered') record.statesEntered.push(event.state.name);
+        if (event.type === 'StateEntered' || event.type === 'StateRetried') record.stateTransitions += 1;
       }
     })();
 
@@ -366,7 +380,12 @@ export class LocalStateMachine {
             const { Parameters: parameters, TimeoutSeconds, HeartbeatSeconds } = CallbackInput.parse(input);
             const token = takeToken();
             if (!token || !JSON.stringify(parameters).includes(token)) throw new TaskStateError('States.Runtime', `${stateName} does not pass $$.Task.Token to ${resource}`);
-            const completion = this.tokens.wait(token, { ...(TimeoutSeconds ? { timeoutSeconds: TimeoutSeconds } : {}), ...(HeartbeatSeconds ? { heartbeatSeconds: HeartbeatSeconds } : {}) }, stateName);
+            const scale = this.options.callbackTimeScale ?? 1;
+            // A static TimeoutSeconds is the interpreter's own clock (a true States.Timeout, which States.TaskFailed
+            // does not match, as on AWS); the token closes just after it, so a late callback gets TaskTimedOut.
+            const native = this.nativeTimeouts.get(stateName);
+            const timeoutSeconds = native !== undefined ? native + NATIVE_TIMEOUT_GRACE_SECONDS : TimeoutSeconds !== undefined ? TimeoutSeconds * scale : undefined;
+            const completion = this.tokens.wait(token, { ...(timeoutSeconds ? { timeoutSeconds } : {}), ...(HeartbeatSeconds ? { heartbeatSeconds: HeartbeatSeconds * scale } : {}) }, stateName);
             completion.catch(() => undefined); // observed below; a task may fail before the integration returns
             try {
               await integration({ executionName: record.name, executionArn: record.executionArn, stateName, parameters, token });
@@ -431,6 +450,12 @@ export class LocalStateMachine {
           }
           state.Parameters = { ...(state.Parameters === undefined ? { 'Parameters.$': '$' } : { Parameters: state.Parameters }), ...timeouts };
           state.TimeoutSeconds = UNBOUNDED_TASK_SECONDS;
+          if (typeof timeouts.TimeoutSeconds === 'number' && timeouts.HeartbeatSeconds === undefined && timeouts['HeartbeatSeconds.$'] === undefined) {
+            // The interpreter takes whole seconds only: a scaled timeout is rounded (at least 1 s).
+            const seconds = Math.max(1, Math.round(timeouts.TimeoutSeconds * (this.options.callbackTimeScale ?? 1)));
+            state.TimeoutSeconds = seconds;
+            this.nativeTimeouts.set(name, seconds);
+          }
         } else if (state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) {
           state.TimeoutSeconds = UNBOUNDED_TASK_SECONDS;
         }
@@ -463,6 +488,7 @@ function describe(record: ExecutionRecord): ExecutionDescription {
     startDate: record.startDate,
     stopDate: record.stopDate,
     statesEntered: [...record.statesEntered],
+    stateTransitions: record.stateTransitions,
     deliveryErrors: [...record.deliveryErrors],
   };
 }

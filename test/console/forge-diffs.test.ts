@@ -23,6 +23,7 @@ function run(overrides: Partial<RunView>): RunView {
     outcome: 'pr_opened',
     source: 'api',
     kind: 'change',
+    priority: 'normal',
     pr: null,
     requester: 'local:t',
     prompt: 'p',

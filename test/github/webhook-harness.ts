@@ -164,6 +164,7 @@ export async function startWebhookHarness(config: NightshiftConfig = webhookConf
     secret: new WebhookSecret({ read: async () => SECRET }),
     deliveries: createWebhookDeliveries(db.doc, db.names.idempotency),
     runs: db.store.runs,
+    queue: db.store.queue,
     threads,
     permissions: new PermissionCache(),
     metrics: { emit: (record) => void metrics.push(record as MetricRecord) },

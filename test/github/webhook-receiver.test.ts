@@ -120,7 +120,7 @@ describe('threads', () => {
     const [first, next] = (await runsOf()).sort((a, b) => (a.runId < b.runId ? -1 : 1));
     expect(second.body).toMatchObject({ runId: next!.runId, behind: first!.runId });
     expect(h.repo.written.at(-1)!.body).toContain(`behind run \`${first!.runId}\``);
-    const admission = { runs: h.db.store.runs, runKeys: h.db.store.runKeys, events: h.db.store.events, slots: h.db.store.slots, caps: { global: 5, perRepo: 5 }, threads: h.deps.threads };
+    const admission = { runs: h.db.store.runs, queue: h.db.store.queue, runKeys: h.db.store.runKeys, events: h.db.store.events, slots: h.db.store.slots, caps: { global: 5, perRepo: 5 }, threads: h.deps.threads };
     expect((await admitRun(admission, next!.runId)).decision).toBe('queued');
     expect((await admitRun(admission, first!.runId)).decision).toBe('admitted');
     expect((await admitRun(admission, next!.runId)).decision).toBe('queued');

@@ -42,21 +42,21 @@ describe('states:StopExecution', () => {
   });
 });
 
-describe('the slot reconciler (run gauges)', () => {
-  test('may update only the semaphore items of the control table', () => {
+describe('the slot reconciler and queue sweep (run gauges)', () => {
+  test('may update only the semaphore items and the queue entries of the control table', () => {
     const role = roleOfFunction('lambdas/ops/run-gauges.ts');
     const updates = statementsOf(role).filter((s) => [s.Action].flat().includes('dynamodb:UpdateItem'));
-    expect(updates).toHaveLength(1);
-    expect(updates[0]).toMatchObject({
-      Action: 'dynamodb:UpdateItem',
-      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['slot#global', 'slot#repo#*'] } },
-    });
-    expect(JSON.stringify(updates[0]!.Resource)).toContain('Control');
+    expect(updates).toEqual([
+      expect.objectContaining({ Action: 'dynamodb:UpdateItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['slot#global', 'slot#repo#*', 'slot#requester#*'] } } }),
+      // Taking a waiting run's token to wake it (core/store/run-queue.ts claim).
+      expect.objectContaining({ Action: 'dynamodb:UpdateItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['queue#*'] } } }),
+    ]);
+    for (const update of updates) expect(JSON.stringify(update.Resource)).toContain('Control');
   });
 });
 
 describe('the run gauges', () => {
-  test('read runs only by status (the byStatus index) and by id, the events of a run, and the intake flag and semaphores: no Scan, no other index or item', () => {
+  test('read runs only by status (the byStatus index) and by id, the events of a run, the intake flag and semaphores, and the queue index: no Scan, no other index or item', () => {
     const role = roleOfFunction('lambdas/ops/run-gauges.ts');
     const reads = statementsOf(role).filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:') && a !== 'dynamodb:UpdateItem'));
     const actions = new Set(reads.flatMap((s) => [s.Action].flat()));
@@ -67,9 +67,30 @@ describe('the run gauges', () => {
     expect(resources).toContain('/index/byStatus');
     const control = reads.filter((s) => JSON.stringify(s.Resource).includes('StateControl'));
     expect(control).toEqual([
-      expect.objectContaining({ Action: 'dynamodb:GetItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['flag#intake', 'slot#global', 'slot#repo#*'] } } }),
+      expect.objectContaining({ Action: 'dynamodb:GetItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['flag#intake', 'slot#global', 'slot#repo#*', 'slot#requester#*'] } } }),
+      expect.objectContaining({ Action: 'dynamodb:Query' }),
     ]);
+    expect(JSON.stringify(control[1]!.Resource)).toContain('/index/byQueue');
     expect(reads.some((s) => JSON.stringify(s.Resource).includes('StateIdempotency'))).toBe(false);
+  });
+});
+
+describe('waking queued runs (states:SendTaskSuccess)', () => {
+  test('only Admit, what frees slots (Finalize, Pause, the backstop) and the queue sweep may, on the run state machine only, besides the runner and the inbox resolution', () => {
+    const wakers = ['lambdas/orchestrator/admit.ts', 'lambdas/orchestrator/finalize.ts', 'lambdas/orchestrator/pause.ts', 'lambdas/orchestrator/backstop.ts', 'lambdas/ops/run-gauges.ts'];
+    for (const entry of wakers) {
+      const sends = statementsOf(roleOfFunction(entry)).filter((s) => [s.Action].flat().includes('states:SendTaskSuccess'));
+      expect(sends).toEqual([expect.objectContaining({ Action: 'states:SendTaskSuccess', Resource: { Ref: expect.stringMatching(/^OrchestratorRunStateMachine/) } })]);
+    }
+    for (const entry of ['lambdas/orchestrator/automatic-resume.ts', 'lambdas/api/submit-run.ts', 'lambdas/api/get-run.ts', 'lambdas/api/cancel-run.ts']) {
+      expect(actionsOf(roleOfFunction(entry))).not.toContain('states:SendTaskSuccess');
+    }
+  });
+
+  test('the queue entries are deleted only by the state machine\'s tasks, on queue#… keys only', () => {
+    const deletes = statementsOf(roleOfFunction('lambdas/orchestrator/finalize.ts')).filter((s) => [s.Action].flat().includes('dynamodb:DeleteItem'));
+    expect(deletes).toEqual([expect.objectContaining({ Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['queue#*'] } } })]);
+    expect(actionsOf(roleOfFunction('lambdas/ops/run-gauges.ts'))).not.toContain('dynamodb:DeleteItem');
   });
 });
 

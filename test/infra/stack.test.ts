@@ -3,7 +3,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { Validations } from 'aws-cdk-lib';
 import { App } from 'aws-cdk-lib';
 import { NightshiftStack } from '../../infra/stack';
-import { BACKSTOP_STATUSES, RunStates } from '../../infra/constructs/orchestrator';
+import { BACKSTOP_STATUSES, QUEUE_RECHECK_SECONDS, RunStates } from '../../infra/constructs/orchestrator';
 import { runRoutes } from '../../infra/constructs/api';
 import { extractStateMachine } from '../../local/state-machine';
 import { RUNNER_STOP_TIMEOUT_SECONDS } from '../../core/runs/stop-grace';
@@ -113,7 +113,7 @@ describe('orchestrator', () => {
       ],
       Next: RunStates.paused,
     });
-    expect(states[RunStates.admit]!.Parameters).toMatchObject({ 'capacityProvider.$': '$.capacityProvider' });
+    expect(states[RunStates.admit]!.Parameters).toMatchObject({ Payload: { 'capacityProvider.$': '$.capacityProvider' } });
     // A pause for a human waits on the inbox's task token for answerSeconds, then goes back through Admit;
     // an interruption resumes without a human; anything else is Finalize's.
     expect(states[RunStates.paused]).toMatchObject({ Type: 'Choice', Choices: [{ Variable: '$.result.pause', IsPresent: true, Next: RunStates.pauseKind }], Default: RunStates.finalize });
@@ -126,9 +126,27 @@ describe('orchestrator', () => {
     expect(states[RunStates.resume]).toMatchObject({ Type: 'Pass', Parameters: { 'execution.$': '$$.Execution.Input' }, OutputPath: '$.execution', Next: RunStates.admit });
     expect(JSON.stringify(runRunner.Parameters)).toContain('"Value.$":"$$.Task.Token"');
     expect(JSON.stringify(runRunner.Parameters)).toContain('{"Name":"RUN_KEY","Value.$":"$.admission.runKey"}');
-    expect(states[RunStates.admit]).toMatchObject({ Catch: [{ ErrorEquals: ['States.ALL'], Next: RunStates.finalize }] });
-    expect(states[RunStates.admitted]).toMatchObject({ Default: RunStates.finalize });
-    expect(states[RunStates.waitForSlot]).toMatchObject({ Type: 'Wait', Next: RunStates.admit });
+    // A queued run waits on Admit's own token (no Wait-state loop); a re-check timeout asks again.
+    const admit = states[RunStates.admit]!;
+    expect(admit.Resource).toMatch(/:states:::lambda:invoke\.waitForTaskToken$/);
+    expect(JSON.stringify(admit.Parameters)).toContain('"token.$":"$$.Task.Token"');
+    expect(admit).toMatchObject({
+      TimeoutSeconds: QUEUE_RECHECK_SECONDS,
+      Retry: [{ ErrorEquals: ['States.TaskFailed'] }],
+      Catch: [
+        { ErrorEquals: ['States.Timeout'], Next: RunStates.admit },
+        { ErrorEquals: ['States.ALL'], Next: RunStates.finalize },
+      ],
+    });
+    expect((admit.Catch as { ResultPath?: unknown }[])[0]!.ResultPath).toBeNull();
+    expect(states[RunStates.admitted]).toMatchObject({
+      Choices: [
+        { StringEquals: 'admitted', Next: RunStates.runRunner },
+        { StringEquals: 'woken', Next: RunStates.admit },
+      ],
+      Default: RunStates.finalize,
+    });
+    expect(Object.values(states).filter((state) => state.Type === 'Wait')).toEqual([]);
     expect(states[RunStates.finalize]).toMatchObject({ Next: RunStates.done, Catch: [{ ErrorEquals: ['States.ALL'], Next: RunStates.finalizeFailed }] });
   });
 

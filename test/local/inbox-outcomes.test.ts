@@ -83,7 +83,7 @@ describe('local mode: stuck, pr_ready, failed and the review backlog', () => {
     expect(closed).toMatchObject({ resolvedBy: 'nightshift', resolution: { action: 'closed', answer: null, pullRequest: 'merged' } });
     await expect(t.client.resolveInboxItem(closed.itemId, { action: 'dismiss' })).rejects.toMatchObject({ status: 409 });
 
-    // The admission loop's next poll lets it start.
+    // The queue sweep re-checks the held run and lets it start.
     const admitted = await untilStatus(t.client, second.runId, (r) => r.status !== 'QUEUED', 'the held run to be admitted', 60_000);
     expect(admitted.queueReason).toBeNull();
     await t.client.cancel(second.runId);

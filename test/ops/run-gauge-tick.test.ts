@@ -20,7 +20,12 @@ describe('the run-gauge tick', () => {
     await api.deps.slots.acquire(runId, 'acme/web', { global: 5, perRepo: 5 });
     // When the minute's tick runs
     const metrics = listSink();
-    const { records, slotsReleased } = await runGaugeTick({ ...api.deps, metrics, repos: api.deps.config.repos.map((r) => r.name) });
+    const { records, slotsReleased } = await runGaugeTick({
+      ...api.deps,
+      metrics,
+      repos: api.deps.config.repos.map((r) => r.name),
+      queueWake: { queue: api.db.store.queue, caps: { global: 5, perRepo: 5 }, wakeRun: async () => 'gone' },
+    });
     // Then the gauges were written and the slots freed in both semaphores
     expect(records.map((r) => r.name)).toContain('RunsQueued');
     expect(slotsReleased).toEqual([runId]);

@@ -14,7 +14,7 @@ async function queuedRun(repo: string): Promise<string> {
   return runId;
 }
 
-const deps = (now?: Date) => ({ runs: db.store.runs, events: db.store.events, slots: db.store.slots, runKeys: db.store.runKeys, caps: { global: 2, perRepo: 1 }, ...(now ? { now: () => now } : {}) });
+const deps = (now?: Date) => ({ runs: db.store.runs, queue: db.store.queue, events: db.store.events, slots: db.store.slots, runKeys: db.store.runKeys, caps: { global: 2, perRepo: 1 }, ...(now ? { now: () => now } : {}) });
 
 test('given queued runs, when slots run out, then later runs queue in creation order; a retried admit stays admitted', async () => {
   const first = await queuedRun('acme/web');
@@ -28,9 +28,11 @@ test('given queued runs, when slots run out, then later runs queue in creation o
   expect(retried.runKey).not.toBe(admitted.runKey);
   expect(await db.store.runKeys.verify(first, retried.runKey!)).toBe(true);
   expect(await db.store.runKeys.verify(first, admitted.runKey!)).toBe(false);
-  expect(await admitRun(deps(), third)).toEqual({ decision: 'queued', queuePosition: 2 });
+  // The third asks first: alone in the queue it is next; the second, submitted before it, then goes ahead of it.
+  expect(await admitRun(deps(), third)).toEqual({ decision: 'queued', queuePosition: 1 });
   expect(await admitRun(deps(), second)).toEqual({ decision: 'queued', queuePosition: 1 });
-  expect((await db.store.runs.get(third))?.queuePosition).toBe(2);
+  expect(await db.store.queue.position(third, 'normal')).toBe(2);
+  expect((await db.store.queue.head(10)).map((e) => e.runId)).toEqual([second, third]);
   expect((await db.store.runs.get(first))?.status).toBe('STARTING');
   expect(await db.store.slots.holders()).toEqual([first]);
 });

@@ -4,10 +4,13 @@ import type { ExecutionInput } from '../../core/runs/execution';
 import { submitRun } from '../../core/runs/submit';
 import type { NightshiftConfig } from '../../core/config/schema';
 import { controlItemKey, ledgerDay } from '../../core/store/tables';
-import { LocalStateMachine, type IntegrationCall } from '../../local/state-machine';
+import { LocalStateMachine, type IntegrationCall, type LocalStateMachineOptions } from '../../local/state-machine';
+import { capsOf } from '../../core/runs/caps';
+import type { WakeDelivery } from '../../core/runs/queue-wake';
+import type { RunPriority } from '../../core/runs/schemas';
 import { createAdmitHandler } from '../../lambdas/orchestrator/admit';
 import { createBackstopHandler } from '../../lambdas/orchestrator/backstop';
-import type { OrchestratorDeps } from '../../lambdas/orchestrator/deps';
+import { queueWakerOf, type OrchestratorDeps } from '../../lambdas/orchestrator/deps';
 import { createFinalizeHandler } from '../../lambdas/orchestrator/finalize';
 import { createPauseHandler } from '../../lambdas/orchestrator/pause';
 import { createAutomaticResumeHandler } from '../../lambdas/orchestrator/automatic-resume';
@@ -70,17 +73,32 @@ export class OrchestrationHarness {
     readonly githubRunEnds: unknown[],
   ) {}
 
-  static async start(template: unknown, config: NightshiftConfig): Promise<OrchestrationHarness> {
+  static async start(template: unknown, config: NightshiftConfig, options: Pick<LocalStateMachineOptions, 'callbackTimeScale'> = {}): Promise<OrchestrationHarness> {
     const db = await startDynalite();
     const stoppedTasks: string[] = [];
+    let machineRef: LocalStateMachine | undefined;
+    const caps = capsOf(config);
+    // SendTaskSuccess as the Lambda functions make it (lambdas/orchestrator/task-callbacks.ts), on the offline machine.
+    const completeTask = async (token: string, output: string): Promise<WakeDelivery> => {
+      try {
+        await machineRef!.sendTaskSuccess(token, output);
+        return 'delivered';
+      } catch (err) {
+        if (err instanceof Error && (err.name === 'TaskTimedOut' || err.name === 'InvalidToken')) return 'gone';
+        throw err;
+      }
+    };
     const deps: OrchestratorDeps = {
       runs: db.store.runs,
       events: db.store.events,
       ledger: db.store.ledger,
       slots: db.store.slots,
+      queue: db.store.queue,
       runKeys: db.store.runKeys,
       inbox: db.store.inbox,
-      caps: { global: config.concurrency.global, perRepo: config.concurrency.perRepo },
+      caps,
+      completeTask,
+      wakeQueue: queueWakerOf({ queue: db.store.queue, slots: db.store.slots, caps, completeTask }),
       stopRunTasks: async (runId) => {
         stoppedTasks.push(runId);
       },
@@ -106,7 +124,9 @@ export class OrchestrationHarness {
       },
       waitStateMs: 5,
       retryIntervalMs: 0,
+      ...options,
     });
+    machineRef = machine;
     return new OrchestrationHarness(db, machine, deps, config, runTasks, stoppedTasks, githubRunEnds);
   }
 
@@ -116,7 +136,7 @@ export class OrchestrationHarness {
   }
 
   /** Submits a run through the API's submit logic; its execution starts on the offline machine. */
-  async submit(repo: string, inputOverride?: Partial<ExecutionInput>): Promise<string> {
+  async submit(repo: string, inputOverride?: Partial<ExecutionInput>, who: { requester?: string; priority?: RunPriority } = {}): Promise<string> {
     this.nextInputOverride = inputOverride;
     const { runId } = await submitRun(
       {
@@ -127,7 +147,7 @@ export class OrchestrationHarness {
           this.machine.start(input.runId, { ...input, ...this.nextInputOverride });
         },
       },
-      { request: { repo, prompt: 'Fix the failing date test' }, requester: 'alice', source: 'api' },
+      { request: { repo, prompt: 'Fix the failing date test', ...(who.priority ? { priority: who.priority } : {}) }, requester: who.requester ?? 'alice', source: 'api' },
     );
     return runId;
   }

@@ -93,6 +93,7 @@ describe('the review backlog (concurrency.maxOpenPrsPerRequester)', () => {
     events: db.store.events,
     slots: db.store.slots,
     runKeys: db.store.runKeys,
+    queue: db.store.queue,
     caps: { global: 50, perRepo: 50 },
     reviewBacklog: { maxOpenPrsPerRequester: max, inbox: db.store.inbox, places: db.store.reviewPlaces },
   });

@@ -77,8 +77,8 @@ describe('the run state machine, executed offline from the synthesized template'
     await h.machine.sendTaskSuccess(secondRunner.token, JSON.stringify(prOpened));
     const { execution, run } = await h.ended(second);
     expect(run).toMatchObject({ status: 'SUCCEEDED', outcome: 'pr_opened', queuePosition: null });
-    expect(execution.statesEntered).toContain(RunStates.waitForSlot);
-    expect(execution.statesEntered.filter((s) => s === RunStates.runRunner)).toHaveLength(1);
+    // Woken by the first run's Finalize: Admit waited on its token, was woken, and admitted it on the second pass.
+    expect(execution.statesEntered).toEqual([RunStates.admit, RunStates.admitted, RunStates.admit, RunStates.admitted, RunStates.runRunner, RunStates.paused, RunStates.finalize, RunStates.done]);
     await h.expectNothingLeaked([first, second]);
   });
 
@@ -154,14 +154,15 @@ describe('the run state machine, executed offline from the synthesized template'
     await eventually(async () => (await h.db.store.runs.get(queued))?.queuePosition === 1, 'the run to be queued');
     // A cancel that raced admission: recorded on the run, execution not (yet) stopped.
     await h.db.store.runs.patch(queued, { cancelRequested: true });
+    // The holder ends; its Finalize wakes the queued run, whose Admit sees the cancel and takes no slot.
+    await h.machine.sendTaskSuccess(holderRunner.token, JSON.stringify(prOpened));
+    await h.ended(holder);
 
     const { execution, run } = await h.ended(queued);
     expect(execution.status).toBe('SUCCEEDED');
     expect(execution.statesEntered.slice(-2)).toEqual([RunStates.finalize, RunStates.done]);
     expect(run).toMatchObject({ status: 'CANCELLED', error: { code: 'cancelled' } });
-
-    await h.machine.sendTaskSuccess(holderRunner.token, JSON.stringify(prOpened));
-    await h.ended(holder);
+    expect(h.runnersOf(queued)).toHaveLength(0);
     await h.expectNothingLeaked([holder, queued]);
   });
 

@@ -104,7 +104,7 @@ describe.each([
       { itemId: item.itemId, access: { caller: { requester: run.requester, groups: [] }, admin: false }, request: { action: 'answer', answer: 'Yes: numeric strings count as numbers.' } },
     );
     expect(sent).toEqual(['token-1']);
-    const admitted = await admitRun({ runs: h.db.store.runs, events: h.db.store.events, slots, runKeys: h.db.store.runKeys, caps: { global: 1, perRepo: 1 } }, run.runId);
+    const admitted = await admitRun({ runs: h.db.store.runs, queue: h.db.store.queue, events: h.db.store.events, slots, runKeys: h.db.store.runKeys, caps: { global: 1, perRepo: 1 } }, run.runId);
     expect(admitted).toMatchObject({ decision: 'admitted', runKey: expect.any(String) });
     // The first task's key no longer opens the run: Admit issued the next task its own.
     await expect(h.db.store.runKeys.verify(run.runId, h.runKeyOf(run.runId))).resolves.toBe(false);
@@ -158,7 +158,7 @@ describe('a runner task whose budget runs out with budgets.askForMore', () => {
       { inbox: h.db.store.inbox, runs: h.db.store.runs, events: h.db.store.events, sendTaskSuccess: async () => undefined, sendTaskFailure: async () => undefined, config, ledger: h.db.store.ledger },
       { itemId: item.itemId, access: { caller: { requester: run.requester, groups: [] }, admin: false }, request: { action: 'approve', extraBudgetUsd: 1 } },
     );
-    const admitted = await admitRun({ runs: h.db.store.runs, events: h.db.store.events, slots, runKeys: h.db.store.runKeys, caps: { global: 1, perRepo: 1 } }, run.runId);
+    const admitted = await admitRun({ runs: h.db.store.runs, queue: h.db.store.queue, events: h.db.store.events, slots, runKeys: h.db.store.runKeys, caps: { global: 1, perRepo: 1 } }, run.runId);
     h.useRunKey(run.runId, admitted.runKey!);
 
     const second = await startInProcessRun(h, run.runId, file, { config }).done;

@@ -33,7 +33,7 @@ describe('a runner task that sees itself stuck', () => {
       { inbox: h.db.store.inbox, runs: h.db.store.runs, events: h.db.store.events, sendTaskSuccess: async () => undefined, sendTaskFailure: async () => undefined, config: testConfig(runnerFixture()), ledger: h.db.store.ledger },
       { itemId: item.itemId, access: { caller: { requester: run.requester, groups: [] }, admin: false }, request: { action: 'answer', answer: hint } },
     );
-    const admitted = await admitRun({ runs: h.db.store.runs, events: h.db.store.events, slots, runKeys: h.db.store.runKeys, caps: { global: 1, perRepo: 1 } }, run.runId);
+    const admitted = await admitRun({ runs: h.db.store.runs, queue: h.db.store.queue, events: h.db.store.events, slots, runKeys: h.db.store.runKeys, caps: { global: 1, perRepo: 1 } }, run.runId);
     h.useRunKey(run.runId, admitted.runKey!);
 
     const second = await startInProcessRun(h, run.runId, file).done;

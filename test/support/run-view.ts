@@ -27,6 +27,7 @@ export function runViewFixture(overrides: Partial<RunView> = {}): RunView {
     tokens: { input: 1, output: 1, cacheRead: 0, cacheWrite: 0 },
     queuePosition: null,
     queueReason: null,
+    priority: 'normal',
     cancelRequested: false,
     error: null,
     thread: null,

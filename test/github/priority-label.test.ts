@@ -1,0 +1,35 @@
+import { priorityOfLabels } from '../../core/github/priority-label';
+import { examplePayload, startWebhookHarness, type WebhookHarness } from './webhook-harness';
+
+let h: WebhookHarness;
+beforeEach(async () => {
+  h = await startWebhookHarness();
+});
+afterEach(() => h.stop());
+
+describe('a run\'s priority from its issue\'s labels', () => {
+  it('reads <triggerLabel>:high and :low beside the trigger label, high winning, case-insensitively', () => {
+    expect(priorityOfLabels(['nightshift', 'Nightshift:High'], 'nightshift')).toBe('high');
+    expect(priorityOfLabels(['nightshift:low', 'nightshift:high'], 'nightshift')).toBe('high');
+    expect(priorityOfLabels(['nightshift:low'], 'nightshift')).toBe('low');
+    expect(priorityOfLabels(['bug', 'high'], 'nightshift')).toBeUndefined();
+  });
+
+  it('given an issue labeled nightshift that also carries nightshift:high, when the label event arrives, then its run is queued with priority high', async () => {
+    const labeled = await h.deliver(
+      'issues',
+      examplePayload('issues', 'labeled', (p) => {
+        p.label.name = 'nightshift';
+        p.issue.labels = [{ name: 'bug' }, { name: 'nightshift:high' }, { name: 'nightshift' }];
+      }),
+    );
+    const run = await h.db.store.runs.get(labeled.body.runId as string);
+    expect(run?.priority).toBe('high');
+  });
+
+  it('given an issue with no priority label, its run is normal (stored implicitly)', async () => {
+    const labeled = await h.deliver('issues', examplePayload('issues', 'labeled', (p) => (p.label.name = 'nightshift')));
+    const run = await h.db.store.runs.get(labeled.body.runId as string);
+    expect(run?.priority).toBeUndefined();
+  });
+});
