@@ -17,17 +17,17 @@ const BUDGET_BYTES = 200_000;
 /** Every function that reserves, settles or extends a budget carries the ledger (day and run items, about 15 KiB) on top of zod classic (96 KiB). */
 const LEDGER = 'the budget ledger it reserves or settles through (about 15 KiB) on top of zod classic (96 KiB)';
 const OVER_BUDGET: Record<string, { bytes: number; why: string }> = {
-  'lambdas/api/submit-run.ts': { bytes: 272_000, why: `Powertools Idempotency and its JMESPath engine (38 KiB), the branch facts client and ${LEDGER}, the run queue of the store (core/store/run-queue.ts)` },
-  'lambdas/github/webhook.ts': { bytes: 294_000, why: `the whole intake (submit, threads), the inbox answers from GitHub, Octokit core and ${LEDGER}, the run queue of the store (core/store/run-queue.ts)` },
-  'lambdas/api/cancel-run.ts': { bytes: 221_000, why: `finalizing a queued run: ${LEDGER}, the run queue of the store (core/store/run-queue.ts)` },
-  'lambdas/api/resolve-inbox-item.ts': { bytes: 222_000, why: `an approved budget_approval extends the budget: ${LEDGER}, the run queue of the store (core/store/run-queue.ts)` },
-  'lambdas/schedule/submit.ts': { bytes: 219_000, why: `a scheduled submission reserves: ${LEDGER}, the run queue of the store (core/store/run-queue.ts)` },
-  'lambdas/orchestrator/admit.ts': { bytes: 212_000, why: `admission ends a run it refuses: ${LEDGER}, the run queue and its wake-up (core/store/run-queue.ts, core/runs/queue-wake.ts)` },
-  'lambdas/orchestrator/backstop.ts': { bytes: 217_000, why: `the backstop settles what an execution left: ${LEDGER}, the run queue and its wake-up (core/store/run-queue.ts, core/runs/queue-wake.ts)` },
-  'lambdas/orchestrator/finalize.ts': { bytes: 221_000, why: `Finalize settles the run: ${LEDGER}, the run queue and its wake-up (core/store/run-queue.ts, core/runs/queue-wake.ts)` },
-  'lambdas/orchestrator/automatic-resume.ts': { bytes: 212_000, why: `a resume that cannot be kept ends its run: ${LEDGER}, the run queue and its wake-up (core/store/run-queue.ts, core/runs/queue-wake.ts)` },
-  'lambdas/orchestrator/pause.ts': { bytes: 211_000, why: `a pause that cannot be kept ends its run: ${LEDGER}, the run queue and its wake-up (core/store/run-queue.ts, core/runs/queue-wake.ts)` },
-  'lambdas/token-broker.ts': { bytes: 209_000, why: `the runner's model calls reserve and settle through it: ${LEDGER}, the run queue of the store (core/store/run-queue.ts)` },
+  'lambdas/api/submit-run.ts': { bytes: 276_000, why: `Powertools Idempotency and its JMESPath engine (38 KiB), the branch facts client and ${LEDGER}, the run queue of the store (core/store/run-queue.ts), the review places (core/store/review-places.ts)` },
+  'lambdas/github/webhook.ts': { bytes: 318_000, why: `the whole intake (submit, threads), the inbox answers from GitHub, Octokit core and ${LEDGER}, the run queue of the store (core/store/run-queue.ts), the CI auto-fix intake and its CI log reads (core/github/ci-*.ts, lambdas/github/github-ci-client.ts), the review places (core/store/review-places.ts)` },
+  'lambdas/api/cancel-run.ts': { bytes: 225_000, why: `finalizing a queued run: ${LEDGER}, the run queue of the store (core/store/run-queue.ts), the review places (core/store/review-places.ts)` },
+  'lambdas/api/resolve-inbox-item.ts': { bytes: 225_000, why: `an approved budget_approval extends the budget: ${LEDGER}, the run queue of the store (core/store/run-queue.ts), the review places (core/store/review-places.ts)` },
+  'lambdas/schedule/submit.ts': { bytes: 223_000, why: `a scheduled submission reserves: ${LEDGER}, the run queue of the store (core/store/run-queue.ts), the review places (core/store/review-places.ts)` },
+  'lambdas/orchestrator/admit.ts': { bytes: 218_000, why: `admission ends a run it refuses: ${LEDGER}, the run queue and its wake-up (core/store/run-queue.ts, core/runs/queue-wake.ts), the review places (core/store/review-places.ts)` },
+  'lambdas/orchestrator/backstop.ts': { bytes: 221_000, why: `the backstop settles what an execution left: ${LEDGER}, the run queue and its wake-up (core/store/run-queue.ts, core/runs/queue-wake.ts), the review places (core/store/review-places.ts)` },
+  'lambdas/orchestrator/finalize.ts': { bytes: 225_000, why: `Finalize settles the run: ${LEDGER}, the run queue and its wake-up (core/store/run-queue.ts, core/runs/queue-wake.ts), the review places (core/store/review-places.ts)` },
+  'lambdas/orchestrator/automatic-resume.ts': { bytes: 216_000, why: `a resume that cannot be kept ends its run: ${LEDGER}, the run queue and its wake-up (core/store/run-queue.ts, core/runs/queue-wake.ts), the review places (core/store/review-places.ts)` },
+  'lambdas/orchestrator/pause.ts': { bytes: 215_000, why: `a pause that cannot be kept ends its run: ${LEDGER}, the run queue and its wake-up (core/store/run-queue.ts, core/runs/queue-wake.ts), the review places (core/store/review-places.ts)` },
+  'lambdas/token-broker.ts': { bytes: 212_000, why: `the runner's model calls reserve and settle through it: ${LEDGER}, the run queue of the store (core/store/run-queue.ts), the review places (core/store/review-places.ts)` },
 };
 
 describe('Lambda handler bundles', () => {
