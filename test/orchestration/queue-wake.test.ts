@@ -205,10 +205,15 @@ test('given no wake-up for QUEUE_RECHECK_SECONDS, then the Admit state times out
   expect(h.machine.describe(queued).statesEntered.slice(0, 2)).toEqual([RunStates.admit, RunStates.admit]);
   expect(await h.db.store.queue.position(queued, 'normal')).toBe(1);
   expect(h.runnersOf(queued)).toHaveLength(0);
+  expect(await h.db.store.queue.position(behind, 'normal')).toBe(2);
 
+  // The run behind leaves before the slot frees: its own re-check, a second later on this scaled clock,
+  // could take the freed slot before the woken run's Admit does (a re-check does not yet defer to the
+  // runs ahead of it; docs/architecture.md#admission-and-the-queue says so).
+  await h.cancel(behind);
+  await h.ended(behind);
   await finish(holder);
   await finish(queued);
-  await finish(behind);
-  expect(startedOrder()).toEqual([holder, queued, behind]);
+  expect(startedOrder()).toEqual([holder, queued]);
   await h.expectNothingLeaked([holder, queued, behind]);
 });
