@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { issueForgeToken, listPulls } from '../../local/forge';
+import { listPulls } from '../../local/forge';
 import { listComments, setCollaborator } from '../../local/forge/forge-records';
 import { bareRepoPath } from '../../local/forge/forge-repositories';
-import { sampleRepo, startTestPlatform, testHome, type TestPlatform } from './platform-harness';
+import { sampleRepo, startTestPlatform, testHome, type TestPlatform, actOnForge } from './platform-harness';
 import { localFixture } from '../support/test-config';
 import { eventually } from '../support/eventually';
 
@@ -25,12 +25,7 @@ describe('local mode: /nightshift plan on an issue, approved on the issue', () =
   }, 240_000);
   afterAll(() => t?.stop());
 
-  const as = async (login: string, method: string, path: string, body: unknown) => {
-    const { token } = issueForgeToken(t.home.forge, sampleRepo, null, 600, new Date(), login);
-    const response = await fetch(`${t.platform.forgeUrl}/repos/${sampleRepo}${path}`, { method, headers: { authorization: `token ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    expect(response.status).toBeLessThan(300);
-    return (await response.json()) as Record<string, unknown>;
-  };
+  const as: ReturnType<typeof actOnForge> = (...args) => actOnForge(t)(...args);
   const baseHead = () => execFileSync('git', ['--git-dir', bareRepoPath(t.home.forge, sampleRepo), 'rev-parse', 'main'], { encoding: 'utf8' }).trim();
 
   it('plan comment → plan_approval on the issue → a stranger is refused → alice approves an edited plan → the run resumes with it to its PR', async () => {
