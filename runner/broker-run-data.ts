@@ -2,7 +2,7 @@ import { BudgetExhaustedError } from '../core/errors';
 import { IllegalTransitionError, RunStatus } from '../core/runs/lifecycle';
 import { RunEvent } from '../core/runs/schemas';
 import type { RunnerEventLog, RunnerLedger, RunnerRunAccess, RunRecord } from '../core/store/ports';
-import { StoredRunRecord } from '../core/store/run-item';
+import { RunRecord as RunRecordSchema } from '../core/runs/run-record';
 import { BrokerOutcome, SetupCacheUrlResponse, TraceUploadResponse, type BrokerRefusal } from '../lambdas/token-broker-contract';
 import type { SetupCacheUrls } from './session/setup-cache';
 import { TokenBrokerRefusedError, type BrokerCall, type BrokerCaller } from './token-broker-client';
@@ -34,7 +34,7 @@ async function outcome(broker: BrokerCaller, request: BrokerCall): Promise<unkno
   return parsed.data.value;
 }
 
-const runRecord = (value: unknown): RunRecord => StoredRunRecord.parse(value);
+const runRecord = (value: unknown): RunRecord => RunRecordSchema.parse(value);
 
 export function brokerRunAccess(broker: BrokerCaller): RunnerRunAccess {
   return {

@@ -15,7 +15,8 @@ import { RunContext, type RunnerDeps } from './session/run-context';
 import { endFromError, reportEnd } from './session/run-ending';
 import type { RunEnd } from './session/run-errors';
 import { runTests } from './session/test-phase';
-import { checkoutRepo, defaultRepoRules, loadCommandEnvironments, readRepoRules, runSetup, startRun, type PreparedRun, type StartedRun } from './session/workspace-phase';
+import type { PreparedRun, StartedRun } from './session/prepared-run';
+import { checkoutRepo, defaultRepoRules, loadCommandEnvironments, readRepoRules, runSetup, startRun } from './session/workspace-phase';
 import { workspaceLayout, type WorkspaceLayout } from './workspace';
 
 export { PHASE_HEARTBEAT_INTERVAL_MS, type HeartbeatTicker, type RunnerDeps } from './session/run-context';

@@ -1,8 +1,7 @@
-import type { RunResume } from '../inbox/pause-report';
 import type { TokenUsage } from '../pricing';
-import type { RunKind, RunOutcome, RunSource, RunStatus } from '../runs/lifecycle';
-import type { AutomaticResumes } from '../runs/runner-stop';
-import type { RunError, RunEvent, RunEventType, RunPriority } from '../runs/schemas';
+import type { RunStatus } from '../runs/lifecycle';
+import type { RunPatch, RunRecord } from '../runs/run-record';
+import type { RunEvent, RunEventType } from '../runs/schemas';
 
 /**
  * The contracts of the persistence layer. Implementations live beside this file (DynamoDB via
@@ -10,69 +9,8 @@ import type { RunError, RunEvent, RunEventType, RunPriority } from '../runs/sche
  * conditional write, safe under any number of concurrent callers.
  */
 
-/** A run as stored (runs table). Money in integer micro-USD. */
-export interface RunRecord {
-  runId: string;
-  kind: 'run';
-  repo: string;
-  status: RunStatus;
-  outcome: RunOutcome | null;
-  source: RunSource;
-  requester: string;
-  prompt: string;
-  baseBranch: string | null;
-  /** The branch to continue (request `branch`), or the run branch once the runner created it. */
-  branch: string | null;
-  issue: number | null;
-  labels: string[];
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  prUrl: string | null;
-  maxMinutes: number;
-  queuePosition: number | null;
-  /** Why a QUEUED run waits (a concurrency slot, its thread, its requester's review backlog); absent or null otherwise. */
-  queueReason?: string | null;
-  /** Queue priority (core/runs/schemas.ts RunPriority); absent on runs stored before priorities: `normal`. */
-  priority?: RunPriority;
-  cancelRequested: boolean;
-  error: RunError | null;
-  tokens: TokenUsage;
-  /** Ledger: the budget reserved against the day at submit. */
-  budgetMicros: number;
-  /** Ledger: settled model calls and compute charges. */
-  spentMicros: number;
-  /** Ledger: the UTC day the budget was reserved against (yyyy-mm-dd). */
-  ledgerDay: string;
-  /** Ledger: set once the unused budget has been returned to the day. */
-  settled: boolean;
-  /** Hash of the submit body when the request carried an Idempotency-Key. */
-  requestHash: string | null;
-  /** The GitHub thread (`owner/name#N`) of a run started from an issue or pull request. */
-  thread?: string | null;
-  /** Submitted with `plan: true`: the run proposes a plan for approval before any edit (absent otherwise). */
-  plan?: boolean;
-  /** Set by a pause (core/runs/pause.ts): what the next runner task of the run restores. Absent on runs that never paused. */
-  resume?: RunResume | null;
-  /** Set by an automatic resume (core/runs/automatic-resume.ts): how often the run resumed without a human, and on which capacity. */
-  automaticResumes?: AutomaticResumes | null;
-  /** The id of the run's one status comment on its GitHub thread, edited in place (core/github/run-status.ts). */
-  statusCommentId?: number | null;
-  /** How the pull request of the run's thread ended on GitHub (`pull_request.closed`), and when. */
-  pullRequest?: PullRequestOutcome | null;
-  /** What the run does (`kind`, docs/api.md); absent on runs stored before review runs: `change`. (`kind` is the table's item type.) */
-  runKind?: RunKind;
-  /** The pull request a review run reviews. */
-  pr?: number | null;
-}
+export type { PullRequestOutcome, RunPatch, RunRecord } from '../runs/run-record';
 
-export interface PullRequestOutcome {
-  number: number;
-  state: 'merged' | 'closed';
-  at: string;
-}
-
-export type RunPatch = Partial<Pick<RunRecord, 'outcome' | 'branch' | 'startedAt' | 'finishedAt' | 'prUrl' | 'queuePosition' | 'queueReason' | 'error' | 'cancelRequested' | 'resume' | 'automaticResumes' | 'statusCommentId' | 'pullRequest'>>;
 
 export interface RunListQuery {
   status?: RunStatus;

@@ -1,73 +1,5 @@
 import * as z from 'zod';
-import { RunResume } from '../inbox/pause-report';
-import { TokenUsage } from '../pricing';
-import { RunKind, RunOutcome, RunSource, RunStatus } from '../runs/lifecycle';
-import { AutomaticResumes } from '../runs/runner-stop';
-import { RunError, RunId, RunPriority } from '../runs/schemas';
-import type { RunPatch, RunRecord } from './ports';
-
-const Micros = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
-const Timestamp = z.string().min(1);
-const PullRequestOutcome = z.object({ number: z.number().int().positive(), state: z.enum(['merged', 'closed']), at: Timestamp }).strict();
-
-/** A run record as read back from the runs table (ledger internals are stripped: see `LedgerState`). */
-export const StoredRunRecord = z.object({
-  runId: RunId,
-  kind: z.literal('run'),
-  repo: z.string().min(1),
-  status: RunStatus,
-  outcome: RunOutcome.nullable(),
-  source: RunSource,
-  requester: z.string().min(1),
-  prompt: z.string(),
-  baseBranch: z.string().nullable(),
-  branch: z.string().nullable(),
-  issue: z.number().int().nullable(),
-  labels: z.array(z.string()),
-  createdAt: Timestamp,
-  startedAt: Timestamp.nullable(),
-  finishedAt: Timestamp.nullable(),
-  prUrl: z.string().nullable(),
-  maxMinutes: z.number().int().positive(),
-  queuePosition: z.number().int().nonnegative().nullable(),
-  queueReason: z.string().max(1_000).nullable().optional(),
-  priority: RunPriority.optional(),
-  cancelRequested: z.boolean(),
-  error: RunError.nullable(),
-  tokens: TokenUsage,
-  budgetMicros: Micros,
-  spentMicros: Micros,
-  ledgerDay: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
-  settled: z.boolean(),
-  requestHash: z.string().nullable(),
-  thread: z.string().nullable().optional(),
-  plan: z.boolean().optional(),
-  resume: RunResume.nullable().optional(),
-  automaticResumes: AutomaticResumes.nullable().optional(),
-  statusCommentId: z.number().int().positive().nullable().optional(),
-  pullRequest: PullRequestOutcome.nullable().optional(),
-  runKind: RunKind.optional(),
-  pr: z.number().int().positive().nullable().optional(),
-});
-
-export const RunPatchSchema = z
-  .object({
-    outcome: RunOutcome.nullable(),
-    branch: z.string().nullable(),
-    startedAt: Timestamp.nullable(),
-    finishedAt: Timestamp.nullable(),
-    prUrl: z.string().nullable(),
-    queuePosition: z.number().int().nonnegative().nullable(),
-    queueReason: z.string().max(1_000).nullable(),
-    error: RunError.nullable(),
-    cancelRequested: z.boolean(),
-    resume: RunResume.nullable(),
-    automaticResumes: AutomaticResumes.nullable(),
-    statusCommentId: z.number().int().positive().nullable(),
-    pullRequest: PullRequestOutcome.nullable(),
-  })
-  .partial()
-  .strict();
+import { Micros, RunRecord } from '../runs/run-record';
 
 /**
  * The ledger's bookkeeping on the run item, beside the RunRecord fields:
@@ -105,19 +37,12 @@ export const LedgerState = z.object({
 });
 export type LedgerState = z.infer<typeof LedgerState>;
 
-export const StoredRunItem = StoredRunRecord.extend(LedgerState.shape);
+export const StoredRunItem = RunRecord.extend(LedgerState.shape);
 export type StoredRunItem = z.infer<typeof StoredRunItem>;
-
-// Compile-time proof that the schemas and the port's interfaces describe the same shapes.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const recordMatches: Same<z.infer<typeof StoredRunRecord>, RunRecord> = true;
-const patchMatches: Same<z.infer<typeof RunPatchSchema>, RunPatch> = true;
-void recordMatches;
-void patchMatches;
 
 /** The item written by `create`: the record plus an empty ledger. */
 export function newRunItem(run: RunRecord): StoredRunItem {
-  const record = StoredRunRecord.parse(run);
+  const record = RunRecord.parse(run);
   return {
     ...record,
     calls: {},
@@ -129,5 +54,5 @@ export function newRunItem(run: RunRecord): StoredRunItem {
 }
 
 export function toRunRecord(item: unknown): RunRecord {
-  return StoredRunRecord.parse(item);
+  return RunRecord.parse(item);
 }

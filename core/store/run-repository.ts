@@ -4,7 +4,8 @@ import { RunNotFoundError } from '../errors';
 import { IllegalTransitionError, statusesAllowedBefore, terminalStatuses, type RunStatus } from '../runs/lifecycle';
 import type { RunListQuery, RunPage, RunPatch, RunRecord, RunRepository } from './ports';
 import { listRuns } from './run-list';
-import { newRunItem, RunPatchSchema, toRunRecord } from './run-item';
+import { RunPatch as RunPatchSchema } from '../runs/run-record';
+import { newRunItem, toRunRecord } from './run-item';
 
 /** A run id that is already taken (create is conditional on the id being new). */
 export class RunAlreadyExistsError extends Error {

@@ -24,9 +24,8 @@ import type { ComputeMeter } from './compute-meter';
 import { callModel } from './model-call';
 import type { RunContext } from './run-context';
 import { interruptionPause, type LoopProgress } from './interruption';
-import type { LoopState, PauseRequest } from './checkpoint';
-import type { RestoredConversation } from './resume';
-import type { PreparedRun } from './workspace-phase';
+import type { AgentEnd, PauseRequest, RestoredConversation } from './loop-state';
+import type { PreparedRun } from './prepared-run';
 import type { FinishGate } from './finish-gate';
 import { CONTEXT_RETRIES, LoopControl, modelStopMessage, retryMaxTokensFor, TEXT_ONLY_NUDGES, type LoopDecision } from './loop-control';
 import { isContextWindowError } from '../model/model-errors';
@@ -37,16 +36,6 @@ import { continuedBranchDiff, type BranchDiff } from './branch-diff';
 import { GitCommandError } from '../git/workspace-git';
 import type { ObservedStep } from '../../core/runs/stuck';
 import { StuckWatch } from './stuck-watch';
-
-/**
- * How the agent's loop ended: `finish`, a pause (with the loop's state, which runner/session/checkpoint.ts
- * keeps: every reason to wait for a human ends the loop this way), a turn without tool calls, or the turn limit.
- */
-export type AgentEnd =
-  | { kind: 'control'; control: Extract<ToolControl, { kind: 'finish' }> }
-  | { kind: 'pause'; pause: PauseRequest; state: LoopState }
-  | { kind: 'end_turn'; text: string }
-  | { kind: 'turn_limit' };
 
 export interface AgentLoopInput {
   prepared: PreparedRun;

@@ -1,14 +1,13 @@
 import type { ContentBlock, Message } from '@aws-sdk/client-bedrock-runtime';
 import * as z from 'zod';
-import type { InboxDetails } from '../../core/inbox/inbox-item';
-import { isAutomaticPauseReason, type CheckpointReason, type RunnerPause } from '../../core/inbox/pause-report';
+import { isAutomaticPauseReason, type RunnerPause } from '../../core/inbox/pause-report';
 import { newRunId } from '../../core/runs/run-id';
 import { ReplayProvider } from '../model/replay-provider';
-import type { AgentEnd } from './agent-loop';
+import type { AgentEnd, PauseRequest } from './loop-state';
 import { pushWorkInProgress } from './delivery';
 import type { RunContext } from './run-context';
 import type { RunEnd } from './run-errors';
-import type { PreparedRun } from './workspace-phase';
+import type { PreparedRun } from './prepared-run';
 
 /** The conversation at a pause, as stored next to the trace (redacted of secret values). */
 export const CheckpointFile = z
@@ -29,23 +28,6 @@ export const CheckpointFile = z
   })
   .strict();
 export type CheckpointFile = z.infer<typeof CheckpointFile>;
-
-/** The agent loop's state when it stopped at a control tool, which a pause keeps. */
-export interface LoopState {
-  messages: Message[];
-  turn: number;
-  /** The toolUseId of the tool call that paused the loop, or null for a pause between turns. */
-  toolUseId: string | null;
-  /** A plan run whose plan is not approved yet (runner/session/tool-gate.ts). */
-  planPhase?: boolean;
-}
-
-/** Why the agent loop stopped: for a human (one inbox item's type, its message and details), or an interruption that resumes without one. */
-export interface PauseRequest {
-  reason: CheckpointReason;
-  message: string;
-  details: z.infer<typeof InboxDetails>;
-}
 
 /**
  * A pause of the run (docs/inbox.md#the-mechanism-step-by-step), the one mechanism every reason uses: its work in progress is

@@ -2,7 +2,7 @@ import { runSandboxed } from '../isolation/sandbox';
 import type { RunContext } from './run-context';
 import { Interrupted } from './run-errors';
 import type { TestPhase } from './test-phase';
-import type { PreparedRun } from './workspace-phase';
+import type { PreparedRun } from './prepared-run';
 
 const DEFAULT_CHECK_TIMEOUT_SECONDS = 600;
 /** The end of a check's output kept for the gate and the PR. */

@@ -8,7 +8,7 @@ import { readReportFile, reportFileStamp } from '../repo/report-file';
 import type { TestRunResult } from '../repo/test-results';
 import { PathRefusedError } from '../tools/workspace-paths';
 import type { RunContext } from './run-context';
-import type { PreparedRun } from './workspace-phase';
+import type { PreparedRun } from './prepared-run';
 
 /** Large projects' lcov and coverage-final.json run to tens of MB; past this the run shows no figure. */
 const MAX_COVERAGE_REPORT_BYTES = 64 * 1024 * 1024;

@@ -7,7 +7,7 @@ import { iterationReply } from '../github/iteration-reply';
 import { pullRequestBody, pullRequestTitle } from '../github/pull-request-body';
 import type { ModelBudget } from '../model-budget';
 import { testDelta, type TestRunResult } from '../repo/test-results';
-import type { AgentEnd } from './agent-loop';
+import type { AgentEnd } from './loop-state';
 import type { ComputeMeter } from './compute-meter';
 import type { FinishGate } from './finish-gate';
 import { checkDelta, checksMarkdown, type CheckResult } from './checks-phase';
@@ -16,7 +16,7 @@ import { isScratchPath } from '../repo/workspace-changes';
 import type { RefusedHostsReport } from './refused-hosts-report';
 import type { RunContext } from './run-context';
 import type { RunEnd } from './run-errors';
-import type { PreparedRun } from './workspace-phase';
+import type { PreparedRun } from './prepared-run';
 
 const SUMMARY_LIMIT = 4_000;
 

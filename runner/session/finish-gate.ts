@@ -6,7 +6,7 @@ import { isDeleted, isTestPath, isUntracked, parseStatusZ, unreferencedScratch, 
 import { checkDelta, runChecks, type CheckDelta, type CheckResult } from './checks-phase';
 import type { RunContext } from './run-context';
 import { runTests } from './test-phase';
-import type { PreparedRun } from './workspace-phase';
+import type { PreparedRun } from './prepared-run';
 
 /** Names listed per section of the gate's report before "N more". */
 const LISTED = 30;

@@ -1,5 +1,5 @@
 import type { ContentBlock, Message } from '@aws-sdk/client-bedrock-runtime';
-import type { AgentEnd } from './agent-loop';
+import type { AgentEnd } from './loop-state';
 import type { RunContext } from './run-context';
 import { Interrupted } from './run-errors';
 

@@ -1,19 +1,11 @@
 import type { ContentBlock, Message } from '@aws-sdk/client-bedrock-runtime';
 import type { CheckpointFile } from './checkpoint';
-import type { RestoredConversation } from './resume';
+import type { PendingCall, RestoredConversation } from './loop-state';
 import type { FinishGate } from './finish-gate';
 import type { RunContext } from './run-context';
 import { RunFailure } from './run-errors';
-import { runToolCall, type ToolUse } from './tool-call';
-import type { PreparedRun } from './workspace-phase';
-
-/** The tool call a `risky_action` pause held back, and how its human decided. */
-export interface PendingCall {
-  use: ToolUse;
-  approved: boolean;
-  /** The tool result of a rejected call (the refusal the resolution wrote). */
-  refusal: string;
-}
+import { runToolCall } from './tool-call';
+import type { PreparedRun } from './prepared-run';
 
 /** The held-back call of a risky_action checkpoint: the tool use the pause names, in the assistant turn before the last message. */
 export function pendingCallOf(file: CheckpointFile, messages: Message[], approved: boolean, refusal: string): PendingCall {

@@ -1,5 +1,5 @@
 import type { RunContext } from './run-context';
-import type { PreparedRun } from './workspace-phase';
+import type { PreparedRun } from './prepared-run';
 
 /**
  * The end of a plan run's plan phase (a pause, or the loop ending before the plan was approved):

@@ -3,7 +3,7 @@ import { refusedHosts } from '../egress/access-log-reader';
 import { runTrafficWindow } from '../egress/egress-settings';
 import { runnerMetricNames } from '../metrics';
 import type { RunContext } from './run-context';
-import type { RunProxy } from './workspace-phase';
+import type { RunProxy } from './prepared-run';
 
 /**
  * The hosts the proxy refused during this run, into the run's events (once) and the EgressBlocked

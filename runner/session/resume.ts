@@ -1,4 +1,3 @@
-import type { Message } from '@aws-sdk/client-bedrock-runtime';
 import * as z from 'zod';
 import { ReplayProvider } from '../model/replay-provider';
 import { resumeText } from '../../core/inbox/budget-approval';
@@ -6,18 +5,8 @@ import { isAutomaticPauseReason } from '../../core/inbox/pause-report';
 import { CheckpointFile, conversationWithAnswer } from './checkpoint';
 import type { RunContext } from './run-context';
 import { RunFailure } from './run-errors';
-import { pendingCallOf, type PendingCall } from './pending-call';
-
-/** A conversation restored from a pause, with the answer in it: where the agent loop goes on. */
-export interface RestoredConversation {
-  messages: Message[];
-  /** The last model turn before the pause. */
-  turn: number;
-  /** A plan run whose plan is still to be approved (it paused in the plan phase for another reason). */
-  planPhase: boolean;
-  /** A `risky_action` pause: the call that waited, to run now (approved) or to refuse (rejected), exactly once. */
-  pending?: PendingCall;
-}
+import type { RestoredConversation } from './loop-state';
+import { pendingCallOf } from './pending-call';
 
 /**
  * The run resumes after a pause (its record's `resume` holds the answer): read the checkpoint of

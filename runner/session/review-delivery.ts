@@ -3,14 +3,21 @@ import { anchorComments, type AnchoredReview } from '../../core/review/review-an
 import { reviewBody } from '../../core/review/review-body';
 import { inertMarkdown } from '../../core/text/inert-markdown';
 import type { ReviewFinish } from '../agent/review-prompt';
+import type { PullRequestDetails } from '../github/github-api';
 import type { ModelBudget } from '../model-budget';
 import { summarizeTests, type TestRunResult } from '../repo/test-results';
-import type { AgentEnd } from './agent-loop';
+import type { AgentEnd } from './loop-state';
 import type { ComputeMeter } from './compute-meter';
 import type { RepoAccess } from './repo-access';
-import type { ReviewedPull } from './review-run';
 import type { RunContext } from './run-context';
 import type { RunEnd } from './run-errors';
+
+/** The checkout of the pull request under review: its head, and nothing the runner will ever push. */
+export interface ReviewedPull {
+  pull: PullRequestDetails;
+  /** The commit the review is about (the head the clone got). */
+  commit: string;
+}
 
 const SUMMARY_LIMIT = 4_000;
 

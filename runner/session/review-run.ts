@@ -5,30 +5,23 @@ import { reviewPullRefusal } from '../../core/runs/branch-ownership';
 import { readAgentInstructions } from '../repo/repo-settings-file';
 import { REVIEW_TOOLS, ReviewFinish, reviewSystemPrompt, reviewTaskMessage, reviewToolSpecs } from '../agent/review-prompt';
 import { WorkspaceGit } from '../git/workspace-git';
-import type { PullRequestDetails } from '../github/github-api';
 import type { ModelBudget } from '../model-budget';
 import { ok, refused } from '../tools/tool-context';
 import { giveTreeTo } from '../workspace';
 import { runAgentLoop, type AgentLoopProfile } from './agent-loop';
 import type { ComputeMeter } from './compute-meter';
 import { RepoAccess } from './repo-access';
-import { deliverReview } from './review-delivery';
+import { deliverReview, type ReviewedPull } from './review-delivery';
 import type { RunContext } from './run-context';
 import { RunFailure, type RunEnd } from './run-errors';
 import { StatusProgress } from './status-progress';
 import { runTests } from './test-phase';
-import { defaultRepoRules, loadCommandEnvironments, readRepoRules, runSetup, type PreparedRun, type StartedRun } from './workspace-phase';
+import type { PreparedRun, StartedRun } from './prepared-run';
+import { defaultRepoRules, loadCommandEnvironments, readRepoRules, runSetup } from './workspace-phase';
 
 export interface ReviewRunInput {
   budget: ModelBudget;
   meter: ComputeMeter;
-}
-
-/** The checkout of the pull request under review: its head, and nothing the runner will ever push. */
-export interface ReviewedPull {
-  pull: PullRequestDetails;
-  /** The commit the review is about (the head the clone got). */
-  commit: string;
 }
 
 /**

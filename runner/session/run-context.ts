@@ -12,7 +12,7 @@ import type { RepoSecretSource } from '../secrets/repo-secrets';
 import { TaskCallbacksDeniedError, TaskNoLongerWaitedError, type TaskCallbacks } from '../task-callbacks';
 import { RunTrace } from '../trace/run-trace';
 import type { CheckpointStore, TraceSink } from '../trace/trace-sink';
-import type { SetupCacheSettings } from './setup-cache';
+import type { SetupCacheSettings } from './setup-cache-store';
 import { Interrupted } from './run-errors';
 
 /** Everything the runner talks to, behind ports so that tests run it fully offline. */

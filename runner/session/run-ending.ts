@@ -11,7 +11,7 @@ import { startOverAfterEarlyInterruption } from './early-interruption';
 import type { RefusedHostsReport } from './refused-hosts-report';
 import type { RunContext } from './run-context';
 import { Interrupted, RunFailure, type RunEnd } from './run-errors';
-import type { PreparedRun, RunProxy } from './workspace-phase';
+import type { PreparedRun, RunProxy } from './prepared-run';
 
 /**
  * How a failure ends the run: budget, a stop from outside, or an error with a code. Work in progress is

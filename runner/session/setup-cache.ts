@@ -7,7 +7,8 @@ import { pipeline } from 'node:stream/promises';
 import { SETUP_CACHE_LOCKFILES, SETUP_CACHE_RETENTION_DAYS, setupCacheKey, setupCacheObjectKey, type SetupCacheKey } from '../../core/setup-cache';
 import { giveTreeTo } from '../workspace';
 import type { RunContext } from './run-context';
-import type { PreparedRun } from './workspace-phase';
+import type { SetupCacheSettings, SetupCacheStore } from './setup-cache-store';
+import type { PreparedRun } from './prepared-run';
 
 /**
  * The setup cache's phase (core/setup-cache.ts has the key): before setup, restore what a previous
@@ -16,14 +17,6 @@ import type { PreparedRun } from './workspace-phase';
  * before the base tests and the agent run, so no agent-written file is ever in an entry; an entry
  * holding any secret value the run knows is not saved.
  */
-
-/** Where entries live: S3 through the broker on AWS, a directory in local mode. */
-export interface SetupCacheStore {
-  /** Writes the entry to `file`; false when there is none (or it cannot be read now). */
-  fetch(key: SetupCacheKey, file: string): Promise<boolean>;
-  /** Stores `file` as the entry; `exists` when another run stored it first (entries are never replaced). */
-  save(key: SetupCacheKey, file: string): Promise<'saved' | 'exists'>;
-}
 
 /** Entries larger than this are not saved (a restore must stay much faster than the install it replaces). */
 const MAX_ENTRY_BYTES = 2 * 1024 ** 3;
@@ -127,11 +120,6 @@ export function runSetupCacheKey(ctx: RunContext, prepared: PreparedRun, command
   const created = prepared.repo.branch.startsWith(`nightshift/${ctx.run.runId}-`);
   const scope = created ? `base:${prepared.repo.baseBranch}` : `branch:${prepared.repo.branch}`;
   return setupCacheKey({ repo: ctx.run.repo, scope, lockfiles, setupCommands: commands, image });
-}
-
-export interface SetupCacheSettings {
-  store: SetupCacheStore;
-  image: string;
 }
 
 /**

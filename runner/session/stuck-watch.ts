@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { StuckDetector, type ObservedStep, type StuckVerdict } from '../../core/runs/stuck';
-import type { PreparedRun } from './workspace-phase';
+import type { PreparedRun } from './prepared-run';
 
 /**
  * The agent loop's stuck watch (core/runs/stuck.ts decides): after each turn's tool calls it takes a

@@ -5,7 +5,7 @@ import type { RunContext } from './run-context';
 import { coverageDetail, coverageStampBefore, readCoverage } from './coverage-phase';
 import { announceToolStart } from './tool-start';
 import { Interrupted } from './run-errors';
-import type { PreparedRun } from './workspace-phase';
+import type { PreparedRun } from './prepared-run';
 
 export const DEFAULT_TEST_TIMEOUT_SECONDS = 900;
 

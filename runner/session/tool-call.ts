@@ -7,7 +7,7 @@ import type { FinishGate } from './finish-gate';
 import type { RunContext } from './run-context';
 import { Interrupted } from './run-errors';
 import { announceToolStart } from './tool-start';
-import type { PreparedRun } from './workspace-phase';
+import type { PreparedRun } from './prepared-run';
 
 export interface ToolUse {
   toolUseId: string;

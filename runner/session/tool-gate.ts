@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { PLAN_ALREADY_APPROVED, PLAN_PENDING, planApprovalRequest, planPhaseRefusal } from '../../core/inbox/plan-approval';
 import { RISKY_ACTION_PENDING, riskyActionOf, riskyActionRequest, type ApprovalRequired } from '../../core/inbox/risky-action';
 import { PROPOSE_PLAN, ProposePlanInput } from '../tools/plan-tool';
-import type { PauseRequest } from './checkpoint';
+import type { PauseRequest } from './loop-state';
 
 /**
  * What the runner does with one tool call before the tool runs: run it, refuse it (the text is the

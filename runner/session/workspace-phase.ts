@@ -8,11 +8,12 @@ import { runProxy } from '../egress/egress-settings';
 import { GitCommandError, WorkspaceGit } from '../git/workspace-git';
 import { runSandboxed } from '../isolation/sandbox';
 import { buildToolEnvironment } from '../isolation/tool-environment';
-import { resolveToolIdentity, type ToolIdentity } from '../isolation/tool-identity';
+import { resolveToolIdentity } from '../isolation/tool-identity';
 import { MAX_NIGHTSHIFT_YML_BYTES, parseNightshiftYml, readNightshiftYml, RepoSettingsFileError, type NightshiftYml } from '../repo/repo-settings-file';
 import { readRepoSecrets, RepoSecretError } from '../secrets/repo-secrets';
 import { DEFAULT_PROTECTED_PATHS, ProtectedPaths } from '../tools/protected-paths';
 import { giveTreeTo, prepareWorkspace, type WorkspaceLayout } from '../workspace';
+import type { CommandEnvironments, PreparedRun, RepoRules, RunProxy, StartedRun } from './prepared-run';
 import { assertRunOwnsBranch, RepoAccess } from './repo-access';
 import { restoreSetup, runSetupCacheKey, saveSetup } from './setup-cache';
 import type { RunContext } from './run-context';
@@ -20,43 +21,6 @@ import { announceToolStart } from './tool-start';
 import { Interrupted, RunFailure } from './run-errors';
 
 const SETUP_TIMEOUT_SECONDS = 900;
-
-export interface RunProxy {
-  url: string;
-  portName: string;
-  port: number;
-}
-
-/** A started run: its record is RUNNING, the proxy answered, the workspace exists for the tool user. */
-export interface StartedRun {
-  layout: WorkspaceLayout;
-  identity: ToolIdentity;
-  /** The run's port of the egress proxy, once the preflight passed; undefined without a proxy. */
-  proxy: RunProxy | undefined;
-  /** What every tool command runs with: no credentials, the proxy. */
-  toolEnv: Record<string, string>;
-}
-
-/** What the repository and the config say about this run: `.nightshift.yml`, the test command, protected paths. */
-export interface RepoRules {
-  repoFile: NightshiftYml;
-  testCommand: string | undefined;
-  protectedPaths: ProtectedPaths;
-}
-
-/** The environments of the runner's own commands. */
-export interface CommandEnvironments {
-  /** The tool environment plus the repo's named secrets: setup commands and the base test run, never agent tools. */
-  commandEnv: Record<string, string>;
-  /** The head test run runs agent-written code: it gets the secrets only when the repo opts in (secretsInHeadTests). */
-  headTestEnv: Record<string, string>;
-}
-
-/** A workspace ready for the agent: checked out on the run branch, set up, its rules read. */
-export interface PreparedRun extends StartedRun, CommandEnvironments {
-  repo: RepoAccess;
-  rules: RepoRules;
-}
 
 export const defaultRepoRules = (): RepoRules => ({ repoFile: {}, testCommand: undefined, protectedPaths: new ProtectedPaths(DEFAULT_PROTECTED_PATHS) });
 

@@ -4,7 +4,8 @@ import ts from 'typescript';
 
 /**
  * The project's module graph as TypeScript sees it: each source file and the project files it imports
- * at run time (`import type` and `export type` are left out: they are erased and make no cycle).
+ * at run time (`import type` and `export type` are left out: they are erased and make no cycle at run
+ * time), or with `withTypeImports` every module it names, types included.
  */
 export interface ImportGraph {
   /** Project-relative path → the project-relative paths it imports at run time. */
@@ -13,14 +14,14 @@ export interface ImportGraph {
 
 const SOURCE_DIRS = ['core', 'lambdas', 'runner', 'local', 'cli', 'infra', 'console', 'bench'];
 
-export function importGraph(root: string): ImportGraph {
+export function importGraph(root: string, options: { withTypeImports?: boolean } = {}): ImportGraph {
   const edges = new Map<string, string[]>();
   for (const file of SOURCE_DIRS.flatMap((dir) => sourceFiles(join(root, dir)))) {
     const text = readFileSync(file, 'utf8');
     const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
     const targets: string[] = [];
     for (const statement of source.statements) {
-      const specifier = runtimeSpecifierOf(statement);
+      const specifier = options.withTypeImports ? specifierOf(statement) : runtimeSpecifierOf(statement);
       if (!specifier?.startsWith('.')) continue;
       const target = resolveModule(dirname(file), specifier);
       if (target) targets.push(relative(root, target));
@@ -28,6 +29,12 @@ export function importGraph(root: string): ImportGraph {
     edges.set(relative(root, file), [...new Set(targets)]);
   }
   return { edges };
+}
+
+/** The module a statement imports or re-exports, at run time or for its types only. */
+function specifierOf(statement: ts.Statement): string | undefined {
+  if (ts.isImportDeclaration(statement) || (ts.isExportDeclaration(statement) && statement.moduleSpecifier)) return (statement.moduleSpecifier as ts.StringLiteral).text;
+  return undefined;
 }
 
 /** The module a statement loads at run time, if any. */

@@ -8,7 +8,8 @@ import { parseConfig } from '../../core/config/load';
 import type { NightshiftConfig } from '../../core/config/schema';
 import { setupCacheKey, setupCacheObjectKey, type SetupCacheKeyInput } from '../../core/setup-cache';
 import { createBareRepoFromDirectory } from '../../local/forge';
-import { directorySetupCacheStore, presignedSetupCacheStore, type SetupCacheStore } from '../../runner/session/setup-cache';
+import { directorySetupCacheStore, presignedSetupCacheStore } from '../../runner/session/setup-cache';
+import type { SetupCacheStore } from '../../runner/session/setup-cache-store';
 import { session, startInProcessRun, startRunnerHarness, vendoredNpmProject, type RunnerHarness } from './support/runner-harness';
 import { runnerFixture, testConfig } from '../support/test-config';
 
