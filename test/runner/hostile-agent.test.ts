@@ -21,6 +21,8 @@ type ToolResult = { toolUseId: string; status: string; content: { text: string }
 
 describe('an agent that attacks the runner through its own workspace', () => {
   let h: RunnerHarness;
+  /** The text of a tool result of the hostile run, once the first test ran it. */
+  let toolText: ((id: string) => string | undefined) | undefined;
   const secret = `CANARY-token-${randomBytes(12).toString('hex')}`;
   beforeAll(async () => {
     // Given a repository with a file that holds a secret value (as a setup command might have written)
@@ -43,6 +45,7 @@ describe('an agent that attacks the runner through its own workspace', () => {
       .filter((b) => b.toolResult)
       .map((b) => b.toolResult!);
     const text = (id: string) => results.find((r) => r.toolUseId === id)!.content[0]!.text;
+    toolText = text;
 
     // Then a FIFO is refused at once (the runner did not block on it), and so is a file with two links, read or written
     expect(text('tooluse_02')).toMatch(/not a regular file/);
@@ -55,9 +58,6 @@ describe('an agent that attacks the runner through its own workspace', () => {
     expect(JSON.stringify(provider.requests)).not.toContain(secret);
     expect(text('tooluse_01')).toContain('listed');
     expect(text('tooluse_05')).not.toContain(secret);
-
-    // and the runner's git directory is not readable by the tools
-    if (separateToolUser) expect(text('tooluse_01')).toMatch(/Permission denied/);
 
     // and symlinks that leave the repository are left out of the commit; one inside it is kept
     expect(() => fileAt(h.bare, branch, 'abs-link')).toThrow();
@@ -75,6 +75,13 @@ describe('an agent that attacks the runner through its own workspace', () => {
     expect(outsideCode).not.toContain('@octocat');
     expect(pr.body).toContain('`https://evil.example/more,`');
     expect(branchHead(h.bare, 'main')).toBeDefined();
+  });
+
+  // Only a separate tool uid makes the runner's git directory unreadable: as another user the tools run as the runner.
+  (separateToolUser ? it : it.skip)('cannot read the runner\'s git directory (needs root and the nightshift-tool user, as in CI)', () => {
+    // Then the listing the agent asked for of the git directory was refused by the file system
+    expect(toolText).toBeDefined();
+    expect(toolText!('tooluse_01')).toMatch(/Permission denied/);
   });
 });
 
