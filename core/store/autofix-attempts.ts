@@ -1,9 +1,9 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import type { AutofixConfig } from '../config/schema';
 import { AttemptState, attemptRefusal, emptyAttempts, type AttemptRefusal } from '../github/ci-autofix';
 import { ThreadName } from './threads';
+import { isConditionFailure } from './condition-failure';
 
 /**
  * CI auto-fix attempts of one pull request: one control item `autofix#<owner/name>#<N>` (lower case).
@@ -46,10 +46,6 @@ export function attemptStateOf(item: Record<string, unknown> | undefined): Attem
     else if (name.startsWith('s:') && typeof value === 'string') suites[name.slice(2)] = value;
   }
   return AttemptState.parse({ total: typeof item.total === 'number' ? item.total : 0, commits, suites, enabled: typeof item.enabled === 'boolean' ? item.enabled : null });
-}
-
-function isConditionFailure(err: unknown): boolean {
-  return err instanceof ConditionalCheckFailedException;
 }
 
 export function createAutofixAttempts(doc: DynamoDBDocumentClient, tableName: string, now: () => Date = () => new Date()): AutofixAttemptsPort {

@@ -1,10 +1,10 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { RepoName } from '../config/schema';
 import { RunId } from '../runs/schemas';
 import type { ConcurrencySlotsPort, SlotCaps, SlotOccupancy } from './ports';
 import { controlItemKey } from './tables';
+import { isConditionFailure } from './condition-failure';
 
 /**
  * Concurrency semaphores, the AWS Step Functions concurrency-control pattern: one control item per
@@ -17,10 +17,6 @@ import { controlItemKey } from './tables';
 const Caps = z.object({ global: z.number().int().positive(), perRepo: z.number().int().positive(), perRequester: z.number().int().positive().optional() }).strict();
 const Requester = z.string().min(1).max(200);
 const SlotItem = z.object({ count: z.number().int(), holders: z.record(z.string(), z.string()) });
-
-function isConditionFailure(error: unknown): boolean {
-  return error instanceof ConditionalCheckFailedException;
-}
 
 export function createConcurrencySlots(doc: DynamoDBDocumentClient, tableName: string, now: () => Date = () => new Date()): ConcurrencySlotsPort {
   async function readSlot(pk: string): Promise<z.infer<typeof SlotItem> | undefined> {

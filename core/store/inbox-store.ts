@@ -1,10 +1,10 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { InboxDetails, InboxItemId, InboxItemState, InboxItemType, InboxResolution, newestFirst, statesOf, SYSTEM_RESOLVER, type InboxItemView, type InboxListQuery } from '../inbox/inbox-item';
 import { decodeCursor, encodeCursor } from './cursor';
 import { RunId } from '../runs/schemas';
 import { inboxIndexes } from './tables';
+import { isConditionFailure } from './condition-failure';
 
 /** An inbox item as stored: the view plus what only Nightshift reads (the task token, the checkpoint). */
 export const StoredInboxItem = z.object({
@@ -56,10 +56,6 @@ export interface InboxStore {
 
 /** A list cursor: the item id the next page starts below (ids sort by creation). */
 const ListCursor = z.object({ v: z.literal(1), before: InboxItemId }).strict();
-
-function isConditionFailure(error: unknown): boolean {
-  return error instanceof ConditionalCheckFailedException;
-}
 
 export function createInboxStore(doc: DynamoDBDocumentClient, tableName: string): InboxStore {
   async function get(itemId: string): Promise<StoredInboxItem | undefined> {

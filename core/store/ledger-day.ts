@@ -1,6 +1,6 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
+import { isConditionFailure } from './condition-failure';
 
 /**
  * One day's counter of committed spend (the org's day, or a requester's day), kept small whatever the
@@ -39,10 +39,6 @@ export class LedgerInconsistencyError extends Error {
     super(message);
     this.name = 'LedgerInconsistencyError';
   }
-}
-
-export function isConditionFailure(error: unknown): boolean {
-  return error instanceof ConditionalCheckFailedException;
 }
 
 /** How the run's side of a late cost is recorded: `applied` says whether this day already counts it. */

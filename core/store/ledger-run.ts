@@ -1,7 +1,8 @@
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { BudgetExhaustedError, RunNotFoundError } from '../errors';
 import type { TokenUsage } from '../pricing';
-import { isConditionFailure, LedgerInconsistencyError } from './ledger-day';
+import { isConditionFailure } from './condition-failure';
+import { LedgerInconsistencyError } from './ledger-day';
 import { StoredRunItem, type StoredRunItem as RunItem } from './run-item';
 
 /**

@@ -1,7 +1,7 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { controlItemKey } from './tables';
+import { isConditionFailure } from './condition-failure';
 
 /**
  * A requester's review places (`concurrency.maxOpenPrsPerRequester`): one control item
@@ -48,7 +48,7 @@ export function createReviewPlaces(doc: DynamoDBDocumentClient, tableName: strin
         );
         return true;
       } catch (err) {
-        if (err instanceof ConditionalCheckFailedException) return false;
+        if (isConditionFailure(err)) return false;
         throw err;
       }
     },

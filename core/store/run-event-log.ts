@@ -1,4 +1,3 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { InvalidCursorError } from '../errors';
@@ -6,6 +5,7 @@ import { RunEvent, RunEventType, RunId } from '../runs/schemas';
 import { decodeCursor, encodeCursor } from './cursor';
 import type { EventQuery, RunEventLog } from './ports';
 import { runIdGenerator } from '../runs/run-id';
+import { isConditionFailure } from './condition-failure';
 
 const AppendInput = z.object({
   runId: RunId,
@@ -32,7 +32,7 @@ export function createRunEventLog(doc: DynamoDBDocumentClient, tableName: string
         await doc.send(new PutCommand({ TableName: tableName, Item: event, ConditionExpression: 'attribute_not_exists(seq)' }));
         return event;
       } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException) || attempt >= maxSeqAttempts) throw error;
+        if (!isConditionFailure(error) || attempt >= maxSeqAttempts) throw error;
       }
     }
   }

@@ -1,9 +1,9 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { RunNotFoundError } from '../errors';
 import { hashRunKey, newRunKey, runKeyMatches } from '../runs/run-key';
 import { RunId } from '../runs/schemas';
 import type { RunKeysPort } from './ports';
+import { isConditionFailure } from './condition-failure';
 
 /** Statuses a run key is issued in: admitted and about to start (or a relaunch of a started run). */
 const launchableStatuses = ['STARTING', 'RUNNING'] as const;
@@ -41,7 +41,7 @@ export function createRunKeys(doc: DynamoDBDocumentClient, tableName: string): R
           }),
         );
       } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) throw new RunNotLaunchableError(runId);
+        if (isConditionFailure(error)) throw new RunNotLaunchableError(runId);
         throw error;
       }
       return key;

@@ -1,8 +1,8 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { RunId, RunPriority } from '../runs/schemas';
 import { controlItemKey, queueIndex } from './tables';
+import { isConditionFailure } from './condition-failure';
 
 /**
  * The run queue: one control item per QUEUED run (`queue#<runId>`), in the sparse byQueue index in
@@ -150,7 +150,7 @@ export function createRunQueue(doc: DynamoDBDocumentClient, tableName: string): 
         );
         return TokenItem.parse(Attributes).token;
       } catch (err) {
-        if (err instanceof ConditionalCheckFailedException) return undefined;
+        if (isConditionFailure(err)) return undefined;
         throw err;
       }
     },
@@ -168,7 +168,7 @@ export function createRunQueue(doc: DynamoDBDocumentClient, tableName: string): 
         );
       } catch (err) {
         // Gone (admitted, ended) or waiting again with a newer token: nothing to give back.
-        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        if (!isConditionFailure(err)) throw err;
       }
     },
   };

@@ -1,4 +1,3 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { RunNotFoundError } from '../errors';
 import { IllegalTransitionError, statusesAllowedBefore, terminalStatuses, type RunStatus } from '../runs/lifecycle';
@@ -6,6 +5,7 @@ import type { RunListQuery, RunPage, RunPatch, RunRecord, RunRepository } from '
 import { listRuns } from './run-list';
 import { RunPatch as RunPatchSchema } from '../runs/run-record';
 import { newRunItem, toRunRecord } from './run-item';
+import { isConditionFailure } from './condition-failure';
 
 /** A run id that is already taken (create is conditional on the id being new). */
 export class RunAlreadyExistsError extends Error {
@@ -31,10 +31,6 @@ function patchParts(patch: RunPatch): UpdateParts {
     parts.values[`:p_${field}`] = value;
   }
   return parts;
-}
-
-function isConditionFailure(error: unknown): boolean {
-  return error instanceof ConditionalCheckFailedException;
 }
 
 export interface RunRepositoryOptions {

@@ -1,7 +1,7 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { RunId } from '../runs/schemas';
+import { isConditionFailure } from './condition-failure';
 
 /**
  * GitHub threads (docs/github-app.md, Threads): the runs started from one issue or pull request. One control item per
@@ -61,10 +61,6 @@ export interface ThreadStorePort {
 }
 
 const MAX_ATTEMPTS = 5;
-
-function isConditionFailure(err: unknown): boolean {
-  return err instanceof ConditionalCheckFailedException;
-}
 
 export function createThreadStore(doc: DynamoDBDocumentClient, tableName: string, now: () => Date = () => new Date()): ThreadStorePort {
   const key = (thread: string) => ({ pk: threadItemKey(ThreadName.parse(thread)) });

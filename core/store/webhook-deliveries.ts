@@ -1,7 +1,7 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { idempotencyKeys } from './tables';
+import { isConditionFailure } from './condition-failure';
 
 /**
  * Webhook deliveries already processed (at most once: docs/github-app.md, The request path), in the idempotency table beside
@@ -44,7 +44,7 @@ export function createWebhookDeliveries(doc: DynamoDBDocumentClient, tableName: 
       );
       return true;
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
+      if (isConditionFailure(err)) return false;
       throw err;
     }
   }
