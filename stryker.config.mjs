@@ -1,25 +1,46 @@
 // Mutation testing of the money, control and safety paths (`npm run mutation`; not part of `npm test`).
 // Stryker changes one thing at a time in these files and runs the Jest tests that cover it; a mutant that
-// no test notices is a behaviour no test pins. `npm run mutation -- --mutate core/pricing.ts` runs one file.
+// no test notices is a behaviour no test pins. Run one file at a time (CONTRIBUTING.md, Mutation testing):
+//   npm run mutation -- --mutate core/pricing.ts
+// Each file runs against the test files listed for it below (not the whole suite, and not every test
+// that happens to import it: the store is imported by half the suite). MUTATION_TESTS="a.test.ts b.test.ts"
+// overrides the list.
+
+/** The test files that pin each mutated file's behaviour. */
+const testsFor = {
+  'core/store/budget-ledger.ts': ['test/store/budget-ledger.test.ts', 'test/store/ledger-races.test.ts'],
+  'core/store/ledger-day.ts': ['test/store/budget-ledger.test.ts', 'test/store/ledger-races.test.ts'],
+  'core/store/ledger-run.ts': ['test/store/budget-ledger.test.ts', 'test/store/ledger-races.test.ts'],
+  'core/store/concurrency-slots.ts': ['test/store/concurrency-slots.test.ts'],
+  'core/runs/admission.ts': ['test/orchestration/admission.test.ts'],
+  'core/runs/finalize.ts': ['test/api/finalize.test.ts'],
+  'core/runs/termination.ts': ['test/api/termination.test.ts'],
+  'core/pricing.ts': ['test/core/pricing.test.ts'],
+  'core/text/glob.ts': ['test/runner/path-guards.test.ts'],
+  'runner/tools/workspace-paths.ts': ['test/runner/path-guards.test.ts'],
+  'runner/tools/protected-paths.ts': ['test/runner/path-guards.test.ts'],
+};
+
+const argv = process.argv;
+const at = argv.findIndex((a) => a === '--mutate' || a === '-m');
+const mutating = at >= 0 ? argv[at + 1].split(',') : Object.keys(testsFor);
+const tests = process.env.MUTATION_TESTS ? process.env.MUTATION_TESTS.split(/\s+/).filter(Boolean) : [...new Set(mutating.flatMap((f) => testsFor[f] ?? []))];
+if (tests.length === 0) throw new Error(`no test files listed for ${mutating.join(', ')}: add them to testsFor in stryker.config.mjs or set MUTATION_TESTS`);
+
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'jest',
-  jest: { configFile: 'jest.config.ts', enableFindRelatedTests: true },
+  jest: {
+    configFile: 'jest.config.ts',
+    config: { testMatch: tests.map((t) => `<rootDir>/${t}`), maxWorkers: 1 },
+    enableFindRelatedTests: false,
+  },
   coverageAnalysis: 'perTest',
-  mutate: [
-    'core/store/budget-ledger.ts',
-    'core/store/ledger-run.ts',
-    'core/store/concurrency-slots.ts',
-    'core/runs/admission.ts',
-    'core/runs/finalize.ts',
-    'core/runs/termination.ts',
-    'core/pricing.ts',
-    'runner/tools/workspace-paths.ts',
-    'runner/tools/protected-paths.ts',
-  ],
+  mutate: Object.keys(testsFor),
   // Type errors a mutant introduces are not test gaps: the compiler would catch them.
   ignoreStatic: true,
-  concurrency: 2,
+  // The machine is shared: one test process; raise it with --concurrency on a machine of your own.
+  concurrency: 1,
   timeoutMS: 60_000,
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/index.html' },

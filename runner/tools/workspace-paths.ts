@@ -22,7 +22,8 @@ export interface ResolvedPath {
 
 function isInside(root: string, candidate: string): boolean {
   const rel = relative(root, candidate);
-  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
+  // The root itself ("") is inside: it neither starts with ".." nor is absolute.
+  return !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel);
 }
 
 /**
@@ -33,6 +34,7 @@ function isInside(root: string, candidate: string): boolean {
 export function resolveRepoPath(repoRoot: string, requested: string): ResolvedPath {
   if (requested.includes('\0')) throw new PathRefusedError(requested, 'contains a NUL byte');
   if (isAbsolute(requested)) throw new PathRefusedError(requested, 'must be relative to the repository');
+  // Stryker disable next-line Regex: without "+" consecutive separators only add empty parts, which the filter drops
   const parts = requested.split(/[\\/]+/).filter((p) => p !== '' && p !== '.');
   if (parts.includes('..')) throw new PathRefusedError(requested, 'must not contain ".."');
   if (parts.length > 0 && parts[0]!.toLowerCase() === '.git') throw new PathRefusedError(requested, 'the .git directory belongs to the runner');
@@ -52,7 +54,7 @@ export function resolveRepoPath(repoRoot: string, requested: string): ResolvedPa
   }
   const absolute = join(existing, ...parts.slice(i));
   const rel = relative(root, absolute).split(sep).join('/');
-  if (rel.split('/')[0]?.toLowerCase() === '.git') throw new PathRefusedError(requested, 'the .git directory belongs to the runner');
+  if (rel.split('/')[0]!.toLowerCase() === '.git') throw new PathRefusedError(requested, 'the .git directory belongs to the runner');
   return { absolute, relative: rel, exists: i === parts.length };
 }
 

@@ -79,6 +79,41 @@ describe('the workspace path guard', () => {
   });
 });
 
+describe('the workspace path guard, where .git is a symlink out of the repository (a linked checkout)', () => {
+  let root: string;
+  let gitDir: string;
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'ns-linked-'));
+    gitDir = mkdtempSync(join(tmpdir(), 'ns-gitdir-'));
+    writeFileSync(join(gitDir, 'config'), '[core]');
+    symlinkSync(gitDir, join(root, '.git'));
+  });
+  afterAll(() => {
+    rmSync(root, { recursive: true, force: true });
+    rmSync(gitDir, { recursive: true, force: true });
+  });
+
+  const refusal = (requested: string): PathRefusedError => {
+    try {
+      resolveRepoPath(root, requested);
+    } catch (err) {
+      if (err instanceof PathRefusedError) return err;
+      throw err;
+    }
+    throw new Error(`${requested} was accepted`);
+  };
+
+  it('Given a path to .git in any spelling (a `.` part, a leading backslash, another case), When it is resolved, Then the path itself is refused as the git directory, before its symlink is followed', () => {
+    // Only the check on the requested path names the git directory here: following the link would
+    // refuse it as leading outside the repository instead.
+    for (const path of ['.git/config', './.git/config', '.\\.git', '\\.git\\config', '.GIT', 'x/../.git']) {
+      const error = refusal(path);
+      expect(error).toMatchObject({ name: 'PathRefusedError', requested: path });
+      expect(error.message).toMatch(path === 'x/../.git' ? /must not contain "\.\."$/ : /the \.git directory belongs to the runner$/);
+    }
+  });
+});
+
 describe('protected path globs', () => {
   it('Given `**/` in the middle of a glob, When paths are matched, Then it stands for zero or more directories and nothing else', () => {
     const re = globToRegExp('docs/**/secret.md');
@@ -97,6 +132,13 @@ describe('protected path globs', () => {
     expect(one.test('a/.txt')).toBe(false);
   });
 
+  it('Given a trailing `**`, When paths are matched, Then it matches everything below, files included, at any depth', () => {
+    const re = globToRegExp('deploy/**');
+    for (const path of ['deploy/prod.sh', 'deploy/a/b/c.txt', 'deploy/']) expect(re.test(path)).toBe(true);
+    expect(re.test('deployment/prod.sh')).toBe(false);
+    expect(globToRegExp('**').test('any/file.ts')).toBe(true);
+  });
+
   it('Given regular-expression characters in a glob, When paths are matched, Then they are literal', () => {
     const re = globToRegExp('config/app+(prod).json');
     expect(re.test('config/app+(prod).json')).toBe(true);
@@ -111,6 +153,26 @@ describe('protected path globs', () => {
     expect(paths.match('deploy\\prod.sh')).toBe('deploy/**');
     expect(paths.match('deployment/x')).toBeUndefined();
     expect(paths.match('src/.nightshift.yml')).toBeUndefined();
+  });
+
+  it('Given `./` that is not a prefix, When a path is checked, Then only a leading `./` is dropped from the glob', () => {
+    const paths = new ProtectedPaths(['build./out', './dist./x']);
+    expect(paths.match('build./out')).toBe('build./out');
+    expect(paths.match('buildout')).toBeUndefined();
+    expect(paths.match('dist./x')).toBe('./dist./x');
+    expect(paths.match('distx')).toBeUndefined();
+    expect(paths.globs).toEqual(['build./out', './dist./x']);
+  });
+
+  it('Given allowedPaths, When paths are checked, Then a protected glob wins inside them, a path outside all of them is refused naming them, and one inside any of them passes', () => {
+    const paths = new ProtectedPaths(['src/secret/**'], ['src/**', 'docs/*.md']);
+    expect(paths.match('src/secret/key.pem')).toBe('src/secret/**');
+    expect(paths.match('src/app.ts')).toBeUndefined();
+    expect(paths.match('docs/intro.md')).toBeUndefined();
+    expect(paths.match('infra/stack.ts')).toBe('outside allowedPaths: src/**, docs/*.md');
+    expect(paths.allowedGlobs).toEqual(['src/**', 'docs/*.md']);
+    expect(new ProtectedPaths(['src/secret/**']).allowedGlobs).toBeUndefined();
+    expect(new ProtectedPaths(['src/secret/**']).match('infra/stack.ts')).toBeUndefined();
   });
 
   it('Given the defaults, When CI workflows and the settings file are checked, Then both are protected in any case', () => {
