@@ -1,8 +1,7 @@
 import * as z from 'zod';
 import { BUDGET_DECLINED_ERROR, PLAN_REJECTED_ERROR } from '../inbox/pause-resolution';
-import type { RunRecord } from '../store/ports';
-import type { AdmissionDecision } from './admission';
-import { isTerminal, type TerminalStatus } from './lifecycle';
+import type { AdmissionDecision } from './admission-decision';
+import { isTerminal, type RunStatus, type TerminalStatus } from './lifecycle';
 import { RunnerErrorName, RunnerResult, type RunError } from './schemas';
 
 /**
@@ -144,7 +143,13 @@ export interface FinalizePath {
 }
 
 /** The run as Finalize reads it to decide how it ended. */
-export type FinalizedRun = Pick<RunRecord, 'runId' | 'status' | 'error' | 'branch' | 'cancelRequested'>;
+export interface FinalizedRun {
+  runId: string;
+  status: RunStatus;
+  error: RunError | null;
+  branch: string | null;
+  cancelRequested: boolean;
+}
 
 /** How the path that reached Finalize ended the run. */
 export function terminationOf(input: FinalizePath, run: FinalizedRun): Termination {
