@@ -162,8 +162,7 @@ export function terminationOf(input: FinalizePath, run: FinalizedRun): Terminati
   if (input.result !== undefined) return terminationFor({ kind: 'runner_succeeded', output: input.result }, clocks);
   if (input.admissionFailure) {
     if (run.cancelRequested) return { status: 'CANCELLED', reason: { code: 'cancelled', message: 'the run was cancelled' } };
-    const { Error: error, Cause: cause } = input.admissionFailure;
-    return { status: 'FAILED', reason: { code: 'admission_failed', message: reasonText(`${error}${cause ? `: ${cause}` : ''}`, 'admission failed') } };
+    return { status: 'FAILED', reason: { code: 'admission_failed', message: reasonText(caughtText(input.admissionFailure), 'admission failed') } };
   }
   switch (input.admission?.decision) {
     case 'cancelled':
@@ -172,7 +171,7 @@ export function terminationOf(input: FinalizePath, run: FinalizedRun): Terminati
       return { status: 'TIMED_OUT', reason: { code: 'queue_timeout', message: 'the run waited too long for a concurrency slot' } };
     case 'ended':
       // Already terminal: finalizeRun keeps the status it has and only repeats the clean-up.
-      if (isTerminal(run.status)) return { status: run.status, reason: run.error ?? { code: 'ended', message: 'the run had already ended' } };
+      if (isTerminal(run.status)) return alreadyEnded(run.status, run.error);
       break;
     default:
       break;
@@ -182,22 +181,33 @@ export function terminationOf(input: FinalizePath, run: FinalizedRun): Terminati
 
 /** How a wait for a human ended without an answer. */
 function pauseTermination(failure: CaughtError, run: FinalizedRun): Termination {
-  if (isTerminal(run.status)) return { status: run.status, reason: run.error ?? { code: 'ended', message: 'the run had already ended' } };
+  if (isTerminal(run.status)) return alreadyEnded(run.status, run.error);
   if (run.cancelRequested) return { status: 'CANCELLED', reason: { code: 'cancelled', message: 'the run was cancelled while it waited for a human' } };
-  if (failure.Error === BUDGET_DECLINED_ERROR) return { status: 'BUDGET_EXCEEDED', reason: { code: 'budget_declined', message: reasonText(`the requester declined more budget${run.branch ? `; its work in progress is on ${run.branch}` : ''}`, 'the requester declined more budget') } };
+  if (failure.Error === BUDGET_DECLINED_ERROR) return { status: 'BUDGET_EXCEEDED', reason: { code: 'budget_declined', message: reasonText(`the requester declined more budget${workInProgress(run)}`, 'the requester declined more budget') } };
   if (failure.Error === PLAN_REJECTED_ERROR) return { status: 'CANCELLED', reason: { code: 'plan_rejected', message: 'the requester rejected the plan; nothing was changed' } };
-  if (failure.Error === 'States.Timeout') {
-    const branch = run.branch ? `; its work in progress is on ${run.branch}` : '';
-    return { status: 'TIMED_OUT', reason: { code: 'no_answer', message: `nobody answered within timeouts.answerHours${branch}` } };
-  }
-  return { status: 'FAILED', reason: { code: 'pause_failed', message: reasonText(`${failure.Error}${failure.Cause ? `: ${failure.Cause}` : ''}`, 'the run could not pause') } };
+  if (failure.Error === 'States.Timeout') return { status: 'TIMED_OUT', reason: { code: 'no_answer', message: `nobody answered within timeouts.answerHours${workInProgress(run)}` } };
+  return { status: 'FAILED', reason: { code: 'pause_failed', message: reasonText(caughtText(failure), 'the run could not pause') } };
 }
 
 /** How an interruption the run could not resume from ends it. */
 function resumeTermination(failure: CaughtError, run: FinalizedRun): Termination {
-  if (isTerminal(run.status)) return { status: run.status, reason: run.error ?? { code: 'ended', message: 'the run had already ended' } };
+  if (isTerminal(run.status)) return alreadyEnded(run.status, run.error);
   if (run.cancelRequested) return { status: 'CANCELLED', reason: { code: 'cancelled', message: 'the run was cancelled' } };
-  const why = failure.Error === 'Nightshift.NotResumed' && failure.Cause ? failure.Cause.replace(/^run \S+ does not resume: /, '') : `${failure.Error}${failure.Cause ? `: ${failure.Cause}` : ''}`;
-  const branch = run.branch ? `; its work in progress is on ${run.branch}` : '';
-  return { status: 'FAILED', reason: { code: 'interrupted', message: reasonText(`the runner was interrupted and the run did not resume: ${why}${branch}`, 'the runner was interrupted') } };
+  const why = failure.Error === 'Nightshift.NotResumed' && failure.Cause ? failure.Cause.replace(/^run \S+ does not resume: /, '') : caughtText(failure);
+  return { status: 'FAILED', reason: { code: 'interrupted', message: reasonText(`the runner was interrupted and the run did not resume: ${why}${workInProgress(run)}`, 'the runner was interrupted') } };
+}
+
+/** A run that was already terminal when Finalize read it: it keeps its status and its reason. */
+function alreadyEnded(status: TerminalStatus, error: RunError | null): Termination {
+  return { status, reason: error ?? { code: 'ended', message: 'the run had already ended' } };
+}
+
+/** A caught error in words: its name, then its cause when it has one. */
+function caughtText(failure: CaughtError): string {
+  return `${failure.Error}${failure.Cause ? `: ${failure.Cause}` : ''}`;
+}
+
+/** Where the run's work in progress is, as the end of a reason; empty when it has no branch yet. */
+function workInProgress(run: FinalizedRun): string {
+  return run.branch ? `; its work in progress is on ${run.branch}` : '';
 }

@@ -9,6 +9,17 @@ import { existingParent, PathRefusedError, resolveRepoPath } from '../../runner/
  * that every other runner test would let go): the model's paths stay inside the repository and out of
  * its git directory, and protected globs mean what docs/runner.md says.
  */
+/** The refusal `resolveRepoPath` gives for `requested`, or undefined when it accepts the path. */
+function refusalOf(root: string, requested: string): PathRefusedError | undefined {
+  try {
+    resolveRepoPath(root, requested);
+  } catch (err) {
+    if (err instanceof PathRefusedError) return err;
+    throw err;
+  }
+  return undefined;
+}
+
 describe('the workspace path guard', () => {
   let root: string;
   let outside: string;
@@ -32,15 +43,7 @@ describe('the workspace path guard', () => {
     rmSync(outside, { recursive: true, force: true });
   });
 
-  const refusal = (requested: string): string => {
-    try {
-      resolveRepoPath(root, requested);
-    } catch (err) {
-      if (err instanceof PathRefusedError) return err.message;
-      throw err;
-    }
-    return 'accepted';
-  };
+  const refusal = (requested: string): string => refusalOf(root, requested)?.message ?? 'accepted';
 
   it('Given a path naming the git directory in any spelling, When it is resolved, Then it is refused before anything is read', () => {
     for (const path of ['.git', '.git/config', '.GIT/config', './.git/refs', '.git//config', '.\\.git\\config']) expect(refusal(path)).toMatch(/the \.git directory belongs to the runner$/);
@@ -94,13 +97,9 @@ describe('the workspace path guard, where .git is a symlink out of the repositor
   });
 
   const refusal = (requested: string): PathRefusedError => {
-    try {
-      resolveRepoPath(root, requested);
-    } catch (err) {
-      if (err instanceof PathRefusedError) return err;
-      throw err;
-    }
-    throw new Error(`${requested} was accepted`);
+    const error = refusalOf(root, requested);
+    if (!error) throw new Error(`${requested} was accepted`);
+    return error;
   };
 
   it('Given a path to .git in any spelling (a `.` part, a leading backslash, another case), When it is resolved, Then the path itself is refused as the git directory, before its symlink is followed', () => {
