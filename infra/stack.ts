@@ -66,8 +66,14 @@ export class NightshiftStack extends Stack {
     this.githubWebhook = webhookSecretName
       ? new GithubWebhook(this, 'GithubWebhook', { config, httpApi: this.api.httpApi, state: this.state, orchestrator: this.orchestrator, branchFacts: this.branchFacts, logRetention, webhookSecretName })
       : undefined;
-    // The webhook function posts a GitHub run's question on its issue or pull request.
-    if (this.githubWebhook) this.inboxNotifications.deliverThreadItemsTo(this.githubWebhook.function);
+    // The webhook function posts a GitHub run's question on its issue or pull request, and keeps its
+    // status comment true: an item resolved through the API, a move of the queue (Admit, Finalize and
+    // the backstop take runs out of it).
+    if (this.githubWebhook) {
+      this.inboxNotifications.deliverThreadItemsTo(this.githubWebhook.function);
+      const { admitFunction, finalizeFunction, backstopFunction } = this.orchestrator;
+      for (const fn of [admitFunction, finalizeFunction, backstopFunction, this.api.resolveInboxItemFunction]) this.inboxNotifications.grantStatusEvents(fn);
+    }
     this.schedules = new Schedules(this, 'Schedules', { config, state: this.state, orchestrator: this.orchestrator, logRetention });
     this.operations = new Operations(this, 'Operations', { config, state: this.state, httpApi: this.api.httpApi, logRetention });
     // The per-minute queue sweep wakes queued runs (core/runs/queue-wake.ts).

@@ -7,6 +7,7 @@ import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as z from 'zod';
 import { parseModelChoice } from './model-choice';
+import { isForPeople } from '../core/inbox/inbox-notification';
 import { issuePath, loadConfig } from '../core/config/load';
 import { setRuntimeConfig } from '../core/config/runtime';
 import type { NightshiftConfig } from '../core/config/schema';
@@ -256,7 +257,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     // The AWS endpoints are created first (their port goes into the environment), answered once the executor exists.
     let machine: LocalStateMachine | undefined;
     const functions = new TemplateFunctions({ repoRoot, log });
-    // SNS: every published message goes to the outbox file (what would have been e-mailed), then to the
+    // SNS: a published message for people goes to the outbox file (what would have been e-mailed), and each to the
     // template's Lambda subscriptions of its topic, asynchronously as SNS delivers (local/sns-topics.ts).
     const outbox = join(home.logs, 'notifications.jsonl');
     const endpoints: Server = createAwsEndpoints({
@@ -275,7 +276,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       sns: {
         publish: async (message) => {
           const messageId = newMessageId();
-          appendFileSync(outbox, `${JSON.stringify({ at: new Date().toISOString(), messageId, ...message })}\n`, { mode: 0o600 });
+          // The outbox holds what people would be told (the inbox topic's machine events go to the webhook function only).
+          if (isForPeople(message.attributes)) appendFileSync(outbox, `${JSON.stringify({ at: new Date().toISOString(), messageId, ...message })}\n`, { mode: 0o600 });
           log.info('notification published (local outbox)', { topicArn: message.topicArn, subject: message.subject, attributes: message.attributes, outbox });
           functions.deliver(message, messageId);
           return messageId;

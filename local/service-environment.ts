@@ -56,6 +56,8 @@ export function exposeToHandlers(
     BRANCH_FACTS_FUNCTION: functionNameOf(extracted.lambdaEntries, 'lambdas/github/branch-facts.ts') ?? '',
     // The inbox topic the Pause function publishes to (as its environment says on AWS).
     INBOX_TOPIC_ARN: localTopicArn(input.template, 'InboxNotifications') ?? '',
+    // With the GitHub triggers, the events the status comments follow (the queue's moves, answers through the API), as on AWS.
+    ...(functionNameOf(extracted.lambdaEntries, 'lambdas/github/webhook.ts') ? { STATUS_EVENTS_TOPIC_ARN: localTopicArn(input.template, 'InboxNotifications') ?? '' } : {}),
     CLUSTER_ARN: `arn:aws:ecs:${localRegion}:000000000000:cluster/nightshift-local`,
     NIGHTSHIFT_SECRETS_FILE: home.secretsFile,
     NIGHTSHIFT_GITHUB_MODE: 'forge',

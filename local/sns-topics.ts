@@ -57,11 +57,13 @@ export function localTopicArn(templateJson: unknown, prefix: string): string | u
 
 /**
  * The part of SNS filter policies the stack uses: per attribute a list of exact strings or
- * `{exists: boolean}`. Anything else is refused loudly, never guessed.
+ * `{exists: boolean}`, and a top-level `$or` of such policies (with the attributes beside it, all must
+ * hold). Anything else is refused loudly, never guessed.
  */
 export function matchesFilterPolicy(policy: Record<string, unknown> | undefined, attributes: Record<string, string>): boolean {
   if (!policy) return true;
   return Object.entries(policy).every(([name, conditions]) => {
+    if (name === '$or') return z.array(z.record(z.string(), z.unknown())).min(2).parse(conditions).some((branch) => matchesFilterPolicy(branch, attributes));
     const list = z.array(z.union([z.string(), z.object({ exists: z.boolean() }).strict()])).parse(conditions);
     return list.some((c) => (typeof c === 'string' ? attributes[name] === c : c.exists === (name in attributes)));
   });

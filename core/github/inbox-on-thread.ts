@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { BudgetRefusedError } from '../errors';
 import { BudgetExtensionRefusedError } from '../store/budget-ledger';
 import type { InboxItemView } from '../inbox/inbox-item';
-import { INBOX_ATTRIBUTES } from '../inbox/inbox-notification';
+import { INBOX_ATTRIBUTES, InboxEvent } from '../inbox/inbox-notification';
 import { PauseReason } from '../inbox/pause-report';
 import { InboxConflictError, InboxItemNotFoundError, InvalidResolutionError, type ResolveInput } from '../runs/answer';
 import type { InboxStore } from '../store/inbox-store';
@@ -127,11 +127,28 @@ export function isSnsDelivery(event: unknown): boolean {
   return Array.isArray(records) && records.length > 0 && (records[0] as Record<string, unknown> | undefined)?.EventSource === 'aws:sns';
 }
 
-/** The item ids an inbox topic delivery names (a record without one is not ours and is skipped). */
-export function itemIdsOf(event: unknown): string[] {
-  return SnsRecords.parse(event)
-    .Records.map((r) => r.Sns.MessageAttributes[INBOX_ATTRIBUTES.itemId]?.Value)
-    .filter((id): id is string => typeof id === 'string');
+/** What one message of the inbox topic asks of the webhook function (core/inbox/inbox-notification.ts `InboxEvent`). */
+export type TopicMessage = { event: 'item_created' | 'item_resolved'; itemId: string } | { event: 'queue_moved' };
+
+/**
+ * The messages an inbox topic delivery carries. A message without an `event` is a new item (as
+ * published before events were named); one with an event this function does not know, or an item
+ * event without an item id, is not ours and is skipped.
+ */
+export function topicMessagesOf(event: unknown): TopicMessage[] {
+  const messages: TopicMessage[] = [];
+  for (const record of SnsRecords.parse(event).Records) {
+    const attributes = record.Sns.MessageAttributes;
+    const kind = InboxEvent.safeParse(attributes[INBOX_ATTRIBUTES.event]?.Value ?? 'item_created');
+    if (!kind.success) continue;
+    if (kind.data === 'queue_moved') {
+      messages.push({ event: 'queue_moved' });
+      continue;
+    }
+    const itemId = attributes[INBOX_ATTRIBUTES.itemId]?.Value;
+    if (itemId !== undefined) messages.push({ event: kind.data, itemId });
+  }
+  return messages;
 }
 
 export interface PostItemDeps {

@@ -145,5 +145,7 @@ export async function reportRunProgress(deps: StatusCommentDeps, runId: string):
     body = resumedComment({ runId, action: human.action, spentMicros: run.spentMicros, budgetMicros: run.budgetMicros });
   } else return { action: 'ignored', reason: `the run is ${run.status}: not a stage this report writes` };
   const comment = await writeStatusComment(deps, await deps.github(run.repo), run, thread, body);
+  // The comment shows no queue place any more: the queue's moves leave it alone (core/github/queue-comments.ts).
+  if (run.statusCommentPosition != null) await deps.runs.patch(runId, { statusCommentPosition: null }, { allowTerminal: true });
   return { action: 'reported', runId, stage, comment };
 }

@@ -267,8 +267,10 @@ async function submitOnThread(ctx: TriggerContext, number: number, input: Submit
   await afterSubmit(ctx, 'post the status comment', async () => {
     const run = await ctx.deps.runs.get(runId);
     if (!run) return;
-    const { id } = await ctx.github.comment(number, queuedComment({ runId, behind, position: await queuePosition(ctx.deps.queue, run), budgetMicros: run.budgetMicros }));
-    await ctx.deps.runs.patch(runId, { statusCommentId: id }, { allowTerminal: true });
+    const position = await queuePosition(ctx.deps.queue, run);
+    const { id } = await ctx.github.comment(number, queuedComment({ runId, behind, position, budgetMicros: run.budgetMicros }));
+    // The place it shows, kept true as the queue moves (core/github/queue-comments.ts); a run behind its thread shows none.
+    await ctx.deps.runs.patch(runId, { statusCommentId: id, statusCommentPosition: behind ? null : position }, { allowTerminal: true });
   });
   return { action: 'submitted', runId, thread: input.thread, behind };
 }

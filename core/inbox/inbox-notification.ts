@@ -27,30 +27,61 @@ export const InboxNotification = z
 export type InboxNotification = z.infer<typeof InboxNotification>;
 
 /** Message attributes of an inbox notification: what the topic's subscribers filter on and read. */
-export const INBOX_ATTRIBUTES = { itemId: 'itemId', type: 'type', thread: 'thread' } as const;
+export const INBOX_ATTRIBUTES = { event: 'event', itemId: 'itemId', type: 'type', thread: 'thread' } as const;
 
-/** Where new inbox items are announced (core/runs/pause.ts once the run waits, core/runs/finalize.ts for the `pr_ready`/`failed` item of a run that ended). */
+/**
+ * What a message on the inbox topic says happened (its `event` attribute):
+ * - `item_created`: a new inbox item, for people (the e-mails, the local outbox) and, for a GitHub
+ *   run's pause, the webhook function, which posts it on the thread;
+ * - `item_resolved`: an item resolved outside GitHub (the API, the CLI, the console), for the webhook
+ *   function, which moves the run's status comment on from "waiting";
+ * - `queue_moved`: the run queue changed near its head, for the webhook function, which edits the
+ *   queued status comments whose place changed (core/github/queue-comments.ts).
+ */
+export const InboxEvent = z.enum(['item_created', 'item_resolved', 'queue_moved']);
+export type InboxEvent = z.infer<typeof InboxEvent>;
+
+/** The events people are told of: the e-mail subscriptions' filter and the local outbox. The others are machine events. */
+export const PEOPLE_EVENTS: readonly InboxEvent[] = ['item_created'];
+
+/** Whether a message of the inbox topic (or another topic, which carries no `event`) is one for people to read. */
+export function isForPeople(attributes: Readonly<Record<string, string>>): boolean {
+  const event = attributes[INBOX_ATTRIBUTES.event];
+  return event === undefined || (PEOPLE_EVENTS as readonly string[]).includes(event);
+}
+
+/**
+ * Where inbox items are announced: a new one (core/runs/pause.ts once the run waits,
+ * core/runs/finalize.ts for the `pr_ready`/`failed` item of a run that ended), and one resolved
+ * through the API (core/runs/answer.ts), so a GitHub run's status comment leaves "waiting" at once.
+ */
 export interface InboxNotifier {
   itemCreated(notification: InboxNotification): Promise<void>;
+  itemResolved(notification: InboxNotification): Promise<void>;
 }
+
+/** Tells the inbox topic's subscribers that the run queue changed near its head (core/runs/queue-departure.ts). */
+export type QueueMovedAnnouncer = () => Promise<void>;
 
 export function notificationOf(item: Pick<StoredInboxItem, 'itemId' | 'type' | 'runId' | 'repo' | 'requester'>, run: Pick<RunRecord, 'thread'>): InboxNotification {
   return { itemId: item.itemId, type: item.type, runId: item.runId, repo: item.repo, requester: item.requester, thread: run.thread ?? null };
 }
 
 /**
- * Announces a new item, if there is a notifier. A failed publish is written to the run's timeline and
- * does not fail the caller: the item is in the inbox either way, and failing the Pause or Finalize
- * task would retry a step that is complete, whose retry could not announce it either.
+ * Announces a new item (`itemCreated`) or one resolved through the API (`itemResolved`), if there is
+ * a notifier. A failed publish is written to the run's timeline and does not fail the caller: the item
+ * is in the inbox (or resolved) either way, and failing the Pause or Finalize task would retry a step
+ * that is complete, whose retry could not announce it either.
  */
-export async function announceItem(
-  deps: { notify?: InboxNotifier; events: Pick<RunEventLog, 'append'> },
+export async function announceItem<E extends keyof InboxNotifier>(
+  deps: { notify?: Pick<InboxNotifier, E>; events: Pick<RunEventLog, 'append'> },
   item: Pick<StoredInboxItem, 'itemId' | 'type' | 'runId' | 'repo' | 'requester'>,
   run: Pick<RunRecord, 'thread'>,
+  event: E,
 ): Promise<void> {
   if (!deps.notify) return;
   try {
-    await deps.notify.itemCreated(notificationOf(item, run));
+    await deps.notify[event](notificationOf(item, run));
   } catch (err) {
     await deps.events.append(item.runId, 'note', `the inbox notification for ${item.itemId} could not be sent: ${err instanceof Error ? err.name : 'error'}`, { itemId: item.itemId });
   }

@@ -10,6 +10,7 @@ import type { ThreadStorePort } from '../store/threads';
 import { releaseReviewPlace, takeReviewPlace, type ReviewBacklogDeps } from './review-backlog';
 import { CapacityProvider, IllegalTransitionError, isTerminal } from './lifecycle';
 import { threadBlocker } from './threads';
+import { arrivedInQueue, leaveQueue, type QueueMoveDeps } from './queue-moves';
 
 /** A run queued longer than this ends TIMED_OUT (code queue_timeout) instead of waiting forever. */
 export const MAX_QUEUED_MINUTES = 12 * 60;
@@ -46,6 +47,8 @@ export interface AdmissionDeps {
   /** `concurrency.maxOpenPrsPerRequester`: a requester's new runs wait while that many review places are taken (core/runs/review-backlog.ts). */
   reviewBacklog?: Omit<ReviewBacklogDeps, 'runs'>;
   now?: () => Date;
+  /** The queue moves GitHub status comments follow (core/runs/queue-moves.ts). */
+  announceQueueMoved?: QueueMoveDeps['announceQueueMoved'];
 }
 
 const result = (decision: AdmissionDecision, queuePosition: number | null = null): AdmissionResult => ({ decision, queuePosition });
@@ -72,7 +75,7 @@ export async function admitRun(deps: AdmissionDeps, runId: string, requested?: C
       await deps.slots.release(run.runId, run.repo, run.requester);
       return result('ended');
     }
-    await deps.queue.remove(run.runId);
+    await leaveQueue(deps, run.runId);
     return admitted(deps, run, requested);
   }
 
@@ -92,7 +95,7 @@ export async function admitRun(deps: AdmissionDeps, runId: string, requested?: C
   }
 
   const priority = run.priority ?? 'normal';
-  const { wokenAt } = await deps.queue.wait({ runId: run.runId, repo: run.repo, requester: run.requester, priority, held: reason !== SLOT_WAIT_REASON, at: now.toISOString(), ...(waitToken ? { token: waitToken } : {}) });
+  const { wokenAt, placed } = await deps.queue.wait({ runId: run.runId, repo: run.repo, requester: run.requester, priority, held: reason !== SLOT_WAIT_REASON, at: now.toISOString(), ...(waitToken ? { token: waitToken } : {}) });
   const position = await deps.queue.position(run.runId, priority);
   try {
     // Written every time (not only when it changed): the write is refused once the run ended, which
@@ -100,11 +103,12 @@ export async function admitRun(deps: AdmissionDeps, runId: string, requested?: C
     await deps.runs.patch(run.runId, { queuePosition: position, queueReason: reason });
   } catch (err) {
     if (err instanceof IllegalTransitionError) {
-      await deps.queue.remove(run.runId);
+      await leaveQueue(deps, run.runId);
       return result('ended');
     }
     throw err;
   }
+  if (placed) await arrivedInQueue(deps, run.runId, position);
   return waitToken ? { ...result('queued', position), wokenAt } : result('queued', position);
 }
 
@@ -142,7 +146,7 @@ async function start(deps: AdmissionDeps, run: RunRecord, requested: CapacityPro
     }
     throw err;
   }
-  await deps.queue.remove(run.runId);
+  await leaveQueue(deps, run.runId);
   await deps.events.append(run.runId, 'status', 'QUEUED → STARTING: admitted, starting the runner', { from: 'QUEUED', to: 'STARTING' });
   // A cancel that landed between our read and the transition: Finalize ends it CANCELLED and frees the slots.
   return started.cancelRequested ? result('cancelled') : admitted(deps, started, requested);

@@ -10,6 +10,7 @@ import { threadCommittedMicros } from './threads';
 import { maySeeRun, type RunAccess } from './access';
 import { IllegalTransitionError } from './lifecycle';
 import { ThreadBudgetError } from '../store/threads';
+import { announceItem, type InboxNotifier } from '../inbox/inbox-notification';
 
 /** No such item, or one the caller may not see (HTTP 404 either way: ids are not confirmed to strangers). */
 export class InboxItemNotFoundError extends Error {
@@ -51,6 +52,12 @@ export interface AnswerDeps {
   ledger: Pick<BudgetLedgerPort, 'extendRun'>;
   threads?: ThreadStorePort;
   now?: () => Date;
+  /**
+   * Announces an item resolved here whose run came from GitHub (the inbox topic, for the webhook
+   * function: the status comment leaves "waiting" at once). Absent where the resolution is already
+   * written on GitHub by its caller (the webhook function itself).
+   */
+  notify?: Pick<InboxNotifier, 'itemResolved'>;
 }
 
 export { BUDGET_DECLINED_ERROR, PLAN_REJECTED_ERROR } from '../inbox/pause-resolution';
@@ -169,4 +176,6 @@ async function resumeRun(deps: AnswerDeps, item: StoredInboxItem, resolution: In
   });
   // The execution goes on to Admit; if it stopped waiting meanwhile (timed out), Finalize ends the QUEUED run.
   await deps.sendTaskSuccess(item.taskToken!, JSON.stringify({ itemId: item.itemId, action: resolution.action }));
+  // A GitHub run's status comment leaves "waiting" at once (the webhook function, which holds the token, edits it).
+  if (run.thread) await announceItem(deps, item, run, 'itemResolved');
 }

@@ -9,6 +9,7 @@ import { IllegalTransitionError, isTerminal, type TerminalStatus } from './lifec
 import type { RunError, RunnerResult } from './schemas';
 import type { RunQueuePort } from '../store/run-queue';
 import type { QueueWaker } from './queue-wake';
+import { leaveQueue, type QueueMoveDeps } from './queue-moves';
 
 export interface FinalizeDeps {
   runs: RunRepository;
@@ -16,7 +17,9 @@ export interface FinalizeDeps {
   ledger: BudgetLedgerPort;
   slots: ConcurrencySlotsPort;
   /** The run queue: an ended run leaves it (a run cancelled while QUEUED has an entry). */
-  queue: Pick<RunQueuePort, 'remove'>;
+  queue: Pick<RunQueuePort, 'remove' | 'head'>;
+  /** The queue moves GitHub status comments follow (core/runs/queue-moves.ts). */
+  announceQueueMoved?: QueueMoveDeps['announceQueueMoved'];
   /** Wakes the queued runs the freed slots can admit (core/runs/queue-wake.ts); none: the sweep finds them. */
   wakeQueue?: QueueWaker;
   /**
@@ -30,7 +33,7 @@ export interface FinalizeDeps {
   /** Where the ended run's metrics go (core/metrics/catalog.ts); written once, by the call that ends the run. */
   metrics?: MetricsSink;
   /** Announces the run's new `pr_ready` or `failed` item (the inbox topic on AWS, the outbox locally), as Pause announces its items. */
-  notify?: InboxNotifier;
+  notify?: Pick<InboxNotifier, 'itemCreated'>;
 }
 
 export interface FinalizeInput {
@@ -81,7 +84,7 @@ export async function finalizeRun(deps: FinalizeDeps, input: FinalizeInput): Pro
   const failures = await cleanUp([
     () => deps.stopRunTasks(run.runId),
     () => deps.slots.release(run.runId, run.repo, run.requester),
-    () => deps.queue.remove(run.runId),
+    () => leaveQueue(deps, run.runId),
     // At once, so a freed slot is taken within the second; a run of a thread that waits for this one is woken below.
     async () => deps.wakeQueue?.(),
     () => deps.ledger.settleRun(run.runId),
@@ -97,7 +100,7 @@ export async function finalizeRun(deps: FinalizeDeps, input: FinalizeInput): Pro
     const isNew = (await deps.inbox.get(item.itemId)) === undefined;
     const created = await cleanUp([() => deps.inbox.create(item)]);
     failures.push(...created);
-    if (isNew && created.length === 0) await announceItem(deps, item, outcome.run);
+    if (isNew && created.length === 0) await announceItem(deps, item, outcome.run, 'itemCreated');
   }
   if (failures.length > 0) throw new AggregateError(failures, `run ${run.runId}: ${failures.length} clean-up step(s) failed; ${outcome.run.status} written`);
   return outcome;

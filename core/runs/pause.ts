@@ -18,7 +18,7 @@ export interface PauseDeps {
   /** Stops whatever compute the run still has: the runner reported the pause and is exiting. */
   stopRunTasks(runId: string): Promise<void>;
   /** Announces the new item (the inbox topic on AWS, the outbox locally); none: nobody is told but the inbox. */
-  notify?: InboxNotifier;
+  notify?: Pick<InboxNotifier, 'itemCreated'>;
   now?: () => Date;
 }
 
@@ -98,6 +98,6 @@ export async function pauseRun(deps: PauseDeps, input: PauseTaskInput): Promise<
     holds,
   });
   // Once the run waits, so an answer prompted by the announcement finds the run waiting.
-  await announceItem(deps, item, run);
+  await announceItem(deps, item, run, 'itemCreated');
   return item;
 }

@@ -61,6 +61,8 @@ export const RunRecord = z.object({
   automaticResumes: AutomaticResumes.nullable().optional(),
   /** The id of the run's one status comment on its GitHub thread, edited in place (core/github/run-status.ts). */
   statusCommentId: z.number().int().positive().nullable().optional(),
+  /** The queue place the status comment shows while the run is queued (core/github/queue-comments.ts); null when it shows no place (behind its thread, waiting, resumed). */
+  statusCommentPosition: z.number().int().positive().nullable().optional(),
   /** How the pull request of the run's thread ended on GitHub (`pull_request.closed`), and when. */
   pullRequest: PullRequestOutcome.nullable().optional(),
   /** What the run does (`kind`, docs/api.md); absent on runs stored before review runs: `change`. (`kind` is the table's item type.) */
@@ -84,6 +86,7 @@ export const RunPatch = z
     resume: RunResume.nullable(),
     automaticResumes: AutomaticResumes.nullable(),
     statusCommentId: z.number().int().positive().nullable(),
+    statusCommentPosition: z.number().int().positive().nullable(),
     pullRequest: PullRequestOutcome.nullable(),
   })
   .partial()

@@ -37,8 +37,11 @@ export interface RunRepository {
    * applying `patch` in the same write. Throws `IllegalTransitionError` otherwise, `RunNotFoundError` if absent.
    */
   transition(runId: string, to: RunStatus, patch?: RunPatch): Promise<RunRecord>;
-  /** Updates fields without a status change; refused (IllegalTransitionError) once the run is terminal unless `allowTerminal`. */
-  patch(runId: string, patch: RunPatch, options?: { allowTerminal?: boolean }): Promise<RunRecord>;
+  /**
+   * Updates fields without a status change; refused (IllegalTransitionError) once the run is terminal
+   * unless `allowTerminal`, and, with `whileStatus`, unless the run is in that status (a conditional write).
+   */
+  patch(runId: string, patch: RunPatch, options?: { allowTerminal?: boolean; whileStatus?: RunStatus }): Promise<RunRecord>;
 }
 
 /**

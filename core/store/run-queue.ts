@@ -49,11 +49,12 @@ export interface QueueWaitInput {
 export interface RunQueuePort {
   /**
    * Puts the run in the queue, or refreshes its entry: same place, the new token, no longer woken.
-   * Returns when a waker last took its token (null if none did): the run was woken and is waiting again.
+   * Returns when a waker last took its token (null if none did): the run was woken and is waiting again;
+   * and whether the entry is new (`placed`), so the runs behind it moved back a place.
    */
-  wait(input: QueueWaitInput): Promise<{ wokenAt: string | null }>;
-  /** Takes the run out of the queue (admitted or ended); idempotent. */
-  remove(runId: string): Promise<void>;
+  wait(input: QueueWaitInput): Promise<{ wokenAt: string | null; placed: boolean }>;
+  /** Takes the run out of the queue (admitted or ended); idempotent. True when it had an entry (the runs behind it moved up). */
+  remove(runId: string): Promise<boolean>;
   /** 1 + the entries ahead of the run (a COUNT over the index keys ahead), or null when it has no entry. */
   position(runId: string, priority: RunPriority): Promise<number>;
   /** Up to `limit` entries in admission order, from the head. */
@@ -90,10 +91,12 @@ export function createRunQueue(doc: DynamoDBDocumentClient, tableName: string): 
           ReturnValues: 'UPDATED_OLD',
         }),
       );
-      return { wokenAt: OldWoken.parse(Attributes ?? {}).wokenAt ?? null };
+      // UPDATED_OLD names the attributes that were there before: none for a new entry.
+      return { wokenAt: OldWoken.parse(Attributes ?? {}).wokenAt ?? null, placed: Attributes?.queueOrder === undefined };
     },
     async remove(runId) {
-      await doc.send(new DeleteCommand({ TableName: tableName, Key: { pk: controlItemKey.queueEntry(RunId.parse(runId)) } }));
+      const { Attributes } = await doc.send(new DeleteCommand({ TableName: tableName, Key: { pk: controlItemKey.queueEntry(RunId.parse(runId)) }, ReturnValues: 'ALL_OLD' }));
+      return Attributes !== undefined;
     },
     async position(runId, priority) {
       let ahead = 0;

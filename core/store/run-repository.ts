@@ -91,7 +91,7 @@ export function createRunRepository(doc: DynamoDBDocumentClient, tableName: stri
     }
   }
 
-  async function patchRun(runId: string, patch: RunPatch, options: { allowTerminal?: boolean } = {}): Promise<RunRecord> {
+  async function patchRun(runId: string, patch: RunPatch, options: { allowTerminal?: boolean; whileStatus?: RunStatus } = {}): Promise<RunRecord> {
     const parts = patchParts(patch);
     if (parts.sets.length === 0) {
       const current = await get(runId);
@@ -99,18 +99,20 @@ export function createRunRepository(doc: DynamoDBDocumentClient, tableName: stri
       return current;
     }
     const terminalValues = Object.fromEntries(terminalStatuses.map((status, i) => [`:terminal${i}`, status]));
-    const guardTerminal = !options.allowTerminal;
+    const guard = options.whileStatus
+      ? { condition: ' AND #status = :while', values: { ':while': options.whileStatus } }
+      : options.allowTerminal
+        ? { condition: '', values: {} }
+        : { condition: ` AND NOT (#status IN (${Object.keys(terminalValues).join(', ')}))`, values: terminalValues };
     try {
       const { Attributes } = await doc.send(
         new UpdateCommand({
           TableName: tableName,
           Key: { runId },
-          ConditionExpression: guardTerminal
-            ? `attribute_exists(runId) AND NOT (#status IN (${Object.keys(terminalValues).join(', ')}))`
-            : 'attribute_exists(runId)',
+          ConditionExpression: `attribute_exists(runId)${guard.condition}`,
           UpdateExpression: `SET ${parts.sets.join(', ')}`,
-          ExpressionAttributeNames: { ...parts.names, ...(guardTerminal ? { '#status': 'status' } : {}) },
-          ExpressionAttributeValues: { ...parts.values, ...(guardTerminal ? terminalValues : {}) },
+          ExpressionAttributeNames: { ...parts.names, ...(guard.condition ? { '#status': 'status' } : {}) },
+          ExpressionAttributeValues: { ...parts.values, ...guard.values },
           ReturnValues: 'ALL_NEW',
         }),
       );

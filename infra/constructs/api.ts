@@ -49,6 +49,8 @@ export class Api extends Construct {
   readonly httpApi: apigw.HttpApi;
   readonly stage: apigw.HttpStage;
   readonly functions: Record<(typeof runRoutes)[number]['id'], nodejs.NodejsFunction>;
+  /** POST /v1/inbox/{itemId}: with the GitHub triggers, it announces what it resolved (InboxNotifications.grantStatusEvents). */
+  readonly resolveInboxItemFunction: nodejs.NodejsFunction;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
@@ -100,6 +102,7 @@ export class Api extends Construct {
       functions[route.id] = fn;
     }
     this.functions = functions as Record<(typeof runRoutes)[number]['id'], nodejs.NodejsFunction>;
+    let resolveFunction: nodejs.NodejsFunction | undefined;
     for (const route of inboxRoutes) {
       const fn = nightshiftFunction(this, route.id, { entry: route.entry, description: route.description, config, logRetention, environment, timeout: Duration.seconds(15) });
       if (route.method === apigw.HttpMethod.GET) {
@@ -109,9 +112,12 @@ export class Api extends Construct {
         state.grantInboxResolve(fn);
         state.grantRunStore(fn);
         orchestrator.stateMachine.grantTaskResponse(fn);
+        resolveFunction = fn;
       }
       this.httpApi.addRoutes({ path: route.path, methods: [route.method], integration: new integrations.HttpLambdaIntegration(`${route.id}Integration`, fn) });
     }
+    if (!resolveFunction) throw new Error('the inbox routes have no resolve route');
+    this.resolveInboxItemFunction = resolveFunction;
     state.grantIdempotency(this.functions.SubmitRun);
 
     // The API's own description (lambdas/api/openapi.ts): built from the schemas, reads nothing, grants nothing.

@@ -10,11 +10,13 @@ export interface EncryptedTopicProps {
   /** The key's description. */
   keyDescription: string;
   emails: readonly string[];
+  /** What the e-mail subscriptions receive (an SNS attribute filter policy); absent: every message. */
+  emailFilterPolicy?: Record<string, sns.SubscriptionFilter>;
 }
 
 /**
  * An SNS topic of the stack's notifications (alarms, the inbox): encrypted with a rotating key of its
- * own, TLS only, mailing `emails`. Grants on the key only for AWS services acting on AWS resources
+ * own, TLS only, mailing `emails` (what `emailFilterPolicy` lets through). Grants on the key only for AWS services acting on AWS resources
  * (Control Tower CT.KMS.PR.3): nothing here needs a grant, and a principal of the account that may
  * call kms:CreateGrant cannot hand the key's use to someone else. Callers add the publishers' access.
  */
@@ -30,6 +32,6 @@ export function encryptedTopic(scope: Construct, id: string, props: EncryptedTop
     }),
   );
   const topic = new sns.Topic(scope, id, { displayName: props.displayName, masterKey: key, enforceSSL: true });
-  for (const email of props.emails) topic.addSubscription(new subscriptions.EmailSubscription(email));
+  for (const email of props.emails) topic.addSubscription(new subscriptions.EmailSubscription(email, props.emailFilterPolicy ? { filterPolicy: props.emailFilterPolicy } : {}));
   return { topic, key };
 }

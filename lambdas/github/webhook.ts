@@ -13,7 +13,8 @@ import { isExecutionStatusChange, reportRunEnded, reportRunProgress, RunNotEnded
 import { createPowertoolsSink } from '../../core/metrics/powertools-sink';
 import { cancelRun } from '../../core/runs/cancel';
 import { resolveInboxItem, type AnswerDeps } from '../../core/runs/answer';
-import { isSnsDelivery, itemIdsOf, postInboxItem, type PostItemDeps, type PostItemOutcome } from '../../core/github/inbox-on-thread';
+import { isSnsDelivery, postInboxItem, topicMessagesOf, type PostItemDeps, type PostItemOutcome } from '../../core/github/inbox-on-thread';
+import { reportQueueMoved, type QueueCommentDeps } from '../../core/github/queue-comments';
 import { submitRun } from '../../core/runs/submit';
 import { createDynamoClient, documentClientFor, tableNamesFromEnv } from '../../core/store/client';
 import { createStore } from '../../core/store/index';
@@ -36,13 +37,17 @@ const logger = new Logger({ serviceName: 'nightshift-github-webhook' });
 
 /**
  * The function's three jobs: GitHub's deliveries (the route), the end of GitHub runs (the EventBridge
- * rule), and new inbox items of GitHub runs (the inbox topic's subscription), posted on their thread.
+ * rule), and the inbox topic's messages for GitHub runs (its subscription): new items, posted on their
+ * thread; items resolved through the API, and queue moves, which edit the status comments.
  */
 export interface WebhookFunctionDeps {
   webhook: WebhookReceiverDeps;
   runStatus: RunStatusReportDeps;
-  inboxItems: PostItemDeps;
+  inboxTopic: InboxTopicDeps;
 }
+
+/** What the inbox topic's messages need: the item posts, and the queue for its moves. */
+export type InboxTopicDeps = PostItemDeps & Pick<QueueCommentDeps, 'queue'>;
 
 export function webhookDepsFromEnv(env: NodeJS.ProcessEnv = process.env): WebhookFunctionDeps {
   const config = runtimeConfig();
@@ -122,7 +127,7 @@ export function webhookDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Webhoo
   return {
     webhook,
     runStatus: { runs: store.runs, events: store.events, github: (repo) => repoClient(repo, true) },
-    inboxItems: { runs: store.runs, inbox: store.inbox, threads, github: (repo) => repoClient(repo, false), commentCommand: config.github.commentCommand },
+    inboxTopic: { runs: store.runs, inbox: store.inbox, queue: store.queue, threads, github: (repo) => repoClient(repo, false), commentCommand: config.github.commentCommand },
   };
 }
 
@@ -174,18 +179,32 @@ export async function reportProgressOnGithub(deps: StatusCommentDeps, runId: str
   }
 }
 
+/** What one message of the inbox topic came to. */
+export type InboxTopicOutcome = PostItemOutcome | { action: 'progress'; itemId: string; report: RunProgressReport | undefined } | { action: 'queue_comments'; edited: string[] };
+
 /**
- * New inbox items of GitHub runs (the inbox topic): each posted on its thread, and the run's status
- * comment then says it waits for it. Throws so the asynchronous invocation is retried.
+ * The inbox topic's messages for GitHub runs: a new item is posted on its thread and the run's status
+ * comment then says it waits for it; an item resolved through the API moves that comment on; a queue
+ * move edits the queued comments whose place changed (core/github/queue-comments.ts). Throws so the
+ * asynchronous invocation is retried.
  */
-export async function inboxItemsHandler(deps: PostItemDeps, event: unknown): Promise<PostItemOutcome[]> {
-  const outcomes: PostItemOutcome[] = [];
-  for (const itemId of itemIdsOf(event)) {
-    const outcome = await postInboxItem(deps, itemId);
-    logger.info('inbox item on GitHub', { ...outcome });
-    outcomes.push(outcome);
-    const item = await deps.inbox.get(itemId);
-    if (item) await reportProgressOnGithub(deps, item.runId);
+export async function inboxTopicHandler(deps: InboxTopicDeps, event: unknown): Promise<InboxTopicOutcome[]> {
+  const outcomes: InboxTopicOutcome[] = [];
+  for (const message of topicMessagesOf(event)) {
+    if (message.event === 'queue_moved') {
+      const { edited } = await reportQueueMoved(deps);
+      logger.info('queued status comments edited', { edited });
+      outcomes.push({ action: 'queue_comments', edited });
+      continue;
+    }
+    if (message.event === 'item_created') {
+      const outcome = await postInboxItem(deps, message.itemId);
+      logger.info('inbox item on GitHub', { ...outcome });
+      outcomes.push(outcome);
+    }
+    const item = await deps.inbox.get(message.itemId);
+    const report = item ? await reportProgressOnGithub(deps, item.runId) : undefined;
+    if (message.event === 'item_resolved') outcomes.push({ action: 'progress', itemId: message.itemId, report });
   }
   return outcomes;
 }
@@ -220,9 +239,9 @@ const functionDeps = () => (deps ??= webhookDepsFromEnv());
 const onDelivery = webhookHandler(() => functionDeps().webhook);
 
 /** API Gateway deliveries from GitHub, EventBridge execution status changes of runs, or the inbox topic's new items. */
-export async function handler(event: ApiEvent | Record<string, unknown>, context?: Context): Promise<ApiResult | RunStatusReport | PostItemOutcome[]> {
+export async function handler(event: ApiEvent | Record<string, unknown>, context?: Context): Promise<ApiResult | RunStatusReport | InboxTopicOutcome[]> {
   // An API Gateway event never carries `source: aws.states` or SNS `Records` at its top level: a request body cannot put them there.
   if (isExecutionStatusChange(event)) return runStatusHandler(functionDeps().runStatus, event);
-  if (isSnsDelivery(event)) return inboxItemsHandler(functionDeps().inboxItems, event);
+  if (isSnsDelivery(event)) return inboxTopicHandler(functionDeps().inboxTopic, event);
   return onDelivery(event as ApiEvent, context);
 }

@@ -17,7 +17,7 @@ import { capsOf } from '../../core/runs/caps';
 import { sfnTaskCompleter } from './task-callbacks';
 import { wakeQueuedRuns, WOKEN_OUTPUT, type QueueWaker, type WakeDelivery } from '../../core/runs/queue-wake';
 import type { RunQueuePort } from '../../core/store/run-queue';
-import { snsInboxNotifier } from './inbox-topic';
+import { snsInboxNotifier, snsQueueMovedAnnouncer } from './inbox-topic';
 
 /** One structured JSON logger for the state machine's Lambda tasks; every line carries the run id. */
 export const orchestratorLogger = new Logger({ serviceName: 'nightshift-orchestrator' });
@@ -48,8 +48,11 @@ export function orchestratorDepsFromEnv(env: NodeJS.ProcessEnv = process.env): O
   const names = tableNamesFromEnv(env);
   const store = createStore(doc, names);
   const config = runtimeConfig();
-  // Only the Pause function is given the topic (and sns:Publish on it): infra/constructs/inbox-notifications.ts.
+  // Only the functions that create items are given the topic (and sns:Publish on it): infra/constructs/inbox-notifications.ts.
   const inboxTopic = optionalEnv('INBOX_TOPIC_ARN', env);
+  // With the GitHub triggers, Admit, Finalize and the backstop announce the queue's moves (infra/constructs/inbox-notifications.ts).
+  const statusEventsTopic = optionalEnv('STATUS_EVENTS_TOPIC_ARN', env);
+  const sns = inboxTopic || statusEventsTopic ? new SNSClient({}) : undefined;
   const caps = capsOf(config);
   const completeTask = sfnTaskCompleter(new SFNClient({}));
   return {
@@ -67,7 +70,8 @@ export function orchestratorDepsFromEnv(env: NodeJS.ProcessEnv = process.env): O
     reviewBacklog: { maxOpenPrsPerRequester: config.concurrency.maxOpenPrsPerRequester, inbox: store.inbox, places: store.reviewPlaces },
     stopRunTasks: ecsRunTasks(new ECSClient({}), requiredEnv('CLUSTER_ARN', env)).stopRunTasks,
     metrics: createPowertoolsSink(),
-    ...(inboxTopic ? { notify: snsInboxNotifier(new SNSClient({}), inboxTopic, config.github.commentCommand) } : {}),
+    ...(sns && inboxTopic ? { notify: snsInboxNotifier(sns, inboxTopic, config.github.commentCommand) } : {}),
+    ...(sns && statusEventsTopic ? { announceQueueMoved: snsQueueMovedAnnouncer(sns, statusEventsTopic) } : {}),
   };
 }
 

@@ -1,13 +1,13 @@
 import { mockClient } from 'aws-sdk-client-mock';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { isSnsDelivery, itemIdsOf, postInboxItem, type PostItemDeps } from '../../core/github/inbox-on-thread';
+import { isSnsDelivery, postInboxItem, topicMessagesOf } from '../../core/github/inbox-on-thread';
 import type { GithubRepoPort } from '../../core/github/github-port';
 import { parseInboxCommand } from '../../core/github/inbox-commands';
 import type { InboxNotification } from '../../core/inbox/inbox-notification';
 import { pauseRun } from '../../core/runs/pause';
 import { newRunId } from '../../core/runs/run-id';
 import { snsInboxNotifier } from '../../lambdas/orchestrator/inbox-topic';
-import { inboxItemsHandler } from '../../lambdas/github/webhook';
+import { inboxTopicHandler, type InboxTopicDeps } from '../../lambdas/github/webhook';
 import { examplePayload, REPO, startWebhookHarness, type WebhookHarness } from './webhook-harness';
 
 /**
@@ -55,8 +55,8 @@ function comment(body: string, login = 'Codertocat', type = 'User') {
   });
 }
 
-/** What the webhook function posts items with (lambdas/github/webhook.ts `inboxItems`). */
-const postDeps = (github: () => Promise<GithubRepoPort> = async () => h.repo): PostItemDeps => ({ runs: h.db.store.runs, inbox: h.db.store.inbox, threads: h.deps.threads, github, commentCommand: '/nightshift' });
+/** What the webhook function posts items with (lambdas/github/webhook.ts `inboxTopic`). */
+const postDeps = (github: () => Promise<GithubRepoPort> = async () => h.repo): InboxTopicDeps => ({ runs: h.db.store.runs, inbox: h.db.store.inbox, queue: h.db.store.queue, threads: h.deps.threads, github, commentCommand: '/nightshift' });
 
 const snsEventOf = (itemId: string) => ({ Records: [{ EventSource: 'aws:sns', EventSubscriptionArn: 'arn:aws:sns:us-east-1:111122223333:inbox:sub', Sns: { Type: 'Notification', MessageId: 'm-1', TopicArn: 'arn:aws:sns:us-east-1:111122223333:inbox', Subject: 's', Message: 'm', MessageAttributes: { itemId: { Type: 'String', Value: itemId }, thread: { Type: 'String', Value: `${REPO}#1` } } } }] });
 
@@ -67,7 +67,7 @@ describe('the question goes out', () => {
 
     // The inbox topic delivers to the webhook function (its Lambda subscription), which posts it from the store.
     const before = h.repo.written.length;
-    const outcomes = await inboxItemsHandler(postDeps(), snsEventOf(itemId));
+    const outcomes = await inboxTopicHandler(postDeps(), snsEventOf(itemId));
     expect(outcomes).toEqual([{ action: 'posted', itemId, thread: `${REPO}#1`, commentId: expect.any(Number) }]);
     const posted = h.repo.written.slice(before);
     expect(posted).toHaveLength(1);
@@ -84,12 +84,12 @@ describe('the question goes out', () => {
   test('Given SNS delivers the same notification twice, or twice at once, Then the item is posted on the thread once', async () => {
     const { itemId } = await questionOnIssue();
     const before = h.repo.written.length;
-    const first = await inboxItemsHandler(postDeps(), snsEventOf(itemId));
-    const again = await inboxItemsHandler(postDeps(), snsEventOf(itemId));
+    const first = await inboxTopicHandler(postDeps(), snsEventOf(itemId));
+    const again = await inboxTopicHandler(postDeps(), snsEventOf(itemId));
     expect(first).toEqual([expect.objectContaining({ action: 'posted', itemId })]);
     expect(again).toEqual([{ action: 'skipped', itemId, reason: 'already posted' }]);
     const second = await questionOnIssue();
-    const racing = await Promise.all([inboxItemsHandler(postDeps(), snsEventOf(second.itemId)), inboxItemsHandler(postDeps(), snsEventOf(second.itemId))]);
+    const racing = await Promise.all([inboxTopicHandler(postDeps(), snsEventOf(second.itemId)), inboxTopicHandler(postDeps(), snsEventOf(second.itemId))]);
     expect(racing.flat().map((o) => o.action).sort()).toEqual(['posted', 'skipped']);
     const posted = h.repo.written.slice(before).map((w) => w.body);
     expect(posted.filter((b) => b.includes(`inbox item \`${itemId}\``))).toHaveLength(1);
@@ -99,10 +99,10 @@ describe('the question goes out', () => {
   test('a post that fails gives its claim back, so the retried delivery posts it once', async () => {
     const { itemId } = await questionOnIssue();
     const down = { ...h.repo, comment: async () => Promise.reject(new Error('GitHub is down')) } as unknown as GithubRepoPort;
-    await expect(inboxItemsHandler(postDeps(async () => down), snsEventOf(itemId))).rejects.toThrow('GitHub is down');
+    await expect(inboxTopicHandler(postDeps(async () => down), snsEventOf(itemId))).rejects.toThrow('GitHub is down');
     const before = h.repo.written.length;
-    expect(await inboxItemsHandler(postDeps(), snsEventOf(itemId))).toEqual([expect.objectContaining({ action: 'posted', itemId })]);
-    expect(await inboxItemsHandler(postDeps(), snsEventOf(itemId))).toEqual([expect.objectContaining({ action: 'skipped', reason: 'already posted' })]);
+    expect(await inboxTopicHandler(postDeps(), snsEventOf(itemId))).toEqual([expect.objectContaining({ action: 'posted', itemId })]);
+    expect(await inboxTopicHandler(postDeps(), snsEventOf(itemId))).toEqual([expect.objectContaining({ action: 'skipped', reason: 'already posted' })]);
     expect(h.repo.written.length).toBe(before + 1);
   });
 
@@ -128,7 +128,7 @@ describe('the question goes out', () => {
     expect(calls).toHaveLength(2);
     expect(calls[0]).toMatchObject({
       TopicArn: 'arn:aws:sns:us-east-1:111122223333:inbox',
-      MessageAttributes: { itemId: { DataType: 'String', StringValue: itemId }, type: { DataType: 'String', StringValue: 'question' }, thread: { DataType: 'String', StringValue: `${REPO}#1` } },
+      MessageAttributes: { event: { DataType: 'String', StringValue: 'item_created' }, itemId: { DataType: 'String', StringValue: itemId }, type: { DataType: 'String', StringValue: 'question' }, thread: { DataType: 'String', StringValue: `${REPO}#1` } },
     });
     expect(calls[0]!.Subject!.length).toBeLessThanOrEqual(100);
     expect(calls[0]!.Subject).toMatch(/^[\x20-\x7E]+$/);
@@ -136,7 +136,7 @@ describe('the question goes out', () => {
     expect(calls[0]!.Message).toContain('/nightshift answer <your answer>');
     expect(calls[1]!.MessageAttributes).not.toHaveProperty('thread');
     expect(calls[1]!.Message).toContain(`nightshift approve ${itemId} --extra-budget <usd>`);
-    expect(itemIdsOf(snsEventOf(itemId))).toEqual([itemId]);
+    expect(topicMessagesOf(snsEventOf(itemId))).toEqual([{ event: 'item_created', itemId }]);
     sns.restore();
   });
 

@@ -3,7 +3,7 @@ import { resumedComment, waitingComment } from '../../core/github/run-status';
 import { pauseRun } from '../../core/runs/pause';
 import { newRunId } from '../../core/runs/run-id';
 import type { PauseReason } from '../../core/inbox/pause-report';
-import { inboxItemsHandler } from '../../lambdas/github/webhook';
+import { inboxTopicHandler } from '../../lambdas/github/webhook';
 import { examplePayload, REPO, startWebhookHarness, type WebhookHarness } from './webhook-harness';
 
 /**
@@ -34,7 +34,7 @@ async function pausedIssueRun(reason: PauseReason = 'question'): Promise<{ runId
   return { runId, itemId, statusCommentId: run!.statusCommentId! };
 }
 
-const deps = () => ({ runs: h.db.store.runs, inbox: h.db.store.inbox, threads: h.deps.threads, github: async () => h.repo, commentCommand: '/nightshift' });
+const deps = () => ({ runs: h.db.store.runs, inbox: h.db.store.inbox, queue: h.db.store.queue, threads: h.deps.threads, github: async () => h.repo, commentCommand: '/nightshift' });
 const snsEventOf = (itemId: string) => ({ Records: [{ EventSource: 'aws:sns', Sns: { Type: 'Notification', MessageId: 'm-1', Message: 'm', MessageAttributes: { itemId: { Type: 'String', Value: itemId }, thread: { Type: 'String', Value: `${REPO}#1` } } } }] });
 
 describe('the waiting and resumed stages of the status comment', () => {
@@ -53,7 +53,7 @@ describe('the webhook function edits the comment as the run waits and goes on', 
   test('Given an issue run that paused for a question, When the inbox topic delivers the item, Then the question is posted and the status comment edited in place to waiting', async () => {
     const { itemId, statusCommentId } = await pausedIssueRun();
     const edits = h.repo.edits.length;
-    const outcomes = await inboxItemsHandler(deps(), snsEventOf(itemId));
+    const outcomes = await inboxTopicHandler(deps(), snsEventOf(itemId));
     expect(outcomes).toEqual([expect.objectContaining({ action: 'posted', itemId })]);
     const edited = h.repo.edits.slice(edits);
     expect(edited).toEqual([{ id: statusCommentId, body: expect.stringContaining(`waiting for an answer — see the question below (item \`${itemId}\` in the inbox)`) }]);
@@ -68,7 +68,7 @@ describe('the webhook function edits the comment as the run waits and goes on', 
 
     // The topic's delivery of the (now resolved) item arrives late: nothing is posted, the comment keeps the newer stage.
     const edits = h.repo.edits.length;
-    expect(await inboxItemsHandler(deps(), snsEventOf(itemId))).toEqual([{ action: 'skipped', itemId, reason: 'already resolved' }]);
+    expect(await inboxTopicHandler(deps(), snsEventOf(itemId))).toEqual([{ action: 'skipped', itemId, reason: 'already resolved' }]);
     expect(h.repo.edits.at(-1)!.body).toContain('queued to go on');
     expect(h.repo.edits.length - edits).toBeLessThanOrEqual(1);
   });

@@ -4,9 +4,11 @@ import { stackFixture, testConfig } from '../support/test-config';
 
 /**
  * Issue 13 item 4: new inbox items go to an encrypted SNS topic with the configured e-mails; of every
- * role in the stack only the functions that create items (Pause, Finalize, the backstop) may publish
- * to it (per the IAM policy simulator), and they may publish nowhere else; the webhook function is
- * subscribed for the waiting items of GitHub threads only.
+ * role in the stack only the functions that create items (Pause, Finalize, the backstop) and, with the
+ * GitHub triggers, those whose events the status comments follow (Admit's queue moves, the API's
+ * resolutions: issue 11 item 6) may publish to it (per the IAM policy simulator), and they may publish
+ * nowhere else; the webhook function is subscribed for the waiting items of GitHub threads and the
+ * queue's moves, the e-mails for new items only.
  */
 let template: Template;
 let stack: ReturnType<typeof synthesize>['stack'];
@@ -16,6 +18,7 @@ let alarmTopicArn: string;
 let keyArn: string;
 let pauseRole: string;
 let publisherRoles: string[];
+let statusEventRoles: string[];
 
 beforeAll(() => {
   const synthesized = synthesize({ config: testConfig(stackFixture, { notifications: { emails: ['oncall@example.com', 'lead@example.com'] } }), prebuiltRunnerImage: true });
@@ -27,7 +30,9 @@ beforeAll(() => {
   alarmTopicArn = arnOf(template, id(stack.monitoring.alarmTopic));
   keyArn = arnOf(template, id(stack.inboxNotifications.key));
   pauseRole = id(stack.orchestrator.pauseFunction.role! as unknown as { node: { defaultChild?: unknown } });
-  publisherRoles = [stack.orchestrator.pauseFunction, stack.orchestrator.finalizeFunction, stack.orchestrator.backstopFunction].map((fn) => id(fn.role! as unknown as { node: { defaultChild?: unknown } }));
+  const roleOf = (fn: { role?: unknown }) => id(fn.role as { node: { defaultChild?: unknown } });
+  publisherRoles = [stack.orchestrator.pauseFunction, stack.orchestrator.finalizeFunction, stack.orchestrator.backstopFunction].map(roleOf);
+  statusEventRoles = [stack.orchestrator.admitFunction, stack.orchestrator.finalizeFunction, stack.orchestrator.backstopFunction, stack.api.resolveInboxItemFunction].map(roleOf);
 });
 
 test('the topic is encrypted with its own rotating key, TLS only, with one e-mail subscription per configured address', () => {
@@ -36,11 +41,19 @@ test('the topic is encrypted with its own rotating key, TLS only, with one e-mai
   expect(template.Resources[topicId]!.Properties).toEqual(expect.objectContaining({ KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } }));
   expect(template.Resources[keyId]!.Properties).toEqual(expect.objectContaining({ EnableKeyRotation: true }));
   const subscriptions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::SNS::Subscription' && JSON.stringify(r.Properties?.TopicArn).includes(topicId));
-  expect(subscriptions.filter((s) => s.Properties?.Protocol === 'email').map((s) => s.Properties?.Endpoint).sort()).toEqual(['lead@example.com', 'oncall@example.com']);
-  // The webhook function, for items of runs with a GitHub thread only.
+  const emails = subscriptions.filter((s) => s.Properties?.Protocol === 'email');
+  expect(emails.map((s) => s.Properties?.Endpoint).sort()).toEqual(['lead@example.com', 'oncall@example.com']);
+  // People are told of new items only: resolutions and queue moves are machine events.
+  for (const email of emails) expect(email.Properties?.FilterPolicy).toEqual({ event: ['item_created'] });
+  // The webhook function: items of runs with a GitHub thread (created or resolved), and the queue's moves.
   const lambdas = subscriptions.filter((s) => s.Properties?.Protocol === 'lambda');
   expect(lambdas).toHaveLength(1);
-  expect(lambdas[0]!.Properties).toEqual(expect.objectContaining({ FilterPolicy: { thread: [{ exists: true }], type: ['question', 'budget_approval', 'plan_approval', 'risky_action', 'stuck'] }, Endpoint: { 'Fn::GetAtt': [stack.getLogicalId(stack.githubWebhook!.function.node.defaultChild as never), 'Arn'] } }));
+  expect(lambdas[0]!.Properties).toEqual(
+    expect.objectContaining({
+      FilterPolicy: { $or: [{ thread: [{ exists: true }], type: ['question', 'budget_approval', 'plan_approval', 'risky_action', 'stuck'] }, { event: ['queue_moved'] }] },
+      Endpoint: { 'Fn::GetAtt': [stack.getLogicalId(stack.githubWebhook!.function.node.defaultChild as never), 'Arn'] },
+    }),
+  );
   const topicPolicies = Object.values(template.Resources).filter((r) => r.Type === 'AWS::SNS::TopicPolicy' && JSON.stringify(r.Properties?.Topics).includes(topicId));
   expect(JSON.stringify(topicPolicies)).toContain('"aws:SecureTransport":"false"');
   expect(JSON.stringify((synthesizedOutputs()))).toContain('InboxTopicArn');
@@ -50,20 +63,36 @@ function synthesizedOutputs(): unknown {
   return (assertions.toJSON() as { Outputs?: unknown }).Outputs;
 }
 
-test('the Pause, Finalize and backstop functions, and no other role, may publish to the inbox topic and use its key to do so', async () => {
+test('the Pause, Finalize and backstop functions, Admit and the resolve route, and no other role, may publish to the inbox topic and use its key to do so', async () => {
   expect(new Set(publisherRoles).size).toBe(3);
-  for (const role of publisherRoles) {
+  expect(new Set(statusEventRoles).size).toBe(4);
+  const allPublishers = [...new Set([...publisherRoles, ...statusEventRoles])];
+  for (const role of allPublishers) {
     expect(await decide(template, role, { action: 'sns:Publish', resource: topicArn })).toBe('Allowed');
     // KMS needs the key policy too, which the simulator is not given: the key's use is read from the role's policy itself.
     const statements = identityPoliciesOf(template, role).flatMap((p) => p.policy.Statement as { Action: string | string[]; Resource: unknown; Effect: string }[]);
     expect(statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('kms:')))).toEqual([{ Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Effect: 'Allow', Resource: keyArn }]);
   }
-  for (const role of rolesOf(template).filter((r) => !publisherRoles.includes(r))) {
+  for (const role of rolesOf(template).filter((r) => !allPublishers.includes(r))) {
     expect({ role, decision: await decide(template, role, { action: 'sns:Publish', resource: topicArn }) }).toEqual({ role, decision: expect.not.stringMatching(/^Allowed$/) });
   }
   for (const fn of [stack.orchestrator.pauseFunction, stack.orchestrator.finalizeFunction, stack.orchestrator.backstopFunction]) {
     const env = (template.Resources[stack.getLogicalId(fn.node.defaultChild as never)]!.Properties as { Environment: { Variables: Record<string, unknown> } }).Environment.Variables;
     expect(env.INBOX_TOPIC_ARN).toEqual({ Ref: stack.getLogicalId(stack.inboxNotifications.topic.node.defaultChild as never) });
+  }
+  for (const fn of [stack.orchestrator.admitFunction, stack.orchestrator.finalizeFunction, stack.orchestrator.backstopFunction, stack.api.resolveInboxItemFunction]) {
+    const env = (template.Resources[stack.getLogicalId(fn.node.defaultChild as never)]!.Properties as { Environment: { Variables: Record<string, unknown> } }).Environment.Variables;
+    expect(env.STATUS_EVENTS_TOPIC_ARN).toEqual({ Ref: stack.getLogicalId(stack.inboxNotifications.topic.node.defaultChild as never) });
+  }
+});
+
+test('without the GitHub triggers nothing publishes the status events', () => {
+  const { stack: bare, json } = synthesize({ config: testConfig(stackFixture, { github: { appId: 1, installationId: 2, privateKeySecret: 'nightshift/gh-key' } }), prebuiltRunnerImage: true });
+  expect(bare.githubWebhook).toBeUndefined();
+  const resources = (json as unknown as Template).Resources;
+  for (const fn of [bare.orchestrator.admitFunction, bare.api.resolveInboxItemFunction]) {
+    const env = (resources[bare.getLogicalId(fn.node.defaultChild as never)]!.Properties as { Environment: { Variables: Record<string, unknown> } }).Environment.Variables;
+    expect(env).not.toHaveProperty('STATUS_EVENTS_TOPIC_ARN');
   }
 });
 

@@ -50,18 +50,34 @@ describe('local SNS', () => {
     expect(matchesFilterPolicy({ type: ['question', 'stuck'] }, { type: 'stuck' })).toBe(true);
     expect(matchesFilterPolicy(undefined, {})).toBe(true);
     expect(() => matchesFilterPolicy({ n: [{ numeric: ['>', 1] }] }, {})).toThrow();
+    // A top-level $or: any branch, and the attributes beside it must hold too.
+    const either = { $or: [{ thread: [{ exists: true }] }, { event: ['queue_moved'] }] };
+    expect(matchesFilterPolicy(either, { thread: 'acme/web#1' })).toBe(true);
+    expect(matchesFilterPolicy(either, { event: 'queue_moved' })).toBe(true);
+    expect(matchesFilterPolicy(either, { event: 'item_created' })).toBe(false);
+    expect(matchesFilterPolicy({ ...either, type: ['stuck'] }, { event: 'queue_moved' })).toBe(false);
+    expect(() => matchesFilterPolicy({ $or: [{ thread: [{ exists: true }] }] }, {})).toThrow();
   });
 
-  test("the synthesized stack's inbox topic delivers to the webhook function, for waiting items with a thread only", () => {
+  test("the synthesized stack's inbox topic delivers to the webhook function waiting items with a thread, created or resolved, and the queue's moves", () => {
     const { json } = synthesize({ config: testConfig(stackFixture), prebuiltRunnerImage: true });
     const { lambdaEntries } = extractStateMachine(json);
     const topic = localTopicArn(json, 'InboxNotifications');
     expect(topic).toMatch(/^arn:aws:sns:us-east-1:000000000000:InboxNotificationsTopic/);
     const [subscription] = lambdaSubscriptionsOf(json, lambdaEntries);
-    expect(lambdaSubscriptionsOf(json, lambdaEntries)).toEqual([{ topicArn: topic, entry: 'lambdas/github/webhook.ts', filterPolicy: { thread: [{ exists: true }], type: ['question', 'budget_approval', 'plan_approval', 'risky_action', 'stuck'] } }]);
+    expect(lambdaSubscriptionsOf(json, lambdaEntries)).toEqual([
+      {
+        topicArn: topic,
+        entry: 'lambdas/github/webhook.ts',
+        filterPolicy: { $or: [{ thread: [{ exists: true }], type: ['question', 'budget_approval', 'plan_approval', 'risky_action', 'stuck'] }, { event: ['queue_moved'] }] },
+      },
+    ]);
+    const policy = subscription!.filterPolicy;
+    expect(matchesFilterPolicy(policy, { event: 'item_created', itemId: 'x', type: 'question', thread: 'acme/web#1' })).toBe(true);
+    expect(matchesFilterPolicy(policy, { event: 'item_resolved', itemId: 'x', type: 'question', thread: 'acme/web#1' })).toBe(true);
+    expect(matchesFilterPolicy(policy, { event: 'queue_moved' })).toBe(true);
     // A run's pr_ready/failed item is announced (e-mail) but not sent to the webhook function: its status comment tells the end.
-    expect(matchesFilterPolicy(subscription!.filterPolicy, { itemId: 'x', type: 'question', thread: 'acme/web#1' })).toBe(true);
-    expect(matchesFilterPolicy(subscription!.filterPolicy, { itemId: 'x', type: 'pr_ready', thread: 'acme/web#1' })).toBe(false);
-    expect(matchesFilterPolicy(subscription!.filterPolicy, { itemId: 'x', type: 'question' })).toBe(false);
+    expect(matchesFilterPolicy(policy, { event: 'item_created', itemId: 'x', type: 'pr_ready', thread: 'acme/web#1' })).toBe(false);
+    expect(matchesFilterPolicy(policy, { event: 'item_created', itemId: 'x', type: 'question' })).toBe(false);
   });
 });
