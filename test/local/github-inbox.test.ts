@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { listPulls } from '../../local/forge';
-import { listComments, setCollaborator } from '../../local/forge/forge-records';
-import { sampleRepo, startTestPlatform, testHome, type TestPlatform, actOnForge } from './platform-harness';
+import { listComments } from '../../local/forge/forge-records';
+import { sampleRepo, startGithubTestPlatform, type TestPlatform, actOnForge } from './platform-harness';
 import { localFixture } from '../support/test-config';
 import { eventually } from '../support/eventually';
 
@@ -16,10 +16,7 @@ import { eventually } from '../support/eventually';
 describe('local mode: a GitHub run asks on its issue and is answered there', () => {
   let t: TestPlatform;
   beforeAll(async () => {
-    const config = { ...localFixture(), github: { tokenSecret: 'nightshift/github-token', webhookSecret: 'nightshift/gh-webhook' }, notifications: { emails: ['oncall@example.com'] } };
-    const prepared = testHome(config);
-    setCollaborator(prepared.home.forge, sampleRepo, 'alice', 'write');
-    t = await startTestPlatform({ session: join(__dirname, 'fixtures', 'ask-then-demo.jsonl'), ...prepared });
+    t = await startGithubTestPlatform(join(__dirname, 'fixtures', 'ask-then-demo.jsonl'), { ...localFixture(), notifications: { emails: ['oncall@example.com'] } });
   }, 240_000);
   afterAll(() => t?.stop());
 
@@ -40,7 +37,7 @@ describe('local mode: a GitHub run asks on its issue and is answered there', () 
     const outbox = join(t.home.logs, 'notifications.jsonl');
     expect(existsSync(outbox)).toBe(true);
     const messages = readFileSync(outbox, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { topicArn: string; message: string; attributes: Record<string, string> });
-    expect(messages).toEqual([expect.objectContaining({ attributes: { itemId, type: 'question', thread: `${sampleRepo}#${number}` } })]);
+    expect(messages).toEqual([expect.objectContaining({ attributes: { event: 'item_created', itemId, type: 'question', thread: `${sampleRepo}#${number}` } })]);
     expect(messages[0]!.topicArn).toMatch(/:InboxNotificationsTopic/);
     expect(messages[0]!.message).toContain(`nightshift answer ${itemId}`);
     expect(messages[0]!.message).not.toContain((await t.platform.store.inbox.get(itemId))!.message);

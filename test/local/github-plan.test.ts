@@ -1,10 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { listPulls } from '../../local/forge';
-import { listComments, setCollaborator } from '../../local/forge/forge-records';
+import { listComments } from '../../local/forge/forge-records';
 import { bareRepoPath } from '../../local/forge/forge-repositories';
-import { sampleRepo, startTestPlatform, testHome, type TestPlatform, actOnForge } from './platform-harness';
-import { localFixture } from '../support/test-config';
+import { sampleRepo, startGithubTestPlatform, type TestPlatform, actOnForge } from './platform-harness';
 import { eventually } from '../support/eventually';
 
 /**
@@ -18,10 +17,7 @@ import { eventually } from '../support/eventually';
 describe('local mode: /nightshift plan on an issue, approved on the issue', () => {
   let t: TestPlatform;
   beforeAll(async () => {
-    const config = { ...localFixture(), github: { tokenSecret: 'nightshift/github-token', webhookSecret: 'nightshift/gh-webhook' } };
-    const prepared = testHome(config);
-    setCollaborator(prepared.home.forge, sampleRepo, 'alice', 'write');
-    t = await startTestPlatform({ session: join(__dirname, 'fixtures', 'plan-then-risky.jsonl'), ...prepared });
+    t = await startGithubTestPlatform(join(__dirname, 'fixtures', 'plan-then-risky.jsonl'));
   }, 240_000);
   afterAll(() => t?.stop());
 

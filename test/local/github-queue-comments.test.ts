@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import { capsOf } from '../../core/runs/caps';
 import { newRunId } from '../../core/runs/run-id';
 import type { RunRecord } from '../../core/store/ports';
-import { listComments, setCollaborator } from '../../local/forge/forge-records';
-import { sampleRepo, startTestPlatform, testHome, type TestPlatform, actOnForge } from './platform-harness';
+import { listComments } from '../../local/forge/forge-records';
+import { sampleRepo, startGithubTestPlatform, type TestPlatform, actOnForge } from './platform-harness';
 import { localFixture } from '../support/test-config';
 import { eventually } from '../support/eventually';
 
@@ -19,12 +19,10 @@ import { eventually } from '../support/eventually';
  * store for a run id of the test's (local mode repairs slots only at start).
  */
 describe('local mode: the status comment follows the queue and answers given outside GitHub', () => {
-  const config = { ...localFixture({ concurrency: { global: 1, perRepo: 1 } }), github: { tokenSecret: 'nightshift/github-token', webhookSecret: 'nightshift/gh-webhook' } };
+  const config = localFixture({ concurrency: { global: 1, perRepo: 1 } });
   let t: TestPlatform;
   beforeAll(async () => {
-    const prepared = testHome(config);
-    setCollaborator(prepared.home.forge, sampleRepo, 'alice', 'write');
-    t = await startTestPlatform({ session: join(__dirname, 'fixtures', 'ask-then-demo.jsonl'), ...prepared });
+    t = await startGithubTestPlatform(join(__dirname, 'fixtures', 'ask-then-demo.jsonl'), config);
   }, 240_000);
   afterAll(() => t?.stop());
 

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
-import { listComments, setCollaborator } from '../../local/forge/forge-records';
-import { sampleRepo, startTestPlatform, testHome, type TestPlatform, actOnForge } from './platform-harness';
-import { localFixture } from '../support/test-config';
+import { listComments } from '../../local/forge/forge-records';
+import { sampleRepo, startGithubTestPlatform, type TestPlatform, actOnForge } from './platform-harness';
 import { eventually } from '../support/eventually';
 
 /**
@@ -15,10 +14,7 @@ import { eventually } from '../support/eventually';
 describe('local mode: the status comment while a GitHub run waits for a human', () => {
   let t: TestPlatform;
   beforeAll(async () => {
-    const config = { ...localFixture(), github: { tokenSecret: 'nightshift/github-token', webhookSecret: 'nightshift/gh-webhook' } };
-    const prepared = testHome(config);
-    setCollaborator(prepared.home.forge, sampleRepo, 'alice', 'write');
-    t = await startTestPlatform({ session: join(__dirname, 'fixtures', 'ask-then-demo.jsonl'), ...prepared });
+    t = await startGithubTestPlatform(join(__dirname, 'fixtures', 'ask-then-demo.jsonl'));
   }, 240_000);
   afterAll(() => t?.stop());
 

@@ -57,7 +57,7 @@ describe('local mode: stuck, pr_ready, failed and the review backlog', () => {
     const [mail] = await eventually(async () => (announced(ready.itemId).length > 0 ? announced(ready.itemId) : undefined), 'the pr_ready announcement', 30_000);
     expect(announced(ready.itemId)).toHaveLength(1);
     expect(announced(stuck!.itemId)).toHaveLength(1);
-    expect(mail!.attributes).toEqual({ itemId: ready.itemId, type: 'pr_ready' });
+    expect(mail!.attributes).toEqual({ event: 'item_created', itemId: ready.itemId, type: 'pr_ready' });
     expect(mail!.subject).toBe(`Nightshift: run ${run.runId} on ${sampleRepo} has a pull request ready for review`);
     expect(mail!.message).toContain(`Resolve:    nightshift dismiss ${ready.itemId}`);
     expect(mail!.message).toContain('Merging or closing the pull request on GitHub closes this item too');
@@ -99,7 +99,7 @@ describe('local mode: stuck, pr_ready, failed and the review backlog', () => {
     const failed = await eventually(async () => (await itemsOf(submitted.runId, 'failed'))[0], 'the failed item', 60_000);
     expect(failed).toMatchObject({ state: 'open', message: `The run ended FAILED: ${run.error!.message}`, details: { status: 'FAILED', error: { code: run.error!.code } } });
     const mails = await eventually(async () => (announced(failed.itemId).length > 0 ? announced(failed.itemId) : undefined), 'the failed announcement', 30_000);
-    expect(mails).toEqual([expect.objectContaining({ subject: `Nightshift: run ${run.runId} on ${sampleRepo} failed`, attributes: { itemId: failed.itemId, type: 'failed' } })]);
+    expect(mails).toEqual([expect.objectContaining({ subject: `Nightshift: run ${run.runId} on ${sampleRepo} failed`, attributes: { event: 'item_created', itemId: failed.itemId, type: 'failed' } })]);
     expect(mails[0]!.message).toContain(`Resolve:    nightshift dismiss ${failed.itemId}`);
     expect(mails[0]!.message).not.toContain(run.error!.message);
     await expect(t.client.resolveInboxItem(failed.itemId, { action: 'answer', answer: 'ok' })).rejects.toMatchObject({ status: 400 });

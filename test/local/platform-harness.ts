@@ -6,6 +6,7 @@ import { isTerminal } from '../../core/runs/lifecycle';
 import type { RunView } from '../../core/runs/schemas';
 import { demoAssets } from '../../local/demo';
 import { createBareRepoFromDirectory, issueForgeToken } from '../../local/forge';
+import { setCollaborator } from '../../local/forge/forge-records';
 import { ensureHome, resolveHome, type NightshiftHome } from '../../local/home';
 import { jsonLog } from '../../local/local-log';
 import { startLocalPlatform, type LocalPlatform } from '../../local/platform';
@@ -62,6 +63,16 @@ export async function startTestPlatform(options: { session: string; home?: Night
       if (!options.keepHome) rmSync(prepared.home.root, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Local mode with the GitHub triggers (config `github.webhookSecret`), `alice` a writer on the sample
+ * repository, and the scripted model `session`: the GitHub loop tests' platform.
+ */
+export async function startGithubTestPlatform(session: string, config: Record<string, unknown> = localFixture()): Promise<TestPlatform> {
+  const prepared = testHome({ ...config, github: { tokenSecret: 'nightshift/github-token', webhookSecret: 'nightshift/gh-webhook' } });
+  setCollaborator(prepared.home.forge, sampleRepo, 'alice', 'write');
+  return startTestPlatform({ session, ...prepared });
 }
 
 export function untilStatus(client: ApiClient, runId: string, wanted: (run: RunView) => boolean, what: string, deadlineMs = 60_000): Promise<RunView> {
