@@ -6,7 +6,7 @@ import type { GithubRepoPort } from './github-port';
 import { queuedComment } from './run-status';
 
 /**
- * The queued status comments kept true as the queue moves (docs/github-app.md#progress-on-github).
+ * The queued status comments kept true as the queue moves (docs/github-app.md#the-queue-position).
  * On each announced move (core/runs/queue-moves.ts), the webhook function reads the first
  * QUEUE_COMMENT_WINDOW entries of the queue (one Query, no scan) and their runs, and edits the comments
  * whose shown place changed, nearest the head first, at most MAX_QUEUE_EDITS per move so a busy queue
@@ -56,7 +56,7 @@ export interface QueueCommentDeps {
  * throws, so the asynchronous invocation is retried.
  */
 export async function reportQueueMoved(deps: QueueCommentDeps): Promise<{ edited: string[] }> {
-  const entries = (await deps.queue.head(QUEUE_COMMENT_WINDOW)).slice(0, QUEUE_COMMENT_WINDOW);
+  const entries = await deps.queue.head(QUEUE_COMMENT_WINDOW);
   const runs = new Map<string, RunRecord>();
   for (const entry of entries) {
     const run = await deps.runs.get(entry.runId);

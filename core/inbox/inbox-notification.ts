@@ -60,7 +60,7 @@ export interface InboxNotifier {
   itemResolved(notification: InboxNotification): Promise<void>;
 }
 
-/** Tells the inbox topic's subscribers that the run queue changed near its head (core/runs/queue-departure.ts). */
+/** Tells the inbox topic's subscribers that the run queue changed near its head (core/runs/queue-moves.ts). */
 export type QueueMovedAnnouncer = () => Promise<void>;
 
 export function notificationOf(item: Pick<StoredInboxItem, 'itemId' | 'type' | 'runId' | 'repo' | 'requester'>, run: Pick<RunRecord, 'thread'>): InboxNotification {

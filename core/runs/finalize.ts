@@ -17,7 +17,7 @@ export interface FinalizeDeps {
   ledger: BudgetLedgerPort;
   slots: ConcurrencySlotsPort;
   /** The run queue: an ended run leaves it (a run cancelled while QUEUED has an entry). */
-  queue: Pick<RunQueuePort, 'remove' | 'head'>;
+  queue: Pick<RunQueuePort, 'remove'>;
   /** The queue moves GitHub status comments follow (core/runs/queue-moves.ts). */
   announceQueueMoved?: QueueMoveDeps['announceQueueMoved'];
   /** Wakes the queued runs the freed slots can admit (core/runs/queue-wake.ts); none: the sweep finds them. */

@@ -3,7 +3,7 @@ import type { RunEventLog } from '../store/ports';
 import type { RunQueuePort } from '../store/run-queue';
 
 /**
- * Telling the queued runs' status comments that their place changed (docs/github-app.md#progress-on-github).
+ * Telling the queued runs' status comments that their place changed (docs/github-app.md#the-queue-position).
  * The queue moves when an entry leaves it (its run was admitted or ended: the runs behind move up) or
  * when a new one lands ahead of others (a higher priority, a resumed run keeping its place: the runs
  * behind move back). Only moves within the first QUEUE_COMMENT_WINDOW places are announced, once per
@@ -22,7 +22,7 @@ export interface QueueMoveDeps {
 }
 
 /** Takes the run out of the queue; if it was in it, the runs behind it moved up. Idempotent. */
-export async function leaveQueue(deps: QueueMoveDeps, runId: string): Promise<void> {
+export async function leaveQueue(deps: Omit<QueueMoveDeps, 'queue'> & { queue: Pick<RunQueuePort, 'remove'> }, runId: string): Promise<void> {
   if ((await deps.queue.remove(runId)) && deps.announceQueueMoved) await announce(deps, runId);
 }
 
@@ -37,7 +37,7 @@ export async function arrivedInQueue(deps: QueueMoveDeps, runId: string, positio
 }
 
 /** A courtesy to GitHub readers: a failed publish is noted on the run's timeline and fails nothing (the queue's next move corrects the comments). */
-async function announce(deps: QueueMoveDeps, runId: string): Promise<void> {
+async function announce(deps: Pick<QueueMoveDeps, 'events' | 'announceQueueMoved'>, runId: string): Promise<void> {
   try {
     await deps.announceQueueMoved?.();
   } catch (err) {
