@@ -1,17 +1,13 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
-import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { encryptedTopic } from './encrypted-topic';
-import type { NightshiftConfig } from '../../core/config/schema';
 import type { MetricName } from '../../core/metrics/catalog';
-import { monitoringDashboard, type NamedDeadLetterQueue } from './monitoring-dashboard';
+import { monitoringDashboard, type MonitoringDashboardProps, type NamedDeadLetterQueue } from './monitoring-dashboard';
 import { nightshiftMetric } from './nightshift-metric';
 import type { Operations } from './operations';
 
@@ -22,14 +18,12 @@ export const FAILED_RATIO_WINDOW = Duration.hours(1);
 /** Window of the spend-rate alarm (the circuit breaker's trigger). */
 export const SPEND_WINDOW = Duration.hours(1);
 
-export interface MonitoringProps {
-  readonly config: NightshiftConfig;
-  readonly stateMachine: sfn.IStateMachine;
-  readonly cluster: ecs.ICluster;
-  /** Every Lambda function of the stack (errors and throttles on the dashboard). */
-  readonly functions: readonly lambda.IFunction[];
-  /** Dead-letter queues the stack owns; each gets a not-empty alarm (the operations' own is added here). */
-  readonly deadLetterQueues: readonly NamedDeadLetterQueue[];
+/**
+ * What the dashboard charts, from the stack: every Lambda function of it (the circuit breaker's is added
+ * here) and the dead-letter queues it owns, each of which also gets a not-empty alarm (the operations'
+ * own is added here); the alarms are Monitoring's.
+ */
+export interface MonitoringProps extends Omit<MonitoringDashboardProps, 'alarms'> {
   /** The gauges, the slot repair, the intake switch; the spend alarm is wired to its circuit breaker. */
   readonly operations: Operations;
 }
