@@ -2,7 +2,8 @@ import type { CliIo } from './cli-io';
 
 /** `nightshift dev`: the local platform in the foreground until Ctrl-C. */
 export async function runDev(options: { json: boolean; io: CliIo; record?: string }): Promise<number> {
-  const { startLocalPlatform, localPlatformOptionsFromEnv } = require('../local/platform') as typeof import('../local/platform');
+  const { startLocalPlatform } = require('../local/platform') as typeof import('../local/platform');
+  const { localPlatformOptionsFromEnv } = require('../local/platform-options') as typeof import('../local/platform-options');
   const env = options.record ? { ...process.env, NIGHTSHIFT_RECORD: options.record } : process.env;
   // Lines a person reads, unless --json asks for the structured ones.
   const platform = await startLocalPlatform(await localPlatformOptionsFromEnv(env, { logTo: 'stderr', logFormat: options.json ? 'json' : 'text' }));

@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as z from 'zod';
-import { resolveModel } from '../local/platform';
+import { resolveModel } from '../local/model-choice';
 import { grade } from './grader';
 import { runEval } from './harness';
 import { formatReport } from './report';

@@ -9,7 +9,8 @@ import { runProgress } from '../cli/progress';
 import { bareRepoPath, createBareRepoFromDirectory, listPulls } from './forge';
 import { ensureHome, resolveHome } from './home';
 import { fileLog } from './local-log';
-import { localRequester, repoRoot, startLocalPlatform } from './platform';
+import { localRequester } from './operator';
+import { repoRoot, startLocalPlatform } from './platform';
 
 /** What the demo uses, all committed: a sample repository with a failing test, its config and a recorded session. */
 export const demoAssets = {

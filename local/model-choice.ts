@@ -43,3 +43,35 @@ export function parseModelChoice(value: string): ModelChoice {
   if (!named.success) throw new Error(`NIGHTSHIFT_MODEL=${value} is not a model choice: use ${validValues} (docs/providers.md)`);
   return { kind: 'provider', name: named.data };
 }
+
+/**
+ * The config's `model.provider` when it is anthropic or openai; `bedrock` when AWS credentials are
+ * present; else nothing can serve a run: the choice is explicit.
+ */
+export function resolveModel(model: string | undefined, env: NodeJS.ProcessEnv, configFile: string): string | undefined {
+  const configured = configuredModelProvider(configFile);
+  // The runner would refuse a bad choice at every run's start: say so once, now, in one line.
+  const choice = model ? parseModelChoice(model) : undefined;
+  if (choice?.kind === 'provider' && configured && choice.name !== configured) {
+    throw new Error(`NIGHTSHIFT_MODEL=${choice.name} but the config's model.provider is ${configured}: unset NIGHTSHIFT_MODEL or set model.provider (docs/providers.md)`);
+  }
+  if (choice) return choice.kind === 'replay' ? `replay:${choice.file}` : choice.name;
+  if (configured && configured !== 'bedrock') return configured;
+  const hasCredentials = Boolean(env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_CONTAINER_CREDENTIALS_FULL_URI || env.AWS_WEB_IDENTITY_TOKEN_FILE);
+  // No model: the platform still starts (the console, the forge, the API), and a submission says how to configure one.
+  return hasCredentials ? 'bedrock' : undefined;
+}
+
+/** What a submission is told while local mode has no model to serve runs with. */
+export const NO_MODEL_MESSAGE =
+  'local mode has no model to run agents with: set model.provider to anthropic or openai in the config (docs/providers.md), start it with NIGHTSHIFT_MODEL=replay:<session.jsonl>, or provide AWS credentials for Bedrock (NIGHTSHIFT_MODEL=bedrock)';
+
+/** `model.provider` of the config file, read without validating it (startLocalPlatform validates the whole file). */
+function configuredModelProvider(configFile: string): string | undefined {
+  try {
+    const parsed = z.object({ model: z.object({ provider: z.string().default('bedrock') }) }).safeParse(JSON.parse(readFileSync(configFile, 'utf8')));
+    return parsed.success ? parsed.data.model.provider : undefined;
+  } catch {
+    return undefined;
+  }
+}

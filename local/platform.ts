@@ -1,17 +1,12 @@
 import '../core/polyfills';
-import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
-import * as z from 'zod';
-import { parseModelChoice } from './model-choice';
+import { NO_MODEL_MESSAGE } from './model-choice';
 import { isForPeople } from '../core/inbox/inbox-notification';
-import { issuePath, loadConfig } from '../core/config/load';
+import { loadConfig } from '../core/config/load';
 import { setRuntimeConfig } from '../core/config/runtime';
 import type { NightshiftConfig } from '../core/config/schema';
-import { RunId } from '../core/runs/schemas';
 import { RUNNER_STOP_TIMEOUT_SECONDS } from '../core/runs/stop-grace';
 import { documentClientFor } from '../core/store/client';
 import { createStore, type Store } from '../core/store/index';
@@ -24,23 +19,25 @@ import { createLocalConsole } from './console-server';
 import { startLocalDynamo, type LocalDynamo } from './dynamo-server';
 import { findSquid, startEgressProxy, type LocalEgressProxy } from './egress-proxy';
 import { startForge, type ForgeServer } from './forge';
-import { assertHomeIsPrivate, ensureHome, resolveHome, secureSecretsFile, type NightshiftHome } from './home';
+import { assertHomeIsPrivate, ensureHome, secureSecretsFile, type NightshiftHome } from './home';
 import { closeServer, listenOnLoopback } from './http-listen';
 import { canIdentifyLoopbackPeers, operatorOnly } from './loopback-peer';
-import { fileLog, stderrLog, type LocalLog } from './local-log';
+import { withLocalOperator } from './operator';
+import type { LocalPlatformOptions } from './platform-options';
 import { assertPortsFree, listenAs, localPorts } from './ports';
 import { recoverInterruptedRuns } from './recovery';
-import { failLostLocalRunner, localSecretValues } from './runner-loss';
 import { RunnerProcesses } from './runner-processes';
+import { LocalRunnerTasks, RUN_TASK_RESOURCE, runnerCommand } from './runner-tasks';
 import { reapToolLeftovers } from './tool-leftovers';
-import { extractStateMachine, LocalStateMachine, type IntegrationCall } from './state-machine';
+import { localToolUser, toolUidOf } from './tool-user';
+import { extractStateMachine, LocalStateMachine } from './state-machine';
 import { synthesizedTemplate } from './synthesized-stack';
 import { exposeToHandlers, runnerEnvironment, serviceEnvironment } from './service-environment';
 import { newMessageId } from './sns-topics';
 import { TemplateFunctions } from './template-functions';
-import { bundledFile } from '../bin/bundles';
 import { capsOf } from '../core/runs/caps';
 import { QUEUE_SWEEP_MS, sweepQueue } from './queue-sweep';
+import { localWebhookSecret } from './webhook-secret';
 
 /**
  * Local mode (docs/local-mode.md): the whole platform on one machine. The same handlers behind a loopback API
@@ -48,34 +45,13 @@ import { QUEUE_SWEEP_MS, sweepQueue } from './queue-sweep';
  * by the offline executor, the runner as a child process per run, the local forge as GitHub, squid as
  * the egress proxy when installed. The handlers and the runner keep their AWS code paths: their SDK
  * clients are pointed at loopback endpoints with AWS_ENDPOINT_URL_<SERVICE> (local/service-environment.ts);
- * the template's functions are served from their modules by local/template-functions.ts.
+ * the template's functions are served from their modules by local/template-functions.ts. This module
+ * keeps the start-up order; what it starts comes from the modules it names (the options from the
+ * environment: local/platform-options.ts; the runner tasks: local/runner-tasks.ts).
  */
 
 /** The repository root: handler entries and the runner are resolved from it. */
 export const repoRoot = resolve(__dirname, '..');
-
-export interface LocalPlatformOptions {
-  home: NightshiftHome;
-  /** Absolute path of the configuration file. */
-  configFile: string;
-  /** The base port (local/ports.ts: the API on it, the other listeners above it); 0 puts every listener on a free port. */
-  port: number;
-  /** NIGHTSHIFT_MODEL for the runners: `bedrock`, `anthropic`, `openai` or `replay:<absolute file>`; undefined: none is configured, and submissions are refused with how to configure one. */
-  model: string | undefined;
-  /** NIGHTSHIFT_RECORD: each run's model responses are recorded (redacted) to `<dir>/<runId>.jsonl`. */
-  recordDir?: string;
-  /** Who local requests come from, shaped like an IAM principal: `local:<os user>`. */
-  requester: string;
-  log: LocalLog;
-  /** The stop timeout between SIGTERM and SIGKILL of a runner (default: the task definition's, core/runs/stop-grace.ts). */
-  runnerStopTimeoutMs?: number;
-  /** Start squid when it is installed (default true). */
-  egressProxy?: boolean;
-  /** Where synthesized templates are cached (default $NIGHTSHIFT_HOME/cache); tests share one across homes. */
-  templateCacheDir?: string;
-  /** Log level of the handlers' Powertools loggers (default INFO). */
-  handlerLogLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
-}
 
 export interface LocalPlatform {
   url: string;
@@ -93,115 +69,6 @@ export interface LocalPlatform {
   recovered: string[];
   stop(): Promise<void>;
 }
-
-const LocalEnv = z.object({
-  PORT: z.string().regex(/^\d{1,5}$/, 'must be a port number').default('8787'),
-  NIGHTSHIFT_HOME: z.string().min(1).default('.nightshift'),
-  NIGHTSHIFT_CONFIG: z.string().min(1).default('nightshift.config.json'),
-  NIGHTSHIFT_MODEL: z.string().min(1).optional(),
-  /** A directory: every run's model responses, recorded in the replay format (docs/providers.md). */
-  NIGHTSHIFT_RECORD: z.string().min(1).optional(),
-  /** Where synthesized templates are cached (default $NIGHTSHIFT_HOME/cache); several homes can share one. */
-  NIGHTSHIFT_CACHE_DIR: z.string().min(1).optional(),
-});
-
-/** Options from the environment, as `nightshift dev` takes them (docs/local-mode.md#environment). */
-export function localPlatformOptionsFromEnv(env: NodeJS.ProcessEnv, options: { logTo: 'stderr' | 'file'; logFormat?: 'json' | 'text' }): LocalPlatformOptions {
-  const read = LocalEnv.safeParse(env);
-  if (!read.success) throw new Error(`local mode's environment is invalid: ${read.error.issues.map((i) => `${issuePath(i.path)}: ${i.message}`).join('; ')}`);
-  const parsed = read.data;
-  const basePort = Number(parsed.PORT);
-  // Checked now, so a base port without room for every listener is one line at start.
-  localPorts(basePort);
-  const home = resolveHome(parsed.NIGHTSHIFT_HOME);
-  ensureHome(home);
-  return {
-    home,
-    configFile: resolve(parsed.NIGHTSHIFT_CONFIG),
-    port: basePort,
-    model: resolveModel(parsed.NIGHTSHIFT_MODEL, env, resolve(parsed.NIGHTSHIFT_CONFIG)),
-    ...(parsed.NIGHTSHIFT_RECORD ? { recordDir: resolve(parsed.NIGHTSHIFT_RECORD) } : {}),
-    requester: localRequester(),
-    ...(parsed.NIGHTSHIFT_CACHE_DIR ? { templateCacheDir: resolve(parsed.NIGHTSHIFT_CACHE_DIR) } : {}),
-    log: options.logTo === 'stderr' ? stderrLog(options.logFormat) : fileLog(join(home.logs, 'platform.log')),
-    // For a person: the handlers' own per-request JSON lines only when they warn.
-    ...(options.logFormat === 'text' ? { handlerLogLevel: 'WARN' as const } : {}),
-  };
-}
-
-/**
- * The config's `model.provider` when it is anthropic or openai; `bedrock` when AWS credentials are
- * present; else nothing can serve a run: the choice is explicit.
- */
-export function resolveModel(model: string | undefined, env: NodeJS.ProcessEnv, configFile: string): string | undefined {
-  const configured = configuredModelProvider(configFile);
-  // The runner would refuse a bad choice at every run's start: say so once, now, in one line.
-  const choice = model ? parseModelChoice(model) : undefined;
-  if (choice?.kind === 'provider' && configured && choice.name !== configured) {
-    throw new Error(`NIGHTSHIFT_MODEL=${choice.name} but the config's model.provider is ${configured}: unset NIGHTSHIFT_MODEL or set model.provider (docs/providers.md)`);
-  }
-  if (choice) return choice.kind === 'replay' ? `replay:${choice.file}` : choice.name;
-  if (configured && configured !== 'bedrock') return configured;
-  const hasCredentials = Boolean(env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_CONTAINER_CREDENTIALS_FULL_URI || env.AWS_WEB_IDENTITY_TOKEN_FILE);
-  // No model: the platform still starts (the console, the forge, the API), and a submission says how to configure one.
-  return hasCredentials ? 'bedrock' : undefined;
-}
-
-/** What a submission is told while local mode has no model to serve runs with. */
-export const NO_MODEL_MESSAGE =
-  'local mode has no model to run agents with: set model.provider to anthropic or openai in the config (docs/providers.md), start it with NIGHTSHIFT_MODEL=replay:<session.jsonl>, or provide AWS credentials for Bedrock (NIGHTSHIFT_MODEL=bedrock)';
-
-/**
- * Local mode's caller is its operator, the OS user running it (`local:<user>`); other OS users are
- * refused at the door (local/loopback-peer.ts). The operator is an admin: it sees the runs of schedules
- * and webhooks too, which have other requesters.
- */
-export function withLocalOperator(config: NightshiftConfig, requester: string): NightshiftConfig {
-  if (config.auth.admins.includes(requester)) return config;
-  return { ...config, auth: { ...config.auth, admins: [...config.auth.admins, requester] } };
-}
-
-/** `model.provider` of the config file, read without validating it (startLocalPlatform validates the whole file). */
-function configuredModelProvider(configFile: string): string | undefined {
-  try {
-    const parsed = z.object({ model: z.object({ provider: z.string().default('bedrock') }) }).safeParse(JSON.parse(readFileSync(configFile, 'utf8')));
-    return parsed.success ? parsed.data.model.provider : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export function localRequester(): string {
-  let name: string;
-  try {
-    name = userInfo().username;
-  } catch {
-    name = process.env.USER ?? 'unknown';
-  }
-  return `local:${name.replace(/[^A-Za-z0-9._@-]/g, '_') || 'unknown'}`;
-}
-
-const runTaskResource = 'arn:aws:states:::ecs:runTask.waitForTaskToken';
-
-/**
- * The runner program: the esbuild bundle the runner image runs (bin/bundles.js, built once and cached by
- * the hash of its sources under .nightshift/bundles), with the image's NODE_OPTIONS (--enable-source-maps).
- */
-export async function runnerCommand(): Promise<string[]> {
-  const { file } = await bundledFile('runner');
-  return [process.execPath, '--enable-source-maps', file];
-}
-
-const RunTaskParameters = z
-  .object({
-    StartedBy: RunId,
-    Overrides: z.object({
-      ContainerOverrides: z
-        .array(z.object({ Name: z.string(), Environment: z.array(z.object({ Name: z.string(), Value: z.string() })).default([]) }).passthrough())
-        .min(1),
-    }),
-  })
-  .passthrough();
 
 export async function startLocalPlatform(options: LocalPlatformOptions): Promise<LocalPlatform> {
   const { home, log } = options;
@@ -297,21 +164,18 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     exposeToHandlers(serviceEnv, { extracted, template, home, handlerLogLevel: options.handlerLogLevel ?? 'INFO' });
     const handlers = functions.serve(extracted, template);
 
-    // Each live runner's task token and the secrets handed to it, to fail its task if it dies without reporting.
-    const runnerTasks = new Map<string, { taskToken: string; secretValues: string[] }>();
-    const runTask = async (call: IntegrationCall): Promise<unknown> => {
-      const parameters = RunTaskParameters.parse(call.parameters);
-      const overrides: Record<string, string> = {};
-      for (const { Name, Value } of parameters.Overrides.ContainerOverrides[0]!.Environment) overrides[Name] = Value;
-      const runId = parameters.StartedBy;
-      const { taskArn } = runners.start(runId, overrides);
-      if (overrides.TASK_TOKEN) runnerTasks.set(taskArn, { taskToken: overrides.TASK_TOKEN, secretValues: [overrides.RUN_KEY ?? '', egressProxy?.runnerPassword ?? ''] });
-      return { Tasks: [{ TaskArn: taskArn, StartedBy: runId, LastStatus: 'PROVISIONING' }], Failures: [] };
-    };
+    const runnerTasks = new LocalRunnerTasks({
+      runners,
+      proxyPassword: egressProxy?.runnerPassword,
+      secretsFile: home.secretsFile,
+      sendTaskFailure: (token, error, cause) => requireMachine().sendTaskFailure(token, error, cause),
+      events: store.events,
+      log,
+    });
 
     machine = new LocalStateMachine(extracted, {
       handlers,
-      integrations: { [runTaskResource]: runTask },
+      integrations: { [RUN_TASK_RESOURCE]: runnerTasks.runTask },
       log: (message, fields) => log.info(message, fields),
     });
     const executor = machine;
@@ -322,23 +186,6 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     cleanups.push(async () => clearInterval(sweep));
 
     runners.setBaseEnv(runnerEnvironment(serviceEnv, { extracted, home, model: options.model, recordDir: options.recordDir, toolUser, egressProxy }));
-
-    // A runner that dies without reporting fails its run's task at once, as ECS's Task State Change
-    // event does on AWS (local/runner-loss.ts); the heartbeat stays the backstop. A stop the platform
-    // asked for (cancel, finalize, shutdown) is not a loss.
-    runners.on('exited', (exit) => {
-      const task = runnerTasks.get(exit.taskArn);
-      runnerTasks.delete(exit.taskArn);
-      if (exit.stopRequested || !task) return;
-      failLostLocalRunner(exit, { taskToken: task.taskToken, secretValues: [...task.secretValues, ...localSecretValues(home.secretsFile)] }, (token, error, cause) =>
-        requireMachine().sendTaskFailure(token, error, cause),
-      )
-        .then(async (result) => {
-          if (result.action !== 'failed') return;
-          await store.events.append(exit.runId, 'note', `runner process exited (${exit.signal ?? `code ${exit.code}`}) without reporting: ${result.cause}`, { code: exit.code, signal: exit.signal });
-        })
-        .catch((error: unknown) => log.error('could not end the run of a lost runner', { runId: exit.runId, error: errorText(error) }));
-    });
 
     const recovery = await recoverInterruptedRuns(
       { runs: store.runs, events: store.events, ledger: store.ledger, slots: store.slots, queue: store.queue, inbox: store.inbox, stopRunTasks: (runId) => runners.stopRun(runId) },
@@ -404,39 +251,4 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     await stopAll();
     throw error;
   }
-}
-
-/**
- * Who the agent's tools run as when the platform runs as root (CI, containers): the image's
- * `nightshift-tool` user when it exists, else `nobody`; never root. A non-root runner uses its own user.
- */
-function localToolUser(log: LocalLog): string {
-  if (process.getuid?.() !== 0) return 'nightshift-tool';
-  const exists = (name: string) => spawnSync('id', ['-u', name], { stdio: 'ignore' }).status === 0;
-  if (exists('nightshift-tool')) return 'nightshift-tool';
-  if (exists('nobody')) {
-    log.warn('running as root without a nightshift-tool user: agent tools run as "nobody"');
-    return 'nobody';
-  }
-  throw new Error('running as root, and neither a nightshift-tool nor a nobody user exists to run agent tools as');
-}
-
-/** The uid the tools run as: the tool user's as root, else the platform's own (runner/isolation/tool-identity.ts). */
-function toolUidOf(toolUser: string): number {
-  const self = process.getuid?.() ?? 0;
-  if (self !== 0) return self;
-  const id = spawnSync('id', ['-u', toolUser], { encoding: 'utf8' });
-  const uid = Number(id.stdout.trim());
-  if (id.status !== 0 || !Number.isInteger(uid)) throw new Error(`cannot find the uid of the tool user ${toolUser}`);
-  return uid;
-}
-
-/** The webhook secret from the local secrets file; a random one is created there when it is missing. */
-function localWebhookSecret(secretsFile: string, name: string): string {
-  const secrets = z.record(z.string(), z.string()).parse(JSON.parse(readFileSync(secretsFile, 'utf8')));
-  const existing = secrets[name];
-  if (existing) return existing;
-  const secret = randomBytes(32).toString('hex');
-  writeFileSync(secretsFile, `${JSON.stringify({ ...secrets, [name]: secret }, null, 2)}\n`, { mode: 0o600 });
-  return secret;
 }

@@ -1,17 +1,13 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
-import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { encryptedTopic } from './encrypted-topic';
-import type { NightshiftConfig } from '../../core/config/schema';
-import { RunSource } from '../../core/runs/lifecycle';
-import { RefusalReason, type MetricName } from '../../core/metrics/catalog';
+import type { MetricName } from '../../core/metrics/catalog';
+import { monitoringDashboard, type MonitoringDashboardProps, type NamedDeadLetterQueue } from './monitoring-dashboard';
 import { nightshiftMetric } from './nightshift-metric';
 import type { Operations } from './operations';
 
@@ -22,21 +18,20 @@ export const FAILED_RATIO_WINDOW = Duration.hours(1);
 /** Window of the spend-rate alarm (the circuit breaker's trigger). */
 export const SPEND_WINDOW = Duration.hours(1);
 
-export interface MonitoringProps {
-  readonly config: NightshiftConfig;
-  readonly stateMachine: sfn.IStateMachine;
-  readonly cluster: ecs.ICluster;
-  /** Every Lambda function of the stack (errors and throttles on the dashboard). */
-  readonly functions: readonly lambda.IFunction[];
-  /** Dead-letter queues the stack owns; each gets a not-empty alarm (the operations' own is added here). */
-  readonly deadLetterQueues: readonly { readonly name: string; readonly queue: sqs.IQueue }[];
+/**
+ * What the dashboard charts, from the stack: every Lambda function of it (the circuit breaker's is added
+ * here) and the dead-letter queues it owns, each of which also gets a not-empty alarm (the operations'
+ * own is added here); the alarms are Monitoring's.
+ */
+export interface MonitoringProps extends Omit<MonitoringDashboardProps, 'alarms'> {
   /** The gauges, the slot repair, the intake switch; the spend alarm is wired to its circuit breaker. */
   readonly operations: Operations;
 }
 
 /**
- * The on-call view: a dashboard of what runs do, cost and where they get stuck, and alarms to one
- * encrypted SNS topic (the configured e-mails). The spend-rate alarm trips the circuit breaker of
+ * The on-call view: alarms to one encrypted SNS topic (the configured e-mails) and the dashboard of
+ * what runs do, cost and where they get stuck (monitoring-dashboard.ts; the metrics come from
+ * nightshift-metric.ts). The spend-rate alarm trips the circuit breaker of
  * Operations (infra/constructs/operations.ts), whose run gauges the stuck-runs alarm reads.
  */
 export class Monitoring extends Construct {
@@ -57,7 +52,7 @@ export class Monitoring extends Construct {
     this.alarmTopic = this.createAlarmTopic(config.alarms.emails);
     const alarmAction = new actions.SnsAction(this.alarmTopic);
 
-    const deadLetterQueues = [...props.deadLetterQueues, { name: 'ops', queue: operations.deadLetters as sqs.IQueue }];
+    const deadLetterQueues: NamedDeadLetterQueue[] = [...props.deadLetterQueues, { name: 'ops', queue: operations.deadLetters as sqs.IQueue }];
     const deadLetterAlarms = deadLetterQueues.map(({ name, queue }) =>
       this.notify(
         new cloudwatch.Alarm(this, `DeadLettersNotEmpty-${name}`, {
@@ -151,7 +146,14 @@ export class Monitoring extends Construct {
 
     const breaker = operations.circuitBreakerFunction;
     const functions = [...props.functions, ...(breaker && !props.functions.includes(breaker) ? [breaker] : [])];
-    this.dashboard = this.createDashboard(config, props, functions, deadLetterQueues);
+    this.dashboard = monitoringDashboard(this, {
+      config,
+      stateMachine: props.stateMachine,
+      cluster: props.cluster,
+      functions,
+      deadLetterQueues,
+      alarms: [failedRunRatio, stateMachineFailures, stuckStarting, ...(spendPerHour ? [spendPerHour] : []), ...deadLetterAlarms],
+    });
   }
 
   private notify(alarm: cloudwatch.Alarm, action: cloudwatch.IAlarmAction): cloudwatch.Alarm {
@@ -172,118 +174,5 @@ export class Monitoring extends Construct {
       }),
     );
     return topic;
-  }
-
-  private createDashboard(
-    config: NightshiftConfig,
-    props: MonitoringProps,
-    functions: readonly lambda.IFunction[],
-    deadLetterQueues: readonly { readonly name: string; readonly queue: sqs.IQueue }[],
-  ): cloudwatch.Dashboard {
-    const m = nightshiftMetric;
-    const period = Duration.minutes(5);
-    const repos = config.repos.map((r) => r.name);
-    const usd = (id: string, name: 'ModelCostMicroUsd' | 'ComputeCostMicroUsd' | 'RunCostMicroUsd', label: string) =>
-      new cloudwatch.MathExpression({ expression: `${id} / 1000000`, usingMetrics: { [id]: m(name, { period: Duration.hours(1) }) }, label, period: Duration.hours(1) });
-    const graph = (title: string, left: cloudwatch.IMetric[], options: Partial<cloudwatch.GraphWidgetProps> = {}) =>
-      new cloudwatch.GraphWidget({ title, left, width: 12, height: 6, period, ...options });
-
-    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: Stack.of(this).stackName, defaultInterval: Duration.hours(24) });
-    dashboard.addWidgets(
-      new cloudwatch.TextWidget({
-        markdown: '# Nightshift\nRuns, cost and what is stuck. Each chart and alarm is explained in `docs/operations.md`.',
-        width: 24,
-        height: 2,
-      }),
-    );
-    dashboard.addWidgets(
-      new cloudwatch.AlarmStatusWidget({
-        title: 'Alarms',
-        alarms: [this.alarms.failedRunRatio, this.alarms.stateMachineFailures, this.alarms.stuckStarting, ...(this.alarms.spendPerHour ? [this.alarms.spendPerHour] : []), ...this.alarms.deadLetters],
-        width: 16,
-        height: 4,
-      }),
-      new cloudwatch.SingleValueWidget({
-        title: 'Now',
-        metrics: [m('IntakePaused', { period: Duration.minutes(1), label: 'intake paused (1 = yes)' }), m('RunsQueued', { period: Duration.minutes(1) }), m('RunsStarting', { period: Duration.minutes(1) })],
-        width: 8,
-        height: 4,
-      }),
-    );
-    dashboard.addWidgets(
-      graph('Runs', [m('RunsSubmitted'), m('RunsStarted'), m('RunsSucceeded'), m('RunsFailed'), m('RunsTimedOut'), m('RunsCancelled'), m('RunsBudgetExceeded')]),
-      graph('Refused submissions by reason', RefusalReason.options.map((reason) => m('SubmissionsRefused', { dimensions: { reason }, label: reason }))),
-    );
-    dashboard.addWidgets(
-      graph('Queue wait and run duration (seconds)', [m('QueueWaitSeconds', { statistic: 'p90', label: 'queue wait p90' }), m('RunDurationSeconds', { statistic: 'p90', label: 'run duration p90' })], {
-        right: [m('QueueWaitSeconds', { label: 'queue wait avg' }), m('RunDurationSeconds', { label: 'run duration avg' })],
-      }),
-      graph('Queue and STARTING', [m('RunsQueued', { period: Duration.minutes(1) }), m('RunsStarting', { period: Duration.minutes(1) })], {
-        right: [m('OldestStartingSeconds', { period: Duration.minutes(1) })],
-        rightAnnotations: [{ value: config.alarms.stuckStartingMinutes * 60, label: 'stuck threshold', color: cloudwatch.Color.RED }],
-      }),
-    );
-    dashboard.addWidgets(
-      graph('Tokens by kind', [m('ModelInputTokens'), m('ModelOutputTokens'), m('ModelCacheReadTokens'), m('ModelCacheWriteTokens')], { stacked: true }),
-      graph('Cost (USD per hour)', [usd('model', 'ModelCostMicroUsd', 'model'), usd('compute', 'ComputeCostMicroUsd', 'compute'), usd('ended', 'RunCostMicroUsd', 'ended runs (settled)')], {
-        period: Duration.hours(1),
-        ...(config.alarms.spendPerHourUsd !== undefined ? { leftAnnotations: [{ value: config.alarms.spendPerHourUsd, label: 'circuit breaker', color: cloudwatch.Color.RED }] } : {}),
-      }),
-    );
-    dashboard.addWidgets(
-      graph('Pull requests, tool calls, blocked egress', [m('PullRequestsOpened'), m('PullRequestsUpdated'), m('EgressBlocked')], { right: [m('ToolCalls'), m('ToolFailures'), m('ModelCalls')] }),
-      graph('Submitted by source', RunSource.options.map((source) => m('RunsSubmitted', { dimensions: { source }, label: source }))),
-    );
-    // Outcomes on GitHub (core/github/pull-outcome.ts): counted per day, since reviews take days.
-    const day = Duration.days(1);
-    dashboard.addWidgets(
-      graph('Pull requests merged and closed (per day)', [m('PullRequestsMerged', { period: day, label: 'merged' }), m('PullRequestsClosedUnmerged', { period: day, label: 'closed unmerged' })], {
-        period: day,
-        right: [
-          new cloudwatch.MathExpression({
-            expression: 'IF(merged + closed > 0, 100 * merged / (merged + closed), 0)',
-            usingMetrics: { merged: m('PullRequestsMerged', { period: day }), closed: m('PullRequestsClosedUnmerged', { period: day }) },
-            label: 'merge rate (%)',
-            period: day,
-          }),
-        ],
-        rightYAxis: { min: 0, max: 100, label: '%', showUnits: false },
-      }),
-      graph(
-        'Time to merge (hours) and cost per merged PR (USD)',
-        [new cloudwatch.MathExpression({ expression: 'ttm / 3600', usingMetrics: { ttm: m('PullRequestTimeToMergeSeconds', { period: day }) }, label: 'time from PR to merge (hours, avg)', period: day })],
-        {
-          period: day,
-          right: [new cloudwatch.MathExpression({ expression: 'cost / 1000000', usingMetrics: { cost: m('MergedPullRequestCostMicroUsd', { period: day }) }, label: 'cost per merged PR (USD, avg)', period: day })],
-        },
-      ),
-    );
-    dashboard.addWidgets(
-      graph('Submitted by repo', repos.map((repo) => m('RunsSubmitted', { dimensions: { repo }, label: repo }))),
-      graph(
-        'Model spend by repo (USD per hour)',
-        repos.map((repo, i) => new cloudwatch.MathExpression({ expression: `r${i} / 1000000`, usingMetrics: { [`r${i}`]: m('ModelCostMicroUsd', { dimensions: { repo }, period: Duration.hours(1) }) }, label: repo, period: Duration.hours(1) })),
-        { period: Duration.hours(1) },
-      ),
-    );
-    dashboard.addWidgets(
-      graph('Lambda errors', functions.map((fn) => fn.metricErrors({ period, statistic: 'Sum' }))),
-      graph('Lambda throttles', functions.map((fn) => fn.metricThrottles({ period, statistic: 'Sum' }))),
-    );
-    dashboard.addWidgets(
-      graph('Run executions', [props.stateMachine.metricFailed({ period, statistic: 'Sum' }), props.stateMachine.metricAborted({ period, statistic: 'Sum' }), props.stateMachine.metricTimedOut({ period, statistic: 'Sum' })], {
-        right: [props.stateMachine.metricStarted({ period, statistic: 'Sum' })],
-      }),
-      graph('Runner tasks and Bedrock throttles', [
-        new cloudwatch.Metric({ namespace: 'ECS/ContainerInsights', metricName: 'RunningTaskCount', dimensionsMap: { ClusterName: props.cluster.clusterName }, statistic: 'Maximum', period, label: 'running tasks' }),
-      ], {
-        right: [new cloudwatch.Metric({ namespace: 'AWS/Bedrock', metricName: 'InvocationThrottles', dimensionsMap: { ModelId: config.model.id }, statistic: 'Sum', period, label: 'Bedrock throttles' })],
-      }),
-    );
-    dashboard.addWidgets(
-      graph('Dead-letter queue depth', deadLetterQueues.map(({ name, queue }) => queue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum', label: name }))),
-      graph('API answers', [m('Http2xx'), m('Http4xx'), m('Http5xx')]),
-    );
-    return dashboard;
   }
 }

@@ -3,9 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import * as z from 'zod';
 import { ExecutionStoppedError, StepFunctionsError, TaskStateError } from './errors';
-import { matchesEventPattern } from './event-pattern';
+import { prepareDefinition, type PreparedDefinition } from './prepared-definition';
+import { StatusChangeDelivery } from './status-change-delivery';
 import { TaskTokenRegistry } from './task-tokens';
-import { extractStateMachine, LOCAL_ACCOUNT, LOCAL_REGION, type ExtractedStateMachine, type StatusChangeRule } from './template';
+import { extractStateMachine, LOCAL_ACCOUNT, LOCAL_REGION, type ExtractedStateMachine } from './template';
 
 /** A Lambda handler run in process: gets the task's payload, returns its result or throws. */
 export type LocalHandler = (event: unknown) => Promise<unknown>;
@@ -79,24 +80,16 @@ interface ExecutionRecord extends ExecutionDescription {
   settled: Promise<ExecutionDescription>;
 }
 
-/** Longest task timeout a Node timer can hold; AWS tasks have no default timeout, the library's is 60 s. */
-const UNBOUNDED_TASK_SECONDS = 2_000_000;
-/** Longest delay a Node timer honours, in whole seconds (about 24.8 days). */
-const MAX_TIMER_SECONDS = Math.floor(2_147_483_647 / 1000);
 /** How long after the interpreter's own timeout a callback state's token closes. */
 const NATIVE_TIMEOUT_GRACE_SECONDS = 0.05;
 /** The Lambda callback integration, served by the template's own handlers. */
 const LAMBDA_INVOKE_WAIT = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
-/** Lambda retries a failed asynchronous invocation twice. */
-const ASYNC_INVOKE_ATTEMPTS = 3;
 
 const CallbackInput = z.object({
   Parameters: z.unknown(),
   TimeoutSeconds: z.number().int().positive().optional(),
   HeartbeatSeconds: z.number().int().positive().optional(),
 });
-
-type StateJson = Record<string, unknown>;
 
 /**
  * Executes the state machine of a synthesized template offline (see index.ts for the full contract).
@@ -106,12 +99,9 @@ export class LocalStateMachine {
   readonly extracted: ExtractedStateMachine;
   readonly tokens = new TaskTokenRegistry();
   private readonly machine: StateMachine;
+  private readonly prepared: PreparedDefinition;
+  private readonly statusChanges: StatusChangeDelivery;
   private readonly executions = new Map<string, ExecutionRecord>();
-  private readonly taskStates = new Map<string, StateJson>();
-  private readonly waitStates: string[] = [];
-  private readonly retryStates: string[] = [];
-  /** Callback states whose static TimeoutSeconds the interpreter itself enforces. */
-  private readonly nativeTimeouts = new Map<string, number>();
 
   static fromTemplate(template: unknown, options: LocalStateMachineOptions): LocalStateMachine {
     return new LocalStateMachine(extractStateMachine(template), options);
@@ -123,12 +113,12 @@ export class LocalStateMachine {
   ) {
     this.extracted = extracted;
     this.stateMachineArn = extracted.stateMachineArn;
-    const prepared: Record<string, unknown> = { ...extracted.definition, States: this.prepareStates(z.record(z.string(), z.record(z.string(), z.unknown())).parse(extracted.definition.States)) };
-    // A Node timer fires at once beyond ~24.8 days: longer execution timeouts (weeks of waiting for
-    // humans) are held at the longest one a timer can keep.
-    if (typeof prepared.TimeoutSeconds === 'number' && prepared.TimeoutSeconds > MAX_TIMER_SECONDS) prepared.TimeoutSeconds = MAX_TIMER_SECONDS;
-    this.machine = new StateMachine(prepared as unknown as StateMachineDefinition);
-    for (const rule of extracted.statusChangeRules) for (const entry of rule.targetEntries) this.handlerFor(entry);
+    this.prepared = prepareDefinition(extracted.definition, {
+      ...(options.callbackTimeScale !== undefined ? { callbackTimeScale: options.callbackTimeScale } : {}),
+      requireLocalResource: (resource) => this.requireLocalResource(resource),
+    });
+    this.machine = new StateMachine(this.prepared.definition as unknown as StateMachineDefinition);
+    this.statusChanges = new StatusChangeDelivery({ rules: extracted.statusChangeRules, handlerFor: (entry) => this.handlerFor(entry), log: (message, fields) => this.log(message, fields) });
   }
 
   /** Starts an execution named `name` (the run id); AWS's StartExecution semantics for repeated names. */
@@ -251,8 +241,8 @@ export class LocalStateMachine {
     const execution = this.machine.run(input as never, {
       overrides: {
         taskResourceLocalHandlers: this.localHandlers(record, takeToken) as never,
-        ...(this.options.waitStateMs !== undefined ? { waitTimeOverrides: Object.fromEntries(this.waitStates.map((s) => [s, this.options.waitStateMs!])) } : {}),
-        ...(this.options.retryIntervalMs !== undefined ? { retryIntervalOverrides: Object.fromEntries(this.retryStates.map((s) => [s, this.options.retryIntervalMs!])) } : {}),
+        ...(this.options.waitStateMs !== undefined ? { waitTimeOverrides: Object.fromEntries(this.prepared.waitStates.map((s) => [s, this.options.waitStateMs!])) } : {}),
+        ...(this.options.retryIntervalMs !== undefined ? { retryIntervalOverrides: Object.fromEntries(this.prepared.retryStates.map((s) => [s, this.options.retryIntervalMs!])) } : {}),
       },
       context: {
         Execution: { Id: executionArn, Name: name, Input: structuredClone(input) as never },
@@ -301,50 +291,10 @@ export class LocalStateMachine {
     this.deliverStatusChange(record);
   }
 
-  /** EventBridge: "Step Functions Execution Status Change" to every rule of the template whose pattern matches. */
+  /** The execution's status change to the template's rules (unless status changes are not delivered). */
   private deliverStatusChange(record: ExecutionRecord): void {
     if (this.options.deliverStatusChanges === false) return;
-    const event = {
-      version: '0',
-      id: randomUUID(),
-      'detail-type': 'Step Functions Execution Status Change',
-      source: 'aws.states',
-      account: LOCAL_ACCOUNT,
-      time: new Date().toISOString(),
-      region: LOCAL_REGION,
-      resources: [record.executionArn],
-      detail: {
-        executionArn: record.executionArn,
-        stateMachineArn: record.stateMachineArn,
-        name: record.name,
-        status: record.status,
-        startDate: record.startDate.getTime(),
-        stopDate: record.stopDate?.getTime() ?? null,
-        input: record.inputText,
-        output: record.output === null ? null : JSON.stringify(record.output),
-        error: record.error,
-        cause: record.cause,
-      },
-    };
-    for (const rule of this.extracted.statusChangeRules) {
-      if (!matchesEventPattern(rule.pattern, event)) continue;
-      for (const entry of rule.targetEntries) record.deliveries.push(this.invokeAsync(rule, entry, event, record));
-    }
-  }
-
-  private async invokeAsync(rule: StatusChangeRule, entry: string, event: unknown, record: ExecutionRecord): Promise<void> {
-    const handler = this.handlerFor(entry);
-    let lastError: unknown;
-    for (let attempt = 1; attempt <= ASYNC_INVOKE_ATTEMPTS; attempt++) {
-      try {
-        await handler(structuredClone(event));
-        return;
-      } catch (err) {
-        lastError = err;
-        this.log('rule target failed', { rule: rule.logicalId, entry, attempt, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
-      }
-    }
-    record.deliveryErrors.push(`${rule.logicalId} → ${entry}: ${lastError instanceof Error ? `${lastError.name}: ${lastError.message}` : String(lastError)}`);
+    record.deliveries.push(...this.statusChanges.deliver(record, (failure) => record.deliveryErrors.push(failure)));
   }
 
   private handlerFor(entry: string): LocalHandler {
@@ -359,7 +309,7 @@ export class LocalStateMachine {
     // After a stop the library may still enter a retry; a stopped execution starts nothing new.
     const whileRunning = <T>(work: () => Promise<T>): Promise<T> => (record.status === 'RUNNING' && !record.stopRequest ? work() : Promise.reject(new ExecutionStoppedError()));
 
-    for (const [stateName, state] of this.taskStates) {
+    for (const [stateName, state] of this.prepared.taskStates) {
       const resource = z.string().parse(state.Resource);
       const entry = this.extracted.lambdaEntries.get(resource);
       if (entry) {
@@ -383,7 +333,7 @@ export class LocalStateMachine {
             const scale = this.options.callbackTimeScale ?? 1;
             // A static TimeoutSeconds is the interpreter's own clock (a true States.Timeout, which States.TaskFailed
             // does not match, as on AWS); the token closes just after it, so a late callback gets TaskTimedOut.
-            const native = this.nativeTimeouts.get(stateName);
+            const native = this.prepared.nativeTimeouts.get(stateName);
             const timeoutSeconds = native !== undefined ? native + NATIVE_TIMEOUT_GRACE_SECONDS : TimeoutSeconds !== undefined ? TimeoutSeconds * scale : undefined;
             const completion = this.tokens.wait(token, { ...(timeoutSeconds ? { timeoutSeconds } : {}), ...(HeartbeatSeconds ? { heartbeatSeconds: HeartbeatSeconds * scale } : {}) }, stateName);
             completion.catch(() => undefined); // observed below; a task may fail before the integration returns
@@ -426,48 +376,11 @@ export class LocalStateMachine {
     return integration;
   }
 
-  /**
-   * The library's view of the states: callback states carry their timeouts in their input (the
-   * registry runs the clocks: TimeoutSeconds and HeartbeatSeconds, static or by path), and no task
-   * gets the library's 60-second default timeout that AWS does not have.
-   */
-  private prepareStates(states: Record<string, StateJson>): Record<string, StateJson> {
-    const prepared: Record<string, StateJson> = {};
-    for (const [name, original] of Object.entries(states)) {
-      const state: StateJson = { ...original };
-      if (state.Type === 'Wait') this.waitStates.push(name);
-      if (Array.isArray(state.Retry)) this.retryStates.push(name);
-      if (state.Type === 'Task') {
-        if (this.taskStates.has(name)) throw new Error(`task state name ${name} is used twice`);
-        const resource = z.string().parse(state.Resource);
-        if (resource.endsWith('.waitForTaskToken')) {
-          const timeouts: StateJson = {};
-          for (const field of ['TimeoutSeconds', 'HeartbeatSeconds'] as const) {
-            if (state[field] !== undefined) timeouts[field] = state[field];
-            if (state[`${field}Path`] !== undefined) timeouts[`${field}.$`] = state[`${field}Path`];
-            delete state[field];
-            delete state[`${field}Path`];
-          }
-          state.Parameters = { ...(state.Parameters === undefined ? { 'Parameters.$': '$' } : { Parameters: state.Parameters }), ...timeouts };
-          state.TimeoutSeconds = UNBOUNDED_TASK_SECONDS;
-          if (typeof timeouts.TimeoutSeconds === 'number' && timeouts.HeartbeatSeconds === undefined && timeouts['HeartbeatSeconds.$'] === undefined) {
-            // The interpreter takes whole seconds only: a scaled timeout is rounded (at least 1 s).
-            const seconds = Math.max(1, Math.round(timeouts.TimeoutSeconds * (this.options.callbackTimeScale ?? 1)));
-            state.TimeoutSeconds = seconds;
-            this.nativeTimeouts.set(name, seconds);
-          }
-        } else if (state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) {
-          state.TimeoutSeconds = UNBOUNDED_TASK_SECONDS;
-        }
-        this.taskStates.set(name, state);
-        // Every task resource must run locally: the library would otherwise call AWS.
-        if (!this.extracted.lambdaEntries.has(resource) && resource !== 'arn:aws:states:::lambda:invoke' && resource !== LAMBDA_INVOKE_WAIT) this.integrationFor(resource);
-        else if (this.extracted.lambdaEntries.has(resource)) this.handlerFor(this.extracted.lambdaEntries.get(resource)!);
-      }
-      if (state.Type === 'Parallel' || state.Type === 'Map') throw new Error(`${state.Type} states are not supported by the local executor (${name})`);
-      prepared[name] = state;
-    }
-    return prepared;
+  /** Every task resource must run locally: the library would otherwise call AWS. */
+  private requireLocalResource(resource: string): void {
+    const entry = this.extracted.lambdaEntries.get(resource);
+    if (entry !== undefined) this.handlerFor(entry);
+    else if (resource !== 'arn:aws:states:::lambda:invoke' && resource !== LAMBDA_INVOKE_WAIT) this.integrationFor(resource);
   }
 
   private log(message: string, fields: Record<string, unknown>): void {

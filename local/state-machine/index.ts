@@ -22,6 +22,12 @@
  *   (ABORTED; pending tasks never complete, their tokens answer TaskTimedOut), Standard-workflow name
  *   idempotency, and EventBridge delivery of execution status changes to the template's rules whose
  *   pattern matches (the backstop), with Lambda's asynchronous retries.
+ * - The modules: executor.ts runs executions (names, tokens, stops, the per-execution task
+ *   implementations); prepared-definition.ts turns the synthesized definition into the one the
+ *   interpreter gets (callback clocks out of its hands, no default task timeout, every task resource
+ *   checked to run locally); status-change-delivery.ts is the EventBridge side (events, pattern
+ *   matching, asynchronous retries); task-tokens.ts the tokens and their clocks; template.ts the
+ *   reading of the template.
  * - API errors are `StepFunctionsError`s whose `name` is the SFN error code (InvalidToken,
  *   TaskTimedOut, InvalidOutput, ExecutionAlreadyExists, ExecutionDoesNotExist, ...).
  * - Known differences from AWS: the timeouts this module raises are plain errors named States.Timeout

@@ -35,11 +35,9 @@ beforeAll(() => {
   statusEventRoles = [stack.orchestrator.admitFunction, stack.orchestrator.finalizeFunction, stack.orchestrator.backstopFunction, stack.api.resolveInboxItemFunction].map(roleOf);
 });
 
-test('the topic is encrypted with its own rotating key, TLS only, with one e-mail subscription per configured address', () => {
+// The topic, its key, its subscriptions' filter and grantPublish on their own: inbox-notifications.test.ts.
+test("the app's topic: the configured e-mails, the GitHub webhook function as its one Lambda subscriber, and the InboxTopicArn output", () => {
   const topicId = stack.getLogicalId(stack.inboxNotifications.topic.node.defaultChild as never);
-  const keyId = stack.getLogicalId(stack.inboxNotifications.key.node.defaultChild as never);
-  expect(template.Resources[topicId]!.Properties).toEqual(expect.objectContaining({ KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } }));
-  expect(template.Resources[keyId]!.Properties).toEqual(expect.objectContaining({ EnableKeyRotation: true }));
   const subscriptions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::SNS::Subscription' && JSON.stringify(r.Properties?.TopicArn).includes(topicId));
   const emails = subscriptions.filter((s) => s.Properties?.Protocol === 'email');
   expect(emails.map((s) => s.Properties?.Endpoint).sort()).toEqual(['lead@example.com', 'oncall@example.com']);

@@ -6,7 +6,6 @@ import { NightshiftStack } from '../../infra/stack';
 import { BACKSTOP_STATUSES, QUEUE_RECHECK_SECONDS, RunStates } from '../../infra/constructs/orchestrator';
 import { runRoutes } from '../../infra/constructs/api';
 import { extractStateMachine } from '../../local/state-machine';
-import { RUNNER_STOP_TIMEOUT_SECONDS } from '../../core/runs/stop-grace';
 import { synthesize, type Synthesized } from './synth';
 import { stackFixture, testConfig } from '../support/test-config';
 
@@ -27,64 +26,22 @@ function definitionOf(): Record<string, Record<string, unknown>> {
 }
 
 describe('state', () => {
-  test('five DynamoDB tables (runs, events, control, idempotency, inbox): on demand, point-in-time recovery, deletion protection, retained', () => {
-    const tables = ofType('AWS::DynamoDB::Table');
-    expect(tables).toHaveLength(5);
-    for (const [, table] of tables) {
-      expect(table.Properties).toMatchObject({ BillingMode: 'PAY_PER_REQUEST', DeletionProtectionEnabled: true, PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } });
-      expect(table.DeletionPolicy).toBe('Retain');
-      expect(table.UpdateReplacePolicy).toBe('Retain');
-    }
-    template.hasResourceProperties('AWS::DynamoDB::Table', {
-      KeySchema: [{ AttributeName: 'runId', KeyType: 'HASH' }],
-      GlobalSecondaryIndexes: Match.arrayWith([Match.objectLike({ IndexName: 'byStatus', KeySchema: [{ AttributeName: 'status', KeyType: 'HASH' }, { AttributeName: 'runId', KeyType: 'RANGE' }] })]),
-    });
-    template.hasResourceProperties('AWS::DynamoDB::Table', { TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true } });
-  });
-
-  test('the trace bucket is encrypted, private, TLS-only, logged and expires traces after 30 days', () => {
-    template.hasResourceProperties('AWS::S3::Bucket', {
-      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
-      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ ExpirationInDays: 30, Status: 'Enabled' })]) },
-      LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'traces/' }),
-    });
-    const policies = ofType('AWS::S3::BucketPolicy');
-    expect(policies.length).toBeGreaterThanOrEqual(2);
-    for (const [, policy] of policies) {
-      expect(JSON.stringify(policy.Properties)).toContain('"aws:SecureTransport":"false"');
-    }
+  // What the State construct makes of its props: test/infra/state.test.ts.
+  test('traces are kept 30 days (docs/architecture.md)', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', { LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ ExpirationInDays: 30, Status: 'Enabled' })]) }, LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'traces/' }) });
   });
 });
 
 describe('agent runtime', () => {
-  test('cluster with Container Insights and both Fargate capacity providers', () => {
-    template.hasResourceProperties('AWS::ECS::Cluster', { ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] });
-    template.hasResourceProperties('AWS::ECS::ClusterCapacityProviderAssociations', { CapacityProviders: Match.arrayWith(['FARGATE', 'FARGATE_SPOT']) });
-  });
-
-  test('the runner container: read-only root, init process, long stop timeout, dropped capabilities, logs with retention', () => {
+  // The cluster, the runner container and its image as the construct makes them: test/infra/agent-runtime.test.ts.
+  test('in the app, the runner container names no table and no secret in plain sight, its one secret is the proxy credential, and every log group has a retention', () => {
     const [, taskDefinition] = ofType('AWS::ECS::TaskDefinition').find(([, r]) => JSON.stringify(r.Properties).includes('"Name":"runner"'))!;
     const container = (taskDefinition.Properties!.ContainerDefinitions as Record<string, unknown>[])[0]!;
-    expect(container).toMatchObject({ Name: 'runner', ReadonlyRootFilesystem: true, Memory: 4096, LinuxParameters: { InitProcessEnabled: true } });
-    // One grace for ECS and the runner: the task definition's stop timeout is what the runner is told it has.
-    expect(container.StopTimeout).toBe(RUNNER_STOP_TIMEOUT_SECONDS);
-    expect(container.Environment).toEqual(expect.arrayContaining([{ Name: 'NIGHTSHIFT_STOP_TIMEOUT_SECONDS', Value: String(RUNNER_STOP_TIMEOUT_SECONDS) }]));
-    expect((container.LinuxParameters as { Capabilities: { Drop: string[] } }).Capabilities.Drop).toEqual(expect.arrayContaining(['NET_RAW', 'MKNOD', 'SYS_CHROOT', 'SETFCAP']));
-    expect(container.LogConfiguration).toMatchObject({ LogDriver: 'awslogs' });
-    expect((container.MountPoints as { ContainerPath: string }[]).map((m) => m.ContainerPath).sort()).toEqual(['/home', '/tmp', '/workspace']);
     const environment = (container.Environment as { Name: string }[]).map((e) => e.Name);
-    expect(environment).toEqual(expect.arrayContaining(['TRACES_BUCKET', 'NIGHTSHIFT_CONFIG_JSON']));
     // No table names (the runner reaches no table), and no secret in plain sight.
     for (const name of ['RUNS_TABLE', 'EVENTS_TABLE', 'CONTROL_TABLE', 'TASK_TOKEN', 'RUN_KEY', 'NIGHTSHIFT_PROXY_PASSWORD']) expect(environment).not.toContain(name);
     expect(container.Secrets).toEqual([{ Name: 'NIGHTSHIFT_PROXY_PASSWORD', ValueFrom: { Ref: expect.stringMatching(/RunnerCredential/) } }]);
-    expect(taskDefinition.Properties).toMatchObject({ RequiresCompatibilities: ['FARGATE'], NetworkMode: 'awsvpc' });
     for (const [, group] of ofType('AWS::Logs::LogGroup')) expect(group.Properties?.RetentionInDays).toBeGreaterThan(0);
-  });
-
-  test('the runner image is built from runner/Dockerfile at deploy, not at synth', () => {
-    const [, taskDefinition] = ofType('AWS::ECS::TaskDefinition').find(([, r]) => JSON.stringify(r.Properties).includes('"Name":"runner"'))!;
-    expect(JSON.stringify(taskDefinition.Properties)).toContain('cdk-hnb659fds-container-assets');
   });
 });
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NightshiftHome } from '../../local/home';
-import { localPlatformOptionsFromEnv } from '../../local/platform';
+import { localPlatformOptionsFromEnv } from '../../local/platform-options';
 import type { MessagesRequest } from '../../runner/model/anthropic-wire';
 import { messagesRequestViolations } from '../../runner/model/request-rules';
 import { messagesResponseOf, sessionResponses, startModelServer, type ModelServer } from '../runner/support/model-servers';
