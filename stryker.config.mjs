@@ -8,9 +8,9 @@
 
 /** The test files that pin each mutated file's behaviour. */
 const testsFor = {
-  'core/store/budget-ledger.ts': ['test/store/budget-ledger.test.ts'],
-  'core/store/ledger-day.ts': ['test/store/budget-ledger.test.ts'],
-  'core/store/ledger-run.ts': ['test/store/budget-ledger.test.ts'],
+  'core/store/budget-ledger.ts': ['test/store/budget-ledger.test.ts', 'test/store/ledger-races.test.ts'],
+  'core/store/ledger-day.ts': ['test/store/budget-ledger.test.ts', 'test/store/ledger-races.test.ts'],
+  'core/store/ledger-run.ts': ['test/store/budget-ledger.test.ts', 'test/store/ledger-races.test.ts'],
   'core/store/concurrency-slots.ts': ['test/store/concurrency-slots.test.ts'],
   'core/runs/admission.ts': ['test/orchestration/admission.test.ts'],
   'core/runs/finalize.ts': ['test/api/finalize.test.ts'],
