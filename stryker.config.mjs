@@ -15,7 +15,7 @@ const testsFor = {
   'core/runs/admission.ts': ['test/orchestration/admission.test.ts', 'test/runs/admission-races.test.ts'],
   'core/runs/finalize.ts': ['test/api/finalize.test.ts'],
   'core/runs/termination.ts': ['test/api/termination.test.ts'],
-  'core/pricing.ts': ['test/core/pricing.test.ts'],
+  'core/pricing.ts': ['test/core/pricing.test.ts', 'test/core/pricing-bounds.test.ts'],
   'core/text/glob.ts': ['test/runner/path-guards.test.ts'],
   'runner/tools/workspace-paths.ts': ['test/runner/path-guards.test.ts'],
   'runner/tools/protected-paths.ts': ['test/runner/path-guards.test.ts'],
