@@ -84,6 +84,6 @@ describe('pricing at its bounds', () => {
     expect(table.pricesFor('b')).toBe(other);
     expect(table.pricesFor('a')).toBe(prices);
     expect(() => table.pricesFor('c')).toThrow(new UnknownModelPriceError('c'));
-    expect(() => table.pricesFor('c')).toThrow('no prices configured for model c');
+    expect(() => table.pricesFor('c')).toThrow(expect.objectContaining({ name: 'UnknownModelPriceError', modelId: 'c', message: 'no prices configured for model c' }));
   });
 });
