@@ -329,7 +329,9 @@ describe('budget ledger under faults and races', () => {
         );
       }
       for (const limits of [generous, { requesterDailyMicros: 1_200_000, orgDailyMicros: 1_200_000 }]) {
-        expect(await rejection(competitor().reserveRun(reserveOf(run, limits)))).toBeInstanceOf(LedgerInconsistencyError);
+        const error = await rejection(competitor().reserveRun(reserveOf(run, limits)));
+        expect(error).toBeInstanceOf(LedgerInconsistencyError);
+        expect(String(error)).toContain('different or finished reservation');
       }
       expect(await committed(daysOf(run).requester)).toBe(400_000);
       expect(await committed(daysOf(run).org)).toBe(400_000);
@@ -544,6 +546,42 @@ describe('budget ledger under faults and races', () => {
       await expect(ledger.extendRun({ runId: run.runId, extensionId: 'X1', extraMicros: 500_000, maxBudgetMicros, limits: generous })).rejects.toBeInstanceOf(BudgetExtensionRefusedError);
       expect(race.fired).toBe(1);
       for (const pk of Object.values(daysOf(run))) expect(await committed(pk)).toBe(0);
+    });
+    it('Given a run that took two extensions, When it settles, Then both leave each day with its reservation', async () => {
+      const run = await submitted({ requester: 'settle-14', ledgerDay: '2032-03-14', budgetMicros: 1_000_000 });
+      for (const extensionId of ['X1', 'X2']) await competitor().extendRun({ runId: run.runId, extensionId, extraMicros: 100_000, maxBudgetMicros, limits: generous });
+      await competitor().charge(run.runId, 'compute', 50_000);
+      await expect(competitor().settleRun(run.runId)).resolves.toEqual({ refundedMicros: 1_150_000, spentMicros: 50_000 });
+      for (const pk of Object.values(daysOf(run))) {
+        expect(await committed(pk)).toBe(50_000);
+        expect(await dayItem(pk)).toMatchObject({ reservations: {}, extensions: {} });
+      }
+    });
+
+    it('Given a run that took one extension and left another on its days only, on a day where another run holds an extension too, When it settles, Then only its stray extension is given back and the other run keeps its own', async () => {
+      const day = '2032-03-15';
+      const other = await submitted({ requester: 'settle-15', ledgerDay: day, budgetMicros: 500_000 });
+      await competitor().extendRun({ runId: other.runId, extensionId: 'X1', extraMicros: 70_000, maxBudgetMicros, limits: generous });
+      const run = await submitted({ requester: 'settle-15', ledgerDay: day, budgetMicros: 1_000_000 });
+      await competitor().extendRun({ runId: run.runId, extensionId: 'X1', extraMicros: 100_000, maxBudgetMicros, limits: generous });
+      const { ledger, faults } = faulty();
+      faults.throttle(onRun(run.runId, 'attribute_not_exists(extensions.#ext)'));
+      await expect(ledger.extendRun({ runId: run.runId, extensionId: 'X2', extraMicros: 200_000, maxBudgetMicros, limits: generous })).rejects.toBeInstanceOf(ProvisionedThroughputExceededException);
+      await expect(ledger.settleRun(run.runId)).resolves.toEqual({ refundedMicros: 1_100_000, spentMicros: 0 });
+      for (const pk of Object.values(daysOf(run))) {
+        expect(await committed(pk)).toBe(570_000);
+        expect(await dayItem(pk)).toMatchObject({ reservations: { [other.runId]: 570_000 }, extensions: { [`${other.runId}#X1`]: 70_000 } });
+      }
+    });
+
+    it('Given a day whose reservation for a run disagrees with the run and no stray extension explains it, When the run settles, Then the ledger refuses to guess and the day is left as it was', async () => {
+      const run = await submitted({ requester: 'settle-16', ledgerDay: '2032-03-16', budgetMicros: 1_000_000 });
+      const org = daysOf(run).org;
+      await db.doc.send(new UpdateCommand({ TableName: db.names.control, Key: { pk: org }, UpdateExpression: 'SET reservations.#run = :other', ExpressionAttributeNames: { '#run': run.runId }, ExpressionAttributeValues: { ':other': 1_000_001 } }));
+      const error = await rejection(competitor().settleRun(run.runId));
+      expect(error).toBeInstanceOf(LedgerInconsistencyError);
+      expect(String(error)).toContain(`run ${run.runId} holds 1000001 micro-USD on ${org}, its run says 1000000`);
+      expect(await committed(org)).toBe(1_000_000);
     });
   });
 });
