@@ -75,7 +75,8 @@ export function modelCallMicros(usage: TokenUsage, prices: ModelPrices): number 
     perMillion(parsed.cacheRead, prices.cacheRead) +
     perMillion(parsed.cacheWrite, prices.cacheWrite);
   if (!Number.isFinite(micros)) throw new RangeError('model call cost is not finite');
-  return Math.ceil(micros - 1e-9);
+  // Never -0 (Math.ceil of -1e-9), which Intl formats as "-0".
+  return Math.max(0, Math.ceil(micros - 1e-9));
 }
 
 /**
@@ -123,5 +124,5 @@ export function computeMicros(seconds: number, fargate: FargatePrices): number {
   if (!Number.isFinite(seconds) || seconds < 0) throw new RangeError(`bad compute seconds ${seconds}`);
   const hours = seconds / 3600;
   const usd = hours * (fargate.vcpu * fargate.vcpuHourUsd + fargate.memoryGb * fargate.gbHourUsd);
-  return Math.ceil(usd * MICROS_PER_USD - 1e-9);
+  return Math.max(0, Math.ceil(usd * MICROS_PER_USD - 1e-9));
 }

@@ -98,10 +98,19 @@ export function createBudgetLedger(
     const { runId, requester, day, budgetMicros, limits } = ReserveRunInput.parse(input);
     const requesterKey = controlItemKey.requesterDay(requester, day);
     const orgKey = controlItemKey.orgDay(day);
-    if (!(await days.reserve(requesterKey, day, runId, budgetMicros, limits.requesterDailyMicros))) {
+    /** A fault on either day fails the submit, so neither day may keep the run (a write can land before its answer is lost). */
+    const reserveOn = async (pk: string, limit: number): Promise<boolean> => {
+      try {
+        return await days.reserve(pk, day, runId, budgetMicros, limit);
+      } catch (error) {
+        if (!(error instanceof LedgerInconsistencyError)) await releaseRunReservation({ runId, requester, day, budgetMicros });
+        throw error;
+      }
+    };
+    if (!(await reserveOn(requesterKey, limits.requesterDailyMicros))) {
       throw new BudgetRefusedError('requester', secondsUntilNextUtcDay(now()));
     }
-    if (!(await days.reserve(orgKey, day, runId, budgetMicros, limits.orgDailyMicros))) {
+    if (!(await reserveOn(orgKey, limits.orgDailyMicros))) {
       // Undo the requester's reservation; its entry is removed in the same write, so a retry is harmless.
       await days.endReservation(requesterKey, runId, budgetMicros, -budgetMicros, []);
       throw new BudgetRefusedError('org', secondsUntilNextUtcDay(now()));
