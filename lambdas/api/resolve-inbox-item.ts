@@ -1,4 +1,4 @@
-import { apiDepsFromEnv, lazyApiDeps } from './deps';
+import { answerDepsFromEnv, lazyApiDeps } from './deps';
 import { resolveInboxItemHandler } from './inbox-item';
 
-export const handler = resolveInboxItemHandler(lazyApiDeps(apiDepsFromEnv));
+export const handler = resolveInboxItemHandler(lazyApiDeps(answerDepsFromEnv));
