@@ -7,7 +7,7 @@ import type { AnswerDeps } from '../../core/runs/answer';
 import type { CancelDeps } from '../../core/runs/cancel';
 import type { FinalizeDeps } from '../../core/runs/finalize';
 import type { SubmitDeps } from '../../core/runs/submit';
-import { createPowertoolsSink } from '../../core/metrics/powertools-sink';
+import { createLambdaMetricsSink } from '../../core/metrics/lambda-sink';
 import { createDynamoClient, documentClientFor, tableNamesFromEnv } from '../../core/store/client';
 import { createBudgetLedger } from '../../core/store/budget-ledger';
 import { createConcurrencySlots } from '../../core/store/concurrency-slots';
@@ -63,7 +63,7 @@ function finalizeDepsOf(doc: DynamoDBDocumentClient, names: TableNames, executio
     queue: createRunQueue(doc, names.control),
     inbox: createInboxStore(doc, names.inbox),
     stopRunTasks: (runId) => executions.stopExecution(runId, 'run finalized by the API'),
-    metrics: createPowertoolsSink(),
+    metrics: createLambdaMetricsSink(),
   };
 }
 

@@ -1,4 +1,4 @@
-import { Logger } from '@aws-lambda-powertools/logger';
+import { createLogger } from '../../core/observability/logger';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -11,7 +11,7 @@ import type { AdmissionDeps } from '../../core/runs/admission';
 import type { AutomaticResumeDeps } from '../../core/runs/automatic-resume';
 import type { FinalizeDeps } from '../../core/runs/finalize';
 import type { PauseDeps } from '../../core/runs/pause';
-import { createPowertoolsSink } from '../../core/metrics/powertools-sink';
+import { createLambdaMetricsSink } from '../../core/metrics/lambda-sink';
 import { createBudgetLedger } from '../../core/store/budget-ledger';
 import { createDynamoClient, documentClientFor, tableNamesFromEnv } from '../../core/store/client';
 import { createConcurrencySlots } from '../../core/store/concurrency-slots';
@@ -31,7 +31,7 @@ import { createRunQueue, type RunQueuePort } from '../../core/store/run-queue';
 import { snsInboxNotifier } from './inbox-topic';
 
 /** One structured JSON logger for the state machine's Lambda tasks; every line carries the run id. */
-export const orchestratorLogger = new Logger({ serviceName: 'nightshift-orchestrator' });
+export const orchestratorLogger = createLogger({ serviceName: 'nightshift-orchestrator' });
 
 /** SendTaskSuccess on a waiting task (Admit completes its own state; wakers complete queued runs'). */
 export interface TaskCompleter {
@@ -151,7 +151,7 @@ export function finalizeDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Final
     wakeQueue,
     inbox: createInboxStore(doc, names.inbox),
     stopRunTasks: stopRunTasksFromEnv(env),
-    metrics: createPowertoolsSink(),
+    metrics: createLambdaMetricsSink(),
     ...notifierFromEnv(env, base.config),
   };
 }

@@ -1,12 +1,12 @@
-import { Logger } from '@aws-lambda-powertools/logger';
+import { createLogger } from '../../core/observability/logger';
 import type { Context } from 'aws-lambda';
-import { createPowertoolsSink } from '../../core/metrics/powertools-sink';
+import { createLambdaMetricsSink } from '../../core/metrics/lambda-sink';
 import { submitScheduledRun, type ScheduleSubmitDeps, type ScheduleSubmitResult } from '../../core/runs/schedule-submit';
 import type { SubmitDeps } from '../../core/runs/submit';
 import { lazyApiDeps, submitDepsFromEnv } from '../api/deps';
 
-const logger = new Logger({ serviceName: 'nightshift-schedule' });
-const metrics = createPowertoolsSink();
+const logger = createLogger({ serviceName: 'nightshift-schedule' });
+const metrics = createLambdaMetricsSink();
 
 /**
  * EventBridge Scheduler target: one invocation per tick of a configured schedule, input
