@@ -19,8 +19,28 @@ import { runWhenMain } from './run-main';
  * Node.js Lambda runtime, the configuration inlined as at synth) and module init: the time `require()` of
  * the bundle takes in a fresh Node process started with the functions' NODE_OPTIONS (--enable-source-maps),
  * what a cold start pays before the first event besides the runtime's own bootstrap. Median of 5.
+ * The last column names what the bytes are: the largest parts of the bundle by esbuild's metafile.
  */
 const initRuns = 5;
+
+/** What a bundled input counts as: its npm package, else its folder under core/ or lambdas/ (`core/store`). */
+function partOf(input: string): string {
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+  if (pkg) return pkg[1]!;
+  const parts = input.split('/');
+  return parts.length > 2 ? parts.slice(0, 2).join('/') : input;
+}
+
+/** The largest parts of a bundle (bytes each contributes to the minified output, from esbuild's metafile), largest first. */
+function largestParts(inputs: Record<string, { bytesInOutput: number }>, count: number): string {
+  const bytes = new Map<string, number>();
+  for (const [input, { bytesInOutput }] of Object.entries(inputs)) bytes.set(partOf(input), (bytes.get(partOf(input)) ?? 0) + bytesInOutput);
+  return [...bytes]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, count)
+    .map(([part, b]) => `${part} ${(b / 1000).toFixed(1)}`)
+    .join(', ');
+}
 
 async function main(): Promise<void> {
   const config = loadConfig(join(repoRoot, 'nightshift.config.json'));
@@ -35,7 +55,7 @@ async function main(): Promise<void> {
   ].sort();
   const out = mkdtempSync(join(tmpdir(), 'nightshift-bench-bundles-'));
   try {
-    const headers = ['handler', 'bundle (minified)', 'module init (median of 5)', 'of which the AWS SDK', 'of which the bundle'];
+    const headers = ['handler', 'bundle (minified)', 'module init (median of 5)', 'of which the AWS SDK', 'of which the bundle', 'largest parts (KB)'];
     const rows: string[][] = [];
     for (const entry of entries) {
       const outfile = join(out, `${entry.replace(/[/.]/g, '_')}.js`);
@@ -56,10 +76,11 @@ async function main(): Promise<void> {
         samples.push(JSON.parse(probe.stdout) as number[]);
       }
       const median = (k: number) => samples.map((x) => x[k]!).sort((a, b) => a - b)[Math.floor(initRuns / 2)]!.toFixed(1);
-      rows.push([entry, `${(bytes / 1000).toFixed(1)} KB`, `${median(0)} ms`, `${median(1)} ms`, `${median(2)} ms`]);
+      const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined);
+      rows.push([entry, `${(bytes / 1000).toFixed(1)} KB`, `${median(0)} ms`, `${median(1)} ms`, `${median(2)} ms`, largestParts(output?.inputs ?? {}, 5)]);
     }
     const widths = headers.map((h, i) => Math.max(...rows.map((r) => r[i]!.length), h.length));
-    const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+    const line = (r: string[]) => r.map((c, i) => (i === 0 || i === r.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
     console.log(`(Node ${process.version} on ${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(1)}; Lambda runs Node 24 on arm64)`);
     console.log(line(headers));
     for (const r of rows) console.log(line(r));

@@ -14,7 +14,10 @@ import { BudgetExhaustedError, RepoNotAllowedError, RunNotFoundError } from '../
 import { IllegalTransitionError, isTerminal } from '../core/runs/lifecycle';
 import { checkpointObjectName, runObjectKey, traceObjectName } from '../core/runs/run-objects';
 import { createDocumentClient, tableNamesFromEnv } from '../core/store/client';
-import { CallNotReservedError, createStore, LedgerInconsistencyError } from '../core/store';
+import { CallNotReservedError, createBudgetLedger, LedgerInconsistencyError } from '../core/store/budget-ledger';
+import { createRunEventLog } from '../core/store/run-event-log';
+import { createRunKeys } from '../core/store/run-keys';
+import { createRunRepository } from '../core/store/run-repository';
 import { runnerRunAccess } from '../core/store/runner-access';
 import { setupCacheObjectKey, type SetupCacheKey } from '../core/setup-cache';
 import type { BudgetLedgerPort, RunEventLog, RunKeysPort, RunRecord, RunRepository } from '../core/store/ports';
@@ -413,12 +416,14 @@ function defaultDeps(): TokenBrokerDeps {
   const secretsFile = optionalEnv('NIGHTSHIFT_SECRETS_FILE');
   const forgeHome = optionalEnv('NIGHTSHIFT_GITHUB_MODE') === 'forge' ? join(optionalEnv('NIGHTSHIFT_HOME') ?? '.nightshift', 'forge') : undefined;
   const tracesBucket = optionalEnv('TRACES_BUCKET');
-  const store = createStore(createDocumentClient(), tableNamesFromEnv());
+  // Only the stores the broker answers from: the run, its key, its events and the ledger of its model calls.
+  const doc = createDocumentClient();
+  const names = tableNamesFromEnv();
   return {
-    runs: store.runs,
-    runKeys: store.runKeys,
-    events: store.events,
-    ledger: store.ledger,
+    runs: createRunRepository(doc, names.runs),
+    runKeys: createRunKeys(doc, names.runs),
+    events: createRunEventLog(doc, names.events),
+    ledger: createBudgetLedger(doc, { runs: names.runs, control: names.control }),
     config: runtimeConfig(),
     secrets: secretsFile ? localSecretsFileSource(secretsFile) : secretsManagerSource(new SecretsManagerClient({})),
     ...(tracesBucket ? { traces: s3RunObjectPresigner(new S3Client({}), tracesBucket), setupCache: s3SetupCachePresigner(new S3Client({}), tracesBucket) } : {}),

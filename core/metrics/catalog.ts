@@ -3,8 +3,8 @@ import { RepoName } from '../config/schema';
 import { RunSource } from '../runs/lifecycle';
 
 /**
- * Every custom metric Nightshift emits: one list used by the code that emits (Lambda handlers through
- * Powertools Metrics, the runner through EMF lines) and by the dashboard and alarms
+ * Every custom metric Nightshift emits: one list used by the code that emits (Lambda handlers and the
+ * runner, both through EMF lines) and by the dashboard and alarms
  * (infra/constructs/monitoring.ts), so a chart can never point at a name nobody writes.
  *
  * Dimensions stay low-cardinality: `repo` (the allowlist), `source` (five values) and, for refused

@@ -2,10 +2,10 @@ import * as z from 'zod';
 import { METRICS_NAMESPACE, validateMetricRecord, type MetricName, type MetricRecord } from './catalog';
 
 /**
- * CloudWatch Embedded Metric Format, for code that is not a Lambda handler (the runner writes these
- * lines to stdout; the awslogs driver ships them to CloudWatch Logs, which extracts the metrics).
- * One line per record, like Powertools' single-metric mode, so records with different dimension
- * values never share a line.
+ * CloudWatch Embedded Metric Format: the runner writes these lines to stdout (the awslogs driver ships
+ * them to CloudWatch Logs, which extracts the metrics), and so do the Lambda handlers
+ * (core/metrics/lambda-sink.ts). One line per record, like Powertools' single-metric mode, so records
+ * with different dimension values never share a line.
  */
 
 /** The EMF specification's shape (the part CloudWatch validates), used to check our own output in tests. */
@@ -94,7 +94,7 @@ export function emfBatchLine(
   });
 }
 
-/** Where metrics go: EMF lines on stdout (runner), Powertools Metrics (Lambda), or a list in tests. */
+/** Where metrics go: EMF lines on stdout (the runner, core/metrics/lambda-sink.ts in a Lambda), or a list in tests. */
 export interface MetricsSink {
   emit<N extends MetricName>(record: MetricRecord<N>): void;
 }

@@ -7,7 +7,7 @@ import { terminalStatusMetric, type MetricRecord, type RefusalReason } from './c
 
 /**
  * The metric records of the run's life, built from domain values. Pure: the caller hands them to a
- * sink (Powertools Metrics in a Lambda, EMF lines in the runner), so every emitter writes the same
+ * sink (core/metrics/lambda-sink.ts in a Lambda, EMF lines in the runner), so every emitter writes the same
  * names and dimensions.
  */
 

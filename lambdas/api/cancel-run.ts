@@ -1,5 +1,5 @@
 import { cancelRun } from '../../core/runs/cancel';
-import { apiDepsFromEnv, lazyApiDeps, type ApiDeps } from './deps';
+import { cancelDepsFromEnv, lazyApiDeps, type CancelApiDeps } from './deps';
 import { jsonBody, parseInput } from './http';
 import { runIdFromPath } from './get-run';
 import { CancelRunBody } from './query-schemas';
@@ -7,7 +7,7 @@ import { apiRoute, type ApiHandler } from './route';
 import type { CancelRunAnswer } from './answers';
 
 /** `POST /v1/runs/{runId}/cancel` */
-export function cancelRunHandler(getDeps: () => ApiDeps): ApiHandler {
+export function cancelRunHandler(getDeps: () => CancelApiDeps): ApiHandler {
   return apiRoute('cancel-run', getDeps, async ({ event, deps, requester, access, log }) => {
     const runId = runIdFromPath(event);
     parseInput(CancelRunBody, jsonBody(event, {}), 'request body');
@@ -18,4 +18,4 @@ export function cancelRunHandler(getDeps: () => ApiDeps): ApiHandler {
   });
 }
 
-export const handler = cancelRunHandler(lazyApiDeps(apiDepsFromEnv));
+export const handler = cancelRunHandler(lazyApiDeps(cancelDepsFromEnv));

@@ -9,18 +9,22 @@ import { optionalEnv } from '../../core/env';
 import { tableNamesFromEnv } from '../../core/store/client';
 import { idempotencyKeys } from '../../core/store/tables';
 import { lambdaBranchFacts, lambdaPullFacts } from '../github/branch-facts-client';
-import { apiDepsFromEnv, apiDynamoClient, type ApiDeps } from './deps';
+import type { SubmitDeps } from '../../core/runs/submit';
+import { apiDynamoClient, submitDepsFromEnv, type ApiDeps } from './deps';
 import { HttpError } from './http';
 
-/** What `POST /v1/runs` needs: the API's deps and Powertools Idempotency's store for the Idempotency-Key header. */
-export type SubmitApiDeps = ApiDeps & { idempotencyStore: BasePersistenceLayer };
+/** What `POST /v1/runs` needs: a submission's deps and Powertools Idempotency's store for the Idempotency-Key header. */
+export type SubmitRouteDeps = SubmitDeps & { idempotencyStore: BasePersistenceLayer };
 
-export function submitApiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SubmitApiDeps {
+/** Every route's deps with the idempotency store: what the API tests give all routes. */
+export type SubmitApiDeps = ApiDeps & SubmitRouteDeps;
+
+export function submitApiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SubmitRouteDeps {
   const dynamo = apiDynamoClient(env);
   const branchFactsFunction = optionalEnv('BRANCH_FACTS_FUNCTION', env);
   const lambda = branchFactsFunction ? new LambdaClient({}) : undefined;
   return {
-    ...apiDepsFromEnv(env, dynamo),
+    ...submitDepsFromEnv(env, dynamo),
     // Only the submit function is granted this function; the others never call it (a branch or a review's pull request is only submitted).
     ...(lambda && branchFactsFunction ? { branchFacts: lambdaBranchFacts(lambda, branchFactsFunction), pullFacts: lambdaPullFacts(lambda, branchFactsFunction) } : {}),
     idempotencyStore: new DynamoDBPersistenceLayer({
@@ -77,7 +81,7 @@ export interface KeyedSubmitResult extends SubmitResult {
  * (the same run); the same key with another body is refused (IdempotencyValidationError → 409).
  * A submission that failed leaves no record, so it can be retried with the same key.
  */
-export function idempotentSubmitter(deps: SubmitApiDeps) {
+export function idempotentSubmitter(deps: SubmitRouteDeps) {
   const config = new IdempotencyConfig({
     eventKeyJmesPath: 'scope',
     payloadValidationJmesPath: 'request',

@@ -3,7 +3,7 @@ import { InboxItemId, ResolveInboxRequest } from '../../core/inbox/inbox-item';
 import { listScope, maySeeRun } from '../../core/runs/access';
 import { InboxItemNotFoundError, resolveInboxItem } from '../../core/runs/answer';
 import { toInboxView } from '../../core/store/inbox-store';
-import type { ApiDeps, ReadApiDeps } from './deps';
+import type { AnswerApiDeps, ReadApiDeps } from './deps';
 import { HttpError, jsonBody, parseInput, type ApiEvent } from './http';
 import { ListInboxQuery } from './query-schemas';
 import { apiRoute, type ApiHandler } from './route';
@@ -50,7 +50,7 @@ export function getInboxItemHandler(getDeps: () => ReadApiDeps): ApiHandler {
 }
 
 /** `POST /v1/inbox/{itemId}`: resolve it (idempotent: the same resolution again is 200, another is 409). */
-export function resolveInboxItemHandler(getDeps: () => ApiDeps): ApiHandler {
+export function resolveInboxItemHandler(getDeps: () => AnswerApiDeps): ApiHandler {
   return apiRoute('resolve-inbox-item', getDeps, async ({ event, deps, access, log }) => {
     const itemId = itemIdFromPath(event);
     const request = parseInput(ResolveInboxRequest, jsonBody(event), 'request body');

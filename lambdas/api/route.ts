@@ -1,4 +1,4 @@
-import type { Logger } from '@aws-lambda-powertools/logger';
+import type { StructuredLogger } from '../../core/observability/logger';
 import type { Context } from 'aws-lambda';
 import { emitAll } from '../../core/metrics/emf';
 import type { MetricRecord } from '../../core/metrics/catalog';
@@ -20,7 +20,7 @@ export interface RouteRequest<D extends RouteDeps = ApiDeps> {
   /** Who the caller is and whether it is an admin (core/runs/access.ts), decided before any handler reads. */
   access: RunAccess;
   /** This request's logger: every line carries the request id, and the run id once known (`log.appendKeys({ runId })`). */
-  log: Logger;
+  log: StructuredLogger;
   context?: Context;
 }
 

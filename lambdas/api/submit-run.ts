@@ -7,7 +7,7 @@ import { emitAll } from '../../core/metrics/emf';
 import { apiMetrics } from './observability';
 import { lazyApiDeps } from './deps';
 import { header, jsonBody, parseInput } from './http';
-import { idempotentSubmitter, parseIdempotencyKey, submitApiDepsFromEnv, type SubmitApiDeps } from './idempotency';
+import { idempotentSubmitter, parseIdempotencyKey, submitApiDepsFromEnv, type SubmitRouteDeps } from './idempotency';
 import { SubmitSourceHeader } from './query-schemas';
 import { apiRoute, type ApiHandler } from './route';
 import type { SubmitRunAnswer } from './answers';
@@ -17,8 +17,8 @@ export function runLinks(runId: string) {
 }
 
 /** `POST /v1/runs` */
-export function submitRunHandler(getDeps: () => SubmitApiDeps): ApiHandler {
-  const submitters = new WeakMap<SubmitApiDeps, ReturnType<typeof idempotentSubmitter>>();
+export function submitRunHandler(getDeps: () => SubmitRouteDeps): ApiHandler {
+  const submitters = new WeakMap<SubmitRouteDeps, ReturnType<typeof idempotentSubmitter>>();
   return apiRoute('submit-run', getDeps, async ({ event, deps, requester, access, log, context }) => {
     const request = parseInput(SubmitRunRequest, jsonBody(event), 'request body');
     const source = parseInput(SubmitSourceHeader, header(event, 'x-nightshift-source'), 'x-nightshift-source header');

@@ -1,4 +1,4 @@
-import { Logger } from '@aws-lambda-powertools/logger';
+import { createLogger } from '../../core/observability/logger';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -10,7 +10,7 @@ import { PermissionCache } from '../../core/github/webhook-intake';
 import { receiveWebhook, WEBHOOK_MAX_BODY_BYTES, type WebhookReceiverDeps } from '../../core/github/webhook-receiver';
 import { WebhookSecret } from '../../core/github/webhook-signature';
 import { isExecutionStatusChange, reportRunEnded, reportRunProgress, RunNotEndedError, type RunProgressReport, type RunStatusReport, type RunStatusReportDeps, type StatusCommentDeps } from '../../core/github/run-status-report';
-import { createPowertoolsSink } from '../../core/metrics/powertools-sink';
+import { createLambdaMetricsSink } from '../../core/metrics/lambda-sink';
 import { cancelRun } from '../../core/runs/cancel';
 import { resolveInboxItem, type AnswerDeps } from '../../core/runs/answer';
 import { isSnsDelivery, postInboxItem, topicMessagesOf, type PostItemDeps, type PostItemOutcome } from '../../core/github/inbox-on-thread';
@@ -33,7 +33,7 @@ import { requestWebhookToken } from './webhook-token-client';
  * `POST /v1/webhooks/github`: no IAM or JWT authorizer on this route; the signature is the
  * authentication (core/github/webhook-receiver.ts). The only function that can read the webhook secret.
  */
-const logger = new Logger({ serviceName: 'nightshift-github-webhook' });
+const logger = createLogger({ serviceName: 'nightshift-github-webhook' });
 
 /**
  * The function's three jobs: GitHub's deliveries (the route), the end of GitHub runs (the EventBridge
@@ -71,7 +71,7 @@ export function webhookDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Webhoo
     startExecution: executions.startExecution,
     stopExecution: executions.stopExecution,
     stopRunTasks: (runId: string) => executions.stopExecution(runId, 'run finalized by the GitHub webhook'),
-    metrics: createPowertoolsSink(),
+    metrics: createLambdaMetricsSink(),
     branchFacts: lambdaBranchFacts(lambda, requiredEnv('BRANCH_FACTS_FUNCTION', env)),
     pullFacts: lambdaPullFacts(lambda, requiredEnv('BRANCH_FACTS_FUNCTION', env)),
   };

@@ -1,9 +1,9 @@
-import { Logger } from '@aws-lambda-powertools/logger';
+import { createLogger } from '../../core/observability/logger';
 import type { Context, SNSEvent } from 'aws-lambda';
 import * as z from 'zod';
 import { requiredEnv } from '../../core/env';
 import { emitAll, type MetricsSink } from '../../core/metrics/emf';
-import { createPowertoolsSink } from '../../core/metrics/powertools-sink';
+import { createLambdaMetricsSink } from '../../core/metrics/lambda-sink';
 import type { IntakeFlagPort } from '../../core/store/ports';
 import type { ScheduleLog } from '../../core/runs/schedule-submit';
 import { createIntakeFlag } from '../../core/store/intake-flag';
@@ -67,13 +67,13 @@ export async function onAlarmNotification(deps: CircuitBreakerDeps, message: str
   return 'tripped';
 }
 
-const logger = new Logger({ serviceName: 'nightshift-circuit-breaker' });
+const logger = createLogger({ serviceName: 'nightshift-circuit-breaker' });
 let deps: CircuitBreakerDeps | undefined;
 
 function depsFromEnv(): CircuitBreakerDeps {
   return {
     intake: createIntakeFlag(opsDynamoDocument(), requiredEnv('CONTROL_TABLE')),
-    metrics: createPowertoolsSink(),
+    metrics: createLambdaMetricsSink(),
     log: logger,
     spendAlarmName: requiredEnv('SPEND_ALARM_NAME'),
   };

@@ -1,9 +1,9 @@
-import { Logger } from '@aws-lambda-powertools/logger';
+import { createLogger, type StructuredLogger } from '../../core/observability/logger';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
 import { requiredEnv } from '../../core/env';
 import type { MetricsSink } from '../../core/metrics/emf';
-import { createPowertoolsSink } from '../../core/metrics/powertools-sink';
+import { createLambdaMetricsSink } from '../../core/metrics/lambda-sink';
 import { createIntakeFlag } from '../../core/store/intake-flag';
 import type { IntakeFlagPort } from '../../core/store/ports';
 import { HttpError, errorResponse, jsonBody, jsonResponse, parseInput, requestIdOf, type ApiEvent, type ApiResult } from '../api/http';
@@ -32,7 +32,7 @@ export interface IntakeStatus {
 export interface IntakeAdminDeps {
   intake: IntakeFlagPort;
   metrics: MetricsSink;
-  log: Logger;
+  log: StructuredLogger;
 }
 
 const ROUTE = 'admin-intake';
@@ -43,7 +43,7 @@ function operatorOf(event: ApiEvent): string {
   throw new HttpError(403, 'iam_required', 'the intake switch is only open to IAM-signed requests');
 }
 
-async function answer(deps: IntakeAdminDeps, event: ApiEvent & { requestContext: { http?: { method?: string } } }, log: Logger): Promise<IntakeStatus> {
+async function answer(deps: IntakeAdminDeps, event: ApiEvent & { requestContext: { http?: { method?: string } } }, log: StructuredLogger): Promise<IntakeStatus> {
   const operator = operatorOf(event);
   log.appendKeys({ operator });
   const method = (event.requestContext.http?.method ?? 'POST').toUpperCase();
@@ -84,7 +84,7 @@ export const handler = intakeAdminHandler(
   () =>
     (deps ??= {
       intake: createIntakeFlag(opsDynamoDocument(), requiredEnv('CONTROL_TABLE')),
-      metrics: createPowertoolsSink(),
-      log: new Logger({ serviceName: 'nightshift-admin' }),
+      metrics: createLambdaMetricsSink(),
+      log: createLogger({ serviceName: 'nightshift-admin' }),
     }),
 );

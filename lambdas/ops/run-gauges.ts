@@ -1,10 +1,10 @@
-import { Logger } from '@aws-lambda-powertools/logger';
+import { createLogger } from '../../core/observability/logger';
 import type { Context } from 'aws-lambda';
 import { runtimeConfig } from '../../core/config/runtime';
 import { requiredEnv } from '../../core/env';
 import type { MetricRecord } from '../../core/metrics/catalog';
 import { emitAll, type MetricsSink } from '../../core/metrics/emf';
-import { createPowertoolsSink } from '../../core/metrics/powertools-sink';
+import { createLambdaMetricsSink } from '../../core/metrics/lambda-sink';
 import type { RunStatus } from '../../core/runs/lifecycle';
 import { reconcileSlots } from '../../core/runs/slot-reconciler';
 import { wakeQueuedRuns, WOKEN_OUTPUT, type QueueWakeDeps } from '../../core/runs/queue-wake';
@@ -88,7 +88,7 @@ export async function runGaugeTick(deps: RunGaugeTickDeps): Promise<{ records: M
   return { records, slotsReleased: released, woken };
 }
 
-const logger = new Logger({ serviceName: 'nightshift-run-gauges' });
+const logger = createLogger({ serviceName: 'nightshift-run-gauges' });
 let deps: RunGaugeTickDeps | undefined;
 const completeTask = sfnTaskCompleter(new SFNClient({}));
 
@@ -100,7 +100,7 @@ export async function handler(_event: unknown, context?: Context): Promise<Metri
     intake: createIntakeFlag(opsDynamoDocument(), requiredEnv('CONTROL_TABLE')),
     slots: createConcurrencySlots(opsDynamoDocument(), requiredEnv('CONTROL_TABLE')),
     repos: runtimeConfig().repos.map((repo) => repo.name),
-    metrics: createPowertoolsSink(),
+    metrics: createLambdaMetricsSink(),
     queueWake: {
       queue: createRunQueue(opsDynamoDocument(), requiredEnv('CONTROL_TABLE')),
       caps: capsOf(runtimeConfig()),

@@ -4,7 +4,7 @@ import { admitRun, type AdmissionResult } from '../../core/runs/admission';
 import { WAKE_CLAIM_MS } from '../../core/runs/queue-wake';
 import { CapacityProvider } from '../../core/runs/lifecycle';
 import { RunId } from '../../core/runs/schemas';
-import { lazyOrchestratorDeps, orchestratorLogger, type OrchestratorDeps } from './deps';
+import { admitDepsFromEnv, lazyOrchestratorDeps, orchestratorLogger, type AdmitDeps } from './deps';
 
 /** The Admit state's payload (its Parameters): the run, its repository, the capacity its execution asks for, and the state's task token. */
 export const AdmitTaskInput = z.object({ runId: RunId, repo: RepoName, capacityProvider: CapacityProvider, token: z.string().min(1) }).strict();
@@ -16,7 +16,7 @@ export const AdmitTaskInput = z.object({ runId: RunId, repo: RepoName, capacityP
  * (core/runs/queue-wake.ts) or the state's re-check timeout runs Admit again. Errors are thrown, never
  * returned, so the state's Retry and Catch act on them. The return value is not the state's result.
  */
-export function createAdmitHandler(deps: () => OrchestratorDeps) {
+export function createAdmitHandler(deps: () => AdmitDeps) {
   return async function handler(event: unknown): Promise<AdmissionResult> {
     const input = AdmitTaskInput.parse(event);
     const logger = orchestratorLogger.createChild({ persistentKeys: { runId: input.runId } });
@@ -39,4 +39,4 @@ export function createAdmitHandler(deps: () => OrchestratorDeps) {
   };
 }
 
-export const handler = createAdmitHandler(lazyOrchestratorDeps());
+export const handler = createAdmitHandler(lazyOrchestratorDeps(admitDepsFromEnv));

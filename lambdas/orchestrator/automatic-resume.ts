@@ -1,5 +1,5 @@
-import { AutomaticResumeTaskInput, resumeWithoutHuman, type AutomaticResumeOutput } from '../../core/runs/automatic-resume';
-import { lazyOrchestratorDeps, orchestratorLogger, type OrchestratorDeps } from './deps';
+import { AutomaticResumeTaskInput, resumeWithoutHuman, type AutomaticResumeOutput, type AutomaticResumeDeps } from '../../core/runs/automatic-resume';
+import { automaticResumeDepsFromEnv, lazyOrchestratorDeps, orchestratorLogger } from './deps';
 
 /**
  * The "Resume without a human" task: a run whose task was interrupted (the runner checkpointed on
@@ -7,7 +7,7 @@ import { lazyOrchestratorDeps, orchestratorLogger, type OrchestratorDeps } from 
  * to Admit. A refusal (cap reached, no checkpoint, cancel requested) is thrown, so the state's Catch
  * takes the run to Finalize.
  */
-export function createAutomaticResumeHandler(deps: () => OrchestratorDeps) {
+export function createAutomaticResumeHandler(deps: () => AutomaticResumeDeps) {
   return async function handler(event: unknown): Promise<AutomaticResumeOutput> {
     // The state is passed whole; only the run, the capacity, the report and the failure are read (never the run key).
     const input = AutomaticResumeTaskInput.parse(event);
@@ -18,4 +18,4 @@ export function createAutomaticResumeHandler(deps: () => OrchestratorDeps) {
   };
 }
 
-export const handler = createAutomaticResumeHandler(lazyOrchestratorDeps());
+export const handler = createAutomaticResumeHandler(lazyOrchestratorDeps(automaticResumeDepsFromEnv));

@@ -1,8 +1,8 @@
 import * as z from 'zod';
-import { finalizeRun } from '../../core/runs/finalize';
+import { finalizeRun, type FinalizeDeps } from '../../core/runs/finalize';
 import { RunId } from '../../core/runs/schemas';
 import { terminationFor } from '../../core/runs/termination';
-import { lazyOrchestratorDeps, orchestratorLogger, type OrchestratorDeps } from './deps';
+import { finalizeDepsFromEnv, lazyOrchestratorDeps, orchestratorLogger } from './deps';
 
 /** The EventBridge "Step Functions Execution Status Change" event, as far as the backstop reads it. */
 export const ExecutionStatusChange = z.object({
@@ -32,7 +32,7 @@ export interface BackstopOutcome {
  * cancel, timed out, failed) gets the same idempotent clean-up. Errors are thrown so that Lambda's
  * async retries and the dead-letter queue keep the event.
  */
-export function createBackstopHandler(deps: () => OrchestratorDeps) {
+export function createBackstopHandler(deps: () => FinalizeDeps) {
   return async function handler(event: unknown): Promise<BackstopOutcome> {
     const { detail } = ExecutionStatusChange.parse(event);
     const status = endedStatuses.safeParse(detail.status);
@@ -59,4 +59,4 @@ export function createBackstopHandler(deps: () => OrchestratorDeps) {
   };
 }
 
-export const handler = createBackstopHandler(lazyOrchestratorDeps());
+export const handler = createBackstopHandler(lazyOrchestratorDeps(finalizeDepsFromEnv));

@@ -1,11 +1,11 @@
 import * as z from 'zod';
 import { AdmissionResult } from '../../core/runs/admission';
 import { ExecutionInput } from '../../core/runs/execution';
-import { finalizeRun } from '../../core/runs/finalize';
+import { finalizeRun, type FinalizeDeps } from '../../core/runs/finalize';
 import type { TerminalStatus } from '../../core/runs/lifecycle';
 import { CaughtError, terminationOf } from '../../core/runs/termination';
 import { RunNotFoundError } from '../../core/errors';
-import { lazyOrchestratorDeps, orchestratorLogger, type OrchestratorDeps } from './deps';
+import { finalizeDepsFromEnv, lazyOrchestratorDeps, orchestratorLogger } from './deps';
 
 /**
  * The Finalize state's input: the execution input plus whatever the path that led here added
@@ -32,7 +32,7 @@ export interface FinalizeTaskOutput {
 }
 
 /** The Finalize task: every path of the state machine ends here. Throws so the state's Retry acts. */
-export function createFinalizeHandler(deps: () => OrchestratorDeps) {
+export function createFinalizeHandler(deps: () => FinalizeDeps) {
   return async function handler(event: unknown): Promise<FinalizeTaskOutput> {
     const input = FinalizeTaskInput.parse(event);
     const logger = orchestratorLogger.createChild({ persistentKeys: { runId: input.runId } });
@@ -46,4 +46,4 @@ export function createFinalizeHandler(deps: () => OrchestratorDeps) {
   };
 }
 
-export const handler = createFinalizeHandler(lazyOrchestratorDeps());
+export const handler = createFinalizeHandler(lazyOrchestratorDeps(finalizeDepsFromEnv));

@@ -1,6 +1,6 @@
 import { PauseTaskInput } from '../../core/inbox/pause-report';
-import { pauseRun } from '../../core/runs/pause';
-import { lazyOrchestratorDeps, orchestratorLogger, type OrchestratorDeps } from './deps';
+import { pauseRun, type PauseDeps } from '../../core/runs/pause';
+import { pauseDepsFromEnv, lazyOrchestratorDeps, orchestratorLogger } from './deps';
 
 export interface PauseTaskOutput {
   runId: string;
@@ -12,7 +12,7 @@ export interface PauseTaskOutput {
  * token, stops the task, frees the slots, marks the run WAITING_FOR_HUMAN. Its return value is not
  * the state's result: the state completes when an answer (or the timeout) completes the token.
  */
-export function createPauseHandler(deps: () => OrchestratorDeps) {
+export function createPauseHandler(deps: () => PauseDeps) {
   return async function handler(event: unknown): Promise<PauseTaskOutput> {
     const input = PauseTaskInput.parse(event);
     const logger = orchestratorLogger.createChild({ persistentKeys: { runId: input.runId } });
@@ -22,4 +22,4 @@ export function createPauseHandler(deps: () => OrchestratorDeps) {
   };
 }
 
-export const handler = createPauseHandler(lazyOrchestratorDeps());
+export const handler = createPauseHandler(lazyOrchestratorDeps(pauseDepsFromEnv));

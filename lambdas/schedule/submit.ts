@@ -1,18 +1,19 @@
-import { Logger } from '@aws-lambda-powertools/logger';
+import { createLogger } from '../../core/observability/logger';
 import type { Context } from 'aws-lambda';
-import { createPowertoolsSink } from '../../core/metrics/powertools-sink';
+import { createLambdaMetricsSink } from '../../core/metrics/lambda-sink';
 import { submitScheduledRun, type ScheduleSubmitDeps, type ScheduleSubmitResult } from '../../core/runs/schedule-submit';
-import { apiDepsFromEnv, lazyApiDeps, type ApiDeps } from '../api/deps';
+import type { SubmitDeps } from '../../core/runs/submit';
+import { lazyApiDeps, submitDepsFromEnv } from '../api/deps';
 
-const logger = new Logger({ serviceName: 'nightshift-schedule' });
-const metrics = createPowertoolsSink();
+const logger = createLogger({ serviceName: 'nightshift-schedule' });
+const metrics = createLambdaMetricsSink();
 
 /**
  * EventBridge Scheduler target: one invocation per tick of a configured schedule, input
  * `{"schedule": "<name>", "scheduledTime": ..., "executionId": ...}`. Refusals return normally
  * (logged and counted); a fault throws so Scheduler's retry policy and dead-letter queue apply.
  */
-export function scheduleSubmitHandler(getDeps: () => ApiDeps) {
+export function scheduleSubmitHandler(getDeps: () => SubmitDeps) {
   return async (event: unknown, context?: Context): Promise<ScheduleSubmitResult> => {
     const log = logger.createChild();
     if (context) log.addContext(context);
@@ -27,4 +28,4 @@ export function scheduleSubmitHandler(getDeps: () => ApiDeps) {
   };
 }
 
-export const handler = scheduleSubmitHandler(lazyApiDeps(apiDepsFromEnv));
+export const handler = scheduleSubmitHandler(lazyApiDeps(submitDepsFromEnv));

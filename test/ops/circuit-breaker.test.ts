@@ -1,5 +1,5 @@
 import '../api/quiet-powertools';
-import { Logger } from '@aws-lambda-powertools/logger';
+import { createLogger } from '../../core/observability/logger';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { submitScheduledRun, type ScheduleSubmitDeps } from '../../core/runs/schedule-submit';
 import { submitRunHandler } from '../../lambdas/api/submit-run';
@@ -41,7 +41,7 @@ describe('spend circuit breaker', () => {
   });
 
   const submit = () => submitRunHandler(() => api.deps)(apiEvent({ body: { repo: 'acme/web', prompt: 'Fix the flaky test.' } }));
-  const admin = intakeAdminHandler(() => ({ intake: api.deps.intake, metrics: listSink(), log: new Logger({ serviceName: 'test-admin' }) }));
+  const admin = intakeAdminHandler(() => ({ intake: api.deps.intake, metrics: listSink(), log: createLogger({ serviceName: 'test-admin' }) }));
   const adminEvent = (method: 'GET' | 'POST', body?: object, requester: string | null = operator) => {
     const event = apiEvent({ ...(body ? { body } : {}), requester });
     return { ...event, requestContext: { ...event.requestContext, http: { method } } };

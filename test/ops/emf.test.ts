@@ -1,7 +1,7 @@
-import { Logger } from '@aws-lambda-powertools/logger';
+import { createLogger } from '../../core/observability/logger';
 import { METRICS_NAMESPACE, metricCatalog, metricNames, validateMetricRecord, type MetricRecord } from '../../core/metrics/catalog';
 import { EmfDocument, createEmfWriter, emfBatchLine, emfLine } from '../../core/metrics/emf';
-import { createPowertoolsSink } from '../../core/metrics/powertools-sink';
+import { createLambdaMetricsSink } from '../../core/metrics/lambda-sink';
 import { runEndedMetrics, runStartedMetrics, refusalReasonOf, submissionRefusedMetrics } from '../../core/metrics/run-metrics';
 import { BudgetRefusedError, IntakePausedError, RepoNotAllowedError } from '../../core/errors';
 import { createIntakeFlag } from '../../core/store/intake-flag';
@@ -115,7 +115,7 @@ describe('run metric records', () => {
   });
 });
 
-describe('EMF written by Lambda handlers (Powertools Metrics)', () => {
+describe('EMF written by Lambda handlers (the Lambda metrics sink)', () => {
   let db: DynaliteHarness;
   beforeAll(async () => {
     db = await startDynalite();
@@ -124,8 +124,8 @@ describe('EMF written by Lambda handlers (Powertools Metrics)', () => {
     await db.stop();
   });
 
-  it('the Powertools sink writes valid EMF without the service dimension', async () => {
-    const sink = createPowertoolsSink();
+  it('the Lambda sink writes valid EMF without the service dimension', async () => {
+    const sink = createLambdaMetricsSink();
     const records: MetricRecord[] = [
       { name: 'SubmissionsRefused', value: 1, dimensions: { reason: 'intake_paused', source: 'schedule' } },
       { name: 'OldestStartingSeconds', value: 42, dimensions: {} },
@@ -141,8 +141,8 @@ describe('EMF written by Lambda handlers (Powertools Metrics)', () => {
   it("a handler's output (the intake admin route) parses as valid EMF with the expected names", async () => {
     const handler = intakeAdminHandler(() => ({
       intake: createIntakeFlag(db.doc, db.names.control),
-      metrics: createPowertoolsSink(),
-      log: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+      metrics: createLambdaMetricsSink(),
+      log: createLogger({ serviceName: 'test', logLevel: 'SILENT' }),
     }));
     const event = { headers: {}, body: JSON.stringify({ action: 'pause', reason: 'test' }), requestContext: { requestId: 'r-1', http: { method: 'POST' }, authorizer: { iam: { userArn: 'arn:aws:iam::123456789012:user/ops' } } } };
     const lines = emfLines(await captureStdout(() => handler(event)));

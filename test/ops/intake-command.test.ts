@@ -1,7 +1,7 @@
 import '../api/quiet-powertools';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Logger } from '@aws-lambda-powertools/logger';
+import { createLogger } from '../../core/observability/logger';
 import { Command } from 'commander';
 import { ApiClient } from '../../cli/api-client';
 import { registerIntakeCommand } from '../../cli/commands/intake';
@@ -17,7 +17,7 @@ describe('nightshift intake', () => {
 
   beforeAll(async () => {
     db = await startDynalite();
-    const handler = intakeAdminHandler(() => ({ intake: db.store.intake, metrics: listSink(), log: new Logger({ serviceName: 'test' }) }));
+    const handler = intakeAdminHandler(() => ({ intake: db.store.intake, metrics: listSink(), log: createLogger({ serviceName: 'test' }) }));
     server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
