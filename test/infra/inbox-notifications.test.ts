@@ -42,17 +42,18 @@ test('the topic is encrypted with its own rotating key, TLS only, with one e-mai
   expect(resources[keyId]!.Properties).toEqual(expect.objectContaining({ EnableKeyRotation: true }));
   const emails = ofType('AWS::SNS::Subscription').filter((s) => s.Properties?.Protocol === 'email');
   expect(emails.map((s) => s.Properties?.Endpoint).sort()).toEqual(['lead@example.com', 'oncall@example.com']);
-  for (const s of emails) expect(s.Properties?.TopicArn).toEqual({ Ref: topicId });
+  // People are told of new items only: resolutions and queue moves are machine events.
+  for (const s of emails) expect(s.Properties).toEqual(expect.objectContaining({ TopicArn: { Ref: topicId }, FilterPolicy: { event: ['item_created'] } }));
   expect(JSON.stringify(ofType('AWS::SNS::TopicPolicy'))).toContain('"aws:SecureTransport":"false"');
 });
 
-test('deliverThreadItemsTo subscribes the function to the waiting items (pause reasons) of runs with a GitHub thread only', () => {
+test('deliverThreadItemsTo subscribes the function to the waiting items (pause reasons) of runs with a GitHub thread, and to the queue\'s moves, only', () => {
   const lambdas = ofType('AWS::SNS::Subscription').filter((s) => s.Properties?.Protocol === 'lambda');
   expect(lambdas).toHaveLength(1);
   expect(lambdas[0]!.Properties).toEqual(
     expect.objectContaining({
       TopicArn: { Ref: idOf(notifications.topic) },
-      FilterPolicy: { thread: [{ exists: true }], type: ['question', 'budget_approval', 'plan_approval', 'risky_action', 'stuck'] },
+      FilterPolicy: { $or: [{ thread: [{ exists: true }], type: ['question', 'budget_approval', 'plan_approval', 'risky_action', 'stuck'] }, { event: ['queue_moved'] }] },
       Endpoint: { 'Fn::GetAtt': [idOf(subscriber), 'Arn'] },
     }),
   );
