@@ -11,6 +11,7 @@ import { releaseReviewPlace, takeReviewPlace, type ReviewBacklogDeps } from './r
 import { CapacityProvider, IllegalTransitionError, isTerminal } from './lifecycle';
 import { threadBlocker } from './threads';
 import { arrivedInQueue, leaveQueue, type QueueMoveDeps } from './queue-moves';
+import { isQueueTurn } from './queue-turn';
 
 /** A run queued longer than this ends TIMED_OUT (code queue_timeout) instead of waiting forever. */
 export const MAX_QUEUED_MINUTES = 12 * 60;
@@ -89,7 +90,8 @@ export async function admitRun(deps: AdmissionDeps, runId: string, requested?: C
   let reason = await reviewBacklogReason(deps, run);
   if (reason === undefined) {
     const blocker = run.thread ? await threadBlocker({ runs: deps.runs, threads: requireThreads(deps) }, run) : undefined;
-    if (blocker === undefined && (await deps.slots.acquire(run.runId, run.repo, deps.caps, run.requester))) return start(deps, run, requested);
+    // Runs ahead in the queue that a free slot admits go first (a waker is waking them); this one waits its turn.
+    if (blocker === undefined && (await isQueueTurn(deps, run, now)) && (await deps.slots.acquire(run.runId, run.repo, deps.caps, run.requester))) return start(deps, run, requested);
     reason = blocker !== undefined ? `waiting for run ${blocker} of its thread` : SLOT_WAIT_REASON;
     await giveBackReviewPlace(deps, run);
   }

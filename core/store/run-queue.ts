@@ -59,6 +59,8 @@ export interface RunQueuePort {
   position(runId: string, priority: RunPriority): Promise<number>;
   /** Up to `limit` entries in admission order, from the head. */
   head(limit: number): Promise<QueueEntry[]>;
+  /** Up to `limit` entries in admission order, from the head through the run's own place (its entry last, when it has one and it is within `limit`). */
+  through(runId: string, priority: RunPriority, limit: number): Promise<QueueEntry[]>;
   /** Takes a waiting entry's token (a conditional write, so two wakers never both get it); undefined if it has none. */
   claim(runId: string, at: string): Promise<string | undefined>;
   /** Gives a claimed token back after a wake-up that could not be delivered, unless the run stored a newer one. */
@@ -119,24 +121,10 @@ export function createRunQueue(doc: DynamoDBDocumentClient, tableName: string): 
       return ahead + 1;
     },
     async head(limit) {
-      const entries: QueueEntry[] = [];
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await doc.send(
-          new QueryCommand({
-            TableName: tableName,
-            IndexName: queueIndex.name,
-            KeyConditionExpression: '#queue = :queue',
-            ExpressionAttributeNames: { '#queue': queueIndex.partitionKey },
-            ExpressionAttributeValues: { ':queue': QUEUE },
-            Limit: limit - entries.length,
-            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-          }),
-        );
-        for (const item of page.Items ?? []) entries.push(QueueEntry.parse(item));
-        startKey = page.LastEvaluatedKey;
-      } while (startKey && entries.length < limit);
-      return entries;
+      return entriesFrom(doc, tableName, limit);
+    },
+    async through(runId, priority, limit) {
+      return entriesFrom(doc, tableName, limit, queueOrderOf(runId, priority));
     },
     async claim(runId, at) {
       try {
@@ -175,4 +163,26 @@ export function createRunQueue(doc: DynamoDBDocumentClient, tableName: string): 
       }
     },
   };
+}
+
+/** Up to `limit` entries from the head of the queue, in order; with `last`, only those whose order key is at most it. */
+async function entriesFrom(doc: DynamoDBDocumentClient, tableName: string, limit: number, last?: string): Promise<QueueEntry[]> {
+  const entries: QueueEntry[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await doc.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: queueIndex.name,
+        KeyConditionExpression: last === undefined ? '#queue = :queue' : '#queue = :queue AND queueOrder <= :last',
+        ExpressionAttributeNames: { '#queue': queueIndex.partitionKey },
+        ExpressionAttributeValues: { ':queue': QUEUE, ...(last === undefined ? {} : { ':last': last }) },
+        Limit: limit - entries.length,
+        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      }),
+    );
+    for (const item of page.Items ?? []) entries.push(QueueEntry.parse(item));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey && entries.length < limit);
+  return entries;
 }
