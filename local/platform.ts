@@ -10,6 +10,8 @@ import type { NightshiftConfig } from '../core/config/schema';
 import { RUNNER_STOP_TIMEOUT_SECONDS } from '../core/runs/stop-grace';
 import { documentClientFor } from '../core/store/client';
 import { createStore, type Store } from '../core/store/index';
+import { createThreadStore } from '../core/store/threads';
+import { queueHoldChecker, queueHoldDepsOf } from '../core/runs/queue-holds';
 import type { ApiRoute, ApiHandler } from './api-gateway';
 import { routesFromTemplate } from './api-routes';
 import { createApiServer, errorText } from './api-server';
@@ -181,7 +183,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     const executor = machine;
     cleanups.push(() => executor.close());
     // The queue sweep the run gauges make every minute on AWS: wakes what a lost wake-up left waiting.
-    const sweep = setInterval(() => void sweepQueue({ queue: store.queue, slots: store.slots, caps: capsOf(config), machine: executor }).catch((error: unknown) => log.warn('queue sweep failed', { error: errorText(error) })), QUEUE_SWEEP_MS);
+    const sweep = setInterval(() => void sweepQueue({ queue: store.queue, slots: store.slots, caps: capsOf(config), machine: executor, liftedHolds: queueHoldChecker(queueHoldDepsOf({ ...store, threads: createThreadStore(documentClientFor(dynamo.client), dynamo.names.control) }, config)) }).catch((error: unknown) => log.warn('queue sweep failed', { error: errorText(error) })), QUEUE_SWEEP_MS);
     sweep.unref();
     cleanups.push(async () => clearInterval(sweep));
 

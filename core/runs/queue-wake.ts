@@ -13,19 +13,15 @@ import type { QueueEntry, RunQueuePort } from '../store/run-queue';
 
 /** A woken entry counts against the caps for this long, so two wakers do not wake two runs for one slot. */
 export const WAKE_CLAIM_MS = 60_000;
-/**
- * A held entry (waiting for its thread or its requester's reviews) is re-checked by the sweep at most
- * this often: the review backlog changes in the inbox, which wakes nothing yet, so a run held by it
- * costs 2 state transitions per re-check.
- */
-export const HELD_RECHECK_MS = 30_000;
 /** How far into the queue one wake-up looks: entries blocked by their repository or requester cap are skipped, up to this many. */
 export const WAKE_SCAN_LIMIT = 200;
 
 export interface WakeSelectionOptions {
   now: Date;
-  /** Consider held entries too (a run of a thread ended) instead of only those due for their periodic re-check. */
+  /** Consider held entries too (a run of a thread ended): each one's Admit checks its hold again. */
   includeHeld?: boolean;
+  /** Held entries whose hold the queue sweep found lifted (core/runs/queue-holds.ts): considered like waiting ones. */
+  lifted?: ReadonlySet<string>;
   /** An entry never to wake (a run that was just woken and found no slot: it must not wake itself again). */
   exclude?: string;
 }
@@ -55,7 +51,8 @@ export function selectRunsToWake(entries: readonly QueueEntry[], occupancy: Slot
     if (global.used >= caps.global) break;
     // A taken token: re-checking (counted above), or a wake-up that never came back (its next Admit stores a new token).
     if (entry.wokenAt !== null || entry.runId === options.exclude) continue;
-    if (entry.held && !options.includeHeld && now - Date.parse(entry.since) < HELD_RECHECK_MS) continue;
+    // A held entry waits for its thread or its reviews, not for a slot: only an event (includeHeld) or the sweep's check of its hold (lifted) considers it.
+    if (entry.held && !options.includeHeld && !options.lifted?.has(entry.runId)) continue;
     if ((repos.get(repoOf(entry)) ?? 0) >= caps.perRepo) continue;
     if (caps.perRequester !== undefined && (requesters.get(entry.requester) ?? 0) >= caps.perRequester) continue;
     take(entry);
@@ -73,6 +70,12 @@ export interface QueueWakeDeps {
   caps: SlotCaps;
   /** SendTaskSuccess(token, WOKEN_OUTPUT); `gone` for TaskTimedOut / InvalidToken, other errors thrown. */
   wakeRun(token: string): Promise<WakeDelivery>;
+  /**
+   * The queue sweep's check of held entries (core/runs/queue-holds.ts): which of them are held no
+   * longer. Reads only, so a held run costs no state transition until its hold lifts; without it, held
+   * entries wait for an event that includes them (a thread's run ended).
+   */
+  liftedHolds?: (held: readonly QueueEntry[]) => Promise<ReadonlySet<string>>;
   now?: () => Date;
 }
 
@@ -88,8 +91,10 @@ export async function wakeQueuedRuns(deps: QueueWakeDeps, options: Omit<WakeSele
     entries.map((e) => e.repo),
     deps.caps.perRequester === undefined ? [] : entries.map((e) => e.requester),
   );
+  const held = entries.filter((e) => e.held && e.wokenAt === null);
+  const lifted = deps.liftedHolds && !options.includeHeld && held.length > 0 ? await deps.liftedHolds(held) : undefined;
   const woken: string[] = [];
-  for (const entry of selectRunsToWake(entries, occupancy, deps.caps, { ...options, now })) {
+  for (const entry of selectRunsToWake(entries, occupancy, deps.caps, { ...options, now, ...(lifted ? { lifted } : {}) })) {
     const token = await deps.queue.claim(entry.runId, now.toISOString());
     // Another waker took it first, or it is re-checking already: it is awake either way.
     if (token === undefined) continue;

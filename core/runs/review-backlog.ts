@@ -47,20 +47,36 @@ export async function takeReviewPlace(deps: ReviewBacklogDeps, run: Pick<RunReco
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const current = await deps.places.read(run.requester);
     if (current.places.includes(run.runId)) return { taken: true };
-    const held: string[] = [];
-    let active = 0;
-    for (const runId of current.places) {
-      const holder = await holderOf(deps, runId);
-      if (holder) held.push(runId);
-      if (holder === 'run') active++;
-    }
-    // Open pr_ready items whose runs hold no place here (the limit came after them).
-    const { items } = await deps.inbox.list({ state: 'open', type: 'pr_ready', requester: run.requester, limit: Math.min(100, max + current.places.length) });
-    const others = items.filter((i) => !current.places.includes(i.runId)).length;
-    if (held.length + others >= max) return { taken: false, reason: waitingReason(run.requester, held.length - active + others, active, max) };
-    if (await deps.places.write(run.requester, [...held, run.runId], current.version)) return { taken: true };
+    const use = await placesInUse(deps, current.places, run.requester, max);
+    if (use.held.length + use.others >= max) return { taken: false, reason: waitingReason(run.requester, use.held.length - use.active + use.others, use.active, max) };
+    if (await deps.places.write(run.requester, [...use.held, run.runId], current.version)) return { taken: true };
   }
   return { taken: false, reason: `waiting for review: ${run.requester}'s review places are being taken by other runs right now (concurrency.maxOpenPrsPerRequester is ${max})` };
+}
+
+/**
+ * Whether the run would still have to wait for its requester's reviews, without taking a place (the
+ * queue sweep's check, core/runs/queue-holds.ts): the same count as takeReviewPlace, read only.
+ */
+export async function reviewPlacesFull(deps: ReviewBacklogDeps, run: Pick<RunRecord, 'runId' | 'requester'>, max: number): Promise<boolean> {
+  const current = await deps.places.read(run.requester);
+  if (current.places.includes(run.runId)) return false;
+  const use = await placesInUse(deps, current.places, run.requester, max);
+  return use.held.length + use.others >= max;
+}
+
+/** The places still held (and how many by active runs), and the open pr_ready items of runs that hold none. */
+async function placesInUse(deps: ReviewBacklogDeps, places: readonly string[], requester: string, max: number): Promise<{ held: string[]; active: number; others: number }> {
+  const held: string[] = [];
+  let active = 0;
+  for (const runId of places) {
+    const holder = await holderOf(deps, runId);
+    if (holder) held.push(runId);
+    if (holder === 'run') active++;
+  }
+  // Open pr_ready items whose runs hold no place here (the limit came after them).
+  const { items } = await deps.inbox.list({ state: 'open', type: 'pr_ready', requester, limit: Math.min(100, max + places.length) });
+  return { held, active, others: items.filter((i) => !places.includes(i.runId)).length };
 }
 
 /** Gives the run's place back: it took one, then could not start (a slot, its thread), and waits again. */

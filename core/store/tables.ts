@@ -59,6 +59,8 @@ export const controlItemKey = {
   intakeFlag: () => 'flag#intake',
   /** A requester's review places (`concurrency.maxOpenPrsPerRequester`, core/runs/review-backlog.ts). */
   reviewPlaces: (requester: string) => `review-places#${requester}`,
+  /** A GitHub thread's runs and notices (core/store/threads.ts), lower case. */
+  thread: (thread: string) => `thread#${thread.toLowerCase()}`,
 } as const;
 
 /** Names of the tables, read from the environment (Lambda, runner, local mode) through one helper. */

@@ -2,6 +2,7 @@ import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk
 import * as z from 'zod';
 import { RunId } from '../runs/schemas';
 import { isConditionFailure } from './condition-failure';
+import { controlItemKey } from './tables';
 
 /**
  * GitHub threads (docs/github-app.md, Threads): the runs started from one issue or pull request. One control item per
@@ -14,7 +15,7 @@ import { isConditionFailure } from './condition-failure';
  *   postedItems the inbox items posted on the thread (a string set): SNS delivers an item's
  *              notification at least once, and this conditional write makes it one comment
  */
-export const threadItemKey = (thread: string) => `thread#${thread.toLowerCase()}`;
+export const threadItemKey = controlItemKey.thread;
 export const ThreadName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}#[1-9][0-9]{0,9}$/, 'must be "owner/name#N"');
 
 const StoredThread = z.object({

@@ -1,3 +1,4 @@
+import { queueHoldsOf } from '../../core/runs/queue-holds';
 import { Duration, Validations } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -68,6 +69,8 @@ export class Operations extends Construct {
     state.grantSlotRepair(this.runGaugesFunction);
     // The queue sweep; SendTaskSuccess on the run state machine is granted by the stack (Orchestrator.grantQueueWakeUp).
     state.grantQueueWake(this.runGaugesFunction);
+    // The sweep checks the holds of held runs (reads only), for the holds this deployment can have.
+    state.grantQueueHoldReads(this.runGaugesFunction, queueHoldsOf(config));
     new events.Rule(this, 'RunGaugesTick', {
       description: 'Samples the Nightshift run gauges',
       schedule: events.Schedule.rate(GAUGE_RATE),

@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
@@ -277,6 +278,23 @@ export class State extends Construct {
   grantInboxBacklogRead(grantee: iam.IGrantable): void {
     iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${this.inbox.tableArn}/index/${inboxIndexes.byRequester.name}`] });
     iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem'], resourceArns: [this.inbox.tableArn] });
+  }
+
+  /**
+   * The queue sweep's check of held runs (core/runs/queue-holds.ts), reads only, and only for the holds
+   * this deployment can have: GetItem on the control table's thread items (`thread#…`, GitHub triggers)
+   * and review places (`review-places#…`), and the review backlog's inbox reads; the inbox table's name
+   * in the function's environment with them.
+   */
+  grantQueueHoldReads(fn: lambda.Function, holds: { threads: boolean; reviewBacklog: boolean }): void {
+    const keys = [...(holds.threads ? [controlItemKey.thread('*')] : []), ...(holds.reviewBacklog ? [controlItemKey.reviewPlaces('*')] : [])];
+    if (keys.length > 0) {
+      iam.Grant.addToPrincipal({ grantee: fn, actions: ['dynamodb:GetItem'], resourceArns: [this.control.tableArn], conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': keys } } });
+    }
+    if (holds.reviewBacklog) {
+      this.grantInboxBacklogRead(fn);
+      fn.addEnvironment('INBOX_TABLE', this.inbox.tableName);
+    }
   }
 
   /** Read inbox items (the API's GET routes): GetItem and Query on the inbox indexes. */

@@ -10,6 +10,10 @@ import { reconcileSlots } from '../../core/runs/slot-reconciler';
 import { wakeQueuedRuns, WOKEN_OUTPUT, type QueueWakeDeps } from '../../core/runs/queue-wake';
 import { capsOf } from '../../core/runs/caps';
 import { createRunQueue } from '../../core/store/run-queue';
+import { queueHoldChecker, queueHoldDepsOf, queueHoldsOf, type QueueHoldDeps } from '../../core/runs/queue-holds';
+import { createThreadStore } from '../../core/store/threads';
+import { createInboxStore } from '../../core/store/inbox-store';
+import { createReviewPlaces } from '../../core/store/review-places';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { sfnTaskCompleter } from '../orchestrator/task-callbacks';
 import { createConcurrencySlots } from '../../core/store/concurrency-slots';
@@ -88,6 +92,23 @@ export async function runGaugeTick(deps: RunGaugeTickDeps): Promise<{ records: M
   return { records, slotsReleased: released, woken };
 }
 
+/** The stores the sweep's check of held runs reads: only those of the holds this deployment can have (what infra grants). */
+function queueHoldDepsFromEnv(): QueueHoldDeps {
+  const doc = opsDynamoDocument();
+  const config = runtimeConfig();
+  const holds = queueHoldsOf(config);
+  const control = requiredEnv('CONTROL_TABLE');
+  return queueHoldDepsOf(
+    {
+      runs: createRunRepository(doc, requiredEnv('RUNS_TABLE')),
+      ...(holds.threads ? { threads: createThreadStore(doc, control) } : {}),
+      // The inbox table is named only where the review backlog is configured (State.grantQueueHoldReads).
+      ...(holds.reviewBacklog ? { inbox: createInboxStore(doc, requiredEnv('INBOX_TABLE')), reviewPlaces: createReviewPlaces(doc, control) } : {}),
+    },
+    config,
+  );
+}
+
 const logger = createLogger({ serviceName: 'nightshift-run-gauges' });
 let deps: RunGaugeTickDeps | undefined;
 const completeTask = sfnTaskCompleter(new SFNClient({}));
@@ -105,6 +126,7 @@ export async function handler(_event: unknown, context?: Context): Promise<Metri
       queue: createRunQueue(opsDynamoDocument(), requiredEnv('CONTROL_TABLE')),
       caps: capsOf(runtimeConfig()),
       wakeRun: (token) => completeTask(token, WOKEN_OUTPUT),
+      liftedHolds: queueHoldChecker(queueHoldDepsFromEnv()),
     },
   };
   const { records, slotsReleased, woken } = await runGaugeTick(deps);

@@ -1,4 +1,4 @@
-import { HELD_RECHECK_MS, selectRunsToWake, WAKE_CLAIM_MS } from '../../core/runs/queue-wake';
+import { selectRunsToWake, WAKE_CLAIM_MS } from '../../core/runs/queue-wake';
 import { queueOrderOf, type QueueEntry } from '../../core/store/run-queue';
 
 const now = new Date('2026-12-03T06:00:00.000Z');
@@ -37,11 +37,12 @@ describe('which queued runs a freed slot wakes', () => {
     expect(selectRunsToWake([stale, next!], { ...none, global: 1 }, { global: 2, perRepo: 5 }, { now })).toEqual([next]);
   });
 
-  it('given a held run (waiting for its thread), then a freed slot skips it until it is due for its periodic re-check or a thread run ended', () => {
-    const [held, next] = [entry('acme/web', 'alice', { held: true }), entry('acme/web', 'bob')];
+  it('given a held run (waiting for its thread), then a freed slot skips it however long it waited, until a thread run ended or the sweep found its hold lifted', () => {
+    const [held, next] = [entry('acme/web', 'alice', { held: true, since: ago(3_600_000) }), entry('acme/web', 'bob')];
     expect(selectRunsToWake([held!, next!], none, { global: 1, perRepo: 1 }, { now })).toEqual([next]);
     expect(selectRunsToWake([held!, next!], none, { global: 1, perRepo: 1 }, { now, includeHeld: true })).toEqual([held]);
-    expect(selectRunsToWake([{ ...held!, since: ago(HELD_RECHECK_MS) }, next!], none, { global: 1, perRepo: 1 }, { now })).toEqual([{ ...held!, since: ago(HELD_RECHECK_MS) }]);
+    expect(selectRunsToWake([held!, next!], none, { global: 1, perRepo: 1 }, { now, lifted: new Set([held!.runId]) })).toEqual([held]);
+    expect(selectRunsToWake([held!, next!], none, { global: 1, perRepo: 1 }, { now, lifted: new Set([next!.runId]) })).toEqual([next]);
   });
 
   it('never wakes the excluded run (one that was just woken and found no slot), and nothing when every slot is taken', () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { queueHoldChecker } from '../../core/runs/queue-holds';
 import { admitRun } from '../../core/runs/admission';
 import { WEBHOOK_MAX_BODY_BYTES } from '../../core/github/webhook-receiver';
 import { reportRunEnded, RunNotEndedError } from '../../core/github/run-status-report';
@@ -124,7 +125,13 @@ describe('threads', () => {
     expect((await admitRun(admission, next!.runId)).decision).toBe('queued');
     expect((await admitRun(admission, first!.runId)).decision).toBe('admitted');
     expect((await admitRun(admission, next!.runId)).decision).toBe('queued');
+    // The queue sweep's check of its hold reads the thread: held while the first run is active, lifted once it ended.
+    const holds = queueHoldChecker({ runs: h.db.store.runs, threads: h.deps.threads });
+    const [entry] = await h.db.store.queue.head(10);
+    expect(entry).toMatchObject({ runId: next!.runId, held: true });
+    expect([...(await holds([entry!]))]).toEqual([]);
     await h.db.store.runs.transition(first!.runId, 'FAILED', { finishedAt: new Date().toISOString() });
+    expect([...(await holds([entry!]))]).toEqual([next!.runId]);
     expect((await admitRun(admission, next!.runId)).decision).toBe('admitted');
   });
 

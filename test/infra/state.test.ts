@@ -1,6 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { State } from '../../infra/constructs/state';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 
 /**
  * The State construct on a stack of its own (the stack's wiring of it is in stack.test.ts): every table
@@ -43,4 +44,40 @@ test('the trace bucket is encrypted, private, TLS-only, logged and expires trace
   const policies = ofType('AWS::S3::BucketPolicy');
   expect(policies).toHaveLength(2);
   for (const policy of policies) expect(JSON.stringify(policy.Properties)).toContain('"aws:SecureTransport":"false"');
+});
+
+describe('grantQueueHoldReads: the queue sweep reads only the holds a deployment can have', () => {
+  /** The DynamoDB statements and environment the grant gives a stand-in function. */
+  function granted(holds: { threads: boolean; reviewBacklog: boolean }) {
+    const stack = new Stack(new App(), 'HoldReads');
+    const state = new State(stack, 'State', { traceRetentionDays: 7 });
+    const fn = new lambda.Function(stack, 'Sweep', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => {}') });
+    state.grantQueueHoldReads(fn, holds);
+    const t = Template.fromStack(stack).toJSON() as { Resources: Record<string, { Type: string; Properties: Record<string, any> }> };
+    const statements = Object.values(t.Resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy')
+      .flatMap((r) => r.Properties.PolicyDocument.Statement as { Action: string | string[]; Condition?: unknown }[]);
+    const fnProps = Object.values(t.Resources).find((r) => r.Type === 'AWS::Lambda::Function')!.Properties;
+    return { statements, env: Object.keys(fnProps.Environment?.Variables ?? {}) };
+  }
+
+  test('with the GitHub triggers and a review backlog: GetItem on thread and review-places items only, the inbox backlog reads, INBOX_TABLE', () => {
+    const { statements, env } = granted({ threads: true, reviewBacklog: true });
+    expect(statements).toEqual([
+      expect.objectContaining({ Action: 'dynamodb:GetItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['thread#*', 'review-places#*'] } } }),
+      expect.objectContaining({ Action: 'dynamodb:Query', Resource: expect.anything() }),
+      expect.objectContaining({ Action: 'dynamodb:GetItem', Resource: expect.anything() }),
+    ]);
+    expect(JSON.stringify(statements[1])).toContain('/index/byRequester');
+    expect(env).toEqual(['INBOX_TABLE']);
+  });
+
+  test('with threads only: the thread items, no inbox; with neither: nothing at all', () => {
+    const threads = granted({ threads: true, reviewBacklog: false });
+    expect(threads.statements).toEqual([expect.objectContaining({ Action: 'dynamodb:GetItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['thread#*'] } } })]);
+    expect(threads.env).toEqual([]);
+    const none = granted({ threads: false, reviewBacklog: false });
+    expect(none.statements).toEqual([]);
+    expect(none.env).toEqual([]);
+  });
 });

@@ -1,4 +1,6 @@
 import { admitRun } from '../../core/runs/admission';
+import { queueHoldChecker } from '../../core/runs/queue-holds';
+import { wakeQueuedRuns } from '../../core/runs/queue-wake';
 import { finalizeRun, type FinalizeInput } from '../../core/runs/finalize';
 import { submitRun } from '../../core/runs/submit';
 import { recordPullOutcome } from '../../core/github/pull-outcome';
@@ -126,6 +128,37 @@ describe('the review backlog (concurrency.maxOpenPrsPerRequester)', () => {
     await finalizeRun(finalizeDeps(), { runId, status: 'SUCCEEDED', reason: { code: 'no_changes', message: 'nothing to change' }, result: { outcome: 'no_changes', branch: null, prUrl: null, question: null, summary: 'nothing' } });
     expect(await admitRun(admissionDeps(2), again)).toMatchObject({ decision: 'admitted' });
     expect((await db.store.runs.get(again))?.queueReason).toBeNull();
+  });
+
+  it('Given a run held by its requester\'s reviews, When the queue sweep runs, Then it reads the hold and wakes nothing (no state transition) until an item is dismissed, then wakes it once', async () => {
+    const opened = await runningRun('nina');
+    await finalizeRun(finalizeDeps(), prOpened(opened, 60));
+    const runId = await queued('nina');
+    expect(await admitRun(admissionDeps(1), runId, undefined, 'token-of-the-admit-state')).toMatchObject({ decision: 'queued' });
+    const woken: string[] = [];
+    const sweep = () =>
+      wakeQueuedRuns({
+        queue: db.store.queue,
+        slots: db.store.slots,
+        caps: { global: 50, perRepo: 50 },
+        wakeRun: async (token) => {
+          woken.push(token);
+          return 'delivered';
+        },
+        liftedHolds: queueHoldChecker({ runs: db.store.runs, reviewBacklog: { maxOpenPrsPerRequester: 1, inbox: db.store.inbox, places: db.store.reviewPlaces } }),
+        // Long after it started to wait: time alone never wakes a held run.
+        now: () => new Date(Date.now() + 3_600_000),
+      });
+    expect(await sweep()).toEqual({ woken: [] });
+    expect(await sweep()).toEqual({ woken: [] });
+    expect(woken).toEqual([]);
+    const [ready] = await db.store.inbox.listByRun(opened);
+    await db.store.inbox.resolve(ready!.itemId, { action: 'dismiss', answer: null }, 'nina', new Date().toISOString());
+    expect(await sweep()).toEqual({ woken: [runId] });
+    expect(woken).toEqual(['token-of-the-admit-state']);
+    // Its token is taken: a second sweep does not wake it again.
+    expect(await sweep()).toEqual({ woken: [] });
+    expect(await admitRun(admissionDeps(1), runId)).toMatchObject({ decision: 'admitted' });
   });
 
   it('Given a limit of 1 and nothing open, When two runs of one requester are admitted at the same instant, Then exactly one starts; when it opens a PR its place passes to the pr_ready item', async () => {
