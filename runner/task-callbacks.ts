@@ -1,4 +1,4 @@
-import { SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import { RunnerPause } from '../core/inbox/pause-report';
 import { RunnerResult, type RunnerErrorName } from '../core/runs/schemas';
 
@@ -34,11 +34,18 @@ export class TaskCallbacksDeniedError extends Error {
 const goneErrors = new Set(['TaskTimedOut', 'InvalidToken', 'TaskDoesNotExist']);
 const deniedErrors = new Set(['AccessDeniedException', 'AccessDenied', 'UnauthorizedOperation', 'NotAuthorized', 'UnauthorizedException']);
 
-export function stepFunctionsCallbacks(client: SFNClient, taskToken: string): TaskCallbacks {
+/**
+ * `client`: the Step Functions client, or how to make it on first use (runner/egress/proxied-clients.ts
+ * loads the SDK package then, so it is not part of the runner's start).
+ */
+export function stepFunctionsCallbacks(client: SFNClient | (() => Promise<SFNClient>), taskToken: string): TaskCallbacks {
+  let loaded: Promise<{ sfn: SFNClient; commands: typeof import('@aws-sdk/client-sfn') }> | undefined;
+  const sfn = () => (loaded ??= Promise.all([typeof client === 'function' ? client() : client, import('@aws-sdk/client-sfn')]).then(([sfn, commands]) => ({ sfn, commands })));
   return {
     async heartbeat() {
+      const { sfn: c, commands } = await sfn();
       try {
-        await client.send(new SendTaskHeartbeatCommand({ taskToken }));
+        await c.send(new commands.SendTaskHeartbeatCommand({ taskToken }));
       } catch (err) {
         const name = (err as { name?: string }).name ?? '';
         if (goneErrors.has(name)) throw new TaskNoLongerWaitedError(name);
@@ -47,13 +54,18 @@ export function stepFunctionsCallbacks(client: SFNClient, taskToken: string): Ta
       }
     },
     async succeed(result) {
-      await client.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(RunnerResult.parse(result)) }));
+      const output = JSON.stringify(RunnerResult.parse(result));
+      const { sfn: c, commands } = await sfn();
+      await c.send(new commands.SendTaskSuccessCommand({ taskToken, output }));
     },
     async pause(report) {
-      await client.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(RunnerPause.parse(report)) }));
+      const output = JSON.stringify(RunnerPause.parse(report));
+      const { sfn: c, commands } = await sfn();
+      await c.send(new commands.SendTaskSuccessCommand({ taskToken, output }));
     },
     async fail(error, cause) {
-      await client.send(new SendTaskFailureCommand({ taskToken, error, cause: cause.slice(0, 1_000) }));
+      const { sfn: c, commands } = await sfn();
+      await c.send(new commands.SendTaskFailureCommand({ taskToken, error, cause: cause.slice(0, 1_000) }));
     },
   };
 }

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { createInterface } from 'node:readline';
-import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { inRunTrafficWindow, parseAccessLogLine, PROXY_CHECK_HOST, refusalFilterPattern, summarizeRefusals, type AccessLogEntry, type RefusedHost, type RunTrafficWindow } from '../../core/egress';
 
 /**
@@ -34,6 +34,8 @@ const MAX_PAGES = 50;
  * lags by a few seconds, so call this after the run's last network use, with `until` = now.
  */
 export async function refusedHostsFromCloudWatch(client: CloudWatchLogsClient, logGroupName: string, window: RunTrafficWindow): Promise<RefusedHost[]> {
+  // Loaded here, at the end of a run: not part of every runner start (runner/lazy-modules.md in docs/runner.md).
+  const { FilterLogEventsCommand } = await import('@aws-sdk/client-cloudwatch-logs');
   const entries: AccessLogEntry[] = [];
   let nextToken: string | undefined;
   for (let page = 0; page < MAX_PAGES; page++) {
@@ -59,7 +61,8 @@ export async function refusedHostsFromCloudWatch(client: CloudWatchLogsClient, l
 /** The one entry point the runner calls at the end of a run. */
 export async function refusedHosts(source: AccessLogSource, window: RunTrafficWindow): Promise<RefusedHost[]> {
   if (source.kind === 'file') return refusedHostsFromFile(source.path, window);
-  return refusedHostsFromCloudWatch(source.client ?? new CloudWatchLogsClient({}), source.logGroupName, window);
+  const client = source.client ?? new (await import('@aws-sdk/client-cloudwatch-logs')).CloudWatchLogsClient({});
+  return refusedHostsFromCloudWatch(client, source.logGroupName, window);
 }
 
 /**

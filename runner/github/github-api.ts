@@ -1,11 +1,15 @@
-import { Octokit as OctokitCore } from '@octokit/core';
-import { restEndpointMethods } from '@octokit/plugin-rest-endpoint-methods';
 import { pullDiscussion } from '../../core/github/pull-discussion';
 import type { ThreadComment } from '../../core/github/thread-prompt';
-import { octokitRepoClient } from '../../lambdas/github/github-repo-client';
 
-// Core + REST methods only: the `octokit` umbrella pulls in webhooks and OAuth apps the runner never uses.
-const Octokit = OctokitCore.plugin(restEndpointMethods);
+/**
+ * Core + REST methods only: the `octokit` umbrella pulls in webhooks and OAuth apps the runner never
+ * uses. Loaded at the first GitHub call, not at the runner's start (docs/runner.md#start-up).
+ */
+async function restOctokit() {
+  const [{ Octokit }, { restEndpointMethods }] = await Promise.all([import('@octokit/core'), import('@octokit/plugin-rest-endpoint-methods')]);
+  return Octokit.plugin(restEndpointMethods);
+}
+type RestOctokit = InstanceType<Awaited<ReturnType<typeof restOctokit>>>;
 
 /** The GitHub REST calls the runner makes (GitHub, GitHub Enterprise, or the local forge via `baseUrl`). */
 export interface RepoInfo {
@@ -65,25 +69,30 @@ export interface GithubApi {
 
 export function octokitGithubApi(options: { baseUrl: string; token: string; repo: string; fetch?: typeof fetch }): GithubApi {
   const [owner, repo] = options.repo.split('/') as [string, string];
-  const octokit = new Octokit({
-    auth: options.token,
-    baseUrl: options.baseUrl.replace(/\/$/, ''),
-    userAgent: 'nightshift-runner',
-    ...(options.fetch ? { request: { fetch: options.fetch } } : {}),
-  });
+  let made: Promise<RestOctokit> | undefined;
+  const octokit = () =>
+    (made ??= restOctokit().then(
+      (Octokit) =>
+        new Octokit({
+          auth: options.token,
+          baseUrl: options.baseUrl.replace(/\/$/, ''),
+          userAgent: 'nightshift-runner',
+          ...(options.fetch ? { request: { fetch: options.fetch } } : {}),
+        }),
+    ));
   return {
     async getRepo() {
-      const { data } = await octokit.rest.repos.get({ owner, repo });
+      const { data } = await (await octokit()).rest.repos.get({ owner, repo });
       return { defaultBranch: data.default_branch, cloneUrl: data.clone_url };
     },
     async findOpenPull(branch) {
-      const { data } = await octokit.rest.pulls.list({ owner, repo, head: `${owner}:${branch}`, state: 'open', per_page: 10 });
+      const { data } = await (await octokit()).rest.pulls.list({ owner, repo, head: `${owner}:${branch}`, state: 'open', per_page: 10 });
       const pr = data.find((p) => p.head.ref === branch);
       return pr ? { number: pr.number, url: pr.html_url, sameRepository: (pr.head.repo?.full_name ?? '').toLowerCase() === options.repo.toLowerCase() } : undefined;
     },
     async getBranch(branch) {
       try {
-        const { data } = await octokit.rest.repos.getBranch({ owner, repo, branch });
+        const { data } = await (await octokit()).rest.repos.getBranch({ owner, repo, branch });
         return { protected: data.protected };
       } catch (err) {
         if ((err as { status?: number }).status === 404) return undefined;
@@ -91,25 +100,25 @@ export function octokitGithubApi(options: { baseUrl: string; token: string; repo
       }
     },
     async createDraftPull(input) {
-      const { data } = await octokit.rest.pulls.create({ owner, repo, title: input.title, body: input.body, head: input.head, base: input.base, draft: true });
+      const { data } = await (await octokit()).rest.pulls.create({ owner, repo, title: input.title, body: input.body, head: input.head, base: input.base, draft: true });
       return { number: data.number, url: data.html_url };
     },
     async updatePull(number, input) {
-      const { data } = await octokit.rest.pulls.update({ owner, repo, pull_number: number, title: input.title, body: input.body });
+      const { data } = await (await octokit()).rest.pulls.update({ owner, repo, pull_number: number, title: input.title, body: input.body });
       return { number: data.number, url: data.html_url };
     },
     async getIssue(number) {
-      const { data } = await octokit.rest.issues.get({ owner, repo, issue_number: number });
+      const { data } = await (await octokit()).rest.issues.get({ owner, repo, issue_number: number });
       return { title: data.title, body: data.body ?? '' };
     },
     async commentOnIssue(number, body) {
-      await octokit.rest.issues.createComment({ owner, repo, issue_number: number, body });
+      await (await octokit()).rest.issues.createComment({ owner, repo, issue_number: number, body });
     },
     async updateIssueComment(commentId, body) {
-      await octokit.rest.issues.updateComment({ owner, repo, comment_id: commentId, body });
+      await (await octokit()).rest.issues.updateComment({ owner, repo, comment_id: commentId, body });
     },
     async getPull(number) {
-      const { data } = await octokit.rest.pulls.get({ owner, repo, pull_number: number });
+      const { data } = await (await octokit()).rest.pulls.get({ owner, repo, pull_number: number });
       return {
         number: data.number,
         url: data.html_url,
@@ -123,15 +132,16 @@ export function octokitGithubApi(options: { baseUrl: string; token: string; repo
       };
     },
     async getPullDiff(number) {
-      const { data } = await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { owner, repo, pull_number: number, headers: { accept: 'application/vnd.github.diff' } });
+      const { data } = await (await octokit()).request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { owner, repo, pull_number: number, headers: { accept: 'application/vnd.github.diff' } });
       return data as unknown as string;
     },
     async createCommentReview(number, input) {
-      const { data } = await octokit.rest.pulls.createReview({ owner, repo, pull_number: number, commit_id: input.commitId, body: input.body, event: 'COMMENT', comments: input.comments });
+      const { data } = await (await octokit()).rest.pulls.createReview({ owner, repo, pull_number: number, commit_id: input.commitId, body: input.body, event: 'COMMENT', comments: input.comments });
       return { id: data.id, url: data.html_url };
     },
     async pullDiscussion(number, commentCommand) {
       // The same reads, and the same trust rule, as the webhook's for an iteration's context.
+      const { octokitRepoClient } = await import('../../lambdas/github/github-repo-client');
       const reads = octokitRepoClient({ baseUrl: options.baseUrl, token: options.token, repo: options.repo, userAgent: 'nightshift-runner', ...(options.fetch ? { fetch: options.fetch } : {}) });
       return pullDiscussion(reads, number, { commentCommand });
     },

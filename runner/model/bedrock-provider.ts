@@ -1,4 +1,4 @@
-import { type BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
+import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import * as z from 'zod';
 import { ConverseResponse } from './converse-response';
 import { abortableSleep, defaultRetryPolicy, InvalidModelRequestError, isNetworkError, isUnbilledModelError, ModelCallError, ModelResponseError, withRetries, type RetryPolicy, type Sleep } from './model-errors';
@@ -43,8 +43,11 @@ export class BedrockProvider implements ModelProvider {
   readonly kind = 'bedrock' as const;
   readonly description: string;
 
+  private loaded: Promise<{ client: BedrockRuntimeClient; sdk: typeof import('@aws-sdk/client-bedrock-runtime') }> | undefined;
+
+  /** `client`: the Bedrock runtime client, or how to make it at the first call (the SDK package is loaded then, not at the runner's start). */
   constructor(
-    private readonly client: BedrockRuntimeClient,
+    private readonly client: BedrockRuntimeClient | (() => Promise<BedrockRuntimeClient>),
     modelId: string,
     private readonly retry: RetryPolicy = defaultRetryPolicy,
     private readonly sleep: Sleep = abortableSleep,
@@ -55,9 +58,10 @@ export class BedrockProvider implements ModelProvider {
   async converse(request: ModelRequest, signal: AbortSignal): Promise<ConverseResponse> {
     const violations = converseRequestViolations(request);
     if (violations.length > 0) throw new InvalidModelRequestError('Converse', violations);
+    const { client, sdk } = await (this.loaded ??= Promise.all([typeof this.client === 'function' ? this.client() : this.client, import('@aws-sdk/client-bedrock-runtime')]).then(([client, sdk]) => ({ client, sdk })));
     return withRetries(
       async () => {
-        const raw = await this.client.send(new ConverseCommand(request), { abortSignal: signal });
+        const raw = await client.send(new sdk.ConverseCommand(request), { abortSignal: signal });
         const parsed = ConverseResponse.safeParse(raw);
         if (!parsed.success) throw new ModelResponseError(z.prettifyError(parsed.error));
         return parsed.data;

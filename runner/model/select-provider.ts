@@ -11,7 +11,7 @@ export interface ProviderChoice {
   /** `NIGHTSHIFT_MODEL`: unset (config `model.provider`), `bedrock`, `anthropic`, `openai` or `replay:<file>`. */
   spec: string | undefined;
   model: Pick<ModelConfig, 'provider' | 'id' | 'baseUrl' | 'apiKeySecret' | 'maxTokensParameter' | 'requestTimeoutSeconds'>;
-  bedrock: () => BedrockRuntimeClient;
+  bedrock: () => Promise<BedrockRuntimeClient>;
   /** The key of `model.apiKeySecret` (the token broker), asked for at the first call. */
   apiKey: () => Promise<string>;
   /** The runner's fetch: through the egress proxy on AWS. */
@@ -46,7 +46,7 @@ export function selectModelProvider(choice: ProviderChoice): ModelProvider {
   const common = { model: model.id, apiKey, ...(choice.fetch ? { fetch: choice.fetch } : {}), ...(timeoutMs ? { timeoutMs } : {}) };
   switch (named.data) {
     case 'bedrock':
-      return new BedrockProvider(choice.bedrock(), model.id);
+      return new BedrockProvider(choice.bedrock, model.id);
     case 'anthropic':
       return new AnthropicProvider({ ...common, baseUrl: model.baseUrl ?? defaultModelBaseUrls.anthropic });
     case 'openai':

@@ -70,18 +70,21 @@ describe('the runner’s own clients and the egress proxy', () => {
   it('sends Step Functions, Lambda and Bedrock through the proxy by CONNECT to their regional hosts', async () => {
     // Given the runner's clients with NIGHTSHIFT_PROXY_URL set
     const aws = runnerAwsClients({ region: 'us-east-1', proxyUrl: proxy.url });
+    const [sfn, bedrock] = [await aws.sfn(), await aws.bedrock()];
 
     // When each makes one real call (the recording proxy refuses the tunnel)
-    await expect(aws.sfn.send(new SendTaskHeartbeatCommand({ taskToken: 't' }))).rejects.toBeDefined();
+    await expect(sfn.send(new SendTaskHeartbeatCommand({ taskToken: 't' }))).rejects.toBeDefined();
     await expect(aws.lambda.send(new InvokeCommand({ FunctionName: 'nightshift-token-broker', Payload: Buffer.from('{}') }))).rejects.toBeDefined();
-    await expect(aws.bedrock().send(new ConverseCommand({ modelId: 'm', messages: [{ role: 'user', content: [{ text: 'hi' }] }] }))).rejects.toBeDefined();
+    await expect(bedrock.send(new ConverseCommand({ modelId: 'm', messages: [{ role: 'user', content: [{ text: 'hi' }] }] }))).rejects.toBeDefined();
 
     // Then the proxy saw a CONNECT to each service's host, and every client carries the proxy agent
     expect(new Set(proxy.connects)).toEqual(
       new Set(['states.us-east-1.amazonaws.com:443', 'lambda.us-east-1.amazonaws.com:443', 'bedrock-runtime.us-east-1.amazonaws.com:443']),
     );
-    for (const client of [aws.sfn, aws.lambda, aws.bedrock()]) expect(agentOf(client)).toBeInstanceOf(HttpsProxyAgent);
-    expect(aws.bedrock()).toBe(aws.bedrock());
+    for (const client of [sfn, aws.lambda, bedrock]) expect(agentOf(client)).toBeInstanceOf(HttpsProxyAgent);
+    // Made once, on first use.
+    expect(await aws.bedrock()).toBe(bedrock);
+    expect(await aws.sfn()).toBe(sfn);
   });
 
   it('presents the runner credential on every AWS CONNECT, while the tools\' proxy variables carry none', async () => {
@@ -89,9 +92,9 @@ describe('the runner’s own clients and the egress proxy', () => {
     proxy.proxyAuth.length = 0;
     const password = newRunnerProxyPassword();
     const aws = runnerAwsClients({ region: 'us-east-1', proxyUrl: withRunnerCredential(proxy.url, password) });
-    await expect(aws.sfn.send(new SendTaskHeartbeatCommand({ taskToken: 't' }))).rejects.toBeDefined();
+    await expect((await aws.sfn()).send(new SendTaskHeartbeatCommand({ taskToken: 't' }))).rejects.toBeDefined();
     await expect(aws.lambda.send(new InvokeCommand({ FunctionName: 'nightshift-token-broker', Payload: Buffer.from('{}') }))).rejects.toBeDefined();
-    await expect(aws.bedrock().send(new ConverseCommand({ modelId: 'm', messages: [{ role: 'user', content: [{ text: 'hi' }] }] }))).rejects.toBeDefined();
+    await expect((await aws.bedrock()).send(new ConverseCommand({ modelId: 'm', messages: [{ role: 'user', content: [{ text: 'hi' }] }] }))).rejects.toBeDefined();
     const basic = `Basic ${Buffer.from(`nightshift-runner:${password}`).toString('base64')}`;
     expect(proxy.proxyAuth.length).toBeGreaterThanOrEqual(3);
     expect(proxy.proxyAuth.every((h) => h === basic)).toBe(true);
@@ -114,9 +117,10 @@ describe('the runner’s own clients and the egress proxy', () => {
     proxy.connects.length = 0;
     process.env.AWS_ENDPOINT_URL_SFN = endpoint.url;
     const local = runnerAwsClients({ region: 'us-east-1' });
-    await local.sfn.send(new SendTaskHeartbeatCommand({ taskToken: 't' }));
+    const sfn = await local.sfn();
+    await sfn.send(new SendTaskHeartbeatCommand({ taskToken: 't' }));
     delete process.env.AWS_ENDPOINT_URL_SFN;
-    expect(agentOf(local.sfn)).not.toBeInstanceOf(HttpsProxyAgent);
+    expect(agentOf(sfn)).not.toBeInstanceOf(HttpsProxyAgent);
     expect(agentOf(local.lambda)).not.toBeInstanceOf(HttpsProxyAgent);
     expect(proxy.connects).toEqual([]);
   });
