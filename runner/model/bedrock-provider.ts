@@ -55,10 +55,16 @@ export class BedrockProvider implements ModelProvider {
     this.description = `Amazon Bedrock (${modelId})`;
   }
 
+  /** The client and the SDK's commands, made and loaded at the first call. */
+  private load() {
+    this.loaded ??= Promise.all([typeof this.client === 'function' ? this.client() : this.client, import('@aws-sdk/client-bedrock-runtime')]).then(([client, sdk]) => ({ client, sdk }));
+    return this.loaded;
+  }
+
   async converse(request: ModelRequest, signal: AbortSignal): Promise<ConverseResponse> {
     const violations = converseRequestViolations(request);
     if (violations.length > 0) throw new InvalidModelRequestError('Converse', violations);
-    const { client, sdk } = await (this.loaded ??= Promise.all([typeof this.client === 'function' ? this.client() : this.client, import('@aws-sdk/client-bedrock-runtime')]).then(([client, sdk]) => ({ client, sdk })));
+    const { client, sdk } = await this.load();
     return withRetries(
       async () => {
         const raw = await client.send(new sdk.ConverseCommand(request), { abortSignal: signal });
