@@ -104,17 +104,7 @@ export function createRunQueue(doc: DynamoDBDocumentClient, tableName: string): 
       let ahead = 0;
       let startKey: Record<string, unknown> | undefined;
       do {
-        const page = await doc.send(
-          new QueryCommand({
-            TableName: tableName,
-            IndexName: queueIndex.name,
-            KeyConditionExpression: '#queue = :queue AND queueOrder < :mine',
-            ExpressionAttributeNames: { '#queue': queueIndex.partitionKey },
-            ExpressionAttributeValues: { ':queue': QUEUE, ':mine': queueOrderOf(runId, priority) },
-            Select: 'COUNT',
-            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-          }),
-        );
+        const page = await doc.send(new QueryCommand({ ...queueQuery(tableName, { before: queueOrderOf(runId, priority) }), Select: 'COUNT', ...(startKey ? { ExclusiveStartKey: startKey } : {}) }));
         ahead += page.Count ?? 0;
         startKey = page.LastEvaluatedKey;
       } while (startKey);
@@ -165,22 +155,24 @@ export function createRunQueue(doc: DynamoDBDocumentClient, tableName: string): 
   };
 }
 
-/** Up to `limit` entries from the head of the queue, in order; with `last`, only those whose order key is at most it. */
-async function entriesFrom(doc: DynamoDBDocumentClient, tableName: string, limit: number, last?: string): Promise<QueueEntry[]> {
+/** The byQueue index from its head: every entry, those ahead of an order key (`before`), or those up to one (`through`). */
+function queueQuery(tableName: string, range: { before?: string; through?: string } = {}) {
+  const bound = range.before !== undefined ? { op: '<', key: range.before } : range.through !== undefined ? { op: '<=', key: range.through } : undefined;
+  return {
+    TableName: tableName,
+    IndexName: queueIndex.name,
+    KeyConditionExpression: bound ? `#queue = :queue AND queueOrder ${bound.op} :bound` : '#queue = :queue',
+    ExpressionAttributeNames: { '#queue': queueIndex.partitionKey },
+    ExpressionAttributeValues: { ':queue': QUEUE, ...(bound ? { ':bound': bound.key } : {}) },
+  };
+}
+
+/** Up to `limit` entries from the head of the queue, in order; with `through`, only those whose order key is at most it. */
+async function entriesFrom(doc: DynamoDBDocumentClient, tableName: string, limit: number, through?: string): Promise<QueueEntry[]> {
   const entries: QueueEntry[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
-    const page = await doc.send(
-      new QueryCommand({
-        TableName: tableName,
-        IndexName: queueIndex.name,
-        KeyConditionExpression: last === undefined ? '#queue = :queue' : '#queue = :queue AND queueOrder <= :last',
-        ExpressionAttributeNames: { '#queue': queueIndex.partitionKey },
-        ExpressionAttributeValues: { ':queue': QUEUE, ...(last === undefined ? {} : { ':last': last }) },
-        Limit: limit - entries.length,
-        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-      }),
-    );
+    const page = await doc.send(new QueryCommand({ ...queueQuery(tableName, through === undefined ? {} : { through }), Limit: limit - entries.length, ...(startKey ? { ExclusiveStartKey: startKey } : {}) }));
     for (const item of page.Items ?? []) entries.push(QueueEntry.parse(item));
     startKey = page.LastEvaluatedKey;
   } while (startKey && entries.length < limit);
