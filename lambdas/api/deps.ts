@@ -23,9 +23,9 @@ import { stepFunctionsExecutions } from './step-functions';
 /**
  * Everything the API handlers need together (the API tests give every route one set). On AWS each function
  * builds only its own part from the environment (submitDepsFromEnv, cancelDepsFromEnv, answerDepsFromEnv,
- * readApiDepsFromEnv), so its bundle carries only the stores it uses. `POST /v1/runs` adds its idempotency
- * store and the branch facts client (lambdas/api/idempotency.ts), so only its bundle carries Powertools
- * Idempotency and the Lambda client.
+ * readApiDepsFromEnv), so its bundle carries only the stores it uses. `POST /v1/runs` adds its Idempotency-Key
+ * records and the branch facts client (lambdas/api/idempotency.ts), so only its bundle carries them and
+ * the Lambda client.
  */
 export type ApiDeps = SubmitDeps & CancelDeps & AnswerDeps;
 
