@@ -28,7 +28,7 @@ import { createThreadStore } from '../../core/store/threads';
 import { createWebhookDeliveries } from '../../core/store/webhook-deliveries';
 import { header, type ApiEvent, type ApiResult } from '../api/http';
 import { stepFunctionsExecutions } from '../api/step-functions';
-import { localSecretsFileSource, secretsManagerSource } from '../token-broker';
+import { localSecretsFileSource, secretsManagerSource } from '../secret-sources';
 import { lambdaBranchFacts, lambdaPullFacts } from './branch-facts-client';
 import { octokitRepoClient } from './github-repo-client';
 import { octokitCiClient } from './github-ci-client';
