@@ -1,11 +1,9 @@
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createAppAuth } from '@octokit/auth-app';
-import { readFileSync } from 'node:fs';
 import { request as githubRequest } from '@octokit/request';
 import { join } from 'node:path';
-import * as z from 'zod';
 import { repoSettings } from '../core/config/load';
 import { runtimeConfig } from '../core/config/runtime';
 import type { NightshiftConfig } from '../core/config/schema';
@@ -33,6 +31,7 @@ import {
   type TokenBrokerResponse,
   type TraceUploadResponse,
 } from './token-broker-contract';
+import { localSecretsFileSource, secretsManagerSource, type SecretSource } from './secret-sources';
 
 /**
  * The token broker: the one place that holds the GitHub App key and can read repo secrets, and the
@@ -76,25 +75,6 @@ export const RUN_WRITE_GRACE_MS = 10 * 60_000;
 /** How long a presigned trace or checkpoint URL is valid. */
 const OBJECT_URL_SECONDS = 300;
 
-/** Reads a secret's string value (Secrets Manager in AWS, `secrets.json` in local mode). */
-export type SecretSource = (name: string) => Promise<string>;
-
-export function secretsManagerSource(client: SecretsManagerClient): SecretSource {
-  return async (name) => {
-    const out = await client.send(new GetSecretValueCommand({ SecretId: name }));
-    if (!out.SecretString) throw new Error(`secret ${name} has no string value`);
-    return out.SecretString;
-  };
-}
-
-export function localSecretsFileSource(file: string): SecretSource {
-  return async (name) => {
-    const secrets = z.record(z.string(), z.string()).parse(JSON.parse(readFileSync(file, 'utf8')));
-    const value = secrets[name];
-    if (value === undefined) throw new Error(`secret ${name} is not in ${file}`);
-    return value;
-  };
-}
 
 /** Presigns one request on one of a run's objects (`runs/<runId>/<name>`, the name from core/runs/run-objects.ts), and on no other key. */
 export type RunObjectPresigner = (runId: string, objectName: string, method: 'PUT' | 'GET') => Promise<TraceUploadResponse>;

@@ -23,7 +23,7 @@
  *           approval with the task token its execution waits on (never shown by the API).
  *           GSIs with sort key itemId, projection ALL: byRun (runId), byState (state),
  *           byRequester (requester).
- * idempotency  Powertools Idempotency's table (pk id, ttl expiration).
+ * idempotency  Idempotency-Key records and webhook delivery markers (pk id, ttl expiration).
  */
 export const runsKeys = { partitionKey: 'runId' } as const;
 export const runsIndexes = {

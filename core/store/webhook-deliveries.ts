@@ -5,7 +5,7 @@ import { isConditionFailure } from './condition-failure';
 
 /**
  * Webhook deliveries already processed (at most once: docs/github-app.md, The request path), in the idempotency table beside
- * Powertools' records: `github-delivery#<X-GitHub-Delivery>` and `github-body#<sha256 of the body>`,
+ * the Idempotency-Key records (core/store/idempotency-records.ts): `github-delivery#<X-GitHub-Delivery>` and `github-body#<sha256 of the body>`,
  * each with a TTL (`expiration`, epoch seconds). The delivery header is not covered by GitHub's
  * signature, so a captured body replayed under a new delivery id is caught by the body's digest.
  * A claim is one conditional PutItem per key; an expired marker counts as absent even before

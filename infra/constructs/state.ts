@@ -317,7 +317,7 @@ export class State extends Construct {
     iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resourceArns: [this.inbox.tableArn] });
   }
 
-  /** Powertools Idempotency's records (the API's Idempotency-Key). */
+  /** The API's Idempotency-Key records (core/store/idempotency-records.ts): claim (conditional put), read the holder, complete, release. */
   grantIdempotency(grantee: iam.IGrantable): void {
     this.grantItems(grantee, [this.idempotency], ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']);
   }

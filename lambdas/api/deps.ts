@@ -2,13 +2,13 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { runtimeConfig } from '../../core/config/runtime';
-import { optionalEnv, requiredEnv } from '../../core/env';
+import { requiredEnv } from '../../core/env';
 import type { AnswerDeps } from '../../core/runs/answer';
 import type { CancelDeps } from '../../core/runs/cancel';
 import type { FinalizeDeps } from '../../core/runs/finalize';
 import type { SubmitDeps } from '../../core/runs/submit';
 import { createLambdaMetricsSink } from '../../core/metrics/lambda-sink';
-import { createDynamoClient, documentClientFor, tableNamesFromEnv } from '../../core/store/client';
+import { documentClientFor, tableNamesFromEnv } from '../../core/store/client';
 import { createBudgetLedger } from '../../core/store/budget-ledger';
 import { createConcurrencySlots } from '../../core/store/concurrency-slots';
 import { createIntakeFlag } from '../../core/store/intake-flag';
@@ -16,16 +16,20 @@ import type { TableNames } from '../../core/store/tables';
 import { createInboxStore } from '../../core/store/inbox-store';
 import { createRunEventLog } from '../../core/store/run-event-log';
 import { createRunRepository } from '../../core/store/run-repository';
-import { createRunQueue, type RunQueuePort } from '../../core/store/run-queue';
+import { createRunQueue } from '../../core/store/run-queue';
 import { createThreadStore } from '../../core/store/threads';
+import { apiDynamoClient } from './read-deps';
 import { stepFunctionsExecutions } from './step-functions';
+
+// The read-only routes import these from ./read-deps, which loads no Step Functions client.
+export { apiDynamoClient, lazyApiDeps, readApiDepsFromEnv, type ReadApiDeps } from './read-deps';
 
 /**
  * Everything the API handlers need together (the API tests give every route one set). On AWS each function
  * builds only its own part from the environment (submitDepsFromEnv, cancelDepsFromEnv, answerDepsFromEnv,
- * readApiDepsFromEnv), so its bundle carries only the stores it uses. `POST /v1/runs` adds its idempotency
- * store and the branch facts client (lambdas/api/idempotency.ts), so only its bundle carries Powertools
- * Idempotency and the Lambda client.
+ * readApiDepsFromEnv), so its bundle carries only the stores it uses. `POST /v1/runs` adds its Idempotency-Key
+ * records and the branch facts client (lambdas/api/idempotency.ts), so only its bundle carries them and
+ * the Lambda client.
  */
 export type ApiDeps = SubmitDeps & CancelDeps & AnswerDeps;
 
@@ -40,9 +44,6 @@ export type AnswerApiDeps = AnswerDeps & RouteConfig;
 
 type StepFunctionsExecutions = ReturnType<typeof stepFunctionsExecutions>;
 
-export function apiDynamoClient(env: NodeJS.ProcessEnv = process.env): DynamoDBClient {
-  return createDynamoClient({ endpoint: optionalEnv('AWS_ENDPOINT_URL_DYNAMODB', env) });
-}
 
 /** The tables every API function starts from. */
 function tablesFromEnv(env: NodeJS.ProcessEnv, dynamo: DynamoDBClient) {
@@ -104,28 +105,4 @@ export function answerDepsFromEnv(env: NodeJS.ProcessEnv = process.env): AnswerA
     // The thread limit of an approved budget_approval (budgets.perThreadUsd).
     threads: createThreadStore(doc, names.control),
   };
-}
-
-/** What the read-only routes need (GET runs, events, inbox): no ledger, slots or executions, so their bundles carry none. */
-export type ReadApiDeps = Pick<ApiDeps, 'config' | 'runs' | 'events' | 'inbox'> & {
-  /** A QUEUED run's live position (GET /v1/runs/{runId}); absent: the position Admit stored. */
-  queuePositions?: Pick<RunQueuePort, 'position'>;
-};
-
-export function readApiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ReadApiDeps {
-  const names = tableNamesFromEnv(env);
-  const doc = documentClientFor(apiDynamoClient(env));
-  return {
-    config: runtimeConfig(),
-    runs: createRunRepository(doc, names.runs),
-    events: createRunEventLog(doc, names.events),
-    inbox: createInboxStore(doc, names.inbox),
-    queuePositions: createRunQueue(doc, names.control),
-  };
-}
-
-/** Built on first use, then kept for the life of the Lambda instance (clients at module scope). */
-export function lazyApiDeps<D extends ReadApiDeps>(build: () => D): () => D {
-  let deps: D | undefined;
-  return () => (deps ??= build());
 }

@@ -1,4 +1,4 @@
-import { lazyApiDeps, readApiDepsFromEnv } from './deps';
+import { lazyApiDeps, readApiDepsFromEnv } from './read-deps';
 import { getInboxItemHandler } from './inbox-item';
 
 export const handler = getInboxItemHandler(lazyApiDeps(readApiDepsFromEnv));

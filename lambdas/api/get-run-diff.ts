@@ -2,7 +2,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { requiredEnv } from '../../core/env';
 import { maySeeRun } from '../../core/runs/access';
 import { lambdaCompareDiff, type CompareDiffPort } from '../github/branch-facts-client';
-import { lazyApiDeps, readApiDepsFromEnv, type ReadApiDeps } from './deps';
+import { lazyApiDeps, readApiDepsFromEnv, type ReadApiDeps } from './read-deps';
 import { HttpError } from './http';
 import { runIdFromPath, unknownRun } from './get-run';
 import { apiRoute, type ApiHandler } from './route';

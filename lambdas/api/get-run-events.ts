@@ -1,5 +1,5 @@
 import { maySeeRun } from '../../core/runs/access';
-import { lazyApiDeps, readApiDepsFromEnv, type ReadApiDeps } from './deps';
+import { lazyApiDeps, readApiDepsFromEnv, type ReadApiDeps } from './read-deps';
 import { parseInput } from './http';
 import { runIdFromPath, unknownRun } from './get-run';
 import { RunEventsQuery } from './query-schemas';

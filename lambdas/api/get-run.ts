@@ -1,6 +1,6 @@
 import { maySeeRun } from '../../core/runs/access';
 import { toRunView } from '../../core/runs/view';
-import { lazyApiDeps, readApiDepsFromEnv, type ReadApiDeps } from './deps';
+import { lazyApiDeps, readApiDepsFromEnv, type ReadApiDeps } from './read-deps';
 import { HttpError, type ApiEvent } from './http';
 import { RunIdPath } from './query-schemas';
 import { apiRoute, type ApiHandler } from './route';

@@ -1,23 +1,24 @@
-import { randomUUID } from 'node:crypto';
-import { IdempotencyAlreadyInProgressError, IdempotencyConfig, IdempotencyValidationError, makeIdempotent } from '@aws-lambda-powertools/idempotency';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
+import { createHash } from 'node:crypto';
 import type { Context } from 'aws-lambda';
+import * as z from 'zod';
 import { submitRun, type SubmitInput, type SubmitResult } from '../../core/runs/submit';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { optionalEnv } from '../../core/env';
-import { tableNamesFromEnv } from '../../core/store/client';
-import { idempotencyKeys } from '../../core/store/tables';
+import { documentClientFor, tableNamesFromEnv } from '../../core/store/client';
+import { createIdempotencyRecords, type IdempotencyRecordsPort } from '../../core/store/idempotency-records';
 import { lambdaBranchFacts, lambdaPullFacts } from '../github/branch-facts-client';
 import type { SubmitDeps } from '../../core/runs/submit';
 import { apiDynamoClient, submitDepsFromEnv, type ApiDeps } from './deps';
 import { HttpError } from './http';
 
-/** What `POST /v1/runs` needs: a submission's deps and Powertools Idempotency's store for the Idempotency-Key header. */
-export type SubmitRouteDeps = SubmitDeps & { idempotencyStore: BasePersistenceLayer };
+/** What `POST /v1/runs` needs: a submission's deps and the Idempotency-Key records. */
+export type SubmitRouteDeps = SubmitDeps & { idempotencyRecords: IdempotencyRecordsPort };
 
-/** Every route's deps with the idempotency store: what the API tests give all routes. */
+/** Every route's deps with the Idempotency-Key records: what the API tests give all routes. */
 export type SubmitApiDeps = ApiDeps & SubmitRouteDeps;
+
+/** How long a key answers with its first submission. */
+export const IDEMPOTENCY_KEY_TTL_SECONDS = 24 * 60 * 60;
 
 export function submitApiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SubmitRouteDeps {
   const dynamo = apiDynamoClient(env);
@@ -27,24 +28,8 @@ export function submitApiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Subm
     ...submitDepsFromEnv(env, dynamo),
     // Only the submit function is granted this function; the others never call it (a branch or a review's pull request is only submitted).
     ...(lambda && branchFactsFunction ? { branchFacts: lambdaBranchFacts(lambda, branchFactsFunction), pullFacts: lambdaPullFacts(lambda, branchFactsFunction) } : {}),
-    idempotencyStore: new DynamoDBPersistenceLayer({
-      tableName: tableNamesFromEnv(env).idempotency,
-      keyAttr: idempotencyKeys.partitionKey,
-      expiryAttr: idempotencyKeys.ttlAttribute,
-      awsSdkV3Client: dynamo,
-    }),
+    idempotencyRecords: createIdempotencyRecords(documentClientFor(dynamo), tableNamesFromEnv(env).idempotency, { ttlSeconds: IDEMPOTENCY_KEY_TTL_SECONDS }),
   };
-}
-
-/** Powertools Idempotency's refusals as the caller sees them. */
-function idempotencyHttpError(err: unknown): unknown {
-  if (err instanceof IdempotencyValidationError) {
-    return new HttpError(409, 'idempotency_key_reused', 'this Idempotency-Key was used with another request body');
-  }
-  if (err instanceof IdempotencyAlreadyInProgressError) {
-    return new HttpError(409, 'idempotency_in_progress', 'a request with this Idempotency-Key is still being processed', undefined, { 'retry-after': '1' });
-  }
-  return err;
 }
 
 /** Idempotency-Key values: what clients commonly send (UUIDs, ULIDs, hashes), nothing that could confuse a log. */
@@ -62,14 +47,31 @@ export function parseIdempotencyKey(value: string | undefined): string | undefin
  * Outside Lambda (local mode) there is no invocation deadline; this one bounds how long a submission
  * that crashed mid-way keeps its key "in progress" before the key can be retried.
  */
-const localInvocation = { getRemainingTimeInMillis: () => 30_000 } as Partial<Context> as Context;
+const LOCAL_IN_PROGRESS_MS = 30_000;
 
-interface KeyedSubmission extends SubmitInput {
-  /** The key as Powertools hashes it: per requester, so two callers can never collide on one key. */
-  scope: string;
-  /** Names this call (not hashed): whether submitRun ran for it, or the answer is a replay. */
-  attempt: string;
+/**
+ * The digest records are keyed and checked by: md5, base64, of the JSON with object keys sorted
+ * case-insensitively, exactly as Powertools Idempotency computed it, so that the records it wrote
+ * (up to a day before the switch) keep answering their keys. Not a secret: the key is scoped by the
+ * requester before it is hashed, and the stored body digest only tells bodies apart.
+ */
+function recordDigest(value: unknown): string {
+  return createHash('md5').update(JSON.stringify(withSortedKeys(value))).digest('base64');
 }
+
+function withSortedKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withSortedKeys);
+  if (value === null || typeof value !== 'object') return value;
+  const object = value as Record<string, unknown>;
+  const keys = Object.keys(object).sort((a, b) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1));
+  return Object.fromEntries(keys.map((k) => [k, withSortedKeys(object[k])]));
+}
+
+/** The record's id: per requester, so two callers can never collide on one key. */
+export const submitRecordId = (requester: string, idempotencyKey: string) => `submit-run#${recordDigest(`${requester}\n${idempotencyKey}`)}`;
+
+/** What a completed record stores: the first submission's answer. */
+const StoredSubmitResult = z.object({ runId: z.string().min(1), status: z.literal('QUEUED') });
 
 /** What the submitter answers: the run, and whether this call created it (false for a replayed key). */
 export interface KeyedSubmitResult extends SubmitResult {
@@ -77,36 +79,29 @@ export interface KeyedSubmitResult extends SubmitResult {
 }
 
 /**
- * submitRun behind Powertools Idempotency: the same requester, key and body get the first answer
- * (the same run); the same key with another body is refused (IdempotencyValidationError → 409).
- * A submission that failed leaves no record, so it can be retried with the same key.
+ * submitRun behind the Idempotency-Key: the same requester, key and body get the first answer (the
+ * same run); the same key with another body is refused (409 idempotency_key_reused), and so is a key
+ * whose first submission is still running (409 idempotency_in_progress). A submission that failed
+ * leaves no record, so it can be retried with the same key.
  */
-export function idempotentSubmitter(deps: SubmitRouteDeps) {
-  const config = new IdempotencyConfig({
-    eventKeyJmesPath: 'scope',
-    payloadValidationJmesPath: 'request',
-    throwOnNoIdempotencyKey: true,
-    expiresAfterSeconds: 24 * 60 * 60,
-  });
-  const executed = new Set<string>();
-  const submit = makeIdempotent(
-    async ({ attempt, scope: _scope, ...call }: KeyedSubmission): Promise<SubmitResult> => {
-      const result = await submitRun(deps, call);
-      executed.add(attempt);
-      return result;
-    },
-    { persistenceStore: deps.idempotencyStore, config, keyPrefix: 'submit-run' },
-  );
-  return async (input: SubmitInput & { idempotencyKey: string }, context?: Context): Promise<KeyedSubmitResult> => {
-    config.registerLambdaContext(context ?? localInvocation);
-    const attempt = randomUUID();
-    try {
-      const result = await submit({ ...input, scope: `${input.requester}\n${input.idempotencyKey}`, attempt });
-      return { ...result, replayed: !executed.has(attempt) };
-    } catch (err) {
-      throw idempotencyHttpError(err);
-    } finally {
-      executed.delete(attempt);
-    }
-  };
+export async function submitIdempotently(deps: SubmitRouteDeps, input: SubmitInput & { idempotencyKey: string }, context?: Context): Promise<KeyedSubmitResult> {
+  const id = submitRecordId(input.requester, input.idempotencyKey);
+  const payloadHash = recordDigest(input.request);
+  const claim = await deps.idempotencyRecords.claim(id, payloadHash, context ? context.getRemainingTimeInMillis() : LOCAL_IN_PROGRESS_MS);
+  if (claim.outcome === 'payload_mismatch') {
+    throw new HttpError(409, 'idempotency_key_reused', 'this Idempotency-Key was used with another request body');
+  }
+  if (claim.outcome === 'in_progress') {
+    throw new HttpError(409, 'idempotency_in_progress', 'a request with this Idempotency-Key is still being processed', undefined, { 'retry-after': '1' });
+  }
+  if (claim.outcome === 'completed') return { ...StoredSubmitResult.parse(claim.response), replayed: true };
+  let result: SubmitResult;
+  try {
+    result = await submitRun(deps, input);
+  } catch (err) {
+    await deps.idempotencyRecords.release(id);
+    throw err;
+  }
+  await deps.idempotencyRecords.complete(id, payloadHash, { runId: result.runId, status: result.status });
+  return { ...result, replayed: false };
 }

@@ -1,4 +1,4 @@
-import { lazyApiDeps, readApiDepsFromEnv } from './deps';
+import { lazyApiDeps, readApiDepsFromEnv } from './read-deps';
 import { listInboxHandler } from './inbox-item';
 
 export const handler = listInboxHandler(lazyApiDeps(readApiDepsFromEnv));

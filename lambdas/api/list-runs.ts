@@ -1,6 +1,6 @@
 import { listScope } from '../../core/runs/access';
 import { toRunView } from '../../core/runs/view';
-import { lazyApiDeps, readApiDepsFromEnv, type ReadApiDeps } from './deps';
+import { lazyApiDeps, readApiDepsFromEnv, type ReadApiDeps } from './read-deps';
 import { parseInput } from './http';
 import { ListRunsQuery } from './query-schemas';
 import { apiRoute, type ApiHandler } from './route';

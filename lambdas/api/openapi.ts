@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { InboxItemView, ResolveInboxRequest } from '../../core/inbox/inbox-item';
 import { RunView, SubmitRunRequest } from '../../core/runs/schemas';
-import { IntakeChange } from '../ops/intake';
+import { IntakeChange } from '../ops/intake-change';
 import { CancelRunAnswer, ErrorEnvelope, InboxListAnswer, IntakeStatusAnswer, RunDiffAnswer, RunEventsAnswer, RunListAnswer, SubmitRunAnswer, WebhookAnswer } from './answers';
 import { ListInboxQuery, ListRunsQuery, RunEventsQuery } from './query-schemas';
 

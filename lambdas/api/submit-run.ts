@@ -7,7 +7,7 @@ import { emitAll } from '../../core/metrics/emf';
 import { apiMetrics } from './observability';
 import { lazyApiDeps } from './deps';
 import { header, jsonBody, parseInput } from './http';
-import { idempotentSubmitter, parseIdempotencyKey, submitApiDepsFromEnv, type SubmitRouteDeps } from './idempotency';
+import { parseIdempotencyKey, submitApiDepsFromEnv, submitIdempotently, type SubmitRouteDeps } from './idempotency';
 import { SubmitSourceHeader } from './query-schemas';
 import { apiRoute, type ApiHandler } from './route';
 import type { SubmitRunAnswer } from './answers';
@@ -18,7 +18,6 @@ export function runLinks(runId: string) {
 
 /** `POST /v1/runs` */
 export function submitRunHandler(getDeps: () => SubmitRouteDeps): ApiHandler {
-  const submitters = new WeakMap<SubmitRouteDeps, ReturnType<typeof idempotentSubmitter>>();
   return apiRoute('submit-run', getDeps, async ({ event, deps, requester, access, log, context }) => {
     const request = parseInput(SubmitRunRequest, jsonBody(event), 'request body');
     const source = parseInput(SubmitSourceHeader, header(event, 'x-nightshift-source'), 'x-nightshift-source header');
@@ -31,12 +30,7 @@ export function submitRunHandler(getDeps: () => SubmitRouteDeps): ApiHandler {
       if (idempotencyKey === undefined) {
         submitted = await submitRun(deps, { request, requester, source });
       } else {
-        let submitter = submitters.get(deps);
-        if (!submitter) {
-          submitter = idempotentSubmitter(deps);
-          submitters.set(deps, submitter);
-        }
-        submitted = await submitter({ request, requester, source, idempotencyKey }, context);
+        submitted = await submitIdempotently(deps, { request, requester, source, idempotencyKey }, context);
       }
     } catch (err) {
       const reason = refusalReasonOf(err);

@@ -8,7 +8,7 @@ import { runtimeConfig } from '../../core/config/runtime';
 import type { NightshiftConfig } from '../../core/config/schema';
 import { optionalEnv } from '../../core/env';
 import { issueForgeToken } from './forge-tokens';
-import { localSecretsFileSource, secretsManagerSource, type SecretSource } from '../token-broker';
+import { localSecretsFileSource, secretsManagerSource, type SecretSource } from '../secret-sources';
 import { CI_TOKEN_PERMISSIONS, STATUS_TOKEN_PERMISSIONS, WEBHOOK_TOKEN_PERMISSIONS, WebhookTokenRequest, type WebhookTokenResponse } from './webhook-token-contract';
 
 /**

@@ -17,12 +17,18 @@ import { isSnsDelivery, postInboxItem, topicMessagesOf, type PostItemDeps, type 
 import { reportQueueMoved, type QueueCommentDeps } from '../../core/github/queue-comments';
 import { submitRun } from '../../core/runs/submit';
 import { createDynamoClient, documentClientFor, tableNamesFromEnv } from '../../core/store/client';
-import { createStore } from '../../core/store/index';
+import { createBudgetLedger } from '../../core/store/budget-ledger';
+import { createConcurrencySlots } from '../../core/store/concurrency-slots';
+import { createInboxStore } from '../../core/store/inbox-store';
+import { createIntakeFlag } from '../../core/store/intake-flag';
+import { createRunEventLog } from '../../core/store/run-event-log';
+import { createRunQueue } from '../../core/store/run-queue';
+import { createRunRepository } from '../../core/store/run-repository';
 import { createThreadStore } from '../../core/store/threads';
 import { createWebhookDeliveries } from '../../core/store/webhook-deliveries';
 import { header, type ApiEvent, type ApiResult } from '../api/http';
 import { stepFunctionsExecutions } from '../api/step-functions';
-import { localSecretsFileSource, secretsManagerSource } from '../token-broker';
+import { localSecretsFileSource, secretsManagerSource } from '../secret-sources';
 import { lambdaBranchFacts, lambdaPullFacts } from './branch-facts-client';
 import { octokitRepoClient } from './github-repo-client';
 import { octokitCiClient } from './github-ci-client';
@@ -58,7 +64,16 @@ export function webhookDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Webhoo
   const dynamo = createDynamoClient({ endpoint: optionalEnv('AWS_ENDPOINT_URL_DYNAMODB', env) });
   const doc = documentClientFor(dynamo);
   const names = tableNamesFromEnv(env);
-  const store = createStore(doc, names);
+  // Only the stores a submission, a cancel, an answer and the status comments use (not the whole core/store).
+  const store = {
+    runs: createRunRepository(doc, names.runs),
+    events: createRunEventLog(doc, names.events),
+    ledger: createBudgetLedger(doc, { runs: names.runs, control: names.control }),
+    slots: createConcurrencySlots(doc, names.control),
+    intake: createIntakeFlag(doc, names.control),
+    inbox: createInboxStore(doc, names.inbox),
+    queue: createRunQueue(doc, names.control),
+  };
   const threads = createThreadStore(doc, names.control);
   const executions = stepFunctionsExecutions(new SFNClient({}), requiredEnv('STATE_MACHINE_ARN', env));
   const lambda = new LambdaClient({});

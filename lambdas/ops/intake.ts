@@ -1,6 +1,6 @@
 import { createLogger, type StructuredLogger } from '../../core/observability/logger';
 import type { Context } from 'aws-lambda';
-import * as z from 'zod';
+import { IntakeChange } from './intake-change';
 import { requiredEnv } from '../../core/env';
 import type { MetricsSink } from '../../core/metrics/emf';
 import { createLambdaMetricsSink } from '../../core/metrics/lambda-sink';
@@ -15,13 +15,6 @@ import { opsDynamoDocument } from './clients';
  * the operator's switch of the spend circuit breaker. IAM callers only, whatever the API's auth mode:
  * who may flip it is decided by IAM policy on `execute-api:Invoke` for `/v1/admin/*`.
  */
-export const IntakeChange = z
-  .object({
-    action: z.enum(['pause', 'resume']),
-    reason: z.string().trim().min(1).max(500).optional(),
-  })
-  .strict();
-export type IntakeChange = z.infer<typeof IntakeChange>;
 
 export interface IntakeStatus {
   paused: boolean;

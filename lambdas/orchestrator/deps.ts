@@ -1,4 +1,3 @@
-import { createLogger } from '../../core/observability/logger';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -29,9 +28,10 @@ import { sfnTaskCompleter } from './task-callbacks';
 import { wakeQueuedRuns, WOKEN_OUTPUT, type QueueWaker, type WakeDelivery } from '../../core/runs/queue-wake';
 import { createRunQueue, type RunQueuePort } from '../../core/store/run-queue';
 import { snsInboxNotifier, snsQueueMovedAnnouncer } from './inbox-topic';
+import { orchestratorLogger } from './orchestrator-logger';
 
-/** One structured JSON logger for the state machine's Lambda tasks; every line carries the run id. */
-export const orchestratorLogger = createLogger({ serviceName: 'nightshift-orchestrator' });
+// The handlers' logger; TaskStopped imports it from ./orchestrator-logger directly.
+export { orchestratorLogger };
 
 /** SendTaskSuccess on a waiting task (Admit completes its own state; wakers complete queued runs'). */
 export interface TaskCompleter {

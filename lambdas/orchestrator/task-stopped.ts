@@ -4,7 +4,7 @@ import * as z from 'zod';
 import { requiredEnv } from '../../core/env';
 import { endLostRunner, RUNNER_CONTAINER_NAME, type LostRunnerAction, type SendTaskFailure } from '../../core/runs/runner-stop';
 import { RunId } from '../../core/runs/schemas';
-import { orchestratorLogger } from './deps';
+import { orchestratorLogger } from './orchestrator-logger';
 
 /**
  * The EventBridge "ECS Task State Change" event, as far as this handler reads it. Its `detail` is the

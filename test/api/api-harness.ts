@@ -1,11 +1,10 @@
 import './quiet-powertools';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { SFNClient, StartExecutionCommand, SendTaskFailureCommand, SendTaskSuccessCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { NightshiftConfig } from '../../core/config/schema';
-import { idempotencyKeys } from '../../core/store/tables';
-import type { SubmitApiDeps } from '../../lambdas/api/idempotency';
+import { createIdempotencyRecords } from '../../core/store/idempotency-records';
+import { IDEMPOTENCY_KEY_TTL_SECONDS, type SubmitApiDeps } from '../../lambdas/api/idempotency';
 import type { ApiEvent, ApiResult } from '../../lambdas/api/http';
 import { stepFunctionsExecutions } from '../../lambdas/api/step-functions';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
@@ -22,7 +21,7 @@ export interface ApiHarness {
   stop(): Promise<void>;
 }
 
-/** dynalite with the real store, the real Step Functions adapter over a mocked SFN client, and Powertools Idempotency on dynalite. */
+/** dynalite with the real store, the real Step Functions adapter over a mocked SFN client, and the Idempotency-Key records on dynalite. */
 export async function startApi(config: NightshiftConfig = testConfig(apiFixture)): Promise<ApiHarness> {
   const db = await startDynalite();
   const sfn = mockSfn();
@@ -39,7 +38,7 @@ export async function startApi(config: NightshiftConfig = testConfig(apiFixture)
     sendTaskSuccess: executions.sendTaskSuccess,
     sendTaskFailure: executions.sendTaskFailure,
     stopRunTasks: (runId) => executions.stopExecution(runId, 'run finalized by the API'),
-    idempotencyStore: new DynamoDBPersistenceLayer({ tableName: db.names.idempotency, keyAttr: idempotencyKeys.partitionKey, expiryAttr: idempotencyKeys.ttlAttribute, awsSdkV3Client: db.client }),
+    idempotencyRecords: createIdempotencyRecords(db.doc, db.names.idempotency, { ttlSeconds: IDEMPOTENCY_KEY_TTL_SECONDS }),
   };
   return {
     db,

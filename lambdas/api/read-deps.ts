@@ -1,0 +1,42 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { runtimeConfig } from '../../core/config/runtime';
+import { optionalEnv } from '../../core/env';
+import { createDynamoClient, documentClientFor, tableNamesFromEnv } from '../../core/store/client';
+import { createInboxStore } from '../../core/store/inbox-store';
+import { createRunEventLog } from '../../core/store/run-event-log';
+import { createRunRepository } from '../../core/store/run-repository';
+import { createRunQueue, type RunQueuePort } from '../../core/store/run-queue';
+import type { ApiDeps } from './deps';
+
+/**
+ * The read-only routes' deps, apart from lambdas/api/deps.ts: importing that module loads the Step
+ * Functions client the writing routes use (an external package is loaded at init whether or not it is
+ * used), which the read-only routes never call.
+ */
+export function apiDynamoClient(env: NodeJS.ProcessEnv = process.env): DynamoDBClient {
+  return createDynamoClient({ endpoint: optionalEnv('AWS_ENDPOINT_URL_DYNAMODB', env) });
+}
+
+/** What the read-only routes need (GET runs, events, inbox): no ledger, slots or executions, so their bundles carry none. */
+export type ReadApiDeps = Pick<ApiDeps, 'config' | 'runs' | 'events' | 'inbox'> & {
+  /** A QUEUED run's live position (GET /v1/runs/{runId}); absent: the position Admit stored. */
+  queuePositions?: Pick<RunQueuePort, 'position'>;
+};
+
+export function readApiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ReadApiDeps {
+  const names = tableNamesFromEnv(env);
+  const doc = documentClientFor(apiDynamoClient(env));
+  return {
+    config: runtimeConfig(),
+    runs: createRunRepository(doc, names.runs),
+    events: createRunEventLog(doc, names.events),
+    inbox: createInboxStore(doc, names.inbox),
+    queuePositions: createRunQueue(doc, names.control),
+  };
+}
+
+/** Built on first use, then kept for the life of the Lambda instance (clients at module scope). */
+export function lazyApiDeps<D extends ReadApiDeps>(build: () => D): () => D {
+  let deps: D | undefined;
+  return () => (deps ??= build());
+}

@@ -1,0 +1,141 @@
+import './quiet-powertools';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { submitRecordId } from '../../lambdas/api/idempotency';
+import { submitRunHandler } from '../../lambdas/api/submit-run';
+import { alice, apiEvent, bodyOf, startApi, stateMachineArn, type ApiHarness } from './api-harness';
+
+/** Races and stale records of the Idempotency-Key (core/store/idempotency-records.ts), on dynalite. */
+describe('Idempotency-Key races and stale records', () => {
+  let api: ApiHarness;
+  let submit: ReturnType<typeof submitRunHandler>;
+  beforeEach(async () => {
+    api = await startApi();
+    submit = submitRunHandler(() => api.deps);
+  });
+  afterEach(() => api.stop());
+
+  const body = { repo: 'acme/web', prompt: 'Bump lodash', budgetUsd: 0.5, labels: ['a', 'b'] };
+  const keyed = (key: string, requestBody: object = body) => apiEvent({ body: requestBody, headers: { 'idempotency-key': key } });
+  const runCount = async () => (await api.deps.runs.list({ limit: 10 })).runs.length;
+  const recordOf = async (key: string) => (await api.db.doc.send(new GetCommand({ TableName: api.db.names.idempotency, Key: { id: submitRecordId(alice, key) } }))).Item;
+
+  /** Holds every StartExecution until `open()`: a submission that is still in progress. */
+  function holdExecutions() {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    let started!: () => void;
+    const reached = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    api.sfn.on(StartExecutionCommand).callsFake(async (input: { name: string }) => {
+      started();
+      await gate;
+      return { executionArn: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${input.name}`, startDate: new Date() };
+    });
+    return { open, reached };
+  }
+
+  it('gives two concurrent submissions of one key one run, and the other the same run or 409 in progress', async () => {
+    const [a, b] = await Promise.all([submit(keyed('race-1')), submit(keyed('race-1'))]);
+    const answers = [a, b].map((r) => ({ status: r.statusCode, body: bodyOf(r) }));
+    const created = answers.filter((r) => r.status === 202);
+    expect(created.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(created.map((r) => r.body.runId)).size).toBe(1);
+    for (const r of answers.filter((r) => r.status !== 202)) expect([r.status, r.body.error.code]).toEqual([409, 'idempotency_in_progress']);
+    expect(await runCount()).toBe(1);
+    expect(api.sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
+  });
+
+  it('gives two concurrent submissions of one key with different bodies one run; the other is refused as a reused key', async () => {
+    const [a, b] = await Promise.all([submit(keyed('race-2')), submit(keyed('race-2', { ...body, prompt: 'Something else' }))]);
+    const statuses = [a.statusCode, b.statusCode].sort();
+    expect(statuses).toEqual([202, 409]);
+    expect(bodyOf([a, b].find((r) => r.statusCode === 409)!).error.code).toBe('idempotency_key_reused');
+    expect(await runCount()).toBe(1);
+  });
+
+  it('answers 409 in progress with Retry-After while the first submission runs, then replays its run', async () => {
+    const held = holdExecutions();
+    const first = submit(keyed('slow'));
+    await held.reached;
+    const during = await submit(keyed('slow'));
+    expect(during.statusCode).toBe(409);
+    expect(bodyOf(during).error.code).toBe('idempotency_in_progress');
+    expect(during.headers?.['retry-after']).toBe('1');
+    held.open();
+    const done = await first;
+    expect(done.statusCode).toBe(202);
+    const after = await submit(keyed('slow'));
+    expect(after.statusCode).toBe(202);
+    expect(bodyOf(after).runId).toBe(bodyOf(done).runId);
+    expect(await runCount()).toBe(1);
+  });
+
+  it('refuses another body as a reused key while the first submission is still in progress', async () => {
+    const held = holdExecutions();
+    const first = submit(keyed('slow-2'));
+    await held.reached;
+    const other = await submit(keyed('slow-2', { ...body, prompt: 'Something else' }));
+    expect(other.statusCode).toBe(409);
+    expect(bodyOf(other).error.code).toBe('idempotency_key_reused');
+    held.open();
+    expect((await first).statusCode).toBe(202);
+  });
+
+  it('bounds an in-progress claim by the invocation deadline: a submission that crashed leaves the key usable after it', async () => {
+    await submit(keyed('crashed'));
+    const record = await recordOf('crashed');
+    // As a submission that died after its claim leaves it: in progress, its holder's deadline passed, the record itself not expired.
+    await api.db.doc.send(new PutCommand({ TableName: api.db.names.idempotency, Item: { ...record, status: 'INPROGRESS', in_progress_expiration: Date.now() - 1_000, data: undefined } }));
+    const retried = await submit(keyed('crashed'));
+    expect(retried.statusCode).toBe(202);
+    expect(await runCount()).toBe(2);
+    expect((await recordOf('crashed'))?.status).toBe('COMPLETED');
+  });
+
+  it('treats an expired record as absent before the TTL sweep removes it', async () => {
+    const first = await submit(keyed('old'));
+    const record = await recordOf('old');
+    await api.db.doc.send(new PutCommand({ TableName: api.db.names.idempotency, Item: { ...record, expiration: Math.floor(Date.now() / 1000) - 60 } }));
+    const again = await submit(keyed('old'));
+    expect(again.statusCode).toBe(202);
+    expect(bodyOf(again).runId).not.toBe(bodyOf(first).runId);
+    expect(await runCount()).toBe(2);
+  });
+
+  it('keeps a record 24 h in the TTL attribute and stores the answer, the body digest and the status', async () => {
+    const before = Math.floor(Date.now() / 1000);
+    const answer = await submit(keyed('layout'));
+    const record = await recordOf('layout');
+    expect(record).toMatchObject({ status: 'COMPLETED', data: { runId: bodyOf(answer).runId, status: 'QUEUED' }, validation: expect.any(String) });
+    expect(record?.expiration).toBeGreaterThanOrEqual(before + 24 * 3600);
+    expect(record?.expiration).toBeLessThanOrEqual(before + 24 * 3600 + 60);
+  });
+
+  it('answers a key from a record Powertools Idempotency wrote before the switch', async () => {
+    // Written by @aws-lambda-powertools/idempotency 2.35.0 for alice, key k-compat and this body (its id and validation digests).
+    const runId = '01M97KEHVDJ69H3TFM0PKNYQMB';
+    await api.db.doc.send(
+      new PutCommand({
+        TableName: api.db.names.idempotency,
+        Item: {
+          id: 'submit-run#RKo6H7LnirC1SM9dyg//5g==',
+          status: 'COMPLETED',
+          expiration: Math.floor(Date.now() / 1000) + 3600,
+          in_progress_expiration: Date.now() - 60_000,
+          data: { runId, status: 'QUEUED' },
+          validation: 'lMAKVUZDvJbYGFocqyF5nQ==',
+        },
+      }),
+    );
+    const replayed = await submit(keyed('k-compat'));
+    expect(replayed.statusCode).toBe(202);
+    expect(bodyOf(replayed).runId).toBe(runId);
+    expect(await runCount()).toBe(0);
+    const other = await submit(keyed('k-compat', { ...body, prompt: 'Something else' }));
+    expect(bodyOf(other).error.code).toBe('idempotency_key_reused');
+  });
+});
