@@ -132,7 +132,7 @@ describe('the file tools refuse every kind of special file, at once, and change 
     expect({ file: stateOf(kind), entries: repoEntries() }).toEqual(before);
   });
   // Without root (or without CAP_MKNOD in the container) no device node can be made to test with.
-  if (unrunnable.length > 0) it.skip.each(unrunnable)('%s × %s: skipped, mknod needs root with CAP_MKNOD', () => undefined);
+  if (unrunnable.length > 0) it.skip.each(unrunnable)('Given a %s, When %s is called on it, Then it is refused (skipped: mknod needs root with CAP_MKNOD)', () => undefined);
 
   it('Given a regular single-link file, When it is read, written and edited, Then each works (the refusals are not blanket)', async () => {
     writeFileSync(join(repo, 'plain.txt'), 'outside plain\n');
