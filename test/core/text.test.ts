@@ -1,9 +1,12 @@
 import { branchNameReason, oddUnicodeReason, slugify } from '../../core/runs/text';
 
 describe('branch names', () => {
-  it.each(['main', 'feature/x', 'nightshift/01J-fix', 'release-1.2', 'a_b'])('Given the branch name %s, When it is checked, Then it is accepted', (name) => {
-    expect(branchNameReason(name)).toBeUndefined();
-  });
+  it.each(['main', 'feature/x', 'nightshift/01J-fix', 'release-1.2', 'a_b'])(
+    'Given the branch name %s, When it is checked, Then it is accepted',
+    (name) => {
+      expect(branchNameReason(name)).toBeUndefined();
+    },
+  );
 
   it.each([
     ['', 'empty'],
