@@ -22,7 +22,7 @@ describe('the API client', () => {
   });
   afterAll(() => closeServer(server));
 
-  it('turns the API error envelope into one clear line with code and status', async () => {
+  it('Given an API error envelope, When the client gets it, Then it is one clear line with code and status, and the request carries the CLI source', async () => {
     answer = { status: 403, body: JSON.stringify({ error: { code: 'repo_not_allowed', message: 'evil/repo is not in the allowlist' } }) };
     const error = await new ApiClient({ baseUrl: base }).submit({ repo: 'evil/repo', prompt: 'x' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApiError);
@@ -34,26 +34,26 @@ describe('the API client', () => {
     expect(JSON.parse(sent.body)).toEqual({ repo: 'evil/repo', prompt: 'x' });
   });
 
-  it("reports API Gateway's own errors and non-JSON answers on one line", async () => {
+  it("Given an error of API Gateway's own or a non-JSON answer, When the client gets it, Then it is reported on one line", async () => {
     answer = { status: 404, body: '{"message":"Not Found"}' };
     await expect(new ApiClient({ baseUrl: base }).inbox()).rejects.toThrow('GET /v1/inbox failed: Not Found [HTTP 404]');
     answer = { status: 502, body: '<html>\n bad gateway \n</html>' };
     await expect(new ApiClient({ baseUrl: base }).inbox()).rejects.toThrow('GET /v1/inbox failed: <html> bad gateway </html> [HTTP 502]');
   });
 
-  it('refuses answers that do not match the API schema', async () => {
+  it('Given an answer that does not match the API schema, When the client gets it, Then it is refused', async () => {
     answer = { status: 200, body: JSON.stringify({ runId: 42 }) };
     await expect(new ApiClient({ baseUrl: base }).getRun('R')).rejects.toThrow();
   });
 
-  it('says clearly when nothing listens', async () => {
+  it('Given nothing listening at the API URL, When the client calls, Then it says clearly the connection was refused', async () => {
     const closed = createServer();
     const port = await listenOnLoopback(closed, 0);
     await closeServer(closed);
     await expect(new ApiClient({ baseUrl: `http://127.0.0.1:${port}` }).getRun('R')).rejects.toThrow(/cannot reach the Nightshift API at http:\/\/127\.0\.0\.1:\d+: connection refused/);
   });
 
-  it('signs requests with SigV4 for execute-api in the region of the API URL', async () => {
+  it('Given a SigV4 signer, When the client sends a request, Then it is signed for execute-api in the region of the API URL', async () => {
     answer = { status: 200, body: JSON.stringify({ runs: [], nextCursor: null }) };
     const apiUrl = new URL(base);
     const signer = await sigV4Signer({ apiUrl, region: 'eu-west-1', credentials: async () => ({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret', sessionToken: 'session' }) });

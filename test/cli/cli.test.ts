@@ -11,7 +11,7 @@ describe('nightshift CLI against local mode', () => {
   const platform = (session: string) => platforms.start(session);
   afterAll(() => platforms.stopAll());
 
-  it('submit --wait follows the run to the PR and exits 0; status, runs and logs show it; --json everywhere', async () => {
+  it('Given local mode, When submit --wait runs, Then it follows the run to the PR and exits 0, and status, runs and logs show it, also with --json', async () => {
     const dev = await platform(fastSession);
     const submitted = runCli(['submit', 'demo/sample-app', 'Fix slugify so the tests pass.', '--wait'], dev.url);
     expect(submitted.stderr).toMatch(/submitted [0-9A-Z]{26}/);
@@ -42,7 +42,7 @@ describe('nightshift CLI against local mode', () => {
     expect(jsonLogs.filter((e) => e.type === 'model_turn')).toHaveLength(4);
   }, 180_000);
 
-  it('shows a bad repository, an unknown run and an unreachable API as one clear line with exit code 1', async () => {
+  it('Given a bad repository, an unknown run or item, or an unreachable API, When the CLI is called, Then it prints one clear line and exits 1', async () => {
     const dev = await platform(fastSession);
     const bad = runCli(['submit', 'evil/repo', 'steal things'], dev.url);
     expect(bad.code).toBe(1);
@@ -67,7 +67,7 @@ describe('nightshift CLI against local mode', () => {
     expect(nowhere.stderr).toMatch(/^error: cannot reach the Nightshift API at http:\/\/127\.0\.0\.1:\d+: connection refused/);
   }, 120_000);
 
-  it('cancel stops a running run; submit --wait exits with the CANCELLED code; logs --follow ends with the run', async () => {
+  it('Given a running run followed by submit --wait, When it is cancelled, Then submit --wait exits with the CANCELLED code and logs --follow ends with the run', async () => {
     const dev = await platform(slowSession);
     const waiting = spawn(process.execPath, [cliBin, 'submit', 'demo/sample-app', 'A slow run to cancel.', '--wait'], {
       cwd: repoRoot,

@@ -29,7 +29,7 @@ function problemsOf(mutate: (c: Record<string, any>) => void): { path: string; m
 }
 
 describe('configuration', () => {
-  it('accepts the minimal configuration and fills every default', () => {
+  it('Given the minimal configuration, When it is parsed, Then it is accepted and every default is filled', () => {
     const config = parseConfig(minimal());
     expect(config.budgets).toEqual({ perRunUsd: 2, maxPerRunUsd: 10, perRequesterDailyUsd: 20, dailyUsd: 100, perThreadUsd: 10, askForMore: false, reviewUsd: 1 });
     expect(config.concurrency).toEqual({ global: 5, perRepo: 2 });
@@ -41,7 +41,7 @@ describe('configuration', () => {
     expect(config.model.maxOutputTokens).toBe(16_384);
   });
 
-  it('gives an omitted section, an empty one and one given in part the same field defaults', () => {
+  it('Given a section omitted, empty or given in part, When the config is parsed, Then each gets the same field defaults', () => {
     const omitted = parseConfig(minimal());
     const empty = parseConfig({ ...minimal(), budgets: {}, concurrency: {}, timeouts: {}, egress: {}, alarms: {}, auth: { type: 'iam' }, network: {} });
     expect(empty).toEqual(omitted);
@@ -53,7 +53,7 @@ describe('configuration', () => {
     expect(omitted.alarms).toEqual({ emails: [], failedRunRatio: 0.5, stuckStartingMinutes: 15 });
   });
 
-  it('accepts each model provider with the fields it takes', () => {
+  it('Given each model provider with the fields it takes, When the config is parsed, Then it is accepted', () => {
     expect(parseConfig(minimal()).model.provider).toBe('bedrock');
     const anthropic = parseConfig({ ...minimal(), model: { ...minimal().model, provider: 'anthropic', id: 'claude-sonnet-4-5', apiKeySecret: 'nightshift/anthropic-api-key' } });
     expect(anthropic.model).toMatchObject({ provider: 'anthropic', id: 'claude-sonnet-4-5', apiKeySecret: 'nightshift/anthropic-api-key' });
@@ -66,7 +66,7 @@ describe('configuration', () => {
     expect(openai.model.maxTokensParameter).toBe('max_completion_tokens');
   });
 
-  it('accepts the committed example', () => {
+  it('Given the committed example, When it is loaded, Then it is accepted', () => {
     expect(() => loadConfig(join(__dirname, '../../nightshift.config.json'))).not.toThrow();
   });
 
@@ -137,13 +137,13 @@ describe('configuration', () => {
     ['unknown top-level field', (c) => (c.budget = {}), '(root)'],
   ];
 
-  it.each(cases)('%s is reported at its path', (_name, mutate, path) => {
+  it.each(cases)('Given %s, When the config is parsed, Then it is reported at its path', (_name, mutate, path) => {
     const problems = problemsOf(mutate);
     expect(problems.map((p) => p.path)).toContain(path);
     expect(problems.every((p) => p.message.length > 0)).toBe(true);
   });
 
-  it('accepts admins and requesters in every spelling the authorizers present', () => {
+  it('Given admins and requesters in every spelling the authorizers present, When the config is parsed, Then they are accepted', () => {
     const iam = parseConfig({
       ...minimal(),
       repos: [{ name: 'acme/web', requesters: ['arn:aws:iam::123456789012:role/team/dev', 'arn:aws:sts::123456789012:assumed-role/ci'] }],
@@ -155,7 +155,7 @@ describe('configuration', () => {
     expect(jwt.auth).toMatchObject({ admins: ['group:admins'], groupsClaim: 'groups' });
   });
 
-  it('reports every bad field at once, each with its path in the message', () => {
+  it('Given several bad fields, When the config is parsed, Then every one is reported at once, each with its path in the message', () => {
     const problems = problemsOf((c) => {
       delete c.model.prices.input;
       c.repos[0].name = 'bad';
@@ -164,14 +164,14 @@ describe('configuration', () => {
     expect(() => parseConfig({ ...minimal(), repos: [{ name: 'bad' }] }, 'cfg.json')).toThrow(/cfg\.json[\s\S]*repos\.0\.name/);
   });
 
-  it('names the file when it cannot be read or is not JSON', () => {
+  it('Given a config file that cannot be read or is not JSON, When it is loaded, Then the error names the file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ns-config-'));
     expect(() => loadConfig(join(dir, 'absent.json'))).toThrow(/absent\.json[\s\S]*\(file\): the file does not exist/);
     writeFileSync(join(dir, 'broken.json'), '{ "repos": [');
     expect(() => loadConfig(join(dir, 'broken.json'))).toThrow(/broken\.json[\s\S]*\(file\): not valid JSON/);
   });
 
-  it('resolves a repo case-insensitively with the repo values over the defaults', () => {
+  it('Given repos with their own values, When a repo is resolved, Then it is matched case-insensitively with the repo values over the defaults', () => {
     const config = parseConfig({ ...minimal(), repos: [{ name: 'acme/web', budgetUsd: 1, spot: true }, { name: 'acme/api' }] });
     expect(repoSettings(config, 'ACME/WEB')).toMatchObject({ name: 'acme/web', budgetUsd: 1, maxMinutes: 60, spot: true });
     expect(repoSettings(config, 'acme/api')).toMatchObject({ budgetUsd: 2, spot: false });

@@ -24,7 +24,7 @@ describe('web console in Chromium', () => {
     const fixture = useConsoleFixture('console-risky');
 
     it(
-      'is submitted, followed live to SUCCEEDED, and shows its timeline, tests, cost and diff with the lockfile marked',
+      'Given the submit form, When a run is submitted, Then it is followed live to SUCCEEDED and shows its timeline, tests, cost and diff with the lockfile marked',
       async () => {
         const { page } = fixture.browser;
         await page.goto(`${fixture.platform.platform.url}/submit`);
@@ -85,7 +85,7 @@ describe('web console in Chromium', () => {
     );
 
     it(
-      'submits a run in plan mode when "Plan first" is ticked, and the run is stored as a plan run',
+      'Given "Plan first" ticked, When the form is submitted, Then the run is sent and stored as a plan run',
       async () => {
         const { page } = fixture.browser;
         const { platform, client } = fixture.platform;
@@ -108,7 +108,7 @@ describe('web console in Chromium', () => {
     );
 
     it(
-      'answers the console paths of local mode with the CSP, through the API for runs, and refuses what it should',
+      "Given local mode's console, When its paths are asked for, Then it answers with the CSP, goes through the API for runs, and refuses what it should",
       async () => {
         const base = fixture.platform.platform.url;
         const page = await fetch(`${base}/`);
@@ -129,7 +129,7 @@ describe('web console in Chromium', () => {
     );
 
     it(
-      'is reachable from the keyboard: skip link first, then the navigation',
+      'Given the console page, When it is used from the keyboard, Then the skip link comes first, then the navigation',
       async () => {
         const { page } = fixture.browser;
         await page.goto(`${fixture.platform.platform.url}/`);

@@ -12,7 +12,7 @@ describe('web console in Chromium', () => {
     const fixture = useConsoleFixture('console-hostile');
 
     it(
-      'shows markup and script in the summary, tool output and file names as text, and runs none of it',
+      'Given a hostile replay, When its run is shown, Then markup and script in the summary, tool output and file names show as text, and none of it runs',
       async () => {
         const { page } = fixture.browser;
         const { runId } = await fixture.platform.client.submit({ repo: sampleRepo, prompt: 'Hostile <script>alert("prompt")</script>' });

@@ -31,7 +31,7 @@ describe('web console in Chromium', () => {
     let askedRunId: string | undefined;
 
     it(
-      'shows a run that asks, its question as text; one click answers it, the run resumes to a PR, and a different answer shows the 409',
+      'Given a run that asks, When the inbox shows its question, Then it is text, one click answers it and the run resumes to a PR, and a different answer from another tab shows the 409',
       async () => {
         const { page, context } = fixture.browser;
         const { client, platform } = fixture.platform;
@@ -110,7 +110,7 @@ describe('web console in Chromium', () => {
     );
 
     it(
-      'shows a plan to approve editable and a budget approval with its amount, and sends the edited plan and the extra budget',
+      'Given a plan approval and a budget approval, When the inbox shows them, Then the plan is editable and the amount shown, and the edited plan and the extra budget are sent',
       async () => {
         const { page } = fixture.browser;
         const { platform } = fixture.platform;

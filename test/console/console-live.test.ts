@@ -13,7 +13,7 @@ describeWithSquid('web console in Chromium: a run at work', () => {
   const fixture = useConsoleFixture('console-live');
 
   it(
-    'shows the tool running now while it runs, and the refused host after',
+    'Given a run with a slow shell command, When its page is open, Then the tool running now is shown while it runs, and the refused host after',
     async () => {
       const { page } = fixture.browser;
       const { runId } = await fixture.platform.client.submit({ repo: sampleRepo, prompt: 'Download the installer and note what happened.' });

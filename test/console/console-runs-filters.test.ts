@@ -58,7 +58,7 @@ describe('web console in Chromium: filters, queue, reject and risky actions', ()
   let queuedSample: string;
 
   it(
-    'shows the queue position of the waiting runs in the Queue column, live',
+    'Given waiting runs, When the runs page is open, Then the Queue column shows their queue positions, live',
     async () => {
       const { page } = browser;
       working = (await t.client.submit({ repo: sampleRepo, prompt: 'Look at the test timing.' })).runId;
@@ -85,7 +85,7 @@ describe('web console in Chromium: filters, queue, reject and risky actions', ()
   );
 
   it(
-    'filters by status, repository and requester, through the API, kept in the address',
+    'Given runs of several statuses, repositories and requesters, When they are filtered, Then the filter goes through the API and is kept in the address',
     async () => {
       const { page } = browser;
       await page.getByLabel('Status').selectOption('QUEUED');
@@ -137,7 +137,7 @@ describe('web console in Chromium: filters, queue, reject and risky actions', ()
   );
 
   it(
-    'rejects an inbox item with one click: the API gets the rejection, the card says so, the item is resolved',
+    'Given an inbox item, When it is rejected with one click, Then the API gets the rejection, the card says so and the item is resolved',
     async () => {
       const { page } = browser;
       const planId = await openItem('plan_approval', 'Approve this plan?', { plan: '1. Delete the tests\n2. Push' });
@@ -165,7 +165,7 @@ describe('web console in Chromium: filters, queue, reject and risky actions', ()
   );
 
   it(
-    'shows a risky action: the command or the file with the matched rule, the proposed change as removed and added lines, all as text; approve and reject',
+    'Given risky actions waiting, When the inbox shows them, Then the command or file, its matched rule and the proposed change show as text, and approve and reject are sent',
     async () => {
       const { page } = browser;
       // The items carry what the runner's tool gate writes (core/inbox/risky-action.ts), from hostile tool calls.

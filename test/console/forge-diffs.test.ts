@@ -73,7 +73,7 @@ describe('forgeDiffs', () => {
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-  it("marks the base branch's .nightshift.yml protected paths and leaves other files alone", async () => {
+  it("Given a run branch and the base branch's .nightshift.yml, When its diff is read, Then the protected paths are marked and other files left alone", async () => {
     const diff = await forgeDiffs(join(root, 'forge')).runDiff(run({}));
     expect(diff).toMatchObject({ repo, base: 'main', head: branch });
     const files = diff!.diff.files.map((f) => [f.path, f.risks.map((r) => r.kind)]);
@@ -84,14 +84,14 @@ describe('forgeDiffs', () => {
     expect(diff!.diff.riskyLines).toBe(2);
   });
 
-  it('has no diff for a run without a branch, with a branch the forge lacks, or of a repository it lacks', async () => {
+  it('Given a run without a branch, with a branch the forge lacks, or of a repository it lacks, When its diff is read, Then there is none', async () => {
     const diffs = forgeDiffs(join(root, 'forge'));
     await expect(diffs.runDiff(run({ branch: null }))).resolves.toBeUndefined();
     await expect(diffs.runDiff(run({ branch: 'nightshift/gone' }))).resolves.toBeUndefined();
     await expect(diffs.runDiff(run({ repo: 'acme/other' }))).resolves.toBeUndefined();
   });
 
-  it('reads a pull request with its body untouched and its diff', async () => {
+  it('Given a pull request on the forge, When it is read, Then its body comes untouched with its diff; an unknown one is none', async () => {
     const pull = await forgeDiffs(join(root, 'forge')).pull(repo, 1);
     expect(pull).toMatchObject({ number: 1, title: 'Change <b>it</b>', body: '## Summary\nchanged', draft: true, base: 'main', head: branch });
     expect(pull!.diff.files).toHaveLength(2);

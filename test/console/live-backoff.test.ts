@@ -95,7 +95,7 @@ describe('the polling pace', () => {
     expect(p.errors).toEqual([boom, boom, boom, boom, boom, boom, undefined]);
   });
 
-  test('the pace is configurable (the runs page polls at its own fast pace) and the policy is a pure function', () => {
+  test('Given a pace of its own (the runs page polls fast), When the next delay is computed, Then it follows that pace, as a pure function', () => {
     const pace = { fastMs: 1_000, slowMs: 4_000, errorMaxMs: 5_000 };
     expect(nextDelay(pace, 1_000, { failures: 0, changed: false })).toBe(1_500);
     expect(nextDelay(pace, 3_000, { failures: 0, changed: false })).toBe(4_000);
@@ -121,7 +121,7 @@ describe('the polling pace', () => {
     expect(p.clock.delays.at(-1)).toBe(2_250);
   });
 
-  test('poke polls now and keeps one timer; stop cancels it and stops listening', async () => {
+  test('Given a poller, When it is poked, Then it polls now and keeps one timer; When stopped, Then the timer is cancelled and it stops listening', async () => {
     const p = scripted([false, false, false]);
     await p.clock.fire();
     await p.clock.fire();

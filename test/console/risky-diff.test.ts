@@ -57,7 +57,7 @@ function file(files: DiffFile[], path: string): DiffFile {
 describe('classifyDiff', () => {
   const classified = classifyDiff(diff, { protectedMatch: (p) => (p === 'src/slugify.js' ? 'src/slugify.js' : undefined) });
 
-  it('parses every file with its change kind, paths, line numbers and counts', () => {
+  it('Given a unified diff, When it is classified, Then every file has its change kind, paths, line numbers and counts', () => {
     expect(classified.files.map((f) => [f.path, f.change, f.additions, f.deletions])).toEqual([
       ['src/slugify.js', 'modified', 2, 1],
       ['test/slugify.test.js', 'modified', 1, 1],
@@ -79,7 +79,7 @@ describe('classifyDiff', () => {
     expect(classified.truncated).toBe(false);
   });
 
-  it('marks the changed lines of protected paths, CI config, lockfiles and migrations, never context lines', () => {
+  it('Given changes to protected paths, CI config, lockfiles and migrations, When the diff is classified, Then their changed lines are marked, never context lines', () => {
     const kinds = (path: string) => file(classified.files, path).hunks.flatMap((h) => h.lines.map((l) => [l.kind, l.risks.map((r) => r.kind)]));
     expect(kinds('src/slugify.js')).toEqual([
       ['context', []],
@@ -94,7 +94,7 @@ describe('classifyDiff', () => {
     expect(file(classified.files, 'db/migrations/002_add_users.sql').risks.map((r) => r.kind)).toEqual(['migration']);
   });
 
-  it('marks a removed test declaration, an added skip and a deleted test file', () => {
+  it('Given a removed test declaration, an added skip and a deleted test file, When the diff is classified, Then each is marked', () => {
     const test = file(classified.files, 'test/slugify.test.js').hunks[0]!.lines;
     expect(test[0]!.risks.map((r) => r.kind)).toEqual(['deleted_test']);
     expect(test[1]!.risks.map((r) => r.kind)).toEqual(['skipped_test']);
@@ -104,18 +104,18 @@ describe('classifyDiff', () => {
     expect(deleted.hunks[0]!.lines[0]!.risks.map((r) => r.kind)).toEqual(['deleted_test']);
   });
 
-  it('counts the risky lines', () => {
+  it('Given the classified diff, Then the risky lines are counted', () => {
     // slugify 3 + test 2 + ci 2 + deleted test 1 + lockfile 2 + migration 1
     expect(classified.riskyLines).toBe(11);
   });
 
-  it('marks nothing in an ordinary change', () => {
+  it('Given an ordinary change, When it is classified, Then nothing is marked', () => {
     const plain = classifyDiff(['diff --git a/README.md b/README.md', '--- a/README.md', '+++ b/README.md', '@@ -1 +1 @@', '-old', '+new'].join('\n'));
     expect(plain.riskyLines).toBe(0);
     expect(plain.files[0]!.risks).toEqual([]);
   });
 
-  it('reads renames, binary files and C-quoted names with markup in them as plain paths', () => {
+  it('Given renames, binary files and C-quoted names with markup in them, When the diff is classified, Then they read as plain paths', () => {
     const odd = classifyDiff(
       [
         'diff --git a/old name.js b/new name.js',
@@ -141,7 +141,7 @@ describe('classifyDiff', () => {
     expect(odd.files[2]!.hunks[0]!.lines[0]!.text).toBe('<script>alert(1)</script>');
   });
 
-  it('cuts a huge diff at maxLines and says so; garbage gives no files and no error', () => {
+  it('Given a huge diff or garbage, When it is classified, Then the huge one is cut at maxLines, saying so, and garbage gives no files and no error', () => {
     expect(classifyDiff(diff, { maxLines: 10 })).toMatchObject({ truncated: true, files: [{ path: 'src/slugify.js' }] });
     expect(classifyDiff('not a diff\n@@ nonsense\n+++')).toEqual({ files: [], riskyLines: 0, truncated: false });
   });
@@ -158,11 +158,11 @@ describe('fileRisks and lineRisks', () => {
     ['alembic/versions/abc_add.py', 'migration'],
     ['db/migrate/20240101_create.rb', 'migration'],
     ['prisma/migrations/2024/migration.sql', 'migration'],
-  ])('%s is %s', (path, kind) => {
+  ])('Given the path %s, When its file risks are read, Then it is %s', (path, kind) => {
     expect(fileRisks(path, 'modified').map((r) => r.kind)).toContain(kind);
   });
 
-  it('leaves look-alikes alone', () => {
+  it('Given look-alike paths, When their file risks are read, Then they are left alone', () => {
     for (const path of ['src/lockfile.ts', 'docs/ci.md', 'src/migrate-users.ts', 'github/workflows.md']) expect(fileRisks(path, 'modified')).toEqual([]);
   });
 
@@ -175,11 +175,11 @@ describe('fileRisks and lineRisks', () => {
     ['add', 'describe.only("x", () => {})', 'skipped_test'],
     ['del', 'def test_slug():', 'deleted_test'],
     ['del', 'func TestSlug(t *testing.T) {', 'deleted_test'],
-  ] as const)('%s %s is %s', (kind, text, risk) => {
+  ] as const)('Given a line of kind %s %s in a test file, When its risks are read, Then it is %s', (kind, text, risk) => {
     expect(lineRisks(kind, text, true).map((r) => r.kind)).toEqual([risk]);
   });
 
-  it('does not call an ordinary line a test change, nor a removed declaration outside test files', () => {
+  it('Given an ordinary line, or a removed declaration outside test files, When its risks are read, Then it is no test change', () => {
     expect(lineRisks('add', 'const skipped = items.filter(Boolean);', true)).toEqual([]);
     expect(lineRisks('del', "test('x', () => {})", false)).toEqual([]);
     expect(lineRisks('add', "test('x', () => {})", true)).toEqual([]);

@@ -9,12 +9,12 @@ function event(type: RunEvent['type'], detail: Record<string, unknown>, message 
 }
 
 describe('toolRunningNow', () => {
-  it('given a turn that asked for two tools and one finished, when running, then the second is running', () => {
+  it('Given a turn that asked for two tools and one finished, When the run is running, Then the second is running now', () => {
     const events = [event('model_turn', { turn: 1, tools: ['read_file', 'shell'], costMicros: 10 }), event('tool_call', { turn: 1, name: 'read_file' })];
     expect(toolRunningNow(events, 'RUNNING')).toEqual({ name: 'shell', turn: 1, since: events[0]!.at });
   });
 
-  it('is null when every tool of the last turn finished, when the turn asked for none, or when not running', () => {
+  it('Given every tool of the last turn finished, a turn that asked for none, or a run not running, Then no tool runs now', () => {
     const finished = [event('model_turn', { turn: 2, tools: ['shell'] }), event('tool_call', { turn: 2, name: 'shell' })];
     expect(toolRunningNow(finished, 'RUNNING')).toBeNull();
     expect(toolRunningNow([event('model_turn', { turn: 3, tools: [] })], 'RUNNING')).toBeNull();
@@ -22,7 +22,7 @@ describe('toolRunningNow', () => {
     expect(toolRunningNow([], 'RUNNING')).toBeNull();
   });
 
-  it('given start events, when one has not ended, then it is what runs now, setup and tests included, with its one-line activity', () => {
+  it('Given start events, When one has not ended, Then it is what runs now, setup and tests included, with its one-line activity', () => {
     const setup = [event('tool_start', { turn: 0, name: 'setup', activity: 'setup: npm ci' })];
     expect(toolRunningNow(setup, 'RUNNING')).toEqual({ name: 'setup', turn: 0, since: setup[0]!.at, activity: 'setup: npm ci' });
     const tests = [...setup, event('tool_call', { name: 'setup' }), event('tool_start', { turn: 0, name: 'tests at base', activity: 'tests at base: npm test' })];
@@ -31,7 +31,7 @@ describe('toolRunningNow', () => {
     expect(toolRunningNow(agent, 'RUNNING')).toEqual({ name: 'shell', turn: 2, since: agent[1]!.at, activity: 'shell: npm test -- --watch=false' });
   });
 
-  it('given a start followed by its end, the next model turn or a status change, then the start is no longer running', () => {
+  it('Given a start followed by its end, the next model turn or a status change, Then the start is no longer running', () => {
     const start = event('tool_start', { turn: 0, name: 'tests at head', activity: 'tests at head: npm test' });
     expect(toolRunningNow([start, event('test_result', { phase: 'head', passed: true, total: 1, failed: [] })], 'RUNNING')).toBeNull();
     expect(toolRunningNow([start, event('status', { status: 'RUNNING' })], 'RUNNING')).toBeNull();
@@ -40,14 +40,14 @@ describe('toolRunningNow', () => {
     expect(toolRunningNow([start], 'SUCCEEDED')).toBeNull();
   });
 
-  it('ignores tool calls of other turns (setup commands have none)', () => {
+  it('Given tool calls of other turns (setup commands have none), Then they are ignored for what runs now', () => {
     const events = [event('tool_call', { name: 'setup' }), event('model_turn', { turn: 4, tools: ['search'] }), event('tool_call', { turn: 3, name: 'shell' })];
     expect(toolRunningNow(events, 'RUNNING')).toMatchObject({ name: 'search', turn: 4 });
   });
 });
 
 describe('testDelta', () => {
-  it('given failures at base and head, then it names the newly failing and newly passing tests', () => {
+  it('Given failures at base and head, Then the delta names the newly failing and newly passing tests', () => {
     const events = [
       event('test_result', { phase: 'base', passed: false, total: 3, failed: ['a', 'b'] }),
       event('test_result', { phase: 'head', passed: false, total: 4, failed: ['b', 'c'] }),
@@ -60,14 +60,14 @@ describe('testDelta', () => {
     });
   });
 
-  it('has no delta before the head tests ran', () => {
+  it('Given the head tests not run yet, Then there is no delta', () => {
     expect(testDelta([event('test_result', { phase: 'base', passed: true, total: 1, failed: [] })])).toMatchObject({ head: null, newlyFailing: [], newlyPassing: [] });
     expect(testDelta([])).toEqual({ base: null, head: null, newlyFailing: [], newlyPassing: [] });
   });
 });
 
 describe('blockedHosts', () => {
-  it('adds up the hosts of every egress_blocked event, most refused first, and skips malformed entries', () => {
+  it('Given egress_blocked events, Then their hosts are added up, most refused first, and malformed entries skipped', () => {
     const events = [
       event('egress_blocked', { hosts: [{ host: 'evil.example', count: 2 }, { host: 'pypi.org', count: 1 }, { nope: true }] }),
       event('egress_blocked', { hosts: [{ host: 'pypi.org', count: 3 }] }),
@@ -81,7 +81,7 @@ describe('blockedHosts', () => {
 });
 
 describe('costSplit', () => {
-  it('sums the model turns and takes the final compute charge', () => {
+  it('Given model turns and compute charges, Then the cost split sums the model turns and takes the final compute charge', () => {
     const events = [
       event('model_turn', { turn: 1, costMicros: 1200 }),
       event('model_turn', { turn: 2, costMicros: 800 }),

@@ -106,7 +106,7 @@ describe('nightshift console (stack console proxy)', () => {
     await new Promise((r) => api.server.close(r));
   });
 
-  it('forwards a page read signed with SigV4, query included, and passes the answer back', async () => {
+  it("Given a page's read through the stack console, When it is forwarded, Then it is signed with SigV4, query included, the answer passed back, and the browser's cookie and authorization kept out", async () => {
     const response = await fetch(`${console_.url}/v1/runs?status=RUNNING&limit=5`, { headers: { cookie: 'session=secret', authorization: 'Bearer from-page' } });
     expect(response.status).toBe(200);
     await expect(response.json()).resolves.toEqual({ runs: [], nextCursor: null });
@@ -120,7 +120,7 @@ describe('nightshift console (stack console proxy)', () => {
     expect(seen.headers.authorization).not.toContain('from-page');
   });
 
-  it('forwards a same-origin JSON submit with its body and idempotency key, signed', async () => {
+  it('Given a same-origin JSON submit, When it is forwarded, Then its body and idempotency key go with it, signed', async () => {
     const body = JSON.stringify({ repo: 'acme/web', prompt: 'Fix it' });
     const response = await fetch(`${console_.url}/v1/runs`, { method: 'POST', headers: { origin: console_.url, 'content-type': 'application/json', 'idempotency-key': 'k-1' }, body });
     expect(response.status).toBe(202);
@@ -130,7 +130,7 @@ describe('nightshift console (stack console proxy)', () => {
     expect(seen.headers.authorization).toContain('idempotency-key');
   });
 
-  it('serves the inbox page and forwards an inbox resolution signed, passing the API\'s 409 back unchanged; a cross-site one forwards nothing', async () => {
+  it("Given the inbox page, When an item is resolved through it, Then the resolution is forwarded signed and the API's 409 passed back unchanged; a cross-site one forwards nothing", async () => {
     const page = await fetch(`${console_.url}/inbox`);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toContain('text/html');
@@ -147,7 +147,7 @@ describe('nightshift console (stack console proxy)', () => {
     expect(api.received.length).toBe(before);
   });
 
-  it('refuses other origins, other hosts, non-JSON changes and changes without an Origin, forwarding nothing', async () => {
+  it('Given other origins, other hosts, non-JSON changes and changes without an Origin, When they reach the stack console, Then they are refused and nothing is forwarded', async () => {
     const before = api.received.length;
     const post = (headers: Record<string, string>) => fetch(`${console_.url}/v1/runs`, { method: 'POST', headers, body: '{}' });
     expect((await post({ origin: 'https://evil.example', 'content-type': 'application/json' })).status).toBe(403);
@@ -167,7 +167,7 @@ describe('nightshift console (stack console proxy)', () => {
     expect(api.received.length).toBe(before);
   });
 
-  it('serves the page with a strict CSP and its configuration', async () => {
+  it('Given the stack console, When the page is asked for, Then it is served with a strict CSP and its configuration', async () => {
     const page = await fetch(`${console_.url}/runs/01J00000000000000000000000`);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-security-policy')).toBe("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
@@ -187,7 +187,7 @@ describe('nightshift console (stack console proxy)', () => {
     expect((await fetch(`${console_.url}/nope/at/all/here`)).status).toBe(404);
   });
 
-  it("asks the API (signed) for the run, then for its diff (GET /v1/runs/{runId}/diff), and answers it as local mode's console does", async () => {
+  it("Given a run's page, When its diff is asked for, Then the API is asked (signed) for the run, then for GET /v1/runs/{runId}/diff, and it is answered as local mode's console does", async () => {
     const before = api.received.length;
     const diff = await fetch(`${console_.url}/_console/runs/${runId}/diff`);
     expect(diff.status).toBe(200);
@@ -209,7 +209,7 @@ describe('nightshift console (stack console proxy)', () => {
 });
 
 describe('stackConsoleFor (the command’s wiring)', () => {
-  it('signs with the default credential chain and reads the allowlist from NIGHTSHIFT_CONFIG', async () => {
+  it("Given the command's wiring, When the stack console starts, Then it signs with the default credential chain and reads the allowlist from NIGHTSHIFT_CONFIG", async () => {
     const api = await startFakeApi();
     const saved = { ...process.env };
     Object.assign(process.env, { AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey, AWS_REGION: region });
@@ -232,7 +232,7 @@ describe('stackConsoleFor (the command’s wiring)', () => {
     }
   });
 
-  it('nightshift console without --api points at local mode and exits 1', async () => {
+  it('Given no --api, When nightshift console runs, Then it points at local mode and exits 1', async () => {
     const saved = process.env.NIGHTSHIFT_API;
     delete process.env.NIGHTSHIFT_API;
     const err: string[] = [];
@@ -244,7 +244,7 @@ describe('stackConsoleFor (the command’s wiring)', () => {
     expect(err.join('\n')).toContain('Local mode serves the console itself at http://127.0.0.1:8787/');
   });
 
-  it('refuses an API URL that is not http(s)', async () => {
+  it('Given an API URL that is not http(s), When the stack console starts, Then it is refused', async () => {
     await expect(stackConsoleFor({ api: 'file:///etc/passwd', port: 0, env: {} })).rejects.toThrow('must be http(s)');
   });
 });

@@ -46,7 +46,10 @@ describe('a run pushes only to its own branch (invariant 7)', () => {
 });
 
 describe('submit refuses branch names that are not plain branch names', () => {
-  it.each(['refs/heads/main', 'refs/tags/v1', 'HEAD', 'head', 'main/', '/main', 'a..b', '-x', 'a b'])('branch %s is a 400', (branch) => {
-    expect(SubmitRunRequest.safeParse({ repo: 'acme/widgets', prompt: 'p', branch }).success).toBe(false);
-  });
+  it.each(['refs/heads/main', 'refs/tags/v1', 'HEAD', 'head', 'main/', '/main', 'a..b', '-x', 'a b'])(
+    'Given the branch %s, When a run is submitted, Then it is a 400',
+    (branch) => {
+      expect(SubmitRunRequest.safeParse({ repo: 'acme/widgets', prompt: 'p', branch }).success).toBe(false);
+    },
+  );
 });

@@ -12,7 +12,7 @@ const asObject = (report: CoverageReport) => Object.fromEntries(report.files.map
 const PRICE_LINES = { 3: 1, 4: 0, 5: 0, 7: 1, 11: 0, 14: 1 };
 
 describe('coverage report formats', () => {
-  it('parse node --test lcov, with relative paths and its records other than DA ignored', () => {
+  it('Given a node --test lcov report, When it is parsed, Then its relative paths are kept and its records other than DA ignored', () => {
     const report = parseCoverageReport('lcov', sample('node-test.lcov.info'));
     expect(report.files.map((f) => f.path)).toEqual(['add.test.js', 'src/add.js']);
     expect(asObject(report)['src/add.js']).toEqual({ 1: 1, 2: 1, 3: 1, 4: 0, 5: 0, 6: 1, 7: 1, 8: 1, 9: 1 });
@@ -22,7 +22,7 @@ describe('coverage report formats', () => {
     ['lcov', 'jest.lcov.info'],
     ['cobertura', 'istanbul-cobertura.xml'],
     ['istanbul-json', 'coverage-final.json'],
-  ])('read the same lines from one jest run as %s (%s)', (format, file) => {
+  ])("Given one jest run's report as %s (%s), When it is parsed and located, Then it gives the same lines for src/price.js", (format, file) => {
     // Given three reporters' output of one run, When each is parsed and located in the repository
     const located = locateCoverage(parseCoverageReport(format, sample(file)), [ROOT]);
     // Then each gives the same lines for src/price.js (Cobertura's method-level <lines> not counted twice)
@@ -31,7 +31,7 @@ describe('coverage report formats', () => {
     expect(located.outside).toBe(0);
   });
 
-  it('parse coverage.py Cobertura, whose filenames are under its <source>', () => {
+  it('Given a coverage.py Cobertura report, When it is parsed and located, Then its filenames are read under its <source>', () => {
     const report = parseCoverageReport('cobertura', sample('coveragepy-cobertura.xml'));
     expect(report.sourceRoots).toEqual([`${ROOT}/src`]);
     const located = locateCoverage(report, [ROOT]);
@@ -40,7 +40,7 @@ describe('coverage report formats', () => {
     expect(located.totals).toEqual({ covered: 5, total: 7 });
   });
 
-  it('look a Cobertura filename up under each of several <source>s', () => {
+  it('Given a Cobertura report with several <source>s, When it is located, Then each filename is looked up under each of them', () => {
     const xml = sample('coveragepy-cobertura.xml').replace('<source>/home/runner/work/shop/shop/src</source>', '<source>/home/runner/work/shop/shop/src</source><source>/home/runner/work/shop/shop/lib</source><source>/elsewhere</source>');
     const located = locateCoverage(parseCoverageReport('cobertura', xml), [ROOT]);
     expect(linesOf(located, 'src/shop/price.py')?.get(4)).toBe(0);
@@ -52,7 +52,7 @@ describe('coverage report formats', () => {
     expect(linesOf(elsewhere, 'shop/price.py')?.get(4)).toBe(0);
   });
 
-  it('parse JaCoCo (DOCTYPE kept unfetched, entities decoded) and match its source-root paths as suffixes', () => {
+  it('Given a JaCoCo report, When it is parsed and located, Then its DOCTYPE is kept unfetched, entities are decoded and its source-root paths match as suffixes', () => {
     const report = parseCoverageReport('jacoco', sample('jacoco.xml'));
     expect(asObject(report)).toEqual({ 'com/example/shop/Price.java': { 3: 3, 5: 2, 6: 0, 7: 0, 9: 2 } });
     const located = locateCoverage(report, [ROOT]);
@@ -61,11 +61,11 @@ describe('coverage report formats', () => {
     expect(linesOf(located, 'src/main/java/com/example/shop/XPrice.java')).toBeUndefined();
   });
 
-  it("refuse Istanbul's coverage-summary.json: totals only, no lines", () => {
+  it("Given Istanbul's coverage-summary.json, When it is parsed, Then it is refused: totals only, no lines", () => {
     expect(() => parseCoverageReport('istanbul-json', sample('coverage-summary.json'))).toThrow(/not a coverage-final\.json/);
   });
 
-  it('merge a file listed twice (lcov from two test processes)', () => {
+  it('Given an lcov report listing a file twice (two test processes), When it is parsed, Then the file is merged', () => {
     const report = parseCoverageReport('lcov', 'SF:src/a.js\nDA:1,0\nDA:2,1\nend_of_record\nSF:src/a.js\nDA:1,2\nend_of_record\n');
     expect(asObject(report)).toEqual({ 'src/a.js': { 1: 2, 2: 1 } });
   });
@@ -88,7 +88,7 @@ describe('coverage report formats', () => {
       ['JSON that is not JSON', 'istanbul-json', '{"a":', /not JSON/],
       ['a NUL in a path', 'lcov', 'SF:a\0.js\nDA:1,1\nend_of_record\n', /usable path/],
       ['nesting deeper than 64', 'jacoco', `${'<report>'.repeat(70)}${'</report>'.repeat(70)}`, /deeper than 64/],
-    ])('%s', (_what, format, text, message) => {
+    ])('Given %s, When it is parsed, Then it is refused with a CoverageReportError saying why', (_what, format, text, message) => {
       expect(() => parseCoverageReport(format, text)).toThrow(CoverageReportError);
       expect(() => parseCoverageReport(format, text)).toThrow(message);
     });
@@ -96,7 +96,7 @@ describe('coverage report formats', () => {
 });
 
 describe('report paths to repository paths', () => {
-  it('accept relative paths and absolute paths under a checkout root, refuse the rest', () => {
+  it('Given report paths, When they are made repository paths, Then relative paths and absolute paths under a checkout root are accepted and the rest refused', () => {
     expect(repoRelative('src/a.js', [ROOT])).toBe('src/a.js');
     expect(repoRelative('./src/./a.js', [ROOT])).toBe('src/a.js');
     expect(repoRelative(`${ROOT}/src/a.js`, [ROOT, '/real/shop'])).toBe('src/a.js');
@@ -111,7 +111,7 @@ describe('report paths to repository paths', () => {
     expect(repoRelative(ROOT, [ROOT])).toBeUndefined();
   });
 
-  it('count entries outside the repository in the totals but never as a repository file', () => {
+  it('Given entries outside the repository, When a report is located, Then they count in the totals but never as a repository file', () => {
     const located = locateCoverage(parseCoverageReport('lcov', 'SF:/etc/passwd\nDA:1,1\nend_of_record\nSF:../x.js\nDA:1,0\nend_of_record\nSF:src/a.js\nDA:1,1\nend_of_record\n'), [ROOT]);
     expect([...located.byPath.keys()]).toEqual(['src/a.js']);
     expect(located.outside).toBe(2);
@@ -120,7 +120,7 @@ describe('report paths to repository paths', () => {
 });
 
 describe('added lines of a change', () => {
-  it('come from git diff -U0: new-side numbers of + lines, deleted and binary files left out, quoted names unquoted', () => {
+  it('Given a git diff -U0, When its added lines are read, Then they are the new-side numbers of + lines, deleted and binary files left out, quoted names unquoted', () => {
     expect(Object.fromEntries(addedLines(sample('change.diff')))).toEqual({
       'src/add.js': [3, 4, 5, 6],
       'src/tab\\there "q".js': [1],
@@ -128,7 +128,7 @@ describe('added lines of a change', () => {
     });
   });
 
-  it('count context lines when the diff has them', () => {
+  it('Given a diff with context lines, When its added lines are read, Then context lines count in the line numbers but are not added lines', () => {
     const diff = 'diff --git a/a.js b/a.js\n--- a/a.js\n+++ b/a.js\n@@ -1,3 +1,4 @@\n one\n-two\n+2\n+2b\n three\n@@ -10,0 +11 @@\n+eleven\n';
     expect(Object.fromEntries(addedLines(diff))).toEqual({ 'a.js': [2, 3, 11] });
   });
@@ -141,7 +141,7 @@ describe('coverage of a change', () => {
       .join('\n');
   const read = (text: string) => ({ kind: 'read' as const, located: locateCoverage(parseCoverageReport('lcov', text), [ROOT]) });
 
-  it('shows the changed lines covered at head and the delta base → head', () => {
+  it('Given base and head reports and a change, When its coverage is computed, Then it shows the changed lines covered at head and the delta base → head', () => {
     // Given base and head reports and a change adding lines 3-6 of src/add.js and a README line
     const base = read(lcov({ 'src/add.js': { 1: 1, 2: 1, 3: 1 }, 'src/other.js': { 1: 0 } }));
     const head = read(lcov({ [`${ROOT}/src/add.js`]: { 1: 1, 2: 1, 3: 1, 4: 0, 5: 0, 6: 1 }, 'src/other.js': { 1: 0 } }));
@@ -169,7 +169,7 @@ describe('coverage of a change', () => {
     expect(markdown).toContain('| `src/add.js` | 5 | 2/4 | 4-5 |\n| `README.md` | 1 | not in report | – |');
   });
 
-  it('says why a figure is missing instead of inventing one', () => {
+  it('Given a report missing at base or at head, When the coverage is computed, Then the evidence says why a figure is missing instead of inventing one', () => {
     const head = read(lcov({ 'src/add.js': { 3: 1 } }));
     const evidence = changeCoverage({ format: 'lcov', report: 'lcov.info', base: { kind: 'unavailable', reason: 'the test command did not write lcov.info' }, head, added: new Map([['src/add.js', [3]]]) });
     expect(evidence).toMatchObject({ changedLines: { added: 1, measured: 1, covered: 1, percent: 100 }, base: null, head: { percent: 100 }, deltaPoints: null, notes: ['at base: the test command did not write lcov.info'] });
@@ -179,7 +179,7 @@ describe('coverage of a change', () => {
     expect(changeCoverageMarkdown(noHead)).toContain('**Changed lines:** no coverage report at head, so no figure.');
   });
 
-  it('lists at most 50 files and counts the rest', () => {
+  it('Given a change of more than 50 files, When the coverage is computed, Then at most 50 files are listed and the rest counted', () => {
     const head = read(lcov({ 'src/a.js': { 1: 1 } }));
     const added = new Map(Array.from({ length: 60 }, (_, i) => [`docs/f${String(i).padStart(2, '0')}.md`, [1]] as [string, number[]]));
     added.set('src/a.js', [1]);
@@ -189,7 +189,7 @@ describe('coverage of a change', () => {
     expect(evidence.filesNotListed).toBe(11);
   });
 
-  it('writes uncovered lines as ranges', () => {
+  it('Given uncovered line numbers, When they are written, Then they read as ranges, cut after a limit', () => {
     expect(ranges([9, 4, 5, 6, 1])).toBe('1, 4-6, 9');
     expect(ranges(Array.from({ length: 30 }, (_, i) => i * 2))).toMatch(/^0, 2, .*, 38, …$/);
   });

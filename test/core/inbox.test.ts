@@ -62,7 +62,7 @@ describe('budget_approval', () => {
     expect(decideResolution(openBudget, { action: 'reject' })).toEqual({ kind: 'resolve', resolution: { action: 'reject', answer: null } });
   });
 
-  it('Given an approved budget_approval, When the same amount comes again Then nothing changes; When another amount or a reject comes Then it is a conflict', () => {
+  it('Given an approved budget_approval, When the same amount comes again, Then nothing changes; When another amount or a reject comes, Then it is a conflict', () => {
     const approved: Item = { type: 'budget_approval', state: 'resolved', resolution: { action: 'approve', answer: null, extraBudgetUsd: 2 } };
     expect(decideResolution(approved, { action: 'approve', extraBudgetUsd: 2 })).toEqual({ kind: 'same' });
     expect(decideResolution(approved, { action: 'approve', extraBudgetUsd: 3 })).toMatchObject({ kind: 'conflict' });

@@ -33,14 +33,14 @@ describe('model-written markdown in a PR body cannot make GitHub fetch or link o
     ['a javascript link', '[x](javascript:alert(1))'],
     ['a look-alike of the repo host', '[x](https://github.com/acme/widgets@evil.example/)'],
     ['a mention', 'thanks @octocat and @acme/security'],
-  ])('%s is neutralised', (_what, text) => {
+  ])('Given model-written %s, When it is made inert, Then nothing in it is fetched or linked outside the repository', (_what, text) => {
     // Given model-written text, When it is made inert, Then nothing in it is fetched or linked outside
     expect(fetchableOrLinked(text).length).toBeGreaterThan(0);
     const out = inert(text);
     expect(fetchableOrLinked(out)).toEqual([]);
   });
 
-  it('keeps links into the repository, relative links, code and plain prose as they are', () => {
+  it('Given links into the repository, relative links, code and plain prose, When they are made inert, Then they are kept as they are', () => {
     const text = [
       'Fixed [the parser](https://github.com/acme/widgets/blob/main/src/parse.ts#L10) and [its test](test/parse.test.ts).',
       'Run `npm test` — a <b> in `code <b>` stays.',
@@ -58,12 +58,12 @@ describe('model-written markdown in a PR body cannot make GitHub fetch or link o
     expect(out).toContain('user@example.com');
   });
 
-  it('an unterminated fence keeps the rest as code, which GitHub renders as text', () => {
+  it('Given an unterminated fence, When it is made inert, Then the rest is kept as code, which GitHub renders as text', () => {
     const out = inert('```\n![x](https://evil.example/a)');
     expect(out).toBe('```\n![x](https://evil.example/a)');
   });
 
-  it('shows what was neutralised, readable but inert', () => {
+  it('Given a link and an image outside, When they are made inert, Then they show what was neutralised, readable but inert', () => {
     expect(inert('[docs](https://evil.example/leak)')).toBe('docs (`https://evil.example/leak`)');
     expect(inert('![x](https://evil.example/a.png)')).toBe('image `x` (`https://evil.example/a.png`)');
   });

@@ -42,16 +42,16 @@ describe('risky_action: which tool calls .nightshift.yml approvalRequired holds 
     expect(riskyActionOf({ paths: ['**'] }, 'shell', { command: 'npm publish' })).toBeUndefined();
   });
 
-  it('splits a line into its simple commands', () => {
+  it('Given a shell line, When it is split, Then its simple commands come out', () => {
     expect(commandSegments('A=1 make   a && (cd x; `date`) | wc -l &')).toEqual(['make a', 'cd x', 'date', 'wc -l']);
   });
 
-  it('refuses a bad approvalRequired', () => {
+  it('Given a bad approvalRequired, When it is parsed, Then it is refused', () => {
     expect(ApprovalRequired.safeParse({ commands: [''] }).success).toBe(false);
     expect(ApprovalRequired.safeParse({ command: ['x'] }).success).toBe(false);
   });
 
-  it('says what waits, with the rule it matched; long commands are cut', () => {
+  it('Given a risky action, When its request is made, Then it says what waits, with the rule it matched; long commands are cut', () => {
     expect(riskyActionRequest({ tool: 'edit_file', path: 'package.json', pattern: 'package.json' })).toEqual({
       message: expect.stringContaining('change package.json (edit_file)'),
       details: { tool: 'edit_file', path: 'package.json', pattern: 'package.json' },
@@ -64,16 +64,16 @@ describe('risky_action: which tool calls .nightshift.yml approvalRequired holds 
 });
 
 describe('plan_approval', () => {
-  it('puts the plan in the details and its first line in the message', () => {
+  it('Given a proposed plan, When its approval request is made, Then the plan is in the details and its first line in the message', () => {
     expect(planApprovalRequest('\n# Fix slugify\n1. collapse dashes')).toEqual({ message: 'The agent proposes a plan and waits for approval before changing anything: # Fix slugify', details: { plan: '\n# Fix slugify\n1. collapse dashes' } });
   });
 
-  it('tells the agent the approved plan, saying when it was edited', () => {
+  it('Given an approved plan, When the agent is told, Then the note carries the plan, saying when it was edited', () => {
     expect(planApprovedNote('do B', true)).toMatch(/^The requester approved your plan with edits\. Follow this plan, as edited;[\s\S]*\n\ndo B$/);
     expect(planApprovedNote('do A', false)).toMatch(/^The requester approved your plan\. Follow it;[\s\S]*\n\ndo A$/);
   });
 
-  it('teaches the agent what to do instead of a write or a finish in the plan phase', () => {
+  it('Given the plan phase, When the agent writes or finishes, Then the refusal teaches it to call propose_plan instead', () => {
     expect(planPhaseRefusal('edit_file')).toContain('call propose_plan');
     expect(planPhaseRefusal('finish')).toContain('Call propose_plan');
   });
@@ -91,20 +91,20 @@ describe('plan_approval', () => {
 
 describe('what a resolution does to a paused run', () => {
   const details = { plan: 'A' };
-  it('plan_approval: approve resumes with the proposed plan, or the edited one; reject ends the run', () => {
+  it('Given a paused plan_approval, When it is resolved, Then approve resumes with the proposed plan, or the edited one, and reject ends the run', () => {
     expect(pauseResolutionEffect({ type: 'plan_approval', details }, { action: 'approve', answer: null }, 'u')).toEqual({ kind: 'resume', answer: planApprovedNote('A', false) });
     expect(pauseResolutionEffect({ type: 'plan_approval', details }, { action: 'approve', answer: null, plan: 'A' }, 'u')).toEqual({ kind: 'resume', answer: planApprovedNote('A', false) });
     expect(pauseResolutionEffect({ type: 'plan_approval', details }, { action: 'approve', answer: null, plan: 'B' }, 'u')).toEqual({ kind: 'resume', answer: planApprovedNote('B', true) });
     expect(pauseResolutionEffect({ type: 'plan_approval', details }, { action: 'reject', answer: null }, 'u')).toMatchObject({ kind: 'end', error: PLAN_REJECTED_ERROR });
   });
 
-  it('risky_action: approve and reject both resume; a reject carries the refusal naming who rejected', () => {
+  it('Given a paused risky_action, When it is resolved, Then approve and reject both resume; a reject carries the refusal naming who rejected', () => {
     expect(pauseResolutionEffect({ type: 'risky_action', details: {} }, { action: 'approve', answer: null }, 'u')).toEqual({ kind: 'resume', answer: RISKY_ACTION_APPROVED });
     expect(pauseResolutionEffect({ type: 'risky_action', details: {} }, { action: 'reject', answer: null }, 'alice')).toEqual({ kind: 'resume', answer: riskyActionRefusal('alice') });
     expect(riskyActionRefusal('alice')).toMatch(/^refused: alice rejected this tool call/);
   });
 
-  it('budget_approval and question keep their meaning', () => {
+  it('Given a paused budget_approval or question, When it is resolved, Then approve extends the budget, reject ends the run and an answer resumes it', () => {
     expect(pauseResolutionEffect({ type: 'budget_approval', details: {} }, { action: 'approve', answer: null, extraBudgetUsd: 2 }, 'u')).toEqual({ kind: 'extend_budget', extraBudgetUsd: 2 });
     expect(pauseResolutionEffect({ type: 'budget_approval', details: {} }, { action: 'reject', answer: null }, 'u')).toMatchObject({ kind: 'end', error: BUDGET_DECLINED_ERROR });
     expect(pauseResolutionEffect({ type: 'question', details: {} }, { action: 'answer', answer: 'UTC' }, 'u')).toEqual({ kind: 'resume', answer: 'UTC' });

@@ -34,7 +34,7 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('anchorComments', () => {
-  it('anchors comments on lines the pull request adds or changes, on the new side', () => {
+  it("Given comments on a changed line, an added line and a new file's line, When they are anchored on the diff, Then all are inline comments on the new side", () => {
     // Given comments on a changed line, an added line and a new file's line
     const comments = [
       { path: 'app.js', line: 20, body: 'changed' },
@@ -52,7 +52,7 @@ describe('anchorComments', () => {
     ]);
   });
 
-  it('folds comments on unchanged lines, untouched files and deleted files into the summary with the reason', () => {
+  it('Given comments on unchanged lines, untouched files and deleted files, When they are anchored, Then they are folded into the summary with the reason', () => {
     const comments = [
       { path: 'app.js', line: 19, body: 'context line' },
       { path: 'app.js', line: 5, body: 'far from the change' },
@@ -72,7 +72,7 @@ describe('anchorComments', () => {
 });
 
 describe('commentableLines (what GitHub accepts, for the local forge)', () => {
-  it('takes every line of a hunk on its side, and nothing outside the hunks', () => {
+  it('Given a diff, When its commentable lines are read, Then every line of a hunk is taken on its side, and nothing outside the hunks', () => {
     const lines = commentableLines(diff);
     const app = lines.get('app.js')!;
     // Context lines (three around each change) and the changed lines are commentable on the right…

@@ -11,14 +11,14 @@ const config = parseConfig({
 });
 
 describe('a review run at submit', () => {
-  it('takes budgets.reviewUsd by default, not the repo budget, and the request budget when given', () => {
+  it('Given a review run, When its limits are set, Then it takes budgets.reviewUsd by default, not the repo budget, and the request budget when given', () => {
     const review = SubmitRunRequest.parse({ repo: 'acme/app', prompt: 'Review it', kind: 'review', pr: 7 });
     expect(effectiveLimits(config, review).budgetMicros).toBe(500_000);
     expect(effectiveLimits(config, { ...review, budgetUsd: 1.5 }).budgetMicros).toBe(1_500_000);
     expect(effectiveLimits(config, SubmitRunRequest.parse({ repo: 'acme/app', prompt: 'Change it' })).budgetMicros).toBe(3_000_000);
   });
 
-  it('needs pr with kind review, refuses pr without it and branches with it, naming the field', () => {
+  it('Given a submit request, When it is parsed, Then kind review needs pr, and pr without it or a branch with it is refused, naming the field', () => {
     const issues = (body: unknown) => SubmitRunRequest.safeParse(body).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     expect(issues({ repo: 'acme/app', prompt: 'p', kind: 'review' })).toEqual(['pr: required with kind "review": the number of the pull request to review']);
     expect(issues({ repo: 'acme/app', prompt: 'p', pr: 3 })).toEqual(['pr: only allowed with kind "review" (a change run continues a pull request by its `branch`)']);
@@ -27,7 +27,7 @@ describe('a review run at submit', () => {
     expect(SubmitRunRequest.safeParse({ repo: 'acme/app', prompt: 'p', kind: 'approve', pr: 3 }).success).toBe(false);
   });
 
-  it('reviews only an open pull request of the same repository', () => {
+  it('Given a pull request to review, When it is checked, Then only an open pull request of the same repository is accepted', () => {
     expect(reviewPullRefusal('acme/app', 7, { state: 'open', headRef: 'fix', headRepo: 'Acme/App' })).toBeUndefined();
     expect(reviewPullRefusal('acme/app', 7, undefined)).toBe('acme/app has no pull request #7');
     expect(reviewPullRefusal('acme/app', 7, { state: 'closed', headRef: 'fix', headRepo: 'acme/app' })).toBe('pull request #7 is closed');

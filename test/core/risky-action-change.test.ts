@@ -11,7 +11,7 @@ describe('risky_action: the proposed change of an edit', () => {
     expect(proposedChangeOf('write_file', { path: 'a', content: 'z'.repeat(3_000) })!.length).toBe(2_001);
   });
 
-  test('the item details carry it under the shared field name; shell and calls without their input carry none', () => {
+  test('Given an edit waiting for approval, When its item is made, Then the details carry the change under the shared field name; shell and calls without their input carry none', () => {
     const edit = riskyActionRequest({ tool: 'edit_file', path: 'package.json', pattern: 'package.json' }, { path: 'package.json', oldText: '"a": 1', newText: '"a": 2' });
     expect(edit.details).toEqual({ tool: 'edit_file', path: 'package.json', pattern: 'package.json', [RISKY_DETAIL_FIELDS.change]: '-"a": 1\n+"a": 2' });
     expect(riskyActionRequest({ tool: 'edit_file', path: 'package.json', pattern: 'package.json' }).details).not.toHaveProperty('change');

@@ -25,7 +25,7 @@ describe('what a stopped runner means for its run', () => {
     expect(causeOf(facts(over))).toBe(cause);
   });
 
-  test('Then the run ends FAILED runner_lost with that cause, flattened and bounded', () => {
+  test("Given a long cause, When the lost runner's run ends, Then it ends FAILED runner_lost with that cause, flattened and bounded (CANCELLED if a cancel was requested)", () => {
     const cause = causeOf(facts({ lastErrorLines: ['x'.repeat(2_000)] }));
     expect(cause.length).toBeLessThanOrEqual(1_000);
     expect(terminationFor({ kind: 'runner_failed', error: 'Nightshift.RunnerLost', cause }, { cancelRequested: false })).toMatchObject({ status: 'FAILED', reason: { code: 'runner_lost', message: cause } });

@@ -8,7 +8,7 @@ function capturing(logLevel: LogLevel = 'INFO') {
 }
 
 describe('the structured JSON logger of the Lambda handlers', () => {
-  it('writes one JSON object per line with the Powertools fields, then the persistent keys, then the call’s own', () => {
+  it('Given a child logger carrying a run id in an invocation, When it logs, Then the line is one JSON object with the Powertools fields, then the persistent keys, then the call’s own', () => {
     // Given a child logger carrying a run id, in an invocation
     const { logger, lines } = capturing();
     const child = logger.createChild({ persistentKeys: { runId: '01J0000000000000000000000A' } });
@@ -25,7 +25,7 @@ describe('the structured JSON logger of the Lambda handlers', () => {
     expect(Number.isNaN(Date.parse(line.timestamp as string))).toBe(false);
   });
 
-  it('keeps a child’s keys off its parent, and keys appended later on every later line', () => {
+  it('Given a parent and a child logger, When keys are added, Then a child’s keys stay off its parent, and keys appended later are on every later line', () => {
     const { logger, lines } = capturing();
     const child = logger.createChild({ persistentKeys: { requestId: 'r-1' } });
     child.appendKeys({ runId: 'run-1' });
@@ -37,7 +37,7 @@ describe('the structured JSON logger of the Lambda handlers', () => {
     ]);
   });
 
-  it('writes errors as name, message, location and stack, not as {}', () => {
+  it('Given an error with a code and a cause, When it is logged, Then it is written as name, message, location and stack, not as {}', () => {
     const { logger, lines } = capturing();
     const err = Object.assign(new Error('DynamoDB is down', { cause: new TypeError('socket hang up') }), { code: 'ECONNRESET' });
     logger.error('scheduled submission failed', { error: err });
@@ -50,7 +50,7 @@ describe('the structured JSON logger of the Lambda handlers', () => {
     expect(lines.map((l) => l.level)).toEqual(['ERROR', 'WARN']);
   });
 
-  it('writes nothing below its level; SILENT writes nothing; a child takes its parent’s level', () => {
+  it("Given a logger's level, When it logs below it, Then nothing is written; SILENT writes nothing; a child takes its parent’s level", () => {
     const { logger, lines } = capturing('WARN');
     logger.debug('d');
     logger.info('i');
@@ -61,7 +61,7 @@ describe('the structured JSON logger of the Lambda handlers', () => {
     expect(lines.map((l) => l.line.message)).toEqual(['w']);
   });
 
-  it('reads a level name from the environment in any case, and ignores an unknown one', () => {
+  it('Given a level name from the environment, When it is read, Then any case is accepted and an unknown one ignored', () => {
     expect(logLevelOf('debug')).toBe('DEBUG');
     expect(logLevelOf(' Warning ')).toBe('WARN');
     expect(logLevelOf('verbose')).toBeUndefined();

@@ -1,9 +1,12 @@
 import { branchNameReason, oddUnicodeReason, slugify } from '../../core/runs/text';
 
 describe('branch names', () => {
-  it.each(['main', 'feature/x', 'nightshift/01J-fix', 'release-1.2', 'a_b'])('accepts %s', (name) => {
-    expect(branchNameReason(name)).toBeUndefined();
-  });
+  it.each(['main', 'feature/x', 'nightshift/01J-fix', 'release-1.2', 'a_b'])(
+    'Given the branch name %s, When it is checked, Then it is accepted',
+    (name) => {
+      expect(branchNameReason(name)).toBeUndefined();
+    },
+  );
 
   it.each([
     ['', 'empty'],
@@ -31,13 +34,13 @@ describe('branch names', () => {
     ['é', 'non-ASCII'],
     ['a\u0000b', 'NUL'],
     ['x'.repeat(201), 'too long'],
-  ])('refuses %j (%s)', (name) => {
+  ])('Given the branch name %j (%s), When it is checked, Then it is refused', (name) => {
     expect(branchNameReason(name)).toEqual(expect.any(String));
   });
 });
 
 describe('free text', () => {
-  it('accepts ordinary prose in any script, with tabs and newlines', () => {
+  it('Given ordinary prose in any script, with tabs and newlines, When it is checked, Then it is accepted', () => {
     expect(oddUnicodeReason('Fix the failing test\n\tin src/date.ts — ça marche, 日本語')).toBeUndefined();
   });
 
@@ -49,13 +52,13 @@ describe('free text', () => {
     ['zero-width space', 'a\u200Bb'],
     ['byte order mark', '\uFEFFabc'],
     ['unpaired surrogate', 'a\uD800b'],
-  ])('refuses %s', (_label, text) => {
+  ])('Given free text with a %s, When it is checked, Then it is refused', (_label, text) => {
     expect(oddUnicodeReason(text)).toEqual(expect.any(String));
   });
 });
 
 describe('slugify', () => {
-  it('makes a short ASCII slug for branch names', () => {
+  it('Given a task prompt, When it is slugified, Then it is a short ASCII slug for branch names', () => {
     expect(slugify('Fix the failing date test in utils/date.ts!')).toBe('fix-the-failing-date-test-in-utils-date');
     expect(slugify('¿¿??')).toBe('task');
     expect(slugify('Ünïcödé tëxt')).toBe('unicode-text');

@@ -11,7 +11,7 @@ const config = (maxAzs: number) =>
 
 describe('bench/cost.ts prices the synthesized template', () => {
   // $40 plus the runner's proxy credential ($0.40, a generated Secrets Manager secret) and the inbox topic's KMS key ($1; docs/cost.md).
-  it('keeps the whole stack idle under $41.50/month with one AZ and scales endpoints with AZs', () => {
+  it('Given the synthesized template with one AZ, When it is priced idle, Then the whole stack stays under $41.50/month, and with two AZs the endpoints double', () => {
     const one = idleMonthly(synthesizedTemplate(config(1)));
     const total = one.reduce((s, l) => s + l.usd, 0);
     expect(one.find((l) => l.item.startsWith('Interface endpoints'))).toMatchObject({ quantity: '3 endpoint-AZs' });
@@ -22,7 +22,7 @@ describe('bench/cost.ts prices the synthesized template', () => {
     expect(two.find((l) => l.item.startsWith('Interface endpoints'))).toMatchObject({ quantity: '6 endpoint-AZs' });
   });
 
-  it('prices the DNS Firewall: one entry-month per domain-list entry, queries inspected and their query log ingested', () => {
+  it('Given the DNS Firewall, When it is priced, Then it costs one entry-month per domain-list entry plus the queries inspected and their query log ingested', () => {
     const template = synthesizedTemplate(config(1));
     const entries = Object.values(template.Resources)
       .filter((r) => r.Type === 'AWS::Route53Resolver::FirewallDomainList')
@@ -35,7 +35,7 @@ describe('bench/cost.ts prices the synthesized template', () => {
     expect(run.find((l) => l.item.startsWith('DNS Firewall queries'))!.usd).toBeCloseTo((2_000 / 1e6) * 0.6 + ((2_000 * 400) / 1e9) * 0.5, 9);
   });
 
-  it('prices a 20-minute run with every line positive', () => {
+  it('Given a 20-minute run, When it is priced, Then every line is positive and the runner compute is its Fargate time', () => {
     const lines = perRunOverhead(synthesizedTemplate(config(1)), { vcpu: 1, memoryGb: 4 });
     for (const l of lines) expect(l.usd).toBeGreaterThan(0);
     expect(lines.find((l) => l.item.startsWith('Runner compute'))!.usd).toBeCloseTo((20 / 60) * (0.04048 + 4 * 0.004445), 6);

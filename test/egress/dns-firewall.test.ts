@@ -22,13 +22,13 @@ const rules = dnsFirewallRules(config, options);
 const decide = (name: string) => dnsFirewallDecision(rules, name);
 
 describe('DNS Firewall domain specifications', () => {
-  it('turns squid notation into DNS Firewall notation: ".x" is x and its subdomains, "x" exactly x', () => {
+  it('Given squid notation, When it is turned into DNS Firewall notation, Then ".x" is x and its subdomains, "x" exactly x, and a wildcard is refused', () => {
     expect(dnsFirewallSpecs('.github.com')).toEqual(['github.com.', '*.github.com.']);
     expect(dnsFirewallSpecs('pypi.org')).toEqual(['pypi.org.']);
     expect(() => dnsFirewallSpecs('*.evil')).toThrow(/not a domain name/);
   });
 
-  it('matches as DNS Firewall does: "*." everything, "*.x." strict subdomains, otherwise the exact name', () => {
+  it('Given DNS Firewall specifications, When a name is matched, Then "*." matches everything, "*.x." strict subdomains, otherwise the exact name only', () => {
     expect(dnsSpecMatches(MATCH_ALL_DOMAINS, 'anything.example')).toBe(true);
     expect(dnsSpecMatches('*.github.com.', 'api.github.com')).toBe(true);
     expect(dnsSpecMatches('*.github.com.', 'github.com')).toBe(false);
@@ -39,7 +39,7 @@ describe('DNS Firewall domain specifications', () => {
 });
 
 describe('the rule group', () => {
-  it('allows first and blocks everything else last, failing closed', () => {
+  it('Given the rule group, Then it allows first and blocks everything else last, failing closed', () => {
     expect(rules.map((r) => [r.priority, r.action])).toEqual([
       [DNS_RULE_PRIORITY.allowVpcNames, 'ALLOW'],
       [DNS_RULE_PRIORITY.blockEverythingElse, 'BLOCK'],
@@ -49,7 +49,7 @@ describe('the rule group', () => {
     expect(decide('a.b.c.d.example')).toBe('BLOCK');
   });
 
-  it('resolves every name the egress proxy may connect to (squid.conf), on every port', () => {
+  it('Given every name the egress proxy may connect to (squid.conf), on every port, When it is resolved, Then it is allowed', () => {
     // The allow ACLs only: the health-check host is answered by squid itself and never resolved.
     const squidDomains = [...squidConfig(config, { region }).matchAll(/^acl allow_\S+ dstdomain -n (\S+)$/gm)].map((m) => m[1]!);
     expect(squidDomains.length).toBeGreaterThan(10);
@@ -60,7 +60,7 @@ describe('the rule group', () => {
     }
   });
 
-  it("resolves what the runner and the Fargate agent reach directly: endpoints, the trace and ECR layer buckets, the proxy's name", () => {
+  it("Given what the runner and the Fargate agent reach directly (endpoints, the trace and ECR layer buckets, the proxy's name), When it is resolved, Then it is allowed", () => {
     for (const name of [
       ...runnerNoProxyHosts(region).filter((h) => !/^[0-9.]+$/.test(h)).map((h) => (h.startsWith('.') ? `nightshift-traces-abc${h}` : h)),
       `prod-${region}-starport-layer-bucket.s3.${region}.amazonaws.com`,
@@ -73,7 +73,7 @@ describe('the rule group', () => {
     }
   });
 
-  it('blocks every other name, whatever its shape: exfiltration labels, look-alikes, suffix tricks, other regions, other services', () => {
+  it('Given every other name, whatever its shape (exfiltration labels, look-alikes, suffix tricks, other regions, other services), When it is resolved, Then it is blocked', () => {
     const blocked = [
       'c2VjcmV0LXRva2Vu.attacker.example',
       'github.com.attacker.example',
@@ -95,13 +95,13 @@ describe('the rule group', () => {
     for (const name of blocked) expect({ name, decision: decide(name) }).toEqual({ name, decision: 'BLOCK' });
   });
 
-  it("a repo's egressAllow is resolvable in the whole VPC (squid, not DNS, keeps it on that repo's port)", () => {
+  it("Given a repo's egressAllow, When its names are resolved, Then they are allowed in the whole VPC (squid, not DNS, keeps them on that repo's port)", () => {
     expect(decide('pkg.internal-registry.example')).toBe('ALLOW');
     expect(decide('cache.acme.example')).toBe('ALLOW');
     expect(decide('other.acme.example')).toBe('BLOCK');
   });
 
-  it('follows the config: a domain removed from the allowlist is no longer resolved', () => {
+  it('Given a domain removed from the allowlist, When the rules are made again, Then it is no longer resolved', () => {
     const narrow = parseConfig({ ...config, egress: { allow: ['github.com'] } });
     const narrowRules = dnsFirewallRules(narrow, options);
     expect(dnsFirewallDecision(narrowRules, 'github.com')).toBe('ALLOW');
@@ -109,7 +109,7 @@ describe('the rule group', () => {
     expect(dnsFirewallDecision(narrowRules, 'api.github.com')).toBe('BLOCK');
   });
 
-  it('refuses a region or namespace that is not one (they are spliced into names)', () => {
+  it('Given a region or namespace that is not one (they are spliced into names), When the resolved domains are made, Then it is refused', () => {
     expect(() => vpcResolvedDomains(config, { region: 'eu-west-1.evil.example', privateNamespace: 'nightshift.internal' })).toThrow(/not an AWS region/);
     expect(() => vpcResolvedDomains(config, { region, privateNamespace: '*' })).toThrow(/not a private namespace/);
   });

@@ -34,14 +34,14 @@ describe('Network (VPC, endpoints, egress proxy)', () => {
   const endpointSg = id(network.endpointSecurityGroup);
   const { from, to } = proxyPortRange(config);
 
-  it('has no NAT gateway, isolated runner subnets and one public subnet for the proxy', () => {
+  it('Given the synthesized network, Then it has no NAT gateway, isolated runner subnets and one public subnet for the proxy, and no synth error', () => {
     template.resourceCountIs('AWS::EC2::NatGateway', 0);
     template.resourceCountIs('AWS::EC2::Subnet', 2);
     template.hasResourceProperties('AWS::EC2::Subnet', { MapPublicIpOnLaunch: false, Tags: Match.arrayWith([{ Key: 'aws-cdk:subnet-type', Value: 'Isolated' }]) });
     expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
   });
 
-  it('has gateway endpoints for S3 and DynamoDB and interface endpoints only for ECR api/dkr and CloudWatch Logs', () => {
+  it('Given the synthesized network, Then it has gateway endpoints for S3 and DynamoDB and interface endpoints only for ECR api/dkr and CloudWatch Logs, pinned to the account', () => {
     const endpoints = Object.values(template.findResources('AWS::EC2::VPCEndpoint')).map((r) => r.Properties as Record<string, unknown>);
     const names = endpoints.map((p) => JSON.stringify(p.ServiceName)).map((s) => /(s3|dynamodb|ecr\.api|ecr\.dkr|logs)"/.exec(s)?.[1]);
     expect(names.sort()).toEqual(['dynamodb', 'ecr.api', 'ecr.dkr', 'logs', 's3']);
@@ -53,7 +53,7 @@ describe('Network (VPC, endpoints, egress proxy)', () => {
     template.resourcePropertiesCountIs('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Interface', PrivateDnsEnabled: true, SecurityGroupIds: [{ 'Fn::GetAtt': [endpointSg, 'GroupId'] }] }, 3);
   });
 
-  it("the runner security group's egress is exactly the proxy ports, the endpoints and the gateway prefix lists", () => {
+  it('Given the runner security group, Then its egress is exactly the proxy ports, the endpoints and the gateway prefix lists, never the internet', () => {
     const inline = template.findResources('AWS::EC2::SecurityGroup')[runnerSg]!.Properties.SecurityGroupEgress;
     expect(inline).toEqual([{ CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic', IpProtocol: 'icmp', FromPort: 252, ToPort: 86 }]);
     const rules = Object.values(template.findResources('AWS::EC2::SecurityGroupEgress'))
@@ -76,7 +76,7 @@ describe('Network (VPC, endpoints, egress proxy)', () => {
     for (const r of rules) expect([r.CidrIp, r.CidrIpv6]).toEqual([undefined, undefined]);
   });
 
-  it('the proxy security group accepts only the runner security group, on the proxy ports', () => {
+  it('Given the proxy security group, Then it accepts only the runner security group, on the proxy ports; the endpoints accept the runner and the proxy on 443', () => {
     expect(template.findResources('AWS::EC2::SecurityGroup')[proxySg]!.Properties.SecurityGroupIngress).toBeUndefined();
     const ingress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress'))
       .map((r) => r.Properties as Record<string, unknown>)
@@ -97,7 +97,7 @@ describe('Network (VPC, endpoints, egress proxy)', () => {
     );
   });
 
-  it('runs the proxy as a self-healing Fargate service in the public subnet, found through Cloud Map', () => {
+  it('Given the synthesized network, Then the proxy runs as a self-healing Fargate service in the public subnet, found through Cloud Map', () => {
     template.hasResourceProperties('AWS::ECS::Service', {
       DesiredCount: 1,
       LaunchType: 'FARGATE',
@@ -132,7 +132,7 @@ describe('Network (VPC, endpoints, egress proxy)', () => {
     };
     const rendered = (domains: unknown[]) => domains.map((d) => JSON.stringify(d));
 
-    it('allows the egress allowlist, every repo egressAllow, the AWS names and the private namespace, then blocks everything', () => {
+    it('Given the DNS Firewall rule group, Then it allows the egress allowlist, every repo egressAllow, the AWS names and the private namespace, then blocks everything', () => {
       const allowed = listId((d) => d.length > 1);
       const everything = listId((d) => JSON.stringify(d) === JSON.stringify(['*.']));
       const domains = rendered(Object.values(lists()).find((r) => (r.Properties.Domains as unknown[]).length > 1)!.Properties.Domains as unknown[]);
@@ -152,7 +152,7 @@ describe('Network (VPC, endpoints, egress proxy)', () => {
       });
     });
 
-    it('is associated with the runner VPC first among the account rule groups, and fails closed', () => {
+    it('Given the DNS Firewall rule group, Then it is associated with the runner VPC first among the account rule groups, and fails closed', () => {
       const [group] = Object.keys(template.findResources('AWS::Route53Resolver::FirewallRuleGroup'));
       template.resourceCountIs('AWS::Route53Resolver::FirewallRuleGroupAssociation', 1);
       template.hasResourceProperties('AWS::Route53Resolver::FirewallRuleGroupAssociation', {
@@ -165,7 +165,7 @@ describe('Network (VPC, endpoints, egress proxy)', () => {
       template.hasResourceProperties('AWS::Route53Resolver::FirewallConfig', { ResourceId: vpc, FirewallFailOpen: 'DISABLED' });
     });
 
-    it('logs every VPC query to a log group with retention', () => {
+    it('Given the runner VPC, Then every query is logged to a log group with retention', () => {
       const queryLogs = id(network.dnsFirewall.queryLogs);
       template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
       expect(template.findResources('AWS::Logs::LogGroup')[queryLogs]!.Properties.RetentionInDays).toBe(30);
@@ -174,7 +174,7 @@ describe('Network (VPC, endpoints, egress proxy)', () => {
       template.hasResourceProperties('AWS::Route53Resolver::ResolverQueryLoggingConfigAssociation', { ResolverQueryLogConfigId: { 'Fn::GetAtt': [config, 'Id'] }, ResourceId: vpc });
     });
 
-    it('splices the region in at deploy when the stack is environment-agnostic', () => {
+    it('Given an environment-agnostic stack, When it is synthesized, Then the region is spliced into the names at deploy', () => {
       const app = new App();
       const agnostic = new Stack(app, 'Agnostic');
       new Network(agnostic, 'Network', { maxAzs: 1, logRetention: logs.RetentionDays.ONE_MONTH, config });
@@ -184,7 +184,7 @@ describe('Network (VPC, endpoints, egress proxy)', () => {
     });
   });
 
-  it('puts runner subnets and interface endpoints in every AZ when maxAzs is raised', () => {
+  it('Given maxAzs raised, When the stack is synthesized, Then runner subnets and interface endpoints are in every AZ', () => {
     const three = synth(3).template;
     three.resourceCountIs('AWS::EC2::Subnet', 6);
     three.resourceCountIs('AWS::EC2::NatGateway', 0);

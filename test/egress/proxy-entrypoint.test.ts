@@ -18,7 +18,7 @@ const config = parseConfig({
 });
 
 describeWithSquid('proxy/entrypoint.sh and proxy/healthcheck.sh (the container image scripts)', () => {
-  it('runs squid from NIGHTSHIFT_SQUID_CONF, logs requests to stdout, is healthy, and stops cleanly on SIGTERM', async () => {
+  it("Given the image scripts and a generated config, When the entrypoint starts squid from NIGHTSHIFT_SQUID_CONF, Then it logs requests to stdout, is healthy, keeps only the credential's hash, and stops cleanly on SIGTERM", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ns-entry-'));
     chmodSync(dir, 0o777);
     const runDir = join(dir, 'run');
@@ -93,7 +93,7 @@ describeWithSquid('proxy/entrypoint.sh and proxy/healthcheck.sh (the container i
     }
   });
 
-  it('refuses to start without a well-formed runner credential', () => {
+  it('Given a missing or ill-formed runner credential, When the entrypoint runs, Then it refuses to start, naming NIGHTSHIFT_PROXY_PASSWORD', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ns-entry-'));
     try {
       for (const password of [undefined, 'short', 'has spaces in it and is long enough to pass a length check']) {

@@ -62,18 +62,18 @@ describeWithSquid('the generated squid configuration, run by real squid', () => 
     await proxy?.stop();
   });
 
-  it('refuses a domain outside the allowlist with 403, for CONNECT and plain HTTP', async () => {
+  it('Given a domain outside the allowlist, When a tool asks for it with CONNECT or plain HTTP, Then squid refuses it with 403', async () => {
     expectRefused(await connectVia(proxy.url(shared), 'example.com:443'));
     expectRefused(await getVia(proxy.url(shared), 'http://exfil.example.net/upload'));
   });
 
-  it('does not refuse an allowlisted domain or a subdomain of a ".domain" entry', async () => {
+  it('Given an allowlisted domain or a subdomain of a ".domain" entry, When a tool asks for it, Then squid does not refuse it', async () => {
     expectNotRefused(await connectVia(proxy.url(shared), 'github.com:443'));
     expectNotRefused(await connectVia(proxy.url(shared), 'raw.githubusercontent.com:443'));
     expectNotRefused(await connectVia(proxy.url(web), 'registry.npmjs.org:443'));
   });
 
-  it("allows a repo's egressAllow domain on that repo's port only", async () => {
+  it("Given a repo's egressAllow domain, When a tool asks for it, Then squid allows it on that repo's port only", async () => {
     expectNotRefused(await connectVia(proxy.url(web), 'npm.internal-registry.example:443'));
     expectRefused(await connectVia(proxy.url(shared), 'npm.internal-registry.example:443'));
     expectRefused(await connectVia(proxy.url(api), 'npm.internal-registry.example:443'));
@@ -81,7 +81,7 @@ describeWithSquid('the generated squid configuration, run by real squid', () => 
     expectRefused(await connectVia(proxy.url(web), 'api-only.example:443'));
   });
 
-  it('allows the regional AWS API hosts the runner calls to the runner credential, and only for the configured region', async () => {
+  it('Given the runner credential, When it asks for the regional AWS API hosts the runner calls, Then squid allows them only for the configured region, and nothing else', async () => {
     const runner = (port: ProxyPort) => withRunnerCredential(proxy.url(port), proxy.runnerPassword);
     expectNotRefused(await connectVia(runner(shared), 'bedrock-runtime.us-east-1.amazonaws.com:443'));
     expectNotRefused(await connectVia(runner(shared), 'states.us-east-1.amazonaws.com:443'));
@@ -92,14 +92,14 @@ describeWithSquid('the generated squid configuration, run by real squid', () => 
     expectRefused(await connectVia(runner(shared), 'credential-opens-nothing.example:443'));
   });
 
-  it('refuses CONNECT to any port but 443, even for an allowlisted domain', async () => {
+  it('Given an allowlisted domain, When CONNECT asks for any port but 443, Then squid refuses it', async () => {
     expectRefused(await connectVia(proxy.url(shared), 'github.com:22'));
     expectRefused(await connectVia(proxy.url(shared), 'github.com:8443'));
     expectRefused(await connectVia(proxy.url(shared), 'github.com:80'));
     expectRefused(await getVia(proxy.url(shared), 'http://github.com:8080/'));
   });
 
-  it('refuses raw IP destinations in every spelling', async () => {
+  it('Given a raw IP destination in any spelling, When a tool asks for it, Then squid refuses it', async () => {
     expectRefused(await connectVia(proxy.url(shared), '140.82.112.3:443'));
     expectRefused(await getVia(proxy.url(shared), 'http://169.254.170.2/v2/credentials'));
     expectRefused(await connectVia(proxy.url(shared), '[::1]:443'));
@@ -107,7 +107,7 @@ describeWithSquid('the generated squid configuration, run by real squid', () => 
     expectRefused(await getVia(proxy.url(shared), 'http://0x7f.0.0.1/'));
   });
 
-  it('checkProxy names the port it reached and fails fast with a reason otherwise', async () => {
+  it('Given a proxy port, When checkProxy reaches it, Then it names the port, and fails fast with a reason on the wrong port or none', async () => {
     await expect(checkProxy(proxy.url(web))).resolves.toEqual({ portName: web.name });
     const expected = proxyPortForRepo(config, 'acme/docs', proxy.ports[0]!.port);
     await expect(checkProxy(proxy.url(shared), { expectedPortName: expected.name })).resolves.toEqual({ portName: 'default' });
@@ -116,7 +116,7 @@ describeWithSquid('the generated squid configuration, run by real squid', () => 
     await expect(checkProxy(`http://127.0.0.1:${proxy.ports[0]!.port + 1000}`, { timeoutMs: 2_000 })).rejects.toThrow(ProxyUnavailableError);
   });
 
-  it('checkProxy refuses a server that is not our squid', async () => {
+  it('Given a server that is not our squid, When checkProxy reaches it, Then it is refused', async () => {
     const other: Server = createServer((_req, res) => res.writeHead(200).end('hello'));
     await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
     try {
@@ -147,7 +147,7 @@ describeWithSquid('the generated squid configuration, run by real squid', () => 
       }
     }
 
-    it('parses every line squid wrote', async () => {
+    it('Given the access log squid wrote, When it is parsed, Then every line is read', async () => {
       await connectVia(proxy.url(web), 'blocked-only-here.example:443');
       await waitForLogLine((l) => l.includes('blocked-only-here.example'));
       const lines = readFileSync(proxy.accessLog, 'utf8').split('\n').filter((l) => l.trim());
@@ -157,7 +157,7 @@ describeWithSquid('the generated squid configuration, run by real squid', () => 
       expect(denied).toMatchObject({ clientIp: '127.0.0.1', proxyPort: web.port, method: 'CONNECT', host: 'blocked-only-here.example', port: 443, squidStatus: 'TCP_DENIED', httpStatus: 403, errorCode: 'ERR_ACCESS_DENIED' });
     });
 
-    it("lists the run's refused hosts (not the allowed ones, not the health check) and writes them to the run's events", async () => {
+    it("Given the access log, When a run's refused hosts are listed, Then they are the refused ones only (not the allowed ones, not the health check) and go to the run's events", async () => {
       const until = new Date(Date.now() + 1_000);
       const hosts = await refusedHosts({ kind: 'file', path: proxy.accessLog }, { clientIp: '127.0.0.1', since: startedAt, until });
       const names = hosts.map((h) => h.host);
@@ -183,7 +183,7 @@ describeWithSquid('the generated squid configuration, run by real squid', () => 
       expect(blockedHostsMarkdown(hosts)).toContain('- `example.com` (1 request)');
     });
 
-    it('finds the same refusals in CloudWatch Logs with FilterLogEvents, by client IP and window', async () => {
+    it("Given the proxy's log group in CloudWatch Logs, When refused hosts are listed with FilterLogEvents, Then the same refusals are found, by client IP and window", async () => {
       const lines = readFileSync(proxy.accessLog, 'utf8').split('\n').filter((l) => l.trim());
       // The proxy's log group as the awslogs driver fills it, seen from another task address (10.0.1.23).
       const messages = lines.map((l) => l.replace(' 127.0.0.1 ', ' 10.0.1.23 '));
@@ -244,7 +244,7 @@ describeWithSquid('the generated squid configuration, run by real squid', () => 
       ['a wrong password', (port: ProxyPort) => wrong(port, 'nightshift-runner', 'a'.repeat(43))],
       ['the right password under another user', (port: ProxyPort) => wrong(port, 'someone', proxy.runnerPassword)],
       ['a password that is not URL-safe', (port: ProxyPort) => wrong(port, 'nightshift-runner', `${proxy.runnerPassword}%20x`)],
-    ])('with %s is asked to authenticate (407) on every port, CONNECT and plain HTTP', async (_label, via) => {
+    ])('Given a tool with %s, When it asks for an AWS API host the runner uses, Then it is asked to authenticate (407) on every port, CONNECT and plain HTTP', async (_label, via) => {
       for (const port of proxy.ports) {
         for (const host of hosts) {
           const connect = await connectVia(via(port), `${host}:443`);

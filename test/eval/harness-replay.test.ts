@@ -24,7 +24,7 @@ describe('the eval harness with a recorded session', () => {
     rmSync(outDir, { recursive: true, force: true });
   });
 
-  it('runs the task k times, grades each branch against the hidden tests, saves each run as a replay and reports', async () => {
+  it('Given a recorded session, When the task is run k times, Then each branch is graded against the hidden tests, each run is saved as a replay and the report sums them', async () => {
     const tasks = loadSuite(['js-bug-failing-test']);
     const progress: string[] = [];
     const report = await runEval({

@@ -31,7 +31,7 @@ const trial = (taskId: string, resolved: boolean, extra: Partial<TrialResult> = 
 });
 
 describe('the eval report', () => {
-  it('estimates pass@k without bias (Chen et al.)', () => {
+  it('Given n trials with c resolved, When pass@k is estimated, Then it is the unbiased estimate (Chen et al.) and k above n is refused', () => {
     expect(passAtK(3, 0, 1)).toBe(0);
     expect(passAtK(3, 3, 1)).toBe(1);
     expect(passAtK(3, 1, 1)).toBeCloseTo(1 / 3);
@@ -41,7 +41,7 @@ describe('the eval report', () => {
     expect(() => passAtK(2, 1, 3)).toThrow(/0 < k <= n/);
   });
 
-  it('sums the trials into rates, cost, cache share and endings', () => {
+  it('Given graded trials, When they are summarized, Then the report holds their rates, cost, cache share and endings, and no trials are refused', () => {
     const report = summarize('anthropic m', 2, [
       trial('a', true),
       trial('a', false),
@@ -63,7 +63,7 @@ describe('the eval report', () => {
     expect(() => summarize('m', 1, [])).toThrow(/no trials/);
   });
 
-  it('reads turns, tool failures, edits and compactions from the run events (setup commands are not tool calls)', () => {
+  it("Given a run's events, When its activity is read, Then turns, tool failures, edits and compactions are counted (setup commands are not tool calls)", () => {
     const event = (type: RunEvent['type'], message: string, detail?: Record<string, unknown>): RunEvent => ({
       runId: '01ARZ3NDEKTSV4RRFFQ69G5FAV',
       seq: '1',
@@ -88,13 +88,13 @@ describe('the eval report', () => {
 });
 
 describe('the eval model choice', () => {
-  it('says clearly when no provider is configured', () => {
+  it('Given no provider credentials and no replay, When the eval model is chosen, Then the error says clearly no provider is configured and points at docs/eval.md', () => {
     const env = { NIGHTSHIFT_CONFIG: `${__dirname}/../../nightshift.config.json` };
     expect(evalModelChoice(env, undefined)).toEqual({ error: NO_PROVIDER_MESSAGE });
     expect(NO_PROVIDER_MESSAGE).toContain('docs/eval.md');
   });
 
-  it('takes the configured provider with credentials, and a recorded session offline', () => {
+  it('Given provider credentials or a recorded session, When the eval model is chosen, Then the configured provider is taken, or the replay offline (a replay model through the env is refused)', () => {
     const env = { NIGHTSHIFT_CONFIG: `${__dirname}/../../nightshift.config.json` };
     expect(evalModelChoice({ ...env, AWS_PROFILE: 'eval' }, undefined)).toMatchObject({
       model: 'bedrock',

@@ -13,7 +13,7 @@ import { estimateTokens } from '../../core/pricing';
 const suite = loadSuite();
 
 describe('the eval suite', () => {
-  it('covers both languages and every kind of task the harness promises', () => {
+  it('Given the eval suite, Then it covers both languages and every kind of task the harness promises', () => {
     expect(new Set(suite.map((t) => t.task.language))).toEqual(new Set(['javascript', 'python']));
     expect(new Set(suite.map((t) => t.task.kind))).toEqual(
       new Set(['bug', 'feature', 'ambiguous', 'unrelated-failures', 'huge-file', 'long-output', 'long-task']),
@@ -23,13 +23,13 @@ describe('the eval suite', () => {
   describe.each(suite.map((t) => [t.task.id, t] as const))('%s', (_id, loaded) => {
     const asks = loaded.task.expect === 'ask';
 
-    it('is resolved by its gold solution', () => {
+    it('Given the task, When its gold solution is graded, Then it is resolved', () => {
       const result = grade(loaded, { patch: loaded.goldPatch ?? '', asked: asks });
       expect(result.reasons).toEqual([]);
       expect(result.resolved).toBe(true);
     });
 
-    it('is not resolved by the empty patch, and its fail-to-pass tests fail at base', () => {
+    it('Given the task, When the empty patch is graded, Then it is not resolved, its fail-to-pass tests fail at base and its pass-to-pass tests pass', () => {
       const result = grade(loaded, { patch: '', asked: false });
       expect(result.resolved).toBe(false);
       expect(Object.values(result.failToPass).every((s) => s !== 'pass')).toBe(true);
@@ -40,7 +40,7 @@ describe('the eval suite', () => {
 });
 
 describe('the long task', () => {
-  it('does not fit its window without compaction: reading the modules it must change passes the high-water mark', () => {
+  it('Given the long task, When the modules it must change are read, Then they pass the high-water mark: it does not fit its window without compaction', () => {
     const long = suite.find((t) => t.task.kind === 'long-task')!;
     const dir = join(long.repoDir, 'converters');
     const reads = readdirSync(dir)
@@ -56,7 +56,7 @@ describe('the long task', () => {
 describe('the grader', () => {
   const byId = (id: string) => suite.find((t) => t.task.id === id)!;
 
-  it('does not resolve a patch that does not apply, or one that touches what must be left alone', () => {
+  it('Given a patch that does not apply, or one that touches what must be left alone, When it is graded, Then it is not resolved', () => {
     const bug = byId('js-bug-failing-test');
     const garbled = grade(bug, { patch: bug.goldPatch!.replace("    .normalize('NFKD')", "    .normalize('NFC')"), asked: false });
     expect(garbled).toMatchObject({ resolved: false, applied: false });
@@ -79,7 +79,7 @@ describe('the grader', () => {
     expect(result).toMatchObject({ resolved: false, touchedForbidden: ['textkit/legacy_dates.py'] });
   });
 
-  it('grades against the hidden tests, not the ones the agent may have edited', () => {
+  it('Given a patch that deletes the failing test, When it is graded, Then the hidden tests are run, not the edited ones, and it is not resolved', () => {
     const bug = byId('js-bug-failing-test');
     // "fixes" the failing test by deleting it
     const deletesTest = `diff --git a/test/slugify.test.js b/test/slugify.test.js
@@ -100,7 +100,7 @@ describe('the grader', () => {
     expect(result.failToPass['slugify collapses runs of separators']).toBe('fail');
   });
 
-  it('does not resolve an ambiguous task that was changed instead of asked about', () => {
+  it('Given an ambiguous task changed instead of asked about, When it is graded, Then it is not resolved', () => {
     const ask = byId('js-ambiguous-ask');
     expect(grade(ask, { patch: '', asked: false }).reasons).toEqual(['the task is ambiguous and the run did not ask']);
   });

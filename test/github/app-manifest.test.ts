@@ -26,18 +26,18 @@ const level = { read: 1, write: 2 } as const;
 const asked: Record<string, 'read' | 'write'>[] = [GITHUB_TOKEN_PERMISSIONS, WEBHOOK_TOKEN_PERMISSIONS, STATUS_TOKEN_PERMISSIONS, CI_TOKEN_PERMISSIONS];
 
 describe('the GitHub App manifest (infra/github-app-manifest.json)', () => {
-  test('grants exactly the permissions the brokers ask for, at the highest level any asks', () => {
+  test("Given the brokers' token requests, Then the manifest grants exactly the permissions they ask for, at the highest level any asks", () => {
     const needed: Record<string, 'read' | 'write'> = {};
     for (const token of asked) for (const [name, lvl] of Object.entries(token)) if (!needed[name] || level[lvl] > level[needed[name]!]) needed[name] = lvl;
     expect(manifest.default_permissions).toEqual(needed);
     expect(manifest.default_permissions).toEqual({ contents: 'write', pull_requests: 'write', issues: 'write', checks: 'write', actions: 'read', metadata: 'read' });
   });
 
-  test('subscribes to exactly the events the webhook handler acts on', () => {
+  test('Given the webhook handler, Then the manifest subscribes to exactly the events it acts on', () => {
     expect([...manifest.default_events].sort()).toEqual([...HANDLED_EVENTS].sort());
   });
 
-  test.each([...HANDLED_EVENTS])('the handler reads %s deliveries (no real example of it is "not handled")', (event) => {
+  test.each([...HANDLED_EVENTS])('Given real %s deliveries, When the handler classifies them, Then none is "not handled"', (event) => {
     const real = examples.find((e) => e.name === event)!.examples;
     expect(real.length).toBeGreaterThan(0);
     const settings = { triggerLabel: 'nightshift', commentCommand: '/nightshift' };
@@ -47,7 +47,7 @@ describe('the GitHub App manifest (infra/github-app-manifest.json)', () => {
     }
   });
 
-  test('an event outside the subscription is not handled', () => {
+  test('Given an event outside the subscription, When it is classified, Then it is not handled', () => {
     const push = examples.find((e) => e.name === 'push')!.examples[0];
     expect(classifyDelivery('push', push, { triggerLabel: 'nightshift', commentCommand: '/nightshift' })).toEqual({ kind: 'ignore', reason: 'event push is not handled' });
   });

@@ -77,7 +77,7 @@ describe('CI auto-fix through the webhook receiver', () => {
   const fixRuns = async (number: number) => (await h.db.store.runs.list({ limit: 100 })).runs.filter((r) => r.source === 'github_ci' && r.thread === `${REPO}#${number}`);
   const commentsOn = (number: number) => h.repo.written.filter((c) => c.number === number).map((c) => c.body);
 
-  test('a failed check suite on the head of a Nightshift PR starts one fix run for its latest requester, with the redacted log; its workflow_run twin adds nothing', async () => {
+  test('Given a failed check suite on the head of a Nightshift PR, When it is delivered, Then one fix run starts for its latest requester with the redacted log; its workflow_run twin and a redelivery add nothing', async () => {
     const opener = await nightshiftPull(10, sha(10), undefined, 'github:alice');
     const answer = await h.deliver('check_suite', suiteFailed(10, sha(10), 101));
     expect(answer).toMatchObject({ statusCode: 202, body: { status: 'submitted', thread: `${REPO}#10` } });
@@ -103,7 +103,7 @@ describe('CI auto-fix through the webhook receiver', () => {
     expect(await fixRuns(10)).toHaveLength(1);
   });
 
-  test('at most perCommit fix runs per head commit and perPullRequest per PR, then one comment each, no run', async () => {
+  test('Given repeated CI failures on a Nightshift PR, When they are delivered, Then at most perCommit fix runs start per head commit and perPullRequest per PR, then one comment for each cap, no run', async () => {
     await nightshiftPull(11, sha(11));
     const failAndEnd = async (suite: number, head: string) => {
       const answer = await h.deliver('check_suite', suiteFailed(11, head, suite));
@@ -128,7 +128,7 @@ describe('CI auto-fix through the webhook receiver', () => {
     expect(await fixRuns(11)).toHaveLength(3);
   });
 
-  test('no run for a fork, a branch no Nightshift run pushed, a commit that is no longer the head, or while a run of the PR is active', async () => {
+  test('Given a fork, a branch no Nightshift run pushed, a commit no longer the head or a run of the PR still active, When CI fails, Then no fix run starts', async () => {
     // A fork's pull request (GitHub leaves it out of the event; a forged list is read again).
     h.repo.pulls.set(20, { number: 20, state: 'open', headRef: 'nightshift/pr-20', headRepo: 'mallory/web', baseRepo: REPO, htmlUrl: '', headSha: sha(20) });
     expect((await h.deliver('check_suite', suiteFailed(20, sha(20), 201))).body).toMatchObject({ status: 'ignored', reason: expect.stringContaining('not the head of an open Nightshift pull request') });
@@ -147,7 +147,7 @@ describe('CI auto-fix through the webhook receiver', () => {
     for (const n of [20, 21, 22]) expect(await fixRuns(n)).toHaveLength(0);
   });
 
-  test('tests that failed before Nightshift changed the branch: one comment saying so, no run', async () => {
+  test('Given tests that failed before Nightshift changed the branch, When CI fails, Then one comment says so and no run starts; a test the branch broke gets a run', async () => {
     await nightshiftPull(30, sha(30), { base: ['slugify trims'], head: ['slugify trims'] });
     const answer = await h.deliver('check_suite', suiteFailed(30, sha(30), 301));
     expect(answer.body).toMatchObject({ status: 'refused', reason: 'the failing tests were failing before Nightshift changed the branch', commented: true });
@@ -162,7 +162,7 @@ describe('CI auto-fix through the webhook receiver', () => {
     expect((await h.deliver('check_suite', suiteFailed(31, sha(31), 311))).body).toMatchObject({ status: 'submitted' });
   });
 
-  test('`/nightshift autofix off` on the pull request stops it, `on` starts it again; a stranger cannot', async () => {
+  test('Given a Nightshift PR, When a writer comments `/nightshift autofix off`, Then CI failures start nothing until `on`; a stranger cannot toggle it', async () => {
     await nightshiftPull(40, sha(40));
     const command = (body: string, login = 'Codertocat') =>
       examplePayload('issue_comment', 'created', (p) => {
@@ -181,7 +181,7 @@ describe('CI auto-fix through the webhook receiver', () => {
 });
 
 describe('CI auto-fix with other configurations', () => {
-  test('a CI failure starts nothing until `/nightshift autofix on` on the pull request', async () => {
+  test('Given auto-fix off in the config, When CI fails, Then nothing starts until `/nightshift autofix on` on the pull request', async () => {
     const h = await startWebhookHarness(webhookConfig({ github: { tokenSecret: 'nightshift/github-token', webhookSecret: 'nightshift/gh-webhook', autofix: { enabled: false } } }));
     try {
       const ci = new FakeCi();
@@ -210,7 +210,7 @@ describe('CI auto-fix with other configurations', () => {
     }
   }, 60_000);
 
-  test("Nightshift's own check suite, or one whose only failure is the Nightshift check run, starts nothing", async () => {
+  test("Given Nightshift's own check suite, or one whose only failure is the Nightshift check run, When it is delivered, Then nothing starts and no attempt is counted", async () => {
     const h = await startWebhookHarness(webhookConfig({ github: { appId: 4242, installationId: 1, privateKeySecret: 'nightshift/github-app-key', webhookSecret: 'nightshift/gh-webhook' } }));
     try {
       const ci = new FakeCi();

@@ -31,7 +31,7 @@ describe('the CI client against the local forge', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  test('jobs with their failed steps, check runs as Actions shows them, and the tail of a long log', async () => {
+  test('Given a failed workflow run on the local forge, When the CI client reads it, Then it gets jobs with their failed steps, check runs as Actions shows them, and the tail of a long log', async () => {
     const headSha = branchHead(join(root, 'acme', 'web.git'), 'main')!;
     const long = `${Array.from({ length: 20_000 }, (_, i) => `line ${i}`).join('\n')}\nthe failure at the end`;
     const run = forge.reportCi('acme/web', {
@@ -65,7 +65,7 @@ describe('the CI client against the local forge', () => {
     expect(forge.deliveries).toEqual([]);
   });
 
-  test("another app's check run gives what it reported, not a log", async () => {
+  test("Given another app's check run, When the CI client reads the suite, Then it gets what the check reported, not a log", async () => {
     const server = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ total_count: 1, check_runs: [{ id: 5, name: 'circleci: test', conclusion: 'failure', output: { title: '2 tests failed', summary: 'slugify trims', text: null }, app: { slug: 'circleci' } }] }));
@@ -79,7 +79,7 @@ describe('the CI client against the local forge', () => {
     }
   });
 
-  test('the webhook broker asks the App for checks and actions read only when asked with ci, never with checks write too', async () => {
+  test('Given a webhook token request, When the broker mints it, Then the App is asked for checks and actions read only when asked with ci, never with checks write too', async () => {
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
     const config = webhookConfig({ github: { appId: 4242, installationId: 1, privateKeySecret: 'nightshift/github-app-key', webhookSecret: 'nightshift/gh-webhook', apiUrl: forge.url } });
     const deps = { config, secrets: async () => privateKey };

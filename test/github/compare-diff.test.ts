@@ -62,7 +62,7 @@ describe('compare diff of a run branch', () => {
     ]);
   });
 
-  test('a branch that is not there is a null diff; a base named explicitly is used; the allowlist holds', async () => {
+  test('Given a branch that is not there, a base named explicitly or a repository outside the allowlist, When the diff is looked up, Then it is null, against that base, or refused', async () => {
     await expect(lookupCompareDiff(deps(), { kind: 'compareDiff', repo, head: 'nightshift/gone' })).resolves.toMatchObject({ diff: null, truncated: false });
     await expect(lookupCompareDiff(deps(), { kind: 'compareDiff', repo, base: branch, head: branch })).resolves.toMatchObject({ base: branch, diff: '' });
     await expect(lookupCompareDiff(deps(), { kind: 'compareDiff', repo: 'demo/other', head: branch })).rejects.toThrow(/not in the repos allowlist/);

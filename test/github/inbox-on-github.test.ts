@@ -96,7 +96,7 @@ describe('the question goes out', () => {
     expect(posted.filter((b) => b.includes(`inbox item \`${second.itemId}\``))).toHaveLength(1);
   });
 
-  test('a post that fails gives its claim back, so the retried delivery posts it once', async () => {
+  test('Given a post of the item that fails, When the delivery is retried, Then its claim was given back and the item is posted once', async () => {
     const { itemId } = await questionOnIssue();
     const down = { ...h.repo, comment: async () => Promise.reject(new Error('GitHub is down')) } as unknown as GithubRepoPort;
     await expect(inboxTopicHandler(postDeps(async () => down), snsEventOf(itemId))).rejects.toThrow('GitHub is down');
@@ -106,7 +106,7 @@ describe('the question goes out', () => {
     expect(h.repo.written.length).toBe(before + 1);
   });
 
-  test('an item answered before the delivery arrives, or of a run without a thread, is not posted', async () => {
+  test('Given an item answered before the delivery arrives, or of a run without a thread, When the delivery arrives, Then it is not posted', async () => {
     const { itemId } = await questionOnIssue();
     await h.deliver('issue_comment', comment('/nightshift answer yes'));
     const before = h.repo.written.length;
@@ -116,7 +116,7 @@ describe('the question goes out', () => {
     expect(isSnsDelivery({ body: '{"Records":[]}', requestContext: {} })).toBe(false);
   });
 
-  test('the AWS publisher sends one short message with ids, no agent text, and the attributes the subscription filters on', async () => {
+  test('Given new inbox items, When the AWS publisher sends them, Then each is one short message with ids, no agent text, and the attributes the subscription filters on', async () => {
     const sns = mockClient(SNSClient);
     sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
     const notifier = snsInboxNotifier(new SNSClient({ region: 'us-east-1' }), 'arn:aws:sns:us-east-1:111122223333:inbox', '/nightshift');
@@ -140,7 +140,7 @@ describe('the question goes out', () => {
     sns.restore();
   });
 
-  test('a publish that fails leaves the pause complete and says so in the timeline', async () => {
+  test('Given a publish that fails, When a run pauses, Then the pause is complete and the timeline says the notification could not be sent', async () => {
     const labeled = await h.deliver('issues', examplePayload('issues', 'labeled', (p) => (p.label.name = 'nightshift')));
     const runId = labeled.body.runId as string;
     await h.db.store.runs.transition(runId, 'STARTING');
@@ -169,7 +169,7 @@ describe('answering on the thread', () => {
     expect(h.started).toHaveLength(1); // no new run
   });
 
-  test('a person without write access is refused once per thread and changes nothing; a bot is ignored', async () => {
+  test('Given a waiting run, When a person without write access answers, Then they are refused once per thread and nothing changes; a bot is ignored', async () => {
     const { runId, itemId } = await questionOnIssue();
     const before = h.repo.written.length;
     const refused = await h.deliver('issue_comment', comment('/nightshift answer push it to main', 'stranger'));
@@ -184,7 +184,7 @@ describe('answering on the thread', () => {
     expect(h.repo.written.slice(before).map((w) => w.body)).toEqual([expect.stringContaining('only from people with write access')]);
   });
 
-  test('an action that does not fit the item, or a thread with nothing waiting, is refused with why, and nothing changes', async () => {
+  test('Given an action that does not fit the item, or a thread with nothing waiting, When it is commented, Then it is refused with why, and nothing changes', async () => {
     const nothing = await h.deliver('issue_comment', comment('/nightshift answer anything'));
     expect(nothing).toMatchObject({ body: { status: 'refused' } });
     expect(h.repo.written.at(-1)!.body).toContain('no Nightshift run of this thread waits');
@@ -200,7 +200,7 @@ describe('answering on the thread', () => {
     expect(h.taskSuccesses).toEqual([]);
   });
 
-  test('the same answer again is taken as done; another answer after it is refused as a conflict', async () => {
+  test('Given an answered item, When the same answer comes again, Then it is taken as done; When another answer comes, Then it is refused as a conflict', async () => {
     const { itemId } = await questionOnIssue();
     await h.deliver('issue_comment', comment(`/nightshift answer ${itemId} yes`));
     const again = await h.deliver('issue_comment', comment(`/nightshift answer ${itemId.toLowerCase()} yes`));
@@ -211,7 +211,7 @@ describe('answering on the thread', () => {
     expect(h.taskSuccesses).toHaveLength(1);
   });
 
-  test('an item id of another thread is not resolved from this one', async () => {
+  test('Given an item id of another thread, When it is answered from this one, Then it is not resolved', async () => {
     const { itemId } = await questionOnIssue();
     h.repo.issues.set(7, { title: 'other', body: null, user: { login: 'Codertocat', type: 'User' } });
     const elsewhere = examplePayload('issue_comment', 'created', (p) => {
@@ -222,7 +222,7 @@ describe('answering on the thread', () => {
     expect(await h.db.store.inbox.get(itemId)).toMatchObject({ state: 'open' });
   });
 
-  test('with two items waiting on the thread, a command without an item id resolves none and asks which', async () => {
+  test('Given two items waiting on the thread, When a command comes without an item id, Then none is resolved and the reply asks which', async () => {
     const first = await questionOnIssue();
     // A second run of the thread (queued behind the first), forced to wait too: the store does not forbid it.
     const second = await h.deliver('issue_comment', comment('/nightshift also update the docs'));
@@ -238,7 +238,7 @@ describe('answering on the thread', () => {
     expect(named).toMatchObject({ body: { status: 'resolved', itemId: first.itemId } });
   });
 
-  test('a budget approval needs its amount on the thread, and is reserved like an approval through the API', async () => {
+  test('Given a budget approval waiting, When it is approved on the thread, Then it needs its amount, and is reserved like an approval through the API', async () => {
     const { runId, itemId } = await questionOnIssue({ reason: 'budget_approval', details: { budgetUsd: 1, spentUsd: 0.98, nextCallUsd: 0.05 } });
     const noAmount = await h.deliver('issue_comment', comment('/nightshift approve'));
     expect(noAmount).toMatchObject({ body: { status: 'refused' } });
@@ -250,7 +250,7 @@ describe('answering on the thread', () => {
   });
 });
 
-test('an iteration run on a pull request asks on the pull request, and is answered there', async () => {
+test('Given an iteration run on a pull request that asks, Then the question is posted on the pull request and is answered there, not on the issue', async () => {
   const onPull = (body: string) =>
     examplePayload('issue_comment', 'created', (p) => {
       p.issue.number = 2;
@@ -300,7 +300,7 @@ describe('/nightshift plan', () => {
     expect(h.started).toHaveLength(1); // approving started no second run
   });
 
-  test('on a pull request it is an iteration with plan: true, and reject resolves its plan_approval', async () => {
+  test('Given a writer comments /nightshift plan on a pull request, Then an iteration runs with plan: true, and reject resolves its plan_approval', async () => {
     const submitted = await h.deliver('issue_comment', onPull('/nightshift plan split the module'));
     const runId = submitted.body.runId as string;
     expect(await h.db.store.runs.get(runId)).toMatchObject({ plan: true, branch: 'changes', source: 'github_comment', thread: `${REPO}#2` });
@@ -310,7 +310,7 @@ describe('/nightshift plan', () => {
     expect(h.taskFailures.map(([token]) => token)).toEqual([`token-of-${itemId}`]);
   });
 
-  test('a person without write access starts no plan run; a plain command is no plan run', async () => {
+  test('Given a person without write access or a plain command, When it is commented, Then no plan run starts', async () => {
     const refused = await h.deliver('issue_comment', comment('/nightshift plan delete the tests', 'stranger'));
     expect(refused).toMatchObject({ body: { status: 'refused' } });
     expect(h.started).toHaveLength(0);
@@ -326,7 +326,7 @@ describe('parsing', () => {
     ['approve', { action: 'approve', itemId: null, text: '' }],
     ['reject\u200b', { action: 'reject', itemId: null, text: '' }],
     ['<!-- x -->answer hidden', { action: 'answer', itemId: null, text: 'hidden' }],
-  ])('%j', (instructions, expected) => expect(parseInboxCommand(instructions)).toEqual(expected));
+  ])('Given %j, When it is parsed, Then it is the inbox command %j', (instructions, expected) => expect(parseInboxCommand(instructions)).toEqual(expected));
 
-  test.each(['answers are in the README', 'approved it', 'please answer', 'stop', ''])('%j is not an inbox command', (instructions) => expect(parseInboxCommand(instructions)).toBeUndefined());
+  test.each(['answers are in the README', 'approved it', 'please answer', 'stop', ''])('Given %j, When it is parsed, Then it is no inbox command', (instructions) => expect(parseInboxCommand(instructions)).toBeUndefined());
 });

@@ -8,14 +8,14 @@ beforeEach(async () => {
 afterEach(() => h.stop());
 
 describe('a run\'s priority from its issue\'s labels', () => {
-  it('reads <triggerLabel>:high and :low beside the trigger label, high winning, case-insensitively', () => {
+  it('Given labels beside the trigger label, When the priority is read, Then <triggerLabel>:high and :low count, high winning, case-insensitively', () => {
     expect(priorityOfLabels(['nightshift', 'Nightshift:High'], 'nightshift')).toBe('high');
     expect(priorityOfLabels(['nightshift:low', 'nightshift:high'], 'nightshift')).toBe('high');
     expect(priorityOfLabels(['nightshift:low'], 'nightshift')).toBe('low');
     expect(priorityOfLabels(['bug', 'high'], 'nightshift')).toBeUndefined();
   });
 
-  it('given an issue labeled nightshift that also carries nightshift:high, when the label event arrives, then its run is queued with priority high', async () => {
+  it('Given an issue labeled nightshift that also carries nightshift:high, When the label event arrives, Then its run is queued with priority high', async () => {
     const labeled = await h.deliver(
       'issues',
       examplePayload('issues', 'labeled', (p) => {
@@ -27,7 +27,7 @@ describe('a run\'s priority from its issue\'s labels', () => {
     expect(run?.priority).toBe('high');
   });
 
-  it('given an issue with no priority label, its run is normal (stored implicitly)', async () => {
+  it('Given an issue with no priority label, When the label event arrives, Then its run is normal (stored implicitly)', async () => {
     const labeled = await h.deliver('issues', examplePayload('issues', 'labeled', (p) => (p.label.name = 'nightshift')));
     const run = await h.db.store.runs.get(labeled.body.runId as string);
     expect(run?.priority).toBeUndefined();

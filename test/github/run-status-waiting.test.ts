@@ -38,7 +38,7 @@ const deps = () => ({ runs: h.db.store.runs, inbox: h.db.store.inbox, queue: h.d
 const snsEventOf = (itemId: string) => ({ Records: [{ EventSource: 'aws:sns', Sns: { Type: 'Notification', MessageId: 'm-1', Message: 'm', MessageAttributes: { itemId: { Type: 'String', Value: itemId }, thread: { Type: 'String', Value: `${REPO}#1` } } } }] });
 
 describe('the waiting and resumed stages of the status comment', () => {
-  test('waiting names what the run waits for and points below; resumed says how it was resolved', () => {
+  test('Given a run that waits or resumed, When its status comment is written, Then waiting names what it waits for and points below, and resumed says how it was resolved', () => {
     expect(waitingComment({ runId: RUN, reason: 'question', itemId: 'ITEM', spentMicros: 250_000, budgetMicros: 2_000_000 })).toMatch(
       /^\*\*Nightshift\*\* run `01JBX7M5Q6RZ5Y9V3G2H4K8N0P`: ⏸️ waiting for an answer — see the question below \(item `ITEM` in the inbox\)\..*Cost so far \$0\.25 of the \$2\.00 budget/s,
     );
@@ -73,7 +73,7 @@ describe('the webhook function edits the comment as the run waits and goes on', 
     expect(h.repo.edits.length - edits).toBeLessThanOrEqual(1);
   });
 
-  test('running and ended runs are not this report’s to write; a run without a stored comment gets one posted', async () => {
+  test('Given a run without a stored comment, an ended run or an unknown one, When its progress is reported, Then the first gets a comment posted and the others write nothing', async () => {
     const { runId } = await pausedIssueRun('budget_approval');
     await h.db.store.runs.patch(runId, { statusCommentId: null });
     const written = h.repo.written.length;

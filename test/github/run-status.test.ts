@@ -26,13 +26,13 @@ const run = (over: Partial<EndedStatus['run']> = {}): EndedStatus['run'] => ({
 });
 
 describe('the status comment, from queued to the result', () => {
-  test('queued says where the run waits, running says turns and cost', () => {
+  test('Given a queued or running run, When its status comment is written, Then queued says where the run waits and running says turns and cost', () => {
     expect(queuedComment({ runId: RUN, behind: null, position: 3, budgetMicros: 1_000_000 })).toContain('position 3 in the queue');
     expect(queuedComment({ runId: RUN, behind: '01JBX7M5Q6RZ5Y9V3G2H4K8N0A', position: 1, budgetMicros: 1_000_000 })).toContain('behind run `01JBX7M5Q6RZ5Y9V3G2H4K8N0A`');
     expect(runningComment({ runId: RUN, turns: 4, spentMicros: 130_000, budgetMicros: 2_000_000 })).toMatch(/4 model turns so far.*\n\nCost so far \$0\.13 of the \$2\.00 budget/s);
   });
 
-  test('the result links the PR and shows the summary (inert), the test delta and the cost, from the timeline', () => {
+  test("Given an ended run's timeline, When its result is written, Then it links the PR and shows the summary (inert), the test delta and the cost", () => {
     const events = [
       ev('test_result', { phase: 'base', passed: false, total: 3, failed: ['adds', 'subtracts'] }, 1),
       ev('model_turn', { turn: 1 }, 2),
@@ -58,7 +58,7 @@ describe('the status comment, from queued to the result', () => {
     [{ status: 'BUDGET_EXCEEDED', error: { code: 'budget_exceeded', message: 'budget exhausted' } }, 'ran out of budget'],
     [{ status: 'CANCELLED', error: { code: 'cancelled', message: 'the run was cancelled' } }, 'It was cancelled'],
     [{ status: 'FAILED', error: { code: 'no_progress', message: 'no heartbeat' } }, 'stopped making progress'],
-  ] as const)('a failure in plain words: %j', (failure, words) => {
+  ] as const)('Given a run that ended %j, When its result is written, Then it says in plain words %j', (failure, words) => {
     expect(failureInPlainWords(failure)).toContain(words);
     const status = endedStatusOf(run({ ...failure, outcome: null, prUrl: null }), []);
     expect(endedComment(status)).toContain(words);
@@ -82,7 +82,7 @@ describe('the local forge answers the status endpoints GitHub-shaped (through th
     rmSync(root, { recursive: true, force: true });
   });
 
-  test('a comment edited in place, a check run created once and then updated', async () => {
+  test('Given the local forge, When a status comment is edited and a check run written twice, Then the comment is edited in place and the check run created once and then updated', async () => {
     const issue = createIssue(root, 'acme/web', { title: 'x', body: 'y' });
     addComment(root, 'acme/web', issue.number, 'someone else');
     const { token } = issueForgeToken(root, 'acme/web', null);
@@ -100,7 +100,7 @@ describe('the local forge answers the status endpoints GitHub-shaped (through th
     await expect(client.upsertCheckRun({ headSha: 'f'.repeat(40), externalId: RUN, output })).rejects.toMatchObject({ status: 422 });
   });
 
-  test('merging and closing deliver pull_request.closed, merged or not; the platform itself cannot merge', async () => {
+  test('Given pull requests on the local forge, When one is merged and one closed, Then each delivers pull_request.closed, merged or not; the platform itself cannot merge', async () => {
     const bare = join(root, 'acme', 'web.git');
     const received: { event: string; body: { action: string; pull_request: { number: number; merged: boolean; merged_at: string | null } } }[] = [];
     const hook = createServer((req, res) => {
@@ -135,7 +135,7 @@ describe('the local forge answers the status endpoints GitHub-shaped (through th
     }
   });
 
-  test('without a token of the repository nothing is written', async () => {
+  test('Given no token of the repository, When the client writes, Then nothing is written', async () => {
     const other = issueForgeToken(root, 'acme/other', null).token;
     const client = octokitRepoClient({ baseUrl: forge.url, token: other, repo: 'acme/web' });
     await expect(client.editComment(1_000_001, 'x')).rejects.toMatchObject({ status: 403 });

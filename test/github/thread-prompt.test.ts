@@ -4,14 +4,14 @@ import { classifyDelivery, parseCommand } from '../../core/github/webhook-events
 import { Prompt } from '../../core/runs/schemas';
 
 describe('hidden text', () => {
-  it('strips HTML comments (an unterminated one hides the rest), zero-width, bidi and control characters', () => {
+  it('Given text with HTML comments (an unterminated one hides the rest), zero-width, bidi and control characters, When hidden text is stripped, Then they are gone', () => {
     expect(stripHiddenText('a<!-- secret -->b')).toBe('ab');
     expect(stripHiddenText('keep <!-- hide the rest')).toBe('keep ');
     expect(stripHiddenText('r\u200Bm\u202Ef\u2066x\u0007\uFEFFy')).toBe('rmfxy');
     expect(stripHiddenText('line\r\nnext')).toBe('line\nnext');
   });
 
-  it('fences text with a fence the text cannot close', () => {
+  it('Given text holding a fence, When it is fenced, Then the fence is one the text cannot close', () => {
     const fenced = fenceUntrusted('Body:', 'try ```` to close');
     expect(fenced.split('\n')[1]).toBe('`````text');
     expect(fenced.endsWith('\n`````')).toBe(true);
@@ -21,7 +21,7 @@ describe('hidden text', () => {
 describe('prompts', () => {
   const comment = (author: string, body: string, trusted: boolean) => ({ author, body, createdAt: '2026-12-01T00:00:00Z', trusted });
 
-  it('builds an issue prompt that passes the run prompt schema, with untrusted comments left out', () => {
+  it('Given an issue with trusted and untrusted comments, When its prompt is built, Then it passes the run prompt schema, with the untrusted comments left out', () => {
     const prompt = issuePrompt({
       repo: 'acme/web',
       number: 7,
@@ -38,7 +38,7 @@ describe('prompts', () => {
     expect(prompt).toContain('1 comment(s) by people without write access');
   });
 
-  it('keeps the newest comments that fit under the prompt limit', () => {
+  it('Given more comments than fit, When the prompt is built, Then the newest that fit under the prompt limit are kept', () => {
     const many = Array.from({ length: 40 }, (_, i) => comment('m', `comment ${i} ${'x'.repeat(1_900)}`, true));
     const prompt = iterationPrompt({ repo: 'acme/web', number: 2, branch: 'nightshift/x', requestedBy: 'm', instructions: 'tidy up', comments: many });
     expect(prompt.length).toBeLessThanOrEqual(PROMPT_MAX);
@@ -49,7 +49,7 @@ describe('prompts', () => {
 });
 
 describe('commands', () => {
-  it('reads the command only at the start of the body, followed by white space or the end', () => {
+  it('Given a comment body, When the command is read, Then it is read only at the start of the body, followed by white space or the end', () => {
     expect(parseCommand('/nightshift also handle []', '/nightshift')).toEqual({ instructions: 'also handle []', stop: false, review: false, plan: false, inbox: null });
     expect(parseCommand('  /nightshift stop', '/nightshift')).toEqual({ instructions: 'stop', stop: true, review: false, plan: false, inbox: null });
     // answer/approve/reject first: an inbox command (core/github/inbox-commands.ts), not a run's instructions.
@@ -69,7 +69,7 @@ describe('commands', () => {
     expect(parseCommand(null, '/nightshift')).toBeUndefined();
   });
 
-  it('the review label on a pull request (pull_request.labeled) asks for a review; another label, or no setting, starts nothing', () => {
+  it('Given a label on a pull request (pull_request.labeled), When it is classified, Then the review label asks for a review; another label, or no setting, starts nothing', () => {
     // GitHub's real pull_request.labeled payload: GitHub tells of a pull request's labels as pull_request events.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const examples = require('@octokit/webhooks-examples') as { name: string; examples: Record<string, unknown>[] }[];
@@ -88,7 +88,7 @@ describe('commands', () => {
     expect(classifyDelivery('pull_request', labeled, settings).kind).toBe('ignore');
   });
 
-  it('an issues.labeled event about a pull request starts nothing (GitHub sends those as pull_request.labeled)', () => {
+  it('Given an issues.labeled event about a pull request, When it is classified, Then it starts nothing (GitHub sends those as pull_request.labeled)', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const examples = require('@octokit/webhooks-examples') as { name: string; examples: Record<string, unknown>[] }[];
     const labeled = structuredClone(examples.find((e) => e.name === 'issues')!.examples.find((p) => p.action === 'labeled')!) as { label: { name: string }; issue: Record<string, unknown> };
@@ -99,7 +99,7 @@ describe('commands', () => {
     expect(classifyDelivery('issues', labeled, settings)).toMatchObject({ kind: 'ignore', reason: 'label nightshift-review is not the trigger label' });
   });
 
-  it('ignores events it does not act on', () => {
+  it('Given an event it does not act on, When it is classified, Then it is ignored', () => {
     expect(classifyDelivery('ping', { zen: 'x' }, { triggerLabel: 'nightshift', commentCommand: '/nightshift' })).toEqual({ kind: 'ignore', reason: 'ping' });
     expect(classifyDelivery('issues', { action: 'opened' }, { triggerLabel: 'nightshift', commentCommand: '/nightshift' }).kind).toBe('ignore');
   });

@@ -47,7 +47,7 @@ describe('spend circuit breaker', () => {
     return { ...event, requestContext: { ...event.requestContext, http: { method } } };
   };
 
-  it('pauses intake when the spend alarm fires: submit answers 503 and writes nothing, schedules skip; resuming accepts runs again', async () => {
+  it('Given the spend alarm fired, When a run is submitted or a schedule ticks, Then intake is paused: submit answers 503 and writes nothing, the schedule skips; When resumed, Then runs are accepted again', async () => {
     // Given the spend alarm entered ALARM
     await expect(onAlarmNotification(breaker, alarmMessage())).resolves.toBe('tripped');
     expect(breaker.metrics.records).toEqual([{ name: 'CircuitBreakerTripped', value: 1, dimensions: {} }]);
@@ -91,7 +91,7 @@ describe('spend circuit breaker', () => {
     expect(api.sfn.commandCalls(StartExecutionCommand)).toHaveLength(2);
   });
 
-  it('ignores other alarms, other states and messages that are not alarm notifications', async () => {
+  it('Given other alarms, other states or messages that are not alarm notifications, When they reach the breaker, Then they are ignored and intake stays open', async () => {
     await expect(onAlarmNotification(breaker, alarmMessage({ AlarmName: 'Nightshift-FailedRunRatio' }))).resolves.toBe('ignored');
     await expect(onAlarmNotification(breaker, alarmMessage({ NewStateValue: 'OK' }))).resolves.toBe('ignored');
     await expect(onAlarmNotification(breaker, 'not json')).resolves.toBe('ignored');
@@ -100,14 +100,14 @@ describe('spend circuit breaker', () => {
     expect(breaker.metrics.records).toEqual([]);
   });
 
-  it('keeps an operator pause (and its reason) when the alarm fires during it', async () => {
+  it('Given an operator pause, When the spend alarm fires during it, Then the pause and its reason are kept', async () => {
     await admin(adminEvent('POST', { action: 'pause', reason: 'maintenance' }));
     await expect(onAlarmNotification(breaker, alarmMessage())).resolves.toBe('already_paused');
     expect((await api.deps.intake.get()).reason).toBe(`paused by ${operator}: maintenance`);
     expect(breaker.metrics.records).toEqual([]);
   });
 
-  it('answers the status, and refuses callers without an IAM identity and bad bodies', async () => {
+  it('Given the intake admin route, When it is asked for the status, by a caller without an IAM identity or with a bad body, Then it answers the status and refuses the others', async () => {
     const status = await admin(adminEvent('GET'));
     expect(status.statusCode).toBe(200);
     expect(bodyOf(status)).toEqual({ paused: false, reason: null, at: null });

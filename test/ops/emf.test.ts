@@ -42,19 +42,19 @@ const emfLines = (lines: string[]) => lines.filter((l) => l.includes('"_aws"'));
 const at = new Date('2025-03-01T12:00:00Z');
 
 describe('EMF from the catalog', () => {
-  it('writes a record as valid EMF: the org-wide set plus one set per dimension, context as plain properties', () => {
+  it('Given a catalog record, When it is written, Then it is valid EMF: the org-wide set plus one set per dimension, context as plain properties', () => {
     const { names, root, doc } = parseCatalogEmf(emfLine({ name: 'RunsSubmitted', value: 1, dimensions: { repo: 'acme/web', source: 'api' } }, at, { runId: '01J0000000000000000000000A' }));
     expect(names).toEqual(['RunsSubmitted']);
     expect(doc._aws.Timestamp).toBe(at.getTime());
     expect(root).toMatchObject({ repo: 'acme/web', source: 'api', RunsSubmitted: 1, runId: '01J0000000000000000000000A' });
   });
 
-  it('lets a dimension or the value win over a context property of the same name', () => {
+  it('Given a context property named like a dimension or the metric, When the record is written, Then the dimension and the value win', () => {
     const line = emfLine({ name: 'ToolCalls', value: 3, dimensions: { repo: 'acme/web' } }, at, { repo: 'evil/other', ToolCalls: 'x' });
     expect(JSON.parse(line)).toMatchObject({ repo: 'acme/web', ToolCalls: 3 });
   });
 
-  it('refuses names outside the catalog, missing or extra dimensions, values outside a closed set, and bad numbers', () => {
+  it('Given a name outside the catalog, missing or extra dimensions, a value outside a closed set or a bad number, When the record is validated, Then it is refused', () => {
     expect(() => validateMetricRecord({ name: 'RunsExploded', value: 1, dimensions: {} })).toThrow(/unknown metric/);
     expect(() => validateMetricRecord({ name: 'RunsSubmitted', value: 1, dimensions: { repo: 'acme/web' } })).toThrow(/dimensions must be/);
     expect(() => validateMetricRecord({ name: 'ToolCalls', value: 1, dimensions: { repo: 'acme/web', runId: 'x' } })).toThrow(/dimensions must be/);
@@ -64,7 +64,7 @@ describe('EMF from the catalog', () => {
     expect(() => validateMetricRecord({ name: 'ToolCalls', value: -1, dimensions: { repo: 'acme/web' } })).toThrow(RangeError);
   });
 
-  it('batches metrics that share dimensions into one line, and refuses mixing dimension shapes', () => {
+  it('Given metrics that share dimensions, When they are batched, Then they go on one line; mixed dimension shapes and an empty batch are refused', () => {
     const { names, root } = parseCatalogEmf(emfBatchLine({ ModelCalls: 1, ModelInputTokens: 1200, ModelCostMicroUsd: 4_321 }, { repo: 'acme/web' }, at, { runId: 'r' }));
     expect(names).toEqual(['ModelCalls', 'ModelInputTokens', 'ModelCostMicroUsd']);
     expect(root).toMatchObject({ ModelInputTokens: 1200, ModelCostMicroUsd: 4_321, repo: 'acme/web' });
@@ -72,7 +72,7 @@ describe('EMF from the catalog', () => {
     expect(() => emfBatchLine({}, { repo: 'acme/web' }, at)).toThrow(/at least one/);
   });
 
-  it('the line writer emits one valid line per record', () => {
+  it("Given the line writer, When records are emitted, Then each is one valid EMF line with the writer's context", () => {
     const lines: string[] = [];
     const writer = createEmfWriter({ write: (l) => lines.push(l), now: () => at, context: { runId: 'r1' } });
     for (const record of runStartedMetrics({ repo: 'acme/web', source: 'cli', createdAt: '2025-03-01T11:58:30Z' }, '2025-03-01T12:00:00Z')) writer.emit(record);
@@ -91,7 +91,7 @@ describe('run metric records', () => {
     spentMicros: 1_250_000,
   };
 
-  it('counts an ended run once by its status, with its cost, duration and pull request', () => {
+  it('Given an ended run, When its metrics are made, Then it is counted once by its status, with its cost, duration and pull request; a run not ended is refused', () => {
     expect(runEndedMetrics({ ...ended, status: 'SUCCEEDED' })).toEqual([
       { name: 'RunsSucceeded', value: 1, dimensions: { repo: 'acme/web', source: 'github_issue' } },
       { name: 'RunCostMicroUsd', value: 1_250_000, dimensions: { repo: 'acme/web', source: 'github_issue' } },
@@ -105,7 +105,7 @@ describe('run metric records', () => {
     expect(() => runEndedMetrics({ ...ended, status: 'RUNNING' })).toThrow(/not terminal/);
   });
 
-  it('maps submit refusals to their reason, and leaves faults of ours uncounted', () => {
+  it('Given a submit error, When its refusal reason is read, Then refusals map to their reason and faults of ours are left uncounted', () => {
     expect(refusalReasonOf(new IntakePausedError('spend'))).toBe('intake_paused');
     expect(refusalReasonOf(new BudgetRefusedError('org', 60))).toBe('org_budget');
     expect(refusalReasonOf(new BudgetRefusedError('requester', 60))).toBe('requester_budget');
@@ -124,7 +124,7 @@ describe('EMF written by Lambda handlers (the Lambda metrics sink)', () => {
     await db.stop();
   });
 
-  it('the Lambda sink writes valid EMF without the service dimension', async () => {
+  it('Given the Lambda metrics sink, When it emits records, Then it writes valid EMF without the service dimension', async () => {
     const sink = createLambdaMetricsSink();
     const records: MetricRecord[] = [
       { name: 'SubmissionsRefused', value: 1, dimensions: { reason: 'intake_paused', source: 'schedule' } },
@@ -138,7 +138,7 @@ describe('EMF written by Lambda handlers (the Lambda metrics sink)', () => {
     expect(JSON.parse(lines[0]!)).not.toHaveProperty('service');
   });
 
-  it("a handler's output (the intake admin route) parses as valid EMF with the expected names", async () => {
+  it('Given the intake admin handler, When it answers, Then its output parses as valid EMF with the expected names', async () => {
     const handler = intakeAdminHandler(() => ({
       intake: createIntakeFlag(db.doc, db.names.control),
       metrics: createLambdaMetricsSink(),
@@ -154,7 +154,7 @@ describe('EMF written by Lambda handlers (the Lambda metrics sink)', () => {
 });
 
 describe("EMF written by the runner's metrics writer", () => {
-  it('parses as valid EMF using only catalog names and dimensions', () => {
+  it("Given the runner's metrics writer, When it emits, Then the line parses as valid EMF using only catalog names and dimensions", () => {
     const lines: string[] = [];
     new RunnerMetrics((line) => lines.push(line), 'acme/web', '01J0000000000000000000000A').emit({ ModelCalls: 1, ModelInputTokens: 900, ModelCostMicroUsd: 2_700 });
     expect(lines).toHaveLength(1);

@@ -14,7 +14,7 @@ describe('metrics of a run that ends', () => {
     await api.stop();
   });
 
-  it('are written once, by the finalize call that ends it, whichever path calls again', async () => {
+  it('Given a run submitted by a schedule, When it is finalized twice, Then its metrics are written once, by the finalize call that ends it', async () => {
     // Given a run submitted by a schedule
     const metrics = listSink();
     const submitted = await submitScheduledRun({ ...api.deps, metrics, log: listLog() }, { schedule: 'tidy' });
@@ -33,7 +33,7 @@ describe('metrics of a run that ends', () => {
     ]);
   });
 
-  it('an unknown schedule name is a fault, not a refusal: it throws so Scheduler retries and dead-letters it', async () => {
+  it('Given an unknown schedule name or an injected prompt, When the schedule submits, Then it throws (a fault, not a refusal: Scheduler retries and dead-letters it) and nothing is counted', async () => {
     const metrics = listSink();
     await expect(submitScheduledRun({ ...api.deps, metrics, log: listLog() }, { schedule: 'gone' })).rejects.toThrow(/not in the configuration/);
     await expect(submitScheduledRun({ ...api.deps, metrics, log: listLog() }, { schedule: 'tidy', prompt: 'injected' })).rejects.toThrow();

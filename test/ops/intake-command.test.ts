@@ -51,7 +51,7 @@ describe('nightshift intake', () => {
     return { out, code };
   }
 
-  it('pauses, reports and resumes intake through the API', async () => {
+  it('Given the intake API, When nightshift intake pauses, reports and resumes, Then the flag follows through the API and the lines say so', async () => {
     expect((await run(['intake', 'status'])).out[0]).toBe('intake: open');
 
     const paused = await run(['intake', 'pause', '--reason', 'investigating spend']);
@@ -67,7 +67,7 @@ describe('nightshift intake', () => {
     expect((await db.store.intake.get()).paused).toBe(false);
   });
 
-  it('refuses an unknown action before calling anything', async () => {
+  it('Given an unknown action, When nightshift intake runs, Then it is refused before anything is called', async () => {
     await expect(run(['intake', 'explode'])).rejects.toThrow(/Allowed choices are status, pause, resume/);
   });
 });

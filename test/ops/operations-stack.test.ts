@@ -56,7 +56,7 @@ describe('operations in the stack', () => {
   });
 
   describe('schedules', () => {
-    it('has one schedule per config entry with its cron, time zone, target input, retry policy and dead-letter queue', () => {
+    it('Given the configured schedules, When the stack is synthesized, Then each has one schedule with its cron, time zone, target input, retry policy and dead-letter queue', () => {
       template.resourceCountIs('AWS::Scheduler::Schedule', schedules.length);
       for (const entry of schedules) {
         const schedule = stack.schedules.schedules.get(entry.name)!;
@@ -76,7 +76,7 @@ describe('operations in the stack', () => {
       }
     });
 
-    it('dead-letters ticks the function failed on, in an encrypted, TLS-only queue', () => {
+    it('Given the schedule function, When it fails on a tick, Then the tick is dead-lettered in an encrypted, TLS-only queue', () => {
       template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
         FunctionName: ref(stack, stack.schedules.submitFunction),
         MaximumRetryAttempts: 2,
@@ -90,7 +90,7 @@ describe('operations in the stack', () => {
       });
     });
 
-    it('keeps logical ids tied to schedule names, so a changed config updates schedules instead of orphaning them', () => {
+    it('Given a changed config, When the stack is synthesized again, Then logical ids stay tied to schedule names, so schedules are updated instead of orphaned', () => {
       const before = new Map(schedules.map((s) => [s.name, logicalId(stack, stack.schedules.schedules.get(s.name)!)]));
       const changed = synth(testConfig(apiFixture, { schedules: [{ ...schedules[1]!, cron: '0 7 ? * TUE *' }, schedules[0]!], alarms: { spendPerHourUsd: 25 } }));
       const after = changed.template.findResources('AWS::Scheduler::Schedule');
@@ -98,7 +98,7 @@ describe('operations in the stack', () => {
       expect(after[before.get('weekly-lint')!]!.Properties.ScheduleExpression).toBe('cron(0 7 ? * TUE *)');
     });
 
-    it('refuses a time zone Scheduler would not know, naming the field', () => {
+    it('Given a time zone Scheduler would not know, When the stack is synthesized, Then it is refused, naming the field', () => {
       expect(() => createApp({ config: testConfig(apiFixture, { schedules: [{ ...schedules[0]!, timezone: 'Mars/Olympus' }] }), nag: false, runnerImage, appProps: noBundling })).toThrow(
         /schedules\.0\.timezone/,
       );
@@ -109,7 +109,7 @@ describe('operations in the stack', () => {
     const topic = () => ref(stack, stack.monitoring.alarmTopic);
     const alarmProps = (alarm: { node: { defaultChild?: unknown } }) => template.toJSON().Resources[logicalId(stack, alarm)].Properties;
 
-    it('notify their own encrypted topic that mails the configured addresses', () => {
+    it('Given alarm e-mail addresses, Then every alarm notifies its own encrypted topic that mails them', () => {
       // Two topics in the stack: this one for alarms, and the inbox's for new items (docs/inbox.md).
       template.resourceCountIs('AWS::SNS::Topic', 2);
       expect(template.toJSON().Resources[logicalId(stack, stack.monitoring.alarmTopic)].Properties.KmsMasterKeyId).toBeDefined();
@@ -119,7 +119,7 @@ describe('operations in the stack', () => {
       for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([topic()]);
     });
 
-    it('failed-run ratio: metric math over the ended-run counters, at the configured ratio', () => {
+    it('Given a failed-run ratio, Then its alarm is metric math over the ended-run counters, at the configured ratio', () => {
       const props = alarmProps(stack.monitoring.alarms.failedRunRatio);
       expect(props.Threshold).toBe(0.4);
       expect(props.ComparisonOperator).toBe('GreaterThanThreshold');
@@ -134,7 +134,7 @@ describe('operations in the stack', () => {
       ]);
     });
 
-    it('state machine failures, on the run state machine', () => {
+    it('Given the run state machine, Then an alarm fires on its execution failures', () => {
       expect(alarmProps(stack.monitoring.alarms.stateMachineFailures)).toMatchObject({
         Namespace: 'AWS/States',
         MetricName: 'ExecutionsFailed',
@@ -144,7 +144,7 @@ describe('operations in the stack', () => {
       });
     });
 
-    it('dead-letter queues not empty, one alarm per queue', () => {
+    it('Given the dead-letter queues, Then each has one alarm that fires when it is not empty', () => {
       const queues = [stack.orchestrator.backstopDeadLetters, stack.schedules.deadLetters, stack.operations.deadLetters];
       expect(stack.monitoring.alarms.deadLetters).toHaveLength(queues.length);
       queues.forEach((queue, i) => {
@@ -158,7 +158,7 @@ describe('operations in the stack', () => {
       });
     });
 
-    it('runs stuck in STARTING beyond alarms.stuckStartingMinutes, and silence of the gauges counts as trouble', () => {
+    it('Given alarms.stuckStartingMinutes, Then an alarm fires on runs stuck in STARTING beyond it, and silence of the gauges counts as trouble', () => {
       expect(alarmProps(stack.monitoring.alarms.stuckStarting)).toMatchObject({
         Namespace: METRICS_NAMESPACE,
         MetricName: 'OldestStartingSeconds',
@@ -170,7 +170,7 @@ describe('operations in the stack', () => {
       template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)', Targets: [Match.objectLike({ Arn: arn(stack, stack.operations.runGaugesFunction) })] });
     });
 
-    it('spend per hour above alarms.spendPerHourUsd, which also trips the circuit breaker', () => {
+    it('Given alarms.spendPerHourUsd, Then an alarm fires on spend per hour above it and trips the circuit breaker, which reads and sets only the intake flag', () => {
       const spend = stack.monitoring.alarms.spendPerHour!;
       const props = alarmProps(spend);
       expect(props.Threshold).toBe(25);
@@ -206,7 +206,7 @@ describe('operations in the stack', () => {
       ]);
     });
 
-    it('has no spend alarm and no breaker when no spend rate is configured', () => {
+    it('Given no spend rate configured, Then the stack has no spend alarm and no breaker', () => {
       const { stack: plain } = synth(testConfig(apiFixture));
       expect(plain.monitoring.alarms.spendPerHour).toBeUndefined();
       expect(plain.operations.circuitBreakerFunction).toBeUndefined();
@@ -216,7 +216,7 @@ describe('operations in the stack', () => {
   describe('dashboard', () => {
     const body = () => joinedJson(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]!.Properties.DashboardBody);
 
-    it('references only metric names from the catalog in the Nightshift namespace (charts and alarms)', () => {
+    it('Given the dashboard and the alarms, Then they reference only metric names from the catalog in the Nightshift namespace', () => {
       const nightshift = dashboardMetrics(body()).filter((m) => m.namespace === METRICS_NAMESPACE);
       expect(nightshift.length).toBeGreaterThan(20);
       for (const { name } of nightshift) expect(metricNames).toContain(name);
@@ -226,7 +226,7 @@ describe('operations in the stack', () => {
       }
     });
 
-    it('shows the run figures and the platform health figures', () => {
+    it('Given the dashboard, Then it shows the run figures and the platform health figures', () => {
       const shown = new Set(dashboardMetrics(body()).map((m) => `${m.namespace}/${m.name}`));
       const wanted = [
         ...['RunsSubmitted', 'RunsStarted', 'RunsSucceeded', 'RunsFailed', 'RunsTimedOut', 'RunsCancelled', 'RunsBudgetExceeded'],
@@ -242,14 +242,14 @@ describe('operations in the stack', () => {
       expect(expressions).toContain('ComputeCostMicroUsd');
     });
 
-    it('charts errors and throttles of every Lambda function of the stack', () => {
+    it('Given the dashboard, Then it charts errors and throttles of every Lambda function of the stack', () => {
       const functions = Object.keys(template.findResources('AWS::Lambda::Function')).length;
       const errors = dashboardMetrics(body()).filter((m) => m.namespace === 'AWS/Lambda' && m.name === 'Errors');
       expect(errors.length).toBeGreaterThanOrEqual(functions - 2);
     });
   });
 
-  it('routes GET and POST /v1/admin/intake with IAM authorization to the intake handler', () => {
+  it('Given the stack, Then GET and POST /v1/admin/intake are routed with IAM authorization to the intake handler', () => {
     for (const method of ['GET', 'POST']) template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: `${method} /v1/admin/intake`, AuthorizationType: 'AWS_IAM' });
   });
 });

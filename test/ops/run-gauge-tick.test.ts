@@ -12,7 +12,7 @@ describe('the run-gauge tick', () => {
   });
   afterEach(() => api.stop());
 
-  it('samples the gauges and frees a slot that an ended run still holds', async () => {
+  it("Given an ended run that still holds its slots, When the minute's tick runs, Then the gauges are sampled and the slots are freed", async () => {
     // Given a run that ended but still holds its slots (a stale admission took them after Finalize)
     const runId = bodyOf(await submitRunHandler(() => api.deps)(apiEvent({ body: { repo: 'acme/web', prompt: 'p' } }))).runId as string;
     await api.deps.runs.patch(runId, { cancelRequested: true });

@@ -54,7 +54,7 @@ describe('a continued branch diff against its base', () => {
     return ws;
   };
 
-  it('deepens the shallow clone until the branch meets its base, and shows only what the branch changed', async () => {
+  it('Given a clone one commit deep of a continued branch, When its diff against the base is read, Then the clone is deepened until the branch meets its base and only what the branch changed is shown', async () => {
     const ws = await cloneOf('nightshift/r1-feature');
     // Given a clone one commit deep: the base is not in it
     expect(await ws.run(['rev-list', '--count', 'HEAD'])).toBe('1\n');
@@ -72,7 +72,7 @@ describe('a continued branch diff against its base', () => {
     expect(fetched).toBeLessThan(150);
   });
 
-  it('bounds a large diff, naming every file in the stat first', async () => {
+  it('Given a large change on the branch, When its diff is read, Then it is bounded, naming every file in the stat first', async () => {
     const ws = await cloneOf('nightshift/r2-huge');
     const diff = await continuedBranchDiff(ws, 'nightshift/r2-huge', 'main');
     expect(diff.text.length).toBeLessThanOrEqual(MAX_BRANCH_DIFF_CHARS + 100);
@@ -80,7 +80,7 @@ describe('a continued branch diff against its base', () => {
     expect(diff.text).toMatch(/\[the rest of the diff is not shown; read the files named in the stat above\]$/);
   });
 
-  it('says so when the branch shares no history with its base within the bound', async () => {
+  it('Given a branch that shares no history with its base within the bound, When its diff is read, Then it says so', async () => {
     const ws = await cloneOf('nightshift/r3-orphan');
     const diff = await continuedBranchDiff(ws, 'nightshift/r3-orphan', 'main');
     expect(diff).toEqual({

@@ -11,7 +11,7 @@ import { REPO, session, startInProcessRun, startRunnerHarness, writeProject, typ
 const samples = resolve(__dirname, '../fixtures/coverage-reports');
 
 describe('.nightshift.yml coverage', () => {
-  it('names a relative report and one of the formats', () => {
+  it('Given a coverage section in .nightshift.yml, When it is parsed, Then it names a relative report and one of the formats, or is refused', () => {
     expect(parseNightshiftYml('coverage:\n  report: coverage/lcov.info\n  format: lcov\n').coverage).toEqual({ report: 'coverage/lcov.info', format: 'lcov' });
     expect(() => parseNightshiftYml('coverage:\n  report: /tmp/lcov.info\n  format: lcov\n')).toThrow(RepoSettingsFileError);
     expect(() => parseNightshiftYml('coverage:\n  report: ../lcov.info\n  format: lcov\n')).toThrow(/coverage\.report: must be a relative path/);
@@ -36,7 +36,7 @@ describe('reading the coverage report after a test run', () => {
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-  it('reads a report the run wrote, with absolute paths under the checkout mapped to repository paths', () => {
+  it('Given a report the test run wrote, When it is read, Then absolute paths under the checkout are mapped to repository paths', () => {
     const before = coverageStampBefore(repo, lcov);
     expect(before).toBeUndefined();
     mkdirSync(join(repo, 'coverage'));
@@ -48,7 +48,7 @@ describe('reading the coverage report after a test run', () => {
     expect(reading.located).toMatchObject({ totals: { covered: 2, total: 3 }, outside: 1 });
   });
 
-  it('gives no figure, with a reason, for a report the run did not write, did not rewrite, or that is not the format', () => {
+  it('Given a report the run did not write, did not rewrite, or that is not the format, When it is read, Then there is no figure, with a reason', () => {
     expect(readCoverage(repo, lcov, undefined)).toEqual({ kind: 'unavailable', reason: 'the test command did not write coverage/lcov.info' });
     mkdirSync(join(repo, 'coverage'));
     writeFileSync(join(repo, 'coverage', 'lcov.info'), 'SF:a.js\nDA:1,1\nend_of_record\n');
@@ -61,7 +61,7 @@ describe('reading the coverage report after a test run', () => {
     expect(readCoverage(repo, { report: 'coverage/lcov.info', format: 'cobertura' }, undefined)).toMatchObject({ kind: 'unavailable', reason: expect.stringMatching(/internal subset is refused/) });
   });
 
-  it('refuses symlinks out of the workspace, hard links and FIFOs, without hanging', () => {
+  it('Given a report path that is a symlink out of the workspace, a hard link or a FIFO, When it is read, Then it is refused without hanging', () => {
     symlinkSync(outside, join(repo, 'coverage'));
     expect(readCoverage(repo, lcov, undefined)).toEqual({ kind: 'unavailable', reason: 'coverage report path "coverage/lcov.info" refused: leads outside the repository (symlink)' });
     rmSync(join(repo, 'coverage'));
@@ -91,7 +91,7 @@ describe('coverage of the change in a run', () => {
     await h.stop();
   });
 
-  it("shows the changed lines' coverage at head and the delta from base in the PR body and the run's events", async () => {
+  it("Given a test command that writes lcov and an agent adding an untested branch, When the run delivers, Then the PR body and the run's events show the changed lines' coverage at head and the delta from base", async () => {
     // Given a repository whose test command writes lcov (node --test), and an agent adding an untested branch
     const run = await h.createRun({ prompt: 'Fix add and refuse a missing argument' });
     // When the run delivers

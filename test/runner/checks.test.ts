@@ -10,7 +10,7 @@ import { session, startInProcessRun, startRunnerHarness, writeProject, type Runn
 const result = (name: string, passed: boolean): CheckResult => ({ name, command: name, passed, exitCode: passed ? 0 : 1, timedOut: false, outputTail: '' });
 
 describe('.nightshift.yml checks', () => {
-  it('have a delta like the tests', () => {
+  it("Given check results at base and head, When their delta is taken, Then it reads like the tests' delta", () => {
     expect(checkDelta([result('lint', true), result('types', false), result('build', false)], [result('lint', false), result('types', false), result('build', true), result('new', false)])).toEqual({
       newlyFailing: ['lint', 'new'],
       newlyPassing: ['build'],
@@ -28,7 +28,7 @@ describe('.nightshift.yml checks', () => {
       await h.stop();
     });
 
-    it('run at base and head; a newly failing check sends finish back, and the PR shows the table', async () => {
+    it('Given checks in .nightshift.yml, When a run finishes, Then they run at base and head, a newly failing check sends finish back, and the PR shows the table', async () => {
       const run = await h.createRun({ prompt: 'Fix the failing add test' });
       const { end, provider } = await startInProcessRun(h, run.runId, session('check-regression')).done;
       expect(end).toMatchObject({ kind: 'succeeded', result: { outcome: 'pr_opened' } });

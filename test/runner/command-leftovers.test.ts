@@ -38,7 +38,7 @@ describe('processes a tool command leaves behind', () => {
     for (const pid of strays) if (!dead(pid)) process.kill(pid, 'SIGKILL');
   });
 
-  it('a `setsid sleep 1000 &` is gone once the command ends', async () => {
+  it('Given a command that runs `setsid sleep 1000 &`, When the command ends, Then the escaped process is gone', async () => {
     // Given a command that starts a process in a new session and exits
     // (it waits until the process really is in its own session, so the group kill alone cannot catch it)
     const result = await run(`setsid sleep 1000 & ${untilOwnSession}; echo "escaped=$!"`, identity(false));
@@ -50,7 +50,7 @@ describe('processes a tool command leaves behind', () => {
     await eventually(() => (dead(pid) ? true : undefined), `process ${pid} to be killed`, 5_000);
   });
 
-  it('a double fork into a new session is gone too', async () => {
+  it('Given a command that double forks into a new session, When the command ends, Then the process is gone too', async () => {
     const result = await run('( setsid sh -c "sleep 1000 & echo grandchild=\\$!" & ) ; sleep 0.2', identity(false));
     const pid = Number(/grandchild=(\d+)/.exec(result.output)![1]);
     strays.push(pid);
@@ -58,14 +58,14 @@ describe('processes a tool command leaves behind', () => {
   });
 
   if (isRoot) {
-    it('with a tool user dedicated to the run, even a process that cleared its environment is gone', async () => {
+    it('Given a tool user dedicated to the run, When a command leaves a process that cleared its environment, Then it is gone too', async () => {
       const result = await run(`env -i setsid sleep 1000 & ${untilOwnSession}; echo "escaped=$!"`, identity(true));
       const pid = Number(/escaped=(\d+)/.exec(result.output)![1]);
       strays.push(pid);
       await eventually(() => (dead(pid) ? true : undefined), `process ${pid} to be killed`, 5_000);
     });
   } else {
-    it('a runner that is not root never treats its own user as dedicated to the run', () => {
+    it('Given a runner that is not root, When the tool identity is resolved, Then its own user is never treated as dedicated to the run', () => {
       expect(resolveToolIdentity(undefined, { exclusive: true })).toMatchObject({ kind: 'same' });
       expect('exclusive' in resolveToolIdentity(undefined, { exclusive: true })).toBe(false);
     });

@@ -21,7 +21,7 @@ describeWithSquid('the runner behind a real egress proxy (squid on loopback)', (
     await h?.stop();
   });
 
-  it('reports the hosts the proxy refused to curl and node in the run events, the PR body and the EgressBlocked metric', async () => {
+  it('Given tools that try hosts off the allowlist, When the run goes through the proxy, Then the refused hosts are in the run events, the PR body and the EgressBlocked metric', async () => {
     // Given a run whose tools try two hosts that are not on the allowlist
     const run = await h.createRun({ prompt: 'Download the installer' });
 
@@ -54,7 +54,7 @@ describeWithSquid('the runner behind a real egress proxy (squid on loopback)', (
     expect(emf[0]).toMatchObject({ EgressBlocked: 2, repo: 'demo/sample-app', runId: run.runId });
   });
 
-  it('fails fast with egress_proxy_unavailable when the proxy does not answer, before cloning', async () => {
+  it('Given a proxy that does not answer, When the runner starts, Then it fails fast with egress_proxy_unavailable, before cloning', async () => {
     // Given a proxy URL where nothing listens
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', () => resolve()));
@@ -72,7 +72,7 @@ describeWithSquid('the runner behind a real egress proxy (squid on loopback)', (
     expect(h.forge.requests.length).toBe(requestsBefore);
   });
 
-  it('fails fast when the proxy port serves another allowlist (proxy and runner configs differ)', async () => {
+  it('Given a proxy port that serves another allowlist (proxy and runner configs differ), When the runner starts, Then it fails fast with egress_proxy_unavailable', async () => {
     // Given a runner config where the repo has its own port, and a squid that does not know that repo
     const runnerConfig = testConfig(runnerFixture());
     runnerConfig.repos[0] = { ...runnerConfig.repos[0]!, egressAllow: ['.internal-mirror.example'] };
@@ -96,7 +96,7 @@ describe('the runner without an egress proxy', () => {
     await h.stop();
   });
 
-  it('says in the run events that tools ran without an egress proxy', async () => {
+  it('Given no egress proxy, When the run goes on, Then its events say tools ran without one', async () => {
     const run = await h.createRun({ prompt: 'Download the installer' });
     const { end } = await startInProcessRun(h, run.runId, session('egress-probe')).done;
     expect(end.kind).toBe('succeeded');

@@ -13,7 +13,7 @@ describe('a replayed session that fixes the failing test', () => {
     await h.stop();
   });
 
-  it('commits once on the run branch, leaves the base branch alone, opens a draft PR with the test delta, and costs exactly the transcript', async () => {
+  it('Given a run whose test fails, When the runner replays the recorded fix, Then it commits once on the run branch, leaves the base branch alone, opens a draft PR with the test delta and costs exactly the transcript', async () => {
     // Given a run of the sample repository whose `add` test fails
     const baseBefore = branchHead(h.bare, 'main')!;
     const run = await h.createRun({ prompt: 'Fix the failing add test' });
@@ -96,7 +96,7 @@ describe('a replayed session that fixes the failing test', () => {
     expect(emf.filter((m) => m.ModelCalls === 1)).toHaveLength(4);
   });
 
-  it('continues an existing run branch for an issue and updates its draft PR', async () => {
+  it('Given the branch and draft PR of a previous run and an issue, When the runner continues that branch, Then it commits on top of it and updates the same draft PR, linking the issue', async () => {
     // Given the branch and PR of the previous run, and an issue
     const [pr] = listPulls(h.forgeRoot, 'demo/sample-app');
     const headBefore = branchHead(h.bare, pr!.head)!;

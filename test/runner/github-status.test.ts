@@ -15,7 +15,7 @@ describe('a GitHub run on its thread (runner side)', () => {
   });
   afterAll(() => h.stop());
 
-  it('edits its status comment while running, and an iteration replies on its PR with the commit, files and test delta', async () => {
+  it('Given an issue run with a queued status comment, When it runs, Then the comment is edited in place; When an iteration runs on its PR, Then it replies there with the commit, files and test delta', async () => {
     // Given an issue run whose queued status comment the webhook posted
     const issue = createIssue(h.forgeRoot, REPO, { title: 'Keep notes', body: 'Please keep NOTES.md' });
     const status = addComment(h.forgeRoot, REPO, issue.number, 'queued');
@@ -55,7 +55,7 @@ describe('iterationReply', () => {
   const base = { runId: '01JBX7M5Q6RZ5Y9V3G2H4K8N0P', branch: 'feature', commits: [{ sha: 'a'.repeat(40), subject: 'Handle `empty` lists' }], changedFiles: [{ status: 'M', path: 'src/list.js' }] };
   const tests = (failing: string[]) => ({ command: 'npm test', passed: failing.length === 0, exitCode: failing.length ? 1 : 0, timedOut: false, tests: Object.fromEntries([...failing.map((t) => [t, 'fail']), ['other', 'pass']]), format: 'jest' as const, output: '', durationMs: 1 });
 
-  test('names the test delta; a requester that is not a GitHub login is not mentioned', () => {
+  test("Given an iteration's result, When its reply is written, Then it names the test delta; a requester that is not a GitHub login is not mentioned", () => {
     const reply = iterationReply({ ...base, requester: 'arn:aws:iam::1:user/x', baseTests: tests(['empty list']) as never, headTests: tests([]) as never, delta: { newlyFailing: [], newlyPassing: ['empty list'], stillFailing: [] } });
     expect(reply.startsWith('Nightshift run')).toBe(true);
     expect(reply).toContain("`Handle 'empty' lists`");
@@ -87,7 +87,7 @@ describe('StatusProgress', () => {
     return { status, edits, warnings, tick: (ms: number) => (clock += ms) };
   }
 
-  test('edits at the first report, then at most every STATUS_EDIT_INTERVAL_MS', async () => {
+  test('Given progress reports, When they come, Then the comment is edited at the first, then at most every STATUS_EDIT_INTERVAL_MS', async () => {
     const p = progress({ thread: 'acme/web#1', statusCommentId: 7 }, { statusCommentId: 7 });
     await p.status.report(0, 0);
     await p.status.report(1, 10_000);
@@ -99,7 +99,7 @@ describe('StatusProgress', () => {
     ]);
   });
 
-  test('reads the comment id again when the webhook stored it after the runner started; a run without a thread edits nothing', async () => {
+  test('Given a comment id the webhook stored after the runner started, When progress is reported, Then the id is read again; a run without a thread edits nothing', async () => {
     const late = progress({ thread: 'acme/web#1', statusCommentId: null }, { statusCommentId: 9 });
     await late.status.report(1, 0);
     expect(late.edits.map((e) => e.id)).toEqual([9]);
@@ -108,7 +108,7 @@ describe('StatusProgress', () => {
     expect(api.edits).toEqual([]);
   });
 
-  test('a failed edit is logged and does not end the run', async () => {
+  test('Given a status edit that fails, When progress is reported, Then it is logged and the run goes on', async () => {
     const p = progress({ thread: 'acme/web#1', statusCommentId: 7 }, { statusCommentId: 7 }, true);
     await expect(p.status.report(1, 0)).resolves.toBeUndefined();
     expect(p.warnings).toEqual(['could not edit the status comment']);

@@ -53,7 +53,7 @@ describe('heartbeats', () => {
     for (const name of ['setup', 'tool']) if (existsSync(home)) writeFileSync(join(home, `${name}-release`), '');
   };
 
-  it('follow every phase, tick during setup and test commands, and never tick while an agent tool command runs', async () => {
+  it('Given a slow setup command and a slow agent shell command, When the run goes on, Then heartbeats follow every phase, tick during setup and test commands, and never while an agent tool command runs', async () => {
     // Given a repo whose setup command takes a while, and an agent whose shell command takes a while
     const timeline: string[] = [];
     sfn.on(SendTaskHeartbeatCommand).callsFake(() => {
@@ -129,7 +129,7 @@ describe('heartbeats', () => {
     expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(1);
   });
 
-  it('kills a setup command when a timer heartbeat finds the state machine no longer waits', async () => {
+  it('Given a run in its setup command, When a timer heartbeat finds the state machine no longer waits, Then the command is killed and the run reports it was interrupted', async () => {
     // Given a run in its setup command
     sfn.on(SendTaskHeartbeatCommand).resolves({});
     sfn.on(SendTaskFailureCommand).resolves({});
@@ -156,7 +156,7 @@ describe('heartbeats', () => {
   });
 
   it.each(['AccessDeniedException', 'AccessDenied', 'UnauthorizedOperation'])(
-    'ends the run at its first heartbeat with a clear error when SendTaskHeartbeat is refused (%s): no retries until the heartbeat window passes',
+    'Given a task role refused SendTaskHeartbeat (%s), When the run starts, Then it ends at its first heartbeat with a clear error, with no retries until the heartbeat window passes',
     async (name) => {
       // Given a deploy whose task role may not call SendTask* on this state machine
       sfn.on(SendTaskHeartbeatCommand).rejects(Object.assign(new Error('User is not authorized to perform: states:SendTaskHeartbeat'), { name, $metadata: {} }));

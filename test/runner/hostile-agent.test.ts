@@ -33,7 +33,7 @@ describe('an agent that attacks the runner through its own workspace', () => {
     await h.stop();
   });
 
-  it('gets refusals for special files, never sees a secret, commits no escaping symlink, and cannot make the PR body fetch anything', async () => {
+  it('Given an agent that makes special files and links and a hostile summary, When it runs, Then it gets refusals, never sees a secret, commits no escaping symlink, and the PR body fetches nothing', async () => {
     const run = await h.createRun({ prompt: 'Poke at the runner' });
     const baseAdd = fileAt(h.bare, 'main', 'src/add.js');
 
@@ -78,7 +78,7 @@ describe('an agent that attacks the runner through its own workspace', () => {
   });
 
   // Only a separate tool uid makes the runner's git directory unreadable: as another user the tools run as the runner.
-  (separateToolUser ? it : it.skip)('cannot read the runner\'s git directory (needs root and the nightshift-tool user, as in CI)', () => {
+  (separateToolUser ? it : it.skip)("Given a separate tool user (needs root and the nightshift-tool user, as in CI), When the agent lists the runner's git directory, Then the file system refuses it", () => {
     // Then the listing the agent asked for of the git directory was refused by the file system
     expect(toolText).toBeDefined();
     expect(toolText!('tooluse_01')).toMatch(/Permission denied/);
@@ -94,7 +94,7 @@ describe('the settings of a continued branch come from the default branch', () =
     await h.stop();
   });
 
-  it('a .nightshift.yml an agent wrote on its branch does not choose the setup and test commands', async () => {
+  it('Given a .nightshift.yml an agent wrote on its branch, When a run continues that branch, Then the setup and test commands come from the default branch, not it', async () => {
     // Given a nightshift/ branch whose .nightshift.yml names its own setup and test commands
     const work = mkdtempSync(join(tmpdir(), 'nightshift-continued-'));
     execFileSync('git', ['clone', '--quiet', h.bare, work]);

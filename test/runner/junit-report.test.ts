@@ -22,14 +22,14 @@ describe('readJunitReport', () => {
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-  it('reads a regular file inside the repository', () => {
+  it('Given a regular file inside the repository, When it is read as a JUnit report, Then its results come back; a missing one is none', () => {
     mkdirSync(join(repo, 'reports'));
     writeFileSync(join(repo, 'reports', 'junit.xml'), junit('adds'));
     expect(readJunitReport(repo, 'reports/junit.xml')).toEqual({ 'suite › adds': 'pass' });
     expect(readJunitReport(repo, 'reports/missing.xml')).toBeUndefined();
   });
 
-  it('refuses an intermediate symlink that leads outside the repository', () => {
+  it('Given a directory that is a symlink leading outside the repository, When a report is read through it, Then it is refused, never read', () => {
     // Given a directory in the repository that is a symlink to somewhere else
     symlinkSync(outside, join(repo, 'reports'));
     // When the named report is read through it, Then it is refused, never read
@@ -37,7 +37,7 @@ describe('readJunitReport', () => {
     expect(() => readJunitReport(repo, 'reports/junit.xml')).toThrow(/outside the repository/);
   });
 
-  it('refuses a last-component symlink, "..", an absolute path, a hard link and a FIFO (without hanging)', () => {
+  it('Given a last-component symlink, "..", an absolute path, a hard link or a FIFO, When the report is read, Then it is refused without hanging', () => {
     symlinkSync(join(outside, 'junit.xml'), join(repo, 'junit.xml'));
     expect(() => readJunitReport(repo, 'junit.xml')).toThrow(PathRefusedError);
     symlinkSync('junit-real.xml', join(repo, 'inside-link.xml'));

@@ -17,7 +17,7 @@ const reply = (stopReason: 'end_turn' | 'tool_use' | 'max_tokens' | 'guardrail_i
 describe('loop control decisions', () => {
   const options = { maxTurns: 50, maxTokens: 1_000, retryMaxTokens: 4_000, budgetMicros: usdToMicros(2) };
 
-  it('nudges a text-only turn twice, then ends; a turn with tools resets nothing', () => {
+  it('Given text-only turns, When each is decided, Then the first two are nudged and the third ends; a turn with tools resets nothing', () => {
     const control = new LoopControl(options);
     expect(control.decide(reply('end_turn'))).toEqual({ action: 'nudge', message: CONTINUE_MESSAGE });
     expect(control.decide(reply('tool_use', true))).toEqual({ action: 'tools' });
@@ -25,7 +25,7 @@ describe('loop control decisions', () => {
     expect(control.decide(reply('end_turn'))).toEqual({ action: 'end_turn' });
   });
 
-  it('retries a cut-off call once with the larger limit, then tells the model to work in smaller pieces', () => {
+  it('Given a cut-off call, When it is decided, Then it is retried once with the larger limit, then the model is told to work in smaller pieces', () => {
     const control = new LoopControl(options);
     expect(control.decide(reply('max_tokens', true))).toEqual({ action: 'retry', maxTokens: 4_000 });
     expect(control.maxTokens).toBe(4_000);
@@ -38,13 +38,13 @@ describe('loop control decisions', () => {
     expect(control.maxTokens).toBe(1_000);
   });
 
-  it('stops on guardrail and content filter, even with tool calls in the turn', () => {
+  it('Given a guardrail or content filter stop, even with tool calls in the turn, When it is decided, Then the loop stops', () => {
     for (const reason of ['guardrail_intervened', 'content_filtered'] as const) {
       expect(new LoopControl(options).decide(reply(reason, true))).toEqual({ action: 'stop', reason });
     }
   });
 
-  it('compacts and retries a context-window overflow at most CONTEXT_RETRIES times in a row, then stops', () => {
+  it('Given context-window overflows, When they are decided, Then each is compacted and retried at most CONTEXT_RETRIES times in a row, then the loop stops', () => {
     const control = new LoopControl(options);
     expect(control.decide(reply('model_context_window_exceeded', true))).toEqual({ action: 'compact', attempt: 1 });
     // a turn that fits resets the count
@@ -55,7 +55,7 @@ describe('loop control decisions', () => {
     expect(control.decide(reply('model_context_window_exceeded'))).toEqual({ action: 'stop', reason: 'model_context_window_exceeded' });
   });
 
-  it('tells the model its turns and budget only when it nears either', () => {
+  it('Given turns and spend, When the limits note is asked for, Then the model is told its turns and budget only when it nears either', () => {
     const control = new LoopControl(options);
     expect(control.limitsNote(10, usdToMicros(0.5))).toBeUndefined();
     expect(control.limitsNote(40, usdToMicros(0.5))).toBe('[runner] 10 model turns left of 50; $1.50 of the $2.00 budget left. Wrap up: make sure the change is complete and verified, then call `finish` (what is not done goes into its risks).');
@@ -63,7 +63,7 @@ describe('loop control decisions', () => {
     expect(new LoopControl({ ...options, maxTurns: 5 }).limitsNote(4, 0)).toContain('1 model turn left of 5;');
   });
 
-  it('raises the retry limit within what the models allow', () => {
+  it('Given an output limit, When the retry limit is raised, Then it stays within what the models allow', () => {
     expect(retryMaxTokensFor(1_024)).toBe(4_096);
     expect(retryMaxTokensFor(32_000)).toBe(64_000);
     expect(retryMaxTokensFor(100_000)).toBe(100_000);
@@ -89,7 +89,7 @@ describe('scripted sessions through each control path', () => {
       .join('\n');
   };
 
-  it('answers a text-only turn with a continue message and goes on to finish', async () => {
+  it('Given a scripted text-only turn, When the session runs, Then it is answered with a continue message and goes on to finish', async () => {
     const run = await h.createRun({ prompt: 'Fix the failing add test' });
     const { end, provider } = await startInProcessRun(h, run.runId, session('text-only-turn')).done;
     expect(end).toMatchObject({ kind: 'succeeded', result: { outcome: 'pr_opened' } });
@@ -99,7 +99,7 @@ describe('scripted sessions through each control path', () => {
     expect(events.filter((e) => e.type === 'note' && e.message.includes('called no tool'))).toHaveLength(1);
   });
 
-  it('ends after the third text-only turn without another call', async () => {
+  it('Given three scripted text-only turns, When the session runs, Then it ends after the third without another call', async () => {
     const run = await h.createRun({ prompt: 'Think about add' });
     const { end, provider } = await startInProcessRun(h, run.runId, session('text-only-thrice')).done;
     // exactly three calls: a fourth would exhaust the recording and fail the run
@@ -107,7 +107,7 @@ describe('scripted sessions through each control path', () => {
     expect(end).toMatchObject({ kind: 'succeeded', result: { outcome: 'no_changes', summary: 'I believe the task is done.' } });
   });
 
-  it('asks a cut-off tool call again with more output tokens, the same conversation, and the normal limit after', async () => {
+  it('Given a cut-off tool call, When the session runs, Then it is asked again with more output tokens and the same conversation, and the normal limit after', async () => {
     const run = await h.createRun({ prompt: 'Fix the failing add test' });
     const { end, provider } = await startInProcessRun(h, run.runId, session('truncated-tool-call')).done;
     expect(end).toMatchObject({ kind: 'succeeded', result: { outcome: 'pr_opened' } });
@@ -123,7 +123,7 @@ describe('scripted sessions through each control path', () => {
     expect(stored.tokens.output).toBe(1_024 + 60 + 60);
   });
 
-  it('pushes work in progress and fails with the reason on a guardrail stop, with no pull request', async () => {
+  it('Given a guardrail stop, When the session runs, Then work in progress is pushed and the run fails with the reason, with no pull request', async () => {
     const run = await h.createRun({ prompt: 'Fix the failing add test' });
     const pullsBefore = listPulls(h.forgeRoot, 'demo/sample-app').length;
     const { end, callbacks } = await startInProcessRun(h, run.runId, session('guardrail-stop')).done;
@@ -137,7 +137,7 @@ describe('scripted sessions through each control path', () => {
     expect(fileAt(h.bare, branch, 'src/add.js')).toContain('return a + b;');
   });
 
-  it('compacts the conversation on a context overflow, asks the turn again and finishes', async () => {
+  it('Given a context overflow, When the session runs, Then the conversation is compacted, the turn asked again and the run finishes', async () => {
     const run = await h.createRun({ prompt: 'Fix the failing add test' });
     const { end, provider } = await startInProcessRun(h, run.runId, session('context-overflow-compacted')).done;
     // Without compact-and-retry the run failed at turn 4 with the work pushed as WIP.
@@ -159,7 +159,7 @@ describe('scripted sessions through each control path', () => {
     ]);
   });
 
-  it('compacts and asks again when the provider refuses the request as too long, without billing the refusal', async () => {
+  it('Given the provider refusing a request as too long, When the session runs, Then it compacts and asks again, without billing the refusal', async () => {
     const run = await h.createRun({ prompt: 'Fix the failing add test' });
     // The fourth call is refused by the provider (as Anthropic answers a prompt that is too long); the
     // recording's overflowed line is skipped with it, and the run goes on from the fifth.
@@ -186,7 +186,7 @@ describe('scripted sessions through each control path', () => {
     expect(stored.tokens.output).toBe(80 + 40 + 60 + 40 + 60);
   });
 
-  it('ends the run after exactly two compactions in a row when each retry overflows again', async () => {
+  it('Given every retry overflowing again, When the session runs, Then it ends after exactly two compactions in a row, billing only the answered turns', async () => {
     const run = await h.createRun({ prompt: 'Fix the failing add test' });
     // Twelve turns of long shell output fill the conversation; from the thirteenth call on every request
     // is refused as too long. The first cut stops at half the window with old output left, the second
@@ -221,7 +221,7 @@ describe('scripted sessions through each control path', () => {
     expect((await h.db.store.runs.get(run.runId))!.tokens.output).toBe(turns * 10);
   });
 
-  it('pushes work in progress and fails with the reason on a context overflow with nothing left to compact', async () => {
+  it('Given a context overflow with nothing left to compact, When the session runs, Then work in progress is pushed and the run fails with the reason', async () => {
     const run = await h.createRun({ prompt: 'Fix the failing add test' });
     const { end } = await startInProcessRun(h, run.runId, session('context-overflow')).done;
     expect(end).toMatchObject({ kind: 'failed', error: 'Nightshift.RunFailed' });
@@ -231,7 +231,7 @@ describe('scripted sessions through each control path', () => {
     expect(fileAt(h.bare, branch, 'src/add.js')).toContain('return a + b;');
   });
 
-  it('returns the first finish with a regression and scratch to the agent, accepts the second, and reports honestly', async () => {
+  it('Given a first finish with a regression and scratch, When the session runs, Then it goes back to the agent, the second is accepted, and the PR reports honestly', async () => {
     const run = await h.createRun({ prompt: 'Fix the failing add test' });
     const baseBefore = branchHead(h.bare, 'main');
     const { end, provider } = await startInProcessRun(h, run.runId, session('finish-regression')).done;
@@ -262,7 +262,7 @@ describe('scripted sessions through each control path', () => {
     expect(events.filter((e) => e.type === 'test_result').map((e) => e.detail?.phase)).toEqual(['base', 'head', 'head']);
   });
 
-  it('tells the model its remaining turns when it nears the limit', async () => {
+  it('Given a run near its turn limit, When the session runs, Then the model is told its remaining turns', async () => {
     const base = testConfig(runnerFixture());
     const config = parseConfig({ ...base, model: { ...base.model, maxTurns: 4 } });
     const run = await h.createRun({ prompt: 'Fix the failing add test' });

@@ -36,7 +36,7 @@ describe('the model API key', () => {
   describe('from the token broker', () => {
     const deps = (config: NightshiftConfig, extra: Partial<TokenBrokerDeps> = {}): TokenBrokerDeps => ({ runs: h.db.store.runs, runKeys: h.db.store.runKeys, events: h.db.store.events, ledger: h.db.store.ledger, config, secrets: async (name) => (name === 'nightshift/anthropic-api-key' ? KEY : 'wrong'), ...extra });
 
-    it('goes to a RUNNING run only, read from the configured secret', async () => {
+    it('Given a RUNNING run and an ended one, When the model API key is asked for, Then only the RUNNING run gets it, read from the configured secret', async () => {
       const running = await h.createRun({ status: 'RUNNING' });
       await expect(modelApiKeyFor(deps(anthropicConfig()), running.runId)).resolves.toEqual({ provider: 'anthropic', apiKey: KEY });
       const done = await h.createRun({ status: 'SUCCEEDED' });
@@ -45,7 +45,7 @@ describe('the model API key', () => {
       expect(secrets).not.toHaveBeenCalled();
     });
 
-    it('is refused when the provider takes none, and names the secret (never a value) when it cannot be read', async () => {
+    it('Given a provider that takes no key or a secret that cannot be read, When the key is asked for, Then it is refused, naming the secret (never a value)', async () => {
       const running = await h.createRun({ status: 'RUNNING' });
       await expect(modelApiKeyFor(deps(testConfig(runnerFixture())), running.runId)).rejects.toThrow('the configured model provider (bedrock) takes no API key');
       const file = join(h.root, 'secrets-empty.json');
@@ -55,7 +55,7 @@ describe('the model API key', () => {
       );
     });
 
-    it("in local mode prefers the platform's ANTHROPIC_API_KEY, else secrets.json", async () => {
+    it("Given local mode, When the key is asked for, Then the platform's ANTHROPIC_API_KEY is preferred, else secrets.json", async () => {
       const running = await h.createRun({ status: 'RUNNING' });
       const file = join(h.root, 'secrets-model.json');
       writeFileSync(file, JSON.stringify({ 'nightshift/anthropic-api-key': 'sk-from-the-secrets-file-0001' }));
@@ -87,7 +87,7 @@ describe('the model API key', () => {
       return c.buildRequest();
     };
 
-    it('asks the broker once, at the first call, registers the key with the redactor and sends it in the header only', async () => {
+    it('Given an Anthropic run, When it calls the model, Then the broker is asked once, at the first call, the key registered with the redactor and sent in the header only', async () => {
       brokerConfig = anthropicConfig(server.url);
       const run = await h.createRun({ status: 'RUNNING' });
       const runKey = await h.db.store.runKeys.issue(run.runId);
@@ -109,7 +109,7 @@ describe('the model API key', () => {
       expect(redactor.redact(`key=${KEY}`)).toBe('key=[REDACTED]');
     });
 
-    it('fails the call with the broker refusal when the run is no longer active (cancel requested)', async () => {
+    it('Given a run no longer active (cancel requested), When it calls the model, Then the call fails with the broker refusal', async () => {
       brokerConfig = anthropicConfig(server.url);
       const run = await h.createRun({ status: 'RUNNING', cancelRequested: true });
       const runKey = await h.db.store.runKeys.issue(run.runId);
@@ -124,7 +124,7 @@ describe('the model API key', () => {
     const choose = (spec: string | undefined, config: NightshiftConfig) =>
       selectModelProvider({ spec, model: config.model, bedrock: () => undefined as never, apiKey: async () => KEY });
 
-    it('follows model.provider, takes replay:<file>, and refuses a provider the config does not describe', () => {
+    it('Given model.provider and NIGHTSHIFT_MODEL, When the provider is chosen, Then it follows model.provider, takes replay:<file>, and refuses a provider the config does not describe', () => {
       expect(choose(undefined, anthropicConfig()).description).toBe('Anthropic API (claude-sonnet-4-5)');
       const base = testConfig(runnerFixture());
       const openai = parseConfig({ ...base, model: { ...base.model, provider: 'openai', id: 'llama3.1:8b', baseUrl: 'http://127.0.0.1:11434/v1' } });

@@ -18,7 +18,7 @@ describe('which model failures are known to come before billing', () => {
     ['a named error without a status', Object.assign(new Error('x'), { name: 'ThrottlingException' })],
     ['a provider refusal', new ModelRequestRejectedError('bad request', 400)],
     ['a replayed session that ran out', new ReplayExhaustedError('f.jsonl', 3)],
-  ])('%s is released', (_what, err) => {
+  ])('Given %s, When it is classified, Then it is known to come before billing and its reservation is released', (_what, err) => {
     expect(isUnbilledModelError(err)).toBe(true);
   });
 
@@ -31,7 +31,7 @@ describe('which model failures are known to come before billing', () => {
     ['a connection reset after generation', reset()],
     ['a validation name with a 5xx status', awsError('ValidationException', 500)],
     ['something that is not an error', 'boom'],
-  ])('%s is settled at its worst case', (_what, err) => {
+  ])('Given %s, When it is classified, Then it may have been billed and is settled at its worst case', (_what, err) => {
     expect(isUnbilledModelError(err)).toBe(false);
   });
 });

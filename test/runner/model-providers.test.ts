@@ -75,7 +75,7 @@ describe('Anthropic provider against a loopback Messages API', () => {
     return { p, asked: () => asked };
   };
 
-  it('sends the translated request with cache_control breakpoints and maps the answer to Converse', async () => {
+  it('Given a Converse request, When the Anthropic provider sends it, Then it is translated with cache_control breakpoints and the answer mapped back to Converse', async () => {
     server.script({ kind: 'json', body: anthropicOk });
     const { p, asked } = provider();
     const response = await p.converse(runnerRequest(), never);
@@ -115,12 +115,12 @@ describe('Anthropic provider against a loopback Messages API', () => {
     ['stop_sequence', 'stop_sequence'],
     ['refusal', 'content_filtered'],
     ['model_context_window_exceeded', 'model_context_window_exceeded'],
-  ])('maps stop_reason %s to %s', async (wire, converse) => {
+  ])('Given the stop_reason %s, When the answer is mapped, Then it is %s', async (wire, converse) => {
     server.script({ kind: 'json', body: { ...anthropicOk, content: [{ type: 'text', text: 'done' }], stop_reason: wire } });
     expect((await provider().p.converse(runnerRequest(), never)).stopReason).toBe(converse);
   });
 
-  it('refuses a validation error at once, naming what the API said', async () => {
+  it('Given a validation error from the API, When the provider gets it, Then it is refused at once, naming what the API said', async () => {
     server.script({ kind: 'json', status: 400, body: { type: 'error', error: { type: 'invalid_request_error', message: 'messages.1: tool_use ids must be unique' } } });
     const err = await failure(provider().p.converse(runnerRequest(), never));
     expect(err.failure).toBe('rejected');
@@ -130,7 +130,7 @@ describe('Anthropic provider against a loopback Messages API', () => {
     expect(server.requests).toHaveLength(1);
   });
 
-  it('tells a prompt that does not fit the window and a bad key apart from other refusals', async () => {
+  it('Given a prompt that does not fit the window and a bad key, When the API refuses them, Then each is told apart from other refusals', async () => {
     server.script(
       { kind: 'json', status: 400, body: { type: 'error', error: { type: 'invalid_request_error', message: 'prompt is too long: 210000 tokens > 200000 maximum' } } },
       { kind: 'json', status: 401, body: { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } } },
@@ -140,7 +140,7 @@ describe('Anthropic provider against a loopback Messages API', () => {
     expect(server.requests).toHaveLength(2);
   });
 
-  it('retries what was refused before the model ran (429 after its Retry-After, 529 overloaded), then answers', async () => {
+  it('Given a 429 with Retry-After and a 529 overloaded (refused before the model ran), When the provider gets them, Then it retries, then answers', async () => {
     server.script(
       { kind: 'json', status: 429, headers: { 'retry-after': '2' }, body: { type: 'error', error: { type: 'rate_limit_error', message: 'slow down' } } },
       { kind: 'json', status: 529, body: { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } } },
@@ -154,7 +154,7 @@ describe('Anthropic provider against a loopback Messages API', () => {
     expect(s.calls).toHaveLength(2);
   });
 
-  it('leaves a 500 and a connection cut once the request was sent to the run (they may have been billed); retries a refused connection', async () => {
+  it('Given a 500 or a connection cut once the request was sent, When the provider gets it, Then it is left to the run (it may have been billed); a refused connection is retried', async () => {
     server.script(
       { kind: 'json', status: 500, body: { type: 'error', error: { type: 'api_error', message: 'internal' } } },
       { kind: 'reset-after-start', partial: '{"id":"msg_1","type":"mess' },
@@ -178,7 +178,7 @@ describe('Anthropic provider against a loopback Messages API', () => {
     expect(s.calls).toHaveLength(fast.attempts - 1);
   });
 
-  it('sends no key header when none is configured, and refuses an answer it cannot use', async () => {
+  it('Given no key configured, When the provider calls, Then no key header is sent; an answer it cannot use is refused', async () => {
     server.script({ kind: 'json', body: { ...anthropicOk, stop_reason: null } }, { kind: 'json', body: { ...anthropicOk, content: [{ type: 'server_tool_use', id: 'x' }] } });
     const { p } = provider({ key: undefined });
     await expect(p.converse(runnerRequest(), never)).rejects.toThrow(ModelResponseError);
@@ -186,7 +186,7 @@ describe('Anthropic provider against a loopback Messages API', () => {
     expect(server.requests[0]!.headers['x-api-key']).toBeUndefined();
   });
 
-  it('never sends a request that breaks the rules', async () => {
+  it('Given a request that breaks the rules, When the provider is asked to send it, Then it is refused and never sent', async () => {
     const bad = runnerRequest();
     bad.messages!.push({ role: 'user', content: [{ text: 'again' }] });
     await expect(provider().p.converse(bad, never)).rejects.toThrow(InvalidModelRequestError);
@@ -226,7 +226,7 @@ describe('OpenAI-compatible provider against a loopback chat completions server'
       ...(options.maxTokensParameter ? { maxTokensParameter: options.maxTokensParameter } : {}),
     });
 
-  it('sends tool results as tool messages after the assistant call and maps usage without double-counting the cache', async () => {
+  it('Given a tool result, When the OpenAI-compatible provider sends it, Then it goes as a tool message after the assistant call and usage is mapped without double-counting the cache', async () => {
     server.script({ kind: 'json', body: chatOk });
     const response = await provider().converse(runnerRequest(), never);
     const sent = server.requests[0]!;
@@ -253,7 +253,7 @@ describe('OpenAI-compatible provider against a loopback chat completions server'
     });
   });
 
-  it('uses max_completion_tokens when configured, and sends no Authorization without a key (Ollama, vLLM)', async () => {
+  it('Given max_completion_tokens configured and no key (Ollama, vLLM), When the provider calls, Then it uses that field and sends no Authorization', async () => {
     server.script({ kind: 'json', body: chatOk });
     await provider({ key: undefined, maxTokensParameter: 'max_completion_tokens' }).converse(runnerRequest(), never);
     const body = server.requests[0]!.body as ChatRequest;
@@ -262,7 +262,7 @@ describe('OpenAI-compatible provider against a loopback chat completions server'
     expect(server.requests[0]!.headers.authorization).toBeUndefined();
   });
 
-  it('accepts what small servers send: "stop" with tool calls, no or odd ids, arguments that are not JSON', async () => {
+  it('Given what small servers send ("stop" with tool calls, no or odd ids, arguments that are not JSON), When the answer is mapped, Then it is accepted', async () => {
     server.script({
       kind: 'json',
       body: {
@@ -295,12 +295,12 @@ describe('OpenAI-compatible provider against a loopback chat completions server'
     ['stop', 'end_turn'],
     ['length', 'max_tokens'],
     ['content_filter', 'content_filtered'],
-  ])('maps finish_reason %s to %s', async (finish, stop) => {
+  ])('Given the finish_reason %s, When the answer is mapped, Then it is %s', async (finish, stop) => {
     server.script({ kind: 'json', body: { ...chatOk, choices: [{ message: { content: 'ok' }, finish_reason: finish }] } });
     expect((await provider().converse(runnerRequest(), never)).stopReason).toBe(stop);
   });
 
-  it("maps OpenAI's and vLLM's error bodies: context length, bad request, bad key", async () => {
+  it("Given OpenAI's and vLLM's error bodies, When the provider gets them, Then context length, bad request, bad key and not found are told apart", async () => {
     server.script(
       { kind: 'json', status: 400, body: { error: { message: "This model's maximum context length is 8192 tokens.", type: 'invalid_request_error', code: 'context_length_exceeded' } } },
       { kind: 'json', status: 400, body: { object: 'error', message: '"auto" tool choice requires --enable-auto-tool-choice', type: 'BadRequestError', code: 400 } },
@@ -316,7 +316,7 @@ describe('OpenAI-compatible provider against a loopback chat completions server'
     expect(server.requests).toHaveLength(4);
   });
 
-  it('retries 429 itself; a 503 and a connection cut after the response started go to the run as possibly billed', async () => {
+  it('Given a 429, a 503 and a connection cut after the response started, When the provider gets them, Then it retries the 429 itself and leaves the others to the run as possibly billed', async () => {
     server.script(
       { kind: 'json', status: 429, body: { error: { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded' } } },
       { kind: 'json', body: chatOk },
@@ -334,7 +334,7 @@ describe('OpenAI-compatible provider against a loopback chat completions server'
     expect(server.requests).toHaveLength(4);
   });
 
-  it('refuses an answer without usage: the budget could not be charged', async () => {
+  it('Given an answer without usage, When the provider gets it, Then it is refused: the budget could not be charged', async () => {
     const { usage: _dropped, ...noUsage } = chatOk;
     server.script({ kind: 'json', body: noUsage });
     await expect(provider().converse(runnerRequest(), never)).rejects.toThrow(/OpenAI-compatible API returned a response the runner cannot use.*usage/s);
@@ -364,7 +364,7 @@ describe('Bedrock provider: the real AWS SDK client against a loopback Converse 
     metrics: { latencyMs: 15 },
   };
 
-  it('sends the Converse request the SDK serialises (signed, cache points kept) and parses the answer', async () => {
+  it('Given a Converse request, When the real SDK client sends it, Then it is signed with cache points kept and the answer parsed', async () => {
     server.script({ kind: 'json', body: converseOk });
     const request = runnerRequest();
     const response = await provider().converse({ ...request, modelId: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0' }, never);
@@ -381,7 +381,7 @@ describe('Bedrock provider: the real AWS SDK client against a loopback Converse 
     expect(response.output.message.content[1]!.toolUse).toEqual({ toolUseId: 'tooluse_02', name: 'edit_file', input: { path: 'src/add.js', oldText: 'a - b', newText: 'a + b' } });
   });
 
-  it('retries ThrottlingException and ModelNotReadyException with backoff; a ValidationException is not retried', async () => {
+  it('Given ThrottlingException and ModelNotReadyException, When Bedrock answers them, Then they are retried with backoff; a ValidationException is not retried', async () => {
     server.script(
       { kind: 'json', status: 429, headers: { 'x-amzn-errortype': 'ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/' }, body: { message: 'Too many requests' } },
       { kind: 'json', status: 429, headers: { 'x-amzn-errortype': 'ModelNotReadyException' }, body: { message: 'warming up' } },
@@ -407,7 +407,7 @@ describe('Bedrock provider: the real AWS SDK client against a loopback Converse 
     expect(server.requests).toHaveLength(4);
   });
 
-  it('does not retry a 503 or a connection cut after the response started: they may have been billed, the run settles and retries them', async () => {
+  it('Given a 503 or a connection cut after the response started, When Bedrock answers it, Then it is not retried: it may have been billed, the run settles and retries it', async () => {
     server.script(
       { kind: 'json', status: 503, headers: { 'x-amzn-errortype': 'ServiceUnavailableException' }, body: { message: 'unavailable' } },
       { kind: 'reset-after-start', partial: '{"output": {"mess' },
@@ -424,7 +424,7 @@ describe('Bedrock provider: the real AWS SDK client against a loopback Converse 
     expect(server.requests).toHaveLength(2);
   });
 
-  it('gives up after the last attempt and never sends a request that breaks the Converse rules', async () => {
+  it('Given throttling on every attempt or a request that breaks the Converse rules, When Bedrock is called, Then it gives up after the last attempt and never sends the bad request', async () => {
     server.script(...Array.from({ length: 4 }, () => ({ kind: 'json' as const, status: 429, headers: { 'x-amzn-errortype': 'ThrottlingException' }, body: { message: 'slow down' } })));
     await expect(provider().converse(runnerRequest(), never)).rejects.toThrow('slow down');
     expect(server.requests).toHaveLength(4);

@@ -101,7 +101,7 @@ describe('live providers drive a whole run, and a recording of it replays', () =
     },
   ];
 
-  it.each(cases)('$name: the run opens the PR at the transcript cost; the recording is redacted and replays to the same change', async ({ encode, provider, check }) => {
+  it.each(cases)('Given the live $name provider, When a run is recorded through it, Then it opens the PR at the transcript cost, and the recording is redacted and replays to the same change', async ({ encode, provider, check }) => {
     const { steps, fallback } = scripted(encode);
     server = await startModelServer(fallback);
     server.script(...steps);
@@ -168,7 +168,7 @@ describe('live providers drive a whole run, and a recording of it replays', () =
     expect((await h.db.store.runs.get(again.runId))!.spentMicros).toBe(expected.micros);
   });
 
-  it('a recording never overwrites a file that exists: a second task of the same run records beside it', () => {
+  it('Given a recording file that exists, When a task records, Then it never overwrites it: a second task of the same run records beside it', () => {
     const file = join(h.root, 'exists.jsonl');
     writeFileSync(file, 'keep\n');
     expect(() => new RecordingProvider(new ReplayProvider(fixture), file, (v) => v)).toThrow(/EEXIST/);

@@ -67,7 +67,7 @@ describe('the runner’s own clients and the egress proxy', () => {
     }
   });
 
-  it('sends Step Functions, Lambda and Bedrock through the proxy by CONNECT to their regional hosts', async () => {
+  it("Given NIGHTSHIFT_PROXY_URL set, When the runner's Step Functions, Lambda and Bedrock clients call, Then each goes through the proxy by CONNECT to its regional host", async () => {
     // Given the runner's clients with NIGHTSHIFT_PROXY_URL set
     const aws = runnerAwsClients({ region: 'us-east-1', proxyUrl: proxy.url });
     const [sfn, bedrock] = [await aws.sfn(), await aws.bedrock()];
@@ -87,7 +87,7 @@ describe('the runner’s own clients and the egress proxy', () => {
     expect(await aws.sfn()).toBe(sfn);
   });
 
-  it('presents the runner credential on every AWS CONNECT, while the tools\' proxy variables carry none', async () => {
+  it("Given the runner credential, When the AWS clients CONNECT, Then every CONNECT presents it, while the tools' proxy variables carry none", async () => {
     proxy.connects.length = 0;
     proxy.proxyAuth.length = 0;
     const password = newRunnerProxyPassword();
@@ -103,7 +103,7 @@ describe('the runner’s own clients and the egress proxy', () => {
     expect(() => withRunnerCredential(proxy.url, 'not a password')).toThrow();
   });
 
-  it('stores the trace with a direct PUT to the URL the broker presigned (S3 gateway endpoint): no CONNECT', async () => {
+  it('Given a URL the broker presigned (S3 gateway endpoint), When the trace is stored, Then it is a direct PUT with no CONNECT', async () => {
     proxy.connects.length = 0;
     const before = endpoint.direct.length;
     const runId = '01KC0000000000000000000001';
@@ -113,7 +113,7 @@ describe('the runner’s own clients and the egress proxy', () => {
     expect(proxy.connects).toEqual([]);
   });
 
-  it('without a proxy, no client carries a proxy agent', async () => {
+  it('Given no proxy, When the clients are made, Then none carries a proxy agent', async () => {
     proxy.connects.length = 0;
     process.env.AWS_ENDPOINT_URL_SFN = endpoint.url;
     const local = runnerAwsClients({ region: 'us-east-1' });
@@ -125,7 +125,7 @@ describe('the runner’s own clients and the egress proxy', () => {
     expect(proxy.connects).toEqual([]);
   });
 
-  it('sends Octokit to GitHub through the proxy, and to a loopback forge directly', async () => {
+  it('Given the proxy, When Octokit calls GitHub or a loopback forge, Then GitHub goes through the proxy and the forge directly', async () => {
     proxy.connects.length = 0;
     const fetchViaProxy = proxiedFetch(proxy.url);
     await expect(octokitGithubApi({ baseUrl: 'https://api.github.com', token: 'ghs_x', repo: 'demo/sample-app', fetch: fetchViaProxy }).getRepo()).rejects.toBeDefined();

@@ -17,13 +17,13 @@ describe('recorded tool outputs', () => {
     await h.stop();
   });
 
-  it('the fix session replays with the outputs its model saw', async () => {
+  it('Given the recorded fix session, When it replays with the outputs its model saw, Then the run succeeds', async () => {
     const run = await h.createRun({ prompt: 'Fix the failing add test' });
     const { end } = await startInProcessRun(h, run.runId, session('fix-failing-test')).done;
     expect(end).toMatchObject({ kind: 'succeeded', result: { outcome: 'pr_opened' } });
   });
 
-  it('fails the run, naming the tool call, when a tool output differs from the recording', async () => {
+  it('Given a tool output that differs from the recording, When the session replays, Then the run fails, naming the tool call', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nightshift-replay-'));
     const file = join(dir, 'fix-failing-test.jsonl');
     copyFileSync(session('fix-failing-test'), file);

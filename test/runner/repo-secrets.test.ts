@@ -72,7 +72,7 @@ describe('repo secrets', () => {
   const viaBroker = (runId: string) =>
     tokenBrokerSecretSource(lambdaBrokerCaller(new LambdaClient({ region: 'us-east-1', endpoint: broker.url, credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' } }), 'token-broker', h.runKeyOf(runId)));
 
-  it('come from the broker for the run repository only, and are offered to setup and tests only, never to agent tools, the trace, events, logs, commit or PR', async () => {
+  it('Given a repo with a named secret, When an agent dumps its environment, Then the secret comes from the broker for that repository only, is offered to setup and base tests only, and is nowhere else', async () => {
     // Given a repo with a named secret in Secrets Manager
     sm.on(GetSecretValueCommand, { SecretId: SECRET_NAME }).resolves({ SecretString: secret });
     sm.on(GetSecretValueCommand, { SecretId: OTHER_SECRET_NAME }).resolves({ SecretString: 'other-repo-secret' });
@@ -114,7 +114,7 @@ describe('repo secrets', () => {
     for (const text of [trace, JSON.stringify(events), logs.join('\n'), pr!.body, JSON.stringify(stored), JSON.stringify(end)]) expect(text).not.toContain(secret);
   });
 
-  it('reach the tests at head too when the repo opts in (secretsInHeadTests), and a file that captured one is not committed', async () => {
+  it('Given a repo that opts in (secretsInHeadTests), When the runner runs, Then the tests at head get the secret too, and a file that captured it is not committed', async () => {
     // Given a repo that opts in
     sm.on(GetSecretValueCommand, { SecretId: SECRET_NAME }).resolves({ SecretString: secret });
     brokerConfig = configWithSecret({ secretsInHeadTests: true });
@@ -141,7 +141,7 @@ describe('repo secrets', () => {
     for (const text of [trace, JSON.stringify(events), pr!.body]) expect(text).not.toContain(secret);
   });
 
-  it('fails the run clearly, before setup, when a secret cannot be read', async () => {
+  it('Given a secret that cannot be read, When the run starts, Then it fails clearly, before setup', async () => {
     sm.on(GetSecretValueCommand).rejects(new ResourceNotFoundException({ message: 'not found', $metadata: {} }));
     brokerConfig = configWithSecret();
     const run = await h.createRun({ prompt: 'Look around' });
@@ -154,7 +154,7 @@ describe('repo secrets', () => {
     expect(events.some((e) => e.type === 'test_result')).toBe(false);
   });
 
-  it('refuses a secret named like a tool environment variable before asking the broker', async () => {
+  it('Given a secret named like a tool environment variable, When the run starts, Then it is refused before the broker is asked', async () => {
     const base = testConfig(runnerFixture());
     const config = parseConfig({ ...base, repos: [{ ...base.repos[0]!, secrets: { PATH: SECRET_NAME } }] });
     brokerConfig = config;
@@ -183,7 +183,7 @@ describe('repo secrets', () => {
     expect(agentStarts.length).toBeGreaterThan(0);
   });
 
-  it('in local mode come from the broker reading the secrets file', async () => {
+  it("Given local mode's secrets file, When a run asks for its secrets, Then the broker reads them from the file and Secrets Manager is never called", async () => {
     // Given the local secrets file (NIGHTSHIFT_SECRETS_FILE) the local platform's broker reads
     const file = join(h.root, 'secrets.json');
     writeFileSync(file, JSON.stringify({ [SECRET_NAME]: secret }));

@@ -34,11 +34,11 @@ function allViolations(request: ModelRequest): { converse: string[]; messages: s
 }
 
 describe('provider request rules', () => {
-  it('accept what the runner builds, in all three dialects', () => {
+  it('Given what the runner builds, When it is checked in all three dialects, Then it is accepted', () => {
     expect(allViolations(valid())).toEqual({ converse: [], messages: [], chat: [] });
   });
 
-  it('refuse roles that do not alternate from the user', () => {
+  it('Given roles that do not alternate from the user, When the request is checked, Then it is refused', () => {
     const request = valid();
     request.messages = [request.messages![1]!, ...request.messages!];
     const v = allViolations(request);
@@ -52,7 +52,7 @@ describe('provider request rules', () => {
     expect(messagesRequestViolations(toMessagesRequest(twice, 'c'))).toContainEqual(expect.stringContaining('messages[3]: role must be assistant'));
   });
 
-  it('refuse a toolUse that the next message does not answer, and a toolResult that answers nothing', () => {
+  it('Given a toolUse the next message does not answer, or a toolResult that answers nothing, When the request is checked, Then it is refused', () => {
     const unanswered = valid();
     unanswered.messages![2]!.content = unanswered.messages![2]!.content!.filter((b) => b.toolResult?.toolUseId !== 't2');
     const v = allViolations(unanswered);
@@ -70,7 +70,7 @@ describe('provider request rules', () => {
     expect(converseRequestViolations(ending)).toContainEqual(expect.stringContaining('is not answered (the conversation ends on it)'));
   });
 
-  it('refuse a user message whose tool results do not come first (Messages) and a user turn between a call and its result (chat)', () => {
+  it('Given a user message whose tool results do not come first (Messages) or a user turn between a call and its result (chat), When the request is checked, Then it is refused', () => {
     const request = valid();
     request.messages![2]!.content!.unshift({ text: 'note first' });
     expect(converseRequestViolations(request)).toEqual([]);
@@ -82,7 +82,7 @@ describe('provider request rules', () => {
     expect(chatRequestViolations(chat)).toContainEqual(expect.stringContaining('must each be answered by a tool message before any other message'));
   });
 
-  it('refuse more than four cache points', () => {
+  it('Given more than four cache points, When the request is checked, Then it is refused', () => {
     const request = valid();
     // The conversation places three (after the system prompt, on the last two messages): two more make five.
     request.messages![0]!.content!.push({ cachePoint: { type: 'default' } }, { text: 'more' }, { cachePoint: { type: 'default' } });
@@ -91,7 +91,7 @@ describe('provider request rules', () => {
     expect(v.messages).toContainEqual('cache_control: 5 breakpoints, at most 4 are allowed');
   });
 
-  it('refuse empty and blank text, empty messages, empty tool results', () => {
+  it('Given empty and blank text, empty messages or empty tool results, When the request is checked, Then it is refused', () => {
     const request = valid();
     request.messages![0]!.content = [{ text: '  \n' }];
     request.messages![1]!.content!.unshift({ text: '' });
@@ -108,7 +108,7 @@ describe('provider request rules', () => {
     expect(converseRequestViolations(onlyCache)).toEqual(expect.arrayContaining([expect.stringContaining('a cache point must follow a content block'), expect.stringContaining('content must hold at least one block besides cache points')]));
   });
 
-  it('refuse bad tool names, duplicates, schemas that are not JSON Schema objects, and tool blocks without toolConfig', () => {
+  it('Given bad tool names, duplicates, schemas that are not JSON Schema objects or tool blocks without toolConfig, When the request is checked, Then it is refused', () => {
     const request = valid();
     request.toolConfig = {
       tools: [
@@ -140,7 +140,7 @@ describe('provider request rules', () => {
     expect(converseRequestViolations(badUse)).toEqual(expect.arrayContaining([expect.stringContaining('toolUseId "has space" must match'), expect.stringContaining('toolUse input must be a JSON object')]));
   });
 
-  it('refuse a missing output limit and chat arguments that are not a JSON object', () => {
+  it('Given a missing output limit or chat arguments that are not a JSON object, When the request is checked, Then it is refused', () => {
     const request = valid();
     request.inferenceConfig = { maxTokens: 0 };
     expect(converseRequestViolations(request)).toContainEqual(expect.stringContaining('inferenceConfig.maxTokens: must be a positive integer'));
@@ -152,7 +152,7 @@ describe('provider request rules', () => {
 });
 
 describe('the conversation keeps its requests valid', () => {
-  it('trims old tool output to fit the window and keeps every toolUse/toolResult pair', () => {
+  it('Given old tool output over the window, When the conversation builds its request, Then the output is trimmed to fit and every toolUse/toolResult pair is kept', () => {
     const c = conversation(10_000);
     c.addUser([{ text: 'task' }]);
     for (let i = 0; i < 12; i++) {
@@ -164,7 +164,7 @@ describe('the conversation keeps its requests valid', () => {
     expect(allViolations(request)).toEqual({ converse: [], messages: [], chat: [] });
   });
 
-  it('drops blank text from a reply and keeps an empty reply as a note', () => {
+  it('Given a reply with blank text or an empty reply, When the conversation keeps it, Then the blank text is dropped and the empty reply kept as a note', () => {
     const c = conversation();
     c.addUser([{ text: 'task' }]);
     c.addAssistant([{ text: '\n' }, { toolUse: { toolUseId: 't1', name: 'list_files', input: {} } }]);
@@ -182,7 +182,7 @@ describe('the replay provider enforces the Converse rules', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nightshift-rules-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('refuses a request that breaks them, before handing out a response', async () => {
+  it('Given a request that breaks the Converse rules, When the replay provider gets it, Then it is refused before a response is handed out', async () => {
     const file = join(dir, 'one.jsonl');
     writeFileSync(file, `${JSON.stringify({ output: { message: { role: 'assistant', content: [{ text: 'ok' }] } }, stopReason: 'end_turn', usage: { inputTokens: 1, outputTokens: 1 } })}\n`);
     const replay = new ReplayProvider(file);

@@ -50,7 +50,7 @@ describe('review runs: the one review, and the discussion they read', () => {
     await h.stop();
   });
 
-  it('GitHub refuses the inline comments (422): the one COMMENT review is posted with all of them in its body', async () => {
+  it('Given GitHub refusing the inline comments (422), When the review run delivers, Then the one COMMENT review is posted with all of them in its body', async () => {
     // Given an open pull request of the same repository, and a review run of it
     const base = defaultBranchOf(h.bare);
     const now = new Date().toISOString();
@@ -97,7 +97,7 @@ describe('review runs: the one review, and the discussion they read', () => {
     expect(branchHead(h.bare, 'fix/slug-trim')).toBe(git('rev-parse', 'HEAD').trim());
   }, 120_000);
 
-  it('a review asked through the API reads the discussion itself: trusted authors only, commands left out', async () => {
+  it('Given a review asked through the API, When it runs, Then it reads the discussion itself: trusted authors only, commands left out', async () => {
     // Given a pull request with a discussion: alice (write access) comments and reviews inline, mallory (none) comments
     const base = defaultBranchOf(h.bare);
     const now = new Date().toISOString();

@@ -15,16 +15,16 @@ describe('test output parsing', () => {
     ['pytest', 'tests/test_x.py::test_a PASSED\ntests/test_x.py::test_b FAILED\n', { 'tests/test_x.py::test_a': 'pass', 'tests/test_x.py::test_b': 'fail' }],
     ['tap', 'ok 1 - works\nnot ok 2 - breaks\nok 3 - skipped # SKIP later\n', { works: 'pass', breaks: 'fail' }],
     ['jest', '  ✓ adds (3 ms)\n  ✕ subtracts (1 ms)\n', { adds: 'pass', subtracts: 'fail' }],
-  ])('reads %s results', (format, output, tests) => {
+  ])('Given %s test output, When it is parsed, Then its results are read', (format, output, tests) => {
     expect(parseTestOutput(output)).toEqual({ format, tests });
   });
 
-  it('reads JUnit XML and falls back to pass/fail for unknown output', () => {
+  it('Given JUnit XML or unknown output, When it is parsed, Then the XML is read and unknown output falls back to pass/fail', () => {
     expect(parseJunitXml('<testsuite><testcase classname="a" name="ok &amp; fine"/><testcase name="bad"><failure/></testcase><testcase name="s"><skipped/></testcase></testsuite>')).toEqual({ 'a › ok & fine': 'pass', bad: 'fail' });
     expect(parseTestOutput('all good\n')).toEqual({ format: 'none', tests: {} });
   });
 
-  it('computes the delta base → head', () => {
+  it('Given results at base and head, When their delta is taken, Then it names the newly passing, newly failing and still failing tests', () => {
     const r = (tests: TestRunResult['tests'], passed = false): TestRunResult => ({ command: 't', passed, exitCode: passed ? 0 : 1, timedOut: false, tests, format: 'tap', output: '', durationMs: 1 });
     expect(testDelta(r({ a: 'fail', b: 'pass', c: 'fail' }), r({ a: 'pass', b: 'fail', c: 'fail', d: 'fail' }))).toEqual({ newlyPassing: ['a'], newlyFailing: ['b', 'd'], stillFailing: ['c'] });
     expect(testDelta(r({}, false), r({}, true))).toEqual({ newlyPassing: ['t (whole command)'], newlyFailing: [], stillFailing: [] });
@@ -32,7 +32,7 @@ describe('test output parsing', () => {
 });
 
 describe('redaction', () => {
-  it('removes known secrets, their encodings and token-shaped strings', () => {
+  it('Given known secrets, When output is redacted, Then the secrets, their encodings and token-shaped strings are removed', () => {
     const r = new Redactor();
     r.add('s3cr3t-value-123');
     r.add('short');
@@ -44,7 +44,7 @@ describe('redaction', () => {
 });
 
 describe('tool environment', () => {
-  it('is built from an allowlist: no AWS, metadata, token or unknown variables', () => {
+  it('Given the runner environment, When the tool environment is built, Then it comes from an allowlist: no AWS, metadata, token or unknown variables', () => {
     const env = buildToolEnvironment({
       home: '/w/home',
       user: 'nightshift-tool',
@@ -57,7 +57,7 @@ describe('tool environment', () => {
 });
 
 describe('protected paths and truncation', () => {
-  it('matches globs case-insensitively, including the protected directory itself', () => {
+  it('Given protected globs, When paths are matched, Then they match case-insensitively, including the protected directory itself', () => {
     const p = new ProtectedPaths(['.github/workflows/**', 'infra/*.tf']);
     expect(p.match('.github/workflows/ci.yml')).toBe('.github/workflows/**');
     expect(p.match('.GitHub/Workflows/deep/x.yml')).toBe('.github/workflows/**');
@@ -67,7 +67,7 @@ describe('protected paths and truncation', () => {
     expect(p.match('src/.github/workflows.txt')).toBeUndefined();
   });
 
-  it('keeps head and tail of long output with a note', () => {
+  it('Given long output, When it is truncated, Then its head and tail are kept with a note', () => {
     const out = truncateForModel('a'.repeat(10_000) + 'b'.repeat(10_000), 1_000);
     expect(out.startsWith('a'.repeat(600))).toBe(true);
     expect(out.endsWith('b'.repeat(400))).toBe(true);
@@ -76,7 +76,7 @@ describe('protected paths and truncation', () => {
 });
 
 describe('conversation requests', () => {
-  it('always sets maxTokens and puts cache checkpoints after the system prompt (whose prefix holds the tools) and the last two messages', () => {
+  it('Given a conversation, When its request is built, Then maxTokens is always set and cache checkpoints follow the system prompt (whose prefix holds the tools) and the last two messages', () => {
     const c = new Conversation({ modelId: 'm', system: 'sys', tools: toolSpecs(), maxTokens: 4096, contextWindowTokens: 200_000 });
     c.addUser([{ text: 'task' }]);
     c.addAssistant([{ text: 'ok' }]);
@@ -93,7 +93,7 @@ describe('conversation requests', () => {
     expect(c.messages.every((m) => m.content!.every((b) => !('cachePoint' in b && b.cachePoint)))).toBe(true);
   });
 
-  it('clears the oldest tool output in one cut to about half the window, naming the tool and its arguments, keeping the recent messages whole', () => {
+  it('Given a conversation over its window, When it is compacted, Then the oldest tool output is cleared in one cut to about half the window, naming the tool and its arguments, the recent messages whole', () => {
     const c = new Conversation({ modelId: 'm', system: 's', tools: [], maxTokens: 1_000, contextWindowTokens: 8_000 });
     c.addUser([{ text: 'task' }]);
     for (let i = 0; i < 6; i++) {
@@ -112,7 +112,7 @@ describe('conversation requests', () => {
     expect(c.estimateInputTokens(req)).toBeLessThan(8_000 - 1_000);
   });
 
-  it('after an overflow cuts at once below what was refused, keeps every tool use paired with its result, and stays below after', () => {
+  it('Given an overflow, When the conversation compacts after it, Then it cuts at once below what was refused, keeps every tool use paired with its result, and stays below after', () => {
     // the estimate thinks 200,000 tokens fit; the model refused far less
     const c = new Conversation({ modelId: 'm', system: 's', tools: toolSpecs(), maxTokens: 1_000, contextWindowTokens: 200_000 });
     c.addUser([{ text: 'task' }]);
@@ -142,7 +142,7 @@ describe('conversation requests', () => {
     expect(bare.compactAfterOverflow()).toEqual({ clearedResults: 0, clearedInputs: 0 });
   });
 
-  it('knows a request refused as too long for the window, from any provider', () => {
+  it('Given a model call error, When it is checked, Then a request refused as too long for the window is known from any provider', () => {
     expect(isContextWindowError(new ModelCallError('anthropic', 'context_window', 'prompt is too long', false, 400))).toBe(true);
     expect(isContextWindowError(new ModelCallError('openai', 'rejected', 'bad field', false, 400))).toBe(false);
     expect(isContextWindowError(Object.assign(new Error('Input is too long for requested model.'), { name: 'ValidationException' }))).toBe(true);
@@ -150,7 +150,7 @@ describe('conversation requests', () => {
     expect(isContextWindowError('too long')).toBe(false);
   });
 
-  it('rewrites the cached prefix once per cut, not every turn', () => {
+  it('Given a growing conversation, When requests are built turn after turn, Then the cached prefix is rewritten once per cut, not every turn', () => {
     const c = new Conversation({ modelId: 'm', system: 's', tools: [], maxTokens: 1_000, contextWindowTokens: 20_000 });
     c.addUser([{ text: 'task' }]);
     const requests: ReturnType<Conversation['buildRequest']>[] = [];

@@ -16,7 +16,7 @@ describe('runner safety', () => {
     await h.stop();
   });
 
-  it('refuses write_file / edit_file on protected paths, ".." and symlinks out, and keeps shell edits of protected paths out of the commit', async () => {
+  it('Given an agent that writes protected paths, ".." and symlinks out, When it runs, Then write_file and edit_file are refused and shell edits of protected paths are kept out of the commit', async () => {
     const run = await h.createRun({ prompt: 'Try to change the CI workflow' });
     const { end, provider } = await startInProcessRun(h, run.runId, session('protected-paths')).done;
     expect(end.kind).toBe('succeeded');
@@ -48,7 +48,7 @@ describe('runner safety', () => {
     expect(pr.body).not.toContain('M `.github/workflows/ci.yml`');
   });
 
-  it('kills a command that outlives its timeout together with its children', async () => {
+  it('Given a command that outlives its timeout, When it runs, Then it is killed together with its children', async () => {
     const run = await h.createRun({ prompt: 'Run something slow' });
     const { end, provider } = await startInProcessRun(h, run.runId, session('hanging-command')).done;
     expect(end.kind).toBe('succeeded');
@@ -67,7 +67,7 @@ describe('runner safety', () => {
     }, 'the background child to be killed');
   });
 
-  it('pushes work in progress and ends BUDGET_EXCEEDED when the next call cannot be reserved, with an exact ledger', async () => {
+  it('Given a budget too small for the whole session, When the next call cannot be reserved, Then work in progress is pushed and the run ends BUDGET_EXCEEDED with an exact ledger', async () => {
     // Given a budget that covers the first call's worst case (≈ 2-5k input tokens + 256 output) but not the whole session
     const config = testConfig(runnerFixture({ maxOutputTokens: 256, fargate: { vcpuHourUsd: 0.04048, gbHourUsd: 0.004445 } }));
     const run = await h.createRun({ prompt: 'Fix add, slowly', budgetMicros: 22_000 });
@@ -100,7 +100,7 @@ describe('runner safety', () => {
     expect(stored.spentMicros - compute).toBeLessThanOrEqual(stored.budgetMicros);
   });
 
-  it('on SIGTERM mid-command pushes work in progress and reports an interruption within the deadline', async () => {
+  it('Given a command running, When SIGTERM comes, Then work in progress is pushed and the run reports an interruption within the deadline', async () => {
     const run = await h.createRun({ prompt: 'Fix add, then hang' });
     const stop = new AbortController();
     const started = startInProcessRun(h, run.runId, session('interrupted-session'), { stop: stop.signal });
@@ -120,7 +120,7 @@ describe('runner safety', () => {
     expect(fileAt(h.bare, branch, 'src/add.js')).toContain('return a + b;');
   });
 
-  it('asks the broker for a fresh token before pushing when the first one is about to expire', async () => {
+  it('Given a GitHub token about to expire, When the runner pushes, Then it asks the broker for a fresh one first', async () => {
     const run = await h.createRun({ prompt: 'Fix add late' });
     const issued: string[] = [];
     const tokens = {
@@ -136,7 +136,7 @@ describe('runner safety', () => {
     expect(issued).toHaveLength(2);
   });
 
-  it('never reports success when the compute cost cannot be charged: the ledger would be short', async () => {
+  it('Given a ledger that keeps failing the final compute charge, When the session wraps up, Then success is never reported: the ledger would be short', async () => {
     // Given priced compute and a ledger that takes the compute charged before the first model call, then keeps failing
     const config = testConfig(runnerFixture({ fargate: { vcpuHourUsd: 0.04048, gbHourUsd: 0.004445 } }));
     const run = await h.createRun({ prompt: 'Make add accept strings' });
@@ -160,7 +160,7 @@ describe('runner safety', () => {
     expect((await h.db.store.runs.get(run.runId))!.spentMicros).toBeGreaterThan(0);
   });
 
-  it('charges compute before each model call, so the call reservation counts it', async () => {
+  it('Given priced compute, When the session runs, Then compute is charged before each model call, so the call reservation counts it', async () => {
     // Given priced compute
     const config = testConfig(runnerFixture({ fargate: { vcpuHourUsd: 0.04048, gbHourUsd: 0.004445 } }));
     const run = await h.createRun({ prompt: 'Fix the failing add test' });
@@ -194,7 +194,7 @@ describe('runner safety', () => {
     expect(charges.reduce((sum, c) => sum + c.micros, 0)).toBe(total);
   });
 
-  it('fails a run whose replayed session runs out, clearly', async () => {
+  it('Given a replayed session that runs out, When the run asks for more, Then it fails clearly', async () => {
     const run = await h.createRun({ prompt: 'Ask too much' });
     const file = join(mkdtempSync(join(tmpdir(), 'ns-replay-')), 'short.jsonl');
     require('node:fs').writeFileSync(file, readFileSync(session('fix-failing-test'), 'utf8').split('\n')[0] + '\n');
@@ -214,7 +214,7 @@ describe('a malformed .nightshift.yml', () => {
     await h.stop();
   });
 
-  it('fails the run with a clear reason and pushes nothing', async () => {
+  it('Given a malformed .nightshift.yml, When the run starts, Then it fails with a clear reason and pushes nothing', async () => {
     const run = await h.createRun();
     const refsBefore = branchHead(h.bare, 'main');
     const { end, callbacks, provider } = await startInProcessRun(h, run.runId, session('fix-failing-test')).done;

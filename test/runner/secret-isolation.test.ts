@@ -46,7 +46,7 @@ describe('the agent tools never see the runner secrets', () => {
     await h.stop();
   });
 
-  it('in env, /proc/1/environ and /proc/$PPID/environ, nor in the trace, logs, commit, PR body or run record', async () => {
+  it('Given canary secrets in the runner environment, When the agent probes env, /proc/1/environ and /proc/$PPID/environ, Then none is there, nor in the trace, logs, commit, PR body or run record', async () => {
     const run = await h.createRun({ prompt: 'Look at the environment' });
     const traceDir = join(h.root, 'traces');
     const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'runner/main.ts')], {
@@ -107,7 +107,7 @@ describe('the agent tools never see the runner secrets', () => {
     expect(gitConfig).not.toMatch(/extraheader|nsf_/i);
   });
 
-  (isRoot ? it : it.skip)('runs the tools as another user, who cannot read the runner environment (needs root)', () => {
+  (isRoot ? it : it.skip)('Given a root runner (needs root), When the tools run, Then they run as another user, who cannot read the runner environment', () => {
     const { events, parent, pid1 } = probe();
     const toolUid = events.find((e) => e.detail?.isolation === 'uid')!.detail!.toolUid as number;
     expect(toolUid).toBeGreaterThan(0);
@@ -116,7 +116,7 @@ describe('the agent tools never see the runner secrets', () => {
     expect(pid1).toMatch(/Permission denied|No such file/);
   });
 
-  (isRoot ? it.skip : it)('says so when the run is not root and the tools share its user (runs only when not root)', () => {
+  (isRoot ? it.skip : it)('Given a runner that is not root (runs only when not root), When the tools run, Then the events say they share its user', () => {
     expect(probe().events.some((e) => e.type === 'note' && e.message.startsWith('isolation: not root'))).toBe(true);
   });
 });

@@ -65,7 +65,7 @@ describe('setup cache', () => {
 
   const entries = () => (existsSync(join(cacheDir, 'setup-cache')) ? readdirSync(join(cacheDir, 'setup-cache', 'demo', 'cached-app')) : []);
 
-  test('the first run installs and saves; the next restores the install instead of running setup, and the dependency works', async () => {
+  test('Given no cache entry, When a run sets up, Then it installs and saves; When the next run starts, Then it restores the install instead of running setup, and the dependency works', async () => {
     const first = await run();
     expect(first.end.kind).toBe('succeeded');
     expect(first.setupCalls).toHaveLength(1);
@@ -84,7 +84,7 @@ describe('setup cache', () => {
     expect(listed.every((f) => f.startsWith('node_modules/'))).toBe(true);
   });
 
-  test('another image or other setup commands are another key: the run installs again', async () => {
+  test('Given another image or other setup commands, When the run sets up, Then it is another key and the run installs again', async () => {
     await run();
     const otherImage = await run({ image: 'test-image-2' });
     expect(otherImage.setupCalls).toHaveLength(1);
@@ -93,21 +93,21 @@ describe('setup cache', () => {
     expect(entries()).toHaveLength(3);
   });
 
-  test('a failed setup saves nothing', async () => {
+  test('Given a failed setup, When the run ends, Then nothing is saved', async () => {
     const failing = await run({ config: cacheConfig([SETUP, 'exit 3']) });
     expect(failing.setupCalls).toHaveLength(2);
     expect(failing.cacheNotes.filter((n) => n.includes('saved'))).toEqual([]);
     expect(entries()).toEqual([]);
   });
 
-  test('a setup that wrote a secret value into a file saves nothing', async () => {
+  test('Given a setup that wrote a secret value into a file, When the run ends, Then nothing is saved', async () => {
     const secret = `CANARY-${Date.now()}-npm-token`;
     const leaky = await run({ config: cacheConfig([SETUP, `printf '//registry/:_authToken=%s' "${secret}" > node_modules/.npmrc-copy`]), secrets: [secret] });
     expect(leaky.cacheNotes).toContainEqual(expect.stringMatching(/^setup cache: not saved, "node_modules\/.npmrc-copy" holds a secret value$/));
     expect(entries()).toEqual([]);
   });
 
-  test('through presigned URLs (S3 on AWS): a missing entry is a miss, the PUT carries If-None-Match and never replaces an entry', async () => {
+  test('Given presigned URLs (S3 on AWS), When the cache is read and written, Then a missing entry is a miss, and the PUT carries If-None-Match and never replaces an entry', async () => {
     const objects = new Map<string, Buffer>();
     const requests: string[] = [];
     const s3: Server = createServer((req, res) => {
@@ -151,7 +151,7 @@ describe('setup cache', () => {
 describe('setup cache key', () => {
   const base: SetupCacheKeyInput = { repo: 'acme/web', scope: 'base:main', lockfiles: { 'package-lock.json': 'a'.repeat(64) }, setupCommands: ['npm ci'], image: 'img@1' };
 
-  test('changes with each thing the install depends on, and only with those', () => {
+  test('Given the inputs of an install, When its cache key is computed, Then it changes with each thing the install depends on, and only with those', () => {
     const key = setupCacheKey(base);
     expect(setupCacheKey({ ...base })).toBe(key);
     expect(setupCacheKey({ ...base, repo: 'ACME/Web' })).toBe(key);
@@ -164,7 +164,7 @@ describe('setup cache key', () => {
     expect(setupCacheKey({ ...base, repo: 'acme/api' })).not.toBe(key);
   });
 
-  test("an entry's object key is under its repository's prefix, and nothing but a 64-hex key is accepted", () => {
+  test("Given a cache key, When its object key is made, Then it is under its repository's prefix, and nothing but a 64-hex key is accepted", () => {
     const key = setupCacheKey(base);
     expect(setupCacheObjectKey('Acme/Web', key)).toBe(`setup-cache/acme/web/${key}.tar.gz`);
     expect(() => setupCacheObjectKey('acme/web', '../../acme/api/x')).toThrow();

@@ -117,7 +117,7 @@ describe('the file tools refuse every kind of special file, at once, and change 
   const cases = kinds.flatMap((kind) => tools.map((tool) => [kind, tool] as const));
   const runnable = cases.filter(([kind]) => kind !== 'character device' || deviceSupported);
   const unrunnable = cases.filter((c) => !runnable.includes(c));
-  it.each(runnable)('%s × %s: refused with why, without blocking, nothing changed', async (kind, tool) => {
+  it.each(runnable)('Given a %s, When %s is called on it, Then it is refused with why, without blocking, and nothing changes', async (kind, tool) => {
     const before = { file: stateOf(kind), entries: repoEntries() };
     const guard = kind === 'fifo' ? watchdog(3_000) : undefined;
     const started = Date.now();
@@ -132,9 +132,9 @@ describe('the file tools refuse every kind of special file, at once, and change 
     expect({ file: stateOf(kind), entries: repoEntries() }).toEqual(before);
   });
   // Without root (or without CAP_MKNOD in the container) no device node can be made to test with.
-  if (unrunnable.length > 0) it.skip.each(unrunnable)('%s × %s: skipped, mknod needs root with CAP_MKNOD', () => undefined);
+  if (unrunnable.length > 0) it.skip.each(unrunnable)('Given a %s, When %s is called on it, Then it is refused (skipped: mknod needs root with CAP_MKNOD)', () => undefined);
 
-  it('still reads, writes and edits a regular single-link file (the refusals are not blanket)', async () => {
+  it('Given a regular single-link file, When it is read, written and edited, Then each works (the refusals are not blanket)', async () => {
     writeFileSync(join(repo, 'plain.txt'), 'outside plain\n');
     expect(await executeTool('read_file', { path: 'plain.txt' }, ctx)).toMatchObject({ isError: false });
     expect(await executeTool('edit_file', { path: 'plain.txt', oldText: 'outside', newText: 'inside' }, ctx)).toMatchObject({ isError: false });

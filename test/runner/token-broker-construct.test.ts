@@ -5,7 +5,7 @@ describe('TokenBroker construct', () => {
   const { template, stack } = synthesize({ prebuiltRunnerImage: true });
   const brokerLogicalId = stack.getLogicalId(stack.tokenBroker.function.node.defaultChild as never);
 
-  it('deploys the broker handler with the tables and read access to the App key only', () => {
+  it('Given the synthesized stack, Then the broker handler is deployed with the tables, and only it reads named secrets: the App key and the repo secrets, never a wildcard', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: "The runner's broker: run-key checked GitHub tokens, repo secrets and run data for one run",
       Environment: { Variables: Match.objectLike({ RUNS_TABLE: Match.anyValue(), TRACES_BUCKET: Match.anyValue() }) },
@@ -34,7 +34,7 @@ describe('TokenBroker construct', () => {
     expect(otherResources).toEqual(otherResources.map(() => ({ Ref: credentialId })));
   });
 
-  it('lets only the runner task role invoke it, and tells the runner its name', () => {
+  it('Given the synthesized stack, Then only the runner task role may invoke the broker, and the runner is told its name', () => {
     const policies = template.findResources('AWS::IAM::Policy');
     const invokers = Object.values(policies)
       .filter((p) => JSON.stringify(p.Properties.PolicyDocument).includes('lambda:InvokeFunction') && JSON.stringify(p.Properties.PolicyDocument).includes(brokerLogicalId))

@@ -81,7 +81,7 @@ describe('the token broker', () => {
     await h.stop();
   });
 
-  it('lists every request kind of the contract in this test', () => {
+  it('Given the broker contract, Then every request kind of it is listed in this test', () => {
     expect(TokenBrokerRequest.options.map((o) => o.shape.kind.value).sort()).toEqual([...kinds].sort());
   });
 
@@ -98,7 +98,7 @@ describe('the token broker', () => {
       ['a made-up key', () => newRunKey()],
       ["another run's key (a runner asking for someone else's run)", (_target: string, other: string) => h.runKeyOf(other)],
       ['a key that is not a key', () => 'x'.repeat(43).replace(/x/g, '!')],
-    ])('with %s gets nothing and changes nothing', async (_label, keyFor) => {
+    ])('Given a caller with %s, When it asks, Then it gets nothing and nothing changes', async (_label, keyFor) => {
       const target = await h.createRun({ status: 'RUNNING' });
       const other = await h.createRun({ status: 'RUNNING' });
       const before = await observable(target.runId);
@@ -107,7 +107,7 @@ describe('the token broker', () => {
       expect(await observable(target.runId)).toEqual(before);
     });
 
-    it('naming a run that does not exist, or one that was never launched, is refused the same way', async () => {
+    it('Given a run that does not exist or was never launched, When a caller names it, Then it is refused the same way', async () => {
       await expect(brokerRequest(deps, { kind, runId: newRunId(), runKey: newRunKey(), ...requestOf[kind]() })).rejects.toBeInstanceOf(RunKeyRefusedError);
       const never = await h.db.store.runs.get((await h.createRun({ status: 'QUEUED' })).runId);
       await h.db.doc.send(new UpdateCommand({ TableName: h.db.names.runs, Key: { runId: never!.runId }, UpdateExpression: 'REMOVE runKeyHash' }));
@@ -115,7 +115,7 @@ describe('the token broker', () => {
     });
   });
 
-  it('a relaunch (a new key from Admit) shuts out the task holding the previous key', async () => {
+  it('Given a relaunch (a new key from Admit), When the task holding the previous key asks, Then it is shut out', async () => {
     const run = await h.createRun({ status: 'STARTING' });
     const first = await h.db.store.runKeys.issue(run.runId);
     const second = await h.db.store.runKeys.issue(run.runId);
@@ -123,7 +123,7 @@ describe('the token broker', () => {
     await expect(brokerRequest(deps, { kind: 'getRun', runId: run.runId, runKey: second })).resolves.toMatchObject({ ok: true, value: { runId: run.runId } });
   });
 
-  it('the run record it returns never carries the key hash', async () => {
+  it('Given a runner asking for its run, When the record is returned, Then it never carries the key hash', async () => {
     const run = await h.createRun({ status: 'RUNNING' });
     const answer = await brokerRequest(deps, { kind: 'getRun', runId: run.runId, runKey: run.runKey });
     expect(JSON.stringify(answer)).not.toMatch(/runKeyHash|[0-9a-f]{64}/);
@@ -139,7 +139,7 @@ describe('the token broker', () => {
       ['headroom', { headroomMicros: 10 ** 12 }],
       ['cancel flag', { cancelRequested: false }],
       ['a run key hash', { runKeyHash: '0'.repeat(64) }],
-    ])('refuses a patch of its %s, changing nothing', async (_field, patch) => {
+    ])('Given a patch of its %s, When the runner records it on its own run, Then it is refused and nothing changes', async (_field, patch) => {
       const run = await h.createRun({ status: 'RUNNING' });
       const before = await h.db.doc.send(new GetCommand({ TableName: h.db.names.runs, Key: { runId: run.runId } }));
       await expect(brokerRequest(deps, { kind: 'patchRun', runId: run.runId, runKey: run.runKey, patch })).rejects.toThrow();
@@ -147,7 +147,7 @@ describe('the token broker', () => {
       expect(after.Item).toEqual(before.Item);
     });
 
-    it('records its branch and PR, marks itself RUNNING once, and gets the store\'s typed refusals', async () => {
+    it("Given a STARTING run, When its runner starts it, records its branch and PR and charges its calls, Then it is RUNNING once, the records land, and the store's typed refusals come back", async () => {
       const run = await h.createRun({ status: 'STARTING' });
       const caller = inProcessBroker(deps, run.runKey);
       const access = brokerRunAccess(caller);
@@ -167,7 +167,7 @@ describe('the token broker', () => {
   describe('the setup cache', () => {
     const key = 'b'.repeat(64);
 
-    it("reads and writes only under the run's own repository's prefix, whatever the caller names", async () => {
+    it("Given a runner naming any repository, When it reads or writes the setup cache, Then only its own run's repository's prefix is presigned, the write with If-None-Match", async () => {
       const run = await h.createRun({ status: 'RUNNING' });
       const read = SetupCacheUrlResponse.parse(await outcomeValue(brokerRequest(deps, { kind: 'setupCacheRead', runId: run.runId, runKey: run.runKey, key })));
       expect(new URL(read.url).pathname).toBe(`/setup-cache/${REPO}/${key}.tar.gz`);
@@ -180,7 +180,7 @@ describe('the token broker', () => {
       await expect(brokerRequest(deps, { kind: 'setupCacheRead', runId: run.runId, runKey: run.runKey, key: '../other/repo' })).rejects.toThrow();
     });
 
-    it('refuses a write once the run has called the model (the agent may have run), and both to a run that is not RUNNING', async () => {
+    it('Given a run that has called the model, or one not RUNNING, When it asks for the setup cache, Then the write is refused, and both read and write for the run not RUNNING', async () => {
       const run = await h.createRun({ status: 'RUNNING', tokens: { input: 120, output: 30, cacheRead: 0, cacheWrite: 0 } });
       const before = presigned.length;
       await expect(brokerRequest(deps, { kind: 'setupCacheWrite', runId: run.runId, runKey: run.runKey, key })).rejects.toBeInstanceOf(SetupCacheClosedError);
@@ -193,7 +193,7 @@ describe('the token broker', () => {
   });
 
   describe('after the run ended', () => {
-    it('the timeline and the trace are closed to its runner once the grace period is over', async () => {
+    it('Given a run ended past the grace period, When its runner writes the timeline or the trace, Then both are closed to it', async () => {
       const ended = new Date(Date.now() - RUN_WRITE_GRACE_MS - 1_000).toISOString();
       const run = await h.createRun({ status: 'SUCCEEDED', finishedAt: ended });
       const caller = inProcessBroker(deps, run.runKey);
@@ -204,7 +204,7 @@ describe('the token broker', () => {
       expect(presigned.length).toBe(before);
     });
 
-    it('within the grace period (the SIGTERM path), the runner still stores its last trace', async () => {
+    it('Given a run ended within the grace period (the SIGTERM path), When its runner stores its last trace, Then it is stored', async () => {
       const run = await h.createRun({ status: 'CANCELLED', finishedAt: new Date().toISOString() });
       const puts: string[] = [];
       const sink = brokerTraceSink(inProcessBroker(deps, run.runKey), (async (url: string) => {
@@ -220,7 +220,7 @@ describe('the token broker', () => {
     const resumeOf = (itemId: string, answer: string | null) => ({ itemId, reason: 'question' as const, checkpoint: `s3://traces/runs/x/checkpoint-${itemId}.json`, answer, answeredAt: answer === null ? null : new Date().toISOString(), segment: 2 });
     const ask = (run: { runId: string; runKey: string }, kind: 'checkpointUpload' | 'checkpointDownload', itemId: string) => brokerRequest(deps, { kind, runId: run.runId, runKey: run.runKey, itemId });
 
-    it('presigns a PUT of a running run\'s checkpoint under its own prefix, and nothing outside RUNNING', async () => {
+    it('Given a running run, When its checkpoint PUT is asked for, Then it is presigned under its own prefix, and nothing outside RUNNING or for a path in the item id', async () => {
       const run = await h.createRun({ status: 'RUNNING' });
       const itemId = newRunId();
       await expect(ask(run, 'checkpointUpload', itemId)).resolves.toMatchObject({ ok: true, value: { location: `s3://traces/runs/${run.runId}/checkpoint-${itemId}.json` } });
@@ -235,7 +235,7 @@ describe('the token broker', () => {
       expect(presigned.length).toBe(before);
     });
 
-    it('presigns a GET only of the answered pause the run resumes from, and never replaces that checkpoint', async () => {
+    it('Given a resumed run, When a checkpoint GET is asked for, Then only the answered pause it resumes from is presigned, and that checkpoint is never replaced', async () => {
       const itemId = newRunId();
       const waiting = await h.createRun({ status: 'RUNNING', resume: resumeOf(itemId, null) });
       const resumed = await h.createRun({ status: 'RUNNING', resume: resumeOf(itemId, 'use strings') });
@@ -250,7 +250,7 @@ describe('the token broker', () => {
       expect(presigned.at(-1)).toBe(`GET runs/${resumed.runId}/checkpoint-${itemId}.json`);
     });
 
-    it('round-trips a checkpoint through the presigned URLs, and a resumed task\'s trace is its own object', async () => {
+    it("Given presigned checkpoint URLs, When a checkpoint is written and read back, Then it round-trips, and a resumed task's trace is its own object", async () => {
       const itemId = newRunId();
       const run = await h.createRun({ status: 'RUNNING' });
       const objects = new Map<string, string>();
@@ -267,7 +267,7 @@ describe('the token broker', () => {
       await expect(brokerRequest(deps, { kind: 'traceUpload', runId: run.runId, runKey: run.runKey, segment: 3 })).rejects.toBeInstanceOf(RunObjectRefusedError);
     });
 
-    it('keeps every earlier task\'s trace final: only the current segment is presigned, and nothing while the run waits', async () => {
+    it("Given a run resumed twice, When a trace upload is asked for, Then only the current segment is presigned, earlier tasks' traces stay final, and nothing while the run waits", async () => {
       const upload = (r: { runId: string; runKey: string }, segment?: number) => brokerRequest(deps, { kind: 'traceUpload', runId: r.runId, runKey: r.runKey, ...(segment === undefined ? {} : { segment }) });
       // A run resumed twice is on segment 3: segments 1 (named by omission or explicitly) and 2 are final.
       const resumed = await h.createRun({ status: 'RUNNING', resume: { ...resumeOf(newRunId(), 'go on'), segment: 3 } });
@@ -302,14 +302,14 @@ describe('the token broker', () => {
         github: { appId: 4242, installationId: 1, privateKeySecret: 'nightshift/github-app-key', apiUrl },
       });
 
-    it.each(['SUCCEEDED', 'FAILED', 'CANCELLED', 'STARTING', 'QUEUED'] as const)('refuses its own runner while the run is %s', async (status) => {
+    it.each(['SUCCEEDED', 'FAILED', 'CANCELLED', 'STARTING', 'QUEUED'] as const)('Given its run %s, When its own runner asks for a GitHub token, Then it is refused', async (status) => {
       const run = await h.createRun({ status });
       const secrets = jest.fn(async () => 'never read');
       await expect(brokerRequest({ ...deps, config: appConfig(h.forge.url), secrets, forgeRoot: undefined }, { kind: 'githubToken', runId: run.runId, runKey: run.runKey })).rejects.toBeInstanceOf(RunNotActiveError);
       expect(secrets).not.toHaveBeenCalled();
     });
 
-    it('refuses a running run whose cancel was requested, a caller naming a repository, and malformed input', async () => {
+    it('Given a running run whose cancel was requested, a caller naming a repository or malformed input, When a GitHub token is asked for, Then it is refused', async () => {
       const run = await h.createRun({ status: 'RUNNING', cancelRequested: true });
       await expect(brokerRequest(deps, { kind: 'githubToken', runId: run.runId, runKey: run.runKey })).rejects.toThrow(/cancel-requested/);
       const running = await h.createRun({ status: 'RUNNING' });
@@ -318,7 +318,7 @@ describe('the token broker', () => {
       await expect(brokerRequest(deps, { runId: running.runId, runKey: running.runKey })).rejects.toThrow();
     });
 
-    it('mints a GitHub App installation token for exactly the run repository with only the listed permissions', async () => {
+    it('Given a running run and a GitHub App, When the runner asks for its token, Then an installation token is minted for exactly the run repository with only the listed permissions', async () => {
       // Given a running run and an App whose key is in the secret store
       const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
       const run = await h.createRun({ status: 'RUNNING' });
@@ -342,7 +342,7 @@ describe('the token broker', () => {
       expect(JSON.stringify(h.forge.requests)).not.toContain(privateKey.slice(40, 80));
     });
 
-    it('falls back to a personal access token secret (documented as weaker)', async () => {
+    it('Given a personal access token secret instead of an App, When the runner asks for its token, Then the broker falls back to it (documented as weaker)', async () => {
       const run = await h.createRun({ status: 'RUNNING' });
       const config = parseConfig({ ...testConfig(runnerFixture()), github: { tokenSecret: 'nightshift/github-pat' } });
       const response = await brokerRequest(
@@ -352,7 +352,7 @@ describe('the token broker', () => {
       expect(response).toMatchObject({ mode: 'pat', token: 'github_pat_0123456789abcdefghij', repository: REPO });
     });
 
-    it('issues forge tokens in local mode that the forge accepts for writes to that repository only', async () => {
+    it('Given local mode, When the runner asks for its token, Then a forge token is issued that the forge accepts for writes to that repository only', async () => {
       const run = await h.createRun({ status: 'RUNNING' });
       const response = (await brokerRequest(deps, { kind: 'githubToken', runId: run.runId, runKey: run.runKey })) as { mode: string; token: string };
       expect(response.mode).toBe('forge');
@@ -375,21 +375,21 @@ describe('the token broker', () => {
     });
     const store: Record<string, string> = { 'nightshift/sample/deploy': 'sample-value', 'nightshift/other/deploy': 'other-value' };
 
-    it("returns only the run repository's named secrets, reading no other", async () => {
+    it("Given two repositories with a secret each, When a run asks for its secrets, Then only its repository's named secrets are returned, reading no other", async () => {
       const run = await h.createRun({ status: 'RUNNING' });
       const secrets = jest.fn(async (name: string) => store[name]!);
       await expect(brokerRequest({ ...deps, config, secrets }, { kind: 'repoSecrets', runId: run.runId, runKey: run.runKey })).resolves.toEqual({ repository: REPO, secrets: { DEPLOY_KEY: 'sample-value' } });
       expect(secrets.mock.calls).toEqual([['nightshift/sample/deploy']]);
     });
 
-    it.each(['SUCCEEDED', 'FAILED', 'STARTING', 'QUEUED'] as const)('refuses its own runner while the run is %s, reading nothing', async (status) => {
+    it.each(['SUCCEEDED', 'FAILED', 'STARTING', 'QUEUED'] as const)('Given its run %s, When its own runner asks for repo secrets, Then it is refused, reading nothing', async (status) => {
       const run = await h.createRun({ status });
       const secrets = jest.fn(async (name: string) => store[name]!);
       await expect(brokerRequest({ ...deps, config, secrets }, { kind: 'repoSecrets', runId: run.runId, runKey: run.runKey })).rejects.toBeInstanceOf(RunNotActiveError);
       expect(secrets).not.toHaveBeenCalled();
     });
 
-    it('refuses a cancel-requested run and a caller naming a repository', async () => {
+    it('Given a cancel-requested run or a caller naming a repository, When repo secrets are asked for, Then they are refused', async () => {
       const secrets = jest.fn(async (name: string) => store[name]!);
       const cancelled = await h.createRun({ status: 'RUNNING', cancelRequested: true });
       await expect(brokerRequest({ ...deps, config, secrets }, { kind: 'repoSecrets', runId: cancelled.runId, runKey: cancelled.runKey })).rejects.toThrow(/cancel-requested/);
@@ -398,7 +398,7 @@ describe('the token broker', () => {
       expect(secrets).not.toHaveBeenCalled();
     });
 
-    it('names the variable and the secret, never a value, when a secret cannot be read', async () => {
+    it('Given a secret that cannot be read, When repo secrets are asked for, Then the error names the variable and the secret, never a value', async () => {
       const run = await h.createRun({ status: 'RUNNING' });
       const failing = async () => {
         throw Object.assign(new Error('value-like text'), { name: 'AccessDeniedException' });
@@ -409,7 +409,7 @@ describe('the token broker', () => {
     });
   });
 
-  it('the Lambda entry logs who was refused, never the key it was offered', async () => {
+  it('Given a refused request, When the Lambda entry logs it, Then it logs who was refused, never the key it was offered', async () => {
     const run = await h.createRun({ status: 'RUNNING' });
     const lines: string[] = [];
     const log = jest.spyOn(console, 'log').mockImplementation((line: string) => void lines.push(line));

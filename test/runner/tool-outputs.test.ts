@@ -48,7 +48,7 @@ describe('tool outputs (golden)', () => {
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-  it('read_file: lines a-b of N, a window with a continuation hint, clear range errors', async () => {
+  it('Given read_file calls, When they run, Then the output reads lines a-b of N, a window with a continuation hint, and clear range errors', async () => {
     expect(await run('read_file', { path: 'src/add.js' })).toEqual({
       isError: false,
       text: 'src/add.js: lines 1-6 of 6\n    1| // Adds two numbers.\n    2| function add(a, b) {\n    3|   return a - b;\n    4| }\n    5| \n    6| module.exports = { add };',
@@ -63,13 +63,13 @@ describe('tool outputs (golden)', () => {
     expect(await run('read_file', { path: 'src' })).toEqual({ isError: true, text: 'src is a directory; use list_files with path "src"' });
   });
 
-  it('write_file: created or overwritten', async () => {
+  it('Given write_file calls, When they run, Then the output says created or overwritten, and a protected path is refused', async () => {
     expect(await run('write_file', { path: 'docs/NOTES.md', content: 'a\nb\n' })).toEqual({ isError: false, text: 'created docs/NOTES.md (2 lines, 4 bytes)' });
     expect(await run('write_file', { path: 'docs/NOTES.md', content: 'a\n' })).toEqual({ isError: false, text: 'overwrote docs/NOTES.md (was 2 lines; now 1 line, 2 bytes)' });
     expect(await run('write_file', { path: '.github/workflows/ci.yml', content: 'x' })).toEqual({ isError: true, text: 'refused: .github/workflows/ci.yml is a protected path (.github/workflows/**); the runner will not change it' });
   });
 
-  it('edit_file: a numbered snippet of the edit, the lines of every match, and hints for near misses', async () => {
+  it('Given edit_file calls, When they run, Then the output is a numbered snippet of the edit, the lines of every match, and hints for near misses', async () => {
     expect(await run('edit_file', { path: 'src/add.js', oldText: 'return a - b;', newText: 'return a + b;' })).toEqual({
       isError: false,
       text: 'edited src/add.js; lines 1-6 of 6 now read:\n    1| // Adds two numbers.\n    2| function add(a, b) {\n    3|   return a + b;\n    4| }\n    5| \n    6| module.exports = { add };',
@@ -94,7 +94,7 @@ describe('tool outputs (golden)', () => {
     });
   });
 
-  it('edit_file: refuses an edit that breaks a file that parsed, and leaves it unchanged', async () => {
+  it('Given an edit that breaks a file that parsed, When edit_file runs, Then it is refused and the file left unchanged', async () => {
     const broken = await run('edit_file', { path: 'config.json', oldText: '"demo" }', newText: '"demo",, }' });
     expect(broken.isError).toBe(true);
     expect(broken.text).toMatch(/^edit not applied: config\.json would no longer parse \(.+\); the file is unchanged$/);
@@ -103,7 +103,7 @@ describe('tool outputs (golden)', () => {
     expect(js.text).toMatch(/^edit not applied: src\/add\.js would no longer parse \(Unexpected token ';'\); the file is unchanged$/);
   });
 
-  it('list_files: the git view with directories; ignored files left out; a missing path said', async () => {
+  it('Given list_files calls, When they run, Then the output is the git view with directories, ignored files left out, a missing path said', async () => {
     expect(await run('list_files', {})).toEqual({
       isError: false,
       text: [
@@ -125,7 +125,7 @@ describe('tool outputs (golden)', () => {
     expect(await run('list_files', { path: 'build' })).toEqual({ isError: false, text: 'build has no files (ignored files are not listed)' });
   });
 
-  it('search: ripgrep syntax, .gitignore honoured, grouped by file with counts', async () => {
+  it('Given search calls, When they run, Then they take ripgrep syntax, honour .gitignore and group matches by file with counts', async () => {
     expect(await run('search', { pattern: 'function \\w+\\(' })).toEqual({ isError: false, text: '1 match for function \\w+\\( in 1 file\nsrc/add.js (1 match)\n    2: function add(a, b) {' });
     expect(await run('search', { pattern: 'line \\d{4}$' })).toMatchObject({ text: '201 matches for line \\d{4}$ in 1 file\nlong.txt (201 matches)\n 1000: line 1000\n 1001: line 1001\n 1002: line 1002\n 1003: line 1003\n 1004: line 1004\n 1005: line 1005\n 1006: line 1006\n 1007: line 1007\n 1008: line 1008\n 1009: line 1009\n  … 191 more in this file not shown\n[191 more not shown; narrow the pattern or the path]' });
     expect(await run('search', { pattern: 'add was called' })).toEqual({ isError: false, text: 'no matches for add was called in the repository (files ignored by .gitignore are not searched)' });
@@ -134,14 +134,14 @@ describe('tool outputs (golden)', () => {
     expect(bad.text).toMatch(/^search failed: regex parse error/);
   });
 
-  it('search: the answer caps matches per file and in all', () => {
+  it('Given many matches, When the search answer is written, Then it caps matches per file and in all', () => {
     const out = Array.from({ length: 30 }, (_, f) => Array.from({ length: 5 }, (_, l) => `./f${String(f).padStart(2, '0')}.txt\0${l + 1}:hit`).join('\n')).join('\n');
     const text = formatMatches(out, 'hit');
     expect(text.split('\n')[0]).toBe('150 matches for hit in 30 files');
     expect(text.split('\n').at(-1)).toBe('[50 more not shown, in 10 more files among them; narrow the pattern or the path]');
   });
 
-  it('shell: says when a command succeeded with no output, and saves long output to a file it names', async () => {
+  it('Given shell calls, When they run, Then the output says when a command succeeded with no output, and long output is saved to a file it names', async () => {
     expect(await run('shell', { command: 'true' })).toEqual({ isError: false, text: 'exit code 0 (succeeded with no output)' });
     expect(await run('shell', { command: 'exit 3' })).toEqual({ isError: true, text: 'exit code 3 (no output)' });
     expect(await run('shell', { command: 'echo hi' })).toEqual({ isError: false, text: 'exit code 0\nhi\n' });

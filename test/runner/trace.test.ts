@@ -13,7 +13,7 @@ import { eventually } from '../support/eventually';
 const repoRoot = resolve(__dirname, '../..');
 
 describe('the trace is stored as it grows', () => {
-  it('every N records, and whole at the end, redacted', async () => {
+  it('Given a trace that stores every 3 records, When 7 records arrive and the run ends, Then it was stored every 3 records and whole at the end, redacted', async () => {
     // Given a trace that stores every 3 records into a recording sink
     const puts: string[] = [];
     const sink: TraceSink = {
@@ -38,7 +38,7 @@ describe('the trace is stored as it grows', () => {
     expect(puts[2]).toContain('token [REDACTED]');
   });
 
-  it('also stores waiting records after an interval, without a new record to trigger it', async () => {
+  it('Given a record waiting, When the interval passes, Then it is stored without a new record to trigger it', async () => {
     const puts: string[] = [];
     const trace = new RunTrace(new Redactor(), { sink: { put: async (_r, body) => (puts.push(body), 'x') }, runId: 'r', flushEveryRecords: 100, flushEveryMs: 10, onError: () => undefined });
     trace.record({ type: 'note', message: 'only one' });
@@ -69,7 +69,7 @@ describe('a runner killed mid-run', () => {
     await h.stop();
   });
 
-  it('keeps the trace stored before the kill', async () => {
+  it('Given a runner storing its trace after every record, When it is killed mid-command, Then the trace stored before the kill is kept', async () => {
     // Given a runner process storing its trace after every record, in a session that hangs on its second command
     const run = await h.createRun({ prompt: 'Do two steps' });
     const traceFile = join(h.root, 'traces', run.runId, 'trace.jsonl');
