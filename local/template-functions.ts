@@ -89,7 +89,8 @@ function metered(handler: Handler, entry: string, meter: PlatformMeter): Handler
     try {
       return await handler(event, context);
     } finally {
-      meter.lambdaInvocation(entry, performance.now() - t0);
+      // Lambda bills each invocation's duration rounded up to the millisecond.
+      meter.lambdaInvocation(entry, Math.ceil(performance.now() - t0));
     }
   };
 }
