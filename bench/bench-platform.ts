@@ -6,6 +6,7 @@ import { createBareRepoFromDirectory } from '../local/forge';
 import { ensureHome, resolveHome, type NightshiftHome } from '../local/home';
 import { jsonLog } from '../local/local-log';
 import { startLocalPlatform, type LocalPlatform } from '../local/platform';
+import type { LocalPlatformOptions } from '../local/platform-options';
 
 export interface BenchPlatform {
   platform: LocalPlatform;
@@ -17,9 +18,10 @@ export interface BenchPlatform {
 
 /**
  * A real local platform for a benchmark: its own home, the demo's config with room for many runs in a
- * day, the demo's sample repository in the forge, its recorded session, quiet logs.
+ * day, the demo's sample repository in the forge, its recorded session, quiet logs (`options` overrides:
+ * a meter, the handlers' log level).
  */
-export async function startBenchPlatform(name: string): Promise<BenchPlatform> {
+export async function startBenchPlatform(name: string, options: Pick<LocalPlatformOptions, 'meter' | 'handlerLogLevel'> = {}): Promise<BenchPlatform> {
   const home = resolveHome(mkdtempSync(join(tmpdir(), `nightshift-bench-${name}-`)));
   ensureHome(home);
   const config = JSON.parse(JSON.stringify(require(demoAssets.config))) as { budgets: { perRequesterDailyUsd: number; dailyUsd: number } };
@@ -37,6 +39,7 @@ export async function startBenchPlatform(name: string): Promise<BenchPlatform> {
     log: jsonLog(() => undefined),
     templateCacheDir: join(tmpdir(), 'nightshift-bench-template-cache'),
     handlerLogLevel: 'SILENT',
+    ...options,
   });
   return {
     platform,

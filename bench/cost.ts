@@ -1,59 +1,30 @@
 /**
- * Idle monthly cost and per-run overhead of what the stack deploys, computed from the synthesized
- * template with the public on-demand prices below (us-east-1, USD; docs/cost.md explains each line).
+ * Idle monthly cost and per-run overhead of what the stack deploys: the idle floor from the synthesized
+ * template, the metric catalog and one counted run-gauges tick; the per-run overhead from the counts
+ * bench/run-overhead.bench.ts took in a real local run (bench/run-overhead.counts.json) plus the lines
+ * local mode cannot count, estimated (bench/run-overhead-price.ts). Public on-demand prices, us-east-1,
+ * USD (bench/prices.ts; docs/cost.md explains each line).
  * Run with `npx tsx bench/cost.ts [config file]`.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadConfig } from '../core/config/load';
+import { metricCatalog, type MetricDefinition } from '../core/metrics/catalog';
 import type { NightshiftConfig } from '../core/config/schema';
 import { createApp } from '../infra/create-app';
+import { PRICES } from './prices';
+import { estimatedRunLines, priceRun, RecordedRunCounts, RUN_COUNTS_FILE, RUN_ESTIMATES, runnerComputeLine } from './run-overhead-price';
 import { runWhenMain } from './run-main';
 
 export const HOURS_PER_MONTH = 730;
+export { PRICES };
 
-/** Public prices, us-east-1, on demand. Keep docs/cost.md in step. */
-export const PRICES = {
-  interfaceEndpointHour: 0.01, // per endpoint per AZ
-  endpointDataGb: 0.01,
-  natGatewayHour: 0.045,
-  fargateVcpuHour: 0.04048, // Linux/x86
-  fargateGbHour: 0.004445,
-  publicIpv4Hour: 0.005,
-  hostedZoneMonth: 0.5, // Cloud Map private DNS namespace = one Route 53 private hosted zone
-  cloudMapInstanceMonth: 0.1,
-  alarmMonth: 0.1, // standard-resolution metric alarm
-  dashboardMonth: 3, // beyond the account's 3 free dashboards
-  kmsKeyMonth: 1,
-  secretMonth: 0.4,
-  logsIngestGb: 0.5,
-  dnsFirewallDomainMonth: 0.0009, // per domain-list entry
-  dnsFirewallQueryMillion: 0.6, // per million queries inspected
-  stepFunctionsTransition: 0.025 / 1000,
-  lambdaRequest: 0.2 / 1_000_000,
-  lambdaGbSecondArm: 0.0000133334,
-  dynamoWriteRequest: 0.625 / 1_000_000,
-  dynamoReadRequest: 0.125 / 1_000_000,
-  s3Put: 0.005 / 1000,
-} as const;
-
-/** What a typical 20-minute run does (assumptions, stated in docs/cost.md). */
-export const RUN_ASSUMPTIONS = {
-  minutes: 20,
-  imageGb: 1.5, // runner image pulled through the ECR interface endpoint (layers come through the free S3 gateway endpoint, manifests through the endpoint)
-  runnerLogGb: 0.01,
-  proxyLogGb: 0.001,
-  // admission, finalize, API reads, and the token broker: the runner's every run-data read and write
-  // (events, ledger reservations and settlements, status, trace uploads) is one broker call
-  lambdaInvocations: 512,
-  lambdaGbSeconds: 512 * 0.5 * 0.1,
-  dynamoWrites: 300, // events, ledger reservations and settlements, status moves
-  dynamoReads: 200,
-  s3Puts: 5, // trace
-  dnsQueries: 2_000, // package installs and git through the proxy (squid caches answers for their TTL), endpoint lookups
-  dnsQueryLogBytes: 400, // one resolver query-log record (JSON)
-} as const;
-
-/** DNS queries in the VPC with no run (the proxy's periodic lookups, the Fargate agent), per month. */
+/** DNS queries in the VPC with no run (the proxy's periodic lookups, the Fargate agent), per month: an estimate. */
 export const IDLE_DNS_QUERIES_MONTH = 100_000;
+/** One resolver query-log record (JSON), bytes: an estimate. */
+export const DNS_QUERY_LOG_BYTES = 400;
+/** VPC flow log records with no run: the proxy's connections (Logs endpoint, ECS agent), about 20 flows per 10-minute window, 130 B each: an estimate. */
+export const IDLE_FLOW_LOG_BYTES_MONTH = 20 * 6 * HOURS_PER_MONTH * 130;
 
 type Resource = { Type: string; Properties?: Record<string, unknown> };
 export type CostTemplate = { Resources: Record<string, Resource> };
@@ -72,8 +43,11 @@ function count(template: CostTemplate, type: string): number {
   return ofType(template, type).length;
 }
 
-/** Idle monthly cost: everything billed by the hour or month whether or not a run happens. */
-export function idleMonthly(template: CostTemplate): CostLine[] {
+/** A counted run-gauges tick (bench/run-overhead.counts.json). */
+export type GaugeTick = RecordedRunCounts['gaugeTick'];
+
+/** Idle monthly cost: everything billed by the hour or month whether or not a run happens; with `tick`, the every-minute run gauges too. */
+export function idleMonthly(template: CostTemplate, tick?: GaugeTick): CostLine[] {
   const lines: CostLine[] = [];
   const interfaceEndpoints = ofType(template, 'AWS::EC2::VPCEndpoint').filter((r) => r.Properties?.VpcEndpointType === 'Interface');
   const endpointAzs = interfaceEndpoints.reduce((n, r) => n + ((r.Properties?.SubnetIds as unknown[] | undefined)?.length ?? 1), 0);
@@ -101,8 +75,10 @@ export function idleMonthly(template: CostTemplate): CostLine[] {
   }
   const zones = count(template, 'AWS::ServiceDiscovery::PrivateDnsNamespace') + count(template, 'AWS::Route53::HostedZone');
   lines.push({ item: 'Private hosted zones (Cloud Map namespace)', quantity: String(zones), usd: zones * PRICES.hostedZoneMonth });
-  const alarms = count(template, 'AWS::CloudWatch::Alarm');
-  lines.push({ item: 'CloudWatch alarms', quantity: String(alarms), usd: alarms * PRICES.alarmMonth });
+  // An alarm is billed per metric it evaluates: a metric-math alarm for each metric in its expression.
+  const alarms = ofType(template, 'AWS::CloudWatch::Alarm');
+  const alarmMetrics = alarms.reduce((n, r) => n + (Array.isArray(r.Properties?.Metrics) ? (r.Properties.Metrics as { MetricStat?: unknown }[]).filter((m) => m.MetricStat).length : 1), 0);
+  lines.push({ item: `CloudWatch alarms (${alarms.length}), per metric evaluated`, quantity: `${alarmMetrics} metrics`, usd: alarmMetrics * PRICES.alarmMetricMonth });
   const dashboards = count(template, 'AWS::CloudWatch::Dashboard');
   lines.push({ item: 'CloudWatch dashboards (free for an account\'s first 3)', quantity: String(dashboards), usd: dashboards * PRICES.dashboardMonth });
   const keys = count(template, 'AWS::KMS::Key');
@@ -115,45 +91,60 @@ export function idleMonthly(template: CostTemplate): CostLine[] {
   lines.push({ item: 'DNS Firewall queries + their query log (idle)', quantity: `${idleQueries} queries`, usd: dnsQueriesUsd(idleQueries, firewalled, logged) });
   const secrets = count(template, 'AWS::SecretsManager::Secret');
   lines.push({ item: 'Secrets Manager secrets created by the stack', quantity: String(secrets), usd: secrets * PRICES.secretMonth });
+  const series = alwaysOnMetricSeries();
+  const billedSeries = Math.max(0, series - PRICES.freeCustomMetrics);
+  lines.push({ item: `Custom metrics sent every minute with no run (the run gauges; ${PRICES.freeCustomMetrics} free per account)`, quantity: `${series} series`, usd: billedSeries * PRICES.customMetricMonth });
+  if (count(template, 'AWS::EC2::FlowLog') > 0) {
+    lines.push({ item: 'VPC flow log ingestion, idle (estimate: the proxy’s ~20 flows per 10 min)', quantity: `${(IDLE_FLOW_LOG_BYTES_MONTH / 1e6).toFixed(1)} MB`, usd: (IDLE_FLOW_LOG_BYTES_MONTH / 1e9) * PRICES.logsIngestGb });
+  }
+  if (tick) {
+    const ticks = ticksPerMonth(template);
+    if (ticks > 0) {
+      const gbSeconds = ticks * (tick.memoryMb / 1024) * (Math.ceil(tick.durationMs) / 1000);
+      const logBytes = ticks * (tick.logBytes + RUN_ESTIMATES.lambdaPlatformLogBytes);
+      lines.push({ item: 'Run gauges every minute: Lambda requests + GB-s (one tick counted)', quantity: `${ticks} ticks`, usd: ticks * PRICES.lambdaRequest + gbSeconds * PRICES.lambdaGbSecondArm });
+      lines.push({ item: 'Run gauges: DynamoDB reads (counted per tick)', quantity: `${ticks * tick.readUnits} RRU`, usd: ticks * (tick.readUnits * PRICES.dynamoReadRequestUnit + tick.writeUnits * PRICES.dynamoWriteRequestUnit) });
+      lines.push({ item: 'Run gauges: log ingestion (counted EMF and log lines + Lambda’s ~450 B)', quantity: `${(logBytes / 1e6).toFixed(1)} MB`, usd: (logBytes / 1e9) * PRICES.logsIngestGb });
+    }
+  }
   return lines;
+}
+
+/**
+ * Custom metric series written whether or not a run happens: the catalog's metrics only the run gauges
+ * emit (every minute), each as its dimension sets (the empty set, then one per dimension: core/metrics/catalog.ts
+ * validateMetricRecord) — the gauges have none, so one series each.
+ */
+export function alwaysOnMetricSeries(catalog: Record<string, MetricDefinition> = metricCatalog): number {
+  return Object.values(catalog).filter((m) => m.emittedBy.length === 1 && m.emittedBy[0] === 'run-gauges').reduce((n, m) => n + 1 + m.dimensions.length, 0);
+}
+
+/** Invocations a month of the template's every-minute schedules (the run gauges). */
+function ticksPerMonth(template: CostTemplate): number {
+  const rules = ofType(template, 'AWS::Events::Rule').filter((r) => r.Properties?.ScheduleExpression === 'rate(1 minute)' && r.Properties?.State !== 'DISABLED');
+  return rules.length * 60 * HOURS_PER_MONTH;
 }
 
 /** DNS Firewall inspection and CloudWatch Logs ingestion of the query log, for a number of queries. */
 function dnsQueriesUsd(queries: number, firewalled: boolean, logged: boolean): number {
   const inspect = firewalled ? (queries / 1_000_000) * PRICES.dnsFirewallQueryMillion : 0;
-  const log = logged ? ((queries * RUN_ASSUMPTIONS.dnsQueryLogBytes) / 1e9) * PRICES.logsIngestGb : 0;
+  const log = logged ? ((queries * DNS_QUERY_LOG_BYTES) / 1e9) * PRICES.logsIngestGb : 0;
   return inspect + log;
 }
 
-/** States in the run state machine: a run passes through each about once (waits loop a few more times). */
-function stateCount(template: CostTemplate): number {
-  const machines = ofType(template, 'AWS::StepFunctions::StateMachine');
-  if (machines.length === 0) return 0;
-  const text = JSON.stringify(machines.map((m) => m.Properties?.DefinitionString ?? m.Properties?.Definition));
-  return (text.match(/\\+"Type\\+":/g) ?? []).length;
+/** The counts bench/run-overhead.bench.ts --record took (bench/run-overhead.counts.json). */
+export function recordedRunCounts(file: string = join(__dirname, RUN_COUNTS_FILE)): RecordedRunCounts {
+  return RecordedRunCounts.parse(JSON.parse(readFileSync(file, 'utf8')));
 }
 
-/** Overhead of one run beyond the model tokens and the runner's own compute. */
-export function perRunOverhead(template: CostTemplate, runner: { vcpu: number; memoryGb: number }): CostLine[] {
-  const a = RUN_ASSUMPTIONS;
-  const transitions = Math.max(stateCount(template), 10) * 2;
-  const endpointGb = a.imageGb + a.runnerLogGb;
+/** Overhead of one run beyond the model tokens: the counted lines, then the estimated ones, then the runner's compute. */
+export function perRunOverhead(template: CostTemplate, runner: { vcpu: number; memoryGb: number }, recorded: RecordedRunCounts = recordedRunCounts()): { counted: CostLine[]; estimated: CostLine[]; compute: CostLine } {
+  const counted = priceRun(recorded.run);
+  const invocations = Object.values(recorded.run.meter.lambda).reduce((n, f) => n + f.invocations, 0);
   const firewalled = count(template, 'AWS::Route53Resolver::FirewallRuleGroupAssociation') > 0;
   const logged = count(template, 'AWS::Route53Resolver::ResolverQueryLoggingConfigAssociation') > 0;
-  return [
-    { item: 'Step Functions transitions', quantity: String(transitions), usd: transitions * PRICES.stepFunctionsTransition },
-    { item: 'Lambda (requests + GB-s)', quantity: `${a.lambdaInvocations} calls`, usd: a.lambdaInvocations * PRICES.lambdaRequest + a.lambdaGbSeconds * PRICES.lambdaGbSecondArm },
-    { item: 'DynamoDB on-demand writes + reads', quantity: `${a.dynamoWrites} W, ${a.dynamoReads} R`, usd: a.dynamoWrites * PRICES.dynamoWriteRequest + a.dynamoReads * PRICES.dynamoReadRequest },
-    { item: 'CloudWatch Logs ingestion (runner + proxy)', quantity: `${a.runnerLogGb + a.proxyLogGb} GB`, usd: (a.runnerLogGb + a.proxyLogGb) * PRICES.logsIngestGb },
-    { item: 'Interface endpoint data (image pull, logs)', quantity: `${endpointGb} GB`, usd: endpointGb * PRICES.endpointDataGb },
-    { item: 'S3 trace PUTs', quantity: String(a.s3Puts), usd: a.s3Puts * PRICES.s3Put },
-    ...(firewalled || logged ? [{ item: 'DNS Firewall queries + query log ingestion', quantity: `${a.dnsQueries} queries`, usd: dnsQueriesUsd(a.dnsQueries, firewalled, logged) }] : []),
-    {
-      item: `Runner compute (${runner.vcpu} vCPU, ${runner.memoryGb} GB, charged to the run's budget)`,
-      quantity: `${a.minutes} min`,
-      usd: (a.minutes / 60) * (runner.vcpu * PRICES.fargateVcpuHour + runner.memoryGb * PRICES.fargateGbHour),
-    },
-  ];
+  const estimated = estimatedRunLines({ transitions: recorded.run.transitions, invocations, firewalled, logged, runner });
+  return { counted, estimated, compute: runnerComputeLine(runner) };
 }
 
 /** The whole app's template, built by the same factory as `cdk synth` (cdk-nag and cfn-guard off: only the resources matter here). */
@@ -162,23 +153,29 @@ export function synthesizedTemplate(config: NightshiftConfig): CostTemplate {
   return app.synth().getStackArtifact(stack.artifactId).template as CostTemplate;
 }
 
-const usd = (n: number) => `$${n.toFixed(n < 1 ? 4 : 2)}`;
+const usd = (n: number) => `$${n.toFixed(n < 0.01 ? 6 : n < 1 ? 4 : 2)}`;
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<{ idleUsd: number; perRunUsd: number }> {
   const config = loadConfig(argv[0]);
   const template = synthesizedTemplate(config);
-  const idle = idleMonthly(template);
-  const run = perRunOverhead(template, { vcpu: config.model.fargate.vcpu, memoryGb: config.model.fargate.memoryGb });
-  const idleUsd = idle.reduce((s, l) => s + l.usd, 0);
-  const perRunUsd = run.reduce((s, l) => s + l.usd, 0);
-  const print = (title: string, lines: CostLine[], total: number) => {
+  const recorded = recordedRunCounts();
+  const idle = idleMonthly(template, recorded.gaugeTick);
+  const run = perRunOverhead(template, { vcpu: config.model.fargate.vcpu, memoryGb: config.model.fargate.memoryGb }, recorded);
+  const sum = (lines: CostLine[]) => lines.reduce((s, l) => s + l.usd, 0);
+  const idleUsd = sum(idle);
+  const perRunUsd = sum(run.counted) + sum(run.estimated);
+  const print = (title: string, lines: CostLine[], total?: number) => {
     process.stdout.write(`\n${title}\n`);
-    for (const l of lines) process.stdout.write(`  ${l.item.padEnd(72)} ${l.quantity.padStart(18)} ${usd(l.usd).padStart(10)}\n`);
-    process.stdout.write(`  ${'total'.padEnd(72)} ${''.padStart(18)} ${usd(total).padStart(10)}\n`);
+    for (const l of lines) process.stdout.write(`  ${l.item.padEnd(92)} ${l.quantity.padStart(22)} ${usd(l.usd).padStart(10)}\n`);
+    if (total !== undefined) process.stdout.write(`  ${'total'.padEnd(92)} ${''.padStart(22)} ${usd(total).padStart(10)}\n`);
   };
   process.stdout.write(`Template: whole stack, maxAzs ${config.network.maxAzs}, prices us-east-1 on demand\n`);
   print('Idle, per month (no runs)', idle, idleUsd);
-  print(`Per run overhead (${RUN_ASSUMPTIONS.minutes}-minute run, model tokens excluded)`, run, perRunUsd);
+  process.stdout.write(`\nPer run overhead, model tokens excluded: counted in a real local run on ${recorded.measuredAt} (${recorded.command}; ${recorded.machine})\n`);
+  print('Counted', run.counted, sum(run.counted));
+  print(`Estimated (local mode cannot count these; how: bench/run-overhead-price.ts RUN_ESTIMATES, a ${RUN_ESTIMATES.minutes}-minute run)`, run.estimated, sum(run.estimated));
+  process.stdout.write(`\n  ${'platform overhead per run (counted + estimated)'.padEnd(92)} ${''.padStart(22)} ${usd(perRunUsd).padStart(10)}\n`);
+  print('Charged to the run\'s own budget', [run.compute]);
   return { idleUsd, perRunUsd };
 }
 

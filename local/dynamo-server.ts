@@ -4,6 +4,8 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoClient } from '../core/store/client';
 import { createTables } from '../core/store/create-tables';
 import type { TableNames } from '../core/store/tables';
+import { meteredDynalite } from './meter/dynamo-meter';
+import type { PlatformMeter } from './meter/platform-meter';
 
 /** dynalite ships no types; this is the part of its API local mode uses. */
 type DynaliteFactory = (options: { path?: string; createTableMs?: number; deleteTableMs?: number; updateTableMs?: number }) => Server;
@@ -28,10 +30,12 @@ export interface LocalDynamo {
 /**
  * An embedded DynamoDB (dynalite on LevelDB) on loopback with the platform's tables. With `dataDir`
  * the data survives a restart; without it everything is in memory. `port` 0 (default): a free one.
+ * With `meter`, every request's capacity units are counted (local/meter/dynamo-meter.ts).
  */
-export async function startLocalDynamo(options: { dataDir?: string; names?: TableNames; port?: number } = {}): Promise<LocalDynamo> {
+export async function startLocalDynamo(options: { dataDir?: string; names?: TableNames; port?: number; meter?: PlatformMeter } = {}): Promise<LocalDynamo> {
   const names = options.names ?? localTableNames;
-  const server = dynalite({ ...(options.dataDir ? { path: options.dataDir } : {}), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const dynaliteOptions = { ...(options.dataDir ? { path: options.dataDir } : {}), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 };
+  const server = options.meter ? meteredDynalite(dynalite, dynaliteOptions, options.meter) : dynalite(dynaliteOptions);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => {

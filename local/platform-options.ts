@@ -5,6 +5,7 @@ import { ensureHome, resolveHome, type NightshiftHome } from './home';
 import { fileLog, stderrLog, type LocalLog } from './local-log';
 import { resolveModel } from './model-choice';
 import { localRequester } from './operator';
+import type { PlatformMeter } from './meter/platform-meter';
 import { localPorts } from './ports';
 
 /** What local mode starts with (startLocalPlatform in local/platform.ts). */
@@ -29,6 +30,8 @@ export interface LocalPlatformOptions {
   templateCacheDir?: string;
   /** Log level of the handlers' Powertools loggers (default INFO). */
   handlerLogLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+  /** Counts DynamoDB units, Lambda invocations and SNS publishes (local/meter/, bench/run-overhead.bench.ts); default none, nothing counted. */
+  meter?: PlatformMeter;
 }
 
 const LocalEnv = z.object({

@@ -105,7 +105,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     reapToolLeftovers({ workDir: home.work, toolUid: toolUidOf(toolUser) }, log);
     cleanups.push(() => runners.stopAll());
 
-    const dynamo: LocalDynamo = await listenAs('dynamo', ports.dynamo, options.port, () => startLocalDynamo({ dataDir: home.data, port: ports.dynamo }));
+    const dynamo: LocalDynamo = await listenAs('dynamo', ports.dynamo, options.port, () => startLocalDynamo({ dataDir: home.data, port: ports.dynamo, ...(options.meter ? { meter: options.meter } : {}) }));
     cleanups.push(() => dynamo.stop());
     const store = createStore(documentClientFor(dynamo.client), dynamo.names);
 
@@ -125,7 +125,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
 
     // The AWS endpoints are created first (their port goes into the environment), answered once the executor exists.
     let machine: LocalStateMachine | undefined;
-    const functions = new TemplateFunctions({ repoRoot, log });
+    const functions = new TemplateFunctions({ repoRoot, log, ...(options.meter ? { meter: options.meter } : {}) });
     // SNS: a published message for people goes to the outbox file (what would have been e-mailed), and each to the
     // template's Lambda subscriptions of its topic, asynchronously as SNS delivers (local/sns-topics.ts).
     const outbox = join(home.logs, 'notifications.jsonl');
@@ -145,6 +145,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       sns: {
         publish: async (message) => {
           const messageId = newMessageId();
+          options.meter?.snsPublish();
           // The outbox holds what people would be told (the inbox topic's machine events go to the webhook function only).
           if (isForPeople(message.attributes)) appendFileSync(outbox, `${JSON.stringify({ at: new Date().toISOString(), messageId, ...message })}\n`, { mode: 0o600 });
           log.info('notification published (local outbox)', { topicArn: message.topicArn, subject: message.subject, attributes: message.attributes, outbox });

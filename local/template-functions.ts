@@ -4,6 +4,7 @@ import { errorText } from './api-server';
 import type { LocalFunction } from './aws-endpoints';
 import { localLambdaContext } from './lambda-context';
 import type { LocalLog } from './local-log';
+import type { PlatformMeter } from './meter/platform-meter';
 import { lambdaSubscriptionsOf, matchesFilterPolicy, snsLambdaEvent, type LambdaSubscription, type PublishedMessage } from './sns-topics';
 import type { ExtractedStateMachine } from './state-machine';
 
@@ -23,7 +24,8 @@ export class TemplateFunctions {
   private readonly loaded = new Map<string, Handler>();
   private subscriptions: LambdaSubscription[] = [];
 
-  constructor(private readonly options: { repoRoot: string; log: LocalLog }) {}
+  /** With `meter`, each invocation is counted with its duration, by module. */
+  constructor(private readonly options: { repoRoot: string; log: LocalLog; meter?: PlatformMeter }) {}
 
   /** The handler exported by module `entry` (relative to the repository root). */
   handlerOf(entry: string): Handler {
@@ -33,6 +35,8 @@ export class TemplateFunctions {
       const module = require(join(this.options.repoRoot, entry)) as { handler?: unknown };
       if (typeof module.handler !== 'function') throw new Error(`${entry} exports no handler`);
       handler = module.handler as Handler;
+      const { meter } = this.options;
+      if (meter) handler = metered(handler, entry, meter);
       this.loaded.set(entry, handler);
     }
     return handler;
@@ -77,6 +81,18 @@ export class TemplateFunctions {
       })();
     }
   }
+}
+
+function metered(handler: Handler, entry: string, meter: PlatformMeter): Handler {
+  return async (event, context) => {
+    const t0 = performance.now();
+    try {
+      return await handler(event, context);
+    } finally {
+      // Lambda bills each invocation's duration rounded up to the millisecond.
+      meter.lambdaInvocation(entry, Math.ceil(performance.now() - t0));
+    }
+  };
 }
 
 /** The name of the function whose handler module is `entry`, if the template has one. */

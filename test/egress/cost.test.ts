@@ -1,5 +1,6 @@
 import { parseConfig } from '../../core/config/load';
-import { idleMonthly, perRunOverhead, synthesizedTemplate } from '../../bench/cost';
+import { alwaysOnMetricSeries, idleMonthly, perRunOverhead, recordedRunCounts, synthesizedTemplate } from '../../bench/cost';
+import { metricCatalog } from '../../core/metrics/catalog';
 
 const config = (maxAzs: number) =>
   parseConfig({
@@ -10,13 +11,22 @@ const config = (maxAzs: number) =>
   });
 
 describe('bench/cost.ts prices the synthesized template', () => {
-  // $40 plus the runner's proxy credential ($0.40, a generated Secrets Manager secret) and the inbox topic's KMS key ($1; docs/cost.md).
-  it('Given the synthesized template with one AZ, When it is priced idle, Then the whole stack stays under $41.50/month, and with two AZs the endpoints double', () => {
-    const one = idleMonthly(synthesizedTemplate(config(1)));
+  // $40 plus the runner's proxy credential ($0.40, a generated Secrets Manager secret), the inbox topic's KMS key ($1), the
+  // alarms priced per metric they evaluate (11, not 7: $0.40 more) and the every-minute run gauges (about $0.07; docs/cost.md).
+  it('Given the synthesized template with one AZ, When it is priced idle, Then the whole stack stays under $42/month, and with two AZs the endpoints double', () => {
+    const template = synthesizedTemplate(config(1));
+    const one = idleMonthly(template, recordedRunCounts().gaugeTick);
     const total = one.reduce((s, l) => s + l.usd, 0);
+    // A metric-math alarm is billed for each metric in it: the failed-run ratio's four, the spend alarm's two.
+    const alarms = Object.values(template.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
+    const mathMetrics = alarms.flatMap((r) => (r.Properties?.Metrics as { MetricStat?: unknown }[] | undefined) ?? []).filter((m) => m.MetricStat).length;
+    const plain = alarms.filter((r) => !r.Properties?.Metrics).length;
+    expect(mathMetrics).toBeGreaterThan(0);
+    expect(one.find((l) => l.item.startsWith('CloudWatch alarms'))).toMatchObject({ quantity: `${plain + mathMetrics} metrics`, usd: expect.closeTo((plain + mathMetrics) * 0.1, 9) });
+    expect(one.find((l) => l.item.startsWith('Run gauges every minute'))).toMatchObject({ quantity: '43800 ticks' });
     expect(one.find((l) => l.item.startsWith('Interface endpoints'))).toMatchObject({ quantity: '3 endpoint-AZs' });
     expect(one.find((l) => l.item === 'NAT gateways')!.usd).toBe(0);
-    expect(total).toBeLessThanOrEqual(41.5);
+    expect(total).toBeLessThanOrEqual(42);
     expect(one.find((l) => l.item.startsWith('Secrets Manager'))).toMatchObject({ quantity: '1', usd: 0.4 });
     const two = idleMonthly(synthesizedTemplate(config(2)));
     expect(two.find((l) => l.item.startsWith('Interface endpoints'))).toMatchObject({ quantity: '6 endpoint-AZs' });
@@ -32,12 +42,20 @@ describe('bench/cost.ts prices the synthesized template', () => {
     expect(idle.find((l) => l.item === 'DNS Firewall domain-list entries')).toEqual({ item: 'DNS Firewall domain-list entries', quantity: `${entries} entries`, usd: entries * 0.0009 });
     expect(idle.find((l) => l.item.startsWith('DNS Firewall queries'))!.usd).toBeCloseTo((100_000 / 1e6) * 0.6 + ((100_000 * 400) / 1e9) * 0.5, 9);
     const run = perRunOverhead(template, { vcpu: 1, memoryGb: 4 });
-    expect(run.find((l) => l.item.startsWith('DNS Firewall queries'))!.usd).toBeCloseTo((2_000 / 1e6) * 0.6 + ((2_000 * 400) / 1e9) * 0.5, 9);
+    expect(run.estimated.find((l) => l.item.startsWith('DNS Firewall queries'))!.usd).toBeCloseTo((2_000 / 1e6) * 0.6 + ((2_000 * 400) / 1e9) * 0.5, 9);
   });
 
-  it('Given a 20-minute run, When it is priced, Then every line is positive and the runner compute is its Fargate time', () => {
-    const lines = perRunOverhead(synthesizedTemplate(config(1)), { vcpu: 1, memoryGb: 4 });
-    for (const l of lines) expect(l.usd).toBeGreaterThan(0);
-    expect(lines.find((l) => l.item.startsWith('Runner compute'))!.usd).toBeCloseTo((20 / 60) * (0.04048 + 4 * 0.004445), 6);
+  it('Given the recorded run, When it is priced, Then every counted and estimated line is positive and the runner compute is 20 minutes of Fargate', () => {
+    const run = perRunOverhead(synthesizedTemplate(config(1)), { vcpu: 1, memoryGb: 4 });
+    expect(run.counted.find((l) => l.item === 'Step Functions transitions')).toMatchObject({ quantity: String(recordedRunCounts().run.transitions) });
+    for (const l of [...run.counted, ...run.estimated]) expect(l.usd).toBeGreaterThan(0);
+    expect(run.compute.usd).toBeCloseTo((20 / 60) * (0.04048 + 4 * 0.004445), 6);
+  });
+
+  it('Given the metric catalog, Then the always-on custom metrics are the run gauges, one series each', () => {
+    const gauges = Object.values(metricCatalog).filter((m) => (m.emittedBy as readonly string[]).includes('run-gauges'));
+    expect(gauges.every((m) => m.dimensions.length === 0)).toBe(true);
+    expect(alwaysOnMetricSeries()).toBe(gauges.length);
+    expect(alwaysOnMetricSeries({ X: { unit: 'Count', dimensions: ['repo'], statistic: 'Sum', emittedBy: ['run-gauges'], description: '' } })).toBe(2);
   });
 });
