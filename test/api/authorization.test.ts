@@ -59,7 +59,7 @@ describe('API authorization (docs/api.md#authorization)', () => {
   });
   afterEach(() => api.stop());
 
-  it('covers every route of the API that names a run', () => {
+  it("Given the API's routes, Then every route that names a run is in the authorization table, and the routes are the six known", () => {
     // A new route with {runId} must be added here, so its authorization is tested.
     const named = runRoutes.filter((r) => r.path.includes('{runId}')).map((r) => r.id);
     expect(Object.keys(runScopedRoutes(api)).sort()).toEqual([...named].sort());
@@ -80,7 +80,7 @@ describe('API authorization (docs/api.md#authorization)', () => {
       await api.deps.runs.patch(bobRun, { branch: `nightshift/${bobRun}-x` });
     });
 
-    it("answers someone else's run exactly like an unknown run, and asks GitHub nothing", async () => {
+    it("Given bob's run with a branch, When alice or carol asks for its diff, Then the answer is exactly that for an unknown run and GitHub is asked nothing", async () => {
       const unknown = comparable(await call(unknownRunId, alice), unknownRunId);
       expect(unknown).toEqual({ statusCode: 404, body: { error: { code: 'run_not_found', message: expect.any(String) } } });
       expect(comparable(await call(bobRun, alice), bobRun)).toEqual(unknown);
@@ -88,7 +88,7 @@ describe('API authorization (docs/api.md#authorization)', () => {
       expect(asked).toEqual([]);
     });
 
-    it("answers the run's requester and an admin with the classified diff; a run without a branch is no_branch", async () => {
+    it("Given bob's run with a branch, When its requester from another session or an admin asks for its diff, Then it is the classified diff; When a run has no branch, Then it is no_branch", async () => {
       for (const caller of [bobSession('another-session'), adminUser]) {
         const result = await call(bobRun, caller);
         expect(result.statusCode).toBe(200);
@@ -104,7 +104,7 @@ describe('API authorization (docs/api.md#authorization)', () => {
   describe.each(['GetRun', 'GetRunEvents', 'CancelRun'])('%s', (route) => {
     const call = (runId: string, requester: string) => runScopedRoutes(api)[route]!(runId, requester);
 
-    it("answers someone else's run exactly like an unknown run, and writes nothing", async () => {
+    it("Given bob's run and an unknown run id, When alice and carol name bob's run, Then they get exactly the 404 of an unknown run, and nothing is written", async () => {
       // Given bob's run, and a run id that does not exist
       const before = await snapshotTables(api.db);
       // When alice and carol name bob's run, and alice names an unknown one
@@ -119,7 +119,7 @@ describe('API authorization (docs/api.md#authorization)', () => {
       expect(await snapshotTables(api.db)).toEqual(before);
     });
 
-    it("answers the run's requester, from any session of its role", async () => {
+    it("Given bob's run, When its requester calls from another session of its role, Then the run is answered", async () => {
       const result = await call(bobRun, bobSession('another-session'));
       expect(result.statusCode).toBe(route === 'CancelRun' ? 202 : 200);
       expect(bodyOf(result).runId).toBe(bobRun);
@@ -128,13 +128,13 @@ describe('API authorization (docs/api.md#authorization)', () => {
     it.each([
       ['a session of an admin role (matched by role, not session)', adminSession],
       ['an admin IAM user', adminUser],
-    ])('answers %s for any run', async (_what, admin) => {
+    ])("Given bob's run, When %s calls, Then the run is answered", async (_what, admin) => {
       const result = await call(bobRun, admin);
       expect(result.statusCode).toBe(route === 'CancelRun' ? 202 : 200);
       expect(bodyOf(result).runId).toBe(bobRun);
     });
 
-    it('does not take a session name for an admin', async () => {
+    it("Given a role that is not an admin's, When a session of it is named like an admin user or role, Then it is not taken for an admin (404)", async () => {
       // A session named like an admin user or role, of a role that is not an admin's
       for (const impostor of [`arn:aws:sts::${account}:assumed-role/dev/PlatformAdmin`, `arn:aws:sts::${account}:assumed-role/dev/root-cause`]) {
         expect((await call(aliceRun, impostor)).statusCode).toBe(404);
@@ -150,7 +150,7 @@ describe('API authorization (docs/api.md#authorization)', () => {
       return (bodyOf(result).runs as { runId: string }[]).map((r) => r.runId);
     };
 
-    it("lists only the caller's own runs, whatever filters it sends", async () => {
+    it("Given runs of several requesters, When a caller lists runs with any filters, Then only the caller's own runs come back", async () => {
       expect(await ids(alice)).toEqual([aliceRun]);
       expect(await ids(bobSession('s2'))).toEqual([bobRun]);
       expect(await ids(alice, { repo: 'acme/web' })).toEqual([aliceRun]);
@@ -158,17 +158,17 @@ describe('API authorization (docs/api.md#authorization)', () => {
       expect(await ids(carol)).toEqual([]);
     });
 
-    it("is empty when a caller asks for someone else's runs", async () => {
+    it("Given bob's runs, When alice asks for them, Then the list is empty", async () => {
       const result = await list(alice, { requester: bobSession('s1') });
       expect(bodyOf(result)).toEqual({ runs: [], nextCursor: null });
     });
 
-    it('lists every run for an admin, and filters by requester on request', async () => {
+    it('Given an admin, When they list runs, Then every run comes back, and filtered by requester on request', async () => {
       expect(await ids(adminSession)).toEqual([aliceRun, bobRun]);
       expect(await ids(adminUser, { requester: bobSession('x') })).toEqual([bobRun]);
     });
 
-    it("refuses an admin's cursor replayed by someone else (it cannot page into other requesters' runs)", async () => {
+    it("Given an admin's cursor, When someone else replays it, Then it is refused as invalid_cursor (it cannot page into other requesters' runs)", async () => {
       const first = bodyOf(await list(adminSession, { limit: '1' }));
       expect(first.nextCursor).toEqual(expect.any(String));
       const replayed = await list(alice, { limit: '1', cursor: first.nextCursor });
@@ -181,7 +181,7 @@ describe('API authorization (docs/api.md#authorization)', () => {
     const submit = (requester: string, repo: string, headers: Record<string, string> = {}) =>
       submitRunHandler(() => api.deps)(apiEvent({ body: { repo, prompt: 'p' }, requester, headers }));
 
-    it('takes runs from the listed role, from any of its sessions', async () => {
+    it('Given a repo with listed requesters, When a session of a listed role submits, Then the run is accepted', async () => {
       expect((await submit(bobSession('s3'), 'acme/secret')).statusCode).toBe(202);
     });
 
@@ -189,7 +189,7 @@ describe('API authorization (docs/api.md#authorization)', () => {
       ['an unlisted IAM user', alice],
       ['an admin that is not listed', adminSession],
       ['a session named like the listed role, of another role', `arn:aws:sts::${account}:assumed-role/ops/dev`],
-    ])('refuses %s with 403 and writes nothing, with or without an Idempotency-Key', async (_what, requester) => {
+    ])('Given a repo with listed requesters, When %s submits, with or without an Idempotency-Key, Then it is refused with 403 and nothing is written', async (_what, requester) => {
       const before = await snapshotTables(api.db);
       for (const headers of [{}, { 'idempotency-key': 'k-1' }] as Record<string, string>[]) {
         const result = await submit(requester, 'acme/secret', headers);
@@ -199,11 +199,11 @@ describe('API authorization (docs/api.md#authorization)', () => {
       expect(await snapshotTables(api.db)).toEqual(before);
     });
 
-    it('matches the repo case-insensitively, as the allowlist does', async () => {
+    it('Given a repo with listed requesters, When an unlisted caller names it in another case, Then it is refused, as the allowlist matches case-insensitively', async () => {
       expect((await submit(alice, 'ACME/Secret')).statusCode).toBe(403);
     });
 
-    it('leaves repos without requesters open to every caller', async () => {
+    it('Given a repo without requesters, When any caller submits, Then the run is accepted', async () => {
       expect((await submit(carol, 'acme/web')).statusCode).toBe(202);
     });
   });
@@ -237,11 +237,11 @@ describe('API authorization with JWT auth', () => {
     ['as API Gateway passes an array claim', '[devs nightshift-admins]'],
     ['as a real array', ['devs', 'nightshift-admins']],
     ['comma separated', 'devs,nightshift-admins'],
-  ])('lets a member of an admin group see any run (groups %s)', async (_how, groups) => {
+  ])("Given a member of an admin group (groups %s), When they ask for another subject's run, Then it is shown", async (_how, groups) => {
     expect((await getAs({ sub: 'u-alice', 'cognito:groups': groups })).statusCode).toBe(200);
   });
 
-  it('hides the run from other subjects, from groups under another claim, and from look-alike group names', async () => {
+  it("Given bob's run, When another subject, a group under another claim or a look-alike group name asks for it, Then it is hidden (404); When bob asks, Then it is shown", async () => {
     for (const claims of [
       { sub: 'u-alice' },
       { sub: 'u-alice', groups: '[nightshift-admins]' },
@@ -253,7 +253,7 @@ describe('API authorization with JWT auth', () => {
     expect((await getAs({ sub: 'u-bob' })).statusCode).toBe(200);
   });
 
-  it('limits submits to the listed groups and subjects', async () => {
+  it('Given a repo listing a group and a subject, When its members, the subject and an unlisted admin submit, Then only the listed ones are accepted', async () => {
     const submit = (claims: Record<string, unknown>) =>
       submitRunHandler(() => api.deps)(jwtEvent(claims, { body: JSON.stringify({ repo: 'acme/secret', prompt: 'p' }) }));
     expect((await submit({ sub: 'u-dave', 'cognito:groups': '[secret-team]' })).statusCode).toBe(202);

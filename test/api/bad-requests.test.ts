@@ -127,7 +127,7 @@ describe('bad requests get a 4xx with the error envelope and write nothing', () 
   });
   afterAll(() => api.stop());
 
-  it.each(cases)('%s', async (_name, route, event, status, code) => {
+  it.each(cases)('Given a bad request (%s), When it is served, Then the answer is its 4xx with the JSON error envelope and a request id', async (_name, route, event, status, code) => {
     const result = await handlers[route](event(ids));
     expect(result.statusCode).toBe(status);
     expect(result.headers['x-request-id']).toBeTruthy();
@@ -142,7 +142,7 @@ describe('bad requests get a 4xx with the error envelope and write nothing', () 
     }
   });
 
-  it('left every table exactly as it was', async () => {
+  it('Given every bad request above served, Then every table is exactly as it was', async () => {
     expect(await snapshotTables(api.db)).toEqual(before);
   });
 });

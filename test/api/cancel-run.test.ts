@@ -37,7 +37,7 @@ describe('POST /v1/runs/{runId}/cancel', () => {
   });
   afterEach(() => api.stop());
 
-  it('ends a queued run CANCELLED at once, returns its budget and stops its execution', async () => {
+  it('Given a queued run, When it is cancelled, Then it ends CANCELLED at once, its budget is returned, its execution stopped, and it can never be admitted', async () => {
     const runId = await queuedRun();
     const result = await cancel(apiEvent({ runId }));
 
@@ -50,7 +50,7 @@ describe('POST /v1/runs/{runId}/cancel', () => {
     await expect(api.deps.runs.transition(runId, 'STARTING')).rejects.toThrow(/cannot move/);
   });
 
-  it('is idempotent for a cancelled run', async () => {
+  it('Given a cancelled run, When it is cancelled again, Then the answer is the same 202 CANCELLED and nothing is written', async () => {
     const runId = await queuedRun();
     await cancel(apiEvent({ runId }));
     const before = await snapshotTables(api.db);
@@ -60,7 +60,7 @@ describe('POST /v1/runs/{runId}/cancel', () => {
     expect(await snapshotTables(api.db)).toEqual(before);
   });
 
-  it('records the request on a running run and stops its execution; the backstop then ends it CANCELLED', async () => {
+  it('Given a running run, When it is cancelled, Then the request is recorded and its execution stopped, a second cancel records nothing new; When the backstop sees the aborted execution, Then it ends the run CANCELLED with nothing held', async () => {
     const runId = await runningRun();
     const result = await cancel(apiEvent({ runId }));
     expect(result.statusCode).toBe(202);
@@ -82,7 +82,7 @@ describe('POST /v1/runs/{runId}/cancel', () => {
     expect(await orgCommitted()).toBe(0);
   });
 
-  it('answers 409 for a run that ended otherwise, 404 for an unknown or malformed id, writing nothing', async () => {
+  it('Given a run that ended otherwise, When it is cancelled, Then the answer is 409; When an unknown or malformed id is cancelled, Then it is 404; nothing is written', async () => {
     const runId = await runningRun();
     await finalizeRun(api.deps, { runId, status: 'SUCCEEDED', reason: { code: 'no_changes', message: 'nothing to do' }, result: { outcome: 'no_changes', branch: null, prUrl: null, question: null, summary: 's' } });
     const before = await snapshotTables(api.db);

@@ -33,7 +33,7 @@ describe('finalizeRun', () => {
   const orgCommitted = async () =>
     ((await api.db.doc.send(new GetCommand({ TableName: api.db.names.control, Key: { pk: controlItemKey.orgDay(ledgerDay(new Date())) } }))).Item?.committedMicros as number) ?? 0;
 
-  it('stops the tasks, frees the slots, keeps only what was spent and writes the outcome once', async () => {
+  it('Given a running run that spent 0.25 USD of its 1 USD, When it is finalized as succeeded, Then its tasks are stopped, its slots freed, the day keeps only the spend and the in-flight worst case, and the outcome is written once', async () => {
     // Given a running run that spent 0.25 USD of its 1 USD
     const runId = await runningRunThatSpent(250_000);
     const result = { outcome: 'pr_opened' as const, branch: `nightshift/${runId}-p`, prUrl: 'https://github.com/acme/web/pull/7', question: null, summary: 'done' };
@@ -53,7 +53,7 @@ describe('finalizeRun', () => {
     expect(statusEvents.at(-1)?.message).toMatch(/RUNNING → SUCCEEDED/);
   });
 
-  it('changes nothing when called again, whatever it is told', async () => {
+  it('Given a finalized run, When it is finalized again, with the same or another ending, Then the run and the tables are unchanged and only the idempotent clean-up runs again', async () => {
     const runId = await runningRunThatSpent(100_000);
     await finalizeRun(deps, { runId, status: 'FAILED', reason: { code: 'no_progress', message: 'stuck' } });
     const before = await snapshotTables(api.db);
@@ -70,7 +70,7 @@ describe('finalizeRun', () => {
     expect(stopped).toEqual([runId, runId, runId]);
   });
 
-  it('records the question of a run that stopped to ask', async () => {
+  it('Given a run that stopped to ask, When it is finalized, Then its question is recorded as the outcome', async () => {
     const runId = await runningRunThatSpent(1);
     const { run } = await finalizeRun(deps, {
       runId,
@@ -81,7 +81,7 @@ describe('finalizeRun', () => {
     expect(run).toMatchObject({ status: 'SUCCEEDED', outcome: 'question', error: { code: 'question', message: 'Which major version?' }, prUrl: null });
   });
 
-  it('two finalizers racing end the run once', async () => {
+  it('Given two finalizers racing, When both end the run, Then it ends once, both answer the same final status, and the day is settled once', async () => {
     const runId = await runningRunThatSpent(10);
     const outcomes = await Promise.all([
       finalizeRun(deps, { runId, status: 'TIMED_OUT', reason: { code: 'timed_out', message: 't' } }),
@@ -94,7 +94,7 @@ describe('finalizeRun', () => {
     expect(await orgCommitted()).toBe(10 + 100_000);
   });
 
-  it('still frees the slots, settles the ledger and ends the run when stopping its tasks fails', async () => {
+  it('Given a task stop that fails, When the run is finalized, Then it fails with every error collected, but the slots are freed, the ledger settled and the run ended; When finalized again, Then the clean-up completes and the run is unchanged', async () => {
     // Given a running run holding slots, and a task stop that fails (AccessDenied, ECS outage)
     const runId = await runningRunThatSpent(200_000);
     await api.deps.ledger.settleCall(runId, 'call-2', 100_000, { input: 1, output: 1, cacheRead: 0, cacheWrite: 0 });
@@ -115,7 +115,7 @@ describe('finalizeRun', () => {
     expect(stopped).toEqual([runId]);
   });
 
-  it('refuses an unknown run', async () => {
+  it('Given an unknown run, When it is finalized, Then it is RunNotFoundError', async () => {
     await expect(finalizeRun(deps, { runId: '01J00000000000000000000000', status: 'FAILED', reason: { code: 'x', message: 'y' } })).rejects.toBeInstanceOf(RunNotFoundError);
   });
 });

@@ -38,7 +38,7 @@ describe('Idempotency-Key races and stale records', () => {
     return { open, reached };
   }
 
-  it('gives two concurrent submissions of one key one run, and the other the same run or 409 in progress', async () => {
+  it('Given one Idempotency-Key, When two submissions of it arrive at once, Then one run is made and started, and the other gets the same run or 409 in progress', async () => {
     const [a, b] = await Promise.all([submit(keyed('race-1')), submit(keyed('race-1'))]);
     const answers = [a, b].map((r) => ({ status: r.statusCode, body: bodyOf(r) }));
     const created = answers.filter((r) => r.status === 202);
@@ -49,7 +49,7 @@ describe('Idempotency-Key races and stale records', () => {
     expect(api.sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
   });
 
-  it('gives two concurrent submissions of one key with different bodies one run; the other is refused as a reused key', async () => {
+  it('Given one Idempotency-Key, When two submissions of it with different bodies arrive at once, Then one run is made and the other is refused as a reused key', async () => {
     const [a, b] = await Promise.all([submit(keyed('race-2')), submit(keyed('race-2', { ...body, prompt: 'Something else' }))]);
     const statuses = [a.statusCode, b.statusCode].sort();
     expect(statuses).toEqual([202, 409]);
@@ -57,7 +57,7 @@ describe('Idempotency-Key races and stale records', () => {
     expect(await runCount()).toBe(1);
   });
 
-  it('answers 409 in progress with Retry-After while the first submission runs, then replays its run', async () => {
+  it('Given a first submission still running, When the same key comes again, Then it is 409 in progress with Retry-After; When the first is done, Then the key replays its run', async () => {
     const held = holdExecutions();
     const first = submit(keyed('slow'));
     await held.reached;
@@ -74,7 +74,7 @@ describe('Idempotency-Key races and stale records', () => {
     expect(await runCount()).toBe(1);
   });
 
-  it('refuses another body as a reused key while the first submission is still in progress', async () => {
+  it('Given a first submission still running, When the same key comes with another body, Then it is refused as a reused key and the first still succeeds', async () => {
     const held = holdExecutions();
     const first = submit(keyed('slow-2'));
     await held.reached;
@@ -85,7 +85,7 @@ describe('Idempotency-Key races and stale records', () => {
     expect((await first).statusCode).toBe(202);
   });
 
-  it('bounds an in-progress claim by the invocation deadline: a submission that crashed leaves the key usable after it', async () => {
+  it('Given a submission that crashed after its claim, When the key is used after its invocation deadline, Then the submission goes through and the record completes', async () => {
     await submit(keyed('crashed'));
     const record = await recordOf('crashed');
     // As a submission that died after its claim leaves it: in progress, its holder's deadline passed, the record itself not expired.
@@ -96,7 +96,7 @@ describe('Idempotency-Key races and stale records', () => {
     expect((await recordOf('crashed'))?.status).toBe('COMPLETED');
   });
 
-  it('treats an expired record as absent before the TTL sweep removes it', async () => {
+  it('Given a record past its expiration that the TTL sweep has not removed yet, When its key is used, Then it is treated as absent and a new run is made', async () => {
     const first = await submit(keyed('old'));
     const record = await recordOf('old');
     await api.db.doc.send(new PutCommand({ TableName: api.db.names.idempotency, Item: { ...record, expiration: Math.floor(Date.now() / 1000) - 60 } }));
@@ -106,7 +106,7 @@ describe('Idempotency-Key races and stale records', () => {
     expect(await runCount()).toBe(2);
   });
 
-  it('keeps a record 24 h in the TTL attribute and stores the answer, the body digest and the status', async () => {
+  it('Given a submission with a key, When its record is read, Then it holds the answer, the body digest and the status, and expires 24 h later in the TTL attribute', async () => {
     const before = Math.floor(Date.now() / 1000);
     const answer = await submit(keyed('layout'));
     const record = await recordOf('layout');
@@ -115,7 +115,7 @@ describe('Idempotency-Key races and stale records', () => {
     expect(record?.expiration).toBeLessThanOrEqual(before + 24 * 3600 + 60);
   });
 
-  it('answers a key from a record Powertools Idempotency wrote before the switch', async () => {
+  it('Given a record Powertools Idempotency wrote before the switch, When its key comes with the same body, Then its run is replayed; When another body comes, Then it is a reused key', async () => {
     // Written by @aws-lambda-powertools/idempotency 2.35.0 for alice, key k-compat and this body (its id and validation digests).
     const runId = '01M97KEHVDJ69H3TFM0PKNYQMB';
     await api.db.doc.send(

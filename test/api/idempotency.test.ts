@@ -15,7 +15,7 @@ describe('Idempotency-Key on POST /v1/runs', () => {
 
   const body = { repo: 'acme/web', prompt: 'Bump lodash', budgetUsd: 0.5, labels: ['a', 'b'] };
 
-  it('returns the same run for the same key and body, whatever the key order', async () => {
+  it("Given a submission with a key, When the same key and body come again with the body's keys reordered, Then the same run is answered and only one run is made and started", async () => {
     const first = await submit(apiEvent({ body, headers: { 'idempotency-key': 'k-1' } }));
     const reordered = { labels: ['a', 'b'], budgetUsd: 0.5, prompt: 'Bump lodash', repo: 'acme/web' };
     const second = await submit(apiEvent({ body: reordered, headers: { 'Idempotency-Key': 'k-1' } }));
@@ -28,7 +28,7 @@ describe('Idempotency-Key on POST /v1/runs', () => {
     expect((await api.deps.runs.get(bodyOf(first).runId))?.requestHash).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it('counts RunsSubmitted once: a replay of the same key is not a new submission', async () => {
+  it('Given a submission with a key, When it is replayed, Then RunsSubmitted is counted once', async () => {
     const emitted = jest.spyOn(apiMetrics, 'emit');
     try {
       await submit(apiEvent({ body, headers: { 'idempotency-key': 'k-metric' } }));
@@ -40,7 +40,7 @@ describe('Idempotency-Key on POST /v1/runs', () => {
     }
   });
 
-  it('refuses the same key with another body (409) and writes nothing', async () => {
+  it('Given a submission with a key, When the same key comes with another body, Then it is refused with 409 and nothing is written', async () => {
     await submit(apiEvent({ body, headers: { 'idempotency-key': 'k-2' } }));
     const before = await snapshotTables(api.db);
     const other = await submit(apiEvent({ body: { ...body, prompt: 'Something else' }, headers: { 'idempotency-key': 'k-2' } }));
@@ -49,21 +49,21 @@ describe('Idempotency-Key on POST /v1/runs', () => {
     expect(await snapshotTables(api.db)).toEqual(before);
   });
 
-  it('scopes keys per requester', async () => {
+  it('Given a key one requester used, When another requester submits with it, Then they get a run of their own', async () => {
     const mine = await submit(apiEvent({ body, headers: { 'idempotency-key': 'shared' } }));
     const theirs = await submit(apiEvent({ body, headers: { 'idempotency-key': 'shared' }, requester: 'arn:aws:iam::123456789012:role/bob' }));
     expect(theirs.statusCode).toBe(202);
     expect(bodyOf(theirs).runId).not.toBe(bodyOf(mine).runId);
   });
 
-  it('keeps no record of a refused submission, so the key can be used again', async () => {
+  it('Given a submission refused (403) under a key, When the key is used again for an allowed one, Then it is accepted', async () => {
     const refused = await submit(apiEvent({ body: { ...body, repo: 'other/repo' }, headers: { 'idempotency-key': 'k-3' } }));
     expect(refused.statusCode).toBe(403);
     const accepted = await submit(apiEvent({ body, headers: { 'idempotency-key': 'k-3' } }));
     expect(accepted.statusCode).toBe(202);
   });
 
-  it('gives concurrent duplicates one run', async () => {
+  it('Given five identical submissions with one key, When they arrive at once, Then one run is made and the others get the same run or 409 in progress', async () => {
     const results = await Promise.all(Array.from({ length: 5 }, () => submit(apiEvent({ body, headers: { 'idempotency-key': 'k-4' } }))));
     const ok = results.filter((r) => r.statusCode === 202);
     const runIds = new Set(ok.map((r) => bodyOf(r).runId));

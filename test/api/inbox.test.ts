@@ -68,7 +68,7 @@ describe('GET and POST /v1/inbox/{itemId}', () => {
     ['an unknown field', { body: { action: 'answer', answer: 'UTC', token: 'x' } }, 400],
     ['an action the type does not take', { body: { action: 'approve' } }, 400],
     ['an answer without text', { body: { action: 'answer' } }, 400],
-  ])('Given a paused run, When %s resolves it, Then %#: the answer is refused and nothing changes', async (_name, init, status) => {
+  ])('Given a paused run, When %s resolves it, Then it is refused with its 4xx and nothing changes', async (_name, init, status) => {
     const { itemId } = await pausedRun();
     const before = await snapshotTables(api.db);
     const result = await resolve(apiEvent({ itemId, ...(init as object) }));
@@ -150,7 +150,7 @@ describe('GET /v1/inbox', () => {
     ['a limit over 100', { limit: '101' }, 'invalid_request'],
     ['an unknown parameter', { owner: 'x' }, 'invalid_request'],
     ['a cursor it never issued', { cursor: 'bm90LWEtY3Vyc29y' }, 'invalid_cursor'],
-  ])('Given %s, When listing, Then 400 %s', async (_name, query, code) => {
+  ])('Given %s (%j), When the inbox is listed with it, Then it is refused with 400 %s', async (_name, query, code) => {
     const result = await list(apiEvent({ query }));
     expect(result.statusCode).toBe(400);
     expect(bodyOf(result).error.code).toBe(code);

@@ -37,7 +37,7 @@ describe('the Lambda entry points', () => {
     await db.stop();
   });
 
-  it('build their clients from the environment and serve a submit and a read', async () => {
+  it('Given the Lambda environment, When the entry points build their clients from it, Then they serve a submit, which starts its execution named by the run id, and a read', async () => {
     const submitted = await submitRun(apiEvent({ body: { repo: 'acme/web', prompt: 'p' }, headers: { 'idempotency-key': 'entry-1' } }));
     expect(submitted.statusCode).toBe(202);
     const runId = bodyOf(submitted).runId as string;
@@ -50,7 +50,7 @@ describe('the Lambda entry points', () => {
 });
 
 describe('executionArn', () => {
-  it('names the execution by run id under the state machine', () => {
+  it("Given a state machine ARN and a run id, When the execution ARN is made, Then it names the execution by run id under the state machine; When the ARN is not a state machine's, Then it is refused", () => {
     expect(executionArn('arn:aws:states:eu-west-1:123456789012:stateMachine:runs', '01J00000000000000000000000')).toBe('arn:aws:states:eu-west-1:123456789012:execution:runs:01J00000000000000000000000');
     expect(() => executionArn('arn:aws:lambda:eu-west-1:123456789012:function:x', 'r')).toThrow(/not a state machine ARN/);
   });

@@ -32,21 +32,21 @@ describe('GET /v1/runs, /v1/runs/{runId}, /v1/runs/{runId}/events', () => {
     return bodyOf(result) as { runs: RunView[]; nextCursor: string | null };
   };
 
-  it('lists newest first, 20 by default', async () => {
+  it('Given three runs, When they are listed without parameters, Then they come back newest first in one page, each a valid run view', async () => {
     const page = await list();
     expect(page.runs.map((r) => r.runId)).toEqual([...ids].reverse());
     expect(page.nextCursor).toBeNull();
     for (const run of page.runs) expect(RunView.safeParse(run).success).toBe(true);
   });
 
-  it('filters by requester, repo and status', async () => {
+  it('Given three runs, When they are listed by requester, repo, status or repo and status, Then only the matching ones come back, newest first', async () => {
     expect((await list({ requester: bob })).runs.map((r) => r.runId)).toEqual([ids[2], ids[1]]);
     expect((await list({ repo: 'acme/web' })).runs.map((r) => r.runId)).toEqual([ids[2], ids[0]]);
     expect((await list({ status: 'CANCELLED' })).runs.map((r) => r.runId)).toEqual([ids[0]]);
     expect((await list({ status: 'QUEUED', repo: 'acme/web' })).runs.map((r) => r.runId)).toEqual([ids[2]]);
   });
 
-  it('pages with an opaque cursor', async () => {
+  it('Given three runs, When they are listed 2 at a time, Then an opaque cursor pages to the rest', async () => {
     const first = await list({ limit: '2' });
     expect(first.runs.map((r) => r.runId)).toEqual([ids[2], ids[1]]);
     expect(first.nextCursor).toEqual(expect.any(String));
@@ -54,14 +54,14 @@ describe('GET /v1/runs, /v1/runs/{runId}, /v1/runs/{runId}/events', () => {
     expect(second.runs.map((r) => r.runId)).toEqual([ids[0]]);
   });
 
-  it('shows one run in USD', async () => {
+  it('Given a run, When it is read, Then it is shown in USD with its request id', async () => {
     const result = await getRunHandler(() => api.deps)(apiEvent({ runId: ids[1]! }));
     expect(result.statusCode).toBe(200);
     expect(result.headers['x-request-id']).toBeTruthy();
     expect(bodyOf(result)).toMatchObject({ runId: ids[1], repo: 'acme/api', status: 'QUEUED', requester: 'arn:aws:sts::123456789012:assumed-role/dev', source: 'api', issue: 42, budgetUsd: 2, costUsd: 0, error: null });
   });
 
-  it("shows a run's timeline, oldest first", async () => {
+  it('Given a cancelled run, When its events are read, Then its timeline comes back oldest first', async () => {
     const result = await getRunEventsHandler(() => api.deps)(apiEvent({ runId: ids[0]! }));
     expect(result.statusCode).toBe(200);
     const body = bodyOf(result);

@@ -13,7 +13,7 @@ describe('the requester of an assumed role', () => {
   });
   afterEach(() => api.stop());
 
-  it('is the role, whatever session name the caller chose, so a new session gets no new daily budget', async () => {
+  it("Given a 10 USD daily requester budget, When one role submits three 5 USD runs from freshly named sessions, Then the third is refused: the requester is the role, and another session of it lists the role's runs", async () => {
     // Given a per-requester daily budget of 10 USD and runs of 5 USD
     const submit = submitRunHandler(() => api.deps);
     const asSession = (name: string) => submit(apiEvent({ body: { repo: 'acme/api', prompt: 'p', budgetUsd: 5 }, requester: session(name) }));
@@ -28,7 +28,7 @@ describe('the requester of an assumed role', () => {
     expect(bodyOf(listed).runs).toHaveLength(2);
   });
 
-  it('normalises only assumed-role session ARNs', () => {
+  it('Given caller ARNs, When the requester identity is taken, Then only assumed-role session ARNs lose their session name; users and JWT subjects stay as they are', () => {
     expect(requesterIdentity('arn:aws:sts::123456789012:assumed-role/dev/bob')).toBe('arn:aws:sts::123456789012:assumed-role/dev');
     expect(requesterIdentity('arn:aws-us-gov:sts::123456789012:assumed-role/a.b+c=d@e-f_g/x@y.z')).toBe('arn:aws-us-gov:sts::123456789012:assumed-role/a.b+c=d@e-f_g');
     expect(requesterIdentity('arn:aws:iam::123456789012:user/alice')).toBe('arn:aws:iam::123456789012:user/alice');

@@ -25,7 +25,7 @@ describe('POST /v1/runs', () => {
   });
   afterEach(() => api.stop());
 
-  it('stores the run QUEUED, reserves its budget and starts its execution named by the run id', async () => {
+  it('Given a valid request, When it is submitted, Then the run is stored QUEUED, its budget reserved, and its execution started named by the run id', async () => {
     const result = await submit(apiEvent({ body: { repo: 'acme/web', prompt: 'Fix the failing date test', labels: ['deps'] } }));
 
     expect(result.statusCode).toBe(202);
@@ -46,7 +46,7 @@ describe('POST /v1/runs', () => {
     expect(JSON.parse(starts[0]!.args[0].input.input!)).toEqual({ runId: body.runId, repo: 'acme/web', timeoutSeconds: 20 * 60, heartbeatSeconds: 10 * 60, answerSeconds: 72 * 3600, capacityProvider: 'FARGATE_SPOT' });
   });
 
-  it('takes budget and time from the config defaults when neither request nor repo sets them, and marks CLI submissions', async () => {
+  it('Given neither request nor repo setting budget and time, When a CLI submission comes, Then the config defaults apply, the repo name is normalised and the run is marked as from the CLI', async () => {
     const result = await submit(apiEvent({ body: { repo: 'ACME/API', prompt: 'p' }, headers: { 'x-nightshift-source': 'cli' } }));
     expect(result.statusCode).toBe(202);
     const run = await api.deps.runs.get(bodyOf(result).runId);
@@ -68,7 +68,7 @@ describe('POST /v1/runs', () => {
     expect((await submit(apiEvent({ body: { repo: 'acme/web', prompt: 'Fix the failing date test', budgetUsd: needed - 0.01 } }))).statusCode).toBe(400);
   });
 
-  it('refuses while intake is paused, with Retry-After, writing nothing', async () => {
+  it('Given intake paused, When a run is submitted, Then it is refused with 503 and Retry-After, and nothing is written', async () => {
     await api.deps.intake.set(true, 'spend alarm');
     const before = await snapshotTables(api.db);
     const result = await submit(apiEvent({ body: { repo: 'acme/web', prompt: 'p' } }));
@@ -78,7 +78,7 @@ describe('POST /v1/runs', () => {
     expect(await snapshotTables(api.db)).toEqual(before);
   });
 
-  it('ends a run whose execution cannot start FAILED, with its budget returned, without stopping what never started', async () => {
+  it('Given an execution that cannot start, When a run is submitted, Then the caller gets 503 and the run ends FAILED with its budget returned, no slot held and nothing asked to stop', async () => {
     // Given StartExecution fails, and the SubmitRun role may not call StopExecution (as deployed)
     api.sfn.on(StartExecutionCommand).rejects(new Error('throttled'));
     api.sfn.on(StopExecutionCommand).rejects(Object.assign(new Error('not authorized to perform states:StopExecution'), { name: 'AccessDeniedException' }));
@@ -98,7 +98,7 @@ describe('POST /v1/runs', () => {
     expect(api.sfn.commandCalls(StopExecutionCommand)).toHaveLength(0);
   });
 
-  it('logs every line of a submission with its request id and run id', async () => {
+  it('Given a submission, When it is logged, Then every line carries its request id and run id', async () => {
     const lines: string[] = [];
     const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
       lines.push(String(chunk));
@@ -125,7 +125,7 @@ describe('50 concurrent submits against the org daily limit', () => {
   });
   afterAll(() => api.stop());
 
-  it('reserve at most the limit; the refused ones get 429 with Retry-After', async () => {
+  it('Given an org daily limit of 10 runs, When 50 requesters submit at once, Then at most the limit is reserved and the refused ones get 429 with Retry-After', async () => {
     const submit = submitRunHandler(() => api.deps);
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) => submit(apiEvent({ body: { repo: 'acme/api', prompt: `task ${i}` }, requester: `arn:aws:iam::123456789012:user/u${i}` }))),

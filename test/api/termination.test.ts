@@ -25,7 +25,7 @@ describe('terminationFor', () => {
     ['execution failed without detail', { kind: 'execution_ended', executionStatus: 'FAILED' }, false, 'FAILED', 'execution_failed'],
   ];
 
-  it.each(cases)('%s', (_name, ending, cancelRequested, status, code) => {
+  it.each(cases)('Given a run ending (%s), When it is mapped, Then the run gets its status and reason code, with a reason message', (_name, ending, cancelRequested, status, code) => {
     // Given how the run ended, When mapped, Then it gets this status and reason code
     const termination = terminationFor(ending, { cancelRequested });
     expect(termination.status).toBe(status);
@@ -44,7 +44,7 @@ describe('terminationFor', () => {
     for (const t of [timedOut, stalled, execution]) expect(t.reason.message).not.toMatch(/TimeoutSeconds|HeartbeatSeconds|States\./);
   });
 
-  it('carries the parsed result of a success, and the question of a run that stopped to ask', () => {
+  it('Given a runner success, When it is mapped, Then it carries the parsed result; When the run stopped to ask, Then its question is the reason', () => {
     expect(terminationFor({ kind: 'runner_succeeded', output: result }, { cancelRequested: false }).result).toEqual(result);
     const asked = terminationFor({ kind: 'runner_succeeded', output: { ...result, outcome: 'question', question: 'Which API version?', prUrl: null } }, { cancelRequested: false });
     expect(asked).toMatchObject({ status: 'SUCCEEDED', reason: { code: 'question', message: 'Which API version?' } });
@@ -52,7 +52,7 @@ describe('terminationFor', () => {
 });
 
 describe('reasonText', () => {
-  it('keeps causes short, on one line and free of invisible characters', () => {
+  it('Given a cause with line breaks, invisible characters, a lone surrogate, nothing or 5000 characters, When it is made a reason, Then it is one short line, free of invisible characters, or the fallback', () => {
     expect(reasonText('a\nb\u202Ec\u0000d', 'x')).toBe('a b c d');
     expect(reasonText('\ud800 lone', 'x')).toBe('\ufffd lone');
     expect(reasonText('   ', 'fallback')).toBe('fallback');

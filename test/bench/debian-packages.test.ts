@@ -68,28 +68,28 @@ Installed-Size: 2106
 describe('Debian package sizes for the image estimate', () => {
   const index = parsePackages(PACKAGES);
 
-  test('given continuation lines, versions and arch qualifiers, when parsed, then each dependency is a bare package name', () => {
+  test('Given a Packages index with continuation lines, versions and arch qualifiers, When it is parsed, Then each dependency is a bare package name and each package keeps its base flag and size', () => {
     expect(index.get('perl')!.depends).toEqual([['perl-base'], ['libperl5.36']]);
     expect(index.get('usrmerge')!.depends).toEqual([['perl'], ['libfile-find-rule-perl']]);
     expect(index.get('perl-base')).toMatchObject({ base: true, installedKiB: 7643, depends: [['libc6']] });
   });
 
-  test('given a choice in the base, when the base is built, then the smallest alternative is taken, as debootstrap does (no usrmerge and its Perl)', () => {
+  test('Given a choice in the base, When the base is built, Then the smallest alternative is taken, as debootstrap does (no usrmerge and its Perl)', () => {
     expect([...baseSet(index)].sort()).toEqual(['init-system-helpers', 'libc6', 'libgcc-s1', 'mawk', 'perl-base', 'usr-is-merged']);
   });
 
-  test('given a virtual dependency, when a base package provides it, then that one is chosen over the first provider', () => {
+  test('Given a virtual dependency a base package provides, When the closure of git is taken, Then that base package is chosen over the first provider', () => {
     expect(dependencyClosure(index, ['git'])).not.toContain('gawk');
     expect(dependencyClosure(index, ['git'])).toContain('mawk');
   });
 
-  test('given an image that holds the base, when git is added, then only what the base lacks is counted', () => {
+  test('Given an image that holds the base, When git is added, Then only what the base lacks is counted', () => {
     const added = addedKiB(index, ['git'], baseSet(index));
     expect(added.packages).toEqual(['git', 'git-man', 'libperl5.36', 'perl']);
     expect(added.kib).toBe(44890 + 2106 + 28875 + 670);
   });
 
-  test('given a dependency nothing provides, when the closure is taken, then it fails naming it', () => {
+  test('Given a dependency nothing provides, When the closure is taken, Then it fails naming it', () => {
     expect(() => dependencyClosure(parsePackages('Package: a\nInstalled-Size: 1\nDepends: missing-lib\n'), ['a'])).toThrow(/missing-lib/);
   });
 });

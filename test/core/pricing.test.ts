@@ -12,7 +12,7 @@ import {
 const prices = { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 };
 
 describe('pricing', () => {
-  it('charges every token kind at its own price per million', () => {
+  it('Given a call with all four kinds of tokens, When it is priced, Then each kind is charged at its own price per million', () => {
     // Given a call with all four kinds of tokens
     const usage = { input: 1_000, output: 500, cacheRead: 10_000, cacheWrite: 2_000 };
     // When it is priced
@@ -22,16 +22,16 @@ describe('pricing', () => {
     expect(microsToUsd(micros)).toBeCloseTo(0.021, 9);
   });
 
-  it('rounds fractional micro-dollars up so a budget is never undercounted', () => {
+  it('Given a call whose cost is a fractional number of micro-USD, When it is priced, Then it is rounded up so a budget is never undercounted', () => {
     expect(modelCallMicros({ input: 1, output: 0, cacheRead: 1, cacheWrite: 0 }, prices)).toBe(4); // 3 + 0.3
   });
 
-  it('refuses usage that is not whole non-negative token counts', () => {
+  it('Given usage that is negative or fractional token counts, When it is priced, Then it is refused', () => {
     expect(() => modelCallMicros({ input: -1, output: 0, cacheRead: 0, cacheWrite: 0 }, prices)).toThrow();
     expect(() => modelCallMicros({ input: 1.5, output: 0, cacheRead: 0, cacheWrite: 0 }, prices)).toThrow();
   });
 
-  it('prices the worst case at the dearest input rate plus every output token', () => {
+  it('Given cache writes dearer than plain input, When the worst case is priced, Then every input token is priced at the dearest rate plus every output token, and no real call with that input and output costs more', () => {
     // Given cache writes dearer than plain input
     // When the worst case of a 10k-token request with maxTokens 4096 is computed
     const worst = worstCaseCallMicros(10_000, 4_096, prices);
@@ -42,26 +42,26 @@ describe('pricing', () => {
     expect(real).toBeLessThanOrEqual(worst);
   });
 
-  it('treats an unknown model price as an error, never as 0', () => {
+  it('Given a price table for one model, When another model is looked up, Then it is an unknown-price error, never 0; the configured model answers its prices', () => {
     const table = PriceTable.fromModelConfig({ id: 'anthropic.claude-x', prices });
     expect(table.pricesFor('anthropic.claude-x')).toEqual(prices);
     expect(() => table.pricesFor('other.model')).toThrow(UnknownModelPriceError);
   });
 
-  it('charges compute by vCPU-hours and GB-hours', () => {
+  it('Given a Fargate size and a duration, When compute is priced, Then it costs its vCPU-hours plus GB-hours, and a negative duration is refused', () => {
     const fargate = { vcpuHourUsd: 0.04048, gbHourUsd: 0.004445, vcpu: 1, memoryGb: 4 };
     // 20 minutes of 1 vCPU / 4 GB: (0.04048 + 4 * 0.004445) / 3 USD
     expect(computeMicros(20 * 60, fargate)).toBe(19_420); // 0.05826 USD/h for a third of an hour
     expect(() => computeMicros(-1, fargate)).toThrow(RangeError);
   });
 
-  it('converts USD to integer micro-dollars exactly and refuses nonsense', () => {
+  it('Given USD amounts, When they are converted, Then they are whole micro-USD exactly (0.1 + 0.2 is 300000) and NaN or a negative amount is refused', () => {
     expect(usdToMicros(0.1 + 0.2)).toBe(300_000);
     expect(() => usdToMicros(Number.NaN)).toThrow(RangeError);
     expect(() => usdToMicros(-1)).toThrow(RangeError);
   });
 
-  it('adds usage field by field', () => {
+  it('Given two usages, When they are added, Then each token count is the sum of the two', () => {
     expect(addUsage({ input: 1, output: 2, cacheRead: 3, cacheWrite: 4 }, { input: 10, output: 20, cacheRead: 30, cacheWrite: 40 })).toEqual({
       input: 11,
       output: 22,

@@ -26,12 +26,12 @@ beforeAll(() => {
 type Resource = { Properties?: Record<string, unknown> };
 const runnerTaskDefinition = (): Resource => Object.values(template.findResources('AWS::ECS::TaskDefinition') as Record<string, Resource>).find((r) => JSON.stringify(r.Properties).includes('"Name":"runner"'))!;
 
-test('cluster with Container Insights and both Fargate capacity providers', () => {
+test('Given the synthesized stack, Then the cluster has Container Insights and both Fargate capacity providers', () => {
   template.hasResourceProperties('AWS::ECS::Cluster', { ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] });
   template.hasResourceProperties('AWS::ECS::ClusterCapacityProviderAssociations', { CapacityProviders: Match.arrayWith(['FARGATE', 'FARGATE_SPOT']) });
 });
 
-test('the runner container: read-only root, init process, long stop timeout, dropped capabilities, logs with retention', () => {
+test('Given the synthesized stack, Then the runner container has a read-only root, an init process, the stop timeout it is told, dropped capabilities, its mounts and its one secret, and logs to a group with retention', () => {
   const taskDefinition = runnerTaskDefinition();
   const container = (taskDefinition.Properties!.ContainerDefinitions as Record<string, unknown>[])[0]!;
   expect(container).toMatchObject({ Name: 'runner', ReadonlyRootFilesystem: true, Memory: 4096, LinuxParameters: { InitProcessEnabled: true } });
@@ -49,6 +49,6 @@ test('the runner container: read-only root, init process, long stop timeout, dro
   expect((template.findResources('AWS::Logs::LogGroup')[group] as Resource).Properties).toMatchObject({ RetentionInDays: 30 });
 });
 
-test('the runner image is built from runner/Dockerfile at deploy, not at synth', () => {
+test('Given the synthesized stack, Then the runner image is a container asset built from runner/Dockerfile at deploy, not at synth', () => {
   expect(JSON.stringify(runnerTaskDefinition().Properties)).toContain('cdk-hnb659fds-container-assets');
 });

@@ -34,7 +34,7 @@ beforeAll(() => {
 const functions = () => Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function').map(([id]) => arnOf(template, id));
 
 describe("the submit function's role", () => {
-  test('invokes the branch facts function and no other function: no token broker, so no token', async () => {
+  test('Given the synthesized stack, Then per the policy simulator it invokes the branch facts function and no other function: no token broker, so no token', async () => {
     const invocable: string[] = [];
     for (const fn of functions()) if ((await decide(template, submitRole, { action: 'lambda:InvokeFunction', resource: fn })) === 'Allowed') invocable.push(fn);
     expect(invocable).toEqual([factsArn]);
@@ -42,7 +42,7 @@ describe("the submit function's role", () => {
     expect(await decide(template, submitRole, { action: 'lambda:InvokeFunction', resource: runBrokerArn })).not.toBe('Allowed');
   });
 
-  test('reads no GitHub secret and cannot change the facts function', async () => {
+  test('Given the synthesized stack, Then per the policy simulator it reads no GitHub secret and cannot change or read the facts function', async () => {
     for (const name of ['nightshift/gh-key', 'nightshift/gh-webhook', 'nightshift/npm-token']) {
       expect(await decide(template, submitRole, { action: 'secretsmanager:GetSecretValue', resource: secret(name) })).not.toBe('Allowed');
     }
@@ -53,13 +53,13 @@ describe("the submit function's role", () => {
 });
 
 describe('who may invoke the branch facts function', () => {
-  test('of every role in the stack, the submitters of runs that name a branch (the submit and webhook functions) and the run diff route', async () => {
+  test('Given every role in the stack, Then per the policy simulator only the submitters of runs that name a branch (the submit and webhook functions) and the run diff route may', async () => {
     const invokers: string[] = [];
     for (const role of rolesOf(template)) if ((await decide(template, role, { action: 'lambda:InvokeFunction', resource: factsArn })) === 'Allowed') invokers.push(role);
     expect(invokers.sort()).toEqual([submitRole, webhookRole, diffRole].sort());
   });
 
-  test('the run diff route (GET /v1/runs/{runId}/diff) invokes it and nothing else, reads no secret and writes no table', async () => {
+  test('Given the synthesized stack, Then per the policy simulator the run diff route (GET /v1/runs/{runId}/diff) invokes it and nothing else, reads no secret and writes no table', async () => {
     const invocable: string[] = [];
     for (const fn of functions()) if ((await decide(template, diffRole, { action: 'lambda:InvokeFunction', resource: fn })) === 'Allowed') invocable.push(fn);
     expect(invocable).toEqual([factsArn]);
@@ -75,13 +75,13 @@ describe('who may invoke the branch facts function', () => {
 });
 
 describe("the branch facts function's own role", () => {
-  test('reads the App key and no other secret', async () => {
+  test('Given the synthesized stack, Then per the policy simulator it reads the App key and no other secret', async () => {
     expect(await decide(template, factsRole, { action: 'secretsmanager:GetSecretValue', resource: secret('nightshift/gh-key') })).toBe('Allowed');
     expect(await decide(template, factsRole, { action: 'secretsmanager:GetSecretValue', resource: secret('nightshift/gh-webhook') })).not.toBe('Allowed');
     expect(await decide(template, factsRole, { action: 'secretsmanager:GetSecretValue', resource: secret('nightshift/npm-token') })).not.toBe('Allowed');
   });
 
-  test('reaches no table and invokes no function', async () => {
+  test('Given the synthesized stack, Then per the policy simulator it reaches no table and invokes no function', async () => {
     const tables = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::DynamoDB::Table').map(([id]) => arnOf(template, id));
     for (const table of tables) {
       for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:Scan']) {

@@ -9,7 +9,7 @@ describe('GithubWebhook construct', () => {
   const ref = (fn: { role?: { node: { defaultChild?: unknown } } }) => ({ Ref: stack.getLogicalId(fn.role!.node.defaultChild as never) });
   const policies = Object.values(template.findResources('AWS::IAM::Policy')) as { Properties: { Roles: unknown; PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown; Condition?: unknown }[] } } }[];
 
-  it('serves POST /v1/webhooks/github without an authorizer, every other route keeps IAM', () => {
+  it('Given the synthesized stack, Then POST /v1/webhooks/github has no authorizer, every other route keeps IAM, and the webhook URL is an output', () => {
     const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')) as { Properties: { RouteKey: string; AuthorizationType?: string } }[];
     const byKey = Object.fromEntries(routes.map((r) => [r.Properties.RouteKey, r.Properties.AuthorizationType]));
     expect(byKey['POST /v1/webhooks/github']).toBe('NONE');
@@ -17,7 +17,7 @@ describe('GithubWebhook construct', () => {
     expect(JSON.stringify((json as { Outputs: unknown }).Outputs)).toContain('GithubWebhookUrl');
   });
 
-  it('lets only the webhook function read the webhook secret, and the webhook broker the App key, never a wildcard', () => {
+  it('Given the synthesized stack, Then only the webhook function reads the webhook secret and it reads nothing else, and the webhook broker reads the App key, never a wildcard', () => {
     const readers = policies.flatMap((p) =>
       p.Properties.PolicyDocument.Statement.filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue')).flatMap((s) =>
         [s.Resource].flat().map((r) => ({ roles: JSON.stringify(p.Properties.Roles), secret: /:secret:([^"]+)/.exec(JSON.stringify(r))?.[1] })),
@@ -28,7 +28,7 @@ describe('GithubWebhook construct', () => {
     expect(readers.filter((r) => r.roles === JSON.stringify([ref(webhook.tokenBroker)])).map((r) => r.secret)).toEqual(['nightshift/gh-key-??????']);
   });
 
-  it('lets only the webhook function invoke the webhook broker, and the function writes only delivery markers to the idempotency table', () => {
+  it('Given the synthesized stack, Then only the webhook function may invoke the webhook broker, which it is told of, and the function writes only delivery markers to the idempotency table', () => {
     const brokerId = stack.getLogicalId(webhook.tokenBroker.node.defaultChild as never);
     const invokers = policies.filter((p) => p.Properties.PolicyDocument.Statement.some((s) => [s.Action].flat().includes('lambda:InvokeFunction') && JSON.stringify(s.Resource).includes(brokerId)));
     expect(invokers.map((p) => p.Properties.Roles)).toEqual([[ref(webhook.function)]]);
@@ -47,7 +47,7 @@ describe('GithubWebhook construct', () => {
     });
   });
 
-  it('sends the end of every run execution (however it ended) to the webhook function, and only it', () => {
+  it('Given the synthesized stack, Then one rule sends the end of every run execution (however it ended) to the webhook function, and only it, which EventBridge may invoke', () => {
     const fnId = stack.getLogicalId(webhook.function.node.defaultChild as never);
     const machineId = stack.getLogicalId(stack.orchestrator.stateMachine.node.defaultChild as never);
     const rules = Object.values(template.findResources('AWS::Events::Rule')) as { Properties: { EventPattern: unknown; Targets: { Arn: unknown }[] } }[];
@@ -61,7 +61,7 @@ describe('GithubWebhook construct', () => {
     template.hasResourceProperties('AWS::Lambda::Permission', { Action: 'lambda:InvokeFunction', Principal: 'events.amazonaws.com', FunctionName: { 'Fn::GetAtt': [fnId, 'Arn'] } });
   });
 
-  it('per the IAM policy simulator, of every role in the stack only the webhook function may invoke the webhook broker or read the webhook secret', async () => {
+  it('Given every role in the stack, Then per the IAM policy simulator only the webhook function may invoke the webhook broker or read the webhook secret', async () => {
     const t = json as unknown as Template;
     const brokerArn = arnOf(t, stack.getLogicalId(webhook.tokenBroker.node.defaultChild as never));
     const secret = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:nightshift/gh-webhook-AbCdEf`;
@@ -76,7 +76,7 @@ describe('GithubWebhook construct', () => {
     expect(readers).toEqual([fnRole]);
   });
 
-  it('is not deployed without a webhook secret', () => {
+  it('Given a config without a webhook secret, When the stack is synthesized, Then no webhook is deployed', () => {
     const { stack: without } = synthesize({ prebuiltRunnerImage: true, config: testConfig(stackFixture, { github: { appId: 1, installationId: 2, privateKeySecret: 'nightshift/gh-key' } }) });
     expect(without.githubWebhook).toBeUndefined();
   });

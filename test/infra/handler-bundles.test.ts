@@ -32,12 +32,12 @@ describe('Lambda handler bundles', () => {
   const out = mkdtempSync(join(tmpdir(), 'nightshift-bundles-'));
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-  test('the stack deploys the handlers this budget names', () => {
+  test('Given the synthesized stack, Then it deploys at least 12 handlers, among them every handler this budget names', () => {
     expect(entries.length).toBeGreaterThanOrEqual(12);
     for (const entry of Object.keys(OVER_BUDGET)) expect(entries).toContain(entry);
   });
 
-  test.each(entries)('%s stays within its size budget and carries none of zod\'s locales but English', async (entry) => {
+  test.each(entries)('Given the %s handler, When it is bundled, Then it stays within its size budget and carries no zod locale but English and no AWS SDK', async (entry) => {
     const outfile = join(out, `${entry.replace(/[/.]/g, '_')}.js`);
     const result = await build({ ...lambdaEsbuildOptions(entry, config, outfile), metafile: true });
     const bytes = statSync(outfile).size;

@@ -35,7 +35,7 @@ function statementsOf(roleId: string): Statement[] {
 const actionsOf = (roleId: string) => new Set(statementsOf(roleId).flatMap((s) => [s.Action].flat()));
 
 describe('states:StopExecution', () => {
-  test('only the handlers that stop executions may: cancel (and not submit, which never stops what did not start)', () => {
+  test('Given the synthesized stack, Then only the cancel handler may stop executions, not submit (which never stops what did not start) nor the schedule', () => {
     expect(actionsOf(roleOfFunction('lambdas/api/cancel-run.ts'))).toContain('states:StopExecution');
     expect(actionsOf(roleOfFunction('lambdas/api/submit-run.ts'))).not.toContain('states:StopExecution');
     expect(actionsOf(roleOfFunction('lambdas/schedule/submit.ts'))).not.toContain('states:StopExecution');
@@ -43,7 +43,7 @@ describe('states:StopExecution', () => {
 });
 
 describe('the slot reconciler and queue sweep (run gauges)', () => {
-  test('may update only the semaphore items and the queue entries of the control table', () => {
+  test('Given the synthesized stack, Then they may update only the semaphore items and the queue entries of the control table', () => {
     const role = roleOfFunction('lambdas/ops/run-gauges.ts');
     const updates = statementsOf(role).filter((s) => [s.Action].flat().includes('dynamodb:UpdateItem'));
     expect(updates).toEqual([
@@ -56,7 +56,7 @@ describe('the slot reconciler and queue sweep (run gauges)', () => {
 });
 
 describe('the run gauges', () => {
-  test('read runs only by status (the byStatus index) and by id, the events of a run, the intake flag and semaphores, and the queue index: no Scan, no other index or item', () => {
+  test('Given the synthesized stack, Then they read runs only by status (the byStatus index) and by id, the intake flag and semaphores, and the queue index: no Scan, no other index or item', () => {
     const role = roleOfFunction('lambdas/ops/run-gauges.ts');
     const reads = statementsOf(role).filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:') && a !== 'dynamodb:UpdateItem'));
     const actions = new Set(reads.flatMap((s) => [s.Action].flat()));
@@ -76,7 +76,7 @@ describe('the run gauges', () => {
 });
 
 describe('waking queued runs (states:SendTaskSuccess)', () => {
-  test('only Admit, what frees slots (Finalize, Pause, the backstop) and the queue sweep may, on the run state machine only, besides the runner and the inbox resolution', () => {
+  test('Given the synthesized stack, Then Admit, Finalize, Pause, the backstop and the queue sweep may, on the run state machine only, and the automatic resume and the API run routes may not', () => {
     const wakers = ['lambdas/orchestrator/admit.ts', 'lambdas/orchestrator/finalize.ts', 'lambdas/orchestrator/pause.ts', 'lambdas/orchestrator/backstop.ts', 'lambdas/ops/run-gauges.ts'];
     for (const entry of wakers) {
       const sends = statementsOf(roleOfFunction(entry)).filter((s) => [s.Action].flat().includes('states:SendTaskSuccess'));
@@ -87,7 +87,7 @@ describe('waking queued runs (states:SendTaskSuccess)', () => {
     }
   });
 
-  test('the queue entries are deleted only by the state machine\'s tasks, on queue#… keys only', () => {
+  test('Given the synthesized stack, Then Finalize deletes queue entries on queue#… keys only and the queue sweep deletes nothing', () => {
     const deletes = statementsOf(roleOfFunction('lambdas/orchestrator/finalize.ts')).filter((s) => [s.Action].flat().includes('dynamodb:DeleteItem'));
     expect(deletes).toEqual([expect.objectContaining({ Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['queue#*'] } } })]);
     expect(actionsOf(roleOfFunction('lambdas/ops/run-gauges.ts'))).not.toContain('dynamodb:DeleteItem');
@@ -99,14 +99,14 @@ const tablesIn = (resource: unknown) => ['StateRuns', 'StateEvents', 'StateContr
 const dynamoStatements = (roleId: string) => statementsOf(roleId).filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:')));
 
 describe('the runner task role', () => {
-  test('has no DynamoDB and no S3 grant: its run data goes through the token broker (test/infra/run-isolation-iam.test.ts)', () => {
+  test('Given the synthesized stack, Then it has no DynamoDB and no S3 grant: its run data goes through the token broker (test/infra/run-isolation-iam.test.ts)', () => {
     expect(dynamoStatements(runnerTaskRole())).toEqual([]);
     expect(statementsOf(runnerTaskRole()).filter((s) => [s.Action].flat().some((a) => a.startsWith('s3:')))).toEqual([]);
   });
 });
 
 describe('the token broker', () => {
-  test('reads and updates runs, appends events, and moves only the ledger day items of the control table, for the runner it checked', () => {
+  test('Given the synthesized stack, Then it reads and updates runs, appends events and moves only the ledger day items of the control table, and has no other DynamoDB grant', () => {
     const statements = dynamoStatements(roleOfFunction('lambdas/token-broker.ts'));
     const grants = statements.map((s) => ({ actions: [s.Action].flat().sort(), tables: tablesIn(s.Resource), condition: s.Condition ?? null, indexes: JSON.stringify(s.Resource).includes('/index/') }));
     expect(grants).toEqual(
@@ -123,7 +123,7 @@ describe('the token broker', () => {
 describe('Bedrock for the runner', () => {
   const bedrock = () => statementsOf(runnerTaskRole()).filter((s) => [s.Action].flat().some((a) => a.startsWith('bedrock:')));
 
-  test('an inference profile: the profile in this region, and its foundation model in the profile geography only through that profile', () => {
+  test('Given a model behind an inference profile, Then the runner may call the profile in this region, and its foundation model in the profile geography only through that profile', () => {
     const statements = bedrock();
     expect(statements).toHaveLength(2);
     const [profile, model] = [statements.find((s) => JSON.stringify(s.Resource).includes('inference-profile/'))!, statements.find((s) => JSON.stringify(s.Resource).includes('foundation-model/'))!];
@@ -137,7 +137,7 @@ describe('Bedrock for the runner', () => {
     expect(condition).toContain('inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0');
   });
 
-  test('a plain model id: only that model in this region', () => {
+  test('Given a plain model id, Then the runner may call only that model, in this region', () => {
     const plain = synthesize({ config: testConfig(stackFixture, { model: { ...testConfig(stackFixture).model, id: 'anthropic.claude-3-haiku-20240307-v1:0' } }), prebuiltRunnerImage: true });
     const saved = synth;
     synth = plain;
@@ -152,7 +152,7 @@ describe('Bedrock for the runner', () => {
 });
 
 describe('the intake switch (AdminIntake)', () => {
-  test('reads and writes only the intake flag item of the control table', () => {
+  test('Given the synthesized stack, Then it reads and writes only the intake flag item of the control table', () => {
     const statements = dynamoStatements(roleOfFunction('lambdas/ops/intake.ts'));
     expect(statements).toHaveLength(1);
     expect([statements[0]!.Action].flat().sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);

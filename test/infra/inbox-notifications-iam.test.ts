@@ -36,7 +36,7 @@ beforeAll(() => {
 });
 
 // The topic, its key, its subscriptions' filter and grantPublish on their own: inbox-notifications.test.ts.
-test("the app's topic: the configured e-mails, the GitHub webhook function as its one Lambda subscriber, and the InboxTopicArn output", () => {
+test('Given the synthesized app, Then its inbox topic has the configured e-mails told of new items only, the GitHub webhook function as its one Lambda subscriber, TLS only, and the InboxTopicArn output', () => {
   const topicId = stack.getLogicalId(stack.inboxNotifications.topic.node.defaultChild as never);
   const subscriptions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::SNS::Subscription' && JSON.stringify(r.Properties?.TopicArn).includes(topicId));
   const emails = subscriptions.filter((s) => s.Properties?.Protocol === 'email');
@@ -61,7 +61,7 @@ function synthesizedOutputs(): unknown {
   return (assertions.toJSON() as { Outputs?: unknown }).Outputs;
 }
 
-test('the Pause, Finalize and backstop functions, Admit and the resolve route, and no other role, may publish to the inbox topic and use its key to do so', async () => {
+test('Given every role in the stack, Then only the Pause, Finalize and backstop functions, Admit and the resolve route may publish to the inbox topic, using its key only for that, and each is told the topic', async () => {
   expect(new Set(publisherRoles).size).toBe(3);
   expect(new Set(statusEventRoles).size).toBe(4);
   const allPublishers = [...new Set([...publisherRoles, ...statusEventRoles])];
@@ -84,7 +84,7 @@ test('the Pause, Finalize and backstop functions, Admit and the resolve route, a
   }
 });
 
-test('without the GitHub triggers nothing publishes the status events', () => {
+test('Given a config without the GitHub triggers, When the stack is synthesized, Then nothing is told the status events topic', () => {
   const { stack: bare, json } = synthesize({ config: testConfig(stackFixture, { github: { appId: 1, installationId: 2, privateKeySecret: 'nightshift/gh-key' } }), prebuiltRunnerImage: true });
   expect(bare.githubWebhook).toBeUndefined();
   const resources = (json as unknown as Template).Resources;
@@ -94,7 +94,7 @@ test('without the GitHub triggers nothing publishes the status events', () => {
   }
 });
 
-test('the publishers publish nowhere else and manage nothing of SNS', async () => {
+test('Given the inbox publishers, Then per the policy simulator they publish nowhere else and manage nothing of SNS or of the key', async () => {
   for (const role of publisherRoles) expect(await decide(template, role, { action: 'sns:Publish', resource: alarmTopicArn })).not.toBe('Allowed');
   expect(await decide(template, pauseRole, { action: 'sns:Publish', resource: alarmTopicArn })).not.toBe('Allowed');
   expect(await decide(template, pauseRole, { action: 'sns:Publish', resource: 'arn:aws:sns:us-east-1:111122223333:someone-elses-topic' })).not.toBe('Allowed');
@@ -103,7 +103,7 @@ test('the publishers publish nowhere else and manage nothing of SNS', async () =
   expect(await decide(template, pauseRole, { action: 'kms:CreateGrant', resource: keyArn })).not.toBe('Allowed');
 });
 
-test('the webhook function may resolve inbox items and complete the waiting token, but not create, list or delete items', async () => {
+test('Given the synthesized stack, Then per the policy simulator the webhook function may read and update inbox items, but not create, delete, scan or list them, nor publish to the topic', async () => {
   const webhookRole = stack.getLogicalId(stack.githubWebhook!.function.role!.node.defaultChild as never);
   const inbox = arnOf(template, stack.getLogicalId(stack.state.inbox.node.defaultChild as never));
   expect(await decide(template, webhookRole, { action: 'dynamodb:GetItem', resource: inbox })).toBe('Allowed');

@@ -35,7 +35,7 @@ const statementsOf = (fn: lambda.Function) =>
     .filter((p) => JSON.stringify(p.Properties?.Roles).includes(idOf(fn.role!)))
     .flatMap((p) => (p.Properties!.PolicyDocument as { Statement: unknown[] }).Statement);
 
-test('the topic is encrypted with its own rotating key, TLS only, with one e-mail subscription per configured address', () => {
+test('Given the inbox notifications construct, Then its topic is encrypted with its own rotating key, TLS only, with one e-mail subscription per configured address, told of new items only', () => {
   const topicId = idOf(notifications.topic);
   const keyId = idOf(notifications.key);
   expect(resources[topicId]!.Properties).toEqual(expect.objectContaining({ KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } }));
@@ -47,7 +47,7 @@ test('the topic is encrypted with its own rotating key, TLS only, with one e-mai
   expect(JSON.stringify(ofType('AWS::SNS::TopicPolicy'))).toContain('"aws:SecureTransport":"false"');
 });
 
-test('deliverThreadItemsTo subscribes the function to the waiting items (pause reasons) of runs with a GitHub thread, and to the queue\'s moves, only', () => {
+test("Given deliverThreadItemsTo, Then the function is subscribed to the waiting items (pause reasons) of runs with a GitHub thread, and to the queue's moves, only", () => {
   const lambdas = ofType('AWS::SNS::Subscription').filter((s) => s.Properties?.Protocol === 'lambda');
   expect(lambdas).toHaveLength(1);
   expect(lambdas[0]!.Properties).toEqual(
@@ -59,7 +59,7 @@ test('deliverThreadItemsTo subscribes the function to the waiting items (pause r
   );
 });
 
-test('grantPublish lets the function publish to this topic and use its key for it, nothing else, and names the topic in its environment', () => {
+test('Given grantPublish, Then the function may publish to this topic and use its key for it, nothing else, is told the topic in its environment, and the subscriber is granted nothing', () => {
   expect(statementsOf(publisher)).toEqual([
     { Action: 'sns:Publish', Effect: 'Allow', Resource: { Ref: idOf(notifications.topic) } },
     { Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [idOf(notifications.key), 'Arn'] } },

@@ -9,7 +9,7 @@ describe('a stack with the anthropic model provider', () => {
   const policies = Object.values(template.findResources('AWS::IAM::Policy')) as { Properties: { Roles: { Ref: string }[]; PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } }[];
   const statementsOfRole = (roleId: string) => policies.filter((p) => p.Properties.Roles.some((r) => r.Ref === roleId)).flatMap((p) => p.Properties.PolicyDocument.Statement);
 
-  it('grants the runner task role no Bedrock action and tells the runner its provider', () => {
+  it('Given the synthesized stack, Then the runner task role has no Bedrock and no secret action and the runner is told its provider', () => {
     const taskRoleId = stack.getLogicalId(stack.runtime.taskRole.node.defaultChild as never);
     const actions = statementsOfRole(taskRoleId).flatMap((s) => [s.Action].flat());
     expect(actions.length).toBeGreaterThan(0);
@@ -20,13 +20,13 @@ describe('a stack with the anthropic model provider', () => {
     });
   });
 
-  it('lets only the token broker read the API key secret', () => {
+  it('Given the synthesized stack, Then only the token broker may read the API key secret', () => {
     const brokerRoleId = stack.getLogicalId(stack.tokenBroker.function.role!.node.defaultChild as never);
     const readers = policies.filter((p) => JSON.stringify(p.Properties.PolicyDocument).includes('secret:nightshift/anthropic-api-key-??????'));
     expect(readers.map((p) => p.Properties.Roles)).toEqual([[{ Ref: brokerRoleId }]]);
   });
 
-  it('allows the API host on the egress proxy, and lets the VPC resolve it through the DNS Firewall', () => {
+  it('Given the synthesized stack, Then the egress proxy allows the API host and the DNS Firewall lets the VPC resolve it', () => {
     const proxy = Object.values(template.findResources('AWS::ECS::TaskDefinition')).find((r) => JSON.stringify(r).includes('NIGHTSHIFT_SQUID_CONF'))!;
     expect(JSON.stringify(proxy)).toContain('acl allow_default dstdomain -n api.anthropic.com');
     const lists = JSON.stringify(template.findResources('AWS::Route53Resolver::FirewallDomainList'));

@@ -52,7 +52,7 @@ const itemActions = [
 ];
 
 describe("a runner's credentials (the runner task role)", () => {
-  test.each(['StateRuns', 'StateEvents', 'StateControl', 'StateIdempotency', 'StateInbox'])('reach no item of the %s table, its own run\'s or another\'s', async (prefix) => {
+  test.each(['StateRuns', 'StateEvents', 'StateControl', 'StateIdempotency', 'StateInbox'])("Given the %s table, Then per the policy simulator they reach no item of it or of its index, their own run's or another's", async (prefix) => {
     const decisions: string[] = [];
     for (const action of itemActions) {
       for (const keys of [[ownRun], [otherRun], [`ledger#org#${day}`], [`ledger#requester#arn:aws:iam::${ACCOUNT}:user/dev#${day}`], ['slot#global'], ['flag#intake']]) {
@@ -65,7 +65,7 @@ describe("a runner's credentials (the runner task role)", () => {
     expect(decisions).toEqual([]);
   });
 
-  test('cannot read, write, overwrite or delete any trace or checkpoint object, its own run\'s included', async () => {
+  test("Given the trace bucket, Then per the policy simulator they cannot read, write, overwrite or delete any trace or checkpoint object, their own run's included, nor list or reconfigure the bucket", async () => {
     const allowed: string[] = [];
     const pause = '01JDXKQ1Z8C9V5W3T2R4M6N8P0';
     for (const action of ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:PutObjectAcl', 's3:RestoreObject', 's3:PutObjectTagging']) {
@@ -79,7 +79,7 @@ describe("a runner's credentials (the runner task role)", () => {
     expect(allowed).toEqual([]);
   });
 
-  test('cannot read any secret: repo secrets and the App key come from the broker, the proxy credential from ECS at start', async () => {
+  test("Given the stack's secrets, Then per the policy simulator they read none: repo secrets and the App key come from the broker, and only the two ECS execution roles read the proxy credential", async () => {
     for (const name of ['nightshift/gh-key', 'nightshift/npm-token']) {
       expect(await decide(template, taskRole, { action: 'secretsmanager:GetSecretValue', resource: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}-AbCdEf` })).not.toBe('Allowed');
     }
@@ -91,7 +91,7 @@ describe("a runner's credentials (the runner task role)", () => {
     expect(readers.sort()).toEqual([executionRoleOf('runner'), executionRoleOf('squid')].sort());
   });
 
-  test('invokes the token broker and no other function of the stack', async () => {
+  test('Given every function of the stack, Then per the policy simulator they invoke the token broker and no other', async () => {
     const functions = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function').map(([id]) => arnOf(template, id));
     expect(functions.length).toBeGreaterThan(5);
     const invocable: string[] = [];
@@ -99,7 +99,7 @@ describe("a runner's credentials (the runner task role)", () => {
     expect(invocable).toEqual([brokerArn]);
   });
 
-  test('calls the configured model through its inference profile, and no other model', async () => {
+  test('Given the configured model, Then per the policy simulator they call it through its inference profile only, and no other model or profile', async () => {
     const profile = `arn:aws:bedrock:${REGION}:${ACCOUNT}:inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0`;
     const model = 'arn:aws:bedrock:us-west-2::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0';
     expect(await decide(template, taskRole, { action: 'bedrock:InvokeModel', resource: profile })).toBe('Allowed');
@@ -110,7 +110,7 @@ describe("a runner's credentials (the runner task role)", () => {
     expect(await decide(template, taskRole, { action: 'bedrock:InvokeModel', resource: `arn:aws:bedrock:${REGION}:${ACCOUNT}:inference-profile/us.anthropic.claude-opus-4-1-20250805-v1:0` })).not.toBe('Allowed');
   });
 
-  test('cannot hand itself other credentials', async () => {
+  test('Given the token broker, Then per the policy simulator they cannot assume or pass its role nor change its code or configuration', async () => {
     for (const [action, resource] of [
       ['sts:AssumeRole', `arn:aws:iam::${ACCOUNT}:role/${brokerRole}`],
       ['iam:PassRole', `arn:aws:iam::${ACCOUNT}:role/${brokerRole}`],
@@ -123,7 +123,7 @@ describe("a runner's credentials (the runner task role)", () => {
 });
 
 describe('who may invoke the token broker', () => {
-  test('of every role in the stack, only the runner task role (and it still needs a run key, test/runner/token-broker.test.ts)', async () => {
+  test('Given every role in the stack, Then per the policy simulator only the runner task role may (and it still needs a run key, test/runner/token-broker.test.ts)', async () => {
     const invokers: string[] = [];
     for (const role of rolesOf(template)) if ((await decide(template, role, { action: 'lambda:InvokeFunction', resource: brokerArn })) === 'Allowed') invokers.push(role);
     expect(invokers).toEqual([taskRole]);
@@ -131,7 +131,7 @@ describe('who may invoke the token broker', () => {
 });
 
 describe("the broker's own role (the checked path)", () => {
-  test('moves the day ledger items and no other control item', async () => {
+  test('Given the control table, Then per the policy simulator it updates the day ledger items and no other control item, and reads, writes or deletes none', async () => {
     const control = table('StateControl');
     const update = (key: string) => decide(template, brokerRole, { action: 'dynamodb:UpdateItem', resource: control, context: { 'dynamodb:LeadingKeys': [key] } });
     expect(await update(`ledger#org#${day}`)).toBe('Allowed');
@@ -144,7 +144,7 @@ describe("the broker's own role (the checked path)", () => {
     }
   });
 
-  test('reads and updates run items one by one, never lists them or touches their indexes', async () => {
+  test('Given the runs and events tables, Then per the policy simulator it reads run items one by one, never lists them, writes them whole or touches their indexes, and appends events it cannot query', async () => {
     const runs = table('StateRuns');
     expect(await decide(template, brokerRole, { action: 'dynamodb:GetItem', resource: runs })).toBe('Allowed');
     for (const action of ['dynamodb:Scan', 'dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:BatchGetItem', 'dynamodb:PartiQLSelect']) {
@@ -155,13 +155,13 @@ describe("the broker's own role (the checked path)", () => {
     expect(await decide(template, brokerRole, { action: 'dynamodb:Query', resource: table('StateEvents') })).not.toBe('Allowed');
   });
 
-  test('presigns trace uploads under runs/ only, and reads no trace', async () => {
+  test('Given the trace bucket, Then per the policy simulator it may put traces under runs/ only, and reads or deletes no trace', async () => {
     expect(await decide(template, brokerRole, { action: 's3:PutObject', resource: `${tracesBucket()}/runs/${ownRun}/trace.jsonl` })).toBe('Allowed');
     expect(await decide(template, brokerRole, { action: 's3:PutObject', resource: `${tracesBucket()}/elsewhere/x` })).not.toBe('Allowed');
     for (const action of ['s3:GetObject', 's3:DeleteObject']) expect(await decide(template, brokerRole, { action, resource: `${tracesBucket()}/runs/${ownRun}/trace.jsonl` })).not.toBe('Allowed');
   });
 
-  test('presigns checkpoint downloads and nothing else it reads: no trace, nothing outside runs/', async () => {
+  test('Given the trace bucket, Then per the policy simulator it may read and write checkpoints, deletes none, and reads nothing else: no trace, nothing outside runs/', async () => {
     const checkpoint = `${tracesBucket()}/runs/${ownRun}/checkpoint-01JDXKQ1Z8C9V5W3T2R4M6N8P0.json`;
     expect(await decide(template, brokerRole, { action: 's3:GetObject', resource: checkpoint })).toBe('Allowed');
     expect(await decide(template, brokerRole, { action: 's3:PutObject', resource: checkpoint })).toBe('Allowed');
@@ -169,7 +169,7 @@ describe("the broker's own role (the checked path)", () => {
     for (const key of [`runs/${ownRun}/trace-2.jsonl`, `elsewhere/checkpoint-x.json`, `runs/${ownRun}/notes.json`]) expect(await decide(template, brokerRole, { action: 's3:GetObject', resource: `${tracesBucket()}/${key}` })).not.toBe('Allowed');
   });
 
-  test('presigns setup-cache reads and writes under setup-cache/ only, and deletes no entry', async () => {
+  test('Given the setup cache, Then per the policy simulator it may read and write entries under setup-cache/, deletes none, and reads no trace with that grant', async () => {
     const entry = `${tracesBucket()}/setup-cache/demo/sample-app/${'a'.repeat(64)}.tar.gz`;
     for (const action of ['s3:GetObject', 's3:PutObject']) expect(await decide(template, brokerRole, { action, resource: entry })).toBe('Allowed');
     expect(await decide(template, brokerRole, { action: 's3:DeleteObject', resource: entry })).not.toBe('Allowed');

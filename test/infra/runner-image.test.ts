@@ -19,20 +19,20 @@ function dockerBuilds(image: ecs.ContainerImage): { dockerFile?: string; dockerB
 }
 
 describe('the runner image (runner/Dockerfile targets)', () => {
-  test('given no choice, when the config is read, then the full image (with the C/C++ toolchain) is built', () => {
+  test('Given no choice, When the config is read, Then the full image (with the C/C++ toolchain) is chosen', () => {
     expect(testConfig(stackFixture).model.fargate.image).toBe('full');
   });
 
-  test.each(['full', 'slim'] as const)('given fargate.image %s, when the stack is synthesized, then the CLI builds that stage of runner/Dockerfile', (target) => {
+  test.each(['full', 'slim'] as const)('Given fargate.image %s, When the stack is synthesized, Then the CLI builds that stage of runner/Dockerfile', (target) => {
     expect(dockerBuilds(runnerImageFromSource(target)).map(({ dockerFile, dockerBuildTarget }) => ({ dockerFile, dockerBuildTarget }))).toEqual([{ dockerFile: 'runner/Dockerfile', dockerBuildTarget: target }]);
   });
 
-  test('given an image that is not a target, when the config is read, then it is refused with the choices', () => {
+  test('Given an image that is not a target, When the config is read, Then it is refused with the choices', () => {
     const config = testConfig(stackFixture);
     expect(() => parseConfig({ ...config, model: { ...config.model, fargate: { ...config.model.fargate, image: 'alpine' } } })).toThrow(/full.*slim|slim.*full/);
   });
 
-  test('in runner/Dockerfile, slim leaves the C/C++ toolchain and headers to full, and full comes last so a plain docker build still gives it', () => {
+  test('Given runner/Dockerfile, Then slim leaves the C/C++ toolchain and headers to full, and full comes last so a plain docker build still gives it', () => {
     const dockerfile = readFileSync('runner/Dockerfile', 'utf8');
     const stages = [...dockerfile.matchAll(/^FROM \S+ AS (\S+)$/gm)].map((m) => ({ name: m[1]!, at: m.index }));
     expect(stages.map((s) => s.name).slice(-2)).toEqual(['slim', 'full']);

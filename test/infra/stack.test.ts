@@ -27,14 +27,14 @@ function definitionOf(): Record<string, Record<string, unknown>> {
 
 describe('state', () => {
   // What the State construct makes of its props: test/infra/state.test.ts.
-  test('traces are kept 30 days (docs/architecture.md)', () => {
+  test('Given the synthesized app, Then the trace bucket expires traces after 30 days (docs/architecture.md)', () => {
     template.hasResourceProperties('AWS::S3::Bucket', { LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ ExpirationInDays: 30, Status: 'Enabled' })]) }, LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'traces/' }) });
   });
 });
 
 describe('agent runtime', () => {
   // The cluster, the runner container and its image as the construct makes them: test/infra/agent-runtime.test.ts.
-  test('in the app, the runner container names no table and no secret in plain sight, its one secret is the proxy credential, and every log group has a retention', () => {
+  test('Given the synthesized app, Then the runner container names no table and no secret in plain sight, its one secret is the proxy credential, and every log group has a retention', () => {
     const [, taskDefinition] = ofType('AWS::ECS::TaskDefinition').find(([, r]) => JSON.stringify(r.Properties).includes('"Name":"runner"'))!;
     const container = (taskDefinition.Properties!.ContainerDefinitions as Record<string, unknown>[])[0]!;
     const environment = (container.Environment as { Name: string }[]).map((e) => e.Name);
@@ -46,7 +46,7 @@ describe('agent runtime', () => {
 });
 
 describe('orchestrator', () => {
-  test('a Standard JSONPath state machine, logging every event but no execution data, traced', () => {
+  test('Given the synthesized app, Then the run state machine is Standard JSONPath, logs every event but no execution data, and is traced', () => {
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       StateMachineType: 'STANDARD',
       LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: false }),
@@ -54,7 +54,7 @@ describe('orchestrator', () => {
     });
   });
 
-  test('the runner runs with a task token, StartedBy = run id, clocks from the execution input, and every path reaches Finalize', () => {
+  test("Given the synthesized app, Then the runner runs with a task token, StartedBy = run id and clocks from the execution input, queued runs wait on Admit's token with no Wait state, and every path reaches Finalize", () => {
     const states = definitionOf();
     const runRunner = states[RunStates.runRunner]!;
     expect(runRunner.Resource).toMatch(/:states:::ecs:runTask\.waitForTaskToken$/);
@@ -107,7 +107,7 @@ describe('orchestrator', () => {
     expect(states[RunStates.finalize]).toMatchObject({ Next: RunStates.done, Catch: [{ ErrorEquals: ['States.ALL'], Next: RunStates.finalizeFailed }] });
   });
 
-  test('the backstop rule sends FAILED, TIMED_OUT and ABORTED executions of this state machine to the backstop, with a dead-letter queue', () => {
+  test('Given the synthesized app, Then the backstop rule sends FAILED, TIMED_OUT and ABORTED executions of this state machine to the backstop, with a dead-letter queue and retries', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: { source: ['aws.states'], 'detail-type': ['Step Functions Execution Status Change'], detail: { status: [...BACKSTOP_STATUSES], stateMachineArn: [Match.anyValue()] } },
       Targets: [Match.objectLike({ DeadLetterConfig: Match.anyValue(), RetryPolicy: Match.anyValue() })],
@@ -115,7 +115,7 @@ describe('orchestrator', () => {
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: Match.anyValue() } });
   });
 
-  test('Lambda functions: Node.js 24 on arm64, JSON logs to their own log group, the config inlined (not in the environment)', () => {
+  test('Given the synthesized app, Then every Lambda function runs Node.js 24 on arm64 with JSON logs, and the config is inlined, not in the environment', () => {
     const functions = ofType('AWS::Lambda::Function').filter(([, r]) => r.Metadata?.['nightshift:entry']);
     expect(functions.length).toBeGreaterThanOrEqual(8);
     for (const [, fn] of functions) {
@@ -126,7 +126,7 @@ describe('orchestrator', () => {
 });
 
 describe('api', () => {
-  test('every run route is IAM-authorized by default; stage throttled and access-logged', () => {
+  test('Given the synthesized app, Then every run route is IAM-authorized by default and the stage is throttled and access-logged', () => {
     for (const route of runRoutes) template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: `${route.method} ${route.path}`, AuthorizationType: 'AWS_IAM' });
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
@@ -136,12 +136,12 @@ describe('api', () => {
     });
   });
 
-  test('outputs: API URL, state machine ARN, table names', () => {
+  test('Given the synthesized app, Then it outputs the API URL, the state machine ARN and the table names', () => {
     const outputs = Object.keys((synth.json.Outputs ?? {}) as object);
     expect(outputs).toEqual(expect.arrayContaining(['ApiUrl', 'StateMachineArn', 'RunsTableName', 'EventsTableName', 'ControlTableName', 'IdempotencyTableName']));
   });
 
-  test('auth "jwt" puts a JWT authorizer with the configured issuer and audience on the run routes', () => {
+  test('Given auth "jwt", When the stack is synthesized, Then a JWT authorizer with the configured issuer and audience is on every run route', () => {
     // Bundling skipped: this checks the API's shape only.
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     const config = testConfig(stackFixture, { auth: { type: 'jwt', issuer: 'https://idp.example.com', audience: ['nightshift'] } });
@@ -154,13 +154,13 @@ describe('api', () => {
 });
 
 describe('cdk-nag AwsSolutions', () => {
-  test('zero unacknowledged findings', () => {
+  test('Given the synthesized app, Then cdk-nag finds zero unacknowledged findings', () => {
     const report = new AwsSolutionsChecks().validateScope(synth.stack);
     expect(report.violations.map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.resourceLogicalId).join(', ')}`)).toEqual([]);
     expect(report.success).toBe(true);
   });
 
-  test('every acknowledgement names a specific reason', () => {
+  test('Given the synthesized app, Then every acknowledgement names a specific reason', () => {
     const acknowledgements = synth.stack.node
       .findAll()
       .flatMap((c) =>
@@ -204,13 +204,13 @@ describe('IAM', () => {
       ((policy.Properties!.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown; Effect: string }[] }).Statement ?? []).map((s) => ({ id, ...s })),
     );
 
-  test('no action is a wildcard', () => {
+  test('Given the synthesized app, Then no action is a wildcard', () => {
     for (const s of statements()) {
       for (const action of [s.Action].flat()) expect({ policy: s.id, action, wildcard: action === '*' || action.endsWith(':*') }).toEqual({ policy: s.id, action, wildcard: false });
     }
   });
 
-  test('a "*" resource only for APIs without resource-level permissions', () => {
+  test('Given the synthesized app, Then a "*" resource is only for APIs without resource-level permissions', () => {
     const unjustified = statements()
       .filter((s) => [s.Resource].flat().includes('*'))
       .flatMap((s) => [s.Action].flat().map((action) => `${s.id}: ${action}`))
@@ -218,7 +218,7 @@ describe('IAM', () => {
     expect(unjustified).toEqual([]);
   });
 
-  test("repo secrets: only the token broker reads them (it hands a run its own repo's); the runner task role reads no secret", () => {
+  test("Given the synthesized app, Then only the token broker reads repo secrets (it hands a run its own repo's), and the runner task role reads no secret", () => {
     const ref = (construct: { node: { defaultChild?: unknown } }) => ({ Ref: synth.stack.getLogicalId(construct.node.defaultChild as never) });
     const secretReaders = (role: { Ref: string }) =>
       ofType('AWS::IAM::Policy')

@@ -18,7 +18,7 @@ beforeAll(() => {
 type Resource = { Properties?: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
 const ofType = (type: string) => Object.values(template.findResources(type)) as Resource[];
 
-test('five DynamoDB tables (runs, events, control, idempotency, inbox): on demand, point-in-time recovery, deletion protection, retained', () => {
+test('Given the State construct, Then it makes five DynamoDB tables (runs, events, control, idempotency, inbox), each on demand with point-in-time recovery and deletion protection, retained', () => {
   const tables = ofType('AWS::DynamoDB::Table');
   expect(tables).toHaveLength(5);
   for (const table of tables) {
@@ -33,7 +33,7 @@ test('five DynamoDB tables (runs, events, control, idempotency, inbox): on deman
   template.hasResourceProperties('AWS::DynamoDB::Table', { TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true } });
 });
 
-test('the trace bucket is encrypted, private, TLS-only, logged and expires traces after traceRetentionDays', () => {
+test('Given the State construct, Then the trace bucket is encrypted, private, TLS-only, logged and expires traces after traceRetentionDays, and its log bucket is TLS-only too', () => {
   template.hasResourceProperties('AWS::S3::Bucket', {
     BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
     PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
@@ -61,7 +61,7 @@ describe('grantQueueHoldReads: the queue sweep reads only the holds a deployment
     return { statements, env: Object.keys(fnProps.Environment?.Variables ?? {}) };
   }
 
-  test('with the GitHub triggers and a review backlog: GetItem on thread and review-places items only, the inbox backlog reads, INBOX_TABLE', () => {
+  test('Given the GitHub triggers and a review backlog, When the grant is made, Then it is GetItem on thread and review-places items only, the inbox backlog reads, and INBOX_TABLE', () => {
     const { statements, env } = granted({ threads: true, reviewBacklog: true });
     expect(statements).toEqual([
       expect.objectContaining({ Action: 'dynamodb:GetItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['thread#*', 'review-places#*'] } } }),
@@ -72,7 +72,7 @@ describe('grantQueueHoldReads: the queue sweep reads only the holds a deployment
     expect(env).toEqual(['INBOX_TABLE']);
   });
 
-  test('with threads only: the thread items, no inbox; with neither: nothing at all', () => {
+  test('Given threads only, When the grant is made, Then it is the thread items and no inbox; Given neither, Then it is nothing at all', () => {
     const threads = granted({ threads: true, reviewBacklog: false });
     expect(threads.statements).toEqual([expect.objectContaining({ Action: 'dynamodb:GetItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['thread#*'] } } })]);
     expect(threads.env).toEqual([]);

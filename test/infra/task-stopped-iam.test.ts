@@ -17,7 +17,7 @@ beforeAll(() => {
   stateMachineArn = arnOf(template, stack.getLogicalId(stack.orchestrator.stateMachine.node.defaultChild as never));
 });
 
-test('is granted SendTaskFailure on the run state machine, and nothing else of Step Functions', async () => {
+test('Given the synthesized stack, Then the task-stopped function may send task failures to the run state machine, and nothing else of Step Functions', async () => {
   // The simulator treats SendTask* as having no resource type ("must use wildcard"), so the grant is read
   // from the policy itself; docs/operations.md says how to check it in a real account, as for the runner.
   const statements = identityPoliciesOf(template, role).flatMap((p) => p.policy.Statement as { Action: string | string[]; Resource: unknown }[]);
@@ -31,7 +31,7 @@ test('is granted SendTaskFailure on the run state machine, and nothing else of S
   for (const action of ['states:StopExecution', 'states:DescribeExecution']) expect(await decide(template, role, { action, resource: execution })).not.toBe('Allowed');
 });
 
-test("describes this cluster's tasks only (a stopped task's overrides), and nothing else of ECS", async () => {
+test("Given the synthesized stack, Then per the policy simulator the task-stopped function describes this cluster's tasks only (a stopped task's overrides), and no other cluster's", async () => {
   const [cluster] = Object.entries(template.Resources).filter(([id, r]) => r.Type === 'AWS::ECS::Cluster' && id.startsWith('AgentRuntime')).map(([id]) => arnOf(template, id));
   const task = `${cluster!.replace(':cluster/', ':task/')}/0123456789abcdef`;
   expect(await decide(template, role, { action: 'ecs:DescribeTasks', resource: task, context: { 'ecs:cluster': cluster! } })).toBe('Allowed');
@@ -39,7 +39,7 @@ test("describes this cluster's tasks only (a stopped task's overrides), and noth
   expect(await decide(template, role, { action: 'ecs:DescribeTasks', resource: `${otherCluster.replace(':cluster/', ':task/')}/0123456789abcdef`, context: { 'ecs:cluster': otherCluster } })).not.toBe('Allowed');
 });
 
-test('reaches no table, changes no task and invokes no function', async () => {
+test('Given the synthesized stack, Then per the policy simulator the task-stopped function reaches no table, changes no task and invokes no function', async () => {
   const of = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type).map(([id]) => arnOf(template, id));
   for (const table of of('AWS::DynamoDB::Table')) {
     for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']) expect(await decide(template, role, { action, resource: table })).not.toBe('Allowed');

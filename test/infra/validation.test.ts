@@ -31,7 +31,7 @@ function withValidation<T>(body: () => T): T {
   }
 }
 
-test('cdk synth runs the CDK default rules and cfn-guard; every guard finding is acknowledged on its resource, with a reason', () => {
+test('Given the app with validation on, When cdk synth runs the CDK default rules and cfn-guard, Then it passes, and every guard finding is acknowledged on its own resource with a specific reason', () => {
   const outdir = mkdtempSync(join(tmpdir(), 'nightshift-validate-'));
   try {
     const { app, stack } = createApp({ config: testConfig(stackFixture), appProps: { outdir, context: { '@aws-cdk/core:validateAgainstDefaultRules': true } } });
@@ -65,7 +65,7 @@ test('cdk synth runs the CDK default rules and cfn-guard; every guard finding is
   }
 }, 300_000);
 
-test('a resource added without its own acknowledgement fails cdk synth, even where another resource acknowledges the same rule', () => {
+test('Given a resource added without its own acknowledgement, When cdk synth runs, Then it fails naming that resource, even where another resource acknowledges the same rule', () => {
   const outdir = mkdtempSync(join(tmpdir(), 'nightshift-validate-'));
   try {
     // Lambda bundling skipped: only the template matters here.

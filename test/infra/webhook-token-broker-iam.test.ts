@@ -23,7 +23,7 @@ beforeAll(() => {
 });
 
 describe('who may invoke the webhook token broker', () => {
-  test('of every role in the stack, the webhook function alone, however the function is named', async () => {
+  test('Given every role in the stack, Then per the policy simulator the webhook function alone may invoke it by its name, and no role by a version or alias', async () => {
     expect(rolesOf(template).length).toBeGreaterThan(10);
     for (const resource of [brokerArn, `${brokerArn}:1`, `${brokerArn}:$LATEST`, `${brokerArn}:live`]) {
       const invokers: string[] = [];
@@ -32,7 +32,7 @@ describe('who may invoke the webhook token broker', () => {
     }
   });
 
-  test('no role may change it, read its code or call it by a function URL; no resource policy opens it', async () => {
+  test('Given every role in the stack, Then none may change it, read its code, open it or call it by a function URL, and no resource policy opens it', async () => {
     for (const role of rolesOf(template)) {
       for (const action of ['lambda:UpdateFunctionCode', 'lambda:UpdateFunctionConfiguration', 'lambda:GetFunction', 'lambda:InvokeFunctionUrl', 'lambda:AddPermission']) {
         expect({ role, action, decision: await decide(template, role, { action, resource: brokerArn }) }).not.toMatchObject({ decision: 'Allowed' });

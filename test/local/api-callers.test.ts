@@ -66,7 +66,7 @@ describe('the local API refuses cross-site requests', () => {
     ['Sec-Fetch-Site same-site', () => ({ headers: { 'sec-fetch-site': 'same-site' } })],
     ['a cross-site JSON POST', () => post({ ...json, origin: 'http://evil.example' })],
     ['a rebound JSON POST', () => post({ ...json, host: `attacker.test:${port}` })],
-  ])('refuses %s with 403 before any handler runs', async (_what, init) => {
+  ])('Given %s, When it reaches the local API, Then it is refused with 403 before any handler runs', async (_what, init) => {
     const before = handled;
     const answer = await send(port, init());
     expect(answer.status).toBe(403);
@@ -80,7 +80,7 @@ describe('the local API refuses cross-site requests', () => {
     ['a multipart form', { 'content-type': 'multipart/form-data; boundary=x' }],
     ['no content type', {}],
     ['a JSON look-alike', { 'content-type': 'application/jsonp' }],
-  ])('refuses a POST with %s with 415, same-origin or not', async (_what, headers: Record<string, string>) => {
+  ])('Given a POST with %s, When it reaches the local API, same-origin or not, Then it is refused with 415 before any handler runs', async (_what, headers: Record<string, string>) => {
     const before = handled;
     const answer = await send(port, post(headers));
     expect(answer.status).toBe(415);
@@ -88,7 +88,7 @@ describe('the local API refuses cross-site requests', () => {
     expect(handled).toBe(before);
   });
 
-  it('answers same-origin requests: the CLI, and the web console served from the same origin', async () => {
+  it('Given same-origin requests from the CLI or the web console on either loopback name, Then they are answered; a cross-site navigation to the console page is not refused as cross-site', async () => {
     expect((await send(port, {})).status).toBe(200);
     expect((await send(port, post(json))).status).toBe(202);
     expect((await send(port, post({ 'content-type': 'application/json; charset=utf-8' }))).status).toBe(202);
@@ -104,7 +104,7 @@ describe('the local API refuses cross-site requests', () => {
 });
 
 describe('the local API answers only its operator', () => {
-  it('reads the owner of the client end of a loopback connection from /proc/net/tcp', () => {
+  it('Given a /proc/net/tcp table, When the client end of a loopback connection is looked up, Then its owner uid is read, and an unknown connection has none', () => {
     const table = [
       '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
       '   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1',
@@ -119,7 +119,7 @@ describe('the local API answers only its operator', () => {
 
   const linux = process.platform === 'linux';
   // The owner of a loopback connection is read from /proc/net/tcp: Linux only (docs/local-mode.md says what other systems do).
-  (linux ? it : it.skip)(`finds this process as the owner of its own connection${linux ? '' : ' (skipped: /proc/net/tcp exists on Linux only)'}`, async () => {
+  (linux ? it : it.skip)(`Given a loopback connection of this process, When its owner is looked up, Then it is this process's uid${linux ? '' : ' (skipped: /proc/net/tcp exists on Linux only)'}`, async () => {
     const seen: (number | undefined)[] = [];
     const callerRefusal = (socket: Socket): undefined => {
       seen.push(loopbackPeerUid(socket));
@@ -135,7 +135,7 @@ describe('the local API answers only its operator', () => {
     }
   });
 
-  it('refuses another uid, and a connection it cannot place, once per connection', () => {
+  it("Given the operator's uid, When connections of another uid or that cannot be placed arrive, Then they are refused, root and the operator are not, and each connection is decided once", () => {
     const uids = new Map<object, number | undefined>();
     const check = operatorOnly(1000, (socket) => uids.get(socket));
     const mine = {} as Socket;
@@ -154,9 +154,9 @@ describe('the local API answers only its operator', () => {
 
   const toolUser = spawnSync('id', ['-u', 'nightshift-tool'], { encoding: 'utf8' });
   const asRoot = process.getuid?.() === 0 && toolUser.status === 0 && linux;
-  if (!asRoot) it.skip('refuses the tool user (needs root and a nightshift-tool user, as in CI)', () => undefined);
+  if (!asRoot) it.skip('Given a process of the tool user, When it calls the API, Then it is refused (needs root and a nightshift-tool user, as in CI)', () => undefined);
   else
-    it('refuses a process of the tool user, as a tool command would call it', async () => {
+    it('Given a process of the tool user, When it calls the API as a tool command would, Then it is refused while the operator may submit', async () => {
       const server = createApiServer({
         routes: [{ routeKey: 'POST /v1/runs', functionName: 'SubmitRun', load: async () => async () => ({ statusCode: 202, body: '{"runId":"x"}' }) }],
         identity: { userArn: 'local:root' },

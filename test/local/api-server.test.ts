@@ -42,7 +42,7 @@ describe('the local API Gateway', () => {
   });
   afterAll(() => closeServer(server));
 
-  it('answers /v1/health with 503 until ready, then 200', async () => {
+  it('Given the platform not ready, When /v1/health or a route is asked, Then it is 503; When it is ready, Then /v1/health answers 200 ok', async () => {
     ready = false;
     expect((await fetch(`${base}/v1/health`)).status).toBe(503);
     expect((await fetch(`${base}/v1/runs/X`)).status).toBe(503);
@@ -52,7 +52,7 @@ describe('the local API Gateway', () => {
     expect(await res.json()).toEqual({ status: 'ok' });
   });
 
-  it('hands the handler a payload v2 event with path parameters, query and the local IAM identity', async () => {
+  it('Given a route with a path parameter, When it is called with a query and headers, Then the handler gets a payload v2 event with path parameters, query and the local IAM identity', async () => {
     ready = true;
     const res = await fetch(`${base}/v1/runs/RUN%201?limit=5&x=a&x=b`, { headers: { 'X-Custom': 'yes' } });
     expect(res.status).toBe(200);
@@ -72,14 +72,14 @@ describe('the local API Gateway', () => {
     expect(event.headers['x-custom']).toBe('yes');
   });
 
-  it('passes JSON bodies as text and maps a plain object result to a 200 JSON answer', async () => {
+  it('Given a JSON body, When it is posted, Then the handler gets it as text and its plain object result is a 200 JSON answer', async () => {
     const res = await fetch(`${base}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"repo":"a/b"}' });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/json');
     expect(await res.json()).toEqual({ accepted: '{"repo":"a/b"}' });
   });
 
-  it('answers unknown routes and thrown handlers as API Gateway does, without internals', async () => {
+  it("Given an unknown route or a handler that throws, When it is called, Then the answer is API Gateway's 404 or 500, without internals", async () => {
     const missing = await fetch(`${base}/v1/nothing`);
     expect(missing.status).toBe(404);
     expect(await missing.json()).toEqual({ message: 'Not Found' });
@@ -89,7 +89,7 @@ describe('the local API Gateway', () => {
     expect(await boom.text()).not.toContain('secret internals');
   });
 
-  it('matches routes segment by segment', () => {
+  it('Given the routes, When a path is matched, Then it matches segment by segment, the method in any case', () => {
     expect(matchRoute(routes, 'GET', '/v1/runs/')).toBeUndefined();
     expect(matchRoute(routes, 'GET', '/v1/runs/a/b')).toBeUndefined();
     expect(matchRoute(routes, 'get', '/v1/runs/a')?.pathParameters).toEqual({ runId: 'a' });

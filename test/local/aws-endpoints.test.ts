@@ -67,7 +67,7 @@ describe('local AWS endpoints', () => {
   const sfn = () => new SFNClient({ endpoint, region: 'us-east-1', credentials });
   const lambda = () => new LambdaClient({ endpoint, region: 'us-east-1', credentials });
 
-  it('answers the task-token operations of the SDK against the backend', async () => {
+  it('Given the local Step Functions endpoint, When the SDK sends task heartbeat, success and failure, Then each reaches the backend', async () => {
     await sfn().send(new SendTaskHeartbeatCommand({ taskToken: 'token-1' }));
     await sfn().send(new SendTaskSuccessCommand({ taskToken: 'token-1', output: '{"outcome":"pr_opened"}' }));
     await sfn().send(new SendTaskFailureCommand({ taskToken: 'token-1', error: 'Nightshift.RunFailed', cause: 'tests broke' }));
@@ -78,15 +78,15 @@ describe('local AWS endpoints', () => {
     ]);
   });
 
-  it('reports an unknown token as the SDK error TaskDoesNotExist', async () => {
+  it('Given an unknown token, When the SDK sends a heartbeat, Then it fails with the SDK error TaskDoesNotExist', async () => {
     await expect(sfn().send(new SendTaskHeartbeatCommand({ taskToken: 'forged' }))).rejects.toBeInstanceOf(TaskDoesNotExist);
   });
 
-  it('refuses output that is not JSON as InvalidOutput', async () => {
+  it('Given output that is not JSON, When the SDK sends task success, Then it is refused as InvalidOutput', async () => {
     await expect(sfn().send(new SendTaskSuccessCommand({ taskToken: 'token-1', output: 'not json' }))).rejects.toMatchObject({ name: 'InvalidOutput' });
   });
 
-  it('starts and stops executions with the dates the SDK expects', async () => {
+  it('Given the local Step Functions endpoint, When the SDK starts and stops an execution, Then it gets the execution ARN and the dates it expects', async () => {
     const started = await sfn().send(new StartExecutionCommand({ stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:local', name: 'RUN', input: '{"a":1}' }));
     expect(started.executionArn).toBe('arn:aws:states:us-east-1:000000000000:execution:local:RUN');
     expect(started.startDate).toEqual(new Date('2025-01-01T00:00:00Z'));
@@ -94,7 +94,7 @@ describe('local AWS endpoints', () => {
     expect(stopped.stopDate).toEqual(new Date('2025-01-01T00:01:00Z'));
   });
 
-  it('lists and stops runner tasks through the ECS API the orchestrator uses', async () => {
+  it("Given a runner task, When the orchestrator lists and stops tasks through the ECS API, Then only that run's task is listed and it is stopped", async () => {
     const client = new ECSClient({ endpoint, region: 'us-east-1', credentials });
     const listed = await client.send(new ListTasksCommand({ cluster: 'local', startedBy: 'RUN1', desiredStatus: 'RUNNING' }));
     expect(listed.taskArns).toEqual(['arn:aws:ecs:us-east-1:000000000000:task/local/RUN1-1']);
@@ -103,7 +103,7 @@ describe('local AWS endpoints', () => {
     expect(stopped).toEqual(['arn:aws:ecs:us-east-1:000000000000:task/local/RUN1-1']);
   });
 
-  it('invokes in-process functions by name or ARN, and reports a thrown error as a function error', async () => {
+  it('Given in-process functions, When they are invoked by name or ARN, Then they answer; a thrown error is a function error and an unknown function ResourceNotFoundException', async () => {
     const ok = await lambda().send(new InvokeCommand({ FunctionName: 'arn:aws:lambda:us-east-1:000000000000:function:token-broker', Payload: Buffer.from('{"runId":"R"}') }));
     expect(ok.FunctionError).toBeUndefined();
     expect(JSON.parse(Buffer.from(ok.Payload!).toString())).toEqual({ echoed: { runId: 'R' } });

@@ -20,7 +20,7 @@ describe('bundle cache (bin/bundles.js)', () => {
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-  test('builds once, then serves the cached file while no input changed', async () => {
+  test('Given no bundle yet, When it is asked for twice, Then it is built once and the cached file is served while no input changed', async () => {
     const first = await bundledFile('runner', { root });
     expect(first.built).toBe(true);
     expect(first.file.startsWith(join(root, '.nightshift', 'bundles'))).toBe(true);
@@ -29,7 +29,7 @@ describe('bundle cache (bin/bundles.js)', () => {
     expect(second).toEqual({ file: first.file, built: false });
   });
 
-  test('a touched input with the same bytes (a checkout, a copy) is re-hashed, not rebuilt', async () => {
+  test('Given a built bundle, When an input is touched with the same bytes (a checkout, a copy), Then it is re-hashed, not rebuilt, and its new time recorded', async () => {
     const first = await bundledFile('runner', { root });
     const later = new Date(Date.now() + 60_000);
     utimesSync(join(root, 'runner/greeting.ts'), later, later);
@@ -39,7 +39,7 @@ describe('bundle cache (bin/bundles.js)', () => {
     expect(manifest.inputs.find((i) => i.path === 'runner/greeting.ts')?.mtimeMs).toBe(statSync(join(root, 'runner/greeting.ts')).mtimeMs);
   });
 
-  test('a changed input rebuilds under a new name; the old build stays for processes still starting from it', async () => {
+  test('Given a built bundle, When an input changes, Then it rebuilds under a new name and the old build stays for processes still starting from it', async () => {
     const first = await bundledFile('runner', { root });
     write('runner/greeting.ts', "export const greeting = (): string => 'second';\n");
     const second = await bundledFile('runner', { root });
@@ -49,7 +49,7 @@ describe('bundle cache (bin/bundles.js)', () => {
     expect(existsSync(first.file)).toBe(true);
   });
 
-  test('a removed input or a lost bundle file rebuilds', async () => {
+  test('Given a built bundle, When its file is lost or an input is removed, Then it rebuilds', async () => {
     const first = await bundledFile('runner', { root });
     rmSync(first.file);
     const second = await bundledFile('runner', { root });
@@ -62,7 +62,7 @@ describe('bundle cache (bin/bundles.js)', () => {
     expect(run(third.file).stdout).toBe('standalone\n');
   });
 
-  test('a build error is thrown and caches nothing', async () => {
+  test('Given an input that does not build, When the bundle is asked for, Then the build error is thrown and nothing is cached', async () => {
     write('runner/main.ts', "import { missing } from './nowhere';\nconsole.log(missing);\n");
     await expect(bundledFile('runner', { root })).rejects.toThrow(/nowhere/);
     expect(existsSync(join(root, '.nightshift', 'bundles', 'runner.json'))).toBe(false);

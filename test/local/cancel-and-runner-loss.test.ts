@@ -14,7 +14,7 @@ describe('local mode: cancel and runner loss', () => {
   });
   afterAll(() => t?.stop());
 
-  it('cancels a queued run before it starts and a running run by stopping its runner; a killed runner ends FAILED at once, from its exit', async () => {
+  it('Given runs queued and running, When a queued and a running run are cancelled, Then both end CANCELLED, the queued one never starts and a second cancel changes nothing; When a runner is killed, Then its run ends FAILED runner_lost at once, from its exit, with nothing held', async () => {
     const a = await t.client.submit({ repo: sampleRepo, prompt: 'Slow run A.' });
     const b = await t.client.submit({ repo: sampleRepo, prompt: 'Slow run B.' });
     await untilStatus(t.client, a.runId, (r) => r.status === 'RUNNING', 'A to run');

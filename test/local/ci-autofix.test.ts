@@ -47,7 +47,7 @@ describe('CI auto-fix in local mode', () => {
       ],
     });
 
-  it('CI fails on the head of a Nightshift PR → one fix run on its branch with the log → a new commit on the same PR; past the cap → a comment, no run', async () => {
+  it('Given a Nightshift PR, When CI fails on its head, Then one fix run starts on its branch with the log and pushes a new commit to the same PR; When CI fails past the cap, Then a comment is posted and no run starts', async () => {
     const { runId } = await t.client.submit({ repo: sampleRepo, prompt: 'Keep a notes file.' }, { source: 'api' });
     const opener = await eventually(async () => (await runs()).find((r) => r.runId === runId && ended(r.status)), 'the first run to end', 120_000);
     expect(opener).toMatchObject({ status: 'SUCCEEDED', outcome: 'pr_opened' });
@@ -102,7 +102,7 @@ describe('CI auto-fix in local mode', () => {
     expect(branchHead(bare, branch)).toBe(h3);
   }, 420_000);
 
-  it('a failure the tests already had at base is reported on the PR and not "fixed"', async () => {
+  it('Given a failure the tests already had at base, When CI fails on the PR, Then it is reported on the PR and not "fixed": no run, no commit', async () => {
     const { runId } = await t.client.submit({ repo: failingRepo, prompt: 'Keep a notes file.' }, { source: 'api' });
     const opener = await eventually(async () => (await runs(failingRepo)).find((r) => r.runId === runId && ended(r.status)), 'the run to end', 120_000);
     const pr = Number(/\/pull\/(\d+)$/.exec(opener.prUrl!)![1]);

@@ -22,7 +22,7 @@ describe('local mode: a GitHub run asks on its issue and is answered there', () 
 
   const as: ReturnType<typeof actOnForge> = (...args) => actOnForge(t)(...args);
 
-  it('label → question on the issue and in the outbox → a stranger is refused → alice answers → the run resumes to its PR', async () => {
+  it('Given a labelled issue whose run asks, Then the question is on the issue and in the outbox; When a stranger answers, Then they are refused; When alice answers, Then the run resumes to its PR and the notification is posted once', async () => {
     const issue = await as('alice', 'POST', '/issues', { title: 'Fix slugify', body: 'Fix slugify so the tests pass.' });
     const number = Number(issue.number);
     await as('alice', 'POST', `/issues/${number}/labels`, { labels: ['nightshift'] });

@@ -24,7 +24,7 @@ describe('local mode: /nightshift plan on an issue, approved on the issue', () =
   const as: ReturnType<typeof actOnForge> = (...args) => actOnForge(t)(...args);
   const baseHead = () => execFileSync('git', ['--git-dir', bareRepoPath(t.home.forge, sampleRepo), 'rev-parse', 'main'], { encoding: 'utf8' }).trim();
 
-  it('plan comment → plan_approval on the issue → a stranger is refused → alice approves an edited plan → the run resumes with it to its PR', async () => {
+  it('Given a /nightshift plan comment on an issue, Then a plan_approval is posted on the issue with nothing committed; When a stranger approves, Then they are refused; When alice approves an edited plan, Then the one run resumes with it to its PR', async () => {
     const issue = await as('alice', 'POST', '/issues', { title: 'Fix slugify', body: 'Fix slugify so the tests pass.' });
     const number = Number(issue.number);
     await as('alice', 'POST', `/issues/${number}/comments`, { body: '/nightshift plan and keep digits' });

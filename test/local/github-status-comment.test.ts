@@ -25,7 +25,7 @@ describe('local mode: the status comment while a GitHub run waits for a human', 
       .filter((r) => r.method === 'PATCH' && r.path === `/repos/${sampleRepo}/issues/comments/${commentId}` && r.status === 200)
       .map((r) => String((r.body as { body?: unknown }).body));
 
-  it('queued → running → waiting, pointing to the question below → answered, queued to go on → running → the result, all in one comment', async () => {
+  it('Given a GitHub run that asks, When it is queued, runs, waits, is answered and runs again to its result, Then one status comment follows each stage, pointing to the question below while it waits', async () => {
     const issue = await as('alice', 'POST', '/issues', { title: 'Fix slugify', body: 'Fix slugify so the tests pass.' });
     const number = Number(issue.number);
     await as('alice', 'POST', `/issues/${number}/labels`, { labels: ['nightshift'] });

@@ -45,7 +45,7 @@ describe('secrets.json', () => {
     ['0755', 0o755],
   ];
 
-  it.each(loosened)('is made unreadable by anyone else when a person created it with mode %s', (_label, mode) => {
+  it.each(loosened)('Given a secrets file a person created with mode %s, When the platform starts, Then it is 0600 with its content kept', (_label, mode) => {
     // Given a secrets file created readable by others
     const home = freshHome();
     writeFileSync(home.secretsFile, '{"NPM_TOKEN":"s3cret"}\n');
@@ -57,7 +57,7 @@ describe('secrets.json', () => {
     expect(readFileSync(home.secretsFile, 'utf8')).toContain('s3cret');
   });
 
-  (asRoot ? it.each(loosened) : it.skip.each(loosened))('is out of the tool user\'s reach once the platform starts, when a person created it with mode %s (needs root and a nightshift-tool user)', (_label, mode) => {
+  (asRoot ? it.each(loosened) : it.skip.each(loosened))('Given a secrets file a person created with mode %s, When the platform starts, Then the tool user cannot read it (needs root and a nightshift-tool user)', (_label, mode) => {
     // Given a secrets file created with a loose mode (the tool user can read those readable by others)
     const home = freshHome();
     writeFileSync(home.secretsFile, '{"NPM_TOKEN":"s3cret"}\n');
@@ -69,7 +69,7 @@ describe('secrets.json', () => {
     expect(asTool(`cat ${home.secretsFile}`)).not.toBe(0);
   });
 
-  it('is created 0600 when absent', () => {
+  it('Given no secrets file, When the platform starts, Then it is created 0600 and empty', () => {
     const home = freshHome();
     secureSecretsFile(home.secretsFile);
     expect(statSync(home.secretsFile).mode & 0o777).toBe(0o600);
@@ -82,7 +82,7 @@ describe('secrets.json', () => {
     ['a hard link', (path: string, victim: string) => linkSync(victim, path)],
     ['a FIFO', (path: string) => spawnSync('mkfifo', [path])],
     ['a directory', (path: string) => mkdirSync(path)],
-  ])('is refused when it is %s, and nothing it names is changed', (_what, plant) => {
+  ])('Given a secrets file that is %s, When it is secured, Then it is refused and nothing it names is changed', (_what, plant) => {
     const home = freshHome();
     const victim = join(home.root, 'victim.txt');
     writeFileSync(victim, 'victim');
@@ -95,7 +95,7 @@ describe('secrets.json', () => {
 });
 
 describe('NIGHTSHIFT_HOME', () => {
-  it('is refused when another user could replace it or a directory above it', () => {
+  it('Given a home another user could replace, or under a directory they could, When it is checked, Then it is refused; under a sticky directory such as /tmp, Then it is not', () => {
     // A world-writable, non-sticky parent: anyone could rename the home away and put their own in its place
     const parent = mkdtempSync(join(tmpdir(), 'ns-open-parent-'));
     chmodSync(parent, 0o777);
@@ -110,7 +110,7 @@ describe('NIGHTSHIFT_HOME', () => {
 });
 
 describe('the template cache', () => {
-  it('is refused when someone else could write it: the template names the handler modules the platform loads', async () => {
+  it('Given a template cache someone else could write, or a link, When the template is read from it, Then it is refused: the template names the handler modules the platform loads', async () => {
     const cacheDir = mkdtempSync(join(tmpdir(), 'ns-cache-'));
     chmodSync(cacheDir, 0o777);
     await expect(synthesizedTemplate({ repoRoot: join(__dirname, '../..'), config: parseConfig(localFixture()), cacheDir, log })).rejects.toThrow(/no one else can write/);
@@ -182,7 +182,7 @@ describe('the egress proxy directory', () => {
     }
   });
 
-  (squid && asRoot ? it : it.skip)('leaves the tool user no way to plant, replace, read or forge anything in it', async () => {
+  (squid && asRoot ? it : it.skip)('Given the 0777 egress directory of the earlier layout with a tool user\'s plants, When the platform starts its proxy, Then no plant is followed or kept, and the tool user can plant, replace, read or forge nothing in the new layout', async () => {
     const home = freshHome();
     const dir = join(home.root, 'egress');
     const proxy = await startEgressProxy({ config, dir, log, toolUid: tool!.uid });
@@ -248,7 +248,7 @@ describe('tool processes left by a crashed platform', () => {
     return child.pid!;
   }
 
-  it('are recognised by the tool uid, the command marker and a HOME or working directory in this platform only', () => {
+  it('Given processes, When leftovers of a crashed platform are looked for, Then they are recognised by the tool uid, the command marker and a HOME or working directory in this platform only', () => {
     const scope = { workDir: '/h/work', toolUid: 999 };
     const base = { pid: 10, uid: 999, pgid: 10, cwd: '/', environ: [`${COMMAND_MARKER_VARIABLE}=x`, 'HOME=/h/work/R/home'] };
     expect(isToolLeftover(base, scope)).toBe(true);
@@ -260,7 +260,7 @@ describe('tool processes left by a crashed platform', () => {
     expect(isToolLeftover({ ...base, environ: [`${COMMAND_MARKER_VARIABLE}=x`, 'HOME=/h/work2/R/home'] }, scope)).toBe(false);
   });
 
-  it('are killed with their process groups, and those of another platform are left alone', async () => {
+  it("Given a tool command of this platform that left children and one of another platform, When the platform starts again, Then its own are killed with their process groups and the other's are left alone", async () => {
     // Given a tool command of this platform that left children, and one of another platform
     const ours = freshHome();
     const theirs = freshHome();

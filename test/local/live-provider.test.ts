@@ -54,7 +54,7 @@ describe('local mode with the anthropic provider, recording the run', () => {
     rmSync(home.root, { recursive: true, force: true });
   });
 
-  it('serves the run from the configured provider with the key from the environment, and records it redacted for replay', async () => {
+  it('Given the anthropic provider configured and its key in the environment, When a run is served, Then the key reaches the provider in the header only, and the run is recorded redacted for replay', async () => {
     expect(dev.output()).toContain('"model":"anthropic"');
 
     const submitted = await runCliAsync(['submit', 'demo/sample-app', 'Fix slugify so the tests pass.', '--wait'], dev.url);
@@ -100,20 +100,20 @@ describe('nightshift dev options for the model', () => {
   };
   const options = (env: Record<string, string>) => localPlatformOptionsFromEnv({ NIGHTSHIFT_HOME: join(dir, 'home'), ...env }, { logTo: 'file' });
 
-  it("takes the config's anthropic or openai provider without NIGHTSHIFT_MODEL, and the recording directory", () => {
+  it("Given a config with the anthropic or openai provider and no NIGHTSHIFT_MODEL, When the options are read, Then the config's provider is taken, and the recording directory", () => {
     const anthropic = configWith({ provider: 'anthropic', id: 'claude-sonnet-4-5', apiKeySecret: 'k' });
     expect(options({ NIGHTSHIFT_CONFIG: anthropic, NIGHTSHIFT_RECORD: join(dir, 'rec') })).toMatchObject({ model: 'anthropic', recordDir: join(dir, 'rec') });
     expect(options({ NIGHTSHIFT_CONFIG: configWith({ provider: 'openai', id: 'llama3.1:8b', baseUrl: 'http://127.0.0.1:11434/v1' }) }).model).toBe('openai');
   });
 
-  it('refuses at start a NIGHTSHIFT_MODEL naming another provider than the config, in one line', () => {
+  it('Given a NIGHTSHIFT_MODEL naming another provider than the config, When the options are read at start, Then it is refused in one line; a replay is accepted', () => {
     const anthropic = configWith({ provider: 'anthropic', id: 'claude-sonnet-4-5', apiKeySecret: 'k' });
     expect(() => options({ NIGHTSHIFT_CONFIG: anthropic, NIGHTSHIFT_MODEL: 'openai' })).toThrow("NIGHTSHIFT_MODEL=openai but the config's model.provider is anthropic: unset NIGHTSHIFT_MODEL or set model.provider (docs/providers.md)");
     expect(() => options({ NIGHTSHIFT_CONFIG: configWith({}), NIGHTSHIFT_MODEL: 'anthropic' })).toThrow("the config's model.provider is bedrock");
     expect(options({ NIGHTSHIFT_CONFIG: anthropic, NIGHTSHIFT_MODEL: `replay:${fastSession}` }).model).toBe(`replay:${fastSession}`);
   });
 
-  it('refuses at start, in one line, a NIGHTSHIFT_MODEL that is no choice, listing the valid ones', () => {
+  it('Given a NIGHTSHIFT_MODEL that is no choice, When the options are read at start, Then it is refused in one line listing the valid ones', () => {
     const config = configWith({});
     for (const typo of ['bedrok', 'Anthropic', 'replay', 'openai:gpt-4o']) {
       expect(() => options({ NIGHTSHIFT_CONFIG: config, NIGHTSHIFT_MODEL: typo })).toThrow(`NIGHTSHIFT_MODEL=${typo} is not a model choice: use "bedrock", "anthropic", "openai" or "replay:<file>" (docs/providers.md)`);
@@ -121,7 +121,7 @@ describe('nightshift dev options for the model', () => {
     expect(() => options({ NIGHTSHIFT_CONFIG: config, NIGHTSHIFT_MODEL: 'replay:' })).toThrow('NIGHTSHIFT_MODEL=replay: needs a file: replay:<session.jsonl>');
   });
 
-  it('refuses at start, in one line, a replay file that cannot be read or whose first line is not a response', () => {
+  it('Given a replay file that cannot be read or whose first line is not a response, When the options are read at start, Then it is refused in one line', () => {
     const config = configWith({});
     const missing = join(dir, 'missing.jsonl');
     expect(() => options({ NIGHTSHIFT_CONFIG: config, NIGHTSHIFT_MODEL: `replay:${missing}` })).toThrow(`NIGHTSHIFT_MODEL=replay:${missing}: cannot read the replayed session ${missing} (ENOENT)`);
@@ -146,7 +146,7 @@ describe('nightshift dev options for the model', () => {
     expect(refused).not.toContain('\n');
   });
 
-  it('given a bad NIGHTSHIFT_MODEL, nightshift dev exits 1 at once with the one line on stderr and starts nothing', () => {
+  it('Given a bad NIGHTSHIFT_MODEL, When nightshift dev starts, Then it exits 1 at once with the one line on stderr and starts nothing', () => {
     const started = spawnSync(process.execPath, [cliBin, 'dev'], {
       cwd: repoRoot,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', NIGHTSHIFT_HOME: join(dir, 'dev-home'), NIGHTSHIFT_CONFIG: configWith({}), NIGHTSHIFT_MODEL: 'anthropc' },

@@ -11,7 +11,7 @@ import { isAlive } from '../support/processes';
 const alive = isAlive;
 
 describe('local mode: restart recovery', () => {
-  it('ends runs a crashed platform left active with reason local_restart, stops their runners and frees their slots; runs survive the restart', async () => {
+  it('Given a platform that crashed with a run running and one queued, When it starts again, Then both end FAILED local_restart, the orphaned runner and tool command are stopped, the slots freed, and the runs are still listed', async () => {
     const { home, configFile } = testHome();
     try {
       const dev = await startDevProcess({ home, configFile, session: slowSession });

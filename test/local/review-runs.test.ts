@@ -70,7 +70,7 @@ describe('review runs in local mode', () => {
   const as: ReturnType<typeof actOnForge> = (...args) => actOnForge(t)(...args);
   const reviewRuns = async () => (await t.platform.store.runs.list({ limit: 100 })).runs.filter((r) => r.runKind === 'review');
 
-  it('/nightshift review on a pull request → one COMMENT review, anchored inline, the rest in the summary, nothing pushed', async () => {
+  it('Given a pull request, When alice comments /nightshift review on it, Then one COMMENT review is posted, anchored inline with the rest in the summary, with its check run, and nothing is pushed', async () => {
     // GitHub's real issue_comment.created payload, made a comment by alice on the pull request.
     const payload = structuredClone(examples.find((e) => e.name === 'issue_comment')!.examples.find((p) => p.action === 'created')!);
     const now = new Date().toISOString();
@@ -125,7 +125,7 @@ describe('review runs in local mode', () => {
     expect(check).toMatchObject({ headSha: headBefore, title: expect.stringMatching(/^Reviewed:/) });
   }, 200_000);
 
-  it('the API with kind review posts a second review; the CLI lists the run with its kind', async () => {
+  it('Given the reviewed pull request, When a review is submitted through the API with kind review, Then a second review is posted, nothing pushed, and the CLI lists the run with its kind', async () => {
     const { runId } = await t.client.submit({ repo: sampleRepo, prompt: 'Review this change for correctness.', kind: 'review', pr }, { source: 'api' });
     const run = await eventually(async () => {
       const r = await t.client.getRun(runId);
@@ -143,7 +143,7 @@ describe('review runs in local mode', () => {
     expect(line).toMatch(/\breview\b/);
   }, 200_000);
 
-  it('refuses a review without pr, of a fork pull request, or of an unknown one, with a 4xx and nothing written', async () => {
+  it('Given a review without pr, of a fork pull request or of an unknown one, When it is submitted, Then it is refused with a 4xx and nothing is written', async () => {
     const before = (await t.platform.store.runs.list({ limit: 100 })).runs.length;
     const refusal = async (request: Record<string, unknown>) => {
       try {
@@ -169,13 +169,13 @@ describe('review runs in local mode', () => {
     expect((await t.platform.store.runs.list({ limit: 100 })).runs).toHaveLength(before);
   }, 60_000);
 
-  it('the forge refuses a review comment off the diff with 422, as GitHub does', async () => {
+  it('Given a review comment off the diff, When it is posted to the forge, Then it is refused with 422, as GitHub does, and no review is added', async () => {
     const answer = await as('alice', 'POST', `/pulls/${pr}/reviews`, { event: 'COMMENT', body: 'x', comments: [{ path: 'README.md', line: 1, body: 'off the diff' }] }, 422);
     expect(answer.errors).toEqual([expect.stringContaining('Line could not be resolved')]);
     expect(listReviews(t.home.forge, sampleRepo, pr)).toHaveLength(2);
   });
 
-  it('the review label added to the pull request (delivered as GitHub does, pull_request.labeled) starts one review run', async () => {
+  it('Given the review label, When it is added to the pull request (pull_request.labeled, as GitHub delivers it), Then one review run starts; When it is added again, Then nothing starts', async () => {
     const earlier = new Set((await reviewRuns()).map((r) => r.runId));
     const before = earlier.size;
     // alice labels the pull request through the issues API, as on GitHub; the forge delivers the signed webhook.

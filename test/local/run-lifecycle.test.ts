@@ -9,12 +9,12 @@ describe('local mode: runs end to end', () => {
   });
   afterAll(() => t?.stop());
 
-  it('answers /v1/health once ready', async () => {
+  it('Given the local platform, When it is ready, Then /v1/health answers 200', async () => {
     const res = await fetch(`${t.platform.url}/v1/health`);
     expect(res.status).toBe(200);
   });
 
-  it('takes a run from submit to SUCCEEDED with a draft PR in the forge, its events and cost visible through the API', async () => {
+  it('Given a submitted run, When it runs, Then it ends SUCCEEDED with a draft PR in the forge, its events and cost visible through the API, the slot free and the runner gone', async () => {
     const submitted = await t.client.submit({ repo: sampleRepo, prompt: 'Fix slugify so the tests pass.' });
     expect(submitted.status).toBe('QUEUED');
     const run = await untilStatus(t.client, submitted.runId, ended, 'the run to end', 90_000);
@@ -39,7 +39,7 @@ describe('local mode: runs end to end', () => {
     expect(t.platform.runners.runningRunIds()).toEqual([]);
   });
 
-  it('never runs more than 2 runner processes at once with 6 submissions, and ends all 6', async () => {
+  it('Given 6 submissions and 2 slots, When they run, Then no more than 2 runner processes run at once and all 6 end SUCCEEDED', async () => {
     let live = 0;
     let peak = 0;
     const onStart = () => {
@@ -61,7 +61,7 @@ describe('local mode: runs end to end', () => {
     }
   }, 300_000);
 
-  it('refuses a repository outside the allowlist with a clear 403 and starts nothing', async () => {
+  it('Given a repository outside the allowlist, When a run of it is submitted, Then it is refused with a clear 403 repo_not_allowed', async () => {
     await expect(t.client.submit({ repo: 'evil/repo', prompt: 'x' })).rejects.toMatchObject({ status: 403, code: 'repo_not_allowed' });
   });
 });

@@ -17,7 +17,7 @@ describe('local mode: a runner that dies at start', () => {
   });
   afterAll(() => t?.stop());
 
-  it('ends its run FAILED runner_lost with its error lines, the slot free and the budget returned', async () => {
+  it('Given a config file the runner cannot read, When its run starts, Then the run ends FAILED runner_lost with its error lines, the slot free and the budget returned', async () => {
     // The platform holds the parsed config; each runner reads the file again at its start.
     writeFileSync(join(t.home.root, 'nightshift.config.json'), '{ this is not a configuration');
     const submitted = await t.client.submit({ repo: sampleRepo, prompt: 'Fix slugify so the tests pass.' });

@@ -37,7 +37,7 @@ describe('runner processes', () => {
 
   const logOf = () => readFileSync(join(dir, 'logs', `${runId}.runner.log`), 'utf8');
 
-  it('starts a runner with the task environment only, in its workspace, and stops its whole process group', async () => {
+  it('Given a run, When its runner is started and stopped, Then it ran with the task environment only, in its workspace, and its whole process group is stopped, leaving no pid file', async () => {
     const runners = processes();
     const exits: RunnerExit[] = [];
     runners.on('exited', (e) => exits.push(e));
@@ -56,7 +56,7 @@ describe('runner processes', () => {
     expect(readdirSync(join(dir, 'logs')).filter((f) => f.endsWith('.pid'))).toEqual([]);
   });
 
-  it('kills a runner that ignores SIGTERM once the stop timeout passes', async () => {
+  it('Given a runner that ignores SIGTERM, When it is stopped, Then it is killed once the stop timeout passes', async () => {
     const runners = processes({ IGNORE_TERM: '1' }, 300);
     runners.start(runId, { RUN_ID: runId, TASK_TOKEN: 'tok' });
     await eventually(() => (logOf().includes('grandchild') ? true : undefined), 'the runner to start', 10_000);
@@ -66,7 +66,7 @@ describe('runner processes', () => {
     expect(logOf()).toContain('ignoring SIGTERM');
   });
 
-  it('reports a runner that dies on its own as not stop-requested', async () => {
+  it('Given a running runner, When it dies on its own, Then its exit is reported as not stop-requested', async () => {
     const runners = processes();
     const { pid } = runners.start(runId, { RUN_ID: runId, TASK_TOKEN: 'tok' });
     const exited = new Promise<RunnerExit>((resolve) => runners.once('exited', resolve));
@@ -74,7 +74,7 @@ describe('runner processes', () => {
     expect(await exited).toMatchObject({ runId, signal: 'SIGKILL', stopRequested: false });
   });
 
-  it('refuses a second runner for the same run and a malformed run id', () => {
+  it('Given a run with a runner, When a second runner is started for it or for a malformed run id, Then it is refused', () => {
     const runners = processes();
     runners.start(runId, { RUN_ID: runId });
     expect(() => runners.start(runId, {})).toThrow(/already has a runner/);
@@ -82,7 +82,7 @@ describe('runner processes', () => {
     return runners.stopAll();
   });
 
-  it('stops runners a crashed platform left behind, found by their pid files', async () => {
+  it('Given runners a crashed platform left behind, When a new platform process starts, Then it stops them, found by their pid files', async () => {
     const first = processes();
     const { pid } = first.start(runId, { RUN_ID: runId });
     await eventually(() => (logOf().includes('grandchild') ? true : undefined), 'the runner to start', 10_000);
@@ -94,7 +94,7 @@ describe('runner processes', () => {
     await eventually(() => (alive(pid) ? undefined : true), 'the orphan to end', 10_000);
   });
 
-  it('keeps the last stderr lines of a runner that dies at start, in its log too, and its run error has them redacted', async () => {
+  it('Given a runner that dies at start, When its exit is reported, Then its last stderr lines are kept, in its log too, and its run error has them redacted', async () => {
     const secret = 'repo-secret-value-0123456789';
     const dying = [
       "console.log('a log line on stdout');",

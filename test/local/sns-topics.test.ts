@@ -30,7 +30,7 @@ describe('local SNS', () => {
   });
   afterAll(() => closeServer(server));
 
-  test('Publish through the SDK reaches the backend with its subject, text and string attributes, and answers its message id', async () => {
+  test('Given the local SNS endpoint, When the SDK publishes, Then the backend gets its subject, text and string attributes and the SDK its message id', async () => {
     const sns = new SNSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
     const out = await sns.send(
       new PublishCommand({
@@ -44,7 +44,7 @@ describe('local SNS', () => {
     expect(published).toEqual([{ topicArn: 'arn:aws:sns:us-east-1:000000000000:Inbox', subject: 'Nightshift: run X asks', message: 'line one\nline & <two>', attributes: { itemId: '01KC0000000000000000000001', thread: 'acme/web#1' } }]);
   });
 
-  test('filter policies: exact strings and exists, anything else refused', () => {
+  test('Given filter policies of exact strings, exists and a top-level or-list, When attributes are matched, Then they match as SNS does; anything else is refused', () => {
     expect(matchesFilterPolicy({ thread: [{ exists: true }] }, { thread: 'acme/web#1' })).toBe(true);
     expect(matchesFilterPolicy({ thread: [{ exists: true }] }, { itemId: 'x' })).toBe(false);
     expect(matchesFilterPolicy({ type: ['question', 'stuck'] }, { type: 'stuck' })).toBe(true);
@@ -59,7 +59,7 @@ describe('local SNS', () => {
     expect(() => matchesFilterPolicy({ $or: [{ thread: [{ exists: true }] }] }, {})).toThrow();
   });
 
-  test("the synthesized stack's inbox topic delivers to the webhook function waiting items with a thread, created or resolved, and the queue's moves", () => {
+  test("Given the synthesized stack's inbox topic, Then it delivers to the webhook function waiting items with a thread, created or resolved, and the queue's moves", () => {
     const { json } = synthesize({ config: testConfig(stackFixture), prebuiltRunnerImage: true });
     const { lambdaEntries } = extractStateMachine(json);
     const topic = localTopicArn(json, 'InboxNotifications');

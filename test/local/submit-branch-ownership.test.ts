@@ -65,7 +65,7 @@ describe('local mode: submit refuses branches a run must not push', () => {
     ['the base branch in another case', { branch: 'nightshift/Topic', baseBranch: 'nightshift/topic' }, 422, /base branch/],
     ['an alias of the default branch', { branch: 'nightshift/alias' }, 422, /alias of main/],
     ['a branch no open pull request has as its head', { branch: 'feature/no-pr' }, 422, /neither a nightshift\/ branch nor the head branch/],
-  ])('refuses %s with a 4xx and writes nothing', async (_what, body, status, message) => {
+  ])('Given a submit naming %s, When it is made, Then it is refused with a 4xx naming why and nothing is written', async (_what, body, status, message) => {
     const before = await everything();
     const answer = await submit(body);
     expect(answer.status).toBe(status);
@@ -74,7 +74,7 @@ describe('local mode: submit refuses branches a run must not push', () => {
     expect(await everything()).toEqual(before);
   });
 
-  it('accepts a nightshift/ branch and the head branch of an open pull request, and runs them', async () => {
+  it('Given a nightshift/ branch and the head branch of an open pull request, When runs on them are submitted, Then they are accepted and run to SUCCEEDED on that branch', async () => {
     for (const branch of ['nightshift/continue-me', 'feature/pr-head']) {
       const submitted = await t.client.submit({ repo: sampleRepo, prompt: 'Fix slugify so the tests pass.', branch });
       const run = await untilStatus(t.client, submitted.runId, ended, `the run on ${branch} to end`, 90_000);
@@ -82,7 +82,7 @@ describe('local mode: submit refuses branches a run must not push', () => {
     }
   }, 200_000);
 
-  it('refuses with a retryable 503 and writes nothing when GitHub cannot be asked', async () => {
+  it('Given GitHub cannot be asked, When a run continuing a branch is submitted, Then it is refused with a retryable 503 and nothing is written; a run continuing no branch is accepted', async () => {
     await t.platform.forge.stop();
     const before = await everything();
     const answer = await submit({ branch: 'nightshift/while-github-is-down' });

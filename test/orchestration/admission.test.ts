@@ -16,7 +16,7 @@ async function queuedRun(repo: string): Promise<string> {
 
 const deps = (now?: Date) => ({ runs: db.store.runs, queue: db.store.queue, events: db.store.events, slots: db.store.slots, runKeys: db.store.runKeys, caps: { global: 2, perRepo: 1 }, ...(now ? { now: () => now } : {}) });
 
-test('given queued runs, when slots run out, then later runs queue in creation order; a retried admit stays admitted', async () => {
+test("Given queued runs of one repository and too few slots, When they are admitted, Then the first takes the slot and the later ones queue in submission order; When the first's admit is retried, Then it stays admitted under a new run key", async () => {
   const first = await queuedRun('acme/web');
   const second = await queuedRun('acme/web');
   const third = await queuedRun('acme/web');
@@ -37,18 +37,18 @@ test('given queued runs, when slots run out, then later runs queue in creation o
   expect(await db.store.slots.holders()).toEqual([first]);
 });
 
-test('given a run queued longer than the limit, admission expires it without taking a slot', async () => {
+test('Given a run queued longer than the limit, When it is admitted, Then it expires without taking a slot', async () => {
   const runId = await queuedRun('acme/api');
   const later = new Date(Date.now() + (MAX_QUEUED_MINUTES + 1) * 60_000);
   expect(await admitRun(deps(later), runId)).toEqual({ decision: 'expired', queuePosition: null });
   expect(await db.store.slots.holders()).not.toContain(runId);
 });
 
-test('an unknown run is an error the state machine retries, not a decision', async () => {
+test('Given an unknown run, When it is admitted, Then it is an error the state machine retries, not a decision', async () => {
   await expect(admitRun(deps(), '01ARZ3NDEKTSV4RRFFQ69G5FAV')).rejects.toMatchObject({ name: 'RunNotFoundError' });
 });
 
-test('a retried admit that reads the run before Finalize releases it does not leave the ended run holding a slot', async () => {
+test('Given an admitted run and a retried Admit whose read of it is stale, When Finalize ends the run before the retry takes its slots, Then the retry reports the run ended and the ended run holds no slot', async () => {
   // Given an admitted run, and a retried Admit whose read of it is stale: Finalize ends the run and
   // frees its slots between that read and the slot acquisition
   const runId = await queuedRun('acme/api');
@@ -68,7 +68,7 @@ test('a retried admit that reads the run before Finalize releases it does not le
   expect(await db.store.slots.semaphoreHolders('acme/api')).not.toContain(runId);
 });
 
-test('the slot reconciler frees slots held by ended or missing runs and keeps those of active runs', async () => {
+test('Given an active run, an ended run and a missing run holding slots, When the slot reconciler runs twice, Then only the ended and the missing runs lose their slots, in every semaphore, and the second pass frees nothing', async () => {
   const { reconcileSlots } = await import('../../core/runs/slot-reconciler');
   // Given an active run holding slots, an ended run still holding slots, and a holder with no run
   const active = await queuedRun('acme/web');

@@ -52,7 +52,7 @@ test('Given a resumed task interrupted before its loop, When it resumes without 
   expect((await db.store.runs.get(runId))!).toMatchObject({ status: 'QUEUED', branch, resume: { ...answered, answeredAt: '2030-01-01T00:00:00.000Z', segment: 3 } });
 });
 
-test('a report with no checkpoint is only an interruption’s, and a checkpoint always names its branch', () => {
+test("Given a runner pause report, When it is parsed, Then a report with no checkpoint is accepted only as an interruption's, and a checkpoint without a branch is refused", () => {
   const pause = { itemId: newRunId(), message: 'm', details: {}, branch: 'b', checkpoint: null };
   expect(RunnerPause.safeParse({ pause: { ...pause, reason: 'question' } }).success).toBe(false);
   expect(RunnerPause.safeParse({ pause: { ...pause, reason: 'interrupted', branch: null, checkpoint: 'c' } }).success).toBe(false);

@@ -5,7 +5,7 @@ import { ecsRunTasks } from '../../lambdas/orchestrator/ecs-run-tasks';
 const ecs = mockClient(ECSClient);
 afterEach(() => ecs.reset());
 
-test('stops every RUNNING task started by the run, across ListTasks pages', async () => {
+test('Given a run with RUNNING tasks across ListTasks pages, When its tasks are stopped, Then every one of them is stopped', async () => {
   ecs
     .on(ListTasksCommand, { cluster: 'arn:cluster', startedBy: 'RUN1', desiredStatus: 'RUNNING' })
     .resolvesOnce({ taskArns: ['arn:task/1'], nextToken: 'page2' })
@@ -19,7 +19,7 @@ test('stops every RUNNING task started by the run, across ListTasks pages', asyn
   ]);
 });
 
-test('a run with no task left stops nothing; an ECS failure is thrown, never swallowed', async () => {
+test('Given a run with no task left, When its tasks are stopped, Then nothing is stopped; When ECS fails, Then the failure is thrown, never swallowed', async () => {
   ecs.on(ListTasksCommand).resolvesOnce({ taskArns: [] }).rejectsOnce(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
   const port = ecsRunTasks(new ECSClient({ region: 'us-east-1' }), 'arn:cluster');
   await port.stopRunTasks('RUN1');

@@ -95,7 +95,7 @@ describe('pausing for a human and resuming on the same branch (the real state ma
     await h.expectNothingLeaked([runId]);
   });
 
-  test('Given an item, When someone else answers Then it does not exist for them (404); When an admin answers Then it is resolved; When the same answer comes again Then it is the same item (200); When another comes Then it is a conflict (409)', async () => {
+  test('Given a question item, When someone else answers, Then it does not exist for them (404), and an approval is refused as no resolution of a question; When an admin answers, Then it is resolved; When the same answer comes again, Then it is the same item (200); When another comes, Then it is a conflict (409)', async () => {
     const { runId, itemId } = await pausedRun('acme/web', 'Which timezone?', 100);
     await expect(h.resolve(itemId, { action: 'answer', answer: 'UTC' }, 'mallory')).rejects.toMatchObject({ name: 'InboxItemNotFoundError' });
     await expect(h.resolve(itemId, { action: 'approve' })).rejects.toMatchObject({ name: 'InvalidResolutionError' });

@@ -36,7 +36,7 @@ async function finish(runId: string): Promise<void> {
 
 const startedOrder = () => h.runTasks.map((c) => c.executionName);
 
-test('given a queued run, when the slot holder ends, then its Finalize wakes the queued run, which starts within at most 10 state transitions', async () => {
+test('Given a run queued behind the only slot, When the slot holder ends, Then its Finalize wakes the queued run, which starts within at most 10 state transitions', async () => {
   h = await OrchestrationHarness.start(template, oneSlot);
   const holder = await h.submit('acme/web');
   await h.runnerOf(holder);
@@ -59,7 +59,7 @@ test('given a queued run, when the slot holder ends, then its Finalize wakes the
   await h.expectNothingLeaked([holder, queued]);
 });
 
-test('given runs queued with priorities, then they start high first, then normal in submission order, then low', async () => {
+test('Given runs queued with priorities, When the slot is freed run after run, Then they start high first, then normal in submission order, then low', async () => {
   h = await OrchestrationHarness.start(template, oneSlot);
   const holder = await h.submit('acme/web');
   await h.runnerOf(holder);
@@ -86,7 +86,7 @@ test('given runs queued with priorities, then they start high first, then normal
   await h.expectNothingLeaked([holder, high, normal1, normal2, low]);
 });
 
-test('given concurrency.perRequester 1, a second run of the same person waits while another person\'s later run starts, and a freed slot of that person wakes it', async () => {
+test("Given concurrency.perRequester 1, When a second run of the same person is submitted, Then it waits while another person's later run starts; When that person's first run ends, Then the freed slot wakes it", async () => {
   h = await OrchestrationHarness.start(template, testConfig(stackFixture, { concurrency: { global: 3, perRepo: 3, perRequester: 1 } }));
   const alice1 = await h.submit('acme/web', undefined, { requester: 'alice' });
   await h.runnerOf(alice1);
@@ -107,7 +107,7 @@ test('given concurrency.perRequester 1, a second run of the same person waits wh
   expect((await h.db.store.slots.occupancy([], ['alice', 'bob'])).requesters).toEqual({ alice: 0, bob: 0 });
 });
 
-test('given a queued run that is cancelled, then it ends CANCELLED, leaves the queue and no slot stays held', async () => {
+test('Given a queued run with a run behind it, When it is cancelled, Then it ends CANCELLED and leaves the queue, the run behind moves up and no slot stays held', async () => {
   h = await OrchestrationHarness.start(template, oneSlot);
   const holder = await h.submit('acme/web');
   await h.runnerOf(holder);
@@ -129,7 +129,7 @@ test('given a queued run that is cancelled, then it ends CANCELLED, leaves the q
   await h.expectNothingLeaked([holder, queued, behind]);
 });
 
-test('given a woken run that finds no slot after all (a lost race), then it waits again in the same place, and the next release admits it before the runs behind it', async () => {
+test('Given a woken run that finds no slot after all (a lost race), When it runs Admit again, Then it waits again in the same place without waking the run behind; When the slot is released, Then it starts before the runs behind it', async () => {
   h = await OrchestrationHarness.start(template, oneSlot);
   const holder = await h.submit('acme/web');
   await h.runnerOf(holder);
@@ -157,7 +157,7 @@ test('given a woken run that finds no slot after all (a lost race), then it wait
   await h.expectNothingLeaked([holder, first, second]);
 });
 
-test('given a release whose wake-up is lost, then the per-minute queue sweep admits the queued run', async () => {
+test('Given a release whose wake-up is lost, When the per-minute queue sweep runs, Then it wakes and admits the queued run', async () => {
   h = await OrchestrationHarness.start(template, oneSlot);
   const holder = await h.submit('acme/web');
   await h.runnerOf(holder);
@@ -188,7 +188,7 @@ test('given a release whose wake-up is lost, then the per-minute queue sweep adm
   await h.expectNothingLeaked([holder, queued]);
 });
 
-test('given no wake-up for QUEUE_RECHECK_SECONDS, then the Admit state times out and runs Admit again, and the run keeps its place', async () => {
+test('Given no wake-up for QUEUE_RECHECK_SECONDS, When the Admit state times out, Then it runs Admit again and the run keeps its place', async () => {
   // The executor's callback clock runs so that the 4-hour re-check takes one second.
   h = await OrchestrationHarness.start(template, oneSlot, { callbackTimeScale: 1 / QUEUE_RECHECK_SECONDS });
   // The runners' clocks are scaled too: a long wall clock and heartbeat keep each on its slot until it reports.

@@ -16,7 +16,7 @@ async function expectTaskClosed(promise: Promise<unknown>): Promise<void> {
 }
 
 describe('the run state machine, executed offline from the synthesized template', () => {
-  test('happy path: admitted, runner succeeds, run SUCCEEDED with its PR', async () => {
+  test('Given a submitted run, When it is admitted and its runner succeeds, Then the run ends SUCCEEDED with its PR, its task was handed its run key and is stopped, and a late callback is refused', async () => {
     const runId = await h.submit('acme/web');
     const runner = await h.runnerOf(runId);
     expect(runner.parameters).toMatchObject({
@@ -57,7 +57,7 @@ describe('the run state machine, executed offline from the synthesized template'
     await expectTaskClosed(h.machine.sendTaskSuccess(runner.token, JSON.stringify(prOpened)));
   });
 
-  test('queued then started: a run waits without compute while the repo slot is taken, then runs', async () => {
+  test('Given the repository slot taken, When a second run of that repository is submitted, Then it waits queued without compute; When the first run ends, Then the second is woken and runs', async () => {
     const first = await h.submit('acme/web');
     const firstRunner = await h.runnerOf(first);
     const second = await h.submit('acme/web'); // perRepo is 1
@@ -82,7 +82,7 @@ describe('the run state machine, executed offline from the synthesized template'
     await h.expectNothingLeaked([first, second]);
   });
 
-  test('runner failure: SendTaskFailure ends the run FAILED with the runner\'s reason', async () => {
+  test("Given a running run, When the runner sends SendTaskFailure, Then the run ends FAILED with the runner's reason", async () => {
     const runId = await h.submit('acme/api');
     const runner = await h.runnerOf(runId);
     expect(runner.parameters).toMatchObject({ CapacityProviderStrategy: [{ CapacityProvider: 'FARGATE' }] });
@@ -94,7 +94,7 @@ describe('the run state machine, executed offline from the synthesized template'
     await h.expectNothingLeaked([runId]);
   });
 
-  test('budget exhausted: the runner\'s BudgetExceeded ends the run BUDGET_EXCEEDED', async () => {
+  test('Given a running run, When the runner reports BudgetExceeded, Then the run ends BUDGET_EXCEEDED', async () => {
     const runId = await h.submit('acme/api');
     const runner = await h.runnerOf(runId);
     await h.runnerBegins(runId, 900);
@@ -104,7 +104,7 @@ describe('the run state machine, executed offline from the synthesized template'
     await h.expectNothingLeaked([runId]);
   });
 
-  test('wall-clock timeout: TimeoutSecondsPath from the input ends the run TIMED_OUT and stops its task', async () => {
+  test('Given a run whose input sets TimeoutSecondsPath, When the wall clock runs out despite heartbeats, Then the run ends TIMED_OUT and its task is stopped', async () => {
     const runId = await h.submit('acme/web', { timeoutSeconds: 1, heartbeatSeconds: 600 });
     const runner = await h.runnerOf(runId);
     await h.runnerBegins(runId, 300);
@@ -116,7 +116,7 @@ describe('the run state machine, executed offline from the synthesized template'
     await h.expectNothingLeaked([runId]);
   });
 
-  test('heartbeat loss: no heartbeat within HeartbeatSecondsPath ends the run FAILED (no_progress)', async () => {
+  test('Given a run whose input sets HeartbeatSecondsPath, When no heartbeat comes within it, Then the run ends FAILED (no_progress)', async () => {
     const runId = await h.submit('acme/web', { timeoutSeconds: 600, heartbeatSeconds: 1 });
     const runner = await h.runnerOf(runId);
     await h.runnerBegins(runId, 300);
@@ -127,7 +127,7 @@ describe('the run state machine, executed offline from the synthesized template'
     await h.expectNothingLeaked([runId]);
   });
 
-  test('cancel while queued: the run ends CANCELLED and never starts', async () => {
+  test('Given a queued run, When it is cancelled, Then it ends CANCELLED and never starts', async () => {
     const holder = await h.submit('acme/web');
     const holderRunner = await h.runnerOf(holder);
     const queued = await h.submit('acme/web');
@@ -147,7 +147,7 @@ describe('the run state machine, executed offline from the synthesized template'
     await h.expectNothingLeaked([holder, queued]);
   });
 
-  test('cancel requested while queued is refused by admission: Finalize ends the run CANCELLED', async () => {
+  test('Given a queued run with a cancel requested that raced admission, When it is woken, Then admission refuses it and Finalize ends the run CANCELLED', async () => {
     const holder = await h.submit('acme/web');
     const holderRunner = await h.runnerOf(holder);
     const queued = await h.submit('acme/web');
@@ -166,7 +166,7 @@ describe('the run state machine, executed offline from the synthesized template'
     await h.expectNothingLeaked([holder, queued]);
   });
 
-  test('cancel while running: the execution is stopped, the backstop ends the run CANCELLED and stops its task', async () => {
+  test('Given a running run, When it is cancelled, Then the execution is stopped, the backstop ends the run CANCELLED and stops its task, and a late report is refused', async () => {
     const runId = await h.submit('acme/web');
     const runner = await h.runnerOf(runId);
     await h.runnerBegins(runId, 400);
@@ -180,7 +180,7 @@ describe('the run state machine, executed offline from the synthesized template'
     await h.expectNothingLeaked([runId]);
   });
 
-  test('execution aborted outside Nightshift: the backstop rule cleans up', async () => {
+  test('Given a running run, When its execution is aborted outside Nightshift, Then the backstop rule ends it CANCELLED and stops its task', async () => {
     const runId = await h.submit('acme/web');
     await h.runnerOf(runId);
     await h.runnerBegins(runId, 250);
@@ -194,7 +194,7 @@ describe('the run state machine, executed offline from the synthesized template'
     await h.expectNothingLeaked([runId]);
   });
 
-  test('a Finalize that keeps failing fails the execution, and the backstop finishes the clean-up', async () => {
+  test('Given a Finalize that keeps failing, When the run ends, Then the execution fails and the backstop finishes the clean-up', async () => {
     const runId = await h.submit('acme/api');
     const runner = await h.runnerOf(runId);
     await h.runnerBegins(runId, 120);
@@ -219,7 +219,7 @@ describe('the run state machine, executed offline from the synthesized template'
 });
 
 describe('the offline executor refuses what AWS refuses', () => {
-  test('unknown tokens, non-JSON output and a second execution with the same name', async () => {
+  test('Given the offline executor, When it gets an unknown token, non-JSON output or a second execution with the same name, Then it refuses each as AWS does', async () => {
     await expect(h.machine.sendTaskSuccess('not-a-token', '{}')).rejects.toMatchObject({ name: 'InvalidToken' });
     const runId = await h.submit('acme/api');
     const runner = await h.runnerOf(runId);

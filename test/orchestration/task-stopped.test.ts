@@ -63,7 +63,7 @@ const handler = () =>
   }));
 
 describe('the task-stopped rule (synthesized)', () => {
-  test("matches a stopped runner task of this cluster, and no running task, other family or other cluster's task", () => {
+  test("Given the synthesized task-stopped rule, Then it matches a stopped runner task of this cluster, and no running task, other family, other cluster's task or other source", () => {
     const event = stoppedEvent('01KC0000000000000000000001', 'token');
     expect(matchesEventPattern(rulePattern, event)).toBe(true);
     expect(matchesEventPattern(rulePattern, { ...event, detail: { ...event.detail, lastStatus: 'RUNNING' } })).toBe(false);
@@ -74,7 +74,7 @@ describe('the task-stopped rule (synthesized)', () => {
 });
 
 describe('a runner task that stops without reporting, executed offline', () => {
-  test('out of memory: the run ends FAILED runner_lost with the stop reason, through Finalize, nothing leaked', async () => {
+  test('Given a running run, When its runner task stops out of memory without reporting, Then the run ends FAILED runner_lost with the stop reason, through Finalize, nothing leaked', async () => {
     const runId = await h.submit('acme/web');
     const runner = await h.runnerOf(runId);
     await h.runnerBegins(runId, 2_500);
@@ -90,7 +90,7 @@ describe('a runner task that stops without reporting, executed offline', () => {
     await h.expectNothingLeaked([runId]);
   });
 
-  test('image pull failure before the runner ran: the run ends FAILED saying the task could not start', async () => {
+  test('Given a runner task whose image cannot be pulled, When it stops before the runner ran, Then the run ends FAILED saying the task could not start', async () => {
     const runId = await h.submit('acme/api');
     const runner = await h.runnerOf(runId);
     const pull = 'CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref 111122223333.dkr.ecr.us-west-2.amazonaws.com/runner:missing: not found';
@@ -110,7 +110,7 @@ describe('a runner task that stops without reporting, executed offline', () => {
     await h.expectNothingLeaked([runId]);
   });
 
-  test('a runner that reported before it stopped keeps its outcome: success with exit 0, failure with exit 1', async () => {
+  test('Given a runner that reported before its task stopped, When the stop arrives (exit 0 after success, exit 1 after failure), Then the run keeps its outcome', async () => {
     const ok = await h.submit('acme/web');
     const okRunner = await h.runnerOf(ok);
     await h.runnerBegins(ok, 100);
@@ -131,7 +131,7 @@ describe('a runner task that stops without reporting, executed offline', () => {
     await h.expectNothingLeaked([ok, failed]);
   });
 
-  test('an event without the overrides: the token is asked of ECS (DescribeTasks), and the run ends the same', async () => {
+  test('Given a stopped event without the overrides, When it is handled, Then the token is asked of ECS (DescribeTasks) and the run ends FAILED runner_lost the same', async () => {
     const runId = await h.submit('acme/web');
     const runner = await h.runnerOf(runId);
     const event = stoppedEvent(runId, runner.token, (d) => Object.assign(d, { overrides: { containerOverrides: [{ name: 'runner' }] } }));
@@ -146,7 +146,7 @@ describe('a runner task that stops without reporting, executed offline', () => {
     ['a task of another cluster', (d) => Object.assign(d, { clusterArn: 'arn:aws:ecs:us-east-1:000000000000:cluster/other' }), /another cluster/],
     ['a task not started for a run', (d) => Object.assign(d, { startedBy: 'ecs-svc/123' }), /not started for a run/],
     ['an event without the task token that ECS cannot describe either', (d) => Object.assign(d, { overrides: { containerOverrides: [{ name: 'runner' }] } }), /no task token/],
-  ])('ignores %s', async (_what, adjust, why) => {
+  ])('Given %s, When its stopped event is handled, Then it is ignored saying why and the run is untouched', async (_what, adjust, why) => {
     const runId = await h.submit('acme/web');
     const runner = await h.runnerOf(runId);
     const outcome: TaskStoppedOutcome = await handler()(stoppedEvent(runId, runner.token, adjust));

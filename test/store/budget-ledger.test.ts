@@ -80,7 +80,7 @@ describe('budget ledger', () => {
   });
 
   describe('run reservations against the days', () => {
-    it('reserves a run on its requester day and the org day', async () => {
+    it('Given a fresh day and a requester, When a 3 USD run is reserved, Then both the requester day and the org day commit 3 USD', async () => {
       // Given a fresh day (2030-02-01) and a requester
       const requester = 'arn:aws:iam::1:user/ada';
       // When a 3 USD run is reserved
@@ -90,7 +90,7 @@ describe('budget ledger', () => {
       expect(await committed(controlItemKey.orgDay('2030-02-01'))).toBe(3_000_000);
     });
 
-    it('never reserves more than the org daily limit under 50 concurrent submissions', async () => {
+    it('Given an org limit of 10 USD, When 50 requesters reserve a 1 USD run at once, Then exactly 10 fit, the org day holds exactly the limit, the rest are refused by the org and their requester reservations undone', async () => {
       // Given an org limit of 10 USD and 50 requesters each submitting a 1 USD run at once
       const day = '2030-03-01';
       const limits = { requesterDailyMicros: 5_000_000, orgDailyMicros: 10_000_000 };
@@ -114,7 +114,7 @@ describe('budget ledger', () => {
       expect(requesterTotals.reduce((sum, micros) => sum + micros, 0)).toBe(10_000_000);
     });
 
-    it('refuses a requester over their own daily limit before touching the org day', async () => {
+    it('Given a requester 1.5 USD into a 2 USD daily limit, When they submit a 1 USD run, Then the requester scope refuses it and neither day moves', async () => {
       // Given a requester with a 2 USD daily limit who already reserved 1.5 USD
       const day = '2030-03-02';
       const limits = { requesterDailyMicros: 2_000_000, orgDailyMicros: 100_000_000 };
@@ -128,7 +128,7 @@ describe('budget ledger', () => {
       expect(await committed(controlItemKey.orgDay(day))).toBe(1_500_000);
     });
 
-    it('releases the reservation of a run that was never stored, once', async () => {
+    it('Given a reserved run whose creation failed, When its reservation is released twice, Then both days are back to zero, not below', async () => {
       // Given a reserved run whose creation failed
       const day = '2030-03-03';
       const run = queuedRun({ requester: 'carol', ledgerDay: day, budgetMicros: 2_000_000 });
@@ -141,7 +141,7 @@ describe('budget ledger', () => {
       expect(await committed(controlItemKey.orgDay(day))).toBe(0);
     });
 
-    it('does not release what was never reserved', async () => {
+    it('Given a day with one reservation, When a run that never reserved is released, Then the committed spend is unchanged', async () => {
       // Given a day with one reservation
       const day = '2030-03-04';
       await submittedRun({ requester: 'dan', ledgerDay: day, budgetMicros: 1_000_000 });
@@ -151,14 +151,14 @@ describe('budget ledger', () => {
       expect(await committed(controlItemKey.orgDay(day))).toBe(1_000_000);
     });
 
-    it('counts Retry-After to the next UTC midnight', () => {
+    it('Given a moment of the day, When Retry-After is counted, Then it is the seconds to the next UTC midnight, rounded up', () => {
       expect(secondsUntilNextUtcDay(new Date('2030-01-02T00:00:00.000Z'))).toBe(86_400);
       expect(secondsUntilNextUtcDay(new Date('2030-01-02T23:59:59.500Z'))).toBe(1);
     });
   });
 
   describe('model calls inside a run', () => {
-    it('never lets 100 concurrent reservations exceed the run budget', async () => {
+    it('Given a 1 USD run that spent 0.1 USD, When 100 model calls reserve 0.03 USD each at once, Then exactly the 30 that fit are reserved, the rest refused, and spent plus in flight never exceeds the budget', async () => {
       // Given a run with 1 USD budget that already spent 0.1 USD of compute
       const run = await submittedRun({ budgetMicros: 1_000_000 });
       await ledger.charge(run.runId, 'compute-1', 100_000);
@@ -174,7 +174,7 @@ describe('budget ledger', () => {
       expect(Object.values(item.calls as Record<string, number>).reduce((sum, micros) => sum + micros, 0)).toBe(item.inflightMicros);
     });
 
-    it('replaces a reservation with the real cost and tokens, once however often settled', async () => {
+    it('Given a run with a reserved call, When the call is settled twice, Then its real cost and tokens count once and the reservation is gone', async () => {
       // Given a run with a reserved call
       const run = await submittedRun({ budgetMicros: 1_000_000 });
       await ledger.reserveCall(run.runId, 'c1', 300_000);
@@ -188,27 +188,27 @@ describe('budget ledger', () => {
       expect(item).toMatchObject({ inflightMicros: 0, headroomMicros: 880_000, calls: {} });
     });
 
-    it('counts concurrent settles of the same call once', async () => {
+    it('Given a run with a reserved call, When it is settled 10 times concurrently, Then its cost and tokens count once', async () => {
       const run = await submittedRun({ budgetMicros: 1_000_000 });
       await ledger.reserveCall(run.runId, 'c1', 300_000);
       await Promise.all(Array.from({ length: 10 }, () => ledger.settleCall(run.runId, 'c1', 50_000, usage(10, 1))));
       expect(await runs.get(run.runId)).toMatchObject({ spentMicros: 50_000, tokens: usage(10, 1) });
     });
 
-    it('treats a repeated reservation of the same call as the same reservation', async () => {
+    it('Given a call already reserved, When it is reserved again, Then it is the same reservation, held once', async () => {
       const run = await submittedRun({ budgetMicros: 1_000_000 });
       await ledger.reserveCall(run.runId, 'c1', 400_000);
       await ledger.reserveCall(run.runId, 'c1', 400_000);
       expect(await rawRun(run.runId)).toMatchObject({ inflightMicros: 400_000, headroomMicros: 600_000 });
     });
 
-    it('refuses to settle a call that was never reserved', async () => {
+    it('Given a call that was never reserved, When it is settled, Then it is refused and nothing is spent', async () => {
       const run = await submittedRun();
       await expect(ledger.settleCall(run.runId, 'ghost', 1, usage(1, 1))).rejects.toBeInstanceOf(CallNotReservedError);
       expect(await runs.get(run.runId)).toMatchObject({ spentMicros: 0 });
     });
 
-    it('charges compute once per charge id and refuses a conflicting amount', async () => {
+    it('Given a compute charge, When it is charged again under the same id, Then it counts once; When a different amount comes under that id, Then it is refused', async () => {
       const run = await submittedRun({ budgetMicros: 1_000_000 });
       await ledger.charge(run.runId, 'compute-1', 70_000);
       await ledger.charge(run.runId, 'compute-1', 70_000);
@@ -216,7 +216,7 @@ describe('budget ledger', () => {
       expect(await runs.get(run.runId)).toMatchObject({ spentMicros: 70_000 });
     });
 
-    it('reports an unknown run', async () => {
+    it('Given an unknown run, When a call is reserved or the run settled, Then it is RunNotFoundError', async () => {
       const { runId } = queuedRun();
       await expect(ledger.reserveCall(runId, 'c1', 1)).rejects.toBeInstanceOf(RunNotFoundError);
       await expect(ledger.settleRun(runId)).rejects.toBeInstanceOf(RunNotFoundError);
@@ -224,7 +224,7 @@ describe('budget ledger', () => {
   });
 
   describe('settling a run', () => {
-    it('returns the unused budget to both days exactly once, however often it is called', async () => {
+    it('Given a 2 USD run that spent 0.5 USD with a 0.3 USD call in flight, When settleRun is called twice and then five times concurrently, Then each reports the same refund, the days keep the in-flight worst case, and no more calls can be reserved', async () => {
       // Given a 2 USD run on a fresh day that spent 0.5 USD and has a 0.3 USD call still in flight
       const day = '2030-04-01';
       const run = await submittedRun({ requester: 'erin', ledgerDay: day, budgetMicros: 2_000_000 });
@@ -245,7 +245,7 @@ describe('budget ledger', () => {
       await expect(ledger.reserveCall(run.runId, 'c3', 1)).rejects.toBeInstanceOf(BudgetExhaustedError);
     });
 
-    it('finishes the refund after a crash between the two steps', async () => {
+    it('Given a settle that crashed before refunding the org day, When settleRun runs again, Then both days get the refund exactly once', async () => {
       // Given a run whose settle wrote `settled` but crashed before refunding the org day
       const day = '2030-04-02';
       const run = await submittedRun({ requester: 'frank', ledgerDay: day, budgetMicros: 1_000_000 });
@@ -260,7 +260,7 @@ describe('budget ledger', () => {
       expect(await committed(controlItemKey.orgDay(day))).toBe(0);
     });
 
-    it('never refunds a run that overspent, never goes negative, and counts the overspend on the days', async () => {
+    it('Given a run that overspent its budget, When it is settled twice, Then nothing is refunded, nothing goes negative and both days count the overspend', async () => {
       const day = '2030-04-03';
       const run = await submittedRun({ requester: 'gina', ledgerDay: day, budgetMicros: 100_000 });
       await ledger.reserveCall(run.runId, 'c1', 100_000);
@@ -272,7 +272,7 @@ describe('budget ledger', () => {
       expect(await committed(controlItemKey.requesterDay('gina', day))).toBe(120_000);
     });
 
-    it('counts a compute charge that arrives after the run settled on both days, once', async () => {
+    it('Given a settled run, When a compute charge arrives afterwards twice and it settles again, Then the run and both days hold the true spend, the charge counted once', async () => {
       // Given a 2 USD run that spent 0.5 USD and was settled (the day holds 0.5 USD)
       const day = '2030-04-05';
       const run = await submittedRun({ requester: 'ivan', ledgerDay: day, budgetMicros: 2_000_000 });
@@ -290,7 +290,7 @@ describe('budget ledger', () => {
       expect(await committed(controlItemKey.requesterDay('ivan', day))).toBe(570_000);
     });
 
-    it('counts a call in flight at settle at its real cost on both days, cheaper or dearer than reserved', async () => {
+    it('Given two calls in flight when a run settles, When they settle afterwards, one cheaper and one dearer than reserved, each twice, Then both days hold exactly the true spend', async () => {
       // Given a 2 USD run with two calls in flight (0.3 and 0.2 USD worst case) when it settles
       const day = '2030-04-06';
       const run = await submittedRun({ requester: 'judy', ledgerDay: day, budgetMicros: 2_000_000 });
@@ -310,7 +310,7 @@ describe('budget ledger', () => {
       expect(await committed(controlItemKey.requesterDay('judy', day))).toBe(350_000);
     });
 
-    it('finishes a late charge on the days after a crash, once', async () => {
+    it('Given a late charge recorded on a settled run but not on its days (a crash), When the charge is retried and the run settled again, Then both days get it exactly once', async () => {
       // Given a settled run whose late charge was recorded on the run but not on the days (crash)
       const day = '2030-04-07';
       const run = await submittedRun({ requester: 'kim', ledgerDay: day, budgetMicros: 1_000_000 });
@@ -429,7 +429,7 @@ describe('budget ledger', () => {
       expect(await committed(controlItemKey.orgDay(day))).toBe(130_000);
     });
 
-    it('keeps the refund exact while calls settle during settleRun', async () => {
+    it('Given a run with 20 calls in flight, When they settle while the run settles, Then the run records every call once and the day ends holding exactly the true spend', async () => {
       // Given a run with 20 calls in flight
       const day = '2030-04-04';
       const run = await submittedRun({ requester: 'hal', ledgerDay: day, budgetMicros: 5_000_000 });

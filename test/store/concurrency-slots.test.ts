@@ -18,7 +18,7 @@ describe('concurrency slots', () => {
   }
   const newRunIds = (n: number) => Array.from({ length: n }, () => queuedRun().runId);
 
-  it('gives exactly cap holders to 200 concurrent acquires', async () => {
+  it('Given a global cap of 5 and 200 runs over 10 repositories, When all acquire at once, Then exactly 5 hold a slot, the counter agrees with the holders and no losing run holds a repository slot', async () => {
     // Given a global cap of 5 and 200 runs spread over 10 repositories
     const runIds = newRunIds(200);
     // When all of them try to acquire at once
@@ -38,7 +38,7 @@ describe('concurrency slots', () => {
     expect(repoCount).toBe(5);
   });
 
-  it('respects the per-repo cap and gives the global slot back when the repo refuses', async () => {
+  it('Given a per-repo cap of 2, When 30 runs of one repository acquire at once, Then 2 hold slots, the refused ones hold no global slot either, and another repository still gets a slot', async () => {
     // Given a global cap of 10 and a per-repo cap of 2
     const caps = { global: 10, perRepo: 2 };
     const runIds = newRunIds(30);
@@ -54,7 +54,7 @@ describe('concurrency slots', () => {
     expect(await db.store.slots.acquire(newRunIds(1)[0], 'acme/gadgets', caps)).toBe(true);
   });
 
-  it('is idempotent for a run that already holds its slots', async () => {
+  it('Given a run that holds its slots, When it acquires again, Then it still holds them and each counter stays at one', async () => {
     const [runId] = newRunIds(1);
     expect(await db.store.slots.acquire(runId, 'acme/widgets', { global: 1, perRepo: 1 })).toBe(true);
     expect(await db.store.slots.acquire(runId, 'acme/widgets', { global: 1, perRepo: 1 })).toBe(true);
@@ -62,7 +62,7 @@ describe('concurrency slots', () => {
     expect((await slotItem(controlItemKey.repoSlot('acme/widgets')))?.count).toBe(1);
   });
 
-  it('frees a slot once when released twice, even concurrently', async () => {
+  it('Given two runs holding slots, When one is released twice and then five more times at once, Then only its own slot is freed', async () => {
     // Given two runs holding slots
     const [a, b] = newRunIds(2);
     await db.store.slots.acquire(a, 'acme/widgets', { global: 5, perRepo: 5 });
@@ -77,7 +77,7 @@ describe('concurrency slots', () => {
     expect((await slotItem(controlItemKey.repoSlot('acme/widgets')))?.count).toBe(1);
   });
 
-  it('changes nothing when a non-holder releases', async () => {
+  it('Given one holder, When a run that holds nothing releases, on its repository or one never used, Then the semaphores are unchanged', async () => {
     // Given one holder
     const [holder, stranger] = newRunIds(2);
     await db.store.slots.acquire(holder, 'acme/widgets', { global: 5, perRepo: 5 });
@@ -91,7 +91,7 @@ describe('concurrency slots', () => {
     expect(await slotItem(controlItemKey.repoSlot('acme/never-used'))).toBeUndefined();
   });
 
-  it('lets a waiting run in once a holder releases', async () => {
+  it('Given the only slot held and a run refused, When the holder releases, Then the refused run gets the slot', async () => {
     const [a, b] = newRunIds(2);
     expect(await db.store.slots.acquire(a, 'acme/widgets', { global: 1, perRepo: 1 })).toBe(true);
     expect(await db.store.slots.acquire(b, 'acme/widgets', { global: 1, perRepo: 1 })).toBe(false);
@@ -100,7 +100,7 @@ describe('concurrency slots', () => {
     expect(await db.store.slots.holders()).toEqual([b]);
   });
 
-  it('treats repository names case-insensitively, as GitHub does', async () => {
+  it('Given a repository slot held under one spelling of its name, When a run acquires it under another case, Then it is refused, as GitHub names are case-insensitive', async () => {
     const [a, b] = newRunIds(2);
     expect(await db.store.slots.acquire(a, 'Acme/Widgets', { global: 5, perRepo: 1 })).toBe(true);
     expect(await db.store.slots.acquire(b, 'acme/widgets', { global: 5, perRepo: 1 })).toBe(false);

@@ -10,7 +10,7 @@ describe('intake flag', () => {
     await db.stop();
   });
 
-  it('is open until someone pauses it, and remembers why and when', async () => {
+  it('Given a fresh platform, Then intake is open; When the spend breaker pauses it, Then it reads back paused with the reason and time; When it is reopened, Then it reads open', async () => {
     const { intake } = createStore(db.doc, db.names, { now: () => new Date('2030-05-01T10:00:00.000Z') });
     // Given a fresh platform, intake is open
     expect(await intake.get()).toEqual({ paused: false, reason: null, at: null });

@@ -48,7 +48,7 @@ describe('the day ledger at volume', () => {
     expect(result.first).toEqual({ requests: 2, capacityUnits: 2 });
   }, 120_000);
 
-  it('sizes items as DynamoDB does: names plus values, numbers by their digits', () => {
+  it('Given items of strings, maps and numbers, When they are sized, Then the size is as DynamoDB counts it: names plus values, numbers by their digits', () => {
     expect(dynamoItemBytes({ pk: 'ledger#org#2031-03-03', committedMicros: 123_456 })).toBe(2 + 21 + 15 + 4);
     expect(dynamoItemBytes({ reservations: { '01J0000000000000000000000A': 2_000_000 } })).toBe(12 + 3 + 1 + 26 + 2);
     expect(dynamoItemBytes({ n: 1_234_567 })).toBe(1 + 5);

@@ -11,7 +11,7 @@ describe('run event log', () => {
     await db.stop();
   });
 
-  it('reads a run timeline back in the order it was written, page by page', async () => {
+  it('Given a run with 25 events, When its timeline is read 10 at a time, Then every event comes back once, oldest first, in 3 pages', async () => {
     // Given a run with 25 events
     const { runId } = queuedRun();
     const written = [];
@@ -31,7 +31,7 @@ describe('run event log', () => {
     expect(pages).toBe(3);
   });
 
-  it('keeps timelines of different runs apart', async () => {
+  it("Given events of two runs, When one run's timeline is read, Then it holds only that run's events", async () => {
     const a = queuedRun().runId;
     const b = queuedRun().runId;
     await db.store.events.append(a, 'status', 'QUEUED');
@@ -41,7 +41,7 @@ describe('run event log', () => {
     expect(page.nextCursor).toBeNull();
   });
 
-  it("refuses a cursor from another run's timeline and garbage", async () => {
+  it("Given a cursor from another run's timeline or garbage, When a timeline is read with it, Then it is refused as an invalid cursor", async () => {
     const a = queuedRun().runId;
     const b = queuedRun().runId;
     for (let i = 0; i < 3; i += 1) await db.store.events.append(a, 'note', `n${i}`);

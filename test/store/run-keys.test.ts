@@ -14,7 +14,7 @@ describe('run keys', () => {
     await db.stop();
   });
 
-  it('are issued only to a run about to launch, and only their hash is stored', async () => {
+  it("Given a queued run, Then it gets no run key; When it is admitted, Then a key is issued that opens it and only the key's hash is stored, never shown in the run record; When it has ended, Then no key is issued", async () => {
     // Given a queued run
     const run = queuedRun();
     await db.store.runs.create(run);
@@ -34,14 +34,14 @@ describe('run keys', () => {
     await expect(db.store.runKeys.issue(run.runId)).rejects.toBeInstanceOf(RunNotLaunchableError);
   });
 
-  it('open nothing for a run without a key, and an unknown run is RunNotFoundError', async () => {
+  it('Given a run without a key, When any key is verified, Then it opens nothing; When the run is unknown, Then it is RunNotFoundError', async () => {
     const run = queuedRun();
     await db.store.runs.create(run);
     expect(await db.store.runKeys.verify(run.runId, newRunKey())).toBe(false);
     await expect(db.store.runKeys.verify(newRunId(), newRunKey())).rejects.toMatchObject({ name: 'RunNotFoundError' });
   });
 
-  it('match in constant time on equal-length digests, and never on a malformed stored hash', () => {
+  it('Given a stored key hash, When a key is matched against it, Then only that very key matches, and never a longer key or a missing, upper-cased or malformed hash', () => {
     const key = newRunKey();
     expect(runKeyMatches(key, hashRunKey(key))).toBe(true);
     expect(runKeyMatches(`${key}x`, hashRunKey(key))).toBe(false);

@@ -51,13 +51,13 @@ describe('run list', () => {
     return { ids, pages };
   }
 
-  it('lists every run newest first', async () => {
+  it('Given stored runs, When all are listed in one page, Then every run comes back newest first with no next cursor', async () => {
     const page = await db.store.runs.list({ limit: 100 });
     expect(page.runs.map((run) => run.runId)).toEqual(newestFirst(stored));
     expect(page.nextCursor).toBeNull();
   });
 
-  it('pages through all runs with the cursor, each run once', async () => {
+  it('Given stored runs, When they are listed 10 at a time with the cursor, Then every run comes back once, newest first, in 4 pages', async () => {
     const { ids, pages } = await allPages({ limit: 10 });
     expect(ids).toEqual(newestFirst(stored));
     expect(pages).toBe(4);
@@ -71,7 +71,7 @@ describe('run list', () => {
     ['requester and repo', { requester: 'alice', repo: 'acme/widgets' }, (run: RunRecord) => run.requester === 'alice' && run.repo === 'acme/widgets'],
     ['all three', { requester: 'carol', repo: 'acme/gadgets', status: 'RUNNING' as const }, (run: RunRecord) => run.requester === 'carol' && run.repo === 'acme/gadgets' && run.status === 'RUNNING'],
     ['repo and terminal status', { repo: 'acme/gadgets', status: 'SUCCEEDED' as const }, (run: RunRecord) => run.repo === 'acme/gadgets' && run.status === 'SUCCEEDED'],
-  ])('filters by %s, newest first, across pages of 2', async (_name, filters, matches) => {
+  ])('Given a filter by %s, When the runs are listed 2 at a time, Then exactly the matching runs come back, newest first, each once', async (_name, filters, matches) => {
     // When the runs are listed with the filters, two at a time
     const { ids } = await allPages({ ...filters, limit: 2 });
     // Then exactly the matching runs come back, newest first, each once
@@ -80,7 +80,7 @@ describe('run list', () => {
     expect(ids).toEqual(expected);
   });
 
-  it('keeps reading DynamoDB pages until the filtered page is full', async () => {
+  it('Given a repository that reads 3 items per DynamoDB page, When a filtered list asks for 2 at a time, Then it keeps reading until each page is full and returns every match once, newest first', async () => {
     // Given a repository that reads only 3 items per DynamoDB page, so most pages hold no match
     const runs = createRunRepository(db.doc, db.names.runs, { listPageReadLimit: 3 });
     const expected = newestFirst(stored.filter((run) => run.requester === 'carol' && run.repo === 'acme/gadgets' && run.status === 'RUNNING'));
@@ -96,18 +96,18 @@ describe('run list', () => {
     expect(ids).toEqual(expected);
   });
 
-  it('answers an empty page for a filter nothing matches', async () => {
+  it('Given a filter nothing matches, When the runs are listed, Then the page is empty with no next cursor', async () => {
     expect(await db.store.runs.list({ requester: 'nobody', limit: 10 })).toEqual({ runs: [], nextCursor: null });
   });
 
-  it('refuses a cursor that is not one it issued', async () => {
+  it('Given a cursor it never issued (empty, garbage, forged, another version or too long), When the runs are listed with it, Then it is refused as an invalid cursor', async () => {
     const forged = Buffer.from(JSON.stringify({ v: 1, f: {}, after: 'x' })).toString('base64url');
     for (const cursor of ['', 'not-a-cursor', '!!!', forged, Buffer.from('{"v":2}').toString('base64url'), 'a'.repeat(5_000)]) {
       await expect(db.store.runs.list({ limit: 5, cursor })).rejects.toBeInstanceOf(InvalidCursorError);
     }
   });
 
-  it('refuses a cursor replayed under other filters', async () => {
+  it("Given a cursor from bob's list, When it is used to continue alice's list, Then it is refused", async () => {
     // Given a cursor from bob's list
     const { nextCursor } = await db.store.runs.list({ requester: 'bob', limit: 2 });
     expect(nextCursor).not.toBeNull();
@@ -117,7 +117,7 @@ describe('run list', () => {
     await expect(replay).rejects.toBeInstanceOf(InvalidCursorError);
   });
 
-  it('refuses limits outside 1..100', async () => {
+  it('Given a limit outside 1..100, When the runs are listed, Then it is refused', async () => {
     await expect(db.store.runs.list({ limit: 0 })).rejects.toThrow();
     await expect(db.store.runs.list({ limit: 101 })).rejects.toThrow();
   });

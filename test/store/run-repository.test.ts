@@ -13,7 +13,7 @@ describe('run repository', () => {
     await db.stop();
   });
 
-  it('stores a run and reads it back unchanged', async () => {
+  it('Given a queued run, When it is created, Then it reads back unchanged', async () => {
     // Given a queued run
     const run = queuedRun({ labels: ['deps'], issue: 42, baseBranch: 'main' });
     // When it is created
@@ -22,18 +22,18 @@ describe('run repository', () => {
     expect(await db.store.runs.get(run.runId)).toEqual(run);
   });
 
-  it('refuses a second run with the same id', async () => {
+  it('Given a stored run, When a second run with the same id is created, Then it is refused and the first is kept', async () => {
     const run = queuedRun();
     await db.store.runs.create(run);
     await expect(db.store.runs.create({ ...run, prompt: 'other' })).rejects.toBeInstanceOf(RunAlreadyExistsError);
     expect((await db.store.runs.get(run.runId))?.prompt).toBe(run.prompt);
   });
 
-  it('answers undefined for an unknown run', async () => {
+  it('Given an unknown run id, When it is read, Then the answer is undefined', async () => {
     expect(await db.store.runs.get(queuedRun().runId)).toBeUndefined();
   });
 
-  it('moves a run along the lifecycle, applying the patch in the same write', async () => {
+  it('Given a queued run, When it starts and then runs, Then each move applies its patch in the same write and the stored run has the new status and fields', async () => {
     // Given a queued run
     const run = queuedRun();
     await db.store.runs.create(run);
@@ -45,7 +45,7 @@ describe('run repository', () => {
     expect(await db.store.runs.get(run.runId)).toEqual(running);
   });
 
-  it('refuses an edge the lifecycle does not have and changes nothing', async () => {
+  it('Given a queued run, When it is moved to RUNNING or back to QUEUED, Then the move is refused naming both statuses and the run is untouched', async () => {
     // Given a queued run
     const run = queuedRun();
     await db.store.runs.create(run);
@@ -57,7 +57,7 @@ describe('run repository', () => {
     expect(await db.store.runs.get(run.runId)).toEqual(run);
   });
 
-  it('lets exactly one of many racing transitions out of a state win', async () => {
+  it("Given a running run, When twenty writers race to end it, Then exactly one wins, the others are refused as illegal and the stored run is the winner's", async () => {
     // Given a running run
     const run = queuedRun();
     await db.store.runs.create(run);
@@ -75,7 +75,7 @@ describe('run repository', () => {
     expect(stored).toEqual((winners[0] as PromiseFulfilledResult<unknown>).value);
   });
 
-  it('keeps terminal runs immutable unless the caller says otherwise', async () => {
+  it('Given a cancelled run, When it is patched or moved again, Then it is refused and nothing changes; When an allowTerminal patch comes, Then it is applied', async () => {
     // Given a cancelled run
     const run = queuedRun();
     await db.store.runs.create(run);
@@ -89,20 +89,20 @@ describe('run repository', () => {
     expect(patched).toMatchObject({ status: 'CANCELLED', prUrl: 'https://example.test/pr/1' });
   });
 
-  it('patches an active run without touching its status', async () => {
+  it('Given an active run, When it is patched, Then the patched fields change and its status does not', async () => {
     const run = queuedRun();
     await db.store.runs.create(run);
     const patched = await db.store.runs.patch(run.runId, { cancelRequested: true, queuePosition: 3 });
     expect(patched).toEqual({ ...run, cancelRequested: true, queuePosition: 3 });
   });
 
-  it('reports an unknown run on transition and patch', async () => {
+  it('Given an unknown run, When it is transitioned or patched, Then it is RunNotFoundError', async () => {
     const { runId } = queuedRun();
     await expect(db.store.runs.transition(runId, 'STARTING')).rejects.toBeInstanceOf(RunNotFoundError);
     await expect(db.store.runs.patch(runId, { queuePosition: 1 })).rejects.toBeInstanceOf(RunNotFoundError);
   });
 
-  it('refuses patches with fields it does not own', async () => {
+  it('Given a patch with a field the repository does not own, When it is applied, Then it is refused and the run is unchanged', async () => {
     const run = queuedRun();
     await db.store.runs.create(run);
     await expect(db.store.runs.patch(run.runId, { status: 'SUCCEEDED' } as never)).rejects.toThrow();
