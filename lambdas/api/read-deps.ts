@@ -6,7 +6,8 @@ import { createInboxStore } from '../../core/store/inbox-store';
 import { createRunEventLog } from '../../core/store/run-event-log';
 import { createRunRepository } from '../../core/store/run-repository';
 import { createRunQueue, type RunQueuePort } from '../../core/store/run-queue';
-import type { ApiDeps } from './deps';
+import type { AnswerDeps } from '../../core/runs/answer';
+import type { SubmitDeps } from '../../core/runs/submit';
 
 /**
  * The read-only routes' deps, apart from lambdas/api/deps.ts: importing that module loads the Step
@@ -18,7 +19,7 @@ export function apiDynamoClient(env: NodeJS.ProcessEnv = process.env): DynamoDBC
 }
 
 /** What the read-only routes need (GET runs, events, inbox): no ledger, slots or executions, so their bundles carry none. */
-export type ReadApiDeps = Pick<ApiDeps, 'config' | 'runs' | 'events' | 'inbox'> & {
+export type ReadApiDeps = Pick<SubmitDeps, 'config' | 'runs' | 'events'> & Pick<AnswerDeps, 'inbox'> & {
   /** A QUEUED run's live position (GET /v1/runs/{runId}); absent: the position Admit stored. */
   queuePositions?: Pick<RunQueuePort, 'position'>;
 };
