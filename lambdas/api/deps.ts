@@ -16,6 +16,7 @@ import type { TableNames } from '../../core/store/tables';
 import { createInboxStore } from '../../core/store/inbox-store';
 import { createRunEventLog } from '../../core/store/run-event-log';
 import { createRunRepository } from '../../core/store/run-repository';
+import { listIndexModeFromEnv } from '../../core/store/run-list';
 import { createRunQueue, type RunQueuePort } from '../../core/store/run-queue';
 import { createThreadStore } from '../../core/store/threads';
 import { stepFunctionsExecutions } from './step-functions';
@@ -117,7 +118,7 @@ export function readApiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ReadAp
   const doc = documentClientFor(apiDynamoClient(env));
   return {
     config: runtimeConfig(),
-    runs: createRunRepository(doc, names.runs),
+    runs: createRunRepository(doc, names.runs, { listIndexes: listIndexModeFromEnv(env) }),
     events: createRunEventLog(doc, names.events),
     inbox: createInboxStore(doc, names.inbox),
     queuePositions: createRunQueue(doc, names.control),

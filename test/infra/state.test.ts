@@ -27,7 +27,9 @@ test('five DynamoDB tables (runs, events, control, idempotency, inbox): on deman
   }
   template.hasResourceProperties('AWS::DynamoDB::Table', {
     KeySchema: [{ AttributeName: 'runId', KeyType: 'HASH' }],
-    GlobalSecondaryIndexes: Match.arrayWith([Match.objectLike({ IndexName: 'byStatus', KeySchema: [{ AttributeName: 'status', KeyType: 'HASH' }, { AttributeName: 'runId', KeyType: 'RANGE' }] })]),
+    GlobalSecondaryIndexes: Match.arrayWith([
+      Match.objectLike({ IndexName: 'listByStatus', KeySchema: [{ AttributeName: 'status', KeyType: 'HASH' }, { AttributeName: 'runId', KeyType: 'RANGE' }], Projection: { ProjectionType: 'KEYS_ONLY' } }),
+    ]),
   });
   template.hasResourceProperties('AWS::DynamoDB::Table', { TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true } });
 });
