@@ -9,7 +9,6 @@ import { setRuntimeConfig } from '../core/config/runtime';
 import type { NightshiftConfig } from '../core/config/schema';
 import { RUNNER_STOP_TIMEOUT_SECONDS } from '../core/runs/stop-grace';
 import { documentClientFor } from '../core/store/client';
-import { runsListMode } from '../core/store/create-tables';
 import { createStore, type Store } from '../core/store/index';
 import type { ApiRoute, ApiHandler } from './api-gateway';
 import { routesFromTemplate } from './api-routes';
@@ -106,8 +105,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
 
     const dynamo: LocalDynamo = await listenAs('dynamo', ports.dynamo, options.port, () => startLocalDynamo({ dataDir: home.data, port: ports.dynamo }));
     cleanups.push(() => dynamo.stop());
-    // A data directory from a version without the list indexes keeps the legacy list (core/store/create-tables.ts).
-    const store = createStore(documentClientFor(dynamo.client), dynamo.names, { listIndexes: await runsListMode(dynamo.client, dynamo.names.runs) });
+    const store = createStore(documentClientFor(dynamo.client), dynamo.names);
 
     // Pull request links open the web console's PR view, on the API's port (known once it listens).
     let consoleUrl: string | undefined;

@@ -136,8 +136,8 @@ export async function createTables(client: DynamoDBClient, names: TableNames): P
 /**
  * Which indexes the run list can read on this runs table: `keys` when every list index exists, else
  * `legacy`. Local mode's data directory may come from a version without them; dynalite cannot add an
- * index to an existing table (its UpdateTable only changes throughput), so such a directory keeps the
- * legacy list until it is made anew.
+ * index to an existing table (its UpdateTable only changes throughput), so local mode makes such a
+ * runs table anew (local/runs-table-upgrade.ts).
  */
 export async function runsListMode(client: DynamoDBClient, runsTable: string): Promise<ListIndexMode> {
   const { Table } = await client.send(new DescribeTableCommand({ TableName: runsTable }));
