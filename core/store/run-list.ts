@@ -166,10 +166,20 @@ async function listRunsByKeys(doc: DynamoDBDocumentClient, tableName: string, qu
   const keys = (page.Items ?? []).map((item) => String(item[runsKeys.partitionKey]));
   const pageIds = keys.slice(0, query.limit);
   const items = await batchGetRuns(doc, tableName, pageIds);
-  // In index order; a run the index still lists but the table no longer holds is left out.
-  const runs = pageIds.flatMap((runId) => (items.has(runId) ? [toRunRecord(items.get(runId))] : []));
+  // In index order. The index is eventually consistent: a run it still lists but the table no longer
+  // holds, or whose status moved on since, is left out, so a page never shows a run its filters exclude.
+  const runs = pageIds.flatMap((runId) => {
+    const item = items.get(runId);
+    if (!item) return [];
+    const run = toRunRecord(item);
+    return matchesFilters(run, filters) ? [run] : [];
+  });
   const more = keys.length > query.limit;
   return { runs, nextCursor: more ? encodeCursor({ v: 1, f: cursorFilters(filters), after: pageIds[pageIds.length - 1] } satisfies RunCursor) : null };
+}
+
+function matchesFilters(run: RunRecord, filters: Filters): boolean {
+  return (filters.status === undefined || run.status === filters.status) && (filters.repo === undefined || run.repo === filters.repo) && (filters.requester === undefined || run.requester === filters.requester);
 }
 
 async function batchGetRuns(doc: DynamoDBDocumentClient, tableName: string, runIds: string[]): Promise<Map<string, Record<string, unknown>>> {

@@ -4,6 +4,7 @@ import type { RunListQuery, RunRecord } from '../../core/store/ports';
 import { createRunRepository } from '../../core/store/run-repository';
 import { runsListIndexes } from '../../core/store/tables';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
+import { withFaults } from '../support/dynamo-faults';
 import { queuedRun } from './run-fixtures';
 
 /** What one list call sent: the index keys its queries read and the items its batch gets read. */
@@ -175,6 +176,23 @@ describe('run list on the KEYS_ONLY list indexes', () => {
     expect((await db.store.runs.list({ requester: 'erin', status: 'SUCCEEDED', limit: 10 })).runs.map((r) => r.runId)).toEqual([run.runId]);
     // requester+repo holds no status: the run stays in its one partition
     expect((await db.store.runs.list({ requester: 'erin', repo: 'acme/moves', limit: 10 })).runs.map((r) => r.runId)).toEqual([run.runId]);
+  });
+
+  it('leaves out a run whose status moved on between the index read and the item read', async () => {
+    // Given two queued runs, one of which starts just after the list read the index
+    const moving = queuedRun({ requester: 'frank', repo: 'acme/lag' });
+    const staying = queuedRun({ requester: 'frank', repo: 'acme/lag' });
+    await db.store.runs.create(moving);
+    await db.store.runs.create(staying);
+    const faults = withFaults(db.doc);
+    const race = faults.before({ command: BatchGetCommand }, async () => {
+      await db.store.runs.transition(moving.runId, 'STARTING');
+    });
+    // When frank's queued runs are listed
+    const page = await createRunRepository(faults.doc, db.names.runs).list({ requester: 'frank', status: 'QUEUED', limit: 10 });
+    // Then the started run is not shown as queued
+    expect(race.fired).toBe(1);
+    expect(page.runs.map((run) => [run.runId, run.status])).toEqual([[staying.runId, 'QUEUED']]);
   });
 
   it('asks BatchGetItem again for the keys it left unprocessed, and keeps index order', async () => {
