@@ -11,7 +11,7 @@ import { backfillRunIndexKeys } from '../core/store/run-index-backfill';
  */
 const { values } = parseArgs({ options: { table: { type: 'string' }, region: { type: 'string' }, endpoint: { type: 'string' }, start: { type: 'string' } } });
 if (!values.table) {
-  process.stderr.write('usage: backfill-run-index-keys --table <runs table name> [--region <region>] [--start <json position>]\n');
+  process.stderr.write('usage: backfill-run-index-keys --table <runs table name> [--region <region>] [--endpoint <url>] [--start <json position>]\n');
   process.exit(2);
 }
 const doc = createDocumentClient({ ...(values.region ? { region: values.region } : {}), ...(values.endpoint ? { endpoint: values.endpoint } : {}) });
