@@ -1,4 +1,5 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { RUN_INDEX_STAGE_CONTEXT, runIndexStageFromContext } from './run-index-stages';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -45,7 +46,7 @@ export class NightshiftStack extends Stack {
     const logRetention = logs.RetentionDays.ONE_MONTH;
 
     this.network = new Network(this, 'Network', { maxAzs: config.network.maxAzs, logRetention, config });
-    this.state = new State(this, 'State', { traceRetentionDays: 30 });
+    this.state = new State(this, 'State', { traceRetentionDays: 30, runIndexStage: runIndexStageFromContext(this.node.tryGetContext(RUN_INDEX_STAGE_CONTEXT)) });
     this.runtime = new AgentRuntime(this, 'AgentRuntime', {
       config,
       network: this.network,

@@ -6,6 +6,7 @@ import { createTables } from '../core/store/create-tables';
 import type { TableNames } from '../core/store/tables';
 import { meteredDynalite } from './meter/dynamo-meter';
 import type { PlatformMeter } from './meter/platform-meter';
+import { upgradeLocalRunsTable } from './runs-table-upgrade';
 
 /** dynalite ships no types; this is the part of its API local mode uses. */
 type DynaliteFactory = (options: { path?: string; createTableMs?: number; deleteTableMs?: number; updateTableMs?: number }) => Server;
@@ -55,6 +56,8 @@ export async function startLocalDynamo(options: { dataDir?: string; names?: Tabl
   };
   try {
     await createTables(client, names);
+    // A data directory from before the run list indexes gets its runs table made anew with them.
+    if (options.dataDir) await upgradeLocalRunsTable(client, names, options.dataDir);
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;

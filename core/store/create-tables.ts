@@ -3,9 +3,11 @@ import {
   DescribeTableCommand,
   ResourceInUseException,
   type CreateTableCommandInput,
+  type GlobalSecondaryIndex,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { controlKeys, eventsKeys, queueIndex, idempotencyKeys, inboxIndexes, inboxIndexSortKey, inboxKeys, runsIndexes, runsIndexSortKey, runsKeys, type TableNames } from './tables';
+import { controlKeys, eventsKeys, queueIndex, idempotencyKeys, inboxIndexes, inboxIndexSortKey, inboxKeys, runsIndexes, runsIndexSortKey, runsKeys, runsListIndexes, type TableNames } from './tables';
+import type { ListIndexMode } from './run-list';
 
 /** The table definitions, mirroring the CDK tables (infra) key for key. */
 type TableDefinition = CreateTableCommandInput & { TableName: string };
@@ -30,7 +32,8 @@ function indexedTable(tableName: string, partitionKey: string, indexes: readonly
 
 export function tableDefinitions(names: TableNames): TableDefinition[] {
   const indexes = Object.values(runsIndexes);
-  const indexAttributes = [...new Set(indexes.map((index) => index.partitionKey))];
+  const listIndexes = Object.values(runsListIndexes);
+  const indexAttributes = [...new Set([...indexes, ...listIndexes].map((index) => index.partitionKey))];
   return [
     indexedTable(names.inbox, inboxKeys.partitionKey, Object.values(inboxIndexes), inboxIndexSortKey),
     {
@@ -41,14 +44,23 @@ export function tableDefinitions(names: TableNames): TableDefinition[] {
         { AttributeName: runsKeys.partitionKey, AttributeType: 'S' },
         ...indexAttributes.map((name) => ({ AttributeName: name, AttributeType: 'S' as const })),
       ],
-      GlobalSecondaryIndexes: indexes.map((index) => ({
+      GlobalSecondaryIndexes: indexes.map((index): GlobalSecondaryIndex => ({
         IndexName: index.name,
         KeySchema: [
           { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
           { AttributeName: runsIndexSortKey, KeyType: 'RANGE' as const },
         ],
         Projection: { ProjectionType: 'ALL' as const },
-      })),
+      })).concat(
+        listIndexes.map((index) => ({
+          IndexName: index.name,
+          KeySchema: [
+            { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
+            { AttributeName: runsIndexSortKey, KeyType: 'RANGE' as const },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' as const },
+        })),
+      ),
     },
     {
       TableName: names.events,
@@ -119,4 +131,16 @@ export async function createTables(client: DynamoDBClient, names: TableNames): P
     }
   }
   for (const definition of definitions) await waitUntilActive(client, definition.TableName);
+}
+
+/**
+ * Which indexes the run list can read on this runs table: `keys` when every list index exists, else
+ * `legacy`. Local mode's data directory may come from a version without them; dynalite cannot add an
+ * index to an existing table (its UpdateTable only changes throughput), so local mode makes such a
+ * runs table anew (local/runs-table-upgrade.ts).
+ */
+export async function runsListMode(client: DynamoDBClient, runsTable: string): Promise<ListIndexMode> {
+  const { Table } = await client.send(new DescribeTableCommand({ TableName: runsTable }));
+  const present = new Set((Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
+  return Object.values(runsListIndexes).every((index) => present.has(index.name)) ? 'keys' : 'legacy';
 }

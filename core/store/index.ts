@@ -8,6 +8,7 @@ import type { BudgetLedgerPort, ConcurrencySlotsPort, IntakeFlagPort, RunEventLo
 import { createRunEventLog } from './run-event-log';
 import { createRunKeys } from './run-keys';
 import { createRunRepository } from './run-repository';
+import type { ListIndexMode } from './run-list';
 import { createRunQueue, type RunQueuePort } from './run-queue';
 import type { TableNames } from './tables';
 
@@ -27,13 +28,15 @@ export interface Store {
 export interface StoreOptions {
   /** The clock for timestamps and Retry-After; injectable for tests. */
   now?: () => Date;
+  /** Which indexes the run list reads (core/store/run-list.ts); `keys` unless the table lacks them. */
+  listIndexes?: ListIndexMode;
 }
 
 /** The persistence layer over one set of tables (DynamoDB, or dynalite offline). */
 export function createStore(doc: DynamoDBDocumentClient, names: TableNames, options: StoreOptions = {}): Store {
   const now = options.now ?? (() => new Date());
   return {
-    runs: createRunRepository(doc, names.runs),
+    runs: createRunRepository(doc, names.runs, options.listIndexes ? { listIndexes: options.listIndexes } : {}),
     events: createRunEventLog(doc, names.events, now),
     ledger: createBudgetLedger(doc, { runs: names.runs, control: names.control }, now),
     slots: createConcurrencySlots(doc, names.control, now),

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { Micros, RunRecord } from '../runs/run-record';
+import { runIndexKeys, type RunIndexKeys } from './run-index-keys';
 
 /**
  * The ledger's bookkeeping on the run item, beside the RunRecord fields:
@@ -40,11 +41,12 @@ export type LedgerState = z.infer<typeof LedgerState>;
 export const StoredRunItem = RunRecord.extend(LedgerState.shape);
 export type StoredRunItem = z.infer<typeof StoredRunItem>;
 
-/** The item written by `create`: the record plus an empty ledger. */
-export function newRunItem(run: RunRecord): StoredRunItem {
+/** The item written by `create`: the record, an empty ledger and the list indexes' derived keys. */
+export function newRunItem(run: RunRecord): StoredRunItem & RunIndexKeys {
   const record = RunRecord.parse(run);
   return {
     ...record,
+    ...runIndexKeys(record),
     calls: {},
     inflightMicros: 0,
     headroomMicros: record.budgetMicros - record.spentMicros,

@@ -1,4 +1,4 @@
-import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { InvalidCursorError } from '../errors';
 import { activeStatuses, RunStatus } from '../runs/lifecycle';
@@ -6,7 +6,8 @@ import { RunId } from '../runs/schemas';
 import { decodeCursor, encodeCursor } from './cursor';
 import type { RunListQuery, RunPage, RunRecord } from './ports';
 import { toRunRecord } from './run-item';
-import { RUN_KIND, runsIndexes } from './tables';
+import { listPartitionValue } from './run-index-keys';
+import { RUN_KIND, runsIndexes, runsIndexSortKey, runsKeys, runsListIndexes, type RunsListIndexKey } from './tables';
 
 const ListQuery = z
   .object({
@@ -60,8 +61,30 @@ function sameFilters(a: Filters, b: Filters): boolean {
 /** Bounds DynamoDB pages when a filter discards most of what a page reads. */
 export const defaultPageReadLimit = 200;
 
-export async function listRuns(doc: DynamoDBDocumentClient, tableName: string, input: RunListQuery, pageReadLimit = defaultPageReadLimit): Promise<RunPage> {
+/**
+ * `keys`: the KEYS_ONLY list indexes (one Query of limit+1 keys, one BatchGetItem of at most limit items).
+ * `legacy`: the ALL-projection indexes with a filter, for a stack that has not reached the index stage
+ * where the list indexes all exist and are backfilled (infra/run-index-stages.ts).
+ */
+export type ListIndexMode = 'keys' | 'legacy';
+
+/** The environment variable the stack sets to `legacy` on list readers until the list indexes are ready. */
+export const RUNS_LIST_INDEXES_ENV = 'RUNS_LIST_INDEXES';
+
+export function listIndexModeFromEnv(env: NodeJS.ProcessEnv = process.env): ListIndexMode {
+  return env[RUNS_LIST_INDEXES_ENV] === 'legacy' ? 'legacy' : 'keys';
+}
+
+export interface ListRunsOptions {
+  /** legacy mode only: items read per DynamoDB page when filters apply. */
+  pageReadLimit?: number;
+  indexes?: ListIndexMode;
+}
+
+export async function listRuns(doc: DynamoDBDocumentClient, tableName: string, input: RunListQuery, options: ListRunsOptions = {}): Promise<RunPage> {
   const query = ListQuery.parse(input);
+  if ((options.indexes ?? 'keys') === 'keys') return listRunsByKeys(doc, tableName, query);
+  const pageReadLimit = options.pageReadLimit ?? defaultPageReadLimit;
   const filters: Filters = { status: query.status, repo: query.repo, requester: query.requester };
   let after: string | undefined;
   if (query.cursor !== undefined) {
@@ -106,4 +129,68 @@ export async function listRuns(doc: DynamoDBDocumentClient, tableName: string, i
 
 function cursorFilters(filters: Filters): RunCursor['f'] {
   return Object.fromEntries(Object.entries(filters).filter(([, value]) => value !== undefined));
+}
+
+/** The list index for the filters given, and its partition value. */
+export function listIndexFor(filters: Filters): { index: (typeof runsListIndexes)[RunsListIndexKey]; value: string } {
+  const fields = (['requester', 'repo', 'status'] as const).filter((field) => filters[field] !== undefined);
+  const key = (fields.length === 0 ? 'all' : fields.join('+')) as RunsListIndexKey;
+  return { index: runsListIndexes[key], value: fields.length === 0 ? RUN_KIND : fields.length === 1 ? String(filters[fields[0]]) : listPartitionValue(filters) };
+}
+
+/** BatchGetItem's ceiling and the times unprocessed keys are asked again before the page fails. */
+const batchGetRetries = 8;
+
+async function listRunsByKeys(doc: DynamoDBDocumentClient, tableName: string, query: z.infer<typeof ListQuery>): Promise<RunPage> {
+  const filters: Filters = { status: query.status, repo: query.repo, requester: query.requester };
+  let after: string | undefined;
+  if (query.cursor !== undefined) {
+    const cursor: RunCursor = decodeCursor(query.cursor, RunCursor);
+    if (!sameFilters(cursor.f, filters)) throw new InvalidCursorError();
+    after = cursor.after;
+  }
+  const { index, value } = listIndexFor(filters);
+  // limit+1 keys: the one beyond the page only says whether there is a next page.
+  const page = await doc.send(
+    new QueryCommand({
+      TableName: tableName,
+      IndexName: index.name,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': index.partitionKey },
+      ExpressionAttributeValues: { ':pk': value },
+      ScanIndexForward: false,
+      Limit: query.limit + 1,
+      ...(after ? { ExclusiveStartKey: { [runsIndexSortKey]: after, [index.partitionKey]: value } } : {}),
+    }),
+  );
+  const keys = (page.Items ?? []).map((item) => String(item[runsKeys.partitionKey]));
+  const pageIds = keys.slice(0, query.limit);
+  const items = await batchGetRuns(doc, tableName, pageIds);
+  // In index order. The index is eventually consistent: a run it still lists but the table no longer
+  // holds, or whose status moved on since, is left out, so a page never shows a run its filters exclude.
+  const runs = pageIds.flatMap((runId) => {
+    const item = items.get(runId);
+    if (!item) return [];
+    const run = toRunRecord(item);
+    return matchesFilters(run, filters) ? [run] : [];
+  });
+  const more = keys.length > query.limit;
+  return { runs, nextCursor: more ? encodeCursor({ v: 1, f: cursorFilters(filters), after: pageIds[pageIds.length - 1] } satisfies RunCursor) : null };
+}
+
+function matchesFilters(run: RunRecord, filters: Filters): boolean {
+  return (filters.status === undefined || run.status === filters.status) && (filters.repo === undefined || run.repo === filters.repo) && (filters.requester === undefined || run.requester === filters.requester);
+}
+
+async function batchGetRuns(doc: DynamoDBDocumentClient, tableName: string, runIds: string[]): Promise<Map<string, Record<string, unknown>>> {
+  const found = new Map<string, Record<string, unknown>>();
+  let pending: Record<string, unknown>[] = runIds.map((runId) => ({ [runsKeys.partitionKey]: runId }));
+  for (let attempt = 0; pending.length > 0; attempt += 1) {
+    if (attempt > batchGetRetries) throw new Error(`BatchGetItem left ${pending.length} run(s) unprocessed after ${batchGetRetries} retries`);
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 25 * 2 ** attempt)));
+    const answer = await doc.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending } } }));
+    for (const item of answer.Responses?.[tableName] ?? []) found.set(String(item[runsKeys.partitionKey]), item);
+    pending = (answer.UnprocessedKeys?.[tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+  }
+  return found;
 }

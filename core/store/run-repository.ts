@@ -6,6 +6,8 @@ import { listRuns } from './run-list';
 import { RunPatch as RunPatchSchema } from '../runs/run-record';
 import { newRunItem, toRunRecord } from './run-item';
 import { isConditionFailure } from './condition-failure';
+import { statusIndexKeys } from './run-index-keys';
+import type { ListIndexMode } from './run-list';
 
 /** A run id that is already taken (create is conditional on the id being new). */
 export class RunAlreadyExistsError extends Error {
@@ -36,6 +38,8 @@ function patchParts(patch: RunPatch): UpdateParts {
 export interface RunRepositoryOptions {
   /** Items read per DynamoDB page when filters apply (tests lower it to cross page boundaries). */
   listPageReadLimit?: number;
+  /** Which indexes `list` reads: the KEYS_ONLY list indexes (the default) or, before a stack has them, the legacy ones. */
+  listIndexes?: ListIndexMode;
 }
 
 export function createRunRepository(doc: DynamoDBDocumentClient, tableName: string, options: RunRepositoryOptions = {}): RunRepository {
@@ -66,7 +70,16 @@ export function createRunRepository(doc: DynamoDBDocumentClient, tableName: stri
       if (!current) throw new RunNotFoundError(runId);
       throw new IllegalTransitionError(runId, current.status, to);
     }
+    // The list indexes' status keys combine the status with repo and requester, which never change:
+    // read them (a projection of two fields) so the transition rewrites those keys in its one write.
+    const { Item: fixed } = await doc.send(new GetCommand({ TableName: tableName, Key: { runId }, ProjectionExpression: 'repo, requester' }));
+    if (!fixed) throw new RunNotFoundError(runId);
     const parts = patchParts(patch);
+    for (const [field, value] of Object.entries(statusIndexKeys({ status: to, repo: String(fixed.repo), requester: String(fixed.requester) }))) {
+      parts.sets.push(`#k_${field} = :k_${field}`);
+      parts.names[`#k_${field}`] = field;
+      parts.values[`:k_${field}`] = value;
+    }
     const fromValues = Object.fromEntries(from.map((status, i) => [`:from${i}`, status]));
     try {
       const { Attributes } = await doc.send(
@@ -128,7 +141,7 @@ export function createRunRepository(doc: DynamoDBDocumentClient, tableName: stri
   return {
     create,
     get,
-    list: (query: RunListQuery): Promise<RunPage> => listRuns(doc, tableName, query, options.listPageReadLimit),
+    list: (query: RunListQuery): Promise<RunPage> => listRuns(doc, tableName, query, { pageReadLimit: options.listPageReadLimit, indexes: options.listIndexes }),
     transition,
     patch: patchRun,
   };

@@ -5,8 +5,12 @@
  *
  * runs      pk runId (ULID, so it sorts by creation time). One item per run: the run record plus its
  *           ledger fields (budgetMicros, spentMicros, calls map of in-flight reservations, settled).
- *           GSIs, all with sort key runId and projection ALL, queried newest first:
- *             byKind (kind = "run"), byRequester, byRepo, byStatus.
+ *           List indexes (runsListIndexes), KEYS_ONLY, sort key runId, queried newest first: one per
+ *           combination of the list filters (none, status, repo, requester and each pair and the three),
+ *           partition keys `kind`, `status`, `repo`, `requester` and the derived `repoStatus`,
+ *           `requesterStatus`, `requesterRepo`, `requesterRepoStatus` (core/store/run-index-keys.ts).
+ *           The legacy GSIs (runsIndexes: byKind, byRequester, byRepo, byStatus, projection ALL) stay
+ *           until a deployed stack has moved through the index stages (infra/run-index-stages.ts).
  * events    pk runId, sk seq (a ULID, monotonic per writer): the run's timeline.
  * control   pk pk. Counters that runs share:
  *             slot#global, slot#repo#<owner/name>,           concurrency semaphores (count, holders map)
@@ -33,6 +37,24 @@ export const runsIndexes = {
   byStatus: { name: 'byStatus', partitionKey: 'status' },
 } as const;
 export const runsIndexSortKey = 'runId';
+
+/**
+ * The KEYS_ONLY list indexes, one per combination of `GET /v1/runs` filters, keyed by the filters it
+ * serves (`requester`, `repo`, `status` in that order, joined by `+`; `all` for none). A page is one Query
+ * of limit+1 keys and one BatchGetItem of at most limit items, however many runs do not match.
+ * The order here is the order a deployed stack adds them in (infra/run-index-stages.ts).
+ */
+export const runsListIndexes = {
+  all: { name: 'listAll', partitionKey: 'kind' },
+  status: { name: 'listByStatus', partitionKey: 'status' },
+  repo: { name: 'listByRepo', partitionKey: 'repo' },
+  requester: { name: 'listByRequester', partitionKey: 'requester' },
+  'repo+status': { name: 'listByRepoStatus', partitionKey: 'repoStatus' },
+  'requester+status': { name: 'listByRequesterStatus', partitionKey: 'requesterStatus' },
+  'requester+repo': { name: 'listByRequesterRepo', partitionKey: 'requesterRepo' },
+  'requester+repo+status': { name: 'listByRequesterRepoStatus', partitionKey: 'requesterRepoStatus' },
+} as const;
+export type RunsListIndexKey = keyof typeof runsListIndexes;
 export const RUN_KIND = 'run';
 
 export const inboxKeys = { partitionKey: 'itemId' } as const;

@@ -95,6 +95,7 @@ export class Api extends Construct {
     for (const route of runRoutes) {
       const fn = nightshiftFunction(this, route.id, { entry: route.entry, description: route.description, config, logRetention, environment, timeout: Duration.seconds(15) });
       if (route.method === apigw.HttpMethod.GET) state.grantRunStoreRead(fn);
+      if (route.id === 'ListRuns') state.grantRunList(fn);
       else state.grantRunStore(fn);
       // A queued run's live position: a COUNT over the queue index (core/store/run-queue.ts).
       if (route.id === 'GetRun') state.grantQueuePositionRead(fn);

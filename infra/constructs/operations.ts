@@ -60,7 +60,7 @@ export class Operations extends Construct {
       description: 'Samples queue depth, the oldest STARTING run and the intake flag as metrics; frees slots of ended runs',
       config,
       logRetention,
-      environment: { RUNS_TABLE: state.runs.tableName, EVENTS_TABLE: state.events.tableName, CONTROL_TABLE: state.control.tableName },
+      environment: { RUNS_TABLE: state.runs.tableName, EVENTS_TABLE: state.events.tableName, CONTROL_TABLE: state.control.tableName, ...state.runListEnvironment },
       timeout: Duration.seconds(30),
     });
     // Only what a tick reads (runs by status, their events, the intake flag, the semaphores): no Scan.

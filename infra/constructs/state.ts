@@ -7,11 +7,15 @@ import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { acknowledgeGuard } from './nag';
 import { SETUP_CACHE_RETENTION_DAYS } from '../../core/setup-cache';
-import { controlItemKey, controlKeys, eventsKeys, idempotencyKeys, queueIndex, inboxIndexes, inboxIndexSortKey, inboxKeys, runsIndexes, runsIndexSortKey, runsKeys, type TableNames } from '../../core/store/tables';
+import { controlItemKey, controlKeys, eventsKeys, idempotencyKeys, queueIndex, inboxIndexes, inboxIndexSortKey, inboxKeys, runsIndexes, runsIndexSortKey, runsKeys, runsListIndexes, type TableNames } from '../../core/store/tables';
+import { RUNS_LIST_INDEXES_ENV } from '../../core/store/run-list';
+import { RUN_INDEX_FINAL_STAGE, runIndexStage, type RunIndexStage } from '../run-index-stages';
 
 export interface StateProps {
   /** Days a run trace stays in S3 (30, docs/architecture.md). */
   readonly traceRetentionDays: number;
+  /** Which runs indexes exist and which the list reads (infra/run-index-stages.ts). Default: the final stage. */
+  readonly runIndexStage?: RunIndexStage;
 }
 
 /** The key pattern of pause checkpoints in the traces bucket (core/runs/run-objects.ts). */
@@ -28,17 +32,29 @@ export class State extends Construct {
   readonly idempotency: dynamodb.Table;
   readonly inbox: dynamodb.Table;
   readonly traces: s3.Bucket;
+  readonly runIndexStage: RunIndexStage;
 
   constructor(scope: Construct, id: string, props: StateProps) {
     super(scope, id);
 
+    this.runIndexStage = props.runIndexStage ?? runIndexStage(RUN_INDEX_FINAL_STAGE);
     this.runs = this.table('Runs', { partitionKey: { name: runsKeys.partitionKey, type: dynamodb.AttributeType.STRING } });
-    for (const index of Object.values(runsIndexes)) {
+    for (const index of this.legacyRunIndexes) {
       this.runs.addGlobalSecondaryIndex({
         indexName: index.name,
         partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
         sortKey: { name: runsIndexSortKey, type: dynamodb.AttributeType.STRING },
         projectionType: dynamodb.ProjectionType.ALL,
+      });
+    }
+    // The list indexes carry keys only: a write that changes neither status nor the derived keys (the
+    // ledger's model-call updates) is not copied to them (docs/data-model.md "Run list indexes").
+    for (const index of this.listRunIndexes) {
+      this.runs.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: runsIndexSortKey, type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.KEYS_ONLY,
       });
     }
     this.events = this.table('Events', {
@@ -124,7 +140,35 @@ export class State extends Construct {
 
   get tableEnvironment(): Record<string, string> {
     const names = this.tableNames;
-    return { RUNS_TABLE: names.runs, EVENTS_TABLE: names.events, CONTROL_TABLE: names.control, IDEMPOTENCY_TABLE: names.idempotency, INBOX_TABLE: names.inbox };
+    return { RUNS_TABLE: names.runs, EVENTS_TABLE: names.events, CONTROL_TABLE: names.control, IDEMPOTENCY_TABLE: names.idempotency, INBOX_TABLE: names.inbox, ...this.runListEnvironment };
+  }
+
+  /** Which runs indexes the run list reads at this stage (core/store/run-list.ts listIndexModeFromEnv). */
+  get runListEnvironment(): Record<string, string> {
+    return { [RUNS_LIST_INDEXES_ENV]: this.runIndexStage.reads };
+  }
+
+  private get legacyRunIndexes() {
+    return Object.values(runsIndexes).filter((index) => this.runIndexStage.legacy.includes(index.name));
+  }
+
+  private get listRunIndexes() {
+    return Object.values(runsListIndexes).filter((index) => this.runIndexStage.list.includes(index.name));
+  }
+
+  private runIndexArn(name: string): string {
+    return `${this.runs.tableArn}/index/${name}`;
+  }
+
+  /**
+   * The run list (GET /v1/runs, core/store/run-list.ts): at the stages where it reads the KEYS_ONLY list
+   * indexes, Query on those indexes and BatchGetItem of the runs they name, on the runs table only;
+   * before, Query on the legacy indexes (which grantRunStoreRead already gives).
+   */
+  grantRunList(grantee: iam.IGrantable): void {
+    if (this.runIndexStage.reads !== 'keys') return;
+    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: this.listRunIndexes.map((index) => this.runIndexArn(index.name)) });
+    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:BatchGetItem'], resourceArns: [this.runs.tableArn] });
   }
 
   /**
@@ -236,12 +280,14 @@ export class State extends Construct {
 
   /**
    * What the run gauges read each minute (lambdas/ops/run-gauges.ts): runs by status through the
-   * byStatus index, a run by id (the slot reconciler), a run's events (when it entered STARTING), and
-   * the intake flag and semaphore items of the control table. No Scan, no other index, no other item.
+   * byStatus index (legacy reads) or the listByStatus index and a BatchGetItem of the runs it names (list
+   * reads), a run by id (the slot reconciler), a run's events (when it entered STARTING), and the intake
+   * flag and semaphore items of the control table. No Scan, no other index, no other item.
    */
   grantRunGaugeReads(grantee: iam.IGrantable): void {
-    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${this.runs.tableArn}/index/${runsIndexes.byStatus.name}`] });
-    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem'], resourceArns: [this.runs.tableArn] });
+    const byStatus = this.runIndexStage.reads === 'keys' ? runsListIndexes.status.name : runsIndexes.byStatus.name;
+    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [this.runIndexArn(byStatus)] });
+    iam.Grant.addToPrincipal({ grantee, actions: this.runIndexStage.reads === 'keys' ? ['dynamodb:GetItem', 'dynamodb:BatchGetItem'] : ['dynamodb:GetItem'], resourceArns: [this.runs.tableArn] });
     iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [this.events.tableArn] });
     iam.Grant.addToPrincipal({
       grantee,
@@ -324,11 +370,12 @@ export class State extends Construct {
 
   private grantItems(grantee: iam.IGrantable, tables: dynamodb.Table[], actions: string[]): void {
     iam.Grant.addToPrincipal({ grantee, actions, resourceArns: tables.map((t) => t.tableArn) });
-    if (tables.includes(this.runs) && actions.includes('dynamodb:Query')) {
+    // The legacy indexes, while the stage still has them (none at the final stage: the list grants its own, grantRunList).
+    if (tables.includes(this.runs) && actions.includes('dynamodb:Query') && this.legacyRunIndexes.length > 0) {
       iam.Grant.addToPrincipal({
         grantee,
         actions: ['dynamodb:Query'],
-        resourceArns: Object.values(runsIndexes).map((index) => `${this.runs.tableArn}/index/${index.name}`),
+        resourceArns: this.legacyRunIndexes.map((index) => this.runIndexArn(index.name)),
       });
     }
   }

@@ -5,6 +5,7 @@ import { createDynamoClient, documentClientFor, tableNamesFromEnv } from '../../
 import { createInboxStore } from '../../core/store/inbox-store';
 import { createRunEventLog } from '../../core/store/run-event-log';
 import { createRunRepository } from '../../core/store/run-repository';
+import { listIndexModeFromEnv } from '../../core/store/run-list';
 import { createRunQueue, type RunQueuePort } from '../../core/store/run-queue';
 import type { AnswerDeps } from '../../core/runs/answer';
 import type { SubmitDeps } from '../../core/runs/submit';
@@ -29,7 +30,7 @@ export function readApiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ReadAp
   const doc = documentClientFor(apiDynamoClient(env));
   return {
     config: runtimeConfig(),
-    runs: createRunRepository(doc, names.runs),
+    runs: createRunRepository(doc, names.runs, { listIndexes: listIndexModeFromEnv(env) }),
     events: createRunEventLog(doc, names.events),
     inbox: createInboxStore(doc, names.inbox),
     queuePositions: createRunQueue(doc, names.control),

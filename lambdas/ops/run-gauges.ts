@@ -21,6 +21,7 @@ import { createIntakeFlag } from '../../core/store/intake-flag';
 import type { ConcurrencySlotsPort, IntakeFlagPort, RunEventLog, RunRepository } from '../../core/store/ports';
 import { createRunEventLog } from '../../core/store/run-event-log';
 import { createRunRepository } from '../../core/store/run-repository';
+import { listIndexModeFromEnv } from '../../core/store/run-list';
 import { opsDynamoDocument } from './clients';
 
 /**
@@ -116,7 +117,7 @@ const completeTask = sfnTaskCompleter(new SFNClient({}));
 export async function handler(_event: unknown, context?: Context): Promise<MetricRecord[]> {
   if (context) logger.addContext(context);
   deps ??= {
-    runs: createRunRepository(opsDynamoDocument(), requiredEnv('RUNS_TABLE')),
+    runs: createRunRepository(opsDynamoDocument(), requiredEnv('RUNS_TABLE'), { listIndexes: listIndexModeFromEnv() }),
     events: createRunEventLog(opsDynamoDocument(), requiredEnv('EVENTS_TABLE')),
     intake: createIntakeFlag(opsDynamoDocument(), requiredEnv('CONTROL_TABLE')),
     slots: createConcurrencySlots(opsDynamoDocument(), requiredEnv('CONTROL_TABLE')),

@@ -55,16 +55,42 @@ describe('the slot reconciler and queue sweep (run gauges)', () => {
   });
 });
 
+describe('the run list (GET /v1/runs)', () => {
+  test('Given the synthesized stack, Then the list function queries the eight list indexes and batch-gets items of the runs table only, and nothing else by batch', () => {
+    const role = roleOfFunction('lambdas/api/list-runs.ts');
+    const statements = statementsOf(role);
+    const batchGets = statements.filter((s) => [s.Action].flat().includes('dynamodb:BatchGetItem'));
+    expect(batchGets).toHaveLength(1);
+    expect([batchGets[0]!.Action].flat()).toEqual(['dynamodb:BatchGetItem']);
+    expect(JSON.stringify(batchGets[0]!.Resource)).toContain('StateRuns');
+    expect(JSON.stringify(batchGets[0]!.Resource)).not.toMatch(/StateEvents|StateControl|StateInbox|index/);
+    const queried = JSON.stringify(statements.filter((s) => [s.Action].flat().includes('dynamodb:Query')).map((s) => s.Resource));
+    for (const index of ['listAll', 'listByStatus', 'listByRepo', 'listByRequester', 'listByRepoStatus', 'listByRequesterStatus', 'listByRequesterRepo', 'listByRequesterRepoStatus']) expect(queried).toContain(`/index/${index}"`);
+    expect(queried).not.toContain('/index/*');
+    expect(queried).not.toMatch(/\/index\/by(Kind|Requester|Repo|Status)/);
+  });
+
+  test('Given the synthesized stack, Then no other API route gets BatchGetItem', () => {
+    for (const entry of ['lambdas/api/get-run.ts', 'lambdas/api/submit-run.ts', 'lambdas/api/cancel-run.ts']) {
+      expect(statementsOf(roleOfFunction(entry)).some((s) => [s.Action].flat().includes('dynamodb:BatchGetItem'))).toBe(false);
+    }
+  });
+});
+
 describe('the run gauges', () => {
-  test('Given the synthesized stack, Then they read runs only by status (the byStatus index) and by id, the intake flag and semaphores, and the queue index: no Scan, no other index or item', () => {
+  test('Given the synthesized stack, Then they read runs only by status (the listByStatus index, then BatchGetItem) and by id, the events of a run, the intake flag and semaphores, and the queue index: no Scan, no other index or item', () => {
     const role = roleOfFunction('lambdas/ops/run-gauges.ts');
     const reads = statementsOf(role).filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:') && a !== 'dynamodb:UpdateItem'));
     const actions = new Set(reads.flatMap((s) => [s.Action].flat()));
-    expect([...actions].sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
+    expect([...actions].sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query']);
     const resources = JSON.stringify(reads.map((s) => s.Resource));
     expect(resources).not.toContain('/index/*');
-    expect(resources).not.toMatch(/\/index\/by(Kind|Requester|Repo)/);
-    expect(resources).toContain('/index/byStatus');
+    expect(resources).not.toMatch(/\/index\/(by(Kind|Requester|Repo|Status)|listBy(Repo|Requester)|listAll)/);
+    expect(resources).toContain('/index/listByStatus');
+    const batchGets = reads.filter((s) => [s.Action].flat().includes('dynamodb:BatchGetItem'));
+    expect(batchGets).toHaveLength(1);
+    expect(JSON.stringify(batchGets[0]!.Resource)).toContain('StateRuns');
+    expect(JSON.stringify(batchGets[0]!.Resource)).not.toMatch(/StateEvents|StateControl|StateInbox|index/);
     const control = reads.filter((s) => JSON.stringify(s.Resource).includes('StateControl'));
     expect(control).toEqual([
       expect.objectContaining({ Action: 'dynamodb:GetItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['flag#intake', 'slot#global', 'slot#repo#*', 'slot#requester#*'] } } }),

@@ -56,7 +56,7 @@ describe("a runner's credentials (the runner task role)", () => {
     const decisions: string[] = [];
     for (const action of itemActions) {
       for (const keys of [[ownRun], [otherRun], [`ledger#org#${day}`], [`ledger#requester#arn:aws:iam::${ACCOUNT}:user/dev#${day}`], ['slot#global'], ['flag#intake']]) {
-        for (const resource of [table(prefix), `${table(prefix)}/index/byStatus`]) {
+        for (const resource of [table(prefix), `${table(prefix)}/index/byStatus`, `${table(prefix)}/index/listByStatus`]) {
           const decision = await decide(template, taskRole, { action, resource, context: { 'dynamodb:LeadingKeys': keys } });
           if (decision === 'Allowed') decisions.push(`${action} ${resource} ${keys.join()}`);
         }
@@ -151,6 +151,7 @@ describe("the broker's own role (the checked path)", () => {
       expect(await decide(template, brokerRole, { action, resource: runs })).not.toBe('Allowed');
     }
     expect(await decide(template, brokerRole, { action: 'dynamodb:Query', resource: `${runs}/index/byStatus` })).not.toBe('Allowed');
+    expect(await decide(template, brokerRole, { action: 'dynamodb:Query', resource: `${runs}/index/listByStatus` })).not.toBe('Allowed');
     expect(await decide(template, brokerRole, { action: 'dynamodb:PutItem', resource: table('StateEvents') })).toBe('Allowed');
     expect(await decide(template, brokerRole, { action: 'dynamodb:Query', resource: table('StateEvents') })).not.toBe('Allowed');
   });

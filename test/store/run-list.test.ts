@@ -5,7 +5,7 @@ import { createRunRepository } from '../../core/store/run-repository';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
 import { queuedRun } from './run-fixtures';
 
-describe('run list', () => {
+describe.each(['keys', 'legacy'] as const)('run list (%s indexes)', (mode) => {
   let db: DynaliteHarness;
   const stored: RunRecord[] = [];
   const requesters = ['alice', 'bob', 'carol'];
@@ -33,6 +33,7 @@ describe('run list', () => {
   afterAll(async () => {
     await db.stop();
   });
+  const list = (query: RunListQuery) => createRunRepository(db.doc, db.names.runs, { listIndexes: mode }).list(query);
 
   const newestFirst = (runs: RunRecord[]) => [...runs].sort((a, b) => (a.runId < b.runId ? 1 : -1)).map((run) => run.runId);
 
@@ -41,7 +42,7 @@ describe('run list', () => {
     let cursor: string | undefined;
     let pages = 0;
     do {
-      const page = await db.store.runs.list({ ...query, ...(cursor ? { cursor } : {}) });
+      const page = await list({ ...query, ...(cursor ? { cursor } : {}) });
       expect(page.runs.length).toBeLessThanOrEqual(query.limit);
       ids.push(...page.runs.map((run) => run.runId));
       cursor = page.nextCursor ?? undefined;
@@ -52,7 +53,7 @@ describe('run list', () => {
   }
 
   it('Given stored runs, When all are listed in one page, Then every run comes back newest first with no next cursor', async () => {
-    const page = await db.store.runs.list({ limit: 100 });
+    const page = await list({ limit: 100 });
     expect(page.runs.map((run) => run.runId)).toEqual(newestFirst(stored));
     expect(page.nextCursor).toBeNull();
   });
@@ -81,8 +82,8 @@ describe('run list', () => {
   });
 
   it('Given a repository that reads 3 items per DynamoDB page, When a filtered list asks for 2 at a time, Then it keeps reading until each page is full and returns every match once, newest first', async () => {
-    // Given a repository that reads only 3 items per DynamoDB page, so most pages hold no match
-    const runs = createRunRepository(db.doc, db.names.runs, { listPageReadLimit: 3 });
+    // Given a repository that reads only 3 items per DynamoDB page (legacy indexes), so most pages hold no match
+    const runs = createRunRepository(db.doc, db.names.runs, { listPageReadLimit: 3, listIndexes: mode });
     const expected = newestFirst(stored.filter((run) => run.requester === 'carol' && run.repo === 'acme/gadgets' && run.status === 'RUNNING'));
     // When a filtered list asks for 2 at a time
     const ids: string[] = [];
@@ -97,28 +98,28 @@ describe('run list', () => {
   });
 
   it('Given a filter nothing matches, When the runs are listed, Then the page is empty with no next cursor', async () => {
-    expect(await db.store.runs.list({ requester: 'nobody', limit: 10 })).toEqual({ runs: [], nextCursor: null });
+    expect(await list({ requester: 'nobody', limit: 10 })).toEqual({ runs: [], nextCursor: null });
   });
 
   it('Given a cursor it never issued (empty, garbage, forged, another version or too long), When the runs are listed with it, Then it is refused as an invalid cursor', async () => {
     const forged = Buffer.from(JSON.stringify({ v: 1, f: {}, after: 'x' })).toString('base64url');
     for (const cursor of ['', 'not-a-cursor', '!!!', forged, Buffer.from('{"v":2}').toString('base64url'), 'a'.repeat(5_000)]) {
-      await expect(db.store.runs.list({ limit: 5, cursor })).rejects.toBeInstanceOf(InvalidCursorError);
+      await expect(list({ limit: 5, cursor })).rejects.toBeInstanceOf(InvalidCursorError);
     }
   });
 
   it("Given a cursor from bob's list, When it is used to continue alice's list, Then it is refused", async () => {
     // Given a cursor from bob's list
-    const { nextCursor } = await db.store.runs.list({ requester: 'bob', limit: 2 });
+    const { nextCursor } = await list({ requester: 'bob', limit: 2 });
     expect(nextCursor).not.toBeNull();
     // When it is used to continue alice's list
-    const replay = db.store.runs.list({ requester: 'alice', limit: 2, cursor: nextCursor! });
+    const replay = list({ requester: 'alice', limit: 2, cursor: nextCursor! });
     // Then it is refused
     await expect(replay).rejects.toBeInstanceOf(InvalidCursorError);
   });
 
   it('Given a limit outside 1..100, When the runs are listed, Then it is refused', async () => {
-    await expect(db.store.runs.list({ limit: 0 })).rejects.toThrow();
-    await expect(db.store.runs.list({ limit: 101 })).rejects.toThrow();
+    await expect(list({ limit: 0 })).rejects.toThrow();
+    await expect(list({ limit: 101 })).rejects.toThrow();
   });
 });
