@@ -78,7 +78,7 @@ describe('the run list (GET /v1/runs)', () => {
 });
 
 describe('the run gauges', () => {
-  test('Given the synthesized stack, Then they read runs only by status (the listByStatus index, then BatchGetItem) and by id, the events of a run, the intake flag and semaphores, and the queue index: no Scan, no other index or item', () => {
+  test('Given the synthesized stack, Then they read runs only by status (the listByStatus index, then BatchGetItem) and by id, the events of a run, the intake flag and semaphores, the queue index and the thread items of held runs: no Scan, no other index or item', () => {
     const role = roleOfFunction('lambdas/ops/run-gauges.ts');
     const reads = statementsOf(role).filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:') && a !== 'dynamodb:UpdateItem'));
     const actions = new Set(reads.flatMap((s) => [s.Action].flat()));
@@ -95,6 +95,8 @@ describe('the run gauges', () => {
     expect(control).toEqual([
       expect.objectContaining({ Action: 'dynamodb:GetItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['flag#intake', 'slot#global', 'slot#repo#*', 'slot#requester#*'] } } }),
       expect.objectContaining({ Action: 'dynamodb:Query' }),
+      // The sweep's check of held runs: the thread items (this stack has the GitHub triggers and no review backlog).
+      expect.objectContaining({ Action: 'dynamodb:GetItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['thread#*'] } } }),
     ]);
     expect(JSON.stringify(control[1]!.Resource)).toContain('/index/byQueue');
     expect(reads.some((s) => JSON.stringify(s.Resource).includes('StateIdempotency'))).toBe(false);
