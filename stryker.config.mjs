@@ -14,7 +14,7 @@ const testsFor = {
   'core/store/concurrency-slots.ts': ['test/store/concurrency-slots.test.ts', 'test/store/slots-races.test.ts'],
   'core/runs/admission.ts': ['test/orchestration/admission.test.ts', 'test/runs/admission-races.test.ts'],
   'core/runs/finalize.ts': ['test/api/finalize.test.ts'],
-  'core/runs/termination.ts': ['test/api/termination.test.ts'],
+  'core/runs/termination.ts': ['test/api/termination.test.ts', 'test/runs/termination-paths.test.ts'],
   'core/pricing.ts': ['test/core/pricing.test.ts', 'test/core/pricing-bounds.test.ts'],
   'core/text/glob.ts': ['test/runner/path-guards.test.ts'],
   'runner/tools/workspace-paths.ts': ['test/runner/path-guards.test.ts'],

@@ -173,6 +173,7 @@ export function terminationOf(input: FinalizePath, run: FinalizedRun): Terminati
       // Already terminal: finalizeRun keeps the status it has and only repeats the clean-up.
       if (isTerminal(run.status)) return alreadyEnded(run.status, run.error);
       break;
+    // Stryker disable next-line ConditionalExpression: an empty default falls out of the switch to the same throw as `break`
     default:
       break;
   }
@@ -183,7 +184,11 @@ export function terminationOf(input: FinalizePath, run: FinalizedRun): Terminati
 function pauseTermination(failure: CaughtError, run: FinalizedRun): Termination {
   if (isTerminal(run.status)) return alreadyEnded(run.status, run.error);
   if (run.cancelRequested) return { status: 'CANCELLED', reason: { code: 'cancelled', message: 'the run was cancelled while it waited for a human' } };
-  if (failure.Error === BUDGET_DECLINED_ERROR) return { status: 'BUDGET_EXCEEDED', reason: { code: 'budget_declined', message: reasonText(`the requester declined more budget${workInProgress(run)}`, 'the requester declined more budget') } };
+  if (failure.Error === BUDGET_DECLINED_ERROR) {
+    // Stryker disable next-line StringLiteral: the fallback is unreachable, the message it stands in for starts with these same words and is never blank
+    const fallback = 'the requester declined more budget';
+    return { status: 'BUDGET_EXCEEDED', reason: { code: 'budget_declined', message: reasonText(`${fallback}${workInProgress(run)}`, fallback) } };
+  }
   if (failure.Error === PLAN_REJECTED_ERROR) return { status: 'CANCELLED', reason: { code: 'plan_rejected', message: 'the requester rejected the plan; nothing was changed' } };
   if (failure.Error === 'States.Timeout') return { status: 'TIMED_OUT', reason: { code: 'no_answer', message: `nobody answered within timeouts.answerHours${workInProgress(run)}` } };
   return { status: 'FAILED', reason: { code: 'pause_failed', message: reasonText(caughtText(failure), 'the run could not pause') } };
@@ -194,7 +199,9 @@ function resumeTermination(failure: CaughtError, run: FinalizedRun): Termination
   if (isTerminal(run.status)) return alreadyEnded(run.status, run.error);
   if (run.cancelRequested) return { status: 'CANCELLED', reason: { code: 'cancelled', message: 'the run was cancelled' } };
   const why = failure.Error === 'Nightshift.NotResumed' && failure.Cause ? failure.Cause.replace(/^run \S+ does not resume: /, '') : caughtText(failure);
-  return { status: 'FAILED', reason: { code: 'interrupted', message: reasonText(`the runner was interrupted and the run did not resume: ${why}${workInProgress(run)}`, 'the runner was interrupted') } };
+  // Stryker disable next-line StringLiteral: the fallback is unreachable, the message starts with a fixed sentence and is never blank
+  const fallback = 'the runner was interrupted';
+  return { status: 'FAILED', reason: { code: 'interrupted', message: reasonText(`${fallback} and the run did not resume: ${why}${workInProgress(run)}`, fallback) } };
 }
 
 /** A run that was already terminal when Finalize read it: it keeps its status and its reason. */

@@ -1,5 +1,5 @@
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createConcurrencySlots } from '../../core/store/concurrency-slots';
 import { controlItemKey } from '../../core/store/tables';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
@@ -137,5 +137,40 @@ describe('concurrency slots under faults and races', () => {
     expect(race.fired).toBe(1);
     expect((await slotItem(controlItemKey.globalSlot()))?.count).toBe(1);
     expect((await slotItem(controlItemKey.repoSlot('acme/one')))?.count).toBe(1);
+  });
+  it('Given a semaphore removed between the ensure and the take, When a run acquires, Then it is refused and holds nothing, without an error', async () => {
+    const faults = withFaults(db.doc);
+    const slots = createConcurrencySlots(faults.doc, db.names.control, clock);
+    const run = runId();
+    const race = faults.before(takeOn(controlItemKey.globalSlot()), async (real) => {
+      await real.send(new DeleteCommand({ TableName: db.names.control, Key: { pk: controlItemKey.globalSlot() } }));
+    });
+    expect(await slots.acquire(run, 'acme/one', caps)).toBe(false);
+    expect(race.fired).toBe(1);
+    expect(await slots.holders()).toEqual([]);
+    expect(await slots.semaphoreHolders('acme/one')).toEqual([]);
+  });
+
+  it('Given slots taken, refused and counted, When the store reads a semaphore, Then every read is strongly consistent (a holder just written is seen)', async () => {
+    const faults = withFaults(db.doc);
+    const slots = createConcurrencySlots(faults.doc, db.names.control, clock);
+    const [a, b] = [runId(), runId()];
+    await slots.acquire(a, 'acme/one', { global: 1, perRepo: 1 });
+    expect(await slots.acquire(b, 'acme/one', { global: 1, perRepo: 1 })).toBe(false);
+    await slots.occupancy(['acme/one'], []);
+    await slots.holders();
+    await slots.semaphoreHolders('acme/one');
+    const reads = { command: GetCommand, table: db.names.control };
+    expect(faults.sentCount(reads)).toBeGreaterThanOrEqual(5);
+    expect(faults.sentCount({ ...reads, where: (input) => input.ConsistentRead !== true })).toBe(0);
+  });
+
+  it('Given no clock is passed, When a run takes its slots, Then each holder records the moment it took them as an ISO timestamp', async () => {
+    const slots = createConcurrencySlots(db.doc, db.names.control);
+    const run = runId();
+    expect(await slots.acquire(run, 'acme/one', caps)).toBe(true);
+    const at = (await slotItem(controlItemKey.globalSlot()))?.holders[run];
+    expect(typeof at).toBe('string');
+    expect(new Date(String(at)).toISOString()).toBe(at);
   });
 });
