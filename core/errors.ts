@@ -109,3 +109,42 @@ export class BudgetExhaustedError extends Error {
     this.name = 'BudgetExhaustedError';
   }
 }
+
+/** The thread cannot cover the run's budget (config `budgets.perThreadUsd`). */
+export class ThreadBudgetError extends Error {
+  constructor(
+    readonly thread: string,
+    readonly committedMicros: number,
+    readonly capMicros: number,
+  ) {
+    super(`thread ${thread} has committed ${committedMicros} of its ${capMicros} micro-USD (budgets.perThreadUsd)`);
+    this.name = 'ThreadBudgetError';
+  }
+}
+
+/** Someone resolved the item between our read and our write. */
+export class InboxItemNotOpenError extends Error {
+  constructor(readonly itemId: string) {
+    super(`inbox item ${itemId} is not open`);
+    this.name = 'InboxItemNotOpenError';
+  }
+}
+
+/** A run key is only issued to a run that is about to launch. */
+export class RunNotLaunchableError extends Error {
+  constructor(readonly runId: string) {
+    super(`run ${runId} is not STARTING or RUNNING; no run key is issued`);
+    this.name = 'RunNotLaunchableError';
+  }
+}
+
+/** A budget extension the run cannot take: it ended, or its budget would pass `budgets.maxPerRunUsd`. */
+export class BudgetExtensionRefusedError extends Error {
+  constructor(
+    readonly runId: string,
+    reason: string,
+  ) {
+    super(`run ${runId} cannot take more budget: ${reason}`);
+    this.name = 'BudgetExtensionRefusedError';
+  }
+}

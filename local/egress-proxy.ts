@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, closeSync, constants, existsSync, fchownSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NightshiftConfig } from '../core/config/schema';
-import { checkProxy, newRunnerProxyPassword, proxyPortRange, proxyPorts, runnerProxyPasswordHash, squidConfig } from '../core/egress';
+import { newRunnerProxyPassword, proxyPortRange, proxyPorts, runnerProxyPasswordHash, squidConfig } from '../core/egress';
+import { checkProxy } from '../core/egress/proxy-check';
 import { readRegularFile } from '../runner/fs/regular-file';
 import type { LocalLog } from './local-log';
 

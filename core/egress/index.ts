@@ -2,7 +2,6 @@ export * from './access-log';
 export * from './aws-endpoints';
 export * from './model-hosts';
 export * from './ports';
-export * from './proxy-check';
 export * from './proxy-env';
 export * from './refused-hosts';
 export * from './squid-config';

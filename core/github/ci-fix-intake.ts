@@ -1,9 +1,9 @@
 import type { NightshiftConfig } from '../config/schema';
 import { isTerminal } from '../runs/lifecycle';
 import type { SubmitInput } from '../runs/submit';
-import type { AutofixAttemptsPort } from '../store/autofix-attempts';
+import type { AutofixAttemptsPort } from '../store/autofix-attempts-port';
 import type { RunEventLog, RunRecord, RunRepository } from '../store/ports';
-import type { ThreadStorePort } from '../store/threads';
+import type { ThreadStorePort } from '../store/thread-store-port';
 import { Redactor } from '../text/redaction';
 import { capComment, failingJobs, fixPrompt, LOG_TAIL_BYTES, preexistingComment, preexistingFailure, pushedCommit, toggleReply, type FailedJob } from './ci-autofix';
 import type { CiJob, GithubCiPort } from './ci-port';

@@ -2,10 +2,11 @@ import { emitAll, type MetricsSink } from '../metrics/emf';
 import { pullRequestClosedMetrics } from '../metrics/run-metrics';
 import { RunId } from '../runs/schemas';
 import { threadRuns } from '../runs/threads';
-import { InboxItemNotOpenError, type InboxStore } from '../store/inbox-store';
+import { InboxItemNotOpenError } from '../errors';
+import type { InboxStore } from '../store/inbox-store-port';
 import { SYSTEM_RESOLVER } from '../inbox/inbox-item';
 import type { RunRecord, RunRepository } from '../store/ports';
-import type { ThreadStorePort } from '../store/threads';
+import type { ThreadStorePort } from '../store/thread-store-port';
 import { threadKey, type WebhookTrigger } from './webhook-events';
 
 export interface PullOutcomeDeps {

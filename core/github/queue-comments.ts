@@ -1,7 +1,7 @@
 import { IllegalTransitionError } from '../runs/lifecycle';
 import { QUEUE_COMMENT_WINDOW } from '../runs/queue-moves';
 import type { RunRecord, RunRepository } from '../store/ports';
-import type { QueueEntry, RunQueuePort } from '../store/run-queue';
+import type { QueueEntry, RunQueuePort } from '../store/run-queue-port';
 import type { GithubRepoPort } from './github-port';
 import { queuedComment } from './run-status';
 

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { ZodError } from 'zod';
 import type { NightshiftConfig } from '../config/schema';
-import type { WebhookDeliveriesPort } from '../store/webhook-deliveries';
-import { DeliveryId } from '../store/webhook-deliveries';
+import type { WebhookDeliveriesPort } from '../store/webhook-deliveries-port';
+import { DeliveryId } from '../store/webhook-deliveries-port';
 import { classifyDelivery, type WebhookTrigger } from './webhook-events';
 import { handleTrigger, type IntakeOutcome, type WebhookIntakeDeps } from './webhook-intake';
 import type { WebhookSecret } from './webhook-signature';

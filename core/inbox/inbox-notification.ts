@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { RepoName } from '../config/schema';
 import { RunId } from '../runs/schemas';
 import type { RunEventLog, RunRecord } from '../store/ports';
-import type { StoredInboxItem } from '../store/inbox-store';
+import type { StoredInboxItem } from '../store/inbox-store-port';
 import { actionsFor, InboxItemId, InboxItemType, type InboxAction } from './inbox-item';
 
 /**

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { microsToUsd } from '../pricing';
 import { ulidOf } from '../runs/run-id';
 import type { RunRecord } from '../store/ports';
-import type { StoredInboxItem } from '../store/inbox-store';
+import type { StoredInboxItem } from '../store/inbox-store-port';
 
 /**
  * The informational inbox items a run leaves when it ends (docs/inbox.md#pr_ready-and-failed): `pr_ready` when it opened a pull

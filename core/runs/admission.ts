@@ -1,12 +1,12 @@
 import * as z from 'zod';
 import type { ConcurrencySlotsPort, RunEventLog, RunKeysPort, RunRecord, RunRepository, SlotCaps } from '../store/ports';
-import type { RunQueuePort } from '../store/run-queue';
-import { RunNotLaunchableError } from '../store/run-keys';
+import type { RunQueuePort } from '../store/run-queue-port';
+import { RunNotLaunchableError } from '../errors';
 import { RunNotFoundError } from '../errors';
 import { RunKey } from './run-key';
 import { capacityProviderOf } from './automatic-resume';
 
-import type { ThreadStorePort } from '../store/threads';
+import type { ThreadStorePort } from '../store/thread-store-port';
 import { releaseReviewPlace, takeReviewPlace, type ReviewBacklogDeps } from './review-backlog';
 import { CapacityProvider, IllegalTransitionError, isTerminal } from './lifecycle';
 import { threadBlocker } from './threads';

@@ -1,15 +1,16 @@
 import { decideResolution, SYSTEM_RESOLVER, type InboxItemView, type InboxResolution, type ResolveInboxRequest } from '../inbox/inbox-item';
-import { InboxItemNotOpenError, toInboxView, type InboxStore, type StoredInboxItem } from '../store/inbox-store';
+import { InboxItemNotOpenError } from '../errors';
+import { toInboxView, type InboxStore, type StoredInboxItem } from '../store/inbox-store-port';
 import type { NightshiftConfig } from '../config/schema';
 import { budgetApprovedNote } from '../inbox/budget-approval';
 import { pauseResolutionEffect, type PauseResolutionEffect } from '../inbox/pause-resolution';
 import { usdToMicros } from '../pricing';
 import type { BudgetLedgerPort, RunEventLog, RunRecord, RunRepository } from '../store/ports';
-import type { ThreadStorePort } from '../store/threads';
+import type { ThreadStorePort } from '../store/thread-store-port';
 import { threadCommittedMicros } from './threads';
 import { maySeeRun, type RunAccess } from './access';
 import { IllegalTransitionError } from './lifecycle';
-import { ThreadBudgetError } from '../store/threads';
+import { ThreadBudgetError } from '../errors';
 import { announceItem, type InboxNotifier } from '../inbox/inbox-notification';
 
 /** No such item, or one the caller may not see (HTTP 404 either way: ids are not confirmed to strangers). */

@@ -1,4 +1,4 @@
-import type { InboxStore } from '../store/inbox-store';
+import type { InboxStore } from '../store/inbox-store-port';
 import { runOutcomeItem } from '../inbox/run-outcome-item';
 import { announceItem, type InboxNotifier } from '../inbox/inbox-notification';
 import type { BudgetLedgerPort, ConcurrencySlotsPort, RunEventLog, RunPatch, RunRecord, RunRepository } from '../store/ports';
@@ -7,7 +7,7 @@ import { runEndedMetrics } from '../metrics/run-metrics';
 import { RunNotFoundError } from '../errors';
 import { IllegalTransitionError, isTerminal, type TerminalStatus } from './lifecycle';
 import type { RunError, RunnerResult } from './schemas';
-import type { RunQueuePort } from '../store/run-queue';
+import type { RunQueuePort } from '../store/run-queue-port';
 import type { QueueWaker } from './queue-wake';
 import { leaveQueue, type QueueMoveDeps } from './queue-moves';
 

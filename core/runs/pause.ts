@@ -1,6 +1,6 @@
 import { MAX_PAUSES_PER_RUN, pausedRunHoldings } from '../inbox/paused-run';
 import { isAutomaticPauseReason, type PauseTaskInput } from '../inbox/pause-report';
-import type { InboxStore, StoredInboxItem } from '../store/inbox-store';
+import type { InboxStore, StoredInboxItem } from '../store/inbox-store-port';
 import { announceItem, type InboxNotifier } from '../inbox/inbox-notification';
 import type { ConcurrencySlotsPort, RunEventLog, RunRepository } from '../store/ports';
 import { RunNotFoundError } from '../errors';

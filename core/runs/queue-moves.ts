@@ -1,6 +1,6 @@
 import type { QueueMovedAnnouncer } from '../inbox/inbox-notification';
 import type { RunEventLog } from '../store/ports';
-import type { RunQueuePort } from '../store/run-queue';
+import type { RunQueuePort } from '../store/run-queue-port';
 
 /**
  * Telling the queued runs' status comments that their place changed (docs/github-app.md#the-queue-position).

@@ -1,5 +1,5 @@
 import type { ConcurrencySlotsPort, SlotCaps, SlotOccupancy } from '../store/ports';
-import type { QueueEntry, RunQueuePort } from '../store/run-queue';
+import type { QueueEntry, RunQueuePort } from '../store/run-queue-port';
 
 /**
  * Waking queued runs (docs/architecture.md#admission-and-the-queue). A QUEUED run's Admit state waits

@@ -1,7 +1,7 @@
 import { outcomeItemId, outcomeItemType } from '../inbox/run-outcome-item';
-import type { InboxStore } from '../store/inbox-store';
+import type { InboxStore } from '../store/inbox-store-port';
 import type { RunRecord, RunRepository } from '../store/ports';
-import type { ReviewPlacesPort } from '../store/review-places';
+import type { ReviewPlacesPort } from '../store/review-places-port';
 import { isTerminal } from './lifecycle';
 
 /**

@@ -95,3 +95,8 @@ export const RunPatch = z
 export type RunRecord = z.infer<typeof RunRecord>;
 export type RunPatch = z.infer<typeof RunPatch>;
 export type PullRequestOutcome = z.infer<typeof PullRequestOutcome>;
+
+/** The UTC day a ledger entry belongs to. */
+export function ledgerDay(at: Date): string {
+  return at.toISOString().slice(0, 10);
+}

@@ -1,5 +1,5 @@
 import type { RunRecord, RunRepository } from '../store/ports';
-import type { ThreadStorePort } from '../store/threads';
+import type { ThreadStorePort } from '../store/thread-store-port';
 import { isTerminal } from './lifecycle';
 
 /**

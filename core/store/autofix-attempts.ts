@@ -1,8 +1,10 @@
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import type { AutofixConfig } from '../config/schema';
-import { AttemptState, attemptRefusal, emptyAttempts, type AttemptRefusal } from '../github/ci-autofix';
-import { ThreadName } from './threads';
+import { AttemptState, attemptRefusal, emptyAttempts } from '../github/ci-autofix';
+import { ThreadName } from './thread-store-port';
+import type { AutofixAttemptsPort, ClaimResult } from './autofix-attempts-port';
+
+export type { AutofixAttemptsPort, ClaimResult };
 import { isConditionFailure } from './condition-failure';
 
 /**
@@ -18,19 +20,6 @@ import { isConditionFailure } from './condition-failure';
  */
 export const autofixItemKey = (thread: string) => `autofix#${thread.toLowerCase()}`;
 
-export type ClaimResult = { kind: 'claimed'; commit: number; pullRequest: number } | { kind: 'refused'; refusal: AttemptRefusal };
-
-export interface AutofixAttemptsPort {
-  get(thread: string): Promise<AttemptState>;
-  /** Counts an attempt for the check suite on `sha`, within the caps. */
-  claim(thread: string, checkSuiteId: number, sha: string, caps: AutofixConfig['maxAttempts']): Promise<ClaimResult>;
-  /** Gives a counted attempt back (its run could not be submitted for a fault of ours, so a redelivery may try again). */
-  release(thread: string, checkSuiteId: number, sha: string): Promise<void>;
-  /** `/nightshift autofix on|off`. */
-  setEnabled(thread: string, enabled: boolean): Promise<void>;
-  /** True the first time only, per key: a notice posted once. */
-  claimNotice(thread: string, key: string): Promise<boolean>;
-}
 
 const Sha = z.string().regex(/^[0-9a-f]{40}$/);
 const SuiteId = z.number().int().positive();

@@ -1,6 +1,8 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { BudgetRefusedError } from '../errors';
+import { BudgetExtensionRefusedError, BudgetRefusedError } from '../errors';
+
+export { BudgetExtensionRefusedError };
 import { TokenUsage } from '../pricing';
 import { RunId } from '../runs/schemas';
 import type { BudgetLedgerPort, DailyLimits } from './ports';
@@ -37,17 +39,6 @@ const ReserveRunInput = z
   })
   .strict();
 const ReleaseInput = ReserveRunInput.omit({ limits: true });
-
-/** A budget extension the run cannot take: it ended, or its budget would pass `budgets.maxPerRunUsd`. */
-export class BudgetExtensionRefusedError extends Error {
-  constructor(
-    readonly runId: string,
-    reason: string,
-  ) {
-    super(`run ${runId} cannot take more budget: ${reason}`);
-    this.name = 'BudgetExtensionRefusedError';
-  }
-}
 
 /** Seconds until the next UTC midnight: when a refused submission can next fit a fresh day. */
 export function secondsUntilNextUtcDay(now: Date): number {

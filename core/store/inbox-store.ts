@@ -1,58 +1,14 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { InboxDetails, InboxItemId, InboxItemState, InboxItemType, InboxResolution, newestFirst, statesOf, SYSTEM_RESOLVER, type InboxItemView, type InboxListQuery } from '../inbox/inbox-item';
+import { InboxItemId, InboxResolution, newestFirst, statesOf, SYSTEM_RESOLVER, type InboxListQuery } from '../inbox/inbox-item';
 import { decodeCursor, encodeCursor } from './cursor';
-import { RunId } from '../runs/schemas';
 import { inboxIndexes } from './tables';
 import { isConditionFailure } from './condition-failure';
+import { InboxItemNotOpenError } from '../errors';
+import { StoredInboxItem, toInboxView, type InboxStore } from './inbox-store-port';
 
-/** An inbox item as stored: the view plus what only Nightshift reads (the task token, the checkpoint). */
-export const StoredInboxItem = z.object({
-  itemId: InboxItemId,
-  type: InboxItemType,
-  state: InboxItemState,
-  runId: RunId,
-  repo: z.string().min(1),
-  requester: z.string().min(1),
-  createdAt: z.string().min(1),
-  resolvedAt: z.string().nullable(),
-  resolvedBy: z.string().nullable(),
-  message: z.string(),
-  details: InboxDetails,
-  resolution: InboxResolution.nullable(),
-  /** The task token the run's execution waits on; null for items nothing waits on (pr_ready, failed). */
-  taskToken: z.string().nullable(),
-  /** Where the paused conversation is kept (s3:// URI or file path); null for items without a checkpoint. */
-  checkpoint: z.string().nullable(),
-});
-export type StoredInboxItem = z.infer<typeof StoredInboxItem>;
+export { InboxItemNotOpenError, StoredInboxItem, toInboxView, type InboxStore };
 
-export function toInboxView(item: StoredInboxItem): InboxItemView {
-  const { taskToken: _token, checkpoint: _checkpoint, ...view } = item;
-  return view;
-}
-
-/** Someone resolved the item between our read and our write. */
-export class InboxItemNotOpenError extends Error {
-  constructor(readonly itemId: string) {
-    super(`inbox item ${itemId} is not open`);
-    this.name = 'InboxItemNotOpenError';
-  }
-}
-
-export interface InboxStore {
-  /** Creates the item; the same item id again (a retried task) keeps it and, while open, takes the new task token. */
-  create(item: StoredInboxItem): Promise<StoredInboxItem>;
-  get(itemId: string): Promise<StoredInboxItem | undefined>;
-  /** Every item of one run, oldest first. */
-  listByRun(runId: string): Promise<StoredInboxItem[]>;
-  /** One page of items, newest first (`GET /v1/inbox`); a malformed cursor throws `InvalidCursorError`. */
-  list(query: InboxListQuery): Promise<{ items: StoredInboxItem[]; nextCursor: string | null }>;
-  /** Resolves an open item (conditional on `state = open`); `InboxItemNotOpenError` otherwise. */
-  resolve(itemId: string, resolution: InboxResolution, by: string, at: string): Promise<StoredInboxItem>;
-  /** Resolves every open item of the run that a task token waits on (the run ended): Nightshift is the resolver. */
-  closeWaiting(runId: string, action: 'expired' | 'closed', at: string): Promise<number>;
-}
 
 /** A list cursor: the item id the next page starts below (ids sort by creation). */
 const ListCursor = z.object({ v: z.literal(1), before: InboxItemId }).strict();

@@ -2,6 +2,9 @@ import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk
 import * as z from 'zod';
 import { controlItemKey } from './tables';
 import { isConditionFailure } from './condition-failure';
+import type { ReviewPlaces, ReviewPlacesPort } from './review-places-port';
+
+export type { ReviewPlaces, ReviewPlacesPort };
 
 /**
  * A requester's review places (`concurrency.maxOpenPrsPerRequester`): one control item
@@ -10,19 +13,6 @@ import { isConditionFailure } from './condition-failure';
  * write (optimistic concurrency: the second one's conditional write fails and it decides again).
  * What a place means, and when it is free again, is decided in core/runs/review-backlog.ts.
  */
-export interface ReviewPlaces {
-  places: string[];
-  /** 0 when the item does not exist yet. */
-  version: number;
-}
-
-export interface ReviewPlacesPort {
-  read(requester: string): Promise<ReviewPlaces>;
-  /** Replaces the places if nobody wrote since `version`; false when a competing write came first. */
-  write(requester: string, places: readonly string[], version: number): Promise<boolean>;
-  /** Gives one run's place back (it was not admitted after all). */
-  release(requester: string, runId: string): Promise<void>;
-}
 
 const Stored = z.object({ places: z.instanceof(Set).optional(), version: z.number().int().nonnegative().optional() });
 

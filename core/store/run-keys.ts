@@ -1,5 +1,7 @@
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { RunNotFoundError } from '../errors';
+import { RunNotFoundError, RunNotLaunchableError } from '../errors';
+
+export { RunNotLaunchableError };
 import { hashRunKey, newRunKey, runKeyMatches } from '../runs/run-key';
 import { RunId } from '../runs/schemas';
 import type { RunKeysPort } from './ports';
@@ -10,14 +12,6 @@ const launchableStatuses = ['STARTING', 'RUNNING'] as const;
 
 /** The run item's attribute holding the SHA-256 of the current run key (never part of a RunRecord). */
 export const RUN_KEY_HASH_ATTRIBUTE = 'runKeyHash';
-
-/** A run key is only issued to a run that is about to launch. */
-export class RunNotLaunchableError extends Error {
-  constructor(readonly runId: string) {
-    super(`run ${runId} is not STARTING or RUNNING; no run key is issued`);
-    this.name = 'RunNotLaunchableError';
-  }
-}
 
 /**
  * Run keys on the runs table (core/runs/run-key.ts). `issue` replaces any previous key, so a relaunch

@@ -1,3 +1,5 @@
+import { ledgerDay } from '../runs/run-record';
+
 /**
  * The DynamoDB data model, shared by the CDK tables (infra/constructs/state.ts), the store modules,
  * local mode (dynalite) and the tests. Every write is a single-item conditional write: dynalite has
@@ -94,7 +96,4 @@ export interface TableNames {
   inbox: string;
 }
 
-/** The UTC day a ledger entry belongs to. */
-export function ledgerDay(at: Date): string {
-  return at.toISOString().slice(0, 10);
-}
+export { ledgerDay };

@@ -1,8 +1,12 @@
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
 import { RunId } from '../runs/schemas';
 import { isConditionFailure } from './condition-failure';
 import { controlItemKey } from './tables';
+import { ThreadBudgetError } from '../errors';
+import { ThreadName, ThreadState, type ThreadReservation, type ThreadStorePort } from './thread-store-port';
+
+export { ThreadBudgetError };
+export { ThreadName, type ThreadReservation, type ThreadState, type ThreadStorePort };
 
 /**
  * GitHub threads (docs/github-app.md, Threads): the runs started from one issue or pull request. One control item per
@@ -16,50 +20,6 @@ import { controlItemKey } from './tables';
  *              notification at least once, and this conditional write makes it one comment
  */
 export const threadItemKey = controlItemKey.thread;
-export const ThreadName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}#[1-9][0-9]{0,9}$/, 'must be "owner/name#N"');
-
-const StoredThread = z.object({
-  runs: z.record(z.string(), z.number().int().nonnegative()).default({}),
-  version: z.number().int().nonnegative().default(0),
-  lastRunAt: z.string().nullable().default(null),
-  noticeAt: z.string().nullable().default(null),
-});
-export type ThreadState = z.infer<typeof StoredThread>;
-
-/** The thread cannot cover the run's budget (config `budgets.perThreadUsd`). */
-export class ThreadBudgetError extends Error {
-  constructor(
-    readonly thread: string,
-    readonly committedMicros: number,
-    readonly capMicros: number,
-  ) {
-    super(`thread ${thread} has committed ${committedMicros} of its ${capMicros} micro-USD (budgets.perThreadUsd)`);
-    this.name = 'ThreadBudgetError';
-  }
-}
-
-export interface ThreadReservation {
-  thread: string;
-  runId: string;
-  budgetMicros: number;
-  capMicros: number;
-  /** What the thread's runs have committed: spent when settled, else their budget (core/runs/threads.ts). */
-  committedOf(runs: Record<string, number>): Promise<number>;
-}
-
-export interface ThreadStorePort {
-  get(thread: string): Promise<ThreadState | undefined>;
-  /** Adds the run to the thread if its budget fits under the cap; throws ThreadBudgetError otherwise. */
-  reserve(input: ThreadReservation): Promise<void>;
-  /** Takes a run back out of its thread (its submission failed before the run was stored). */
-  release(thread: string, runId: string): Promise<void>;
-  /** True the first time only: the one polite refusal of a thread. */
-  claimNotice(thread: string): Promise<boolean>;
-  /** True the first time only for this item: its one comment on the thread (core/github/inbox-on-thread.ts). */
-  claimItemPost(thread: string, itemId: string): Promise<boolean>;
-  /** Gives a claim back: the comment could not be posted, so a redelivery must post it. */
-  releaseItemPost(thread: string, itemId: string): Promise<void>;
-}
 
 const MAX_ATTEMPTS = 5;
 
@@ -67,14 +27,14 @@ export function createThreadStore(doc: DynamoDBDocumentClient, tableName: string
   const key = (thread: string) => ({ pk: threadItemKey(ThreadName.parse(thread)) });
   async function get(thread: string): Promise<ThreadState | undefined> {
     const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: key(thread), ConsistentRead: true }));
-    return Item ? StoredThread.parse(Item) : undefined;
+    return Item ? ThreadState.parse(Item) : undefined;
   }
   return {
     get,
     async reserve(input) {
       const runId = RunId.parse(input.runId);
       for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-        const state = (await get(input.thread)) ?? StoredThread.parse({});
+        const state = (await get(input.thread)) ?? ThreadState.parse({});
         if (state.runs[runId] !== undefined) return;
         const committed = await input.committedOf(state.runs);
         if (committed + input.budgetMicros > input.capMicros) throw new ThreadBudgetError(input.thread, committed, input.capMicros);

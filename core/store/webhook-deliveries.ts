@@ -2,6 +2,9 @@ import { DeleteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk
 import * as z from 'zod';
 import { idempotencyKeys } from './tables';
 import { isConditionFailure } from './condition-failure';
+import { DeliveryId, type DeliveryClaim, type WebhookDeliveriesPort } from './webhook-deliveries-port';
+
+export { DeliveryId, type DeliveryClaim, type WebhookDeliveriesPort };
 
 /**
  * Webhook deliveries already processed (at most once: docs/github-app.md, The request path), in the idempotency table beside
@@ -13,17 +16,7 @@ import { isConditionFailure } from './condition-failure';
  */
 export const DELIVERY_TTL_DAYS = 7;
 
-export const DeliveryId = z.string().regex(/^[A-Za-z0-9-]{1,100}$/, 'must be a GitHub delivery id');
 const Digest = z.string().regex(/^[0-9a-f]{64}$/);
-
-export type DeliveryClaim = 'new' | 'duplicate_delivery' | 'replayed_body';
-
-export interface WebhookDeliveriesPort {
-  /** Claims the delivery and its body; `new` exactly once per delivery id and per body within the TTL. */
-  claim(deliveryId: string, bodyDigest: string, event: string): Promise<DeliveryClaim>;
-  /** Gives a claim back (a fault of ours before anything was done), so that GitHub's redelivery is processed. */
-  release(deliveryId: string, bodyDigest: string): Promise<void>;
-}
 
 export const deliveryKey = (deliveryId: string) => `github-delivery#${deliveryId}`;
 export const bodyKey = (digest: string) => `github-body#${digest}`;

@@ -4,7 +4,8 @@ import { tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parseConfig } from '../../core/config/load';
-import { checkProxy, newRunnerProxyPassword, parseAccessLogLine, runnerProxyPasswordHash, squidConfig, withRunnerCredential } from '../../core/egress';
+import { newRunnerProxyPassword, parseAccessLogLine, runnerProxyPasswordHash, squidConfig, withRunnerCredential } from '../../core/egress';
+import { checkProxy } from '../../core/egress/proxy-check';
 import { connectVia } from './proxy-request';
 import { squidOrSkip } from './squid-process';
 

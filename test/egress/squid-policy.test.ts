@@ -3,17 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { parseConfig } from '../../core/config/load';
-import {
-  blockedHostsMarkdown,
-  checkProxy,
-  parseAccessLogLine,
-  ProxyUnavailableError,
-  proxyPortForRepo,
-  reportRefusedHosts,
-  awsProxiedHosts,
-  withRunnerCredential,
-  type ProxyPort,
-} from '../../core/egress';
+import { blockedHostsMarkdown, parseAccessLogLine, proxyPortForRepo, reportRefusedHosts, awsProxiedHosts, withRunnerCredential, type ProxyPort } from '../../core/egress';
+import { checkProxy, ProxyUnavailableError } from '../../core/egress/proxy-check';
 import { refusedHosts, refusedHostsFromCloudWatch } from '../../runner/egress/access-log-reader';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
 import { connectVia, getVia } from './proxy-request';
