@@ -37,6 +37,7 @@ const dynamodb = [
   'run-event-log',
   'run-item',
   'run-keys',
+  'idempotency-records',
   'run-list',
   'run-queue',
   'run-repository',

@@ -1,7 +1,7 @@
 import type { NightshiftConfig } from '../config/schema';
 import type { RunRepository } from '../store/ports';
-import type { QueueEntry } from '../store/run-queue';
-import type { ThreadStorePort } from '../store/threads';
+import type { QueueEntry } from '../store/run-queue-port';
+import type { ThreadStorePort } from '../store/thread-store-port';
 import { reviewPlacesFull, type ReviewBacklogDeps } from './review-backlog';
 import { threadBlocker } from './threads';
 

@@ -1,6 +1,13 @@
 import * as z from 'zod';
 import { RunId, type RunPriority } from '../runs/schemas';
 
+const rank: Record<RunPriority, number> = { high: 1, normal: 2, low: 3 };
+
+/** A queue entry's order key, `<priority rank>#<runId>`: high before normal before low, then by submission (run ids are ULIDs). */
+export function queueOrderOf(runId: string, priority: RunPriority): string {
+  return `${rank[priority]}#${RunId.parse(runId)}`;
+}
+
 /** The run queue: the port the domain calls; adapters/dynamodb/run-queue.ts implements it. */
 
 /** An entry as the byQueue index shows it (no token). */

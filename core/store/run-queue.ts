@@ -3,9 +3,9 @@ import * as z from 'zod';
 import { RunId, RunPriority } from '../runs/schemas';
 import { controlItemKey, queueIndex } from './tables';
 import { isConditionFailure } from './condition-failure';
-import { QueueEntry, type QueueWaitInput, type RunQueuePort } from './run-queue-port';
+import { QueueEntry, queueOrderOf, type QueueWaitInput, type RunQueuePort } from './run-queue-port';
 
-export { QueueEntry, type QueueWaitInput, type RunQueuePort };
+export { QueueEntry, queueOrderOf, type QueueWaitInput, type RunQueuePort };
 
 /**
  * The run queue: one control item per QUEUED run (`queue#<runId>`), in the sparse byQueue index in
@@ -17,11 +17,6 @@ export { QueueEntry, type QueueWaitInput, type RunQueuePort };
 
 /** The one partition value of the byQueue index. */
 const QUEUE = 'runs';
-const rank: Record<RunPriority, number> = { high: 1, normal: 2, low: 3 };
-
-export function queueOrderOf(runId: string, priority: RunPriority): string {
-  return `${rank[priority]}#${RunId.parse(runId)}`;
-}
 
 
 const TokenItem = z.object({ token: z.string().min(1) });
