@@ -35,6 +35,7 @@ const dynamodb = [
   'ledger-run',
   'review-places',
   'run-event-log',
+  'run-index-backfill',
   'run-item',
   'run-keys',
   'idempotency-records',
