@@ -8,10 +8,10 @@
 
 /** The test files that pin each mutated file's behaviour. */
 const testsFor = {
-  'core/store/budget-ledger.ts': ['test/store/budget-ledger.test.ts', 'test/store/ledger-races.test.ts'],
-  'core/store/ledger-day.ts': ['test/store/budget-ledger.test.ts', 'test/store/ledger-races.test.ts'],
-  'core/store/ledger-run.ts': ['test/store/budget-ledger.test.ts', 'test/store/ledger-races.test.ts'],
-  'core/store/concurrency-slots.ts': ['test/store/concurrency-slots.test.ts', 'test/store/slots-races.test.ts'],
+  'adapters/dynamodb/budget-ledger.ts': ['test/store/budget-ledger.test.ts', 'test/store/ledger-races.test.ts'],
+  'adapters/dynamodb/ledger-day.ts': ['test/store/budget-ledger.test.ts', 'test/store/ledger-races.test.ts'],
+  'adapters/dynamodb/ledger-run.ts': ['test/store/budget-ledger.test.ts', 'test/store/ledger-races.test.ts'],
+  'adapters/dynamodb/concurrency-slots.ts': ['test/store/concurrency-slots.test.ts', 'test/store/slots-races.test.ts'],
   'core/runs/admission.ts': ['test/orchestration/admission.test.ts', 'test/runs/admission-races.test.ts'],
   'core/runs/finalize.ts': ['test/api/finalize.test.ts'],
   'core/runs/termination.ts': ['test/api/termination.test.ts', 'test/runs/termination-paths.test.ts'],

@@ -1,9 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createStore } from '../core/store';
+import { createStore } from '../adapters/dynamodb';
 import type { RunRecord } from '../core/store/ports';
-import { controlItemKey, type TableNames } from '../core/store/tables';
+import { controlItemKey, type TableNames } from '../adapters/dynamodb/tables';
 import { runIdGenerator } from '../core/runs/run-id';
 
 /**

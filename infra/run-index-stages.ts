@@ -1,5 +1,5 @@
-import type { ListIndexMode } from '../core/store/run-list';
-import { runsIndexes, runsListIndexes } from '../core/store/tables';
+import type { ListIndexMode } from '../adapters/dynamodb/run-list';
+import { runsIndexes, runsListIndexes } from '../adapters/dynamodb/tables';
 
 /**
  * The staged upgrade of the runs table's indexes (docs/data-model.md "Run list indexes"). CloudFormation

@@ -47,7 +47,7 @@ export const TokenBrokerRequest = z.discriminatedUnion('kind', [
       detail: z.record(z.string(), z.unknown()).optional(),
     })
     .strict(),
-  /** The run ledger (core/store/budget-ledger.ts), for this run only. */
+  /** The run ledger (adapters/dynamodb/budget-ledger.ts), for this run only. */
   z.object({ kind: z.literal('reserveCall'), ...Caller, callId: EntryId, worstMicros: Micros }).strict(),
   z.object({ kind: z.literal('settleCall'), ...Caller, callId: EntryId, actualMicros: Micros, usage: TokenUsage }).strict(),
   z.object({ kind: z.literal('charge'), ...Caller, chargeId: EntryId, micros: Micros }).strict(),

@@ -1,9 +1,9 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createDynamoClient } from '../core/store/client';
-import { createTables } from '../core/store/create-tables';
-import type { TableNames } from '../core/store/tables';
+import { createDynamoClient } from '../adapters/dynamodb/client';
+import { createTables } from '../adapters/dynamodb/create-tables';
+import type { TableNames } from '../adapters/dynamodb/tables';
 import { meteredDynalite } from './meter/dynamo-meter';
 import type { PlatformMeter } from './meter/platform-meter';
 import { upgradeLocalRunsTable } from './runs-table-upgrade';

@@ -4,7 +4,7 @@ import { chmodSync, chownSync, closeSync, constants, existsSync, fchownSync, mkd
 import { join } from 'node:path';
 import type { NightshiftConfig } from '../core/config/schema';
 import { newRunnerProxyPassword, proxyPortRange, proxyPorts, runnerProxyPasswordHash, squidConfig } from '../core/egress';
-import { checkProxy } from '../core/egress/proxy-check';
+import { checkProxy } from '../adapters/http/proxy-check';
 import { readRegularFile } from '../runner/fs/regular-file';
 import type { LocalLog } from './local-log';
 

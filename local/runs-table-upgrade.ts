@@ -2,10 +2,10 @@ import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand, ResourceNotFoundException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { documentClientFor } from '../core/store/client';
-import { runsListMode, tableDefinitions } from '../core/store/create-tables';
-import { backfillRunIndexKeys } from '../core/store/run-index-backfill';
-import type { TableNames } from '../core/store/tables';
+import { documentClientFor } from '../adapters/dynamodb/client';
+import { runsListMode, tableDefinitions } from '../adapters/dynamodb/create-tables';
+import { backfillRunIndexKeys } from '../adapters/dynamodb/run-index-backfill';
+import type { TableNames } from '../adapters/dynamodb/tables';
 
 /** The copy of the runs table a rebuild keeps in the data directory until the new table holds every item. */
 export const RUNS_REBUILD_FILE = 'runs-rebuild.json';

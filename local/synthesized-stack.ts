@@ -17,7 +17,7 @@ const Template = z.object({ Resources: z.record(z.string(), z.object({ Type: z.s
 export type SynthesizedTemplate = z.infer<typeof Template>;
 
 /** Directories whose sources decide what the template contains. */
-const sourceDirs = ['infra', 'core'];
+const sourceDirs = ['infra', 'core', 'adapters'];
 
 function sourceFiles(root: string, dir: string): string[] {
   const out: string[] = [];

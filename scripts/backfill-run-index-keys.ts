@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { createDocumentClient } from '../core/store/client';
-import { backfillRunIndexKeys } from '../core/store/run-index-backfill';
+import { createDocumentClient } from '../adapters/dynamodb/client';
+import { backfillRunIndexKeys } from '../adapters/dynamodb/run-index-backfill';
 
 /**
  * `npx tsx scripts/backfill-run-index-keys.ts --table <runs table> [--region r] [--start '<json>']`,

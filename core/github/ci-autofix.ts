@@ -57,7 +57,7 @@ export function preexistingFailure(pushed: readonly TimelineEvent[], first: read
   return head.failed.every((t) => before.has(t)) ? { failing: head.failed } : null;
 }
 
-/** The autofix item of a pull request (core/store/autofix-attempts.ts), as read. */
+/** The autofix item of a pull request (adapters/dynamodb/autofix-attempts.ts), as read. */
 export const AttemptState = z.object({
   /** Fix runs CI failures started on the pull request. */
   total: z.number().int().nonnegative(),

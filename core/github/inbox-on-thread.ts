@@ -155,7 +155,7 @@ export function topicMessagesOf(event: unknown): TopicMessage[] {
 export interface PostItemDeps {
   runs: RunRepository;
   inbox: Pick<InboxStore, 'get'>;
-  /** The one-comment-per-item claim on the thread item (core/store/threads.ts `postedItems`). */
+  /** The one-comment-per-item claim on the thread item (adapters/dynamodb/threads.ts `postedItems`). */
   threads: Pick<ThreadStorePort, 'claimItemPost' | 'releaseItemPost'>;
   github(repo: string): Promise<GithubRepoPort>;
   commentCommand: string;

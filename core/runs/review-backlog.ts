@@ -11,7 +11,7 @@ import { isTerminal } from './lifecycle';
  * new pull request the place passes to its `pr_ready` item until that is merged, closed or dismissed;
  * any other ending frees it. Open `pr_ready` items of runs that took no place (admitted before a limit
  * was set) fill places too. Taking one is an optimistic-concurrency write on the requester's places
- * item (core/store/review-places.ts): two admissions that read the same places cannot both write, so
+ * item (adapters/dynamodb/review-places.ts): two admissions that read the same places cannot both write, so
  * the second decides again on what the first wrote. Places are freed lazily, by the next admission of
  * the requester, from the runs' and items' own state (read consistently), so no ending path needs to
  * give one back.

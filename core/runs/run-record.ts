@@ -11,7 +11,7 @@ const Timestamp = z.string().min(1);
 export const PullRequestOutcome = z.object({ number: z.number().int().positive(), state: z.enum(['merged', 'closed']), at: Timestamp }).strict();
 
 /**
- * A run as stored (runs table), without the ledger's bookkeeping (core/store/run-item.ts `LedgerState`).
+ * A run as stored (runs table), without the ledger's bookkeeping (adapters/dynamodb/run-item.ts `LedgerState`).
  * Money in integer micro-USD. The type is inferred from this schema, so the two cannot drift.
  */
 export const RunRecord = z.object({

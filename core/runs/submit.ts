@@ -21,7 +21,7 @@ export interface SubmitDeps extends FinalizeDeps {
   /** Starts the run's state machine execution, named by `input.runId`. */
   startExecution(input: ExecutionInput): Promise<void>;
   newRunId?: () => string;
-  /** GitHub threads (core/store/threads.ts): needed only to submit runs that name a `thread`. */
+  /** GitHub threads (adapters/dynamodb/threads.ts): needed only to submit runs that name a `thread`. */
   threads?: ThreadStorePort;
   /** What GitHub says about a branch: needed only to submit runs that name a `branch` to continue. */
   branchFacts?: BranchFactsPort;

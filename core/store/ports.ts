@@ -87,7 +87,7 @@ export interface BudgetLedgerPort {
    * Reserves a run's whole budget against its requester's day and the org's day (both conditional;
    * the first is undone if the second fails). Throws `BudgetRefusedError` naming the scope that refused.
    * Idempotent while the run is active; called once per run id, before the run item exists (a day keeps
-   * no record of finished runs, core/store/ledger-day.ts).
+   * no record of finished runs, adapters/dynamodb/ledger-day.ts).
    */
   reserveRun(input: { runId: string; requester: string; day: string; budgetMicros: number; limits: DailyLimits }): Promise<void>;
   /** Undoes `reserveRun` for a run that was never created (submit failed after reserving). Idempotent per run id. */

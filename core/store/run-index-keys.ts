@@ -1,9 +1,9 @@
 import type { RunStatus } from '../runs/lifecycle';
 
 /**
- * The derived partition keys of the composite list indexes (core/store/tables.ts runsListIndexes),
+ * The derived partition keys of the composite list indexes (adapters/dynamodb/tables.ts runsListIndexes),
  * computed from the fields they combine. The run repository writes them on create and with every
- * status change (repo and requester never change), and the backfill (core/store/run-index-backfill.ts)
+ * status change (repo and requester never change), and the backfill (adapters/dynamodb/run-index-backfill.ts)
  * on items written before they existed. Parts are joined by `#` after escaping `%` and `#` in each, so
  * two different combinations never share a key whatever a requester or repo holds.
  */

@@ -97,7 +97,7 @@ export class Api extends Construct {
       if (route.method === apigw.HttpMethod.GET) state.grantRunStoreRead(fn);
       if (route.id === 'ListRuns') state.grantRunList(fn);
       else state.grantRunStore(fn);
-      // A queued run's live position: a COUNT over the queue index (core/store/run-queue.ts).
+      // A queued run's live position: a COUNT over the queue index (adapters/dynamodb/run-queue.ts).
       if (route.id === 'GetRun') state.grantQueuePositionRead(fn);
       this.httpApi.addRoutes({ path: route.path, methods: [route.method], integration: new integrations.HttpLambdaIntegration(`${route.id}Integration`, fn) });
       functions[route.id] = fn;

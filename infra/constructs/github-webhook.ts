@@ -8,7 +8,7 @@ import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { NightshiftConfig } from '../../core/config/schema';
-import { bodyKey, deliveryKey } from '../../core/store/webhook-deliveries';
+import { bodyKey, deliveryKey } from '../../adapters/dynamodb/webhook-deliveries';
 import type { BranchFacts } from './branch-facts';
 import { nightshiftFunction } from './lambda-defaults';
 import { acknowledgeGuard } from './nag';

@@ -7,8 +7,8 @@ import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { acknowledgeGuard } from './nag';
 import { SETUP_CACHE_RETENTION_DAYS } from '../../core/setup-cache';
-import { controlItemKey, controlKeys, eventsKeys, idempotencyKeys, queueIndex, inboxIndexes, inboxIndexSortKey, inboxKeys, runsIndexes, runsIndexSortKey, runsKeys, runsListIndexes, type TableNames } from '../../core/store/tables';
-import { RUNS_LIST_INDEXES_ENV } from '../../core/store/run-list';
+import { controlItemKey, controlKeys, eventsKeys, idempotencyKeys, queueIndex, inboxIndexes, inboxIndexSortKey, inboxKeys, runsIndexes, runsIndexSortKey, runsKeys, runsListIndexes, type TableNames } from '../../adapters/dynamodb/tables';
+import { RUNS_LIST_INDEXES_ENV } from '../../adapters/dynamodb/run-list';
 import { RUN_INDEX_FINAL_STAGE, runIndexStage, type RunIndexStage } from '../run-index-stages';
 
 export interface StateProps {
@@ -22,7 +22,7 @@ export interface StateProps {
 export const CHECKPOINT_OBJECTS = 'runs/*/checkpoint-*.json';
 
 /**
- * Everything Nightshift remembers: the DynamoDB tables of core/store/tables.ts (on demand,
+ * Everything Nightshift remembers: the DynamoDB tables of adapters/dynamodb/tables.ts (on demand,
  * point-in-time recovery, deletion protection, retained when the stack goes) and the run-trace bucket.
  */
 export class State extends Construct {
@@ -62,7 +62,7 @@ export class State extends Construct {
       sortKey: { name: eventsKeys.sortKey, type: dynamodb.AttributeType.STRING },
     });
     this.control = this.table('Control', { partitionKey: { name: controlKeys.partitionKey, type: dynamodb.AttributeType.STRING } });
-    // Queue entries in admission order, without their task tokens (core/store/run-queue.ts).
+    // Queue entries in admission order, without their task tokens (adapters/dynamodb/run-queue.ts).
     this.control.addGlobalSecondaryIndex({
       indexName: queueIndex.name,
       partitionKey: { name: queueIndex.partitionKey, type: dynamodb.AttributeType.STRING },
@@ -133,7 +133,7 @@ export class State extends Construct {
     );
   }
 
-  /** Table names as the Lambdas, the runner and local mode read them (core/store/client.ts tableNamesFromEnv). */
+  /** Table names as the Lambdas, the runner and local mode read them (adapters/dynamodb/client.ts tableNamesFromEnv). */
   get tableNames(): TableNames {
     return { runs: this.runs.tableName, events: this.events.tableName, control: this.control.tableName, idempotency: this.idempotency.tableName, inbox: this.inbox.tableName };
   }
@@ -143,7 +143,7 @@ export class State extends Construct {
     return { RUNS_TABLE: names.runs, EVENTS_TABLE: names.events, CONTROL_TABLE: names.control, IDEMPOTENCY_TABLE: names.idempotency, INBOX_TABLE: names.inbox, ...this.runListEnvironment };
   }
 
-  /** Which runs indexes the run list reads at this stage (core/store/run-list.ts listIndexModeFromEnv). */
+  /** Which runs indexes the run list reads at this stage (adapters/dynamodb/run-list.ts listIndexModeFromEnv). */
   get runListEnvironment(): Record<string, string> {
     return { [RUNS_LIST_INDEXES_ENV]: this.runIndexStage.reads };
   }
@@ -161,7 +161,7 @@ export class State extends Construct {
   }
 
   /**
-   * The run list (GET /v1/runs, core/store/run-list.ts): at the stages where it reads the KEYS_ONLY list
+   * The run list (GET /v1/runs, adapters/dynamodb/run-list.ts): at the stages where it reads the KEYS_ONLY list
    * indexes, Query on those indexes and BatchGetItem of the runs they name, on the runs table only;
    * before, Query on the legacy indexes (which grantRunStoreRead already gives).
    */
@@ -184,7 +184,7 @@ export class State extends Construct {
    * What the token broker does for a runner (lambdas/token-broker.ts), on the one run whose key the
    * runner presented: read it and its key hash, record RUNNING, the branch and the PR, and the ledger
    * updates (reserveCall, settleCall, charge); append its events; and move the ledger day items by a
-   * cost recorded after the run settled (UpdateItem on day keys only, core/store/budget-ledger.ts).
+   * cost recorded after the run settled (UpdateItem on day keys only, adapters/dynamodb/budget-ledger.ts).
    * No query, no index, no slot, no intake flag. The runner task role itself has none of this.
    */
   grantRunnerStore(grantee: iam.IGrantable): void {
@@ -229,7 +229,7 @@ export class State extends Construct {
   }
 
   /**
-   * The run queue as the state machine's tasks use it (core/store/run-queue.ts), beside grantRunStore's
+   * The run queue as the state machine's tasks use it (adapters/dynamodb/run-queue.ts), beside grantRunStore's
    * item reads and writes: the byQueue index (the head of the queue, a run's position) and deleting a
    * queue entry (`queue#…` keys only) once its run leaves the queue.
    */
@@ -363,7 +363,7 @@ export class State extends Construct {
     iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resourceArns: [this.inbox.tableArn] });
   }
 
-  /** The API's Idempotency-Key records (core/store/idempotency-records.ts): claim (conditional put), read the holder, complete, release. */
+  /** The API's Idempotency-Key records (adapters/dynamodb/idempotency-records.ts): claim (conditional put), read the holder, complete, release. */
   grantIdempotency(grantee: iam.IGrantable): void {
     this.grantItems(grantee, [this.idempotency], ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']);
   }

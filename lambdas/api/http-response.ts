@@ -3,8 +3,8 @@ import { describeIssues } from '../../core/config/load';
 import { BranchCheckUnavailableError, BranchNotAllowedError, BudgetRefusedError, ExecutionStartError, IntakePausedError, InvalidCursorError, RepoNotAllowedError, RequestLimitError, ReviewNotAllowedError, RunNotFoundError } from '../../core/errors';
 import { RequesterNotAllowedError } from '../../core/runs/access';
 import { InboxConflictError, InboxItemNotFoundError, InvalidResolutionError } from '../../core/runs/answer';
-import { BudgetExtensionRefusedError } from '../../core/store/budget-ledger';
-import { ThreadBudgetError } from '../../core/store/threads';
+import { BudgetExtensionRefusedError } from '../../adapters/dynamodb/budget-ledger';
+import { ThreadBudgetError } from '../../adapters/dynamodb/threads';
 import { RunEndedError } from '../../core/runs/cancel';
 import { HttpError } from './http';
 

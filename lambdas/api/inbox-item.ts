@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { InboxItemId, ResolveInboxRequest } from '../../core/inbox/inbox-item';
 import { listScope, maySeeRun } from '../../core/runs/access';
 import { InboxItemNotFoundError, resolveInboxItem } from '../../core/runs/answer';
-import { toInboxView } from '../../core/store/inbox-store';
+import { toInboxView } from '../../adapters/dynamodb/inbox-store';
 import type { AnswerApiDeps } from './deps';
 import type { ReadApiDeps } from './read-deps';
 import { HttpError, jsonBody, parseInput, type ApiEvent } from './http';

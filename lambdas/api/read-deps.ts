@@ -1,12 +1,12 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { runtimeConfig } from '../../core/config/runtime';
 import { optionalEnv } from '../../core/env';
-import { createDynamoClient, documentClientFor, tableNamesFromEnv } from '../../core/store/client';
-import { createInboxStore } from '../../core/store/inbox-store';
-import { createRunEventLog } from '../../core/store/run-event-log';
-import { createRunRepository } from '../../core/store/run-repository';
-import { listIndexModeFromEnv } from '../../core/store/run-list';
-import { createRunQueue, type RunQueuePort } from '../../core/store/run-queue';
+import { createDynamoClient, documentClientFor, tableNamesFromEnv } from '../../adapters/dynamodb/client';
+import { createInboxStore } from '../../adapters/dynamodb/inbox-store';
+import { createRunEventLog } from '../../adapters/dynamodb/run-event-log';
+import { createRunRepository } from '../../adapters/dynamodb/run-repository';
+import { listIndexModeFromEnv } from '../../adapters/dynamodb/run-list';
+import { createRunQueue, type RunQueuePort } from '../../adapters/dynamodb/run-queue';
 import type { AnswerDeps } from '../../core/runs/answer';
 import type { SubmitDeps } from '../../core/runs/submit';
 

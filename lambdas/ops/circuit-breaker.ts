@@ -6,7 +6,7 @@ import { emitAll, type MetricsSink } from '../../core/metrics/emf';
 import { createLambdaMetricsSink } from '../../core/metrics/lambda-sink';
 import type { IntakeFlagPort } from '../../core/store/ports';
 import type { ScheduleLog } from '../../core/runs/schedule-submit';
-import { createIntakeFlag } from '../../core/store/intake-flag';
+import { createIntakeFlag } from '../../adapters/dynamodb/intake-flag';
 import { opsDynamoDocument } from './clients';
 
 /**

@@ -1,6 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { optionalEnv } from '../../core/env';
-import { createDocumentClient } from '../../core/store/client';
+import { createDocumentClient } from '../../adapters/dynamodb/client';
 
 let doc: DynamoDBDocumentClient | undefined;
 

@@ -4,7 +4,7 @@ import { IntakeChange } from './intake-change';
 import { requiredEnv } from '../../core/env';
 import type { MetricsSink } from '../../core/metrics/emf';
 import { createLambdaMetricsSink } from '../../core/metrics/lambda-sink';
-import { createIntakeFlag } from '../../core/store/intake-flag';
+import { createIntakeFlag } from '../../adapters/dynamodb/intake-flag';
 import type { IntakeFlagPort } from '../../core/store/ports';
 import { HttpError, errorResponse, jsonBody, jsonResponse, parseInput, requestIdOf, type ApiEvent, type ApiResult } from '../api/http';
 import { toHttpError } from '../api/http-response';

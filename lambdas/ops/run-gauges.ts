@@ -9,19 +9,19 @@ import type { RunStatus } from '../../core/runs/lifecycle';
 import { reconcileSlots } from '../../core/runs/slot-reconciler';
 import { wakeQueuedRuns, WOKEN_OUTPUT, type QueueWakeDeps } from '../../core/runs/queue-wake';
 import { capsOf } from '../../core/runs/caps';
-import { createRunQueue } from '../../core/store/run-queue';
+import { createRunQueue } from '../../adapters/dynamodb/run-queue';
 import { queueHoldChecker, queueHoldDepsOf, queueHoldsOf, type QueueHoldDeps } from '../../core/runs/queue-holds';
-import { createThreadStore } from '../../core/store/threads';
-import { createInboxStore } from '../../core/store/inbox-store';
-import { createReviewPlaces } from '../../core/store/review-places';
+import { createThreadStore } from '../../adapters/dynamodb/threads';
+import { createInboxStore } from '../../adapters/dynamodb/inbox-store';
+import { createReviewPlaces } from '../../adapters/dynamodb/review-places';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { sfnTaskCompleter } from '../orchestrator/task-callbacks';
-import { createConcurrencySlots } from '../../core/store/concurrency-slots';
-import { createIntakeFlag } from '../../core/store/intake-flag';
+import { createConcurrencySlots } from '../../adapters/dynamodb/concurrency-slots';
+import { createIntakeFlag } from '../../adapters/dynamodb/intake-flag';
 import type { ConcurrencySlotsPort, IntakeFlagPort, RunEventLog, RunRepository } from '../../core/store/ports';
-import { createRunEventLog } from '../../core/store/run-event-log';
-import { createRunRepository } from '../../core/store/run-repository';
-import { listIndexModeFromEnv } from '../../core/store/run-list';
+import { createRunEventLog } from '../../adapters/dynamodb/run-event-log';
+import { createRunRepository } from '../../adapters/dynamodb/run-repository';
+import { listIndexModeFromEnv } from '../../adapters/dynamodb/run-list';
 import { opsDynamoDocument } from './clients';
 
 /**

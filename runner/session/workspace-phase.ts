@@ -1,6 +1,6 @@
 import { chmodSync } from 'node:fs';
 import { repoSettings } from '../../core/config/load';
-import { checkProxy, ProxyUnavailableError } from '../../core/egress/proxy-check';
+import { checkProxy, ProxyUnavailableError } from '../../adapters/http/proxy-check';
 import { runStartedMetrics } from '../../core/metrics/run-metrics';
 import { isTerminal } from '../../core/runs/lifecycle';
 import { slugify } from '../../core/runs/text';

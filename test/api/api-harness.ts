@@ -3,7 +3,7 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { SFNClient, StartExecutionCommand, SendTaskFailureCommand, SendTaskSuccessCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { NightshiftConfig } from '../../core/config/schema';
-import { createIdempotencyRecords } from '../../core/store/idempotency-records';
+import { createIdempotencyRecords } from '../../adapters/dynamodb/idempotency-records';
 import { IDEMPOTENCY_KEY_TTL_SECONDS, type SubmitApiDeps } from '../../lambdas/api/idempotency';
 import type { ApiEvent, ApiResult } from '../../lambdas/api/http';
 import { stepFunctionsExecutions } from '../../lambdas/api/step-functions';

@@ -3,7 +3,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { finalizeRun } from '../../core/runs/finalize';
 import { terminationFor } from '../../core/runs/termination';
-import { controlItemKey, ledgerDay } from '../../core/store/tables';
+import { controlItemKey, ledgerDay } from '../../adapters/dynamodb/tables';
 import { cancelRunHandler } from '../../lambdas/api/cancel-run';
 import { submitRunHandler } from '../../lambdas/api/submit-run';
 import { apiEvent, bodyOf, snapshotTables, startApi, stateMachineArn, type ApiHarness } from './api-harness';

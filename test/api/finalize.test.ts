@@ -2,7 +2,7 @@ import './quiet-powertools';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { finalizeRun, type FinalizeDeps } from '../../core/runs/finalize';
 import { RunNotFoundError } from '../../core/errors';
-import { controlItemKey, ledgerDay } from '../../core/store/tables';
+import { controlItemKey, ledgerDay } from '../../adapters/dynamodb/tables';
 import { submitRunHandler } from '../../lambdas/api/submit-run';
 import { apiEvent, bodyOf, snapshotTables, startApi, type ApiHarness } from './api-harness';
 

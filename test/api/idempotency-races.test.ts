@@ -5,7 +5,7 @@ import { submitRecordId } from '../../lambdas/api/idempotency';
 import { submitRunHandler } from '../../lambdas/api/submit-run';
 import { alice, apiEvent, bodyOf, startApi, stateMachineArn, type ApiHarness } from './api-harness';
 
-/** Races and stale records of the Idempotency-Key (core/store/idempotency-records.ts), on dynalite. */
+/** Races and stale records of the Idempotency-Key (adapters/dynamodb/idempotency-records.ts), on dynalite. */
 describe('Idempotency-Key races and stale records', () => {
   let api: ApiHarness;
   let submit: ReturnType<typeof submitRunHandler>;

@@ -1,7 +1,7 @@
 import './quiet-powertools';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
-import { controlItemKey, ledgerDay } from '../../core/store/tables';
+import { controlItemKey, ledgerDay } from '../../adapters/dynamodb/tables';
 import { RunId } from '../../core/runs/schemas';
 import { apiLogger } from '../../lambdas/api/observability';
 import { submitRunHandler } from '../../lambdas/api/submit-run';

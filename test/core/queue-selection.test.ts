@@ -1,5 +1,5 @@
 import { selectRunsToWake, WAKE_CLAIM_MS } from '../../core/runs/queue-wake';
-import { queueOrderOf, type QueueEntry } from '../../core/store/run-queue';
+import { queueOrderOf, type QueueEntry } from '../../adapters/dynamodb/run-queue';
 
 const now = new Date('2026-12-03T06:00:00.000Z');
 const ago = (ms: number) => new Date(now.getTime() - ms).toISOString();

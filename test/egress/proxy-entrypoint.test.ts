@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parseConfig } from '../../core/config/load';
 import { newRunnerProxyPassword, parseAccessLogLine, runnerProxyPasswordHash, squidConfig, withRunnerCredential } from '../../core/egress';
-import { checkProxy } from '../../core/egress/proxy-check';
+import { checkProxy } from '../../adapters/http/proxy-check';
 import { connectVia } from './proxy-request';
 import { squidOrSkip } from './squid-process';
 

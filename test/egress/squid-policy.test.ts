@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { parseConfig } from '../../core/config/load';
 import { blockedHostsMarkdown, parseAccessLogLine, proxyPortForRepo, reportRefusedHosts, awsProxiedHosts, withRunnerCredential, type ProxyPort } from '../../core/egress';
-import { checkProxy, ProxyUnavailableError } from '../../core/egress/proxy-check';
+import { checkProxy, ProxyUnavailableError } from '../../adapters/http/proxy-check';
 import { refusedHosts, refusedHostsFromCloudWatch } from '../../runner/egress/access-log-reader';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
 import { connectVia, getVia } from './proxy-request';

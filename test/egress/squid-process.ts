@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { NightshiftConfig } from '../../core/config/schema';
 import { copyFileSync } from 'node:fs';
 import { newRunnerProxyPassword, proxyPorts, runnerProxyPasswordHash, squidConfig, type ProxyPort } from '../../core/egress';
-import { checkProxy } from '../../core/egress/proxy-check';
+import { checkProxy } from '../../adapters/http/proxy-check';
 
 /** The squid binary, or undefined. Under CI a missing squid is a failure, never a skip (.ci/run installs it). */
 export function findSquid(): string | undefined {

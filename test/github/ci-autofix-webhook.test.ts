@@ -1,5 +1,5 @@
 import type { CiJob, GithubCiPort } from '../../core/github/ci-port';
-import { createAutofixAttempts } from '../../core/store/autofix-attempts';
+import { createAutofixAttempts } from '../../adapters/dynamodb/autofix-attempts';
 import type { RunRecord } from '../../core/store/ports';
 import { examplePayload, REPO, startWebhookHarness, webhookConfig, type WebhookHarness } from './webhook-harness';
 

@@ -2,7 +2,7 @@ import { MAX_QUEUE_EDITS, queueCommentEdits, reportQueueMoved } from '../../core
 import { arrivedInQueue, leaveQueue, QUEUE_COMMENT_WINDOW } from '../../core/runs/queue-moves';
 import { newRunId } from '../../core/runs/run-id';
 import type { RunRecord } from '../../core/store/ports';
-import type { QueueEntry } from '../../core/store/run-queue';
+import type { QueueEntry } from '../../adapters/dynamodb/run-queue';
 import { examplePayload, REPO, startWebhookHarness, type WebhookHarness } from './webhook-harness';
 
 /**

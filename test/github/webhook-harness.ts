@@ -13,8 +13,8 @@ import type { ExecutionInput } from '../../core/runs/execution';
 import { cancelRun } from '../../core/runs/cancel';
 import { resolveInboxItem, type AnswerDeps } from '../../core/runs/answer';
 import { submitRun, type SubmitDeps } from '../../core/runs/submit';
-import { createThreadStore } from '../../core/store/threads';
-import { createWebhookDeliveries } from '../../core/store/webhook-deliveries';
+import { createThreadStore } from '../../adapters/dynamodb/threads';
+import { createWebhookDeliveries } from '../../adapters/dynamodb/webhook-deliveries';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -13,7 +13,7 @@ import { stackFixture, testConfig } from '../support/test-config';
  * lambdas/orchestrator/deps.ts, the token broker's own), so none carries the whole core/store, and
  * logs and writes metrics through core/observability/logger.ts and core/metrics/lambda-sink.ts instead
  * of Powertools Logger and Metrics (36 KB), and `POST /v1/runs` keeps its Idempotency-Key records itself
- * (core/store/idempotency-records.ts) instead of Powertools Idempotency with its JMESPath engine (39 KB).
+ * (adapters/dynamodb/idempotency-records.ts) instead of Powertools Idempotency with its JMESPath engine (39 KB).
  * The handlers below are over it; their ceilings (what landed, plus up to 1.5 KB) stop them growing, and
  * docs/cost.md says what it would take.
  */

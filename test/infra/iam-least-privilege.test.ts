@@ -48,7 +48,7 @@ describe('the slot reconciler and queue sweep (run gauges)', () => {
     const updates = statementsOf(role).filter((s) => [s.Action].flat().includes('dynamodb:UpdateItem'));
     expect(updates).toEqual([
       expect.objectContaining({ Action: 'dynamodb:UpdateItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['slot#global', 'slot#repo#*', 'slot#requester#*'] } } }),
-      // Taking a waiting run's token to wake it (core/store/run-queue.ts claim).
+      // Taking a waiting run's token to wake it (adapters/dynamodb/run-queue.ts claim).
       expect.objectContaining({ Action: 'dynamodb:UpdateItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['queue#*'] } } }),
     ]);
     for (const update of updates) expect(JSON.stringify(update.Resource)).toContain('Control');

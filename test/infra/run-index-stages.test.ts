@@ -2,7 +2,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { State } from '../../infra/constructs/state';
 import { RUN_INDEX_FINAL_STAGE, runIndexStage, runIndexStageFromContext } from '../../infra/run-index-stages';
-import { runsIndexes, runsListIndexes } from '../../core/store/tables';
+import { runsIndexes, runsListIndexes } from '../../adapters/dynamodb/tables';
 
 interface Gsi {
   IndexName: string;

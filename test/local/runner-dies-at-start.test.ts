@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { controlItemKey } from '../../core/store/tables';
+import { controlItemKey } from '../../adapters/dynamodb/tables';
 import { ended, fastSession, sampleRepo, startTestPlatform, untilStatus, type TestPlatform } from './platform-harness';
 
 /**

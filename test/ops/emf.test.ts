@@ -4,7 +4,7 @@ import { EmfDocument, createEmfWriter, emfBatchLine, emfLine } from '../../core/
 import { createLambdaMetricsSink } from '../../core/metrics/lambda-sink';
 import { runEndedMetrics, runStartedMetrics, refusalReasonOf, submissionRefusedMetrics } from '../../core/metrics/run-metrics';
 import { BudgetRefusedError, IntakePausedError, RepoNotAllowedError } from '../../core/errors';
-import { createIntakeFlag } from '../../core/store/intake-flag';
+import { createIntakeFlag } from '../../adapters/dynamodb/intake-flag';
 import { intakeAdminHandler } from '../../lambdas/ops/intake';
 import { RunnerMetrics } from '../../runner/metrics';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';

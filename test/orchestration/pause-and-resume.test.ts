@@ -3,7 +3,7 @@ import { budgetApprovalRequest } from '../../core/inbox/budget-approval';
 import type { RunnerPause } from '../../core/inbox/pause-report';
 import { newRunId } from '../../core/runs/run-id';
 import type { RunnerResult } from '../../core/runs/schemas';
-import { controlItemKey, ledgerDay } from '../../core/store/tables';
+import { controlItemKey, ledgerDay } from '../../adapters/dynamodb/tables';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { RunStates } from '../../infra/constructs/orchestrator';
 import { stackFixture, testConfig } from '../support/test-config';

@@ -1,7 +1,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { WOKEN_OUTPUT } from '../../core/runs/queue-wake';
 import type { RunnerResult } from '../../core/runs/schemas';
-import { controlItemKey } from '../../core/store/tables';
+import { controlItemKey } from '../../adapters/dynamodb/tables';
 import { QUEUE_RECHECK_SECONDS, RunStates } from '../../infra/constructs/orchestrator';
 import { runGaugeTick } from '../../lambdas/ops/run-gauges';
 import { synthesize } from '../infra/synth';

@@ -5,7 +5,7 @@ import { finalizeRun, type FinalizeInput } from '../../core/runs/finalize';
 import { submitRun } from '../../core/runs/submit';
 import { recordPullOutcome } from '../../core/github/pull-outcome';
 import { outcomeItemId, outcomeItemType } from '../../core/inbox/run-outcome-item';
-import { createThreadStore } from '../../core/store/threads';
+import { createThreadStore } from '../../adapters/dynamodb/threads';
 import { SYSTEM_RESOLVER } from '../../core/inbox/inbox-item';
 import type { InboxNotification } from '../../core/inbox/inbox-notification';
 import { withDynalite } from '../support/dynalite';

@@ -1,9 +1,9 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { BudgetExhaustedError, BudgetRefusedError, RunNotFoundError } from '../../core/errors';
-import { CallNotReservedError, createStore, LedgerInconsistencyError, secondsUntilNextUtcDay } from '../../core/store';
-import { BudgetExtensionRefusedError } from '../../core/store/budget-ledger';
+import { CallNotReservedError, createStore, LedgerInconsistencyError, secondsUntilNextUtcDay } from '../../adapters/dynamodb';
+import { BudgetExtensionRefusedError } from '../../adapters/dynamodb/budget-ledger';
 import type { DailyLimits, RunRecord } from '../../core/store/ports';
-import { controlItemKey } from '../../core/store/tables';
+import { controlItemKey } from '../../adapters/dynamodb/tables';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
 import { queuedRun } from './run-fixtures';
 

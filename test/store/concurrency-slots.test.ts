@@ -1,5 +1,5 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { controlItemKey } from '../../core/store/tables';
+import { controlItemKey } from '../../adapters/dynamodb/tables';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
 import { queuedRun } from './run-fixtures';
 

@@ -1,6 +1,6 @@
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure } from '../../core/store/condition-failure';
+import { isConditionFailure } from '../../adapters/dynamodb/condition-failure';
 import { withDynalite } from '../support/dynalite';
 import { withFaults } from '../support/dynamo-faults';
 

@@ -1,4 +1,4 @@
-import { createStore } from '../../core/store';
+import { createStore } from '../../adapters/dynamodb';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
 
 describe('intake flag', () => {

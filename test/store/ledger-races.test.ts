@@ -1,10 +1,10 @@
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { BudgetExhaustedError, BudgetRefusedError } from '../../core/errors';
-import { createStore, LedgerInconsistencyError } from '../../core/store';
-import { BudgetExtensionRefusedError } from '../../core/store/budget-ledger';
+import { createStore, LedgerInconsistencyError } from '../../adapters/dynamodb';
+import { BudgetExtensionRefusedError } from '../../adapters/dynamodb/budget-ledger';
 import type { BudgetLedgerPort, DailyLimits, RunRecord } from '../../core/store/ports';
-import { controlItemKey } from '../../core/store/tables';
+import { controlItemKey } from '../../adapters/dynamodb/tables';
 import { withDynalite } from '../support/dynalite';
 import { type CommandMatch, type DynamoFaults, withFaults } from '../support/dynamo-faults';
 import { queuedRun } from './run-fixtures';

@@ -1,9 +1,9 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { RunStatus } from '../../core/runs/lifecycle';
 import type { RunRecord } from '../../core/store/ports';
-import { backfillRunIndexKeys, backfillRunIndexKeysPage } from '../../core/store/run-index-backfill';
+import { backfillRunIndexKeys, backfillRunIndexKeysPage } from '../../adapters/dynamodb/run-index-backfill';
 import { runIndexKeyNames } from '../../core/store/run-index-keys';
-import { newRunItem } from '../../core/store/run-item';
+import { newRunItem } from '../../adapters/dynamodb/run-item';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
 import { withFaults } from '../support/dynamo-faults';
 import { queuedRun } from './run-fixtures';

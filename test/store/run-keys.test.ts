@@ -1,7 +1,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { hashRunKey, newRunKey, runKeyMatches } from '../../core/runs/run-key';
 import { newRunId } from '../../core/runs/run-id';
-import { RunNotLaunchableError } from '../../core/store/run-keys';
+import { RunNotLaunchableError } from '../../adapters/dynamodb/run-keys';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
 import { queuedRun } from './run-fixtures';
 

@@ -1,8 +1,8 @@
 import { BatchGetCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { RunStatus } from '../../core/runs/lifecycle';
 import type { RunListQuery, RunRecord } from '../../core/store/ports';
-import { createRunRepository } from '../../core/store/run-repository';
-import { runsListIndexes } from '../../core/store/tables';
+import { createRunRepository } from '../../adapters/dynamodb/run-repository';
+import { runsListIndexes } from '../../adapters/dynamodb/tables';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
 import { withFaults } from '../support/dynamo-faults';
 import { queuedRun } from './run-fixtures';

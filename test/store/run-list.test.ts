@@ -1,7 +1,7 @@
 import { InvalidCursorError } from '../../core/errors';
 import type { RunStatus } from '../../core/runs/lifecycle';
 import type { RunListQuery, RunRecord } from '../../core/store/ports';
-import { createRunRepository } from '../../core/store/run-repository';
+import { createRunRepository } from '../../adapters/dynamodb/run-repository';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
 import { queuedRun } from './run-fixtures';
 

@@ -1,6 +1,6 @@
 import { RunNotFoundError } from '../../core/errors';
 import { IllegalTransitionError } from '../../core/runs/lifecycle';
-import { RunAlreadyExistsError } from '../../core/store';
+import { RunAlreadyExistsError } from '../../adapters/dynamodb';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
 import { queuedRun } from './run-fixtures';
 

@@ -1,7 +1,7 @@
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { createConcurrencySlots } from '../../core/store/concurrency-slots';
-import { controlItemKey } from '../../core/store/tables';
+import { createConcurrencySlots } from '../../adapters/dynamodb/concurrency-slots';
+import { controlItemKey } from '../../adapters/dynamodb/tables';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
 import { type CommandMatch, withFaults } from '../support/dynamo-faults';
 import { queuedRun } from './run-fixtures';

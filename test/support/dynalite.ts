@@ -2,10 +2,10 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createDynamoClient, documentClientFor } from '../../core/store/client';
-import { createTables } from '../../core/store/create-tables';
-import { createStore, type Store } from '../../core/store';
-import type { TableNames } from '../../core/store/tables';
+import { createDynamoClient, documentClientFor } from '../../adapters/dynamodb/client';
+import { createTables } from '../../adapters/dynamodb/create-tables';
+import { createStore, type Store } from '../../adapters/dynamodb';
+import type { TableNames } from '../../adapters/dynamodb/tables';
 
 /** dynalite ships no types; this is the part of its API the tests use. */
 type DynaliteFactory = (options: { path?: string; createTableMs?: number; deleteTableMs?: number; updateTableMs?: number }) => Server;

@@ -11,7 +11,7 @@ import type { RunnerErrorName, RunnerResult } from '../../../core/runs/schemas';
 import type { RunRecord } from '../../../core/store/ports';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { hashRunKey, newRunKey } from '../../../core/runs/run-key';
-import { RUN_KEY_HASH_ATTRIBUTE } from '../../../core/store/run-keys';
+import { RUN_KEY_HASH_ATTRIBUTE } from '../../../adapters/dynamodb/run-keys';
 import { brokerRequest, type TokenBrokerDeps } from '../../../lambdas/token-broker';
 import { brokerEventLog, brokerLedger, brokerRunAccess } from '../../../runner/broker-run-data';
 import { tokenBrokerSource } from '../../../runner/github-token-source';

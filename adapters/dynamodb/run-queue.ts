@@ -1,9 +1,9 @@
 import { DeleteCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { RunId, RunPriority } from '../runs/schemas';
+import { RunId, RunPriority } from '../../core/runs/schemas';
 import { controlItemKey, queueIndex } from './tables';
 import { isConditionFailure } from './condition-failure';
-import { QueueEntry, queueOrderOf, type QueueWaitInput, type RunQueuePort } from './run-queue-port';
+import { QueueEntry, queueOrderOf, type QueueWaitInput, type RunQueuePort } from '../../core/store/run-queue-port';
 
 export { QueueEntry, queueOrderOf, type QueueWaitInput, type RunQueuePort };
 

@@ -2,7 +2,7 @@ import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk
 import * as z from 'zod';
 import { controlItemKey } from './tables';
 import { isConditionFailure } from './condition-failure';
-import type { ReviewPlaces, ReviewPlacesPort } from './review-places-port';
+import type { ReviewPlaces, ReviewPlacesPort } from '../../core/store/review-places-port';
 
 export type { ReviewPlaces, ReviewPlacesPort };
 

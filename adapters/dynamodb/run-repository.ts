@@ -1,12 +1,12 @@
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { RunNotFoundError } from '../errors';
-import { IllegalTransitionError, statusesAllowedBefore, terminalStatuses, type RunStatus } from '../runs/lifecycle';
-import type { RunListQuery, RunPage, RunPatch, RunRecord, RunRepository } from './ports';
+import { RunNotFoundError } from '../../core/errors';
+import { IllegalTransitionError, statusesAllowedBefore, terminalStatuses, type RunStatus } from '../../core/runs/lifecycle';
+import type { RunListQuery, RunPage, RunPatch, RunRecord, RunRepository } from '../../core/store/ports';
 import { listRuns } from './run-list';
-import { RunPatch as RunPatchSchema } from '../runs/run-record';
+import { RunPatch as RunPatchSchema } from '../../core/runs/run-record';
 import { newRunItem, toRunRecord } from './run-item';
 import { isConditionFailure } from './condition-failure';
-import { statusIndexKeys } from './run-index-keys';
+import { statusIndexKeys } from '../../core/store/run-index-keys';
 import type { ListIndexMode } from './run-list';
 
 /** A run id that is already taken (create is conditional on the id being new). */

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { InvalidCursorError } from '../errors';
+import { InvalidCursorError } from '../../core/errors';
 
 const maxCursorLength = 2_048;
 

@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { optionalEnv, requiredEnv } from '../env';
+import { optionalEnv, requiredEnv } from '../../core/env';
 import type { TableNames } from './tables';
 
 export interface DocumentClientOptions {

@@ -1,10 +1,10 @@
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { RunNotFoundError, RunNotLaunchableError } from '../errors';
+import { RunNotFoundError, RunNotLaunchableError } from '../../core/errors';
 
 export { RunNotLaunchableError };
-import { hashRunKey, newRunKey, runKeyMatches } from '../runs/run-key';
-import { RunId } from '../runs/schemas';
-import type { RunKeysPort } from './ports';
+import { hashRunKey, newRunKey, runKeyMatches } from '../../core/runs/run-key';
+import { RunId } from '../../core/runs/schemas';
+import type { RunKeysPort } from '../../core/store/ports';
 import { isConditionFailure } from './condition-failure';
 
 /** Statuses a run key is issued in: admitted and about to start (or a relaunch of a started run). */

@@ -1,8 +1,8 @@
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { RepoName } from '../config/schema';
-import { RunId } from '../runs/schemas';
-import type { ConcurrencySlotsPort, SlotCaps, SlotOccupancy } from './ports';
+import { RepoName } from '../../core/config/schema';
+import { RunId } from '../../core/runs/schemas';
+import type { ConcurrencySlotsPort, SlotCaps, SlotOccupancy } from '../../core/store/ports';
 import { controlItemKey } from './tables';
 import { isConditionFailure } from './condition-failure';
 

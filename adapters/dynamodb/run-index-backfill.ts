@@ -1,7 +1,7 @@
 import { ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { RunStatus } from '../runs/lifecycle';
+import { RunStatus } from '../../core/runs/lifecycle';
 import { isConditionFailure } from './condition-failure';
-import { runIndexKeys, runIndexKeyNames } from './run-index-keys';
+import { runIndexKeys, runIndexKeyNames } from '../../core/store/run-index-keys';
 import { runsKeys } from './tables';
 
 /**

@@ -1,6 +1,6 @@
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { BudgetExhaustedError, RunNotFoundError } from '../errors';
-import type { TokenUsage } from '../pricing';
+import { BudgetExhaustedError, RunNotFoundError } from '../../core/errors';
+import type { TokenUsage } from '../../core/pricing';
 import { isConditionFailure } from './condition-failure';
 import { LedgerInconsistencyError } from './ledger-day';
 import { StoredRunItem, type StoredRunItem as RunItem } from './run-item';
@@ -11,7 +11,7 @@ import { StoredRunItem, type StoredRunItem as RunItem } from './run-item';
  * is reserved with one comparison; `calls` / `settledCalls` / `charges` / `extensions` make each entry
  * count once; `settled` with `refundMicros` decides the refund once. What the run's two days must move
  * after it settled is recorded here (`dayAdjustments`, `dayAdjustmentsApplied`) and applied by
- * core/store/budget-ledger.ts through the day ledger (core/store/ledger-day.ts). Inputs are validated
+ * adapters/dynamodb/budget-ledger.ts through the day ledger (adapters/dynamodb/ledger-day.ts). Inputs are validated
  * by the budget ledger before they reach these writes.
  */
 

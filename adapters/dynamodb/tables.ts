@@ -1,4 +1,4 @@
-import { ledgerDay } from '../runs/run-record';
+import { ledgerDay } from '../../core/runs/run-record';
 
 /**
  * The DynamoDB data model, shared by the CDK tables (infra/constructs/state.ts), the store modules,
@@ -18,9 +18,9 @@ import { ledgerDay } from '../runs/run-record';
  *             slot#global, slot#repo#<owner/name>,           concurrency semaphores (count, holders map)
  *             slot#requester#<requester>                     (the last only with concurrency.perRequester)
  *             queue#<runId>                                  a QUEUED run's queue entry: its order key, and the
- *                                                            task token its Admit state waits on (core/store/run-queue.ts)
+ *                                                            task token its Admit state waits on (adapters/dynamodb/run-queue.ts)
  *             ledger#org#<yyyy-mm-dd>                        org daily committed spend (committedMicros, and
- *                                                            entries of active runs only: core/store/ledger-day.ts)
+ *                                                            entries of active runs only: adapters/dynamodb/ledger-day.ts)
  *             ledger#requester#<requester>#<yyyy-mm-dd>      a requester's daily committed spend
  *             flag#intake                                    the spend circuit breaker (paused, reason, at)
  *           GSI byQueue (sparse: queue entries only), partition `queue` (one value), sort `queueOrder`
@@ -69,7 +69,7 @@ export const inboxIndexSortKey = 'itemId';
 
 export const eventsKeys = { partitionKey: 'runId', sortKey: 'seq' } as const;
 export const controlKeys = { partitionKey: 'pk' } as const;
-/** The control table's sparse index of queue entries, in admission order (core/store/run-queue.ts). */
+/** The control table's sparse index of queue entries, in admission order (adapters/dynamodb/run-queue.ts). */
 export const queueIndex = { name: 'byQueue', partitionKey: 'queue', sortKey: 'queueOrder', projected: ['runId', 'repo', 'requester', 'held', 'wokenAt', 'since'] } as const;
 export const idempotencyKeys = { partitionKey: 'id', ttlAttribute: 'expiration' } as const;
 
@@ -83,7 +83,7 @@ export const controlItemKey = {
   intakeFlag: () => 'flag#intake',
   /** A requester's review places (`concurrency.maxOpenPrsPerRequester`, core/runs/review-backlog.ts). */
   reviewPlaces: (requester: string) => `review-places#${requester}`,
-  /** A GitHub thread's runs and notices (core/store/threads.ts), lower case. */
+  /** A GitHub thread's runs and notices (adapters/dynamodb/threads.ts), lower case. */
   thread: (thread: string) => `thread#${thread.toLowerCase()}`,
 } as const;
 

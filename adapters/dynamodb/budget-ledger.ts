@@ -1,11 +1,11 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { BudgetExtensionRefusedError, BudgetRefusedError } from '../errors';
+import { BudgetExtensionRefusedError, BudgetRefusedError } from '../../core/errors';
 
 export { BudgetExtensionRefusedError };
-import { TokenUsage } from '../pricing';
-import { RunId } from '../runs/schemas';
-import type { BudgetLedgerPort, DailyLimits } from './ports';
+import { TokenUsage } from '../../core/pricing';
+import { RunId } from '../../core/runs/schemas';
+import type { BudgetLedgerPort, DailyLimits } from '../../core/store/ports';
 import { createLedgerDays, LedgerInconsistencyError } from './ledger-day';
 import { CallNotReservedError, createLedgerRuns } from './ledger-run';
 import type { StoredRunItem as RunItem } from './run-item';
@@ -15,8 +15,8 @@ import { controlItemKey } from './tables';
  * The budget ledger, in integer micro-USD, as single-item conditional writes (no transactions, so it
  * runs on dynalite too: docs/decisions/0002-single-item-conditional-writes.md). DynamoDB conditions
  * cannot do arithmetic, so every limit is checked against a counter kept in the same item:
- * `headroomMicros` on the run (the run ledger, core/store/ledger-run.ts), `committedMicros <= limit -
- * amount` (computed by the caller) on a day (the day ledger, core/store/ledger-day.ts, which keeps a
+ * `headroomMicros` on the run (the run ledger, adapters/dynamodb/ledger-run.ts), `committedMicros <= limit -
+ * amount` (computed by the caller) on a day (the day ledger, adapters/dynamodb/ledger-day.ts, which keeps a
  * day's item the same size however many runs the day has). This module validates the port's inputs
  * and orders the writes on the run and on its two days; docs/data-model.md explains why each write is
  * race-free.

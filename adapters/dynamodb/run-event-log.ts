@@ -1,10 +1,10 @@
 import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { InvalidCursorError } from '../errors';
-import { RunEvent, RunEventType, RunId } from '../runs/schemas';
+import { InvalidCursorError } from '../../core/errors';
+import { RunEvent, RunEventType, RunId } from '../../core/runs/schemas';
 import { decodeCursor, encodeCursor } from './cursor';
-import type { EventQuery, RunEventLog } from './ports';
-import { runIdGenerator } from '../runs/run-id';
+import type { EventQuery, RunEventLog } from '../../core/store/ports';
+import { runIdGenerator } from '../../core/runs/run-id';
 import { isConditionFailure } from './condition-failure';
 
 const AppendInput = z.object({

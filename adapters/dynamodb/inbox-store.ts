@@ -1,11 +1,11 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { InboxItemId, InboxResolution, newestFirst, statesOf, SYSTEM_RESOLVER, type InboxListQuery } from '../inbox/inbox-item';
+import { InboxItemId, InboxResolution, newestFirst, statesOf, SYSTEM_RESOLVER, type InboxListQuery } from '../../core/inbox/inbox-item';
 import { decodeCursor, encodeCursor } from './cursor';
 import { inboxIndexes } from './tables';
 import { isConditionFailure } from './condition-failure';
-import { InboxItemNotOpenError } from '../errors';
-import { StoredInboxItem, toInboxView, type InboxStore } from './inbox-store-port';
+import { InboxItemNotOpenError } from '../../core/errors';
+import { StoredInboxItem, toInboxView, type InboxStore } from '../../core/store/inbox-store-port';
 
 export { InboxItemNotOpenError, StoredInboxItem, toInboxView, type InboxStore };
 

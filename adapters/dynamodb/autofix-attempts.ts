@@ -1,8 +1,8 @@
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { AttemptState, attemptRefusal, emptyAttempts } from '../github/ci-autofix';
-import { ThreadName } from './thread-store-port';
-import type { AutofixAttemptsPort, ClaimResult } from './autofix-attempts-port';
+import { AttemptState, attemptRefusal, emptyAttempts } from '../../core/github/ci-autofix';
+import { ThreadName } from '../../core/store/thread-store-port';
+import type { AutofixAttemptsPort, ClaimResult } from '../../core/store/autofix-attempts-port';
 
 export type { AutofixAttemptsPort, ClaimResult };
 import { isConditionFailure } from './condition-failure';

@@ -1,6 +1,6 @@
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import type { IntakeFlagPort } from './ports';
+import type { IntakeFlagPort } from '../../core/store/ports';
 import { controlItemKey } from './tables';
 
 const StoredFlag = z.object({ paused: z.boolean(), reason: z.string().nullable(), at: z.string().nullable() });

@@ -1,12 +1,12 @@
 import { BatchGetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { InvalidCursorError } from '../errors';
-import { activeStatuses, RunStatus } from '../runs/lifecycle';
-import { RunId } from '../runs/schemas';
+import { InvalidCursorError } from '../../core/errors';
+import { activeStatuses, RunStatus } from '../../core/runs/lifecycle';
+import { RunId } from '../../core/runs/schemas';
 import { decodeCursor, encodeCursor } from './cursor';
-import type { RunListQuery, RunPage, RunRecord } from './ports';
+import type { RunListQuery, RunPage, RunRecord } from '../../core/store/ports';
 import { toRunRecord } from './run-item';
-import { listPartitionValue } from './run-index-keys';
+import { listPartitionValue } from '../../core/store/run-index-keys';
 import { RUN_KIND, runsIndexes, runsIndexSortKey, runsKeys, runsListIndexes, type RunsListIndexKey } from './tables';
 
 const ListQuery = z

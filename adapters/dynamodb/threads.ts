@@ -1,9 +1,9 @@
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { RunId } from '../runs/schemas';
+import { RunId } from '../../core/runs/schemas';
 import { isConditionFailure } from './condition-failure';
 import { controlItemKey } from './tables';
-import { ThreadBudgetError } from '../errors';
-import { ThreadName, ThreadState, type ThreadReservation, type ThreadStorePort } from './thread-store-port';
+import { ThreadBudgetError } from '../../core/errors';
+import { ThreadName, ThreadState, type ThreadReservation, type ThreadStorePort } from '../../core/store/thread-store-port';
 
 export { ThreadBudgetError };
 export { ThreadName, type ThreadReservation, type ThreadState, type ThreadStorePort };

@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import { Micros, RunRecord } from '../runs/run-record';
-import { runIndexKeys, type RunIndexKeys } from './run-index-keys';
+import { Micros, RunRecord } from '../../core/runs/run-record';
+import { runIndexKeys, type RunIndexKeys } from '../../core/store/run-index-keys';
 
 /**
  * The ledger's bookkeeping on the run item, beside the RunRecord fields:
@@ -31,7 +31,7 @@ export const LedgerState = z.object({
   droppedCalls: z.record(z.string(), Micros).optional(),
   lateMicros: Micros.optional(),
   dayAdjustments: z.record(z.string(), z.number().int()).optional(),
-  /** `<requester|org>#<entry>` -> true once that day counts that adjustment (core/store/ledger-day.ts `applyLate`). */
+  /** `<requester|org>#<entry>` -> true once that day counts that adjustment (adapters/dynamodb/ledger-day.ts `applyLate`). */
   dayAdjustmentsApplied: z.record(z.string(), z.literal(true)).optional(),
   /** extensionId (the inbox item that approved it) -> micros added to the budget after submit (budget_approval). */
   extensions: z.record(z.string(), Micros).optional(),

@@ -2,13 +2,13 @@ import { DeleteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk
 import * as z from 'zod';
 import { idempotencyKeys } from './tables';
 import { isConditionFailure } from './condition-failure';
-import { DeliveryId, type DeliveryClaim, type WebhookDeliveriesPort } from './webhook-deliveries-port';
+import { DeliveryId, type DeliveryClaim, type WebhookDeliveriesPort } from '../../core/store/webhook-deliveries-port';
 
 export { DeliveryId, type DeliveryClaim, type WebhookDeliveriesPort };
 
 /**
  * Webhook deliveries already processed (at most once: docs/github-app.md, The request path), in the idempotency table beside
- * the Idempotency-Key records (core/store/idempotency-records.ts): `github-delivery#<X-GitHub-Delivery>` and `github-body#<sha256 of the body>`,
+ * the Idempotency-Key records (adapters/dynamodb/idempotency-records.ts): `github-delivery#<X-GitHub-Delivery>` and `github-body#<sha256 of the body>`,
  * each with a TTL (`expiration`, epoch seconds). The delivery header is not covered by GitHub's
  * signature, so a captured body replayed under a new delivery id is caught by the body's digest.
  * A claim is one conditional PutItem per key; an expired marker counts as absent even before

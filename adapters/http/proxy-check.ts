@@ -1,5 +1,5 @@
 import { request } from 'node:http';
-import { PROXY_CHECK_HOST } from './squid-config';
+import { PROXY_CHECK_HOST } from '../../core/egress/squid-config';
 
 /** The proxy cannot serve this run; the runner fails the run with code `egress_proxy_unavailable` and this message. */
 export class ProxyUnavailableError extends Error {

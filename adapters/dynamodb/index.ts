@@ -4,7 +4,7 @@ import { createConcurrencySlots } from './concurrency-slots';
 import { createInboxStore, type InboxStore } from './inbox-store';
 import { createIntakeFlag } from './intake-flag';
 import { createReviewPlaces, type ReviewPlacesPort } from './review-places';
-import type { BudgetLedgerPort, ConcurrencySlotsPort, IntakeFlagPort, RunEventLog, RunKeysPort, RunRepository } from './ports';
+import type { BudgetLedgerPort, ConcurrencySlotsPort, IntakeFlagPort, RunEventLog, RunKeysPort, RunRepository } from '../../core/store/ports';
 import { createRunEventLog } from './run-event-log';
 import { createRunKeys } from './run-keys';
 import { createRunRepository } from './run-repository';
@@ -28,7 +28,7 @@ export interface Store {
 export interface StoreOptions {
   /** The clock for timestamps and Retry-After; injectable for tests. */
   now?: () => Date;
-  /** Which indexes the run list reads (core/store/run-list.ts); `keys` unless the table lacks them. */
+  /** Which indexes the run list reads (adapters/dynamodb/run-list.ts); `keys` unless the table lacks them. */
   listIndexes?: ListIndexMode;
 }
 
