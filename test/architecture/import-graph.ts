@@ -12,7 +12,7 @@ export interface ImportGraph {
   edges: Map<string, string[]>;
 }
 
-const SOURCE_DIRS = ['core', 'lambdas', 'runner', 'local', 'cli', 'infra', 'console', 'bench'];
+const SOURCE_DIRS = ['core', 'adapters', 'lambdas', 'runner', 'local', 'cli', 'infra', 'console', 'bench'];
 
 export function importGraph(root: string, options: { withTypeImports?: boolean } = {}): ImportGraph {
   const edges = new Map<string, string[]>();
