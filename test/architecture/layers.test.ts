@@ -30,7 +30,7 @@ describe('the layers', () => {
 
   it('Given the repository, When every module it names is read, Then the adapters are there and named by the handlers', () => {
     expect(modules.some((m) => m.file.startsWith('adapters/dynamodb/') && m.target === '@aws-sdk/lib-dynamodb')).toBe(true);
-    expect(modules.some((m) => m.file.startsWith('lambdas/') && m.target === 'adapters/dynamodb/index.ts')).toBe(true);
+    expect(modules.some((m) => m.file.startsWith('lambdas/') && m.target.startsWith('adapters/dynamodb/'))).toBe(true);
     // A require() inside a function counts: `nightshift dev` loads local mode that way.
     expect(modules).toContainEqual({ file: 'cli/dev.ts', target: 'local/platform.ts' });
   });
