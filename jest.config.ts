@@ -1,7 +1,17 @@
 import type { Config } from 'jest';
 
 // Packages published as ESM only (Octokit and its helpers); swc turns them into CommonJS for Jest.
-const esmOnly = ['@octokit', 'octokit', 'universal-user-agent', 'before-after-hook', 'universal-github-app-jwt', 'toad-cache', 'fast-content-type-parse', 'json-with-bigint', 'content-type'];
+const esmOnly = [
+  '@octokit',
+  'octokit',
+  'universal-user-agent',
+  'before-after-hook',
+  'universal-github-app-jwt',
+  'toad-cache',
+  'fast-content-type-parse',
+  'json-with-bigint',
+  'content-type',
+];
 
 const config: Config = {
   testEnvironment: 'node',

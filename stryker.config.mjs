@@ -24,8 +24,11 @@ const testsFor = {
 const argv = process.argv;
 const at = argv.findIndex((a) => a === '--mutate' || a === '-m');
 const mutating = at >= 0 ? argv[at + 1].split(',') : Object.keys(testsFor);
-const tests = process.env.MUTATION_TESTS ? process.env.MUTATION_TESTS.split(/\s+/).filter(Boolean) : [...new Set(mutating.flatMap((f) => testsFor[f] ?? []))];
-if (tests.length === 0) throw new Error(`no test files listed for ${mutating.join(', ')}: add them to testsFor in stryker.config.mjs or set MUTATION_TESTS`);
+const tests = process.env.MUTATION_TESTS
+  ? process.env.MUTATION_TESTS.split(/\s+/).filter(Boolean)
+  : [...new Set(mutating.flatMap((f) => testsFor[f] ?? []))];
+if (tests.length === 0)
+  throw new Error(`no test files listed for ${mutating.join(', ')}: add them to testsFor in stryker.config.mjs or set MUTATION_TESTS`);
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {

@@ -29,10 +29,15 @@ async function finish(h: OrchestrationHarness, runId: string): Promise<void> {
 }
 
 async function waitingInQueue(h: OrchestrationHarness, runId: string): Promise<void> {
-  await eventually(async () => (await h.db.store.runs.get(runId))?.queuePosition === 1 && h.machine.tokens.openTokens(runId).some((t) => t.stateName === 'Admit'), `${runId} to wait in the queue`);
+  await eventually(
+    async () =>
+      (await h.db.store.runs.get(runId))?.queuePosition === 1 && h.machine.tokens.openTokens(runId).some((t) => t.stateName === 'Admit'),
+    `${runId} to wait in the queue`,
+  );
 }
 
-const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))]!;
+const percentile = (values: number[], p: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))]!;
 
 async function wakeLatency(template: unknown, rounds: number): Promise<number[]> {
   const h = await OrchestrationHarness.start(template, oneSlot);
@@ -100,7 +105,9 @@ async function main(): Promise<void> {
     const before = minutes === 0 ? '' : ` (the 20-second poll loop it replaces: ${poll(minutes)})`;
     process.stdout.write(`state transitions per run, ${label}: ${transitions}${before}\n`);
   }
-  process.stdout.write(`(a queued run is re-checked by its Admit state's timeout every ${QUEUE_RECHECK_SECONDS / 3600} h without a wake-up: +1 transition each)\n`);
+  process.stdout.write(
+    `(a queued run is re-checked by its Admit state's timeout every ${QUEUE_RECHECK_SECONDS / 3600} h without a wake-up: +1 transition each)\n`,
+  );
 }
 
 runWhenMain(module, main);

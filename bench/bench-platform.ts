@@ -21,7 +21,10 @@ export interface BenchPlatform {
  * day, the demo's sample repository in the forge, its recorded session, quiet logs (`options` overrides:
  * a meter, the handlers' log level).
  */
-export async function startBenchPlatform(name: string, options: Pick<LocalPlatformOptions, 'meter' | 'handlerLogLevel'> = {}): Promise<BenchPlatform> {
+export async function startBenchPlatform(
+  name: string,
+  options: Pick<LocalPlatformOptions, 'meter' | 'handlerLogLevel'> = {},
+): Promise<BenchPlatform> {
   const home = resolveHome(mkdtempSync(join(tmpdir(), `nightshift-bench-${name}-`)));
   ensureHome(home);
   const config = JSON.parse(JSON.stringify(require(demoAssets.config))) as { budgets: { perRequesterDailyUsd: number; dailyUsd: number } };

@@ -22,7 +22,9 @@ function timeOnce(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve(performance.now() - t0) : reject(new Error(`${args.join(' ')} exited ${code}: ${stderr.slice(0, 500)}`))));
+    child.once('exit', (code) =>
+      code === 0 ? resolve(performance.now() - t0) : reject(new Error(`${args.join(' ')} exited ${code}: ${stderr.slice(0, 500)}`)),
+    );
   });
 }
 
@@ -35,7 +37,8 @@ async function timeStart(args: string[], env: NodeJS.ProcessEnv): Promise<number
   return times.sort((a, b) => a - b);
 }
 
-const median = (xs: number[]) => `median ${xs[Math.floor(xs.length / 2)]!.toFixed(0)} ms (min ${xs[0]!.toFixed(0)}, max ${xs.at(-1)!.toFixed(0)})`;
+const median = (xs: number[]) =>
+  `median ${xs[Math.floor(xs.length / 2)]!.toFixed(0)} ms (min ${xs[0]!.toFixed(0)}, max ${xs.at(-1)!.toFixed(0)})`;
 
 async function main(): Promise<void> {
   const bench = await startBenchPlatform('cli');

@@ -41,7 +41,8 @@ async function main(): Promise<void> {
   try {
     const client = new ApiClient({ baseUrl: platform.url });
     const runIds: string[] = [];
-    for (let i = 0; i < 5; i++) runIds.push((await client.submit({ repo: demoAssets.repo, prompt: `Console benchmark run ${i + 1}` })).runId);
+    for (let i = 0; i < 5; i++)
+      runIds.push((await client.submit({ repo: demoAssets.repo, prompt: `Console benchmark run ${i + 1}` })).runId);
     for (const runId of runIds) {
       for (;;) {
         if (isTerminal((await client.getRun(runId)).status)) break;
@@ -51,7 +52,16 @@ async function main(): Promise<void> {
     const context = await chromium.launchPersistentContext(profile, {
       executablePath: chromiumPath,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic', '--disable-dev-shm-usage'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+        '--disable-sync',
+        '--disable-quic',
+        '--disable-dev-shm-usage',
+      ],
     });
     try {
       const page = context.pages()[0] ?? (await context.newPage());
@@ -64,7 +74,9 @@ async function main(): Promise<void> {
         times.push(Number(await page.evaluate(`performance.getEntriesByName('nightshift:ready:/')[0].startTime`)));
       }
       times.sort((a, b) => a - b);
-      process.stdout.write(`console runs page, time to first render (cold cache, 5 runs): median ${times[Math.floor(times.length / 2)]!.toFixed(0)} ms, min ${times[0]!.toFixed(0)} ms, max ${times.at(-1)!.toFixed(0)} ms over ${samples} loads\n`);
+      process.stdout.write(
+        `console runs page, time to first render (cold cache, 5 runs): median ${times[Math.floor(times.length / 2)]!.toFixed(0)} ms, min ${times[0]!.toFixed(0)} ms, max ${times.at(-1)!.toFixed(0)} ms over ${samples} loads\n`,
+      );
     } finally {
       await context.close();
     }

@@ -51,7 +51,11 @@ export function idleMonthly(template: CostTemplate, tick?: GaugeTick): CostLine[
   const lines: CostLine[] = [];
   const interfaceEndpoints = ofType(template, 'AWS::EC2::VPCEndpoint').filter((r) => r.Properties?.VpcEndpointType === 'Interface');
   const endpointAzs = interfaceEndpoints.reduce((n, r) => n + ((r.Properties?.SubnetIds as unknown[] | undefined)?.length ?? 1), 0);
-  lines.push({ item: 'Interface endpoints (ECR api, ECR dkr, Logs) × AZs', quantity: `${endpointAzs} endpoint-AZs`, usd: endpointAzs * PRICES.interfaceEndpointHour * HOURS_PER_MONTH });
+  lines.push({
+    item: 'Interface endpoints (ECR api, ECR dkr, Logs) × AZs',
+    quantity: `${endpointAzs} endpoint-AZs`,
+    usd: endpointAzs * PRICES.interfaceEndpointHour * HOURS_PER_MONTH,
+  });
   const nat = count(template, 'AWS::EC2::NatGateway');
   lines.push({ item: 'NAT gateways', quantity: String(nat), usd: nat * PRICES.natGatewayHour * HOURS_PER_MONTH });
 
@@ -66,45 +70,94 @@ export function idleMonthly(template: CostTemplate, tick?: GaugeTick): CostLine[
     const vcpu = Number(task.Properties?.Cpu) / 1024;
     const gb = Number(task.Properties?.Memory) / 1024;
     if (!Number.isFinite(vcpu) || !Number.isFinite(gb)) throw new Error('a service task without a fixed Cpu/Memory: cannot price it');
-    lines.push({ item: `Fargate service (${vcpu} vCPU, ${gb} GB) × ${desired}`, quantity: `${desired * HOURS_PER_MONTH} task-hours`, usd: desired * HOURS_PER_MONTH * (vcpu * PRICES.fargateVcpuHour + gb * PRICES.fargateGbHour) });
+    lines.push({
+      item: `Fargate service (${vcpu} vCPU, ${gb} GB) × ${desired}`,
+      quantity: `${desired * HOURS_PER_MONTH} task-hours`,
+      usd: desired * HOURS_PER_MONTH * (vcpu * PRICES.fargateVcpuHour + gb * PRICES.fargateGbHour),
+    });
     const network = props.NetworkConfiguration as { AwsvpcConfiguration?: { AssignPublicIp?: string } } | undefined;
     if (network?.AwsvpcConfiguration?.AssignPublicIp === 'ENABLED') {
-      lines.push({ item: 'Public IPv4 address of that service', quantity: String(desired), usd: desired * PRICES.publicIpv4Hour * HOURS_PER_MONTH });
+      lines.push({
+        item: 'Public IPv4 address of that service',
+        quantity: String(desired),
+        usd: desired * PRICES.publicIpv4Hour * HOURS_PER_MONTH,
+      });
     }
-    if (props.ServiceRegistries) lines.push({ item: 'Cloud Map registered instance', quantity: String(desired), usd: desired * PRICES.cloudMapInstanceMonth });
+    if (props.ServiceRegistries)
+      lines.push({ item: 'Cloud Map registered instance', quantity: String(desired), usd: desired * PRICES.cloudMapInstanceMonth });
   }
   const zones = count(template, 'AWS::ServiceDiscovery::PrivateDnsNamespace') + count(template, 'AWS::Route53::HostedZone');
   lines.push({ item: 'Private hosted zones (Cloud Map namespace)', quantity: String(zones), usd: zones * PRICES.hostedZoneMonth });
   // An alarm is billed per metric it evaluates: a metric-math alarm for each metric in its expression.
   const alarms = ofType(template, 'AWS::CloudWatch::Alarm');
-  const alarmMetrics = alarms.reduce((n, r) => n + (Array.isArray(r.Properties?.Metrics) ? (r.Properties.Metrics as { MetricStat?: unknown }[]).filter((m) => m.MetricStat).length : 1), 0);
-  lines.push({ item: `CloudWatch alarms (${alarms.length}), per metric evaluated`, quantity: `${alarmMetrics} metrics`, usd: alarmMetrics * PRICES.alarmMetricMonth });
+  const alarmMetrics = alarms.reduce(
+    (n, r) =>
+      n +
+      (Array.isArray(r.Properties?.Metrics) ? (r.Properties.Metrics as { MetricStat?: unknown }[]).filter((m) => m.MetricStat).length : 1),
+    0,
+  );
+  lines.push({
+    item: `CloudWatch alarms (${alarms.length}), per metric evaluated`,
+    quantity: `${alarmMetrics} metrics`,
+    usd: alarmMetrics * PRICES.alarmMetricMonth,
+  });
   const dashboards = count(template, 'AWS::CloudWatch::Dashboard');
-  lines.push({ item: 'CloudWatch dashboards (free for an account\'s first 3)', quantity: String(dashboards), usd: dashboards * PRICES.dashboardMonth });
+  lines.push({
+    item: "CloudWatch dashboards (free for an account's first 3)",
+    quantity: String(dashboards),
+    usd: dashboards * PRICES.dashboardMonth,
+  });
   const keys = count(template, 'AWS::KMS::Key');
   lines.push({ item: 'KMS customer managed keys', quantity: String(keys), usd: keys * PRICES.kmsKeyMonth });
-  const domains = ofType(template, 'AWS::Route53Resolver::FirewallDomainList').reduce((n, r) => n + ((r.Properties?.Domains as unknown[] | undefined)?.length ?? 0), 0);
+  const domains = ofType(template, 'AWS::Route53Resolver::FirewallDomainList').reduce(
+    (n, r) => n + ((r.Properties?.Domains as unknown[] | undefined)?.length ?? 0),
+    0,
+  );
   lines.push({ item: 'DNS Firewall domain-list entries', quantity: `${domains} entries`, usd: domains * PRICES.dnsFirewallDomainMonth });
   const firewalled = count(template, 'AWS::Route53Resolver::FirewallRuleGroupAssociation') > 0;
   const logged = count(template, 'AWS::Route53Resolver::ResolverQueryLoggingConfigAssociation') > 0;
   const idleQueries = firewalled || logged ? IDLE_DNS_QUERIES_MONTH : 0;
-  lines.push({ item: 'DNS Firewall queries + their query log (idle)', quantity: `${idleQueries} queries`, usd: dnsQueriesUsd(idleQueries, firewalled, logged) });
+  lines.push({
+    item: 'DNS Firewall queries + their query log (idle)',
+    quantity: `${idleQueries} queries`,
+    usd: dnsQueriesUsd(idleQueries, firewalled, logged),
+  });
   const secrets = count(template, 'AWS::SecretsManager::Secret');
   lines.push({ item: 'Secrets Manager secrets created by the stack', quantity: String(secrets), usd: secrets * PRICES.secretMonth });
   const series = alwaysOnMetricSeries();
   const billedSeries = Math.max(0, series - PRICES.freeCustomMetrics);
-  lines.push({ item: `Custom metrics sent every minute with no run (the run gauges; ${PRICES.freeCustomMetrics} free per account)`, quantity: `${series} series`, usd: billedSeries * PRICES.customMetricMonth });
+  lines.push({
+    item: `Custom metrics sent every minute with no run (the run gauges; ${PRICES.freeCustomMetrics} free per account)`,
+    quantity: `${series} series`,
+    usd: billedSeries * PRICES.customMetricMonth,
+  });
   if (count(template, 'AWS::EC2::FlowLog') > 0) {
-    lines.push({ item: 'VPC flow log ingestion, idle (estimate: the proxy’s ~20 flows per 10 min)', quantity: `${(IDLE_FLOW_LOG_BYTES_MONTH / 1e6).toFixed(1)} MB`, usd: (IDLE_FLOW_LOG_BYTES_MONTH / 1e9) * PRICES.logsIngestGb });
+    lines.push({
+      item: 'VPC flow log ingestion, idle (estimate: the proxy’s ~20 flows per 10 min)',
+      quantity: `${(IDLE_FLOW_LOG_BYTES_MONTH / 1e6).toFixed(1)} MB`,
+      usd: (IDLE_FLOW_LOG_BYTES_MONTH / 1e9) * PRICES.logsIngestGb,
+    });
   }
   if (tick) {
     const ticks = ticksPerMonth(template);
     if (ticks > 0) {
       const gbSeconds = ticks * (tick.memoryMb / 1024) * (Math.ceil(tick.durationMs) / 1000);
       const logBytes = ticks * (tick.logBytes + RUN_ESTIMATES.lambdaPlatformLogBytes);
-      lines.push({ item: 'Run gauges every minute: Lambda requests + GB-s (one tick counted)', quantity: `${ticks} ticks`, usd: ticks * PRICES.lambdaRequest + gbSeconds * PRICES.lambdaGbSecondArm });
-      lines.push({ item: 'Run gauges: DynamoDB reads (counted per tick)', quantity: `${ticks * tick.readUnits} RRU`, usd: ticks * (tick.readUnits * PRICES.dynamoReadRequestUnit + tick.writeUnits * PRICES.dynamoWriteRequestUnit) });
-      lines.push({ item: 'Run gauges: log ingestion (counted EMF and log lines + Lambda’s ~450 B)', quantity: `${(logBytes / 1e6).toFixed(1)} MB`, usd: (logBytes / 1e9) * PRICES.logsIngestGb });
+      lines.push({
+        item: 'Run gauges every minute: Lambda requests + GB-s (one tick counted)',
+        quantity: `${ticks} ticks`,
+        usd: ticks * PRICES.lambdaRequest + gbSeconds * PRICES.lambdaGbSecondArm,
+      });
+      lines.push({
+        item: 'Run gauges: DynamoDB reads (counted per tick)',
+        quantity: `${ticks * tick.readUnits} RRU`,
+        usd: ticks * (tick.readUnits * PRICES.dynamoReadRequestUnit + tick.writeUnits * PRICES.dynamoWriteRequestUnit),
+      });
+      lines.push({
+        item: 'Run gauges: log ingestion (counted EMF and log lines + Lambda’s ~450 B)',
+        quantity: `${(logBytes / 1e6).toFixed(1)} MB`,
+        usd: (logBytes / 1e9) * PRICES.logsIngestGb,
+      });
     }
   }
   return lines;
@@ -116,12 +169,16 @@ export function idleMonthly(template: CostTemplate, tick?: GaugeTick): CostLine[
  * validateMetricRecord) — the gauges have none, so one series each.
  */
 export function alwaysOnMetricSeries(catalog: Record<string, MetricDefinition> = metricCatalog): number {
-  return Object.values(catalog).filter((m) => m.emittedBy.length === 1 && m.emittedBy[0] === 'run-gauges').reduce((n, m) => n + 1 + m.dimensions.length, 0);
+  return Object.values(catalog)
+    .filter((m) => m.emittedBy.length === 1 && m.emittedBy[0] === 'run-gauges')
+    .reduce((n, m) => n + 1 + m.dimensions.length, 0);
 }
 
 /** Invocations a month of the template's every-minute schedules (the run gauges). */
 function ticksPerMonth(template: CostTemplate): number {
-  const rules = ofType(template, 'AWS::Events::Rule').filter((r) => r.Properties?.ScheduleExpression === 'rate(1 minute)' && r.Properties?.State !== 'DISABLED');
+  const rules = ofType(template, 'AWS::Events::Rule').filter(
+    (r) => r.Properties?.ScheduleExpression === 'rate(1 minute)' && r.Properties?.State !== 'DISABLED',
+  );
   return rules.length * 60 * HOURS_PER_MONTH;
 }
 
@@ -138,7 +195,11 @@ export function recordedRunCounts(file: string = join(__dirname, RUN_COUNTS_FILE
 }
 
 /** Overhead of one run beyond the model tokens: the counted lines, then the estimated ones, then the runner's compute. */
-export function perRunOverhead(template: CostTemplate, runner: { vcpu: number; memoryGb: number }, recorded: RecordedRunCounts = recordedRunCounts()): { counted: CostLine[]; estimated: CostLine[]; compute: CostLine } {
+export function perRunOverhead(
+  template: CostTemplate,
+  runner: { vcpu: number; memoryGb: number },
+  recorded: RecordedRunCounts = recordedRunCounts(),
+): { counted: CostLine[]; estimated: CostLine[]; compute: CostLine } {
   const counted = priceRun(recorded.run);
   const invocations = Object.values(recorded.run.meter.lambda).reduce((n, f) => n + f.invocations, 0);
   const firewalled = count(template, 'AWS::Route53Resolver::FirewallRuleGroupAssociation') > 0;
@@ -171,11 +232,19 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ id
   };
   process.stdout.write(`Template: whole stack, maxAzs ${config.network.maxAzs}, prices us-east-1 on demand\n`);
   print('Idle, per month (no runs)', idle, idleUsd);
-  process.stdout.write(`\nPer run overhead, model tokens excluded: counted in a real local run on ${recorded.measuredAt} (${recorded.command}; ${recorded.machine})\n`);
+  process.stdout.write(
+    `\nPer run overhead, model tokens excluded: counted in a real local run on ${recorded.measuredAt} (${recorded.command}; ${recorded.machine})\n`,
+  );
   print('Counted', run.counted, sum(run.counted));
-  print(`Estimated (local mode cannot count these; how: bench/run-overhead-price.ts RUN_ESTIMATES, a ${RUN_ESTIMATES.minutes}-minute run)`, run.estimated, sum(run.estimated));
-  process.stdout.write(`\n  ${'platform overhead per run (counted + estimated)'.padEnd(92)} ${''.padStart(22)} ${usd(perRunUsd).padStart(10)}\n`);
-  print('Charged to the run\'s own budget', [run.compute]);
+  print(
+    `Estimated (local mode cannot count these; how: bench/run-overhead-price.ts RUN_ESTIMATES, a ${RUN_ESTIMATES.minutes}-minute run)`,
+    run.estimated,
+    sum(run.estimated),
+  );
+  process.stdout.write(
+    `\n  ${'platform overhead per run (counted + estimated)'.padEnd(92)} ${''.padStart(22)} ${usd(perRunUsd).padStart(10)}\n`,
+  );
+  print("Charged to the run's own budget", [run.compute]);
   return { idleUsd, perRunUsd };
 }
 

@@ -82,7 +82,11 @@ export function dependencyClosure(index: PackageIndex, roots: readonly string[],
 }
 
 /** KiB the packages of `roots` add to an image that already holds `installed`. */
-export function addedKiB(index: PackageIndex, roots: readonly string[], installed: ReadonlySet<string>): { kib: number; packages: string[] } {
+export function addedKiB(
+  index: PackageIndex,
+  roots: readonly string[],
+  installed: ReadonlySet<string>,
+): { kib: number; packages: string[] } {
   const added = [...dependencyClosure(index, roots)].filter((name) => !installed.has(name)).sort();
   return { kib: added.reduce((sum, name) => sum + index.get(name)!.installedKiB, 0), packages: added };
 }
@@ -104,7 +108,10 @@ export function localPackageIndex(listsDir = '/var/lib/apt/lists'): PackageIndex
   const rank = (f: string) => (f.includes('-security') ? 2 : f.includes('-updates') ? 1 : 0);
   const index: PackageIndex = new Map();
   for (const file of files.sort((a, b) => rank(a) - rank(b))) {
-    const text = execFileSync('/usr/lib/apt/apt-helper', ['cat-file', join(listsDir, file)], { maxBuffer: 512 * 1024 * 1024, encoding: 'utf8' });
+    const text = execFileSync('/usr/lib/apt/apt-helper', ['cat-file', join(listsDir, file)], {
+      maxBuffer: 512 * 1024 * 1024,
+      encoding: 'utf8',
+    });
     parsePackages(text, index);
   }
   return index;

@@ -55,7 +55,8 @@ function valueBytes(value: unknown): number {
   }
   if (typeof value === 'boolean' || value === null) return 1;
   if (Array.isArray(value)) return 3 + value.reduce((sum: number, v) => sum + 1 + valueBytes(v), 0);
-  if (typeof value === 'object') return 3 + Object.entries(value as Record<string, unknown>).reduce((sum, [k, v]) => sum + 1 + Buffer.byteLength(k) + valueBytes(v), 0);
+  if (typeof value === 'object')
+    return 3 + Object.entries(value as Record<string, unknown>).reduce((sum, [k, v]) => sum + 1 + Buffer.byteLength(k) + valueBytes(v), 0);
   throw new Error(`cannot size a ${typeof value}`);
 }
 
@@ -133,8 +134,14 @@ export async function driveLedgerDay(options: {
     return Item ? dynamoItemBytes(Item) : 0;
   }
   async function sample(submitted: number): Promise<void> {
-    const requesterBytes = await Promise.all(Array.from({ length: Math.min(options.requesters, 4) }, (_, i) => dayBytes(controlItemKey.requesterDay(requesterName(i), day))));
-    samples.push({ runs: submitted, orgDayBytes: await dayBytes(controlItemKey.orgDay(day)), requesterDayBytes: Math.max(...requesterBytes) });
+    const requesterBytes = await Promise.all(
+      Array.from({ length: Math.min(options.requesters, 4) }, (_, i) => dayBytes(controlItemKey.requesterDay(requesterName(i), day))),
+    );
+    samples.push({
+      runs: submitted,
+      orgDayBytes: await dayBytes(controlItemKey.orgDay(day)),
+      requesterDayBytes: Math.max(...requesterBytes),
+    });
   }
 
   async function oneRun(i: number): Promise<void> {
@@ -193,7 +200,9 @@ export async function driveLedgerDay(options: {
   );
   const elapsedMs = Date.now() - started;
   await sample(options.runs);
-  const { Item: org } = await doc.send(new GetCommand({ TableName: names.control, Key: { pk: controlItemKey.orgDay(day) }, ConsistentRead: true }));
+  const { Item: org } = await doc.send(
+    new GetCommand({ TableName: names.control, Key: { pk: controlItemKey.orgDay(day) }, ConsistentRead: true }),
+  );
   return {
     first: average(submits.slice(options.warmup, options.warmup + options.window)),
     last: average(submits.slice(-options.window)),

@@ -56,7 +56,10 @@ async function main(): Promise<void> {
       const run = await client.getRun(runId);
       if (run.status !== 'SUCCEEDED' || !run.startedAt) throw new Error(`benchmark run ${runId} ended ${run.status}`);
       running.push(Date.parse(run.startedAt) - t0);
-      const log = readFileSync(join(home.logs, `${runId}.runner.log`), 'utf8').split('\n').map(FirstModelCall).find((e) => e !== undefined);
+      const log = readFileSync(join(home.logs, `${runId}.runner.log`), 'utf8')
+        .split('\n')
+        .map(FirstModelCall)
+        .find((e) => e !== undefined);
       if (!log) throw new Error(`runner ${runId} logged no first model call`);
       const t = log.timings ?? {};
       firstCallFull.push(log.processUptimeMs!);

@@ -32,7 +32,10 @@ const Units = z.record(z.string(), z.number().nonnegative());
 const Counts = z.object({
   transitions: z.number().int().nonnegative(),
   meter: z.object({
-    dynamo: z.record(z.string(), z.object({ requests: Units, readUnits: z.number().nonnegative(), writeUnits: z.number().nonnegative(), indexWriteUnits: Units })),
+    dynamo: z.record(
+      z.string(),
+      z.object({ requests: Units, readUnits: z.number().nonnegative(), writeUnits: z.number().nonnegative(), indexWriteUnits: Units }),
+    ),
     lambda: z.record(z.string(), z.object({ invocations: z.number().int().nonnegative(), durationMs: z.number().nonnegative() })),
     snsPublishes: z.number().int().nonnegative(),
   }),
@@ -52,7 +55,13 @@ export const RecordedRunCounts = z.object({
   command: z.string(),
   session: z.string(),
   run: Counts,
-  gaugeTick: z.object({ durationMs: z.number().nonnegative(), memoryMb: z.number().positive(), readUnits: z.number().nonnegative(), writeUnits: z.number().nonnegative(), logBytes: z.number().int().nonnegative() }),
+  gaugeTick: z.object({
+    durationMs: z.number().nonnegative(),
+    memoryMb: z.number().positive(),
+    readUnits: z.number().nonnegative(),
+    writeUnits: z.number().nonnegative(),
+    logBytes: z.number().int().nonnegative(),
+  }),
 });
 export type RecordedRunCounts = z.infer<typeof RecordedRunCounts>;
 
@@ -117,8 +126,16 @@ export function priceRun(counts: RunCounts): PricedLine[] {
   return [
     { item: 'Step Functions transitions', quantity: String(counts.transitions), usd: counts.transitions * PRICES.stepFunctionsTransition },
     { item: 'Lambda requests', quantity: String(lambda.invocations), usd: lambda.invocations * PRICES.lambdaRequest },
-    { item: 'Lambda duration (arm64, each function at its memory)', quantity: `${lambda.gbSeconds.toFixed(2)} GB-s`, usd: lambda.gbSeconds * PRICES.lambdaGbSecondArm },
-    { item: 'DynamoDB write request units (index copies included)', quantity: `${writeUnits} WRU (${dynamo.indexWriteUnits} index)`, usd: writeUnits * PRICES.dynamoWriteRequestUnit },
+    {
+      item: 'Lambda duration (arm64, each function at its memory)',
+      quantity: `${lambda.gbSeconds.toFixed(2)} GB-s`,
+      usd: lambda.gbSeconds * PRICES.lambdaGbSecondArm,
+    },
+    {
+      item: 'DynamoDB write request units (index copies included)',
+      quantity: `${writeUnits} WRU (${dynamo.indexWriteUnits} index)`,
+      usd: writeUnits * PRICES.dynamoWriteRequestUnit,
+    },
     { item: 'DynamoDB read request units', quantity: `${dynamo.readUnits} RRU`, usd: dynamo.readUnits * PRICES.dynamoReadRequestUnit },
     {
       item: 'CloudWatch Logs ingestion (handlers, runner, proxy)',
@@ -126,15 +143,33 @@ export function priceRun(counts: RunCounts): PricedLine[] {
       usd: (logBytes / GB) * PRICES.logsIngestGb,
     },
     // The runner's and the proxy's logs leave the isolated subnets through the Logs interface endpoint.
-    { item: 'Logs interface endpoint data (runner and proxy logs)', quantity: kb(counts.runnerLogBytes + counts.proxyLogBytes), usd: ((counts.runnerLogBytes + counts.proxyLogBytes) / GB) * PRICES.endpointDataGb },
-    { item: 'SNS publishes (Lambda deliveries free)', quantity: String(counts.meter.snsPublishes), usd: counts.meter.snsPublishes * PRICES.snsPublish },
-    { item: 'S3 requests (PUT, GET)', quantity: `${counts.s3Puts} PUT, ${counts.s3Gets} GET`, usd: counts.s3Puts * PRICES.s3Put + counts.s3Gets * PRICES.s3Get },
+    {
+      item: 'Logs interface endpoint data (runner and proxy logs)',
+      quantity: kb(counts.runnerLogBytes + counts.proxyLogBytes),
+      usd: ((counts.runnerLogBytes + counts.proxyLogBytes) / GB) * PRICES.endpointDataGb,
+    },
+    {
+      item: 'SNS publishes (Lambda deliveries free)',
+      quantity: String(counts.meter.snsPublishes),
+      usd: counts.meter.snsPublishes * PRICES.snsPublish,
+    },
+    {
+      item: 'S3 requests (PUT, GET)',
+      quantity: `${counts.s3Puts} PUT, ${counts.s3Gets} GET`,
+      usd: counts.s3Puts * PRICES.s3Put + counts.s3Gets * PRICES.s3Get,
+    },
     { item: 'API Gateway HTTP API requests', quantity: String(counts.apiRequests), usd: counts.apiRequests * PRICES.httpApiRequest },
   ];
 }
 
 /** The lines local mode cannot count, estimated as RUN_ESTIMATES says; `transitions` and `invocations` are the counted ones. */
-export function estimatedRunLines(input: { transitions: number; invocations: number; firewalled: boolean; logged: boolean; runner: { vcpu: number; memoryGb: number } }): PricedLine[] {
+export function estimatedRunLines(input: {
+  transitions: number;
+  invocations: number;
+  firewalled: boolean;
+  logged: boolean;
+  runner: { vcpu: number; memoryGb: number };
+}): PricedLine[] {
   const e = RUN_ESTIMATES;
   const sfnLogBytes = input.transitions * e.sfnLogEventsPerTransition * e.sfnLogEventBytes;
   const lambdaLogBytes = input.invocations * e.lambdaPlatformLogBytes;
@@ -143,20 +178,42 @@ export function estimatedRunLines(input: { transitions: number; invocations: num
   const taskHourUsd = input.runner.vcpu * PRICES.fargateVcpuHour + input.runner.memoryGb * PRICES.fargateGbHour;
   const kb = (n: number) => `${(n / 1000).toFixed(1)} KB`;
   const queries = input.firewalled || input.logged ? e.dnsQueries : 0;
-  const dnsUsd = (input.firewalled ? (queries / 1_000_000) * PRICES.dnsFirewallQueryMillion : 0) + (input.logged ? ((queries * e.dnsQueryLogBytes) / GB) * PRICES.logsIngestGb : 0);
+  const dnsUsd =
+    (input.firewalled ? (queries / 1_000_000) * PRICES.dnsFirewallQueryMillion : 0) +
+    (input.logged ? ((queries * e.dnsQueryLogBytes) / GB) * PRICES.logsIngestGb : 0);
   return [
-    { item: "Lambda's own log records (~450 B per counted invocation)", quantity: kb(lambdaLogBytes), usd: (lambdaLogBytes / GB) * PRICES.logsIngestGb },
-    { item: 'Step Functions execution log, level ALL (~4 events of ~350 B per counted transition)', quantity: kb(sfnLogBytes), usd: (sfnLogBytes / GB) * PRICES.logsIngestGb },
-    { item: 'X-Ray: the execution\'s trace (tracing on; 100,000 free a month)', quantity: '1 trace', usd: PRICES.xrayTrace },
+    {
+      item: "Lambda's own log records (~450 B per counted invocation)",
+      quantity: kb(lambdaLogBytes),
+      usd: (lambdaLogBytes / GB) * PRICES.logsIngestGb,
+    },
+    {
+      item: 'Step Functions execution log, level ALL (~4 events of ~350 B per counted transition)',
+      quantity: kb(sfnLogBytes),
+      usd: (sfnLogBytes / GB) * PRICES.logsIngestGb,
+    },
+    { item: "X-Ray: the execution's trace (tracing on; 100,000 free a month)", quantity: '1 trace', usd: PRICES.xrayTrace },
     { item: 'VPC flow log (~300 records of ~130 B)', quantity: kb(flowBytes), usd: (flowBytes / GB) * PRICES.logsIngestGb },
-    { item: 'Container Insights: performance events, 2.4 KB a minute', quantity: kb(insightsBytes), usd: (insightsBytes / GB) * PRICES.logsIngestGb },
+    {
+      item: 'Container Insights: performance events, 2.4 KB a minute',
+      quantity: kb(insightsBytes),
+      usd: (insightsBytes / GB) * PRICES.logsIngestGb,
+    },
     {
       item: 'Container Insights: ~22 series for the hour of the run (shared by the runs of that hour)',
       quantity: '22 series-hours',
       usd: (e.containerInsightsSeries * PRICES.customMetricMonth) / 730,
     },
-    { item: 'ECR pull through the interface endpoints (manifests; layers via the free S3 gateway)', quantity: `${e.pullEndpointGb} GB`, usd: e.pullEndpointGb * PRICES.endpointDataGb },
-    { item: 'Fargate time of the image pull and start (~30 s at the runner size)', quantity: `${e.pullSeconds} s`, usd: (e.pullSeconds / 3600) * taskHourUsd },
+    {
+      item: 'ECR pull through the interface endpoints (manifests; layers via the free S3 gateway)',
+      quantity: `${e.pullEndpointGb} GB`,
+      usd: e.pullEndpointGb * PRICES.endpointDataGb,
+    },
+    {
+      item: 'Fargate time of the image pull and start (~30 s at the runner size)',
+      quantity: `${e.pullSeconds} s`,
+      usd: (e.pullSeconds / 3600) * taskHourUsd,
+    },
     ...(queries > 0 ? [{ item: 'DNS Firewall queries + query log (~2,000 queries)', quantity: `${queries} queries`, usd: dnsUsd }] : []),
   ];
 }

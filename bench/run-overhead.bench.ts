@@ -65,9 +65,16 @@ async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
   const bench = await startBenchPlatform('overhead', { meter, handlerLogLevel: 'INFO' });
   const { platform, home } = bench;
   try {
-    const { template } = await synthesizedTemplate({ repoRoot, config: platform.config, cacheDir: join(tmpdir(), 'nightshift-bench-template-cache'), log: jsonLog(() => undefined) });
+    const { template } = await synthesizedTemplate({
+      repoRoot,
+      config: platform.config,
+      cacheDir: join(tmpdir(), 'nightshift-bench-template-cache'),
+      log: jsonLog(() => undefined),
+    });
     const memoryMbByEntry: Record<string, number> = {};
-    for (const r of Object.values(template.Resources as Record<string, { Type: string; Metadata?: Record<string, unknown>; Properties?: Record<string, unknown> }>)) {
+    for (const r of Object.values(
+      template.Resources as Record<string, { Type: string; Metadata?: Record<string, unknown>; Properties?: Record<string, unknown> }>,
+    )) {
       const entry = r.Metadata?.[HANDLER_ENTRY_METADATA];
       if (r.Type === 'AWS::Lambda::Function' && typeof entry === 'string') memoryMbByEntry[entry] = Number(r.Properties?.MemorySize ?? 128);
     }
@@ -130,7 +137,13 @@ async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
       command: 'npx tsx bench/run-overhead.bench.ts --record',
       session: `the demo's replayed session (local/demo/session.jsonl), egress proxy ${platform.egressProxy ? 'squid' : 'none'}`,
       run: counts,
-      gaugeTick: { durationMs: tickMs, memoryMb: memoryMbByEntry['lambdas/ops/run-gauges.ts'] ?? 512, readUnits: tickDynamo.readUnits, writeUnits: tickDynamo.tableWriteUnits + tickDynamo.indexWriteUnits, logBytes: tickLogBytes },
+      gaugeTick: {
+        durationMs: tickMs,
+        memoryMb: memoryMbByEntry['lambdas/ops/run-gauges.ts'] ?? 512,
+        readUnits: tickDynamo.readUnits,
+        writeUnits: tickDynamo.tableWriteUnits + tickDynamo.indexWriteUnits,
+        logBytes: tickLogBytes,
+      },
     };
 
     const lambda = lambdaTotals(counts);
@@ -138,16 +151,27 @@ async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
     console.log(`${recorded.machine}; ${recorded.session}; run ${runId} ${run.status}`);
     console.log(`state transitions: ${counts.transitions}`);
     console.log(`Lambda: ${lambda.invocations} invocations, ${lambda.gbSeconds.toFixed(3)} GB-s`);
-    for (const [entry, f] of Object.entries(counted.lambda).sort()) console.log(`  ${entry.padEnd(44)} ${String(f.invocations).padStart(4)} × ${(f.durationMs / f.invocations).toFixed(0).padStart(5)} ms at ${memoryMbByEntry[entry]} MB`);
+    for (const [entry, f] of Object.entries(counted.lambda).sort())
+      console.log(
+        `  ${entry.padEnd(44)} ${String(f.invocations).padStart(4)} × ${(f.durationMs / f.invocations).toFixed(0).padStart(5)} ms at ${memoryMbByEntry[entry]} MB`,
+      );
     console.log(`DynamoDB: ${dynamo.tableWriteUnits} table WRU + ${dynamo.indexWriteUnits} index WRU, ${dynamo.readUnits} RRU`);
     for (const [table, t] of Object.entries(counted.dynamo).sort()) {
-      const requests = Object.entries(t.requests).map(([op, n]) => `${op} ${n}`).join(', ');
-      const index = Object.entries(t.indexWriteUnits).map(([i, u]) => `${i} ${u}`).join(', ');
+      const requests = Object.entries(t.requests)
+        .map(([op, n]) => `${op} ${n}`)
+        .join(', ');
+      const index = Object.entries(t.indexWriteUnits)
+        .map(([i, u]) => `${i} ${u}`)
+        .join(', ');
       console.log(`  ${table.padEnd(24)} ${t.writeUnits} WRU${index ? ` + index ${index}` : ''}, ${t.readUnits} RRU (${requests})`);
     }
     console.log(`log bytes: handlers ${counts.handlerLogBytes}, runner ${counts.runnerLogBytes}, proxy ${counts.proxyLogBytes}`);
-    console.log(`objects stored (S3 PUTs on AWS): ${counts.s3Puts}; SNS publishes: ${counted.snsPublishes}; API requests: ${counts.apiRequests}`);
-    console.log(`run-gauges tick: ${tickMs} ms, ${recorded.gaugeTick.readUnits} RRU, ${recorded.gaugeTick.writeUnits} WRU, ${tickLogBytes} log bytes`);
+    console.log(
+      `objects stored (S3 PUTs on AWS): ${counts.s3Puts}; SNS publishes: ${counted.snsPublishes}; API requests: ${counts.apiRequests}`,
+    );
+    console.log(
+      `run-gauges tick: ${tickMs} ms, ${recorded.gaugeTick.readUnits} RRU, ${recorded.gaugeTick.writeUnits} WRU, ${tickLogBytes} log bytes`,
+    );
     console.log('\nCounted, priced (us-east-1, on demand):');
     let total = 0;
     for (const l of priceRun(counts)) {

@@ -9,15 +9,27 @@ import { join } from 'node:path';
 const benchDir = __dirname;
 const root = join(benchDir, '..');
 // cost.ts prices the synthesized stack; it is also run on its own (`npx tsx bench/cost.ts`, docs/cost.md).
-const files = [...readdirSync(benchDir).filter((f) => f.endsWith('.bench.ts')).sort(), 'cost.ts'];
+const files = [
+  ...readdirSync(benchDir)
+    .filter((f) => f.endsWith('.bench.ts'))
+    .sort(),
+  'cost.ts',
+];
 let failed = 0;
 for (const file of files) {
   process.stdout.write(`\n== ${file}\n`);
-  const result = spawnSync(process.execPath, ['--require', join(root, 'bin', 'esm-only-packages.js'), '--require', require.resolve('tsx/cjs'), join(benchDir, file)], {
-    cwd: root,
-    stdio: 'inherit',
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ?? 'true' },
-  });
+  const result = spawnSync(
+    process.execPath,
+    ['--require', join(root, 'bin', 'esm-only-packages.js'), '--require', require.resolve('tsx/cjs'), join(benchDir, file)],
+    {
+      cwd: root,
+      stdio: 'inherit',
+      env: {
+        ...process.env,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ?? 'true',
+      },
+    },
+  );
   if (result.status !== 0) {
     failed++;
     process.stdout.write(`${file} failed (${result.signal ?? `exit ${result.status}`})\n`);

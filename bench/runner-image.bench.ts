@@ -28,7 +28,9 @@ function duBytes(path: string): number {
 function unpackedBytes(spec: string): { version: string; bytes: number; headers: number } {
   const dir = mkdtempSync(join(tmpdir(), 'nightshift-bench-image-'));
   try {
-    const packed = JSON.parse(execFileSync('npm', ['pack', spec, '--json', '--silent', '--pack-destination', dir], { encoding: 'utf8' })) as { filename: string; version: string }[];
+    const packed = JSON.parse(
+      execFileSync('npm', ['pack', spec, '--json', '--silent', '--pack-destination', dir], { encoding: 'utf8' }),
+    ) as { filename: string; version: string }[];
     execFileSync('tar', ['xzf', join(dir, packed[0]!.filename), '-C', dir]);
     const include = join(dir, 'package', 'include');
     const headers = existsSync(include) ? duBytes(include) : 0;
@@ -64,8 +66,12 @@ async function main(): Promise<void> {
   console.log(`Node.js ${node.version} with npm ${npm.version}, corepack ${corepack.version}, yarn ${yarn.version}: ${mb(nodeBytes)}`);
   console.log(`runner bundle with its source map: ${mb(runnerBytes)}`);
   console.log(`slim adds ${SLIM_PACKAGES.join(' ')}: ${slim.packages.length} packages, ${mb(slim.kib * 1024)}`);
-  console.log(`full adds ${FULL_PACKAGES.join(' ')} on top: ${full.packages.length - slim.packages.length} more packages, ${mb((full.kib - slim.kib) * 1024)}, and Node's C headers: ${mb(node.headers)}`);
-  console.log(`slim image, uncompressed, estimated upper bound: ${mb(slimBytes)} (target ≤ ${TARGET_SLIM_MB} MB: ${slimBytes <= TARGET_SLIM_MB * MB ? 'met' : 'not met'})`);
+  console.log(
+    `full adds ${FULL_PACKAGES.join(' ')} on top: ${full.packages.length - slim.packages.length} more packages, ${mb((full.kib - slim.kib) * 1024)}, and Node's C headers: ${mb(node.headers)}`,
+  );
+  console.log(
+    `slim image, uncompressed, estimated upper bound: ${mb(slimBytes)} (target ≤ ${TARGET_SLIM_MB} MB: ${slimBytes <= TARGET_SLIM_MB * MB ? 'met' : 'not met'})`,
+  );
   console.log(`full image, uncompressed, estimated upper bound: ${mb(fullBytes)}`);
 }
 

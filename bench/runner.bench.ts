@@ -10,7 +10,13 @@ import { tokenBrokerSource } from '../runner/github-token-source';
 import { octokitGithubApi } from '../runner/github/github-api';
 import { directoryCheckpointStore, directoryTraceSink } from '../runner/trace/trace-sink';
 import { join } from 'node:path';
-import { inProcessBroker, recordingCallbacks, session, startRunnerHarness, type RunnerHarness } from '../test/runner/support/runner-harness';
+import {
+  inProcessBroker,
+  recordingCallbacks,
+  session,
+  startRunnerHarness,
+  type RunnerHarness,
+} from '../test/runner/support/runner-harness';
 import { runnerFixture, testConfig } from '../test/support/test-config';
 import { runWhenMain } from './run-main';
 
@@ -57,8 +63,11 @@ export async function main(): Promise<void> {
     // The tail checkpoint makes the first share 100% by construction; what a call can actually read
     // from the cache is the prefix the previous call wrote, so that share is printed beside it.
     const readable = requests.slice(1).map((r, i) => cacheReadableShare(requests[i]!, r));
-    const pct = (xs: number[]) => `mean ${((xs.reduce((a, b) => a + b, 0) / xs.length) * 100).toFixed(1)}%, min ${(Math.min(...xs) * 100).toFixed(1)}%`;
-    console.log(`input before the last cache checkpoint over a ${requests.length}-turn replayed session: ${pct(shares)} (readable from the previous call's cache writes: ${pct(readable)})`);
+    const pct = (xs: number[]) =>
+      `mean ${((xs.reduce((a, b) => a + b, 0) / xs.length) * 100).toFixed(1)}%, min ${(Math.min(...xs) * 100).toFixed(1)}%`;
+    console.log(
+      `input before the last cache checkpoint over a ${requests.length}-turn replayed session: ${pct(shares)} (readable from the previous call's cache writes: ${pct(readable)})`,
+    );
     // Dollars: without caching every input token is billed as input; with it, the part the previous call
     // wrote is a cache read, the rest before the last checkpoint a cache write, the tail plain input.
     const prices = testConfig(runnerFixture()).model.prices;
@@ -71,7 +80,9 @@ export async function main(): Promise<void> {
       withCache += (read * prices.cacheRead + written * prices.cacheWrite + (tokens - read - written) * prices.input) / 1e6;
       withoutCache += (tokens * prices.input) / 1e6;
     });
-    console.log(`input cost of the ${requests.length} turns at $${prices.input}/$${prices.cacheRead}/$${prices.cacheWrite} per MTok (input/cache read/cache write): $${withCache.toFixed(3)} with caching, $${withoutCache.toFixed(3)} without (${((withCache / withoutCache) * 100).toFixed(0)}%)`);
+    console.log(
+      `input cost of the ${requests.length} turns at $${prices.input}/$${prices.cacheRead}/$${prices.cacheWrite} per MTok (input/cache read/cache write): $${withCache.toFixed(3)} with caching, $${withoutCache.toFixed(3)} without (${((withCache / withoutCache) * 100).toFixed(0)}%)`,
+    );
   } finally {
     await h.stop();
   }

@@ -23,14 +23,20 @@ async function main(): Promise<void> {
   const h = await startRunnerHarness();
   const cacheRoot = mkdtempSync(join(tmpdir(), 'nightshift-bench-setup-cache-'));
   try {
-    const project = vendoredNpmProject(join(h.root, 'deps-project'), packages.map((p) => join(__dirname, '..', 'node_modules', p)));
+    const project = vendoredNpmProject(
+      join(h.root, 'deps-project'),
+      packages.map((p) => join(__dirname, '..', 'node_modules', p)),
+    );
     createBareRepoFromDirectory(h.forgeRoot, REPO, project);
     const base = testConfig(runnerFixture());
     const config = parseConfig({ ...base, repos: [{ ...base.repos[0]!, name: REPO, setup: ['npm ci --offline --no-audit --no-fund'] }] });
     const setupMs = async (cacheDir: string) => {
       const run = await h.createRun({ repo: REPO, status: 'STARTING' });
       const store = directorySetupCacheStore(cacheDir, REPO);
-      const { done } = startInProcessRun(h, run.runId, session('fix-failing-test'), { config, deps: { setupCache: () => ({ store, image: 'bench' }) } });
+      const { done } = startInProcessRun(h, run.runId, session('fix-failing-test'), {
+        config,
+        deps: { setupCache: () => ({ store, image: 'bench' }) },
+      });
       const result = await done;
       if (result.end.kind !== 'succeeded') throw new Error(`benchmark run failed: ${JSON.stringify(result.end)}`);
       const events = (await h.db.store.events.list(run.runId, { limit: 500 })).events;
@@ -48,8 +54,12 @@ async function main(): Promise<void> {
       lastNotes = hit.notes;
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    console.log(`setup phase, first run (npm ci of ${packages.join(', ')}, then the save): median ${median(cold).toFixed(0)} ms over ${rounds}`);
-    console.log(`setup phase, next run (restored from the setup cache): median ${median(cached).toFixed(0)} ms over ${rounds} (${((median(cached) / median(cold)) * 100).toFixed(0)}% of the first)`);
+    console.log(
+      `setup phase, first run (npm ci of ${packages.join(', ')}, then the save): median ${median(cold).toFixed(0)} ms over ${rounds}`,
+    );
+    console.log(
+      `setup phase, next run (restored from the setup cache): median ${median(cached).toFixed(0)} ms over ${rounds} (${((median(cached) / median(cold)) * 100).toFixed(0)}% of the first)`,
+    );
     console.log(`  ${lastNotes.join('\n  ')}`);
   } finally {
     rmSync(cacheRoot, { recursive: true, force: true });

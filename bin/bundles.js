@@ -45,13 +45,32 @@ const specs = {
   runner: {
     entry: 'runner/main.ts',
     // Minified (a smaller file to load at every task start; stack traces go through the source map), names kept for errors and logs.
-    options: { bundle: true, platform: 'node', target: 'node24', format: 'cjs', minify: true, keepNames: true, sourcemap: true, sourcesContent: false },
+    options: {
+      bundle: true,
+      platform: 'node',
+      target: 'node24',
+      format: 'cjs',
+      minify: true,
+      keepNames: true,
+      sourcemap: true,
+      sourcesContent: false,
+    },
   },
   cli: {
     entry: 'cli/main.ts',
     // The AWS SDK signs requests to a deployed stack's API only (cli/sigv4.ts, required on first use): it stays in
     // node_modules, so a start does not parse it (it was 60% of the bundle) nor stat its files for freshness.
-    options: { bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, sourcemap: true, sourcesContent: false, external: ['@aws-sdk/*', '@smithy/*', '@aws-crypto/*'], plugins: [tsxShims] },
+    options: {
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      minify: true,
+      sourcemap: true,
+      sourcesContent: false,
+      external: ['@aws-sdk/*', '@smithy/*', '@aws-crypto/*'],
+      plugins: [tsxShims],
+    },
   },
 };
 
@@ -64,7 +83,16 @@ function specKey(name) {
   const { entry, options } = specs[name];
   const { plugins = [], ...rest } = options;
   const esbuildVersion = require('esbuild/package.json').version;
-  return sha256(JSON.stringify({ name, entry, rest, plugins: plugins.map((p) => p.name), viaTsx: name === 'cli' ? viaTsx.map(String) : [], esbuildVersion }));
+  return sha256(
+    JSON.stringify({
+      name,
+      entry,
+      rest,
+      plugins: plugins.map((p) => p.name),
+      viaTsx: name === 'cli' ? viaTsx.map(String) : [],
+      esbuildVersion,
+    }),
+  );
 }
 
 /** esbuild options for `name` writing `outfile` (also used by the image build); `root` is the checkout. */

@@ -17,7 +17,9 @@ require('./bundles')
   .then(
     ({ file }) => file,
     (error) => {
-      process.stderr.write(`nightshift: running from source (the CLI bundle could not be built: ${error instanceof Error ? error.message : String(error)})\n`);
+      process.stderr.write(
+        `nightshift: running from source (the CLI bundle could not be built: ${error instanceof Error ? error.message : String(error)})\n`,
+      );
       require('tsx/cjs/api').register();
       return path.join(__dirname, '..', 'cli', 'main.ts');
     },

@@ -84,7 +84,8 @@ export class ApiClient {
     } catch {
       throw new ApiError(`the API URL ${JSON.stringify(options.baseUrl)} is not a URL`, null, 'bad_api_url');
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ApiError(`the API URL must be http(s), not ${url.protocol}`, null, 'bad_api_url');
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new ApiError(`the API URL must be http(s), not ${url.protocol}`, null, 'bad_api_url');
     this.baseUrl = url;
   }
 
@@ -155,7 +156,11 @@ export class ApiClient {
     }
   }
 
-  private async call(method: 'GET' | 'POST', path: string, options: { body?: unknown; query?: Record<string, string>; headers?: Record<string, string>; probe?: boolean } = {}): Promise<unknown> {
+  private async call(
+    method: 'GET' | 'POST',
+    path: string,
+    options: { body?: unknown; query?: Record<string, string>; headers?: Record<string, string>; probe?: boolean } = {},
+  ): Promise<unknown> {
     const url = new URL(this.baseUrl.toString());
     url.pathname = `${url.pathname.replace(/\/+$/, '')}${path}`;
     for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, v);
@@ -172,7 +177,11 @@ export class ApiClient {
     try {
       response = await fetch(url, { method, headers, ...(body !== undefined ? { body } : {}), signal: AbortSignal.timeout(30_000) });
     } catch (error) {
-      throw new ApiError(`cannot reach the Nightshift API at ${this.baseUrl.origin}: ${networkReason(error)}${apiUrlHint(this.baseUrl, false)}`, null, 'unreachable');
+      throw new ApiError(
+        `cannot reach the Nightshift API at ${this.baseUrl.origin}: ${networkReason(error)}${apiUrlHint(this.baseUrl, false)}`,
+        null,
+        'unreachable',
+      );
     }
     const text = await response.text();
     const requestId = response.headers.get('x-request-id') ?? response.headers.get('apigw-requestid');
@@ -185,13 +194,23 @@ export class ApiClient {
       }
     }
     if (response.ok) {
-      if (json === undefined && text.length > 0) throw new ApiError(`the API answered ${method} ${path} with something that is not JSON${apiUrlHint(this.baseUrl, true)}`, response.status, 'bad_response', [], requestId);
+      if (json === undefined && text.length > 0)
+        throw new ApiError(
+          `the API answered ${method} ${path} with something that is not JSON${apiUrlHint(this.baseUrl, true)}`,
+          response.status,
+          'bad_response',
+          [],
+          requestId,
+        );
       return json;
     }
     const envelope = ErrorEnvelope.safeParse(json);
     if (envelope.success) {
       const { code, message, details = [] } = envelope.data.error;
-      const detailText = details.length > 0 && !details.every((d) => message.includes(d.message)) ? ` (${details.map((d) => `${d.path}: ${d.message}`).join('; ')})` : '';
+      const detailText =
+        details.length > 0 && !details.every((d) => message.includes(d.message))
+          ? ` (${details.map((d) => `${d.path}: ${d.message}`).join('; ')})`
+          : '';
       throw new ApiError(`${message}${detailText} [${code}, HTTP ${response.status}]`, response.status, code, details, requestId);
     }
     const gateway = GatewayError.safeParse(json);
@@ -199,13 +218,21 @@ export class ApiClient {
     // Nightshift answers its own errors in the envelope: a page without one is another server, and a
     // gateway's 404 is either a route this API lacks or another API, which its OpenAPI document tells apart.
     const elsewhere = !options.probe && (!gateway.success || (response.status === 404 && !(await this.servesNightshiftApi())));
-    throw new ApiError(`${method} ${path} failed: ${reason} [HTTP ${response.status}]${elsewhere ? apiUrlHint(this.baseUrl, true) : ''}`, response.status, `http_${response.status}`, [], requestId);
+    throw new ApiError(
+      `${method} ${path} failed: ${reason} [HTTP ${response.status}]${elsewhere ? apiUrlHint(this.baseUrl, true) : ''}`,
+      response.status,
+      `http_${response.status}`,
+      [],
+      requestId,
+    );
   }
 
   /** Whether the base URL serves Nightshift's OpenAPI document (GET /v1/openapi.json). */
   private async servesNightshiftApi(): Promise<boolean> {
     try {
-      const document = z.object({ openapi: z.string(), info: z.object({ title: z.literal('Nightshift API') }) }).safeParse(await this.call('GET', '/v1/openapi.json', { probe: true }));
+      const document = z
+        .object({ openapi: z.string(), info: z.object({ title: z.literal('Nightshift API') }) })
+        .safeParse(await this.call('GET', '/v1/openapi.json', { probe: true }));
       return document.success;
     } catch {
       return false;
@@ -219,9 +246,11 @@ export class ApiClient {
  */
 export function apiUrlHint(baseUrl: URL, reached: boolean): string {
   const path = baseUrl.pathname.replace(/\/+$/, '');
-  if (/\/v1$/.test(path)) return `. Hint: drop "/v1" from --api (${baseUrl.origin}${path}): it is the API's base URL, and the CLI adds /v1/...`;
+  if (/\/v1$/.test(path))
+    return `. Hint: drop "/v1" from --api (${baseUrl.origin}${path}): it is the API's base URL, and the CLI adds /v1/...`;
   const local = baseUrl.hostname === '127.0.0.1' || baseUrl.hostname === 'localhost' || baseUrl.hostname === '[::1]';
-  if (local && !reached) return '. Hint: start local mode with `npm start` (or `nightshift dev`) in the clone; it listens on 127.0.0.1:8787 unless PORT says otherwise';
+  if (local && !reached)
+    return '. Hint: start local mode with `npm start` (or `nightshift dev`) in the clone; it listens on 127.0.0.1:8787 unless PORT says otherwise';
   return `. Hint: ${baseUrl.href} does not look like the Nightshift API; --api (or NIGHTSHIFT_API) must be a stack's ApiUrl output (https://<id>.execute-api.<region>.amazonaws.com/) or local mode's http://127.0.0.1:8787`;
 }
 

@@ -6,8 +6,18 @@ export async function runDev(options: { json: boolean; io: CliIo; record?: strin
   const { localPlatformOptionsFromEnv } = require('../local/platform-options') as typeof import('../local/platform-options');
   const env = options.record ? { ...process.env, NIGHTSHIFT_RECORD: options.record } : process.env;
   // Lines a person reads, unless --json asks for the structured ones.
-  const platform = await startLocalPlatform(await localPlatformOptionsFromEnv(env, { logTo: 'stderr', logFormat: options.json ? 'json' : 'text' }));
-  const ready = { event: 'ready', url: platform.url, console: `${platform.url}/`, home: platform.home.root, forge: platform.forgeUrl, model: platform.model, record: platform.recordDir ?? null };
+  const platform = await startLocalPlatform(
+    await localPlatformOptionsFromEnv(env, { logTo: 'stderr', logFormat: options.json ? 'json' : 'text' }),
+  );
+  const ready = {
+    event: 'ready',
+    url: platform.url,
+    console: `${platform.url}/`,
+    home: platform.home.root,
+    forge: platform.forgeUrl,
+    model: platform.model,
+    record: platform.recordDir ?? null,
+  };
   const recording = platform.recordDir ? `; recording model responses to ${platform.recordDir}` : '';
   options.io.out(
     options.json

@@ -21,21 +21,37 @@ export function runDetail(run: RunView): string {
   const rows: [string, string | null][] = [
     ['run', run.runId],
     ['repo', run.repo],
-    ['status', run.status + (run.outcome ? ` (${run.outcome})` : '') + (run.cancelRequested && run.status !== 'CANCELLED' ? ' · cancel requested' : '')],
+    [
+      'status',
+      run.status +
+        (run.outcome ? ` (${run.outcome})` : '') +
+        (run.cancelRequested && run.status !== 'CANCELLED' ? ' · cancel requested' : ''),
+    ],
     ['requester', run.requester],
     ['source', run.source],
     ['kind', run.kind + (run.pr !== null ? ` of pull request #${run.pr}` : '')],
     ['created', run.createdAt],
     ['started', run.startedAt],
     ['finished', run.finishedAt],
-    ['queue', run.queuePosition !== null ? String(run.queuePosition) + (run.queueReason ? ` (${oneLine(run.queueReason, 300)})` : '') : null],
+    [
+      'queue',
+      run.queuePosition !== null ? String(run.queuePosition) + (run.queueReason ? ` (${oneLine(run.queueReason, 300)})` : '') : null,
+    ],
     ['priority', run.priority === 'normal' ? null : run.priority],
     ['branch', run.branch],
     ['pull request', run.prUrl ? run.prUrl + (run.pullRequest ? ` (${run.pullRequest.state} ${run.pullRequest.at})` : '') : null],
     ['thread', run.thread],
-    ['resumed', run.automaticResumes ? `${run.automaticResumes.count} time${run.automaticResumes.count === 1 ? '' : 's'} without a human, now on ${run.automaticResumes.capacityProvider} (last: ${oneLine(run.automaticResumes.lastCause, 200)})` : null],
+    [
+      'resumed',
+      run.automaticResumes
+        ? `${run.automaticResumes.count} time${run.automaticResumes.count === 1 ? '' : 's'} without a human, now on ${run.automaticResumes.capacityProvider} (last: ${oneLine(run.automaticResumes.lastCause, 200)})`
+        : null,
+    ],
     ['cost', `${usd(run.costUsd)} of ${usd(run.budgetUsd)}`],
-    ['tokens', `in ${run.tokens.input} · out ${run.tokens.output} · cache read ${run.tokens.cacheRead} · cache write ${run.tokens.cacheWrite}`],
+    [
+      'tokens',
+      `in ${run.tokens.input} · out ${run.tokens.output} · cache read ${run.tokens.cacheRead} · cache write ${run.tokens.cacheWrite}`,
+    ],
     ['error', run.error ? `${run.error.code}: ${run.error.message}` : null],
     ['prompt', oneLine(run.prompt, 200)],
   ];
@@ -60,7 +76,9 @@ export function runsTable(runs: readonly RunView[]): string {
     oneLine(r.prompt, 40),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  return [header, ...rows].map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
+  return [header, ...rows]
+    .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '))
+    .join('\n');
 }
 
 export function eventLine(event: RunEvent): string {
@@ -70,7 +88,10 @@ export function eventLine(event: RunEvent): string {
 
 /** Untrusted text (model output, tool output) printed on one line, without terminal control sequences. */
 export function oneLine(text: string, max: number): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters from untrusted text is the point
-  const clean = text.replace(/[\u0000-\u001F\u007F-\u009F]+/g, ' ').replace(/\s+/g, ' ').trim();
+  const clean = text
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters from untrusted text is the point
+    .replace(/[\u0000-\u001F\u007F-\u009F]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
 }

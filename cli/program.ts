@@ -32,7 +32,6 @@ const defaultIo: CliIo = {
   err: (text) => process.stderr.write(`${text}\n`),
 };
 
-
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
@@ -67,7 +66,11 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
   program
     .command('dev')
     .description('run the local platform (API on 127.0.0.1:PORT, default 8787)')
-    .addOption(new Option('--record <dir>', "record every run's model responses (redacted, replay format) to <dir>/<runId>.jsonl").env('NIGHTSHIFT_RECORD'))
+    .addOption(
+      new Option('--record <dir>', "record every run's model responses (redacted, replay format) to <dir>/<runId>.jsonl").env(
+        'NIGHTSHIFT_RECORD',
+      ),
+    )
     .action(
       action(async (options: { record?: string }) => {
         const { runDev } = loadDev();
@@ -99,35 +102,60 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     .option('--review <pr>', 'a review run (kind review): read pull request <pr>, push nothing, post one COMMENT review', positiveInteger)
     .option('--plan', 'explore first and propose a plan that waits in the inbox for approval (plan_approval) before any edit')
     // The values are RunPriority's (core/runs/schemas.ts); commander refuses any other.
-    .addOption(new Option('--priority <priority>', 'queue priority: high runs start before normal ones, normal before low (default normal)').choices(['high', 'normal', 'low']))
+    .addOption(
+      new Option('--priority <priority>', 'queue priority: high runs start before normal ones, normal before low (default normal)').choices(
+        ['high', 'normal', 'low'],
+      ),
+    )
     .option('--idempotency-key <key>', 'the same key and body return the same run')
     .option('--wait', 'follow the run until it ends (a pause shows how to answer it); the exit code follows its outcome')
     .action(
-      action(async (repo: string, prompt: string, opts: { baseBranch?: string; branch?: string; issue?: number; budget?: number; maxMinutes?: number; label?: string[]; review?: number; plan?: boolean; priority?: SubmitRunRequest['priority']; idempotencyKey?: string; wait?: boolean }) => {
-        const client = await apiClientFor(globals());
-        const request: SubmitRunRequest = {
-          repo,
-          prompt: await readPromptArgument(prompt, { readStdin: () => readStandardInput() }),
-          ...(opts.baseBranch ? { baseBranch: opts.baseBranch } : {}),
-          ...(opts.branch ? { branch: opts.branch } : {}),
-          ...(opts.issue ? { issue: opts.issue } : {}),
-          ...(opts.budget ? { budgetUsd: opts.budget } : {}),
-          ...(opts.maxMinutes ? { maxMinutes: opts.maxMinutes } : {}),
-          ...(opts.label ? { labels: opts.label } : {}),
-          ...(opts.review ? { kind: 'review' as const, pr: opts.review } : {}),
-          ...(opts.plan ? { plan: true } : {}),
-          ...(opts.priority ? { priority: opts.priority } : {}),
-        };
-        const submitted = await client.submit(request, { source: 'cli', ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}) });
-        if (!opts.wait) {
-          if (globals().json) io.out(JSON.stringify(submitted));
-          else io.out(`${submitted.runId} ${submitted.status}`);
-          return exitCodes.ok;
-        }
-        if (!globals().json) io.err(`submitted ${submitted.runId}`);
-        const final = await waitForRun(submitted.runId, globals().json ?? false);
-        return final;
-      }),
+      action(
+        async (
+          repo: string,
+          prompt: string,
+          opts: {
+            baseBranch?: string;
+            branch?: string;
+            issue?: number;
+            budget?: number;
+            maxMinutes?: number;
+            label?: string[];
+            review?: number;
+            plan?: boolean;
+            priority?: SubmitRunRequest['priority'];
+            idempotencyKey?: string;
+            wait?: boolean;
+          },
+        ) => {
+          const client = await apiClientFor(globals());
+          const request: SubmitRunRequest = {
+            repo,
+            prompt: await readPromptArgument(prompt, { readStdin: () => readStandardInput() }),
+            ...(opts.baseBranch ? { baseBranch: opts.baseBranch } : {}),
+            ...(opts.branch ? { branch: opts.branch } : {}),
+            ...(opts.issue ? { issue: opts.issue } : {}),
+            ...(opts.budget ? { budgetUsd: opts.budget } : {}),
+            ...(opts.maxMinutes ? { maxMinutes: opts.maxMinutes } : {}),
+            ...(opts.label ? { labels: opts.label } : {}),
+            ...(opts.review ? { kind: 'review' as const, pr: opts.review } : {}),
+            ...(opts.plan ? { plan: true } : {}),
+            ...(opts.priority ? { priority: opts.priority } : {}),
+          };
+          const submitted = await client.submit(request, {
+            source: 'cli',
+            ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}),
+          });
+          if (!opts.wait) {
+            if (globals().json) io.out(JSON.stringify(submitted));
+            else io.out(`${submitted.runId} ${submitted.status}`);
+            return exitCodes.ok;
+          }
+          if (!globals().json) io.err(`submitted ${submitted.runId}`);
+          const final = await waitForRun(submitted.runId, globals().json ?? false);
+          return final;
+        },
+      ),
     );
 
   async function waitForRun(runId: string, json: boolean): Promise<number> {
@@ -156,7 +184,7 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
 
   program
     .command('status')
-    .description("show a run")
+    .description('show a run')
     .argument('<runId>')
     .action(
       action(async (runId: string) => {
@@ -259,16 +287,28 @@ function reportError(error: unknown, io: CliIo, json: boolean): number {
   const commanderCode = (error as { code?: string }).code;
   if (typeof commanderCode === 'string' && commanderCode.startsWith('commander.')) {
     // Help and version exit 0; usage errors were already printed by commander.
-    return commanderCode === 'commander.helpDisplayed' || commanderCode === 'commander.version' || commanderCode === 'commander.help' ? exitCodes.ok : exitCodes.error;
+    return commanderCode === 'commander.helpDisplayed' || commanderCode === 'commander.version' || commanderCode === 'commander.help'
+      ? exitCodes.ok
+      : exitCodes.error;
   }
   if (error instanceof ApiError) {
-    if (json) io.err(JSON.stringify({ error: { code: error.code, message: error.message, status: error.status, details: error.details, requestId: error.requestId } }));
+    if (json)
+      io.err(
+        JSON.stringify({
+          error: { code: error.code, message: error.message, status: error.status, details: error.details, requestId: error.requestId },
+        }),
+      );
     else io.err(`error: ${error.message}`);
     return exitCodes.error;
   }
   if (isConfigError(error)) {
     // Every bad field, each with its path, as synth lists them.
-    if (json) io.err(JSON.stringify({ error: { code: 'invalid_config', message: `invalid Nightshift configuration in ${error.source}`, details: error.problems } }));
+    if (json)
+      io.err(
+        JSON.stringify({
+          error: { code: 'invalid_config', message: `invalid Nightshift configuration in ${error.source}`, details: error.problems },
+        }),
+      );
     else io.err(`error: ${error.message}`);
     return exitCodes.error;
   }

@@ -48,7 +48,8 @@ function readPromptFile(path: string): string {
     if (err instanceof PromptSourceError) throw err;
     throw new PromptSourceError(`cannot read the prompt file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  if (size > MAX_PROMPT_BYTES) throw new PromptSourceError(`the prompt file ${path} is ${size} bytes; a prompt is at most 20,000 characters`);
+  if (size > MAX_PROMPT_BYTES)
+    throw new PromptSourceError(`the prompt file ${path} is ${size} bytes; a prompt is at most 20,000 characters`);
   return readFileSync(path, 'utf8');
 }
 

@@ -17,7 +17,11 @@ export function regionOfApiUrl(url: URL): string | undefined {
  * SigV4 for API Gateway's IAM authorization (service `execute-api`), with credentials from the default
  * chain (environment, SSO, shared config, container and instance roles).
  */
-export async function sigV4Signer(options: { apiUrl: URL; region?: string; credentials?: AwsCredentialIdentityProvider }): Promise<RequestSigner> {
+export async function sigV4Signer(options: {
+  apiUrl: URL;
+  region?: string;
+  credentials?: AwsCredentialIdentityProvider;
+}): Promise<RequestSigner> {
   const region = options.region ?? regionOfApiUrl(options.apiUrl) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
   if (!region) throw new Error(`cannot tell the AWS region of ${options.apiUrl.host}; set AWS_REGION`);
   // Loaded on demand: the credential chain is a large module graph that local-mode commands never need.

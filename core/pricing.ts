@@ -29,7 +29,12 @@ export type TokenUsage = z.infer<typeof TokenUsage>;
 export const zeroUsage: TokenUsage = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 };
 
 export function addUsage(a: TokenUsage, b: TokenUsage): TokenUsage {
-  return { input: a.input + b.input, output: a.output + b.output, cacheRead: a.cacheRead + b.cacheRead, cacheWrite: a.cacheWrite + b.cacheWrite };
+  return {
+    input: a.input + b.input,
+    output: a.output + b.output,
+    cacheRead: a.cacheRead + b.cacheRead,
+    cacheWrite: a.cacheWrite + b.cacheWrite,
+  };
 }
 
 export type ModelPrices = ModelConfig['prices'];
@@ -84,7 +89,8 @@ export function modelCallMicros(usage: TokenUsage, prices: ModelPrices): number 
  * and the full `maxOutputTokens` generated.
  */
 export function worstCaseCallMicros(inputTokensEstimate: number, maxOutputTokens: number, prices: ModelPrices): number {
-  if (!Number.isInteger(inputTokensEstimate) || inputTokensEstimate < 0) throw new RangeError(`bad input token estimate ${inputTokensEstimate}`);
+  if (!Number.isInteger(inputTokensEstimate) || inputTokensEstimate < 0)
+    throw new RangeError(`bad input token estimate ${inputTokensEstimate}`);
   if (!Number.isInteger(maxOutputTokens) || maxOutputTokens <= 0) throw new RangeError(`bad maxOutputTokens ${maxOutputTokens}`);
   const dearestInput = Math.max(prices.input, prices.cacheWrite, prices.cacheRead);
   return Math.ceil(perMillion(inputTokensEstimate, dearestInput) + perMillion(maxOutputTokens, prices.output));

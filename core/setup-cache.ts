@@ -53,7 +53,14 @@ export function setupCacheKey(input: SetupCacheKeyInput): SetupCacheKey {
   const lockfiles = Object.keys(input.lockfiles)
     .sort()
     .map((name) => [name, input.lockfiles[name]]);
-  const canonical = JSON.stringify({ format: FORMAT, repo: input.repo.toLowerCase(), scope: input.scope, lockfiles, setupCommands: input.setupCommands, image: input.image });
+  const canonical = JSON.stringify({
+    format: FORMAT,
+    repo: input.repo.toLowerCase(),
+    scope: input.scope,
+    lockfiles,
+    setupCommands: input.setupCommands,
+    image: input.image,
+  });
   return createHash('sha256').update(canonical).digest('hex');
 }
 

@@ -38,7 +38,9 @@ export function evalModelChoice(
     };
   if (replay) return { model: `replay:${resolve(replay)}`, modelConfig };
   // A replay named in NIGHTSHIFT_MODEL is refused before local mode's own check of the file.
-  const notLive = { error: 'NIGHTSHIFT_MODEL=replay:… is not a live provider: use --replay <file> (it serves every trial the same recorded session)' };
+  const notLive = {
+    error: 'NIGHTSHIFT_MODEL=replay:… is not a live provider: use --replay <file> (it serves every trial the same recorded session)',
+  };
   if (env.NIGHTSHIFT_MODEL?.trim().startsWith('replay:')) return notLive;
   let model: string | undefined;
   try {

@@ -14,7 +14,12 @@ import { runsIndexes, runsListIndexes } from '../adapters/dynamodb/tables';
 export const RUN_INDEX_STAGE_CONTEXT = 'nightshift:runIndexStage';
 
 const listOrder = Object.values(runsListIndexes).map((index) => index.name);
-const legacyRemovalOrder = [runsIndexes.byKind.name, runsIndexes.byRepo.name, runsIndexes.byRequester.name, runsIndexes.byStatus.name] as const;
+const legacyRemovalOrder = [
+  runsIndexes.byKind.name,
+  runsIndexes.byRepo.name,
+  runsIndexes.byRequester.name,
+  runsIndexes.byStatus.name,
+] as const;
 const readSwitchStage = listOrder.length + 1;
 export const RUN_INDEX_FINAL_STAGE = readSwitchStage + legacyRemovalOrder.length;
 

@@ -46,7 +46,10 @@ export class NightshiftStack extends Stack {
     const logRetention = logs.RetentionDays.ONE_MONTH;
 
     this.network = new Network(this, 'Network', { maxAzs: config.network.maxAzs, logRetention, config });
-    this.state = new State(this, 'State', { traceRetentionDays: 30, runIndexStage: runIndexStageFromContext(this.node.tryGetContext(RUN_INDEX_STAGE_CONTEXT)) });
+    this.state = new State(this, 'State', {
+      traceRetentionDays: 30,
+      runIndexStage: runIndexStageFromContext(this.node.tryGetContext(RUN_INDEX_STAGE_CONTEXT)),
+    });
     this.runtime = new AgentRuntime(this, 'AgentRuntime', {
       config,
       network: this.network,
@@ -60,12 +63,27 @@ export class NightshiftStack extends Stack {
     // New inbox items, announced by the Pause function that creates them.
     this.inboxNotifications = new InboxNotifications(this, 'InboxNotifications', { config });
     // The functions that create inbox items announce them: Pause its items, Finalize and the backstop a run's pr_ready/failed item.
-    for (const fn of [this.orchestrator.pauseFunction, this.orchestrator.finalizeFunction, this.orchestrator.backstopFunction]) this.inboxNotifications.grantPublish(fn);
+    for (const fn of [this.orchestrator.pauseFunction, this.orchestrator.finalizeFunction, this.orchestrator.backstopFunction])
+      this.inboxNotifications.grantPublish(fn);
     this.branchFacts = new BranchFacts(this, 'BranchFacts', { config, logRetention });
-    this.api = new Api(this, 'Api', { config, state: this.state, orchestrator: this.orchestrator, branchFacts: this.branchFacts, logRetention });
+    this.api = new Api(this, 'Api', {
+      config,
+      state: this.state,
+      orchestrator: this.orchestrator,
+      branchFacts: this.branchFacts,
+      logRetention,
+    });
     const webhookSecretName = config.github.webhookSecret;
     this.githubWebhook = webhookSecretName
-      ? new GithubWebhook(this, 'GithubWebhook', { config, httpApi: this.api.httpApi, state: this.state, orchestrator: this.orchestrator, branchFacts: this.branchFacts, logRetention, webhookSecretName })
+      ? new GithubWebhook(this, 'GithubWebhook', {
+          config,
+          httpApi: this.api.httpApi,
+          state: this.state,
+          orchestrator: this.orchestrator,
+          branchFacts: this.branchFacts,
+          logRetention,
+          webhookSecretName,
+        })
       : undefined;
     // The webhook function posts a GitHub run's question on its issue or pull request, and keeps its
     // status comment true: an item resolved through the API, a move of the queue (Admit, Finalize and
@@ -73,7 +91,8 @@ export class NightshiftStack extends Stack {
     if (this.githubWebhook) {
       this.inboxNotifications.deliverThreadItemsTo(this.githubWebhook.function);
       const { admitFunction, finalizeFunction, backstopFunction } = this.orchestrator;
-      for (const fn of [admitFunction, finalizeFunction, backstopFunction, this.api.resolveInboxItemFunction]) this.inboxNotifications.grantStatusEvents(fn);
+      for (const fn of [admitFunction, finalizeFunction, backstopFunction, this.api.resolveInboxItemFunction])
+        this.inboxNotifications.grantStatusEvents(fn);
     }
     this.schedules = new Schedules(this, 'Schedules', { config, state: this.state, orchestrator: this.orchestrator, logRetention });
     this.operations = new Operations(this, 'Operations', { config, state: this.state, httpApi: this.api.httpApi, logRetention });
@@ -93,7 +112,11 @@ export class NightshiftStack extends Stack {
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the Nightshift HTTP API' });
-    if (this.githubWebhook) new CfnOutput(this, 'GithubWebhookUrl', { value: `${this.api.url.replace(/\/$/, '')}${WEBHOOK_ROUTE_PATH}`, description: 'Payload URL of the GitHub App webhook (docs/github-app.md)' });
+    if (this.githubWebhook)
+      new CfnOutput(this, 'GithubWebhookUrl', {
+        value: `${this.api.url.replace(/\/$/, '')}${WEBHOOK_ROUTE_PATH}`,
+        description: 'Payload URL of the GitHub App webhook (docs/github-app.md)',
+      });
     new CfnOutput(this, 'StateMachineArn', { value: this.orchestrator.stateMachine.stateMachineArn, description: 'The run state machine' });
     new CfnOutput(this, 'RunsTableName', { value: this.state.runs.tableName });
     new CfnOutput(this, 'EventsTableName', { value: this.state.events.tableName });
@@ -101,8 +124,14 @@ export class NightshiftStack extends Stack {
     new CfnOutput(this, 'IdempotencyTableName', { value: this.state.idempotency.tableName });
     new CfnOutput(this, 'TracesBucketName', { value: this.state.traces.bucketName });
     new CfnOutput(this, 'ClusterArn', { value: this.runtime.cluster.clusterArn });
-    new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.alarmTopic.topicArn, description: 'Alarm notifications (config alarms.emails)' });
-    new CfnOutput(this, 'InboxTopicArn', { value: this.inboxNotifications.topic.topicArn, description: 'New inbox items (config notifications.emails)' });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: this.monitoring.alarmTopic.topicArn,
+      description: 'Alarm notifications (config alarms.emails)',
+    });
+    new CfnOutput(this, 'InboxTopicArn', {
+      value: this.inboxNotifications.topic.topicArn,
+      description: 'New inbox items (config notifications.emails)',
+    });
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
   }
 }

@@ -1,4 +1,10 @@
-import { CfnResource, type IPolicyValidationContext, type IPolicyValidationPlugin, type PolicyValidationPluginReport, type Stack } from 'aws-cdk-lib';
+import {
+  CfnResource,
+  type IPolicyValidationContext,
+  type IPolicyValidationPlugin,
+  type PolicyValidationPluginReport,
+  type Stack,
+} from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
@@ -70,7 +76,8 @@ export function acknowledgeSharedGuardFindings(stack: Stack): void {
       if (construct.kmsKeyId === undefined) {
         acknowledgeGuard(construct, {
           rule: 'cloudwatch_log_group_encrypted_check',
-          reason: 'Encrypted at rest by CloudWatch Logs with AWS-owned keys; a customer-managed key per log group (and its key policy for the logs service) is left to the operator.',
+          reason:
+            'Encrypted at rest by CloudWatch Logs with AWS-owned keys; a customer-managed key per log group (and its key policy for the logs service) is left to the operator.',
         });
       }
     }

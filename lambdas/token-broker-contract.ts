@@ -34,7 +34,10 @@ export const TokenBrokerRequest = z.discriminatedUnion('kind', [
     .object({
       kind: z.literal('patchRun'),
       ...Caller,
-      patch: z.object({ branch: BranchName, prUrl: z.string().url().max(2_048) }).partial().strict(),
+      patch: z
+        .object({ branch: BranchName, prUrl: z.string().url().max(2_048) })
+        .partial()
+        .strict(),
     })
     .strict(),
   /** One entry of the run's timeline (already redacted by the runner). */
@@ -111,7 +114,9 @@ export const TraceUploadResponse = z.object({ url: z.string().url(), location: z
 export type TraceUploadResponse = z.infer<typeof TraceUploadResponse>;
 
 /** The answer to `setupCacheRead` / `setupCacheWrite`: the URL, and the headers a PUT must send (they are signed). */
-export const SetupCacheUrlResponse = z.object({ url: z.string().url(), headers: z.record(z.string(), z.string()), expiresAt: z.string() }).strict();
+export const SetupCacheUrlResponse = z
+  .object({ url: z.string().url(), headers: z.record(z.string(), z.string()), expiresAt: z.string() })
+  .strict();
 export type SetupCacheUrlResponse = z.infer<typeof SetupCacheUrlResponse>;
 
 /**

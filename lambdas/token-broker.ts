@@ -75,7 +75,6 @@ export const RUN_WRITE_GRACE_MS = 10 * 60_000;
 /** How long a presigned trace or checkpoint URL is valid. */
 const OBJECT_URL_SECONDS = 300;
 
-
 /** Presigns one request on one of a run's objects (`runs/<runId>/<name>`, the name from core/runs/run-objects.ts), and on no other key. */
 export type RunObjectPresigner = (runId: string, objectName: string, method: 'PUT' | 'GET') => Promise<TraceUploadResponse>;
 
@@ -83,7 +82,10 @@ export function s3RunObjectPresigner(client: S3Client, bucket: string, now: () =
   return async (runId, objectName, method) => {
     const key = runObjectKey(runId, objectName);
     const contentType = objectName.endsWith('.jsonl') ? 'application/x-ndjson' : 'application/json';
-    const command = method === 'PUT' ? new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: contentType }) : new GetObjectCommand({ Bucket: bucket, Key: key });
+    const command =
+      method === 'PUT'
+        ? new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: contentType })
+        : new GetObjectCommand({ Bucket: bucket, Key: key });
     const url = await getSignedUrl(client, command, { expiresIn: OBJECT_URL_SECONDS });
     return { url, location: `s3://${bucket}/${key}`, expiresAt: new Date(now().getTime() + OBJECT_URL_SECONDS * 1000).toISOString() };
   };
@@ -110,14 +112,24 @@ export function s3SetupCachePresigner(client: S3Client, bucket: string, now: () 
   const expiresAt = () => new Date(now().getTime() + SETUP_CACHE_URL_SECONDS * 1000).toISOString();
   return {
     async read(repo, key) {
-      const url = await getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: setupCacheObjectKey(repo, key) }), { expiresIn: SETUP_CACHE_URL_SECONDS });
+      const url = await getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: setupCacheObjectKey(repo, key) }), {
+        expiresIn: SETUP_CACHE_URL_SECONDS,
+      });
       return { url, headers: {}, expiresAt: expiresAt() };
     },
     async write(repo, key) {
       // If-None-Match is signed: the upload cannot replace an entry another run stored (S3 answers 412).
       const headers = { 'if-none-match': '*', 'content-type': 'application/gzip' };
-      const command = new PutObjectCommand({ Bucket: bucket, Key: setupCacheObjectKey(repo, key), IfNoneMatch: '*', ContentType: 'application/gzip' });
-      const url = await getSignedUrl(client, command, { expiresIn: SETUP_CACHE_URL_SECONDS, signableHeaders: new Set(['if-none-match', 'content-type']) });
+      const command = new PutObjectCommand({
+        Bucket: bucket,
+        Key: setupCacheObjectKey(repo, key),
+        IfNoneMatch: '*',
+        ContentType: 'application/gzip',
+      });
+      const url = await getSignedUrl(client, command, {
+        expiresIn: SETUP_CACHE_URL_SECONDS,
+        signableHeaders: new Set(['if-none-match', 'content-type']),
+      });
       return { url, headers, expiresAt: expiresAt() };
     },
   };
@@ -177,7 +189,8 @@ async function requireRun(deps: TokenBrokerDeps, runId: string): Promise<RunReco
 /** The run's repository settings, if the run is RUNNING, not cancel-requested and its repository is configured. */
 async function activeRunRepo(deps: TokenBrokerDeps, runId: string) {
   const run = await requireRun(deps, runId);
-  if (run.status !== 'RUNNING' || run.cancelRequested) throw new RunNotActiveError(runId, run.cancelRequested ? 'cancel-requested' : run.status);
+  if (run.status !== 'RUNNING' || run.cancelRequested)
+    throw new RunNotActiveError(runId, run.cancelRequested ? 'cancel-requested' : run.status);
   const settings = repoSettings(deps.config, run.repo);
   if (!settings) throw new RepoNotAllowedError(run.repo);
   return settings;
@@ -207,7 +220,10 @@ const segmentOf = (run: RunRecord): number => run.resume?.segment ?? 1;
  * checkpoint written while RUNNING (a pause starts there), never over the one the run resumes from;
  * and read back only for the answered pause the run record names.
  */
-async function presignRunObject(deps: TokenBrokerDeps, request: Extract<TokenBrokerRequest, { kind: 'traceUpload' | 'checkpointUpload' | 'checkpointDownload' }>): Promise<TraceUploadResponse> {
+async function presignRunObject(
+  deps: TokenBrokerDeps,
+  request: Extract<TokenBrokerRequest, { kind: 'traceUpload' | 'checkpointUpload' | 'checkpointDownload' }>,
+): Promise<TraceUploadResponse> {
   const presign = presignerOf(deps);
   const { runId } = request;
   if (request.kind === 'traceUpload') {
@@ -217,13 +233,20 @@ async function presignRunObject(deps: TokenBrokerDeps, request: Extract<TokenBro
     // final (a resumed task must not rewrite its predecessor's record), a later one has not started,
     // and a paused run has no task whose trace is open (the pausing task stored its own before it
     // reported the pause: runner/session/run-ending.ts).
-    if (segment > segmentOf(run)) throw new RunObjectRefusedError(runId, `task segment ${segment} has not started (the run is on segment ${segmentOf(run)})`);
-    if (segment < segmentOf(run)) throw new RunObjectRefusedError(runId, `the trace of task segment ${segment} is final (the run is on segment ${segmentOf(run)})`);
-    if (run.status === 'WAITING_FOR_HUMAN') throw new RunObjectRefusedError(runId, 'the run is waiting for a human: no task of it is running to write a trace');
+    if (segment > segmentOf(run))
+      throw new RunObjectRefusedError(runId, `task segment ${segment} has not started (the run is on segment ${segmentOf(run)})`);
+    if (segment < segmentOf(run))
+      throw new RunObjectRefusedError(runId, `the trace of task segment ${segment} is final (the run is on segment ${segmentOf(run)})`);
+    if (run.status === 'WAITING_FOR_HUMAN')
+      throw new RunObjectRefusedError(runId, 'the run is waiting for a human: no task of it is running to write a trace');
     return presign(runId, traceObjectName(segment), 'PUT');
   }
   const run = await requireRun(deps, runId);
-  if (run.status !== 'RUNNING' || run.cancelRequested) throw new RunObjectRefusedError(runId, `checkpoints are only read and written while the run is RUNNING (it is ${run.cancelRequested ? 'cancel-requested' : run.status})`);
+  if (run.status !== 'RUNNING' || run.cancelRequested)
+    throw new RunObjectRefusedError(
+      runId,
+      `checkpoints are only read and written while the run is RUNNING (it is ${run.cancelRequested ? 'cancel-requested' : run.status})`,
+    );
   const resumesFrom = run.resume?.answer != null ? run.resume.itemId : undefined;
   if (request.kind === 'checkpointUpload') {
     if (request.itemId === resumesFrom) throw new RunObjectRefusedError(runId, 'the checkpoint the run resumes from is not replaced');
@@ -246,7 +269,9 @@ async function repoSecretsFor(deps: TokenBrokerDeps, runId: string): Promise<Rep
       secrets[variable] = await deps.secrets(secretName);
     } catch (err) {
       const name = (err as { name?: string }).name;
-      throw new RepoSecretUnavailableError(`could not read secret ${secretName} for ${variable}: ${name && name !== 'Error' ? name : (err as Error).message}`);
+      throw new RepoSecretUnavailableError(
+        `could not read secret ${secretName} for ${variable}: ${name && name !== 'Error' ? name : (err as Error).message}`,
+      );
     }
   }
   return { repository: settings.name, secrets };
@@ -258,7 +283,8 @@ async function repoSecretsFor(deps: TokenBrokerDeps, runId: string): Promise<Rep
  */
 export async function modelApiKeyFor(deps: TokenBrokerDeps, runId: string): Promise<ModelApiKeyResponse> {
   const model = deps.config.model;
-  if (model.provider === 'bedrock' || model.apiKeySecret === undefined) throw new Error(`the configured model provider (${model.provider}) takes no API key`);
+  if (model.provider === 'bedrock' || model.apiKeySecret === undefined)
+    throw new Error(`the configured model provider (${model.provider}) takes no API key`);
   await activeRunRepo(deps, runId);
   const fromEnvironment = deps.modelKeyFromEnvironment?.(model.provider)?.trim();
   if (fromEnvironment) return { provider: model.provider, apiKey: fromEnvironment };
@@ -267,7 +293,9 @@ export async function modelApiKeyFor(deps: TokenBrokerDeps, runId: string): Prom
     apiKey = (await deps.secrets(model.apiKeySecret)).trim();
   } catch (err) {
     const name = (err as { name?: string }).name;
-    throw new RepoSecretUnavailableError(`could not read the model API key secret ${model.apiKeySecret}: ${name && name !== 'Error' ? name : (err as Error).message}`);
+    throw new RepoSecretUnavailableError(
+      `could not read the model API key secret ${model.apiKeySecret}: ${name && name !== 'Error' ? name : (err as Error).message}`,
+    );
   }
   if (apiKey === '') throw new RepoSecretUnavailableError(`the model API key secret ${model.apiKeySecret} is empty`);
   return { provider: model.provider, apiKey };
@@ -316,7 +344,8 @@ async function mintRunToken(deps: TokenBrokerDeps, runId: string): Promise<Token
 
 /** The store's typed refusals the runner acts on, as data; anything else stays an error. */
 function refusalOf(err: unknown): BrokerRefusal | undefined {
-  if (err instanceof BudgetExhaustedError) return { name: 'BudgetExhaustedError', message: err.message, neededMicros: err.neededMicros, availableMicros: err.availableMicros };
+  if (err instanceof BudgetExhaustedError)
+    return { name: 'BudgetExhaustedError', message: err.message, neededMicros: err.neededMicros, availableMicros: err.availableMicros };
   if (err instanceof IllegalTransitionError) return { name: 'IllegalTransitionError', message: err.message, from: err.from, to: err.to };
   if (err instanceof CallNotReservedError) return { name: 'CallNotReservedError', message: err.message };
   if (err instanceof LedgerInconsistencyError) return { name: 'LedgerInconsistencyError', message: err.message };
@@ -335,7 +364,10 @@ async function outcomeOf(work: () => Promise<unknown>): Promise<BrokerOutcome> {
 }
 
 /** The run-data kinds: the run named by the (already verified) request, and nothing else. */
-function runData(deps: TokenBrokerDeps, request: Exclude<TokenBrokerRequest, { kind: 'githubToken' | 'repoSecrets' | 'modelApiKey' }>): Promise<BrokerOutcome> {
+function runData(
+  deps: TokenBrokerDeps,
+  request: Exclude<TokenBrokerRequest, { kind: 'githubToken' | 'repoSecrets' | 'modelApiKey' }>,
+): Promise<BrokerOutcome> {
   const { runId } = request;
   switch (request.kind) {
     case 'getRun':
@@ -381,7 +413,10 @@ function runData(deps: TokenBrokerDeps, request: Exclude<TokenBrokerRequest, { k
  * One broker request: parsed, authenticated by its run key, then answered for that run only.
  * Refusals of the caller (bad input, wrong key, a run not RUNNING for a token) throw.
  */
-export async function brokerRequest(deps: TokenBrokerDeps, input: unknown): Promise<TokenBrokerResponse | RepoSecretsResponse | ModelApiKeyResponse | BrokerOutcome> {
+export async function brokerRequest(
+  deps: TokenBrokerDeps,
+  input: unknown,
+): Promise<TokenBrokerResponse | RepoSecretsResponse | ModelApiKeyResponse | BrokerOutcome> {
   const request = TokenBrokerRequest.parse(input);
   await authenticate(deps, request);
   if (request.kind === 'githubToken') return mintRunToken(deps, request.runId);
@@ -394,7 +429,8 @@ let deps: TokenBrokerDeps | undefined;
 
 function defaultDeps(): TokenBrokerDeps {
   const secretsFile = optionalEnv('NIGHTSHIFT_SECRETS_FILE');
-  const forgeHome = optionalEnv('NIGHTSHIFT_GITHUB_MODE') === 'forge' ? join(optionalEnv('NIGHTSHIFT_HOME') ?? '.nightshift', 'forge') : undefined;
+  const forgeHome =
+    optionalEnv('NIGHTSHIFT_GITHUB_MODE') === 'forge' ? join(optionalEnv('NIGHTSHIFT_HOME') ?? '.nightshift', 'forge') : undefined;
   const tracesBucket = optionalEnv('TRACES_BUCKET');
   // Only the stores the broker answers from: the run, its key, its events and the ledger of its model calls.
   const doc = createDocumentClient();
@@ -406,10 +442,17 @@ function defaultDeps(): TokenBrokerDeps {
     ledger: createBudgetLedger(doc, { runs: names.runs, control: names.control }),
     config: runtimeConfig(),
     secrets: secretsFile ? localSecretsFileSource(secretsFile) : secretsManagerSource(new SecretsManagerClient({})),
-    ...(tracesBucket ? { traces: s3RunObjectPresigner(new S3Client({}), tracesBucket), setupCache: s3SetupCachePresigner(new S3Client({}), tracesBucket) } : {}),
+    ...(tracesBucket
+      ? { traces: s3RunObjectPresigner(new S3Client({}), tracesBucket), setupCache: s3SetupCachePresigner(new S3Client({}), tracesBucket) }
+      : {}),
     ...(forgeHome ? { forgeRoot: forgeHome } : {}),
     // Local mode reads keys from the platform's environment too; a Lambda's environment holds none.
-    ...(secretsFile ? { modelKeyFromEnvironment: (provider: 'anthropic' | 'openai') => optionalEnv(provider === 'anthropic' ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY') } : {}),
+    ...(secretsFile
+      ? {
+          modelKeyFromEnvironment: (provider: 'anthropic' | 'openai') =>
+            optionalEnv(provider === 'anthropic' ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY'),
+        }
+      : {}),
   };
 }
 
@@ -425,13 +468,22 @@ export async function handler(event: unknown): Promise<TokenBrokerResponse | Rep
     const response = await brokerRequest(deps, event);
     // Logged without values: which run got what (never the key, a token or a secret).
     if (kind && loggedKinds.has(kind)) {
-      const detail = 'secrets' in response ? { repository: response.repository, variables: Object.keys(response.secrets) } : 'apiKey' in response ? { provider: response.provider } : 'token' in response ? { mode: response.mode, repository: response.repository, expiresAt: response.expiresAt } : {};
+      const detail =
+        'secrets' in response
+          ? { repository: response.repository, variables: Object.keys(response.secrets) }
+          : 'apiKey' in response
+            ? { provider: response.provider }
+            : 'token' in response
+              ? { mode: response.mode, repository: response.repository, expiresAt: response.expiresAt }
+              : {};
       console.log(JSON.stringify({ level: 'info', message: `${kind} answered`, runId, kind, ...detail }));
     }
     return response;
   } catch (err) {
     // A refusal is worth a line: a caller without the run's key is either a bug or someone trying.
-    console.log(JSON.stringify({ level: 'warn', message: 'request refused', runId: runId ?? null, kind: kind ?? null, error: (err as Error).name }));
+    console.log(
+      JSON.stringify({ level: 'warn', message: 'request refused', runId: runId ?? null, kind: kind ?? null, error: (err as Error).name }),
+    );
     throw err;
   }
 }

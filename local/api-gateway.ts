@@ -74,7 +74,12 @@ export interface LocalIdentity {
   userArn: string;
 }
 
-export function apiGatewayEvent(request: IncomingApiRequest, match: RouteMatch, identity: LocalIdentity, requestId = randomUUID()): APIGatewayProxyEventV2WithIAMAuthorizer {
+export function apiGatewayEvent(
+  request: IncomingApiRequest,
+  match: RouteMatch,
+  identity: LocalIdentity,
+  requestId = randomUUID(),
+): APIGatewayProxyEventV2WithIAMAuthorizer {
   const url = new URL(request.url, 'http://127.0.0.1');
   const headers: Record<string, string> = {};
   let cookies: string[] | undefined;
@@ -93,7 +98,10 @@ export function apiGatewayEvent(request: IncomingApiRequest, match: RouteMatch, 
   const now = new Date();
   const contentType = headers['content-type'] ?? '';
   // HTTP API base64-encodes bodies it does not recognise as text.
-  const textual = request.body.length === 0 || /^(text\/|application\/(json|x-www-form-urlencoded|xml)|.*\+json)/i.test(contentType) || contentType === '';
+  const textual =
+    request.body.length === 0 ||
+    /^(text\/|application\/(json|x-www-form-urlencoded|xml)|.*\+json)/i.test(contentType) ||
+    contentType === '';
   return {
     version: '2.0',
     routeKey: match.route.routeKey,
@@ -162,5 +170,10 @@ export function apiResponse(result: unknown): ApiResponse {
 }
 
 function isStructured(result: unknown): result is APIGatewayProxyStructuredResultV2 {
-  return typeof result === 'object' && result !== null && 'statusCode' in result && typeof (result as { statusCode: unknown }).statusCode === 'number';
+  return (
+    typeof result === 'object' &&
+    result !== null &&
+    'statusCode' in result &&
+    typeof (result as { statusCode: unknown }).statusCode === 'number'
+  );
 }

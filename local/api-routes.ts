@@ -29,13 +29,15 @@ export function routesFromTemplate(template: SynthesizedTemplate): TemplateRoute
     if (!target.success) throw new Error(`route ${id} (${props.RouteKey}) has a target local mode cannot follow`);
     const integrationId = target.data['Fn::Join'][1][1].Ref;
     const integration = resources[integrationId];
-    if (!integration || integration.Type !== 'AWS::ApiGatewayV2::Integration') throw new Error(`route ${props.RouteKey}: integration ${integrationId} not found`);
+    if (!integration || integration.Type !== 'AWS::ApiGatewayV2::Integration')
+      throw new Error(`route ${props.RouteKey}: integration ${integrationId} not found`);
     const uri = GetAttArn.safeParse(IntegrationProps.parse(integration.Properties).IntegrationUri);
     if (!uri.success) throw new Error(`route ${props.RouteKey}: integration ${integrationId} is not a Lambda function of this stack`);
     const functionId = uri.data['Fn::GetAtt'][0];
     const fn = resources[functionId];
     const entry = z.record(z.string(), z.unknown()).optional().parse(fn?.Metadata)?.[HANDLER_ENTRY_METADATA];
-    if (typeof entry !== 'string') throw new Error(`route ${props.RouteKey}: function ${functionId} has no ${HANDLER_ENTRY_METADATA} metadata`);
+    if (typeof entry !== 'string')
+      throw new Error(`route ${props.RouteKey}: function ${functionId} has no ${HANDLER_ENTRY_METADATA} metadata`);
     routes.push({ routeKey: props.RouteKey, functionId, entry });
   }
   return routes.sort((a, b) => a.routeKey.localeCompare(b.routeKey));

@@ -55,7 +55,12 @@ export function createApiServer(options: ApiServerOptions): Server {
     });
   });
 
-  function refuse(res: ServerResponse, requestId: string, refusal: Pick<Refusal, 'statusCode' | 'message'> & { code: string }, fields: Record<string, unknown>): void {
+  function refuse(
+    res: ServerResponse,
+    requestId: string,
+    refusal: Pick<Refusal, 'statusCode' | 'message'> & { code: string },
+    fields: Record<string, unknown>,
+  ): void {
     options.log.warn('api request refused', { requestId, code: refusal.code, reason: refusal.message, ...fields });
     refusalAnswer(res, requestId, refusal);
   }
@@ -66,15 +71,22 @@ export function createApiServer(options: ApiServerOptions): Server {
     const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
     res.setHeader('apigw-requestid', requestId);
     const refusal = crossSiteRefusal({ method, path, headers: req.headers, localPort: req.socket.localPort ?? 0 });
-    if (refusal) return refuse(res, requestId, refusal, { method, path: path.slice(0, 200), origin: String(req.headers.origin ?? '').slice(0, 200) });
+    if (refusal)
+      return refuse(res, requestId, refusal, { method, path: path.slice(0, 200), origin: String(req.headers.origin ?? '').slice(0, 200) });
     const callerRefused = options.callerRefusal?.(req.socket);
-    if (callerRefused !== undefined) return refuse(res, requestId, { statusCode: 403, code: 'local_caller_refused', message: callerRefused }, {});
+    if (callerRefused !== undefined)
+      return refuse(res, requestId, { statusCode: 403, code: 'local_caller_refused', message: callerRefused }, {});
     const routeRefused = options.routeRefusal?.(method, path);
     if (routeRefused) return refuse(res, requestId, routeRefused, { method, path });
     if (options.outsideApi && path !== '/v1' && !path.startsWith('/v1/')) return options.outsideApi(req, res);
     if (method === 'GET' && path === '/v1/health') {
       const ready = options.isReady();
-      send(res, ready ? 200 : 503, { 'content-type': 'application/json' }, JSON.stringify({ status: ready ? 'ok' : 'starting', ...(options.forgeUrl ? { forge: options.forgeUrl() } : {}) }));
+      send(
+        res,
+        ready ? 200 : 503,
+        { 'content-type': 'application/json' },
+        JSON.stringify({ status: ready ? 'ok' : 'starting', ...(options.forgeUrl ? { forge: options.forgeUrl() } : {}) }),
+      );
       return;
     }
     const match = matchRoute(options.routes, method, path);
@@ -116,7 +128,12 @@ export function createApiServer(options: ApiServerOptions): Server {
 }
 
 function refusalAnswer(res: ServerResponse, requestId: string, refusal: Pick<Refusal, 'statusCode' | 'message'> & { code: string }): void {
-  send(res, refusal.statusCode, { 'content-type': 'application/json', 'x-request-id': requestId }, JSON.stringify({ error: { code: refusal.code, message: refusal.message } }));
+  send(
+    res,
+    refusal.statusCode,
+    { 'content-type': 'application/json', 'x-request-id': requestId },
+    JSON.stringify({ error: { code: refusal.code, message: refusal.message } }),
+  );
 }
 
 function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string | Buffer): void {

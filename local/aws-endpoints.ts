@@ -46,17 +46,39 @@ export type LocalFunction = (payload: unknown, context: ReturnType<typeof localL
 const TaskToken = z.string().min(1).max(4096);
 const sfnRequests = {
   SendTaskSuccess: z.object({ taskToken: TaskToken, output: z.string().max(256 * 1024) }).strict(),
-  SendTaskFailure: z.object({ taskToken: TaskToken, error: z.string().max(256).optional(), cause: z.string().max(32_768).optional() }).strict(),
+  SendTaskFailure: z
+    .object({ taskToken: TaskToken, error: z.string().max(256).optional(), cause: z.string().max(32_768).optional() })
+    .strict(),
   SendTaskHeartbeat: z.object({ taskToken: TaskToken }).strict(),
   StartExecution: z
-    .object({ stateMachineArn: z.string().min(1), name: z.string().min(1).max(80).optional(), input: z.string().max(256 * 1024).optional(), traceHeader: z.string().optional() })
+    .object({
+      stateMachineArn: z.string().min(1),
+      name: z.string().min(1).max(80).optional(),
+      input: z
+        .string()
+        .max(256 * 1024)
+        .optional(),
+      traceHeader: z.string().optional(),
+    })
     .strict(),
-  StopExecution: z.object({ executionArn: z.string().min(1), error: z.string().max(256).optional(), cause: z.string().max(32_768).optional() }).strict(),
+  StopExecution: z
+    .object({ executionArn: z.string().min(1), error: z.string().max(256).optional(), cause: z.string().max(32_768).optional() })
+    .strict(),
 } as const;
 type SfnOperation = keyof typeof sfnRequests;
 
-const ecsListTasks = z.object({ cluster: z.string().optional(), startedBy: z.string().max(128).optional(), desiredStatus: z.enum(['RUNNING', 'PENDING', 'STOPPED']).optional(), nextToken: z.string().optional(), maxResults: z.number().optional() }).passthrough();
-const ecsStopTask = z.object({ cluster: z.string().optional(), task: z.string().min(1), reason: z.string().max(255).optional() }).passthrough();
+const ecsListTasks = z
+  .object({
+    cluster: z.string().optional(),
+    startedBy: z.string().max(128).optional(),
+    desiredStatus: z.enum(['RUNNING', 'PENDING', 'STOPPED']).optional(),
+    nextToken: z.string().optional(),
+    maxResults: z.number().optional(),
+  })
+  .passthrough();
+const ecsStopTask = z
+  .object({ cluster: z.string().optional(), task: z.string().min(1), reason: z.string().max(255).optional() })
+  .passthrough();
 
 const maxBodyBytes = 6 * 1024 * 1024;
 
@@ -112,8 +134,12 @@ export function createAwsEndpoints(options: AwsEndpointsOptions): Server {
       res.end(text);
     };
     const fault = (code: string, message: string) =>
-      xml(400, `<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${escapeXml(message)}</Message></Error><RequestId>local</RequestId></ErrorResponse>`);
-    if (form.get('Action') !== 'Publish') return fault('InvalidAction', `local mode serves only SNS Publish, not ${form.get('Action') ?? '(none)'}`);
+      xml(
+        400,
+        `<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${escapeXml(message)}</Message></Error><RequestId>local</RequestId></ErrorResponse>`,
+      );
+    if (form.get('Action') !== 'Publish')
+      return fault('InvalidAction', `local mode serves only SNS Publish, not ${form.get('Action') ?? '(none)'}`);
     let message: PublishedMessage;
     try {
       message = parsePublish(form);
@@ -121,7 +147,10 @@ export function createAwsEndpoints(options: AwsEndpointsOptions): Server {
       return fault('InvalidParameter', errorText(error));
     }
     const messageId = await options.sns!.publish(message);
-    xml(200, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>${escapeXml(messageId)}</MessageId></PublishResult><ResponseMetadata><RequestId>${escapeXml(messageId)}</RequestId></ResponseMetadata></PublishResponse>`);
+    xml(
+      200,
+      `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>${escapeXml(messageId)}</MessageId></PublishResult><ResponseMetadata><RequestId>${escapeXml(messageId)}</RequestId></ResponseMetadata></PublishResponse>`,
+    );
   }
 
   async function serveSfn(operation: string, body: Buffer, res: ServerResponse): Promise<void> {
@@ -139,7 +168,15 @@ export function createAwsEndpoints(options: AwsEndpointsOptions): Server {
     }
     const parsed = sfnRequests[operation as SfnOperation].safeParse(json);
     if (!parsed.success) {
-      sendJson(res, 400, { __type: 'ValidationException', message: parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ') }, contentType);
+      sendJson(
+        res,
+        400,
+        {
+          __type: 'ValidationException',
+          message: parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '),
+        },
+        contentType,
+      );
       return;
     }
     try {
@@ -217,7 +254,12 @@ export function createAwsEndpoints(options: AwsEndpointsOptions): Server {
         return;
       }
       await options.ecs.stopTask(input.data.task);
-      sendJson(res, 200, { task: { taskArn: input.data.task, desiredStatus: 'STOPPED', lastStatus: 'STOPPED', stoppedReason: input.data.reason ?? null } }, contentType);
+      sendJson(
+        res,
+        200,
+        { task: { taskArn: input.data.task, desiredStatus: 'STOPPED', lastStatus: 'STOPPED', stoppedReason: input.data.reason ?? null } },
+        contentType,
+      );
       return;
     }
     sendJson(res, 400, { __type: 'UnknownOperationException', message: `local mode does not serve ECS ${operation}` }, contentType);
@@ -228,14 +270,18 @@ export function createAwsEndpoints(options: AwsEndpointsOptions): Server {
     const name = /function:([^:]+)/.exec(nameOrArn)?.[1] ?? nameOrArn;
     const fn = options.functions.get(name);
     if (!fn) {
-      sendJson(res, 404, { Type: 'User', Message: `Function not found: ${name}` }, 'application/json', { 'x-amzn-errortype': 'ResourceNotFoundException' });
+      sendJson(res, 404, { Type: 'User', Message: `Function not found: ${name}` }, 'application/json', {
+        'x-amzn-errortype': 'ResourceNotFoundException',
+      });
       return;
     }
     let payload: unknown;
     try {
       payload = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
     } catch {
-      sendJson(res, 400, { Type: 'User', Message: 'payload is not JSON' }, 'application/json', { 'x-amzn-errortype': 'InvalidRequestContentException' });
+      sendJson(res, 400, { Type: 'User', Message: 'payload is not JSON' }, 'application/json', {
+        'x-amzn-errortype': 'InvalidRequestContentException',
+      });
       return;
     }
     const context = localLambdaContext(name);
@@ -253,7 +299,10 @@ export function createAwsEndpoints(options: AwsEndpointsOptions): Server {
       // As Lambda reports a function error: HTTP 200, X-Amz-Function-Error, and the error as the payload.
       const err = error instanceof Error ? error : new Error(String(error));
       options.log.warn('function returned an error', { function: name, errorType: err.name, error: err.message });
-      sendJson(res, 200, { errorType: err.name, errorMessage: err.message }, 'application/json', { 'x-amz-function-error': 'Unhandled', 'x-amz-executed-version': '$LATEST' });
+      sendJson(res, 200, { errorType: err.name, errorMessage: err.message }, 'application/json', {
+        'x-amz-function-error': 'Unhandled',
+        'x-amz-executed-version': '$LATEST',
+      });
     }
   }
 }

@@ -34,7 +34,10 @@ export function createLocalConsole(options: LocalConsoleOptions): ConsoleHandler
     port: options.port,
     // Local mode has one identity; the API answers this request exactly as it answers the page.
     callApi: async (path) => {
-      const response = await fetch(`${options.apiUrl()}${path}`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(30_000) });
+      const response = await fetch(`${options.apiUrl()}${path}`, {
+        headers: { accept: 'application/json' },
+        signal: AbortSignal.timeout(30_000),
+      });
       return { status: response.status, body: await response.text() };
     },
     diffs: forgeDiffs(options.forgeRoot),
@@ -46,8 +49,22 @@ export function forgeDiffs(forgeRoot: string): Required<ConsoleDiffs> {
   const diffOf = async (repo: string, base: string, head: string) => {
     const bare = bareRepoPath(forgeRoot, repo);
     if (!branchHead(bare, head) || !branchHead(bare, base)) return undefined;
-    const diffText = await git(bare, ['diff', '--no-color', '--no-ext-diff', '--no-textconv', '-M', `refs/heads/${base}...refs/heads/${head}`, '--']);
-    return classifiedRunDiff({ repo, base, head, diffText, protectedPaths: protectedPathsOfNightshiftYml(await nightshiftYmlAt(bare, base)) });
+    const diffText = await git(bare, [
+      'diff',
+      '--no-color',
+      '--no-ext-diff',
+      '--no-textconv',
+      '-M',
+      `refs/heads/${base}...refs/heads/${head}`,
+      '--',
+    ]);
+    return classifiedRunDiff({
+      repo,
+      base,
+      head,
+      diffText,
+      protectedPaths: protectedPathsOfNightshiftYml(await nightshiftYmlAt(bare, base)),
+    });
   };
   return {
     async runDiff(run: RunView) {

@@ -70,17 +70,26 @@ export async function runDemo(options: DemoOptions): Promise<number> {
         progress?.update(r, t);
       },
       onEvent: (event) => {
-        if (event.type === 'tool_call' || event.type === 'test_result' || event.type === 'note') progress?.note(`  ${event.type === 'tool_call' ? '›' : '·'} ${event.message.slice(0, 160)}`);
+        if (event.type === 'tool_call' || event.type === 'test_result' || event.type === 'note')
+          progress?.note(`  ${event.type === 'tool_call' ? '›' : '·'} ${event.message.slice(0, 160)}`);
       },
     });
     progress?.finish(run, turns);
 
-    const pull = listPulls(home.forge, demoAssets.repo).find((p) => run.prUrl !== null && run.prUrl.endsWith(`/pull/${p.number}`)) ?? listPulls(home.forge, demoAssets.repo)[0];
-    const diff = pull ? execFileSync('git', ['--git-dir', bareRepoPath(home.forge, demoAssets.repo), 'diff', `${pull.base}...${pull.head}`], { encoding: 'utf8' }) : '';
+    const pull =
+      listPulls(home.forge, demoAssets.repo).find((p) => run.prUrl !== null && run.prUrl.endsWith(`/pull/${p.number}`)) ??
+      listPulls(home.forge, demoAssets.repo)[0];
+    const diff = pull
+      ? execFileSync('git', ['--git-dir', bareRepoPath(home.forge, demoAssets.repo), 'diff', `${pull.base}...${pull.head}`], {
+          encoding: 'utf8',
+        })
+      : '';
     if (options.json) {
       options.out(JSON.stringify({ run, pullRequest: pull ?? null, diff }));
     } else {
-      options.out(`\nRun ${run.runId}: ${run.status}${run.outcome ? ` (${run.outcome})` : ''} · ${turns} model turns · ${usd(run.costUsd)} of ${usd(run.budgetUsd)} · tokens in ${run.tokens.input} out ${run.tokens.output}`);
+      options.out(
+        `\nRun ${run.runId}: ${run.status}${run.outcome ? ` (${run.outcome})` : ''} · ${turns} model turns · ${usd(run.costUsd)} of ${usd(run.budgetUsd)} · tokens in ${run.tokens.input} out ${run.tokens.output}`,
+      );
       if (run.error) options.out(`Reason: ${run.error.code}: ${run.error.message}`);
       if (pull) {
         options.out(`\nDraft pull request #${pull.number}${pull.draft ? ' (draft)' : ''}: ${pull.title}`);
@@ -104,7 +113,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
 function captureConsole(file: string): () => void {
   const methods = ['log', 'info', 'warn', 'error', 'debug'] as const;
   const saved = methods.map((m) => console[m]);
-  for (const m of methods) console[m] = (...args: unknown[]) => appendFileSync(file, `${args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')}\n`);
+  for (const m of methods)
+    console[m] = (...args: unknown[]) =>
+      appendFileSync(file, `${args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')}\n`);
   return () => {
     methods.forEach((m, i) => {
       console[m] = saved[i]!;

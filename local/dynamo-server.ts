@@ -33,7 +33,9 @@ export interface LocalDynamo {
  * the data survives a restart; without it everything is in memory. `port` 0 (default): a free one.
  * With `meter`, every request's capacity units are counted (local/meter/dynamo-meter.ts).
  */
-export async function startLocalDynamo(options: { dataDir?: string; names?: TableNames; port?: number; meter?: PlatformMeter } = {}): Promise<LocalDynamo> {
+export async function startLocalDynamo(
+  options: { dataDir?: string; names?: TableNames; port?: number; meter?: PlatformMeter } = {},
+): Promise<LocalDynamo> {
   const names = options.names ?? localTableNames;
   const dynaliteOptions = { ...(options.dataDir ? { path: options.dataDir } : {}), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 };
   const server = options.meter ? meteredDynalite(dynalite, dynaliteOptions, options.meter) : dynalite(dynaliteOptions);

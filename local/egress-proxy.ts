@@ -1,6 +1,18 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, closeSync, constants, existsSync, fchownSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  constants,
+  existsSync,
+  fchownSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { NightshiftConfig } from '../core/config/schema';
 import { newRunnerProxyPassword, proxyPortRange, proxyPorts, runnerProxyPasswordHash, squidConfig } from '../core/egress';
@@ -66,9 +78,10 @@ export function squidIdentity(toolUid: number | undefined): SquidIdentity {
     const found = lookupUser(user);
     if (found && found.uid !== 0 && found.uid !== toolUid) return { user, ...found };
   }
-  throw new Error('running as root, and no user (proxy, squid, nobody) other than root and the tool user exists to run the egress proxy as');
+  throw new Error(
+    'running as root, and no user (proxy, squid, nobody) other than root and the tool user exists to run the egress proxy as',
+  );
 }
-
 
 /** A new file of the platform's (never an existing name, never through a link), readable by squid's group. */
 function writePlatformFile(path: string, content: string | Buffer, mode: number, squid: SquidIdentity): void {
@@ -203,9 +216,16 @@ async function startOnce(squid: string, options: EgressProxyOptions, basePort: n
   });
   const runnerPassword = newRunnerProxyPassword();
   // As root, squid drops to this user; it must never be the user the agent's tools run as.
-  prepareEgressDir(layout, identity, identity.user ? `${generated}cache_effective_user ${identity.user}\n` : generated, runnerProxyPasswordHash(runnerPassword));
+  prepareEgressDir(
+    layout,
+    identity,
+    identity.user ? `${generated}cache_effective_user ${identity.user}\n` : generated,
+    runnerProxyPasswordHash(runnerPassword),
+  );
   // Its own service name, so its shared memory segments do not collide with another local platform's.
-  const child = spawn(squid, ['-N', '-f', conf, '-n', `nightshift${randomBytes(4).toString('hex')}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(squid, ['-N', '-f', conf, '-n', `nightshift${randomBytes(4).toString('hex')}`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)));
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
@@ -218,7 +238,8 @@ async function startOnce(squid: string, options: EgressProxyOptions, basePort: n
   const deadline = Date.now() + 20_000;
   for (const port of ports) {
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`squid exited with ${child.exitCode}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+      if (child.exitCode !== null)
+        throw new Error(`squid exited with ${child.exitCode}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
       try {
         await checkProxy(`http://127.0.0.1:${port.port}`, { timeoutMs: 1_000 });
         break;

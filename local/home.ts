@@ -61,12 +61,17 @@ export function assertHomeIsPrivate(home: NightshiftHome): void {
   const self = process.getuid?.() ?? 0;
   const root = realpathSync(home.root);
   const own = lstatSync(root);
-  if (!own.isDirectory() || own.uid !== self) throw new UnsafeHomeError(`${root} (NIGHTSHIFT_HOME) must be a directory owned by uid ${self}`);
+  if (!own.isDirectory() || own.uid !== self)
+    throw new UnsafeHomeError(`${root} (NIGHTSHIFT_HOME) must be a directory owned by uid ${self}`);
   for (let dir = root; ; dir = dirname(dir)) {
     const stat = lstatSync(dir);
-    if (stat.uid !== 0 && stat.uid !== self) throw new UnsafeHomeError(`${dir} is owned by uid ${stat.uid}: another user could replace NIGHTSHIFT_HOME (${root})`);
+    if (stat.uid !== 0 && stat.uid !== self)
+      throw new UnsafeHomeError(`${dir} is owned by uid ${stat.uid}: another user could replace NIGHTSHIFT_HOME (${root})`);
     const sticky = (stat.mode & 0o1000) !== 0;
-    if ((stat.mode & 0o022) !== 0 && !(sticky && dir !== root)) throw new UnsafeHomeError(`${dir} is writable by other users (mode ${(stat.mode & 0o7777).toString(8)}): they could replace NIGHTSHIFT_HOME (${root})`);
+    if ((stat.mode & 0o022) !== 0 && !(sticky && dir !== root))
+      throw new UnsafeHomeError(
+        `${dir} is writable by other users (mode ${(stat.mode & 0o7777).toString(8)}): they could replace NIGHTSHIFT_HOME (${root})`,
+      );
     if (dir === dirname(dir)) return;
   }
 }
@@ -103,7 +108,8 @@ export function secureSecretsFile(path: string): void {
     const self = process.getuid?.() ?? stat.uid;
     if (!stat.isFile()) throw new UnsafeHomeError(`${path} must be a regular file`);
     if (stat.nlink !== 1) throw new UnsafeHomeError(`${path} has ${stat.nlink} names (hard links); it must have one`);
-    if (stat.uid !== self) throw new UnsafeHomeError(`${path} is owned by uid ${stat.uid}; it must be owned by uid ${self}, which runs the platform`);
+    if (stat.uid !== self)
+      throw new UnsafeHomeError(`${path} is owned by uid ${stat.uid}; it must be owned by uid ${self}, which runs the platform`);
     if ((stat.mode & 0o077) !== 0) fchmodSync(fd, 0o600);
   } finally {
     closeSync(fd);

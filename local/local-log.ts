@@ -21,7 +21,8 @@ export function jsonLog(sink: Sink): LocalLog {
 
 /** One field's value on a text line: strings as they are when plain, anything else as JSON. */
 function fieldText(value: unknown): string {
-  if (typeof value === 'string') return /^[^\s"=]{1,200}$/.test(value) ? value : JSON.stringify(value.length > 500 ? `${value.slice(0, 499)}…` : value);
+  if (typeof value === 'string')
+    return /^[^\s"=]{1,200}$/.test(value) ? value : JSON.stringify(value.length > 500 ? `${value.slice(0, 499)}…` : value);
   return JSON.stringify(value) ?? String(value);
 }
 
@@ -45,6 +46,7 @@ export function textLog(sink: Sink, now: () => Date = () => new Date()): LocalLo
   };
 }
 
-export const stderrLog = (format: 'json' | 'text' = 'json'): LocalLog => (format === 'text' ? textLog : jsonLog)((line) => process.stderr.write(`${line}\n`));
+export const stderrLog = (format: 'json' | 'text' = 'json'): LocalLog =>
+  (format === 'text' ? textLog : jsonLog)((line) => process.stderr.write(`${line}\n`));
 
 export const fileLog = (file: string): LocalLog => jsonLog((line) => appendFileSync(file, `${line}\n`));

@@ -11,10 +11,16 @@ import type { Socket } from 'node:net';
 
 /** /proc/net/tcp spells an IPv4 address as the 32-bit word in host byte order, in hex. */
 function hexAddress(ip: string): string | undefined {
-  const parts = ip.replace(/^::ffff:/, '').split('.').map(Number);
+  const parts = ip
+    .replace(/^::ffff:/, '')
+    .split('.')
+    .map(Number);
   if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return undefined;
   const bytes = endianness() === 'LE' ? [...parts].reverse() : parts;
-  return bytes.map((b) => b.toString(16).padStart(2, '0')).join('').toUpperCase();
+  return bytes
+    .map((b) => b.toString(16).padStart(2, '0'))
+    .join('')
+    .toUpperCase();
 }
 
 function endpoint(ip: string, port: number): string | undefined {
@@ -26,7 +32,11 @@ function endpoint(ip: string, port: number): string | undefined {
  * The uid owning the socket whose local end is `client` and remote end `server`, from the text of
  * /proc/net/tcp; undefined when no such socket is listed (the client went away, or it is not local).
  */
-export function peerUidFromTable(table: string, client: { address: string; port: number }, server: { address: string; port: number }): number | undefined {
+export function peerUidFromTable(
+  table: string,
+  client: { address: string; port: number },
+  server: { address: string; port: number },
+): number | undefined {
   const local = endpoint(client.address, client.port);
   const remote = endpoint(server.address, server.port);
   if (!local || !remote) return undefined;
@@ -67,7 +77,10 @@ export function loopbackPeerUid(socket: Socket): number | undefined {
  * The local API's caller check: only the operator (the OS user running the platform) and root may
  * call; any other uid, the agent's tool user first of all, is refused. Decided once per connection.
  */
-export function operatorOnly(operatorUid: number, peerUid: (socket: Socket) => number | undefined = loopbackPeerUid): (socket: Socket) => string | undefined {
+export function operatorOnly(
+  operatorUid: number,
+  peerUid: (socket: Socket) => number | undefined = loopbackPeerUid,
+): (socket: Socket) => string | undefined {
   const decided = new WeakMap<Socket, string | undefined>();
   return (socket) => {
     if (decided.has(socket)) return decided.get(socket);

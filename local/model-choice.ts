@@ -24,7 +24,9 @@ export function parseModelChoice(value: string): ModelChoice {
     try {
       text = readFileSync(file, 'utf8');
     } catch (error) {
-      throw new Error(`NIGHTSHIFT_MODEL=${value}: cannot read the replayed session ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      throw new Error(
+        `NIGHTSHIFT_MODEL=${value}: cannot read the replayed session ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      );
     }
     const lineIndex = text.split('\n').findIndex((l) => l.trim() !== '');
     if (lineIndex < 0) throw new Error(`NIGHTSHIFT_MODEL=${value}: the replayed session ${file} has no responses`);
@@ -36,7 +38,10 @@ export function parseModelChoice(value: string): ModelChoice {
       throw new Error(`NIGHTSHIFT_MODEL=${value}: line ${lineIndex + 1} of ${file} is not JSON (${(error as Error).message})`);
     }
     const parsed = ConverseResponse.safeParse(json);
-    if (!parsed.success) throw new Error(`NIGHTSHIFT_MODEL=${value}: line ${lineIndex + 1} of ${file} is not a recorded model response (${z.prettifyError(parsed.error).replace(/\s*\n\s*/g, '; ')})`);
+    if (!parsed.success)
+      throw new Error(
+        `NIGHTSHIFT_MODEL=${value}: line ${lineIndex + 1} of ${file} is not a recorded model response (${z.prettifyError(parsed.error).replace(/\s*\n\s*/g, '; ')})`,
+      );
     return { kind: 'replay', file };
   }
   const named = ModelProviderName.safeParse(value);
@@ -53,11 +58,15 @@ export function resolveModel(model: string | undefined, env: NodeJS.ProcessEnv, 
   // The runner would refuse a bad choice at every run's start: say so once, now, in one line.
   const choice = model ? parseModelChoice(model) : undefined;
   if (choice?.kind === 'provider' && configured && choice.name !== configured) {
-    throw new Error(`NIGHTSHIFT_MODEL=${choice.name} but the config's model.provider is ${configured}: unset NIGHTSHIFT_MODEL or set model.provider (docs/providers.md)`);
+    throw new Error(
+      `NIGHTSHIFT_MODEL=${choice.name} but the config's model.provider is ${configured}: unset NIGHTSHIFT_MODEL or set model.provider (docs/providers.md)`,
+    );
   }
   if (choice) return choice.kind === 'replay' ? `replay:${choice.file}` : choice.name;
   if (configured && configured !== 'bedrock') return configured;
-  const hasCredentials = Boolean(env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_CONTAINER_CREDENTIALS_FULL_URI || env.AWS_WEB_IDENTITY_TOKEN_FILE);
+  const hasCredentials = Boolean(
+    env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_CONTAINER_CREDENTIALS_FULL_URI || env.AWS_WEB_IDENTITY_TOKEN_FILE,
+  );
   // No model: the platform still starts (the console, the forge, the API), and a submission says how to configure one.
   return hasCredentials ? 'bedrock' : undefined;
 }
@@ -69,7 +78,9 @@ export const NO_MODEL_MESSAGE =
 /** `model.provider` of the config file, read without validating it (startLocalPlatform validates the whole file). */
 function configuredModelProvider(configFile: string): string | undefined {
   try {
-    const parsed = z.object({ model: z.object({ provider: z.string().default('bedrock') }) }).safeParse(JSON.parse(readFileSync(configFile, 'utf8')));
+    const parsed = z
+      .object({ model: z.object({ provider: z.string().default('bedrock') }) })
+      .safeParse(JSON.parse(readFileSync(configFile, 'utf8')));
     return parsed.success ? parsed.data.model.provider : undefined;
   } catch {
     return undefined;

@@ -35,7 +35,10 @@ export interface LocalPlatformOptions {
 }
 
 const LocalEnv = z.object({
-  PORT: z.string().regex(/^\d{1,5}$/, 'must be a port number').default('8787'),
+  PORT: z
+    .string()
+    .regex(/^\d{1,5}$/, 'must be a port number')
+    .default('8787'),
   NIGHTSHIFT_HOME: z.string().min(1).default('.nightshift'),
   NIGHTSHIFT_CONFIG: z.string().min(1).default('nightshift.config.json'),
   NIGHTSHIFT_MODEL: z.string().min(1).optional(),
@@ -46,9 +49,15 @@ const LocalEnv = z.object({
 });
 
 /** Options from the environment, as `nightshift dev` takes them (docs/local-mode.md#environment). */
-export function localPlatformOptionsFromEnv(env: NodeJS.ProcessEnv, options: { logTo: 'stderr' | 'file'; logFormat?: 'json' | 'text' }): LocalPlatformOptions {
+export function localPlatformOptionsFromEnv(
+  env: NodeJS.ProcessEnv,
+  options: { logTo: 'stderr' | 'file'; logFormat?: 'json' | 'text' },
+): LocalPlatformOptions {
   const read = LocalEnv.safeParse(env);
-  if (!read.success) throw new Error(`local mode's environment is invalid: ${read.error.issues.map((i) => `${issuePath(i.path)}: ${i.message}`).join('; ')}`);
+  if (!read.success)
+    throw new Error(
+      `local mode's environment is invalid: ${read.error.issues.map((i) => `${issuePath(i.path)}: ${i.message}`).join('; ')}`,
+    );
   const parsed = read.data;
   const basePort = Number(parsed.PORT);
   // Checked now, so a base port without room for every listener is one line at start.

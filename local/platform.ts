@@ -86,7 +86,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   await assertPortsFree(ports, options.port, config, options.egressProxy !== false && findSquid() !== undefined);
   const cleanups: (() => Promise<void>)[] = [];
   const stopAll = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => log.error('shutdown step failed', { error: errorText(error) }));
+    for (const cleanup of cleanups.reverse())
+      await cleanup().catch((error: unknown) => log.error('shutdown step failed', { error: errorText(error) }));
     cleanups.length = 0;
   };
 
@@ -100,21 +101,38 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       stopTimeoutMs: options.runnerStopTimeoutMs ?? RUNNER_STOP_TIMEOUT_SECONDS * 1000,
       log,
     });
-    runners.reapOrphans(() => readdirSync(home.logs).filter((f) => f.endsWith('.runner.pid')).map((f) => join(home.logs, f)));
+    runners.reapOrphans(() =>
+      readdirSync(home.logs)
+        .filter((f) => f.endsWith('.runner.pid'))
+        .map((f) => join(home.logs, f)),
+    );
     // Their tool commands run in process groups of their own, which the runners' groups do not reach.
     reapToolLeftovers({ workDir: home.work, toolUid: toolUidOf(toolUser) }, log);
     cleanups.push(() => runners.stopAll());
 
-    const dynamo: LocalDynamo = await listenAs('dynamo', ports.dynamo, options.port, () => startLocalDynamo({ dataDir: home.data, port: ports.dynamo, ...(options.meter ? { meter: options.meter } : {}) }));
+    const dynamo: LocalDynamo = await listenAs('dynamo', ports.dynamo, options.port, () =>
+      startLocalDynamo({ dataDir: home.data, port: ports.dynamo, ...(options.meter ? { meter: options.meter } : {}) }),
+    );
     cleanups.push(() => dynamo.stop());
     const store = createStore(documentClientFor(dynamo.client), dynamo.names);
 
     // Pull request links open the web console's PR view, on the API's port (known once it listens).
     let consoleUrl: string | undefined;
-    const forge: ForgeServer = await listenAs('forge', ports.forge, options.port, () => startForge({ root: home.forge, port: ports.forge, webUrl: () => consoleUrl }));
+    const forge: ForgeServer = await listenAs('forge', ports.forge, options.port, () =>
+      startForge({ root: home.forge, port: ports.forge, webUrl: () => consoleUrl }),
+    );
     cleanups.push(() => forge.stop());
 
-    const egressProxy = options.egressProxy === false ? undefined : await startEgressProxy({ config, dir: join(home.root, 'egress'), log, toolUid: toolUidOf(toolUser), ...(ports.proxy !== undefined ? { basePort: ports.proxy } : {}) });
+    const egressProxy =
+      options.egressProxy === false
+        ? undefined
+        : await startEgressProxy({
+            config,
+            dir: join(home.root, 'egress'),
+            log,
+            toolUid: toolUidOf(toolUser),
+            ...(ports.proxy !== undefined ? { basePort: ports.proxy } : {}),
+          });
     if (egressProxy) cleanups.push(() => egressProxy.stop());
     else log.warn('squid is not installed: runner tools will run without the egress proxy, and each run says so in its events');
 
@@ -147,8 +165,14 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
           const messageId = newMessageId();
           options.meter?.snsPublish();
           // The outbox holds what people would be told (the inbox topic's machine events go to the webhook function only).
-          if (isForPeople(message.attributes)) appendFileSync(outbox, `${JSON.stringify({ at: new Date().toISOString(), messageId, ...message })}\n`, { mode: 0o600 });
-          log.info('notification published (local outbox)', { topicArn: message.topicArn, subject: message.subject, attributes: message.attributes, outbox });
+          if (isForPeople(message.attributes))
+            appendFileSync(outbox, `${JSON.stringify({ at: new Date().toISOString(), messageId, ...message })}\n`, { mode: 0o600 });
+          log.info('notification published (local outbox)', {
+            topicArn: message.topicArn,
+            subject: message.subject,
+            attributes: message.attributes,
+            outbox,
+          });
           functions.deliver(message, messageId);
           return messageId;
         },
@@ -162,7 +186,13 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     const endpointUrl = `http://127.0.0.1:${await listenAs('awsEndpoints', ports.awsEndpoints, options.port, () => listenOnLoopback(endpoints, ports.awsEndpoints))}`;
     cleanups.push(() => closeServer(endpoints));
 
-    const serviceEnv = serviceEnvironment({ dynamo, awsEndpointsUrl: endpointUrl, configFile: options.configFile, home, githubApiUrl: forge.url });
+    const serviceEnv = serviceEnvironment({
+      dynamo,
+      awsEndpointsUrl: endpointUrl,
+      configFile: options.configFile,
+      home,
+      githubApiUrl: forge.url,
+    });
     const extracted = extractStateMachine(template);
     exposeToHandlers(serviceEnv, { extracted, template, home, handlerLogLevel: options.handlerLogLevel ?? 'INFO' });
     const handlers = functions.serve(extracted, template);
@@ -184,14 +214,36 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     const executor = machine;
     cleanups.push(() => executor.close());
     // The queue sweep the run gauges make every minute on AWS: wakes what a lost wake-up left waiting.
-    const sweep = setInterval(() => void sweepQueue({ queue: store.queue, slots: store.slots, caps: capsOf(config), machine: executor, liftedHolds: queueHoldChecker(queueHoldDepsOf({ ...store, threads: createThreadStore(documentClientFor(dynamo.client), dynamo.names.control) }, config)) }).catch((error: unknown) => log.warn('queue sweep failed', { error: errorText(error) })), QUEUE_SWEEP_MS);
+    const sweep = setInterval(
+      () =>
+        void sweepQueue({
+          queue: store.queue,
+          slots: store.slots,
+          caps: capsOf(config),
+          machine: executor,
+          liftedHolds: queueHoldChecker(
+            queueHoldDepsOf({ ...store, threads: createThreadStore(documentClientFor(dynamo.client), dynamo.names.control) }, config),
+          ),
+        }).catch((error: unknown) => log.warn('queue sweep failed', { error: errorText(error) })),
+      QUEUE_SWEEP_MS,
+    );
     sweep.unref();
     cleanups.push(async () => clearInterval(sweep));
 
-    runners.setBaseEnv(runnerEnvironment(serviceEnv, { extracted, home, model: options.model, recordDir: options.recordDir, toolUser, egressProxy }));
+    runners.setBaseEnv(
+      runnerEnvironment(serviceEnv, { extracted, home, model: options.model, recordDir: options.recordDir, toolUser, egressProxy }),
+    );
 
     const recovery = await recoverInterruptedRuns(
-      { runs: store.runs, events: store.events, ledger: store.ledger, slots: store.slots, queue: store.queue, inbox: store.inbox, stopRunTasks: (runId) => runners.stopRun(runId) },
+      {
+        runs: store.runs,
+        events: store.events,
+        ledger: store.ledger,
+        slots: store.slots,
+        queue: store.queue,
+        inbox: store.inbox,
+        stopRunTasks: (runId) => runners.stopRun(runId),
+      },
       log,
       config.repos.map((repo) => repo.name),
     );
@@ -204,7 +256,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     let ready = false;
     const operatorUid = process.getuid?.();
     const identifiable = operatorUid !== undefined && canIdentifyLoopbackPeers();
-    if (!identifiable) log.warn('this system does not list TCP sockets with their owners (/proc/net/tcp): every loopback caller is taken for the operator');
+    if (!identifiable)
+      log.warn('this system does not list TCP sockets with their owners (/proc/net/tcp): every loopback caller is taken for the operator');
     let port = 0;
     const webConsole = createLocalConsole({ config, forgeRoot: home.forge, apiUrl: () => `http://127.0.0.1:${port}`, port: () => port });
     const api = createApiServer({
@@ -214,7 +267,14 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       forgeUrl: () => forge.url,
       log,
       outsideApi: webConsole,
-      ...(options.model ? {} : { routeRefusal: (method: string, path: string) => (method === 'POST' && path === '/v1/runs' ? { statusCode: 422 as const, code: 'no_model', message: NO_MODEL_MESSAGE } : undefined) }),
+      ...(options.model
+        ? {}
+        : {
+            routeRefusal: (method: string, path: string) =>
+              method === 'POST' && path === '/v1/runs'
+                ? { statusCode: 422 as const, code: 'no_model', message: NO_MODEL_MESSAGE }
+                : undefined,
+          }),
       ...(identifiable ? { callerRefusal: operatorOnly(operatorUid) } : {}),
     });
     port = await listenAs('api', ports.api, options.port, () => listenOnLoopback(api, ports.api));
@@ -225,12 +285,21 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     consoleAssets().catch((error: unknown) => log.error('the web console could not be built', { error: errorText(error) }));
     // The local forge delivers signed webhooks to the same route GitHub would call (docs/local-mode.md#the-github-loop-on-one-machine).
     const webhookRoute = routes.some((r) => r.routeKey === 'POST /v1/webhooks/github');
-    if (webhookRoute && config.github.webhookSecret) forge.setWebhook(`${url}/v1/webhooks/github`, localWebhookSecret(home.secretsFile, config.github.webhookSecret));
+    if (webhookRoute && config.github.webhookSecret)
+      forge.setWebhook(`${url}/v1/webhooks/github`, localWebhookSecret(home.secretsFile, config.github.webhookSecret));
     // Where `nightshift forge` finds the running forge.
     writeFileSync(join(home.forge, '.url'), `${forge.url}\n`);
     ready = true;
-    if (!options.model) log.warn('no model is configured: the platform runs, and submissions are refused until one is', { reason: NO_MODEL_MESSAGE });
-    log.info('local platform ready', { url, model: options.model ?? null, forge: forge.url, routes: routes.length, recovered: recovery.ended.length, egressProxy: egressProxy?.url ?? null });
+    if (!options.model)
+      log.warn('no model is configured: the platform runs, and submissions are refused until one is', { reason: NO_MODEL_MESSAGE });
+    log.info('local platform ready', {
+      url,
+      model: options.model ?? null,
+      forge: forge.url,
+      routes: routes.length,
+      recovered: recovery.ended.length,
+      egressProxy: egressProxy?.url ?? null,
+    });
 
     return {
       url,

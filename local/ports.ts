@@ -41,8 +41,15 @@ export const MAX_BASE_PORT = 65_535 - PORT_OFFSETS.proxy - 1_000;
 
 export function localPorts(base: number): LocalPorts {
   if (base === 0) return { api: 0, forge: 0, awsEndpoints: 0, dynamo: 0, proxy: undefined };
-  if (!Number.isInteger(base) || base < 1024 || base > MAX_BASE_PORT) throw new Error(`PORT must be 0 (free ports) or a base port from 1024 to ${MAX_BASE_PORT}, not ${base}`);
-  return { api: base, forge: base + PORT_OFFSETS.forge, awsEndpoints: base + PORT_OFFSETS.awsEndpoints, dynamo: base + PORT_OFFSETS.dynamo, proxy: base + PORT_OFFSETS.proxy };
+  if (!Number.isInteger(base) || base < 1024 || base > MAX_BASE_PORT)
+    throw new Error(`PORT must be 0 (free ports) or a base port from 1024 to ${MAX_BASE_PORT}, not ${base}`);
+  return {
+    api: base,
+    forge: base + PORT_OFFSETS.forge,
+    awsEndpoints: base + PORT_OFFSETS.awsEndpoints,
+    dynamo: base + PORT_OFFSETS.dynamo,
+    proxy: base + PORT_OFFSETS.proxy,
+  };
 }
 
 /** A listener's port is in use by another process. */
@@ -85,7 +92,12 @@ async function probe(port: number): Promise<'free' | 'taken'> {
  * Checks every fixed port before anything starts, so a taken one is one clear line at once rather
  * than a half-started platform. (The listeners map EADDRINUSE the same way for a port taken in between.)
  */
-export async function assertPortsFree(ports: LocalPorts, base: number, config: Pick<NightshiftConfig, 'repos'>, withProxy: boolean): Promise<void> {
+export async function assertPortsFree(
+  ports: LocalPorts,
+  base: number,
+  config: Pick<NightshiftConfig, 'repos'>,
+  withProxy: boolean,
+): Promise<void> {
   const wanted: [keyof LocalPorts, number][] = [
     ['api', ports.api],
     ['forge', ports.forge],

@@ -5,7 +5,9 @@ import type { LocalStateMachine } from './state-machine';
 export const QUEUE_SWEEP_MS = 5_000;
 
 /** One sweep: wakes the queued runs the free capacity admits, through the offline executor's tokens. */
-export async function sweepQueue(deps: Omit<QueueWakeDeps, 'wakeRun'> & { machine: Pick<LocalStateMachine, 'sendTaskSuccess'> }): Promise<{ woken: string[] }> {
+export async function sweepQueue(
+  deps: Omit<QueueWakeDeps, 'wakeRun'> & { machine: Pick<LocalStateMachine, 'sendTaskSuccess'> },
+): Promise<{ woken: string[] }> {
   return wakeQueuedRuns({
     ...deps,
     wakeRun: async (token) => {

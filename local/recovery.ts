@@ -16,7 +16,11 @@ export const localRestartReason = {
  * and slots still held by runs that already ended (or do not exist) are freed, in the global semaphore
  * and in those of `repos`.
  */
-export async function recoverInterruptedRuns(deps: FinalizeDeps, log: LocalLog, repos: readonly string[] = []): Promise<{ ended: string[]; slotsFreed: string[] }> {
+export async function recoverInterruptedRuns(
+  deps: FinalizeDeps,
+  log: LocalLog,
+  repos: readonly string[] = [],
+): Promise<{ ended: string[]; slotsFreed: string[] }> {
   const ended: string[] = [];
   for (const status of activeStatuses) {
     let cursor: string | undefined;

@@ -35,7 +35,11 @@ export function crossSiteRefusal(request: RequestFacts): Refusal | undefined {
   const allowedHosts = loopbackHosts.map((name) => `${name}:${request.localPort}`);
   if (request.localPort === 80) allowedHosts.push(...loopbackHosts);
   if (host === undefined || !allowedHosts.includes(host)) {
-    return { statusCode: 403, code: 'cross_site_refused', message: `local mode answers only requests addressed to ${allowedHosts[0]} or ${allowedHosts[1]} (Host header)` };
+    return {
+      statusCode: 403,
+      code: 'cross_site_refused',
+      message: `local mode answers only requests addressed to ${allowedHosts[0]} or ${allowedHosts[1]} (Host header)`,
+    };
   }
   const origin = request.headers.origin;
   if (origin !== undefined && single(origin) !== `http://${host}`) {
@@ -43,7 +47,11 @@ export function crossSiteRefusal(request: RequestFacts): Refusal | undefined {
   }
   const site = single(request.headers['sec-fetch-site']);
   if (request.path.startsWith('/v1/') && request.headers['sec-fetch-site'] !== undefined && site !== 'same-origin' && site !== 'none') {
-    return { statusCode: 403, code: 'cross_site_refused', message: 'local mode answers API requests from its own origin only (Sec-Fetch-Site)' };
+    return {
+      statusCode: 403,
+      code: 'cross_site_refused',
+      message: 'local mode answers API requests from its own origin only (Sec-Fetch-Site)',
+    };
   }
   return undefined;
 }

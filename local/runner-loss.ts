@@ -10,7 +10,11 @@ import type { RunnerExit } from './runner-processes';
  * stderr lines in the run's error, redacted of every secret value the platform knows and of anything
  * shaped like a token.
  */
-export async function failLostLocalRunner(exit: RunnerExit, task: { taskToken: string; secretValues: readonly string[] }, sendTaskFailure: SendTaskFailure): Promise<LostRunnerAction> {
+export async function failLostLocalRunner(
+  exit: RunnerExit,
+  task: { taskToken: string; secretValues: readonly string[] },
+  sendTaskFailure: SendTaskFailure,
+): Promise<LostRunnerAction> {
   const redactor = new Redactor();
   for (const secret of [task.taskToken, ...task.secretValues]) redactor.add(secret);
   return endLostRunner(

@@ -117,7 +117,13 @@ export class RunnerProcesses extends EventEmitter<{ started: [{ runId: string; t
       child = spawn(program, args, {
         cwd: this.options.cwd,
         // The runner is told the grace it has, as ECS's task definition tells it (core/runs/stop-grace.ts).
-        env: { ...inherited, ...this.options.baseEnv, ...env, NIGHTSHIFT_WORKSPACE: workspace, NIGHTSHIFT_STOP_TIMEOUT_SECONDS: String(Math.max(1, Math.ceil(this.options.stopTimeoutMs / 1000))) },
+        env: {
+          ...inherited,
+          ...this.options.baseEnv,
+          ...env,
+          NIGHTSHIFT_WORKSPACE: workspace,
+          NIGHTSHIFT_STOP_TIMEOUT_SECONDS: String(Math.max(1, Math.ceil(this.options.stopTimeoutMs / 1000))),
+        },
         // Its own process group, so a stop reaches the agent's tool commands too. Stderr comes through
         // the platform (into the same log), so that a runner that dies can say why in its run's error.
         detached: true,
@@ -161,7 +167,14 @@ export class RunnerProcesses extends EventEmitter<{ started: [{ runId: string; t
           let bound: NodeJS.Timeout | undefined;
           await Promise.race([stderrEnded, new Promise<void>((resolve) => (bound = setTimeout(resolve, STDERR_DRAIN_MS)))]);
           clearTimeout(bound);
-          const exit: RunnerExit = { runId, taskArn, code, signal, stopRequested: runner.stopRequested, lastErrorLines: lastLinesOf(stderrTail) };
+          const exit: RunnerExit = {
+            runId,
+            taskArn,
+            code,
+            signal,
+            stopRequested: runner.stopRequested,
+            lastErrorLines: lastLinesOf(stderrTail),
+          };
           this.options.log.info('runner process exited', { runId, taskArn, code, signal, stopRequested: runner.stopRequested });
           this.emit('exited', exit);
           resolve(exit);

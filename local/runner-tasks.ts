@@ -26,7 +26,9 @@ const RunTaskParameters = z
     StartedBy: RunId,
     Overrides: z.object({
       ContainerOverrides: z
-        .array(z.object({ Name: z.string(), Environment: z.array(z.object({ Name: z.string(), Value: z.string() })).default([]) }).passthrough())
+        .array(
+          z.object({ Name: z.string(), Environment: z.array(z.object({ Name: z.string(), Value: z.string() })).default([]) }).passthrough(),
+        )
         .min(1),
     }),
   })
@@ -59,12 +61,23 @@ export class LocalRunnerTasks {
       const task = this.live.get(exit.taskArn);
       this.live.delete(exit.taskArn);
       if (exit.stopRequested || !task) return;
-      failLostLocalRunner(exit, { taskToken: task.taskToken, secretValues: [...task.secretValues, ...localSecretValues(options.secretsFile)] }, options.sendTaskFailure)
+      failLostLocalRunner(
+        exit,
+        { taskToken: task.taskToken, secretValues: [...task.secretValues, ...localSecretValues(options.secretsFile)] },
+        options.sendTaskFailure,
+      )
         .then(async (result) => {
           if (result.action !== 'failed') return;
-          await options.events.append(exit.runId, 'note', `runner process exited (${exit.signal ?? `code ${exit.code}`}) without reporting: ${result.cause}`, { code: exit.code, signal: exit.signal });
+          await options.events.append(
+            exit.runId,
+            'note',
+            `runner process exited (${exit.signal ?? `code ${exit.code}`}) without reporting: ${result.cause}`,
+            { code: exit.code, signal: exit.signal },
+          );
         })
-        .catch((error: unknown) => options.log.error('could not end the run of a lost runner', { runId: exit.runId, error: errorText(error) }));
+        .catch((error: unknown) =>
+          options.log.error('could not end the run of a lost runner', { runId: exit.runId, error: errorText(error) }),
+        );
     });
   }
 
@@ -75,7 +88,11 @@ export class LocalRunnerTasks {
     for (const { Name, Value } of parameters.Overrides.ContainerOverrides[0]!.Environment) overrides[Name] = Value;
     const runId = parameters.StartedBy;
     const { taskArn } = this.options.runners.start(runId, overrides);
-    if (overrides.TASK_TOKEN) this.live.set(taskArn, { taskToken: overrides.TASK_TOKEN, secretValues: [overrides.RUN_KEY ?? '', this.options.proxyPassword ?? ''] });
+    if (overrides.TASK_TOKEN)
+      this.live.set(taskArn, {
+        taskToken: overrides.TASK_TOKEN,
+        secretValues: [overrides.RUN_KEY ?? '', this.options.proxyPassword ?? ''],
+      });
     return { Tasks: [{ TaskArn: taskArn, StartedBy: runId, LastStatus: 'PROVISIONING' }], Failures: [] };
   };
 }

@@ -1,6 +1,12 @@
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand, ResourceNotFoundException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DescribeTableCommand,
+  ResourceNotFoundException,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClientFor } from '../adapters/dynamodb/client';
 import { runsListMode, tableDefinitions } from '../adapters/dynamodb/create-tables';
@@ -19,7 +25,11 @@ export const RUNS_REBUILD_FILE = 'runs-rebuild.json';
  * again (puts of whole items: repeating one is harmless) before anything reads the table.
  * Returns whether it rebuilt or restored.
  */
-export async function upgradeLocalRunsTable(client: DynamoDBClient, names: TableNames, dataDir: string): Promise<'current' | 'rebuilt' | 'restored'> {
+export async function upgradeLocalRunsTable(
+  client: DynamoDBClient,
+  names: TableNames,
+  dataDir: string,
+): Promise<'current' | 'rebuilt' | 'restored'> {
   const doc = documentClientFor(client);
   const file = join(dataDir, RUNS_REBUILD_FILE);
   if (existsSync(file)) {
@@ -33,7 +43,9 @@ export async function upgradeLocalRunsTable(client: DynamoDBClient, names: Table
   const items: Record<string, unknown>[] = [];
   let start: Record<string, unknown> | undefined;
   do {
-    const page = await doc.send(new ScanCommand({ TableName: names.runs, ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}) }));
+    const page = await doc.send(
+      new ScanCommand({ TableName: names.runs, ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}) }),
+    );
     items.push(...(page.Items ?? []));
     start = page.LastEvaluatedKey;
   } while (start);

@@ -17,7 +17,13 @@ const dummyCredentials = { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'l
 export const localRegion = 'us-east-1';
 
 /** The environment the handlers read at module load and the runners get: the same names as on AWS. */
-export function serviceEnvironment(input: { dynamo: LocalDynamo; awsEndpointsUrl: string; configFile: string; home: NightshiftHome; githubApiUrl: string }): Record<string, string> {
+export function serviceEnvironment(input: {
+  dynamo: LocalDynamo;
+  awsEndpointsUrl: string;
+  configFile: string;
+  home: NightshiftHome;
+  githubApiUrl: string;
+}): Record<string, string> {
   const { dynamo, awsEndpointsUrl } = input;
   return {
     AWS_REGION: localRegion,
@@ -57,7 +63,9 @@ export function exposeToHandlers(
     // The inbox topic the Pause function publishes to (as its environment says on AWS).
     INBOX_TOPIC_ARN: localTopicArn(input.template, 'InboxNotifications') ?? '',
     // With the GitHub triggers, the events the status comments follow (the queue's moves, answers through the API), as on AWS.
-    ...(functionNameOf(extracted.lambdaEntries, 'lambdas/github/webhook.ts') ? { STATUS_EVENTS_TOPIC_ARN: localTopicArn(input.template, 'InboxNotifications') ?? '' } : {}),
+    ...(functionNameOf(extracted.lambdaEntries, 'lambdas/github/webhook.ts')
+      ? { STATUS_EVENTS_TOPIC_ARN: localTopicArn(input.template, 'InboxNotifications') ?? '' }
+      : {}),
     CLUSTER_ARN: `arn:aws:ecs:${localRegion}:000000000000:cluster/nightshift-local`,
     NIGHTSHIFT_SECRETS_FILE: home.secretsFile,
     NIGHTSHIFT_GITHUB_MODE: 'forge',
@@ -71,7 +79,14 @@ export function exposeToHandlers(
 /** Every runner's environment before its task's overrides (RUN_ID, TASK_TOKEN, RUN_KEY): what the runner task definition sets on AWS. */
 export function runnerEnvironment(
   serviceEnv: Record<string, string>,
-  input: { extracted: ExtractedStateMachine; home: NightshiftHome; model: string | undefined; recordDir: string | undefined; toolUser: string; egressProxy: LocalEgressProxy | undefined },
+  input: {
+    extracted: ExtractedStateMachine;
+    home: NightshiftHome;
+    model: string | undefined;
+    recordDir: string | undefined;
+    toolUser: string;
+    egressProxy: LocalEgressProxy | undefined;
+  },
 ): Record<string, string> {
   const { home, egressProxy } = input;
   return {
@@ -84,6 +99,12 @@ export function runnerEnvironment(
     NIGHTSHIFT_WORKDIR: home.work,
     NIGHTSHIFT_TOOL_USER: input.toolUser,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    ...(egressProxy ? { NIGHTSHIFT_PROXY_URL: egressProxy.url, NIGHTSHIFT_PROXY_ACCESS_LOG: egressProxy.accessLog, NIGHTSHIFT_PROXY_PASSWORD: egressProxy.runnerPassword } : {}),
+    ...(egressProxy
+      ? {
+          NIGHTSHIFT_PROXY_URL: egressProxy.url,
+          NIGHTSHIFT_PROXY_ACCESS_LOG: egressProxy.accessLog,
+          NIGHTSHIFT_PROXY_PASSWORD: egressProxy.runnerPassword,
+        }
+      : {}),
   };
 }

@@ -63,9 +63,14 @@ export function localTopicArn(templateJson: unknown, prefix: string): string | u
 export function matchesFilterPolicy(policy: Record<string, unknown> | undefined, attributes: Record<string, string>): boolean {
   if (!policy) return true;
   return Object.entries(policy).every(([name, conditions]) => {
-    if (name === '$or') return z.array(z.record(z.string(), z.unknown())).min(2).parse(conditions).some((branch) => matchesFilterPolicy(branch, attributes));
+    if (name === '$or')
+      return z
+        .array(z.record(z.string(), z.unknown()))
+        .min(2)
+        .parse(conditions)
+        .some((branch) => matchesFilterPolicy(branch, attributes));
     const list = z.array(z.union([z.string(), z.object({ exists: z.boolean() }).strict()])).parse(conditions);
-    return list.some((c) => (typeof c === 'string' ? attributes[name] === c : c.exists === (name in attributes)));
+    return list.some((c) => (typeof c === 'string' ? attributes[name] === c : c.exists === name in attributes));
   });
 }
 

@@ -62,11 +62,15 @@ function assertPrivateCacheDir(dir: string): void {
   const stat = lstatSync(dir);
   const self = process.getuid?.() ?? stat.uid;
   if (!stat.isDirectory() || stat.uid !== self || (stat.mode & 0o022) !== 0) {
-    throw new Error(`the template cache ${dir} must be a directory of uid ${self} that no one else can write (mode ${(stat.mode & 0o7777).toString(8)}, uid ${stat.uid})`);
+    throw new Error(
+      `the template cache ${dir} must be a directory of uid ${self} that no one else can write (mode ${(stat.mode & 0o7777).toString(8)}, uid ${stat.uid})`,
+    );
   }
 }
 
-export async function synthesizedTemplate(options: TemplateOptions): Promise<{ template: SynthesizedTemplate; cached: boolean; key: string }> {
+export async function synthesizedTemplate(
+  options: TemplateOptions,
+): Promise<{ template: SynthesizedTemplate; cached: boolean; key: string }> {
   assertPrivateCacheDir(options.cacheDir);
   const key = templateCacheKey(options.repoRoot, options.config);
   const cacheFile = join(options.cacheDir, `template-${key}.json`);
@@ -74,7 +78,8 @@ export async function synthesizedTemplate(options: TemplateOptions): Promise<{ t
     const template = Template.parse(JSON.parse(readFileSync(cacheFile, 'utf8')));
     return { template, cached: true, key };
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') options.log.warn('template cache unreadable; synthesizing again', { file: cacheFile, error: (error as Error).message });
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+      options.log.warn('template cache unreadable; synthesizing again', { file: cacheFile, error: (error as Error).message });
   }
   const started = Date.now();
   const template = await synthesize(options.config);
@@ -84,7 +89,8 @@ export async function synthesizedTemplate(options: TemplateOptions): Promise<{ t
   writeFileSync(partial, JSON.stringify(template));
   renameSync(partial, cacheFile);
   for (const old of readdirSync(options.cacheDir)) {
-    if (old.startsWith('template-') && old !== `template-${key}.json` && old.endsWith('.json')) rmSync(join(options.cacheDir, old), { force: true });
+    if (old.startsWith('template-') && old !== `template-${key}.json` && old.endsWith('.json'))
+      rmSync(join(options.cacheDir, old), { force: true });
   }
   options.log.info('synthesized the stack for local mode', { ms: Date.now() - started, key });
   return { template, cached: false, key };

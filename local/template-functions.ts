@@ -54,7 +54,10 @@ export class TemplateFunctions {
       this.byName.set(name, async (payload, context) => this.handlerOf(entry)(payload, context));
     }
     this.subscriptions = lambdaSubscriptionsOf(template, extracted.lambdaEntries);
-    if (![...extracted.lambdaEntries.values()].includes(TOKEN_BROKER_ENTRY) && existsSync(join(this.options.repoRoot, TOKEN_BROKER_ENTRY))) {
+    if (
+      ![...extracted.lambdaEntries.values()].includes(TOKEN_BROKER_ENTRY) &&
+      existsSync(join(this.options.repoRoot, TOKEN_BROKER_ENTRY))
+    ) {
       // The template does not define the broker function (yet): serve the module under a local name.
       this.options.log.warn('the template has no token broker function; serving lambdas/token-broker.ts as "token-broker"');
       this.byName.set('token-broker', async (payload, context) => this.handlerOf(TOKEN_BROKER_ENTRY)(payload, context));

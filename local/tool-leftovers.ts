@@ -84,7 +84,8 @@ export function reapToolLeftovers(scope: ToolLeftoverScope, log: LocalLog): numb
       killed.push(leftover.pid);
     }
   }
-  if (killed.length > 0) log.warn('killed tool processes left by a previous platform process', { count: killed.length, pids: killed.slice(0, 50) });
+  if (killed.length > 0)
+    log.warn('killed tool processes left by a previous platform process', { count: killed.length, pids: killed.slice(0, 50) });
   return killed;
 }
 

@@ -47,13 +47,21 @@ export function brokerRunAccess(broker: BrokerCaller): RunnerRunAccess {
       }
     },
     start: async (runId) => runRecord(await outcome(broker, { kind: 'startRun', runId })),
-    patch: async (runId, patch) => runRecord(await outcome(broker, { kind: 'patchRun', runId, patch: { ...(patch.branch != null ? { branch: patch.branch } : {}), ...(patch.prUrl != null ? { prUrl: patch.prUrl } : {}) } })),
+    patch: async (runId, patch) =>
+      runRecord(
+        await outcome(broker, {
+          kind: 'patchRun',
+          runId,
+          patch: { ...(patch.branch != null ? { branch: patch.branch } : {}), ...(patch.prUrl != null ? { prUrl: patch.prUrl } : {}) },
+        }),
+      ),
   };
 }
 
 export function brokerEventLog(broker: BrokerCaller): RunnerEventLog {
   return {
-    append: async (runId, type, message, detail) => RunEvent.parse(await outcome(broker, { kind: 'appendEvent', runId, type, message, ...(detail ? { detail } : {}) })),
+    append: async (runId, type, message, detail) =>
+      RunEvent.parse(await outcome(broker, { kind: 'appendEvent', runId, type, message, ...(detail ? { detail } : {}) })),
   };
 }
 

@@ -2,7 +2,14 @@ import '../core/polyfills';
 import { runtimeConfig } from '../core/config/runtime';
 import { withRunnerCredential } from '../core/egress/runner-credential';
 import { runnerGiveUpAfterMs } from '../core/runs/stop-grace';
-import { brokerCheckpointStore, brokerEventLog, brokerLedger, brokerRunAccess, brokerSetupCacheUrls, brokerTraceSink } from './broker-run-data';
+import {
+  brokerCheckpointStore,
+  brokerEventLog,
+  brokerLedger,
+  brokerRunAccess,
+  brokerSetupCacheUrls,
+  brokerTraceSink,
+} from './broker-run-data';
 import { type as osType, release as osRelease } from 'node:os';
 import { egressSettingsFromEnv } from './egress/egress-settings';
 import { proxiedFetch, runnerAwsClients } from './egress/proxied-clients';
@@ -49,7 +56,10 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
   const egress = egressSettingsFromEnv(env);
   // AWS APIs outside the VPC go through the proxy's default port with the runner credential, which
   // the proxy requires for them (core/egress/runner-credential.ts); the tools' proxy URL has none.
-  const awsProxy = egress && settings.NIGHTSHIFT_PROXY_PASSWORD ? withRunnerCredential(egress.proxyBaseUrl, settings.NIGHTSHIFT_PROXY_PASSWORD) : undefined;
+  const awsProxy =
+    egress && settings.NIGHTSHIFT_PROXY_PASSWORD
+      ? withRunnerCredential(egress.proxyBaseUrl, settings.NIGHTSHIFT_PROXY_PASSWORD)
+      : undefined;
   const aws = runnerAwsClients({ ...(region ? { region } : {}), ...(awsProxy ? { proxyUrl: awsProxy } : {}) });
   // The runner has no DynamoDB or S3 access: its run, events, ledger and trace go through the broker, with the run key.
   const broker = lambdaBrokerCaller(aws.lambda, settings.TOKEN_BROKER_FUNCTION, settings.RUN_KEY);
@@ -65,7 +75,8 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
   const setupCacheImage = `${settings.NIGHTSHIFT_RUNNER_IMAGE ?? `local ${osType()} ${osRelease()}`} ${process.platform}-${process.arch} node ${process.version}`;
   const setupCacheDir = settings.NIGHTSHIFT_SETUP_CACHE_DIR;
   const setupCacheUrls = settings.TRACES_BUCKET ? brokerSetupCacheUrls(broker, settings.RUN_ID) : undefined;
-  if (settings.NIGHTSHIFT_RECORD_DIR) model = RecordingProvider.inDirectory(model, settings.NIGHTSHIFT_RECORD_DIR, settings.RUN_ID, (value) => redactor.redactValue(value));
+  if (settings.NIGHTSHIFT_RECORD_DIR)
+    model = RecordingProvider.inDirectory(model, settings.NIGHTSHIFT_RECORD_DIR, settings.RUN_ID, (value) => redactor.redactValue(value));
   session = new RunSession({
     runId: settings.RUN_ID,
     config,
@@ -74,13 +85,24 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
     ledger: brokerLedger(broker),
     callbacks: stepFunctionsCallbacks(aws.sfn, taskToken),
     tokens: tokenBrokerSource(broker),
-    github: (token, repo, proxyUrl) => octokitGithubApi({ baseUrl: settings.GITHUB_API_URL ?? config.github.apiUrl, token, repo, ...(proxyUrl ? { fetch: proxiedFetch(proxyUrl) } : {}) }),
+    github: (token, repo, proxyUrl) =>
+      octokitGithubApi({
+        baseUrl: settings.GITHUB_API_URL ?? config.github.apiUrl,
+        token,
+        repo,
+        ...(proxyUrl ? { fetch: proxiedFetch(proxyUrl) } : {}),
+      }),
     model,
     traceSink: settings.TRACES_BUCKET ? brokerTraceSink(broker) : directoryTraceSink(settings.NIGHTSHIFT_TRACE_DIR!),
     // Pause checkpoints are kept like traces: presigned by the broker for this run only, a directory locally.
     checkpoints: settings.TRACES_BUCKET ? brokerCheckpointStore(broker) : directoryCheckpointStore(settings.NIGHTSHIFT_TRACE_DIR!),
     ...(setupCacheDir || setupCacheUrls
-      ? { setupCache: (repo: string) => ({ store: setupCacheDir ? directorySetupCacheStore(setupCacheDir, repo) : presignedSetupCacheStore(setupCacheUrls!), image: setupCacheImage }) }
+      ? {
+          setupCache: (repo: string) => ({
+            store: setupCacheDir ? directorySetupCacheStore(setupCacheDir, repo) : presignedSetupCacheStore(setupCacheUrls!),
+            image: setupCacheImage,
+          }),
+        }
       : {}),
     workspace: runWorkspaceDir(settings.NIGHTSHIFT_WORKDIR, settings.RUN_ID),
     keepWorkspace: settings.NIGHTSHIFT_KEEP_WORKSPACE === '1',

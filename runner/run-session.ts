@@ -65,7 +65,13 @@ export class RunSession {
     } catch (err) {
       end = await endFromError(this.ctx, err, this.prepared, { loopStarted: this.loopStarted });
     }
-    return reportEnd(this.ctx, end, { layout: this.layout, proxy: this.started?.proxy, budget: this.budget, meter: this.meter, refusedHosts: this.refusedHosts });
+    return reportEnd(this.ctx, end, {
+      layout: this.layout,
+      proxy: this.started?.proxy,
+      budget: this.budget,
+      meter: this.meter,
+      refusedHosts: this.refusedHosts,
+    });
   }
 
   private async lifecycle(): Promise<RunEnd> {
@@ -79,7 +85,13 @@ export class RunSession {
     if (ctx.run.runKind === 'review') return runReview(ctx, started, { budget: this.budget, meter: this.meter });
     const repo = await ctx.timed('clone', () => ctx.withHeartbeats(() => checkoutRepo(ctx, started)));
     // From here on a failure pushes work in progress to the run branch.
-    const prepared: PreparedRun = { ...started, repo, rules: defaultRepoRules(), commandEnv: started.toolEnv, headTestEnv: started.toolEnv };
+    const prepared: PreparedRun = {
+      ...started,
+      repo,
+      rules: defaultRepoRules(),
+      commandEnv: started.toolEnv,
+      headTestEnv: started.toolEnv,
+    };
     this.prepared = prepared;
     await ctx.heartbeat();
     // The GitHub status comment says the run is running, before setup and the tests at base.
@@ -94,10 +106,27 @@ export class RunSession {
     const gate = new FinishGate(ctx, prepared, baseTests, baseChecks);
     const restored = await restoreConversation(ctx);
     this.loopStarted = true;
-    const agentEnd = await runAgentLoop(ctx, { prepared, budget: this.budget, meter: this.meter, setupNotes, baseTests, gate, restored, status });
+    const agentEnd = await runAgentLoop(ctx, {
+      prepared,
+      budget: this.budget,
+      meter: this.meter,
+      setupNotes,
+      baseTests,
+      gate,
+      restored,
+      status,
+    });
     const paused = await checkpointIfPaused(ctx, agentEnd, prepared);
     if (paused) return paused;
-    return deliver(ctx, agentEnd, { prepared, budget: this.budget, meter: this.meter, refusedHosts: this.refusedHosts, baseTests, baseChecks, gate });
+    return deliver(ctx, agentEnd, {
+      prepared,
+      budget: this.budget,
+      meter: this.meter,
+      refusedHosts: this.refusedHosts,
+      baseTests,
+      baseChecks,
+      gate,
+    });
   }
 }
 

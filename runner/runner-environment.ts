@@ -33,7 +33,10 @@ export const RunnerEnvironment = z.object({
   NIGHTSHIFT_RUNNER_IMAGE: z.string().min(1).max(512).optional(),
   /** Parent of the per-run workspace. */
   NIGHTSHIFT_WORKDIR: z.string().min(1).default(join(tmpdir(), 'nightshift-work')),
-  NIGHTSHIFT_TOOL_USER: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/).default('nightshift-tool'),
+  NIGHTSHIFT_TOOL_USER: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_-]{0,31}$/)
+    .default('nightshift-tool'),
   /** The egress proxy (http://host:port) for tools and the runner's git. */
   NIGHTSHIFT_PROXY_URL: z.string().url().optional(),
   /** The runner's credential at the proxy for the AWS API hosts (core/egress/runner-credential.ts). A secret. */
@@ -55,15 +58,25 @@ export function readRunnerEnvironment(env: NodeJS.ProcessEnv = process.env): Run
     // Names only: values (the task token) never reach the log.
     throw new Error(`runner environment is invalid: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
   }
-  if (!parsed.data.TRACES_BUCKET && !parsed.data.NIGHTSHIFT_TRACE_DIR) throw new Error('runner environment is invalid: set TRACES_BUCKET or NIGHTSHIFT_TRACE_DIR');
+  if (!parsed.data.TRACES_BUCKET && !parsed.data.NIGHTSHIFT_TRACE_DIR)
+    throw new Error('runner environment is invalid: set TRACES_BUCKET or NIGHTSHIFT_TRACE_DIR');
   // Behind a proxy the runner's AWS clients need the credential: without it every model call would get a 407.
-  if (parsed.data.NIGHTSHIFT_PROXY_URL && !parsed.data.NIGHTSHIFT_PROXY_PASSWORD) throw new Error('runner environment is invalid: NIGHTSHIFT_PROXY_URL is set without NIGHTSHIFT_PROXY_PASSWORD');
+  if (parsed.data.NIGHTSHIFT_PROXY_URL && !parsed.data.NIGHTSHIFT_PROXY_PASSWORD)
+    throw new Error('runner environment is invalid: NIGHTSHIFT_PROXY_URL is set without NIGHTSHIFT_PROXY_PASSWORD');
   return parsed.data;
 }
 
 /** Values in the runner's environment that must never be written anywhere. */
 export function secretValuesOf(env: NodeJS.ProcessEnv): string[] {
-  return ['TASK_TOKEN', 'RUN_KEY', 'NIGHTSHIFT_PROXY_PASSWORD', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_CONTAINER_AUTHORIZATION_TOKEN', 'GITHUB_TOKEN']
+  return [
+    'TASK_TOKEN',
+    'RUN_KEY',
+    'NIGHTSHIFT_PROXY_PASSWORD',
+    'AWS_SECRET_ACCESS_KEY',
+    'AWS_SESSION_TOKEN',
+    'AWS_CONTAINER_AUTHORIZATION_TOKEN',
+    'GITHUB_TOKEN',
+  ]
     .map((name) => env[name])
     .filter((v): v is string => typeof v === 'string' && v !== '');
 }

@@ -26,7 +26,9 @@ export class TaskNoLongerWaitedError extends Error {
  */
 export class TaskCallbacksDeniedError extends Error {
   constructor(readonly reason: string) {
-    super(`the task role may not report to the state machine (${reason}): states:SendTaskHeartbeat/Success/Failure were refused for this run's task token; see docs/operations.md`);
+    super(
+      `the task role may not report to the state machine (${reason}): states:SendTaskHeartbeat/Success/Failure were refused for this run's task token; see docs/operations.md`,
+    );
     this.name = 'TaskCallbacksDeniedError';
   }
 }
@@ -40,7 +42,11 @@ const deniedErrors = new Set(['AccessDeniedException', 'AccessDenied', 'Unauthor
  */
 export function stepFunctionsCallbacks(client: SFNClient | (() => Promise<SFNClient>), taskToken: string): TaskCallbacks {
   let loaded: Promise<{ sfn: SFNClient; commands: typeof import('@aws-sdk/client-sfn') }> | undefined;
-  const sfn = () => (loaded ??= Promise.all([typeof client === 'function' ? client() : client, import('@aws-sdk/client-sfn')]).then(([sfn, commands]) => ({ sfn, commands })));
+  const sfn = () =>
+    (loaded ??= Promise.all([typeof client === 'function' ? client() : client, import('@aws-sdk/client-sfn')]).then(([sfn, commands]) => ({
+      sfn,
+      commands,
+    })));
   return {
     async heartbeat() {
       const { sfn: c, commands } = await sfn();

@@ -25,7 +25,9 @@ export function lambdaBrokerCaller(client: LambdaClient, functionName: string, r
   return {
     async call(request) {
       const payload = { ...request, runKey } as TokenBrokerRequest;
-      const out = await client.send(new InvokeCommand({ FunctionName: functionName, InvocationType: 'RequestResponse', Payload: Buffer.from(JSON.stringify(payload)) }));
+      const out = await client.send(
+        new InvokeCommand({ FunctionName: functionName, InvocationType: 'RequestResponse', Payload: Buffer.from(JSON.stringify(payload)) }),
+      );
       const text = out.Payload ? Buffer.from(out.Payload).toString('utf8') : '';
       if (out.FunctionError) {
         // The error payload names the refusal; it never carries a token, a secret value or the key.

@@ -78,9 +78,17 @@ const tracked = execFileSync('git', ['ls-files', '-z'], { cwd: root, encoding: '
 /** Not the project's modules: the eval's task repositories (tsconfig.json excludes them too). */
 const foreignTrees = ['eval/tasks/'];
 /** Specifiers inside source text a test writes to a temporary directory: they name files there, not here. */
-const writtenByTests = new Set(["test/local/bundle-cache.test.ts: './greeting'", "test/local/bundle-cache.test.ts: './nowhere'", "test/runner/change-coverage.test.ts: '../src/add'"]);
+const writtenByTests = new Set([
+  "test/local/bundle-cache.test.ts: './greeting'",
+  "test/local/bundle-cache.test.ts: './nowhere'",
+  "test/runner/change-coverage.test.ts: '../src/add'",
+]);
 const sources = tracked.filter(
-  (file) => /\.(ts|tsx|mjs|cjs|js)$/.test(file) && !file.includes('node_modules/') && !foreignTrees.some((tree) => file.startsWith(tree)) && existsSync(join(root, file)),
+  (file) =>
+    /\.(ts|tsx|mjs|cjs|js)$/.test(file) &&
+    !file.includes('node_modules/') &&
+    !foreignTrees.some((tree) => file.startsWith(tree)) &&
+    existsSync(join(root, file)),
 );
 const specifierPatterns = [
   /(\bfrom\s*)(['"])(\.{1,2}\/[^'"]*)\2/g,
@@ -96,7 +104,8 @@ const extensions = ['', '.ts', '.tsx', '.d.ts', '.js', '.mjs', '.cjs', '.json'];
 function resolveSpecifier(fromFile, specifier) {
   const base = posix.normalize(posix.join(posix.dirname(fromFile), specifier));
   for (const ext of extensions) if (isFile(join(root, base + ext))) return { file: base + ext, viaDir: false };
-  for (const index of ['index.ts', 'index.tsx', 'index.js']) if (isFile(join(root, base, index))) return { file: posix.join(base, index), viaDir: true };
+  for (const index of ['index.ts', 'index.tsx', 'index.js'])
+    if (isFile(join(root, base, index))) return { file: posix.join(base, index), viaDir: true };
   return undefined;
 }
 /** Imports written as examples inside comments or strings of text would not resolve: skip lines that are comments. */
@@ -148,7 +157,8 @@ for (const file of sources) {
   if (!file.startsWith('core/') || moves.has(file)) continue;
   const text = rewrites.get(file) ?? readFileSync(join(root, file), 'utf8');
   if (/from\s*['"]\.{1,2}\/[^'"]*adapters\//.test(text)) leaks.push(`${file} would import adapters/ (move what it needs into core/ first)`);
-  if (/from\s*['"]@aws-sdk\/(client-|lib-dynamodb)/.test(text)) leaks.push(`${file} imports an AWS SDK client: add it to the moves or take the client out`);
+  if (/from\s*['"]@aws-sdk\/(client-|lib-dynamodb)/.test(text))
+    leaks.push(`${file} imports an AWS SDK client: add it to the moves or take the client out`);
 }
 if (leaks.length > 0) fail(leaks);
 
@@ -156,7 +166,11 @@ if (leaks.length > 0) fail(leaks);
 // This script names the old paths on purpose: it is left as it is.
 const self = 'scripts/move-adapters.mjs';
 const textFiles = tracked.filter(
-  (file) => /\.(md|ts|tsx|mjs|cjs|js|json|jsonc|ya?ml)$/.test(file) && file !== self && !file.includes('node_modules/') && existsSync(join(root, file)),
+  (file) =>
+    /\.(md|ts|tsx|mjs|cjs|js|json|jsonc|ya?ml)$/.test(file) &&
+    file !== self &&
+    !file.includes('node_modules/') &&
+    existsSync(join(root, file)),
 );
 const stems = new Map([...moves].map(([from, to]) => [from.replace(/\.ts$/, ''), to.replace(/\.ts$/, '')]));
 const mention = new RegExp(`(?<![\\w./-])(${[...stems.keys()].join('|')})(?=\\.ts\\b|\\.(?![\\w/])|[^\\w./-]|$)`, 'gm');
@@ -200,10 +214,14 @@ const broken = [];
 for (const file of sources.map((f) => moves.get(f) ?? f)) {
   const text = readFileSync(join(root, file), 'utf8');
   for (const pattern of specifierPatterns)
-    for (const match of text.matchAll(pattern)) if (!inComment(text, match.index) && !resolveSpecifier(file, match[3]) && !writtenByTests.has(`${file}: '${match[3]}'`)) broken.push(`${file}: '${match[3]}'`);
+    for (const match of text.matchAll(pattern))
+      if (!inComment(text, match.index) && !resolveSpecifier(file, match[3]) && !writtenByTests.has(`${file}: '${match[3]}'`))
+        broken.push(`${file}: '${match[3]}'`);
 }
 if (broken.length > 0) {
   console.error(`move-adapters: moved, but these imports no longer resolve (fix, or git reset --hard):\n  ${broken.join('\n  ')}`);
   process.exit(1);
 }
-console.log(`move-adapters: moved ${moves.size} files, rewrote ${rewrites.size} files (${mentions} path mentions); now: npx tsc --noEmit -p . && npx jest test/architecture`);
+console.log(
+  `move-adapters: moved ${moves.size} files, rewrote ${rewrites.size} files (${mentions} path mentions); now: npx tsc --noEmit -p . && npx jest test/architecture`,
+);

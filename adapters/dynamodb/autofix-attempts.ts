@@ -20,7 +20,6 @@ import { isConditionFailure } from './condition-failure';
  */
 export const autofixItemKey = (thread: string) => `autofix#${thread.toLowerCase()}`;
 
-
 const Sha = z.string().regex(/^[0-9a-f]{40}$/);
 const SuiteId = z.number().int().positive();
 const Stored = z.record(z.string(), z.unknown());
@@ -34,10 +33,19 @@ export function attemptStateOf(item: Record<string, unknown> | undefined): Attem
     if (name.startsWith('c:') && typeof value === 'number') commits[name.slice(2)] = value;
     else if (name.startsWith('s:') && typeof value === 'string') suites[name.slice(2)] = value;
   }
-  return AttemptState.parse({ total: typeof item.total === 'number' ? item.total : 0, commits, suites, enabled: typeof item.enabled === 'boolean' ? item.enabled : null });
+  return AttemptState.parse({
+    total: typeof item.total === 'number' ? item.total : 0,
+    commits,
+    suites,
+    enabled: typeof item.enabled === 'boolean' ? item.enabled : null,
+  });
 }
 
-export function createAutofixAttempts(doc: DynamoDBDocumentClient, tableName: string, now: () => Date = () => new Date()): AutofixAttemptsPort {
+export function createAutofixAttempts(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  now: () => Date = () => new Date(),
+): AutofixAttemptsPort {
   const key = (thread: string) => ({ pk: autofixItemKey(ThreadName.parse(thread)) });
   async function get(thread: string): Promise<AttemptState> {
     const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: key(thread), ConsistentRead: true }));
@@ -53,10 +61,19 @@ export function createAutofixAttempts(doc: DynamoDBDocumentClient, tableName: st
           new UpdateCommand({
             TableName: tableName,
             Key: key(thread),
-            UpdateExpression: 'SET #total = if_not_exists(#total, :zero) + :one, #commit = if_not_exists(#commit, :zero) + :one, #suite = :sha, updatedAt = :now',
-            ConditionExpression: 'attribute_not_exists(#suite) AND (attribute_not_exists(#total) OR #total < :perPullRequest) AND (attribute_not_exists(#commit) OR #commit < :perCommit)',
+            UpdateExpression:
+              'SET #total = if_not_exists(#total, :zero) + :one, #commit = if_not_exists(#commit, :zero) + :one, #suite = :sha, updatedAt = :now',
+            ConditionExpression:
+              'attribute_not_exists(#suite) AND (attribute_not_exists(#total) OR #total < :perPullRequest) AND (attribute_not_exists(#commit) OR #commit < :perCommit)',
             ExpressionAttributeNames: { '#total': 'total', '#commit': commit, '#suite': suite },
-            ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':sha': sha, ':now': now().toISOString(), ':perPullRequest': caps.perPullRequest, ':perCommit': caps.perCommit },
+            ExpressionAttributeValues: {
+              ':zero': 0,
+              ':one': 1,
+              ':sha': sha,
+              ':now': now().toISOString(),
+              ':perPullRequest': caps.perPullRequest,
+              ':perCommit': caps.perCommit,
+            },
             ReturnValues: 'ALL_NEW',
           }),
         );
@@ -85,7 +102,14 @@ export function createAutofixAttempts(doc: DynamoDBDocumentClient, tableName: st
         });
     },
     async setEnabled(thread, enabled) {
-      await doc.send(new UpdateCommand({ TableName: tableName, Key: key(thread), UpdateExpression: 'SET enabled = :enabled, updatedAt = :now', ExpressionAttributeValues: { ':enabled': enabled, ':now': now().toISOString() } }));
+      await doc.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: key(thread),
+          UpdateExpression: 'SET enabled = :enabled, updatedAt = :now',
+          ExpressionAttributeValues: { ':enabled': enabled, ':now': now().toISOString() },
+        }),
+      );
     },
     async claimNotice(thread, noticeKey) {
       try {

@@ -85,7 +85,13 @@ export function createBudgetLedger(
     }
   }
 
-  async function reserveRun(input: { runId: string; requester: string; day: string; budgetMicros: number; limits: DailyLimits }): Promise<void> {
+  async function reserveRun(input: {
+    runId: string;
+    requester: string;
+    day: string;
+    budgetMicros: number;
+    limits: DailyLimits;
+  }): Promise<void> {
     const { runId, requester, day, budgetMicros, limits } = ReserveRunInput.parse(input);
     const requesterKey = controlItemKey.requesterDay(requester, day);
     const orgKey = controlItemKey.orgDay(day);
@@ -159,14 +165,24 @@ export function createBudgetLedger(
     return { refundedMicros: item.refundMicros, spentMicros: item.spentMicros };
   }
 
-  async function extendRun(input: { runId: string; extensionId: string; extraMicros: number; maxBudgetMicros: number; limits: DailyLimits }): Promise<{ budgetMicros: number }> {
+  async function extendRun(input: {
+    runId: string;
+    extensionId: string;
+    extraMicros: number;
+    maxBudgetMicros: number;
+    limits: DailyLimits;
+  }): Promise<{ budgetMicros: number }> {
     const runId = RunId.parse(input.runId);
     const extensionId = EntryId.parse(input.extensionId);
     const extra = Micros.positive().parse(input.extraMicros);
     const item = await runs.requireItem(runId);
     if (item.extensions?.[extensionId] !== undefined) return { budgetMicros: item.budgetMicros };
     if (item.settled) throw new BudgetExtensionRefusedError(runId, 'it has ended');
-    if (item.budgetMicros + extra > input.maxBudgetMicros) throw new BudgetExtensionRefusedError(runId, `its budget would be ${item.budgetMicros + extra} micro-USD, above budgets.maxPerRunUsd (${input.maxBudgetMicros})`);
+    if (item.budgetMicros + extra > input.maxBudgetMicros)
+      throw new BudgetExtensionRefusedError(
+        runId,
+        `its budget would be ${item.budgetMicros + extra} micro-USD, above budgets.maxPerRunUsd (${input.maxBudgetMicros})`,
+      );
     const key = `${runId}#${extensionId}`;
     const requesterKey = controlItemKey.requesterDay(item.requester, item.ledgerDay);
     const orgKey = controlItemKey.orgDay(item.ledgerDay);

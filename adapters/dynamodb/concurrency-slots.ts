@@ -14,11 +14,21 @@ import { isConditionFailure } from './condition-failure';
  * semaphore, its requester's, in the same all-or-none way.
  */
 
-const Caps = z.object({ global: z.number().int().positive(), perRepo: z.number().int().positive(), perRequester: z.number().int().positive().optional() }).strict();
+const Caps = z
+  .object({
+    global: z.number().int().positive(),
+    perRepo: z.number().int().positive(),
+    perRequester: z.number().int().positive().optional(),
+  })
+  .strict();
 const Requester = z.string().min(1).max(200);
 const SlotItem = z.object({ count: z.number().int(), holders: z.record(z.string(), z.string()) });
 
-export function createConcurrencySlots(doc: DynamoDBDocumentClient, tableName: string, now: () => Date = () => new Date()): ConcurrencySlotsPort {
+export function createConcurrencySlots(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  now: () => Date = () => new Date(),
+): ConcurrencySlotsPort {
   async function readSlot(pk: string): Promise<z.infer<typeof SlotItem> | undefined> {
     const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: { pk }, ConsistentRead: true }));
     return Item ? SlotItem.parse(Item) : undefined;
@@ -83,14 +93,15 @@ export function createConcurrencySlots(doc: DynamoDBDocumentClient, tableName: s
       const id = RunId.parse(runId);
       const repoKey = controlItemKey.repoSlot(RepoName.parse(repo));
       const { global, perRepo, perRequester } = Caps.parse(caps);
-      if (perRequester !== undefined && requester === undefined) throw new Error('a per-requester cap needs the run\'s requester');
+      if (perRequester !== undefined && requester === undefined) throw new Error("a per-requester cap needs the run's requester");
       if (!(await take(controlItemKey.globalSlot(), id, global))) return false;
       if (!(await take(repoKey, id, perRepo))) {
         // The repository is full: give the global slot back, so the run holds all or none.
         await give(controlItemKey.globalSlot(), id);
         return false;
       }
-      if (perRequester === undefined || (await take(controlItemKey.requesterSlot(Requester.parse(requester)), id, perRequester))) return true;
+      if (perRequester === undefined || (await take(controlItemKey.requesterSlot(Requester.parse(requester)), id, perRequester)))
+        return true;
       // The requester is at their cap: give the other two back.
       await give(repoKey, id);
       await give(controlItemKey.globalSlot(), id);

@@ -6,19 +6,40 @@ import {
   type GlobalSecondaryIndex,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { controlKeys, eventsKeys, queueIndex, idempotencyKeys, inboxIndexes, inboxIndexSortKey, inboxKeys, runsIndexes, runsIndexSortKey, runsKeys, runsListIndexes, type TableNames } from './tables';
+import {
+  controlKeys,
+  eventsKeys,
+  queueIndex,
+  idempotencyKeys,
+  inboxIndexes,
+  inboxIndexSortKey,
+  inboxKeys,
+  runsIndexes,
+  runsIndexSortKey,
+  runsKeys,
+  runsListIndexes,
+  type TableNames,
+} from './tables';
 import type { ListIndexMode } from './run-list';
 
 /** The table definitions, mirroring the CDK tables (infra) key for key. */
 type TableDefinition = CreateTableCommandInput & { TableName: string };
 
-function indexedTable(tableName: string, partitionKey: string, indexes: readonly { name: string; partitionKey: string }[], sortKey: string): TableDefinition {
+function indexedTable(
+  tableName: string,
+  partitionKey: string,
+  indexes: readonly { name: string; partitionKey: string }[],
+  sortKey: string,
+): TableDefinition {
   const indexAttributes = [...new Set(indexes.map((index) => index.partitionKey))];
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',
     KeySchema: [{ AttributeName: partitionKey, KeyType: 'HASH' }],
-    AttributeDefinitions: [{ AttributeName: partitionKey, AttributeType: 'S' }, ...indexAttributes.filter((name) => name !== partitionKey).map((name) => ({ AttributeName: name, AttributeType: 'S' as const }))],
+    AttributeDefinitions: [
+      { AttributeName: partitionKey, AttributeType: 'S' },
+      ...indexAttributes.filter((name) => name !== partitionKey).map((name) => ({ AttributeName: name, AttributeType: 'S' as const })),
+    ],
     GlobalSecondaryIndexes: indexes.map((index) => ({
       IndexName: index.name,
       KeySchema: [
@@ -44,23 +65,27 @@ export function tableDefinitions(names: TableNames): TableDefinition[] {
         { AttributeName: runsKeys.partitionKey, AttributeType: 'S' },
         ...indexAttributes.map((name) => ({ AttributeName: name, AttributeType: 'S' as const })),
       ],
-      GlobalSecondaryIndexes: indexes.map((index): GlobalSecondaryIndex => ({
-        IndexName: index.name,
-        KeySchema: [
-          { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
-          { AttributeName: runsIndexSortKey, KeyType: 'RANGE' as const },
-        ],
-        Projection: { ProjectionType: 'ALL' as const },
-      })).concat(
-        listIndexes.map((index) => ({
-          IndexName: index.name,
-          KeySchema: [
-            { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
-            { AttributeName: runsIndexSortKey, KeyType: 'RANGE' as const },
-          ],
-          Projection: { ProjectionType: 'KEYS_ONLY' as const },
-        })),
-      ),
+      GlobalSecondaryIndexes: indexes
+        .map(
+          (index): GlobalSecondaryIndex => ({
+            IndexName: index.name,
+            KeySchema: [
+              { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
+              { AttributeName: runsIndexSortKey, KeyType: 'RANGE' as const },
+            ],
+            Projection: { ProjectionType: 'ALL' as const },
+          }),
+        )
+        .concat(
+          listIndexes.map((index) => ({
+            IndexName: index.name,
+            KeySchema: [
+              { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
+              { AttributeName: runsIndexSortKey, KeyType: 'RANGE' as const },
+            ],
+            Projection: { ProjectionType: 'KEYS_ONLY' as const },
+          })),
+        ),
     },
     {
       TableName: names.events,

@@ -44,7 +44,11 @@ export class IdempotencyRecordChangingError extends Error {
   }
 }
 
-export function createIdempotencyRecords(doc: DynamoDBDocumentClient, tableName: string, options: { ttlSeconds: number; now?: () => number }): IdempotencyRecordsPort {
+export function createIdempotencyRecords(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  options: { ttlSeconds: number; now?: () => number },
+): IdempotencyRecordsPort {
   const now = options.now ?? Date.now;
   const key = (id: string) => ({ [idempotencyKeys.partitionKey]: id });
   const expiresAt = (nowMs: number) => Math.round(nowMs / 1000 + options.ttlSeconds);
@@ -55,9 +59,21 @@ export function createIdempotencyRecords(doc: DynamoDBDocumentClient, tableName:
       await doc.send(
         new PutCommand({
           TableName: tableName,
-          Item: { ...key(id), expiration: expiresAt(nowMs), status: STATUS.inProgress, in_progress_expiration: nowMs + inProgressForMs, validation: payloadHash },
-          ConditionExpression: 'attribute_not_exists(#id) OR #expiry < :now OR (#status = :inProgress AND attribute_exists(#inProgressExpiry) AND #inProgressExpiry < :nowMs)',
-          ExpressionAttributeNames: { '#id': idempotencyKeys.partitionKey, '#expiry': idempotencyKeys.ttlAttribute, '#status': 'status', '#inProgressExpiry': 'in_progress_expiration' },
+          Item: {
+            ...key(id),
+            expiration: expiresAt(nowMs),
+            status: STATUS.inProgress,
+            in_progress_expiration: nowMs + inProgressForMs,
+            validation: payloadHash,
+          },
+          ConditionExpression:
+            'attribute_not_exists(#id) OR #expiry < :now OR (#status = :inProgress AND attribute_exists(#inProgressExpiry) AND #inProgressExpiry < :nowMs)',
+          ExpressionAttributeNames: {
+            '#id': idempotencyKeys.partitionKey,
+            '#expiry': idempotencyKeys.ttlAttribute,
+            '#status': 'status',
+            '#inProgressExpiry': 'in_progress_expiration',
+          },
           ExpressionAttributeValues: { ':now': nowMs / 1000, ':nowMs': nowMs, ':inProgress': STATUS.inProgress },
         }),
       );
@@ -91,8 +107,18 @@ export function createIdempotencyRecords(doc: DynamoDBDocumentClient, tableName:
           TableName: tableName,
           Key: key(id),
           UpdateExpression: 'SET #expiry = :expiry, #status = :status, #data = :data, #validation = :validation',
-          ExpressionAttributeNames: { '#expiry': idempotencyKeys.ttlAttribute, '#status': 'status', '#data': 'data', '#validation': 'validation' },
-          ExpressionAttributeValues: { ':expiry': expiresAt(now()), ':status': STATUS.completed, ':data': response, ':validation': payloadHash },
+          ExpressionAttributeNames: {
+            '#expiry': idempotencyKeys.ttlAttribute,
+            '#status': 'status',
+            '#data': 'data',
+            '#validation': 'validation',
+          },
+          ExpressionAttributeValues: {
+            ':expiry': expiresAt(now()),
+            ':status': STATUS.completed,
+            ':data': response,
+            ':validation': payloadHash,
+          },
         }),
       );
     },

@@ -9,7 +9,6 @@ import { StoredInboxItem, toInboxView, type InboxStore } from '../../core/store/
 
 export { InboxItemNotOpenError, StoredInboxItem, toInboxView, type InboxStore };
 
-
 /** A list cursor: the item id the next page starts below (ids sort by creation). */
 const ListCursor = z.object({ v: z.literal(1), before: InboxItemId }).strict();
 
@@ -23,7 +22,13 @@ export function createInboxStore(doc: DynamoDBDocumentClient, tableName: string)
    * Up to `limit` items of one index partition, newest first, below `before`, that pass the filters:
    * reads pages until it has them or the partition ends (a filter is applied after DynamoDB reads).
    */
-  async function newestOf(index: { name: string; partitionKey: string }, value: string, query: InboxListQuery, before: string | undefined, limit: number): Promise<StoredInboxItem[]> {
+  async function newestOf(
+    index: { name: string; partitionKey: string },
+    value: string,
+    query: InboxListQuery,
+    before: string | undefined,
+    limit: number,
+  ): Promise<StoredInboxItem[]> {
     const names: Record<string, string> = { '#pk': index.partitionKey };
     const values: Record<string, unknown> = { ':pk': value };
     const filters: string[] = [];
@@ -86,7 +91,8 @@ export function createInboxStore(doc: DynamoDBDocumentClient, tableName: string)
         if (!isConditionFailure(error)) throw error;
       }
       const existing = await get(parsed.itemId);
-      if (!existing || existing.runId !== parsed.runId || existing.type !== parsed.type) throw new Error(`inbox item ${parsed.itemId} exists for another run or type`);
+      if (!existing || existing.runId !== parsed.runId || existing.type !== parsed.type)
+        throw new Error(`inbox item ${parsed.itemId} exists for another run or type`);
       if (existing.state !== 'open' || existing.taskToken === parsed.taskToken) return existing;
       // A retried Pause task waits on a new token: the item must complete that one.
       try {
@@ -135,7 +141,13 @@ export function createInboxStore(doc: DynamoDBDocumentClient, tableName: string)
             ConditionExpression: '#state = :open',
             UpdateExpression: 'SET #state = :resolved, resolution = :resolution, resolvedBy = :by, resolvedAt = :at',
             ExpressionAttributeNames: { '#state': 'state' },
-            ExpressionAttributeValues: { ':open': 'open', ':resolved': 'resolved', ':resolution': InboxResolution.parse(resolution), ':by': by, ':at': at },
+            ExpressionAttributeValues: {
+              ':open': 'open',
+              ':resolved': 'resolved',
+              ':resolution': InboxResolution.parse(resolution),
+              ':by': by,
+              ':at': at,
+            },
             ReturnValues: 'ALL_NEW',
           }),
         );

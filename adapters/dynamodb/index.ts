@@ -4,7 +4,14 @@ import { createConcurrencySlots } from './concurrency-slots';
 import { createInboxStore, type InboxStore } from './inbox-store';
 import { createIntakeFlag } from './intake-flag';
 import { createReviewPlaces, type ReviewPlacesPort } from './review-places';
-import type { BudgetLedgerPort, ConcurrencySlotsPort, IntakeFlagPort, RunEventLog, RunKeysPort, RunRepository } from '../../core/store/ports';
+import type {
+  BudgetLedgerPort,
+  ConcurrencySlotsPort,
+  IntakeFlagPort,
+  RunEventLog,
+  RunKeysPort,
+  RunRepository,
+} from '../../core/store/ports';
 import { createRunEventLog } from './run-event-log';
 import { createRunKeys } from './run-keys';
 import { createRunRepository } from './run-repository';

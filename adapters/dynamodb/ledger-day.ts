@@ -62,7 +62,8 @@ export function createLedgerDays(doc: DynamoDBDocumentClient, table: string) {
       new UpdateCommand({
         TableName: table,
         Key: { pk },
-        UpdateExpression: 'SET committedMicros = if_not_exists(committedMicros, :zero), reservations = if_not_exists(reservations, :empty), #day = :day',
+        UpdateExpression:
+          'SET committedMicros = if_not_exists(committedMicros, :zero), reservations = if_not_exists(reservations, :empty), #day = :day',
         ExpressionAttributeNames: { '#day': 'day' },
         ExpressionAttributeValues: { ':zero': 0, ':empty': {}, ':day': day },
       }),
@@ -84,7 +85,8 @@ export function createLedgerDays(doc: DynamoDBDocumentClient, table: string) {
             TableName: table,
             Key: { pk },
             // committed + micros <= limit, rearranged because conditions have no arithmetic.
-            ConditionExpression: 'attribute_not_exists(reservations.#run) AND attribute_not_exists(refunds.#run) AND committedMicros <= :room',
+            ConditionExpression:
+              'attribute_not_exists(reservations.#run) AND attribute_not_exists(refunds.#run) AND committedMicros <= :room',
             UpdateExpression: 'SET committedMicros = committedMicros + :micros, reservations.#run = :micros',
             ExpressionAttributeNames: { '#run': runId },
             ExpressionAttributeValues: { ':room': limit - micros, ':micros': micros },
@@ -120,7 +122,13 @@ export function createLedgerDays(doc: DynamoDBDocumentClient, table: string) {
    * Returns 'ended' when this call ended it, 'ended-in-old-format' when the previous format refunded it
    * (its `refunds` marker), 'missing' when there is no entry: ended before, or never reserved.
    */
-  async function endReservation(pk: string, runId: string, reservedMicros: number, delta: number, takenExtensions: string[]): Promise<'ended' | 'ended-in-old-format' | 'missing'> {
+  async function endReservation(
+    pk: string,
+    runId: string,
+    reservedMicros: number,
+    delta: number,
+    takenExtensions: string[],
+  ): Promise<'ended' | 'ended-in-old-format' | 'missing'> {
     for (let attempt = 0; attempt < maxLateAttempts; attempt += 1) {
       const extensionNames = Object.fromEntries(takenExtensions.map((id, i) => [`#x${i}`, `${runId}#${id}`]));
       const removeExtensions = takenExtensions.map((_, i) => `, extensions.#x${i}`).join('');
@@ -146,8 +154,11 @@ export function createLedgerDays(doc: DynamoDBDocumentClient, table: string) {
       // Stryker disable next-line StringLiteral: equivalent, callers tell only 'ended-in-old-format' apart from the rest
       if (onDay === undefined) return 'missing';
       // Extensions on the day the run never took: its extendRun lost the race with settle (or crashed).
-      const stray = Object.entries(current?.extensions ?? {}).filter(([key]) => key.startsWith(`${runId}#`) && !takenExtensions.includes(key.slice(runId.length + 1)));
-      if (stray.length === 0) throw new LedgerInconsistencyError(`run ${runId} holds ${onDay} micro-USD on ${pk}, its run says ${reservedMicros}`);
+      const stray = Object.entries(current?.extensions ?? {}).filter(
+        ([key]) => key.startsWith(`${runId}#`) && !takenExtensions.includes(key.slice(runId.length + 1)),
+      );
+      if (stray.length === 0)
+        throw new LedgerInconsistencyError(`run ${runId} holds ${onDay} micro-USD on ${pk}, its run says ${reservedMicros}`);
       for (const [key, micros] of stray) await undoExtension(pk, runId, key, micros);
     }
     throw new LedgerInconsistencyError(`run ${runId} could not end its reservation on ${pk}`);
@@ -178,8 +189,10 @@ export function createLedgerDays(doc: DynamoDBDocumentClient, table: string) {
         new UpdateCommand({
           TableName: table,
           Key: { pk },
-          ConditionExpression: 'attribute_exists(reservations.#run) AND attribute_not_exists(extensions.#key) AND attribute_not_exists(refunds.#run) AND committedMicros <= :room',
-          UpdateExpression: 'SET committedMicros = committedMicros + :micros, reservations.#run = reservations.#run + :micros, extensions.#key = :micros',
+          ConditionExpression:
+            'attribute_exists(reservations.#run) AND attribute_not_exists(extensions.#key) AND attribute_not_exists(refunds.#run) AND committedMicros <= :room',
+          UpdateExpression:
+            'SET committedMicros = committedMicros + :micros, reservations.#run = reservations.#run + :micros, extensions.#key = :micros',
           ExpressionAttributeNames: { '#run': runId, '#key': key },
           ExpressionAttributeValues: { ':room': limit - micros, ':micros': micros },
         }),
@@ -201,7 +214,8 @@ export function createLedgerDays(doc: DynamoDBDocumentClient, table: string) {
           TableName: table,
           Key: { pk },
           ConditionExpression: 'extensions.#key = :micros AND attribute_exists(reservations.#run)',
-          UpdateExpression: 'SET committedMicros = committedMicros - :micros, reservations.#run = reservations.#run - :micros REMOVE extensions.#key',
+          UpdateExpression:
+            'SET committedMicros = committedMicros - :micros, reservations.#run = reservations.#run - :micros REMOVE extensions.#key',
           ExpressionAttributeNames: { '#run': runId, '#key': key },
           ExpressionAttributeValues: { ':micros': micros },
         }),

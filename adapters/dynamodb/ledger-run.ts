@@ -134,7 +134,13 @@ export function createLedgerRuns(doc: DynamoDBDocumentClient, table: string) {
             ConditionExpression: 'settled = :false AND calls.#call = :reserved',
             UpdateExpression: `REMOVE calls.#call SET inflightMicros = inflightMicros - :reserved, headroomMicros = headroomMicros + :delta, spentMicros = spentMicros + :actual, settledCalls.#call = :actual, ${tokens.expression}`,
             ExpressionAttributeNames: { '#call': callId, ...tokens.names },
-            ExpressionAttributeValues: { ':false': false, ':reserved': reserved, ':delta': reserved - actualMicros, ':actual': actualMicros, ...tokens.values },
+            ExpressionAttributeValues: {
+              ':false': false,
+              ':reserved': reserved,
+              ':delta': reserved - actualMicros,
+              ':actual': actualMicros,
+              ...tokens.values,
+            },
           }),
         );
         return undefined;
@@ -158,7 +164,14 @@ export function createLedgerRuns(doc: DynamoDBDocumentClient, table: string) {
             ConditionExpression: 'settled = :true AND droppedCalls.#call = :dropped AND attribute_not_exists(settledCalls.#call)',
             UpdateExpression: `REMOVE droppedCalls.#call SET spentMicros = spentMicros + :actual, lateMicros = if_not_exists(lateMicros, :zero) + :actual, settledCalls.#call = :actual, dayAdjustments.#entry = :delta, ${tokens.expression}`,
             ExpressionAttributeNames: { '#call': callId, '#entry': entry, ...tokens.names },
-            ExpressionAttributeValues: { ':true': true, ':dropped': dropped, ':actual': actualMicros, ':zero': 0, ':delta': actualMicros - dropped, ...tokens.values },
+            ExpressionAttributeValues: {
+              ':true': true,
+              ':dropped': dropped,
+              ':actual': actualMicros,
+              ':zero': 0,
+              ':delta': actualMicros - dropped,
+              ...tokens.values,
+            },
             ReturnValues: 'ALL_NEW',
           }),
         );
@@ -184,7 +197,8 @@ export function createLedgerRuns(doc: DynamoDBDocumentClient, table: string) {
             TableName: table,
             Key: { runId },
             ConditionExpression: 'attribute_exists(runId) AND settled = :false AND attribute_not_exists(charges.#charge)',
-            UpdateExpression: 'SET charges.#charge = :micros, spentMicros = spentMicros + :micros, headroomMicros = headroomMicros - :micros',
+            UpdateExpression:
+              'SET charges.#charge = :micros, spentMicros = spentMicros + :micros, headroomMicros = headroomMicros - :micros',
             ExpressionAttributeNames: { '#charge': chargeId },
             ExpressionAttributeValues: { ':false': false, ':micros': micros },
           }),
@@ -196,7 +210,8 @@ export function createLedgerRuns(doc: DynamoDBDocumentClient, table: string) {
       const item = await requireItem(runId);
       const previous = item.charges[chargeId];
       if (previous !== undefined) {
-        if (previous !== micros) throw new LedgerInconsistencyError(`run ${runId} charge ${chargeId} was ${previous} micro-USD, now asked for ${micros}`);
+        if (previous !== micros)
+          throw new LedgerInconsistencyError(`run ${runId} charge ${chargeId} was ${previous} micro-USD, now asked for ${micros}`);
         // Charged before: counted once on the run; finish its day adjustment if a crash interrupted it.
         return item;
       }

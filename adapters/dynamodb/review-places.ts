@@ -22,7 +22,10 @@ export function createReviewPlaces(doc: DynamoDBDocumentClient, tableName: strin
     async read(requester) {
       const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: key(requester), ConsistentRead: true }));
       const stored = Stored.parse(Item ?? {});
-      return { places: [...(stored.places ?? new Set())].filter((p): p is string => typeof p === 'string').sort(), version: stored.version ?? 0 };
+      return {
+        places: [...(stored.places ?? new Set())].filter((p): p is string => typeof p === 'string').sort(),
+        version: stored.version ?? 0,
+      };
     },
     async write(requester, places, version) {
       const set = places.length > 0 ? 'SET places = :places' : 'REMOVE places';
@@ -33,7 +36,11 @@ export function createReviewPlaces(doc: DynamoDBDocumentClient, tableName: strin
             Key: key(requester),
             UpdateExpression: `${set} ADD version :one`,
             ConditionExpression: version === 0 ? 'attribute_not_exists(version)' : 'version = :v',
-            ExpressionAttributeValues: { ':one': 1, ...(places.length > 0 ? { ':places': new Set(places) } : {}), ...(version === 0 ? {} : { ':v': version }) },
+            ExpressionAttributeValues: {
+              ':one': 1,
+              ...(places.length > 0 ? { ':places': new Set(places) } : {}),
+              ...(version === 0 ? {} : { ':v': version }),
+            },
           }),
         );
         return true;
@@ -43,7 +50,14 @@ export function createReviewPlaces(doc: DynamoDBDocumentClient, tableName: strin
       }
     },
     async release(requester, runId) {
-      await doc.send(new UpdateCommand({ TableName: tableName, Key: key(requester), UpdateExpression: 'DELETE places :run ADD version :one', ExpressionAttributeValues: { ':run': new Set([runId]), ':one': 1 } }));
+      await doc.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: key(requester),
+          UpdateExpression: 'DELETE places :run ADD version :one',
+          ExpressionAttributeValues: { ':run': new Set([runId]), ':one': 1 },
+        }),
+      );
     },
   };
 }

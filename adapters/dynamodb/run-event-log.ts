@@ -27,7 +27,14 @@ export function createRunEventLog(doc: DynamoDBDocumentClient, tableName: string
   async function append(runId: string, type: RunEventType, message: string, detail?: Record<string, unknown>): Promise<RunEvent> {
     const input = AppendInput.parse({ runId, type, message, detail });
     for (let attempt = 1; ; attempt += 1) {
-      const event = RunEvent.parse({ runId: input.runId, seq: newSeq(), at: now().toISOString(), type: input.type, message: input.message, ...(input.detail ? { detail: input.detail } : {}) });
+      const event = RunEvent.parse({
+        runId: input.runId,
+        seq: newSeq(),
+        at: now().toISOString(),
+        type: input.type,
+        message: input.message,
+        ...(input.detail ? { detail: input.detail } : {}),
+      });
       try {
         await doc.send(new PutCommand({ TableName: tableName, Item: event, ConditionExpression: 'attribute_not_exists(seq)' }));
         return event;
@@ -60,7 +67,8 @@ export function createRunEventLog(doc: DynamoDBDocumentClient, tableName: string
     );
     const events = (page.Items ?? []).map((item) => RunEvent.parse(item));
     const last = events[events.length - 1];
-    const nextCursor = page.LastEvaluatedKey && last ? encodeCursor({ v: 1, runId: id, after: last.seq } satisfies z.infer<typeof EventCursor>) : null;
+    const nextCursor =
+      page.LastEvaluatedKey && last ? encodeCursor({ v: 1, runId: id, after: last.seq } satisfies z.infer<typeof EventCursor>) : null;
     return { events, nextCursor };
   }
 

@@ -20,12 +20,23 @@ export interface BackfillPage {
   next?: Record<string, unknown>;
 }
 
-export async function backfillRunIndexKeysPage(doc: DynamoDBDocumentClient, tableName: string, start?: Record<string, unknown>, pageSize = 200): Promise<BackfillPage> {
+export async function backfillRunIndexKeysPage(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  start?: Record<string, unknown>,
+  pageSize = 200,
+): Promise<BackfillPage> {
   const page = await doc.send(
     new ScanCommand({
       TableName: tableName,
       ProjectionExpression: ['#id', '#status', '#repo', '#requester', ...runIndexKeyNames.map((name) => `#${name}`)].join(', '),
-      ExpressionAttributeNames: { '#id': runsKeys.partitionKey, '#status': 'status', '#repo': 'repo', '#requester': 'requester', ...Object.fromEntries(runIndexKeyNames.map((name) => [`#${name}`, name])) },
+      ExpressionAttributeNames: {
+        '#id': runsKeys.partitionKey,
+        '#status': 'status',
+        '#repo': 'repo',
+        '#requester': 'requester',
+        ...Object.fromEntries(runIndexKeyNames.map((name) => [`#${name}`, name])),
+      },
       Limit: pageSize,
       ...(start ? { ExclusiveStartKey: start } : {}),
     }),
@@ -44,8 +55,15 @@ export async function backfillRunIndexKeysPage(doc: DynamoDBDocumentClient, tabl
           Key: { [runsKeys.partitionKey]: item[runsKeys.partitionKey] },
           ConditionExpression: 'attribute_exists(#id) AND #status = :status',
           UpdateExpression: `SET ${runIndexKeyNames.map((name) => `#${name} = :${name}`).join(', ')}`,
-          ExpressionAttributeNames: { '#id': runsKeys.partitionKey, '#status': 'status', ...Object.fromEntries(runIndexKeyNames.map((name) => [`#${name}`, name])) },
-          ExpressionAttributeValues: { ':status': status.data, ...Object.fromEntries(runIndexKeyNames.map((name) => [`:${name}`, keys[name]])) },
+          ExpressionAttributeNames: {
+            '#id': runsKeys.partitionKey,
+            '#status': 'status',
+            ...Object.fromEntries(runIndexKeyNames.map((name) => [`#${name}`, name])),
+          },
+          ExpressionAttributeValues: {
+            ':status': status.data,
+            ...Object.fromEntries(runIndexKeyNames.map((name) => [`:${name}`, keys[name]])),
+          },
         }),
       );
       result.updated += 1;

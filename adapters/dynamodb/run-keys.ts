@@ -43,7 +43,13 @@ export function createRunKeys(doc: DynamoDBDocumentClient, tableName: string): R
     async verify(runId, presented) {
       const id = RunId.parse(runId);
       const { Item } = await doc.send(
-        new GetCommand({ TableName: tableName, Key: { runId: id }, ConsistentRead: true, ProjectionExpression: '#hash', ExpressionAttributeNames: { '#hash': RUN_KEY_HASH_ATTRIBUTE } }),
+        new GetCommand({
+          TableName: tableName,
+          Key: { runId: id },
+          ConsistentRead: true,
+          ProjectionExpression: '#hash',
+          ExpressionAttributeNames: { '#hash': RUN_KEY_HASH_ATTRIBUTE },
+        }),
       );
       if (!Item) throw new RunNotFoundError(id);
       const stored = Item[RUN_KEY_HASH_ATTRIBUTE];

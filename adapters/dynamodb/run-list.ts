@@ -38,7 +38,8 @@ function chooseIndex(filters: Filters): IndexChoice {
   if (status && (activeStatuses as readonly RunStatus[]).includes(status)) {
     return { index: runsIndexes.byStatus.name, partitionKey: runsIndexes.byStatus.partitionKey, partitionValue: status };
   }
-  if (filters.requester) return { index: runsIndexes.byRequester.name, partitionKey: runsIndexes.byRequester.partitionKey, partitionValue: filters.requester };
+  if (filters.requester)
+    return { index: runsIndexes.byRequester.name, partitionKey: runsIndexes.byRequester.partitionKey, partitionValue: filters.requester };
   if (filters.repo) return { index: runsIndexes.byRepo.name, partitionKey: runsIndexes.byRepo.partitionKey, partitionValue: filters.repo };
   if (status) return { index: runsIndexes.byStatus.name, partitionKey: runsIndexes.byStatus.partitionKey, partitionValue: status };
   return { index: runsIndexes.byKind.name, partitionKey: runsIndexes.byKind.partitionKey, partitionValue: RUN_KIND };
@@ -81,7 +82,12 @@ export interface ListRunsOptions {
   indexes?: ListIndexMode;
 }
 
-export async function listRuns(doc: DynamoDBDocumentClient, tableName: string, input: RunListQuery, options: ListRunsOptions = {}): Promise<RunPage> {
+export async function listRuns(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  input: RunListQuery,
+  options: ListRunsOptions = {},
+): Promise<RunPage> {
   const query = ListQuery.parse(input);
   if ((options.indexes ?? 'keys') === 'keys') return listRunsByKeys(doc, tableName, query);
   const pageReadLimit = options.pageReadLimit ?? defaultPageReadLimit;
@@ -95,7 +101,9 @@ export async function listRuns(doc: DynamoDBDocumentClient, tableName: string, i
   }
 
   const choice = chooseIndex(filters);
-  const remaining = (Object.keys(filters) as FilterField[]).filter((field) => filters[field] !== undefined && field !== choice.partitionKey);
+  const remaining = (Object.keys(filters) as FilterField[]).filter(
+    (field) => filters[field] !== undefined && field !== choice.partitionKey,
+  );
   const filterExpression = remaining.map((field) => `#f_${field} = :f_${field}`).join(' AND ');
 
   const runs: RunRecord[] = [];
@@ -108,7 +116,10 @@ export async function listRuns(doc: DynamoDBDocumentClient, tableName: string, i
         KeyConditionExpression: '#pk = :pk',
         ...(filterExpression ? { FilterExpression: filterExpression } : {}),
         ExpressionAttributeNames: { '#pk': choice.partitionKey, ...Object.fromEntries(remaining.map((field) => [`#f_${field}`, field])) },
-        ExpressionAttributeValues: { ':pk': choice.partitionValue, ...Object.fromEntries(remaining.map((field) => [`:f_${field}`, filters[field]])) },
+        ExpressionAttributeValues: {
+          ':pk': choice.partitionValue,
+          ...Object.fromEntries(remaining.map((field) => [`:f_${field}`, filters[field]])),
+        },
         ScanIndexForward: false,
         Limit: remaining.length > 0 ? pageReadLimit : query.limit - runs.length,
         ...(startKey ? { ExclusiveStartKey: startKey } : {}),
@@ -119,7 +130,12 @@ export async function listRuns(doc: DynamoDBDocumentClient, tableName: string, i
       runs.push(toRunRecord(items[i]));
       if (runs.length === query.limit) {
         const more = i < items.length - 1 || page.LastEvaluatedKey !== undefined;
-        return { runs, nextCursor: more ? encodeCursor({ v: 1, f: cursorFilters(filters), after: runs[runs.length - 1].runId } satisfies RunCursor) : null };
+        return {
+          runs,
+          nextCursor: more
+            ? encodeCursor({ v: 1, f: cursorFilters(filters), after: runs[runs.length - 1].runId } satisfies RunCursor)
+            : null,
+        };
       }
     }
     if (!page.LastEvaluatedKey) return { runs, nextCursor: null };
@@ -135,7 +151,10 @@ function cursorFilters(filters: Filters): RunCursor['f'] {
 export function listIndexFor(filters: Filters): { index: (typeof runsListIndexes)[RunsListIndexKey]; value: string } {
   const fields = (['requester', 'repo', 'status'] as const).filter((field) => filters[field] !== undefined);
   const key = (fields.length === 0 ? 'all' : fields.join('+')) as RunsListIndexKey;
-  return { index: runsListIndexes[key], value: fields.length === 0 ? RUN_KIND : fields.length === 1 ? String(filters[fields[0]]) : listPartitionValue(filters) };
+  return {
+    index: runsListIndexes[key],
+    value: fields.length === 0 ? RUN_KIND : fields.length === 1 ? String(filters[fields[0]]) : listPartitionValue(filters),
+  };
 }
 
 /** BatchGetItem's ceiling and the times unprocessed keys are asked again before the page fails. */
@@ -175,18 +194,30 @@ async function listRunsByKeys(doc: DynamoDBDocumentClient, tableName: string, qu
     return matchesFilters(run, filters) ? [run] : [];
   });
   const more = keys.length > query.limit;
-  return { runs, nextCursor: more ? encodeCursor({ v: 1, f: cursorFilters(filters), after: pageIds[pageIds.length - 1] } satisfies RunCursor) : null };
+  return {
+    runs,
+    nextCursor: more ? encodeCursor({ v: 1, f: cursorFilters(filters), after: pageIds[pageIds.length - 1] } satisfies RunCursor) : null,
+  };
 }
 
 function matchesFilters(run: RunRecord, filters: Filters): boolean {
-  return (filters.status === undefined || run.status === filters.status) && (filters.repo === undefined || run.repo === filters.repo) && (filters.requester === undefined || run.requester === filters.requester);
+  return (
+    (filters.status === undefined || run.status === filters.status) &&
+    (filters.repo === undefined || run.repo === filters.repo) &&
+    (filters.requester === undefined || run.requester === filters.requester)
+  );
 }
 
-async function batchGetRuns(doc: DynamoDBDocumentClient, tableName: string, runIds: string[]): Promise<Map<string, Record<string, unknown>>> {
+async function batchGetRuns(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  runIds: string[],
+): Promise<Map<string, Record<string, unknown>>> {
   const found = new Map<string, Record<string, unknown>>();
   let pending: Record<string, unknown>[] = runIds.map((runId) => ({ [runsKeys.partitionKey]: runId }));
   for (let attempt = 0; pending.length > 0; attempt += 1) {
-    if (attempt > batchGetRetries) throw new Error(`BatchGetItem left ${pending.length} run(s) unprocessed after ${batchGetRetries} retries`);
+    if (attempt > batchGetRetries)
+      throw new Error(`BatchGetItem left ${pending.length} run(s) unprocessed after ${batchGetRetries} retries`);
     if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 25 * 2 ** attempt)));
     const answer = await doc.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending } } }));
     for (const item of answer.Responses?.[tableName] ?? []) found.set(String(item[runsKeys.partitionKey]), item);

@@ -18,7 +18,6 @@ export { QueueEntry, queueOrderOf, type QueueWaitInput, type RunQueuePort };
 /** The one partition value of the byQueue index. */
 const QUEUE = 'runs';
 
-
 const TokenItem = z.object({ token: z.string().min(1) });
 const OldWoken = z.object({ wokenAt: z.string().nullable().optional() });
 
@@ -49,14 +48,22 @@ export function createRunQueue(doc: DynamoDBDocumentClient, tableName: string): 
       return { wokenAt: OldWoken.parse(Attributes ?? {}).wokenAt ?? null, placed: Attributes?.queueOrder === undefined };
     },
     async remove(runId) {
-      const { Attributes } = await doc.send(new DeleteCommand({ TableName: tableName, Key: { pk: controlItemKey.queueEntry(RunId.parse(runId)) }, ReturnValues: 'ALL_OLD' }));
+      const { Attributes } = await doc.send(
+        new DeleteCommand({ TableName: tableName, Key: { pk: controlItemKey.queueEntry(RunId.parse(runId)) }, ReturnValues: 'ALL_OLD' }),
+      );
       return Attributes !== undefined;
     },
     async position(runId, priority) {
       let ahead = 0;
       let startKey: Record<string, unknown> | undefined;
       do {
-        const page = await doc.send(new QueryCommand({ ...queueQuery(tableName, { before: queueOrderOf(runId, priority) }), Select: 'COUNT', ...(startKey ? { ExclusiveStartKey: startKey } : {}) }));
+        const page = await doc.send(
+          new QueryCommand({
+            ...queueQuery(tableName, { before: queueOrderOf(runId, priority) }),
+            Select: 'COUNT',
+            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+          }),
+        );
         ahead += page.Count ?? 0;
         startKey = page.LastEvaluatedKey;
       } while (startKey);
@@ -109,7 +116,12 @@ export function createRunQueue(doc: DynamoDBDocumentClient, tableName: string): 
 
 /** The byQueue index from its head: every entry, those ahead of an order key (`before`), or those up to one (`through`). */
 function queueQuery(tableName: string, range: { before?: string; through?: string } = {}) {
-  const bound = range.before !== undefined ? { op: '<', key: range.before } : range.through !== undefined ? { op: '<=', key: range.through } : undefined;
+  const bound =
+    range.before !== undefined
+      ? { op: '<', key: range.before }
+      : range.through !== undefined
+        ? { op: '<=', key: range.through }
+        : undefined;
   return {
     TableName: tableName,
     IndexName: queueIndex.name,
@@ -124,7 +136,13 @@ async function entriesFrom(doc: DynamoDBDocumentClient, tableName: string, limit
   const entries: QueueEntry[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
-    const page = await doc.send(new QueryCommand({ ...queueQuery(tableName, through === undefined ? {} : { through }), Limit: limit - entries.length, ...(startKey ? { ExclusiveStartKey: startKey } : {}) }));
+    const page = await doc.send(
+      new QueryCommand({
+        ...queueQuery(tableName, through === undefined ? {} : { through }),
+        Limit: limit - entries.length,
+        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      }),
+    );
     for (const item of page.Items ?? []) entries.push(QueueEntry.parse(item));
     startKey = page.LastEvaluatedKey;
   } while (startKey && entries.length < limit);

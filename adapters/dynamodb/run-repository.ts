@@ -72,10 +72,14 @@ export function createRunRepository(doc: DynamoDBDocumentClient, tableName: stri
     }
     // The list indexes' status keys combine the status with repo and requester, which never change:
     // read them (a projection of two fields) so the transition rewrites those keys in its one write.
-    const { Item: fixed } = await doc.send(new GetCommand({ TableName: tableName, Key: { runId }, ProjectionExpression: 'repo, requester' }));
+    const { Item: fixed } = await doc.send(
+      new GetCommand({ TableName: tableName, Key: { runId }, ProjectionExpression: 'repo, requester' }),
+    );
     if (!fixed) throw new RunNotFoundError(runId);
     const parts = patchParts(patch);
-    for (const [field, value] of Object.entries(statusIndexKeys({ status: to, repo: String(fixed.repo), requester: String(fixed.requester) }))) {
+    for (const [field, value] of Object.entries(
+      statusIndexKeys({ status: to, repo: String(fixed.repo), requester: String(fixed.requester) }),
+    )) {
       parts.sets.push(`#k_${field} = :k_${field}`);
       parts.names[`#k_${field}`] = field;
       parts.values[`:k_${field}`] = value;
@@ -104,7 +108,11 @@ export function createRunRepository(doc: DynamoDBDocumentClient, tableName: stri
     }
   }
 
-  async function patchRun(runId: string, patch: RunPatch, options: { allowTerminal?: boolean; whileStatus?: RunStatus } = {}): Promise<RunRecord> {
+  async function patchRun(
+    runId: string,
+    patch: RunPatch,
+    options: { allowTerminal?: boolean; whileStatus?: RunStatus } = {},
+  ): Promise<RunRecord> {
     const parts = patchParts(patch);
     if (parts.sets.length === 0) {
       const current = await get(runId);
@@ -141,7 +149,8 @@ export function createRunRepository(doc: DynamoDBDocumentClient, tableName: stri
   return {
     create,
     get,
-    list: (query: RunListQuery): Promise<RunPage> => listRuns(doc, tableName, query, { pageReadLimit: options.listPageReadLimit, indexes: options.listIndexes }),
+    list: (query: RunListQuery): Promise<RunPage> =>
+      listRuns(doc, tableName, query, { pageReadLimit: options.listPageReadLimit, indexes: options.listIndexes }),
     transition,
     patch: patchRun,
   };

@@ -70,7 +70,12 @@ export const inboxIndexSortKey = 'itemId';
 export const eventsKeys = { partitionKey: 'runId', sortKey: 'seq' } as const;
 export const controlKeys = { partitionKey: 'pk' } as const;
 /** The control table's sparse index of queue entries, in admission order (adapters/dynamodb/run-queue.ts). */
-export const queueIndex = { name: 'byQueue', partitionKey: 'queue', sortKey: 'queueOrder', projected: ['runId', 'repo', 'requester', 'held', 'wokenAt', 'since'] } as const;
+export const queueIndex = {
+  name: 'byQueue',
+  partitionKey: 'queue',
+  sortKey: 'queueOrder',
+  projected: ['runId', 'repo', 'requester', 'held', 'wokenAt', 'since'],
+} as const;
 export const idempotencyKeys = { partitionKey: 'id', ttlAttribute: 'expiration' } as const;
 
 export const controlItemKey = {

@@ -44,13 +44,18 @@ export function createThreadStore(doc: DynamoDBDocumentClient, tableName: string
               TableName: tableName,
               Key: key(input.thread),
               // The runs map is created by the first reservation; later ones add to it.
-              UpdateExpression: state.version === 0 ? 'SET #runs = :first, #version = :next, lastRunAt = :now' : 'SET #runs.#run = :budget, #version = :next, lastRunAt = :now',
+              UpdateExpression:
+                state.version === 0
+                  ? 'SET #runs = :first, #version = :next, lastRunAt = :now'
+                  : 'SET #runs.#run = :budget, #version = :next, lastRunAt = :now',
               ConditionExpression: state.version === 0 ? 'attribute_not_exists(#version) OR #version = :zero' : '#version = :version',
               ExpressionAttributeNames: { '#runs': 'runs', '#version': 'version', ...(state.version === 0 ? {} : { '#run': runId }) },
               ExpressionAttributeValues: {
                 ':next': state.version + 1,
                 ':now': now().toISOString(),
-                ...(state.version === 0 ? { ':first': { [runId]: input.budgetMicros }, ':zero': 0 } : { ':budget': input.budgetMicros, ':version': state.version }),
+                ...(state.version === 0
+                  ? { ':first': { [runId]: input.budgetMicros }, ':zero': 0 }
+                  : { ':budget': input.budgetMicros, ':version': state.version }),
               },
             }),
           );
@@ -62,17 +67,19 @@ export function createThreadStore(doc: DynamoDBDocumentClient, tableName: string
       throw new Error(`thread ${input.thread}: too many concurrent submissions, try again`);
     },
     async release(thread, runId) {
-      await doc.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: key(thread),
-          UpdateExpression: 'REMOVE #runs.#run',
-          ConditionExpression: 'attribute_exists(#runs)',
-          ExpressionAttributeNames: { '#runs': 'runs', '#run': RunId.parse(runId) },
-        }),
-      ).catch((err: unknown) => {
-        if (!isConditionFailure(err)) throw err;
-      });
+      await doc
+        .send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: key(thread),
+            UpdateExpression: 'REMOVE #runs.#run',
+            ConditionExpression: 'attribute_exists(#runs)',
+            ExpressionAttributeNames: { '#runs': 'runs', '#run': RunId.parse(runId) },
+          }),
+        )
+        .catch((err: unknown) => {
+          if (!isConditionFailure(err)) throw err;
+        });
     },
     async claimNotice(thread) {
       try {
@@ -109,7 +116,14 @@ export function createThreadStore(doc: DynamoDBDocumentClient, tableName: string
       }
     },
     async releaseItemPost(thread, itemId) {
-      await doc.send(new UpdateCommand({ TableName: tableName, Key: key(thread), UpdateExpression: 'DELETE postedItems :item', ExpressionAttributeValues: { ':item': new Set([itemId]) } }));
+      await doc.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: key(thread),
+          UpdateExpression: 'DELETE postedItems :item',
+          ExpressionAttributeValues: { ':item': new Set([itemId]) },
+        }),
+      );
     },
   };
 }

@@ -21,7 +21,11 @@ const Digest = z.string().regex(/^[0-9a-f]{64}$/);
 export const deliveryKey = (deliveryId: string) => `github-delivery#${deliveryId}`;
 export const bodyKey = (digest: string) => `github-body#${digest}`;
 
-export function createWebhookDeliveries(doc: DynamoDBDocumentClient, tableName: string, now: () => Date = () => new Date()): WebhookDeliveriesPort {
+export function createWebhookDeliveries(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  now: () => Date = () => new Date(),
+): WebhookDeliveriesPort {
   async function put(id: string, item: Record<string, unknown>): Promise<boolean> {
     const at = now();
     const nowSeconds = Math.floor(at.getTime() / 1000);
@@ -29,7 +33,12 @@ export function createWebhookDeliveries(doc: DynamoDBDocumentClient, tableName: 
       await doc.send(
         new PutCommand({
           TableName: tableName,
-          Item: { [idempotencyKeys.partitionKey]: id, [idempotencyKeys.ttlAttribute]: nowSeconds + DELIVERY_TTL_DAYS * 86_400, receivedAt: at.toISOString(), ...item },
+          Item: {
+            [idempotencyKeys.partitionKey]: id,
+            [idempotencyKeys.ttlAttribute]: nowSeconds + DELIVERY_TTL_DAYS * 86_400,
+            receivedAt: at.toISOString(),
+            ...item,
+          },
           ConditionExpression: 'attribute_not_exists(#id) OR #exp < :now',
           ExpressionAttributeNames: { '#id': idempotencyKeys.partitionKey, '#exp': idempotencyKeys.ttlAttribute },
           ExpressionAttributeValues: { ':now': nowSeconds },

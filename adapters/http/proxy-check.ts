@@ -56,7 +56,9 @@ export function checkProxy(proxyUrl: string, options: ProxyCheckOptions = {}): P
       }
       const portName = match[1]!;
       if (options.expectedPortName !== undefined && portName !== options.expectedPortName) {
-        fail(`port serves allowlist "${portName}", this run needs "${options.expectedPortName}" (proxy and runner configs differ; a deploy in progress?)`);
+        fail(
+          `port serves allowlist "${portName}", this run needs "${options.expectedPortName}" (proxy and runner configs differ; a deploy in progress?)`,
+        );
         return;
       }
       resolve({ portName });

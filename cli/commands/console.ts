@@ -36,7 +36,10 @@ export async function stackConsoleFor(settings: StackConsoleSettings): Promise<S
   const configFile = resolve(settings.env.NIGHTSHIFT_CONFIG ?? 'nightshift.config.json');
   let form = submitFormWithoutConfig();
   if (existsSync(configFile)) form = submitFormSettings(loadConfig(configFile));
-  else settings.warn?.(`no ${configFile}: the submit form offers no repositories (set NIGHTSHIFT_CONFIG to the file the stack was deployed with)`);
+  else
+    settings.warn?.(
+      `no ${configFile}: the submit form offers no repositories (set NIGHTSHIFT_CONFIG to the file the stack was deployed with)`,
+    );
   const token = settings.env.NIGHTSHIFT_TOKEN;
   // Loaded by this command only (the console server finds its page files beside its sources; see bin/bundles.js).
   const { startStackConsole } = require('../../console/server/stack-console') as typeof import('../../console/server/stack-console');
@@ -63,7 +66,9 @@ export function registerConsoleCommand(program: Command, context: ConsoleCommand
     .action(async (options: { port: number }) => {
       const api = context.api();
       if (!api) {
-        context.err('error: nightshift console is for a deployed stack: give --api <url> or NIGHTSHIFT_API. Local mode serves the console itself at http://127.0.0.1:8787/ (npm start).');
+        context.err(
+          'error: nightshift console is for a deployed stack: give --api <url> or NIGHTSHIFT_API. Local mode serves the console itself at http://127.0.0.1:8787/ (npm start).',
+        );
         context.done(1);
         return;
       }

@@ -24,11 +24,14 @@ export function howToResolve(item: Pick<InboxItemView, 'itemId' | 'type'>): stri
   const actions = actionsFor[item.type];
   if (actions.includes('answer')) return `nightshift answer ${item.itemId} "<your answer>"`;
   if (actions.includes('approve')) {
-    const extra = item.type === 'budget_approval' ? ' [--extra-budget <usd>]' : item.type === 'plan_approval' ? ' [--plan @edited-plan.md]' : '';
+    const extra =
+      item.type === 'budget_approval' ? ' [--extra-budget <usd>]' : item.type === 'plan_approval' ? ' [--plan @edited-plan.md]' : '';
     return `nightshift approve ${item.itemId}${extra}   or   nightshift reject ${item.itemId}`;
   }
   // pr_ready and failed: nothing waits on them; a merged or closed PR closes a pr_ready item by itself.
-  return item.type === 'pr_ready' ? `review the PR (merging or closing it closes this item), or nightshift dismiss ${item.itemId}` : `nightshift dismiss ${item.itemId}`;
+  return item.type === 'pr_ready'
+    ? `review the PR (merging or closing it closes this item), or nightshift dismiss ${item.itemId}`
+    : `nightshift dismiss ${item.itemId}`;
 }
 
 export function inboxTable(items: readonly InboxItemView[]): string {
@@ -50,18 +53,30 @@ export function pauseNotice(event: RunEvent): { itemId: string; type: InboxItemT
   const itemId = event.detail.itemId;
   const type = InboxItemType.safeParse(event.detail.reason);
   if (typeof itemId !== 'string' || !type.success) return undefined;
-  return { itemId, type: type.data, message: oneLine(event.message.replace(/^RUNNING → WAITING_FOR_HUMAN: [a-z_]+: /, ''), 500), resolveWith: howToResolve({ itemId, type: type.data }) };
+  return {
+    itemId,
+    type: type.data,
+    message: oneLine(event.message.replace(/^RUNNING → WAITING_FOR_HUMAN: [a-z_]+: /, ''), 500),
+    resolveWith: howToResolve({ itemId, type: type.data }),
+  };
 }
 
 export function pauseNoticeText(notice: NonNullable<ReturnType<typeof pauseNotice>>): string {
-  return [`paused for a human (${notice.type}): ${notice.message}`, `  resolve it: ${notice.resolveWith}`, '  (the run holds no slot and no compute while it waits; this command keeps following it)'].join('\n');
+  return [
+    `paused for a human (${notice.type}): ${notice.message}`,
+    `  resolve it: ${notice.resolveWith}`,
+    '  (the run holds no slot and no compute while it waits; this command keeps following it)',
+  ].join('\n');
 }
-
 
 export function registerInboxCommands(program: Command, context: InboxCommandContext): void {
   const resolve = async (itemId: string, resolution: ResolveInboxRequest) => {
     const item = await (await context.client()).resolveInboxItem(itemId, resolution);
-    context.out(context.json() ? JSON.stringify(item) : `${item.itemId} ${item.type} resolved: ${item.resolution?.action ?? item.state}${item.resolvedBy ? ` by ${item.resolvedBy}` : ''}`);
+    context.out(
+      context.json()
+        ? JSON.stringify(item)
+        : `${item.itemId} ${item.type} resolved: ${item.resolution?.action ?? item.state}${item.resolvedBy ? ` by ${item.resolvedBy}` : ''}`,
+    );
     context.done(0);
   };
 
@@ -89,7 +104,9 @@ export function registerInboxCommands(program: Command, context: InboxCommandCon
     .description("answer an agent's question (or a stuck run's request for a hint); the run resumes on its branch")
     .argument('<itemId>')
     .argument('<text>', 'the answer; "-" reads it from standard input, "@file" from a file')
-    .action(async (itemId: string, text: string) => resolve(itemId, { action: 'answer', answer: await readPromptArgument(text, { readStdin: () => readStandardInput() }) }));
+    .action(async (itemId: string, text: string) =>
+      resolve(itemId, { action: 'answer', answer: await readPromptArgument(text, { readStdin: () => readStandardInput() }) }),
+    );
 
   program
     .command('approve')

@@ -31,7 +31,10 @@ export function registerIntakeCommand(program: Command, context: IntakeCommandCo
     .option('--reason <text>', 'why (recorded with the flag, shown to operators)')
     .action(async (action: 'status' | 'pause' | 'resume', options: { reason?: string }) => {
       const client = await context.client();
-      const answer = action === 'status' ? await client.intake() : await client.intake({ action, ...(options.reason ? { reason: options.reason } : {}) });
+      const answer =
+        action === 'status'
+          ? await client.intake()
+          : await client.intake({ action, ...(options.reason ? { reason: options.reason } : {}) });
       const status = IntakeStatus.parse(answer);
       context.out(context.json() ? JSON.stringify(status) : intakeLine(status));
       context.done(0);

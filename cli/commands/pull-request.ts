@@ -26,19 +26,26 @@ export function pullRequestLocation(prUrl: string): PullRequestLocation {
 }
 
 /** Loopback: `localhost`, `[::1]` and all of 127.0.0.0/8 (127.0.0.2 is this machine as much as 127.0.0.1). */
-const loopback = (url: URL) => /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(url.hostname) || url.hostname === 'localhost' || url.hostname === '[::1]';
+const loopback = (url: URL) =>
+  /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(url.hostname) || url.hostname === 'localhost' || url.hostname === '[::1]';
 
 /**
  * The REST API root that serves the pull request: NIGHTSHIFT_GITHUB_API when set, api.github.com for
  * github.com, the local forge for a link into local mode's console, else GitHub Enterprise Server's `/api/v3`.
  */
-export function githubApiRootFor(location: PullRequestLocation, context: { apiOrigin: string; localForge: () => Promise<string | undefined>; env: NodeJS.ProcessEnv }): Promise<string> | string {
+export function githubApiRootFor(
+  location: PullRequestLocation,
+  context: { apiOrigin: string; localForge: () => Promise<string | undefined>; env: NodeJS.ProcessEnv },
+): Promise<string> | string {
   if (context.env.NIGHTSHIFT_GITHUB_API) return context.env.NIGHTSHIFT_GITHUB_API.replace(/\/+$/, '');
   const host = new URL(location.origin).hostname;
   if (host === 'github.com' || host === 'www.github.com') return 'https://api.github.com';
   if (location.origin === context.apiOrigin || loopback(new URL(location.origin))) {
     return context.localForge().then((forge) => {
-      if (!forge) throw new Error(`the pull request ${location.owner}/${location.repo}#${location.number} is in a local forge, and ${context.apiOrigin} does not say where it is (is it local mode?)`);
+      if (!forge)
+        throw new Error(
+          `the pull request ${location.owner}/${location.repo}#${location.number} is in a local forge, and ${context.apiOrigin} does not say where it is (is it local mode?)`,
+        );
       return forge;
     });
   }
@@ -70,8 +77,14 @@ export interface PullRequestCommandContext {
   env?: NodeJS.ProcessEnv;
 }
 
-export async function showPullRequest(run: RunView, context: { apiOrigin: string; localForge: () => Promise<string | undefined>; env: NodeJS.ProcessEnv }) {
-  if (!run.prUrl) throw new Error(`run ${run.runId} has no pull request (${run.status}${run.outcome ? `, outcome ${run.outcome}` : ''}${run.error ? `, ${run.error.code}` : ''})`);
+export async function showPullRequest(
+  run: RunView,
+  context: { apiOrigin: string; localForge: () => Promise<string | undefined>; env: NodeJS.ProcessEnv },
+) {
+  if (!run.prUrl)
+    throw new Error(
+      `run ${run.runId} has no pull request (${run.status}${run.outcome ? `, outcome ${run.outcome}` : ''}${run.error ? `, ${run.error.code}` : ''})`,
+    );
   const location = pullRequestLocation(run.prUrl);
   const root = await githubApiRootFor(location, context);
   const rootUrl = new URL(root);
@@ -81,13 +94,24 @@ export async function showPullRequest(run: RunView, context: { apiOrigin: string
   const get = async (accept: string) => {
     let response: Response;
     try {
-      response = await fetch(path, { headers: { accept, 'user-agent': 'nightshift-cli', 'x-github-api-version': '2022-11-28', ...(token ? { authorization: `Bearer ${token}` } : {}) }, signal: AbortSignal.timeout(30_000) });
+      response = await fetch(path, {
+        headers: {
+          accept,
+          'user-agent': 'nightshift-cli',
+          'x-github-api-version': '2022-11-28',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+        signal: AbortSignal.timeout(30_000),
+      });
     } catch (error) {
       throw new Error(`cannot reach ${rootUrl.origin} for the pull request: ${(error as Error).message}`);
     }
     const text = await response.text();
     if (!response.ok) {
-      const hint = (response.status === 404 || response.status === 401) && !token && !loopback(rootUrl) ? ' (a private repository needs GITHUB_TOKEN or GH_TOKEN)' : '';
+      const hint =
+        (response.status === 404 || response.status === 401) && !token && !loopback(rootUrl)
+          ? ' (a private repository needs GITHUB_TOKEN or GH_TOKEN)'
+          : '';
       throw new Error(`GET ${path} answered HTTP ${response.status}${hint}`);
     }
     return text;
@@ -100,15 +124,34 @@ export async function showPullRequest(run: RunView, context: { apiOrigin: string
 export function registerPullRequestCommand(program: Command, context: PullRequestCommandContext): void {
   program
     .command('pr')
-    .description("show the pull request a run opened, and its diff (GitHub, or the local forge in local mode)")
+    .description('show the pull request a run opened, and its diff (GitHub, or the local forge in local mode)')
     .argument('<runId>')
     .action(async (runId: string) => {
       const client = await context.client();
       const run = await client.getRun(runId);
       const env = context.env ?? process.env;
-      const { pull, diff } = await showPullRequest(run, { apiOrigin: client.baseUrl.origin, localForge: () => client.localForgeUrl(), env });
+      const { pull, diff } = await showPullRequest(run, {
+        apiOrigin: client.baseUrl.origin,
+        localForge: () => client.localForgeUrl(),
+        env,
+      });
       if (context.json()) {
-        context.out(JSON.stringify({ runId: run.runId, pullRequest: { number: pull.number, title: pull.title, state: pull.state, draft: pull.draft ?? false, base: pull.base.ref, head: pull.head.ref, url: run.prUrl, body: pull.body ?? '' }, diff }));
+        context.out(
+          JSON.stringify({
+            runId: run.runId,
+            pullRequest: {
+              number: pull.number,
+              title: pull.title,
+              state: pull.state,
+              draft: pull.draft ?? false,
+              base: pull.base.ref,
+              head: pull.head.ref,
+              url: run.prUrl,
+              body: pull.body ?? '',
+            },
+            diff,
+          }),
+        );
       } else {
         context.out(`#${pull.number} ${terminalText(pull.title)} (${pull.draft ? 'draft, ' : ''}${pull.state})`);
         context.out(`${terminalText(pull.head.ref)} → ${terminalText(pull.base.ref)} · ${run.prUrl}`);

@@ -63,7 +63,13 @@ export const ConsoleConfigAnswer = z.object({
 export type ConsoleConfigAnswer = z.infer<typeof ConsoleConfigAnswer>;
 
 const Risk = z.object({ kind: z.enum(RISK_KINDS), reason: z.string() });
-const DiffLine = z.object({ kind: z.enum(DIFF_LINE_KINDS), text: z.string(), oldNumber: z.nullable(z.number()), newNumber: z.nullable(z.number()), risks: z.array(Risk) });
+const DiffLine = z.object({
+  kind: z.enum(DIFF_LINE_KINDS),
+  text: z.string(),
+  oldNumber: z.nullable(z.number()),
+  newNumber: z.nullable(z.number()),
+  risks: z.array(Risk),
+});
 const DiffFile = z.object({
   oldPath: z.nullable(z.string()),
   newPath: z.nullable(z.string()),
@@ -120,6 +126,12 @@ export type InboxPageAnswer = z.infer<typeof InboxPageAnswer>;
 
 /** The API's error envelope (docs/api.md#errors), or API Gateway's own `{message}`. */
 export const ErrorAnswer = z.union([
-  z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.optional(z.array(z.object({ path: z.string(), message: z.string() }))) }) }),
+  z.object({
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      details: z.optional(z.array(z.object({ path: z.string(), message: z.string() }))),
+    }),
+  }),
   z.object({ message: z.string() }),
 ]);

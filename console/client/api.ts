@@ -34,12 +34,19 @@ export class ApiProblem extends Error {
 
 function problemOf(status: number, json: unknown): ApiProblem {
   const parsed = ErrorAnswer.safeParse(json);
-  if (parsed.success && 'error' in parsed.data) return new ApiProblem(parsed.data.error.message, status, parsed.data.error.code, parsed.data.error.details ?? []);
+  if (parsed.success && 'error' in parsed.data)
+    return new ApiProblem(parsed.data.error.message, status, parsed.data.error.code, parsed.data.error.details ?? []);
   if (parsed.success && 'message' in parsed.data) return new ApiProblem(parsed.data.message, status, `http_${status}`);
   return new ApiProblem(`the server answered ${status}`, status, `http_${status}`);
 }
 
-async function call<T>(schema: z.ZodMiniType<T>, method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+async function call<T>(
+  schema: z.ZodMiniType<T>,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<T> {
   let response: Response;
   try {
     response = await fetch(path, {
@@ -61,7 +68,12 @@ async function call<T>(schema: z.ZodMiniType<T>, method: 'GET' | 'POST', path: s
   }
   if (!response.ok) throw problemOf(response.status, json);
   const parsed = schema.safeParse(json);
-  if (!parsed.success) throw new ApiProblem(`the server's answer to ${method} ${path.split('?')[0]} is not what the console expects`, response.status, 'bad_response');
+  if (!parsed.success)
+    throw new ApiProblem(
+      `the server's answer to ${method} ${path.split('?')[0]} is not what the console expects`,
+      response.status,
+      'bad_response',
+    );
   return parsed.data;
 }
 
@@ -88,7 +100,11 @@ export const api = {
     await call(z.unknown(), 'POST', `/v1/runs/${encodeURIComponent(runId)}/cancel`, {});
   },
   listInbox(filter: { state: 'open' | 'resolved' | 'all'; cursor?: string; limit?: number }) {
-    const query = new URLSearchParams({ state: filter.state, limit: String(filter.limit ?? 100), ...(filter.cursor ? { cursor: filter.cursor } : {}) });
+    const query = new URLSearchParams({
+      state: filter.state,
+      limit: String(filter.limit ?? 100),
+      ...(filter.cursor ? { cursor: filter.cursor } : {}),
+    });
     return call(InboxPageAnswer, 'GET', `/v1/inbox?${query}`);
   },
   /** `POST /v1/inbox/{itemId}`: the resolved item; the API's 400, 404 and 409 come back as ApiProblem. */

@@ -21,12 +21,25 @@ function lineRow(line: DiffLine, showReason: boolean): HTMLTableRowElement {
   const label = line.kind === 'add' ? 'added' : line.kind === 'del' ? 'removed' : line.kind === 'note' ? 'note' : 'unchanged';
   return el(
     'tr',
-    { class: `line line-${line.kind}${risky ? ' line-risky' : ''}`, ...(risky ? { 'data-risk': line.risks.map((r) => r.kind).join(' ') } : {}) },
+    {
+      class: `line line-${line.kind}${risky ? ' line-risky' : ''}`,
+      ...(risky ? { 'data-risk': line.risks.map((r) => r.kind).join(' ') } : {}),
+    },
     el('td', { class: 'num' }, line.oldNumber ?? ''),
     el('td', { class: 'num' }, line.newNumber ?? ''),
     el('td', { class: 'sign' }, el('span', { 'aria-hidden': 'true' }, sign), el('span', { class: 'visually-hidden' }, label)),
     el('td', { class: 'code' }, el('code', {}, line.text)),
-    el('td', { class: 'risks' }, ...(risky ? [el('span', { class: 'visually-hidden' }, 'risky: '), ...riskBadges(line.risks.map((r) => r.kind)), showReason ? el('span', { class: 'risk-reason' }, line.risks.map((r) => r.reason).join('; ')) : null] : [])),
+    el(
+      'td',
+      { class: 'risks' },
+      ...(risky
+        ? [
+            el('span', { class: 'visually-hidden' }, 'risky: '),
+            ...riskBadges(line.risks.map((r) => r.kind)),
+            showReason ? el('span', { class: 'risk-reason' }, line.risks.map((r) => r.reason).join('; ')) : null,
+          ]
+        : []),
+    ),
   );
 }
 
@@ -53,8 +66,27 @@ function fileBlock(file: DiffFile, index: number): HTMLElement {
           el(
             'table',
             { class: 'diff-table', 'aria-labelledby': headingId },
-            el('thead', { class: 'visually-hidden' }, el('tr', {}, el('th', { scope: 'col' }, 'old line'), el('th', { scope: 'col' }, 'new line'), el('th', { scope: 'col' }, 'change'), el('th', { scope: 'col' }, 'text'), el('th', { scope: 'col' }, 'risk'))),
-            ...file.hunks.map((hunk) => el('tbody', {}, el('tr', { class: 'hunk' }, el('td', { colspan: 5 }, el('code', {}, hunk.header))), ...linesWithReasons(hunk.lines))),
+            el(
+              'thead',
+              { class: 'visually-hidden' },
+              el(
+                'tr',
+                {},
+                el('th', { scope: 'col' }, 'old line'),
+                el('th', { scope: 'col' }, 'new line'),
+                el('th', { scope: 'col' }, 'change'),
+                el('th', { scope: 'col' }, 'text'),
+                el('th', { scope: 'col' }, 'risk'),
+              ),
+            ),
+            ...file.hunks.map((hunk) =>
+              el(
+                'tbody',
+                {},
+                el('tr', { class: 'hunk' }, el('td', { colspan: 5 }, el('code', {}, hunk.header))),
+                ...linesWithReasons(hunk.lines),
+              ),
+            ),
           ),
         ];
   return el(
@@ -85,7 +117,13 @@ export function diffView(diff: DiffAnswer): HTMLElement {
       'p',
       { class: 'diff-summary' },
       `${diff.files.length} file${diff.files.length === 1 ? '' : 's'} changed`,
-      diff.riskyLines > 0 || riskyFiles.length > 0 ? el('strong', { class: 'risk-summary' }, ` · ${diff.riskyLines} risky line${diff.riskyLines === 1 ? '' : 's'} in ${riskyFiles.length} file${riskyFiles.length === 1 ? '' : 's'}`) : ' · nothing marked risky',
+      diff.riskyLines > 0 || riskyFiles.length > 0
+        ? el(
+            'strong',
+            { class: 'risk-summary' },
+            ` · ${diff.riskyLines} risky line${diff.riskyLines === 1 ? '' : 's'} in ${riskyFiles.length} file${riskyFiles.length === 1 ? '' : 's'}`,
+          )
+        : ' · nothing marked risky',
       diff.truncated ? ' · the diff is long: only its beginning is shown' : '',
     ),
     ...diff.files.map(fileBlock),

@@ -20,7 +20,17 @@ export function seconds(ms: number): string {
 
 export const TERMINAL: ReadonlySet<string> = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'BUDGET_EXCEEDED']);
 
-export const STATUSES: readonly string[] = ['QUEUED', 'STARTING', 'RUNNING', 'WAITING_FOR_HUMAN', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'BUDGET_EXCEEDED'];
+export const STATUSES: readonly string[] = [
+  'QUEUED',
+  'STARTING',
+  'RUNNING',
+  'WAITING_FOR_HUMAN',
+  'SUCCEEDED',
+  'FAILED',
+  'TIMED_OUT',
+  'CANCELLED',
+  'BUDGET_EXCEEDED',
+];
 
 /** `local:alice` or an IAM ARN → something short enough for a table cell (the full value is the title). */
 export function shortRequester(requester: string): string {

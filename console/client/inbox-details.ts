@@ -30,7 +30,15 @@ export const RISKY_FIELDS = RISKY_DETAIL_FIELDS;
 
 /** An edit's proposed change, line by line: `-` removes, `+` writes; any other line is context. */
 export function changeLines(change: string): { kind: 'add' | 'del' | 'context'; text: string }[] {
-  return change.split('\n').map((line) => (line.startsWith('+') ? { kind: 'add', text: line.slice(1) } : line.startsWith('-') ? { kind: 'del', text: line.slice(1) } : { kind: 'context', text: line }));
+  return change
+    .split('\n')
+    .map((line) =>
+      line.startsWith('+')
+        ? { kind: 'add', text: line.slice(1) }
+        : line.startsWith('-')
+          ? { kind: 'del', text: line.slice(1) }
+          : { kind: 'context', text: line },
+    );
 }
 
 /**
@@ -48,8 +56,10 @@ export function shownFields(item: Pick<InboxItemAnswer, 'type' | 'message' | 'de
   // The question is the item's message (the runner writes both); shown once.
   if (detailText(item.details, 'question') === item.message) shown.add('question');
   if (item.type === 'plan_approval' && detailText(item.details, PLAN_FIELD) !== undefined) shown.add(PLAN_FIELD);
-  if (item.type === 'budget_approval') for (const key of Object.values(BUDGET_FIELDS)) if (detailUsd(item.details, key) !== undefined) shown.add(key);
-  if (item.type === 'risky_action') for (const key of Object.values(RISKY_FIELDS)) if (detailText(item.details, key) !== undefined) shown.add(key);
+  if (item.type === 'budget_approval')
+    for (const key of Object.values(BUDGET_FIELDS)) if (detailUsd(item.details, key) !== undefined) shown.add(key);
+  if (item.type === 'risky_action')
+    for (const key of Object.values(RISKY_FIELDS)) if (detailText(item.details, key) !== undefined) shown.add(key);
   return shown;
 }
 

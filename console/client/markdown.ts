@@ -48,7 +48,8 @@ export function renderMarkdown(source: string): HTMLElement {
       continue;
     }
     const paragraph: string[] = [];
-    while (i < lines.length && lines[i]!.trim() !== '' && !/^(#{1,6}\s|\s*>|\s*([-*+]|\d+[.)])\s|\s*(```|~~~))/.test(lines[i]!)) paragraph.push(lines[i++]!);
+    while (i < lines.length && lines[i]!.trim() !== '' && !/^(#{1,6}\s|\s*>|\s*([-*+]|\d+[.)])\s|\s*(```|~~~))/.test(lines[i]!))
+      paragraph.push(lines[i++]!);
     root.appendChild(el('p', {}, ...inline(paragraph.join(' '))));
   }
   return root;
@@ -63,15 +64,18 @@ const NAMED_REFERENCES: Record<string, string> = { lt: '<', gt: '>', amp: '&', q
  * is just a character.
  */
 export function unescapeMarkdown(text: string): string {
-  return text.replace(/\\([!-/:-@[-`{-~])|&(#\d{1,7}|#x[0-9a-f]{1,6}|[a-z]{2,6});/gi, (whole, punctuation: string | undefined, reference: string | undefined) => {
-    if (punctuation !== undefined) return punctuation;
-    const ref = reference!;
-    if (ref.startsWith('#')) {
-      const code = ref[1] === 'x' || ref[1] === 'X' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
-      return code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff) ? String.fromCodePoint(code) : '\ufffd';
-    }
-    return NAMED_REFERENCES[ref.toLowerCase()] ?? whole;
-  });
+  return text.replace(
+    /\\([!-/:-@[-`{-~])|&(#\d{1,7}|#x[0-9a-f]{1,6}|[a-z]{2,6});/gi,
+    (whole, punctuation: string | undefined, reference: string | undefined) => {
+      if (punctuation !== undefined) return punctuation;
+      const ref = reference!;
+      if (ref.startsWith('#')) {
+        const code = ref[1] === 'x' || ref[1] === 'X' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
+        return code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff) ? String.fromCodePoint(code) : '\ufffd';
+      }
+      return NAMED_REFERENCES[ref.toLowerCase()] ?? whole;
+    },
+  );
 }
 
 /** Inline code (kept literal), bold, and links shown as "text (address)"; everything else is text. */

@@ -53,7 +53,11 @@ export function nextDelay(pace: Pace, previousMs: number, outcome: { failures: n
 }
 
 export function pollWithBackoff(options: LiveOptions, clock: PollClock, visibility: PollVisibility): Live {
-  const pace: Pace = { fastMs: options.fastMs ?? DEFAULT_PACE.fastMs, slowMs: options.slowMs ?? DEFAULT_PACE.slowMs, errorMaxMs: options.errorMaxMs ?? DEFAULT_PACE.errorMaxMs };
+  const pace: Pace = {
+    fastMs: options.fastMs ?? DEFAULT_PACE.fastMs,
+    slowMs: options.slowMs ?? DEFAULT_PACE.slowMs,
+    errorMaxMs: options.errorMaxMs ?? DEFAULT_PACE.errorMaxMs,
+  };
   let delay = pace.fastMs;
   let failures = 0;
   let timer: unknown;

@@ -46,7 +46,8 @@ export function createConsoleHost(options: ConsoleHostOptions): ConsoleHandler {
     const verdict = guardRequest(req, options.port());
     if (!verdict.ok) return sendError(res, verdict.status, verdict.code, verdict.message);
     const method = (req.method ?? 'GET').toUpperCase();
-    if (method !== 'GET' && method !== 'HEAD') return sendError(res, 405, 'method_not_allowed', 'the console pages are read-only; changes go through /v1');
+    if (method !== 'GET' && method !== 'HEAD')
+      return sendError(res, 405, 'method_not_allowed', 'the console pages are read-only; changes go through /v1');
     const url = new URL(req.url ?? '/', 'http://console.local');
     const path = url.pathname;
 
@@ -86,7 +87,8 @@ export function createConsoleHost(options: ConsoleHostOptions): ConsoleHandler {
       return sendBody(res, answer.status, 'application/json; charset=utf-8', answer.body);
     }
     const run = RunView.parse(JSON.parse(answer.body));
-    if (!options.diffs) return sendError(res, 501, 'diff_unavailable', 'this console cannot read repositories; open the pull request for the diff');
+    if (!options.diffs)
+      return sendError(res, 501, 'diff_unavailable', 'this console cannot read repositories; open the pull request for the diff');
     const diff = await options.diffs.runDiff(run);
     if (!diff) return sendError(res, 404, 'no_branch', 'the run has no branch with changes yet');
     sendJson(res, 200, diff);

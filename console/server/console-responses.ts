@@ -24,9 +24,21 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'x-frame-options': 'DENY',
 };
 
-export function sendBody(res: ServerResponse, status: number, contentType: string, body: Buffer | string, extra: Record<string, string> = {}): void {
+export function sendBody(
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  body: Buffer | string,
+  extra: Record<string, string> = {},
+): void {
   const buffer = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-  res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': contentType, 'content-length': String(buffer.length), 'cache-control': 'no-cache', ...extra });
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    'content-type': contentType,
+    'content-length': String(buffer.length),
+    'cache-control': 'no-cache',
+    ...extra,
+  });
   res.end(res.req?.method === 'HEAD' ? undefined : buffer);
 }
 

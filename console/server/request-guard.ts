@@ -23,18 +23,22 @@ function header(req: IncomingMessage, name: string): string | undefined {
 export function guardRequest(req: IncomingMessage, port: number): GuardVerdict {
   const hosts = allowedHosts(port);
   const host = header(req, 'host')?.toLowerCase();
-  if (!host || !hosts.has(host)) return { ok: false, status: 403, code: 'bad_host', message: 'this console answers only on its own loopback address' };
+  if (!host || !hosts.has(host))
+    return { ok: false, status: 403, code: 'bad_host', message: 'this console answers only on its own loopback address' };
   const origin = header(req, 'origin');
   if (origin !== undefined && !hosts.has(origin.replace(/^http:\/\//, '').toLowerCase())) {
     return { ok: false, status: 403, code: 'cross_origin', message: 'requests from other origins are refused' };
   }
   const site = header(req, 'sec-fetch-site');
-  if (site !== undefined && site !== 'same-origin' && site !== 'none') return { ok: false, status: 403, code: 'cross_site', message: 'requests from other sites are refused' };
+  if (site !== undefined && site !== 'same-origin' && site !== 'none')
+    return { ok: false, status: 403, code: 'cross_site', message: 'requests from other sites are refused' };
   const method = (req.method ?? 'GET').toUpperCase();
   if (method !== 'GET' && method !== 'HEAD') {
-    if (origin === undefined && site === undefined) return { ok: false, status: 403, code: 'no_origin', message: 'a change must come from the console page (Origin header missing)' };
+    if (origin === undefined && site === undefined)
+      return { ok: false, status: 403, code: 'no_origin', message: 'a change must come from the console page (Origin header missing)' };
     const type = header(req, 'content-type')?.split(';')[0]?.trim().toLowerCase();
-    if (type !== 'application/json') return { ok: false, status: 415, code: 'unsupported_media_type', message: 'send the body as application/json' };
+    if (type !== 'application/json')
+      return { ok: false, status: 415, code: 'unsupported_media_type', message: 'send the body as application/json' };
   }
   return { ok: true };
 }

@@ -8,7 +8,14 @@ import type { RunDiff } from '../contract';
  * for a deployed stack (lambdas/api/get-run-diff.ts). `protectedPaths` are the base branch's
  * `.nightshift.yml` ones (console/server/nightshift-yml-paths.ts); the runner's defaults always apply.
  */
-export function classifiedRunDiff(input: { repo: string; base: string; head: string; diffText: string; protectedPaths: readonly string[]; cut?: boolean }): RunDiff {
+export function classifiedRunDiff(input: {
+  repo: string;
+  base: string;
+  head: string;
+  diffText: string;
+  protectedPaths: readonly string[];
+  cut?: boolean;
+}): RunDiff {
   const protectedPaths = new ProtectedPaths([...DEFAULT_PROTECTED_PATHS, ...input.protectedPaths]);
   const diff = classifyDiff(input.diffText, { protectedMatch: (path) => protectedPaths.match(path) });
   return { repo: input.repo, base: input.base, head: input.head, diff: input.cut ? { ...diff, truncated: true } : diff };

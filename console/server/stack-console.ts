@@ -36,7 +36,14 @@ export interface StackConsole {
 }
 
 /** What GET /v1/runs/{runId}/diff answers (lambdas/api/answers.ts RunDiffAnswer): the text this console classifies. */
-const RunDiffText = z.object({ repo: z.string(), base: z.string(), head: z.string(), diff: z.string(), truncated: z.boolean(), nightshiftYml: z.string().nullable() });
+const RunDiffText = z.object({
+  repo: z.string(),
+  base: z.string(),
+  head: z.string(),
+  diff: z.string(),
+  truncated: z.boolean(),
+  nightshiftYml: z.string().nullable(),
+});
 
 /** The API refuses bodies over 64 KiB itself; the proxy does not buffer more than that. */
 const MAX_BODY_BYTES = 64 * 1024 + 1;
@@ -48,13 +55,24 @@ export async function startStackConsole(options: StackConsoleOptions): Promise<S
   const doFetch = options.fetch ?? fetch;
   let port = 0;
 
-  const callApi = async (method: 'GET' | 'POST', pathAndQuery: string, requestHeaders: Record<string, string>, body: string | undefined) => {
+  const callApi = async (
+    method: 'GET' | 'POST',
+    pathAndQuery: string,
+    requestHeaders: Record<string, string>,
+    body: string | undefined,
+  ) => {
     const base = options.apiUrl.toString().replace(/\/+$/, '');
     const url = new URL(`${base}${pathAndQuery}`);
     let headers: Record<string, string> = { ...requestHeaders, 'user-agent': 'nightshift-console/0.1.0' };
     if (options.bearerToken) headers.authorization = `Bearer ${options.bearerToken}`;
     if (options.signer) headers = await options.signer.sign({ method, url, headers, ...(body !== undefined ? { body } : {}) });
-    return doFetch(url, { method, headers, ...(body !== undefined ? { body } : {}), redirect: 'manual', signal: AbortSignal.timeout(30_000) });
+    return doFetch(url, {
+      method,
+      headers,
+      ...(body !== undefined ? { body } : {}),
+      redirect: 'manual',
+      signal: AbortSignal.timeout(30_000),
+    });
   };
 
   const getApi = async (path: string) => {
@@ -71,7 +89,14 @@ export async function startStackConsole(options: StackConsoleOptions): Promise<S
         const answer = await getApi(`/v1/runs/${encodeURIComponent(run.runId)}/diff`);
         if (answer.status === 200) {
           const text = RunDiffText.parse(JSON.parse(answer.body));
-          return classifiedRunDiff({ repo: text.repo, base: text.base, head: text.head, diffText: text.diff, protectedPaths: protectedPathsOfNightshiftYml(text.nightshiftYml), cut: text.truncated });
+          return classifiedRunDiff({
+            repo: text.repo,
+            base: text.base,
+            head: text.head,
+            diffText: text.diff,
+            protectedPaths: protectedPathsOfNightshiftYml(text.nightshiftYml),
+            cut: text.truncated,
+          });
         }
         const code = /"code"\s*:\s*"([a-z_]+)"/.exec(answer.body)?.[1];
         if (answer.status === 404 && code === 'no_branch') return undefined;
@@ -94,7 +119,12 @@ export async function startStackConsole(options: StackConsoleOptions): Promise<S
     try {
       response = await callApi(method, req.url ?? '/', headers, body);
     } catch (error) {
-      return sendError(res, 502, 'api_unreachable', `cannot reach the stack's API at ${options.apiUrl.origin}: ${(error as Error).message}`);
+      return sendError(
+        res,
+        502,
+        'api_unreachable',
+        `cannot reach the stack's API at ${options.apiUrl.origin}: ${(error as Error).message}`,
+      );
     }
     const out: Record<string, string> = { ...SECURITY_HEADERS, 'cache-control': 'no-store' };
     for (const name of FORWARDED_RESPONSE_HEADERS) {

@@ -36,7 +36,10 @@ export function repoRelative(reportPath: string, repoRoots: readonly string[]): 
     if (root === undefined) return undefined;
     rel = normalized.slice(root.length + 1);
   }
-  const clean = posix.normalize(rel).replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+  const clean = posix
+    .normalize(rel)
+    .replace(/^(\.\/)+/, '')
+    .replace(/\/+$/, '');
   if (clean === '' || clean === '.' || clean === '..' || clean.startsWith('../') || posix.isAbsolute(clean)) return undefined;
   if (clean.split('/')[0]!.toLowerCase() === '.git') return undefined;
   return clean;
@@ -65,7 +68,8 @@ export function locateCoverage(report: CoverageReport, repoRoots: readonly strin
     }
     // Cobertura: a relative filename is under one of the <source>s (the report does not say which), so
     // it is filed under each; only the one that names a changed file is ever looked up.
-    const candidates = !posix.isAbsolute(file.path) && report.sourceRoots.length ? report.sourceRoots.map((s) => posix.join(s, file.path)) : [file.path];
+    const candidates =
+      !posix.isAbsolute(file.path) && report.sourceRoots.length ? report.sourceRoots.map((s) => posix.join(s, file.path)) : [file.path];
     const paths = new Set(candidates.map((c) => repoRelative(c, repoRoots)).filter((p) => p !== undefined));
     // Sources outside the checkout (a report made elsewhere): the filename itself, relative to the root.
     const fallback = paths.size === 0 && candidates[0] !== file.path ? repoRelative(file.path, repoRoots) : undefined;
@@ -112,7 +116,15 @@ export const ChangeCoverageEvidence = z
     format: CoverageFormat,
     report: z.string(),
     /** The added lines at head: measured (instrumented), covered; null without a head report. */
-    changedLines: z.object({ added: z.number().int().min(0), measured: z.number().int().min(0), covered: z.number().int().min(0), percent: z.number().nullable() }).strict().nullable(),
+    changedLines: z
+      .object({
+        added: z.number().int().min(0),
+        measured: z.number().int().min(0),
+        covered: z.number().int().min(0),
+        percent: z.number().nullable(),
+      })
+      .strict()
+      .nullable(),
     files: z.array(ChangedFileCoverage).max(LISTED_FILES),
     filesNotListed: z.number().int().min(0),
     /** Whole-report line coverage at base and head, and head − base in percentage points. */
@@ -130,7 +142,13 @@ export type CoverageReading = { kind: 'read'; located: LocatedCoverage } | { kin
 
 const percent = (covered: number, total: number): number | null => (total === 0 ? null : Math.round((covered / total) * 1000) / 10);
 
-export function changeCoverage(input: { format: CoverageFormat; report: string; base: CoverageReading | undefined; head: CoverageReading | undefined; added: Map<string, number[]> }): ChangeCoverageEvidence {
+export function changeCoverage(input: {
+  format: CoverageFormat;
+  report: string;
+  base: CoverageReading | undefined;
+  head: CoverageReading | undefined;
+  added: Map<string, number[]>;
+}): ChangeCoverageEvidence {
   const notes: string[] = [];
   const base = input.base?.kind === 'read' ? input.base.located : undefined;
   const head = input.head?.kind === 'read' ? input.head.located : undefined;
@@ -138,14 +156,24 @@ export function changeCoverage(input: { format: CoverageFormat; report: string; 
   if (input.base === undefined) notes.push('at base: the tests did not run');
   if (input.head?.kind === 'unavailable') notes.push(`at head: ${input.head.reason}`);
   if (input.head === undefined) notes.push('at head: the tests did not run');
-  if (head?.outside) notes.push(`at head: ${head.outside} report entr${head.outside === 1 ? 'y names a path' : 'ies name paths'} outside the repository, ignored for the changed lines`);
+  if (head?.outside)
+    notes.push(
+      `at head: ${head.outside} report entr${head.outside === 1 ? 'y names a path' : 'ies name paths'} outside the repository, ignored for the changed lines`,
+    );
   const files: ChangedFileCoverage[] = [];
   if (head) {
     for (const [path, lines] of [...input.added].sort(([a], [b]) => a.localeCompare(b))) {
       const hits = linesOf(head, path);
       const measured = hits ? lines.filter((l) => hits.has(l)) : [];
       const uncovered = measured.filter((l) => hits!.get(l) === 0);
-      files.push({ path, added: lines.length, measured: measured.length, covered: measured.length - uncovered.length, uncovered: ranges(uncovered), inReport: hits !== undefined });
+      files.push({
+        path,
+        added: lines.length,
+        measured: measured.length,
+        covered: measured.length - uncovered.length,
+        uncovered: ranges(uncovered),
+        inReport: hits !== undefined,
+      });
     }
   }
   const sum = (key: 'added' | 'measured' | 'covered') => files.reduce((n, f) => n + f[key], 0);
@@ -157,12 +185,15 @@ export function changeCoverage(input: { format: CoverageFormat; report: string; 
   return {
     format: input.format,
     report: input.report,
-    changedLines: head ? { added: sum('added'), measured: sum('measured'), covered: sum('covered'), percent: percent(sum('covered'), sum('measured')) } : null,
+    changedLines: head
+      ? { added: sum('added'), measured: sum('measured'), covered: sum('covered'), percent: percent(sum('covered'), sum('measured')) }
+      : null,
     files: ordered.slice(0, LISTED_FILES),
     filesNotListed: Math.max(0, ordered.length - LISTED_FILES),
     base: baseTotals,
     head: headTotals,
-    deltaPoints: baseTotals?.percent != null && headTotals?.percent != null ? Math.round((headTotals.percent - baseTotals.percent) * 10) / 10 : null,
+    deltaPoints:
+      baseTotals?.percent != null && headTotals?.percent != null ? Math.round((headTotals.percent - baseTotals.percent) * 10) / 10 : null,
     notes,
   };
 }
@@ -196,10 +227,16 @@ export function changeCoverageMarkdown(e: ChangeCoverageEvidence): string {
     );
   } else lines.push('**Changed lines:** no coverage report at head, so no figure.');
   const total = (t: ChangeCoverageEvidence['base']) => (t ? `${pct(t.percent)} (${t.covered}/${t.total} lines)` : 'no report');
-  lines.push(`**Line coverage:** ${total(e.base)} at base → ${total(e.head)} at head${e.deltaPoints !== null ? ` (${points(e.deltaPoints)})` : ''}.`);
+  lines.push(
+    `**Line coverage:** ${total(e.base)} at base → ${total(e.head)} at head${e.deltaPoints !== null ? ` (${points(e.deltaPoints)})` : ''}.`,
+  );
   if (e.files.length) {
-    const rows = e.files.map((f) => `| ${code(f.path)} | ${f.added} | ${f.inReport ? `${f.covered}/${f.measured}` : 'not in report'} | ${f.uncovered || '–'} |`);
-    lines.push(`| file | added lines | covered / executable | uncovered added lines |\n|---|---|---|---|\n${rows.join('\n')}${e.filesNotListed ? `\n\n… and ${e.filesNotListed} more file(s) not listed.` : ''}`);
+    const rows = e.files.map(
+      (f) => `| ${code(f.path)} | ${f.added} | ${f.inReport ? `${f.covered}/${f.measured}` : 'not in report'} | ${f.uncovered || '–'} |`,
+    );
+    lines.push(
+      `| file | added lines | covered / executable | uncovered added lines |\n|---|---|---|---|\n${rows.join('\n')}${e.filesNotListed ? `\n\n… and ${e.filesNotListed} more file(s) not listed.` : ''}`,
+    );
   }
   if (e.notes.length) lines.push(e.notes.map((n) => `- ${n}`).join('\n'));
   return lines.join('\n\n');

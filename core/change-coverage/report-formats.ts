@@ -74,7 +74,8 @@ class FileCollector {
     if (!Number.isFinite(hits) || hits < 0) throw new CoverageReportError(`hit count ${hits} on line ${line} is not a count`);
     const before = lines.get(line);
     if (before === undefined) {
-      if (lines.size >= COVERAGE_LIMITS.linesPerFile || ++this.totalLines > COVERAGE_LIMITS.totalLines) throw new CoverageReportError('more lines than a report may hold');
+      if (lines.size >= COVERAGE_LIMITS.linesPerFile || ++this.totalLines > COVERAGE_LIMITS.totalLines)
+        throw new CoverageReportError('more lines than a report may hold');
       lines.set(line, hits);
     } else lines.set(line, before + hits);
   }
@@ -85,7 +86,8 @@ class FileCollector {
 }
 
 const count = (text: string | undefined, what: string): number => {
-  if (text === undefined || !/^\d{1,15}$/.test(text.trim())) throw new CoverageReportError(`${what} "${(text ?? '').slice(0, 20)}" is not a whole number`);
+  if (text === undefined || !/^\d{1,15}$/.test(text.trim()))
+    throw new CoverageReportError(`${what} "${(text ?? '').slice(0, 20)}" is not a whole number`);
   return Number(text.trim());
 };
 

@@ -107,7 +107,11 @@ function decodeEntities(text: string): string {
     if (!whole.endsWith(';')) throw new CoverageReportError('not well-formed XML: a bare "&"');
     const predefined = PREDEFINED[ref];
     if (predefined) return predefined;
-    const code = /^#x([0-9a-f]{1,6})$/i.exec(ref) ? Number.parseInt(ref.slice(2), 16) : /^#(\d{1,7})$/.exec(ref) ? Number(ref.slice(1)) : undefined;
+    const code = /^#x([0-9a-f]{1,6})$/i.exec(ref)
+      ? Number.parseInt(ref.slice(2), 16)
+      : /^#(\d{1,7})$/.exec(ref)
+        ? Number(ref.slice(1))
+        : undefined;
     if (code === undefined) throw new CoverageReportError(`not well-formed XML: the entity &${ref}; is not predefined`);
     if (code > 0x10ffff || code === 0) throw new CoverageReportError(`not well-formed XML: &${ref}; is not a character`);
     return String.fromCodePoint(code);

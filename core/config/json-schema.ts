@@ -17,7 +17,8 @@ export function configJsonSchema(): Record<string, unknown> {
     $schema: schema.$schema,
     $id: 'https://nightshift.local/schemas/nightshift.config.schema.json',
     title: 'Nightshift configuration (nightshift.config.json)',
-    description: 'Every field, its default and its limits: docs/configuration.md. Generated from core/config/schema.ts by `npm run schemas`.',
+    description:
+      'Every field, its default and its limits: docs/configuration.md. Generated from core/config/schema.ts by `npm run schemas`.',
     ...Object.fromEntries(Object.entries(schema).filter(([key]) => key !== '$schema')),
   };
 }

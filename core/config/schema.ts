@@ -9,10 +9,17 @@ export type RepoName = z.infer<typeof RepoName>;
 /** A DNS name or a leading-dot suffix (".npmjs.org" allows every subdomain), lower case, no scheme, no port. */
 export const EgressDomain = z
   .string()
-  .regex(/^\.?(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/, 'must be a lower-case domain name, optionally with a leading "." for subdomains');
+  .regex(
+    /^\.?(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/,
+    'must be a lower-case domain name, optionally with a leading "." for subdomains',
+  );
 
 const Usd = z.number().positive().max(10_000);
-const Minutes = z.number().int().positive().max(24 * 60);
+const Minutes = z
+  .number()
+  .int()
+  .positive()
+  .max(24 * 60);
 const SecretName = z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'must be a Secrets Manager secret name');
 const ShellCommand = z.string().min(1).max(2_000);
 
@@ -38,8 +45,17 @@ export const PrincipalEntry = z
   .max(512)
   .superRefine((entry, ctx) => {
     if (sessionArn.test(entry)) {
-      ctx.addIssue({ code: 'custom', message: 'must not name a session (its name is chosen by the caller): name the role (arn:…:iam::<account>:role/<name>) instead' });
-    } else if (!(iamPrincipalArn.test(entry) || roleRequesterArn.test(entry) || (/^(group|jwt|local):\S{1,256}$/.test(entry) && oddUnicodeReason(entry) === undefined))) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must not name a session (its name is chosen by the caller): name the role (arn:…:iam::<account>:role/<name>) instead',
+      });
+    } else if (
+      !(
+        iamPrincipalArn.test(entry) ||
+        roleRequesterArn.test(entry) ||
+        (/^(group|jwt|local):\S{1,256}$/.test(entry) && oddUnicodeReason(entry) === undefined)
+      )
+    ) {
       ctx.addIssue({ code: 'custom', message: 'must be an IAM user or role ARN, "group:<JWT group>", "jwt:<subject>" or "local:<user>"' });
     }
   });
@@ -55,7 +71,9 @@ export const RepoConfig = z
     maxMinutes: Minutes.optional(),
     egressAllow: z.array(EgressDomain).max(100).optional(),
     /** Named secrets (env var name -> Secrets Manager secret name) offered to this repo's setup and tests. */
-    secrets: z.record(z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'must be an UPPER_SNAKE environment variable name'), SecretName).optional(),
+    secrets: z
+      .record(z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'must be an UPPER_SNAKE environment variable name'), SecretName)
+      .optional(),
     /** Also offer `secrets` to the test run at the end, which runs code the agent wrote (default false: setup and base tests only). */
     secretsInHeadTests: z.boolean().optional(),
     /** Cache what the setup commands install, keyed by the lockfiles, the commands and the image (default true; docs/runner.md). */
@@ -84,9 +102,18 @@ export const BudgetsConfig = z
   .strict()
   .refine((b) => b.reviewUsd <= b.maxPerRunUsd, { message: 'reviewUsd must not exceed maxPerRunUsd', path: ['reviewUsd'] })
   .refine((b) => b.perRunUsd <= b.maxPerRunUsd, { message: 'perRunUsd must not exceed maxPerRunUsd', path: ['perRunUsd'] })
-  .refine((b) => b.maxPerRunUsd <= b.perRequesterDailyUsd, { message: 'maxPerRunUsd must not exceed perRequesterDailyUsd', path: ['maxPerRunUsd'] })
-  .refine((b) => b.perRequesterDailyUsd <= b.dailyUsd, { message: 'perRequesterDailyUsd must not exceed dailyUsd', path: ['perRequesterDailyUsd'] })
-  .refine((b) => b.perRunUsd <= b.perThreadUsd, { message: 'perRunUsd must not exceed perThreadUsd (no GitHub-triggered run could start)', path: ['perRunUsd'] });
+  .refine((b) => b.maxPerRunUsd <= b.perRequesterDailyUsd, {
+    message: 'maxPerRunUsd must not exceed perRequesterDailyUsd',
+    path: ['maxPerRunUsd'],
+  })
+  .refine((b) => b.perRequesterDailyUsd <= b.dailyUsd, {
+    message: 'perRequesterDailyUsd must not exceed dailyUsd',
+    path: ['perRequesterDailyUsd'],
+  })
+  .refine((b) => b.perRunUsd <= b.perThreadUsd, {
+    message: 'perRunUsd must not exceed perThreadUsd (no GitHub-triggered run could start)',
+    path: ['perRunUsd'],
+  });
 export type BudgetsConfig = z.infer<typeof BudgetsConfig>;
 
 export const ConcurrencyConfig = z
@@ -104,7 +131,10 @@ export const ConcurrencyConfig = z
   })
   .strict()
   .refine((c) => c.perRepo <= c.global, { message: 'perRepo must not exceed global', path: ['perRepo'] })
-  .refine((c) => c.perRequester === undefined || c.perRequester <= c.global, { message: 'perRequester must not exceed global', path: ['perRequester'] });
+  .refine((c) => c.perRequester === undefined || c.perRequester <= c.global, {
+    message: 'perRequester must not exceed global',
+    path: ['perRequester'],
+  });
 export type ConcurrencyConfig = z.infer<typeof ConcurrencyConfig>;
 
 export const TimeoutsConfig = z
@@ -114,10 +144,18 @@ export const TimeoutsConfig = z
     /** A run with no heartbeat (model turn or finished tool call) for this long is stopped. */
     noProgressMinutes: Minutes.default(10),
     /** How long a paused run waits for a human (WAITING_FOR_HUMAN) before it ends TIMED_OUT, code no_answer. */
-    answerHours: z.number().int().min(1).max(30 * 24).default(72),
+    answerHours: z
+      .number()
+      .int()
+      .min(1)
+      .max(30 * 24)
+      .default(72),
   })
   .strict()
-  .refine((t) => t.noProgressMinutes <= t.maxMinutes, { message: 'noProgressMinutes must not exceed maxMinutes', path: ['noProgressMinutes'] });
+  .refine((t) => t.noProgressMinutes <= t.maxMinutes, {
+    message: 'noProgressMinutes must not exceed maxMinutes',
+    path: ['noProgressMinutes'],
+  });
 export type TimeoutsConfig = z.infer<typeof TimeoutsConfig>;
 
 export const defaultEgressAllow = [
@@ -138,7 +176,10 @@ export const defaultEgressAllow = [
 
 export const EgressConfig = z
   .object({
-    allow: z.array(EgressDomain).max(500).default([...defaultEgressAllow]),
+    allow: z
+      .array(EgressDomain)
+      .max(500)
+      .default([...defaultEgressAllow]),
   })
   .strict();
 export type EgressConfig = z.infer<typeof EgressConfig>;
@@ -229,21 +270,35 @@ export const ModelConfig = z
   .strict()
   .superRefine((m, ctx) => {
     if (m.provider === 'bedrock') {
-      if (!/^[A-Za-z0-9.:_-]+$/.test(m.id)) ctx.addIssue({ code: 'custom', path: ['id'], message: 'must be a Bedrock model or inference-profile id' });
-      if (m.id.startsWith('arn:')) ctx.addIssue({ code: 'custom', path: ['id'], message: 'must be a model or inference-profile id, not an ARN' });
+      if (!/^[A-Za-z0-9.:_-]+$/.test(m.id))
+        ctx.addIssue({ code: 'custom', path: ['id'], message: 'must be a Bedrock model or inference-profile id' });
+      if (m.id.startsWith('arn:'))
+        ctx.addIssue({ code: 'custom', path: ['id'], message: 'must be a model or inference-profile id, not an ARN' });
       for (const key of ['baseUrl', 'apiKeySecret', 'maxTokensParameter', 'requestTimeoutSeconds'] as const) {
-        if (m[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'applies to the anthropic and openai providers only' });
+        if (m[key] !== undefined)
+          ctx.addIssue({ code: 'custom', path: [key], message: 'applies to the anthropic and openai providers only' });
       }
       return;
     }
     if (m.provider === 'anthropic') {
-      if (m.apiKeySecret === undefined) ctx.addIssue({ code: 'custom', path: ['apiKeySecret'], message: 'required for the anthropic provider: the secret name of the API key' });
-      if (m.maxTokensParameter !== undefined) ctx.addIssue({ code: 'custom', path: ['maxTokensParameter'], message: 'applies to the openai provider only' });
+      if (m.apiKeySecret === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['apiKeySecret'],
+          message: 'required for the anthropic provider: the secret name of the API key',
+        });
+      if (m.maxTokensParameter !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['maxTokensParameter'], message: 'applies to the openai provider only' });
     }
     const base = m.baseUrl ?? defaultModelBaseUrls[m.provider];
     const url = URL.canParse(base) ? new URL(base) : undefined;
     if (url && url.protocol === 'http:' && m.apiKeySecret !== undefined && !loopbackHosts.has(url.hostname)) {
-      ctx.addIssue({ code: 'custom', path: ['baseUrl'], message: 'must be https when an apiKeySecret is set (the key would cross the network in clear text); http is for loopback or key-less servers' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['baseUrl'],
+        message:
+          'must be https when an apiKeySecret is set (the key would cross the network in clear text); http is for loopback or key-less servers',
+      });
     }
   });
 export type ModelConfig = z.infer<typeof ModelConfig>;
@@ -275,7 +330,10 @@ export const GithubConfig = z
     /** Fallback: Secrets Manager name of a fine-grained personal access token (weaker: not per-run scoped). */
     tokenSecret: SecretName.optional(),
     triggerLabel: z.string().min(1).max(50).default('nightshift'),
-    commentCommand: z.string().regex(/^\/[a-z0-9-]{1,30}$/, 'must look like "/nightshift"').default('/nightshift'),
+    commentCommand: z
+      .string()
+      .regex(/^\/[a-z0-9-]{1,30}$/, 'must look like "/nightshift"')
+      .default('/nightshift'),
     /** The label that, added to a pull request, starts a review run of it (`kind: review`). */
     reviewLabel: z.string().min(1).max(50).default('nightshift-review'),
     /** GitHub API base URL (GitHub Enterprise Server, or the local forge). */
@@ -291,7 +349,11 @@ export const GithubConfig = z
       }
     }
     if (!app && g.tokenSecret === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['tokenSecret'], message: 'set a GitHub App (appId, installationId, privateKeySecret) or a tokenSecret' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tokenSecret'],
+        message: 'set a GitHub App (appId, installationId, privateKeySecret) or a tokenSecret',
+      });
     }
   });
 export type GithubConfig = z.infer<typeof GithubConfig>;
@@ -338,7 +400,10 @@ export const AuthConfig = z.discriminatedUnion('type', [
       audience: z.array(z.string().min(1)).min(1),
       admins: Principals.default([]),
       /** The claim that lists a caller's groups (Cognito: "cognito:groups"). */
-      groupsClaim: z.string().regex(/^[A-Za-z0-9:._/-]{1,128}$/, 'must be a JWT claim name').default('groups'),
+      groupsClaim: z
+        .string()
+        .regex(/^[A-Za-z0-9:._/-]{1,128}$/, 'must be a JWT claim name')
+        .default('groups'),
     })
     .strict(),
 ]);
@@ -358,7 +423,10 @@ export type NetworkConfig = z.infer<typeof NetworkConfig>;
 export const NightshiftConfig = z
   .object({
     $schema: z.string().optional(),
-    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1').optional(),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1')
+      .optional(),
     repos: z.array(RepoConfig).min(1),
     budgets: BudgetsConfig.prefault({}),
     concurrency: ConcurrencyConfig.prefault({}),
@@ -387,19 +455,29 @@ export const NightshiftConfig = z
       }
     });
     // A principal the configured authorizer can never present would silently grant nothing.
-    const principalLists: [PropertyKey[], readonly string[]][] = [[['auth', 'admins'], c.auth.admins], ...c.repos.map((r, i): [PropertyKey[], readonly string[]] => [['repos', i, 'requesters'], r.requesters ?? []])];
+    const principalLists: [PropertyKey[], readonly string[]][] = [
+      [['auth', 'admins'], c.auth.admins],
+      ...c.repos.map((r, i): [PropertyKey[], readonly string[]] => [['repos', i, 'requesters'], r.requesters ?? []]),
+    ];
     for (const [path, entries] of principalLists) {
       entries.forEach((entry, j) => {
         const jwtOnly = entry.startsWith('group:') || entry.startsWith('jwt:');
-        if (c.auth.type === 'iam' && jwtOnly) ctx.addIssue({ code: 'custom', path: [...path, j], message: 'JWT groups and subjects need auth.type "jwt"' });
-        if (c.auth.type === 'jwt' && entry.startsWith('arn:')) ctx.addIssue({ code: 'custom', path: [...path, j], message: 'IAM ARNs need auth.type "iam" (the JWT authorizer presents no ARN)' });
+        if (c.auth.type === 'iam' && jwtOnly)
+          ctx.addIssue({ code: 'custom', path: [...path, j], message: 'JWT groups and subjects need auth.type "jwt"' });
+        if (c.auth.type === 'jwt' && entry.startsWith('arn:'))
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, j],
+            message: 'IAM ARNs need auth.type "iam" (the JWT authorizer presents no ARN)',
+          });
       });
     }
     const names = new Set<string>();
     c.schedules.forEach((s, i) => {
       if (names.has(s.name)) ctx.addIssue({ code: 'custom', path: ['schedules', i, 'name'], message: `duplicate schedule ${s.name}` });
       names.add(s.name);
-      if (!seen.has(s.repo.toLowerCase())) ctx.addIssue({ code: 'custom', path: ['schedules', i, 'repo'], message: `${s.repo} is not in repos` });
+      if (!seen.has(s.repo.toLowerCase()))
+        ctx.addIssue({ code: 'custom', path: ['schedules', i, 'repo'], message: `${s.repo} is not in repos` });
       if (s.budgetUsd !== undefined && s.budgetUsd > c.budgets.maxPerRunUsd) {
         ctx.addIssue({ code: 'custom', path: ['schedules', i, 'budgetUsd'], message: 'must not exceed budgets.maxPerRunUsd' });
       }

@@ -104,9 +104,24 @@ const LOCKFILES = new Set([
   'flake.lock',
 ]);
 
-const MIGRATION: readonly RegExp[] = [/(^|\/)migrations?\//i, /(^|\/)db\/migrate\//i, /(^|\/)alembic\/versions\//i, /(^|\/)flyway\//i, /(^|\/)liquibase\//i, /(^|\/)changelog[^/]*\.(xml|ya?ml|sql)$/i, /(^|\/)\d{3,}[_-][^/]*\.sql$/i];
+const MIGRATION: readonly RegExp[] = [
+  /(^|\/)migrations?\//i,
+  /(^|\/)db\/migrate\//i,
+  /(^|\/)alembic\/versions\//i,
+  /(^|\/)flyway\//i,
+  /(^|\/)liquibase\//i,
+  /(^|\/)changelog[^/]*\.(xml|ya?ml|sql)$/i,
+  /(^|\/)\d{3,}[_-][^/]*\.sql$/i,
+];
 
-const TEST_PATH: readonly RegExp[] = [/(^|\/)(test|tests|__tests__|spec|specs|e2e)\//i, /\.(test|spec)\.[cm]?[jt]sx?$/i, /(^|\/)test_[^/]*\.py$/i, /_test\.(py|go|rb|exs?)$/i, /_spec\.rb$/i, /Tests?\.(java|kt|cs|swift)$/];
+const TEST_PATH: readonly RegExp[] = [
+  /(^|\/)(test|tests|__tests__|spec|specs|e2e)\//i,
+  /\.(test|spec)\.[cm]?[jt]sx?$/i,
+  /(^|\/)test_[^/]*\.py$/i,
+  /_test\.(py|go|rb|exs?)$/i,
+  /_spec\.rb$/i,
+  /Tests?\.(java|kt|cs|swift)$/,
+];
 
 /** A line that declares a test: removing it deletes a test. */
 const TEST_DECLARATION: readonly RegExp[] = [
@@ -144,7 +159,8 @@ export function fileRisks(path: string, change: FileChange, protectedMatch?: (pa
   const risks: Risk[] = [];
   const glob = protectedMatch?.(path);
   if (glob) risks.push({ kind: 'protected_path', reason: `${path} is a protected or approval path (${glob})` });
-  if (CI_CONFIG.some((re) => re.test(path))) risks.push({ kind: 'ci_config', reason: 'CI configuration: it runs with the repository’s CI secrets' });
+  if (CI_CONFIG.some((re) => re.test(path)))
+    risks.push({ kind: 'ci_config', reason: 'CI configuration: it runs with the repository’s CI secrets' });
   if (LOCKFILES.has(basename(path).toLowerCase())) risks.push({ kind: 'lockfile', reason: 'lockfile: pins what gets installed' });
   if (MIGRATION.some((re) => re.test(path))) risks.push({ kind: 'migration', reason: 'database migration' });
   if (change === 'deleted' && isTestPath(path)) risks.push({ kind: 'deleted_test', reason: 'a test file was deleted' });
@@ -158,8 +174,10 @@ export function isTestPath(path: string): boolean {
 /** The risks of one changed line of a file, beyond the file's own. */
 export function lineRisks(kind: 'add' | 'del', text: string, inTestFile: boolean): Risk[] {
   const risks: Risk[] = [];
-  if (kind === 'del' && inTestFile && TEST_DECLARATION.some((re) => re.test(text))) risks.push({ kind: 'deleted_test', reason: 'removes a test' });
-  if (kind === 'add' && TEST_SKIP.some((re) => re.test(text))) risks.push({ kind: 'skipped_test', reason: 'skips a test or narrows the test run' });
+  if (kind === 'del' && inTestFile && TEST_DECLARATION.some((re) => re.test(text)))
+    risks.push({ kind: 'deleted_test', reason: 'removes a test' });
+  if (kind === 'add' && TEST_SKIP.some((re) => re.test(text)))
+    risks.push({ kind: 'skipped_test', reason: 'skips a test or narrows the test run' });
   return risks;
 }
 

@@ -77,7 +77,12 @@ export function toolRunningNow(events: readonly TimelineEvent[], status: string)
       const detail = record(e.detail);
       const name = typeof detail.name === 'string' ? detail.name : undefined;
       if (name === undefined) break;
-      return { name, turn: num(detail.turn) ?? 0, since: e.at, ...(typeof detail.activity === 'string' ? { activity: detail.activity } : {}) };
+      return {
+        name,
+        turn: num(detail.turn) ?? 0,
+        since: e.at,
+        ...(typeof detail.activity === 'string' ? { activity: detail.activity } : {}),
+      };
     }
     if (ENDS_A_START.has(e.type)) break;
   }
@@ -152,7 +157,8 @@ export function costSplit(events: readonly TimelineEvent[]): CostSplit {
     else if (event.type === 'note' && num(detail.computeMicros) !== undefined) {
       computeMicros = num(detail.computeMicros)!;
       computeSeconds = num(detail.computeSeconds) ?? computeSeconds;
-    } else if (event.type === 'trace' && num(detail.computeMicros) !== undefined && computeSeconds === null) computeMicros = num(detail.computeMicros)!;
+    } else if (event.type === 'trace' && num(detail.computeMicros) !== undefined && computeSeconds === null)
+      computeMicros = num(detail.computeMicros)!;
   }
   return { modelMicros, computeMicros, computeSeconds };
 }

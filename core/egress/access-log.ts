@@ -8,7 +8,13 @@ import * as z from 'zod';
  */
 export const ACCESS_LOG_FORMAT = 'ns1 %ts.%03tu %>a %>lp %rm %>rd %>rP %Ss %>Hs %err_code %<st %>st';
 
-const Count = z.union([z.literal('-').transform(() => 0), z.string().regex(/^\d{1,15}$/).transform(Number)]);
+const Count = z.union([
+  z.literal('-').transform(() => 0),
+  z
+    .string()
+    .regex(/^\d{1,15}$/)
+    .transform(Number),
+]);
 
 export const AccessLogEntry = z
   .object({
@@ -41,7 +47,10 @@ function decodeHost(raw: string): string {
 export function parseAccessLogLine(line: string): AccessLogEntry | undefined {
   const fields = line.trim().split(/ +/);
   if (fields.length !== 12 || fields[0] !== 'ns1') return undefined;
-  const [, time, clientIp, proxyPort, method, host, port, squidStatus, httpStatus, errorCode, toClient, fromClient] = fields as [string, ...string[]];
+  const [, time, clientIp, proxyPort, method, host, port, squidStatus, httpStatus, errorCode, toClient, fromClient] = fields as [
+    string,
+    ...string[],
+  ];
   if (!/^\d{1,12}\.\d{3}$/.test(time!)) return undefined;
   const parsed = AccessLogEntry.safeParse({
     at: new Date(Math.round(Number(time) * 1000)),

@@ -63,9 +63,13 @@ export function awsVpcEndpointHosts(region: string): string[] {
  * Every name the VPC must resolve, in squid's notation (a leading dot: the domain and its subdomains),
  * reduced to the widest entries.
  */
-export function vpcResolvedDomains(config: Pick<NightshiftConfig, 'repos' | 'egress'> & { model?: Pick<ModelConfig, 'provider' | 'baseUrl'> }, options: DnsFirewallOptions): string[] {
+export function vpcResolvedDomains(
+  config: Pick<NightshiftConfig, 'repos' | 'egress'> & { model?: Pick<ModelConfig, 'provider' | 'baseUrl'> },
+  options: DnsFirewallOptions,
+): string[] {
   const namespace = options.privateNamespace.toLowerCase();
-  if (!/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(namespace)) throw new Error(`not a private namespace: ${JSON.stringify(options.privateNamespace)}`);
+  if (!/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(namespace))
+    throw new Error(`not a private namespace: ${JSON.stringify(options.privateNamespace)}`);
   return reduceDomains([
     ...config.egress.allow,
     ...config.repos.flatMap((repo) => repo.egressAllow ?? []),
@@ -84,7 +88,10 @@ export function dnsFirewallSpecs(domain: string): string[] {
 }
 
 /** The rule group: allow the names the VPC needs, then block every other name (fail closed). */
-export function dnsFirewallRules(config: Pick<NightshiftConfig, 'repos' | 'egress'> & { model?: Pick<ModelConfig, 'provider' | 'baseUrl'> }, options: DnsFirewallOptions): DnsFirewallRule[] {
+export function dnsFirewallRules(
+  config: Pick<NightshiftConfig, 'repos' | 'egress'> & { model?: Pick<ModelConfig, 'provider' | 'baseUrl'> },
+  options: DnsFirewallOptions,
+): DnsFirewallRule[] {
   const allowed = [...new Set(vpcResolvedDomains(config, options).flatMap(dnsFirewallSpecs))].sort();
   return [
     { name: 'VpcNames', priority: DNS_RULE_PRIORITY.allowVpcNames, action: 'ALLOW', domains: allowed },
@@ -108,6 +115,8 @@ export function dnsSpecMatches(spec: string, queryName: string): boolean {
 
 /** What the rule group does with a query: the action of the lowest-priority rule that matches (none: resolved). */
 export function dnsFirewallDecision(rules: readonly DnsFirewallRule[], queryName: string): DnsFirewallAction | 'NO_MATCH' {
-  const match = [...rules].sort((a, b) => a.priority - b.priority).find((rule) => rule.domains.some((spec) => dnsSpecMatches(spec, queryName)));
+  const match = [...rules]
+    .sort((a, b) => a.priority - b.priority)
+    .find((rule) => rule.domains.some((spec) => dnsSpecMatches(spec, queryName)));
   return match?.action ?? 'NO_MATCH';
 }

@@ -39,7 +39,8 @@ function fnv1a(text: string): number {
  * mode and tests run several proxies on one machine); deployed proxies use the default.
  */
 export function proxyPorts(config: Pick<NightshiftConfig, 'repos'>, basePort = DEFAULT_PROXY_PORT): ProxyPort[] {
-  if (!Number.isInteger(basePort) || basePort < 1024 || basePort + REPO_PORT_SLOTS > 65_535) throw new Error(`proxy base port ${basePort} leaves no room for repo ports`);
+  if (!Number.isInteger(basePort) || basePort < 1024 || basePort + REPO_PORT_SLOTS > 65_535)
+    throw new Error(`proxy base port ${basePort} leaves no room for repo ports`);
   const withExtras = config.repos
     .filter((r) => (r.egressAllow ?? []).length > 0)
     .map((r) => ({ repo: r.name, key: r.name.toLowerCase(), extraAllow: [...new Set(r.egressAllow)] }))
@@ -65,7 +66,12 @@ export function proxyPortForRepo(config: Pick<NightshiftConfig, 'repos'>, repo: 
 }
 
 /** `http://<host>:<port>` for `repo`; `host` is the proxy's Cloud Map name on AWS, 127.0.0.1 locally. */
-export function proxyUrlForRepo(config: Pick<NightshiftConfig, 'repos'>, repo: string, host: string, basePort = DEFAULT_PROXY_PORT): string {
+export function proxyUrlForRepo(
+  config: Pick<NightshiftConfig, 'repos'>,
+  repo: string,
+  host: string,
+  basePort = DEFAULT_PROXY_PORT,
+): string {
   const { port } = proxyPortForRepo(config, repo, basePort);
   const bracketed = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
   return `http://${bracketed}:${port}`;
@@ -77,7 +83,8 @@ export function proxyUrlForRepo(config: Pick<NightshiftConfig, 'repos'>, repo: s
  */
 export function repoProxyUrl(proxyBaseUrl: string, config: Pick<NightshiftConfig, 'repos'>, repo: string): string {
   const base = new URL(proxyBaseUrl);
-  if (base.protocol !== 'http:' || !base.port) throw new Error(`NIGHTSHIFT_PROXY_URL must be http://host:port, got ${JSON.stringify(proxyBaseUrl)}`);
+  if (base.protocol !== 'http:' || !base.port)
+    throw new Error(`NIGHTSHIFT_PROXY_URL must be http://host:port, got ${JSON.stringify(proxyBaseUrl)}`);
   const { port } = proxyPortForRepo(config, repo, Number(base.port));
   return `http://${base.hostname}:${port}`;
 }

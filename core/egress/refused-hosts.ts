@@ -41,7 +41,11 @@ export const MAX_REPORTED_HOSTS = 50;
  * Writes one `egress_blocked` event for the run, listing the refused hosts (nothing when none were
  * refused). The runner puts the same list in the PR body's "Blocked hosts" section.
  */
-export async function reportRefusedHosts(events: RunnerEventLog, runId: string, hosts: readonly RefusedHost[]): Promise<RunEvent | undefined> {
+export async function reportRefusedHosts(
+  events: RunnerEventLog,
+  runId: string,
+  hosts: readonly RefusedHost[],
+): Promise<RunEvent | undefined> {
   if (hosts.length === 0) return undefined;
   const shown = hosts.slice(0, MAX_REPORTED_HOSTS);
   const more = hosts.length - shown.length;
@@ -60,7 +64,7 @@ export function blockedHostsMarkdown(hosts: readonly RefusedHost[]): string {
   if (hosts.length > shown.length) rows.push(`- … and ${hosts.length - shown.length} more`);
   return [
     '### Blocked hosts',
-    'The egress proxy refused these hosts during the run. Add the ones the task needs to this repo\'s `egressAllow` in nightshift.config.json.',
+    "The egress proxy refused these hosts during the run. Add the ones the task needs to this repo's `egressAllow` in nightshift.config.json.",
     '',
     ...rows,
     '',

@@ -35,7 +35,9 @@ export function failingJobs(jobs: readonly CiJob[]): CiJob[] {
 
 /** True when the run's timeline says it pushed `sha` (its delivery note, core `note` events with `detail.commit`). */
 export function pushedCommit(events: readonly TimelineEvent[], sha: string): boolean {
-  return events.some((e) => e.type === 'note' && typeof e.detail === 'object' && e.detail !== null && (e.detail as Record<string, unknown>).commit === sha);
+  return events.some(
+    (e) => e.type === 'note' && typeof e.detail === 'object' && e.detail !== null && (e.detail as Record<string, unknown>).commit === sha,
+  );
 }
 
 /**
@@ -74,7 +76,12 @@ export const emptyAttempts: AttemptState = { total: 0, commits: {}, suites: {}, 
 export type AttemptRefusal = 'duplicate' | 'commit_cap' | 'pr_cap';
 
 /** Why an attempt for `checkSuiteId` on `sha` cannot be counted, if it cannot (the same rule as the store's conditional write). */
-export function attemptRefusal(state: AttemptState, checkSuiteId: number, sha: string, caps: AutofixConfig['maxAttempts']): AttemptRefusal | undefined {
+export function attemptRefusal(
+  state: AttemptState,
+  checkSuiteId: number,
+  sha: string,
+  caps: AutofixConfig['maxAttempts'],
+): AttemptRefusal | undefined {
   if (state.suites[String(checkSuiteId)] !== undefined) return 'duplicate';
   if (state.total >= caps.perPullRequest) return 'pr_cap';
   if ((state.commits[sha] ?? 0) >= caps.perCommit) return 'commit_cap';
@@ -160,7 +167,7 @@ export function fixPrompt(input: FixPromptInput): string {
   const workflow = input.workflow ? ` (${oneLine(input.workflow)})` : '';
   const head = [
     `CI failed (${oneLine(input.conclusion)}) on commit ${input.headSha}${workflow}, the head of pull request #${input.number} of ${input.repo} on its branch ${input.branch}. ` +
-      'Find the cause and fix it with new commits on this branch: read the failing jobs below, reproduce the failure with the repository\'s tests where you can, ' +
+      "Find the cause and fix it with new commits on this branch: read the failing jobs below, reproduce the failure with the repository's tests where you can, " +
       'and change the code or the tests so the checks pass. Do not weaken or skip the failing checks, and do not change CI configuration. Keep the work already on the branch.',
     `This is auto-fix attempt ${input.attempt.commit} of at most ${input.caps.perCommit} for this commit, and ${input.attempt.pullRequest} of at most ${input.caps.perPullRequest} for the pull request.`,
     ciNotice,
@@ -169,11 +176,23 @@ export function fixPrompt(input: FixPromptInput): string {
   const jobs = input.jobs.slice(0, MAX_JOBS);
   const perJob = Math.min(LOG_SHOWN_MAX, Math.floor((PROMPT_MAX - head.length - 600) / Math.max(1, jobs.length)) - 400);
   const blocks = jobs.map(({ job, log }) => {
-    const steps = job.failedSteps.length > 0 ? `; failed step${job.failedSteps.length === 1 ? '' : 's'}: ${job.failedSteps.slice(0, 5).map(oneLine).join(', ')}` : '';
+    const steps =
+      job.failedSteps.length > 0
+        ? `; failed step${job.failedSteps.length === 1 ? '' : 's'}: ${job.failedSteps.slice(0, 5).map(oneLine).join(', ')}`
+        : '';
     const label = `Failing job "${oneLine(job.name)}" (${oneLine(job.conclusion ?? 'failed')})${steps}.`;
     const parts: string[] = [];
-    if (job.summary) parts.push(fenceUntrusted(`${label} What the check reported:`, truncateText(redactor.redact(stripHiddenText(job.summary)).trim(), Math.min(2_000, perJob))));
-    if (log) parts.push(fenceUntrusted(`${job.summary ? 'Its' : `${label} The`} end of its log:`, cleanLog(log.text, perJob, redactor, log.truncated)));
+    if (job.summary)
+      parts.push(
+        fenceUntrusted(
+          `${label} What the check reported:`,
+          truncateText(redactor.redact(stripHiddenText(job.summary)).trim(), Math.min(2_000, perJob)),
+        ),
+      );
+    if (log)
+      parts.push(
+        fenceUntrusted(`${job.summary ? 'Its' : `${label} The`} end of its log:`, cleanLog(log.text, perJob, redactor, log.truncated)),
+      );
     else if (job.hasLog) parts.push(`${label} Its log could not be read; run the tests to see the failure.`);
     else if (!job.summary) parts.push(`${label} It has no log Nightshift can read; run the tests to see the failure.`);
     return parts.join('\n\n');

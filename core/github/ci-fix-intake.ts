@@ -5,7 +5,17 @@ import type { AutofixAttemptsPort } from '../store/autofix-attempts-port';
 import type { RunEventLog, RunRecord, RunRepository } from '../store/ports';
 import type { ThreadStorePort } from '../store/thread-store-port';
 import { Redactor } from '../text/redaction';
-import { capComment, failingJobs, fixPrompt, LOG_TAIL_BYTES, preexistingComment, preexistingFailure, pushedCommit, toggleReply, type FailedJob } from './ci-autofix';
+import {
+  capComment,
+  failingJobs,
+  fixPrompt,
+  LOG_TAIL_BYTES,
+  preexistingComment,
+  preexistingFailure,
+  pushedCommit,
+  toggleReply,
+  type FailedJob,
+} from './ci-autofix';
 import type { CiJob, GithubCiPort } from './ci-port';
 import type { GithubRepoPort, PullDetails } from './github-port';
 import { pullNumberOf, runsOfPull } from './pull-outcome';
@@ -56,7 +66,8 @@ export async function handleCiFailure(deps: CiFixDeps, repo: string, trigger: Ci
   // `github.autofix.enabled` is the default of each pull request, which `/nightshift autofix on|off` overrides (fixPullRequest).
   const appId = deps.config.github.appId;
   if (trigger.app && appId !== undefined && trigger.app.id === appId) return ignored("the check suite is Nightshift's own");
-  if (trigger.headRepo !== null && trigger.headRepo.toLowerCase() !== repo.toLowerCase()) return ignored(`the commit is on the fork ${trigger.headRepo}`);
+  if (trigger.headRepo !== null && trigger.headRepo.toLowerCase() !== repo.toLowerCase())
+    return ignored(`the commit is on the fork ${trigger.headRepo}`);
   if (trigger.pullNumbers.length === 0) return ignored('no pull request of this repository has the commit as its head');
 
   for (const number of trigger.pullNumbers.slice(0, 5)) {
@@ -65,19 +76,33 @@ export async function handleCiFailure(deps: CiFixDeps, repo: string, trigger: Ci
     // GitHub leaves fork pull requests out of these events; the pull request read again is what decides.
     if (pull.headRepo === null || pull.headRepo.toLowerCase() !== repo.toLowerCase()) continue;
     const runs = await branchRuns(deps, repo, pull);
-    if (runs.length === 0 || !runs.some((r) => pullNumberOf(r.prUrl) === number || r.thread?.toLowerCase() === threadKey(repo, number).toLowerCase())) continue;
+    if (
+      runs.length === 0 ||
+      !runs.some((r) => pullNumberOf(r.prUrl) === number || r.thread?.toLowerCase() === threadKey(repo, number).toLowerCase())
+    )
+      continue;
     return fixPullRequest(deps, repo, trigger, pull, runs);
   }
   return ignored(`the commit ${trigger.headSha.slice(0, 12)} is not the head of an open Nightshift pull request`);
 }
 
-async function fixPullRequest(deps: CiFixDeps, repo: string, trigger: CiFailed, pull: PullDetails, runs: RunRecord[]): Promise<CiFixOutcome> {
+async function fixPullRequest(
+  deps: CiFixDeps,
+  repo: string,
+  trigger: CiFailed,
+  pull: PullDetails,
+  runs: RunRecord[],
+): Promise<CiFixOutcome> {
   const settings = deps.config.github.autofix;
   const command = deps.config.github.commentCommand;
   const thread = threadKey(repo, pull.number);
   const state = await deps.attempts.get(thread);
   if (!(state.enabled ?? settings.enabled)) {
-    return ignored(state.enabled === false ? `auto-fix is off on pull request #${pull.number} (${command} autofix off)` : 'CI auto-fix is off (github.autofix.enabled) and nobody turned it on for this pull request');
+    return ignored(
+      state.enabled === false
+        ? `auto-fix is off on pull request #${pull.number} (${command} autofix off)`
+        : 'CI auto-fix is off (github.autofix.enabled) and nobody turned it on for this pull request',
+    );
   }
   if (state.suites[String(trigger.checkSuiteId)] !== undefined) return ignored(`check suite ${trigger.checkSuiteId} was handled already`);
   // A run of the pull request still working will push, and CI runs again on its commit.
@@ -106,7 +131,11 @@ async function fixPullRequest(deps: CiFixDeps, repo: string, trigger: CiFailed, 
     const key = claim.refusal === 'pr_cap' ? 'pr_cap' : `commit_cap:${trigger.headSha}`;
     const commented = await deps.attempts.claimNotice(thread, key);
     if (commented) await deps.github.comment(pull.number, capComment(claim.refusal, trigger.headSha, settings.maxAttempts, command));
-    return { action: 'refused', reason: `auto-fix reached github.autofix.maxAttempts.${claim.refusal === 'pr_cap' ? 'perPullRequest' : 'perCommit'}`, commented };
+    return {
+      action: 'refused',
+      reason: `auto-fix reached github.autofix.maxAttempts.${claim.refusal === 'pr_cap' ? 'perPullRequest' : 'perCommit'}`,
+      commented,
+    };
   }
 
   const latest = runs[0]!;
@@ -150,14 +179,18 @@ async function findPusher(deps: CiFixDeps, runs: readonly RunRecord[], sha: stri
 /** The failed jobs of the workflow run (or the check suite's check runs) with the ends of their logs, read at once within a deadline. */
 async function failedJobsOf(deps: CiFixDeps, trigger: CiFailed): Promise<FailedJob[]> {
   const ci = await deps.ci();
-  const all: CiJob[] = trigger.workflowRunId !== null ? await ci.workflowJobs(trigger.workflowRunId) : await ci.suiteCheckRuns(trigger.checkSuiteId);
+  const all: CiJob[] =
+    trigger.workflowRunId !== null ? await ci.workflowJobs(trigger.workflowRunId) : await ci.suiteCheckRuns(trigger.checkSuiteId);
   const failed = failingJobs(all);
   const deadline = new Promise<null>((resolve) => setTimeout(() => resolve(null), LOG_DEADLINE_MS).unref());
   return Promise.all(
     failed.map(async (job) => {
       if (!job.hasLog) return { job, log: null };
       const read = ci.jobLogTail(job.id, LOG_TAIL_BYTES).catch((err: unknown) => {
-        deps.warn('could not read a CI job log', { jobId: job.id, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+        deps.warn('could not read a CI job log', {
+          jobId: job.id,
+          error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+        });
         return null;
       });
       return { job, log: await Promise.race([read, deadline]) };
@@ -166,7 +199,12 @@ async function failedJobsOf(deps: CiFixDeps, trigger: CiFailed): Promise<FailedJ
 }
 
 /** `/nightshift autofix on|off` on a pull request, by someone with write access: stored on the pull request's autofix item. */
-export async function toggleAutofix(deps: { attempts: AutofixAttemptsPort; github: GithubRepoPort; config: NightshiftConfig }, repo: string, number: number, state: 'on' | 'off'): Promise<{ action: 'autofix'; state: 'on' | 'off'; thread: string }> {
+export async function toggleAutofix(
+  deps: { attempts: AutofixAttemptsPort; github: GithubRepoPort; config: NightshiftConfig },
+  repo: string,
+  number: number,
+  state: 'on' | 'off',
+): Promise<{ action: 'autofix'; state: 'on' | 'off'; thread: string }> {
   const thread = threadKey(repo, number);
   await deps.attempts.setEnabled(thread, state === 'on');
   await deps.github.comment(number, toggleReply(state, deps.config.github.commentCommand, deps.config.github.autofix));

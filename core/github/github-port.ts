@@ -40,7 +40,10 @@ export interface GithubComment {
   line?: number | null;
 }
 
-export type ReactionTarget = { kind: 'issue'; number: number } | { kind: 'issue_comment'; id: number } | { kind: 'review_comment'; id: number };
+export type ReactionTarget =
+  | { kind: 'issue'; number: number }
+  | { kind: 'issue_comment'; id: number }
+  | { kind: 'review_comment'; id: number };
 
 /** 👀 a run started; 👍 an inbox command was taken; 😕 it was refused. */
 export type ReactionContent = 'eyes' | '+1' | 'confused';

@@ -45,7 +45,10 @@ export function parseInboxCommand(instructions: string): InboxCommand | undefine
 }
 
 /** A usable `POST /v1/inbox/{id}` body from the command, or why not (the same rules then apply in answer.ts). */
-export function resolveRequestOf(command: InboxCommand, item: Pick<InboxItemView, 'type'>): { request: ResolveInboxRequest } | { refusal: string } {
+export function resolveRequestOf(
+  command: InboxCommand,
+  item: Pick<InboxItemView, 'type'>,
+): { request: ResolveInboxRequest } | { refusal: string } {
   switch (command.action) {
     case 'answer':
       if (!command.text) return { refusal: 'the answer is empty: write it after the command, e.g. `answer use the v2 endpoint`.' };
@@ -58,7 +61,8 @@ export function resolveRequestOf(command: InboxCommand, item: Pick<InboxItemView
       if (item.type === 'budget_approval') {
         const amount = /^\$?(\d{1,5}(?:\.\d{1,2})?)$/.exec(command.text);
         const usd = amount ? Number(amount[1]) : Number.NaN;
-        if (!(usd > 0)) return { refusal: 'approving more budget needs the amount in USD after `approve`, e.g. `approve 2` or `approve $2.50`.' };
+        if (!(usd > 0))
+          return { refusal: 'approving more budget needs the amount in USD after `approve`, e.g. `approve 2` or `approve $2.50`.' };
         return { request: { action: 'approve', extraBudgetUsd: usd } };
       }
       if (item.type === 'plan_approval' && command.text) {
@@ -93,7 +97,10 @@ function quoted(text: string): string {
 }
 
 /** The comment that puts an item on its run's thread: what it asks, and how to resolve it here or with the CLI. */
-export function inboxItemComment(item: Pick<InboxItemView, 'itemId' | 'type' | 'runId' | 'message' | 'details'>, commentCommand: string): string {
+export function inboxItemComment(
+  item: Pick<InboxItemView, 'itemId' | 'type' | 'runId' | 'message' | 'details'>,
+  commentCommand: string,
+): string {
   const actions = actionsFor[item.type];
   const here = actions.map((a) => commentCommandFor(commentCommand, item.type, a)).filter((c): c is string => c !== undefined);
   const budget = item.type === 'budget_approval' ? budgetLine(item.details) : '';
@@ -103,13 +110,16 @@ export function inboxItemComment(item: Pick<InboxItemView, 'itemId' | 'type' | '
     quoted(item.message),
     ...(budget ? ['', budget] : []),
     '',
-    here.length > 0 ? `Reply with ${here.map((c) => `\`${c}\``).join(' or ')} (people with write access to this repository), or use ${actions.map((a) => `\`${cliCommandFor(item.itemId, item.type, a)}\``).join(' / ')}.` : `Resolve it with ${actions.map((a) => `\`${cliCommandFor(item.itemId, item.type, a)}\``).join(' / ')}.`,
+    here.length > 0
+      ? `Reply with ${here.map((c) => `\`${c}\``).join(' or ')} (people with write access to this repository), or use ${actions.map((a) => `\`${cliCommandFor(item.itemId, item.type, a)}\``).join(' / ')}.`
+      : `Resolve it with ${actions.map((a) => `\`${cliCommandFor(item.itemId, item.type, a)}\``).join(' / ')}.`,
     'The run holds no compute while it waits.',
   ].join('\n');
 }
 
 function budgetLine(details: Record<string, unknown>): string {
-  const n = (key: string) => (typeof details[key] === 'number' && Number.isFinite(details[key]) ? `$${(details[key] as number).toFixed(2)}` : undefined);
+  const n = (key: string) =>
+    typeof details[key] === 'number' && Number.isFinite(details[key]) ? `$${(details[key] as number).toFixed(2)}` : undefined;
   const spent = n('spentUsd');
   const budget = n('budgetUsd');
   const next = n('nextCallUsd');
@@ -120,7 +130,11 @@ function budgetLine(details: Record<string, unknown>): string {
 export function resolvedReply(login: string, item: Pick<InboxItemView, 'itemId' | 'runId' | 'type'>, action: InboxCommandAction): string {
   const what = action === 'answer' ? 'answered' : action === 'approve' ? 'approved' : 'rejected';
   const next =
-    action !== 'reject' ? 'it is queued to resume on its branch.' : item.type === 'budget_approval' ? 'it ends without more budget; its work in progress stays on its branch.' : 'the run was told; its status comment shows what it does next.';
+    action !== 'reject'
+      ? 'it is queued to resume on its branch.'
+      : item.type === 'budget_approval'
+        ? 'it ends without more budget; its work in progress stays on its branch.'
+        : 'the run was told; its status comment shows what it does next.';
   return `@${login} ${what} inbox item \`${item.itemId}\` of ${head(item.runId)}: ${next}`;
 }
 
@@ -130,7 +144,11 @@ export function refusedReply(login: string, reason: string): string {
 }
 
 /** Several items wait on this thread: which one is meant must be said. */
-export function ambiguousReply(login: string, items: readonly Pick<InboxItemView, 'itemId' | 'type' | 'runId'>[], commentCommand: string): string {
+export function ambiguousReply(
+  login: string,
+  items: readonly Pick<InboxItemView, 'itemId' | 'type' | 'runId'>[],
+  commentCommand: string,
+): string {
   return `@${login}, more than one Nightshift item waits on this thread, so this resolved none. Name the one you mean: ${items
     .map((i) => `\`${commentCommand} <action> ${i.itemId}\` (${i.type} of run \`${i.runId}\`)`)
     .join(', ')}.`;

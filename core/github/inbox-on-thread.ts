@@ -72,7 +72,11 @@ async function namedItem(deps: ThreadInboxDeps, thread: string, itemId: string):
  * must not go to another. The resolver is the sender (`github:<login>`), acting with the write access
  * GitHub reported, as `/nightshift stop` does.
  */
-export async function resolveFromThread(deps: ThreadInboxDeps, github: GithubRepoPort, input: ThreadInboxCommand): Promise<ThreadInboxOutcome> {
+export async function resolveFromThread(
+  deps: ThreadInboxDeps,
+  github: GithubRepoPort,
+  input: ThreadInboxCommand,
+): Promise<ThreadInboxOutcome> {
   const refuse = async (reason: string, itemId?: string): Promise<ThreadInboxOutcome> => {
     await github.comment(input.number, refusedReply(input.login, reason));
     if (input.reaction) await github.react(input.reaction, 'confused');
@@ -99,9 +103,20 @@ export async function resolveFromThread(deps: ThreadInboxDeps, github: GithubRep
   const requester = `github:${input.login}`;
   let resolved: InboxItemView;
   try {
-    resolved = await deps.resolveItem({ itemId: item.itemId, access: { caller: { requester, groups: [] }, admin: true }, request: request.request });
+    resolved = await deps.resolveItem({
+      itemId: item.itemId,
+      access: { caller: { requester, groups: [] }, admin: true },
+      request: request.request,
+    });
   } catch (err) {
-    if (err instanceof InvalidResolutionError || err instanceof InboxConflictError || err instanceof ThreadBudgetError || err instanceof BudgetRefusedError || err instanceof BudgetExtensionRefusedError) return refuse(err.message, item.itemId);
+    if (
+      err instanceof InvalidResolutionError ||
+      err instanceof InboxConflictError ||
+      err instanceof ThreadBudgetError ||
+      err instanceof BudgetRefusedError ||
+      err instanceof BudgetExtensionRefusedError
+    )
+      return refuse(err.message, item.itemId);
     if (err instanceof InboxItemNotFoundError) return refuse(`inbox item \`${item.itemId}\` is gone.`, item.itemId);
     throw err;
   }
@@ -116,7 +131,9 @@ const SnsRecords = z.object({
     .array(
       z.object({
         EventSource: z.literal('aws:sns'),
-        Sns: z.object({ MessageAttributes: z.record(z.string(), z.object({ Type: z.string(), Value: z.string() })).default({}) }).passthrough(),
+        Sns: z
+          .object({ MessageAttributes: z.record(z.string(), z.object({ Type: z.string(), Value: z.string() })).default({}) })
+          .passthrough(),
       }),
     )
     .min(1)
@@ -161,7 +178,9 @@ export interface PostItemDeps {
   commentCommand: string;
 }
 
-export type PostItemOutcome = { action: 'posted'; itemId: string; thread: string; commentId: number } | { action: 'skipped'; itemId: string; reason: string };
+export type PostItemOutcome =
+  | { action: 'posted'; itemId: string; thread: string; commentId: number }
+  | { action: 'skipped'; itemId: string; reason: string };
 
 /**
  * Posts a new item on its run's thread, read from the store (the topic message carries no text).

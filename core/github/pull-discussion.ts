@@ -22,8 +22,17 @@ export interface DiscussionOptions {
  */
 export async function pullDiscussion(source: DiscussionSource, number: number, options: DiscussionOptions): Promise<ThreadComment[]> {
   const since = options.since ? Date.parse(options.since) : null;
-  const all: GithubComment[] = [...(await source.reviews(number)), ...(await source.reviewComments(number)), ...(await source.issueComments(number))]
-    .filter((c) => c.id !== options.excludeId && parseCommand(c.body, options.commentCommand) === undefined && (since === null || Date.parse(c.createdAt) > since))
+  const all: GithubComment[] = [
+    ...(await source.reviews(number)),
+    ...(await source.reviewComments(number)),
+    ...(await source.issueComments(number)),
+  ]
+    .filter(
+      (c) =>
+        c.id !== options.excludeId &&
+        parseCommand(c.body, options.commentCommand) === undefined &&
+        (since === null || Date.parse(c.createdAt) > since),
+    )
     .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
   return markTrusted(all, (login) => source.permissionOf(login));
 }
@@ -32,7 +41,10 @@ export async function pullDiscussion(source: DiscussionSource, number: number, o
  * Comments as the prompts take them, each marked `trusted` when its author is not a bot and has write
  * access. Each author's permission is asked once.
  */
-export async function markTrusted(comments: readonly GithubComment[], permissionOf: (login: string) => Promise<RepoPermission>): Promise<ThreadComment[]> {
+export async function markTrusted(
+  comments: readonly GithubComment[],
+  permissionOf: (login: string) => Promise<RepoPermission>,
+): Promise<ThreadComment[]> {
   const permissions = new Map<string, Promise<boolean>>();
   const mayWrite = (login: string) => {
     const key = login.toLowerCase();
@@ -42,7 +54,13 @@ export async function markTrusted(comments: readonly GithubComment[], permission
   const out: ThreadComment[] = [];
   for (const c of comments) {
     const trusted = !isBot(c.user) && (await mayWrite(c.user.login));
-    out.push({ author: c.user.login, body: c.body, createdAt: c.createdAt, trusted, ...(c.path !== undefined ? { path: c.path, line: c.line ?? null } : {}) });
+    out.push({
+      author: c.user.login,
+      body: c.body,
+      createdAt: c.createdAt,
+      trusted,
+      ...(c.path !== undefined ? { path: c.path, line: c.line ?? null } : {}),
+    });
   }
   return out;
 }

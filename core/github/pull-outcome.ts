@@ -19,7 +19,9 @@ export interface PullOutcomeDeps {
 
 export type PullClosed = Extract<WebhookTrigger, { kind: 'pull_closed' }>;
 
-export type PullOutcomeResult = { action: 'ignored'; reason: string } | { action: 'recorded'; state: 'merged' | 'closed'; runIds: string[] };
+export type PullOutcomeResult =
+  | { action: 'ignored'; reason: string }
+  | { action: 'recorded'; state: 'merged' | 'closed'; runIds: string[] };
 
 /** The pull request number a run's `prUrl` points at (GitHub's and the local forge's `/pull/N`). */
 export function pullNumberOf(prUrl: string | null): number | undefined {
@@ -38,7 +40,11 @@ export function runIdOfBranch(ref: string): string | undefined {
  * itself (`/nightshift` iterations) and, when its head is a run branch, the run that opened it with
  * the runs of that run's thread (the issue run and its siblings). Only runs of this repository.
  */
-export async function runsOfPull(deps: Pick<PullOutcomeDeps, 'runs' | 'threads'>, repo: string, pull: { number: number; headRef: string }): Promise<RunRecord[]> {
+export async function runsOfPull(
+  deps: Pick<PullOutcomeDeps, 'runs' | 'threads'>,
+  repo: string,
+  pull: { number: number; headRef: string },
+): Promise<RunRecord[]> {
   const found = new Map<string, RunRecord>();
   for (const run of await threadRuns(deps, threadKey(repo, pull.number))) found.set(run.runId, run);
   const opener = runIdOfBranch(pull.headRef);
@@ -60,13 +66,18 @@ export async function runsOfPull(deps: Pick<PullOutcomeDeps, 'runs' | 'threads'>
  */
 export async function recordPullOutcome(deps: PullOutcomeDeps, repo: string, pull: PullClosed): Promise<PullOutcomeResult> {
   const runs = await runsOfPull(deps, repo, pull);
-  if (!runs.some((r) => pullNumberOf(r.prUrl) === pull.number)) return { action: 'ignored', reason: `pull request #${pull.number} is not a Nightshift pull request` };
+  if (!runs.some((r) => pullNumberOf(r.prUrl) === pull.number))
+    return { action: 'ignored', reason: `pull request #${pull.number} is not a Nightshift pull request` };
   const state = pull.merged ? 'merged' : 'closed';
-  for (const run of runs) await deps.runs.patch(run.runId, { pullRequest: { number: pull.number, state, at: pull.at } }, { allowTerminal: true });
+  for (const run of runs)
+    await deps.runs.patch(run.runId, { pullRequest: { number: pull.number, state, at: pull.at } }, { allowTerminal: true });
   for (const run of runs) await closePrReadyItems(deps, run.runId, state, pull.at);
   if (deps.metrics) {
     const threadSpentMicros = runs.reduce((sum, r) => sum + r.spentMicros, 0);
-    emitAll(deps.metrics, pullRequestClosedMetrics({ repo, merged: pull.merged, openedAt: pull.openedAt, closedAt: pull.at, threadSpentMicros }));
+    emitAll(
+      deps.metrics,
+      pullRequestClosedMetrics({ repo, merged: pull.merged, openedAt: pull.openedAt, closedAt: pull.at, threadSpentMicros }),
+    );
   }
   return { action: 'recorded', state, runIds: runs.map((r) => r.runId).sort() };
 }

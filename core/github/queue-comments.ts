@@ -37,8 +37,22 @@ export function queueCommentEdits(entries: readonly QueueEntry[], runs: Readonly
   entries.slice(0, QUEUE_COMMENT_WINDOW).forEach((entry, i) => {
     const run = runs.get(entry.runId);
     const position = i + 1;
-    if (!run || run.status !== 'QUEUED' || !run.statusCommentId || run.statusCommentPosition == null || run.statusCommentPosition === position) return;
-    edits.push({ runId: run.runId, repo: run.repo, commentId: run.statusCommentId, shown: run.statusCommentPosition, position, budgetMicros: run.budgetMicros });
+    if (
+      !run ||
+      run.status !== 'QUEUED' ||
+      !run.statusCommentId ||
+      run.statusCommentPosition == null ||
+      run.statusCommentPosition === position
+    )
+      return;
+    edits.push({
+      runId: run.runId,
+      repo: run.repo,
+      commentId: run.statusCommentId,
+      shown: run.statusCommentPosition,
+      position,
+      budgetMicros: run.budgetMicros,
+    });
   });
   return edits.slice(0, MAX_QUEUE_EDITS);
 }
@@ -72,7 +86,10 @@ export async function reportQueueMoved(deps: QueueCommentDeps): Promise<{ edited
     }
     try {
       const github = await deps.github(edit.repo);
-      await github.editComment(edit.commentId, queuedComment({ runId: edit.runId, behind: null, position: edit.position, budgetMicros: edit.budgetMicros }));
+      await github.editComment(
+        edit.commentId,
+        queuedComment({ runId: edit.runId, behind: null, position: edit.position, budgetMicros: edit.budgetMicros }),
+      );
     } catch (err) {
       // The comment still shows its old place: say so, so that the next move edits it again.
       await deps.runs.patch(edit.runId, { statusCommentPosition: edit.shown }, { whileStatus: 'QUEUED' }).catch(() => undefined);

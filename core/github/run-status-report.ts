@@ -54,7 +54,12 @@ export interface RunStatusReportDeps extends StatusCommentDeps {
 
 export type RunStatusReport =
   | { action: 'ignored'; reason: string }
-  | { action: 'reported'; runId: string; comment: 'edited' | 'created'; checkRun: 'written' | 'no_pull_request' | 'no_checks_permission' | 'no_head_commit' };
+  | {
+      action: 'reported';
+      runId: string;
+      comment: 'edited' | 'created';
+      checkRun: 'written' | 'no_pull_request' | 'no_checks_permission' | 'no_head_commit';
+    };
 
 /** Most timelines are a few hundred entries; the report reads at most this many. */
 const MAX_EVENTS = 5_000;
@@ -109,7 +114,13 @@ export async function reportRunEnded(deps: RunStatusReportDeps, event: unknown):
 }
 
 /** The run's one status comment: edited in place, or posted (and its id stored) when the queued one never was. */
-async function writeStatusComment(deps: Pick<StatusCommentDeps, 'runs'>, github: GithubRepoPort, run: RunRecord, thread: string, body: string): Promise<'edited' | 'created'> {
+async function writeStatusComment(
+  deps: Pick<StatusCommentDeps, 'runs'>,
+  github: GithubRepoPort,
+  run: RunRecord,
+  thread: string,
+  body: string,
+): Promise<'edited' | 'created'> {
   if (run.statusCommentId) {
     await github.editComment(run.statusCommentId, body);
     return 'edited';
@@ -120,7 +131,9 @@ async function writeStatusComment(deps: Pick<StatusCommentDeps, 'runs'>, github:
   return 'created';
 }
 
-export type RunProgressReport = { action: 'ignored'; reason: string } | { action: 'reported'; runId: string; stage: 'waiting' | 'resumed'; comment: 'edited' | 'created' };
+export type RunProgressReport =
+  | { action: 'ignored'; reason: string }
+  | { action: 'reported'; runId: string; stage: 'waiting' | 'resumed'; comment: 'edited' | 'created' };
 
 /**
  * The status comment of a run that is neither running nor ended, from its record as it is now:
@@ -139,7 +152,13 @@ export async function reportRunProgress(deps: StatusCommentDeps, runId: string):
   let body: string;
   if (run.status === 'WAITING_FOR_HUMAN' && human) {
     stage = 'waiting';
-    body = waitingComment({ runId, reason: human.reason, itemId: human.itemId, spentMicros: run.spentMicros, budgetMicros: run.budgetMicros });
+    body = waitingComment({
+      runId,
+      reason: human.reason,
+      itemId: human.itemId,
+      spentMicros: run.spentMicros,
+      budgetMicros: run.budgetMicros,
+    });
   } else if ((run.status === 'QUEUED' || run.status === 'STARTING') && human?.answeredAt) {
     stage = 'resumed';
     body = resumedComment({ runId, action: human.action, spentMicros: run.spentMicros, budgetMicros: run.budgetMicros });

@@ -48,7 +48,10 @@ export interface RunningStatus {
 }
 
 export function runningComment(s: RunningStatus): string {
-  const doing = s.turns === 0 ? 'preparing the workspace and running the tests at base' : `working: ${s.turns} model turn${s.turns === 1 ? '' : 's'} so far`;
+  const doing =
+    s.turns === 0
+      ? 'preparing the workspace and running the tests at base'
+      : `working: ${s.turns} model turn${s.turns === 1 ? '' : 's'} so far`;
   return `${head(s.runId)}: 🏃 running, ${doing}.\n\nCost so far ${usd(s.spentMicros)} of the ${usd(s.budgetMicros)} budget. This comment is updated as the run goes.`;
 }
 
@@ -124,11 +127,24 @@ export function failureInPlainWords(run: Pick<RunRecord, 'status' | 'error'>): s
 }
 
 export function testDeltaLine(tests: TestDelta): string {
-  const side = (s: TestDelta['base']) => (s ? `${s.passed ? 'passing' : 'failing'} (${s.total} test${s.total === 1 ? '' : 's'}${s.failed.length ? `, ${s.failed.length} failed` : ''})` : 'not run');
+  const side = (s: TestDelta['base']) =>
+    s
+      ? `${s.passed ? 'passing' : 'failing'} (${s.total} test${s.total === 1 ? '' : 's'}${s.failed.length ? `, ${s.failed.length} failed` : ''})`
+      : 'not run';
   if (!tests.base && !tests.head) return 'Tests: no test command ran.';
   const changes = [
-    tests.newlyFailing.length ? `newly failing: ${tests.newlyFailing.slice(0, 10).map((t) => `\`${t.replace(/`/g, "'")}\``).join(', ')}` : '',
-    tests.newlyPassing.length ? `newly passing: ${tests.newlyPassing.slice(0, 10).map((t) => `\`${t.replace(/`/g, "'")}\``).join(', ')}` : '',
+    tests.newlyFailing.length
+      ? `newly failing: ${tests.newlyFailing
+          .slice(0, 10)
+          .map((t) => `\`${t.replace(/`/g, "'")}\``)
+          .join(', ')}`
+      : '',
+    tests.newlyPassing.length
+      ? `newly passing: ${tests.newlyPassing
+          .slice(0, 10)
+          .map((t) => `\`${t.replace(/`/g, "'")}\``)
+          .join(', ')}`
+      : '',
   ].filter((c) => c);
   return `Tests: ${side(tests.base)} at base → ${side(tests.head)} at head${changes.length ? `; ${changes.join('; ')}` : ''}.`;
 }
@@ -165,12 +181,21 @@ export function checkRunOf(s: EndedStatus): CheckRunOutput {
   const { run } = s;
   const failing = s.tests.head !== null && !s.tests.head.passed;
   const conclusion: CheckRunOutput['conclusion'] =
-    run.status === 'SUCCEEDED' ? (failing || s.tests.newlyFailing.length > 0 ? 'neutral' : 'success') : run.status === 'CANCELLED' ? 'cancelled' : run.status === 'TIMED_OUT' ? 'timed_out' : 'failure';
+    run.status === 'SUCCEEDED'
+      ? failing || s.tests.newlyFailing.length > 0
+        ? 'neutral'
+        : 'success'
+      : run.status === 'CANCELLED'
+        ? 'cancelled'
+        : run.status === 'TIMED_OUT'
+          ? 'timed_out'
+          : 'failure';
   const title =
     run.status === 'SUCCEEDED'
       ? `${run.outcome === 'pr_updated' ? 'Pushed new commits' : run.outcome === 'no_changes' ? 'No changes' : run.outcome === 'reviewed' ? 'Reviewed' : 'Draft ready'}: ${s.tests.newlyFailing.length} newly failing, ${s.tests.newlyPassing.length} newly passing; ${usd(run.spentMicros)}`
       : `Run ${run.status.toLowerCase().replace('_', ' ')}; ${usd(run.spentMicros)}`;
-  const body = run.status === 'SUCCEEDED' ? inert((s.summary ?? 'The agent gave no summary.').slice(0, 4_000)) : inert(failureInPlainWords(run));
+  const body =
+    run.status === 'SUCCEEDED' ? inert((s.summary ?? 'The agent gave no summary.').slice(0, 4_000)) : inert(failureInPlainWords(run));
   const summary = `${body}\n\n${testDeltaLine(s.tests)}\n\nCost ${usd(run.spentMicros)} of the ${usd(run.budgetMicros)} budget, ${s.turns} model turns. Run \`${run.runId}\`.`;
   return { name: CHECK_RUN_NAME, conclusion, title: title.slice(0, 200), summary };
 }

@@ -32,7 +32,10 @@ function oneLine(text: string, max: number): string {
 
 function commentBlock(c: ThreadComment): string {
   const where = c.path ? ` on ${oneLine(c.path, 200)}${c.line ? ` line ${c.line}` : ''}` : '';
-  return fenceUntrusted(`Comment by @${oneLine(c.author, 100)}${where} (${oneLine(c.createdAt, 40)}):`, truncateText(stripHiddenText(c.body).trim(), COMMENT_MAX));
+  return fenceUntrusted(
+    `Comment by @${oneLine(c.author, 100)}${where} (${oneLine(c.createdAt, 40)}):`,
+    truncateText(stripHiddenText(c.body).trim(), COMMENT_MAX),
+  );
 }
 
 /**
@@ -106,7 +109,10 @@ export function iterationPrompt(input: IterationPromptInput): string {
       ? fenceUntrusted(`Instructions from @${oneLine(input.requestedBy, 100)}:`, instructions)
       : `@${oneLine(input.requestedBy, 100)} asked Nightshift to address the review comments below.`,
   ].join('\n\n');
-  return truncateText(withComments(head, input.comments, 'Review comments since the last Nightshift run, by people with write access:'), PROMPT_MAX);
+  return truncateText(
+    withComments(head, input.comments, 'Review comments since the last Nightshift run, by people with write access:'),
+    PROMPT_MAX,
+  );
 }
 
 export interface ReviewPromptInput {
@@ -126,6 +132,8 @@ export function reviewPrompt(input: ReviewPromptInput): string {
   return [
     `Review pull request #${input.number} of ${input.repo}: read its diff and the code around it, run the tests that cover it, and report bugs, risks and missing tests as one review with inline comments. Do not change the code.`,
     dataNotice,
-    instructions.length > 0 ? fenceUntrusted(`What @${oneLine(input.requestedBy, 100)} asked the review to look at:`, instructions) : `@${oneLine(input.requestedBy, 100)} asked Nightshift for a review.`,
+    instructions.length > 0
+      ? fenceUntrusted(`What @${oneLine(input.requestedBy, 100)} asked the review to look at:`, instructions)
+      : `@${oneLine(input.requestedBy, 100)} asked Nightshift for a review.`,
   ].join('\n\n');
 }

@@ -7,8 +7,9 @@
 const htmlComment = /<!--[\s\S]*?(?:-->|$)/g;
 // Zero-width characters, bidi embeddings/overrides/isolates and marks (Trojan Source), word joiners,
 // invisible operators, BOM, interlinear annotations, tag characters; C0/C1 controls except tab and newline.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters from untrusted text is the point
-const hiddenCharacters = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u00AD\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\uFEFF\uFFF9-\uFFFB]|\uDB40[\uDC00-\uDC7F]/g;
+const hiddenCharacters =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters from untrusted text is the point
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u00AD\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\uFEFF\uFFF9-\uFFFB]|\uDB40[\uDC00-\uDC7F]/g;
 
 /** The text with HTML comments, invisible and control characters removed, unpaired surrogates replaced, CRLF as LF. */
 export function stripHiddenText(text: string): string {

@@ -39,7 +39,12 @@ export const IssuesLabeled = z.object({
   action: z.literal('labeled'),
   label: z.object({ name: z.string().max(100) }),
   // The issue's labels after this one was added: a priority label beside the trigger label (core/github/priority-label.ts).
-  issue: IssueRef.extend({ labels: z.array(z.object({ name: z.string().max(100) })).max(100).optional() }),
+  issue: IssueRef.extend({
+    labels: z
+      .array(z.object({ name: z.string().max(100) }))
+      .max(100)
+      .optional(),
+  }),
   repository: Repository,
   sender: Sender,
 });
@@ -59,14 +64,27 @@ export const PullRequestReviewSubmitted = z.object({
 });
 export const PullRequestReviewCommentCreated = z.object({
   action: z.literal('created'),
-  comment: z.object({ id: z.number().int().positive(), body: Text, created_at: Timestamp, user: Sender, path: z.string().max(4_096), line: z.number().int().nullable().optional() }),
+  comment: z.object({
+    id: z.number().int().positive(),
+    body: Text,
+    created_at: Timestamp,
+    user: Sender,
+    path: z.string().max(4_096),
+    line: z.number().int().nullable().optional(),
+  }),
   pull_request: PullRef,
   repository: Repository,
   sender: Sender,
 });
 
 /** A label added to a pull request: GitHub sends it as `pull_request.labeled` (never as an `issues` event). */
-export const PullRequestLabeled = z.object({ action: z.literal('labeled'), label: z.object({ name: z.string().max(100) }), pull_request: PullRef, repository: Repository, sender: Sender });
+export const PullRequestLabeled = z.object({
+  action: z.literal('labeled'),
+  label: z.object({ name: z.string().max(100) }),
+  pull_request: PullRef,
+  repository: Repository,
+  sender: Sender,
+});
 
 export const PullRequestClosed = z.object({
   action: z.literal('closed'),
@@ -88,7 +106,10 @@ export const PullRequestClosed = z.object({
  * attempt is counted by. `pull_requests` lists the same-repository pull requests whose head is the
  * commit (never a fork's: GitHub leaves those out), only as a hint: the pull request is read again.
  */
-const CiPullRef = z.object({ number: z.number().int().positive(), head: z.object({ ref: z.string().min(1).max(255), sha: z.string().max(64) }) });
+const CiPullRef = z.object({
+  number: z.number().int().positive(),
+  head: z.object({ ref: z.string().min(1).max(255), sha: z.string().max(64) }),
+});
 const CiConclusion = z.string().max(40).nullable();
 export const CheckSuiteCompleted = z.object({
   action: z.literal('completed'),
@@ -100,7 +121,10 @@ export const CheckSuiteCompleted = z.object({
     conclusion: CiConclusion,
     updated_at: Timestamp,
     pull_requests: z.array(CiPullRef).max(100),
-    app: z.object({ id: z.number().int(), slug: z.string().max(100).optional() }).nullable().optional(),
+    app: z
+      .object({ id: z.number().int(), slug: z.string().max(100).optional() })
+      .nullable()
+      .optional(),
   }),
   repository: Repository,
   sender: Sender,
@@ -129,7 +153,15 @@ const FAILED_CONCLUSIONS = new Set(['failure', 'timed_out']);
  * The webhook events Nightshift acts on: what the GitHub App subscribes to (infra/github-app-manifest.json;
  * a test holds the two together). `ping` is sent to every App and needs no subscription.
  */
-export const HANDLED_EVENTS = ['issues', 'issue_comment', 'pull_request', 'pull_request_review', 'pull_request_review_comment', 'check_suite', 'workflow_run'] as const;
+export const HANDLED_EVENTS = [
+  'issues',
+  'issue_comment',
+  'pull_request',
+  'pull_request_review',
+  'pull_request_review_comment',
+  'check_suite',
+  'workflow_run',
+] as const;
 
 /** Where a `/nightshift` command was written. */
 export type CommandSource = 'issue_comment' | 'review' | 'review_comment';
@@ -206,7 +238,10 @@ export interface TriggerSettings {
  * The command in a comment body: it must start the body (after leading white space) and be followed
  * by white space or the end. `undefined` when the body is not a command.
  */
-export function parseCommand(body: string | null | undefined, command: string): { instructions: string; stop: boolean; review: boolean; plan: boolean; inbox: InboxCommand | null } | undefined {
+export function parseCommand(
+  body: string | null | undefined,
+  command: string,
+): { instructions: string; stop: boolean; review: boolean; plan: boolean; inbox: InboxCommand | null } | undefined {
   if (!body) return undefined;
   const text = body.trimStart();
   if (!text.toLowerCase().startsWith(command.toLowerCase())) return undefined;
@@ -217,14 +252,23 @@ export function parseCommand(body: string | null | undefined, command: string): 
   if (review) return { instructions: instructions.slice(review[0].length).trim(), stop: false, review: true, plan: false, inbox: null };
   const plan = parsePlanCommand(instructions);
   if (plan) return { instructions: plan.instructions, stop: false, review: false, plan: true, inbox: null };
-  return { instructions, stop: /^stop\.?$/i.test(instructions), review: false, plan: false, inbox: parseInboxCommand(instructions) ?? null };
+  return {
+    instructions,
+    stop: /^stop\.?$/i.test(instructions),
+    review: false,
+    plan: false,
+    inbox: parseInboxCommand(instructions) ?? null,
+  };
 }
 
 const ignore = (reason: string): WebhookTrigger => ({ kind: 'ignore', reason });
 
 /** What one verified delivery asks of Nightshift (pure: no I/O). */
 export function classifyDelivery(event: string, payload: unknown, settings: TriggerSettings): WebhookTrigger {
-  const action = z.object({ action: z.string().max(100).optional() }).passthrough().safeParse(payload);
+  const action = z
+    .object({ action: z.string().max(100).optional() })
+    .passthrough()
+    .safeParse(payload);
   if (!action.success) return ignore('payload is not an object');
   const act = action.data.action;
   switch (event) {
@@ -237,8 +281,18 @@ export function classifyDelivery(event: string, payload: unknown, settings: Trig
       // A pull request's labels arrive as pull_request.labeled; an issues event about one is not GitHub's and starts nothing.
       if (p.issue.pull_request) return ignore('a label on a pull request is read from pull_request.labeled');
       if (label !== settings.triggerLabel.toLowerCase()) return ignore(`label ${p.label.name} is not the trigger label`);
-      const priority = priorityOfLabels((p.issue.labels ?? []).map((l) => l.name), settings.triggerLabel);
-      return { kind: 'issue_labeled', repo: p.repository.full_name, number: p.issue.number, sender: p.sender, at: p.issue.updated_at, ...(priority ? { priority } : {}) };
+      const priority = priorityOfLabels(
+        (p.issue.labels ?? []).map((l) => l.name),
+        settings.triggerLabel,
+      );
+      return {
+        kind: 'issue_labeled',
+        repo: p.repository.full_name,
+        number: p.issue.number,
+        sender: p.sender,
+        at: p.issue.updated_at,
+        ...(priority ? { priority } : {}),
+      };
     }
     case 'issue_comment': {
       if (act !== 'created') return ignore(`issue_comment.${act ?? '?'}`);
@@ -263,7 +317,18 @@ export function classifyDelivery(event: string, payload: unknown, settings: Trig
       const p = PullRequestReviewSubmitted.parse(payload);
       const command = parseCommand(p.review.body, settings.commentCommand);
       if (!command) return ignore('not a command');
-      return { kind: 'command', repo: p.repository.full_name, number: p.pull_request.number, onPullRequest: true, pull: p.pull_request, sender: p.sender, ...command, source: 'review', commentId: p.review.id, at: p.review.submitted_at };
+      return {
+        kind: 'command',
+        repo: p.repository.full_name,
+        number: p.pull_request.number,
+        onPullRequest: true,
+        pull: p.pull_request,
+        sender: p.sender,
+        ...command,
+        source: 'review',
+        commentId: p.review.id,
+        at: p.review.submitted_at,
+      };
     }
     case 'pull_request_review_comment': {
       if (act !== 'created') return ignore(`pull_request_review_comment.${act ?? '?'}`);
@@ -289,7 +354,14 @@ export function classifyDelivery(event: string, payload: unknown, settings: Trig
         if (settings.reviewLabel === undefined || p.label.name.toLowerCase() !== settings.reviewLabel.toLowerCase()) {
           return ignore(`label ${p.label.name} on a pull request is not the review label`);
         }
-        return { kind: 'pull_labeled', repo: p.repository.full_name, number: p.pull_request.number, pull: p.pull_request, sender: p.sender, at: p.pull_request.updated_at };
+        return {
+          kind: 'pull_labeled',
+          repo: p.repository.full_name,
+          number: p.pull_request.number,
+          pull: p.pull_request,
+          sender: p.sender,
+          at: p.pull_request.updated_at,
+        };
       }
       if (act !== 'closed') return ignore(`pull_request.${act ?? '?'}`);
       const p = PullRequestClosed.parse(payload);
@@ -297,13 +369,23 @@ export function classifyDelivery(event: string, payload: unknown, settings: Trig
       const merged = pr.merged === true && typeof pr.merged_at === 'string';
       const at = merged ? pr.merged_at! : pr.closed_at;
       if (!at) return ignore('the closed pull request has no closed_at');
-      return { kind: 'pull_closed', repo: p.repository.full_name, number: pr.number, merged, headRef: pr.head.ref, openedAt: pr.created_at, sender: p.sender, at };
+      return {
+        kind: 'pull_closed',
+        repo: p.repository.full_name,
+        number: pr.number,
+        merged,
+        headRef: pr.head.ref,
+        openedAt: pr.created_at,
+        sender: p.sender,
+        at,
+      };
     }
     case 'check_suite': {
       if (act !== 'completed') return ignore(`check_suite.${act ?? '?'}`);
       const p = CheckSuiteCompleted.parse(payload);
       const suite = p.check_suite;
-      if (!suite.conclusion || !FAILED_CONCLUSIONS.has(suite.conclusion)) return ignore(`the check suite concluded ${suite.conclusion ?? 'nothing'}`);
+      if (!suite.conclusion || !FAILED_CONCLUSIONS.has(suite.conclusion))
+        return ignore(`the check suite concluded ${suite.conclusion ?? 'nothing'}`);
       return {
         kind: 'ci_failed',
         repo: p.repository.full_name,
@@ -324,7 +406,8 @@ export function classifyDelivery(event: string, payload: unknown, settings: Trig
       if (act !== 'completed') return ignore(`workflow_run.${act ?? '?'}`);
       const p = WorkflowRunCompleted.parse(payload);
       const run = p.workflow_run;
-      if (!run.conclusion || !FAILED_CONCLUSIONS.has(run.conclusion)) return ignore(`the workflow run concluded ${run.conclusion ?? 'nothing'}`);
+      if (!run.conclusion || !FAILED_CONCLUSIONS.has(run.conclusion))
+        return ignore(`the workflow run concluded ${run.conclusion ?? 'nothing'}`);
       return {
         kind: 'ci_failed',
         repo: p.repository.full_name,

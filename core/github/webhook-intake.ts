@@ -15,7 +15,14 @@ import { ThreadBudgetError } from '../errors';
 import type { ThreadStorePort } from '../store/thread-store-port';
 import { pullNumberOf, recordPullOutcome, runIdOfBranch } from './pull-outcome';
 import type { MetricsSink } from '../metrics/emf';
-import { canTrigger, type GithubComment, type GithubRepoPort, type PullDetails, type ReactionTarget, type RepoPermission } from './github-port';
+import {
+  canTrigger,
+  type GithubComment,
+  type GithubRepoPort,
+  type PullDetails,
+  type ReactionTarget,
+  type RepoPermission,
+} from './github-port';
 import { issuePrompt, iterationPrompt, reviewPrompt, type ThreadComment } from './thread-prompt';
 import { markTrusted, pullDiscussion, type DiscussionSource } from './pull-discussion';
 import { resolveFromThread, type ThreadInboxDeps } from './inbox-on-thread';
@@ -108,7 +115,8 @@ export async function handleTrigger(deps: WebhookIntakeDeps, trigger: WebhookTri
 
   const now = deps.now?.() ?? new Date();
   const at = Date.parse(trigger.at);
-  if (!(at > now.getTime() - STALE_AFTER_MS)) return { action: 'ignored', reason: `the event is from ${trigger.at}, older than the delivery window` };
+  if (!(at > now.getTime() - STALE_AFTER_MS))
+    return { action: 'ignored', reason: `the event is from ${trigger.at}, older than the delivery window` };
   // An outcome is recorded whoever closed the pull request (a merge bot included); it starts nothing.
   if (trigger.kind === 'pull_closed') return recordPullOutcome(deps, repo, trigger);
   // CI auto-fix: CI events are sent as the CI's bot (github-actions[bot]), so they come before the bot check.
@@ -121,7 +129,11 @@ export async function handleTrigger(deps: WebhookIntakeDeps, trigger: WebhookTri
   if (!canTrigger(await permissionOf(trigger.sender.login))) {
     // One polite comment per thread, not one per comment.
     const first = await deps.threads.claimNotice(thread);
-    if (first) await github.comment(trigger.number, untrustedNotice(trigger.sender.login, deps.config, trigger.kind === 'command' && trigger.inbox !== null));
+    if (first)
+      await github.comment(
+        trigger.number,
+        untrustedNotice(trigger.sender.login, deps.config, trigger.kind === 'command' && trigger.inbox !== null),
+      );
     return { action: 'refused', reason: `${trigger.sender.login} has no write access to ${repo}`, commented: first };
   }
 
@@ -135,24 +147,56 @@ export async function handleTrigger(deps: WebhookIntakeDeps, trigger: WebhookTri
           : undefined; // reviews take no reactions
 
   const ctx: TriggerContext = { deps, github, repo, permissionOf, sender: trigger.sender, now };
-  const autofixToggle = trigger.kind === 'command' && trigger.onPullRequest && !trigger.review && !trigger.inbox ? parseAutofixToggle(trigger.instructions) : undefined;
-  if (autofixToggle && deps.autofix && trigger.kind === 'command') return toggleAutofix({ attempts: deps.autofix.attempts, github, config: deps.config }, repo, trigger.number, autofixToggle);
+  const autofixToggle =
+    trigger.kind === 'command' && trigger.onPullRequest && !trigger.review && !trigger.inbox
+      ? parseAutofixToggle(trigger.instructions)
+      : undefined;
+  if (autofixToggle && deps.autofix && trigger.kind === 'command')
+    return toggleAutofix({ attempts: deps.autofix.attempts, github, config: deps.config }, repo, trigger.number, autofixToggle);
   let outcome: IntakeOutcome;
   if (trigger.kind === 'issue_labeled') outcome = await startIssueRun(ctx, trigger.number, '', { priority: trigger.priority });
   else if (trigger.kind === 'pull_labeled') outcome = await startReview(ctx, trigger.number, pullOf(trigger.pull), '');
   else if (trigger.inbox) {
-    const inboxDeps: ThreadInboxDeps = { runs: deps.runs, threads: deps.threads, inbox: deps.inbox, resolveItem: deps.resolveItem, commentCommand: deps.config.github.commentCommand };
-    return resolveFromThread(inboxDeps, github, { repo, thread, number: trigger.number, login: trigger.sender.login, command: trigger.inbox, reaction });
+    const inboxDeps: ThreadInboxDeps = {
+      runs: deps.runs,
+      threads: deps.threads,
+      inbox: deps.inbox,
+      resolveItem: deps.resolveItem,
+      commentCommand: deps.config.github.commentCommand,
+    };
+    return resolveFromThread(inboxDeps, github, {
+      repo,
+      thread,
+      number: trigger.number,
+      login: trigger.sender.login,
+      command: trigger.inbox,
+      reaction,
+    });
   } else if (trigger.review) {
     outcome = trigger.onPullRequest
       ? await startReview(ctx, trigger.number, trigger.pull === null ? null : pullOf(trigger.pull), trigger.instructions)
-      : await refuse(ctx, trigger.number, 'a review was asked on an issue', `Nightshift reviews pull requests: comment \`${deps.config.github.commentCommand} review\` on one.`);
+      : await refuse(
+          ctx,
+          trigger.number,
+          'a review was asked on an issue',
+          `Nightshift reviews pull requests: comment \`${deps.config.github.commentCommand} review\` on one.`,
+        );
   } else if (trigger.stop) outcome = await stopThread(ctx, trigger.number, trigger.onPullRequest);
-  else if (trigger.onPullRequest) outcome = await startIteration(ctx, trigger.number, trigger.pull === null ? null : pullOf(trigger.pull), trigger.instructions, trigger.commentId, trigger.plan);
+  else if (trigger.onPullRequest)
+    outcome = await startIteration(
+      ctx,
+      trigger.number,
+      trigger.pull === null ? null : pullOf(trigger.pull),
+      trigger.instructions,
+      trigger.commentId,
+      trigger.plan,
+    );
   else {
     // On an issue: iterate on the issue's Nightshift pull request if it has an open one, else start on the issue.
     const pull = await openPullOfThread(ctx, thread);
-    outcome = pull ? await startIteration(ctx, pull.number, pull, trigger.instructions, trigger.commentId, trigger.plan) : await startIssueRun(ctx, trigger.number, trigger.instructions, { plan: trigger.plan });
+    outcome = pull
+      ? await startIteration(ctx, pull.number, pull, trigger.instructions, trigger.commentId, trigger.plan)
+      : await startIssueRun(ctx, trigger.number, trigger.instructions, { plan: trigger.plan });
   }
   if (outcome.action === 'submitted' && reaction) await afterSubmit(ctx, 'add the 👀 reaction', () => github.react(reaction, 'eyes'));
   return outcome;
@@ -168,7 +212,15 @@ interface TriggerContext {
 }
 
 function pullOf(pull: PullRef): PullDetails {
-  return { number: pull.number, state: pull.state, headRef: pull.head.ref, headRepo: pull.head.repo?.full_name ?? null, baseRepo: pull.base.repo.full_name, htmlUrl: pull.html_url, headSha: pull.head.sha ?? null };
+  return {
+    number: pull.number,
+    state: pull.state,
+    headRef: pull.head.ref,
+    headRepo: pull.head.repo?.full_name ?? null,
+    baseRepo: pull.base.repo.full_name,
+    htmlUrl: pull.html_url,
+    headSha: pull.head.sha ?? null,
+  };
 }
 
 /** A comment that is itself a command: its text was the instructions of a run, not review context. */
@@ -178,29 +230,71 @@ function isCommand(ctx: TriggerContext, c: GithubComment): boolean {
 
 /** The pull request's discussion reads, with the permission lookups this delivery caches. */
 function discussionSource(ctx: TriggerContext): DiscussionSource {
-  return { permissionOf: ctx.permissionOf, issueComments: (n) => ctx.github.issueComments(n), reviews: (n) => ctx.github.reviews(n), reviewComments: (n) => ctx.github.reviewComments(n) };
+  return {
+    permissionOf: ctx.permissionOf,
+    issueComments: (n) => ctx.github.issueComments(n),
+    reviews: (n) => ctx.github.reviews(n),
+    reviewComments: (n) => ctx.github.reviewComments(n),
+  };
 }
 
 /** `plan`: `/nightshift plan ...` (core/github/plan-command.ts): the run proposes a plan that waits for approval on the thread. */
 const planOf = (plan: boolean) => (plan ? { plan: true } : {});
 
-async function startIssueRun(ctx: TriggerContext, number: number, instructions: string, options: { plan?: boolean; priority?: RunPriority } = {}): Promise<IntakeOutcome> {
+async function startIssueRun(
+  ctx: TriggerContext,
+  number: number,
+  instructions: string,
+  options: { plan?: boolean; priority?: RunPriority } = {},
+): Promise<IntakeOutcome> {
   const issue = await ctx.github.issue(number);
-  const comments = await markTrusted((await ctx.github.issueComments(number)).filter((c) => !isCommand(ctx, c)), ctx.permissionOf);
+  const comments = await markTrusted(
+    (await ctx.github.issueComments(number)).filter((c) => !isCommand(ctx, c)),
+    ctx.permissionOf,
+  );
   // The command's own text comes last, as the instructions of this run.
-  const extra: ThreadComment[] = instructions ? [{ author: ctx.sender.login, body: instructions, createdAt: ctx.now.toISOString(), trusted: true }] : [];
-  const prompt = issuePrompt({ repo: ctx.repo, number, title: issue.title, body: issue.body, author: issue.user.login, comments: [...comments, ...extra] });
+  const extra: ThreadComment[] = instructions
+    ? [{ author: ctx.sender.login, body: instructions, createdAt: ctx.now.toISOString(), trusted: true }]
+    : [];
+  const prompt = issuePrompt({
+    repo: ctx.repo,
+    number,
+    title: issue.title,
+    body: issue.body,
+    author: issue.user.login,
+    comments: [...comments, ...extra],
+  });
   return submitOnThread(ctx, number, {
-    request: { repo: ctx.repo, prompt, issue: number, labels: ['github'], ...planOf(options.plan ?? false), ...(options.priority ? { priority: options.priority } : {}) },
+    request: {
+      repo: ctx.repo,
+      prompt,
+      issue: number,
+      labels: ['github'],
+      ...planOf(options.plan ?? false),
+      ...(options.priority ? { priority: options.priority } : {}),
+    },
     requester: requesterOf(ctx.sender.login),
     source: 'github_issue',
     thread: threadKey(ctx.repo, number),
   });
 }
 
-async function startIteration(ctx: TriggerContext, number: number, known: PullDetails | null, instructions: string, commandId: number, plan = false): Promise<IntakeOutcome> {
+async function startIteration(
+  ctx: TriggerContext,
+  number: number,
+  known: PullDetails | null,
+  instructions: string,
+  commandId: number,
+  plan = false,
+): Promise<IntakeOutcome> {
   const pull = known ?? (await ctx.github.pull(number));
-  if (pull.state !== 'open') return refuse(ctx, number, `pull request #${number} is closed`, `Nightshift works only on open pull requests; #${number} is closed, so this did not start a run.`);
+  if (pull.state !== 'open')
+    return refuse(
+      ctx,
+      number,
+      `pull request #${number} is closed`,
+      `Nightshift works only on open pull requests; #${number} is closed, so this did not start a run.`,
+    );
   if (pull.headRepo === null || pull.headRepo.toLowerCase() !== ctx.repo.toLowerCase()) {
     return refuse(
       ctx,
@@ -211,11 +305,20 @@ async function startIteration(ctx: TriggerContext, number: number, known: PullDe
   }
   const thread = threadKey(ctx.repo, number);
   const since = (await ctx.deps.threads.get(thread))?.lastRunAt ?? null;
-  const comments = await pullDiscussion(discussionSource(ctx), number, { commentCommand: ctx.deps.config.github.commentCommand, since, excludeId: commandId });
+  const comments = await pullDiscussion(discussionSource(ctx), number, {
+    commentCommand: ctx.deps.config.github.commentCommand,
+    since,
+    excludeId: commandId,
+  });
   const prompt = iterationPrompt({ repo: ctx.repo, number, branch: pull.headRef, requestedBy: ctx.sender.login, instructions, comments });
   // The issue the pull request was opened for, so the rewritten PR body still links it (Fixes/Refs #N).
   const issue = await issueOfPull(ctx, pull);
-  return submitOnThread(ctx, number, { request: { repo: ctx.repo, prompt, branch: pull.headRef, labels: ['github'], ...(issue ? { issue } : {}), ...planOf(plan) }, requester: requesterOf(ctx.sender.login), source: 'github_comment', thread });
+  return submitOnThread(ctx, number, {
+    request: { repo: ctx.repo, prompt, branch: pull.headRef, labels: ['github'], ...(issue ? { issue } : {}), ...planOf(plan) },
+    requester: requesterOf(ctx.sender.login),
+    source: 'github_comment',
+    thread,
+  });
 }
 
 /**
@@ -224,7 +327,13 @@ async function startIteration(ctx: TriggerContext, number: number, known: PullDe
  */
 async function startReview(ctx: TriggerContext, number: number, known: PullDetails | null, instructions: string): Promise<IntakeOutcome> {
   const pull = known ?? (await ctx.github.pull(number));
-  if (pull.state !== 'open') return refuse(ctx, number, `pull request #${number} is closed`, `Nightshift reviews only open pull requests; #${number} is closed, so this did not start a review.`);
+  if (pull.state !== 'open')
+    return refuse(
+      ctx,
+      number,
+      `pull request #${number} is closed`,
+      `Nightshift reviews only open pull requests; #${number} is closed, so this did not start a review.`,
+    );
   if (pull.headRepo === null || pull.headRepo.toLowerCase() !== ctx.repo.toLowerCase()) {
     return refuse(
       ctx,
@@ -236,14 +345,21 @@ async function startReview(ctx: TriggerContext, number: number, known: PullDetai
   // The discussion is read by the review run itself when it starts (runner/session/review-run.ts), as for a review asked through the API.
   const prompt = reviewPrompt({ repo: ctx.repo, number, requestedBy: ctx.sender.login, instructions });
   const thread = threadKey(ctx.repo, number);
-  return submitOnThread(ctx, number, { request: { repo: ctx.repo, prompt, kind: 'review', pr: number, labels: ['github', 'review'] }, requester: requesterOf(ctx.sender.login), source: 'github_comment', thread });
+  return submitOnThread(ctx, number, {
+    request: { repo: ctx.repo, prompt, kind: 'review', pr: number, labels: ['github', 'review'] },
+    requester: requesterOf(ctx.sender.login),
+    source: 'github_comment',
+    thread,
+  });
 }
 
 /** The issue of the run that opened this pull request from its run branch, if a run did. */
 async function issueOfPull(ctx: TriggerContext, pull: PullDetails): Promise<number | undefined> {
   const opener = runIdOfBranch(pull.headRef);
   const run = opener ? await ctx.deps.runs.get(opener) : undefined;
-  return run && run.repo.toLowerCase() === ctx.repo.toLowerCase() && pullNumberOf(run.prUrl) === pull.number ? (run.issue ?? undefined) : undefined;
+  return run && run.repo.toLowerCase() === ctx.repo.toLowerCase() && pullNumberOf(run.prUrl) === pull.number
+    ? (run.issue ?? undefined)
+    : undefined;
 }
 
 async function submitOnThread(ctx: TriggerContext, number: number, input: SubmitInput & { thread: string }): Promise<IntakeOutcome> {
@@ -254,13 +370,37 @@ async function submitOnThread(ctx: TriggerContext, number: number, input: Submit
   } catch (err) {
     if (err instanceof ThreadBudgetError) {
       const cap = ctx.deps.config.budgets.perThreadUsd;
-      return refuse(ctx, number, err.message, `This thread's runs have committed $${microsToUsd(err.committedMicros).toFixed(2)} of the $${cap.toFixed(2)} a thread may use (budgets.perThreadUsd), so Nightshift did not start another run.`);
+      return refuse(
+        ctx,
+        number,
+        err.message,
+        `This thread's runs have committed $${microsToUsd(err.committedMicros).toFixed(2)} of the $${cap.toFixed(2)} a thread may use (budgets.perThreadUsd), so Nightshift did not start another run.`,
+      );
     }
-    if (err instanceof BudgetRefusedError) return refuse(ctx, number, err.message, `Nightshift did not start a run: ${err.message} today. It can be asked again tomorrow.`);
-    if (err instanceof IntakePausedError) return refuse(ctx, number, err.message, 'Nightshift did not start a run: intake is paused by the spend circuit breaker. Ask again once an operator resumes it.');
-    if (err instanceof BranchNotAllowedError) return refuse(ctx, number, err.message, `Nightshift did not start a run: it never pushes to this pull request's branch (${err.refusal}).`);
+    if (err instanceof BudgetRefusedError)
+      return refuse(ctx, number, err.message, `Nightshift did not start a run: ${err.message} today. It can be asked again tomorrow.`);
+    if (err instanceof IntakePausedError)
+      return refuse(
+        ctx,
+        number,
+        err.message,
+        'Nightshift did not start a run: intake is paused by the spend circuit breaker. Ask again once an operator resumes it.',
+      );
+    if (err instanceof BranchNotAllowedError)
+      return refuse(
+        ctx,
+        number,
+        err.message,
+        `Nightshift did not start a run: it never pushes to this pull request's branch (${err.refusal}).`,
+      );
     if (err instanceof ReviewNotAllowedError) return refuse(ctx, number, err.message, `Nightshift did not start a review: ${err.refusal}.`);
-    if (err instanceof BranchCheckUnavailableError) return refuse(ctx, number, err.message, 'Nightshift did not start a run: GitHub could not be asked about the branch. Ask again in a minute.');
+    if (err instanceof BranchCheckUnavailableError)
+      return refuse(
+        ctx,
+        number,
+        err.message,
+        'Nightshift did not start a run: GitHub could not be asked about the branch. Ask again in a minute.',
+      );
     throw err;
   }
   const behind = ahead.at(-1)?.runId ?? null;
@@ -294,7 +434,12 @@ async function stopThread(ctx: TriggerContext, number: number, onPullRequest: bo
     }
   }
   const what = onPullRequest ? 'pull request' : 'issue';
-  await ctx.github.comment(number, cancelled.length > 0 ? `Nightshift cancelled ${cancelled.map((id) => `\`${id}\``).join(', ')} at @${ctx.sender.login}'s request.` : `Nightshift has no active run on this ${what}.`);
+  await ctx.github.comment(
+    number,
+    cancelled.length > 0
+      ? `Nightshift cancelled ${cancelled.map((id) => `\`${id}\``).join(', ')} at @${ctx.sender.login}'s request.`
+      : `Nightshift has no active run on this ${what}.`,
+  );
   return { action: 'cancelled', runIds: cancelled, thread };
 }
 
@@ -308,7 +453,6 @@ async function openPullOfThread(ctx: TriggerContext, thread: string): Promise<Pu
   }
   return undefined;
 }
-
 
 function untrustedNotice(login: string, config: NightshiftConfig, inboxCommand: boolean): string {
   if (inboxCommand) {
@@ -329,11 +473,23 @@ function untrustedNotice(login: string, config: NightshiftConfig, inboxCommand: 
  * Nightshift pull request. Decided in core/github/ci-fix-intake.ts; a fix run goes through the same
  * thread submission as an iteration, so its refusals, status comment and check run are the same.
  */
-async function ciFailure(deps: WebhookIntakeDeps, repo: string, trigger: Extract<WebhookTrigger, { kind: 'ci_failed' }>, now: Date): Promise<CiFixOutcome> {
+async function ciFailure(
+  deps: WebhookIntakeDeps,
+  repo: string,
+  trigger: Extract<WebhookTrigger, { kind: 'ci_failed' }>,
+  now: Date,
+): Promise<CiFixOutcome> {
   const autofix = deps.autofix;
   if (!autofix) return { action: 'ignored', reason: 'CI auto-fix is not wired in this deployment' };
   const github = await deps.github(repo);
-  const ctx: TriggerContext = { deps, github, repo, sender: trigger.sender, now, permissionOf: (login) => deps.permissions.get(repo, login, () => github.permissionOf(login)) };
+  const ctx: TriggerContext = {
+    deps,
+    github,
+    repo,
+    sender: trigger.sender,
+    now,
+    permissionOf: (login) => deps.permissions.get(repo, login, () => github.permissionOf(login)),
+  };
   return handleCiFailure(
     {
       config: deps.config,

@@ -31,7 +31,11 @@ export interface WebhookReceiverDeps extends WebhookIntakeDeps {
   deliveries: WebhookDeliveriesPort;
 }
 
-const error = (statusCode: number, code: string, message: string): WebhookAnswer => ({ statusCode, body: { error: { code, message } }, log: { code } });
+const error = (statusCode: number, code: string, message: string): WebhookAnswer => ({
+  statusCode,
+  body: { error: { code, message } },
+  log: { code },
+});
 
 /**
  * `POST /v1/webhooks/github` (docs/github-app.md, The request path): size, then the signature over the raw bytes,
@@ -40,7 +44,8 @@ const error = (statusCode: number, code: string, message: string): WebhookAnswer
  * request that is refused or ignored. A fault of ours gives the claim back so GitHub's redelivery works.
  */
 export async function receiveWebhook(deps: WebhookReceiverDeps, request: WebhookRequest): Promise<WebhookAnswer> {
-  if (request.body.length > GITHUB_MAX_PAYLOAD_BYTES) return error(413, 'body_too_large', `the body exceeds GitHub's ${GITHUB_MAX_PAYLOAD_BYTES} bytes`);
+  if (request.body.length > GITHUB_MAX_PAYLOAD_BYTES)
+    return error(413, 'body_too_large', `the body exceeds GitHub's ${GITHUB_MAX_PAYLOAD_BYTES} bytes`);
   if (request.body.length > WEBHOOK_MAX_BODY_BYTES) return error(413, 'body_too_large', `the body exceeds ${WEBHOOK_MAX_BODY_BYTES} bytes`);
   const raw = request.body.toString('utf8');
   if (!(await deps.secret.verify(raw, request.header('x-hub-signature-256')))) {
@@ -61,15 +66,29 @@ export async function receiveWebhook(deps: WebhookReceiverDeps, request: Webhook
   try {
     trigger = classifyDelivery(event, payload, deps.config.github);
   } catch (err) {
-    if (err instanceof ZodError) return error(400, 'unexpected_payload', `the ${event} payload lacks fields Nightshift reads: ${err.issues.slice(0, 5).map((i) => i.path.join('.')).join(', ')}`);
+    if (err instanceof ZodError)
+      return error(
+        400,
+        'unexpected_payload',
+        `the ${event} payload lacks fields Nightshift reads: ${err.issues
+          .slice(0, 5)
+          .map((i) => i.path.join('.'))
+          .join(', ')}`,
+      );
     throw err;
   }
   const base = { event, deliveryId: delivery.data };
-  if (trigger.kind === 'ignore') return { statusCode: 202, body: { status: 'ignored', reason: trigger.reason }, log: { ...base, action: 'ignored', reason: trigger.reason } };
+  if (trigger.kind === 'ignore')
+    return {
+      statusCode: 202,
+      body: { status: 'ignored', reason: trigger.reason },
+      log: { ...base, action: 'ignored', reason: trigger.reason },
+    };
 
   const digest = createHash('sha256').update(request.body).digest('hex');
   const claim = await deps.deliveries.claim(delivery.data, digest, event);
-  if (claim !== 'new') return { statusCode: 200, body: { status: 'duplicate', reason: claim }, log: { ...base, action: 'duplicate', reason: claim } };
+  if (claim !== 'new')
+    return { statusCode: 200, body: { status: 'duplicate', reason: claim }, log: { ...base, action: 'duplicate', reason: claim } };
 
   let outcome: IntakeOutcome;
   try {

@@ -14,7 +14,10 @@ const dollars = (micros: number) => `$${microsToUsd(micros).toFixed(2)}`;
 const dollarsUp = (micros: number) => `$${(Math.ceil(micros / 10_000) / 100).toFixed(2)}`;
 
 /** The inbox item's message and details, from the ledger's numbers at the refusal. */
-export function budgetApprovalRequest(run: { budgetMicros: number; spentMicros: number }, neededMicros: number): { message: string; details: Record<string, number> } {
+export function budgetApprovalRequest(
+  run: { budgetMicros: number; spentMicros: number },
+  neededMicros: number,
+): { message: string; details: Record<string, number> } {
   return {
     message: `The run has spent ${dollars(run.spentMicros)} of its ${dollars(run.budgetMicros)} budget and its next model call may cost up to ${dollarsUp(neededMicros)}. Approve more budget to let it go on, or reject to end it BUDGET_EXCEEDED.`,
     details: {

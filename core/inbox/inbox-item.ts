@@ -92,16 +92,23 @@ export type ResolutionDecision =
   | { kind: 'conflict'; reason: string }
   | { kind: 'invalid'; reason: string };
 
-export function decideResolution(item: Pick<InboxItemView, 'type' | 'state' | 'resolution'>, request: ResolveInboxRequest): ResolutionDecision {
+export function decideResolution(
+  item: Pick<InboxItemView, 'type' | 'state' | 'resolution'>,
+  request: ResolveInboxRequest,
+): ResolutionDecision {
   const allowed = actionsFor[item.type];
-  if (!allowed.includes(request.action)) return { kind: 'invalid', reason: `a ${item.type} item accepts ${allowed.map((a) => `"${a}"`).join(' or ')}, not "${request.action}"` };
+  if (!allowed.includes(request.action))
+    return { kind: 'invalid', reason: `a ${item.type} item accepts ${allowed.map((a) => `"${a}"`).join(' or ')}, not "${request.action}"` };
   if (request.action === 'answer' && request.answer === undefined) return { kind: 'invalid', reason: 'action "answer" needs an answer' };
-  if (request.action !== 'answer' && request.answer !== undefined) return { kind: 'invalid', reason: `action "${request.action}" takes no answer` };
-  if (request.plan !== undefined && !(item.type === 'plan_approval' && request.action === 'approve')) return { kind: 'invalid', reason: 'an edited plan goes only with approving a plan_approval item' };
+  if (request.action !== 'answer' && request.answer !== undefined)
+    return { kind: 'invalid', reason: `action "${request.action}" takes no answer` };
+  if (request.plan !== undefined && !(item.type === 'plan_approval' && request.action === 'approve'))
+    return { kind: 'invalid', reason: 'an edited plan goes only with approving a plan_approval item' };
   if (request.extraBudgetUsd !== undefined && !(item.type === 'budget_approval' && request.action === 'approve')) {
     return { kind: 'invalid', reason: 'extraBudgetUsd goes only with approving a budget_approval item' };
   }
-  if (item.type === 'budget_approval' && request.action === 'approve' && request.extraBudgetUsd === undefined) return { kind: 'invalid', reason: 'approving a budget_approval item needs extraBudgetUsd (how much more the run may spend)' };
+  if (item.type === 'budget_approval' && request.action === 'approve' && request.extraBudgetUsd === undefined)
+    return { kind: 'invalid', reason: 'approving a budget_approval item needs extraBudgetUsd (how much more the run may spend)' };
   const resolution: InboxResolution = {
     action: request.action,
     answer: request.answer ?? null,
@@ -110,9 +117,20 @@ export function decideResolution(item: Pick<InboxItemView, 'type' | 'state' | 'r
   };
   if (item.state === 'open') return { kind: 'resolve', resolution };
   const previous = item.resolution;
-  if (previous && previous.action === resolution.action && previous.answer === resolution.answer && previous.extraBudgetUsd === resolution.extraBudgetUsd && previous.plan === resolution.plan) return { kind: 'same' };
+  if (
+    previous &&
+    previous.action === resolution.action &&
+    previous.answer === resolution.answer &&
+    previous.extraBudgetUsd === resolution.extraBudgetUsd &&
+    previous.plan === resolution.plan
+  )
+    return { kind: 'same' };
   if (previous?.pullRequest) return { kind: 'conflict', reason: `the item was closed when its pull request was ${previous.pullRequest}` };
-  if (previous && (previous.action === 'expired' || previous.action === 'closed')) return { kind: 'conflict', reason: `the item was ${previous.action === 'expired' ? 'not answered in time' : 'closed when its run ended'}` };
+  if (previous && (previous.action === 'expired' || previous.action === 'closed'))
+    return {
+      kind: 'conflict',
+      reason: `the item was ${previous.action === 'expired' ? 'not answered in time' : 'closed when its run ended'}`,
+    };
   return { kind: 'conflict', reason: `the item was already resolved with "${previous?.action ?? 'another action'}"` };
 }
 

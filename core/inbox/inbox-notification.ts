@@ -63,8 +63,18 @@ export interface InboxNotifier {
 /** Tells the inbox topic's subscribers that the run queue changed near its head (core/runs/queue-moves.ts). */
 export type QueueMovedAnnouncer = () => Promise<void>;
 
-export function notificationOf(item: Pick<StoredInboxItem, 'itemId' | 'type' | 'runId' | 'repo' | 'requester'>, run: Pick<RunRecord, 'thread'>): InboxNotification {
-  return { itemId: item.itemId, type: item.type, runId: item.runId, repo: item.repo, requester: item.requester, thread: run.thread ?? null };
+export function notificationOf(
+  item: Pick<StoredInboxItem, 'itemId' | 'type' | 'runId' | 'repo' | 'requester'>,
+  run: Pick<RunRecord, 'thread'>,
+): InboxNotification {
+  return {
+    itemId: item.itemId,
+    type: item.type,
+    runId: item.runId,
+    repo: item.repo,
+    requester: item.requester,
+    thread: run.thread ?? null,
+  };
 }
 
 /**
@@ -83,7 +93,12 @@ export async function announceItem<E extends keyof InboxNotifier>(
   try {
     await deps.notify[event](notificationOf(item, run));
   } catch (err) {
-    await deps.events.append(item.runId, 'note', `the inbox notification for ${item.itemId} could not be sent: ${err instanceof Error ? err.name : 'error'}`, { itemId: item.itemId });
+    await deps.events.append(
+      item.runId,
+      'note',
+      `the inbox notification for ${item.itemId} could not be sent: ${err instanceof Error ? err.name : 'error'}`,
+      { itemId: item.itemId },
+    );
   }
 }
 
@@ -146,9 +161,17 @@ export function notificationText(n: InboxNotification, commentCommand: string): 
   ];
   if (n.thread) {
     const onGithub = actions.map((a) => commentCommandFor(commentCommand, n.type, a)).filter((c): c is string => c !== undefined);
-    if (onGithub.length > 0) lines.push('', `Or comment on ${n.thread} (people with write access): ${onGithub.map((c) => `\`${c}\``).join(', ')}`);
+    if (onGithub.length > 0)
+      lines.push('', `Or comment on ${n.thread} (people with write access): ${onGithub.map((c) => `\`${c}\``).join(', ')}`);
   }
-  if (n.type === 'pr_ready') lines.push('', 'Merging or closing the pull request on GitHub closes this item too; while it is open it counts in the requester\'s review backlog.');
-  lines.push('', `The item itself (${n.type === 'pr_ready' ? 'the pull request link' : n.type === 'failed' ? 'the failure' : 'the question, the plan, the action'}) is not in this message: read it where you resolve it.`);
+  if (n.type === 'pr_ready')
+    lines.push(
+      '',
+      "Merging or closing the pull request on GitHub closes this item too; while it is open it counts in the requester's review backlog.",
+    );
+  lines.push(
+    '',
+    `The item itself (${n.type === 'pr_ready' ? 'the pull request link' : n.type === 'failed' ? 'the failure' : 'the question, the plan, the action'}) is not in this message: read it where you resolve it.`,
+  );
   return { subject, message: lines.join('\n') };
 }

@@ -45,8 +45,14 @@ export const RunnerPause = z
       })
       .strict()
       .superRefine((pause, issues) => {
-        if (pause.checkpoint === null && pause.reason !== 'interrupted') issues.addIssue({ code: 'custom', path: ['checkpoint'], message: 'only an interruption before the agent loop has no checkpoint' });
-        if (pause.branch === null && pause.checkpoint !== null) issues.addIssue({ code: 'custom', path: ['branch'], message: 'a checkpoint names the branch its work is on' });
+        if (pause.checkpoint === null && pause.reason !== 'interrupted')
+          issues.addIssue({
+            code: 'custom',
+            path: ['checkpoint'],
+            message: 'only an interruption before the agent loop has no checkpoint',
+          });
+        if (pause.branch === null && pause.checkpoint !== null)
+          issues.addIssue({ code: 'custom', path: ['branch'], message: 'a checkpoint names the branch its work is on' });
       }),
   })
   .strict();

@@ -20,11 +20,17 @@ export type PauseResolutionEffect =
   | { kind: 'extend_budget'; extraBudgetUsd: number }
   | { kind: 'end'; error: string; cause: string };
 
-export function pauseResolutionEffect(item: { type: InboxItemType; details: Record<string, unknown> }, resolution: InboxResolution, resolvedBy: string): PauseResolutionEffect {
+export function pauseResolutionEffect(
+  item: { type: InboxItemType; details: Record<string, unknown> },
+  resolution: InboxResolution,
+  resolvedBy: string,
+): PauseResolutionEffect {
   const approved = resolution.action === 'approve';
   switch (item.type) {
     case 'budget_approval':
-      return approved ? { kind: 'extend_budget', extraBudgetUsd: resolution.extraBudgetUsd! } : { kind: 'end', error: BUDGET_DECLINED_ERROR, cause: 'the requester declined the budget_approval' };
+      return approved
+        ? { kind: 'extend_budget', extraBudgetUsd: resolution.extraBudgetUsd! }
+        : { kind: 'end', error: BUDGET_DECLINED_ERROR, cause: 'the requester declined the budget_approval' };
     case 'plan_approval': {
       if (!approved) return { kind: 'end', error: PLAN_REJECTED_ERROR, cause: 'the requester rejected the plan' };
       const proposed = typeof item.details.plan === 'string' ? item.details.plan : '';
@@ -35,6 +41,8 @@ export function pauseResolutionEffect(item: { type: InboxItemType; details: Reco
       return { kind: 'resume', answer: approved ? RISKY_ACTION_APPROVED : riskyActionRefusal(resolvedBy) };
     default:
       // question, stuck: the answer is what the run resumes with.
-      return resolution.answer !== null ? { kind: 'resume', answer: resolution.answer } : { kind: 'end', error: 'Nightshift.NoAnswer', cause: `a ${item.type} item was resolved without an answer` };
+      return resolution.answer !== null
+        ? { kind: 'resume', answer: resolution.answer }
+        : { kind: 'end', error: 'Nightshift.NoAnswer', cause: `a ${item.type} item was resolved without an answer` };
   }
 }

@@ -31,7 +31,11 @@ export const PLAN_ALREADY_APPROVED = 'refused: your plan was already approved; c
 export const PLAN_PENDING = 'the plan went to a human for approval; the run pauses until the answer comes back as this result';
 
 export function planApprovalRequest(plan: string): { message: string; details: { plan: string } } {
-  const firstLine = plan.split('\n').find((line) => line.trim() !== '')?.trim() ?? plan.trim();
+  const firstLine =
+    plan
+      .split('\n')
+      .find((line) => line.trim() !== '')
+      ?.trim() ?? plan.trim();
   const headline = firstLine.length > 200 ? `${firstLine.slice(0, 200)}…` : firstLine;
   return { message: `The agent proposes a plan and waits for approval before changing anything: ${headline}`, details: { plan } };
 }

@@ -22,7 +22,9 @@ export const ApprovalRequired = z
 export type ApprovalRequired = z.infer<typeof ApprovalRequired>;
 
 /** A tool call that needs approval, and the rule it matched. */
-export type RiskyAction = { tool: 'shell'; command: string; pattern: string } | { tool: 'write_file' | 'edit_file'; path: string; pattern: string };
+export type RiskyAction =
+  | { tool: 'shell'; command: string; pattern: string }
+  | { tool: 'write_file' | 'edit_file'; path: string; pattern: string };
 
 const EDIT_TOOLS = new Set(['write_file', 'edit_file']);
 
@@ -34,13 +36,22 @@ const EDIT_TOOLS = new Set(['write_file', 'edit_file']);
 export function commandSegments(command: string): string[] {
   return command
     .split(/\|\||&&|[;|&\n()`]|\$\(/)
-    .map((part) => part.replace(/\s+/g, ' ').trim().replace(/^(?:[A-Za-z_][A-Za-z0-9_]*=\S* )+/, ''))
+    .map((part) =>
+      part
+        .replace(/\s+/g, ' ')
+        .trim()
+        .replace(/^(?:[A-Za-z_][A-Za-z0-9_]*=\S* )+/, ''),
+    )
     .filter((part) => part !== '');
 }
 
 /** A command pattern as a regular expression over one simple command: `*` is any text, the rest is literal, white space collapsed. */
 export function commandPatternRegExp(pattern: string): RegExp {
-  const literal = pattern.replace(/\s+/g, ' ').trim().split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'));
+  const literal = pattern
+    .replace(/\s+/g, ' ')
+    .trim()
+    .split('*')
+    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'));
   return new RegExp(`^${literal.join('.*')}$`);
 }
 
@@ -74,7 +85,13 @@ const shown = (text: string) => (text.length > MAX_SHOWN ? `${text.slice(0, MAX_
 export function proposedChangeOf(tool: 'write_file' | 'edit_file', input: unknown): string | undefined {
   if (typeof input !== 'object' || input === null) return undefined;
   const fields = input as Record<string, unknown>;
-  const lines = (prefix: string, text: unknown) => (typeof text === 'string' && text !== '' ? text.replace(/\n$/, '').split('\n').map((l) => `${prefix}${l}`) : []);
+  const lines = (prefix: string, text: unknown) =>
+    typeof text === 'string' && text !== ''
+      ? text
+          .replace(/\n$/, '')
+          .split('\n')
+          .map((l) => `${prefix}${l}`)
+      : [];
   const change = tool === 'write_file' ? lines('+', fields.content) : [...lines('-', fields.oldText), ...lines('+', fields.newText)];
   return change.length > 0 ? shown(change.join('\n')) : undefined;
 }
@@ -93,7 +110,12 @@ export function riskyActionRequest(action: RiskyAction, input?: unknown): { mess
   const change = input === undefined ? undefined : proposedChangeOf(action.tool, input);
   return {
     message: `The agent wants to change ${action.path} (${action.tool}), which .nightshift.yml marks as needing approval (glob "${action.pattern}"). Approve to make the change, or reject to refuse it (the agent is told and goes on).`,
-    details: { [F.tool]: action.tool, [F.path]: action.path, [F.pattern]: action.pattern, ...(change !== undefined ? { [F.change]: change } : {}) },
+    details: {
+      [F.tool]: action.tool,
+      [F.path]: action.path,
+      [F.pattern]: action.pattern,
+      ...(change !== undefined ? { [F.change]: change } : {}),
+    },
   };
 }
 
@@ -109,4 +131,5 @@ export function riskyActionRefusal(by: string): string {
 export const RISKY_ACTION_PENDING = 'waiting for a human to approve this tool call';
 
 /** The result of the calls after the paused one in the same turn: they are not run. */
-export const NOT_RUN_AFTER_PAUSE = 'not run: the run paused for approval of an earlier tool call in this turn; call it again if you still need it';
+export const NOT_RUN_AFTER_PAUSE =
+  'not run: the run paused for approval of an earlier tool call in this turn; call it again if you still need it';

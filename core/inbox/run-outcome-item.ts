@@ -27,7 +27,8 @@ const MAX_ERROR_CHARS = 2_000;
 
 export function outcomeItemType(run: Pick<RunRecord, 'status' | 'outcome' | 'prUrl' | 'error'>): RunOutcomeItemType | undefined {
   if (run.status === 'SUCCEEDED') return run.outcome === 'pr_opened' && run.prUrl !== null ? 'pr_ready' : undefined;
-  if (run.status === 'FAILED' || run.status === 'TIMED_OUT' || run.status === 'BUDGET_EXCEEDED') return run.error && NOT_WORTH_AN_ITEM.has(run.error.code) ? undefined : 'failed';
+  if (run.status === 'FAILED' || run.status === 'TIMED_OUT' || run.status === 'BUDGET_EXCEEDED')
+    return run.error && NOT_WORTH_AN_ITEM.has(run.error.code) ? undefined : 'failed';
   return undefined;
 }
 
@@ -60,7 +61,11 @@ export function runOutcomeItem(run: RunRecord): StoredInboxItem | undefined {
     checkpoint: null,
   };
   if (type === 'pr_ready') {
-    return { ...base, message: `The run opened a draft pull request for review: ${run.prUrl}`, details: { prUrl: run.prUrl, branch: run.branch, costUsd: microsToUsd(run.spentMicros) } };
+    return {
+      ...base,
+      message: `The run opened a draft pull request for review: ${run.prUrl}`,
+      details: { prUrl: run.prUrl, branch: run.branch, costUsd: microsToUsd(run.spentMicros) },
+    };
   }
   const error = run.error ?? { code: 'failed', message: 'the run failed' };
   const message = error.message.length > MAX_ERROR_CHARS ? `${error.message.slice(0, MAX_ERROR_CHARS)}…` : error.message;

@@ -18,7 +18,15 @@ export const MetricDimension = z.enum(['repo', 'source', 'reason', 'route']);
 export type MetricDimension = z.infer<typeof MetricDimension>;
 
 /** Why a submission was refused; the `reason` dimension of `SubmissionsRefused`. */
-export const RefusalReason = z.enum(['intake_paused', 'requester_budget', 'org_budget', 'repo_not_allowed', 'requester_not_allowed', 'invalid_request', 'branch_not_allowed']);
+export const RefusalReason = z.enum([
+  'intake_paused',
+  'requester_budget',
+  'org_budget',
+  'repo_not_allowed',
+  'requester_not_allowed',
+  'invalid_request',
+  'branch_not_allowed',
+]);
 export type RefusalReason = z.infer<typeof RefusalReason>;
 
 /** Values each dimension may take: checked on every emission, so a run id can never become a dimension. */
@@ -73,10 +81,34 @@ export const metricCatalog = {
     emittedBy: ['runner'],
     description: 'time from submission until the runner started (queue plus task start-up)',
   },
-  RunsSucceeded: { unit: 'Count', dimensions: ['repo', 'source'], statistic: 'Sum', emittedBy: ['finalize'], description: 'runs ended SUCCEEDED' },
-  RunsFailed: { unit: 'Count', dimensions: ['repo', 'source'], statistic: 'Sum', emittedBy: ['finalize'], description: 'runs ended FAILED' },
-  RunsTimedOut: { unit: 'Count', dimensions: ['repo', 'source'], statistic: 'Sum', emittedBy: ['finalize'], description: 'runs ended TIMED_OUT' },
-  RunsCancelled: { unit: 'Count', dimensions: ['repo', 'source'], statistic: 'Sum', emittedBy: ['finalize'], description: 'runs ended CANCELLED' },
+  RunsSucceeded: {
+    unit: 'Count',
+    dimensions: ['repo', 'source'],
+    statistic: 'Sum',
+    emittedBy: ['finalize'],
+    description: 'runs ended SUCCEEDED',
+  },
+  RunsFailed: {
+    unit: 'Count',
+    dimensions: ['repo', 'source'],
+    statistic: 'Sum',
+    emittedBy: ['finalize'],
+    description: 'runs ended FAILED',
+  },
+  RunsTimedOut: {
+    unit: 'Count',
+    dimensions: ['repo', 'source'],
+    statistic: 'Sum',
+    emittedBy: ['finalize'],
+    description: 'runs ended TIMED_OUT',
+  },
+  RunsCancelled: {
+    unit: 'Count',
+    dimensions: ['repo', 'source'],
+    statistic: 'Sum',
+    emittedBy: ['finalize'],
+    description: 'runs ended CANCELLED',
+  },
   RunsBudgetExceeded: {
     unit: 'Count',
     dimensions: ['repo', 'source'],
@@ -98,7 +130,13 @@ export const metricCatalog = {
     emittedBy: ['finalize'],
     description: 'settled cost of each ended run (model calls plus compute), in micro-USD',
   },
-  PullRequestsOpened: { unit: 'Count', dimensions: ['repo'], statistic: 'Sum', emittedBy: ['finalize'], description: 'draft pull requests opened' },
+  PullRequestsOpened: {
+    unit: 'Count',
+    dimensions: ['repo'],
+    statistic: 'Sum',
+    emittedBy: ['finalize'],
+    description: 'draft pull requests opened',
+  },
   PullRequestsUpdated: {
     unit: 'Count',
     dimensions: ['repo'],
@@ -134,11 +172,41 @@ export const metricCatalog = {
     emittedBy: ['github-webhook'],
     description: "what all runs of a merged pull request's thread spent together (the issue run and its iterations), in micro-USD",
   },
-  ModelCalls: { unit: 'Count', dimensions: ['repo'], statistic: 'Sum', emittedBy: ['runner'], description: 'model (Bedrock Converse) calls settled' },
-  ModelInputTokens: { unit: 'Count', dimensions: ['repo'], statistic: 'Sum', emittedBy: ['runner'], description: 'model input tokens, per call' },
-  ModelOutputTokens: { unit: 'Count', dimensions: ['repo'], statistic: 'Sum', emittedBy: ['runner'], description: 'model output tokens, per call' },
-  ModelCacheReadTokens: { unit: 'Count', dimensions: ['repo'], statistic: 'Sum', emittedBy: ['runner'], description: 'prompt-cache read tokens, per call' },
-  ModelCacheWriteTokens: { unit: 'Count', dimensions: ['repo'], statistic: 'Sum', emittedBy: ['runner'], description: 'prompt-cache write tokens, per call' },
+  ModelCalls: {
+    unit: 'Count',
+    dimensions: ['repo'],
+    statistic: 'Sum',
+    emittedBy: ['runner'],
+    description: 'model (Bedrock Converse) calls settled',
+  },
+  ModelInputTokens: {
+    unit: 'Count',
+    dimensions: ['repo'],
+    statistic: 'Sum',
+    emittedBy: ['runner'],
+    description: 'model input tokens, per call',
+  },
+  ModelOutputTokens: {
+    unit: 'Count',
+    dimensions: ['repo'],
+    statistic: 'Sum',
+    emittedBy: ['runner'],
+    description: 'model output tokens, per call',
+  },
+  ModelCacheReadTokens: {
+    unit: 'Count',
+    dimensions: ['repo'],
+    statistic: 'Sum',
+    emittedBy: ['runner'],
+    description: 'prompt-cache read tokens, per call',
+  },
+  ModelCacheWriteTokens: {
+    unit: 'Count',
+    dimensions: ['repo'],
+    statistic: 'Sum',
+    emittedBy: ['runner'],
+    description: 'prompt-cache write tokens, per call',
+  },
   ModelCostMicroUsd: {
     unit: 'None',
     dimensions: ['repo'],
@@ -154,7 +222,13 @@ export const metricCatalog = {
     description: 'compute (Fargate) time charged to runs as it is charged, in micro-USD',
   },
   ToolCalls: { unit: 'Count', dimensions: ['repo'], statistic: 'Sum', emittedBy: ['runner'], description: 'agent tool calls executed' },
-  ToolFailures: { unit: 'Count', dimensions: ['repo'], statistic: 'Sum', emittedBy: ['runner'], description: 'agent tool calls that failed or were refused' },
+  ToolFailures: {
+    unit: 'Count',
+    dimensions: ['repo'],
+    statistic: 'Sum',
+    emittedBy: ['runner'],
+    description: 'agent tool calls that failed or were refused',
+  },
   EgressBlocked: {
     unit: 'Count',
     dimensions: ['repo'],
@@ -162,8 +236,20 @@ export const metricCatalog = {
     emittedBy: ['runner'],
     description: 'connections the egress proxy refused (host outside the allowlist)',
   },
-  RunsQueued: { unit: 'Count', dimensions: [], statistic: 'Maximum', emittedBy: ['run-gauges'], description: 'runs waiting in QUEUED (sampled every minute)' },
-  RunsStarting: { unit: 'Count', dimensions: [], statistic: 'Maximum', emittedBy: ['run-gauges'], description: 'runs in STARTING (sampled every minute)' },
+  RunsQueued: {
+    unit: 'Count',
+    dimensions: [],
+    statistic: 'Maximum',
+    emittedBy: ['run-gauges'],
+    description: 'runs waiting in QUEUED (sampled every minute)',
+  },
+  RunsStarting: {
+    unit: 'Count',
+    dimensions: [],
+    statistic: 'Maximum',
+    emittedBy: ['run-gauges'],
+    description: 'runs in STARTING (sampled every minute)',
+  },
   OldestStartingSeconds: {
     unit: 'Seconds',
     dimensions: [],
@@ -179,8 +265,20 @@ export const metricCatalog = {
     description: '1 while the circuit breaker holds intake paused, else 0',
   },
   Http2xx: { unit: 'Count', dimensions: ['route'], statistic: 'Sum', emittedBy: ['api'], description: 'API answers with a 2xx status' },
-  Http4xx: { unit: 'Count', dimensions: ['route'], statistic: 'Sum', emittedBy: ['api'], description: 'API answers with a 4xx status (the caller was wrong)' },
-  Http5xx: { unit: 'Count', dimensions: ['route'], statistic: 'Sum', emittedBy: ['api'], description: 'API answers with a 5xx status (a fault of ours)' },
+  Http4xx: {
+    unit: 'Count',
+    dimensions: ['route'],
+    statistic: 'Sum',
+    emittedBy: ['api'],
+    description: 'API answers with a 4xx status (the caller was wrong)',
+  },
+  Http5xx: {
+    unit: 'Count',
+    dimensions: ['route'],
+    statistic: 'Sum',
+    emittedBy: ['api'],
+    description: 'API answers with a 5xx status (a fault of ours)',
+  },
   CircuitBreakerTripped: {
     unit: 'Count',
     dimensions: [],
@@ -229,7 +327,8 @@ export function validateMetricRecord(record: { name: string; value: number; dime
 } {
   if (!isMetricName(record.name)) throw new Error(`unknown metric ${record.name}: add it to core/metrics/catalog.ts`);
   const definition = metricCatalog[record.name];
-  if (!Number.isFinite(record.value) || record.value < 0) throw new RangeError(`metric ${record.name}: value ${record.value} is not a finite non-negative number`);
+  if (!Number.isFinite(record.value) || record.value < 0)
+    throw new RangeError(`metric ${record.name}: value ${record.value} is not a finite non-negative number`);
   const given = Object.keys(record.dimensions).sort();
   const expected = [...definition.dimensions].sort();
   if (given.join(',') !== expected.join(',')) {

@@ -19,7 +19,12 @@ export const EmfDocument = z
             z.object({
               Namespace: z.string().min(1).max(255),
               Dimensions: z.array(z.array(z.string().min(1)).max(30)),
-              Metrics: z.array(z.object({ Name: z.string().min(1).max(255), Unit: z.string().optional(), StorageResolution: z.number().optional() })).min(1).max(100),
+              Metrics: z
+                .array(
+                  z.object({ Name: z.string().min(1).max(255), Unit: z.string().optional(), StorageResolution: z.number().optional() }),
+                )
+                .min(1)
+                .max(100),
             }),
           )
           .min(1),
@@ -40,7 +45,8 @@ export const EmfDocument = z
       }
       for (const set of directive.Dimensions) {
         for (const dimension of set) {
-          if (typeof root[dimension] !== 'string') ctx.addIssue({ code: 'custom', path: [dimension], message: 'dimension value must be a string' });
+          if (typeof root[dimension] !== 'string')
+            ctx.addIssue({ code: 'custom', path: [dimension], message: 'dimension value must be a string' });
         }
       }
     }
@@ -56,7 +62,9 @@ export function emfDocument(record: MetricRecord, timestamp: Date, context: Reco
     ...context,
     _aws: {
       Timestamp: timestamp.getTime(),
-      CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: dimensionSets, Metrics: [{ Name: record.name, Unit: definition.unit }] }],
+      CloudWatchMetrics: [
+        { Namespace: METRICS_NAMESPACE, Dimensions: dimensionSets, Metrics: [{ Name: record.name, Unit: definition.unit }] },
+      ],
     },
     ...dimensions,
     [record.name]: record.value,
@@ -83,12 +91,16 @@ export function emfBatchLine(
   const metrics = names.map((name) => {
     const checked = validateMetricRecord({ name, value: values[name] as number, dimensions });
     dimensionSets ??= checked.dimensionSets;
-    if (JSON.stringify(checked.dimensionSets) !== JSON.stringify(dimensionSets)) throw new Error(`metric ${name} does not share the dimensions of ${names[0]}`);
+    if (JSON.stringify(checked.dimensionSets) !== JSON.stringify(dimensionSets))
+      throw new Error(`metric ${name} does not share the dimensions of ${names[0]}`);
     return { Name: name, Unit: checked.definition.unit };
   });
   return JSON.stringify({
     ...context,
-    _aws: { Timestamp: timestamp.getTime(), CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: dimensionSets, Metrics: metrics }] },
+    _aws: {
+      Timestamp: timestamp.getTime(),
+      CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: dimensionSets, Metrics: metrics }],
+    },
     ...dimensions,
     ...values,
   });

@@ -63,9 +63,12 @@ export function runEndedMetrics(
     { name: counter, value: 1, dimensions: repoAndSource },
     { name: 'RunCostMicroUsd', value: run.spentMicros, dimensions: repoAndSource },
   ];
-  if (run.startedAt && run.finishedAt) records.push({ name: 'RunDurationSeconds', value: seconds(run.startedAt, run.finishedAt), dimensions: { repo: run.repo } });
-  if (run.status === 'SUCCEEDED' && run.outcome === 'pr_opened') records.push({ name: 'PullRequestsOpened', value: 1, dimensions: { repo: run.repo } });
-  if (run.status === 'SUCCEEDED' && run.outcome === 'pr_updated') records.push({ name: 'PullRequestsUpdated', value: 1, dimensions: { repo: run.repo } });
+  if (run.startedAt && run.finishedAt)
+    records.push({ name: 'RunDurationSeconds', value: seconds(run.startedAt, run.finishedAt), dimensions: { repo: run.repo } });
+  if (run.status === 'SUCCEEDED' && run.outcome === 'pr_opened')
+    records.push({ name: 'PullRequestsOpened', value: 1, dimensions: { repo: run.repo } });
+  if (run.status === 'SUCCEEDED' && run.outcome === 'pr_updated')
+    records.push({ name: 'PullRequestsUpdated', value: 1, dimensions: { repo: run.repo } });
   return records;
 }
 
@@ -73,7 +76,13 @@ export function runEndedMetrics(
  * A Nightshift pull request was closed: merged (with the time from opening to merge and what its
  * thread's runs cost together) or closed without a merge. Emitted once per delivery, by the webhook.
  */
-export function pullRequestClosedMetrics(input: { repo: string; merged: boolean; openedAt: string; closedAt: string; threadSpentMicros: number }): MetricRecord[] {
+export function pullRequestClosedMetrics(input: {
+  repo: string;
+  merged: boolean;
+  openedAt: string;
+  closedAt: string;
+  threadSpentMicros: number;
+}): MetricRecord[] {
   const dimensions = { repo: input.repo };
   if (!input.merged) return [{ name: 'PullRequestsClosedUnmerged', value: 1, dimensions }];
   return [

@@ -64,7 +64,14 @@ function locationOf(stack: string | undefined): string {
 /** An Error as a log value: name, location, message, stack, cause and its own fields (JSON.stringify alone writes `{}`). */
 export function formattedError(error: Error): LogAttributes {
   const { name, message, stack, cause, ...own } = error as Error & { cause?: unknown };
-  return { name, location: locationOf(stack), message, stack, ...(cause === undefined ? {} : { cause: cause instanceof Error ? formattedError(cause) : cause }), ...own };
+  return {
+    name,
+    location: locationOf(stack),
+    message,
+    stack,
+    ...(cause === undefined ? {} : { cause: cause instanceof Error ? formattedError(cause) : cause }),
+    ...own,
+  };
 }
 
 function formatted(attributes: LogAttributes): LogAttributes {
@@ -110,7 +117,8 @@ function loggerOf(state: LoggerState): StructuredLogger {
     info: (message, ...extra) => log('INFO', message, extra),
     warn: (message, ...extra) => log('WARN', message, extra),
     error: (message, ...extra) => log('ERROR', message, extra),
-    createChild: (options = {}) => loggerOf({ ...state, context: { ...state.context }, keys: { ...state.keys, ...options.persistentKeys } }),
+    createChild: (options = {}) =>
+      loggerOf({ ...state, context: { ...state.context }, keys: { ...state.keys, ...options.persistentKeys } }),
     appendKeys(keys) {
       Object.assign(state.keys, keys);
     },
@@ -131,5 +139,11 @@ function loggerOf(state: LoggerState): StructuredLogger {
 }
 
 export function createLogger(options: LoggerOptions): StructuredLogger {
-  return loggerOf({ serviceName: options.serviceName, level: options.logLevel ?? environmentLevel(), write: options.write ?? defaultWrite, context: {}, keys: {} });
+  return loggerOf({
+    serviceName: options.serviceName,
+    level: options.logLevel ?? environmentLevel(),
+    write: options.write ?? defaultWrite,
+    context: {},
+    keys: {},
+  });
 }

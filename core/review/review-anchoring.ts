@@ -10,7 +10,11 @@ import { addedLines } from '../change-coverage/added-lines';
 export const ReviewComment = z
   .object({
     path: z.string().min(1).max(1_000).describe('File path relative to the repository root, as the diff names it'),
-    line: z.number().int().min(1).describe('Line number in the file at the head of the pull request (a line the pull request adds or changes)'),
+    line: z
+      .number()
+      .int()
+      .min(1)
+      .describe('Line number in the file at the head of the pull request (a line the pull request adds or changes)'),
     body: z.string().min(1).max(4_000).describe('The comment: what is wrong or risky on this line and what to do instead'),
   })
   .strict();
@@ -32,7 +36,10 @@ export interface AnchoredReview {
 
 /** `./src/a.ts` or `src//a.ts` → `src/a.ts`: agents name paths loosely. */
 function normalizePath(path: string): string {
-  return path.trim().replace(/^\.\//, '').replace(/\/{2,}/g, '/');
+  return path
+    .trim()
+    .replace(/^\.\//, '')
+    .replace(/\/{2,}/g, '/');
 }
 
 /** Splits a review's comments into those on changed lines of `diff` (the PR's unified diff) and the rest. */
@@ -43,7 +50,8 @@ export function anchorComments(diff: string, comments: readonly ReviewComment[])
     const path = normalizePath(comment.path);
     const lines = changed.get(path);
     if (!lines) result.unanchored.push({ comment, reason: `${path} has no changed lines in this pull request` });
-    else if (!lines.includes(comment.line)) result.unanchored.push({ comment, reason: `line ${comment.line} of ${path} is not a line this pull request changes` });
+    else if (!lines.includes(comment.line))
+      result.unanchored.push({ comment, reason: `line ${comment.line} of ${path} is not a line this pull request changes` });
     else result.anchored.push({ path, line: comment.line, side: 'RIGHT', body: comment.body });
   }
   return result;

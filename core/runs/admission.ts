@@ -60,7 +60,12 @@ const result = (decision: AdmissionDecision, queuePosition: number | null = null
  * wait gets (or keeps) its place in the queue with `waitToken`, the token of its Admit state.
  * `wokenAt` in the answer: a waker woke this run before and it found no slot (it must not wake itself).
  */
-export async function admitRun(deps: AdmissionDeps, runId: string, requested?: CapacityProvider, waitToken?: string): Promise<AdmissionResult & { wokenAt?: string | null }> {
+export async function admitRun(
+  deps: AdmissionDeps,
+  runId: string,
+  requested?: CapacityProvider,
+  waitToken?: string,
+): Promise<AdmissionResult & { wokenAt?: string | null }> {
   const run = await deps.runs.get(runId);
   if (!run) throw new RunNotFoundError(runId);
   if (isTerminal(run.status)) return result('ended');
@@ -91,13 +96,26 @@ export async function admitRun(deps: AdmissionDeps, runId: string, requested?: C
   if (reason === undefined) {
     const blocker = run.thread ? await threadBlocker({ runs: deps.runs, threads: requireThreads(deps) }, run) : undefined;
     // Runs ahead in the queue that a free slot admits go first (a waker is waking them); this one waits its turn.
-    if (blocker === undefined && (await isQueueTurn(deps, run, now)) && (await deps.slots.acquire(run.runId, run.repo, deps.caps, run.requester))) return start(deps, run, requested);
+    if (
+      blocker === undefined &&
+      (await isQueueTurn(deps, run, now)) &&
+      (await deps.slots.acquire(run.runId, run.repo, deps.caps, run.requester))
+    )
+      return start(deps, run, requested);
     reason = blocker !== undefined ? `waiting for run ${blocker} of its thread` : SLOT_WAIT_REASON;
     await giveBackReviewPlace(deps, run);
   }
 
   const priority = run.priority ?? 'normal';
-  const { wokenAt, placed } = await deps.queue.wait({ runId: run.runId, repo: run.repo, requester: run.requester, priority, held: reason !== SLOT_WAIT_REASON, at: now.toISOString(), ...(waitToken ? { token: waitToken } : {}) });
+  const { wokenAt, placed } = await deps.queue.wait({
+    runId: run.runId,
+    repo: run.repo,
+    requester: run.requester,
+    priority,
+    held: reason !== SLOT_WAIT_REASON,
+    at: now.toISOString(),
+    ...(waitToken ? { token: waitToken } : {}),
+  });
   const position = await deps.queue.position(run.runId, priority);
   try {
     // Written every time (not only when it changed): the write is refused once the run ended, which
@@ -118,7 +136,10 @@ export async function admitRun(deps: AdmissionDeps, runId: string, requested?: C
  * Why a new run must wait for its requester's reviews, or undefined. Only a run's first admission: a
  * run resumed after a pause already started, and its people are answering it.
  */
-export async function reviewBacklogReason(deps: Pick<AdmissionDeps, 'reviewBacklog' | 'runs'>, run: Pick<RunRecord, 'runId' | 'requester' | 'resume'>): Promise<string | undefined> {
+export async function reviewBacklogReason(
+  deps: Pick<AdmissionDeps, 'reviewBacklog' | 'runs'>,
+  run: Pick<RunRecord, 'runId' | 'requester' | 'resume'>,
+): Promise<string | undefined> {
   const max = deps.reviewBacklog?.maxOpenPrsPerRequester;
   if (!deps.reviewBacklog || max === undefined || run.resume) return undefined;
   // Takes the run's review place (exact under concurrent admissions); a run that then waits for a slot or its thread gives it back.

@@ -70,7 +70,6 @@ export interface ResolveInput {
   request: ResolveInboxRequest;
 }
 
-
 /**
  * Resolves an inbox item (`POST /v1/inbox/{itemId}`). Idempotent: the same resolution of a resolved
  * item answers the item again and changes nothing; another one is a conflict. For an item a paused
@@ -139,7 +138,8 @@ async function extendBudget(deps: AnswerDeps, run: RunRecord, item: StoredInboxI
   if (run.thread && deps.threads) {
     const state = await deps.threads.get(run.thread);
     const committed = await threadCommittedMicros(deps.runs, state?.runs ?? {});
-    if (committed + extraMicros > usdToMicros(budgets.perThreadUsd)) throw new ThreadBudgetError(run.thread, committed, usdToMicros(budgets.perThreadUsd));
+    if (committed + extraMicros > usdToMicros(budgets.perThreadUsd))
+      throw new ThreadBudgetError(run.thread, committed, usdToMicros(budgets.perThreadUsd));
   }
   const { budgetMicros } = await deps.ledger.extendRun({
     runId: run.runId,
@@ -148,33 +148,58 @@ async function extendBudget(deps: AnswerDeps, run: RunRecord, item: StoredInboxI
     maxBudgetMicros: usdToMicros(budgets.maxPerRunUsd),
     limits: { requesterDailyMicros: usdToMicros(budgets.perRequesterDailyUsd), orgDailyMicros: usdToMicros(budgets.dailyUsd) },
   });
-  await deps.events.append(run.runId, 'note', `budget raised by $${extraUsd.toFixed(2)} to $${(budgetMicros / 1_000_000).toFixed(2)} (${item.type} approved)`, { itemId: item.itemId, extraMicros, budgetMicros });
+  await deps.events.append(
+    run.runId,
+    'note',
+    `budget raised by $${extraUsd.toFixed(2)} to $${(budgetMicros / 1_000_000).toFixed(2)} (${item.type} approved)`,
+    { itemId: item.itemId, extraMicros, budgetMicros },
+  );
   return budgetApprovedNote(extraUsd, budgetMicros);
 }
 
 /** A rejection: the wait fails with the reason's error, and Finalize ends the run (its WIP stays on the branch). */
 async function endRejected(deps: AnswerDeps, item: StoredInboxItem, error: string, cause: string): Promise<void> {
-  await deps.events.append(item.runId, 'note', `${item.type} rejected by ${item.resolvedBy ?? SYSTEM_RESOLVER}`, { itemId: item.itemId, action: 'reject' });
+  await deps.events.append(item.runId, 'note', `${item.type} rejected by ${item.resolvedBy ?? SYSTEM_RESOLVER}`, {
+    itemId: item.itemId,
+    action: 'reject',
+  });
   await deps.sendTaskFailure(item.taskToken!, error, cause);
 }
 
 async function resumeRun(deps: AnswerDeps, item: StoredInboxItem, resolution: InboxResolution, resumeWith: string): Promise<void> {
   const run = await deps.runs.get(item.runId);
-  if (!run?.resume || run.resume.itemId !== item.itemId) throw new InboxConflictError(item.itemId, `run ${item.runId} no longer waits for this item`);
+  if (!run?.resume || run.resume.itemId !== item.itemId)
+    throw new InboxConflictError(item.itemId, `run ${item.runId} no longer waits for this item`);
   const answeredAt = (deps.now?.() ?? new Date()).toISOString();
   try {
-    await deps.runs.transition(run.runId, 'QUEUED', { queuePosition: null, resume: { ...run.resume, answer: resumeWith, ...(resolution.action === 'approve' || resolution.action === 'reject' || resolution.action === 'answer' ? { action: resolution.action } : {}), answeredAt } });
+    await deps.runs.transition(run.runId, 'QUEUED', {
+      queuePosition: null,
+      resume: {
+        ...run.resume,
+        answer: resumeWith,
+        ...(resolution.action === 'approve' || resolution.action === 'reject' || resolution.action === 'answer'
+          ? { action: resolution.action }
+          : {}),
+        answeredAt,
+      },
+    });
   } catch (err) {
     // Ended (cancelled, no answer in time) between our check and this write.
-    if (err instanceof IllegalTransitionError) throw new InboxConflictError(item.itemId, `run ${run.runId} is ${err.from}: the answer came too late`);
+    if (err instanceof IllegalTransitionError)
+      throw new InboxConflictError(item.itemId, `run ${run.runId} is ${err.from}: the answer came too late`);
     throw err;
   }
-  await deps.events.append(run.runId, 'status', `WAITING_FOR_HUMAN → QUEUED: ${item.type} ${resolution.action} by ${item.resolvedBy ?? SYSTEM_RESOLVER}`, {
-    from: 'WAITING_FOR_HUMAN',
-    to: 'QUEUED',
-    itemId: item.itemId,
-    action: resolution.action,
-  });
+  await deps.events.append(
+    run.runId,
+    'status',
+    `WAITING_FOR_HUMAN → QUEUED: ${item.type} ${resolution.action} by ${item.resolvedBy ?? SYSTEM_RESOLVER}`,
+    {
+      from: 'WAITING_FOR_HUMAN',
+      to: 'QUEUED',
+      itemId: item.itemId,
+      action: resolution.action,
+    },
+  );
   // The execution goes on to Admit; if it stopped waiting meanwhile (timed out), Finalize ends the QUEUED run.
   await deps.sendTaskSuccess(item.taskToken!, JSON.stringify({ itemId: item.itemId, action: resolution.action }));
   // A GitHub run's status comment leaves "waiting" at once (the webhook function, which holds the token, edits it).

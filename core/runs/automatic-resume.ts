@@ -91,9 +91,19 @@ export async function resumeWithoutHuman(deps: AutomaticResumeDeps, input: Autom
   // Invariant 8 as at a pause: no compute and no slot until Admit takes them again.
   await deps.stopRunTasks(run.runId);
   await deps.slots.release(run.runId, run.repo, run.requester);
-  const automaticResumes = { count: decision.attempt, capacityProvider: decision.capacityProvider, lastKey: stop.key, lastCause: stop.cause.slice(0, 1_000) };
+  const automaticResumes = {
+    count: decision.attempt,
+    capacityProvider: decision.capacityProvider,
+    lastKey: stop.key,
+    lastCause: stop.cause.slice(0, 1_000),
+  };
   try {
-    await deps.runs.transition(run.runId, 'QUEUED', { queuePosition: null, resume: stop.resume!, automaticResumes, ...(stop.branch !== undefined ? { branch: stop.branch } : {}) });
+    await deps.runs.transition(run.runId, 'QUEUED', {
+      queuePosition: null,
+      resume: stop.resume!,
+      automaticResumes,
+      ...(stop.branch !== undefined ? { branch: stop.branch } : {}),
+    });
   } catch (err) {
     if (err instanceof IllegalTransitionError) throw new ResumeRefusedError(run.runId, `it became ${err.from}`);
     throw err;
@@ -136,7 +146,9 @@ function stopOf(run: RunRecord, input: AutomaticResumeTaskInput, now: string): S
         kind: 'interrupted',
         key: pause.itemId,
         cause: pause.message,
-        resume: last ? { ...last, answeredAt: now, segment } : { itemId: pause.itemId, reason: 'interrupted', checkpoint: null, answer: null, answeredAt: now, segment },
+        resume: last
+          ? { ...last, answeredAt: now, segment }
+          : { itemId: pause.itemId, reason: 'interrupted', checkpoint: null, answer: null, answeredAt: now, segment },
         branch: pause.branch,
       };
     }
@@ -144,13 +156,27 @@ function stopOf(run: RunRecord, input: AutomaticResumeTaskInput, now: string): S
       kind: 'interrupted',
       key: pause.itemId,
       cause: pause.message,
-      resume: { itemId: pause.itemId, reason: 'interrupted', checkpoint: pause.checkpoint, answer: INTERRUPTION_RESUME_NOTE, answeredAt: now, segment },
+      resume: {
+        itemId: pause.itemId,
+        reason: 'interrupted',
+        checkpoint: pause.checkpoint,
+        answer: INTERRUPTION_RESUME_NOTE,
+        answeredAt: now,
+        segment,
+      },
       branch: pause.branch,
     };
   }
-  if (input.failure?.Error !== RUNNER_LOST_ERROR) throw new ResumeRefusedError(run.runId, `the runner failed with ${input.failure?.Error ?? 'nothing'}, which is not a lost task`);
+  if (input.failure?.Error !== RUNNER_LOST_ERROR)
+    throw new ResumeRefusedError(run.runId, `the runner failed with ${input.failure?.Error ?? 'nothing'}, which is not a lost task`);
   const cause = input.failure.Cause ?? 'the runner stopped without reporting';
   // The checkpoint the run last resumed from (answered, or an interruption's), with the same answer.
   const last = run.resume && run.resume.answer !== null ? run.resume : undefined;
-  return { kind: 'lost', key: `lost:${run.resume?.segment ?? 1}`, cause, resume: last ? { ...last, answeredAt: now, segment } : undefined, branch: undefined };
+  return {
+    kind: 'lost',
+    key: `lost:${run.resume?.segment ?? 1}`,
+    cause,
+    resume: last ? { ...last, answeredAt: now, segment } : undefined,
+    branch: undefined,
+  };
 }

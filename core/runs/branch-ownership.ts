@@ -54,7 +54,10 @@ export type BranchFactsPort = (repo: string, branch: string) => Promise<Continue
  * Why a submission may not continue `branch`, or undefined: the same rule the runner applies before
  * each push, on the facts GitHub gives at submit (the base branch defaults to the default branch).
  */
-export function continueBranchRefusal(request: { branch: string; baseBranch?: string | undefined }, facts: ContinueBranchFacts): string | undefined {
+export function continueBranchRefusal(
+  request: { branch: string; baseBranch?: string | undefined },
+  facts: ContinueBranchFacts,
+): string | undefined {
   return branchPushRefusal({
     branch: request.branch,
     defaultBranch: facts.defaultBranch,
@@ -83,6 +86,7 @@ export type PullFactsPort = (repo: string, number: number) => Promise<ReviewPull
 export function reviewPullRefusal(repo: string, number: number, facts: ReviewPullFacts | undefined): string | undefined {
   if (!facts) return `${repo} has no pull request #${number}`;
   if (facts.state !== 'open') return `pull request #${number} is closed`;
-  if (facts.headRepo === null || facts.headRepo.toLowerCase() !== repo.toLowerCase()) return `pull request #${number} comes from the fork ${facts.headRepo ?? '(deleted)'}: Nightshift reviews only pull requests whose branch is in ${repo}`;
+  if (facts.headRepo === null || facts.headRepo.toLowerCase() !== repo.toLowerCase())
+    return `pull request #${number} comes from the fork ${facts.headRepo ?? '(deleted)'}: Nightshift reviews only pull requests whose branch is in ${repo}`;
   return undefined;
 }

@@ -64,7 +64,11 @@ export async function cancelRun(deps: CancelDeps, input: CancelInput): Promise<C
 async function cancelQueued(deps: CancelDeps, run: RunRecord, cause: string): Promise<RunRecord> {
   // Mark the request first so that an admission racing with us sees it and refuses the run.
   await deps.runs.patch(run.runId, { cancelRequested: true });
-  const { run: ended, transitioned } = await finalizeRun(deps, { runId: run.runId, status: 'CANCELLED', reason: { code: 'cancelled', message: cause } });
+  const { run: ended, transitioned } = await finalizeRun(deps, {
+    runId: run.runId,
+    status: 'CANCELLED',
+    reason: { code: 'cancelled', message: cause },
+  });
   if (!transitioned && ended.status !== 'CANCELLED') throw new RunEndedError(ended.runId, ended.status);
   return ended;
 }

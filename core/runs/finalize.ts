@@ -102,7 +102,8 @@ export async function finalizeRun(deps: FinalizeDeps, input: FinalizeInput): Pro
     failures.push(...created);
     if (isNew && created.length === 0) await announceItem(deps, item, outcome.run, 'itemCreated');
   }
-  if (failures.length > 0) throw new AggregateError(failures, `run ${run.runId}: ${failures.length} clean-up step(s) failed; ${outcome.run.status} written`);
+  if (failures.length > 0)
+    throw new AggregateError(failures, `run ${run.runId}: ${failures.length} clean-up step(s) failed; ${outcome.run.status} written`);
   return outcome;
 }
 

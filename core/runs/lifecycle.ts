@@ -13,7 +13,13 @@ export const RunStatus = z.enum([
 ]);
 export type RunStatus = z.infer<typeof RunStatus>;
 
-export const terminalStatuses = ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'BUDGET_EXCEEDED'] as const satisfies readonly RunStatus[];
+export const terminalStatuses = [
+  'SUCCEEDED',
+  'FAILED',
+  'TIMED_OUT',
+  'CANCELLED',
+  'BUDGET_EXCEEDED',
+] as const satisfies readonly RunStatus[];
 export type TerminalStatus = (typeof terminalStatuses)[number];
 export const TerminalStatus = z.enum(terminalStatuses);
 

@@ -52,7 +52,8 @@ export async function pauseRun(deps: PauseDeps, input: PauseTaskInput): Promise<
     if (run.status !== 'RUNNING') throw new PauseRefusedError(run.runId, `it is ${run.status}`);
     if (run.cancelRequested) throw new PauseRefusedError(run.runId, 'a cancel was requested');
     const pauses = (await deps.inbox.listByRun(run.runId)).filter((item) => item.taskToken !== null && item.itemId !== pause.itemId).length;
-    if (pauses >= MAX_PAUSES_PER_RUN) throw new PauseRefusedError(run.runId, `it paused ${pauses} times already (at most ${MAX_PAUSES_PER_RUN})`);
+    if (pauses >= MAX_PAUSES_PER_RUN)
+      throw new PauseRefusedError(run.runId, `it paused ${pauses} times already (at most ${MAX_PAUSES_PER_RUN})`);
   }
 
   const now = (deps.now?.() ?? new Date()).toISOString();

@@ -48,7 +48,12 @@ export function queueHoldsOf(config: Pick<NightshiftConfig, 'github' | 'concurre
 
 /** The hold checks' stores, kept only for the holds the configuration can have. */
 export function queueHoldDepsOf(
-  stores: { runs: RunRepository; threads?: ThreadStorePort; inbox?: ReviewBacklogDeps['inbox']; reviewPlaces?: ReviewBacklogDeps['places'] },
+  stores: {
+    runs: RunRepository;
+    threads?: ThreadStorePort;
+    inbox?: ReviewBacklogDeps['inbox'];
+    reviewPlaces?: ReviewBacklogDeps['places'];
+  },
   config: Pick<NightshiftConfig, 'github' | 'concurrency'>,
 ): QueueHoldDeps {
   const holds = queueHoldsOf(config);
@@ -56,6 +61,8 @@ export function queueHoldDepsOf(
   return {
     runs: stores.runs,
     ...(holds.threads && threads ? { threads } : {}),
-    ...(holds.reviewBacklog && inbox && reviewPlaces ? { reviewBacklog: { maxOpenPrsPerRequester: config.concurrency.maxOpenPrsPerRequester, inbox, places: reviewPlaces } } : {}),
+    ...(holds.reviewBacklog && inbox && reviewPlaces
+      ? { reviewBacklog: { maxOpenPrsPerRequester: config.concurrency.maxOpenPrsPerRequester, inbox, places: reviewPlaces } }
+      : {}),
   };
 }

@@ -22,7 +22,10 @@ export interface QueueMoveDeps {
 }
 
 /** Takes the run out of the queue; if it was in it, the runs behind it moved up. Idempotent. */
-export async function leaveQueue(deps: Omit<QueueMoveDeps, 'queue'> & { queue: Pick<RunQueuePort, 'remove'> }, runId: string): Promise<void> {
+export async function leaveQueue(
+  deps: Omit<QueueMoveDeps, 'queue'> & { queue: Pick<RunQueuePort, 'remove'> },
+  runId: string,
+): Promise<void> {
   if ((await deps.queue.remove(runId)) && deps.announceQueueMoved) await announce(deps, runId);
 }
 
@@ -41,6 +44,10 @@ async function announce(deps: Pick<QueueMoveDeps, 'events' | 'announceQueueMoved
   try {
     await deps.announceQueueMoved?.();
   } catch (err) {
-    await deps.events.append(runId, 'note', `the queue move could not be announced to the status comments: ${err instanceof Error ? err.name : 'error'}`);
+    await deps.events.append(
+      runId,
+      'note',
+      `the queue move could not be announced to the status comments: ${err instanceof Error ? err.name : 'error'}`,
+    );
   }
 }

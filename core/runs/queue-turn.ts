@@ -21,14 +21,26 @@ export interface QueueTurnDeps {
  * keeps the order when a slot is free. Cost: one query of the queue index up to the run's own place,
  * and the semaphore reads only when some entry is ahead.
  */
-export async function isQueueTurn(deps: QueueTurnDeps, run: Pick<RunRecord, 'runId' | 'repo' | 'requester' | 'priority'>, now: Date): Promise<boolean> {
+export async function isQueueTurn(
+  deps: QueueTurnDeps,
+  run: Pick<RunRecord, 'runId' | 'repo' | 'requester' | 'priority'>,
+  now: Date,
+): Promise<boolean> {
   const priority = run.priority ?? 'normal';
   const entries = await deps.queue.through(run.runId, priority, WAKE_SCAN_LIMIT);
   const own = entries.find((e) => e.runId === run.runId);
   if (own?.wokenAt != null && now.getTime() - Date.parse(own.wokenAt) < WAKE_CLAIM_MS) return true;
   const ahead = entries.filter((e) => e.runId !== run.runId && !e.held);
   if (ahead.length === 0) return true;
-  const self: QueueEntry = { runId: run.runId, repo: run.repo, requester: run.requester, queueOrder: queueOrderOf(run.runId, priority), held: false, wokenAt: null, since: now.toISOString() };
+  const self: QueueEntry = {
+    runId: run.runId,
+    repo: run.repo,
+    requester: run.requester,
+    queueOrder: queueOrderOf(run.runId, priority),
+    held: false,
+    wokenAt: null,
+    since: now.toISOString(),
+  };
   const candidates = [...ahead, self];
   const occupancy = await deps.slots.occupancy(
     candidates.map((e) => e.repo),

@@ -32,7 +32,12 @@ export interface WakeSelectionOptions {
  * runs of other repositories or people; it keeps its place for the next release. Entries woken in the
  * last WAKE_CLAIM_MS are already re-checking and count as holders.
  */
-export function selectRunsToWake(entries: readonly QueueEntry[], occupancy: SlotOccupancy, caps: SlotCaps, options: WakeSelectionOptions): QueueEntry[] {
+export function selectRunsToWake(
+  entries: readonly QueueEntry[],
+  occupancy: SlotOccupancy,
+  caps: SlotCaps,
+  options: WakeSelectionOptions,
+): QueueEntry[] {
   const now = options.now.getTime();
   const repoOf = (e: QueueEntry) => e.repo.toLowerCase();
   const global = { used: occupancy.global };

@@ -43,22 +43,34 @@ async function holderOf(deps: ReviewBacklogDeps, runId: string): Promise<'run' |
  * Takes a review place for the run, or says why it must wait. Idempotent: a run that holds one (a
  * retried or repeated admission) keeps it.
  */
-export async function takeReviewPlace(deps: ReviewBacklogDeps, run: Pick<RunRecord, 'runId' | 'requester'>, max: number): Promise<ReviewPlaceDecision> {
+export async function takeReviewPlace(
+  deps: ReviewBacklogDeps,
+  run: Pick<RunRecord, 'runId' | 'requester'>,
+  max: number,
+): Promise<ReviewPlaceDecision> {
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const current = await deps.places.read(run.requester);
     if (current.places.includes(run.runId)) return { taken: true };
     const use = await placesInUse(deps, current.places, run.requester, max);
-    if (use.held.length + use.others >= max) return { taken: false, reason: waitingReason(run.requester, use.held.length - use.active + use.others, use.active, max) };
+    if (use.held.length + use.others >= max)
+      return { taken: false, reason: waitingReason(run.requester, use.held.length - use.active + use.others, use.active, max) };
     if (await deps.places.write(run.requester, [...use.held, run.runId], current.version)) return { taken: true };
   }
-  return { taken: false, reason: `waiting for review: ${run.requester}'s review places are being taken by other runs right now (concurrency.maxOpenPrsPerRequester is ${max})` };
+  return {
+    taken: false,
+    reason: `waiting for review: ${run.requester}'s review places are being taken by other runs right now (concurrency.maxOpenPrsPerRequester is ${max})`,
+  };
 }
 
 /**
  * Whether the run would still have to wait for its requester's reviews, without taking a place (the
  * queue sweep's check, core/runs/queue-holds.ts): the same count as takeReviewPlace, read only.
  */
-export async function reviewPlacesFull(deps: ReviewBacklogDeps, run: Pick<RunRecord, 'runId' | 'requester'>, max: number): Promise<boolean> {
+export async function reviewPlacesFull(
+  deps: ReviewBacklogDeps,
+  run: Pick<RunRecord, 'runId' | 'requester'>,
+  max: number,
+): Promise<boolean> {
   const current = await deps.places.read(run.requester);
   if (current.places.includes(run.runId)) return false;
   const use = await placesInUse(deps, current.places, run.requester, max);
@@ -66,7 +78,12 @@ export async function reviewPlacesFull(deps: ReviewBacklogDeps, run: Pick<RunRec
 }
 
 /** The places still held (and how many by active runs), and the open pr_ready items of runs that hold none. */
-async function placesInUse(deps: ReviewBacklogDeps, places: readonly string[], requester: string, max: number): Promise<{ held: string[]; active: number; others: number }> {
+async function placesInUse(
+  deps: ReviewBacklogDeps,
+  places: readonly string[],
+  requester: string,
+  max: number,
+): Promise<{ held: string[]; active: number; others: number }> {
   const held: string[] = [];
   let active = 0;
   for (const runId of places) {
@@ -80,7 +97,10 @@ async function placesInUse(deps: ReviewBacklogDeps, places: readonly string[], r
 }
 
 /** Gives the run's place back: it took one, then could not start (a slot, its thread), and waits again. */
-export async function releaseReviewPlace(deps: Pick<ReviewBacklogDeps, 'places'>, run: Pick<RunRecord, 'runId' | 'requester'>): Promise<void> {
+export async function releaseReviewPlace(
+  deps: Pick<ReviewBacklogDeps, 'places'>,
+  run: Pick<RunRecord, 'runId' | 'requester'>,
+): Promise<void> {
   await deps.places.release(run.requester, run.runId);
 }
 

@@ -8,7 +8,9 @@ import { RunError, RunId, RunPriority } from './schemas';
 export const Micros = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const Timestamp = z.string().min(1);
 /** How the pull request of the run's thread ended on GitHub (`pull_request.closed`), and when. */
-export const PullRequestOutcome = z.object({ number: z.number().int().positive(), state: z.enum(['merged', 'closed']), at: Timestamp }).strict();
+export const PullRequestOutcome = z
+  .object({ number: z.number().int().positive(), state: z.enum(['merged', 'closed']), at: Timestamp })
+  .strict();
 
 /**
  * A run as stored (runs table), without the ledger's bookkeeping (adapters/dynamodb/run-item.ts `LedgerState`).

@@ -42,7 +42,11 @@ const exitMeanings: Record<number, string> = {
 function describe(facts: RunnerStopFacts): string {
   const parts: string[] = [];
   const reason = facts.containerReason ?? '';
-  if (facts.stopCode === 'TaskFailedToStart' || /^Cannot(Pull|Start|Create)Container/i.test(reason) || /^Cannot(Pull|Start|Create)Container|ResourceInitializationError/i.test(facts.stoppedReason ?? '')) {
+  if (
+    facts.stopCode === 'TaskFailedToStart' ||
+    /^Cannot(Pull|Start|Create)Container/i.test(reason) ||
+    /^Cannot(Pull|Start|Create)Container|ResourceInitializationError/i.test(facts.stoppedReason ?? '')
+  ) {
     parts.push('the runner task could not start');
   } else if (facts.stopCode === 'SpotInterruption') {
     parts.push('the runner lost its Fargate Spot capacity before it could report');
@@ -74,14 +78,21 @@ export type SendTaskFailure = (taskToken: string, error: string, cause: string) 
 /** Step Functions' answers for a token whose task already ended: the runner reported, or the run was stopped. */
 const TASK_ALREADY_ENDED = new Set(['TaskTimedOut', 'TaskDoesNotExist']);
 
-export type LostRunnerAction = { action: 'none'; why: string } | { action: 'failed'; cause: string } | { action: 'already_ended'; cause: string };
+export type LostRunnerAction =
+  | { action: 'none'; why: string }
+  | { action: 'failed'; cause: string }
+  | { action: 'already_ended'; cause: string };
 
 /**
  * Acts on a stopped runner: when the outcome is to fail, fails the run's waiting task, so the state
  * machine's Catch takes the run to Finalize (slots and budget released there, exactly once). A task
  * that already ended (the runner reported before it stopped) ignores it. Other errors are thrown.
  */
-export async function endLostRunner(facts: RunnerStopFacts, taskToken: string, sendTaskFailure: SendTaskFailure): Promise<LostRunnerAction> {
+export async function endLostRunner(
+  facts: RunnerStopFacts,
+  taskToken: string,
+  sendTaskFailure: SendTaskFailure,
+): Promise<LostRunnerAction> {
   const outcome = runnerStopOutcome(facts);
   if (outcome.action === 'none') return outcome;
   try {
@@ -92,7 +103,6 @@ export async function endLostRunner(facts: RunnerStopFacts, taskToken: string, s
     throw err;
   }
 }
-
 
 /**
  * Resumes without a human on the first two interruptions or losses on the capacity the run asked for;
@@ -126,7 +136,9 @@ export interface AutomaticResumeFacts {
   capacityProvider: CapacityProvider;
 }
 
-export type AutomaticResumeDecision = { action: 'resume'; capacityProvider: CapacityProvider; attempt: number; why: string } | { action: 'end'; why: string };
+export type AutomaticResumeDecision =
+  | { action: 'resume'; capacityProvider: CapacityProvider; attempt: number; why: string }
+  | { action: 'end'; why: string };
 
 /** Whether a run whose task was interrupted or lost resumes at once without a human, and on which capacity. Pure. */
 export function automaticResumeFor(facts: AutomaticResumeFacts): AutomaticResumeDecision {
@@ -135,10 +147,23 @@ export function automaticResumeFor(facts: AutomaticResumeFacts): AutomaticResume
   const attempt = facts.resumes + 1;
   const what = facts.stop === 'interrupted' ? 'interrupted' : 'lost after a checkpoint';
   if (facts.resumes < MAX_AUTOMATIC_RESUMES) {
-    return { action: 'resume', capacityProvider: facts.capacityProvider, attempt, why: `the task was ${what}: resumed without a human (${attempt} of ${MAX_AUTOMATIC_RESUMES}) on ${facts.capacityProvider}` };
+    return {
+      action: 'resume',
+      capacityProvider: facts.capacityProvider,
+      attempt,
+      why: `the task was ${what}: resumed without a human (${attempt} of ${MAX_AUTOMATIC_RESUMES}) on ${facts.capacityProvider}`,
+    };
   }
   if (facts.capacityProvider === 'FARGATE_SPOT') {
-    return { action: 'resume', capacityProvider: 'FARGATE', attempt, why: `the task was ${what} after ${facts.resumes} automatic resumes on Fargate Spot: resumed once more, on regular Fargate` };
+    return {
+      action: 'resume',
+      capacityProvider: 'FARGATE',
+      attempt,
+      why: `the task was ${what} after ${facts.resumes} automatic resumes on Fargate Spot: resumed once more, on regular Fargate`,
+    };
   }
-  return { action: 'end', why: `the task was ${what} after ${facts.resumes} automatic resumes (at most ${MAX_AUTOMATIC_RESUMES}, then one on regular Fargate for a Spot run)` };
+  return {
+    action: 'end',
+    why: `the task was ${what} after ${facts.resumes} automatic resumes (at most ${MAX_AUTOMATIC_RESUMES}, then one on regular Fargate for a Spot run)`,
+  };
 }

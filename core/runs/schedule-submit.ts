@@ -59,7 +59,12 @@ export async function submitScheduledRun(deps: ScheduleSubmitDeps, input: unknow
   const invocation = ScheduleInvocation.parse(input);
   const entry = deps.config.schedules.find((s) => s.name === invocation.schedule);
   if (!entry) throw new UnknownScheduleError(invocation.schedule);
-  const context = { schedule: entry.name, repo: entry.repo, scheduledTime: invocation.scheduledTime ?? null, executionId: invocation.executionId ?? null };
+  const context = {
+    schedule: entry.name,
+    repo: entry.repo,
+    scheduledTime: invocation.scheduledTime ?? null,
+    executionId: invocation.executionId ?? null,
+  };
 
   // A paused entry is a DISABLED schedule; a tick can still arrive while a deploy is switching it off.
   if (entry.paused) {

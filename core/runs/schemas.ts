@@ -41,7 +41,12 @@ export const SubmitRunRequest = z
     branch: BranchName.optional(),
     issue: z.number().int().positive().max(2_147_483_647).optional(),
     budgetUsd: z.number().positive('must be greater than 0').max(10_000).optional(),
-    maxMinutes: z.number().int().positive('must be greater than 0').max(24 * 60).optional(),
+    maxMinutes: z
+      .number()
+      .int()
+      .positive('must be greater than 0')
+      .max(24 * 60)
+      .optional(),
     labels: z.array(Label).max(10).optional(),
     /** `review`: read pull request `pr` and post one COMMENT review; nothing is pushed (default `change`). */
     kind: RunKind.optional(),
@@ -55,12 +60,19 @@ export const SubmitRunRequest = z
   .strict()
   .superRefine((request, ctx) => {
     if (request.kind === 'review') {
-      if (request.pr === undefined) ctx.addIssue({ code: 'custom', path: ['pr'], message: 'required with kind "review": the number of the pull request to review' });
+      if (request.pr === undefined)
+        ctx.addIssue({ code: 'custom', path: ['pr'], message: 'required with kind "review": the number of the pull request to review' });
       // A review reads the pull request's own branches and pushes nothing.
       for (const field of ['branch', 'baseBranch', 'issue'] as const) {
-        if (request[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: 'not allowed with kind "review": the pull request names its branches' });
+        if (request[field] !== undefined)
+          ctx.addIssue({ code: 'custom', path: [field], message: 'not allowed with kind "review": the pull request names its branches' });
       }
-    } else if (request.pr !== undefined) ctx.addIssue({ code: 'custom', path: ['pr'], message: 'only allowed with kind "review" (a change run continues a pull request by its `branch`)' });
+    } else if (request.pr !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pr'],
+        message: 'only allowed with kind "review" (a change run continues a pull request by its `branch`)',
+      });
   });
 export type SubmitRunRequest = z.infer<typeof SubmitRunRequest>;
 
@@ -102,9 +114,15 @@ export const RunView = z
     /** The GitHub issue or pull request (`owner/name#N`) whose thread the run belongs to. */
     thread: z.string().nullable(),
     /** How the thread's pull request ended on GitHub, once it did. */
-    pullRequest: z.object({ number: z.number().int(), state: z.enum(['merged', 'closed']), at: z.string() }).strict().nullable(),
+    pullRequest: z
+      .object({ number: z.number().int(), state: z.enum(['merged', 'closed']), at: z.string() })
+      .strict()
+      .nullable(),
     /** Resumes without a human (Spot interruption, task lost after a checkpoint): how many, on which capacity the run goes on, and why the last one happened. */
-    automaticResumes: z.object({ count: z.number().int().positive(), capacityProvider: CapacityProvider, lastCause: z.string() }).strict().nullable(),
+    automaticResumes: z
+      .object({ count: z.number().int().positive(), capacityProvider: CapacityProvider, lastCause: z.string() })
+      .strict()
+      .nullable(),
   })
   .strict();
 export type RunView = z.infer<typeof RunView>;
@@ -143,5 +161,10 @@ export const RunnerResult = z
 export type RunnerResult = z.infer<typeof RunnerResult>;
 
 /** Error names the runner uses with SendTaskFailure; the finalize step maps them to a terminal status. */
-export const RunnerErrorName = z.enum(['Nightshift.BudgetExceeded', 'Nightshift.RunFailed', 'Nightshift.Cancelled', 'Nightshift.Interrupted']);
+export const RunnerErrorName = z.enum([
+  'Nightshift.BudgetExceeded',
+  'Nightshift.RunFailed',
+  'Nightshift.Cancelled',
+  'Nightshift.Interrupted',
+]);
 export type RunnerErrorName = z.infer<typeof RunnerErrorName>;

@@ -8,7 +8,6 @@ export interface SlotReconcilerDeps {
   repos: readonly string[];
 }
 
-
 /**
  * Frees slots whose holder can never release them: a run that is terminal (its Finalize released
  * before a stale admission took the slot again) or that does not exist. A holder whose run is still

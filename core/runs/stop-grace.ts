@@ -11,7 +11,8 @@ export const RUNNER_EXIT_MARGIN_SECONDS = 2;
 
 /** Milliseconds after SIGTERM at which the runner gives up and exits, for a stop timeout of `stopTimeoutSeconds`. */
 export function runnerGiveUpAfterMs(stopTimeoutSeconds: number = RUNNER_STOP_TIMEOUT_SECONDS): number {
-  if (!Number.isInteger(stopTimeoutSeconds) || stopTimeoutSeconds < 1) throw new RangeError(`stop timeout must be a positive whole number of seconds, got ${stopTimeoutSeconds}`);
+  if (!Number.isInteger(stopTimeoutSeconds) || stopTimeoutSeconds < 1)
+    throw new RangeError(`stop timeout must be a positive whole number of seconds, got ${stopTimeoutSeconds}`);
   // A grace too short for the margin still leaves the runner most of it.
   return Math.max(stopTimeoutSeconds - RUNNER_EXIT_MARGIN_SECONDS, stopTimeoutSeconds / 2) * 1000;
 }

@@ -40,8 +40,24 @@ export interface TurnObservation {
 }
 
 export const StuckDetails = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('repeated_failure'), tool: z.string(), step: z.string(), failure: z.string(), times: z.number().int().positive(), turn: z.number().int().nonnegative() }).strict(),
-  z.object({ kind: z.literal('no_progress'), turns: z.number().int().positive(), turn: z.number().int().nonnegative(), lastSteps: z.array(z.string()) }).strict(),
+  z
+    .object({
+      kind: z.literal('repeated_failure'),
+      tool: z.string(),
+      step: z.string(),
+      failure: z.string(),
+      times: z.number().int().positive(),
+      turn: z.number().int().nonnegative(),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('no_progress'),
+      turns: z.number().int().positive(),
+      turn: z.number().int().nonnegative(),
+      lastSteps: z.array(z.string()),
+    })
+    .strict(),
 ]);
 export type StuckDetails = z.infer<typeof StuckDetails>;
 
@@ -120,7 +136,14 @@ export class StuckDetector {
         const described = describeStep(step.tool, step.input);
         repeated = {
           message: `The agent ran the same failing step ${times} times with the same result: ${described}. It is paused instead of spending more budget: send it a hint to go on.`,
-          details: { kind: 'repeated_failure', tool: step.tool, step: described, failure: failureExcerpt(step.output), times, turn: observation.turn },
+          details: {
+            kind: 'repeated_failure',
+            tool: step.tool,
+            step: described,
+            failure: failureExcerpt(step.output),
+            times,
+            turn: observation.turn,
+          },
         };
       }
     }

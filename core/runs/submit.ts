@@ -1,7 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { NightshiftConfig } from '../config/schema';
 import { repoSettings } from '../config/load';
-import { BranchCheckUnavailableError, BranchNotAllowedError, ExecutionStartError, IntakePausedError, RepoNotAllowedError, RequestLimitError, ReviewNotAllowedError } from '../errors';
+import {
+  BranchCheckUnavailableError,
+  BranchNotAllowedError,
+  ExecutionStartError,
+  IntakePausedError,
+  RepoNotAllowedError,
+  RequestLimitError,
+  ReviewNotAllowedError,
+} from '../errors';
 import { firstCallWorstCaseMicros, usdToMicros, zeroUsage } from '../pricing';
 import { ledgerDay } from './run-record';
 import type { BudgetLedgerPort, IntakeFlagPort, RunRecord } from '../store/ports';
@@ -69,7 +77,8 @@ export function effectiveLimits(config: NightshiftConfig, request: SubmitRunRequ
   // A review reads a diff: its own default (budgets.reviewUsd), not the repo's change budget.
   const budgetUsd = request.budgetUsd ?? (request.kind === 'review' ? config.budgets.reviewUsd : repo.budgetUsd);
   if (!(budgetUsd > 0)) throw new RequestLimitError('budgetUsd', 'must be greater than 0');
-  if (budgetUsd > config.budgets.maxPerRunUsd) throw new RequestLimitError('budgetUsd', `must not exceed budgets.maxPerRunUsd (${config.budgets.maxPerRunUsd})`);
+  if (budgetUsd > config.budgets.maxPerRunUsd)
+    throw new RequestLimitError('budgetUsd', `must not exceed budgets.maxPerRunUsd (${config.budgets.maxPerRunUsd})`);
   const budgetMicros = usdToMicros(budgetUsd);
   if (budgetMicros < 1) throw new RequestLimitError('budgetUsd', 'must be at least 0.000001');
   const firstCall = firstCallWorstCaseMicros(request.prompt, config.model);
@@ -82,7 +91,8 @@ export function effectiveLimits(config: NightshiftConfig, request: SubmitRunRequ
     );
   }
   const maxMinutes = request.maxMinutes ?? repo.maxMinutes;
-  if (maxMinutes > config.timeouts.maxMinutes) throw new RequestLimitError('maxMinutes', `must not exceed timeouts.maxMinutes (${config.timeouts.maxMinutes})`);
+  if (maxMinutes > config.timeouts.maxMinutes)
+    throw new RequestLimitError('maxMinutes', `must not exceed timeouts.maxMinutes (${config.timeouts.maxMinutes})`);
   return { repo, budgetMicros, maxMinutes };
 }
 
@@ -91,7 +101,11 @@ export function effectiveLimits(config: NightshiftConfig, request: SubmitRunRequ
  * push rule applied to its answer. When GitHub cannot answer the submission is refused as retryable
  * (the run could not clone or push anyway, and a refusal leaves nothing to clean up).
  */
-async function assertBranchCanBeContinued(deps: SubmitDeps, repo: string, request: { branch: string; baseBranch: string | undefined }): Promise<void> {
+async function assertBranchCanBeContinued(
+  deps: SubmitDeps,
+  repo: string,
+  request: { branch: string; baseBranch: string | undefined },
+): Promise<void> {
   if (!deps.branchFacts) throw new Error('a run that continues a branch needs the branch facts lookup');
   let facts: Awaited<ReturnType<BranchFactsPort>>;
   try {
@@ -128,7 +142,8 @@ export async function submitRun(deps: SubmitDeps, input: SubmitInput): Promise<S
 
   const intake = await deps.intake.get();
   if (intake.paused) throw new IntakePausedError(intake.reason);
-  if (request.branch !== undefined) await assertBranchCanBeContinued(deps, repo.name, { branch: request.branch, baseBranch: request.baseBranch });
+  if (request.branch !== undefined)
+    await assertBranchCanBeContinued(deps, repo.name, { branch: request.branch, baseBranch: request.baseBranch });
   if (request.kind === 'review' && request.pr !== undefined) await assertPullCanBeReviewed(deps, repo.name, request.pr);
 
   const now = deps.now?.() ?? new Date();
@@ -138,7 +153,13 @@ export async function submitRun(deps: SubmitDeps, input: SubmitInput): Promise<S
   if (thread !== undefined) {
     // budgets.perThreadUsd caps what all of a thread's runs commit together; a refusal throws ThreadBudgetError.
     if (!deps.threads) throw new Error('a run with a thread needs the thread store');
-    await deps.threads.reserve({ thread, runId, budgetMicros, capMicros: usdToMicros(config.budgets.perThreadUsd), committedOf: (runs) => threadCommittedMicros(deps.runs, runs) });
+    await deps.threads.reserve({
+      thread,
+      runId,
+      budgetMicros,
+      capMicros: usdToMicros(config.budgets.perThreadUsd),
+      committedOf: (runs) => threadCommittedMicros(deps.runs, runs),
+    });
   }
   const releaseThread = async () => {
     if (thread !== undefined) await deps.threads?.release(thread, runId);
@@ -149,7 +170,10 @@ export async function submitRun(deps: SubmitDeps, input: SubmitInput): Promise<S
       requester: input.requester,
       day,
       budgetMicros,
-      limits: { requesterDailyMicros: usdToMicros(config.budgets.perRequesterDailyUsd), orgDailyMicros: usdToMicros(config.budgets.dailyUsd) },
+      limits: {
+        requesterDailyMicros: usdToMicros(config.budgets.perRequesterDailyUsd),
+        orgDailyMicros: usdToMicros(config.budgets.dailyUsd),
+      },
     });
   } catch (err) {
     await releaseThread();
@@ -198,7 +222,12 @@ export async function submitRun(deps: SubmitDeps, input: SubmitInput): Promise<S
   }
 
   try {
-    await deps.events.append(runId, 'status', `queued by ${input.requester} (${input.source})`, { to: 'QUEUED', source: input.source, budgetMicros, maxMinutes });
+    await deps.events.append(runId, 'status', `queued by ${input.requester} (${input.source})`, {
+      to: 'QUEUED',
+      source: input.source,
+      budgetMicros,
+      maxMinutes,
+    });
     await deps.startExecution(
       ExecutionInput.parse({
         runId,
@@ -213,11 +242,14 @@ export async function submitRun(deps: SubmitDeps, input: SubmitInput): Promise<S
     // The run exists but will never be admitted: end it so its budget comes back and nothing waits on it.
     // Its execution never started, so there is no task to stop (and the submit role may not stop executions).
     try {
-      await finalizeRun({ ...deps, stopRunTasks: async () => undefined }, {
-        runId,
-        status: 'FAILED',
-        reason: { code: 'execution_start_failed', message: 'the run could not be started' },
-      });
+      await finalizeRun(
+        { ...deps, stopRunTasks: async () => undefined },
+        {
+          runId,
+          status: 'FAILED',
+          reason: { code: 'execution_start_failed', message: 'the run could not be started' },
+        },
+      );
     } catch (cleanupErr) {
       throw new AggregateError([err, cleanupErr], `run ${runId} could not be started, nor ended`);
     }

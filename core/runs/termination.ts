@@ -42,11 +42,21 @@ function fromRunnerSuccess(output: unknown): Termination {
   const json = typeof output === 'string' ? safeJson(output) : output;
   const parsed = RunnerResult.safeParse(json);
   if (!parsed.success) {
-    return { status: 'FAILED', reason: { code: 'invalid_runner_result', message: `the runner reported a result that is not a RunnerResult: ${z.prettifyError(parsed.error).slice(0, 300)}` } };
+    return {
+      status: 'FAILED',
+      reason: {
+        code: 'invalid_runner_result',
+        message: `the runner reported a result that is not a RunnerResult: ${z.prettifyError(parsed.error).slice(0, 300)}`,
+      },
+    };
   }
   const result = parsed.data;
   if (result.outcome === 'question') {
-    return { status: 'SUCCEEDED', reason: { code: 'question', message: reasonText(result.question, 'the agent stopped to ask a question') }, result };
+    return {
+      status: 'SUCCEEDED',
+      reason: { code: 'question', message: reasonText(result.question, 'the agent stopped to ask a question') },
+      result,
+    };
   }
   return { status: 'SUCCEEDED', reason: { code: result.outcome, message: reasonText(result.summary, result.outcome) }, result };
 }
@@ -70,13 +80,22 @@ const minutes = (n: number) => `${n} minute${n === 1 ? '' : 's'}`;
 /** The wall clock ran out. Step Functions' own cause ("TimeoutSeconds exceeded") is not shown: it speaks of the state machine. */
 export function timedOutReason(clocks: RunClocks): RunError {
   const limit = clocks.maxMinutes === undefined ? 'its max minutes' : `its max minutes (${minutes(clocks.maxMinutes)})`;
-  return { code: 'timed_out', message: `the run reached ${limit} before it finished; submit it again with a larger --max-minutes (at most timeouts.maxMinutes)` };
+  return {
+    code: 'timed_out',
+    message: `the run reached ${limit} before it finished; submit it again with a larger --max-minutes (at most timeouts.maxMinutes)`,
+  };
 }
 
 /** No heartbeat (a model turn or a finished tool call) within noProgressMinutes. */
 export function noProgressReason(clocks: RunClocks): RunError {
-  const window = clocks.noProgressMinutes === undefined ? 'timeouts.noProgressMinutes' : `${minutes(clocks.noProgressMinutes)} (timeouts.noProgressMinutes)`;
-  return { code: 'no_progress', message: `no heartbeat for ${window}: the agent finished no model turn or tool call in that time (a hung command, or a runner that stopped)` };
+  const window =
+    clocks.noProgressMinutes === undefined
+      ? 'timeouts.noProgressMinutes'
+      : `${minutes(clocks.noProgressMinutes)} (timeouts.noProgressMinutes)`;
+  return {
+    code: 'no_progress',
+    message: `no heartbeat for ${window}: the agent finished no model turn or tool call in that time (a hung command, or a runner that stopped)`,
+  };
 }
 
 function fromFailure(error: string, cause: string | null | undefined, cancelRequested: boolean, clocks: RunClocks): Termination {
@@ -99,7 +118,10 @@ function fromFailure(error: string, cause: string | null | undefined, cancelRequ
     case 'Nightshift.RunnerLost':
       return { status: 'FAILED', reason: { code: 'runner_lost', message: reasonText(cause, 'the runner stopped without reporting') } };
     default:
-      return { status: 'FAILED', reason: { code: 'runner_error', message: reasonText(`${error}${cause ? `: ${cause}` : ''}`, 'the run failed') } };
+      return {
+        status: 'FAILED',
+        reason: { code: 'runner_error', message: reasonText(`${error}${cause ? `: ${cause}` : ''}`, 'the run failed') },
+      };
   }
 }
 
@@ -154,15 +176,23 @@ export interface FinalizedRun {
 /** How the path that reached Finalize ended the run. */
 export function terminationOf(input: FinalizePath, run: FinalizedRun): Termination {
   // The clocks this execution ran with, so a timeout names them in minutes.
-  const clocks = { cancelRequested: run.cancelRequested, maxMinutes: Math.round(input.timeoutSeconds / 60), noProgressMinutes: Math.round(input.heartbeatSeconds / 60) };
+  const clocks = {
+    cancelRequested: run.cancelRequested,
+    maxMinutes: Math.round(input.timeoutSeconds / 60),
+    noProgressMinutes: Math.round(input.heartbeatSeconds / 60),
+  };
   if (input.pauseFailure) return pauseTermination(input.pauseFailure, run);
   // A lost task that did not resume ends as lost (its `failure`); an interruption that did not resume ends here.
   if (input.resumeFailure && !input.failure) return resumeTermination(input.resumeFailure, run);
-  if (input.failure) return terminationFor({ kind: 'runner_failed', error: input.failure.Error, cause: input.failure.Cause ?? null }, clocks);
+  if (input.failure)
+    return terminationFor({ kind: 'runner_failed', error: input.failure.Error, cause: input.failure.Cause ?? null }, clocks);
   if (input.result !== undefined) return terminationFor({ kind: 'runner_succeeded', output: input.result }, clocks);
   if (input.admissionFailure) {
     if (run.cancelRequested) return { status: 'CANCELLED', reason: { code: 'cancelled', message: 'the run was cancelled' } };
-    return { status: 'FAILED', reason: { code: 'admission_failed', message: reasonText(caughtText(input.admissionFailure), 'admission failed') } };
+    return {
+      status: 'FAILED',
+      reason: { code: 'admission_failed', message: reasonText(caughtText(input.admissionFailure), 'admission failed') },
+    };
   }
   switch (input.admission?.decision) {
     case 'cancelled':
@@ -183,14 +213,23 @@ export function terminationOf(input: FinalizePath, run: FinalizedRun): Terminati
 /** How a wait for a human ended without an answer. */
 function pauseTermination(failure: CaughtError, run: FinalizedRun): Termination {
   if (isTerminal(run.status)) return alreadyEnded(run.status, run.error);
-  if (run.cancelRequested) return { status: 'CANCELLED', reason: { code: 'cancelled', message: 'the run was cancelled while it waited for a human' } };
+  if (run.cancelRequested)
+    return { status: 'CANCELLED', reason: { code: 'cancelled', message: 'the run was cancelled while it waited for a human' } };
   if (failure.Error === BUDGET_DECLINED_ERROR) {
     // Stryker disable next-line StringLiteral: the fallback is unreachable, the message it stands in for starts with these same words and is never blank
     const fallback = 'the requester declined more budget';
-    return { status: 'BUDGET_EXCEEDED', reason: { code: 'budget_declined', message: reasonText(`${fallback}${workInProgress(run)}`, fallback) } };
+    return {
+      status: 'BUDGET_EXCEEDED',
+      reason: { code: 'budget_declined', message: reasonText(`${fallback}${workInProgress(run)}`, fallback) },
+    };
   }
-  if (failure.Error === PLAN_REJECTED_ERROR) return { status: 'CANCELLED', reason: { code: 'plan_rejected', message: 'the requester rejected the plan; nothing was changed' } };
-  if (failure.Error === 'States.Timeout') return { status: 'TIMED_OUT', reason: { code: 'no_answer', message: `nobody answered within timeouts.answerHours${workInProgress(run)}` } };
+  if (failure.Error === PLAN_REJECTED_ERROR)
+    return { status: 'CANCELLED', reason: { code: 'plan_rejected', message: 'the requester rejected the plan; nothing was changed' } };
+  if (failure.Error === 'States.Timeout')
+    return {
+      status: 'TIMED_OUT',
+      reason: { code: 'no_answer', message: `nobody answered within timeouts.answerHours${workInProgress(run)}` },
+    };
   return { status: 'FAILED', reason: { code: 'pause_failed', message: reasonText(caughtText(failure), 'the run could not pause') } };
 }
 
@@ -198,10 +237,16 @@ function pauseTermination(failure: CaughtError, run: FinalizedRun): Termination 
 function resumeTermination(failure: CaughtError, run: FinalizedRun): Termination {
   if (isTerminal(run.status)) return alreadyEnded(run.status, run.error);
   if (run.cancelRequested) return { status: 'CANCELLED', reason: { code: 'cancelled', message: 'the run was cancelled' } };
-  const why = failure.Error === 'Nightshift.NotResumed' && failure.Cause ? failure.Cause.replace(/^run \S+ does not resume: /, '') : caughtText(failure);
+  const why =
+    failure.Error === 'Nightshift.NotResumed' && failure.Cause
+      ? failure.Cause.replace(/^run \S+ does not resume: /, '')
+      : caughtText(failure);
   // Stryker disable next-line StringLiteral: the fallback is unreachable, the message starts with a fixed sentence and is never blank
   const fallback = 'the runner was interrupted';
-  return { status: 'FAILED', reason: { code: 'interrupted', message: reasonText(`${fallback} and the run did not resume: ${why}${workInProgress(run)}`, fallback) } };
+  return {
+    status: 'FAILED',
+    reason: { code: 'interrupted', message: reasonText(`${fallback} and the run did not resume: ${why}${workInProgress(run)}`, fallback) },
+  };
 }
 
 /** A run that was already terminal when Finalize read it: it keeps its status and its reason. */

@@ -5,8 +5,9 @@
 
 // C0/C1 controls other than tab, LF, CR; bidi embeddings/overrides/isolates (Trojan Source); BOM and
 // other invisible format characters that hide text from a reviewer.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters in untrusted text is the point
-const oddCharacter = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF\uFFF9-\uFFFB]/u;
+const oddCharacter =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters in untrusted text is the point
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF\uFFF9-\uFFFB]/u;
 
 /** Why a piece of free text is refused, or undefined when it is acceptable. */
 export function oddUnicodeReason(text: string): string | undefined {
@@ -32,7 +33,8 @@ export function branchNameReason(name: string): string | undefined {
   if (name.includes('//')) return 'must not contain "//"';
   if (name.startsWith('/') || name.endsWith('/')) return 'must not start or end with "/"';
   if (name.endsWith('.')) return 'must not end with "."';
-  if (name.split('/').some((part) => part.startsWith('.') || part.endsWith('.lock'))) return 'no part may start with "." or end with ".lock"';
+  if (name.split('/').some((part) => part.startsWith('.') || part.endsWith('.lock')))
+    return 'no part may start with "." or end with ".lock"';
   if (name.toUpperCase() === 'HEAD') return 'must not be HEAD';
   // `refs/heads/main` would be a branch literally named so, read by people as main: name the branch itself.
   if (name.toLowerCase().startsWith('refs/')) return 'must be a branch name without "refs/" (for refs/heads/x, write x)';

@@ -54,7 +54,9 @@ export async function activeThreadRuns(deps: { runs: RunRepository; threads: Thr
 export async function threadRuns(deps: { runs: RunRepository; threads: ThreadStorePort }, thread: string): Promise<RunRecord[]> {
   const state = await deps.threads.get(thread);
   const runs: RunRecord[] = [];
-  for (const runId of Object.keys(state?.runs ?? {}).sort().reverse()) {
+  for (const runId of Object.keys(state?.runs ?? {})
+    .sort()
+    .reverse()) {
     const run = await deps.runs.get(runId);
     if (run) runs.push(run);
   }

@@ -37,6 +37,12 @@ export function toRunView(record: RunRecord, queuePosition?: number | null): Run
     thread: record.thread ?? null,
     pullRequest: record.pullRequest ?? null,
     // The resume key is internal (what makes a retried resume change nothing twice); the rest is for people.
-    automaticResumes: record.automaticResumes ? { count: record.automaticResumes.count, capacityProvider: record.automaticResumes.capacityProvider, lastCause: record.automaticResumes.lastCause } : null,
+    automaticResumes: record.automaticResumes
+      ? {
+          count: record.automaticResumes.count,
+          capacityProvider: record.automaticResumes.capacityProvider,
+          lastCause: record.automaticResumes.lastCause,
+        }
+      : null,
   });
 }

@@ -1,5 +1,13 @@
 import * as z from 'zod';
-import { InboxDetails, InboxItemId, InboxItemState, InboxItemType, InboxResolution, type InboxItemView, type InboxListQuery } from '../inbox/inbox-item';
+import {
+  InboxDetails,
+  InboxItemId,
+  InboxItemState,
+  InboxItemType,
+  InboxResolution,
+  type InboxItemView,
+  type InboxListQuery,
+} from '../inbox/inbox-item';
 import { RunId } from '../runs/schemas';
 
 /* The inbox store: the port the domain calls; adapters/dynamodb/inbox-store.ts implements it. */

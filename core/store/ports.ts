@@ -11,7 +11,6 @@ import type { RunEvent, RunEventType } from '../runs/schemas';
 
 export type { PullRequestOutcome, RunPatch, RunRecord } from '../runs/run-record';
 
-
 export interface RunListQuery {
   status?: RunStatus;
   repo?: string;
@@ -114,7 +113,13 @@ export interface BudgetLedgerPort {
    * per `extensionId`. Throws `BudgetRefusedError` naming the day that refused, or
    * `BudgetExtensionRefusedError` (the run ended, or the budget would pass `maxBudgetMicros`).
    */
-  extendRun(input: { runId: string; extensionId: string; extraMicros: number; maxBudgetMicros: number; limits: DailyLimits }): Promise<{ budgetMicros: number }>;
+  extendRun(input: {
+    runId: string;
+    extensionId: string;
+    extraMicros: number;
+    maxBudgetMicros: number;
+    limits: DailyLimits;
+  }): Promise<{ budgetMicros: number }>;
 }
 
 export interface SlotCaps {

@@ -14,7 +14,12 @@ export interface RunIndexKeys {
   requesterRepoStatus: string;
 }
 
-export const runIndexKeyNames = ['repoStatus', 'requesterStatus', 'requesterRepo', 'requesterRepoStatus'] as const satisfies readonly (keyof RunIndexKeys)[];
+export const runIndexKeyNames = [
+  'repoStatus',
+  'requesterStatus',
+  'requesterRepo',
+  'requesterRepoStatus',
+] as const satisfies readonly (keyof RunIndexKeys)[];
 
 function joinKey(...parts: string[]): string {
   return parts.map((part) => part.replaceAll('%', '%25').replaceAll('#', '%23')).join('#');
@@ -35,7 +40,11 @@ export function listPartitionValue(filters: { status?: RunStatus; repo?: string;
 }
 
 /** The derived keys that hold the status: a transition rewrites these (not `requesterRepo`). */
-export function statusIndexKeys(run: { status: RunStatus; repo: string; requester: string }): Pick<RunIndexKeys, 'repoStatus' | 'requesterStatus' | 'requesterRepoStatus'> {
+export function statusIndexKeys(run: {
+  status: RunStatus;
+  repo: string;
+  requester: string;
+}): Pick<RunIndexKeys, 'repoStatus' | 'requesterStatus' | 'requesterRepoStatus'> {
   const { requesterRepo: _unchanged, ...rest } = runIndexKeys(run);
   return rest;
 }

@@ -9,6 +9,10 @@ export function runnerRunAccess(runs: RunRepository, now: () => Date = () => new
       const run = await runs.get(runId);
       return runs.transition(runId, 'RUNNING', { startedAt: run?.startedAt ?? now().toISOString() });
     },
-    patch: (runId, patch) => runs.patch(runId, { ...(patch.branch !== undefined ? { branch: patch.branch } : {}), ...(patch.prUrl !== undefined ? { prUrl: patch.prUrl } : {}) }),
+    patch: (runId, patch) =>
+      runs.patch(runId, {
+        ...(patch.branch !== undefined ? { branch: patch.branch } : {}),
+        ...(patch.prUrl !== undefined ? { prUrl: patch.prUrl } : {}),
+      }),
   };
 }

@@ -1,7 +1,9 @@
 import * as z from 'zod';
 
 /** The store of GitHub threads (docs/github-app.md, Threads): the port the domain calls; adapters/dynamodb/threads.ts implements it. */
-export const ThreadName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}#[1-9][0-9]{0,9}$/, 'must be "owner/name#N"');
+export const ThreadName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}#[1-9][0-9]{0,9}$/, 'must be "owner/name#N"');
 
 /** A thread's control item as the store reads it. */
 export const ThreadState = z.object({

@@ -24,7 +24,8 @@ export function inertMarkdown(text: string, options: InertMarkdownOptions): stri
     const opener = FENCE.exec(line);
     if (fence) {
       out.push(line);
-      if (opener && opener[2]![0] === fence.char && opener[2]!.length >= fence.length && line.slice(opener[0].length).trim() === '') fence = undefined;
+      if (opener && opener[2]![0] === fence.char && opener[2]!.length >= fence.length && line.slice(opener[0].length).trim() === '')
+        fence = undefined;
       continue;
     }
     if (opener) {
@@ -64,7 +65,9 @@ function inertText(text: string, options: InertMarkdownOptions): string {
   let s = text.replace(/</g, '&lt;');
   s = s.replace(IMAGE, (_whole, label: string, url: string) => `image ${codeSpan(label || 'without description')} (${codeSpan(url)})`);
   s = s.replace(/!\[/g, '!\\[');
-  s = s.replace(LINK, (whole, label: string, url: string) => (url === '' || isAllowed(url, options) || isRelative(url) ? whole : `${label} (${codeSpan(url)})`));
+  s = s.replace(LINK, (whole, label: string, url: string) =>
+    url === '' || isAllowed(url, options) || isRelative(url) ? whole : `${label} (${codeSpan(url)})`,
+  );
   s = replaceOutsideCode(s, BARE_URL, (url) => (isAllowed(url, options) ? url : codeSpan(url)));
   s = replaceOutsideCode(s, MENTION, (whole) => {
     const m = /^(.?)@(.*)$/s.exec(whole)!;

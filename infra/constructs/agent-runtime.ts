@@ -126,17 +126,20 @@ export class AgentRuntime extends Construct {
     }
     Validations.of(this.taskDefinition).acknowledge({
       id: 'AwsSolutions-ECS2',
-      reason: 'The environment holds only the trace bucket, the proxy and the non-secret configuration; the proxy credential is an ECS secret, and the task token and run key arrive as per-run overrides.',
+      reason:
+        'The environment holds only the trace bucket, the proxy and the non-secret configuration; the proxy credential is an ECS secret, and the task token and run key arrive as per-run overrides.',
     });
     Validations.of(this.taskDefinition).acknowledge({
       id: 'cdk-validator-cfnguard::ecs_task_definition_nonroot_user_check',
-      reason: 'The runner starts as root only to run every tool command as the unprivileged tool user (runner/isolation), keeping only the capabilities that takes.',
+      reason:
+        'The runner starts as root only to run every tool command as the unprivileged tool user (runner/isolation), keeping only the capabilities that takes.',
     });
 
     this.grantRunnerPermissions(config);
     acknowledgeOnPrincipal(this.taskDefinition.obtainExecutionRole(), {
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'ecr:GetAuthorizationToken (pulling the runner image) has no resource-level permissions; the pull itself is scoped to the image repository.',
+      reason:
+        'ecr:GetAuthorizationToken (pulling the runner image) has no resource-level permissions; the pull itself is scoped to the image repository.',
     });
     props.network.grantRunnerEgress(this.taskDefinition.taskRole);
     // The credential that opens the proxy's AWS API hosts; the runner keeps it from its tools.
@@ -165,7 +168,10 @@ export class AgentRuntime extends Construct {
     });
     acknowledgeOnPrincipal(
       grantee,
-      { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'ecs:ListTasks has no resource-level permissions; the ecs:cluster condition pins it to the runner cluster.' },
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'ecs:ListTasks has no resource-level permissions; the ecs:cluster condition pins it to the runner cluster.',
+      },
       {
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/${nagRefOf(this.cluster)}/*]`,
         reason: 'Task ids are created per run at run time; the grant covers only tasks of the runner cluster.',
@@ -209,7 +215,12 @@ export class AgentRuntime extends Construct {
     const invoke = ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'];
     const profile = /^(us|eu|apac|global|us-gov|ca|jp|au)\.(.+)$/.exec(modelId);
     if (!profile) {
-      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: invoke, resources: [`arn:${stack.partition}:bedrock:${stack.region}::foundation-model/${modelId}`] }));
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: invoke,
+          resources: [`arn:${stack.partition}:bedrock:${stack.region}::foundation-model/${modelId}`],
+        }),
+      );
     } else {
       const regions = inferenceProfileRegions[profile[1] as keyof typeof inferenceProfileRegions];
       const foundationModel = profile[2];
@@ -224,7 +235,8 @@ export class AgentRuntime extends Construct {
       );
       acknowledgeOnPrincipal(role, {
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:${regions}::foundation-model/${foundationModel}]`,
-        reason: 'A cross-region inference profile serves the call from a region of its geography; the model is fixed and the bedrock:InferenceProfileArn condition allows it only through this profile.',
+        reason:
+          'A cross-region inference profile serves the call from a region of its geography; the model is fixed and the bedrock:InferenceProfileArn condition allows it only through this profile.',
       });
     }
 

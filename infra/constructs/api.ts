@@ -14,19 +14,73 @@ import type { State } from './state';
 
 /** The run routes of the HTTP API (docs/api.md) and the handler module of each. */
 export const runRoutes = [
-  { id: 'SubmitRun', method: apigw.HttpMethod.POST, path: '/v1/runs', entry: 'lambdas/api/submit-run.ts', description: 'POST /v1/runs: submit a run' },
-  { id: 'ListRuns', method: apigw.HttpMethod.GET, path: '/v1/runs', entry: 'lambdas/api/list-runs.ts', description: 'GET /v1/runs: list runs' },
-  { id: 'GetRun', method: apigw.HttpMethod.GET, path: '/v1/runs/{runId}', entry: 'lambdas/api/get-run.ts', description: 'GET /v1/runs/{runId}: one run' },
-  { id: 'CancelRun', method: apigw.HttpMethod.POST, path: '/v1/runs/{runId}/cancel', entry: 'lambdas/api/cancel-run.ts', description: 'POST /v1/runs/{runId}/cancel: cancel a run' },
-  { id: 'GetRunEvents', method: apigw.HttpMethod.GET, path: '/v1/runs/{runId}/events', entry: 'lambdas/api/get-run-events.ts', description: 'GET /v1/runs/{runId}/events: the run timeline' },
-  { id: 'GetRunDiff', method: apigw.HttpMethod.GET, path: '/v1/runs/{runId}/diff', entry: 'lambdas/api/get-run-diff.ts', description: "GET /v1/runs/{runId}/diff: the run branch's diff against its base, risky lines marked" },
+  {
+    id: 'SubmitRun',
+    method: apigw.HttpMethod.POST,
+    path: '/v1/runs',
+    entry: 'lambdas/api/submit-run.ts',
+    description: 'POST /v1/runs: submit a run',
+  },
+  {
+    id: 'ListRuns',
+    method: apigw.HttpMethod.GET,
+    path: '/v1/runs',
+    entry: 'lambdas/api/list-runs.ts',
+    description: 'GET /v1/runs: list runs',
+  },
+  {
+    id: 'GetRun',
+    method: apigw.HttpMethod.GET,
+    path: '/v1/runs/{runId}',
+    entry: 'lambdas/api/get-run.ts',
+    description: 'GET /v1/runs/{runId}: one run',
+  },
+  {
+    id: 'CancelRun',
+    method: apigw.HttpMethod.POST,
+    path: '/v1/runs/{runId}/cancel',
+    entry: 'lambdas/api/cancel-run.ts',
+    description: 'POST /v1/runs/{runId}/cancel: cancel a run',
+  },
+  {
+    id: 'GetRunEvents',
+    method: apigw.HttpMethod.GET,
+    path: '/v1/runs/{runId}/events',
+    entry: 'lambdas/api/get-run-events.ts',
+    description: 'GET /v1/runs/{runId}/events: the run timeline',
+  },
+  {
+    id: 'GetRunDiff',
+    method: apigw.HttpMethod.GET,
+    path: '/v1/runs/{runId}/diff',
+    entry: 'lambdas/api/get-run-diff.ts',
+    description: "GET /v1/runs/{runId}/diff: the run branch's diff against its base, risky lines marked",
+  },
 ] as const;
 
 /** The inbox routes (docs/inbox.md): read and resolve the items of the caller's paused runs. */
 export const inboxRoutes = [
-  { id: 'ListInbox', method: apigw.HttpMethod.GET, path: '/v1/inbox', entry: 'lambdas/api/list-inbox.ts', description: 'GET /v1/inbox: the inbox items of the caller (all for an admin)' },
-  { id: 'GetInboxItem', method: apigw.HttpMethod.GET, path: '/v1/inbox/{itemId}', entry: 'lambdas/api/get-inbox-item.ts', description: 'GET /v1/inbox/{itemId}: one inbox item' },
-  { id: 'ResolveInboxItem', method: apigw.HttpMethod.POST, path: '/v1/inbox/{itemId}', entry: 'lambdas/api/resolve-inbox-item.ts', description: 'POST /v1/inbox/{itemId}: answer, approve, reject or dismiss an inbox item' },
+  {
+    id: 'ListInbox',
+    method: apigw.HttpMethod.GET,
+    path: '/v1/inbox',
+    entry: 'lambdas/api/list-inbox.ts',
+    description: 'GET /v1/inbox: the inbox items of the caller (all for an admin)',
+  },
+  {
+    id: 'GetInboxItem',
+    method: apigw.HttpMethod.GET,
+    path: '/v1/inbox/{itemId}',
+    entry: 'lambdas/api/get-inbox-item.ts',
+    description: 'GET /v1/inbox/{itemId}: one inbox item',
+  },
+  {
+    id: 'ResolveInboxItem',
+    method: apigw.HttpMethod.POST,
+    path: '/v1/inbox/{itemId}',
+    entry: 'lambdas/api/resolve-inbox-item.ts',
+    description: 'POST /v1/inbox/{itemId}: answer, approve, reject or dismiss an inbox item',
+  },
 ] as const;
 
 /** Steady requests per second and burst the stage accepts before answering 429. */
@@ -93,19 +147,37 @@ export class Api extends Construct {
     const environment = { ...state.tableEnvironment, STATE_MACHINE_ARN: orchestrator.stateMachine.stateMachineArn };
     const functions: Partial<Record<(typeof runRoutes)[number]['id'], nodejs.NodejsFunction>> = {};
     for (const route of runRoutes) {
-      const fn = nightshiftFunction(this, route.id, { entry: route.entry, description: route.description, config, logRetention, environment, timeout: Duration.seconds(15) });
+      const fn = nightshiftFunction(this, route.id, {
+        entry: route.entry,
+        description: route.description,
+        config,
+        logRetention,
+        environment,
+        timeout: Duration.seconds(15),
+      });
       if (route.method === apigw.HttpMethod.GET) state.grantRunStoreRead(fn);
       if (route.id === 'ListRuns') state.grantRunList(fn);
       else state.grantRunStore(fn);
       // A queued run's live position: a COUNT over the queue index (adapters/dynamodb/run-queue.ts).
       if (route.id === 'GetRun') state.grantQueuePositionRead(fn);
-      this.httpApi.addRoutes({ path: route.path, methods: [route.method], integration: new integrations.HttpLambdaIntegration(`${route.id}Integration`, fn) });
+      this.httpApi.addRoutes({
+        path: route.path,
+        methods: [route.method],
+        integration: new integrations.HttpLambdaIntegration(`${route.id}Integration`, fn),
+      });
       functions[route.id] = fn;
     }
     this.functions = functions as Record<(typeof runRoutes)[number]['id'], nodejs.NodejsFunction>;
     let resolveFunction: nodejs.NodejsFunction | undefined;
     for (const route of inboxRoutes) {
-      const fn = nightshiftFunction(this, route.id, { entry: route.entry, description: route.description, config, logRetention, environment, timeout: Duration.seconds(15) });
+      const fn = nightshiftFunction(this, route.id, {
+        entry: route.entry,
+        description: route.description,
+        config,
+        logRetention,
+        environment,
+        timeout: Duration.seconds(15),
+      });
       if (route.method === apigw.HttpMethod.GET) {
         state.grantInboxRead(fn);
       } else {
@@ -115,7 +187,11 @@ export class Api extends Construct {
         orchestrator.stateMachine.grantTaskResponse(fn);
         resolveFunction = fn;
       }
-      this.httpApi.addRoutes({ path: route.path, methods: [route.method], integration: new integrations.HttpLambdaIntegration(`${route.id}Integration`, fn) });
+      this.httpApi.addRoutes({
+        path: route.path,
+        methods: [route.method],
+        integration: new integrations.HttpLambdaIntegration(`${route.id}Integration`, fn),
+      });
     }
     if (!resolveFunction) throw new Error('the inbox routes have no resolve route');
     this.resolveInboxItemFunction = resolveFunction;
@@ -129,7 +205,11 @@ export class Api extends Construct {
       logRetention,
       timeout: Duration.seconds(5),
     });
-    this.httpApi.addRoutes({ path: '/v1/openapi.json', methods: [apigw.HttpMethod.GET], integration: new integrations.HttpLambdaIntegration('OpenApiIntegration', openApi) });
+    this.httpApi.addRoutes({
+      path: '/v1/openapi.json',
+      methods: [apigw.HttpMethod.GET],
+      integration: new integrations.HttpLambdaIntegration('OpenApiIntegration', openApi),
+    });
     orchestrator.grantStartExecution(this.functions.SubmitRun);
     props.branchFacts.grantInvoke(this.functions.SubmitRun);
     // The deployed console's diffs: text from GitHub through the branch facts function, whose token stays there.
@@ -138,7 +218,8 @@ export class Api extends Construct {
 
     Validations.of(this.httpApi).acknowledge({
       id: 'cdk-validator-cfnguard::lambda_function_public_access_prohibited_check',
-      reason: "The routes' invoke permissions name apigateway.amazonaws.com with a SourceArn of this API's routes; the rule does not read SourceArn conditions.",
+      reason:
+        "The routes' invoke permissions name apigateway.amazonaws.com with a SourceArn of this API's routes; the rule does not read SourceArn conditions.",
     });
   }
 

@@ -34,7 +34,13 @@ export class BranchFacts extends Construct {
     });
     callsGithubApi(this.function, 'a read-only installation token, then the branch, its protection and open pull requests');
     const secrets = [config.github.privateKeySecret, config.github.tokenSecret].filter((n): n is string => n !== undefined);
-    if (secrets.length > 0) this.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: secrets.map((n) => secretArn(Stack.of(this), n)) }));
+    if (secrets.length > 0)
+      this.function.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: secrets.map((n) => secretArn(Stack.of(this), n)),
+        }),
+      );
   }
 
   get functionName(): string {

@@ -81,7 +81,10 @@ export class DnsFirewall extends Construct {
   }
 }
 
-function firewallRule(rule: DnsFirewallRule, list: route53resolver.CfnFirewallDomainList): route53resolver.CfnFirewallRuleGroup.FirewallRuleProperty {
+function firewallRule(
+  rule: DnsFirewallRule,
+  list: route53resolver.CfnFirewallDomainList,
+): route53resolver.CfnFirewallRuleGroup.FirewallRuleProperty {
   const base = { priority: rule.priority, action: rule.action, firewallDomainListId: list.attrId };
   return rule.action === 'ALLOW'
     ? // Allowed names often answer with a CNAME into a CDN (npm, PyPI, GitHub's content hosts): the

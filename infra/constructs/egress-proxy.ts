@@ -65,18 +65,23 @@ export class EgressProxy extends Construct {
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
 
     this.runnerCredential = new secretsmanager.Secret(this, 'RunnerCredential', {
-      description: 'Nightshift: the runner\'s credential at the egress proxy for the AWS API hosts (not for people)',
+      description: "Nightshift: the runner's credential at the egress proxy for the AWS API hosts (not for people)",
       // Letters and digits only: what proxy/runner-auth.sh accepts without URL unescaping.
       generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
       removalPolicy: RemovalPolicy.DESTROY,
     });
     Validations.of(this.runnerCredential).acknowledge({
       id: 'AwsSolutions-SMG4',
-      reason: 'ECS reads it only when a proxy or runner task starts; rotating means replacing the proxy task and waiting for running runs, which a stack update does (docs/security.md). It opens only the AWS API hosts at a proxy reachable from the runner security group.',
+      reason:
+        'ECS reads it only when a proxy or runner task starts; rotating means replacing the proxy task and waiting for running runs, which a stack update does (docs/security.md). It opens only the AWS API hosts at a proxy reachable from the runner security group.',
     });
 
     const cluster = new ecs.Cluster(this, 'Cluster', { vpc: props.vpc });
-    const namespace = new servicediscovery.PrivateDnsNamespace(this, 'Namespace', { name: PROXY_NAMESPACE, vpc: props.vpc, description: 'Nightshift internal names' });
+    const namespace = new servicediscovery.PrivateDnsNamespace(this, 'Namespace', {
+      name: PROXY_NAMESPACE,
+      vpc: props.vpc,
+      description: 'Nightshift internal names',
+    });
 
     const task = new ecs.FargateTaskDefinition(this, 'Task', {
       cpu: 256,
@@ -116,25 +121,50 @@ export class EgressProxy extends Construct {
       assignPublicIp: true,
       vpcSubnets: props.subnets,
       securityGroups: [this.securityGroup],
-      cloudMapOptions: { cloudMapNamespace: namespace, name: PROXY_SERVICE_NAME, dnsRecordType: servicediscovery.DnsRecordType.A, dnsTtl: Duration.seconds(10) },
+      cloudMapOptions: {
+        cloudMapNamespace: namespace,
+        name: PROXY_SERVICE_NAME,
+        dnsRecordType: servicediscovery.DnsRecordType.A,
+        dnsTtl: Duration.seconds(10),
+      },
     });
 
     this.url = `http://${PROXY_SERVICE_NAME}.${PROXY_NAMESPACE}:${DEFAULT_PROXY_PORT}`;
 
-    Validations.of(task).acknowledge({ id: 'AwsSolutions-ECS2', reason: 'The only plain variable is the generated squid.conf (the egress allowlist), which is not secret; the runner credential is an ECS secret.' });
-    Validations.of(task.obtainExecutionRole()).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'ecr:GetAuthorizationToken has no resource-level permissions (added by CDK for the image pull).' });
-    const insights = 'One single-task service: Container Insights would cost more than the proxy; the health check and service events cover it.';
+    Validations.of(task).acknowledge({
+      id: 'AwsSolutions-ECS2',
+      reason:
+        'The only plain variable is the generated squid.conf (the egress allowlist), which is not secret; the runner credential is an ECS secret.',
+    });
+    Validations.of(task.obtainExecutionRole()).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'ecr:GetAuthorizationToken has no resource-level permissions (added by CDK for the image pull).',
+    });
+    const insights =
+      'One single-task service: Container Insights would cost more than the proxy; the health check and service events cover it.';
     Validations.of(cluster).acknowledge({ id: 'AwsSolutions-ECS4', reason: insights });
     acknowledgeGuard(cluster, { rule: 'ecs_container_insights_enabled_check', reason: insights });
     acknowledgeGuard(
       task,
-      { rule: 'ecs_task_definition_nonroot_user_check', reason: 'The entrypoint runs as root only to create the log FIFOs and squid\'s directories for user proxy; squid drops to user proxy itself.' },
-      { rule: 'ecs_containers_readonly_access_check', reason: 'squid writes its pid, log FIFOs and spool under /run/squid and /var/spool/squid in the container; the runner container, which runs model-written code, is read-only.' },
-      { rule: 'ecs_task_definition_memory_hard_limit_check', reason: 'One container in a 512 MiB Fargate task: the task size is its hard memory limit.' },
+      {
+        rule: 'ecs_task_definition_nonroot_user_check',
+        reason:
+          "The entrypoint runs as root only to create the log FIFOs and squid's directories for user proxy; squid drops to user proxy itself.",
+      },
+      {
+        rule: 'ecs_containers_readonly_access_check',
+        reason:
+          'squid writes its pid, log FIFOs and spool under /run/squid and /var/spool/squid in the container; the runner container, which runs model-written code, is read-only.',
+      },
+      {
+        rule: 'ecs_task_definition_memory_hard_limit_check',
+        reason: 'One container in a 512 MiB Fargate task: the task size is its hard memory limit.',
+      },
     );
     acknowledgeGuard(this.service, {
       rule: 'ecs_service_assign_public_ip_disabled_check',
-      reason: 'The egress proxy is the one component with internet egress: a public IP in a public subnet instead of a NAT gateway, behind a security group open only to the runner tasks.',
+      reason:
+        'The egress proxy is the one component with internet egress: a public IP in a public subnet instead of a NAT gateway, behind a security group open only to the runner tasks.',
     });
   }
 

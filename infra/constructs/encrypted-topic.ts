@@ -32,6 +32,9 @@ export function encryptedTopic(scope: Construct, id: string, props: EncryptedTop
     }),
   );
   const topic = new sns.Topic(scope, id, { displayName: props.displayName, masterKey: key, enforceSSL: true });
-  for (const email of props.emails) topic.addSubscription(new subscriptions.EmailSubscription(email, props.emailFilterPolicy ? { filterPolicy: props.emailFilterPolicy } : {}));
+  for (const email of props.emails)
+    topic.addSubscription(
+      new subscriptions.EmailSubscription(email, props.emailFilterPolicy ? { filterPolicy: props.emailFilterPolicy } : {}),
+    );
   return { topic, key };
 }

@@ -57,7 +57,9 @@ export class GithubWebhook extends Construct {
       timeout: Duration.seconds(8),
     });
     const brokerSecrets = [config.github.privateKeySecret, config.github.tokenSecret].filter((n): n is string => n !== undefined);
-    this.tokenBroker.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: brokerSecrets.map((n) => secretArn(stack, n)) }));
+    this.tokenBroker.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: brokerSecrets.map((n) => secretArn(stack, n)) }),
+    );
     callsGithubApi(this.tokenBroker, 'installation tokens for the webhook function');
 
     this.function = nightshiftFunction(this, 'Function', {
@@ -65,13 +67,19 @@ export class GithubWebhook extends Construct {
       description: 'POST /v1/webhooks/github: verifies, deduplicates and acts on GitHub deliveries',
       config,
       logRetention,
-      environment: { ...state.tableEnvironment, STATE_MACHINE_ARN: orchestrator.stateMachine.stateMachineArn, WEBHOOK_TOKEN_BROKER_FUNCTION: this.tokenBroker.functionName },
+      environment: {
+        ...state.tableEnvironment,
+        STATE_MACHINE_ARN: orchestrator.stateMachine.stateMachineArn,
+        WEBHOOK_TOKEN_BROKER_FUNCTION: this.tokenBroker.functionName,
+      },
       // GitHub waits 10 s for an answer; the run itself starts asynchronously (StartExecution).
       timeout: Duration.seconds(9),
     });
     const fn = this.function;
     callsGithubApi(fn, "the sender's permission, issue and pull request threads, comments, reactions and check runs");
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretArn(stack, props.webhookSecretName)] }));
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretArn(stack, props.webhookSecretName)] }),
+    );
     // Submit and cancel runs (runs, events, ledger, slots, threads), as the API's submit and cancel do.
     state.grantRunStore(fn);
     orchestrator.grantStartExecution(fn);

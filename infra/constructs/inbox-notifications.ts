@@ -71,7 +71,10 @@ export class InboxNotifications extends Construct {
     const subscription = this.topic.addSubscription(new subscriptions.LambdaSubscription(fn));
     const queueMoved: InboxEvent = 'queue_moved';
     (subscription.node.defaultChild as sns.CfnSubscription).filterPolicy = {
-      $or: [{ [INBOX_ATTRIBUTES.thread]: [{ exists: true }], [INBOX_ATTRIBUTES.type]: [...PauseReason.options] }, { [INBOX_ATTRIBUTES.event]: [queueMoved] }],
+      $or: [
+        { [INBOX_ATTRIBUTES.thread]: [{ exists: true }], [INBOX_ATTRIBUTES.type]: [...PauseReason.options] },
+        { [INBOX_ATTRIBUTES.event]: [queueMoved] },
+      ],
     };
   }
 }

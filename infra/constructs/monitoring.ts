@@ -52,7 +52,10 @@ export class Monitoring extends Construct {
     this.alarmTopic = this.createAlarmTopic(config.alarms.emails);
     const alarmAction = new actions.SnsAction(this.alarmTopic);
 
-    const deadLetterQueues: NamedDeadLetterQueue[] = [...props.deadLetterQueues, { name: 'ops', queue: operations.deadLetters as sqs.IQueue }];
+    const deadLetterQueues: NamedDeadLetterQueue[] = [
+      ...props.deadLetterQueues,
+      { name: 'ops', queue: operations.deadLetters as sqs.IQueue },
+    ];
     const deadLetterAlarms = deadLetterQueues.map(({ name, queue }) =>
       this.notify(
         new cloudwatch.Alarm(this, `DeadLettersNotEmpty-${name}`, {
@@ -95,7 +98,8 @@ export class Monitoring extends Construct {
 
     const stateMachineFailures = this.notify(
       new cloudwatch.Alarm(this, 'StateMachineFailures', {
-        alarmDescription: 'Nightshift: run executions failed (the backstop finalizes the runs; look for the cause). See docs/operations.md#state-machine-failures',
+        alarmDescription:
+          'Nightshift: run executions failed (the backstop finalizes the runs; look for the cause). See docs/operations.md#state-machine-failures',
         metric: props.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -142,7 +146,13 @@ export class Monitoring extends Construct {
       operations.pauseIntakeOn(spendPerHour, this.alarmTopic);
     }
 
-    this.alarms = { failedRunRatio, stateMachineFailures, stuckStarting, deadLetters: deadLetterAlarms, ...(spendPerHour ? { spendPerHour } : {}) };
+    this.alarms = {
+      failedRunRatio,
+      stateMachineFailures,
+      stuckStarting,
+      deadLetters: deadLetterAlarms,
+      ...(spendPerHour ? { spendPerHour } : {}),
+    };
 
     const breaker = operations.circuitBreakerFunction;
     const functions = [...props.functions, ...(breaker && !props.functions.includes(breaker) ? [breaker] : [])];
@@ -163,7 +173,11 @@ export class Monitoring extends Construct {
   }
 
   private createAlarmTopic(emails: readonly string[]): sns.Topic {
-    const { topic, key } = encryptedTopic(this, 'AlarmTopic', { displayName: 'Nightshift alarms', keyDescription: 'Encrypts the Nightshift alarm topic', emails });
+    const { topic, key } = encryptedTopic(this, 'AlarmTopic', {
+      displayName: 'Nightshift alarms',
+      keyDescription: 'Encrypts the Nightshift alarm topic',
+      emails,
+    });
     // CloudWatch alarms publish to an encrypted topic only if they may use its key.
     key.addToResourcePolicy(
       new iam.PolicyStatement({

@@ -91,7 +91,11 @@ export class Network extends Construct {
     this.egressProxy.allowFrom(this.runnerSecurityGroup);
     // Private DNS of the interface endpoints covers the whole VPC, so the proxy task's own image pull and
     // log driver also resolve ECR and CloudWatch Logs to the endpoints.
-    this.endpointSecurityGroup.addIngressRule(this.egressProxy.securityGroup, ec2.Port.tcp(443), 'Egress proxy task (image pull, log driver)');
+    this.endpointSecurityGroup.addIngressRule(
+      this.egressProxy.securityGroup,
+      ec2.Port.tcp(443),
+      'Egress proxy task (image pull, log driver)',
+    );
 
     this.dnsFirewall = new DnsFirewall(this, 'DnsFirewall', {
       vpc: this.vpc,
@@ -161,7 +165,11 @@ export class Network extends Construct {
     });
     securityGroup.addIngressRule(this.runnerSecurityGroup, ec2.Port.tcp(443), 'Runner tasks');
     this.runnerSecurityGroup.addEgressRule(securityGroup, ec2.Port.tcp(443), 'Interface endpoints (ECR, CloudWatch Logs)');
-    const services = { EcrApi: ec2.InterfaceVpcEndpointAwsService.ECR, EcrDocker: ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER, Logs: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS };
+    const services = {
+      EcrApi: ec2.InterfaceVpcEndpointAwsService.ECR,
+      EcrDocker: ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
+      Logs: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+    };
     for (const [id, service] of Object.entries(services)) {
       const endpoint = this.vpc.addInterfaceEndpoint(id, {
         service,
@@ -204,7 +212,10 @@ function prefixListIdOf(endpoint: ec2.GatewayVpcEndpoint, stack: Stack): string 
     policy: cr.AwsCustomResourcePolicy.fromSdkCalls({ resources: cr.AwsCustomResourcePolicy.ANY_RESOURCE }),
     installLatestAwsSdk: false,
   });
-  Validations.of(lookup).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'ec2:DescribePrefixLists has no resource-level permissions; it is read-only.' });
+  Validations.of(lookup).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason: 'ec2:DescribePrefixLists has no resource-level permissions; it is read-only.',
+  });
   // The provider function AwsCustomResource shares across the stack (one per stack, created on first use).
   const provider = stack.node.tryFindChild(`AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`);
   if (provider) {

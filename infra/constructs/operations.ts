@@ -50,7 +50,11 @@ export class Operations extends Construct {
     this.props = props;
     const { config, state, logRetention } = props;
 
-    this.deadLetters = new sqs.Queue(this, 'DeadLetters', { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
+    this.deadLetters = new sqs.Queue(this, 'DeadLetters', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
     const dlqReason = 'This queue is itself the dead-letter queue of the run-gauge rule and the circuit-breaker subscription.';
     Validations.of(this.deadLetters).acknowledge({ id: 'AwsSolutions-SQS3', reason: dlqReason });
     acknowledgeGuard(this.deadLetters, { rule: 'sqs_dlq_check', reason: dlqReason });
@@ -60,7 +64,12 @@ export class Operations extends Construct {
       description: 'Samples queue depth, the oldest STARTING run and the intake flag as metrics; frees slots of ended runs',
       config,
       logRetention,
-      environment: { RUNS_TABLE: state.runs.tableName, EVENTS_TABLE: state.events.tableName, CONTROL_TABLE: state.control.tableName, ...state.runListEnvironment },
+      environment: {
+        RUNS_TABLE: state.runs.tableName,
+        EVENTS_TABLE: state.events.tableName,
+        CONTROL_TABLE: state.control.tableName,
+        ...state.runListEnvironment,
+      },
       timeout: Duration.seconds(30),
     });
     // Only what a tick reads (runs by status, their events, the intake flag, the semaphores): no Scan.
@@ -74,7 +83,13 @@ export class Operations extends Construct {
     new events.Rule(this, 'RunGaugesTick', {
       description: 'Samples the Nightshift run gauges',
       schedule: events.Schedule.rate(GAUGE_RATE),
-      targets: [new eventTargets.LambdaFunction(this.runGaugesFunction, { deadLetterQueue: this.deadLetters, retryAttempts: 1, maxEventAge: Duration.minutes(5) })],
+      targets: [
+        new eventTargets.LambdaFunction(this.runGaugesFunction, {
+          deadLetterQueue: this.deadLetters,
+          retryAttempts: 1,
+          maxEventAge: Duration.minutes(5),
+        }),
+      ],
     });
 
     // The operator's switch of the spend circuit breaker: IAM-signed callers only, whatever config.auth

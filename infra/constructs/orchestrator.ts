@@ -110,12 +110,14 @@ export class Orchestrator extends Construct {
     });
     this.automaticResumeFunction = nightshiftFunction(this, 'AutomaticResumeFunction', {
       entry: 'lambdas/orchestrator/automatic-resume.ts',
-      description: 'Resumes an interrupted run (or one lost after a checkpoint) without a human: stops the task, frees the slots, re-queues it',
+      description:
+        'Resumes an interrupted run (or one lost after a checkpoint) without a human: stops the task, frees the slots, re-queues it',
       config,
       logRetention,
       environment,
     });
-    for (const fn of [this.admitFunction, this.finalizeFunction, this.backstopFunction, this.pauseFunction, this.automaticResumeFunction]) state.grantRunStore(fn);
+    for (const fn of [this.admitFunction, this.finalizeFunction, this.backstopFunction, this.pauseFunction, this.automaticResumeFunction])
+      state.grantRunStore(fn);
     // The queue: Admit stores a waiting run's token with its entry; whatever frees a slot wakes the next run.
     for (const fn of [this.admitFunction, this.finalizeFunction, this.backstopFunction, this.pauseFunction]) state.grantRunQueue(fn);
     // It creates no inbox item: the run store and stopping the run's task are all it needs.
@@ -137,7 +139,11 @@ export class Orchestrator extends Construct {
       // A safety net above every bound the definition enforces itself: each task segment (queue limit,
       // maxMinutes) and each pause (answerHours), at most MAX_PAUSES_PER_RUN of them and at most
       // MAX_AUTOMATIC_RESUMES + 1 automatic resumes (the last on regular Fargate), plus retries.
-      timeout: Duration.minutes((MAX_PAUSES_PER_RUN + MAX_AUTOMATIC_RESUMES + 2) * (MAX_QUEUED_MINUTES + config.timeouts.maxMinutes) + MAX_PAUSES_PER_RUN * config.timeouts.answerHours * 60 + 60),
+      timeout: Duration.minutes(
+        (MAX_PAUSES_PER_RUN + MAX_AUTOMATIC_RESUMES + 2) * (MAX_QUEUED_MINUTES + config.timeouts.maxMinutes) +
+          MAX_PAUSES_PER_RUN * config.timeouts.answerHours * 60 +
+          60,
+      ),
       tracingEnabled: true,
       // Execution data would include the task token (a secret): log events, never data.
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
@@ -149,7 +155,8 @@ export class Orchestrator extends Construct {
       this.stateMachine,
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'X-Ray tracing (PutTraceSegments, PutTelemetryRecords, GetSampling*) and CloudWatch Logs vended delivery (CreateLogDelivery and friends) have no resource-level permissions.',
+        reason:
+          'X-Ray tracing (PutTraceSegments, PutTelemetryRecords, GetSampling*) and CloudWatch Logs vended delivery (CreateLogDelivery and friends) have no resource-level permissions.',
       },
       ...[this.admitFunction, this.finalizeFunction, this.pauseFunction, this.automaticResumeFunction].map((fn) => ({
         id: `AwsSolutions-IAM5[Resource::${nagArnOf(fn)}:*]`,
@@ -157,7 +164,8 @@ export class Orchestrator extends Construct {
       })),
       {
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task-definition/${runtime.taskDefinition.family}:*]`,
-        reason: 'Any revision of the runner task family, so executions started before a deploy can still run; RunTask is pinned to the runner cluster.',
+        reason:
+          'Any revision of the runner task family, so executions started before a deploy can still run; RunTask is pinned to the runner cluster.',
       },
     );
 
@@ -170,7 +178,10 @@ export class Orchestrator extends Construct {
       id: 'AwsSolutions-SQS3',
       reason: 'This queue is itself the dead-letter queue of the backstop rule and function.',
     });
-    Validations.of(this.backstopDeadLetters).acknowledge({ id: 'cdk-validator-cfnguard::sqs_dlq_check', reason: 'This queue is itself the dead-letter queue of the backstop rule and function.' });
+    Validations.of(this.backstopDeadLetters).acknowledge({
+      id: 'cdk-validator-cfnguard::sqs_dlq_check',
+      reason: 'This queue is itself the dead-letter queue of the backstop rule and function.',
+    });
     this.backstopFunction.configureAsyncInvoke({
       retryAttempts: 2,
       maxEventAge: Duration.hours(6),
@@ -183,7 +194,13 @@ export class Orchestrator extends Construct {
         detailType: ['Step Functions Execution Status Change'],
         detail: { status: [...BACKSTOP_STATUSES], stateMachineArn: [this.stateMachine.stateMachineArn] },
       },
-      targets: [new targets.LambdaFunction(this.backstopFunction, { deadLetterQueue: this.backstopDeadLetters, retryAttempts: 8, maxEventAge: Duration.hours(6) })],
+      targets: [
+        new targets.LambdaFunction(this.backstopFunction, {
+          deadLetterQueue: this.backstopDeadLetters,
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(6),
+        }),
+      ],
     });
 
     // A runner task that stops without reporting (crash, out of memory, image pull failure) fails its
@@ -196,10 +213,18 @@ export class Orchestrator extends Construct {
       environment: { CLUSTER_ARN: runtime.cluster.clusterArn },
     });
     // SendTaskFailure only: it cannot report a success, heartbeat a task, stop a task, or touch any table.
-    iam.Grant.addToPrincipal({ grantee: this.taskStoppedFunction, actions: ['states:SendTaskFailure'], resourceArns: [this.stateMachine.stateMachineArn] });
+    iam.Grant.addToPrincipal({
+      grantee: this.taskStoppedFunction,
+      actions: ['states:SendTaskFailure'],
+      resourceArns: [this.stateMachine.stateMachineArn],
+    });
     // Reads a stopped task's overrides when its event does not carry them.
     runtime.grantDescribeRunTasks(this.taskStoppedFunction);
-    this.taskStoppedFunction.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(1), onFailure: new lambdaDestinations.SqsDestination(this.backstopDeadLetters) });
+    this.taskStoppedFunction.configureAsyncInvoke({
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(1),
+      onFailure: new lambdaDestinations.SqsDestination(this.backstopDeadLetters),
+    });
     this.taskStoppedRule = new events.Rule(this, 'TaskStoppedRule', {
       description: 'Runner tasks of this cluster that stopped: ends their run if the runner did not report',
       eventPattern: {
@@ -208,7 +233,13 @@ export class Orchestrator extends Construct {
         // RunTask's default group is the task family: this cluster's runner tasks, nothing else.
         detail: { clusterArn: [runtime.cluster.clusterArn], lastStatus: ['STOPPED'], group: [`family:${runtime.taskDefinition.family}`] },
       },
-      targets: [new targets.LambdaFunction(this.taskStoppedFunction, { deadLetterQueue: this.backstopDeadLetters, retryAttempts: 8, maxEventAge: Duration.hours(1) })],
+      targets: [
+        new targets.LambdaFunction(this.taskStoppedFunction, {
+          deadLetterQueue: this.backstopDeadLetters,
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(1),
+        }),
+      ],
     });
   }
 
@@ -238,7 +269,14 @@ export class Orchestrator extends Construct {
     iam.Grant.addToPrincipal({
       grantee,
       actions: ['states:StopExecution'],
-      resourceArns: [stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${this.stateMachine.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      resourceArns: [
+        stack.formatArn({
+          service: 'states',
+          resource: 'execution',
+          resourceName: `${this.stateMachine.stateMachineName}:*`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ],
     });
     acknowledgeOnPrincipal(grantee, {
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${nagArnOf(this.stateMachine, 'Name')}:*]`,
@@ -257,7 +295,10 @@ export class Orchestrator extends Construct {
         ...props,
       });
 
-    const done = new sfn.Succeed(this, RunStates.done, { stateName: RunStates.done, comment: 'The run is terminal; its status and reason are in the runs table.' });
+    const done = new sfn.Succeed(this, RunStates.done, {
+      stateName: RunStates.done,
+      comment: 'The run is terminal; its status and reason are in the runs table.',
+    });
     const finalizeFailed = new sfn.Fail(this, RunStates.finalizeFailed, {
       stateName: RunStates.finalizeFailed,
       error: 'Nightshift.FinalizeFailed',
@@ -268,7 +309,14 @@ export class Orchestrator extends Construct {
       comment: 'Every path ends here: stop the task, free the slots, settle the budget, write the terminal status.',
       resultPath: '$.finalized',
     });
-    finalize.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 6, maxDelay: Duration.seconds(60), jitterStrategy: sfn.JitterType.FULL });
+    finalize.addRetry({
+      errors: ['States.ALL'],
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 6,
+      maxDelay: Duration.seconds(60),
+      jitterStrategy: sfn.JitterType.FULL,
+    });
     finalize.addCatch(finalizeFailed, { errors: ['States.ALL'], resultPath: '$.finalizeFailure' });
     finalize.next(done);
 
@@ -279,12 +327,23 @@ export class Orchestrator extends Construct {
       integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
       payloadResponseOnly: false,
       retryOnServiceExceptions: false,
-      payload: sfn.TaskInput.fromObject({ runId: sfn.JsonPath.stringAt('$.runId'), repo: sfn.JsonPath.stringAt('$.repo'), capacityProvider: sfn.JsonPath.stringAt('$.capacityProvider'), token: sfn.JsonPath.taskToken }),
+      payload: sfn.TaskInput.fromObject({
+        runId: sfn.JsonPath.stringAt('$.runId'),
+        repo: sfn.JsonPath.stringAt('$.repo'),
+        capacityProvider: sfn.JsonPath.stringAt('$.capacityProvider'),
+        token: sfn.JsonPath.taskToken,
+      }),
       taskTimeout: sfn.Timeout.duration(Duration.seconds(QUEUE_RECHECK_SECONDS)),
       resultPath: '$.admission',
     });
     // States.TaskFailed matches every error but States.Timeout: the function or the Lambda service failed.
-    admit.addRetry({ errors: ['States.TaskFailed'], interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 4, jitterStrategy: sfn.JitterType.FULL });
+    admit.addRetry({
+      errors: ['States.TaskFailed'],
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 4,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
     // No wake-up within the re-check time: ask again (the run keeps its place in the queue).
     admit.addCatch(admit, { errors: ['States.Timeout'], resultPath: sfn.JsonPath.DISCARD });
     admit.addCatch(finalize, { errors: ['States.ALL'], resultPath: '$.admissionFailure' });
@@ -329,16 +388,29 @@ export class Orchestrator extends Construct {
       },
     });
     // RunTask itself failing (no capacity, throttling) started nothing, so trying again is safe.
-    runRunner.addRetry({ errors: ['ECS.AmazonECSException', 'ECS.ServerException', 'ECS.ThrottlingException'], interval: Duration.seconds(10), backoffRate: 2, maxAttempts: 3, jitterStrategy: sfn.JitterType.FULL });
+    runRunner.addRetry({
+      errors: ['ECS.AmazonECSException', 'ECS.ServerException', 'ECS.ThrottlingException'],
+      interval: Duration.seconds(10),
+      backoffRate: 2,
+      maxAttempts: 3,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
     // Resume without a human (docs/inbox.md#resume-without-a-human): a runner that checkpointed on SIGTERM reports an `interrupted`
     // pause; a task lost without reporting (ECS's Task State Change: Nightshift.RunnerLost) resumes
     // from the run's last checkpoint. Both are re-queued at once, under the cap, or refused to Finalize.
     const resumeWithoutHuman = lambdaTask(RunStates.resumeWithoutHuman, this.automaticResumeFunction, {
-      comment: 'Interrupted, or lost after a checkpoint: stop the task, free the slots, re-queue the run on the same branch (no inbox item).',
+      comment:
+        'Interrupted, or lost after a checkpoint: stop the task, free the slots, re-queue the run on the same branch (no inbox item).',
       // The whole state, as Finalize gets it: the report ($.result) or the failure ($.failure), whichever there is.
       resultPath: '$.automaticResume',
     });
-    resumeWithoutHuman.addRetry({ errors: ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'], interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 4, jitterStrategy: sfn.JitterType.FULL });
+    resumeWithoutHuman.addRetry({
+      errors: ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'],
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 4,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
     resumeWithoutHuman.addCatch(finalize, { errors: ['States.ALL'], resultPath: '$.resumeFailure' });
     runRunner.addCatch(resumeWithoutHuman, { errors: [RUNNER_LOST_ERROR], resultPath: '$.failure' });
     runRunner.addCatch(finalize, { errors: ['States.ALL'], resultPath: '$.failure' });
@@ -351,11 +423,21 @@ export class Orchestrator extends Construct {
       integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
       payloadResponseOnly: false,
       retryOnServiceExceptions: false,
-      payload: sfn.TaskInput.fromObject({ runId: sfn.JsonPath.stringAt('$.runId'), token: sfn.JsonPath.taskToken, report: sfn.JsonPath.objectAt('$.result') }),
+      payload: sfn.TaskInput.fromObject({
+        runId: sfn.JsonPath.stringAt('$.runId'),
+        token: sfn.JsonPath.taskToken,
+        report: sfn.JsonPath.objectAt('$.result'),
+      }),
       taskTimeout: sfn.Timeout.at('$.answerSeconds'),
       resultPath: '$.answer',
     });
-    waitForHuman.addRetry({ errors: ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'], interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 4, jitterStrategy: sfn.JitterType.FULL });
+    waitForHuman.addRetry({
+      errors: ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'],
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 4,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
     waitForHuman.addCatch(finalize, { errors: ['States.ALL'], resultPath: '$.pauseFailure' });
     // Answered: the run is QUEUED again; back to the execution input and through Admit, like a new run.
     const resume = new sfn.Pass(this, RunStates.resume, {
@@ -397,7 +479,11 @@ export class Orchestrator extends Construct {
     );
     const roles = [runtime.taskDefinition.taskRole.roleArn, runtime.taskDefinition.obtainExecutionRole().roleArn];
     this.stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['iam:PassRole'], resources: roles, conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } } }),
+      new iam.PolicyStatement({
+        actions: ['iam:PassRole'],
+        resources: roles,
+        conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+      }),
     );
   }
 }

@@ -67,7 +67,10 @@ export class Schedules extends Construct {
       id: 'AwsSolutions-SQS3',
       reason: 'This queue is itself the dead-letter queue of the schedules and of the schedule submit function.',
     });
-    Validations.of(this.deadLetters).acknowledge({ id: 'cdk-validator-cfnguard::sqs_dlq_check', reason: 'This queue is itself the dead-letter queue of the schedules and of the schedule submit function.' });
+    Validations.of(this.deadLetters).acknowledge({
+      id: 'cdk-validator-cfnguard::sqs_dlq_check',
+      reason: 'This queue is itself the dead-letter queue of the schedules and of the schedule submit function.',
+    });
 
     this.submitFunction = nightshiftFunction(this, 'Submit', {
       entry: 'lambdas/schedule/submit.ts',
@@ -84,7 +87,9 @@ export class Schedules extends Construct {
 
     // One role for every schedule, assumable by Scheduler for this account only.
     const invokeRole = new iam.Role(this, 'InvokeRole', {
-      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } } }),
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
       description: 'EventBridge Scheduler invoking the Nightshift schedule submit function',
     });
     acknowledgeOnPrincipal(invokeRole, {

@@ -7,7 +7,21 @@ import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { acknowledgeGuard } from './nag';
 import { SETUP_CACHE_RETENTION_DAYS } from '../../core/setup-cache';
-import { controlItemKey, controlKeys, eventsKeys, idempotencyKeys, queueIndex, inboxIndexes, inboxIndexSortKey, inboxKeys, runsIndexes, runsIndexSortKey, runsKeys, runsListIndexes, type TableNames } from '../../adapters/dynamodb/tables';
+import {
+  controlItemKey,
+  controlKeys,
+  eventsKeys,
+  idempotencyKeys,
+  queueIndex,
+  inboxIndexes,
+  inboxIndexSortKey,
+  inboxKeys,
+  runsIndexes,
+  runsIndexSortKey,
+  runsKeys,
+  runsListIndexes,
+  type TableNames,
+} from '../../adapters/dynamodb/tables';
 import { RUNS_LIST_INDEXES_ENV } from '../../adapters/dynamodb/run-list';
 import { RUN_INDEX_FINAL_STAGE, runIndexStage, type RunIndexStage } from '../run-index-stages';
 
@@ -95,16 +109,31 @@ export class State extends Construct {
     });
     Validations.of(accessLogs).acknowledge({
       id: 'AwsSolutions-S1',
-      reason: 'This bucket receives the trace bucket\'s server access logs; logging it into itself would loop.',
+      reason: "This bucket receives the trace bucket's server access logs; logging it into itself would loop.",
     });
     acknowledgeGuard(
       accessLogs,
-      { rule: 's3_bucket_logging_enabled_check', reason: 'This bucket receives the trace bucket\'s server access logs; logging it into itself would loop.' },
-      { rule: 's3_bucket_default_encryption_kms_check', reason: 'S3 server access logging delivers only to buckets with SSE-S3 default encryption, not SSE-KMS.' },
-      { rule: 's3_bucket_acl_prohibited_check', reason: 'S3 server access logging delivers here through the LogDeliveryWrite ACL of this bucket; no user is granted access by ACL.' },
-      { rule: 's3_bucket_versioning_enabled_check', reason: 'Only S3 log delivery writes here and access logs expire after 90 days; versions would keep expired logs past that.' },
+      {
+        rule: 's3_bucket_logging_enabled_check',
+        reason: "This bucket receives the trace bucket's server access logs; logging it into itself would loop.",
+      },
+      {
+        rule: 's3_bucket_default_encryption_kms_check',
+        reason: 'S3 server access logging delivers only to buckets with SSE-S3 default encryption, not SSE-KMS.',
+      },
+      {
+        rule: 's3_bucket_acl_prohibited_check',
+        reason: 'S3 server access logging delivers here through the LogDeliveryWrite ACL of this bucket; no user is granted access by ACL.',
+      },
+      {
+        rule: 's3_bucket_versioning_enabled_check',
+        reason: 'Only S3 log delivery writes here and access logs expire after 90 days; versions would keep expired logs past that.',
+      },
       { rule: 's3_bucket_object_lock_enabled_check', reason: 'Object Lock would stop the 90-day expiry of the access logs.' },
-      { rule: 's3_event_notifications_enabled_check', reason: 'Nothing consumes access-log events; a notification target would only add cost.' },
+      {
+        rule: 's3_event_notifications_enabled_check',
+        reason: 'Nothing consumes access-log events; a notification target would only add cost.',
+      },
     );
 
     this.traces = new s3.Bucket(this, 'Traces', {
@@ -123,24 +152,47 @@ export class State extends Construct {
     });
     acknowledgeGuard(
       this.traces,
-      { rule: 's3_bucket_default_encryption_kms_check', reason: 'SSE-S3: traces are redacted before upload, and SSE-KMS would add a KMS request to every trace write and read.' },
+      {
+        rule: 's3_bucket_default_encryption_kms_check',
+        reason: 'SSE-S3: traces are redacted before upload, and SSE-KMS would add a KMS request to every trace write and read.',
+      },
       {
         rule: 's3_bucket_versioning_enabled_check',
-        reason: "A run's trace is one object (runs/<runId>/trace.jsonl) that its runner replaces as the run goes; versions would keep every replaced copy, and deleted traces, past the 30 days traces are kept (docs/architecture.md).",
+        reason:
+          "A run's trace is one object (runs/<runId>/trace.jsonl) that its runner replaces as the run goes; versions would keep every replaced copy, and deleted traces, past the 30 days traces are kept (docs/architecture.md).",
       },
-      { rule: 's3_bucket_object_lock_enabled_check', reason: 'Object Lock would stop the 30-day expiry the trace bucket exists to enforce.' },
-      { rule: 's3_event_notifications_enabled_check', reason: 'Nothing consumes trace-bucket events; a notification target would only add cost.' },
+      {
+        rule: 's3_bucket_object_lock_enabled_check',
+        reason: 'Object Lock would stop the 30-day expiry the trace bucket exists to enforce.',
+      },
+      {
+        rule: 's3_event_notifications_enabled_check',
+        reason: 'Nothing consumes trace-bucket events; a notification target would only add cost.',
+      },
     );
   }
 
   /** Table names as the Lambdas, the runner and local mode read them (adapters/dynamodb/client.ts tableNamesFromEnv). */
   get tableNames(): TableNames {
-    return { runs: this.runs.tableName, events: this.events.tableName, control: this.control.tableName, idempotency: this.idempotency.tableName, inbox: this.inbox.tableName };
+    return {
+      runs: this.runs.tableName,
+      events: this.events.tableName,
+      control: this.control.tableName,
+      idempotency: this.idempotency.tableName,
+      inbox: this.inbox.tableName,
+    };
   }
 
   get tableEnvironment(): Record<string, string> {
     const names = this.tableNames;
-    return { RUNS_TABLE: names.runs, EVENTS_TABLE: names.events, CONTROL_TABLE: names.control, IDEMPOTENCY_TABLE: names.idempotency, INBOX_TABLE: names.inbox, ...this.runListEnvironment };
+    return {
+      RUNS_TABLE: names.runs,
+      EVENTS_TABLE: names.events,
+      CONTROL_TABLE: names.control,
+      IDEMPOTENCY_TABLE: names.idempotency,
+      INBOX_TABLE: names.inbox,
+      ...this.runListEnvironment,
+    };
   }
 
   /** Which runs indexes the run list reads at this stage (adapters/dynamodb/run-list.ts listIndexModeFromEnv). */
@@ -167,7 +219,11 @@ export class State extends Construct {
    */
   grantRunList(grantee: iam.IGrantable): void {
     if (this.runIndexStage.reads !== 'keys') return;
-    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: this.listRunIndexes.map((index) => this.runIndexArn(index.name)) });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:Query'],
+      resourceArns: this.listRunIndexes.map((index) => this.runIndexArn(index.name)),
+    });
     iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:BatchGetItem'], resourceArns: [this.runs.tableArn] });
   }
 
@@ -177,7 +233,11 @@ export class State extends Construct {
    * runs table's named indexes, with no wildcard.
    */
   grantRunStore(grantee: iam.IGrantable): void {
-    this.grantItems(grantee, [this.runs, this.events, this.control], ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']);
+    this.grantItems(
+      grantee,
+      [this.runs, this.events, this.control],
+      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+    );
   }
 
   /**
@@ -194,7 +254,9 @@ export class State extends Construct {
       grantee,
       actions: ['dynamodb:UpdateItem'],
       resourceArns: [this.control.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [controlItemKey.orgDay('*'), controlItemKey.requesterDay('*', '*')] } },
+      conditions: {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [controlItemKey.orgDay('*'), controlItemKey.requesterDay('*', '*')] },
+      },
     });
   }
 
@@ -210,7 +272,11 @@ export class State extends Construct {
 
   /** Setup-cache entries (`setup-cache/*`): get and put, for the broker's presigned URLs (it picks the run's repository's prefix). */
   grantSetupCache(grantee: iam.IGrantable): void {
-    iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject', 's3:PutObject'], resourceArns: [this.traces.arnForObjects('setup-cache/*')] });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:GetObject', 's3:PutObject'],
+      resourceArns: [this.traces.arnForObjects('setup-cache/*')],
+    });
   }
 
   /** Read and set the intake flag, and nothing else of the control table (the operator's intake switch). */
@@ -274,7 +340,15 @@ export class State extends Construct {
       grantee,
       actions: ['dynamodb:UpdateItem'],
       resourceArns: [this.control.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${controlItemKey.globalSlot()}`, `${controlItemKey.repoSlot('*')}`, `${controlItemKey.requesterSlot('*')}`] } },
+      conditions: {
+        'ForAllValues:StringLike': {
+          'dynamodb:LeadingKeys': [
+            `${controlItemKey.globalSlot()}`,
+            `${controlItemKey.repoSlot('*')}`,
+            `${controlItemKey.requesterSlot('*')}`,
+          ],
+        },
+      },
     });
   }
 
@@ -287,13 +361,26 @@ export class State extends Construct {
   grantRunGaugeReads(grantee: iam.IGrantable): void {
     const byStatus = this.runIndexStage.reads === 'keys' ? runsListIndexes.status.name : runsIndexes.byStatus.name;
     iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [this.runIndexArn(byStatus)] });
-    iam.Grant.addToPrincipal({ grantee, actions: this.runIndexStage.reads === 'keys' ? ['dynamodb:GetItem', 'dynamodb:BatchGetItem'] : ['dynamodb:GetItem'], resourceArns: [this.runs.tableArn] });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: this.runIndexStage.reads === 'keys' ? ['dynamodb:GetItem', 'dynamodb:BatchGetItem'] : ['dynamodb:GetItem'],
+      resourceArns: [this.runs.tableArn],
+    });
     iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [this.events.tableArn] });
     iam.Grant.addToPrincipal({
       grantee,
       actions: ['dynamodb:GetItem'],
       resourceArns: [this.control.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [controlItemKey.intakeFlag(), controlItemKey.globalSlot(), controlItemKey.repoSlot('*'), controlItemKey.requesterSlot('*')] } },
+      conditions: {
+        'ForAllValues:StringLike': {
+          'dynamodb:LeadingKeys': [
+            controlItemKey.intakeFlag(),
+            controlItemKey.globalSlot(),
+            controlItemKey.repoSlot('*'),
+            controlItemKey.requesterSlot('*'),
+          ],
+        },
+      },
     });
   }
 
@@ -302,8 +389,16 @@ export class State extends Construct {
    * items of an ended run (Query byRun, UpdateItem). No Scan, no delete, only the byRun index.
    */
   grantInboxWrite(grantee: iam.IGrantable): void {
-    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resourceArns: [this.inbox.tableArn] });
-    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${this.inbox.tableArn}/index/${inboxIndexes.byRun.name}`] });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      resourceArns: [this.inbox.tableArn],
+    });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:Query'],
+      resourceArns: [`${this.inbox.tableArn}/index/${inboxIndexes.byRun.name}`],
+    });
   }
 
   /**
@@ -312,7 +407,11 @@ export class State extends Construct {
    */
   grantInboxClose(grantee: iam.IGrantable): void {
     iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:UpdateItem'], resourceArns: [this.inbox.tableArn] });
-    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${this.inbox.tableArn}/index/${inboxIndexes.byRun.name}`] });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:Query'],
+      resourceArns: [`${this.inbox.tableArn}/index/${inboxIndexes.byRun.name}`],
+    });
   }
 
   /**
@@ -322,7 +421,11 @@ export class State extends Construct {
    * grant already covers.
    */
   grantInboxBacklogRead(grantee: iam.IGrantable): void {
-    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${this.inbox.tableArn}/index/${inboxIndexes.byRequester.name}`] });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:Query'],
+      resourceArns: [`${this.inbox.tableArn}/index/${inboxIndexes.byRequester.name}`],
+    });
     iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem'], resourceArns: [this.inbox.tableArn] });
   }
 
@@ -333,9 +436,17 @@ export class State extends Construct {
    * in the function's environment with them.
    */
   grantQueueHoldReads(fn: lambda.Function, holds: { threads: boolean; reviewBacklog: boolean }): void {
-    const keys = [...(holds.threads ? [controlItemKey.thread('*')] : []), ...(holds.reviewBacklog ? [controlItemKey.reviewPlaces('*')] : [])];
+    const keys = [
+      ...(holds.threads ? [controlItemKey.thread('*')] : []),
+      ...(holds.reviewBacklog ? [controlItemKey.reviewPlaces('*')] : []),
+    ];
     if (keys.length > 0) {
-      iam.Grant.addToPrincipal({ grantee: fn, actions: ['dynamodb:GetItem'], resourceArns: [this.control.tableArn], conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': keys } } });
+      iam.Grant.addToPrincipal({
+        grantee: fn,
+        actions: ['dynamodb:GetItem'],
+        resourceArns: [this.control.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': keys } },
+      });
     }
     if (holds.reviewBacklog) {
       this.grantInboxBacklogRead(fn);
@@ -346,13 +457,21 @@ export class State extends Construct {
   /** Read inbox items (the API's GET routes): GetItem and Query on the inbox indexes. */
   grantInboxRead(grantee: iam.IGrantable): void {
     iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem'], resourceArns: [this.inbox.tableArn] });
-    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: Object.values(inboxIndexes).map((index) => `${this.inbox.tableArn}/index/${index.name}`) });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:Query'],
+      resourceArns: Object.values(inboxIndexes).map((index) => `${this.inbox.tableArn}/index/${index.name}`),
+    });
   }
 
   /** Read and resolve inbox items (the API: list, get, answer): Get/UpdateItem and Query on the inbox indexes. */
   grantInboxResolve(grantee: iam.IGrantable): void {
     iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resourceArns: [this.inbox.tableArn] });
-    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: Object.values(inboxIndexes).map((index) => `${this.inbox.tableArn}/index/${index.name}`) });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:Query'],
+      resourceArns: Object.values(inboxIndexes).map((index) => `${this.inbox.tableArn}/index/${index.name}`),
+    });
   }
 
   /**

@@ -32,7 +32,7 @@ export class TokenBroker extends Construct {
     const { config, state } = props;
     const fn = nightshiftFunction(this, 'Function', {
       entry: 'lambdas/token-broker.ts',
-      description: 'The runner\'s broker: run-key checked GitHub tokens, repo secrets and run data for one run',
+      description: "The runner's broker: run-key checked GitHub tokens, repo secrets and run data for one run",
       config,
       logRetention: props.logRetention,
       environment: { ...state.tableEnvironment, TRACES_BUCKET: state.traces.bucketName },
@@ -44,30 +44,46 @@ export class TokenBroker extends Construct {
     state.grantTraceWrite(fn);
     acknowledgeOnPrincipal(fn, {
       id: `AwsSolutions-IAM5[Resource::${nagArnOf(state.traces)}/runs/*]`,
-      reason: 'Trace and checkpoint objects are keyed by run ids created at run time; the broker presigns a PUT only for a key of the run whose run key it checked.',
+      reason:
+        'Trace and checkpoint objects are keyed by run ids created at run time; the broker presigns a PUT only for a key of the run whose run key it checked.',
     });
     state.grantCheckpointRead(fn);
     acknowledgeOnPrincipal(fn, {
       id: `AwsSolutions-IAM5[Resource::${nagArnOf(state.traces)}/${CHECKPOINT_OBJECTS}]`,
-      reason: 'Checkpoint keys hold the run id and the pause id, known only at run time; the broker presigns a GET only for the answered pause named by the record of the run whose key it checked. Traces stay unreadable to it.',
+      reason:
+        'Checkpoint keys hold the run id and the pause id, known only at run time; the broker presigns a GET only for the answered pause named by the record of the run whose key it checked. Traces stay unreadable to it.',
     });
     state.grantSetupCache(fn);
     acknowledgeOnPrincipal(fn, {
       id: `AwsSolutions-IAM5[Resource::${nagArnOf(state.traces)}/setup-cache/*]`,
-      reason: "Setup-cache entries are keyed by repository and a content hash known only at run time; the broker presigns a GET or a no-overwrite PUT only under the prefix of the checked run's own repository.",
+      reason:
+        "Setup-cache entries are keyed by repository and a content hash known only at run time; the broker presigns a GET or a no-overwrite PUT only under the prefix of the checked run's own repository.",
     });
 
     const github = config.github;
     // The App key (or PAT), the model provider's API key, and every repo's named secrets: the broker hands each run only its own repo's.
     const repoSecretNames = config.repos.flatMap((r) => Object.values(r.secrets ?? {}));
-    const secretNames = [...new Set([github.privateKeySecret, github.tokenSecret, config.model.apiKeySecret, ...repoSecretNames].filter((n): n is string => n !== undefined))];
+    const secretNames = [
+      ...new Set(
+        [github.privateKeySecret, github.tokenSecret, config.model.apiKeySecret, ...repoSecretNames].filter(
+          (n): n is string => n !== undefined,
+        ),
+      ),
+    ];
     if (secretNames.length > 0) {
       const stack = Stack.of(this);
       fn.addToRolePolicy(
         new iam.PolicyStatement({
           actions: ['secretsmanager:GetSecretValue'],
           // Secrets Manager appends a random six-character suffix to every secret ARN.
-          resources: secretNames.map((name) => stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${name}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })),
+          resources: secretNames.map((name) =>
+            stack.formatArn({
+              service: 'secretsmanager',
+              resource: 'secret',
+              resourceName: `${name}-??????`,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          ),
         }),
       );
     }

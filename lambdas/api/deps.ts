@@ -44,7 +44,6 @@ export type AnswerApiDeps = AnswerDeps & RouteConfig;
 
 type StepFunctionsExecutions = ReturnType<typeof stepFunctionsExecutions>;
 
-
 /** The tables every API function starts from. */
 function tablesFromEnv(env: NodeJS.ProcessEnv, dynamo: DynamoDBClient) {
   return { doc: documentClientFor(dynamo), names: tableNamesFromEnv(env) };

@@ -24,7 +24,15 @@ export function getRunDiffHandler(getDeps: () => RunDiffDeps): ApiHandler {
     if (!run.branch) throw new HttpError(404, 'no_branch', 'the run has no branch with changes yet');
     const compared = await deps.compareDiff(run.repo, run.baseBranch ?? null, run.branch);
     if (compared.diff === null) throw new HttpError(404, 'no_branch', `the run's branch ${run.branch} is not on GitHub (yet)`);
-    const body: RunDiffAnswer = { runId: run.runId, repo: run.repo, base: compared.base, head: run.branch, diff: compared.diff, truncated: compared.truncated, nightshiftYml: compared.nightshiftYml };
+    const body: RunDiffAnswer = {
+      runId: run.runId,
+      repo: run.repo,
+      base: compared.base,
+      head: run.branch,
+      diff: compared.diff,
+      truncated: compared.truncated,
+      nightshiftYml: compared.nightshiftYml,
+    };
     return { statusCode: 200, body };
   });
 }

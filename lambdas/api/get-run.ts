@@ -24,7 +24,8 @@ export function getRunHandler(getDeps: () => ReadApiDeps): ApiHandler {
     // Someone else's run is answered exactly as an unknown one: its existence is not revealed.
     if (!run || !maySeeRun(access, run)) throw unknownRun();
     // A queued run's position is counted now (the entries ahead of it in the queue index), not the one Admit stored.
-    const position = run.status === 'QUEUED' && deps.queuePositions ? await deps.queuePositions.position(run.runId, run.priority ?? 'normal') : undefined;
+    const position =
+      run.status === 'QUEUED' && deps.queuePositions ? await deps.queuePositions.position(run.runId, run.priority ?? 'normal') : undefined;
     return { statusCode: 200, body: toRunView(run, position) };
   });
 }

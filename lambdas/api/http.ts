@@ -122,7 +122,12 @@ export function parseInput<T extends z.ZodType>(schema: T, value: unknown, what:
   if (result.success) return result.data as z.output<T>;
   const issues = (result.error.cause ?? []) as readonly SchemaIssue[];
   const details = issues.map((issue) => ({ path: pathOf(issue), message: issue.message }));
-  throw new HttpError(400, 'invalid_request', `the ${what} is invalid: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`.slice(0, 1_000), details);
+  throw new HttpError(
+    400,
+    'invalid_request',
+    `the ${what} is invalid: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`.slice(0, 1_000),
+    details,
+  );
 }
 
 export function jsonResponse(statusCode: number, body: unknown, requestId: string, headers: Record<string, string> = {}): ApiResult {
@@ -134,6 +139,8 @@ export function jsonResponse(statusCode: number, body: unknown, requestId: strin
 }
 
 export function errorResponse(error: HttpError, requestId: string): ApiResult {
-  const body = { error: { code: error.code, message: error.message, ...(error.details && error.details.length > 0 ? { details: error.details } : {}) } };
+  const body = {
+    error: { code: error.code, message: error.message, ...(error.details && error.details.length > 0 ? { details: error.details } : {}) },
+  };
   return jsonResponse(error.statusCode, body, requestId, error.headers);
 }

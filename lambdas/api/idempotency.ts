@@ -27,8 +27,12 @@ export function submitApiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Subm
   return {
     ...submitDepsFromEnv(env, dynamo),
     // Only the submit function is granted this function; the others never call it (a branch or a review's pull request is only submitted).
-    ...(lambda && branchFactsFunction ? { branchFacts: lambdaBranchFacts(lambda, branchFactsFunction), pullFacts: lambdaPullFacts(lambda, branchFactsFunction) } : {}),
-    idempotencyRecords: createIdempotencyRecords(documentClientFor(dynamo), tableNamesFromEnv(env).idempotency, { ttlSeconds: IDEMPOTENCY_KEY_TTL_SECONDS }),
+    ...(lambda && branchFactsFunction
+      ? { branchFacts: lambdaBranchFacts(lambda, branchFactsFunction), pullFacts: lambdaPullFacts(lambda, branchFactsFunction) }
+      : {}),
+    idempotencyRecords: createIdempotencyRecords(documentClientFor(dynamo), tableNamesFromEnv(env).idempotency, {
+      ttlSeconds: IDEMPOTENCY_KEY_TTL_SECONDS,
+    }),
   };
 }
 
@@ -38,7 +42,9 @@ const idempotencyKeyPattern = /^[A-Za-z0-9._:-]{1,255}$/;
 export function parseIdempotencyKey(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   if (!idempotencyKeyPattern.test(value)) {
-    throw new HttpError(400, 'invalid_request', 'Idempotency-Key must be 1-255 of letters, digits, ".", "_", ":" or "-"', [{ path: 'Idempotency-Key', message: 'invalid header' }]);
+    throw new HttpError(400, 'invalid_request', 'Idempotency-Key must be 1-255 of letters, digits, ".", "_", ":" or "-"', [
+      { path: 'Idempotency-Key', message: 'invalid header' },
+    ]);
   }
   return value;
 }
@@ -56,7 +62,9 @@ const LOCAL_IN_PROGRESS_MS = 30_000;
  * requester before it is hashed, and the stored body digest only tells bodies apart.
  */
 function recordDigest(value: unknown): string {
-  return createHash('md5').update(JSON.stringify(withSortedKeys(value))).digest('base64');
+  return createHash('md5')
+    .update(JSON.stringify(withSortedKeys(value)))
+    .digest('base64');
 }
 
 function withSortedKeys(value: unknown): unknown {
@@ -68,7 +76,8 @@ function withSortedKeys(value: unknown): unknown {
 }
 
 /** The record's id: per requester, so two callers can never collide on one key. */
-export const submitRecordId = (requester: string, idempotencyKey: string) => `submit-run#${recordDigest(`${requester}\n${idempotencyKey}`)}`;
+export const submitRecordId = (requester: string, idempotencyKey: string) =>
+  `submit-run#${recordDigest(`${requester}\n${idempotencyKey}`)}`;
 
 /** What a completed record stores: the first submission's answer. */
 const StoredSubmitResult = z.object({ runId: z.string().min(1), status: z.literal('QUEUED') });
@@ -84,7 +93,11 @@ export interface KeyedSubmitResult extends SubmitResult {
  * whose first submission is still running (409 idempotency_in_progress). A submission that failed
  * leaves no record, so it can be retried with the same key.
  */
-export async function submitIdempotently(deps: SubmitRouteDeps, input: SubmitInput & { idempotencyKey: string }, context?: Context): Promise<KeyedSubmitResult> {
+export async function submitIdempotently(
+  deps: SubmitRouteDeps,
+  input: SubmitInput & { idempotencyKey: string },
+  context?: Context,
+): Promise<KeyedSubmitResult> {
   const id = submitRecordId(input.requester, input.idempotencyKey);
   const payloadHash = recordDigest(input.request);
   const claim = await deps.idempotencyRecords.claim(id, payloadHash, context ? context.getRemainingTimeInMillis() : LOCAL_IN_PROGRESS_MS);
@@ -92,7 +105,9 @@ export async function submitIdempotently(deps: SubmitRouteDeps, input: SubmitInp
     throw new HttpError(409, 'idempotency_key_reused', 'this Idempotency-Key was used with another request body');
   }
   if (claim.outcome === 'in_progress') {
-    throw new HttpError(409, 'idempotency_in_progress', 'a request with this Idempotency-Key is still being processed', undefined, { 'retry-after': '1' });
+    throw new HttpError(409, 'idempotency_in_progress', 'a request with this Idempotency-Key is still being processed', undefined, {
+      'retry-after': '1',
+    });
   }
   if (claim.outcome === 'completed') return { ...StoredSubmitResult.parse(claim.response), replayed: true };
   let result: SubmitResult;

@@ -2,7 +2,17 @@ import * as z from 'zod';
 import { InboxItemView, ResolveInboxRequest } from '../../core/inbox/inbox-item';
 import { RunView, SubmitRunRequest } from '../../core/runs/schemas';
 import { IntakeChange } from '../ops/intake-change';
-import { CancelRunAnswer, ErrorEnvelope, InboxListAnswer, IntakeStatusAnswer, RunDiffAnswer, RunEventsAnswer, RunListAnswer, SubmitRunAnswer, WebhookAnswer } from './answers';
+import {
+  CancelRunAnswer,
+  ErrorEnvelope,
+  InboxListAnswer,
+  IntakeStatusAnswer,
+  RunDiffAnswer,
+  RunEventsAnswer,
+  RunListAnswer,
+  SubmitRunAnswer,
+  WebhookAnswer,
+} from './answers';
 import { ListInboxQuery, ListRunsQuery, RunEventsQuery } from './query-schemas';
 
 /**
@@ -60,9 +70,21 @@ function queryParameters(schema: z.ZodObject): JsonSchema[] {
   });
 }
 
-const runIdParameter = { name: 'runId', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9A-HJKMNP-TV-Z]{26}$' }, description: 'a run id (ULID); anything else is answered 404' };
+const runIdParameter = {
+  name: 'runId',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: '^[0-9A-HJKMNP-TV-Z]{26}$' },
+  description: 'a run id (ULID); anything else is answered 404',
+};
 
-const itemIdParameter = { name: 'itemId', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9A-HJKMNP-TV-Z]{26}$' }, description: 'an inbox item id (ULID); anything else is answered 404' };
+const itemIdParameter = {
+  name: 'itemId',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: '^[0-9A-HJKMNP-TV-Z]{26}$' },
+  description: 'an inbox item id (ULID); anything else is answered 404',
+};
 
 const json = (name: ComponentName) => ({ content: { 'application/json': { schema: ref(name) } } });
 const answer = (description: string, name: ComponentName) => ({ description, ...json(name) });
@@ -91,7 +113,13 @@ export function openApiDocument(): JsonSchema {
           operationId: 'submitRun',
           summary: 'Submit a run',
           parameters: [
-            { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,255}$' }, description: 'the same key and body answer the same run; another body is 409' },
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              required: false,
+              schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,255}$' },
+              description: 'the same key and body answer the same run; another body is 409',
+            },
             { name: 'x-nightshift-source', in: 'header', required: false, schema: { type: 'string', enum: ['api', 'cli'] } },
           ],
           requestBody: { required: true, ...json('SubmitRunRequest') },
@@ -110,7 +138,11 @@ export function openApiDocument(): JsonSchema {
           operationId: 'listRuns',
           summary: 'List runs, newest first',
           parameters: queryParameters(ListRunsQuery),
-          responses: { '200': answer('a page of runs', 'RunListAnswer'), '400': refusal('invalid_request or invalid_cursor'), ...commonErrors },
+          responses: {
+            '200': answer('a page of runs', 'RunListAnswer'),
+            '400': refusal('invalid_request or invalid_cursor'),
+            ...commonErrors,
+          },
         },
       },
       '/v1/runs/{runId}': {
@@ -118,7 +150,11 @@ export function openApiDocument(): JsonSchema {
           operationId: 'getRun',
           summary: 'One run',
           parameters: [runIdParameter],
-          responses: { '200': answer('the run', 'RunView'), '404': refusal('run_not_found (unknown, not a run id, or not yours)'), ...commonErrors },
+          responses: {
+            '200': answer('the run', 'RunView'),
+            '404': refusal('run_not_found (unknown, not a run id, or not yours)'),
+            ...commonErrors,
+          },
         },
       },
       '/v1/runs/{runId}/cancel': {
@@ -142,7 +178,12 @@ export function openApiDocument(): JsonSchema {
           operationId: 'getRunEvents',
           summary: "The run's timeline, oldest first",
           parameters: [runIdParameter, ...queryParameters(RunEventsQuery)],
-          responses: { '200': answer('a page of events', 'RunEventsAnswer'), '400': refusal('invalid_request or invalid_cursor'), '404': refusal('run_not_found'), ...commonErrors },
+          responses: {
+            '200': answer('a page of events', 'RunEventsAnswer'),
+            '400': refusal('invalid_request or invalid_cursor'),
+            '404': refusal('run_not_found'),
+            ...commonErrors,
+          },
         },
       },
       '/v1/runs/{runId}/diff': {
@@ -150,7 +191,11 @@ export function openApiDocument(): JsonSchema {
           operationId: 'getRunDiff',
           summary: "The run branch's diff against its base as GitHub compares them, with .nightshift.yml of the base",
           parameters: [runIdParameter],
-          responses: { '200': answer('the diff text', 'RunDiffAnswer'), '404': refusal('run_not_found, or no_branch: the run has no branch on GitHub yet'), ...commonErrors },
+          responses: {
+            '200': answer('the diff text', 'RunDiffAnswer'),
+            '404': refusal('run_not_found, or no_branch: the run has no branch on GitHub yet'),
+            ...commonErrors,
+          },
         },
       },
       '/v1/inbox': {
@@ -158,7 +203,11 @@ export function openApiDocument(): JsonSchema {
           operationId: 'listInbox',
           summary: "Inbox items of the caller's runs (all for an admin), newest first; open ones by default",
           parameters: queryParameters(ListInboxQuery),
-          responses: { '200': answer('a page of inbox items', 'InboxListAnswer'), '400': refusal('invalid_request or invalid_cursor'), ...commonErrors },
+          responses: {
+            '200': answer('a page of inbox items', 'InboxListAnswer'),
+            '400': refusal('invalid_request or invalid_cursor'),
+            ...commonErrors,
+          },
         },
       },
       '/v1/inbox/{itemId}': {
@@ -166,7 +215,11 @@ export function openApiDocument(): JsonSchema {
           operationId: 'getInboxItem',
           summary: 'One inbox item',
           parameters: [itemIdParameter],
-          responses: { '200': answer('the item', 'InboxItemView'), '404': refusal('inbox_item_not_found (unknown, not an item id, or not yours)'), ...commonErrors },
+          responses: {
+            '200': answer('the item', 'InboxItemView'),
+            '404': refusal('inbox_item_not_found (unknown, not an item id, or not yours)'),
+            ...commonErrors,
+          },
         },
         post: {
           operationId: 'resolveInboxItem',
@@ -187,7 +240,9 @@ export function openApiDocument(): JsonSchema {
         get: {
           operationId: 'getOpenApi',
           summary: 'This document',
-          responses: { '200': { description: 'the OpenAPI 3.1 document', content: { 'application/json': { schema: { type: 'object' } } } } },
+          responses: {
+            '200': { description: 'the OpenAPI 3.1 document', content: { 'application/json': { schema: { type: 'object' } } } },
+          },
         },
       },
       '/v1/admin/intake': {
@@ -195,7 +250,11 @@ export function openApiDocument(): JsonSchema {
           operationId: 'getIntake',
           summary: "The spend circuit breaker's switch (IAM-signed callers only)",
           security: [{ iam: [] }],
-          responses: { '200': answer('whether intake is paused', 'IntakeStatusAnswer'), '403': refusal('iam_required'), '500': commonErrors['500'] },
+          responses: {
+            '200': answer('whether intake is paused', 'IntakeStatusAnswer'),
+            '403': refusal('iam_required'),
+            '500': commonErrors['500'],
+          },
         },
         post: {
           operationId: 'changeIntake',
@@ -216,7 +275,12 @@ export function openApiDocument(): JsonSchema {
           operationId: 'githubWebhook',
           summary: 'GitHub App webhook (present when github.webhookSecret is configured); authenticated by X-Hub-Signature-256',
           security: [],
-          parameters: ['X-Hub-Signature-256', 'X-GitHub-Event', 'X-GitHub-Delivery'].map((name) => ({ name, in: 'header', required: true, schema: { type: 'string' } })),
+          parameters: ['X-Hub-Signature-256', 'X-GitHub-Event', 'X-GitHub-Delivery'].map((name) => ({
+            name,
+            in: 'header',
+            required: true,
+            schema: { type: 'string' },
+          })),
           requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
           responses: {
             '200': answer('a delivery seen before: acknowledged, ignored', 'WebhookAnswer'),
@@ -232,8 +296,18 @@ export function openApiDocument(): JsonSchema {
     components: {
       schemas: componentSchemas(),
       securitySchemes: {
-        iam: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'AWS SigV4 (service execute-api); auth.type "iam", the default' },
-        jwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'an OIDC token of auth.issuer for auth.audience; auth.type "jwt"' },
+        iam: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'Authorization',
+          description: 'AWS SigV4 (service execute-api); auth.type "iam", the default',
+        },
+        jwt: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'an OIDC token of auth.issuer for auth.audience; auth.type "jwt"',
+        },
       },
     },
   };

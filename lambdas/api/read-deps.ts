@@ -20,10 +20,11 @@ export function apiDynamoClient(env: NodeJS.ProcessEnv = process.env): DynamoDBC
 }
 
 /** What the read-only routes need (GET runs, events, inbox): no ledger, slots or executions, so their bundles carry none. */
-export type ReadApiDeps = Pick<SubmitDeps, 'config' | 'runs' | 'events'> & Pick<AnswerDeps, 'inbox'> & {
-  /** A QUEUED run's live position (GET /v1/runs/{runId}); absent: the position Admit stored. */
-  queuePositions?: Pick<RunQueuePort, 'position'>;
-};
+export type ReadApiDeps = Pick<SubmitDeps, 'config' | 'runs' | 'events'> &
+  Pick<AnswerDeps, 'inbox'> & {
+    /** A QUEUED run's live position (GET /v1/runs/{runId}); absent: the position Admit stored. */
+    queuePositions?: Pick<RunQueuePort, 'position'>;
+  };
 
 export function readApiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ReadApiDeps {
   const names = tableNamesFromEnv(env);

@@ -11,7 +11,10 @@ import { resolveInboxItemHandler } from './inbox-item';
  */
 export function resolveDepsFromEnv(env: NodeJS.ProcessEnv = process.env): AnswerApiDeps {
   const topic = optionalEnv('STATUS_EVENTS_TOPIC_ARN', env);
-  return { ...answerDepsFromEnv(env), ...(topic ? { notify: snsInboxNotifier(new SNSClient({}), topic, runtimeConfig().github.commentCommand) } : {}) };
+  return {
+    ...answerDepsFromEnv(env),
+    ...(topic ? { notify: snsInboxNotifier(new SNSClient({}), topic, runtimeConfig().github.commentCommand) } : {}),
+  };
 }
 
 export const handler = resolveInboxItemHandler(lazyApiDeps(() => resolveDepsFromEnv()));

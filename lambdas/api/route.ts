@@ -38,7 +38,11 @@ export type ApiHandler = (event: ApiEvent, context?: Context) => Promise<ApiResu
  * The shared shape of every API handler: request id, caller identity and admin standing, typed-error mapping to the error
  * envelope, `x-request-id` on every response, one log line and one EMF metric set per request.
  */
-export function apiRoute<D extends RouteDeps>(route: string, deps: () => D, answer: (request: RouteRequest<D>) => Promise<RouteAnswer>): ApiHandler {
+export function apiRoute<D extends RouteDeps>(
+  route: string,
+  deps: () => D,
+  answer: (request: RouteRequest<D>) => Promise<RouteAnswer>,
+): ApiHandler {
   return async (event, context) => {
     const requestId = requestIdOf(event);
     const log = apiLogger.createChild({ persistentKeys: { requestId, route } });
@@ -49,12 +53,21 @@ export function apiRoute<D extends RouteDeps>(route: string, deps: () => D, answ
     try {
       const routeDeps = deps();
       const access = runAccess(routeDeps.config.auth, callerOf(event, routeDeps.config.auth));
-      const out = await answer({ event, deps: routeDeps, requestId, requester: access.caller.requester, access, log, ...(context ? { context } : {}) });
+      const out = await answer({
+        event,
+        deps: routeDeps,
+        requestId,
+        requester: access.caller.requester,
+        access,
+        log,
+        ...(context ? { context } : {}),
+      });
       result = jsonResponse(out.statusCode, out.body, requestId, out.headers);
       emitAll(apiMetrics, out.metrics ?? []);
     } catch (err) {
       const httpError = toHttpError(err);
-      if (httpError.statusCode >= 500) log.error('request failed', { statusCode: httpError.statusCode, code: httpError.code, error: err as Error });
+      if (httpError.statusCode >= 500)
+        log.error('request failed', { statusCode: httpError.statusCode, code: httpError.code, error: err as Error });
       else log.info('request refused', { statusCode: httpError.statusCode, code: httpError.code, reason: httpError.message });
       result = errorResponse(httpError, requestId);
     }

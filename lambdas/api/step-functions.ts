@@ -1,4 +1,11 @@
-import { ExecutionDoesNotExist, SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  ExecutionDoesNotExist,
+  SendTaskFailureCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+  StartExecutionCommand,
+  StopExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { ExecutionInput } from '../../core/runs/execution';
 
 /** The execution ARN of a run: executions are named by run id. */
@@ -28,7 +35,13 @@ export function stepFunctionsExecutions(sfn: SFNClient, stateMachineArn: string)
     },
     async stopExecution(runId: string, cause: string): Promise<void> {
       try {
-        await sfn.send(new StopExecutionCommand({ executionArn: executionArn(stateMachineArn, runId), error: 'Nightshift.Cancelled', cause: cause.slice(0, 1_000) }));
+        await sfn.send(
+          new StopExecutionCommand({
+            executionArn: executionArn(stateMachineArn, runId),
+            error: 'Nightshift.Cancelled',
+            cause: cause.slice(0, 1_000),
+          }),
+        );
       } catch (err) {
         // A run whose execution never started has nothing to stop; every other failure matters.
         if (err instanceof ExecutionDoesNotExist) return;

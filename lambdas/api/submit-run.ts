@@ -39,7 +39,11 @@ export function submitRunHandler(getDeps: () => SubmitRouteDeps): ApiHandler {
     }
     log.appendKeys({ runId: submitted.runId });
     const replayed = submitted.replayed === true;
-    log.info(replayed ? 'run submission replayed' : 'run submitted', { repo: request.repo, source, idempotent: idempotencyKey !== undefined });
+    log.info(replayed ? 'run submission replayed' : 'run submitted', {
+      repo: request.repo,
+      source,
+      idempotent: idempotencyKey !== undefined,
+    });
     return {
       statusCode: 202,
       body: { runId: submitted.runId, status: submitted.status, links: runLinks(submitted.runId) } satisfies SubmitRunAnswer,

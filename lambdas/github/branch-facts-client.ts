@@ -18,18 +18,22 @@ export function lambdaBranchFacts(client: LambdaClient, functionName: string): B
 
 /** The same function as submit's PullFactsPort (a review run's `pr`). */
 export function lambdaPullFacts(client: LambdaClient, functionName: string): PullFactsPort {
-  return async (repo, pull) => PullFactsAnswer.parse(await invoke(client, functionName, { kind: 'pullFacts', repo, pull })).pull ?? undefined;
+  return async (repo, pull) =>
+    PullFactsAnswer.parse(await invoke(client, functionName, { kind: 'pullFacts', repo, pull })).pull ?? undefined;
 }
 
 /** A run branch's diff against its base, as the branch facts function reads it from GitHub (GET /v1/runs/{runId}/diff). */
 export type CompareDiffPort = (repo: string, base: string | null, head: string) => Promise<CompareDiffAnswer>;
 
 export function lambdaCompareDiff(client: LambdaClient, functionName: string): CompareDiffPort {
-  return async (repo, base, head) => CompareDiffAnswer.parse(await invoke(client, functionName, { kind: 'compareDiff', repo, ...(base ? { base } : {}), head }));
+  return async (repo, base, head) =>
+    CompareDiffAnswer.parse(await invoke(client, functionName, { kind: 'compareDiff', repo, ...(base ? { base } : {}), head }));
 }
 
 async function invoke(client: LambdaClient, functionName: string, request: Record<string, unknown>): Promise<unknown> {
-  const out = await client.send(new InvokeCommand({ FunctionName: functionName, InvocationType: 'RequestResponse', Payload: Buffer.from(JSON.stringify(request)) }));
+  const out = await client.send(
+    new InvokeCommand({ FunctionName: functionName, InvocationType: 'RequestResponse', Payload: Buffer.from(JSON.stringify(request)) }),
+  );
   const text = out.Payload ? Buffer.from(out.Payload).toString('utf8') : '';
   if (out.FunctionError) {
     const message = /"errorMessage"\s*:\s*"([^"]{0,300})/.exec(text)?.[1] ?? out.FunctionError;

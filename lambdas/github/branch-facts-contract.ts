@@ -44,7 +44,10 @@ export const PullFactsAnswer = z
   .object({
     repository: z.string(),
     /** null: the repository has no such pull request. */
-    pull: z.object({ state: z.enum(['open', 'closed']), headRef: z.string().min(1), headRepo: z.string().nullable() }).strict().nullable(),
+    pull: z
+      .object({ state: z.enum(['open', 'closed']), headRef: z.string().min(1), headRepo: z.string().nullable() })
+      .strict()
+      .nullable(),
   })
   .strict();
 export type PullFactsAnswer = z.infer<typeof PullFactsAnswer>;
@@ -55,7 +58,9 @@ export type PullFactsAnswer = z.infer<typeof PullFactsAnswer>;
  * never a token; whoever shows it classifies it (console/server/run-diff.ts).
  */
 /** Without `base`, the repository's default branch (where a run without `baseBranch` started). */
-export const CompareDiffRequest = z.object({ kind: z.literal('compareDiff'), repo: RepoName, base: BranchName.optional(), head: BranchName }).strict();
+export const CompareDiffRequest = z
+  .object({ kind: z.literal('compareDiff'), repo: RepoName, base: BranchName.optional(), head: BranchName })
+  .strict();
 export type CompareDiffRequest = z.infer<typeof CompareDiffRequest>;
 
 /** The most diff text the function returns (a Lambda answer is at most 6 MB, and the API's classified answer is larger than the text). */
@@ -71,7 +76,10 @@ export const CompareDiffAnswer = z
     /** The diff was cut at MAX_COMPARE_DIFF_CHARS. */
     truncated: z.boolean(),
     /** `.nightshift.yml` of the base branch as text (null without one): its protected paths mark risky lines as the runner protects them. */
-    nightshiftYml: z.string().max(256 * 1024).nullable(),
+    nightshiftYml: z
+      .string()
+      .max(256 * 1024)
+      .nullable(),
   })
   .strict();
 export type CompareDiffAnswer = z.infer<typeof CompareDiffAnswer>;

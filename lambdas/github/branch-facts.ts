@@ -2,7 +2,16 @@ import { Octokit } from '@octokit/core';
 import { repoSettings } from '../../core/config/load';
 import { RepoNotAllowedError } from '../../core/errors';
 import { optionalEnv } from '../../core/env';
-import { BRANCH_FACTS_PERMISSIONS, BranchFactsAnswer, BranchFactsRequest, CompareDiffAnswer, CompareDiffRequest, MAX_COMPARE_DIFF_CHARS, PullFactsAnswer, PullFactsRequest } from './branch-facts-contract';
+import {
+  BRANCH_FACTS_PERMISSIONS,
+  BranchFactsAnswer,
+  BranchFactsRequest,
+  CompareDiffAnswer,
+  CompareDiffRequest,
+  MAX_COMPARE_DIFF_CHARS,
+  PullFactsAnswer,
+  PullFactsRequest,
+} from './branch-facts-contract';
 import { GITHUB_CALL_TIMEOUT_MS } from './github-repo-client';
 import { mintRepoToken, webhookTokenBrokerDepsFromEnv, type WebhookTokenBrokerDeps } from './webhook-token-broker';
 
@@ -40,7 +49,10 @@ export async function lookupPullFacts(deps: BranchFactsDeps, input: unknown): Pr
   const { settings, octokit, owner, repo } = await repoClient(deps, request.repo);
   try {
     const { data } = await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { owner, repo, pull_number: request.pull });
-    return PullFactsAnswer.parse({ repository: settings.name, pull: { state: data.state === 'open' ? 'open' : 'closed', headRef: data.head.ref, headRepo: data.head.repo?.full_name ?? null } });
+    return PullFactsAnswer.parse({
+      repository: settings.name,
+      pull: { state: data.state === 'open' ? 'open' : 'closed', headRef: data.head.ref, headRepo: data.head.repo?.full_name ?? null },
+    });
   } catch (err) {
     if ((err as { status?: number }).status === 404) return { repository: settings.name, pull: null };
     throw err;
@@ -56,7 +68,12 @@ export async function lookupCompareDiff(deps: BranchFactsDeps, input: unknown): 
   const base = request.base ?? (await octokit.request('GET /repos/{owner}/{repo}', { owner, repo })).data.default_branch;
   const [diff, nightshiftYml] = await Promise.all([
     octokit
-      .request('GET /repos/{owner}/{repo}/compare/{basehead}', { owner, repo, basehead: `${base}...${request.head}`, headers: { accept: 'application/vnd.github.diff' } })
+      .request('GET /repos/{owner}/{repo}/compare/{basehead}', {
+        owner,
+        repo,
+        basehead: `${base}...${request.head}`,
+        headers: { accept: 'application/vnd.github.diff' },
+      })
       .then(
         ({ data }) => String(data as unknown),
         (err: unknown) => {
@@ -64,16 +81,30 @@ export async function lookupCompareDiff(deps: BranchFactsDeps, input: unknown): 
           throw err;
         },
       ),
-    octokit.request('GET /repos/{owner}/{repo}/contents/{path}', { owner, repo, path: '.nightshift.yml', ref: base, headers: { accept: 'application/vnd.github.raw' } }).then(
-      ({ data }) => String(data as unknown).slice(0, 256 * 1024) as string | null,
-      (err: unknown) => {
-        if (notFound(err)) return null;
-        throw err;
-      },
-    ),
+    octokit
+      .request('GET /repos/{owner}/{repo}/contents/{path}', {
+        owner,
+        repo,
+        path: '.nightshift.yml',
+        ref: base,
+        headers: { accept: 'application/vnd.github.raw' },
+      })
+      .then(
+        ({ data }) => String(data as unknown).slice(0, 256 * 1024) as string | null,
+        (err: unknown) => {
+          if (notFound(err)) return null;
+          throw err;
+        },
+      ),
   ]);
   const truncated = diff !== null && diff.length > MAX_COMPARE_DIFF_CHARS;
-  return CompareDiffAnswer.parse({ repository: settings.name, base, diff: truncated ? diff.slice(0, MAX_COMPARE_DIFF_CHARS) : diff, truncated, nightshiftYml });
+  return CompareDiffAnswer.parse({
+    repository: settings.name,
+    base,
+    diff: truncated ? diff.slice(0, MAX_COMPARE_DIFF_CHARS) : diff,
+    truncated,
+    nightshiftYml,
+  });
 }
 
 export async function lookupBranchFacts(deps: BranchFactsDeps, input: unknown): Promise<BranchFactsAnswer> {
@@ -96,7 +127,9 @@ export async function lookupBranchFacts(deps: BranchFactsDeps, input: unknown): 
     repository: settings.name,
     defaultBranch: repository.data.default_branch,
     branch,
-    openPullRequestHead: pulls.data.some((p) => p.state === 'open' && p.head.ref === request.branch && (p.head.repo?.full_name ?? '').toLowerCase() === fullName),
+    openPullRequestHead: pulls.data.some(
+      (p) => p.state === 'open' && p.head.ref === request.branch && (p.head.repo?.full_name ?? '').toLowerCase() === fullName,
+    ),
   });
 }
 
@@ -114,15 +147,34 @@ export async function handler(event: unknown): Promise<BranchFactsAnswer | PullF
   }
   if (typeof event === 'object' && event !== null && (event as { kind?: unknown }).kind === 'pullFacts') {
     const pull = await lookupPullFacts(deps, event);
-    console.log(JSON.stringify({ level: 'info', message: 'pull request facts answered', repository: pull.repository, found: pull.pull !== null }));
+    console.log(
+      JSON.stringify({ level: 'info', message: 'pull request facts answered', repository: pull.repository, found: pull.pull !== null }),
+    );
     return pull;
   }
   if (typeof event === 'object' && event !== null && (event as { kind?: unknown }).kind === 'compareDiff') {
     const compared = await lookupCompareDiff(deps, event);
-    console.log(JSON.stringify({ level: 'info', message: 'compare diff answered', repository: compared.repository, found: compared.diff !== null, chars: compared.diff?.length ?? 0, truncated: compared.truncated }));
+    console.log(
+      JSON.stringify({
+        level: 'info',
+        message: 'compare diff answered',
+        repository: compared.repository,
+        found: compared.diff !== null,
+        chars: compared.diff?.length ?? 0,
+        truncated: compared.truncated,
+      }),
+    );
     return compared;
   }
   const answer = await lookupBranchFacts(deps, event);
-  console.log(JSON.stringify({ level: 'info', message: 'branch facts answered', repository: answer.repository, exists: answer.branch.exists, protected: answer.branch.protected }));
+  console.log(
+    JSON.stringify({
+      level: 'info',
+      message: 'branch facts answered',
+      repository: answer.repository,
+      exists: answer.branch.exists,
+      protected: answer.branch.protected,
+    }),
+  );
   return answer;
 }

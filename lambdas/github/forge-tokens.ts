@@ -9,7 +9,9 @@ import * as z from 'zod';
  * The token brokers issue them in local mode (NIGHTSHIFT_GITHUB_MODE=forge), the local forge
  * (local/forge/forge-server.ts) verifies them; here, so no handler imports local mode.
  */
-const ForgeTokenRecord = z.object({ repo: z.string(), runId: z.string().nullable(), expiresAt: z.string(), login: z.string().optional() }).strict();
+const ForgeTokenRecord = z
+  .object({ repo: z.string(), runId: z.string().nullable(), expiresAt: z.string(), login: z.string().optional() })
+  .strict();
 export type ForgeTokenRecord = z.infer<typeof ForgeTokenRecord>;
 
 function tokenDir(forgeRoot: string): string {
@@ -21,11 +23,22 @@ function digest(token: string): string {
 }
 
 /** `login`: a person the token writes as (the CLI); without it the token writes as `nightshift[bot]`. */
-export function issueForgeToken(forgeRoot: string, repo: string, runId: string | null, ttlSeconds = 3_600, now = new Date(), login?: string): { token: string; expiresAt: string } {
+export function issueForgeToken(
+  forgeRoot: string,
+  repo: string,
+  runId: string | null,
+  ttlSeconds = 3_600,
+  now = new Date(),
+  login?: string,
+): { token: string; expiresAt: string } {
   const token = `nsf_${randomBytes(24).toString('base64url')}`;
   const expiresAt = new Date(now.getTime() + ttlSeconds * 1_000).toISOString();
   mkdirSync(tokenDir(forgeRoot), { recursive: true, mode: 0o700 });
-  writeFileSync(join(tokenDir(forgeRoot), digest(token)), JSON.stringify({ repo: repo.toLowerCase(), runId, expiresAt, ...(login ? { login } : {}) }), { mode: 0o600 });
+  writeFileSync(
+    join(tokenDir(forgeRoot), digest(token)),
+    JSON.stringify({ repo: repo.toLowerCase(), runId, expiresAt, ...(login ? { login } : {}) }),
+    { mode: 0o600 },
+  );
   return { token, expiresAt };
 }
 

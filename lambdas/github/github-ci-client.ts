@@ -6,14 +6,24 @@ import { boundedOctokit } from './github-repo-client';
 const MAX_LOG_READ_BYTES = 32 * 1024 * 1024;
 
 const Step = z.object({ name: z.string(), conclusion: z.string().nullable().optional() }).passthrough();
-const Job = z.object({ id: z.number(), name: z.string(), conclusion: z.string().nullable(), steps: z.array(Step).optional() }).passthrough();
+const Job = z
+  .object({ id: z.number(), name: z.string(), conclusion: z.string().nullable(), steps: z.array(Step).optional() })
+  .passthrough();
 const Jobs = z.object({ jobs: z.array(Job) }).passthrough();
 const CheckRun = z
   .object({
     id: z.number(),
     name: z.string(),
     conclusion: z.string().nullable(),
-    output: z.object({ title: z.string().nullable().optional(), summary: z.string().nullable().optional(), text: z.string().nullable().optional() }).passthrough().nullable().optional(),
+    output: z
+      .object({
+        title: z.string().nullable().optional(),
+        summary: z.string().nullable().optional(),
+        text: z.string().nullable().optional(),
+      })
+      .passthrough()
+      .nullable()
+      .optional(),
     app: z.object({ slug: z.string().optional() }).passthrough().nullable().optional(),
   })
   .passthrough();
@@ -48,29 +58,69 @@ async function tailOf(stream: ReadableStream<Uint8Array>, maxBytes: number): Pro
  * read). Each call is bounded like the webhook's other GitHub calls; a job's log is a redirect to a
  * download, followed by fetch (which drops the Authorization header on the other origin).
  */
-export function octokitCiClient(options: { baseUrl: string; token: string; repo: string; fetch?: typeof fetch; userAgent?: string }): GithubCiPort {
+export function octokitCiClient(options: {
+  baseUrl: string;
+  token: string;
+  repo: string;
+  fetch?: typeof fetch;
+  userAgent?: string;
+}): GithubCiPort {
   const [owner, repo] = options.repo.split('/') as [string, string];
   const octokit = boundedOctokit(options);
   return {
     async workflowJobs(workflowRunId) {
-      const { data } = await octokit.request('GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs', { owner, repo, run_id: workflowRunId, filter: 'latest', per_page: 100 });
+      const { data } = await octokit.request('GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs', {
+        owner,
+        repo,
+        run_id: workflowRunId,
+        filter: 'latest',
+        per_page: 100,
+      });
       return Jobs.parse(data).jobs.map(
-        (j): CiJob => ({ id: j.id, name: j.name, conclusion: j.conclusion, failedSteps: (j.steps ?? []).filter((s) => s.conclusion === 'failure' || s.conclusion === 'timed_out').map((s) => s.name), summary: null, hasLog: true }),
+        (j): CiJob => ({
+          id: j.id,
+          name: j.name,
+          conclusion: j.conclusion,
+          failedSteps: (j.steps ?? []).filter((s) => s.conclusion === 'failure' || s.conclusion === 'timed_out').map((s) => s.name),
+          summary: null,
+          hasLog: true,
+        }),
       );
     },
     async suiteCheckRuns(checkSuiteId) {
-      const { data } = await octokit.request('GET /repos/{owner}/{repo}/check-suites/{check_suite_id}/check-runs', { owner, repo, check_suite_id: checkSuiteId, filter: 'latest', per_page: 100 });
+      const { data } = await octokit.request('GET /repos/{owner}/{repo}/check-suites/{check_suite_id}/check-runs', {
+        owner,
+        repo,
+        check_suite_id: checkSuiteId,
+        filter: 'latest',
+        per_page: 100,
+      });
       return CheckRuns.parse(data).check_runs.map((c): CiJob => {
-        const said = [c.output?.title, c.output?.summary, c.output?.text].filter((t): t is string => typeof t === 'string' && t.trim() !== '').join('\n\n');
+        const said = [c.output?.title, c.output?.summary, c.output?.text]
+          .filter((t): t is string => typeof t === 'string' && t.trim() !== '')
+          .join('\n\n');
         // An Actions check run's id is its job's id, so its log is readable; other apps' runs say what they say in their output.
-        return { id: c.id, name: c.name, conclusion: c.conclusion, failedSteps: [], summary: said || null, hasLog: c.app?.slug === 'github-actions' };
+        return {
+          id: c.id,
+          name: c.name,
+          conclusion: c.conclusion,
+          failedSteps: [],
+          summary: said || null,
+          hasLog: c.app?.slug === 'github-actions',
+        };
       });
     },
     async jobLogTail(jobId, maxBytes) {
       try {
-        const response = await octokit.request('GET /repos/{owner}/{repo}/actions/jobs/{job_id}/logs', { owner, repo, job_id: jobId, request: { parseSuccessResponseBody: false } });
+        const response = await octokit.request('GET /repos/{owner}/{repo}/actions/jobs/{job_id}/logs', {
+          owner,
+          repo,
+          job_id: jobId,
+          request: { parseSuccessResponseBody: false },
+        });
         const body = response.data as unknown;
-        if (!(body instanceof ReadableStream)) return typeof body === 'string' ? { text: body.slice(-maxBytes), truncated: body.length > maxBytes } : null;
+        if (!(body instanceof ReadableStream))
+          return typeof body === 'string' ? { text: body.slice(-maxBytes), truncated: body.length > maxBytes } : null;
         return await tailOf(body as ReadableStream<Uint8Array>, maxBytes);
       } catch (err) {
         // Logs expire (410) or were deleted (404).

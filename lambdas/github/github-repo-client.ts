@@ -45,16 +45,33 @@ export function octokitRepoClient(options: {
   const [owner, repo] = options.repo.split('/') as [string, string];
   const octokit = boundedOctokit(options);
   // Octokit's JSON reader answers ids past 2^53 as bigint; GitHub's comment ids are far below that.
-  const comment = (c: { id: number | bigint; user: unknown; body?: string | null; created_at: string; path?: string; line?: number | null }): GithubComment | undefined => {
+  const comment = (c: {
+    id: number | bigint;
+    user: unknown;
+    body?: string | null;
+    created_at: string;
+    path?: string;
+    line?: number | null;
+  }): GithubComment | undefined => {
     const user = User.safeParse(c.user);
     if (!user.success || !c.body) return undefined;
-    return { id: Number(c.id), user: { login: user.data.login, type: user.data.type }, body: c.body, createdAt: c.created_at, ...(c.path !== undefined ? { path: c.path, line: c.line ?? null } : {}) };
+    return {
+      id: Number(c.id),
+      user: { login: user.data.login, type: user.data.type },
+      body: c.body,
+      createdAt: c.created_at,
+      ...(c.path !== undefined ? { path: c.path, line: c.line ?? null } : {}),
+    };
   };
   const defined = <T>(items: (T | undefined)[]): T[] => items.filter((i): i is T => i !== undefined);
   return {
     async permissionOf(login) {
       try {
-        const { data } = await octokit.request('GET /repos/{owner}/{repo}/collaborators/{username}/permission', { owner, repo, username: login });
+        const { data } = await octokit.request('GET /repos/{owner}/{repo}/collaborators/{username}/permission', {
+          owner,
+          repo,
+          username: login,
+        });
         return permissionFrom(Permission.parse(data));
       } catch (err) {
         // GitHub answers 404 for a user who is not a collaborator at all.
@@ -65,26 +82,63 @@ export function octokitRepoClient(options: {
     async issue(number) {
       const { data } = await octokit.request('GET /repos/{owner}/{repo}/issues/{issue_number}', { owner, repo, issue_number: number });
       const user = User.parse(data.user);
-      return { title: data.title, body: data.body ?? null, user: { login: user.login, type: user.type }, isPullRequest: data.pull_request !== undefined };
+      return {
+        title: data.title,
+        body: data.body ?? null,
+        user: { login: user.login, type: user.type },
+        isPullRequest: data.pull_request !== undefined,
+      };
     },
     async issueComments(number) {
-      const { data } = await octokit.request('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', { owner, repo, issue_number: number, per_page: MAX_COMMENTS });
+      const { data } = await octokit.request('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', {
+        owner,
+        repo,
+        issue_number: number,
+        per_page: MAX_COMMENTS,
+      });
       return defined(data.map((c) => comment({ id: c.id, user: c.user, body: c.body ?? null, created_at: c.created_at })));
     },
     async pull(number) {
       const { data } = await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { owner, repo, pull_number: number });
-      return { number: data.number, state: data.state === 'open' ? 'open' : 'closed', headRef: data.head.ref, headRepo: data.head.repo?.full_name ?? null, baseRepo: data.base.repo.full_name, htmlUrl: data.html_url, headSha: data.head.sha || null };
+      return {
+        number: data.number,
+        state: data.state === 'open' ? 'open' : 'closed',
+        headRef: data.head.ref,
+        headRepo: data.head.repo?.full_name ?? null,
+        baseRepo: data.base.repo.full_name,
+        htmlUrl: data.html_url,
+        headSha: data.head.sha || null,
+      };
     },
     async reviewComments(number) {
-      const { data } = await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}/comments', { owner, repo, pull_number: number, per_page: MAX_COMMENTS });
-      return defined(data.map((c) => comment({ id: c.id, user: c.user, body: c.body, created_at: c.created_at, path: c.path, line: c.line ?? null })));
+      const { data } = await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}/comments', {
+        owner,
+        repo,
+        pull_number: number,
+        per_page: MAX_COMMENTS,
+      });
+      return defined(
+        data.map((c) => comment({ id: c.id, user: c.user, body: c.body, created_at: c.created_at, path: c.path, line: c.line ?? null })),
+      );
     },
     async reviews(number) {
-      const { data } = await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews', { owner, repo, pull_number: number, per_page: MAX_COMMENTS });
-      return defined(data.map((r) => (r.submitted_at ? comment({ id: r.id, user: r.user, body: r.body, created_at: r.submitted_at }) : undefined)));
+      const { data } = await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews', {
+        owner,
+        repo,
+        pull_number: number,
+        per_page: MAX_COMMENTS,
+      });
+      return defined(
+        data.map((r) => (r.submitted_at ? comment({ id: r.id, user: r.user, body: r.body, created_at: r.submitted_at }) : undefined)),
+      );
     },
     async comment(number, body) {
-      const { data } = await octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', { owner, repo, issue_number: number, body });
+      const { data } = await octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
+        owner,
+        repo,
+        issue_number: number,
+        body,
+      });
       return { id: Number(data.id) };
     },
     async editComment(commentId, body) {
@@ -92,16 +146,59 @@ export function octokitRepoClient(options: {
     },
     canWriteChecks: options.canWriteChecks ?? false,
     async upsertCheckRun({ headSha, externalId, output }) {
-      const { data } = await octokit.request('GET /repos/{owner}/{repo}/commits/{ref}/check-runs', { owner, repo, ref: headSha, check_name: CHECK_RUN_NAME, per_page: 100 });
+      const { data } = await octokit.request('GET /repos/{owner}/{repo}/commits/{ref}/check-runs', {
+        owner,
+        repo,
+        ref: headSha,
+        check_name: CHECK_RUN_NAME,
+        per_page: 100,
+      });
       const existing = data.check_runs.find((c) => c.external_id === externalId);
-      const fields = { name: output.name, status: 'completed' as const, conclusion: output.conclusion, completed_at: new Date().toISOString(), output: { title: output.title, summary: output.summary } };
-      if (existing) await octokit.request('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', { owner, repo, check_run_id: existing.id, ...fields });
-      else await octokit.request('POST /repos/{owner}/{repo}/check-runs', { owner, repo, head_sha: headSha, external_id: externalId, ...fields });
+      const fields = {
+        name: output.name,
+        status: 'completed' as const,
+        conclusion: output.conclusion,
+        completed_at: new Date().toISOString(),
+        output: { title: output.title, summary: output.summary },
+      };
+      if (existing)
+        await octokit.request('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', {
+          owner,
+          repo,
+          check_run_id: existing.id,
+          ...fields,
+        });
+      else
+        await octokit.request('POST /repos/{owner}/{repo}/check-runs', {
+          owner,
+          repo,
+          head_sha: headSha,
+          external_id: externalId,
+          ...fields,
+        });
     },
     async react(target, content) {
-      if (target.kind === 'issue') await octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/reactions', { owner, repo, issue_number: target.number, content });
-      else if (target.kind === 'issue_comment') await octokit.request('POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions', { owner, repo, comment_id: target.id, content });
-      else await octokit.request('POST /repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions', { owner, repo, comment_id: target.id, content });
+      if (target.kind === 'issue')
+        await octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/reactions', {
+          owner,
+          repo,
+          issue_number: target.number,
+          content,
+        });
+      else if (target.kind === 'issue_comment')
+        await octokit.request('POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions', {
+          owner,
+          repo,
+          comment_id: target.id,
+          content,
+        });
+      else
+        await octokit.request('POST /repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions', {
+          owner,
+          repo,
+          comment_id: target.id,
+          content,
+        });
     },
   };
 }

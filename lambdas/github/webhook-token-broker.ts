@@ -9,7 +9,13 @@ import type { NightshiftConfig } from '../../core/config/schema';
 import { optionalEnv } from '../../core/env';
 import { issueForgeToken } from './forge-tokens';
 import { localSecretsFileSource, secretsManagerSource, type SecretSource } from '../secret-sources';
-import { CI_TOKEN_PERMISSIONS, STATUS_TOKEN_PERMISSIONS, WEBHOOK_TOKEN_PERMISSIONS, WebhookTokenRequest, type WebhookTokenResponse } from './webhook-token-contract';
+import {
+  CI_TOKEN_PERMISSIONS,
+  STATUS_TOKEN_PERMISSIONS,
+  WEBHOOK_TOKEN_PERMISSIONS,
+  WebhookTokenRequest,
+  type WebhookTokenResponse,
+} from './webhook-token-contract';
 
 /**
  * The webhook token broker: a function of its own, apart from the run token broker, so that neither
@@ -41,7 +47,12 @@ export async function mintWebhookToken(deps: WebhookTokenBrokerDeps, input: unkn
  * installation token narrowed to that repository, a token of the local forge, or the PAT fallback.
  * Shared by the webhook token broker and the branch facts function (which keeps its token to itself).
  */
-export async function mintRepoToken(deps: WebhookTokenBrokerDeps, repo: string, permissions: Record<string, 'read' | 'write'>, userAgent: string): Promise<WebhookTokenResponse> {
+export async function mintRepoToken(
+  deps: WebhookTokenBrokerDeps,
+  repo: string,
+  permissions: Record<string, 'read' | 'write'>,
+  userAgent: string,
+): Promise<WebhookTokenResponse> {
   const github = deps.config.github;
   if (deps.forgeRoot) {
     const { token, expiresAt } = issueForgeToken(deps.forgeRoot, repo, null, 900, deps.now?.());
@@ -53,7 +64,12 @@ export async function mintRepoToken(deps: WebhookTokenBrokerDeps, repo: string, 
       privateKey: await deps.secrets(github.privateKeySecret),
       request: githubRequest.defaults({ baseUrl: github.apiUrl.replace(/\/$/, ''), headers: { 'user-agent': userAgent } }),
     });
-    const installation = await auth({ type: 'installation', installationId: github.installationId, repositoryNames: [repo.split('/')[1]!], permissions: { ...permissions } });
+    const installation = await auth({
+      type: 'installation',
+      installationId: github.installationId,
+      repositoryNames: [repo.split('/')[1]!],
+      permissions: { ...permissions },
+    });
     return { token: installation.token, expiresAt: installation.expiresAt, mode: 'app', repository: repo };
   }
   if (github.tokenSecret !== undefined) {
@@ -69,7 +85,8 @@ let deps: WebhookTokenBrokerDeps | undefined;
 /** The broker's dependencies from the environment: the secrets (local file or Secrets Manager) and, in local mode, the forge. */
 export function webhookTokenBrokerDepsFromEnv(): WebhookTokenBrokerDeps {
   const secretsFile = optionalEnv('NIGHTSHIFT_SECRETS_FILE');
-  const forgeHome = optionalEnv('NIGHTSHIFT_GITHUB_MODE') === 'forge' ? join(optionalEnv('NIGHTSHIFT_HOME') ?? '.nightshift', 'forge') : undefined;
+  const forgeHome =
+    optionalEnv('NIGHTSHIFT_GITHUB_MODE') === 'forge' ? join(optionalEnv('NIGHTSHIFT_HOME') ?? '.nightshift', 'forge') : undefined;
   return {
     config: runtimeConfig(),
     secrets: secretsFile ? localSecretsFileSource(secretsFile) : secretsManagerSource(new SecretsManagerClient({})),
@@ -82,6 +99,14 @@ export async function handler(event: unknown): Promise<WebhookTokenResponse> {
   deps ??= webhookTokenBrokerDepsFromEnv();
   const response = await mintWebhookToken(deps, event);
   // Logged without the token.
-  console.log(JSON.stringify({ level: 'info', message: 'webhook token issued', mode: response.mode, repository: response.repository, expiresAt: response.expiresAt }));
+  console.log(
+    JSON.stringify({
+      level: 'info',
+      message: 'webhook token issued',
+      mode: response.mode,
+      repository: response.repository,
+      expiresAt: response.expiresAt,
+    }),
+  );
   return response;
 }

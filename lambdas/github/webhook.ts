@@ -9,7 +9,16 @@ import { optionalEnv, requiredEnv } from '../../core/env';
 import { PermissionCache } from '../../core/github/webhook-intake';
 import { receiveWebhook, WEBHOOK_MAX_BODY_BYTES, type WebhookReceiverDeps } from '../../core/github/webhook-receiver';
 import { WebhookSecret } from '../../core/github/webhook-signature';
-import { isExecutionStatusChange, reportRunEnded, reportRunProgress, RunNotEndedError, type RunProgressReport, type RunStatusReport, type RunStatusReportDeps, type StatusCommentDeps } from '../../core/github/run-status-report';
+import {
+  isExecutionStatusChange,
+  reportRunEnded,
+  reportRunProgress,
+  RunNotEndedError,
+  type RunProgressReport,
+  type RunStatusReport,
+  type RunStatusReportDeps,
+  type StatusCommentDeps,
+} from '../../core/github/run-status-report';
 import { createLambdaMetricsSink } from '../../core/metrics/lambda-sink';
 import { cancelRun } from '../../core/runs/cancel';
 import { resolveInboxItem, type AnswerDeps } from '../../core/runs/answer';
@@ -142,7 +151,14 @@ export function webhookDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Webhoo
   return {
     webhook,
     runStatus: { runs: store.runs, events: store.events, github: (repo) => repoClient(repo, true) },
-    inboxTopic: { runs: store.runs, inbox: store.inbox, queue: store.queue, threads, github: (repo) => repoClient(repo, false), commentCommand: config.github.commentCommand },
+    inboxTopic: {
+      runs: store.runs,
+      inbox: store.inbox,
+      queue: store.queue,
+      threads,
+      github: (repo) => repoClient(repo, false),
+      commentCommand: config.github.commentCommand,
+    },
   };
 }
 
@@ -195,7 +211,10 @@ export async function reportProgressOnGithub(deps: StatusCommentDeps, runId: str
 }
 
 /** What one message of the inbox topic came to. */
-export type InboxTopicOutcome = PostItemOutcome | { action: 'progress'; itemId: string; report: RunProgressReport | undefined } | { action: 'queue_comments'; edited: string[] };
+export type InboxTopicOutcome =
+  | PostItemOutcome
+  | { action: 'progress'; itemId: string; report: RunProgressReport | undefined }
+  | { action: 'queue_comments'; edited: string[] };
 
 /**
  * The inbox topic's messages for GitHub runs: a new item is posted on its thread and the run's status
@@ -226,7 +245,10 @@ export async function inboxTopicHandler(deps: InboxTopicDeps, event: unknown): P
 
 export function webhookHandler(getDeps: () => WebhookReceiverDeps) {
   return async (event: ApiEvent, context?: Context): Promise<ApiResult> => {
-    const requestId = event.requestContext.requestId && /^[A-Za-z0-9=_-]{1,128}$/.test(event.requestContext.requestId) ? event.requestContext.requestId : randomUUID();
+    const requestId =
+      event.requestContext.requestId && /^[A-Za-z0-9=_-]{1,128}$/.test(event.requestContext.requestId)
+        ? event.requestContext.requestId
+        : randomUUID();
     const log = logger.createChild({ persistentKeys: { requestId, route: 'github-webhook' } });
     if (context) log.addContext(context);
     let statusCode: number;
@@ -235,7 +257,11 @@ export function webhookHandler(getDeps: () => WebhookReceiverDeps) {
       const raw = rawBody(event);
       const answer =
         raw === 'too_large'
-          ? { statusCode: 413, body: { error: { code: 'body_too_large', message: `the body exceeds ${WEBHOOK_MAX_BODY_BYTES} bytes` } }, log: { code: 'body_too_large' } }
+          ? {
+              statusCode: 413,
+              body: { error: { code: 'body_too_large', message: `the body exceeds ${WEBHOOK_MAX_BODY_BYTES} bytes` } },
+              log: { code: 'body_too_large' },
+            }
           : await receiveWebhook(getDeps(), { header: (name) => header(event, name), body: raw });
       ({ statusCode, body } = answer);
       if ('runId' in answer.log && typeof answer.log.runId === 'string') log.appendKeys({ runId: answer.log.runId });
@@ -245,7 +271,11 @@ export function webhookHandler(getDeps: () => WebhookReceiverDeps) {
       statusCode = 500;
       body = { error: { code: 'internal_error', message: 'internal error; GitHub may redeliver this delivery' } };
     }
-    return { statusCode, headers: { 'content-type': 'application/json; charset=utf-8', 'x-request-id': requestId, 'cache-control': 'no-store' }, body: JSON.stringify(body) };
+    return {
+      statusCode,
+      headers: { 'content-type': 'application/json; charset=utf-8', 'x-request-id': requestId, 'cache-control': 'no-store' },
+      body: JSON.stringify(body),
+    };
   };
 }
 
@@ -254,7 +284,10 @@ const functionDeps = () => (deps ??= webhookDepsFromEnv());
 const onDelivery = webhookHandler(() => functionDeps().webhook);
 
 /** API Gateway deliveries from GitHub, EventBridge execution status changes of runs, or the inbox topic's new items. */
-export async function handler(event: ApiEvent | Record<string, unknown>, context?: Context): Promise<ApiResult | RunStatusReport | InboxTopicOutcome[]> {
+export async function handler(
+  event: ApiEvent | Record<string, unknown>,
+  context?: Context,
+): Promise<ApiResult | RunStatusReport | InboxTopicOutcome[]> {
   // An API Gateway event never carries `source: aws.states` or SNS `Records` at its top level: a request body cannot put them there.
   if (isExecutionStatusChange(event)) return runStatusHandler(functionDeps().runStatus, event);
   if (isSnsDelivery(event)) return inboxTopicHandler(functionDeps().inboxTopic, event);

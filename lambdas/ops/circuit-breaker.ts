@@ -52,7 +52,10 @@ export async function onAlarmNotification(deps: CircuitBreakerDeps, message: str
   const alarm = parsed.data;
   // The subscription filter already selects this; checked again so a misrouted message cannot pause intake.
   if (alarm.AlarmName !== deps.spendAlarmName || alarm.NewStateValue !== 'ALARM') {
-    deps.log.info('alarm notification is not the spend alarm entering ALARM; ignored', { alarmName: alarm.AlarmName, state: alarm.NewStateValue });
+    deps.log.info('alarm notification is not the spend alarm entering ALARM; ignored', {
+      alarmName: alarm.AlarmName,
+      state: alarm.NewStateValue,
+    });
     return 'ignored';
   }
   const current = await deps.intake.get();

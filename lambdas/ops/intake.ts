@@ -36,7 +36,11 @@ function operatorOf(event: ApiEvent): string {
   throw new HttpError(403, 'iam_required', 'the intake switch is only open to IAM-signed requests');
 }
 
-async function answer(deps: IntakeAdminDeps, event: ApiEvent & { requestContext: { http?: { method?: string } } }, log: StructuredLogger): Promise<IntakeStatus> {
+async function answer(
+  deps: IntakeAdminDeps,
+  event: ApiEvent & { requestContext: { http?: { method?: string } } },
+  log: StructuredLogger,
+): Promise<IntakeStatus> {
   const operator = operatorOf(event);
   log.appendKeys({ operator });
   const method = (event.requestContext.http?.method ?? 'POST').toUpperCase();

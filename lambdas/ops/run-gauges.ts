@@ -104,7 +104,9 @@ function queueHoldDepsFromEnv(): QueueHoldDeps {
       runs: createRunRepository(doc, requiredEnv('RUNS_TABLE')),
       ...(holds.threads ? { threads: createThreadStore(doc, control) } : {}),
       // The inbox table is named only where the review backlog is configured (State.grantQueueHoldReads).
-      ...(holds.reviewBacklog ? { inbox: createInboxStore(doc, requiredEnv('INBOX_TABLE')), reviewPlaces: createReviewPlaces(doc, control) } : {}),
+      ...(holds.reviewBacklog
+        ? { inbox: createInboxStore(doc, requiredEnv('INBOX_TABLE')), reviewPlaces: createReviewPlaces(doc, control) }
+        : {}),
     },
     config,
   );

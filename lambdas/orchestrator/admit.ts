@@ -7,7 +7,9 @@ import { RunId } from '../../core/runs/schemas';
 import { admitDepsFromEnv, lazyOrchestratorDeps, orchestratorLogger, type AdmitDeps } from './deps';
 
 /** The Admit state's payload (its Parameters): the run, its repository, the capacity its execution asks for, and the state's task token. */
-export const AdmitTaskInput = z.object({ runId: RunId, repo: RepoName, capacityProvider: CapacityProvider, token: z.string().min(1) }).strict();
+export const AdmitTaskInput = z
+  .object({ runId: RunId, repo: RepoName, capacityProvider: CapacityProvider, token: z.string().min(1) })
+  .strict();
 
 /**
  * The Admit task, invoked with lambda:invoke.waitForTaskToken. A decision (admitted, cancelled,
@@ -23,7 +25,11 @@ export function createAdmitHandler(deps: () => AdmitDeps) {
     const d = deps();
     const { wokenAt, ...admission } = await admitRun(d, input.runId, input.capacityProvider, input.token);
     // The run key is a secret: only the decision is logged.
-    logger.info('admission', { decision: admission.decision, queuePosition: admission.queuePosition, capacityProvider: admission.capacityProvider });
+    logger.info('admission', {
+      decision: admission.decision,
+      queuePosition: admission.queuePosition,
+      capacityProvider: admission.capacityProvider,
+    });
     if (admission.decision === 'queued') {
       // A slot may have been freed before the token was stored, which woke nobody: wake whoever the free
       // capacity admits now, this run too, unless it was just woken and found no slot after all.

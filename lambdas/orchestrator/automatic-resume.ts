@@ -1,4 +1,9 @@
-import { AutomaticResumeTaskInput, resumeWithoutHuman, type AutomaticResumeOutput, type AutomaticResumeDeps } from '../../core/runs/automatic-resume';
+import {
+  AutomaticResumeTaskInput,
+  resumeWithoutHuman,
+  type AutomaticResumeOutput,
+  type AutomaticResumeDeps,
+} from '../../core/runs/automatic-resume';
 import { automaticResumeDepsFromEnv, lazyOrchestratorDeps, orchestratorLogger } from './deps';
 
 /**
@@ -13,7 +18,11 @@ export function createAutomaticResumeHandler(deps: () => AutomaticResumeDeps) {
     const input = AutomaticResumeTaskInput.parse(event);
     const logger = orchestratorLogger.createChild({ persistentKeys: { runId: input.runId } });
     const resumed = await resumeWithoutHuman(deps(), input);
-    logger.info('run resumed without a human', { attempt: resumed.attempt, capacityProvider: resumed.capacityProvider, stop: input.result ? 'interrupted' : 'lost' });
+    logger.info('run resumed without a human', {
+      attempt: resumed.attempt,
+      capacityProvider: resumed.capacityProvider,
+      stop: input.result ? 'interrupted' : 'lost',
+    });
     return resumed;
   };
 }

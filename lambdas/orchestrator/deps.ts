@@ -52,10 +52,15 @@ export type OrchestratorDeps = AdmitDeps & FinalizeDeps & PauseDeps & AutomaticR
 export function queueWakerOf(deps: { queue: RunQueuePort; slots: ConcurrencySlotsPort; caps: SlotCaps } & TaskCompleter): QueueWaker {
   return async (options) => {
     try {
-      const { woken } = await wakeQueuedRuns({ queue: deps.queue, slots: deps.slots, caps: deps.caps, wakeRun: (token) => deps.completeTask(token, WOKEN_OUTPUT) }, options);
+      const { woken } = await wakeQueuedRuns(
+        { queue: deps.queue, slots: deps.slots, caps: deps.caps, wakeRun: (token) => deps.completeTask(token, WOKEN_OUTPUT) },
+        options,
+      );
       if (woken.length > 0) orchestratorLogger.info('queued runs woken', { woken });
     } catch (err) {
-      orchestratorLogger.warn('could not wake queued runs; the queue sweep will', { error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+      orchestratorLogger.warn('could not wake queued runs; the queue sweep will', {
+        error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+      });
     }
   };
 }
@@ -112,7 +117,11 @@ export function admitDepsFromEnv(env: NodeJS.ProcessEnv = process.env): AdmitDep
     runKeys: createRunKeys(doc, names.runs),
     caps: base.caps,
     threads: createThreadStore(doc, names.control),
-    reviewBacklog: { maxOpenPrsPerRequester: base.config.concurrency.maxOpenPrsPerRequester, inbox, places: createReviewPlaces(doc, names.control) },
+    reviewBacklog: {
+      maxOpenPrsPerRequester: base.config.concurrency.maxOpenPrsPerRequester,
+      inbox,
+      places: createReviewPlaces(doc, names.control),
+    },
     ...queueMovesFromEnv(env),
   };
 }

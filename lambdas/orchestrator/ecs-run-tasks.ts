@@ -10,7 +10,9 @@ export function ecsRunTasks(ecs: ECSClient, cluster: string) {
       const taskArns: string[] = [];
       let nextToken: string | undefined;
       do {
-        const page = await ecs.send(new ListTasksCommand({ cluster, startedBy: runId, desiredStatus: 'RUNNING', ...(nextToken ? { nextToken } : {}) }));
+        const page = await ecs.send(
+          new ListTasksCommand({ cluster, startedBy: runId, desiredStatus: 'RUNNING', ...(nextToken ? { nextToken } : {}) }),
+        );
         taskArns.push(...(page.taskArns ?? []));
         nextToken = page.nextToken;
       } while (nextToken);

@@ -22,7 +22,14 @@ export function snsInboxNotifier(client: Pick<SNSClient, 'send'>, topicArn: stri
       await publish(client, topicArn, 'item_created', message, subject, itemAttributes(n));
     },
     async itemResolved(n: InboxNotification) {
-      await publish(client, topicArn, 'item_resolved', `inbox item ${n.itemId} of run ${n.runId} was resolved`, undefined, itemAttributes(n));
+      await publish(
+        client,
+        topicArn,
+        'item_resolved',
+        `inbox item ${n.itemId} of run ${n.runId} was resolved`,
+        undefined,
+        itemAttributes(n),
+      );
     },
   };
 }
@@ -33,11 +40,25 @@ export function snsQueueMovedAnnouncer(client: Pick<SNSClient, 'send'>, topicArn
 }
 
 function itemAttributes(n: InboxNotification): Record<string, string> {
-  return { [INBOX_ATTRIBUTES.itemId]: n.itemId, [INBOX_ATTRIBUTES.type]: n.type, ...(n.thread ? { [INBOX_ATTRIBUTES.thread]: n.thread } : {}) };
+  return {
+    [INBOX_ATTRIBUTES.itemId]: n.itemId,
+    [INBOX_ATTRIBUTES.type]: n.type,
+    ...(n.thread ? { [INBOX_ATTRIBUTES.thread]: n.thread } : {}),
+  };
 }
 
-async function publish(client: Pick<SNSClient, 'send'>, topicArn: string, event: InboxEvent, message: string, subject: string | undefined, attributes: Record<string, string>): Promise<void> {
+async function publish(
+  client: Pick<SNSClient, 'send'>,
+  topicArn: string,
+  event: InboxEvent,
+  message: string,
+  subject: string | undefined,
+  attributes: Record<string, string>,
+): Promise<void> {
   const all: Record<string, MessageAttributeValue> = {};
-  for (const [name, value] of Object.entries({ [INBOX_ATTRIBUTES.event]: event, ...attributes })) all[name] = { DataType: 'String', StringValue: value };
-  await client.send(new PublishCommand({ TopicArn: topicArn, Message: message, MessageAttributes: all, ...(subject ? { Subject: subject } : {}) }));
+  for (const [name, value] of Object.entries({ [INBOX_ATTRIBUTES.event]: event, ...attributes }))
+    all[name] = { DataType: 'String', StringValue: value };
+  await client.send(
+    new PublishCommand({ TopicArn: topicArn, Message: message, MessageAttributes: all, ...(subject ? { Subject: subject } : {}) }),
+  );
 }

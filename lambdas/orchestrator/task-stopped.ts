@@ -21,11 +21,20 @@ export const TaskStateChange = z.object({
       startedBy: z.string().optional(),
       stopCode: z.string().optional(),
       stoppedReason: z.string().optional(),
-      containers: z.array(z.object({ name: z.string(), exitCode: z.number().int().optional(), reason: z.string().optional() }).passthrough()).default([]),
+      containers: z
+        .array(z.object({ name: z.string(), exitCode: z.number().int().optional(), reason: z.string().optional() }).passthrough())
+        .default([]),
       overrides: z
         .object({
           containerOverrides: z
-            .array(z.object({ name: z.string(), environment: z.array(z.object({ name: z.string(), value: z.string() }).passthrough()).optional() }).passthrough())
+            .array(
+              z
+                .object({
+                  name: z.string(),
+                  environment: z.array(z.object({ name: z.string(), value: z.string() }).passthrough()).optional(),
+                })
+                .passthrough(),
+            )
             .default([]),
         })
         .passthrough()
@@ -44,8 +53,11 @@ export interface TaskStoppedDeps {
 }
 
 /** The runner container's TASK_TOKEN in a task's overrides (the event's detail, or DescribeTasks' task). */
-function taskTokenOf(overrides: { containerOverrides?: { name?: string; environment?: { name?: string; value?: string }[] }[] } | undefined): string | undefined {
-  return overrides?.containerOverrides?.find((o) => o.name === RUNNER_CONTAINER_NAME)?.environment?.find((e) => e.name === 'TASK_TOKEN')?.value;
+function taskTokenOf(
+  overrides: { containerOverrides?: { name?: string; environment?: { name?: string; value?: string }[] }[] } | undefined,
+): string | undefined {
+  return overrides?.containerOverrides?.find((o) => o.name === RUNNER_CONTAINER_NAME)?.environment?.find((e) => e.name === 'TASK_TOKEN')
+    ?.value;
 }
 
 export type TaskStoppedOutcome = { runId: string | null; taskArn: string } & (LostRunnerAction | { action: 'ignored'; why: string });
@@ -70,7 +82,10 @@ export function createTaskStoppedHandler(deps: () => TaskStoppedDeps) {
     const token = taskTokenOf(detail.overrides) ?? (await d.describeTaskToken(detail.taskArn));
     if (!token) {
       // Nothing to fail the task with: the heartbeat window ends the run.
-      logger.error('runner task stopped, but neither its event nor ECS has its task token', { taskArn: detail.taskArn, stopCode: detail.stopCode });
+      logger.error('runner task stopped, but neither its event nor ECS has its task token', {
+        taskArn: detail.taskArn,
+        stopCode: detail.stopCode,
+      });
       return { ...base, runId: runId.data, action: 'ignored', why: 'no task token in the event or from ECS' };
     }
     const result = await endLostRunner(

@@ -48,7 +48,8 @@ export function importCheckout(forgeRoot: string, repo: string, directory: strin
   if (!parsed.success) throw new ForgeImportError(`"${repo}" is not a repository name: use owner/name (letters, digits, '-', '_', '.')`);
   const dir = resolve(directory);
   if (!existsSync(dir)) throw new ForgeImportError(`${dir} does not exist`);
-  if (tryGit(['rev-parse', '--is-inside-work-tree'], dir) !== 'true') throw new ForgeImportError(`${dir} is not a git work tree (run git init and commit your files first)`);
+  if (tryGit(['rev-parse', '--is-inside-work-tree'], dir) !== 'true')
+    throw new ForgeImportError(`${dir} is not a git work tree (run git init and commit your files first)`);
   const commit = tryGit(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], dir);
   if (!commit) throw new ForgeImportError(`${dir} has no commit yet (commit your files first)`);
   const branch = tryGit(['symbolic-ref', '--quiet', '--short', 'HEAD'], dir);

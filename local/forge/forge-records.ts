@@ -47,7 +47,9 @@ export const ForgeIssue = z
   .strict();
 export type ForgeIssue = z.infer<typeof ForgeIssue>;
 
-export const ForgeComment = z.object({ id: z.number().int().positive(), body: z.string(), createdAt: z.string(), user: ForgeUser.default(forgeBot) }).strict();
+export const ForgeComment = z
+  .object({ id: z.number().int().positive(), body: z.string(), createdAt: z.string(), user: ForgeUser.default(forgeBot) })
+  .strict();
 export type ForgeComment = z.infer<typeof ForgeComment>;
 
 function dirOf(forgeRoot: string, repo: string, kind: 'pulls' | 'issues'): string {
@@ -95,16 +97,35 @@ export function listIssues(forgeRoot: string, repo: string): ForgeIssue[] {
 }
 
 /** Creates an issue (tests and the demo); returns its number. */
-export function createIssue(forgeRoot: string, repo: string, input: { title: string; body: string; user?: ForgeUser }, now = new Date()): ForgeIssue {
+export function createIssue(
+  forgeRoot: string,
+  repo: string,
+  input: { title: string; body: string; user?: ForgeUser },
+  now = new Date(),
+): ForgeIssue {
   const dir = dirOf(forgeRoot, repo, 'issues');
   mkdirSync(dir, { recursive: true });
-  const issue = ForgeIssue.parse({ number: nextNumber(forgeRoot, repo), title: input.title, body: input.body, state: 'open', createdAt: now.toISOString(), updatedAt: now.toISOString(), ...(input.user ? { user: input.user } : {}) });
+  const issue = ForgeIssue.parse({
+    number: nextNumber(forgeRoot, repo),
+    title: input.title,
+    body: input.body,
+    state: 'open',
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+    ...(input.user ? { user: input.user } : {}),
+  });
   writeAtomically(join(dir, `${issue.number}.json`), issue);
   return issue;
 }
 
 /** Adds labels to an issue; returns the issue and the labels that were new. */
-export function addLabels(forgeRoot: string, repo: string, number: number, labels: readonly string[], now = new Date()): { issue: ForgeIssue; added: string[] } | undefined {
+export function addLabels(
+  forgeRoot: string,
+  repo: string,
+  number: number,
+  labels: readonly string[],
+  now = new Date(),
+): { issue: ForgeIssue; added: string[] } | undefined {
   const issue = listIssues(forgeRoot, repo).find((i) => i.number === number);
   if (!issue) return undefined;
   const added = [...new Set(labels)].filter((l) => !issue.labels.includes(l));
@@ -114,7 +135,13 @@ export function addLabels(forgeRoot: string, repo: string, number: number, label
 }
 
 /** Labels a pull request (GitHub labels pull requests through the issues API); undefined when there is no such pull request. */
-export function addPullLabels(forgeRoot: string, repo: string, number: number, labels: readonly string[], now = new Date()): { pull: ForgePull; added: string[] } | undefined {
+export function addPullLabels(
+  forgeRoot: string,
+  repo: string,
+  number: number,
+  labels: readonly string[],
+  now = new Date(),
+): { pull: ForgePull; added: string[] } | undefined {
   const pull = getPull(forgeRoot, repo, number);
   if (!pull) return undefined;
   const had = pull.labels ?? [];
@@ -152,7 +179,14 @@ export function listComments(forgeRoot: string, repo: string, number: number): F
   return existsSync(path) ? z.array(ForgeComment).parse(JSON.parse(readFileSync(path, 'utf8'))) : [];
 }
 
-export function addComment(forgeRoot: string, repo: string, number: number, body: string, now = new Date(), user: ForgeUser = forgeBot): ForgeComment {
+export function addComment(
+  forgeRoot: string,
+  repo: string,
+  number: number,
+  body: string,
+  now = new Date(),
+  user: ForgeUser = forgeBot,
+): ForgeComment {
   const dir = dirOf(forgeRoot, repo, 'issues');
   mkdirSync(dir, { recursive: true });
   const comments = listComments(forgeRoot, repo, number);
@@ -163,7 +197,12 @@ export function addComment(forgeRoot: string, repo: string, number: number, body
 }
 
 /** Edits a comment in place (GitHub's comment ids are global; ours encode the thread: number * 10^6 + n). Undefined when there is none. */
-export function updateComment(forgeRoot: string, repo: string, id: number, body: string): { number: number; comment: ForgeComment } | undefined {
+export function updateComment(
+  forgeRoot: string,
+  repo: string,
+  id: number,
+  body: string,
+): { number: number; comment: ForgeComment } | undefined {
   const number = Math.floor(id / 1_000_000);
   if (number < 1) return undefined;
   const comments = listComments(forgeRoot, repo, number);
@@ -220,7 +259,17 @@ export const ForgeReview = z
     state: z.enum(['COMMENTED', 'APPROVED', 'CHANGES_REQUESTED']),
     commitId: z.string().regex(/^[0-9a-f]{40}$/),
     submittedAt: z.string(),
-    comments: z.array(z.object({ id: z.number().int().positive(), path: z.string(), line: z.number().int().positive(), side: z.enum(['LEFT', 'RIGHT']), body: z.string() }).strict()),
+    comments: z.array(
+      z
+        .object({
+          id: z.number().int().positive(),
+          path: z.string(),
+          line: z.number().int().positive(),
+          side: z.enum(['LEFT', 'RIGHT']),
+          body: z.string(),
+        })
+        .strict(),
+    ),
   })
   .strict();
 export type ForgeReview = z.infer<typeof ForgeReview>;
@@ -235,7 +284,12 @@ export function listReviews(forgeRoot: string, repo: string, number: number): Fo
 }
 
 /** Stores a submitted review; review and comment ids are unique across the repository (number * 10^6 + n). */
-export function addReview(forgeRoot: string, repo: string, number: number, review: Omit<ForgeReview, 'id' | 'comments'> & { comments: Omit<ForgeReview['comments'][number], 'id'>[] }): ForgeReview {
+export function addReview(
+  forgeRoot: string,
+  repo: string,
+  number: number,
+  review: Omit<ForgeReview, 'id' | 'comments'> & { comments: Omit<ForgeReview['comments'][number], 'id'>[] },
+): ForgeReview {
   const existing = listReviews(forgeRoot, repo, number);
   const id = number * 1_000_000 + 500_000 + existing.length + 1;
   const comments = review.comments.map((c, i) => ({ ...c, id: id * 100 + i + 1 }));
@@ -255,7 +309,11 @@ export const ForgeCiJob = z
     id: z.number().int().positive(),
     name: z.string().min(1).max(200),
     conclusion: z.enum(['success', 'failure', 'neutral', 'cancelled', 'skipped', 'timed_out', 'action_required']),
-    steps: z.array(z.object({ name: z.string().min(1).max(200), conclusion: z.enum(['success', 'failure', 'skipped', 'cancelled', 'timed_out']) }).strict()),
+    steps: z.array(
+      z
+        .object({ name: z.string().min(1).max(200), conclusion: z.enum(['success', 'failure', 'skipped', 'cancelled', 'timed_out']) })
+        .strict(),
+    ),
     log: z.string().max(8 * 1024 * 1024),
   })
   .strict();
@@ -285,11 +343,20 @@ export function listCiRuns(forgeRoot: string, repo: string): ForgeCiRun[] {
 }
 
 /** Records a completed CI run (ids given out here: workflow runs, check suites and jobs each count up). */
-export function saveCiRun(forgeRoot: string, repo: string, input: Omit<ForgeCiRun, 'workflowRunId' | 'checkSuiteId' | 'jobs'> & { jobs: Omit<ForgeCiJob, 'id'>[] }): ForgeCiRun {
+export function saveCiRun(
+  forgeRoot: string,
+  repo: string,
+  input: Omit<ForgeCiRun, 'workflowRunId' | 'checkSuiteId' | 'jobs'> & { jobs: Omit<ForgeCiJob, 'id'>[] },
+): ForgeCiRun {
   const all = listCiRuns(forgeRoot, repo);
   const n = all.length + 1;
   const jobBase = all.reduce((max, r) => Math.max(max, ...r.jobs.map((j) => j.id)), 0);
-  const record = ForgeCiRun.parse({ ...input, workflowRunId: 7_000 + n, checkSuiteId: 9_000 + n, jobs: input.jobs.map((j, i) => ({ ...j, id: jobBase + i + 1 })) });
+  const record = ForgeCiRun.parse({
+    ...input,
+    workflowRunId: 7_000 + n,
+    checkSuiteId: 9_000 + n,
+    jobs: input.jobs.map((j, i) => ({ ...j, id: jobBase + i + 1 })),
+  });
   writeAtomically(ciFile(forgeRoot, repo), [...all, record]);
   return record;
 }

@@ -71,7 +71,9 @@ export function protectBranch(bare: string, branch: string): void {
 
 export function protectedBranchesOf(bare: string): string[] {
   try {
-    return git(['config', '--get-all', 'nightshift.protectedBranch'], bare).split('\n').filter((l) => l !== '');
+    return git(['config', '--get-all', 'nightshift.protectedBranch'], bare)
+      .split('\n')
+      .filter((l) => l !== '');
   } catch {
     return [];
   }
@@ -140,7 +142,9 @@ export function mergeBranch(bare: string, base: string, head: string, message: s
 
 /** Commit subjects of a branch, newest first (for tests and the demo). */
 export function branchLog(bare: string, branch: string, format = '%H %s'): string[] {
-  return git(['log', `--format=${format}`, `refs/heads/${branch}`], bare).split('\n').filter((l) => l !== '');
+  return git(['log', `--format=${format}`, `refs/heads/${branch}`], bare)
+    .split('\n')
+    .filter((l) => l !== '');
 }
 
 export function fileAt(bare: string, ref: string, path: string): string {

@@ -37,7 +37,17 @@ import {
   type ForgeUser,
 } from './forge-records';
 import { commentableLines } from '../../core/review/review-anchoring';
-import { bareRepoPath, branchAliasTarget, branchHead, commitExists, defaultBranchOf, fileAt, mergeBranch, MergeConflictError, protectedBranchesOf } from './forge-repositories';
+import {
+  bareRepoPath,
+  branchAliasTarget,
+  branchHead,
+  commitExists,
+  defaultBranchOf,
+  fileAt,
+  mergeBranch,
+  MergeConflictError,
+  protectedBranchesOf,
+} from './forge-repositories';
 
 /**
  * The local forge (docs/runner.md#local-forge): a real HTTP server on loopback speaking the subset of GitHub's REST API
@@ -136,7 +146,21 @@ const execFileAsync = promisify(execFile);
 
 /** A pull request's diff as GitHub computes it: from the merge base of base and head to head. */
 async function pullDiff(bare: string, pull: Pick<ForgePull, 'base' | 'head'>): Promise<string> {
-  const { stdout } = await execFileAsync('git', ['--git-dir', bare, 'diff', '--no-color', '--no-ext-diff', '--no-textconv', '-M', `refs/heads/${pull.base}...refs/heads/${pull.head}`, '--'], { maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await execFileAsync(
+    'git',
+    [
+      '--git-dir',
+      bare,
+      'diff',
+      '--no-color',
+      '--no-ext-diff',
+      '--no-textconv',
+      '-M',
+      `refs/heads/${pull.base}...refs/heads/${pull.head}`,
+      '--',
+    ],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
   return stdout;
 }
 
@@ -178,8 +202,20 @@ function readBody(req: IncomingMessage): Promise<unknown> {
   });
 }
 
-const CreatePull = z.object({ title: z.string().min(1), head: z.string().min(1), base: z.string().min(1), body: z.string().optional(), draft: z.boolean().optional(), maintainer_can_modify: z.boolean().optional() });
-const UpdatePull = z.object({ title: z.string().min(1).optional(), body: z.string().optional(), state: z.enum(['open', 'closed']).optional(), base: z.string().optional() });
+const CreatePull = z.object({
+  title: z.string().min(1),
+  head: z.string().min(1),
+  base: z.string().min(1),
+  body: z.string().optional(),
+  draft: z.boolean().optional(),
+  maintainer_can_modify: z.boolean().optional(),
+});
+const UpdatePull = z.object({
+  title: z.string().min(1).optional(),
+  body: z.string().optional(),
+  state: z.enum(['open', 'closed']).optional(),
+  base: z.string().optional(),
+});
 const CreateComment = z.object({ body: z.string().min(1) });
 const CreateIssue = z.object({ title: z.string().min(1).max(256), body: z.string().max(65_536).optional() });
 const AddLabels = z.object({ labels: z.array(z.string().min(1).max(50)).min(1).max(100) });
@@ -197,11 +233,23 @@ const CreateCheckRun = z.object({ ...CheckRunFields, head_sha: z.string().regex(
 const UpdateCheckRun = z.object(CheckRunFields).partial();
 const CreateReview = z
   .object({
-    commit_id: z.string().regex(/^[0-9a-f]{40}$/, 'must be a commit sha').optional(),
+    commit_id: z
+      .string()
+      .regex(/^[0-9a-f]{40}$/, 'must be a commit sha')
+      .optional(),
     body: z.string().max(65_536).optional(),
     event: z.enum(['APPROVE', 'REQUEST_CHANGES', 'COMMENT']),
     comments: z
-      .array(z.object({ path: z.string().min(1), line: z.number().int().positive(), side: z.enum(['LEFT', 'RIGHT']).optional(), body: z.string().min(1).max(65_536) }).strict())
+      .array(
+        z
+          .object({
+            path: z.string().min(1),
+            line: z.number().int().positive(),
+            side: z.enum(['LEFT', 'RIGHT']).optional(),
+            body: z.string().min(1).max(65_536),
+          })
+          .strict(),
+      )
       .max(100)
       .optional(),
   })
@@ -213,7 +261,11 @@ interface PendingDelivery {
   event: string;
   payload: Record<string, unknown> & { action: string };
 }
-const AccessTokenRequest = z.object({ repositories: z.array(z.string()).optional(), repository_ids: z.array(z.number()).optional(), permissions: z.record(z.string(), z.string()).optional() });
+const AccessTokenRequest = z.object({
+  repositories: z.array(z.string()).optional(),
+  repository_ids: z.array(z.number()).optional(),
+  permissions: z.record(z.string(), z.string()).optional(),
+});
 
 export function startForge(options: ForgeOptions): Promise<ForgeServer> {
   const root = options.root;
@@ -298,7 +350,12 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
       draft: p.draft,
       html_url: `${options.webUrl?.() ?? baseUrl}/${repo}/pull/${p.number}`,
       url: `${baseUrl}/repos/${repo}/pulls/${p.number}`,
-      head: { ref: p.head, label: `${(p.headRepo ?? repo).split('/')[0]}:${p.head}`, sha: branchHead(bareRepoPath(root, repo), p.head) ?? null, repo: repoJson(p.headRepo ?? repo) },
+      head: {
+        ref: p.head,
+        label: `${(p.headRepo ?? repo).split('/')[0]}:${p.head}`,
+        sha: branchHead(bareRepoPath(root, repo), p.head) ?? null,
+        repo: repoJson(p.headRepo ?? repo),
+      },
       base: { ref: p.base, label: `${owner}:${p.base}`, repo: repoJson(repo) },
       labels: (p.labels ?? []).map((name) => ({ name })),
       user: userJson(forgeBot),
@@ -337,7 +394,11 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
     payload: { action: 'closed', number: p.number, pull_request: pullJson(repo, p), repository: repoJson(repo), sender },
   });
 
-  const checkRunRecord = (input: Partial<z.infer<typeof CreateCheckRun>> & { name: string }, headSha: string, existing?: ForgeCheckRun): Omit<ForgeCheckRun, 'id'> => ({
+  const checkRunRecord = (
+    input: Partial<z.infer<typeof CreateCheckRun>> & { name: string },
+    headSha: string,
+    existing?: ForgeCheckRun,
+  ): Omit<ForgeCheckRun, 'id'> => ({
     name: input.name,
     headSha,
     externalId: input.external_id ?? existing?.externalId ?? null,
@@ -388,13 +449,23 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
   /** The same-repository open pull requests whose head is the commit, as GitHub lists them in CI events (forks' left out). */
   const ciPulls = (repo: string, run: ForgeCiRun) =>
     listPulls(root, repo)
-      .filter((p) => p.state === 'open' && p.headRepo === undefined && p.head === run.headBranch && branchHead(bareRepoPath(root, repo), p.head) === run.headSha)
+      .filter(
+        (p) =>
+          p.state === 'open' &&
+          p.headRepo === undefined &&
+          p.head === run.headBranch &&
+          branchHead(bareRepoPath(root, repo), p.head) === run.headSha,
+      )
       .map((p) => ({
         url: `${baseUrl}/repos/${repo}/pulls/${p.number}`,
         id: p.number,
         number: p.number,
         head: { ref: p.head, sha: run.headSha, repo: { id: 1, url: `${baseUrl}/repos/${repo}`, name: repo.split('/')[1] } },
-        base: { ref: p.base, sha: branchHead(bareRepoPath(root, repo), p.base) ?? '', repo: { id: 1, url: `${baseUrl}/repos/${repo}`, name: repo.split('/')[1] } },
+        base: {
+          ref: p.base,
+          sha: branchHead(bareRepoPath(root, repo), p.base) ?? '',
+          repo: { id: 1, url: `${baseUrl}/repos/${repo}`, name: repo.split('/')[1] },
+        },
       }));
   const ciDeliveries = (repo: string, run: ForgeCiRun, events: readonly ('check_suite' | 'workflow_run')[]): PendingDelivery[] => {
     const pull_requests = ciPulls(repo, run);
@@ -462,8 +533,19 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
     url: URL,
     body: unknown,
     token: string | undefined,
-  ): Promise<{ status: number; json: unknown; diff?: string; text?: string; location?: string; raw?: string; deliveries?: PendingDelivery[] }> => {
-    const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
+  ): Promise<{
+    status: number;
+    json: unknown;
+    diff?: string;
+    text?: string;
+    location?: string;
+    raw?: string;
+    deliveries?: PendingDelivery[];
+  }> => {
+    const parts = url.pathname
+      .split('/')
+      .filter((p) => p !== '')
+      .map(decodeURIComponent);
     const method = req.method ?? 'GET';
 
     if (parts[0] === 'app' && parts[1] === 'installations' && parts[3] === 'access_tokens' && method === 'POST') {
@@ -474,7 +556,16 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
       if (names.length !== 1) throw new HttpError(422, 'the local forge issues tokens for exactly one repository');
       const owner = existingOwnerOf(names[0]!);
       const { token: issued, expiresAt } = issueForgeToken(root, `${owner}/${names[0]}`, null);
-      return { status: 201, json: { token: issued, expires_at: expiresAt, permissions: input.permissions ?? {}, repository_selection: 'selected', repositories: [{ name: names[0], full_name: `${owner}/${names[0]}` }] } };
+      return {
+        status: 201,
+        json: {
+          token: issued,
+          expires_at: expiresAt,
+          permissions: input.permissions ?? {},
+          repository_selection: 'selected',
+          repositories: [{ name: names[0], full_name: `${owner}/${names[0]}` }],
+        },
+      };
     }
 
     // Where a job's log redirects to (GitHub: a short-lived download URL on another host).
@@ -506,7 +597,16 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
       const [owner, name] = repo.split('/') as [string, string];
       return {
         status: 200,
-        json: { id: 1, name, full_name: repo, owner: { login: owner }, private: false, default_branch: defaultBranchOf(bare), clone_url: pathToFileURL(bare).href, html_url: `${baseUrl}/${repo}` },
+        json: {
+          id: 1,
+          name,
+          full_name: repo,
+          owner: { login: owner },
+          private: false,
+          default_branch: defaultBranchOf(bare),
+          clone_url: pathToFileURL(bare).href,
+          html_url: `${baseUrl}/${repo}`,
+        },
       };
     }
     if (rest[0] === 'branches' && rest.length >= 2 && method === 'GET') {
@@ -521,12 +621,14 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
     if (rest[0] === 'compare' && rest.length >= 2 && method === 'GET') {
       const m = /^(.+?)\.\.\.(.+)$/.exec(rest.slice(1).join('/'));
       if (!m || !branchHead(bare, m[1]!) || !branchHead(bare, m[2]!)) throw new HttpError(404, 'Not Found');
-      if (!/application\/vnd\.github(\.v3)?\.diff/.test(String(req.headers.accept ?? ''))) throw new HttpError(415, 'the local forge answers a compare as a diff only (Accept: application/vnd.github.diff)');
+      if (!/application\/vnd\.github(\.v3)?\.diff/.test(String(req.headers.accept ?? '')))
+        throw new HttpError(415, 'the local forge answers a compare as a diff only (Accept: application/vnd.github.diff)');
       return { status: 200, json: undefined, diff: await pullDiff(bare, { base: m[1]!, head: m[2]! }) };
     }
     // A file at a ref, raw (`Accept: application/vnd.github.raw`), as the contents API answers it.
     if (rest[0] === 'contents' && rest.length >= 2 && method === 'GET') {
-      if (!/application\/vnd\.github(\.v3)?\.raw/.test(String(req.headers.accept ?? ''))) throw new HttpError(415, 'the local forge answers contents raw only (Accept: application/vnd.github.raw)');
+      if (!/application\/vnd\.github(\.v3)?\.raw/.test(String(req.headers.accept ?? '')))
+        throw new HttpError(415, 'the local forge answers contents raw only (Accept: application/vnd.github.raw)');
       const ref = url.searchParams.get('ref') ?? defaultBranchOf(bare);
       if (!branchHead(bare, ref)) throw new HttpError(404, 'Not Found');
       try {
@@ -540,32 +642,55 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
       const head = url.searchParams.get('head');
       const base = url.searchParams.get('base');
       const pulls = listPulls(root, repo).filter(
-        (p) => (state === 'all' || p.state === state) && (!head || `${repo.split('/')[0]}:${p.head}`.toLowerCase() === head.toLowerCase()) && (!base || p.base === base),
+        (p) =>
+          (state === 'all' || p.state === state) &&
+          (!head || `${repo.split('/')[0]}:${p.head}`.toLowerCase() === head.toLowerCase()) &&
+          (!base || p.base === base),
       );
       return { status: 200, json: pulls.map((p) => pullJson(repo, p)) };
     }
     if (rest[0] === 'pulls' && rest.length === 1 && method === 'POST') {
       const input = CreatePull.parse(body);
       const headBranch = input.head.includes(':') ? input.head.split(':')[1]! : input.head;
-      if (!branchHead(bare, headBranch)) throw new HttpError(422, 'Validation Failed', [{ resource: 'PullRequest', field: 'head', code: 'invalid' }]);
-      if (!branchHead(bare, input.base)) throw new HttpError(422, 'Validation Failed', [{ resource: 'PullRequest', field: 'base', code: 'invalid' }]);
+      if (!branchHead(bare, headBranch))
+        throw new HttpError(422, 'Validation Failed', [{ resource: 'PullRequest', field: 'head', code: 'invalid' }]);
+      if (!branchHead(bare, input.base))
+        throw new HttpError(422, 'Validation Failed', [{ resource: 'PullRequest', field: 'base', code: 'invalid' }]);
       if (listPulls(root, repo).some((p) => p.state === 'open' && p.head === headBranch)) {
-        throw new HttpError(422, 'Validation Failed', [{ resource: 'PullRequest', code: 'custom', message: `A pull request already exists for ${headBranch}.` }]);
+        throw new HttpError(422, 'Validation Failed', [
+          { resource: 'PullRequest', code: 'custom', message: `A pull request already exists for ${headBranch}.` },
+        ]);
       }
       const now = new Date().toISOString();
-      const pull = savePull(root, repo, { title: input.title, body: input.body ?? '', head: headBranch, base: input.base, draft: input.draft ?? false, state: 'open', createdAt: now, updatedAt: now });
+      const pull = savePull(root, repo, {
+        title: input.title,
+        body: input.body ?? '',
+        head: headBranch,
+        base: input.base,
+        draft: input.draft ?? false,
+        state: 'open',
+        createdAt: now,
+        updatedAt: now,
+      });
       return { status: 201, json: pullJson(repo, pull) };
     }
     if (rest[0] === 'pulls' && rest.length === 2 && (method === 'PATCH' || method === 'GET')) {
       const existing = getPull(root, repo, Number(rest[1]));
       if (!existing) throw new HttpError(404, 'Not Found');
       // `Accept: application/vnd.github.diff` asks for the pull request as a diff, as GitHub answers it.
-      if (method === 'GET' && /application\/vnd\.github(\.v3)?\.diff/.test(String(req.headers.accept ?? ''))) return { status: 200, json: undefined, diff: await pullDiff(bare, existing) };
+      if (method === 'GET' && /application\/vnd\.github(\.v3)?\.diff/.test(String(req.headers.accept ?? '')))
+        return { status: 200, json: undefined, diff: await pullDiff(bare, existing) };
       if (method === 'GET') return { status: 200, json: pullJson(repo, existing) };
       const input = UpdatePull.parse(body ?? {});
       const now = new Date().toISOString();
       const closing = existing.state === 'open' && input.state === 'closed';
-      const updated = savePull(root, repo, { ...existing, ...input, updatedAt: now, ...(closing ? { closedAt: now } : {}), ...(input.state === 'open' ? { closedAt: null } : {}) });
+      const updated = savePull(root, repo, {
+        ...existing,
+        ...input,
+        updatedAt: now,
+        ...(closing ? { closedAt: now } : {}),
+        ...(input.state === 'open' ? { closedAt: null } : {}),
+      });
       return { status: 200, json: pullJson(repo, updated), ...(closing ? { deliveries: [closedDelivery(repo, updated, sender)] } : {}) };
     }
     if (rest[0] === 'pulls' && rest[2] === 'merge' && rest.length === 3 && method === 'PUT') {
@@ -573,7 +698,8 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
       if (!existing) throw new HttpError(404, 'Not Found');
       if (existing.state !== 'open') throw new HttpError(405, 'Pull Request is not mergeable');
       // As on GitHub, merging takes write access; the platform's own tokens never merge (docs/security.md).
-      if (writer.type === 'Bot' || !['admin', 'maintain', 'write'].includes(permissionOf(root, repo, writer.login))) throw new HttpError(403, 'Resource not accessible by integration');
+      if (writer.type === 'Bot' || !['admin', 'maintain', 'write'].includes(permissionOf(root, repo, writer.login)))
+        throw new HttpError(403, 'Resource not accessible by integration');
       let sha: string;
       try {
         sha = mergeBranch(bare, existing.base, existing.head, `Merge pull request #${existing.number} from ${existing.head}`);
@@ -583,7 +709,11 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
       }
       const now = new Date().toISOString();
       const merged = savePull(root, repo, { ...existing, state: 'closed', updatedAt: now, closedAt: now, mergedAt: now });
-      return { status: 200, json: { sha, merged: true, message: 'Pull Request successfully merged' }, deliveries: [closedDelivery(repo, merged, sender)] };
+      return {
+        status: 200,
+        json: { sha, merged: true, message: 'Pull Request successfully merged' },
+        deliveries: [closedDelivery(repo, merged, sender)],
+      };
     }
     if (rest[0] === 'issues' && rest.length === 2 && method === 'GET') {
       const issue = listIssues(root, repo).find((i) => i.number === Number(rest[1]));
@@ -595,7 +725,11 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
     if (rest[0] === 'issues' && rest.length === 1 && method === 'POST') {
       const input = CreateIssue.parse(body);
       const issue = createIssue(root, repo, { title: input.title, body: input.body ?? '', user: writer });
-      return { status: 201, json: issueJson(repo, issue), deliveries: [{ event: 'issues', payload: { action: 'opened', issue: issueJson(repo, issue), repository: repoJson(repo), sender } }] };
+      return {
+        status: 201,
+        json: issueJson(repo, issue),
+        deliveries: [{ event: 'issues', payload: { action: 'opened', issue: issueJson(repo, issue), repository: repoJson(repo), sender } }],
+      };
     }
     if (rest[0] === 'issues' && rest[2] === 'labels' && rest.length === 3 && method === 'POST') {
       const input = AddLabels.parse(body);
@@ -608,21 +742,34 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
         return {
           status: 200,
           json: pull_request.labels,
-          deliveries: labelled.added.map((name) => ({ event: 'pull_request', payload: { action: 'labeled', number: labelled.pull.number, label: { name }, pull_request, repository: repoJson(repo), sender } })),
+          deliveries: labelled.added.map((name) => ({
+            event: 'pull_request',
+            payload: { action: 'labeled', number: labelled.pull.number, label: { name }, pull_request, repository: repoJson(repo), sender },
+          })),
         };
       }
       const issue = issueJson(repo, result.issue);
       return {
         status: 200,
         json: issue.labels,
-        deliveries: result.added.map((name) => ({ event: 'issues', payload: { action: 'labeled', label: { name }, issue, repository: repoJson(repo), sender } })),
+        deliveries: result.added.map((name) => ({
+          event: 'issues',
+          payload: { action: 'labeled', label: { name }, issue, repository: repoJson(repo), sender },
+        })),
       };
     }
     if (rest[0] === 'issues' && rest[2] === 'comments' && rest.length === 3 && method === 'GET') {
       const number = Number(rest[1]);
       return {
         status: 200,
-        json: listComments(root, repo, number).map((c) => ({ id: c.id, body: c.body, user: userJson(c.user), created_at: c.createdAt, updated_at: c.createdAt, html_url: `${baseUrl}/${repo}/issues/${number}#issuecomment-${c.id}` })),
+        json: listComments(root, repo, number).map((c) => ({
+          id: c.id,
+          body: c.body,
+          user: userJson(c.user),
+          created_at: c.createdAt,
+          updated_at: c.createdAt,
+          html_url: `${baseUrl}/${repo}/issues/${number}#issuecomment-${c.id}`,
+        })),
       };
     }
     if (rest[0] === 'collaborators' && rest[2] === 'permission' && rest.length === 3 && method === 'GET') {
@@ -643,15 +790,32 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
       if (!pull) throw new HttpError(404, 'Not Found');
       const input = CreateReview.parse(body);
       const commitId = input.commit_id ?? branchHead(bare, pull.head);
-      if (!commitId || !commitExists(bare, commitId)) throw new HttpError(422, 'Unprocessable Entity', ['commit_id is not part of the pull request']);
+      if (!commitId || !commitExists(bare, commitId))
+        throw new HttpError(422, 'Unprocessable Entity', ['commit_id is not part of the pull request']);
       // As on GitHub: a comment must sit on a line of the diff's hunks, on its side.
       const lines = commentableLines(await pullDiff(bare, pull));
-      const comments = (input.comments ?? []).map((c) => ({ path: c.path, line: c.line, side: c.side ?? ('RIGHT' as const), body: c.body }));
+      const comments = (input.comments ?? []).map((c) => ({
+        path: c.path,
+        line: c.line,
+        side: c.side ?? ('RIGHT' as const),
+        body: c.body,
+      }));
       for (const c of comments) {
-        if (!lines.get(c.path)?.[c.side].has(c.line)) throw new HttpError(422, 'Unprocessable Entity', [`Line could not be resolved: ${c.path} line ${c.line} (${c.side}) is not in the diff`]);
+        if (!lines.get(c.path)?.[c.side].has(c.line))
+          throw new HttpError(422, 'Unprocessable Entity', [
+            `Line could not be resolved: ${c.path} line ${c.line} (${c.side}) is not in the diff`,
+          ]);
       }
-      if (input.event !== 'APPROVE' && (input.body ?? '') === '' && comments.length === 0) throw new HttpError(422, 'Unprocessable Entity', [`Review body is required for ${input.event}`]);
-      const review = addReview(root, repo, number, { user: writer, body: input.body ?? '', state: reviewStates[input.event], commitId, submittedAt: new Date().toISOString(), comments });
+      if (input.event !== 'APPROVE' && (input.body ?? '') === '' && comments.length === 0)
+        throw new HttpError(422, 'Unprocessable Entity', [`Review body is required for ${input.event}`]);
+      const review = addReview(root, repo, number, {
+        user: writer,
+        body: input.body ?? '',
+        state: reviewStates[input.event],
+        commitId,
+        submittedAt: new Date().toISOString(),
+        comments,
+      });
       return { status: 200, json: reviewJson(repo, number, review) };
     }
     if (rest.at(-1) === 'reactions' && method === 'POST' && (rest[0] === 'issues' || rest[0] === 'pulls')) {
@@ -662,11 +826,22 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
       const edited = updateComment(root, repo, Number(rest[2]), UpdateComment.parse(body).body);
       if (!edited) throw new HttpError(404, 'Not Found');
       const c = edited.comment;
-      return { status: 200, json: { id: c.id, body: c.body, user: userJson(c.user), created_at: c.createdAt, updated_at: new Date().toISOString(), html_url: `${baseUrl}/${repo}/issues/${edited.number}#issuecomment-${c.id}` } };
+      return {
+        status: 200,
+        json: {
+          id: c.id,
+          body: c.body,
+          user: userJson(c.user),
+          created_at: c.createdAt,
+          updated_at: new Date().toISOString(),
+          html_url: `${baseUrl}/${repo}/issues/${edited.number}#issuecomment-${c.id}`,
+        },
+      };
     }
     if (rest[0] === 'check-runs' && rest.length === 1 && method === 'POST') {
       const input = CreateCheckRun.parse(body);
-      if (!commitExists(bare, input.head_sha)) throw new HttpError(422, 'Validation Failed', [{ resource: 'CheckRun', field: 'head_sha', code: 'invalid' }]);
+      if (!commitExists(bare, input.head_sha))
+        throw new HttpError(422, 'Validation Failed', [{ resource: 'CheckRun', field: 'head_sha', code: 'invalid' }]);
       const run = saveCheckRun(root, repo, checkRunRecord(input, input.head_sha));
       return { status: 201, json: checkRunJson(repo, run) };
     }
@@ -674,7 +849,16 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
       const existing = listCheckRuns(root, repo).find((c) => c.id === Number(rest[1]));
       if (!existing) throw new HttpError(404, 'Not Found');
       const input = UpdateCheckRun.parse(body ?? {});
-      return { status: 200, json: checkRunJson(repo, saveCheckRun(root, repo, { ...checkRunRecord({ ...input, name: input.name ?? existing.name }, existing.headSha, existing), id: existing.id })) };
+      return {
+        status: 200,
+        json: checkRunJson(
+          repo,
+          saveCheckRun(root, repo, {
+            ...checkRunRecord({ ...input, name: input.name ?? existing.name }, existing.headSha, existing),
+            id: existing.id,
+          }),
+        ),
+      };
     }
     if (rest[0] === 'commits' && rest.at(-1) === 'check-runs' && rest.length >= 3 && method === 'GET') {
       const ref = rest.slice(1, -1).join('/');
@@ -703,18 +887,32 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
       const known = listIssues(root, repo).some((i) => i.number === number) || listPulls(root, repo).some((p) => p.number === number);
       if (!known) throw new HttpError(404, 'Not Found');
       const comment = addComment(root, repo, number, CreateComment.parse(body).body, new Date(), writer);
-      const json = { id: comment.id, body: comment.body, user: userJson(comment.user), created_at: comment.createdAt, html_url: `${baseUrl}/${repo}/issues/${number}#issuecomment-${comment.id}` };
+      const json = {
+        id: comment.id,
+        body: comment.body,
+        user: userJson(comment.user),
+        created_at: comment.createdAt,
+        html_url: `${baseUrl}/${repo}/issues/${number}#issuecomment-${comment.id}`,
+      };
       const issue = listIssues(root, repo).find((i) => i.number === number);
       const pull = getPull(root, repo, number);
       const thread = issue ? issueJson(repo, issue) : pullAsIssueJson(repo, pull!);
-      return { status: 201, json, deliveries: [{ event: 'issue_comment', payload: { action: 'created', issue: thread, comment: json, repository: repoJson(repo), sender } }] };
+      return {
+        status: 201,
+        json,
+        deliveries: [
+          { event: 'issue_comment', payload: { action: 'created', issue: thread, comment: json, repository: repoJson(repo), sender } },
+        ],
+      };
     }
     throw new HttpError(404, 'Not Found');
   };
 
   /** The owner of the one repository with that short name (token exchange names repositories without owner). */
   const existingOwnerOf = (name: string): string => {
-    const owners = existsSync(root) ? readdirSync(root).filter((o) => !o.startsWith('.') && existsSync(bareRepoPath(root, `${o}/${name}`))) : [];
+    const owners = existsSync(root)
+      ? readdirSync(root).filter((o) => !o.startsWith('.') && existsSync(bareRepoPath(root, `${o}/${name}`)))
+      : [];
     if (owners.length !== 1) throw new HttpError(422, `repository ${name} is not unique in the forge`);
     return owners[0]!;
   };
@@ -743,7 +941,10 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
         json = { message: err.message, ...(err.errors ? { errors: err.errors } : {}), documentation_url: 'https://docs.github.com/rest' };
       } else if (err instanceof z.ZodError) {
         status = 422;
-        json = { message: 'Validation Failed', errors: err.issues.map((i) => ({ field: i.path.join('.'), code: 'invalid', message: i.message })) };
+        json = {
+          message: 'Validation Failed',
+          errors: err.issues.map((i) => ({ field: i.path.join('.'), code: 'invalid', message: i.message })),
+        };
       } else {
         status = 500;
         json = { message: (err as Error).message };
@@ -792,7 +993,14 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
         },
         reportCi: (repo, input) => {
           const failed = input.jobs.some((j) => j.conclusion === 'failure' || j.conclusion === 'timed_out');
-          const run = saveCiRun(root, repo, { name: input.name ?? 'CI', headSha: input.headSha, headBranch: input.headBranch, conclusion: failed ? 'failure' : 'success', createdAt: new Date().toISOString(), jobs: input.jobs });
+          const run = saveCiRun(root, repo, {
+            name: input.name ?? 'CI',
+            headSha: input.headSha,
+            headBranch: input.headBranch,
+            conclusion: failed ? 'failure' : 'success',
+            createdAt: new Date().toISOString(),
+            jobs: input.jobs,
+          });
           ciDeliveries(repo, run, input.events ?? ['check_suite', 'workflow_run']).forEach(deliver);
           return run;
         },
@@ -808,4 +1016,3 @@ export function startForge(options: ForgeOptions): Promise<ForgeServer> {
     });
   });
 }
-

@@ -27,8 +27,19 @@ interface DynaliteTable {
 /** The part of dynalite's db module (no types shipped) this uses. */
 interface DynaliteDb {
   create: (options: unknown) => object;
-  updateIndexes: (store: object, table: DynaliteTable, existingItem: Item | null | undefined, item: Item | null | undefined, cb: unknown) => unknown;
-  getIndexActions: (indexes: unknown[], existingItem: Item | null | undefined, item: Item | null | undefined, table: DynaliteTable) => { puts: IndexAction[] };
+  updateIndexes: (
+    store: object,
+    table: DynaliteTable,
+    existingItem: Item | null | undefined,
+    item: Item | null | undefined,
+    cb: unknown,
+  ) => unknown;
+  getIndexActions: (
+    indexes: unknown[],
+    existingItem: Item | null | undefined,
+    item: Item | null | undefined,
+    table: DynaliteTable,
+  ) => { puts: IndexAction[] };
   itemSize: (item: Item) => number;
 }
 
@@ -45,11 +56,19 @@ function entryUnits(item: Item): number {
 }
 
 function canonical(item: Item): string {
-  return JSON.stringify(Object.keys(item).sort().map((k) => [k, item[k]]));
+  return JSON.stringify(
+    Object.keys(item)
+      .sort()
+      .map((k) => [k, item[k]]),
+  );
 }
 
 /** The index write units of replacing `before` by `after` (either absent), per index. */
-export function indexCopyUnits(table: DynaliteTable, before: Item | null | undefined, after: Item | null | undefined): Record<string, number> {
+export function indexCopyUnits(
+  table: DynaliteTable,
+  before: Item | null | undefined,
+  after: Item | null | undefined,
+): Record<string, number> {
   const units: Record<string, number> = {};
   for (const indexes of [table.LocalSecondaryIndexes ?? [], table.GlobalSecondaryIndexes ?? []]) {
     const old = new Map(db.getIndexActions(indexes, null, before, table).puts.map((a) => [a.index, a]));
@@ -58,7 +77,8 @@ export function indexCopyUnits(table: DynaliteTable, before: Item | null | undef
       const o = old.get(index);
       const n = next.get(index);
       let u = 0;
-      if (o && n) u = o.key === n.key ? (canonical(o.item) === canonical(n.item) ? 0 : entryUnits(n.item)) : entryUnits(o.item) + entryUnits(n.item);
+      if (o && n)
+        u = o.key === n.key ? (canonical(o.item) === canonical(n.item) ? 0 : entryUnits(n.item)) : entryUnits(o.item) + entryUnits(n.item);
       else if (n) u = entryUnits(n.item);
       else if (o) u = entryUnits(o.item);
       if (u > 0) units[index] = u;
@@ -73,7 +93,9 @@ function wrapIndexUpdates(): void {
   const original = db.updateIndexes;
   db.updateIndexes = (store, table, existingItem, item, cb) => {
     const meter = meters.get(store);
-    if (meter) for (const [index, units] of Object.entries(indexCopyUnits(table, existingItem, item))) meter.dynamoIndexWrite(table.TableName, index, units);
+    if (meter)
+      for (const [index, units] of Object.entries(indexCopyUnits(table, existingItem, item)))
+        meter.dynamoIndexWrite(table.TableName, index, units);
     return original(store, table, existingItem, item, cb);
   };
 }
@@ -95,7 +117,12 @@ function countAnswer(meter: PlatformMeter, operation: string, request: { TableNa
     meter.dynamoRequest(table, operation, { read: 0, write: 1 });
     return;
   }
-  const consumed = answer.ConsumedCapacity === undefined ? [] : Array.isArray(answer.ConsumedCapacity) ? answer.ConsumedCapacity : [answer.ConsumedCapacity];
+  const consumed =
+    answer.ConsumedCapacity === undefined
+      ? []
+      : Array.isArray(answer.ConsumedCapacity)
+        ? answer.ConsumedCapacity
+        : [answer.ConsumedCapacity];
   for (const c of consumed) {
     if (!c.TableName) continue;
     const units = c.CapacityUnits ?? 0;
@@ -141,7 +168,11 @@ export function meteredDynalite<O>(factory: (options: O) => Server, options: O, 
         // Not JSON: dynalite answers it with its own error.
       }
       // dynalite reads the (rewritten) body as a stream with the request's headers, method and URL.
-      const replay = Object.assign(Readable.from(body.length > 0 ? [body] : []), { headers: req.headers, method: req.method, url: req.url }) as unknown as IncomingMessage;
+      const replay = Object.assign(Readable.from(body.length > 0 ? [body] : []), {
+        headers: req.headers,
+        method: req.method,
+        url: req.url,
+      }) as unknown as IncomingMessage;
       const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
       res.end = ((...args: unknown[]) => {
         if (typeof args[0] === 'string') countAnswer(meter, operation, data, args[0]);

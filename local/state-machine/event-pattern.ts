@@ -7,7 +7,8 @@ export function matchesEventPattern(pattern: Record<string, unknown>, event: Rec
   for (const [key, expected] of Object.entries(pattern)) {
     const actual = event[key];
     if (Array.isArray(expected)) {
-      if (expected.some((v) => v !== null && typeof v === 'object')) throw new Error(`event pattern content filters are not supported offline (${key})`);
+      if (expected.some((v) => v !== null && typeof v === 'object'))
+        throw new Error(`event pattern content filters are not supported offline (${key})`);
       const values = Array.isArray(actual) ? actual : [actual];
       if (!values.some((v) => expected.includes(v))) return false;
     } else if (expected !== null && typeof expected === 'object') {

@@ -1,6 +1,12 @@
 import '../../core/polyfills';
 import { randomUUID } from 'node:crypto';
-import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import {
+  ExecutionAbortedError,
+  ExecutionError,
+  ExecutionTimeoutError,
+  StateMachine,
+  type StateMachineDefinition,
+} from 'aws-local-stepfunctions';
 import * as z from 'zod';
 import { ExecutionStoppedError, StepFunctionsError, TaskStateError } from './errors';
 import { prepareDefinition, type PreparedDefinition } from './prepared-definition';
@@ -118,7 +124,11 @@ export class LocalStateMachine {
       requireLocalResource: (resource) => this.requireLocalResource(resource),
     });
     this.machine = new StateMachine(this.prepared.definition as unknown as StateMachineDefinition);
-    this.statusChanges = new StatusChangeDelivery({ rules: extracted.statusChangeRules, handlerFor: (entry) => this.handlerFor(entry), log: (message, fields) => this.log(message, fields) });
+    this.statusChanges = new StatusChangeDelivery({
+      rules: extracted.statusChangeRules,
+      handlerFor: (entry) => this.handlerFor(entry),
+      log: (message, fields) => this.log(message, fields),
+    });
   }
 
   /** Starts an execution named `name` (the run id); AWS's StartExecution semantics for repeated names. */
@@ -127,8 +137,13 @@ export class LocalStateMachine {
   }
 
   /** StartExecution as the SFN API has it (for a loopback endpoint). */
-  async startExecution(stateMachineArn: string, name: string | undefined, input: string): Promise<{ executionArn: string; startDate: Date }> {
-    if (stateMachineArn !== this.stateMachineArn) throw new StepFunctionsError('StateMachineDoesNotExist', `no state machine ${stateMachineArn}`);
+  async startExecution(
+    stateMachineArn: string,
+    name: string | undefined,
+    input: string,
+  ): Promise<{ executionArn: string; startDate: Date }> {
+    if (stateMachineArn !== this.stateMachineArn)
+      throw new StepFunctionsError('StateMachineDoesNotExist', `no state machine ${stateMachineArn}`);
     const record = this.startRecord(name ?? randomUUID(), input);
     return { executionArn: record.executionArn, startDate: record.startDate };
   }
@@ -174,14 +189,19 @@ export class LocalStateMachine {
 
   /** Stops every running execution and waits for all of them (shutdown, test teardown). */
   async close(): Promise<void> {
-    await Promise.all([...this.executions.values()].filter((r) => r.status === 'RUNNING').map((r) => this.stopExecution(r.executionArn, 'States.Runtime', 'local platform shut down')));
+    await Promise.all(
+      [...this.executions.values()]
+        .filter((r) => r.status === 'RUNNING')
+        .map((r) => this.stopExecution(r.executionArn, 'States.Runtime', 'local platform shut down')),
+    );
     await Promise.all([...this.executions.values()].map((r) => r.settled));
   }
 
   private record(nameOrArn: string): ExecutionRecord {
     const name = nameOrArn.startsWith('arn:') ? nameOrArn.slice(nameOrArn.lastIndexOf(':') + 1) : nameOrArn;
     const record = this.executions.get(name);
-    if (!record || (nameOrArn.startsWith('arn:') && record.executionArn !== nameOrArn)) throw new StepFunctionsError('ExecutionDoesNotExist', `no execution ${nameOrArn}`);
+    if (!record || (nameOrArn.startsWith('arn:') && record.executionArn !== nameOrArn))
+      throw new StepFunctionsError('ExecutionDoesNotExist', `no execution ${nameOrArn}`);
     return record;
   }
 
@@ -241,8 +261,12 @@ export class LocalStateMachine {
     const execution = this.machine.run(input as never, {
       overrides: {
         taskResourceLocalHandlers: this.localHandlers(record, takeToken) as never,
-        ...(this.options.waitStateMs !== undefined ? { waitTimeOverrides: Object.fromEntries(this.prepared.waitStates.map((s) => [s, this.options.waitStateMs!])) } : {}),
-        ...(this.options.retryIntervalMs !== undefined ? { retryIntervalOverrides: Object.fromEntries(this.prepared.retryStates.map((s) => [s, this.options.retryIntervalMs!])) } : {}),
+        ...(this.options.waitStateMs !== undefined
+          ? { waitTimeOverrides: Object.fromEntries(this.prepared.waitStates.map((s) => [s, this.options.waitStateMs!])) }
+          : {}),
+        ...(this.options.retryIntervalMs !== undefined
+          ? { retryIntervalOverrides: Object.fromEntries(this.prepared.retryStates.map((s) => [s, this.options.retryIntervalMs!])) }
+          : {}),
       },
       context: {
         Execution: { Id: executionArn, Name: name, Input: structuredClone(input) as never },
@@ -263,24 +287,30 @@ export class LocalStateMachine {
     })();
 
     record.ended = execution.result.then(
-        (output) => this.finish(record, 'SUCCEEDED', { output }),
-        (err: unknown) => {
-          if (err instanceof ExecutionAbortedError) return this.finish(record, 'ABORTED', record.stopRequest ?? { error: null, cause: null });
-          if (err instanceof ExecutionTimeoutError) return this.finish(record, 'TIMED_OUT', { error: 'States.Timeout', cause: 'the execution exceeded its TimeoutSeconds' });
-          const inner = err instanceof ExecutionError && err.cause instanceof Error ? err.cause : err instanceof Error ? err : new Error(String(err));
-          return this.finish(record, 'FAILED', { error: inner.name, cause: inner.message });
-        },
-      );
+      (output) => this.finish(record, 'SUCCEEDED', { output }),
+      (err: unknown) => {
+        if (err instanceof ExecutionAbortedError) return this.finish(record, 'ABORTED', record.stopRequest ?? { error: null, cause: null });
+        if (err instanceof ExecutionTimeoutError)
+          return this.finish(record, 'TIMED_OUT', { error: 'States.Timeout', cause: 'the execution exceeded its TimeoutSeconds' });
+        const inner =
+          err instanceof ExecutionError && err.cause instanceof Error ? err.cause : err instanceof Error ? err : new Error(String(err));
+        return this.finish(record, 'FAILED', { error: inner.name, cause: inner.message });
+      },
+    );
     record.settled = record.ended.then(async () => {
-        // The history closes with the execution, except for an abort that left a task pending.
-        if (record.status !== 'ABORTED') await history;
-        await Promise.all(record.deliveries);
-        return describe(record);
+      // The history closes with the execution, except for an abort that left a task pending.
+      if (record.status !== 'ABORTED') await history;
+      await Promise.all(record.deliveries);
+      return describe(record);
     });
     return record;
   }
 
-  private finish(record: ExecutionRecord, status: Exclude<ExecutionStatus, 'RUNNING'>, result: { output?: unknown; error?: string | null; cause?: string | null }): void {
+  private finish(
+    record: ExecutionRecord,
+    status: Exclude<ExecutionStatus, 'RUNNING'>,
+    result: { output?: unknown; error?: string | null; cause?: string | null },
+  ): void {
     record.status = status;
     record.stopDate = new Date();
     record.output = result.output ?? null;
@@ -307,7 +337,8 @@ export class LocalStateMachine {
   private localHandlers(record: ExecutionRecord, takeToken: () => string | undefined): Record<string, (input: never) => Promise<never>> {
     const handlers: Record<string, (input: never) => Promise<never>> = {};
     // After a stop the library may still enter a retry; a stopped execution starts nothing new.
-    const whileRunning = <T>(work: () => Promise<T>): Promise<T> => (record.status === 'RUNNING' && !record.stopRequest ? work() : Promise.reject(new ExecutionStoppedError()));
+    const whileRunning = <T>(work: () => Promise<T>): Promise<T> =>
+      record.status === 'RUNNING' && !record.stopRequest ? work() : Promise.reject(new ExecutionStoppedError());
 
     for (const [stateName, state] of this.prepared.taskStates) {
       const resource = z.string().parse(state.Resource);
@@ -329,13 +360,26 @@ export class LocalStateMachine {
           whileRunning(async () => {
             const { Parameters: parameters, TimeoutSeconds, HeartbeatSeconds } = CallbackInput.parse(input);
             const token = takeToken();
-            if (!token || !JSON.stringify(parameters).includes(token)) throw new TaskStateError('States.Runtime', `${stateName} does not pass $$.Task.Token to ${resource}`);
+            if (!token || !JSON.stringify(parameters).includes(token))
+              throw new TaskStateError('States.Runtime', `${stateName} does not pass $$.Task.Token to ${resource}`);
             const scale = this.options.callbackTimeScale ?? 1;
             // A static TimeoutSeconds is the interpreter's own clock (a true States.Timeout, which States.TaskFailed
             // does not match, as on AWS); the token closes just after it, so a late callback gets TaskTimedOut.
             const native = this.prepared.nativeTimeouts.get(stateName);
-            const timeoutSeconds = native !== undefined ? native + NATIVE_TIMEOUT_GRACE_SECONDS : TimeoutSeconds !== undefined ? TimeoutSeconds * scale : undefined;
-            const completion = this.tokens.wait(token, { ...(timeoutSeconds ? { timeoutSeconds } : {}), ...(HeartbeatSeconds ? { heartbeatSeconds: HeartbeatSeconds * scale } : {}) }, stateName);
+            const timeoutSeconds =
+              native !== undefined
+                ? native + NATIVE_TIMEOUT_GRACE_SECONDS
+                : TimeoutSeconds !== undefined
+                  ? TimeoutSeconds * scale
+                  : undefined;
+            const completion = this.tokens.wait(
+              token,
+              {
+                ...(timeoutSeconds ? { timeoutSeconds } : {}),
+                ...(HeartbeatSeconds ? { heartbeatSeconds: HeartbeatSeconds * scale } : {}),
+              },
+              stateName,
+            );
             completion.catch(() => undefined); // observed below; a task may fail before the integration returns
             try {
               await integration({ executionName: record.name, executionArn: record.executionArn, stateName, parameters, token });
@@ -348,7 +392,9 @@ export class LocalStateMachine {
       } else {
         const integration = this.integrationFor(resource);
         handlers[stateName] = ((input: unknown) =>
-          whileRunning(() => integration({ executionName: record.name, executionArn: record.executionArn, stateName, parameters: input }))) as never;
+          whileRunning(() =>
+            integration({ executionName: record.name, executionArn: record.executionArn, stateName, parameters: input }),
+          )) as never;
       }
     }
     return handlers;

@@ -35,7 +35,15 @@
  *   definition catches States.ALL); Parallel and Map states are refused; execution history is the list
  *   of states entered.
  */
-export { LocalStateMachine, type ExecutionDescription, type ExecutionStatus, type IntegrationCall, type LocalHandler, type LocalIntegration, type LocalStateMachineOptions } from './executor';
+export {
+  LocalStateMachine,
+  type ExecutionDescription,
+  type ExecutionStatus,
+  type IntegrationCall,
+  type LocalHandler,
+  type LocalIntegration,
+  type LocalStateMachineOptions,
+} from './executor';
 export { ExecutionStoppedError, StepFunctionsError, TaskStateError } from './errors';
 export { matchesEventPattern } from './event-pattern';
 export { TaskTokenRegistry, type TokenTimers } from './task-tokens';

@@ -59,9 +59,16 @@ export function prepareDefinition(definition: Record<string, unknown>, options: 
           delete state[field];
           delete state[`${field}Path`];
         }
-        state.Parameters = { ...(state.Parameters === undefined ? { 'Parameters.$': '$' } : { Parameters: state.Parameters }), ...timeouts };
+        state.Parameters = {
+          ...(state.Parameters === undefined ? { 'Parameters.$': '$' } : { Parameters: state.Parameters }),
+          ...timeouts,
+        };
         state.TimeoutSeconds = UNBOUNDED_TASK_SECONDS;
-        if (typeof timeouts.TimeoutSeconds === 'number' && timeouts.HeartbeatSeconds === undefined && timeouts['HeartbeatSeconds.$'] === undefined) {
+        if (
+          typeof timeouts.TimeoutSeconds === 'number' &&
+          timeouts.HeartbeatSeconds === undefined &&
+          timeouts['HeartbeatSeconds.$'] === undefined
+        ) {
           // The interpreter takes whole seconds only: a scaled timeout is rounded (at least 1 s).
           const seconds = Math.max(1, Math.round(timeouts.TimeoutSeconds * (options.callbackTimeScale ?? 1)));
           state.TimeoutSeconds = seconds;
@@ -73,12 +80,14 @@ export function prepareDefinition(definition: Record<string, unknown>, options: 
       taskStates.set(name, state);
       options.requireLocalResource(resource);
     }
-    if (state.Type === 'Parallel' || state.Type === 'Map') throw new Error(`${state.Type} states are not supported by the local executor (${name})`);
+    if (state.Type === 'Parallel' || state.Type === 'Map')
+      throw new Error(`${state.Type} states are not supported by the local executor (${name})`);
     states[name] = state;
   }
   const prepared: Record<string, unknown> = { ...definition, States: states };
   // A Node timer fires at once beyond ~24.8 days: longer execution timeouts (weeks of waiting for
   // humans) are held at the longest one a timer can keep.
-  if (typeof prepared.TimeoutSeconds === 'number' && prepared.TimeoutSeconds > MAX_TIMER_SECONDS) prepared.TimeoutSeconds = MAX_TIMER_SECONDS;
+  if (typeof prepared.TimeoutSeconds === 'number' && prepared.TimeoutSeconds > MAX_TIMER_SECONDS)
+    prepared.TimeoutSeconds = MAX_TIMER_SECONDS;
   return { definition: prepared, taskStates, waitStates, retryStates, nativeTimeouts };
 }

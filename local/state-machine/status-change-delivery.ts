@@ -61,10 +61,17 @@ export class StatusChangeDelivery {
         return;
       } catch (err) {
         lastError = err;
-        this.options.log('rule target failed', { rule: rule.logicalId, entry, attempt, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+        this.options.log('rule target failed', {
+          rule: rule.logicalId,
+          entry,
+          attempt,
+          error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+        });
       }
     }
-    onFailure(`${rule.logicalId} → ${entry}: ${lastError instanceof Error ? `${lastError.name}: ${lastError.message}` : String(lastError)}`);
+    onFailure(
+      `${rule.logicalId} → ${entry}: ${lastError instanceof Error ? `${lastError.name}: ${lastError.message}` : String(lastError)}`,
+    );
   }
 }
 

@@ -45,7 +45,12 @@ export class TaskTokenRegistry {
     return new Promise<unknown>((resolve, reject) => {
       entry.settle = { resolve, reject };
       if (timers.timeoutSeconds !== undefined) {
-        entry.timers.push(setTimeout(() => this.fail(token, new TaskStateError('States.Timeout', 'the task did not finish within TimeoutSeconds')), Math.min(timers.timeoutSeconds * 1000, maxTimerMs)));
+        entry.timers.push(
+          setTimeout(
+            () => this.fail(token, new TaskStateError('States.Timeout', 'the task did not finish within TimeoutSeconds')),
+            Math.min(timers.timeoutSeconds * 1000, maxTimerMs),
+          ),
+        );
       }
       if (timers.heartbeatSeconds !== undefined) {
         entry.heartbeatMs = Math.min(timers.heartbeatSeconds * 1000, maxTimerMs);
@@ -88,7 +93,9 @@ export class TaskTokenRegistry {
 
   /** Tokens still waiting for a callback (for tests and diagnostics). */
   openTokens(executionName?: string): { token: string; executionName: string; stateName: string }[] {
-    return [...this.open.entries()].filter(([, e]) => !executionName || e.executionName === executionName).map(([token, e]) => ({ token, executionName: e.executionName, stateName: e.stateName }));
+    return [...this.open.entries()]
+      .filter(([, e]) => !executionName || e.executionName === executionName)
+      .map(([token, e]) => ({ token, executionName: e.executionName, stateName: e.stateName }));
   }
 
   /** Abandons a token whose task never started (the integration call failed). */
@@ -110,7 +117,10 @@ export class TaskTokenRegistry {
   private restartHeartbeat(token: string, entry: OpenToken): void {
     if (entry.heartbeatMs === undefined) return;
     if (entry.heartbeat) clearTimeout(entry.heartbeat);
-    entry.heartbeat = setTimeout(() => this.fail(token, new TaskStateError('States.HeartbeatTimeout', 'no heartbeat within HeartbeatSeconds')), entry.heartbeatMs);
+    entry.heartbeat = setTimeout(
+      () => this.fail(token, new TaskStateError('States.HeartbeatTimeout', 'no heartbeat within HeartbeatSeconds')),
+      entry.heartbeatMs,
+    );
   }
 
   private live(token: string): OpenToken {

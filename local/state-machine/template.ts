@@ -13,7 +13,11 @@ export const HANDLER_ENTRY_METADATA = 'nightshift:entry';
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
 
-const Resource = z.object({ Type: z.string(), Properties: z.record(z.string(), z.unknown()).optional(), Metadata: z.record(z.string(), z.unknown()).optional() });
+const Resource = z.object({
+  Type: z.string(),
+  Properties: z.record(z.string(), z.unknown()).optional(),
+  Metadata: z.record(z.string(), z.unknown()).optional(),
+});
 export const CloudFormationTemplate = z.object({ Resources: z.record(z.string(), Resource) });
 export type CloudFormationTemplate = z.infer<typeof CloudFormationTemplate>;
 
@@ -94,7 +98,9 @@ export function resolveIntrinsics(value: unknown, template: CloudFormationTempla
 /** The state machine of the template (the only one, or the one named by `logicalId`). */
 export function extractStateMachine(templateJson: unknown, options: { logicalId?: string } = {}): ExtractedStateMachine {
   const template = CloudFormationTemplate.parse(templateJson);
-  const machines = Object.entries(template.Resources).filter(([id, r]) => r.Type === 'AWS::StepFunctions::StateMachine' && (!options.logicalId || id === options.logicalId));
+  const machines = Object.entries(template.Resources).filter(
+    ([id, r]) => r.Type === 'AWS::StepFunctions::StateMachine' && (!options.logicalId || id === options.logicalId),
+  );
   if (machines.length !== 1) throw new Error(`expected one state machine in the template, found ${machines.length}`);
   const [logicalId, machine] = machines[0]!;
   const definitionString = resolveIntrinsics(machine.Properties?.DefinitionString, template);

@@ -46,7 +46,10 @@ export function orientation(repoRoot: string, files: readonly string[], depth = 
   if (pkg !== undefined) {
     try {
       const parsed = PackageScripts.safeParse(JSON.parse(pkg));
-      if (parsed.success) scripts = Object.entries(parsed.data.scripts ?? {}).slice(0, SCRIPTS_LISTED).map(([k, v]) => [k, v.length > 200 ? `${v.slice(0, 200)}…` : v]);
+      if (parsed.success)
+        scripts = Object.entries(parsed.data.scripts ?? {})
+          .slice(0, SCRIPTS_LISTED)
+          .map(([k, v]) => [k, v.length > 200 ? `${v.slice(0, 200)}…` : v]);
     } catch {
       scripts = [];
     }

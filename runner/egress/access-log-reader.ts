@@ -2,7 +2,16 @@ import { createReadStream } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { createInterface } from 'node:readline';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { inRunTrafficWindow, parseAccessLogLine, PROXY_CHECK_HOST, refusalFilterPattern, summarizeRefusals, type AccessLogEntry, type RefusedHost, type RunTrafficWindow } from '../../core/egress';
+import {
+  inRunTrafficWindow,
+  parseAccessLogLine,
+  PROXY_CHECK_HOST,
+  refusalFilterPattern,
+  summarizeRefusals,
+  type AccessLogEntry,
+  type RefusedHost,
+  type RunTrafficWindow,
+} from '../../core/egress';
 
 /**
  * Reads the egress proxy's refusals of one run from where its access log is: a file (local mode) or
@@ -33,7 +42,11 @@ const MAX_PAGES = 50;
  * narrows the search on the service side; every line is parsed and checked again here. Log delivery
  * lags by a few seconds, so call this after the run's last network use, with `until` = now.
  */
-export async function refusedHostsFromCloudWatch(client: CloudWatchLogsClient, logGroupName: string, window: RunTrafficWindow): Promise<RefusedHost[]> {
+export async function refusedHostsFromCloudWatch(
+  client: CloudWatchLogsClient,
+  logGroupName: string,
+  window: RunTrafficWindow,
+): Promise<RefusedHost[]> {
   // Loaded here, at the end of a run: not part of every runner start (runner/lazy-modules.md in docs/runner.md).
   const { FilterLogEventsCommand } = await import('@aws-sdk/client-cloudwatch-logs');
   const entries: AccessLogEntry[] = [];

@@ -28,7 +28,11 @@ export function egressSettingsFromEnv(env: NodeJS.ProcessEnv): EgressSettings | 
 }
 
 /** The proxy a run of `repo` uses and the squid port name the preflight must see on it. */
-export function runProxy(settings: EgressSettings, config: Pick<NightshiftConfig, 'repos'>, repo: string): { url: string; portName: string; port: number } {
+export function runProxy(
+  settings: EgressSettings,
+  config: Pick<NightshiftConfig, 'repos'>,
+  repo: string,
+): { url: string; portName: string; port: number } {
   const url = repoProxyUrl(settings.proxyBaseUrl, config, repo);
   const port = proxyPortForRepo(config, repo, Number(new URL(settings.proxyBaseUrl).port));
   return { url, portName: port.name, port: port.port };

@@ -43,7 +43,10 @@ export function runnerAwsClients(options: { region?: string; proxyUrl?: string }
     sfn: () => (sfn ??= import('@aws-sdk/client-sfn').then(({ SFNClient }) => new SFNClient(proxied))),
     lambda: new LambdaClient(proxied),
     // The SDK's own retries are off: the Bedrock provider's loop is the one retry policy.
-    bedrock: () => (bedrock ??= import('@aws-sdk/client-bedrock-runtime').then(({ BedrockRuntimeClient }) => new BedrockRuntimeClient({ ...proxied, maxAttempts: 1 }))),
+    bedrock: () =>
+      (bedrock ??= import('@aws-sdk/client-bedrock-runtime').then(
+        ({ BedrockRuntimeClient }) => new BedrockRuntimeClient({ ...proxied, maxAttempts: 1 }),
+      )),
   };
 }
 
@@ -57,7 +60,11 @@ const GITHUB_NO_PROXY = 'localhost,127.0.0.1,::1';
 export function proxiedFetch(proxyUrl: string): typeof fetch {
   // undici is loaded at the first request (it is the largest package of the runner bundle).
   let loaded: Promise<{ undici: typeof import('undici'); dispatcher: EnvHttpProxyAgent }> | undefined;
-  const load = () => (loaded ??= import('undici').then((undici) => ({ undici, dispatcher: new undici.EnvHttpProxyAgent({ httpProxy: proxyUrl, httpsProxy: proxyUrl, noProxy: GITHUB_NO_PROXY }) })));
+  const load = () =>
+    (loaded ??= import('undici').then((undici) => ({
+      undici,
+      dispatcher: new undici.EnvHttpProxyAgent({ httpProxy: proxyUrl, httpsProxy: proxyUrl, noProxy: GITHUB_NO_PROXY }),
+    })));
   type UndiciFetch = typeof import('undici').fetch;
   return (async (input: Parameters<UndiciFetch>[0], init?: Parameters<UndiciFetch>[1]) => {
     const { undici, dispatcher } = await load();

@@ -86,7 +86,13 @@ export class WorkspaceGit {
       execFile(
         'git',
         [...args],
-        { cwd: options.cwd, env: this.environment(options.withToken ?? false), timeout: this.options.timeoutMs ?? 300_000, maxBuffer: 64 * 1024 * 1024, killSignal: 'SIGKILL' },
+        {
+          cwd: options.cwd,
+          env: this.environment(options.withToken ?? false),
+          timeout: this.options.timeoutMs ?? 300_000,
+          maxBuffer: 64 * 1024 * 1024,
+          killSignal: 'SIGKILL',
+        },
         (err, stdout, stderr) => {
           if (err) reject(new GitCommandError(args, typeof err.code === 'number' ? err.code : null, stderr));
           else resolve(stdout);
@@ -96,11 +102,31 @@ export class WorkspaceGit {
   }
 
   run(args: readonly string[], options: { withToken?: boolean } = {}): Promise<string> {
-    return this.raw(['--git-dir', this.options.gitDir, '--work-tree', this.options.workTree, ...args], { ...options, cwd: this.options.workTree });
+    return this.raw(['--git-dir', this.options.gitDir, '--work-tree', this.options.workTree, ...args], {
+      ...options,
+      cwd: this.options.workTree,
+    });
   }
 
   async clone(url: string, branch: string): Promise<void> {
-    await this.raw(['clone', '--quiet', '--depth', '1', '--single-branch', '--no-tags', '--branch', branch, '--separate-git-dir', this.options.gitDir, '--', url, this.options.workTree], { withToken: true });
+    await this.raw(
+      [
+        'clone',
+        '--quiet',
+        '--depth',
+        '1',
+        '--single-branch',
+        '--no-tags',
+        '--branch',
+        branch,
+        '--separate-git-dir',
+        this.options.gitDir,
+        '--',
+        url,
+        this.options.workTree,
+      ],
+      { withToken: true },
+    );
   }
 
   async head(): Promise<string> {
@@ -141,7 +167,17 @@ export class WorkspaceGit {
   }
 
   async commit(message: string, identity: GitIdentity = NIGHTSHIFT_BOT): Promise<string> {
-    await this.run(['-c', `user.name=${identity.name}`, '-c', `user.email=${identity.email}`, 'commit', '--quiet', '--no-verify', '-m', message]);
+    await this.run([
+      '-c',
+      `user.name=${identity.name}`,
+      '-c',
+      `user.email=${identity.email}`,
+      'commit',
+      '--quiet',
+      '--no-verify',
+      '-m',
+      message,
+    ]);
     return this.head();
   }
 
@@ -155,7 +191,8 @@ export class WorkspaceGit {
     const entry = (await this.run(['ls-tree', '-l', ref, '--', path])).trim();
     if (entry === '') return undefined;
     const m = /^(\d+) (\w+) ([0-9a-f]+)\s+(-|\d+)\t/.exec(entry);
-    if (!m || m[2] !== 'blob' || (m[1] !== '100644' && m[1] !== '100755')) throw new GitCommandError(['ls-tree'], null, `${path} on ${branch} is not a regular file`);
+    if (!m || m[2] !== 'blob' || (m[1] !== '100644' && m[1] !== '100755'))
+      throw new GitCommandError(['ls-tree'], null, `${path} on ${branch} is not a regular file`);
     if (Number(m[4]) > maxBytes) throw new GitCommandError(['ls-tree'], null, `${path} on ${branch} is larger than ${maxBytes} bytes`);
     return this.run(['cat-file', 'blob', m[3]!]);
   }
@@ -166,7 +203,10 @@ export class WorkspaceGit {
    */
   async fetchShallow(refspecs: readonly { branch: string; ref: string }[], how: { depth: number } | { deepen: number }): Promise<void> {
     const depth = 'depth' in how ? ['--depth', String(how.depth)] : ['--deepen', String(how.deepen)];
-    await this.run(['fetch', '--quiet', ...depth, '--no-tags', 'origin', ...refspecs.map(({ branch, ref }) => `+refs/heads/${branch}:${ref}`)], { withToken: true });
+    await this.run(
+      ['fetch', '--quiet', ...depth, '--no-tags', 'origin', ...refspecs.map(({ branch, ref }) => `+refs/heads/${branch}:${ref}`)],
+      { withToken: true },
+    );
   }
 
   /** The best common ancestor of two commits in the history fetched so far; undefined when none is there. */

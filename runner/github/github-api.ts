@@ -6,7 +6,10 @@ import type { ThreadComment } from '../../core/github/thread-prompt';
  * uses. Loaded at the first GitHub call, not at the runner's start (docs/runner.md#start-up).
  */
 async function restOctokit() {
-  const [{ Octokit }, { restEndpointMethods }] = await Promise.all([import('@octokit/core'), import('@octokit/plugin-rest-endpoint-methods')]);
+  const [{ Octokit }, { restEndpointMethods }] = await Promise.all([
+    import('@octokit/core'),
+    import('@octokit/plugin-rest-endpoint-methods'),
+  ]);
   return Octokit.plugin(restEndpointMethods);
 }
 type RestOctokit = InstanceType<Awaited<ReturnType<typeof restOctokit>>>;
@@ -62,7 +65,10 @@ export interface GithubApi {
   /** The pull request's diff as GitHub computes it (merge base → head). */
   getPullDiff(number: number): Promise<string>;
   /** Posts one review of type COMMENT: the only event the runner can send (never APPROVE or REQUEST_CHANGES). */
-  createCommentReview(number: number, input: { commitId: string; body: string; comments: ReviewCommentInput[] }): Promise<{ id: number; url: string }>;
+  createCommentReview(
+    number: number,
+    input: { commitId: string; body: string; comments: ReviewCommentInput[] },
+  ): Promise<{ id: number; url: string }>;
   /** The pull request's discussion without commands, each comment marked trusted or not (core/github/pull-discussion.ts). */
   pullDiscussion(number: number, commentCommand: string): Promise<ThreadComment[]>;
 }
@@ -88,7 +94,13 @@ export function octokitGithubApi(options: { baseUrl: string; token: string; repo
     async findOpenPull(branch) {
       const { data } = await (await octokit()).rest.pulls.list({ owner, repo, head: `${owner}:${branch}`, state: 'open', per_page: 10 });
       const pr = data.find((p) => p.head.ref === branch);
-      return pr ? { number: pr.number, url: pr.html_url, sameRepository: (pr.head.repo?.full_name ?? '').toLowerCase() === options.repo.toLowerCase() } : undefined;
+      return pr
+        ? {
+            number: pr.number,
+            url: pr.html_url,
+            sameRepository: (pr.head.repo?.full_name ?? '').toLowerCase() === options.repo.toLowerCase(),
+          }
+        : undefined;
     },
     async getBranch(branch) {
       try {
@@ -100,11 +112,25 @@ export function octokitGithubApi(options: { baseUrl: string; token: string; repo
       }
     },
     async createDraftPull(input) {
-      const { data } = await (await octokit()).rest.pulls.create({ owner, repo, title: input.title, body: input.body, head: input.head, base: input.base, draft: true });
+      const { data } = await (await octokit()).rest.pulls.create({
+        owner,
+        repo,
+        title: input.title,
+        body: input.body,
+        head: input.head,
+        base: input.base,
+        draft: true,
+      });
       return { number: data.number, url: data.html_url };
     },
     async updatePull(number, input) {
-      const { data } = await (await octokit()).rest.pulls.update({ owner, repo, pull_number: number, title: input.title, body: input.body });
+      const { data } = await (await octokit()).rest.pulls.update({
+        owner,
+        repo,
+        pull_number: number,
+        title: input.title,
+        body: input.body,
+      });
       return { number: data.number, url: data.html_url };
     },
     async getIssue(number) {
@@ -132,17 +158,36 @@ export function octokitGithubApi(options: { baseUrl: string; token: string; repo
       };
     },
     async getPullDiff(number) {
-      const { data } = await (await octokit()).request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { owner, repo, pull_number: number, headers: { accept: 'application/vnd.github.diff' } });
+      const { data } = await (await octokit()).request('GET /repos/{owner}/{repo}/pulls/{pull_number}', {
+        owner,
+        repo,
+        pull_number: number,
+        headers: { accept: 'application/vnd.github.diff' },
+      });
       return data as unknown as string;
     },
     async createCommentReview(number, input) {
-      const { data } = await (await octokit()).rest.pulls.createReview({ owner, repo, pull_number: number, commit_id: input.commitId, body: input.body, event: 'COMMENT', comments: input.comments });
+      const { data } = await (await octokit()).rest.pulls.createReview({
+        owner,
+        repo,
+        pull_number: number,
+        commit_id: input.commitId,
+        body: input.body,
+        event: 'COMMENT',
+        comments: input.comments,
+      });
       return { id: data.id, url: data.html_url };
     },
     async pullDiscussion(number, commentCommand) {
       // The same reads, and the same trust rule, as the webhook's for an iteration's context.
       const { octokitRepoClient } = await import('../../lambdas/github/github-repo-client');
-      const reads = octokitRepoClient({ baseUrl: options.baseUrl, token: options.token, repo: options.repo, userAgent: 'nightshift-runner', ...(options.fetch ? { fetch: options.fetch } : {}) });
+      const reads = octokitRepoClient({
+        baseUrl: options.baseUrl,
+        token: options.token,
+        repo: options.repo,
+        userAgent: 'nightshift-runner',
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+      });
       return pullDiscussion(reads, number, { commentCommand });
     },
   };

@@ -28,7 +28,10 @@ const code = (text: string) => `\`${text.replace(/`/g, "'").replace(/\n/g, ' ')}
 export function iterationReply(input: IterationReplyInput): string {
   const login = input.requester.startsWith('github:') ? input.requester.slice('github:'.length) : '';
   const to = LOGIN.test(login) ? `@${login} ` : '';
-  const lines = [`${to}Nightshift run ${code(input.runId)} pushed ${input.commits.length} commit${input.commits.length === 1 ? '' : 's'} to ${code(input.branch)}:`, ''];
+  const lines = [
+    `${to}Nightshift run ${code(input.runId)} pushed ${input.commits.length} commit${input.commits.length === 1 ? '' : 's'} to ${code(input.branch)}:`,
+    '',
+  ];
   for (const c of input.commits) lines.push(`- ${code(c.sha.slice(0, 12))} ${code(c.subject.slice(0, 120))}`);
   lines.push('', `**Files** (${input.changedFiles.length})`);
   for (const f of input.changedFiles.slice(0, MAX_FILES)) lines.push(`- ${f.status} ${code(f.path)}`);
@@ -37,7 +40,8 @@ export function iterationReply(input: IterationReplyInput): string {
   if (!input.headTests) lines.push('No test command ran.');
   else {
     lines.push(`${input.baseTests ? summarizeTests(input.baseTests) : 'not run'} at base → ${summarizeTests(input.headTests)} at head.`);
-    const names = (list: string[]) => `${list.slice(0, MAX_TESTS).map(code).join(', ')}${list.length > MAX_TESTS ? ` and ${list.length - MAX_TESTS} more` : ''}`;
+    const names = (list: string[]) =>
+      `${list.slice(0, MAX_TESTS).map(code).join(', ')}${list.length > MAX_TESTS ? ` and ${list.length - MAX_TESTS} more` : ''}`;
     if (input.delta.newlyFailing.length) lines.push(`Newly failing: ${names(input.delta.newlyFailing)}.`);
     if (input.delta.newlyPassing.length) lines.push(`Newly passing: ${names(input.delta.newlyPassing)}.`);
   }

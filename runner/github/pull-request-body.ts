@@ -41,7 +41,11 @@ function list(items: string[]): string {
 }
 
 export function pullRequestTitle(prompt: string): string {
-  const first = prompt.split('\n').find((l) => l.trim() !== '')?.trim() ?? 'Nightshift run';
+  const first =
+    prompt
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? 'Nightshift run';
   return `Nightshift: ${first.length > 72 ? `${first.slice(0, 69)}...` : first}`;
 }
 
@@ -55,11 +59,17 @@ export function issueLink(issue: number, headTests: TestRunResult | undefined): 
 
 export function pullRequestBody(input: PullRequestBodyInput): string {
   const sections: string[] = [];
-  if (input.replayed) sections.push(`> [!NOTE]\n> **Replayed session.** This run was served by a ${input.replayed}: recorded model responses, not a live model.`);
+  if (input.replayed)
+    sections.push(
+      `> [!NOTE]\n> **Replayed session.** This run was served by a ${input.replayed}: recorded model responses, not a live model.`,
+    );
   sections.push(`## Goal\n${quote(input.prompt)}${input.issue !== null ? `\n\n${issueLink(input.issue, input.headTests)}` : ''}`);
   sections.push(`## Summary\n${input.summary}`);
-  sections.push(`## Changed files\n${input.changedFiles.length ? input.changedFiles.map((c) => `- ${c.status} \`${c.path}\``).join('\n') : '- none'}`);
-  if (input.refusedPaths.length) sections.push(`## Protected paths left unchanged\nChanges to these paths were dropped from the commit:\n${list(input.refusedPaths)}`);
+  sections.push(
+    `## Changed files\n${input.changedFiles.length ? input.changedFiles.map((c) => `- ${c.status} \`${c.path}\``).join('\n') : '- none'}`,
+  );
+  if (input.refusedPaths.length)
+    sections.push(`## Protected paths left unchanged\nChanges to these paths were dropped from the commit:\n${list(input.refusedPaths)}`);
   const tests: string[] = [];
   if (input.headTests) {
     const base = input.baseTests ? `${summarizeTests(input.baseTests)} at base (\`${input.baseCommit.slice(0, 7)}\`)` : 'not run at base';
@@ -67,7 +77,7 @@ export function pullRequestBody(input: PullRequestBodyInput): string {
     tests.push(`**Newly failing**\n${list(input.delta.newlyFailing)}`);
     tests.push(`**Newly passing**\n${list(input.delta.newlyPassing)}`);
     tests.push(`**Still failing**\n${list(input.delta.stillFailing)}`);
-  } else tests.push('No test command is configured for this repository (`.nightshift.yml` `test`, or the config\'s `repos[].test`).');
+  } else tests.push("No test command is configured for this repository (`.nightshift.yml` `test`, or the config's `repos[].test`).");
   sections.push(`## Tests\n${tests.join('\n\n')}`);
   if (input.checks) sections.push(input.checks);
   if (input.coverage) sections.push(input.coverage);

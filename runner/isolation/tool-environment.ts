@@ -21,7 +21,10 @@ export interface ToolEnvironmentInput {
 
 /** Names that must never appear in a tool's environment, whatever the allowlist says (defence in depth). */
 export function isForbiddenToolVariable(name: string): boolean {
-  return /^(AWS_|ECS_CONTAINER_METADATA_URI|TASK_TOKEN|GITHUB_TOKEN|GH_TOKEN|NIGHTSHIFT_CONFIG_JSON)/i.test(name) || /TOKEN|SECRET|PASSWORD|CREDENTIAL/i.test(name);
+  return (
+    /^(AWS_|ECS_CONTAINER_METADATA_URI|TASK_TOKEN|GITHUB_TOKEN|GH_TOKEN|NIGHTSHIFT_CONFIG_JSON)/i.test(name) ||
+    /TOKEN|SECRET|PASSWORD|CREDENTIAL/i.test(name)
+  );
 }
 
 export function buildToolEnvironment(input: ToolEnvironmentInput): Record<string, string> {

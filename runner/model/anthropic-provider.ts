@@ -1,7 +1,15 @@
 import { ANTHROPIC_VERSION, fromMessagesResponse, toMessagesRequest } from './anthropic-wire';
 import type { ConverseResponse } from './converse-response';
 import { DEFAULT_MODEL_TIMEOUT_MS, postJson, type Fetch } from './http-json';
-import { abortableSleep, defaultRetryPolicy, InvalidModelRequestError, isRetryableUnbilled, withRetries, type RetryPolicy, type Sleep } from './model-errors';
+import {
+  abortableSleep,
+  defaultRetryPolicy,
+  InvalidModelRequestError,
+  isRetryableUnbilled,
+  withRetries,
+  type RetryPolicy,
+  type Sleep,
+} from './model-errors';
 import type { ModelProvider, ModelRequest } from './provider';
 import { converseRequestViolations, messagesRequestViolations } from './request-rules';
 
@@ -51,7 +59,12 @@ export class AnthropicProvider implements ModelProvider {
           fetch: this.options.fetch ?? fetch,
           timeoutMs: this.options.timeoutMs ?? DEFAULT_MODEL_TIMEOUT_MS,
         }),
-      { isRetryable: isRetryableUnbilled, policy: this.options.retry ?? defaultRetryPolicy, sleep: this.options.sleep ?? abortableSleep, signal },
+      {
+        isRetryable: isRetryableUnbilled,
+        policy: this.options.retry ?? defaultRetryPolicy,
+        sleep: this.options.sleep ?? abortableSleep,
+        signal,
+      },
     );
     return fromMessagesResponse(raw);
   }

@@ -74,7 +74,10 @@ function toolResultText(content: readonly object[] | undefined, where: string): 
     const b = block as { text?: string; json?: unknown };
     if (typeof b.text === 'string') out.push({ type: 'text', text: b.text });
     else if (b.json !== undefined) out.push({ type: 'text', text: JSON.stringify(b.json) });
-    else throw new UnsupportedRequestError(`${where}: only text and json tool result content is supported, got ${Object.keys(block).join(', ')}`);
+    else
+      throw new UnsupportedRequestError(
+        `${where}: only text and json tool result content is supported, got ${Object.keys(block).join(', ')}`,
+      );
   }
   return out;
 }
@@ -83,12 +86,23 @@ function contentToMessages(content: readonly object[], where: string): MessagesC
   const out: MessagesContentBlock[] = [];
   content.forEach((block, i) => {
     const at = `${where}.content[${i}]`;
-    const b = block as { text?: string; toolUse?: { toolUseId?: string; name?: string; input?: unknown }; toolResult?: { toolUseId?: string; content?: object[]; status?: string }; reasoningContent?: unknown };
+    const b = block as {
+      text?: string;
+      toolUse?: { toolUseId?: string; name?: string; input?: unknown };
+      toolResult?: { toolUseId?: string; content?: object[]; status?: string };
+      reasoningContent?: unknown;
+    };
     if (isCachePoint(block)) markPrevious(out, at);
     else if (typeof b.text === 'string') out.push({ type: 'text', text: b.text });
-    else if (b.toolUse) out.push({ type: 'tool_use', id: b.toolUse.toolUseId ?? '', name: b.toolUse.name ?? '', input: b.toolUse.input ?? {} });
+    else if (b.toolUse)
+      out.push({ type: 'tool_use', id: b.toolUse.toolUseId ?? '', name: b.toolUse.name ?? '', input: b.toolUse.input ?? {} });
     else if (b.toolResult) {
-      out.push({ type: 'tool_result', tool_use_id: b.toolResult.toolUseId ?? '', content: toolResultText(b.toolResult.content, at), ...(b.toolResult.status === 'error' ? { is_error: true } : {}) });
+      out.push({
+        type: 'tool_result',
+        tool_use_id: b.toolResult.toolUseId ?? '',
+        content: toolResultText(b.toolResult.content, at),
+        ...(b.toolResult.status === 'error' ? { is_error: true } : {}),
+      });
     } else if (b.reasoningContent !== undefined) {
       // The runner never enables extended thinking; reasoning from another provider is not sent back.
     } else throw new UnsupportedRequestError(`${at}: unsupported content block ${Object.keys(block).join(', ')}`);
@@ -108,10 +122,17 @@ export function toMessagesRequest(request: ModelRequest, model: string): Message
   (request.toolConfig?.tools ?? []).forEach((tool, i) => {
     if (isCachePoint(tool)) markPrevious(tools, `toolConfig.tools[${i}]`);
     else if (tool.toolSpec) {
-      tools.push({ name: tool.toolSpec.name ?? '', ...(tool.toolSpec.description ? { description: tool.toolSpec.description } : {}), input_schema: tool.toolSpec.inputSchema?.json });
+      tools.push({
+        name: tool.toolSpec.name ?? '',
+        ...(tool.toolSpec.description ? { description: tool.toolSpec.description } : {}),
+        input_schema: tool.toolSpec.inputSchema?.json,
+      });
     } else throw new UnsupportedRequestError(`toolConfig.tools[${i}]: only toolSpec tools are supported`);
   });
-  const messages: MessagesMessage[] = (request.messages ?? []).map((m, i) => ({ role: m.role === 'assistant' ? 'assistant' : 'user', content: contentToMessages(m.content ?? [], `messages[${i}]`) }));
+  const messages: MessagesMessage[] = (request.messages ?? []).map((m, i) => ({
+    role: m.role === 'assistant' ? 'assistant' : 'user',
+    content: contentToMessages(m.content ?? [], `messages[${i}]`),
+  }));
   const inference = request.inferenceConfig ?? {};
   return {
     model,
@@ -141,7 +162,12 @@ export const MessagesResponse = z.object({
 export type MessagesResponse = z.infer<typeof MessagesResponse>;
 
 const TextBlock = z.object({ type: z.literal('text'), text: z.string() });
-const ToolUseBlock = z.object({ type: z.literal('tool_use'), id: z.string().min(1), name: z.string().min(1), input: z.record(z.string(), z.unknown()) });
+const ToolUseBlock = z.object({
+  type: z.literal('tool_use'),
+  id: z.string().min(1),
+  name: z.string().min(1),
+  input: z.record(z.string(), z.unknown()),
+});
 
 const stopReasons: Record<string, ConverseResponse['stopReason']> = {
   end_turn: 'end_turn',

@@ -1,13 +1,30 @@
 import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import * as z from 'zod';
 import { ConverseResponse } from './converse-response';
-import { abortableSleep, defaultRetryPolicy, InvalidModelRequestError, isNetworkError, isUnbilledModelError, ModelCallError, ModelResponseError, withRetries, type RetryPolicy, type Sleep } from './model-errors';
+import {
+  abortableSleep,
+  defaultRetryPolicy,
+  InvalidModelRequestError,
+  isNetworkError,
+  isUnbilledModelError,
+  ModelCallError,
+  ModelResponseError,
+  withRetries,
+  type RetryPolicy,
+  type Sleep,
+} from './model-errors';
 import type { ModelProvider, ModelRequest } from './provider';
 import { converseRequestViolations } from './request-rules';
 
 export { abortableSleep, defaultRetryPolicy, ModelResponseError, type RetryPolicy, type Sleep } from './model-errors';
 
-const retryableNames = new Set(['ThrottlingException', 'ServiceUnavailableException', 'InternalServerException', 'ModelNotReadyException', 'ModelErrorException']);
+const retryableNames = new Set([
+  'ThrottlingException',
+  'ServiceUnavailableException',
+  'InternalServerException',
+  'ModelNotReadyException',
+  'ModelErrorException',
+]);
 
 /**
  * Worth another attempt: throttling, 5xx, a connection refused or cut (also after the response began,
@@ -30,7 +47,9 @@ export function isRetryableModelError(err: unknown): boolean {
  */
 function isCutResponse(err: unknown): boolean {
   const message = (err as { message?: unknown }).message;
-  return typeof message === 'string' && /^AWS SDK error wrapper for Error: (aborted|socket hang up|terminated|read ECONNRESET)\b/.test(message);
+  return (
+    typeof message === 'string' && /^AWS SDK error wrapper for Error: (aborted|socket hang up|terminated|read ECONNRESET)\b/.test(message)
+  );
 }
 
 /**
@@ -57,7 +76,10 @@ export class BedrockProvider implements ModelProvider {
 
   /** The client and the SDK's commands, made and loaded at the first call. */
   private load() {
-    this.loaded ??= Promise.all([typeof this.client === 'function' ? this.client() : this.client, import('@aws-sdk/client-bedrock-runtime')]).then(([client, sdk]) => ({ client, sdk }));
+    this.loaded ??= Promise.all([
+      typeof this.client === 'function' ? this.client() : this.client,
+      import('@aws-sdk/client-bedrock-runtime'),
+    ]).then(([client, sdk]) => ({ client, sdk }));
     return this.loaded;
   }
 

@@ -19,7 +19,6 @@ const COMPACT_TO = 0.5;
 
 export const EMPTY_REPLY_NOTE = '[the model returned no content]';
 
-
 export interface ConversationOptions {
   modelId: string;
   system: string;
@@ -58,7 +57,9 @@ export class Conversation {
   buildRequest(maxTokens = this.options.maxTokens): ModelRequest {
     this.compactNearWindow();
     const last = this.messages.length - 1;
-    const messages = this.messages.map((m, i) => (i >= last - 1 ? { ...m, content: [...(m.content ?? []), cachePoint as ContentBlock] } : m));
+    const messages = this.messages.map((m, i) =>
+      i >= last - 1 ? { ...m, content: [...(m.content ?? []), cachePoint as ContentBlock] } : m,
+    );
     return {
       modelId: this.options.modelId,
       system: [{ text: this.options.system }, cachePoint as SystemContentBlock],

@@ -15,7 +15,15 @@ export const ConverseResponse = z.object({
   output: z.object({
     message: z.object({ role: z.literal('assistant'), content: z.array(ConverseContentBlock) }),
   }),
-  stopReason: z.enum(['end_turn', 'tool_use', 'max_tokens', 'stop_sequence', 'guardrail_intervened', 'content_filtered', 'model_context_window_exceeded']),
+  stopReason: z.enum([
+    'end_turn',
+    'tool_use',
+    'max_tokens',
+    'stop_sequence',
+    'guardrail_intervened',
+    'content_filtered',
+    'model_context_window_exceeded',
+  ]),
   usage: z.object({
     inputTokens: z.number().int().nonnegative(),
     outputTokens: z.number().int().nonnegative(),

@@ -1,4 +1,12 @@
-import { CONTEXT_WINDOW_TEXT, isConnectError, isNetworkError, ModelCallError, ModelResponseError, retryAfterMs, type ModelCallFailure } from './model-errors';
+import {
+  CONTEXT_WINDOW_TEXT,
+  isConnectError,
+  isNetworkError,
+  ModelCallError,
+  ModelResponseError,
+  retryAfterMs,
+  type ModelCallFailure,
+} from './model-errors';
 
 /**
  * One JSON POST to a model API with `fetch` (global, or the runner's proxied undici fetch), and the
@@ -34,7 +42,8 @@ export function errorBodyText(text: string): { message: string; type?: string } 
   }
   const o = (typeof json === 'object' && json !== null ? json : {}) as Record<string, unknown>;
   const nested = typeof o.error === 'object' && o.error !== null ? (o.error as Record<string, unknown>) : undefined;
-  const message = [nested?.message, o.error, o.message, o.detail].find((m): m is string => typeof m === 'string' && m !== '') ?? JSON.stringify(json);
+  const message =
+    [nested?.message, o.error, o.message, o.detail].find((m): m is string => typeof m === 'string' && m !== '') ?? JSON.stringify(json);
   const type = [nested?.type, nested?.code, o.type, o.code].find((t): t is string => typeof t === 'string' && t !== '');
   return { message: message.slice(0, MAX_ERROR_TEXT), ...(type ? { type } : {}) };
 }
@@ -72,20 +81,44 @@ export async function postJson(post: JsonPost): Promise<unknown> {
   let response: Response;
   let text: string;
   try {
-    response = await post.fetch(post.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json', ...post.headers }, body: JSON.stringify(post.body), signal });
+    response = await post.fetch(post.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', ...post.headers },
+      body: JSON.stringify(post.body),
+      signal,
+    });
     // Reading the body can fail on its own: the connection may be cut after the status line.
     text = await response.text();
   } catch (err) {
     if (post.signal.aborted) throw err;
-    if (timeout.aborted) throw new ModelCallError(post.provider, 'network', `no complete answer from ${where} within ${Math.round(post.timeoutMs / 1000)} s`, true);
+    if (timeout.aborted)
+      throw new ModelCallError(
+        post.provider,
+        'network',
+        `no complete answer from ${where} within ${Math.round(post.timeoutMs / 1000)} s`,
+        true,
+      );
     // Only a connection that never opened is certainly unbilled; once the request was sent the model may have run.
-    if (isNetworkError(err) || err instanceof TypeError) throw new ModelCallError(post.provider, 'network', `connection to ${where} failed: ${describeNetworkError(err)}`, !isConnectError(err));
+    if (isNetworkError(err) || err instanceof TypeError)
+      throw new ModelCallError(
+        post.provider,
+        'network',
+        `connection to ${where} failed: ${describeNetworkError(err)}`,
+        !isConnectError(err),
+      );
     throw err;
   }
   if (!response.ok) {
     const { message, type } = errorBodyText(text);
     const failure = failureOfStatus(response.status, message, type);
-    throw new ModelCallError(post.provider, failure, `${response.status}${type ? ` ${type}` : ''} from ${where}: ${message}`, possiblyBilledStatus(response.status), response.status, retryAfterMs(response.headers.get('retry-after')));
+    throw new ModelCallError(
+      post.provider,
+      failure,
+      `${response.status}${type ? ` ${type}` : ''} from ${where}: ${message}`,
+      possiblyBilledStatus(response.status),
+      response.status,
+      retryAfterMs(response.headers.get('retry-after')),
+    );
   }
   try {
     return JSON.parse(text) as unknown;

@@ -31,7 +31,8 @@ const unbilledAwsErrorNames = new Set([
  */
 export function isUnbilledModelError(err: unknown): boolean {
   // ReplayExhaustedError and ReplayDivergedError are ModelRequestRejectedErrors; a request refused by the rules was never sent.
-  if (err instanceof ModelRequestRejectedError || err instanceof InvalidModelRequestError || err instanceof UnsupportedRequestError) return true;
+  if (err instanceof ModelRequestRejectedError || err instanceof InvalidModelRequestError || err instanceof UnsupportedRequestError)
+    return true;
   if (err instanceof ModelCallError) return !err.possiblyBilled;
   if (typeof err !== 'object' || err === null) return false;
   const e = err as { name?: unknown; $metadata?: { httpStatusCode?: unknown } };
@@ -63,7 +64,8 @@ export type ModelCallFailure =
   | 'network';
 
 /** How providers word a request that does not fit the model's context window. */
-export const CONTEXT_WINDOW_TEXT = /prompt is too long|context[ _]length|context window|maximum context|too many (input )?tokens|input is too long/i;
+export const CONTEXT_WINDOW_TEXT =
+  /prompt is too long|context[ _]length|context window|maximum context|too many (input )?tokens|input is too long/i;
 
 const retryable: ReadonlySet<ModelCallFailure> = new Set(['throttled', 'unavailable', 'network']);
 
@@ -117,7 +119,9 @@ export class InvalidModelRequestError extends Error {
     readonly api: string,
     readonly violations: readonly string[],
   ) {
-    super(`the runner built a ${api} request the provider would refuse: ${violations.slice(0, 5).join('; ')}${violations.length > 5 ? ` (and ${violations.length - 5} more)` : ''}`);
+    super(
+      `the runner built a ${api} request the provider would refuse: ${violations.slice(0, 5).join('; ')}${violations.length > 5 ? ` (and ${violations.length - 5} more)` : ''}`,
+    );
     this.name = 'InvalidModelRequestError';
   }
 }
@@ -182,7 +186,22 @@ export function isConnectError(err: unknown): boolean {
 }
 
 /** Node and undici name a cut or refused connection by code; `fetch` wraps it as the cause of a TypeError. */
-const networkCodes = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const networkCodes = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
 
 export function isNetworkError(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; typeof e === 'object' && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {

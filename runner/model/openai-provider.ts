@@ -1,6 +1,14 @@
 import type { ConverseResponse } from './converse-response';
 import { DEFAULT_MODEL_TIMEOUT_MS, postJson, type Fetch } from './http-json';
-import { abortableSleep, defaultRetryPolicy, InvalidModelRequestError, isRetryableUnbilled, withRetries, type RetryPolicy, type Sleep } from './model-errors';
+import {
+  abortableSleep,
+  defaultRetryPolicy,
+  InvalidModelRequestError,
+  isRetryableUnbilled,
+  withRetries,
+  type RetryPolicy,
+  type Sleep,
+} from './model-errors';
 import { fromChatResponse, toChatRequest, type MaxTokensParameter } from './openai-wire';
 import type { ModelProvider, ModelRequest } from './provider';
 import { chatRequestViolations, converseRequestViolations } from './request-rules';
@@ -48,7 +56,12 @@ export class OpenAiProvider implements ModelProvider {
           fetch: this.options.fetch ?? fetch,
           timeoutMs: this.options.timeoutMs ?? DEFAULT_MODEL_TIMEOUT_MS,
         }),
-      { isRetryable: isRetryableUnbilled, policy: this.options.retry ?? defaultRetryPolicy, sleep: this.options.sleep ?? abortableSleep, signal },
+      {
+        isRetryable: isRetryableUnbilled,
+        policy: this.options.retry ?? defaultRetryPolicy,
+        sleep: this.options.sleep ?? abortableSleep,
+        signal,
+      },
     );
     return fromChatResponse(raw, provider);
   }

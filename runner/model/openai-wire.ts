@@ -61,15 +61,28 @@ export function toChatRequest(request: ModelRequest, model: string, maxTokensPar
       const at = `messages[${i}].content[${j}]`;
       if ('cachePoint' in block && block.cachePoint) return;
       if (typeof block.text === 'string') texts.push(block.text);
-      else if (block.toolUse) calls.push({ id: block.toolUse.toolUseId ?? '', type: 'function', function: { name: block.toolUse.name ?? '', arguments: JSON.stringify(block.toolUse.input ?? {}) } });
+      else if (block.toolUse)
+        calls.push({
+          id: block.toolUse.toolUseId ?? '',
+          type: 'function',
+          function: { name: block.toolUse.name ?? '', arguments: JSON.stringify(block.toolUse.input ?? {}) },
+        });
       else if (block.toolResult) {
         const text = resultText(block.toolResult.content, at);
-        results.push({ role: 'tool', tool_call_id: block.toolResult.toolUseId ?? '', content: block.toolResult.status === 'error' ? `ERROR: ${text}` : text });
+        results.push({
+          role: 'tool',
+          tool_call_id: block.toolResult.toolUseId ?? '',
+          content: block.toolResult.status === 'error' ? `ERROR: ${text}` : text,
+        });
       } else if (block.reasoningContent !== undefined) return;
       else throw new UnsupportedRequestError(`${at}: unsupported content block ${Object.keys(block).join(', ')}`);
     });
     if (m.role === 'assistant') {
-      messages.push({ role: 'assistant', content: texts.length > 0 ? texts.join('\n') : null, ...(calls.length > 0 ? { tool_calls: calls } : {}) });
+      messages.push({
+        role: 'assistant',
+        content: texts.length > 0 ? texts.join('\n') : null,
+        ...(calls.length > 0 ? { tool_calls: calls } : {}),
+      });
     } else {
       // Tool messages answer the previous assistant message directly; any text of the same turn follows them.
       messages.push(...results);
@@ -77,7 +90,18 @@ export function toChatRequest(request: ModelRequest, model: string, maxTokensPar
     }
   });
   const tools: ChatTool[] = (request.toolConfig?.tools ?? []).flatMap((tool) =>
-    tool.toolSpec ? [{ type: 'function' as const, function: { name: tool.toolSpec.name ?? '', ...(tool.toolSpec.description ? { description: tool.toolSpec.description } : {}), parameters: tool.toolSpec.inputSchema?.json } }] : [],
+    tool.toolSpec
+      ? [
+          {
+            type: 'function' as const,
+            function: {
+              name: tool.toolSpec.name ?? '',
+              ...(tool.toolSpec.description ? { description: tool.toolSpec.description } : {}),
+              parameters: tool.toolSpec.inputSchema?.json,
+            },
+          },
+        ]
+      : [],
   );
   const inference = request.inferenceConfig ?? {};
   return {
@@ -101,7 +125,16 @@ export const ChatResponse = z.object({
           content: z.string().nullish(),
           refusal: z.string().nullish(),
           tool_calls: z
-            .array(z.object({ id: z.string().nullish(), type: z.string().optional(), function: z.object({ name: z.string().min(1), arguments: z.union([z.string(), z.record(z.string(), z.unknown())]).nullish() }) }))
+            .array(
+              z.object({
+                id: z.string().nullish(),
+                type: z.string().optional(),
+                function: z.object({
+                  name: z.string().min(1),
+                  arguments: z.union([z.string(), z.record(z.string(), z.unknown())]).nullish(),
+                }),
+              }),
+            )
             .nullish(),
         }),
         finish_reason: z.string().nullish(),

@@ -29,7 +29,9 @@ export class ReplayDivergedError extends ModelRequestRejectedError {
     readonly recorded: string,
     readonly actual: string,
   ) {
-    super(`replayed session ${file}: the output of tool call ${toolUseId} differs from the recording (recorded ${JSON.stringify(recorded.slice(0, 200))}, now ${JSON.stringify(actual.slice(0, 200))})`);
+    super(
+      `replayed session ${file}: the output of tool call ${toolUseId} differs from the recording (recorded ${JSON.stringify(recorded.slice(0, 200))}, now ${JSON.stringify(actual.slice(0, 200))})`,
+    );
     this.name = 'ReplayDivergedError';
   }
 }
@@ -91,7 +93,8 @@ export class ReplayProvider implements ModelProvider {
   /** Every tool result in the request must be what the recorded model saw (when the recording says). */
   private checkOutputs(request: unknown): void {
     if (!this.outputs) return;
-    const messages = (request as { messages?: { content?: { toolResult?: { toolUseId?: string; content?: { text?: string }[] } }[] }[] }).messages ?? [];
+    const messages =
+      (request as { messages?: { content?: { toolResult?: { toolUseId?: string; content?: { text?: string }[] } }[] }[] }).messages ?? [];
     const last = messages[messages.length - 1];
     for (const block of last?.content ?? []) {
       const result = block.toolResult;

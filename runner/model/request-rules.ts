@@ -45,7 +45,8 @@ function checkTools(tools: { name: string; schema: unknown; where: string }[], p
 }
 
 function checkMaxTokens(value: unknown, where: string, out: string[]): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) out.push(`${where}: must be a positive integer, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
+    out.push(`${where}: must be a positive integer, got ${JSON.stringify(value)}`);
 }
 
 export function converseRequestViolations(request: ModelRequest): string[] {
@@ -56,7 +57,8 @@ export function converseRequestViolations(request: ModelRequest): string[] {
   const countCachePoint = (block: object, where: string, previous: object | undefined): boolean => {
     if (!('cachePoint' in block) || (block as Block).cachePoint === undefined) return false;
     cachePoints++;
-    if (!previous || ('cachePoint' in previous && (previous as Block).cachePoint !== undefined)) out.push(`${where}: a cache point must follow a content block`);
+    if (!previous || ('cachePoint' in previous && (previous as Block).cachePoint !== undefined))
+      out.push(`${where}: a cache point must follow a content block`);
     return true;
   };
   (request.system ?? []).forEach((block, i) => {
@@ -81,7 +83,8 @@ export function converseRequestViolations(request: ModelRequest): string[] {
   messages.forEach((message, i) => {
     const where = `messages[${i}]`;
     const expected = i % 2 === 0 ? 'user' : 'assistant';
-    if (message.role !== expected) out.push(`${where}: role must be ${expected} (roles alternate, starting with user), got ${message.role}`);
+    if (message.role !== expected)
+      out.push(`${where}: role must be ${expected} (roles alternate, starting with user), got ${message.role}`);
     const content = message.content ?? [];
     const uses: string[] = [];
     const answered: string[] = [];
@@ -100,7 +103,8 @@ export function converseRequestViolations(request: ModelRequest): string[] {
         if (seenIds.has(id)) out.push(`${at}: toolUseId ${id} is used twice`);
         seenIds.add(id);
         uses.push(id);
-        if (!converseToolName.test(block.toolUse.name ?? '')) out.push(`${at}: tool name ${JSON.stringify(block.toolUse.name)} must match ${converseToolName.source}`);
+        if (!converseToolName.test(block.toolUse.name ?? ''))
+          out.push(`${at}: tool name ${JSON.stringify(block.toolUse.name)} must match ${converseToolName.source}`);
         if (!isObject(block.toolUse.input)) out.push(`${at}: toolUse input must be a JSON object`);
       } else if (block.toolResult) {
         hasToolBlocks = true;
@@ -111,9 +115,11 @@ export function converseRequestViolations(request: ModelRequest): string[] {
         const parts = block.toolResult.content ?? [];
         if (parts.length === 0) out.push(`${at}: toolResult content must not be empty`);
         parts.forEach((part, k) => {
-          if ('text' in part && part.text !== undefined && isBlank(part.text)) out.push(`${at}.toolResult.content[${k}]: text must not be empty`);
+          if ('text' in part && part.text !== undefined && isBlank(part.text))
+            out.push(`${at}.toolResult.content[${k}]: text must not be empty`);
         });
-        if (block.toolResult.status !== undefined && block.toolResult.status !== 'success' && block.toolResult.status !== 'error') out.push(`${at}: toolResult status must be success or error`);
+        if (block.toolResult.status !== undefined && block.toolResult.status !== 'success' && block.toolResult.status !== 'error')
+          out.push(`${at}: toolResult status must be success or error`);
       } else if (!('reasoningContent' in block && block.reasoningContent !== undefined)) {
         out.push(`${at}: unsupported content block ${Object.keys(block).join(', ') || '(empty)'}`);
       }
@@ -124,7 +130,8 @@ export function converseRequestViolations(request: ModelRequest): string[] {
     if (missing.length > 0) out.push(`${where}: must answer toolUse ${missing.join(', ')} of messages[${i - 1}] with toolResult blocks`);
     pending = message.role === 'assistant' ? uses : [];
   });
-  if (pending.length > 0) out.push(`messages[${messages.length - 1}]: toolUse ${pending.join(', ')} is not answered (the conversation ends on it)`);
+  if (pending.length > 0)
+    out.push(`messages[${messages.length - 1}]: toolUse ${pending.join(', ')} is not answered (the conversation ends on it)`);
   if (cachePoints > MAX_CACHE_POINTS) out.push(`cache points: ${cachePoints}, at most ${MAX_CACHE_POINTS} are allowed`);
   if (hasToolBlocks && !request.toolConfig) out.push('toolConfig: required when messages hold toolUse or toolResult blocks');
   return out;
@@ -149,14 +156,19 @@ export function messagesRequestViolations(request: MessagesRequest): string[] {
     if (block.type !== 'text' || isBlank(block.text)) out.push(`system[${i}]: must be a non-empty text block`);
   });
   (request.tools ?? []).forEach(count);
-  checkTools((request.tools ?? []).map((t, i) => ({ name: t.name, schema: t.input_schema, where: `tools[${i}]` })), functionName, out);
+  checkTools(
+    (request.tools ?? []).map((t, i) => ({ name: t.name, schema: t.input_schema, where: `tools[${i}]` })),
+    functionName,
+    out,
+  );
   if (request.messages.length === 0) out.push('messages: at least one message is required');
   const seen = new Set<string>();
   let pending: string[] = [];
   request.messages.forEach((message, i) => {
     const where = `messages[${i}]`;
     const expected = i % 2 === 0 ? 'user' : 'assistant';
-    if (message.role !== expected) out.push(`${where}: role must be ${expected} (roles alternate, starting with user), got ${message.role}`);
+    if (message.role !== expected)
+      out.push(`${where}: role must be ${expected} (roles alternate, starting with user), got ${message.role}`);
     if (message.content.length === 0) out.push(`${where}: content must not be empty`);
     const uses: string[] = [];
     const answered: string[] = [];
@@ -179,7 +191,8 @@ export function messagesRequestViolations(request: MessagesRequest): string[] {
       } else if (block.type === 'tool_result') {
         if (message.role !== 'user') out.push(`${at}: tool_result is only allowed in user messages`);
         if (otherSeen) out.push(`${at}: tool_result blocks must come before any other content of the message`);
-        if (!pending.includes(block.tool_use_id)) out.push(`${at}: tool_result ${JSON.stringify(block.tool_use_id)} answers no tool_use of the previous message`);
+        if (!pending.includes(block.tool_use_id))
+          out.push(`${at}: tool_result ${JSON.stringify(block.tool_use_id)} answers no tool_use of the previous message`);
         answered.push(block.tool_use_id);
         block.content.forEach((part, k) => {
           if (part.type !== 'text' || isBlank(part.text)) out.push(`${at}.content[${k}]: must be a non-empty text block`);
@@ -188,7 +201,8 @@ export function messagesRequestViolations(request: MessagesRequest): string[] {
     });
     if (new Set(answered).size !== answered.length) out.push(`${where}: a tool_use is answered twice`);
     const missing = pending.filter((id) => !answered.includes(id));
-    if (missing.length > 0) out.push(`${where}: tool_use ids were found without tool_result blocks immediately after: ${missing.join(', ')}`);
+    if (missing.length > 0)
+      out.push(`${where}: tool_use ids were found without tool_result blocks immediately after: ${missing.join(', ')}`);
     pending = message.role === 'assistant' ? uses : [];
   });
   if (pending.length > 0) out.push(`messages[${request.messages.length - 1}]: tool_use ${pending.join(', ')} is not answered`);
@@ -208,12 +222,21 @@ export function messagesRequestViolations(request: MessagesRequest): string[] {
 export function chatRequestViolations(request: ChatRequest): string[] {
   const out: string[] = [];
   if (isBlank(request.model)) out.push('model: required');
-  if (request.max_tokens !== undefined && request.max_completion_tokens !== undefined) out.push('max_tokens and max_completion_tokens: set one of them');
-  checkMaxTokens(request.max_tokens ?? request.max_completion_tokens, request.max_completion_tokens !== undefined ? 'max_completion_tokens' : 'max_tokens', out);
+  if (request.max_tokens !== undefined && request.max_completion_tokens !== undefined)
+    out.push('max_tokens and max_completion_tokens: set one of them');
+  checkMaxTokens(
+    request.max_tokens ?? request.max_completion_tokens,
+    request.max_completion_tokens !== undefined ? 'max_completion_tokens' : 'max_tokens',
+    out,
+  );
   (request.tools ?? []).forEach((t, i) => {
     if (t.type !== 'function') out.push(`tools[${i}]: type must be function`);
   });
-  checkTools((request.tools ?? []).map((t, i) => ({ name: t.function.name, schema: t.function.parameters, where: `tools[${i}]` })), functionName, out);
+  checkTools(
+    (request.tools ?? []).map((t, i) => ({ name: t.function.name, schema: t.function.parameters, where: `tools[${i}]` })),
+    functionName,
+    out,
+  );
   if (request.tool_choice && !request.tools?.length) out.push('tool_choice: requires tools');
   if (request.stream !== false) out.push('stream: the runner reads whole responses (false)');
 
@@ -247,14 +270,16 @@ export function chatRequestViolations(request: ChatRequest): string[] {
         if (previous === 'start') out.push(`${where}: the first message after the system messages must be a user message`);
         if (previous === 'assistant') out.push(`${where}: two assistant messages in a row`);
         const calls = m.tool_calls ?? [];
-        if (m.content === null ? calls.length === 0 : isBlank(m.content)) out.push(`${where}: assistant content must be non-empty text, or null with tool_calls`);
+        if (m.content === null ? calls.length === 0 : isBlank(m.content))
+          out.push(`${where}: assistant content must be non-empty text, or null with tool_calls`);
         calls.forEach((call, k) => {
           const at = `${where}.tool_calls[${k}]`;
           if (!toolUseId.test(call.id)) out.push(`${at}: id ${JSON.stringify(call.id)} must match ${toolUseId.source}`);
           if (seen.has(call.id)) out.push(`${at}: id ${call.id} is used twice`);
           seen.add(call.id);
           if (call.type !== 'function') out.push(`${at}: type must be function`);
-          if (!functionName.test(call.function.name)) out.push(`${at}: function name ${JSON.stringify(call.function.name)} must match ${functionName.source}`);
+          if (!functionName.test(call.function.name))
+            out.push(`${at}: function name ${JSON.stringify(call.function.name)} must match ${functionName.source}`);
           let args: unknown;
           try {
             args = JSON.parse(call.function.arguments);
@@ -268,7 +293,10 @@ export function chatRequestViolations(request: ChatRequest): string[] {
         break;
       }
       case 'tool':
-        if (!pending.includes(m.tool_call_id)) out.push(`${where}: tool message ${JSON.stringify(m.tool_call_id)} answers no pending tool call of the previous assistant message`);
+        if (!pending.includes(m.tool_call_id))
+          out.push(
+            `${where}: tool message ${JSON.stringify(m.tool_call_id)} answers no pending tool call of the previous assistant message`,
+          );
         pending = pending.filter((id) => id !== m.tool_call_id);
         if (isBlank(m.content)) out.push(`${where}: tool content must not be empty`);
         previous = 'tool';

@@ -36,10 +36,13 @@ export function selectModelProvider(choice: ProviderChoice): ModelProvider {
   const value = choice.spec ?? choice.model.provider;
   if (value.startsWith('replay:') && value.length > 'replay:'.length) return new ReplayProvider(value.slice('replay:'.length));
   const named = ModelProviderName.safeParse(value);
-  if (!named.success) throw new ModelChoiceError(`NIGHTSHIFT_MODEL must be "bedrock", "anthropic", "openai" or "replay:<file>", got "${value}"`);
+  if (!named.success)
+    throw new ModelChoiceError(`NIGHTSHIFT_MODEL must be "bedrock", "anthropic", "openai" or "replay:<file>", got "${value}"`);
   const model = choice.model;
   if (named.data !== model.provider) {
-    throw new ModelChoiceError(`NIGHTSHIFT_MODEL=${named.data} but the config's model.provider is ${model.provider}: set model.provider (and its id, baseUrl, apiKeySecret) in the config`);
+    throw new ModelChoiceError(
+      `NIGHTSHIFT_MODEL=${named.data} but the config's model.provider is ${model.provider}: set model.provider (and its id, baseUrl, apiKeySecret) in the config`,
+    );
   }
   const timeoutMs = model.requestTimeoutSeconds !== undefined ? model.requestTimeoutSeconds * 1_000 : undefined;
   const apiKey = model.apiKeySecret !== undefined ? choice.apiKey : async () => undefined;
@@ -50,6 +53,10 @@ export function selectModelProvider(choice: ProviderChoice): ModelProvider {
     case 'anthropic':
       return new AnthropicProvider({ ...common, baseUrl: model.baseUrl ?? defaultModelBaseUrls.anthropic });
     case 'openai':
-      return new OpenAiProvider({ ...common, baseUrl: model.baseUrl ?? defaultModelBaseUrls.openai, ...(model.maxTokensParameter ? { maxTokensParameter: model.maxTokensParameter } : {}) });
+      return new OpenAiProvider({
+        ...common,
+        baseUrl: model.baseUrl ?? defaultModelBaseUrls.openai,
+        ...(model.maxTokensParameter ? { maxTokensParameter: model.maxTokensParameter } : {}),
+      });
   }
 }

@@ -6,7 +6,11 @@ import * as z from 'zod';
 import { CoverageFormat } from '../../core/change-coverage/report-formats';
 import { ApprovalRequired } from '../../core/inbox/risky-action';
 
-const RepoRelativePath = z.string().min(1).max(500).regex(/^(?!\/)(?!.*\.\.)/, 'must be a relative path without ".."');
+const RepoRelativePath = z
+  .string()
+  .min(1)
+  .max(500)
+  .regex(/^(?!\/)(?!.*\.\.)/, 'must be a relative path without ".."');
 
 /**
  * `.nightshift.yml` at the repository root: the repository's own settings for runs. It is input

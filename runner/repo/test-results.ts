@@ -28,7 +28,12 @@ export interface TestDelta {
 }
 
 function decodeXml(text: string): string {
-  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+  return text
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&');
 }
 
 export function parseJunitXml(xml: string): Record<string, TestState> {
@@ -62,13 +67,29 @@ export function parseTestOutput(raw: string): { format: TestRunResult['format'];
     }
     return tests;
   };
-  const go = collect(/^\s*--- (PASS|FAIL): (\S+)/, (m) => (m[1] === 'PASS' ? 'pass' : 'fail'), (m) => m[2]!);
+  const go = collect(
+    /^\s*--- (PASS|FAIL): (\S+)/,
+    (m) => (m[1] === 'PASS' ? 'pass' : 'fail'),
+    (m) => m[2]!,
+  );
   if (Object.keys(go).length) return { format: 'go', tests: go };
-  const pytest = collect(/^(\S+::\S+)\s+(PASSED|FAILED|ERROR)\b|^(PASSED|FAILED|ERROR) (\S+::\S+)/, (m) => ((m[2] ?? m[3]) === 'PASSED' ? 'pass' : 'fail'), (m) => m[1] ?? m[4]!);
+  const pytest = collect(
+    /^(\S+::\S+)\s+(PASSED|FAILED|ERROR)\b|^(PASSED|FAILED|ERROR) (\S+::\S+)/,
+    (m) => ((m[2] ?? m[3]) === 'PASSED' ? 'pass' : 'fail'),
+    (m) => m[1] ?? m[4]!,
+  );
   if (Object.keys(pytest).length) return { format: 'pytest', tests: pytest };
-  const tap = collect(/^\s*(ok|not ok) \d+(?: -)? (.+?)(?:\s+#\s*(SKIP|TODO).*)?$/i, (m) => (m[3] ? undefined : m[1]!.toLowerCase() === 'ok' ? 'pass' : 'fail'), (m) => m[2]!);
+  const tap = collect(
+    /^\s*(ok|not ok) \d+(?: -)? (.+?)(?:\s+#\s*(SKIP|TODO).*)?$/i,
+    (m) => (m[3] ? undefined : m[1]!.toLowerCase() === 'ok' ? 'pass' : 'fail'),
+    (m) => m[2]!,
+  );
   if (Object.keys(tap).length) return { format: 'tap', tests: tap };
-  const jest = collect(/^\s*(✓|✔|√|✕|×|✗)\s+(.+?)(?:\s+\(\d+(?:\.\d+)?\s*m?s\))?$/, (m) => (['✓', '✔', '√'].includes(m[1]!) ? 'pass' : 'fail'), (m) => m[2]!);
+  const jest = collect(
+    /^\s*(✓|✔|√|✕|×|✗)\s+(.+?)(?:\s+\(\d+(?:\.\d+)?\s*m?s\))?$/,
+    (m) => (['✓', '✔', '√'].includes(m[1]!) ? 'pass' : 'fail'),
+    (m) => m[2]!,
+  );
   if (Object.keys(jest).length) return { format: 'jest', tests: jest };
   return { format: 'none', tests: {} };
 }

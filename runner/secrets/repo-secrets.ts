@@ -41,7 +41,8 @@ export async function readRepoSecrets(
 ): Promise<Record<string, string>> {
   const taken = new Set([...reserved].map((n) => n.toUpperCase()));
   for (const variable of expected.variables) {
-    if (taken.has(variable.toUpperCase())) throw new RepoSecretError(`secret variable ${variable} would override the tool environment's ${variable}`);
+    if (taken.has(variable.toUpperCase()))
+      throw new RepoSecretError(`secret variable ${variable} would override the tool environment's ${variable}`);
   }
   let answer: RepoSecretsResponse;
   try {
@@ -51,7 +52,9 @@ export async function readRepoSecrets(
   }
   const got = Object.keys(answer.secrets).sort();
   if (answer.repository !== expected.repository || got.join('\n') !== [...expected.variables].sort().join('\n')) {
-    throw new RepoSecretError(`the token broker answered with ${got.join(', ') || 'no variables'} of ${answer.repository}, expected ${expected.variables.join(', ')} of ${expected.repository}`);
+    throw new RepoSecretError(
+      `the token broker answered with ${got.join(', ') || 'no variables'} of ${answer.repository}, expected ${expected.variables.join(', ')} of ${expected.repository}`,
+    );
   }
   return answer.secrets;
 }

@@ -91,24 +91,32 @@ async function agentLoop(ctx: RunContext, input: AgentLoopInput, phase: { planPh
   const model = ctx.config.model;
   const conversation = new Conversation({
     modelId: model.id,
-    system: input.profile?.system ?? systemPrompt({
-      repo: run.repo,
-      branch: prepared.repo.branch,
-      baseBranch: prepared.repo.baseBranch,
-      protectedPaths: prepared.rules.protectedPaths.globs,
-      allowedPaths: prepared.rules.protectedPaths.allowedGlobs,
-      testCommand: prepared.rules.testCommand,
-      testTimeoutSeconds: ctx.withinTimeBox(prepared.rules.repoFile.testTimeoutSeconds ?? DEFAULT_TEST_TIMEOUT_SECONDS),
-      shellTimeoutSeconds: DEFAULT_SHELL_TIMEOUT_SECONDS,
-      egressAllow: prepared.proxy ? [...ctx.config.egress.allow, ...(ctx.config.repos.find((r) => r.name === run.repo)?.egressAllow ?? [])] : undefined,
-      agentInstructions: readAgentInstructions(prepared.layout.repo),
-      repoInstructions: prepared.rules.repoFile.instructions,
-    }),
+    system:
+      input.profile?.system ??
+      systemPrompt({
+        repo: run.repo,
+        branch: prepared.repo.branch,
+        baseBranch: prepared.repo.baseBranch,
+        protectedPaths: prepared.rules.protectedPaths.globs,
+        allowedPaths: prepared.rules.protectedPaths.allowedGlobs,
+        testCommand: prepared.rules.testCommand,
+        testTimeoutSeconds: ctx.withinTimeBox(prepared.rules.repoFile.testTimeoutSeconds ?? DEFAULT_TEST_TIMEOUT_SECONDS),
+        shellTimeoutSeconds: DEFAULT_SHELL_TIMEOUT_SECONDS,
+        egressAllow: prepared.proxy
+          ? [...ctx.config.egress.allow, ...(ctx.config.repos.find((r) => r.name === run.repo)?.egressAllow ?? [])]
+          : undefined,
+        agentInstructions: readAgentInstructions(prepared.layout.repo),
+        repoInstructions: prepared.rules.repoFile.instructions,
+      }),
     tools: input.profile?.tools ?? (run.plan === true ? [...toolSpecs(), proposePlanToolSpec()] : toolSpecs()),
     maxTokens: model.maxOutputTokens,
     contextWindowTokens: model.contextWindowTokens,
   });
-  const gateRules = () => ({ planRun: run.plan === true, planPhase: phase.planPhase, approvalRequired: prepared.rules.repoFile.approvalRequired });
+  const gateRules = () => ({
+    planRun: run.plan === true,
+    planPhase: phase.planPhase,
+    approvalRequired: prepared.rules.repoFile.approvalRequired,
+  });
   progress.messages = conversation.messages;
   if (input.restored) {
     conversation.messages.push(...input.restored.messages);
@@ -120,10 +128,17 @@ async function agentLoop(ctx: RunContext, input: AgentLoopInput, phase: { planPh
     // Setup and base-test output may hold a secret the commands had: the model never sees one.
     const orient = orientation(prepared.layout.repo, await gitViewFiles(prepared));
     if (run.branch) orient.branchDiff = await branchDiffForTask(ctx, prepared);
-    const task = ctx.redactor.redact(taskMessage({ prompt: run.prompt, issue, setupNotes: input.setupNotes, baseTests: input.baseTests, orientation: orient }));
+    const task = ctx.redactor.redact(
+      taskMessage({ prompt: run.prompt, issue, setupNotes: input.setupNotes, baseTests: input.baseTests, orientation: orient }),
+    );
     conversation.addUser(phase.planPhase ? [{ text: task }, { text: PLAN_PHASE_NOTE }] : [{ text: task }]);
   }
-  const control = new LoopControl({ maxTurns: model.maxTurns, maxTokens: model.maxOutputTokens, retryMaxTokens: retryMaxTokensFor(model.maxOutputTokens), budgetMicros: run.budgetMicros });
+  const control = new LoopControl({
+    maxTurns: model.maxTurns,
+    maxTokens: model.maxOutputTokens,
+    retryMaxTokens: retryMaxTokensFor(model.maxOutputTokens),
+    budgetMicros: run.budgetMicros,
+  });
   /** The next user message, with the limits note when the run nears its turn limit or budget. */
   const answer = (turn: number, content: ContentBlock[]) => {
     const note = control.limitsNote(turn, run.spentMicros + budget.totals.modelMicros + meter.chargedMicros);
@@ -136,14 +151,26 @@ async function agentLoop(ctx: RunContext, input: AgentLoopInput, phase: { planPh
    */
   const compactAfterOverflow = async (decision: LoopDecision, turn: number, how: string) => {
     const stop = modelStopMessage('model_context_window_exceeded');
-    if (decision.action !== 'compact') throw new RunFailure('model_context_window_exceeded', `${stop} (${how}) at turn ${turn}, after ${CONTEXT_RETRIES} compactions in a row; the agent did not finish`);
+    if (decision.action !== 'compact')
+      throw new RunFailure(
+        'model_context_window_exceeded',
+        `${stop} (${how}) at turn ${turn}, after ${CONTEXT_RETRIES} compactions in a row; the agent did not finish`,
+      );
     const cut = conversation.compactAfterOverflow();
-    if (cut.clearedResults === 0 && cut.clearedInputs === 0) throw new RunFailure('model_context_window_exceeded', `${stop} (${how}) at turn ${turn}; compaction found no old tool output left to clear, so the agent did not finish`);
-    await ctx.emit('note', `turn ${turn} did not fit the model's context window (${how}): ${cut.clearedResults} old tool outputs and ${cut.clearedInputs} large tool inputs cleared, and the turn asked again (${decision.attempt} of ${CONTEXT_RETRIES})`, {
-      turn,
-      ...cut,
-      attempt: decision.attempt,
-    });
+    if (cut.clearedResults === 0 && cut.clearedInputs === 0)
+      throw new RunFailure(
+        'model_context_window_exceeded',
+        `${stop} (${how}) at turn ${turn}; compaction found no old tool output left to clear, so the agent did not finish`,
+      );
+    await ctx.emit(
+      'note',
+      `turn ${turn} did not fit the model's context window (${how}): ${cut.clearedResults} old tool outputs and ${cut.clearedInputs} large tool inputs cleared, and the turn asked again (${decision.attempt} of ${CONTEXT_RETRIES})`,
+      {
+        turn,
+        ...cut,
+        attempt: decision.attempt,
+      },
+    );
   };
 
   const stuckWatch = new StuckWatch(prepared);
@@ -154,7 +181,12 @@ async function agentLoop(ctx: RunContext, input: AgentLoopInput, phase: { planPh
     const compactionsBefore = conversation.compactions.length;
     const request = conversation.buildRequest(control.maxTokens);
     const cut = conversation.compactions[compactionsBefore];
-    if (cut) await ctx.emit('note', `conversation compacted before turn ${turn}: ${cut.clearedResults} old tool outputs and ${cut.clearedInputs} large tool inputs cleared`, { turn, ...cut });
+    if (cut)
+      await ctx.emit(
+        'note',
+        `conversation compacted before turn ${turn}: ${cut.clearedResults} old tool outputs and ${cut.clearedInputs} large tool inputs cleared`,
+        { turn, ...cut },
+      );
     const callId = `turn-${String(turn).padStart(4, '0')}`;
     let call: ModelCallResult;
     try {
@@ -166,8 +198,15 @@ async function agentLoop(ctx: RunContext, input: AgentLoopInput, phase: { planPh
       }
       // budgets.askForMore: the call that does not fit is not made; the run asks its requester instead of ending.
       if (!(err instanceof BudgetExhaustedError) || !ctx.config.budgets.askForMore || input.profile) throw err;
-      const asked = budgetApprovalRequest({ budgetMicros: run.budgetMicros, spentMicros: Math.max(0, run.budgetMicros - err.availableMicros) }, err.neededMicros);
-      return { kind: 'pause', pause: { reason: 'budget_approval', ...asked }, state: { messages: conversation.messages, turn: turn - 1, toolUseId: null, planPhase: phase.planPhase } };
+      const asked = budgetApprovalRequest(
+        { budgetMicros: run.budgetMicros, spentMicros: Math.max(0, run.budgetMicros - err.availableMicros) },
+        err.neededMicros,
+      );
+      return {
+        kind: 'pause',
+        pause: { reason: 'budget_approval', ...asked },
+        state: { messages: conversation.messages, turn: turn - 1, toolUseId: null, planPhase: phase.planPhase },
+      };
     }
     const { response, usage, costMicros, durationMs } = call;
     const content = response.output.message.content as ContentBlock[];
@@ -176,7 +215,16 @@ async function agentLoop(ctx: RunContext, input: AgentLoopInput, phase: { planPh
       .map((b) => b.text ?? '')
       .join('')
       .trim();
-    ctx.trace.record({ type: 'model_turn', turn, stopReason: response.stopReason, usage: { ...usage }, costMicros, durationMs, text, toolUses: toolUses.map((t) => ({ name: t.name!, input: t.input })) });
+    ctx.trace.record({
+      type: 'model_turn',
+      turn,
+      stopReason: response.stopReason,
+      usage: { ...usage },
+      costMicros,
+      durationMs,
+      text,
+      toolUses: toolUses.map((t) => ({ name: t.name!, input: t.input })),
+    });
     ctx.metrics.emit({
       [runnerMetricNames.modelCalls]: 1,
       [runnerMetricNames.modelInputTokens]: usage.input,
@@ -185,19 +233,26 @@ async function agentLoop(ctx: RunContext, input: AgentLoopInput, phase: { planPh
       [runnerMetricNames.modelCacheWriteTokens]: usage.cacheWrite,
       [runnerMetricNames.modelCostMicros]: costMicros,
     });
-    await ctx.emit('model_turn', `turn ${turn}: ${usage.input + usage.cacheRead + usage.cacheWrite} in, ${usage.output} out, $${microsToUsd(costMicros).toFixed(4)}`, {
-      turn,
-      stopReason: response.stopReason,
-      tokens: usage,
-      costMicros,
-      tools: toolUses.map((t) => t.name),
-    });
+    await ctx.emit(
+      'model_turn',
+      `turn ${turn}: ${usage.input + usage.cacheRead + usage.cacheWrite} in, ${usage.output} out, $${microsToUsd(costMicros).toFixed(4)}`,
+      {
+        turn,
+        stopReason: response.stopReason,
+        tokens: usage,
+        costMicros,
+        tools: toolUses.map((t) => t.name),
+      },
+    );
     await ctx.heartbeat();
     await input.status.report(turn, run.spentMicros + budget.totals.modelMicros + meter.chargedMicros);
     const decision = control.decide(response);
     if (decision.action === 'retry') {
       // The cut-off response is dropped: the same request is asked again with room for the whole call.
-      await ctx.emit('note', `turn ${turn} was cut off at the output limit; asking again with up to ${decision.maxTokens} output tokens`, { turn, maxTokens: decision.maxTokens });
+      await ctx.emit('note', `turn ${turn} was cut off at the output limit; asking again with up to ${decision.maxTokens} output tokens`, {
+        turn,
+        maxTokens: decision.maxTokens,
+      });
       continue;
     }
     if (decision.action === 'compact' || (decision.action === 'stop' && decision.reason === 'model_context_window_exceeded')) {
@@ -207,7 +262,10 @@ async function agentLoop(ctx: RunContext, input: AgentLoopInput, phase: { planPh
     }
     if (decision.action === 'stop') {
       conversation.addAssistant(content);
-      throw new RunFailure(decision.reason, `${modelStopMessage(decision.reason)} (stop reason ${decision.reason}) at turn ${turn}; the agent did not finish`);
+      throw new RunFailure(
+        decision.reason,
+        `${modelStopMessage(decision.reason)} (stop reason ${decision.reason}) at turn ${turn}; the agent did not finish`,
+      );
     }
     if (decision.action === 'cut_off') {
       // A cut-off tool call cannot be answered: only the turn's text stays in the conversation.
@@ -218,7 +276,9 @@ async function agentLoop(ctx: RunContext, input: AgentLoopInput, phase: { planPh
     }
     conversation.addAssistant(content);
     if (decision.action === 'nudge') {
-      await ctx.emit('note', `turn ${turn} called no tool: the agent is asked to continue (${control.nudgesUsed} of ${TEXT_ONLY_NUDGES})`, { turn });
+      await ctx.emit('note', `turn ${turn} called no tool: the agent is asked to continue (${control.nudgesUsed} of ${TEXT_ONLY_NUDGES})`, {
+        turn,
+      });
       answer(turn, [{ text: decision.message }]);
       continue;
     }
@@ -231,13 +291,23 @@ async function agentLoop(ctx: RunContext, input: AgentLoopInput, phase: { planPh
     for (const raw of toolUses) {
       const use: ToolUse = { toolUseId: raw.toolUseId!, name: raw.name!, input: raw.input };
       if (ended || paused) {
-        results.push({ toolResult: { toolUseId: use.toolUseId, content: [{ text: paused ? NOT_RUN_AFTER_PAUSE : 'not run: the task already ended' }], status: 'error' } });
+        results.push({
+          toolResult: {
+            toolUseId: use.toolUseId,
+            content: [{ text: paused ? NOT_RUN_AFTER_PAUSE : 'not run: the task already ended' }],
+            status: 'error',
+          },
+        });
         continue;
       }
       // The plan phase and .nightshift.yml approvalRequired: refused, or a pause before the call runs.
       const gated = input.profile ? ({ kind: 'run' } as const) : gateToolCall(gateRules(), use.name, use.input);
       if (gated.kind === 'pause') {
-        await ctx.emit('note', `${use.name} waits for approval (${gated.pause.reason}) before it runs`, { turn, name: use.name, reason: gated.pause.reason });
+        await ctx.emit('note', `${use.name} waits for approval (${gated.pause.reason}) before it runs`, {
+          turn,
+          name: use.name,
+          reason: gated.pause.reason,
+        });
         results.push({ toolResult: { toolUseId: use.toolUseId, content: [{ text: gated.result }], status: 'success' } });
         paused = { pause: gated.pause, toolUseId: use.toolUseId };
         continue;
@@ -251,7 +321,11 @@ async function agentLoop(ctx: RunContext, input: AgentLoopInput, phase: { planPh
     if (paused) {
       conversation.addUser(results);
       // The paused call's placeholder result becomes the plan to follow, the call's own result, or its refusal when the run resumes.
-      return { kind: 'pause', pause: paused.pause, state: { messages: conversation.messages, turn, toolUseId: paused.toolUseId, planPhase: phase.planPhase } };
+      return {
+        kind: 'pause',
+        pause: paused.pause,
+        state: { messages: conversation.messages, turn, toolUseId: paused.toolUseId, planPhase: phase.planPhase },
+      };
     }
     if (ended?.kind === 'finish') {
       conversation.addUser(results);
@@ -260,13 +334,21 @@ async function agentLoop(ctx: RunContext, input: AgentLoopInput, phase: { planPh
     if (ended?.kind === 'ask_human') {
       conversation.addUser(results);
       // The pause's tool result becomes the human's answer when the run resumes.
-      return { kind: 'pause', pause: { reason: 'question', message: ended.question, details: { question: ended.question } }, state: { messages: conversation.messages, turn, toolUseId: endedUseId, planPhase: phase.planPhase } };
+      return {
+        kind: 'pause',
+        pause: { reason: 'question', message: ended.question, details: { question: ended.question } },
+        state: { messages: conversation.messages, turn, toolUseId: endedUseId, planPhase: phase.planPhase },
+      };
     }
     // The same failing step again and again, or no change for many turns: ask for a hint between turns.
     const stuck = await ctx.withHeartbeats(() => stuckWatch.observe(turn, steps));
     if (stuck) {
       conversation.addUser(results);
-      return { kind: 'pause', pause: { reason: 'stuck', message: stuck.message, details: stuck.details }, state: { messages: conversation.messages, turn, toolUseId: null, planPhase: phase.planPhase } };
+      return {
+        kind: 'pause',
+        pause: { reason: 'stuck', message: stuck.message, details: stuck.details },
+        state: { messages: conversation.messages, turn, toolUseId: null, planPhase: phase.planPhase },
+      };
     }
     answer(turn, results);
   }
@@ -278,7 +360,11 @@ async function branchDiffForTask(ctx: RunContext, prepared: PreparedRun): Promis
   const { repo } = prepared;
   try {
     const diff = await ctx.withHeartbeats(() => continuedBranchDiff(repo.git, repo.branch, repo.baseBranch));
-    await ctx.emit('note', `continued branch ${repo.branch}: its changes against ${diff.base} are in the task message (${diff.text.length} characters)`, { base: diff.base });
+    await ctx.emit(
+      'note',
+      `continued branch ${repo.branch}: its changes against ${diff.base} are in the task message (${diff.text.length} characters)`,
+      { base: diff.base },
+    );
     return diff;
   } catch (err) {
     if (!(err instanceof GitCommandError)) throw err;

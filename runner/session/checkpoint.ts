@@ -20,7 +20,9 @@ export const CheckpointFile = z
     /** Model calls served so far: a replayed session goes on from the next recorded response. */
     modelCalls: z.number().int().nonnegative(),
     /** Every message up to the pause; the last one is the user turn of tool results, with the pause's tool result to be replaced by the answer. */
-    messages: z.array(z.object({ role: z.enum(['user', 'assistant']), content: z.array(z.record(z.string(), z.unknown())) }).strict()).min(1),
+    messages: z
+      .array(z.object({ role: z.enum(['user', 'assistant']), content: z.array(z.record(z.string(), z.unknown())) }).strict())
+      .min(1),
     /** The tool use whose result the answer becomes (`ask_human`); null when the pause came between turns (budget_approval). */
     toolUseId: z.string().min(1).nullable(),
     /** A plan run paused before its plan was approved (a question, or the plan itself): it resumes still in the plan phase unless this pause was the plan's. */
@@ -57,8 +59,23 @@ export async function checkpointIfPaused(ctx: RunContext, agentEnd: AgentEnd, pr
   const checkpoint = await ctx.deps.checkpoints.put(ctx.run.runId, itemId, JSON.stringify(CheckpointFile.parse(file)));
   const message = ctx.redactor.redact(pause.message);
   const waitsFor = isAutomaticPauseReason(pause.reason) ? 'checkpointed to resume without a human' : 'paused for a human';
-  await ctx.emit('note', `${waitsFor} (${pause.reason}): ${message}`, { itemId, reason: pause.reason, branch: repo.branch, checkpoint, pushedWork: pushed });
-  const report: RunnerPause = { pause: { itemId, reason: pause.reason, message, details: ctx.redactor.redactValue(pause.details) as PauseRequest['details'], branch: repo.branch, checkpoint } };
+  await ctx.emit('note', `${waitsFor} (${pause.reason}): ${message}`, {
+    itemId,
+    reason: pause.reason,
+    branch: repo.branch,
+    checkpoint,
+    pushedWork: pushed,
+  });
+  const report: RunnerPause = {
+    pause: {
+      itemId,
+      reason: pause.reason,
+      message,
+      details: ctx.redactor.redactValue(pause.details) as PauseRequest['details'],
+      branch: repo.branch,
+      checkpoint,
+    },
+  };
   return { kind: 'paused', report };
 }
 

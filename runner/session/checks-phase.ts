@@ -35,12 +35,25 @@ export async function runChecks(ctx: RunContext, prepared: PreparedRun, phase: T
     ctx.checkStop();
     const timeoutSeconds = ctx.withinTimeBox(check.timeoutSeconds ?? DEFAULT_CHECK_TIMEOUT_SECONDS);
     const env = phase === 'base' ? prepared.commandEnv : prepared.headTestEnv;
-    const result = await ctx.withHeartbeats((signal) => runSandboxed({ command: check.run, cwd: prepared.layout.repo, timeoutMs: timeoutSeconds * 1_000, signal }, prepared.identity, env));
+    const result = await ctx.withHeartbeats((signal) =>
+      runSandboxed({ command: check.run, cwd: prepared.layout.repo, timeoutMs: timeoutSeconds * 1_000, signal }, prepared.identity, env),
+    );
     if (result.aborted) throw new Interrupted(`stopped while running the check ${check.name} at ${phase}`);
-    results.push({ name: check.name, command: check.run, passed: result.exitCode === 0, exitCode: result.exitCode, timedOut: result.timedOut, outputTail: result.output.slice(-OUTPUT_TAIL_CHARS) });
+    results.push({
+      name: check.name,
+      command: check.run,
+      passed: result.exitCode === 0,
+      exitCode: result.exitCode,
+      timedOut: result.timedOut,
+      outputTail: result.output.slice(-OUTPUT_TAIL_CHARS),
+    });
   }
   if (results.length) {
-    await ctx.emit('note', `checks at ${phase}: ${results.map((r) => `${r.name} ${r.passed ? 'passed' : r.timedOut ? 'timed out' : 'failed'}`).join(', ')}`, { phase, checks: results.map((r) => ({ name: r.name, passed: r.passed, exitCode: r.exitCode, timedOut: r.timedOut })) });
+    await ctx.emit(
+      'note',
+      `checks at ${phase}: ${results.map((r) => `${r.name} ${r.passed ? 'passed' : r.timedOut ? 'timed out' : 'failed'}`).join(', ')}`,
+      { phase, checks: results.map((r) => ({ name: r.name, passed: r.passed, exitCode: r.exitCode, timedOut: r.timedOut })) },
+    );
     await ctx.heartbeat();
   }
   return results;

@@ -39,8 +39,10 @@ export function readCoverage(root: string, coverage: CoverageSettings, stampBefo
     throw err;
   }
   if (file.kind === 'absent') return { kind: 'unavailable', reason: `the test command did not write ${report}` };
-  if (file.kind === 'too_large') return { kind: 'unavailable', reason: `${report} is ${file.bytes} bytes, more than the ${MAX_COVERAGE_REPORT_BYTES} the runner reads` };
-  if (stampBefore !== undefined && file.stamp === stampBefore) return { kind: 'unavailable', reason: `${report} was not rewritten by this test run (it is left from before)` };
+  if (file.kind === 'too_large')
+    return { kind: 'unavailable', reason: `${report} is ${file.bytes} bytes, more than the ${MAX_COVERAGE_REPORT_BYTES} the runner reads` };
+  if (stampBefore !== undefined && file.stamp === stampBefore)
+    return { kind: 'unavailable', reason: `${report} was not rewritten by this test run (it is left from before)` };
   try {
     // Absolute paths in the report are under the checkout as the tests saw it (cwd), or its real path.
     return { kind: 'read', located: locateCoverage(parseCoverageReport(format, file.text), [...new Set([root, realpathSync(root)])]) };
@@ -63,23 +65,39 @@ export function coverageDetail(reading: CoverageReading | undefined): Record<str
  * also go into a `note` event (detail `coverage`, core/change-coverage ChangeCoverageEvidence) for the
  * GitHub check run. Undefined when the repository names no coverage report.
  */
-export async function changeCoverageSection(ctx: RunContext, prepared: PreparedRun, tests: { base: TestRunResult | undefined; head: TestRunResult | undefined; commit: string }): Promise<string | undefined> {
+export async function changeCoverageSection(
+  ctx: RunContext,
+  prepared: PreparedRun,
+  tests: { base: TestRunResult | undefined; head: TestRunResult | undefined; commit: string },
+): Promise<string | undefined> {
   const coverage = prepared.rules.repoFile.coverage;
   if (!coverage) return undefined;
   const { git, baseCommit } = prepared.repo;
   let added = new Map<string, number[]>();
   let diffProblem: string | undefined;
   try {
-    added = addedLines(await git.run(['diff', '-U0', '--no-color', '--no-ext-diff', '--no-textconv', '--no-renames', baseCommit, tests.commit, '--']));
+    added = addedLines(
+      await git.run(['diff', '-U0', '--no-color', '--no-ext-diff', '--no-textconv', '--no-renames', baseCommit, tests.commit, '--']),
+    );
   } catch (err) {
     // An agent-made diff too large for the buffer: the PR still opens, without the changed lines' figure.
     if (!(err instanceof GitCommandError)) throw err;
     diffProblem = `the change's diff could not be read (${err.message.slice(0, 200)}), so its lines are not counted`;
   }
-  const evidence = changeCoverage({ format: coverage.format, report: coverage.report, base: tests.base?.coverage, head: tests.head?.coverage, added });
+  const evidence = changeCoverage({
+    format: coverage.format,
+    report: coverage.report,
+    base: tests.base?.coverage,
+    head: tests.head?.coverage,
+    added,
+  });
   if (diffProblem) evidence.notes.push(diffProblem);
   const c = evidence.changedLines;
-  const summary = c ? (c.measured ? `${c.covered} of ${c.measured} changed executable lines covered` : 'no changed line is in the report') : 'no report at head';
+  const summary = c
+    ? c.measured
+      ? `${c.covered} of ${c.measured} changed executable lines covered`
+      : 'no changed line is in the report'
+    : 'no report at head';
   const delta = evidence.deltaPoints === null ? '' : `; line coverage ${evidence.base?.percent}% → ${evidence.head?.percent}%`;
   await ctx.emit('note', `coverage of the change: ${summary}${delta}`, { coverage: evidence });
   return changeCoverageMarkdown(evidence);

@@ -64,8 +64,12 @@ export async function deliver(ctx: RunContext, agentEnd: AgentEnd, input: Delive
   const checksDelta = checkDelta(input.baseChecks, headChecks);
   const delta = testDelta(input.baseTests, headTests);
   const runnerRisks = [
-    flaky.length ? `Flaky at head (failed, then passed on a re-run): ${flaky.slice(0, 20).join(', ')}${flaky.length > 20 ? ` and ${flaky.length - 20} more` : ''}.` : undefined,
-    input.gate.hasRejected && delta.newlyFailing.length ? `The agent finished after the finish gate reported ${delta.newlyFailing.length} newly failing test(s).` : undefined,
+    flaky.length
+      ? `Flaky at head (failed, then passed on a re-run): ${flaky.slice(0, 20).join(', ')}${flaky.length > 20 ? ` and ${flaky.length - 20} more` : ''}.`
+      : undefined,
+    input.gate.hasRejected && delta.newlyFailing.length
+      ? `The agent finished after the finish gate reported ${delta.newlyFailing.length} newly failing test(s).`
+      : undefined,
     checksDelta.newlyFailing.length ? `Checks newly failing at head: ${checksDelta.newlyFailing.join(', ')}.` : undefined,
   ].filter((r) => r !== undefined);
   const risks = agentRisks || runnerRisks.length ? [agentRisks, ...runnerRisks].filter((r) => r).join('\n\n') : null;
@@ -74,10 +78,18 @@ export async function deliver(ctx: RunContext, agentEnd: AgentEnd, input: Delive
   const earlier = staged.changed ? undefined : await earlierTaskCommit(repo.git, run.runId);
   if (!staged.changed && earlier === undefined) {
     await ctx.emit('note', 'no changes: nothing to commit, no pull request', {});
-    return { kind: 'succeeded', result: { outcome: 'no_changes', branch: null, prUrl: null, question: null, summary: summary.slice(0, SUMMARY_LIMIT) } };
+    return {
+      kind: 'succeeded',
+      result: { outcome: 'no_changes', branch: null, prUrl: null, question: null, summary: summary.slice(0, SUMMARY_LIMIT) },
+    };
   }
   const title = pullRequestTitle(run.prompt);
-  if (earlier !== undefined) await ctx.emit('note', `nothing more changed in this task: the pull request carries what the run's earlier tasks pushed (${earlier.slice(0, 12)})`, { commit: earlier });
+  if (earlier !== undefined)
+    await ctx.emit(
+      'note',
+      `nothing more changed in this task: the pull request carries what the run's earlier tasks pushed (${earlier.slice(0, 12)})`,
+      { commit: earlier },
+    );
   const commit = earlier ?? (await repo.git.commit(ctx.redactor.redact(`${title}\n\n${summary}\n\nNightshift-Run: ${run.runId}`)));
   await ctx.withHeartbeats(() => repo.pushBranch());
   await ctx.emit('note', `pushed ${commit.slice(0, 12)} to ${repo.branch}`, { commit, branch: repo.branch });
@@ -91,34 +103,48 @@ export async function deliver(ctx: RunContext, agentEnd: AgentEnd, input: Delive
   // Model-written text cannot make GitHub fetch or link anything outside the repository.
   const inert = (markdown: string) => inertMarkdown(markdown, { allowedUrlPrefixes: repo.webUrl ? [repo.webUrl] : [] });
   const body = ctx.redactor.redact(
-    inert(pullRequestBody({
+    inert(
+      pullRequestBody({
+        runId: run.runId,
+        prompt: run.prompt,
+        issue: run.issue,
+        summary,
+        risks,
+        changedFiles: staged.changes,
+        refusedPaths: staged.refused,
+        baseTests: input.baseTests,
+        headTests,
+        delta,
+        checks: checksMarkdown(input.baseChecks, headChecks),
+        coverage,
+        baseCommit: repo.baseCommit,
+        usage: totals.usage,
+        modelMicros: totals.modelMicros,
+        computeMicros: meter.chargedMicros,
+        replayed: ctx.deps.model.kind === 'replay' ? ctx.deps.model.description : null,
+        blockedHosts: blockedHostsMarkdown(blocked),
+      }),
+    ),
+  );
+  const existing = await repo.github.findOpenPull(repo.branch);
+  const pr = existing
+    ? await repo.github.updatePull(existing.number, { title, body })
+    : await repo.github.createDraftPull({ title, body, head: repo.branch, base: repo.baseBranch });
+  // A run from a GitHub thread says it in its status comment (core/github/run-status.ts) instead.
+  if (!existing && run.issue !== null && !run.thread)
+    await repo.github.commentOnIssue(run.issue, `Nightshift opened a draft pull request for this issue: ${pr.url}`);
+  if (existing && (run.source === 'github_comment' || run.source === 'github_ci')) {
+    // A /nightshift iteration (or a CI fix run) answers on its pull request with what it changed.
+    const reply = iterationReply({
       runId: run.runId,
-      prompt: run.prompt,
-      issue: run.issue,
-      summary,
-      risks,
+      requester: run.requester,
+      branch: repo.branch,
+      commits: [{ sha: commit, subject: title }],
       changedFiles: staged.changes,
-      refusedPaths: staged.refused,
       baseTests: input.baseTests,
       headTests,
       delta,
-      checks: checksMarkdown(input.baseChecks, headChecks),
-      coverage,
-      baseCommit: repo.baseCommit,
-      usage: totals.usage,
-      modelMicros: totals.modelMicros,
-      computeMicros: meter.chargedMicros,
-      replayed: ctx.deps.model.kind === 'replay' ? ctx.deps.model.description : null,
-      blockedHosts: blockedHostsMarkdown(blocked),
-    })),
-  );
-  const existing = await repo.github.findOpenPull(repo.branch);
-  const pr = existing ? await repo.github.updatePull(existing.number, { title, body }) : await repo.github.createDraftPull({ title, body, head: repo.branch, base: repo.baseBranch });
-  // A run from a GitHub thread says it in its status comment (core/github/run-status.ts) instead.
-  if (!existing && run.issue !== null && !run.thread) await repo.github.commentOnIssue(run.issue, `Nightshift opened a draft pull request for this issue: ${pr.url}`);
-  if (existing && (run.source === 'github_comment' || run.source === 'github_ci')) {
-    // A /nightshift iteration (or a CI fix run) answers on its pull request with what it changed.
-    const reply = iterationReply({ runId: run.runId, requester: run.requester, branch: repo.branch, commits: [{ sha: commit, subject: title }], changedFiles: staged.changes, baseTests: input.baseTests, headTests, delta });
+    });
     try {
       await repo.github.commentOnIssue(existing.number, ctx.redactor.redact(reply));
     } catch (err) {
@@ -127,7 +153,16 @@ export async function deliver(ctx: RunContext, agentEnd: AgentEnd, input: Delive
   }
   await ctx.patchRun({ prUrl: pr.url });
   await ctx.emit('note', `${existing ? 'updated' : 'opened'} draft pull request ${pr.url}`, { prUrl: pr.url, number: pr.number });
-  return { kind: 'succeeded', result: { outcome: existing ? 'pr_updated' : 'pr_opened', branch: repo.branch, prUrl: pr.url, question: null, summary: summary.slice(0, SUMMARY_LIMIT) } };
+  return {
+    kind: 'succeeded',
+    result: {
+      outcome: existing ? 'pr_updated' : 'pr_opened',
+      branch: repo.branch,
+      prUrl: pr.url,
+      question: null,
+      summary: summary.slice(0, SUMMARY_LIMIT),
+    },
+  };
 }
 
 /**
@@ -159,14 +194,18 @@ export async function stageChanges(ctx: RunContext, prepared: PreparedRun, summa
     await ctx.emit('note', `changes to protected paths were left out of the commit: ${refused.join(', ')}`, { refused });
   }
   // The head tests run agent-written code with the repo's secrets: a file that captured one is never pushed.
-  const leaking = all.filter((c) => !refused.includes(c.path) && c.status !== 'D' && fileHoldsSecret(ctx, prepared, c.path)).map((c) => c.path);
+  const leaking = all
+    .filter((c) => !refused.includes(c.path) && c.status !== 'D' && fileHoldsSecret(ctx, prepared, c.path))
+    .map((c) => c.path);
   if (leaking.length) {
     await git.unstage(leaking);
     await ctx.emit('note', `files holding a secret value were left out of the commit: ${leaking.join(', ')}`, { leaking });
     refused.push(...leaking);
   }
   // A symlink that points outside the repository would hand whoever checks out the branch a link to their own files.
-  const escaping = all.filter((c) => !refused.includes(c.path) && c.status !== 'D' && symlinkLeavesRepo(prepared.layout.repo, c.path)).map((c) => c.path);
+  const escaping = all
+    .filter((c) => !refused.includes(c.path) && c.status !== 'D' && symlinkLeavesRepo(prepared.layout.repo, c.path))
+    .map((c) => c.path);
   if (escaping.length) {
     await git.unstage(escaping);
     await ctx.emit('note', `symlinks pointing outside the repository were left out of the commit: ${escaping.join(', ')}`, { escaping });
@@ -194,7 +233,11 @@ function fileHoldsSecret(ctx: RunContext, prepared: PreparedRun, path: string): 
   try {
     const full = join(prepared.layout.repo, path);
     const stat = lstatSync(full);
-    const text = stat.isSymbolicLink() ? readlinkSync(full) : stat.isFile() && stat.size <= 20 * 1024 * 1024 ? readFileSync(full, 'utf8') : '';
+    const text = stat.isSymbolicLink()
+      ? readlinkSync(full)
+      : stat.isFile() && stat.size <= 20 * 1024 * 1024
+        ? readFileSync(full, 'utf8')
+        : '';
     return ctx.redactor.containsKnownSecret(text);
   } catch {
     // Unreadable now: it cannot be committed as something we did not check.
@@ -209,7 +252,10 @@ function fileHoldsSecret(ctx: RunContext, prepared: PreparedRun, path: string): 
  */
 export async function earlierTaskCommit(git: Pick<WorkspaceGit, 'run'>, runId: string): Promise<string | undefined> {
   const out = await git.run(['log', '-n', '50', '--fixed-strings', `--grep=Nightshift-Run: ${runId}`, '--format=%H', 'HEAD']);
-  return out.split('\n').find((line) => line.trim() !== '')?.trim();
+  return out
+    .split('\n')
+    .find((line) => line.trim() !== '')
+    ?.trim();
 }
 
 /** Commits whatever the agent changed and pushes it to the run branch. False when there was nothing. */
@@ -217,7 +263,11 @@ export async function pushWorkInProgress(ctx: RunContext, prepared: PreparedRun,
   const { repo } = prepared;
   const staged = await stageChanges(ctx, prepared);
   if (!staged.changed) return false;
-  const commit = await repo.git.commit(ctx.redactor.redact(`WIP: ${pullRequestTitle(ctx.run.prompt)}\n\nWork in progress, pushed because ${reason}.\n\nNightshift-Run: ${ctx.run.runId}`));
+  const commit = await repo.git.commit(
+    ctx.redactor.redact(
+      `WIP: ${pullRequestTitle(ctx.run.prompt)}\n\nWork in progress, pushed because ${reason}.\n\nNightshift-Run: ${ctx.run.runId}`,
+    ),
+  );
   await repo.pushBranch();
   await ctx.emit('note', `work in progress pushed to ${repo.branch} (${reason})`, { commit, branch: repo.branch, reason });
   return true;

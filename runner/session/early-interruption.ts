@@ -23,6 +23,20 @@ export function startOverAfterEarlyInterruption(ctx: RunContext, err: unknown, o
   if (err instanceof TaskNoLongerWaitedError || ctx.run.runKind === 'review') return undefined;
   const why = err instanceof Error ? err.message : 'stopped';
   if (/cancel-requested|CANCELLED/.test(why)) return undefined;
-  const message = ctx.redactor.redact(`the runner task was interrupted (SIGTERM) before its agent loop started (${why}); nothing was lost, the task starts over`).slice(0, 4_000);
-  return { kind: 'paused', report: { pause: { itemId: newRunId(), reason: 'interrupted', message, details: { beforeLoop: true }, branch: ctx.run.branch, checkpoint: null } } };
+  const message = ctx.redactor
+    .redact(`the runner task was interrupted (SIGTERM) before its agent loop started (${why}); nothing was lost, the task starts over`)
+    .slice(0, 4_000);
+  return {
+    kind: 'paused',
+    report: {
+      pause: {
+        itemId: newRunId(),
+        reason: 'interrupted',
+        message,
+        details: { beforeLoop: true },
+        branch: ctx.run.branch,
+        checkpoint: null,
+      },
+    },
+  };
 }

@@ -57,7 +57,11 @@ export class FinishGate {
     const review = await this.runReview(summary);
     const problems = problemsOf(review);
     if (problems.length === 0 || this.rejected) {
-      const text = [`Accepted. ${problems.length ? 'The pull request reports what is still wrong:' : 'Verification at head:'}`, report(review, this.baseTests), 'The runner now commits, pushes and opens the draft pull request.'].join('\n\n');
+      const text = [
+        `Accepted. ${problems.length ? 'The pull request reports what is still wrong:' : 'Verification at head:'}`,
+        report(review, this.baseTests),
+        'The runner now commits, pushes and opens the draft pull request.',
+      ].join('\n\n');
       await this.ctx.emit('note', `finish accepted${problems.length ? ` with ${problems.join(', ')}` : ''}`, { problems });
       return { accepted: true, text, review };
     }
@@ -69,9 +73,15 @@ export class FinishGate {
       [
         'What to do:',
         review.checkDelta.newlyFailing.length ? '- Fix what the newly failing checks report (run them with `shell`).' : undefined,
-        review.delta.newlyFailing.length ? '- Fix the newly failing tests (run them with `shell`), unless they fail for a reason outside this task: then say so in `risks`.' : undefined,
-        review.deletedTests.length ? '- Restore deleted tests unless the task asks for their removal (then say so in the summary).' : undefined,
-        review.scratch.length ? '- Delete scratch files, or name them in the `finish` summary if they belong to the change (unnamed scratch files are not committed).' : undefined,
+        review.delta.newlyFailing.length
+          ? '- Fix the newly failing tests (run them with `shell`), unless they fail for a reason outside this task: then say so in `risks`.'
+          : undefined,
+        review.deletedTests.length
+          ? '- Restore deleted tests unless the task asks for their removal (then say so in the summary).'
+          : undefined,
+        review.scratch.length
+          ? '- Delete scratch files, or name them in the `finish` summary if they belong to the change (unnamed scratch files are not committed).'
+          : undefined,
         '- Then call `finish` again. The next `finish` is accepted as it is, and the pull request reports the results above honestly.',
       ]
         .filter((l) => l !== undefined)
@@ -82,7 +92,8 @@ export class FinishGate {
 
   /** The head tests for the PR: the gate's run when nothing changed since, else a new run. */
   async headTests(): Promise<{ tests: TestRunResult | undefined; flaky: string[]; checks: CheckResult[] }> {
-    if (this.last && this.last.fingerprint === (await this.fingerprint())) return { tests: this.last.review.tests, flaky: this.last.review.flaky, checks: this.last.review.checks };
+    if (this.last && this.last.fingerprint === (await this.fingerprint()))
+      return { tests: this.last.review.tests, flaky: this.last.review.flaky, checks: this.last.review.checks };
     const tests = await this.runHeadTests();
     return { tests, flaky: [], checks: await runChecks(this.ctx, this.prepared, 'head') };
   }
@@ -108,7 +119,10 @@ export class FinishGate {
         // One re-run: a test that passes now failed by chance (a flake), not because of the change.
         const again = await this.runHeadTests();
         flaky = first.newlyFailing.filter((name) => again?.tests[name] === 'pass');
-        if (flaky.length) await this.ctx.emit('note', `flaky at head (failed, then passed on a re-run): ${flaky.slice(0, LISTED).join(', ')}`, { flaky: flaky.slice(0, 100) });
+        if (flaky.length)
+          await this.ctx.emit('note', `flaky at head (failed, then passed on a re-run): ${flaky.slice(0, LISTED).join(', ')}`, {
+            flaky: flaky.slice(0, 100),
+          });
       }
       checks = await runChecks(this.ctx, this.prepared, 'head');
     }
@@ -161,8 +175,12 @@ function problemsOf(review: GateReview): string[] {
   if (review.tests?.timedOut) problems.push('the tests timed out');
   const c = review.checkDelta.newlyFailing;
   if (c.length) problems.push(`check${c.length === 1 ? '' : 's'} newly failing: ${c.join(', ')}`);
-  if (review.deletedTests.length) problems.push(`${review.deletedTests.length} test file${review.deletedTests.length === 1 ? '' : 's'} deleted`);
-  if (review.scratch.length) problems.push(`${review.scratch.length} new file${review.scratch.length === 1 ? '' : 's'} that look${review.scratch.length === 1 ? 's' : ''} like scratch`);
+  if (review.deletedTests.length)
+    problems.push(`${review.deletedTests.length} test file${review.deletedTests.length === 1 ? '' : 's'} deleted`);
+  if (review.scratch.length)
+    problems.push(
+      `${review.scratch.length} new file${review.scratch.length === 1 ? '' : 's'} that look${review.scratch.length === 1 ? 's' : ''} like scratch`,
+    );
   return problems;
 }
 
@@ -177,17 +195,23 @@ function listed(title: string, items: readonly string[]): string {
 export function report(review: GateReview, base: TestRunResult | undefined): string {
   const lines: string[] = [];
   if (review.tests) {
-    lines.push(`Tests (\`${review.tests.command}\`): ${base ? `${summarizeTests(base)} at base → ` : ''}${summarizeTests(review.tests)} at head.`);
+    lines.push(
+      `Tests (\`${review.tests.command}\`): ${base ? `${summarizeTests(base)} at base → ` : ''}${summarizeTests(review.tests)} at head.`,
+    );
     lines.push(listed('Newly failing', review.delta.newlyFailing));
     if (review.flaky.length) lines.push(listed('Flaky (failed, then passed on a re-run)', review.flaky));
     lines.push(listed('Newly passing', review.delta.newlyPassing));
-    if (review.delta.stillFailing.length) lines.push(listed('Failing at base and head (leave them unless the task is about them)', review.delta.stillFailing));
-    if (!review.tests.passed && review.delta.newlyFailing.length) lines.push(`Test output (end):\n\`\`\`\n${review.tests.output.slice(-3_000)}\n\`\`\``);
+    if (review.delta.stillFailing.length)
+      lines.push(listed('Failing at base and head (leave them unless the task is about them)', review.delta.stillFailing));
+    if (!review.tests.passed && review.delta.newlyFailing.length)
+      lines.push(`Test output (end):\n\`\`\`\n${review.tests.output.slice(-3_000)}\n\`\`\``);
   } else {
     lines.push('Tests: no test command is configured.');
   }
   if (review.checks.length) {
-    lines.push(`Checks (.nightshift.yml): ${review.checks.map((c) => `${c.name} ${c.passed ? 'passed' : c.timedOut ? 'timed out' : 'failed'}`).join(', ')} at head.`);
+    lines.push(
+      `Checks (.nightshift.yml): ${review.checks.map((c) => `${c.name} ${c.passed ? 'passed' : c.timedOut ? 'timed out' : 'failed'}`).join(', ')} at head.`,
+    );
     lines.push(listed('Checks newly failing', review.checkDelta.newlyFailing));
     for (const name of review.checkDelta.newlyFailing) {
       const check = review.checks.find((c) => c.name === name)!;
@@ -195,7 +219,8 @@ export function report(review: GateReview, base: TestRunResult | undefined): str
     }
   }
   lines.push(listed('New files', review.newFiles));
-  if (review.scratch.length) lines.push(listed('New files that look like scratch (not committed unless the finish summary names them)', review.scratch));
+  if (review.scratch.length)
+    lines.push(listed('New files that look like scratch (not committed unless the finish summary names them)', review.scratch));
   if (review.deletedTests.length) lines.push(listed('Deleted tests', review.deletedTests));
   if (review.editedTests.length) lines.push(listed('Edited tests', review.editedTests));
   lines.push(review.diffStat ? `Diff stat (tracked files):\n${review.diffStat}` : 'Diff stat (tracked files): no changes');

@@ -12,7 +12,8 @@ export interface LoopProgress {
 }
 
 /** The result a tool call gets when SIGTERM stopped it: the resumed agent reads it in its conversation. */
-export const INTERRUPTED_TOOL_RESULT = 'not finished: the runner task was interrupted (SIGTERM) while this ran, so its effects may be partial; check and run it again if needed';
+export const INTERRUPTED_TOOL_RESULT =
+  'not finished: the runner task was interrupted (SIGTERM) while this ran, so its effects may be partial; check and run it again if needed';
 
 /**
  * SIGTERM from outside the platform while the agent loop runs (a Fargate Spot interruption, in
@@ -32,7 +33,11 @@ export function interruptionPause(ctx: RunContext, err: unknown, progress: LoopP
   const closed = closeInterruptedTurn(progress.messages);
   return {
     kind: 'pause',
-    pause: { reason: 'interrupted', message: `the runner task was interrupted (SIGTERM) at turn ${turn}: ${err.message}`, details: { turn } },
+    pause: {
+      reason: 'interrupted',
+      message: `the runner task was interrupted (SIGTERM) at turn ${turn}: ${err.message}`,
+      details: { turn },
+    },
     state: { messages: closed, turn, toolUseId: null },
   };
 }

@@ -119,7 +119,10 @@ export class LoopControl {
     const nearTurns = turnsLeft <= Math.max(3, Math.ceil(maxTurns * 0.2));
     const nearBudget = budgetMicros > 0 && leftMicros < budgetMicros * 0.2;
     if (!nearTurns && !nearBudget) return undefined;
-    const parts = [`${turnsLeft} model turn${turnsLeft === 1 ? '' : 's'} left of ${maxTurns}`, `$${microsToUsd(leftMicros).toFixed(2)} of the $${microsToUsd(budgetMicros).toFixed(2)} budget left`];
+    const parts = [
+      `${turnsLeft} model turn${turnsLeft === 1 ? '' : 's'} left of ${maxTurns}`,
+      `$${microsToUsd(leftMicros).toFixed(2)} of the $${microsToUsd(budgetMicros).toFixed(2)} budget left`,
+    ];
     return `[runner] ${parts.join('; ')}. Wrap up: make sure the change is complete and verified, then call \`finish\` (what is not done goes into its risks).`;
   }
 }

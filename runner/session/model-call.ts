@@ -31,7 +31,15 @@ export interface ModelCallOptions {
  * is known to come before billing; otherwise it is settled at its worst case. A possibly-billed
  * failure that is retryable (a 5xx) is tried again under a new reservation.
  */
-export async function callModel(ctx: RunContext, budget: ModelBudget, meter: ComputeMeter, request: ModelRequest, inputTokensEstimate: number, callId: string, options: ModelCallOptions = {}): Promise<ModelCallResult> {
+export async function callModel(
+  ctx: RunContext,
+  budget: ModelBudget,
+  meter: ComputeMeter,
+  request: ModelRequest,
+  inputTokensEstimate: number,
+  callId: string,
+  options: ModelCallOptions = {},
+): Promise<ModelCallResult> {
   const { deps } = ctx;
   for (let attempt = 1; ; attempt++) {
     const id = attempt === 1 ? callId : `${callId}-retry${attempt - 1}`;
@@ -41,7 +49,10 @@ export async function callModel(ctx: RunContext, budget: ModelBudget, meter: Com
     if (ctx.timings.firstModelCall === undefined) {
       ctx.timings.firstModelCall = performance.now() - ctx.createdAt;
       // From the process's start (Node's bootstrap and the bundle's load included): bench/runner.bench.ts reads this line.
-      ctx.log.info('first model call', { processUptimeMs: Math.round(process.uptime() * 1000), timings: Object.fromEntries(Object.entries(ctx.timings).map(([k, v]) => [k, Math.round(v)])) });
+      ctx.log.info('first model call', {
+        processUptimeMs: Math.round(process.uptime() * 1000),
+        timings: Object.fromEntries(Object.entries(ctx.timings).map(([k, v]) => [k, Math.round(v)])),
+      });
     }
     let response: ConverseResponse;
     let usage: TokenUsage;
@@ -59,7 +70,11 @@ export async function callModel(ctx: RunContext, budget: ModelBudget, meter: Com
       }
       await budget.settleAtWorst(id, worst);
       const message = ctx.redactor.redact(err instanceof Error ? err.message : String(err));
-      await ctx.emit('note', `model call ${id} failed after it may have been billed: settled at its worst case $${(worst / 1e6).toFixed(4)} (${message})`, { callId: id, worstMicros: worst, attempt });
+      await ctx.emit(
+        'note',
+        `model call ${id} failed after it may have been billed: settled at its worst case $${(worst / 1e6).toFixed(4)} (${message})`,
+        { callId: id, worstMicros: worst, attempt },
+      );
       if (attempt >= BILLED_FAILURE_ATTEMPTS || !isRetryableModelError(err)) throw err;
       await (options.sleep ?? abortableSleep)((options.retryBaseMs ?? 1_000) * 2 ** (attempt - 1), deps.stop).catch(() => {
         throw new Interrupted('stopped during a model call');

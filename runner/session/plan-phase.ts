@@ -16,7 +16,11 @@ export async function discardPlanPhaseChanges(ctx: RunContext, prepared: Prepare
     await git.run(['reset', '--hard', '--quiet', 'HEAD']);
     await git.run(['clean', '-fd', '--quiet']);
     const files = status.split('\n').filter((l) => l.trim() !== '').length;
-    await ctx.emit('note', `plan phase: discarded what the shell changed in ${files} file${files === 1 ? '' : 's'} (nothing changes before the plan is approved)`, { files });
+    await ctx.emit(
+      'note',
+      `plan phase: discarded what the shell changed in ${files} file${files === 1 ? '' : 's'} (nothing changes before the plan is approved)`,
+      { files },
+    );
   } catch (err) {
     await ctx.emit('note', `plan phase: the shell's changes could not be discarded: ${ctx.redactor.redact((err as Error).message)}`, {});
   }

@@ -25,7 +25,11 @@ export class RefusedHostsReport {
     const egress = ctx.deps.egress;
     if (!egress || !proxy || !ctx.hasRun) return [];
     if (!egress.accessLog) {
-      await ctx.emit('note', 'egress: no proxy access log is configured (NIGHTSHIFT_PROXY_LOG_GROUP / NIGHTSHIFT_PROXY_ACCESS_LOG), so refused hosts are not reported', {});
+      await ctx.emit(
+        'note',
+        'egress: no proxy access log is configured (NIGHTSHIFT_PROXY_LOG_GROUP / NIGHTSHIFT_PROXY_ACCESS_LOG), so refused hosts are not reported',
+        {},
+      );
       return [];
     }
     try {

@@ -54,7 +54,12 @@ export class RepoAccess {
  * the branch is not the default, base or a protected branch, not an alias of another, and it is a
  * `nightshift/` branch or the head of an open same-repository pull request.
  */
-export async function assertRunOwnsBranch(github: GithubApi, git: WorkspaceGit | undefined, branch: string, baseBranch: string): Promise<void> {
+export async function assertRunOwnsBranch(
+  github: GithubApi,
+  git: WorkspaceGit | undefined,
+  branch: string,
+  baseBranch: string,
+): Promise<void> {
   const [repo, state, pull, aliasOf] = await Promise.all([
     github.getRepo(),
     github.getBranch(branch),

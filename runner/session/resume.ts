@@ -23,7 +23,8 @@ export async function restoreConversation(ctx: RunContext): Promise<RestoredConv
     const reason = err instanceof z.ZodError ? 'it is not a checkpoint' : ctx.redactor.redact((err as Error).message);
     throw new RunFailure('checkpoint_unreadable', `cannot restore the conversation of pause ${resume.itemId}: ${reason}`);
   }
-  if (file.runId !== ctx.run.runId || file.itemId !== resume.itemId) throw new RunFailure('checkpoint_mismatch', `checkpoint ${resume.itemId} belongs to another run or pause`);
+  if (file.runId !== ctx.run.runId || file.itemId !== resume.itemId)
+    throw new RunFailure('checkpoint_mismatch', `checkpoint ${resume.itemId} belongs to another run or pause`);
   // An automatic resume's answer is already the note the conversation gets (core/runs/automatic-resume.ts).
   const reason = resume.reason;
   const automatic = isAutomaticPauseReason(reason);
@@ -32,12 +33,22 @@ export async function restoreConversation(ctx: RunContext): Promise<RestoredConv
   if (ctx.deps.model instanceof ReplayProvider) ctx.deps.model.continueAfter(file.modelCalls);
   const how = resume.reason === 'question' || resume.reason === 'stuck' ? 'answered' : resume.action === 'reject' ? 'rejected' : 'approved';
   const after = automatic ? 'the runner task was interrupted' : `the ${resume.reason} was ${how}`;
-  const lost = ctx.run.automaticResumes?.lastKey.startsWith('lost:') && ctx.run.automaticResumes.lastKey === `lost:${resume.segment - 1}` ? ` (again: the task that resumed from it was lost: ${ctx.run.automaticResumes.lastCause})` : '';
+  const lost =
+    ctx.run.automaticResumes?.lastKey.startsWith('lost:') && ctx.run.automaticResumes.lastKey === `lost:${resume.segment - 1}`
+      ? ` (again: the task that resumed from it was lost: ${ctx.run.automaticResumes.lastCause})`
+      : '';
   await ctx.emit('note', `resumed after ${after}${lost}; the conversation goes on from turn ${file.turn + 1}`, {
     itemId: resume.itemId,
     segment: resume.segment,
     turn: file.turn,
-    ...(ctx.run.automaticResumes ? { automaticResumes: ctx.run.automaticResumes.count, capacityProvider: ctx.run.automaticResumes.capacityProvider } : {}),
+    ...(ctx.run.automaticResumes
+      ? { automaticResumes: ctx.run.automaticResumes.count, capacityProvider: ctx.run.automaticResumes.capacityProvider }
+      : {}),
   });
-  return { messages, turn: file.turn, planPhase: file.planPhase === true && resume.reason !== 'plan_approval', ...(pending ? { pending } : {}) };
+  return {
+    messages,
+    turn: file.turn,
+    planPhase: file.planPhase === true && resume.reason !== 'plan_approval',
+    ...(pending ? { pending } : {}),
+  };
 }

@@ -44,7 +44,9 @@ export async function deliverReview(ctx: RunContext, agentEnd: AgentEnd, input: 
   if (agentEnd.kind === 'pause') throw new Error('a review run never pauses');
   const summary =
     input.finish?.summary ??
-    (agentEnd.kind === 'end_turn' ? agentEnd.text || 'The review ended without a summary.' : `The review stopped at the turn limit (${ctx.config.model.maxTurns} model turns) before the agent finished.`);
+    (agentEnd.kind === 'end_turn'
+      ? agentEnd.text || 'The review ended without a summary.'
+      : `The review stopped at the turn limit (${ctx.config.model.maxTurns} model turns) before the agent finished.`);
   const review = anchorComments(input.diff, input.finish?.comments ?? []);
   // The cost the review states is the cost it ends with: compute is charged before the body is written.
   await input.meter.chargeFinal();
@@ -65,24 +67,52 @@ export async function deliverReview(ctx: RunContext, agentEnd: AgentEnd, input: 
         { allowedUrlPrefixes: repo.webUrl ? [repo.webUrl] : [] },
       ),
     );
-  const inline = (r: AnchoredReview) => r.anchored.map((c) => ({ ...c, body: ctx.redactor.redact(inertMarkdown(c.body, { allowedUrlPrefixes: repo.webUrl ? [repo.webUrl] : [] })) }));
+  const inline = (r: AnchoredReview) =>
+    r.anchored.map((c) => ({
+      ...c,
+      body: ctx.redactor.redact(inertMarkdown(c.body, { allowedUrlPrefixes: repo.webUrl ? [repo.webUrl] : [] })),
+    }));
   await repo.freshToken();
   let posted: { id: number; url: string };
   let kept = review;
   try {
-    posted = await repo.github.createCommentReview(reviewed.pull.number, { commitId: reviewed.commit, body: body(review), comments: inline(review) });
+    posted = await repo.github.createCommentReview(reviewed.pull.number, {
+      commitId: reviewed.commit,
+      body: body(review),
+      comments: inline(review),
+    });
   } catch (err) {
     if ((err as { status?: number }).status !== 422 || review.anchored.length === 0) throw err;
-    kept = { anchored: [], unanchored: [...review.anchored.map((c) => ({ comment: { path: c.path, line: c.line, body: c.body }, reason: 'GitHub did not accept it inline' })), ...review.unanchored] };
-    await ctx.emit('note', `GitHub refused the inline comments (422): the review is posted with all ${kept.unanchored.length} comments in its body`, {});
+    kept = {
+      anchored: [],
+      unanchored: [
+        ...review.anchored.map((c) => ({
+          comment: { path: c.path, line: c.line, body: c.body },
+          reason: 'GitHub did not accept it inline',
+        })),
+        ...review.unanchored,
+      ],
+    };
+    await ctx.emit(
+      'note',
+      `GitHub refused the inline comments (422): the review is posted with all ${kept.unanchored.length} comments in its body`,
+      {},
+    );
     posted = await repo.github.createCommentReview(reviewed.pull.number, { commitId: reviewed.commit, body: body(kept), comments: [] });
   }
   await ctx.patchRun({ prUrl: reviewed.pull.url });
-  await ctx.emit('note', `posted a COMMENT review on pull request #${reviewed.pull.number}: ${kept.anchored.length} inline comment(s), ${kept.unanchored.length} in the summary`, {
-    pr: reviewed.pull.number,
-    reviewId: posted.id,
-    inline: kept.anchored.length,
-    inSummary: kept.unanchored.length,
-  });
-  return { kind: 'succeeded', result: { outcome: 'reviewed', branch: null, prUrl: reviewed.pull.url, question: null, summary: summary.slice(0, SUMMARY_LIMIT) } };
+  await ctx.emit(
+    'note',
+    `posted a COMMENT review on pull request #${reviewed.pull.number}: ${kept.anchored.length} inline comment(s), ${kept.unanchored.length} in the summary`,
+    {
+      pr: reviewed.pull.number,
+      reviewId: posted.id,
+      inline: kept.anchored.length,
+      inSummary: kept.unanchored.length,
+    },
+  );
+  return {
+    kind: 'succeeded',
+    result: { outcome: 'reviewed', branch: null, prUrl: reviewed.pull.url, question: null, summary: summary.slice(0, SUMMARY_LIMIT) },
+  };
 }

@@ -46,25 +46,53 @@ export async function runReview(ctx: RunContext, started: StartedRun, input: Rev
   const headTests = await ctx.timed('headTests', () => runTests(ctx, prepared, 'head'));
   await ctx.heartbeat();
   const diff = await repo.github.getPullDiff(reviewed.pull.number);
-  await ctx.emit('note', `reviewing pull request #${reviewed.pull.number} at ${reviewed.commit.slice(0, 12)}: its diff against ${reviewed.pull.baseRef} has ${diff.length} characters`, { pr: reviewed.pull.number, commit: reviewed.commit });
+  await ctx.emit(
+    'note',
+    `reviewing pull request #${reviewed.pull.number} at ${reviewed.commit.slice(0, 12)}: its diff against ${reviewed.pull.baseRef} has ${diff.length} characters`,
+    { pr: reviewed.pull.number, commit: reviewed.commit },
+  );
   const discussion = await readDiscussion(ctx, repo, reviewed.pull.number);
 
   let finish: ReviewFinish | undefined;
   const profile: AgentLoopProfile = {
-    system: reviewSystemPrompt({ repo: ctx.run.repo, pr: reviewed.pull.number, headRef: reviewed.pull.headRef, baseRef: reviewed.pull.baseRef, testCommand: prepared.rules.testCommand, agentInstructions: readAgentInstructions(started.layout.repo) }),
+    system: reviewSystemPrompt({
+      repo: ctx.run.repo,
+      pr: reviewed.pull.number,
+      headRef: reviewed.pull.headRef,
+      baseRef: reviewed.pull.baseRef,
+      testCommand: prepared.rules.testCommand,
+      agentInstructions: readAgentInstructions(started.layout.repo),
+    }),
     tools: reviewToolSpecs(),
-    task: reviewTaskMessage({ prompt: ctx.run.prompt, pr: { number: reviewed.pull.number, title: reviewed.pull.title, body: reviewed.pull.body }, diff, discussion, headTests, setupNotes }),
+    task: reviewTaskMessage({
+      prompt: ctx.run.prompt,
+      pr: { number: reviewed.pull.number, title: reviewed.pull.title, body: reviewed.pull.body },
+      diff,
+      discussion,
+      headTests,
+      setupNotes,
+    }),
     tool(name, raw) {
       const at = Date.now();
-      if (!(REVIEW_TOOLS as readonly string[]).includes(name)) return refused(`${name} is not available in a review run: it is read-only (read_file, list_files, search, shell, finish)`, at);
+      if (!(REVIEW_TOOLS as readonly string[]).includes(name))
+        return refused(`${name} is not available in a review run: it is read-only (read_file, list_files, search, shell, finish)`, at);
       if (name !== 'finish') return undefined;
       const parsed = ReviewFinish.safeParse(raw);
-      if (!parsed.success) return refused(`invalid input for finish: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, at);
+      if (!parsed.success)
+        return refused(`invalid input for finish: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, at);
       finish = parsed.data;
       return ok('the runner now posts the review', at, { control: { kind: 'finish', summary: parsed.data.summary, risks: null } });
     },
   };
-  const agentEnd = await runAgentLoop(ctx, { prepared, budget: input.budget, meter: input.meter, setupNotes, baseTests: undefined, status, profile });
+  const agentEnd = await runAgentLoop(ctx, {
+    prepared,
+    budget: input.budget,
+    meter: input.meter,
+    setupNotes,
+    baseTests: undefined,
+    status,
+    profile,
+  });
   await discardWrites(ctx, repo, reviewed.commit);
   return deliverReview(ctx, agentEnd, { repo, reviewed, diff, finish, headTests, budget: input.budget, meter: input.meter });
 }
@@ -78,10 +106,18 @@ async function readDiscussion(ctx: RunContext, repo: RepoAccess, number: number)
   try {
     const discussion = await repo.github.pullDiscussion(number, ctx.config.github.commentCommand);
     const trusted = discussion.filter((c) => c.trusted).length;
-    await ctx.emit('note', `read the discussion of pull request #${number}: ${trusted} comment(s) by people with write access, ${discussion.length - trusted} by others left out`, { pr: number, trusted, leftOut: discussion.length - trusted });
+    await ctx.emit(
+      'note',
+      `read the discussion of pull request #${number}: ${trusted} comment(s) by people with write access, ${discussion.length - trusted} by others left out`,
+      { pr: number, trusted, leftOut: discussion.length - trusted },
+    );
     return discussion;
   } catch (err) {
-    await ctx.emit('note', `the discussion of pull request #${number} could not be read (${ctx.redactor.redact(String(err)).slice(0, 300)}); the review goes on without it`, { pr: number });
+    await ctx.emit(
+      'note',
+      `the discussion of pull request #${number} could not be read (${ctx.redactor.redact(String(err)).slice(0, 300)}); the review goes on without it`,
+      { pr: number },
+    );
     return null;
   }
 }
@@ -100,18 +136,37 @@ export async function checkoutPullRequest(ctx: RunContext, started: StartedRun):
   const refusal = reviewPullRefusal(settings.name, run.pr, pull);
   if (refusal) throw new RunFailure('review_not_allowed', refusal);
   const url = new URL(info.cloneUrl);
-  if (url.protocol !== 'https:' && url.protocol !== 'file:') throw new RunFailure('bad_clone_url', `refusing to clone over ${url.protocol}`);
+  if (url.protocol !== 'https:' && url.protocol !== 'file:')
+    throw new RunFailure('bad_clone_url', `refusing to clone over ${url.protocol}`);
   const { layout } = started;
-  const git = new WorkspaceGit({ gitDir: layout.gitDir, workTree: layout.repo, home: layout.runnerHome, token: token.token, ...(proxyUrl ? { proxyUrl } : {}) });
+  const git = new WorkspaceGit({
+    gitDir: layout.gitDir,
+    workTree: layout.repo,
+    home: layout.runnerHome,
+    token: token.token,
+    ...(proxyUrl ? { proxyUrl } : {}),
+  });
   await git.clone(info.cloneUrl, pull.headRef);
   // The git directory is the runner's: tools can neither read nor change it (no commit, no ref moves).
   chmodSync(layout.gitDir, 0o700);
   const commit = await git.head();
-  if (commit !== pull.headSha) await ctx.emit('note', `pull request #${pull.number} moved while the run started: reviewing ${commit.slice(0, 12)}, its head when cloned`, { asked: pull.headSha, cloned: commit });
+  if (commit !== pull.headSha)
+    await ctx.emit(
+      'note',
+      `pull request #${pull.number} moved while the run started: reviewing ${commit.slice(0, 12)}, its head when cloned`,
+      { asked: pull.headSha, cloned: commit },
+    );
   giveTreeTo(layout.repo, started.identity);
-  await ctx.emit('note', `cloned ${run.repo} at ${commit.slice(0, 12)}, the head of pull request #${pull.number} (${pull.headRef}); a review pushes nothing`, { pr: pull.number, headRef: pull.headRef, commit });
+  await ctx.emit(
+    'note',
+    `cloned ${run.repo} at ${commit.slice(0, 12)}, the head of pull request #${pull.number} (${pull.headRef}); a review pushes nothing`,
+    { pr: pull.number, headRef: pull.headRef, commit },
+  );
   const webUrl = url.protocol === 'https:' ? `${url.origin}${url.pathname.replace(/\.git$/, '').replace(/\/+$/, '')}` : undefined;
-  return { repo: new RepoAccess(ctx, git, github, token, pull.headRef, pull.baseRef, commit, proxyUrl, webUrl), reviewed: { pull, commit } };
+  return {
+    repo: new RepoAccess(ctx, git, github, token, pull.headRef, pull.baseRef, commit, proxyUrl, webUrl),
+    reviewed: { pull, commit },
+  };
 }
 
 /** No file write of a review is kept: the checkout goes back to the reviewed commit, which must be HEAD again. */
@@ -120,13 +175,20 @@ async function discardWrites(ctx: RunContext, repo: RepoAccess, commit: string):
   if (changed.length) {
     await repo.git.run(['checkout', '--quiet', '--force', commit, '--', '.']);
     await repo.git.run(['clean', '-fdq']);
-    await ctx.emit('note', `a review keeps no file writes: ${changed.length} change(s) in the checkout discarded`, { discarded: changed.slice(0, 50).map((l) => l.slice(3)) });
+    await ctx.emit('note', `a review keeps no file writes: ${changed.length} change(s) in the checkout discarded`, {
+      discarded: changed.slice(0, 50).map((l) => l.slice(3)),
+    });
   }
   // Where tools share the runner's user (local mode) a command could commit: the checkout goes back, and nothing is pushed either way.
   const head = await repo.git.head();
   if (head !== commit) {
     await repo.git.run(['reset', '--quiet', '--hard', commit]);
-    await ctx.emit('note', `a review keeps no commits: the checkout's HEAD moved from ${commit.slice(0, 12)} to ${head.slice(0, 12)} and was reset`, { moved: head });
+    await ctx.emit(
+      'note',
+      `a review keeps no commits: the checkout's HEAD moved from ${commit.slice(0, 12)} to ${head.slice(0, 12)} and was reset`,
+      { moved: head },
+    );
   }
-  if ((await repo.git.head()) !== commit) throw new RunFailure('review_changed_branch', `the checkout's HEAD could not be put back on ${commit.slice(0, 12)}`);
+  if ((await repo.git.head()) !== commit)
+    throw new RunFailure('review_changed_branch', `the checkout's HEAD could not be put back on ${commit.slice(0, 12)}`);
 }

@@ -18,7 +18,12 @@ import type { PreparedRun, RunProxy } from './prepared-run';
  * pushed where there is some: always for the budget and a stop, and for any other failure once the
  * agent loop has started (`loopStarted`: before it, the checkout holds no agent work).
  */
-export async function endFromError(ctx: RunContext, err: unknown, prepared: PreparedRun | undefined, options: { loopStarted?: boolean } = {}): Promise<RunEnd> {
+export async function endFromError(
+  ctx: RunContext,
+  err: unknown,
+  prepared: PreparedRun | undefined,
+  options: { loopStarted?: boolean } = {},
+): Promise<RunEnd> {
   // SIGTERM before the loop: the task starts over without a human (early-interruption.ts).
   const startOver = startOverAfterEarlyInterruption(ctx, err, options);
   if (startOver) {
@@ -50,7 +55,11 @@ export async function endFromError(ctx: RunContext, err: unknown, prepared: Prep
   }
   const code = err instanceof RunFailure ? err.code : err instanceof GitCommandError ? 'git_failed' : 'runner_error';
   const message = ctx.redactor.redact(err instanceof Error ? err.message : String(err));
-  ctx.log.error('run failed', { code, error: message, stack: err instanceof Error && !(err instanceof RunFailure) ? ctx.redactor.redact(err.stack ?? '') : undefined });
+  ctx.log.error('run failed', {
+    code,
+    error: message,
+    stack: err instanceof Error && !(err instanceof RunFailure) ? ctx.redactor.redact(err.stack ?? '') : undefined,
+  });
   const pushed = options.loopStarted ? await push(`the run failed (${code})`) : false;
   const cause = `${code}: ${message}${pushed ? `; work in progress pushed to ${branch}` : ''}`;
   await ctx.emit('note', `run failed: ${cause}`, { code, pushed });
@@ -83,15 +92,26 @@ export async function reportEnd(ctx: RunContext, end: RunEnd, input: ReportInput
   if (chargeFailure) {
     // A cost that cannot be recorded is never reported as a clean success: the ledger would be short.
     const cause = `compute_charge_failed: ${chargeFailure}`;
-    await ctx.emit('note', `could not charge compute to the run's budget: ${chargeFailure}`, { code: 'compute_charge_failed' }).catch(() => undefined);
-    end = end.kind === 'failed' ? { ...end, cause: `${end.cause}; ${cause}`.slice(0, 900) } : { kind: 'failed', error: 'Nightshift.RunFailed', cause };
+    await ctx
+      .emit('note', `could not charge compute to the run's budget: ${chargeFailure}`, { code: 'compute_charge_failed' })
+      .catch(() => undefined);
+    end =
+      end.kind === 'failed'
+        ? { ...end, cause: `${end.cause}; ${cause}`.slice(0, 900) }
+        : { kind: 'failed', error: 'Nightshift.RunFailed', cause };
   }
   await input.refusedHosts.collect(input.proxy);
   try {
     const summary = ctx.trace.summary();
     const location = await ctx.trace.flush();
     const totals = input.budget.totals;
-    await ctx.emit('trace', `trace stored (${summary.lines} lines)`, { location, ...summary, tokens: totals.usage, modelMicros: totals.modelMicros, computeMicros: input.meter.chargedMicros });
+    await ctx.emit('trace', `trace stored (${summary.lines} lines)`, {
+      location,
+      ...summary,
+      tokens: totals.usage,
+      modelMicros: totals.modelMicros,
+      computeMicros: input.meter.chargedMicros,
+    });
   } catch (err) {
     ctx.log.error('could not store the trace', { error: redactor.redact((err as Error).message) });
   }
@@ -103,7 +123,9 @@ export async function reportEnd(ctx: RunContext, end: RunEnd, input: ReportInput
     // The state machine's heartbeat timeout and the backstop end the run if this report is lost.
     ctx.log.error('could not report to the state machine', { error: redactor.redact((err as Error).message) });
   }
-  ctx.log.info(end.kind === 'paused' ? 'run paused' : 'run ended', { end: end.kind === 'succeeded' ? end.result.outcome : end.kind === 'paused' ? end.report.pause.reason : end.error });
+  ctx.log.info(end.kind === 'paused' ? 'run paused' : 'run ended', {
+    end: end.kind === 'succeeded' ? end.result.outcome : end.kind === 'paused' ? end.report.pause.reason : end.error,
+  });
   if (!deps.keepWorkspace) rmSync(input.layout.root, { recursive: true, force: true });
   return end;
 }

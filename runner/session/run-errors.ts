@@ -2,7 +2,10 @@ import type { RunnerPause } from '../../core/inbox/pause-report';
 import type { RunnerErrorName, RunnerResult } from '../../core/runs/schemas';
 
 /** How the runner task ended, as reported to the state machine: the run ended, or it paused for a human. */
-export type RunEnd = { kind: 'succeeded'; result: RunnerResult } | { kind: 'failed'; error: RunnerErrorName; cause: string } | { kind: 'paused'; report: RunnerPause };
+export type RunEnd =
+  | { kind: 'succeeded'; result: RunnerResult }
+  | { kind: 'failed'; error: RunnerErrorName; cause: string }
+  | { kind: 'paused'; report: RunnerPause };
 
 /** A failure with a short machine-readable code, reported as `Nightshift.RunFailed` with `code: message`. */
 export class RunFailure extends Error {

@@ -1,10 +1,28 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { SETUP_CACHE_LOCKFILES, SETUP_CACHE_RETENTION_DAYS, setupCacheKey, setupCacheObjectKey, type SetupCacheKey } from '../../core/setup-cache';
+import {
+  SETUP_CACHE_LOCKFILES,
+  SETUP_CACHE_RETENTION_DAYS,
+  setupCacheKey,
+  setupCacheObjectKey,
+  type SetupCacheKey,
+} from '../../core/setup-cache';
 import { giveTreeTo } from '../workspace';
 import type { RunContext } from './run-context';
 import type { SetupCacheSettings, SetupCacheStore } from './setup-cache-store';
@@ -126,7 +144,12 @@ export function runSetupCacheKey(ctx: RunContext, prepared: PreparedRun, command
  * Restores the entry of `key` into the checkout. True when it did: the setup commands are then not run.
  * A store that cannot be read is a miss with a note, never a failed run.
  */
-export async function restoreSetup(ctx: RunContext, prepared: PreparedRun, settings: SetupCacheSettings, key: SetupCacheKey): Promise<boolean> {
+export async function restoreSetup(
+  ctx: RunContext,
+  prepared: PreparedRun,
+  settings: SetupCacheSettings,
+  key: SetupCacheKey,
+): Promise<boolean> {
   const archive = join(prepared.layout.runnerHome, 'setup-cache-restore.tar.gz');
   const started = performance.now();
   try {
@@ -136,16 +159,23 @@ export async function restoreSetup(ctx: RunContext, prepared: PreparedRun, setti
     }
     // GNU tar refuses members with "..", strips leading "/", and creates symlinks only after every
     // file, so no member can be written through a link. Owners are not restored: the tree is the tool user's.
-    const untar = spawnSync('tar', ['-xzf', archive, '-C', prepared.layout.repo, '--no-same-owner', '--no-same-permissions'], { encoding: 'utf8', maxBuffer: 1024 * 1024 });
+    const untar = spawnSync('tar', ['-xzf', archive, '-C', prepared.layout.repo, '--no-same-owner', '--no-same-permissions'], {
+      encoding: 'utf8',
+      maxBuffer: 1024 * 1024,
+    });
     if (untar.status !== 0) throw new Error(`tar exited with ${untar.status ?? untar.signal}: ${untar.stderr.slice(-500)}`);
     giveTreeTo(prepared.layout.repo, prepared.identity);
     const bytes = statSync(archive).size;
-    await ctx.emit('note', `setup cache: restored ${formatBytes(bytes)} (key ${key.slice(0, 12)}) in ${Math.round(performance.now() - started)} ms; the setup commands were not run`, {
-      setupCache: 'hit',
-      key,
-      bytes,
-      durationMs: Math.round(performance.now() - started),
-    });
+    await ctx.emit(
+      'note',
+      `setup cache: restored ${formatBytes(bytes)} (key ${key.slice(0, 12)}) in ${Math.round(performance.now() - started)} ms; the setup commands were not run`,
+      {
+        setupCache: 'hit',
+        key,
+        bytes,
+        durationMs: Math.round(performance.now() - started),
+      },
+    );
     return true;
   } catch (err) {
     await ctx.emit('note', `setup cache: could not restore (${(err as Error).message}); running setup`, { setupCache: 'error', key });
@@ -173,7 +203,10 @@ export async function saveSetup(ctx: RunContext, prepared: PreparedRun, settings
       if (!stat.isFile()) continue;
       total += stat.size;
       if (total > MAX_ENTRY_BYTES) {
-        await ctx.emit('note', `setup cache: not saved, the setup added more than ${formatBytes(MAX_ENTRY_BYTES)}`, { setupCache: 'too_large', key });
+        await ctx.emit('note', `setup cache: not saved, the setup added more than ${formatBytes(MAX_ENTRY_BYTES)}`, {
+          setupCache: 'too_large',
+          key,
+        });
         return;
       }
       // The setup ran with the repo's secrets: a file holding one (an .npmrc with a token) is never cached.
@@ -186,13 +219,17 @@ export async function saveSetup(ctx: RunContext, prepared: PreparedRun, settings
     await runTar(['-czf', archive, '-C', layout.repo, '--null', '--no-recursion', '-T', list]);
     const bytes = statSync(archive).size;
     const outcome = await settings.store.save(key, archive);
-    await ctx.emit('note', `setup cache: ${outcome === 'saved' ? 'saved' : 'already saved by another run:'} ${files.length} files, ${formatBytes(bytes)} (key ${key.slice(0, 12)}) in ${Math.round(performance.now() - started)} ms`, {
-      setupCache: outcome,
-      key,
-      files: files.length,
-      bytes,
-      durationMs: Math.round(performance.now() - started),
-    });
+    await ctx.emit(
+      'note',
+      `setup cache: ${outcome === 'saved' ? 'saved' : 'already saved by another run:'} ${files.length} files, ${formatBytes(bytes)} (key ${key.slice(0, 12)}) in ${Math.round(performance.now() - started)} ms`,
+      {
+        setupCache: outcome,
+        key,
+        files: files.length,
+        bytes,
+        durationMs: Math.round(performance.now() - started),
+      },
+    );
   } catch (err) {
     await ctx.emit('note', `setup cache: not saved (${(err as Error).message})`, { setupCache: 'error', key });
   } finally {
@@ -203,7 +240,10 @@ export async function saveSetup(ctx: RunContext, prepared: PreparedRun, settings
 
 /** Paths (relative to the checkout) git does not track: what the setup added, ignored files included. */
 function addedFiles(gitDir: string, workTree: string): string[] {
-  const result = spawnSync('git', ['--git-dir', gitDir, '--work-tree', workTree, 'ls-files', '--others', '-z'], { cwd: workTree, maxBuffer: 512 * 1024 * 1024 });
+  const result = spawnSync('git', ['--git-dir', gitDir, '--work-tree', workTree, 'ls-files', '--others', '-z'], {
+    cwd: workTree,
+    maxBuffer: 512 * 1024 * 1024,
+  });
   if (result.status !== 0) throw new Error(`git ls-files exited with ${result.status ?? result.signal}`);
   return result.stdout
     .toString('utf8')
@@ -218,7 +258,9 @@ function runTar(args: string[]): Promise<void> {
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     child.once('error', reject);
-    child.once('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`tar exited with ${code ?? signal}: ${stderr.slice(-500)}`))));
+    child.once('exit', (code, signal) =>
+      code === 0 ? resolve() : reject(new Error(`tar exited with ${code ?? signal}: ${stderr.slice(-500)}`)),
+    );
   });
 }
 

@@ -35,7 +35,10 @@ export class StatusProgress {
         this.commentId = undefined;
         return;
       }
-      await this.github.updateIssueComment(this.commentId, runningComment({ runId: run.runId, turns, spentMicros, budgetMicros: run.budgetMicros }));
+      await this.github.updateIssueComment(
+        this.commentId,
+        runningComment({ runId: run.runId, turns, spentMicros, budgetMicros: run.budgetMicros }),
+      );
     } catch (err) {
       this.ctx.log.warn('could not edit the status comment', { error: this.ctx.redactor.redact((err as Error).message) });
     }

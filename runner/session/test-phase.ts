@@ -20,7 +20,9 @@ export async function runTests(ctx: RunContext, prepared: PreparedRun, phase: Te
   const env = phase === 'base' ? prepared.commandEnv : prepared.headTestEnv;
   const coverageStamp = coverageStampBefore(prepared.layout.repo, repoFile.coverage);
   await announceToolStart(ctx, { name: `tests at ${phase}`, input: { command }, turn: 0 });
-  const result = await ctx.withHeartbeats((signal) => runSandboxed({ command, cwd: prepared.layout.repo, timeoutMs: timeoutSeconds * 1_000, signal }, prepared.identity, env));
+  const result = await ctx.withHeartbeats((signal) =>
+    runSandboxed({ command, cwd: prepared.layout.repo, timeoutMs: timeoutSeconds * 1_000, signal }, prepared.identity, env),
+  );
   if (result.aborted) throw new Interrupted(`stopped while running the tests at ${phase}`);
   const junit = repoFile.testResults ? await junitReport(ctx, prepared, repoFile.testResults) : undefined;
   const parsed = junit ? { format: 'junit' as const, tests: junit } : parseTestOutput(result.output);
@@ -36,7 +38,15 @@ export async function runTests(ctx: RunContext, prepared: PreparedRun, phase: Te
     durationMs: result.durationMs,
     ...(coverage ? { coverage } : {}),
   };
-  ctx.trace.record({ type: 'test_result', phase, command, passed: tests.passed, format: tests.format, tests: tests.tests, output: result.output });
+  ctx.trace.record({
+    type: 'test_result',
+    phase,
+    command,
+    passed: tests.passed,
+    format: tests.format,
+    tests: tests.tests,
+    output: result.output,
+  });
   const failed = Object.entries(tests.tests)
     .filter(([, s]) => s === 'fail')
     .map(([n]) => n);

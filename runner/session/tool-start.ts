@@ -26,7 +26,10 @@ export function toolActivity(name: string, input: unknown): string {
  * show what a long step is doing while it runs (its `tool_call` event follows when it ends). The
  * message and detail pass the run's redactor like every event: a secret in a command is never shown.
  */
-export async function announceToolStart(ctx: Pick<RunContext, 'emit'>, start: { name: string; input: unknown; turn: number }): Promise<void> {
+export async function announceToolStart(
+  ctx: Pick<RunContext, 'emit'>,
+  start: { name: string; input: unknown; turn: number },
+): Promise<void> {
   const activity = toolActivity(start.name, start.input);
   await ctx.emit('tool_start', activity, { turn: start.turn, name: start.name, activity });
 }

@@ -9,7 +9,13 @@ import { GitCommandError, WorkspaceGit } from '../git/workspace-git';
 import { runSandboxed } from '../isolation/sandbox';
 import { buildToolEnvironment } from '../isolation/tool-environment';
 import { resolveToolIdentity } from '../isolation/tool-identity';
-import { MAX_NIGHTSHIFT_YML_BYTES, parseNightshiftYml, readNightshiftYml, RepoSettingsFileError, type NightshiftYml } from '../repo/repo-settings-file';
+import {
+  MAX_NIGHTSHIFT_YML_BYTES,
+  parseNightshiftYml,
+  readNightshiftYml,
+  RepoSettingsFileError,
+  type NightshiftYml,
+} from '../repo/repo-settings-file';
 import { readRepoSecrets, RepoSecretError } from '../secrets/repo-secrets';
 import { DEFAULT_PROTECTED_PATHS, ProtectedPaths } from '../tools/protected-paths';
 import { giveTreeTo, prepareWorkspace, type WorkspaceLayout } from '../workspace';
@@ -22,26 +28,36 @@ import { Interrupted, RunFailure } from './run-errors';
 
 const SETUP_TIMEOUT_SECONDS = 900;
 
-export const defaultRepoRules = (): RepoRules => ({ repoFile: {}, testCommand: undefined, protectedPaths: new ProtectedPaths(DEFAULT_PROTECTED_PATHS) });
+export const defaultRepoRules = (): RepoRules => ({
+  repoFile: {},
+  testCommand: undefined,
+  protectedPaths: new ProtectedPaths(DEFAULT_PROTECTED_PATHS),
+});
 
 /** Marks the run RUNNING, checks the egress proxy and creates the workspace. */
 export async function startRun(ctx: RunContext, layout: WorkspaceLayout): Promise<StartedRun> {
   const { deps } = ctx;
   const run = await deps.runs.get(deps.runId);
   if (!run) throw new RunFailure('run_not_found', `run ${deps.runId} is not in the runs table`);
-  if (isTerminal(run.status) || run.cancelRequested) throw new Interrupted(`run is ${run.cancelRequested ? 'cancel-requested' : run.status}`);
+  if (isTerminal(run.status) || run.cancelRequested)
+    throw new Interrupted(`run is ${run.cancelRequested ? 'cancel-requested' : run.status}`);
   const running = run.status === 'RUNNING' ? run : await deps.runs.start(run.runId);
   ctx.adoptRun(running);
   // Counted once: a runner restarted on a run that is already RUNNING, or resumed after a pause, did not start it.
-  if (run.status !== 'RUNNING' && run.startedAt === null && running.startedAt) ctx.metrics.emitRecords(runStartedMetrics(running, running.startedAt));
+  if (run.status !== 'RUNNING' && run.startedAt === null && running.startedAt)
+    ctx.metrics.emitRecords(runStartedMetrics(running, running.startedAt));
   await ctx.emit('status', 'RUNNING: the runner started', { status: 'RUNNING', model: deps.model.description });
-  if (deps.model.kind === 'replay') await ctx.emit('note', `replayed session: this run is served by a ${deps.model.description}, not a live model`, { replayed: true });
+  if (deps.model.kind === 'replay')
+    await ctx.emit('note', `replayed session: this run is served by a ${deps.model.description}, not a live model`, { replayed: true });
 
   const proxy = await checkEgress(ctx);
 
   const identity = resolveToolIdentity(deps.toolUser, { exclusive: deps.toolUserExclusive === true });
   if (identity.kind === 'separate') {
-    await ctx.emit('note', `isolation: tools run as ${identity.user} (uid ${identity.uid}), separate from the runner`, { isolation: 'uid', toolUid: identity.uid });
+    await ctx.emit('note', `isolation: tools run as ${identity.user} (uid ${identity.uid}), separate from the runner`, {
+      isolation: 'uid',
+      toolUid: identity.uid,
+    });
   } else {
     await ctx.emit('note', `isolation: not root, ${identity.reason}`, { isolation: 'same-user', toolUid: identity.uid });
   }
@@ -54,7 +70,9 @@ export async function startRun(ctx: RunContext, layout: WorkspaceLayout): Promis
 async function checkEgress(ctx: RunContext): Promise<RunProxy | undefined> {
   const egress = ctx.deps.egress;
   if (!egress) {
-    await ctx.emit('note', 'egress: NIGHTSHIFT_PROXY_URL is not set, so tools ran without an egress proxy (no network allowlist)', { egressProxy: false });
+    await ctx.emit('note', 'egress: NIGHTSHIFT_PROXY_URL is not set, so tools ran without an egress proxy (no network allowlist)', {
+      egressProxy: false,
+    });
     return undefined;
   }
   const proxy = runProxy(egress, ctx.config, ctx.run.repo);
@@ -64,11 +82,15 @@ async function checkEgress(ctx: RunContext): Promise<RunProxy | undefined> {
     if (err instanceof ProxyUnavailableError) throw new RunFailure('egress_proxy_unavailable', err.message);
     throw err;
   }
-  await ctx.emit('note', `egress: tools and the runner's GitHub traffic go through the egress proxy (port ${proxy.port}, allowlist "${proxy.portName}")`, {
-    egressProxy: true,
-    proxyPort: proxy.port,
-    portName: proxy.portName,
-  });
+  await ctx.emit(
+    'note',
+    `egress: tools and the runner's GitHub traffic go through the egress proxy (port ${proxy.port}, allowlist "${proxy.portName}")`,
+    {
+      egressProxy: true,
+      proxyPort: proxy.port,
+      portName: proxy.portName,
+    },
+  );
   return proxy;
 }
 
@@ -83,10 +105,17 @@ export async function checkoutRepo(ctx: RunContext, started: StartedRun): Promis
   const github = deps.github(token.token, settings.name, proxyUrl);
   const info = await github.getRepo();
   const url = new URL(info.cloneUrl);
-  if (url.protocol !== 'https:' && url.protocol !== 'file:') throw new RunFailure('bad_clone_url', `refusing to clone over ${url.protocol}`);
+  if (url.protocol !== 'https:' && url.protocol !== 'file:')
+    throw new RunFailure('bad_clone_url', `refusing to clone over ${url.protocol}`);
   const baseBranch = run.baseBranch ?? info.defaultBranch;
   const { layout } = started;
-  const git = new WorkspaceGit({ gitDir: layout.gitDir, workTree: layout.repo, home: layout.runnerHome, token: token.token, ...(proxyUrl ? { proxyUrl } : {}) });
+  const git = new WorkspaceGit({
+    gitDir: layout.gitDir,
+    workTree: layout.repo,
+    home: layout.runnerHome,
+    token: token.token,
+    ...(proxyUrl ? { proxyUrl } : {}),
+  });
 
   // A run that continues a branch starts from it; otherwise from the base branch on a new run branch.
   const continuing = run.branch;
@@ -114,7 +143,12 @@ export async function checkoutRepo(ctx: RunContext, started: StartedRun): Promis
  * so its settings file (setup and test commands that run with the repo's secrets) is read from the
  * default branch, never from the branch itself.
  */
-export async function readRepoRules(ctx: RunContext, layout: WorkspaceLayout, repo: RepoAccess, options: { reviewedBranch?: boolean } = {}): Promise<RepoRules> {
+export async function readRepoRules(
+  ctx: RunContext,
+  layout: WorkspaceLayout,
+  repo: RepoAccess,
+  options: { reviewedBranch?: boolean } = {},
+): Promise<RepoRules> {
   let repoFile: NightshiftYml;
   try {
     // A review reads a pull request's branch, which is no more trusted than a continued one.
@@ -122,11 +156,16 @@ export async function readRepoRules(ctx: RunContext, layout: WorkspaceLayout, re
       const { defaultBranch } = await repo.github.getRepo();
       const text = await repo.git.fileOnRemoteBranch(defaultBranch, '.nightshift.yml', MAX_NIGHTSHIFT_YML_BYTES);
       repoFile = text === undefined ? {} : parseNightshiftYml(text);
-      await ctx.emit('note', `.nightshift.yml read from the default branch ${defaultBranch}, not from the ${options.reviewedBranch ? 'reviewed' : 'continued'} branch ${repo.branch}`, { settingsFrom: defaultBranch });
+      await ctx.emit(
+        'note',
+        `.nightshift.yml read from the default branch ${defaultBranch}, not from the ${options.reviewedBranch ? 'reviewed' : 'continued'} branch ${repo.branch}`,
+        { settingsFrom: defaultBranch },
+      );
     } else repoFile = readNightshiftYml(layout.repo);
   } catch (err) {
     if (err instanceof RepoSettingsFileError) throw new RunFailure('bad_repo_settings', err.message);
-    if (err instanceof GitCommandError && err.exitCode === null) throw new RunFailure('bad_repo_settings', `.nightshift.yml: ${err.stderr}`);
+    if (err instanceof GitCommandError && err.exitCode === null)
+      throw new RunFailure('bad_repo_settings', `.nightshift.yml: ${err.stderr}`);
     throw err;
   }
   const settings = repoSettings(ctx.config, ctx.run.repo)!;
@@ -154,10 +193,14 @@ export async function loadCommandEnvironments(ctx: RunContext, toolEnv: Record<s
   for (const value of Object.values(values)) deps.redactor.add(value);
   const commandEnv = { ...toolEnv, ...values };
   const inHeadTests = settings.secretsInHeadTests;
-  await ctx.emit('note', `secrets: ${variables.join(', ')} offered to the setup commands and the tests at base${inHeadTests ? ' and at head (secretsInHeadTests)' : ' only'}`, {
-    secrets: variables,
-    secretsInHeadTests: inHeadTests,
-  });
+  await ctx.emit(
+    'note',
+    `secrets: ${variables.join(', ')} offered to the setup commands and the tests at base${inHeadTests ? ' and at head (secretsInHeadTests)' : ' only'}`,
+    {
+      secrets: variables,
+      secretsInHeadTests: inHeadTests,
+    },
+  );
   return { commandEnv, headTestEnv: inHeadTests ? commandEnv : toolEnv };
 }
 
@@ -172,27 +215,52 @@ export async function runSetup(ctx: RunContext, prepared: PreparedRun): Promise<
   const cache = ctx.deps.setupCache && commands.length > 0 && settings.setupCache ? ctx.deps.setupCache(ctx.run.repo) : undefined;
   const key = cache ? runSetupCacheKey(ctx, prepared, commands, cache.image) : undefined;
   if (cache && key && (await restoreSetup(ctx, prepared, cache, key))) {
-    return [`setup restored from the setup cache (the commands ${commands.map((c) => `\`${c}\``).join(', ')} succeeded on the same lockfiles and were not run again)`];
+    return [
+      `setup restored from the setup cache (the commands ${commands.map((c) => `\`${c}\``).join(', ')} succeeded on the same lockfiles and were not run again)`,
+    ];
   }
   const { notes, succeeded } = await runSetupCommands(ctx, prepared, commands);
   if (cache && key && succeeded) await saveSetup(ctx, prepared, cache, key);
   return notes;
 }
 
-async function runSetupCommands(ctx: RunContext, prepared: PreparedRun, commands: readonly string[]): Promise<{ notes: string[]; succeeded: boolean }> {
+async function runSetupCommands(
+  ctx: RunContext,
+  prepared: PreparedRun,
+  commands: readonly string[],
+): Promise<{ notes: string[]; succeeded: boolean }> {
   const notes: string[] = [];
   let succeeded = true;
   for (const command of commands) {
     ctx.checkStop();
     await announceToolStart(ctx, { name: 'setup', input: { command }, turn: 0 });
     const result = await ctx.withHeartbeats((signal) =>
-      runSandboxed({ command, cwd: prepared.layout.repo, timeoutMs: ctx.withinTimeBox(SETUP_TIMEOUT_SECONDS) * 1_000, signal }, prepared.identity, prepared.commandEnv),
+      runSandboxed(
+        { command, cwd: prepared.layout.repo, timeoutMs: ctx.withinTimeBox(SETUP_TIMEOUT_SECONDS) * 1_000, signal },
+        prepared.identity,
+        prepared.commandEnv,
+      ),
     );
     if (result.aborted) throw new Interrupted('stopped during setup');
     const status = result.timedOut ? 'timed out' : `exit code ${result.exitCode}`;
     notes.push(`\`${command}\`: ${status}${result.exitCode === 0 ? '' : `\n${result.output.slice(-2_000)}`}`);
-    ctx.trace.record({ type: 'tool_call', turn: 0, name: 'setup', input: { command }, durationMs: result.durationMs, exitCode: result.exitCode, isError: result.exitCode !== 0, output: result.output });
-    await ctx.emit('tool_call', `setup: ${command} → ${status}`, { name: 'setup', command, exitCode: result.exitCode, durationMs: result.durationMs, output: result.output.slice(-2_000) });
+    ctx.trace.record({
+      type: 'tool_call',
+      turn: 0,
+      name: 'setup',
+      input: { command },
+      durationMs: result.durationMs,
+      exitCode: result.exitCode,
+      isError: result.exitCode !== 0,
+      output: result.output,
+    });
+    await ctx.emit('tool_call', `setup: ${command} → ${status}`, {
+      name: 'setup',
+      command,
+      exitCode: result.exitCode,
+      durationMs: result.durationMs,
+      output: result.output.slice(-2_000),
+    });
     await ctx.heartbeat();
     if (result.exitCode !== 0) succeeded = false;
   }

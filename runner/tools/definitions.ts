@@ -11,7 +11,13 @@ export const toolInputs = {
   shell: z
     .object({
       command: z.string().min(1).max(20_000).describe('A bash command, run in the repository root'),
-      timeoutSeconds: z.number().int().min(1).max(1_800).optional().describe('Kill the command after this many seconds (default 300; give more, up to 1800, for a full test suite)'),
+      timeoutSeconds: z
+        .number()
+        .int()
+        .min(1)
+        .max(1_800)
+        .optional()
+        .describe('Kill the command after this many seconds (default 300; give more, up to 1800, for a full test suite)'),
     })
     .strict(),
   read_file: z
@@ -37,7 +43,11 @@ export const toolInputs = {
     .strict(),
   search: z
     .object({
-      pattern: z.string().min(1).max(500).describe('Regular expression, ripgrep (Rust) syntax: \\d, \\b, (?i) work; escape literal ( [ { . *'),
+      pattern: z
+        .string()
+        .min(1)
+        .max(500)
+        .describe('Regular expression, ripgrep (Rust) syntax: \\d, \\b, (?i) work; escape literal ( [ { . *'),
       path: RepoPath.optional(),
     })
     .strict(),
@@ -55,13 +65,19 @@ export const toolNames = Object.keys(toolInputs) as ToolName[];
 export type ToolInput<N extends ToolName> = z.infer<(typeof toolInputs)[N]>;
 
 const descriptions: Record<ToolName, string> = {
-  shell: 'Run a bash command in a fresh shell in the repository root, as an unprivileged user, with no stdin and a timeout (default 300 s); background processes are killed when it returns. Returns the exit code and the output; long output is cut to its head and tail and saved whole to a file the answer names.',
-  read_file: 'Read a text file of the repository with line numbers: 500 lines from startLine (default 1), or startLine-endLine (1-based, inclusive). The answer says "lines a-b of N" and how to continue.',
+  shell:
+    'Run a bash command in a fresh shell in the repository root, as an unprivileged user, with no stdin and a timeout (default 300 s); background processes are killed when it returns. Returns the exit code and the output; long output is cut to its head and tail and saved whole to a file the answer names.',
+  read_file:
+    'Read a text file of the repository with line numbers: 500 lines from startLine (default 1), or startLine-endLine (1-based, inclusive). The answer says "lines a-b of N" and how to continue.',
   write_file: 'Create or overwrite a whole file of the repository. Prefer edit_file for changes to an existing file.',
-  edit_file: 'Replace the one occurrence of oldText in a file with newText (copy oldText exactly, without read_file line-number prefixes). Answers with the edited lines; when oldText is missing or not unique it says why and where. An edit that breaks the syntax of a JSON, YAML or CommonJS file that parsed before is refused.',
-  list_files: 'List the files (tracked and untracked, not ignored by .gitignore) and directories under a directory of the repository, optionally filtered by a glob such as "**/*.ts".',
-  search: 'Search the repository with ripgrep (honours .gitignore) for lines matching a regular expression; results grouped by file with line numbers and counts.',
-  finish: 'End the task. The runner first verifies: it runs the tests and checks the change; if something newly fails or looks unfinished it answers with the details and you continue; otherwise (and on a second finish) it commits, pushes and opens a draft pull request with your summary and risks.',
+  edit_file:
+    'Replace the one occurrence of oldText in a file with newText (copy oldText exactly, without read_file line-number prefixes). Answers with the edited lines; when oldText is missing or not unique it says why and where. An edit that breaks the syntax of a JSON, YAML or CommonJS file that parsed before is refused.',
+  list_files:
+    'List the files (tracked and untracked, not ignored by .gitignore) and directories under a directory of the repository, optionally filtered by a glob such as "**/*.ts".',
+  search:
+    'Search the repository with ripgrep (honours .gitignore) for lines matching a regular expression; results grouped by file with line numbers and counts.',
+  finish:
+    'End the task. The runner first verifies: it runs the tests and checks the change; if something newly fails or looks unfinished it answers with the details and you continue; otherwise (and on a second finish) it commits, pushes and opens a draft pull request with your summary and risks.',
   ask_human: 'Stop and ask the human a question you cannot answer from the repository.',
 };
 

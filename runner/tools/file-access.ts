@@ -39,7 +39,10 @@ export function makeParents(ctx: ToolContext, file: string): void {
 function openRegularFile(path: string, flags: number, mode?: number): number {
   // Checked before opening too: opening a device can have effects of its own.
   const before = lstatIfExists(path);
-  if (before && !before.isFile()) throw new ToolRefusal(before.isSymbolicLink() ? 'refused: the path is a symlink' : 'refused: not a regular file (a FIFO, socket, device or directory)');
+  if (before && !before.isFile())
+    throw new ToolRefusal(
+      before.isSymbolicLink() ? 'refused: the path is a symlink' : 'refused: not a regular file (a FIFO, socket, device or directory)',
+    );
   const fd = openSync(path, flags | constants.O_NOFOLLOW | constants.O_NONBLOCK, mode);
   try {
     const stat = fstatSync(fd);
@@ -85,4 +88,3 @@ export function readNoFollow(path: string): string {
     closeSync(fd);
   }
 }
-

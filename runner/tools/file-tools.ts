@@ -38,13 +38,16 @@ function plural(n: number, word: string): string {
 export function readFile(ctx: ToolContext, input: ToolInput<'read_file'>, started: number): ToolOutcome {
   const target = resolveRepoPath(ctx.repoRoot, input.path);
   if (!target.exists) return refused(`${target.relative} does not exist; list_files shows what does`, started);
-  if (lstatSync(target.absolute).isDirectory()) return refused(`${target.relative} is a directory; use list_files with path "${target.relative}"`, started);
-  if (input.startLine !== undefined && input.endLine !== undefined && input.endLine < input.startLine) return refused(`endLine ${input.endLine} is before startLine ${input.startLine}: give startLine ≤ endLine`, started);
+  if (lstatSync(target.absolute).isDirectory())
+    return refused(`${target.relative} is a directory; use list_files with path "${target.relative}"`, started);
+  if (input.startLine !== undefined && input.endLine !== undefined && input.endLine < input.startLine)
+    return refused(`endLine ${input.endLine} is before startLine ${input.startLine}: give startLine ≤ endLine`, started);
   const lines = splitLines(readNoFollow(target.absolute));
   const total = lines.length;
   if (total === 0 || (total === 1 && lines[0] === '')) return ok(`${target.relative}: the file is empty`, started);
   const start = input.startLine ?? 1;
-  if (start > total) return refused(`startLine ${start} is past the end of ${target.relative}, which has ${plural(total, 'line')}`, started);
+  if (start > total)
+    return refused(`startLine ${start} is past the end of ${target.relative}, which has ${plural(total, 'line')}`, started);
   const end = Math.min(input.endLine ?? start + READ_WINDOW_LINES - 1, total);
   const header = `${target.relative}: lines ${start}-${end} of ${total}`;
   const more = end < total ? `\n[${plural(total - end, 'more line')}: read_file with startLine ${end + 1} to continue]` : '';
@@ -57,7 +60,12 @@ export function writeFile(ctx: ToolContext, input: ToolInput<'write_file'>, star
   makeParents(ctx, target.absolute);
   writeNoFollow(target.absolute, input.content, ctx.identity);
   const now = `${plural(splitLines(input.content).length, 'line')}, ${plural(Buffer.byteLength(input.content), 'byte')}`;
-  return ok(before === undefined ? `created ${target.relative} (${now})` : `overwrote ${target.relative} (was ${plural(before, 'line')}; now ${now})`, started);
+  return ok(
+    before === undefined
+      ? `created ${target.relative} (${now})`
+      : `overwrote ${target.relative} (was ${plural(before, 'line')}; now ${now})`,
+    started,
+  );
 }
 
 /** The 1-based line on which a character offset falls. */
@@ -76,8 +84,10 @@ function occurrences(text: string, needle: string): number[] {
 /** Why `oldText` did not match, when a near miss explains it. */
 function missHint(text: string, oldText: string): string {
   const prefixed = oldText.split('\n').filter((l) => l.trim() !== '');
-  if (prefixed.length && prefixed.every((l) => /^\s*\d+\| /.test(l))) return 'oldText starts its lines with read_file\u2019s line-number prefix ("   12| "): leave the prefix out and copy only the file\u2019s text.';
-  if (text.includes('\r\n') && !oldText.includes('\r\n') && text.includes(oldText.replace(/\n/g, '\r\n'))) return 'the file uses CRLF line endings: oldText matches with \\r\\n line ends; give newText the same line endings.';
+  if (prefixed.length && prefixed.every((l) => /^\s*\d+\| /.test(l)))
+    return 'oldText starts its lines with read_file\u2019s line-number prefix ("   12| "): leave the prefix out and copy only the file\u2019s text.';
+  if (text.includes('\r\n') && !oldText.includes('\r\n') && text.includes(oldText.replace(/\n/g, '\r\n')))
+    return 'the file uses CRLF line endings: oldText matches with \\r\\n line ends; give newText the same line endings.';
   const squash = (s: string) =>
     s
       .split(/\r?\n/)
@@ -118,12 +128,16 @@ export function editFile(ctx: ToolContext, input: ToolInput<'edit_file'>, starte
   if (at.length === 0) return refused(`oldText was not found in ${target.relative}. ${missHint(text, input.oldText)}`, started);
   if (at.length > 1) {
     const lines = at.slice(0, 20).map((i) => lineAt(text, i));
-    return refused(`oldText occurs ${at.length} times in ${target.relative} (at lines ${lines.join(', ')}${at.length > 20 ? ', …' : ''}); include more of the surrounding lines so that it occurs once`, started);
+    return refused(
+      `oldText occurs ${at.length} times in ${target.relative} (at lines ${lines.join(', ')}${at.length > 20 ? ', …' : ''}); include more of the surrounding lines so that it occurs once`,
+      started,
+    );
   }
   const index = at[0]!;
   const updated = text.slice(0, index) + input.newText + text.slice(index + input.oldText.length);
   const broken = syntaxError(target.relative, updated);
-  if (broken && !syntaxError(target.relative, text)) return refused(`edit not applied: ${target.relative} would no longer parse (${broken}); the file is unchanged`, started);
+  if (broken && !syntaxError(target.relative, text))
+    return refused(`edit not applied: ${target.relative} would no longer parse (${broken}); the file is unchanged`, started);
   writeNoFollow(target.absolute, updated, ctx.identity);
   const lines = splitLines(updated);
   const first = lineAt(updated, index);
@@ -146,11 +160,20 @@ export async function listFiles(ctx: ToolContext, input: ToolInput<'list_files'>
       return false;
     }
   });
-  if (!lstatSync(target.absolute).isDirectory()) return ok(existing.includes(dir) ? dir : `${dir} exists but is ignored by .gitignore`, started);
+  if (!lstatSync(target.absolute).isDirectory())
+    return ok(existing.includes(dir) ? dir : `${dir} exists but is ignored by .gitignore`, started);
   const under = dir === '' ? existing : existing.filter((f) => f.startsWith(`${dir}/`));
   const matcher = input.pattern ? globToRegExp(input.pattern) : undefined;
-  const files = matcher ? under.filter((f) => matcher.test(f) || (!input.pattern!.includes('/') && matcher.test(f.split('/').pop()!))) : under;
-  if (files.length === 0) return ok(input.pattern ? `no files under ${dir || 'the repository root'} match ${input.pattern}` : `${dir || 'the repository'} has no files (ignored files are not listed)`, started);
+  const files = matcher
+    ? under.filter((f) => matcher.test(f) || (!input.pattern!.includes('/') && matcher.test(f.split('/').pop()!)))
+    : under;
+  if (files.length === 0)
+    return ok(
+      input.pattern
+        ? `no files under ${dir || 'the repository root'} match ${input.pattern}`
+        : `${dir || 'the repository'} has no files (ignored files are not listed)`,
+      started,
+    );
   const entries = new Set<string>();
   for (const file of files.sort()) {
     const parts = file.split('/');
@@ -160,5 +183,8 @@ export async function listFiles(ctx: ToolContext, input: ToolInput<'list_files'>
   const sorted = [...entries].sort();
   const shown = sorted.slice(0, MAX_LISTED);
   const more = sorted.length > MAX_LISTED ? `\n[${sorted.length - MAX_LISTED} more not shown; narrow the path or the pattern]` : '';
-  return ok(`${plural(files.length, 'file')}${input.pattern ? ` matching ${input.pattern}` : ''} under ${dir || 'the repository root'} (git view: ignored files left out; directories end with /):\n${shown.join('\n')}${more}`, started);
+  return ok(
+    `${plural(files.length, 'file')}${input.pattern ? ` matching ${input.pattern}` : ''} under ${dir || 'the repository root'} (git view: ignored files left out; directories end with /):\n${shown.join('\n')}${more}`,
+    started,
+  );
 }

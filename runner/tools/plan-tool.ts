@@ -10,7 +10,13 @@ import { MAX_PLAN_CHARS } from '../../core/inbox/plan-approval';
 export const PROPOSE_PLAN = 'propose_plan';
 
 export const ProposePlanInput = z
-  .object({ plan: z.string().min(1).max(MAX_PLAN_CHARS).describe('The plan: the steps, the files you will change, how you will verify it, the risks (Markdown)') })
+  .object({
+    plan: z
+      .string()
+      .min(1)
+      .max(MAX_PLAN_CHARS)
+      .describe('The plan: the steps, the files you will change, how you will verify it, the risks (Markdown)'),
+  })
   .strict();
 
 export function proposePlanToolSpec(): Tool {
@@ -19,7 +25,8 @@ export function proposePlanToolSpec(): Tool {
   return {
     toolSpec: {
       name: PROPOSE_PLAN,
-      description: 'End the plan phase: send your plan to a human for approval. The run pauses; when it is approved the result of this call is the plan to follow (possibly edited) and all tools become available.',
+      description:
+        'End the plan phase: send your plan to a human for approval. The run pauses; when it is approved the result of this call is the plan to follow (possibly edited) and all tools become available.',
       inputSchema: { json: json as never },
     },
   };

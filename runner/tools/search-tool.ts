@@ -27,10 +27,19 @@ export async function runSearch(ctx: ToolContext, input: ToolInput<'search'>, st
     `--max-columns ${MAX_COLUMNS} --max-columns-preview --max-filesize 5M --sort path`,
     `--regexp ${shellQuote(input.pattern)} -- ${shellQuote(where)}`,
   ].join(' ');
-  const result = await runSandboxed({ command, cwd: ctx.repoRoot, timeoutMs: SEARCH_TIMEOUT_MS, signal: ctx.signal }, ctx.identity, ctx.env);
+  const result = await runSandboxed(
+    { command, cwd: ctx.repoRoot, timeoutMs: SEARCH_TIMEOUT_MS, signal: ctx.signal },
+    ctx.identity,
+    ctx.env,
+  );
   if (result.aborted) return { ...refused('search stopped: the run is stopping', started), aborted: true };
   if (result.timedOut) return refused(`search timed out after ${SEARCH_TIMEOUT_MS / 1000} s; narrow the path or the pattern`, started);
-  if (result.exitCode === 1) return ok(`no matches for ${input.pattern} in ${where === '.' ? 'the repository' : where} (files ignored by .gitignore are not searched)`, started, { exitCode: 1 });
+  if (result.exitCode === 1)
+    return ok(
+      `no matches for ${input.pattern} in ${where === '.' ? 'the repository' : where} (files ignored by .gitignore are not searched)`,
+      started,
+      { exitCode: 1 },
+    );
   if (result.exitCode !== 0) return refused(`search failed: ${result.output.split('\n').slice(0, 12).join('\n').trim()}`, started);
   return ok(formatMatches(result.output, input.pattern), started, { exitCode: 0 });
 }
@@ -61,8 +70,13 @@ export function formatMatches(output: string, pattern: string): string {
     }
     const take = list.slice(0, Math.min(SHOWN_PER_FILE, SHOWN_MATCHES - shown));
     shown += take.length;
-    parts.push(`${file} (${list.length} match${list.length === 1 ? '' : 'es'})\n${take.join('\n')}${list.length > take.length ? `\n  … ${list.length - take.length} more in this file not shown` : ''}`);
+    parts.push(
+      `${file} (${list.length} match${list.length === 1 ? '' : 'es'})\n${take.join('\n')}${list.length > take.length ? `\n  … ${list.length - take.length} more in this file not shown` : ''}`,
+    );
   }
-  if (total > shown) parts.push(`[${total - shown} more not shown${unshownFiles ? `, in ${unshownFiles} more file${unshownFiles === 1 ? '' : 's'} among them` : ''}; narrow the pattern or the path]`);
+  if (total > shown)
+    parts.push(
+      `[${total - shown} more not shown${unshownFiles ? `, in ${unshownFiles} more file${unshownFiles === 1 ? '' : 's'} among them` : ''}; narrow the pattern or the path]`,
+    );
   return parts.join('\n');
 }

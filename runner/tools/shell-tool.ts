@@ -15,7 +15,11 @@ export const DEFAULT_SHELL_TIMEOUT_SECONDS = 300;
  */
 export async function runShell(ctx: ToolContext, input: ToolInput<'shell'>): Promise<ToolOutcome> {
   const timeoutSeconds = input.timeoutSeconds ?? ctx.defaultTimeoutSeconds ?? DEFAULT_SHELL_TIMEOUT_SECONDS;
-  const result = await runSandboxed({ command: input.command, cwd: ctx.repoRoot, timeoutMs: timeoutSeconds * 1_000, signal: ctx.signal }, ctx.identity, ctx.env);
+  const result = await runSandboxed(
+    { command: input.command, cwd: ctx.repoRoot, timeoutMs: timeoutSeconds * 1_000, signal: ctx.signal },
+    ctx.identity,
+    ctx.env,
+  );
   const status = result.timedOut
     ? `killed after the ${timeoutSeconds} s timeout (with every process it started); give timeoutSeconds (at most 1800) for a longer command`
     : result.aborted
@@ -23,8 +27,18 @@ export async function runShell(ctx: ToolContext, input: ToolInput<'shell'>): Pro
       : result.exitCode !== null
         ? `exit code ${result.exitCode}`
         : `killed by ${result.killedBy}`;
-  const text = result.output === '' ? `${status}${result.exitCode === 0 ? ' (succeeded with no output)' : ' (no output)'}` : `${status}\n${shownOutput(ctx, result.output)}`;
-  return { text, isError: result.exitCode !== 0, exitCode: result.exitCode, timedOut: result.timedOut, aborted: result.aborted, durationMs: result.durationMs };
+  const text =
+    result.output === ''
+      ? `${status}${result.exitCode === 0 ? ' (succeeded with no output)' : ' (no output)'}`
+      : `${status}\n${shownOutput(ctx, result.output)}`;
+  return {
+    text,
+    isError: result.exitCode !== 0,
+    exitCode: result.exitCode,
+    timedOut: result.timedOut,
+    aborted: result.aborted,
+    durationMs: result.durationMs,
+  };
 }
 
 /** The output as the model sees it: whole, or head and tail with the saved file named. */

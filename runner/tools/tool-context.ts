@@ -37,7 +37,15 @@ export interface ToolOutcome {
 export class ToolRefusal extends Error {}
 
 export function ok(text: string, started: number, extra: Partial<ToolOutcome> = {}): ToolOutcome {
-  return { text: truncateForModel(text), isError: false, exitCode: null, timedOut: false, aborted: false, durationMs: Date.now() - started, ...extra };
+  return {
+    text: truncateForModel(text),
+    isError: false,
+    exitCode: null,
+    timedOut: false,
+    aborted: false,
+    durationMs: Date.now() - started,
+    ...extra,
+  };
 }
 
 export function refused(text: string, started: number): ToolOutcome {

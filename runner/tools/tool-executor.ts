@@ -40,7 +40,9 @@ export async function executeTool(name: string, rawInput: unknown, ctx: ToolCont
       }
       case 'ask_human': {
         const input = parsed.data as z.infer<typeof toolInputs.ask_human>;
-        return ok('the question went to a human; the run pauses until the answer comes back as this result', started, { control: { kind: 'ask_human', question: input.question } });
+        return ok('the question went to a human; the run pauses until the answer comes back as this result', started, {
+          control: { kind: 'ask_human', question: input.question },
+        });
       }
     }
   } catch (err) {
@@ -48,7 +50,8 @@ export async function executeTool(name: string, rawInput: unknown, ctx: ToolCont
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ELOOP') return refused('refused: the path is a symlink', started);
     if (code === 'ENXIO') return refused('refused: not a regular file (a FIFO or socket)', started);
-    if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR' || code === 'EACCES') return refused(`${name} failed: ${code}`, started);
+    if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR' || code === 'EACCES')
+      return refused(`${name} failed: ${code}`, started);
     throw err;
   }
   return refused(`unknown tool "${name}"`, started);

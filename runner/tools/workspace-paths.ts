@@ -37,7 +37,8 @@ export function resolveRepoPath(repoRoot: string, requested: string): ResolvedPa
   // Stryker disable next-line Regex: without "+" consecutive separators only add empty parts, which the filter drops
   const parts = requested.split(/[\\/]+/).filter((p) => p !== '' && p !== '.');
   if (parts.includes('..')) throw new PathRefusedError(requested, 'must not contain ".."');
-  if (parts.length > 0 && parts[0]!.toLowerCase() === '.git') throw new PathRefusedError(requested, 'the .git directory belongs to the runner');
+  if (parts.length > 0 && parts[0]!.toLowerCase() === '.git')
+    throw new PathRefusedError(requested, 'the .git directory belongs to the runner');
   const root = realpathSync(repoRoot);
   let existing = root;
   let i = 0;

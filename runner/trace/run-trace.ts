@@ -2,15 +2,44 @@ import type { Redactor } from '../redaction';
 import type { TraceSink } from './trace-sink';
 
 export type TraceRecord =
-  | { type: 'model_turn'; turn: number; stopReason: string; usage: Record<string, number>; costMicros: number; durationMs: number; text: string; toolUses: { name: string; input: unknown }[] }
-  | { type: 'tool_call'; turn: number; name: string; input: unknown; durationMs: number; exitCode: number | null; isError: boolean; output: string }
-  | { type: 'test_result'; phase: 'base' | 'head'; command: string; passed: boolean; format: string; tests: Record<string, string>; output: string }
+  | {
+      type: 'model_turn';
+      turn: number;
+      stopReason: string;
+      usage: Record<string, number>;
+      costMicros: number;
+      durationMs: number;
+      text: string;
+      toolUses: { name: string; input: unknown }[];
+    }
+  | {
+      type: 'tool_call';
+      turn: number;
+      name: string;
+      input: unknown;
+      durationMs: number;
+      exitCode: number | null;
+      isError: boolean;
+      output: string;
+    }
+  | {
+      type: 'test_result';
+      phase: 'base' | 'head';
+      command: string;
+      passed: boolean;
+      format: string;
+      tests: Record<string, string>;
+      output: string;
+    }
   | { type: 'note'; message: string; detail?: Record<string, unknown> };
 
 const MAX_FIELD_CHARS = 8_000;
 
 function clip(value: unknown): unknown {
-  if (typeof value === 'string') return value.length > MAX_FIELD_CHARS ? `${value.slice(0, MAX_FIELD_CHARS)}[... ${value.length - MAX_FIELD_CHARS} characters truncated]` : value;
+  if (typeof value === 'string')
+    return value.length > MAX_FIELD_CHARS
+      ? `${value.slice(0, MAX_FIELD_CHARS)}[... ${value.length - MAX_FIELD_CHARS} characters truncated]`
+      : value;
   if (Array.isArray(value)) return value.map(clip);
   if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, clip(v)]));
   return value;
@@ -71,14 +100,16 @@ export class RunTrace {
     const pending = this.unstored;
     this.unstored = 0;
     const body = this.body();
-    const write = this.writes.then(
-      () => undefined,
-      () => undefined,
-    ).then(async () => {
-      if (pending === 0 && this.location !== undefined) return this.location;
-      this.location = await storage.sink.put(storage.runId, body, this.segment);
-      return this.location;
-    });
+    const write = this.writes
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .then(async () => {
+        if (pending === 0 && this.location !== undefined) return this.location;
+        this.location = await storage.sink.put(storage.runId, body, this.segment);
+        return this.location;
+      });
     this.writes = write.catch(() => undefined);
     return write;
   }

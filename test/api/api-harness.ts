@@ -1,6 +1,12 @@
 import './quiet-powertools';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { SFNClient, StartExecutionCommand, SendTaskFailureCommand, SendTaskSuccessCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  SFNClient,
+  StartExecutionCommand,
+  SendTaskFailureCommand,
+  SendTaskSuccessCommand,
+  StopExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { NightshiftConfig } from '../../core/config/schema';
 import { createIdempotencyRecords } from '../../adapters/dynamodb/idempotency-records';
@@ -25,7 +31,10 @@ export interface ApiHarness {
 export async function startApi(config: NightshiftConfig = testConfig(apiFixture)): Promise<ApiHarness> {
   const db = await startDynalite();
   const sfn = mockSfn();
-  sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => ({ executionArn: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${input.name}`, startDate: new Date() }));
+  sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => ({
+    executionArn: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${input.name}`,
+    startDate: new Date(),
+  }));
   sfn.on(StopExecutionCommand).resolves({ stopDate: new Date() });
   sfn.on(SendTaskSuccessCommand).resolves({});
   sfn.on(SendTaskFailureCommand).resolves({});
@@ -81,7 +90,9 @@ export function apiEvent(init: {
   const body = init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
   return {
     headers: { 'content-type': 'application/json', ...(init.headers ?? {}) },
-    ...(body !== undefined ? { body: init.base64 ? Buffer.from(body, 'utf8').toString('base64') : body, isBase64Encoded: init.base64 === true } : {}),
+    ...(body !== undefined
+      ? { body: init.base64 ? Buffer.from(body, 'utf8').toString('base64') : body, isBase64Encoded: init.base64 === true }
+      : {}),
     ...(init.runId !== undefined ? { pathParameters: { runId: init.runId } } : {}),
     ...(init.itemId !== undefined ? { pathParameters: { itemId: init.itemId } } : {}),
     ...(init.query ? { queryStringParameters: init.query } : {}),

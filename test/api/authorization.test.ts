@@ -39,12 +39,19 @@ function runScopedRoutes(api: ApiHarness): Record<string, Call> {
     GetRunEvents: (runId, requester) => getRunEventsHandler(deps)(apiEvent({ runId, requester })),
     CancelRun: (runId, requester) => cancelRunHandler(deps)(apiEvent({ runId, requester, body: {} })),
     // Its own describe below: the branch facts function is asked only once the caller may see the run.
-    GetRunDiff: (runId, requester) => getRunDiffHandler(() => ({ ...api.deps, compareDiff: async () => ({ repository: 'acme/web', base: 'main', diff: '', truncated: false, nightshiftYml: null }) }))(apiEvent({ runId, requester })),
+    GetRunDiff: (runId, requester) =>
+      getRunDiffHandler(() => ({
+        ...api.deps,
+        compareDiff: async () => ({ repository: 'acme/web', base: 'main', diff: '', truncated: false, nightshiftYml: null }),
+      }))(apiEvent({ runId, requester })),
   };
 }
 
 /** The answer without what differs per request (the request id; the run id the caller itself sent). */
-const comparable = (result: ApiResult, runId: string) => ({ statusCode: result.statusCode, body: JSON.parse(result.body.replaceAll(runId, '<runId>')) });
+const comparable = (result: ApiResult, runId: string) => ({
+  statusCode: result.statusCode,
+  body: JSON.parse(result.body.replaceAll(runId, '<runId>')),
+});
 
 describe('API authorization (docs/api.md#authorization)', () => {
   let api: ApiHarness;
@@ -67,10 +74,13 @@ describe('API authorization (docs/api.md#authorization)', () => {
   });
 
   describe('GetRunDiff', () => {
-    const DIFF = 'diff --git a/package-lock.json b/package-lock.json\n--- a/package-lock.json\n+++ b/package-lock.json\n@@ -1 +1 @@\n-{}\n+{"lockfileVersion": 3}\n';
+    const DIFF =
+      'diff --git a/package-lock.json b/package-lock.json\n--- a/package-lock.json\n+++ b/package-lock.json\n@@ -1 +1 @@\n-{}\n+{"lockfileVersion": 3}\n';
     let asked: [string, string | null, string][];
     const call = (runId: string, requester: string) =>
-      getRunDiffHandler(() => ({ ...api.deps, compareDiff: async (repo: string, base: string | null, head: string) => {
+      getRunDiffHandler(() => ({
+        ...api.deps,
+        compareDiff: async (repo: string, base: string | null, head: string) => {
           asked.push([repo, base, head]);
           return { repository: repo, base: base ?? 'main', diff: DIFF, truncated: false, nightshiftYml: null };
         },
@@ -92,9 +102,20 @@ describe('API authorization (docs/api.md#authorization)', () => {
       for (const caller of [bobSession('another-session'), adminUser]) {
         const result = await call(bobRun, caller);
         expect(result.statusCode).toBe(200);
-        expect(bodyOf(result)).toEqual({ runId: bobRun, repo: 'acme/web', base: 'main', head: `nightshift/${bobRun}-x`, diff: DIFF, truncated: false, nightshiftYml: null });
+        expect(bodyOf(result)).toEqual({
+          runId: bobRun,
+          repo: 'acme/web',
+          base: 'main',
+          head: `nightshift/${bobRun}-x`,
+          diff: DIFF,
+          truncated: false,
+          nightshiftYml: null,
+        });
       }
-      expect(asked).toEqual([['acme/web', null, `nightshift/${bobRun}-x`], ['acme/web', null, `nightshift/${bobRun}-x`]]);
+      expect(asked).toEqual([
+        ['acme/web', null, `nightshift/${bobRun}-x`],
+        ['acme/web', null, `nightshift/${bobRun}-x`],
+      ]);
       const none = await call(aliceRun, alice);
       expect(none.statusCode).toBe(404);
       expect(bodyOf(none)).toMatchObject({ error: { code: 'no_branch' } });
@@ -136,7 +157,10 @@ describe('API authorization (docs/api.md#authorization)', () => {
 
     it("Given a role that is not an admin's, When a session of it is named like an admin user or role, Then it is not taken for an admin (404)", async () => {
       // A session named like an admin user or role, of a role that is not an admin's
-      for (const impostor of [`arn:aws:sts::${account}:assumed-role/dev/PlatformAdmin`, `arn:aws:sts::${account}:assumed-role/dev/root-cause`]) {
+      for (const impostor of [
+        `arn:aws:sts::${account}:assumed-role/dev/PlatformAdmin`,
+        `arn:aws:sts::${account}:assumed-role/dev/root-cause`,
+      ]) {
         expect((await call(aliceRun, impostor)).statusCode).toBe(404);
       }
     });
@@ -189,15 +213,18 @@ describe('API authorization (docs/api.md#authorization)', () => {
       ['an unlisted IAM user', alice],
       ['an admin that is not listed', adminSession],
       ['a session named like the listed role, of another role', `arn:aws:sts::${account}:assumed-role/ops/dev`],
-    ])('Given a repo with listed requesters, When %s submits, with or without an Idempotency-Key, Then it is refused with 403 and nothing is written', async (_what, requester) => {
-      const before = await snapshotTables(api.db);
-      for (const headers of [{}, { 'idempotency-key': 'k-1' }] as Record<string, string>[]) {
-        const result = await submit(requester, 'acme/secret', headers);
-        expect(result.statusCode).toBe(403);
-        expect(bodyOf(result).error.code).toBe('requester_not_allowed');
-      }
-      expect(await snapshotTables(api.db)).toEqual(before);
-    });
+    ])(
+      'Given a repo with listed requesters, When %s submits, with or without an Idempotency-Key, Then it is refused with 403 and nothing is written',
+      async (_what, requester) => {
+        const before = await snapshotTables(api.db);
+        for (const headers of [{}, { 'idempotency-key': 'k-1' }] as Record<string, string>[]) {
+          const result = await submit(requester, 'acme/secret', headers);
+          expect(result.statusCode).toBe(403);
+          expect(bodyOf(result).error.code).toBe('requester_not_allowed');
+        }
+        expect(await snapshotTables(api.db)).toEqual(before);
+      },
+    );
 
     it('Given a repo with listed requesters, When an unlisted caller names it in another case, Then it is refused, as the allowlist matches case-insensitively', async () => {
       expect((await submit(alice, 'ACME/Secret')).statusCode).toBe(403);
@@ -223,10 +250,18 @@ describe('API authorization with JWT auth', () => {
     api = await startApi(
       testConfig(apiFixture, {
         repos: [{ name: 'acme/web' }, { name: 'acme/secret', requesters: ['group:secret-team', 'jwt:u-carol'] }],
-        auth: { type: 'jwt', issuer: 'https://id.example.com', audience: ['nightshift'], admins: ['group:nightshift-admins'], groupsClaim: 'cognito:groups' },
+        auth: {
+          type: 'jwt',
+          issuer: 'https://id.example.com',
+          audience: ['nightshift'],
+          admins: ['group:nightshift-admins'],
+          groupsClaim: 'cognito:groups',
+        },
       }),
     );
-    const submitted = await submitRunHandler(() => api.deps)(jwtEvent({ sub: 'u-bob' }, { body: JSON.stringify({ repo: 'acme/web', prompt: 'p' }) }));
+    const submitted = await submitRunHandler(() => api.deps)(
+      jwtEvent({ sub: 'u-bob' }, { body: JSON.stringify({ repo: 'acme/web', prompt: 'p' }) }),
+    );
     runId = bodyOf(submitted).runId;
   });
   afterEach(() => api.stop());

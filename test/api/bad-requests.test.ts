@@ -24,9 +24,21 @@ const cases: Case[] = [
   ['JSON array', 'submit', () => raw('[]'), 400, 'invalid_request'],
   ['JSON string', 'submit', () => raw('"run"'), 400, 'invalid_request'],
   ['JSON null', 'submit', () => raw('null'), 400, 'invalid_request'],
-  ['invalid UTF-8', 'submit', () => ({ ...apiEvent({}), body: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]).toString('base64'), isBase64Encoded: true }), 400, 'malformed_body'],
+  [
+    'invalid UTF-8',
+    'submit',
+    () => ({ ...apiEvent({}), body: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]).toString('base64'), isBase64Encoded: true }),
+    400,
+    'malformed_body',
+  ],
   ['body over 64 KiB', 'submit', () => submitBody({ prompt: 'x'.repeat(70_000) }), 413, 'body_too_large'],
-  ['base64 body over 64 KiB', 'submit', () => apiEvent({ body: { ...ok, prompt: 'y'.repeat(66_000) }, base64: true }), 413, 'body_too_large'],
+  [
+    'base64 body over 64 KiB',
+    'submit',
+    () => apiEvent({ body: { ...ok, prompt: 'y'.repeat(66_000) }, base64: true }),
+    413,
+    'body_too_large',
+  ],
   ['a huge base64 body', 'submit', () => ({ ...apiEvent({}), body: 'A'.repeat(2_000_000), isBase64Encoded: true }), 413, 'body_too_large'],
   // wrong types and unknown fields
   ['prompt a number', 'submit', () => submitBody({ prompt: 5 }), 400, 'invalid_request'],
@@ -48,9 +60,30 @@ const cases: Case[] = [
   ['repo URL', 'submit', () => submitBody({ repo: 'https://github.com/acme/web' }), 400, 'invalid_request'],
   ['repo not allowlisted', 'submit', () => submitBody({ repo: 'other/repo' }), 403, 'repo_not_allowed'],
   // branches git would reject, or that read as options
-  ...['-rf', '--upload-pack=x', 'a..b', 'a b', 'x.lock', 'HEAD', 'a~1', 'a^', 'a:b', '/x', 'x/', 'x.', '@', 'a//b', 'a@{1}', '.hidden', 'br\u00e2nch', 'a\\b', 'a*', 'a?', 'a[', ''].map(
-    (branch): Case => [`branch ${JSON.stringify(branch)}`, 'submit', () => submitBody({ branch }), 400, 'invalid_request'],
-  ),
+  ...[
+    '-rf',
+    '--upload-pack=x',
+    'a..b',
+    'a b',
+    'x.lock',
+    'HEAD',
+    'a~1',
+    'a^',
+    'a:b',
+    '/x',
+    'x/',
+    'x.',
+    '@',
+    'a//b',
+    'a@{1}',
+    '.hidden',
+    'br\u00e2nch',
+    'a\\b',
+    'a*',
+    'a?',
+    'a[',
+    '',
+  ].map((branch): Case => [`branch ${JSON.stringify(branch)}`, 'submit', () => submitBody({ branch }), 400, 'invalid_request']),
   ['baseBranch starting with -', 'submit', () => submitBody({ baseBranch: '-x' }), 400, 'invalid_request'],
   ['branch too long', 'submit', () => submitBody({ branch: 'b'.repeat(201) }), 400, 'invalid_request'],
   // prompt
@@ -74,8 +107,20 @@ const cases: Case[] = [
   ['maxMinutes zero', 'submit', () => submitBody({ maxMinutes: 0 }), 400, 'invalid_request'],
   // headers and identity
   ['Idempotency-Key with a space', 'submit', () => apiEvent({ body: ok, headers: { 'idempotency-key': 'a b' } }), 400, 'invalid_request'],
-  ['Idempotency-Key too long', 'submit', () => apiEvent({ body: ok, headers: { 'idempotency-key': 'k'.repeat(256) } }), 400, 'invalid_request'],
-  ['source header claiming a webhook', 'submit', () => apiEvent({ body: ok, headers: { 'x-nightshift-source': 'github_issue' } }), 400, 'invalid_request'],
+  [
+    'Idempotency-Key too long',
+    'submit',
+    () => apiEvent({ body: ok, headers: { 'idempotency-key': 'k'.repeat(256) } }),
+    400,
+    'invalid_request',
+  ],
+  [
+    'source header claiming a webhook',
+    'submit',
+    () => apiEvent({ body: ok, headers: { 'x-nightshift-source': 'github_issue' } }),
+    400,
+    'invalid_request',
+  ],
   ['no caller identity', 'submit', () => apiEvent({ body: ok, requester: null }), 401, 'unauthenticated'],
   // list
   ['limit 0', 'list', () => apiEvent({ query: { limit: '0' } }), 400, 'invalid_request'],
@@ -84,7 +129,13 @@ const cases: Case[] = [
   ['limit negative', 'list', () => apiEvent({ query: { limit: '-1' } }), 400, 'invalid_request'],
   ['limit in exponent form', 'list', () => apiEvent({ query: { limit: '1e2' } }), 400, 'invalid_request'],
   ['garbage cursor', 'list', () => apiEvent({ query: { cursor: 'not a cursor!' } }), 400, 'invalid_cursor'],
-  ['forged cursor', 'list', () => apiEvent({ query: { cursor: Buffer.from('{"v":9,"x":1}').toString('base64url') } }), 400, 'invalid_cursor'],
+  [
+    'forged cursor',
+    'list',
+    () => apiEvent({ query: { cursor: Buffer.from('{"v":9,"x":1}').toString('base64url') } }),
+    400,
+    'invalid_cursor',
+  ],
   ['unknown status', 'list', () => apiEvent({ query: { status: 'DONE' } }), 400, 'invalid_request'],
   ['bad repo filter', 'list', () => apiEvent({ query: { repo: 'nope' } }), 400, 'invalid_request'],
   ['unknown query parameter', 'list', () => apiEvent({ query: { sort: 'asc' } }), 400, 'invalid_request'],
@@ -119,7 +170,13 @@ describe('bad requests get a 4xx with the error envelope and write nothing', () 
   beforeAll(async () => {
     api = await startApi();
     const deps = () => api.deps;
-    handlers = { submit: submitRunHandler(deps), list: listRunsHandler(deps), get: getRunHandler(deps), cancel: cancelRunHandler(deps), events: getRunEventsHandler(deps) };
+    handlers = {
+      submit: submitRunHandler(deps),
+      list: listRunsHandler(deps),
+      get: getRunHandler(deps),
+      cancel: cancelRunHandler(deps),
+      events: getRunEventsHandler(deps),
+    };
     ids.queued = bodyOf(await handlers.submit(apiEvent({ body: ok }))).runId;
     ids.ended = bodyOf(await handlers.submit(apiEvent({ body: ok }))).runId;
     await finalizeRun(api.deps, { runId: ids.ended, status: 'FAILED', reason: { code: 'run_failed', message: 'tests broke' } });
@@ -127,20 +184,23 @@ describe('bad requests get a 4xx with the error envelope and write nothing', () 
   });
   afterAll(() => api.stop());
 
-  it.each(cases)('Given a bad request (%s), When it is served, Then the answer is its 4xx with the JSON error envelope and a request id', async (_name, route, event, status, code) => {
-    const result = await handlers[route](event(ids));
-    expect(result.statusCode).toBe(status);
-    expect(result.headers['x-request-id']).toBeTruthy();
-    expect(result.headers['content-type']).toMatch(/^application\/json/);
-    const body = bodyOf(result);
-    expect(Object.keys(body)).toEqual(['error']);
-    expect(typeof body.error.message).toBe('string');
-    expect(body.error.message.length).toBeGreaterThan(0);
-    if (code) expect(body.error.code).toBe(code);
-    if (body.error.details !== undefined) {
-      for (const detail of body.error.details) expect(detail).toEqual({ path: expect.any(String), message: expect.any(String) });
-    }
-  });
+  it.each(cases)(
+    'Given a bad request (%s), When it is served, Then the answer is its 4xx with the JSON error envelope and a request id',
+    async (_name, route, event, status, code) => {
+      const result = await handlers[route](event(ids));
+      expect(result.statusCode).toBe(status);
+      expect(result.headers['x-request-id']).toBeTruthy();
+      expect(result.headers['content-type']).toMatch(/^application\/json/);
+      const body = bodyOf(result);
+      expect(Object.keys(body)).toEqual(['error']);
+      expect(typeof body.error.message).toBe('string');
+      expect(body.error.message.length).toBeGreaterThan(0);
+      if (code) expect(body.error.code).toBe(code);
+      if (body.error.details !== undefined) {
+        for (const detail of body.error.details) expect(detail).toEqual({ path: expect.any(String), message: expect.any(String) });
+      }
+    },
+  );
 
   it('Given every bad request above served, Then every table is exactly as it was', async () => {
     expect(await snapshotTables(api.db)).toEqual(before);

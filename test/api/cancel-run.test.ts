@@ -27,7 +27,8 @@ describe('POST /v1/runs/{runId}/cancel', () => {
   }
 
   const orgCommitted = async () =>
-    ((await api.db.doc.send(new GetCommand({ TableName: api.db.names.control, Key: { pk: controlItemKey.orgDay(ledgerDay(new Date())) } }))).Item?.committedMicros as number) ?? 0;
+    ((await api.db.doc.send(new GetCommand({ TableName: api.db.names.control, Key: { pk: controlItemKey.orgDay(ledgerDay(new Date())) } })))
+      .Item?.committedMicros as number) ?? 0;
 
   const stops = () => api.sfn.commandCalls(StopExecutionCommand).map((c) => c.args[0].input);
 
@@ -43,9 +44,19 @@ describe('POST /v1/runs/{runId}/cancel', () => {
 
     expect(result.statusCode).toBe(202);
     expect(bodyOf(result)).toEqual({ runId, status: 'CANCELLED', cancelRequested: true });
-    expect(await api.deps.runs.get(runId)).toMatchObject({ status: 'CANCELLED', cancelRequested: true, settled: true, error: { code: 'cancelled' } });
+    expect(await api.deps.runs.get(runId)).toMatchObject({
+      status: 'CANCELLED',
+      cancelRequested: true,
+      settled: true,
+      error: { code: 'cancelled' },
+    });
     expect(await orgCommitted()).toBe(0);
-    expect(stops()).toContainEqual(expect.objectContaining({ executionArn: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${runId}`, error: 'Nightshift.Cancelled' }));
+    expect(stops()).toContainEqual(
+      expect.objectContaining({
+        executionArn: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${runId}`,
+        error: 'Nightshift.Cancelled',
+      }),
+    );
     // It can never be admitted now.
     await expect(api.deps.runs.transition(runId, 'STARTING')).rejects.toThrow(/cannot move/);
   });
@@ -84,7 +95,12 @@ describe('POST /v1/runs/{runId}/cancel', () => {
 
   it('Given a run that ended otherwise, When it is cancelled, Then the answer is 409; When an unknown or malformed id is cancelled, Then it is 404; nothing is written', async () => {
     const runId = await runningRun();
-    await finalizeRun(api.deps, { runId, status: 'SUCCEEDED', reason: { code: 'no_changes', message: 'nothing to do' }, result: { outcome: 'no_changes', branch: null, prUrl: null, question: null, summary: 's' } });
+    await finalizeRun(api.deps, {
+      runId,
+      status: 'SUCCEEDED',
+      reason: { code: 'no_changes', message: 'nothing to do' },
+      result: { outcome: 'no_changes', branch: null, prUrl: null, question: null, summary: 's' },
+    });
     const before = await snapshotTables(api.db);
     const ended = await cancel(apiEvent({ runId }));
     expect(ended.statusCode).toBe(409);

@@ -31,19 +31,34 @@ describe('finalizeRun', () => {
   }
 
   const orgCommitted = async () =>
-    ((await api.db.doc.send(new GetCommand({ TableName: api.db.names.control, Key: { pk: controlItemKey.orgDay(ledgerDay(new Date())) } }))).Item?.committedMicros as number) ?? 0;
+    ((await api.db.doc.send(new GetCommand({ TableName: api.db.names.control, Key: { pk: controlItemKey.orgDay(ledgerDay(new Date())) } })))
+      .Item?.committedMicros as number) ?? 0;
 
   it('Given a running run that spent 0.25 USD of its 1 USD, When it is finalized as succeeded, Then its tasks are stopped, its slots freed, the day keeps only the spend and the in-flight worst case, and the outcome is written once', async () => {
     // Given a running run that spent 0.25 USD of its 1 USD
     const runId = await runningRunThatSpent(250_000);
-    const result = { outcome: 'pr_opened' as const, branch: `nightshift/${runId}-p`, prUrl: 'https://github.com/acme/web/pull/7', question: null, summary: 'done' };
+    const result = {
+      outcome: 'pr_opened' as const,
+      branch: `nightshift/${runId}-p`,
+      prUrl: 'https://github.com/acme/web/pull/7',
+      question: null,
+      summary: 'done',
+    };
 
     // When it is finalized as succeeded
     const first = await finalizeRun(deps, { runId, status: 'SUCCEEDED', reason: { code: 'pr_opened', message: 'done' }, result });
 
     // Then
     expect(first.transitioned).toBe(true);
-    expect(first.run).toMatchObject({ status: 'SUCCEEDED', outcome: 'pr_opened', prUrl: result.prUrl, branch: result.branch, error: null, settled: true, spentMicros: 250_000 });
+    expect(first.run).toMatchObject({
+      status: 'SUCCEEDED',
+      outcome: 'pr_opened',
+      prUrl: result.prUrl,
+      branch: result.branch,
+      error: null,
+      settled: true,
+      spentMicros: 250_000,
+    });
     expect(first.run.finishedAt).not.toBeNull();
     expect(stopped).toEqual([runId]);
     expect(await api.deps.slots.holders()).toEqual([]);
@@ -78,7 +93,12 @@ describe('finalizeRun', () => {
       reason: { code: 'question', message: 'Which major version?' },
       result: { outcome: 'question', branch: null, prUrl: null, question: 'Which major version?', summary: 's' },
     });
-    expect(run).toMatchObject({ status: 'SUCCEEDED', outcome: 'question', error: { code: 'question', message: 'Which major version?' }, prUrl: null });
+    expect(run).toMatchObject({
+      status: 'SUCCEEDED',
+      outcome: 'question',
+      error: { code: 'question', message: 'Which major version?' },
+      prUrl: null,
+    });
   });
 
   it('Given two finalizers racing, When both end the run, Then it ends once, both answer the same final status, and the day is settled once', async () => {
@@ -116,6 +136,8 @@ describe('finalizeRun', () => {
   });
 
   it('Given an unknown run, When it is finalized, Then it is RunNotFoundError', async () => {
-    await expect(finalizeRun(deps, { runId: '01J00000000000000000000000', status: 'FAILED', reason: { code: 'x', message: 'y' } })).rejects.toBeInstanceOf(RunNotFoundError);
+    await expect(
+      finalizeRun(deps, { runId: '01J00000000000000000000000', status: 'FAILED', reason: { code: 'x', message: 'y' } }),
+    ).rejects.toBeInstanceOf(RunNotFoundError);
   });
 });

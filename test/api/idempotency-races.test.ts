@@ -18,7 +18,8 @@ describe('Idempotency-Key races and stale records', () => {
   const body = { repo: 'acme/web', prompt: 'Bump lodash', budgetUsd: 0.5, labels: ['a', 'b'] };
   const keyed = (key: string, requestBody: object = body) => apiEvent({ body: requestBody, headers: { 'idempotency-key': key } });
   const runCount = async () => (await api.deps.runs.list({ limit: 10 })).runs.length;
-  const recordOf = async (key: string) => (await api.db.doc.send(new GetCommand({ TableName: api.db.names.idempotency, Key: { id: submitRecordId(alice, key) } }))).Item;
+  const recordOf = async (key: string) =>
+    (await api.db.doc.send(new GetCommand({ TableName: api.db.names.idempotency, Key: { id: submitRecordId(alice, key) } }))).Item;
 
   /** Holds every StartExecution until `open()`: a submission that is still in progress. */
   function holdExecutions() {
@@ -44,7 +45,8 @@ describe('Idempotency-Key races and stale records', () => {
     const created = answers.filter((r) => r.status === 202);
     expect(created.length).toBeGreaterThanOrEqual(1);
     expect(new Set(created.map((r) => r.body.runId)).size).toBe(1);
-    for (const r of answers.filter((r) => r.status !== 202)) expect([r.status, r.body.error.code]).toEqual([409, 'idempotency_in_progress']);
+    for (const r of answers.filter((r) => r.status !== 202))
+      expect([r.status, r.body.error.code]).toEqual([409, 'idempotency_in_progress']);
     expect(await runCount()).toBe(1);
     expect(api.sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
   });
@@ -89,7 +91,12 @@ describe('Idempotency-Key races and stale records', () => {
     await submit(keyed('crashed'));
     const record = await recordOf('crashed');
     // As a submission that died after its claim leaves it: in progress, its holder's deadline passed, the record itself not expired.
-    await api.db.doc.send(new PutCommand({ TableName: api.db.names.idempotency, Item: { ...record, status: 'INPROGRESS', in_progress_expiration: Date.now() - 1_000, data: undefined } }));
+    await api.db.doc.send(
+      new PutCommand({
+        TableName: api.db.names.idempotency,
+        Item: { ...record, status: 'INPROGRESS', in_progress_expiration: Date.now() - 1_000, data: undefined },
+      }),
+    );
     const retried = await submit(keyed('crashed'));
     expect(retried.statusCode).toBe(202);
     expect(await runCount()).toBe(2);
@@ -99,7 +106,9 @@ describe('Idempotency-Key races and stale records', () => {
   it('Given a record past its expiration that the TTL sweep has not removed yet, When its key is used, Then it is treated as absent and a new run is made', async () => {
     const first = await submit(keyed('old'));
     const record = await recordOf('old');
-    await api.db.doc.send(new PutCommand({ TableName: api.db.names.idempotency, Item: { ...record, expiration: Math.floor(Date.now() / 1000) - 60 } }));
+    await api.db.doc.send(
+      new PutCommand({ TableName: api.db.names.idempotency, Item: { ...record, expiration: Math.floor(Date.now() / 1000) - 60 } }),
+    );
     const again = await submit(keyed('old'));
     expect(again.statusCode).toBe(202);
     expect(bodyOf(again).runId).not.toBe(bodyOf(first).runId);
@@ -110,7 +119,11 @@ describe('Idempotency-Key races and stale records', () => {
     const before = Math.floor(Date.now() / 1000);
     const answer = await submit(keyed('layout'));
     const record = await recordOf('layout');
-    expect(record).toMatchObject({ status: 'COMPLETED', data: { runId: bodyOf(answer).runId, status: 'QUEUED' }, validation: expect.any(String) });
+    expect(record).toMatchObject({
+      status: 'COMPLETED',
+      data: { runId: bodyOf(answer).runId, status: 'QUEUED' },
+      validation: expect.any(String),
+    });
     expect(record?.expiration).toBeGreaterThanOrEqual(before + 24 * 3600);
     expect(record?.expiration).toBeLessThanOrEqual(before + 24 * 3600 + 60);
   });

@@ -33,7 +33,9 @@ describe('Idempotency-Key on POST /v1/runs', () => {
     try {
       await submit(apiEvent({ body, headers: { 'idempotency-key': 'k-metric' } }));
       await submit(apiEvent({ body, headers: { 'idempotency-key': 'k-metric' } }));
-      const submitted = (emitted.mock.calls as unknown as [{ name: string }][]).map(([record]) => record).filter((record) => record.name === 'RunsSubmitted');
+      const submitted = (emitted.mock.calls as unknown as [{ name: string }][])
+        .map(([record]) => record)
+        .filter((record) => record.name === 'RunsSubmitted');
       expect(submitted).toEqual([{ name: 'RunsSubmitted', value: 1, dimensions: { repo: 'acme/web', source: 'api' } }]);
     } finally {
       emitted.mockRestore();
@@ -51,7 +53,9 @@ describe('Idempotency-Key on POST /v1/runs', () => {
 
   it('Given a key one requester used, When another requester submits with it, Then they get a run of their own', async () => {
     const mine = await submit(apiEvent({ body, headers: { 'idempotency-key': 'shared' } }));
-    const theirs = await submit(apiEvent({ body, headers: { 'idempotency-key': 'shared' }, requester: 'arn:aws:iam::123456789012:role/bob' }));
+    const theirs = await submit(
+      apiEvent({ body, headers: { 'idempotency-key': 'shared' }, requester: 'arn:aws:iam::123456789012:role/bob' }),
+    );
     expect(theirs.statusCode).toBe(202);
     expect(bodyOf(theirs).runId).not.toBe(bodyOf(mine).runId);
   });

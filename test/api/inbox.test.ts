@@ -22,7 +22,20 @@ describe('GET and POST /v1/inbox/{itemId}', () => {
     const itemId = newRunId();
     await pauseRun(
       { ...api.deps, stopRunTasks: async () => undefined },
-      { runId, token: 'the-task-token', report: { pause: { itemId, reason: 'question', message: 'Which timezone?', details: { question: 'Which timezone?' }, branch: 'nightshift/x', checkpoint: 's3://b/runs/x/checkpoint.json' } } },
+      {
+        runId,
+        token: 'the-task-token',
+        report: {
+          pause: {
+            itemId,
+            reason: 'question',
+            message: 'Which timezone?',
+            details: { question: 'Which timezone?' },
+            branch: 'nightshift/x',
+            checkpoint: 's3://b/runs/x/checkpoint.json',
+          },
+        },
+      },
     );
     return { runId, itemId };
   }
@@ -89,7 +102,16 @@ describe('GET /v1/inbox', () => {
     await api.deps.runs.transition(runId, 'STARTING');
     await api.deps.runs.transition(runId, 'RUNNING', { startedAt: new Date().toISOString() });
     const itemId = newRunId();
-    await pauseRun({ ...api.deps, stopRunTasks: async () => undefined }, { runId, token: `token-${itemId}`, report: { pause: { itemId, reason: 'question', message: `asked in ${repo}`, details: {}, branch: 'nightshift/x', checkpoint: 's3://b/c' } } });
+    await pauseRun(
+      { ...api.deps, stopRunTasks: async () => undefined },
+      {
+        runId,
+        token: `token-${itemId}`,
+        report: {
+          pause: { itemId, reason: 'question', message: `asked in ${repo}`, details: {}, branch: 'nightshift/x', checkpoint: 's3://b/c' },
+        },
+      },
+    );
     return itemId;
   }
   const ids = async (query: Record<string, string>, requester = alice) => {
@@ -132,7 +154,10 @@ describe('GET /v1/inbox', () => {
 
   it('Given more items than a page, When the caller follows the cursor, Then every item comes once, newest first', async () => {
     const made = [await pausedRun(alice, 'acme/web'), await pausedRun(alice, 'acme/web'), await pausedRun(alice, 'acme/api')];
-    for (const [who, query] of [[alice, {}], [admin, { state: 'all' }]] as const) {
+    for (const [who, query] of [
+      [alice, {}],
+      [admin, { state: 'all' }],
+    ] as const) {
       const seen: string[] = [];
       let cursor: string | null = null;
       do {

@@ -51,7 +51,9 @@ describe('the Lambda entry points', () => {
 
 describe('executionArn', () => {
   it("Given a state machine ARN and a run id, When the execution ARN is made, Then it names the execution by run id under the state machine; When the ARN is not a state machine's, Then it is refused", () => {
-    expect(executionArn('arn:aws:states:eu-west-1:123456789012:stateMachine:runs', '01J00000000000000000000000')).toBe('arn:aws:states:eu-west-1:123456789012:execution:runs:01J00000000000000000000000');
+    expect(executionArn('arn:aws:states:eu-west-1:123456789012:stateMachine:runs', '01J00000000000000000000000')).toBe(
+      'arn:aws:states:eu-west-1:123456789012:execution:runs:01J00000000000000000000000',
+    );
     expect(() => executionArn('arn:aws:lambda:eu-west-1:123456789012:function:x', 'r')).toThrow(/not a state machine ARN/);
   });
 });

@@ -19,7 +19,11 @@ describe('GET /v1/runs, /v1/runs/{runId}, /v1/runs/{runId}/events', () => {
     api = await startApi(testConfig(apiFixture, { auth: { type: 'iam', admins: [alice] } }));
     const submit = submitRunHandler(() => api.deps);
     // Sequential, so creation order is known: oldest first in `ids`.
-    for (const [repo, requester] of [['acme/web', alice], ['acme/api', bob], ['acme/web', bob]] as const) {
+    for (const [repo, requester] of [
+      ['acme/web', alice],
+      ['acme/api', bob],
+      ['acme/web', bob],
+    ] as const) {
       ids.push(bodyOf(await submit(apiEvent({ body: { repo, prompt: `work on ${repo}`, issue: 42 }, requester }))).runId);
     }
     await cancelRunHandler(() => api.deps)(apiEvent({ runId: ids[0]! }));
@@ -58,7 +62,17 @@ describe('GET /v1/runs, /v1/runs/{runId}, /v1/runs/{runId}/events', () => {
     const result = await getRunHandler(() => api.deps)(apiEvent({ runId: ids[1]! }));
     expect(result.statusCode).toBe(200);
     expect(result.headers['x-request-id']).toBeTruthy();
-    expect(bodyOf(result)).toMatchObject({ runId: ids[1], repo: 'acme/api', status: 'QUEUED', requester: 'arn:aws:sts::123456789012:assumed-role/dev', source: 'api', issue: 42, budgetUsd: 2, costUsd: 0, error: null });
+    expect(bodyOf(result)).toMatchObject({
+      runId: ids[1],
+      repo: 'acme/api',
+      status: 'QUEUED',
+      requester: 'arn:aws:sts::123456789012:assumed-role/dev',
+      source: 'api',
+      issue: 42,
+      budgetUsd: 2,
+      costUsd: 0,
+      error: null,
+    });
   });
 
   it('Given a cancelled run, When its events are read, Then its timeline comes back oldest first', async () => {

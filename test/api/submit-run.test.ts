@@ -32,10 +32,23 @@ describe('POST /v1/runs', () => {
     expect(result.headers['x-request-id']).toMatch(/^req-/);
     const body = bodyOf(result);
     expect(RunId.safeParse(body.runId).success).toBe(true);
-    expect(body).toEqual({ runId: body.runId, status: 'QUEUED', links: { self: `/v1/runs/${body.runId}`, events: `/v1/runs/${body.runId}/events`, cancel: `/v1/runs/${body.runId}/cancel` } });
+    expect(body).toEqual({
+      runId: body.runId,
+      status: 'QUEUED',
+      links: { self: `/v1/runs/${body.runId}`, events: `/v1/runs/${body.runId}/events`, cancel: `/v1/runs/${body.runId}/cancel` },
+    });
 
     const run = await api.deps.runs.get(body.runId);
-    expect(run).toMatchObject({ status: 'QUEUED', repo: 'acme/web', requester: alice, source: 'api', budgetMicros: 1_000_000, maxMinutes: 20, labels: ['deps'], requestHash: null });
+    expect(run).toMatchObject({
+      status: 'QUEUED',
+      repo: 'acme/web',
+      requester: alice,
+      source: 'api',
+      budgetMicros: 1_000_000,
+      maxMinutes: 20,
+      labels: ['deps'],
+      requestHash: null,
+    });
     expect(await committedMicros(api, orgDay())).toBe(1_000_000);
     const { events } = await api.deps.events.list(body.runId, { limit: 10 });
     expect(events.map((e) => e.type)).toEqual(['status']);
@@ -43,7 +56,14 @@ describe('POST /v1/runs', () => {
     const starts = api.sfn.commandCalls(StartExecutionCommand);
     expect(starts).toHaveLength(1);
     expect(starts[0]!.args[0].input.name).toBe(body.runId);
-    expect(JSON.parse(starts[0]!.args[0].input.input!)).toEqual({ runId: body.runId, repo: 'acme/web', timeoutSeconds: 20 * 60, heartbeatSeconds: 10 * 60, answerSeconds: 72 * 3600, capacityProvider: 'FARGATE_SPOT' });
+    expect(JSON.parse(starts[0]!.args[0].input.input!)).toEqual({
+      runId: body.runId,
+      repo: 'acme/web',
+      timeoutSeconds: 20 * 60,
+      heartbeatSeconds: 10 * 60,
+      answerSeconds: 72 * 3600,
+      capacityProvider: 'FARGATE_SPOT',
+    });
   });
 
   it('Given neither request nor repo setting budget and time, When a CLI submission comes, Then the config defaults apply, the repo name is normalised and the run is marked as from the CLI', async () => {
@@ -51,7 +71,10 @@ describe('POST /v1/runs', () => {
     expect(result.statusCode).toBe(202);
     const run = await api.deps.runs.get(bodyOf(result).runId);
     expect(run).toMatchObject({ repo: 'acme/api', source: 'cli', budgetMicros: 2_000_000, maxMinutes: 60 });
-    expect(JSON.parse(api.sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input.input!)).toMatchObject({ timeoutSeconds: 3600, capacityProvider: 'FARGATE' });
+    expect(JSON.parse(api.sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input.input!)).toMatchObject({
+      timeoutSeconds: 3600,
+      capacityProvider: 'FARGATE',
+    });
   });
 
   it("Given a budget below one model call's worst case, When submitted, Then it is a 400 on budgetUsd naming the amount needed, writing nothing", async () => {
@@ -60,12 +83,18 @@ describe('POST /v1/runs', () => {
     expect(result.statusCode).toBe(400);
     const error = bodyOf(result).error;
     expect(error.code).toBe('invalid_request');
-    expect(error.details).toEqual([{ path: 'budgetUsd', message: expect.stringMatching(/^budgetUsd: must be at least \$0\.\d\d: one model call can cost up to that/) }]);
+    expect(error.details).toEqual([
+      { path: 'budgetUsd', message: expect.stringMatching(/^budgetUsd: must be at least \$0\.\d\d: one model call can cost up to that/) },
+    ]);
     // The amount named is enough.
     const needed = Number(/\$(\d+\.\d\d)/.exec(error.details[0].message)![1]);
     expect(await snapshotTables(api.db)).toEqual(before);
-    expect((await submit(apiEvent({ body: { repo: 'acme/web', prompt: 'Fix the failing date test', budgetUsd: needed } }))).statusCode).toBe(202);
-    expect((await submit(apiEvent({ body: { repo: 'acme/web', prompt: 'Fix the failing date test', budgetUsd: needed - 0.01 } }))).statusCode).toBe(400);
+    expect(
+      (await submit(apiEvent({ body: { repo: 'acme/web', prompt: 'Fix the failing date test', budgetUsd: needed } }))).statusCode,
+    ).toBe(202);
+    expect(
+      (await submit(apiEvent({ body: { repo: 'acme/web', prompt: 'Fix the failing date test', budgetUsd: needed - 0.01 } }))).statusCode,
+    ).toBe(400);
   });
 
   it('Given intake paused, When a run is submitted, Then it is refused with 503 and Retry-After, and nothing is written', async () => {
@@ -81,7 +110,9 @@ describe('POST /v1/runs', () => {
   it('Given an execution that cannot start, When a run is submitted, Then the caller gets 503 and the run ends FAILED with its budget returned, no slot held and nothing asked to stop', async () => {
     // Given StartExecution fails, and the SubmitRun role may not call StopExecution (as deployed)
     api.sfn.on(StartExecutionCommand).rejects(new Error('throttled'));
-    api.sfn.on(StopExecutionCommand).rejects(Object.assign(new Error('not authorized to perform states:StopExecution'), { name: 'AccessDeniedException' }));
+    api.sfn
+      .on(StopExecutionCommand)
+      .rejects(Object.assign(new Error('not authorized to perform states:StopExecution'), { name: 'AccessDeniedException' }));
     // When a run is submitted
     const result = await submit(apiEvent({ body: { repo: 'acme/web', prompt: 'p' } }));
     // Then the caller is told the run could not start
@@ -108,7 +139,10 @@ describe('POST /v1/runs', () => {
     try {
       const result = await submit(apiEvent({ body: { repo: 'acme/web', prompt: 'p' } }));
       const runId = bodyOf(result).runId as string;
-      const logs = lines.flatMap((l) => l.split('\n')).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+      const logs = lines
+        .flatMap((l) => l.split('\n'))
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       expect(logs.length).toBeGreaterThanOrEqual(2);
       for (const log of logs) expect(log).toMatchObject({ requestId: result.headers['x-request-id'], runId, service: 'nightshift-api' });
     } finally {
@@ -128,7 +162,9 @@ describe('50 concurrent submits against the org daily limit', () => {
   it('Given an org daily limit of 10 runs, When 50 requesters submit at once, Then at most the limit is reserved and the refused ones get 429 with Retry-After', async () => {
     const submit = submitRunHandler(() => api.deps);
     const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => submit(apiEvent({ body: { repo: 'acme/api', prompt: `task ${i}` }, requester: `arn:aws:iam::123456789012:user/u${i}` }))),
+      Array.from({ length: 50 }, (_, i) =>
+        submit(apiEvent({ body: { repo: 'acme/api', prompt: `task ${i}` }, requester: `arn:aws:iam::123456789012:user/u${i}` })),
+      ),
     );
     const accepted = results.filter((r) => r.statusCode === 202);
     const refused = results.filter((r) => r.statusCode !== 202);

@@ -20,7 +20,14 @@ describe('the module graph', () => {
   });
 
   it('Given a graph with a cycle, When cycles are searched, Then the cycle is found once', () => {
-    const cyclic = { edges: new Map([['a.ts', ['b.ts']], ['b.ts', ['c.ts']], ['c.ts', ['a.ts']], ['d.ts', ['a.ts']]]) };
+    const cyclic = {
+      edges: new Map([
+        ['a.ts', ['b.ts']],
+        ['b.ts', ['c.ts']],
+        ['c.ts', ['a.ts']],
+        ['d.ts', ['a.ts']],
+      ]),
+    };
     expect(importCycles(cyclic)).toEqual([['a.ts', 'b.ts', 'c.ts']]);
   });
 

@@ -33,7 +33,8 @@ export function importGraph(root: string, options: { withTypeImports?: boolean }
 
 /** The module a statement imports or re-exports, at run time or for its types only. */
 function specifierOf(statement: ts.Statement): string | undefined {
-  if (ts.isImportDeclaration(statement) || (ts.isExportDeclaration(statement) && statement.moduleSpecifier)) return (statement.moduleSpecifier as ts.StringLiteral).text;
+  if (ts.isImportDeclaration(statement) || (ts.isExportDeclaration(statement) && statement.moduleSpecifier))
+    return (statement.moduleSpecifier as ts.StringLiteral).text;
   return undefined;
 }
 
@@ -44,17 +45,27 @@ function runtimeSpecifierOf(statement: ts.Statement): string | undefined {
     if (clause?.isTypeOnly) return undefined;
     // `import { type A, type B } from` is erased too.
     const bindings = clause?.namedBindings;
-    if (clause && !clause.name && bindings && ts.isNamedImports(bindings) && bindings.elements.length > 0 && bindings.elements.every((e) => e.isTypeOnly)) return undefined;
+    if (
+      clause &&
+      !clause.name &&
+      bindings &&
+      ts.isNamedImports(bindings) &&
+      bindings.elements.length > 0 &&
+      bindings.elements.every((e) => e.isTypeOnly)
+    )
+      return undefined;
     return (statement.moduleSpecifier as ts.StringLiteral).text;
   }
-  if (ts.isExportDeclaration(statement) && statement.moduleSpecifier && !statement.isTypeOnly) return (statement.moduleSpecifier as ts.StringLiteral).text;
+  if (ts.isExportDeclaration(statement) && statement.moduleSpecifier && !statement.isTypeOnly)
+    return (statement.moduleSpecifier as ts.StringLiteral).text;
   return undefined;
 }
 
 function resolveModule(fromDir: string, specifier: string): string | undefined {
   const base = resolve(fromDir, specifier);
   for (const candidate of [base, `${base}.ts`, `${base}.tsx`, join(base, 'index.ts')]) {
-    if (candidate.endsWith('.ts') || candidate.endsWith('.tsx')) if (existsSync(candidate) && statSync(candidate).isFile()) return candidate;
+    if (candidate.endsWith('.ts') || candidate.endsWith('.tsx'))
+      if (existsSync(candidate) && statSync(candidate).isFile()) return candidate;
   }
   return undefined;
 }

@@ -18,18 +18,31 @@ export function namedModules(root: string, dirs: string[]): NamedModule[] {
   const found: NamedModule[] = [];
   for (const file of dirs.flatMap((dir) => sourceFiles(join(root, dir)))) {
     const text = readFileSync(file, 'utf8');
-    const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, file.endsWith('.tsx') ? ts.ScriptKind.TSX : ts.ScriptKind.TS);
+    const source = ts.createSourceFile(
+      file,
+      text,
+      ts.ScriptTarget.Latest,
+      true,
+      file.endsWith('.tsx') ? ts.ScriptKind.TSX : ts.ScriptKind.TS,
+    );
     const from = relative(root, file);
     const add = (specifier: string) => {
       if (!specifier.startsWith('.')) found.push({ file: from, target: specifier });
       else found.push({ file: from, target: relative(root, resolveModule(dirname(file), specifier) ?? resolve(dirname(file), specifier)) });
     };
     const visit = (node: ts.Node) => {
-      if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) add(node.moduleSpecifier.text);
+      if (
+        (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) &&
+        node.moduleSpecifier &&
+        ts.isStringLiteral(node.moduleSpecifier)
+      )
+        add(node.moduleSpecifier.text);
       else if (ts.isCallExpression(node) && node.arguments.length === 1 && ts.isStringLiteral(node.arguments[0]!)) {
         const callee = node.expression;
-        if (callee.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(callee) && callee.text === 'require')) add((node.arguments[0] as ts.StringLiteral).text);
-      } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) add(node.argument.literal.text);
+        if (callee.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(callee) && callee.text === 'require'))
+          add((node.arguments[0] as ts.StringLiteral).text);
+      } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal))
+        add(node.argument.literal.text);
       ts.forEachChild(node, visit);
     };
     visit(source);
@@ -52,14 +65,16 @@ export function layerViolations(modules: NamedModule[], rules: LayerRule[]): str
   for (const { file, target } of modules)
     for (const rule of rules) {
       if (!file.startsWith(`${rule.layer}/`) || rule.except?.[file] !== undefined) continue;
-      if (rule.forbidden.some((f) => (typeof f === 'string' ? target.startsWith(`${f}/`) : f.test(target)))) found.push(`${file} → ${target}`);
+      if (rule.forbidden.some((f) => (typeof f === 'string' ? target.startsWith(`${f}/`) : f.test(target))))
+        found.push(`${file} → ${target}`);
     }
   return [...new Set(found)].sort();
 }
 
 function resolveModule(fromDir: string, specifier: string): string | undefined {
   const base = resolve(fromDir, specifier);
-  for (const candidate of [base, `${base}.ts`, `${base}.tsx`, `${base}.d.ts`, join(base, 'index.ts')]) if (existsSync(candidate) && statSync(candidate).isFile()) return candidate;
+  for (const candidate of [base, `${base}.ts`, `${base}.tsx`, `${base}.d.ts`, join(base, 'index.ts')])
+    if (existsSync(candidate) && statSync(candidate).isFile()) return candidate;
   return undefined;
 }
 

@@ -36,12 +36,23 @@ describe('the layers', () => {
   });
 
   it('Given the domain, Then it names no adapter, no local mode and no AWS SDK package, not even for a type', () => {
-    expect(layerViolations(modules, rules.filter((r) => r.layer === 'core'))).toEqual([]);
+    expect(
+      layerViolations(
+        modules,
+        rules.filter((r) => r.layer === 'core'),
+      ),
+    ).toEqual([]);
   });
 
   it('Given what is deployed or installed, Then it names nothing of local mode, except the CLI commands that start it', () => {
-    expect(layerViolations(modules, rules.filter((r) => r.layer !== 'core'))).toEqual([]);
-    for (const file of Object.keys(rules.find((r) => r.layer === 'cli')!.except!)) expect(modules.some((m) => m.file === file && m.target.startsWith('local/'))).toBe(true);
+    expect(
+      layerViolations(
+        modules,
+        rules.filter((r) => r.layer !== 'core'),
+      ),
+    ).toEqual([]);
+    for (const file of Object.keys(rules.find((r) => r.layer === 'cli')!.except!))
+      expect(modules.some((m) => m.file === file && m.target.startsWith('local/'))).toBe(true);
   });
 
   describe('on a fixture tree', () => {
@@ -52,9 +63,15 @@ describe('the layers', () => {
     };
     beforeAll(() => {
       fixture = mkdtempSync(join(tmpdir(), 'layers-'));
-      write('core/runs/finalize.ts', "import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';\nimport { createStore } from '../../adapters/dynamodb';\nimport * as z from 'zod';\n");
+      write(
+        'core/runs/finalize.ts',
+        "import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';\nimport { createStore } from '../../adapters/dynamodb';\nimport * as z from 'zod';\n",
+      );
       write('core/runs/view.ts', "export type Loaded = typeof import('../../local/home');\n");
-      write('adapters/dynamodb/index.ts', "import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';\nimport { RunRecord } from '../../core/runs/run-record';\n");
+      write(
+        'adapters/dynamodb/index.ts',
+        "import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';\nimport { RunRecord } from '../../core/runs/run-record';\n",
+      );
       write('lambdas/token-broker.ts', "export function issue() {\n  return require('../local/forge/forge-tokens');\n}\n");
       write('cli/dev.ts', "const platform = () => require('../local/platform');\n");
       write('cli/status.ts', "import { home } from '../local/home';\n");

@@ -61,11 +61,26 @@ describe('priceRun: counted overhead at public prices', () => {
 
 describe('estimatedRunLines', () => {
   it('derives the log estimates from the counted transitions and invocations, and drops the DNS line without a firewall', () => {
-    const lines = estimatedRunLines({ transitions: 6, invocations: 41, firewalled: false, logged: false, runner: { vcpu: 1, memoryGb: 4 } });
-    expect(line(lines, 'Step Functions execution log').usd).toBeCloseTo(((6 * RUN_ESTIMATES.sfnLogEventsPerTransition * RUN_ESTIMATES.sfnLogEventBytes) / 1e9) * 0.5, 12);
+    const lines = estimatedRunLines({
+      transitions: 6,
+      invocations: 41,
+      firewalled: false,
+      logged: false,
+      runner: { vcpu: 1, memoryGb: 4 },
+    });
+    expect(line(lines, 'Step Functions execution log').usd).toBeCloseTo(
+      ((6 * RUN_ESTIMATES.sfnLogEventsPerTransition * RUN_ESTIMATES.sfnLogEventBytes) / 1e9) * 0.5,
+      12,
+    );
     expect(line(lines, "Lambda's own log").usd).toBeCloseTo(((41 * RUN_ESTIMATES.lambdaPlatformLogBytes) / 1e9) * 0.5, 12);
     expect(lines.some((l) => l.item.startsWith('DNS'))).toBe(false);
-    const firewalled = estimatedRunLines({ transitions: 6, invocations: 41, firewalled: true, logged: true, runner: { vcpu: 1, memoryGb: 4 } });
+    const firewalled = estimatedRunLines({
+      transitions: 6,
+      invocations: 41,
+      firewalled: true,
+      logged: true,
+      runner: { vcpu: 1, memoryGb: 4 },
+    });
     expect(line(firewalled, 'DNS').usd).toBeCloseTo((2_000 / 1e6) * 0.6 + ((2_000 * 400) / 1e9) * 0.5, 12);
   });
 });

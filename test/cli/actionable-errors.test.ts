@@ -12,7 +12,14 @@ import { localFixture } from '../support/test-config';
 function devRefusal(home: NightshiftHome, configFile: string, extraArgs: string[] = []) {
   const result = spawnSync(process.execPath, [cliBin, ...extraArgs, 'dev'], {
     cwd: repoRoot,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', NIGHTSHIFT_HOME: home.root, NIGHTSHIFT_CONFIG: configFile, NIGHTSHIFT_CACHE_DIR: templateCacheDir },
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      PORT: '0',
+      NIGHTSHIFT_HOME: home.root,
+      NIGHTSHIFT_CONFIG: configFile,
+      NIGHTSHIFT_CACHE_DIR: templateCacheDir,
+    },
     encoding: 'utf8',
     timeout: 120_000,
   });
@@ -71,26 +78,41 @@ describe('errors a person can act on', () => {
     it("Given a budget below one model call's worst case, When submitted, Then the CLI says the amount needed and no run exists", () => {
       const refused = runCli(['submit', 'demo/sample-app', 'Fix slugify so the tests pass.', '--budget', '0.01'], dev.url);
       expect(refused.code).toBe(1);
-      expect(refused.stderr).toMatch(/^error: .*budgetUsd: must be at least \$0\.\d\d: one model call can cost up to that \(4096 output tokens at \$15 per million/m);
+      expect(refused.stderr).toMatch(
+        /^error: .*budgetUsd: must be at least \$0\.\d\d: one model call can cost up to that \(4096 output tokens at \$15 per million/m,
+      );
       expect(runCli(['--json', 'runs'], dev.url).stdout).toContain('"runs":[]');
     });
 
     it('Given --api with a trailing /v1, When a command runs, Then the error says to drop it', () => {
-      const result = spawnSync(process.execPath, [cliBin, '--api', `${dev.url}/v1`, 'runs'], { cwd: repoRoot, env: { PATH: process.env.PATH, HOME: process.env.HOME }, encoding: 'utf8' });
+      const result = spawnSync(process.execPath, [cliBin, '--api', `${dev.url}/v1`, 'runs'], {
+        cwd: repoRoot,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME },
+        encoding: 'utf8',
+      });
       expect(result.status).toBe(1);
       expect(result.stderr).toMatch(/^error: GET \/v1\/runs failed: Not Found \[HTTP 404\]\. Hint: drop "\/v1" from --api/m);
     });
   });
 
   it('Given --api naming some other web server, or nothing, When a command runs, Then the error says what --api should be', async () => {
-    const other = createServer((_req, res) => res.writeHead(404, { 'content-type': 'text/html' }).end('<html><body>Not here</body></html>'));
+    const other = createServer((_req, res) =>
+      res.writeHead(404, { 'content-type': 'text/html' }).end('<html><body>Not here</body></html>'),
+    );
     const port = await listenOnLoopback(other, 0);
     try {
       // Asynchronously: the server answers from this process.
       const stderr = await new Promise<string>((resolve) =>
-        execFile(process.execPath, [cliBin, '--api', `http://127.0.0.1:${port}`, 'runs'], { cwd: repoRoot, env: { PATH: process.env.PATH, HOME: process.env.HOME } }, (_error, _stdout, err) => resolve(err)),
+        execFile(
+          process.execPath,
+          [cliBin, '--api', `http://127.0.0.1:${port}`, 'runs'],
+          { cwd: repoRoot, env: { PATH: process.env.PATH, HOME: process.env.HOME } },
+          (_error, _stdout, err) => resolve(err),
+        ),
       );
-      expect(stderr).toMatch(/^error: GET \/v1\/runs failed: .*Not here.*\[HTTP 404\]\. Hint: http:\/\/127\.0\.0\.1:\d+\/ does not look like the Nightshift API; --api \(or NIGHTSHIFT_API\) must be a stack's ApiUrl output/m);
+      expect(stderr).toMatch(
+        /^error: GET \/v1\/runs failed: .*Not here.*\[HTTP 404\]\. Hint: http:\/\/127\.0\.0\.1:\d+\/ does not look like the Nightshift API; --api \(or NIGHTSHIFT_API\) must be a stack's ApiUrl output/m,
+      );
     } finally {
       await closeServer(other);
     }

@@ -50,17 +50,25 @@ describe('the API client', () => {
     const closed = createServer();
     const port = await listenOnLoopback(closed, 0);
     await closeServer(closed);
-    await expect(new ApiClient({ baseUrl: `http://127.0.0.1:${port}` }).getRun('R')).rejects.toThrow(/cannot reach the Nightshift API at http:\/\/127\.0\.0\.1:\d+: connection refused/);
+    await expect(new ApiClient({ baseUrl: `http://127.0.0.1:${port}` }).getRun('R')).rejects.toThrow(
+      /cannot reach the Nightshift API at http:\/\/127\.0\.0\.1:\d+: connection refused/,
+    );
   });
 
   it('Given a SigV4 signer, When the client sends a request, Then it is signed for execute-api in the region of the API URL', async () => {
     answer = { status: 200, body: JSON.stringify({ runs: [], nextCursor: null }) };
     const apiUrl = new URL(base);
-    const signer = await sigV4Signer({ apiUrl, region: 'eu-west-1', credentials: async () => ({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret', sessionToken: 'session' }) });
+    const signer = await sigV4Signer({
+      apiUrl,
+      region: 'eu-west-1',
+      credentials: async () => ({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret', sessionToken: 'session' }),
+    });
     await new ApiClient({ baseUrl: base, signer }).listRuns({ status: 'RUNNING', limit: 5 });
     const { req } = requests.at(-1)!;
     expect(req.url).toBe('/v1/runs?status=RUNNING&limit=5');
-    expect(req.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*, Signature=[0-9a-f]{64}$/);
+    expect(req.headers.authorization).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*, Signature=[0-9a-f]{64}$/,
+    );
     expect(req.headers['x-amz-security-token']).toBe('session');
     expect(req.headers['x-amz-date']).toMatch(/^\d{8}T\d{6}Z$/);
     expect(regionOfApiUrl(new URL('https://abc123.execute-api.ap-southeast-2.amazonaws.com/'))).toBe('ap-southeast-2');

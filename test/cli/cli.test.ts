@@ -16,7 +16,10 @@ describe('nightshift CLI against local mode', () => {
     const submitted = runCli(['submit', 'demo/sample-app', 'Fix slugify so the tests pass.', '--wait'], dev.url);
     expect(submitted.stderr).toMatch(/submitted [0-9A-Z]{26}/);
     expect(submitted.code).toBe(0);
-    const runId = /^([0-9A-Z]{26}) SUCCEEDED · outcome pr_opened · pull request (http:\/\/127\.0\.0\.1:\d+\/demo\/sample-app\/pull\/\d+)$/m.exec(submitted.stdout)?.[1];
+    const runId =
+      /^([0-9A-Z]{26}) SUCCEEDED · outcome pr_opened · pull request (http:\/\/127\.0\.0\.1:\d+\/demo\/sample-app\/pull\/\d+)$/m.exec(
+        submitted.stdout,
+      )?.[1];
     expect(runId).toBeDefined();
 
     const status = runCli(['status', runId!], dev.url);
@@ -30,7 +33,7 @@ describe('nightshift CLI against local mode', () => {
     const runs = runCli(['runs', '--status', 'SUCCEEDED'], dev.url);
     expect(runs.stdout).toContain(runId);
     // each row shows the outcome and the PR
-    const row = runs.stdout.split("\n").find((l) => l.startsWith(runId!))!;
+    const row = runs.stdout.split('\n').find((l) => l.startsWith(runId!))!;
     expect(row).toMatch(/SUCCEEDED\s+change\s+pr_opened\s+/);
     expect(row).toContain('/pull/');
 
@@ -38,7 +41,10 @@ describe('nightshift CLI against local mode', () => {
     expect(logs.code).toBe(0);
     expect(logs.stdout).toMatch(/model_turn/);
     expect(logs.stdout).toMatch(/tool_call\s+.*edit_file/);
-    const jsonLogs = runCli(['--json', 'logs', runId!], dev.url).stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+    const jsonLogs = runCli(['--json', 'logs', runId!], dev.url)
+      .stdout.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string });
     expect(jsonLogs.filter((e) => e.type === 'model_turn')).toHaveLength(4);
   }, 180_000);
 

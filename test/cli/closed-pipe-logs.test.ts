@@ -27,7 +27,14 @@ function pipeline(args: string[], api: string) {
     const script = '"$NODE" "$CLI" "$@" | python3 -c "$READER"; echo "status ${PIPESTATUS[0]} ${PIPESTATUS[1]}" >&3';
     const child = spawn('bash', ['-c', script, 'pipeline', ...args], {
       cwd: repoRoot,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, NIGHTSHIFT_API: api, NODE: process.execPath, CLI: cliBin, READER: oneLineReader },
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        NIGHTSHIFT_API: api,
+        NODE: process.execPath,
+        CLI: cliBin,
+        READER: oneLineReader,
+      },
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

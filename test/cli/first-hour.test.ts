@@ -36,8 +36,16 @@ describe('the CLI in the first hour', () => {
     const runId = await eventually(() => /submitted ([0-9A-Z]{26})/.exec(waiting.output.stderr)?.[1], 'submit to print the run id', 60_000);
     const following = watch(['logs', runId, '--follow'], { NIGHTSHIFT_API: dev.url });
     // The session's first tool call is `sleep 45`: while it runs, the progress line says so.
-    await eventually(() => (/RUNNING · \d+ turns? · .* · running shell: sleep 45$/m.test(waiting.output.stderr) ? true : undefined), 'submit --wait to show the running command', 90_000);
-    await eventually(() => (/^\S+\s+tool_start\s+shell: sleep 45$/m.test(following.output.stdout) ? true : undefined), 'logs --follow to print the tool start', 60_000);
+    await eventually(
+      () => (/RUNNING · \d+ turns? · .* · running shell: sleep 45$/m.test(waiting.output.stderr) ? true : undefined),
+      'submit --wait to show the running command',
+      90_000,
+    );
+    await eventually(
+      () => (/^\S+\s+tool_start\s+shell: sleep 45$/m.test(following.output.stdout) ? true : undefined),
+      'logs --follow to print the tool start',
+      60_000,
+    );
     expect(runCli(['cancel', runId], dev.url).code).toBe(0);
     expect(await waiting.exited).toBe(4);
     expect(await following.exited).toBe(0);
@@ -57,7 +65,10 @@ describe('the CLI in the first hour', () => {
     expect(pr.stdout).toMatch(/^diff --git a\/src\/slugify\.js b\/src\/slugify\.js$/m);
     expect(pr.stdout).toMatch(/^\+/m);
 
-    const json = JSON.parse(runCli(['--json', 'pr', runId], dev.url).stdout) as { pullRequest: { number: number; draft: boolean; base: string }; diff: string };
+    const json = JSON.parse(runCli(['--json', 'pr', runId], dev.url).stdout) as {
+      pullRequest: { number: number; draft: boolean; base: string };
+      diff: string;
+    };
     expect(json.pullRequest).toMatchObject({ number: 1, draft: true, base: 'main' });
     expect(json.diff).toContain('diff --git a/src/slugify.js');
 
@@ -71,11 +82,40 @@ describe('the CLI in the first hour', () => {
   it('Given a PR link, When its API is chosen, Then github.com, GitHub Enterprise and local mode each get theirs', async () => {
     const env = {};
     const noForge = async () => undefined;
-    expect(pullRequestLocation('https://github.com/acme/web/pull/12')).toEqual({ owner: 'acme', repo: 'web', number: 12, origin: 'https://github.com' });
-    expect(githubApiRootFor(pullRequestLocation('https://github.com/acme/web/pull/12'), { apiOrigin: 'https://x.execute-api.us-east-1.amazonaws.com', localForge: noForge, env })).toBe('https://api.github.com');
-    expect(githubApiRootFor(pullRequestLocation('https://ghe.example.com/acme/web/pull/3'), { apiOrigin: 'https://api.example.com', localForge: noForge, env })).toBe('https://ghe.example.com/api/v3');
-    await expect(githubApiRootFor(pullRequestLocation('http://127.0.0.1:8787/acme/web/pull/3'), { apiOrigin: 'http://127.0.0.1:8787', localForge: async () => 'http://127.0.0.1:8789', env })).resolves.toBe('http://127.0.0.1:8789');
-    expect(githubApiRootFor(pullRequestLocation('https://github.com/acme/web/pull/1'), { apiOrigin: '', localForge: noForge, env: { NIGHTSHIFT_GITHUB_API: 'https://gh.internal/api/' } })).toBe('https://gh.internal/api');
+    expect(pullRequestLocation('https://github.com/acme/web/pull/12')).toEqual({
+      owner: 'acme',
+      repo: 'web',
+      number: 12,
+      origin: 'https://github.com',
+    });
+    expect(
+      githubApiRootFor(pullRequestLocation('https://github.com/acme/web/pull/12'), {
+        apiOrigin: 'https://x.execute-api.us-east-1.amazonaws.com',
+        localForge: noForge,
+        env,
+      }),
+    ).toBe('https://api.github.com');
+    expect(
+      githubApiRootFor(pullRequestLocation('https://ghe.example.com/acme/web/pull/3'), {
+        apiOrigin: 'https://api.example.com',
+        localForge: noForge,
+        env,
+      }),
+    ).toBe('https://ghe.example.com/api/v3');
+    await expect(
+      githubApiRootFor(pullRequestLocation('http://127.0.0.1:8787/acme/web/pull/3'), {
+        apiOrigin: 'http://127.0.0.1:8787',
+        localForge: async () => 'http://127.0.0.1:8789',
+        env,
+      }),
+    ).resolves.toBe('http://127.0.0.1:8789');
+    expect(
+      githubApiRootFor(pullRequestLocation('https://github.com/acme/web/pull/1'), {
+        apiOrigin: '',
+        localForge: noForge,
+        env: { NIGHTSHIFT_GITHUB_API: 'https://gh.internal/api/' },
+      }),
+    ).toBe('https://gh.internal/api');
     expect(() => pullRequestLocation('https://github.com/acme/web/issues/1')).toThrow(/is not a pull request URL/);
     expect(terminalText('title\u001b[31m red\u202E\r\nline\ttab')).toBe('title[31m red\nline\ttab');
   });
@@ -84,21 +124,34 @@ describe('the CLI in the first hour', () => {
     const prefix = mkdtempSync(join(tmpdir(), 'ns-global-'));
     const work = mkdtempSync(join(tmpdir(), 'ns-project-'));
     dirs.push(prefix, work);
-    const installed = spawnSync('npm', ['install', '-g', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', repoRoot], { encoding: 'utf8', timeout: 120_000 });
+    const installed = spawnSync('npm', ['install', '-g', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', repoRoot], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     expect(installed.status).toBe(0);
     const bin = join(prefix, 'bin', 'nightshift');
     // A project directory as people have them (mkdtemp makes it private, which squid's user could not traverse).
     chmodSync(work, 0o755);
     writeFileSync(join(work, 'nightshift.config.json'), JSON.stringify(localFixture()));
     createBareRepoFromDirectory(join(work, '.nightshift', 'forge'), sampleRepo, demoAssets.sampleRepo);
-    const env = { PATH: `${join(prefix, 'bin')}:${process.env.PATH}`, HOME: process.env.HOME, PORT: '0', NIGHTSHIFT_MODEL: `replay:${fastSession}`, NIGHTSHIFT_CACHE_DIR: templateCacheDir };
+    const env = {
+      PATH: `${join(prefix, 'bin')}:${process.env.PATH}`,
+      HOME: process.env.HOME,
+      PORT: '0',
+      NIGHTSHIFT_MODEL: `replay:${fastSession}`,
+      NIGHTSHIFT_CACHE_DIR: templateCacheDir,
+    };
     const dev = spawn(bin, ['dev'], { cwd: work, env });
     let stdout = '';
     let stderr = '';
     dev.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     dev.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     try {
-      const url = await eventually(() => /Nightshift local mode is ready on (http:\/\/127\.0\.0\.1:\d+) \(home (\S+),/.exec(stdout)?.slice(1), 'the ready line', 120_000).catch((error: Error) => {
+      const url = await eventually(
+        () => /Nightshift local mode is ready on (http:\/\/127\.0\.0\.1:\d+) \(home (\S+),/.exec(stdout)?.slice(1),
+        'the ready line',
+        120_000,
+      ).catch((error: Error) => {
         throw new Error(`${error.message}\n${stdout}\n${stderr.slice(-3_000)}`);
       });
       expect(url[1]).toBe(join(work, '.nightshift'));

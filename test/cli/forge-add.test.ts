@@ -10,13 +10,27 @@ import { cliBin, repoRoot, runCli, startDevProcess, stopDevProcess, type DevProc
 import { fastSession } from '../local/platform-harness';
 import { localFixture } from '../support/test-config';
 
-const gitEnv = { PATH: process.env.PATH, HOME: tmpdir(), GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_AUTHOR_NAME: 'Me', GIT_AUTHOR_EMAIL: 'me@example.com', GIT_COMMITTER_NAME: 'Me', GIT_COMMITTER_EMAIL: 'me@example.com' };
+const gitEnv = {
+  PATH: process.env.PATH,
+  HOME: tmpdir(),
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+  GIT_AUTHOR_NAME: 'Me',
+  GIT_AUTHOR_EMAIL: 'me@example.com',
+  GIT_COMMITTER_NAME: 'Me',
+  GIT_COMMITTER_EMAIL: 'me@example.com',
+};
 const git = (args: string[], cwd: string) => execFileSync('git', args, { cwd, env: gitEnv, encoding: 'utf8' });
 
 /** `nightshift forge add` as a person types it, in `cwd`, against the home `home`. */
 function forgeAdd(args: string[], home: string, cwd = repoRoot) {
   try {
-    const stdout = execFileSync(process.execPath, [cliBin, 'forge', 'add', ...args], { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME, NIGHTSHIFT_HOME: home }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdout = execFileSync(process.execPath, [cliBin, 'forge', 'add', ...args], {
+      cwd,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, NIGHTSHIFT_HOME: home },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     return { code: 0, stdout, stderr: '' };
   } catch (error) {
     const failed = error as { status: number; stdout: string; stderr: string };

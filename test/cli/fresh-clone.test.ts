@@ -12,7 +12,14 @@ function freshClone(): string {
   const root = mkdtempSync(join(tmpdir(), 'ns-clone-'));
   mkdirSync(join(root, 'bin'));
   copyFileSync(join(repoRoot, 'bin', 'ensure-dependencies.js'), join(root, 'bin', 'ensure-dependencies.js'));
-  writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'clone', version: '0.0.0', scripts: { test: 'node bin/ensure-dependencies.js && node -e "console.log(\'tests ran\')"' } }));
+  writeFileSync(
+    join(root, 'package.json'),
+    JSON.stringify({
+      name: 'clone',
+      version: '0.0.0',
+      scripts: { test: 'node bin/ensure-dependencies.js && node -e "console.log(\'tests ran\')"' },
+    }),
+  );
   writeFileSync(join(root, 'package-lock.json'), '{}');
   return root;
 }
@@ -67,13 +74,17 @@ describe('the first command on a fresh clone installs the dependencies', () => {
     expect(readFileSync(join(root, 'npm-calls'), 'utf8')).toBe('ci --no-audit --no-fund\n');
   });
 
-  it('Given npm ci fails, When the first command runs, Then it stops with npm\'s exit code and says so', () => {
+  it("Given npm ci fails, When the first command runs, Then it stops with npm's exit code and says so", () => {
     const root = freshClone();
     roots.push(root);
     const failing = join(root, 'failing-npm.js');
     writeFileSync(failing, `#!${process.execPath}\nprocess.exit(3);\n`);
     chmodSync(failing, 0o755);
-    const result = spawnSync(process.execPath, [join(root, 'bin', 'ensure-dependencies.js')], { cwd: root, env: { PATH: process.env.PATH, NIGHTSHIFT_NPM: failing }, encoding: 'utf8' });
+    const result = spawnSync(process.execPath, [join(root, 'bin', 'ensure-dependencies.js')], {
+      cwd: root,
+      env: { PATH: process.env.PATH, NIGHTSHIFT_NPM: failing },
+      encoding: 'utf8',
+    });
     expect(result.status).toBe(3);
     expect(result.stderr).toContain('nightshift: npm ci failed (exit 3)');
   });

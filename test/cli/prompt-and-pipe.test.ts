@@ -34,18 +34,30 @@ describe('the prompt argument of submit', () => {
   it.each([
     ['a missing file', () => `@${join(dir, 'missing.md')}`, /cannot read the prompt file .*missing\.md: ENOENT/],
     ['a directory', () => `@${dir}`, /is not a regular file/],
-    ['an empty file', () => {
-      writeFileSync(join(dir, 'empty.md'), '\n');
-      return `@${join(dir, 'empty.md')}`;
-    }, /is empty/],
-    ['a FIFO (never blocks)', () => {
-      execFileSync('mkfifo', [join(dir, 'fifo')]);
-      return `@${join(dir, 'fifo')}`;
-    }, /is not a regular file/],
-    ['a file far over the limit', () => {
-      writeFileSync(join(dir, 'huge.md'), 'x'.repeat(200_000));
-      return `@${join(dir, 'huge.md')}`;
-    }, /a prompt is at most 20,000 characters/],
+    [
+      'an empty file',
+      () => {
+        writeFileSync(join(dir, 'empty.md'), '\n');
+        return `@${join(dir, 'empty.md')}`;
+      },
+      /is empty/,
+    ],
+    [
+      'a FIFO (never blocks)',
+      () => {
+        execFileSync('mkfifo', [join(dir, 'fifo')]);
+        return `@${join(dir, 'fifo')}`;
+      },
+      /is not a regular file/,
+    ],
+    [
+      'a file far over the limit',
+      () => {
+        writeFileSync(join(dir, 'huge.md'), 'x'.repeat(200_000));
+        return `@${join(dir, 'huge.md')}`;
+      },
+      /a prompt is at most 20,000 characters/,
+    ],
     ['"@" alone', () => '@', /must be followed by a file path/],
   ])('Given %s, Then it is a clear error', async (_what, arg, message) => {
     const failure = readPromptArgument(arg(), { readStdin: noStdin });
@@ -54,7 +66,9 @@ describe('the prompt argument of submit', () => {
   });
 
   it('Given empty standard input, Then it is a clear error', async () => {
-    await expect(readPromptArgument('-', { readStdin: () => readStandardInput(Readable.from(['  \n'])) })).rejects.toThrow(/standard input is empty/);
+    await expect(readPromptArgument('-', { readStdin: () => readStandardInput(Readable.from(['  \n'])) })).rejects.toThrow(
+      /standard input is empty/,
+    );
   });
 });
 

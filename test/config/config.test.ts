@@ -31,7 +31,15 @@ function problemsOf(mutate: (c: Record<string, any>) => void): { path: string; m
 describe('configuration', () => {
   it('Given the minimal configuration, When it is parsed, Then it is accepted and every default is filled', () => {
     const config = parseConfig(minimal());
-    expect(config.budgets).toEqual({ perRunUsd: 2, maxPerRunUsd: 10, perRequesterDailyUsd: 20, dailyUsd: 100, perThreadUsd: 10, askForMore: false, reviewUsd: 1 });
+    expect(config.budgets).toEqual({
+      perRunUsd: 2,
+      maxPerRunUsd: 10,
+      perRequesterDailyUsd: 20,
+      dailyUsd: 100,
+      perThreadUsd: 10,
+      askForMore: false,
+      reviewUsd: 1,
+    });
     expect(config.concurrency).toEqual({ global: 5, perRepo: 2 });
     expect(config.timeouts).toEqual({ maxMinutes: 60, noProgressMinutes: 10, answerHours: 72 });
     expect(config.github.triggerLabel).toBe('nightshift');
@@ -43,9 +51,23 @@ describe('configuration', () => {
 
   it('Given a section omitted, empty or given in part, When the config is parsed, Then each gets the same field defaults', () => {
     const omitted = parseConfig(minimal());
-    const empty = parseConfig({ ...minimal(), budgets: {}, concurrency: {}, timeouts: {}, egress: {}, alarms: {}, auth: { type: 'iam' }, network: {} });
+    const empty = parseConfig({
+      ...minimal(),
+      budgets: {},
+      concurrency: {},
+      timeouts: {},
+      egress: {},
+      alarms: {},
+      auth: { type: 'iam' },
+      network: {},
+    });
     expect(empty).toEqual(omitted);
-    const partial = parseConfig({ ...minimal(), budgets: { dailyUsd: 50 }, timeouts: { maxMinutes: 30 }, alarms: { emails: ['ops@example.com'] } });
+    const partial = parseConfig({
+      ...minimal(),
+      budgets: { dailyUsd: 50 },
+      timeouts: { maxMinutes: 30 },
+      alarms: { emails: ['ops@example.com'] },
+    });
     expect(partial.budgets).toEqual({ ...omitted.budgets, dailyUsd: 50 });
     expect(partial.timeouts).toEqual({ ...omitted.timeouts, maxMinutes: 30 });
     expect(partial.alarms).toEqual({ ...omitted.alarms, emails: ['ops@example.com'] });
@@ -55,14 +77,38 @@ describe('configuration', () => {
 
   it('Given each model provider with the fields it takes, When the config is parsed, Then it is accepted', () => {
     expect(parseConfig(minimal()).model.provider).toBe('bedrock');
-    const anthropic = parseConfig({ ...minimal(), model: { ...minimal().model, provider: 'anthropic', id: 'claude-sonnet-4-5', apiKeySecret: 'nightshift/anthropic-api-key' } });
+    const anthropic = parseConfig({
+      ...minimal(),
+      model: { ...minimal().model, provider: 'anthropic', id: 'claude-sonnet-4-5', apiKeySecret: 'nightshift/anthropic-api-key' },
+    });
     expect(anthropic.model).toMatchObject({ provider: 'anthropic', id: 'claude-sonnet-4-5', apiKeySecret: 'nightshift/anthropic-api-key' });
     expect(anthropic.model.baseUrl).toBeUndefined();
-    const ollama = parseConfig({ ...minimal(), model: { ...minimal().model, provider: 'openai', id: 'qwen2.5-coder:32b', baseUrl: 'http://127.0.0.1:11434/v1', requestTimeoutSeconds: 1_800 } });
+    const ollama = parseConfig({
+      ...minimal(),
+      model: {
+        ...minimal().model,
+        provider: 'openai',
+        id: 'qwen2.5-coder:32b',
+        baseUrl: 'http://127.0.0.1:11434/v1',
+        requestTimeoutSeconds: 1_800,
+      },
+    });
     expect(ollama.model).toMatchObject({ provider: 'openai', id: 'qwen2.5-coder:32b', baseUrl: 'http://127.0.0.1:11434/v1' });
-    const vllm = parseConfig({ ...minimal(), model: { ...minimal().model, provider: 'openai', id: 'Qwen/Qwen2.5-Coder-32B-Instruct', baseUrl: 'http://gpu-box.lan:8000/v1' } });
+    const vllm = parseConfig({
+      ...minimal(),
+      model: { ...minimal().model, provider: 'openai', id: 'Qwen/Qwen2.5-Coder-32B-Instruct', baseUrl: 'http://gpu-box.lan:8000/v1' },
+    });
     expect(vllm.model.id).toBe('Qwen/Qwen2.5-Coder-32B-Instruct');
-    const openai = parseConfig({ ...minimal(), model: { ...minimal().model, provider: 'openai', id: 'gpt-5', apiKeySecret: 'nightshift/openai-api-key', maxTokensParameter: 'max_completion_tokens' } });
+    const openai = parseConfig({
+      ...minimal(),
+      model: {
+        ...minimal().model,
+        provider: 'openai',
+        id: 'gpt-5',
+        apiKeySecret: 'nightshift/openai-api-key',
+        maxTokensParameter: 'max_completion_tokens',
+      },
+    });
     expect(openai.model.maxTokensParameter).toBe('max_completion_tokens');
   });
 
@@ -86,7 +132,11 @@ describe('configuration', () => {
     ['model id missing', (c) => delete c.model.id, 'model.id'],
     ['model id with spaces', (c) => (c.model.id = 'a model'), 'model.id'],
     ['model id as an ARN', (c) => (c.model.id = 'arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123'), 'model.id'],
-    ['model id as a foundation-model ARN', (c) => (c.model.id = 'arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0'), 'model.id'],
+    [
+      'model id as a foundation-model ARN',
+      (c) => (c.model.id = 'arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0'),
+      'model.id',
+    ],
     ['prices missing', (c) => delete c.model.prices, 'model.prices'],
     ['input price missing', (c) => delete c.model.prices.input, 'model.prices.input'],
     ['output price a string', (c) => (c.model.prices.output = '15'), 'model.prices.output'],
@@ -100,13 +150,42 @@ describe('configuration', () => {
     ['bedrock model id with a slash', (c) => (c.model.id = 'meta-llama/Llama-3.1-8B'), 'model.id'],
     ['bedrock with a baseUrl', (c) => (c.model.baseUrl = 'https://api.anthropic.com'), 'model.baseUrl'],
     ['bedrock with an apiKeySecret', (c) => (c.model.apiKeySecret = 'nightshift/key'), 'model.apiKeySecret'],
-    ['anthropic without apiKeySecret', (c) => Object.assign(c.model, { provider: 'anthropic', id: 'claude-sonnet-4-5' }), 'model.apiKeySecret'],
-    ['anthropic with maxTokensParameter', (c) => Object.assign(c.model, { provider: 'anthropic', id: 'claude-sonnet-4-5', apiKeySecret: 'k', maxTokensParameter: 'max_tokens' }), 'model.maxTokensParameter'],
-    ['openai baseUrl with credentials', (c) => Object.assign(c.model, { provider: 'openai', id: 'gpt-4.1', baseUrl: 'https://user:pw@gateway.example/v1' }), 'model.baseUrl'],
-    ['openai baseUrl with a query', (c) => Object.assign(c.model, { provider: 'openai', id: 'gpt-4.1', baseUrl: 'https://gateway.example/v1?key=x' }), 'model.baseUrl'],
-    ['openai baseUrl not http', (c) => Object.assign(c.model, { provider: 'openai', id: 'gpt-4.1', baseUrl: 'ftp://gateway.example/v1' }), 'model.baseUrl'],
-    ['a key over plain http to another host', (c) => Object.assign(c.model, { provider: 'openai', id: 'gpt-4.1', baseUrl: 'http://gpu-box.lan:8000/v1', apiKeySecret: 'k' }), 'model.baseUrl'],
-    ['request timeout too short', (c) => Object.assign(c.model, { provider: 'openai', id: 'gpt-4.1', requestTimeoutSeconds: 1 }), 'model.requestTimeoutSeconds'],
+    [
+      'anthropic without apiKeySecret',
+      (c) => Object.assign(c.model, { provider: 'anthropic', id: 'claude-sonnet-4-5' }),
+      'model.apiKeySecret',
+    ],
+    [
+      'anthropic with maxTokensParameter',
+      (c) =>
+        Object.assign(c.model, { provider: 'anthropic', id: 'claude-sonnet-4-5', apiKeySecret: 'k', maxTokensParameter: 'max_tokens' }),
+      'model.maxTokensParameter',
+    ],
+    [
+      'openai baseUrl with credentials',
+      (c) => Object.assign(c.model, { provider: 'openai', id: 'gpt-4.1', baseUrl: 'https://user:pw@gateway.example/v1' }),
+      'model.baseUrl',
+    ],
+    [
+      'openai baseUrl with a query',
+      (c) => Object.assign(c.model, { provider: 'openai', id: 'gpt-4.1', baseUrl: 'https://gateway.example/v1?key=x' }),
+      'model.baseUrl',
+    ],
+    [
+      'openai baseUrl not http',
+      (c) => Object.assign(c.model, { provider: 'openai', id: 'gpt-4.1', baseUrl: 'ftp://gateway.example/v1' }),
+      'model.baseUrl',
+    ],
+    [
+      'a key over plain http to another host',
+      (c) => Object.assign(c.model, { provider: 'openai', id: 'gpt-4.1', baseUrl: 'http://gpu-box.lan:8000/v1', apiKeySecret: 'k' }),
+      'model.baseUrl',
+    ],
+    [
+      'request timeout too short',
+      (c) => Object.assign(c.model, { provider: 'openai', id: 'gpt-4.1', requestTimeoutSeconds: 1 }),
+      'model.requestTimeoutSeconds',
+    ],
     ['github missing', (c) => delete c.github, 'github'],
     ['github without a credential', (c) => (c.github = {}), 'github.tokenSecret'],
     ['github App without its key', (c) => (c.github = { appId: 1, installationId: 2 }), 'github.privateKeySecret'],
@@ -118,20 +197,49 @@ describe('configuration', () => {
     ['perRepo over global', (c) => (c.concurrency = { global: 2, perRepo: 3 }), 'concurrency.perRepo'],
     ['maxMinutes not an integer', (c) => (c.timeouts = { maxMinutes: 1.5 }), 'timeouts.maxMinutes'],
     ['noProgressMinutes over maxMinutes', (c) => (c.timeouts = { maxMinutes: 5, noProgressMinutes: 6 }), 'timeouts.noProgressMinutes'],
-    ['schedule for an unknown repo', (c) => (c.schedules = [{ name: 'n', cron: '0 3 * * ? *', repo: 'other/repo', prompt: 'p' }]), 'schedules.0.repo'],
-    ['schedule cron with five fields', (c) => (c.schedules = [{ name: 'n', cron: '0 3 * * *', repo: 'acme/web', prompt: 'p' }]), 'schedules.0.cron'],
+    [
+      'schedule for an unknown repo',
+      (c) => (c.schedules = [{ name: 'n', cron: '0 3 * * ? *', repo: 'other/repo', prompt: 'p' }]),
+      'schedules.0.repo',
+    ],
+    [
+      'schedule cron with five fields',
+      (c) => (c.schedules = [{ name: 'n', cron: '0 3 * * *', repo: 'acme/web', prompt: 'p' }]),
+      'schedules.0.cron',
+    ],
     ['alarm e-mail', (c) => (c.alarms = { emails: ['not-an-email'] }), 'alarms.emails.0'],
     ['auth type unknown', (c) => (c.auth = { type: 'basic' }), 'auth.type'],
     ['jwt without issuer', (c) => (c.auth = { type: 'jwt', audience: ['x'] }), 'auth.issuer'],
-    ['admin as an assumed-role session (caller-chosen name)', (c) => (c.auth = { type: 'iam', admins: ['arn:aws:sts::123456789012:assumed-role/Admin/alice'] }), 'auth.admins.0'],
-    ['admin as a federated user (caller-chosen name)', (c) => (c.auth = { type: 'iam', admins: ['arn:aws:sts::123456789012:federated-user/alice'] }), 'auth.admins.0'],
+    [
+      'admin as an assumed-role session (caller-chosen name)',
+      (c) => (c.auth = { type: 'iam', admins: ['arn:aws:sts::123456789012:assumed-role/Admin/alice'] }),
+      'auth.admins.0',
+    ],
+    [
+      'admin as a federated user (caller-chosen name)',
+      (c) => (c.auth = { type: 'iam', admins: ['arn:aws:sts::123456789012:federated-user/alice'] }),
+      'auth.admins.0',
+    ],
     ['admin that is no principal', (c) => (c.auth = { type: 'iam', admins: ['alice'] }), 'auth.admins.0'],
     ['admin wildcard', (c) => (c.auth = { type: 'iam', admins: ['arn:aws:iam::123456789012:role/*'] }), 'auth.admins.0'],
     ['JWT group admin under IAM auth', (c) => (c.auth = { type: 'iam', admins: ['group:admins'] }), 'auth.admins.0'],
-    ['IAM admin under JWT auth', (c) => (c.auth = { type: 'jwt', issuer: 'https://id.example.com', audience: ['x'], admins: ['arn:aws:iam::123456789012:user/alice'] }), 'auth.admins.0'],
-    ['jwt groups claim', (c) => (c.auth = { type: 'jwt', issuer: 'https://id.example.com', audience: ['x'], groupsClaim: 'a b' }), 'auth.groupsClaim'],
+    [
+      'IAM admin under JWT auth',
+      (c) =>
+        (c.auth = { type: 'jwt', issuer: 'https://id.example.com', audience: ['x'], admins: ['arn:aws:iam::123456789012:user/alice'] }),
+      'auth.admins.0',
+    ],
+    [
+      'jwt groups claim',
+      (c) => (c.auth = { type: 'jwt', issuer: 'https://id.example.com', audience: ['x'], groupsClaim: 'a b' }),
+      'auth.groupsClaim',
+    ],
     ['repo requesters empty', (c) => (c.repos[0].requesters = []), 'repos.0.requesters'],
-    ['repo requester as a session', (c) => (c.repos[0].requesters = ['arn:aws:sts::123456789012:assumed-role/dev/bob']), 'repos.0.requesters.0'],
+    [
+      'repo requester as a session',
+      (c) => (c.repos[0].requesters = ['arn:aws:sts::123456789012:assumed-role/dev/bob']),
+      'repos.0.requesters.0',
+    ],
     ['repo requester as a JWT subject under IAM auth', (c) => (c.repos[0].requesters = ['jwt:abc']), 'repos.0.requesters.0'],
     ['region', (c) => (c.region = 'mars'), 'region'],
     ['unknown top-level field', (c) => (c.budget = {}), '(root)'],
@@ -147,11 +255,23 @@ describe('configuration', () => {
     const iam = parseConfig({
       ...minimal(),
       repos: [{ name: 'acme/web', requesters: ['arn:aws:iam::123456789012:role/team/dev', 'arn:aws:sts::123456789012:assumed-role/ci'] }],
-      auth: { type: 'iam', admins: ['arn:aws:iam::123456789012:user/ops/alice', 'arn:aws-us-gov:iam::123456789012:role/Admin', 'arn:aws:iam::123456789012:root', 'local:root'] },
+      auth: {
+        type: 'iam',
+        admins: [
+          'arn:aws:iam::123456789012:user/ops/alice',
+          'arn:aws-us-gov:iam::123456789012:role/Admin',
+          'arn:aws:iam::123456789012:root',
+          'local:root',
+        ],
+      },
     });
     expect(iam.auth.admins).toHaveLength(4);
     expect(repoSettings(iam, 'acme/web')?.requesters).toHaveLength(2);
-    const jwt = parseConfig({ ...minimal(), repos: [{ name: 'acme/web', requesters: ['jwt:u-1', 'group:web'] }], auth: { type: 'jwt', issuer: 'https://id.example.com', audience: ['x'], admins: ['group:admins'] } });
+    const jwt = parseConfig({
+      ...minimal(),
+      repos: [{ name: 'acme/web', requesters: ['jwt:u-1', 'group:web'] }],
+      auth: { type: 'jwt', issuer: 'https://id.example.com', audience: ['x'], admins: ['group:admins'] },
+    });
     expect(jwt.auth).toMatchObject({ admins: ['group:admins'], groupsClaim: 'groups' });
   });
 

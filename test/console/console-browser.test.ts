@@ -121,9 +121,15 @@ describe('web console in Chromium', () => {
         expect((await fetch(`${base}/_console/runs/..%2F..%2Fetc/diff`)).status).toBe(404);
         expect((await fetch(`${base}/_console/pulls/demo/sample-app/999`)).status).toBe(404);
         expect((await fetch(`${base}/_console/pulls/..%2F..%2Fetc/passwd/1`)).status).toBe(404);
-        expect((await fetch(`${base}/`, { method: 'POST', headers: { origin: base, 'content-type': 'application/json' }, body: '{}' })).status).toBe(405);
+        expect(
+          (await fetch(`${base}/`, { method: 'POST', headers: { origin: base, 'content-type': 'application/json' }, body: '{}' })).status,
+        ).toBe(405);
         expect((await fetch(`${base}/_console/config`, { headers: { 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
-        await expect((await fetch(`${base}/_console/config`)).json()).resolves.toMatchObject({ mode: 'local', repos: [{ name: sampleRepo, budgetUsd: 1, maxMinutes: 3 }], diffs: true });
+        await expect((await fetch(`${base}/_console/config`)).json()).resolves.toMatchObject({
+          mode: 'local',
+          repos: [{ name: sampleRepo, budgetUsd: 1, maxMinutes: 3 }],
+          diffs: true,
+        });
       },
       long,
     );

@@ -12,7 +12,8 @@ import { axeViolations, CONSOLE_TEST_TIMEOUT_MS, screenshot, useConsoleFixture }
  */
 const long = CONSOLE_TEST_TIMEOUT_MS;
 
-const HOSTILE_QUESTION = 'Should slugify keep digits? <script>alert("question")</script><img src=x onerror="window.__pwned=1"> <b>bold?</b> & <iframe src="javascript:alert(4)"></iframe>';
+const HOSTILE_QUESTION =
+  'Should slugify keep digits? <script>alert("question")</script><img src=x onerror="window.__pwned=1"> <b>bold?</b> & <iframe src="javascript:alert(4)"></iframe>';
 
 async function pageReady(page: Page, path: string): Promise<void> {
   await page.waitForSelector(`main[data-ready="${path}"]`, { timeout: 120_000 });
@@ -63,7 +64,12 @@ describe('web console in Chromium', () => {
         await card.getByRole('button', { name: 'Send answer' }).click();
         await card.locator('.resolution').filter({ hasText: 'Answered: “Yes, keep digits.” by local:tester' }).waitFor();
         const [item] = (await client.inbox({ state: 'resolved' })).items;
-        expect(item).toMatchObject({ runId, type: 'question', state: 'resolved', resolution: { action: 'answer', answer: 'Yes, keep digits.' } });
+        expect(item).toMatchObject({
+          runId,
+          type: 'question',
+          state: 'resolved',
+          resolution: { action: 'answer', answer: 'Yes, keep digits.' },
+        });
 
         // The other tab sends its different answer: the API's 409 in words, the draft kept.
         await second.bringToFront();
@@ -119,13 +125,33 @@ describe('web console in Chromium', () => {
         // The items are written to the store as Pause would write them, with no task token waiting, and resolved through the real API.
         const openItem = async (type: 'plan_approval' | 'budget_approval', message: string, details: Record<string, unknown>) => {
           const itemId = newRunId();
-          await platform.store.inbox.create({ itemId, type, runId, repo: sampleRepo, requester: 'local:tester', state: 'open', createdAt: new Date().toISOString(), resolvedAt: null, resolvedBy: null, message, details, resolution: null, taskToken: null, checkpoint: null });
+          await platform.store.inbox.create({
+            itemId,
+            type,
+            runId,
+            repo: sampleRepo,
+            requester: 'local:tester',
+            state: 'open',
+            createdAt: new Date().toISOString(),
+            resolvedAt: null,
+            resolvedBy: null,
+            message,
+            details,
+            resolution: null,
+            taskToken: null,
+            checkpoint: null,
+          });
           return itemId;
         };
-        const planId = await openItem('plan_approval', 'Approve this plan?', { plan: '1. Read src/slugify.js\n2. Collapse separators <b>now</b>\n3. Run the tests' });
+        const planId = await openItem('plan_approval', 'Approve this plan?', {
+          plan: '1. Read src/slugify.js\n2. Collapse separators <b>now</b>\n3. Run the tests',
+        });
         // The budget item carries what the runner's pause writes (core/inbox/budget-approval.ts), plus a hostile extra field.
         const asked = budgetApprovalRequest({ budgetMicros: 1_000_000, spentMicros: 980_000 }, 270_000);
-        const budgetId = await openItem('budget_approval', asked.message, { ...asked.details, reason: '<img src=x onerror="window.__pwned=1">' });
+        const budgetId = await openItem('budget_approval', asked.message, {
+          ...asked.details,
+          reason: '<img src=x onerror="window.__pwned=1">',
+        });
 
         await page.goto(`${platform.url}/inbox`);
         await pageReady(page, '/inbox');
@@ -134,8 +160,13 @@ describe('web console in Chromium', () => {
         await plan.waitFor();
         await budget.waitFor();
         // Grouped by type, in the reviewer's order.
-        await expect(page.locator('section.inbox-group:not([hidden]) h2').allTextContents()).resolves.toEqual(['Plans to approve (1 open)', 'Budget approvals (1 open)']);
-        await expect(plan.getByLabel(/The proposed plan/).inputValue()).resolves.toBe('1. Read src/slugify.js\n2. Collapse separators <b>now</b>\n3. Run the tests');
+        await expect(page.locator('section.inbox-group:not([hidden]) h2').allTextContents()).resolves.toEqual([
+          'Plans to approve (1 open)',
+          'Budget approvals (1 open)',
+        ]);
+        await expect(plan.getByLabel(/The proposed plan/).inputValue()).resolves.toBe(
+          '1. Read src/slugify.js\n2. Collapse separators <b>now</b>\n3. Run the tests',
+        );
         await expect(budget.locator('dd.amount').textContent()).resolves.toBe('up to $0.27');
         await expect(budget.textContent()).resolves.toContain('$0.98');
         // Prefilled with the run's budget again, never less than the call that did not fit.
@@ -156,7 +187,11 @@ describe('web console in Chromium', () => {
         await budget.getByRole('button', { name: 'Approve budget' }).click();
         expect((await budgetPost).postDataJSON()).toEqual({ action: 'approve', extraBudgetUsd: 0.75 });
         await budget.locator('.resolution').filter({ hasText: 'Approved' }).waitFor();
-        await expect(platform.store.inbox.get(budgetId)).resolves.toMatchObject({ state: 'resolved', resolution: { action: 'approve', answer: null }, resolvedBy: 'local:tester' });
+        await expect(platform.store.inbox.get(budgetId)).resolves.toMatchObject({
+          state: 'resolved',
+          resolution: { action: 'approve', answer: null },
+          resolvedBy: 'local:tester',
+        });
         expect(fixture.browser.dialogs).toEqual([]);
       },
       long,

@@ -16,7 +16,10 @@ describeWithSquid('web console in Chromium: a run at work', () => {
     'Given a run with a slow shell command, When its page is open, Then the tool running now is shown while it runs, and the refused host after',
     async () => {
       const { page } = fixture.browser;
-      const { runId } = await fixture.platform.client.submit({ repo: sampleRepo, prompt: 'Download the installer and note what happened.' });
+      const { runId } = await fixture.platform.client.submit({
+        repo: sampleRepo,
+        prompt: 'Download the installer and note what happened.',
+      });
       await page.goto(`${fixture.platform.platform.url}/runs/${runId}`);
       // The slow `sleep 20` shell command: asked for by a model turn, not yet recorded as a tool call.
       await page.locator('.running-now', { hasText: 'Running now: shell' }).waitFor({ timeout: 180_000 });

@@ -44,12 +44,33 @@ describe('web console in Chromium: filters, queue, reject and risky actions', ()
     return page.locator(`tr[data-run-id="${runId}"] td`).nth(headers.indexOf(column)).textContent();
   };
   // Polled through locators: a string given to waitForFunction would be eval'd, which the console's CSP refuses.
-  const rowCount = (page: Page, n: number) => eventually(async () => ((await page.locator('table.runs tbody tr').count()) === n ? true : undefined), `${n} rows on the runs page`, 60_000);
-  const shownRuns = (page: Page) => page.locator('table.runs tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-run-id')));
+  const rowCount = (page: Page, n: number) =>
+    eventually(
+      async () => ((await page.locator('table.runs tbody tr').count()) === n ? true : undefined),
+      `${n} rows on the runs page`,
+      60_000,
+    );
+  const shownRuns = (page: Page) =>
+    page.locator('table.runs tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-run-id')));
 
   const openItem = async (type: InboxItemType, message: string, details: Record<string, unknown>) => {
     const itemId = newRunId();
-    await t.platform.store.inbox.create({ itemId, type, runId: working, repo: sampleRepo, requester: 'local:tester', state: 'open', createdAt: new Date().toISOString(), resolvedAt: null, resolvedBy: null, message, details, resolution: null, taskToken: null, checkpoint: null });
+    await t.platform.store.inbox.create({
+      itemId,
+      type,
+      runId: working,
+      repo: sampleRepo,
+      requester: 'local:tester',
+      state: 'open',
+      createdAt: new Date().toISOString(),
+      resolvedAt: null,
+      resolvedBy: null,
+      message,
+      details,
+      resolution: null,
+      taskToken: null,
+      checkpoint: null,
+    });
     return itemId;
   };
 
@@ -72,7 +93,11 @@ describe('web console in Chromium: filters, queue, reject and risky actions', ()
 
       // The page picks the new runs up without a reload, with their positions.
       await page.locator(`tr[data-run-id="${queuedSample}"] .status[data-status="QUEUED"]`).waitFor();
-      await eventually(async () => ((await cell(page, queuedSample, 'Queue')) === '#2' ? true : undefined), 'the Queue column to show #2', 60_000);
+      await eventually(
+        async () => ((await cell(page, queuedSample, 'Queue')) === '#2' ? true : undefined),
+        'the Queue column to show #2',
+        60_000,
+      );
       await expect(cell(page, queuedOther, 'Queue')).resolves.toBe('#1');
       await expect(cell(page, queuedSample, 'Queue')).resolves.toBe('#2');
       await expect(cell(page, working, 'Queue')).resolves.toBe('—');
@@ -150,7 +175,11 @@ describe('web console in Chromium: filters, queue, reject and risky actions', ()
       expect((await posted).postDataJSON()).toEqual({ action: 'reject' });
       await card.locator('.resolution').filter({ hasText: 'Rejected by local:tester' }).waitFor();
       await expect(card.getByRole('button', { name: 'Approve plan' }).count()).resolves.toBe(0);
-      await expect(t.platform.store.inbox.get(planId)).resolves.toMatchObject({ state: 'resolved', resolution: { action: 'reject' }, resolvedBy: 'local:tester' });
+      await expect(t.platform.store.inbox.get(planId)).resolves.toMatchObject({
+        state: 'resolved',
+        resolution: { action: 'reject' },
+        resolvedBy: 'local:tester',
+      });
       // The page's count follows at its next render, and the rejection is listed as resolved after a reload.
       await page.locator('section.inbox-group[data-type="plan_approval"] h2').filter({ hasText: 'Plans to approve (0 open)' }).waitFor();
       await page.reload();
@@ -159,7 +188,6 @@ describe('web console in Chromium: filters, queue, reject and risky actions', ()
       await expect(axeViolations(page)).resolves.toEqual([]);
       expect(browser.dialogs).toEqual([]);
       expect(browser.pageErrors).toEqual([]);
-
     },
     long,
   );
@@ -172,7 +200,14 @@ describe('web console in Chromium: filters, queue, reject and risky actions', ()
       const command = 'echo "<script>window.__pwned=1</script>" && npm publish --tag <b>next</b>';
       const shell = riskyActionRequest({ tool: 'shell', command, pattern: 'npm publish*' });
       const shellId = await openItem('risky_action', shell.message, shell.details);
-      const edit = riskyActionRequest({ tool: 'edit_file', path: 'migrations/<img src=x onerror="window.__pwned=2">.sql', pattern: 'migrations/**' }, { path: 'migrations/x.sql', oldText: 'DROP TABLE users;', newText: 'DROP TABLE users CASCADE;\n<iframe src="javascript:alert(1)"></iframe>' });
+      const edit = riskyActionRequest(
+        { tool: 'edit_file', path: 'migrations/<img src=x onerror="window.__pwned=2">.sql', pattern: 'migrations/**' },
+        {
+          path: 'migrations/x.sql',
+          oldText: 'DROP TABLE users;',
+          newText: 'DROP TABLE users CASCADE;\n<iframe src="javascript:alert(1)"></iframe>',
+        },
+      );
       const editId = await openItem('risky_action', edit.message, edit.details);
 
       await page.goto(`${t.platform.url}/inbox`);
@@ -181,7 +216,9 @@ describe('web console in Chromium: filters, queue, reject and risky actions', ()
       const editCard = page.locator(`li.inbox-item[data-item-id="${editId}"]`);
       await shellCard.waitFor();
       await editCard.waitFor();
-      await expect(page.locator('section.inbox-group[data-type="risky_action"] h2').textContent()).resolves.toBe('Actions to approve (2 open)');
+      await expect(page.locator('section.inbox-group[data-type="risky_action"] h2').textContent()).resolves.toBe(
+        'Actions to approve (2 open)',
+      );
       await expect(shellCard.locator('.risky-command').textContent()).resolves.toBe(command);
       await expect(shellCard.locator('.risky-pattern').textContent()).resolves.toBe('npm publish*');
       await expect(shellCard.locator('.risky-change').count()).resolves.toBe(0);

@@ -9,7 +9,20 @@ import { forgeDiffs } from '../../local/console-server';
 
 /** Local mode's diffs: real git in a bare forge repository, the repository's own protected paths applied. */
 function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir(), GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
+  return execFileSync('git', args, {
+    cwd,
+    encoding: 'utf8',
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: tmpdir(),
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_CONFIG_GLOBAL: '/dev/null',
+      GIT_AUTHOR_NAME: 't',
+      GIT_AUTHOR_EMAIL: 't@t',
+      GIT_COMMITTER_NAME: 't',
+      GIT_COMMITTER_EMAIL: 't@t',
+    },
+  });
 }
 
 const repo = 'acme/app';
@@ -69,7 +82,16 @@ describe('forgeDiffs', () => {
     git(work, 'add', '--all');
     git(work, 'commit', '--quiet', '-m', 'change');
     git(work, 'push', '--quiet', 'origin', branch);
-    savePull(forge, repo, { title: 'Change <b>it</b>', body: '## Summary\nchanged', head: branch, base: 'main', draft: true, state: 'open', createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z' });
+    savePull(forge, repo, {
+      title: 'Change <b>it</b>',
+      body: '## Summary\nchanged',
+      head: branch,
+      base: 'main',
+      draft: true,
+      state: 'open',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+    });
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -93,7 +115,14 @@ describe('forgeDiffs', () => {
 
   it('Given a pull request on the forge, When it is read, Then its body comes untouched with its diff; an unknown one is none', async () => {
     const pull = await forgeDiffs(join(root, 'forge')).pull(repo, 1);
-    expect(pull).toMatchObject({ number: 1, title: 'Change <b>it</b>', body: '## Summary\nchanged', draft: true, base: 'main', head: branch });
+    expect(pull).toMatchObject({
+      number: 1,
+      title: 'Change <b>it</b>',
+      body: '## Summary\nchanged',
+      draft: true,
+      base: 'main',
+      head: branch,
+    });
     expect(pull!.diff.files).toHaveLength(2);
     await expect(forgeDiffs(join(root, 'forge')).pull(repo, 2)).resolves.toBeUndefined();
   });

@@ -80,7 +80,8 @@ describe('classifyDiff', () => {
   });
 
   it('Given changes to protected paths, CI config, lockfiles and migrations, When the diff is classified, Then their changed lines are marked, never context lines', () => {
-    const kinds = (path: string) => file(classified.files, path).hunks.flatMap((h) => h.lines.map((l) => [l.kind, l.risks.map((r) => r.kind)]));
+    const kinds = (path: string) =>
+      file(classified.files, path).hunks.flatMap((h) => h.lines.map((l) => [l.kind, l.risks.map((r) => r.kind)]));
     expect(kinds('src/slugify.js')).toEqual([
       ['context', []],
       ['del', ['protected_path']],
@@ -110,7 +111,9 @@ describe('classifyDiff', () => {
   });
 
   it('Given an ordinary change, When it is classified, Then nothing is marked', () => {
-    const plain = classifyDiff(['diff --git a/README.md b/README.md', '--- a/README.md', '+++ b/README.md', '@@ -1 +1 @@', '-old', '+new'].join('\n'));
+    const plain = classifyDiff(
+      ['diff --git a/README.md b/README.md', '--- a/README.md', '+++ b/README.md', '@@ -1 +1 @@', '-old', '+new'].join('\n'),
+    );
     expect(plain.riskyLines).toBe(0);
     expect(plain.files[0]!.risks).toEqual([]);
   });
@@ -163,7 +166,8 @@ describe('fileRisks and lineRisks', () => {
   });
 
   it('Given look-alike paths, When their file risks are read, Then they are left alone', () => {
-    for (const path of ['src/lockfile.ts', 'docs/ci.md', 'src/migrate-users.ts', 'github/workflows.md']) expect(fileRisks(path, 'modified')).toEqual([]);
+    for (const path of ['src/lockfile.ts', 'docs/ci.md', 'src/migrate-users.ts', 'github/workflows.md'])
+      expect(fileRisks(path, 'modified')).toEqual([]);
   });
 
   it.each([

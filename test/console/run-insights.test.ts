@@ -10,7 +10,10 @@ function event(type: RunEvent['type'], detail: Record<string, unknown>, message 
 
 describe('toolRunningNow', () => {
   it('Given a turn that asked for two tools and one finished, When the run is running, Then the second is running now', () => {
-    const events = [event('model_turn', { turn: 1, tools: ['read_file', 'shell'], costMicros: 10 }), event('tool_call', { turn: 1, name: 'read_file' })];
+    const events = [
+      event('model_turn', { turn: 1, tools: ['read_file', 'shell'], costMicros: 10 }),
+      event('tool_call', { turn: 1, name: 'read_file' }),
+    ];
     expect(toolRunningNow(events, 'RUNNING')).toEqual({ name: 'shell', turn: 1, since: events[0]!.at });
   });
 
@@ -25,10 +28,22 @@ describe('toolRunningNow', () => {
   it('Given start events, When one has not ended, Then it is what runs now, setup and tests included, with its one-line activity', () => {
     const setup = [event('tool_start', { turn: 0, name: 'setup', activity: 'setup: npm ci' })];
     expect(toolRunningNow(setup, 'RUNNING')).toEqual({ name: 'setup', turn: 0, since: setup[0]!.at, activity: 'setup: npm ci' });
-    const tests = [...setup, event('tool_call', { name: 'setup' }), event('tool_start', { turn: 0, name: 'tests at base', activity: 'tests at base: npm test' })];
+    const tests = [
+      ...setup,
+      event('tool_call', { name: 'setup' }),
+      event('tool_start', { turn: 0, name: 'tests at base', activity: 'tests at base: npm test' }),
+    ];
     expect(toolRunningNow(tests, 'RUNNING')).toMatchObject({ name: 'tests at base', activity: 'tests at base: npm test' });
-    const agent = [event('model_turn', { turn: 2, tools: ['shell'] }), event('tool_start', { turn: 2, name: 'shell', activity: 'shell: npm test -- --watch=false' })];
-    expect(toolRunningNow(agent, 'RUNNING')).toEqual({ name: 'shell', turn: 2, since: agent[1]!.at, activity: 'shell: npm test -- --watch=false' });
+    const agent = [
+      event('model_turn', { turn: 2, tools: ['shell'] }),
+      event('tool_start', { turn: 2, name: 'shell', activity: 'shell: npm test -- --watch=false' }),
+    ];
+    expect(toolRunningNow(agent, 'RUNNING')).toEqual({
+      name: 'shell',
+      turn: 2,
+      since: agent[1]!.at,
+      activity: 'shell: npm test -- --watch=false',
+    });
   });
 
   it('Given a start followed by its end, the next model turn or a status change, Then the start is no longer running', () => {
@@ -36,12 +51,25 @@ describe('toolRunningNow', () => {
     expect(toolRunningNow([start, event('test_result', { phase: 'head', passed: true, total: 1, failed: [] })], 'RUNNING')).toBeNull();
     expect(toolRunningNow([start, event('status', { status: 'RUNNING' })], 'RUNNING')).toBeNull();
     // A later turn that asked for nothing yet is not the ended start: the turn's own tools decide.
-    expect(toolRunningNow([event('tool_start', { turn: 1, name: 'shell', activity: 'shell: ls' }), event('tool_call', { turn: 1, name: 'shell' }), event('model_turn', { turn: 2, tools: ['read_file'] })], 'RUNNING')).toMatchObject({ name: 'read_file', turn: 2 });
+    expect(
+      toolRunningNow(
+        [
+          event('tool_start', { turn: 1, name: 'shell', activity: 'shell: ls' }),
+          event('tool_call', { turn: 1, name: 'shell' }),
+          event('model_turn', { turn: 2, tools: ['read_file'] }),
+        ],
+        'RUNNING',
+      ),
+    ).toMatchObject({ name: 'read_file', turn: 2 });
     expect(toolRunningNow([start], 'SUCCEEDED')).toBeNull();
   });
 
   it('Given tool calls of other turns (setup commands have none), Then they are ignored for what runs now', () => {
-    const events = [event('tool_call', { name: 'setup' }), event('model_turn', { turn: 4, tools: ['search'] }), event('tool_call', { turn: 3, name: 'shell' })];
+    const events = [
+      event('tool_call', { name: 'setup' }),
+      event('model_turn', { turn: 4, tools: ['search'] }),
+      event('tool_call', { turn: 3, name: 'shell' }),
+    ];
     expect(toolRunningNow(events, 'RUNNING')).toMatchObject({ name: 'search', turn: 4 });
   });
 });
@@ -61,7 +89,11 @@ describe('testDelta', () => {
   });
 
   it('Given the head tests not run yet, Then there is no delta', () => {
-    expect(testDelta([event('test_result', { phase: 'base', passed: true, total: 1, failed: [] })])).toMatchObject({ head: null, newlyFailing: [], newlyPassing: [] });
+    expect(testDelta([event('test_result', { phase: 'base', passed: true, total: 1, failed: [] })])).toMatchObject({
+      head: null,
+      newlyFailing: [],
+      newlyPassing: [],
+    });
     expect(testDelta([])).toEqual({ base: null, head: null, newlyFailing: [], newlyPassing: [] });
   });
 });

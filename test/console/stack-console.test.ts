@@ -19,8 +19,17 @@ const region = 'eu-west-1';
 const runId = '01J00000000000000000000000';
 const aRun = runViewFixture({ runId });
 /** What the stack's GET /v1/runs/{runId}/diff answers (lambdas/api/get-run-diff.ts): GitHub's compare diff and .nightshift.yml of the base, as text. */
-const DIFF_TEXT = 'diff --git a/docs/guide.md b/docs/guide.md\n--- a/docs/guide.md\n+++ b/docs/guide.md\n@@ -1 +1 @@\n-old\n+new <script>x</script>\n';
-const diffText = { runId, repo: 'acme/web', base: 'main', head: `nightshift/${runId}-x`, diff: DIFF_TEXT, truncated: false, nightshiftYml: 'protectedPaths:\n  - "docs/**"\n' };
+const DIFF_TEXT =
+  'diff --git a/docs/guide.md b/docs/guide.md\n--- a/docs/guide.md\n+++ b/docs/guide.md\n@@ -1 +1 @@\n-old\n+new <script>x</script>\n';
+const diffText = {
+  runId,
+  repo: 'acme/web',
+  base: 'main',
+  head: `nightshift/${runId}-x`,
+  diff: DIFF_TEXT,
+  truncated: false,
+  nightshiftYml: 'protectedPaths:\n  - "docs/**"\n',
+};
 
 interface Received {
   method: string;
@@ -40,9 +49,20 @@ async function verifySignature(req: IncomingMessage, body: string): Promise<bool
   const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
   const query: Record<string, string> = {};
   for (const [k, v] of url.searchParams) query[k] = v;
-  const request = new HttpRequest({ method: req.method ?? 'GET', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: url.pathname, query, headers, ...(body ? { body } : {}) });
+  const request = new HttpRequest({
+    method: req.method ?? 'GET',
+    protocol: 'http:',
+    hostname: url.hostname,
+    port: Number(url.port),
+    path: url.pathname,
+    query,
+    headers,
+    ...(body ? { body } : {}),
+  });
   const signer = new SignatureV4({ service: 'execute-api', region, credentials, sha256: Sha256 });
-  const date = new Date(`${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`);
+  const date = new Date(
+    `${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`,
+  );
   const again = await signer.sign(request, { signingDate: date });
   return again.headers.authorization === authorization;
 }
@@ -70,7 +90,13 @@ function startFakeApi(): Promise<{ server: Server; url: string; received: Receiv
           // The inbox's resolution rule in small: the first answer resolves, any other is a conflict.
           const first = (JSON.parse(body) as { answer?: string }).answer === 'Yes.';
           res.writeHead(first ? 200 : 409, { 'content-type': 'application/json' });
-          res.end(JSON.stringify(first ? { itemId: 'item', state: 'resolved' } : { error: { code: 'inbox_item_resolved', message: 'the item was already resolved with "answer"' } }));
+          res.end(
+            JSON.stringify(
+              first
+                ? { itemId: 'item', state: 'resolved' }
+                : { error: { code: 'inbox_item_resolved', message: 'the item was already resolved with "answer"' } },
+            ),
+          );
           return;
         }
         if (req.url === `/v1/runs/${runId}/diff`) {
@@ -78,12 +104,26 @@ function startFakeApi(): Promise<{ server: Server; url: string; received: Receiv
           res.end(JSON.stringify(diffText));
           return;
         }
-        res.writeHead(req.method === 'POST' ? 202 : 200, { 'content-type': 'application/json', 'x-request-id': 'req-1', 'set-cookie': 'stack=1' });
-        res.end(JSON.stringify(req.method === 'POST' ? { runId, status: 'QUEUED', links: {} } : req.url === `/v1/runs/${runId}` ? aRun : { runs: [], nextCursor: null }));
+        res.writeHead(req.method === 'POST' ? 202 : 200, {
+          'content-type': 'application/json',
+          'x-request-id': 'req-1',
+          'set-cookie': 'stack=1',
+        });
+        res.end(
+          JSON.stringify(
+            req.method === 'POST'
+              ? { runId, status: 'QUEUED', links: {} }
+              : req.url === `/v1/runs/${runId}`
+                ? aRun
+                : { runs: [], nextCursor: null },
+          ),
+        );
       });
     });
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, received })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, received })),
+  );
 }
 
 describe('nightshift console (stack console proxy)', () => {
@@ -107,7 +147,9 @@ describe('nightshift console (stack console proxy)', () => {
   });
 
   it("Given a page's read through the stack console, When it is forwarded, Then it is signed with SigV4, query included, the answer passed back, and the browser's cookie and authorization kept out", async () => {
-    const response = await fetch(`${console_.url}/v1/runs?status=RUNNING&limit=5`, { headers: { cookie: 'session=secret', authorization: 'Bearer from-page' } });
+    const response = await fetch(`${console_.url}/v1/runs?status=RUNNING&limit=5`, {
+      headers: { cookie: 'session=secret', authorization: 'Bearer from-page' },
+    });
     expect(response.status).toBe(200);
     await expect(response.json()).resolves.toEqual({ runs: [], nextCursor: null });
     expect(response.headers.get('x-request-id')).toBe('req-1');
@@ -122,7 +164,11 @@ describe('nightshift console (stack console proxy)', () => {
 
   it('Given a same-origin JSON submit, When it is forwarded, Then its body and idempotency key go with it, signed', async () => {
     const body = JSON.stringify({ repo: 'acme/web', prompt: 'Fix it' });
-    const response = await fetch(`${console_.url}/v1/runs`, { method: 'POST', headers: { origin: console_.url, 'content-type': 'application/json', 'idempotency-key': 'k-1' }, body });
+    const response = await fetch(`${console_.url}/v1/runs`, {
+      method: 'POST',
+      headers: { origin: console_.url, 'content-type': 'application/json', 'idempotency-key': 'k-1' },
+      body,
+    });
     expect(response.status).toBe(202);
     const seen = api.received.at(-1)!;
     expect(seen).toMatchObject({ method: 'POST', path: '/v1/runs', body, signatureValid: true });
@@ -136,12 +182,23 @@ describe('nightshift console (stack console proxy)', () => {
     expect(page.headers.get('content-type')).toContain('text/html');
     const itemPath = '/v1/inbox/01J00000000000000000000001';
     const resolve = (answer: string, origin = console_.url) =>
-      fetch(`${console_.url}${itemPath}`, { method: 'POST', headers: { origin, 'content-type': 'application/json' }, body: JSON.stringify({ action: 'answer', answer }) });
+      fetch(`${console_.url}${itemPath}`, {
+        method: 'POST',
+        headers: { origin, 'content-type': 'application/json' },
+        body: JSON.stringify({ action: 'answer', answer }),
+      });
     expect((await resolve('Yes.')).status).toBe(200);
-    expect(api.received.at(-1)).toMatchObject({ method: 'POST', path: itemPath, body: '{"action":"answer","answer":"Yes."}', signatureValid: true });
+    expect(api.received.at(-1)).toMatchObject({
+      method: 'POST',
+      path: itemPath,
+      body: '{"action":"answer","answer":"Yes."}',
+      signatureValid: true,
+    });
     const conflict = await resolve('No.');
     expect(conflict.status).toBe(409);
-    await expect(conflict.json()).resolves.toEqual({ error: { code: 'inbox_item_resolved', message: 'the item was already resolved with "answer"' } });
+    await expect(conflict.json()).resolves.toEqual({
+      error: { code: 'inbox_item_resolved', message: 'the item was already resolved with "answer"' },
+    });
     const before = api.received.length;
     expect((await resolve('Yes.', 'https://evil.example')).status).toBe(403);
     expect(api.received.length).toBe(before);
@@ -156,10 +213,13 @@ describe('nightshift console (stack console proxy)', () => {
     expect((await fetch(`${console_.url}/v1/runs`, { headers: { 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
     const rebinding = await new Promise<number>((resolve, reject) => {
       const url = new URL(`${console_.url}/v1/runs`);
-      const req = require('node:http').request({ host: url.hostname, port: url.port, path: url.pathname, headers: { host: 'attacker.example:80' } }, (res: IncomingMessage) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = require('node:http').request(
+        { host: url.hostname, port: url.port, path: url.pathname, headers: { host: 'attacker.example:80' } },
+        (res: IncomingMessage) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -170,7 +230,9 @@ describe('nightshift console (stack console proxy)', () => {
   it('Given the stack console, When the page is asked for, Then it is served with a strict CSP and its configuration', async () => {
     const page = await fetch(`${console_.url}/runs/01J00000000000000000000000`);
     expect(page.status).toBe(200);
-    expect(page.headers.get('content-security-policy')).toBe("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+    expect(page.headers.get('content-security-policy')).toBe(
+      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    );
     const html = await page.text();
     expect(html).toContain('<script type="module" src="/console.js"></script>');
     expect(html).not.toMatch(/<script>|style=/);
@@ -192,9 +254,21 @@ describe('nightshift console (stack console proxy)', () => {
     const diff = await fetch(`${console_.url}/_console/runs/${runId}/diff`);
     expect(diff.status).toBe(200);
     // Classified here as local mode's console classifies the forge's diff: .nightshift.yml's protected path marked.
-    await expect(diff.json()).resolves.toEqual(classifiedRunDiff({ repo: 'acme/web', base: 'main', head: `nightshift/${runId}-x`, diffText: DIFF_TEXT, protectedPaths: ['docs/**'] }));
-    const [file] = (classifiedRunDiff({ repo: 'acme/web', base: 'main', head: 'h', diffText: DIFF_TEXT, protectedPaths: ['docs/**'] })).diff.files;
-    expect(file!.hunks[0]!.lines.filter((l) => l.kind !== 'context').map((l) => l.risks.map((r) => r.kind))).toEqual([['protected_path'], ['protected_path']]);
+    await expect(diff.json()).resolves.toEqual(
+      classifiedRunDiff({
+        repo: 'acme/web',
+        base: 'main',
+        head: `nightshift/${runId}-x`,
+        diffText: DIFF_TEXT,
+        protectedPaths: ['docs/**'],
+      }),
+    );
+    const [file] = classifiedRunDiff({ repo: 'acme/web', base: 'main', head: 'h', diffText: DIFF_TEXT, protectedPaths: ['docs/**'] }).diff
+      .files;
+    expect(file!.hunks[0]!.lines.filter((l) => l.kind !== 'context').map((l) => l.risks.map((r) => r.kind))).toEqual([
+      ['protected_path'],
+      ['protected_path'],
+    ]);
     expect(api.received.slice(before).map((r) => [r.path, r.signatureValid])).toEqual([
       [`/v1/runs/${runId}`, true],
       [`/v1/runs/${runId}/diff`, true],
@@ -212,7 +286,11 @@ describe('stackConsoleFor (the command’s wiring)', () => {
   it("Given the command's wiring, When the stack console starts, Then it signs with the default credential chain and reads the allowlist from NIGHTSHIFT_CONFIG", async () => {
     const api = await startFakeApi();
     const saved = { ...process.env };
-    Object.assign(process.env, { AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey, AWS_REGION: region });
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_REGION: region,
+    });
     delete process.env.AWS_SESSION_TOKEN;
     delete process.env.AWS_PROFILE;
     try {

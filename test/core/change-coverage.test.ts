@@ -1,8 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { addedLines } from '../../core/change-coverage/added-lines';
-import { changeCoverage, changeCoverageMarkdown, ChangeCoverageEvidence, linesOf, locateCoverage, ranges, repoRelative } from '../../core/change-coverage/change-coverage';
-import { CoverageReportError, parseCoverageReport, type CoverageFormat, type CoverageReport } from '../../core/change-coverage/report-formats';
+import {
+  changeCoverage,
+  changeCoverageMarkdown,
+  ChangeCoverageEvidence,
+  linesOf,
+  locateCoverage,
+  ranges,
+  repoRelative,
+} from '../../core/change-coverage/change-coverage';
+import {
+  CoverageReportError,
+  parseCoverageReport,
+  type CoverageFormat,
+  type CoverageReport,
+} from '../../core/change-coverage/report-formats';
 
 const samples = resolve(__dirname, '../fixtures/coverage-reports');
 const sample = (name: string) => readFileSync(join(samples, name), 'utf8');
@@ -22,14 +35,17 @@ describe('coverage report formats', () => {
     ['lcov', 'jest.lcov.info'],
     ['cobertura', 'istanbul-cobertura.xml'],
     ['istanbul-json', 'coverage-final.json'],
-  ])("Given one jest run's report as %s (%s), When it is parsed and located, Then it gives the same lines for src/price.js", (format, file) => {
-    // Given three reporters' output of one run, When each is parsed and located in the repository
-    const located = locateCoverage(parseCoverageReport(format, sample(file)), [ROOT]);
-    // Then each gives the same lines for src/price.js (Cobertura's method-level <lines> not counted twice)
-    expect(Object.fromEntries(linesOf(located, 'src/price.js')!)).toEqual(PRICE_LINES);
-    expect(located.totals).toEqual({ covered: 3, total: 6 });
-    expect(located.outside).toBe(0);
-  });
+  ])(
+    "Given one jest run's report as %s (%s), When it is parsed and located, Then it gives the same lines for src/price.js",
+    (format, file) => {
+      // Given three reporters' output of one run, When each is parsed and located in the repository
+      const located = locateCoverage(parseCoverageReport(format, sample(file)), [ROOT]);
+      // Then each gives the same lines for src/price.js (Cobertura's method-level <lines> not counted twice)
+      expect(Object.fromEntries(linesOf(located, 'src/price.js')!)).toEqual(PRICE_LINES);
+      expect(located.totals).toEqual({ covered: 3, total: 6 });
+      expect(located.outside).toBe(0);
+    },
+  );
 
   it('Given a coverage.py Cobertura report, When it is parsed and located, Then its filenames are read under its <source>', () => {
     const report = parseCoverageReport('cobertura', sample('coveragepy-cobertura.xml'));
@@ -41,14 +57,19 @@ describe('coverage report formats', () => {
   });
 
   it('Given a Cobertura report with several <source>s, When it is located, Then each filename is looked up under each of them', () => {
-    const xml = sample('coveragepy-cobertura.xml').replace('<source>/home/runner/work/shop/shop/src</source>', '<source>/home/runner/work/shop/shop/src</source><source>/home/runner/work/shop/shop/lib</source><source>/elsewhere</source>');
+    const xml = sample('coveragepy-cobertura.xml').replace(
+      '<source>/home/runner/work/shop/shop/src</source>',
+      '<source>/home/runner/work/shop/shop/src</source><source>/home/runner/work/shop/shop/lib</source><source>/elsewhere</source>',
+    );
     const located = locateCoverage(parseCoverageReport('cobertura', xml), [ROOT]);
     expect(linesOf(located, 'src/shop/price.py')?.get(4)).toBe(0);
     expect(linesOf(located, 'lib/shop/price.py')?.get(4)).toBe(0);
     expect(linesOf(located, 'shop/price.py')).toBeUndefined();
     expect(located).toMatchObject({ totals: { covered: 5, total: 7 }, outside: 0 });
     // A report made in another checkout (a container's /app): its filenames, relative to the root.
-    const elsewhere = locateCoverage(parseCoverageReport('cobertura', sample('coveragepy-cobertura.xml').replace(`${ROOT}/src`, '/app')), [ROOT]);
+    const elsewhere = locateCoverage(parseCoverageReport('cobertura', sample('coveragepy-cobertura.xml').replace(`${ROOT}/src`, '/app')), [
+      ROOT,
+    ]);
     expect(linesOf(elsewhere, 'shop/price.py')?.get(4)).toBe(0);
   });
 
@@ -56,7 +77,13 @@ describe('coverage report formats', () => {
     const report = parseCoverageReport('jacoco', sample('jacoco.xml'));
     expect(asObject(report)).toEqual({ 'com/example/shop/Price.java': { 3: 3, 5: 2, 6: 0, 7: 0, 9: 2 } });
     const located = locateCoverage(report, [ROOT]);
-    expect(Object.fromEntries(linesOf(located, 'app/src/main/java/com/example/shop/Price.java')!)).toEqual({ 3: 3, 5: 2, 6: 0, 7: 0, 9: 2 });
+    expect(Object.fromEntries(linesOf(located, 'app/src/main/java/com/example/shop/Price.java')!)).toEqual({
+      3: 3,
+      5: 2,
+      6: 0,
+      7: 0,
+      9: 2,
+    });
     expect(linesOf(located, 'app/src/main/java/org/example/shop/Price.java')).toBeUndefined();
     expect(linesOf(located, 'src/main/java/com/example/shop/XPrice.java')).toBeUndefined();
   });
@@ -72,16 +99,31 @@ describe('coverage report formats', () => {
 
   describe('refuse hostile or broken reports with a CoverageReportError', () => {
     it.each<[string, CoverageFormat, string, RegExp]>([
-      ['an entity declaration (billion laughs)', 'cobertura', '<?xml version="1.0"?><!DOCTYPE coverage [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]><coverage>&b;</coverage>', /internal subset/],
+      [
+        'an entity declaration (billion laughs)',
+        'cobertura',
+        '<?xml version="1.0"?><!DOCTYPE coverage [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]><coverage>&b;</coverage>',
+        /internal subset/,
+      ],
       ['an external entity', 'jacoco', '<!DOCTYPE report SYSTEM "report.dtd"><report name="&xxe;"></report>', /&xxe; is not predefined/],
       ['a truncated XML report', 'cobertura', sample('istanbul-cobertura.xml').slice(0, 600), /not closed|unterminated|malformed/],
       ['mismatched tags', 'jacoco', '<report><package name="a"></report></package>', /does not close/],
       ['text after the root', 'jacoco', '<report></report>junk', /outside the root/],
       ['the wrong root', 'cobertura', sample('jacoco.xml'), /root element is <report>/],
-      ['a duplicated attribute', 'cobertura', '<coverage><packages><package><classes><class filename="a" filename="b"/></classes></package></packages></coverage>', /given twice/],
+      [
+        'a duplicated attribute',
+        'cobertura',
+        '<coverage><packages><package><classes><class filename="a" filename="b"/></classes></package></packages></coverage>',
+        /given twice/,
+      ],
       ['a negative line number', 'lcov', 'SF:a.js\nDA:-1,1\nend_of_record\n', /not a whole number/],
       ['line 0', 'lcov', 'SF:a.js\nDA:0,1\nend_of_record\n', /not a positive integer/],
-      ['a hit count that is not a number', 'cobertura', '<coverage><packages><package><classes><class filename="a.py"><lines><line number="1" hits="1e9"/></lines></class></classes></package></packages></coverage>', /not a whole number/],
+      [
+        'a hit count that is not a number',
+        'cobertura',
+        '<coverage><packages><package><classes><class filename="a.py"><lines><line number="1" hits="1e9"/></lines></class></classes></package></packages></coverage>',
+        /not a whole number/,
+      ],
       ['lcov without end_of_record (truncated)', 'lcov', 'SF:a.js\nDA:1,1\n', /no end_of_record/],
       ['a file that is not lcov', 'lcov', sample('coverage-final.json'), /not an lcov record/],
       ['an empty lcov', 'lcov', '\n', /no file records/],
@@ -112,7 +154,13 @@ describe('report paths to repository paths', () => {
   });
 
   it('Given entries outside the repository, When a report is located, Then they count in the totals but never as a repository file', () => {
-    const located = locateCoverage(parseCoverageReport('lcov', 'SF:/etc/passwd\nDA:1,1\nend_of_record\nSF:../x.js\nDA:1,0\nend_of_record\nSF:src/a.js\nDA:1,1\nend_of_record\n'), [ROOT]);
+    const located = locateCoverage(
+      parseCoverageReport(
+        'lcov',
+        'SF:/etc/passwd\nDA:1,1\nend_of_record\nSF:../x.js\nDA:1,0\nend_of_record\nSF:src/a.js\nDA:1,1\nend_of_record\n',
+      ),
+      [ROOT],
+    );
     expect([...located.byPath.keys()]).toEqual(['src/a.js']);
     expect(located.outside).toBe(2);
     expect(located.totals).toEqual({ covered: 2, total: 3 });
@@ -129,7 +177,8 @@ describe('added lines of a change', () => {
   });
 
   it('Given a diff with context lines, When its added lines are read, Then context lines count in the line numbers but are not added lines', () => {
-    const diff = 'diff --git a/a.js b/a.js\n--- a/a.js\n+++ b/a.js\n@@ -1,3 +1,4 @@\n one\n-two\n+2\n+2b\n three\n@@ -10,0 +11 @@\n+eleven\n';
+    const diff =
+      'diff --git a/a.js b/a.js\n--- a/a.js\n+++ b/a.js\n@@ -1,3 +1,4 @@\n one\n-two\n+2\n+2b\n three\n@@ -10,0 +11 @@\n+eleven\n';
     expect(Object.fromEntries(addedLines(diff))).toEqual({ 'a.js': [2, 3, 11] });
   });
 });
@@ -137,7 +186,12 @@ describe('added lines of a change', () => {
 describe('coverage of a change', () => {
   const lcov = (files: Record<string, Record<number, number>>) =>
     Object.entries(files)
-      .map(([path, lines]) => `SF:${path}\n${Object.entries(lines).map(([l, h]) => `DA:${l},${h}`).join('\n')}\nend_of_record`)
+      .map(
+        ([path, lines]) =>
+          `SF:${path}\n${Object.entries(lines)
+            .map(([l, h]) => `DA:${l},${h}`)
+            .join('\n')}\nend_of_record`,
+      )
       .join('\n');
   const read = (text: string) => ({ kind: 'read' as const, located: locateCoverage(parseCoverageReport('lcov', text), [ROOT]) });
 
@@ -145,7 +199,10 @@ describe('coverage of a change', () => {
     // Given base and head reports and a change adding lines 3-6 of src/add.js and a README line
     const base = read(lcov({ 'src/add.js': { 1: 1, 2: 1, 3: 1 }, 'src/other.js': { 1: 0 } }));
     const head = read(lcov({ [`${ROOT}/src/add.js`]: { 1: 1, 2: 1, 3: 1, 4: 0, 5: 0, 6: 1 }, 'src/other.js': { 1: 0 } }));
-    const added = new Map([['src/add.js', [3, 4, 5, 6, 7]], ['README.md', [1]]]);
+    const added = new Map([
+      ['src/add.js', [3, 4, 5, 6, 7]],
+      ['README.md', [1]],
+    ]);
     // When the evidence is computed
     const evidence = changeCoverage({ format: 'lcov', report: 'lcov.info', base, head, added });
     // Then 2 of the 4 executable added lines ran, line 7 is not executable, README is not in the report
@@ -164,17 +221,37 @@ describe('coverage of a change', () => {
       notes: [],
     });
     const markdown = changeCoverageMarkdown(evidence);
-    expect(markdown).toContain('**Changed lines:** 2 of 4 added executable lines covered at head (50.0%); 2 added lines are not executable or not in the report.');
+    expect(markdown).toContain(
+      '**Changed lines:** 2 of 4 added executable lines covered at head (50.0%); 2 added lines are not executable or not in the report.',
+    );
     expect(markdown).toContain('**Line coverage:** 75.0% (3/4 lines) at base → 57.1% (4/7 lines) at head (−17.9 pts).');
     expect(markdown).toContain('| `src/add.js` | 5 | 2/4 | 4-5 |\n| `README.md` | 1 | not in report | – |');
   });
 
   it('Given a report missing at base or at head, When the coverage is computed, Then the evidence says why a figure is missing instead of inventing one', () => {
     const head = read(lcov({ 'src/add.js': { 3: 1 } }));
-    const evidence = changeCoverage({ format: 'lcov', report: 'lcov.info', base: { kind: 'unavailable', reason: 'the test command did not write lcov.info' }, head, added: new Map([['src/add.js', [3]]]) });
-    expect(evidence).toMatchObject({ changedLines: { added: 1, measured: 1, covered: 1, percent: 100 }, base: null, head: { percent: 100 }, deltaPoints: null, notes: ['at base: the test command did not write lcov.info'] });
+    const evidence = changeCoverage({
+      format: 'lcov',
+      report: 'lcov.info',
+      base: { kind: 'unavailable', reason: 'the test command did not write lcov.info' },
+      head,
+      added: new Map([['src/add.js', [3]]]),
+    });
+    expect(evidence).toMatchObject({
+      changedLines: { added: 1, measured: 1, covered: 1, percent: 100 },
+      base: null,
+      head: { percent: 100 },
+      deltaPoints: null,
+      notes: ['at base: the test command did not write lcov.info'],
+    });
     expect(changeCoverageMarkdown(evidence)).toContain('**Line coverage:** no report at base → 100.0% (1/1 lines) at head.');
-    const noHead = changeCoverage({ format: 'lcov', report: 'lcov.info', base: head, head: { kind: 'unavailable', reason: 'not a lcov report' }, added: new Map([['src/add.js', [3]]]) });
+    const noHead = changeCoverage({
+      format: 'lcov',
+      report: 'lcov.info',
+      base: head,
+      head: { kind: 'unavailable', reason: 'not a lcov report' },
+      added: new Map([['src/add.js', [3]]]),
+    });
     expect(noHead).toMatchObject({ changedLines: null, files: [], deltaPoints: null, notes: ['at head: not a lcov report'] });
     expect(changeCoverageMarkdown(noHead)).toContain('**Changed lines:** no coverage report at head, so no figure.');
   });

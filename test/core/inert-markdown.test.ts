@@ -9,10 +9,12 @@ function fetchableOrLinked(markdown: string): string[] {
   const outsideCode = markdown.replace(/```[\s\S]*?```/g, '').replace(/`[^`]*`/g, '');
   for (const m of outsideCode.matchAll(/(?<!\\)!\[[^\]]*\]\(([^)]*)\)/g)) found.push(`image ${m[1]}`);
   for (const m of outsideCode.matchAll(/<\s*[a-z!/]/gi)) found.push(`html ${m[0]}`);
-  const inRepo = (url: string) => url === repo || /^[/#?]/.test(url.slice(repo.length)) && url.startsWith(repo);
-  for (const m of outsideCode.matchAll(/(?<!\\)\[[^\]]*\]\(([^)]*)\)/g)) if (!inRepo(m[1]!) && /^[a-z][a-z0-9+.-]*:|^\/\/|^www\./i.test(m[1]!)) found.push(`link ${m[1]}`);
+  const inRepo = (url: string) => url === repo || (/^[/#?]/.test(url.slice(repo.length)) && url.startsWith(repo));
+  for (const m of outsideCode.matchAll(/(?<!\\)\[[^\]]*\]\(([^)]*)\)/g))
+    if (!inRepo(m[1]!) && /^[a-z][a-z0-9+.-]*:|^\/\/|^www\./i.test(m[1]!)) found.push(`link ${m[1]}`);
   for (const m of outsideCode.matchAll(/(?<!\\)^ {0,3}\[[^\]]+\]:/gm)) found.push(`definition ${m[0]}`);
-  for (const m of outsideCode.matchAll(/(?:https?|ftp|data|javascript):\/\/?[^\s)]+|www\.[^\s)]+/gi)) if (!inRepo(m[0])) found.push(`url ${m[0]}`);
+  for (const m of outsideCode.matchAll(/(?:https?|ftp|data|javascript):\/\/?[^\s)]+|www\.[^\s)]+/gi))
+    if (!inRepo(m[0])) found.push(`url ${m[0]}`);
   for (const m of outsideCode.matchAll(/(^|[^\w`])@[a-z0-9-]+/gi)) found.push(`mention ${m[0]}`);
   return found;
 }

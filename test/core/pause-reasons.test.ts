@@ -1,9 +1,19 @@
 import { decideResolution, type InboxItemView } from '../../core/inbox/inbox-item';
 import { BUDGET_DECLINED_ERROR, PLAN_REJECTED_ERROR, pauseResolutionEffect } from '../../core/inbox/pause-resolution';
 import { planApprovalRequest, planApprovedNote, planPhaseRefusal } from '../../core/inbox/plan-approval';
-import { ApprovalRequired, commandSegments, RISKY_ACTION_APPROVED, riskyActionOf, riskyActionRefusal, riskyActionRequest } from '../../core/inbox/risky-action';
+import {
+  ApprovalRequired,
+  commandSegments,
+  RISKY_ACTION_APPROVED,
+  riskyActionOf,
+  riskyActionRefusal,
+  riskyActionRequest,
+} from '../../core/inbox/risky-action';
 
-const rules: ApprovalRequired = { paths: ['migrations/**', 'package.json', 'infra/*.tf'], commands: ['npm publish*', 'git push*', 'terraform apply', 'rm -rf *'] };
+const rules: ApprovalRequired = {
+  paths: ['migrations/**', 'package.json', 'infra/*.tf'],
+  commands: ['npm publish*', 'git push*', 'terraform apply', 'rm -rf *'],
+};
 
 describe('risky_action: which tool calls .nightshift.yml approvalRequired holds back', () => {
   it.each([
@@ -19,10 +29,13 @@ describe('risky_action: which tool calls .nightshift.yml approvalRequired holds 
     expect(riskyActionOf(rules, 'shell', { command })).toEqual({ tool: 'shell', command, pattern });
   });
 
-  it.each([['npm test'], ['echo npm publish is a command'], ['terraform apply -auto-approve'], ['git status'], ['npm pack']])('Given the shell command %j, Then it runs without approval', (command) => {
-    // Patterns match a whole simple command ("terraform apply" is exactly that command; a trailing * allows arguments).
-    expect(riskyActionOf(rules, 'shell', { command })).toBeUndefined();
-  });
+  it.each([['npm test'], ['echo npm publish is a command'], ['terraform apply -auto-approve'], ['git status'], ['npm pack']])(
+    'Given the shell command %j, Then it runs without approval',
+    (command) => {
+      // Patterns match a whole simple command ("terraform apply" is exactly that command; a trailing * allows arguments).
+      expect(riskyActionOf(rules, 'shell', { command })).toBeUndefined();
+    },
+  );
 
   it.each([
     ['write_file', 'migrations/001_init.sql', 'migrations/**'],
@@ -65,11 +78,16 @@ describe('risky_action: which tool calls .nightshift.yml approvalRequired holds 
 
 describe('plan_approval', () => {
   it('Given a proposed plan, When its approval request is made, Then the plan is in the details and its first line in the message', () => {
-    expect(planApprovalRequest('\n# Fix slugify\n1. collapse dashes')).toEqual({ message: 'The agent proposes a plan and waits for approval before changing anything: # Fix slugify', details: { plan: '\n# Fix slugify\n1. collapse dashes' } });
+    expect(planApprovalRequest('\n# Fix slugify\n1. collapse dashes')).toEqual({
+      message: 'The agent proposes a plan and waits for approval before changing anything: # Fix slugify',
+      details: { plan: '\n# Fix slugify\n1. collapse dashes' },
+    });
   });
 
   it('Given an approved plan, When the agent is told, Then the note carries the plan, saying when it was edited', () => {
-    expect(planApprovedNote('do B', true)).toMatch(/^The requester approved your plan with edits\. Follow this plan, as edited;[\s\S]*\n\ndo B$/);
+    expect(planApprovedNote('do B', true)).toMatch(
+      /^The requester approved your plan with edits\. Follow this plan, as edited;[\s\S]*\n\ndo B$/,
+    );
     expect(planApprovedNote('do A', false)).toMatch(/^The requester approved your plan\. Follow it;[\s\S]*\n\ndo A$/);
   });
 
@@ -78,10 +96,17 @@ describe('plan_approval', () => {
     expect(planPhaseRefusal('finish')).toContain('Call propose_plan');
   });
 
-  const planItem = (state: 'open' | 'resolved', resolution: InboxItemView['resolution'] = null) => ({ type: 'plan_approval' as const, state, resolution });
+  const planItem = (state: 'open' | 'resolved', resolution: InboxItemView['resolution'] = null) => ({
+    type: 'plan_approval' as const,
+    state,
+    resolution,
+  });
 
   it('Given an approval with an edited plan, Then the resolution keeps the plan; the same again is 200, another plan 409', () => {
-    expect(decideResolution(planItem('open'), { action: 'approve', plan: 'B' })).toEqual({ kind: 'resolve', resolution: { action: 'approve', answer: null, plan: 'B' } });
+    expect(decideResolution(planItem('open'), { action: 'approve', plan: 'B' })).toEqual({
+      kind: 'resolve',
+      resolution: { action: 'approve', answer: null, plan: 'B' },
+    });
     const resolved = planItem('resolved', { action: 'approve', answer: null, plan: 'B' });
     expect(decideResolution(resolved, { action: 'approve', plan: 'B' })).toEqual({ kind: 'same' });
     expect(decideResolution(resolved, { action: 'approve', plan: 'C' })).toMatchObject({ kind: 'conflict' });
@@ -92,21 +117,47 @@ describe('plan_approval', () => {
 describe('what a resolution does to a paused run', () => {
   const details = { plan: 'A' };
   it('Given a paused plan_approval, When it is resolved, Then approve resumes with the proposed plan, or the edited one, and reject ends the run', () => {
-    expect(pauseResolutionEffect({ type: 'plan_approval', details }, { action: 'approve', answer: null }, 'u')).toEqual({ kind: 'resume', answer: planApprovedNote('A', false) });
-    expect(pauseResolutionEffect({ type: 'plan_approval', details }, { action: 'approve', answer: null, plan: 'A' }, 'u')).toEqual({ kind: 'resume', answer: planApprovedNote('A', false) });
-    expect(pauseResolutionEffect({ type: 'plan_approval', details }, { action: 'approve', answer: null, plan: 'B' }, 'u')).toEqual({ kind: 'resume', answer: planApprovedNote('B', true) });
-    expect(pauseResolutionEffect({ type: 'plan_approval', details }, { action: 'reject', answer: null }, 'u')).toMatchObject({ kind: 'end', error: PLAN_REJECTED_ERROR });
+    expect(pauseResolutionEffect({ type: 'plan_approval', details }, { action: 'approve', answer: null }, 'u')).toEqual({
+      kind: 'resume',
+      answer: planApprovedNote('A', false),
+    });
+    expect(pauseResolutionEffect({ type: 'plan_approval', details }, { action: 'approve', answer: null, plan: 'A' }, 'u')).toEqual({
+      kind: 'resume',
+      answer: planApprovedNote('A', false),
+    });
+    expect(pauseResolutionEffect({ type: 'plan_approval', details }, { action: 'approve', answer: null, plan: 'B' }, 'u')).toEqual({
+      kind: 'resume',
+      answer: planApprovedNote('B', true),
+    });
+    expect(pauseResolutionEffect({ type: 'plan_approval', details }, { action: 'reject', answer: null }, 'u')).toMatchObject({
+      kind: 'end',
+      error: PLAN_REJECTED_ERROR,
+    });
   });
 
   it('Given a paused risky_action, When it is resolved, Then approve and reject both resume; a reject carries the refusal naming who rejected', () => {
-    expect(pauseResolutionEffect({ type: 'risky_action', details: {} }, { action: 'approve', answer: null }, 'u')).toEqual({ kind: 'resume', answer: RISKY_ACTION_APPROVED });
-    expect(pauseResolutionEffect({ type: 'risky_action', details: {} }, { action: 'reject', answer: null }, 'alice')).toEqual({ kind: 'resume', answer: riskyActionRefusal('alice') });
+    expect(pauseResolutionEffect({ type: 'risky_action', details: {} }, { action: 'approve', answer: null }, 'u')).toEqual({
+      kind: 'resume',
+      answer: RISKY_ACTION_APPROVED,
+    });
+    expect(pauseResolutionEffect({ type: 'risky_action', details: {} }, { action: 'reject', answer: null }, 'alice')).toEqual({
+      kind: 'resume',
+      answer: riskyActionRefusal('alice'),
+    });
     expect(riskyActionRefusal('alice')).toMatch(/^refused: alice rejected this tool call/);
   });
 
   it('Given a paused budget_approval or question, When it is resolved, Then approve extends the budget, reject ends the run and an answer resumes it', () => {
-    expect(pauseResolutionEffect({ type: 'budget_approval', details: {} }, { action: 'approve', answer: null, extraBudgetUsd: 2 }, 'u')).toEqual({ kind: 'extend_budget', extraBudgetUsd: 2 });
-    expect(pauseResolutionEffect({ type: 'budget_approval', details: {} }, { action: 'reject', answer: null }, 'u')).toMatchObject({ kind: 'end', error: BUDGET_DECLINED_ERROR });
-    expect(pauseResolutionEffect({ type: 'question', details: {} }, { action: 'answer', answer: 'UTC' }, 'u')).toEqual({ kind: 'resume', answer: 'UTC' });
+    expect(
+      pauseResolutionEffect({ type: 'budget_approval', details: {} }, { action: 'approve', answer: null, extraBudgetUsd: 2 }, 'u'),
+    ).toEqual({ kind: 'extend_budget', extraBudgetUsd: 2 });
+    expect(pauseResolutionEffect({ type: 'budget_approval', details: {} }, { action: 'reject', answer: null }, 'u')).toMatchObject({
+      kind: 'end',
+      error: BUDGET_DECLINED_ERROR,
+    });
+    expect(pauseResolutionEffect({ type: 'question', details: {} }, { action: 'answer', answer: 'UTC' }, 'u')).toEqual({
+      kind: 'resume',
+      answer: 'UTC',
+    });
   });
 });

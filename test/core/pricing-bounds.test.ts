@@ -49,7 +49,9 @@ describe('pricing at its bounds', () => {
   });
 
   it('Given prices that make a cost infinite, When a call is priced, Then it is an error, not a number', () => {
-    expect(() => modelCallMicros({ input: 1, output: 0, cacheRead: 0, cacheWrite: 0 }, { ...prices, input: Number.POSITIVE_INFINITY })).toThrow(new RangeError('model call cost is not finite'));
+    expect(() =>
+      modelCallMicros({ input: 1, output: 0, cacheRead: 0, cacheWrite: 0 }, { ...prices, input: Number.POSITIVE_INFINITY }),
+    ).toThrow(new RangeError('model call cost is not finite'));
   });
 
   it('Given a prompt, When the first call is priced, Then it is the worst case of the fixed input plus the prompt, with every output token', () => {
@@ -62,7 +64,8 @@ describe('pricing at its bounds', () => {
   });
 
   it('Given compute seconds that are negative or not finite, When compute is priced, Then it is refused; zero costs 0 (not -0) and an hour costs its hourly rate exactly', () => {
-    for (const seconds of [-1, Number.NaN, Number.POSITIVE_INFINITY]) expect(() => computeMicros(seconds, fargate)).toThrow(new RangeError(`bad compute seconds ${seconds}`));
+    for (const seconds of [-1, Number.NaN, Number.POSITIVE_INFINITY])
+      expect(() => computeMicros(seconds, fargate)).toThrow(new RangeError(`bad compute seconds ${seconds}`));
     expect(computeMicros(0, fargate)).toBe(0);
     expect(computeMicros(3_600, fargate)).toBe(50_000);
     expect(computeMicros(1, fargate)).toBe(14); // 13.89 rounded up
@@ -84,6 +87,8 @@ describe('pricing at its bounds', () => {
     expect(table.pricesFor('b')).toBe(other);
     expect(table.pricesFor('a')).toBe(prices);
     expect(() => table.pricesFor('c')).toThrow(new UnknownModelPriceError('c'));
-    expect(() => table.pricesFor('c')).toThrow(expect.objectContaining({ name: 'UnknownModelPriceError', modelId: 'c', message: 'no prices configured for model c' }));
+    expect(() => table.pricesFor('c')).toThrow(
+      expect.objectContaining({ name: 'UnknownModelPriceError', modelId: 'c', message: 'no prices configured for model c' }),
+    );
   });
 });

@@ -62,7 +62,9 @@ describe('pricing', () => {
   });
 
   it('Given two usages, When they are added, Then each token count is the sum of the two', () => {
-    expect(addUsage({ input: 1, output: 2, cacheRead: 3, cacheWrite: 4 }, { input: 10, output: 20, cacheRead: 30, cacheWrite: 40 })).toEqual({
+    expect(
+      addUsage({ input: 1, output: 2, cacheRead: 3, cacheWrite: 4 }, { input: 10, output: 20, cacheRead: 30, cacheWrite: 40 }),
+    ).toEqual({
       input: 11,
       output: 22,
       cacheRead: 33,

@@ -19,14 +19,25 @@ describe('which queued runs a freed slot wakes', () => {
 
   it("Given the first run's repository at its cap, When a slot frees, Then the next run of another repository is woken instead (FIFO per cap)", () => {
     const [web, api] = [entry('acme/web', 'alice'), entry('acme/api', 'alice')];
-    expect(selectRunsToWake([web!, api!], { global: 1, repos: { 'acme/web': 1 }, requesters: {} }, { global: 3, perRepo: 1 }, { now })).toEqual([api]);
+    expect(
+      selectRunsToWake([web!, api!], { global: 1, repos: { 'acme/web': 1 }, requesters: {} }, { global: 3, perRepo: 1 }, { now }),
+    ).toEqual([api]);
   });
 
   it("Given a per-requester cap, When a slot frees, Then a person at their cap is skipped and another person's run is woken", () => {
     const [alice, bob] = [entry('acme/web', 'alice'), entry('acme/web', 'bob')];
-    expect(selectRunsToWake([alice!, bob!], { global: 1, repos: {}, requesters: { alice: 1 } }, { global: 5, perRepo: 5, perRequester: 1 }, { now })).toEqual([bob]);
+    expect(
+      selectRunsToWake(
+        [alice!, bob!],
+        { global: 1, repos: {}, requesters: { alice: 1 } },
+        { global: 5, perRepo: 5, perRequester: 1 },
+        { now },
+      ),
+    ).toEqual([bob]);
     // Without the cap, alice's run is first.
-    expect(selectRunsToWake([alice!, bob!], { global: 4, repos: {}, requesters: { alice: 1 } }, { global: 5, perRepo: 5 }, { now })).toEqual([alice]);
+    expect(
+      selectRunsToWake([alice!, bob!], { global: 4, repos: {}, requesters: { alice: 1 } }, { global: 5, perRepo: 5 }, { now }),
+    ).toEqual([alice]);
   });
 
   it('Given a run woken moments ago that is re-checking, When another waker looks, Then it counts as holding a slot: no other run is woken for that slot', () => {
@@ -54,6 +65,11 @@ describe('which queued runs a freed slot wakes', () => {
   it('Given queue entries of each priority, When they are ordered, Then high comes before normal before low, then by submission', () => {
     const id = (n: number) => `01J0000000000000000000${String(9000 + n)}`;
     const keys = [queueOrderOf(id(1), 'low'), queueOrderOf(id(2), 'normal'), queueOrderOf(id(3), 'high'), queueOrderOf(id(4), 'normal')];
-    expect([...keys].sort()).toEqual([queueOrderOf(id(3), 'high'), queueOrderOf(id(2), 'normal'), queueOrderOf(id(4), 'normal'), queueOrderOf(id(1), 'low')]);
+    expect([...keys].sort()).toEqual([
+      queueOrderOf(id(3), 'high'),
+      queueOrderOf(id(2), 'normal'),
+      queueOrderOf(id(4), 'normal'),
+      queueOrderOf(id(1), 'low'),
+    ]);
   });
 });

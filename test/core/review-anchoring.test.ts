@@ -5,7 +5,16 @@ import { join } from 'node:path';
 import { anchorComments, commentableLines } from '../../core/review/review-anchoring';
 
 /** Real diffs: a repository changed on a branch, diffed the way GitHub diffs a pull request (base...head). */
-const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir(), GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' };
+const env = {
+  PATH: process.env.PATH ?? '/usr/bin:/bin',
+  HOME: tmpdir(),
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+  GIT_AUTHOR_NAME: 't',
+  GIT_AUTHOR_EMAIL: 't@t',
+  GIT_COMMITTER_NAME: 't',
+  GIT_COMMITTER_EMAIL: 't@t',
+};
 const lines = (n: number, tag = 'line') => `${Array.from({ length: n }, (_, i) => `${tag} ${i + 1}`).join('\n')}\n`;
 
 let dir: string;
@@ -67,7 +76,12 @@ describe('anchorComments', () => {
       'untouched.js has no changed lines in this pull request',
       'gone.js has no changed lines in this pull request',
     ]);
-    expect(review.unanchored.map((u) => u.comment.body)).toEqual(['context line', 'far from the change', 'not in the diff', 'deleted file']);
+    expect(review.unanchored.map((u) => u.comment.body)).toEqual([
+      'context line',
+      'far from the change',
+      'not in the diff',
+      'deleted file',
+    ]);
   });
 });
 

@@ -12,9 +12,19 @@ describe('risky_action: the proposed change of an edit', () => {
   });
 
   test('Given an edit waiting for approval, When its item is made, Then the details carry the change under the shared field name; shell and calls without their input carry none', () => {
-    const edit = riskyActionRequest({ tool: 'edit_file', path: 'package.json', pattern: 'package.json' }, { path: 'package.json', oldText: '"a": 1', newText: '"a": 2' });
-    expect(edit.details).toEqual({ tool: 'edit_file', path: 'package.json', pattern: 'package.json', [RISKY_DETAIL_FIELDS.change]: '-"a": 1\n+"a": 2' });
+    const edit = riskyActionRequest(
+      { tool: 'edit_file', path: 'package.json', pattern: 'package.json' },
+      { path: 'package.json', oldText: '"a": 1', newText: '"a": 2' },
+    );
+    expect(edit.details).toEqual({
+      tool: 'edit_file',
+      path: 'package.json',
+      pattern: 'package.json',
+      [RISKY_DETAIL_FIELDS.change]: '-"a": 1\n+"a": 2',
+    });
     expect(riskyActionRequest({ tool: 'edit_file', path: 'package.json', pattern: 'package.json' }).details).not.toHaveProperty('change');
-    expect(riskyActionRequest({ tool: 'shell', command: 'npm publish', pattern: 'npm publish*' }, { command: 'npm publish' }).details).toEqual({ tool: 'shell', command: 'npm publish', pattern: 'npm publish*' });
+    expect(
+      riskyActionRequest({ tool: 'shell', command: 'npm publish', pattern: 'npm publish*' }, { command: 'npm publish' }).details,
+    ).toEqual({ tool: 'shell', command: 'npm publish', pattern: 'npm publish*' });
   });
 });

@@ -3,7 +3,11 @@ import { createLogger, logLevelOf, type LogLevel } from '../../core/observabilit
 /** A logger whose lines are kept, parsed, with the level each was written at. */
 function capturing(logLevel: LogLevel = 'INFO') {
   const lines: { level: string; line: Record<string, unknown> }[] = [];
-  const logger = createLogger({ serviceName: 'nightshift-test', logLevel, write: (line, level) => lines.push({ level, line: JSON.parse(line) as Record<string, unknown> }) });
+  const logger = createLogger({
+    serviceName: 'nightshift-test',
+    logLevel,
+    write: (line, level) => lines.push({ level, line: JSON.parse(line) as Record<string, unknown> }),
+  });
   return { logger, lines };
 }
 
@@ -12,7 +16,12 @@ describe('the structured JSON logger of the Lambda handlers', () => {
     // Given a child logger carrying a run id, in an invocation
     const { logger, lines } = capturing();
     const child = logger.createChild({ persistentKeys: { runId: '01J0000000000000000000000A' } });
-    child.addContext({ functionName: 'admit', invokedFunctionArn: 'arn:aws:lambda:us-east-1:1:function:admit', memoryLimitInMB: '512', awsRequestId: 'req-1' });
+    child.addContext({
+      functionName: 'admit',
+      invokedFunctionArn: 'arn:aws:lambda:us-east-1:1:function:admit',
+      memoryLimitInMB: '512',
+      awsRequestId: 'req-1',
+    });
 
     // When it logs a decision
     child.info('admission', { decision: 'admitted', queuePosition: undefined });
@@ -20,8 +29,29 @@ describe('the structured JSON logger of the Lambda handlers', () => {
     // Then the line has the level, message, service, context and keys, in that order, and no undefined field
     expect(lines).toHaveLength(1);
     const { line } = lines[0]!;
-    expect(Object.keys(line)).toEqual(['level', 'message', 'timestamp', 'service', 'cold_start', 'function_arn', 'function_memory_size', 'function_name', 'function_request_id', 'sampling_rate', 'runId', 'decision']);
-    expect(line).toMatchObject({ level: 'INFO', message: 'admission', service: 'nightshift-test', function_memory_size: 512, function_request_id: 'req-1', runId: '01J0000000000000000000000A', decision: 'admitted' });
+    expect(Object.keys(line)).toEqual([
+      'level',
+      'message',
+      'timestamp',
+      'service',
+      'cold_start',
+      'function_arn',
+      'function_memory_size',
+      'function_name',
+      'function_request_id',
+      'sampling_rate',
+      'runId',
+      'decision',
+    ]);
+    expect(line).toMatchObject({
+      level: 'INFO',
+      message: 'admission',
+      service: 'nightshift-test',
+      function_memory_size: 512,
+      function_request_id: 'req-1',
+      runId: '01J0000000000000000000000A',
+      decision: 'admitted',
+    });
     expect(Number.isNaN(Date.parse(line.timestamp as string))).toBe(false);
   });
 
@@ -43,7 +73,12 @@ describe('the structured JSON logger of the Lambda handlers', () => {
     logger.error('scheduled submission failed', { error: err });
     logger.warn('direct', err);
     const [first, second] = lines.map((l) => l.line.error as Record<string, unknown>);
-    expect(first).toMatchObject({ name: 'Error', message: 'DynamoDB is down', code: 'ECONNRESET', cause: { name: 'TypeError', message: 'socket hang up' } });
+    expect(first).toMatchObject({
+      name: 'Error',
+      message: 'DynamoDB is down',
+      code: 'ECONNRESET',
+      cause: { name: 'TypeError', message: 'socket hang up' },
+    });
     expect(first!.location).toMatch(/structured-logger\.test\.ts:\d+$/);
     expect(first!.stack).toContain('DynamoDB is down');
     expect(second).toMatchObject({ name: 'Error', message: 'DynamoDB is down' });

@@ -1,8 +1,25 @@
-import { describeStep, normalizedFailure, STUCK_IDLE_TURNS, STUCK_REPEATED_FAILURES, StuckDetails, StuckDetector, type ObservedStep, type StuckVerdict } from '../../core/runs/stuck';
+import {
+  describeStep,
+  normalizedFailure,
+  STUCK_IDLE_TURNS,
+  STUCK_REPEATED_FAILURES,
+  StuckDetails,
+  StuckDetector,
+  type ObservedStep,
+  type StuckVerdict,
+} from '../../core/runs/stuck';
 import { resumeText } from '../../core/inbox/budget-approval';
 
-const failingTest: ObservedStep = { tool: 'shell', input: { command: 'npm test' }, failed: true, output: 'FAIL test/slugify.test.js (0.53 s)\nexpected "a-b" got "a--b"\nexit code 1' };
-const sameFailureOtherTiming: ObservedStep = { ...failingTest, output: 'FAIL test/slugify.test.js (0.71 s)\nexpected "a-b" got "a--b"\nexit code 1' };
+const failingTest: ObservedStep = {
+  tool: 'shell',
+  input: { command: 'npm test' },
+  failed: true,
+  output: 'FAIL test/slugify.test.js (0.53 s)\nexpected "a-b" got "a--b"\nexit code 1',
+};
+const sameFailureOtherTiming: ObservedStep = {
+  ...failingTest,
+  output: 'FAIL test/slugify.test.js (0.71 s)\nexpected "a-b" got "a--b"\nexit code 1',
+};
 const read = (path: string): ObservedStep => ({ tool: 'read_file', input: { path }, failed: false, output: 'contents' });
 
 describe('stuck detection', () => {
@@ -13,7 +30,14 @@ describe('stuck detection', () => {
     expect(detector.observe({ turn: 2, steps: [sameFailureOtherTiming], workspace: 'w2' })).toBeUndefined();
     const verdict = detector.observe({ turn: 3, steps: [failingTest], workspace: 'w3' });
     expect(verdict).toBeDefined();
-    expect(StuckDetails.parse(verdict!.details)).toEqual({ kind: 'repeated_failure', tool: 'shell', step: 'npm test', failure: failingTest.output, times: 3, turn: 3 });
+    expect(StuckDetails.parse(verdict!.details)).toEqual({
+      kind: 'repeated_failure',
+      tool: 'shell',
+      step: 'npm test',
+      failure: failingTest.output,
+      times: 3,
+      turn: 3,
+    });
     expect(verdict!.message).toContain('npm test');
   });
 
@@ -21,7 +45,9 @@ describe('stuck detection', () => {
     const detector = new StuckDetector();
     detector.observe({ turn: 1, steps: [failingTest], workspace: 'w1' });
     detector.observe({ turn: 2, steps: [failingTest], workspace: 'w2' });
-    expect(detector.observe({ turn: 3, steps: [{ ...failingTest, output: 'FAIL: a different assertion' }], workspace: 'w3' })).toBeUndefined();
+    expect(
+      detector.observe({ turn: 3, steps: [{ ...failingTest, output: 'FAIL: a different assertion' }], workspace: 'w3' }),
+    ).toBeUndefined();
     expect(detector.observe({ turn: 4, steps: [failingTest], workspace: 'w4' })).toBeUndefined();
   });
 
@@ -32,7 +58,10 @@ describe('stuck detection', () => {
     detector.observe({ turn: 3, steps: [{ ...failingTest, failed: false, output: 'ok' }], workspace: 'w3' });
     expect(detector.observe({ turn: 4, steps: [failingTest], workspace: 'w4' })).toBeUndefined();
     expect(detector.observe({ turn: 5, steps: [failingTest], workspace: 'w5' })).toBeUndefined();
-    expect(detector.observe({ turn: 6, steps: [failingTest], workspace: 'w6' })?.details).toMatchObject({ kind: 'repeated_failure', times: 3 });
+    expect(detector.observe({ turn: 6, steps: [failingTest], workspace: 'w6' })?.details).toMatchObject({
+      kind: 'repeated_failure',
+      times: 3,
+    });
   });
 
   it(`Given ${STUCK_IDLE_TURNS} turns without a change to files or test results, When the last is observed, Then the run is stuck with no progress`, () => {
@@ -42,12 +71,22 @@ describe('stuck detection', () => {
       verdict = detector.observe({ turn, steps: [read(`f${turn}.js`)], workspace: 'same' });
       if (turn <= STUCK_IDLE_TURNS) expect(verdict).toBeUndefined();
     }
-    expect(verdict?.details).toEqual({ kind: 'no_progress', turns: STUCK_IDLE_TURNS, turn: STUCK_IDLE_TURNS + 1, lastSteps: expect.arrayContaining([`read_file {"path":"f${STUCK_IDLE_TURNS + 1}.js"}`]) });
+    expect(verdict?.details).toEqual({
+      kind: 'no_progress',
+      turns: STUCK_IDLE_TURNS,
+      turn: STUCK_IDLE_TURNS + 1,
+      lastSteps: expect.arrayContaining([`read_file {"path":"f${STUCK_IDLE_TURNS + 1}.js"}`]),
+    });
   });
 
   it('Given turns that change the test results but no file, When observed, Then that is progress', () => {
     const detector = new StuckDetector({ testCommand: 'npm test', idleTurns: 3 });
-    const run = (n: number): ObservedStep => ({ tool: 'shell', input: { command: 'npm test' }, failed: false, output: `${n === 1 ? 'one' : n === 2 ? 'two' : n === 3 ? 'three' : 'four'} passing` });
+    const run = (n: number): ObservedStep => ({
+      tool: 'shell',
+      input: { command: 'npm test' },
+      failed: false,
+      output: `${n === 1 ? 'one' : n === 2 ? 'two' : n === 3 ? 'three' : 'four'} passing`,
+    });
     for (let turn = 1; turn <= 4; turn++) expect(detector.observe({ turn, steps: [run(turn)], workspace: 'same' })).toBeUndefined();
     // The same result again, three turns running: no progress.
     expect(detector.observe({ turn: 5, steps: [run(4)], workspace: 'same' })).toBeUndefined();
@@ -70,6 +109,8 @@ describe('stuck detection', () => {
   });
 
   it('Given a hint for a stuck run, When the run resumes, Then the hint is told as the runner note', () => {
-    expect(resumeText('stuck', 'The test expects trimming; look at the regex.')).toBe('[runner] You seemed stuck, so the run paused and asked the requester for help. Their hint:\nThe test expects trimming; look at the regex.');
+    expect(resumeText('stuck', 'The test expects trimming; look at the regex.')).toBe(
+      '[runner] You seemed stuck, so the run paused and asked the requester for help. Their hint:\nThe test expects trimming; look at the regex.',
+    );
   });
 });

@@ -5,7 +5,11 @@ import { metricCatalog } from '../../core/metrics/catalog';
 const config = (maxAzs: number) =>
   parseConfig({
     repos: [{ name: 'acme/web' }],
-    model: { id: 'anthropic.claude', prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 }, fargate: { vcpuHourUsd: 0.04, gbHourUsd: 0.004 } },
+    model: {
+      id: 'anthropic.claude',
+      prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 },
+      fargate: { vcpuHourUsd: 0.04, gbHourUsd: 0.004 },
+    },
     github: { tokenSecret: 'nightshift/token' },
     network: { maxAzs },
   });
@@ -19,10 +23,15 @@ describe('bench/cost.ts prices the synthesized template', () => {
     const total = one.reduce((s, l) => s + l.usd, 0);
     // A metric-math alarm is billed for each metric in it: the failed-run ratio's four, the spend alarm's two.
     const alarms = Object.values(template.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
-    const mathMetrics = alarms.flatMap((r) => (r.Properties?.Metrics as { MetricStat?: unknown }[] | undefined) ?? []).filter((m) => m.MetricStat).length;
+    const mathMetrics = alarms
+      .flatMap((r) => (r.Properties?.Metrics as { MetricStat?: unknown }[] | undefined) ?? [])
+      .filter((m) => m.MetricStat).length;
     const plain = alarms.filter((r) => !r.Properties?.Metrics).length;
     expect(mathMetrics).toBeGreaterThan(0);
-    expect(one.find((l) => l.item.startsWith('CloudWatch alarms'))).toMatchObject({ quantity: `${plain + mathMetrics} metrics`, usd: expect.closeTo((plain + mathMetrics) * 0.1, 9) });
+    expect(one.find((l) => l.item.startsWith('CloudWatch alarms'))).toMatchObject({
+      quantity: `${plain + mathMetrics} metrics`,
+      usd: expect.closeTo((plain + mathMetrics) * 0.1, 9),
+    });
     expect(one.find((l) => l.item.startsWith('Run gauges every minute'))).toMatchObject({ quantity: '43800 ticks' });
     expect(one.find((l) => l.item.startsWith('Interface endpoints'))).toMatchObject({ quantity: '3 endpoint-AZs' });
     expect(one.find((l) => l.item === 'NAT gateways')!.usd).toBe(0);
@@ -39,15 +48,27 @@ describe('bench/cost.ts prices the synthesized template', () => {
       .reduce((n, r) => n + (r.Properties!.Domains as unknown[]).length, 0);
     expect(entries).toBeGreaterThan(20);
     const idle = idleMonthly(template);
-    expect(idle.find((l) => l.item === 'DNS Firewall domain-list entries')).toEqual({ item: 'DNS Firewall domain-list entries', quantity: `${entries} entries`, usd: entries * 0.0009 });
-    expect(idle.find((l) => l.item.startsWith('DNS Firewall queries'))!.usd).toBeCloseTo((100_000 / 1e6) * 0.6 + ((100_000 * 400) / 1e9) * 0.5, 9);
+    expect(idle.find((l) => l.item === 'DNS Firewall domain-list entries')).toEqual({
+      item: 'DNS Firewall domain-list entries',
+      quantity: `${entries} entries`,
+      usd: entries * 0.0009,
+    });
+    expect(idle.find((l) => l.item.startsWith('DNS Firewall queries'))!.usd).toBeCloseTo(
+      (100_000 / 1e6) * 0.6 + ((100_000 * 400) / 1e9) * 0.5,
+      9,
+    );
     const run = perRunOverhead(template, { vcpu: 1, memoryGb: 4 });
-    expect(run.estimated.find((l) => l.item.startsWith('DNS Firewall queries'))!.usd).toBeCloseTo((2_000 / 1e6) * 0.6 + ((2_000 * 400) / 1e9) * 0.5, 9);
+    expect(run.estimated.find((l) => l.item.startsWith('DNS Firewall queries'))!.usd).toBeCloseTo(
+      (2_000 / 1e6) * 0.6 + ((2_000 * 400) / 1e9) * 0.5,
+      9,
+    );
   });
 
   it('Given the recorded run, When it is priced, Then every counted and estimated line is positive and the runner compute is 20 minutes of Fargate', () => {
     const run = perRunOverhead(synthesizedTemplate(config(1)), { vcpu: 1, memoryGb: 4 });
-    expect(run.counted.find((l) => l.item === 'Step Functions transitions')).toMatchObject({ quantity: String(recordedRunCounts().run.transitions) });
+    expect(run.counted.find((l) => l.item === 'Step Functions transitions')).toMatchObject({
+      quantity: String(recordedRunCounts().run.transitions),
+    });
     for (const l of [...run.counted, ...run.estimated]) expect(l.usd).toBeGreaterThan(0);
     expect(run.compute.usd).toBeCloseTo((20 / 60) * (0.04048 + 4 * 0.004445), 6);
   });
@@ -56,6 +77,8 @@ describe('bench/cost.ts prices the synthesized template', () => {
     const gauges = Object.values(metricCatalog).filter((m) => (m.emittedBy as readonly string[]).includes('run-gauges'));
     expect(gauges.every((m) => m.dimensions.length === 0)).toBe(true);
     expect(alwaysOnMetricSeries()).toBe(gauges.length);
-    expect(alwaysOnMetricSeries({ X: { unit: 'Count', dimensions: ['repo'], statistic: 'Sum', emittedBy: ['run-gauges'], description: '' } })).toBe(2);
+    expect(
+      alwaysOnMetricSeries({ X: { unit: 'Count', dimensions: ['repo'], statistic: 'Sum', emittedBy: ['run-gauges'], description: '' } }),
+    ).toBe(2);
   });
 });

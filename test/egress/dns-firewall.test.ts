@@ -13,7 +13,11 @@ import {
 
 const config = parseConfig({
   repos: [{ name: 'acme/web', egressAllow: ['.internal-registry.example', 'cache.acme.example'] }, { name: 'acme/api' }],
-  model: { id: 'anthropic.claude', prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 }, fargate: { vcpuHourUsd: 0.04, gbHourUsd: 0.004 } },
+  model: {
+    id: 'anthropic.claude',
+    prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 },
+    fargate: { vcpuHourUsd: 0.04, gbHourUsd: 0.004 },
+  },
   github: { tokenSecret: 'nightshift/token' },
 });
 const region = 'eu-west-1';
@@ -56,13 +60,16 @@ describe('the rule group', () => {
     for (const domain of squidDomains) {
       const name = domain.startsWith('.') ? domain.slice(1) : domain;
       expect({ name, decision: decide(name) }).toEqual({ name, decision: 'ALLOW' });
-      if (domain.startsWith('.')) expect({ name: `deep.sub.${name}`, decision: decide(`deep.sub.${name}`) }).toEqual({ name: `deep.sub.${name}`, decision: 'ALLOW' });
+      if (domain.startsWith('.'))
+        expect({ name: `deep.sub.${name}`, decision: decide(`deep.sub.${name}`) }).toEqual({ name: `deep.sub.${name}`, decision: 'ALLOW' });
     }
   });
 
   it("Given what the runner and the Fargate agent reach directly (endpoints, the trace and ECR layer buckets, the proxy's name), When it is resolved, Then it is allowed", () => {
     for (const name of [
-      ...runnerNoProxyHosts(region).filter((h) => !/^[0-9.]+$/.test(h)).map((h) => (h.startsWith('.') ? `nightshift-traces-abc${h}` : h)),
+      ...runnerNoProxyHosts(region)
+        .filter((h) => !/^[0-9.]+$/.test(h))
+        .map((h) => (h.startsWith('.') ? `nightshift-traces-abc${h}` : h)),
       `prod-${region}-starport-layer-bucket.s3.${region}.amazonaws.com`,
       `api.ecr.${region}.amazonaws.com`,
       `111122223333.dkr.ecr.${region}.amazonaws.com`,
@@ -110,7 +117,9 @@ describe('the rule group', () => {
   });
 
   it('Given a region or namespace that is not one (they are spliced into names), When the resolved domains are made, Then it is refused', () => {
-    expect(() => vpcResolvedDomains(config, { region: 'eu-west-1.evil.example', privateNamespace: 'nightshift.internal' })).toThrow(/not an AWS region/);
+    expect(() => vpcResolvedDomains(config, { region: 'eu-west-1.evil.example', privateNamespace: 'nightshift.internal' })).toThrow(
+      /not an AWS region/,
+    );
     expect(() => vpcResolvedDomains(config, { region, privateNamespace: '*' })).toThrow(/not a private namespace/);
   });
 });

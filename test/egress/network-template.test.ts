@@ -8,7 +8,11 @@ import { Network } from '../../infra/constructs/network';
 
 const config = parseConfig({
   repos: [{ name: 'acme/web', egressAllow: ['.internal-registry.example'] }, { name: 'acme/api' }],
-  model: { id: 'anthropic.claude', prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 }, fargate: { vcpuHourUsd: 0.04, gbHourUsd: 0.004 } },
+  model: {
+    id: 'anthropic.claude',
+    prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 },
+    fargate: { vcpuHourUsd: 0.04, gbHourUsd: 0.004 },
+  },
   github: { tokenSecret: 'nightshift/token' },
 });
 
@@ -37,7 +41,10 @@ describe('Network (VPC, endpoints, egress proxy)', () => {
   it('Given the synthesized network, Then it has no NAT gateway, isolated runner subnets and one public subnet for the proxy, and no synth error', () => {
     template.resourceCountIs('AWS::EC2::NatGateway', 0);
     template.resourceCountIs('AWS::EC2::Subnet', 2);
-    template.hasResourceProperties('AWS::EC2::Subnet', { MapPublicIpOnLaunch: false, Tags: Match.arrayWith([{ Key: 'aws-cdk:subnet-type', Value: 'Isolated' }]) });
+    template.hasResourceProperties('AWS::EC2::Subnet', {
+      MapPublicIpOnLaunch: false,
+      Tags: Match.arrayWith([{ Key: 'aws-cdk:subnet-type', Value: 'Isolated' }]),
+    });
     expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
   });
 
@@ -48,14 +55,22 @@ describe('Network (VPC, endpoints, egress proxy)', () => {
     for (const p of endpoints) {
       const statements = (p.PolicyDocument as { Statement: { Condition?: unknown; Resource: unknown }[] }).Statement;
       // Every statement is pinned to this account, except S3's read of ECR's own layer bucket.
-      for (const s of statements) if (!JSON.stringify(s.Resource).includes('starport-layer-bucket')) expect(JSON.stringify(s.Condition)).toMatch(/aws:(Resource|Principal)Account/);
+      for (const s of statements)
+        if (!JSON.stringify(s.Resource).includes('starport-layer-bucket'))
+          expect(JSON.stringify(s.Condition)).toMatch(/aws:(Resource|Principal)Account/);
     }
-    template.resourcePropertiesCountIs('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Interface', PrivateDnsEnabled: true, SecurityGroupIds: [{ 'Fn::GetAtt': [endpointSg, 'GroupId'] }] }, 3);
+    template.resourcePropertiesCountIs(
+      'AWS::EC2::VPCEndpoint',
+      { VpcEndpointType: 'Interface', PrivateDnsEnabled: true, SecurityGroupIds: [{ 'Fn::GetAtt': [endpointSg, 'GroupId'] }] },
+      3,
+    );
   });
 
   it('Given the runner security group, Then its egress is exactly the proxy ports, the endpoints and the gateway prefix lists, never the internet', () => {
     const inline = template.findResources('AWS::EC2::SecurityGroup')[runnerSg]!.Properties.SecurityGroupEgress;
-    expect(inline).toEqual([{ CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic', IpProtocol: 'icmp', FromPort: 252, ToPort: 86 }]);
+    expect(inline).toEqual([
+      { CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic', IpProtocol: 'icmp', FromPort: 252, ToPort: 86 },
+    ]);
     const rules = Object.values(template.findResources('AWS::EC2::SecurityGroupEgress'))
       .map((r) => r.Properties as Record<string, unknown>)
       .filter((p) => JSON.stringify(p.GroupId).includes(runnerSg));
@@ -82,7 +97,12 @@ describe('Network (VPC, endpoints, egress proxy)', () => {
       .map((r) => r.Properties as Record<string, unknown>)
       .filter((p) => JSON.stringify(p.GroupId).includes(proxySg));
     expect(ingress).toEqual([
-      expect.objectContaining({ IpProtocol: 'tcp', FromPort: from, ToPort: to, SourceSecurityGroupId: { 'Fn::GetAtt': [runnerSg, 'GroupId'] } }),
+      expect.objectContaining({
+        IpProtocol: 'tcp',
+        FromPort: from,
+        ToPort: to,
+        SourceSecurityGroupId: { 'Fn::GetAtt': [runnerSg, 'GroupId'] },
+      }),
     ]);
     const endpointIngress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress'))
       .map((r) => r.Properties as Record<string, unknown>)
@@ -102,7 +122,9 @@ describe('Network (VPC, endpoints, egress proxy)', () => {
       DesiredCount: 1,
       LaunchType: 'FARGATE',
       DeploymentConfiguration: Match.objectLike({ MinimumHealthyPercent: 100, DeploymentCircuitBreaker: { Enable: true, Rollback: true } }),
-      NetworkConfiguration: { AwsvpcConfiguration: Match.objectLike({ AssignPublicIp: 'ENABLED', SecurityGroups: [{ 'Fn::GetAtt': [proxySg, 'GroupId'] }] }) },
+      NetworkConfiguration: {
+        AwsvpcConfiguration: Match.objectLike({ AssignPublicIp: 'ENABLED', SecurityGroups: [{ 'Fn::GetAtt': [proxySg, 'GroupId'] }] }),
+      },
       ServiceRegistries: Match.anyValue(),
     });
     template.hasResourceProperties('AWS::ServiceDiscovery::PrivateDnsNamespace', { Name: 'nightshift.internal' });
@@ -112,7 +134,12 @@ describe('Network (VPC, endpoints, egress proxy)', () => {
       Memory: '512',
       ContainerDefinitions: [
         Match.objectLike({
-          Environment: [{ Name: 'NIGHTSHIFT_SQUID_CONF', Value: Match.stringLikeRegexp('acl aws_api dstdomain -n bedrock-runtime\\.eu-west-1\\.amazonaws\\.com') }],
+          Environment: [
+            {
+              Name: 'NIGHTSHIFT_SQUID_CONF',
+              Value: Match.stringLikeRegexp('acl aws_api dstdomain -n bedrock-runtime\\.eu-west-1\\.amazonaws\\.com'),
+            },
+          ],
           // The runner credential reaches squid as an ECS secret, never as a plain variable.
           Secrets: [{ Name: 'NIGHTSHIFT_PROXY_PASSWORD', ValueFrom: { Ref: Match.stringLikeRegexp('RunnerCredential') } }],
           HealthCheck: Match.objectLike({ Command: ['CMD', '/usr/local/bin/healthcheck.sh', '3128'] }),
@@ -135,11 +162,28 @@ describe('Network (VPC, endpoints, egress proxy)', () => {
     it('Given the DNS Firewall rule group, Then it allows the egress allowlist, every repo egressAllow, the AWS names and the private namespace, then blocks everything', () => {
       const allowed = listId((d) => d.length > 1);
       const everything = listId((d) => JSON.stringify(d) === JSON.stringify(['*.']));
-      const domains = rendered(Object.values(lists()).find((r) => (r.Properties.Domains as unknown[]).length > 1)!.Properties.Domains as unknown[]);
-      for (const name of ['github.com.', '*.github.com.', 'registry.npmjs.org.', 'internal-registry.example.', '*.internal-registry.example.', 'nightshift.internal.', '*.nightshift.internal.']) {
+      const domains = rendered(
+        Object.values(lists()).find((r) => (r.Properties.Domains as unknown[]).length > 1)!.Properties.Domains as unknown[],
+      );
+      for (const name of [
+        'github.com.',
+        '*.github.com.',
+        'registry.npmjs.org.',
+        'internal-registry.example.',
+        '*.internal-registry.example.',
+        'nightshift.internal.',
+        '*.nightshift.internal.',
+      ]) {
         expect(domains).toContain(JSON.stringify(name));
       }
-      for (const name of ['bedrock-runtime.eu-west-1.amazonaws.com.', 'dynamodb.eu-west-1.amazonaws.com.', '*.s3.eu-west-1.amazonaws.com.', 'logs.eu-west-1.amazonaws.com.', 'api.ecr.eu-west-1.amazonaws.com.', '*.dkr.ecr.eu-west-1.amazonaws.com.']) {
+      for (const name of [
+        'bedrock-runtime.eu-west-1.amazonaws.com.',
+        'dynamodb.eu-west-1.amazonaws.com.',
+        '*.s3.eu-west-1.amazonaws.com.',
+        'logs.eu-west-1.amazonaws.com.',
+        'api.ecr.eu-west-1.amazonaws.com.',
+        '*.dkr.ecr.eu-west-1.amazonaws.com.',
+      ]) {
         expect(domains).toContain(JSON.stringify(name));
       }
       expect(domains.some((d) => d.includes('secretsmanager'))).toBe(false);
@@ -170,8 +214,13 @@ describe('Network (VPC, endpoints, egress proxy)', () => {
       template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
       expect(template.findResources('AWS::Logs::LogGroup')[queryLogs]!.Properties.RetentionInDays).toBe(30);
       const [config] = Object.keys(template.findResources('AWS::Route53Resolver::ResolverQueryLoggingConfig'));
-      template.hasResourceProperties('AWS::Route53Resolver::ResolverQueryLoggingConfig', { DestinationArn: { 'Fn::GetAtt': [queryLogs, 'Arn'] } });
-      template.hasResourceProperties('AWS::Route53Resolver::ResolverQueryLoggingConfigAssociation', { ResolverQueryLogConfigId: { 'Fn::GetAtt': [config, 'Id'] }, ResourceId: vpc });
+      template.hasResourceProperties('AWS::Route53Resolver::ResolverQueryLoggingConfig', {
+        DestinationArn: { 'Fn::GetAtt': [queryLogs, 'Arn'] },
+      });
+      template.hasResourceProperties('AWS::Route53Resolver::ResolverQueryLoggingConfigAssociation', {
+        ResolverQueryLogConfigId: { 'Fn::GetAtt': [config, 'Id'] },
+        ResourceId: vpc,
+      });
     });
 
     it('Given an environment-agnostic stack, When it is synthesized, Then the region is spliced into the names at deploy', () => {

@@ -14,7 +14,11 @@ const root = resolve(__dirname, '../..');
 
 const config = parseConfig({
   repos: [{ name: 'acme/web' }],
-  model: { id: 'anthropic.claude', prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 }, fargate: { vcpuHourUsd: 0.04, gbHourUsd: 0.004 } },
+  model: {
+    id: 'anthropic.claude',
+    prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 },
+    fargate: { vcpuHourUsd: 0.04, gbHourUsd: 0.004 },
+  },
   github: { tokenSecret: 'nightshift/token' },
 });
 
@@ -81,7 +85,9 @@ describeWithSquid('proxy/entrypoint.sh and proxy/healthcheck.sh (the container i
       expect(stored.trim()).toBe(runnerProxyPasswordHash(password));
       expect(stored).not.toContain(password);
       expect((await connectVia(`http://127.0.0.1:${basePort}`, 'states.eu-west-1.amazonaws.com:443')).status).toBe(407);
-      expect((await connectVia(withRunnerCredential(`http://127.0.0.1:${basePort}`, password), 'states.eu-west-1.amazonaws.com:443')).status).not.toBe(407);
+      expect(
+        (await connectVia(withRunnerCredential(`http://127.0.0.1:${basePort}`, password), 'states.eu-west-1.amazonaws.com:443')).status,
+      ).not.toBe(407);
       const deadlineLog = Date.now() + 10_000;
       while (!stdout.includes('not-allowed.example') && Date.now() < deadlineLog) await new Promise((r) => setTimeout(r, 50));
       const line = stdout.split('\n').find((l) => l.includes('not-allowed.example'));
@@ -99,7 +105,15 @@ describeWithSquid('proxy/entrypoint.sh and proxy/healthcheck.sh (the container i
     try {
       for (const password of [undefined, 'short', 'has spaces in it and is long enough to pass a length check']) {
         const run = spawnSync('bash', [join(root, 'proxy/entrypoint.sh')], {
-          env: { PATH: `${process.env.PATH}:/usr/sbin`, NIGHTSHIFT_SQUID_CONF: '# empty', SQUID_CONF_FILE: join(dir, 'squid.conf'), SQUID_RUN_DIR: join(dir, 'run'), SQUID_SPOOL_DIR: join(dir, 'spool'), SQUID_USER: userInfo().username, ...(password ? { NIGHTSHIFT_PROXY_PASSWORD: password } : {}) },
+          env: {
+            PATH: `${process.env.PATH}:/usr/sbin`,
+            NIGHTSHIFT_SQUID_CONF: '# empty',
+            SQUID_CONF_FILE: join(dir, 'squid.conf'),
+            SQUID_RUN_DIR: join(dir, 'run'),
+            SQUID_SPOOL_DIR: join(dir, 'spool'),
+            SQUID_USER: userInfo().username,
+            ...(password ? { NIGHTSHIFT_PROXY_PASSWORD: password } : {}),
+          },
           encoding: 'utf8',
           timeout: 10_000,
         });

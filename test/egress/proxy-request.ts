@@ -10,8 +10,20 @@ function send(proxyUrl: string, method: 'GET' | 'CONNECT', target: string, host:
   const proxy = new URL(proxyUrl);
   return new Promise((resolve, reject) => {
     // Credentials in the proxy URL are sent as HTTPS clients send them (Proxy-Authorization: Basic).
-    const credential = proxy.username ? { 'proxy-authorization': `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}` } : {};
-    const req = request({ host: proxy.hostname, port: Number(proxy.port), method, path: target, headers: { host, ...credential }, agent: false, timeout: 45_000 });
+    const credential = proxy.username
+      ? {
+          'proxy-authorization': `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}`,
+        }
+      : {};
+    const req = request({
+      host: proxy.hostname,
+      port: Number(proxy.port),
+      method,
+      path: target,
+      headers: { host, ...credential },
+      agent: false,
+      timeout: 45_000,
+    });
     const answer = (res: { statusCode?: number; headers: Record<string, string | string[] | undefined> }, done: () => void) => {
       const header = res.headers['x-squid-error'];
       resolve({ status: res.statusCode ?? 0, squidError: Array.isArray(header) ? header.join(',') : (header ?? '') });

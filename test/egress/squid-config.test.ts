@@ -2,7 +2,11 @@ import { parseConfig } from '../../core/config/load';
 import { awsProxiedHosts, proxyPortForRepo, proxyPorts, reduceDomains, repoProxyUrl, squidConfig, toolProxyEnv } from '../../core/egress';
 
 const base = {
-  model: { id: 'anthropic.claude', prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 }, fargate: { vcpuHourUsd: 0.04, gbHourUsd: 0.004 } },
+  model: {
+    id: 'anthropic.claude',
+    prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 },
+    fargate: { vcpuHourUsd: 0.04, gbHourUsd: 0.004 },
+  },
   github: { tokenSecret: 'nightshift/token' },
 };
 const repos = (...names: string[]) => names.map((name) => ({ name, egressAllow: [`${name.split('/')[1]}.example`] }));
@@ -14,7 +18,9 @@ describe('proxy ports', () => {
     const web = proxyPortForRepo(config, 'ACME/web');
     expect(web.port).toBeGreaterThan(3128);
     expect(web.name).toMatch(/^repo-[0-9a-f]{8}$/);
-    expect(repoProxyUrl('http://egress-proxy.nightshift.internal:3128', config, 'acme/web')).toBe(`http://egress-proxy.nightshift.internal:${web.port}`);
+    expect(repoProxyUrl('http://egress-proxy.nightshift.internal:3128', config, 'acme/web')).toBe(
+      `http://egress-proxy.nightshift.internal:${web.port}`,
+    );
   });
 
   it('Given repos on their ports, When other repos are added or reordered, Then each keeps its port and no two share one', () => {
@@ -46,10 +52,19 @@ describe('squidConfig', () => {
   });
 
   it('Given an anthropic, openai or loopback model provider, When the config is generated, Then the model API host is allowed, never a loopback one', () => {
-    const withModel = (model: Record<string, unknown>) => parseConfig({ ...base, repos: repos('acme/web'), model: { ...base.model, ...model } });
-    expect(squidConfig(withModel({ provider: 'anthropic', id: 'claude-sonnet-4-5', apiKeySecret: 'k' }), { region: 'eu-central-1' })).toContain('acl allow_default dstdomain -n api.anthropic.com');
-    expect(squidConfig(withModel({ provider: 'openai', id: 'gpt-4.1', baseUrl: 'https://llm-gateway.example.com/v1' }), { region: 'eu-central-1' })).toContain('acl allow_default dstdomain -n llm-gateway.example.com');
-    const ollama = squidConfig(withModel({ provider: 'openai', id: 'llama3.1:8b', baseUrl: 'http://127.0.0.1:11434/v1' }), { region: 'eu-central-1' });
+    const withModel = (model: Record<string, unknown>) =>
+      parseConfig({ ...base, repos: repos('acme/web'), model: { ...base.model, ...model } });
+    expect(
+      squidConfig(withModel({ provider: 'anthropic', id: 'claude-sonnet-4-5', apiKeySecret: 'k' }), { region: 'eu-central-1' }),
+    ).toContain('acl allow_default dstdomain -n api.anthropic.com');
+    expect(
+      squidConfig(withModel({ provider: 'openai', id: 'gpt-4.1', baseUrl: 'https://llm-gateway.example.com/v1' }), {
+        region: 'eu-central-1',
+      }),
+    ).toContain('acl allow_default dstdomain -n llm-gateway.example.com');
+    const ollama = squidConfig(withModel({ provider: 'openai', id: 'llama3.1:8b', baseUrl: 'http://127.0.0.1:11434/v1' }), {
+      region: 'eu-central-1',
+    });
     expect(ollama).not.toContain('127.0.0.1 ');
     const bedrock = squidConfig(parseConfig({ ...base, repos: repos('acme/web') }), { region: 'eu-central-1' });
     expect(ollama).toBe(bedrock);
@@ -58,7 +73,11 @@ describe('squidConfig', () => {
 
   it('Given an allowlist that covers every AWS host, When the config is generated, Then the runner credential is asked for the AWS API hosts before any allowlist can open them', () => {
     // An operator allowlist that covers every AWS host must not open the runner's hosts to tools.
-    const config = parseConfig({ ...base, egress: { allow: ['.amazonaws.com'] }, repos: [{ name: 'acme/web', egressAllow: ['.amazonaws.com'] }] });
+    const config = parseConfig({
+      ...base,
+      egress: { allow: ['.amazonaws.com'] },
+      repos: [{ name: 'acme/web', egressAllow: ['.amazonaws.com'] }],
+    });
     const access = squidConfig(config, { region: 'us-east-1' })
       .split('\n')
       .filter((l) => l.startsWith('http_access '));
@@ -68,14 +87,20 @@ describe('squidConfig', () => {
     const conf = squidConfig(config, { region: 'us-east-1' });
     expect(conf).toContain('auth_param basic program /usr/local/bin/runner-auth.sh /run/squid/runner-credential.sha256');
     expect(conf).toContain('acl runner_credential proxy_auth nightshift-runner');
-    expect(() => squidConfig(config, { region: 'us-east-1', runnerAuth: { helper: '/x.sh', hashFile: '/tmp/h\nhttp_access allow all' } })).toThrow(/unsafe credential hash file/);
+    expect(() =>
+      squidConfig(config, { region: 'us-east-1', runnerAuth: { helper: '/x.sh', hashFile: '/tmp/h\nhttp_access allow all' } }),
+    ).toThrow(/unsafe credential hash file/);
   });
 
   it('Given any allowlist, an empty default one included, When the config is generated, Then it references only ACLs it defines (squid would not start)', () => {
     for (const egress of [{ allow: [] }, {}]) {
-      const conf = squidConfig(parseConfig({ ...base, egress, repos: [...repos('acme/web'), { name: 'acme/docs' }] }), { region: 'eu-central-1' });
+      const conf = squidConfig(parseConfig({ ...base, egress, repos: [...repos('acme/web'), { name: 'acme/docs' }] }), {
+        region: 'eu-central-1',
+      });
       const defined = new Set([...conf.matchAll(/^acl (\S+) /gm)].map((m) => m[1]));
-      const used = [...conf.matchAll(/^http_access (?:allow|deny) (.+)$/gm)].flatMap((m) => m[1]!.split(' ').map((name) => name.replace(/^!/, ''))).filter((name) => name !== 'all');
+      const used = [...conf.matchAll(/^http_access (?:allow|deny) (.+)$/gm)]
+        .flatMap((m) => m[1]!.split(' ').map((name) => name.replace(/^!/, '')))
+        .filter((name) => name !== 'all');
       expect(used.length).toBeGreaterThan(0);
       for (const name of used) expect(defined).toContain(name);
     }
@@ -89,13 +114,19 @@ describe('squidConfig', () => {
   it('Given values that could inject squid directives, When the config is generated, Then they are refused', () => {
     const config = parseConfig({ ...base, repos: [{ name: 'acme/web' }] });
     expect(() => squidConfig(config, { region: 'us-east-1\nhttp_access allow all' })).toThrow(/not an AWS region/);
-    expect(() => squidConfig(config, { region: 'us-east-1', accessLog: 'stdio:/tmp/x\nhttp_access allow all' })).toThrow(/unsafe access log/);
+    expect(() => squidConfig(config, { region: 'us-east-1', accessLog: 'stdio:/tmp/x\nhttp_access allow all' })).toThrow(
+      /unsafe access log/,
+    );
   });
 });
 
 describe('toolProxyEnv', () => {
   it('Given a proxy URL, When the tool proxy env is made, Then it sets every spelling tools read and keeps loopback direct; a non-http proxy is refused', () => {
-    expect(toolProxyEnv('http://127.0.0.1:3129')).toMatchObject({ HTTPS_PROXY: 'http://127.0.0.1:3129', http_proxy: 'http://127.0.0.1:3129', NO_PROXY: 'localhost,127.0.0.1,::1' });
+    expect(toolProxyEnv('http://127.0.0.1:3129')).toMatchObject({
+      HTTPS_PROXY: 'http://127.0.0.1:3129',
+      http_proxy: 'http://127.0.0.1:3129',
+      NO_PROXY: 'localhost,127.0.0.1,::1',
+    });
     expect(() => toolProxyEnv('socks5://127.0.0.1:1080')).toThrow(/http:\/\/host:port/);
   });
 });

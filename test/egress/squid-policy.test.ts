@@ -3,7 +3,15 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { parseConfig } from '../../core/config/load';
-import { blockedHostsMarkdown, parseAccessLogLine, proxyPortForRepo, reportRefusedHosts, awsProxiedHosts, withRunnerCredential, type ProxyPort } from '../../core/egress';
+import {
+  blockedHostsMarkdown,
+  parseAccessLogLine,
+  proxyPortForRepo,
+  reportRefusedHosts,
+  awsProxiedHosts,
+  withRunnerCredential,
+  type ProxyPort,
+} from '../../core/egress';
 import { checkProxy, ProxyUnavailableError } from '../../adapters/http/proxy-check';
 import { refusedHosts, refusedHostsFromCloudWatch } from '../../runner/egress/access-log-reader';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
@@ -20,7 +28,11 @@ const config = parseConfig({
     { name: 'acme/docs' },
   ],
   egress: { allow: ['github.com', '.githubusercontent.com', 'registry.npmjs.org'] },
-  model: { id: 'anthropic.claude', prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 }, fargate: { vcpuHourUsd: 0.04, gbHourUsd: 0.004 } },
+  model: {
+    id: 'anthropic.claude',
+    prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 },
+    fargate: { vcpuHourUsd: 0.04, gbHourUsd: 0.004 },
+  },
   github: { tokenSecret: 'nightshift/token' },
 });
 
@@ -102,9 +114,13 @@ describeWithSquid('the generated squid configuration, run by real squid', () => 
     await expect(checkProxy(proxy.url(web))).resolves.toEqual({ portName: web.name });
     const expected = proxyPortForRepo(config, 'acme/docs', proxy.ports[0]!.port);
     await expect(checkProxy(proxy.url(shared), { expectedPortName: expected.name })).resolves.toEqual({ portName: 'default' });
-    await expect(checkProxy(proxy.url(shared), { expectedPortName: web.name })).rejects.toThrow(/serves allowlist "default", this run needs "repo-/);
+    await expect(checkProxy(proxy.url(shared), { expectedPortName: web.name })).rejects.toThrow(
+      /serves allowlist "default", this run needs "repo-/,
+    );
     // A port nothing listens on: the base block's last slot is never used by three repos.
-    await expect(checkProxy(`http://127.0.0.1:${proxy.ports[0]!.port + 1000}`, { timeoutMs: 2_000 })).rejects.toThrow(ProxyUnavailableError);
+    await expect(checkProxy(`http://127.0.0.1:${proxy.ports[0]!.port + 1000}`, { timeoutMs: 2_000 })).rejects.toThrow(
+      ProxyUnavailableError,
+    );
   });
 
   it('Given a server that is not our squid, When checkProxy reaches it, Then it is refused', async () => {
@@ -141,18 +157,41 @@ describeWithSquid('the generated squid configuration, run by real squid', () => 
     it('Given the access log squid wrote, When it is parsed, Then every line is read', async () => {
       await connectVia(proxy.url(web), 'blocked-only-here.example:443');
       await waitForLogLine((l) => l.includes('blocked-only-here.example'));
-      const lines = readFileSync(proxy.accessLog, 'utf8').split('\n').filter((l) => l.trim());
+      const lines = readFileSync(proxy.accessLog, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim());
       expect(lines.length).toBeGreaterThan(10);
       for (const line of lines) expect(parseAccessLogLine(line)).toBeDefined();
       const denied = parseAccessLogLine(lines.find((l) => l.includes('blocked-only-here.example'))!)!;
-      expect(denied).toMatchObject({ clientIp: '127.0.0.1', proxyPort: web.port, method: 'CONNECT', host: 'blocked-only-here.example', port: 443, squidStatus: 'TCP_DENIED', httpStatus: 403, errorCode: 'ERR_ACCESS_DENIED' });
+      expect(denied).toMatchObject({
+        clientIp: '127.0.0.1',
+        proxyPort: web.port,
+        method: 'CONNECT',
+        host: 'blocked-only-here.example',
+        port: 443,
+        squidStatus: 'TCP_DENIED',
+        httpStatus: 403,
+        errorCode: 'ERR_ACCESS_DENIED',
+      });
     });
 
     it("Given the access log, When a run's refused hosts are listed, Then they are the refused ones only (not the allowed ones, not the health check) and go to the run's events", async () => {
       const until = new Date(Date.now() + 1_000);
       const hosts = await refusedHosts({ kind: 'file', path: proxy.accessLog }, { clientIp: '127.0.0.1', since: startedAt, until });
       const names = hosts.map((h) => h.host);
-      expect(names).toEqual(expect.arrayContaining(['example.com', 'exfil.example.net', 'npm.internal-registry.example', 'api-only.example', 'github.com:22', 'github.com:8443', '140.82.112.3', '169.254.170.2', '[::1]']));
+      expect(names).toEqual(
+        expect.arrayContaining([
+          'example.com',
+          'exfil.example.net',
+          'npm.internal-registry.example',
+          'api-only.example',
+          'github.com:22',
+          'github.com:8443',
+          '140.82.112.3',
+          '169.254.170.2',
+          '[::1]',
+        ]),
+      );
       expect(names).not.toContain('raw.githubusercontent.com');
       expect(names).not.toContain('proxy-check.nightshift.invalid');
       // The runner's own (credentialed) requests are not refusals.
@@ -160,7 +199,10 @@ describeWithSquid('the generated squid configuration, run by real squid', () => 
       expect(hosts.find((h) => h.host === 'npm.internal-registry.example')!.count).toBe(2);
 
       // Narrowed to the web repo's port (local mode), only what that port refused.
-      const webOnly = await refusedHosts({ kind: 'file', path: proxy.accessLog }, { clientIp: '127.0.0.1', proxyPort: web.port, since: startedAt, until });
+      const webOnly = await refusedHosts(
+        { kind: 'file', path: proxy.accessLog },
+        { clientIp: '127.0.0.1', proxyPort: web.port, since: startedAt, until },
+      );
       expect(webOnly.map((h) => h.host).sort()).toEqual(['api-only.example', 'blocked-only-here.example']);
       // Another client address saw nothing.
       expect(await refusedHosts({ kind: 'file', path: proxy.accessLog }, { clientIp: '10.0.0.9', since: startedAt, until })).toEqual([]);
@@ -169,13 +211,18 @@ describeWithSquid('the generated squid configuration, run by real squid', () => 
       const event = await reportRefusedHosts(db.store.events, runId, hosts);
       const { events } = await db.store.events.list(runId, { limit: 10 });
       expect(events).toEqual([event]);
-      expect(events[0]).toMatchObject({ type: 'egress_blocked', detail: { hosts: expect.arrayContaining([expect.objectContaining({ host: 'example.com', count: 1 })]) } });
+      expect(events[0]).toMatchObject({
+        type: 'egress_blocked',
+        detail: { hosts: expect.arrayContaining([expect.objectContaining({ host: 'example.com', count: 1 })]) },
+      });
       expect(events[0]!.message).toMatch(/^egress proxy refused \d+ hosts: /);
       expect(blockedHostsMarkdown(hosts)).toContain('- `example.com` (1 request)');
     });
 
     it("Given the proxy's log group in CloudWatch Logs, When refused hosts are listed with FilterLogEvents, Then the same refusals are found, by client IP and window", async () => {
-      const lines = readFileSync(proxy.accessLog, 'utf8').split('\n').filter((l) => l.trim());
+      const lines = readFileSync(proxy.accessLog, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim());
       // The proxy's log group as the awslogs driver fills it, seen from another task address (10.0.1.23).
       const messages = lines.map((l) => l.replace(' 127.0.0.1 ', ' 10.0.1.23 '));
       const requests: Record<string, unknown>[] = [];
@@ -203,7 +250,11 @@ describeWithSquid('the generated squid configuration, run by real squid', () => 
           credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
         });
         const until = new Date(Date.now() + 1_000);
-        const hosts = await refusedHostsFromCloudWatch(client, '/nightshift/egress-proxy', { clientIp: '10.0.1.23', since: startedAt, until });
+        const hosts = await refusedHostsFromCloudWatch(client, '/nightshift/egress-proxy', {
+          clientIp: '10.0.1.23',
+          since: startedAt,
+          until,
+        });
         expect(hosts.map((h) => h.host)).toEqual(expect.arrayContaining(['example.com', 'api-only.example', '140.82.112.3']));
         expect(hosts.map((h) => h.host)).not.toContain('other-run.example');
         expect(hosts.map((h) => h.host)).not.toContain('github.com');
@@ -235,15 +286,22 @@ describeWithSquid('the generated squid configuration, run by real squid', () => 
       ['a wrong password', (port: ProxyPort) => wrong(port, 'nightshift-runner', 'a'.repeat(43))],
       ['the right password under another user', (port: ProxyPort) => wrong(port, 'someone', proxy.runnerPassword)],
       ['a password that is not URL-safe', (port: ProxyPort) => wrong(port, 'nightshift-runner', `${proxy.runnerPassword}%20x`)],
-    ])('Given a tool with %s, When it asks for an AWS API host the runner uses, Then it is asked to authenticate (407) on every port, CONNECT and plain HTTP', async (_label, via) => {
-      for (const port of proxy.ports) {
-        for (const host of hosts) {
-          const connect = await connectVia(via(port), `${host}:443`);
-          const get = await getVia(via(port), `http://${host}/`);
-          expect({ host, port: port.name, connect: connect.status, get: get.status }).toEqual({ host, port: port.name, connect: 407, get: 407 });
+    ])(
+      'Given a tool with %s, When it asks for an AWS API host the runner uses, Then it is asked to authenticate (407) on every port, CONNECT and plain HTTP',
+      async (_label, via) => {
+        for (const port of proxy.ports) {
+          for (const host of hosts) {
+            const connect = await connectVia(via(port), `${host}:443`);
+            const get = await getVia(via(port), `http://${host}/`);
+            expect({ host, port: port.name, connect: connect.status, get: get.status }).toEqual({
+              host,
+              port: port.name,
+              connect: 407,
+              get: 407,
+            });
+          }
         }
-      }
-    });
+      },
+    );
   });
-
 });

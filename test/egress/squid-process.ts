@@ -19,7 +19,7 @@ export function findSquid(): string | undefined {
 export function squidOrSkip(): { squid: string | undefined; describeWithSquid: jest.Describe } {
   const squid = findSquid();
   if (squid) return { squid, describeWithSquid: describe };
-  if (process.env.CI) throw new Error('squid is not installed but CI is set: .ci/run must install Debian\'s squid package');
+  if (process.env.CI) throw new Error("squid is not installed but CI is set: .ci/run must install Debian's squid package");
   console.warn('\n\n*** SKIPPING the real-squid egress tests: squid is not installed (apt-get install squid). CI runs them. ***\n\n');
   return { squid, describeWithSquid: describe.skip };
 }
@@ -34,11 +34,20 @@ export interface RunningSquid {
   stop(): Promise<void>;
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, deadlineMs: number, child: ChildProcess, logFile: string): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  deadlineMs: number,
+  child: ChildProcess,
+  logFile: string,
+): Promise<T> {
   const deadline = Date.now() + deadlineMs;
   let lastError: unknown;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`squid exited (${child.exitCode}) before ${what}:\n${existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-2000) : ''}`);
+    if (child.exitCode !== null)
+      throw new Error(
+        `squid exited (${child.exitCode}) before ${what}:\n${existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-2000) : ''}`,
+      );
     try {
       const value = await probe();
       if (value !== undefined) return value;
@@ -55,7 +64,11 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, dea
  * service name (-n, so its shared memory segments are its own) and its own pid/log/coredump dirs.
  * The port block is random; a clash with another process's port shows as a failed start and is retried.
  */
-export async function startSquid(squid: string, config: Pick<NightshiftConfig, 'repos' | 'egress'>, region = 'us-east-1'): Promise<RunningSquid> {
+export async function startSquid(
+  squid: string,
+  config: Pick<NightshiftConfig, 'repos' | 'egress'>,
+  region = 'us-east-1',
+): Promise<RunningSquid> {
   for (let attempt = 1; ; attempt++) {
     const basePort = 20_000 + Math.floor(Math.random() * 40_000);
     try {
@@ -66,7 +79,12 @@ export async function startSquid(squid: string, config: Pick<NightshiftConfig, '
   }
 }
 
-async function startOnce(squid: string, config: Pick<NightshiftConfig, 'repos' | 'egress'>, region: string, basePort: number): Promise<RunningSquid> {
+async function startOnce(
+  squid: string,
+  config: Pick<NightshiftConfig, 'repos' | 'egress'>,
+  region: string,
+  basePort: number,
+): Promise<RunningSquid> {
   const dir = mkdtempSync(join(tmpdir(), 'ns-squid-'));
   // Run as root, squid drops to its effective user ("proxy"), which must be able to write here.
   chmodSync(dir, 0o777);
@@ -107,7 +125,8 @@ async function startOnce(squid: string, config: Pick<NightshiftConfig, 'repos' |
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    for (const port of ports) await waitFor(`listening on ${port.port}`, () => checkProxy(url(port), { timeoutMs: 1_000 }), 20_000, child, cacheLog);
+    for (const port of ports)
+      await waitFor(`listening on ${port.port}`, () => checkProxy(url(port), { timeoutMs: 1_000 }), 20_000, child, cacheLog);
   } catch (err) {
     await stop();
     throw new Error(`${(err as Error).message}\n${stderr.slice(-2000)}`);

@@ -23,14 +23,27 @@ const manifest = Manifest.parse(JSON.parse(readFileSync(join(__dirname, '..', '.
 
 const level = { read: 1, write: 2 } as const;
 /** Every token Nightshift asks its App for: the runner's (run broker), the webhook's, the run-end report's and CI auto-fix's. */
-const asked: Record<string, 'read' | 'write'>[] = [GITHUB_TOKEN_PERMISSIONS, WEBHOOK_TOKEN_PERMISSIONS, STATUS_TOKEN_PERMISSIONS, CI_TOKEN_PERMISSIONS];
+const asked: Record<string, 'read' | 'write'>[] = [
+  GITHUB_TOKEN_PERMISSIONS,
+  WEBHOOK_TOKEN_PERMISSIONS,
+  STATUS_TOKEN_PERMISSIONS,
+  CI_TOKEN_PERMISSIONS,
+];
 
 describe('the GitHub App manifest (infra/github-app-manifest.json)', () => {
   test("Given the brokers' token requests, Then the manifest grants exactly the permissions they ask for, at the highest level any asks", () => {
     const needed: Record<string, 'read' | 'write'> = {};
-    for (const token of asked) for (const [name, lvl] of Object.entries(token)) if (!needed[name] || level[lvl] > level[needed[name]!]) needed[name] = lvl;
+    for (const token of asked)
+      for (const [name, lvl] of Object.entries(token)) if (!needed[name] || level[lvl] > level[needed[name]!]) needed[name] = lvl;
     expect(manifest.default_permissions).toEqual(needed);
-    expect(manifest.default_permissions).toEqual({ contents: 'write', pull_requests: 'write', issues: 'write', checks: 'write', actions: 'read', metadata: 'read' });
+    expect(manifest.default_permissions).toEqual({
+      contents: 'write',
+      pull_requests: 'write',
+      issues: 'write',
+      checks: 'write',
+      actions: 'read',
+      metadata: 'read',
+    });
   });
 
   test('Given the webhook handler, Then the manifest subscribes to exactly the events it acts on', () => {
@@ -49,6 +62,9 @@ describe('the GitHub App manifest (infra/github-app-manifest.json)', () => {
 
   test('Given an event outside the subscription, When it is classified, Then it is not handled', () => {
     const push = examples.find((e) => e.name === 'push')!.examples[0];
-    expect(classifyDelivery('push', push, { triggerLabel: 'nightshift', commentCommand: '/nightshift' })).toEqual({ kind: 'ignore', reason: 'event push is not handled' });
+    expect(classifyDelivery('push', push, { triggerLabel: 'nightshift', commentCommand: '/nightshift' })).toEqual({
+      kind: 'ignore',
+      reason: 'event push is not handled',
+    });
   });
 });

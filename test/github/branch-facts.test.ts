@@ -31,7 +31,9 @@ describe('branch facts', () => {
   });
 
   test('Given branches of an allowed repository, When their facts are looked up, Then the default branch, existence, the answered name, protection and PR head come back, and no token', async () => {
-    const answers = await Promise.all(['release', 'nightshift/alias', 'nightshift/new'].map((branch) => lookupBranchFacts(deps(), { kind: 'branchFacts', repo, branch })));
+    const answers = await Promise.all(
+      ['release', 'nightshift/alias', 'nightshift/new'].map((branch) => lookupBranchFacts(deps(), { kind: 'branchFacts', repo, branch })),
+    );
     expect(answers).toEqual([
       { repository: repo, defaultBranch: 'main', branch: { exists: true, name: 'release', protected: true }, openPullRequestHead: false },
       { repository: repo, defaultBranch: 'main', branch: { exists: true, name: 'main', protected: false }, openPullRequestHead: false },
@@ -41,7 +43,9 @@ describe('branch facts', () => {
   });
 
   test('Given a repository outside the allowlist, a request of another kind or a full ref, When branch facts are looked up, Then they are refused', async () => {
-    await expect(lookupBranchFacts(deps(), { kind: 'branchFacts', repo: 'demo/other', branch: 'x' })).rejects.toThrow(/not in the repos allowlist/);
+    await expect(lookupBranchFacts(deps(), { kind: 'branchFacts', repo: 'demo/other', branch: 'x' })).rejects.toThrow(
+      /not in the repos allowlist/,
+    );
     await expect(lookupBranchFacts(deps(), { kind: 'webhookToken', repo })).rejects.toThrow();
     await expect(lookupBranchFacts(deps(), { kind: 'branchFacts', repo, branch: 'refs/heads/main' })).rejects.toThrow(/refs\//);
   });

@@ -1,5 +1,14 @@
 import type { TimelineEvent } from '../../core/console/run-insights';
-import { attemptRefusal, cleanLog, emptyAttempts, failingJobs, fixPrompt, parseAutofixToggle, preexistingFailure, pushedCommit } from '../../core/github/ci-autofix';
+import {
+  attemptRefusal,
+  cleanLog,
+  emptyAttempts,
+  failingJobs,
+  fixPrompt,
+  parseAutofixToggle,
+  preexistingFailure,
+  pushedCommit,
+} from '../../core/github/ci-autofix';
 import type { CiJob } from '../../core/github/ci-port';
 import { PROMPT_MAX } from '../../core/github/thread-prompt';
 import { classifyDelivery } from '../../core/github/webhook-events';
@@ -9,9 +18,19 @@ import { examplePayload, REPO } from './webhook-harness';
 const settings = { triggerLabel: 'nightshift', commentCommand: '/nightshift' };
 const sha = 'ec26c3e57ca3a959ca5aad62de7213c562f8c821';
 const caps = { perCommit: 2, perPullRequest: 3 };
-const job = (over: Partial<CiJob> = {}): CiJob => ({ id: 1, name: 'test', conclusion: 'failure', failedSteps: ['Run tests'], summary: null, hasLog: true, ...over });
-const ev = (type: string, detail: Record<string, unknown>): TimelineEvent => ({ at: '2026-12-03T00:00:00.000Z', type, message: type, detail }) as TimelineEvent;
-const tests = (phase: 'base' | 'head', passed: boolean, failed: string[], total = 10) => ev('test_result', { phase, passed, failed, total });
+const job = (over: Partial<CiJob> = {}): CiJob => ({
+  id: 1,
+  name: 'test',
+  conclusion: 'failure',
+  failedSteps: ['Run tests'],
+  summary: null,
+  hasLog: true,
+  ...over,
+});
+const ev = (type: string, detail: Record<string, unknown>): TimelineEvent =>
+  ({ at: '2026-12-03T00:00:00.000Z', type, message: type, detail }) as TimelineEvent;
+const tests = (phase: 'base' | 'head', passed: boolean, failed: string[], total = 10) =>
+  ev('test_result', { phase, passed, failed, total });
 
 describe('CI events (real @octokit/webhooks-examples payloads)', () => {
   it('Given a check suite completed with a failure, When it is classified, Then it is a CI failure on its head commit, with the pull requests of that head', () => {
@@ -19,29 +38,69 @@ describe('CI events (real @octokit/webhooks-examples payloads)', () => {
       x.check_suite.conclusion = 'failure';
       x.check_suite.updated_at = new Date().toISOString();
     });
-    expect(classifyDelivery('check_suite', p, settings)).toMatchObject({ kind: 'ci_failed', repo: REPO, headSha: sha, headBranch: 'changes', checkSuiteId: 118578147, workflowRunId: null, pullNumbers: [2], conclusion: 'failure' });
+    expect(classifyDelivery('check_suite', p, settings)).toMatchObject({
+      kind: 'ci_failed',
+      repo: REPO,
+      headSha: sha,
+      headBranch: 'changes',
+      checkSuiteId: 118578147,
+      workflowRunId: null,
+      pullNumbers: [2],
+      conclusion: 'failure',
+    });
   });
 
   it('Given a workflow run completed with a failure, When it is classified, Then it carries its check suite id (the same attempt as its check suite) and its head repository', () => {
-    const p = examplePayload('workflow_run', 'completed', (x) => {
-      x.workflow_run.conclusion = 'timed_out';
-      x.workflow_run.pull_requests[0].head.sha = x.workflow_run.head_sha;
-    }, 2);
+    const p = examplePayload(
+      'workflow_run',
+      'completed',
+      (x) => {
+        x.workflow_run.conclusion = 'timed_out';
+        x.workflow_run.pull_requests[0].head.sha = x.workflow_run.head_sha;
+      },
+      2,
+    );
     const trigger = classifyDelivery('workflow_run', p, settings);
-    expect(trigger).toMatchObject({ kind: 'ci_failed', checkSuiteId: 1291536064, workflowRunId: 289782451, headRepo: 'octo-org/octo-repo', pullNumbers: [2], conclusion: 'timed_out' });
+    expect(trigger).toMatchObject({
+      kind: 'ci_failed',
+      checkSuiteId: 1291536064,
+      workflowRunId: 289782451,
+      headRepo: 'octo-org/octo-repo',
+      pullNumbers: [2],
+      conclusion: 'timed_out',
+    });
   });
 
   it('Given a success, a requested suite, a cancelled run or pull requests of another head, When they are classified, Then they start nothing', () => {
-    expect(classifyDelivery('check_suite', examplePayload('check_suite', 'completed'), settings)).toEqual({ kind: 'ignore', reason: 'the check suite concluded success' });
-    expect(classifyDelivery('check_suite', examplePayload('check_suite', 'requested'), settings)).toEqual({ kind: 'ignore', reason: 'check_suite.requested' });
-    const cancelled = examplePayload('workflow_run', 'completed', (x) => {
-      x.workflow_run.conclusion = 'cancelled';
-    }, 1);
-    expect(classifyDelivery('workflow_run', cancelled, settings)).toEqual({ kind: 'ignore', reason: 'the workflow run concluded cancelled' });
+    expect(classifyDelivery('check_suite', examplePayload('check_suite', 'completed'), settings)).toEqual({
+      kind: 'ignore',
+      reason: 'the check suite concluded success',
+    });
+    expect(classifyDelivery('check_suite', examplePayload('check_suite', 'requested'), settings)).toEqual({
+      kind: 'ignore',
+      reason: 'check_suite.requested',
+    });
+    const cancelled = examplePayload(
+      'workflow_run',
+      'completed',
+      (x) => {
+        x.workflow_run.conclusion = 'cancelled';
+      },
+      1,
+    );
+    expect(classifyDelivery('workflow_run', cancelled, settings)).toEqual({
+      kind: 'ignore',
+      reason: 'the workflow run concluded cancelled',
+    });
     // The example's pull request has another head sha than the run: it is not a pull request of this commit.
-    const other = examplePayload('workflow_run', 'completed', (x) => {
-      x.workflow_run.conclusion = 'failure';
-    }, 2);
+    const other = examplePayload(
+      'workflow_run',
+      'completed',
+      (x) => {
+        x.workflow_run.conclusion = 'failure';
+      },
+      2,
+    );
     expect(classifyDelivery('workflow_run', other, settings)).toMatchObject({ kind: 'ci_failed', pullNumbers: [] });
   });
 });
@@ -56,7 +115,14 @@ describe('the pure decisions', () => {
   });
 
   it("Given the jobs of a suite, When the failing ones are picked, Then they are failed jobs only, never Nightshift's own check run, at most four", () => {
-    const jobs = [job({ id: 1 }), job({ id: 2, conclusion: 'success' }), job({ id: 3, name: 'Nightshift' }), job({ id: 4, conclusion: 'timed_out' }), job({ id: 5, conclusion: 'cancelled' }), ...[6, 7, 8].map((id) => job({ id }))];
+    const jobs = [
+      job({ id: 1 }),
+      job({ id: 2, conclusion: 'success' }),
+      job({ id: 3, name: 'Nightshift' }),
+      job({ id: 4, conclusion: 'timed_out' }),
+      job({ id: 5, conclusion: 'cancelled' }),
+      ...[6, 7, 8].map((id) => job({ id })),
+    ];
     expect(failingJobs(jobs).map((j) => j.id)).toEqual([1, 4, 6, 7]);
   });
 
@@ -103,7 +169,9 @@ describe('the failing logs in the prompt', () => {
 
   it('Given a raw CI log, When it is cleaned, Then it has no escapes, no timestamps, no hidden text and no token', () => {
     const text = cleanLog(raw, 10_000, new Redactor());
-    expect(text).toBe(['##[group]Run npm test', '✕ slugify trims separators', 'GITHUB_TOKEN=[REDACTED]', 'expected "a-b" got "a--b"'].join('\n'));
+    expect(text).toBe(
+      ['##[group]Run npm test', '✕ slugify trims separators', 'GITHUB_TOKEN=[REDACTED]', 'expected "a-b" got "a--b"'].join('\n'),
+    );
   });
 
   it('Given a long log, When it is cleaned, Then its end is kept, cut at a line, saying so', () => {
@@ -134,13 +202,21 @@ describe('the failing logs in the prompt', () => {
       caps,
     });
     expect(prompt.length).toBeLessThanOrEqual(PROMPT_MAX);
-    expect(prompt).toContain(`CI failed (failure) on commit ${sha} (CI), the head of pull request #2 of ${REPO} on its branch nightshift/x.`);
+    expect(prompt).toContain(
+      `CI failed (failure) on commit ${sha} (CI), the head of pull request #2 of ${REPO} on its branch nightshift/x.`,
+    );
     expect(prompt).toContain('This is auto-fix attempt 1 of at most 2 for this commit, and 2 of at most 3 for the pull request.');
-    expect(prompt).toContain('Failing job "unit tests" (failure); failed step: Run tests. The end of its log:\n```````text\n[… earlier lines');
+    expect(prompt).toContain(
+      'Failing job "unit tests" (failure); failed step: Run tests. The end of its log:\n```````text\n[… earlier lines',
+    );
     expect(prompt).toContain('expected "a-b" got "a--b"');
     expect(prompt).not.toContain(token);
     expect(prompt).not.toContain('print secrets');
-    expect(prompt).toContain('Failing job "lint" (failure); failed step: Run tests. What the check reported:\n```text\nsrc/a.ts:3 no-unused-vars\n```');
-    expect(prompt).toContain('Failing job "e2e" (failure); failed step: Run tests. Its log could not be read; run the tests to see the failure.');
+    expect(prompt).toContain(
+      'Failing job "lint" (failure); failed step: Run tests. What the check reported:\n```text\nsrc/a.ts:3 no-unused-vars\n```',
+    );
+    expect(prompt).toContain(
+      'Failing job "e2e" (failure); failed step: Run tests. Its log could not be read; run the tests to see the failure.',
+    );
   });
 });

@@ -39,7 +39,15 @@ describe('the CI client against the local forge', () => {
       headBranch: 'main',
       jobs: [
         { name: 'build', conclusion: 'success', steps: [{ name: 'Build', conclusion: 'success' }], log: 'built' },
-        { name: 'test', conclusion: 'failure', steps: [{ name: 'Checkout', conclusion: 'success' }, { name: 'Run tests', conclusion: 'failure' }], log: long },
+        {
+          name: 'test',
+          conclusion: 'failure',
+          steps: [
+            { name: 'Checkout', conclusion: 'success' },
+            { name: 'Run tests', conclusion: 'failure' },
+          ],
+          log: long,
+        },
       ],
     });
     expect(run).toMatchObject({ conclusion: 'failure', headSha });
@@ -68,20 +76,58 @@ describe('the CI client against the local forge', () => {
   test("Given another app's check run, When the CI client reads the suite, Then it gets what the check reported, not a log", async () => {
     const server = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ total_count: 1, check_runs: [{ id: 5, name: 'circleci: test', conclusion: 'failure', output: { title: '2 tests failed', summary: 'slugify trims', text: null }, app: { slug: 'circleci' } }] }));
+      res.end(
+        JSON.stringify({
+          total_count: 1,
+          check_runs: [
+            {
+              id: 5,
+              name: 'circleci: test',
+              conclusion: 'failure',
+              output: { title: '2 tests failed', summary: 'slugify trims', text: null },
+              app: { slug: 'circleci' },
+            },
+          ],
+        }),
+      );
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
-      const client = octokitCiClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, token: 't', repo: 'acme/web' });
-      expect(await client.suiteCheckRuns(1)).toEqual([{ id: 5, name: 'circleci: test', conclusion: 'failure', failedSteps: [], summary: '2 tests failed\n\nslugify trims', hasLog: false }]);
+      const client = octokitCiClient({
+        baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        token: 't',
+        repo: 'acme/web',
+      });
+      expect(await client.suiteCheckRuns(1)).toEqual([
+        {
+          id: 5,
+          name: 'circleci: test',
+          conclusion: 'failure',
+          failedSteps: [],
+          summary: '2 tests failed\n\nslugify trims',
+          hasLog: false,
+        },
+      ]);
     } finally {
       server.close();
     }
   });
 
   test('Given a webhook token request, When the broker mints it, Then the App is asked for checks and actions read only when asked with ci, never with checks write too', async () => {
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-    const config = webhookConfig({ github: { appId: 4242, installationId: 1, privateKeySecret: 'nightshift/github-app-key', webhookSecret: 'nightshift/gh-webhook', apiUrl: forge.url } });
+    const { privateKey } = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
+    const config = webhookConfig({
+      github: {
+        appId: 4242,
+        installationId: 1,
+        privateKeySecret: 'nightshift/github-app-key',
+        webhookSecret: 'nightshift/gh-webhook',
+        apiUrl: forge.url,
+      },
+    });
     const deps = { config, secrets: async () => privateKey };
     const asked = async (request: Record<string, unknown>) => {
       const before = forge.requests.length;

@@ -30,7 +30,11 @@ describe('compare diff of a run branch', () => {
     const bare = createBareRepoFromDirectory(root, repo, seed);
     rmSync(seed, { recursive: true, force: true });
     const work = mkdtempSync(join(tmpdir(), 'ns-work-'));
-    const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=T', '-c', 'user.email=t@example.com', ...args], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-c', 'user.name=T', '-c', 'user.email=t@example.com', ...args], {
+        cwd: work,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
     git('clone', '--quiet', `file://${bare}`, '.');
     git('checkout', '--quiet', '-b', branch);
     execFileSync('mkdir', ['-p', join(work, 'docs')]);
@@ -53,7 +57,13 @@ describe('compare diff of a run branch', () => {
     expect(answer.diff).toContain('+# Guide <script>x</script>');
     expect(JSON.stringify(answer)).not.toMatch(/nsf_|token/i);
 
-    const viaApi = classifiedRunDiff({ repo, base: answer.base, head: branch, diffText: answer.diff!, protectedPaths: protectedPathsOfNightshiftYml(answer.nightshiftYml) });
+    const viaApi = classifiedRunDiff({
+      repo,
+      base: answer.base,
+      head: branch,
+      diffText: answer.diff!,
+      protectedPaths: protectedPathsOfNightshiftYml(answer.nightshiftYml),
+    });
     const local = await forgeDiffs(root).runDiff(runViewFixture({ repo, branch, baseBranch: null }));
     expect(viaApi).toEqual(local);
     expect(viaApi.diff.files.map((f) => [f.path, f.hunks.flatMap((h) => h.lines.flatMap((l) => l.risks.map((r) => r.kind)))[0]])).toEqual([
@@ -63,8 +73,16 @@ describe('compare diff of a run branch', () => {
   });
 
   test('Given a branch that is not there, a base named explicitly or a repository outside the allowlist, When the diff is looked up, Then it is null, against that base, or refused', async () => {
-    await expect(lookupCompareDiff(deps(), { kind: 'compareDiff', repo, head: 'nightshift/gone' })).resolves.toMatchObject({ diff: null, truncated: false });
-    await expect(lookupCompareDiff(deps(), { kind: 'compareDiff', repo, base: branch, head: branch })).resolves.toMatchObject({ base: branch, diff: '' });
-    await expect(lookupCompareDiff(deps(), { kind: 'compareDiff', repo: 'demo/other', head: branch })).rejects.toThrow(/not in the repos allowlist/);
+    await expect(lookupCompareDiff(deps(), { kind: 'compareDiff', repo, head: 'nightshift/gone' })).resolves.toMatchObject({
+      diff: null,
+      truncated: false,
+    });
+    await expect(lookupCompareDiff(deps(), { kind: 'compareDiff', repo, base: branch, head: branch })).resolves.toMatchObject({
+      base: branch,
+      diff: '',
+    });
+    await expect(lookupCompareDiff(deps(), { kind: 'compareDiff', repo: 'demo/other', head: branch })).rejects.toThrow(
+      /not in the repos allowlist/,
+    );
   });
 });

@@ -7,7 +7,7 @@ beforeEach(async () => {
 });
 afterEach(() => h.stop());
 
-describe('a run\'s priority from its issue\'s labels', () => {
+describe("a run's priority from its issue's labels", () => {
   it('Given labels beside the trigger label, When the priority is read, Then <triggerLabel>:high and :low count, high winning, case-insensitively', () => {
     expect(priorityOfLabels(['nightshift', 'Nightshift:High'], 'nightshift')).toBe('high');
     expect(priorityOfLabels(['nightshift:low', 'nightshift:high'], 'nightshift')).toBe('high');
@@ -28,7 +28,10 @@ describe('a run\'s priority from its issue\'s labels', () => {
   });
 
   it('Given an issue with no priority label, When the label event arrives, Then its run is normal (stored implicitly)', async () => {
-    const labeled = await h.deliver('issues', examplePayload('issues', 'labeled', (p) => (p.label.name = 'nightshift')));
+    const labeled = await h.deliver(
+      'issues',
+      examplePayload('issues', 'labeled', (p) => (p.label.name = 'nightshift')),
+    );
     const run = await h.db.store.runs.get(labeled.body.runId as string);
     expect(run?.priority).toBeUndefined();
   });

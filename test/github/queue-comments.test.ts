@@ -30,8 +30,17 @@ async function issueRun(number: number): Promise<RunRecord> {
   return (await h.db.store.runs.get(answer.body.runId as string))!;
 }
 
-const wait = (run: RunRecord) => h.db.store.queue.wait({ runId: run.runId, repo: run.repo, requester: run.requester, priority: 'normal', held: false, at: new Date().toISOString() });
-const placesShown = async (runs: RunRecord[]) => Promise.all(runs.map(async (r) => (await h.db.store.runs.get(r.runId))!.statusCommentPosition));
+const wait = (run: RunRecord) =>
+  h.db.store.queue.wait({
+    runId: run.runId,
+    repo: run.repo,
+    requester: run.requester,
+    priority: 'normal',
+    held: false,
+    at: new Date().toISOString(),
+  });
+const placesShown = async (runs: RunRecord[]) =>
+  Promise.all(runs.map(async (r) => (await h.db.store.runs.get(r.runId))!.statusCommentPosition));
 const lastEditOf = (run: RunRecord) => h.repo.edits.filter((e) => e.id === run.statusCommentId).at(-1)?.body;
 
 describe('which comments a move edits', () => {
@@ -41,7 +50,15 @@ describe('which comments a move edits', () => {
     const runs = new Map<string, RunRecord>();
     for (let i = 0; i < QUEUE_COMMENT_WINDOW + 3; i++) {
       const runId = newRunId();
-      entries.push({ runId, repo: REPO, requester: base.requester, queueOrder: `2#${runId}`, held: false, wokenAt: null, since: new Date().toISOString() });
+      entries.push({
+        runId,
+        repo: REPO,
+        requester: base.requester,
+        queueOrder: `2#${runId}`,
+        held: false,
+        wokenAt: null,
+        since: new Date().toISOString(),
+      });
       // Every comment shows the place behind its own (the run ahead of all of them just left).
       runs.set(runId, { ...base, runId, status: 'QUEUED', statusCommentId: 5_000 + i, statusCommentPosition: i + 2 });
     }
@@ -58,7 +75,14 @@ describe('which comments a move edits', () => {
     runs.delete(ids[4]!);
     expect(queueCommentEdits(entries, runs).map((e) => e.position)).toEqual([6, 7, 8, 9, 10]);
     // Beyond the window nothing is edited, however many edits are left: every comment within it is true, the three behind it are not.
-    for (const [i, id] of ids.entries()) runs.set(id, { ...base, runId: id, status: 'QUEUED', statusCommentId: 5_000 + i, statusCommentPosition: i < QUEUE_COMMENT_WINDOW ? i + 1 : 1 });
+    for (const [i, id] of ids.entries())
+      runs.set(id, {
+        ...base,
+        runId: id,
+        status: 'QUEUED',
+        statusCommentId: 5_000 + i,
+        statusCommentPosition: i < QUEUE_COMMENT_WINDOW ? i + 1 : 1,
+      });
     expect(queueCommentEdits(entries, runs)).toEqual([]);
   });
 });
@@ -116,12 +140,17 @@ describe('the edit', () => {
     const runs = [await issueRun(1), await issueRun(2)];
     for (const run of runs) await wait(run);
     // Admitted meanwhile: the conditional store of the place is refused, so its comment is not touched.
-    const admittedMeanwhile = { ...h.db.store.runs, get: async (runId: string) => {
-      const run = await h.db.store.runs.get(runId);
-      if (runId === runs[1]!.runId && run?.status === 'QUEUED') await h.db.store.runs.transition(runId, 'STARTING');
-      return run;
-    } };
-    expect(await reportQueueMoved({ queue: h.db.store.queue, runs: admittedMeanwhile, github: async () => h.repo })).toEqual({ edited: [] });
+    const admittedMeanwhile = {
+      ...h.db.store.runs,
+      get: async (runId: string) => {
+        const run = await h.db.store.runs.get(runId);
+        if (runId === runs[1]!.runId && run?.status === 'QUEUED') await h.db.store.runs.transition(runId, 'STARTING');
+        return run;
+      },
+    };
+    expect(await reportQueueMoved({ queue: h.db.store.queue, runs: admittedMeanwhile, github: async () => h.repo })).toEqual({
+      edited: [],
+    });
     expect(h.repo.edits.filter((e) => e.id === runs[1]!.statusCommentId)).toEqual([]);
 
     const third = await issueRun(3);

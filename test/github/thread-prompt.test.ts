@@ -40,7 +40,14 @@ describe('prompts', () => {
 
   it('Given more comments than fit, When the prompt is built, Then the newest that fit under the prompt limit are kept', () => {
     const many = Array.from({ length: 40 }, (_, i) => comment('m', `comment ${i} ${'x'.repeat(1_900)}`, true));
-    const prompt = iterationPrompt({ repo: 'acme/web', number: 2, branch: 'nightshift/x', requestedBy: 'm', instructions: 'tidy up', comments: many });
+    const prompt = iterationPrompt({
+      repo: 'acme/web',
+      number: 2,
+      branch: 'nightshift/x',
+      requestedBy: 'm',
+      instructions: 'tidy up',
+      comments: many,
+    });
     expect(prompt.length).toBeLessThanOrEqual(PROMPT_MAX);
     expect(prompt).toContain('comment 39');
     expect(prompt).not.toContain('comment 0 ');
@@ -50,19 +57,79 @@ describe('prompts', () => {
 
 describe('commands', () => {
   it('Given a comment body, When the command is read, Then it is read only at the start of the body, followed by white space or the end', () => {
-    expect(parseCommand('/nightshift also handle []', '/nightshift')).toEqual({ instructions: 'also handle []', stop: false, review: false, plan: false, inbox: null });
-    expect(parseCommand('  /nightshift stop', '/nightshift')).toEqual({ instructions: 'stop', stop: true, review: false, plan: false, inbox: null });
+    expect(parseCommand('/nightshift also handle []', '/nightshift')).toEqual({
+      instructions: 'also handle []',
+      stop: false,
+      review: false,
+      plan: false,
+      inbox: null,
+    });
+    expect(parseCommand('  /nightshift stop', '/nightshift')).toEqual({
+      instructions: 'stop',
+      stop: true,
+      review: false,
+      plan: false,
+      inbox: null,
+    });
     // answer/approve/reject first: an inbox command (core/github/inbox-commands.ts), not a run's instructions.
-    expect(parseCommand('/nightshift answer use v2', '/nightshift')).toEqual({ instructions: 'answer use v2', stop: false, review: false, plan: false, inbox: { action: 'answer', itemId: null, text: 'use v2' } });
+    expect(parseCommand('/nightshift answer use v2', '/nightshift')).toEqual({
+      instructions: 'answer use v2',
+      stop: false,
+      review: false,
+      plan: false,
+      inbox: { action: 'answer', itemId: null, text: 'use v2' },
+    });
     // `review` asks for a review run; what follows it is what the review should look at.
-    expect(parseCommand('/nightshift review', '/nightshift')).toEqual({ instructions: '', stop: false, review: true, plan: false, inbox: null });
-    expect(parseCommand('/nightshift Review the error paths', '/nightshift')).toEqual({ instructions: 'the error paths', stop: false, review: true, plan: false, inbox: null });
-    expect(parseCommand('/nightshift reviewer notes please', '/nightshift')).toEqual({ instructions: 'reviewer notes please', stop: false, review: false, plan: false, inbox: null });
+    expect(parseCommand('/nightshift review', '/nightshift')).toEqual({
+      instructions: '',
+      stop: false,
+      review: true,
+      plan: false,
+      inbox: null,
+    });
+    expect(parseCommand('/nightshift Review the error paths', '/nightshift')).toEqual({
+      instructions: 'the error paths',
+      stop: false,
+      review: true,
+      plan: false,
+      inbox: null,
+    });
+    expect(parseCommand('/nightshift reviewer notes please', '/nightshift')).toEqual({
+      instructions: 'reviewer notes please',
+      stop: false,
+      review: false,
+      plan: false,
+      inbox: null,
+    });
     // `plan` asks for a plan run (plan: true); what follows it is the run's instructions. Hidden text is no command.
-    expect(parseCommand('/nightshift plan cover the docs too', '/nightshift')).toEqual({ instructions: 'cover the docs too', stop: false, review: false, plan: true, inbox: null });
-    expect(parseCommand('/nightshift PLAN', '/nightshift')).toEqual({ instructions: '', stop: false, review: false, plan: true, inbox: null });
-    expect(parseCommand('/nightshift <!-- x -->plan\u200b it', '/nightshift')).toEqual({ instructions: 'it', stop: false, review: false, plan: true, inbox: null });
-    expect(parseCommand('/nightshift planner notes', '/nightshift')).toEqual({ instructions: 'planner notes', stop: false, review: false, plan: false, inbox: null });
+    expect(parseCommand('/nightshift plan cover the docs too', '/nightshift')).toEqual({
+      instructions: 'cover the docs too',
+      stop: false,
+      review: false,
+      plan: true,
+      inbox: null,
+    });
+    expect(parseCommand('/nightshift PLAN', '/nightshift')).toEqual({
+      instructions: '',
+      stop: false,
+      review: false,
+      plan: true,
+      inbox: null,
+    });
+    expect(parseCommand('/nightshift <!-- x -->plan\u200b it', '/nightshift')).toEqual({
+      instructions: 'it',
+      stop: false,
+      review: false,
+      plan: true,
+      inbox: null,
+    });
+    expect(parseCommand('/nightshift planner notes', '/nightshift')).toEqual({
+      instructions: 'planner notes',
+      stop: false,
+      review: false,
+      plan: false,
+      inbox: null,
+    });
     expect(parseCommand('/nightshift <!-- plan --> fix it', '/nightshift')).toMatchObject({ plan: false });
     expect(parseCommand('/nightshiftx', '/nightshift')).toBeUndefined();
     expect(parseCommand('please /nightshift', '/nightshift')).toBeUndefined();
@@ -73,9 +140,15 @@ describe('commands', () => {
     // GitHub's real pull_request.labeled payload: GitHub tells of a pull request's labels as pull_request events.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const examples = require('@octokit/webhooks-examples') as { name: string; examples: Record<string, unknown>[] }[];
-    const labeled = structuredClone(examples.find((e) => e.name === 'pull_request')!.examples.find((p) => p.action === 'labeled')!) as { label: { name: string }; pull_request: { number: number; head: { ref: string } } };
+    const labeled = structuredClone(examples.find((e) => e.name === 'pull_request')!.examples.find((p) => p.action === 'labeled')!) as {
+      label: { name: string };
+      pull_request: { number: number; head: { ref: string } };
+    };
     const settings = { triggerLabel: 'nightshift', commentCommand: '/nightshift', reviewLabel: 'nightshift-review' };
-    expect(classifyDelivery('pull_request', labeled, settings)).toEqual({ kind: 'ignore', reason: `label ${labeled.label.name} on a pull request is not the review label` });
+    expect(classifyDelivery('pull_request', labeled, settings)).toEqual({
+      kind: 'ignore',
+      reason: `label ${labeled.label.name} on a pull request is not the review label`,
+    });
     labeled.label.name = 'Nightshift-Review';
     expect(classifyDelivery('pull_request', labeled, settings)).toMatchObject({
       kind: 'pull_labeled',
@@ -91,16 +164,30 @@ describe('commands', () => {
   it('Given an issues.labeled event about a pull request, When it is classified, Then it starts nothing (GitHub sends those as pull_request.labeled)', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const examples = require('@octokit/webhooks-examples') as { name: string; examples: Record<string, unknown>[] }[];
-    const labeled = structuredClone(examples.find((e) => e.name === 'issues')!.examples.find((p) => p.action === 'labeled')!) as { label: { name: string }; issue: Record<string, unknown> };
+    const labeled = structuredClone(examples.find((e) => e.name === 'issues')!.examples.find((p) => p.action === 'labeled')!) as {
+      label: { name: string };
+      issue: Record<string, unknown>;
+    };
     labeled.label.name = 'nightshift-review';
     const onPull = { ...labeled, issue: { ...labeled.issue, pull_request: { url: 'https://api.github.com/repos/o/r/pulls/1' } } };
     const settings = { triggerLabel: 'nightshift', commentCommand: '/nightshift', reviewLabel: 'nightshift-review' };
-    expect(classifyDelivery('issues', onPull, settings)).toEqual({ kind: 'ignore', reason: 'a label on a pull request is read from pull_request.labeled' });
-    expect(classifyDelivery('issues', labeled, settings)).toMatchObject({ kind: 'ignore', reason: 'label nightshift-review is not the trigger label' });
+    expect(classifyDelivery('issues', onPull, settings)).toEqual({
+      kind: 'ignore',
+      reason: 'a label on a pull request is read from pull_request.labeled',
+    });
+    expect(classifyDelivery('issues', labeled, settings)).toMatchObject({
+      kind: 'ignore',
+      reason: 'label nightshift-review is not the trigger label',
+    });
   });
 
   it('Given an event it does not act on, When it is classified, Then it is ignored', () => {
-    expect(classifyDelivery('ping', { zen: 'x' }, { triggerLabel: 'nightshift', commentCommand: '/nightshift' })).toEqual({ kind: 'ignore', reason: 'ping' });
-    expect(classifyDelivery('issues', { action: 'opened' }, { triggerLabel: 'nightshift', commentCommand: '/nightshift' }).kind).toBe('ignore');
+    expect(classifyDelivery('ping', { zen: 'x' }, { triggerLabel: 'nightshift', commentCommand: '/nightshift' })).toEqual({
+      kind: 'ignore',
+      reason: 'ping',
+    });
+    expect(classifyDelivery('issues', { action: 'opened' }, { triggerLabel: 'nightshift', commentCommand: '/nightshift' }).kind).toBe(
+      'ignore',
+    );
   });
 });

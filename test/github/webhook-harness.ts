@@ -27,7 +27,11 @@ export function webhookConfig(overrides: Record<string, unknown> = {}): Nightshi
   return parseConfig({
     repos: [{ name: REPO, budgetUsd: 1 }],
     budgets: { perRunUsd: 1, maxPerRunUsd: 2, perRequesterDailyUsd: 20, dailyUsd: 50, perThreadUsd: 2.5 },
-    model: { id: 'test-model', prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 }, fargate: { vcpuHourUsd: 0.04, gbHourUsd: 0.004 } },
+    model: {
+      id: 'test-model',
+      prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 },
+      fargate: { vcpuHourUsd: 0.04, gbHourUsd: 0.004 },
+    },
     github: { tokenSecret: 'nightshift/github-token', webhookSecret: 'nightshift/gh-webhook' },
     ...overrides,
   });
@@ -37,7 +41,12 @@ export function webhookConfig(overrides: Record<string, unknown> = {}): Nightshi
  * A real payload from @octokit/webhooks-examples, adjusted to the test repository, sender and clock
  * (the examples are from 2019; deliveries older than the dedup window are refused as stale).
  */
-export function examplePayload(event: string, action: string, adjust: (p: Record<string, any>) => void = () => undefined, index = 0): Record<string, any> {
+export function examplePayload(
+  event: string,
+  action: string,
+  adjust: (p: Record<string, any>) => void = () => undefined,
+  index = 0,
+): Record<string, any> {
   const found = examples.find((e) => e.name === event)?.examples.filter((p) => p.action === action)[index];
   if (!found) throw new Error(`no ${event}.${action} example`);
   const p = structuredClone(found) as Record<string, any>;
@@ -59,10 +68,32 @@ export function examplePayload(event: string, action: string, adjust: (p: Record
 /** An in-memory GitHub repository: what the webhook handler asks and what it wrote. */
 export class FakeRepo implements GithubRepoPort {
   permissions = new Map<string, RepoPermission>([['Codertocat', 'admin']]);
-  issues = new Map<number, { title: string; body: string | null; user: { login: string; type: string } }>([[1, { title: 'Spelling error in the README file', body: 'It looks like you accidently spelled commit with two t.', user: { login: 'Codertocat', type: 'User' } }]]);
+  issues = new Map<number, { title: string; body: string | null; user: { login: string; type: string } }>([
+    [
+      1,
+      {
+        title: 'Spelling error in the README file',
+        body: 'It looks like you accidently spelled commit with two t.',
+        user: { login: 'Codertocat', type: 'User' },
+      },
+    ],
+  ]);
   comments = new Map<number, GithubComment[]>();
   inline = new Map<number, GithubComment[]>();
-  pulls = new Map<number, PullDetails>([[2, { number: 2, state: 'open', headRef: 'changes', headRepo: REPO, baseRepo: REPO, htmlUrl: 'https://github.com/acme/web/pull/2', headSha: 'c0ffee0000000000000000000000000000000002' }]]);
+  pulls = new Map<number, PullDetails>([
+    [
+      2,
+      {
+        number: 2,
+        state: 'open',
+        headRef: 'changes',
+        headRepo: REPO,
+        baseRepo: REPO,
+        htmlUrl: 'https://github.com/acme/web/pull/2',
+        headSha: 'c0ffee0000000000000000000000000000000002',
+      },
+    ],
+  ]);
   written: { number: number; body: string; id: number }[] = [];
   edits: { id: number; body: string }[] = [];
   checkRuns: { headSha: string; externalId: string; output: CheckRunOutput }[] = [];
@@ -123,7 +154,11 @@ export interface WebhookHarness {
   started: ExecutionInput[];
   stopped: string[];
   metrics: MetricRecord[];
-  deliver(event: string, payload: unknown, options?: { delivery?: string; signature?: string | null; secret?: string }): Promise<WebhookAnswer>;
+  deliver(
+    event: string,
+    payload: unknown,
+    options?: { delivery?: string; signature?: string | null; secret?: string },
+  ): Promise<WebhookAnswer>;
   itemCount(table: string): Promise<number>;
   stop(): Promise<void>;
 }
@@ -143,7 +178,13 @@ export async function startWebhookHarness(config: NightshiftConfig = webhookConf
     stopExecution: async (runId) => void stopped.push(runId),
     stopRunTasks: async () => undefined,
     // GitHub's answer about a branch, from the fake repository's open pull requests.
-    branchFacts: async (_repo, branch) => ({ defaultBranch: 'main', exists: true, answeredName: branch, isProtected: false, isOpenPullRequestHead: [...repo.pulls.values()].some((p) => p.state === 'open' && p.headRef === branch && p.headRepo === REPO) }),
+    branchFacts: async (_repo, branch) => ({
+      defaultBranch: 'main',
+      exists: true,
+      answeredName: branch,
+      isProtected: false,
+      isOpenPullRequestHead: [...repo.pulls.values()].some((p) => p.state === 'open' && p.headRef === branch && p.headRepo === REPO),
+    }),
     // GitHub's answer about a review's pull request, from the fake repository.
     pullFacts: async (_repo, number) => {
       const pull = repo.pulls.get(number);
@@ -170,7 +211,8 @@ export async function startWebhookHarness(config: NightshiftConfig = webhookConf
     metrics: { emit: (record) => void metrics.push(record as MetricRecord) },
     github: async () => repo,
     submit: (input) => submitRun(submitDeps, input),
-    cancel: async (runId, requester) => void (await cancelRun(submitDeps, { runId, requester, access: { caller: { requester, groups: [] }, admin: true } })),
+    cancel: async (runId, requester) =>
+      void (await cancelRun(submitDeps, { runId, requester, access: { caller: { requester, groups: [] }, admin: true } })),
     inbox: db.store.inbox,
     resolveItem: (input) => resolveInboxItem(answerDeps, input),
     warn: () => undefined,
@@ -186,8 +228,13 @@ export async function startWebhookHarness(config: NightshiftConfig = webhookConf
     metrics,
     async deliver(event, payload, options = {}) {
       const body = Buffer.from(JSON.stringify(payload));
-      const signature = options.signature === null ? undefined : (options.signature ?? (await sign(options.secret ?? SECRET, body.toString('utf8'))));
-      const headers: Record<string, string | undefined> = { 'x-github-event': event, 'x-github-delivery': options.delivery ?? randomUUID(), 'x-hub-signature-256': signature };
+      const signature =
+        options.signature === null ? undefined : (options.signature ?? (await sign(options.secret ?? SECRET, body.toString('utf8'))));
+      const headers: Record<string, string | undefined> = {
+        'x-github-event': event,
+        'x-github-delivery': options.delivery ?? randomUUID(),
+        'x-hub-signature-256': signature,
+      };
       return receiveWebhook(deps, { header: (name) => headers[name.toLowerCase()], body });
     },
     async itemCount(table) {

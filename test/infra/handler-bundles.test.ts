@@ -21,16 +21,27 @@ const BUDGET_BYTES = 200_000;
 /** It carries zod classic (99 KB, of which its per-schema JSON Schema methods 18 KB) and the budget ledger with its day and run items (16 KB). */
 const BASE = 'zod classic (99 KB) and the budget ledger with its day and run items (16 KB)';
 const OVER_BUDGET: Record<string, { bytes: number; why: string }> = {
-  'lambdas/api/submit-run.ts': { bytes: 201_600, why: `the run repository brings the run list's BatchGetItem page and the list indexes' derived keys (1.6 KB; submission never lists), on top of ${BASE} and its Idempotency-Key records` },
-  'lambdas/token-broker.ts': { bytes: 202_000, why: `the run repository it transitions runs with brings the run list's BatchGetItem page and the list indexes' derived keys (1.5 KB; the broker never lists), on top of ${BASE}` },
-  'lambdas/github/webhook.ts': { bytes: 283_800, why: `the whole GitHub intake (core/github, 45 KB: submit, threads, the inbox answers from GitHub, the CI auto-fix intake and its CI log reads, the queued comments' edits), Octokit's request with its JSON parser (about 13 KB) and the stores a submission, a cancel and an answer use (40 KB, each built alone as the other functions build theirs; the run list's BatchGetItem page and derived keys, 1.4 KB, come with the run repository), on top of ${BASE}` },
+  'lambdas/api/submit-run.ts': {
+    bytes: 201_600,
+    why: `the run repository brings the run list's BatchGetItem page and the list indexes' derived keys (1.6 KB; submission never lists), on top of ${BASE} and its Idempotency-Key records`,
+  },
+  'lambdas/token-broker.ts': {
+    bytes: 202_000,
+    why: `the run repository it transitions runs with brings the run list's BatchGetItem page and the list indexes' derived keys (1.5 KB; the broker never lists), on top of ${BASE}`,
+  },
+  'lambdas/github/webhook.ts': {
+    bytes: 283_800,
+    why: `the whole GitHub intake (core/github, 45 KB: submit, threads, the inbox answers from GitHub, the CI auto-fix intake and its CI log reads, the queued comments' edits), Octokit's request with its JSON parser (about 13 KB) and the stores a submission, a cancel and an answer use (40 KB, each built alone as the other functions build theirs; the run list's BatchGetItem page and derived keys, 1.4 KB, come with the run repository), on top of ${BASE}`,
+  },
 };
 
 describe('Lambda handler bundles', () => {
   const config = testConfig(stackFixture);
   const { json } = synthesize({ config, prebuiltRunnerImage: true });
   const resources = Object.values(json.Resources as Record<string, { Metadata?: Record<string, unknown> }>);
-  const entries = [...new Set(resources.map((r) => r.Metadata?.[HANDLER_ENTRY_METADATA]).filter((e): e is string => typeof e === 'string'))].sort();
+  const entries = [
+    ...new Set(resources.map((r) => r.Metadata?.[HANDLER_ENTRY_METADATA]).filter((e): e is string => typeof e === 'string')),
+  ].sort();
   const out = mkdtempSync(join(tmpdir(), 'nightshift-bundles-'));
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -39,18 +50,23 @@ describe('Lambda handler bundles', () => {
     for (const entry of Object.keys(OVER_BUDGET)) expect(entries).toContain(entry);
   });
 
-  test.each(entries)('Given the %s handler, When it is bundled, Then it stays within its size budget and carries no zod locale but English and no AWS SDK', async (entry) => {
-    const outfile = join(out, `${entry.replace(/[/.]/g, '_')}.js`);
-    const result = await build({ ...lambdaEsbuildOptions(entry, config, outfile), metafile: true });
-    const bytes = statSync(outfile).size;
-    expect(bytes).toBeLessThanOrEqual(OVER_BUDGET[entry]?.bytes ?? BUDGET_BYTES);
-    // What reached the bundle (the metafile's top-level inputs also list modules tree-shaking dropped).
-    const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined);
-    const bundled = Object.entries(output?.inputs ?? {}).filter(([, i]) => i.bytesInOutput > 0).map(([input]) => input);
-    expect(bundled.length).toBeGreaterThan(0);
-    const locales = bundled.filter((input) => /node_modules\/zod\/.*locales\/(?!en\.|index\.)/.test(input));
-    expect(locales).toEqual([]);
-    // The Lambda runtime provides the AWS SDK; a bundled copy would be dead weight and a second version.
-    expect(bundled.filter((input) => input.includes('node_modules/@aws-sdk/'))).toEqual([]);
-  });
+  test.each(entries)(
+    'Given the %s handler, When it is bundled, Then it stays within its size budget and carries no zod locale but English and no AWS SDK',
+    async (entry) => {
+      const outfile = join(out, `${entry.replace(/[/.]/g, '_')}.js`);
+      const result = await build({ ...lambdaEsbuildOptions(entry, config, outfile), metafile: true });
+      const bytes = statSync(outfile).size;
+      expect(bytes).toBeLessThanOrEqual(OVER_BUDGET[entry]?.bytes ?? BUDGET_BYTES);
+      // What reached the bundle (the metafile's top-level inputs also list modules tree-shaking dropped).
+      const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined);
+      const bundled = Object.entries(output?.inputs ?? {})
+        .filter(([, i]) => i.bytesInOutput > 0)
+        .map(([input]) => input);
+      expect(bundled.length).toBeGreaterThan(0);
+      const locales = bundled.filter((input) => /node_modules\/zod\/.*locales\/(?!en\.|index\.)/.test(input));
+      expect(locales).toEqual([]);
+      // The Lambda runtime provides the AWS SDK; a bundled copy would be dead weight and a second version.
+      expect(bundled.filter((input) => input.includes('node_modules/@aws-sdk/'))).toEqual([]);
+    },
+  );
 });

@@ -16,14 +16,18 @@ beforeAll(() => {
 const resources = () => (synth.json.Resources ?? {}) as Record<string, Resource>;
 
 function roleOfFunction(entry: string): string {
-  const matches = Object.values(resources()).filter((r) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.['nightshift:entry'] === entry);
+  const matches = Object.values(resources()).filter(
+    (r) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.['nightshift:entry'] === entry,
+  );
   if (matches.length !== 1) throw new Error(`expected one function for ${entry}, found ${matches.length}`);
-  return ((matches[0]!.Properties!.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'])[0];
+  return (matches[0]!.Properties!.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
 }
 
 function runnerTaskRole(): string {
-  const [runner] = Object.values(resources()).filter((r) => r.Type === 'AWS::ECS::TaskDefinition' && JSON.stringify(r.Properties).includes('"Name":"runner"'));
-  return ((runner!.Properties!.TaskRoleArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'])[0];
+  const [runner] = Object.values(resources()).filter(
+    (r) => r.Type === 'AWS::ECS::TaskDefinition' && JSON.stringify(r.Properties).includes('"Name":"runner"'),
+  );
+  return (runner!.Properties!.TaskRoleArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
 }
 
 function statementsOf(roleId: string): Statement[] {
@@ -47,9 +51,15 @@ describe('the slot reconciler and queue sweep (run gauges)', () => {
     const role = roleOfFunction('lambdas/ops/run-gauges.ts');
     const updates = statementsOf(role).filter((s) => [s.Action].flat().includes('dynamodb:UpdateItem'));
     expect(updates).toEqual([
-      expect.objectContaining({ Action: 'dynamodb:UpdateItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['slot#global', 'slot#repo#*', 'slot#requester#*'] } } }),
+      expect.objectContaining({
+        Action: 'dynamodb:UpdateItem',
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['slot#global', 'slot#repo#*', 'slot#requester#*'] } },
+      }),
       // Taking a waiting run's token to wake it (adapters/dynamodb/run-queue.ts claim).
-      expect.objectContaining({ Action: 'dynamodb:UpdateItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['queue#*'] } } }),
+      expect.objectContaining({
+        Action: 'dynamodb:UpdateItem',
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['queue#*'] } },
+      }),
     ]);
     for (const update of updates) expect(JSON.stringify(update.Resource)).toContain('Control');
   });
@@ -65,7 +75,17 @@ describe('the run list (GET /v1/runs)', () => {
     expect(JSON.stringify(batchGets[0]!.Resource)).toContain('StateRuns');
     expect(JSON.stringify(batchGets[0]!.Resource)).not.toMatch(/StateEvents|StateControl|StateInbox|index/);
     const queried = JSON.stringify(statements.filter((s) => [s.Action].flat().includes('dynamodb:Query')).map((s) => s.Resource));
-    for (const index of ['listAll', 'listByStatus', 'listByRepo', 'listByRequester', 'listByRepoStatus', 'listByRequesterStatus', 'listByRequesterRepo', 'listByRequesterRepoStatus']) expect(queried).toContain(`/index/${index}"`);
+    for (const index of [
+      'listAll',
+      'listByStatus',
+      'listByRepo',
+      'listByRequester',
+      'listByRepoStatus',
+      'listByRequesterStatus',
+      'listByRequesterRepo',
+      'listByRequesterRepoStatus',
+    ])
+      expect(queried).toContain(`/index/${index}"`);
     expect(queried).not.toContain('/index/*');
     expect(queried).not.toMatch(/\/index\/by(Kind|Requester|Repo|Status)/);
   });
@@ -93,10 +113,18 @@ describe('the run gauges', () => {
     expect(JSON.stringify(batchGets[0]!.Resource)).not.toMatch(/StateEvents|StateControl|StateInbox|index/);
     const control = reads.filter((s) => JSON.stringify(s.Resource).includes('StateControl'));
     expect(control).toEqual([
-      expect.objectContaining({ Action: 'dynamodb:GetItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['flag#intake', 'slot#global', 'slot#repo#*', 'slot#requester#*'] } } }),
+      expect.objectContaining({
+        Action: 'dynamodb:GetItem',
+        Condition: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['flag#intake', 'slot#global', 'slot#repo#*', 'slot#requester#*'] },
+        },
+      }),
       expect.objectContaining({ Action: 'dynamodb:Query' }),
       // The sweep's check of held runs: the thread items (this stack has the GitHub triggers and no review backlog).
-      expect.objectContaining({ Action: 'dynamodb:GetItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['thread#*'] } } }),
+      expect.objectContaining({
+        Action: 'dynamodb:GetItem',
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['thread#*'] } },
+      }),
     ]);
     expect(JSON.stringify(control[1]!.Resource)).toContain('/index/byQueue');
     expect(reads.some((s) => JSON.stringify(s.Resource).includes('StateIdempotency'))).toBe(false);
@@ -105,25 +133,46 @@ describe('the run gauges', () => {
 
 describe('waking queued runs (states:SendTaskSuccess)', () => {
   test('Given the synthesized stack, Then Admit, Finalize, Pause, the backstop and the queue sweep may, on the run state machine only, and the automatic resume and the API run routes may not', () => {
-    const wakers = ['lambdas/orchestrator/admit.ts', 'lambdas/orchestrator/finalize.ts', 'lambdas/orchestrator/pause.ts', 'lambdas/orchestrator/backstop.ts', 'lambdas/ops/run-gauges.ts'];
+    const wakers = [
+      'lambdas/orchestrator/admit.ts',
+      'lambdas/orchestrator/finalize.ts',
+      'lambdas/orchestrator/pause.ts',
+      'lambdas/orchestrator/backstop.ts',
+      'lambdas/ops/run-gauges.ts',
+    ];
     for (const entry of wakers) {
       const sends = statementsOf(roleOfFunction(entry)).filter((s) => [s.Action].flat().includes('states:SendTaskSuccess'));
-      expect(sends).toEqual([expect.objectContaining({ Action: 'states:SendTaskSuccess', Resource: { Ref: expect.stringMatching(/^OrchestratorRunStateMachine/) } })]);
+      expect(sends).toEqual([
+        expect.objectContaining({
+          Action: 'states:SendTaskSuccess',
+          Resource: { Ref: expect.stringMatching(/^OrchestratorRunStateMachine/) },
+        }),
+      ]);
     }
-    for (const entry of ['lambdas/orchestrator/automatic-resume.ts', 'lambdas/api/submit-run.ts', 'lambdas/api/get-run.ts', 'lambdas/api/cancel-run.ts']) {
+    for (const entry of [
+      'lambdas/orchestrator/automatic-resume.ts',
+      'lambdas/api/submit-run.ts',
+      'lambdas/api/get-run.ts',
+      'lambdas/api/cancel-run.ts',
+    ]) {
       expect(actionsOf(roleOfFunction(entry))).not.toContain('states:SendTaskSuccess');
     }
   });
 
   test('Given the synthesized stack, Then Finalize deletes queue entries on queue#… keys only and the queue sweep deletes nothing', () => {
-    const deletes = statementsOf(roleOfFunction('lambdas/orchestrator/finalize.ts')).filter((s) => [s.Action].flat().includes('dynamodb:DeleteItem'));
-    expect(deletes).toEqual([expect.objectContaining({ Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['queue#*'] } } })]);
+    const deletes = statementsOf(roleOfFunction('lambdas/orchestrator/finalize.ts')).filter((s) =>
+      [s.Action].flat().includes('dynamodb:DeleteItem'),
+    );
+    expect(deletes).toEqual([
+      expect.objectContaining({ Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['queue#*'] } } }),
+    ]);
     expect(actionsOf(roleOfFunction('lambdas/ops/run-gauges.ts'))).not.toContain('dynamodb:DeleteItem');
   });
 });
 
 /** Table logical ids appear in resources as Fn::GetAtt / Fn::Join references; this finds which table a statement names. */
-const tablesIn = (resource: unknown) => ['StateRuns', 'StateEvents', 'StateControl', 'StateIdempotency'].filter((t) => JSON.stringify(resource).includes(`"${t}`));
+const tablesIn = (resource: unknown) =>
+  ['StateRuns', 'StateEvents', 'StateControl', 'StateIdempotency'].filter((t) => JSON.stringify(resource).includes(`"${t}`));
 const dynamoStatements = (roleId: string) => statementsOf(roleId).filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:')));
 
 describe('the runner task role', () => {
@@ -136,12 +185,22 @@ describe('the runner task role', () => {
 describe('the token broker', () => {
   test('Given the synthesized stack, Then it reads and updates runs, appends events and moves only the ledger day items of the control table, and has no other DynamoDB grant', () => {
     const statements = dynamoStatements(roleOfFunction('lambdas/token-broker.ts'));
-    const grants = statements.map((s) => ({ actions: [s.Action].flat().sort(), tables: tablesIn(s.Resource), condition: s.Condition ?? null, indexes: JSON.stringify(s.Resource).includes('/index/') }));
+    const grants = statements.map((s) => ({
+      actions: [s.Action].flat().sort(),
+      tables: tablesIn(s.Resource),
+      condition: s.Condition ?? null,
+      indexes: JSON.stringify(s.Resource).includes('/index/'),
+    }));
     expect(grants).toEqual(
       expect.arrayContaining([
         { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], tables: ['StateRuns'], condition: null, indexes: false },
         { actions: ['dynamodb:PutItem'], tables: ['StateEvents'], condition: null, indexes: false },
-        { actions: ['dynamodb:UpdateItem'], tables: ['StateControl'], condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ledger#org#*', 'ledger#requester#*#*'] } }, indexes: false },
+        {
+          actions: ['dynamodb:UpdateItem'],
+          tables: ['StateControl'],
+          condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ledger#org#*', 'ledger#requester#*#*'] } },
+          indexes: false,
+        },
       ]),
     );
     expect(grants).toHaveLength(3);
@@ -154,7 +213,10 @@ describe('Bedrock for the runner', () => {
   test('Given a model behind an inference profile, Then the runner may call the profile in this region, and its foundation model in the profile geography only through that profile', () => {
     const statements = bedrock();
     expect(statements).toHaveLength(2);
-    const [profile, model] = [statements.find((s) => JSON.stringify(s.Resource).includes('inference-profile/'))!, statements.find((s) => JSON.stringify(s.Resource).includes('foundation-model/'))!];
+    const [profile, model] = [
+      statements.find((s) => JSON.stringify(s.Resource).includes('inference-profile/'))!,
+      statements.find((s) => JSON.stringify(s.Resource).includes('foundation-model/'))!,
+    ];
     expect(JSON.stringify(profile.Resource)).toContain(':inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0');
     expect(JSON.stringify(profile.Resource)).toContain('{"Ref":"AWS::Region"}');
     expect(profile.Condition).toBeUndefined();
@@ -166,13 +228,27 @@ describe('Bedrock for the runner', () => {
   });
 
   test('Given a plain model id, Then the runner may call only that model, in this region', () => {
-    const plain = synthesize({ config: testConfig(stackFixture, { model: { ...testConfig(stackFixture).model, id: 'anthropic.claude-3-haiku-20240307-v1:0' } }), prebuiltRunnerImage: true });
+    const plain = synthesize({
+      config: testConfig(stackFixture, { model: { ...testConfig(stackFixture).model, id: 'anthropic.claude-3-haiku-20240307-v1:0' } }),
+      prebuiltRunnerImage: true,
+    });
     const saved = synth;
     synth = plain;
     try {
       const statements = bedrock();
       expect(statements).toHaveLength(1);
-      expect(statements[0]!.Resource).toEqual({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':bedrock:', { Ref: 'AWS::Region' }, '::foundation-model/anthropic.claude-3-haiku-20240307-v1:0']] });
+      expect(statements[0]!.Resource).toEqual({
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':bedrock:',
+            { Ref: 'AWS::Region' },
+            '::foundation-model/anthropic.claude-3-haiku-20240307-v1:0',
+          ],
+        ],
+      });
     } finally {
       synth = saved;
     }
@@ -188,4 +264,3 @@ describe('the intake switch (AdminIntake)', () => {
     expect(statements[0]!.Condition).toEqual({ 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['flag#intake'] } });
   });
 });
-

@@ -18,8 +18,15 @@ let subscriber: lambda.Function;
 
 beforeAll(() => {
   stack = new Stack(new App(), 'InboxNotificationsOnly');
-  notifications = new InboxNotifications(stack, 'InboxNotifications', { config: testConfig(stackFixture, { notifications: { emails: ['oncall@example.com', 'lead@example.com'] } }) });
-  const standIn = (id: string) => new lambda.Function(stack, id, { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => undefined;') });
+  notifications = new InboxNotifications(stack, 'InboxNotifications', {
+    config: testConfig(stackFixture, { notifications: { emails: ['oncall@example.com', 'lead@example.com'] } }),
+  });
+  const standIn = (id: string) =>
+    new lambda.Function(stack, id, {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('exports.handler = async () => undefined;'),
+    });
   publisher = standIn('Publisher');
   subscriber = standIn('Subscriber');
   notifications.grantPublish(publisher);
@@ -43,7 +50,8 @@ test('Given the inbox notifications construct, Then its topic is encrypted with 
   const emails = ofType('AWS::SNS::Subscription').filter((s) => s.Properties?.Protocol === 'email');
   expect(emails.map((s) => s.Properties?.Endpoint).sort()).toEqual(['lead@example.com', 'oncall@example.com']);
   // People are told of new items only: resolutions and queue moves are machine events.
-  for (const s of emails) expect(s.Properties).toEqual(expect.objectContaining({ TopicArn: { Ref: topicId }, FilterPolicy: { event: ['item_created'] } }));
+  for (const s of emails)
+    expect(s.Properties).toEqual(expect.objectContaining({ TopicArn: { Ref: topicId }, FilterPolicy: { event: ['item_created'] } }));
   expect(JSON.stringify(ofType('AWS::SNS::TopicPolicy'))).toContain('"aws:SecureTransport":"false"');
 });
 
@@ -53,7 +61,12 @@ test("Given deliverThreadItemsTo, Then the function is subscribed to the waiting
   expect(lambdas[0]!.Properties).toEqual(
     expect.objectContaining({
       TopicArn: { Ref: idOf(notifications.topic) },
-      FilterPolicy: { $or: [{ thread: [{ exists: true }], type: ['question', 'budget_approval', 'plan_approval', 'risky_action', 'stuck'] }, { event: ['queue_moved'] }] },
+      FilterPolicy: {
+        $or: [
+          { thread: [{ exists: true }], type: ['question', 'budget_approval', 'plan_approval', 'risky_action', 'stuck'] },
+          { event: ['queue_moved'] },
+        ],
+      },
       Endpoint: { 'Fn::GetAtt': [idOf(subscriber), 'Arn'] },
     }),
   );
@@ -64,7 +77,9 @@ test('Given grantPublish, Then the function may publish to this topic and use it
     { Action: 'sns:Publish', Effect: 'Allow', Resource: { Ref: idOf(notifications.topic) } },
     { Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [idOf(notifications.key), 'Arn'] } },
   ]);
-  expect((resources[idOf(publisher)]!.Properties as { Environment: { Variables: Record<string, unknown> } }).Environment.Variables).toEqual({ INBOX_TOPIC_ARN: { Ref: idOf(notifications.topic) } });
+  expect((resources[idOf(publisher)]!.Properties as { Environment: { Variables: Record<string, unknown> } }).Environment.Variables).toEqual(
+    { INBOX_TOPIC_ARN: { Ref: idOf(notifications.topic) } },
+  );
   // The subscriber was granted nothing.
   expect(statementsOf(subscriber)).toEqual([]);
 });

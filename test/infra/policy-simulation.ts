@@ -47,7 +47,12 @@ function arnOf(template: Template, id: string): string {
 }
 
 function refOf(template: Template, id: string): string {
-  const pseudo: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': REGION, 'AWS::AccountId': ACCOUNT, 'AWS::URLSuffix': 'amazonaws.com' };
+  const pseudo: Record<string, string> = {
+    'AWS::Partition': 'aws',
+    'AWS::Region': REGION,
+    'AWS::AccountId': ACCOUNT,
+    'AWS::URLSuffix': 'amazonaws.com',
+  };
   if (pseudo[id]) return pseudo[id];
   const type = template.Resources[id]?.Type;
   switch (type) {
@@ -105,10 +110,17 @@ export function rolesOf(template: Template): string[] {
 export function identityPoliciesOf(template: Template, roleId: string): { name: string; policy: PolicyDocument }[] {
   const role = template.Resources[roleId];
   if (role?.Type !== 'AWS::IAM::Role') throw new Error(`${roleId} is not a role`);
-  if ((role.Properties?.ManagedPolicyArns as unknown[] | undefined)?.some((arn) => !JSON.stringify(arn).includes('AWSLambdaBasicExecutionRole'))) {
+  if (
+    (role.Properties?.ManagedPolicyArns as unknown[] | undefined)?.some(
+      (arn) => !JSON.stringify(arn).includes('AWSLambdaBasicExecutionRole'),
+    )
+  ) {
     throw new Error(`${roleId} has a managed policy this simulation does not know`);
   }
-  const inline = ((role.Properties?.Policies as { PolicyName: string; PolicyDocument: unknown }[] | undefined) ?? []).map((p) => ({ name: p.PolicyName, policy: resolve(template, p.PolicyDocument) as PolicyDocument }));
+  const inline = ((role.Properties?.Policies as { PolicyName: string; PolicyDocument: unknown }[] | undefined) ?? []).map((p) => ({
+    name: p.PolicyName,
+    policy: resolve(template, p.PolicyDocument) as PolicyDocument,
+  }));
   const attached = Object.entries(template.Resources)
     .filter(([, r]) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties?.Roles).includes(`"${roleId}"`))
     .map(([id, r]) => ({ name: id, policy: resolve(template, r.Properties!.PolicyDocument) as PolicyDocument }));
@@ -137,7 +149,8 @@ export async function decide(template: Template, roleId: string, request: Simula
     },
     {},
   );
-  if (result.resultType === 'error') throw new Error(`the simulator refused ${request.action} on ${request.resource}: ${JSON.stringify(result.errors)}`);
+  if (result.resultType === 'error')
+    throw new Error(`the simulator refused ${request.action} on ${request.resource}: ${JSON.stringify(result.errors)}`);
   if (result.resultType !== 'single') throw new Error(`expected one result for ${request.action} on ${request.resource}`);
   return result.overallResult as Decision;
 }

@@ -15,10 +15,15 @@ function synthesize(stage: number): { indexes: Map<string, string>; reads: strin
   const stack = new Stack(new App(), `Stage${stage}`);
   const state = new State(stack, 'State', { traceRetentionDays: 30, runIndexStage: runIndexStage(stage) });
   const template = Template.fromStack(stack);
-  const tables = Object.entries(template.findResources('AWS::DynamoDB::Table')) as [string, { Properties: { GlobalSecondaryIndexes?: Gsi[] } }][];
+  const tables = Object.entries(template.findResources('AWS::DynamoDB::Table')) as [
+    string,
+    { Properties: { GlobalSecondaryIndexes?: Gsi[] } },
+  ][];
   const runsId = stack.getLogicalId(state.runs.node.defaultChild as never);
   const runs = tables.find(([id]) => id === runsId)?.[1];
-  const indexes = new Map((runs?.Properties.GlobalSecondaryIndexes ?? []).map((gsi) => [gsi.IndexName, JSON.stringify([gsi.KeySchema, gsi.Projection])]));
+  const indexes = new Map(
+    (runs?.Properties.GlobalSecondaryIndexes ?? []).map((gsi) => [gsi.IndexName, JSON.stringify([gsi.KeySchema, gsi.Projection])]),
+  );
   return { indexes, reads: [state.runListEnvironment.RUNS_LIST_INDEXES] };
 }
 
@@ -26,9 +31,17 @@ describe('the staged upgrade of the runs indexes', () => {
   const stages = Array.from({ length: RUN_INDEX_FINAL_STAGE + 1 }, (_, stage) => ({ stage, ...synthesize(stage) }));
 
   it('starts at the legacy ALL indexes and ends at the eight KEYS_ONLY list indexes', () => {
-    expect([...stages[0].indexes.keys()].sort()).toEqual(Object.values(runsIndexes).map((index) => index.name).sort());
+    expect([...stages[0].indexes.keys()].sort()).toEqual(
+      Object.values(runsIndexes)
+        .map((index) => index.name)
+        .sort(),
+    );
     const last = stages[RUN_INDEX_FINAL_STAGE];
-    expect([...last.indexes.keys()].sort()).toEqual(Object.values(runsListIndexes).map((index) => index.name).sort());
+    expect([...last.indexes.keys()].sort()).toEqual(
+      Object.values(runsListIndexes)
+        .map((index) => index.name)
+        .sort(),
+    );
     for (const definition of last.indexes.values()) expect(JSON.parse(definition)[1]).toEqual({ ProjectionType: 'KEYS_ONLY' });
     // 8 list indexes beside at most 4 legacy ones: within DynamoDB's 20 GSIs per table at every stage
     for (const { indexes } of stages) expect(indexes.size).toBeLessThanOrEqual(12);
@@ -61,6 +74,7 @@ describe('the staged upgrade of the runs indexes', () => {
     expect(runIndexStageFromContext(undefined).stage).toBe(RUN_INDEX_FINAL_STAGE);
     expect(runIndexStageFromContext('3').stage).toBe(3);
     expect(runIndexStageFromContext(5).stage).toBe(5);
-    for (const bad of ['x', '-1', String(RUN_INDEX_FINAL_STAGE + 1), 1.5, '']) expect(() => runIndexStageFromContext(bad)).toThrow(/runIndexStage/);
+    for (const bad of ['x', '-1', String(RUN_INDEX_FINAL_STAGE + 1), 1.5, ''])
+      expect(() => runIndexStageFromContext(bad)).toThrow(/runIndexStage/);
   });
 });

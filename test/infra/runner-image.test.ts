@@ -13,7 +13,9 @@ function dockerBuilds(image: ecs.ContainerImage): { dockerFile?: string; dockerB
   const assembly = app.synth();
   const manifests = assembly.artifacts.filter((a): a is cx_api.AssetManifestArtifact => a instanceof cx_api.AssetManifestArtifact);
   return manifests.flatMap((m) => {
-    const parsed = JSON.parse(readFileSync(m.file, 'utf8')) as { dockerImages?: Record<string, { source: { dockerFile?: string; dockerBuildTarget?: string } }> };
+    const parsed = JSON.parse(readFileSync(m.file, 'utf8')) as {
+      dockerImages?: Record<string, { source: { dockerFile?: string; dockerBuildTarget?: string } }>;
+    };
     return Object.values(parsed.dockerImages ?? {}).map((d) => d.source);
   });
 }
@@ -23,13 +25,20 @@ describe('the runner image (runner/Dockerfile targets)', () => {
     expect(testConfig(stackFixture).model.fargate.image).toBe('full');
   });
 
-  test.each(['full', 'slim'] as const)('Given fargate.image %s, When the stack is synthesized, Then the CLI builds that stage of runner/Dockerfile', (target) => {
-    expect(dockerBuilds(runnerImageFromSource(target)).map(({ dockerFile, dockerBuildTarget }) => ({ dockerFile, dockerBuildTarget }))).toEqual([{ dockerFile: 'runner/Dockerfile', dockerBuildTarget: target }]);
-  });
+  test.each(['full', 'slim'] as const)(
+    'Given fargate.image %s, When the stack is synthesized, Then the CLI builds that stage of runner/Dockerfile',
+    (target) => {
+      expect(
+        dockerBuilds(runnerImageFromSource(target)).map(({ dockerFile, dockerBuildTarget }) => ({ dockerFile, dockerBuildTarget })),
+      ).toEqual([{ dockerFile: 'runner/Dockerfile', dockerBuildTarget: target }]);
+    },
+  );
 
   test('Given an image that is not a target, When the config is read, Then it is refused with the choices', () => {
     const config = testConfig(stackFixture);
-    expect(() => parseConfig({ ...config, model: { ...config.model, fargate: { ...config.model.fargate, image: 'alpine' } } })).toThrow(/full.*slim|slim.*full/);
+    expect(() => parseConfig({ ...config, model: { ...config.model, fargate: { ...config.model.fargate, image: 'alpine' } } })).toThrow(
+      /full.*slim|slim.*full/,
+    );
   });
 
   test('Given runner/Dockerfile, Then slim leaves the C/C++ toolchain and headers to full, and full comes last so a plain docker build still gives it', () => {

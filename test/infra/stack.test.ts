@@ -17,7 +17,16 @@ beforeAll(() => {
   template = synth.template;
 });
 
-type Resources = Record<string, { Type: string; Properties?: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string; Metadata?: Record<string, unknown> }>;
+type Resources = Record<
+  string,
+  {
+    Type: string;
+    Properties?: Record<string, unknown>;
+    DeletionPolicy?: string;
+    UpdateReplacePolicy?: string;
+    Metadata?: Record<string, unknown>;
+  }
+>;
 const resources = () => (synth.json.Resources ?? {}) as Resources;
 const ofType = (type: string) => Object.entries(resources()).filter(([, r]) => r.Type === type);
 
@@ -28,19 +37,27 @@ function definitionOf(): Record<string, Record<string, unknown>> {
 describe('state', () => {
   // What the State construct makes of its props: test/infra/state.test.ts.
   test('Given the synthesized app, Then the trace bucket expires traces after 30 days (docs/architecture.md)', () => {
-    template.hasResourceProperties('AWS::S3::Bucket', { LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ ExpirationInDays: 30, Status: 'Enabled' })]) }, LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'traces/' }) });
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ ExpirationInDays: 30, Status: 'Enabled' })]) },
+      LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'traces/' }),
+    });
   });
 });
 
 describe('agent runtime', () => {
   // The cluster, the runner container and its image as the construct makes them: test/infra/agent-runtime.test.ts.
   test('Given the synthesized app, Then the runner container names no table and no secret in plain sight, its one secret is the proxy credential, and every log group has a retention', () => {
-    const [, taskDefinition] = ofType('AWS::ECS::TaskDefinition').find(([, r]) => JSON.stringify(r.Properties).includes('"Name":"runner"'))!;
+    const [, taskDefinition] = ofType('AWS::ECS::TaskDefinition').find(([, r]) =>
+      JSON.stringify(r.Properties).includes('"Name":"runner"'),
+    )!;
     const container = (taskDefinition.Properties!.ContainerDefinitions as Record<string, unknown>[])[0]!;
     const environment = (container.Environment as { Name: string }[]).map((e) => e.Name);
     // No table names (the runner reaches no table), and no secret in plain sight.
-    for (const name of ['RUNS_TABLE', 'EVENTS_TABLE', 'CONTROL_TABLE', 'TASK_TOKEN', 'RUN_KEY', 'NIGHTSHIFT_PROXY_PASSWORD']) expect(environment).not.toContain(name);
-    expect(container.Secrets).toEqual([{ Name: 'NIGHTSHIFT_PROXY_PASSWORD', ValueFrom: { Ref: expect.stringMatching(/RunnerCredential/) } }]);
+    for (const name of ['RUNS_TABLE', 'EVENTS_TABLE', 'CONTROL_TABLE', 'TASK_TOKEN', 'RUN_KEY', 'NIGHTSHIFT_PROXY_PASSWORD'])
+      expect(environment).not.toContain(name);
+    expect(container.Secrets).toEqual([
+      { Name: 'NIGHTSHIFT_PROXY_PASSWORD', ValueFrom: { Ref: expect.stringMatching(/RunnerCredential/) } },
+    ]);
     for (const [, group] of ofType('AWS::Logs::LogGroup')) expect(group.Properties?.RetentionInDays).toBeGreaterThan(0);
   });
 });
@@ -62,7 +79,10 @@ describe('orchestrator', () => {
       TimeoutSecondsPath: '$.timeoutSeconds',
       HeartbeatSecondsPath: '$.heartbeatSeconds',
       // Admit picks the capacity: the execution's, or regular Fargate once automatic resumes moved the run.
-      Parameters: { 'StartedBy.$': '$.runId', CapacityProviderStrategy: [{ 'CapacityProvider.$': '$.admission.capacityProvider', Weight: 1 }] },
+      Parameters: {
+        'StartedBy.$': '$.runId',
+        CapacityProviderStrategy: [{ 'CapacityProvider.$': '$.admission.capacityProvider', Weight: 1 }],
+      },
       // A lost task may resume from the run's last checkpoint; anything else is Finalize's.
       Catch: [
         { ErrorEquals: ['Nightshift.RunnerLost'], ResultPath: '$.failure', Next: RunStates.resumeWithoutHuman },
@@ -73,14 +93,35 @@ describe('orchestrator', () => {
     expect(states[RunStates.admit]!.Parameters).toMatchObject({ Payload: { 'capacityProvider.$': '$.capacityProvider' } });
     // A pause for a human waits on the inbox's task token for answerSeconds, then goes back through Admit;
     // an interruption resumes without a human; anything else is Finalize's.
-    expect(states[RunStates.paused]).toMatchObject({ Type: 'Choice', Choices: [{ Variable: '$.result.pause', IsPresent: true, Next: RunStates.pauseKind }], Default: RunStates.finalize });
-    expect(states[RunStates.pauseKind]).toMatchObject({ Type: 'Choice', Choices: [{ Variable: '$.result.pause.reason', StringEquals: 'interrupted', Next: RunStates.resumeWithoutHuman }], Default: RunStates.waitForHuman });
-    expect(states[RunStates.resumeWithoutHuman]).toMatchObject({ ResultPath: '$.automaticResume', Next: RunStates.resume, Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.resumeFailure', Next: RunStates.finalize }] });
+    expect(states[RunStates.paused]).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.result.pause', IsPresent: true, Next: RunStates.pauseKind }],
+      Default: RunStates.finalize,
+    });
+    expect(states[RunStates.pauseKind]).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.result.pause.reason', StringEquals: 'interrupted', Next: RunStates.resumeWithoutHuman }],
+      Default: RunStates.waitForHuman,
+    });
+    expect(states[RunStates.resumeWithoutHuman]).toMatchObject({
+      ResultPath: '$.automaticResume',
+      Next: RunStates.resume,
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.resumeFailure', Next: RunStates.finalize }],
+    });
     const wait = states[RunStates.waitForHuman]!;
     expect(wait.Resource).toMatch(/:states:::lambda:invoke\.waitForTaskToken$/);
-    expect(wait).toMatchObject({ TimeoutSecondsPath: '$.answerSeconds', Next: RunStates.resume, Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.pauseFailure', Next: RunStates.finalize }] });
+    expect(wait).toMatchObject({
+      TimeoutSecondsPath: '$.answerSeconds',
+      Next: RunStates.resume,
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.pauseFailure', Next: RunStates.finalize }],
+    });
     expect(JSON.stringify(wait.Parameters)).toContain('"token.$":"$$.Task.Token"');
-    expect(states[RunStates.resume]).toMatchObject({ Type: 'Pass', Parameters: { 'execution.$': '$$.Execution.Input' }, OutputPath: '$.execution', Next: RunStates.admit });
+    expect(states[RunStates.resume]).toMatchObject({
+      Type: 'Pass',
+      Parameters: { 'execution.$': '$$.Execution.Input' },
+      OutputPath: '$.execution',
+      Next: RunStates.admit,
+    });
     expect(JSON.stringify(runRunner.Parameters)).toContain('"Value.$":"$$.Task.Token"');
     expect(JSON.stringify(runRunner.Parameters)).toContain('{"Name":"RUN_KEY","Value.$":"$.admission.runKey"}');
     // A queued run waits on Admit's own token (no Wait-state loop); a re-check timeout asks again.
@@ -104,22 +145,36 @@ describe('orchestrator', () => {
       Default: RunStates.finalize,
     });
     expect(Object.values(states).filter((state) => state.Type === 'Wait')).toEqual([]);
-    expect(states[RunStates.finalize]).toMatchObject({ Next: RunStates.done, Catch: [{ ErrorEquals: ['States.ALL'], Next: RunStates.finalizeFailed }] });
+    expect(states[RunStates.finalize]).toMatchObject({
+      Next: RunStates.done,
+      Catch: [{ ErrorEquals: ['States.ALL'], Next: RunStates.finalizeFailed }],
+    });
   });
 
   test('Given the synthesized app, Then the backstop rule sends FAILED, TIMED_OUT and ABORTED executions of this state machine to the backstop, with a dead-letter queue and retries', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: { source: ['aws.states'], 'detail-type': ['Step Functions Execution Status Change'], detail: { status: [...BACKSTOP_STATUSES], stateMachineArn: [Match.anyValue()] } },
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: { status: [...BACKSTOP_STATUSES], stateMachineArn: [Match.anyValue()] },
+      },
       Targets: [Match.objectLike({ DeadLetterConfig: Match.anyValue(), RetryPolicy: Match.anyValue() })],
     });
-    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: Match.anyValue() } });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: Match.anyValue() },
+    });
   });
 
   test('Given the synthesized app, Then every Lambda function runs Node.js 24 on arm64 with JSON logs, and the config is inlined, not in the environment', () => {
     const functions = ofType('AWS::Lambda::Function').filter(([, r]) => r.Metadata?.['nightshift:entry']);
     expect(functions.length).toBeGreaterThanOrEqual(8);
     for (const [, fn] of functions) {
-      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], LoggingConfig: expect.objectContaining({ LogFormat: 'JSON' }) });
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        LoggingConfig: expect.objectContaining({ LogFormat: 'JSON' }),
+      });
       expect(JSON.stringify(fn.Properties?.Environment ?? {})).not.toContain('NIGHTSHIFT_CONFIG_JSON');
     }
   });
@@ -127,7 +182,11 @@ describe('orchestrator', () => {
 
 describe('api', () => {
   test('Given the synthesized app, Then every run route is IAM-authorized by default and the stage is throttled and access-logged', () => {
-    for (const route of runRoutes) template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: `${route.method} ${route.path}`, AuthorizationType: 'AWS_IAM' });
+    for (const route of runRoutes)
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: `${route.method} ${route.path}`,
+        AuthorizationType: 'AWS_IAM',
+      });
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
       AutoDeploy: true,
@@ -138,7 +197,9 @@ describe('api', () => {
 
   test('Given the synthesized app, Then it outputs the API URL, the state machine ARN and the table names', () => {
     const outputs = Object.keys((synth.json.Outputs ?? {}) as object);
-    expect(outputs).toEqual(expect.arrayContaining(['ApiUrl', 'StateMachineArn', 'RunsTableName', 'EventsTableName', 'ControlTableName', 'IdempotencyTableName']));
+    expect(outputs).toEqual(
+      expect.arrayContaining(['ApiUrl', 'StateMachineArn', 'RunsTableName', 'EventsTableName', 'ControlTableName', 'IdempotencyTableName']),
+    );
   });
 
   test('Given auth "jwt", When the stack is synthesized, Then a JWT authorizer with the configured issuer and audience is on every run route', () => {
@@ -148,8 +209,12 @@ describe('api', () => {
     const stack = new NightshiftStack(app, 'Jwt', { config });
     const { Template } = jest.requireActual<typeof import('aws-cdk-lib/assertions')>('aws-cdk-lib/assertions');
     const jwt = Template.fromStack(stack);
-    jwt.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { AuthorizerType: 'JWT', JwtConfiguration: { Issuer: 'https://idp.example.com', Audience: ['nightshift'] } });
-    for (const route of runRoutes) jwt.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: `${route.method} ${route.path}`, AuthorizationType: 'JWT' });
+    jwt.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      JwtConfiguration: { Issuer: 'https://idp.example.com', Audience: ['nightshift'] },
+    });
+    for (const route of runRoutes)
+      jwt.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: `${route.method} ${route.path}`, AuthorizationType: 'JWT' });
   });
 });
 
@@ -201,12 +266,20 @@ const wildcardResourceActions: Record<string, string> = {
 describe('IAM', () => {
   const statements = () =>
     ofType('AWS::IAM::Policy').flatMap(([id, policy]) =>
-      ((policy.Properties!.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown; Effect: string }[] }).Statement ?? []).map((s) => ({ id, ...s })),
+      (
+        (policy.Properties!.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown; Effect: string }[] })
+          .Statement ?? []
+      ).map((s) => ({ id, ...s })),
     );
 
   test('Given the synthesized app, Then no action is a wildcard', () => {
     for (const s of statements()) {
-      for (const action of [s.Action].flat()) expect({ policy: s.id, action, wildcard: action === '*' || action.endsWith(':*') }).toEqual({ policy: s.id, action, wildcard: false });
+      for (const action of [s.Action].flat())
+        expect({ policy: s.id, action, wildcard: action === '*' || action.endsWith(':*') }).toEqual({
+          policy: s.id,
+          action,
+          wildcard: false,
+        });
     }
   });
 
@@ -219,7 +292,9 @@ describe('IAM', () => {
   });
 
   test("Given the synthesized app, Then only the token broker reads repo secrets (it hands a run its own repo's), and the runner task role reads no secret", () => {
-    const ref = (construct: { node: { defaultChild?: unknown } }) => ({ Ref: synth.stack.getLogicalId(construct.node.defaultChild as never) });
+    const ref = (construct: { node: { defaultChild?: unknown } }) => ({
+      Ref: synth.stack.getLogicalId(construct.node.defaultChild as never),
+    });
     const secretReaders = (role: { Ref: string }) =>
       ofType('AWS::IAM::Policy')
         .filter(([, p]) => JSON.stringify(p.Properties!.Roles) === JSON.stringify([role]))

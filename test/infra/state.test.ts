@@ -22,14 +22,25 @@ test('Given the State construct, Then it makes five DynamoDB tables (runs, event
   const tables = ofType('AWS::DynamoDB::Table');
   expect(tables).toHaveLength(5);
   for (const table of tables) {
-    expect(table.Properties).toMatchObject({ BillingMode: 'PAY_PER_REQUEST', DeletionProtectionEnabled: true, PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } });
+    expect(table.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      DeletionProtectionEnabled: true,
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
     expect(table.DeletionPolicy).toBe('Retain');
     expect(table.UpdateReplacePolicy).toBe('Retain');
   }
   template.hasResourceProperties('AWS::DynamoDB::Table', {
     KeySchema: [{ AttributeName: 'runId', KeyType: 'HASH' }],
     GlobalSecondaryIndexes: Match.arrayWith([
-      Match.objectLike({ IndexName: 'listByStatus', KeySchema: [{ AttributeName: 'status', KeyType: 'HASH' }, { AttributeName: 'runId', KeyType: 'RANGE' }], Projection: { ProjectionType: 'KEYS_ONLY' } }),
+      Match.objectLike({
+        IndexName: 'listByStatus',
+        KeySchema: [
+          { AttributeName: 'status', KeyType: 'HASH' },
+          { AttributeName: 'runId', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      }),
     ]),
   });
   template.hasResourceProperties('AWS::DynamoDB::Table', { TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true } });
@@ -53,7 +64,11 @@ describe('grantQueueHoldReads: the queue sweep reads only the holds a deployment
   function granted(holds: { threads: boolean; reviewBacklog: boolean }) {
     const stack = new Stack(new App(), 'HoldReads');
     const state = new State(stack, 'State', { traceRetentionDays: 7 });
-    const fn = new lambda.Function(stack, 'Sweep', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => {}') });
+    const fn = new lambda.Function(stack, 'Sweep', {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('exports.handler = async () => {}'),
+    });
     state.grantQueueHoldReads(fn, holds);
     const t = Template.fromStack(stack).toJSON() as { Resources: Record<string, { Type: string; Properties: Record<string, any> }> };
     const statements = Object.values(t.Resources)
@@ -66,7 +81,10 @@ describe('grantQueueHoldReads: the queue sweep reads only the holds a deployment
   test('Given the GitHub triggers and a review backlog, When the grant is made, Then it is GetItem on thread and review-places items only, the inbox backlog reads, and INBOX_TABLE', () => {
     const { statements, env } = granted({ threads: true, reviewBacklog: true });
     expect(statements).toEqual([
-      expect.objectContaining({ Action: 'dynamodb:GetItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['thread#*', 'review-places#*'] } } }),
+      expect.objectContaining({
+        Action: 'dynamodb:GetItem',
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['thread#*', 'review-places#*'] } },
+      }),
       expect.objectContaining({ Action: 'dynamodb:Query', Resource: expect.anything() }),
       expect.objectContaining({ Action: 'dynamodb:GetItem', Resource: expect.anything() }),
     ]);
@@ -76,7 +94,12 @@ describe('grantQueueHoldReads: the queue sweep reads only the holds a deployment
 
   test('Given threads only, When the grant is made, Then it is the thread items and no inbox; Given neither, Then it is nothing at all', () => {
     const threads = granted({ threads: true, reviewBacklog: false });
-    expect(threads.statements).toEqual([expect.objectContaining({ Action: 'dynamodb:GetItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['thread#*'] } } })]);
+    expect(threads.statements).toEqual([
+      expect.objectContaining({
+        Action: 'dynamodb:GetItem',
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['thread#*'] } },
+      }),
+    ]);
     expect(threads.env).toEqual([]);
     const none = granted({ threads: false, reviewBacklog: false });
     expect(none.statements).toEqual([]);

@@ -22,7 +22,9 @@ export function synthesize(options: { config?: NightshiftConfig; prebuiltRunnerI
   try {
     const { app, stack } = createApp({
       config: options.config ?? testConfig(stackFixture),
-      ...(options.prebuiltRunnerImage ? { runnerImage: ecs.ContainerImage.fromRegistry('public.ecr.aws/docker/library/node:24-slim') } : {}),
+      ...(options.prebuiltRunnerImage
+        ? { runnerImage: ecs.ContainerImage.fromRegistry('public.ecr.aws/docker/library/node:24-slim') }
+        : {}),
     });
     const assembly = app.synth();
     const json = assembly.getStackByName(stack.stackName).template as Record<string, unknown>;

@@ -12,7 +12,8 @@ let template: Template;
 let webhookRole: string;
 let brokerId: string;
 let brokerArn: string;
-const logicalId = (construct: { node: { defaultChild?: unknown } }, stack: { getLogicalId(e: never): string }) => stack.getLogicalId(construct.node.defaultChild as never);
+const logicalId = (construct: { node: { defaultChild?: unknown } }, stack: { getLogicalId(e: never): string }) =>
+  stack.getLogicalId(construct.node.defaultChild as never);
 
 beforeAll(() => {
   const { json, stack } = synthesize({ config: testConfig(stackFixture), prebuiltRunnerImage: true });
@@ -27,19 +28,30 @@ describe('who may invoke the webhook token broker', () => {
     expect(rolesOf(template).length).toBeGreaterThan(10);
     for (const resource of [brokerArn, `${brokerArn}:1`, `${brokerArn}:$LATEST`, `${brokerArn}:live`]) {
       const invokers: string[] = [];
-      for (const role of rolesOf(template)) if ((await decide(template, role, { action: 'lambda:InvokeFunction', resource })) === 'Allowed') invokers.push(role);
+      for (const role of rolesOf(template))
+        if ((await decide(template, role, { action: 'lambda:InvokeFunction', resource })) === 'Allowed') invokers.push(role);
       expect({ resource, invokers }).toEqual({ resource, invokers: resource === brokerArn ? [webhookRole] : [] });
     }
   });
 
   test('Given every role in the stack, Then none may change it, read its code, open it or call it by a function URL, and no resource policy opens it', async () => {
     for (const role of rolesOf(template)) {
-      for (const action of ['lambda:UpdateFunctionCode', 'lambda:UpdateFunctionConfiguration', 'lambda:GetFunction', 'lambda:InvokeFunctionUrl', 'lambda:AddPermission']) {
-        expect({ role, action, decision: await decide(template, role, { action, resource: brokerArn }) }).not.toMatchObject({ decision: 'Allowed' });
+      for (const action of [
+        'lambda:UpdateFunctionCode',
+        'lambda:UpdateFunctionConfiguration',
+        'lambda:GetFunction',
+        'lambda:InvokeFunctionUrl',
+        'lambda:AddPermission',
+      ]) {
+        expect({ role, action, decision: await decide(template, role, { action, resource: brokerArn }) }).not.toMatchObject({
+          decision: 'Allowed',
+        });
       }
     }
     const mentions = (value: unknown): boolean => JSON.stringify(value).includes(`"${brokerId}"`);
-    const opened = Object.entries(template.Resources).filter(([, r]) => (r.Type === 'AWS::Lambda::Permission' || r.Type === 'AWS::Lambda::Url') && mentions(r.Properties));
+    const opened = Object.entries(template.Resources).filter(
+      ([, r]) => (r.Type === 'AWS::Lambda::Permission' || r.Type === 'AWS::Lambda::Url') && mentions(r.Properties),
+    );
     expect(opened).toEqual([]);
   });
 });

@@ -30,19 +30,37 @@ describe('local mode: allowedPaths refuses edits outside them, like protected pa
     rmSync(repoDir, { recursive: true, force: true });
   });
 
-  const git = (...args: string[]) => execFileSync('git', ['--git-dir', bareRepoPath(t.home.forge, sampleRepo), ...args], { encoding: 'utf8' }).trim();
+  const git = (...args: string[]) =>
+    execFileSync('git', ['--git-dir', bareRepoPath(t.home.forge, sampleRepo), ...args], { encoding: 'utf8' }).trim();
 
   it('Given allowedPaths src/**, When the agent edits outside and inside it, Then the edits outside are refused or left out, and the PR carries only src/', async () => {
     const submitted = await t.client.submit({ repo: sampleRepo, prompt: 'Fix slugify so the tests pass.' });
     const run = await untilStatus(t.client, submitted.runId, ended, 'the run to end', 150_000);
-    expect({ status: run.status, outcome: run.outcome, error: run.error }).toEqual({ status: 'SUCCEEDED', outcome: 'pr_opened', error: null });
+    expect({ status: run.status, outcome: run.outcome, error: run.error }).toEqual({
+      status: 'SUCCEEDED',
+      outcome: 'pr_opened',
+      error: null,
+    });
     const events: RunEvent[] = (await t.client.events(submitted.runId, { limit: 500 })).events;
-    const call = (name: string, path?: string) => events.find((e) => e.type === 'tool_call' && e.detail?.name === name && (path === undefined || (e.detail?.input as { path?: string })?.path === path));
-    for (const [name, path] of [['write_file', 'NOTES.md'], ['edit_file', 'package.json']] as const) {
-      expect(call(name, path)).toMatchObject({ detail: { isError: true, output: expect.stringContaining(`refused: ${path} is a protected path (outside allowedPaths: src/**)`) } });
+    const call = (name: string, path?: string) =>
+      events.find(
+        (e) =>
+          e.type === 'tool_call' &&
+          e.detail?.name === name &&
+          (path === undefined || (e.detail?.input as { path?: string })?.path === path),
+      );
+    for (const [name, path] of [
+      ['write_file', 'NOTES.md'],
+      ['edit_file', 'package.json'],
+    ] as const) {
+      expect(call(name, path)).toMatchObject({
+        detail: { isError: true, output: expect.stringContaining(`refused: ${path} is a protected path (outside allowedPaths: src/**)`) },
+      });
     }
     expect(call('edit_file', 'src/slugify.js')).toMatchObject({ detail: { isError: false } });
-    expect(events.some((e) => e.type === 'note' && /changes to protected paths were left out of the commit: .*outside\.txt/.test(e.message))).toBe(true);
+    expect(
+      events.some((e) => e.type === 'note' && /changes to protected paths were left out of the commit: .*outside\.txt/.test(e.message)),
+    ).toBe(true);
 
     // The pushed commit changes src/ only.
     const changed = git('diff', '--name-only', `main...${run.branch!}`).split('\n');

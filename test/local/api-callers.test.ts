@@ -21,11 +21,21 @@ interface Answer {
 /** A raw request: fetch would not let a test choose Host or Sec-Fetch-* headers. */
 function send(port: number, init: { method?: string; path?: string; headers?: Record<string, string>; body?: string }): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, method: init.method ?? 'GET', path: init.path ?? '/v1/runs/R1', headers: { host: `127.0.0.1:${port}`, ...init.headers }, setHost: false }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method: init.method ?? 'GET',
+        path: init.path ?? '/v1/runs/R1',
+        headers: { host: `127.0.0.1:${port}`, ...init.headers },
+        setHost: false,
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on('error', reject);
     req.end(init.body);
   });
@@ -80,13 +90,16 @@ describe('the local API refuses cross-site requests', () => {
     ['a multipart form', { 'content-type': 'multipart/form-data; boundary=x' }],
     ['no content type', {}],
     ['a JSON look-alike', { 'content-type': 'application/jsonp' }],
-  ])('Given a POST with %s, When it reaches the local API, same-origin or not, Then it is refused with 415 before any handler runs', async (_what, headers: Record<string, string>) => {
-    const before = handled;
-    const answer = await send(port, post(headers));
-    expect(answer.status).toBe(415);
-    expect(JSON.parse(answer.body).error.code).toBe('unsupported_media_type');
-    expect(handled).toBe(before);
-  });
+  ])(
+    'Given a POST with %s, When it reaches the local API, same-origin or not, Then it is refused with 415 before any handler runs',
+    async (_what, headers: Record<string, string>) => {
+      const before = handled;
+      const answer = await send(port, post(headers));
+      expect(answer.status).toBe(415);
+      expect(JSON.parse(answer.body).error.code).toBe('unsupported_media_type');
+      expect(handled).toBe(before);
+    },
+  );
 
   it('Given same-origin requests from the CLI or the web console on either loopback name, Then they are answered; a cross-site navigation to the console page is not refused as cross-site', async () => {
     expect((await send(port, {})).status).toBe(200);
@@ -119,21 +132,30 @@ describe('the local API answers only its operator', () => {
 
   const linux = process.platform === 'linux';
   // The owner of a loopback connection is read from /proc/net/tcp: Linux only (docs/local-mode.md says what other systems do).
-  (linux ? it : it.skip)(`Given a loopback connection of this process, When its owner is looked up, Then it is this process's uid${linux ? '' : ' (skipped: /proc/net/tcp exists on Linux only)'}`, async () => {
-    const seen: (number | undefined)[] = [];
-    const callerRefusal = (socket: Socket): undefined => {
-      seen.push(loopbackPeerUid(socket));
-      return undefined;
-    };
-    const server = createApiServer({ routes: [], identity: { userArn: 'local:me' }, isReady: () => true, log: jsonLog(() => undefined), callerRefusal });
-    const port = await listenOnLoopback(server, 0);
-    try {
-      expect((await send(port, { path: '/v1/health' })).status).toBe(200);
-      expect(seen).toEqual([process.getuid!()]);
-    } finally {
-      await closeServer(server);
-    }
-  });
+  (linux ? it : it.skip)(
+    `Given a loopback connection of this process, When its owner is looked up, Then it is this process's uid${linux ? '' : ' (skipped: /proc/net/tcp exists on Linux only)'}`,
+    async () => {
+      const seen: (number | undefined)[] = [];
+      const callerRefusal = (socket: Socket): undefined => {
+        seen.push(loopbackPeerUid(socket));
+        return undefined;
+      };
+      const server = createApiServer({
+        routes: [],
+        identity: { userArn: 'local:me' },
+        isReady: () => true,
+        log: jsonLog(() => undefined),
+        callerRefusal,
+      });
+      const port = await listenOnLoopback(server, 0);
+      try {
+        expect((await send(port, { path: '/v1/health' })).status).toBe(200);
+        expect(seen).toEqual([process.getuid!()]);
+      } finally {
+        await closeServer(server);
+      }
+    },
+  );
 
   it("Given the operator's uid, When connections of another uid or that cannot be placed arrive, Then they are refused, root and the operator are not, and each connection is decided once", () => {
     const uids = new Map<object, number | undefined>();
@@ -154,11 +176,19 @@ describe('the local API answers only its operator', () => {
 
   const toolUser = spawnSync('id', ['-u', 'nightshift-tool'], { encoding: 'utf8' });
   const asRoot = process.getuid?.() === 0 && toolUser.status === 0 && linux;
-  if (!asRoot) it.skip('Given a process of the tool user, When it calls the API, Then it is refused (needs root and a nightshift-tool user, as in CI)', () => undefined);
+  if (!asRoot)
+    it.skip('Given a process of the tool user, When it calls the API, Then it is refused (needs root and a nightshift-tool user, as in CI)', () =>
+      undefined);
   else
     it('Given a process of the tool user, When it calls the API as a tool command would, Then it is refused while the operator may submit', async () => {
       const server = createApiServer({
-        routes: [{ routeKey: 'POST /v1/runs', functionName: 'SubmitRun', load: async () => async () => ({ statusCode: 202, body: '{"runId":"x"}' }) }],
+        routes: [
+          {
+            routeKey: 'POST /v1/runs',
+            functionName: 'SubmitRun',
+            load: async () => async () => ({ statusCode: 202, body: '{"runId":"x"}' }),
+          },
+        ],
         identity: { userArn: 'local:root' },
         isReady: () => true,
         log: jsonLog(() => undefined),
@@ -167,13 +197,20 @@ describe('the local API answers only its operator', () => {
       const port = await listenOnLoopback(server, 0);
       try {
         // The operator may submit
-        expect((await send(port, { method: 'POST', path: '/v1/runs', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(202);
+        expect(
+          (await send(port, { method: 'POST', path: '/v1/runs', headers: { 'content-type': 'application/json' }, body: '{}' })).status,
+        ).toBe(202);
         // A tool command (another uid) may not, however well-formed its request
         const script = `fetch('http://127.0.0.1:${port}/v1/runs',{method:'POST',headers:{'content-type':'application/json'},body:'{}'}).then(async r=>console.log(r.status, await r.text()))`;
         const uid = Number(toolUser.stdout.trim());
         const gid = Number(spawnSync('id', ['-g', 'nightshift-tool'], { encoding: 'utf8' }).stdout.trim());
         const out = await new Promise<string>((resolve, reject) => {
-          const child = require('node:child_process').spawn(process.execPath, ['-e', script], { uid, gid, cwd: '/', env: { PATH: process.env.PATH ?? '' } });
+          const child = require('node:child_process').spawn(process.execPath, ['-e', script], {
+            uid,
+            gid,
+            cwd: '/',
+            env: { PATH: process.env.PATH ?? '' },
+          });
           let text = '';
           child.stdout.on('data', (c: Buffer) => (text += c.toString()));
           child.on('error', reject);

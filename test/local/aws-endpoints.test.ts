@@ -1,7 +1,15 @@
 import type { Server } from 'node:http';
 import { ECSClient, ListTasksCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, SFNClient, StartExecutionCommand, StopExecutionCommand, TaskDoesNotExist } from '@aws-sdk/client-sfn';
+import {
+  SendTaskFailureCommand,
+  SendTaskHeartbeatCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+  StartExecutionCommand,
+  StopExecutionCommand,
+  TaskDoesNotExist,
+} from '@aws-sdk/client-sfn';
 import { createAwsEndpoints, SfnApiError, type LocalFunction, type SfnBackend } from '../../local/aws-endpoints';
 import { closeServer, listenOnLoopback } from '../../local/http-listen';
 import { jsonLog } from '../../local/local-log';
@@ -83,14 +91,24 @@ describe('local AWS endpoints', () => {
   });
 
   it('Given output that is not JSON, When the SDK sends task success, Then it is refused as InvalidOutput', async () => {
-    await expect(sfn().send(new SendTaskSuccessCommand({ taskToken: 'token-1', output: 'not json' }))).rejects.toMatchObject({ name: 'InvalidOutput' });
+    await expect(sfn().send(new SendTaskSuccessCommand({ taskToken: 'token-1', output: 'not json' }))).rejects.toMatchObject({
+      name: 'InvalidOutput',
+    });
   });
 
   it('Given the local Step Functions endpoint, When the SDK starts and stops an execution, Then it gets the execution ARN and the dates it expects', async () => {
-    const started = await sfn().send(new StartExecutionCommand({ stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:local', name: 'RUN', input: '{"a":1}' }));
+    const started = await sfn().send(
+      new StartExecutionCommand({
+        stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:local',
+        name: 'RUN',
+        input: '{"a":1}',
+      }),
+    );
     expect(started.executionArn).toBe('arn:aws:states:us-east-1:000000000000:execution:local:RUN');
     expect(started.startDate).toEqual(new Date('2025-01-01T00:00:00Z'));
-    const stopped = await sfn().send(new StopExecutionCommand({ executionArn: started.executionArn!, error: 'Nightshift.Cancelled', cause: 'user' }));
+    const stopped = await sfn().send(
+      new StopExecutionCommand({ executionArn: started.executionArn!, error: 'Nightshift.Cancelled', cause: 'user' }),
+    );
     expect(stopped.stopDate).toEqual(new Date('2025-01-01T00:01:00Z'));
   });
 
@@ -104,12 +122,19 @@ describe('local AWS endpoints', () => {
   });
 
   it('Given in-process functions, When they are invoked by name or ARN, Then they answer; a thrown error is a function error and an unknown function ResourceNotFoundException', async () => {
-    const ok = await lambda().send(new InvokeCommand({ FunctionName: 'arn:aws:lambda:us-east-1:000000000000:function:token-broker', Payload: Buffer.from('{"runId":"R"}') }));
+    const ok = await lambda().send(
+      new InvokeCommand({
+        FunctionName: 'arn:aws:lambda:us-east-1:000000000000:function:token-broker',
+        Payload: Buffer.from('{"runId":"R"}'),
+      }),
+    );
     expect(ok.FunctionError).toBeUndefined();
     expect(JSON.parse(Buffer.from(ok.Payload!).toString())).toEqual({ echoed: { runId: 'R' } });
     const failed = await lambda().send(new InvokeCommand({ FunctionName: 'failing', Payload: Buffer.from('{}') }));
     expect(failed.FunctionError).toBe('Unhandled');
     expect(JSON.parse(Buffer.from(failed.Payload!).toString())).toEqual({ errorType: 'TypeError', errorMessage: 'broker refused' });
-    await expect(lambda().send(new InvokeCommand({ FunctionName: 'missing', Payload: Buffer.from('{}') }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    await expect(lambda().send(new InvokeCommand({ FunctionName: 'missing', Payload: Buffer.from('{}') }))).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
   });
 });

@@ -34,7 +34,9 @@ describe('bundle cache (bin/bundles.js)', () => {
     const later = new Date(Date.now() + 60_000);
     utimesSync(join(root, 'runner/greeting.ts'), later, later);
     expect(await bundledFile('runner', { root })).toEqual({ file: first.file, built: false });
-    const manifest = JSON.parse(readFileSync(join(root, '.nightshift', 'bundles', 'runner.json'), 'utf8')) as { inputs: { path: string; mtimeMs: number }[] };
+    const manifest = JSON.parse(readFileSync(join(root, '.nightshift', 'bundles', 'runner.json'), 'utf8')) as {
+      inputs: { path: string; mtimeMs: number }[];
+    };
     // The new time is recorded as the file system reports it (its float milliseconds, not the Date's).
     expect(manifest.inputs.find((i) => i.path === 'runner/greeting.ts')?.mtimeMs).toBe(statSync(join(root, 'runner/greeting.ts')).mtimeMs);
   });

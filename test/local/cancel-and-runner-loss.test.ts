@@ -41,7 +41,10 @@ describe('local mode: cancel and runner loss', () => {
     process.kill(pid, 'SIGKILL');
     const lost = await untilStatus(t.client, b.runId, ended, 'B to end', 100_000);
     expect(lost.status).toBe('FAILED');
-    expect(lost.error).toMatchObject({ code: 'runner_lost', message: expect.stringMatching(/^the runner was ended by signal SIGKILL without reporting/) });
+    expect(lost.error).toMatchObject({
+      code: 'runner_lost',
+      message: expect.stringMatching(/^the runner was ended by signal SIGKILL without reporting/),
+    });
     expect(await t.platform.store.slots.holders()).toEqual([]);
     expect((await t.platform.store.runs.get(b.runId))?.settled).toBe(true);
     const { events } = await t.client.events(b.runId);

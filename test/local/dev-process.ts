@@ -20,7 +20,13 @@ export interface DevProcess {
  * `nightshift dev --json` as a user starts it, on a free port; resolves once it printed its ready line.
  * Without `session` the config's model provider serves the runs; `env` and `args` add to the user's.
  */
-export async function startDevProcess(options: { home: NightshiftHome; configFile: string; session?: string; env?: Record<string, string>; args?: string[] }): Promise<DevProcess> {
+export async function startDevProcess(options: {
+  home: NightshiftHome;
+  configFile: string;
+  session?: string;
+  env?: Record<string, string>;
+  args?: string[];
+}): Promise<DevProcess> {
   const child = spawn(process.execPath, [cliBin, '--json', 'dev', ...(options.args ?? [])], {
     cwd: repoRoot,
     env: {

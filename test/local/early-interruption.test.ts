@@ -34,14 +34,31 @@ describe('local mode: SIGTERM before the agent loop starts the task over', () =>
 
   it('Given a runner in its setup, When it gets SIGTERM, Then the run is resumed without a human, starts over on a new task and ends with one PR, its costs counted once', async () => {
     const submitted = await t.client.submit({ repo: sampleRepo, prompt: 'Fix slugify so the tests pass.' });
-    await eventually(async () => ((await t.client.events(submitted.runId, { limit: 500 })).events.some((e) => e.type === 'tool_start' && /sleep 45/.test(e.message)) ? true : undefined), 'the runner to be in its setup', 90_000);
+    await eventually(
+      async () =>
+        (await t.client.events(submitted.runId, { limit: 500 })).events.some((e) => e.type === 'tool_start' && /sleep 45/.test(e.message))
+          ? true
+          : undefined,
+      'the runner to be in its setup',
+      90_000,
+    );
     const pid = await eventually(() => runnerPid(submitted.runId), 'the runner pid', 60_000);
     process.kill(pid, 'SIGTERM');
 
     const run = await untilStatus(t.client, submitted.runId, ended, 'the restarted run to end', 150_000);
-    expect({ status: run.status, outcome: run.outcome, error: run.error }).toEqual({ status: 'SUCCEEDED', outcome: 'pr_opened', error: null });
+    expect({ status: run.status, outcome: run.outcome, error: run.error }).toEqual({
+      status: 'SUCCEEDED',
+      outcome: 'pr_opened',
+      error: null,
+    });
     const events = (await t.client.events(submitted.runId, { limit: 500 })).events;
-    expect(events.some((e) => e.type === 'note' && /interrupted \(SIGTERM\) before its agent loop started \(stopped during setup\); nothing was lost/.test(e.message))).toBe(true);
+    expect(
+      events.some(
+        (e) =>
+          e.type === 'note' &&
+          /interrupted \(SIGTERM\) before its agent loop started \(stopped during setup\); nothing was lost/.test(e.message),
+      ),
+    ).toBe(true);
     const requeued = events.filter((e) => e.type === 'status' && e.detail?.to === 'QUEUED' && e.detail?.stop === 'interrupted');
     expect(requeued).toEqual([expect.objectContaining({ detail: expect.objectContaining({ from: 'RUNNING', attempt: 1 }) })]);
     // No model turn before the interruption; the new task made every turn of the session, from turn 1.
@@ -55,9 +72,17 @@ describe('local mode: SIGTERM before the agent loop starts the task over', () =>
     const traces = events.filter((e) => e.type === 'trace');
     expect(traces).toHaveLength(2);
     const stored = await t.platform.store.runs.get(submitted.runId);
-    expect(stored).toMatchObject({ settled: true, automaticResumes: { count: 1 }, resume: { reason: 'interrupted', checkpoint: null, answer: null, segment: 2 } });
-    expect(stored!.spentMicros).toBe(traces.reduce((sum, e) => sum + (e.detail?.modelMicros as number) + (e.detail?.computeMicros as number), 0));
-    expect((await t.client.inbox({ state: 'all' })).items.filter((i) => i.runId === submitted.runId).map((i) => i.type)).toEqual(['pr_ready']);
+    expect(stored).toMatchObject({
+      settled: true,
+      automaticResumes: { count: 1 },
+      resume: { reason: 'interrupted', checkpoint: null, answer: null, segment: 2 },
+    });
+    expect(stored!.spentMicros).toBe(
+      traces.reduce((sum, e) => sum + (e.detail?.modelMicros as number) + (e.detail?.computeMicros as number), 0),
+    );
+    expect((await t.client.inbox({ state: 'all' })).items.filter((i) => i.runId === submitted.runId).map((i) => i.type)).toEqual([
+      'pr_ready',
+    ]);
     expect(await t.platform.store.slots.holders()).toEqual([]);
   }, 300_000);
 

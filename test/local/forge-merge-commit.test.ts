@@ -21,7 +21,12 @@ import { eventually } from '../support/eventually';
 /** A commit on `branch` of the bare repository, made through a clone as a person would push it. */
 function pushCommit(bare: string, branch: string, file: string, content: string, from = branch): string {
   const work = mkdtempSync(join(tmpdir(), 'ns-merge-'));
-  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=Alice', '-c', 'user.email=alice@example.com', ...args], { cwd: work, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-c', 'user.name=Alice', '-c', 'user.email=alice@example.com', ...args], {
+      cwd: work,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }).trim();
   try {
     git('clone', '--quiet', '--branch', from, `file://${bare}`, '.');
     if (from !== branch) git('checkout', '--quiet', '-b', branch);
@@ -34,7 +39,8 @@ function pushCommit(bare: string, branch: string, file: string, content: string,
     rmSync(work, { recursive: true, force: true });
   }
 }
-const parentsOf = (bare: string, sha: string) => execFileSync('git', ['--git-dir', bare, 'rev-list', '--parents', '-n', '1', sha], { encoding: 'utf8' }).trim().split(' ').slice(1);
+const parentsOf = (bare: string, sha: string) =>
+  execFileSync('git', ['--git-dir', bare, 'rev-list', '--parents', '-n', '1', sha], { encoding: 'utf8' }).trim().split(' ').slice(1);
 
 describe('mergeBranch in a bare repository', () => {
   let root: string;
@@ -63,7 +69,9 @@ describe('mergeBranch in a bare repository', () => {
     expect(branchHead(bare, 'main')).toBe(tip);
     expect(fileAt(bare, tip, 'a.txt')).toBe('a\n');
     expect(fileAt(bare, tip, 'b.txt')).toBe('b\n');
-    expect(execFileSync('git', ['--git-dir', bare, 'log', '-1', '--format=%s', tip], { encoding: 'utf8' }).trim()).toBe('Merge pull request #1 from feature');
+    expect(execFileSync('git', ['--git-dir', bare, 'log', '-1', '--format=%s', tip], { encoding: 'utf8' }).trim()).toBe(
+      'Merge pull request #1 from feature',
+    );
   });
 
   test('Given both sides changed the same line, Then it refuses and the base stays where it was', () => {
@@ -86,27 +94,56 @@ describe('local mode: a draft PR merged with a merge commit', () => {
 
   const as = async (login: string, method: string, path: string, body: unknown) => {
     const { token } = issueForgeToken(t.home.forge, sampleRepo, null, 600, new Date(), login);
-    return fetch(`${t.platform.forgeUrl}/repos/${sampleRepo}${path}`, { method, headers: { authorization: `token ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return fetch(`${t.platform.forgeUrl}/repos/${sampleRepo}${path}`, {
+      method,
+      headers: { authorization: `token ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
   };
 
   it('Given an issue run with its draft PR and main moved since, When alice merges it, Then main gets a merge commit, the runs record the merge and the pr_ready item closes', async () => {
-    const issue = (await (await as('alice', 'POST', '/issues', { title: 'Fix slugify', body: 'Fix slugify so the tests pass.' })).json()) as { number: number };
+    const issue = (await (
+      await as('alice', 'POST', '/issues', { title: 'Fix slugify', body: 'Fix slugify so the tests pass.' })
+    ).json()) as { number: number };
     expect((await as('alice', 'POST', `/issues/${issue.number}/labels`, { labels: ['nightshift'] })).status).toBe(200);
-    const started = await eventually(async () => (await t.platform.store.runs.list({ limit: 10 })).runs.find((r) => r.source === 'github_issue'), 'the issue run', 60_000);
+    const started = await eventually(
+      async () => (await t.platform.store.runs.list({ limit: 10 })).runs.find((r) => r.source === 'github_issue'),
+      'the issue run',
+      60_000,
+    );
     const run = await untilStatus(t.client, started.runId, ended, 'the issue run to end', 120_000);
     expect(run).toMatchObject({ status: 'SUCCEEDED', outcome: 'pr_opened', thread: `${sampleRepo}#${issue.number}` });
     const number = Number(/\/pull\/(\d+)$/.exec(run.prUrl!)![1]);
-    const ready = await eventually(async () => (await t.client.inbox({ type: 'pr_ready', state: 'all' })).items.find((i) => i.runId === run.runId), 'the pr_ready item', 60_000);
+    const ready = await eventually(
+      async () => (await t.client.inbox({ type: 'pr_ready', state: 'all' })).items.find((i) => i.runId === run.runId),
+      'the pr_ready item',
+      60_000,
+    );
     expect(ready.state).toBe('open');
 
     // The stack's diff route, served in local mode from the synthesized template: the branch facts
     // function reads the forge as it reads GitHub; classified, it is the local console's own diff.
     const viaRoute = await fetch(`${t.platform.url}/v1/runs/${run.runId}/diff`);
     expect(viaRoute.status).toBe(200);
-    const text = (await viaRoute.json()) as { runId: string; base: string; head: string; diff: string; truncated: boolean; nightshiftYml: string | null };
+    const text = (await viaRoute.json()) as {
+      runId: string;
+      base: string;
+      head: string;
+      diff: string;
+      truncated: boolean;
+      nightshiftYml: string | null;
+    };
     expect(text).toMatchObject({ runId: run.runId, repo: sampleRepo, base: 'main', head: run.branch, truncated: false });
     const consoleDiff = await (await fetch(`${t.platform.url}/_console/runs/${run.runId}/diff`)).json();
-    expect(classifiedRunDiff({ repo: sampleRepo, base: text.base, head: text.head, diffText: text.diff, protectedPaths: protectedPathsOfNightshiftYml(text.nightshiftYml) })).toEqual(consoleDiff);
+    expect(
+      classifiedRunDiff({
+        repo: sampleRepo,
+        base: text.base,
+        head: text.head,
+        diffText: text.diff,
+        protectedPaths: protectedPathsOfNightshiftYml(text.nightshiftYml),
+      }),
+    ).toEqual(consoleDiff);
     expect(text.diff).toContain('diff --git');
 
     const bare = bareRepoPath(t.home.forge, sampleRepo);
@@ -123,10 +160,20 @@ describe('local mode: a draft PR merged with a merge commit', () => {
     // A merged pull request is not mergeable again.
     expect((await as('alice', 'PUT', `/pulls/${number}/merge`, {})).status).toBe(405);
 
-    const closed = await eventually(async () => (await t.client.inbox({ type: 'pr_ready', state: 'all' })).items.find((i) => i.itemId === ready.itemId && i.state === 'resolved'), 'the pr_ready item to close', 30_000);
+    const closed = await eventually(
+      async () =>
+        (await t.client.inbox({ type: 'pr_ready', state: 'all' })).items.find((i) => i.itemId === ready.itemId && i.state === 'resolved'),
+      'the pr_ready item to close',
+      30_000,
+    );
     expect(closed).toMatchObject({ resolvedBy: 'nightshift', resolution: { action: 'closed', answer: null, pullRequest: 'merged' } });
     // Recorded on the thread's run (docs/github-app.md#outcomes-pull_requestclosed), shown in the run view.
-    expect(await t.client.getRun(run.runId)).toMatchObject({ thread: `${sampleRepo}#${issue.number}`, pullRequest: { number, state: 'merged', at: expect.any(String) } });
-    expect(t.platform.forge.deliveries.filter((d) => d.event === 'pull_request' && d.action === 'closed')).toEqual([expect.objectContaining({ status: 202 })]);
+    expect(await t.client.getRun(run.runId)).toMatchObject({
+      thread: `${sampleRepo}#${issue.number}`,
+      pullRequest: { number, state: 'merged', at: expect.any(String) },
+    });
+    expect(t.platform.forge.deliveries.filter((d) => d.event === 'pull_request' && d.action === 'closed')).toEqual([
+      expect.objectContaining({ status: 202 }),
+    ]);
   }, 300_000);
 });

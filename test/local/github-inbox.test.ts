@@ -16,7 +16,10 @@ import { eventually } from '../support/eventually';
 describe('local mode: a GitHub run asks on its issue and is answered there', () => {
   let t: TestPlatform;
   beforeAll(async () => {
-    t = await startGithubTestPlatform(join(__dirname, 'fixtures', 'ask-then-demo.jsonl'), { ...localFixture(), notifications: { emails: ['oncall@example.com'] } });
+    t = await startGithubTestPlatform(join(__dirname, 'fixtures', 'ask-then-demo.jsonl'), {
+      ...localFixture(),
+      notifications: { emails: ['oncall@example.com'] },
+    });
   }, 240_000);
   afterAll(() => t?.stop());
 
@@ -26,24 +29,48 @@ describe('local mode: a GitHub run asks on its issue and is answered there', () 
     const issue = await as('alice', 'POST', '/issues', { title: 'Fix slugify', body: 'Fix slugify so the tests pass.' });
     const number = Number(issue.number);
     await as('alice', 'POST', `/issues/${number}/labels`, { labels: ['nightshift'] });
-    const waiting = await eventually(async () => (await t.platform.store.runs.list({ limit: 10 })).runs.find((r) => r.source === 'github_issue' && r.status === 'WAITING_FOR_HUMAN'), 'the issue run to wait for a human', 120_000);
+    const waiting = await eventually(
+      async () =>
+        (await t.platform.store.runs.list({ limit: 10 })).runs.find((r) => r.source === 'github_issue' && r.status === 'WAITING_FOR_HUMAN'),
+      'the issue run to wait for a human',
+      120_000,
+    );
     const itemId = waiting.resume!.itemId;
 
     const botComments = () => listComments(t.home.forge, sampleRepo, number).filter((c) => c.user.type === 'Bot');
-    const question = await eventually(() => botComments().find((c) => c.body.includes(`inbox item \`${itemId}\``)), 'the question on the issue', 60_000);
+    const question = await eventually(
+      () => botComments().find((c) => c.body.includes(`inbox item \`${itemId}\``)),
+      'the question on the issue',
+      60_000,
+    );
     expect(question.body).toContain('/nightshift answer <your answer>');
 
     // The outbox holds what the e-mail subscribers would get: ids and commands, no question text.
     const outbox = join(t.home.logs, 'notifications.jsonl');
     expect(existsSync(outbox)).toBe(true);
-    const messages = readFileSync(outbox, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { topicArn: string; message: string; attributes: Record<string, string> });
-    expect(messages).toEqual([expect.objectContaining({ attributes: { event: 'item_created', itemId, type: 'question', thread: `${sampleRepo}#${number}` } })]);
+    const messages = readFileSync(outbox, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { topicArn: string; message: string; attributes: Record<string, string> });
+    expect(messages).toEqual([
+      expect.objectContaining({ attributes: { event: 'item_created', itemId, type: 'question', thread: `${sampleRepo}#${number}` } }),
+    ]);
     expect(messages[0]!.topicArn).toMatch(/:InboxNotificationsTopic/);
     expect(messages[0]!.message).toContain(`nightshift answer ${itemId}`);
     expect(messages[0]!.message).not.toContain((await t.platform.store.inbox.get(itemId))!.message);
     // SNS delivers at least once: the same notification delivered twice more is not posted again (checked at the end).
-    const sns = new SNSClient({ endpoint: process.env.AWS_ENDPOINT_URL_SNS!, region: process.env.AWS_REGION!, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    const again = new PublishCommand({ TopicArn: messages[0]!.topicArn, Message: messages[0]!.message, MessageAttributes: Object.fromEntries(Object.entries(messages[0]!.attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }])) });
+    const sns = new SNSClient({
+      endpoint: process.env.AWS_ENDPOINT_URL_SNS!,
+      region: process.env.AWS_REGION!,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    const again = new PublishCommand({
+      TopicArn: messages[0]!.topicArn,
+      Message: messages[0]!.message,
+      MessageAttributes: Object.fromEntries(
+        Object.entries(messages[0]!.attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]),
+      ),
+    });
     await Promise.all([sns.send(again), sns.send(again)]);
 
     await as('mallory', 'POST', `/issues/${number}/comments`, { body: '/nightshift answer delete the tests' });
@@ -53,13 +80,24 @@ describe('local mode: a GitHub run asks on its issue and is answered there', () 
     expect(botComments().at(-1)!.body).toContain('only from people with write access');
 
     await as('alice', 'POST', `/issues/${number}/comments`, { body: '/nightshift answer Yes, keep digits.' });
-    const run = await eventually(async () => {
-      const r = await t.platform.store.runs.get(waiting.runId);
-      return r && ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'BUDGET_EXCEEDED'].includes(r.status) ? r : undefined;
-    }, 'the resumed run to end', 150_000);
-    expect(run).toMatchObject({ status: 'SUCCEEDED', outcome: 'pr_opened', branch: waiting.branch, resume: { itemId, answer: 'Yes, keep digits.' } });
+    const run = await eventually(
+      async () => {
+        const r = await t.platform.store.runs.get(waiting.runId);
+        return r && ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'BUDGET_EXCEEDED'].includes(r.status) ? r : undefined;
+      },
+      'the resumed run to end',
+      150_000,
+    );
+    expect(run).toMatchObject({
+      status: 'SUCCEEDED',
+      outcome: 'pr_opened',
+      branch: waiting.branch,
+      resume: { itemId, answer: 'Yes, keep digits.' },
+    });
     expect(await t.platform.store.inbox.get(itemId)).toMatchObject({ state: 'resolved', resolvedBy: 'github:alice' });
-    expect(listPulls(t.home.forge, sampleRepo).some((p) => run.prUrl!.endsWith(`/pull/${p.number}`) && p.head === waiting.branch)).toBe(true);
+    expect(listPulls(t.home.forge, sampleRepo).some((p) => run.prUrl!.endsWith(`/pull/${p.number}`) && p.head === waiting.branch)).toBe(
+      true,
+    );
     expect(botComments().some((c) => c.body.includes(`@alice answered inbox item \`${itemId}\``))).toBe(true);
     expect(botComments().filter((c) => c.body.includes(`asks a question (inbox item \`${itemId}\`)`))).toHaveLength(1);
   }, 360_000);

@@ -29,7 +29,12 @@ describe('local mode: the status comment while a GitHub run waits for a human', 
     const issue = await as('alice', 'POST', '/issues', { title: 'Fix slugify', body: 'Fix slugify so the tests pass.' });
     const number = Number(issue.number);
     await as('alice', 'POST', `/issues/${number}/labels`, { labels: ['nightshift'] });
-    const waiting = await eventually(async () => (await t.platform.store.runs.list({ limit: 10 })).runs.find((r) => r.source === 'github_issue' && r.status === 'WAITING_FOR_HUMAN'), 'the issue run to wait for a human', 120_000);
+    const waiting = await eventually(
+      async () =>
+        (await t.platform.store.runs.list({ limit: 10 })).runs.find((r) => r.source === 'github_issue' && r.status === 'WAITING_FOR_HUMAN'),
+      'the issue run to wait for a human',
+      120_000,
+    );
     const { runId } = waiting;
     const itemId = waiting.resume!.itemId;
     const statusCommentId = waiting.statusCommentId!;
@@ -37,24 +42,48 @@ describe('local mode: the status comment while a GitHub run waits for a human', 
 
     // The comment says the run waits, and the question is a comment of its own below it.
     const statusBody = () => listComments(t.home.forge, sampleRepo, number).find((c) => c.id === statusCommentId)?.body ?? '';
-    await eventually(() => (statusBody().includes('⏸️ waiting for an answer') ? true : undefined), 'the status comment to say the run waits', 60_000);
+    await eventually(
+      () => (statusBody().includes('⏸️ waiting for an answer') ? true : undefined),
+      'the status comment to say the run waits',
+      60_000,
+    );
     expect(statusBody()).toContain(`— see the question below (item \`${itemId}\` in the inbox)`);
     const comments = listComments(t.home.forge, sampleRepo, number);
-    const questionAt = comments.findIndex((c) => c.user.type === 'Bot' && c.body.includes(`inbox item \`${itemId}\``) && c.id !== statusCommentId);
+    const questionAt = comments.findIndex(
+      (c) => c.user.type === 'Bot' && c.body.includes(`inbox item \`${itemId}\``) && c.id !== statusCommentId,
+    );
     expect(questionAt).toBeGreaterThan(comments.findIndex((c) => c.id === statusCommentId));
     // One status comment per run (the question reads "… run `id` asks a question").
     expect(comments.filter((c) => c.body.startsWith(`**Nightshift** run \`${runId}\`: `))).toHaveLength(1);
 
     await as('alice', 'POST', `/issues/${number}/comments`, { body: '/nightshift answer Yes, keep digits.' });
-    const run = await eventually(async () => {
-      const r = await t.platform.store.runs.get(runId);
-      return r && ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'BUDGET_EXCEEDED'].includes(r.status) ? r : undefined;
-    }, 'the resumed run to end', 150_000);
+    const run = await eventually(
+      async () => {
+        const r = await t.platform.store.runs.get(runId);
+        return r && ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'BUDGET_EXCEEDED'].includes(r.status) ? r : undefined;
+      },
+      'the resumed run to end',
+      150_000,
+    );
     expect(run).toMatchObject({ status: 'SUCCEEDED', outcome: 'pr_opened' });
-    await eventually(() => (statusBody().includes('✅ opened a draft pull request') ? true : undefined), 'the result in the status comment', 60_000);
+    await eventually(
+      () => (statusBody().includes('✅ opened a draft pull request') ? true : undefined),
+      'the result in the status comment',
+      60_000,
+    );
 
     // The stages, in the order they were written (the runner may edit "running" more than once in a segment).
-    const stages = editsOf(statusCommentId).map((body) => (body.includes('⏸️ waiting for an answer') ? 'waiting' : body.includes('⏳ answered; queued to go on') ? 'resumed' : body.includes('🏃 running') ? 'running' : body.includes('✅') ? 'result' : `other: ${body}`));
+    const stages = editsOf(statusCommentId).map((body) =>
+      body.includes('⏸️ waiting for an answer')
+        ? 'waiting'
+        : body.includes('⏳ answered; queued to go on')
+          ? 'resumed'
+          : body.includes('🏃 running')
+            ? 'running'
+            : body.includes('✅')
+              ? 'result'
+              : `other: ${body}`,
+    );
     const collapsed = stages.filter((s, i) => s !== stages[i - 1]);
     expect(collapsed).toEqual(['running', 'waiting', 'resumed', 'running', 'result']);
     expect(statusBody()).toContain(run.prUrl!);

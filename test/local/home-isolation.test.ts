@@ -1,5 +1,16 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../core/config/load';
@@ -21,13 +32,25 @@ import { eventually } from '../support/eventually';
 
 const log = jsonLog(() => undefined);
 const toolId = spawnSync('id', ['-u', 'nightshift-tool'], { encoding: 'utf8' });
-const tool = toolId.status === 0 ? { uid: Number(toolId.stdout.trim()), gid: Number(spawnSync('id', ['-g', 'nightshift-tool'], { encoding: 'utf8' }).stdout.trim()) } : undefined;
+const tool =
+  toolId.status === 0
+    ? { uid: Number(toolId.stdout.trim()), gid: Number(spawnSync('id', ['-g', 'nightshift-tool'], { encoding: 'utf8' }).stdout.trim()) }
+    : undefined;
 const asRoot = process.getuid?.() === 0 && tool !== undefined;
-if (!asRoot) console.warn('\n*** SKIPPING the tool-user halves of test/local/home-isolation.test.ts: they need root and a nightshift-tool user (CI has both). ***\n');
+if (!asRoot)
+  console.warn(
+    '\n*** SKIPPING the tool-user halves of test/local/home-isolation.test.ts: they need root and a nightshift-tool user (CI has both). ***\n',
+  );
 
 /** Runs a shell command as the tool user; its exit status. */
 function asTool(command: string): number | null {
-  return spawnSync('/bin/sh', ['-c', command], { uid: tool!.uid, gid: tool!.gid, env: { PATH: '/usr/bin:/bin' }, stdio: 'ignore', cwd: '/' }).status;
+  return spawnSync('/bin/sh', ['-c', command], {
+    uid: tool!.uid,
+    gid: tool!.gid,
+    env: { PATH: '/usr/bin:/bin' },
+    stdio: 'ignore',
+    cwd: '/',
+  }).status;
 }
 
 function freshHome() {
@@ -45,29 +68,35 @@ describe('secrets.json', () => {
     ['0755', 0o755],
   ];
 
-  it.each(loosened)('Given a secrets file a person created with mode %s, When the platform starts, Then it is 0600 with its content kept', (_label, mode) => {
-    // Given a secrets file created readable by others
-    const home = freshHome();
-    writeFileSync(home.secretsFile, '{"NPM_TOKEN":"s3cret"}\n');
-    chmodSync(home.secretsFile, mode);
-    // When the platform starts
-    secureSecretsFile(home.secretsFile);
-    // Then it is 0600 and its content kept
-    expect(statSync(home.secretsFile).mode & 0o777).toBe(0o600);
-    expect(readFileSync(home.secretsFile, 'utf8')).toContain('s3cret');
-  });
+  it.each(loosened)(
+    'Given a secrets file a person created with mode %s, When the platform starts, Then it is 0600 with its content kept',
+    (_label, mode) => {
+      // Given a secrets file created readable by others
+      const home = freshHome();
+      writeFileSync(home.secretsFile, '{"NPM_TOKEN":"s3cret"}\n');
+      chmodSync(home.secretsFile, mode);
+      // When the platform starts
+      secureSecretsFile(home.secretsFile);
+      // Then it is 0600 and its content kept
+      expect(statSync(home.secretsFile).mode & 0o777).toBe(0o600);
+      expect(readFileSync(home.secretsFile, 'utf8')).toContain('s3cret');
+    },
+  );
 
-  (asRoot ? it.each(loosened) : it.skip.each(loosened))('Given a secrets file a person created with mode %s, When the platform starts, Then the tool user cannot read it (needs root and a nightshift-tool user)', (_label, mode) => {
-    // Given a secrets file created with a loose mode (the tool user can read those readable by others)
-    const home = freshHome();
-    writeFileSync(home.secretsFile, '{"NPM_TOKEN":"s3cret"}\n');
-    chmodSync(home.secretsFile, mode);
-    if ((mode & 0o004) !== 0) expect(asTool(`cat ${home.secretsFile}`)).toBe(0);
-    // When the platform starts
-    secureSecretsFile(home.secretsFile);
-    // Then the tool user cannot read it
-    expect(asTool(`cat ${home.secretsFile}`)).not.toBe(0);
-  });
+  (asRoot ? it.each(loosened) : it.skip.each(loosened))(
+    'Given a secrets file a person created with mode %s, When the platform starts, Then the tool user cannot read it (needs root and a nightshift-tool user)',
+    (_label, mode) => {
+      // Given a secrets file created with a loose mode (the tool user can read those readable by others)
+      const home = freshHome();
+      writeFileSync(home.secretsFile, '{"NPM_TOKEN":"s3cret"}\n');
+      chmodSync(home.secretsFile, mode);
+      if ((mode & 0o004) !== 0) expect(asTool(`cat ${home.secretsFile}`)).toBe(0);
+      // When the platform starts
+      secureSecretsFile(home.secretsFile);
+      // Then the tool user cannot read it
+      expect(asTool(`cat ${home.secretsFile}`)).not.toBe(0);
+    },
+  );
 
   it('Given no secrets file, When the platform starts, Then it is created 0600 and empty', () => {
     const home = freshHome();
@@ -113,57 +142,67 @@ describe('the template cache', () => {
   it('Given a template cache someone else could write, or a link, When the template is read from it, Then it is refused: the template names the handler modules the platform loads', async () => {
     const cacheDir = mkdtempSync(join(tmpdir(), 'ns-cache-'));
     chmodSync(cacheDir, 0o777);
-    await expect(synthesizedTemplate({ repoRoot: join(__dirname, '../..'), config: parseConfig(localFixture()), cacheDir, log })).rejects.toThrow(/no one else can write/);
+    await expect(
+      synthesizedTemplate({ repoRoot: join(__dirname, '../..'), config: parseConfig(localFixture()), cacheDir, log }),
+    ).rejects.toThrow(/no one else can write/);
     const linked = join(mkdtempSync(join(tmpdir(), 'ns-cache-')), 'link');
     symlinkSync(cacheDir, linked);
-    await expect(synthesizedTemplate({ repoRoot: join(__dirname, '../..'), config: parseConfig(localFixture()), cacheDir: linked, log })).rejects.toThrow(/must be a directory/);
+    await expect(
+      synthesizedTemplate({ repoRoot: join(__dirname, '../..'), config: parseConfig(localFixture()), cacheDir: linked, log }),
+    ).rejects.toThrow(/must be a directory/);
   });
 });
 
 const squid = findSquid();
 const squidIt = squid ? it : it.skip;
-if (!squid) console.warn('\n*** SKIPPING the egress directory tests of test/local/home-isolation.test.ts: squid is not installed (CI installs it). ***\n');
+if (!squid)
+  console.warn(
+    '\n*** SKIPPING the egress directory tests of test/local/home-isolation.test.ts: squid is not installed (CI installs it). ***\n',
+  );
 
 describe('the egress proxy directory', () => {
   const config = parseConfig(localFixture());
   jest.setTimeout(60_000);
 
-  squidIt('ignores whatever an earlier layout left in it: a symlinked squid.conf, hard-linked logs, FIFOs, a run directory swapped for a link', async () => {
-    // Given the 0777 egress directory of the earlier layout, with a tool's plants
-    const home = freshHome();
-    const dir = join(home.root, 'egress');
-    mkdirSync(dir, { mode: 0o777 });
-    chmodSync(dir, 0o777);
-    const victims = join(home.root, 'victims');
-    mkdirSync(victims);
-    const victimFile = join(victims, 'passwd');
-    writeFileSync(victimFile, 'root:x:0:0\n');
-    const victimDir = join(victims, 'etc');
-    mkdirSync(victimDir, { mode: 0o755 });
-    symlinkSync(victimFile, join(dir, 'squid.conf'));
-    linkSync(victimFile, join(dir, 'access.log'));
-    spawnSync('mkfifo', [join(dir, 'squid.pid')]);
-    spawnSync('mkfifo', [join(dir, 'cache.log')]);
-    symlinkSync(victimDir, join(dir, 'run'));
-    const victimDirBefore = lstatSync(victimDir);
+  squidIt(
+    'ignores whatever an earlier layout left in it: a symlinked squid.conf, hard-linked logs, FIFOs, a run directory swapped for a link',
+    async () => {
+      // Given the 0777 egress directory of the earlier layout, with a tool's plants
+      const home = freshHome();
+      const dir = join(home.root, 'egress');
+      mkdirSync(dir, { mode: 0o777 });
+      chmodSync(dir, 0o777);
+      const victims = join(home.root, 'victims');
+      mkdirSync(victims);
+      const victimFile = join(victims, 'passwd');
+      writeFileSync(victimFile, 'root:x:0:0\n');
+      const victimDir = join(victims, 'etc');
+      mkdirSync(victimDir, { mode: 0o755 });
+      symlinkSync(victimFile, join(dir, 'squid.conf'));
+      linkSync(victimFile, join(dir, 'access.log'));
+      spawnSync('mkfifo', [join(dir, 'squid.pid')]);
+      spawnSync('mkfifo', [join(dir, 'cache.log')]);
+      symlinkSync(victimDir, join(dir, 'run'));
+      const victimDirBefore = lstatSync(victimDir);
 
-    // When the platform starts its proxy
-    const proxy = await startEgressProxy({ config, dir, log, ...(tool ? { toolUid: tool.uid } : {}) });
-    try {
-      // Then no victim was written, followed or handed over
-      expect(readFileSync(victimFile, 'utf8')).toBe('root:x:0:0\n');
-      expect(lstatSync(victimDir)).toMatchObject({ uid: victimDirBefore.uid, gid: victimDirBefore.gid, mode: victimDirBefore.mode });
-      expect(readdirSync(victimDir)).toEqual([]);
-      // And the layout is new: real directories and files, none of the plants
-      const layout = egressLayout(dir);
-      expect(lstatSync(layout.conf).isFile()).toBe(true);
-      expect(lstatSync(layout.runDir).isDirectory()).toBe(true);
-      expect(readdirSync(dir).sort()).toEqual(['run', 'runner-auth.sh', 'runner-credential.sha256', 'squid.conf']);
-      expect(proxy?.accessLog).toBe(layout.accessLog);
-    } finally {
-      await proxy?.stop();
-    }
-  });
+      // When the platform starts its proxy
+      const proxy = await startEgressProxy({ config, dir, log, ...(tool ? { toolUid: tool.uid } : {}) });
+      try {
+        // Then no victim was written, followed or handed over
+        expect(readFileSync(victimFile, 'utf8')).toBe('root:x:0:0\n');
+        expect(lstatSync(victimDir)).toMatchObject({ uid: victimDirBefore.uid, gid: victimDirBefore.gid, mode: victimDirBefore.mode });
+        expect(readdirSync(victimDir)).toEqual([]);
+        // And the layout is new: real directories and files, none of the plants
+        const layout = egressLayout(dir);
+        expect(lstatSync(layout.conf).isFile()).toBe(true);
+        expect(lstatSync(layout.runDir).isDirectory()).toBe(true);
+        expect(readdirSync(dir).sort()).toEqual(['run', 'runner-auth.sh', 'runner-credential.sha256', 'squid.conf']);
+        expect(proxy?.accessLog).toBe(layout.accessLog);
+      } finally {
+        await proxy?.stop();
+      }
+    },
+  );
 
   squidIt('replaces an egress directory that is itself a symlink, without touching its target', async () => {
     const home = freshHome();
@@ -182,38 +221,41 @@ describe('the egress proxy directory', () => {
     }
   });
 
-  (squid && asRoot ? it : it.skip)('Given the 0777 egress directory of the earlier layout with a tool user\'s plants, When the platform starts its proxy, Then no plant is followed or kept, and the tool user can plant, replace, read or forge nothing in the new layout', async () => {
-    const home = freshHome();
-    const dir = join(home.root, 'egress');
-    const proxy = await startEgressProxy({ config, dir, log, toolUid: tool!.uid });
-    try {
-      const layout = egressLayout(dir);
-      // squid does not run as the tool user, and the tool user owns nothing here
-      for (const path of [layout.dir, layout.conf, layout.runDir]) expect(lstatSync(path).uid).not.toBe(tool!.uid);
-      const attempts: Record<string, string> = {
-        'symlink in egress/': `ln -s /etc/passwd ${dir}/x`,
-        'symlink in egress/run/': `ln -s /etc/passwd ${layout.runDir}/x`,
-        'hard link in egress/run/': `ln /etc/passwd ${layout.runDir}/x`,
-        'FIFO in egress/': `mkfifo ${dir}/x`,
-        'FIFO in egress/run/': `mkfifo ${layout.runDir}/x`,
-        'replace squid.conf': `mv ${dir} ${home.root}/egress.old || rm -f ${layout.conf}`,
-        'replace the egress directory': `mv ${dir} ${home.root}/moved`,
-        'replace the run directory': `mv ${layout.runDir} ${dir}/old`,
-        'write squid.conf': `echo x >> ${layout.conf}`,
-        'read squid.conf': `cat ${layout.conf}`,
-        'forge the access log': `echo forged >> ${layout.accessLog}`,
-        'read the access log': `cat ${layout.accessLog}`,
-        'write the pid file': `echo 1 > ${layout.pidFile}`,
-        'write in NIGHTSHIFT_HOME': `touch ${home.root}/x`,
-      };
-      const succeeded = Object.entries(attempts)
-        .filter(([, command]) => asTool(command) === 0)
-        .map(([what]) => what);
-      expect(succeeded).toEqual([]);
-    } finally {
-      await proxy?.stop();
-    }
-  });
+  (squid && asRoot ? it : it.skip)(
+    "Given the 0777 egress directory of the earlier layout with a tool user's plants, When the platform starts its proxy, Then no plant is followed or kept, and the tool user can plant, replace, read or forge nothing in the new layout",
+    async () => {
+      const home = freshHome();
+      const dir = join(home.root, 'egress');
+      const proxy = await startEgressProxy({ config, dir, log, toolUid: tool!.uid });
+      try {
+        const layout = egressLayout(dir);
+        // squid does not run as the tool user, and the tool user owns nothing here
+        for (const path of [layout.dir, layout.conf, layout.runDir]) expect(lstatSync(path).uid).not.toBe(tool!.uid);
+        const attempts: Record<string, string> = {
+          'symlink in egress/': `ln -s /etc/passwd ${dir}/x`,
+          'symlink in egress/run/': `ln -s /etc/passwd ${layout.runDir}/x`,
+          'hard link in egress/run/': `ln /etc/passwd ${layout.runDir}/x`,
+          'FIFO in egress/': `mkfifo ${dir}/x`,
+          'FIFO in egress/run/': `mkfifo ${layout.runDir}/x`,
+          'replace squid.conf': `mv ${dir} ${home.root}/egress.old || rm -f ${layout.conf}`,
+          'replace the egress directory': `mv ${dir} ${home.root}/moved`,
+          'replace the run directory': `mv ${layout.runDir} ${dir}/old`,
+          'write squid.conf': `echo x >> ${layout.conf}`,
+          'read squid.conf': `cat ${layout.conf}`,
+          'forge the access log': `echo forged >> ${layout.accessLog}`,
+          'read the access log': `cat ${layout.accessLog}`,
+          'write the pid file': `echo 1 > ${layout.pidFile}`,
+          'write in NIGHTSHIFT_HOME': `touch ${home.root}/x`,
+        };
+        const succeeded = Object.entries(attempts)
+          .filter(([, command]) => asTool(command) === 0)
+          .map(([what]) => what);
+        expect(succeeded).toEqual([]);
+      } finally {
+        await proxy?.stop();
+      }
+    },
+  );
 });
 
 describe('tool processes left by a crashed platform', () => {

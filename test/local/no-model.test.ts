@@ -24,7 +24,11 @@ describe('local mode without a model', () => {
 
   it('Given no model, When a run is submitted, Then it is a 422 naming how to configure one, and nothing is written', async () => {
     const headers = { 'content-type': 'application/json' };
-    const submitted = await fetch(`${dev.url}/v1/runs`, { method: 'POST', headers, body: JSON.stringify({ repo: sampleRepo, prompt: 'Fix the failing test' }) });
+    const submitted = await fetch(`${dev.url}/v1/runs`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ repo: sampleRepo, prompt: 'Fix the failing test' }),
+    });
     expect(submitted.status).toBe(422);
     const body = (await submitted.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe('no_model');

@@ -14,7 +14,13 @@ describe('local mode: ask, wait without compute, answer, resume', () => {
 
   it('Given an agent that asks, When the requester answers over the API, Then the run resumes on the same branch with the answer and ends with its PR', async () => {
     const submitted = await t.client.submit({ repo: sampleRepo, prompt: 'Fix slugify so the tests pass.' });
-    const waiting = await untilStatus(t.client, submitted.runId, (r) => r.status === 'WAITING_FOR_HUMAN' || ended(r), 'the run to wait for a human', 90_000);
+    const waiting = await untilStatus(
+      t.client,
+      submitted.runId,
+      (r) => r.status === 'WAITING_FOR_HUMAN' || ended(r),
+      'the run to wait for a human',
+      90_000,
+    );
     expect(waiting.status).toBe('WAITING_FOR_HUMAN');
     // Invariant 8: no slot, no runner process.
     expect(await t.platform.store.slots.holders()).toEqual([]);
@@ -48,7 +54,14 @@ describe('local mode: ask, wait without compute, answer, resume', () => {
     };
     const submit = capture();
     const waited = runCli(['--api', api, '--json', 'submit', sampleRepo, 'Fix slugify so the tests pass.', '--wait'], submit.io);
-    const notice = await eventually(() => submit.err.map((l) => JSON.parse(l) as { paused?: { itemId: string; type: string; message: string; resolveWith: string } }).find((l) => l.paused)?.paused, 'submit --wait to show the pause', 90_000);
+    const notice = await eventually(
+      () =>
+        submit.err
+          .map((l) => JSON.parse(l) as { paused?: { itemId: string; type: string; message: string; resolveWith: string } })
+          .find((l) => l.paused)?.paused,
+      'submit --wait to show the pause',
+      90_000,
+    );
     expect(notice).toMatchObject({ type: 'question', resolveWith: `nightshift answer ${notice.itemId} "<your answer>"` });
     expect(notice.message.length).toBeGreaterThan(0);
 
@@ -71,6 +84,14 @@ describe('local mode: ask, wait without compute, answer, resume', () => {
     expect(JSON.parse(submit.out.at(-1)!)).toMatchObject({ status: 'SUCCEEDED', outcome: 'pr_opened' });
     const resolved = capture();
     await runCli(['--api', api, '--json', 'inbox', '--state', 'resolved'], resolved.io);
-    expect(JSON.parse(resolved.out[0]!).items).toEqual(expect.arrayContaining([expect.objectContaining({ itemId: notice.itemId, state: 'resolved', resolution: { action: 'answer', answer: 'Yes, keep digits.' } })]));
+    expect(JSON.parse(resolved.out[0]!).items).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          itemId: notice.itemId,
+          state: 'resolved',
+          resolution: { action: 'answer', answer: 'Yes, keep digits.' },
+        }),
+      ]),
+    );
   }, 240_000);
 });

@@ -44,44 +44,71 @@ describe('local mode: plan approval and risky actions through the one pause mech
   };
   const branchFile = (branch: string, path: string): string | undefined => {
     try {
-      return execFileSync('git', ['--git-dir', bareRepoPath(t.home.forge, sampleRepo), 'show', `${branch}:${path}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      return execFileSync('git', ['--git-dir', bareRepoPath(t.home.forge, sampleRepo), 'show', `${branch}:${path}`], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
     } catch {
       return undefined;
     }
   };
-  const baseHead = () => execFileSync('git', ['--git-dir', bareRepoPath(t.home.forge, sampleRepo), 'rev-parse', 'main'], { encoding: 'utf8' }).trim();
+  const baseHead = () =>
+    execFileSync('git', ['--git-dir', bareRepoPath(t.home.forge, sampleRepo), 'rev-parse', 'main'], { encoding: 'utf8' }).trim();
 
   it('Given a plan run, When its plan is approved with edits and its risky command approved, Then the edited plan is in the resumed conversation, the command runs once, and the run ends with its PR', async () => {
     const submitted = await t.client.submit({ repo: sampleRepo, prompt: 'Fix slugify so the tests pass.', plan: true });
     const plan = await nextPause(submitted.runId, 1);
     const item = await t.client.inboxItem(plan.itemId);
-    expect(item).toMatchObject({ type: 'plan_approval', state: 'open', details: { plan: expect.stringContaining('Collapse runs of separators') } });
+    expect(item).toMatchObject({
+      type: 'plan_approval',
+      state: 'open',
+      details: { plan: expect.stringContaining('Collapse runs of separators') },
+    });
     // The plan phase changed nothing: the early edit was refused with what to do instead, and the branch is the base commit.
     const before = await allEvents(submitted.runId);
-    expect(before.find((e) => e.type === 'tool_call' && e.detail?.name === 'edit_file')).toMatchObject({ detail: { isError: true, output: expect.stringContaining('propose_plan') } });
+    expect(before.find((e) => e.type === 'tool_call' && e.detail?.name === 'edit_file')).toMatchObject({
+      detail: { isError: true, output: expect.stringContaining('propose_plan') },
+    });
     // The shell ran in the plan phase, and what it wrote was discarded before the pause pushed the branch.
     expect(before.find((e) => e.type === 'tool_call' && e.detail?.name === 'shell')).toMatchObject({ detail: { exitCode: 0 } });
     expect(before.some((e) => /plan phase: discarded what the shell changed in 1 file/.test(e.message))).toBe(true);
-    expect(execFileSync('git', ['--git-dir', bareRepoPath(t.home.forge, sampleRepo), 'rev-parse', plan.run.branch!], { encoding: 'utf8' }).trim()).toBe(baseHead());
+    expect(
+      execFileSync('git', ['--git-dir', bareRepoPath(t.home.forge, sampleRepo), 'rev-parse', plan.run.branch!], {
+        encoding: 'utf8',
+      }).trim(),
+    ).toBe(baseHead());
 
     const edited = '1. Collapse runs of separators.\n2. Trim the ends.\n3. Write CHANGELOG.md, then run npm test. EDITED-BY-HUMAN';
     const approved = await t.client.resolveInboxItem(plan.itemId, { action: 'approve', plan: edited });
     expect(approved.resolution).toMatchObject({ action: 'approve', plan: edited });
-    await expect(t.client.resolveInboxItem(plan.itemId, { action: 'approve', plan: 'another plan' })).rejects.toMatchObject({ status: 409 });
+    await expect(t.client.resolveInboxItem(plan.itemId, { action: 'approve', plan: 'another plan' })).rejects.toMatchObject({
+      status: 409,
+    });
 
     // Resumed with every tool; the command approvalRequired names waits before it runs.
     const risky = await nextPause(submitted.runId, 2);
-    expect(await t.client.inboxItem(risky.itemId)).toMatchObject({ type: 'risky_action', details: { tool: 'shell', command: RISKY, pattern: 'echo released*' } });
+    expect(await t.client.inboxItem(risky.itemId)).toMatchObject({
+      type: 'risky_action',
+      details: { tool: 'shell', command: RISKY, pattern: 'echo released*' },
+    });
     expect(risky.checkpoint).toContain('EDITED-BY-HUMAN');
     expect(risky.checkpoint).toContain('approved your plan with edits');
-    expect((await allEvents(submitted.runId)).filter((e) => e.type === 'tool_call' && (e.detail?.input as { command?: string })?.command === RISKY)).toEqual([]);
+    expect(
+      (await allEvents(submitted.runId)).filter(
+        (e) => e.type === 'tool_call' && (e.detail?.input as { command?: string })?.command === RISKY,
+      ),
+    ).toEqual([]);
 
     await t.client.resolveInboxItem(risky.itemId, { action: 'approve' });
     const run = await untilStatus(t.client, submitted.runId, ended, 'the run to end', 120_000);
     expect(run).toMatchObject({ status: 'SUCCEEDED', outcome: 'pr_opened', branch: plan.run.branch });
     expect(listPulls(t.home.forge, sampleRepo).some((p) => p.head === run.branch)).toBe(true);
     const events = await allEvents(submitted.runId);
-    expect(events.filter((e) => e.type === 'tool_call' && e.detail?.name === 'shell' && (e.detail?.input as { command?: string })?.command === RISKY)).toHaveLength(1);
+    expect(
+      events.filter(
+        (e) => e.type === 'tool_call' && e.detail?.name === 'shell' && (e.detail?.input as { command?: string })?.command === RISKY,
+      ),
+    ).toHaveLength(1);
     expect(branchFile(run.branch!, 'CHANGELOG.md')).toBe('released\n');
     expect(branchFile(run.branch!, 'plan-notes.txt')).toBeUndefined();
     expect(await t.platform.store.slots.holders()).toEqual([]);
@@ -93,7 +120,11 @@ describe('local mode: plan approval and risky actions through the one pause mech
     await t.client.resolveInboxItem(plan.itemId, { action: 'reject' });
     const run = await untilStatus(t.client, submitted.runId, ended, 'the rejected run to end', 60_000);
     expect(run).toMatchObject({ status: 'CANCELLED', prUrl: null, error: { code: 'plan_rejected' } });
-    expect(execFileSync('git', ['--git-dir', bareRepoPath(t.home.forge, sampleRepo), 'rev-parse', plan.run.branch!], { encoding: 'utf8' }).trim()).toBe(baseHead());
+    expect(
+      execFileSync('git', ['--git-dir', bareRepoPath(t.home.forge, sampleRepo), 'rev-parse', plan.run.branch!], {
+        encoding: 'utf8',
+      }).trim(),
+    ).toBe(baseHead());
     expect(listPulls(t.home.forge, sampleRepo).some((p) => p.head === plan.run.branch)).toBe(false);
     expect(await t.platform.store.slots.holders()).toEqual([]);
   }, 200_000);
@@ -109,7 +140,11 @@ describe('local mode: plan approval and risky actions through the one pause mech
     expect(run).toMatchObject({ status: 'SUCCEEDED', outcome: 'pr_opened' });
     const shells = (await allEvents(submitted.runId)).filter((e) => e.type === 'tool_call' && e.detail?.name === 'shell');
     const refused = shells.filter((e) => (e.detail?.input as { command?: string })?.command === RISKY);
-    expect(refused).toEqual([expect.objectContaining({ detail: expect.objectContaining({ isError: true, exitCode: null, output: expect.stringContaining('rejected this tool call') }) })]);
+    expect(refused).toEqual([
+      expect.objectContaining({
+        detail: expect.objectContaining({ isError: true, exitCode: null, output: expect.stringContaining('rejected this tool call') }),
+      }),
+    ]);
     expect(branchFile(run.branch!, 'CHANGELOG.md')).toBeUndefined();
     expect(branchFile(run.branch!, 'src/slugify.js')).toContain('.replace(/^-+|-+$/g');
   }, 300_000);

@@ -36,7 +36,13 @@ export function testHome(config: unknown = localFixture()): { home: NightshiftHo
   return { home, configFile };
 }
 
-export async function startTestPlatform(options: { session: string; home?: NightshiftHome; configFile?: string; keepHome?: boolean; runnerStopTimeoutMs?: number }): Promise<TestPlatform> {
+export async function startTestPlatform(options: {
+  session: string;
+  home?: NightshiftHome;
+  configFile?: string;
+  keepHome?: boolean;
+  runnerStopTimeoutMs?: number;
+}): Promise<TestPlatform> {
   const prepared = options.home && options.configFile ? { home: options.home, configFile: options.configFile } : testHome();
   const logs: string[] = [];
   // In-process handlers log to the console as a Lambda would; keep it out of Jest's output.
@@ -75,11 +81,21 @@ export async function startGithubTestPlatform(session: string, config: Record<st
   return startTestPlatform({ session, ...prepared });
 }
 
-export function untilStatus(client: ApiClient, runId: string, wanted: (run: RunView) => boolean, what: string, deadlineMs = 60_000): Promise<RunView> {
-  return eventually(async () => {
-    const run = await client.getRun(runId);
-    return wanted(run) ? run : undefined;
-  }, what, deadlineMs);
+export function untilStatus(
+  client: ApiClient,
+  runId: string,
+  wanted: (run: RunView) => boolean,
+  what: string,
+  deadlineMs = 60_000,
+): Promise<RunView> {
+  return eventually(
+    async () => {
+      const run = await client.getRun(runId);
+      return wanted(run) ? run : undefined;
+    },
+    what,
+    deadlineMs,
+  );
 }
 
 export const ended = (run: RunView) => isTerminal(run.status);
@@ -88,10 +104,16 @@ export const ended = (run: RunView) => isTerminal(run.status);
  * A person acting on the local forge over its REST API, as someone on GitHub would (a token of theirs,
  * on the sample repository): the answer's JSON; the status must be under 300 unless `expected` names it.
  */
-export function actOnForge(t: TestPlatform): (login: string, method: string, path: string, body: unknown, expected?: number) => Promise<Record<string, unknown>> {
+export function actOnForge(
+  t: TestPlatform,
+): (login: string, method: string, path: string, body: unknown, expected?: number) => Promise<Record<string, unknown>> {
   return async (login, method, path, body, expected = 300) => {
     const { token } = issueForgeToken(t.home.forge, sampleRepo, null, 600, new Date(), login);
-    const response = await fetch(`${t.platform.forgeUrl}/repos/${sampleRepo}${path}`, { method, headers: { authorization: `token ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const response = await fetch(`${t.platform.forgeUrl}/repos/${sampleRepo}${path}`, {
+      method,
+      headers: { authorization: `token ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     if (expected === 300) expect(response.status).toBeLessThan(300);
     else expect(response.status).toBe(expected);
     return (await response.json()) as Record<string, unknown>;

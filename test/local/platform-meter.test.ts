@@ -1,4 +1,11 @@
-import { ConditionalCheckFailedException, CreateTableCommand, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  CreateTableCommand,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { startLocalDynamo, type LocalDynamo } from '../../local/dynamo-server';
 import { PlatformMeter } from '../../local/meter/platform-meter';
 import { TemplateFunctions } from '../../local/template-functions';
@@ -37,32 +44,83 @@ describe('PlatformMeter on dynalite', () => {
   beforeEach(() => meter.reset());
 
   it('counts a put in table units and one copy per index at the projected size', async () => {
-    await dynamo.client.send(new PutItemCommand({ TableName: 'metered', Item: { pk: { S: 'a' }, status: { S: 'Q' }, payload: { S: payload } } }));
-    expect(meter.snapshot().dynamo.metered).toEqual({ requests: { PutItem: 1 }, readUnits: 0, writeUnits: 2, indexWriteUnits: { all: 2, keys: 1 } });
+    await dynamo.client.send(
+      new PutItemCommand({ TableName: 'metered', Item: { pk: { S: 'a' }, status: { S: 'Q' }, payload: { S: payload } } }),
+    );
+    expect(meter.snapshot().dynamo.metered).toEqual({
+      requests: { PutItem: 1 },
+      readUnits: 0,
+      writeUnits: 2,
+      indexWriteUnits: { all: 2, keys: 1 },
+    });
   });
 
   it('counts no copy for an index whose entry does not change, and a removal plus a put when its key does', async () => {
-    await dynamo.client.send(new UpdateItemCommand({ TableName: 'metered', Key: { pk: { S: 'a' } }, UpdateExpression: 'SET payload = :p', ExpressionAttributeValues: { ':p': { S: payload.replace('x', 'y') } } }));
-    expect(meter.snapshot().dynamo.metered).toEqual({ requests: { UpdateItem: 1 }, readUnits: 0, writeUnits: 2, indexWriteUnits: { all: 2 } });
+    await dynamo.client.send(
+      new UpdateItemCommand({
+        TableName: 'metered',
+        Key: { pk: { S: 'a' } },
+        UpdateExpression: 'SET payload = :p',
+        ExpressionAttributeValues: { ':p': { S: payload.replace('x', 'y') } },
+      }),
+    );
+    expect(meter.snapshot().dynamo.metered).toEqual({
+      requests: { UpdateItem: 1 },
+      readUnits: 0,
+      writeUnits: 2,
+      indexWriteUnits: { all: 2 },
+    });
     meter.reset();
-    await dynamo.client.send(new UpdateItemCommand({ TableName: 'metered', Key: { pk: { S: 'a' } }, UpdateExpression: 'SET #s = :s', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':s': { S: 'R' } } }));
-    expect(meter.snapshot().dynamo.metered).toEqual({ requests: { UpdateItem: 1 }, readUnits: 0, writeUnits: 2, indexWriteUnits: { all: 4, keys: 2 } });
+    await dynamo.client.send(
+      new UpdateItemCommand({
+        TableName: 'metered',
+        Key: { pk: { S: 'a' } },
+        UpdateExpression: 'SET #s = :s',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':s': { S: 'R' } },
+      }),
+    );
+    expect(meter.snapshot().dynamo.metered).toEqual({
+      requests: { UpdateItem: 1 },
+      readUnits: 0,
+      writeUnits: 2,
+      indexWriteUnits: { all: 4, keys: 2 },
+    });
   });
 
   it('counts a write that fails its condition as 1 WCU', async () => {
-    await expect(dynamo.client.send(new PutItemCommand({ TableName: 'metered', Item: { pk: { S: 'a' } }, ConditionExpression: 'attribute_not_exists(pk)' }))).rejects.toBeInstanceOf(ConditionalCheckFailedException);
+    await expect(
+      dynamo.client.send(
+        new PutItemCommand({ TableName: 'metered', Item: { pk: { S: 'a' } }, ConditionExpression: 'attribute_not_exists(pk)' }),
+      ),
+    ).rejects.toBeInstanceOf(ConditionalCheckFailedException);
     expect(meter.snapshot().dynamo.metered).toEqual({ requests: { PutItem: 1 }, readUnits: 0, writeUnits: 1, indexWriteUnits: {} });
   });
 
   it('counts reads in 4 KB units, halved when eventually consistent, an index query included', async () => {
     await dynamo.client.send(new GetItemCommand({ TableName: 'metered', Key: { pk: { S: 'a' } } }));
     await dynamo.client.send(new GetItemCommand({ TableName: 'metered', Key: { pk: { S: 'a' } }, ConsistentRead: true }));
-    await dynamo.client.send(new QueryCommand({ TableName: 'metered', IndexName: 'all', KeyConditionExpression: '#s = :s', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':s': { S: 'R' } } }));
-    expect(meter.snapshot().dynamo.metered).toEqual({ requests: { GetItem: 2, Query: 1 }, readUnits: 0.5 + 1 + 0.5, writeUnits: 0, indexWriteUnits: {} });
+    await dynamo.client.send(
+      new QueryCommand({
+        TableName: 'metered',
+        IndexName: 'all',
+        KeyConditionExpression: '#s = :s',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':s': { S: 'R' } },
+      }),
+    );
+    expect(meter.snapshot().dynamo.metered).toEqual({
+      requests: { GetItem: 2, Query: 1 },
+      readUnits: 0.5 + 1 + 0.5,
+      writeUnits: 0,
+      indexWriteUnits: {},
+    });
   });
 
   it("leaves a caller's own ReturnConsumedCapacity answer as it asked", async () => {
-    const answer = await dynamo.client.send(new GetItemCommand({ TableName: 'metered', Key: { pk: { S: 'a' } }, ReturnConsumedCapacity: 'TOTAL' }));
+    const answer = await dynamo.client.send(
+      new GetItemCommand({ TableName: 'metered', Key: { pk: { S: 'a' } }, ReturnConsumedCapacity: 'TOTAL' }),
+    );
     expect(answer.ConsumedCapacity).toEqual({ TableName: 'metered', CapacityUnits: 0.5 });
     expect(meter.snapshot().dynamo.metered?.readUnits).toBe(0.5);
   });

@@ -57,7 +57,12 @@ describe('local mode ports', () => {
     const dev: DevProcess = await startDevProcess({ home, configFile, env: { PORT: String(base) } });
     try {
       expect(dev.url).toBe(`http://127.0.0.1:${base}`);
-      const ready = JSON.parse(dev.output().split('\n').find((l) => l.includes('"event":"ready"'))!) as { forge: string };
+      const ready = JSON.parse(
+        dev
+          .output()
+          .split('\n')
+          .find((l) => l.includes('"event":"ready"'))!,
+      ) as { forge: string };
       expect(ready.forge).toBe(`http://127.0.0.1:${base + 2}`);
       for (const offset of [PORT_OFFSETS.awsEndpoints, PORT_OFFSETS.dynamo]) expect(await listening(base + offset)).toBe(true);
       if (findSquid()) expect(await listening(base + PORT_OFFSETS.proxy)).toBe(true);
@@ -74,7 +79,14 @@ describe('local mode ports', () => {
     try {
       const result = spawnSync(process.execPath, [cliBin, 'dev'], {
         cwd: repoRoot,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: String(base), NIGHTSHIFT_HOME: home.root, NIGHTSHIFT_CONFIG: configFile, NIGHTSHIFT_CACHE_DIR: templateCacheDir },
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          PORT: String(base),
+          NIGHTSHIFT_HOME: home.root,
+          NIGHTSHIFT_CONFIG: configFile,
+          NIGHTSHIFT_CACHE_DIR: templateCacheDir,
+        },
         encoding: 'utf8',
         timeout: 120_000,
       });

@@ -19,18 +19,28 @@ describe('local mode: restart recovery', () => {
       const running = await client.submit({ repo: sampleRepo, prompt: 'A run that is mid-flight when the platform dies.' });
       const queuedBehind = await client.submit({ repo: sampleRepo, prompt: 'A second one.' });
       await untilStatus(client, running.runId, (r) => r.status === 'RUNNING', 'the run to be RUNNING');
-      const runnerPid = await eventually(() => {
-        try {
-          return (JSON.parse(require('node:fs').readFileSync(`${home.logs}/${running.runId}.runner.pid`, 'utf8')) as { pid: number }).pid;
-        } catch {
-          return undefined;
-        }
-      }, 'the runner pid file', 60_000);
+      const runnerPid = await eventually(
+        () => {
+          try {
+            return (JSON.parse(require('node:fs').readFileSync(`${home.logs}/${running.runId}.runner.pid`, 'utf8')) as { pid: number }).pid;
+          } catch {
+            return undefined;
+          }
+        },
+        'the runner pid file',
+        60_000,
+      );
 
       // A tool command of the run, as the sandbox starts one: its own process group and session, the
       // tool user, the command marker, HOME in the run's workspace (and a background child).
       const toolId = spawnSync('id', ['-u', 'nightshift-tool'], { encoding: 'utf8' });
-      const asTool = process.getuid?.() === 0 && toolId.status === 0 ? { uid: Number(toolId.stdout.trim()), gid: Number(spawnSync('id', ['-g', 'nightshift-tool'], { encoding: 'utf8' }).stdout.trim()) } : {};
+      const asTool =
+        process.getuid?.() === 0 && toolId.status === 0
+          ? {
+              uid: Number(toolId.stdout.trim()),
+              gid: Number(spawnSync('id', ['-g', 'nightshift-tool'], { encoding: 'utf8' }).stdout.trim()),
+            }
+          : {};
       const toolHome = join(home.work, running.runId, 'home');
       const toolCommand = spawn('/bin/bash', ['-c', 'sleep 1000 & exec sleep 1000'], {
         detached: true,

@@ -50,7 +50,9 @@ describe('local mode: runs end to end', () => {
     t.platform.runners.on('started', onStart);
     t.platform.runners.on('exited', onExit);
     try {
-      const submitted = await Promise.all(Array.from({ length: 6 }, (_, i) => t.client.submit({ repo: sampleRepo, prompt: `Fix slugify (${i + 1} of 6).` })));
+      const submitted = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => t.client.submit({ repo: sampleRepo, prompt: `Fix slugify (${i + 1} of 6).` })),
+      );
       const runs = await Promise.all(submitted.map((s) => untilStatus(t.client, s.runId, ended, `run ${s.runId} to end`, 240_000)));
       expect(runs.map((r) => r.status)).toEqual(Array(6).fill('SUCCEEDED'));
       expect(peak).toBe(2);

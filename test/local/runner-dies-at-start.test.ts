@@ -30,8 +30,20 @@ describe('local mode: a runner that dies at start', () => {
     expect(await t.platform.store.slots.holders()).toEqual([]);
     const record = await t.platform.store.runs.get(run.runId);
     expect(record).toMatchObject({ settled: true, spentMicros: 0 });
-    const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
-    const { Item: orgDay } = await doc.send(new GetCommand({ TableName: process.env.CONTROL_TABLE!, Key: { pk: controlItemKey.orgDay(record!.ledgerDay) }, ConsistentRead: true }));
+    const doc = DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      }),
+    );
+    const { Item: orgDay } = await doc.send(
+      new GetCommand({
+        TableName: process.env.CONTROL_TABLE!,
+        Key: { pk: controlItemKey.orgDay(record!.ledgerDay) },
+        ConsistentRead: true,
+      }),
+    );
     expect(orgDay).toMatchObject({ committedMicros: 0, reservations: {} });
     doc.destroy();
     const { events } = await t.client.events(run.runId);

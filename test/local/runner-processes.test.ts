@@ -33,7 +33,15 @@ describe('runner processes', () => {
   });
 
   const processes = (env: Record<string, string> = {}, stopTimeoutMs = 5_000) =>
-    new RunnerProcesses({ command: [process.execPath, '-e', fakeRunner], cwd: dir, workDir: join(dir, 'work'), logsDir: join(dir, 'logs'), baseEnv: env, stopTimeoutMs, log: jsonLog(() => undefined) });
+    new RunnerProcesses({
+      command: [process.execPath, '-e', fakeRunner],
+      cwd: dir,
+      workDir: join(dir, 'work'),
+      logsDir: join(dir, 'logs'),
+      baseEnv: env,
+      stopTimeoutMs,
+      log: jsonLog(() => undefined),
+    });
 
   const logOf = () => readFileSync(join(dir, 'logs', `${runId}.runner.log`), 'utf8');
 
@@ -89,7 +97,11 @@ describe('runner processes', () => {
     // A new platform process knows nothing of the first one's children, only the pid files on disk.
     const second = processes();
     const logs = join(dir, 'logs');
-    const reaped = second.reapOrphans(() => readdirSync(logs).filter((f) => f.endsWith('.pid')).map((f) => join(logs, f)));
+    const reaped = second.reapOrphans(() =>
+      readdirSync(logs)
+        .filter((f) => f.endsWith('.pid'))
+        .map((f) => join(logs, f)),
+    );
     expect(reaped).toEqual([runId]);
     await eventually(() => (alive(pid) ? undefined : true), 'the orphan to end', 10_000);
   });
@@ -102,7 +114,15 @@ describe('runner processes', () => {
       "console.error('cannot start: token ' + process.env.TASK_TOKEN + ' secret " + secret + " key ghp_' + 'a'.repeat(36));",
       'process.exit(3);',
     ].join('\n');
-    const runners = new RunnerProcesses({ command: [process.execPath, '-e', dying], cwd: dir, workDir: join(dir, 'work'), logsDir: join(dir, 'logs'), baseEnv: {}, stopTimeoutMs: 5_000, log: jsonLog(() => undefined) });
+    const runners = new RunnerProcesses({
+      command: [process.execPath, '-e', dying],
+      cwd: dir,
+      workDir: join(dir, 'work'),
+      logsDir: join(dir, 'logs'),
+      baseEnv: {},
+      stopTimeoutMs: 5_000,
+      log: jsonLog(() => undefined),
+    });
     const exited = new Promise<RunnerExit>((resolve) => runners.once('exited', resolve));
     const token = 'task-token-value-abcdefghijklmnop';
     runners.start(runId, { RUN_ID: runId, TASK_TOKEN: token });
@@ -110,17 +130,31 @@ describe('runner processes', () => {
     expect(exit).toMatchObject({ code: 3, signal: null, stopRequested: false });
     // The last eight lines, stdout left out, in order; the log file still has everything.
     expect(exit.lastErrorLines).toHaveLength(8);
-    expect(exit.lastErrorLines.slice(0, 7)).toEqual(['setup line 6', 'setup line 7', 'setup line 8', 'setup line 9', 'setup line 10', 'setup line 11', 'setup line 12']);
+    expect(exit.lastErrorLines.slice(0, 7)).toEqual([
+      'setup line 6',
+      'setup line 7',
+      'setup line 8',
+      'setup line 9',
+      'setup line 10',
+      'setup line 11',
+      'setup line 12',
+    ]);
     expect(logOf()).toContain('a log line on stdout');
     expect(logOf()).toContain('setup line 1\n');
 
     const failures: { token: string; error: string; cause: string }[] = [];
-    const result = await failLostLocalRunner(exit, { taskToken: token, secretValues: [secret] }, async (t, error, cause) => void failures.push({ token: t, error, cause }));
+    const result = await failLostLocalRunner(
+      exit,
+      { taskToken: token, secretValues: [secret] },
+      async (t, error, cause) => void failures.push({ token: t, error, cause }),
+    );
     expect(result.action).toBe('failed');
     expect(failures).toHaveLength(1);
     expect(failures[0]).toMatchObject({ token, error: 'Nightshift.RunnerLost' });
     const { cause } = failures[0]!;
-    expect(cause).toMatch(/^the runner exited with code 3 without reporting\. last error lines: setup line 6 \| .* \| cannot start: token \[REDACTED\] secret \[REDACTED\] key \[REDACTED\]$/);
+    expect(cause).toMatch(
+      /^the runner exited with code 3 without reporting\. last error lines: setup line 6 \| .* \| cannot start: token \[REDACTED\] secret \[REDACTED\] key \[REDACTED\]$/,
+    );
     expect(cause).not.toContain(token);
     expect(cause).not.toContain(secret);
     expect(cause).not.toContain('ghp_');

@@ -27,9 +27,19 @@ async function oldDataDir(dir: string, runs: ReturnType<typeof queuedRun>[], opt
   try {
     for (const definition of tableDefinitions(localTableNames)) {
       const legacy = definition.TableName === localTableNames.runs && !options.newTableEmpty;
-      await client.send(new CreateTableCommand(legacy ? { ...definition, GlobalSecondaryIndexes: definition.GlobalSecondaryIndexes?.filter((index) => !listNames.has(String(index.IndexName))) } : definition));
+      await client.send(
+        new CreateTableCommand(
+          legacy
+            ? {
+                ...definition,
+                GlobalSecondaryIndexes: definition.GlobalSecondaryIndexes?.filter((index) => !listNames.has(String(index.IndexName))),
+              }
+            : definition,
+        ),
+      );
       // Stored ACTIVE before the server closes (dynalite turns a table ACTIVE after createTableMs)
-      while ((await client.send(new DescribeTableCommand({ TableName: definition.TableName }))).Table?.TableStatus !== 'ACTIVE') await new Promise((resolve) => setTimeout(resolve, 10));
+      while ((await client.send(new DescribeTableCommand({ TableName: definition.TableName }))).Table?.TableStatus !== 'ACTIVE')
+        await new Promise((resolve) => setTimeout(resolve, 10));
     }
     const doc = documentClientFor(client);
     if (!options.newTableEmpty) {
@@ -56,7 +66,9 @@ describe('a local data directory from before the run list indexes', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const runs = Array.from({ length: 40 }, (_, i) => queuedRun({ requester: i % 2 ? 'alice' : 'bob', repo: i % 4 < 2 ? 'acme/widgets' : 'acme/gadgets' }));
+  const runs = Array.from({ length: 40 }, (_, i) =>
+    queuedRun({ requester: i % 2 ? 'alice' : 'bob', repo: i % 4 < 2 ? 'acme/widgets' : 'acme/gadgets' }),
+  );
   const newest = (ids: string[]) => [...ids].sort((a, b) => (a < b ? 1 : -1));
 
   it('gets its runs table made anew with the list indexes, every run kept and listed under every filter', async () => {
@@ -69,7 +81,9 @@ describe('a local data directory from before the run list indexes', () => {
       const store = createStore(documentClientFor(dynamo.client), dynamo.names);
       expect((await store.runs.list({ limit: 100 })).runs.map((run) => run.runId)).toEqual(newest(runs.map((run) => run.runId)));
       const expected = newest(runs.filter((run) => run.requester === 'alice' && run.repo === 'acme/gadgets').map((run) => run.runId));
-      expect((await store.runs.list({ requester: 'alice', repo: 'acme/gadgets', status: 'QUEUED', limit: 100 })).runs.map((run) => run.runId)).toEqual(expected);
+      expect(
+        (await store.runs.list({ requester: 'alice', repo: 'acme/gadgets', status: 'QUEUED', limit: 100 })).runs.map((run) => run.runId),
+      ).toEqual(expected);
       expect(existsSync(join(dir, RUNS_REBUILD_FILE))).toBe(false);
     } finally {
       await dynamo.stop();
@@ -92,7 +106,9 @@ describe('a local data directory from before the run list indexes', () => {
     try {
       // Then every run is back and listed
       const store = createStore(documentClientFor(dynamo.client), dynamo.names);
-      expect((await store.runs.list({ requester: 'bob', status: 'QUEUED', limit: 100 })).runs.map((run) => run.runId)).toEqual(newest(runs.filter((run) => run.requester === 'bob').map((run) => run.runId)));
+      expect((await store.runs.list({ requester: 'bob', status: 'QUEUED', limit: 100 })).runs.map((run) => run.runId)).toEqual(
+        newest(runs.filter((run) => run.requester === 'bob').map((run) => run.runId)),
+      );
       expect(existsSync(join(dir, RUNS_REBUILD_FILE))).toBe(false);
     } finally {
       await dynamo.stop();

@@ -37,11 +37,21 @@ describe('local SNS', () => {
         TopicArn: 'arn:aws:sns:us-east-1:000000000000:Inbox',
         Subject: 'Nightshift: run X asks',
         Message: 'line one\nline & <two>',
-        MessageAttributes: { itemId: { DataType: 'String', StringValue: '01KC0000000000000000000001' }, thread: { DataType: 'String', StringValue: 'acme/web#1' } },
+        MessageAttributes: {
+          itemId: { DataType: 'String', StringValue: '01KC0000000000000000000001' },
+          thread: { DataType: 'String', StringValue: 'acme/web#1' },
+        },
       }),
     );
     expect(out.MessageId).toBe('local-message-1');
-    expect(published).toEqual([{ topicArn: 'arn:aws:sns:us-east-1:000000000000:Inbox', subject: 'Nightshift: run X asks', message: 'line one\nline & <two>', attributes: { itemId: '01KC0000000000000000000001', thread: 'acme/web#1' } }]);
+    expect(published).toEqual([
+      {
+        topicArn: 'arn:aws:sns:us-east-1:000000000000:Inbox',
+        subject: 'Nightshift: run X asks',
+        message: 'line one\nline & <two>',
+        attributes: { itemId: '01KC0000000000000000000001', thread: 'acme/web#1' },
+      },
+    ]);
   });
 
   test('Given filter policies of exact strings, exists and a top-level or-list, When attributes are matched, Then they match as SNS does; anything else is refused', () => {
@@ -69,7 +79,12 @@ describe('local SNS', () => {
       {
         topicArn: topic,
         entry: 'lambdas/github/webhook.ts',
-        filterPolicy: { $or: [{ thread: [{ exists: true }], type: ['question', 'budget_approval', 'plan_approval', 'risky_action', 'stuck'] }, { event: ['queue_moved'] }] },
+        filterPolicy: {
+          $or: [
+            { thread: [{ exists: true }], type: ['question', 'budget_approval', 'plan_approval', 'risky_action', 'stuck'] },
+            { event: ['queue_moved'] },
+          ],
+        },
       },
     ]);
     const policy = subscription!.filterPolicy;

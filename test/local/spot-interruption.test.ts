@@ -20,13 +20,24 @@ describe('local mode: a Spot interruption resumes without a human', () => {
 
   it('Given a running runner, When it gets SIGTERM, Then the run is resumed on the same branch with no inbox item and ends with one PR, its costs counted once and nothing held', async () => {
     const submitted = await t.client.submit({ repo: sampleRepo, prompt: 'Fix slugify so the tests pass.' });
-    await eventually(async () => ((await t.client.events(submitted.runId, { limit: 500 })).events.some((e) => e.type === 'tool_start' && /sleep 45/.test(e.message)) ? true : undefined), 'the runner to be in its sleeping tool command', 90_000);
+    await eventually(
+      async () =>
+        (await t.client.events(submitted.runId, { limit: 500 })).events.some((e) => e.type === 'tool_start' && /sleep 45/.test(e.message))
+          ? true
+          : undefined,
+      'the runner to be in its sleeping tool command',
+      90_000,
+    );
     const pid = await eventually(() => runnerPid(submitted.runId), 'the runner pid', 60_000);
     process.kill(pid, 'SIGTERM');
 
     const run = await untilStatus(t.client, submitted.runId, ended, 'the resumed run to end', 150_000);
     // The error is in the comparison so that a failure says why.
-    expect({ status: run.status, outcome: run.outcome, error: run.error }).toEqual({ status: 'SUCCEEDED', outcome: 'pr_opened', error: null });
+    expect({ status: run.status, outcome: run.outcome, error: run.error }).toEqual({
+      status: 'SUCCEEDED',
+      outcome: 'pr_opened',
+      error: null,
+    });
     const events = (await t.client.events(submitted.runId, { limit: 500 })).events;
     const requeued = events.filter((e) => e.type === 'status' && e.detail?.from === 'RUNNING' && e.detail?.to === 'QUEUED');
     expect(requeued).toEqual([expect.objectContaining({ detail: expect.objectContaining({ stop: 'interrupted', attempt: 1 }) })]);
@@ -34,12 +45,16 @@ describe('local mode: a Spot interruption resumes without a human', () => {
     // The checkpoint pushed the branch the resumed task continued.
     const checkpoint = events.find((e) => /checkpointed to resume without a human \(interrupted\)/.test(e.message));
     expect(checkpoint?.detail?.branch).toBe(run.branch);
-    expect(events.some((e) => /resumed after the runner task was interrupted; the conversation goes on from turn 2/.test(e.message))).toBe(true);
+    expect(events.some((e) => /resumed after the runner task was interrupted; the conversation goes on from turn 2/.test(e.message))).toBe(
+      true,
+    );
     const pulls = listPulls(t.home.forge, sampleRepo).filter((p) => p.head === run.branch);
     expect(pulls).toHaveLength(1);
     expect(run.prUrl).toMatch(new RegExp(`/pull/${pulls[0]!.number}$`));
     // Nobody was asked: the only inbox item is the pr_ready the run's end leaves.
-    expect((await t.client.inbox({ state: 'all' })).items.filter((i) => i.runId === submitted.runId).map((i) => i.type)).toEqual(['pr_ready']);
+    expect((await t.client.inbox({ state: 'all' })).items.filter((i) => i.runId === submitted.runId).map((i) => i.type)).toEqual([
+      'pr_ready',
+    ]);
 
     // Costs counted once: what each task charged (its model calls and its compute) adds up to the run's spend.
     const traces = events.filter((e) => e.type === 'trace');

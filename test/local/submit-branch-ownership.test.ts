@@ -30,7 +30,11 @@ describe('local mode: submit refuses branches a run must not push', () => {
       body: JSON.stringify({ title: 'Work in progress', head: 'feature/pr-head', base: 'main' }),
     });
     expect(pr.status).toBe(201);
-    dynamo = new DynamoDBClient({ endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    dynamo = new DynamoDBClient({
+      endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
   });
   afterAll(async () => {
     dynamo?.destroy();
@@ -44,7 +48,9 @@ describe('local mode: submit refuses branches a run must not push', () => {
     return JSON.stringify(items);
   }
 
-  async function submit(body: Record<string, unknown>): Promise<{ status: number; retryAfter: string | null; error?: { code: string; message: string } }> {
+  async function submit(
+    body: Record<string, unknown>,
+  ): Promise<{ status: number; retryAfter: string | null; error?: { code: string; message: string } }> {
     const res = await fetch(`${t.platform.url}/v1/runs`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-nightshift-source': 'api' },
@@ -64,15 +70,23 @@ describe('local mode: submit refuses branches a run must not push', () => {
     ['the base branch', { branch: 'nightshift/topic', baseBranch: 'nightshift/topic' }, 422, /base branch/],
     ['the base branch in another case', { branch: 'nightshift/Topic', baseBranch: 'nightshift/topic' }, 422, /base branch/],
     ['an alias of the default branch', { branch: 'nightshift/alias' }, 422, /alias of main/],
-    ['a branch no open pull request has as its head', { branch: 'feature/no-pr' }, 422, /neither a nightshift\/ branch nor the head branch/],
-  ])('Given a submit naming %s, When it is made, Then it is refused with a 4xx naming why and nothing is written', async (_what, body, status, message) => {
-    const before = await everything();
-    const answer = await submit(body);
-    expect(answer.status).toBe(status);
-    expect(answer.error?.code).toBe(status === 422 ? 'branch_not_allowed' : 'invalid_request');
-    expect(answer.error?.message).toMatch(message);
-    expect(await everything()).toEqual(before);
-  });
+    [
+      'a branch no open pull request has as its head',
+      { branch: 'feature/no-pr' },
+      422,
+      /neither a nightshift\/ branch nor the head branch/,
+    ],
+  ])(
+    'Given a submit naming %s, When it is made, Then it is refused with a 4xx naming why and nothing is written',
+    async (_what, body, status, message) => {
+      const before = await everything();
+      const answer = await submit(body);
+      expect(answer.status).toBe(status);
+      expect(answer.error?.code).toBe(status === 422 ? 'branch_not_allowed' : 'invalid_request');
+      expect(answer.error?.message).toMatch(message);
+      expect(await everything()).toEqual(before);
+    },
+  );
 
   it('Given a nightshift/ branch and the head branch of an open pull request, When runs on them are submitted, Then they are accepted and run to SUCCEEDED on that branch', async () => {
     for (const branch of ['nightshift/continue-me', 'feature/pr-head']) {

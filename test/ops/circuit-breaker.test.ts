@@ -41,7 +41,11 @@ describe('spend circuit breaker', () => {
   });
 
   const submit = () => submitRunHandler(() => api.deps)(apiEvent({ body: { repo: 'acme/web', prompt: 'Fix the flaky test.' } }));
-  const admin = intakeAdminHandler(() => ({ intake: api.deps.intake, metrics: listSink(), log: createLogger({ serviceName: 'test-admin' }) }));
+  const admin = intakeAdminHandler(() => ({
+    intake: api.deps.intake,
+    metrics: listSink(),
+    log: createLogger({ serviceName: 'test-admin' }),
+  }));
   const adminEvent = (method: 'GET' | 'POST', body?: object, requester: string | null = operator) => {
     const event = apiEvent({ ...(body ? { body } : {}), requester });
     return { ...event, requestContext: { ...event.requestContext, http: { method } } };
@@ -70,8 +74,13 @@ describe('spend circuit breaker', () => {
     // And a schedule tick skips: it returns normally (no Scheduler retry), logged and counted
     const tick = await submitScheduledRun(schedule, { schedule: 'nightly-deps', scheduledTime: '2025-01-01T03:00:00Z' });
     expect(tick).toMatchObject({ status: 'refused', reason: 'intake_paused' });
-    expect(schedule.metrics.records).toEqual([{ name: 'SubmissionsRefused', value: 1, dimensions: { reason: 'intake_paused', source: 'schedule' } }]);
-    expect(schedule.log.lines.find((l) => l.level === 'warn')?.attributes).toMatchObject({ schedule: 'nightly-deps', reason: 'intake_paused' });
+    expect(schedule.metrics.records).toEqual([
+      { name: 'SubmissionsRefused', value: 1, dimensions: { reason: 'intake_paused', source: 'schedule' } },
+    ]);
+    expect(schedule.log.lines.find((l) => l.level === 'warn')?.attributes).toMatchObject({
+      schedule: 'nightly-deps',
+      reason: 'intake_paused',
+    });
     expect(await snapshotTables(api.db)).toEqual(before);
 
     // When an operator resumes intake
@@ -86,8 +95,18 @@ describe('spend circuit breaker', () => {
     expect(scheduled.status).toBe('submitted');
     if (scheduled.status !== 'submitted') throw new Error('unreachable');
     const run = await api.deps.runs.get(scheduled.runId);
-    expect(run).toMatchObject({ source: 'schedule', requester: 'schedule:nightly-deps', repo: 'acme/web', status: 'QUEUED', prompt: 'Update dependencies.' });
-    expect(schedule.metrics.records.at(-1)).toEqual({ name: 'RunsSubmitted', value: 1, dimensions: { repo: 'acme/web', source: 'schedule' } });
+    expect(run).toMatchObject({
+      source: 'schedule',
+      requester: 'schedule:nightly-deps',
+      repo: 'acme/web',
+      status: 'QUEUED',
+      prompt: 'Update dependencies.',
+    });
+    expect(schedule.metrics.records.at(-1)).toEqual({
+      name: 'RunsSubmitted',
+      value: 1,
+      dimensions: { repo: 'acme/web', source: 'schedule' },
+    });
     expect(api.sfn.commandCalls(StartExecutionCommand)).toHaveLength(2);
   });
 
@@ -114,7 +133,10 @@ describe('spend circuit breaker', () => {
     expect(status.headers['x-request-id']).toBeTruthy();
 
     const jwtOnly = apiEvent({ body: { action: 'pause' }, requester: null });
-    const jwt = await admin({ ...jwtOnly, requestContext: { ...jwtOnly.requestContext, authorizer: { jwt: { claims: { sub: 'someone' } } }, http: { method: 'POST' } } } as never);
+    const jwt = await admin({
+      ...jwtOnly,
+      requestContext: { ...jwtOnly.requestContext, authorizer: { jwt: { claims: { sub: 'someone' } } }, http: { method: 'POST' } },
+    } as never);
     expect(jwt.statusCode).toBe(403);
 
     const bad = await admin(adminEvent('POST', { action: 'explode' }));

@@ -27,7 +27,11 @@ function parseCatalogEmf(line: string) {
 async function captureStdout(action: () => Promise<unknown> | unknown): Promise<string[]> {
   const lines: string[] = [];
   const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    lines.push(...String(chunk).split('\n').filter((l) => l.trim().length > 0));
+    lines.push(
+      ...String(chunk)
+        .split('\n')
+        .filter((l) => l.trim().length > 0),
+    );
     return true;
   });
   try {
@@ -43,7 +47,11 @@ const at = new Date('2025-03-01T12:00:00Z');
 
 describe('EMF from the catalog', () => {
   it('Given a catalog record, When it is written, Then it is valid EMF: the org-wide set plus one set per dimension, context as plain properties', () => {
-    const { names, root, doc } = parseCatalogEmf(emfLine({ name: 'RunsSubmitted', value: 1, dimensions: { repo: 'acme/web', source: 'api' } }, at, { runId: '01J0000000000000000000000A' }));
+    const { names, root, doc } = parseCatalogEmf(
+      emfLine({ name: 'RunsSubmitted', value: 1, dimensions: { repo: 'acme/web', source: 'api' } }, at, {
+        runId: '01J0000000000000000000000A',
+      }),
+    );
     expect(names).toEqual(['RunsSubmitted']);
     expect(doc._aws.Timestamp).toBe(at.getTime());
     expect(root).toMatchObject({ repo: 'acme/web', source: 'api', RunsSubmitted: 1, runId: '01J0000000000000000000000A' });
@@ -57,15 +65,23 @@ describe('EMF from the catalog', () => {
   it('Given a name outside the catalog, missing or extra dimensions, a value outside a closed set or a bad number, When the record is validated, Then it is refused', () => {
     expect(() => validateMetricRecord({ name: 'RunsExploded', value: 1, dimensions: {} })).toThrow(/unknown metric/);
     expect(() => validateMetricRecord({ name: 'RunsSubmitted', value: 1, dimensions: { repo: 'acme/web' } })).toThrow(/dimensions must be/);
-    expect(() => validateMetricRecord({ name: 'ToolCalls', value: 1, dimensions: { repo: 'acme/web', runId: 'x' } })).toThrow(/dimensions must be/);
-    expect(() => validateMetricRecord({ name: 'SubmissionsRefused', value: 1, dimensions: { reason: 'because', source: 'api' } })).toThrow(/allowed set/);
-    expect(() => validateMetricRecord({ name: 'RunsSubmitted', value: 1, dimensions: { repo: 'not a repo', source: 'api' } })).toThrow(/allowed set/);
+    expect(() => validateMetricRecord({ name: 'ToolCalls', value: 1, dimensions: { repo: 'acme/web', runId: 'x' } })).toThrow(
+      /dimensions must be/,
+    );
+    expect(() => validateMetricRecord({ name: 'SubmissionsRefused', value: 1, dimensions: { reason: 'because', source: 'api' } })).toThrow(
+      /allowed set/,
+    );
+    expect(() => validateMetricRecord({ name: 'RunsSubmitted', value: 1, dimensions: { repo: 'not a repo', source: 'api' } })).toThrow(
+      /allowed set/,
+    );
     expect(() => validateMetricRecord({ name: 'ToolCalls', value: Number.NaN, dimensions: { repo: 'acme/web' } })).toThrow(RangeError);
     expect(() => validateMetricRecord({ name: 'ToolCalls', value: -1, dimensions: { repo: 'acme/web' } })).toThrow(RangeError);
   });
 
   it('Given metrics that share dimensions, When they are batched, Then they go on one line; mixed dimension shapes and an empty batch are refused', () => {
-    const { names, root } = parseCatalogEmf(emfBatchLine({ ModelCalls: 1, ModelInputTokens: 1200, ModelCostMicroUsd: 4_321 }, { repo: 'acme/web' }, at, { runId: 'r' }));
+    const { names, root } = parseCatalogEmf(
+      emfBatchLine({ ModelCalls: 1, ModelInputTokens: 1200, ModelCostMicroUsd: 4_321 }, { repo: 'acme/web' }, at, { runId: 'r' }),
+    );
     expect(names).toEqual(['ModelCalls', 'ModelInputTokens', 'ModelCostMicroUsd']);
     expect(root).toMatchObject({ ModelInputTokens: 1200, ModelCostMicroUsd: 4_321, repo: 'acme/web' });
     expect(() => emfBatchLine({ ModelCalls: 1, RunsSubmitted: 1 }, { repo: 'acme/web' }, at)).toThrow();
@@ -75,7 +91,8 @@ describe('EMF from the catalog', () => {
   it("Given the line writer, When records are emitted, Then each is one valid EMF line with the writer's context", () => {
     const lines: string[] = [];
     const writer = createEmfWriter({ write: (l) => lines.push(l), now: () => at, context: { runId: 'r1' } });
-    for (const record of runStartedMetrics({ repo: 'acme/web', source: 'cli', createdAt: '2025-03-01T11:58:30Z' }, '2025-03-01T12:00:00Z')) writer.emit(record);
+    for (const record of runStartedMetrics({ repo: 'acme/web', source: 'cli', createdAt: '2025-03-01T11:58:30Z' }, '2025-03-01T12:00:00Z'))
+      writer.emit(record);
     expect(lines.map((l) => parseCatalogEmf(l).names[0])).toEqual(['RunsStarted', 'QueueWaitSeconds']);
     expect(JSON.parse(lines[1]!)).toMatchObject({ QueueWaitSeconds: 90, runId: 'r1' });
   });
@@ -111,7 +128,9 @@ describe('run metric records', () => {
     expect(refusalReasonOf(new BudgetRefusedError('requester', 60))).toBe('requester_budget');
     expect(refusalReasonOf(new RepoNotAllowedError('x/y'))).toBe('repo_not_allowed');
     expect(refusalReasonOf(new Error('DynamoDB is down'))).toBeUndefined();
-    expect(submissionRefusedMetrics('org_budget', 'schedule')).toEqual([{ name: 'SubmissionsRefused', value: 1, dimensions: { reason: 'org_budget', source: 'schedule' } }]);
+    expect(submissionRefusedMetrics('org_budget', 'schedule')).toEqual([
+      { name: 'SubmissionsRefused', value: 1, dimensions: { reason: 'org_budget', source: 'schedule' } },
+    ]);
   });
 });
 
@@ -130,9 +149,11 @@ describe('EMF written by Lambda handlers (the Lambda metrics sink)', () => {
       { name: 'SubmissionsRefused', value: 1, dimensions: { reason: 'intake_paused', source: 'schedule' } },
       { name: 'OldestStartingSeconds', value: 42, dimensions: {} },
     ];
-    const lines = emfLines(await captureStdout(() => {
-      for (const r of records) sink.emit(r);
-    }));
+    const lines = emfLines(
+      await captureStdout(() => {
+        for (const r of records) sink.emit(r);
+      }),
+    );
     expect(lines).toHaveLength(2);
     expect(lines.map((l) => parseCatalogEmf(l).names[0])).toEqual(['SubmissionsRefused', 'OldestStartingSeconds']);
     expect(JSON.parse(lines[0]!)).not.toHaveProperty('service');
@@ -144,7 +165,15 @@ describe('EMF written by Lambda handlers (the Lambda metrics sink)', () => {
       metrics: createLambdaMetricsSink(),
       log: createLogger({ serviceName: 'test', logLevel: 'SILENT' }),
     }));
-    const event = { headers: {}, body: JSON.stringify({ action: 'pause', reason: 'test' }), requestContext: { requestId: 'r-1', http: { method: 'POST' }, authorizer: { iam: { userArn: 'arn:aws:iam::123456789012:user/ops' } } } };
+    const event = {
+      headers: {},
+      body: JSON.stringify({ action: 'pause', reason: 'test' }),
+      requestContext: {
+        requestId: 'r-1',
+        http: { method: 'POST' },
+        authorizer: { iam: { userArn: 'arn:aws:iam::123456789012:user/ops' } },
+      },
+    };
     const lines = emfLines(await captureStdout(() => handler(event)));
     expect(lines).toHaveLength(1);
     const { names, root } = parseCatalogEmf(lines[0]!);
@@ -156,7 +185,11 @@ describe('EMF written by Lambda handlers (the Lambda metrics sink)', () => {
 describe("EMF written by the runner's metrics writer", () => {
   it("Given the runner's metrics writer, When it emits, Then the line parses as valid EMF using only catalog names and dimensions", () => {
     const lines: string[] = [];
-    new RunnerMetrics((line) => lines.push(line), 'acme/web', '01J0000000000000000000000A').emit({ ModelCalls: 1, ModelInputTokens: 900, ModelCostMicroUsd: 2_700 });
+    new RunnerMetrics((line) => lines.push(line), 'acme/web', '01J0000000000000000000000A').emit({
+      ModelCalls: 1,
+      ModelInputTokens: 900,
+      ModelCostMicroUsd: 2_700,
+    });
     expect(lines).toHaveLength(1);
     const { names, root } = parseCatalogEmf(lines[0]!);
     expect(names.sort()).toEqual(['ModelCalls', 'ModelCostMicroUsd', 'ModelInputTokens']);

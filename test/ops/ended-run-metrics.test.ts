@@ -8,7 +8,9 @@ import { listLog, listSink } from './list-sink';
 describe('metrics of a run that ends', () => {
   let api: ApiHarness;
   beforeEach(async () => {
-    api = await startApi(testConfig(apiFixture, { schedules: [{ name: 'tidy', cron: '0 1 * * ? *', repo: 'acme/api', prompt: 'Tidy up.' }] }));
+    api = await startApi(
+      testConfig(apiFixture, { schedules: [{ name: 'tidy', cron: '0 1 * * ? *', repo: 'acme/api', prompt: 'Tidy up.' }] }),
+    );
   });
   afterEach(async () => {
     await api.stop();
@@ -35,7 +37,9 @@ describe('metrics of a run that ends', () => {
 
   it('Given an unknown schedule name or an injected prompt, When the schedule submits, Then it throws (a fault, not a refusal: Scheduler retries and dead-letters it) and nothing is counted', async () => {
     const metrics = listSink();
-    await expect(submitScheduledRun({ ...api.deps, metrics, log: listLog() }, { schedule: 'gone' })).rejects.toThrow(/not in the configuration/);
+    await expect(submitScheduledRun({ ...api.deps, metrics, log: listLog() }, { schedule: 'gone' })).rejects.toThrow(
+      /not in the configuration/,
+    );
     await expect(submitScheduledRun({ ...api.deps, metrics, log: listLog() }, { schedule: 'tidy', prompt: 'injected' })).rejects.toThrow();
     expect(metrics.records).toEqual([]);
   });

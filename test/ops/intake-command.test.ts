@@ -17,7 +17,11 @@ describe('nightshift intake', () => {
 
   beforeAll(async () => {
     db = await startDynalite();
-    const handler = intakeAdminHandler(() => ({ intake: db.store.intake, metrics: listSink(), log: createLogger({ serviceName: 'test' }) }));
+    const handler = intakeAdminHandler(() => ({
+      intake: db.store.intake,
+      metrics: listSink(),
+      log: createLogger({ serviceName: 'test' }),
+    }));
     server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -46,7 +50,12 @@ describe('nightshift intake', () => {
     const out: string[] = [];
     let code: number | undefined;
     const program = new Command('nightshift').exitOverride().configureOutput({ writeErr: () => undefined });
-    registerIntakeCommand(program, { client: async () => new ApiClient({ baseUrl }), out: (t) => out.push(t), json: () => json, done: (c) => (code = c) });
+    registerIntakeCommand(program, {
+      client: async () => new ApiClient({ baseUrl }),
+      out: (t) => out.push(t),
+      json: () => json,
+      done: (c) => (code = c),
+    });
     await program.parseAsync(args, { from: 'user' });
     return { out, code };
   }

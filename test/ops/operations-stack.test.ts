@@ -12,10 +12,20 @@ const noBundling = { context: { 'aws:cdk:bundling-stacks': [] } };
 
 const schedules = [
   { name: 'nightly-deps', cron: '0 3 * * ? *', timezone: 'Europe/Berlin', repo: 'acme/web', prompt: 'Update dependencies.' },
-  { name: 'weekly-lint', cron: '30 6 ? * MON *', timezone: 'America/New_York', repo: 'acme/api', prompt: 'Fix lint warnings.', budgetUsd: 1 },
+  {
+    name: 'weekly-lint',
+    cron: '30 6 ? * MON *',
+    timezone: 'America/New_York',
+    repo: 'acme/api',
+    prompt: 'Fix lint warnings.',
+    budgetUsd: 1,
+  },
   { name: 'paused-chore', cron: '0 12 1 * ? *', repo: 'acme/web', prompt: 'Monthly chore.', paused: true },
 ];
-const config = testConfig(apiFixture, { schedules, alarms: { emails: ['oncall@example.com', 'lead@example.com'], spendPerHourUsd: 25, failedRunRatio: 0.4, stuckStartingMinutes: 20 } });
+const config = testConfig(apiFixture, {
+  schedules,
+  alarms: { emails: ['oncall@example.com', 'lead@example.com'], spendPerHourUsd: 25, failedRunRatio: 0.4, stuckStartingMinutes: 20 },
+});
 
 function synth(c: NightshiftConfig, nag = false): { stack: NightshiftStack; template: Template } {
   const { app, stack } = createApp({ config: c, nag, runnerImage, appProps: noBundling });
@@ -24,7 +34,8 @@ function synth(c: NightshiftConfig, nag = false): { stack: NightshiftStack; temp
   return { stack, template: Template.fromStack(stack) };
 }
 
-const logicalId = (stack: Stack, construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
+const logicalId = (stack: Stack, construct: { node: { defaultChild?: unknown } }) =>
+  stack.getLogicalId(construct.node.defaultChild as never);
 const ref = (stack: Stack, construct: { node: { defaultChild?: unknown } }) => ({ Ref: logicalId(stack, construct) });
 const arn = (stack: Stack, construct: { node: { defaultChild?: unknown } }) => ({ 'Fn::GetAtt': [logicalId(stack, construct), 'Arn'] });
 
@@ -72,7 +83,11 @@ describe('operations in the stack', () => {
             RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
           },
         });
-        expect(JSON.parse(props.Target.Input)).toEqual({ schedule: entry.name, scheduledTime: '<aws.scheduler.scheduled-time>', executionId: '<aws.scheduler.execution-id>' });
+        expect(JSON.parse(props.Target.Input)).toEqual({
+          schedule: entry.name,
+          scheduledTime: '<aws.scheduler.scheduled-time>',
+          executionId: '<aws.scheduler.execution-id>',
+        });
       }
     });
 
@@ -86,22 +101,34 @@ describe('operations in the stack', () => {
       expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
       template.hasResourceProperties('AWS::SQS::QueuePolicy', {
         Queues: [ref(stack, stack.schedules.deadLetters)],
-        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+        PolicyDocument: {
+          Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+        },
       });
     });
 
     it('Given a changed config, When the stack is synthesized again, Then logical ids stay tied to schedule names, so schedules are updated instead of orphaned', () => {
       const before = new Map(schedules.map((s) => [s.name, logicalId(stack, stack.schedules.schedules.get(s.name)!)]));
-      const changed = synth(testConfig(apiFixture, { schedules: [{ ...schedules[1]!, cron: '0 7 ? * TUE *' }, schedules[0]!], alarms: { spendPerHourUsd: 25 } }));
+      const changed = synth(
+        testConfig(apiFixture, {
+          schedules: [{ ...schedules[1]!, cron: '0 7 ? * TUE *' }, schedules[0]!],
+          alarms: { spendPerHourUsd: 25 },
+        }),
+      );
       const after = changed.template.findResources('AWS::Scheduler::Schedule');
       expect(Object.keys(after).sort()).toEqual([before.get('nightly-deps'), before.get('weekly-lint')].sort());
       expect(after[before.get('weekly-lint')!]!.Properties.ScheduleExpression).toBe('cron(0 7 ? * TUE *)');
     });
 
     it('Given a time zone Scheduler would not know, When the stack is synthesized, Then it is refused, naming the field', () => {
-      expect(() => createApp({ config: testConfig(apiFixture, { schedules: [{ ...schedules[0]!, timezone: 'Mars/Olympus' }] }), nag: false, runnerImage, appProps: noBundling })).toThrow(
-        /schedules\.0\.timezone/,
-      );
+      expect(() =>
+        createApp({
+          config: testConfig(apiFixture, { schedules: [{ ...schedules[0]!, timezone: 'Mars/Olympus' }] }),
+          nag: false,
+          runnerImage,
+          appProps: noBundling,
+        }),
+      ).toThrow(/schedules\.0\.timezone/);
     });
   });
 
@@ -113,7 +140,8 @@ describe('operations in the stack', () => {
       // Two topics in the stack: this one for alarms, and the inbox's for new items (docs/inbox.md).
       template.resourceCountIs('AWS::SNS::Topic', 2);
       expect(template.toJSON().Resources[logicalId(stack, stack.monitoring.alarmTopic)].Properties.KmsMasterKeyId).toBeDefined();
-      for (const email of ['oncall@example.com', 'lead@example.com']) template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: email, TopicArn: topic() });
+      for (const email of ['oncall@example.com', 'lead@example.com'])
+        template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: email, TopicArn: topic() });
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
       expect(alarms.length).toBeGreaterThanOrEqual(7);
       for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([topic()]);
@@ -125,7 +153,12 @@ describe('operations in the stack', () => {
       expect(props.ComparisonOperator).toBe('GreaterThanThreshold');
       const expression = props.Metrics.find((m: any) => m.Expression).Expression as string;
       expect(expression).toMatch(/^IF\(.* >= 3, \(FILL\(runsfailed, 0\) \+ FILL\(runstimedout, 0\)\) \/ /);
-      const inputs = props.Metrics.filter((m: any) => m.MetricStat).map((m: any) => [m.MetricStat.Metric.Namespace, m.MetricStat.Metric.MetricName, m.MetricStat.Period, m.MetricStat.Stat]);
+      const inputs = props.Metrics.filter((m: any) => m.MetricStat).map((m: any) => [
+        m.MetricStat.Metric.Namespace,
+        m.MetricStat.Metric.MetricName,
+        m.MetricStat.Period,
+        m.MetricStat.Stat,
+      ]);
       expect(inputs).toEqual([
         ['Nightshift', 'RunsSucceeded', 3600, 'Sum'],
         ['Nightshift', 'RunsFailed', 3600, 'Sum'],
@@ -167,7 +200,10 @@ describe('operations in the stack', () => {
         ComparisonOperator: 'GreaterThanThreshold',
         TreatMissingData: 'breaching',
       });
-      template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)', Targets: [Match.objectLike({ Arn: arn(stack, stack.operations.runGaugesFunction) })] });
+      template.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'rate(1 minute)',
+        Targets: [Match.objectLike({ Arn: arn(stack, stack.operations.runGaugesFunction) })],
+      });
     });
 
     it('Given alarms.spendPerHourUsd, Then an alarm fires on spend per hour above it and trips the circuit breaker, which reads and sets only the intake flag', () => {
@@ -175,10 +211,12 @@ describe('operations in the stack', () => {
       const props = alarmProps(spend);
       expect(props.Threshold).toBe(25);
       expect(props.Metrics.find((m: any) => m.Expression).Expression).toBe('(FILL(model, 0) + FILL(compute, 0)) / 1000000');
-      expect(props.Metrics.filter((m: any) => m.MetricStat).map((m: any) => [m.MetricStat.Metric.MetricName, m.MetricStat.Period])).toEqual([
-        ['ModelCostMicroUsd', 3600],
-        ['ComputeCostMicroUsd', 3600],
-      ]);
+      expect(props.Metrics.filter((m: any) => m.MetricStat).map((m: any) => [m.MetricStat.Metric.MetricName, m.MetricStat.Period])).toEqual(
+        [
+          ['ModelCostMicroUsd', 3600],
+          ['ComputeCostMicroUsd', 3600],
+        ],
+      );
       const breaker = stack.operations.circuitBreakerFunction!;
       template.hasResourceProperties('AWS::SNS::Subscription', {
         Protocol: 'lambda',
@@ -230,11 +268,26 @@ describe('operations in the stack', () => {
       const shown = new Set(dashboardMetrics(body()).map((m) => `${m.namespace}/${m.name}`));
       const wanted = [
         ...['RunsSubmitted', 'RunsStarted', 'RunsSucceeded', 'RunsFailed', 'RunsTimedOut', 'RunsCancelled', 'RunsBudgetExceeded'],
-        ...['QueueWaitSeconds', 'RunDurationSeconds', 'ModelInputTokens', 'ModelOutputTokens', 'ModelCacheReadTokens', 'ModelCacheWriteTokens'],
+        ...[
+          'QueueWaitSeconds',
+          'RunDurationSeconds',
+          'ModelInputTokens',
+          'ModelOutputTokens',
+          'ModelCacheReadTokens',
+          'ModelCacheWriteTokens',
+        ],
         ...['PullRequestsOpened', 'ToolCalls', 'EgressBlocked', 'SubmissionsRefused', 'OldestStartingSeconds', 'IntakePaused'],
         ...['PullRequestsMerged', 'PullRequestsClosedUnmerged', 'PullRequestTimeToMergeSeconds', 'MergedPullRequestCostMicroUsd'],
       ].map((n) => `Nightshift/${n}`);
-      const health = ['AWS/Lambda/Errors', 'AWS/Lambda/Throttles', 'AWS/States/ExecutionsFailed', 'AWS/States/ExecutionsAborted', 'ECS/ContainerInsights/RunningTaskCount', 'AWS/SQS/ApproximateNumberOfMessagesVisible', 'AWS/Bedrock/InvocationThrottles'];
+      const health = [
+        'AWS/Lambda/Errors',
+        'AWS/Lambda/Throttles',
+        'AWS/States/ExecutionsFailed',
+        'AWS/States/ExecutionsAborted',
+        'ECS/ContainerInsights/RunningTaskCount',
+        'AWS/SQS/ApproximateNumberOfMessagesVisible',
+        'AWS/Bedrock/InvocationThrottles',
+      ];
       for (const metric of [...wanted, ...health]) expect(shown).toContain(metric);
       // Cost is charted through metric math (micro-USD to USD).
       const expressions = JSON.stringify(body());
@@ -250,6 +303,7 @@ describe('operations in the stack', () => {
   });
 
   it('Given the stack, Then GET and POST /v1/admin/intake are routed with IAM authorization to the intake handler', () => {
-    for (const method of ['GET', 'POST']) template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: `${method} /v1/admin/intake`, AuthorizationType: 'AWS_IAM' });
+    for (const method of ['GET', 'POST'])
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: `${method} /v1/admin/intake`, AuthorizationType: 'AWS_IAM' });
   });
 });

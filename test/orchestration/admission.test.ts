@@ -14,7 +14,15 @@ async function queuedRun(repo: string): Promise<string> {
   return runId;
 }
 
-const deps = (now?: Date) => ({ runs: db.store.runs, queue: db.store.queue, events: db.store.events, slots: db.store.slots, runKeys: db.store.runKeys, caps: { global: 2, perRepo: 1 }, ...(now ? { now: () => now } : {}) });
+const deps = (now?: Date) => ({
+  runs: db.store.runs,
+  queue: db.store.queue,
+  events: db.store.events,
+  slots: db.store.slots,
+  runKeys: db.store.runKeys,
+  caps: { global: 2, perRepo: 1 },
+  ...(now ? { now: () => now } : {}),
+});
 
 test("Given queued runs of one repository and too few slots, When they are admitted, Then the first takes the slot and the later ones queue in submission order; When the first's admit is retried, Then it stays admitted under a new run key", async () => {
   const first = await queuedRun('acme/web');
@@ -57,9 +65,15 @@ test('Given an admitted run and a retried Admit whose read of it is stale, When 
   const { finalizeRun } = await import('../../core/runs/finalize');
   const runs = {
     ...db.store.runs,
-    get: jest.fn().mockResolvedValueOnce(staleRead).mockImplementation((id: string) => db.store.runs.get(id)),
+    get: jest
+      .fn()
+      .mockResolvedValueOnce(staleRead)
+      .mockImplementation((id: string) => db.store.runs.get(id)),
   };
-  await finalizeRun({ ...db.store, stopRunTasks: async () => undefined }, { runId, status: 'CANCELLED', reason: { code: 'cancelled', message: 'c' } });
+  await finalizeRun(
+    { ...db.store, stopRunTasks: async () => undefined },
+    { runId, status: 'CANCELLED', reason: { code: 'cancelled', message: 'c' } },
+  );
   // When the retried admit goes on from its stale read
   const decision = await admitRun({ ...deps(), runs }, runId);
   // Then it reports the run ended, and the run holds no slot

@@ -13,15 +13,34 @@ const h = withOrchestrationHarness(config);
 const branch = 'nightshift/run-fix';
 
 function interruption(): RunnerPause {
-  return { pause: { itemId: newRunId(), reason: 'interrupted', message: 'the runner task was interrupted (SIGTERM) at turn 3: stopped during a tool command', details: { turn: 3 }, branch, checkpoint: '/traces/run/checkpoint.json' } };
+  return {
+    pause: {
+      itemId: newRunId(),
+      reason: 'interrupted',
+      message: 'the runner task was interrupted (SIGTERM) at turn 3: stopped during a tool command',
+      details: { turn: 3 },
+      branch,
+      checkpoint: '/traces/run/checkpoint.json',
+    },
+  };
 }
 
-const prOpened: RunnerResult = { outcome: 'pr_opened', branch, prUrl: 'https://github.com/acme/web/pull/7', question: null, summary: 'Fixed' };
+const prOpened: RunnerResult = {
+  outcome: 'pr_opened',
+  branch,
+  prUrl: 'https://github.com/acme/web/pull/7',
+  question: null,
+  summary: 'Fixed',
+};
 
 /** The nth runner task of the run (1-based), once started. */
 async function task(runId: string, n: number) {
   const call = await eventually(() => h.runnersOf(runId)[n - 1], `runner task ${n} of ${runId}`);
-  return { token: call.token!, capacity: (call.parameters as { CapacityProviderStrategy: { CapacityProvider: string }[] }).CapacityProviderStrategy[0]!.CapacityProvider };
+  return {
+    token: call.token!,
+    capacity: (call.parameters as { CapacityProviderStrategy: { CapacityProvider: string }[] }).CapacityProviderStrategy[0]!
+      .CapacityProvider,
+  };
 }
 
 async function queuedAgain(runId: string, count: number) {
@@ -41,7 +60,13 @@ describe('resuming without a human (the real state machine definition, executed 
     await h.machine.sendTaskSuccess(first.token, JSON.stringify(report));
 
     const resumed = await queuedAgain(runId, 1);
-    expect(resumed.resume).toMatchObject({ itemId: report.pause.itemId, reason: 'interrupted', checkpoint: report.pause.checkpoint, answer: INTERRUPTION_RESUME_NOTE, segment: 2 });
+    expect(resumed.resume).toMatchObject({
+      itemId: report.pause.itemId,
+      reason: 'interrupted',
+      checkpoint: report.pause.checkpoint,
+      answer: INTERRUPTION_RESUME_NOTE,
+      segment: 2,
+    });
     expect(resumed.branch).toBe(branch);
     expect(resumed.automaticResumes).toMatchObject({ count: 1, capacityProvider: 'FARGATE_SPOT', lastKey: report.pause.itemId });
     expect(h.stoppedTasks).toContain(runId);
@@ -56,7 +81,9 @@ describe('resuming without a human (the real state machine definition, executed 
     expect(run).toMatchObject({ status: 'SUCCEEDED', outcome: 'pr_opened', prUrl: prOpened.prUrl, branch, spentMicros: 200_000 });
     expect(h.runnersOf(runId)).toHaveLength(2);
     const { events } = await h.db.store.events.list(runId, { limit: 100 });
-    expect(events.filter((e) => e.type === 'status' && e.detail?.to === 'QUEUED' && e.detail?.from === 'RUNNING')).toEqual([expect.objectContaining({ detail: expect.objectContaining({ stop: 'interrupted', attempt: 1, capacityProvider: 'FARGATE_SPOT' }) })]);
+    expect(events.filter((e) => e.type === 'status' && e.detail?.to === 'QUEUED' && e.detail?.from === 'RUNNING')).toEqual([
+      expect.objectContaining({ detail: expect.objectContaining({ stop: 'interrupted', attempt: 1, capacityProvider: 'FARGATE_SPOT' }) }),
+    ]);
     expect(events.some((e) => e.type === 'status' && e.detail?.to === 'WAITING_FOR_HUMAN')).toBe(false);
     await h.expectNothingLeaked([runId]);
   });
@@ -74,7 +101,12 @@ describe('resuming without a human (the real state machine definition, executed 
     expect(capacities).toEqual(['FARGATE_SPOT', 'FARGATE_SPOT', 'FARGATE_SPOT', 'FARGATE']);
     const { run } = await h.ended(runId);
     expect(run.status).toBe('FAILED');
-    expect(run.error).toMatchObject({ code: 'interrupted', message: expect.stringMatching(/^the runner was interrupted and the run did not resume: the task was interrupted after 3 automatic resumes .*; its work in progress is on nightshift\/run-fix$/) });
+    expect(run.error).toMatchObject({
+      code: 'interrupted',
+      message: expect.stringMatching(
+        /^the runner was interrupted and the run did not resume: the task was interrupted after 3 automatic resumes .*; its work in progress is on nightshift\/run-fix$/,
+      ),
+    });
     expect(run.spentMicros).toBe(40_000);
     await h.expectNothingLeaked([runId]);
   });
@@ -85,7 +117,19 @@ describe('resuming without a human (the real state machine definition, executed 
     expect(first.capacity).toBe('FARGATE');
     await h.runnerBegins(runId, 50_000, 'compute-task-1');
     const itemId = newRunId();
-    await h.machine.sendTaskSuccess(first.token, JSON.stringify({ pause: { itemId, reason: 'question', message: 'Keep digits?', details: { question: 'Keep digits?' }, branch, checkpoint: '/traces/run/cp.json' } }));
+    await h.machine.sendTaskSuccess(
+      first.token,
+      JSON.stringify({
+        pause: {
+          itemId,
+          reason: 'question',
+          message: 'Keep digits?',
+          details: { question: 'Keep digits?' },
+          branch,
+          checkpoint: '/traces/run/cp.json',
+        },
+      }),
+    );
     await eventually(async () => (await h.db.store.runs.get(runId))?.status === 'WAITING_FOR_HUMAN', 'the run to wait for a human');
     await h.resolve(itemId, { action: 'answer', answer: 'Yes' });
 
@@ -94,7 +138,12 @@ describe('resuming without a human (the real state machine definition, executed 
     await h.machine.sendTaskFailure(second.token, RUNNER_LOST_ERROR, 'the runner ran out of memory. ECS: OutOfMemoryError');
     const resumed = await queuedAgain(runId, 1);
     expect(resumed.resume).toMatchObject({ itemId, reason: 'question', checkpoint: '/traces/run/cp.json', answer: 'Yes', segment: 3 });
-    expect(resumed.automaticResumes).toMatchObject({ count: 1, capacityProvider: 'FARGATE', lastKey: 'lost:2', lastCause: 'the runner ran out of memory. ECS: OutOfMemoryError' });
+    expect(resumed.automaticResumes).toMatchObject({
+      count: 1,
+      capacityProvider: 'FARGATE',
+      lastKey: 'lost:2',
+      lastCause: 'the runner ran out of memory. ECS: OutOfMemoryError',
+    });
 
     const third = await task(runId, 3);
     await h.runnerBegins(runId, 20_000, 'compute-task-3');
@@ -109,7 +158,10 @@ describe('resuming without a human (the real state machine definition, executed 
     await h.runnerBegins(never, 1_000);
     await h.machine.sendTaskFailure(lost.token, RUNNER_LOST_ERROR, 'the runner exited with code 1 without reporting');
     const ended = await h.ended(never);
-    expect(ended.run).toMatchObject({ status: 'FAILED', error: { code: 'runner_lost', message: 'the runner exited with code 1 without reporting' } });
+    expect(ended.run).toMatchObject({
+      status: 'FAILED',
+      error: { code: 'runner_lost', message: 'the runner exited with code 1 without reporting' },
+    });
     expect(ended.run.automaticResumes ?? null).toBeNull();
     await h.expectNothingLeaked([runId, never]);
   });

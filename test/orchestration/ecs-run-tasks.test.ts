@@ -20,7 +20,10 @@ test('Given a run with RUNNING tasks across ListTasks pages, When its tasks are 
 });
 
 test('Given a run with no task left, When its tasks are stopped, Then nothing is stopped; When ECS fails, Then the failure is thrown, never swallowed', async () => {
-  ecs.on(ListTasksCommand).resolvesOnce({ taskArns: [] }).rejectsOnce(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
+  ecs
+    .on(ListTasksCommand)
+    .resolvesOnce({ taskArns: [] })
+    .rejectsOnce(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
   const port = ecsRunTasks(new ECSClient({ region: 'us-east-1' }), 'arn:cluster');
   await port.stopRunTasks('RUN1');
   expect(ecs.commandCalls(StopTaskCommand)).toHaveLength(0);

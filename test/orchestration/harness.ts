@@ -73,7 +73,11 @@ export class OrchestrationHarness {
     readonly githubRunEnds: unknown[],
   ) {}
 
-  static async start(template: unknown, config: NightshiftConfig, options: Pick<LocalStateMachineOptions, 'callbackTimeScale'> = {}): Promise<OrchestrationHarness> {
+  static async start(
+    template: unknown,
+    config: NightshiftConfig,
+    options: Pick<LocalStateMachineOptions, 'callbackTimeScale'> = {},
+  ): Promise<OrchestrationHarness> {
     const db = await startDynalite();
     const stoppedTasks: string[] = [];
     let machineRef: LocalStateMachine | undefined;
@@ -136,7 +140,11 @@ export class OrchestrationHarness {
   }
 
   /** Submits a run through the API's submit logic; its execution starts on the offline machine. */
-  async submit(repo: string, inputOverride?: Partial<ExecutionInput>, who: { requester?: string; priority?: RunPriority } = {}): Promise<string> {
+  async submit(
+    repo: string,
+    inputOverride?: Partial<ExecutionInput>,
+    who: { requester?: string; priority?: RunPriority } = {},
+  ): Promise<string> {
     this.nextInputOverride = inputOverride;
     const { runId } = await submitRun(
       {
@@ -147,7 +155,11 @@ export class OrchestrationHarness {
           this.machine.start(input.runId, { ...input, ...this.nextInputOverride });
         },
       },
-      { request: { repo, prompt: 'Fix the failing date test', ...(who.priority ? { priority: who.priority } : {}) }, requester: who.requester ?? 'alice', source: 'api' },
+      {
+        request: { repo, prompt: 'Fix the failing date test', ...(who.priority ? { priority: who.priority } : {}) },
+        requester: who.requester ?? 'alice',
+        source: 'api',
+      },
     );
     return runId;
   }

@@ -26,11 +26,23 @@ function questionPause(question: string): RunnerPause {
   };
 }
 
-const prOpened: RunnerResult = { outcome: 'pr_opened', branch: 'nightshift/run-fix', prUrl: 'https://github.com/acme/web/pull/7', question: null, summary: 'Fixed' };
+const prOpened: RunnerResult = {
+  outcome: 'pr_opened',
+  branch: 'nightshift/run-fix',
+  prUrl: 'https://github.com/acme/web/pull/7',
+  question: null,
+  summary: 'Fixed',
+};
 
 async function orgCommitted(runId: string): Promise<number> {
   const run = await h.db.store.runs.get(runId);
-  const { Item } = await h.db.doc.send(new GetCommand({ TableName: h.db.names.control, Key: { pk: controlItemKey.orgDay(ledgerDay(new Date(run!.createdAt))) }, ConsistentRead: true }));
+  const { Item } = await h.db.doc.send(
+    new GetCommand({
+      TableName: h.db.names.control,
+      Key: { pk: controlItemKey.orgDay(ledgerDay(new Date(run!.createdAt))) },
+      ConsistentRead: true,
+    }),
+  );
   return Item?.committedMicros as number;
 }
 
@@ -76,12 +88,21 @@ describe('pausing for a human and resuming on the same branch (the real state ma
   test('Given a waiting run, When its requester answers, Then it is re-admitted under the caps and a new task starts on the same branch; the run ends with its PR and costs counted across both tasks', async () => {
     const { runId, itemId } = await pausedRun('acme/web', 'Which timezone?', 1_000);
     const view = await h.resolve(itemId, { action: 'answer', answer: 'UTC everywhere' });
-    expect(view).toMatchObject({ itemId, state: 'resolved', resolvedBy: 'alice', resolution: { action: 'answer', answer: 'UTC everywhere' } });
+    expect(view).toMatchObject({
+      itemId,
+      state: 'resolved',
+      resolvedBy: 'alice',
+      resolution: { action: 'answer', answer: 'UTC everywhere' },
+    });
     expect(view).not.toHaveProperty('taskToken');
 
     const second = await eventually(() => h.runnersOf(runId)[1], 'a second runner task');
     const resumed = await h.db.store.runs.get(runId);
-    expect(resumed).toMatchObject({ status: 'STARTING', branch: 'nightshift/run-fix', resume: { itemId, answer: 'UTC everywhere', segment: 2 } });
+    expect(resumed).toMatchObject({
+      status: 'STARTING',
+      branch: 'nightshift/run-fix',
+      resume: { itemId, answer: 'UTC everywhere', segment: 2 },
+    });
     expect(await h.db.store.slots.holders()).toEqual([runId]);
 
     await h.runnerBegins(runId, 500, 'compute-2');
@@ -89,15 +110,28 @@ describe('pausing for a human and resuming on the same branch (the real state ma
     const { execution, run } = await h.ended(runId);
     expect(run).toMatchObject({ status: 'SUCCEEDED', outcome: 'pr_opened', spentMicros: 1_500 });
     expect(execution.statesEntered).toEqual([
-      RunStates.admit, RunStates.admitted, RunStates.runRunner, RunStates.paused, RunStates.pauseKind, RunStates.waitForHuman, RunStates.resume,
-      RunStates.admit, RunStates.admitted, RunStates.runRunner, RunStates.paused, RunStates.finalize, RunStates.done,
+      RunStates.admit,
+      RunStates.admitted,
+      RunStates.runRunner,
+      RunStates.paused,
+      RunStates.pauseKind,
+      RunStates.waitForHuman,
+      RunStates.resume,
+      RunStates.admit,
+      RunStates.admitted,
+      RunStates.runRunner,
+      RunStates.paused,
+      RunStates.finalize,
+      RunStates.done,
     ]);
     await h.expectNothingLeaked([runId]);
   });
 
   test('Given a question item, When someone else answers, Then it does not exist for them (404), and an approval is refused as no resolution of a question; When an admin answers, Then it is resolved; When the same answer comes again, Then it is the same item (200); When another comes, Then it is a conflict (409)', async () => {
     const { runId, itemId } = await pausedRun('acme/web', 'Which timezone?', 100);
-    await expect(h.resolve(itemId, { action: 'answer', answer: 'UTC' }, 'mallory')).rejects.toMatchObject({ name: 'InboxItemNotFoundError' });
+    await expect(h.resolve(itemId, { action: 'answer', answer: 'UTC' }, 'mallory')).rejects.toMatchObject({
+      name: 'InboxItemNotFoundError',
+    });
     await expect(h.resolve(itemId, { action: 'approve' })).rejects.toMatchObject({ name: 'InvalidResolutionError' });
     const first = await h.resolve(itemId, { action: 'answer', answer: 'UTC' }, 'ops-admin', true);
     expect(first).toMatchObject({ requester: 'alice', resolvedBy: 'ops-admin' });
@@ -117,10 +151,20 @@ describe('pausing for a human and resuming on the same branch (the real state ma
     const { runId, itemId } = await pausedRun('acme/web', 'Which timezone?', 2_345, { answerSeconds: 1 });
     const { execution, run } = await h.ended(runId);
     expect(execution.status).toBe('SUCCEEDED');
-    expect(run).toMatchObject({ status: 'TIMED_OUT', branch: 'nightshift/run-fix', error: { code: 'no_answer' }, spentMicros: 2_345, settled: true });
+    expect(run).toMatchObject({
+      status: 'TIMED_OUT',
+      branch: 'nightshift/run-fix',
+      error: { code: 'no_answer' },
+      spentMicros: 2_345,
+      settled: true,
+    });
     expect(run.error?.message).toContain('nightshift/run-fix');
     expect(await orgCommitted(runId)).toBe(2_345);
-    expect(await h.db.store.inbox.get(itemId)).toMatchObject({ state: 'resolved', resolvedBy: 'nightshift', resolution: { action: 'expired', answer: null } });
+    expect(await h.db.store.inbox.get(itemId)).toMatchObject({
+      state: 'resolved',
+      resolvedBy: 'nightshift',
+      resolution: { action: 'expired', answer: null },
+    });
     await expect(h.resolve(itemId, { action: 'answer', answer: 'too late' })).rejects.toMatchObject({ name: 'InboxConflictError' });
     await h.expectNothingLeaked([runId]);
   });
@@ -156,7 +200,15 @@ describe('pausing for a human and resuming on the same branch (the real state ma
   describe('budget_approval (budgets.askForMore)', () => {
     function budgetPause(): RunnerPause {
       const asked = budgetApprovalRequest({ budgetMicros: 2_000_000, spentMicros: 2_000_000 }, 50_000);
-      return { pause: { itemId: newRunId(), reason: 'budget_approval', ...asked, branch: 'nightshift/run-fix', checkpoint: '/traces/run/checkpoint.json' } };
+      return {
+        pause: {
+          itemId: newRunId(),
+          reason: 'budget_approval',
+          ...asked,
+          branch: 'nightshift/run-fix',
+          checkpoint: '/traces/run/checkpoint.json',
+        },
+      };
     }
     /** A run that spent its whole budget and asks for more. */
     async function outOfBudget() {
@@ -169,7 +221,9 @@ describe('pausing for a human and resuming on the same branch (the real state ma
       expect(await orgCommitted(runId)).toBe(budget);
       // Approving needs an amount; more than maxPerRunUsd allows is refused and the item stays open.
       await expect(h.resolve(itemId, { action: 'approve' })).rejects.toMatchObject({ name: 'InvalidResolutionError' });
-      await expect(h.resolve(itemId, { action: 'approve', extraBudgetUsd: config.budgets.maxPerRunUsd })).rejects.toMatchObject({ name: 'BudgetExtensionRefusedError' });
+      await expect(h.resolve(itemId, { action: 'approve', extraBudgetUsd: config.budgets.maxPerRunUsd })).rejects.toMatchObject({
+        name: 'BudgetExtensionRefusedError',
+      });
       expect(await h.db.store.inbox.get(itemId)).toMatchObject({ state: 'open' });
       expect(await orgCommitted(runId)).toBe(budget);
 
@@ -180,7 +234,10 @@ describe('pausing for a human and resuming on the same branch (the real state ma
       expect(await orgCommitted(runId)).toBe(budget + 1_000_000);
 
       const second = await eventually(() => h.runnersOf(runId)[1], 'the resumed task');
-      expect(await h.db.store.runs.get(runId)).toMatchObject({ budgetMicros: budget + 1_000_000, resume: { itemId, reason: 'budget_approval', answer: expect.stringContaining('approved $1.00 more budget') } });
+      expect(await h.db.store.runs.get(runId)).toMatchObject({
+        budgetMicros: budget + 1_000_000,
+        resume: { itemId, reason: 'budget_approval', answer: expect.stringContaining('approved $1.00 more budget') },
+      });
       await h.runnerBegins(runId, 400_000, 'compute-2');
       await h.machine.sendTaskSuccess(second.token!, JSON.stringify(prOpened));
       const { run } = await h.ended(runId);

@@ -22,7 +22,9 @@ afterEach(async () => {
 /** The run waits in the queue on its Admit state's token (stored with its queue entry), holding nothing. */
 async function waitingInQueue(runId: string): Promise<void> {
   await eventually(async () => {
-    const { Item } = await h.db.doc.send(new GetCommand({ TableName: h.db.names.control, Key: { pk: controlItemKey.queueEntry(runId) }, ConsistentRead: true }));
+    const { Item } = await h.db.doc.send(
+      new GetCommand({ TableName: h.db.names.control, Key: { pk: controlItemKey.queueEntry(runId) }, ConsistentRead: true }),
+    );
     return typeof Item?.token === 'string' && h.machine.tokens.openTokens(runId).some((t) => t.stateName === RunStates.admit);
   }, `run ${runId} to wait in the queue`);
 }
@@ -53,7 +55,16 @@ test('Given a run queued behind the only slot, When the slot holder ends, Then i
   expect(await h.db.store.slots.holders()).toEqual([queued]);
   await finish(queued);
   const { execution } = await h.ended(queued);
-  expect(execution.statesEntered).toEqual([RunStates.admit, RunStates.admitted, RunStates.admit, RunStates.admitted, RunStates.runRunner, RunStates.paused, RunStates.finalize, RunStates.done]);
+  expect(execution.statesEntered).toEqual([
+    RunStates.admit,
+    RunStates.admitted,
+    RunStates.admit,
+    RunStates.admitted,
+    RunStates.runRunner,
+    RunStates.paused,
+    RunStates.finalize,
+    RunStates.done,
+  ]);
   expect(execution.stateTransitions).toBeLessThanOrEqual(10);
   expect(await h.db.store.queue.head(10)).toEqual([]);
   await h.expectNothingLeaked([holder, queued]);
@@ -200,7 +211,11 @@ test('Given no wake-up for QUEUE_RECHECK_SECONDS, When the Admit state times out
   const behind = await h.submit('acme/api', clocks);
   await waitingInQueue(behind);
 
-  await eventually(() => h.machine.describe(queued).statesEntered.filter((s) => s === RunStates.admit).length >= 2, 'the re-check timeout to run Admit again', 20_000);
+  await eventually(
+    () => h.machine.describe(queued).statesEntered.filter((s) => s === RunStates.admit).length >= 2,
+    'the re-check timeout to run Admit again',
+    20_000,
+  );
   await waitingInQueue(queued);
   expect(h.machine.describe(queued).statesEntered.slice(0, 2)).toEqual([RunStates.admit, RunStates.admit]);
   expect(await h.db.store.queue.position(queued, 'normal')).toBe(1);

@@ -16,7 +16,10 @@ const db = withDynalite();
 const config = testConfig(stackFixture);
 
 async function runningRun(requester: string): Promise<string> {
-  const { runId } = await submitRun({ config, ...db.store, stopRunTasks: async () => undefined, startExecution: async () => undefined }, { request: { repo: 'acme/web', prompt: 'Tidy the README' }, requester, source: 'cli' });
+  const { runId } = await submitRun(
+    { config, ...db.store, stopRunTasks: async () => undefined, startExecution: async () => undefined },
+    { request: { repo: 'acme/web', prompt: 'Tidy the README' }, requester, source: 'cli' },
+  );
   await db.store.runs.transition(runId, 'STARTING');
   await db.store.runs.transition(runId, 'RUNNING');
   return runId;
@@ -27,7 +30,13 @@ const prOpened = (runId: string, number: number): FinalizeInput => ({
   runId,
   status: 'SUCCEEDED',
   reason: { code: 'pr_opened', message: 'done' },
-  result: { outcome: 'pr_opened', branch: `nightshift/${runId}-tidy`, prUrl: `https://github.com/acme/web/pull/${number}`, question: null, summary: 'done' },
+  result: {
+    outcome: 'pr_opened',
+    branch: `nightshift/${runId}-tidy`,
+    prUrl: `https://github.com/acme/web/pull/${number}`,
+    question: null,
+    summary: 'done',
+  },
 });
 
 describe('outcome items', () => {
@@ -59,7 +68,16 @@ describe('outcome items', () => {
     await finalizeRun({ ...finalizeDeps(), notify }, prOpened(runId, 11));
     await finalizeRun({ ...finalizeDeps(), notify }, prOpened(runId, 11));
     const items = await db.store.inbox.listByRun(runId);
-    expect(items).toEqual([expect.objectContaining({ type: 'pr_ready', state: 'open', requester: 'carol', taskToken: null, checkpoint: null, details: expect.objectContaining({ prUrl: 'https://github.com/acme/web/pull/11' }) })]);
+    expect(items).toEqual([
+      expect.objectContaining({
+        type: 'pr_ready',
+        state: 'open',
+        requester: 'carol',
+        taskToken: null,
+        checkpoint: null,
+        details: expect.objectContaining({ prUrl: 'https://github.com/acme/web/pull/11' }),
+      }),
+    ]);
     // Announced once, by the call that created it.
     expect(announced).toEqual([{ itemId: items[0]!.itemId, type: 'pr_ready', runId, repo: 'acme/web', requester: 'carol', thread: null }]);
   });
@@ -67,7 +85,10 @@ describe('outcome items', () => {
   it('Given a failed run and a notifier that fails, When Finalize ends it, Then the run ends, the item exists and the timeline says the announcement failed', async () => {
     const runId = await runningRun('carol');
     const notify = { itemCreated: async () => Promise.reject(new Error('SNS is down')) };
-    const { run } = await finalizeRun({ ...finalizeDeps(), notify }, { runId, status: 'FAILED', reason: { code: 'tests_broken', message: 'the tests could not run' } });
+    const { run } = await finalizeRun(
+      { ...finalizeDeps(), notify },
+      { runId, status: 'FAILED', reason: { code: 'tests_broken', message: 'the tests could not run' } },
+    );
     expect(run.status).toBe('FAILED');
     const [item] = await db.store.inbox.listByRun(runId);
     expect(item).toMatchObject({ type: 'failed' });
@@ -79,7 +100,11 @@ describe('outcome items', () => {
     const runId = await runningRun('carol');
     await finalizeRun(finalizeDeps(), { runId, status: 'FAILED', reason: { code: 'tests_broken', message: 'the tests could not run' } });
     const [item] = await db.store.inbox.listByRun(runId);
-    expect(item).toMatchObject({ type: 'failed', message: 'The run ended FAILED: the tests could not run', details: { status: 'FAILED', error: { code: 'tests_broken', message: 'the tests could not run' } } });
+    expect(item).toMatchObject({
+      type: 'failed',
+      message: 'The run ended FAILED: the tests could not run',
+      details: { status: 'FAILED', error: { code: 'tests_broken', message: 'the tests could not run' } },
+    });
   });
 
   it('Given a cancelled run, When Finalize ends it, Then no item is left', async () => {
@@ -100,7 +125,12 @@ describe('the review backlog (concurrency.maxOpenPrsPerRequester)', () => {
     reviewBacklog: { maxOpenPrsPerRequester: max, inbox: db.store.inbox, places: db.store.reviewPlaces },
   });
   const queued = async (requester: string) =>
-    (await submitRun({ config, ...db.store, stopRunTasks: async () => undefined, startExecution: async () => undefined }, { request: { repo: 'acme/api', prompt: 'Another change' }, requester, source: 'cli' })).runId;
+    (
+      await submitRun(
+        { config, ...db.store, stopRunTasks: async () => undefined, startExecution: async () => undefined },
+        { request: { repo: 'acme/api', prompt: 'Another change' }, requester, source: 'cli' },
+      )
+    ).runId;
 
   it('Given a requester with two open pr_ready items, When their new run is admitted under a limit of 2, Then it waits without a slot with the reason, and starts once one item is dismissed', async () => {
     const opened = [await runningRun('dave'), await runningRun('dave')];
@@ -125,12 +155,17 @@ describe('the review backlog (concurrency.maxOpenPrsPerRequester)', () => {
     );
     // It ends without a pull request: its place is free, and the waiting run starts.
     await db.store.runs.transition(runId, 'RUNNING');
-    await finalizeRun(finalizeDeps(), { runId, status: 'SUCCEEDED', reason: { code: 'no_changes', message: 'nothing to change' }, result: { outcome: 'no_changes', branch: null, prUrl: null, question: null, summary: 'nothing' } });
+    await finalizeRun(finalizeDeps(), {
+      runId,
+      status: 'SUCCEEDED',
+      reason: { code: 'no_changes', message: 'nothing to change' },
+      result: { outcome: 'no_changes', branch: null, prUrl: null, question: null, summary: 'nothing' },
+    });
     expect(await admitRun(admissionDeps(2), again)).toMatchObject({ decision: 'admitted' });
     expect((await db.store.runs.get(again))?.queueReason).toBeNull();
   });
 
-  it('Given a run held by its requester\'s reviews, When the queue sweep runs, Then it reads the hold and wakes nothing (no state transition) until an item is dismissed, then wakes it once', async () => {
+  it("Given a run held by its requester's reviews, When the queue sweep runs, Then it reads the hold and wakes nothing (no state transition) until an item is dismissed, then wakes it once", async () => {
     const opened = await runningRun('nina');
     await finalizeRun(finalizeDeps(), prOpened(opened, 60));
     const runId = await queued('nina');
@@ -145,7 +180,10 @@ describe('the review backlog (concurrency.maxOpenPrsPerRequester)', () => {
           woken.push(token);
           return 'delivered';
         },
-        liftedHolds: queueHoldChecker({ runs: db.store.runs, reviewBacklog: { maxOpenPrsPerRequester: 1, inbox: db.store.inbox, places: db.store.reviewPlaces } }),
+        liftedHolds: queueHoldChecker({
+          runs: db.store.runs,
+          reviewBacklog: { maxOpenPrsPerRequester: 1, inbox: db.store.inbox, places: db.store.reviewPlaces },
+        }),
         // Long after it started to wait: time alone never wakes a held run.
         now: () => new Date(Date.now() + 3_600_000),
       });
@@ -172,7 +210,9 @@ describe('the review backlog (concurrency.maxOpenPrsPerRequester)', () => {
       await db.store.runs.transition(started, 'RUNNING');
       await finalizeRun(finalizeDeps(), prOpened(started, 50));
       expect(await admitRun(admissionDeps(1), waiting)).toMatchObject({ decision: 'queued' });
-      expect((await db.store.runs.get(waiting))?.queueReason).toMatch(new RegExp(`^waiting for review: ${requester} has 1 pull request awaiting review \\(`));
+      expect((await db.store.runs.get(waiting))?.queueReason).toMatch(
+        new RegExp(`^waiting for review: ${requester} has 1 pull request awaiting review \\(`),
+      );
       const [ready] = await db.store.inbox.listByRun(started);
       await db.store.inbox.resolve(ready!.itemId, { action: 'dismiss', answer: null }, requester, new Date().toISOString());
       expect(await admitRun(admissionDeps(1), waiting)).toMatchObject({ decision: 'admitted' });
@@ -200,7 +240,9 @@ describe('the review backlog (concurrency.maxOpenPrsPerRequester)', () => {
     };
     const deps = { ...admissionDeps(1), reviewBacklog: { maxOpenPrsPerRequester: 1, inbox: db.store.inbox, places: racing } };
     expect(await admitRun(deps, runId)).toMatchObject({ decision: 'queued' });
-    expect((await db.store.runs.get(runId))?.queueReason).toMatch(/^waiting for review: kim has 0 pull requests awaiting review and 1 active run that may open one/);
+    expect((await db.store.runs.get(runId))?.queueReason).toMatch(
+      /^waiting for review: kim has 0 pull requests awaiting review and 1 active run that may open one/,
+    );
     expect((await places.read('kim')).places).toEqual([rival]);
     // A stale version never writes.
     expect(await places.write('kim', [runId], 0)).toBe(false);
@@ -220,7 +262,16 @@ describe('the review backlog (concurrency.maxOpenPrsPerRequester)', () => {
     const opened = await runningRun('frank');
     await finalizeRun(finalizeDeps(), prOpened(opened, 30));
     const runId = await queued('frank');
-    await db.store.runs.patch(runId, { resume: { itemId: '01ARZ3NDEKTSV4RRFFQ69G5FAV', reason: 'question', checkpoint: 'file:///c.json', answer: 'yes', answeredAt: new Date().toISOString(), segment: 2 } });
+    await db.store.runs.patch(runId, {
+      resume: {
+        itemId: '01ARZ3NDEKTSV4RRFFQ69G5FAV',
+        reason: 'question',
+        checkpoint: 'file:///c.json',
+        answer: 'yes',
+        answeredAt: new Date().toISOString(),
+        segment: 2,
+      },
+    });
     expect(await admitRun(admissionDeps(1), runId)).toMatchObject({ decision: 'admitted' });
   });
 });
@@ -231,11 +282,26 @@ describe('pull_request.closed and pr_ready', () => {
     await finalizeRun(finalizeDeps(), prOpened(runId, 41));
     const deps = { runs: db.store.runs, threads: createThreadStore(db.doc, db.names.control), inbox: db.store.inbox };
     const at = '2030-01-03T00:00:00.000Z';
-    const pull = { kind: 'pull_closed' as const, repo: 'acme/web', number: 41, merged: true, headRef: `nightshift/${runId}-tidy`, openedAt: '2030-01-02T00:00:00.000Z', sender: { login: 'alice', type: 'User' }, at };
+    const pull = {
+      kind: 'pull_closed' as const,
+      repo: 'acme/web',
+      number: 41,
+      merged: true,
+      headRef: `nightshift/${runId}-tidy`,
+      openedAt: '2030-01-02T00:00:00.000Z',
+      sender: { login: 'alice', type: 'User' },
+      at,
+    };
     expect(await recordPullOutcome(deps, 'acme/web', pull)).toMatchObject({ action: 'recorded', state: 'merged', runIds: [runId] });
     // A redelivery changes nothing.
     await recordPullOutcome(deps, 'acme/web', pull);
     const [item] = await db.store.inbox.listByRun(runId);
-    expect(item).toMatchObject({ type: 'pr_ready', state: 'resolved', resolvedBy: SYSTEM_RESOLVER, resolvedAt: at, resolution: { action: 'closed', answer: null, pullRequest: 'merged' } });
+    expect(item).toMatchObject({
+      type: 'pr_ready',
+      state: 'resolved',
+      resolvedBy: SYSTEM_RESOLVER,
+      resolvedAt: at,
+      resolution: { action: 'closed', answer: null, pullRequest: 'merged' },
+    });
   });
 });

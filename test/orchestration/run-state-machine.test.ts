@@ -8,7 +8,13 @@ import { withOrchestrationHarness } from './harness';
 const config = testConfig(stackFixture);
 const h = withOrchestrationHarness(config);
 
-const prOpened: RunnerResult = { outcome: 'pr_opened', branch: 'nightshift/run-fix', prUrl: 'https://github.com/acme/web/pull/7', question: null, summary: 'Fixed the date test' };
+const prOpened: RunnerResult = {
+  outcome: 'pr_opened',
+  branch: 'nightshift/run-fix',
+  prUrl: 'https://github.com/acme/web/pull/7',
+  question: null,
+  summary: 'Fixed the date test',
+};
 
 async function expectTaskClosed(promise: Promise<unknown>): Promise<void> {
   await expect(promise).rejects.toMatchObject({ name: 'TaskTimedOut' });
@@ -36,7 +42,9 @@ describe('the run state machine, executed offline from the synthesized template'
       },
     });
     // The task is handed the run key whose hash Admit stored: the broker will know it as this run's runner.
-    const runKey = (runner.parameters as { Overrides: { ContainerOverrides: [{ Environment: { Name: string; Value: string }[] }] } }).Overrides.ContainerOverrides[0].Environment.find((e) => e.Name === 'RUN_KEY')!.Value;
+    const runKey = (
+      runner.parameters as { Overrides: { ContainerOverrides: [{ Environment: { Name: string; Value: string }[] }] } }
+    ).Overrides.ContainerOverrides[0].Environment.find((e) => e.Name === 'RUN_KEY')!.Value;
     expect(await h.db.store.runKeys.verify(runId, runKey)).toBe(true);
     expect((await h.db.store.runs.get(runId))?.status).toBe('STARTING');
     await h.runnerBegins(runId, 1_500);
@@ -45,14 +53,28 @@ describe('the run state machine, executed offline from the synthesized template'
 
     const { execution, run } = await h.ended(runId);
     expect(execution.status).toBe('SUCCEEDED');
-    expect(execution.statesEntered).toEqual([RunStates.admit, RunStates.admitted, RunStates.runRunner, RunStates.paused, RunStates.finalize, RunStates.done]);
+    expect(execution.statesEntered).toEqual([
+      RunStates.admit,
+      RunStates.admitted,
+      RunStates.runRunner,
+      RunStates.paused,
+      RunStates.finalize,
+      RunStates.done,
+    ]);
     expect(run).toMatchObject({ status: 'SUCCEEDED', outcome: 'pr_opened', prUrl: prOpened.prUrl, error: null, queuePosition: null });
     expect(run.finishedAt).not.toBeNull();
     expect(h.stoppedTasks).toContain(runId);
     await h.expectNothingLeaked([runId]);
     // The execution's end reaches the GitHub function's rule too (it reports a GitHub run's end on its thread).
-    const ended = await eventually(() => h.githubRunEnds.find((e) => (e as { detail?: { name?: string } }).detail?.name === runId), 'the run-ended event');
-    expect(ended).toMatchObject({ source: 'aws.states', 'detail-type': 'Step Functions Execution Status Change', detail: { status: 'SUCCEEDED' } });
+    const ended = await eventually(
+      () => h.githubRunEnds.find((e) => (e as { detail?: { name?: string } }).detail?.name === runId),
+      'the run-ended event',
+    );
+    expect(ended).toMatchObject({
+      source: 'aws.states',
+      'detail-type': 'Step Functions Execution Status Change',
+      detail: { status: 'SUCCEEDED' },
+    });
     // The token is spent: a late callback is refused like AWS refuses it.
     await expectTaskClosed(h.machine.sendTaskSuccess(runner.token, JSON.stringify(prOpened)));
   });
@@ -78,7 +100,16 @@ describe('the run state machine, executed offline from the synthesized template'
     const { execution, run } = await h.ended(second);
     expect(run).toMatchObject({ status: 'SUCCEEDED', outcome: 'pr_opened', queuePosition: null });
     // Woken by the first run's Finalize: Admit waited on its token, was woken, and admitted it on the second pass.
-    expect(execution.statesEntered).toEqual([RunStates.admit, RunStates.admitted, RunStates.admit, RunStates.admitted, RunStates.runRunner, RunStates.paused, RunStates.finalize, RunStates.done]);
+    expect(execution.statesEntered).toEqual([
+      RunStates.admit,
+      RunStates.admitted,
+      RunStates.admit,
+      RunStates.admitted,
+      RunStates.runRunner,
+      RunStates.paused,
+      RunStates.finalize,
+      RunStates.done,
+    ]);
     await h.expectNothingLeaked([first, second]);
   });
 

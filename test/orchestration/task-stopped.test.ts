@@ -40,7 +40,11 @@ afterEach(async () => {
 });
 
 /** The sample event, for this stack's cluster and runner family, about the run's task and token. */
-function stoppedEvent(runId: string, token: string, adjust: (detail: Record<string, any>) => unknown = () => undefined): Record<string, any> {
+function stoppedEvent(
+  runId: string,
+  token: string,
+  adjust: (detail: Record<string, any>) => unknown = () => undefined,
+): Record<string, any> {
   const event = structuredClone(sample);
   event.detail.clusterArn = clusterArn;
   event.detail.group = `family:${family}`;
@@ -67,8 +71,15 @@ describe('the task-stopped rule (synthesized)', () => {
     const event = stoppedEvent('01KC0000000000000000000001', 'token');
     expect(matchesEventPattern(rulePattern, event)).toBe(true);
     expect(matchesEventPattern(rulePattern, { ...event, detail: { ...event.detail, lastStatus: 'RUNNING' } })).toBe(false);
-    expect(matchesEventPattern(rulePattern, { ...event, detail: { ...event.detail, group: 'family:NightshiftAgentRuntimeProxy' } })).toBe(false);
-    expect(matchesEventPattern(rulePattern, { ...event, detail: { ...event.detail, clusterArn: 'arn:aws:ecs:us-east-1:000000000000:cluster/other' } })).toBe(false);
+    expect(matchesEventPattern(rulePattern, { ...event, detail: { ...event.detail, group: 'family:NightshiftAgentRuntimeProxy' } })).toBe(
+      false,
+    );
+    expect(
+      matchesEventPattern(rulePattern, {
+        ...event,
+        detail: { ...event.detail, clusterArn: 'arn:aws:ecs:us-east-1:000000000000:cluster/other' },
+      }),
+    ).toBe(false);
     expect(matchesEventPattern(rulePattern, { ...event, source: 'aws.states' })).toBe(false);
   });
 });
@@ -82,10 +93,19 @@ describe('a runner task that stops without reporting, executed offline', () => {
     expect(outcome).toMatchObject({ runId, action: 'failed' });
     const { execution, run } = await h.ended(runId);
     // A lost task is offered to the automatic resume first; with no checkpoint to go on from, it refuses and Finalize ends the run.
-    expect(execution.statesEntered).toEqual([RunStates.admit, RunStates.admitted, RunStates.runRunner, RunStates.resumeWithoutHuman, RunStates.finalize, RunStates.done]);
+    expect(execution.statesEntered).toEqual([
+      RunStates.admit,
+      RunStates.admitted,
+      RunStates.runRunner,
+      RunStates.resumeWithoutHuman,
+      RunStates.finalize,
+      RunStates.done,
+    ]);
     expect(run.status).toBe('FAILED');
     expect(run.error?.code).toBe('runner_lost');
-    expect(run.error?.message).toMatch(/^the runner ran out of memory\. ECS: Essential container in task exited; OutOfMemoryError: Container killed due to memory usage$/);
+    expect(run.error?.message).toMatch(
+      /^the runner ran out of memory\. ECS: Essential container in task exited; OutOfMemoryError: Container killed due to memory usage$/,
+    );
     expect(h.stoppedTasks).toContain(runId);
     await h.expectNothingLeaked([runId]);
   });
@@ -93,7 +113,8 @@ describe('a runner task that stops without reporting, executed offline', () => {
   test('Given a runner task whose image cannot be pulled, When it stops before the runner ran, Then the run ends FAILED saying the task could not start', async () => {
     const runId = await h.submit('acme/api');
     const runner = await h.runnerOf(runId);
-    const pull = 'CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref 111122223333.dkr.ecr.us-west-2.amazonaws.com/runner:missing: not found';
+    const pull =
+      'CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref 111122223333.dkr.ecr.us-west-2.amazonaws.com/runner:missing: not found';
     const outcome = await handler()(
       stoppedEvent(runId, runner.token, (d) => {
         d.stopCode = 'TaskFailedToStart';
@@ -114,9 +135,14 @@ describe('a runner task that stops without reporting, executed offline', () => {
     const ok = await h.submit('acme/web');
     const okRunner = await h.runnerOf(ok);
     await h.runnerBegins(ok, 100);
-    await h.machine.sendTaskSuccess(okRunner.token, JSON.stringify({ outcome: 'no_changes', branch: null, prUrl: null, question: null, summary: 'nothing to do' }));
+    await h.machine.sendTaskSuccess(
+      okRunner.token,
+      JSON.stringify({ outcome: 'no_changes', branch: null, prUrl: null, question: null, summary: 'nothing to do' }),
+    );
     expect((await h.ended(ok)).run.status).toBe('SUCCEEDED');
-    const exitedZero = await handler()(stoppedEvent(ok, okRunner.token, (d) => Object.assign(d.containers[0], { exitCode: 0, reason: undefined })));
+    const exitedZero = await handler()(
+      stoppedEvent(ok, okRunner.token, (d) => Object.assign(d.containers[0], { exitCode: 0, reason: undefined })),
+    );
     expect(exitedZero).toMatchObject({ action: 'none' });
     expect((await h.db.store.runs.get(ok))?.status).toBe('SUCCEEDED');
 
@@ -125,9 +151,14 @@ describe('a runner task that stops without reporting, executed offline', () => {
     await h.runnerBegins(failed, 100);
     await h.machine.sendTaskFailure(failedRunner.token, 'Nightshift.RunFailed', 'the tests failed at base and at head');
     expect((await h.ended(failed)).run.error?.code).toBe('run_failed');
-    const exitedOne = await handler()(stoppedEvent(failed, failedRunner.token, (d) => Object.assign(d.containers[0], { exitCode: 1, reason: undefined })));
+    const exitedOne = await handler()(
+      stoppedEvent(failed, failedRunner.token, (d) => Object.assign(d.containers[0], { exitCode: 1, reason: undefined })),
+    );
     expect(exitedOne).toMatchObject({ action: 'already_ended' });
-    expect((await h.db.store.runs.get(failed))?.error).toMatchObject({ code: 'run_failed', message: 'the tests failed at base and at head' });
+    expect((await h.db.store.runs.get(failed))?.error).toMatchObject({
+      code: 'run_failed',
+      message: 'the tests failed at base and at head',
+    });
     await h.expectNothingLeaked([ok, failed]);
   });
 
@@ -143,9 +174,17 @@ describe('a runner task that stops without reporting, executed offline', () => {
 
   test.each<[string, (d: Record<string, any>) => unknown, RegExp]>([
     ['a task still running', (d) => Object.assign(d, { lastStatus: 'RUNNING' }), /RUNNING/],
-    ['a task of another cluster', (d) => Object.assign(d, { clusterArn: 'arn:aws:ecs:us-east-1:000000000000:cluster/other' }), /another cluster/],
+    [
+      'a task of another cluster',
+      (d) => Object.assign(d, { clusterArn: 'arn:aws:ecs:us-east-1:000000000000:cluster/other' }),
+      /another cluster/,
+    ],
     ['a task not started for a run', (d) => Object.assign(d, { startedBy: 'ecs-svc/123' }), /not started for a run/],
-    ['an event without the task token that ECS cannot describe either', (d) => Object.assign(d, { overrides: { containerOverrides: [{ name: 'runner' }] } }), /no task token/],
+    [
+      'an event without the task token that ECS cannot describe either',
+      (d) => Object.assign(d, { overrides: { containerOverrides: [{ name: 'runner' }] } }),
+      /no task token/,
+    ],
   ])('Given %s, When its stopped event is handled, Then it is ignored saying why and the run is untouched', async (_what, adjust, why) => {
     const runId = await h.submit('acme/web');
     const runner = await h.runnerOf(runId);

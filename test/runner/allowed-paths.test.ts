@@ -27,7 +27,9 @@ describe('.nightshift.yml allowedPaths', () => {
   describe('in a run', () => {
     let h: RunnerHarness;
     beforeAll(async () => {
-      const project = writeProject(mkdtempSync(join(tmpdir(), 'nightshift-allowed-')), { '.nightshift.yml': 'allowedPaths:\n  - "src/**"\n' });
+      const project = writeProject(mkdtempSync(join(tmpdir(), 'nightshift-allowed-')), {
+        '.nightshift.yml': 'allowedPaths:\n  - "src/**"\n',
+      });
       h = await startRunnerHarness({ project });
     });
     afterAll(async () => {
@@ -38,13 +40,23 @@ describe('.nightshift.yml allowedPaths', () => {
       const run = await h.createRun({ prompt: 'Fix add' });
       const { end, provider } = await startInProcessRun(h, run.runId, session('allowed-paths')).done;
       expect(end).toMatchObject({ kind: 'succeeded', result: { outcome: 'pr_opened' } });
-      const results = (provider.requests as { messages: { content: { toolResult?: { toolUseId: string; status: string; content: { text: string }[] } }[] }[] }[])
+      const results = (
+        provider.requests as {
+          messages: { content: { toolResult?: { toolUseId: string; status: string; content: { text: string }[] } }[] }[];
+        }[]
+      )
         .flatMap((r) => r.messages.at(-1)!.content)
         .filter((b) => b.toolResult)
         .map((b) => b.toolResult!);
       const byId = new Map(results.map((r) => [r.toolUseId, r]));
-      expect(byId.get('tooluse_01')).toMatchObject({ status: 'error', content: [{ text: 'refused: NOTES.md is a protected path (outside allowedPaths: src/**); the runner will not change it' }] });
-      expect(byId.get('tooluse_02')).toMatchObject({ status: 'error', content: [{ text: expect.stringContaining('test.js is a protected path (outside allowedPaths: src/**)') }] });
+      expect(byId.get('tooluse_01')).toMatchObject({
+        status: 'error',
+        content: [{ text: 'refused: NOTES.md is a protected path (outside allowedPaths: src/**); the runner will not change it' }],
+      });
+      expect(byId.get('tooluse_02')).toMatchObject({
+        status: 'error',
+        content: [{ text: expect.stringContaining('test.js is a protected path (outside allowedPaths: src/**)') }],
+      });
       expect(byId.get('tooluse_04')!.status).toBe('success');
       // The system prompt says which paths may change.
       expect(JSON.stringify((provider.requests[0] as { system?: unknown }).system)).toContain('Only these paths may be changed');

@@ -13,7 +13,9 @@ const isRoot = userInfo().uid === 0;
 const ownUid = 50_000 + (process.pid % 10_000);
 
 function identity(exclusive: boolean): ToolIdentity {
-  return isRoot ? { kind: 'separate', user: `uid${ownUid}`, uid: ownUid, gid: ownUid, ...(exclusive ? { exclusive: true } : {}) } : resolveToolIdentity();
+  return isRoot
+    ? { kind: 'separate', user: `uid${ownUid}`, uid: ownUid, gid: ownUid, ...(exclusive ? { exclusive: true } : {}) }
+    : resolveToolIdentity();
 }
 
 /** Dead: gone, or a zombie waiting for init to reap it. */

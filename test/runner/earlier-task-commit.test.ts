@@ -13,7 +13,8 @@ describe('earlierTaskCommit', () => {
   const runId = '01JDXKQ1Z8C9V5W3T2R4M6N8P0';
   let root: string;
   let bare: string;
-  const git = (cwd: string, ...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd, encoding: 'utf8' });
+  const git = (cwd: string, ...args: string[]) =>
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd, encoding: 'utf8' });
   const commit = (work: string, file: string, message: string) => {
     writeFileSync(join(work, file), `${message}\n`);
     git(work, 'add', file);
@@ -43,7 +44,7 @@ describe('earlierTaskCommit', () => {
     return ws;
   };
 
-  it('Given a branch whose tip is the run\'s own work in progress, When a resumed task changed nothing, Then that commit is delivered', async () => {
+  it("Given a branch whose tip is the run's own work in progress, When a resumed task changed nothing, Then that commit is delivered", async () => {
     const ws = await cloneOf('nightshift/paused');
     expect(await earlierTaskCommit(ws, runId)).toBe((await ws.run(['rev-parse', 'HEAD'])).trim());
   });

@@ -26,7 +26,10 @@ describeWithSquid('the runner behind a real egress proxy (squid on loopback)', (
     const run = await h.createRun({ prompt: 'Download the installer' });
 
     // When the runner replays the session with the proxy in front of its tools
-    const { end, logs } = await startInProcessRun(h, run.runId, session('egress-probe'), { config, deps: { egress: localEgressSettings(proxy.url(proxy.ports[0]!), proxy.accessLog) } }).done;
+    const { end, logs } = await startInProcessRun(h, run.runId, session('egress-probe'), {
+      config,
+      deps: { egress: localEgressSettings(proxy.url(proxy.ports[0]!), proxy.accessLog) },
+    }).done;
 
     // Then the tools went through the proxy and were refused
     expect(end).toMatchObject({ kind: 'succeeded', result: { outcome: 'pr_opened' } });
@@ -64,11 +67,16 @@ describeWithSquid('the runner behind a real egress proxy (squid on loopback)', (
     const requestsBefore = h.forge.requests.length;
 
     // When the runner starts
-    const { end } = await startInProcessRun(h, run.runId, session('egress-probe'), { config, deps: { egress: localEgressSettings(`http://127.0.0.1:${port}`, proxy.accessLog) } }).done;
+    const { end } = await startInProcessRun(h, run.runId, session('egress-probe'), {
+      config,
+      deps: { egress: localEgressSettings(`http://127.0.0.1:${port}`, proxy.accessLog) },
+    }).done;
 
     // Then the run fails with the code, and nothing else happened
     expect(end).toMatchObject({ kind: 'failed', error: 'Nightshift.RunFailed' });
-    expect(end.kind === 'failed' && end.cause).toMatch(/^egress_proxy_unavailable: egress proxy http:\/\/127\.0\.0\.1:\d+ is not usable: ECONNREFUSED/);
+    expect(end.kind === 'failed' && end.cause).toMatch(
+      /^egress_proxy_unavailable: egress proxy http:\/\/127\.0\.0\.1:\d+ is not usable: ECONNREFUSED/,
+    );
     expect(h.forge.requests.length).toBe(requestsBefore);
   });
 
@@ -80,7 +88,10 @@ describeWithSquid('the runner behind a real egress proxy (squid on loopback)', (
 
     // When the runner checks its repo's port on a proxy that has only the default port
     const base = proxy.url(proxy.ports[0]!);
-    const { end } = await startInProcessRun(h, run.runId, session('egress-probe'), { config: runnerConfig, deps: { egress: localEgressSettings(base, proxy.accessLog) } }).done;
+    const { end } = await startInProcessRun(h, run.runId, session('egress-probe'), {
+      config: runnerConfig,
+      deps: { egress: localEgressSettings(base, proxy.accessLog) },
+    }).done;
 
     // Then the preflight refuses it
     expect(end.kind === 'failed' && end.cause).toMatch(/^egress_proxy_unavailable: /);
@@ -101,7 +112,9 @@ describe('the runner without an egress proxy', () => {
     const { end } = await startInProcessRun(h, run.runId, session('egress-probe')).done;
     expect(end.kind).toBe('succeeded');
     const { events } = await h.db.store.events.list(run.runId, { limit: 100 });
-    expect(events.filter((e) => e.type === 'note').map((e) => e.message)).toContain('egress: NIGHTSHIFT_PROXY_URL is not set, so tools ran without an egress proxy (no network allowlist)');
+    expect(events.filter((e) => e.type === 'note').map((e) => e.message)).toContain(
+      'egress: NIGHTSHIFT_PROXY_URL is not set, so tools ran without an egress proxy (no network allowlist)',
+    );
     expect(events.some((e) => e.type === 'egress_blocked')).toBe(false);
     const [pr] = listPulls(h.forgeRoot, 'demo/sample-app').filter((p) => p.head.includes(run.runId));
     expect(pr!.body).not.toContain('Blocked hosts');

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { branchHead, branchLog, createIssue, fileAt, listComments, listPulls } from '../../local/forge';
 import { session, startInProcessRun, transcriptMicros, startRunnerHarness, type RunnerHarness } from './support/runner-harness';
 
-
 describe('a replayed session that fixes the failing test', () => {
   let h: RunnerHarness;
   beforeAll(async () => {
@@ -63,7 +62,12 @@ describe('a replayed session that fixes the failing test', () => {
     // the REST calls the runner made, recorded by the forge: before the push it asks again that the branch is its own
     const calls = h.forge.requests.map((r) => `${r.method} ${r.path}`);
     const branchCheck = ['GET /repos/demo/sample-app', `GET /repos/demo/sample-app/branches/${encodeURIComponent(result.branch!)}`];
-    expect(calls).toEqual(['GET /repos/demo/sample-app', ...branchCheck, 'GET /repos/demo/sample-app/pulls', 'POST /repos/demo/sample-app/pulls']);
+    expect(calls).toEqual([
+      'GET /repos/demo/sample-app',
+      ...branchCheck,
+      'GET /repos/demo/sample-app/pulls',
+      'POST /repos/demo/sample-app/pulls',
+    ]);
     expect(h.forge.requests[4]!.body).toMatchObject({ draft: true, base: 'main', head: result.branch });
     expect(h.forge.requests.every((r) => r.auth === 'token')).toBe(true);
 
@@ -87,7 +91,10 @@ describe('a replayed session that fixes the failing test', () => {
     const trace = events.find((e) => e.type === 'trace')!;
     expect(trace.detail).toMatchObject({ modelTurns: 4, toolCalls: 4, testRuns: 2 });
     const traceFile = trace.detail!.location as string;
-    const traceLines = readFileSync(traceFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+    const traceLines = readFileSync(traceFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string });
     expect(traceLines.filter((l) => l.type === 'model_turn')).toHaveLength(4);
     expect(traceFile).toBe(join(h.root, 'traces', run.runId, 'trace.jsonl'));
 
@@ -115,7 +122,10 @@ describe('a replayed session that fixes the failing test', () => {
     expect(task).toContain('+  return a + b;');
 
     // Then it commits on top of the branch and updates the same draft PR, linking the issue
-    expect(end).toMatchObject({ kind: 'succeeded', result: { outcome: 'pr_updated', branch: pr!.head, prUrl: `${h.forge.url}/demo/sample-app/pull/${pr!.number}` } });
+    expect(end).toMatchObject({
+      kind: 'succeeded',
+      result: { outcome: 'pr_updated', branch: pr!.head, prUrl: `${h.forge.url}/demo/sample-app/pull/${pr!.number}` },
+    });
     expect(branchLog(h.bare, pr!.head, '%H')[1]).toBe(headBefore);
     const updated = listPulls(h.forgeRoot, 'demo/sample-app');
     expect(updated).toHaveLength(1);

@@ -19,7 +19,14 @@ describe('a GitHub run on its thread (runner side)', () => {
     // Given an issue run whose queued status comment the webhook posted
     const issue = createIssue(h.forgeRoot, REPO, { title: 'Keep notes', body: 'Please keep NOTES.md' });
     const status = addComment(h.forgeRoot, REPO, issue.number, 'queued');
-    const first = await h.createRun({ prompt: 'Keep a notes file', source: 'github_issue', issue: issue.number, thread: `${REPO}#${issue.number}`, statusCommentId: status.id, requester: 'github:alice' });
+    const first = await h.createRun({
+      prompt: 'Keep a notes file',
+      source: 'github_issue',
+      issue: issue.number,
+      thread: `${REPO}#${issue.number}`,
+      statusCommentId: status.id,
+      requester: 'github:alice',
+    });
     const one = await startInProcessRun(h, first.runId, appendNote).done;
     expect(one.end).toMatchObject({ kind: 'succeeded', result: { outcome: 'pr_opened' } });
 
@@ -29,14 +36,22 @@ describe('a GitHub run on its thread (runner side)', () => {
     const edited = comments.find((c) => c.id === status.id)!;
     expect(edited.body).toContain(`run \`${first.runId}\`: 🏃 running`);
     expect(edited.body).toMatch(/1 model turn so far|2 model turns so far|preparing the workspace/);
-    expect(h.forge.requests.some((r) => r.method === 'PATCH' && r.path === `/repos/${REPO}/issues/comments/${status.id}` && r.status === 200)).toBe(true);
+    expect(
+      h.forge.requests.some((r) => r.method === 'PATCH' && r.path === `/repos/${REPO}/issues/comments/${status.id}` && r.status === 200),
+    ).toBe(true);
     const prOf = one.end.kind === 'succeeded' ? one.end.result.prUrl! : '';
     const pr = Number(/\/pull\/(\d+)$/.exec(prOf)![1]);
     expect(listComments(h.forgeRoot, REPO, pr)).toEqual([]);
 
     // When a /nightshift iteration runs on the PR's branch
     const branch = listPulls(h.forgeRoot, REPO).find((p) => p.number === pr)!.head;
-    const second = await h.createRun({ prompt: 'also keep a second note', source: 'github_comment', branch, thread: `${REPO}#${pr}`, requester: 'github:alice' });
+    const second = await h.createRun({
+      prompt: 'also keep a second note',
+      source: 'github_comment',
+      branch,
+      thread: `${REPO}#${pr}`,
+      requester: 'github:alice',
+    });
     const two = await startInProcessRun(h, second.runId, appendNote).done;
     expect(two.end).toMatchObject({ kind: 'succeeded', result: { outcome: 'pr_updated' } });
 
@@ -52,22 +67,54 @@ describe('a GitHub run on its thread (runner side)', () => {
 });
 
 describe('iterationReply', () => {
-  const base = { runId: '01JBX7M5Q6RZ5Y9V3G2H4K8N0P', branch: 'feature', commits: [{ sha: 'a'.repeat(40), subject: 'Handle `empty` lists' }], changedFiles: [{ status: 'M', path: 'src/list.js' }] };
-  const tests = (failing: string[]) => ({ command: 'npm test', passed: failing.length === 0, exitCode: failing.length ? 1 : 0, timedOut: false, tests: Object.fromEntries([...failing.map((t) => [t, 'fail']), ['other', 'pass']]), format: 'jest' as const, output: '', durationMs: 1 });
+  const base = {
+    runId: '01JBX7M5Q6RZ5Y9V3G2H4K8N0P',
+    branch: 'feature',
+    commits: [{ sha: 'a'.repeat(40), subject: 'Handle `empty` lists' }],
+    changedFiles: [{ status: 'M', path: 'src/list.js' }],
+  };
+  const tests = (failing: string[]) => ({
+    command: 'npm test',
+    passed: failing.length === 0,
+    exitCode: failing.length ? 1 : 0,
+    timedOut: false,
+    tests: Object.fromEntries([...failing.map((t) => [t, 'fail']), ['other', 'pass']]),
+    format: 'jest' as const,
+    output: '',
+    durationMs: 1,
+  });
 
   test("Given an iteration's result, When its reply is written, Then it names the test delta; a requester that is not a GitHub login is not mentioned", () => {
-    const reply = iterationReply({ ...base, requester: 'arn:aws:iam::1:user/x', baseTests: tests(['empty list']) as never, headTests: tests([]) as never, delta: { newlyFailing: [], newlyPassing: ['empty list'], stillFailing: [] } });
+    const reply = iterationReply({
+      ...base,
+      requester: 'arn:aws:iam::1:user/x',
+      baseTests: tests(['empty list']) as never,
+      headTests: tests([]) as never,
+      delta: { newlyFailing: [], newlyPassing: ['empty list'], stillFailing: [] },
+    });
     expect(reply.startsWith('Nightshift run')).toBe(true);
     expect(reply).toContain("`Handle 'empty' lists`");
     expect(reply).toContain('1 passed, 1 failed at base → 1 passed, 0 failed at head.');
     expect(reply).toContain('Newly passing: `empty list`.');
-    expect(iterationReply({ ...base, requester: 'github:evil@team', baseTests: undefined, headTests: undefined, delta: { newlyFailing: [], newlyPassing: [], stillFailing: [] } })).not.toContain('@');
+    expect(
+      iterationReply({
+        ...base,
+        requester: 'github:evil@team',
+        baseTests: undefined,
+        headTests: undefined,
+        delta: { newlyFailing: [], newlyPassing: [], stillFailing: [] },
+      }),
+    ).not.toContain('@');
   });
 });
 
 describe('StatusProgress', () => {
   const runId = '01JBX7M5Q6RZ5Y9V3G2H4K8N0P';
-  function progress(run: { thread: string | null; statusCommentId: number | null }, stored: { statusCommentId: number | null }, failEdit = false) {
+  function progress(
+    run: { thread: string | null; statusCommentId: number | null },
+    stored: { statusCommentId: number | null },
+    failEdit = false,
+  ) {
     const edits: { id: number; body: string }[] = [];
     const warnings: string[] = [];
     let clock = 0;

@@ -21,16 +21,27 @@ function manualTicker() {
     active.add(beat);
     return () => active.delete(beat);
   };
-  return { ticker, active, intervals, tick: () => {
+  return {
+    ticker,
+    active,
+    intervals,
+    tick: () => {
       for (const beat of [...active]) beat();
-    } };
+    },
+  };
 }
 
 /** A command that runs until the test creates `$HOME/<name>-release`, after announcing itself. */
-const waitForRelease = (name: string) => `touch "$HOME/${name}-started"; while [ ! -f "$HOME/${name}-release" ]; do sleep 0.05; done; echo "${name} done"`;
+const waitForRelease = (name: string) =>
+  `touch "$HOME/${name}-started"; while [ ! -f "$HOME/${name}-release" ]; do sleep 0.05; done; echo "${name} done"`;
 
 const usage = { inputTokens: 200, outputTokens: 40, totalTokens: 240, cacheReadInputTokens: 0, cacheWriteInputTokens: 0 };
-const toolTurn = (id: string, name: string, input: unknown) => JSON.stringify({ output: { message: { role: 'assistant', content: [{ toolUse: { toolUseId: id, name, input } }] } }, stopReason: 'tool_use', usage });
+const toolTurn = (id: string, name: string, input: unknown) =>
+  JSON.stringify({
+    output: { message: { role: 'assistant', content: [{ toolUse: { toolUseId: id, name, input } }] } },
+    stopReason: 'tool_use',
+    usage,
+  });
 
 describe('heartbeats', () => {
   let h: RunnerHarness;
@@ -136,7 +147,11 @@ describe('heartbeats', () => {
     const clock = manualTicker();
     const run = await h.createRun({ prompt: 'Take your time' });
     const home = join(h.root, 'work', run.runId, 'home');
-    const started = startInProcessRun(h, run.runId, slowToolSession(), { config: slowSetupConfig(), callbacks: sfnCallbacks('task-token-2'), deps: { heartbeatTicker: clock.ticker } });
+    const started = startInProcessRun(h, run.runId, slowToolSession(), {
+      config: slowSetupConfig(),
+      callbacks: sfnCallbacks('task-token-2'),
+      deps: { heartbeatTicker: clock.ticker },
+    });
     let end: RunEnd | undefined;
     try {
       await eventually(() => existsSync(join(home, 'setup-started')), 'the setup command to start');
@@ -159,7 +174,9 @@ describe('heartbeats', () => {
     'Given a task role refused SendTaskHeartbeat (%s), When the run starts, Then it ends at its first heartbeat with a clear error, with no retries until the heartbeat window passes',
     async (name) => {
       // Given a deploy whose task role may not call SendTask* on this state machine
-      sfn.on(SendTaskHeartbeatCommand).rejects(Object.assign(new Error('User is not authorized to perform: states:SendTaskHeartbeat'), { name, $metadata: {} }));
+      sfn
+        .on(SendTaskHeartbeatCommand)
+        .rejects(Object.assign(new Error('User is not authorized to perform: states:SendTaskHeartbeat'), { name, $metadata: {} }));
       sfn.on(SendTaskFailureCommand).rejects(Object.assign(new Error('not authorized'), { name, $metadata: {} }));
       const run = await h.createRun({ prompt: 'Fix the failing add test' });
 
@@ -168,7 +185,11 @@ describe('heartbeats', () => {
 
       // Then the first heartbeat was the only one, nothing else ran, and the timeline says what to check
       expect(heartbeats()).toBe(1);
-      expect(end).toMatchObject({ kind: 'failed', error: 'Nightshift.RunFailed', cause: expect.stringMatching(/^task_callbacks_denied: .*docs\/operations\.md/) });
+      expect(end).toMatchObject({
+        kind: 'failed',
+        error: 'Nightshift.RunFailed',
+        cause: expect.stringMatching(/^task_callbacks_denied: .*docs\/operations\.md/),
+      });
       const { events } = await h.db.store.events.list(run.runId, { limit: 100 });
       expect(events.find((e) => e.detail?.code === 'task_callbacks_denied')).toMatchObject({ type: 'status', detail: { reason: name } });
       expect(events.some((e) => e.type === 'tool_call' || e.type === 'model_turn')).toBe(false);
@@ -177,7 +198,13 @@ describe('heartbeats', () => {
 
   const heartbeats = () => sfn.commandCalls(SendTaskHeartbeatCommand).length;
 
-  const sfnCallbacks = (taskToken: string) => Object.assign(stepFunctionsCallbacks(new SFNClient({ region: 'us-east-1' }), taskToken), { heartbeats: 0, successes: [], pauses: [], failures: [] });
+  const sfnCallbacks = (taskToken: string) =>
+    Object.assign(stepFunctionsCallbacks(new SFNClient({ region: 'us-east-1' }), taskToken), {
+      heartbeats: 0,
+      successes: [],
+      pauses: [],
+      failures: [],
+    });
 
   const slowSetupConfig = () => {
     const base = testConfig(runnerFixture());
@@ -186,7 +213,14 @@ describe('heartbeats', () => {
 
   const slowToolSession = () => {
     const file = join(dir, 'slow-tool.jsonl');
-    writeFileSync(file, [toolTurn('t1', 'shell', { command: waitForRelease('tool'), timeoutSeconds: 600 }), toolTurn('t2', 'write_file', { path: 'NOTES.md', content: 'x\n' }), toolTurn('t3', 'finish', { summary: 'Done.' })].join('\n'));
+    writeFileSync(
+      file,
+      [
+        toolTurn('t1', 'shell', { command: waitForRelease('tool'), timeoutSeconds: 600 }),
+        toolTurn('t2', 'write_file', { path: 'NOTES.md', content: 'x\n' }),
+        toolTurn('t3', 'finish', { summary: 'Done.' }),
+      ].join('\n'),
+    );
     return file;
   };
 });

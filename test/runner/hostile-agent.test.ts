@@ -64,7 +64,14 @@ describe('an agent that attacks the runner through its own workspace', () => {
     expect(() => fileAt(h.bare, branch, 'up-link')).toThrow();
     expect(execFileSync('git', ['ls-tree', branch, 'in-link'], { cwd: h.bare, encoding: 'utf8' })).toMatch(/^120000 /);
     const events = (await h.db.store.events.list(run.runId, { limit: 200 })).events;
-    expect(events.some((e) => e.message.startsWith('symlinks pointing outside the repository were left out of the commit: ') && e.message.includes('abs-link') && e.message.includes('up-link'))).toBe(true);
+    expect(
+      events.some(
+        (e) =>
+          e.message.startsWith('symlinks pointing outside the repository were left out of the commit: ') &&
+          e.message.includes('abs-link') &&
+          e.message.includes('up-link'),
+      ),
+    ).toBe(true);
 
     // and the PR body cannot make GitHub fetch an image, render HTML, link outside, or mention anyone
     const pr = listPulls(h.forgeRoot, 'demo/sample-app').find((p) => p.head === branch)!;
@@ -78,11 +85,14 @@ describe('an agent that attacks the runner through its own workspace', () => {
   });
 
   // Only a separate tool uid makes the runner's git directory unreadable: as another user the tools run as the runner.
-  (separateToolUser ? it : it.skip)("Given a separate tool user (needs root and the nightshift-tool user, as in CI), When the agent lists the runner's git directory, Then the file system refuses it", () => {
-    // Then the listing the agent asked for of the git directory was refused by the file system
-    expect(toolText).toBeDefined();
-    expect(toolText!('tooluse_01')).toMatch(/Permission denied/);
-  });
+  (separateToolUser ? it : it.skip)(
+    "Given a separate tool user (needs root and the nightshift-tool user, as in CI), When the agent lists the runner's git directory, Then the file system refuses it",
+    () => {
+      // Then the listing the agent asked for of the git directory was refused by the file system
+      expect(toolText).toBeDefined();
+      expect(toolText!('tooluse_01')).toMatch(/Permission denied/);
+    },
+  );
 });
 
 describe('the settings of a continued branch come from the default branch', () => {
@@ -115,7 +125,11 @@ describe('the settings of a continued branch come from the default branch', () =
     const trace = readFileSync(join(traceDir, run.runId, 'trace.jsonl'), 'utf8');
     expect(trace).not.toContain('agent-chosen-tests');
     const events = (await h.db.store.events.list(run.runId, { limit: 200 })).events;
-    expect(events.some((e) => e.message === '.nightshift.yml read from the default branch main, not from the continued branch nightshift/earlier-run')).toBe(true);
+    expect(
+      events.some(
+        (e) => e.message === '.nightshift.yml read from the default branch main, not from the continued branch nightshift/earlier-run',
+      ),
+    ).toBe(true);
   });
 });
 

@@ -9,9 +9,17 @@ import { CONTEXT_RETRIES, CONTINUE_MESSAGE, LoopControl, retryMaxTokensFor } fro
 import { session, startInProcessRun, startRunnerHarness, type RunnerHarness } from './support/runner-harness';
 import { runnerFixture, testConfig } from '../support/test-config';
 
-const reply = (stopReason: 'end_turn' | 'tool_use' | 'max_tokens' | 'guardrail_intervened' | 'content_filtered' | 'model_context_window_exceeded', tools = false) => ({
+const reply = (
+  stopReason: 'end_turn' | 'tool_use' | 'max_tokens' | 'guardrail_intervened' | 'content_filtered' | 'model_context_window_exceeded',
+  tools = false,
+) => ({
   stopReason,
-  output: { message: { role: 'assistant' as const, content: tools ? [{ toolUse: { toolUseId: 't', name: 'shell', input: { command: 'true' } } }] : [{ text: 'thinking' }] } },
+  output: {
+    message: {
+      role: 'assistant' as const,
+      content: tools ? [{ toolUse: { toolUseId: 't', name: 'shell', input: { command: 'true' } } }] : [{ text: 'thinking' }],
+    },
+  },
 });
 
 describe('loop control decisions', () => {
@@ -58,7 +66,9 @@ describe('loop control decisions', () => {
   it('Given turns and spend, When the limits note is asked for, Then the model is told its turns and budget only when it nears either', () => {
     const control = new LoopControl(options);
     expect(control.limitsNote(10, usdToMicros(0.5))).toBeUndefined();
-    expect(control.limitsNote(40, usdToMicros(0.5))).toBe('[runner] 10 model turns left of 50; $1.50 of the $2.00 budget left. Wrap up: make sure the change is complete and verified, then call `finish` (what is not done goes into its risks).');
+    expect(control.limitsNote(40, usdToMicros(0.5))).toBe(
+      '[runner] 10 model turns left of 50; $1.50 of the $2.00 budget left. Wrap up: make sure the change is complete and verified, then call `finish` (what is not done goes into its risks).',
+    );
     expect(control.limitsNote(10, usdToMicros(1.7))).toContain('40 model turns left of 50; $0.30 of the $2.00 budget left');
     expect(new LoopControl({ ...options, maxTurns: 5 }).limitsNote(4, 0)).toContain('1 model turn left of 5;');
   });
@@ -129,7 +139,9 @@ describe('scripted sessions through each control path', () => {
     const { end, callbacks } = await startInProcessRun(h, run.runId, session('guardrail-stop')).done;
     expect(end).toMatchObject({ kind: 'failed', error: 'Nightshift.RunFailed' });
     const cause = (end as { cause: string }).cause;
-    expect(cause).toMatch(/^guardrail_intervened: the model provider’s guardrail stopped the response .* work in progress pushed to nightshift\//);
+    expect(cause).toMatch(
+      /^guardrail_intervened: the model provider’s guardrail stopped the response .* work in progress pushed to nightshift\//,
+    );
     expect(callbacks.successes).toEqual([]);
     expect(listPulls(h.forgeRoot, 'demo/sample-app')).toHaveLength(pullsBefore);
     const branch = cause.match(/pushed to (\S+)$/)![1]!;
@@ -150,9 +162,13 @@ describe('scripted sessions through each control path', () => {
     const resultText = (request: ModelRequest, id: string) =>
       request.messages!.flatMap((m) => m.content ?? []).find((b) => b.toolResult?.toolUseId === id)!.toolResult!.content![0]!.text;
     expect(resultText(overflowed, 'tooluse_01')).toContain('return a - b;');
-    expect(resultText(retried, 'tooluse_01')).toBe('[output of read_file path="src/add.js" cleared by the runner to keep the conversation inside the model window; run it again if you need it]');
+    expect(resultText(retried, 'tooluse_01')).toBe(
+      '[output of read_file path="src/add.js" cleared by the runner to keep the conversation inside the model window; run it again if you need it]',
+    );
     // every tool use still has its result (the replay provider checked each request against the Converse rules)
-    expect(retried.messages!.flatMap((m) => m.content ?? []).filter((b) => b.toolUse).length).toBe(retried.messages!.flatMap((m) => m.content ?? []).filter((b) => b.toolResult).length);
+    expect(retried.messages!.flatMap((m) => m.content ?? []).filter((b) => b.toolUse).length).toBe(
+      retried.messages!.flatMap((m) => m.content ?? []).filter((b) => b.toolResult).length,
+    );
     const { events } = await h.db.store.events.list(run.runId, { limit: 200 });
     expect(events.filter((e) => e.type === 'note' && e.message.includes('did not fit the model')).map((e) => e.message)).toEqual([
       "turn 4 did not fit the model's context window (stop reason model_context_window_exceeded): 1 old tool outputs and 0 large tool inputs cleared, and the turn asked again (1 of 2)",
@@ -171,7 +187,8 @@ describe('scripted sessions through each control path', () => {
       converse: async (request, signal) => {
         const response = await replay.converse(request, signal);
         calls += 1;
-        if (calls === 4) throw new ModelCallError('anthropic', 'context_window', 'prompt is too long: 210000 tokens > 200000 maximum', false, 400);
+        if (calls === 4)
+          throw new ModelCallError('anthropic', 'context_window', 'prompt is too long: 210000 tokens > 200000 maximum', false, 400);
         return response;
       },
     };
@@ -192,16 +209,22 @@ describe('scripted sessions through each control path', () => {
     // is refused as too long. The first cut stops at half the window with old output left, the second
     // clears more, so the bound is what stops the run, not an empty compaction.
     const turns = 12;
-    const longOutput = 'node -e "for (let i = 0; i < 4000; i++) console.log(\'line \' + i + \' of a long build log\')"';
+    const longOutput = "node -e \"for (let i = 0; i < 4000; i++) console.log('line ' + i + ' of a long build log')\"";
     let calls = 0;
     const scripted: ModelProvider = {
       kind: 'anthropic',
       description: 'long shell turns, then refuses every request as too long',
       converse: async () => {
         calls += 1;
-        if (calls > turns) throw new ModelCallError('anthropic', 'context_window', 'prompt is too long: 210000 tokens > 200000 maximum', false, 400);
+        if (calls > turns)
+          throw new ModelCallError('anthropic', 'context_window', 'prompt is too long: 210000 tokens > 200000 maximum', false, 400);
         return {
-          output: { message: { role: 'assistant', content: [{ toolUse: { toolUseId: `tooluse_${calls}`, name: 'shell', input: { command: longOutput } } }] } },
+          output: {
+            message: {
+              role: 'assistant',
+              content: [{ toolUse: { toolUseId: `tooluse_${calls}`, name: 'shell', input: { command: longOutput } } }],
+            },
+          },
           stopReason: 'tool_use',
           usage: { inputTokens: 1000, outputTokens: 10, totalTokens: 1010, cacheReadInputTokens: 0, cacheWriteInputTokens: 0 },
           metrics: { latencyMs: 1 },
@@ -214,8 +237,17 @@ describe('scripted sessions through each control path', () => {
     const { events } = await h.db.store.events.list(run.runId, { limit: 300 });
     const retries = events.filter((e) => e.type === 'note' && e.message.includes('did not fit the model')).map((e) => e.message);
     expect(retries).toHaveLength(CONTEXT_RETRIES);
-    for (const [i, message] of retries.entries()) expect(message).toMatch(new RegExp(`^turn ${turns + 1 + i} did not fit .*: [1-9]\\d* old tool outputs .* the turn asked again \\(${i + 1} of ${CONTEXT_RETRIES}\\)$`));
-    expect((end as { cause: string }).cause).toMatch(new RegExp(`^model_context_window_exceeded: .* at turn ${turns + 1 + CONTEXT_RETRIES}, after ${CONTEXT_RETRIES} compactions in a row; the agent did not finish`));
+    for (const [i, message] of retries.entries())
+      expect(message).toMatch(
+        new RegExp(
+          `^turn ${turns + 1 + i} did not fit .*: [1-9]\\d* old tool outputs .* the turn asked again \\(${i + 1} of ${CONTEXT_RETRIES}\\)$`,
+        ),
+      );
+    expect((end as { cause: string }).cause).toMatch(
+      new RegExp(
+        `^model_context_window_exceeded: .* at turn ${turns + 1 + CONTEXT_RETRIES}, after ${CONTEXT_RETRIES} compactions in a row; the agent did not finish`,
+      ),
+    );
     expect(calls).toBe(turns + CONTEXT_RETRIES + 1);
     // The refused calls were released, not charged: only the answered turns were billed.
     expect((await h.db.store.runs.get(run.runId))!.tokens.output).toBe(turns * 10);
@@ -226,7 +258,9 @@ describe('scripted sessions through each control path', () => {
     const { end } = await startInProcessRun(h, run.runId, session('context-overflow')).done;
     expect(end).toMatchObject({ kind: 'failed', error: 'Nightshift.RunFailed' });
     const cause = (end as { cause: string }).cause;
-    expect(cause).toMatch(/^model_context_window_exceeded: the conversation no longer fits the model’s context window .* at turn 2; compaction found no old tool output left to clear, .*work in progress pushed to nightshift\//);
+    expect(cause).toMatch(
+      /^model_context_window_exceeded: the conversation no longer fits the model’s context window .* at turn 2; compaction found no old tool output left to clear, .*work in progress pushed to nightshift\//,
+    );
     const branch = cause.match(/pushed to (\S+)$/)![1]!;
     expect(fileAt(h.bare, branch, 'src/add.js')).toContain('return a + b;');
   });

@@ -21,7 +21,16 @@ const KEY = 'sk-ant-api03-broker-handed-key-7c1d';
 
 function anthropicConfig(baseUrl?: string): NightshiftConfig {
   const base = testConfig(runnerFixture());
-  return parseConfig({ ...base, model: { ...base.model, provider: 'anthropic', id: 'claude-sonnet-4-5', apiKeySecret: 'nightshift/anthropic-api-key', ...(baseUrl ? { baseUrl } : {}) } });
+  return parseConfig({
+    ...base,
+    model: {
+      ...base.model,
+      provider: 'anthropic',
+      id: 'claude-sonnet-4-5',
+      apiKeySecret: 'nightshift/anthropic-api-key',
+      ...(baseUrl ? { baseUrl } : {}),
+    },
+  });
 }
 
 describe('the model API key', () => {
@@ -34,7 +43,15 @@ describe('the model API key', () => {
   });
 
   describe('from the token broker', () => {
-    const deps = (config: NightshiftConfig, extra: Partial<TokenBrokerDeps> = {}): TokenBrokerDeps => ({ runs: h.db.store.runs, runKeys: h.db.store.runKeys, events: h.db.store.events, ledger: h.db.store.ledger, config, secrets: async (name) => (name === 'nightshift/anthropic-api-key' ? KEY : 'wrong'), ...extra });
+    const deps = (config: NightshiftConfig, extra: Partial<TokenBrokerDeps> = {}): TokenBrokerDeps => ({
+      runs: h.db.store.runs,
+      runKeys: h.db.store.runKeys,
+      events: h.db.store.events,
+      ledger: h.db.store.ledger,
+      config,
+      secrets: async (name) => (name === 'nightshift/anthropic-api-key' ? KEY : 'wrong'),
+      ...extra,
+    });
 
     it('Given a RUNNING run and an ended one, When the model API key is asked for, Then only the RUNNING run gets it, read from the configured secret', async () => {
       const running = await h.createRun({ status: 'RUNNING' });
@@ -47,7 +64,9 @@ describe('the model API key', () => {
 
     it('Given a provider that takes no key or a secret that cannot be read, When the key is asked for, Then it is refused, naming the secret (never a value)', async () => {
       const running = await h.createRun({ status: 'RUNNING' });
-      await expect(modelApiKeyFor(deps(testConfig(runnerFixture())), running.runId)).rejects.toThrow('the configured model provider (bedrock) takes no API key');
+      await expect(modelApiKeyFor(deps(testConfig(runnerFixture())), running.runId)).rejects.toThrow(
+        'the configured model provider (bedrock) takes no API key',
+      );
       const file = join(h.root, 'secrets-empty.json');
       writeFileSync(file, '{}');
       await expect(modelApiKeyFor(deps(anthropicConfig(), { secrets: localSecretsFileSource(file) }), running.runId)).rejects.toThrow(
@@ -59,8 +78,14 @@ describe('the model API key', () => {
       const running = await h.createRun({ status: 'RUNNING' });
       const file = join(h.root, 'secrets-model.json');
       writeFileSync(file, JSON.stringify({ 'nightshift/anthropic-api-key': 'sk-from-the-secrets-file-0001' }));
-      const local = (env: string | undefined) => deps(anthropicConfig(), { secrets: localSecretsFileSource(file), modelKeyFromEnvironment: (p) => (p === 'anthropic' ? env : undefined) });
-      await expect(modelApiKeyFor(local('sk-from-the-environment-0002'), running.runId)).resolves.toMatchObject({ apiKey: 'sk-from-the-environment-0002' });
+      const local = (env: string | undefined) =>
+        deps(anthropicConfig(), {
+          secrets: localSecretsFileSource(file),
+          modelKeyFromEnvironment: (p) => (p === 'anthropic' ? env : undefined),
+        });
+      await expect(modelApiKeyFor(local('sk-from-the-environment-0002'), running.runId)).resolves.toMatchObject({
+        apiKey: 'sk-from-the-environment-0002',
+      });
       await expect(modelApiKeyFor(local(undefined), running.runId)).resolves.toMatchObject({ apiKey: 'sk-from-the-secrets-file-0001' });
     });
   });
@@ -70,19 +95,44 @@ describe('the model API key', () => {
     let server: ModelServer;
     let brokerConfig: NightshiftConfig;
     beforeAll(async () => {
-      broker = await startAwsLoopback((_fn, payload) => brokerRequest({ runs: h.db.store.runs, runKeys: h.db.store.runKeys, events: h.db.store.events, ledger: h.db.store.ledger, config: brokerConfig, secrets: async () => KEY }, payload));
+      broker = await startAwsLoopback((_fn, payload) =>
+        brokerRequest(
+          {
+            runs: h.db.store.runs,
+            runKeys: h.db.store.runKeys,
+            events: h.db.store.events,
+            ledger: h.db.store.ledger,
+            config: brokerConfig,
+            secrets: async () => KEY,
+          },
+          payload,
+        ),
+      );
       server = await startModelServer(() => ({
         kind: 'json',
-        body: { type: 'message', role: 'assistant', content: [{ type: 'text', text: 'hello' }], stop_reason: 'end_turn', usage: { input_tokens: 10, output_tokens: 2 } },
+        body: {
+          type: 'message',
+          role: 'assistant',
+          content: [{ type: 'text', text: 'hello' }],
+          stop_reason: 'end_turn',
+          usage: { input_tokens: 10, output_tokens: 2 },
+        },
       }));
     });
     afterAll(async () => {
       await broker.stop();
       await server.stop();
     });
-    const lambda = () => new LambdaClient({ region: 'us-east-1', endpoint: broker.url, credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' } });
+    const lambda = () =>
+      new LambdaClient({ region: 'us-east-1', endpoint: broker.url, credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' } });
     const request = () => {
-      const c = new Conversation({ modelId: 'claude-sonnet-4-5', system: 's', tools: toolSpecs(), maxTokens: 100, contextWindowTokens: 200_000 });
+      const c = new Conversation({
+        modelId: 'claude-sonnet-4-5',
+        system: 's',
+        tools: toolSpecs(),
+        maxTokens: 100,
+        contextWindowTokens: 200_000,
+      });
       c.addUser([{ text: 'hi' }]);
       return c.buildRequest();
     };
@@ -113,9 +163,16 @@ describe('the model API key', () => {
       brokerConfig = anthropicConfig(server.url);
       const run = await h.createRun({ status: 'RUNNING', cancelRequested: true });
       const runKey = await h.db.store.runKeys.issue(run.runId);
-      const provider = selectModelProvider({ spec: 'anthropic', model: brokerConfig.model, bedrock: () => undefined as never, apiKey: tokenBrokerModelApiKey(lambdaBrokerCaller(lambda(), 'token-broker', runKey), run.runId, () => undefined) });
+      const provider = selectModelProvider({
+        spec: 'anthropic',
+        model: brokerConfig.model,
+        bedrock: () => undefined as never,
+        apiKey: tokenBrokerModelApiKey(lambdaBrokerCaller(lambda(), 'token-broker', runKey), run.runId, () => undefined),
+      });
       const before = server.requests.length;
-      await expect(provider.converse(request(), new AbortController().signal)).rejects.toThrow(/the token broker refused: run .* is cancel-requested/);
+      await expect(provider.converse(request(), new AbortController().signal)).rejects.toThrow(
+        /the token broker refused: run .* is cancel-requested/,
+      );
       expect(server.requests).toHaveLength(before);
     });
   });
@@ -127,12 +184,17 @@ describe('the model API key', () => {
     it('Given model.provider and NIGHTSHIFT_MODEL, When the provider is chosen, Then it follows model.provider, takes replay:<file>, and refuses a provider the config does not describe', () => {
       expect(choose(undefined, anthropicConfig()).description).toBe('Anthropic API (claude-sonnet-4-5)');
       const base = testConfig(runnerFixture());
-      const openai = parseConfig({ ...base, model: { ...base.model, provider: 'openai', id: 'llama3.1:8b', baseUrl: 'http://127.0.0.1:11434/v1' } });
+      const openai = parseConfig({
+        ...base,
+        model: { ...base.model, provider: 'openai', id: 'llama3.1:8b', baseUrl: 'http://127.0.0.1:11434/v1' },
+      });
       expect(choose('openai', openai).description).toBe('OpenAI-compatible API (llama3.1:8b at 127.0.0.1:11434)');
       expect(choose(`replay:${session('fix-failing-test')}`, openai)).toBeInstanceOf(ReplayProvider);
       expect(() => choose('anthropic', openai)).toThrow(ModelChoiceError);
-      expect(() => choose('anthropic', openai)).toThrow('NIGHTSHIFT_MODEL=anthropic but the config\'s model.provider is openai');
-      expect(() => choose('gpt', openai)).toThrow('NIGHTSHIFT_MODEL must be "bedrock", "anthropic", "openai" or "replay:<file>", got "gpt"');
+      expect(() => choose('anthropic', openai)).toThrow("NIGHTSHIFT_MODEL=anthropic but the config's model.provider is openai");
+      expect(() => choose('gpt', openai)).toThrow(
+        'NIGHTSHIFT_MODEL must be "bedrock", "anthropic", "openai" or "replay:<file>", got "gpt"',
+      );
     });
   });
 });

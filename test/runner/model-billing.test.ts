@@ -6,7 +6,8 @@ import type { ModelProvider, ModelRequest } from '../../runner/model/provider';
 import { ReplayExhaustedError, ReplayProvider } from '../../runner/model/replay-provider';
 import { session, startInProcessRun, startRunnerHarness, transcriptMicros, type RunnerHarness } from './support/runner-harness';
 
-const awsError = (name: string, status: number) => Object.assign(new Error(`${name} (${status})`), { name, $metadata: { httpStatusCode: status } });
+const awsError = (name: string, status: number) =>
+  Object.assign(new Error(`${name} (${status})`), { name, $metadata: { httpStatusCode: status } });
 const reset = () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
 
 describe('which model failures are known to come before billing', () => {
@@ -109,10 +110,13 @@ describe('a billed model call is never recorded as free (invariant 1 on error pa
     ['a 5xx', awsError('InternalServerException', 500)],
     // A cut connection is as transient as a 5xx, and as possibly billed.
     ['a connection reset after generation', reset()],
-  ])('Given %s on the first call, When it is retried under a new reservation, Then the run succeeds and pays the worst case plus the real calls', async (_what, failure) => {
-    const { end, stored, reserved } = await runWithFirstCallFailing(failure);
-    expect(end.kind).toBe('succeeded');
-    expect([...reserved.keys()].slice(0, 2)).toEqual(['turn-0001', 'turn-0001-retry1']);
-    expect(stored.spentMicros).toBe(reserved.get('turn-0001')! + transcriptMicros(session('fix-failing-test')).micros);
-  });
+  ])(
+    'Given %s on the first call, When it is retried under a new reservation, Then the run succeeds and pays the worst case plus the real calls',
+    async (_what, failure) => {
+      const { end, stored, reserved } = await runWithFirstCallFailing(failure);
+      expect(end.kind).toBe('succeeded');
+      expect([...reserved.keys()].slice(0, 2)).toEqual(['turn-0001', 'turn-0001-retry1']);
+      expect(stored.spentMicros).toBe(reserved.get('turn-0001')! + transcriptMicros(session('fix-failing-test')).micros);
+    },
+  );
 });

@@ -14,7 +14,13 @@ import { startModelServer, type ModelServer } from './support/model-servers';
 
 /** A request as the runner builds it: system prompt, the tools, one answered tool call, cache points. */
 function runnerRequest(): ModelRequest {
-  const c = new Conversation({ modelId: 'configured-model', system: 'You are a careful engineer.', tools: toolSpecs(), maxTokens: 1024, contextWindowTokens: 200_000 });
+  const c = new Conversation({
+    modelId: 'configured-model',
+    system: 'You are a careful engineer.',
+    tools: toolSpecs(),
+    maxTokens: 1024,
+    contextWindowTokens: 200_000,
+  });
   c.addUser([{ text: 'Fix the failing add test' }]);
   c.addAssistant([{ text: 'Let me look.' }, { toolUse: { toolUseId: 'tooluse_01', name: 'read_file', input: { path: 'src/add.js' } } }]);
   c.addUser([{ toolResult: { toolUseId: 'tooluse_01', content: [{ text: 'return a - b;' }], status: 'success' } }]);
@@ -98,12 +104,31 @@ describe('Anthropic provider against a loopback Messages API', () => {
     expect(body.tools!.every((t) => t.cache_control === undefined)).toBe(true);
     expect((body.tools![0]!.input_schema as { type: string }).type).toBe('object');
     expect(body.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
-    expect(body.messages[1]!.content[1]).toEqual({ type: 'tool_use', id: 'tooluse_01', name: 'read_file', input: { path: 'src/add.js' }, cache_control: { type: 'ephemeral' } });
-    expect(body.messages[2]!.content[0]).toEqual({ type: 'tool_result', tool_use_id: 'tooluse_01', content: [{ type: 'text', text: 'return a - b;' }], cache_control: { type: 'ephemeral' } });
+    expect(body.messages[1]!.content[1]).toEqual({
+      type: 'tool_use',
+      id: 'tooluse_01',
+      name: 'read_file',
+      input: { path: 'src/add.js' },
+      cache_control: { type: 'ephemeral' },
+    });
+    expect(body.messages[2]!.content[0]).toEqual({
+      type: 'tool_result',
+      tool_use_id: 'tooluse_01',
+      content: [{ type: 'text', text: 'return a - b;' }],
+      cache_control: { type: 'ephemeral' },
+    });
     expect(JSON.stringify(body)).not.toContain('sk-ant-test');
 
     expect(response).toEqual({
-      output: { message: { role: 'assistant', content: [{ text: 'The sign is wrong.' }, { toolUse: { toolUseId: 'toolu_02', name: 'edit_file', input: { path: 'src/add.js', oldText: 'a - b', newText: 'a + b' } } }] } },
+      output: {
+        message: {
+          role: 'assistant',
+          content: [
+            { text: 'The sign is wrong.' },
+            { toolUse: { toolUseId: 'toolu_02', name: 'edit_file', input: { path: 'src/add.js', oldText: 'a - b', newText: 'a + b' } } },
+          ],
+        },
+      },
       stopReason: 'tool_use',
       usage: { inputTokens: 120, outputTokens: 45, totalTokens: 2265, cacheReadInputTokens: 1800, cacheWriteInputTokens: 300 },
     });
@@ -121,7 +146,11 @@ describe('Anthropic provider against a loopback Messages API', () => {
   });
 
   it('Given a validation error from the API, When the provider gets it, Then it is refused at once, naming what the API said', async () => {
-    server.script({ kind: 'json', status: 400, body: { type: 'error', error: { type: 'invalid_request_error', message: 'messages.1: tool_use ids must be unique' } } });
+    server.script({
+      kind: 'json',
+      status: 400,
+      body: { type: 'error', error: { type: 'invalid_request_error', message: 'messages.1: tool_use ids must be unique' } },
+    });
     const err = await failure(provider().p.converse(runnerRequest(), never));
     expect(err.failure).toBe('rejected');
     expect(err.status).toBe(400);
@@ -132,7 +161,11 @@ describe('Anthropic provider against a loopback Messages API', () => {
 
   it('Given a prompt that does not fit the window and a bad key, When the API refuses them, Then each is told apart from other refusals', async () => {
     server.script(
-      { kind: 'json', status: 400, body: { type: 'error', error: { type: 'invalid_request_error', message: 'prompt is too long: 210000 tokens > 200000 maximum' } } },
+      {
+        kind: 'json',
+        status: 400,
+        body: { type: 'error', error: { type: 'invalid_request_error', message: 'prompt is too long: 210000 tokens > 200000 maximum' } },
+      },
       { kind: 'json', status: 401, body: { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } } },
     );
     expect((await failure(provider().p.converse(runnerRequest(), never))).failure).toBe('context_window');
@@ -142,7 +175,12 @@ describe('Anthropic provider against a loopback Messages API', () => {
 
   it('Given a 429 with Retry-After and a 529 overloaded (refused before the model ran), When the provider gets them, Then it retries, then answers', async () => {
     server.script(
-      { kind: 'json', status: 429, headers: { 'retry-after': '2' }, body: { type: 'error', error: { type: 'rate_limit_error', message: 'slow down' } } },
+      {
+        kind: 'json',
+        status: 429,
+        headers: { 'retry-after': '2' },
+        body: { type: 'error', error: { type: 'rate_limit_error', message: 'slow down' } },
+      },
       { kind: 'json', status: 529, body: { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } } },
       { kind: 'json', body: anthropicOk },
     );
@@ -162,7 +200,12 @@ describe('Anthropic provider against a loopback Messages API', () => {
     );
     for (const expected of ['unavailable', 'network', 'network'] as const) {
       const err = await failure(provider().p.converse(runnerRequest(), never));
-      expect({ failure: err.failure, possiblyBilled: err.possiblyBilled, unbilled: isUnbilledModelError(err), retryable: isRetryableModelError(err) }).toEqual({ failure: expected, possiblyBilled: true, unbilled: false, retryable: true });
+      expect({
+        failure: err.failure,
+        possiblyBilled: err.possiblyBilled,
+        unbilled: isUnbilledModelError(err),
+        retryable: isRetryableModelError(err),
+      }).toEqual({ failure: expected, possiblyBilled: true, unbilled: false, retryable: true });
     }
     expect(server.requests).toHaveLength(3);
 
@@ -179,7 +222,10 @@ describe('Anthropic provider against a loopback Messages API', () => {
   });
 
   it('Given no key configured, When the provider calls, Then no key header is sent; an answer it cannot use is refused', async () => {
-    server.script({ kind: 'json', body: { ...anthropicOk, stop_reason: null } }, { kind: 'json', body: { ...anthropicOk, content: [{ type: 'server_tool_use', id: 'x' }] } });
+    server.script(
+      { kind: 'json', body: { ...anthropicOk, stop_reason: null } },
+      { kind: 'json', body: { ...anthropicOk, content: [{ type: 'server_tool_use', id: 'x' }] } },
+    );
     const { p } = provider({ key: undefined });
     await expect(p.converse(runnerRequest(), never)).rejects.toThrow(ModelResponseError);
     await expect(p.converse(runnerRequest(), never)).rejects.toThrow(/unsupported block type "server_tool_use"/);
@@ -201,7 +247,17 @@ const chatOk = {
   choices: [
     {
       index: 0,
-      message: { role: 'assistant', content: 'The sign is wrong.', tool_calls: [{ id: 'call_abc', type: 'function', function: { name: 'edit_file', arguments: '{"path":"src/add.js","oldText":"a - b","newText":"a + b"}' } }] },
+      message: {
+        role: 'assistant',
+        content: 'The sign is wrong.',
+        tool_calls: [
+          {
+            id: 'call_abc',
+            type: 'function',
+            function: { name: 'edit_file', arguments: '{"path":"src/add.js","oldText":"a - b","newText":"a + b"}' },
+          },
+        ],
+      },
       finish_reason: 'tool_calls',
     },
   ],
@@ -242,12 +298,24 @@ describe('OpenAI-compatible provider against a loopback chat completions server'
     expect(body.messages).toEqual([
       { role: 'system', content: 'You are a careful engineer.' },
       { role: 'user', content: 'Fix the failing add test' },
-      { role: 'assistant', content: 'Let me look.', tool_calls: [{ id: 'tooluse_01', type: 'function', function: { name: 'read_file', arguments: '{"path":"src/add.js"}' } }] },
+      {
+        role: 'assistant',
+        content: 'Let me look.',
+        tool_calls: [{ id: 'tooluse_01', type: 'function', function: { name: 'read_file', arguments: '{"path":"src/add.js"}' } }],
+      },
       { role: 'tool', tool_call_id: 'tooluse_01', content: 'return a - b;' },
     ]);
     expect(JSON.stringify(body)).not.toContain('cache');
     expect(response).toEqual({
-      output: { message: { role: 'assistant', content: [{ text: 'The sign is wrong.' }, { toolUse: { toolUseId: 'call_abc', name: 'edit_file', input: { path: 'src/add.js', oldText: 'a - b', newText: 'a + b' } } }] } },
+      output: {
+        message: {
+          role: 'assistant',
+          content: [
+            { text: 'The sign is wrong.' },
+            { toolUse: { toolUseId: 'call_abc', name: 'edit_file', input: { path: 'src/add.js', oldText: 'a - b', newText: 'a + b' } } },
+          ],
+        },
+      },
       stopReason: 'tool_use',
       usage: { inputTokens: 464, outputTokens: 50, totalTokens: 2_050, cacheReadInputTokens: 1_536, cacheWriteInputTokens: 0 },
     });
@@ -302,9 +370,27 @@ describe('OpenAI-compatible provider against a loopback chat completions server'
 
   it("Given OpenAI's and vLLM's error bodies, When the provider gets them, Then context length, bad request, bad key and not found are told apart", async () => {
     server.script(
-      { kind: 'json', status: 400, body: { error: { message: "This model's maximum context length is 8192 tokens.", type: 'invalid_request_error', code: 'context_length_exceeded' } } },
-      { kind: 'json', status: 400, body: { object: 'error', message: '"auto" tool choice requires --enable-auto-tool-choice', type: 'BadRequestError', code: 400 } },
-      { kind: 'json', status: 401, body: { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } } },
+      {
+        kind: 'json',
+        status: 400,
+        body: {
+          error: {
+            message: "This model's maximum context length is 8192 tokens.",
+            type: 'invalid_request_error',
+            code: 'context_length_exceeded',
+          },
+        },
+      },
+      {
+        kind: 'json',
+        status: 400,
+        body: { object: 'error', message: '"auto" tool choice requires --enable-auto-tool-choice', type: 'BadRequestError', code: 400 },
+      },
+      {
+        kind: 'json',
+        status: 401,
+        body: { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } },
+      },
       { kind: 'json', status: 404, body: { error: { message: 'model "qwen" not found, try pulling it first' } } },
     );
     expect((await failure(provider().converse(runnerRequest(), never))).failure).toBe('context_window');
@@ -330,14 +416,21 @@ describe('OpenAI-compatible provider against a loopback chat completions server'
     const unavailable = await failure(provider().converse(runnerRequest(), never));
     expect([unavailable.failure, unavailable.status, unavailable.possiblyBilled]).toEqual(['unavailable', 503, true]);
     const cut = await failure(provider().converse(runnerRequest(), never));
-    expect([cut.failure, cut.possiblyBilled, isUnbilledModelError(cut), isRetryableModelError(cut)]).toEqual(['network', true, false, true]);
+    expect([cut.failure, cut.possiblyBilled, isUnbilledModelError(cut), isRetryableModelError(cut)]).toEqual([
+      'network',
+      true,
+      false,
+      true,
+    ]);
     expect(server.requests).toHaveLength(4);
   });
 
   it('Given an answer without usage, When the provider gets it, Then it is refused: the budget could not be charged', async () => {
     const { usage: _dropped, ...noUsage } = chatOk;
     server.script({ kind: 'json', body: noUsage });
-    await expect(provider().converse(runnerRequest(), never)).rejects.toThrow(/OpenAI-compatible API returned a response the runner cannot use.*usage/s);
+    await expect(provider().converse(runnerRequest(), never)).rejects.toThrow(
+      /OpenAI-compatible API returned a response the runner cannot use.*usage/s,
+    );
   });
 });
 
@@ -352,13 +445,27 @@ describe('Bedrock provider: the real AWS SDK client against a loopback Converse 
   const provider = (sleep: (ms: number) => Promise<void> = async () => undefined) =>
     new BedrockProvider(
       // HTTP/1.1, as on AWS where the runner's clients go through the egress proxy (runnerAwsClients).
-      new BedrockRuntimeClient({ region: 'us-east-1', endpoint: server.url, credentials: { accessKeyId: 'AKIDLOOPBACK', secretAccessKey: 'loopback-secret' }, maxAttempts: 1, requestHandler: new NodeHttpHandler() }),
+      new BedrockRuntimeClient({
+        region: 'us-east-1',
+        endpoint: server.url,
+        credentials: { accessKeyId: 'AKIDLOOPBACK', secretAccessKey: 'loopback-secret' },
+        maxAttempts: 1,
+        requestHandler: new NodeHttpHandler(),
+      }),
       'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
       fast,
       sleep,
     );
   const converseOk = {
-    output: { message: { role: 'assistant', content: [{ text: 'Fixing.' }, { toolUse: { toolUseId: 'tooluse_02', name: 'edit_file', input: { path: 'src/add.js', oldText: 'a - b', newText: 'a + b' } } }] } },
+    output: {
+      message: {
+        role: 'assistant',
+        content: [
+          { text: 'Fixing.' },
+          { toolUse: { toolUseId: 'tooluse_02', name: 'edit_file', input: { path: 'src/add.js', oldText: 'a - b', newText: 'a + b' } } },
+        ],
+      },
+    },
     stopReason: 'tool_use',
     usage: { inputTokens: 100, outputTokens: 20, totalTokens: 2_120, cacheReadInputTokens: 1_800, cacheWriteInputTokens: 200 },
     metrics: { latencyMs: 15 },
@@ -371,25 +478,51 @@ describe('Bedrock provider: the real AWS SDK client against a loopback Converse 
     const sent = server.requests[0]!;
     expect(sent.method).toBe('POST');
     expect(decodeURIComponent(sent.path)).toBe('/model/us.anthropic.claude-sonnet-4-5-20250929-v1:0/converse');
-    expect(String(sent.headers.authorization)).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDLOOPBACK\/\d{8}\/us-east-1\/bedrock\/aws4_request/);
+    expect(String(sent.headers.authorization)).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIDLOOPBACK\/\d{8}\/us-east-1\/bedrock\/aws4_request/,
+    );
     const body = sent.body as Omit<ModelRequest, 'modelId'>;
     expect(converseRequestViolations({ ...body, modelId: 'from-the-path' })).toEqual([]);
     expect(body.system).toEqual([{ text: 'You are a careful engineer.' }, { cachePoint: { type: 'default' } }]);
-    expect(body.messages![2]!.content).toEqual([{ toolResult: { toolUseId: 'tooluse_01', content: [{ text: 'return a - b;' }], status: 'success' } }, { cachePoint: { type: 'default' } }]);
+    expect(body.messages![2]!.content).toEqual([
+      { toolResult: { toolUseId: 'tooluse_01', content: [{ text: 'return a - b;' }], status: 'success' } },
+      { cachePoint: { type: 'default' } },
+    ]);
     expect(response.stopReason).toBe('tool_use');
-    expect(response.usage).toEqual({ inputTokens: 100, outputTokens: 20, totalTokens: 2_120, cacheReadInputTokens: 1_800, cacheWriteInputTokens: 200 });
-    expect(response.output.message.content[1]!.toolUse).toEqual({ toolUseId: 'tooluse_02', name: 'edit_file', input: { path: 'src/add.js', oldText: 'a - b', newText: 'a + b' } });
+    expect(response.usage).toEqual({
+      inputTokens: 100,
+      outputTokens: 20,
+      totalTokens: 2_120,
+      cacheReadInputTokens: 1_800,
+      cacheWriteInputTokens: 200,
+    });
+    expect(response.output.message.content[1]!.toolUse).toEqual({
+      toolUseId: 'tooluse_02',
+      name: 'edit_file',
+      input: { path: 'src/add.js', oldText: 'a - b', newText: 'a + b' },
+    });
   });
 
   it('Given ThrottlingException and ModelNotReadyException, When Bedrock answers them, Then they are retried with backoff; a ValidationException is not retried', async () => {
     server.script(
-      { kind: 'json', status: 429, headers: { 'x-amzn-errortype': 'ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/' }, body: { message: 'Too many requests' } },
+      {
+        kind: 'json',
+        status: 429,
+        headers: { 'x-amzn-errortype': 'ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/' },
+        body: { message: 'Too many requests' },
+      },
       { kind: 'json', status: 429, headers: { 'x-amzn-errortype': 'ModelNotReadyException' }, body: { message: 'warming up' } },
       { kind: 'json', body: converseOk },
     );
     const s = sleeps();
     const slow = new BedrockProvider(
-      new BedrockRuntimeClient({ region: 'us-east-1', endpoint: server.url, credentials: { accessKeyId: 'AKIDLOOPBACK', secretAccessKey: 'loopback-secret' }, maxAttempts: 1, requestHandler: new NodeHttpHandler() }),
+      new BedrockRuntimeClient({
+        region: 'us-east-1',
+        endpoint: server.url,
+        credentials: { accessKeyId: 'AKIDLOOPBACK', secretAccessKey: 'loopback-secret' },
+        maxAttempts: 1,
+        requestHandler: new NodeHttpHandler(),
+      }),
       'm',
       { attempts: 5, baseDelayMs: 100, maxDelayMs: 1_000 },
       s.sleep,
@@ -400,8 +533,15 @@ describe('Bedrock provider: the real AWS SDK client against a loopback Converse 
     expect(s.calls[0]).toBeGreaterThanOrEqual(50);
     expect(s.calls[1]).toBeGreaterThanOrEqual(100);
 
-    server.script({ kind: 'json', status: 400, headers: { 'x-amzn-errortype': 'ValidationException' }, body: { message: 'The model returned the following errors: messages: roles must alternate' } });
-    const err = await provider().converse(runnerRequest(), never).catch((e: unknown) => e as Error);
+    server.script({
+      kind: 'json',
+      status: 400,
+      headers: { 'x-amzn-errortype': 'ValidationException' },
+      body: { message: 'The model returned the following errors: messages: roles must alternate' },
+    });
+    const err = await provider()
+      .converse(runnerRequest(), never)
+      .catch((e: unknown) => e as Error);
     expect((err as Error).name).toBe('ValidationException');
     expect((err as Error).message).toContain('roles must alternate');
     expect(server.requests).toHaveLength(4);
@@ -419,16 +559,29 @@ describe('Bedrock provider: the real AWS SDK client against a loopback Converse 
           () => new Error('answered'),
           (e: unknown) => e,
         )) as Error;
-      expect({ name: err.name, unbilled: isUnbilledModelError(err), retryable: isRetryableModelError(err) }).toEqual({ name, unbilled: false, retryable: true });
+      expect({ name: err.name, unbilled: isUnbilledModelError(err), retryable: isRetryableModelError(err) }).toEqual({
+        name,
+        unbilled: false,
+        retryable: true,
+      });
     }
     expect(server.requests).toHaveLength(2);
   });
 
   it('Given throttling on every attempt or a request that breaks the Converse rules, When Bedrock is called, Then it gives up after the last attempt and never sends the bad request', async () => {
-    server.script(...Array.from({ length: 4 }, () => ({ kind: 'json' as const, status: 429, headers: { 'x-amzn-errortype': 'ThrottlingException' }, body: { message: 'slow down' } })));
+    server.script(
+      ...Array.from({ length: 4 }, () => ({
+        kind: 'json' as const,
+        status: 429,
+        headers: { 'x-amzn-errortype': 'ThrottlingException' },
+        body: { message: 'slow down' },
+      })),
+    );
     await expect(provider().converse(runnerRequest(), never)).rejects.toThrow('slow down');
     expect(server.requests).toHaveLength(4);
-    await expect(provider().converse({ modelId: 'm', messages: [], inferenceConfig: { maxTokens: 10 } }, never)).rejects.toThrow(InvalidModelRequestError);
+    await expect(provider().converse({ modelId: 'm', messages: [], inferenceConfig: { maxTokens: 10 } }, never)).rejects.toThrow(
+      InvalidModelRequestError,
+    );
     expect(server.requests).toHaveLength(4);
   });
 });

@@ -46,7 +46,8 @@ describe('the workspace path guard', () => {
   const refusal = (requested: string): string => refusalOf(root, requested)?.message ?? 'accepted';
 
   it('Given a path naming the git directory in any spelling, When it is resolved, Then it is refused before anything is read', () => {
-    for (const path of ['.git', '.git/config', '.GIT/config', './.git/refs', '.git//config', '.\\.git\\config']) expect(refusal(path)).toMatch(/the \.git directory belongs to the runner$/);
+    for (const path of ['.git', '.git/config', '.GIT/config', './.git/refs', '.git//config', '.\\.git\\config'])
+      expect(refusal(path)).toMatch(/the \.git directory belongs to the runner$/);
   });
 
   it('Given a symlink that leads into the git directory, When a path through it is resolved, Then the resolved location is refused too', () => {
@@ -117,7 +118,8 @@ describe('protected path globs', () => {
   it('Given `**/` in the middle of a glob, When paths are matched, Then it stands for zero or more directories and nothing else', () => {
     const re = globToRegExp('docs/**/secret.md');
     for (const path of ['docs/secret.md', 'docs/a/secret.md', 'docs/a/b/secret.md']) expect(re.test(path)).toBe(true);
-    for (const path of ['docs/a/secret.mdx', 'docsx/secret.md', 'other/docs/secret.md', 'docs/a/xsecret.md']) expect(re.test(path)).toBe(false);
+    for (const path of ['docs/a/secret.mdx', 'docsx/secret.md', 'other/docs/secret.md', 'docs/a/xsecret.md'])
+      expect(re.test(path)).toBe(false);
   });
 
   it('Given `*` and `?`, When paths are matched, Then neither crosses a directory and `?` is exactly one character', () => {

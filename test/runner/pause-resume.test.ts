@@ -7,7 +7,14 @@ import { resolveInboxItem } from '../../core/runs/answer';
 import { pauseRun } from '../../core/runs/pause';
 import type { RunnerDeps } from '../../runner/session/run-context';
 import { brokerCheckpointStore, brokerTraceSink } from '../../runner/broker-run-data';
-import { inProcessBroker, session, startInProcessRun, startRunnerHarness, transcriptMicros, type RunnerHarness } from './support/runner-harness';
+import {
+  inProcessBroker,
+  session,
+  startInProcessRun,
+  startRunnerHarness,
+  transcriptMicros,
+  type RunnerHarness,
+} from './support/runner-harness';
 import { runnerFixture, testConfig } from '../support/test-config';
 
 const SECRET = 's3cr3t-t0ken-9f2a';
@@ -21,7 +28,9 @@ afterEach(async () => {
 });
 
 function remoteBranches(bare: string): string[] {
-  return execFileSync('git', ['--git-dir', bare, 'for-each-ref', '--format=%(refname:short)', 'refs/heads'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  return execFileSync('git', ['--git-dir', bare, 'for-each-ref', '--format=%(refname:short)', 'refs/heads'], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean);
 }
 
 /**
@@ -38,7 +47,8 @@ function directoryStores(): ObjectStores {
   const dir = () => join(h.root, 'traces');
   return {
     deps: () => ({}),
-    read: (runId, objectName) => (existsSync(join(dir(), runId, objectName)) ? readFileSync(join(dir(), runId, objectName), 'utf8') : undefined),
+    read: (runId, objectName) =>
+      existsSync(join(dir(), runId, objectName)) ? readFileSync(join(dir(), runId, objectName), 'utf8') : undefined,
     location: (runId, objectName) => join(dir(), runId, objectName),
   };
 }
@@ -54,7 +64,13 @@ function brokerStores(): ObjectStores {
   return {
     deps(runId) {
       const broker = inProcessBroker(
-        h.brokerDeps(testConfig(runnerFixture()), { traces: async (id, objectName) => ({ url: `https://traces.example/runs/${id}/${objectName}?X-Amz-Signature=x`, location: `s3://traces/runs/${id}/${objectName}`, expiresAt: new Date(Date.now() + 300_000).toISOString() }) }),
+        h.brokerDeps(testConfig(runnerFixture()), {
+          traces: async (id, objectName) => ({
+            url: `https://traces.example/runs/${id}/${objectName}?X-Amz-Signature=x`,
+            location: `s3://traces/runs/${id}/${objectName}`,
+            expiresAt: new Date(Date.now() + 300_000).toISOString(),
+          }),
+        }),
         h.runKeyOf(runId),
       );
       return { traceSink: brokerTraceSink(broker, s3), checkpoints: brokerCheckpointStore(broker, s3) };
@@ -89,22 +105,60 @@ describe.each([
     expect(stored).not.toContain(SECRET);
     const firstStart = (await h.db.store.runs.get(run.runId))!.startedAt;
     expect(firstStart).not.toBeNull();
-    expect(JSON.parse(stored)).toMatchObject({ v: 1, runId: run.runId, itemId: report.pause.itemId, turn: 1, modelCalls: 1, toolUseId: 'tooluse_00' });
+    expect(JSON.parse(stored)).toMatchObject({
+      v: 1,
+      runId: run.runId,
+      itemId: report.pause.itemId,
+      turn: 1,
+      modelCalls: 1,
+      toolUseId: 'tooluse_00',
+    });
 
     // The state machine's side, with the real core functions: pause, answer, re-admission
     const slots = h.db.store.slots;
     await slots.acquire(run.runId, run.repo, { global: 1, perRepo: 1 });
     const stopped: string[] = [];
-    const item = await pauseRun({ runs: h.db.store.runs, events: h.db.store.events, slots, inbox: h.db.store.inbox, stopRunTasks: async (id) => void stopped.push(id) }, { runId: run.runId, token: 'token-1', report });
+    const item = await pauseRun(
+      {
+        runs: h.db.store.runs,
+        events: h.db.store.events,
+        slots,
+        inbox: h.db.store.inbox,
+        stopRunTasks: async (id) => void stopped.push(id),
+      },
+      { runId: run.runId, token: 'token-1', report },
+    );
     expect(stopped).toEqual([run.runId]);
     expect(await slots.holders()).toEqual([]);
     const sent: string[] = [];
     await resolveInboxItem(
-      { inbox: h.db.store.inbox, runs: h.db.store.runs, events: h.db.store.events, sendTaskSuccess: async (token) => void sent.push(token), sendTaskFailure: async () => undefined, config: testConfig(runnerFixture()), ledger: h.db.store.ledger },
-      { itemId: item.itemId, access: { caller: { requester: run.requester, groups: [] }, admin: false }, request: { action: 'answer', answer: 'Yes: numeric strings count as numbers.' } },
+      {
+        inbox: h.db.store.inbox,
+        runs: h.db.store.runs,
+        events: h.db.store.events,
+        sendTaskSuccess: async (token) => void sent.push(token),
+        sendTaskFailure: async () => undefined,
+        config: testConfig(runnerFixture()),
+        ledger: h.db.store.ledger,
+      },
+      {
+        itemId: item.itemId,
+        access: { caller: { requester: run.requester, groups: [] }, admin: false },
+        request: { action: 'answer', answer: 'Yes: numeric strings count as numbers.' },
+      },
     );
     expect(sent).toEqual(['token-1']);
-    const admitted = await admitRun({ runs: h.db.store.runs, queue: h.db.store.queue, events: h.db.store.events, slots, runKeys: h.db.store.runKeys, caps: { global: 1, perRepo: 1 } }, run.runId);
+    const admitted = await admitRun(
+      {
+        runs: h.db.store.runs,
+        queue: h.db.store.queue,
+        events: h.db.store.events,
+        slots,
+        runKeys: h.db.store.runKeys,
+        caps: { global: 1, perRepo: 1 },
+      },
+      run.runId,
+    );
     expect(admitted).toMatchObject({ decision: 'admitted', runKey: expect.any(String) });
     // The first task's key no longer opens the run: Admit issued the next task its own.
     await expect(h.db.store.runKeys.verify(run.runId, h.runKeyOf(run.runId))).resolves.toBe(false);
@@ -114,7 +168,9 @@ describe.each([
     const second = await startInProcessRun(h, run.runId, file, { secrets: [SECRET], deps: stores.deps(run.runId) }).done;
     // Then it went on from the pause: its first request holds the whole conversation and the answer as the question's result
     expect(second.end).toMatchObject({ kind: 'succeeded', result: { outcome: 'pr_opened', branch: report.pause.branch } });
-    const firstRequest = second.provider.requests[0] as { messages: { role: string; content: { toolResult?: { toolUseId: string; content: { text: string }[] } }[] }[] };
+    const firstRequest = second.provider.requests[0] as {
+      messages: { role: string; content: { toolResult?: { toolUseId: string; content: { text: string }[] } }[] }[];
+    };
     expect(firstRequest.messages).toHaveLength(3);
     const answered = firstRequest.messages[2]!.content.find((b) => b.toolResult?.toolUseId === 'tooluse_00');
     expect(answered?.toolResult?.content[0]?.text).toContain('Yes: numeric strings count as numbers.');
@@ -130,7 +186,16 @@ describe.each([
 
   it('Given a resumed run whose checkpoint is gone, When the task starts, Then it fails with checkpoint_unreadable and never calls the model', async () => {
     const run = await h.createRun({ prompt: 'Fix the failing add test', branch: null });
-    await h.db.store.runs.patch(run.runId, { resume: { itemId: '01ARZ3NDEKTSV4RRFFQ69G5FAV', reason: 'question', checkpoint: '/nowhere', answer: 'yes', answeredAt: new Date().toISOString(), segment: 2 } });
+    await h.db.store.runs.patch(run.runId, {
+      resume: {
+        itemId: '01ARZ3NDEKTSV4RRFFQ69G5FAV',
+        reason: 'question',
+        checkpoint: '/nowhere',
+        answer: 'yes',
+        answeredAt: new Date().toISOString(),
+        segment: 2,
+      },
+    });
     const { end, provider } = await startInProcessRun(h, run.runId, session('ask-then-fix'), { deps: storesFor().deps(run.runId) }).done;
     expect(end).toMatchObject({ kind: 'failed', error: 'Nightshift.RunFailed', cause: expect.stringMatching(/^checkpoint_unreadable: /) });
     expect(provider.requests).toHaveLength(0);
@@ -143,29 +208,70 @@ describe('a runner task whose budget runs out with budgets.askForMore', () => {
     const file = session('fix-failing-test');
     // A budget that cannot cover even the first call's worst case.
     const run = await h.createRun({ prompt: 'Fix the failing add test', budgetMicros: 1_000 });
-    await h.db.store.ledger.reserveRun({ runId: run.runId, requester: run.requester, day: run.ledgerDay, budgetMicros: 1_000, limits: { requesterDailyMicros: 100_000_000, orgDailyMicros: 100_000_000 } });
+    await h.db.store.ledger.reserveRun({
+      runId: run.runId,
+      requester: run.requester,
+      day: run.ledgerDay,
+      budgetMicros: 1_000,
+      limits: { requesterDailyMicros: 100_000_000, orgDailyMicros: 100_000_000 },
+    });
     const first = await startInProcessRun(h, run.runId, file, { config }).done;
     expect(first.end.kind).toBe('paused');
     expect(first.provider.requests).toHaveLength(0);
     const report = first.callbacks.pauses[0]!;
-    expect(report.pause).toMatchObject({ reason: 'budget_approval', details: { budgetUsd: 0.001 }, message: expect.stringMatching(/^The run has spent \$0\.00 of its \$0\.00 budget/) });
-    expect(JSON.parse(readFileSync(join(first.traceDir, run.runId, `checkpoint-${report.pause.itemId}.json`), 'utf8'))).toMatchObject({ turn: 0, modelCalls: 0, toolUseId: null });
+    expect(report.pause).toMatchObject({
+      reason: 'budget_approval',
+      details: { budgetUsd: 0.001 },
+      message: expect.stringMatching(/^The run has spent \$0\.00 of its \$0\.00 budget/),
+    });
+    expect(JSON.parse(readFileSync(join(first.traceDir, run.runId, `checkpoint-${report.pause.itemId}.json`), 'utf8'))).toMatchObject({
+      turn: 0,
+      modelCalls: 0,
+      toolUseId: null,
+    });
 
     const slots = h.db.store.slots;
     await slots.acquire(run.runId, run.repo, { global: 1, perRepo: 1 });
-    const item = await pauseRun({ runs: h.db.store.runs, events: h.db.store.events, slots, inbox: h.db.store.inbox, stopRunTasks: async () => undefined }, { runId: run.runId, token: 'token-1', report });
-    await resolveInboxItem(
-      { inbox: h.db.store.inbox, runs: h.db.store.runs, events: h.db.store.events, sendTaskSuccess: async () => undefined, sendTaskFailure: async () => undefined, config, ledger: h.db.store.ledger },
-      { itemId: item.itemId, access: { caller: { requester: run.requester, groups: [] }, admin: false }, request: { action: 'approve', extraBudgetUsd: 1 } },
+    const item = await pauseRun(
+      { runs: h.db.store.runs, events: h.db.store.events, slots, inbox: h.db.store.inbox, stopRunTasks: async () => undefined },
+      { runId: run.runId, token: 'token-1', report },
     );
-    const admitted = await admitRun({ runs: h.db.store.runs, queue: h.db.store.queue, events: h.db.store.events, slots, runKeys: h.db.store.runKeys, caps: { global: 1, perRepo: 1 } }, run.runId);
+    await resolveInboxItem(
+      {
+        inbox: h.db.store.inbox,
+        runs: h.db.store.runs,
+        events: h.db.store.events,
+        sendTaskSuccess: async () => undefined,
+        sendTaskFailure: async () => undefined,
+        config,
+        ledger: h.db.store.ledger,
+      },
+      {
+        itemId: item.itemId,
+        access: { caller: { requester: run.requester, groups: [] }, admin: false },
+        request: { action: 'approve', extraBudgetUsd: 1 },
+      },
+    );
+    const admitted = await admitRun(
+      {
+        runs: h.db.store.runs,
+        queue: h.db.store.queue,
+        events: h.db.store.events,
+        slots,
+        runKeys: h.db.store.runKeys,
+        caps: { global: 1, perRepo: 1 },
+      },
+      run.runId,
+    );
     h.useRunKey(run.runId, admitted.runKey!);
 
     const second = await startInProcessRun(h, run.runId, file, { config }).done;
     expect(second.end).toMatchObject({ kind: 'succeeded', result: { outcome: 'pr_opened', branch: report.pause.branch } });
     const firstRequest = second.provider.requests[0] as { messages: { role: string; content: { text?: string }[] }[] };
     expect(firstRequest.messages).toHaveLength(1);
-    expect(firstRequest.messages[0]!.content.map((b) => b.text ?? '').join('\n')).toContain("The requester approved $1.00 more budget (the run's budget is now $1.00)");
+    expect(firstRequest.messages[0]!.content.map((b) => b.text ?? '').join('\n')).toContain(
+      "The requester approved $1.00 more budget (the run's budget is now $1.00)",
+    );
     expect(await h.db.store.runs.get(run.runId)).toMatchObject({ budgetMicros: 1_001_000 });
   });
 });

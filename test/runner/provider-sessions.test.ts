@@ -14,7 +14,15 @@ import { RecordingProvider } from '../../runner/model/recording-provider';
 import { recordedOutputsFile, ReplayProvider } from '../../runner/model/replay-provider';
 import { chatRequestViolations, converseRequestViolations, messagesRequestViolations } from '../../runner/model/request-rules';
 import { Redactor } from '../../runner/redaction';
-import { chatResponseOf, converseBodyOf, messagesResponseOf, sessionResponses, startModelServer, type ModelServer, type ServerStep } from './support/model-servers';
+import {
+  chatResponseOf,
+  converseBodyOf,
+  messagesResponseOf,
+  sessionResponses,
+  startModelServer,
+  type ModelServer,
+  type ServerStep,
+} from './support/model-servers';
 import { session, startInProcessRun, startRunnerHarness, transcriptMicros, type RunnerHarness } from './support/runner-harness';
 
 /**
@@ -30,20 +38,35 @@ const LEAKED = `ghp_${'A1b2C3d4E5'.repeat(4)}`;
 function scripted(encode: (r: ConverseResponse, i: number) => unknown): { steps: ServerStep[]; fallback: () => ServerStep } {
   const responses = sessionResponses(fixture);
   const first = responses[0]!;
-  responses[0] = { ...first, output: { message: { ...first.output.message, content: [{ text: `The add test fails; the log shows ${LEAKED}.` }, ...first.output.message.content.slice(1)] } } };
+  responses[0] = {
+    ...first,
+    output: {
+      message: {
+        ...first.output.message,
+        content: [{ text: `The add test fails; the log shows ${LEAKED}.` }, ...first.output.message.content.slice(1)],
+      },
+    },
+  };
   let served = 0;
   return {
     // One throttled call (retried by the provider: unbilled) and one cut after the status line (may
     // have been billed: settled at its worst case and retried by the run under a new reservation).
     steps: [
       // (Bedrock names it in x-amzn-errortype; the others ignore the header.)
-      { kind: 'json', status: 429, headers: { 'retry-after': '0', 'x-amzn-errortype': 'ThrottlingException' }, body: { error: { type: 'rate_limit_error', message: 'slow down' } } },
+      {
+        kind: 'json',
+        status: 429,
+        headers: { 'retry-after': '0', 'x-amzn-errortype': 'ThrottlingException' },
+        body: { error: { type: 'rate_limit_error', message: 'slow down' } },
+      },
       { kind: 'reset-after-start', partial: '{"id": "x' },
     ],
     fallback: () => {
       const r = responses[served];
       served++;
-      return r ? { kind: 'json', body: encode(r, served) } : { kind: 'json', status: 400, body: { error: { message: 'the session has no more turns' } } };
+      return r
+        ? { kind: 'json', body: encode(r, served) }
+        : { kind: 'json', status: 400, body: { error: { message: 'the session has no more turns' } } };
     },
   };
 }
@@ -64,7 +87,12 @@ describe('live providers drive a whole run, and a recording of it replays', () =
 
   const retry = { retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 }, sleep: async () => undefined };
 
-  const cases: { name: string; encode: (r: ConverseResponse, i: number) => unknown; provider: (url: string) => ModelProvider; check: (requests: unknown[]) => void }[] = [
+  const cases: {
+    name: string;
+    encode: (r: ConverseResponse, i: number) => unknown;
+    provider: (url: string) => ModelProvider;
+    check: (requests: unknown[]) => void;
+  }[] = [
     {
       name: 'anthropic',
       encode: (r, i) => messagesResponseOf(r, `msg_${i}`),
@@ -82,7 +110,11 @@ describe('live providers drive a whole run, and a recording of it replays', () =
       check: (requests) => {
         for (const body of requests as ChatRequest[]) expect(chatRequestViolations(body)).toEqual([]);
         const last = (requests as ChatRequest[]).at(-1)!;
-        expect(last.messages.filter((m) => m.role === 'tool').map((m) => (m as { tool_call_id: string }).tool_call_id)).toEqual(['tooluse_01', 'tooluse_02', 'tooluse_03']);
+        expect(last.messages.filter((m) => m.role === 'tool').map((m) => (m as { tool_call_id: string }).tool_call_id)).toEqual([
+          'tooluse_01',
+          'tooluse_02',
+          'tooluse_03',
+        ]);
       },
     },
     {
@@ -90,7 +122,13 @@ describe('live providers drive a whole run, and a recording of it replays', () =
       encode: (r) => converseBodyOf(r),
       provider: (url) =>
         new BedrockProvider(
-          new BedrockRuntimeClient({ region: 'us-east-1', endpoint: url, credentials: { accessKeyId: 'AKIDLOOPBACK', secretAccessKey: API_KEY }, maxAttempts: 1, requestHandler: new NodeHttpHandler() }),
+          new BedrockRuntimeClient({
+            region: 'us-east-1',
+            endpoint: url,
+            credentials: { accessKeyId: 'AKIDLOOPBACK', secretAccessKey: API_KEY },
+            maxAttempts: 1,
+            requestHandler: new NodeHttpHandler(),
+          }),
           'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
           retry.retry,
           retry.sleep,
@@ -101,72 +139,75 @@ describe('live providers drive a whole run, and a recording of it replays', () =
     },
   ];
 
-  it.each(cases)('Given the live $name provider, When a run is recorded through it, Then it opens the PR at the transcript cost, and the recording is redacted and replays to the same change', async ({ encode, provider, check }) => {
-    const { steps, fallback } = scripted(encode);
-    server = await startModelServer(fallback);
-    server.script(...steps);
-    const recordFile = join(h.root, `recorded-${Date.now()}-${Math.random().toString(16).slice(2)}.jsonl`);
-    const redactor = new Redactor();
-    redactor.add(API_KEY);
-    const recorder = new RecordingProvider(provider(server.url), recordFile, (v) => redactor.redactValue(v));
+  it.each(cases)(
+    'Given the live $name provider, When a run is recorded through it, Then it opens the PR at the transcript cost, and the recording is redacted and replays to the same change',
+    async ({ encode, provider, check }) => {
+      const { steps, fallback } = scripted(encode);
+      server = await startModelServer(fallback);
+      server.script(...steps);
+      const recordFile = join(h.root, `recorded-${Date.now()}-${Math.random().toString(16).slice(2)}.jsonl`);
+      const redactor = new Redactor();
+      redactor.add(API_KEY);
+      const recorder = new RecordingProvider(provider(server.url), recordFile, (v) => redactor.redactValue(v));
 
-    // When a run is served by the live provider through the recorder
-    const run = await h.createRun({ prompt: 'Fix the failing add test' });
-    const { end, callbacks } = await startInProcessRun(h, run.runId, fixture, { secrets: [API_KEY], deps: { model: recorder } }).done;
-    recorder.close();
+      // When a run is served by the live provider through the recorder
+      const run = await h.createRun({ prompt: 'Fix the failing add test' });
+      const { end, callbacks } = await startInProcessRun(h, run.runId, fixture, { secrets: [API_KEY], deps: { model: recorder } }).done;
+      recorder.close();
 
-    // Then it succeeds like the replayed session, at the same cost (usage mapped with cache reads and
-    // writes apart) plus the worst case of the call that was cut
-    expect(callbacks.failures).toEqual([]);
-    expect(end.kind).toBe('succeeded');
-    const result = callbacks.successes[0]!;
-    expect(result.outcome).toBe('pr_opened');
-    expect(fileAt(h.bare, result.branch!, 'src/add.js')).toContain('return a + b;');
-    const stored = (await h.db.store.runs.get(run.runId))!;
-    const expected = transcriptMicros(fixture);
-    expect(stored.tokens).toEqual(expected.usage);
-    const { events } = await h.db.store.events.list(run.runId, { limit: 100 });
-    const settled = events.filter((e) => e.type === 'note' && /may have been billed/.test(e.message));
-    expect(settled).toHaveLength(1);
-    const worst = (settled[0]!.detail as { worstMicros: number }).worstMicros;
-    expect(worst).toBeGreaterThan(0);
-    expect(stored.spentMicros).toBe(expected.micros + worst);
-    const pr = listPulls(h.forgeRoot, 'demo/sample-app').find((p) => p.head === result.branch)!;
-    expect(pr.body).not.toContain('Replayed session');
+      // Then it succeeds like the replayed session, at the same cost (usage mapped with cache reads and
+      // writes apart) plus the worst case of the call that was cut
+      expect(callbacks.failures).toEqual([]);
+      expect(end.kind).toBe('succeeded');
+      const result = callbacks.successes[0]!;
+      expect(result.outcome).toBe('pr_opened');
+      expect(fileAt(h.bare, result.branch!, 'src/add.js')).toContain('return a + b;');
+      const stored = (await h.db.store.runs.get(run.runId))!;
+      const expected = transcriptMicros(fixture);
+      expect(stored.tokens).toEqual(expected.usage);
+      const { events } = await h.db.store.events.list(run.runId, { limit: 100 });
+      const settled = events.filter((e) => e.type === 'note' && /may have been billed/.test(e.message));
+      expect(settled).toHaveLength(1);
+      const worst = (settled[0]!.detail as { worstMicros: number }).worstMicros;
+      expect(worst).toBeGreaterThan(0);
+      expect(stored.spentMicros).toBe(expected.micros + worst);
+      const pr = listPulls(h.forgeRoot, 'demo/sample-app').find((p) => p.head === result.branch)!;
+      expect(pr.body).not.toContain('Replayed session');
 
-    // every request the server saw follows its API's rules; the 429 and the cut connection were retried
-    const bodies = server.requests.map((r) => r.body);
-    expect(bodies).toHaveLength(4 + 2);
-    check(bodies.slice(2));
-    expect(JSON.stringify(server.requests.map((r) => r.body))).not.toContain(API_KEY);
+      // every request the server saw follows its API's rules; the 429 and the cut connection were retried
+      const bodies = server.requests.map((r) => r.body);
+      expect(bodies).toHaveLength(4 + 2);
+      check(bodies.slice(2));
+      expect(JSON.stringify(server.requests.map((r) => r.body))).not.toContain(API_KEY);
 
-    // the recording: one Converse response per line, mode 600, the leaked token redacted
-    const recorded = readFileSync(recordFile, 'utf8');
-    expect(recorded.trimEnd().split('\n')).toHaveLength(4);
-    expect(statSync(recordFile).mode & 0o777).toBe(0o600);
-    expect(recorded).not.toContain(LEAKED);
-    expect(recorded).not.toContain(API_KEY);
-    expect(recorded).toContain('[REDACTED]');
-    // beside it, every tool output the model saw, redacted too (a replay compares the run's outputs with them)
-    const outputsFile = recordedOutputsFile(recordFile);
-    expect(statSync(outputsFile).mode & 0o777).toBe(0o600);
-    const outputs = JSON.parse(readFileSync(outputsFile, 'utf8')) as Record<string, string>;
-    expect(Object.keys(outputs)).toHaveLength(3);
-    expect(Object.values(outputs).join('\n')).toContain('return a + b;');
-    expect(JSON.stringify(outputs)).not.toContain(API_KEY);
+      // the recording: one Converse response per line, mode 600, the leaked token redacted
+      const recorded = readFileSync(recordFile, 'utf8');
+      expect(recorded.trimEnd().split('\n')).toHaveLength(4);
+      expect(statSync(recordFile).mode & 0o777).toBe(0o600);
+      expect(recorded).not.toContain(LEAKED);
+      expect(recorded).not.toContain(API_KEY);
+      expect(recorded).toContain('[REDACTED]');
+      // beside it, every tool output the model saw, redacted too (a replay compares the run's outputs with them)
+      const outputsFile = recordedOutputsFile(recordFile);
+      expect(statSync(outputsFile).mode & 0o777).toBe(0o600);
+      const outputs = JSON.parse(readFileSync(outputsFile, 'utf8')) as Record<string, string>;
+      expect(Object.keys(outputs)).toHaveLength(3);
+      expect(Object.values(outputs).join('\n')).toContain('return a + b;');
+      expect(JSON.stringify(outputs)).not.toContain(API_KEY);
 
-    // When the recording is replayed as a regression test
-    const replay = new ReplayProvider(recordFile);
-    const again = await h.createRun({ prompt: 'Fix the failing add test' });
-    const second = await startInProcessRun(h, again.runId, recordFile, { deps: { model: replay } }).done;
+      // When the recording is replayed as a regression test
+      const replay = new ReplayProvider(recordFile);
+      const again = await h.createRun({ prompt: 'Fix the failing add test' });
+      const second = await startInProcessRun(h, again.runId, recordFile, { deps: { model: replay } }).done;
 
-    // Then it makes the same change, and its requests pass the Converse rules (the replay checks them)
-    expect(second.callbacks.failures).toEqual([]);
-    expect(second.callbacks.successes[0]!.outcome).toBe('pr_opened');
-    expect(fileAt(h.bare, second.callbacks.successes[0]!.branch!, 'src/add.js')).toContain('return a + b;');
-    expect(replay.requests).toHaveLength(4);
-    expect((await h.db.store.runs.get(again.runId))!.spentMicros).toBe(expected.micros);
-  });
+      // Then it makes the same change, and its requests pass the Converse rules (the replay checks them)
+      expect(second.callbacks.failures).toEqual([]);
+      expect(second.callbacks.successes[0]!.outcome).toBe('pr_opened');
+      expect(fileAt(h.bare, second.callbacks.successes[0]!.branch!, 'src/add.js')).toContain('return a + b;');
+      expect(replay.requests).toHaveLength(4);
+      expect((await h.db.store.runs.get(again.runId))!.spentMicros).toBe(expected.micros);
+    },
+  );
 
   it('Given a recording file that exists, When a task records, Then it never overwrites it: a second task of the same run records beside it', () => {
     const file = join(h.root, 'exists.jsonl');

@@ -36,7 +36,9 @@ async function startRecorder(): Promise<Recorder> {
   const server = createServer((req, res) => {
     direct.push(`${req.method} ${req.url}`);
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(req.url === '/repos/demo/sample-app' ? JSON.stringify({ default_branch: 'main', clone_url: 'https://example.invalid/x.git' }) : '{}');
+    res.end(
+      req.url === '/repos/demo/sample-app' ? JSON.stringify({ default_branch: 'main', clone_url: 'https://example.invalid/x.git' }) : '{}',
+    );
   });
   server.on('connect', (req, socket) => {
     connects.push(req.url ?? '');
@@ -46,7 +48,8 @@ async function startRecorder(): Promise<Recorder> {
   return { url: await listen(server), connects, proxyAuth, direct, server };
 }
 
-const agentOf = (client: { config: { requestHandler: unknown } }) => (client.config.requestHandler as NodeHttpHandler).httpHandlerConfigs().httpsAgent;
+const agentOf = (client: { config: { requestHandler: unknown } }) =>
+  (client.config.requestHandler as NodeHttpHandler).httpHandlerConfigs().httpsAgent;
 
 describe('the runner’s own clients and the egress proxy', () => {
   let proxy: Recorder;
@@ -74,8 +77,12 @@ describe('the runner’s own clients and the egress proxy', () => {
 
     // When each makes one real call (the recording proxy refuses the tunnel)
     await expect(sfn.send(new SendTaskHeartbeatCommand({ taskToken: 't' }))).rejects.toBeDefined();
-    await expect(aws.lambda.send(new InvokeCommand({ FunctionName: 'nightshift-token-broker', Payload: Buffer.from('{}') }))).rejects.toBeDefined();
-    await expect(bedrock.send(new ConverseCommand({ modelId: 'm', messages: [{ role: 'user', content: [{ text: 'hi' }] }] }))).rejects.toBeDefined();
+    await expect(
+      aws.lambda.send(new InvokeCommand({ FunctionName: 'nightshift-token-broker', Payload: Buffer.from('{}') })),
+    ).rejects.toBeDefined();
+    await expect(
+      bedrock.send(new ConverseCommand({ modelId: 'm', messages: [{ role: 'user', content: [{ text: 'hi' }] }] })),
+    ).rejects.toBeDefined();
 
     // Then the proxy saw a CONNECT to each service's host, and every client carries the proxy agent
     expect(new Set(proxy.connects)).toEqual(
@@ -93,8 +100,12 @@ describe('the runner’s own clients and the egress proxy', () => {
     const password = newRunnerProxyPassword();
     const aws = runnerAwsClients({ region: 'us-east-1', proxyUrl: withRunnerCredential(proxy.url, password) });
     await expect((await aws.sfn()).send(new SendTaskHeartbeatCommand({ taskToken: 't' }))).rejects.toBeDefined();
-    await expect(aws.lambda.send(new InvokeCommand({ FunctionName: 'nightshift-token-broker', Payload: Buffer.from('{}') }))).rejects.toBeDefined();
-    await expect((await aws.bedrock()).send(new ConverseCommand({ modelId: 'm', messages: [{ role: 'user', content: [{ text: 'hi' }] }] }))).rejects.toBeDefined();
+    await expect(
+      aws.lambda.send(new InvokeCommand({ FunctionName: 'nightshift-token-broker', Payload: Buffer.from('{}') })),
+    ).rejects.toBeDefined();
+    await expect(
+      (await aws.bedrock()).send(new ConverseCommand({ modelId: 'm', messages: [{ role: 'user', content: [{ text: 'hi' }] }] })),
+    ).rejects.toBeDefined();
     const basic = `Basic ${Buffer.from(`nightshift-runner:${password}`).toString('base64')}`;
     expect(proxy.proxyAuth.length).toBeGreaterThanOrEqual(3);
     expect(proxy.proxyAuth.every((h) => h === basic)).toBe(true);
@@ -107,7 +118,16 @@ describe('the runner’s own clients and the egress proxy', () => {
     proxy.connects.length = 0;
     const before = endpoint.direct.length;
     const runId = '01KC0000000000000000000001';
-    const broker = { call: async () => ({ ok: true, value: { url: `${endpoint.url}/runs/${runId}/trace.jsonl?X-Amz-Signature=s`, location: `s3://traces/runs/${runId}/trace.jsonl`, expiresAt: new Date().toISOString() } }) };
+    const broker = {
+      call: async () => ({
+        ok: true,
+        value: {
+          url: `${endpoint.url}/runs/${runId}/trace.jsonl?X-Amz-Signature=s`,
+          location: `s3://traces/runs/${runId}/trace.jsonl`,
+          expiresAt: new Date().toISOString(),
+        },
+      }),
+    };
     await expect(brokerTraceSink(broker).put(runId, '{}\n')).resolves.toBe(`s3://traces/runs/${runId}/trace.jsonl`);
     expect(endpoint.direct.slice(before)).toEqual([`PUT /runs/${runId}/trace.jsonl?X-Amz-Signature=s`]);
     expect(proxy.connects).toEqual([]);
@@ -128,7 +148,9 @@ describe('the runner’s own clients and the egress proxy', () => {
   it('Given the proxy, When Octokit calls GitHub or a loopback forge, Then GitHub goes through the proxy and the forge directly', async () => {
     proxy.connects.length = 0;
     const fetchViaProxy = proxiedFetch(proxy.url);
-    await expect(octokitGithubApi({ baseUrl: 'https://api.github.com', token: 'ghs_x', repo: 'demo/sample-app', fetch: fetchViaProxy }).getRepo()).rejects.toBeDefined();
+    await expect(
+      octokitGithubApi({ baseUrl: 'https://api.github.com', token: 'ghs_x', repo: 'demo/sample-app', fetch: fetchViaProxy }).getRepo(),
+    ).rejects.toBeDefined();
     expect(proxy.connects).toEqual(['api.github.com:443']);
 
     const before = endpoint.direct.length;

@@ -37,7 +37,13 @@ function configWithSecret(options: { secretsInHeadTests?: boolean } = {}) {
   return parseConfig({
     ...base,
     repos: [
-      { ...base.repos[0]!, test: testCommand, setup: ['test -n "$DEPLOY_KEY" && echo "setup has the key"'], secrets: { DEPLOY_KEY: SECRET_NAME }, ...options },
+      {
+        ...base.repos[0]!,
+        test: testCommand,
+        setup: ['test -n "$DEPLOY_KEY" && echo "setup has the key"'],
+        secrets: { DEPLOY_KEY: SECRET_NAME },
+        ...options,
+      },
       { name: 'demo/other-app', secrets: { OTHER_KEY: OTHER_SECRET_NAME } },
     ],
   });
@@ -70,7 +76,17 @@ describe('repo secrets', () => {
 
   /** The runner's real broker client, over the Lambda Invoke API on loopback. */
   const viaBroker = (runId: string) =>
-    tokenBrokerSecretSource(lambdaBrokerCaller(new LambdaClient({ region: 'us-east-1', endpoint: broker.url, credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' } }), 'token-broker', h.runKeyOf(runId)));
+    tokenBrokerSecretSource(
+      lambdaBrokerCaller(
+        new LambdaClient({
+          region: 'us-east-1',
+          endpoint: broker.url,
+          credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' },
+        }),
+        'token-broker',
+        h.runKeyOf(runId),
+      ),
+    );
 
   it('Given a repo with a named secret, When an agent dumps its environment, Then the secret comes from the broker for that repository only, is offered to setup and base tests only, and is nowhere else', async () => {
     // Given a repo with a named secret in Secrets Manager
@@ -87,13 +103,18 @@ describe('repo secrets', () => {
 
     // Then the runner asked the broker once, naming only its run, and the broker read only this repo's secret
     expect(end).toMatchObject({ kind: 'succeeded', result: { outcome: 'pr_opened' } });
-    expect(broker.invocations).toEqual([{ functionName: 'token-broker', payload: { kind: 'repoSecrets', runId: run.runId, runKey: run.runKey } }]);
+    expect(broker.invocations).toEqual([
+      { functionName: 'token-broker', payload: { kind: 'repoSecrets', runId: run.runId, runKey: run.runKey } },
+    ]);
     expect(sm.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input)).toEqual([{ SecretId: SECRET_NAME }]);
 
     // setup and the tests at base saw it; the tests at head (agent-written code) and the agent's `env` did not
     const { events } = await h.db.store.events.list(run.runId, { limit: 100 });
     const trace = readFileSync(join(traceDir, run.runId, 'trace.jsonl'), 'utf8');
-    const lines = trace.trim().split('\n').map((l) => JSON.parse(l) as { type: string; name?: string; output?: string; phase?: string });
+    const lines = trace
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; name?: string; output?: string; phase?: string });
     expect(lines.find((l) => l.type === 'tool_call' && l.name === 'setup')!.output).toContain('setup has the key');
     const testOutputs = Object.fromEntries(lines.filter((l) => l.type === 'test_result').map((l) => [l.phase, l.output]));
     expect(testOutputs.base).toContain(`deploy key offered: ${secret.length} chars`);
@@ -101,7 +122,9 @@ describe('repo secrets', () => {
     const envDump = lines.find((l) => l.type === 'tool_call' && l.name === 'shell')!.output!;
     expect(envDump).toContain('deploy=unset');
     expect(envDump).not.toContain('DEPLOY_KEY=');
-    expect(events.some((e) => e.type === 'note' && e.message === 'secrets: DEPLOY_KEY offered to the setup commands and the tests at base only')).toBe(true);
+    expect(
+      events.some((e) => e.type === 'note' && e.message === 'secrets: DEPLOY_KEY offered to the setup commands and the tests at base only'),
+    ).toBe(true);
 
     // so what the head tests wrote holds no secret and is committed as it is
     const result = end.kind === 'succeeded' ? end.result : undefined;
@@ -111,7 +134,8 @@ describe('repo secrets', () => {
     // and the value is nowhere
     const [pr] = listPulls(h.forgeRoot, 'demo/sample-app').filter((p) => p.head === result!.branch);
     const stored = await h.db.store.runs.get(run.runId);
-    for (const text of [trace, JSON.stringify(events), logs.join('\n'), pr!.body, JSON.stringify(stored), JSON.stringify(end)]) expect(text).not.toContain(secret);
+    for (const text of [trace, JSON.stringify(events), logs.join('\n'), pr!.body, JSON.stringify(stored), JSON.stringify(end)])
+      expect(text).not.toContain(secret);
   });
 
   it('Given a repo that opts in (secretsInHeadTests), When the runner runs, Then the tests at head get the secret too, and a file that captured it is not committed', async () => {
@@ -121,22 +145,38 @@ describe('repo secrets', () => {
     const run = await h.createRun({ prompt: 'Look around' });
 
     // When the runner runs
-    const { end, traceDir } = await startInProcessRun(h, run.runId, session('repo-secrets'), { config: brokerConfig, deps: { secrets: viaBroker(run.runId) } }).done;
+    const { end, traceDir } = await startInProcessRun(h, run.runId, session('repo-secrets'), {
+      config: brokerConfig,
+      deps: { secrets: viaBroker(run.runId) },
+    }).done;
 
     // Then both test runs saw the secret
     expect(end).toMatchObject({ kind: 'succeeded', result: { outcome: 'pr_opened' } });
     const trace = readFileSync(join(traceDir, run.runId, 'trace.jsonl'), 'utf8');
-    const testOutputs = trace.trim().split('\n').map((l) => JSON.parse(l) as { type: string; output?: string }).filter((l) => l.type === 'test_result').map((l) => l.output);
+    const testOutputs = trace
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; output?: string })
+      .filter((l) => l.type === 'test_result')
+      .map((l) => l.output);
     expect(testOutputs).toHaveLength(2);
     for (const out of testOutputs) expect(out).toContain(`deploy key offered: ${secret.length} chars`);
     const { events } = await h.db.store.events.list(run.runId, { limit: 100 });
-    expect(events.some((e) => e.type === 'note' && e.message === 'secrets: DEPLOY_KEY offered to the setup commands and the tests at base and at head (secretsInHeadTests)')).toBe(true);
+    expect(
+      events.some(
+        (e) =>
+          e.type === 'note' &&
+          e.message === 'secrets: DEPLOY_KEY offered to the setup commands and the tests at base and at head (secretsInHeadTests)',
+      ),
+    ).toBe(true);
 
     // and the file the head tests captured it into was left out of the commit
     const result = end.kind === 'succeeded' ? end.result : undefined;
     expect(fileAt(h.bare, result!.branch!, 'NOTES.md')).toBe('Looked around.\n');
     expect(() => fileAt(h.bare, result!.branch!, 'captured.txt')).toThrow(/does not exist/);
-    expect(events.some((e) => e.type === 'note' && e.message.includes('files holding a secret value were left out of the commit: captured.txt'))).toBe(true);
+    expect(
+      events.some((e) => e.type === 'note' && e.message.includes('files holding a secret value were left out of the commit: captured.txt')),
+    ).toBe(true);
     const [pr] = listPulls(h.forgeRoot, 'demo/sample-app').filter((p) => p.head === result!.branch);
     for (const text of [trace, JSON.stringify(events), pr!.body]) expect(text).not.toContain(secret);
   });
@@ -149,7 +189,11 @@ describe('repo secrets', () => {
       config: configWithSecret(),
       deps: { secrets: viaBroker(run.runId) },
     }).done;
-    expect(end).toEqual({ kind: 'failed', error: 'Nightshift.RunFailed', cause: `secret_unavailable: the token broker refused: could not read secret ${SECRET_NAME} for DEPLOY_KEY: ResourceNotFoundException` });
+    expect(end).toEqual({
+      kind: 'failed',
+      error: 'Nightshift.RunFailed',
+      cause: `secret_unavailable: the token broker refused: could not read secret ${SECRET_NAME} for DEPLOY_KEY: ResourceNotFoundException`,
+    });
     const { events } = await h.db.store.events.list(run.runId, { limit: 100 });
     expect(events.some((e) => e.type === 'test_result')).toBe(false);
   });
@@ -159,22 +203,36 @@ describe('repo secrets', () => {
     const config = parseConfig({ ...base, repos: [{ ...base.repos[0]!, secrets: { PATH: SECRET_NAME } }] });
     brokerConfig = config;
     const run = await h.createRun({ prompt: 'Look around' });
-    const { end } = await startInProcessRun(h, run.runId, session('repo-secrets'), { config, deps: { secrets: viaBroker(run.runId) } }).done;
-    expect(end).toEqual({ kind: 'failed', error: 'Nightshift.RunFailed', cause: "secret_unavailable: secret variable PATH would override the tool environment's PATH" });
+    const { end } = await startInProcessRun(h, run.runId, session('repo-secrets'), { config, deps: { secrets: viaBroker(run.runId) } })
+      .done;
+    expect(end).toEqual({
+      kind: 'failed',
+      error: 'Nightshift.RunFailed',
+      cause: "secret_unavailable: secret variable PATH would override the tool environment's PATH",
+    });
     expect(broker.invocations).toEqual([]);
   });
 
   it('Given a setup command that spells the secret out, When its start is announced, Then the tool_start event shows the command with the value redacted', async () => {
     const base = configWithSecret();
-    const config = parseConfig({ ...base, repos: [{ ...base.repos[0]!, setup: [`test "$DEPLOY_KEY" = "${secret}" && echo "setup has the key"`] }, base.repos[1]!] });
+    const config = parseConfig({
+      ...base,
+      repos: [{ ...base.repos[0]!, setup: [`test "$DEPLOY_KEY" = "${secret}" && echo "setup has the key"`] }, base.repos[1]!],
+    });
     brokerConfig = config;
     sm.on(GetSecretValueCommand, { SecretId: SECRET_NAME }).resolves({ SecretString: secret });
     const run = await h.createRun({ prompt: 'Look around' });
-    const { end } = await startInProcessRun(h, run.runId, session('repo-secrets'), { config, deps: { secrets: viaBroker(run.runId) } }).done;
+    const { end } = await startInProcessRun(h, run.runId, session('repo-secrets'), { config, deps: { secrets: viaBroker(run.runId) } })
+      .done;
     expect(end).toMatchObject({ kind: 'succeeded' });
     const { events } = await h.db.store.events.list(run.runId, { limit: 200 });
     const starts = events.filter((e) => e.type === 'tool_start');
-    expect(starts.map((e) => e.message)).toEqual(expect.arrayContaining(['setup: test "$DEPLOY_KEY" = "[REDACTED]" && echo "setup has the key"', 'tests at base: ' + testCommand.replace(/\s+/g, ' ')]));
+    expect(starts.map((e) => e.message)).toEqual(
+      expect.arrayContaining([
+        'setup: test "$DEPLOY_KEY" = "[REDACTED]" && echo "setup has the key"',
+        'tests at base: ' + testCommand.replace(/\s+/g, ' '),
+      ]),
+    );
     expect(JSON.stringify(events)).not.toContain(secret);
     // Every agent tool call was announced before it ran, in order.
     const agentStarts = starts.filter((e) => Number(e.detail?.turn) > 0).map((e) => e.detail?.name);
@@ -193,7 +251,10 @@ describe('repo secrets', () => {
     const run = await h.createRun({ prompt: 'Look around' });
 
     // When a run of the repo asks for its secrets
-    const { end, traceDir } = await startInProcessRun(h, run.runId, session('repo-secrets'), { config: configWithSecret(), deps: { secrets: viaBroker(run.runId) } }).done;
+    const { end, traceDir } = await startInProcessRun(h, run.runId, session('repo-secrets'), {
+      config: configWithSecret(),
+      deps: { secrets: viaBroker(run.runId) },
+    }).done;
 
     // Then setup got the value from the file, and Secrets Manager was never called
     expect(end).toMatchObject({ kind: 'succeeded' });

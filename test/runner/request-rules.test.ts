@@ -20,7 +20,11 @@ function conversation(contextWindowTokens = 200_000): Conversation {
 function valid(): ModelRequest {
   const c = conversation();
   c.addUser([{ text: 'task' }]);
-  c.addAssistant([{ text: 'reading' }, { toolUse: { toolUseId: 't1', name: 'read_file', input: { path: 'a' } } }, { toolUse: { toolUseId: 't2', name: 'list_files', input: {} } }]);
+  c.addAssistant([
+    { text: 'reading' },
+    { toolUse: { toolUseId: 't1', name: 'read_file', input: { path: 'a' } } },
+    { toolUse: { toolUseId: 't2', name: 'list_files', input: {} } },
+  ]);
   c.addUser([
     { toolResult: { toolUseId: 't1', content: [{ text: 'x' }], status: 'success' } },
     { toolResult: { toolUseId: 't2', content: [{ text: 'a\nb' }], status: 'error' } },
@@ -30,7 +34,11 @@ function valid(): ModelRequest {
 
 /** Every API's violations for one Converse request (translated for the other two). */
 function allViolations(request: ModelRequest): { converse: string[]; messages: string[]; chat: string[] } {
-  return { converse: converseRequestViolations(request), messages: messagesRequestViolations(toMessagesRequest(request, 'claude')), chat: chatRequestViolations(toChatRequest(request, 'gpt')) };
+  return {
+    converse: converseRequestViolations(request),
+    messages: messagesRequestViolations(toMessagesRequest(request, 'claude')),
+    chat: chatRequestViolations(toChatRequest(request, 'gpt')),
+  };
 }
 
 describe('provider request rules', () => {
@@ -49,7 +57,9 @@ describe('provider request rules', () => {
     const twice = valid();
     twice.messages!.push({ role: 'user', content: [{ text: 'more' }] });
     expect(converseRequestViolations(twice)).toContainEqual(expect.stringContaining('messages[3]: role must be assistant'));
-    expect(messagesRequestViolations(toMessagesRequest(twice, 'c'))).toContainEqual(expect.stringContaining('messages[3]: role must be assistant'));
+    expect(messagesRequestViolations(toMessagesRequest(twice, 'c'))).toContainEqual(
+      expect.stringContaining('messages[3]: role must be assistant'),
+    );
   });
 
   it('Given a toolUse the next message does not answer, or a toolResult that answers nothing, When the request is checked, Then it is refused', () => {
@@ -63,7 +73,9 @@ describe('provider request rules', () => {
     const stray = valid();
     stray.messages![2]!.content![0] = { toolResult: { toolUseId: 'nope', content: [{ text: 'x' }] } };
     expect(converseRequestViolations(stray)).toContainEqual(expect.stringContaining('toolResult "nope" answers no toolUse'));
-    expect(chatRequestViolations(toChatRequest(stray, 'g'))).toContainEqual(expect.stringContaining('tool message "nope" answers no pending tool call'));
+    expect(chatRequestViolations(toChatRequest(stray, 'g'))).toContainEqual(
+      expect.stringContaining('tool message "nope" answers no pending tool call'),
+    );
 
     const ending = valid();
     ending.messages = ending.messages!.slice(0, 2);
@@ -74,12 +86,16 @@ describe('provider request rules', () => {
     const request = valid();
     request.messages![2]!.content!.unshift({ text: 'note first' });
     expect(converseRequestViolations(request)).toEqual([]);
-    expect(messagesRequestViolations(toMessagesRequest(request, 'c'))).toContainEqual(expect.stringContaining('tool_result blocks must come before any other content'));
+    expect(messagesRequestViolations(toMessagesRequest(request, 'c'))).toContainEqual(
+      expect.stringContaining('tool_result blocks must come before any other content'),
+    );
     // The chat translation puts tool messages first itself.
     expect(chatRequestViolations(toChatRequest(request, 'g'))).toEqual([]);
     const chat = toChatRequest(valid(), 'g');
     chat.messages.splice(3, 0, { role: 'user', content: 'hello' });
-    expect(chatRequestViolations(chat)).toContainEqual(expect.stringContaining('must each be answered by a tool message before any other message'));
+    expect(chatRequestViolations(chat)).toContainEqual(
+      expect.stringContaining('must each be answered by a tool message before any other message'),
+    );
   });
 
   it('Given more than four cache points, When the request is checked, Then it is refused', () => {
@@ -98,14 +114,25 @@ describe('provider request rules', () => {
     request.messages![2]!.content![0] = { toolResult: { toolUseId: 't1', content: [] } };
     const v = allViolations(request);
     expect(v.converse).toEqual(
-      expect.arrayContaining([expect.stringContaining('messages[0].content[0]: text must not be empty'), expect.stringContaining('messages[1].content[0]: text must not be empty'), expect.stringContaining('toolResult content must not be empty')]),
+      expect.arrayContaining([
+        expect.stringContaining('messages[0].content[0]: text must not be empty'),
+        expect.stringContaining('messages[1].content[0]: text must not be empty'),
+        expect.stringContaining('toolResult content must not be empty'),
+      ]),
     );
-    expect(v.messages).toContainEqual(expect.stringContaining('messages[0].content[0]: text content blocks must contain non-whitespace text'));
+    expect(v.messages).toContainEqual(
+      expect.stringContaining('messages[0].content[0]: text content blocks must contain non-whitespace text'),
+    );
     expect(v.chat).toContainEqual(expect.stringContaining('user content must not be empty'));
 
     const onlyCache = valid();
     onlyCache.messages![0]!.content = [{ cachePoint: { type: 'default' } }];
-    expect(converseRequestViolations(onlyCache)).toEqual(expect.arrayContaining([expect.stringContaining('a cache point must follow a content block'), expect.stringContaining('content must hold at least one block besides cache points')]));
+    expect(converseRequestViolations(onlyCache)).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('a cache point must follow a content block'),
+        expect.stringContaining('content must hold at least one block besides cache points'),
+      ]),
+    );
   });
 
   it('Given bad tool names, duplicates, schemas that are not JSON Schema objects or tool blocks without toolConfig, When the request is checked, Then it is refused', () => {
@@ -137,13 +164,20 @@ describe('provider request rules', () => {
     expect(converseRequestViolations(noTools)).toContainEqual('toolConfig: required when messages hold toolUse or toolResult blocks');
     const badUse = valid();
     badUse.messages![1]!.content![1] = { toolUse: { toolUseId: 'has space', name: 'read_file', input: 'not an object' as never } };
-    expect(converseRequestViolations(badUse)).toEqual(expect.arrayContaining([expect.stringContaining('toolUseId "has space" must match'), expect.stringContaining('toolUse input must be a JSON object')]));
+    expect(converseRequestViolations(badUse)).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('toolUseId "has space" must match'),
+        expect.stringContaining('toolUse input must be a JSON object'),
+      ]),
+    );
   });
 
   it('Given a missing output limit or chat arguments that are not a JSON object, When the request is checked, Then it is refused', () => {
     const request = valid();
     request.inferenceConfig = { maxTokens: 0 };
-    expect(converseRequestViolations(request)).toContainEqual(expect.stringContaining('inferenceConfig.maxTokens: must be a positive integer'));
+    expect(converseRequestViolations(request)).toContainEqual(
+      expect.stringContaining('inferenceConfig.maxTokens: must be a positive integer'),
+    );
     const chat = toChatRequest(valid(), 'g');
     const assistant = chat.messages[2] as { tool_calls: { function: { arguments: string } }[] };
     assistant.tool_calls[0]!.function.arguments = '[1]';
@@ -184,7 +218,10 @@ describe('the replay provider enforces the Converse rules', () => {
 
   it('Given a request that breaks the Converse rules, When the replay provider gets it, Then it is refused before a response is handed out', async () => {
     const file = join(dir, 'one.jsonl');
-    writeFileSync(file, `${JSON.stringify({ output: { message: { role: 'assistant', content: [{ text: 'ok' }] } }, stopReason: 'end_turn', usage: { inputTokens: 1, outputTokens: 1 } })}\n`);
+    writeFileSync(
+      file,
+      `${JSON.stringify({ output: { message: { role: 'assistant', content: [{ text: 'ok' }] } }, stopReason: 'end_turn', usage: { inputTokens: 1, outputTokens: 1 } })}\n`,
+    );
     const replay = new ReplayProvider(file);
     const bad = valid();
     bad.messages!.pop();

@@ -12,7 +12,11 @@ import { toolSpecs } from '../../runner/tools/definitions';
 describe('test output parsing', () => {
   it.each([
     ['go', '=== RUN TestA\n--- PASS: TestA (0.00s)\n--- FAIL: TestB (0.01s)\n', { TestA: 'pass', TestB: 'fail' }],
-    ['pytest', 'tests/test_x.py::test_a PASSED\ntests/test_x.py::test_b FAILED\n', { 'tests/test_x.py::test_a': 'pass', 'tests/test_x.py::test_b': 'fail' }],
+    [
+      'pytest',
+      'tests/test_x.py::test_a PASSED\ntests/test_x.py::test_b FAILED\n',
+      { 'tests/test_x.py::test_a': 'pass', 'tests/test_x.py::test_b': 'fail' },
+    ],
     ['tap', 'ok 1 - works\nnot ok 2 - breaks\nok 3 - skipped # SKIP later\n', { works: 'pass', breaks: 'fail' }],
     ['jest', '  ✓ adds (3 ms)\n  ✕ subtracts (1 ms)\n', { adds: 'pass', subtracts: 'fail' }],
   ])('Given %s test output, When it is parsed, Then its results are read', (format, output, tests) => {
@@ -20,13 +24,30 @@ describe('test output parsing', () => {
   });
 
   it('Given JUnit XML or unknown output, When it is parsed, Then the XML is read and unknown output falls back to pass/fail', () => {
-    expect(parseJunitXml('<testsuite><testcase classname="a" name="ok &amp; fine"/><testcase name="bad"><failure/></testcase><testcase name="s"><skipped/></testcase></testsuite>')).toEqual({ 'a › ok & fine': 'pass', bad: 'fail' });
+    expect(
+      parseJunitXml(
+        '<testsuite><testcase classname="a" name="ok &amp; fine"/><testcase name="bad"><failure/></testcase><testcase name="s"><skipped/></testcase></testsuite>',
+      ),
+    ).toEqual({ 'a › ok & fine': 'pass', bad: 'fail' });
     expect(parseTestOutput('all good\n')).toEqual({ format: 'none', tests: {} });
   });
 
   it('Given results at base and head, When their delta is taken, Then it names the newly passing, newly failing and still failing tests', () => {
-    const r = (tests: TestRunResult['tests'], passed = false): TestRunResult => ({ command: 't', passed, exitCode: passed ? 0 : 1, timedOut: false, tests, format: 'tap', output: '', durationMs: 1 });
-    expect(testDelta(r({ a: 'fail', b: 'pass', c: 'fail' }), r({ a: 'pass', b: 'fail', c: 'fail', d: 'fail' }))).toEqual({ newlyPassing: ['a'], newlyFailing: ['b', 'd'], stillFailing: ['c'] });
+    const r = (tests: TestRunResult['tests'], passed = false): TestRunResult => ({
+      command: 't',
+      passed,
+      exitCode: passed ? 0 : 1,
+      timedOut: false,
+      tests,
+      format: 'tap',
+      output: '',
+      durationMs: 1,
+    });
+    expect(testDelta(r({ a: 'fail', b: 'pass', c: 'fail' }), r({ a: 'pass', b: 'fail', c: 'fail', d: 'fail' }))).toEqual({
+      newlyPassing: ['a'],
+      newlyFailing: ['b', 'd'],
+      stillFailing: ['c'],
+    });
     expect(testDelta(r({}, false), r({}, true))).toEqual({ newlyPassing: ['t (whole command)'], newlyFailing: [], stillFailing: [] });
   });
 });
@@ -49,9 +70,41 @@ describe('tool environment', () => {
       home: '/w/home',
       user: 'nightshift-tool',
       proxyUrl: 'http://proxy:3128',
-      runnerEnv: { PATH: '/usr/bin', AWS_SECRET_ACCESS_KEY: 'x', AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '/v2', ECS_CONTAINER_METADATA_URI_V4: 'u', TASK_TOKEN: 't', GITHUB_TOKEN: 'g', FOO: 'bar', LANG: 'en_US.UTF-8' },
+      runnerEnv: {
+        PATH: '/usr/bin',
+        AWS_SECRET_ACCESS_KEY: 'x',
+        AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '/v2',
+        ECS_CONTAINER_METADATA_URI_V4: 'u',
+        TASK_TOKEN: 't',
+        GITHUB_TOKEN: 'g',
+        FOO: 'bar',
+        LANG: 'en_US.UTF-8',
+      },
     });
-    expect(Object.keys(env).sort()).toEqual(['CI', 'GIT_TERMINAL_PROMPT', 'HOME', 'HTTPS_PROXY', 'HTTP_PROXY', 'LANG', 'LOGNAME', 'NIGHTSHIFT', 'NO_COLOR', 'NO_PROXY', 'PATH', 'SHELL', 'TERM', 'TMPDIR', 'USER', 'http_proxy', 'https_proxy', 'no_proxy', 'npm_config_https_proxy', 'npm_config_proxy'].sort());
+    expect(Object.keys(env).sort()).toEqual(
+      [
+        'CI',
+        'GIT_TERMINAL_PROMPT',
+        'HOME',
+        'HTTPS_PROXY',
+        'HTTP_PROXY',
+        'LANG',
+        'LOGNAME',
+        'NIGHTSHIFT',
+        'NO_COLOR',
+        'NO_PROXY',
+        'PATH',
+        'SHELL',
+        'TERM',
+        'TMPDIR',
+        'USER',
+        'http_proxy',
+        'https_proxy',
+        'no_proxy',
+        'npm_config_https_proxy',
+        'npm_config_proxy',
+      ].sort(),
+    );
     expect(env.HTTPS_PROXY).toBe('http://proxy:3128');
   });
 });
@@ -85,7 +138,16 @@ describe('conversation requests', () => {
     expect(req.inferenceConfig).toEqual({ maxTokens: 4096 });
     // no checkpoint after the tools: the system checkpoint's prefix already covers them
     expect(req.toolConfig!.tools!.some((t) => 'cachePoint' in t && t.cachePoint)).toBe(false);
-    expect(req.toolConfig!.tools!.map((t) => t.toolSpec?.name).filter(Boolean)).toEqual(['shell', 'read_file', 'write_file', 'edit_file', 'list_files', 'search', 'finish', 'ask_human']);
+    expect(req.toolConfig!.tools!.map((t) => t.toolSpec?.name).filter(Boolean)).toEqual([
+      'shell',
+      'read_file',
+      'write_file',
+      'edit_file',
+      'list_files',
+      'search',
+      'finish',
+      'ask_human',
+    ]);
     expect(req.system!.at(-1)).toEqual({ cachePoint: { type: 'default' } });
     expect(req.messages!.map((m) => m.content!.some((b) => 'cachePoint' in b && b.cachePoint))).toEqual([false, true, true]);
     expect(cachedPrefixShare(req)).toBe(1);
@@ -102,7 +164,9 @@ describe('conversation requests', () => {
     }
     const req = c.buildRequest();
     const texts = req.messages!.flatMap((m) => m.content!.filter((b) => b.toolResult).map((b) => b.toolResult!.content![0]!.text));
-    expect(texts[0]).toBe('[output of shell command="cat big0.txt" cleared by the runner to keep the conversation inside the model window; run it again if you need it]');
+    expect(texts[0]).toBe(
+      '[output of shell command="cat big0.txt" cleared by the runner to keep the conversation inside the model window; run it again if you need it]',
+    );
     expect(texts[0]).toBe(clearedOutputNote('shell', { command: 'cat big0.txt' }));
     expect(texts.at(-1)).toBe('x'.repeat(6_000));
     // one cut, as far as the four recent messages allow (two 6,000-character results stay whole)
@@ -145,7 +209,9 @@ describe('conversation requests', () => {
   it('Given a model call error, When it is checked, Then a request refused as too long for the window is known from any provider', () => {
     expect(isContextWindowError(new ModelCallError('anthropic', 'context_window', 'prompt is too long', false, 400))).toBe(true);
     expect(isContextWindowError(new ModelCallError('openai', 'rejected', 'bad field', false, 400))).toBe(false);
-    expect(isContextWindowError(Object.assign(new Error('Input is too long for requested model.'), { name: 'ValidationException' }))).toBe(true);
+    expect(isContextWindowError(Object.assign(new Error('Input is too long for requested model.'), { name: 'ValidationException' }))).toBe(
+      true,
+    );
     expect(isContextWindowError(Object.assign(new Error('Malformed input request'), { name: 'ValidationException' }))).toBe(false);
     expect(isContextWindowError('too long')).toBe(false);
   });
@@ -168,10 +234,14 @@ describe('conversation requests', () => {
     expect(cuts).toBeLessThan(shares.length / 3);
     // once the conversation is long, every request between cuts reads nearly all of its prefix from the cache
     const firstCut = shares.findIndex((s) => s < 0.5);
-    expect(shares.slice(firstCut).filter((s) => s >= 0.5).every((s) => s > 0.8)).toBe(true);
+    expect(
+      shares
+        .slice(firstCut)
+        .filter((s) => s >= 0.5)
+        .every((s) => s > 0.8),
+    ).toBe(true);
     // large old inputs were cleared too, with the size said
     const firstUse = requests.at(-1)!.messages![1]!.content![0]!.toolUse!;
     expect(firstUse.input).toEqual({ path: 'f0.txt', content: '[1500 characters cleared by the runner]' });
   });
 });
-

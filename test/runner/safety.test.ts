@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tokenBrokerSource } from '../../runner/github-token-source';
 import { branchHead, branchLog, fileAt, listPulls } from '../../local/forge';
-import { inProcessBroker, session, startInProcessRun, startRunnerHarness, transcriptMicros, writeProject, type RunnerHarness } from './support/runner-harness';
+import {
+  inProcessBroker,
+  session,
+  startInProcessRun,
+  startRunnerHarness,
+  transcriptMicros,
+  writeProject,
+  type RunnerHarness,
+} from './support/runner-harness';
 import { runnerFixture, testConfig } from '../support/test-config';
 import { eventually } from '../support/eventually';
 
@@ -22,7 +30,11 @@ describe('runner safety', () => {
     expect(end.kind).toBe('succeeded');
 
     // What each tool call returned to the model (requests carry the previous turn's results).
-    const results = (provider.requests as { messages: { content: { toolResult?: { toolUseId: string; status: string; content: { text: string }[] } }[] }[] }[])
+    const results = (
+      provider.requests as {
+        messages: { content: { toolResult?: { toolUseId: string; status: string; content: { text: string }[] } }[] }[];
+      }[]
+    )
       .flatMap((r) => r.messages.at(-1)!.content)
       .filter((b) => b.toolResult)
       .map((b) => b.toolResult!);
@@ -52,7 +64,9 @@ describe('runner safety', () => {
     const run = await h.createRun({ prompt: 'Run something slow' });
     const { end, provider } = await startInProcessRun(h, run.runId, session('hanging-command')).done;
     expect(end.kind).toBe('succeeded');
-    const result = (provider.requests[1] as { messages: { content: { toolResult?: { content: { text: string }[] } }[] }[] }).messages.at(-1)!.content[0]!.toolResult!.content[0]!.text;
+    const result = (provider.requests[1] as { messages: { content: { toolResult?: { content: { text: string }[] } }[] }[] }).messages.at(
+      -1,
+    )!.content[0]!.toolResult!.content[0]!.text;
     expect(result).toMatch(/killed after the 2 s timeout/);
     expect(result).not.toContain('never');
     const child = Number(/child=(\d+)/.exec(result)![1]);
@@ -105,9 +119,16 @@ describe('runner safety', () => {
     const stop = new AbortController();
     const started = startInProcessRun(h, run.runId, session('interrupted-session'), { stop: stop.signal });
     // wait until the hanging command runs (its turn was recorded), then stop as ECS would
-    await eventually(async () => (await h.db.store.events.list(run.runId, { limit: 100 })).events.some((e) => e.type === 'model_turn' && e.detail?.turn === 2) || undefined, 'turn 2');
+    await eventually(
+      async () =>
+        (await h.db.store.events.list(run.runId, { limit: 100 })).events.some((e) => e.type === 'model_turn' && e.detail?.turn === 2) ||
+        undefined,
+      'turn 2',
+    );
     stop.abort(new Error('SIGTERM'));
-    const deadline = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('runner did not report within 30 s')), 30_000).unref());
+    const deadline = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error('runner did not report within 30 s')), 30_000).unref(),
+    );
     const { end, callbacks } = await Promise.race([started.done, deadline]);
 
     // A SIGTERM while the task token is live is an interruption (a Spot reclaim): the run checkpoints
@@ -155,7 +176,9 @@ describe('runner safety', () => {
     // Then the final charge was tried three times and the state machine hears a failure naming the missing charge
     expect(chargeAttempts).toBe(4);
     expect(callbacks.successes).toEqual([]);
-    expect(callbacks.failures).toEqual([{ error: 'Nightshift.RunFailed', cause: expect.stringMatching(/^compute_charge_failed: ProvisionedThroughputExceededException/) }]);
+    expect(callbacks.failures).toEqual([
+      { error: 'Nightshift.RunFailed', cause: expect.stringMatching(/^compute_charge_failed: ProvisionedThroughputExceededException/) },
+    ]);
     // And the compute charged before the model call is on the run
     expect((await h.db.store.runs.get(run.runId))!.spentMicros).toBeGreaterThan(0);
   });
@@ -200,14 +223,18 @@ describe('runner safety', () => {
     require('node:fs').writeFileSync(file, readFileSync(session('fix-failing-test'), 'utf8').split('\n')[0] + '\n');
     const { end } = await startInProcessRun(h, run.runId, file).done;
     expect(end).toMatchObject({ kind: 'failed', error: 'Nightshift.RunFailed' });
-    expect((end as { cause: string }).cause).toMatch(/replayed session .*short\.jsonl has 1 recorded responses and the run asked for response 2/);
+    expect((end as { cause: string }).cause).toMatch(
+      /replayed session .*short\.jsonl has 1 recorded responses and the run asked for response 2/,
+    );
   });
 });
 
 describe('a malformed .nightshift.yml', () => {
   let h: RunnerHarness;
   beforeAll(async () => {
-    const dir = writeProject(mkdtempSync(join(tmpdir(), 'ns-badyml-')), { '.nightshift.yml': 'test: npm test\nsetup: not-a-list\nsurprise: true\n' });
+    const dir = writeProject(mkdtempSync(join(tmpdir(), 'ns-badyml-')), {
+      '.nightshift.yml': 'test: npm test\nsetup: not-a-list\nsurprise: true\n',
+    });
     h = await startRunnerHarness({ project: dir });
   });
   afterAll(async () => {
@@ -219,7 +246,12 @@ describe('a malformed .nightshift.yml', () => {
     const refsBefore = branchHead(h.bare, 'main');
     const { end, callbacks, provider } = await startInProcessRun(h, run.runId, session('fix-failing-test')).done;
     expect(end.kind).toBe('failed');
-    expect(callbacks.failures).toEqual([{ error: 'Nightshift.RunFailed', cause: expect.stringMatching(/^bad_repo_settings: \.nightshift\.yml is invalid: .*setup: .*surprise/) }]);
+    expect(callbacks.failures).toEqual([
+      {
+        error: 'Nightshift.RunFailed',
+        cause: expect.stringMatching(/^bad_repo_settings: \.nightshift\.yml is invalid: .*setup: .*surprise/),
+      },
+    ]);
     expect(provider.requests).toHaveLength(0);
     expect(branchHead(h.bare, 'main')).toBe(refsBefore);
     const branch = (await h.db.store.runs.get(run.runId))!.branch!;

@@ -67,11 +67,21 @@ describe('the agent tools never see the runner secrets', () => {
     // the run went through: heartbeats and one success on the task token, a draft PR
     expect(aws.sfnCalls.filter((c) => c.action === 'SendTaskSuccess')).toHaveLength(1);
     expect(aws.sfnCalls.every((c) => c.input.taskToken === canaries.TASK_TOKEN)).toBe(true);
-    const result = JSON.parse(aws.sfnCalls.find((c) => c.action === 'SendTaskSuccess')!.input.output!) as { outcome: string; branch: string };
+    const result = JSON.parse(aws.sfnCalls.find((c) => c.action === 'SendTaskSuccess')!.input.output!) as {
+      outcome: string;
+      branch: string;
+    };
     expect(result.outcome).toBe('pr_opened');
     // Every broker call named this run and carried its run key; one of them asked for the GitHub token.
     expect(aws.invocations.length).toBeGreaterThan(5);
-    expect(aws.invocations.every((i) => i.functionName === 'nightshift-token-broker' && (i.payload as { runId: string; runKey: string }).runId === run.runId && (i.payload as { runKey: string }).runKey === run.runKey)).toBe(true);
+    expect(
+      aws.invocations.every(
+        (i) =>
+          i.functionName === 'nightshift-token-broker' &&
+          (i.payload as { runId: string; runKey: string }).runId === run.runId &&
+          (i.payload as { runKey: string }).runKey === run.runKey,
+      ),
+    ).toBe(true);
     expect(aws.invocations.filter((i) => (i.payload as { kind: string }).kind === 'githubToken')).toHaveLength(1);
 
     // The trace keeps tool output, redacted: a leaked canary would show as itself or as [REDACTED].
@@ -102,21 +112,36 @@ describe('the agent tools never see the runner secrets', () => {
     const commits = branchLog(h.bare, result.branch, '%B%n%an%ae');
     const workspace = join(h.root, 'work', run.runId);
     const gitConfig = existsSync(join(workspace, 'git', 'config')) ? readFileSync(join(workspace, 'git', 'config'), 'utf8') : '';
-    const everywhere = [trace, output, JSON.stringify(stored), JSON.stringify(events), JSON.stringify(pr), commits.join('\n'), gitConfig, JSON.stringify(h.forge.requests)].join('\n');
+    const everywhere = [
+      trace,
+      output,
+      JSON.stringify(stored),
+      JSON.stringify(events),
+      JSON.stringify(pr),
+      commits.join('\n'),
+      gitConfig,
+      JSON.stringify(h.forge.requests),
+    ].join('\n');
     for (const value of [...Object.values(canaries), run.runKey]) expect(everywhere).not.toContain(value);
     expect(gitConfig).not.toMatch(/extraheader|nsf_/i);
   });
 
-  (isRoot ? it : it.skip)('Given a root runner (needs root), When the tools run, Then they run as another user, who cannot read the runner environment', () => {
-    const { events, parent, pid1 } = probe();
-    const toolUid = events.find((e) => e.detail?.isolation === 'uid')!.detail!.toolUid as number;
-    expect(toolUid).toBeGreaterThan(0);
-    expect(parent).toContain('Permission denied');
-    expect(parent.trim().split('\n').at(-1)).toBe(String(toolUid));
-    expect(pid1).toMatch(/Permission denied|No such file/);
-  });
+  (isRoot ? it : it.skip)(
+    'Given a root runner (needs root), When the tools run, Then they run as another user, who cannot read the runner environment',
+    () => {
+      const { events, parent, pid1 } = probe();
+      const toolUid = events.find((e) => e.detail?.isolation === 'uid')!.detail!.toolUid as number;
+      expect(toolUid).toBeGreaterThan(0);
+      expect(parent).toContain('Permission denied');
+      expect(parent.trim().split('\n').at(-1)).toBe(String(toolUid));
+      expect(pid1).toMatch(/Permission denied|No such file/);
+    },
+  );
 
-  (isRoot ? it.skip : it)('Given a runner that is not root (runs only when not root), When the tools run, Then the events say they share its user', () => {
-    expect(probe().events.some((e) => e.type === 'note' && e.message.startsWith('isolation: not root'))).toBe(true);
-  });
+  (isRoot ? it.skip : it)(
+    'Given a runner that is not root (runs only when not root), When the tools run, Then the events say they share its user',
+    () => {
+      expect(probe().events.some((e) => e.type === 'note' && e.message.startsWith('isolation: not root'))).toBe(true);
+    },
+  );
 });

@@ -60,7 +60,13 @@ describe('setup cache', () => {
     const result = await done;
     const events = (await h.db.store.events.list(created.runId, { limit: 500 })).events;
     const workspace = join(h.root, 'work', created.runId, 'repo');
-    return { ...result, events, workspace, setupCalls: events.filter((e) => e.type === 'tool_call' && e.message.startsWith('setup:')), cacheNotes: events.filter((e) => e.message.startsWith('setup cache:')).map((e) => e.message) };
+    return {
+      ...result,
+      events,
+      workspace,
+      setupCalls: events.filter((e) => e.type === 'tool_call' && e.message.startsWith('setup:')),
+      cacheNotes: events.filter((e) => e.message.startsWith('setup cache:')).map((e) => e.message),
+    };
   }
 
   const entries = () => (existsSync(join(cacheDir, 'setup-cache')) ? readdirSync(join(cacheDir, 'setup-cache', 'demo', 'cached-app')) : []);
@@ -69,7 +75,10 @@ describe('setup cache', () => {
     const first = await run();
     expect(first.end.kind).toBe('succeeded');
     expect(first.setupCalls).toHaveLength(1);
-    expect(first.cacheNotes).toEqual([expect.stringMatching(/^setup cache: no entry/), expect.stringMatching(/^setup cache: saved \d+ files/)]);
+    expect(first.cacheNotes).toEqual([
+      expect.stringMatching(/^setup cache: no entry/),
+      expect.stringMatching(/^setup cache: saved \d+ files/),
+    ]);
     expect(entries()).toHaveLength(1);
 
     const second = await run();
@@ -79,7 +88,9 @@ describe('setup cache', () => {
     const hello = spawnSync(process.execPath, ['-p', "require('greeting').hello()"], { cwd: second.workspace, encoding: 'utf8' });
     expect(hello.stdout.trim()).toBe('hello from greeting');
     // Only what setup added, never the files the agent wrote in the run that saved it.
-    const listed = spawnSync('tar', ['-tzf', join(cacheDir, 'setup-cache', 'demo', 'cached-app', entries()[0]!)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    const listed = spawnSync('tar', ['-tzf', join(cacheDir, 'setup-cache', 'demo', 'cached-app', entries()[0]!)], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter(Boolean);
     expect(listed.length).toBeGreaterThan(0);
     expect(listed.every((f) => f.startsWith('node_modules/'))).toBe(true);
   });
@@ -102,8 +113,13 @@ describe('setup cache', () => {
 
   test('Given a setup that wrote a secret value into a file, When the run ends, Then nothing is saved', async () => {
     const secret = `CANARY-${Date.now()}-npm-token`;
-    const leaky = await run({ config: cacheConfig([SETUP, `printf '//registry/:_authToken=%s' "${secret}" > node_modules/.npmrc-copy`]), secrets: [secret] });
-    expect(leaky.cacheNotes).toContainEqual(expect.stringMatching(/^setup cache: not saved, "node_modules\/.npmrc-copy" holds a secret value$/));
+    const leaky = await run({
+      config: cacheConfig([SETUP, `printf '//registry/:_authToken=%s' "${secret}" > node_modules/.npmrc-copy`]),
+      secrets: [secret],
+    });
+    expect(leaky.cacheNotes).toContainEqual(
+      expect.stringMatching(/^setup cache: not saved, "node_modules\/.npmrc-copy" holds a secret value$/),
+    );
     expect(entries()).toEqual([]);
   });
 
@@ -149,7 +165,13 @@ describe('setup cache', () => {
 });
 
 describe('setup cache key', () => {
-  const base: SetupCacheKeyInput = { repo: 'acme/web', scope: 'base:main', lockfiles: { 'package-lock.json': 'a'.repeat(64) }, setupCommands: ['npm ci'], image: 'img@1' };
+  const base: SetupCacheKeyInput = {
+    repo: 'acme/web',
+    scope: 'base:main',
+    lockfiles: { 'package-lock.json': 'a'.repeat(64) },
+    setupCommands: ['npm ci'],
+    image: 'img@1',
+  };
 
   test('Given the inputs of an install, When its cache key is computed, Then it changes with each thing the install depends on, and only with those', () => {
     const key = setupCacheKey(base);

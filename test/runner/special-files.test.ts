@@ -37,7 +37,13 @@ rmSync(probeDir, { recursive: true, force: true });
 
 const kinds: readonly Kind[] = ['fifo', 'socket', 'directory', 'hard link', 'character device'];
 const tools: readonly Tool[] = ['read_file', 'write_file', 'edit_file'];
-const pathOf: Record<Kind, string> = { fifo: 'pipe', socket: 'sock', directory: 'dir', 'hard link': 'linked.txt', 'character device': 'zero' };
+const pathOf: Record<Kind, string> = {
+  fifo: 'pipe',
+  socket: 'sock',
+  directory: 'dir',
+  'hard link': 'linked.txt',
+  'character device': 'zero',
+};
 
 const expectedMessage = (kind: Kind, tool: Tool): RegExp => {
   if (kind === 'hard link') return /refused: the file has more than one hard link/;
@@ -94,7 +100,11 @@ describe('the file tools refuse every kind of special file, at once, and change 
   });
 
   const inputOf = (tool: Tool, path: string) =>
-    tool === 'read_file' ? { path } : tool === 'write_file' ? { path, content: 'overwritten by the agent\n' } : { path, oldText: 'outside', newText: 'changed' };
+    tool === 'read_file'
+      ? { path }
+      : tool === 'write_file'
+        ? { path, content: 'overwritten by the agent\n' }
+        : { path, oldText: 'outside', newText: 'changed' };
 
   /**
    * A process that, after `afterMs`, opens the FIFO for reading and writing (which releases a reader or
@@ -102,10 +112,15 @@ describe('the file tools refuse every kind of special file, at once, and change 
    * test fails on the elapsed time rather than freezing the test runner.
    */
   const watchdog = (afterMs: number): ChildProcess =>
-    spawn('sh', ['-c', `sleep ${afterMs / 1000}; exec 3<>"$1"; sleep 0.5; exec 3>&-`, 'watchdog', join(repo, 'pipe')], { stdio: 'ignore', detached: true });
+    spawn('sh', ['-c', `sleep ${afterMs / 1000}; exec 3<>"$1"; sleep 0.5; exec 3>&-`, 'watchdog', join(repo, 'pipe')], {
+      stdio: 'ignore',
+      detached: true,
+    });
   /** Ends the watchdog's process group (its `sleep` holds the FIFO open too), so that no case finds another case's opener. */
   const stopWatchdog = async (guard: ChildProcess): Promise<void> => {
-    const exited = new Promise<void>((resolve) => (guard.exitCode !== null || guard.signalCode !== null ? resolve() : guard.once('exit', () => resolve())));
+    const exited = new Promise<void>((resolve) =>
+      guard.exitCode !== null || guard.signalCode !== null ? resolve() : guard.once('exit', () => resolve()),
+    );
     try {
       if (guard.pid !== undefined) process.kill(-guard.pid, 'SIGKILL');
     } catch {
@@ -117,27 +132,36 @@ describe('the file tools refuse every kind of special file, at once, and change 
   const cases = kinds.flatMap((kind) => tools.map((tool) => [kind, tool] as const));
   const runnable = cases.filter(([kind]) => kind !== 'character device' || deviceSupported);
   const unrunnable = cases.filter((c) => !runnable.includes(c));
-  it.each(runnable)('Given a %s, When %s is called on it, Then it is refused with why, without blocking, and nothing changes', async (kind, tool) => {
-    const before = { file: stateOf(kind), entries: repoEntries() };
-    const guard = kind === 'fifo' ? watchdog(3_000) : undefined;
-    const started = Date.now();
-    try {
-      const outcome = await executeTool(tool, inputOf(tool, pathOf[kind]), ctx);
-      expect(Date.now() - started).toBeLessThan(1_000);
-      expect(outcome.isError).toBe(true);
-      expect(outcome.text).toMatch(expectedMessage(kind, tool));
-    } finally {
-      if (guard) await stopWatchdog(guard);
-    }
-    expect({ file: stateOf(kind), entries: repoEntries() }).toEqual(before);
-  });
+  it.each(runnable)(
+    'Given a %s, When %s is called on it, Then it is refused with why, without blocking, and nothing changes',
+    async (kind, tool) => {
+      const before = { file: stateOf(kind), entries: repoEntries() };
+      const guard = kind === 'fifo' ? watchdog(3_000) : undefined;
+      const started = Date.now();
+      try {
+        const outcome = await executeTool(tool, inputOf(tool, pathOf[kind]), ctx);
+        expect(Date.now() - started).toBeLessThan(1_000);
+        expect(outcome.isError).toBe(true);
+        expect(outcome.text).toMatch(expectedMessage(kind, tool));
+      } finally {
+        if (guard) await stopWatchdog(guard);
+      }
+      expect({ file: stateOf(kind), entries: repoEntries() }).toEqual(before);
+    },
+  );
   // Without root (or without CAP_MKNOD in the container) no device node can be made to test with.
-  if (unrunnable.length > 0) it.skip.each(unrunnable)('Given a %s, When %s is called on it, Then it is refused (skipped: mknod needs root with CAP_MKNOD)', () => undefined);
+  if (unrunnable.length > 0)
+    it.skip.each(unrunnable)(
+      'Given a %s, When %s is called on it, Then it is refused (skipped: mknod needs root with CAP_MKNOD)',
+      () => undefined,
+    );
 
   it('Given a regular single-link file, When it is read, written and edited, Then each works (the refusals are not blanket)', async () => {
     writeFileSync(join(repo, 'plain.txt'), 'outside plain\n');
     expect(await executeTool('read_file', { path: 'plain.txt' }, ctx)).toMatchObject({ isError: false });
-    expect(await executeTool('edit_file', { path: 'plain.txt', oldText: 'outside', newText: 'inside' }, ctx)).toMatchObject({ isError: false });
+    expect(await executeTool('edit_file', { path: 'plain.txt', oldText: 'outside', newText: 'inside' }, ctx)).toMatchObject({
+      isError: false,
+    });
     expect(await executeTool('write_file', { path: 'plain.txt', content: 'new\n' }, ctx)).toMatchObject({ isError: false });
     expect(readFileSync(join(repo, 'plain.txt'), 'utf8')).toBe('new\n');
     rmSync(join(repo, 'plain.txt'));

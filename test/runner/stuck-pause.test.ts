@@ -21,29 +21,62 @@ describe('a runner task that sees itself stuck', () => {
     // Three model calls, not the whole budget: the fourth is never asked for.
     expect(first.provider.requests).toHaveLength(3);
     const report = first.callbacks.pauses[0]!;
-    expect(report.pause).toMatchObject({ reason: 'stuck', details: { kind: 'repeated_failure', tool: 'shell', step: 'npm test', times: 3, turn: 3 } });
+    expect(report.pause).toMatchObject({
+      reason: 'stuck',
+      details: { kind: 'repeated_failure', tool: 'shell', step: 'npm test', times: 3, turn: 3 },
+    });
     expect(report.pause.details.failure).toMatch(/add/);
 
     const slots = h.db.store.slots;
     await slots.acquire(run.runId, run.repo, { global: 1, perRepo: 1 });
-    const item = await pauseRun({ runs: h.db.store.runs, events: h.db.store.events, slots, inbox: h.db.store.inbox, stopRunTasks: async () => undefined }, { runId: run.runId, token: 'token-1', report });
+    const item = await pauseRun(
+      { runs: h.db.store.runs, events: h.db.store.events, slots, inbox: h.db.store.inbox, stopRunTasks: async () => undefined },
+      { runId: run.runId, token: 'token-1', report },
+    );
     expect(item).toMatchObject({ type: 'stuck', state: 'open' });
     const hint = 'The subtraction in src/add.js is the bug: make it an addition.';
     await resolveInboxItem(
-      { inbox: h.db.store.inbox, runs: h.db.store.runs, events: h.db.store.events, sendTaskSuccess: async () => undefined, sendTaskFailure: async () => undefined, config: testConfig(runnerFixture()), ledger: h.db.store.ledger },
-      { itemId: item.itemId, access: { caller: { requester: run.requester, groups: [] }, admin: false }, request: { action: 'answer', answer: hint } },
+      {
+        inbox: h.db.store.inbox,
+        runs: h.db.store.runs,
+        events: h.db.store.events,
+        sendTaskSuccess: async () => undefined,
+        sendTaskFailure: async () => undefined,
+        config: testConfig(runnerFixture()),
+        ledger: h.db.store.ledger,
+      },
+      {
+        itemId: item.itemId,
+        access: { caller: { requester: run.requester, groups: [] }, admin: false },
+        request: { action: 'answer', answer: hint },
+      },
     );
-    const admitted = await admitRun({ runs: h.db.store.runs, queue: h.db.store.queue, events: h.db.store.events, slots, runKeys: h.db.store.runKeys, caps: { global: 1, perRepo: 1 } }, run.runId);
+    const admitted = await admitRun(
+      {
+        runs: h.db.store.runs,
+        queue: h.db.store.queue,
+        events: h.db.store.events,
+        slots,
+        runKeys: h.db.store.runKeys,
+        caps: { global: 1, perRepo: 1 },
+      },
+      run.runId,
+    );
     h.useRunKey(run.runId, admitted.runKey!);
 
     const second = await startInProcessRun(h, run.runId, file).done;
     expect(second.end).toMatchObject({ kind: 'succeeded', result: { outcome: 'pr_opened', branch: report.pause.branch } });
-    const firstRequest = second.provider.requests[0] as { messages: { role: string; content: { text?: string; toolResult?: { toolUseId: string } }[] }[] };
+    const firstRequest = second.provider.requests[0] as {
+      messages: { role: string; content: { text?: string; toolResult?: { toolUseId: string } }[] }[];
+    };
     const last = firstRequest.messages.at(-1)!;
     expect(last.role).toBe('user');
     expect(last.content[0]?.toolResult?.toolUseId).toBe('tooluse_03');
     // After the turn's tool result (a cache point may follow it in the request).
-    const texts = last.content.slice(1).filter((b) => b.text !== undefined).map((b) => b.text);
+    const texts = last.content
+      .slice(1)
+      .filter((b) => b.text !== undefined)
+      .map((b) => b.text);
     expect(texts).toEqual([`[runner] You seemed stuck, so the run paused and asked the requester for help. Their hint:\n${hint}`]);
   });
 });

@@ -8,9 +8,15 @@ const approved: ToolGateRules = { planRun: true, planPhase: false, approvalRequi
 const plain: ToolGateRules = { planRun: false, planPhase: false, approvalRequired };
 
 describe('the tool gate: what happens to a tool call before it runs', () => {
-  it.each(['write_file', 'edit_file', 'finish'])('Given the plan phase, When the agent calls %s, Then it is refused with what to do instead', (name) => {
-    expect(gateToolCall(planPhase, name, { path: 'src/a.ts', content: '' })).toEqual({ kind: 'refuse', text: expect.stringMatching(/propose_plan/) });
-  });
+  it.each(['write_file', 'edit_file', 'finish'])(
+    'Given the plan phase, When the agent calls %s, Then it is refused with what to do instead',
+    (name) => {
+      expect(gateToolCall(planPhase, name, { path: 'src/a.ts', content: '' })).toEqual({
+        kind: 'refuse',
+        text: expect.stringMatching(/propose_plan/),
+      });
+    },
+  );
 
   it('Given the plan phase, When the agent reads or runs a harmless command, Then it runs', () => {
     expect(gateToolCall(planPhase, 'read_file', { path: 'src/a.ts' })).toEqual({ kind: 'run' });
@@ -23,7 +29,10 @@ describe('the tool gate: what happens to a tool call before it runs', () => {
       pause: { reason: 'plan_approval', message: expect.stringContaining('do X'), details: { plan: 'do X' } },
       result: PLAN_PENDING,
     });
-    expect(gateToolCall(planPhase, 'propose_plan', { plan: '' })).toMatchObject({ kind: 'refuse', text: expect.stringContaining('invalid input for propose_plan') });
+    expect(gateToolCall(planPhase, 'propose_plan', { plan: '' })).toMatchObject({
+      kind: 'refuse',
+      text: expect.stringContaining('invalid input for propose_plan'),
+    });
   });
 
   it('Given an approved plan, When the agent proposes again or edits, Then the proposal is refused and the edit runs', () => {
@@ -37,9 +46,16 @@ describe('the tool gate: what happens to a tool call before it runs', () => {
 
   it('Given approvalRequired, When a call matches (in any phase), Then the run pauses before it runs', () => {
     for (const rules of [plain, planPhase]) {
-      expect(gateToolCall(rules, 'shell', { command: 'npm publish' })).toMatchObject({ kind: 'pause', pause: { reason: 'risky_action', details: { tool: 'shell', command: 'npm publish' } }, result: RISKY_ACTION_PENDING });
+      expect(gateToolCall(rules, 'shell', { command: 'npm publish' })).toMatchObject({
+        kind: 'pause',
+        pause: { reason: 'risky_action', details: { tool: 'shell', command: 'npm publish' } },
+        result: RISKY_ACTION_PENDING,
+      });
     }
-    expect(gateToolCall(plain, 'write_file', { path: 'db/schema.sql', content: '' })).toMatchObject({ kind: 'pause', pause: { reason: 'risky_action', details: { tool: 'write_file', path: 'db/schema.sql', pattern: 'db/**' } } });
+    expect(gateToolCall(plain, 'write_file', { path: 'db/schema.sql', content: '' })).toMatchObject({
+      kind: 'pause',
+      pause: { reason: 'risky_action', details: { tool: 'write_file', path: 'db/schema.sql', pattern: 'db/**' } },
+    });
     // In the plan phase a write is refused before any approval is asked for.
     expect(gateToolCall(planPhase, 'write_file', { path: 'db/schema.sql', content: '' })).toMatchObject({ kind: 'refuse' });
   });

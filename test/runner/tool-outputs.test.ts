@@ -24,7 +24,10 @@ describe('tool outputs (golden)', () => {
     root = mkdtempSync(join(tmpdir(), 'nightshift-tools-'));
     repo = join(root, 'repo');
     mkdirSync(join(repo, 'src/lib'), { recursive: true });
-    writeFileSync(join(repo, 'src/add.js'), '// Adds two numbers.\nfunction add(a, b) {\n  return a - b;\n}\n\nmodule.exports = { add };\n');
+    writeFileSync(
+      join(repo, 'src/add.js'),
+      '// Adds two numbers.\nfunction add(a, b) {\n  return a - b;\n}\n\nmodule.exports = { add };\n',
+    );
     writeFileSync(join(repo, 'src/lib/util.js'), 'const x = 1;\nconst y = 1;\n\tconst z = 2;\n');
     writeFileSync(join(repo, 'config.json'), '{ "name": "demo" }\n');
     writeFileSync(join(repo, 'crlf.txt'), 'one\r\ntwo\r\n');
@@ -43,7 +46,13 @@ describe('tool outputs (golden)', () => {
       env: buildToolEnvironment({ home: root, user: self.username }),
       signal: new AbortController().signal,
       outputDir: join(root, 'tool-output'),
-      gitFiles: async () => execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--deduplicate'], { cwd: repo, encoding: 'utf8' }).split('\0').filter((f) => f !== ''),
+      gitFiles: async () =>
+        execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--deduplicate'], {
+          cwd: repo,
+          encoding: 'utf8',
+        })
+          .split('\0')
+          .filter((f) => f !== ''),
     };
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -53,20 +62,41 @@ describe('tool outputs (golden)', () => {
       isError: false,
       text: 'src/add.js: lines 1-6 of 6\n    1| // Adds two numbers.\n    2| function add(a, b) {\n    3|   return a - b;\n    4| }\n    5| \n    6| module.exports = { add };',
     });
-    expect(await run('read_file', { path: 'src/add.js', startLine: 2, endLine: 3 })).toEqual({ isError: false, text: 'src/add.js: lines 2-3 of 6\n    2| function add(a, b) {\n    3|   return a - b;\n[3 more lines: read_file with startLine 4 to continue]' });
+    expect(await run('read_file', { path: 'src/add.js', startLine: 2, endLine: 3 })).toEqual({
+      isError: false,
+      text: 'src/add.js: lines 2-3 of 6\n    2| function add(a, b) {\n    3|   return a - b;\n[3 more lines: read_file with startLine 4 to continue]',
+    });
     const long = await run('read_file', { path: 'long.txt' });
     expect(long.text.split('\n')[0]).toBe('long.txt: lines 1-500 of 1200');
     expect(long.text.split('\n').at(-1)).toBe('[700 more lines: read_file with startLine 501 to continue]');
-    expect(await run('read_file', { path: 'src/add.js', startLine: 5, endLine: 2 })).toEqual({ isError: true, text: 'endLine 2 is before startLine 5: give startLine ≤ endLine' });
-    expect(await run('read_file', { path: 'src/add.js', startLine: 9 })).toEqual({ isError: true, text: 'startLine 9 is past the end of src/add.js, which has 6 lines' });
-    expect(await run('read_file', { path: 'src/nope.js' })).toEqual({ isError: true, text: 'src/nope.js does not exist; list_files shows what does' });
+    expect(await run('read_file', { path: 'src/add.js', startLine: 5, endLine: 2 })).toEqual({
+      isError: true,
+      text: 'endLine 2 is before startLine 5: give startLine ≤ endLine',
+    });
+    expect(await run('read_file', { path: 'src/add.js', startLine: 9 })).toEqual({
+      isError: true,
+      text: 'startLine 9 is past the end of src/add.js, which has 6 lines',
+    });
+    expect(await run('read_file', { path: 'src/nope.js' })).toEqual({
+      isError: true,
+      text: 'src/nope.js does not exist; list_files shows what does',
+    });
     expect(await run('read_file', { path: 'src' })).toEqual({ isError: true, text: 'src is a directory; use list_files with path "src"' });
   });
 
   it('Given write_file calls, When they run, Then the output says created or overwritten, and a protected path is refused', async () => {
-    expect(await run('write_file', { path: 'docs/NOTES.md', content: 'a\nb\n' })).toEqual({ isError: false, text: 'created docs/NOTES.md (2 lines, 4 bytes)' });
-    expect(await run('write_file', { path: 'docs/NOTES.md', content: 'a\n' })).toEqual({ isError: false, text: 'overwrote docs/NOTES.md (was 2 lines; now 1 line, 2 bytes)' });
-    expect(await run('write_file', { path: '.github/workflows/ci.yml', content: 'x' })).toEqual({ isError: true, text: 'refused: .github/workflows/ci.yml is a protected path (.github/workflows/**); the runner will not change it' });
+    expect(await run('write_file', { path: 'docs/NOTES.md', content: 'a\nb\n' })).toEqual({
+      isError: false,
+      text: 'created docs/NOTES.md (2 lines, 4 bytes)',
+    });
+    expect(await run('write_file', { path: 'docs/NOTES.md', content: 'a\n' })).toEqual({
+      isError: false,
+      text: 'overwrote docs/NOTES.md (was 2 lines; now 1 line, 2 bytes)',
+    });
+    expect(await run('write_file', { path: '.github/workflows/ci.yml', content: 'x' })).toEqual({
+      isError: true,
+      text: 'refused: .github/workflows/ci.yml is a protected path (.github/workflows/**); the runner will not change it',
+    });
   });
 
   it('Given edit_file calls, When they run, Then the output is a numbered snippet of the edit, the lines of every match, and hints for near misses', async () => {
@@ -74,7 +104,10 @@ describe('tool outputs (golden)', () => {
       isError: false,
       text: 'edited src/add.js; lines 1-6 of 6 now read:\n    1| // Adds two numbers.\n    2| function add(a, b) {\n    3|   return a + b;\n    4| }\n    5| \n    6| module.exports = { add };',
     });
-    expect(await run('edit_file', { path: 'src/lib/util.js', oldText: ' = 1;', newText: ' = 3;' })).toEqual({ isError: true, text: 'oldText occurs 2 times in src/lib/util.js (at lines 1, 2); include more of the surrounding lines so that it occurs once' });
+    expect(await run('edit_file', { path: 'src/lib/util.js', oldText: ' = 1;', newText: ' = 3;' })).toEqual({
+      isError: true,
+      text: 'oldText occurs 2 times in src/lib/util.js (at lines 1, 2); include more of the surrounding lines so that it occurs once',
+    });
     expect(await run('edit_file', { path: 'src/lib/util.js', oldText: 'const z = 2;\n', newText: '' })).toMatchObject({ isError: false });
     expect(await run('edit_file', { path: 'src/add.js', oldText: '    3|   return a + b;', newText: 'x' })).toEqual({
       isError: true,
@@ -120,22 +153,37 @@ describe('tool outputs (golden)', () => {
         'src/lib/util.js',
       ].join('\n'),
     });
-    expect((await run('list_files', { path: 'src', pattern: '*.js' })).text).toBe('2 files matching *.js under src (git view: ignored files left out; directories end with /):\nsrc/add.js\nsrc/lib/\nsrc/lib/util.js');
+    expect((await run('list_files', { path: 'src', pattern: '*.js' })).text).toBe(
+      '2 files matching *.js under src (git view: ignored files left out; directories end with /):\nsrc/add.js\nsrc/lib/\nsrc/lib/util.js',
+    );
     expect(await run('list_files', { path: 'nowhere' })).toEqual({ isError: true, text: 'nowhere does not exist' });
-    expect(await run('list_files', { path: 'build' })).toEqual({ isError: false, text: 'build has no files (ignored files are not listed)' });
+    expect(await run('list_files', { path: 'build' })).toEqual({
+      isError: false,
+      text: 'build has no files (ignored files are not listed)',
+    });
   });
 
   it('Given search calls, When they run, Then they take ripgrep syntax, honour .gitignore and group matches by file with counts', async () => {
-    expect(await run('search', { pattern: 'function \\w+\\(' })).toEqual({ isError: false, text: '1 match for function \\w+\\( in 1 file\nsrc/add.js (1 match)\n    2: function add(a, b) {' });
-    expect(await run('search', { pattern: 'line \\d{4}$' })).toMatchObject({ text: '201 matches for line \\d{4}$ in 1 file\nlong.txt (201 matches)\n 1000: line 1000\n 1001: line 1001\n 1002: line 1002\n 1003: line 1003\n 1004: line 1004\n 1005: line 1005\n 1006: line 1006\n 1007: line 1007\n 1008: line 1008\n 1009: line 1009\n  … 191 more in this file not shown\n[191 more not shown; narrow the pattern or the path]' });
-    expect(await run('search', { pattern: 'add was called' })).toEqual({ isError: false, text: 'no matches for add was called in the repository (files ignored by .gitignore are not searched)' });
+    expect(await run('search', { pattern: 'function \\w+\\(' })).toEqual({
+      isError: false,
+      text: '1 match for function \\w+\\( in 1 file\nsrc/add.js (1 match)\n    2: function add(a, b) {',
+    });
+    expect(await run('search', { pattern: 'line \\d{4}$' })).toMatchObject({
+      text: '201 matches for line \\d{4}$ in 1 file\nlong.txt (201 matches)\n 1000: line 1000\n 1001: line 1001\n 1002: line 1002\n 1003: line 1003\n 1004: line 1004\n 1005: line 1005\n 1006: line 1006\n 1007: line 1007\n 1008: line 1008\n 1009: line 1009\n  … 191 more in this file not shown\n[191 more not shown; narrow the pattern or the path]',
+    });
+    expect(await run('search', { pattern: 'add was called' })).toEqual({
+      isError: false,
+      text: 'no matches for add was called in the repository (files ignored by .gitignore are not searched)',
+    });
     const bad = await run('search', { pattern: 'a(' });
     expect(bad.isError).toBe(true);
     expect(bad.text).toMatch(/^search failed: regex parse error/);
   });
 
   it('Given many matches, When the search answer is written, Then it caps matches per file and in all', () => {
-    const out = Array.from({ length: 30 }, (_, f) => Array.from({ length: 5 }, (_, l) => `./f${String(f).padStart(2, '0')}.txt\0${l + 1}:hit`).join('\n')).join('\n');
+    const out = Array.from({ length: 30 }, (_, f) =>
+      Array.from({ length: 5 }, (_, l) => `./f${String(f).padStart(2, '0')}.txt\0${l + 1}:hit`).join('\n'),
+    ).join('\n');
     const text = formatMatches(out, 'hit');
     expect(text.split('\n')[0]).toBe('150 matches for hit in 30 files');
     expect(text.split('\n').at(-1)).toBe('[50 more not shown, in 10 more files among them; narrow the pattern or the path]');

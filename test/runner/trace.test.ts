@@ -24,7 +24,15 @@ describe('the trace is stored as it grows', () => {
     };
     const redactor = new Redactor();
     redactor.add('CANARY-secret-value');
-    const trace = new RunTrace(redactor, { sink, runId: 'r', flushEveryRecords: 3, flushEveryMs: 3_600_000, onError: (err) => { throw err; } });
+    const trace = new RunTrace(redactor, {
+      sink,
+      runId: 'r',
+      flushEveryRecords: 3,
+      flushEveryMs: 3_600_000,
+      onError: (err) => {
+        throw err;
+      },
+    });
 
     // When 7 records arrive, one holding a secret, then the run ends
     for (let i = 1; i <= 7; i++) trace.record({ type: 'note', message: i === 2 ? 'token CANARY-secret-value' : `note ${i}` });
@@ -40,7 +48,13 @@ describe('the trace is stored as it grows', () => {
 
   it('Given a record waiting, When the interval passes, Then it is stored without a new record to trigger it', async () => {
     const puts: string[] = [];
-    const trace = new RunTrace(new Redactor(), { sink: { put: async (_r, body) => (puts.push(body), 'x') }, runId: 'r', flushEveryRecords: 100, flushEveryMs: 10, onError: () => undefined });
+    const trace = new RunTrace(new Redactor(), {
+      sink: { put: async (_r, body) => (puts.push(body), 'x') },
+      runId: 'r',
+      flushEveryRecords: 100,
+      flushEveryMs: 10,
+      onError: () => undefined,
+    });
     trace.record({ type: 'note', message: 'only one' });
     await eventually(() => (puts.length === 1 ? true : undefined), 'the interval write');
     expect(puts[0]).toContain('only one');
@@ -101,7 +115,10 @@ describe('a runner killed mid-run', () => {
     }
 
     // Then the stored trace is complete JSON lines up to the hang: tests at base, two model turns, the first tool call
-    const lines = readFileSync(traceFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; name?: string });
+    const lines = readFileSync(traceFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; name?: string });
     expect(lines.filter((l) => l.type === 'test_result')).toHaveLength(1);
     expect(lines.filter((l) => l.type === 'model_turn')).toHaveLength(2);
     expect(lines.filter((l) => l.type === 'tool_call' && l.name === 'shell')).toHaveLength(1);

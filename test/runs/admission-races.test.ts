@@ -34,7 +34,10 @@ const deps = (overrides: Partial<AdmissionDeps> = {}): AdmissionDeps => ({
 });
 
 async function cancel(runId: string): Promise<void> {
-  await finalizeRun({ ...db.store, stopRunTasks: async () => undefined }, { runId, status: 'CANCELLED', reason: { code: 'cancelled', message: 'cancelled by its requester' } });
+  await finalizeRun(
+    { ...db.store, stopRunTasks: async () => undefined },
+    { runId, status: 'CANCELLED', reason: { code: 'cancelled', message: 'cancelled by its requester' } },
+  );
 }
 
 /** The run repository, with `between` run once right after admission's first read of the run. */
@@ -90,7 +93,10 @@ describe('admission when a cancel races with it', () => {
 describe('how long a run may wait in the queue', () => {
   it('Given a run submitted 12 hours ago to the second, When it is admitted, Then it is not expired; one second later it would be', async () => {
     const waited = await queuedRun('acme/api');
-    expect(await admitRun(deps({ now: () => new Date(hours(12).getTime() + 1_000) }), waited)).toEqual({ decision: 'expired', queuePosition: null });
+    expect(await admitRun(deps({ now: () => new Date(hours(12).getTime() + 1_000) }), waited)).toEqual({
+      decision: 'expired',
+      queuePosition: null,
+    });
     expect(await db.store.slots.holders()).not.toContain(waited);
     const onTime = await queuedRun('acme/api');
     expect((await admitRun(deps({ now: () => hours(12) }), onTime)).decision).toBe('admitted');

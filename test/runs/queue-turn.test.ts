@@ -22,7 +22,13 @@ const now = new Date('2030-06-01T01:00:00.000Z');
 
 async function submitted(repo: string, priority?: RunPriority): Promise<string> {
   const { runId } = await submitRun(
-    { config, ...db.store, stopRunTasks: async () => undefined, startExecution: async () => undefined, now: () => new Date(now.getTime() - 60_000) },
+    {
+      config,
+      ...db.store,
+      stopRunTasks: async () => undefined,
+      startExecution: async () => undefined,
+      now: () => new Date(now.getTime() - 60_000),
+    },
     { request: { repo, prompt: 'Tidy the README', ...(priority ? { priority } : {}) }, requester: 'bob', source: 'cli' },
   );
   return runId;
@@ -98,7 +104,15 @@ describe('a free slot goes to the run ahead in the queue', () => {
 
   it('Given the run ahead waits for something else than a slot (held by its thread or reviews), Then the run behind takes the free slot', async () => {
     const { ahead, behind } = await twoWaitingAndAFreeSlot();
-    await db.store.queue.wait({ runId: ahead, repo: 'acme/api', requester: 'bob', priority: 'normal', held: true, at: now.toISOString(), token: 'held-token' });
+    await db.store.queue.wait({
+      runId: ahead,
+      repo: 'acme/api',
+      requester: 'bob',
+      priority: 'normal',
+      held: true,
+      at: now.toISOString(),
+      token: 'held-token',
+    });
     expect((await admit(behind)).decision).toBe('admitted');
   });
 

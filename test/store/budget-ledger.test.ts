@@ -53,9 +53,13 @@ describe('budget ledger', () => {
       const run = await submittedRun({ requester, ledgerDay: '2031-07-01', budgetMicros: 1_000_000 });
       await ledger.charge(run.runId, 'compute-1', 1_000_000);
       await expect(ledger.reserveCall(run.runId, 'turn-0002', 10)).rejects.toBeInstanceOf(BudgetExhaustedError);
-      await expect(ledger.extendRun({ runId: run.runId, extensionId: 'ITEM1', extraMicros: 2_000_000, maxBudgetMicros: max, limits: generous })).resolves.toEqual({ budgetMicros: 3_000_000 });
+      await expect(
+        ledger.extendRun({ runId: run.runId, extensionId: 'ITEM1', extraMicros: 2_000_000, maxBudgetMicros: max, limits: generous }),
+      ).resolves.toEqual({ budgetMicros: 3_000_000 });
       // The same approval again changes nothing.
-      await expect(ledger.extendRun({ runId: run.runId, extensionId: 'ITEM1', extraMicros: 2_000_000, maxBudgetMicros: max, limits: generous })).resolves.toEqual({ budgetMicros: 3_000_000 });
+      await expect(
+        ledger.extendRun({ runId: run.runId, extensionId: 'ITEM1', extraMicros: 2_000_000, maxBudgetMicros: max, limits: generous }),
+      ).resolves.toEqual({ budgetMicros: 3_000_000 });
       expect(await committed(controlItemKey.orgDay('2031-07-01'))).toBe(3_000_000);
       expect(await committed(controlItemKey.requesterDay(requester, '2031-07-01'))).toBe(3_000_000);
       await ledger.reserveCall(run.runId, 'turn-0002', 500_000);
@@ -65,17 +69,45 @@ describe('budget ledger', () => {
       expect(await committed(controlItemKey.orgDay('2031-07-01'))).toBe(1_400_000);
       expect(await committed(controlItemKey.requesterDay(requester, '2031-07-01'))).toBe(1_400_000);
       // A settled run takes no more.
-      await expect(ledger.extendRun({ runId: run.runId, extensionId: 'ITEM2', extraMicros: 1, maxBudgetMicros: max, limits: generous })).rejects.toBeInstanceOf(BudgetExtensionRefusedError);
+      await expect(
+        ledger.extendRun({ runId: run.runId, extensionId: 'ITEM2', extraMicros: 1, maxBudgetMicros: max, limits: generous }),
+      ).rejects.toBeInstanceOf(BudgetExtensionRefusedError);
     });
 
     it('Given limits, When an extension does not fit maxPerRunUsd or a day, Then it is refused and nothing moved (the requester day undone when the org day refuses)', async () => {
       const requester = 'arn:aws:iam::1:user/ext-2';
       const run = await submittedRun({ requester, ledgerDay: '2031-07-02', budgetMicros: 4_000_000 });
-      const before = { run: await rawRun(run.runId), org: await committed(controlItemKey.orgDay('2031-07-02')), mine: await committed(controlItemKey.requesterDay(requester, '2031-07-02')) };
-      await expect(ledger.extendRun({ runId: run.runId, extensionId: 'ITEM1', extraMicros: 7_000_000, maxBudgetMicros: max, limits: generous })).rejects.toBeInstanceOf(BudgetExtensionRefusedError);
-      await expect(ledger.extendRun({ runId: run.runId, extensionId: 'ITEM1', extraMicros: 1_000_000, maxBudgetMicros: max, limits: { requesterDailyMicros: 4_500_000, orgDailyMicros: 100_000_000 } })).rejects.toMatchObject({ name: BudgetRefusedError.name, scope: 'requester' });
-      await expect(ledger.extendRun({ runId: run.runId, extensionId: 'ITEM1', extraMicros: 1_000_000, maxBudgetMicros: max, limits: { requesterDailyMicros: 100_000_000, orgDailyMicros: 4_500_000 } })).rejects.toMatchObject({ scope: 'org' });
-      expect({ run: await rawRun(run.runId), org: await committed(controlItemKey.orgDay('2031-07-02')), mine: await committed(controlItemKey.requesterDay(requester, '2031-07-02')) }).toEqual(before);
+      const before = {
+        run: await rawRun(run.runId),
+        org: await committed(controlItemKey.orgDay('2031-07-02')),
+        mine: await committed(controlItemKey.requesterDay(requester, '2031-07-02')),
+      };
+      await expect(
+        ledger.extendRun({ runId: run.runId, extensionId: 'ITEM1', extraMicros: 7_000_000, maxBudgetMicros: max, limits: generous }),
+      ).rejects.toBeInstanceOf(BudgetExtensionRefusedError);
+      await expect(
+        ledger.extendRun({
+          runId: run.runId,
+          extensionId: 'ITEM1',
+          extraMicros: 1_000_000,
+          maxBudgetMicros: max,
+          limits: { requesterDailyMicros: 4_500_000, orgDailyMicros: 100_000_000 },
+        }),
+      ).rejects.toMatchObject({ name: BudgetRefusedError.name, scope: 'requester' });
+      await expect(
+        ledger.extendRun({
+          runId: run.runId,
+          extensionId: 'ITEM1',
+          extraMicros: 1_000_000,
+          maxBudgetMicros: max,
+          limits: { requesterDailyMicros: 100_000_000, orgDailyMicros: 4_500_000 },
+        }),
+      ).rejects.toMatchObject({ scope: 'org' });
+      expect({
+        run: await rawRun(run.runId),
+        org: await committed(controlItemKey.orgDay('2031-07-02')),
+        mine: await committed(controlItemKey.requesterDay(requester, '2031-07-02')),
+      }).toEqual(before);
     });
   });
 
@@ -97,7 +129,9 @@ describe('budget ledger', () => {
       const attempts = Array.from({ length: 50 }, (_, i) => queuedRun({ requester: `user-${i}`, ledgerDay: day, budgetMicros: 1_000_000 }));
       // When they all reserve concurrently
       const results = await Promise.allSettled(
-        attempts.map((run) => ledger.reserveRun({ runId: run.runId, requester: run.requester, day, budgetMicros: run.budgetMicros, limits })),
+        attempts.map((run) =>
+          ledger.reserveRun({ runId: run.runId, requester: run.requester, day, budgetMicros: run.budgetMicros, limits }),
+        ),
       );
       // Then exactly 10 fit, the org day holds exactly the limit, and the rest were refused by the org
       const accepted = results.filter((result) => result.status === 'fulfilled');
@@ -350,7 +384,10 @@ describe('budget ledger', () => {
       const day = '2030-04-09';
       const run = await submittedRun({ requester: 'mia', ledgerDay: day, budgetMicros: 1_000_000 });
       await ledger.settleRun(run.runId);
-      await Promise.all([...Array.from({ length: 4 }, () => ledger.charge(run.runId, 'compute', 30_000)), ...Array.from({ length: 4 }, () => ledger.settleRun(run.runId))]);
+      await Promise.all([
+        ...Array.from({ length: 4 }, () => ledger.charge(run.runId, 'compute', 30_000)),
+        ...Array.from({ length: 4 }, () => ledger.settleRun(run.runId)),
+      ]);
       expect(await committed(controlItemKey.orgDay(day))).toBe(30_000);
       expect(await committed(controlItemKey.requesterDay('mia', day))).toBe(30_000);
       expect((await dayItem(controlItemKey.orgDay(day)))?.late).toEqual({});
@@ -392,7 +429,11 @@ describe('budget ledger', () => {
             TableName: db.names.control,
             Key: { pk },
             UpdateExpression: 'SET committedMicros = committedMicros + :over, refunds = :refunds, adjustments = :adjustments',
-            ExpressionAttributeValues: { ':over': 20_000, ':refunds': { [run.runId]: 0 }, ':adjustments': { [`${run.runId}#settle`]: 20_000 } },
+            ExpressionAttributeValues: {
+              ':over': 20_000,
+              ':refunds': { [run.runId]: 0 },
+              ':adjustments': { [`${run.runId}#settle`]: 20_000 },
+            },
           }),
         );
       }
@@ -420,7 +461,11 @@ describe('budget ledger', () => {
           TableName: db.names.control,
           Key: { pk: controlItemKey.requesterDay('pia', day) },
           UpdateExpression: 'SET committedMicros = committedMicros + :over, refunds = :refunds, adjustments = :adjustments',
-          ExpressionAttributeValues: { ':over': 30_000, ':refunds': { [run.runId]: 0 }, ':adjustments': { [`${run.runId}#settle`]: 30_000 } },
+          ExpressionAttributeValues: {
+            ':over': 30_000,
+            ':refunds': { [run.runId]: 0 },
+            ':adjustments': { [`${run.runId}#settle`]: 30_000 },
+          },
         }),
       );
       await ledger.settleRun(run.runId);
@@ -435,7 +480,10 @@ describe('budget ledger', () => {
       const run = await submittedRun({ requester: 'hal', ledgerDay: day, budgetMicros: 5_000_000 });
       await Promise.all(Array.from({ length: 20 }, (_, i) => ledger.reserveCall(run.runId, `c${i}`, 100_000)));
       // When they settle while the run settles
-      const [settled] = await Promise.all([ledger.settleRun(run.runId), ...Array.from({ length: 20 }, (_, i) => ledger.settleCall(run.runId, `c${i}`, 10_000, usage(1, 1)))]);
+      const [settled] = await Promise.all([
+        ledger.settleRun(run.runId),
+        ...Array.from({ length: 20 }, (_, i) => ledger.settleCall(run.runId, `c${i}`, 10_000, usage(1, 1))),
+      ]);
       // Then the day holds exactly budget - refund, and the run records every call once
       const stored = await runs.get(run.runId);
       expect(stored?.spentMicros).toBe(200_000);

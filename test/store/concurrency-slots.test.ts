@@ -22,7 +22,9 @@ describe('concurrency slots', () => {
     // Given a global cap of 5 and 200 runs spread over 10 repositories
     const runIds = newRunIds(200);
     // When all of them try to acquire at once
-    const granted = await Promise.all(runIds.map((runId, i) => db.store.slots.acquire(runId, `acme/repo-${i % 10}`, { global: 5, perRepo: 5 })));
+    const granted = await Promise.all(
+      runIds.map((runId, i) => db.store.slots.acquire(runId, `acme/repo-${i % 10}`, { global: 5, perRepo: 5 })),
+    );
     // Then exactly 5 hold a slot, and the counter agrees with the holders
     const winners = runIds.filter((_, i) => granted[i]);
     expect(winners).toHaveLength(5);

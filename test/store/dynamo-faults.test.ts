@@ -6,7 +6,12 @@ import { withFaults } from '../support/dynamo-faults';
 
 describe('the fault-injecting document client (test/support/dynamo-faults.ts)', () => {
   const db = withDynalite();
-  const counter = (pk: string) => ({ TableName: db.names.control, Key: { pk }, UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': 1 } });
+  const counter = (pk: string) => ({
+    TableName: db.names.control,
+    Key: { pk },
+    UpdateExpression: 'ADD n :one',
+    ExpressionAttributeValues: { ':one': 1 },
+  });
   async function read(pk: string): Promise<number | undefined> {
     const { Item } = await db.doc.send(new GetCommand({ TableName: db.names.control, Key: { pk }, ConsistentRead: true }));
     return Item?.n as number | undefined;
@@ -20,7 +25,14 @@ describe('the fault-injecting document client (test/support/dynamo-faults.ts)', 
       async (real) => {
         const { Item } = await real.send(new GetCommand({ TableName: db.names.control, Key: { pk: 'faults#race' }, ConsistentRead: true }));
         observed.push(Item?.n as number | undefined);
-        await real.send(new UpdateCommand({ TableName: db.names.control, Key: { pk: 'faults#race' }, UpdateExpression: 'ADD n :hundred', ExpressionAttributeValues: { ':hundred': 100 } }));
+        await real.send(
+          new UpdateCommand({
+            TableName: db.names.control,
+            Key: { pk: 'faults#race' },
+            UpdateExpression: 'ADD n :hundred',
+            ExpressionAttributeValues: { ':hundred': 100 },
+          }),
+        );
       },
       { nth: 2 },
     );
@@ -36,7 +48,10 @@ describe('the fault-injecting document client (test/support/dynamo-faults.ts)', 
 
   it('Given a throttle on a put, When it is sent, Then it fails with a fault that is not a failed condition, nothing is written, and the next one goes through', async () => {
     const faults = withFaults(db.doc);
-    const throttle = faults.throttle({ command: PutCommand, where: (input) => (input.Item as { pk?: string } | undefined)?.pk === 'faults#put' });
+    const throttle = faults.throttle({
+      command: PutCommand,
+      where: (input) => (input.Item as { pk?: string } | undefined)?.pk === 'faults#put',
+    });
     const put = () => faults.doc.send(new PutCommand({ TableName: db.names.control, Item: { pk: 'faults#put', n: 7 } }));
     const failure = await put().then(
       () => undefined,

@@ -33,8 +33,18 @@ describe('budget ledger under faults and races', () => {
   }
 
   const conditionHas = (fragment: string) => (input: Record<string, unknown>) => String(input.ConditionExpression ?? '').includes(fragment);
-  const onDay = (pk: string, fragment: string): CommandMatch => ({ command: UpdateCommand, table: db.names.control, key: { pk }, where: conditionHas(fragment) });
-  const onRun = (runId: string, fragment: string): CommandMatch => ({ command: UpdateCommand, table: db.names.runs, key: { runId }, where: conditionHas(fragment) });
+  const onDay = (pk: string, fragment: string): CommandMatch => ({
+    command: UpdateCommand,
+    table: db.names.control,
+    key: { pk },
+    where: conditionHas(fragment),
+  });
+  const onRun = (runId: string, fragment: string): CommandMatch => ({
+    command: UpdateCommand,
+    table: db.names.runs,
+    key: { runId },
+    where: conditionHas(fragment),
+  });
   const reserveOnDay = (pk: string) => onDay(pk, 'attribute_not_exists(reservations.#run)');
   const endOnDay = (pk: string) => onDay(pk, 'reservations.#run = :reserved');
   const settleOnRun = (runId: string) => onRun(runId, 'spentMicros = :spent');
@@ -51,14 +61,22 @@ describe('budget ledger under faults and races', () => {
     if (!Item) throw new Error(`no run ${runId}`);
     return Item;
   }
-  const daysOf = (run: RunRecord) => ({ requester: controlItemKey.requesterDay(run.requester, run.ledgerDay), org: controlItemKey.orgDay(run.ledgerDay) });
+  const daysOf = (run: RunRecord) => ({
+    requester: controlItemKey.requesterDay(run.requester, run.ledgerDay),
+    org: controlItemKey.orgDay(run.ledgerDay),
+  });
 
   /** What money the run and its two days hold: equal before and after a failed move when nothing was half-written. */
   async function money(run: RunRecord): Promise<Record<string, unknown>> {
     const item = await rawRun(run.runId);
     const day = async (pk: string) => {
       const found = await dayItem(pk);
-      return { committed: found?.committedMicros ?? 0, reservation: (found?.reservations as Record<string, number> | undefined)?.[run.runId], extensions: found?.extensions ?? {}, late: found?.late ?? {} };
+      return {
+        committed: found?.committedMicros ?? 0,
+        reservation: (found?.reservations as Record<string, number> | undefined)?.[run.runId],
+        extensions: found?.extensions ?? {},
+        late: found?.late ?? {},
+      };
     };
     const { requester, org } = daysOf(run);
     return {
@@ -84,11 +102,23 @@ describe('budget ledger under faults and races', () => {
 
   async function submitted(overrides: Partial<RunRecord>, limits: DailyLimits = generous): Promise<RunRecord> {
     const run = queuedRun(overrides);
-    await competitor().reserveRun({ runId: run.runId, requester: run.requester, day: run.ledgerDay, budgetMicros: run.budgetMicros, limits });
+    await competitor().reserveRun({
+      runId: run.runId,
+      requester: run.requester,
+      day: run.ledgerDay,
+      budgetMicros: run.budgetMicros,
+      limits,
+    });
     await createStore(db.doc, db.names).runs.create(run);
     return run;
   }
-  const reserveOf = (run: RunRecord, limits: DailyLimits = generous) => ({ runId: run.runId, requester: run.requester, day: run.ledgerDay, budgetMicros: run.budgetMicros, limits });
+  const reserveOf = (run: RunRecord, limits: DailyLimits = generous) => ({
+    runId: run.runId,
+    requester: run.requester,
+    day: run.ledgerDay,
+    budgetMicros: run.budgetMicros,
+    limits,
+  });
 
   async function rejection(promise: Promise<unknown>): Promise<unknown> {
     return promise.then(
@@ -138,9 +168,19 @@ describe('budget ledger under faults and races', () => {
       expect(await committed(daysOf(run).org)).toBe(0);
     });
 
-    type Case = { name: string; prepare: (run: RunRecord) => Promise<void>; fault: (run: RunRecord) => CommandMatch; move: (ledger: BudgetLedgerPort, run: RunRecord) => Promise<unknown> };
+    type Case = {
+      name: string;
+      prepare: (run: RunRecord) => Promise<void>;
+      fault: (run: RunRecord) => CommandMatch;
+      move: (ledger: BudgetLedgerPort, run: RunRecord) => Promise<unknown>;
+    };
     const cases: Case[] = [
-      { name: 'reserveCall on the run', prepare: async () => {}, fault: (run) => onRun(run.runId, 'attribute_not_exists(calls.#call)'), move: (ledger, run) => ledger.reserveCall(run.runId, 'c1', 10_000) },
+      {
+        name: 'reserveCall on the run',
+        prepare: async () => {},
+        fault: (run) => onRun(run.runId, 'attribute_not_exists(calls.#call)'),
+        move: (ledger, run) => ledger.reserveCall(run.runId, 'c1', 10_000),
+      },
       {
         name: 'settleCall on an active run',
         prepare: (run) => competitor().reserveCall(run.runId, 'c1', 10_000),
@@ -156,7 +196,12 @@ describe('budget ledger under faults and races', () => {
         fault: (run) => onRun(run.runId, 'droppedCalls.#call = :dropped'),
         move: (ledger, run) => ledger.settleCall(run.runId, 'c1', 7_000, usage(1, 1)),
       },
-      { name: 'charge on an active run', prepare: async () => {}, fault: (run) => onRun(run.runId, 'settled = :false AND attribute_not_exists(charges.#charge)'), move: (ledger, run) => ledger.charge(run.runId, 'compute', 5_000) },
+      {
+        name: 'charge on an active run',
+        prepare: async () => {},
+        fault: (run) => onRun(run.runId, 'settled = :false AND attribute_not_exists(charges.#charge)'),
+        move: (ledger, run) => ledger.charge(run.runId, 'compute', 5_000),
+      },
       {
         name: 'charge after the run settled',
         prepare: async (run) => {
@@ -165,32 +210,47 @@ describe('budget ledger under faults and races', () => {
         fault: (run) => onRun(run.runId, 'settled = :true AND attribute_not_exists(charges.#charge)'),
         move: (ledger, run) => ledger.charge(run.runId, 'compute', 5_000),
       },
-      { name: 'settleRun on the run', prepare: async () => {}, fault: (run) => settleOnRun(run.runId), move: (ledger, run) => ledger.settleRun(run.runId) },
+      {
+        name: 'settleRun on the run',
+        prepare: async () => {},
+        fault: (run) => settleOnRun(run.runId),
+        move: (ledger, run) => ledger.settleRun(run.runId),
+      },
       {
         name: 'extendRun on the requester day',
         prepare: async () => {},
         fault: (run) => onDay(daysOf(run).requester, 'attribute_not_exists(extensions.#key)'),
-        move: (ledger, run) => ledger.extendRun({ runId: run.runId, extensionId: 'X1', extraMicros: 50_000, maxBudgetMicros, limits: generous }),
+        move: (ledger, run) =>
+          ledger.extendRun({ runId: run.runId, extensionId: 'X1', extraMicros: 50_000, maxBudgetMicros, limits: generous }),
       },
       {
         name: 'extendRun making the requester day ready',
         prepare: async () => {},
-        fault: (run) => ({ command: UpdateCommand, table: db.names.control, key: { pk: daysOf(run).requester }, where: (input) => input.ConditionExpression === 'attribute_exists(reservations.#run)' }),
-        move: (ledger, run) => ledger.extendRun({ runId: run.runId, extensionId: 'X1', extraMicros: 50_000, maxBudgetMicros, limits: generous }),
+        fault: (run) => ({
+          command: UpdateCommand,
+          table: db.names.control,
+          key: { pk: daysOf(run).requester },
+          where: (input) => input.ConditionExpression === 'attribute_exists(reservations.#run)',
+        }),
+        move: (ledger, run) =>
+          ledger.extendRun({ runId: run.runId, extensionId: 'X1', extraMicros: 50_000, maxBudgetMicros, limits: generous }),
       },
     ];
 
-    it.each(cases)('Given a throttled write in $name, When the move is made, Then the throttle is thrown and the money the run and its days hold is unchanged', async ({ prepare, fault, move }) => {
-      const run = await submitted({ requester: 'fault-table', ledgerDay: '2032-01-04', budgetMicros: 1_000_000 });
-      await prepare(run);
-      const before = await money(run);
-      const { ledger, faults } = faulty();
-      const throttle = faults.throttle(fault(run));
-      const failure = await rejection(move(ledger, run));
-      expect(failure).toBeInstanceOf(ProvisionedThroughputExceededException);
-      expect(throttle.fired).toBe(1);
-      expect(await money(run)).toEqual(before);
-    });
+    it.each(cases)(
+      'Given a throttled write in $name, When the move is made, Then the throttle is thrown and the money the run and its days hold is unchanged',
+      async ({ prepare, fault, move }) => {
+        const run = await submitted({ requester: 'fault-table', ledgerDay: '2032-01-04', budgetMicros: 1_000_000 });
+        await prepare(run);
+        const before = await money(run);
+        const { ledger, faults } = faulty();
+        const throttle = faults.throttle(fault(run));
+        const failure = await rejection(move(ledger, run));
+        expect(failure).toBeInstanceOf(ProvisionedThroughputExceededException);
+        expect(throttle.fired).toBe(1);
+        expect(await money(run)).toEqual(before);
+      },
+    );
 
     it('Given a dropped call whose late cost is throttled on the requester day, When it is settled again, Then the run counts it once and each day moves by real minus worst case once', async () => {
       const run = await submitted({ requester: 'fault-7', ledgerDay: '2032-01-08', budgetMicros: 1_000_000 });
@@ -227,7 +287,9 @@ describe('budget ledger under faults and races', () => {
       const before = await money(run);
       const { ledger, faults } = faulty();
       faults.throttle(onDay(daysOf(run).org, 'attribute_not_exists(extensions.#key)'));
-      await expect(ledger.extendRun({ runId: run.runId, extensionId: 'X1', extraMicros: 50_000, maxBudgetMicros, limits: generous })).rejects.toBeInstanceOf(ProvisionedThroughputExceededException);
+      await expect(
+        ledger.extendRun({ runId: run.runId, extensionId: 'X1', extraMicros: 50_000, maxBudgetMicros, limits: generous }),
+      ).rejects.toBeInstanceOf(ProvisionedThroughputExceededException);
       // The requester day took the extension and keeps it until the run settles (extendRun stopped after the days); the run did not.
       expect((await money(run)).run).toEqual(before.run);
       await ledger.settleRun(run.runId);
@@ -289,7 +351,9 @@ describe('budget ledger under faults and races', () => {
 
     it('Given a budget above the day limit, When it is reserved, Then it is refused without writing the day', async () => {
       const run = queuedRun({ requester: 'over-1', ledgerDay: '2032-02-03', budgetMicros: 2_000_001 });
-      await expect(competitor().reserveRun(reserveOf(run, { requesterDailyMicros: 2_000_000, orgDailyMicros: 100_000_000 }))).rejects.toMatchObject({ scope: 'requester' });
+      await expect(
+        competitor().reserveRun(reserveOf(run, { requesterDailyMicros: 2_000_000, orgDailyMicros: 100_000_000 })),
+      ).rejects.toMatchObject({ scope: 'requester' });
       expect(await dayItem(daysOf(run).requester)).toBeUndefined();
       expect(await dayItem(daysOf(run).org)).toBeUndefined();
     });
@@ -343,7 +407,9 @@ describe('budget ledger under faults and races', () => {
       const other = queuedRun({ requester: 'race-0', ledgerDay: day, budgetMicros: 1_000_000 });
       const run = queuedRun({ requester: 'race-1', ledgerDay: day, budgetMicros: 2_000_000 });
       const { ledger, faults } = faulty();
-      const race = faults.before({ command: GetCommand, table: db.names.control, key: { pk: daysOf(run).org } }, () => competitor().reserveRun(reserveOf(other, limits)));
+      const race = faults.before({ command: GetCommand, table: db.names.control, key: { pk: daysOf(run).org } }, () =>
+        competitor().reserveRun(reserveOf(other, limits)),
+      );
       await ledger.reserveRun(reserveOf(run, limits));
       expect(race.fired).toBe(1);
       expect(await committed(daysOf(run).org)).toBe(3_000_000);
@@ -453,7 +519,14 @@ describe('budget ledger under faults and races', () => {
       const { ledger, faults } = faulty();
       // What the previous version's settle wrote: the refund (0: it overspent) with its kept marker.
       const race = faults.before(endOnDay(org), async (real) => {
-        await real.send(new UpdateCommand({ TableName: db.names.control, Key: { pk: org }, UpdateExpression: 'SET refunds = :refunds', ExpressionAttributeValues: { ':refunds': { [run.runId]: 0 } } }));
+        await real.send(
+          new UpdateCommand({
+            TableName: db.names.control,
+            Key: { pk: org },
+            UpdateExpression: 'SET refunds = :refunds',
+            ExpressionAttributeValues: { ':refunds': { [run.runId]: 0 } },
+          }),
+        );
       });
       await ledger.settleRun(run.runId);
       await ledger.settleRun(run.runId);
@@ -520,7 +593,11 @@ describe('budget ledger under faults and races', () => {
       const race = faults.before(onRun(run.runId, 'attribute_not_exists(calls.#call)'), async () => {
         await competitor().settleRun(run.runId);
       });
-      await expect(ledger.reserveCall(run.runId, 'c1', 10_000)).rejects.toMatchObject({ name: BudgetExhaustedError.name, availableMicros: 0, neededMicros: 10_000 });
+      await expect(ledger.reserveCall(run.runId, 'c1', 10_000)).rejects.toMatchObject({
+        name: BudgetExhaustedError.name,
+        availableMicros: 0,
+        neededMicros: 10_000,
+      });
       expect(race.fired).toBe(1);
       for (const pk of Object.values(daysOf(run))) expect(await committed(pk)).toBe(0);
     });
@@ -532,7 +609,9 @@ describe('budget ledger under faults and races', () => {
       const race = faults.before(onRun(run.runId, 'attribute_not_exists(extensions.#ext)'), async () => {
         await competitor().settleRun(run.runId);
       });
-      await expect(ledger.extendRun({ runId: run.runId, extensionId: 'X1', extraMicros: 500_000, maxBudgetMicros, limits: generous })).rejects.toBeInstanceOf(BudgetExtensionRefusedError);
+      await expect(
+        ledger.extendRun({ runId: run.runId, extensionId: 'X1', extraMicros: 500_000, maxBudgetMicros, limits: generous }),
+      ).rejects.toBeInstanceOf(BudgetExtensionRefusedError);
       expect(race.fired).toBe(1);
       for (const pk of Object.values(daysOf(run))) expect(await committed(pk)).toBe(100_000);
     });
@@ -543,13 +622,16 @@ describe('budget ledger under faults and races', () => {
       const race = faults.before(onDay(daysOf(run).org, 'attribute_not_exists(extensions.#key)'), async () => {
         await competitor().settleRun(run.runId);
       });
-      await expect(ledger.extendRun({ runId: run.runId, extensionId: 'X1', extraMicros: 500_000, maxBudgetMicros, limits: generous })).rejects.toBeInstanceOf(BudgetExtensionRefusedError);
+      await expect(
+        ledger.extendRun({ runId: run.runId, extensionId: 'X1', extraMicros: 500_000, maxBudgetMicros, limits: generous }),
+      ).rejects.toBeInstanceOf(BudgetExtensionRefusedError);
       expect(race.fired).toBe(1);
       for (const pk of Object.values(daysOf(run))) expect(await committed(pk)).toBe(0);
     });
     it('Given a run that took two extensions, When it settles, Then both leave each day with its reservation', async () => {
       const run = await submitted({ requester: 'settle-14', ledgerDay: '2032-03-14', budgetMicros: 1_000_000 });
-      for (const extensionId of ['X1', 'X2']) await competitor().extendRun({ runId: run.runId, extensionId, extraMicros: 100_000, maxBudgetMicros, limits: generous });
+      for (const extensionId of ['X1', 'X2'])
+        await competitor().extendRun({ runId: run.runId, extensionId, extraMicros: 100_000, maxBudgetMicros, limits: generous });
       await competitor().charge(run.runId, 'compute', 50_000);
       await expect(competitor().settleRun(run.runId)).resolves.toEqual({ refundedMicros: 1_150_000, spentMicros: 50_000 });
       for (const pk of Object.values(daysOf(run))) {
@@ -566,18 +648,31 @@ describe('budget ledger under faults and races', () => {
       await competitor().extendRun({ runId: run.runId, extensionId: 'X1', extraMicros: 100_000, maxBudgetMicros, limits: generous });
       const { ledger, faults } = faulty();
       faults.throttle(onRun(run.runId, 'attribute_not_exists(extensions.#ext)'));
-      await expect(ledger.extendRun({ runId: run.runId, extensionId: 'X2', extraMicros: 200_000, maxBudgetMicros, limits: generous })).rejects.toBeInstanceOf(ProvisionedThroughputExceededException);
+      await expect(
+        ledger.extendRun({ runId: run.runId, extensionId: 'X2', extraMicros: 200_000, maxBudgetMicros, limits: generous }),
+      ).rejects.toBeInstanceOf(ProvisionedThroughputExceededException);
       await expect(ledger.settleRun(run.runId)).resolves.toEqual({ refundedMicros: 1_100_000, spentMicros: 0 });
       for (const pk of Object.values(daysOf(run))) {
         expect(await committed(pk)).toBe(570_000);
-        expect(await dayItem(pk)).toMatchObject({ reservations: { [other.runId]: 570_000 }, extensions: { [`${other.runId}#X1`]: 70_000 } });
+        expect(await dayItem(pk)).toMatchObject({
+          reservations: { [other.runId]: 570_000 },
+          extensions: { [`${other.runId}#X1`]: 70_000 },
+        });
       }
     });
 
     it('Given a day whose reservation for a run disagrees with the run and no stray extension explains it, When the run settles, Then the ledger refuses to guess and the day is left as it was', async () => {
       const run = await submitted({ requester: 'settle-16', ledgerDay: '2032-03-16', budgetMicros: 1_000_000 });
       const org = daysOf(run).org;
-      await db.doc.send(new UpdateCommand({ TableName: db.names.control, Key: { pk: org }, UpdateExpression: 'SET reservations.#run = :other', ExpressionAttributeNames: { '#run': run.runId }, ExpressionAttributeValues: { ':other': 1_000_001 } }));
+      await db.doc.send(
+        new UpdateCommand({
+          TableName: db.names.control,
+          Key: { pk: org },
+          UpdateExpression: 'SET reservations.#run = :other',
+          ExpressionAttributeNames: { '#run': run.runId },
+          ExpressionAttributeValues: { ':other': 1_000_001 },
+        }),
+      );
       const error = await rejection(competitor().settleRun(run.runId));
       expect(error).toBeInstanceOf(LedgerInconsistencyError);
       expect(String(error)).toContain(`run ${run.runId} holds 1000001 micro-USD on ${org}, its run says 1000000`);

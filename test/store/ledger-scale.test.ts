@@ -23,7 +23,17 @@ describe('the day ledger at volume', () => {
   });
 
   it(`Given ${runs} runs in one UTC day, ${concurrency} in flight, When each is submitted, run and settled, Then the day items stay bounded by the runs in flight and the last submission costs what the first did`, async () => {
-    const result = await driveLedgerDay({ doc: db.doc, names: { ...db.names, runs: 'ledger-runs' }, day: '2031-03-03', runs, concurrency, requesters, sampleEvery: Math.ceil(runs / 10), window: 50, warmup: requesters * 2 });
+    const result = await driveLedgerDay({
+      doc: db.doc,
+      names: { ...db.names, runs: 'ledger-runs' },
+      day: '2031-03-03',
+      runs,
+      concurrency,
+      requesters,
+      sampleEvery: Math.ceil(runs / 10),
+      window: 50,
+      warmup: requesters * 2,
+    });
 
     // Every run's unused budget came back exactly: the org day holds what was spent, and no run's entry.
     expect(result.orgCommittedMicros).toBe(result.spentMicros);

@@ -15,7 +15,8 @@ describe('run event log', () => {
     // Given a run with 25 events
     const { runId } = queuedRun();
     const written = [];
-    for (let i = 0; i < 25; i += 1) written.push(await db.store.events.append(runId, i % 2 ? 'model_turn' : 'tool_call', `step ${i}`, { step: i }));
+    for (let i = 0; i < 25; i += 1)
+      written.push(await db.store.events.append(runId, i % 2 ? 'model_turn' : 'tool_call', `step ${i}`, { step: i }));
     // When it is read 10 at a time
     const seen = [];
     let cursor: string | undefined;

@@ -30,6 +30,10 @@ describe('the list indexes derived keys', () => {
   });
 
   it('leave out of a status change the one key without the status', () => {
-    expect(Object.keys(statusIndexKeys({ requester: 'a', repo: 'r/x', status: 'FAILED' })).sort()).toEqual(['repoStatus', 'requesterRepoStatus', 'requesterStatus']);
+    expect(Object.keys(statusIndexKeys({ requester: 'a', repo: 'r/x', status: 'FAILED' })).sort()).toEqual([
+      'repoStatus',
+      'requesterRepoStatus',
+      'requesterStatus',
+    ]);
   });
 });

@@ -92,7 +92,12 @@ describe('run list on the KEYS_ONLY list indexes', () => {
   it('reads at most limit+1 index keys and limit items per page, beside 1,000 runs that do not match', async () => {
     const reader = counting(db.doc);
     const runs = createRunRepository(reader.doc, db.names.runs);
-    for (const filters of [{ requester: 'alice' }, { repo: 'acme/tools', status: 'RUNNING' as const }, { requester: 'bob', repo: 'acme/widgets', status: 'QUEUED' as const }, { status: 'FAILED' as const }]) {
+    for (const filters of [
+      { requester: 'alice' },
+      { repo: 'acme/tools', status: 'RUNNING' as const },
+      { requester: 'bob', repo: 'acme/widgets', status: 'QUEUED' as const },
+      { status: 'FAILED' as const },
+    ]) {
       let cursor: string | undefined;
       do {
         const page = await runs.list({ ...filters, limit: 3, ...(cursor ? { cursor } : {}) });
@@ -139,7 +144,9 @@ describe('run list on the KEYS_ONLY list indexes', () => {
       if (repo) filters.repo = repo;
       if (status) filters.status = status;
       const expected = scanned
-        .filter((item) => (!requester || item.requester === requester) && (!repo || item.repo === repo) && (!status || item.status === status))
+        .filter(
+          (item) => (!requester || item.requester === requester) && (!repo || item.repo === repo) && (!status || item.status === status),
+        )
         .map((item) => String(item.runId))
         .sort((a, b) => (a < b ? 1 : -1));
       const limit = 1 + Math.floor(random() * 7);
@@ -156,14 +163,20 @@ describe('run list on the KEYS_ONLY list indexes', () => {
       expect({ filters, ids }).toEqual({ filters, ids: expected });
     }
     // Every one of the eight indexes answered some trial
-    expect([...indexesUsed].sort()).toEqual(Object.values(runsListIndexes).map((index) => index.name).sort());
+    expect([...indexesUsed].sort()).toEqual(
+      Object.values(runsListIndexes)
+        .map((index) => index.name)
+        .sort(),
+    );
   }, 120_000);
 
   it('moves a run between the status partitions when its status changes', async () => {
     const run = queuedRun({ requester: 'erin', repo: 'acme/moves' });
     await db.store.runs.create(run);
-    const ids = async (status: RunStatus) => (await db.store.runs.list({ requester: 'erin', repo: 'acme/moves', status, limit: 10 })).runs.map((r) => r.runId);
-    const byRepoStatus = async (status: RunStatus) => (await db.store.runs.list({ repo: 'acme/moves', status, limit: 10 })).runs.map((r) => r.runId);
+    const ids = async (status: RunStatus) =>
+      (await db.store.runs.list({ requester: 'erin', repo: 'acme/moves', status, limit: 10 })).runs.map((r) => r.runId);
+    const byRepoStatus = async (status: RunStatus) =>
+      (await db.store.runs.list({ repo: 'acme/moves', status, limit: 10 })).runs.map((r) => r.runId);
     expect(await ids('QUEUED')).toEqual([run.runId]);
     await db.store.runs.transition(run.runId, 'STARTING');
     await db.store.runs.transition(run.runId, 'RUNNING');
@@ -199,7 +212,10 @@ describe('run list on the KEYS_ONLY list indexes', () => {
     // Given a client whose first BatchGetItem answers only the first key and leaves the rest unprocessed
     let first = true;
     const send = async (command: unknown) => {
-      const answer = (await (db.doc.send as (c: unknown) => Promise<Record<string, never>>)(command)) as Record<string, Record<string, Record<string, unknown>[]>>;
+      const answer = (await (db.doc.send as (c: unknown) => Promise<Record<string, never>>)(command)) as Record<
+        string,
+        Record<string, Record<string, unknown>[]>
+      >;
       if (command instanceof BatchGetCommand && first) {
         first = false;
         const table = db.names.runs;
@@ -209,7 +225,9 @@ describe('run list on the KEYS_ONLY list indexes', () => {
       }
       return answer;
     };
-    const flaky = new Proxy(db.doc, { get: (target, property, receiver) => (property === 'send' ? send : Reflect.get(target, property, receiver)) });
+    const flaky = new Proxy(db.doc, {
+      get: (target, property, receiver) => (property === 'send' ? send : Reflect.get(target, property, receiver)),
+    });
     const page = await createRunRepository(flaky, db.names.runs).list({ requester: 'alice', limit: 5 });
     const expected = newestFirst(stored.filter((run) => run.requester === 'alice')).slice(0, 5);
     expect(first).toBe(false);

@@ -69,27 +69,50 @@ describe.each(['keys', 'legacy'] as const)('run list (%s indexes)', (mode) => {
     ['repo', { repo: 'acme/gadgets' }, (run: RunRecord) => run.repo === 'acme/gadgets'],
     ['active status', { status: 'RUNNING' as const }, (run: RunRecord) => run.status === 'RUNNING'],
     ['terminal status', { status: 'SUCCEEDED' as const }, (run: RunRecord) => run.status === 'SUCCEEDED'],
-    ['requester and repo', { requester: 'alice', repo: 'acme/widgets' }, (run: RunRecord) => run.requester === 'alice' && run.repo === 'acme/widgets'],
-    ['all three', { requester: 'carol', repo: 'acme/gadgets', status: 'RUNNING' as const }, (run: RunRecord) => run.requester === 'carol' && run.repo === 'acme/gadgets' && run.status === 'RUNNING'],
-    ['repo and terminal status', { repo: 'acme/gadgets', status: 'SUCCEEDED' as const }, (run: RunRecord) => run.repo === 'acme/gadgets' && run.status === 'SUCCEEDED'],
-  ])('Given a filter by %s, When the runs are listed 2 at a time, Then exactly the matching runs come back, newest first, each once', async (_name, filters, matches) => {
-    // When the runs are listed with the filters, two at a time
-    const { ids } = await allPages({ ...filters, limit: 2 });
-    // Then exactly the matching runs come back, newest first, each once
-    const expected = newestFirst(stored.filter(matches));
-    expect(expected.length).toBeGreaterThan(0);
-    expect(ids).toEqual(expected);
-  });
+    [
+      'requester and repo',
+      { requester: 'alice', repo: 'acme/widgets' },
+      (run: RunRecord) => run.requester === 'alice' && run.repo === 'acme/widgets',
+    ],
+    [
+      'all three',
+      { requester: 'carol', repo: 'acme/gadgets', status: 'RUNNING' as const },
+      (run: RunRecord) => run.requester === 'carol' && run.repo === 'acme/gadgets' && run.status === 'RUNNING',
+    ],
+    [
+      'repo and terminal status',
+      { repo: 'acme/gadgets', status: 'SUCCEEDED' as const },
+      (run: RunRecord) => run.repo === 'acme/gadgets' && run.status === 'SUCCEEDED',
+    ],
+  ])(
+    'Given a filter by %s, When the runs are listed 2 at a time, Then exactly the matching runs come back, newest first, each once',
+    async (_name, filters, matches) => {
+      // When the runs are listed with the filters, two at a time
+      const { ids } = await allPages({ ...filters, limit: 2 });
+      // Then exactly the matching runs come back, newest first, each once
+      const expected = newestFirst(stored.filter(matches));
+      expect(expected.length).toBeGreaterThan(0);
+      expect(ids).toEqual(expected);
+    },
+  );
 
   it('Given a repository that reads 3 items per DynamoDB page, When a filtered list asks for 2 at a time, Then it keeps reading until each page is full and returns every match once, newest first', async () => {
     // Given a repository that reads only 3 items per DynamoDB page (legacy indexes), so most pages hold no match
     const runs = createRunRepository(db.doc, db.names.runs, { listPageReadLimit: 3, listIndexes: mode });
-    const expected = newestFirst(stored.filter((run) => run.requester === 'carol' && run.repo === 'acme/gadgets' && run.status === 'RUNNING'));
+    const expected = newestFirst(
+      stored.filter((run) => run.requester === 'carol' && run.repo === 'acme/gadgets' && run.status === 'RUNNING'),
+    );
     // When a filtered list asks for 2 at a time
     const ids: string[] = [];
     let cursor: string | undefined;
     do {
-      const page = await runs.list({ requester: 'carol', repo: 'acme/gadgets', status: 'RUNNING', limit: 2, ...(cursor ? { cursor } : {}) });
+      const page = await runs.list({
+        requester: 'carol',
+        repo: 'acme/gadgets',
+        status: 'RUNNING',
+        limit: 2,
+        ...(cursor ? { cursor } : {}),
+      });
       ids.push(...page.runs.map((run) => run.runId));
       cursor = page.nextCursor ?? undefined;
     } while (cursor);

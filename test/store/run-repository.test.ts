@@ -41,7 +41,12 @@ describe('run repository', () => {
     await db.store.runs.transition(run.runId, 'STARTING', { queuePosition: null });
     const running = await db.store.runs.transition(run.runId, 'RUNNING', { startedAt: '2030-01-02T03:05:00.000Z', branch: 'nightshift/x' });
     // Then the stored run has the new status and the patched fields
-    expect(running).toMatchObject({ status: 'RUNNING', queuePosition: null, startedAt: '2030-01-02T03:05:00.000Z', branch: 'nightshift/x' });
+    expect(running).toMatchObject({
+      status: 'RUNNING',
+      queuePosition: null,
+      startedAt: '2030-01-02T03:05:00.000Z',
+      branch: 'nightshift/x',
+    });
     expect(await db.store.runs.get(run.runId)).toEqual(running);
   });
 
@@ -65,7 +70,11 @@ describe('run repository', () => {
     await db.store.runs.transition(run.runId, 'RUNNING');
     // When twenty writers race to end it, half as SUCCEEDED and half as CANCELLED
     const results = await Promise.allSettled(
-      Array.from({ length: 20 }, (_, i) => db.store.runs.transition(run.runId, i % 2 === 0 ? 'SUCCEEDED' : 'CANCELLED', { finishedAt: `2030-01-02T04:00:${String(i).padStart(2, '0')}.000Z` })),
+      Array.from({ length: 20 }, (_, i) =>
+        db.store.runs.transition(run.runId, i % 2 === 0 ? 'SUCCEEDED' : 'CANCELLED', {
+          finishedAt: `2030-01-02T04:00:${String(i).padStart(2, '0')}.000Z`,
+        }),
+      ),
     );
     // Then exactly one wins and the others are refused as illegal (terminal runs do not move)
     const winners = results.filter((result) => result.status === 'fulfilled');
@@ -81,7 +90,10 @@ describe('run repository', () => {
     await db.store.runs.create(run);
     await db.store.runs.transition(run.runId, 'CANCELLED', { error: { code: 'cancelled', message: 'cancelled by alice' } });
     // When it is patched, or moved again
-    await expect(db.store.runs.patch(run.runId, { prUrl: 'https://example.test/pr/1' })).rejects.toMatchObject({ name: 'IllegalTransitionError', from: 'CANCELLED' });
+    await expect(db.store.runs.patch(run.runId, { prUrl: 'https://example.test/pr/1' })).rejects.toMatchObject({
+      name: 'IllegalTransitionError',
+      from: 'CANCELLED',
+    });
     await expect(db.store.runs.transition(run.runId, 'FAILED')).rejects.toBeInstanceOf(IllegalTransitionError);
     // Then nothing changed; an explicit allowTerminal patch (finalize's late PR link) is the only way in
     expect((await db.store.runs.get(run.runId))?.prUrl).toBeNull();

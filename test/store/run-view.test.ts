@@ -9,7 +9,8 @@ describe('run view', () => {
     const view = toRunView(run);
     // Then money is in USD and no ledger field leaks
     expect(view).toMatchObject({ runId: run.runId, budgetUsd: 2.5, costUsd: 0.123456, queuePosition: 0 });
-    for (const hidden of ['budgetMicros', 'spentMicros', 'ledgerDay', 'settled', 'requestHash', 'runKind']) expect(view).not.toHaveProperty(hidden);
+    for (const hidden of ['budgetMicros', 'spentMicros', 'ledgerDay', 'settled', 'requestHash', 'runKind'])
+      expect(view).not.toHaveProperty(hidden);
     // `kind` is the run's kind (docs/api.md#requests), not the table's item type; a record without one is a change run.
     expect(view).toMatchObject({ kind: 'change', pr: null });
   });
@@ -22,7 +23,11 @@ describe('run view', () => {
   });
 
   it('Given a run from a GitHub thread whose pull request was merged, When it is viewed, Then it shows the thread and how the pull request ended, and the status comment id stays internal', () => {
-    const run = queuedRun({ thread: 'acme/web#12', statusCommentId: 99, pullRequest: { number: 13, state: 'merged', at: '2026-12-02T10:00:00Z' } });
+    const run = queuedRun({
+      thread: 'acme/web#12',
+      statusCommentId: 99,
+      pullRequest: { number: 13, state: 'merged', at: '2026-12-02T10:00:00Z' },
+    });
     const view = toRunView(run);
     expect(view).toMatchObject({ thread: 'acme/web#12', pullRequest: { number: 13, state: 'merged', at: '2026-12-02T10:00:00Z' } });
     expect(view).not.toHaveProperty('statusCommentId');
@@ -31,7 +36,9 @@ describe('run view', () => {
 
   it('Given a run resumed twice without a human, When it is viewed, Then it shows the count, the capacity and the cause, and the resume key stays internal', () => {
     // Given a run resumed twice after Spot interruptions, now on regular Fargate
-    const run = queuedRun({ automaticResumes: { count: 2, capacityProvider: 'FARGATE', lastKey: 'ckpt-2', lastCause: 'Spot interruption (SIGTERM)' } });
+    const run = queuedRun({
+      automaticResumes: { count: 2, capacityProvider: 'FARGATE', lastKey: 'ckpt-2', lastCause: 'Spot interruption (SIGTERM)' },
+    });
     // When it is viewed
     const view = toRunView(run);
     // Then people see the count, the capacity and the cause, not the key that dedupes retried resumes

@@ -23,8 +23,18 @@ describe('concurrency slots under faults and races', () => {
     const { Item } = await db.doc.send(new GetCommand({ TableName: db.names.control, Key: { pk }, ConsistentRead: true }));
     return Item as { count: number; holders: Record<string, string> } | undefined;
   }
-  const takeOn = (pk: string): CommandMatch => ({ command: UpdateCommand, table: db.names.control, key: { pk }, where: (input) => String(input.ConditionExpression).includes('#count < :cap') });
-  const giveOn = (pk: string): CommandMatch => ({ command: UpdateCommand, table: db.names.control, key: { pk }, where: (input) => input.ConditionExpression === 'attribute_exists(holders.#run)' });
+  const takeOn = (pk: string): CommandMatch => ({
+    command: UpdateCommand,
+    table: db.names.control,
+    key: { pk },
+    where: (input) => String(input.ConditionExpression).includes('#count < :cap'),
+  });
+  const giveOn = (pk: string): CommandMatch => ({
+    command: UpdateCommand,
+    table: db.names.control,
+    key: { pk },
+    where: (input) => input.ConditionExpression === 'attribute_exists(holders.#run)',
+  });
 
   it('Given runs in two repositories, When the holders of one semaphore are asked for, Then a repository answers its own holders and null answers the global ones, sorted', async () => {
     const slots = createConcurrencySlots(db.doc, db.names.control, clock);
@@ -38,7 +48,10 @@ describe('concurrency slots under faults and races', () => {
     expect(await slots.semaphoreHolders(null)).toEqual([a, b, c].sort());
     expect(await slots.holders()).toEqual([a, b, c].sort());
     // Each holder records when it took the slot.
-    expect((await slotItem(controlItemKey.repoSlot('acme/one')))?.holders).toEqual({ [a]: clock().toISOString(), [c]: clock().toISOString() });
+    expect((await slotItem(controlItemKey.repoSlot('acme/one')))?.holders).toEqual({
+      [a]: clock().toISOString(),
+      [c]: clock().toISOString(),
+    });
   });
 
   it('Given a run holding its slots, When one semaphore is released for it, Then only that semaphore frees its place, once', async () => {

@@ -20,7 +20,13 @@ export interface DynaliteHarness {
   stop(): Promise<void>;
 }
 
-export const testTableNames: TableNames = { runs: 'runs', events: 'events', control: 'control', idempotency: 'idempotency', inbox: 'inbox' };
+export const testTableNames: TableNames = {
+  runs: 'runs',
+  events: 'events',
+  control: 'control',
+  idempotency: 'idempotency',
+  inbox: 'inbox',
+};
 
 /**
  * An in-process dynalite on 127.0.0.1 (a free port) with the tables created: real DynamoDB semantics

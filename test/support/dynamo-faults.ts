@@ -50,7 +50,10 @@ export interface DynamoFaults {
 
 /** The fault DynamoDB answers a throttled request with; never a failed condition. */
 export function throttlingFault(): ProvisionedThroughputExceededException {
-  return new ProvisionedThroughputExceededException({ message: 'Rate of requests exceeds the allowed throughput (injected by the test)', $metadata: { httpStatusCode: 400 } });
+  return new ProvisionedThroughputExceededException({
+    message: 'Rate of requests exceeds the allowed throughput (injected by the test)',
+    $metadata: { httpStatusCode: 400 },
+  });
 }
 
 function matches(match: CommandMatch, command: SentCommand): boolean {

@@ -3,7 +3,11 @@
  * answers something other than `undefined` or `false`, and answers that; fails with `what` once
  * `timeoutMs` has passed. The one waiting helper of the tests.
  */
-export async function eventually<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 20_000): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

@@ -22,7 +22,9 @@ export function openApiValidator(document: Record<string, unknown>) {
       const ref = `openapi.json#/paths/${pointer(pathTemplate)}/${method.toLowerCase()}/responses/${status}/content/${pointer('application/json')}/schema`;
       const validate = ajv.getSchema(ref) ?? ajv.compile({ $ref: ref });
       if (validate(body)) return [];
-      return (validate.errors ?? []).map((e) => `${method} ${pathTemplate} ${status}: ${e.instancePath || '(root)'} ${e.message ?? ''} ${JSON.stringify(e.params)}`);
+      return (validate.errors ?? []).map(
+        (e) => `${method} ${pathTemplate} ${status}: ${e.instancePath || '(root)'} ${e.message ?? ''} ${JSON.stringify(e.params)}`,
+      );
     },
   };
 }

@@ -9,7 +9,10 @@ import type { NightshiftConfig } from '../../core/config/schema';
  */
 
 /** The model id and prices every fixture names (Claude Sonnet 4.5 through a US inference profile). */
-const sonnet = { id: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 } } as const;
+const sonnet = {
+  id: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+  prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 },
+} as const;
 
 type Fixture = Record<string, unknown>;
 
@@ -34,10 +37,16 @@ export const apiFixture: Fixture = {
 };
 
 /** The runner against the sample project: compute free unless a test prices it, a GitHub API nothing listens on. */
-export function runnerFixture(overrides: { fargate?: Partial<NightshiftConfig['model']['fargate']>; maxOutputTokens?: number } = {}): Fixture {
+export function runnerFixture(
+  overrides: { fargate?: Partial<NightshiftConfig['model']['fargate']>; maxOutputTokens?: number } = {},
+): Fixture {
   return {
     repos: [{ name: 'demo/sample-app', test: 'npm test', budgetUsd: 1, maxMinutes: 20 }],
-    model: { ...sonnet, maxOutputTokens: overrides.maxOutputTokens ?? 1024, fargate: { vcpuHourUsd: 0, gbHourUsd: 0, vcpu: 1, memoryGb: 4, ...overrides.fargate } },
+    model: {
+      ...sonnet,
+      maxOutputTokens: overrides.maxOutputTokens ?? 1024,
+      fargate: { vcpuHourUsd: 0, gbHourUsd: 0, vcpu: 1, memoryGb: 4, ...overrides.fargate },
+    },
     github: { tokenSecret: 'nightshift/github-token', apiUrl: 'http://127.0.0.1:9' },
   };
 }

@@ -2,7 +2,17 @@ import type { ResolveInboxRequest } from '../../../core/inbox/inbox-item';
 import { api, ApiProblem } from '../api';
 import type { InboxItemAnswer } from '../answers';
 import { append, el, replaceChildren, routeLink, type Child } from '../dom';
-import { BUDGET_FIELDS, changeLines, detailText, detailUsd, detailValueText, PLAN_FIELD, RISKY_FIELDS, shownFields, suggestedExtraUsd } from '../inbox-details';
+import {
+  BUDGET_FIELDS,
+  changeLines,
+  detailText,
+  detailUsd,
+  detailValueText,
+  PLAN_FIELD,
+  RISKY_FIELDS,
+  shownFields,
+  suggestedExtraUsd,
+} from '../inbox-details';
 import { shortRequester, usd, when } from '../format';
 import { live } from '../live';
 import type { PageContext } from '../page';
@@ -57,12 +67,22 @@ export function inboxPage(ctx: PageContext): () => void {
 
   ctx.main.append(
     el('div', { class: 'page-head' }, heading),
-    el('p', { class: 'muted' }, 'What your runs wait for: answer a question, approve or reject a plan, a budget or an action. A paused run holds no compute; your answer queues it again.'),
+    el(
+      'p',
+      { class: 'muted' },
+      'What your runs wait for: answer a question, approve or reject a plan, a budget or an action. A paused run holds no compute; your answer queues it again.',
+    ),
     problem,
     empty,
     groupsArea,
     truncated,
-    el('section', { 'aria-labelledby': 'inbox-resolved-h' }, el('h2', { id: 'inbox-resolved-h' }, 'Recently resolved'), resolvedEmpty, resolvedList),
+    el(
+      'section',
+      { 'aria-labelledby': 'inbox-resolved-h' },
+      el('h2', { id: 'inbox-resolved-h' }, 'Recently resolved'),
+      resolvedEmpty,
+      resolvedList,
+    ),
   );
 
   const cards = new Map<string, Card>();
@@ -76,7 +96,12 @@ export function inboxPage(ctx: PageContext): () => void {
     const id = `inbox-group-${type.replace(/[^a-z0-9_-]/gi, '-')}`;
     const title = el('h2', { id });
     const list = el('ul', { class: 'inbox-items' });
-    group = { section: el('section', { class: 'inbox-group', 'data-type': type, 'aria-labelledby': id }, title, list), title, list, label: known?.title ?? typeLabel(type) };
+    group = {
+      section: el('section', { class: 'inbox-group', 'data-type': type, 'aria-labelledby': id }, title, list),
+      title,
+      list,
+      label: known?.title ?? typeLabel(type),
+    };
     groups.set(type, group);
     // Sections in the fixed order, unknown types after the known ones.
     const rank = (t: string) => {
@@ -89,32 +114,38 @@ export function inboxPage(ctx: PageContext): () => void {
     return group;
   };
 
-  const resolveFrom = (card: () => Card | undefined) => async (request: ResolveInboxRequest, controls: HTMLElement, outcome: HTMLElement) => {
-    const current = card();
-    if (!current) return;
-    const buttons = [...controls.querySelectorAll('button')];
-    for (const button of buttons) button.disabled = true;
-    outcome.hidden = true;
-    try {
-      const resolved = await api.resolveInboxItem(current.item.itemId, request);
-      current.settled = true;
-      current.item = resolved;
-      replaceChildren(controls, resolutionLine(resolved));
-      ctx.announce(`${typeLabel(resolved.type)} of run ${resolved.runId.slice(-8)} resolved: ${resolved.resolution?.action ?? request.action}`);
-      poller.poke();
-    } catch (error) {
-      outcome.hidden = false;
-      replaceChildren(outcome, ...problemText(error));
-      for (const button of buttons) button.disabled = false;
-    }
-  };
+  const resolveFrom =
+    (card: () => Card | undefined) => async (request: ResolveInboxRequest, controls: HTMLElement, outcome: HTMLElement) => {
+      const current = card();
+      if (!current) return;
+      const buttons = [...controls.querySelectorAll('button')];
+      for (const button of buttons) button.disabled = true;
+      outcome.hidden = true;
+      try {
+        const resolved = await api.resolveInboxItem(current.item.itemId, request);
+        current.settled = true;
+        current.item = resolved;
+        replaceChildren(controls, resolutionLine(resolved));
+        ctx.announce(
+          `${typeLabel(resolved.type)} of run ${resolved.runId.slice(-8)} resolved: ${resolved.resolution?.action ?? request.action}`,
+        );
+        poller.poke();
+      } catch (error) {
+        outcome.hidden = false;
+        replaceChildren(outcome, ...problemText(error));
+        for (const button of buttons) button.disabled = false;
+      }
+    };
 
   const render = (open: InboxItemAnswer[], more: boolean, resolved: InboxItemAnswer[]) => {
     const openIds = new Set(open.map((i) => i.itemId));
     for (const item of open) {
       if (cards.has(item.itemId)) continue;
       let card: Card | undefined;
-      const built = itemCard(item, resolveFrom(() => card));
+      const built = itemCard(
+        item,
+        resolveFrom(() => card),
+      );
       card = { item, node: built.node, hasDraft: built.hasDraft, noticeGone: built.noticeGone, settled: false, gone: false };
       cards.set(item.itemId, card);
     }
@@ -215,7 +246,12 @@ function itemCard(item: InboxItemAnswer, resolve: Resolve): { node: HTMLElement;
     return node;
   };
   const approveOrReject = (what: string, approve: () => ResolveInboxRequest | string) =>
-    el('div', { class: 'buttons' }, button(`Approve ${what}`, approve), button(`Reject ${what}`, () => ({ action: 'reject' }), 'danger'));
+    el(
+      'div',
+      { class: 'buttons' },
+      button(`Approve ${what}`, approve),
+      button(`Reject ${what}`, () => ({ action: 'reject' }), 'danger'),
+    );
 
   const body: Child[] = [];
   switch (item.type) {
@@ -223,9 +259,15 @@ function itemCard(item: InboxItemAnswer, resolve: Resolve): { node: HTMLElement;
     case 'stuck': {
       const answer = el('textarea', { id: `answer-${key}`, name: 'answer', rows: 3, maxlength: 8_000, required: true });
       answer.addEventListener('input', markDraft);
-      const send = button('Send answer', () => (answer.value.trim() === '' ? 'Write an answer first: the run continues with it.' : { action: 'answer', answer: answer.value }));
+      const send = button('Send answer', () =>
+        answer.value.trim() === '' ? 'Write an answer first: the run continues with it.' : { action: 'answer', answer: answer.value },
+      );
       // A stuck run asks for a hint: the runner saw it repeat a failing step (its details say which).
-      append(controls, field(`answer-${key}`, item.type === 'stuck' ? 'Your hint' : 'Your answer', answer), el('div', { class: 'buttons' }, send));
+      append(
+        controls,
+        field(`answer-${key}`, item.type === 'stuck' ? 'Your hint' : 'Your answer', answer),
+        el('div', { class: 'buttons' }, send),
+      );
       break;
     }
     case 'plan_approval': {
@@ -235,7 +277,12 @@ function itemCard(item: InboxItemAnswer, resolve: Resolve): { node: HTMLElement;
       plan.addEventListener('input', markDraft);
       append(
         controls,
-        field(`plan-${key}`, 'The proposed plan (edit it to approve your version)', plan, 'Approve sends your edits if you made any; Reject ends the plan.'),
+        field(
+          `plan-${key}`,
+          'The proposed plan (edit it to approve your version)',
+          plan,
+          'Approve sends your edits if you made any; Reject ends the plan.',
+        ),
         approveOrReject('plan', () => {
           const edited = plan.value.trim();
           if (edited === '') return 'The plan is empty: write one to approve, or reject.';
@@ -260,16 +307,29 @@ function itemCard(item: InboxItemAnswer, resolve: Resolve): { node: HTMLElement;
           el('dd', {}, spent !== undefined ? usd(spent) : '—'),
         ),
       );
-      const extra = el('input', { id: `extra-${key}`, name: 'extraBudgetUsd', type: 'number', inputmode: 'decimal', min: 0.01, step: 0.01 });
+      const extra = el('input', {
+        id: `extra-${key}`,
+        name: 'extraBudgetUsd',
+        type: 'number',
+        inputmode: 'decimal',
+        min: 0.01,
+        step: 0.01,
+      });
       const suggested = suggestedExtraUsd(budget, nextCall);
       if (suggested !== undefined) extra.value = suggested.toFixed(2);
       extra.addEventListener('input', markDraft);
       append(
         controls,
-        field(`extra-${key}`, 'Extra budget (USD)', extra, 'What approving adds to the run’s budget; prefilled with its budget again (never less than the call that did not fit).'),
+        field(
+          `extra-${key}`,
+          'Extra budget (USD)',
+          extra,
+          'What approving adds to the run’s budget; prefilled with its budget again (never less than the call that did not fit).',
+        ),
         approveOrReject('budget', () => {
           const amount = Number(extra.value);
-          if (extra.value.trim() === '' || !Number.isFinite(amount) || amount <= 0) return 'Say how much more the run may spend: a number of dollars greater than 0.';
+          if (extra.value.trim() === '' || !Number.isFinite(amount) || amount <= 0)
+            return 'Say how much more the run may spend: a number of dollars greater than 0.';
           return { action: 'approve', extraBudgetUsd: amount };
         }),
       );
@@ -277,11 +337,21 @@ function itemCard(item: InboxItemAnswer, resolve: Resolve): { node: HTMLElement;
     }
     case 'risky_action':
       body.push(riskyActionView(item));
-      append(controls, approveOrReject('action', () => ({ action: 'approve' })));
+      append(
+        controls,
+        approveOrReject('action', () => ({ action: 'approve' })),
+      );
       break;
     case 'pr_ready':
     case 'failed':
-      append(controls, el('div', { class: 'buttons' }, button('Dismiss', () => ({ action: 'dismiss' }), 'secondary')));
+      append(
+        controls,
+        el(
+          'div',
+          { class: 'buttons' },
+          button('Dismiss', () => ({ action: 'dismiss' }), 'secondary'),
+        ),
+      );
       break;
     default:
       append(controls, el('p', { class: 'muted' }, `This console does not know items of type ${item.type}; resolve it with the CLI.`));
@@ -294,11 +364,22 @@ function itemCard(item: InboxItemAnswer, resolve: Resolve): { node: HTMLElement;
     el(
       'article',
       { 'aria-labelledby': `item-h-${key}` },
-      el('h3', { id: `item-h-${key}`, class: 'inbox-item-head' }, el('span', { class: 'inbox-type' }, typeLabel(item.type)), ' ', item.repo),
+      el(
+        'h3',
+        { id: `item-h-${key}`, class: 'inbox-item-head' },
+        el('span', { class: 'inbox-type' }, typeLabel(item.type)),
+        ' ',
+        item.repo,
+      ),
       el(
         'p',
         { class: 'muted inbox-meta' },
-        routeLink(`/runs/${encodeURIComponent(item.runId)}`, 'run ', el('code', {}, item.runId.slice(-8)), el('span', { class: 'visually-hidden' }, ` (${item.runId})`)),
+        routeLink(
+          `/runs/${encodeURIComponent(item.runId)}`,
+          'run ',
+          el('code', {}, item.runId.slice(-8)),
+          el('span', { class: 'visually-hidden' }, ` (${item.runId})`),
+        ),
         ' · ',
         el('span', { title: item.requester }, shortRequester(item.requester)),
         ' · ',
@@ -306,7 +387,13 @@ function itemCard(item: InboxItemAnswer, resolve: Resolve): { node: HTMLElement;
       ),
       el('p', { class: 'inbox-message' }, item.message),
       ...body,
-      rest.length > 0 ? el('dl', { class: 'facts-list inbox-details' }, ...rest.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, el('pre', {}, detailValueText(v)))])) : null,
+      rest.length > 0
+        ? el(
+            'dl',
+            { class: 'facts-list inbox-details' },
+            ...rest.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, el('pre', {}, detailValueText(v)))]),
+          )
+        : null,
       gone,
       controls,
       outcome,
@@ -342,7 +429,9 @@ function riskyActionView(item: InboxItemAnswer): HTMLElement {
       { class: 'facts-list' },
       el('dt', {}, 'Tool'),
       el('dd', {}, el('code', {}, tool ?? '—')),
-      ...(command !== undefined ? [el('dt', {}, 'Command'), el('dd', {}, el('pre', { class: 'risky-command' }, el('code', {}, command)))] : []),
+      ...(command !== undefined
+        ? [el('dt', {}, 'Command'), el('dd', {}, el('pre', { class: 'risky-command' }, el('code', {}, command)))]
+        : []),
       ...(path !== undefined ? [el('dt', {}, 'File'), el('dd', {}, el('code', { class: 'risky-path' }, path))] : []),
       el('dt', {}, command !== undefined ? 'Matched command pattern' : 'Matched path glob'),
       el('dd', {}, el('code', { class: 'risky-pattern' }, pattern ?? '—')),
@@ -360,7 +449,12 @@ function riskyActionView(item: InboxItemAnswer): HTMLElement {
               el(
                 'tr',
                 { class: `line line-${line.kind}` },
-                el('td', { class: 'sign' }, el('span', { 'aria-hidden': 'true' }, line.kind === 'add' ? '+' : line.kind === 'del' ? '−' : ' '), el('span', { class: 'visually-hidden' }, line.kind === 'add' ? 'added' : line.kind === 'del' ? 'removed' : 'unchanged')),
+                el(
+                  'td',
+                  { class: 'sign' },
+                  el('span', { 'aria-hidden': 'true' }, line.kind === 'add' ? '+' : line.kind === 'del' ? '−' : ' '),
+                  el('span', { class: 'visually-hidden' }, line.kind === 'add' ? 'added' : line.kind === 'del' ? 'removed' : 'unchanged'),
+                ),
                 el('td', { class: 'code' }, el('code', {}, line.text)),
               ),
             ),
@@ -373,10 +467,23 @@ function riskyActionView(item: InboxItemAnswer): HTMLElement {
 /** A labelled control with its help text (the control's `aria-describedby` names `{id}-help`). */
 function field(id: string, label: string, control: HTMLElement, help?: string): HTMLElement {
   if (help) control.setAttribute('aria-describedby', `${id}-help`);
-  return el('div', { class: 'field' }, el('label', { for: id }, label), control, help ? el('p', { id: `${id}-help`, class: 'help' }, help) : null);
+  return el(
+    'div',
+    { class: 'field' },
+    el('label', { for: id }, label),
+    control,
+    help ? el('p', { id: `${id}-help`, class: 'help' }, help) : null,
+  );
 }
 
-const RESOLVED_AS: Readonly<Record<string, string>> = { answer: 'Answered', approve: 'Approved', reject: 'Rejected', dismiss: 'Dismissed', expired: 'Not answered in time', closed: 'Closed when its run ended' };
+const RESOLVED_AS: Readonly<Record<string, string>> = {
+  answer: 'Answered',
+  approve: 'Approved',
+  reject: 'Rejected',
+  dismiss: 'Dismissed',
+  expired: 'Not answered in time',
+  closed: 'Closed when its run ended',
+};
 
 function resolutionLine(item: InboxItemAnswer): HTMLElement {
   const r = item.resolution;
@@ -401,7 +508,12 @@ function resolvedRow(item: InboxItemAnswer): HTMLElement {
     ' ',
     item.repo,
     ' · ',
-    routeLink(`/runs/${encodeURIComponent(item.runId)}`, 'run ', el('code', {}, item.runId.slice(-8)), el('span', { class: 'visually-hidden' }, ` (${item.runId})`)),
+    routeLink(
+      `/runs/${encodeURIComponent(item.runId)}`,
+      'run ',
+      el('code', {}, item.runId.slice(-8)),
+      el('span', { class: 'visually-hidden' }, ` (${item.runId})`),
+    ),
     ': ',
     el('span', { class: 'inbox-resolved-message' }, item.message.length > 160 ? `${item.message.slice(0, 160)}…` : item.message),
     resolutionLine(item),
@@ -418,7 +530,15 @@ function problemText(error: unknown): Child[] {
         ? 'Not resolved: this item does not exist, or it is not yours to see.'
         : 'Not resolved.';
   return [
-    el('p', {}, lead, ' The API said: ', el('span', { class: 'api-message' }, error.message), ' ', el('span', { class: 'muted' }, `(${error.status || 'no answer'} ${error.code})`)),
+    el(
+      'p',
+      {},
+      lead,
+      ' The API said: ',
+      el('span', { class: 'api-message' }, error.message),
+      ' ',
+      el('span', { class: 'muted' }, `(${error.status || 'no answer'} ${error.code})`),
+    ),
     error.details.length > 0 ? el('ul', {}, ...error.details.map((d) => el('li', {}, `${d.path}: ${d.message}`))) : null,
   ];
 }

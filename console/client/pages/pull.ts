@@ -15,9 +15,28 @@ export function pullPage(ctx: PageContext, repo: string, number: number): () => 
       if (stopped) return;
       replaceChildren(
         region,
-        el('div', { class: 'page-head' }, el('h1', {}, pull.title, ' ', el('span', { class: 'muted' }, `#${pull.number}`)), el('span', { class: `status status-${pull.draft ? 'draft' : pull.state}` }, pull.draft ? 'draft' : pull.state)),
-        el('p', { class: 'muted' }, repo, ': ', el('code', {}, pull.head), ' into ', el('code', {}, pull.base), ` · opened ${when(pull.createdAt)}`),
-        el('section', { 'aria-labelledby': 'pr-body-h', class: 'pr-body' }, el('h2', { id: 'pr-body-h' }, 'Description'), renderMarkdown(pull.body)),
+        el(
+          'div',
+          { class: 'page-head' },
+          el('h1', {}, pull.title, ' ', el('span', { class: 'muted' }, `#${pull.number}`)),
+          el('span', { class: `status status-${pull.draft ? 'draft' : pull.state}` }, pull.draft ? 'draft' : pull.state),
+        ),
+        el(
+          'p',
+          { class: 'muted' },
+          repo,
+          ': ',
+          el('code', {}, pull.head),
+          ' into ',
+          el('code', {}, pull.base),
+          ` · opened ${when(pull.createdAt)}`,
+        ),
+        el(
+          'section',
+          { 'aria-labelledby': 'pr-body-h', class: 'pr-body' },
+          el('h2', { id: 'pr-body-h' }, 'Description'),
+          renderMarkdown(pull.body),
+        ),
         el('section', { 'aria-labelledby': 'pr-diff-h' }, el('h2', { id: 'pr-diff-h' }, 'Files changed'), diffView(pull.diff)),
       );
       ctx.ready();
@@ -25,7 +44,16 @@ export function pullPage(ctx: PageContext, repo: string, number: number): () => 
     (error: unknown) => {
       if (stopped) return;
       const notFound = error instanceof ApiProblem && error.status === 404;
-      replaceChildren(region, el('h1', {}, notFound ? 'Pull request not found' : 'Could not load the pull request'), el('p', {}, notFound ? `${repo} has no pull request #${number} here. ` : `${(error as Error).message} `, routeLink('/', 'Back to the runs.')));
+      replaceChildren(
+        region,
+        el('h1', {}, notFound ? 'Pull request not found' : 'Could not load the pull request'),
+        el(
+          'p',
+          {},
+          notFound ? `${repo} has no pull request #${number} here. ` : `${(error as Error).message} `,
+          routeLink('/', 'Back to the runs.'),
+        ),
+      );
       ctx.ready();
     },
   );

@@ -32,7 +32,12 @@ export function runPage(ctx: PageContext, runId: string): () => void {
     now,
     el('div', { class: 'panels' }, tests, cost, hosts),
     el('section', { 'aria-labelledby': 'timeline-h' }, el('h2', { id: 'timeline-h' }, 'Timeline'), timeline),
-    el('section', { 'aria-labelledby': 'diff-h' }, el('div', { class: 'section-head' }, el('h2', { id: 'diff-h' }, 'Changes against the base branch'), diffButton), diffArea),
+    el(
+      'section',
+      { 'aria-labelledby': 'diff-h' },
+      el('div', { class: 'section-head' }, el('h2', { id: 'diff-h' }, 'Changes against the base branch'), diffButton),
+      diffArea,
+    ),
   );
 
   let run: RunAnswer | undefined;
@@ -65,10 +70,17 @@ export function runPage(ctx: PageContext, runId: string): () => void {
     replaceChildren(diffArea, el('p', { class: 'muted' }, 'Loading the diff…'));
     try {
       const answer = await api.runDiff(runId);
-      replaceChildren(diffArea, el('p', { class: 'muted' }, el('code', {}, answer.head), ' against ', el('code', {}, answer.base)), diffView(answer.diff));
+      replaceChildren(
+        diffArea,
+        el('p', { class: 'muted' }, el('code', {}, answer.head), ' against ', el('code', {}, answer.base)),
+        diffView(answer.diff),
+      );
       diffLoadedFor = `${run.status}:${lastSeq}`;
     } catch (error) {
-      const message = error instanceof ApiProblem && (error.code === 'no_branch' || error.code === 'diff_unavailable') ? error.message : `Could not load the diff: ${(error as Error).message}`;
+      const message =
+        error instanceof ApiProblem && (error.code === 'no_branch' || error.code === 'diff_unavailable')
+          ? error.message
+          : `Could not load the diff: ${(error as Error).message}`;
       replaceChildren(diffArea, el('p', { class: 'muted' }, message));
     } finally {
       diffButton.disabled = false;
@@ -131,7 +143,11 @@ export function runPage(ctx: PageContext, runId: string): () => void {
     });
     replaceChildren(header, el('h1', {}, 'Run ', el('code', {}, r.runId)), statusBadge(r), cancel);
     const pr = safeHref(r.prUrl);
-    const prLink = pr ? (new URL(pr).origin === location.origin ? routeLink(new URL(pr).pathname, 'view the pull request') : el('a', { href: pr, rel: 'noopener noreferrer' }, r.prUrl ?? '')) : '—';
+    const prLink = pr
+      ? new URL(pr).origin === location.origin
+        ? routeLink(new URL(pr).pathname, 'view the pull request')
+        : el('a', { href: pr, rel: 'noopener noreferrer' }, r.prUrl ?? '')
+      : '—';
     replaceChildren(
       facts,
       el(
@@ -163,7 +179,13 @@ export function runPage(ctx: PageContext, runId: string): () => void {
   function renderInsights(r: RunAnswer): void {
     const tool = toolRunningNow(events, r.status);
     now.hidden = !tool && TERMINAL.has(r.status);
-    now.textContent = tool ? `Running now: ${tool.activity ?? tool.name}${tool.turn > 0 ? ` (asked for in turn ${tool.turn})` : ''}` : TERMINAL.has(r.status) ? '' : r.status === 'RUNNING' ? 'Running now: waiting for the model' : `Now: ${r.status.replace(/_/g, ' ').toLowerCase()}`;
+    now.textContent = tool
+      ? `Running now: ${tool.activity ?? tool.name}${tool.turn > 0 ? ` (asked for in turn ${tool.turn})` : ''}`
+      : TERMINAL.has(r.status)
+        ? ''
+        : r.status === 'RUNNING'
+          ? 'Running now: waiting for the model'
+          : `Now: ${r.status.replace(/_/g, ' ').toLowerCase()}`;
 
     const delta = testDelta(events);
     replaceChildren(
@@ -185,12 +207,20 @@ export function runPage(ctx: PageContext, runId: string): () => void {
     replaceChildren(
       cost,
       el('h2', { id: 'cost-h' }, 'Cost'),
-      el('p', {}, `${usd(r.costUsd)} of ${usd(r.budgetUsd)} budget `, el('meter', { min: 0, max: r.budgetUsd, value: Math.min(r.costUsd, r.budgetUsd), 'aria-label': 'cost against budget' })),
+      el(
+        'p',
+        {},
+        `${usd(r.costUsd)} of ${usd(r.budgetUsd)} budget `,
+        el('meter', { min: 0, max: r.budgetUsd, value: Math.min(r.costUsd, r.budgetUsd), 'aria-label': 'cost against budget' }),
+      ),
       el(
         'dl',
         { class: 'facts-list' },
         ...fact('Model', usdFromMicros(split.modelMicros)),
-        ...fact('Compute', `${usdFromMicros(split.computeMicros)}${split.computeSeconds !== null ? ` (${split.computeSeconds.toFixed(1)} s)` : ''}`),
+        ...fact(
+          'Compute',
+          `${usdFromMicros(split.computeMicros)}${split.computeSeconds !== null ? ` (${split.computeSeconds.toFixed(1)} s)` : ''}`,
+        ),
         ...fact('Tokens', `${t.input} in, ${t.output} out, ${t.cacheRead} cache read, ${t.cacheWrite} cache write`),
       ),
     );
@@ -214,7 +244,12 @@ function fact(term: string, value: Child): HTMLElement[] {
 
 function testSide(side: TestSide | null): HTMLElement {
   if (!side) return el('span', { class: 'muted' }, 'not run');
-  return el('span', { class: side.passed ? 'pass' : 'fail' }, side.passed ? 'passed' : 'failed', ` (${side.total} test${side.total === 1 ? '' : 's'}${side.failed.length > 0 ? `, ${side.failed.length} failing` : ''})`);
+  return el(
+    'span',
+    { class: side.passed ? 'pass' : 'fail' },
+    side.passed ? 'passed' : 'failed',
+    ` (${side.total} test${side.total === 1 ? '' : 's'}${side.failed.length > 0 ? `, ${side.failed.length} failing` : ''})`,
+  );
 }
 
 function nameList(names: readonly string[]): HTMLElement {
@@ -236,14 +271,35 @@ function eventItem(event: EventAnswer): HTMLLIElement {
   const detail = event.detail ?? {};
   const parts: Child[] = [];
   const long = isLong(event.message);
-  const head = el('span', { class: 'event-head' }, el('time', { datetime: event.at }, when(event.at)), ' ', el('span', { class: `event-type type-${event.type}` }, event.type.replace(/_/g, ' ')), ' ');
-  if (long) parts.push(el('details', { class: 'collapsed-message' }, el('summary', {}, head, event.message.split('\n')[0]!.slice(0, 120), '…'), el('pre', {}, event.message)));
+  const head = el(
+    'span',
+    { class: 'event-head' },
+    el('time', { datetime: event.at }, when(event.at)),
+    ' ',
+    el('span', { class: `event-type type-${event.type}` }, event.type.replace(/_/g, ' ')),
+    ' ',
+  );
+  if (long)
+    parts.push(
+      el(
+        'details',
+        { class: 'collapsed-message' },
+        el('summary', {}, head, event.message.split('\n')[0]!.slice(0, 120), '…'),
+        el('pre', {}, event.message),
+      ),
+    );
   else parts.push(el('p', { class: 'event-line' }, head, event.message));
 
   if (event.type === 'tool_call') {
     const input = text(detail.input ?? detail.command);
     const output = text(detail.output);
-    const facts = [typeof detail.durationMs === 'number' ? seconds(detail.durationMs) : null, typeof detail.exitCode === 'number' ? `exit ${detail.exitCode}` : null, detail.timedOut === true ? 'timed out' : null].filter(Boolean).join(' · ');
+    const facts = [
+      typeof detail.durationMs === 'number' ? seconds(detail.durationMs) : null,
+      typeof detail.exitCode === 'number' ? `exit ${detail.exitCode}` : null,
+      detail.timedOut === true ? 'timed out' : null,
+    ]
+      .filter(Boolean)
+      .join(' · ');
     if (input !== undefined) parts.push(el('details', { class: 'tool-io' }, el('summary', {}, 'Input'), el('pre', {}, input)));
     if (output !== undefined && output !== '') {
       const summary = el('summary', {}, `Output (${output.length} characters${facts ? ` · ${facts}` : ''})`);

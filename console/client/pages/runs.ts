@@ -10,13 +10,26 @@ export function runsPage(ctx: PageContext): () => void {
   const params = new URLSearchParams(location.search);
   const filter = { status: params.get('status') ?? '', repo: params.get('repo') ?? '', requester: params.get('requester') ?? '' };
 
-  const statusSelect = el('select', { id: 'filter-status', name: 'status' }, el('option', { value: '' }, 'any status'), ...STATUSES.map((s) => el('option', { value: s, ...(s === filter.status ? { selected: true } : {}) }, s)));
+  const statusSelect = el(
+    'select',
+    { id: 'filter-status', name: 'status' },
+    el('option', { value: '' }, 'any status'),
+    ...STATUSES.map((s) => el('option', { value: s, ...(s === filter.status ? { selected: true } : {}) }, s)),
+  );
   const repoSelect = el('select', { id: 'filter-repo', name: 'repo' }, el('option', { value: '' }, 'any repository'));
-  const requesterInput = el('input', { id: 'filter-requester', name: 'requester', type: 'text', value: filter.requester, autocomplete: 'off', spellcheck: 'false' });
+  const requesterInput = el('input', {
+    id: 'filter-requester',
+    name: 'requester',
+    type: 'text',
+    value: filter.requester,
+    autocomplete: 'off',
+    spellcheck: 'false',
+  });
   const addRepos = (names: readonly string[]) => {
     // A filter on a repository no longer in the allowlist still shows as chosen.
     const all = filter.repo && !names.includes(filter.repo) ? [...names, filter.repo] : names;
-    for (const name of all) repoSelect.appendChild(el('option', { value: name, ...(name === filter.repo ? { selected: true } : {}) }, name));
+    for (const name of all)
+      repoSelect.appendChild(el('option', { value: name, ...(name === filter.repo ? { selected: true } : {}) }, name));
   };
   ctx.config.then(
     (config) => addRepos(config.repos.map((r) => r.name)),
@@ -48,7 +61,13 @@ export function runsPage(ctx: PageContext): () => void {
     el(
       'thead',
       {},
-      el('tr', {}, ...['Run', 'Status', 'Kind', 'Repository', 'Requester', 'Outcome', 'Cost of budget', 'Pull request', 'Queue', 'Created'].map((h) => el('th', { scope: 'col' }, h))),
+      el(
+        'tr',
+        {},
+        ...['Run', 'Status', 'Kind', 'Repository', 'Requester', 'Outcome', 'Cost of budget', 'Pull request', 'Queue', 'Created'].map((h) =>
+          el('th', { scope: 'col' }, h),
+        ),
+      ),
     ),
     tbody,
   );
@@ -70,7 +89,11 @@ export function runsPage(ctx: PageContext): () => void {
   let older: RunAnswer[] = [];
   let olderCursor: string | null = null;
   let lastSignature = '';
-  const query = { ...(filter.status ? { status: filter.status } : {}), ...(filter.repo ? { repo: filter.repo } : {}), ...(filter.requester ? { requester: filter.requester } : {}) };
+  const query = {
+    ...(filter.status ? { status: filter.status } : {}),
+    ...(filter.repo ? { repo: filter.repo } : {}),
+    ...(filter.requester ? { requester: filter.requester } : {}),
+  };
 
   const render = () => {
     const seen = new Set(first.runs.map((r) => r.runId));
@@ -127,7 +150,15 @@ function runRow(run: RunAnswer): HTMLTableRowElement {
   return el(
     'tr',
     { 'data-run-id': run.runId },
-    el('td', {}, routeLink(`/runs/${encodeURIComponent(run.runId)}`, el('code', {}, run.runId.slice(-8)), el('span', { class: 'visually-hidden' }, ` run ${run.runId}`))),
+    el(
+      'td',
+      {},
+      routeLink(
+        `/runs/${encodeURIComponent(run.runId)}`,
+        el('code', {}, run.runId.slice(-8)),
+        el('span', { class: 'visually-hidden' }, ` run ${run.runId}`),
+      ),
+    ),
     el('td', {}, statusBadge(run)),
     // A review run says which pull request it read.
     el('td', {}, run.kind === 'review' && run.pr !== null ? `review of #${run.pr}` : run.kind),
@@ -138,14 +169,28 @@ function runRow(run: RunAnswer): HTMLTableRowElement {
       'td',
       { class: over ? 'cost over' : 'cost' },
       `${usd(run.costUsd)} of ${usd(run.budgetUsd)}`,
-      el('meter', { min: 0, max: run.budgetUsd, value: Math.min(run.costUsd, run.budgetUsd), 'aria-label': `cost ${usd(run.costUsd)} of ${usd(run.budgetUsd)} budget` }),
+      el('meter', {
+        min: 0,
+        max: run.budgetUsd,
+        value: Math.min(run.costUsd, run.budgetUsd),
+        'aria-label': `cost ${usd(run.costUsd)} of ${usd(run.budgetUsd)} budget`,
+      }),
     ),
-    el('td', {}, pr ? el('a', { href: pr, rel: 'noopener noreferrer' }, 'PR', el('span', { class: 'visually-hidden' }, ` of run ${run.runId}`)) : '—'),
+    el(
+      'td',
+      {},
+      pr ? el('a', { href: pr, rel: 'noopener noreferrer' }, 'PR', el('span', { class: 'visually-hidden' }, ` of run ${run.runId}`)) : '—',
+    ),
     el('td', {}, run.queuePosition !== null && run.status === 'QUEUED' ? `#${run.queuePosition}` : '—'),
     el('td', { title: run.createdAt }, when(run.createdAt)),
   );
 }
 
 export function statusBadge(run: Pick<RunAnswer, 'status' | 'cancelRequested'>): HTMLElement {
-  return el('span', { class: `status status-${run.status.toLowerCase()}`, 'data-status': run.status }, run.status.replace(/_/g, ' '), run.cancelRequested && !TERMINAL.has(run.status) ? ' (cancelling)' : '');
+  return el(
+    'span',
+    { class: `status status-${run.status.toLowerCase()}`, 'data-status': run.status },
+    run.status.replace(/_/g, ' '),
+    run.cancelRequested && !TERMINAL.has(run.status) ? ' (cancelling)' : '',
+  );
 }

@@ -9,8 +9,24 @@ import type { PageContext } from '../page';
  */
 export function submitPage(ctx: PageContext): () => void {
   const repo = el('select', { id: 'submit-repo', name: 'repo', required: true, 'aria-describedby': 'submit-repo-help' });
-  const prompt = el('textarea', { id: 'submit-prompt', name: 'prompt', required: true, rows: 8, maxlength: 20_000, 'aria-describedby': 'submit-prompt-help', spellcheck: 'true' });
-  const budget = el('input', { id: 'submit-budget', name: 'budgetUsd', type: 'number', inputmode: 'decimal', min: 0.01, step: 0.01, 'aria-describedby': 'submit-budget-help' });
+  const prompt = el('textarea', {
+    id: 'submit-prompt',
+    name: 'prompt',
+    required: true,
+    rows: 8,
+    maxlength: 20_000,
+    'aria-describedby': 'submit-prompt-help',
+    spellcheck: 'true',
+  });
+  const budget = el('input', {
+    id: 'submit-budget',
+    name: 'budgetUsd',
+    type: 'number',
+    inputmode: 'decimal',
+    min: 0.01,
+    step: 0.01,
+    'aria-describedby': 'submit-budget-help',
+  });
   const budgetHelp = el('p', { id: 'submit-budget-help', class: 'help' }, 'Leave empty for the repository’s default.');
   // Plan mode (`plan: true`): the agent explores and proposes a plan that waits in the inbox before any edit.
   const plan = el('input', { id: 'submit-plan', name: 'plan', type: 'checkbox', 'aria-describedby': 'submit-plan-help' });
@@ -21,14 +37,30 @@ export function submitPage(ctx: PageContext): () => void {
   const form = el(
     'form',
     { class: 'submit-form', novalidate: true, 'aria-labelledby': 'submit-h' },
-    el('div', { class: 'field' }, el('label', { for: 'submit-repo' }, 'Repository'), repo, el('p', { id: 'submit-repo-help', class: 'help' }, 'Only repositories on the allowlist can be chosen.')),
-    el('div', { class: 'field' }, el('label', { for: 'submit-prompt' }, 'Prompt'), prompt, el('p', { id: 'submit-prompt-help', class: 'help' }, 'What the agent should do, up to 20,000 characters.')),
+    el(
+      'div',
+      { class: 'field' },
+      el('label', { for: 'submit-repo' }, 'Repository'),
+      repo,
+      el('p', { id: 'submit-repo-help', class: 'help' }, 'Only repositories on the allowlist can be chosen.'),
+    ),
+    el(
+      'div',
+      { class: 'field' },
+      el('label', { for: 'submit-prompt' }, 'Prompt'),
+      prompt,
+      el('p', { id: 'submit-prompt-help', class: 'help' }, 'What the agent should do, up to 20,000 characters.'),
+    ),
     el('div', { class: 'field' }, el('label', { for: 'submit-budget' }, 'Budget (USD)'), budget, budgetHelp),
     el(
       'div',
       { class: 'field' },
       el('label', { for: 'submit-plan' }, plan, ' Plan first'),
-      el('p', { id: 'submit-plan-help', class: 'help' }, 'The agent explores without changing anything and proposes a plan; it waits in the inbox for your approval (or your edited plan) before any edit.'),
+      el(
+        'p',
+        { id: 'submit-plan-help', class: 'help' },
+        'The agent explores without changing anything and proposes a plan; it waits in the inbox for your approval (or your edited plan) before any edit.',
+      ),
     ),
     problem,
     submit,
@@ -62,7 +94,11 @@ export function submitPage(ctx: PageContext): () => void {
 
   function showProblem(message: string, details: { path: string; message: string }[] = []): void {
     problem.hidden = false;
-    replaceChildren(problem, el('p', {}, message), details.length > 0 ? el('ul', {}, ...details.map((d) => el('li', {}, `${d.path}: ${d.message}`))) : null);
+    replaceChildren(
+      problem,
+      el('p', {}, message),
+      details.length > 0 ? el('ul', {}, ...details.map((d) => el('li', {}, `${d.path}: ${d.message}`))) : null,
+    );
   }
 
   form.addEventListener('submit', async (event) => {
@@ -85,7 +121,10 @@ export function submitPage(ctx: PageContext): () => void {
     submit.disabled = true;
     submit.textContent = 'Submitting…';
     try {
-      const answer = await api.submit({ repo: repo.value, prompt: text, ...(budgetUsd !== undefined ? { budgetUsd } : {}), ...(plan.checked ? { plan: true } : {}) }, idempotencyKey);
+      const answer = await api.submit(
+        { repo: repo.value, prompt: text, ...(budgetUsd !== undefined ? { budgetUsd } : {}), ...(plan.checked ? { plan: true } : {}) },
+        idempotencyKey,
+      );
       ctx.announce(`Run ${answer.runId} submitted`);
       ctx.navigate(`/runs/${encodeURIComponent(answer.runId)}`);
     } catch (error) {

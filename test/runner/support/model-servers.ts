@@ -41,7 +41,9 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-export async function startModelServer(fallback: (request: RecordedRequest, index: number) => ServerStep = () => ({ kind: 'json', status: 500, body: { message: 'no script' } })): Promise<ModelServer> {
+export async function startModelServer(
+  fallback: (request: RecordedRequest, index: number) => ServerStep = () => ({ kind: 'json', status: 500, body: { message: 'no script' } }),
+): Promise<ModelServer> {
   const requests: RecordedRequest[] = [];
   const steps: ServerStep[] = [];
   const sockets = new Set<Socket>();
@@ -116,10 +118,19 @@ export function messagesResponseOf(response: ConverseResponse, id = 'msg_01'): u
     type: 'message',
     role: 'assistant',
     model: 'claude-test',
-    content: response.output.message.content.map((b) => (b.toolUse ? { type: 'tool_use', id: b.toolUse.toolUseId, name: b.toolUse.name, input: b.toolUse.input } : { type: 'text', text: b.text ?? '' })),
+    content: response.output.message.content.map((b) =>
+      b.toolUse
+        ? { type: 'tool_use', id: b.toolUse.toolUseId, name: b.toolUse.name, input: b.toolUse.input }
+        : { type: 'text', text: b.text ?? '' },
+    ),
     stop_reason: messagesStop[response.stopReason],
     stop_sequence: null,
-    usage: { input_tokens: u.inputTokens, output_tokens: u.outputTokens, cache_read_input_tokens: u.cacheReadInputTokens ?? 0, cache_creation_input_tokens: u.cacheWriteInputTokens ?? 0 },
+    usage: {
+      input_tokens: u.inputTokens,
+      output_tokens: u.outputTokens,
+      cache_read_input_tokens: u.cacheReadInputTokens ?? 0,
+      cache_creation_input_tokens: u.cacheWriteInputTokens ?? 0,
+    },
   };
 }
 
@@ -130,14 +141,26 @@ export function messagesResponseOf(response: ConverseResponse, id = 'msg_01'): u
 export function chatResponseOf(response: ConverseResponse, id = 'chatcmpl-01'): unknown {
   const u = response.usage;
   const text = response.output.message.content.map((b) => b.text ?? '').join('');
-  const calls = response.output.message.content.filter((b) => b.toolUse).map((b) => ({ id: b.toolUse!.toolUseId, type: 'function', function: { name: b.toolUse!.name, arguments: JSON.stringify(b.toolUse!.input) } }));
+  const calls = response.output.message.content
+    .filter((b) => b.toolUse)
+    .map((b) => ({
+      id: b.toolUse!.toolUseId,
+      type: 'function',
+      function: { name: b.toolUse!.name, arguments: JSON.stringify(b.toolUse!.input) },
+    }));
   const finish = response.stopReason === 'max_tokens' ? 'length' : calls.length > 0 ? 'tool_calls' : 'stop';
   return {
     id,
     object: 'chat.completion',
     created: 1_700_000_000,
     model: 'test-model',
-    choices: [{ index: 0, message: { role: 'assistant', content: text === '' ? null : text, ...(calls.length > 0 ? { tool_calls: calls } : {}) }, finish_reason: finish }],
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: text === '' ? null : text, ...(calls.length > 0 ? { tool_calls: calls } : {}) },
+        finish_reason: finish,
+      },
+    ],
     usage: {
       prompt_tokens: u.inputTokens + (u.cacheReadInputTokens ?? 0) + (u.cacheWriteInputTokens ?? 0),
       completion_tokens: u.outputTokens,

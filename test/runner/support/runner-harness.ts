@@ -131,7 +131,15 @@ export async function startRunnerHarness(options: { project?: string } = {}): Pr
       };
       await db.store.runs.create(run);
       const runKey = newRunKey();
-      await db.doc.send(new UpdateCommand({ TableName: db.names.runs, Key: { runId: run.runId }, UpdateExpression: 'SET #h = :h', ExpressionAttributeNames: { '#h': RUN_KEY_HASH_ATTRIBUTE }, ExpressionAttributeValues: { ':h': hashRunKey(runKey) } }));
+      await db.doc.send(
+        new UpdateCommand({
+          TableName: db.names.runs,
+          Key: { runId: run.runId },
+          UpdateExpression: 'SET #h = :h',
+          ExpressionAttributeNames: { '#h': RUN_KEY_HASH_ATTRIBUTE },
+          ExpressionAttributeValues: { ':h': hashRunKey(runKey) },
+        }),
+      );
       runKeys.set(run.runId, runKey);
       return { ...run, runKey };
     },
@@ -144,7 +152,16 @@ export async function startRunnerHarness(options: { project?: string } = {}): Pr
       runKeys.set(runId, runKey);
     },
     brokerDeps(config, extra = {}) {
-      return { runs: db.store.runs, runKeys: db.store.runKeys, events: db.store.events, ledger: db.store.ledger, config, secrets: async () => 'unused', forgeRoot, ...extra };
+      return {
+        runs: db.store.runs,
+        runKeys: db.store.runKeys,
+        events: db.store.events,
+        ledger: db.store.ledger,
+        config,
+        secrets: async () => 'unused',
+        forgeRoot,
+        ...extra,
+      };
     },
     async stop() {
       await forge.stop();
@@ -169,7 +186,14 @@ export function startInProcessRun(
   h: RunnerHarness,
   runId: string,
   sessionFile: string,
-  options: { config?: NightshiftConfig; stop?: AbortSignal; secrets?: string[]; callbacks?: RecordedCallbacks; tokens?: RunnerDeps['tokens']; deps?: Partial<RunnerDeps> } = {},
+  options: {
+    config?: NightshiftConfig;
+    stop?: AbortSignal;
+    secrets?: string[];
+    callbacks?: RecordedCallbacks;
+    tokens?: RunnerDeps['tokens'];
+    deps?: Partial<RunnerDeps>;
+  } = {},
 ): { done: Promise<InProcessRun>; callbacks: RecordedCallbacks; provider: ReplayProvider; logs: string[] } {
   const config = options.config ?? testConfig(runnerFixture());
   const callbacks = options.callbacks ?? recordingCallbacks();
@@ -222,21 +246,30 @@ export function vendoredNpmProject(dir: string, packageDirs: string[]): string {
   mkdirSync(join(project, 'vendor'), { recursive: true });
   const dependencies: Record<string, string> = {};
   for (const pkg of packageDirs) {
-    const packed = spawnSync('npm', ['pack', pkg, '--pack-destination', join(project, 'vendor'), '--json'], { encoding: 'utf8', cwd: project });
+    const packed = spawnSync('npm', ['pack', pkg, '--pack-destination', join(project, 'vendor'), '--json'], {
+      encoding: 'utf8',
+      cwd: project,
+    });
     if (packed.status !== 0) throw new Error(`npm pack ${pkg} failed: ${packed.stderr}`);
     const [info] = JSON.parse(packed.stdout) as { name: string; filename: string }[];
     dependencies[info!.name] = `file:vendor/${info!.filename}`;
   }
   const manifest = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')) as Record<string, unknown>;
   writeFileSync(join(project, 'package.json'), JSON.stringify({ ...manifest, dependencies }, null, 2));
-  const locked = spawnSync('npm', ['install', '--package-lock-only', '--offline', '--no-audit', '--no-fund'], { encoding: 'utf8', cwd: project });
+  const locked = spawnSync('npm', ['install', '--package-lock-only', '--offline', '--no-audit', '--no-fund'], {
+    encoding: 'utf8',
+    cwd: project,
+  });
   if (locked.status !== 0) throw new Error(`npm install --package-lock-only failed: ${locked.stderr}`);
   writeFileSync(join(project, '.gitignore'), 'node_modules/\n');
   return project;
 }
 
 /** Cost and usage of the first `turns` responses of a recorded session at the test config's prices. */
-export function transcriptMicros(file: string, turns = Infinity): { micros: number; usage: { input: number; output: number; cacheRead: number; cacheWrite: number } } {
+export function transcriptMicros(
+  file: string,
+  turns = Infinity,
+): { micros: number; usage: { input: number; output: number; cacheRead: number; cacheWrite: number } } {
   const prices = { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 };
   const usage = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 };
   let micros = 0;
@@ -245,8 +278,17 @@ export function transcriptMicros(file: string, turns = Infinity): { micros: numb
     .filter((l) => l.trim() !== '')
     .slice(0, turns)
     .forEach((line) => {
-      const u = (JSON.parse(line) as { usage: { inputTokens: number; outputTokens: number; cacheReadInputTokens?: number; cacheWriteInputTokens?: number } }).usage;
-      const call = { input: u.inputTokens, output: u.outputTokens, cacheRead: u.cacheReadInputTokens ?? 0, cacheWrite: u.cacheWriteInputTokens ?? 0 };
+      const u = (
+        JSON.parse(line) as {
+          usage: { inputTokens: number; outputTokens: number; cacheReadInputTokens?: number; cacheWriteInputTokens?: number };
+        }
+      ).usage;
+      const call = {
+        input: u.inputTokens,
+        output: u.outputTokens,
+        cacheRead: u.cacheReadInputTokens ?? 0,
+        cacheWrite: u.cacheWriteInputTokens ?? 0,
+      };
       micros += modelCallMicros(call, prices);
       usage.input += call.input;
       usage.output += call.output;
@@ -260,7 +302,10 @@ export function transcriptMicros(file: string, turns = Infinity): { micros: numb
  * The environment of a real runner process (`node --import tsx runner/main.ts`) against this harness:
  * dynalite, the loopback SFN/Lambda endpoints at `awsUrl`, the forge, and a replayed session.
  */
-export function runnerProcessEnv(h: RunnerHarness, options: { runId: string; awsUrl: string; config: NightshiftConfig; sessionFile: string }): NodeJS.ProcessEnv {
+export function runnerProcessEnv(
+  h: RunnerHarness,
+  options: { runId: string; awsUrl: string; config: NightshiftConfig; sessionFile: string },
+): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
     HOME: h.root,
