@@ -31,22 +31,22 @@ const line = (lines: { item: string; usd: number; quantity: string }[], prefix: 
 describe('priceRun: counted overhead at public prices', () => {
   const lines = priceRun(counts);
 
-  it('prices transitions at $0.025 per 1,000', () => {
+  it('Given counted transitions, When they are priced, Then they cost $0.025 per 1,000', () => {
     expect(line(lines, 'Step Functions').usd).toBeCloseTo(6 * 0.000025, 12);
   });
 
-  it('prices Lambda requests and GB-s at each function’s memory', () => {
+  it('Given counted Lambda invocations, When they are priced, Then requests and GB-s are priced at each function’s memory', () => {
     expect(line(lines, 'Lambda requests')).toMatchObject({ quantity: '41', usd: expect.closeTo(41 * 0.2e-6, 12) });
     // admit: 0.5 GB × 0.2 s = 0.1; broker: 1 GB × 2 s = 2
     expect(line(lines, 'Lambda duration')).toMatchObject({ quantity: '2.10 GB-s', usd: expect.closeTo(2.1 * 0.0000133334, 12) });
   });
 
-  it('counts index copies as write units and prices reads and writes on demand', () => {
+  it('Given counted DynamoDB units, When they are priced, Then index copies count as write units and reads and writes are priced on demand', () => {
     expect(line(lines, 'DynamoDB write')).toMatchObject({ quantity: '40 WRU (12 index)', usd: expect.closeTo(40 * 0.625e-6, 12) });
     expect(line(lines, 'DynamoDB read')).toMatchObject({ quantity: '2.5 RRU', usd: expect.closeTo(2.5 * 0.125e-6, 12) });
   });
 
-  it('prices log ingestion, endpoint data, SNS, S3 and the API request', () => {
+  it('Given counted logs, endpoint data, SNS, S3 and API requests, When they are priced, Then each is priced at its rate', () => {
     expect(line(lines, 'CloudWatch Logs').usd).toBeCloseTo((160_000 / 1e9) * 0.5, 12);
     expect(line(lines, 'Logs interface endpoint').usd).toBeCloseTo((60_000 / 1e9) * 0.01, 12);
     expect(line(lines, 'SNS').usd).toBeCloseTo(2 * 0.5e-6, 12);
@@ -54,13 +54,13 @@ describe('priceRun: counted overhead at public prices', () => {
     expect(line(lines, 'API Gateway').usd).toBeCloseTo(1e-6, 12);
   });
 
-  it('refuses a function it cannot find the memory of', () => {
+  it('Given a function whose memory the template does not name, When it is priced, Then it is refused', () => {
     expect(() => priceRun({ ...counts, memoryMbByEntry: {} })).toThrow(/lambdas\/orchestrator\/admit.ts/);
   });
 });
 
 describe('estimatedRunLines', () => {
-  it('derives the log estimates from the counted transitions and invocations, and drops the DNS line without a firewall', () => {
+  it('Given the counted transitions and invocations, When the estimates are made, Then the log estimates derive from them, and without a firewall the DNS line is dropped', () => {
     const lines = estimatedRunLines({
       transitions: 6,
       invocations: 41,

@@ -30,7 +30,7 @@ function synthesize(stage: number): { indexes: Map<string, string>; reads: strin
 describe('the staged upgrade of the runs indexes', () => {
   const stages = Array.from({ length: RUN_INDEX_FINAL_STAGE + 1 }, (_, stage) => ({ stage, ...synthesize(stage) }));
 
-  it('starts at the legacy ALL indexes and ends at the eight KEYS_ONLY list indexes', () => {
+  it('Given every stage, Then the first has the legacy ALL indexes and the last the eight KEYS_ONLY list indexes', () => {
     expect([...stages[0].indexes.keys()].sort()).toEqual(
       Object.values(runsIndexes)
         .map((index) => index.name)
@@ -47,7 +47,7 @@ describe('the staged upgrade of the runs indexes', () => {
     for (const { indexes } of stages) expect(indexes.size).toBeLessThanOrEqual(12);
   });
 
-  it('changes exactly one GSI (an add or a remove, never a changed one) from each stage to the next, except the one that switches reads', () => {
+  it('Given consecutive stages, Then each changes exactly one GSI (an add or a remove, never a changed one), except the one that switches reads', () => {
     for (let i = 1; i < stages.length; i += 1) {
       const before = stages[i - 1].indexes;
       const after = stages[i].indexes;
@@ -60,7 +60,7 @@ describe('the staged upgrade of the runs indexes', () => {
     }
   });
 
-  it('switches the list readers to the list indexes only once all of them exist, and before any legacy index goes', () => {
+  it('Given the stages, Then the list readers switch to the list indexes only once all of them exist, and before any legacy index goes', () => {
     for (const { stage, indexes, reads } of stages) {
       const allList = Object.values(runsListIndexes).every((index) => indexes.has(index.name));
       const allLegacy = Object.values(runsIndexes).every((index) => indexes.has(index.name));
@@ -70,7 +70,7 @@ describe('the staged upgrade of the runs indexes', () => {
     expect(stages.filter(({ reads }) => reads[0] === 'legacy').length).toBe(9);
   });
 
-  it('reads the stage from CDK context, the final one when none is given, and refuses anything else', () => {
+  it('Given CDK context, When the stage is read, Then it is the one given, the final one when none is given, and anything else is refused', () => {
     expect(runIndexStageFromContext(undefined).stage).toBe(RUN_INDEX_FINAL_STAGE);
     expect(runIndexStageFromContext('3').stage).toBe(3);
     expect(runIndexStageFromContext(5).stage).toBe(5);

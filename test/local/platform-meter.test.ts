@@ -43,7 +43,7 @@ describe('PlatformMeter on dynalite', () => {
   afterAll(async () => dynamo.stop());
   beforeEach(() => meter.reset());
 
-  it('counts a put in table units and one copy per index at the projected size', async () => {
+  it('Given a metered dynalite, When an item is put, Then it counts the table units and one copy per index at the projected size', async () => {
     await dynamo.client.send(
       new PutItemCommand({ TableName: 'metered', Item: { pk: { S: 'a' }, status: { S: 'Q' }, payload: { S: payload } } }),
     );
@@ -55,7 +55,7 @@ describe('PlatformMeter on dynalite', () => {
     });
   });
 
-  it('counts no copy for an index whose entry does not change, and a removal plus a put when its key does', async () => {
+  it('Given an indexed item, When it is updated, Then an index whose entry does not change gets no copy, and one whose key changes a removal plus a put', async () => {
     await dynamo.client.send(
       new UpdateItemCommand({
         TableName: 'metered',
@@ -88,7 +88,7 @@ describe('PlatformMeter on dynalite', () => {
     });
   });
 
-  it('counts a write that fails its condition as 1 WCU', async () => {
+  it('Given a metered dynalite, When a write fails its condition, Then it counts 1 WCU', async () => {
     await expect(
       dynamo.client.send(
         new PutItemCommand({ TableName: 'metered', Item: { pk: { S: 'a' } }, ConditionExpression: 'attribute_not_exists(pk)' }),
@@ -97,7 +97,7 @@ describe('PlatformMeter on dynalite', () => {
     expect(meter.snapshot().dynamo.metered).toEqual({ requests: { PutItem: 1 }, readUnits: 0, writeUnits: 1, indexWriteUnits: {} });
   });
 
-  it('counts reads in 4 KB units, halved when eventually consistent, an index query included', async () => {
+  it('Given stored items, When they are read, Then reads count in 4 KB units, halved when eventually consistent, an index query included', async () => {
     await dynamo.client.send(new GetItemCommand({ TableName: 'metered', Key: { pk: { S: 'a' } } }));
     await dynamo.client.send(new GetItemCommand({ TableName: 'metered', Key: { pk: { S: 'a' } }, ConsistentRead: true }));
     await dynamo.client.send(
@@ -117,7 +117,7 @@ describe('PlatformMeter on dynalite', () => {
     });
   });
 
-  it("leaves a caller's own ReturnConsumedCapacity answer as it asked", async () => {
+  it("Given a caller that asks for ReturnConsumedCapacity itself, When it writes, Then its answer is as it asked", async () => {
     const answer = await dynamo.client.send(
       new GetItemCommand({ TableName: 'metered', Key: { pk: { S: 'a' } }, ReturnConsumedCapacity: 'TOTAL' }),
     );
@@ -127,7 +127,7 @@ describe('PlatformMeter on dynalite', () => {
 });
 
 describe('PlatformMeter on the template functions', () => {
-  it('counts each invocation of a handler module with its duration', async () => {
+  it('Given a meter, When a handler module is invoked, Then each invocation is counted with its duration', async () => {
     const meter = new PlatformMeter();
     const root = join(__dirname, 'fixtures', 'meter');
     const functions = new TemplateFunctions({ repoRoot: root, log: jsonLog(() => undefined), meter });
@@ -140,7 +140,7 @@ describe('PlatformMeter on the template functions', () => {
     expect(counts?.durationMs).toBeGreaterThanOrEqual(2);
   });
 
-  it('wraps nothing without a meter', () => {
+  it('Given no meter, Then nothing is wrapped', () => {
     const root = join(__dirname, 'fixtures', 'meter');
     const functions = new TemplateFunctions({ repoRoot: root, log: jsonLog(() => undefined) });
     expect(functions.handlerOf('handler.js')).toBe((require(join(root, 'handler.js')) as { handler: unknown }).handler);

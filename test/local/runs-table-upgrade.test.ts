@@ -71,7 +71,7 @@ describe('a local data directory from before the run list indexes', () => {
   );
   const newest = (ids: string[]) => [...ids].sort((a, b) => (a < b ? 1 : -1));
 
-  it('gets its runs table made anew with the list indexes, every run kept and listed under every filter', async () => {
+  it('Given a runs table made before the list indexes, When local mode starts, Then the table is made anew with them, every run kept and listed under every filter', async () => {
     await oldDataDir(dir, runs);
     const dynamo = await startLocalDynamo({ dataDir: dir });
     try {
@@ -97,7 +97,7 @@ describe('a local data directory from before the run list indexes', () => {
     }
   });
 
-  it('puts the runs back from the copy a rebuild cut short left behind', async () => {
+  it('Given the copy a rebuild cut short left behind, When local mode starts, Then the runs are put back from it', async () => {
     // Given a rebuild that stopped after creating the new table, before putting the runs back
     await oldDataDir(dir, runs, { newTableEmpty: true });
     writeFileSync(join(dir, RUNS_REBUILD_FILE), JSON.stringify(runs.map((run) => newRunItem(run))));

@@ -1,7 +1,7 @@
 import { listPartitionValue, runIndexKeys, statusIndexKeys } from '../../core/store/run-index-keys';
 
 describe('the list indexes derived keys', () => {
-  it('combine requester, repo and status in that order', () => {
+  it('Given a run, Then its keys combine requester, repo and status in that order', () => {
     expect(runIndexKeys({ requester: 'alice', repo: 'acme/widgets', status: 'RUNNING' })).toEqual({
       repoStatus: 'acme/widgets#RUNNING',
       requesterStatus: 'alice#RUNNING',
@@ -10,7 +10,7 @@ describe('the list indexes derived keys', () => {
     });
   });
 
-  it('are the partition values the list queries for the same filters', () => {
+  it('Given the same filters, Then the keys are the partition values the list queries for', () => {
     const run = { requester: 'arn:aws:sts::1:assumed-role/dev/x', repo: 'acme/widgets', status: 'QUEUED' as const };
     const keys = runIndexKeys(run);
     expect(listPartitionValue({ repo: run.repo, status: run.status })).toBe(keys.repoStatus);
@@ -19,7 +19,7 @@ describe('the list indexes derived keys', () => {
     expect(listPartitionValue(run)).toBe(keys.requesterRepoStatus);
   });
 
-  it('never give two different combinations the same key, whatever `#` or `%` the parts hold', () => {
+  it('Given parts holding `#` or `%`, Then two different combinations never get the same key', () => {
     const a = runIndexKeys({ requester: 'a#b', repo: 'c/d', status: 'QUEUED' });
     const b = runIndexKeys({ requester: 'a', repo: 'b#c/d', status: 'QUEUED' });
     const c = runIndexKeys({ requester: 'a%23b', repo: 'c/d', status: 'QUEUED' });
@@ -29,7 +29,7 @@ describe('the list indexes derived keys', () => {
     expect(c.requesterRepo).toBe('a%2523b#c/d');
   });
 
-  it('leave out of a status change the one key without the status', () => {
+  it('Given a status change, Then it rewrites every key but the one without the status', () => {
     expect(Object.keys(statusIndexKeys({ requester: 'a', repo: 'r/x', status: 'FAILED' })).sort()).toEqual([
       'repoStatus',
       'requesterRepoStatus',

@@ -89,7 +89,7 @@ describe('run list on the KEYS_ONLY list indexes', () => {
 
   const newestFirst = (runs: RunRecord[]) => [...runs].sort((a, b) => (a.runId < b.runId ? 1 : -1)).map((run) => run.runId);
 
-  it('reads at most limit+1 index keys and limit items per page, beside 1,000 runs that do not match', async () => {
+  it('Given 1,000 runs that do not match, When a filtered list is paged, Then each page reads at most limit+1 index keys and limit items', async () => {
     const reader = counting(db.doc);
     const runs = createRunRepository(reader.doc, db.names.runs);
     for (const filters of [
@@ -113,7 +113,7 @@ describe('run list on the KEYS_ONLY list indexes', () => {
     }
   });
 
-  it('reads one page of the unfiltered list with the same bound, the 1,000 bulk runs included', async () => {
+  it('Given the 1,000 bulk runs, When a page of the unfiltered list is read, Then it keeps the same bound', async () => {
     const reader = counting(db.doc);
     const page = await createRunRepository(reader.doc, db.names.runs).list({ limit: 100 });
     const reads = reader.take();
@@ -121,7 +121,7 @@ describe('run list on the KEYS_ONLY list indexes', () => {
     expect(reads).toMatchObject({ queries: 1, indexKeys: 101, batchGets: 1, items: 100, indexes: [runsListIndexes.all.name] });
   });
 
-  it('returns for every filter combination exactly what a scan and a filter find, newest first, across pages', async () => {
+  it('Given generated runs, When every filter combination is listed across pages, Then each returns exactly what a scan and a filter find, newest first', async () => {
     // The whole table, read the slow way
     const scanned: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
@@ -170,7 +170,7 @@ describe('run list on the KEYS_ONLY list indexes', () => {
     );
   }, 120_000);
 
-  it('moves a run between the status partitions when its status changes', async () => {
+  it('Given a listed run, When its status changes, Then it moves between the status partitions', async () => {
     const run = queuedRun({ requester: 'erin', repo: 'acme/moves' });
     await db.store.runs.create(run);
     const ids = async (status: RunStatus) =>
@@ -191,7 +191,7 @@ describe('run list on the KEYS_ONLY list indexes', () => {
     expect((await db.store.runs.list({ requester: 'erin', repo: 'acme/moves', limit: 10 })).runs.map((r) => r.runId)).toEqual([run.runId]);
   });
 
-  it('leaves out a run whose status moved on between the index read and the item read', async () => {
+  it('Given a run whose status moved on between the index read and the item read, When the page is built, Then it is left out', async () => {
     // Given two queued runs, one of which starts just after the list read the index
     const moving = queuedRun({ requester: 'frank', repo: 'acme/lag' });
     const staying = queuedRun({ requester: 'frank', repo: 'acme/lag' });
@@ -208,7 +208,7 @@ describe('run list on the KEYS_ONLY list indexes', () => {
     expect(page.runs.map((run) => [run.runId, run.status])).toEqual([[staying.runId, 'QUEUED']]);
   });
 
-  it('asks BatchGetItem again for the keys it left unprocessed, and keeps index order', async () => {
+  it('Given BatchGetItem leaves keys unprocessed, When a page is read, Then it asks again for them and keeps index order', async () => {
     // Given a client whose first BatchGetItem answers only the first key and leaves the rest unprocessed
     let first = true;
     const send = async (command: unknown) => {
