@@ -156,8 +156,9 @@ export class Api extends Construct {
         timeout: Duration.seconds(15),
       });
       if (route.method === apigw.HttpMethod.GET) state.grantRunStoreRead(fn);
-      if (route.id === 'ListRuns') state.grantRunList(fn);
       else state.grantRunStore(fn);
+      // GET /v1/runs reads the list indexes' keys and the page's items by BatchGetItem (adapters/dynamodb/run-list.ts).
+      if (route.id === 'ListRuns') state.grantRunList(fn);
       // A queued run's live position: a COUNT over the queue index (adapters/dynamodb/run-queue.ts).
       if (route.id === 'GetRun') state.grantQueuePositionRead(fn);
       this.httpApi.addRoutes({
