@@ -1,3 +1,5 @@
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { runRoutes } from '../../infra/constructs/api';
 import { synthesize, type Synthesized } from './synth';
 import { stackFixture, testConfig } from '../support/test-config';
 
@@ -62,6 +64,21 @@ describe('the slot reconciler and queue sweep (run gauges)', () => {
       }),
     ]);
     for (const update of updates) expect(JSON.stringify(update.Resource)).toContain('Control');
+  });
+});
+
+describe('the read-only run routes', () => {
+  test('Given the synthesized stack, Then no GET route of the runs API may write, update or delete an item of any table', () => {
+    for (const route of runRoutes.filter((r) => r.method === apigw.HttpMethod.GET)) {
+      const writes = statementsOf(roleOfFunction(route.entry)).filter((s) =>
+        [s.Action]
+          .flat()
+          .some((a) =>
+            ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:*'].includes(a),
+          ),
+      );
+      expect({ route: route.id, writes }).toEqual({ route: route.id, writes: [] });
+    }
   });
 });
 

@@ -117,7 +117,7 @@ describe('PlatformMeter on dynalite', () => {
     });
   });
 
-  it("Given a caller that asks for ReturnConsumedCapacity itself, When it writes, Then its answer is as it asked", async () => {
+  it('Given a caller that asks for ReturnConsumedCapacity itself, When it writes, Then its answer is as it asked', async () => {
     const answer = await dynamo.client.send(
       new GetItemCommand({ TableName: 'metered', Key: { pk: { S: 'a' } }, ReturnConsumedCapacity: 'TOTAL' }),
     );
