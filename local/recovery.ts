@@ -1,4 +1,5 @@
 import { finalizeRun, type FinalizeDeps } from '../core/runs/finalize';
+import type { ListingRunRepository } from '../core/store/ports';
 import { activeStatuses } from '../core/runs/lifecycle';
 import { reconcileSlots } from '../core/runs/slot-reconciler';
 import type { LocalLog } from './local-log';
@@ -17,7 +18,7 @@ export const localRestartReason = {
  * and in those of `repos`.
  */
 export async function recoverInterruptedRuns(
-  deps: FinalizeDeps,
+  deps: FinalizeDeps & { runs: ListingRunRepository },
   log: LocalLog,
   repos: readonly string[] = [],
 ): Promise<{ ended: string[]; slotsFreed: string[] }> {

@@ -10,17 +10,17 @@ import type {
   IntakeFlagPort,
   RunEventLog,
   RunKeysPort,
-  RunRepository,
+  ListingRunRepository,
 } from '../../core/store/ports';
 import { createRunEventLog } from './run-event-log';
 import { createRunKeys } from './run-keys';
-import { createRunRepository } from './run-repository';
+import { createListingRunRepository } from './run-list';
 import type { ListIndexMode } from './run-list';
 import { createRunQueue, type RunQueuePort } from './run-queue';
 import type { TableNames } from './tables';
 
 export interface Store {
-  runs: RunRepository;
+  runs: ListingRunRepository;
   events: RunEventLog;
   ledger: BudgetLedgerPort;
   slots: ConcurrencySlotsPort;
@@ -43,7 +43,7 @@ export interface StoreOptions {
 export function createStore(doc: DynamoDBDocumentClient, names: TableNames, options: StoreOptions = {}): Store {
   const now = options.now ?? (() => new Date());
   return {
-    runs: createRunRepository(doc, names.runs, options.listIndexes ? { listIndexes: options.listIndexes } : {}),
+    runs: createListingRunRepository(doc, names.runs, options.listIndexes ? { listIndexes: options.listIndexes } : {}),
     events: createRunEventLog(doc, names.events, now),
     ledger: createBudgetLedger(doc, { runs: names.runs, control: names.control }, now),
     slots: createConcurrencySlots(doc, names.control, now),

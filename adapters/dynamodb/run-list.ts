@@ -4,7 +4,8 @@ import { InvalidCursorError } from '../../core/errors';
 import { activeStatuses, RunStatus } from '../../core/runs/lifecycle';
 import { RunId } from '../../core/runs/schemas';
 import { decodeCursor, encodeCursor } from './cursor';
-import type { RunListQuery, RunPage, RunRecord } from '../../core/store/ports';
+import type { ListingRunRepository, RunListQuery, RunPage, RunRecord } from '../../core/store/ports';
+import { createRunRepository } from './run-repository';
 import { toRunRecord } from './run-item';
 import { listPartitionValue } from '../../core/store/run-index-keys';
 import { RUN_KIND, runsIndexes, runsIndexSortKey, runsKeys, runsListIndexes, type RunsListIndexKey } from './tables';
@@ -224,4 +225,23 @@ async function batchGetRuns(
     pending = (answer.UnprocessedKeys?.[tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
   }
   return found;
+}
+
+export interface RunListOptions {
+  /** Items read per DynamoDB page when filters apply (tests lower it to cross page boundaries). */
+  listPageReadLimit?: number;
+  /** Which indexes `list` reads: the KEYS_ONLY list indexes (the default) or, before a stack has them, the legacy ones. */
+  listIndexes?: ListIndexMode;
+}
+
+/** The run repository with its list: for the functions that list runs (the list route, the run gauges, local mode). */
+export function createListingRunRepository(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  options: RunListOptions = {},
+): ListingRunRepository {
+  return {
+    ...createRunRepository(doc, tableName),
+    list: (query) => listRuns(doc, tableName, query, { pageReadLimit: options.listPageReadLimit, indexes: options.listIndexes }),
+  };
 }

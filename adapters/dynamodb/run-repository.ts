@@ -1,13 +1,11 @@
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { RunNotFoundError } from '../../core/errors';
 import { IllegalTransitionError, statusesAllowedBefore, terminalStatuses, type RunStatus } from '../../core/runs/lifecycle';
-import type { RunListQuery, RunPage, RunPatch, RunRecord, RunRepository } from '../../core/store/ports';
-import { listRuns } from './run-list';
+import type { RunPatch, RunRecord, RunRepository } from '../../core/store/ports';
 import { RunPatch as RunPatchSchema } from '../../core/runs/run-record';
 import { newRunItem, toRunRecord } from './run-item';
 import { isConditionFailure } from './condition-failure';
 import { statusIndexKeys } from '../../core/store/run-index-keys';
-import type { ListIndexMode } from './run-list';
 
 /** A run id that is already taken (create is conditional on the id being new). */
 export class RunAlreadyExistsError extends Error {
@@ -35,14 +33,8 @@ function patchParts(patch: RunPatch): UpdateParts {
   return parts;
 }
 
-export interface RunRepositoryOptions {
-  /** Items read per DynamoDB page when filters apply (tests lower it to cross page boundaries). */
-  listPageReadLimit?: number;
-  /** Which indexes `list` reads: the KEYS_ONLY list indexes (the default) or, before a stack has them, the legacy ones. */
-  listIndexes?: ListIndexMode;
-}
-
-export function createRunRepository(doc: DynamoDBDocumentClient, tableName: string, options: RunRepositoryOptions = {}): RunRepository {
+/** The run repository's writes and reads by id; the list is apart (`createListingRunRepository` in ./run-list). */
+export function createRunRepository(doc: DynamoDBDocumentClient, tableName: string): RunRepository {
   async function get(runId: string): Promise<RunRecord | undefined> {
     const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: { runId }, ConsistentRead: true }));
     return Item ? toRunRecord(Item) : undefined;
@@ -149,8 +141,6 @@ export function createRunRepository(doc: DynamoDBDocumentClient, tableName: stri
   return {
     create,
     get,
-    list: (query: RunListQuery): Promise<RunPage> =>
-      listRuns(doc, tableName, query, { pageReadLimit: options.listPageReadLimit, indexes: options.listIndexes }),
     transition,
     patch: patchRun,
   };

@@ -30,7 +30,6 @@ export interface RunRepository {
   /** Conditional on the id being new. */
   create(run: RunRecord): Promise<void>;
   get(runId: string): Promise<RunRecord | undefined>;
-  list(query: RunListQuery): Promise<RunPage>;
   /**
    * Moves the run to `to` if the lifecycle allows it from the stored status (a conditional write),
    * applying `patch` in the same write. Throws `IllegalTransitionError` otherwise, `RunNotFoundError` if absent.
@@ -42,6 +41,17 @@ export interface RunRepository {
    */
   patch(runId: string, patch: RunPatch, options?: { allowTerminal?: boolean; whileStatus?: RunStatus }): Promise<RunRecord>;
 }
+
+/**
+ * The run list (GET /v1/runs, the run gauges, local recovery): apart from the repository's writes, so
+ * a function that never lists does not carry the list's index reads (adapters/dynamodb/run-list.ts).
+ */
+export interface RunLister {
+  list(query: RunListQuery): Promise<RunPage>;
+}
+
+/** A run repository that also lists. */
+export type ListingRunRepository = RunRepository & RunLister;
 
 /**
  * What a runner does with its own run, and nothing more: read it, mark it RUNNING (the clock is the

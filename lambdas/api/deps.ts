@@ -7,6 +7,7 @@ import type { AnswerDeps } from '../../core/runs/answer';
 import type { CancelDeps } from '../../core/runs/cancel';
 import type { FinalizeDeps } from '../../core/runs/finalize';
 import type { SubmitDeps } from '../../core/runs/submit';
+import type { ListingRunRepository } from '../../core/store/ports';
 import { createLambdaMetricsSink } from '../../core/metrics/lambda-sink';
 import { documentClientFor, tableNamesFromEnv } from '../../adapters/dynamodb/client';
 import { createBudgetLedger } from '../../adapters/dynamodb/budget-ledger';
@@ -31,7 +32,7 @@ export { apiDynamoClient, lazyApiDeps, readApiDepsFromEnv, type ReadApiDeps } fr
  * records and the branch facts client (lambdas/api/idempotency.ts), so only its bundle carries them and
  * the Lambda client.
  */
-export type ApiDeps = SubmitDeps & CancelDeps & AnswerDeps;
+export type ApiDeps = SubmitDeps & CancelDeps & AnswerDeps & { runs: ListingRunRepository };
 
 /** The configuration every route reads (who is an admin). */
 type RouteConfig = Pick<ApiDeps, 'config'>;

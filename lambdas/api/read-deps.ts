@@ -4,11 +4,11 @@ import { optionalEnv } from '../../core/env';
 import { createDynamoClient, documentClientFor, tableNamesFromEnv } from '../../adapters/dynamodb/client';
 import { createInboxStore } from '../../adapters/dynamodb/inbox-store';
 import { createRunEventLog } from '../../adapters/dynamodb/run-event-log';
-import { createRunRepository } from '../../adapters/dynamodb/run-repository';
-import { listIndexModeFromEnv } from '../../adapters/dynamodb/run-list';
+import { createListingRunRepository, listIndexModeFromEnv } from '../../adapters/dynamodb/run-list';
 import { createRunQueue, type RunQueuePort } from '../../adapters/dynamodb/run-queue';
 import type { AnswerDeps } from '../../core/runs/answer';
 import type { SubmitDeps } from '../../core/runs/submit';
+import type { ListingRunRepository } from '../../core/store/ports';
 
 /**
  * The read-only routes' deps, apart from lambdas/api/deps.ts: importing that module loads the Step
@@ -20,8 +20,10 @@ export function apiDynamoClient(env: NodeJS.ProcessEnv = process.env): DynamoDBC
 }
 
 /** What the read-only routes need (GET runs, events, inbox): no ledger, slots or executions, so their bundles carry none. */
-export type ReadApiDeps = Pick<SubmitDeps, 'config' | 'runs' | 'events'> &
+export type ReadApiDeps = Pick<SubmitDeps, 'config' | 'events'> &
   Pick<AnswerDeps, 'inbox'> & {
+    /** The runs, with their list (GET /v1/runs). */
+    runs: ListingRunRepository;
     /** A QUEUED run's live position (GET /v1/runs/{runId}); absent: the position Admit stored. */
     queuePositions?: Pick<RunQueuePort, 'position'>;
   };
@@ -31,7 +33,7 @@ export function readApiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ReadAp
   const doc = documentClientFor(apiDynamoClient(env));
   return {
     config: runtimeConfig(),
-    runs: createRunRepository(doc, names.runs, { listIndexes: listIndexModeFromEnv(env) }),
+    runs: createListingRunRepository(doc, names.runs, { listIndexes: listIndexModeFromEnv(env) }),
     events: createRunEventLog(doc, names.events),
     inbox: createInboxStore(doc, names.inbox),
     queuePositions: createRunQueue(doc, names.control),
@@ -39,7 +41,7 @@ export function readApiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ReadAp
 }
 
 /** Built on first use, then kept for the life of the Lambda instance (clients at module scope). */
-export function lazyApiDeps<D extends ReadApiDeps>(build: () => D): () => D {
+export function lazyApiDeps<D>(build: () => D): () => D {
   let deps: D | undefined;
   return () => (deps ??= build());
 }

@@ -18,10 +18,10 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { sfnTaskCompleter } from '../orchestrator/task-callbacks';
 import { createConcurrencySlots } from '../../adapters/dynamodb/concurrency-slots';
 import { createIntakeFlag } from '../../adapters/dynamodb/intake-flag';
-import type { ConcurrencySlotsPort, IntakeFlagPort, RunEventLog, RunRepository } from '../../core/store/ports';
+import type { ConcurrencySlotsPort, IntakeFlagPort, ListingRunRepository, RunEventLog } from '../../core/store/ports';
 import { createRunEventLog } from '../../adapters/dynamodb/run-event-log';
 import { createRunRepository } from '../../adapters/dynamodb/run-repository';
-import { listIndexModeFromEnv } from '../../adapters/dynamodb/run-list';
+import { createListingRunRepository, listIndexModeFromEnv } from '../../adapters/dynamodb/run-list';
 import { opsDynamoDocument } from './clients';
 
 /**
@@ -30,14 +30,14 @@ import { opsDynamoDocument } from './clients';
  * minute, zeros included, so the alarms see data rather than silence.
  */
 export interface RunGaugeDeps {
-  runs: RunRepository;
+  runs: ListingRunRepository;
   events: RunEventLog;
   intake: IntakeFlagPort;
   metrics: MetricsSink;
   now?: () => Date;
 }
 
-async function runsIn(runs: RunRepository, status: RunStatus) {
+async function runsIn(runs: ListingRunRepository, status: RunStatus) {
   const found: { runId: string; createdAt: string }[] = [];
   let cursor: string | undefined;
   do {
@@ -119,7 +119,7 @@ const completeTask = sfnTaskCompleter(new SFNClient({}));
 export async function handler(_event: unknown, context?: Context): Promise<MetricRecord[]> {
   if (context) logger.addContext(context);
   deps ??= {
-    runs: createRunRepository(opsDynamoDocument(), requiredEnv('RUNS_TABLE'), { listIndexes: listIndexModeFromEnv() }),
+    runs: createListingRunRepository(opsDynamoDocument(), requiredEnv('RUNS_TABLE'), { listIndexes: listIndexModeFromEnv() }),
     events: createRunEventLog(opsDynamoDocument(), requiredEnv('EVENTS_TABLE')),
     intake: createIntakeFlag(opsDynamoDocument(), requiredEnv('CONTROL_TABLE')),
     slots: createConcurrencySlots(opsDynamoDocument(), requiredEnv('CONTROL_TABLE')),

@@ -1,7 +1,7 @@
 import { BatchGetCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { RunStatus } from '../../core/runs/lifecycle';
 import type { RunListQuery, RunRecord } from '../../core/store/ports';
-import { createRunRepository } from '../../adapters/dynamodb/run-repository';
+import { createListingRunRepository } from '../../adapters/dynamodb/run-list';
 import { runsListIndexes } from '../../adapters/dynamodb/tables';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
 import { withFaults } from '../support/dynamo-faults';
@@ -91,7 +91,7 @@ describe('run list on the KEYS_ONLY list indexes', () => {
 
   it('Given 1,000 runs that do not match, When a filtered list is paged, Then each page reads at most limit+1 index keys and limit items', async () => {
     const reader = counting(db.doc);
-    const runs = createRunRepository(reader.doc, db.names.runs);
+    const runs = createListingRunRepository(reader.doc, db.names.runs);
     for (const filters of [
       { requester: 'alice' },
       { repo: 'acme/tools', status: 'RUNNING' as const },
@@ -115,7 +115,7 @@ describe('run list on the KEYS_ONLY list indexes', () => {
 
   it('Given the 1,000 bulk runs, When a page of the unfiltered list is read, Then it keeps the same bound', async () => {
     const reader = counting(db.doc);
-    const page = await createRunRepository(reader.doc, db.names.runs).list({ limit: 100 });
+    const page = await createListingRunRepository(reader.doc, db.names.runs).list({ limit: 100 });
     const reads = reader.take();
     expect(page.runs.map((run) => run.runId)).toEqual(newestFirst(stored).slice(0, 100));
     expect(reads).toMatchObject({ queries: 1, indexKeys: 101, batchGets: 1, items: 100, indexes: [runsListIndexes.all.name] });
@@ -134,7 +134,7 @@ describe('run list on the KEYS_ONLY list indexes', () => {
     const pick = <T>(values: readonly T[]): T | undefined => (random() < 0.35 ? undefined : values[Math.floor(random() * values.length)]);
     const indexesUsed = new Set<string>();
     const reader = counting(db.doc);
-    const runs = createRunRepository(reader.doc, db.names.runs);
+    const runs = createListingRunRepository(reader.doc, db.names.runs);
     for (let trial = 0; trial < 60; trial += 1) {
       const filters: Omit<RunListQuery, 'limit'> = {};
       const requester = pick(requesters);
@@ -202,7 +202,7 @@ describe('run list on the KEYS_ONLY list indexes', () => {
       await db.store.runs.transition(moving.runId, 'STARTING');
     });
     // When frank's queued runs are listed
-    const page = await createRunRepository(faults.doc, db.names.runs).list({ requester: 'frank', status: 'QUEUED', limit: 10 });
+    const page = await createListingRunRepository(faults.doc, db.names.runs).list({ requester: 'frank', status: 'QUEUED', limit: 10 });
     // Then the started run is not shown as queued
     expect(race.fired).toBe(1);
     expect(page.runs.map((run) => [run.runId, run.status])).toEqual([[staying.runId, 'QUEUED']]);
@@ -228,7 +228,7 @@ describe('run list on the KEYS_ONLY list indexes', () => {
     const flaky = new Proxy(db.doc, {
       get: (target, property, receiver) => (property === 'send' ? send : Reflect.get(target, property, receiver)),
     });
-    const page = await createRunRepository(flaky, db.names.runs).list({ requester: 'alice', limit: 5 });
+    const page = await createListingRunRepository(flaky, db.names.runs).list({ requester: 'alice', limit: 5 });
     const expected = newestFirst(stored.filter((run) => run.requester === 'alice')).slice(0, 5);
     expect(first).toBe(false);
     expect(page.runs.map((run) => run.runId)).toEqual(expected);

@@ -1,7 +1,7 @@
 import { InvalidCursorError } from '../../core/errors';
 import type { RunStatus } from '../../core/runs/lifecycle';
 import type { RunListQuery, RunRecord } from '../../core/store/ports';
-import { createRunRepository } from '../../adapters/dynamodb/run-repository';
+import { createListingRunRepository } from '../../adapters/dynamodb/run-list';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
 import { queuedRun } from './run-fixtures';
 
@@ -33,7 +33,7 @@ describe.each(['keys', 'legacy'] as const)('run list (%s indexes)', (mode) => {
   afterAll(async () => {
     await db.stop();
   });
-  const list = (query: RunListQuery) => createRunRepository(db.doc, db.names.runs, { listIndexes: mode }).list(query);
+  const list = (query: RunListQuery) => createListingRunRepository(db.doc, db.names.runs, { listIndexes: mode }).list(query);
 
   const newestFirst = (runs: RunRecord[]) => [...runs].sort((a, b) => (a.runId < b.runId ? 1 : -1)).map((run) => run.runId);
 
@@ -98,7 +98,7 @@ describe.each(['keys', 'legacy'] as const)('run list (%s indexes)', (mode) => {
 
   it('Given a repository that reads 3 items per DynamoDB page, When a filtered list asks for 2 at a time, Then it keeps reading until each page is full and returns every match once, newest first', async () => {
     // Given a repository that reads only 3 items per DynamoDB page (legacy indexes), so most pages hold no match
-    const runs = createRunRepository(db.doc, db.names.runs, { listPageReadLimit: 3, listIndexes: mode });
+    const runs = createListingRunRepository(db.doc, db.names.runs, { listPageReadLimit: 3, listIndexes: mode });
     const expected = newestFirst(
       stored.filter((run) => run.requester === 'carol' && run.repo === 'acme/gadgets' && run.status === 'RUNNING'),
     );
