@@ -1,3 +1,4 @@
+import { RUN_STATUSES, TERMINAL_STATUSES } from '../../core/runs/statuses';
 export function usd(value: number): string {
   return `$${value < 0.01 && value > 0 ? value.toFixed(4) : value.toFixed(2)}`;
 }
@@ -18,19 +19,9 @@ export function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
 
-export const TERMINAL: ReadonlySet<string> = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'BUDGET_EXCEEDED']);
+export const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATUSES);
 
-export const STATUSES: readonly string[] = [
-  'QUEUED',
-  'STARTING',
-  'RUNNING',
-  'WAITING_FOR_HUMAN',
-  'SUCCEEDED',
-  'FAILED',
-  'TIMED_OUT',
-  'CANCELLED',
-  'BUDGET_EXCEEDED',
-];
+export const STATUSES: readonly string[] = RUN_STATUSES;
 
 /** `local:alice` or an IAM ARN → something short enough for a table cell (the full value is the title). */
 export function shortRequester(requester: string): string {

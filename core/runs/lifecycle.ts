@@ -1,29 +1,14 @@
 import * as z from 'zod';
+import { ACTIVE_STATUSES, RUN_STATUSES, TERMINAL_STATUSES } from './statuses';
 
-export const RunStatus = z.enum([
-  'QUEUED',
-  'STARTING',
-  'RUNNING',
-  'WAITING_FOR_HUMAN',
-  'SUCCEEDED',
-  'FAILED',
-  'TIMED_OUT',
-  'CANCELLED',
-  'BUDGET_EXCEEDED',
-]);
+export const RunStatus = z.enum(RUN_STATUSES);
 export type RunStatus = z.infer<typeof RunStatus>;
 
-export const terminalStatuses = [
-  'SUCCEEDED',
-  'FAILED',
-  'TIMED_OUT',
-  'CANCELLED',
-  'BUDGET_EXCEEDED',
-] as const satisfies readonly RunStatus[];
+export const terminalStatuses = TERMINAL_STATUSES;
 export type TerminalStatus = (typeof terminalStatuses)[number];
 export const TerminalStatus = z.enum(terminalStatuses);
 
-export const activeStatuses = ['QUEUED', 'STARTING', 'RUNNING', 'WAITING_FOR_HUMAN'] as const satisfies readonly RunStatus[];
+export const activeStatuses = ACTIVE_STATUSES;
 
 export const RunOutcome = z.enum(['pr_opened', 'pr_updated', 'no_changes', 'question', 'reviewed']);
 export type RunOutcome = z.infer<typeof RunOutcome>;

@@ -1,5 +1,4 @@
-import type { RunRecord } from '../store/ports';
-import type { ConcurrencySlotsPort, SlotCaps } from '../store/ports';
+import type { ConcurrencySlotsPort, RunRecord, SlotCaps } from '../store/ports';
 import { queueOrderOf, type QueueEntry, type RunQueuePort } from '../store/run-queue-port';
 import { selectRunsToWake, WAKE_CLAIM_MS, WAKE_SCAN_LIMIT } from './queue-wake';
 

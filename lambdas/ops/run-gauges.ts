@@ -20,7 +20,6 @@ import { createConcurrencySlots } from '../../adapters/dynamodb/concurrency-slot
 import { createIntakeFlag } from '../../adapters/dynamodb/intake-flag';
 import type { ConcurrencySlotsPort, IntakeFlagPort, ListingRunRepository, RunEventLog } from '../../core/store/ports';
 import { createRunEventLog } from '../../adapters/dynamodb/run-event-log';
-import { createRunRepository } from '../../adapters/dynamodb/run-repository';
 import { createListingRunRepository, listIndexModeFromEnv } from '../../adapters/dynamodb/run-list';
 import { opsDynamoDocument } from './clients';
 
@@ -94,14 +93,14 @@ export async function runGaugeTick(deps: RunGaugeTickDeps): Promise<{ records: M
 }
 
 /** The stores the sweep's check of held runs reads: only those of the holds this deployment can have (what infra grants). */
-function queueHoldDepsFromEnv(): QueueHoldDeps {
+function queueHoldDepsFromEnv(runs: QueueHoldDeps['runs']): QueueHoldDeps {
   const doc = opsDynamoDocument();
   const config = runtimeConfig();
   const holds = queueHoldsOf(config);
   const control = requiredEnv('CONTROL_TABLE');
   return queueHoldDepsOf(
     {
-      runs: createRunRepository(doc, requiredEnv('RUNS_TABLE')),
+      runs,
       ...(holds.threads ? { threads: createThreadStore(doc, control) } : {}),
       // The inbox table is named only where the review backlog is configured (State.grantQueueHoldReads).
       ...(holds.reviewBacklog
@@ -116,10 +115,11 @@ const logger = createLogger({ serviceName: 'nightshift-run-gauges' });
 let deps: RunGaugeTickDeps | undefined;
 const completeTask = sfnTaskCompleter(new SFNClient({}));
 
-export async function handler(_event: unknown, context?: Context): Promise<MetricRecord[]> {
-  if (context) logger.addContext(context);
-  deps ??= {
-    runs: createListingRunRepository(opsDynamoDocument(), requiredEnv('RUNS_TABLE'), { listIndexes: listIndexModeFromEnv() }),
+/** The tick's stores and clients, built once per Lambda instance. */
+function gaugeDepsFromEnv(): RunGaugeTickDeps {
+  const runs = createListingRunRepository(opsDynamoDocument(), requiredEnv('RUNS_TABLE'), { listIndexes: listIndexModeFromEnv() });
+  return {
+    runs,
     events: createRunEventLog(opsDynamoDocument(), requiredEnv('EVENTS_TABLE')),
     intake: createIntakeFlag(opsDynamoDocument(), requiredEnv('CONTROL_TABLE')),
     slots: createConcurrencySlots(opsDynamoDocument(), requiredEnv('CONTROL_TABLE')),
@@ -129,9 +129,14 @@ export async function handler(_event: unknown, context?: Context): Promise<Metri
       queue: createRunQueue(opsDynamoDocument(), requiredEnv('CONTROL_TABLE')),
       caps: capsOf(runtimeConfig()),
       wakeRun: (token) => completeTask(token, WOKEN_OUTPUT),
-      liftedHolds: queueHoldChecker(queueHoldDepsFromEnv()),
+      liftedHolds: queueHoldChecker(queueHoldDepsFromEnv(runs)),
     },
   };
+}
+
+export async function handler(_event: unknown, context?: Context): Promise<MetricRecord[]> {
+  if (context) logger.addContext(context);
+  deps ??= gaugeDepsFromEnv();
   const { records, slotsReleased, woken } = await runGaugeTick(deps);
   if (woken.length > 0) logger.info('queue sweep woke queued runs', { woken });
   logger.info('run gauges sampled', { gauges: Object.fromEntries(records.map((r) => [r.name, r.value])) });
