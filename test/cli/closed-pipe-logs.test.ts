@@ -1,15 +1,21 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { cliBin, devPlatforms, repoRoot, runCli } from '../local/dev-process';
 import { fastSession, sampleRepo } from '../local/platform-harness';
 
 /**
  * The reader of `nightshift logs <runId> | head -1`, made deterministic: it shrinks the pipe to one
- * page (4096 bytes, F_SETPIPE_SZ) before the CLI has started writing, reads exactly one line, then
- * closes it. Whatever the CLI writes past the page meets a closed pipe (EPIPE), however fast it writes.
+ * page (4096 bytes, F_SETPIPE_SZ), then tells the producer's side through the READY fifo that the CLI
+ * may start (a pipe that already holds more than a page cannot shrink: EBUSY), reads exactly one line,
+ * then closes it. Whatever the CLI writes past the page meets a closed pipe (EPIPE), however fast it writes.
  */
 const oneLineReader = `
 import fcntl, os, sys
 fcntl.fcntl(0, fcntl.F_SETPIPE_SZ, 4096)
+with open(os.environ['READY'], 'w') as ready:
+    ready.write('go\\n')
 line = b''
 while not line.endswith(b'\\n'):
     byte = os.read(0, 1)
@@ -20,11 +26,14 @@ os.close(0)
 sys.stdout.buffer.write(line)
 `;
 
-/** `producer | python3 reader` in a shell; the exit status of each side. */
+/** `producer | python3 reader` in a shell, the producer started once the reader is ready; the exit status of each side. */
 function pipeline(args: string[], api: string) {
+  const ready = join(mkdtempSync(join(tmpdir(), 'closed-pipe-')), 'ready');
   return new Promise<{ stdout: string; stderr: string; cli: number; reader: number }>((resolve) => {
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: bash expands ${PIPESTATUS[...]}, not JavaScript
-    const script = '"$NODE" "$CLI" "$@" | python3 -c "$READER"; echo "status ${PIPESTATUS[0]} ${PIPESTATUS[1]}" >&3';
+    const script =
+      'mkfifo "$READY"; { read -r _ < "$READY"; exec "$NODE" "$CLI" "$@"; } | python3 -c "$READER"; ' +
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: bash expands ${PIPESTATUS[...]}, not JavaScript
+      'echo "status ${PIPESTATUS[0]} ${PIPESTATUS[1]}" >&3';
     const child = spawn('bash', ['-c', script, 'pipeline', ...args], {
       cwd: repoRoot,
       env: {
@@ -34,6 +43,7 @@ function pipeline(args: string[], api: string) {
         NODE: process.execPath,
         CLI: cliBin,
         READER: oneLineReader,
+        READY: ready,
       },
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     });
