@@ -59,11 +59,12 @@ export function idleMonthly(template: CostTemplate, tick?: GaugeTick): CostLine[
   const nat = count(template, 'AWS::EC2::NatGateway');
   lines.push({ item: 'NAT gateways', quantity: String(nat), usd: nat * PRICES.natGatewayHour * HOURS_PER_MONTH });
 
-  // Always-on Fargate services (the egress proxy): their task size × desired count.
+  // Always-on Fargate services (the egress proxy): their task size × desired count. A service without a
+  // desired count in the template is the on-demand proxy (network.proxy "on-demand"): with no run it is at 0.
   const taskDefs = new Map(Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::ECS::TaskDefinition'));
   for (const service of ofType(template, 'AWS::ECS::Service')) {
     const props = service.Properties ?? {};
-    const desired = Number(props.DesiredCount ?? 1);
+    const desired = props.DesiredCount === undefined ? 0 : Number(props.DesiredCount);
     const ref = props.TaskDefinition as { Ref?: string } | undefined;
     const task = ref?.Ref ? taskDefs.get(ref.Ref) : undefined;
     if (!task) throw new Error('a service whose task definition is not in the template: cannot price it');
@@ -138,6 +139,15 @@ export function idleMonthly(template: CostTemplate, tick?: GaugeTick): CostLine[
       usd: (IDLE_FLOW_LOG_BYTES_MONTH / 1e9) * PRICES.logsIngestGb,
     });
   }
+  if (tick && onDemandProxy(template)) {
+    // The counted tick is of an always-on proxy; on demand each tick also reads the idle clock (ECS DescribeServices is free).
+    const ticks = ticksPerMonth(template);
+    lines.push({
+      item: 'Run gauges, on-demand proxy: the idle clock read each tick (1 RRU; DescribeServices is free)',
+      quantity: `${ticks} RRU`,
+      usd: ticks * PRICES.dynamoReadRequestUnit,
+    });
+  }
   if (tick) {
     const ticks = ticksPerMonth(template);
     if (ticks > 0) {
@@ -161,6 +171,25 @@ export function idleMonthly(template: CostTemplate, tick?: GaugeTick): CostLine[
     }
   }
   return lines;
+}
+
+/** Whether the template's egress proxy is on demand: its service has no desired count (infra/constructs/egress-proxy.ts). */
+export function onDemandProxy(template: CostTemplate): boolean {
+  return ofType(template, 'AWS::ECS::Service').some((r) => r.Properties?.DesiredCount === undefined);
+}
+
+/**
+ * What the on-demand proxy costs while it runs (its task, public IPv4 and Cloud Map instance), per hour:
+ * a burst of runs adds it for the burst's length plus `network.proxyIdleMinutes`.
+ */
+export function proxyHourUsd(template: CostTemplate): number {
+  const task = ofType(template, 'AWS::ECS::TaskDefinition').find((r) =>
+    ((r.Properties?.ContainerDefinitions as { Name?: string }[] | undefined) ?? []).some((c) => c.Name === 'squid'),
+  );
+  if (!task) throw new Error('no egress proxy task definition in the template');
+  const vcpu = Number(task.Properties?.Cpu) / 1024;
+  const gb = Number(task.Properties?.Memory) / 1024;
+  return vcpu * PRICES.fargateVcpuHour + gb * PRICES.fargateGbHour + PRICES.publicIpv4Hour + PRICES.cloudMapInstanceMonth / HOURS_PER_MONTH;
 }
 
 /**
@@ -231,7 +260,18 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ id
     if (total !== undefined) process.stdout.write(`  ${'total'.padEnd(92)} ${''.padStart(22)} ${usd(total).padStart(10)}\n`);
   };
   process.stdout.write(`Template: whole stack, maxAzs ${config.network.maxAzs}, prices us-east-1 on demand\n`);
-  print('Idle, per month (no runs)', idle, idleUsd);
+  print(`Idle, per month (no runs), network.proxy "${config.network.proxy}"`, idle, idleUsd);
+  // The other proxy mode, the same stack otherwise.
+  const otherMode = config.network.proxy === 'on-demand' ? 'always-on' : 'on-demand';
+  const other = synthesizedTemplate({ ...config, network: { ...config.network, proxy: otherMode } });
+  const otherIdleUsd = sum(idleMonthly(other, recorded.gaugeTick));
+  const onDemand = config.network.proxy === 'on-demand' ? template : other;
+  const burst = (minutes: number) => ((minutes + config.network.proxyIdleMinutes) / 60) * proxyHourUsd(onDemand);
+  process.stdout.write(
+    `\nIdle floor per proxy mode: "${config.network.proxy}" ${usd(idleUsd)}, "${otherMode}" ${usd(otherIdleUsd)} a month` +
+      `\n  on demand, the proxy runs ${usd(proxyHourUsd(onDemand))}/h while runs need it and for proxyIdleMinutes (${config.network.proxyIdleMinutes}) after:` +
+      ` a lone ${RUN_ESTIMATES.minutes}-minute run adds ${usd(burst(RUN_ESTIMATES.minutes))}; always on breaks even at ${Math.round((730 * 60) / (RUN_ESTIMATES.minutes + config.network.proxyIdleMinutes))} such lone runs a month\n`,
+  );
   process.stdout.write(
     `\nPer run overhead, model tokens excluded: counted in a real local run on ${recorded.measuredAt} (${recorded.command}; ${recorded.machine})\n`,
   );

@@ -98,6 +98,12 @@ export class NightshiftStack extends Stack {
     this.operations = new Operations(this, 'Operations', { config, state: this.state, httpApi: this.api.httpApi, logRetention });
     // The per-minute queue sweep wakes queued runs (core/runs/queue-wake.ts).
     this.orchestrator.grantQueueWakeUp([this.operations.runGaugesFunction]);
+    // The on-demand egress proxy: Admit starts it for the run it admits, the per-minute tick stops it once idle.
+    if (config.network.proxy === 'on-demand') {
+      this.network.egressProxy.grantScaling(this.orchestrator.admitFunction);
+      this.network.egressProxy.grantScaling(this.operations.runGaugesFunction);
+      this.state.grantProxyIdleClock(this.operations.runGaugesFunction);
+    }
     // Last, so that it watches every function and dead-letter queue created above.
     this.monitoring = new Monitoring(this, 'Monitoring', {
       config,

@@ -5,6 +5,7 @@ import { localLambdaContext } from './lambda-context';
 import type { LocalLog } from './local-log';
 import { errorText } from './api-server';
 import { parsePublish, type PublishedMessage } from './sns-topics';
+import type { ProxyServicePort } from '../core/egress/proxy-demand';
 
 /**
  * The loopback AWS endpoints local mode serves, so the runner and the handlers keep their one code path
@@ -30,10 +31,14 @@ export interface SfnBackend {
   stopExecution(executionArn: string, error: string | undefined, cause: string | undefined): Promise<{ stopDate: Date }>;
 }
 
-/** ECS as far as the orchestrator's clean-up uses it: a run's tasks are found by StartedBy and stopped. */
+/**
+ * ECS as far as the orchestrator's clean-up uses it (a run's tasks are found by StartedBy and stopped),
+ * and, with the on-demand proxy, Admit: the proxy's service described and scaled.
+ */
 export interface EcsBackend {
   listTasks(startedBy: string | undefined): string[];
   stopTask(taskArn: string): Promise<void>;
+  proxyService?: { cluster: string; service: string; port: ProxyServicePort };
 }
 
 /** SNS as far as the Pause function uses it: Publish (local/sns-topics.ts delivers it). */
@@ -79,6 +84,13 @@ const ecsListTasks = z
 const ecsStopTask = z
   .object({ cluster: z.string().optional(), task: z.string().min(1), reason: z.string().max(255).optional() })
   .passthrough();
+
+const ecsDescribeServices = z
+  .object({ cluster: z.string().optional(), services: z.array(z.string().min(1)).min(1).max(10), include: z.array(z.string()).optional() })
+  .strict();
+const ecsUpdateService = z
+  .object({ cluster: z.string().optional(), service: z.string().min(1), desiredCount: z.union([z.literal(0), z.literal(1)]) })
+  .strict();
 
 const maxBodyBytes = 6 * 1024 * 1024;
 
@@ -260,6 +272,44 @@ export function createAwsEndpoints(options: AwsEndpointsOptions): Server {
         { task: { taskArn: input.data.task, desiredStatus: 'STOPPED', lastStatus: 'STOPPED', stoppedReason: input.data.reason ?? null } },
         contentType,
       );
+      return;
+    }
+    const proxy = options.ecs.proxyService;
+    if (proxy && (operation === 'DescribeServices' || operation === 'UpdateService')) {
+      const serviceArn = `arn:aws:ecs:us-east-1:000000000000:service/${proxy.cluster}/${proxy.service}`;
+      const isProxy = (cluster: string | undefined, name: string) =>
+        (cluster === undefined || cluster === proxy.cluster) && (name === proxy.service || name === serviceArn);
+      const described = async () => ({ serviceName: proxy.service, serviceArn, status: 'ACTIVE', ...(await proxy.port.describe()) });
+      if (operation === 'DescribeServices') {
+        const input = ecsDescribeServices.safeParse(json);
+        if (!input.success) {
+          sendJson(res, 400, { __type: 'InvalidParameterException', message: input.error.message }, contentType);
+          return;
+        }
+        const [found, missing] = [
+          input.data.services.filter((n) => isProxy(input.data.cluster, n)),
+          input.data.services.filter((n) => !isProxy(input.data.cluster, n)),
+        ];
+        sendJson(
+          res,
+          200,
+          { services: found.length > 0 ? [await described()] : [], failures: missing.map((arn) => ({ arn, reason: 'MISSING' })) },
+          contentType,
+        );
+        return;
+      }
+      const input = ecsUpdateService.safeParse(json);
+      if (!input.success) {
+        sendJson(res, 400, { __type: 'InvalidParameterException', message: input.error.message }, contentType);
+        return;
+      }
+      if (!isProxy(input.data.cluster, input.data.service)) {
+        sendJson(res, 400, { __type: 'ServiceNotFoundException', message: 'Service not found.' }, contentType);
+        return;
+      }
+      options.log.info('ECS UpdateService of the egress proxy', { desiredCount: input.data.desiredCount });
+      await proxy.port.scaleTo(input.data.desiredCount);
+      sendJson(res, 200, { service: await described() }, contentType);
       return;
     }
     sendJson(res, 400, { __type: 'UnknownOperationException', message: `local mode does not serve ECS ${operation}` }, contentType);

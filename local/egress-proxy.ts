@@ -141,6 +141,8 @@ export interface EgressProxyOptions {
   toolUid?: number;
   /** The default port (repo ports above it); undefined: a random free block, retried on a clash. */
   basePort?: number;
+  /** The runners' credential to keep (a restart of the on-demand proxy); undefined: a new one. */
+  runnerPassword?: string;
 }
 
 export async function startEgressProxy(options: EgressProxyOptions): Promise<LocalEgressProxy | undefined> {
@@ -214,7 +216,7 @@ async function startOnce(squid: string, options: EgressProxyOptions, basePort: n
     coredumpDir: layout.runDir,
     runnerAuth: { helper: layout.authHelper, hashFile: layout.credentialHash },
   });
-  const runnerPassword = newRunnerProxyPassword();
+  const runnerPassword = options.runnerPassword ?? newRunnerProxyPassword();
   // As root, squid drops to this user; it must never be the user the agent's tools run as.
   prepareEgressDir(
     layout,

@@ -20,6 +20,10 @@ import { createAwsEndpoints } from './aws-endpoints';
 import { createLocalConsole } from './console-server';
 import { startLocalDynamo, type LocalDynamo } from './dynamo-server';
 import { findSquid, startEgressProxy, type LocalEgressProxy } from './egress-proxy';
+import { LOCAL_PROXY_SERVICE, LocalProxyService } from './egress-proxy-service';
+import { stopIdleProxy } from '../core/egress/proxy-demand';
+import { PROXY_SERVICE_ENV } from '../adapters/ecs/proxy-service';
+import { createProxyIdleClock } from '../adapters/dynamodb/proxy-idle-clock';
 import { startForge, type ForgeServer } from './forge';
 import { assertHomeIsPrivate, ensureHome, secureSecretsFile, type NightshiftHome } from './home';
 import { closeServer, listenOnLoopback } from './http-listen';
@@ -67,6 +71,10 @@ export interface LocalPlatform {
   runners: RunnerProcesses;
   machine: LocalStateMachine;
   egressProxy: LocalEgressProxy | undefined;
+  /** With `network.proxy: "on-demand"` and squid installed: the proxy as the service Admit and the sweep scale. */
+  proxyService?: LocalProxyService;
+  /** Local mode's loopback AWS endpoints (Step Functions, Lambda, ECS, SNS). */
+  awsEndpointsUrl: string;
   /** Runs ended by restart recovery at this start. */
   recovered: string[];
   stop(): Promise<void>;
@@ -133,7 +141,24 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
             toolUid: toolUidOf(toolUser),
             ...(ports.proxy !== undefined ? { basePort: ports.proxy } : {}),
           });
-    if (egressProxy) cleanups.push(() => egressProxy.stop());
+    // On demand, the proxy is a service Admit scales through local mode's ECS endpoint and the sweep stops once idle.
+    const proxyService =
+      egressProxy && config.network.proxy === 'on-demand'
+        ? new LocalProxyService(
+            egressProxy,
+            {
+              config,
+              dir: join(home.root, 'egress'),
+              log,
+              toolUid: toolUidOf(toolUser),
+              basePort: Number(new URL(egressProxy.url).port),
+              runnerPassword: egressProxy.runnerPassword,
+            },
+            log,
+          )
+        : undefined;
+    if (proxyService) cleanups.push(() => proxyService.stop());
+    else if (egressProxy) cleanups.push(() => egressProxy.stop());
     else log.warn('squid is not installed: runner tools will run without the egress proxy, and each run says so in its events');
 
     const { template, cached } = await synthesizedTemplate({ repoRoot, config, cacheDir: options.templateCacheDir ?? home.cache, log });
@@ -158,6 +183,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       ecs: {
         listTasks: (startedBy) => runners.taskArns(startedBy),
         stopTask: (taskArn) => runners.stopTask(taskArn),
+        ...(proxyService ? { proxyService: { ...LOCAL_PROXY_SERVICE, port: proxyService } } : {}),
       },
       functions: functions.byName,
       sns: {
@@ -195,6 +221,11 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     });
     const extracted = extractStateMachine(template);
     exposeToHandlers(serviceEnv, { extracted, template, home, handlerLogLevel: options.handlerLogLevel ?? 'INFO' });
+    // Admit names the proxy's service only when it is on demand (as the stack sets it on AWS).
+    for (const [key, name] of Object.entries(PROXY_SERVICE_ENV) as [keyof typeof PROXY_SERVICE_ENV, string][]) {
+      if (proxyService) process.env[name] = LOCAL_PROXY_SERVICE[key];
+      else delete process.env[name];
+    }
     const handlers = functions.serve(extracted, template);
 
     const runnerTasks = new LocalRunnerTasks({
@@ -213,7 +244,13 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     });
     const executor = machine;
     cleanups.push(() => executor.close());
-    // The queue sweep the run gauges make every minute on AWS: wakes what a lost wake-up left waiting.
+    const proxyIdle = proxyService && {
+      proxy: proxyService,
+      clock: createProxyIdleClock(documentClientFor(dynamo.client), dynamo.names.control),
+      idleMinutes: config.network.proxyIdleMinutes,
+    };
+    // The queue sweep the run gauges make every minute on AWS: wakes what a lost wake-up left waiting;
+    // then, with the proxy on demand, the gauges' idle stop.
     const sweep = setInterval(
       () =>
         void sweepQueue({
@@ -224,7 +261,9 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
           liftedHolds: queueHoldChecker(
             queueHoldDepsOf({ ...store, threads: createThreadStore(documentClientFor(dynamo.client), dynamo.names.control) }, config),
           ),
-        }).catch((error: unknown) => log.warn('queue sweep failed', { error: errorText(error) })),
+        })
+          .then(() => (proxyIdle ? stopIdleProxy({ ...proxyIdle, activeRuns: () => store.slots.holders(), now: new Date() }) : undefined))
+          .catch((error: unknown) => log.warn('queue sweep failed', { error: errorText(error) })),
       QUEUE_SWEEP_MS,
     );
     sweep.unref();
@@ -313,6 +352,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       runners,
       machine: executor,
       egressProxy,
+      ...(proxyService ? { proxyService } : {}),
+      awsEndpointsUrl: endpointUrl,
       recovered: recovery.ended,
       stop: async () => {
         ready = false;

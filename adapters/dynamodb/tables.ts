@@ -23,6 +23,7 @@ import { ledgerDay } from '../../core/runs/run-record';
  *                                                            entries of active runs only: adapters/dynamodb/ledger-day.ts)
  *             ledger#requester#<requester>#<yyyy-mm-dd>      a requester's daily committed spend
  *             flag#intake                                    the spend circuit breaker (paused, reason, at)
+ *             proxy#idle                                     since when the on-demand egress proxy has had no run (since)
  *           GSI byQueue (sparse: queue entries only), partition `queue` (one value), sort `queueOrder`
  *           (`<priority rank>#<runId>`), projection INCLUDE runId, repo, requester, held, wokenAt, since (never the token).
  * inbox     pk itemId (ULID). Items that need a human (core/inbox/): a paused run's question or
@@ -86,6 +87,8 @@ export const controlItemKey = {
   orgDay: (day: string) => `ledger#org#${day}`,
   requesterDay: (requester: string, day: string) => `ledger#requester#${requester}#${day}`,
   intakeFlag: () => 'flag#intake',
+  /** When the run gauges first saw the on-demand egress proxy idle (adapters/dynamodb/proxy-idle-clock.ts). */
+  proxyIdle: () => 'proxy#idle',
   /** A requester's review places (`concurrency.maxOpenPrsPerRequester`, core/runs/review-backlog.ts). */
   reviewPlaces: (requester: string) => `review-places#${requester}`,
   /** A GitHub thread's runs and notices (adapters/dynamodb/threads.ts), lower case. */

@@ -6,6 +6,8 @@ export class ProxyUnavailableError extends Error {
   constructor(
     readonly proxyUrl: string,
     reason: string,
+    /** No answer at all (refused, not resolvable, timed out): a proxy still starting looks like this; a wrong answer does not. */
+    readonly unreachable = false,
   ) {
     super(`egress proxy ${proxyUrl} is not usable: ${reason}`);
     this.name = 'ProxyUnavailableError';
@@ -34,7 +36,7 @@ export function checkProxy(proxyUrl: string, options: ProxyCheckOptions = {}): P
   }
   if (url.protocol !== 'http:' || !url.port) return Promise.reject(new ProxyUnavailableError(proxyUrl, 'must be http://host:port'));
   return new Promise((resolve, reject) => {
-    const fail = (reason: string) => reject(new ProxyUnavailableError(proxyUrl, reason));
+    const fail = (reason: string, unreachable = false) => reject(new ProxyUnavailableError(proxyUrl, reason, unreachable));
     const req = request({
       host: url.hostname.replace(/^\[|\]$/g, ''),
       port: Number(url.port),
@@ -45,7 +47,7 @@ export function checkProxy(proxyUrl: string, options: ProxyCheckOptions = {}): P
       agent: false,
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', (err) => fail((err as NodeJS.ErrnoException).code ?? err.message));
+    req.on('error', (err) => fail((err as NodeJS.ErrnoException).code ?? err.message, true));
     req.on('response', (res) => {
       res.resume();
       const location = res.headers.location ?? '';

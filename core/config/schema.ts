@@ -412,6 +412,12 @@ export type AuthConfig = z.infer<typeof AuthConfig>;
 export const NetworkConfig = z
   .object({
     maxAzs: z.number().int().min(1).max(3).default(1),
+    /**
+     * The egress proxy's service: `always-on` keeps one task running; `on-demand` starts it when
+     * admission needs it and stops it after `proxyIdleMinutes` without a run (docs/network.md#on-demand-proxy).
+     */
+    proxy: z.enum(['always-on', 'on-demand']).default('always-on'),
+    proxyIdleMinutes: z.number().int().min(1).max(1440).default(15),
   })
   .strict();
 export type NetworkConfig = z.infer<typeof NetworkConfig>;

@@ -4,12 +4,14 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import { Construct } from 'constructs';
 import type { NightshiftConfig } from '../../core/config/schema';
 import { DEFAULT_PROXY_PORT, proxyPortRange, squidConfig } from '../../core/egress';
+import { PROXY_SERVICE_ENV } from '../../adapters/ecs/proxy-service';
 import { projectRoot } from './lambda-defaults';
 import { acknowledgeGuard } from './nag';
 
@@ -18,7 +20,7 @@ export const PROXY_NAMESPACE = 'nightshift.internal';
 export const PROXY_SERVICE_NAME = 'egress-proxy';
 
 export interface EgressProxyProps {
-  readonly config: Pick<NightshiftConfig, 'repos' | 'egress'>;
+  readonly config: Pick<NightshiftConfig, 'repos' | 'egress' | 'network'>;
   readonly vpc: ec2.IVpc;
   /** Public subnets: the proxy reaches the internet through the internet gateway, no NAT gateway. */
   readonly subnets: ec2.SubnetSelection;
@@ -34,6 +36,7 @@ export interface EgressProxyProps {
  * Its security group accepts only the runner security group, on the proxy ports only.
  */
 export class EgressProxy extends Construct {
+  readonly cluster: ecs.Cluster;
   readonly service: ecs.FargateService;
   readonly securityGroup: ec2.SecurityGroup;
   readonly logGroup: logs.LogGroup;
@@ -77,6 +80,7 @@ export class EgressProxy extends Construct {
     });
 
     const cluster = new ecs.Cluster(this, 'Cluster', { vpc: props.vpc });
+    this.cluster = cluster;
     const namespace = new servicediscovery.PrivateDnsNamespace(this, 'Namespace', {
       name: PROXY_NAMESPACE,
       vpc: props.vpc,
@@ -113,7 +117,9 @@ export class EgressProxy extends Construct {
     this.service = new ecs.FargateService(this, 'Service', {
       cluster,
       taskDefinition: task,
-      desiredCount: 1,
+      // On demand, the count is the platform's to set (Admit starts, the run gauges stop): left out of the
+      // template, a deploy keeps the current one; the first deploy starts one task, which stops once idle.
+      ...(props.config.network.proxy === 'on-demand' ? {} : { desiredCount: 1 }),
       // Deploys start the new task before stopping the old one, so in-flight runs keep a proxy.
       minHealthyPercent: 100,
       maxHealthyPercent: 200,
@@ -178,6 +184,21 @@ export class EgressProxy extends Construct {
   /** Hands the runner's proxy credential to `container` (the runner) as NIGHTSHIFT_PROXY_PASSWORD, through its execution role. */
   addRunnerCredential(container: ecs.ContainerDefinition): void {
     container.addSecret('NIGHTSHIFT_PROXY_PASSWORD', ecs.Secret.fromSecretsManager(this.runnerCredential));
+  }
+
+  /**
+   * With `network.proxy: "on-demand"`: lets `fn` read and set this service's desired count (Admit starts
+   * the proxy, the run gauges stop it; core/egress/proxy-demand.ts) and names the service in its
+   * environment. DescribeServices and UpdateService on this one service ARN, nothing else.
+   */
+  grantScaling(fn: lambda.Function): void {
+    fn.addEnvironment(PROXY_SERVICE_ENV.cluster, this.cluster.clusterName);
+    fn.addEnvironment(PROXY_SERVICE_ENV.service, this.service.serviceName);
+    iam.Grant.addToPrincipal({
+      grantee: fn,
+      actions: ['ecs:DescribeServices', 'ecs:UpdateService'],
+      resourceArns: [this.service.serviceArn],
+    });
   }
 
   /** Lets the runner read the proxy's access log to report the hosts it refused during the run. */

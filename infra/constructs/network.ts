@@ -14,7 +14,7 @@ export interface NetworkProps {
   /** Retention of the VPC flow logs and the proxy's access log. */
   readonly logRetention: logs.RetentionDays;
   /** The egress allowlist (default and per repo) the proxy enforces. */
-  readonly config: Pick<NightshiftConfig, 'repos' | 'egress'>;
+  readonly config: Pick<NightshiftConfig, 'repos' | 'egress' | 'network'>;
 }
 
 /**

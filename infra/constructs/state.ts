@@ -289,6 +289,16 @@ export class State extends Construct {
     });
   }
 
+  /** The on-demand egress proxy's idle clock (adapters/dynamodb/proxy-idle-clock.ts): the run gauges read, set and clear it. */
+  grantProxyIdleClock(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+      resourceArns: [this.control.tableArn],
+      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [controlItemKey.proxyIdle()] } },
+    });
+  }
+
   /** Read runs, their events and the intake flag (the API's GET routes). */
   grantRunStoreRead(grantee: iam.IGrantable): void {
     this.grantItems(grantee, [this.runs, this.events, this.control], ['dynamodb:GetItem', 'dynamodb:Query']);

@@ -22,6 +22,9 @@ import type { ConcurrencySlotsPort, IntakeFlagPort, ListingRunRepository, RunEve
 import { createRunEventLog } from '../../adapters/dynamodb/run-event-log';
 import { createListingRunRepository, listIndexModeFromEnv } from '../../adapters/dynamodb/run-list';
 import { opsDynamoDocument } from './clients';
+import { stopIdleProxy, type ProxyIdleDeps, type ProxyIdleStep } from '../../core/egress/proxy-demand';
+import { createEcsProxyService, proxyServiceTargetFromEnv } from '../../adapters/ecs/proxy-service';
+import { createProxyIdleClock } from '../../adapters/dynamodb/proxy-idle-clock';
 
 /**
  * Samples, once a minute, what only the store knows: how many runs wait, how long the oldest has
@@ -78,18 +81,26 @@ export interface RunGaugeTickDeps extends RunGaugeDeps {
   repos: readonly string[];
   /** The queue sweep: wakes queued runs a lost wake-up left waiting (core/runs/queue-wake.ts). */
   queueWake: Omit<QueueWakeDeps, 'slots'>;
+  /** With `network.proxy: "on-demand"`: the proxy's service and idle clock (core/egress/proxy-demand.ts). */
+  proxyIdle?: Omit<ProxyIdleDeps, 'activeRuns' | 'now'>;
 }
 
 /**
  * One minute's work: sample the gauges, free slots held by runs that ended or do not exist (a stale
  * admission can take a slot after Finalize released it; core/runs/slot-reconciler.ts), then sweep the
- * queue: wake the queued runs the free capacity admits, the backstop of the wake-ups on release.
+ * queue: wake the queued runs the free capacity admits, the backstop of the wake-ups on release. With
+ * the proxy on demand, last: stop it once idle long enough, or start it for runs holding slots.
  */
-export async function runGaugeTick(deps: RunGaugeTickDeps): Promise<{ records: MetricRecord[]; slotsReleased: string[]; woken: string[] }> {
+export async function runGaugeTick(
+  deps: RunGaugeTickDeps,
+): Promise<{ records: MetricRecord[]; slotsReleased: string[]; woken: string[]; proxy?: ProxyIdleStep }> {
   const records = await sampleRunGauges(deps);
   const { released } = await reconcileSlots({ runs: deps.runs, slots: deps.slots, repos: deps.repos });
   const { woken } = await wakeQueuedRuns({ ...deps.queueWake, slots: deps.slots });
-  return { records, slotsReleased: released, woken };
+  if (!deps.proxyIdle) return { records, slotsReleased: released, woken };
+  const now = (deps.now ?? (() => new Date()))();
+  const { step } = await stopIdleProxy({ ...deps.proxyIdle, activeRuns: () => deps.slots.holders(), now });
+  return { records, slotsReleased: released, woken, proxy: step };
 }
 
 /** The stores the sweep's check of held runs reads: only those of the holds this deployment can have (what infra grants). */
@@ -118,7 +129,17 @@ const completeTask = sfnTaskCompleter(new SFNClient({}));
 /** The tick's stores and clients, built once per Lambda instance. */
 function gaugeDepsFromEnv(): RunGaugeTickDeps {
   const runs = createListingRunRepository(opsDynamoDocument(), requiredEnv('RUNS_TABLE'), { listIndexes: listIndexModeFromEnv() });
+  const proxy = proxyServiceTargetFromEnv();
   return {
+    ...(proxy
+      ? {
+          proxyIdle: {
+            proxy: createEcsProxyService(proxy),
+            clock: createProxyIdleClock(opsDynamoDocument(), requiredEnv('CONTROL_TABLE')),
+            idleMinutes: runtimeConfig().network.proxyIdleMinutes,
+          },
+        }
+      : {}),
     runs,
     events: createRunEventLog(opsDynamoDocument(), requiredEnv('EVENTS_TABLE')),
     intake: createIntakeFlag(opsDynamoDocument(), requiredEnv('CONTROL_TABLE')),
@@ -137,8 +158,9 @@ function gaugeDepsFromEnv(): RunGaugeTickDeps {
 export async function handler(_event: unknown, context?: Context): Promise<MetricRecord[]> {
   if (context) logger.addContext(context);
   deps ??= gaugeDepsFromEnv();
-  const { records, slotsReleased, woken } = await runGaugeTick(deps);
+  const { records, slotsReleased, woken, proxy } = await runGaugeTick(deps);
   if (woken.length > 0) logger.info('queue sweep woke queued runs', { woken });
+  if (proxy === 'stopped' || proxy === 'started') logger.info(`on-demand egress proxy ${proxy}`, { proxy });
   logger.info('run gauges sampled', { gauges: Object.fromEntries(records.map((r) => [r.name, r.value])) });
   if (slotsReleased.length > 0) logger.warn('slots held by ended or missing runs released', { runIds: slotsReleased });
   return records;

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { RepoName } from '../../core/config/schema';
+import { ensureProxyForRun } from '../../core/egress/proxy-demand';
 import { admitRun, type AdmissionResult } from '../../core/runs/admission';
 import { WAKE_CLAIM_MS } from '../../core/runs/queue-wake';
 import { CapacityProvider } from '../../core/runs/lifecycle';
@@ -15,7 +16,8 @@ export const AdmitTaskInput = z
  * The Admit task, invoked with lambda:invoke.waitForTaskToken. A decision (admitted, cancelled,
  * expired, ended) completes the state at once with SendTaskSuccess; a run that must wait leaves the
  * state waiting, its token stored with its queue entry, until a released slot wakes it
- * (core/runs/queue-wake.ts) or the state's re-check timeout runs Admit again. Errors are thrown, never
+ * (core/runs/queue-wake.ts) or the state's re-check timeout runs Admit again. An admitted run first gets
+ * its on-demand egress proxy started, when the proxy is on demand. Errors are thrown, never
  * returned, so the state's Retry and Catch act on them. The return value is not the state's result.
  */
 export function createAdmitHandler(deps: () => AdmitDeps) {
@@ -37,6 +39,11 @@ export function createAdmitHandler(deps: () => AdmitDeps) {
       const justWoken = wokenAt != null && now - Date.parse(wokenAt) < WAKE_CLAIM_MS;
       await d.wakeQueue?.(justWoken ? { exclude: input.runId } : {});
       return admission;
+    }
+    if (admission.decision === 'admitted' && d.proxy) {
+      // The on-demand egress proxy starts now, while the runner task starts; the runner waits for it, bounded.
+      // After the slots were taken: the idle tick reads them again after it stops the proxy (core/egress/proxy-demand.ts).
+      logger.info('egress proxy for the admitted run', { proxy: await ensureProxyForRun(d.proxy) });
     }
     const delivery = await d.completeTask(input.token, JSON.stringify(admission));
     // The state ended otherwise meanwhile (its re-check timeout ran Admit again, or the execution stopped): that Admit decides.

@@ -22,6 +22,8 @@ import { createRunKeys } from '../../adapters/dynamodb/run-keys';
 import { createRunRepository } from '../../adapters/dynamodb/run-repository';
 import type { TableNames } from '../../adapters/dynamodb/tables';
 import { createThreadStore } from '../../adapters/dynamodb/threads';
+import { createEcsProxyService, proxyServiceTargetFromEnv } from '../../adapters/ecs/proxy-service';
+import type { ProxyServicePort } from '../../core/egress/proxy-demand';
 import { ecsRunTasks } from './ecs-run-tasks';
 import { capsOf } from '../../core/runs/caps';
 import { sfnTaskCompleter } from './task-callbacks';
@@ -39,7 +41,7 @@ export interface TaskCompleter {
 }
 
 /** What the Admit task needs: admission, and the task callbacks that complete its own state and wake queued runs. */
-export type AdmitDeps = AdmissionDeps & TaskCompleter & { wakeQueue?: QueueWaker };
+export type AdmitDeps = AdmissionDeps & TaskCompleter & { wakeQueue?: QueueWaker; proxy?: ProxyServicePort };
 
 /**
  * Everything the orchestrator's handlers need together: local mode and the orchestration tests build
@@ -105,12 +107,14 @@ function capacityFromEnv(base: OrchestratorBase) {
 
 const stopRunTasksFromEnv = (env: NodeJS.ProcessEnv) => ecsRunTasks(new ECSClient({}), requiredEnv('CLUSTER_ARN', env)).stopRunTasks;
 
-/** Admit: the run, its key, slots, queue, threads and review places; no ledger, no metrics. */
+/** Admit: the run, its key, slots, queue, threads and review places, the on-demand proxy; no ledger, no metrics. */
 export function admitDepsFromEnv(env: NodeJS.ProcessEnv = process.env): AdmitDeps {
   const base = baseFromEnv(env);
   const { doc, names } = base;
   const inbox = createInboxStore(doc, names.inbox);
+  const proxy = proxyServiceTargetFromEnv(env);
   return {
+    ...(proxy ? { proxy: createEcsProxyService(proxy) } : {}),
     ...capacityFromEnv(base),
     runs: createRunRepository(doc, names.runs),
     events: createRunEventLog(doc, names.events),

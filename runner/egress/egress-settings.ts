@@ -15,6 +15,8 @@ export interface EgressSettings {
   readonly accessLog: AccessLogSource | undefined;
   /** The address the proxy sees this task as. */
   clientIp(): string;
+  /** How long to wait for an on-demand proxy that is still starting (default: core/egress/proxy-demand.ts); tests shorten it. */
+  readonly startWait?: { readonly checkMs: number; readonly maxChecks: number };
 }
 
 export function egressSettingsFromEnv(env: NodeJS.ProcessEnv): EgressSettings | undefined {

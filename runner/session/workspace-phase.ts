@@ -1,4 +1,6 @@
 import { chmodSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
+import { PROXY_START_CHECK_MS, PROXY_START_MAX_CHECKS, proxyStartCheck } from '../../core/egress/proxy-demand';
 import { repoSettings } from '../../core/config/load';
 import { checkProxy, ProxyUnavailableError } from '../../adapters/http/proxy-check';
 import { runStartedMetrics } from '../../core/metrics/run-metrics';
@@ -76,12 +78,17 @@ async function checkEgress(ctx: RunContext): Promise<RunProxy | undefined> {
     return undefined;
   }
   const proxy = runProxy(egress, ctx.config, ctx.run.repo);
+  const waitedMs = ctx.config.network.proxy === 'on-demand' ? await waitForProxy(ctx, proxy, egress.startWait) : 0;
   try {
     await checkProxy(proxy.url, { expectedPortName: proxy.portName });
   } catch (err) {
     if (err instanceof ProxyUnavailableError) throw new RunFailure('egress_proxy_unavailable', err.message);
     throw err;
   }
+  if (waitedMs > 0)
+    await ctx.emit('note', `egress: waited ${Math.round(waitedMs / 1000)} s for the on-demand egress proxy to start`, {
+      proxyWaitMs: Math.round(waitedMs),
+    });
   await ctx.emit(
     'note',
     `egress: tools and the runner's GitHub traffic go through the egress proxy (port ${proxy.port}, allowlist "${proxy.portName}")`,
@@ -92,6 +99,30 @@ async function checkEgress(ctx: RunContext): Promise<RunProxy | undefined> {
     },
   );
   return proxy;
+}
+
+/**
+ * An on-demand proxy (docs/network.md#on-demand-proxy) may still be starting when the runner is: while
+ * it does not answer at all, check again every few seconds, heartbeating, for three minutes at most.
+ * A wrong answer is not waited on; the check after the wait reports it. Resolves with the time waited.
+ */
+async function waitForProxy(ctx: RunContext, proxy: RunProxy, wait = { checkMs: PROXY_START_CHECK_MS, maxChecks: PROXY_START_MAX_CHECKS }) {
+  const started = performance.now();
+  const checks = await ctx.withHeartbeats(async (signal) => {
+    for (let check = 1; ; check++) {
+      try {
+        await checkProxy(proxy.url, { expectedPortName: proxy.portName });
+        return check;
+      } catch (err) {
+        if (!(err instanceof ProxyUnavailableError) || !err.unreachable || proxyStartCheck(check, wait.maxChecks) === 'give-up')
+          return check;
+      }
+      await delay(wait.checkMs, undefined, { signal }).catch(() => undefined);
+      ctx.checkStop();
+      if (signal.aborted) return check;
+    }
+  });
+  return checks > 1 ? performance.now() - started : 0;
 }
 
 /** Clones the repository shallowly and puts the checkout on the run branch (a new one, or the branch the run continues). */

@@ -71,7 +71,7 @@ describe('configuration', () => {
     expect(partial.budgets).toEqual({ ...omitted.budgets, dailyUsd: 50 });
     expect(partial.timeouts).toEqual({ ...omitted.timeouts, maxMinutes: 30 });
     expect(partial.alarms).toEqual({ ...omitted.alarms, emails: ['ops@example.com'] });
-    expect(omitted.network).toEqual({ maxAzs: 1 });
+    expect(omitted.network).toEqual({ maxAzs: 1, proxy: 'always-on', proxyIdleMinutes: 15 });
     expect(omitted.alarms).toEqual({ emails: [], failedRunRatio: 0.5, stuckStartingMinutes: 15 });
   });
 

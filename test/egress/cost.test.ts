@@ -2,7 +2,7 @@ import { parseConfig } from '../../core/config/load';
 import { alwaysOnMetricSeries, idleMonthly, perRunOverhead, recordedRunCounts, synthesizedTemplate } from '../../bench/cost';
 import { metricCatalog } from '../../core/metrics/catalog';
 
-const config = (maxAzs: number) =>
+const config = (maxAzs: number, proxy: 'always-on' | 'on-demand' = 'always-on') =>
   parseConfig({
     repos: [{ name: 'acme/web' }],
     model: {
@@ -11,7 +11,7 @@ const config = (maxAzs: number) =>
       fargate: { vcpuHourUsd: 0.04, gbHourUsd: 0.004 },
     },
     github: { tokenSecret: 'nightshift/token' },
-    network: { maxAzs },
+    network: { maxAzs, proxy },
   });
 
 describe('bench/cost.ts prices the synthesized template', () => {
@@ -39,6 +39,21 @@ describe('bench/cost.ts prices the synthesized template', () => {
     expect(one.find((l) => l.item.startsWith('Secrets Manager'))).toMatchObject({ quantity: '1', usd: 0.4 });
     const two = idleMonthly(synthesizedTemplate(config(2)));
     expect(two.find((l) => l.item.startsWith('Interface endpoints'))).toMatchObject({ quantity: '6 endpoint-AZs' });
+  });
+
+  it('Given network.proxy on-demand with one AZ, When the stack is priced idle, Then the proxy task, its IPv4 address and Cloud Map instance are at zero and the floor is at most $30, DNS Firewall included', () => {
+    const tick = recordedRunCounts().gaugeTick;
+    const sum = (lines: { usd: number }[]) => lines.reduce((s, l) => s + l.usd, 0);
+    const alwaysOn = idleMonthly(synthesizedTemplate(config(1)), tick);
+    const onDemand = idleMonthly(synthesizedTemplate(config(1, 'on-demand')), tick);
+    expect(onDemand.find((l) => l.item.startsWith('Fargate service'))).toMatchObject({ quantity: '0 task-hours', usd: 0 });
+    expect(onDemand.find((l) => l.item.startsWith('Public IPv4'))!.usd).toBe(0);
+    expect(onDemand.find((l) => l.item.startsWith('Cloud Map registered'))!.usd).toBe(0);
+    expect(onDemand.find((l) => l.item.startsWith('DNS Firewall queries'))!.usd).toBeGreaterThan(0);
+    expect(onDemand.find((l) => l.item.startsWith('Run gauges, on-demand proxy'))).toMatchObject({ quantity: '43800 RRU' });
+    expect(sum(onDemand)).toBeLessThanOrEqual(30);
+    // The difference is the proxy's hour price around the clock, less the idle clock's reads.
+    expect(sum(alwaysOn) - sum(onDemand)).toBeCloseTo((0.25 * 0.04048 + 0.5 * 0.004445 + 0.005) * 730 + 0.1 - 43_800 * 0.125e-6, 6);
   });
 
   it('Given the DNS Firewall, When it is priced, Then it costs one entry-month per domain-list entry plus the queries inspected and their query log ingested', () => {

@@ -29,6 +29,8 @@ function arnOf(template: Template, id: string): string {
       return `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${id}:*`;
     case 'AWS::ECS::Cluster':
       return `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/${id}`;
+    case 'AWS::ECS::Service':
+      return `arn:aws:ecs:${REGION}:${ACCOUNT}:service/cluster/${id}`;
     case 'AWS::SQS::Queue':
       return `arn:aws:sqs:${REGION}:${ACCOUNT}:${id}`;
     case 'AWS::IAM::Role':
@@ -66,6 +68,7 @@ function refOf(template: Template, id: string): string {
     case 'AWS::StepFunctions::StateMachine':
     case 'AWS::SNS::Topic':
     case 'AWS::SecretsManager::Secret':
+    case 'AWS::ECS::Service':
       return arnOf(template, id);
     default:
       throw new Error(`no Ref value known for ${id} (${type ?? 'not in the template'})`);
