@@ -12,7 +12,11 @@ const testsFor = {
   'adapters/dynamodb/ledger-day.ts': ['test/store/budget-ledger.test.ts', 'test/store/ledger-races.test.ts'],
   'adapters/dynamodb/ledger-run.ts': ['test/store/budget-ledger.test.ts', 'test/store/ledger-races.test.ts'],
   'adapters/dynamodb/concurrency-slots.ts': ['test/store/concurrency-slots.test.ts', 'test/store/slots-races.test.ts'],
-  'core/runs/admission.ts': ['test/orchestration/admission.test.ts', 'test/runs/admission-races.test.ts'],
+  'core/runs/admission.ts': [
+    'test/orchestration/admission.test.ts',
+    'test/runs/admission-races.test.ts',
+    'test/runs/admission-paths.test.ts',
+  ],
   'core/runs/finalize.ts': ['test/api/finalize.test.ts'],
   'core/runs/termination.ts': ['test/api/termination.test.ts', 'test/runs/termination-paths.test.ts'],
   'core/pricing.ts': ['test/core/pricing.test.ts', 'test/core/pricing-bounds.test.ts'],
