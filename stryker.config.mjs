@@ -17,7 +17,7 @@ const testsFor = {
     'test/runs/admission-races.test.ts',
     'test/runs/admission-paths.test.ts',
   ],
-  'core/runs/finalize.ts': ['test/api/finalize.test.ts'],
+  'core/runs/finalize.ts': ['test/api/finalize.test.ts', 'test/runs/finalize-paths.test.ts'],
   'core/runs/termination.ts': ['test/api/termination.test.ts', 'test/runs/termination-paths.test.ts'],
   'core/pricing.ts': ['test/core/pricing.test.ts', 'test/core/pricing-bounds.test.ts'],
   'core/text/glob.ts': ['test/runner/path-guards.test.ts'],
