@@ -103,10 +103,13 @@ describe('finalizeRun', () => {
 
   it('Given two finalizers racing, When both end the run, Then it ends once, both answer the same final status, and the day is settled once', async () => {
     const runId = await runningRunThatSpent(10);
-    const outcomes = await Promise.all([
+    // Both settle before anything is checked: a finalizer that failed must not leave the other writing after the test.
+    const settled = await Promise.allSettled([
       finalizeRun(deps, { runId, status: 'TIMED_OUT', reason: { code: 'timed_out', message: 't' } }),
       finalizeRun(deps, { runId, status: 'CANCELLED', reason: { code: 'cancelled', message: 'c' } }),
     ]);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled']);
+    const outcomes = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     expect(outcomes.filter((o) => o.transitioned)).toHaveLength(1);
     const final = (await api.deps.runs.get(runId))!;
     expect(outcomes.map((o) => o.run.status)).toEqual([final.status, final.status]);
