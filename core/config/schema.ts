@@ -448,6 +448,14 @@ export const NightshiftConfig = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    // The first run after an idle period waits for an on-demand proxy up to 3 minutes without a heartbeat (docs/network.md#on-demand-proxy).
+    if (c.network.proxy === 'on-demand' && c.timeouts.noProgressMinutes < 5)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['timeouts', 'noProgressMinutes'],
+        message:
+          'must be at least 5 with network.proxy "on-demand": a runner may wait up to 3 minutes for the proxy to start, with no heartbeat meanwhile',
+      });
     const seen = new Set<string>();
     c.repos.forEach((r, i) => {
       const key = r.name.toLowerCase();

@@ -39,6 +39,8 @@ export const defaultRepoRules = (): RepoRules => ({
 /** Marks the run RUNNING, checks the egress proxy and creates the workspace. */
 export async function startRun(ctx: RunContext, layout: WorkspaceLayout): Promise<StartedRun> {
   const { deps } = ctx;
+  // Before the first broker call: on AWS the broker, like every AWS API, is reached through the proxy.
+  const proxyWaitMs = await waitForOnDemandProxy(ctx);
   const run = await deps.runs.get(deps.runId);
   if (!run) throw new RunFailure('run_not_found', `run ${deps.runId} is not in the runs table`);
   if (isTerminal(run.status) || run.cancelRequested)
@@ -52,7 +54,7 @@ export async function startRun(ctx: RunContext, layout: WorkspaceLayout): Promis
   if (deps.model.kind === 'replay')
     await ctx.emit('note', `replayed session: this run is served by a ${deps.model.description}, not a live model`, { replayed: true });
 
-  const proxy = await checkEgress(ctx);
+  const proxy = await checkEgress(ctx, proxyWaitMs);
 
   const identity = resolveToolIdentity(deps.toolUser, { exclusive: deps.toolUserExclusive === true });
   if (identity.kind === 'separate') {
@@ -69,7 +71,7 @@ export async function startRun(ctx: RunContext, layout: WorkspaceLayout): Promis
 }
 
 /** Preflight before any work: a run whose proxy is down or serves another allowlist fails fast instead of hanging. */
-async function checkEgress(ctx: RunContext): Promise<RunProxy | undefined> {
+async function checkEgress(ctx: RunContext, waitedMs: number): Promise<RunProxy | undefined> {
   const egress = ctx.deps.egress;
   if (!egress) {
     await ctx.emit('note', 'egress: NIGHTSHIFT_PROXY_URL is not set, so tools ran without an egress proxy (no network allowlist)', {
@@ -78,7 +80,6 @@ async function checkEgress(ctx: RunContext): Promise<RunProxy | undefined> {
     return undefined;
   }
   const proxy = runProxy(egress, ctx.config, ctx.run.repo);
-  const waitedMs = ctx.config.network.proxy === 'on-demand' ? await waitForProxy(ctx, proxy, egress.startWait) : 0;
   try {
     await checkProxy(proxy.url, { expectedPortName: proxy.portName });
   } catch (err) {
@@ -103,26 +104,28 @@ async function checkEgress(ctx: RunContext): Promise<RunProxy | undefined> {
 
 /**
  * An on-demand proxy (docs/network.md#on-demand-proxy) may still be starting when the runner is: while
- * it does not answer at all, check again every few seconds, heartbeating, for three minutes at most.
- * A wrong answer is not waited on; the check after the wait reports it. Resolves with the time waited.
+ * its default port does not answer at all, check again every few seconds, for three minutes at most.
+ * Nothing else can be done meanwhile: the broker and Step Functions are reached through the proxy too,
+ * so no event and no heartbeat (the config keeps noProgressMinutes at 5 or more with an on-demand
+ * proxy). A wrong answer is not waited on; the run's own check reports it. Resolves with the time
+ * waited, 0 when the first check passed or the proxy is always on.
  */
-async function waitForProxy(ctx: RunContext, proxy: RunProxy, wait = { checkMs: PROXY_START_CHECK_MS, maxChecks: PROXY_START_MAX_CHECKS }) {
+async function waitForOnDemandProxy(ctx: RunContext): Promise<number> {
+  const egress = ctx.deps.egress;
+  if (!egress || ctx.config.network.proxy !== 'on-demand') return 0;
+  const wait = egress.startWait ?? { checkMs: PROXY_START_CHECK_MS, maxChecks: PROXY_START_MAX_CHECKS };
   const started = performance.now();
-  const checks = await ctx.withHeartbeats(async (signal) => {
-    for (let check = 1; ; check++) {
-      try {
-        await checkProxy(proxy.url, { expectedPortName: proxy.portName });
-        return check;
-      } catch (err) {
-        if (!(err instanceof ProxyUnavailableError) || !err.unreachable || proxyStartCheck(check, wait.maxChecks) === 'give-up')
-          return check;
-      }
-      await delay(wait.checkMs, undefined, { signal }).catch(() => undefined);
-      ctx.checkStop();
-      if (signal.aborted) return check;
+  for (let check = 1; ; check++) {
+    try {
+      await checkProxy(egress.proxyBaseUrl);
+      return check > 1 ? performance.now() - started : 0;
+    } catch (err) {
+      if (!(err instanceof ProxyUnavailableError) || !err.unreachable || proxyStartCheck(check, wait.maxChecks) === 'give-up')
+        return performance.now() - started;
     }
-  });
-  return checks > 1 ? performance.now() - started : 0;
+    await delay(wait.checkMs, undefined, { signal: ctx.deps.stop }).catch(() => undefined);
+    ctx.checkStop();
+  }
 }
 
 /** Clones the repository shallowly and puts the checkout on the run branch (a new one, or the branch the run continues). */

@@ -284,6 +284,21 @@ describe('configuration', () => {
     expect(() => parseConfig({ ...minimal(), repos: [{ name: 'bad' }] }, 'cfg.json')).toThrow(/cfg\.json[\s\S]*repos\.0\.name/);
   });
 
+  it('Given the proxy on demand, When noProgressMinutes is under 5, Then the config is refused at that path; at 5 it is accepted', () => {
+    const onDemand = (noProgressMinutes: number) => ({
+      ...minimal(),
+      timeouts: { maxMinutes: 30, noProgressMinutes },
+      network: { proxy: 'on-demand', proxyIdleMinutes: 10 },
+    });
+    expect(() => parseConfig(onDemand(4), 'cfg.json')).toThrow(
+      /timeouts\.noProgressMinutes[\s\S]*at least 5 with network\.proxy "on-demand"/,
+    );
+    expect(parseConfig(onDemand(5)).network).toEqual({ maxAzs: 1, proxy: 'on-demand', proxyIdleMinutes: 10 });
+    expect(() => parseConfig({ ...minimal(), timeouts: { maxMinutes: 30, noProgressMinutes: 4 } })).not.toThrow();
+    expect(() => parseConfig({ ...minimal(), network: { proxy: 'sometimes' } })).toThrow(/network\.proxy/);
+    expect(() => parseConfig({ ...minimal(), network: { proxy: 'on-demand', proxyIdleMinutes: 0 } })).toThrow(/network\.proxyIdleMinutes/);
+  });
+
   it('Given a config file that cannot be read or is not JSON, When it is loaded, Then the error names the file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ns-config-'));
     expect(() => loadConfig(join(dir, 'absent.json'))).toThrow(/absent\.json[\s\S]*\(file\): the file does not exist/);

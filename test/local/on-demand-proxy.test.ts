@@ -39,7 +39,12 @@ describeWithSquid('local mode with the egress proxy on demand', () => {
     );
 
   beforeAll(async () => {
-    const { home, configFile } = testHome({ ...localFixture(), network: { proxy: 'on-demand', proxyIdleMinutes: 1 } });
+    // An on-demand proxy needs noProgressMinutes of 5 or more (the runner may wait for it without a heartbeat).
+    const { home, configFile } = testHome({
+      ...localFixture(),
+      timeouts: { maxMinutes: 5, noProgressMinutes: 5 },
+      network: { proxy: 'on-demand', proxyIdleMinutes: 1 },
+    });
     t = await startTestPlatform({ session: fastSession, home, configFile });
   });
   afterAll(() => t?.stop());

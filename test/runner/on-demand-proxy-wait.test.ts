@@ -41,7 +41,7 @@ describeWithSquid('the runner with an on-demand egress proxy', () => {
   let h: RunnerHarness;
   let proxy: RunningSquid;
   const alwaysOn = testConfig(runnerFixture());
-  const onDemand = testConfig(runnerFixture(), { network: { proxy: 'on-demand' } });
+  const onDemand = testConfig(runnerFixture(), { network: { proxy: 'on-demand' }, timeouts: { maxMinutes: 60, noProgressMinutes: 5 } });
   const quickWait = { checkMs: 20, maxChecks: 5 };
 
   beforeAll(async () => {
@@ -68,7 +68,7 @@ describeWithSquid('the runner with an on-demand egress proxy', () => {
       const notes = events.filter((e) => e.type === 'note').map((e) => String(e.message));
       expect(notes).toContainEqual(expect.stringMatching(/^egress: waited \d+ s for the on-demand egress proxy to start$/));
       expect(notes).toContainEqual(expect.stringMatching(/^egress: tools and the runner's GitHub traffic go through the egress proxy/));
-      // Two refused checks, the third answered, then the preflight's own check and the tools' traffic.
+      // Two refused checks before the first broker call, the third answered, then the run's own check and the tools' traffic.
       expect(starting.connections()).toBeGreaterThan(3);
     } finally {
       await starting.stop();
@@ -87,7 +87,7 @@ describeWithSquid('the runner with an on-demand egress proxy', () => {
       expect(end.kind === 'failed' && end.cause).toMatch(
         /^egress_proxy_unavailable: egress proxy http:\/\/127\.0\.0\.1:\d+ is not usable: /,
       );
-      // The five checks of the wait, then the preflight's last one that reports the failure; nothing was cloned.
+      // The five checks of the wait, then the run's own check that reports the failure; nothing was cloned.
       expect(never.connections()).toBe(quickWait.maxChecks + 1);
       expect(h.forge.requests.length).toBe(requestsBefore);
     } finally {
