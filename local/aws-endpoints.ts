@@ -103,7 +103,67 @@ export interface AwsEndpointsOptions {
   log: LocalLog;
 }
 
+/** ECS errors the SDK maps by `__type`. */
+class EcsError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Each ECS operation local mode serves: its request parsed, and its answer. */
+function ecsOperations(options: AwsEndpointsOptions): Record<string, (json: unknown) => Promise<unknown>> {
+  /** The egress proxy's service as DescribeServices and UpdateService answer it (on-demand proxy only). */
+  function proxyServiceOf(cluster: string | undefined, name: string) {
+    const proxy = options.ecs.proxyService;
+    if (!proxy || (cluster !== undefined && cluster !== proxy.cluster)) return undefined;
+    const serviceArn = `arn:aws:ecs:us-east-1:000000000000:service/${proxy.cluster}/${proxy.service}`;
+    if (name !== proxy.service && name !== serviceArn) return undefined;
+    return {
+      port: proxy.port,
+      describe: async () => ({ serviceName: proxy.service, serviceArn, status: 'ACTIVE', ...(await proxy.port.describe()) }),
+    };
+  }
+  return {
+    ListTasks: async (json) => {
+      const input = parseEcs(ecsListTasks, json);
+      // Local runners are RUNNING until their process exits; a STOPPED listing is always empty.
+      return { taskArns: input.desiredStatus === 'STOPPED' ? [] : options.ecs.listTasks(input.startedBy) };
+    },
+    StopTask: async (json) => {
+      const input = parseEcs(ecsStopTask, json);
+      await options.ecs.stopTask(input.task);
+      return { task: { taskArn: input.task, desiredStatus: 'STOPPED', lastStatus: 'STOPPED', stoppedReason: input.reason ?? null } };
+    },
+    DescribeServices: async (json) => {
+      const input = parseEcs(ecsDescribeServices, json);
+      const found = input.services.map((name) => ({ name, service: proxyServiceOf(input.cluster, name) }));
+      return {
+        services: await Promise.all(found.flatMap(({ service }) => (service ? [service.describe()] : []))),
+        failures: found.filter(({ service }) => !service).map(({ name }) => ({ arn: name, reason: 'MISSING' })),
+      };
+    },
+    UpdateService: async (json) => {
+      const input = parseEcs(ecsUpdateService, json);
+      const service = proxyServiceOf(input.cluster, input.service);
+      if (!service) throw new EcsError('ServiceNotFoundException', 'Service not found.');
+      options.log.info('ECS UpdateService of the egress proxy', { desiredCount: input.desiredCount });
+      await service.port.scaleTo(input.desiredCount);
+      return { service: await service.describe() };
+    },
+  };
+}
+
+function parseEcs<T>(schema: z.ZodType<T>, json: unknown): T {
+  const input = schema.safeParse(json);
+  if (!input.success) throw new EcsError('InvalidParameterException', input.error.message);
+  return input.data;
+}
+
 export function createAwsEndpoints(options: AwsEndpointsOptions): Server {
+  const ecs = ecsOperations(options);
   return createServer((req, res) => {
     void serve(req, res).catch((error: unknown) => {
       options.log.error('aws endpoint request failed', { error: errorText(error) });
@@ -241,6 +301,11 @@ export function createAwsEndpoints(options: AwsEndpointsOptions): Server {
 
   async function serveEcs(operation: string, body: Buffer, res: ServerResponse): Promise<void> {
     const contentType = 'application/x-amz-json-1.1';
+    const answer = Object.hasOwn(ecs, operation) ? ecs[operation] : undefined;
+    if (!answer) {
+      sendJson(res, 400, { __type: 'UnknownOperationException', message: `local mode does not serve ECS ${operation}` }, contentType);
+      return;
+    }
     let json: unknown;
     try {
       json = JSON.parse(body.toString('utf8') || '{}');
@@ -248,71 +313,12 @@ export function createAwsEndpoints(options: AwsEndpointsOptions): Server {
       sendJson(res, 400, { __type: 'SerializationException', message: 'body is not JSON' }, contentType);
       return;
     }
-    if (operation === 'ListTasks') {
-      const input = ecsListTasks.safeParse(json);
-      if (!input.success) {
-        sendJson(res, 400, { __type: 'InvalidParameterException', message: input.error.message }, contentType);
-        return;
-      }
-      // Local runners are RUNNING until their process exits; a STOPPED listing is always empty.
-      const taskArns = input.data.desiredStatus === 'STOPPED' ? [] : options.ecs.listTasks(input.data.startedBy);
-      sendJson(res, 200, { taskArns }, contentType);
-      return;
+    try {
+      sendJson(res, 200, await answer(json), contentType);
+    } catch (error) {
+      if (!(error instanceof EcsError)) throw error;
+      sendJson(res, 400, { __type: error.type, message: error.message }, contentType);
     }
-    if (operation === 'StopTask') {
-      const input = ecsStopTask.safeParse(json);
-      if (!input.success) {
-        sendJson(res, 400, { __type: 'InvalidParameterException', message: input.error.message }, contentType);
-        return;
-      }
-      await options.ecs.stopTask(input.data.task);
-      sendJson(
-        res,
-        200,
-        { task: { taskArn: input.data.task, desiredStatus: 'STOPPED', lastStatus: 'STOPPED', stoppedReason: input.data.reason ?? null } },
-        contentType,
-      );
-      return;
-    }
-    const proxy = options.ecs.proxyService;
-    if (proxy && (operation === 'DescribeServices' || operation === 'UpdateService')) {
-      const serviceArn = `arn:aws:ecs:us-east-1:000000000000:service/${proxy.cluster}/${proxy.service}`;
-      const isProxy = (cluster: string | undefined, name: string) =>
-        (cluster === undefined || cluster === proxy.cluster) && (name === proxy.service || name === serviceArn);
-      const described = async () => ({ serviceName: proxy.service, serviceArn, status: 'ACTIVE', ...(await proxy.port.describe()) });
-      if (operation === 'DescribeServices') {
-        const input = ecsDescribeServices.safeParse(json);
-        if (!input.success) {
-          sendJson(res, 400, { __type: 'InvalidParameterException', message: input.error.message }, contentType);
-          return;
-        }
-        const [found, missing] = [
-          input.data.services.filter((n) => isProxy(input.data.cluster, n)),
-          input.data.services.filter((n) => !isProxy(input.data.cluster, n)),
-        ];
-        sendJson(
-          res,
-          200,
-          { services: found.length > 0 ? [await described()] : [], failures: missing.map((arn) => ({ arn, reason: 'MISSING' })) },
-          contentType,
-        );
-        return;
-      }
-      const input = ecsUpdateService.safeParse(json);
-      if (!input.success) {
-        sendJson(res, 400, { __type: 'InvalidParameterException', message: input.error.message }, contentType);
-        return;
-      }
-      if (!isProxy(input.data.cluster, input.data.service)) {
-        sendJson(res, 400, { __type: 'ServiceNotFoundException', message: 'Service not found.' }, contentType);
-        return;
-      }
-      options.log.info('ECS UpdateService of the egress proxy', { desiredCount: input.data.desiredCount });
-      await proxy.port.scaleTo(input.data.desiredCount);
-      sendJson(res, 200, { service: await described() }, contentType);
-      return;
-    }
-    sendJson(res, 400, { __type: 'UnknownOperationException', message: `local mode does not serve ECS ${operation}` }, contentType);
   }
 
   async function serveInvoke(nameOrArn: string, req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
