@@ -227,17 +227,12 @@ export function createAwsEndpoints(options: AwsEndpointsOptions): Server {
 
   async function serveSfn(operation: string, body: Buffer, res: ServerResponse): Promise<void> {
     const contentType = 'application/x-amz-json-1.0';
-    if (!(operation in sfnRequests)) {
+    if (!Object.hasOwn(sfnRequests, operation)) {
       sendJson(res, 400, { __type: 'UnknownOperationException', message: `local mode does not serve ${operation}` }, contentType);
       return;
     }
-    let json: unknown;
-    try {
-      json = JSON.parse(body.toString('utf8') || '{}');
-    } catch {
-      sendJson(res, 400, { __type: 'SerializationException', message: 'body is not JSON' }, contentType);
-      return;
-    }
+    const json = jsonBody(body, res, contentType);
+    if (json === undefined) return;
     const parsed = sfnRequests[operation as SfnOperation].safeParse(json);
     if (!parsed.success) {
       sendJson(
@@ -306,13 +301,8 @@ export function createAwsEndpoints(options: AwsEndpointsOptions): Server {
       sendJson(res, 400, { __type: 'UnknownOperationException', message: `local mode does not serve ECS ${operation}` }, contentType);
       return;
     }
-    let json: unknown;
-    try {
-      json = JSON.parse(body.toString('utf8') || '{}');
-    } catch {
-      sendJson(res, 400, { __type: 'SerializationException', message: 'body is not JSON' }, contentType);
-      return;
-    }
+    const json = jsonBody(body, res, contentType);
+    if (json === undefined) return;
     try {
       sendJson(res, 200, await answer(json), contentType);
     } catch (error) {
@@ -360,6 +350,16 @@ export function createAwsEndpoints(options: AwsEndpointsOptions): Server {
         'x-amz-executed-version': '$LATEST',
       });
     }
+  }
+}
+
+/** The request body as JSON (an empty body is `{}`), or undefined once a SerializationException was sent. */
+function jsonBody(body: Buffer, res: ServerResponse, contentType: string): unknown {
+  try {
+    return JSON.parse(body.toString('utf8') || '{}') as unknown;
+  } catch {
+    sendJson(res, 400, { __type: 'SerializationException', message: 'body is not JSON' }, contentType);
+    return undefined;
   }
 }
 

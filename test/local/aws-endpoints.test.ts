@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { ECSClient, ListTasksCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, ECSClient, ListTasksCommand, StopTaskCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import {
   SendTaskFailureCommand,
@@ -118,6 +118,41 @@ describe('local AWS endpoints', () => {
     expect(listed.taskArns).toEqual(['arn:aws:ecs:us-east-1:000000000000:task/local/RUN1-1']);
     expect((await client.send(new ListTasksCommand({ cluster: 'local', startedBy: 'OTHER' }))).taskArns).toEqual([]);
     await client.send(new StopTaskCommand({ cluster: 'local', task: listed.taskArns![0]!, reason: 'finalized' }));
+    expect(stopped).toEqual(['arn:aws:ecs:us-east-1:000000000000:task/local/RUN1-1']);
+  });
+
+  it('Given requests no SDK would send, When they reach the endpoint, Then each is refused with the error ECS or Step Functions would give, and no backend is called', async () => {
+    const post = (target: string, body: string) =>
+      fetch(endpoint, { method: 'POST', headers: { 'x-amz-target': target, 'content-type': 'application/x-amz-json-1.1' }, body }).then(
+        async (res) => ({ status: res.status, type: ((await res.json()) as { __type: string }).__type }),
+      );
+    const callsBefore = backend.calls.length;
+    // Names every object has (its prototype's) are no operation.
+    for (const operation of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      expect(await post(`AWSStepFunctions.${operation}`, '{}')).toEqual({ status: 400, type: 'UnknownOperationException' });
+      expect(await post(`AmazonEC2ContainerServiceV20141113.${operation}`, '{}')).toEqual({
+        status: 400,
+        type: 'UnknownOperationException',
+      });
+    }
+    expect(await post('AWSStepFunctions.SendTaskHeartbeat', '{not json')).toEqual({ status: 400, type: 'SerializationException' });
+    expect(await post('AmazonEC2ContainerServiceV20141113.StopTask', '{not json')).toEqual({ status: 400, type: 'SerializationException' });
+    expect(await post('AmazonEC2ContainerServiceV20141113.StopTask', '{"task":""}')).toEqual({
+      status: 400,
+      type: 'InvalidParameterException',
+    });
+    // Without an on-demand proxy there is no service to describe or scale.
+    const client = new ECSClient({ endpoint, region: 'us-east-1', credentials });
+    expect(await client.send(new DescribeServicesCommand({ cluster: 'local', services: ['egress-proxy'] }))).toMatchObject({
+      services: [],
+      failures: [{ arn: 'egress-proxy', reason: 'MISSING' }],
+    });
+    await expect(
+      client.send(new UpdateServiceCommand({ cluster: 'local', service: 'egress-proxy', desiredCount: 1 })),
+    ).rejects.toMatchObject({
+      name: 'ServiceNotFoundException',
+    });
+    expect(backend.calls.length).toBe(callsBefore);
     expect(stopped).toEqual(['arn:aws:ecs:us-east-1:000000000000:task/local/RUN1-1']);
   });
 
