@@ -42,9 +42,8 @@ export class LocalProxyService implements ProxyServicePort {
 
   /** Stops squid for good (the platform stops). */
   async stop(): Promise<void> {
-    this.desired = 0;
     await this.scaleTo(0);
-    await this.converging;
+    await this.settled();
   }
 
   private async converge(): Promise<void> {
