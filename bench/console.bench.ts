@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 import { ApiClient } from '../cli/api-client';
+import { headlessChromium } from '../console/headless-chromium';
 import { consoleAssets } from '../console/server/console-assets';
 import { isTerminal } from '../core/runs/lifecycle';
 import { demoAssets } from '../local/demo';
@@ -18,7 +19,6 @@ import { runWhenMain } from './run-main';
  * mode holding 5 finished runs.
  */
 const samples = 10;
-const chromiumPath = process.env.NIGHTSHIFT_CHROMIUM ?? '/usr/bin/chromium';
 
 async function main(): Promise<void> {
   const assets = await consoleAssets();
@@ -49,20 +49,7 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, 200));
       }
     }
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: chromiumPath,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-        '--disable-sync',
-        '--disable-quic',
-        '--disable-dev-shm-usage',
-      ],
-    });
+    const context = await chromium.launchPersistentContext(profile, headlessChromium);
     try {
       const page = context.pages()[0] ?? (await context.newPage());
       const cdp = await context.newCDPSession(page);

@@ -1,4 +1,11 @@
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { InboxItemId, InboxResolution, newestFirst, statesOf, SYSTEM_RESOLVER, type InboxListQuery } from '../../core/inbox/inbox-item';
 import { decodeCursor, encodeCursor } from './cursor';
@@ -16,6 +23,23 @@ export function createInboxStore(doc: DynamoDBDocumentClient, tableName: string)
   async function get(itemId: string): Promise<StoredInboxItem | undefined> {
     const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: { itemId }, ConsistentRead: true }));
     return Item ? StoredInboxItem.parse(Item) : undefined;
+  }
+
+  /** The items a query of the table finds, page after page, until it has at least `limit` (all without one). */
+  async function queryItems(
+    input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>,
+    limit = Number.POSITIVE_INFINITY,
+  ): Promise<StoredInboxItem[]> {
+    const items: StoredInboxItem[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await doc.send(
+        new QueryCommand({ TableName: tableName, ...input, ...(startKey ? { ExclusiveStartKey: startKey } : {}) }),
+      );
+      for (const raw of page.Items ?? []) items.push(StoredInboxItem.parse(raw));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && items.length < limit);
+    return items;
   }
 
   /**
@@ -46,25 +70,18 @@ export function createInboxStore(doc: DynamoDBDocumentClient, tableName: string)
     filter('repo', query.repo);
     filter('requester', query.requester);
     if (index.partitionKey !== 'state' && query.state !== 'all') filter('state', query.state);
-    const items: StoredInboxItem[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await doc.send(
-        new QueryCommand({
-          TableName: tableName,
-          IndexName: index.name,
-          KeyConditionExpression: before ? '#pk = :pk AND #id < :before' : '#pk = :pk',
-          ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ScanIndexForward: false,
-          Limit: 100,
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
-      for (const raw of page.Items ?? []) items.push(StoredInboxItem.parse(raw));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey && items.length < limit);
+    const items = await queryItems(
+      {
+        IndexName: index.name,
+        KeyConditionExpression: before ? '#pk = :pk AND #id < :before' : '#pk = :pk',
+        ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ScanIndexForward: false,
+        Limit: 100,
+      },
+      limit,
+    );
     return items.slice(0, limit);
   }
 
@@ -114,23 +131,12 @@ export function createInboxStore(doc: DynamoDBDocumentClient, tableName: string)
       }
     },
     async listByRun(runId) {
-      const items: StoredInboxItem[] = [];
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await doc.send(
-          new QueryCommand({
-            TableName: tableName,
-            IndexName: inboxIndexes.byRun.name,
-            KeyConditionExpression: '#run = :run',
-            ExpressionAttributeNames: { '#run': inboxIndexes.byRun.partitionKey },
-            ExpressionAttributeValues: { ':run': runId },
-            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-          }),
-        );
-        for (const raw of page.Items ?? []) items.push(StoredInboxItem.parse(raw));
-        startKey = page.LastEvaluatedKey;
-      } while (startKey);
-      return items;
+      return queryItems({
+        IndexName: inboxIndexes.byRun.name,
+        KeyConditionExpression: '#run = :run',
+        ExpressionAttributeNames: { '#run': inboxIndexes.byRun.partitionKey },
+        ExpressionAttributeValues: { ':run': runId },
+      });
     },
     async resolve(itemId, resolution, by, at) {
       try {

@@ -92,14 +92,7 @@ export async function listRuns(
   const query = ListQuery.parse(input);
   if ((options.indexes ?? 'keys') === 'keys') return listRunsByKeys(doc, tableName, query);
   const pageReadLimit = options.pageReadLimit ?? defaultPageReadLimit;
-  const filters: Filters = { status: query.status, repo: query.repo, requester: query.requester };
-  let after: string | undefined;
-  if (query.cursor !== undefined) {
-    const cursor: RunCursor = decodeCursor(query.cursor, RunCursor);
-    // A cursor only continues the query that issued it; replaying it under other filters is refused.
-    if (!sameFilters(cursor.f, filters)) throw new InvalidCursorError();
-    after = cursor.after;
-  }
+  const { filters, after } = queryStart(query);
 
   const choice = chooseIndex(filters);
   const remaining = (Object.keys(filters) as FilterField[]).filter(
@@ -131,12 +124,7 @@ export async function listRuns(
       runs.push(toRunRecord(items[i]));
       if (runs.length === query.limit) {
         const more = i < items.length - 1 || page.LastEvaluatedKey !== undefined;
-        return {
-          runs,
-          nextCursor: more
-            ? encodeCursor({ v: 1, f: cursorFilters(filters), after: runs[runs.length - 1].runId } satisfies RunCursor)
-            : null,
-        };
+        return { runs, nextCursor: more ? cursorAfter(filters, runs[runs.length - 1].runId) : null };
       }
     }
     if (!page.LastEvaluatedKey) return { runs, nextCursor: null };
@@ -144,8 +132,20 @@ export async function listRuns(
   }
 }
 
-function cursorFilters(filters: Filters): RunCursor['f'] {
-  return Object.fromEntries(Object.entries(filters).filter(([, value]) => value !== undefined));
+/** The filters of a query and the run a page of it starts after (none without a cursor). */
+function queryStart(query: z.infer<typeof ListQuery>): { filters: Filters; after: string | undefined } {
+  const filters: Filters = { status: query.status, repo: query.repo, requester: query.requester };
+  if (query.cursor === undefined) return { filters, after: undefined };
+  const cursor: RunCursor = decodeCursor(query.cursor, RunCursor);
+  // A cursor only continues the query that issued it; replaying it under other filters is refused.
+  if (!sameFilters(cursor.f, filters)) throw new InvalidCursorError();
+  return { filters, after: cursor.after };
+}
+
+/** The cursor of the page after the run `after`, in the query of `filters`. */
+function cursorAfter(filters: Filters, after: string): string {
+  const f = Object.fromEntries(Object.entries(filters).filter(([, value]) => value !== undefined));
+  return encodeCursor({ v: 1, f, after } satisfies RunCursor);
 }
 
 /** The list index for the filters given, and its partition value. */
@@ -162,13 +162,7 @@ export function listIndexFor(filters: Filters): { index: (typeof runsListIndexes
 const batchGetRetries = 8;
 
 async function listRunsByKeys(doc: DynamoDBDocumentClient, tableName: string, query: z.infer<typeof ListQuery>): Promise<RunPage> {
-  const filters: Filters = { status: query.status, repo: query.repo, requester: query.requester };
-  let after: string | undefined;
-  if (query.cursor !== undefined) {
-    const cursor: RunCursor = decodeCursor(query.cursor, RunCursor);
-    if (!sameFilters(cursor.f, filters)) throw new InvalidCursorError();
-    after = cursor.after;
-  }
+  const { filters, after } = queryStart(query);
   const { index, value } = listIndexFor(filters);
   // limit+1 keys: the one beyond the page only says whether there is a next page.
   const page = await doc.send(
@@ -197,7 +191,7 @@ async function listRunsByKeys(doc: DynamoDBDocumentClient, tableName: string, qu
   const more = keys.length > query.limit;
   return {
     runs,
-    nextCursor: more ? encodeCursor({ v: 1, f: cursorFilters(filters), after: pageIds[pageIds.length - 1] } satisfies RunCursor) : null,
+    nextCursor: more ? cursorAfter(filters, pageIds[pageIds.length - 1]) : null,
   };
 }
 

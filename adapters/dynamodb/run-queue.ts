@@ -76,42 +76,51 @@ export function createRunQueue(doc: DynamoDBDocumentClient, tableName: string): 
       return entriesFrom(doc, tableName, limit, queueOrderOf(runId, priority));
     },
     async claim(runId, at) {
-      try {
-        const { Attributes } = await doc.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: { pk: controlItemKey.queueEntry(RunId.parse(runId)) },
-            ConditionExpression: 'attribute_exists(#token)',
-            UpdateExpression: 'SET wokenAt = :at REMOVE #token',
-            ExpressionAttributeNames: { '#token': 'token' },
-            ExpressionAttributeValues: { ':at': at },
-            ReturnValues: 'UPDATED_OLD',
-          }),
-        );
-        return TokenItem.parse(Attributes).token;
-      } catch (err) {
-        if (isConditionFailure(err)) return undefined;
-        throw err;
-      }
+      const old = await updateTokenOf(doc, tableName, runId, {
+        condition: 'attribute_exists(#token)',
+        update: 'SET wokenAt = :at REMOVE #token',
+        values: { ':at': at },
+      });
+      return old && TokenItem.parse(old).token;
     },
     async restore(runId, token) {
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: { pk: controlItemKey.queueEntry(RunId.parse(runId)) },
-            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#token)',
-            UpdateExpression: 'SET #token = :token, wokenAt = :null',
-            ExpressionAttributeNames: { '#token': 'token' },
-            ExpressionAttributeValues: { ':token': token, ':null': null },
-          }),
-        );
-      } catch (err) {
-        // Gone (admitted, ended) or waiting again with a newer token: nothing to give back.
-        if (!isConditionFailure(err)) throw err;
-      }
+      // Gone (admitted, ended) or waiting again with a newer token: nothing to give back.
+      await updateTokenOf(doc, tableName, runId, {
+        condition: 'attribute_exists(pk) AND attribute_not_exists(#token)',
+        update: 'SET #token = :token, wokenAt = :null',
+        values: { ':token': token, ':null': null },
+      });
     },
   };
+}
+
+/**
+ * An update of a run's queue entry and its task token (`#token`) under `condition`: the attributes it
+ * changed, as they were; undefined when the condition refused it.
+ */
+async function updateTokenOf(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  runId: string,
+  change: { condition: string; update: string; values: Record<string, unknown> },
+): Promise<Record<string, unknown> | undefined> {
+  try {
+    const { Attributes } = await doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { pk: controlItemKey.queueEntry(RunId.parse(runId)) },
+        ConditionExpression: change.condition,
+        UpdateExpression: change.update,
+        ExpressionAttributeNames: { '#token': 'token' },
+        ExpressionAttributeValues: change.values,
+        ReturnValues: 'UPDATED_OLD',
+      }),
+    );
+    return Attributes ?? {};
+  } catch (err) {
+    if (isConditionFailure(err)) return undefined;
+    throw err;
+  }
 }
 
 /** The byQueue index from its head: every entry, those ahead of an order key (`before`), or those up to one (`through`). */

@@ -40,6 +40,37 @@ export function createRunRepository(doc: DynamoDBDocumentClient, tableName: stri
     return Item ? toRunRecord(Item) : undefined;
   }
 
+  /**
+   * Why a write to the run was refused, read again: the run is gone, or its status does not lead to
+   * `to` (a patch leaves the status where it is).
+   */
+  async function refusal(runId: string, to?: RunStatus): Promise<Error> {
+    const current = await get(runId);
+    if (!current) return new RunNotFoundError(runId);
+    return new IllegalTransitionError(runId, current.status, to ?? current.status);
+  }
+
+  /** One update of a run that exists and meets `condition` (` AND …`, or '' for nothing more): the run as written, or the refusal. */
+  async function updateRun(runId: string, update: UpdateParts & { condition: string }, to?: RunStatus): Promise<RunRecord> {
+    try {
+      const { Attributes } = await doc.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { runId },
+          ConditionExpression: `attribute_exists(runId)${update.condition}`,
+          UpdateExpression: `SET ${update.sets.join(', ')}`,
+          ExpressionAttributeNames: update.names,
+          ExpressionAttributeValues: update.values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toRunRecord(Attributes);
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      throw await refusal(runId, to);
+    }
+  }
+
   async function create(run: RunRecord): Promise<void> {
     try {
       await doc.send(
@@ -57,11 +88,7 @@ export function createRunRepository(doc: DynamoDBDocumentClient, tableName: stri
 
   async function transition(runId: string, to: RunStatus, patch: RunPatch = {}): Promise<RunRecord> {
     const from = statusesAllowedBefore(to);
-    if (from.length === 0) {
-      const current = await get(runId);
-      if (!current) throw new RunNotFoundError(runId);
-      throw new IllegalTransitionError(runId, current.status, to);
-    }
+    if (from.length === 0) throw await refusal(runId, to);
     // The list indexes' status keys combine the status with repo and requester, which never change:
     // read them (a projection of two fields) so the transition rewrites those keys in its one write.
     const { Item: fixed } = await doc.send(
@@ -77,27 +104,18 @@ export function createRunRepository(doc: DynamoDBDocumentClient, tableName: stri
       parts.values[`:k_${field}`] = value;
     }
     const fromValues = Object.fromEntries(from.map((status, i) => [`:from${i}`, status]));
-    try {
-      const { Attributes } = await doc.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: { runId },
-          // The lifecycle edge is checked by DynamoDB against the stored status, so two racing
-          // transitions cannot both leave the same state along edges the lifecycle does not have.
-          ConditionExpression: `attribute_exists(runId) AND #status IN (${Object.keys(fromValues).join(', ')})`,
-          UpdateExpression: `SET ${['#status = :to', ...parts.sets].join(', ')}`,
-          ExpressionAttributeNames: { '#status': 'status', ...parts.names },
-          ExpressionAttributeValues: { ':to': to, ...fromValues, ...parts.values },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return toRunRecord(Attributes);
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      const current = await get(runId);
-      if (!current) throw new RunNotFoundError(runId);
-      throw new IllegalTransitionError(runId, current.status, to);
-    }
+    return updateRun(
+      runId,
+      {
+        // The lifecycle edge is checked by DynamoDB against the stored status, so two racing
+        // transitions cannot both leave the same state along edges the lifecycle does not have.
+        condition: ` AND #status IN (${Object.keys(fromValues).join(', ')})`,
+        sets: ['#status = :to', ...parts.sets],
+        names: { '#status': 'status', ...parts.names },
+        values: { ':to': to, ...fromValues, ...parts.values },
+      },
+      to,
+    );
   }
 
   async function patchRun(
@@ -117,25 +135,12 @@ export function createRunRepository(doc: DynamoDBDocumentClient, tableName: stri
       : options.allowTerminal
         ? { condition: '', values: {} }
         : { condition: ` AND NOT (#status IN (${Object.keys(terminalValues).join(', ')}))`, values: terminalValues };
-    try {
-      const { Attributes } = await doc.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: { runId },
-          ConditionExpression: `attribute_exists(runId)${guard.condition}`,
-          UpdateExpression: `SET ${parts.sets.join(', ')}`,
-          ExpressionAttributeNames: { ...parts.names, ...(guard.condition ? { '#status': 'status' } : {}) },
-          ExpressionAttributeValues: { ...parts.values, ...guard.values },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return toRunRecord(Attributes);
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      const current = await get(runId);
-      if (!current) throw new RunNotFoundError(runId);
-      throw new IllegalTransitionError(runId, current.status, current.status);
-    }
+    return updateRun(runId, {
+      condition: guard.condition,
+      sets: parts.sets,
+      names: { ...parts.names, ...(guard.condition ? { '#status': 'status' } : {}) },
+      values: { ...parts.values, ...guard.values },
+    });
   }
 
   return {

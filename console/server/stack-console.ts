@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { RequestSigner } from '../../cli/sigv4';
 import * as z from 'zod';
+import { RunDiffAnswer } from '../../lambdas/api/answers';
 import type { ConsoleConfig } from '../contract';
 import { protectedPathsOfNightshiftYml } from './nightshift-yml-paths';
 import { classifiedRunDiff } from './run-diff';
@@ -35,15 +36,8 @@ export interface StackConsole {
   stop(): Promise<void>;
 }
 
-/** What GET /v1/runs/{runId}/diff answers (lambdas/api/answers.ts RunDiffAnswer): the text this console classifies. */
-const RunDiffText = z.object({
-  repo: z.string(),
-  base: z.string(),
-  head: z.string(),
-  diff: z.string(),
-  truncated: z.boolean(),
-  nightshiftYml: z.string().nullable(),
-});
+/** What GET /v1/runs/{runId}/diff answers, but the run id: the text this console classifies (unknown fields dropped, not refused). */
+const RunDiffText = z.object(RunDiffAnswer.shape).omit({ runId: true });
 
 /** The API refuses bodies over 64 KiB itself; the proxy does not buffer more than that. */
 const MAX_BODY_BYTES = 64 * 1024 + 1;

@@ -110,17 +110,20 @@ const CiPullRef = z.object({
   number: z.number().int().positive(),
   head: z.object({ ref: z.string().min(1).max(255), sha: z.string().max(64) }),
 });
-const CiConclusion = z.string().max(40).nullable();
+/** What a completed check suite and a completed workflow run both tell of the CI on a commit. */
+const CiCompleted = z.object({
+  head_branch: z.string().max(255).nullable(),
+  head_sha: z.string().regex(/^[0-9a-f]{40}$/),
+  status: z.string().max(40).nullable(),
+  conclusion: z.string().max(40).nullable(),
+  updated_at: Timestamp,
+  pull_requests: z.array(CiPullRef).max(100),
+});
+type CiCompleted = z.infer<typeof CiCompleted>;
 export const CheckSuiteCompleted = z.object({
   action: z.literal('completed'),
-  check_suite: z.object({
+  check_suite: CiCompleted.extend({
     id: z.number().int().positive(),
-    head_branch: z.string().max(255).nullable(),
-    head_sha: z.string().regex(/^[0-9a-f]{40}$/),
-    status: z.string().max(40).nullable(),
-    conclusion: CiConclusion,
-    updated_at: Timestamp,
-    pull_requests: z.array(CiPullRef).max(100),
     app: z
       .object({ id: z.number().int(), slug: z.string().max(100).optional() })
       .nullable()
@@ -131,16 +134,10 @@ export const CheckSuiteCompleted = z.object({
 });
 export const WorkflowRunCompleted = z.object({
   action: z.literal('completed'),
-  workflow_run: z.object({
+  workflow_run: CiCompleted.extend({
     id: z.number().int().positive(),
     name: z.string().max(1_000).nullable().optional(),
     check_suite_id: z.number().int().positive(),
-    head_branch: z.string().max(255).nullable(),
-    head_sha: z.string().regex(/^[0-9a-f]{40}$/),
-    status: z.string().max(40).nullable(),
-    conclusion: CiConclusion,
-    updated_at: Timestamp,
-    pull_requests: z.array(CiPullRef).max(100),
     head_repository: Repository.nullable().optional(),
   }),
   repository: Repository,
@@ -263,6 +260,62 @@ export function parseCommand(
 
 const ignore = (reason: string): WebhookTrigger => ({ kind: 'ignore', reason });
 
+/** The thread a command was written on, and by whom. */
+interface CommandThread {
+  repo: string;
+  number: number;
+  onPullRequest: boolean;
+  pull: PullRef | null;
+  sender: Sender;
+}
+
+/** The comment, review or review comment that may hold a command. */
+interface CommandWriting {
+  source: CommandSource;
+  id: number;
+  body: string | null;
+  at: string;
+}
+
+/** A review or review comment is written on a pull request the payload carries. */
+function pullThread(p: { repository: { full_name: string }; pull_request: PullRef; sender: Sender }): CommandThread {
+  return { repo: p.repository.full_name, number: p.pull_request.number, onPullRequest: true, pull: p.pull_request, sender: p.sender };
+}
+
+/** The `command` trigger of a writing whose body is a command; `ignore` when it is not one. */
+function commandTrigger(thread: CommandThread, writing: CommandWriting, commentCommand: string): WebhookTrigger {
+  const command = parseCommand(writing.body, commentCommand);
+  if (!command) return ignore('not a command');
+  return { kind: 'command', ...thread, ...command, source: writing.source, commentId: writing.id, at: writing.at };
+}
+
+type CiFailedTrigger = Extract<WebhookTrigger, { kind: 'ci_failed' }>;
+
+/**
+ * `ci_failed` when a completed check suite or workflow run (`what`) concluded in failure; `tells` is what
+ * only one of the two events knows (null in the other).
+ */
+function ciTrigger(
+  p: { repository: { full_name: string }; sender: Sender },
+  what: string,
+  completed: CiCompleted,
+  tells: Pick<CiFailedTrigger, 'checkSuiteId' | 'workflowRunId' | 'workflow' | 'app' | 'headRepo'>,
+): WebhookTrigger {
+  const { conclusion } = completed;
+  if (!conclusion || !FAILED_CONCLUSIONS.has(conclusion)) return ignore(`the ${what} concluded ${conclusion ?? 'nothing'}`);
+  return {
+    kind: 'ci_failed',
+    repo: p.repository.full_name,
+    headSha: completed.head_sha,
+    headBranch: completed.head_branch,
+    ...tells,
+    pullNumbers: completed.pull_requests.filter((pr) => pr.head.sha === completed.head_sha).map((pr) => pr.number),
+    conclusion,
+    sender: p.sender,
+    at: completed.updated_at,
+  };
+}
+
 /** What one verified delivery asks of Nightshift (pure: no I/O). */
 export function classifyDelivery(event: string, payload: unknown, settings: TriggerSettings): WebhookTrigger {
   const action = z
@@ -297,56 +350,22 @@ export function classifyDelivery(event: string, payload: unknown, settings: Trig
     case 'issue_comment': {
       if (act !== 'created') return ignore(`issue_comment.${act ?? '?'}`);
       const p = IssueCommentCreated.parse(payload);
-      const command = parseCommand(p.comment.body, settings.commentCommand);
-      if (!command) return ignore('not a command');
-      return {
-        kind: 'command',
-        repo: p.repository.full_name,
-        number: p.issue.number,
-        onPullRequest: p.issue.pull_request !== undefined,
-        pull: null,
-        sender: p.sender,
-        ...command,
-        source: 'issue_comment',
-        commentId: p.comment.id,
-        at: p.comment.created_at,
-      };
+      const onPullRequest = p.issue.pull_request !== undefined;
+      const thread = { repo: p.repository.full_name, number: p.issue.number, onPullRequest, pull: null, sender: p.sender };
+      const writing = { source: 'issue_comment', id: p.comment.id, body: p.comment.body, at: p.comment.created_at } as const;
+      return commandTrigger(thread, writing, settings.commentCommand);
     }
     case 'pull_request_review': {
       if (act !== 'submitted') return ignore(`pull_request_review.${act ?? '?'}`);
       const p = PullRequestReviewSubmitted.parse(payload);
-      const command = parseCommand(p.review.body, settings.commentCommand);
-      if (!command) return ignore('not a command');
-      return {
-        kind: 'command',
-        repo: p.repository.full_name,
-        number: p.pull_request.number,
-        onPullRequest: true,
-        pull: p.pull_request,
-        sender: p.sender,
-        ...command,
-        source: 'review',
-        commentId: p.review.id,
-        at: p.review.submitted_at,
-      };
+      const writing = { source: 'review', id: p.review.id, body: p.review.body, at: p.review.submitted_at } as const;
+      return commandTrigger(pullThread(p), writing, settings.commentCommand);
     }
     case 'pull_request_review_comment': {
       if (act !== 'created') return ignore(`pull_request_review_comment.${act ?? '?'}`);
       const p = PullRequestReviewCommentCreated.parse(payload);
-      const command = parseCommand(p.comment.body, settings.commentCommand);
-      if (!command) return ignore('not a command');
-      return {
-        kind: 'command',
-        repo: p.repository.full_name,
-        number: p.pull_request.number,
-        onPullRequest: true,
-        pull: p.pull_request,
-        sender: p.sender,
-        ...command,
-        source: 'review_comment',
-        commentId: p.comment.id,
-        at: p.comment.created_at,
-      };
+      const writing = { source: 'review_comment', id: p.comment.id, body: p.comment.body, at: p.comment.created_at } as const;
+      return commandTrigger(pullThread(p), writing, settings.commentCommand);
     }
     case 'pull_request': {
       if (act === 'labeled') {
@@ -384,45 +403,20 @@ export function classifyDelivery(event: string, payload: unknown, settings: Trig
       if (act !== 'completed') return ignore(`check_suite.${act ?? '?'}`);
       const p = CheckSuiteCompleted.parse(payload);
       const suite = p.check_suite;
-      if (!suite.conclusion || !FAILED_CONCLUSIONS.has(suite.conclusion))
-        return ignore(`the check suite concluded ${suite.conclusion ?? 'nothing'}`);
-      return {
-        kind: 'ci_failed',
-        repo: p.repository.full_name,
-        headSha: suite.head_sha,
-        headBranch: suite.head_branch,
-        checkSuiteId: suite.id,
-        workflowRunId: null,
-        workflow: null,
-        app: suite.app ? { id: suite.app.id, slug: suite.app.slug ?? null } : null,
-        headRepo: null,
-        pullNumbers: suite.pull_requests.filter((pr) => pr.head.sha === suite.head_sha).map((pr) => pr.number),
-        conclusion: suite.conclusion,
-        sender: p.sender,
-        at: suite.updated_at,
-      };
+      const app = suite.app ? { id: suite.app.id, slug: suite.app.slug ?? null } : null;
+      return ciTrigger(p, 'check suite', suite, { checkSuiteId: suite.id, workflowRunId: null, workflow: null, app, headRepo: null });
     }
     case 'workflow_run': {
       if (act !== 'completed') return ignore(`workflow_run.${act ?? '?'}`);
       const p = WorkflowRunCompleted.parse(payload);
       const run = p.workflow_run;
-      if (!run.conclusion || !FAILED_CONCLUSIONS.has(run.conclusion))
-        return ignore(`the workflow run concluded ${run.conclusion ?? 'nothing'}`);
-      return {
-        kind: 'ci_failed',
-        repo: p.repository.full_name,
-        headSha: run.head_sha,
-        headBranch: run.head_branch,
+      return ciTrigger(p, 'workflow run', run, {
         checkSuiteId: run.check_suite_id,
         workflowRunId: run.id,
         workflow: run.name ?? null,
         app: null,
         headRepo: run.head_repository?.full_name ?? null,
-        pullNumbers: run.pull_requests.filter((pr) => pr.head.sha === run.head_sha).map((pr) => pr.number),
-        conclusion: run.conclusion,
-        sender: p.sender,
-        at: run.updated_at,
-      };
+      });
     }
     default:
       return ignore(`event ${event.slice(0, 50)} is not handled`);

@@ -279,6 +279,38 @@ async function startIssueRun(
   });
 }
 
+/** What Nightshift does with a pull request, as a refusal says it, and what it then did not start. */
+interface PullWork {
+  onOpen: string;
+  onSameRepo: string;
+  start: string;
+}
+const ITERATION_WORK: PullWork = {
+  onOpen: 'works only on open pull requests',
+  onSameRepo: 'adds commits only to pull requests',
+  start: 'a run',
+};
+const REVIEW_WORK: PullWork = { onOpen: 'reviews only open pull requests', onSameRepo: 'reviews only pull requests', start: 'a review' };
+
+/** The pull request, when a run may work on it: open, and its branch in this repository (a fork's code is never run). */
+async function workablePull(
+  ctx: TriggerContext,
+  number: number,
+  known: PullDetails | null,
+  work: PullWork,
+): Promise<{ pull: PullDetails } | { refused: IntakeOutcome }> {
+  const pull = known ?? (await ctx.github.pull(number));
+  if (pull.state !== 'open') {
+    const comment = `Nightshift ${work.onOpen}; #${number} is closed, so this did not start ${work.start}.`;
+    return { refused: await refuse(ctx, number, `pull request #${number} is closed`, comment) };
+  }
+  if (pull.headRepo === null || pull.headRepo.toLowerCase() !== ctx.repo.toLowerCase()) {
+    const comment = `Nightshift ${work.onSameRepo} whose branch is in ${ctx.repo}; this one comes from the fork ${pull.headRepo ?? '(deleted)'}, so it did not start ${work.start}.`;
+    return { refused: await refuse(ctx, number, 'the pull request comes from a fork', comment) };
+  }
+  return { pull };
+}
+
 async function startIteration(
   ctx: TriggerContext,
   number: number,
@@ -287,22 +319,9 @@ async function startIteration(
   commandId: number,
   plan = false,
 ): Promise<IntakeOutcome> {
-  const pull = known ?? (await ctx.github.pull(number));
-  if (pull.state !== 'open')
-    return refuse(
-      ctx,
-      number,
-      `pull request #${number} is closed`,
-      `Nightshift works only on open pull requests; #${number} is closed, so this did not start a run.`,
-    );
-  if (pull.headRepo === null || pull.headRepo.toLowerCase() !== ctx.repo.toLowerCase()) {
-    return refuse(
-      ctx,
-      number,
-      'the pull request comes from a fork',
-      `Nightshift adds commits only to pull requests whose branch is in ${ctx.repo}; this one comes from the fork ${pull.headRepo ?? '(deleted)'}, so it did not start a run.`,
-    );
-  }
+  const workable = await workablePull(ctx, number, known, ITERATION_WORK);
+  if ('refused' in workable) return workable.refused;
+  const { pull } = workable;
   const thread = threadKey(ctx.repo, number);
   const since = (await ctx.deps.threads.get(thread))?.lastRunAt ?? null;
   const comments = await pullDiscussion(discussionSource(ctx), number, {
@@ -326,22 +345,8 @@ async function startIteration(
  * open only; its prompt is what the person asked the review to look at.
  */
 async function startReview(ctx: TriggerContext, number: number, known: PullDetails | null, instructions: string): Promise<IntakeOutcome> {
-  const pull = known ?? (await ctx.github.pull(number));
-  if (pull.state !== 'open')
-    return refuse(
-      ctx,
-      number,
-      `pull request #${number} is closed`,
-      `Nightshift reviews only open pull requests; #${number} is closed, so this did not start a review.`,
-    );
-  if (pull.headRepo === null || pull.headRepo.toLowerCase() !== ctx.repo.toLowerCase()) {
-    return refuse(
-      ctx,
-      number,
-      'the pull request comes from a fork',
-      `Nightshift reviews only pull requests whose branch is in ${ctx.repo}; this one comes from the fork ${pull.headRepo ?? '(deleted)'}, so it did not start a review.`,
-    );
-  }
+  const workable = await workablePull(ctx, number, known, REVIEW_WORK);
+  if ('refused' in workable) return workable.refused;
   // The discussion is read by the review run itself when it starts (runner/session/review-run.ts), as for a review asked through the API.
   const prompt = reviewPrompt({ repo: ctx.repo, number, requestedBy: ctx.sender.login, instructions });
   const thread = threadKey(ctx.repo, number);

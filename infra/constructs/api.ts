@@ -145,9 +145,9 @@ export class Api extends Construct {
     });
 
     const environment = { ...state.tableEnvironment, STATE_MACHINE_ARN: orchestrator.stateMachine.stateMachineArn };
-    const functions: Partial<Record<(typeof runRoutes)[number]['id'], nodejs.NodejsFunction>> = {};
-    for (const route of runRoutes) {
-      const fn = nightshiftFunction(this, route.id, {
+    /** A route's function: the run and inbox routes differ only in what they are granted. */
+    const routeFunction = (route: { id: string; entry: string; description: string }) =>
+      nightshiftFunction(this, route.id, {
         entry: route.entry,
         description: route.description,
         config,
@@ -155,6 +155,9 @@ export class Api extends Construct {
         environment,
         timeout: Duration.seconds(15),
       });
+    const functions: Partial<Record<(typeof runRoutes)[number]['id'], nodejs.NodejsFunction>> = {};
+    for (const route of runRoutes) {
+      const fn = routeFunction(route);
       if (route.method === apigw.HttpMethod.GET) state.grantRunStoreRead(fn);
       else state.grantRunStore(fn);
       // GET /v1/runs reads the list indexes' keys and the page's items by BatchGetItem (adapters/dynamodb/run-list.ts).
@@ -171,14 +174,7 @@ export class Api extends Construct {
     this.functions = functions as Record<(typeof runRoutes)[number]['id'], nodejs.NodejsFunction>;
     let resolveFunction: nodejs.NodejsFunction | undefined;
     for (const route of inboxRoutes) {
-      const fn = nightshiftFunction(this, route.id, {
-        entry: route.entry,
-        description: route.description,
-        config,
-        logRetention,
-        environment,
-        timeout: Duration.seconds(15),
-      });
+      const fn = routeFunction(route);
       if (route.method === apigw.HttpMethod.GET) {
         state.grantInboxRead(fn);
       } else {

@@ -1,11 +1,11 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambdaDestinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
@@ -14,6 +14,7 @@ import { MAX_PAUSES_PER_RUN } from '../../core/inbox/paused-run';
 import { MAX_QUEUED_MINUTES } from '../../core/runs/admission';
 import { MAX_AUTOMATIC_RESUMES, RUNNER_LOST_ERROR } from '../../core/runs/runner-stop';
 import { RUNNER_CONTAINER_NAME, type AgentRuntime } from './agent-runtime';
+import { deadLetterQueue } from './dead-letter-queue';
 import { nightshiftFunction } from './lambda-defaults';
 import { acknowledgeOnPrincipal, nagArnOf } from './nag';
 import type { State } from './state';
@@ -60,6 +61,15 @@ export interface OrchestratorProps {
  * every path reaches. An EventBridge rule runs the same idempotent clean-up (the backstop) for the
  * executions that could not reach Finalize: stopped from the console, timed out, failed.
  */
+/** A Lambda task whose call failed in the Lambda service (not in the function): tried again, as AWS advises for Lambda tasks. */
+const LAMBDA_SERVICE_RETRY: sfn.RetryProps = {
+  errors: ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'],
+  interval: Duration.seconds(2),
+  backoffRate: 2,
+  maxAttempts: 4,
+  jitterStrategy: sfn.JitterType.FULL,
+};
+
 export class Orchestrator extends Construct {
   readonly stateMachine: sfn.StateMachine;
   readonly admitFunction: nodejs.NodejsFunction;
@@ -169,19 +179,11 @@ export class Orchestrator extends Construct {
       },
     );
 
-    this.backstopDeadLetters = new sqs.Queue(this, 'BackstopDeadLetters', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.backstopDeadLetters).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter queue of the backstop rule and function.',
-    });
-    Validations.of(this.backstopDeadLetters).acknowledge({
-      id: 'cdk-validator-cfnguard::sqs_dlq_check',
-      reason: 'This queue is itself the dead-letter queue of the backstop rule and function.',
-    });
+    this.backstopDeadLetters = deadLetterQueue(
+      this,
+      'BackstopDeadLetters',
+      'This queue is itself the dead-letter queue of the backstop rule and function.',
+    );
     this.backstopFunction.configureAsyncInvoke({
       retryAttempts: 2,
       maxEventAge: Duration.hours(6),
@@ -404,13 +406,7 @@ export class Orchestrator extends Construct {
       // The whole state, as Finalize gets it: the report ($.result) or the failure ($.failure), whichever there is.
       resultPath: '$.automaticResume',
     });
-    resumeWithoutHuman.addRetry({
-      errors: ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'],
-      interval: Duration.seconds(2),
-      backoffRate: 2,
-      maxAttempts: 4,
-      jitterStrategy: sfn.JitterType.FULL,
-    });
+    resumeWithoutHuman.addRetry(LAMBDA_SERVICE_RETRY);
     resumeWithoutHuman.addCatch(finalize, { errors: ['States.ALL'], resultPath: '$.resumeFailure' });
     runRunner.addCatch(resumeWithoutHuman, { errors: [RUNNER_LOST_ERROR], resultPath: '$.failure' });
     runRunner.addCatch(finalize, { errors: ['States.ALL'], resultPath: '$.failure' });
@@ -431,13 +427,7 @@ export class Orchestrator extends Construct {
       taskTimeout: sfn.Timeout.at('$.answerSeconds'),
       resultPath: '$.answer',
     });
-    waitForHuman.addRetry({
-      errors: ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'],
-      interval: Duration.seconds(2),
-      backoffRate: 2,
-      maxAttempts: 4,
-      jitterStrategy: sfn.JitterType.FULL,
-    });
+    waitForHuman.addRetry(LAMBDA_SERVICE_RETRY);
     waitForHuman.addCatch(finalize, { errors: ['States.ALL'], resultPath: '$.pauseFailure' });
     // Answered: the run is QUEUED again; back to the execution input and through Admit, like a new run.
     const resume = new sfn.Pass(this, RunStates.resume, {

@@ -1,13 +1,14 @@
-import { Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, TimeZone } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { NightshiftConfig, ScheduleConfig } from '../../core/config/schema';
+import { deadLetterQueue } from './dead-letter-queue';
 import { nightshiftFunction } from './lambda-defaults';
 import { acknowledgeOnPrincipal, nagArnOf } from './nag';
 import type { Orchestrator } from './orchestrator';
@@ -58,19 +59,11 @@ export class Schedules extends Construct {
     super(scope, id);
     const { config, state, orchestrator, logRetention } = props;
 
-    this.deadLetters = new sqs.Queue(this, 'DeadLetters', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.deadLetters).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter queue of the schedules and of the schedule submit function.',
-    });
-    Validations.of(this.deadLetters).acknowledge({
-      id: 'cdk-validator-cfnguard::sqs_dlq_check',
-      reason: 'This queue is itself the dead-letter queue of the schedules and of the schedule submit function.',
-    });
+    this.deadLetters = deadLetterQueue(
+      this,
+      'DeadLetters',
+      'This queue is itself the dead-letter queue of the schedules and of the schedule submit function.',
+    );
 
     this.submitFunction = nightshiftFunction(this, 'Submit', {
       entry: 'lambdas/schedule/submit.ts',

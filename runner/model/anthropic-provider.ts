@@ -1,28 +1,14 @@
-import { ANTHROPIC_VERSION, fromMessagesResponse, toMessagesRequest } from './anthropic-wire';
+import { ANTHROPIC_VERSION, fromMessagesResponse, toMessagesRequest, type MessagesRequest } from './anthropic-wire';
 import type { ConverseResponse } from './converse-response';
-import { DEFAULT_MODEL_TIMEOUT_MS, postJson, type Fetch } from './http-json';
-import {
-  abortableSleep,
-  defaultRetryPolicy,
-  InvalidModelRequestError,
-  isRetryableUnbilled,
-  withRetries,
-  type RetryPolicy,
-  type Sleep,
-} from './model-errors';
+import { ModelHttpApi, type HttpProviderOptions } from './model-http-api';
 import type { ModelProvider, ModelRequest } from './provider';
-import { converseRequestViolations, messagesRequestViolations } from './request-rules';
+import { messagesRequestViolations } from './request-rules';
 
-export interface AnthropicProviderOptions {
+export interface AnthropicProviderOptions extends HttpProviderOptions {
   /** e.g. https://api.anthropic.com (the provider appends /v1/messages). */
   baseUrl: string;
-  model: string;
   /** Asked for once, at the first call (the token broker on AWS); undefined sends no key (a gateway that adds it). */
   apiKey: () => Promise<string | undefined>;
-  fetch?: Fetch;
-  retry?: RetryPolicy;
-  sleep?: Sleep;
-  timeoutMs?: number;
 }
 
 /**
@@ -33,39 +19,21 @@ export interface AnthropicProviderOptions {
 export class AnthropicProvider implements ModelProvider {
   readonly kind = 'anthropic' as const;
   readonly description: string;
-  private key: Promise<string | undefined> | undefined;
+  private readonly api: ModelHttpApi<MessagesRequest>;
 
-  constructor(private readonly options: AnthropicProviderOptions) {
+  constructor(options: AnthropicProviderOptions) {
     this.description = `Anthropic API (${options.model})`;
+    this.api = new ModelHttpApi('Anthropic API', options, {
+      api: 'Anthropic Messages',
+      path: '/v1/messages',
+      toRequest: (request) => toMessagesRequest(request, options.model),
+      violations: messagesRequestViolations,
+      headers: (key) => ({ 'anthropic-version': ANTHROPIC_VERSION, ...(key ? { 'x-api-key': key } : {}) }),
+      fromResponse: fromMessagesResponse,
+    });
   }
 
-  async converse(request: ModelRequest, signal: AbortSignal): Promise<ConverseResponse> {
-    const converseViolations = converseRequestViolations(request);
-    if (converseViolations.length > 0) throw new InvalidModelRequestError('Converse', converseViolations);
-    const body = toMessagesRequest(request, this.options.model);
-    const violations = messagesRequestViolations(body);
-    if (violations.length > 0) throw new InvalidModelRequestError('Anthropic Messages', violations);
-    this.key ??= this.options.apiKey();
-    const key = await this.key;
-    const url = `${this.options.baseUrl.replace(/\/+$/, '')}/v1/messages`;
-    const raw = await withRetries(
-      () =>
-        postJson({
-          provider: 'Anthropic API',
-          url,
-          headers: { 'anthropic-version': ANTHROPIC_VERSION, ...(key ? { 'x-api-key': key } : {}) },
-          body,
-          signal,
-          fetch: this.options.fetch ?? fetch,
-          timeoutMs: this.options.timeoutMs ?? DEFAULT_MODEL_TIMEOUT_MS,
-        }),
-      {
-        isRetryable: isRetryableUnbilled,
-        policy: this.options.retry ?? defaultRetryPolicy,
-        sleep: this.options.sleep ?? abortableSleep,
-        signal,
-      },
-    );
-    return fromMessagesResponse(raw);
+  converse(request: ModelRequest, signal: AbortSignal): Promise<ConverseResponse> {
+    return this.api.converse(request, signal);
   }
 }

@@ -1,10 +1,8 @@
 import { chmodSync } from 'node:fs';
-import { repoSettings } from '../../core/config/load';
 import type { ThreadComment } from '../../core/github/thread-prompt';
 import { reviewPullRefusal } from '../../core/runs/branch-ownership';
 import { readAgentInstructions } from '../repo/repo-settings-file';
 import { REVIEW_TOOLS, ReviewFinish, reviewSystemPrompt, reviewTaskMessage, reviewToolSpecs } from '../agent/review-prompt';
-import { WorkspaceGit } from '../git/workspace-git';
 import type { ModelBudget } from '../model-budget';
 import { ok, refused } from '../tools/tool-context';
 import { giveTreeTo } from '../workspace';
@@ -17,7 +15,15 @@ import { RunFailure, type RunEnd } from './run-errors';
 import { StatusProgress } from './status-progress';
 import { runTests } from './test-phase';
 import type { PreparedRun, StartedRun } from './prepared-run';
-import { defaultRepoRules, loadCommandEnvironments, readRepoRules, runSetup } from './workspace-phase';
+import {
+  allowedRepo,
+  defaultRepoRules,
+  loadCommandEnvironments,
+  readRepoRules,
+  repoGitHub,
+  runSetup,
+  workspaceGit,
+} from './workspace-phase';
 
 export interface ReviewRunInput {
   budget: ModelBudget;
@@ -124,28 +130,15 @@ async function readDiscussion(ctx: RunContext, repo: RepoAccess, number: number)
 
 /** Clones the pull request's head shallowly, after checking (again, as at submit) that it is open and not from a fork. */
 export async function checkoutPullRequest(ctx: RunContext, started: StartedRun): Promise<{ repo: RepoAccess; reviewed: ReviewedPull }> {
-  const { deps, run } = ctx;
-  const settings = repoSettings(ctx.config, run.repo);
-  if (!settings) throw new RunFailure('repo_not_allowed', `${run.repo} is not in the configuration's repos`);
+  const { run } = ctx;
+  const settings = allowedRepo(ctx);
   if (!run.pr) throw new RunFailure('review_without_pr', 'a review run names no pull request');
-  const token = await deps.tokens.tokenFor(run.runId);
-  deps.redactor.add(token.token);
-  const proxyUrl = started.proxy?.url;
-  const github = deps.github(token.token, settings.name, proxyUrl);
+  const { token, proxyUrl, github } = await repoGitHub(ctx, started, settings.name);
   const [info, pull] = await Promise.all([github.getRepo(), github.getPull(run.pr)]);
   const refusal = reviewPullRefusal(settings.name, run.pr, pull);
   if (refusal) throw new RunFailure('review_not_allowed', refusal);
-  const url = new URL(info.cloneUrl);
-  if (url.protocol !== 'https:' && url.protocol !== 'file:')
-    throw new RunFailure('bad_clone_url', `refusing to clone over ${url.protocol}`);
+  const { git, webUrl } = workspaceGit(started, token, proxyUrl, info.cloneUrl);
   const { layout } = started;
-  const git = new WorkspaceGit({
-    gitDir: layout.gitDir,
-    workTree: layout.repo,
-    home: layout.runnerHome,
-    token: token.token,
-    ...(proxyUrl ? { proxyUrl } : {}),
-  });
   await git.clone(info.cloneUrl, pull.headRef);
   // The git directory is the runner's: tools can neither read nor change it (no commit, no ref moves).
   chmodSync(layout.gitDir, 0o700);
@@ -162,7 +155,6 @@ export async function checkoutPullRequest(ctx: RunContext, started: StartedRun):
     `cloned ${run.repo} at ${commit.slice(0, 12)}, the head of pull request #${pull.number} (${pull.headRef}); a review pushes nothing`,
     { pr: pull.number, headRef: pull.headRef, commit },
   );
-  const webUrl = url.protocol === 'https:' ? `${url.origin}${url.pathname.replace(/\.git$/, '').replace(/\/+$/, '')}` : undefined;
   return {
     repo: new RepoAccess(ctx, git, github, token, pull.headRef, pull.baseRef, commit, proxyUrl, webUrl),
     reviewed: { pull, commit },

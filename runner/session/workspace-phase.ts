@@ -1,13 +1,15 @@
 import { chmodSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { PROXY_START_CHECK_MS, PROXY_START_MAX_CHECKS, proxyStartCheck } from '../../core/egress/proxy-demand';
-import { repoSettings } from '../../core/config/load';
+import { repoSettings, type RepoSettings } from '../../core/config/load';
 import { checkProxy, ProxyUnavailableError } from '../../adapters/http/proxy-check';
 import { runStartedMetrics } from '../../core/metrics/run-metrics';
 import { isTerminal } from '../../core/runs/lifecycle';
 import { slugify } from '../../core/runs/text';
 import { runProxy } from '../egress/egress-settings';
 import { GitCommandError, WorkspaceGit } from '../git/workspace-git';
+import type { GithubApi } from '../github/github-api';
+import type { GithubToken } from '../github-token-source';
 import { runSandboxed } from '../isolation/sandbox';
 import { buildToolEnvironment } from '../isolation/tool-environment';
 import { resolveToolIdentity } from '../isolation/tool-identity';
@@ -128,20 +130,39 @@ async function waitForOnDemandProxy(ctx: RunContext): Promise<number> {
   }
 }
 
-/** Clones the repository shallowly and puts the checkout on the run branch (a new one, or the branch the run continues). */
-export async function checkoutRepo(ctx: RunContext, started: StartedRun): Promise<RepoAccess> {
-  const { deps, run } = ctx;
-  const settings = repoSettings(ctx.config, run.repo);
-  if (!settings) throw new RunFailure('repo_not_allowed', `${run.repo} is not in the configuration's repos`);
-  const token = await deps.tokens.tokenFor(run.runId);
+/** The configuration's entry of the run's repository; a repository it does not name is refused. */
+export function allowedRepo(ctx: RunContext): RepoSettings {
+  const settings = repoSettings(ctx.config, ctx.run.repo);
+  if (!settings) throw new RunFailure('repo_not_allowed', `${ctx.run.repo} is not in the configuration's repos`);
+  return settings;
+}
+
+/** The run's installation token (redacted from all it writes from now on) and the GitHub API with it, through the run's proxy. */
+export async function repoGitHub(
+  ctx: RunContext,
+  started: StartedRun,
+  repo: string,
+): Promise<{ token: GithubToken; proxyUrl: string | undefined; github: GithubApi }> {
+  const { deps } = ctx;
+  const token = await deps.tokens.tokenFor(ctx.run.runId);
   deps.redactor.add(token.token);
   const proxyUrl = started.proxy?.url;
-  const github = deps.github(token.token, settings.name, proxyUrl);
-  const info = await github.getRepo();
-  const url = new URL(info.cloneUrl);
+  return { token, proxyUrl, github: deps.github(token.token, repo, proxyUrl) };
+}
+
+/**
+ * The run's git over its workspace, to clone `cloneUrl` (https, or file for a local forge: nothing
+ * else), and the repository's web address (none for a file clone).
+ */
+export function workspaceGit(
+  started: StartedRun,
+  token: GithubToken,
+  proxyUrl: string | undefined,
+  cloneUrl: string,
+): { git: WorkspaceGit; webUrl: string | undefined } {
+  const url = new URL(cloneUrl);
   if (url.protocol !== 'https:' && url.protocol !== 'file:')
     throw new RunFailure('bad_clone_url', `refusing to clone over ${url.protocol}`);
-  const baseBranch = run.baseBranch ?? info.defaultBranch;
   const { layout } = started;
   const git = new WorkspaceGit({
     gitDir: layout.gitDir,
@@ -150,6 +171,19 @@ export async function checkoutRepo(ctx: RunContext, started: StartedRun): Promis
     token: token.token,
     ...(proxyUrl ? { proxyUrl } : {}),
   });
+  const webUrl = url.protocol === 'https:' ? `${url.origin}${url.pathname.replace(/\.git$/, '').replace(/\/+$/, '')}` : undefined;
+  return { git, webUrl };
+}
+
+/** Clones the repository shallowly and puts the checkout on the run branch (a new one, or the branch the run continues). */
+export async function checkoutRepo(ctx: RunContext, started: StartedRun): Promise<RepoAccess> {
+  const { run } = ctx;
+  const settings = allowedRepo(ctx);
+  const { token, proxyUrl, github } = await repoGitHub(ctx, started, settings.name);
+  const info = await github.getRepo();
+  const { git, webUrl } = workspaceGit(started, token, proxyUrl, info.cloneUrl);
+  const baseBranch = run.baseBranch ?? info.defaultBranch;
+  const { layout } = started;
 
   // A run that continues a branch starts from it; otherwise from the base branch on a new run branch.
   const continuing = run.branch;
@@ -168,7 +202,6 @@ export async function checkoutRepo(ctx: RunContext, started: StartedRun): Promis
   giveTreeTo(layout.repo, started.identity);
   await ctx.patchRun({ branch });
   await ctx.emit('note', `cloned ${run.repo} at ${baseCommit.slice(0, 12)}; working on ${branch}`, { baseBranch, baseCommit, branch });
-  const webUrl = url.protocol === 'https:' ? `${url.origin}${url.pathname.replace(/\.git$/, '').replace(/\/+$/, '')}` : undefined;
   return new RepoAccess(ctx, git, github, token, branch, baseBranch, baseCommit, proxyUrl, webUrl);
 }
 

@@ -2,13 +2,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { headlessChromium } from '../../console/headless-chromium';
 import { startTestPlatform, type TestPlatform } from '../local/platform-harness';
 
-/**
- * Debian's Chromium driven by playwright-core, headless and kept off the network (no component
- * updates, no background requests, a fresh profile), for the console's browser tests.
- */
-export const chromiumPath = process.env.NIGHTSHIFT_CHROMIUM ?? '/usr/bin/chromium';
+/** Debian's Chromium (console/headless-chromium.ts), with a fresh profile, for the console's browser tests. */
+export { chromiumPath } from '../../console/headless-chromium';
 
 /** Screenshots of each page, kept as test artifacts (gitignored). */
 export const artifactsDir = join(__dirname, '..', '..', '.artifacts', 'console');
@@ -26,18 +24,7 @@ export interface TestBrowser {
 export async function openBrowser(): Promise<TestBrowser> {
   const profile = mkdtempSync(join(tmpdir(), 'ns-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: chromiumPath,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      '--disable-sync',
-      '--disable-quic',
-      '--disable-dev-shm-usage',
-    ],
+    ...headlessChromium,
     viewport: { width: 1280, height: 900 },
     timeout: 120_000,
   });
