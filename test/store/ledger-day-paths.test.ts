@@ -142,6 +142,32 @@ describe('the day ledger', () => {
       expect(await raw(pk)).toMatchObject({ committedMicros: 600, reservations: { a: 300, b: 300 } });
     });
 
+    it("Given another submission creates the day leaving exactly the run's budget as room after the first write failed, When the run reserves, Then it looks again and fills the day", async () => {
+      const pk = freshDay();
+      const { days, faults } = faulty();
+      const race = faults.before({ command: GetCommand, table: db.names.control, key: { pk } }, async () => {
+        await real().reserve(pk, 'd', 'a', 300, 1_000);
+      });
+      await expect(days.reserve(pk, 'd', 'r1', 700, 1_000)).resolves.toBe(true);
+      expect(race.fired).toBe(1);
+      expect(await raw(pk)).toMatchObject({ committedMicros: 1_000, reservations: { a: 300, r1: 700 } });
+    });
+
+    it('Given a write that lost a race, When the run reserves, Then it reads the day again with a consistent read', async () => {
+      const pk = freshDay();
+      const { days, faults } = faulty();
+      await days.reserve(pk, 'd', 'r1', 100, 1_000);
+      const get = { command: GetCommand, table: db.names.control, key: { pk } };
+      expect(faults.sentCount(get)).toBe(1);
+      expect(faults.sentCount({ ...get, where: (input) => input.ConsistentRead === true })).toBe(1);
+    });
+
+    it('Given a run reserved with another budget, When it reserves again, Then the error is named a ledger inconsistency', async () => {
+      const pk = freshDay();
+      await real().reserve(pk, 'd', 'r1', 700, 1_000);
+      await expect(real().reserve(pk, 'd', 'r1', 300, 1_000)).rejects.toMatchObject({ name: 'LedgerInconsistencyError' });
+    });
+
     it('Given the same run reserves from a retried submit just before the first write, When the run reserves, Then the reservation stands once', async () => {
       const pk = freshDay();
       const { days, faults } = faulty();
@@ -227,6 +253,22 @@ describe('the day ledger', () => {
       expect(await raw(pk)).toMatchObject({ committedMicros: 15, reservations: { r10: 15 }, extensions: { 'r10#x': 5 } });
     });
 
+    it('Given two taken extensions, When the reservation ends with them, Then both entries are removed with the reservation', async () => {
+      const pk = freshDay();
+      const days = real();
+      await days.reserve(pk, 'd', 'r1', 300, 1_000);
+      await days.extend(pk, 'r1', 'r1#e1', 50, 1_000);
+      await days.extend(pk, 'r1', 'r1#e2', 20, 1_000);
+      await expect(days.endReservation(pk, 'r1', 370, -370, ['e1', 'e2'])).resolves.toBe('ended');
+      expect(await raw(pk)).toMatchObject({ committedMicros: 0, reservations: {}, extensions: {} });
+    });
+
+    it('Given no day item, When a reservation ends, Then it is missing and no day item is created', async () => {
+      const pk = freshDay();
+      await expect(real().endReservation(pk, 'r1', 300, 0, [])).resolves.toBe('missing');
+      expect(await raw(pk)).toBeUndefined();
+    });
+
     it('Given an extension on the day the run never took, When its reservation ends, Then the extension is taken off first and the reservation ends once', async () => {
       const pk = freshDay();
       const days = real();
@@ -306,6 +348,30 @@ describe('the day ledger', () => {
       const { days, faults } = faulty();
       const race = faults.before(onDay(pk, 'attribute_not_exists(extensions.#key)'), async () => {
         await real().endReservation(pk, 'r1', 100, 0, []);
+      });
+      await expect(days.extend(pk, 'r1', 'r1#e', 1, 1_000)).resolves.toBe('ended');
+      expect(race.fired).toBe(1);
+      expect((await raw(pk))?.committedMicros).toBe(100);
+    });
+
+    it('Given the day item is deleted between the two extension writes, When the run asks an extension, Then the answer is ended', async () => {
+      const pk = freshDay();
+      await real().reserve(pk, 'd', 'r1', 100, 1_000);
+      const { days, faults } = faulty();
+      const race = faults.before(onDay(pk, 'attribute_not_exists(extensions.#key)'), async (doc) => {
+        await doc.send(new DeleteCommand({ TableName: db.names.control, Key: { pk } }));
+      });
+      await expect(days.extend(pk, 'r1', 'r1#e', 1, 1_000)).resolves.toBe('ended');
+      expect(race.fired).toBe(1);
+    });
+
+    it('Given the run settles and its day loses the extensions map between the two extension writes, When the run asks an extension, Then the answer is ended', async () => {
+      const pk = freshDay();
+      await real().reserve(pk, 'd', 'r1', 100, 1_000);
+      const { days, faults } = faulty();
+      const race = faults.before(onDay(pk, 'attribute_not_exists(extensions.#key)'), async (doc) => {
+        await real().endReservation(pk, 'r1', 100, 0, []);
+        await doc.send(new UpdateCommand({ TableName: db.names.control, Key: { pk }, UpdateExpression: 'REMOVE extensions' }));
       });
       await expect(days.extend(pk, 'r1', 'r1#e', 1, 1_000)).resolves.toBe('ended');
       expect(race.fired).toBe(1);
