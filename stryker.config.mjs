@@ -9,7 +9,11 @@
 /** The test files that pin each mutated file's behaviour. */
 const testsFor = {
   'adapters/dynamodb/budget-ledger.ts': ['test/store/budget-ledger.test.ts', 'test/store/ledger-races.test.ts'],
-  'adapters/dynamodb/ledger-day.ts': ['test/store/budget-ledger.test.ts', 'test/store/ledger-races.test.ts'],
+  'adapters/dynamodb/ledger-day.ts': [
+    'test/store/budget-ledger.test.ts',
+    'test/store/ledger-races.test.ts',
+    'test/store/ledger-day-paths.test.ts',
+  ],
   'adapters/dynamodb/ledger-run.ts': ['test/store/budget-ledger.test.ts', 'test/store/ledger-races.test.ts'],
   'adapters/dynamodb/concurrency-slots.ts': ['test/store/concurrency-slots.test.ts', 'test/store/slots-races.test.ts'],
   'core/runs/admission.ts': [

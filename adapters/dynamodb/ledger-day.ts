@@ -154,6 +154,7 @@ export function createLedgerDays(doc: DynamoDBDocumentClient, table: string) {
       // Stryker disable next-line StringLiteral: equivalent, callers tell only 'ended-in-old-format' apart from the rest
       if (onDay === undefined) return 'missing';
       // Extensions on the day the run never took: its extendRun lost the race with settle (or crashed).
+      // Stryker disable next-line OptionalChaining: equivalent, `onDay` is defined here, so `current` is
       const stray = Object.entries(current?.extensions ?? {}).filter(
         ([key]) => key.startsWith(`${runId}#`) && !takenExtensions.includes(key.slice(runId.length + 1)),
       );
@@ -255,6 +256,7 @@ export function createLedgerDays(doc: DynamoDBDocumentClient, table: string) {
       const day = await touchLate(pk);
       // Old format: applied before the change, and the marker kept.
       if (day.adjustments?.[key] !== undefined) return;
+      // Stryker disable next-line OptionalChaining: equivalent, `touchLate` sets `late` when absent and returns the item as written
       const marker = day.late?.[key];
       if (await run.applied()) {
         if (marker !== undefined) await removeLate(pk, key, marker);
