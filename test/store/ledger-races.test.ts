@@ -1,7 +1,7 @@
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { BudgetExhaustedError, BudgetRefusedError } from '../../core/errors';
-import { createStore, LedgerInconsistencyError } from '../../adapters/dynamodb';
+import { CallNotReservedError, createStore, LedgerInconsistencyError } from '../../adapters/dynamodb';
 import { BudgetExtensionRefusedError } from '../../adapters/dynamodb/budget-ledger';
 import type { BudgetLedgerPort, DailyLimits, RunRecord } from '../../core/store/ports';
 import { controlItemKey } from '../../adapters/dynamodb/tables';
@@ -765,6 +765,53 @@ describe('budget ledger under faults and races', () => {
       const reads = { command: GetCommand, table: db.names.runs };
       expect(faults.sentCount(reads)).toBeGreaterThanOrEqual(8);
       expect(faults.sentCount({ ...reads, where: (input) => input.ConsistentRead !== true })).toBe(0);
+    });
+
+    it('Given a run settled by a version that kept no adjustment maps on the run, When a late charge and a dropped call settle, each twice, Then the run and both days count each once', async () => {
+      const run = await submitted({ requester: 'run-side-7', ledgerDay: '2032-04-07', budgetMicros: 1_000_000 });
+      const ledger = competitor();
+      await ledger.reserveCall(run.runId, 'c1', 10_000);
+      await ledger.settleRun(run.runId);
+      await db.doc.send(
+        new UpdateCommand({
+          TableName: db.names.runs,
+          Key: { runId: run.runId },
+          UpdateExpression: 'REMOVE dayAdjustments, dayAdjustmentsApplied',
+        }),
+      );
+      for (const pk of Object.values(daysOf(run))) expect(await committed(pk)).toBe(10_000);
+      await ledger.charge(run.runId, 'late', 40_000);
+      await ledger.charge(run.runId, 'late', 40_000);
+      await ledger.settleCall(run.runId, 'c1', 7_000, usage(1, 1));
+      await ledger.settleCall(run.runId, 'c1', 7_000, usage(1, 1));
+      expect(await rawRun(run.runId)).toMatchObject({
+        spentMicros: 47_000,
+        lateMicros: 7_000,
+        settledCalls: { c1: 7_000 },
+        droppedCalls: {},
+      });
+      for (const pk of Object.values(daysOf(run))) expect(await committed(pk)).toBe(47_000);
+    });
+
+    it('Given a settled run, When a call it never reserved settles, Then it is refused as not reserved, naming the run and the call, and nothing is spent', async () => {
+      const run = await submitted({ requester: 'run-side-8', ledgerDay: '2032-04-08', budgetMicros: 1_000_000 });
+      const ledger = competitor();
+      await ledger.settleRun(run.runId);
+      const error = await rejection(ledger.settleCall(run.runId, 'ghost', 5_000, usage(1, 1)));
+      expect(error).toBeInstanceOf(CallNotReservedError);
+      expect(error).toMatchObject({ name: 'CallNotReservedError', runId: run.runId, callId: 'ghost' });
+      expect(String(error)).toContain(`run ${run.runId} has no reservation for call ghost`);
+      expect(await rawRun(run.runId)).toMatchObject({ spentMicros: 0 });
+      for (const pk of Object.values(daysOf(run))) expect(await committed(pk)).toBe(0);
+    });
+
+    it('Given a charge, When the same charge id comes with another amount, Then the refusal names the run, the charge and both amounts', async () => {
+      const run = await submitted({ requester: 'run-side-9', ledgerDay: '2032-04-09', budgetMicros: 1_000_000 });
+      const ledger = competitor();
+      await ledger.charge(run.runId, 'compute', 70_000);
+      const error = await rejection(ledger.charge(run.runId, 'compute', 90_000));
+      expect(error).toBeInstanceOf(LedgerInconsistencyError);
+      expect(String(error)).toContain(`run ${run.runId} charge compute was 70000 micro-USD, now asked for 90000`);
     });
   });
 });
