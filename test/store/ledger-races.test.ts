@@ -813,5 +813,22 @@ describe('budget ledger under faults and races', () => {
       expect(error).toBeInstanceOf(LedgerInconsistencyError);
       expect(String(error)).toContain(`run ${run.runId} charge compute was 70000 micro-USD, now asked for 90000`);
     });
+
+    it('Given a dropped call settling late, When another writer settles it and then its own write is throttled, Then the throttle is thrown, not taken for the other writer`s success, and the call counts once', async () => {
+      const run = await submitted({ requester: 'run-side-10', ledgerDay: '2032-04-10', budgetMicros: 1_000_000 });
+      await competitor().reserveCall(run.runId, 'c1', 200_000);
+      await competitor().settleRun(run.runId);
+      const { ledger, faults } = faulty();
+      const write = onRun(run.runId, 'droppedCalls.#call = :dropped');
+      const race = faults.before(write, async () => {
+        await competitor().settleCall(run.runId, 'c1', 120_000, usage(2, 3));
+      });
+      const throttle = faults.throttle(write);
+      const failure = await rejection(ledger.settleCall(run.runId, 'c1', 120_000, usage(2, 3)));
+      expect(failure).toBeInstanceOf(ProvisionedThroughputExceededException);
+      expect([race.fired, throttle.fired]).toEqual([1, 1]);
+      expect(await rawRun(run.runId)).toMatchObject({ spentMicros: 120_000, tokens: usage(2, 3) });
+      for (const pk of Object.values(daysOf(run))) expect(await committed(pk)).toBe(120_000);
+    });
   });
 });
