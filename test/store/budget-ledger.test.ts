@@ -74,6 +74,17 @@ describe('budget ledger', () => {
       ).rejects.toBeInstanceOf(BudgetExtensionRefusedError);
     });
 
+    it('Given a run, When an extension brings its budget exactly to maxPerRunUsd, Then it is taken; When the next one would pass it by one micro-USD, Then it is refused naming the budget it would have and the limit', async () => {
+      const run = await submittedRun({ requester: 'arn:aws:iam::1:user/ext-3', ledgerDay: '2031-07-03', budgetMicros: 4_000_000 });
+      await expect(
+        ledger.extendRun({ runId: run.runId, extensionId: 'ITEM1', extraMicros: 6_000_000, maxBudgetMicros: max, limits: generous }),
+      ).resolves.toEqual({ budgetMicros: max });
+      const refusal = ledger.extendRun({ runId: run.runId, extensionId: 'ITEM2', extraMicros: 1, maxBudgetMicros: max, limits: generous });
+      await expect(refusal).rejects.toBeInstanceOf(BudgetExtensionRefusedError);
+      await expect(refusal).rejects.toThrow('its budget would be 10000001 micro-USD, above budgets.maxPerRunUsd (10000000)');
+      expect(await rawRun(run.runId)).toMatchObject({ budgetMicros: max });
+    });
+
     it('Given limits, When an extension does not fit maxPerRunUsd or a day, Then it is refused and nothing moved (the requester day undone when the org day refuses)', async () => {
       const requester = 'arn:aws:iam::1:user/ext-2';
       const run = await submittedRun({ requester, ledgerDay: '2031-07-02', budgetMicros: 4_000_000 });

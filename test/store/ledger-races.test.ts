@@ -1,7 +1,7 @@
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { BudgetExhaustedError, BudgetRefusedError } from '../../core/errors';
-import { createStore, LedgerInconsistencyError } from '../../adapters/dynamodb';
+import { CallNotReservedError, createStore, LedgerInconsistencyError } from '../../adapters/dynamodb';
 import { BudgetExtensionRefusedError } from '../../adapters/dynamodb/budget-ledger';
 import type { BudgetLedgerPort, DailyLimits, RunRecord } from '../../core/store/ports';
 import { controlItemKey } from '../../adapters/dynamodb/tables';
@@ -677,6 +677,158 @@ describe('budget ledger under faults and races', () => {
       expect(error).toBeInstanceOf(LedgerInconsistencyError);
       expect(String(error)).toContain(`run ${run.runId} holds 1000001 micro-USD on ${org}, its run says 1000000`);
       expect(await committed(org)).toBe(1_000_000);
+    });
+  });
+
+  describe('the run side of the ledger (adapters/dynamodb/ledger-run.ts)', () => {
+    it('Given a call reserved and settled, When it is reserved again (a retried request), Then it is accepted as reserved before and nothing more is held', async () => {
+      const run = await submitted({ requester: 'run-side-1', ledgerDay: '2032-04-01', budgetMicros: 1_000_000 });
+      const ledger = competitor();
+      await ledger.reserveCall(run.runId, 'c1', 300_000);
+      await ledger.settleCall(run.runId, 'c1', 100_000, usage(1, 1));
+      await expect(ledger.reserveCall(run.runId, 'c1', 300_000)).resolves.toBeUndefined();
+      expect(await rawRun(run.runId)).toMatchObject({ inflightMicros: 0, headroomMicros: 900_000, spentMicros: 100_000, calls: {} });
+    });
+
+    it('Given a run with some headroom, When a call dearer than it is reserved, Then it is refused with the headroom as what is available; When the run spent beyond its budget, Then the available amount is 0, never negative', async () => {
+      const run = await submitted({ requester: 'run-side-2', ledgerDay: '2032-04-02', budgetMicros: 1_000_000 });
+      const ledger = competitor();
+      await ledger.reserveCall(run.runId, 'c1', 900_000);
+      await expect(ledger.reserveCall(run.runId, 'c2', 200_000)).rejects.toMatchObject({
+        name: BudgetExhaustedError.name,
+        neededMicros: 200_000,
+        availableMicros: 100_000,
+      });
+      await ledger.charge(run.runId, 'compute', 300_000);
+      expect(await rawRun(run.runId)).toMatchObject({ headroomMicros: -200_000 });
+      await expect(ledger.reserveCall(run.runId, 'c3', 1)).rejects.toMatchObject({ name: BudgetExhaustedError.name, availableMicros: 0 });
+    });
+
+    it('Given a run that spent exactly its budget, When it settles, Then nothing is refunded and the run records no overspend for its days', async () => {
+      const run = await submitted({ requester: 'run-side-3', ledgerDay: '2032-04-03', budgetMicros: 500_000 });
+      const ledger = competitor();
+      await ledger.charge(run.runId, 'compute', 500_000);
+      await expect(ledger.settleRun(run.runId)).resolves.toEqual({ refundedMicros: 0, spentMicros: 500_000 });
+      const settled = await rawRun(run.runId);
+      expect(settled).toMatchObject({ settled: true, refundMicros: 0 });
+      expect(settled.dayAdjustments).toEqual({});
+      for (const pk of Object.values(daysOf(run))) expect(await committed(pk)).toBe(500_000);
+    });
+
+    it('Given settleRun, When a competing charge lands before each of its 20 writes, Then it gives up with the failed condition, the run is unsettled and its days untouched; with 19, its 20th write settles it', async () => {
+      const run = await submitted({ requester: 'run-side-4', ledgerDay: '2032-04-04', budgetMicros: 1_000_000 });
+      const raceEach = (faults: DynamoFaults, times: number, prefix: string) =>
+        Array.from({ length: times }, (_, i) =>
+          faults.before(settleOnRun(run.runId), () => competitor().charge(run.runId, `${prefix}-${i}`, 1_000), { nth: i + 1 }),
+        );
+      const first = faulty();
+      const races = raceEach(first.faults, 20, 'a');
+      const failure = await rejection(first.ledger.settleRun(run.runId));
+      expect(failure).toMatchObject({ name: 'ConditionalCheckFailedException' });
+      expect(races.every((race) => race.fired === 1)).toBe(true);
+      expect(first.faults.sentCount(settleOnRun(run.runId))).toBe(20);
+      expect(await rawRun(run.runId)).toMatchObject({ settled: false, spentMicros: 20_000 });
+      for (const pk of Object.values(daysOf(run))) expect(await committed(pk)).toBe(1_000_000);
+      const second = faulty();
+      raceEach(second.faults, 19, 'b');
+      await expect(second.ledger.settleRun(run.runId)).resolves.toEqual({ refundedMicros: 961_000, spentMicros: 39_000 });
+      expect(second.faults.sentCount(settleOnRun(run.runId))).toBe(20);
+      for (const pk of Object.values(daysOf(run))) expect(await committed(pk)).toBe(39_000);
+    });
+
+    it('Given an extension, When another writer takes the same extension on the run just before its write, Then it answers the extended budget and the run and both days count the extension once', async () => {
+      const run = await submitted({ requester: 'run-side-5', ledgerDay: '2032-04-05', budgetMicros: 1_000_000 });
+      const extension = { runId: run.runId, extensionId: 'X1', extraMicros: 50_000, maxBudgetMicros, limits: generous };
+      const { ledger, faults } = faulty();
+      const race = faults.before(onRun(run.runId, 'attribute_not_exists(extensions.#ext)'), async () => {
+        await competitor().extendRun(extension);
+      });
+      await expect(ledger.extendRun(extension)).resolves.toEqual({ budgetMicros: 1_050_000 });
+      expect(race.fired).toBe(1);
+      expect(await rawRun(run.runId)).toMatchObject({ budgetMicros: 1_050_000, headroomMicros: 1_050_000, extensions: { X1: 50_000 } });
+      for (const pk of Object.values(daysOf(run))) expect(await committed(pk)).toBe(1_050_000);
+    });
+
+    it('Given calls, charges, extensions and settles on a run, When the ledger reads the run, Then every read is strongly consistent (a write just made is seen)', async () => {
+      const run = await submitted({ requester: 'run-side-6', ledgerDay: '2032-04-06', budgetMicros: 1_000_000 });
+      const { ledger, faults } = faulty();
+      await ledger.reserveCall(run.runId, 'c1', 100_000);
+      await ledger.reserveCall(run.runId, 'c1', 100_000);
+      await ledger.reserveCall(run.runId, 'c2', 100_000);
+      await ledger.settleCall(run.runId, 'c1', 50_000, usage(1, 1));
+      await ledger.charge(run.runId, 'compute', 10_000);
+      await ledger.charge(run.runId, 'compute', 10_000);
+      await ledger.extendRun({ runId: run.runId, extensionId: 'X1', extraMicros: 50_000, maxBudgetMicros, limits: generous });
+      await ledger.settleRun(run.runId);
+      await ledger.settleCall(run.runId, 'c2', 20_000, usage(1, 1));
+      await ledger.charge(run.runId, 'late', 5_000);
+      const reads = { command: GetCommand, table: db.names.runs };
+      expect(faults.sentCount(reads)).toBeGreaterThanOrEqual(8);
+      expect(faults.sentCount({ ...reads, where: (input) => input.ConsistentRead !== true })).toBe(0);
+    });
+
+    it('Given a run settled by a version that kept no adjustment maps on the run, When a late charge and a dropped call settle, each twice, Then the run and both days count each once', async () => {
+      const run = await submitted({ requester: 'run-side-7', ledgerDay: '2032-04-07', budgetMicros: 1_000_000 });
+      const ledger = competitor();
+      await ledger.reserveCall(run.runId, 'c1', 10_000);
+      await ledger.settleRun(run.runId);
+      await db.doc.send(
+        new UpdateCommand({
+          TableName: db.names.runs,
+          Key: { runId: run.runId },
+          UpdateExpression: 'REMOVE dayAdjustments, dayAdjustmentsApplied',
+        }),
+      );
+      for (const pk of Object.values(daysOf(run))) expect(await committed(pk)).toBe(10_000);
+      await ledger.charge(run.runId, 'late', 40_000);
+      await ledger.charge(run.runId, 'late', 40_000);
+      await ledger.settleCall(run.runId, 'c1', 7_000, usage(1, 1));
+      await ledger.settleCall(run.runId, 'c1', 7_000, usage(1, 1));
+      expect(await rawRun(run.runId)).toMatchObject({
+        spentMicros: 47_000,
+        lateMicros: 7_000,
+        settledCalls: { c1: 7_000 },
+        droppedCalls: {},
+      });
+      for (const pk of Object.values(daysOf(run))) expect(await committed(pk)).toBe(47_000);
+    });
+
+    it('Given a settled run, When a call it never reserved settles, Then it is refused as not reserved, naming the run and the call, and nothing is spent', async () => {
+      const run = await submitted({ requester: 'run-side-8', ledgerDay: '2032-04-08', budgetMicros: 1_000_000 });
+      const ledger = competitor();
+      await ledger.settleRun(run.runId);
+      const error = await rejection(ledger.settleCall(run.runId, 'ghost', 5_000, usage(1, 1)));
+      expect(error).toBeInstanceOf(CallNotReservedError);
+      expect(error).toMatchObject({ name: 'CallNotReservedError', runId: run.runId, callId: 'ghost' });
+      expect(String(error)).toContain(`run ${run.runId} has no reservation for call ghost`);
+      expect(await rawRun(run.runId)).toMatchObject({ spentMicros: 0 });
+      for (const pk of Object.values(daysOf(run))) expect(await committed(pk)).toBe(0);
+    });
+
+    it('Given a charge, When the same charge id comes with another amount, Then the refusal names the run, the charge and both amounts', async () => {
+      const run = await submitted({ requester: 'run-side-9', ledgerDay: '2032-04-09', budgetMicros: 1_000_000 });
+      const ledger = competitor();
+      await ledger.charge(run.runId, 'compute', 70_000);
+      const error = await rejection(ledger.charge(run.runId, 'compute', 90_000));
+      expect(error).toBeInstanceOf(LedgerInconsistencyError);
+      expect(String(error)).toContain(`run ${run.runId} charge compute was 70000 micro-USD, now asked for 90000`);
+    });
+
+    it('Given a dropped call settling late, When another writer settles it and then its own write is throttled, Then the throttle is thrown, not taken for the other writer`s success, and the call counts once', async () => {
+      const run = await submitted({ requester: 'run-side-10', ledgerDay: '2032-04-10', budgetMicros: 1_000_000 });
+      await competitor().reserveCall(run.runId, 'c1', 200_000);
+      await competitor().settleRun(run.runId);
+      const { ledger, faults } = faulty();
+      const write = onRun(run.runId, 'droppedCalls.#call = :dropped');
+      const race = faults.before(write, async () => {
+        await competitor().settleCall(run.runId, 'c1', 120_000, usage(2, 3));
+      });
+      const throttle = faults.throttle(write);
+      const failure = await rejection(ledger.settleCall(run.runId, 'c1', 120_000, usage(2, 3)));
+      expect(failure).toBeInstanceOf(ProvisionedThroughputExceededException);
+      expect([race.fired, throttle.fired]).toEqual([1, 1]);
+      expect(await rawRun(run.runId)).toMatchObject({ spentMicros: 120_000, tokens: usage(2, 3) });
+      for (const pk of Object.values(daysOf(run))) expect(await committed(pk)).toBe(120_000);
     });
   });
 });
