@@ -32,6 +32,8 @@ import { withLocalOperator } from './operator';
 import type { LocalPlatformOptions } from './platform-options';
 import { assertPortsFree, listenAs, localPorts } from './ports';
 import { recoverInterruptedRuns } from './recovery';
+import { scanRunsInStatuses } from '../adapters/dynamodb/run-scan';
+import { activeStatuses } from '../core/runs/lifecycle';
 import { RunnerProcesses } from './runner-processes';
 import { LocalRunnerTasks, RUN_TASK_RESOURCE, runnerCommand } from './runner-tasks';
 import { reapToolLeftovers } from './tool-leftovers';
@@ -282,6 +284,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         queue: store.queue,
         inbox: store.inbox,
         stopRunTasks: (runId) => runners.stopRun(runId),
+        activeRuns: () => scanRunsInStatuses(documentClientFor(dynamo.client), dynamo.names.runs, activeStatuses),
       },
       log,
       config.repos.map((repo) => repo.name),

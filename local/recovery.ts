@@ -1,6 +1,6 @@
 import { finalizeRun, type FinalizeDeps } from '../core/runs/finalize';
 import type { ListingRunRepository } from '../core/store/ports';
-import { activeStatuses } from '../core/runs/lifecycle';
+import type { RunRecord } from '../core/runs/run-record';
 import { reconcileSlots } from '../core/runs/slot-reconciler';
 import type { LocalLog } from './local-log';
 
@@ -18,24 +18,18 @@ export const localRestartReason = {
  * and in those of `repos`.
  */
 export async function recoverInterruptedRuns(
-  deps: FinalizeDeps & { runs: ListingRunRepository },
+  deps: FinalizeDeps & { runs: ListingRunRepository; activeRuns: () => Promise<RunRecord[]> },
   log: LocalLog,
   repos: readonly string[] = [],
 ): Promise<{ ended: string[]; slotsFreed: string[] }> {
   const ended: string[] = [];
-  for (const status of activeStatuses) {
-    let cursor: string | undefined;
-    do {
-      const page = await deps.runs.list({ status, limit: 100, ...(cursor ? { cursor } : {}) });
-      for (const run of page.runs) {
-        const { transitioned } = await finalizeRun(deps, { runId: run.runId, status: 'FAILED', reason: { ...localRestartReason } });
-        if (transitioned) {
-          ended.push(run.runId);
-          log.warn('run ended by restart recovery', { runId: run.runId, was: status });
-        }
-      }
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
+  // Read from the table, not a status index: a crash can leave a run's index entries behind its item.
+  for (const run of await deps.activeRuns()) {
+    const { transitioned } = await finalizeRun(deps, { runId: run.runId, status: 'FAILED', reason: { ...localRestartReason } });
+    if (transitioned) {
+      ended.push(run.runId);
+      log.warn('run ended by restart recovery', { runId: run.runId, was: run.status });
+    }
   }
   const { released: slotsFreed } = await reconcileSlots({ runs: deps.runs, slots: deps.slots, repos });
   for (const runId of slotsFreed) log.warn('slot of an ended run released by restart recovery', { runId });
