@@ -8,6 +8,7 @@ import { submitRun } from '../../core/runs/submit';
 import { withFaults } from '../support/dynamo-faults';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
 import { stackFixture, testConfig } from '../support/test-config';
+import { admissionDepsOf } from '../support/admission-deps';
 
 /**
  * The paths of admission (core/runs/admission.ts) a plain admit-and-queue does not walk, over dynalite:
@@ -48,16 +49,7 @@ async function submitted(options: { repo?: string; requester?: string; priority?
   return runId;
 }
 
-const deps = (overrides: Partial<AdmissionDeps> = {}): AdmissionDeps => ({
-  runs: db.store.runs,
-  queue: db.store.queue,
-  events: db.store.events,
-  slots: db.store.slots,
-  runKeys: db.store.runKeys,
-  caps: { global: 1, perRepo: 1 },
-  now: () => now,
-  ...overrides,
-});
+const deps = (overrides: Partial<AdmissionDeps> = {}): AdmissionDeps => admissionDepsOf(db.store, { now: () => now, ...overrides });
 
 /** Admission over a document client that can run a competing write before a command or throttle one. */
 function faulty() {

@@ -4,6 +4,7 @@ import { submitRun } from '../../core/runs/submit';
 import type { RunRepository } from '../../core/store/ports';
 import { withDynalite } from '../support/dynalite';
 import { stackFixture, testConfig } from '../support/test-config';
+import { admissionDepsOf } from '../support/admission-deps';
 
 /**
  * Admission against dynalite when a cancel races with it (the run ends between admission's read and
@@ -22,16 +23,8 @@ async function queuedRun(repo: string): Promise<string> {
   return runId;
 }
 
-const deps = (overrides: Partial<AdmissionDeps> = {}): AdmissionDeps => ({
-  runs: db.store.runs,
-  queue: db.store.queue,
-  events: db.store.events,
-  slots: db.store.slots,
-  runKeys: db.store.runKeys,
-  caps: { global: 5, perRepo: 5 },
-  now: () => hours(1),
-  ...overrides,
-});
+const deps = (overrides: Partial<AdmissionDeps> = {}): AdmissionDeps =>
+  admissionDepsOf(db.store, { caps: { global: 5, perRepo: 5 }, now: () => hours(1), ...overrides });
 
 async function cancel(runId: string): Promise<void> {
   await finalizeRun(

@@ -4,6 +4,7 @@ import type { RunPriority } from '../../core/runs/schemas';
 import { submitRun } from '../../core/runs/submit';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
 import { stackFixture, testConfig } from '../support/test-config';
+import { admissionDepsOf } from '../support/admission-deps';
 
 /**
  * A run about to take a free slot leaves it to the runs ahead of it in the queue that the slot admits
@@ -34,16 +35,7 @@ async function submitted(repo: string, priority?: RunPriority): Promise<string> 
   return runId;
 }
 
-const deps = (overrides: Partial<AdmissionDeps> = {}): AdmissionDeps => ({
-  runs: db.store.runs,
-  queue: db.store.queue,
-  events: db.store.events,
-  slots: db.store.slots,
-  runKeys: db.store.runKeys,
-  caps: { global: 1, perRepo: 1 },
-  now: () => now,
-  ...overrides,
-});
+const deps = (overrides: Partial<AdmissionDeps> = {}): AdmissionDeps => admissionDepsOf(db.store, { now: () => now, ...overrides });
 
 /** Admit as the state machine calls it: with the token its Admit state waits on. */
 const admit = (runId: string, d: AdmissionDeps = deps()) => admitRun(d, runId, undefined, `token-of-${runId}-${Math.random()}`);
