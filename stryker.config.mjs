@@ -8,7 +8,11 @@
 
 /** The test files that pin each mutated file's behaviour. */
 const testsFor = {
-  'adapters/dynamodb/budget-ledger.ts': ['test/store/budget-ledger.test.ts', 'test/store/ledger-races.test.ts'],
+  'adapters/dynamodb/budget-ledger.ts': [
+    'test/store/budget-ledger.test.ts',
+    'test/store/ledger-races.test.ts',
+    'test/store/budget-ledger-paths.test.ts',
+  ],
   'adapters/dynamodb/ledger-day.ts': [
     'test/store/budget-ledger.test.ts',
     'test/store/ledger-races.test.ts',

@@ -611,7 +611,7 @@ describe('budget ledger under faults and races', () => {
       });
       await expect(
         ledger.extendRun({ runId: run.runId, extensionId: 'X1', extraMicros: 500_000, maxBudgetMicros, limits: generous }),
-      ).rejects.toBeInstanceOf(BudgetExtensionRefusedError);
+      ).rejects.toThrow(new BudgetExtensionRefusedError(run.runId, 'it has ended'));
       expect(race.fired).toBe(1);
       for (const pk of Object.values(daysOf(run))) expect(await committed(pk)).toBe(100_000);
     });
@@ -624,7 +624,7 @@ describe('budget ledger under faults and races', () => {
       });
       await expect(
         ledger.extendRun({ runId: run.runId, extensionId: 'X1', extraMicros: 500_000, maxBudgetMicros, limits: generous }),
-      ).rejects.toBeInstanceOf(BudgetExtensionRefusedError);
+      ).rejects.toThrow(new BudgetExtensionRefusedError(run.runId, 'it has ended'));
       expect(race.fired).toBe(1);
       for (const pk of Object.values(daysOf(run))) expect(await committed(pk)).toBe(0);
     });
