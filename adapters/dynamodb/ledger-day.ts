@@ -1,6 +1,6 @@
-import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { isConditionFailure } from './condition-failure';
+import { type ItemUpdate, updateCommand, written } from './item-update';
 
 /**
  * One day's counter of committed spend (the org's day, or a requester's day), kept small whatever the
@@ -56,18 +56,35 @@ export function createLedgerDays(doc: DynamoDBDocumentClient, table: string) {
     return Item ? DayItem.parse(Item) : undefined;
   }
 
-  /** Creates the counter and the reservation map if absent (a nested map key cannot be set on a missing map). */
-  async function ensure(pk: string, day: string): Promise<void> {
-    await doc.send(
-      new UpdateCommand({
-        TableName: table,
-        Key: { pk },
-        UpdateExpression:
-          'SET committedMicros = if_not_exists(committedMicros, :zero), reservations = if_not_exists(reservations, :empty), #day = :day',
-        ExpressionAttributeNames: { '#day': 'day' },
-        ExpressionAttributeValues: { ':zero': 0, ':empty': {}, ':day': day },
+  /** One UpdateItem on day `pk`. */
+  async function update(pk: string, write: ItemUpdate): Promise<void> {
+    await doc.send(updateCommand(table, { pk }, write));
+  }
+
+  /**
+   * Adds `micros` to the day and to the run's reservation, on condition that the day keeps room for
+   * them under `limit` (committed + micros <= limit, rearranged because conditions have no arithmetic).
+   * `condition` and `set` say what else the write checks and records; false when the condition refused it.
+   */
+  function addIfRoom(pk: string, write: { condition: string; set: string; names: Record<string, string>; micros: number; limit: number }) {
+    return written(
+      update(pk, {
+        condition: `${write.condition} AND committedMicros <= :room`,
+        update: `SET committedMicros = committedMicros + :micros, ${write.set}`,
+        names: write.names,
+        values: { ':room': write.limit - write.micros, ':micros': write.micros },
       }),
     );
+  }
+
+  /** Creates the counter and the reservation map if absent (a nested map key cannot be set on a missing map). */
+  async function ensure(pk: string, day: string): Promise<void> {
+    await update(pk, {
+      update:
+        'SET committedMicros = if_not_exists(committedMicros, :zero), reservations = if_not_exists(reservations, :empty), #day = :day',
+      names: { '#day': 'day' },
+      values: { ':zero': 0, ':empty': {}, ':day': day },
+    });
   }
 
   /**
@@ -79,36 +96,27 @@ export function createLedgerDays(doc: DynamoDBDocumentClient, table: string) {
     if (micros > limit) return false;
     // One write in the steady state: the day's item is created (a second write) only by its first run.
     for (let attempt = 0; attempt < maxLateAttempts; attempt += 1) {
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: { pk },
-            // committed + micros <= limit, rearranged because conditions have no arithmetic.
-            ConditionExpression:
-              'attribute_not_exists(reservations.#run) AND attribute_not_exists(refunds.#run) AND committedMicros <= :room',
-            UpdateExpression: 'SET committedMicros = committedMicros + :micros, reservations.#run = :micros',
-            ExpressionAttributeNames: { '#run': runId },
-            ExpressionAttributeValues: { ':room': limit - micros, ':micros': micros },
-          }),
-        );
-        return true;
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-      }
+      const reserved = addIfRoom(pk, {
+        condition: 'attribute_not_exists(reservations.#run) AND attribute_not_exists(refunds.#run)',
+        set: 'reservations.#run = :micros',
+        names: { '#run': runId },
+        micros,
+        limit,
+      });
+      if (await reserved) return true;
       const current = await get(pk);
       if (current === undefined) {
         await ensure(pk, day);
         continue;
       }
-      const reserved = current.reservations[runId];
-      if (reserved === undefined && current.refunds?.[runId] === undefined) {
+      const onDay = current.reservations[runId];
+      if (onDay === undefined && current.refunds?.[runId] === undefined) {
         // Refused by the limit, or the write found no item that another submission created since: look again.
         if (current.committedMicros > limit - micros) return false;
         continue;
       }
       // The run reserved on this day before (a retried submit): the same reservation stands, once.
-      if (reserved !== micros) throw new LedgerInconsistencyError(`run ${runId} already has a different or finished reservation on ${pk}`);
+      if (onDay !== micros) throw new LedgerInconsistencyError(`run ${runId} already has a different or finished reservation on ${pk}`);
       return true;
     }
     throw new LedgerInconsistencyError(`run ${runId} could not reserve on ${pk}`);
@@ -132,22 +140,14 @@ export function createLedgerDays(doc: DynamoDBDocumentClient, table: string) {
     for (let attempt = 0; attempt < maxLateAttempts; attempt += 1) {
       const extensionNames = Object.fromEntries(takenExtensions.map((id, i) => [`#x${i}`, `${runId}#${id}`]));
       const removeExtensions = takenExtensions.map((_, i) => `, extensions.#x${i}`).join('');
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: { pk },
-            ConditionExpression: 'reservations.#run = :reserved AND attribute_not_exists(refunds.#run)',
-            UpdateExpression: `SET committedMicros = committedMicros + :delta REMOVE reservations.#run${removeExtensions}`,
-            ExpressionAttributeNames: { '#run': runId, ...extensionNames },
-            ExpressionAttributeValues: { ':reserved': reservedMicros, ':delta': delta },
-          }),
-        );
-        // Stryker disable next-line StringLiteral: equivalent, callers tell only 'ended-in-old-format' apart from the rest
-        return 'ended';
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-      }
+      const ended = update(pk, {
+        condition: 'reservations.#run = :reserved AND attribute_not_exists(refunds.#run)',
+        update: `SET committedMicros = committedMicros + :delta REMOVE reservations.#run${removeExtensions}`,
+        names: { '#run': runId, ...extensionNames },
+        values: { ':reserved': reservedMicros, ':delta': delta },
+      });
+      // Stryker disable next-line StringLiteral: equivalent, callers tell only 'ended-in-old-format' apart from the rest
+      if (await written(ended)) return 'ended';
       const current = await get(pk);
       const onDay = current?.reservations[runId];
       if (current?.refunds?.[runId] !== undefined) return 'ended-in-old-format'; // refunded, entry kept
@@ -170,38 +170,21 @@ export function createLedgerDays(doc: DynamoDBDocumentClient, table: string) {
    * 'refused' by the limit, 'ended' when the run's reservation is gone (it settled meanwhile).
    */
   async function extend(pk: string, runId: string, key: string, micros: number, limit: number): Promise<'extended' | 'refused' | 'ended'> {
-    try {
-      await doc.send(
-        new UpdateCommand({
-          TableName: table,
-          Key: { pk },
-          ConditionExpression: 'attribute_exists(reservations.#run)',
-          UpdateExpression: 'SET extensions = if_not_exists(extensions, :empty)',
-          ExpressionAttributeNames: { '#run': runId },
-          ExpressionAttributeValues: { ':empty': {} },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      return 'ended';
-    }
-    try {
-      await doc.send(
-        new UpdateCommand({
-          TableName: table,
-          Key: { pk },
-          ConditionExpression:
-            'attribute_exists(reservations.#run) AND attribute_not_exists(extensions.#key) AND attribute_not_exists(refunds.#run) AND committedMicros <= :room',
-          UpdateExpression:
-            'SET committedMicros = committedMicros + :micros, reservations.#run = reservations.#run + :micros, extensions.#key = :micros',
-          ExpressionAttributeNames: { '#run': runId, '#key': key },
-          ExpressionAttributeValues: { ':room': limit - micros, ':micros': micros },
-        }),
-      );
-      return 'extended';
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    const stillReserved = update(pk, {
+      condition: 'attribute_exists(reservations.#run)',
+      update: 'SET extensions = if_not_exists(extensions, :empty)',
+      names: { '#run': runId },
+      values: { ':empty': {} },
+    });
+    if (!(await written(stillReserved))) return 'ended';
+    const extended = addIfRoom(pk, {
+      condition: 'attribute_exists(reservations.#run) AND attribute_not_exists(extensions.#key) AND attribute_not_exists(refunds.#run)',
+      set: 'reservations.#run = reservations.#run + :micros, extensions.#key = :micros',
+      names: { '#run': runId, '#key': key },
+      micros,
+      limit,
+    });
+    if (await extended) return 'extended';
     const current = await get(pk);
     if (current?.extensions?.[key] === micros) return 'extended';
     return current?.reservations[runId] === undefined || current.refunds?.[runId] !== undefined ? 'ended' : 'refused';
@@ -209,37 +192,31 @@ export function createLedgerDays(doc: DynamoDBDocumentClient, table: string) {
 
   /** Takes an extension back off the day (the run could not take it after all); once, by its entry. */
   async function undoExtension(pk: string, runId: string, key: string, micros: number): Promise<void> {
-    try {
-      await doc.send(
-        new UpdateCommand({
-          TableName: table,
-          Key: { pk },
-          ConditionExpression: 'extensions.#key = :micros AND attribute_exists(reservations.#run)',
-          UpdateExpression:
-            'SET committedMicros = committedMicros - :micros, reservations.#run = reservations.#run - :micros REMOVE extensions.#key',
-          ExpressionAttributeNames: { '#run': runId, '#key': key },
-          ExpressionAttributeValues: { ':micros': micros },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    // A failed condition: taken back before, or the reservation ended with it.
+    await written(
+      update(pk, {
+        condition: 'extensions.#key = :micros AND attribute_exists(reservations.#run)',
+        update: 'SET committedMicros = committedMicros - :micros, reservations.#run = reservations.#run - :micros REMOVE extensions.#key',
+        names: { '#run': runId, '#key': key },
+        values: { ':micros': micros },
+      }),
+    );
   }
 
   /** Reads the day through UpdateItem (the runner may update the days but not read them). */
   async function touchLate(pk: string): Promise<DayItem> {
-    const { Attributes } = await doc.send(
-      new UpdateCommand({
-        TableName: table,
-        Key: { pk },
+    const touch = updateCommand(
+      table,
+      { pk },
+      {
         // The day exists (the run reserved on it); never create a stray one.
-        ConditionExpression: 'attribute_exists(committedMicros)',
-        UpdateExpression: 'SET late = if_not_exists(late, :empty), lateSeq = if_not_exists(lateSeq, :zero)',
-        ExpressionAttributeValues: { ':empty': {}, ':zero': 0 },
-        ReturnValues: 'ALL_NEW',
-      }),
+        condition: 'attribute_exists(committedMicros)',
+        update: 'SET late = if_not_exists(late, :empty), lateSeq = if_not_exists(lateSeq, :zero)',
+        values: { ':empty': {}, ':zero': 0 },
+        returnItem: true,
+      },
     );
-    return DayItem.parse(Attributes);
+    return DayItem.parse((await doc.send(touch)).Attributes);
   }
 
   /**
@@ -263,21 +240,13 @@ export function createLedgerDays(doc: DynamoDBDocumentClient, table: string) {
         return;
       }
       if (marker === undefined) {
-        try {
-          await doc.send(
-            new UpdateCommand({
-              TableName: table,
-              Key: { pk },
-              ConditionExpression: 'lateSeq = :seq AND attribute_not_exists(late.#key) AND attribute_not_exists(adjustments.#key)',
-              UpdateExpression: 'SET committedMicros = committedMicros + :micros, late.#key = :micros',
-              ExpressionAttributeNames: { '#key': key },
-              ExpressionAttributeValues: { ':seq': day.lateSeq ?? 0, ':micros': micros },
-            }),
-          );
-        } catch (error) {
-          if (!isConditionFailure(error)) throw error;
-          continue; // another apply or cleanup moved the day since step 1: look again
-        }
+        const added = update(pk, {
+          condition: 'lateSeq = :seq AND attribute_not_exists(late.#key) AND attribute_not_exists(adjustments.#key)',
+          update: 'SET committedMicros = committedMicros + :micros, late.#key = :micros',
+          names: { '#key': key },
+          values: { ':seq': day.lateSeq ?? 0, ':micros': micros },
+        });
+        if (!(await written(added))) continue; // another apply or cleanup moved the day since step 1: look again
       } else if (marker !== micros) {
         throw new LedgerInconsistencyError(`late cost ${key} on ${pk} is ${marker} micro-USD, the run says ${micros}`);
       }
@@ -290,20 +259,15 @@ export function createLedgerDays(doc: DynamoDBDocumentClient, table: string) {
   }
 
   async function removeLate(pk: string, key: string, micros: number): Promise<void> {
-    try {
-      await doc.send(
-        new UpdateCommand({
-          TableName: table,
-          Key: { pk },
-          ConditionExpression: 'late.#key = :micros',
-          UpdateExpression: 'SET lateSeq = lateSeq + :one REMOVE late.#key',
-          ExpressionAttributeNames: { '#key': key },
-          ExpressionAttributeValues: { ':micros': micros, ':one': 1 },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error; // removed by a concurrent apply of the same entry
-    }
+    // A failed condition: removed by a concurrent apply of the same entry.
+    await written(
+      update(pk, {
+        condition: 'late.#key = :micros',
+        update: 'SET lateSeq = lateSeq + :one REMOVE late.#key',
+        names: { '#key': key },
+        values: { ':micros': micros, ':one': 1 },
+      }),
+    );
   }
 
   return { get, reserve, endReservation, extend, undoExtension, applyLate };

@@ -1,7 +1,8 @@
-import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { BudgetExhaustedError, RunNotFoundError } from '../../core/errors';
 import type { TokenUsage } from '../../core/pricing';
 import { isConditionFailure } from './condition-failure';
+import { type ItemUpdate, unlessConditionFailed, updateCommand, written } from './item-update';
 import { LedgerInconsistencyError } from './ledger-day';
 import { StoredRunItem, type StoredRunItem as RunItem } from './run-item';
 
@@ -55,59 +56,42 @@ export function createLedgerRuns(doc: DynamoDBDocumentClient, table: string) {
     return item;
   }
 
-  /** Records on the run that one day counts one post-settle adjustment (ledger-day.ts `applyLate`, step 4). */
-  async function markAdjustmentApplied(runId: string, marker: string): Promise<void> {
-    await doc.send(
-      new UpdateCommand({
-        TableName: table,
-        Key: { runId },
-        ConditionExpression: 'settled = :true',
-        UpdateExpression: 'SET dayAdjustmentsApplied = if_not_exists(dayAdjustmentsApplied, :empty)',
-        ExpressionAttributeValues: { ':true': true, ':empty': {} },
-      }),
-    );
-    await doc.send(
-      new UpdateCommand({
-        TableName: table,
-        Key: { runId },
-        UpdateExpression: 'SET dayAdjustmentsApplied.#marker = :true',
-        ExpressionAttributeNames: { '#marker': marker },
-        ExpressionAttributeValues: { ':true': true },
-      }),
-    );
+  /** One UpdateItem on run `runId`. */
+  async function update(runId: string, write: ItemUpdate): Promise<void> {
+    await doc.send(updateCommand(table, { runId }, write));
   }
 
-  /** Records on a settled run an amount its days must still move by (once per entry; a settle-time map may predate this). */
-  async function ensureAdjustmentsMap(runId: string): Promise<void> {
-    await doc.send(
-      new UpdateCommand({
-        TableName: table,
-        Key: { runId },
-        ConditionExpression: 'settled = :true',
-        UpdateExpression: 'SET dayAdjustments = if_not_exists(dayAdjustments, :empty)',
-        ExpressionAttributeValues: { ':true': true, ':empty': {} },
-      }),
-    );
+  /** One UpdateItem on run `runId` that answers the item as written. */
+  async function updateReturning(runId: string, write: ItemUpdate): Promise<RunItem> {
+    const { Attributes } = await doc.send(updateCommand(table, { runId }, { ...write, returnItem: true }));
+    return StoredRunItem.parse(Attributes);
+  }
+
+  /** Gives a settled run map `field` if it has none (a nested key cannot be set on a missing map; a settle-time map may predate this). */
+  async function ensureSettledMap(runId: string, field: 'dayAdjustments' | 'dayAdjustmentsApplied'): Promise<void> {
+    await update(runId, {
+      condition: 'settled = :true',
+      update: `SET ${field} = if_not_exists(${field}, :empty)`,
+      values: { ':true': true, ':empty': {} },
+    });
+  }
+
+  /** Records on the run that one day counts one post-settle adjustment (ledger-day.ts `applyLate`, step 4). */
+  async function markAdjustmentApplied(runId: string, marker: string): Promise<void> {
+    await ensureSettledMap(runId, 'dayAdjustmentsApplied');
+    await update(runId, { update: 'SET dayAdjustmentsApplied.#marker = :true', names: { '#marker': marker }, values: { ':true': true } });
   }
 
   async function reserveCall(runId: string, callId: string, worstMicros: number): Promise<void> {
-    try {
-      await doc.send(
-        new UpdateCommand({
-          TableName: table,
-          Key: { runId },
-          // spent + in flight + worst <= budget, as one comparison against the headroom counter.
-          ConditionExpression:
-            'attribute_exists(runId) AND settled = :false AND attribute_not_exists(calls.#call) AND attribute_not_exists(settledCalls.#call) AND headroomMicros >= :worst',
-          UpdateExpression: 'SET calls.#call = :worst, inflightMicros = inflightMicros + :worst, headroomMicros = headroomMicros - :worst',
-          ExpressionAttributeNames: { '#call': callId },
-          ExpressionAttributeValues: { ':false': false, ':worst': worstMicros },
-        }),
-      );
-      return;
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    const reserved = update(runId, {
+      // spent + in flight + worst <= budget, as one comparison against the headroom counter.
+      condition:
+        'attribute_exists(runId) AND settled = :false AND attribute_not_exists(calls.#call) AND attribute_not_exists(settledCalls.#call) AND headroomMicros >= :worst',
+      update: 'SET calls.#call = :worst, inflightMicros = inflightMicros + :worst, headroomMicros = headroomMicros - :worst',
+      names: { '#call': callId },
+      values: { ':false': false, ':worst': worstMicros },
+    });
+    if (await written(reserved)) return;
     const item = await requireItem(runId);
     if (item.calls[callId] !== undefined || item.settledCalls[callId] !== undefined) return; // reserved before
     // Stryker disable next-line ConditionalExpression: settle sets headroomMicros to 0 in the write that sets settled, so a settled run reports 0 either way
@@ -125,29 +109,15 @@ export function createLedgerRuns(doc: DynamoDBDocumentClient, table: string) {
     }
     const reserved = item.calls[callId];
     if (reserved !== undefined && !item.settled) {
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: { runId },
-            // Pinning the reservation read above makes the headroom delta exact; a racing settle of
-            // the same call removes it, so only one of them passes.
-            ConditionExpression: 'settled = :false AND calls.#call = :reserved',
-            UpdateExpression: `REMOVE calls.#call SET inflightMicros = inflightMicros - :reserved, headroomMicros = headroomMicros + :delta, spentMicros = spentMicros + :actual, settledCalls.#call = :actual, ${tokens.expression}`,
-            ExpressionAttributeNames: { '#call': callId, ...tokens.names },
-            ExpressionAttributeValues: {
-              ':false': false,
-              ':reserved': reserved,
-              ':delta': reserved - actualMicros,
-              ':actual': actualMicros,
-              ...tokens.values,
-            },
-          }),
-        );
-        return undefined;
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-      }
+      const settled = update(runId, {
+        // Pinning the reservation read above makes the headroom delta exact; a racing settle of
+        // the same call removes it, so only one of them passes.
+        condition: 'settled = :false AND calls.#call = :reserved',
+        update: `REMOVE calls.#call SET inflightMicros = inflightMicros - :reserved, headroomMicros = headroomMicros + :delta, spentMicros = spentMicros + :actual, settledCalls.#call = :actual, ${tokens.expression}`,
+        names: { '#call': callId, ...tokens.names },
+        values: { ':false': false, ':reserved': reserved, ':delta': reserved - actualMicros, ':actual': actualMicros, ...tokens.values },
+      });
+      if (await written(settled)) return undefined;
       // Either another settle of this call won, or settle ended the run meanwhile: look again.
       return settleCall(runId, callId, actualMicros, usage);
     }
@@ -156,27 +126,21 @@ export function createLedgerRuns(doc: DynamoDBDocumentClient, table: string) {
       // The run ended while this call was in flight: settle kept its worst case on the days. Its
       // real cost is recorded against the run (once), and the days move by real − worst case, so they
       // hold the true spend.
-      await ensureAdjustmentsMap(runId);
+      await ensureSettledMap(runId, 'dayAdjustments');
       try {
-        const { Attributes } = await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: { runId },
-            ConditionExpression: 'settled = :true AND droppedCalls.#call = :dropped AND attribute_not_exists(settledCalls.#call)',
-            UpdateExpression: `REMOVE droppedCalls.#call SET spentMicros = spentMicros + :actual, lateMicros = if_not_exists(lateMicros, :zero) + :actual, settledCalls.#call = :actual, dayAdjustments.#entry = :delta, ${tokens.expression}`,
-            ExpressionAttributeNames: { '#call': callId, '#entry': entry, ...tokens.names },
-            ExpressionAttributeValues: {
-              ':true': true,
-              ':dropped': dropped,
-              ':actual': actualMicros,
-              ':zero': 0,
-              ':delta': actualMicros - dropped,
-              ...tokens.values,
-            },
-            ReturnValues: 'ALL_NEW',
-          }),
-        );
-        return StoredRunItem.parse(Attributes);
+        return await updateReturning(runId, {
+          condition: 'settled = :true AND droppedCalls.#call = :dropped AND attribute_not_exists(settledCalls.#call)',
+          update: `REMOVE droppedCalls.#call SET spentMicros = spentMicros + :actual, lateMicros = if_not_exists(lateMicros, :zero) + :actual, settledCalls.#call = :actual, dayAdjustments.#entry = :delta, ${tokens.expression}`,
+          names: { '#call': callId, '#entry': entry, ...tokens.names },
+          values: {
+            ':true': true,
+            ':dropped': dropped,
+            ':actual': actualMicros,
+            ':zero': 0,
+            ':delta': actualMicros - dropped,
+            ...tokens.values,
+          },
+        });
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
         const recorded = await requireItem(runId);
@@ -193,22 +157,13 @@ export function createLedgerRuns(doc: DynamoDBDocumentClient, table: string) {
     // Three rounds at most: the run can settle between the first write and the read after it; the next round decides again.
     // Stryker disable next-line EqualityOperator,AssignmentOperator: no race takes a third round (a lost settled-path write means the charge was recorded, which the next round's read returns), so a longer or endless bound changes nothing
     for (let attempt = 0; attempt < 3; attempt += 1) {
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: { runId },
-            ConditionExpression: 'attribute_exists(runId) AND settled = :false AND attribute_not_exists(charges.#charge)',
-            UpdateExpression:
-              'SET charges.#charge = :micros, spentMicros = spentMicros + :micros, headroomMicros = headroomMicros - :micros',
-            ExpressionAttributeNames: { '#charge': chargeId },
-            ExpressionAttributeValues: { ':false': false, ':micros': micros },
-          }),
-        );
-        return undefined;
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-      }
+      const charged = update(runId, {
+        condition: 'attribute_exists(runId) AND settled = :false AND attribute_not_exists(charges.#charge)',
+        update: 'SET charges.#charge = :micros, spentMicros = spentMicros + :micros, headroomMicros = headroomMicros - :micros',
+        names: { '#charge': chargeId },
+        values: { ':false': false, ':micros': micros },
+      });
+      if (await written(charged)) return undefined;
       const item = await requireItem(runId);
       const previous = item.charges[chargeId];
       if (previous !== undefined) {
@@ -220,23 +175,14 @@ export function createLedgerRuns(doc: DynamoDBDocumentClient, table: string) {
       if (!item.settled) continue;
       // The run settled first (the runner's SIGTERM path charges after finalize): the refund is already
       // back on the days, so the charge is added to them too, or the day would under-count what was spent.
-      await ensureAdjustmentsMap(runId);
-      try {
-        const { Attributes } = await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: { runId },
-            ConditionExpression: 'settled = :true AND attribute_not_exists(charges.#charge)',
-            UpdateExpression: 'SET charges.#charge = :micros, spentMicros = spentMicros + :micros, dayAdjustments.#entry = :micros',
-            ExpressionAttributeNames: { '#charge': chargeId, '#entry': entry },
-            ExpressionAttributeValues: { ':true': true, ':micros': micros },
-            ReturnValues: 'ALL_NEW',
-          }),
-        );
-        return StoredRunItem.parse(Attributes);
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-      }
+      await ensureSettledMap(runId, 'dayAdjustments');
+      const recorded = await updateReturning(runId, {
+        condition: 'settled = :true AND attribute_not_exists(charges.#charge)',
+        update: 'SET charges.#charge = :micros, spentMicros = spentMicros + :micros, dayAdjustments.#entry = :micros',
+        names: { '#charge': chargeId, '#entry': entry },
+        values: { ':true': true, ':micros': micros },
+      }).catch(unlessConditionFailed);
+      if (recorded) return recorded;
     }
     // Stryker disable next-line StringLiteral: unreachable, the loop above returns within two rounds (see its bound)
     throw new LedgerInconsistencyError(`run ${runId} charge ${chargeId} could not be recorded`);
@@ -255,30 +201,24 @@ export function createLedgerRuns(doc: DynamoDBDocumentClient, table: string) {
       // A run may end above its budget (a call's real cost over its estimate, compute): the days count that too.
       const adjustments = held > item.budgetMicros ? { settle: held - item.budgetMicros } : {};
       try {
-        const { Attributes } = await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: { runId },
-            // Pinning spent and in flight keeps the refund exact while settleCall, reserveCall or
-            // charge race with us; a second settle finds `settled` and reuses it.
-            ConditionExpression: 'settled = :false AND spentMicros = :spent AND inflightMicros = :inflight AND budgetMicros = :budget',
-            UpdateExpression:
-              'SET settled = :true, refundMicros = :refund, dayAdjustments = :adjustments, dayAdjustmentsApplied = :empty, droppedCalls = calls, calls = :empty, inflightMicros = :zero, headroomMicros = :zero',
-            ExpressionAttributeValues: {
-              ':false': false,
-              ':true': true,
-              ':spent': item.spentMicros,
-              ':inflight': item.inflightMicros,
-              ':budget': item.budgetMicros,
-              ':refund': refund,
-              ':adjustments': adjustments,
-              ':empty': {},
-              ':zero': 0,
-            },
-            ReturnValues: 'ALL_NEW',
-          }),
-        );
-        item = StoredRunItem.parse(Attributes);
+        item = await updateReturning(runId, {
+          // Pinning spent and in flight keeps the refund exact while settleCall, reserveCall or
+          // charge race with us; a second settle finds `settled` and reuses it.
+          condition: 'settled = :false AND spentMicros = :spent AND inflightMicros = :inflight AND budgetMicros = :budget',
+          update:
+            'SET settled = :true, refundMicros = :refund, dayAdjustments = :adjustments, dayAdjustmentsApplied = :empty, droppedCalls = calls, calls = :empty, inflightMicros = :zero, headroomMicros = :zero',
+          values: {
+            ':false': false,
+            ':true': true,
+            ':spent': item.spentMicros,
+            ':inflight': item.inflightMicros,
+            ':budget': item.budgetMicros,
+            ':refund': refund,
+            ':adjustments': adjustments,
+            ':empty': {},
+            ':zero': 0,
+          },
+        });
       } catch (error) {
         if (!isConditionFailure(error) || attempt >= maxSettleAttempts) throw error;
         item = await requireItem(runId);
@@ -292,32 +232,19 @@ export function createLedgerRuns(doc: DynamoDBDocumentClient, table: string) {
    * unsettled: the new budget, or `ended` when the run settled first (its refund was computed without it).
    */
   async function extend(runId: string, extensionId: string, extra: number): Promise<{ budgetMicros: number } | 'ended'> {
-    await doc.send(
-      new UpdateCommand({
-        TableName: table,
-        Key: { runId },
-        ConditionExpression: 'attribute_exists(runId)',
-        UpdateExpression: 'SET extensions = if_not_exists(extensions, :empty)',
-        ExpressionAttributeValues: { ':empty': {} },
-      }),
-    );
-    try {
-      const { Attributes } = await doc.send(
-        new UpdateCommand({
-          TableName: table,
-          Key: { runId },
-          // Unsettled: settle pins the budget it refunds from, so the extension and the refund cannot cross.
-          ConditionExpression: 'settled = :false AND attribute_not_exists(extensions.#ext)',
-          UpdateExpression: 'SET budgetMicros = budgetMicros + :extra, headroomMicros = headroomMicros + :extra, extensions.#ext = :extra',
-          ExpressionAttributeNames: { '#ext': extensionId },
-          ExpressionAttributeValues: { ':false': false, ':extra': extra },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return { budgetMicros: StoredRunItem.parse(Attributes).budgetMicros };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await update(runId, {
+      condition: 'attribute_exists(runId)',
+      update: 'SET extensions = if_not_exists(extensions, :empty)',
+      values: { ':empty': {} },
+    });
+    const extended = await updateReturning(runId, {
+      // Unsettled: settle pins the budget it refunds from, so the extension and the refund cannot cross.
+      condition: 'settled = :false AND attribute_not_exists(extensions.#ext)',
+      update: 'SET budgetMicros = budgetMicros + :extra, headroomMicros = headroomMicros + :extra, extensions.#ext = :extra',
+      names: { '#ext': extensionId },
+      values: { ':false': false, ':extra': extra },
+    }).catch(unlessConditionFailed);
+    if (extended) return { budgetMicros: extended.budgetMicros };
     const after = await requireItem(runId);
     // Stryker disable next-line OptionalChaining: the first write above gave the run an `extensions` map and nothing removes it
     if (after.extensions?.[extensionId] !== undefined) return { budgetMicros: after.budgetMicros };
