@@ -36,6 +36,8 @@ export interface MonitoringProps extends Omit<MonitoringDashboardProps, 'alarms'
  */
 export class Monitoring extends Construct {
   readonly alarmTopic: sns.Topic;
+  /** Every alarm's action, on firing and on clearing: a message on `alarmTopic`. */
+  private readonly alarmAction: actions.SnsAction;
   readonly dashboard: cloudwatch.Dashboard;
   readonly alarms: {
     readonly failedRunRatio: cloudwatch.Alarm;
@@ -50,24 +52,19 @@ export class Monitoring extends Construct {
     const { config, operations } = props;
 
     this.alarmTopic = this.createAlarmTopic(config.alarms.emails);
-    const alarmAction = new actions.SnsAction(this.alarmTopic);
+    this.alarmAction = new actions.SnsAction(this.alarmTopic);
 
     const deadLetterQueues: NamedDeadLetterQueue[] = [
       ...props.deadLetterQueues,
       { name: 'ops', queue: operations.deadLetters as sqs.IQueue },
     ];
     const deadLetterAlarms = deadLetterQueues.map(({ name, queue }) =>
-      this.notify(
-        new cloudwatch.Alarm(this, `DeadLettersNotEmpty-${name}`, {
-          alarmDescription: `Nightshift: the ${name} dead-letter queue has messages. See docs/operations.md#dead-letters-not-empty`,
-          metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
-          threshold: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        }),
-        alarmAction,
-      ),
+      this.alarm(`DeadLettersNotEmpty-${name}`, {
+        alarmDescription: `Nightshift: the ${name} dead-letter queue has messages. See docs/operations.md#dead-letters-not-empty`,
+        metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      }),
     );
 
     const ended = (name: MetricName) => `FILL(${name.toLowerCase()}, 0)`;
@@ -78,71 +75,52 @@ export class Monitoring extends Construct {
       runsbudgetexceeded: nightshiftMetric('RunsBudgetExceeded', { period: FAILED_RATIO_WINDOW }),
     };
     const total = `(${ended('RunsSucceeded')} + ${ended('RunsFailed')} + ${ended('RunsTimedOut')} + ${ended('RunsBudgetExceeded')})`;
-    const failedRunRatio = this.notify(
-      new cloudwatch.Alarm(this, 'FailedRunRatio', {
-        alarmDescription: `Nightshift: more than ${config.alarms.failedRunRatio * 100}% of the runs that ended in the last hour failed or timed out. See docs/operations.md#failed-run-ratio`,
-        metric: new cloudwatch.MathExpression({
-          // Cancelled runs are a human's choice and do not count; below a few runs the ratio is noise.
-          expression: `IF(${total} >= ${FAILED_RATIO_MIN_RUNS}, (${ended('RunsFailed')} + ${ended('RunsTimedOut')}) / ${total}, 0)`,
-          usingMetrics: endedMetrics,
-          period: FAILED_RATIO_WINDOW,
-          label: 'failed-run ratio',
-        }),
-        threshold: config.alarms.failedRunRatio,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    const failedRunRatio = this.alarm('FailedRunRatio', {
+      alarmDescription: `Nightshift: more than ${config.alarms.failedRunRatio * 100}% of the runs that ended in the last hour failed or timed out. See docs/operations.md#failed-run-ratio`,
+      metric: new cloudwatch.MathExpression({
+        // Cancelled runs are a human's choice and do not count; below a few runs the ratio is noise.
+        expression: `IF(${total} >= ${FAILED_RATIO_MIN_RUNS}, (${ended('RunsFailed')} + ${ended('RunsTimedOut')}) / ${total}, 0)`,
+        usingMetrics: endedMetrics,
+        period: FAILED_RATIO_WINDOW,
+        label: 'failed-run ratio',
       }),
-      alarmAction,
-    );
+      threshold: config.alarms.failedRunRatio,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
 
-    const stateMachineFailures = this.notify(
-      new cloudwatch.Alarm(this, 'StateMachineFailures', {
-        alarmDescription:
-          'Nightshift: run executions failed (the backstop finalizes the runs; look for the cause). See docs/operations.md#state-machine-failures',
-        metric: props.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      alarmAction,
-    );
+    const stateMachineFailures = this.alarm('StateMachineFailures', {
+      alarmDescription:
+        'Nightshift: run executions failed (the backstop finalizes the runs; look for the cause). See docs/operations.md#state-machine-failures',
+      metric: props.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    });
 
-    const stuckStarting = this.notify(
-      new cloudwatch.Alarm(this, 'StuckStarting', {
-        alarmDescription: `Nightshift: a run has been STARTING for more than ${config.alarms.stuckStartingMinutes} minutes. See docs/operations.md#runs-stuck-in-starting`,
-        metric: nightshiftMetric('OldestStartingSeconds', { period: Duration.minutes(5) }),
-        threshold: config.alarms.stuckStartingMinutes * 60,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        // The gauges write every minute; silence means the watchdog itself stopped, which is worth a page.
-        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-      }),
-      alarmAction,
-    );
+    const stuckStarting = this.alarm('StuckStarting', {
+      alarmDescription: `Nightshift: a run has been STARTING for more than ${config.alarms.stuckStartingMinutes} minutes. See docs/operations.md#runs-stuck-in-starting`,
+      metric: nightshiftMetric('OldestStartingSeconds', { period: Duration.minutes(5) }),
+      threshold: config.alarms.stuckStartingMinutes * 60,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      // The gauges write every minute; silence means the watchdog itself stopped, which is worth a page.
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
 
     let spendPerHour: cloudwatch.Alarm | undefined;
     if (config.alarms.spendPerHourUsd !== undefined) {
-      spendPerHour = this.notify(
-        new cloudwatch.Alarm(this, 'SpendPerHour', {
-          alarmDescription: `Nightshift: more than ${config.alarms.spendPerHourUsd} USD spent within an hour; intake is paused by the circuit breaker. See docs/operations.md#spend-per-hour-and-the-circuit-breaker`,
-          metric: new cloudwatch.MathExpression({
-            expression: '(FILL(model, 0) + FILL(compute, 0)) / 1000000',
-            usingMetrics: {
-              model: nightshiftMetric('ModelCostMicroUsd', { period: SPEND_WINDOW }),
-              compute: nightshiftMetric('ComputeCostMicroUsd', { period: SPEND_WINDOW }),
-            },
-            period: SPEND_WINDOW,
-            label: 'spend (USD per hour)',
-          }),
-          threshold: config.alarms.spendPerHourUsd,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      spendPerHour = this.alarm('SpendPerHour', {
+        alarmDescription: `Nightshift: more than ${config.alarms.spendPerHourUsd} USD spent within an hour; intake is paused by the circuit breaker. See docs/operations.md#spend-per-hour-and-the-circuit-breaker`,
+        metric: new cloudwatch.MathExpression({
+          expression: '(FILL(model, 0) + FILL(compute, 0)) / 1000000',
+          usingMetrics: {
+            model: nightshiftMetric('ModelCostMicroUsd', { period: SPEND_WINDOW }),
+            compute: nightshiftMetric('ComputeCostMicroUsd', { period: SPEND_WINDOW }),
+          },
+          period: SPEND_WINDOW,
+          label: 'spend (USD per hour)',
         }),
-        alarmAction,
-      );
+        threshold: config.alarms.spendPerHourUsd,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      });
       operations.pauseIntakeOn(spendPerHour, this.alarmTopic);
     }
 
@@ -166,9 +144,18 @@ export class Monitoring extends Construct {
     });
   }
 
-  private notify(alarm: cloudwatch.Alarm, action: cloudwatch.IAlarmAction): cloudwatch.Alarm {
-    alarm.addAlarmAction(action);
-    alarm.addOkAction(action);
+  /**
+   * An alarm on one evaluation period that notifies the alarm topic when it fires and when it clears.
+   * Missing data is not breaching unless `props` says otherwise.
+   */
+  private alarm(id: string, props: Omit<cloudwatch.AlarmProps, 'evaluationPeriods'>): cloudwatch.Alarm {
+    const alarm = new cloudwatch.Alarm(this, id, {
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      ...props,
+    });
+    alarm.addAlarmAction(this.alarmAction);
+    alarm.addOkAction(this.alarmAction);
     return alarm;
   }
 
