@@ -1,11 +1,11 @@
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { BudgetRefusedError } from '../../core/errors';
 import { createStore, LedgerInconsistencyError, secondsUntilNextUtcDay } from '../../adapters/dynamodb';
 import { BudgetExtensionRefusedError, createBudgetLedger } from '../../adapters/dynamodb/budget-ledger';
 import type { BudgetLedgerPort, DailyLimits, RunRecord } from '../../core/store/ports';
-import { controlItemKey } from '../../adapters/dynamodb/tables';
 import { withDynalite } from '../support/dynalite';
+import { daysOf, ledgerItems, rejection } from '../support/ledger-items';
 import { type CommandMatch, withFaults } from '../support/dynamo-faults';
 import { queuedRun } from './run-fixtures';
 
@@ -25,16 +25,13 @@ const maxBudgetMicros = 100_000_000;
 
 describe('budget ledger paths', () => {
   const db = withDynalite();
+  const { dayItem, committed, rawRun } = ledgerItems(db);
   const real = (): BudgetLedgerPort => createStore(db.doc, db.names, { now: clock }).ledger;
   function faulty() {
     const faults = withFaults(db.doc);
     return { ledger: createStore(faults.doc, db.names, { now: clock }).ledger, faults };
   }
 
-  const daysOf = (run: RunRecord) => ({
-    requester: controlItemKey.requesterDay(run.requester, run.ledgerDay),
-    org: controlItemKey.orgDay(run.ledgerDay),
-  });
   const onDay = (pk: string, condition: (expression: string) => boolean): CommandMatch => ({
     command: UpdateCommand,
     table: db.names.control,
@@ -52,16 +49,6 @@ describe('budget ledger paths', () => {
     where: (input) => (input.ExpressionAttributeNames as Record<string, string> | undefined)?.['#key'] === key,
   });
 
-  async function dayItem(pk: string): Promise<Record<string, unknown> | undefined> {
-    const { Item } = await db.doc.send(new GetCommand({ TableName: db.names.control, Key: { pk }, ConsistentRead: true }));
-    return Item;
-  }
-  const committed = async (pk: string) => ((await dayItem(pk))?.committedMicros as number | undefined) ?? 0;
-  async function rawRun(runId: string): Promise<Record<string, unknown>> {
-    const { Item } = await db.doc.send(new GetCommand({ TableName: db.names.runs, Key: { runId }, ConsistentRead: true }));
-    if (!Item) throw new Error(`no run ${runId}`);
-    return Item;
-  }
   async function submitted(overrides: Partial<RunRecord>): Promise<RunRecord> {
     const run = queuedRun(overrides);
     await real().reserveRun({
@@ -73,14 +60,6 @@ describe('budget ledger paths', () => {
     });
     await createStore(db.doc, db.names).runs.create(run);
     return run;
-  }
-  async function rejection(promise: Promise<unknown>): Promise<unknown> {
-    return promise.then(
-      () => {
-        throw new Error('expected a rejection');
-      },
-      (error: unknown) => error,
-    );
   }
   /** settleRun stopped by a fault on `stopAt` (a day write): the run is settled, the days from there on are not. */
   async function settleStoppedAt(run: RunRecord, stopAt: CommandMatch): Promise<void> {

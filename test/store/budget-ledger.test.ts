@@ -1,42 +1,28 @@
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { BudgetExhaustedError, BudgetRefusedError, RunNotFoundError } from '../../core/errors';
 import { CallNotReservedError, createStore, LedgerInconsistencyError, secondsUntilNextUtcDay } from '../../adapters/dynamodb';
 import { BudgetExtensionRefusedError } from '../../adapters/dynamodb/budget-ledger';
 import type { DailyLimits, RunRecord } from '../../core/store/ports';
 import { controlItemKey } from '../../adapters/dynamodb/tables';
-import { startDynalite, type DynaliteHarness } from '../support/dynalite';
+import { withDynalite } from '../support/dynalite';
+import { ledgerItems } from '../support/ledger-items';
 import { queuedRun } from './run-fixtures';
 
 const usage = (input: number, output: number) => ({ input, output, cacheRead: 0, cacheWrite: 0 });
 const generous: DailyLimits = { requesterDailyMicros: 1_000_000_000, orgDailyMicros: 1_000_000_000 };
 
 describe('budget ledger', () => {
-  let db: DynaliteHarness;
+  const db = withDynalite();
   // A fixed clock: 2030-01-02 23:59:00 UTC, one minute before the next day.
   const clock = () => new Date('2030-01-02T23:59:00.000Z');
   let ledger: ReturnType<typeof createStore>['ledger'];
   let runs: ReturnType<typeof createStore>['runs'];
 
-  beforeAll(async () => {
-    db = await startDynalite();
+  beforeAll(() => {
     ({ ledger, runs } = createStore(db.doc, db.names, { now: clock }));
   });
-  afterAll(async () => {
-    await db.stop();
-  });
 
-  async function dayItem(pk: string): Promise<Record<string, unknown> | undefined> {
-    const { Item } = await db.doc.send(new GetCommand({ TableName: db.names.control, Key: { pk }, ConsistentRead: true }));
-    return Item;
-  }
-  async function committed(pk: string): Promise<number> {
-    return ((await dayItem(pk))?.committedMicros as number | undefined) ?? 0;
-  }
-  async function rawRun(runId: string): Promise<Record<string, unknown>> {
-    const { Item } = await db.doc.send(new GetCommand({ TableName: db.names.runs, Key: { runId }, ConsistentRead: true }));
-    if (!Item) throw new Error(`no run ${runId}`);
-    return Item;
-  }
+  const { dayItem, committed, rawRun, committedOnDays } = ledgerItems(db);
 
   /** Submit's ledger half: reserve the budget on both days, then store the run. */
   async function submittedRun(overrides: Partial<RunRecord> = {}, limits: DailyLimits = generous): Promise<RunRecord> {
@@ -60,14 +46,12 @@ describe('budget ledger', () => {
       await expect(
         ledger.extendRun({ runId: run.runId, extensionId: 'ITEM1', extraMicros: 2_000_000, maxBudgetMicros: max, limits: generous }),
       ).resolves.toEqual({ budgetMicros: 3_000_000 });
-      expect(await committed(controlItemKey.orgDay('2031-07-01'))).toBe(3_000_000);
-      expect(await committed(controlItemKey.requesterDay(requester, '2031-07-01'))).toBe(3_000_000);
+      expect(await committedOnDays(requester, '2031-07-01')).toEqual({ requester: 3_000_000, org: 3_000_000 });
       await ledger.reserveCall(run.runId, 'turn-0002', 500_000);
       await ledger.settleCall(run.runId, 'turn-0002', 400_000, usage(1, 1));
       expect(await rawRun(run.runId)).toMatchObject({ budgetMicros: 3_000_000, spentMicros: 1_400_000, headroomMicros: 1_600_000 });
       await expect(ledger.settleRun(run.runId)).resolves.toEqual({ refundedMicros: 1_600_000, spentMicros: 1_400_000 });
-      expect(await committed(controlItemKey.orgDay('2031-07-01'))).toBe(1_400_000);
-      expect(await committed(controlItemKey.requesterDay(requester, '2031-07-01'))).toBe(1_400_000);
+      expect(await committedOnDays(requester, '2031-07-01')).toEqual({ requester: 1_400_000, org: 1_400_000 });
       // A settled run takes no more.
       await expect(
         ledger.extendRun({ runId: run.runId, extensionId: 'ITEM2', extraMicros: 1, maxBudgetMicros: max, limits: generous }),
@@ -129,8 +113,7 @@ describe('budget ledger', () => {
       // When a 3 USD run is reserved
       await submittedRun({ requester, ledgerDay: '2030-02-01', budgetMicros: 3_000_000 });
       // Then both days commit 3 USD
-      expect(await committed(controlItemKey.requesterDay(requester, '2030-02-01'))).toBe(3_000_000);
-      expect(await committed(controlItemKey.orgDay('2030-02-01'))).toBe(3_000_000);
+      expect(await committedOnDays(requester, '2030-02-01')).toEqual({ requester: 3_000_000, org: 3_000_000 });
     });
 
     it('Given an org limit of 10 USD, When 50 requesters reserve a 1 USD run at once, Then exactly 10 fit, the org day holds exactly the limit, the rest are refused by the org and their requester reservations undone', async () => {
@@ -169,8 +152,7 @@ describe('budget ledger', () => {
       const refused = ledger.reserveRun({ runId: run.runId, requester: 'bob', day, budgetMicros: 1_000_000, limits });
       // Then the requester scope refuses it and neither day moves
       await expect(refused).rejects.toMatchObject({ name: 'BudgetRefusedError', scope: 'requester' });
-      expect(await committed(controlItemKey.requesterDay('bob', day))).toBe(1_500_000);
-      expect(await committed(controlItemKey.orgDay(day))).toBe(1_500_000);
+      expect(await committedOnDays('bob', day)).toEqual({ requester: 1_500_000, org: 1_500_000 });
     });
 
     it('Given a reserved run whose creation failed, When its reservation is released twice, Then both days are back to zero, not below', async () => {
@@ -182,8 +164,7 @@ describe('budget ledger', () => {
       await ledger.releaseRunReservation({ runId: run.runId, requester: 'carol', day, budgetMicros: 2_000_000 });
       await ledger.releaseRunReservation({ runId: run.runId, requester: 'carol', day, budgetMicros: 2_000_000 });
       // Then both days are back to zero, not below
-      expect(await committed(controlItemKey.requesterDay('carol', day))).toBe(0);
-      expect(await committed(controlItemKey.orgDay(day))).toBe(0);
+      expect(await committedOnDays('carol', day)).toEqual({ requester: 0, org: 0 });
     });
 
     it('Given a day with one reservation, When a run that never reserved is released, Then the committed spend is unchanged', async () => {
@@ -284,8 +265,7 @@ describe('budget ledger', () => {
       expect(first).toEqual({ refundedMicros: 1_200_000, spentMicros: 500_000 });
       for (const result of [second, ...more]) expect(result).toEqual(first);
       // And each day holds what the run spent plus what its in-flight call may still cost
-      expect(await committed(controlItemKey.requesterDay('erin', day))).toBe(800_000);
-      expect(await committed(controlItemKey.orgDay(day))).toBe(800_000);
+      expect(await committedOnDays('erin', day)).toEqual({ requester: 800_000, org: 800_000 });
       // And no more calls can be reserved on the settled run
       await expect(ledger.reserveCall(run.runId, 'c3', 1)).rejects.toBeInstanceOf(BudgetExhaustedError);
     });
@@ -301,8 +281,7 @@ describe('budget ledger', () => {
       await ledger.settleRun(run.runId);
       await ledger.settleRun(run.runId);
       // Then both days got the refund exactly once
-      expect(await committed(controlItemKey.requesterDay('frank', day))).toBe(0);
-      expect(await committed(controlItemKey.orgDay(day))).toBe(0);
+      expect(await committedOnDays('frank', day)).toEqual({ requester: 0, org: 0 });
     });
 
     it('Given a run that overspent its budget, When it is settled twice, Then nothing is refunded, nothing goes negative and both days count the overspend', async () => {
@@ -313,8 +292,7 @@ describe('budget ledger', () => {
       await ledger.charge(run.runId, 'compute', 20_000);
       expect(await ledger.settleRun(run.runId)).toEqual({ refundedMicros: 0, spentMicros: 120_000 });
       await ledger.settleRun(run.runId);
-      expect(await committed(controlItemKey.orgDay(day))).toBe(120_000);
-      expect(await committed(controlItemKey.requesterDay('gina', day))).toBe(120_000);
+      expect(await committedOnDays('gina', day)).toEqual({ requester: 120_000, org: 120_000 });
     });
 
     it('Given a settled run, When a compute charge arrives afterwards twice and it settles again, Then the run and both days hold the true spend, the charge counted once', async () => {
@@ -331,8 +309,7 @@ describe('budget ledger', () => {
       await ledger.settleRun(run.runId);
       // Then the run and both days hold the true spend
       expect((await runs.get(run.runId))?.spentMicros).toBe(570_000);
-      expect(await committed(controlItemKey.orgDay(day))).toBe(570_000);
-      expect(await committed(controlItemKey.requesterDay('ivan', day))).toBe(570_000);
+      expect(await committedOnDays('ivan', day)).toEqual({ requester: 570_000, org: 570_000 });
     });
 
     it('Given two calls in flight when a run settles, When they settle afterwards, one cheaper and one dearer than reserved, each twice, Then both days hold exactly the true spend', async () => {
@@ -351,8 +328,7 @@ describe('budget ledger', () => {
       await ledger.settleCall(run.runId, 'c2', 250_000, usage(1, 1));
       // Then both days hold exactly the true spend
       expect((await runs.get(run.runId))?.spentMicros).toBe(350_000);
-      expect(await committed(controlItemKey.orgDay(day))).toBe(350_000);
-      expect(await committed(controlItemKey.requesterDay('judy', day))).toBe(350_000);
+      expect(await committedOnDays('judy', day)).toEqual({ requester: 350_000, org: 350_000 });
     });
 
     it('Given a late charge recorded on a settled run but not on its days (a crash), When the charge is retried and the run settled again, Then both days get it exactly once', async () => {
@@ -367,8 +343,7 @@ describe('budget ledger', () => {
       await ledger.charge(run.runId, 'compute', 40_000);
       await ledger.settleRun(run.runId);
       // Then both days got it exactly once
-      expect(await committed(controlItemKey.orgDay(day))).toBe(40_000);
-      expect(await committed(controlItemKey.requesterDay('kim', day))).toBe(40_000);
+      expect(await committedOnDays('kim', day)).toEqual({ requester: 40_000, org: 40_000 });
     });
 
     it('Given a run that settled, Then neither of its days keeps an entry for it (a day item does not grow with the runs of the day)', async () => {
@@ -399,8 +374,7 @@ describe('budget ledger', () => {
         ...Array.from({ length: 4 }, () => ledger.charge(run.runId, 'compute', 30_000)),
         ...Array.from({ length: 4 }, () => ledger.settleRun(run.runId)),
       ]);
-      expect(await committed(controlItemKey.orgDay(day))).toBe(30_000);
-      expect(await committed(controlItemKey.requesterDay('mia', day))).toBe(30_000);
+      expect(await committedOnDays('mia', day)).toEqual({ requester: 30_000, org: 30_000 });
       expect((await dayItem(controlItemKey.orgDay(day)))?.late).toEqual({});
     });
 
@@ -452,8 +426,7 @@ describe('budget ledger', () => {
       await ledger.settleRun(run.runId);
       await ledger.charge(run.runId, 'late', 3_000);
       await ledger.settleRun(run.runId);
-      expect(await committed(controlItemKey.orgDay(day))).toBe(123_000);
-      expect(await committed(controlItemKey.requesterDay('omar', day))).toBe(123_000);
+      expect(await committedOnDays('omar', day)).toEqual({ requester: 123_000, org: 123_000 });
       // And a new run on that old-format day reserves and settles as usual.
       const next = await submittedRun({ requester: 'omar', ledgerDay: day, budgetMicros: 50_000 });
       expect(await committed(controlItemKey.orgDay(day))).toBe(173_000);
@@ -481,8 +454,7 @@ describe('budget ledger', () => {
       );
       await ledger.settleRun(run.runId);
       await ledger.settleRun(run.runId);
-      expect(await committed(controlItemKey.requesterDay('pia', day))).toBe(130_000);
-      expect(await committed(controlItemKey.orgDay(day))).toBe(130_000);
+      expect(await committedOnDays('pia', day)).toEqual({ requester: 130_000, org: 130_000 });
     });
 
     it('Given a run with 20 calls in flight, When they settle while the run settles, Then the run records every call once and the day ends holding exactly the true spend', async () => {

@@ -4,8 +4,8 @@ import { BudgetExhaustedError, BudgetRefusedError } from '../../core/errors';
 import { CallNotReservedError, createStore, LedgerInconsistencyError } from '../../adapters/dynamodb';
 import { BudgetExtensionRefusedError } from '../../adapters/dynamodb/budget-ledger';
 import type { BudgetLedgerPort, DailyLimits, RunRecord } from '../../core/store/ports';
-import { controlItemKey } from '../../adapters/dynamodb/tables';
 import { withDynalite } from '../support/dynalite';
+import { daysOf, ledgerItems, rejection } from '../support/ledger-items';
 import { type CommandMatch, type DynamoFaults, withFaults } from '../support/dynamo-faults';
 import { queuedRun } from './run-fixtures';
 
@@ -23,6 +23,7 @@ const maxBudgetMicros = 100_000_000;
 
 describe('budget ledger under faults and races', () => {
   const db = withDynalite();
+  const { dayItem, committed, rawRun } = ledgerItems(db);
   /** The ledger the competing writer uses: straight on dynalite, never faulted. */
   const competitor = (): BudgetLedgerPort => createStore(db.doc, db.names, { now: clock }).ledger;
 
@@ -48,23 +49,6 @@ describe('budget ledger under faults and races', () => {
   const reserveOnDay = (pk: string) => onDay(pk, 'attribute_not_exists(reservations.#run)');
   const endOnDay = (pk: string) => onDay(pk, 'reservations.#run = :reserved');
   const settleOnRun = (runId: string) => onRun(runId, 'spentMicros = :spent');
-
-  async function dayItem(pk: string): Promise<Record<string, unknown> | undefined> {
-    const { Item } = await db.doc.send(new GetCommand({ TableName: db.names.control, Key: { pk }, ConsistentRead: true }));
-    return Item;
-  }
-  async function committed(pk: string): Promise<number> {
-    return ((await dayItem(pk))?.committedMicros as number | undefined) ?? 0;
-  }
-  async function rawRun(runId: string): Promise<Record<string, unknown>> {
-    const { Item } = await db.doc.send(new GetCommand({ TableName: db.names.runs, Key: { runId }, ConsistentRead: true }));
-    if (!Item) throw new Error(`no run ${runId}`);
-    return Item;
-  }
-  const daysOf = (run: RunRecord) => ({
-    requester: controlItemKey.requesterDay(run.requester, run.ledgerDay),
-    org: controlItemKey.orgDay(run.ledgerDay),
-  });
 
   /** What money the run and its two days hold: equal before and after a failed move when nothing was half-written. */
   async function money(run: RunRecord): Promise<Record<string, unknown>> {
@@ -119,15 +103,6 @@ describe('budget ledger under faults and races', () => {
     budgetMicros: run.budgetMicros,
     limits,
   });
-
-  async function rejection(promise: Promise<unknown>): Promise<unknown> {
-    return promise.then(
-      () => {
-        throw new Error('expected a rejection');
-      },
-      (error: unknown) => error,
-    );
-  }
 
   describe('a fault that is not a failed condition propagates and leaves nothing half-written', () => {
     it('Given a throttled write on the requester day, When a run is reserved, Then the throttle is thrown and neither day holds the run', async () => {
