@@ -6,22 +6,14 @@ import type { RunView } from '../../core/runs/schemas';
 import { bareRepoPath, createBareRepoFromDirectory } from '../../local/forge';
 import { savePull } from '../../local/forge/forge-records';
 import { forgeDiffs } from '../../local/console-server';
+import { gitEnvAs } from '../support/git-env';
 
 /** Local mode's diffs: real git in a bare forge repository, the repository's own protected paths applied. */
 function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', args, {
     cwd,
     encoding: 'utf8',
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: tmpdir(),
-      GIT_CONFIG_NOSYSTEM: '1',
-      GIT_CONFIG_GLOBAL: '/dev/null',
-      GIT_AUTHOR_NAME: 't',
-      GIT_AUTHOR_EMAIL: 't@t',
-      GIT_COMMITTER_NAME: 't',
-      GIT_COMMITTER_EMAIL: 't@t',
-    },
+    env: gitEnvAs('t', 't@t'),
   });
 }
 

@@ -1,11 +1,11 @@
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { demoAssets } from '../../local/demo';
 import { listPulls } from '../../local/forge';
 import { createBareRepoFromDirectory } from '../../local/forge/forge-repositories';
-import { ended, fastSession, sampleRepo, startTestPlatform, testHome, untilStatus, type TestPlatform } from './platform-harness';
-import { eventually } from '../support/eventually';
+import { fastSession, sampleRepo, startTestPlatform, testHome, type TestPlatform } from './platform-harness';
+import { submitAndSigtermWhileSleeping } from '../support/runner-interruption';
 
 /**
  * Local mode end to end: a runner that gets SIGTERM before its agent loop started (here: during
@@ -33,19 +33,7 @@ describe('local mode: SIGTERM before the agent loop starts the task over', () =>
   });
 
   it('Given a runner in its setup, When it gets SIGTERM, Then the run is resumed without a human, starts over on a new task and ends with one PR, its costs counted once', async () => {
-    const submitted = await t.client.submit({ repo: sampleRepo, prompt: 'Fix slugify so the tests pass.' });
-    await eventually(
-      async () =>
-        (await t.client.events(submitted.runId, { limit: 500 })).events.some((e) => e.type === 'tool_start' && /sleep 45/.test(e.message))
-          ? true
-          : undefined,
-      'the runner to be in its setup',
-      90_000,
-    );
-    const pid = await eventually(() => runnerPid(submitted.runId), 'the runner pid', 60_000);
-    process.kill(pid, 'SIGTERM');
-
-    const run = await untilStatus(t.client, submitted.runId, ended, 'the restarted run to end', 150_000);
+    const { submitted, run } = await submitAndSigtermWhileSleeping(t, 'the runner to be in its setup', 'the restarted run to end');
     expect({ status: run.status, outcome: run.outcome, error: run.error }).toEqual({
       status: 'SUCCEEDED',
       outcome: 'pr_opened',
@@ -85,9 +73,4 @@ describe('local mode: SIGTERM before the agent loop starts the task over', () =>
     ]);
     expect(await t.platform.store.slots.holders()).toEqual([]);
   }, 300_000);
-
-  function runnerPid(runId: string): number | undefined {
-    const file = readdirSync(t.home.logs).find((f) => f === `${runId}.runner.pid`);
-    return file ? (JSON.parse(readFileSync(join(t.home.logs, file), 'utf8')) as { pid: number }).pid : undefined;
-  }
 });

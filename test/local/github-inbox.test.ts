@@ -2,10 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { listPulls } from '../../local/forge';
-import { listComments } from '../../local/forge/forge-records';
 import { sampleRepo, startGithubTestPlatform, type TestPlatform, actOnForge } from './platform-harness';
 import { localFixture } from '../support/test-config';
-import { eventually } from '../support/eventually';
+import { aliceOpensSlugifyIssue, aliceResumesOnIssue, botCommentOnItem, botCommentsOn, issueRunWaiting } from '../support/github-issue-run';
 
 /**
  * Issue 13 item 4 end to end in local mode: an issue-label run asks a question; the Pause function
@@ -26,23 +25,13 @@ describe('local mode: a GitHub run asks on its issue and is answered there', () 
   const as: ReturnType<typeof actOnForge> = (...args) => actOnForge(t)(...args);
 
   it('Given a labelled issue whose run asks, Then the question is on the issue and in the outbox; When a stranger answers, Then they are refused; When alice answers, Then the run resumes to its PR and the notification is posted once', async () => {
-    const issue = await as('alice', 'POST', '/issues', { title: 'Fix slugify', body: 'Fix slugify so the tests pass.' });
-    const number = Number(issue.number);
+    const number = await aliceOpensSlugifyIssue(t);
     await as('alice', 'POST', `/issues/${number}/labels`, { labels: ['nightshift'] });
-    const waiting = await eventually(
-      async () =>
-        (await t.platform.store.runs.list({ limit: 10 })).runs.find((r) => r.source === 'github_issue' && r.status === 'WAITING_FOR_HUMAN'),
-      'the issue run to wait for a human',
-      120_000,
-    );
+    const waiting = await issueRunWaiting(t, 'the issue run to wait for a human');
     const itemId = waiting.resume!.itemId;
 
-    const botComments = () => listComments(t.home.forge, sampleRepo, number).filter((c) => c.user.type === 'Bot');
-    const question = await eventually(
-      () => botComments().find((c) => c.body.includes(`inbox item \`${itemId}\``)),
-      'the question on the issue',
-      60_000,
-    );
+    const botComments = () => botCommentsOn(t, number);
+    const question = await botCommentOnItem(t, number, itemId, 'the question on the issue');
     expect(question.body).toContain('/nightshift answer <your answer>');
 
     // The outbox holds what the e-mail subscribers would get: ids and commands, no question text.
@@ -79,15 +68,7 @@ describe('local mode: a GitHub run asks on its issue and is answered there', () 
     expect((await t.platform.store.runs.get(waiting.runId))!.status).toBe('WAITING_FOR_HUMAN');
     expect(botComments().at(-1)!.body).toContain('only from people with write access');
 
-    await as('alice', 'POST', `/issues/${number}/comments`, { body: '/nightshift answer Yes, keep digits.' });
-    const run = await eventually(
-      async () => {
-        const r = await t.platform.store.runs.get(waiting.runId);
-        return r && ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'BUDGET_EXCEEDED'].includes(r.status) ? r : undefined;
-      },
-      'the resumed run to end',
-      150_000,
-    );
+    const run = await aliceResumesOnIssue(t, number, '/nightshift answer Yes, keep digits.', waiting.runId);
     expect(run).toMatchObject({
       status: 'SUCCEEDED',
       outcome: 'pr_opened',

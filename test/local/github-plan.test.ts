@@ -1,10 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { listPulls } from '../../local/forge';
-import { listComments } from '../../local/forge/forge-records';
 import { bareRepoPath } from '../../local/forge/forge-repositories';
 import { sampleRepo, startGithubTestPlatform, type TestPlatform, actOnForge } from './platform-harness';
-import { eventually } from '../support/eventually';
+import { aliceOpensSlugifyIssue, aliceResumesOnIssue, botCommentOnItem, botCommentsOn, issueRunWaiting } from '../support/github-issue-run';
 
 /**
  * Issue 13 item 2 on GitHub, end to end in local mode: `/nightshift plan <text>` on an issue of the
@@ -26,15 +25,9 @@ describe('local mode: /nightshift plan on an issue, approved on the issue', () =
     execFileSync('git', ['--git-dir', bareRepoPath(t.home.forge, sampleRepo), 'rev-parse', 'main'], { encoding: 'utf8' }).trim();
 
   it('Given a /nightshift plan comment on an issue, Then a plan_approval is posted on the issue with nothing committed; When a stranger approves, Then they are refused; When alice approves an edited plan, Then the one run resumes with it to its PR', async () => {
-    const issue = await as('alice', 'POST', '/issues', { title: 'Fix slugify', body: 'Fix slugify so the tests pass.' });
-    const number = Number(issue.number);
+    const number = await aliceOpensSlugifyIssue(t);
     await as('alice', 'POST', `/issues/${number}/comments`, { body: '/nightshift plan and keep digits' });
-    const waiting = await eventually(
-      async () =>
-        (await t.platform.store.runs.list({ limit: 10 })).runs.find((r) => r.source === 'github_issue' && r.status === 'WAITING_FOR_HUMAN'),
-      'the plan run to wait for approval',
-      120_000,
-    );
+    const waiting = await issueRunWaiting(t, 'the plan run to wait for approval');
     expect(waiting).toMatchObject({ plan: true, issue: number, thread: `${sampleRepo}#${number}`, requester: 'github:alice' });
     expect(waiting.prompt).toContain('and keep digits');
     const itemId = waiting.resume!.itemId;
@@ -48,12 +41,8 @@ describe('local mode: /nightshift plan on an issue, approved on the issue', () =
       execFileSync('git', ['--git-dir', bareRepoPath(t.home.forge, sampleRepo), 'rev-parse', waiting.branch!], { encoding: 'utf8' }).trim(),
     ).toBe(baseHead());
 
-    const botComments = () => listComments(t.home.forge, sampleRepo, number).filter((c) => c.user.type === 'Bot');
-    const posted = await eventually(
-      () => botComments().find((c) => c.body.includes(`inbox item \`${itemId}\``)),
-      'the plan on the issue',
-      60_000,
-    );
+    const botComments = () => botCommentsOn(t, number);
+    const posted = await botCommentOnItem(t, number, itemId, 'the plan on the issue');
     expect(posted.body).toContain('proposes a plan and waits for approval');
     expect(posted.body).toContain('Collapse runs of separators');
     expect(posted.body).toContain('`/nightshift approve` or `/nightshift reject`');
@@ -63,15 +52,7 @@ describe('local mode: /nightshift plan on an issue, approved on the issue', () =
     expect(await t.platform.store.inbox.get(itemId)).toMatchObject({ state: 'open' });
 
     const edited = '1. Collapse runs of separators.\n2. Trim the ends.\n3. Run npm test. EDITED-ON-GITHUB';
-    await as('alice', 'POST', `/issues/${number}/comments`, { body: `/nightshift approve ${edited}` });
-    const run = await eventually(
-      async () => {
-        const r = await t.platform.store.runs.get(waiting.runId);
-        return r && ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'BUDGET_EXCEEDED'].includes(r.status) ? r : undefined;
-      },
-      'the resumed run to end',
-      150_000,
-    );
+    const run = await aliceResumesOnIssue(t, number, `/nightshift approve ${edited}`, waiting.runId);
     expect(run).toMatchObject({
       status: 'SUCCEEDED',
       outcome: 'pr_opened',

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { listComments } from '../../local/forge/forge-records';
 import { sampleRepo, startGithubTestPlatform, type TestPlatform, actOnForge } from './platform-harness';
 import { eventually } from '../support/eventually';
+import { aliceOpensSlugifyIssue, aliceResumesOnIssue, issueRunWaiting } from '../support/github-issue-run';
 
 /**
  * Issue 11 item 6 end to end in local mode with the local forge: a GitHub run's ONE status comment is
@@ -26,15 +27,9 @@ describe('local mode: the status comment while a GitHub run waits for a human', 
       .map((r) => String((r.body as { body?: unknown }).body));
 
   it('Given a GitHub run that asks, When it is queued, runs, waits, is answered and runs again to its result, Then one status comment follows each stage, pointing to the question below while it waits', async () => {
-    const issue = await as('alice', 'POST', '/issues', { title: 'Fix slugify', body: 'Fix slugify so the tests pass.' });
-    const number = Number(issue.number);
+    const number = await aliceOpensSlugifyIssue(t);
     await as('alice', 'POST', `/issues/${number}/labels`, { labels: ['nightshift'] });
-    const waiting = await eventually(
-      async () =>
-        (await t.platform.store.runs.list({ limit: 10 })).runs.find((r) => r.source === 'github_issue' && r.status === 'WAITING_FOR_HUMAN'),
-      'the issue run to wait for a human',
-      120_000,
-    );
+    const waiting = await issueRunWaiting(t, 'the issue run to wait for a human');
     const { runId } = waiting;
     const itemId = waiting.resume!.itemId;
     const statusCommentId = waiting.statusCommentId!;
@@ -56,15 +51,7 @@ describe('local mode: the status comment while a GitHub run waits for a human', 
     // One status comment per run (the question reads "… run `id` asks a question").
     expect(comments.filter((c) => c.body.startsWith(`**Nightshift** run \`${runId}\`: `))).toHaveLength(1);
 
-    await as('alice', 'POST', `/issues/${number}/comments`, { body: '/nightshift answer Yes, keep digits.' });
-    const run = await eventually(
-      async () => {
-        const r = await t.platform.store.runs.get(runId);
-        return r && ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'BUDGET_EXCEEDED'].includes(r.status) ? r : undefined;
-      },
-      'the resumed run to end',
-      150_000,
-    );
+    const run = await aliceResumesOnIssue(t, number, '/nightshift answer Yes, keep digits.', runId);
     expect(run).toMatchObject({ status: 'SUCCEEDED', outcome: 'pr_opened' });
     await eventually(
       () => (statusBody().includes('✅ opened a draft pull request') ? true : undefined),

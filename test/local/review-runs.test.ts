@@ -1,10 +1,9 @@
 import { sign } from '@octokit/webhooks-methods';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { ApiError } from '../../cli/api-client';
 import { runCli } from '../../cli/program';
 import { bareRepoPath, branchHead, defaultBranchOf, listCheckRuns, listReviews } from '../../local/forge';
@@ -12,33 +11,11 @@ import { listComments, savePull, setCollaborator } from '../../local/forge/forge
 import { sampleRepo, startTestPlatform, testHome, type TestPlatform, actOnForge } from './platform-harness';
 import { localFixture } from '../support/test-config';
 import { eventually } from '../support/eventually';
+import { pushSlugFixBranch } from '../support/slug-fix-branch';
 
 const session = join(__dirname, '..', 'fixtures', 'sessions', 'review-pr.jsonl');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const examples = require('@octokit/webhooks-examples') as { name: string; examples: Record<string, any>[] }[];
-
-const gitEnv = {
-  PATH: process.env.PATH ?? '/usr/bin:/bin',
-  HOME: tmpdir(),
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_AUTHOR_NAME: 'alice',
-  GIT_AUTHOR_EMAIL: 'a@example.com',
-  GIT_COMMITTER_NAME: 'alice',
-  GIT_COMMITTER_EMAIL: 'a@example.com',
-};
-const fixed = `'use strict';
-
-/** Turns a title into a URL slug: "Hello, World!" -> "hello-world". */
-function slugify(title) {
-  return title
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '');
-}
-
-module.exports = { slugify };
-`;
 
 /**
  * Review runs end to end in local mode (issue 15 item 1): a person's `/nightshift review` on a pull
@@ -61,12 +38,7 @@ describe('review runs in local mode', () => {
     bare = bareRepoPath(prepared.home.forge, sampleRepo);
     // alice pushes a fix on a branch of the same repository.
     const work = mkdtempSync(join(tmpdir(), 'review-pr-'));
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: work, env: gitEnv, encoding: 'utf8' });
-    git('clone', '-q', pathToFileURL(bare).href, '.');
-    git('checkout', '-qb', 'fix/slug-trim');
-    writeFileSync(join(work, 'src', 'slugify.js'), fixed);
-    git('commit', '-qam', 'Collapse and trim separators');
-    git('push', '-q', 'origin', 'fix/slug-trim');
+    pushSlugFixBranch(bare, work);
     rmSync(work, { recursive: true, force: true });
     t = await startTestPlatform({ session, ...prepared });
     const opened = await as('alice', 'POST', '/pulls', {
@@ -83,6 +55,16 @@ describe('review runs in local mode', () => {
 
   const as: ReturnType<typeof actOnForge> = (...args) => actOnForge(t)(...args);
   const reviewRuns = async () => (await t.platform.store.runs.list({ limit: 100 })).runs.filter((r) => r.runKind === 'review');
+  /** A review run alice started on the pull request from GitHub, ended as it should. */
+  const aliceReviewedOnGitHub = () => ({
+    status: 'SUCCEEDED',
+    outcome: 'reviewed',
+    source: 'github_comment',
+    pr,
+    runKind: 'review',
+    thread: `${sampleRepo}#${pr}`,
+    requester: 'github:alice',
+  });
 
   it('Given a pull request, When alice comments /nightshift review on it, Then one COMMENT review is posted, anchored inline with the rest in the summary, with its check run, and nothing is pushed', async () => {
     // GitHub's real issue_comment.created payload, made a comment by alice on the pull request.
@@ -121,15 +103,7 @@ describe('review runs in local mode', () => {
       'the review run to end',
       120_000,
     );
-    expect(run).toMatchObject({
-      status: 'SUCCEEDED',
-      outcome: 'reviewed',
-      source: 'github_comment',
-      pr,
-      runKind: 'review',
-      thread: `${sampleRepo}#${pr}`,
-      requester: 'github:alice',
-    });
+    expect(run).toMatchObject(aliceReviewedOnGitHub());
     expect(run.prompt).toContain('check the trimming');
     const view = await t.client.getRun(run.runId);
     expect(view).toMatchObject({ kind: 'review', pr, outcome: 'reviewed', branch: null });
@@ -272,15 +246,7 @@ describe('review runs in local mode', () => {
       'the labelled review to end',
       120_000,
     );
-    expect(run).toMatchObject({
-      status: 'SUCCEEDED',
-      outcome: 'reviewed',
-      source: 'github_comment',
-      pr,
-      runKind: 'review',
-      thread: `${sampleRepo}#${pr}`,
-      requester: 'github:alice',
-    });
+    expect(run).toMatchObject(aliceReviewedOnGitHub());
     expect(await reviewRuns()).toHaveLength(before + 1);
     expect(listReviews(t.home.forge, sampleRepo, pr)).toHaveLength(3);
     expect(branchHead(bare, 'fix/slug-trim')).toBe(headBefore);

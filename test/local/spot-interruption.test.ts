@@ -1,8 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { listPulls } from '../../local/forge';
-import { ended, sampleRepo, startTestPlatform, untilStatus, type TestPlatform } from './platform-harness';
-import { eventually } from '../support/eventually';
+import { sampleRepo, startTestPlatform, type TestPlatform } from './platform-harness';
+import { submitAndSigtermWhileSleeping } from '../support/runner-interruption';
 
 /**
  * Local mode end to end: a runner that gets SIGTERM from outside the platform (as ECS sends it at a
@@ -19,19 +18,11 @@ describe('local mode: a Spot interruption resumes without a human', () => {
   afterAll(() => t?.stop());
 
   it('Given a running runner, When it gets SIGTERM, Then the run is resumed on the same branch with no inbox item and ends with one PR, its costs counted once and nothing held', async () => {
-    const submitted = await t.client.submit({ repo: sampleRepo, prompt: 'Fix slugify so the tests pass.' });
-    await eventually(
-      async () =>
-        (await t.client.events(submitted.runId, { limit: 500 })).events.some((e) => e.type === 'tool_start' && /sleep 45/.test(e.message))
-          ? true
-          : undefined,
+    const { submitted, run } = await submitAndSigtermWhileSleeping(
+      t,
       'the runner to be in its sleeping tool command',
-      90_000,
+      'the resumed run to end',
     );
-    const pid = await eventually(() => runnerPid(submitted.runId), 'the runner pid', 60_000);
-    process.kill(pid, 'SIGTERM');
-
-    const run = await untilStatus(t.client, submitted.runId, ended, 'the resumed run to end', 150_000);
     // The error is in the comparison so that a failure says why.
     expect({ status: run.status, outcome: run.outcome, error: run.error }).toEqual({
       status: 'SUCCEEDED',
@@ -67,9 +58,4 @@ describe('local mode: a Spot interruption resumes without a human', () => {
     expect(run.automaticResumes).toEqual({ count: 1, capacityProvider: 'FARGATE', lastCause: expect.any(String) });
     expect(await t.platform.store.slots.holders()).toEqual([]);
   }, 300_000);
-
-  function runnerPid(runId: string): number | undefined {
-    const file = readdirSync(t.home.logs).find((f) => f === `${runId}.runner.pid`);
-    return file ? (JSON.parse(readFileSync(join(t.home.logs, file), 'utf8')) as { pid: number }).pid : undefined;
-  }
 });

@@ -5,6 +5,7 @@ import { fileAt, listPulls } from '../../local/forge';
 import { parseNightshiftYml } from '../../runner/repo/repo-settings-file';
 import { ProtectedPaths } from '../../runner/tools/protected-paths';
 import { session, startInProcessRun, startRunnerHarness, writeProject, type RunnerHarness } from './support/runner-harness';
+import { toolResultsById } from '../support/tool-results';
 
 describe('.nightshift.yml allowedPaths', () => {
   it('Given allowedPaths, When paths are matched, Then only paths inside them may change and protected paths stay protected inside them', () => {
@@ -40,15 +41,7 @@ describe('.nightshift.yml allowedPaths', () => {
       const run = await h.createRun({ prompt: 'Fix add' });
       const { end, provider } = await startInProcessRun(h, run.runId, session('allowed-paths')).done;
       expect(end).toMatchObject({ kind: 'succeeded', result: { outcome: 'pr_opened' } });
-      const results = (
-        provider.requests as {
-          messages: { content: { toolResult?: { toolUseId: string; status: string; content: { text: string }[] } }[] }[];
-        }[]
-      )
-        .flatMap((r) => r.messages.at(-1)!.content)
-        .filter((b) => b.toolResult)
-        .map((b) => b.toolResult!);
-      const byId = new Map(results.map((r) => [r.toolUseId, r]));
+      const byId = toolResultsById(provider.requests);
       expect(byId.get('tooluse_01')).toMatchObject({
         status: 'error',
         content: [{ text: 'refused: NOTES.md is a protected path (outside allowedPaths: src/**); the runner will not change it' }],

@@ -7,6 +7,7 @@ import { Conversation } from '../../runner/model/conversation';
 import { InvalidModelRequestError, isUnbilledModelError, ModelCallError, ModelResponseError } from '../../runner/model/model-errors';
 import { OpenAiProvider } from '../../runner/model/openai-provider';
 import type { ChatRequest } from '../../runner/model/openai-wire';
+import type { ConverseResponse } from '../../runner/model/converse-response';
 import type { ModelRequest } from '../../runner/model/provider';
 import { chatRequestViolations, converseRequestViolations, messagesRequestViolations } from '../../runner/model/request-rules';
 import { toolSpecs } from '../../runner/tools/definitions';
@@ -27,6 +28,15 @@ function runnerRequest(): ModelRequest {
   return c.buildRequest();
 }
 
+/** Every test here talks to a loopback model server of its own. */
+let server: ModelServer;
+beforeEach(async () => {
+  server = await startModelServer();
+});
+afterEach(async () => {
+  await server.stop();
+});
+
 const fast = { attempts: 4, baseDelayMs: 1, maxDelayMs: 1 };
 const never = new AbortController().signal;
 
@@ -44,6 +54,26 @@ async function failure(promise: Promise<unknown>): Promise<ModelCallError> {
   return err;
 }
 
+/**
+ * The answer the Anthropic and OpenAI-compatible servers here give (the sign is wrong, and the edit_file
+ * call that fixes it) as the provider maps it back to Converse: the call's id and the usage as given.
+ */
+function signFixedAnswer(toolUseId: string, usage: ConverseResponse['usage']): ConverseResponse {
+  return {
+    output: {
+      message: {
+        role: 'assistant',
+        content: [
+          { text: 'The sign is wrong.' },
+          { toolUse: { toolUseId, name: 'edit_file', input: { path: 'src/add.js', oldText: 'a - b', newText: 'a + b' } } },
+        ],
+      },
+    },
+    stopReason: 'tool_use',
+    usage,
+  };
+}
+
 const anthropicOk = {
   id: 'msg_1',
   type: 'message',
@@ -59,13 +89,6 @@ const anthropicOk = {
 };
 
 describe('Anthropic provider against a loopback Messages API', () => {
-  let server: ModelServer;
-  beforeEach(async () => {
-    server = await startModelServer();
-  });
-  afterEach(async () => {
-    await server.stop();
-  });
   const provider = (options: { key?: string; sleep?: (ms: number) => Promise<void> } = {}) => {
     let asked = 0;
     const p = new AnthropicProvider({
@@ -119,19 +142,8 @@ describe('Anthropic provider against a loopback Messages API', () => {
     });
     expect(JSON.stringify(body)).not.toContain('sk-ant-test');
 
-    expect(response).toEqual({
-      output: {
-        message: {
-          role: 'assistant',
-          content: [
-            { text: 'The sign is wrong.' },
-            { toolUse: { toolUseId: 'toolu_02', name: 'edit_file', input: { path: 'src/add.js', oldText: 'a - b', newText: 'a + b' } } },
-          ],
-        },
-      },
-      stopReason: 'tool_use',
-      usage: { inputTokens: 120, outputTokens: 45, totalTokens: 2265, cacheReadInputTokens: 1800, cacheWriteInputTokens: 300 },
-    });
+    const usage = { inputTokens: 120, outputTokens: 45, totalTokens: 2265, cacheReadInputTokens: 1800, cacheWriteInputTokens: 300 };
+    expect(response).toEqual(signFixedAnswer('toolu_02', usage));
   });
 
   it.each([
@@ -265,13 +277,6 @@ const chatOk = {
 };
 
 describe('OpenAI-compatible provider against a loopback chat completions server', () => {
-  let server: ModelServer;
-  beforeEach(async () => {
-    server = await startModelServer();
-  });
-  afterEach(async () => {
-    await server.stop();
-  });
   const provider = (options: { key?: string; sleep?: (ms: number) => Promise<void>; maxTokensParameter?: 'max_completion_tokens' } = {}) =>
     new OpenAiProvider({
       baseUrl: `${server.url}/v1`,
@@ -306,19 +311,8 @@ describe('OpenAI-compatible provider against a loopback chat completions server'
       { role: 'tool', tool_call_id: 'tooluse_01', content: 'return a - b;' },
     ]);
     expect(JSON.stringify(body)).not.toContain('cache');
-    expect(response).toEqual({
-      output: {
-        message: {
-          role: 'assistant',
-          content: [
-            { text: 'The sign is wrong.' },
-            { toolUse: { toolUseId: 'call_abc', name: 'edit_file', input: { path: 'src/add.js', oldText: 'a - b', newText: 'a + b' } } },
-          ],
-        },
-      },
-      stopReason: 'tool_use',
-      usage: { inputTokens: 464, outputTokens: 50, totalTokens: 2_050, cacheReadInputTokens: 1_536, cacheWriteInputTokens: 0 },
-    });
+    const usage = { inputTokens: 464, outputTokens: 50, totalTokens: 2_050, cacheReadInputTokens: 1_536, cacheWriteInputTokens: 0 };
+    expect(response).toEqual(signFixedAnswer('call_abc', usage));
   });
 
   it('Given max_completion_tokens configured and no key (Ollama, vLLM), When the provider calls, Then it uses that field and sends no Authorization', async () => {
@@ -435,27 +429,17 @@ describe('OpenAI-compatible provider against a loopback chat completions server'
 });
 
 describe('Bedrock provider: the real AWS SDK client against a loopback Converse endpoint', () => {
-  let server: ModelServer;
-  beforeEach(async () => {
-    server = await startModelServer();
-  });
-  afterEach(async () => {
-    await server.stop();
-  });
+  /** The real SDK client on the loopback server, over HTTP/1.1 as on AWS where the runner's clients go through the egress proxy (runnerAwsClients). */
+  const loopbackBedrock = () =>
+    new BedrockRuntimeClient({
+      region: 'us-east-1',
+      endpoint: server.url,
+      credentials: { accessKeyId: 'AKIDLOOPBACK', secretAccessKey: 'loopback-secret' },
+      maxAttempts: 1,
+      requestHandler: new NodeHttpHandler(),
+    });
   const provider = (sleep: (ms: number) => Promise<void> = async () => undefined) =>
-    new BedrockProvider(
-      // HTTP/1.1, as on AWS where the runner's clients go through the egress proxy (runnerAwsClients).
-      new BedrockRuntimeClient({
-        region: 'us-east-1',
-        endpoint: server.url,
-        credentials: { accessKeyId: 'AKIDLOOPBACK', secretAccessKey: 'loopback-secret' },
-        maxAttempts: 1,
-        requestHandler: new NodeHttpHandler(),
-      }),
-      'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
-      fast,
-      sleep,
-    );
+    new BedrockProvider(loopbackBedrock(), 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', fast, sleep);
   const converseOk = {
     output: {
       message: {
@@ -515,18 +499,7 @@ describe('Bedrock provider: the real AWS SDK client against a loopback Converse 
       { kind: 'json', body: converseOk },
     );
     const s = sleeps();
-    const slow = new BedrockProvider(
-      new BedrockRuntimeClient({
-        region: 'us-east-1',
-        endpoint: server.url,
-        credentials: { accessKeyId: 'AKIDLOOPBACK', secretAccessKey: 'loopback-secret' },
-        maxAttempts: 1,
-        requestHandler: new NodeHttpHandler(),
-      }),
-      'm',
-      { attempts: 5, baseDelayMs: 100, maxDelayMs: 1_000 },
-      s.sleep,
-    );
+    const slow = new BedrockProvider(loopbackBedrock(), 'm', { attempts: 5, baseDelayMs: 100, maxDelayMs: 1_000 }, s.sleep);
     expect((await slow.converse(runnerRequest(), never)).stopReason).toBe('tool_use');
     expect(server.requests).toHaveLength(3);
     expect(s.calls).toHaveLength(2);

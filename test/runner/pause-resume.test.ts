@@ -15,6 +15,8 @@ import {
   transcriptMicros,
   type RunnerHarness,
 } from './support/runner-harness';
+import { admissionDepsOf } from '../support/admission-deps';
+import { answerDepsOf, pauseDepsOf, pauseResolveAndReadmit, requesterOf } from '../support/pause-resolution';
 import { runnerFixture, testConfig } from '../support/test-config';
 
 const SECRET = 's3cr3t-t0ken-9f2a';
@@ -118,47 +120,24 @@ describe.each([
     const slots = h.db.store.slots;
     await slots.acquire(run.runId, run.repo, { global: 1, perRepo: 1 });
     const stopped: string[] = [];
-    const item = await pauseRun(
-      {
-        runs: h.db.store.runs,
-        events: h.db.store.events,
-        slots,
-        inbox: h.db.store.inbox,
-        stopRunTasks: async (id) => void stopped.push(id),
-      },
-      { runId: run.runId, token: 'token-1', report },
-    );
+    const item = await pauseRun(pauseDepsOf(h.db.store, { stopRunTasks: async (id) => void stopped.push(id) }), {
+      runId: run.runId,
+      token: 'token-1',
+      report,
+    });
     expect(stopped).toEqual([run.runId]);
     expect(await slots.holders()).toEqual([]);
     const sent: string[] = [];
     await resolveInboxItem(
-      {
-        inbox: h.db.store.inbox,
-        runs: h.db.store.runs,
-        events: h.db.store.events,
-        sendTaskSuccess: async (token) => void sent.push(token),
-        sendTaskFailure: async () => undefined,
-        config: testConfig(runnerFixture()),
-        ledger: h.db.store.ledger,
-      },
+      answerDepsOf(h.db.store, testConfig(runnerFixture()), { sendTaskSuccess: async (token) => void sent.push(token) }),
       {
         itemId: item.itemId,
-        access: { caller: { requester: run.requester, groups: [] }, admin: false },
+        access: requesterOf(run),
         request: { action: 'answer', answer: 'Yes: numeric strings count as numbers.' },
       },
     );
     expect(sent).toEqual(['token-1']);
-    const admitted = await admitRun(
-      {
-        runs: h.db.store.runs,
-        queue: h.db.store.queue,
-        events: h.db.store.events,
-        slots,
-        runKeys: h.db.store.runKeys,
-        caps: { global: 1, perRepo: 1 },
-      },
-      run.runId,
-    );
+    const admitted = await admitRun(admissionDepsOf(h.db.store), run.runId);
     expect(admitted).toMatchObject({ decision: 'admitted', runKey: expect.any(String) });
     // The first task's key no longer opens the run: Admit issued the next task its own.
     await expect(h.db.store.runKeys.verify(run.runId, h.runKeyOf(run.runId))).resolves.toBe(false);
@@ -230,39 +209,12 @@ describe('a runner task whose budget runs out with budgets.askForMore', () => {
       toolUseId: null,
     });
 
-    const slots = h.db.store.slots;
-    await slots.acquire(run.runId, run.repo, { global: 1, perRepo: 1 });
-    const item = await pauseRun(
-      { runs: h.db.store.runs, events: h.db.store.events, slots, inbox: h.db.store.inbox, stopRunTasks: async () => undefined },
-      { runId: run.runId, token: 'token-1', report },
-    );
-    await resolveInboxItem(
-      {
-        inbox: h.db.store.inbox,
-        runs: h.db.store.runs,
-        events: h.db.store.events,
-        sendTaskSuccess: async () => undefined,
-        sendTaskFailure: async () => undefined,
-        config,
-        ledger: h.db.store.ledger,
-      },
-      {
-        itemId: item.itemId,
-        access: { caller: { requester: run.requester, groups: [] }, admin: false },
-        request: { action: 'approve', extraBudgetUsd: 1 },
-      },
-    );
-    const admitted = await admitRun(
-      {
-        runs: h.db.store.runs,
-        queue: h.db.store.queue,
-        events: h.db.store.events,
-        slots,
-        runKeys: h.db.store.runKeys,
-        caps: { global: 1, perRepo: 1 },
-      },
-      run.runId,
-    );
+    const { admitted } = await pauseResolveAndReadmit(h.db.store, {
+      run,
+      report,
+      request: { action: 'approve', extraBudgetUsd: 1 },
+      config,
+    });
     h.useRunKey(run.runId, admitted.runKey!);
 
     const second = await startInProcessRun(h, run.runId, file, { config }).done;

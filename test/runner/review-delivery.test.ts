@@ -1,37 +1,13 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { demoAssets } from '../../local/demo';
 import { branchHead, defaultBranchOf, listReviews } from '../../local/forge';
 import { addComment, addReview, savePull, setCollaborator } from '../../local/forge/forge-records';
 import type { ModelProvider } from '../../runner/model/provider';
 import { ReplayProvider } from '../../runner/model/replay-provider';
 import { REPO, session, startInProcessRun, startRunnerHarness, type RunnerHarness } from './support/runner-harness';
-
-const gitEnv = {
-  PATH: process.env.PATH ?? '/usr/bin:/bin',
-  HOME: tmpdir(),
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_AUTHOR_NAME: 'alice',
-  GIT_AUTHOR_EMAIL: 'a@example.com',
-  GIT_COMMITTER_NAME: 'alice',
-  GIT_COMMITTER_EMAIL: 'a@example.com',
-};
-const fixed = `'use strict';
-
-/** Turns a title into a URL slug: "Hello, World!" -> "hello-world". */
-function slugify(title) {
-  return title
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '');
-}
-
-module.exports = { slugify };
-`;
+import { fixedSlugify, gitAsAliceIn, pushSlugFixBranch } from '../support/slug-fix-branch';
 
 /**
  * A review run whose pull request moves under it (issue 15 item 1): the runner anchors its inline
@@ -43,36 +19,37 @@ module.exports = { slugify };
 describe('review runs: the one review, and the discussion they read', () => {
   let h: RunnerHarness;
   let work: string;
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: work, env: gitEnv, encoding: 'utf8' });
+  let git: ReturnType<typeof gitAsAliceIn>;
 
   beforeAll(async () => {
     h = await startRunnerHarness({ project: demoAssets.sampleRepo });
     work = mkdtempSync(join(tmpdir(), 'review-moved-'));
-    git('clone', '-q', pathToFileURL(h.bare).href, '.');
-    git('checkout', '-qb', 'fix/slug-trim');
-    writeFileSync(join(work, 'src', 'slugify.js'), fixed);
-    git('commit', '-qam', 'Collapse and trim separators');
-    git('push', '-q', 'origin', 'fix/slug-trim');
+    git = gitAsAliceIn(work);
+    pushSlugFixBranch(h.bare, work);
   }, 60_000);
   afterAll(async () => {
     rmSync(work, { recursive: true, force: true });
     await h.stop();
   });
-
-  it('Given GitHub refusing the inline comments (422), When the review run delivers, Then the one COMMENT review is posted with all of them in its body', async () => {
-    // Given an open pull request of the same repository, and a review run of it
-    const base = defaultBranchOf(h.bare);
+  /** An open pull request of alice's fix branch into the default branch, as the forge stores one. */
+  const openFixPull = (title: string, body: string) => {
     const now = new Date().toISOString();
-    const pull = savePull(h.forgeRoot, REPO, {
-      title: 'Trim slug separators',
-      body: 'Fixes the slug tests.',
+    return savePull(h.forgeRoot, REPO, {
+      title,
+      body,
       head: 'fix/slug-trim',
-      base,
+      base: defaultBranchOf(h.bare),
       draft: false,
       state: 'open',
       createdAt: now,
       updatedAt: now,
     });
+  };
+
+  it('Given GitHub refusing the inline comments (422), When the review run delivers, Then the one COMMENT review is posted with all of them in its body', async () => {
+    // Given an open pull request of the same repository, and a review run of it
+    const base = defaultBranchOf(h.bare);
+    const pull = openFixPull('Trim slug separators', 'Fixes the slug tests.');
     const reviewed = branchHead(h.bare, 'fix/slug-trim')!;
     const run = await h.createRun({ runKind: 'review', pr: pull.number, prompt: 'Review this change.' });
 
@@ -111,24 +88,13 @@ describe('review runs: the one review, and the discussion they read', () => {
     const events = (await h.db.store.events.list(run.runId, { limit: 200 })).events.map((e) => e.message);
     expect(events.some((m) => m.startsWith('GitHub refused the inline comments (422)'))).toBe(true);
     expect(events.some((m) => m.includes('0 inline comment(s), 2 in the summary'))).toBe(true);
-    expect(readFileSync(join(work, 'src', 'slugify.js'), 'utf8')).not.toBe(fixed);
+    expect(readFileSync(join(work, 'src', 'slugify.js'), 'utf8')).not.toBe(fixedSlugify);
     expect(branchHead(h.bare, 'fix/slug-trim')).toBe(git('rev-parse', 'HEAD').trim());
   }, 120_000);
 
   it('Given a review asked through the API, When it runs, Then it reads the discussion itself: trusted authors only, commands left out', async () => {
     // Given a pull request with a discussion: alice (write access) comments and reviews inline, mallory (none) comments
-    const base = defaultBranchOf(h.bare);
-    const now = new Date().toISOString();
-    const pull = savePull(h.forgeRoot, REPO, {
-      title: 'Trim slug separators, again',
-      body: '',
-      head: 'fix/slug-trim',
-      base,
-      draft: false,
-      state: 'open',
-      createdAt: now,
-      updatedAt: now,
-    });
+    const pull = openFixPull('Trim slug separators, again', '');
     setCollaborator(h.forgeRoot, REPO, 'alice', 'write');
     const alice = { login: 'alice', type: 'User' as const };
     const at = (s: number) => new Date(Date.now() - 60_000 + s * 1_000);

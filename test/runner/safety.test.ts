@@ -12,6 +12,7 @@ import {
   writeProject,
   type RunnerHarness,
 } from './support/runner-harness';
+import { toolResultsById } from '../support/tool-results';
 import { runnerFixture, testConfig } from '../support/test-config';
 import { eventually } from '../support/eventually';
 
@@ -30,15 +31,7 @@ describe('runner safety', () => {
     expect(end.kind).toBe('succeeded');
 
     // What each tool call returned to the model (requests carry the previous turn's results).
-    const results = (
-      provider.requests as {
-        messages: { content: { toolResult?: { toolUseId: string; status: string; content: { text: string }[] } }[] }[];
-      }[]
-    )
-      .flatMap((r) => r.messages.at(-1)!.content)
-      .filter((b) => b.toolResult)
-      .map((b) => b.toolResult!);
-    const byId = new Map(results.map((r) => [r.toolUseId, r]));
+    const byId = toolResultsById(provider.requests);
     const text = (id: string) => byId.get(id)!.content[0]!.text;
     expect(byId.get('tooluse_01')!.status).toBe('error');
     expect(text('tooluse_01')).toMatch(/\.github\/workflows\/ci\.yml is a protected path/);

@@ -1,7 +1,5 @@
-import { admitRun } from '../../core/runs/admission';
-import { resolveInboxItem } from '../../core/runs/answer';
-import { pauseRun } from '../../core/runs/pause';
 import { session, startInProcessRun, startRunnerHarness, type RunnerHarness } from './support/runner-harness';
+import { pauseResolveAndReadmit } from '../support/pause-resolution';
 import { runnerFixture, testConfig } from '../support/test-config';
 
 let h: RunnerHarness;
@@ -27,41 +25,14 @@ describe('a runner task that sees itself stuck', () => {
     });
     expect(report.pause.details.failure).toMatch(/add/);
 
-    const slots = h.db.store.slots;
-    await slots.acquire(run.runId, run.repo, { global: 1, perRepo: 1 });
-    const item = await pauseRun(
-      { runs: h.db.store.runs, events: h.db.store.events, slots, inbox: h.db.store.inbox, stopRunTasks: async () => undefined },
-      { runId: run.runId, token: 'token-1', report },
-    );
-    expect(item).toMatchObject({ type: 'stuck', state: 'open' });
     const hint = 'The subtraction in src/add.js is the bug: make it an addition.';
-    await resolveInboxItem(
-      {
-        inbox: h.db.store.inbox,
-        runs: h.db.store.runs,
-        events: h.db.store.events,
-        sendTaskSuccess: async () => undefined,
-        sendTaskFailure: async () => undefined,
-        config: testConfig(runnerFixture()),
-        ledger: h.db.store.ledger,
-      },
-      {
-        itemId: item.itemId,
-        access: { caller: { requester: run.requester, groups: [] }, admin: false },
-        request: { action: 'answer', answer: hint },
-      },
-    );
-    const admitted = await admitRun(
-      {
-        runs: h.db.store.runs,
-        queue: h.db.store.queue,
-        events: h.db.store.events,
-        slots,
-        runKeys: h.db.store.runKeys,
-        caps: { global: 1, perRepo: 1 },
-      },
-      run.runId,
-    );
+    const { item, admitted } = await pauseResolveAndReadmit(h.db.store, {
+      run,
+      report,
+      request: { action: 'answer', answer: hint },
+      config: testConfig(runnerFixture()),
+    });
+    expect(item).toMatchObject({ type: 'stuck', state: 'open' });
     h.useRunKey(run.runId, admitted.runKey!);
 
     const second = await startInProcessRun(h, run.runId, file).done;
