@@ -3,17 +3,13 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { submitRecordId } from '../../lambdas/api/idempotency';
 import { submitRunHandler } from '../../lambdas/api/submit-run';
-import { alice, apiEvent, bodyOf, startApi, stateMachineArn, type ApiHarness } from './api-harness';
+import { alice, apiEvent, bodyOf, startApi, stateMachineArn } from './api-harness';
+import { freshEachTest } from '../support/fresh-each-test';
 
 /** Races and stale records of the Idempotency-Key (adapters/dynamodb/idempotency-records.ts), on dynalite. */
 describe('Idempotency-Key races and stale records', () => {
-  let api: ApiHarness;
-  let submit: ReturnType<typeof submitRunHandler>;
-  beforeEach(async () => {
-    api = await startApi();
-    submit = submitRunHandler(() => api.deps);
-  });
-  afterEach(() => api.stop());
+  const api = freshEachTest(startApi);
+  const submit = submitRunHandler(() => api.deps);
 
   const body = { repo: 'acme/web', prompt: 'Bump lodash', budgetUsd: 0.5, labels: ['a', 'b'] };
   const keyed = (key: string, requestBody: object = body) => apiEvent({ body: requestBody, headers: { 'idempotency-key': key } });

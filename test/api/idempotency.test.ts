@@ -2,16 +2,12 @@ import './quiet-powertools';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { apiMetrics } from '../../lambdas/api/observability';
 import { submitRunHandler } from '../../lambdas/api/submit-run';
-import { apiEvent, bodyOf, snapshotTables, startApi, type ApiHarness } from './api-harness';
+import { apiEvent, bodyOf, snapshotTables, startApi } from './api-harness';
+import { freshEachTest } from '../support/fresh-each-test';
 
 describe('Idempotency-Key on POST /v1/runs', () => {
-  let api: ApiHarness;
-  let submit: ReturnType<typeof submitRunHandler>;
-  beforeEach(async () => {
-    api = await startApi();
-    submit = submitRunHandler(() => api.deps);
-  });
-  afterEach(() => api.stop());
+  const api = freshEachTest(startApi);
+  const submit = submitRunHandler(() => api.deps);
 
   const body = { repo: 'acme/web', prompt: 'Bump lodash', budgetUsd: 0.5, labels: ['a', 'b'] };
 

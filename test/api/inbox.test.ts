@@ -6,47 +6,50 @@ import { getInboxItemHandler, listInboxHandler, resolveInboxItemHandler } from '
 import { submitRunHandler } from '../../lambdas/api/submit-run';
 import { alice, apiEvent, bodyOf, snapshotTables, startApi, type ApiHarness } from './api-harness';
 import { apiFixture, testConfig } from '../support/test-config';
+import { freshEachTest } from '../support/fresh-each-test';
+
+const bob = 'arn:aws:iam::123456789012:user/bob';
+const admin = 'arn:aws:iam::123456789012:user/ops';
+/** The API with `admin` as its one admin. */
+const startApiWithAdmin = () => startApi(testConfig(apiFixture, { auth: { type: 'iam', admins: [admin] } }));
+
+/**
+ * A run of `requester` in `repo`, submitted through the API and paused on a question as the state
+ * machine leaves it (Pause's own code): the task token waits with the item, `token-<itemId>` unless
+ * `question.token` names it.
+ */
+async function pausedOnQuestion(
+  api: ApiHarness,
+  requester: string,
+  repo: string,
+  question: { message: string; details: Record<string, unknown>; checkpoint: string; token?: string },
+): Promise<{ runId: string; itemId: string }> {
+  const submitted = await submitRunHandler(() => api.deps)(apiEvent({ body: { repo, prompt: 'p' }, requester }));
+  const runId = bodyOf(submitted).runId as string;
+  await api.deps.runs.transition(runId, 'STARTING');
+  await api.deps.runs.transition(runId, 'RUNNING', { startedAt: new Date().toISOString() });
+  const itemId = newRunId();
+  const { token = `token-${itemId}`, message, details, checkpoint } = question;
+  await pauseRun(
+    { ...api.deps, stopRunTasks: async () => undefined },
+    { runId, token, report: { pause: { itemId, reason: 'question', message, details, branch: 'nightshift/x', checkpoint } } },
+  );
+  return { runId, itemId };
+}
 
 describe('GET and POST /v1/inbox/{itemId}', () => {
-  let api: ApiHarness;
-  let resolve: ReturnType<typeof resolveInboxItemHandler>;
-  let get: ReturnType<typeof getInboxItemHandler>;
-  const bob = 'arn:aws:iam::123456789012:user/bob';
+  const api = freshEachTest(startApiWithAdmin);
+  const resolve = resolveInboxItemHandler(() => api.deps);
+  const get = getInboxItemHandler(() => api.deps);
 
   /** A run of alice's that paused on a question, as the state machine leaves it. */
-  async function pausedRun(requester = alice, repo = 'acme/web'): Promise<{ runId: string; itemId: string }> {
-    const submitted = await submitRunHandler(() => api.deps)(apiEvent({ body: { repo, prompt: 'p' }, requester }));
-    const runId = bodyOf(submitted).runId as string;
-    await api.deps.runs.transition(runId, 'STARTING');
-    await api.deps.runs.transition(runId, 'RUNNING', { startedAt: new Date().toISOString() });
-    const itemId = newRunId();
-    await pauseRun(
-      { ...api.deps, stopRunTasks: async () => undefined },
-      {
-        runId,
-        token: 'the-task-token',
-        report: {
-          pause: {
-            itemId,
-            reason: 'question',
-            message: 'Which timezone?',
-            details: { question: 'Which timezone?' },
-            branch: 'nightshift/x',
-            checkpoint: 's3://b/runs/x/checkpoint.json',
-          },
-        },
-      },
-    );
-    return { runId, itemId };
-  }
-
-  const admin = 'arn:aws:iam::123456789012:user/ops';
-  beforeEach(async () => {
-    api = await startApi(testConfig(apiFixture, { auth: { type: 'iam', admins: [admin] } }));
-    resolve = resolveInboxItemHandler(() => api.deps);
-    get = getInboxItemHandler(() => api.deps);
-  });
-  afterEach(() => api.stop());
+  const pausedRun = (requester = alice, repo = 'acme/web') =>
+    pausedOnQuestion(api, requester, repo, {
+      message: 'Which timezone?',
+      details: { question: 'Which timezone?' },
+      checkpoint: 's3://b/runs/x/checkpoint.json',
+      token: 'the-task-token',
+    });
 
   it('Given a paused run, When its requester reads the item, Then it is shown without its task token; anyone else gets 404', async () => {
     const { runId, itemId } = await pausedRun();
@@ -92,39 +95,16 @@ describe('GET and POST /v1/inbox/{itemId}', () => {
 });
 
 describe('GET /v1/inbox', () => {
-  let api: ApiHarness;
-  let list: ReturnType<typeof listInboxHandler>;
-  const bob = 'arn:aws:iam::123456789012:user/bob';
-  const admin = 'arn:aws:iam::123456789012:user/ops';
+  const api = freshEachTest(startApiWithAdmin);
+  const list = listInboxHandler(() => api.deps);
 
-  async function pausedRun(requester: string, repo: string): Promise<string> {
-    const runId = bodyOf(await submitRunHandler(() => api.deps)(apiEvent({ body: { repo, prompt: 'p' }, requester }))).runId as string;
-    await api.deps.runs.transition(runId, 'STARTING');
-    await api.deps.runs.transition(runId, 'RUNNING', { startedAt: new Date().toISOString() });
-    const itemId = newRunId();
-    await pauseRun(
-      { ...api.deps, stopRunTasks: async () => undefined },
-      {
-        runId,
-        token: `token-${itemId}`,
-        report: {
-          pause: { itemId, reason: 'question', message: `asked in ${repo}`, details: {}, branch: 'nightshift/x', checkpoint: 's3://b/c' },
-        },
-      },
-    );
-    return itemId;
-  }
+  const pausedRun = async (requester: string, repo: string): Promise<string> =>
+    (await pausedOnQuestion(api, requester, repo, { message: `asked in ${repo}`, details: {}, checkpoint: 's3://b/c' })).itemId;
   const ids = async (query: Record<string, string>, requester = alice) => {
     const result = await list(apiEvent({ query, requester }));
     expect(result.statusCode).toBe(200);
     return (bodyOf(result).items as { itemId: string }[]).map((i) => i.itemId);
   };
-
-  beforeEach(async () => {
-    api = await startApi(testConfig(apiFixture, { auth: { type: 'iam', admins: [admin] } }));
-    list = listInboxHandler(() => api.deps);
-  });
-  afterEach(() => api.stop());
 
   it('Given items of two requesters, When each lists, Then a caller sees its own open items newest first (never a token), an admin all, and asking for another requester is an empty page', async () => {
     const a1 = await pausedRun(alice, 'acme/web');

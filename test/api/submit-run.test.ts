@@ -7,6 +7,7 @@ import { apiLogger } from '../../lambdas/api/observability';
 import { submitRunHandler } from '../../lambdas/api/submit-run';
 import { alice, apiEvent, bodyOf, snapshotTables, startApi, type ApiHarness } from './api-harness';
 import { apiFixture, testConfig } from '../support/test-config';
+import { freshEachTest } from '../support/fresh-each-test';
 
 async function committedMicros(api: ApiHarness, pk: string): Promise<number> {
   const out = await api.db.doc.send(new GetCommand({ TableName: api.db.names.control, Key: { pk } }));
@@ -16,14 +17,8 @@ async function committedMicros(api: ApiHarness, pk: string): Promise<number> {
 const orgDay = () => controlItemKey.orgDay(ledgerDay(new Date()));
 
 describe('POST /v1/runs', () => {
-  let api: ApiHarness;
-  let submit: ReturnType<typeof submitRunHandler>;
-
-  beforeEach(async () => {
-    api = await startApi();
-    submit = submitRunHandler(() => api.deps);
-  });
-  afterEach(() => api.stop());
+  const api = freshEachTest(startApi);
+  const submit = submitRunHandler(() => api.deps);
 
   it('Given a valid request, When it is submitted, Then the run is stored QUEUED, its budget reserved, and its execution started named by the run id', async () => {
     const result = await submit(apiEvent({ body: { repo: 'acme/web', prompt: 'Fix the failing date test', labels: ['deps'] } }));

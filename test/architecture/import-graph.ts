@@ -1,6 +1,7 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import ts from 'typescript';
+import { resolveSpecifier, typescriptSources } from '../support/typescript-sources';
 
 /**
  * The project's module graph as TypeScript sees it: each source file and the project files it imports
@@ -12,18 +13,20 @@ export interface ImportGraph {
   edges: Map<string, string[]>;
 }
 
+/** A declaration file loads nothing at run time: it is no module of the graph. */
+const runTime = { declarations: false };
 const SOURCE_DIRS = ['core', 'adapters', 'lambdas', 'runner', 'local', 'cli', 'infra', 'console', 'bench'];
 
 export function importGraph(root: string, options: { withTypeImports?: boolean } = {}): ImportGraph {
   const edges = new Map<string, string[]>();
-  for (const file of SOURCE_DIRS.flatMap((dir) => sourceFiles(join(root, dir)))) {
+  for (const file of SOURCE_DIRS.flatMap((dir) => typescriptSources(join(root, dir), runTime))) {
     const text = readFileSync(file, 'utf8');
     const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
     const targets: string[] = [];
     for (const statement of source.statements) {
       const specifier = options.withTypeImports ? specifierOf(statement) : runtimeSpecifierOf(statement);
       if (!specifier?.startsWith('.')) continue;
-      const target = resolveModule(dirname(file), specifier);
+      const target = resolveSpecifier(dirname(file), specifier, runTime);
       if (target) targets.push(relative(root, target));
     }
     edges.set(relative(root, file), [...new Set(targets)]);
@@ -59,24 +62,6 @@ function runtimeSpecifierOf(statement: ts.Statement): string | undefined {
   if (ts.isExportDeclaration(statement) && statement.moduleSpecifier && !statement.isTypeOnly)
     return (statement.moduleSpecifier as ts.StringLiteral).text;
   return undefined;
-}
-
-function resolveModule(fromDir: string, specifier: string): string | undefined {
-  const base = resolve(fromDir, specifier);
-  for (const candidate of [base, `${base}.ts`, `${base}.tsx`, join(base, 'index.ts')]) {
-    if (candidate.endsWith('.ts') || candidate.endsWith('.tsx'))
-      if (existsSync(candidate) && statSync(candidate).isFile()) return candidate;
-  }
-  return undefined;
-}
-
-function sourceFiles(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return entry.name === 'node_modules' || entry.name === 'cdk.out' ? [] : sourceFiles(path);
-    return /\.tsx?$/.test(entry.name) && !entry.name.endsWith('.d.ts') ? [path] : [];
-  });
 }
 
 /** The import cycles: strongly connected components of more than one module (Tarjan), each sorted. */

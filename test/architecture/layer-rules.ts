@@ -1,6 +1,7 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
+import { resolveSpecifier, typescriptSources } from '../support/typescript-sources';
 
 /**
  * Every module a source file names, however it names it: `import` and `export … from` (type-only
@@ -14,9 +15,12 @@ export interface NamedModule {
   target: string;
 }
 
+/** A declaration file names modules too: what a layer knows of includes them. */
+const named = { declarations: true };
+
 export function namedModules(root: string, dirs: string[]): NamedModule[] {
   const found: NamedModule[] = [];
-  for (const file of dirs.flatMap((dir) => sourceFiles(join(root, dir)))) {
+  for (const file of dirs.flatMap((dir) => typescriptSources(join(root, dir), named))) {
     const text = readFileSync(file, 'utf8');
     const source = ts.createSourceFile(
       file,
@@ -28,7 +32,11 @@ export function namedModules(root: string, dirs: string[]): NamedModule[] {
     const from = relative(root, file);
     const add = (specifier: string) => {
       if (!specifier.startsWith('.')) found.push({ file: from, target: specifier });
-      else found.push({ file: from, target: relative(root, resolveModule(dirname(file), specifier) ?? resolve(dirname(file), specifier)) });
+      else
+        found.push({
+          file: from,
+          target: relative(root, resolveSpecifier(dirname(file), specifier, named) ?? resolve(dirname(file), specifier)),
+        });
     };
     const visit = (node: ts.Node) => {
       if (
@@ -69,20 +77,4 @@ export function layerViolations(modules: NamedModule[], rules: LayerRule[]): str
         found.push(`${file} → ${target}`);
     }
   return [...new Set(found)].sort();
-}
-
-function resolveModule(fromDir: string, specifier: string): string | undefined {
-  const base = resolve(fromDir, specifier);
-  for (const candidate of [base, `${base}.ts`, `${base}.tsx`, `${base}.d.ts`, join(base, 'index.ts')])
-    if (existsSync(candidate) && statSync(candidate).isFile()) return candidate;
-  return undefined;
-}
-
-function sourceFiles(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return entry.name === 'node_modules' || entry.name === 'cdk.out' ? [] : sourceFiles(path);
-    return /\.tsx?$/.test(entry.name) ? [path] : [];
-  });
 }

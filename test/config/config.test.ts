@@ -2,22 +2,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, parseConfig, repoSettings } from '../../core/config/load';
+import { minimalConfigFile } from '../support/minimal-config';
 
-/** The smallest valid configuration; each case below breaks one field of it. */
-function minimal(): Record<string, any> {
-  return {
-    repos: [{ name: 'acme/web' }],
-    model: {
-      id: 'anthropic.claude-sonnet-4-5',
-      prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 },
-      fargate: { vcpuHourUsd: 0.04, gbHourUsd: 0.004 },
-    },
-    github: { tokenSecret: 'nightshift/github-token' },
-  };
-}
-
+/** The problems of the smallest valid configuration once `mutate` broke it; each case below breaks one field of it. */
 function problemsOf(mutate: (c: Record<string, any>) => void): { path: string; message: string }[] {
-  const config = minimal();
+  const config = minimalConfigFile();
   mutate(config);
   try {
     parseConfig(config, 'test');
@@ -30,7 +19,7 @@ function problemsOf(mutate: (c: Record<string, any>) => void): { path: string; m
 
 describe('configuration', () => {
   it('Given the minimal configuration, When it is parsed, Then it is accepted and every default is filled', () => {
-    const config = parseConfig(minimal());
+    const config = parseConfig(minimalConfigFile());
     expect(config.budgets).toEqual({
       perRunUsd: 2,
       maxPerRunUsd: 10,
@@ -50,9 +39,9 @@ describe('configuration', () => {
   });
 
   it('Given a section omitted, empty or given in part, When the config is parsed, Then each gets the same field defaults', () => {
-    const omitted = parseConfig(minimal());
+    const omitted = parseConfig(minimalConfigFile());
     const empty = parseConfig({
-      ...minimal(),
+      ...minimalConfigFile(),
       budgets: {},
       concurrency: {},
       timeouts: {},
@@ -63,7 +52,7 @@ describe('configuration', () => {
     });
     expect(empty).toEqual(omitted);
     const partial = parseConfig({
-      ...minimal(),
+      ...minimalConfigFile(),
       budgets: { dailyUsd: 50 },
       timeouts: { maxMinutes: 30 },
       alarms: { emails: ['ops@example.com'] },
@@ -76,17 +65,17 @@ describe('configuration', () => {
   });
 
   it('Given each model provider with the fields it takes, When the config is parsed, Then it is accepted', () => {
-    expect(parseConfig(minimal()).model.provider).toBe('bedrock');
+    expect(parseConfig(minimalConfigFile()).model.provider).toBe('bedrock');
     const anthropic = parseConfig({
-      ...minimal(),
-      model: { ...minimal().model, provider: 'anthropic', id: 'claude-sonnet-4-5', apiKeySecret: 'nightshift/anthropic-api-key' },
+      ...minimalConfigFile(),
+      model: { ...minimalConfigFile().model, provider: 'anthropic', id: 'claude-sonnet-4-5', apiKeySecret: 'nightshift/anthropic-api-key' },
     });
     expect(anthropic.model).toMatchObject({ provider: 'anthropic', id: 'claude-sonnet-4-5', apiKeySecret: 'nightshift/anthropic-api-key' });
     expect(anthropic.model.baseUrl).toBeUndefined();
     const ollama = parseConfig({
-      ...minimal(),
+      ...minimalConfigFile(),
       model: {
-        ...minimal().model,
+        ...minimalConfigFile().model,
         provider: 'openai',
         id: 'qwen2.5-coder:32b',
         baseUrl: 'http://127.0.0.1:11434/v1',
@@ -95,14 +84,19 @@ describe('configuration', () => {
     });
     expect(ollama.model).toMatchObject({ provider: 'openai', id: 'qwen2.5-coder:32b', baseUrl: 'http://127.0.0.1:11434/v1' });
     const vllm = parseConfig({
-      ...minimal(),
-      model: { ...minimal().model, provider: 'openai', id: 'Qwen/Qwen2.5-Coder-32B-Instruct', baseUrl: 'http://gpu-box.lan:8000/v1' },
+      ...minimalConfigFile(),
+      model: {
+        ...minimalConfigFile().model,
+        provider: 'openai',
+        id: 'Qwen/Qwen2.5-Coder-32B-Instruct',
+        baseUrl: 'http://gpu-box.lan:8000/v1',
+      },
     });
     expect(vllm.model.id).toBe('Qwen/Qwen2.5-Coder-32B-Instruct');
     const openai = parseConfig({
-      ...minimal(),
+      ...minimalConfigFile(),
       model: {
-        ...minimal().model,
+        ...minimalConfigFile().model,
         provider: 'openai',
         id: 'gpt-5',
         apiKeySecret: 'nightshift/openai-api-key',
@@ -253,7 +247,7 @@ describe('configuration', () => {
 
   it('Given admins and requesters in every spelling the authorizers present, When the config is parsed, Then they are accepted', () => {
     const iam = parseConfig({
-      ...minimal(),
+      ...minimalConfigFile(),
       repos: [{ name: 'acme/web', requesters: ['arn:aws:iam::123456789012:role/team/dev', 'arn:aws:sts::123456789012:assumed-role/ci'] }],
       auth: {
         type: 'iam',
@@ -268,7 +262,7 @@ describe('configuration', () => {
     expect(iam.auth.admins).toHaveLength(4);
     expect(repoSettings(iam, 'acme/web')?.requesters).toHaveLength(2);
     const jwt = parseConfig({
-      ...minimal(),
+      ...minimalConfigFile(),
       repos: [{ name: 'acme/web', requesters: ['jwt:u-1', 'group:web'] }],
       auth: { type: 'jwt', issuer: 'https://id.example.com', audience: ['x'], admins: ['group:admins'] },
     });
@@ -281,12 +275,12 @@ describe('configuration', () => {
       c.repos[0].name = 'bad';
     });
     expect(problems.map((p) => p.path).sort()).toEqual(['model.prices.input', 'repos.0.name']);
-    expect(() => parseConfig({ ...minimal(), repos: [{ name: 'bad' }] }, 'cfg.json')).toThrow(/cfg\.json[\s\S]*repos\.0\.name/);
+    expect(() => parseConfig({ ...minimalConfigFile(), repos: [{ name: 'bad' }] }, 'cfg.json')).toThrow(/cfg\.json[\s\S]*repos\.0\.name/);
   });
 
   it('Given the proxy on demand, When noProgressMinutes is under 5, Then the config is refused at that path; at 5 it is accepted', () => {
     const onDemand = (noProgressMinutes: number) => ({
-      ...minimal(),
+      ...minimalConfigFile(),
       timeouts: { maxMinutes: 30, noProgressMinutes },
       network: { proxy: 'on-demand', proxyIdleMinutes: 10 },
     });
@@ -294,9 +288,11 @@ describe('configuration', () => {
       /timeouts\.noProgressMinutes[\s\S]*at least 5 with network\.proxy "on-demand"/,
     );
     expect(parseConfig(onDemand(5)).network).toEqual({ maxAzs: 1, proxy: 'on-demand', proxyIdleMinutes: 10 });
-    expect(() => parseConfig({ ...minimal(), timeouts: { maxMinutes: 30, noProgressMinutes: 4 } })).not.toThrow();
-    expect(() => parseConfig({ ...minimal(), network: { proxy: 'sometimes' } })).toThrow(/network\.proxy/);
-    expect(() => parseConfig({ ...minimal(), network: { proxy: 'on-demand', proxyIdleMinutes: 0 } })).toThrow(/network\.proxyIdleMinutes/);
+    expect(() => parseConfig({ ...minimalConfigFile(), timeouts: { maxMinutes: 30, noProgressMinutes: 4 } })).not.toThrow();
+    expect(() => parseConfig({ ...minimalConfigFile(), network: { proxy: 'sometimes' } })).toThrow(/network\.proxy/);
+    expect(() => parseConfig({ ...minimalConfigFile(), network: { proxy: 'on-demand', proxyIdleMinutes: 0 } })).toThrow(
+      /network\.proxyIdleMinutes/,
+    );
   });
 
   it('Given a config file that cannot be read or is not JSON, When it is loaded, Then the error names the file', () => {
@@ -307,7 +303,7 @@ describe('configuration', () => {
   });
 
   it('Given repos with their own values, When a repo is resolved, Then it is matched case-insensitively with the repo values over the defaults', () => {
-    const config = parseConfig({ ...minimal(), repos: [{ name: 'acme/web', budgetUsd: 1, spot: true }, { name: 'acme/api' }] });
+    const config = parseConfig({ ...minimalConfigFile(), repos: [{ name: 'acme/web', budgetUsd: 1, spot: true }, { name: 'acme/api' }] });
     expect(repoSettings(config, 'ACME/WEB')).toMatchObject({ name: 'acme/web', budgetUsd: 1, maxMinutes: 60, spot: true });
     expect(repoSettings(config, 'acme/api')).toMatchObject({ budgetUsd: 2, spot: false });
     expect(repoSettings(config, 'acme/other')).toBeUndefined();

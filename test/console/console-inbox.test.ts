@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { budgetApprovalRequest } from '../../core/inbox/budget-approval';
-import { newRunId } from '../../core/runs/run-id';
+import { openInboxItem } from '../support/open-inbox-item';
 import { sampleRepo } from '../local/platform-harness';
 import { axeViolations, CONSOLE_TEST_TIMEOUT_MS, screenshot, useConsoleFixture } from './browser';
 
@@ -123,26 +123,8 @@ describe('web console in Chromium', () => {
         expect(askedRunId).toBeDefined();
         const runId = askedRunId!;
         // The items are written to the store as Pause would write them, with no task token waiting, and resolved through the real API.
-        const openItem = async (type: 'plan_approval' | 'budget_approval', message: string, details: Record<string, unknown>) => {
-          const itemId = newRunId();
-          await platform.store.inbox.create({
-            itemId,
-            type,
-            runId,
-            repo: sampleRepo,
-            requester: 'local:tester',
-            state: 'open',
-            createdAt: new Date().toISOString(),
-            resolvedAt: null,
-            resolvedBy: null,
-            message,
-            details,
-            resolution: null,
-            taskToken: null,
-            checkpoint: null,
-          });
-          return itemId;
-        };
+        const openItem = (type: 'plan_approval' | 'budget_approval', message: string, details: Record<string, unknown>) =>
+          openInboxItem(platform.store.inbox, { type, runId, repo: sampleRepo, requester: 'local:tester', message, details });
         const planId = await openItem('plan_approval', 'Approve this plan?', {
           plan: '1. Read src/slugify.js\n2. Collapse separators <b>now</b>\n3. Run the tests',
         });

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import type { InboxItemType } from '../../core/inbox/inbox-item';
 import { riskyActionRequest } from '../../core/inbox/risky-action';
-import { newRunId } from '../../core/runs/run-id';
+import { openInboxItem } from '../support/open-inbox-item';
 import { demoAssets } from '../../local/demo';
 import { createBareRepoFromDirectory } from '../../local/forge';
 import { ended, sampleRepo, startTestPlatform, testHome, untilStatus, type TestPlatform } from '../local/platform-harness';
@@ -53,26 +53,8 @@ describe('web console in Chromium: filters, queue, reject and risky actions', ()
   const shownRuns = (page: Page) =>
     page.locator('table.runs tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-run-id')));
 
-  const openItem = async (type: InboxItemType, message: string, details: Record<string, unknown>) => {
-    const itemId = newRunId();
-    await t.platform.store.inbox.create({
-      itemId,
-      type,
-      runId: working,
-      repo: sampleRepo,
-      requester: 'local:tester',
-      state: 'open',
-      createdAt: new Date().toISOString(),
-      resolvedAt: null,
-      resolvedBy: null,
-      message,
-      details,
-      resolution: null,
-      taskToken: null,
-      checkpoint: null,
-    });
-    return itemId;
-  };
+  const openItem = (type: InboxItemType, message: string, details: Record<string, unknown>) =>
+    openInboxItem(t.platform.store.inbox, { type, runId: working, repo: sampleRepo, requester: 'local:tester', message, details });
 
   let working: string;
   let queuedOther: string;

@@ -1,18 +1,10 @@
 import { parseConfig } from '../../core/config/load';
 import { alwaysOnMetricSeries, idleMonthly, perRunOverhead, recordedRunCounts, synthesizedTemplate } from '../../bench/cost';
 import { metricCatalog } from '../../core/metrics/catalog';
+import { minimalConfigFile } from '../support/minimal-config';
 
 const config = (maxAzs: number, proxy: 'always-on' | 'on-demand' = 'always-on') =>
-  parseConfig({
-    repos: [{ name: 'acme/web' }],
-    model: {
-      id: 'anthropic.claude',
-      prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 },
-      fargate: { vcpuHourUsd: 0.04, gbHourUsd: 0.004 },
-    },
-    github: { tokenSecret: 'nightshift/token' },
-    network: { maxAzs, proxy },
-  });
+  parseConfig({ ...minimalConfigFile(), network: { maxAzs, proxy } });
 
 describe('bench/cost.ts prices the synthesized template', () => {
   // $40 plus the runner's proxy credential ($0.40, a generated Secrets Manager secret), the inbox topic's KMS key ($1), the

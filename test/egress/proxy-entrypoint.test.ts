@@ -8,19 +8,12 @@ import { newRunnerProxyPassword, parseAccessLogLine, runnerProxyPasswordHash, sq
 import { checkProxy } from '../../adapters/http/proxy-check';
 import { connectVia } from './proxy-request';
 import { squidOrSkip } from './squid-process';
+import { minimalConfigFile } from '../support/minimal-config';
 
 const { describeWithSquid } = squidOrSkip();
 const root = resolve(__dirname, '../..');
 
-const config = parseConfig({
-  repos: [{ name: 'acme/web' }],
-  model: {
-    id: 'anthropic.claude',
-    prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 },
-    fargate: { vcpuHourUsd: 0.04, gbHourUsd: 0.004 },
-  },
-  github: { tokenSecret: 'nightshift/token' },
-});
+const config = parseConfig(minimalConfigFile());
 
 describeWithSquid('proxy/entrypoint.sh and proxy/healthcheck.sh (the container image scripts)', () => {
   it("Given the image scripts and a generated config, When the entrypoint starts squid from NIGHTSHIFT_SQUID_CONF, Then it logs requests to stdout, is healthy, keeps only the credential's hash, and stops cleanly on SIGTERM", async () => {

@@ -313,6 +313,20 @@ describe('CI auto-fix through the webhook receiver', () => {
 });
 
 describe('CI auto-fix with other configurations', () => {
+  /** Auto-fix on `h` reading CI from `ci`, and alice's run on pull request #2 (branch `changes`) taken to RUNNING: its id. */
+  async function runningOnPull2(h: WebhookHarness, ci: FakeCi): Promise<string> {
+    h.deps.autofix = { attempts: createAutofixAttempts(h.db.doc, h.db.names.control), events: h.db.store.events, ci: async () => ci };
+    const { runId } = await h.deps.submit({
+      request: { repo: REPO, prompt: 'Change it.', branch: 'changes' },
+      requester: 'github:alice',
+      source: 'github_comment',
+      thread: `${REPO}#2`,
+    });
+    await h.db.store.runs.transition(runId, 'STARTING');
+    await h.db.store.runs.transition(runId, 'RUNNING');
+    return runId;
+  }
+
   test('Given auto-fix off in the config, When CI fails, Then nothing starts until `/nightshift autofix on` on the pull request', async () => {
     const h = await startWebhookHarness(
       webhookConfig({
@@ -321,15 +335,7 @@ describe('CI auto-fix with other configurations', () => {
     );
     try {
       const ci = new FakeCi();
-      h.deps.autofix = { attempts: createAutofixAttempts(h.db.doc, h.db.names.control), events: h.db.store.events, ci: async () => ci };
-      const { runId } = await h.deps.submit({
-        request: { repo: REPO, prompt: 'Change it.', branch: 'changes' },
-        requester: 'github:alice',
-        source: 'github_comment',
-        thread: `${REPO}#2`,
-      });
-      await h.db.store.runs.transition(runId, 'STARTING');
-      await h.db.store.runs.transition(runId, 'RUNNING');
+      const runId = await runningOnPull2(h, ci);
       await h.db.store.runs.transition(runId, 'SUCCEEDED', {
         outcome: 'pr_updated',
         prUrl: `https://github.com/${REPO}/pull/2`,
@@ -367,15 +373,7 @@ describe('CI auto-fix with other configurations', () => {
     try {
       const ci = new FakeCi();
       ci.jobs = [{ id: 9, name: 'Nightshift', conclusion: 'failure', failedSteps: [], summary: 'the run failed', hasLog: false }];
-      h.deps.autofix = { attempts: createAutofixAttempts(h.db.doc, h.db.names.control), events: h.db.store.events, ci: async () => ci };
-      const { runId } = await h.deps.submit({
-        request: { repo: REPO, prompt: 'Change it.', branch: 'changes' },
-        requester: 'github:alice',
-        source: 'github_comment',
-        thread: `${REPO}#2`,
-      });
-      await h.db.store.runs.transition(runId, 'STARTING');
-      await h.db.store.runs.transition(runId, 'RUNNING');
+      const runId = await runningOnPull2(h, ci);
       await h.db.store.runs.transition(runId, 'FAILED', {
         prUrl: `https://github.com/${REPO}/pull/2`,
         finishedAt: new Date().toISOString(),

@@ -27,6 +27,21 @@ const job = (over: Partial<CiJob> = {}): CiJob => ({
   hasLog: true,
   ...over,
 });
+/** GitHub's `example`-th workflow_run.completed payload, concluded `conclusion`, then `adjust`ed. */
+const workflowRunCompleted = (
+  example: number,
+  conclusion: string,
+  adjust: NonNullable<Parameters<typeof examplePayload>[2]> = () => undefined,
+) =>
+  examplePayload(
+    'workflow_run',
+    'completed',
+    (x) => {
+      x.workflow_run.conclusion = conclusion;
+      adjust(x);
+    },
+    example,
+  );
 const ev = (type: string, detail: Record<string, unknown>): TimelineEvent =>
   ({ at: '2026-12-03T00:00:00.000Z', type, message: type, detail }) as TimelineEvent;
 const tests = (phase: 'base' | 'head', passed: boolean, failed: string[], total = 10) =>
@@ -51,15 +66,9 @@ describe('CI events (real @octokit/webhooks-examples payloads)', () => {
   });
 
   it('Given a workflow run completed with a failure, When it is classified, Then it carries its check suite id (the same attempt as its check suite) and its head repository', () => {
-    const p = examplePayload(
-      'workflow_run',
-      'completed',
-      (x) => {
-        x.workflow_run.conclusion = 'timed_out';
-        x.workflow_run.pull_requests[0].head.sha = x.workflow_run.head_sha;
-      },
-      2,
-    );
+    const p = workflowRunCompleted(2, 'timed_out', (x) => {
+      x.workflow_run.pull_requests[0].head.sha = x.workflow_run.head_sha;
+    });
     const trigger = classifyDelivery('workflow_run', p, settings);
     expect(trigger).toMatchObject({
       kind: 'ci_failed',
@@ -80,27 +89,13 @@ describe('CI events (real @octokit/webhooks-examples payloads)', () => {
       kind: 'ignore',
       reason: 'check_suite.requested',
     });
-    const cancelled = examplePayload(
-      'workflow_run',
-      'completed',
-      (x) => {
-        x.workflow_run.conclusion = 'cancelled';
-      },
-      1,
-    );
+    const cancelled = workflowRunCompleted(1, 'cancelled');
     expect(classifyDelivery('workflow_run', cancelled, settings)).toEqual({
       kind: 'ignore',
       reason: 'the workflow run concluded cancelled',
     });
     // The example's pull request has another head sha than the run: it is not a pull request of this commit.
-    const other = examplePayload(
-      'workflow_run',
-      'completed',
-      (x) => {
-        x.workflow_run.conclusion = 'failure';
-      },
-      2,
-    );
+    const other = workflowRunCompleted(2, 'failure');
     expect(classifyDelivery('workflow_run', other, settings)).toMatchObject({ kind: 'ci_failed', pullNumbers: [] });
   });
 });

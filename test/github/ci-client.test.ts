@@ -1,14 +1,13 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import { octokitCiClient } from '../../lambdas/github/github-ci-client';
 import { mintWebhookToken } from '../../lambdas/github/webhook-token-broker';
 import { CI_TOKEN_PERMISSIONS, WEBHOOK_TOKEN_PERMISSIONS } from '../../lambdas/github/webhook-token-contract';
 import { webhookConfig } from './webhook-harness';
-import { branchHead, createBareRepoFromDirectory, startForge, type ForgeServer } from '../../local/forge';
+import { branchHead } from '../../local/forge';
+import { withOneRepoForge } from '../support/one-repo-forge';
 
 /**
  * The CI reads of auto-fix (lambdas/github/github-ci-client.ts) against the local forge's Actions and
@@ -16,25 +15,12 @@ import { branchHead, createBareRepoFromDirectory, startForge, type ForgeServer }
  * log through GitHub's redirect, of which only the end is kept.
  */
 describe('the CI client against the local forge', () => {
-  let root: string;
-  let forge: ForgeServer;
-  beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'nightshift-forge-ci-'));
-    const project = mkdtempSync(join(tmpdir(), 'nightshift-forge-ci-project-'));
-    writeFileSync(join(project, 'README.md'), 'hello\n');
-    createBareRepoFromDirectory(root, 'acme/web', project);
-    rmSync(project, { recursive: true, force: true });
-    forge = await startForge({ root });
-  });
-  afterAll(async () => {
-    await forge.stop();
-    rmSync(root, { recursive: true, force: true });
-  });
+  const local = withOneRepoForge('nightshift-forge-ci-');
 
   test('Given a failed workflow run on the local forge, When the CI client reads it, Then it gets jobs with their failed steps, check runs as Actions shows them, and the tail of a long log', async () => {
-    const headSha = branchHead(join(root, 'acme', 'web.git'), 'main')!;
+    const headSha = branchHead(join(local.root, 'acme', 'web.git'), 'main')!;
     const long = `${Array.from({ length: 20_000 }, (_, i) => `line ${i}`).join('\n')}\nthe failure at the end`;
-    const run = forge.reportCi('acme/web', {
+    const run = local.forge.reportCi('acme/web', {
       headSha,
       headBranch: 'main',
       jobs: [
@@ -51,7 +37,7 @@ describe('the CI client against the local forge', () => {
       ],
     });
     expect(run).toMatchObject({ conclusion: 'failure', headSha });
-    const client = octokitCiClient({ baseUrl: forge.url, token: 'unused-for-reads', repo: 'acme/web' });
+    const client = octokitCiClient({ baseUrl: local.forge.url, token: 'unused-for-reads', repo: 'acme/web' });
     const [build, test] = run.jobs;
     expect(await client.workflowJobs(run.workflowRunId)).toEqual([
       { id: build!.id, name: 'build', conclusion: 'success', failedSteps: [], summary: null, hasLog: true },
@@ -69,8 +55,8 @@ describe('the CI client against the local forge', () => {
     // A job without a log (expired, deleted): null, not an error.
     expect(await client.jobLogTail(999_999, 4_096)).toBeNull();
     // Nothing was delivered: no webhook is set.
-    await forge.idle();
-    expect(forge.deliveries).toEqual([]);
+    await local.forge.idle();
+    expect(local.forge.deliveries).toEqual([]);
   });
 
   test("Given another app's check run, When the CI client reads the suite, Then it gets what the check reported, not a log", async () => {
@@ -125,14 +111,14 @@ describe('the CI client against the local forge', () => {
         installationId: 1,
         privateKeySecret: 'nightshift/github-app-key',
         webhookSecret: 'nightshift/gh-webhook',
-        apiUrl: forge.url,
+        apiUrl: local.forge.url,
       },
     });
     const deps = { config, secrets: async () => privateKey };
     const asked = async (request: Record<string, unknown>) => {
-      const before = forge.requests.length;
+      const before = local.forge.requests.length;
       await mintWebhookToken(deps, { kind: 'webhookToken', repo: 'acme/web', ...request });
-      return forge.requests.slice(before).map((r) => (r.body as { permissions?: unknown }).permissions);
+      return local.forge.requests.slice(before).map((r) => (r.body as { permissions?: unknown }).permissions);
     };
     expect(await asked({ ci: true })).toEqual([{ ...CI_TOKEN_PERMISSIONS }]);
     expect(CI_TOKEN_PERMISSIONS).toEqual({ issues: 'write', pull_requests: 'read', metadata: 'read', checks: 'read', actions: 'read' });

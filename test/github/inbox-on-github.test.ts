@@ -9,6 +9,7 @@ import { newRunId } from '../../core/runs/run-id';
 import { snsInboxNotifier } from '../../lambdas/orchestrator/inbox-topic';
 import { inboxTopicHandler, type InboxTopicDeps } from '../../lambdas/github/webhook';
 import { examplePayload, REPO, startWebhookHarness, type WebhookHarness } from './webhook-harness';
+import { runningLabeledIssueRun } from '../support/labeled-issue-run';
 
 /**
  * Issue 13 item 4 on GitHub: a GitHub run's question is announced on the inbox topic, posted on its
@@ -204,13 +205,7 @@ describe('the question goes out', () => {
   });
 
   test('Given a publish that fails, When a run pauses, Then the pause is complete and the timeline says the notification could not be sent', async () => {
-    const labeled = await h.deliver(
-      'issues',
-      examplePayload('issues', 'labeled', (p) => (p.label.name = 'nightshift')),
-    );
-    const runId = labeled.body.runId as string;
-    await h.db.store.runs.transition(runId, 'STARTING');
-    await h.db.store.runs.transition(runId, 'RUNNING', { startedAt: new Date().toISOString() });
+    const runId = await runningLabeledIssueRun(h);
     const itemId = newRunId();
     const failing = { itemCreated: async () => Promise.reject(new Error('SNS is down')) };
     await pauseRun(

@@ -5,6 +5,7 @@ import { newRunId } from '../../core/runs/run-id';
 import type { PauseReason } from '../../core/inbox/pause-report';
 import { inboxTopicHandler } from '../../lambdas/github/webhook';
 import { examplePayload, REPO, startWebhookHarness, type WebhookHarness } from './webhook-harness';
+import { runningLabeledIssueRun } from '../support/labeled-issue-run';
 
 /**
  * Issue 11 item 6, while a GitHub run waits for a human: its one status comment says what it waits
@@ -21,13 +22,7 @@ afterEach(() => h.stop());
 const RUN = '01JBX7M5Q6RZ5Y9V3G2H4K8N0P';
 
 async function pausedIssueRun(reason: PauseReason = 'question'): Promise<{ runId: string; itemId: string; statusCommentId: number }> {
-  const labeled = await h.deliver(
-    'issues',
-    examplePayload('issues', 'labeled', (p) => (p.label.name = 'nightshift')),
-  );
-  const runId = labeled.body.runId as string;
-  await h.db.store.runs.transition(runId, 'STARTING');
-  await h.db.store.runs.transition(runId, 'RUNNING', { startedAt: new Date().toISOString() });
+  const runId = await runningLabeledIssueRun(h);
   const itemId = newRunId();
   await pauseRun(
     { ...h.db.store, stopRunTasks: async () => undefined },

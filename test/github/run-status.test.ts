@@ -1,8 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { octokitRepoClient } from '../../lambdas/github/github-repo-client';
 import {
@@ -15,7 +13,8 @@ import {
 } from '../../core/github/run-status';
 import { endedStatusOf } from '../../core/github/run-status-report';
 import type { RunEvent } from '../../core/runs/schemas';
-import { branchHead, createBareRepoFromDirectory, issueForgeToken, startForge, type ForgeServer } from '../../local/forge';
+import { branchHead, issueForgeToken } from '../../local/forge';
+import { withOneRepoForge } from '../support/one-repo-forge';
 import { addComment, createIssue, listCheckRuns, listComments } from '../../local/forge/forge-records';
 
 const RUN = '01JBX7M5Q6RZ5Y9V3G2H4K8N0P';
@@ -98,36 +97,23 @@ describe('the status comment, from queued to the result', () => {
 });
 
 describe('the local forge answers the status endpoints GitHub-shaped (through the same Octokit client)', () => {
-  let root: string;
-  let forge: ForgeServer;
-  beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'nightshift-forge-status-'));
-    const project = mkdtempSync(join(tmpdir(), 'nightshift-forge-project-'));
-    writeFileSync(join(project, 'README.md'), 'hello\n');
-    createBareRepoFromDirectory(root, 'acme/web', project);
-    rmSync(project, { recursive: true, force: true });
-    forge = await startForge({ root });
-  });
-  afterAll(async () => {
-    await forge.stop();
-    rmSync(root, { recursive: true, force: true });
-  });
+  const local = withOneRepoForge('nightshift-forge-status-');
 
   test('Given the local forge, When a status comment is edited and a check run written twice, Then the comment is edited in place and the check run created once and then updated', async () => {
-    const issue = createIssue(root, 'acme/web', { title: 'x', body: 'y' });
-    addComment(root, 'acme/web', issue.number, 'someone else');
-    const { token } = issueForgeToken(root, 'acme/web', null);
-    const client = octokitRepoClient({ baseUrl: forge.url, token, repo: 'acme/web', canWriteChecks: true });
+    const issue = createIssue(local.root, 'acme/web', { title: 'x', body: 'y' });
+    addComment(local.root, 'acme/web', issue.number, 'someone else');
+    const { token } = issueForgeToken(local.root, 'acme/web', null);
+    const client = octokitRepoClient({ baseUrl: local.forge.url, token, repo: 'acme/web', canWriteChecks: true });
     const { id } = await client.comment(issue.number, 'queued');
     await client.editComment(id, 'running');
-    expect(listComments(root, 'acme/web', issue.number).map((c) => c.body)).toEqual(['someone else', 'running']);
+    expect(listComments(local.root, 'acme/web', issue.number).map((c) => c.body)).toEqual(['someone else', 'running']);
     await expect(client.editComment(issue.number * 1_000_000 + 99, 'x')).rejects.toMatchObject({ status: 404 });
 
-    const headSha = branchHead(join(root, 'acme', 'web.git'), 'main')!;
+    const headSha = branchHead(join(local.root, 'acme', 'web.git'), 'main')!;
     const output = { name: 'Nightshift' as const, conclusion: 'success' as const, title: 'Draft ready', summary: 'first' };
     await client.upsertCheckRun({ headSha, externalId: RUN, output });
     await client.upsertCheckRun({ headSha, externalId: RUN, output: { ...output, conclusion: 'failure', summary: 'second' } });
-    expect(listCheckRuns(root, 'acme/web')).toEqual([
+    expect(listCheckRuns(local.root, 'acme/web')).toEqual([
       expect.objectContaining({
         name: 'Nightshift',
         headSha,
@@ -141,7 +127,7 @@ describe('the local forge answers the status endpoints GitHub-shaped (through th
   });
 
   test('Given pull requests on the local forge, When one is merged and one closed, Then each delivers pull_request.closed, merged or not; the platform itself cannot merge', async () => {
-    const bare = join(root, 'acme', 'web.git');
+    const bare = join(local.root, 'acme', 'web.git');
     const received: {
       event: string;
       body: { action: string; pull_request: { number: number; merged: boolean; merged_at: string | null } };
@@ -155,13 +141,13 @@ describe('the local forge answers the status endpoints GitHub-shaped (through th
       });
     });
     await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
-    forge.setWebhook(`http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`, 'secret-0123456789');
+    local.forge.setWebhook(`http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`, 'secret-0123456789');
     try {
       execFileSync('git', ['branch', 'feature', 'main'], { cwd: bare });
       execFileSync('git', ['branch', 'other', 'main'], { cwd: bare });
-      const as = (login: string | null) => issueForgeToken(root, 'acme/web', null, 600, new Date(), login ?? undefined).token;
+      const as = (login: string | null) => issueForgeToken(local.root, 'acme/web', null, 600, new Date(), login ?? undefined).token;
       const api = async (token: string, method: string, path: string, body: unknown) =>
-        fetch(`${forge.url}/repos/acme/web${path}`, {
+        fetch(`${local.forge.url}/repos/acme/web${path}`, {
           method,
           headers: { authorization: `token ${token}`, 'content-type': 'application/json' },
           body: JSON.stringify(body),
@@ -175,7 +161,7 @@ describe('the local forge answers the status endpoints GitHub-shaped (through th
         number: number;
       };
       expect((await api(as('acme'), 'PATCH', `/pulls/${other.number}`, { state: 'closed' })).status).toBe(200);
-      await forge.idle();
+      await local.forge.idle();
       expect(received.map((r) => [r.event, r.body.action, r.body.pull_request.number, r.body.pull_request.merged])).toEqual([
         ['pull_request', 'closed', pr.number, true],
         ['pull_request', 'closed', other.number, false],
@@ -188,8 +174,8 @@ describe('the local forge answers the status endpoints GitHub-shaped (through th
   });
 
   test('Given no token of the repository, When the client writes, Then nothing is written', async () => {
-    const other = issueForgeToken(root, 'acme/other', null).token;
-    const client = octokitRepoClient({ baseUrl: forge.url, token: other, repo: 'acme/web' });
+    const other = issueForgeToken(local.root, 'acme/other', null).token;
+    const client = octokitRepoClient({ baseUrl: local.forge.url, token: other, repo: 'acme/web' });
     await expect(client.editComment(1_000_001, 'x')).rejects.toMatchObject({ status: 403 });
   });
 });

@@ -8,6 +8,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { RunStates } from '../../infra/constructs/orchestrator';
 import { stackFixture, testConfig } from '../support/test-config';
 import { eventually } from '../support/eventually';
+import { admittedRanEnded } from '../support/run-state-paths';
 import { withOrchestrationHarness } from './harness';
 
 const config = testConfig(stackFixture);
@@ -117,12 +118,7 @@ describe('pausing for a human and resuming on the same branch (the real state ma
       RunStates.pauseKind,
       RunStates.waitForHuman,
       RunStates.resume,
-      RunStates.admit,
-      RunStates.admitted,
-      RunStates.runRunner,
-      RunStates.paused,
-      RunStates.finalize,
-      RunStates.done,
+      ...admittedRanEnded,
     ]);
     await h.expectNothingLeaked([runId]);
   });

@@ -7,6 +7,7 @@ import { runGaugeTick } from '../../lambdas/ops/run-gauges';
 import { synthesize } from '../infra/synth';
 import { stackFixture, testConfig } from '../support/test-config';
 import { eventually } from '../support/eventually';
+import { queuedWokenRanEnded } from '../support/run-state-paths';
 import { OrchestrationHarness } from './harness';
 
 // The definition under test is the synthesized one; the caps are what the handlers read from the config.
@@ -55,16 +56,7 @@ test('Given a run queued behind the only slot, When the slot holder ends, Then i
   expect(await h.db.store.slots.holders()).toEqual([queued]);
   await finish(queued);
   const { execution } = await h.ended(queued);
-  expect(execution.statesEntered).toEqual([
-    RunStates.admit,
-    RunStates.admitted,
-    RunStates.admit,
-    RunStates.admitted,
-    RunStates.runRunner,
-    RunStates.paused,
-    RunStates.finalize,
-    RunStates.done,
-  ]);
+  expect(execution.statesEntered).toEqual(queuedWokenRanEnded);
   expect(execution.stateTransitions).toBeLessThanOrEqual(10);
   expect(await h.db.store.queue.head(10)).toEqual([]);
   await h.expectNothingLeaked([holder, queued]);

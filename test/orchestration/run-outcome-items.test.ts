@@ -1,7 +1,7 @@
 import { admitRun } from '../../core/runs/admission';
 import { queueHoldChecker } from '../../core/runs/queue-holds';
 import { wakeQueuedRuns } from '../../core/runs/queue-wake';
-import { finalizeRun, type FinalizeInput } from '../../core/runs/finalize';
+import { finalizeRun } from '../../core/runs/finalize';
 import { submitRun } from '../../core/runs/submit';
 import { recordPullOutcome } from '../../core/github/pull-outcome';
 import { outcomeItemId, outcomeItemType } from '../../core/inbox/run-outcome-item';
@@ -9,6 +9,8 @@ import { createThreadStore } from '../../adapters/dynamodb/threads';
 import { SYSTEM_RESOLVER } from '../../core/inbox/inbox-item';
 import type { InboxNotification } from '../../core/inbox/inbox-notification';
 import { withDynalite } from '../support/dynalite';
+import { answeredResume } from '../support/answered-resume';
+import { prOpenedInput } from '../support/finalize-inputs';
 import { stackFixture, testConfig } from '../support/test-config';
 
 /** pr_ready and failed items (created at Finalize, closed by pull_request.closed) and the review backlog they make at admission. */
@@ -26,18 +28,6 @@ async function runningRun(requester: string): Promise<string> {
 }
 
 const finalizeDeps = () => ({ ...db.store, stopRunTasks: async () => undefined });
-const prOpened = (runId: string, number: number): FinalizeInput => ({
-  runId,
-  status: 'SUCCEEDED',
-  reason: { code: 'pr_opened', message: 'done' },
-  result: {
-    outcome: 'pr_opened',
-    branch: `nightshift/${runId}-tidy`,
-    prUrl: `https://github.com/acme/web/pull/${number}`,
-    question: null,
-    summary: 'done',
-  },
-});
 
 describe('outcome items', () => {
   it('Given endings, When deciding the item, Then a new PR is pr_ready, failures are failed, and chosen or cancelled endings leave none', () => {
@@ -65,8 +55,8 @@ describe('outcome items', () => {
     const runId = await runningRun('carol');
     const announced: InboxNotification[] = [];
     const notify = { itemCreated: async (n: InboxNotification) => void announced.push(n) };
-    await finalizeRun({ ...finalizeDeps(), notify }, prOpened(runId, 11));
-    await finalizeRun({ ...finalizeDeps(), notify }, prOpened(runId, 11));
+    await finalizeRun({ ...finalizeDeps(), notify }, prOpenedInput(runId, 11));
+    await finalizeRun({ ...finalizeDeps(), notify }, prOpenedInput(runId, 11));
     const items = await db.store.inbox.listByRun(runId);
     expect(items).toEqual([
       expect.objectContaining({
@@ -134,7 +124,7 @@ describe('the review backlog (concurrency.maxOpenPrsPerRequester)', () => {
 
   it('Given a requester with two open pr_ready items, When their new run is admitted under a limit of 2, Then it waits without a slot with the reason, and starts once one item is dismissed', async () => {
     const opened = [await runningRun('dave'), await runningRun('dave')];
-    for (const [i, runId] of opened.entries()) await finalizeRun(finalizeDeps(), prOpened(runId, 20 + i));
+    for (const [i, runId] of opened.entries()) await finalizeRun(finalizeDeps(), prOpenedInput(runId, 20 + i));
     const runId = await queued('dave');
     expect(await admitRun(admissionDeps(2), runId)).toEqual({ decision: 'queued', queuePosition: expect.any(Number) });
     expect(await db.store.slots.holders()).not.toContain(runId);
@@ -167,7 +157,7 @@ describe('the review backlog (concurrency.maxOpenPrsPerRequester)', () => {
 
   it("Given a run held by its requester's reviews, When the queue sweep runs, Then it reads the hold and wakes nothing (no state transition) until an item is dismissed, then wakes it once", async () => {
     const opened = await runningRun('nina');
-    await finalizeRun(finalizeDeps(), prOpened(opened, 60));
+    await finalizeRun(finalizeDeps(), prOpenedInput(opened, 60));
     const runId = await queued('nina');
     expect(await admitRun(admissionDeps(1), runId, undefined, 'token-of-the-admit-state')).toMatchObject({ decision: 'queued' });
     const woken: string[] = [];
@@ -208,7 +198,7 @@ describe('the review backlog (concurrency.maxOpenPrsPerRequester)', () => {
       expect((await db.store.reviewPlaces.read(requester)).places).toEqual([started]);
       // The started run opens a PR: the place stays taken by its pr_ready item until it is dismissed.
       await db.store.runs.transition(started, 'RUNNING');
-      await finalizeRun(finalizeDeps(), prOpened(started, 50));
+      await finalizeRun(finalizeDeps(), prOpenedInput(started, 50));
       expect(await admitRun(admissionDeps(1), waiting)).toMatchObject({ decision: 'queued' });
       expect((await db.store.runs.get(waiting))?.queueReason).toMatch(
         new RegExp(`^waiting for review: ${requester} has 1 pull request awaiting review \\(`),
@@ -260,18 +250,9 @@ describe('the review backlog (concurrency.maxOpenPrsPerRequester)', () => {
 
   it('Given a run resumed after a pause, When its requester has a full backlog, Then it is not held', async () => {
     const opened = await runningRun('frank');
-    await finalizeRun(finalizeDeps(), prOpened(opened, 30));
+    await finalizeRun(finalizeDeps(), prOpenedInput(opened, 30));
     const runId = await queued('frank');
-    await db.store.runs.patch(runId, {
-      resume: {
-        itemId: '01ARZ3NDEKTSV4RRFFQ69G5FAV',
-        reason: 'question',
-        checkpoint: 'file:///c.json',
-        answer: 'yes',
-        answeredAt: new Date().toISOString(),
-        segment: 2,
-      },
-    });
+    await db.store.runs.patch(runId, { resume: answeredResume(new Date().toISOString()) });
     expect(await admitRun(admissionDeps(1), runId)).toMatchObject({ decision: 'admitted' });
   });
 });
@@ -279,7 +260,7 @@ describe('the review backlog (concurrency.maxOpenPrsPerRequester)', () => {
 describe('pull_request.closed and pr_ready', () => {
   it('Given a pr_ready item, When its pull request is merged, Then Nightshift closes it with the outcome, once', async () => {
     const runId = await runningRun('gina');
-    await finalizeRun(finalizeDeps(), prOpened(runId, 41));
+    await finalizeRun(finalizeDeps(), prOpenedInput(runId, 41));
     const deps = { runs: db.store.runs, threads: createThreadStore(db.doc, db.names.control), inbox: db.store.inbox };
     const at = '2030-01-03T00:00:00.000Z';
     const pull = {

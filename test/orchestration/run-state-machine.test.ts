@@ -3,6 +3,7 @@ import { RunStates } from '../../infra/constructs/orchestrator';
 import { StepFunctionsError } from '../../local/state-machine';
 import { stackFixture, testConfig } from '../support/test-config';
 import { eventually } from '../support/eventually';
+import { admittedRanEnded, queuedWokenRanEnded } from '../support/run-state-paths';
 import { withOrchestrationHarness } from './harness';
 
 const config = testConfig(stackFixture);
@@ -53,14 +54,7 @@ describe('the run state machine, executed offline from the synthesized template'
 
     const { execution, run } = await h.ended(runId);
     expect(execution.status).toBe('SUCCEEDED');
-    expect(execution.statesEntered).toEqual([
-      RunStates.admit,
-      RunStates.admitted,
-      RunStates.runRunner,
-      RunStates.paused,
-      RunStates.finalize,
-      RunStates.done,
-    ]);
+    expect(execution.statesEntered).toEqual(admittedRanEnded);
     expect(run).toMatchObject({ status: 'SUCCEEDED', outcome: 'pr_opened', prUrl: prOpened.prUrl, error: null, queuePosition: null });
     expect(run.finishedAt).not.toBeNull();
     expect(h.stoppedTasks).toContain(runId);
@@ -100,16 +94,7 @@ describe('the run state machine, executed offline from the synthesized template'
     const { execution, run } = await h.ended(second);
     expect(run).toMatchObject({ status: 'SUCCEEDED', outcome: 'pr_opened', queuePosition: null });
     // Woken by the first run's Finalize: Admit waited on its token, was woken, and admitted it on the second pass.
-    expect(execution.statesEntered).toEqual([
-      RunStates.admit,
-      RunStates.admitted,
-      RunStates.admit,
-      RunStates.admitted,
-      RunStates.runRunner,
-      RunStates.paused,
-      RunStates.finalize,
-      RunStates.done,
-    ]);
+    expect(execution.statesEntered).toEqual(queuedWokenRanEnded);
     await h.expectNothingLeaked([first, second]);
   });
 

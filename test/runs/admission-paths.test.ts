@@ -2,11 +2,14 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createStore } from '../../adapters/dynamodb';
 import { createThreadStore } from '../../adapters/dynamodb/threads';
 import { admitRun, queuePosition, SLOT_WAIT_REASON, type AdmissionDeps } from '../../core/runs/admission';
-import { finalizeRun, type FinalizeInput } from '../../core/runs/finalize';
+import { finalizeRun } from '../../core/runs/finalize';
 import type { RunPriority } from '../../core/runs/schemas';
 import { submitRun } from '../../core/runs/submit';
 import { withFaults } from '../support/dynamo-faults';
-import { startDynalite, type DynaliteHarness } from '../support/dynalite';
+import { startDynalite } from '../support/dynalite';
+import { freshEachTest } from '../support/fresh-each-test';
+import { answeredResume } from '../support/answered-resume';
+import { prOpenedInput } from '../support/finalize-inputs';
 import { stackFixture, testConfig } from '../support/test-config';
 import { admissionDepsOf } from '../support/admission-deps';
 
@@ -17,13 +20,7 @@ import { admissionDepsOf } from '../support/admission-deps';
  * between its reads and its writes (a run that ends in between, a throttled write). Each test on a
  * fresh dynalite, so slots and queue entries of one never hold back another.
  */
-let db: DynaliteHarness;
-beforeEach(async () => {
-  db = await startDynalite();
-});
-afterEach(async () => {
-  await db.stop();
-});
+const db = freshEachTest(startDynalite);
 
 const config = testConfig(stackFixture);
 const now = new Date('2030-06-01T01:00:00.000Z');
@@ -265,18 +262,6 @@ describe('the runs of a GitHub thread', () => {
 });
 
 describe("the requester's review places", () => {
-  const opened = (runId: string, number: number): FinalizeInput => ({
-    runId,
-    status: 'SUCCEEDED',
-    reason: { code: 'pr_opened', message: 'done' },
-    result: {
-      outcome: 'pr_opened',
-      branch: `nightshift/${runId}-tidy`,
-      prUrl: `https://github.com/acme/web/pull/${number}`,
-      question: null,
-      summary: 'done',
-    },
-  });
   const backlog = (max: number | undefined) => ({ maxOpenPrsPerRequester: max, inbox: db.store.inbox, places: db.store.reviewPlaces });
   const caps = { global: 5, perRepo: 5 };
 
@@ -285,7 +270,7 @@ describe("the requester's review places", () => {
     const runId = await submitted({ requester });
     await db.store.runs.transition(runId, 'STARTING');
     await db.store.runs.transition(runId, 'RUNNING');
-    await finalizeRun({ ...db.store, stopRunTasks }, opened(runId, 7));
+    await finalizeRun({ ...db.store, stopRunTasks }, prOpenedInput(runId, 7));
   }
 
   it('Given a requester with a pull request awaiting review and a limit of one, When their new run is admitted, Then it waits, held, with the review as its reason, and takes no slot', async () => {
@@ -300,16 +285,7 @@ describe("the requester's review places", () => {
   it('Given a requester with a pull request awaiting review, When their run resumed after a pause is admitted under a limit of one, Then it starts', async () => {
     await pullRequestAwaitingReview('frank');
     const runId = await submitted({ requester: 'frank' });
-    await db.store.runs.patch(runId, {
-      resume: {
-        itemId: '01ARZ3NDEKTSV4RRFFQ69G5FAV',
-        reason: 'question',
-        checkpoint: 'file:///c.json',
-        answer: 'yes',
-        answeredAt: now.toISOString(),
-        segment: 2,
-      },
-    });
+    await db.store.runs.patch(runId, { resume: answeredResume(now.toISOString()) });
     expect(await admitRun(deps({ caps, reviewBacklog: backlog(1) }), runId)).toMatchObject({ decision: 'admitted' });
   });
 

@@ -7,9 +7,12 @@ import { pauseRun } from '../../core/runs/pause';
 import type { InboxNotification } from '../../core/inbox/inbox-notification';
 import type { MetricRecord } from '../../core/metrics/catalog';
 import { runEndedMetrics } from '../../core/metrics/run-metrics';
+import type { RunnerResult } from '../../core/runs/schemas';
 import { submitRun } from '../../core/runs/submit';
 import { withFaults } from '../support/dynamo-faults';
-import { startDynalite, type DynaliteHarness } from '../support/dynalite';
+import { startDynalite } from '../support/dynalite';
+import { freshEachTest } from '../support/fresh-each-test';
+import { prOpenedInput } from '../support/finalize-inputs';
 import { stackFixture, testConfig } from '../support/test-config';
 
 /**
@@ -18,13 +21,7 @@ import { stackFixture, testConfig } from '../support/test-config';
  * items it closes and creates (and announces once), the queue it leaves and wakes, its metrics, and
  * the races and DynamoDB faults around its terminal write. Each test on a fresh dynalite.
  */
-let db: DynaliteHarness;
-beforeEach(async () => {
-  db = await startDynalite();
-});
-afterEach(async () => {
-  await db.stop();
-});
+const db = freshEachTest(startDynalite);
 
 const config = testConfig(stackFixture);
 const stopRunTasks = async () => undefined;
@@ -45,19 +42,7 @@ async function runningRun(thread?: string): Promise<string> {
   return runId;
 }
 
-const succeeded = (runId: string, result: Partial<NonNullable<FinalizeInput['result']>> = {}): FinalizeInput => ({
-  runId,
-  status: 'SUCCEEDED',
-  reason: { code: 'pr_opened', message: 'done' },
-  result: {
-    outcome: 'pr_opened',
-    branch: `nightshift/${runId}-tidy`,
-    prUrl: 'https://github.com/acme/web/pull/7',
-    question: null,
-    summary: 'done',
-    ...result,
-  },
-});
+const succeeded = (runId: string, result: Partial<RunnerResult> = {}): FinalizeInput => prOpenedInput(runId, 7, result);
 const failed = (runId: string): FinalizeInput => ({
   runId,
   status: 'FAILED',
