@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { ApiClient, ApiError } from '../../cli/api-client';
 import { regionOfApiUrl, sigV4Signer } from '../../cli/sigv4';
 import { closeServer, listenOnLoopback } from '../../local/http-listen';
+import { rejection } from '../support/rejection';
 
 describe('the API client', () => {
   let server: Server;
@@ -24,7 +25,7 @@ describe('the API client', () => {
 
   it('Given an API error envelope, When the client gets it, Then it is one clear line with code and status, and the request carries the CLI source', async () => {
     answer = { status: 403, body: JSON.stringify({ error: { code: 'repo_not_allowed', message: 'evil/repo is not in the allowlist' } }) };
-    const error = await new ApiClient({ baseUrl: base }).submit({ repo: 'evil/repo', prompt: 'x' }).catch((e: unknown) => e);
+    const error = await rejection(new ApiClient({ baseUrl: base }).submit({ repo: 'evil/repo', prompt: 'x' }));
     expect(error).toBeInstanceOf(ApiError);
     expect((error as ApiError).message).toBe('evil/repo is not in the allowlist [repo_not_allowed, HTTP 403]');
     expect((error as ApiError).message).not.toContain('\n');

@@ -9,17 +9,9 @@ import { resolveHome } from '../../local/home';
 import { cliBin, repoRoot, runCli, startDevProcess, stopDevProcess, type DevProcess } from '../local/dev-process';
 import { fastSession } from '../local/platform-harness';
 import { localFixture } from '../support/test-config';
+import { gitEnvAs } from '../support/git-env';
 
-const gitEnv = {
-  PATH: process.env.PATH,
-  HOME: tmpdir(),
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_AUTHOR_NAME: 'Me',
-  GIT_AUTHOR_EMAIL: 'me@example.com',
-  GIT_COMMITTER_NAME: 'Me',
-  GIT_COMMITTER_EMAIL: 'me@example.com',
-};
+const gitEnv = gitEnvAs('Me', 'me@example.com');
 const git = (args: string[], cwd: string) => execFileSync('git', args, { cwd, env: gitEnv, encoding: 'utf8' });
 
 /** `nightshift forge add` as a person types it, in `cwd`, against the home `home`. */

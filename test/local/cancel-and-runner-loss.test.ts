@@ -1,5 +1,6 @@
 import { slowSession, sampleRepo, startTestPlatform, untilStatus, ended, type TestPlatform } from './platform-harness';
 import { eventually } from '../support/eventually';
+import { runnerPid } from '../support/runner-interruption';
 
 /**
  * Runs that hold their slot (the recorded session's first tool call sleeps): cancelling a queued run and
@@ -37,7 +38,7 @@ describe('local mode: cancel and runner loss', () => {
     expect(await t.client.cancel(a.runId)).toMatchObject({ status: 'CANCELLED' });
 
     // Kill B's runner as if the machine under it died: nothing reports, its exit ends the run (not the heartbeat window).
-    const pid = await eventually(() => runnerPid(b.runId), "B's runner pid", 60_000);
+    const pid = await eventually(() => runnerPid(t.home.logs, b.runId), "B's runner pid", 60_000);
     process.kill(pid, 'SIGKILL');
     const lost = await untilStatus(t.client, b.runId, ended, 'B to end', 100_000);
     expect(lost.status).toBe('FAILED');
@@ -50,10 +51,4 @@ describe('local mode: cancel and runner loss', () => {
     const { events } = await t.client.events(b.runId);
     expect(events.some((e) => /runner process exited \(SIGKILL\) without reporting/.test(e.message))).toBe(true);
   }, 150_000);
-
-  function runnerPid(runId: string): number | undefined {
-    const { readdirSync, readFileSync } = jest.requireActual<typeof import('node:fs')>('node:fs');
-    const file = readdirSync(t.home.logs).find((f) => f === `${runId}.runner.pid`);
-    return file ? (JSON.parse(readFileSync(`${t.home.logs}/${file}`, 'utf8')) as { pid: number }).pid : undefined;
-  }
 });

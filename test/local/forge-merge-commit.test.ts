@@ -2,14 +2,24 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bareRepoPath, branchHead, createBareRepoFromDirectory, fileAt, getPull, issueForgeToken } from '../../local/forge';
+import { bareRepoPath, branchHead, createBareRepoFromDirectory, fileAt, getPull } from '../../local/forge';
 import { mergeBranch, MergeConflictError } from '../../local/forge/forge-repositories';
 import { setCollaborator } from '../../local/forge/forge-records';
 import { protectedPathsOfNightshiftYml } from '../../console/server/nightshift-yml-paths';
 import { classifiedRunDiff } from '../../console/server/run-diff';
-import { fastSession, sampleRepo, startTestPlatform, testHome, untilStatus, ended, type TestPlatform } from './platform-harness';
+import {
+  actOnForge,
+  fastSession,
+  sampleRepo,
+  startTestPlatform,
+  testHome,
+  untilStatus,
+  ended,
+  type TestPlatform,
+} from './platform-harness';
 import { localFixture } from '../support/test-config';
 import { eventually } from '../support/eventually';
+import { aliceOpensSlugifyIssue } from '../support/github-issue-run';
 
 /**
  * The local forge's merge when the base branch moved after the pull request was opened (issue 11):
@@ -92,27 +102,18 @@ describe('local mode: a draft PR merged with a merge commit', () => {
   }, 240_000);
   afterAll(() => t?.stop());
 
-  const as = async (login: string, method: string, path: string, body: unknown) => {
-    const { token } = issueForgeToken(t.home.forge, sampleRepo, null, 600, new Date(), login);
-    return fetch(`${t.platform.forgeUrl}/repos/${sampleRepo}${path}`, {
-      method,
-      headers: { authorization: `token ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-  };
+  const as: ReturnType<typeof actOnForge> = (...args) => actOnForge(t)(...args);
 
   it('Given an issue run with its draft PR and main moved since, When alice merges it, Then main gets a merge commit, the runs record the merge and the pr_ready item closes', async () => {
-    const issue = (await (
-      await as('alice', 'POST', '/issues', { title: 'Fix slugify', body: 'Fix slugify so the tests pass.' })
-    ).json()) as { number: number };
-    expect((await as('alice', 'POST', `/issues/${issue.number}/labels`, { labels: ['nightshift'] })).status).toBe(200);
+    const issue = await aliceOpensSlugifyIssue(t);
+    await as('alice', 'POST', `/issues/${issue}/labels`, { labels: ['nightshift'] }, 200);
     const started = await eventually(
       async () => (await t.platform.store.runs.list({ limit: 10 })).runs.find((r) => r.source === 'github_issue'),
       'the issue run',
       60_000,
     );
     const run = await untilStatus(t.client, started.runId, ended, 'the issue run to end', 120_000);
-    expect(run).toMatchObject({ status: 'SUCCEEDED', outcome: 'pr_opened', thread: `${sampleRepo}#${issue.number}` });
+    expect(run).toMatchObject({ status: 'SUCCEEDED', outcome: 'pr_opened', thread: `${sampleRepo}#${issue}` });
     const number = Number(/\/pull\/(\d+)$/.exec(run.prUrl!)![1]);
     const ready = await eventually(
       async () => (await t.client.inbox({ type: 'pr_ready', state: 'all' })).items.find((i) => i.runId === run.runId),
@@ -150,15 +151,13 @@ describe('local mode: a draft PR merged with a merge commit', () => {
     const head = branchHead(bare, run.branch!)!;
     const moved = pushCommit(bare, 'main', 'CHANGELOG-main.md', 'changed on main meanwhile\n');
 
-    const merged = await as('alice', 'PUT', `/pulls/${number}/merge`, {});
-    expect(merged.status).toBe(200);
-    const answer = (await merged.json()) as { sha: string; merged: boolean };
+    const answer = (await as('alice', 'PUT', `/pulls/${number}/merge`, {}, 200)) as { sha: string; merged: boolean };
     expect(answer.merged).toBe(true);
     expect(branchHead(bare, 'main')).toBe(answer.sha);
     expect(parentsOf(bare, answer.sha)).toEqual([moved, head]);
     expect(getPull(t.home.forge, sampleRepo, number)).toMatchObject({ state: 'closed', mergedAt: expect.any(String) });
     // A merged pull request is not mergeable again.
-    expect((await as('alice', 'PUT', `/pulls/${number}/merge`, {})).status).toBe(405);
+    await as('alice', 'PUT', `/pulls/${number}/merge`, {}, 405);
 
     const closed = await eventually(
       async () =>
@@ -169,7 +168,7 @@ describe('local mode: a draft PR merged with a merge commit', () => {
     expect(closed).toMatchObject({ resolvedBy: 'nightshift', resolution: { action: 'closed', answer: null, pullRequest: 'merged' } });
     // Recorded on the thread's run (docs/github-app.md#outcomes-pull_requestclosed), shown in the run view.
     expect(await t.client.getRun(run.runId)).toMatchObject({
-      thread: `${sampleRepo}#${issue.number}`,
+      thread: `${sampleRepo}#${issue}`,
       pullRequest: { number, state: 'merged', at: expect.any(String) },
     });
     expect(t.platform.forge.deliveries.filter((d) => d.event === 'pull_request' && d.action === 'closed')).toEqual([

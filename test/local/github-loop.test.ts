@@ -8,6 +8,7 @@ import { listComments, setCollaborator } from '../../local/forge/forge-records';
 import { sampleRepo, startTestPlatform, testHome, type TestPlatform, actOnForge } from './platform-harness';
 import { localFixture } from '../support/test-config';
 import { eventually } from '../support/eventually';
+import { botCommentsOn } from '../support/github-issue-run';
 
 const session = join(__dirname, '..', 'fixtures', 'sessions', 'append-note.jsonl');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -70,8 +71,7 @@ describe('the GitHub loop in local mode', () => {
 
     // The issue run's one status comment ends as its result (edited in place when its execution ended),
     // and the PR's head commit has the Nightshift check run.
-    const issueComments = () =>
-      listComments(t.home.forge, sampleRepo, Number(issue.number)).filter((c) => c.user.type === 'Bot' && c.body.includes(first.runId));
+    const issueComments = () => botCommentsOn(t, Number(issue.number)).filter((c) => c.body.includes(first.runId));
     const result = await eventually(
       () => issueComments().find((c) => c.body.includes('opened a draft pull request')),
       'the status comment to show the result',
@@ -112,7 +112,7 @@ describe('the GitHub loop in local mode', () => {
 
     await t.platform.forge.idle();
     expect(await runsBy('github_comment')).toHaveLength(1);
-    const replies = listComments(t.home.forge, sampleRepo, pr).filter((c) => c.user.type === 'Bot');
+    const replies = botCommentsOn(t, pr);
     expect(replies.filter((c) => c.body.includes('write access'))).toHaveLength(1);
     expect(replies.some((c) => c.body.includes(second.runId))).toBe(true);
     expect(replies.filter((c) => c.body.startsWith(`@alice Nightshift run \`${second.runId}\` pushed 1 commit`))).toHaveLength(1);

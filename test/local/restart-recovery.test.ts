@@ -7,6 +7,7 @@ import { startDevProcess } from './dev-process';
 import { sampleRepo, slowSession, startTestPlatform, testHome, untilStatus } from './platform-harness';
 import { eventually } from '../support/eventually';
 import { isAlive } from '../support/processes';
+import { runnerPid } from '../support/runner-interruption';
 
 const alive = isAlive;
 
@@ -19,17 +20,7 @@ describe('local mode: restart recovery', () => {
       const running = await client.submit({ repo: sampleRepo, prompt: 'A run that is mid-flight when the platform dies.' });
       const queuedBehind = await client.submit({ repo: sampleRepo, prompt: 'A second one.' });
       await untilStatus(client, running.runId, (r) => r.status === 'RUNNING', 'the run to be RUNNING');
-      const runnerPid = await eventually(
-        () => {
-          try {
-            return (JSON.parse(require('node:fs').readFileSync(`${home.logs}/${running.runId}.runner.pid`, 'utf8')) as { pid: number }).pid;
-          } catch {
-            return undefined;
-          }
-        },
-        'the runner pid file',
-        60_000,
-      );
+      const runner = await eventually(() => runnerPid(home.logs, running.runId), 'the runner pid file', 60_000);
 
       // A tool command of the run, as the sandbox starts one: its own process group and session, the
       // tool user, the command marker, HOME in the run's workspace (and a background child).
@@ -55,7 +46,7 @@ describe('local mode: restart recovery', () => {
       // A crash: the platform process dies at once; its runner (own process group) is orphaned.
       dev.child.kill('SIGKILL');
       await new Promise((resolve) => dev.child.once('exit', resolve));
-      expect(alive(runnerPid)).toBe(true);
+      expect(alive(runner)).toBe(true);
       expect(alive(toolPid)).toBe(true);
 
       const t = await startTestPlatform({ session: slowSession, home, configFile, keepHome: true });
@@ -66,7 +57,7 @@ describe('local mode: restart recovery', () => {
         const other = await t.client.getRun(queuedBehind.runId);
         expect(other.status).toBe('FAILED');
         expect(await t.platform.store.slots.holders()).toEqual([]);
-        await eventually(() => (alive(runnerPid) ? undefined : true), 'the orphaned runner to be stopped', 60_000);
+        await eventually(() => (alive(runner) ? undefined : true), 'the orphaned runner to be stopped', 60_000);
         // Its tool command's group is not the runner's: it is found by its marker and killed too.
         await eventually(() => (alive(toolPid) ? undefined : true), 'the orphaned tool command to be killed', 60_000);
         // The data survived: both runs are still listed.

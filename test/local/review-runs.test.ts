@@ -12,6 +12,7 @@ import { sampleRepo, startTestPlatform, testHome, type TestPlatform, actOnForge 
 import { localFixture } from '../support/test-config';
 import { eventually } from '../support/eventually';
 import { pushSlugFixBranch } from '../support/slug-fix-branch';
+import { rejection } from '../support/rejection';
 
 const session = join(__dirname, '..', 'fixtures', 'sessions', 'review-pr.jsonl');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -189,13 +190,9 @@ describe('review runs in local mode', () => {
   it('Given a review without pr, of a fork pull request or of an unknown one, When it is submitted, Then it is refused with a 4xx and nothing is written', async () => {
     const before = (await t.platform.store.runs.list({ limit: 100 })).runs.length;
     const refusal = async (request: Record<string, unknown>) => {
-      try {
-        await t.client.submit({ repo: sampleRepo, prompt: 'Review it.', ...request } as never);
-      } catch (err) {
-        if (err instanceof ApiError) return err;
-        throw err;
-      }
-      throw new Error('the submission was accepted');
+      const err = await rejection(t.client.submit({ repo: sampleRepo, prompt: 'Review it.', ...request } as never));
+      if (err instanceof ApiError) return err;
+      throw err;
     };
     const missing = await refusal({ kind: 'review' });
     expect(missing).toMatchObject({ status: 400, code: 'invalid_request' });

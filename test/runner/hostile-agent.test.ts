@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { branchHead, fileAt, listPulls, protectBranch } from '../../local/forge';
 import { execFileSync } from 'node:child_process';
 import { session, startInProcessRun, startRunnerHarness, writeProject, type RunnerHarness } from './support/runner-harness';
+import { toolResultsById } from '../support/tool-results';
 
 /** Tools run as a separate uid only when the tests run as root and the tool user exists (CI). */
 const separateToolUser = (() => {
@@ -16,8 +17,6 @@ const separateToolUser = (() => {
     return false;
   }
 })();
-
-type ToolResult = { toolUseId: string; status: string; content: { text: string }[] };
 
 describe('an agent that attacks the runner through its own workspace', () => {
   let h: RunnerHarness;
@@ -40,11 +39,8 @@ describe('an agent that attacks the runner through its own workspace', () => {
     // When the agent makes a FIFO, hard link and symlinks, reads them, and finishes with a hostile summary
     const { end, provider } = await startInProcessRun(h, run.runId, session('hostile-agent'), { secrets: [secret] }).done;
     expect(end.kind).toBe('succeeded');
-    const results = (provider.requests as { messages: { content: { toolResult?: ToolResult }[] }[] }[])
-      .flatMap((r) => r.messages.at(-1)!.content)
-      .filter((b) => b.toolResult)
-      .map((b) => b.toolResult!);
-    const text = (id: string) => results.find((r) => r.toolUseId === id)!.content[0]!.text;
+    const byId = toolResultsById(provider.requests);
+    const text = (id: string) => byId.get(id)!.content[0]!.text;
     toolText = text;
 
     // Then a FIFO is refused at once (the runner did not block on it), and so is a file with two links, read or written

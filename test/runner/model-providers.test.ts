@@ -12,6 +12,7 @@ import type { ModelRequest } from '../../runner/model/provider';
 import { chatRequestViolations, converseRequestViolations, messagesRequestViolations } from '../../runner/model/request-rules';
 import { toolSpecs } from '../../runner/tools/definitions';
 import { startModelServer, type ModelServer } from './support/model-servers';
+import { rejection } from '../support/rejection';
 
 /** A request as the runner builds it: system prompt, the tools, one answered tool call, cache points. */
 function runnerRequest(): ModelRequest {
@@ -46,10 +47,7 @@ function sleeps(): { calls: number[]; sleep: (ms: number) => Promise<void> } {
 }
 
 async function failure(promise: Promise<unknown>): Promise<ModelCallError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
+  const err = await rejection(promise);
   if (!(err instanceof ModelCallError)) throw new Error(`expected a ModelCallError, got ${String(err)}`);
   return err;
 }
@@ -512,9 +510,7 @@ describe('Bedrock provider: the real AWS SDK client against a loopback Converse 
       headers: { 'x-amzn-errortype': 'ValidationException' },
       body: { message: 'The model returned the following errors: messages: roles must alternate' },
     });
-    const err = await provider()
-      .converse(runnerRequest(), never)
-      .catch((e: unknown) => e as Error);
+    const err = await rejection(provider().converse(runnerRequest(), never));
     expect((err as Error).name).toBe('ValidationException');
     expect((err as Error).message).toContain('roles must alternate');
     expect(server.requests).toHaveLength(4);
@@ -526,12 +522,7 @@ describe('Bedrock provider: the real AWS SDK client against a loopback Converse 
       { kind: 'reset-after-start', partial: '{"output": {"mess' },
     );
     for (const name of ['ServiceUnavailableException', 'Error']) {
-      const err = (await provider()
-        .converse(runnerRequest(), never)
-        .then(
-          () => new Error('answered'),
-          (e: unknown) => e,
-        )) as Error;
+      const err = (await rejection(provider().converse(runnerRequest(), never))) as Error;
       expect({ name: err.name, unbilled: isUnbilledModelError(err), retryable: isRetryableModelError(err) }).toEqual({
         name,
         unbilled: false,

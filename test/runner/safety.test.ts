@@ -15,6 +15,7 @@ import {
 import { toolResultsById } from '../support/tool-results';
 import { runnerFixture, testConfig } from '../support/test-config';
 import { eventually } from '../support/eventually';
+import { isAlive } from '../support/processes';
 
 describe('runner safety', () => {
   let h: RunnerHarness;
@@ -57,21 +58,12 @@ describe('runner safety', () => {
     const run = await h.createRun({ prompt: 'Run something slow' });
     const { end, provider } = await startInProcessRun(h, run.runId, session('hanging-command')).done;
     expect(end.kind).toBe('succeeded');
-    const result = (provider.requests[1] as { messages: { content: { toolResult?: { content: { text: string }[] } }[] }[] }).messages.at(
-      -1,
-    )!.content[0]!.toolResult!.content[0]!.text;
+    const result = toolResultsById(provider.requests).get('tooluse_01')!.content[0]!.text;
     expect(result).toMatch(/killed after the 2 s timeout/);
     expect(result).not.toContain('never');
     const child = Number(/child=(\d+)/.exec(result)![1]);
     // The background `sleep 300` was in the command's process group: it is gone too.
-    await eventually(() => {
-      try {
-        process.kill(child, 0);
-        return undefined;
-      } catch {
-        return true;
-      }
-    }, 'the background child to be killed');
+    await eventually(() => (isAlive(child) ? undefined : true), 'the background child to be killed');
   });
 
   it('Given a budget too small for the whole session, When the next call cannot be reserved, Then work in progress is pushed and the run ends BUDGET_EXCEEDED with an exact ledger', async () => {

@@ -3,6 +3,9 @@ import { controlItemKey } from '../../adapters/dynamodb/tables';
 import type { RunRecord } from '../../core/store/ports';
 import type { DynaliteHarness } from './dynalite';
 
+/** The ledger tests import `rejection` from here with the ledger's items; it is written once, in ./rejection. */
+export { rejection } from './rejection';
+
 /**
  * The budget ledger's items read straight from dynalite (strongly consistent), for the ledger tests:
  * what a day and a run hold, beside what the ledger answers.
@@ -32,14 +35,4 @@ export function ledgerItems(db: Pick<DynaliteHarness, 'doc' | 'names'>) {
 /** The two day items a run reserves on. */
 export function daysOf(run: Pick<RunRecord, 'requester' | 'ledgerDay'>): { requester: string; org: string } {
   return { requester: controlItemKey.requesterDay(run.requester, run.ledgerDay), org: controlItemKey.orgDay(run.ledgerDay) };
-}
-
-/** The error `promise` rejects with; fails the test when it resolves. */
-export async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (error: unknown) => error,
-  );
 }

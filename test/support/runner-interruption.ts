@@ -1,12 +1,26 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ended, sampleRepo, untilStatus, type TestPlatform } from '../local/platform-harness';
 import { eventually } from './eventually';
 
-/** The pid of a local run's runner, from the pid file it writes in the logs folder; none before it wrote one. */
+/**
+ * The pid of a local run's runner, from the pid file the platform writes for it in the logs folder;
+ * none while there is no such file or it is not whole yet (a platform in another process may be
+ * writing it as the test reads).
+ */
 export function runnerPid(logs: string, runId: string): number | undefined {
-  const file = readdirSync(logs).find((f) => f === `${runId}.runner.pid`);
-  return file ? (JSON.parse(readFileSync(join(logs, file), 'utf8')) as { pid: number }).pid : undefined;
+  let text: string;
+  try {
+    text = readFileSync(join(logs, `${runId}.runner.pid`), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    return (JSON.parse(text) as { pid: number }).pid;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
