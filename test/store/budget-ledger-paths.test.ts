@@ -5,7 +5,8 @@ import { createStore, LedgerInconsistencyError, secondsUntilNextUtcDay } from '.
 import { BudgetExtensionRefusedError, createBudgetLedger } from '../../adapters/dynamodb/budget-ledger';
 import type { BudgetLedgerPort, DailyLimits, RunRecord } from '../../core/store/ports';
 import { withDynalite } from '../support/dynalite';
-import { daysOf, ledgerItems, rejection } from '../support/ledger-items';
+import { daysOf, ledgerItems } from '../support/ledger-items';
+import { rejection } from '../support/rejection';
 import { type CommandMatch, withFaults } from '../support/dynamo-faults';
 import { queuedRun } from './run-fixtures';
 

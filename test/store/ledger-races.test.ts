@@ -5,7 +5,8 @@ import { CallNotReservedError, createStore, LedgerInconsistencyError } from '../
 import { BudgetExtensionRefusedError } from '../../adapters/dynamodb/budget-ledger';
 import type { BudgetLedgerPort, DailyLimits, RunRecord } from '../../core/store/ports';
 import { withDynalite } from '../support/dynalite';
-import { daysOf, ledgerItems, rejection } from '../support/ledger-items';
+import { daysOf, ledgerItems } from '../support/ledger-items';
+import { rejection } from '../support/rejection';
 import { type CommandMatch, type DynamoFaults, withFaults } from '../support/dynamo-faults';
 import { queuedRun } from './run-fixtures';
 

@@ -3,9 +3,6 @@ import { controlItemKey } from '../../adapters/dynamodb/tables';
 import type { RunRecord } from '../../core/store/ports';
 import type { DynaliteHarness } from './dynalite';
 
-/** The ledger tests import `rejection` from here with the ledger's items; it is written once, in ./rejection. */
-export { rejection } from './rejection';
-
 /**
  * The budget ledger's items read straight from dynalite (strongly consistent), for the ledger tests:
  * what a day and a run hold, beside what the ledger answers.
