@@ -2,7 +2,8 @@ import { scanRunsInStatuses } from '../../adapters/dynamodb/run-scan';
 import { activeStatuses } from '../../core/runs/lifecycle';
 import { jsonLog } from '../../local/local-log';
 import { recoverInterruptedRuns } from '../../local/recovery';
-import { startDynalite, type DynaliteHarness } from '../support/dynalite';
+import { startDynalite } from '../support/dynalite';
+import { freshEachTest } from '../support/fresh-each-test';
 import { queuedRun } from '../store/run-fixtures';
 
 /**
@@ -12,13 +13,7 @@ import { queuedRun } from '../store/run-fixtures';
  * restart that way under load).
  */
 describe('local restart recovery reads the runs table', () => {
-  let db: DynaliteHarness;
-  beforeEach(async () => {
-    db = await startDynalite();
-  });
-  afterEach(async () => {
-    await db.stop();
-  });
+  const db = freshEachTest(startDynalite);
 
   it('Given runs QUEUED, STARTING and RUNNING and one already ended, When the platform recovers, Then it reads the active ones from the table and ends each FAILED local_restart, once', async () => {
     const queued = queuedRun();

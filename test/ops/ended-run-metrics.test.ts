@@ -1,20 +1,15 @@
 import '../api/quiet-powertools';
 import { finalizeRun } from '../../core/runs/finalize';
 import { submitScheduledRun } from '../../core/runs/schedule-submit';
-import { startApi, type ApiHarness } from '../api/api-harness';
+import { startApi } from '../api/api-harness';
+import { freshEachTest } from '../support/fresh-each-test';
 import { apiFixture, testConfig } from '../support/test-config';
 import { listLog, listSink } from './list-sink';
 
 describe('metrics of a run that ends', () => {
-  let api: ApiHarness;
-  beforeEach(async () => {
-    api = await startApi(
-      testConfig(apiFixture, { schedules: [{ name: 'tidy', cron: '0 1 * * ? *', repo: 'acme/api', prompt: 'Tidy up.' }] }),
-    );
-  });
-  afterEach(async () => {
-    await api.stop();
-  });
+  const api = freshEachTest(() =>
+    startApi(testConfig(apiFixture, { schedules: [{ name: 'tidy', cron: '0 1 * * ? *', repo: 'acme/api', prompt: 'Tidy up.' }] })),
+  );
 
   it('Given a run submitted by a schedule, When it is finalized twice, Then its metrics are written once, by the finalize call that ends it', async () => {
     // Given a run submitted by a schedule

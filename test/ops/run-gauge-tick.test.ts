@@ -1,18 +1,14 @@
 import '../api/quiet-powertools';
 import { runGaugeTick } from '../../lambdas/ops/run-gauges';
-import { startApi, type ApiHarness } from '../api/api-harness';
 import { submitRunHandler } from '../../lambdas/api/submit-run';
-import { apiEvent, bodyOf } from '../api/api-harness';
+import { apiEvent, bodyOf, startApi } from '../api/api-harness';
 import { listSink } from './list-sink';
 import { createProxyIdleClock } from '../../adapters/dynamodb/proxy-idle-clock';
 import type { ProxyServicePort } from '../../core/egress/proxy-demand';
+import { freshEachTest } from '../support/fresh-each-test';
 
 describe('the run-gauge tick', () => {
-  let api: ApiHarness;
-  beforeEach(async () => {
-    api = await startApi();
-  });
-  afterEach(() => api.stop());
+  const api = freshEachTest(startApi);
 
   it("Given an ended run that still holds its slots, When the minute's tick runs, Then the gauges are sampled and the slots are freed", async () => {
     // Given a run that ended but still holds its slots (a stale admission took them after Finalize)

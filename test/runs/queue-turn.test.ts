@@ -2,7 +2,8 @@ import { admitRun, type AdmissionDeps } from '../../core/runs/admission';
 import { WAKE_CLAIM_MS } from '../../core/runs/queue-wake';
 import type { RunPriority } from '../../core/runs/schemas';
 import { submitRun } from '../../core/runs/submit';
-import { startDynalite, type DynaliteHarness } from '../support/dynalite';
+import { startDynalite } from '../support/dynalite';
+import { freshEachTest } from '../support/fresh-each-test';
 import { stackFixture, testConfig } from '../support/test-config';
 import { admissionDepsOf } from '../support/admission-deps';
 
@@ -11,13 +12,7 @@ import { admissionDepsOf } from '../support/admission-deps';
  * (core/runs/queue-turn.ts): a re-check whose timer fired, a new run, over dynalite's real queue and
  * semaphores. One global slot unless a test says otherwise; each test on a fresh dynalite.
  */
-let db: DynaliteHarness;
-beforeEach(async () => {
-  db = await startDynalite();
-});
-afterEach(async () => {
-  await db.stop();
-});
+const db = freshEachTest(startDynalite);
 const config = testConfig(stackFixture, { repos: ['acme/web', 'acme/api', 'acme/ops', 'acme/docs'].map((name) => ({ name })) });
 const now = new Date('2030-06-01T01:00:00.000Z');
 
