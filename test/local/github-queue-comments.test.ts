@@ -6,6 +6,7 @@ import { listComments } from '../../local/forge/forge-records';
 import { sampleRepo, startGithubTestPlatform, type TestPlatform, actOnForge } from './platform-harness';
 import { localFixture } from '../support/test-config';
 import { eventually } from '../support/eventually';
+import { editsOf } from '../support/github-issue-run';
 
 /**
  * Issue 11 item 6 end to end in local mode with the local forge, the two stages of a GitHub run's
@@ -33,11 +34,6 @@ describe('local mode: the status comment follows the queue and answers given out
     expect(await t.platform.store.slots.acquire(holder, sampleRepo, caps, 'local:other')).toBe(true);
     return () => t.platform.store.slots.release(holder, sampleRepo, 'local:other');
   };
-  /** Every body the comment was edited to, in order (the forge's request log). */
-  const editsOf = (commentId: number) =>
-    t.platform.forge.requests
-      .filter((r) => r.method === 'PATCH' && r.path === `/repos/${sampleRepo}/issues/comments/${commentId}` && r.status === 200)
-      .map((r) => String((r.body as { body?: unknown }).body));
   const bodyOf = (issue: number, commentId: number) =>
     listComments(t.home.forge, sampleRepo, issue).find((c) => c.id === commentId)?.body ?? '';
   const runOfIssue = (issue: number, wanted: (run: RunRecord) => boolean, what: string) =>
@@ -87,14 +83,14 @@ describe('local mode: the status comment follows the queue and answers given out
     );
     await eventually(
       () =>
-        editsOf(secondRun.statusCommentId!).some((b) => b.includes('queued; it starts as soon as a slot is free.')) ? true : undefined,
+        editsOf(t, secondRun.statusCommentId!).some((b) => b.includes('queued; it starts as soon as a slot is free.')) ? true : undefined,
       "the second run's comment to show it is next",
       60_000,
     );
 
     // Each comment was edited only where its place changed, in the order the queue moved, before its run ran.
     const places = (commentId: number) =>
-      editsOf(commentId)
+      editsOf(t, commentId)
         .filter((b) => b.includes('⏳ queued'))
         .map((b) => (b.includes('position') ? Number(/position (\d+)/.exec(b)![1]) : 1));
     await eventually(
@@ -134,7 +130,7 @@ describe('local mode: the status comment follows the queue and answers given out
       'the result in the comment',
       60_000,
     );
-    const stages = editsOf(commentId).map((b) =>
+    const stages = editsOf(t, commentId).map((b) =>
       b.includes('⏸️ waiting for an answer')
         ? 'waiting'
         : b.includes('⏳ answered; queued to go on')

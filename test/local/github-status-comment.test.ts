@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { listComments } from '../../local/forge/forge-records';
 import { sampleRepo, startGithubTestPlatform, type TestPlatform, actOnForge } from './platform-harness';
 import { eventually } from '../support/eventually';
-import { aliceOpensSlugifyIssue, aliceResumesOnIssue, issueRunWaiting } from '../support/github-issue-run';
+import { aliceOpensSlugifyIssue, aliceResumesOnIssue, editsOf, issueRunWaiting } from '../support/github-issue-run';
 
 /**
  * Issue 11 item 6 end to end in local mode with the local forge: a GitHub run's ONE status comment is
@@ -20,11 +20,6 @@ describe('local mode: the status comment while a GitHub run waits for a human', 
   afterAll(() => t?.stop());
 
   const as: ReturnType<typeof actOnForge> = (...args) => actOnForge(t)(...args);
-  /** Every body the status comment was edited to, in order (the forge's request log). */
-  const editsOf = (commentId: number) =>
-    t.platform.forge.requests
-      .filter((r) => r.method === 'PATCH' && r.path === `/repos/${sampleRepo}/issues/comments/${commentId}` && r.status === 200)
-      .map((r) => String((r.body as { body?: unknown }).body));
 
   it('Given a GitHub run that asks, When it is queued, runs, waits, is answered and runs again to its result, Then one status comment follows each stage, pointing to the question below while it waits', async () => {
     const number = await aliceOpensSlugifyIssue(t);
@@ -60,7 +55,7 @@ describe('local mode: the status comment while a GitHub run waits for a human', 
     );
 
     // The stages, in the order they were written (the runner may edit "running" more than once in a segment).
-    const stages = editsOf(statusCommentId).map((body) =>
+    const stages = editsOf(t, statusCommentId).map((body) =>
       body.includes('⏸️ waiting for an answer')
         ? 'waiting'
         : body.includes('⏳ answered; queued to go on')

@@ -1,6 +1,7 @@
 /**
  * A run of a GitHub issue in local mode, as alice drives it on the local forge: she opens the issue,
- * the run waits for her on it, and her comment there resumes it to its end.
+ * the run waits for her on it, and her comment there resumes it to its end; and what the platform
+ * wrote on the forge meanwhile (its comments, and the edits of a comment).
  */
 import { isTerminal } from '../../core/runs/lifecycle';
 import { listComments } from '../../local/forge/forge-records';
@@ -42,6 +43,13 @@ export async function aliceResumesOnIssue(t: TestPlatform, issue: number, body: 
 /** The comments the platform (a Bot) wrote on issue `issue`, oldest first. */
 export function botCommentsOn(t: TestPlatform, issue: number) {
   return listComments(t.home.forge, sampleRepo, issue).filter((c) => c.user.type === 'Bot');
+}
+
+/** Every body comment `commentId` was edited to, in order: the successful PATCHes in the forge's request log. */
+export function editsOf(t: TestPlatform, commentId: number): string[] {
+  return t.platform.forge.requests
+    .filter((r) => r.method === 'PATCH' && r.path === `/repos/${sampleRepo}/issues/comments/${commentId}` && r.status === 200)
+    .map((r) => String((r.body as { body?: unknown }).body));
 }
 
 /** The platform's comment on issue `issue` that names inbox item `itemId` (what the run asks there), once it is posted. */
