@@ -22,6 +22,7 @@ import { synthesizedTemplate } from '../../local/synthesized-stack';
 import { isToolLeftover, reapToolLeftovers } from '../../local/tool-leftovers';
 import { localFixture } from '../support/test-config';
 import { eventually } from '../support/eventually';
+import { isRunning } from '../support/processes';
 
 /**
  * docs/local-mode.md#isolation-honestly: when local mode runs as root its agent's tools run as another user, and no
@@ -261,15 +262,6 @@ describe('the egress proxy directory', () => {
 describe('tool processes left by a crashed platform', () => {
   jest.setTimeout(30_000);
 
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    } catch {
-      return false;
-    }
-  };
-
   /** A tool command as the sandbox starts one (own group and session, marker, HOME in the run's workspace), leaving children behind. */
   function leaveToolCommand(workDir: string, pidsFile: string) {
     const home = join(workDir, '01J00000000000000000000000', 'home');
@@ -314,15 +306,15 @@ describe('tool processes left by a crashed platform', () => {
     const other = leaveToolCommand(theirs.work, join(pidsFile, '..', 'other-pids'));
     await eventually(() => readFileSync(pidsFile, 'utf8').trim().split('\n').length === 3, 'the children to start', 10_000);
     const children = readFileSync(pidsFile, 'utf8').trim().split('\n').map(Number);
-    await eventually(() => [leader, ...children].every(alive), 'the tool processes to run', 10_000);
+    await eventually(() => [leader, ...children].every(isRunning), 'the tool processes to run', 10_000);
     try {
       // When the platform of the first home starts again
       const toolUid = asRoot ? tool!.uid : process.getuid!();
       reapToolLeftovers({ workDir: ours.work, toolUid }, log);
       // Then every process of its tool command is gone, the escaped and the scrubbed ones too
-      await eventually(() => ![leader, ...children].some(alive), 'the leftovers to die', 10_000);
+      await eventually(() => ![leader, ...children].some(isRunning), 'the leftovers to die', 10_000);
       // And the other platform's tool command still runs
-      expect(alive(other)).toBe(true);
+      expect(isRunning(other)).toBe(true);
     } finally {
       for (const pid of [other, leader, ...children]) {
         try {

@@ -9,8 +9,6 @@ import { eventually } from '../support/eventually';
 import { isAlive } from '../support/processes';
 import { runnerPid } from '../support/runner-interruption';
 
-const alive = isAlive;
-
 describe('local mode: restart recovery', () => {
   it('Given a platform that crashed with a run running and one queued, When it starts again, Then both end FAILED local_restart, the orphaned runner and tool command are stopped, the slots freed, and the runs are still listed', async () => {
     const { home, configFile } = testHome();
@@ -46,8 +44,8 @@ describe('local mode: restart recovery', () => {
       // A crash: the platform process dies at once; its runner (own process group) is orphaned.
       dev.child.kill('SIGKILL');
       await new Promise((resolve) => dev.child.once('exit', resolve));
-      expect(alive(runner)).toBe(true);
-      expect(alive(toolPid)).toBe(true);
+      expect(isAlive(runner)).toBe(true);
+      expect(isAlive(toolPid)).toBe(true);
 
       const t = await startTestPlatform({ session: slowSession, home, configFile, keepHome: true });
       try {
@@ -57,9 +55,9 @@ describe('local mode: restart recovery', () => {
         const other = await t.client.getRun(queuedBehind.runId);
         expect(other.status).toBe('FAILED');
         expect(await t.platform.store.slots.holders()).toEqual([]);
-        await eventually(() => (alive(runner) ? undefined : true), 'the orphaned runner to be stopped', 60_000);
+        await eventually(() => (isAlive(runner) ? undefined : true), 'the orphaned runner to be stopped', 60_000);
         // Its tool command's group is not the runner's: it is found by its marker and killed too.
-        await eventually(() => (alive(toolPid) ? undefined : true), 'the orphaned tool command to be killed', 60_000);
+        await eventually(() => (isAlive(toolPid) ? undefined : true), 'the orphaned tool command to be killed', 60_000);
         // The data survived: both runs are still listed.
         const { runs } = await t.client.listRuns({ limit: 10 });
         expect(runs.map((r) => r.runId)).toEqual(expect.arrayContaining([running.runId, queuedBehind.runId]));

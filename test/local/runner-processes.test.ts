@@ -19,8 +19,6 @@ if (process.env.IGNORE_TERM) process.on('SIGTERM', () => console.log('ignoring S
 setInterval(() => {}, 1000);
 `;
 
-const alive = isAlive;
-
 describe('runner processes', () => {
   let dir: string;
   beforeEach(() => {
@@ -60,7 +58,7 @@ describe('runner processes', () => {
     await runners.stopTask(taskArn);
     expect(runners.runningRunIds()).toEqual([]);
     expect(exits).toEqual([{ runId, taskArn, code: null, signal: 'SIGTERM', stopRequested: true, lastErrorLines: [] }]);
-    await eventually(() => (alive(grandchild) ? undefined : true), 'the grandchild to end', 10_000);
+    await eventually(() => (isAlive(grandchild) ? undefined : true), 'the grandchild to end', 10_000);
     expect(readdirSync(join(dir, 'logs')).filter((f) => f.endsWith('.pid'))).toEqual([]);
   });
 
@@ -103,7 +101,7 @@ describe('runner processes', () => {
         .map((f) => join(logs, f)),
     );
     expect(reaped).toEqual([runId]);
-    await eventually(() => (alive(pid) ? undefined : true), 'the orphan to end', 10_000);
+    await eventually(() => (isAlive(pid) ? undefined : true), 'the orphan to end', 10_000);
   });
 
   it('Given a runner that dies at start, When its exit is reported, Then its last stderr lines are kept, in its log too, and its run error has them redacted', async () => {

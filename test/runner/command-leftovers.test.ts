@@ -1,9 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { runSandboxed } from '../../runner/isolation/sandbox';
 import { buildToolEnvironment } from '../../runner/isolation/tool-environment';
 import { resolveToolIdentity, type ToolIdentity } from '../../runner/isolation/tool-identity';
 import { eventually } from '../support/eventually';
+import { isRunning } from '../support/processes';
 
 /**
  * A tool process that leaves its command's process group (setsid) is still killed when the command
@@ -18,16 +18,6 @@ function identity(exclusive: boolean): ToolIdentity {
     : resolveToolIdentity();
 }
 
-/** Dead: gone, or a zombie waiting for init to reap it. */
-function dead(pid: number): boolean {
-  if (!existsSync(`/proc/${pid}`)) return true;
-  try {
-    return /^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return true;
-  }
-}
-
 /** Shell: wait until `$!` leads its own session (field 6 of /proc/<pid>/stat is the session id). */
 const untilOwnSession = 'until [ "$(cut -d" " -f6 /proc/$!/stat 2>/dev/null)" = "$!" ]; do :; done';
 
@@ -37,7 +27,7 @@ const run = (command: string, who: ToolIdentity) =>
 describe('processes a tool command leaves behind', () => {
   const strays: number[] = [];
   afterAll(() => {
-    for (const pid of strays) if (!dead(pid)) process.kill(pid, 'SIGKILL');
+    for (const pid of strays) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
   });
 
   it('Given a command that runs `setsid sleep 1000 &`, When the command ends, Then the escaped process is gone', async () => {
@@ -49,14 +39,14 @@ describe('processes a tool command leaves behind', () => {
     const pid = Number(/escaped=(\d+)/.exec(result.output)![1]);
     strays.push(pid);
     expect(result.exitCode).toBe(0);
-    await eventually(() => (dead(pid) ? true : undefined), `process ${pid} to be killed`, 5_000);
+    await eventually(() => (isRunning(pid) ? undefined : true), `process ${pid} to be killed`, 5_000);
   });
 
   it('Given a command that double forks into a new session, When the command ends, Then the process is gone too', async () => {
     const result = await run('( setsid sh -c "sleep 1000 & echo grandchild=\\$!" & ) ; sleep 0.2', identity(false));
     const pid = Number(/grandchild=(\d+)/.exec(result.output)![1]);
     strays.push(pid);
-    await eventually(() => (dead(pid) ? true : undefined), `process ${pid} to be killed`, 5_000);
+    await eventually(() => (isRunning(pid) ? undefined : true), `process ${pid} to be killed`, 5_000);
   });
 
   if (isRoot) {
@@ -64,7 +54,7 @@ describe('processes a tool command leaves behind', () => {
       const result = await run(`env -i setsid sleep 1000 & ${untilOwnSession}; echo "escaped=$!"`, identity(true));
       const pid = Number(/escaped=(\d+)/.exec(result.output)![1]);
       strays.push(pid);
-      await eventually(() => (dead(pid) ? true : undefined), `process ${pid} to be killed`, 5_000);
+      await eventually(() => (isRunning(pid) ? undefined : true), `process ${pid} to be killed`, 5_000);
     });
   } else {
     it('Given a runner that is not root, When the tool identity is resolved, Then its own user is never treated as dedicated to the run', () => {
