@@ -18,7 +18,11 @@ const testsFor = {
     'test/store/ledger-races.test.ts',
     'test/store/ledger-day-paths.test.ts',
   ],
-  'adapters/dynamodb/ledger-run.ts': ['test/store/budget-ledger.test.ts', 'test/store/ledger-races.test.ts'],
+  'adapters/dynamodb/ledger-run.ts': [
+    'test/store/budget-ledger.test.ts',
+    'test/store/ledger-races.test.ts',
+    'test/store/ledger-run-paths.test.ts',
+  ],
   'adapters/dynamodb/concurrency-slots.ts': ['test/store/concurrency-slots.test.ts', 'test/store/slots-races.test.ts'],
   'core/runs/admission.ts': [
     'test/orchestration/admission.test.ts',

@@ -182,6 +182,8 @@ export function createLedgerRuns(doc: DynamoDBDocumentClient, table: string) {
         names: { '#charge': chargeId, '#entry': entry },
         values: { ':true': true, ':micros': micros },
       }).catch(unlessConditionFailed);
+      // Refused: another writer recorded this charge since the read; the next round reads it and answers that.
+      // Stryker disable next-line ConditionalExpression: its `false` is equivalent (the next round answers the item just written, read again); its `true` (answer nothing when refused) fails test/store/ledger-run-paths.test.ts, applied by hand, but a marker cannot tell the two apart
       if (recorded) return recorded;
     }
     // Stryker disable next-line StringLiteral: unreachable, the loop above returns within two rounds (see its bound)
@@ -244,8 +246,9 @@ export function createLedgerRuns(doc: DynamoDBDocumentClient, table: string) {
       names: { '#ext': extensionId },
       values: { ':false': false, ':extra': extra },
     }).catch(unlessConditionFailed);
-    if (extended) return { budgetMicros: extended.budgetMicros };
-    const after = await requireItem(runId);
+    // The item just written; when its condition refused it (another writer took this extension, or the run settled), the run read again.
+    // Stryker disable next-line LogicalOperator: equivalent, reading the run again after the write finds this extension too (an extension landing in between only makes the budget read the run's later budget)
+    const after = extended ?? (await requireItem(runId));
     // Stryker disable next-line OptionalChaining: the first write above gave the run an `extensions` map and nothing removes it
     if (after.extensions?.[extensionId] !== undefined) return { budgetMicros: after.budgetMicros };
     return 'ended';
