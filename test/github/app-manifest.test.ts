@@ -4,9 +4,7 @@ import * as z from 'zod';
 import { classifyDelivery, HANDLED_EVENTS } from '../../core/github/webhook-events';
 import { GITHUB_TOKEN_PERMISSIONS } from '../../lambdas/token-broker-contract';
 import { CI_TOKEN_PERMISSIONS, STATUS_TOKEN_PERMISSIONS, WEBHOOK_TOKEN_PERMISSIONS } from '../../lambdas/github/webhook-token-contract';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const examples = require('@octokit/webhooks-examples') as { name: string; examples: Record<string, unknown>[] }[];
+import { webhookExamples as examples } from '../support/webhook-examples';
 
 const Manifest = z
   .object({

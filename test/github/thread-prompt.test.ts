@@ -2,6 +2,7 @@ import { issuePrompt, iterationPrompt, PROMPT_MAX } from '../../core/github/thre
 import { fenceUntrusted, stripHiddenText } from '../../core/github/untrusted-text';
 import { classifyDelivery, parseCommand } from '../../core/github/webhook-events';
 import { Prompt } from '../../core/runs/schemas';
+import { exampleOf } from '../support/webhook-examples';
 
 describe('hidden text', () => {
   it('Given text with HTML comments (an unterminated one hides the rest), zero-width, bidi and control characters, When hidden text is stripped, Then they are gone', () => {
@@ -138,12 +139,10 @@ describe('commands', () => {
 
   it('Given a label on a pull request (pull_request.labeled), When it is classified, Then the review label asks for a review; another label, or no setting, starts nothing', () => {
     // GitHub's real pull_request.labeled payload: GitHub tells of a pull request's labels as pull_request events.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const examples = require('@octokit/webhooks-examples') as { name: string; examples: Record<string, unknown>[] }[];
-    const labeled = structuredClone(examples.find((e) => e.name === 'pull_request')!.examples.find((p) => p.action === 'labeled')!) as {
-      label: { name: string };
-      pull_request: { number: number; head: { ref: string } };
-    };
+    const labeled = exampleOf<{ label: { name: string }; pull_request: { number: number; head: { ref: string } } }>(
+      'pull_request',
+      'labeled',
+    );
     const settings = { triggerLabel: 'nightshift', commentCommand: '/nightshift', reviewLabel: 'nightshift-review' };
     expect(classifyDelivery('pull_request', labeled, settings)).toEqual({
       kind: 'ignore',
@@ -162,12 +161,7 @@ describe('commands', () => {
   });
 
   it('Given an issues.labeled event about a pull request, When it is classified, Then it starts nothing (GitHub sends those as pull_request.labeled)', () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const examples = require('@octokit/webhooks-examples') as { name: string; examples: Record<string, unknown>[] }[];
-    const labeled = structuredClone(examples.find((e) => e.name === 'issues')!.examples.find((p) => p.action === 'labeled')!) as {
-      label: { name: string };
-      issue: Record<string, unknown>;
-    };
+    const labeled = exampleOf<{ label: { name: string }; issue: Record<string, unknown> }>('issues', 'labeled');
     labeled.label.name = 'nightshift-review';
     const onPull = { ...labeled, issue: { ...labeled.issue, pull_request: { url: 'https://api.github.com/repos/o/r/pulls/1' } } };
     const settings = { triggerLabel: 'nightshift', commentCommand: '/nightshift', reviewLabel: 'nightshift-review' };

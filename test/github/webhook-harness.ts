@@ -16,9 +16,7 @@ import { submitRun, type SubmitDeps } from '../../core/runs/submit';
 import { createThreadStore } from '../../adapters/dynamodb/threads';
 import { createWebhookDeliveries } from '../../adapters/dynamodb/webhook-deliveries';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const examples = require('@octokit/webhooks-examples') as { name: string; examples: Record<string, unknown>[] }[];
+import { webhookExamples as examples } from '../support/webhook-examples';
 
 export const SECRET = 'test-webhook-secret-0123456789';
 export const REPO = 'acme/web';

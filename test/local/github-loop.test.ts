@@ -9,10 +9,9 @@ import { sampleRepo, startTestPlatform, testHome, type TestPlatform, actOnForge 
 import { localFixture } from '../support/test-config';
 import { eventually } from '../support/eventually';
 import { botCommentsOn } from '../support/github-issue-run';
+import { exampleOf } from '../support/webhook-examples';
 
 const session = join(__dirname, '..', 'fixtures', 'sessions', 'append-note.jsonl');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const examples = require('@octokit/webhooks-examples') as { name: string; examples: Record<string, any>[] }[];
 
 /**
  * The GitHub loop end to end on one machine (docs/local-mode.md#the-github-loop-on-one-machine): people
@@ -126,7 +125,7 @@ describe('the GitHub loop in local mode', () => {
     for (const d of t.platform.forge.deliveries) expect([200, 202]).toContain(d.status);
 
     // GitHub's real pull_request.closed payload, merged, signed, over HTTP: the outcome lands on the thread's runs.
-    const closed = structuredClone(examples.find((e) => e.name === 'pull_request')!.examples.find((p) => p.action === 'closed')!);
+    const closed = exampleOf<Record<string, any>>('pull_request', 'closed');
     const now = new Date();
     Object.assign(closed.repository, {
       full_name: sampleRepo,

@@ -13,10 +13,9 @@ import { localFixture } from '../support/test-config';
 import { eventually } from '../support/eventually';
 import { pushSlugFixBranch } from '../support/slug-fix-branch';
 import { rejection } from '../support/rejection';
+import { exampleOf } from '../support/webhook-examples';
 
 const session = join(__dirname, '..', 'fixtures', 'sessions', 'review-pr.jsonl');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const examples = require('@octokit/webhooks-examples') as { name: string; examples: Record<string, any>[] }[];
 
 /**
  * Review runs end to end in local mode (issue 15 item 1): a person's `/nightshift review` on a pull
@@ -69,7 +68,7 @@ describe('review runs in local mode', () => {
 
   it('Given a pull request, When alice comments /nightshift review on it, Then one COMMENT review is posted, anchored inline with the rest in the summary, with its check run, and nothing is pushed', async () => {
     // GitHub's real issue_comment.created payload, made a comment by alice on the pull request.
-    const payload = structuredClone(examples.find((e) => e.name === 'issue_comment')!.examples.find((p) => p.action === 'created')!);
+    const payload = exampleOf<Record<string, any>>('issue_comment', 'created');
     const now = new Date().toISOString();
     const [owner, name] = sampleRepo.split('/') as [string, string];
     Object.assign(payload.repository, { full_name: sampleRepo, name, owner: { ...payload.repository.owner, login: owner } });

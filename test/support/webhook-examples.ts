@@ -1,0 +1,21 @@
+/** One event's recorded deliveries in @octokit/webhooks-examples. */
+export interface WebhookExampleGroup {
+  name: string;
+  examples: Record<string, unknown>[];
+}
+
+/**
+ * GitHub's recorded webhook deliveries, as @octokit/webhooks-examples publishes them: a JSON list the
+ * package ships without types, so it is loaded with `require` here, once, and typed.
+ */
+export const webhookExamples: readonly WebhookExampleGroup[] = require('@octokit/webhooks-examples');
+
+/**
+ * A fresh copy of the first recorded `event` delivery (with `action`, when given), for a test to change
+ * as it needs; `T` is the shape the test reads. Fails when the package has no such example.
+ */
+export function exampleOf<T = Record<string, unknown>>(event: string, action?: string): T {
+  const found = webhookExamples.find((group) => group.name === event)?.examples.find((p) => action === undefined || p.action === action);
+  if (found === undefined) throw new Error(`@octokit/webhooks-examples has no ${event}${action === undefined ? '' : `.${action}`} example`);
+  return structuredClone(found) as T;
+}
