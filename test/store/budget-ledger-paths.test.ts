@@ -1,13 +1,13 @@
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { BudgetRefusedError } from '../../core/errors';
-import { createStore, LedgerInconsistencyError, secondsUntilNextUtcDay } from '../../adapters/dynamodb';
+import { LedgerInconsistencyError, secondsUntilNextUtcDay } from '../../adapters/dynamodb';
 import { BudgetExtensionRefusedError, createBudgetLedger } from '../../adapters/dynamodb/budget-ledger';
-import type { BudgetLedgerPort, DailyLimits, RunRecord } from '../../core/store/ports';
+import type { DailyLimits, RunRecord } from '../../core/store/ports';
 import { withDynalite } from '../support/dynalite';
-import { daysOf, ledgerItems } from '../support/ledger-items';
+import { daysOf, generousLimits as generous, ledgerItems, ledgersOver, usage } from '../support/ledger-items';
 import { rejection } from '../support/rejection';
-import { type CommandMatch, withFaults } from '../support/dynamo-faults';
+import type { CommandMatch } from '../support/dynamo-faults';
 import { queuedRun } from './run-fixtures';
 
 /**
@@ -19,19 +19,13 @@ import { queuedRun } from './run-fixtures';
  * faults and competing writers from test/support/dynamo-faults.ts; each race checks that it fired.
  */
 
-const usage = (input: number, output: number) => ({ input, output, cacheRead: 0, cacheWrite: 0 });
-const generous: DailyLimits = { requesterDailyMicros: 1_000_000_000, orgDailyMicros: 1_000_000_000 };
 const clock = () => new Date('2030-01-02T23:59:00.000Z');
 const maxBudgetMicros = 100_000_000;
 
 describe('budget ledger paths', () => {
   const db = withDynalite();
   const { dayItem, committed, rawRun } = ledgerItems(db);
-  const real = (): BudgetLedgerPort => createStore(db.doc, db.names, { now: clock }).ledger;
-  function faulty() {
-    const faults = withFaults(db.doc);
-    return { ledger: createStore(faults.doc, db.names, { now: clock }).ledger, faults };
-  }
+  const { real, faulty, submitted } = ledgersOver(db, clock);
 
   const onDay = (pk: string, condition: (expression: string) => boolean): CommandMatch => ({
     command: UpdateCommand,
@@ -50,18 +44,6 @@ describe('budget ledger paths', () => {
     where: (input) => (input.ExpressionAttributeNames as Record<string, string> | undefined)?.['#key'] === key,
   });
 
-  async function submitted(overrides: Partial<RunRecord>): Promise<RunRecord> {
-    const run = queuedRun(overrides);
-    await real().reserveRun({
-      runId: run.runId,
-      requester: run.requester,
-      day: run.ledgerDay,
-      budgetMicros: run.budgetMicros,
-      limits: generous,
-    });
-    await createStore(db.doc, db.names).runs.create(run);
-    return run;
-  }
   /** settleRun stopped by a fault on `stopAt` (a day write): the run is settled, the days from there on are not. */
   async function settleStoppedAt(run: RunRecord, stopAt: CommandMatch): Promise<void> {
     const { ledger, faults } = faulty();

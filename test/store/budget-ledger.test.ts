@@ -5,11 +5,8 @@ import { BudgetExtensionRefusedError } from '../../adapters/dynamodb/budget-ledg
 import type { DailyLimits, RunRecord } from '../../core/store/ports';
 import { controlItemKey } from '../../adapters/dynamodb/tables';
 import { withDynalite } from '../support/dynalite';
-import { ledgerItems } from '../support/ledger-items';
+import { generousLimits as generous, ledgerItems, usage } from '../support/ledger-items';
 import { queuedRun } from './run-fixtures';
-
-const usage = (input: number, output: number) => ({ input, output, cacheRead: 0, cacheWrite: 0 });
-const generous: DailyLimits = { requesterDailyMicros: 1_000_000_000, orgDailyMicros: 1_000_000_000 };
 
 describe('budget ledger', () => {
   const db = withDynalite();

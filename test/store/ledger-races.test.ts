@@ -1,13 +1,13 @@
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { BudgetExhaustedError, BudgetRefusedError } from '../../core/errors';
-import { CallNotReservedError, createStore, LedgerInconsistencyError } from '../../adapters/dynamodb';
+import { CallNotReservedError, LedgerInconsistencyError } from '../../adapters/dynamodb';
 import { BudgetExtensionRefusedError } from '../../adapters/dynamodb/budget-ledger';
 import type { BudgetLedgerPort, DailyLimits, RunRecord } from '../../core/store/ports';
 import { withDynalite } from '../support/dynalite';
-import { daysOf, ledgerItems } from '../support/ledger-items';
+import { daysOf, generousLimits as generous, ledgerItems, ledgersOver, usage } from '../support/ledger-items';
 import { rejection } from '../support/rejection';
-import { type CommandMatch, type DynamoFaults, withFaults } from '../support/dynamo-faults';
+import type { CommandMatch, DynamoFaults } from '../support/dynamo-faults';
 import { queuedRun } from './run-fixtures';
 
 /**
@@ -17,22 +17,14 @@ import { queuedRun } from './run-fixtures';
  * competing write actually ran (`fired`), so it cannot pass without the race.
  */
 
-const usage = (input: number, output: number) => ({ input, output, cacheRead: 0, cacheWrite: 0 });
-const generous: DailyLimits = { requesterDailyMicros: 1_000_000_000, orgDailyMicros: 1_000_000_000 };
 const clock = () => new Date('2030-01-02T23:59:00.000Z');
 const maxBudgetMicros = 100_000_000;
 
 describe('budget ledger under faults and races', () => {
   const db = withDynalite();
   const { dayItem, committed, rawRun } = ledgerItems(db);
-  /** The ledger the competing writer uses: straight on dynalite, never faulted. */
-  const competitor = (): BudgetLedgerPort => createStore(db.doc, db.names, { now: clock }).ledger;
-
-  /** A ledger over a fault-injecting client, and the hooks to fault or race its writes. */
-  function faulty(): { ledger: BudgetLedgerPort; faults: DynamoFaults } {
-    const faults = withFaults(db.doc);
-    return { ledger: createStore(faults.doc, db.names, { now: clock }).ledger, faults };
-  }
+  /** `competitor()`: the ledger the competing writer uses, straight on dynalite, never faulted. */
+  const { real: competitor, faulty, submitted } = ledgersOver(db, clock);
 
   const conditionHas = (fragment: string) => (input: Record<string, unknown>) => String(input.ConditionExpression ?? '').includes(fragment);
   const onDay = (pk: string, fragment: string): CommandMatch => ({
@@ -85,18 +77,6 @@ describe('budget ledger under faults and races', () => {
     };
   }
 
-  async function submitted(overrides: Partial<RunRecord>, limits: DailyLimits = generous): Promise<RunRecord> {
-    const run = queuedRun(overrides);
-    await competitor().reserveRun({
-      runId: run.runId,
-      requester: run.requester,
-      day: run.ledgerDay,
-      budgetMicros: run.budgetMicros,
-      limits,
-    });
-    await createStore(db.doc, db.names).runs.create(run);
-    return run;
-  }
   const reserveOf = (run: RunRecord, limits: DailyLimits = generous) => ({
     runId: run.runId,
     requester: run.requester,

@@ -1,12 +1,9 @@
 import { ConditionalCheckFailedException, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { createStore } from '../../adapters/dynamodb';
-import type { BudgetLedgerPort, DailyLimits, RunRecord } from '../../core/store/ports';
 import { withDynalite } from '../support/dynalite';
-import { type CommandMatch, withFaults } from '../support/dynamo-faults';
-import { daysOf, ledgerItems } from '../support/ledger-items';
+import type { CommandMatch } from '../support/dynamo-faults';
+import { daysOf, ledgerItems, ledgersOver, usage } from '../support/ledger-items';
 import { rejection } from '../support/rejection';
-import { queuedRun } from './run-fixtures';
 
 /**
  * The re-read branches of adapters/dynamodb/ledger-run.ts that only a write from outside the ledger,
@@ -16,18 +13,12 @@ import { queuedRun } from './run-fixtures';
  * recorded worst case changed under its late settle. Against dynalite; each race checks it fired.
  */
 
-const usage = (input: number, output: number) => ({ input, output, cacheRead: 0, cacheWrite: 0 });
-const generous: DailyLimits = { requesterDailyMicros: 1_000_000_000, orgDailyMicros: 1_000_000_000 };
 const clock = () => new Date('2030-01-02T23:59:00.000Z');
 
 describe('the run ledger`s re-reads', () => {
   const db = withDynalite();
   const { committed, rawRun } = ledgerItems(db);
-  const real = (): BudgetLedgerPort => createStore(db.doc, db.names, { now: clock }).ledger;
-  function faulty() {
-    const faults = withFaults(db.doc);
-    return { ledger: createStore(faults.doc, db.names, { now: clock }).ledger, faults };
-  }
+  const { real, faulty, submitted } = ledgersOver(db, clock);
   const onRun = (runId: string, fragment: string): CommandMatch => ({
     command: UpdateCommand,
     table: db.names.runs,
@@ -44,18 +35,6 @@ describe('the run ledger`s re-reads', () => {
         ...(values ? { ExpressionAttributeValues: values } : {}),
       }),
     );
-  }
-  async function submitted(overrides: Partial<RunRecord>): Promise<RunRecord> {
-    const run = queuedRun(overrides);
-    await real().reserveRun({
-      runId: run.runId,
-      requester: run.requester,
-      day: run.ledgerDay,
-      budgetMicros: run.budgetMicros,
-      limits: generous,
-    });
-    await createStore(db.doc, db.names).runs.create(run);
-    return run;
   }
 
   it('Given a charge, When its first write is refused by an entry of that charge that is gone again by the read after it, Then the next round records it, once', async () => {

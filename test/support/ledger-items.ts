@@ -1,7 +1,36 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { createStore } from '../../adapters/dynamodb';
 import { controlItemKey } from '../../adapters/dynamodb/tables';
-import type { RunRecord } from '../../core/store/ports';
+import type { BudgetLedgerPort, DailyLimits, RunRecord } from '../../core/store/ports';
+import { queuedRun } from '../store/run-fixtures';
 import type { DynaliteHarness } from './dynalite';
+import { type DynamoFaults, withFaults } from './dynamo-faults';
+
+/** A model call's token usage with no cache reads or writes. */
+export const usage = (input: number, output: number) => ({ input, output, cacheRead: 0, cacheWrite: 0 });
+
+/** Daily limits no test run comes near. */
+export const generousLimits: DailyLimits = { requesterDailyMicros: 1_000_000_000, orgDailyMicros: 1_000_000_000 };
+
+/**
+ * The ledgers a ledger test drives over dynalite on clock `now`: `real()` straight on it (also the
+ * competing writer), `faulty()` over a fault-injecting client with the hooks to fault or race its
+ * writes, and `submitted(overrides)`, a queued run as submit leaves it (reserved on its two days, stored).
+ */
+export function ledgersOver(db: Pick<DynaliteHarness, 'doc' | 'names'>, now: () => Date) {
+  const real = (): BudgetLedgerPort => createStore(db.doc, db.names, { now }).ledger;
+  function faulty(): { ledger: BudgetLedgerPort; faults: DynamoFaults } {
+    const faults = withFaults(db.doc);
+    return { ledger: createStore(faults.doc, db.names, { now }).ledger, faults };
+  }
+  async function submitted(overrides: Partial<RunRecord>, limits: DailyLimits = generousLimits): Promise<RunRecord> {
+    const run = queuedRun(overrides);
+    await real().reserveRun({ runId: run.runId, requester: run.requester, day: run.ledgerDay, budgetMicros: run.budgetMicros, limits });
+    await createStore(db.doc, db.names).runs.create(run);
+    return run;
+  }
+  return { real, faulty, submitted };
+}
 
 /**
  * The budget ledger's items read straight from dynalite (strongly consistent), for the ledger tests:
