@@ -24,7 +24,7 @@ const maxBudgetMicros = 100_000_000;
 
 describe('budget ledger paths', () => {
   const db = withDynalite();
-  const { dayItem, committed, rawRun } = ledgerItems(db);
+  const { dayItem, committed, rawRun, editRun } = ledgerItems(db);
   const { real, faulty, submitted } = ledgersOver(db, clock);
 
   const onDay = (pk: string, condition: (expression: string) => boolean): CommandMatch => ({
@@ -114,14 +114,7 @@ describe('budget ledger paths', () => {
 
   it('Given a run marked settled with no refund amount, When it is settled, Then the ledger refuses to guess, naming the run, and no day moves', async () => {
     const run = await submitted({ requester: 'paths-5', ledgerDay: '2033-01-05', budgetMicros: 1_000_000 });
-    await db.doc.send(
-      new UpdateCommand({
-        TableName: db.names.runs,
-        Key: { runId: run.runId },
-        UpdateExpression: 'SET settled = :true',
-        ExpressionAttributeValues: { ':true': true },
-      }),
-    );
+    await editRun(run.runId, 'SET settled = :true', { ':true': true });
     const error = await rejection(real().settleRun(run.runId));
     expect(error).toBeInstanceOf(LedgerInconsistencyError);
     expect((error as Error).message).toBe(`run ${run.runId} is settled without a refund amount`);
@@ -132,13 +125,7 @@ describe('budget ledger paths', () => {
     const run = await submitted({ requester: 'paths-6', ledgerDay: '2033-01-06', budgetMicros: 1_000_000 });
     await real().charge(run.runId, 'compute', 30_000);
     await expect(real().settleRun(run.runId)).resolves.toEqual({ refundedMicros: 970_000, spentMicros: 30_000 });
-    await db.doc.send(
-      new UpdateCommand({
-        TableName: db.names.runs,
-        Key: { runId: run.runId },
-        UpdateExpression: 'REMOVE dayAdjustments, dayAdjustmentsApplied',
-      }),
-    );
+    await editRun(run.runId, 'REMOVE dayAdjustments, dayAdjustmentsApplied');
     await expect(real().settleRun(run.runId)).resolves.toEqual({ refundedMicros: 970_000, spentMicros: 30_000 });
     for (const pk of Object.values(daysOf(run))) expect(await committed(pk)).toBe(30_000);
   });

@@ -22,7 +22,7 @@ const maxBudgetMicros = 100_000_000;
 
 describe('budget ledger under faults and races', () => {
   const db = withDynalite();
-  const { dayItem, committed, rawRun } = ledgerItems(db);
+  const { dayItem, committed, rawRun, editRun } = ledgerItems(db);
   /** `competitor()`: the ledger the competing writer uses, straight on dynalite, never faulted. */
   const { real: competitor, faulty, submitted } = ledgersOver(db, clock);
 
@@ -728,13 +728,7 @@ describe('budget ledger under faults and races', () => {
       const ledger = competitor();
       await ledger.reserveCall(run.runId, 'c1', 10_000);
       await ledger.settleRun(run.runId);
-      await db.doc.send(
-        new UpdateCommand({
-          TableName: db.names.runs,
-          Key: { runId: run.runId },
-          UpdateExpression: 'REMOVE dayAdjustments, dayAdjustmentsApplied',
-        }),
-      );
+      await editRun(run.runId, 'REMOVE dayAdjustments, dayAdjustmentsApplied');
       for (const pk of Object.values(daysOf(run))) expect(await committed(pk)).toBe(10_000);
       await ledger.charge(run.runId, 'late', 40_000);
       await ledger.charge(run.runId, 'late', 40_000);

@@ -17,7 +17,7 @@ const clock = () => new Date('2030-01-02T23:59:00.000Z');
 
 describe('the run ledger`s re-reads', () => {
   const db = withDynalite();
-  const { committed, rawRun } = ledgerItems(db);
+  const { committed, rawRun, editRun } = ledgerItems(db);
   const { real, faulty, submitted } = ledgersOver(db, clock);
   const onRun = (runId: string, fragment: string): CommandMatch => ({
     command: UpdateCommand,
@@ -25,17 +25,6 @@ describe('the run ledger`s re-reads', () => {
     key: { runId },
     where: (input) => String(input.ConditionExpression ?? '').includes(fragment),
   });
-  /** A write on the run from outside the ledger (an operator's edit, or a version that wrote differently). */
-  async function editRun(runId: string, update: string, values?: Record<string, unknown>): Promise<void> {
-    await db.doc.send(
-      new UpdateCommand({
-        TableName: db.names.runs,
-        Key: { runId },
-        UpdateExpression: update,
-        ...(values ? { ExpressionAttributeValues: values } : {}),
-      }),
-    );
-  }
 
   it('Given a charge, When its first write is refused by an entry of that charge that is gone again by the read after it, Then the next round records it, once', async () => {
     const run = await submitted({ requester: 'run-paths-1', ledgerDay: '2034-01-01', budgetMicros: 1_000_000 });

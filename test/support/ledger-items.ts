@@ -1,4 +1,4 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createStore } from '../../adapters/dynamodb';
 import { controlItemKey } from '../../adapters/dynamodb/tables';
 import type { BudgetLedgerPort, DailyLimits, RunRecord } from '../../core/store/ports';
@@ -55,7 +55,18 @@ export function ledgerItems(db: Pick<DynaliteHarness, 'doc' | 'names'>) {
     const { requester: requesterDay, org } = daysOf({ requester, ledgerDay: day });
     return { requester: await committed(requesterDay), org: await committed(org) };
   }
-  return { dayItem, committed, rawRun, committedOnDays };
+  /** A write on the run item from outside the ledger (an operator's edit, or a version that wrote differently). */
+  async function editRun(runId: string, update: string, values?: Record<string, unknown>): Promise<void> {
+    await db.doc.send(
+      new UpdateCommand({
+        TableName: db.names.runs,
+        Key: { runId },
+        UpdateExpression: update,
+        ...(values ? { ExpressionAttributeValues: values } : {}),
+      }),
+    );
+  }
+  return { dayItem, committed, rawRun, committedOnDays, editRun };
 }
 
 /** The two day items a run reserves on. */
