@@ -5,16 +5,26 @@ import { join } from 'node:path';
 /**
  * `npm run bench`: runs every bench/*.bench.ts in its own fresh Node process, one after the other (they
  * time things; running them side by side would measure each other), and prints their figures.
+ * `npm run bench -- console ledger` runs only the benchmarks with those names (`console.bench.ts`, ...),
+ * with the same preloads: a bench file run bare with tsx cannot load the ESM-only packages some need.
  */
 const benchDir = __dirname;
 const root = join(benchDir, '..');
 // cost.ts prices the synthesized stack; it is also run on its own (`npx tsx bench/cost.ts`, docs/cost.md).
-const files = [
+const all = [
   ...readdirSync(benchDir)
     .filter((f) => f.endsWith('.bench.ts'))
     .sort(),
   'cost.ts',
 ];
+const nameOf = (file: string) => file.replace(/(\.bench)?\.ts$/, '');
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((name) => !all.some((file) => nameOf(file) === name));
+if (unknown.length > 0) {
+  process.stderr.write(`no benchmark named ${unknown.join(', ')}; the benchmarks are ${all.map(nameOf).join(', ')}\n`);
+  process.exit(2);
+}
+const files = wanted.length === 0 ? all : all.filter((file) => wanted.includes(nameOf(file)));
 let failed = 0;
 for (const file of files) {
   process.stdout.write(`\n== ${file}\n`);
