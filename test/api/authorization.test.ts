@@ -9,6 +9,7 @@ import { listRunsHandler } from '../../lambdas/api/list-runs';
 import { submitRunHandler } from '../../lambdas/api/submit-run';
 import { alice, apiEvent, bodyOf, snapshotTables, startApi, type ApiHarness } from './api-harness';
 import { apiFixture, testConfig } from '../support/test-config';
+import { freshEachTest } from '../support/fresh-each-test';
 
 /**
  * docs/api.md#authorization, against every route of the API: a caller sees, follows and cancels only its
@@ -54,17 +55,15 @@ const comparable = (result: ApiResult, runId: string) => ({
 });
 
 describe('API authorization (docs/api.md#authorization)', () => {
-  let api: ApiHarness;
+  const api = freshEachTest(() => startApi(iamConfig()));
   let bobRun: string;
   let aliceRun: string;
 
   beforeEach(async () => {
-    api = await startApi(iamConfig());
     const submit = submitRunHandler(() => api.deps);
     bobRun = bodyOf(await submit(apiEvent({ body: { repo: 'acme/web', prompt: 'bob' }, requester: bobSession('s1') }))).runId;
     aliceRun = bodyOf(await submit(apiEvent({ body: { repo: 'acme/web', prompt: 'alice' }, requester: alice }))).runId;
   });
-  afterEach(() => api.stop());
 
   it("Given the API's routes, Then every route that names a run is in the authorization table, and the routes are the six known", () => {
     // A new route with {runId} must be added here, so its authorization is tested.
@@ -237,17 +236,8 @@ describe('API authorization (docs/api.md#authorization)', () => {
 });
 
 describe('API authorization with JWT auth', () => {
-  let api: ApiHarness;
-  let runId: string;
-
-  const jwtEvent = (claims: Record<string, unknown>, init: Partial<ApiEvent> = {}): ApiEvent => ({
-    headers: { 'content-type': 'application/json' },
-    ...init,
-    requestContext: { requestId: `req-${Math.random().toString(36).slice(2)}`, authorizer: { jwt: { claims } } },
-  });
-
-  beforeEach(async () => {
-    api = await startApi(
+  const api = freshEachTest(() =>
+    startApi(
       testConfig(apiFixture, {
         repos: [{ name: 'acme/web' }, { name: 'acme/secret', requesters: ['group:secret-team', 'jwt:u-carol'] }],
         auth: {
@@ -258,13 +248,22 @@ describe('API authorization with JWT auth', () => {
           groupsClaim: 'cognito:groups',
         },
       }),
-    );
+    ),
+  );
+  let runId: string;
+
+  const jwtEvent = (claims: Record<string, unknown>, init: Partial<ApiEvent> = {}): ApiEvent => ({
+    headers: { 'content-type': 'application/json' },
+    ...init,
+    requestContext: { requestId: `req-${Math.random().toString(36).slice(2)}`, authorizer: { jwt: { claims } } },
+  });
+
+  beforeEach(async () => {
     const submitted = await submitRunHandler(() => api.deps)(
       jwtEvent({ sub: 'u-bob' }, { body: JSON.stringify({ repo: 'acme/web', prompt: 'p' }) }),
     );
     runId = bodyOf(submitted).runId;
   });
-  afterEach(() => api.stop());
 
   const getAs = (claims: Record<string, unknown>) => getRunHandler(() => api.deps)(jwtEvent(claims, { pathParameters: { runId } }));
 

@@ -6,11 +6,12 @@ import { terminationFor } from '../../core/runs/termination';
 import { controlItemKey, ledgerDay } from '../../adapters/dynamodb/tables';
 import { cancelRunHandler } from '../../lambdas/api/cancel-run';
 import { submitRunHandler } from '../../lambdas/api/submit-run';
-import { apiEvent, bodyOf, snapshotTables, startApi, stateMachineArn, type ApiHarness } from './api-harness';
+import { apiEvent, bodyOf, snapshotTables, startApi, stateMachineArn } from './api-harness';
+import { freshEachTest } from '../support/fresh-each-test';
 
 describe('POST /v1/runs/{runId}/cancel', () => {
-  let api: ApiHarness;
-  let cancel: ReturnType<typeof cancelRunHandler>;
+  const api = freshEachTest(startApi);
+  const cancel = cancelRunHandler(() => api.deps);
 
   async function queuedRun(): Promise<string> {
     const result = await submitRunHandler(() => api.deps)(apiEvent({ body: { repo: 'acme/web', prompt: 'p' } }));
@@ -31,12 +32,6 @@ describe('POST /v1/runs/{runId}/cancel', () => {
       .Item?.committedMicros as number) ?? 0;
 
   const stops = () => api.sfn.commandCalls(StopExecutionCommand).map((c) => c.args[0].input);
-
-  beforeEach(async () => {
-    api = await startApi();
-    cancel = cancelRunHandler(() => api.deps);
-  });
-  afterEach(() => api.stop());
 
   it('Given a queued run, When it is cancelled, Then it ends CANCELLED at once, its budget is returned, its execution stopped, and it can never be admitted', async () => {
     const runId = await queuedRun();

@@ -4,19 +4,18 @@ import { finalizeRun, type FinalizeDeps } from '../../core/runs/finalize';
 import { RunNotFoundError } from '../../core/errors';
 import { controlItemKey, ledgerDay } from '../../adapters/dynamodb/tables';
 import { submitRunHandler } from '../../lambdas/api/submit-run';
-import { apiEvent, bodyOf, snapshotTables, startApi, type ApiHarness } from './api-harness';
+import { apiEvent, bodyOf, snapshotTables, startApi } from './api-harness';
+import { freshEachTest } from '../support/fresh-each-test';
 
 describe('finalizeRun', () => {
-  let api: ApiHarness;
+  const api = freshEachTest(startApi);
   let stopped: string[];
   let deps: FinalizeDeps;
 
-  beforeEach(async () => {
-    api = await startApi();
+  beforeEach(() => {
     stopped = [];
     deps = { ...api.deps, stopRunTasks: async (runId) => void stopped.push(runId) };
   });
-  afterEach(() => api.stop());
 
   async function runningRunThatSpent(micros: number): Promise<string> {
     const result = await submitRunHandler(() => api.deps)(apiEvent({ body: { repo: 'acme/web', prompt: 'p', budgetUsd: 1 } }));

@@ -2,16 +2,13 @@ import './quiet-powertools';
 import { requesterIdentity } from '../../core/runs/requester';
 import { listRunsHandler } from '../../lambdas/api/list-runs';
 import { submitRunHandler } from '../../lambdas/api/submit-run';
-import { apiEvent, bodyOf, startApi, type ApiHarness } from './api-harness';
+import { apiEvent, bodyOf, startApi } from './api-harness';
+import { freshEachTest } from '../support/fresh-each-test';
 
 const session = (name: string) => `arn:aws:sts::123456789012:assumed-role/ci-deployer/${name}`;
 
 describe('the requester of an assumed role', () => {
-  let api: ApiHarness;
-  beforeEach(async () => {
-    api = await startApi();
-  });
-  afterEach(() => api.stop());
+  const api = freshEachTest(startApi);
 
   it("Given a 10 USD daily requester budget, When one role submits three 5 USD runs from freshly named sessions, Then the third is refused: the requester is the role, and another session of it lists the role's runs", async () => {
     // Given a per-requester daily budget of 10 USD and runs of 5 USD

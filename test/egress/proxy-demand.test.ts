@@ -7,7 +7,8 @@ import {
   type ProxyIdleClockPort,
   type ProxyServicePort,
 } from '../../core/egress/proxy-demand';
-import { startDynalite, type DynaliteHarness } from '../support/dynalite';
+import { startDynalite } from '../support/dynalite';
+import { freshEachTest } from '../support/fresh-each-test';
 import { queuedRun } from '../store/run-fixtures';
 
 /**
@@ -54,17 +55,13 @@ describe('the on-demand proxy decisions (core/egress/proxy-demand.ts)', () => {
 });
 
 describe('the idle stop of the on-demand proxy, over dynalite slots and idle clock', () => {
-  let db: DynaliteHarness;
+  const db = freshEachTest(startDynalite);
   let clock: ProxyIdleClockPort;
   const t0 = new Date('2026-12-07T10:00:00.000Z');
   const at = (minutes: number) => new Date(t0.getTime() + minutes * 60_000);
 
-  beforeEach(async () => {
-    db = await startDynalite();
+  beforeEach(() => {
     clock = createProxyIdleClock(db.doc, db.names.control);
-  });
-  afterEach(async () => {
-    await db.stop();
   });
 
   const tick = (proxy: ProxyServicePort, now: Date, idleMinutes = 15) =>

@@ -8,7 +8,8 @@ import { pauseRun } from '../../core/runs/pause';
 import { newRunId } from '../../core/runs/run-id';
 import { snsInboxNotifier } from '../../lambdas/orchestrator/inbox-topic';
 import { inboxTopicHandler, type InboxTopicDeps } from '../../lambdas/github/webhook';
-import { examplePayload, REPO, startWebhookHarness, type WebhookHarness } from './webhook-harness';
+import { examplePayload, REPO, startWebhookHarness } from './webhook-harness';
+import { freshEachTest } from '../support/fresh-each-test';
 import { runningLabeledIssueRun } from '../support/labeled-issue-run';
 
 /**
@@ -17,13 +18,11 @@ import { runningLabeledIssueRun } from '../support/labeled-issue-run';
  * through resolveInboxItem (the code of POST /v1/inbox/{itemId}). Real issue_comment payloads from
  * @octokit/webhooks-examples, signed, through the whole receiver.
  */
-let h: WebhookHarness;
+const h = freshEachTest(startWebhookHarness);
 let notified: InboxNotification[];
-beforeEach(async () => {
-  h = await startWebhookHarness();
+beforeEach(() => {
   notified = [];
 });
-afterEach(() => h.stop());
 
 const QUESTION = 'Should the fix also cover docs/CHANGELOG.md? <img src=x onerror=alert(1)> @everyone see https://evil.example/x';
 

@@ -1,11 +1,8 @@
 import { priorityOfLabels } from '../../core/github/priority-label';
-import { examplePayload, startWebhookHarness, type WebhookHarness } from './webhook-harness';
+import { examplePayload, startWebhookHarness } from './webhook-harness';
+import { freshEachTest } from '../support/fresh-each-test';
 
-let h: WebhookHarness;
-beforeEach(async () => {
-  h = await startWebhookHarness();
-});
-afterEach(() => h.stop());
+const h = freshEachTest(startWebhookHarness);
 
 describe("a run's priority from its issue's labels", () => {
   it('Given labels beside the trigger label, When the priority is read, Then <triggerLabel>:high and :low count, high winning, case-insensitively', () => {

@@ -3,7 +3,8 @@ import { arrivedInQueue, leaveQueue, QUEUE_COMMENT_WINDOW } from '../../core/run
 import { newRunId } from '../../core/runs/run-id';
 import type { RunRecord } from '../../core/store/ports';
 import type { QueueEntry } from '../../adapters/dynamodb/run-queue';
-import { examplePayload, REPO, startWebhookHarness, type WebhookHarness } from './webhook-harness';
+import { examplePayload, REPO, startWebhookHarness } from './webhook-harness';
+import { freshEachTest } from '../support/fresh-each-test';
 
 /**
  * Issue 11 item 6, the queued stage of a GitHub run's status comment: the place it shows is kept true
@@ -11,11 +12,7 @@ import { examplePayload, REPO, startWebhookHarness, type WebhookHarness } from '
  * (pure), and the edit itself over dynalite with real issues.labeled payloads; the end to end path in
  * local mode is test/local/github-queue-comments.test.ts.
  */
-let h: WebhookHarness;
-beforeEach(async () => {
-  h = await startWebhookHarness();
-});
-afterEach(() => h.stop());
+const h = freshEachTest(startWebhookHarness);
 
 /** An issue-label run on issue `number`, submitted by the webhook (its queued comment posted, the place it showed stored). */
 async function issueRun(number: number): Promise<RunRecord> {

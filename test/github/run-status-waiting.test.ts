@@ -4,7 +4,8 @@ import { pauseRun } from '../../core/runs/pause';
 import { newRunId } from '../../core/runs/run-id';
 import type { PauseReason } from '../../core/inbox/pause-report';
 import { inboxTopicHandler } from '../../lambdas/github/webhook';
-import { examplePayload, REPO, startWebhookHarness, type WebhookHarness } from './webhook-harness';
+import { examplePayload, REPO, startWebhookHarness } from './webhook-harness';
+import { freshEachTest } from '../support/fresh-each-test';
 import { runningLabeledIssueRun } from '../support/labeled-issue-run';
 
 /**
@@ -13,11 +14,7 @@ import { runningLabeledIssueRun } from '../support/labeled-issue-run';
  * late delivery never writes over a newer stage. Real issues.labeled / issue_comment payloads
  * through the receiver, the Pause task's own code, dynalite.
  */
-let h: WebhookHarness;
-beforeEach(async () => {
-  h = await startWebhookHarness();
-});
-afterEach(() => h.stop());
+const h = freshEachTest(startWebhookHarness);
 
 const RUN = '01JBX7M5Q6RZ5Y9V3G2H4K8N0P';
 

@@ -3,13 +3,10 @@ import { queueHoldChecker } from '../../core/runs/queue-holds';
 import { admitRun } from '../../core/runs/admission';
 import { WEBHOOK_MAX_BODY_BYTES } from '../../core/github/webhook-receiver';
 import { reportRunEnded, RunNotEndedError } from '../../core/github/run-status-report';
-import { examplePayload, REPO, startWebhookHarness, webhookConfig, type WebhookHarness } from './webhook-harness';
+import { examplePayload, REPO, startWebhookHarness, webhookConfig } from './webhook-harness';
+import { freshEachTest } from '../support/fresh-each-test';
 
-let h: WebhookHarness;
-beforeEach(async () => {
-  h = await startWebhookHarness();
-});
-afterEach(() => h.stop());
+const h = freshEachTest(startWebhookHarness);
 
 const labeled = (label = 'nightshift') => examplePayload('issues', 'labeled', (p) => (p.label.name = label));
 const runsOf = async () => (await h.db.store.runs.list({ limit: 100 })).runs;

@@ -4,20 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bareRepoPath, branchHead, createBareRepoFromDirectory, fileAt, getPull } from '../../local/forge';
 import { mergeBranch, MergeConflictError } from '../../local/forge/forge-repositories';
-import { setCollaborator } from '../../local/forge/forge-records';
 import { protectedPathsOfNightshiftYml } from '../../console/server/nightshift-yml-paths';
 import { classifiedRunDiff } from '../../console/server/run-diff';
-import {
-  actOnForge,
-  fastSession,
-  sampleRepo,
-  startTestPlatform,
-  testHome,
-  untilStatus,
-  ended,
-  type TestPlatform,
-} from './platform-harness';
-import { localFixture } from '../support/test-config';
+import { actOnForge, fastSession, sampleRepo, startGithubTestPlatform, untilStatus, ended, type TestPlatform } from './platform-harness';
 import { eventually } from '../support/eventually';
 import { aliceOpensSlugifyIssue } from '../support/github-issue-run';
 
@@ -95,10 +84,7 @@ describe('mergeBranch in a bare repository', () => {
 describe('local mode: a draft PR merged with a merge commit', () => {
   let t: TestPlatform;
   beforeAll(async () => {
-    const config = { ...localFixture(), github: { tokenSecret: 'nightshift/github-token', webhookSecret: 'nightshift/gh-webhook' } };
-    const prepared = testHome(config);
-    setCollaborator(prepared.home.forge, sampleRepo, 'alice', 'write');
-    t = await startTestPlatform({ session: fastSession, ...prepared });
+    t = await startGithubTestPlatform(fastSession);
   }, 240_000);
   afterAll(() => t?.stop());
 

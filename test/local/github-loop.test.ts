@@ -4,9 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../cli/program';
 import { branchHead, branchLog, bareRepoPath, listCheckRuns } from '../../local/forge';
-import { listComments, setCollaborator } from '../../local/forge/forge-records';
-import { sampleRepo, startTestPlatform, testHome, type TestPlatform, actOnForge } from './platform-harness';
-import { localFixture } from '../support/test-config';
+import { listComments } from '../../local/forge/forge-records';
+import { sampleRepo, startGithubTestPlatform, type TestPlatform, actOnForge } from './platform-harness';
 import { eventually } from '../support/eventually';
 import { botCommentsOn } from '../support/github-issue-run';
 import { exampleOf } from '../support/webhook-examples';
@@ -21,10 +20,7 @@ const session = join(__dirname, '..', 'fixtures', 'sessions', 'append-note.jsonl
 describe('the GitHub loop in local mode', () => {
   let t: TestPlatform;
   beforeAll(async () => {
-    const config = { ...localFixture(), github: { tokenSecret: 'nightshift/github-token', webhookSecret: 'nightshift/gh-webhook' } };
-    const prepared = testHome(config);
-    setCollaborator(prepared.home.forge, sampleRepo, 'alice', 'write');
-    t = await startTestPlatform({ session, ...prepared });
+    t = await startGithubTestPlatform(session);
   }, 240_000);
   afterAll(() => t?.stop());
 

@@ -1,9 +1,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { issueForgeToken } from '../../local/forge';
-import { setCollaborator } from '../../local/forge/forge-records';
 import type { InboxItemView } from '../../core/inbox/inbox-item';
-import { ended, sampleRepo, startTestPlatform, testHome, untilStatus, type TestPlatform } from './platform-harness';
+import { ended, sampleRepo, startGithubTestPlatform, untilStatus, type TestPlatform } from './platform-harness';
 import { localFixture } from '../support/test-config';
 import { eventually } from '../support/eventually';
 
@@ -17,14 +16,10 @@ describe('local mode: stuck, pr_ready, failed and the review backlog', () => {
   let t: TestPlatform;
   beforeAll(async () => {
     const base = localFixture();
-    const config = {
+    t = await startGithubTestPlatform(join(__dirname, 'fixtures', 'stuck-then-demo.jsonl'), {
       ...base,
       concurrency: { ...base.concurrency, maxOpenPrsPerRequester: 1 },
-      github: { tokenSecret: 'nightshift/github-token', webhookSecret: 'nightshift/gh-webhook' },
-    };
-    const prepared = testHome(config);
-    setCollaborator(prepared.home.forge, sampleRepo, 'alice', 'write');
-    t = await startTestPlatform({ session: join(__dirname, 'fixtures', 'stuck-then-demo.jsonl'), ...prepared });
+    });
   }, 240_000);
   afterAll(() => t?.stop());
 

@@ -73,11 +73,17 @@ export async function startTestPlatform(options: {
 
 /**
  * Local mode with the GitHub triggers (config `github.webhookSecret`), `alice` a writer on the sample
- * repository, and the scripted model `session`: the GitHub loop tests' platform.
+ * repository, and the scripted model `session`: the GitHub loop tests' platform. `prepare` sees the
+ * home before the platform starts (to push a branch to the sample repository, say).
  */
-export async function startGithubTestPlatform(session: string, config: Record<string, unknown> = localFixture()): Promise<TestPlatform> {
+export async function startGithubTestPlatform(
+  session: string,
+  config: Record<string, unknown> = localFixture(),
+  prepare: (home: NightshiftHome) => void = () => undefined,
+): Promise<TestPlatform> {
   const prepared = testHome({ ...config, github: { tokenSecret: 'nightshift/github-token', webhookSecret: 'nightshift/gh-webhook' } });
   setCollaborator(prepared.home.forge, sampleRepo, 'alice', 'write');
+  prepare(prepared.home);
   return startTestPlatform({ session, ...prepared });
 }
 

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { ApiError } from '../../cli/api-client';
 import { runCli } from '../../cli/program';
 import { bareRepoPath, branchHead, defaultBranchOf, listCheckRuns, listReviews } from '../../local/forge';
-import { listComments, savePull, setCollaborator } from '../../local/forge/forge-records';
-import { sampleRepo, startTestPlatform, testHome, type TestPlatform, actOnForge } from './platform-harness';
+import { listComments, savePull } from '../../local/forge/forge-records';
+import { sampleRepo, startGithubTestPlatform, type TestPlatform, actOnForge } from './platform-harness';
 import { localFixture } from '../support/test-config';
 import { eventually } from '../support/eventually';
 import { pushSlugFixBranch } from '../support/slug-fix-branch';
@@ -32,15 +32,13 @@ describe('review runs in local mode', () => {
   const refs = () => execFileSync('git', ['--git-dir', bare, 'for-each-ref', '--format=%(refname) %(objectname)'], { encoding: 'utf8' });
 
   beforeAll(async () => {
-    const config = { ...localFixture(), github: { tokenSecret: 'nightshift/github-token', webhookSecret: 'nightshift/gh-webhook' } };
-    const prepared = testHome(config);
-    setCollaborator(prepared.home.forge, sampleRepo, 'alice', 'write');
-    bare = bareRepoPath(prepared.home.forge, sampleRepo);
-    // alice pushes a fix on a branch of the same repository.
-    const work = mkdtempSync(join(tmpdir(), 'review-pr-'));
-    pushSlugFixBranch(bare, work);
-    rmSync(work, { recursive: true, force: true });
-    t = await startTestPlatform({ session, ...prepared });
+    t = await startGithubTestPlatform(session, localFixture(), (home) => {
+      bare = bareRepoPath(home.forge, sampleRepo);
+      // alice pushes a fix on a branch of the same repository.
+      const work = mkdtempSync(join(tmpdir(), 'review-pr-'));
+      pushSlugFixBranch(bare, work);
+      rmSync(work, { recursive: true, force: true });
+    });
     const opened = await as('alice', 'POST', '/pulls', {
       title: 'Trim slug separators',
       head: 'fix/slug-trim',

@@ -5,7 +5,8 @@ import { submitScheduledRun, type ScheduleSubmitDeps } from '../../core/runs/sch
 import { submitRunHandler } from '../../lambdas/api/submit-run';
 import { onAlarmNotification, type CircuitBreakerDeps } from '../../lambdas/ops/circuit-breaker';
 import { intakeAdminHandler } from '../../lambdas/ops/intake';
-import { apiEvent, bodyOf, snapshotTables, startApi, type ApiHarness } from '../api/api-harness';
+import { apiEvent, bodyOf, snapshotTables, startApi } from '../api/api-harness';
+import { freshEachTest } from '../support/fresh-each-test';
 import { apiFixture, testConfig } from '../support/test-config';
 import { listLog, listSink } from './list-sink';
 
@@ -26,18 +27,14 @@ function alarmMessage(overrides: Record<string, unknown> = {}): string {
 }
 
 describe('spend circuit breaker', () => {
-  let api: ApiHarness;
+  const api = freshEachTest(() => startApi(config));
   let breaker: CircuitBreakerDeps & { metrics: ReturnType<typeof listSink> };
   let schedule: ScheduleSubmitDeps & { metrics: ReturnType<typeof listSink>; log: ReturnType<typeof listLog> };
   const operator = 'arn:aws:iam::123456789012:role/oncall';
 
-  beforeEach(async () => {
-    api = await startApi(config);
+  beforeEach(() => {
     breaker = { intake: api.deps.intake, metrics: listSink(), log: listLog(), spendAlarmName: SPEND_ALARM };
     schedule = { ...api.deps, metrics: listSink(), log: listLog() };
-  });
-  afterEach(async () => {
-    await api.stop();
   });
 
   const submit = () => submitRunHandler(() => api.deps)(apiEvent({ body: { repo: 'acme/web', prompt: 'Fix the flaky test.' } }));

@@ -19,6 +19,7 @@ import type { ResolveInboxRequest } from '../../core/inbox/inbox-item';
 import { createThreadStore } from '../../adapters/dynamodb/threads';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
 import { eventually } from '../support/eventually';
+import { freshEachTest } from '../support/fresh-each-test';
 import { synthesize } from '../infra/synth';
 
 export const RUN_TASK = 'arn:aws:states:::ecs:runTask.waitForTaskToken';
@@ -26,30 +27,15 @@ export const RUN_TASK = 'arn:aws:states:::ecs:runTask.waitForTaskToken';
 /**
  * The usual set-up of an orchestration test file: the stack synthesized once for the file (the
  * definition under test is the deployed one, never a copy), a fresh harness for each test, stopped
- * after it. The answer stands for the current test's harness (it forwards to it), so a file writes
+ * after it (`freshEachTest`). The answer stands for the current test's harness, so a file writes
  * `const h = withOrchestrationHarness(config)` once and uses `h` in every test.
  */
 export function withOrchestrationHarness(config: NightshiftConfig): OrchestrationHarness {
   let template: unknown;
-  let current: OrchestrationHarness | undefined;
   beforeAll(() => {
     template = synthesize({ config, prebuiltRunnerImage: true }).json;
   });
-  beforeEach(async () => {
-    current = await OrchestrationHarness.start(template, config);
-  });
-  afterEach(async () => {
-    await current?.stop();
-    current = undefined;
-  });
-  const harness = (): OrchestrationHarness => {
-    if (!current) throw new Error('the orchestration harness exists only while a test runs');
-    return current;
-  };
-  return new Proxy({} as OrchestrationHarness, {
-    get: (_target, property) => Reflect.get(harness(), property, harness()),
-    set: (_target, property, value) => Reflect.set(harness(), property, value),
-  });
+  return freshEachTest(() => OrchestrationHarness.start(template, config));
 }
 
 /**

@@ -7,6 +7,7 @@ import { createTaskStoppedHandler, type TaskStoppedOutcome } from '../../lambdas
 import { synthesize } from '../infra/synth';
 import { stackFixture, testConfig } from '../support/test-config';
 import { OrchestrationHarness } from './harness';
+import { freshEachTest } from '../support/fresh-each-test';
 
 /**
  * Issue 13 item 3 (a task that stops without reporting), the AWS path executed offline: ECS's Task
@@ -19,7 +20,6 @@ let template: CloudFormationTemplate;
 let rulePattern: Record<string, unknown>;
 let clusterArn: string;
 let family: string;
-let h: OrchestrationHarness;
 
 const sample = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'ecs', 'task-stopped-oom.json'), 'utf8')) as Record<string, any>;
 
@@ -31,12 +31,9 @@ beforeAll(() => {
   clusterArn = (rulePattern as { detail: { clusterArn: [string] } }).detail.clusterArn[0];
   family = stack.runtime.taskDefinition.family;
 });
-beforeEach(async () => {
+const h = freshEachTest(() => OrchestrationHarness.start(template, config));
+beforeEach(() => {
   described = new Map();
-  h = await OrchestrationHarness.start(template, config);
-});
-afterEach(async () => {
-  await h.stop();
 });
 
 /** The sample event, for this stack's cluster and runner family, about the run's task and token. */

@@ -11,7 +11,8 @@ import type { ConverseResponse } from '../../runner/model/converse-response';
 import type { ModelRequest } from '../../runner/model/provider';
 import { chatRequestViolations, converseRequestViolations, messagesRequestViolations } from '../../runner/model/request-rules';
 import { toolSpecs } from '../../runner/tools/definitions';
-import { startModelServer, type ModelServer } from './support/model-servers';
+import { startModelServer } from './support/model-servers';
+import { freshEachTest } from '../support/fresh-each-test';
 import { rejection } from '../support/rejection';
 
 /** A request as the runner builds it: system prompt, the tools, one answered tool call, cache points. */
@@ -30,13 +31,7 @@ function runnerRequest(): ModelRequest {
 }
 
 /** Every test here talks to a loopback model server of its own. */
-let server: ModelServer;
-beforeEach(async () => {
-  server = await startModelServer();
-});
-afterEach(async () => {
-  await server.stop();
-});
+const server = freshEachTest(startModelServer);
 
 const fast = { attempts: 4, baseDelayMs: 1, maxDelayMs: 1 };
 const never = new AbortController().signal;

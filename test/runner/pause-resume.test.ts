@@ -7,27 +7,14 @@ import { resolveInboxItem } from '../../core/runs/answer';
 import { pauseRun } from '../../core/runs/pause';
 import type { RunnerDeps } from '../../runner/session/run-context';
 import { brokerCheckpointStore, brokerTraceSink } from '../../runner/broker-run-data';
-import {
-  inProcessBroker,
-  session,
-  startInProcessRun,
-  startRunnerHarness,
-  transcriptMicros,
-  type RunnerHarness,
-} from './support/runner-harness';
+import { inProcessBroker, session, startInProcessRun, startRunnerHarness, transcriptMicros } from './support/runner-harness';
 import { admissionDepsOf } from '../support/admission-deps';
+import { freshEachTest } from '../support/fresh-each-test';
 import { answerDepsOf, pauseDepsOf, pauseResolveAndReadmit, requesterOf } from '../support/pause-resolution';
 import { runnerFixture, testConfig } from '../support/test-config';
 
 const SECRET = 's3cr3t-t0ken-9f2a';
-let h: RunnerHarness;
-
-beforeEach(async () => {
-  h = await startRunnerHarness();
-});
-afterEach(async () => {
-  await h.stop();
-});
+const h = freshEachTest(startRunnerHarness);
 
 function remoteBranches(bare: string): string[] {
   return execFileSync('git', ['--git-dir', bare, 'for-each-ref', '--format=%(refname:short)', 'refs/heads'], { encoding: 'utf8' })

@@ -1,16 +1,11 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { controlItemKey } from '../../adapters/dynamodb/tables';
-import { startDynalite, type DynaliteHarness } from '../support/dynalite';
+import { startDynalite } from '../support/dynalite';
+import { freshEachTest } from '../support/fresh-each-test';
 import { queuedRun } from './run-fixtures';
 
 describe('concurrency slots', () => {
-  let db: DynaliteHarness;
-  beforeEach(async () => {
-    db = await startDynalite();
-  });
-  afterEach(async () => {
-    await db.stop();
-  });
+  const db = freshEachTest(startDynalite);
 
   async function slotItem(pk: string): Promise<{ count: number; holders: Record<string, string> } | undefined> {
     const { Item } = await db.doc.send(new GetCommand({ TableName: db.names.control, Key: { pk }, ConsistentRead: true }));

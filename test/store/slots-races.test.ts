@@ -2,19 +2,14 @@ import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb
 import { DeleteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createConcurrencySlots } from '../../adapters/dynamodb/concurrency-slots';
 import { controlItemKey } from '../../adapters/dynamodb/tables';
-import { startDynalite, type DynaliteHarness } from '../support/dynalite';
+import { startDynalite } from '../support/dynalite';
+import { freshEachTest } from '../support/fresh-each-test';
 import { type CommandMatch, withFaults } from '../support/dynamo-faults';
 import { queuedRun } from './run-fixtures';
 
 /** The concurrency slots under faults and races (dynalite), and the per-semaphore view the slot reconciler uses. */
 describe('concurrency slots under faults and races', () => {
-  let db: DynaliteHarness;
-  beforeEach(async () => {
-    db = await startDynalite();
-  });
-  afterEach(async () => {
-    await db.stop();
-  });
+  const db = freshEachTest(startDynalite);
 
   const clock = () => new Date('2030-05-06T07:08:09.000Z');
   const caps = { global: 3, perRepo: 2 };
