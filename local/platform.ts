@@ -31,9 +31,7 @@ import { canIdentifyLoopbackPeers, operatorOnly } from './loopback-peer';
 import { withLocalOperator } from './operator';
 import type { LocalPlatformOptions } from './platform-options';
 import { assertPortsFree, listenAs, localPorts } from './ports';
-import { recoverInterruptedRuns } from './recovery';
-import { scanRunsInStatuses } from '../adapters/dynamodb/run-scan';
-import { activeStatuses } from '../core/runs/lifecycle';
+import { recoverLocalRuns } from './recovery';
 import { RunnerProcesses } from './runner-processes';
 import { LocalRunnerTasks, RUN_TASK_RESOURCE, runnerCommand } from './runner-tasks';
 import { reapToolLeftovers } from './tool-leftovers';
@@ -124,7 +122,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       startLocalDynamo({ dataDir: home.data, port: ports.dynamo, ...(options.meter ? { meter: options.meter } : {}) }),
     );
     cleanups.push(() => dynamo.stop());
-    const store = createStore(documentClientFor(dynamo.client), dynamo.names);
+    const doc = documentClientFor(dynamo.client);
+    const store = createStore(doc, dynamo.names);
 
     // Pull request links open the web console's PR view, on the API's port (known once it listens).
     let consoleUrl: string | undefined;
@@ -248,7 +247,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     cleanups.push(() => executor.close());
     const proxyIdle = proxyService && {
       proxy: proxyService,
-      clock: createProxyIdleClock(documentClientFor(dynamo.client), dynamo.names.control),
+      clock: createProxyIdleClock(doc, dynamo.names.control),
       idleMinutes: config.network.proxyIdleMinutes,
     };
     // The queue sweep the run gauges make every minute on AWS: wakes what a lost wake-up left waiting;
@@ -260,9 +259,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
           slots: store.slots,
           caps: capsOf(config),
           machine: executor,
-          liftedHolds: queueHoldChecker(
-            queueHoldDepsOf({ ...store, threads: createThreadStore(documentClientFor(dynamo.client), dynamo.names.control) }, config),
-          ),
+          liftedHolds: queueHoldChecker(queueHoldDepsOf({ ...store, threads: createThreadStore(doc, dynamo.names.control) }, config)),
         })
           .then(() => (proxyIdle ? stopIdleProxy({ ...proxyIdle, activeRuns: () => store.slots.holders(), now: new Date() }) : undefined))
           .catch((error: unknown) => log.warn('queue sweep failed', { error: errorText(error) })),
@@ -275,17 +272,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       runnerEnvironment(serviceEnv, { extracted, home, model: options.model, recordDir: options.recordDir, toolUser, egressProxy }),
     );
 
-    const recovery = await recoverInterruptedRuns(
-      {
-        runs: store.runs,
-        events: store.events,
-        ledger: store.ledger,
-        slots: store.slots,
-        queue: store.queue,
-        inbox: store.inbox,
-        stopRunTasks: (runId) => runners.stopRun(runId),
-        activeRuns: () => scanRunsInStatuses(documentClientFor(dynamo.client), dynamo.names.runs, activeStatuses),
-      },
+    const recovery = await recoverLocalRuns(
+      store,
+      { doc, runsTable: dynamo.names.runs },
+      (runId) => runners.stopRun(runId),
       log,
       config.repos.map((repo) => repo.name),
     );

@@ -1,3 +1,7 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Store } from '../adapters/dynamodb';
+import { scanRunsInStatuses } from '../adapters/dynamodb/run-scan';
+import { activeStatuses } from '../core/runs/lifecycle';
 import { finalizeRun, type FinalizeDeps } from '../core/runs/finalize';
 import type { ListingRunRepository } from '../core/store/ports';
 import type { RunRecord } from '../core/runs/run-record';
@@ -23,7 +27,6 @@ export async function recoverInterruptedRuns(
   repos: readonly string[] = [],
 ): Promise<{ ended: string[]; slotsFreed: string[] }> {
   const ended: string[] = [];
-  // Read from the table, not a status index: a crash can leave a run's index entries behind its item.
   for (const run of await deps.activeRuns()) {
     const { transitioned } = await finalizeRun(deps, { runId: run.runId, status: 'FAILED', reason: { ...localRestartReason } });
     if (transitioned) {
@@ -34,4 +37,20 @@ export async function recoverInterruptedRuns(
   const { released: slotsFreed } = await reconcileSlots({ runs: deps.runs, slots: deps.slots, repos });
   for (const runId of slotsFreed) log.warn('slot of an ended run released by restart recovery', { runId });
   return { ended, slotsFreed };
+}
+
+/**
+ * Restart recovery as the local platform runs it: over its store, with the active runs read from the
+ * runs table `runsTable` by a consistent Scan. Not from a status index: dynalite writes a run's index
+ * entries before its item, so a platform killed in between leaves a run that no status index lists.
+ */
+export function recoverLocalRuns(
+  store: Store,
+  table: { doc: DynamoDBDocumentClient; runsTable: string },
+  stopRunTasks: (runId: string) => Promise<void>,
+  log: LocalLog,
+  repos: readonly string[] = [],
+): Promise<{ ended: string[]; slotsFreed: string[] }> {
+  const activeRuns = () => scanRunsInStatuses(table.doc, table.runsTable, activeStatuses);
+  return recoverInterruptedRuns({ ...store, stopRunTasks, activeRuns }, log, repos);
 }

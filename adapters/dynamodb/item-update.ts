@@ -1,7 +1,7 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from './condition-failure';
 
-/** What differs between the ledger's single-item writes: the expressions, their names and values. */
+/** What differs between single-item writes: the expressions, their names and values. */
 export interface ItemUpdate {
   /** The ConditionExpression; none for a write that always applies. */
   condition?: string;

@@ -154,7 +154,7 @@ export function createLedgerDays(doc: DynamoDBDocumentClient, table: string) {
       // Stryker disable next-line StringLiteral: equivalent, callers tell only 'ended-in-old-format' apart from the rest
       if (onDay === undefined) return 'missing';
       // Extensions on the day the run never took: its extendRun lost the race with settle (or crashed).
-      // Stryker disable next-line OptionalChaining: equivalent, `onDay` is defined here, so `current` is
+      // Stryker disable next-line OptionalChaining: equivalent, `onDay` is defined here, so `current` is defined
       const stray = Object.entries(current?.extensions ?? {}).filter(
         ([key]) => key.startsWith(`${runId}#`) && !takenExtensions.includes(key.slice(runId.length + 1)),
       );

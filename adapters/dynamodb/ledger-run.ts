@@ -94,8 +94,8 @@ export function createLedgerRuns(doc: DynamoDBDocumentClient, table: string) {
     if (await written(reserved)) return;
     const item = await requireItem(runId);
     if (item.calls[callId] !== undefined || item.settledCalls[callId] !== undefined) return; // reserved before
-    // Stryker disable next-line ConditionalExpression: settle sets headroomMicros to 0 in the write that sets settled, so a settled run reports 0 either way
-    throw new BudgetExhaustedError(runId, worstMicros, item.settled ? 0 : Math.max(0, item.headroomMicros));
+    // A settled run reports 0: settle sets headroomMicros to 0 in the write that sets settled, and nothing raises it after.
+    throw new BudgetExhaustedError(runId, worstMicros, Math.max(0, item.headroomMicros));
   }
 
   /** Settles call `callId` on the run; the item answered carries `dayAdjustments['call:<callId>']` for the days. */
@@ -154,8 +154,10 @@ export function createLedgerRuns(doc: DynamoDBDocumentClient, table: string) {
   /** Charges `micros` to the run once; the item answered carries `dayAdjustments['charge:<chargeId>']` for the days. */
   async function charge(runId: string, chargeId: string, micros: number): Promise<RunItem | undefined> {
     const entry = `charge:${chargeId}`;
-    // Three rounds at most: the run can settle between the first write and the read after it; the next round decides again.
-    // Stryker disable next-line EqualityOperator,AssignmentOperator: no race takes a third round (a lost settled-path write means the charge was recorded, which the next round's read returns), so a longer or endless bound changes nothing
+    // Three rounds at most, and no race takes more than two: the run can settle between the first write and the read
+    // after it (the next round decides again), and a lost settled-path write means the charge was recorded, which the
+    // next round's read returns.
+    // Stryker disable next-line EqualityOperator,AssignmentOperator: `<=` and an endless bound change nothing (no race takes a third round); `>=` (no round at all) fails every charge test, but a marker covers the whole line
     for (let attempt = 0; attempt < 3; attempt += 1) {
       const charged = update(runId, {
         condition: 'attribute_exists(runId) AND settled = :false AND attribute_not_exists(charges.#charge)',
@@ -247,7 +249,6 @@ export function createLedgerRuns(doc: DynamoDBDocumentClient, table: string) {
       values: { ':false': false, ':extra': extra },
     }).catch(unlessConditionFailed);
     // The item just written; when its condition refused it (another writer took this extension, or the run settled), the run read again.
-    // Stryker disable next-line LogicalOperator: equivalent, reading the run again after the write finds this extension too (an extension landing in between only makes the budget read the run's later budget)
     const after = extended ?? (await requireItem(runId));
     // Stryker disable next-line OptionalChaining: the first write above gave the run an `extensions` map and nothing removes it
     if (after.extensions?.[extensionId] !== undefined) return { budgetMicros: after.budgetMicros };

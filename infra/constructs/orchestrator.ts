@@ -53,14 +53,6 @@ export interface OrchestratorProps {
   readonly logRetention: logs.RetentionDays;
 }
 
-/**
- * The run state machine (Standard, JSONPath, one execution per run named by its id):
- * admit under the concurrency slots (a queued run waits on a task token, holding no compute, until a
- * released slot wakes it) → run the runner with
- * ecs:runTask.waitForTaskToken (wall clock and heartbeat from the execution input) → Finalize, which
- * every path reaches. An EventBridge rule runs the same idempotent clean-up (the backstop) for the
- * executions that could not reach Finalize: stopped from the console, timed out, failed.
- */
 /** A Lambda task whose call failed in the Lambda service (not in the function): tried again, as AWS advises for Lambda tasks. */
 const LAMBDA_SERVICE_RETRY: sfn.RetryProps = {
   errors: ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'],
@@ -69,6 +61,15 @@ const LAMBDA_SERVICE_RETRY: sfn.RetryProps = {
   maxAttempts: 4,
   jitterStrategy: sfn.JitterType.FULL,
 };
+
+/**
+ * The run state machine (Standard, JSONPath, one execution per run named by its id):
+ * admit under the concurrency slots (a queued run waits on a task token, holding no compute, until a
+ * released slot wakes it) → run the runner with
+ * ecs:runTask.waitForTaskToken (wall clock and heartbeat from the execution input) → Finalize, which
+ * every path reaches. An EventBridge rule runs the same idempotent clean-up (the backstop) for the
+ * executions that could not reach Finalize: stopped from the console, timed out, failed.
+ */
 
 export class Orchestrator extends Construct {
   readonly stateMachine: sfn.StateMachine;

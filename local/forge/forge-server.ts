@@ -15,9 +15,6 @@ import { tokenExchange } from './forge-token-exchange';
 import { verifyForgeToken } from './forge-tokens';
 import { type ForgeDelivery, type PendingDelivery, webhookSender } from './forge-webhooks';
 
-export type { ForgeDelivery } from './forge-webhooks';
-export type { ReportCiInput } from './forge-ci';
-
 /**
  * The local forge (docs/runner.md#local-forge): a real HTTP server on loopback speaking the subset of GitHub's REST API
  * that Nightshift uses, over bare repositories at `<root>/<owner>/<name>.git`:

@@ -1,7 +1,7 @@
 import { scanRunsInStatuses } from '../../adapters/dynamodb/run-scan';
 import { activeStatuses } from '../../core/runs/lifecycle';
 import { jsonLog } from '../../local/local-log';
-import { recoverInterruptedRuns } from '../../local/recovery';
+import { recoverLocalRuns } from '../../local/recovery';
 import { startDynalite } from '../support/dynalite';
 import { freshEachTest } from '../support/fresh-each-test';
 import { queuedRun } from '../store/run-fixtures';
@@ -29,9 +29,12 @@ describe('local restart recovery reads the runs table', () => {
       [queued.runId, starting.runId, running.runId].sort(),
     );
 
+    // As the local platform recovers at start (local/platform.ts).
     const recover = () =>
-      recoverInterruptedRuns(
-        { ...db.store, stopRunTasks: async () => undefined, activeRuns: () => scanRunsInStatuses(db.doc, db.names.runs, activeStatuses) },
+      recoverLocalRuns(
+        db.store,
+        { doc: db.doc, runsTable: db.names.runs },
+        async () => undefined,
         jsonLog(() => undefined),
       );
     const { ended } = await recover();
