@@ -16,7 +16,7 @@ import { submitRun, type SubmitDeps } from '../../core/runs/submit';
 import { createThreadStore } from '../../adapters/dynamodb/threads';
 import { createWebhookDeliveries } from '../../adapters/dynamodb/webhook-deliveries';
 import { startDynalite, type DynaliteHarness } from '../support/dynalite';
-import { webhookExamples as examples } from '../support/webhook-examples';
+import { exampleOf } from '../support/webhook-examples';
 
 export const SECRET = 'test-webhook-secret-0123456789';
 export const REPO = 'acme/web';
@@ -45,9 +45,7 @@ export function examplePayload(
   adjust: (p: Record<string, any>) => void = () => undefined,
   index = 0,
 ): Record<string, any> {
-  const found = examples.find((e) => e.name === event)?.examples.filter((p) => p.action === action)[index];
-  if (!found) throw new Error(`no ${event}.${action} example`);
-  const p = structuredClone(found) as Record<string, any>;
+  const p = exampleOf<Record<string, any>>(event, action, index);
   const now = new Date().toISOString();
   p.repository.full_name = REPO;
   p.repository.name = 'web';

@@ -6,6 +6,7 @@ import { demoAssets } from '../../local/demo';
 import { sampleRepo, startTestPlatform, testHome, type TestPlatform } from './platform-harness';
 import { localFixture } from '../support/test-config';
 import { eventually } from '../support/eventually';
+import { isTerminal, type RunStatus } from '../../core/runs/lifecycle';
 
 const session = join(__dirname, '..', 'fixtures', 'sessions', 'append-note.jsonl');
 /** A second repository whose tests fail at base (the sample app's slugify tests) and are not fixed by the runs. */
@@ -40,7 +41,7 @@ describe('CI auto-fix in local mode', () => {
   afterAll(() => t?.stop());
 
   const runs = async (repo = sampleRepo) => (await t.platform.store.runs.list({ limit: 100 })).runs.filter((r) => r.repo === repo);
-  const ended = (status: string) => ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'BUDGET_EXCEEDED'].includes(status);
+  const ended = (status: string) => isTerminal(status as RunStatus);
   const failCi = (repo: string, head: string, branch: string, line: string) =>
     t.platform.forge.reportCi(repo, {
       headSha: head,

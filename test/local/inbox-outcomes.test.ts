@@ -1,8 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { issueForgeToken } from '../../local/forge';
 import type { InboxItemView } from '../../core/inbox/inbox-item';
-import { ended, sampleRepo, startGithubTestPlatform, untilStatus, type TestPlatform } from './platform-harness';
+import { actOnForge, ended, sampleRepo, startGithubTestPlatform, untilStatus, type TestPlatform } from './platform-harness';
 import { localFixture } from '../support/test-config';
 import { eventually } from '../support/eventually';
 
@@ -106,13 +105,7 @@ describe('local mode: stuck, pr_ready, failed and the review backlog', () => {
 
     // Alice merges the PR on the local forge, which delivers pull_request.closed (merged) to the webhook route.
     const pr = Number(/\/pull\/(\d+)$/.exec(first.prUrl)![1]);
-    const { token } = issueForgeToken(t.home.forge, sampleRepo, null, 600, new Date(), 'alice');
-    const merged = await fetch(`${t.platform.forgeUrl}/repos/${sampleRepo}/pulls/${pr}/merge`, {
-      method: 'PUT',
-      headers: { authorization: `token ${token}`, 'content-type': 'application/json' },
-      body: '{}',
-    });
-    expect(merged.status).toBe(200);
+    await actOnForge(t)('alice', 'PUT', `/pulls/${pr}/merge`, {}, 200);
     const closed = await eventually(
       async () => (await itemsOf(first.runId, 'pr_ready')).find((i) => i.state === 'resolved'),
       'the pr_ready item to close',

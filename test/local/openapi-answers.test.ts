@@ -4,6 +4,7 @@ import { openApiValidator } from '../support/openapi-validator';
 import { startDevProcess, stopDevProcess, type DevProcess } from './dev-process';
 import { fastSession, sampleRepo, testHome } from './platform-harness';
 import { eventually } from '../support/eventually';
+import { isTerminal, type RunStatus } from '../../core/runs/lifecycle';
 
 /**
  * Every handler's answers, as `nightshift dev` serves them over HTTP, checked against the OpenAPI
@@ -53,7 +54,7 @@ describe('the handlers answer as the OpenAPI document says', () => {
     const finished = await eventually(
       async () => {
         const run = await call('GET', '/v1/runs/{runId}', `/v1/runs/${runId}`);
-        return ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'BUDGET_EXCEEDED'].includes(String(run.body.status)) ? run : undefined;
+        return isTerminal(run.body.status as RunStatus) ? run : undefined;
       },
       'the run to end',
       120_000,

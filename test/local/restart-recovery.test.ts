@@ -6,7 +6,7 @@ import { COMMAND_MARKER_VARIABLE } from '../../runner/isolation/sandbox';
 import { startDevProcess } from './dev-process';
 import { sampleRepo, slowSession, startTestPlatform, testHome, untilStatus } from './platform-harness';
 import { eventually } from '../support/eventually';
-import { isAlive } from '../support/processes';
+import { isRunning } from '../support/processes';
 import { runnerPid } from '../support/runner-interruption';
 
 describe('local mode: restart recovery', () => {
@@ -44,8 +44,8 @@ describe('local mode: restart recovery', () => {
       // A crash: the platform process dies at once; its runner (own process group) is orphaned.
       dev.child.kill('SIGKILL');
       await new Promise((resolve) => dev.child.once('exit', resolve));
-      expect(isAlive(runner)).toBe(true);
-      expect(isAlive(toolPid)).toBe(true);
+      expect(isRunning(runner)).toBe(true);
+      expect(isRunning(toolPid)).toBe(true);
 
       const t = await startTestPlatform({ session: slowSession, home, configFile, keepHome: true });
       try {
@@ -55,9 +55,9 @@ describe('local mode: restart recovery', () => {
         const other = await t.client.getRun(queuedBehind.runId);
         expect(other.status).toBe('FAILED');
         expect(await t.platform.store.slots.holders()).toEqual([]);
-        await eventually(() => (isAlive(runner) ? undefined : true), 'the orphaned runner to be stopped', 60_000);
+        await eventually(() => (isRunning(runner) ? undefined : true), 'the orphaned runner to be stopped', 60_000);
         // Its tool command's group is not the runner's: it is found by its marker and killed too.
-        await eventually(() => (isAlive(toolPid) ? undefined : true), 'the orphaned tool command to be killed', 60_000);
+        await eventually(() => (isRunning(toolPid) ? undefined : true), 'the orphaned tool command to be killed', 60_000);
         // The data survived: both runs are still listed.
         const { runs } = await t.client.listRuns({ limit: 10 });
         expect(runs.map((r) => r.runId)).toEqual(expect.arrayContaining([running.runId, queuedBehind.runId]));

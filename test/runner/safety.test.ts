@@ -15,7 +15,7 @@ import {
 import { toolResultsById } from '../support/tool-results';
 import { runnerFixture, testConfig } from '../support/test-config';
 import { eventually } from '../support/eventually';
-import { isAlive } from '../support/processes';
+import { isRunning } from '../support/processes';
 
 describe('runner safety', () => {
   let h: RunnerHarness;
@@ -63,7 +63,7 @@ describe('runner safety', () => {
     expect(result).not.toContain('never');
     const child = Number(/child=(\d+)/.exec(result)![1]);
     // The background `sleep 300` was in the command's process group: it is gone too.
-    await eventually(() => (isAlive(child) ? undefined : true), 'the background child to be killed');
+    await eventually(() => (isRunning(child) ? undefined : true), 'the background child to be killed');
   });
 
   it('Given a budget too small for the whole session, When the next call cannot be reserved, Then work in progress is pushed and the run ends BUDGET_EXCEEDED with an exact ledger', async () => {

@@ -136,12 +136,13 @@ describe('Finalize racing with another finalizer', () => {
     const runId = await runningRun();
     const { faults, deps: faultyDeps } = faulty();
     const match = { command: UpdateCommand, table: db.names.runs, key: { runId }, where: isStatusWrite };
-    faults.before(match, async () => {
+    const raced = faults.before(match, async () => {
       await finalizeRun(deps(), failed(runId));
     });
     const throttled = faults.throttle(match);
     await expect(finalizeRun(faultyDeps, cancelled(runId))).rejects.toMatchObject({ name: 'ProvisionedThroughputExceededException' });
-    expect(throttled.fired).toBe(1);
+    expect([raced.fired, throttled.fired]).toEqual([1, 1]);
+    expect(await db.store.runs.get(runId)).toMatchObject({ status: 'FAILED' });
   });
 });
 

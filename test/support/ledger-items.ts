@@ -33,8 +33,8 @@ export function ledgersOver(db: Pick<DynaliteHarness, 'doc' | 'names'>, now: () 
 }
 
 /**
- * The budget ledger's items read straight from dynalite (strongly consistent), for the ledger tests:
- * what a day and a run hold, beside what the ledger answers.
+ * The budget ledger's items straight on dynalite, for the ledger tests: what a day and a run hold
+ * (strongly consistent reads), beside what the ledger answers, and a run item edited as no ledger write would.
  */
 export function ledgerItems(db: Pick<DynaliteHarness, 'doc' | 'names'>) {
   async function dayItem(pk: string): Promise<Record<string, unknown> | undefined> {

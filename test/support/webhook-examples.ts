@@ -11,11 +11,14 @@ export interface WebhookExampleGroup {
 export const webhookExamples: readonly WebhookExampleGroup[] = require('@octokit/webhooks-examples');
 
 /**
- * A fresh copy of the first recorded `event` delivery (with `action`, when given), for a test to change
- * as it needs; `T` is the shape the test reads. Fails when the package has no such example.
+ * A fresh copy of the `index`th (first by default) recorded `event` delivery (with `action`, when given),
+ * for a test to change as it needs; `T` is the shape the test reads. Fails when the package has no such example.
  */
-export function exampleOf<T = Record<string, unknown>>(event: string, action?: string): T {
-  const found = webhookExamples.find((group) => group.name === event)?.examples.find((p) => action === undefined || p.action === action);
-  if (found === undefined) throw new Error(`@octokit/webhooks-examples has no ${event}${action === undefined ? '' : `.${action}`} example`);
+export function exampleOf<T = Record<string, unknown>>(event: string, action?: string, index = 0): T {
+  const found = webhookExamples.find((group) => group.name === event)?.examples.filter((p) => action === undefined || p.action === action)[
+    index
+  ];
+  if (found === undefined)
+    throw new Error(`@octokit/webhooks-examples has no ${event}${action === undefined ? '' : `.${action}`} example #${index}`);
   return structuredClone(found) as T;
 }
